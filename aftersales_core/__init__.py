@@ -1,0 +1,1 @@
+"""aftersales_core."""
