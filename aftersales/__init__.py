@@ -1,1 +1,1 @@
-"""aftersales."""
+"""Entry points and wiring: settings, the composition root, the CLI."""

@@ -1,1 +1,1 @@
-"""consumers."""
+"""Kafka plumbing and the translation of wire messages into application calls."""

@@ -1,0 +1,49 @@
+# After-sales case engine: the commands people run. `make help` lists them.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PG_URL := postgresql://aftersales:aftersales-test@127.0.0.1:5432/aftersales_test
+PYTEST_ARGS ?=
+
+.PHONY: help demo test unit lint typecheck fmt bench postgres clean
+
+help:  ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+venv: $(STAMP)  ## create the virtualenv and install the project
+
+demo: $(STAMP)  ## run the pipeline on the embedded defaults and print what happened
+	$(BIN)/python -m bench.demo_scenario
+
+test: $(STAMP) postgres lint typecheck  ## start what the tests need and run them all
+	AFTERSALES_TEST_POSTGRES_URL=$(PG_URL) $(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+unit: $(STAMP)  ## the fast, pure tests only
+	$(BIN)/python -m pytest -q tests/unit
+
+postgres:  ## start the local PostgreSQL 15 and create the test role and database
+	@scripts/postgres-up.sh
+
+lint: $(STAMP)  ## ruff
+	$(BIN)/ruff check .
+
+typecheck: $(STAMP)  ## mypy (strict defs)
+	$(BIN)/mypy
+
+fmt: $(STAMP)  ## format and fix what ruff can
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: $(STAMP)  ## run the benchmarks with their baselines, print and save the figures
+	$(BIN)/python -m bench
+
+clean:  ## remove local data (event store, read models) but not the virtualenv
+	rm -rf var

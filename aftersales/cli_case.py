@@ -1,0 +1,88 @@
+"""`aftersales case …`: a case's state, events and decisions, as of any moment."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+from uuid import UUID
+
+import typer
+
+from aftersales import exit_codes
+from aftersales.bootstrap import build_app
+from aftersales.errors import classify
+from aftersales.output import console, emit_json_line, fail, table
+from aftersales_core.application.history import CaseHistory, load_history, rerun_decisions
+
+case_app = typer.Typer(help="Look at one case: state, events, decisions.", no_args_is_help=True)
+
+CaseId = Annotated[UUID, typer.Argument(help="the case id (a UUID)")]
+
+
+def _parse_time(text: str | None) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        at = datetime.fromisoformat(text)
+    except ValueError:
+        raise typer.BadParameter(f"--as-of: not an RFC 3339 time: {text!r}") from None
+    if at.tzinfo is None:
+        raise typer.BadParameter("--as-of needs a UTC offset, e.g. 2026-01-05T10:00:00+00:00")
+    return at
+
+
+def _load(case_id: UUID, as_of: str | None) -> CaseHistory:
+    at = _parse_time(as_of)
+    try:
+        return load_history(build_app(), case_id, at)
+    except Exception as problem:  # classified; unknown failures are re-raised
+        code, message = classify(problem)
+        fail(message)
+        raise typer.Exit(code) from None
+
+
+@case_app.command("show")
+def show(
+    case_id: CaseId,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="RFC 3339 time")] = None,
+    fmt: Annotated[Literal["table", "json"], typer.Option("--format")] = "table",
+) -> None:
+    """The case's state, its events in order and every policy decision."""
+    history = _load(case_id, as_of)
+    data = history.to_json()
+    if fmt == "json":
+        emit_json_line(data)
+        return
+    state = data["state"]
+    console.print(f"[bold]{data['case_type']} {data['case_id']}[/]  status [bold]"
+                  f"{data['status']}[/]  version {data['version']}"
+                  + (f"  as of {data['as_of']}" if data["as_of"] else ""))
+    facts = [(k, v) for k, v in state.items() if k not in ("history",) and v not in (None, [], {})]
+    console.print(table("state", ("field", "value"), facts))
+    console.print(table("events", ("#", "at", "type"),
+                        ((e["version"], e["at"], e["type"]) for e in data["events"])))
+    console.print(table("decisions", ("policy", "version", "outcome", "reasons"), (
+        (d["policy_id"], d["policy_version"], d["outcome"], "\n".join(d["reasons"]))
+        for d in data["decisions"])))
+
+
+@case_app.command("rerun")
+def rerun(
+    case_id: CaseId,
+    fmt: Annotated[Literal["table", "json"], typer.Option("--format")] = "table",
+) -> None:
+    """Re-run every recorded decision of the case from its recorded inputs and policy version.
+
+    Exits 1 when any decision comes out differently."""
+    pairs = rerun_decisions(_load(case_id, None))
+    rows = [{"policy_id": old.policy_id, "policy_version": old.policy_version,
+             "recorded": old.outcome, "rerun": new.outcome, "same": old.same_result_as(new)}
+            for old, new in pairs]
+    if fmt == "json":
+        emit_json_line(rows)
+    else:
+        console.print(table("decisions re-run", ("policy", "version", "recorded", "rerun", "same"),
+                            ([r["policy_id"], r["policy_version"], r["recorded"], r["rerun"],
+                              r["same"]] for r in rows)))
+    if not all(r["same"] for r in rows):
+        raise typer.Exit(exit_codes.REFUSED)

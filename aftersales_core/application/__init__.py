@@ -1,0 +1,1 @@
+"""Application services: load, decide with policies, save events and decisions together."""

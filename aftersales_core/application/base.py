@@ -1,0 +1,101 @@
+"""The application's shared plumbing: typed loading, one atomic save, results."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import JSONTranscoder, RecordConflictError
+
+from aftersales_core.application.transcodings import TRANSCODINGS
+from aftersales_core.decisions import PolicyDecision
+from aftersales_core.domain.customer import Customer
+from aftersales_core.domain.ids import customer_aggregate_id, order_aggregate_id
+from aftersales_core.domain.order import Order
+from aftersales_core.errors import ConcurrentChangeError, UnknownCaseError, UnknownOrderError
+
+A = TypeVar("A", bound=Aggregate)
+
+
+@dataclass
+class CommandResult:
+    """What a command did: the case it acted on, its new state, the decisions it took."""
+
+    case_id: UUID
+    case_type: str
+    status: str
+    version: int
+    decisions: list[PolicyDecision] = field(default_factory=list)
+    related: dict[str, str] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "case_id": str(self.case_id),
+            "case_type": self.case_type,
+            "status": self.status,
+            "version": self.version,
+            "decisions": [
+                {"policy_id": d.policy_id, "policy_version": d.policy_version,
+                 "outcome": d.outcome, "reasons": list(d.reasons)}
+                for d in self.decisions
+            ],
+            "related": self.related,
+        }
+
+
+class ServiceBase(Application):
+    """Loads aggregates by type, saves several of them in one transaction."""
+
+    name = "aftersales"
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        for transcoding in TRANSCODINGS:
+            transcoder.register(transcoding)
+
+    def load(self, cls: type[A], aggregate_id: UUID) -> A:
+        try:
+            aggregate = self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            raise UnknownCaseError(f"no {cls.__name__} with id {aggregate_id}") from None
+        if not isinstance(aggregate, cls):
+            raise UnknownCaseError(f"{aggregate_id} is a {type(aggregate).__name__}, "
+                                   f"not a {cls.__name__}")
+        return aggregate
+
+    def find(self, cls: type[A], aggregate_id: UUID) -> A | None:
+        try:
+            return self.load(cls, aggregate_id)
+        except UnknownCaseError:
+            return None
+
+    def placed_order(self, order_id: str) -> Order:
+        order = self.find(Order, order_aggregate_id(order_id))
+        if order is None or not order.placed:
+            raise UnknownOrderError(f"order {order_id!r} is not known (no OrderPlaced yet)")
+        return order
+
+    def customer(self, customer_id: str, at: Any) -> Customer:
+        found = self.find(Customer, customer_aggregate_id(customer_id))
+        return found if found is not None else Customer(customer_id=customer_id, timestamp=at)
+
+    def save_all(self, *aggregates: Aggregate) -> None:
+        """Save all pending events of the aggregates atomically, or nothing at all."""
+        try:
+            self.save(*aggregates)
+        except RecordConflictError as error:
+            raise ConcurrentChangeError(
+                "the case changed while this command ran; nothing was saved, try again"
+            ) from error
+
+    def exists(self, aggregate_id: UUID) -> bool:
+        return aggregate_id in self.repository
+
+
+def result(case: Any, decisions: list[PolicyDecision] | None = None,
+           **related: str) -> CommandResult:
+    return CommandResult(case_id=case.id, case_type=case.KIND, status=case.status.value,
+                         version=case.version, decisions=decisions or [], related=related)

@@ -1,0 +1,95 @@
+"""A case as of any moment, its events, and its recorded decisions: what auditors read."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, is_dataclass
+from datetime import datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.application import Application
+from eventsourcing.domain import Aggregate
+
+from aftersales_core import policies
+from aftersales_core.decisions import PolicyDecision
+from aftersales_core.errors import UnknownCaseError
+from aftersales_core.money import Money
+from aftersales_core.personal import PersonalData
+
+HIDDEN = {"originator_id", "originator_version", "timestamp", "originator_topic"}
+
+
+@dataclass
+class CaseHistory:
+    aggregate: Aggregate
+    events: list[Any]
+    as_of: datetime | None
+
+    @property
+    def decisions(self) -> list[PolicyDecision]:
+        return [e.decision for e in self.events if isinstance(getattr(e, "decision", None),
+                                                             PolicyDecision)]
+
+    def to_json(self) -> dict[str, Any]:
+        state = {k.lstrip("_"): plain(v) for k, v in vars(self.aggregate).items()
+                 if k not in ("_pending_events", "decisions")}
+        return {
+            "case_id": str(self.aggregate.id),
+            "case_type": getattr(self.aggregate, "KIND", type(self.aggregate).__name__),
+            "status": plain(getattr(self.aggregate, "status", None)),
+            "version": self.aggregate.version,
+            "as_of": self.as_of.isoformat() if self.as_of else None,
+            "state": state,
+            "events": [
+                {"version": e.originator_version, "type": type(e).TOPIC,
+                 "at": e.timestamp.isoformat(),
+                 "data": {k: plain(v) for k, v in vars(e).items() if k not in HIDDEN}}
+                for e in self.events
+            ],
+            "decisions": [d.to_json() for d in self.decisions],
+        }
+
+
+def load_history(app: Application, case_id: UUID, as_of: datetime | None = None) -> CaseHistory:
+    """Fold the case's events up to ``as_of`` (business time of the commands), in order."""
+    aggregate: Any = None
+    kept: list[Any] = []
+    for stored in app.events.get(case_id):
+        if as_of is not None and stored.timestamp > as_of:
+            break
+        aggregate = stored.mutate(aggregate)
+        kept.append(stored)
+    if aggregate is None:
+        when = f" as of {as_of.isoformat()}" if as_of else ""
+        raise UnknownCaseError(f"no case {case_id}{when}")
+    return CaseHistory(aggregate=aggregate, events=kept, as_of=as_of)
+
+
+def rerun_decisions(history: CaseHistory) -> list[tuple[PolicyDecision, PolicyDecision]]:
+    """Each recorded decision with the decision its policy version gives again today."""
+    return [(d, policies.rerun(d)) for d in history.decisions]
+
+
+def plain(value: Any) -> Any:
+    """A JSON-friendly view of state and event values (personal data shown, never logged)."""
+    if isinstance(value, PolicyDecision):
+        return value.to_json()
+    if isinstance(value, Money):
+        return str(value)
+    if isinstance(value, PersonalData):
+        return value.value
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, (Decimal, UUID)):
+        return str(value)
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set)):
+        return [plain(v) for v in value]
+    if is_dataclass(value) and not isinstance(value, type):
+        return {f.name: plain(getattr(value, f.name)) for f in fields(value)}
+    return value

@@ -1,0 +1,61 @@
+"""PolicyDecision: what a policy decided, from which inputs, under which version, and why."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+JSON = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class PolicyDecision:
+    """The recorded result of one policy evaluation.
+
+    ``inputs`` holds exactly what the policy read, as JSON values (amounts and times as strings),
+    so that the same policy version can be evaluated again from the record alone. ``outcome`` is
+    a short word (``approve``, ``reject``, ``review``, ``merchant``…); ``details`` holds what the
+    outcome carries (amounts, deadlines, priorities) and is compared on re-runs as well.
+    """
+
+    policy_id: str
+    policy_version: int
+    inputs: JSON
+    outcome: str
+    reasons: tuple[str, ...]
+    rules: tuple[str, ...] = ()
+    details: JSON = field(default_factory=dict)
+
+    def to_json(self) -> JSON:
+        return {
+            "policy_id": self.policy_id,
+            "policy_version": self.policy_version,
+            "inputs": self.inputs,
+            "outcome": self.outcome,
+            "reasons": list(self.reasons),
+            "rules": list(self.rules),
+            "details": self.details,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> PolicyDecision:
+        return cls(
+            policy_id=data["policy_id"],
+            policy_version=int(data["policy_version"]),
+            inputs=dict(data["inputs"]),
+            outcome=data["outcome"],
+            reasons=tuple(data["reasons"]),
+            rules=tuple(data.get("rules", ())),
+            details=dict(data.get("details", {})),
+        )
+
+    def same_result_as(self, other: PolicyDecision) -> bool:
+        """True when other reached the same outcome, details and reasons from the same inputs."""
+        return (
+            self.policy_id == other.policy_id
+            and self.policy_version == other.policy_version
+            and self.outcome == other.outcome
+            and self.details == other.details
+            and tuple(self.reasons) == tuple(other.reasons)
+        )

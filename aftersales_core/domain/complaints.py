@@ -1,0 +1,189 @@
+"""ComplaintCase: a customer's complaint from filing to a closed, rated resolution."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+from aftersales_core.decisions import PolicyDecision
+from aftersales_core.domain.base import CaseRules
+from aftersales_core.errors import InvalidCommandError
+from aftersales_core.money import Money
+from aftersales_core.personal import PersonalData
+
+
+class ComplaintStatus(StrEnum):
+    FILED = "filed"
+    OPEN = "open"
+    ACKNOWLEDGED = "acknowledged"
+    PROPOSED = "proposed"
+    ACCEPTED = "accepted"
+    ESCALATED = "escalated"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+    REOPENED = "reopened"
+
+
+S = ComplaintStatus
+WORKING = (S.OPEN, S.ACKNOWLEDGED, S.ESCALATED, S.REOPENED)
+NOT_DONE = (*WORKING, S.PROPOSED, S.ACCEPTED)
+RESOLUTIONS = ("refund", "partial_refund", "reship", "coupon", "apology")
+ESCALATION_LEVELS = ("supervisor", "platform_arbitration", "regulator")
+
+
+class ComplaintCase(CaseRules, Aggregate):
+    """Filed → triaged → acknowledged → messages → resolution proposed → accepted or declined →
+    escalated → resolved → closed with a satisfaction score; can be reopened."""
+
+    KIND = "complaint"
+    TOPIC = "aftersales.complaint"
+    Created = None  # type: ignore[assignment]  # creation events have their own names
+
+    class Event(Aggregate.Event):
+        class_version = 1
+
+    @event("Filed", topic="aftersales.complaint.Filed")
+    def __init__(self, id: UUID, customer_id: str, order_id: str | None, channel: str, category: str,
+                 description: PersonalData, filed_by: str, proactive: bool,
+                 timestamp: datetime) -> None:
+        self.customer_id, self.order_id = customer_id, order_id
+        self.channel, self.category, self.description = channel, category, description
+        self.filed_by, self.proactive = filed_by, proactive
+        self.status = S.FILED
+        self.decisions: list[PolicyDecision] = []
+        self.priority: str | None = None
+        self.acknowledged_at: datetime | None = None
+        self.messages: list[dict[str, Any]] = []
+        self.proposal: dict[str, Any] | None = None
+        self.escalations: list[str] = []
+        self.resolution: dict[str, Any] | None = None
+        self.satisfaction: int | None = None
+        self.reopened = 0
+
+    @event("DecisionRecorded", topic="aftersales.complaint.DecisionRecorded")
+    def record_decision(self, decision: PolicyDecision, timestamp: datetime) -> None:
+        self.decisions.append(decision)
+
+    def triage(self, decision: PolicyDecision, at: datetime) -> None:
+        self._require("triage", (S.FILED, S.REOPENED))
+        self.record_decision(decision=decision, timestamp=at)
+        self._triaged(priority=decision.outcome, timestamp=at)
+
+    @event("Triaged", topic="aftersales.complaint.Triaged")
+    def _triaged(self, priority: str, timestamp: datetime) -> None:
+        self.priority = priority
+        if self.status == S.FILED:
+            self.status = S.OPEN
+
+    def acknowledge(self, agent: str, message: PersonalData | None, at: datetime) -> None:
+        self._check_time(at)
+        self._require("acknowledge", WORKING)
+        if self.acknowledged_at is not None and self.status != S.REOPENED:
+            raise InvalidCommandError(f"complaint {self.id} was already acknowledged")
+        self._acknowledged(agent=agent, message=message, timestamp=at)
+
+    @event("Acknowledged", topic="aftersales.complaint.Acknowledged")
+    def _acknowledged(self, agent: str, message: PersonalData | None,
+                      timestamp: datetime) -> None:
+        self.acknowledged_at = timestamp
+        if self.status in (S.OPEN, S.REOPENED):
+            self.status = S.ACKNOWLEDGED
+
+    def add_message(self, direction: str, channel: str, author: str, text: PersonalData,
+                    at: datetime) -> None:
+        self._check_time(at)
+        self._require("add a message", NOT_DONE)
+        if direction not in ("in", "out"):
+            raise InvalidCommandError(f"direction must be 'in' or 'out', got {direction!r}")
+        self._message_added(direction=direction, channel=channel, author=author, text=text,
+                            timestamp=at)
+
+    @event("MessageAdded", topic="aftersales.complaint.MessageAdded")
+    def _message_added(self, direction: str, channel: str, author: str, text: PersonalData,
+                       timestamp: datetime) -> None:
+        self.messages.append({"direction": direction, "channel": channel, "author": author,
+                              "at": timestamp.isoformat()})
+        if direction == "out" and self.acknowledged_at is None:
+            self.acknowledged_at = timestamp
+
+    def propose(self, agent: str, resolution: str, amount: Money | None, note: str | None,
+                at: datetime) -> None:
+        self._check_time(at)
+        self._require("propose a resolution", WORKING)
+        if resolution not in RESOLUTIONS:
+            raise InvalidCommandError(f"resolution must be one of {', '.join(RESOLUTIONS)}")
+        if resolution in ("refund", "partial_refund") and amount is None:
+            raise InvalidCommandError(f"a {resolution} proposal needs an amount")
+        if amount is not None and amount.is_negative():
+            raise InvalidCommandError("a proposed amount cannot be negative")
+        self._proposed(agent=agent, resolution=resolution, amount=amount, note=note,
+                       timestamp=at)
+
+    @event("ResolutionProposed", topic="aftersales.complaint.ResolutionProposed")
+    def _proposed(self, agent: str, resolution: str, amount: Money | None, note: str | None,
+                  timestamp: datetime) -> None:
+        self.proposal = {"resolution": resolution, "amount": amount, "note": note}
+        self.status = S.PROPOSED
+
+    def respond(self, accepted: bool, by: str, at: datetime) -> None:
+        self._check_time(at)
+        self._require("respond to the proposal", (S.PROPOSED,))
+        self._responded(accepted=accepted, by=by, timestamp=at)
+
+    @event("ProposalAnswered", topic="aftersales.complaint.ProposalAnswered")
+    def _responded(self, accepted: bool, by: str, timestamp: datetime) -> None:
+        self.status = S.ACCEPTED if accepted else S.ACKNOWLEDGED
+        if not accepted:
+            self.proposal = None
+
+    def escalate(self, by: str, level: str, reason: str, at: datetime) -> None:
+        self._check_time(at)
+        self._require("escalate", NOT_DONE)
+        if level not in ESCALATION_LEVELS:
+            raise InvalidCommandError(f"level must be one of {', '.join(ESCALATION_LEVELS)}")
+        self._escalated(by=by, level=level, reason=reason, timestamp=at)
+
+    @event("Escalated", topic="aftersales.complaint.Escalated")
+    def _escalated(self, by: str, level: str, reason: str, timestamp: datetime) -> None:
+        self.escalations.append(level)
+        self.status = S.ESCALATED
+
+    def resolve(self, by: str, summary: str, refund_case_id: str | None, at: datetime) -> None:
+        self._check_time(at)
+        self._require("resolve", NOT_DONE)
+        self._resolved(by=by, summary=summary, refund_case_id=refund_case_id, timestamp=at)
+
+    @event("Resolved", topic="aftersales.complaint.Resolved")
+    def _resolved(self, by: str, summary: str, refund_case_id: str | None,
+                  timestamp: datetime) -> None:
+        self.resolution = {"summary": summary, "refund_case_id": refund_case_id,
+                           "proposal": self.proposal}
+        self.status = S.RESOLVED
+
+    def close(self, by: str, satisfaction: int | None, at: datetime) -> None:
+        self._check_time(at)
+        self._require("close", (S.RESOLVED,))
+        if satisfaction is not None and not 1 <= satisfaction <= 5:
+            raise InvalidCommandError(f"satisfaction must be 1 to 5, got {satisfaction}")
+        self._closed(by=by, satisfaction=satisfaction, timestamp=at)
+
+    @event("Closed", topic="aftersales.complaint.Closed")
+    def _closed(self, by: str, satisfaction: int | None, timestamp: datetime) -> None:
+        self.satisfaction = satisfaction
+        self.status = S.CLOSED
+
+    def reopen(self, by: str, reason: str, at: datetime) -> None:
+        self._check_time(at)
+        self._require("reopen", (S.RESOLVED, S.CLOSED))
+        self._reopened(by=by, reason=reason, timestamp=at)
+
+    @event("Reopened", topic="aftersales.complaint.Reopened")
+    def _reopened(self, by: str, reason: str, timestamp: datetime) -> None:
+        self.reopened += 1
+        self.resolution, self.proposal, self.satisfaction = None, None, None
+        self.status = S.REOPENED

@@ -1,0 +1,21 @@
+"""Ids derived from natural keys, so that redelivered messages and retried commands never
+create a second aggregate for the same thing."""
+
+from __future__ import annotations
+
+from uuid import UUID, uuid5
+
+NAMESPACE = UUID("6f1b2c1e-5d0e-4c3a-9a53-1f6c0c7a2b10")
+
+
+def order_aggregate_id(order_id: str) -> UUID:
+    return uuid5(NAMESPACE, f"order:{order_id}")
+
+
+def customer_aggregate_id(customer_id: str) -> UUID:
+    return uuid5(NAMESPACE, f"customer:{customer_id}")
+
+
+def case_id_for(kind: str, key: str) -> UUID:
+    """The id of a case opened for a natural key (an idempotency key, an upstream event id)."""
+    return uuid5(NAMESPACE, f"{kind}:{key}")

@@ -1,0 +1,184 @@
+"""Order facts: what upstream services told us about an order, kept in the same store so every
+decision can be re-derived from the store alone. Also the ledger of refunds against the order,
+which is what keeps cumulative refunds at or below what was paid, even under concurrency."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+from aftersales_core.domain.ids import order_aggregate_id
+from aftersales_core.errors import CurrencyMismatchError, RefundCapExceededError
+from aftersales_core.money import Money
+
+
+class Order(Aggregate):
+    """Facts about one order. Upstream events may arrive in any order; each applies once."""
+
+    TOPIC = "aftersales.order"
+    Created = None  # type: ignore[assignment]  # creation events have their own names
+
+    class Event(Aggregate.Event):
+        class_version = 1
+
+    @staticmethod
+    def create_id(order_id: str, timestamp: datetime) -> UUID:
+        return order_aggregate_id(order_id)
+
+    @event("Registered", topic="aftersales.order.Registered")
+    def __init__(self, order_id: str, timestamp: datetime) -> None:
+        self.order_id = order_id
+        self.placed = False
+        self.customer_id: str | None = None
+        self.market: str | None = None
+        self.currency: str | None = None
+        self.fulfilment: str | None = None
+        self.lines: list[dict[str, Any]] = []
+        self.shipping_fee = self.duties = self.taxes = self.discount = self.total = Decimal(0)
+        self.placed_at: datetime | None = None
+        self.payments: dict[str, Decimal] = {}
+        self.cancelled_at: datetime | None = None
+        self.shipments: dict[str, dict[str, Any]] = {}
+        self.customs_released_at: datetime | None = None
+        self.delivered_at: datetime | None = None
+        self.seen_event_ids: set[str] = set()
+        self.refunds: dict[str, Decimal] = {}  # refund case id -> amount reserved
+        self.refunds_settled: dict[str, Decimal] = {}
+        self.cases: dict[str, list[str]] = {}  # kind -> case ids
+
+    # ---- facts from upstream ------------------------------------------------------------
+    def has_seen(self, event_id: str) -> bool:
+        return event_id in self.seen_event_ids
+
+    @event("Placed", topic="aftersales.order.Placed")
+    def place(self, event_id: str, customer_id: str, market: str, currency: str,
+              fulfilment: str, lines: list[dict[str, Any]], shipping_fee: Decimal,
+              duties: Decimal, taxes: Decimal, discount: Decimal, total: Decimal,
+              placed_at: datetime, merchant_id: str | None, channel: str | None,
+              extra: dict[str, Any], timestamp: datetime) -> None:
+        self.seen_event_ids.add(event_id)
+        self.placed = True
+        self.customer_id, self.market, self.currency = customer_id, market, currency
+        self.fulfilment, self.lines = fulfilment, lines
+        self.shipping_fee, self.duties, self.taxes = shipping_fee, duties, taxes
+        self.discount, self.total, self.placed_at = discount, total, placed_at
+        self.merchant_id, self.channel = merchant_id, channel
+
+    def check_currency(self, currency: str) -> None:
+        if self.currency is not None and currency != self.currency:
+            raise CurrencyMismatchError(self.currency, currency)
+
+    @event("Paid", topic="aftersales.order.Paid")
+    def pay(self, event_id: str, payment_id: str, method: str, amount: Decimal, currency: str,
+            paid_at: datetime, timestamp: datetime) -> None:
+        self.seen_event_ids.add(event_id)
+        self.payments[payment_id] = amount
+        self.currency = self.currency or currency
+
+    @event("Cancelled", topic="aftersales.order.Cancelled")
+    def cancel(self, event_id: str, reason: str, cancelled_at: datetime,
+               timestamp: datetime) -> None:
+        self.seen_event_ids.add(event_id)
+        self.cancelled_at = cancelled_at
+
+    @event("ShipmentScanned", topic="aftersales.order.ShipmentScanned")
+    def record_shipment(self, event_id: str, shipment_id: str, carrier: str, direction: str,
+                        scan: str, occurred_at: datetime, location: str | None,
+                        detail: str | None, timestamp: datetime) -> None:
+        self.seen_event_ids.add(event_id)
+        shipment = self.shipments.setdefault(
+            shipment_id, {"carrier": carrier, "direction": direction, "scans": []}
+        )
+        shipment["scans"].append({"scan": scan, "at": occurred_at.isoformat()})
+        shipment["last_scan"], shipment["last_scan_at"] = scan, occurred_at.isoformat()
+        if direction == "outbound" and scan == "CustomsReleased":
+            if self.customs_released_at is None or occurred_at < self.customs_released_at:
+                self.customs_released_at = occurred_at
+        if direction == "outbound" and scan == "Delivered":
+            self.delivered_at = occurred_at
+
+    # ---- the refund ledger ----------------------------------------------------------------
+    @property
+    def paid(self) -> Money:
+        assert self.currency is not None
+        return Money(sum(self.payments.values(), Decimal(0)), self.currency)
+
+    @property
+    def refunded(self) -> Money:
+        """Everything reserved for refunds that were not rejected: the cap counts these."""
+        assert self.currency is not None
+        return Money(sum(self.refunds.values(), Decimal(0)), self.currency)
+
+    @property
+    def refundable(self) -> Money:
+        return self.paid - self.refunded
+
+    def reserve_refund(self, refund_id: UUID, amount: Money, timestamp: datetime) -> None:
+        self.check_currency(amount.currency)
+        if amount.is_negative():
+            raise RefundCapExceededError(f"refund {refund_id}: amount {amount} is negative")
+        if amount > self.refundable:
+            raise RefundCapExceededError(
+                f"order {self.order_id}: refund of {amount} exceeds what is left to refund "
+                f"({self.refundable} of {self.paid} paid)"
+            )
+        self._refund_reserved(refund_id=str(refund_id), amount=amount.amount,
+                              timestamp=timestamp)
+
+    @event("RefundReserved", topic="aftersales.order.RefundReserved")
+    def _refund_reserved(self, refund_id: str, amount: Decimal, timestamp: datetime) -> None:
+        self.refunds[refund_id] = amount
+
+    def release_refund(self, refund_id: UUID, timestamp: datetime) -> None:
+        if str(refund_id) in self.refunds:
+            self._refund_released(refund_id=str(refund_id), timestamp=timestamp)
+
+    @event("RefundReleased", topic="aftersales.order.RefundReleased")
+    def _refund_released(self, refund_id: str, timestamp: datetime) -> None:
+        self.refunds.pop(refund_id, None)
+
+    @event("RefundSettled", topic="aftersales.order.RefundSettled")
+    def settle_refund(self, refund_id: str, amount: Decimal, timestamp: datetime) -> None:
+        self.refunds_settled[refund_id] = amount
+
+    @event("CaseLinked", topic="aftersales.order.CaseLinked")
+    def link_case(self, case_id: str, kind: str, timestamp: datetime) -> None:
+        self.cases.setdefault(kind, []).append(case_id)
+
+    def case_ids(self, kind: str) -> list[str]:
+        return list(self.cases.get(kind, []))
+
+    # ---- facts for policies --------------------------------------------------------------
+    def line(self, line_id: str) -> dict[str, Any] | None:
+        return next((line for line in self.lines if line["line_id"] == line_id), None)
+
+    def facts(self) -> dict[str, Any]:
+        """The order facts policies read, as JSON values."""
+        cur = self.currency or ""
+        return {
+            "market": self.market,
+            "fulfilment": self.fulfilment,
+            "currency": cur,
+            "order_lines": [_line_json(line) for line in self.lines],
+            "shipping_fee": str(self.shipping_fee),
+            "duties": str(self.duties),
+            "taxes": str(self.taxes),
+            "discount": str(self.discount),
+            "paid": str(self.paid.amount) if cur else "0",
+            "already_refunded": str(self.refunded.amount) if cur else "0",
+            "delivered_at": _iso(self.delivered_at),
+            "customs_released_at": _iso(self.customs_released_at),
+        }
+
+
+def _iso(at: datetime | None) -> str | None:
+    return at.isoformat() if at is not None else None
+
+
+def _line_json(line: dict[str, Any]) -> dict[str, Any]:
+    return {"line_id": line["line_id"], "sku": line["sku"], "category": line["category"],
+            "quantity": line["quantity"], "unit_price": str(line["unit_price"])}

@@ -1,0 +1,152 @@
+"""RefundCase: a calculated, approved, issued and settled refund against one order."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+from aftersales_core.decisions import PolicyDecision
+from aftersales_core.domain.base import CaseRules
+from aftersales_core.errors import InvalidCommandError, SelfApprovalError
+from aftersales_core.money import Money
+
+
+class RefundStatus(StrEnum):
+    REQUESTED = "requested"
+    AWAITING_APPROVAL = "awaiting_approval"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    ISSUED = "issued"
+    FAILED = "failed"
+    SETTLED = "settled"
+
+
+S = RefundStatus
+
+
+class RefundCase(CaseRules, Aggregate):
+    """Requested → calculated → approved (by policy under a threshold, else by a supervisor who
+    is not the requester) or rejected → issued (idempotency key = refund id) → settled, or
+    failed → issued again → settled."""
+
+    KIND = "refund"
+    TOPIC = "aftersales.refund"
+    Created = None  # type: ignore[assignment]  # creation events have their own names
+
+    class Event(Aggregate.Event):
+        class_version = 1
+
+    @event("Requested", topic="aftersales.refund.Requested")
+    def __init__(self, id: UUID, order_id: str, customer_id: str, source: str,
+                 source_case_id: str | None, lines: list[dict[str, Any]],
+                 amount: Money | None, reason: str, requested_by: str,
+                 timestamp: datetime) -> None:
+        self.order_id, self.customer_id = order_id, customer_id
+        self.source, self.source_case_id = source, source_case_id
+        self.lines, self.requested_amount, self.reason = lines, amount, reason
+        self.requested_by = requested_by
+        self.status = S.REQUESTED
+        self.decisions: list[PolicyDecision] = []
+        self.amount: Money | None = None
+        self.components: dict[str, str] = {}
+        self.approved_by: str | None = None
+        self.attempts = 0
+        self.provider_ref: str | None = None
+        self.failures: list[str] = []
+
+    @property
+    def idempotency_key(self) -> str:
+        """The key the payment provider dedupes on: the refund id, the same for every retry."""
+        return str(self.id)
+
+    @event("DecisionRecorded", topic="aftersales.refund.DecisionRecorded")
+    def record_decision(self, decision: PolicyDecision, timestamp: datetime) -> None:
+        self.decisions.append(decision)
+
+    def calculate(self, calculation: PolicyDecision, approval: PolicyDecision,
+                  at: datetime) -> None:
+        """Record the calculation and the approval-authority decision of a new request."""
+        self._require("calculate", (S.REQUESTED,))
+        self.record_decision(decision=calculation, timestamp=at)
+        details = calculation.details
+        amount = Money.of(details["total"], details["currency"])
+        self._calculated(amount=amount, components=dict(details.get("components", {})),
+                         timestamp=at)
+        self.record_decision(decision=approval, timestamp=at)
+        if calculation.outcome == "nothing_to_refund":
+            self._rejected(by="policy", reason="; ".join(calculation.reasons), timestamp=at)
+        elif approval.outcome == "auto_approve":
+            self._approved(by="policy", timestamp=at)
+        else:
+            self._awaiting_approval(reasons=list(approval.reasons), timestamp=at)
+
+    @event("Calculated", topic="aftersales.refund.Calculated")
+    def _calculated(self, amount: Money, components: dict[str, str],
+                    timestamp: datetime) -> None:
+        self.amount, self.components = amount, components
+
+    @event("AwaitingApproval", topic="aftersales.refund.AwaitingApproval")
+    def _awaiting_approval(self, reasons: list[str], timestamp: datetime) -> None:
+        self.status = S.AWAITING_APPROVAL
+
+    def approve(self, approver: str, decision: PolicyDecision, at: datetime) -> None:
+        self._check_time(at)
+        self._require("approve", (S.AWAITING_APPROVAL,))
+        if approver == self.requested_by:
+            raise SelfApprovalError(self.id, approver)
+        if decision.outcome != "approve":
+            raise InvalidCommandError(f"refund {self.id}: " + "; ".join(decision.reasons))
+        self.record_decision(decision=decision, timestamp=at)
+        self._approved(by=approver, timestamp=at)
+
+    @event("Approved", topic="aftersales.refund.Approved")
+    def _approved(self, by: str, timestamp: datetime) -> None:
+        self.approved_by = by
+        self.status = S.APPROVED
+
+    def reject(self, by: str, reason: str, at: datetime) -> None:
+        self._check_time(at)
+        self._require("reject", (S.AWAITING_APPROVAL, S.REQUESTED))
+        self._rejected(by=by, reason=reason, timestamp=at)
+
+    @event("Rejected", topic="aftersales.refund.Rejected")
+    def _rejected(self, by: str, reason: str, timestamp: datetime) -> None:
+        self.status = S.REJECTED
+
+    def issue(self, by: str, at: datetime) -> None:
+        self._check_time(at)
+        self._require("issue", (S.APPROVED, S.FAILED))
+        self._issued(by=by, idempotency_key=self.idempotency_key, attempt=self.attempts + 1,
+                     timestamp=at)
+
+    @event("Issued", topic="aftersales.refund.Issued")
+    def _issued(self, by: str, idempotency_key: str, attempt: int, timestamp: datetime) -> None:
+        self.attempts = attempt
+        self.status = S.ISSUED
+
+    def settle(self, provider_ref: str, at: datetime) -> None:
+        self._check_time(at)
+        self._require("confirm settlement", (S.ISSUED,))
+        if not provider_ref.strip():
+            raise InvalidCommandError("provider_ref must not be empty")
+        self._settled(provider_ref=provider_ref, timestamp=at)
+
+    @event("Settled", topic="aftersales.refund.Settled")
+    def _settled(self, provider_ref: str, timestamp: datetime) -> None:
+        self.provider_ref = provider_ref
+        self.status = S.SETTLED
+
+    def fail(self, error: str, at: datetime) -> None:
+        self._check_time(at)
+        self._require("record a failure", (S.ISSUED,))
+        self._failed(error=error, timestamp=at)
+
+    @event("Failed", topic="aftersales.refund.Failed")
+    def _failed(self, error: str, timestamp: datetime) -> None:
+        self.failures.append(error)
+        self.status = S.FAILED

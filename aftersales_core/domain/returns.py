@@ -1,0 +1,224 @@
+"""ReturnCase: an RMA from request to closure, with exchange or repair as outcomes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+from aftersales_core.decisions import PolicyDecision
+from aftersales_core.domain.base import CaseRules, require_aware
+from aftersales_core.errors import InvalidCommandError
+from aftersales_core.money import Money
+from aftersales_core.personal import PersonalData
+
+
+class ReturnStatus(StrEnum):
+    REQUESTED = "requested"
+    PENDING_REVIEW = "pending_review"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    LABEL_ISSUED = "label_issued"
+    SHIPPED_BACK = "shipped_back"
+    RECEIVED = "received"
+    INSPECTED = "inspected"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+
+
+S = ReturnStatus
+OPEN_BEFORE_SHIPPING = (S.REQUESTED, S.PENDING_REVIEW, S.APPROVED, S.LABEL_ISSUED)
+GRADES = ("A", "B", "C", "D")
+
+
+class ReturnCase(CaseRules, Aggregate):
+    """Requested → decided → label or returnless → shipped back → received → inspected →
+    disposition → resolved (refund, exchange, repair) → closed; or cancelled, rejected, expired."""
+
+    KIND = "return"
+    TOPIC = "aftersales.return"
+    Created = None  # type: ignore[assignment]  # creation events have their own names
+
+    class Event(Aggregate.Event):
+        class_version = 1
+
+    @event("Requested", topic="aftersales.return.Requested")
+    def __init__(self, id: UUID, order_id: str, customer_id: str, lines: list[dict[str, Any]],
+                 reason: str, wanted_outcome: str, note: PersonalData | None,
+                 evidence: list[PersonalData], channel: str, requested_by: str,
+                 timestamp: datetime) -> None:
+        self.order_id, self.customer_id, self.lines = order_id, customer_id, lines
+        self.reason, self.wanted_outcome, self.channel = reason, wanted_outcome, channel
+        self.note, self.evidence, self.requested_by = note, evidence, requested_by
+        self.status = S.REQUESTED
+        self.decisions: list[PolicyDecision] = []
+        self.return_shipping_payer: str | None = None
+        self.returnless = False
+        self.ship_back_by: str | None = None
+        self.label: dict[str, Any] | None = None
+        self.shipment_id: str | None = None
+        self.grade: str | None = None
+        self.findings: str | None = None
+        self.disposition: str | None = None
+        self.resolution: dict[str, Any] | None = None
+        self.history: list[str] = [S.REQUESTED.value]
+
+    # ---- decisions ----------------------------------------------------------------------
+    @event("DecisionRecorded", topic="aftersales.return.DecisionRecorded")
+    def record_decision(self, decision: PolicyDecision, timestamp: datetime) -> None:
+        self.decisions.append(decision)
+
+    def latest(self, policy_id: str) -> PolicyDecision | None:
+        return next((d for d in reversed(self.decisions) if d.policy_id == policy_id), None)
+
+    def decide(self, eligibility: PolicyDecision, abuse: PolicyDecision,
+               shipping: PolicyDecision | None, at: datetime) -> None:
+        """Record the automatic decisions on a new request and move to their outcome."""
+        self._require("decide eligibility", (S.REQUESTED,))
+        self.record_decision(decision=eligibility, timestamp=at)
+        self.record_decision(decision=abuse, timestamp=at)
+        if eligibility.outcome == "reject":
+            self._rejected(by="policy", reason="; ".join(eligibility.reasons), timestamp=at)
+        elif eligibility.outcome == "review" or abuse.outcome == "review":
+            reasons = [*eligibility.reasons, *abuse.reasons] if abuse.outcome == "review" \
+                else list(eligibility.reasons)
+            self._sent_to_review(reasons=reasons, timestamp=at)
+        else:
+            self._approve(by="policy", shipping=shipping, at=at)
+
+    def approve(self, by: str, shipping: PolicyDecision, at: datetime) -> None:
+        self._check_time(at)
+        self._require("approve", (S.PENDING_REVIEW,))
+        self._approve(by=by, shipping=shipping, at=at)
+
+    def _approve(self, by: str, shipping: PolicyDecision | None, at: datetime) -> None:
+        if shipping is None:
+            raise InvalidCommandError(f"return {self.id}: approval needs a shipping decision")
+        eligibility = self.latest("return.eligibility")
+        ship_back_by = eligibility.details.get("ship_back_by") if eligibility else None
+        self.record_decision(decision=shipping, timestamp=at)
+        self._approved(by=by, return_shipping_payer=shipping.outcome,
+                       returnless=bool(shipping.details.get("returnless")),
+                       ship_back_by=ship_back_by, timestamp=at)
+
+    @event("Approved", topic="aftersales.return.Approved")
+    def _approved(self, by: str, return_shipping_payer: str, returnless: bool,
+                  ship_back_by: str | None, timestamp: datetime) -> None:
+        self.return_shipping_payer, self.returnless = return_shipping_payer, returnless
+        self.ship_back_by = None if returnless else ship_back_by
+        self._move(S.APPROVED)
+
+    @event("SentToReview", topic="aftersales.return.SentToReview")
+    def _sent_to_review(self, reasons: list[str], timestamp: datetime) -> None:
+        self._move(S.PENDING_REVIEW)
+
+    def reject(self, by: str, reason: str, at: datetime) -> None:
+        self._check_time(at)
+        self._require("reject", (S.REQUESTED, S.PENDING_REVIEW))
+        self._rejected(by=by, reason=reason, timestamp=at)
+
+    @event("Rejected", topic="aftersales.return.Rejected")
+    def _rejected(self, by: str, reason: str, timestamp: datetime) -> None:
+        self._move(S.REJECTED)
+
+    def cancel(self, by: str, reason: str, at: datetime) -> None:
+        self._check_time(at)
+        self._require("cancel", (*OPEN_BEFORE_SHIPPING,))
+        self._cancelled(by=by, reason=reason, timestamp=at)
+
+    @event("Cancelled", topic="aftersales.return.Cancelled")
+    def _cancelled(self, by: str, reason: str, timestamp: datetime) -> None:
+        self._move(S.CANCELLED)
+
+    # ---- the goods' way back --------------------------------------------------------------
+    def issue_label(self, by: str, carrier: str, tracking_number: str, cost: Money | None,
+                    at: datetime) -> None:
+        self._check_time(at)
+        self._require("issue a return label", (S.APPROVED,))
+        if self.returnless:
+            raise InvalidCommandError(f"return {self.id} is returnless: the buyer keeps the item")
+        self._label_issued(by=by, carrier=carrier, tracking_number=tracking_number, cost=cost,
+                           timestamp=at)
+
+    @event("LabelIssued", topic="aftersales.return.LabelIssued")
+    def _label_issued(self, by: str, carrier: str, tracking_number: str, cost: Money | None,
+                      timestamp: datetime) -> None:
+        self.label = {"carrier": carrier, "tracking_number": tracking_number, "cost": cost}
+        self._move(S.LABEL_ISSUED)
+
+    def can_record_shipped(self) -> bool:
+        return self.status in (S.APPROVED, S.LABEL_ISSUED) and not self.returnless
+
+    @event("ShippedBack", topic="aftersales.return.ShippedBack")
+    def shipped_back(self, shipment_id: str, carrier: str, timestamp: datetime) -> None:
+        self.shipment_id = shipment_id
+        self._move(S.SHIPPED_BACK)
+
+    def receive(self, by: str, shipment_id: str | None, at: datetime) -> None:
+        require_aware(at)
+        self._require("receive the goods", (S.APPROVED, S.LABEL_ISSUED, S.SHIPPED_BACK))
+        if self.returnless:
+            raise InvalidCommandError(f"return {self.id} is returnless: nothing comes back")
+        self._received(by=by, shipment_id=shipment_id, timestamp=max(at, self.modified_on))
+
+    @event("Received", topic="aftersales.return.Received")
+    def _received(self, by: str, shipment_id: str | None, timestamp: datetime) -> None:
+        self.shipment_id = shipment_id or self.shipment_id
+        self.received_at = timestamp
+        self._move(S.RECEIVED)
+
+    def inspect(self, by: str, grade: str, findings: str, disposition: PolicyDecision,
+                at: datetime) -> None:
+        self._check_time(at)
+        self._require("inspect", (S.RECEIVED,))
+        if grade not in GRADES:
+            raise InvalidCommandError(f"grade must be one of A, B, C, D, got {grade!r}")
+        self._inspected(by=by, grade=grade, findings=findings, timestamp=at)
+        self.record_decision(decision=disposition, timestamp=at)
+        self._disposition_set(disposition=disposition.outcome, timestamp=at)
+
+    @event("Inspected", topic="aftersales.return.Inspected")
+    def _inspected(self, by: str, grade: str, findings: str, timestamp: datetime) -> None:
+        self.grade, self.findings = grade, findings
+        self._move(S.INSPECTED)
+
+    @event("DispositionSet", topic="aftersales.return.DispositionSet")
+    def _disposition_set(self, disposition: str, timestamp: datetime) -> None:
+        self.disposition = disposition
+
+    # ---- resolution -------------------------------------------------------------------------
+    def resolve(self, by: str, resolution: str, refund_case_id: UUID | None,
+                detail: str | None, at: datetime) -> None:
+        self._check_time(at)
+        ready = (S.INSPECTED,) if not self.returnless else (S.APPROVED,)
+        self._require(f"resolve with {resolution}", ready)
+        if resolution == "refund" and refund_case_id is None:
+            raise InvalidCommandError(f"return {self.id}: a refund resolution needs a refund case")
+        self._resolved(by=by, resolution=resolution,
+                       refund_case_id=str(refund_case_id) if refund_case_id else None,
+                       detail=detail, timestamp=at)
+
+    @event("Resolved", topic="aftersales.return.Resolved")
+    def _resolved(self, by: str, resolution: str, refund_case_id: str | None,
+                  detail: str | None, timestamp: datetime) -> None:
+        self.resolution = {"kind": resolution, "refund_case_id": refund_case_id,
+                           "detail": detail}
+        self._move(S.RESOLVED)
+
+    def close(self, by: str, at: datetime) -> None:
+        self._check_time(at)
+        self._require("close", (S.RESOLVED, S.REJECTED, S.CANCELLED, S.EXPIRED))
+        self._closed(by=by, timestamp=at)
+
+    @event("Closed", topic="aftersales.return.Closed")
+    def _closed(self, by: str, timestamp: datetime) -> None:
+        self._move(S.CLOSED)
+
+    def _move(self, status: ReturnStatus) -> None:
+        self.status = status
+        self.history.append(status.value)

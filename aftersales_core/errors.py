@@ -1,0 +1,66 @@
+"""Domain errors: each one says what is wrong in words a desk agent understands."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """A command was refused by the domain; nothing was stored."""
+
+    code = "refused"
+
+
+class InvalidMoneyError(DomainError, ValueError):
+    code = "invalid_money"
+
+
+class CurrencyMismatchError(DomainError):
+    code = "currency_mismatch"
+
+    def __init__(self, left: str, right: str) -> None:
+        super().__init__(f"cannot mix currencies {left} and {right}")
+        self.left, self.right = left, right
+
+
+class IllegalTransitionError(DomainError):
+    code = "illegal_transition"
+
+    def __init__(self, case: str, case_id: object, action: str, status: str) -> None:
+        super().__init__(f"{case} {case_id}: cannot {action} while {status}")
+        self.status = status
+
+
+class SelfApprovalError(DomainError):
+    code = "self_approval"
+
+    def __init__(self, case_id: object, user: str) -> None:
+        super().__init__(f"refund {case_id}: {user} requested it and may not approve it")
+
+
+class NotAuthorisedError(DomainError):
+    code = "not_authorised"
+
+
+class RefundCapExceededError(DomainError):
+    code = "refund_cap_exceeded"
+
+
+class UnknownOrderError(DomainError):
+    code = "unknown_order"
+
+
+class UnknownCaseError(DomainError):
+    code = "unknown_case"
+
+
+class InvalidCommandError(DomainError, ValueError):
+    code = "invalid_command"
+
+
+class ConcurrentChangeError(DomainError):
+    """Someone else changed the case between our load and our save: reload and try again."""
+
+    code = "concurrent_change"
+
+
+class UnknownPolicyError(DomainError):
+    code = "unknown_policy"

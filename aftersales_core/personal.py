@@ -1,0 +1,30 @@
+"""Personal data: one marked value type, so it can be found, encrypted and erased.
+
+Names, addresses, phone numbers, e-mail, free text a customer wrote and evidence links travel
+inside events only as PersonalData. Ids, topics and log lines never hold them; ``repr`` hides the
+value so it does not leak into logs or tracebacks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+ERASED = "[erased]"
+
+
+@dataclass(frozen=True, slots=True)
+class PersonalData:
+    """A piece of personal data that belongs to one (opaque) customer id."""
+
+    subject: str
+    value: str
+
+    def __repr__(self) -> str:
+        return f"PersonalData(subject={self.subject!r}, value=<{len(self.value)} chars>)"
+
+    def __str__(self) -> str:
+        return "<personal data>"
+
+    @property
+    def erased(self) -> bool:
+        return self.value == ERASED

@@ -1,0 +1,226 @@
+"""Commands (SPEC §4.3): one JSON object whose field ``command`` names it. The same models serve
+the CLI and any later HTTP or Kafka entry point. Field names are the application's parameters."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+from uuid import UUID
+
+from pydantic import Field, TypeAdapter
+
+from schemas.common import Amount, Ident, Note, Strict, Text, Timestamp
+
+ReturnReason = Literal["damaged", "defective", "wrong_item", "not_as_described",
+                       "counterfeit_suspected", "changed_mind", "no_longer_needed", "doesnt_fit",
+                       "better_price_found", "arrived_late", "other"]
+Channel = Literal["chat", "phone", "email", "platform", "social", "regulator", "web", "store"]
+ComplaintCategory = Literal["logistics_delay", "damaged", "not_as_described",
+                            "counterfeit_suspected", "customs", "refund_delay", "service",
+                            "other"]
+
+
+class Command(Strict):
+    at: Timestamp | None = Field(None, description="RFC 3339; the CLI fills the current time")
+
+
+class NewCase(Command):
+    case_id: UUID | None = Field(None, description="id of the new case; derived when omitted")
+    idempotency_key: Ident | None = Field(
+        None, description="retrying with the same key never opens a second case")
+
+
+class ExistingCase(Command):
+    case_id: UUID
+
+
+class ReturnLine(Strict):
+    line_id: Ident
+    quantity: Annotated[int, Field(gt=0, le=100_000)]
+
+
+class RequestReturn(NewCase):
+    command: Literal["RequestReturn"]
+    order_id: Ident
+    lines: Annotated[list[ReturnLine], Field(min_length=1, max_length=500)]
+    reason: ReturnReason
+    outcome: Literal["refund", "exchange", "repair"] = "refund"
+    note: Note | None = None
+    evidence: Annotated[list[Annotated[str, Field(max_length=2000)]], Field(max_length=20)] = []
+    channel: Channel = "web"
+    requested_by: Ident
+    non_returnable_line_ids: list[Ident] = []
+    goods_intact: bool | None = None
+    buyer_informed_of_return_cost: bool = True
+    return_shipping_estimate: Amount | None = None
+
+
+class ApproveReturn(ExistingCase):
+    command: Literal["ApproveReturn"]
+    by: Ident
+    buyer_informed_of_return_cost: bool = True
+    return_shipping_estimate: Amount | None = None
+
+
+class RejectReturn(ExistingCase):
+    command: Literal["RejectReturn"]
+    by: Ident
+    reason: Text
+
+
+class CancelReturn(ExistingCase):
+    command: Literal["CancelReturn"]
+    by: Ident
+    reason: Text = "cancelled by the customer"
+
+
+class IssueReturnLabel(ExistingCase):
+    command: Literal["IssueReturnLabel"]
+    by: Ident
+    carrier: Ident
+    tracking_number: Ident
+    cost: Amount | None = None
+
+
+class ReceiveReturn(ExistingCase):
+    command: Literal["ReceiveReturn"]
+    by: Ident
+    shipment_id: Ident | None = None
+
+
+class InspectReturn(ExistingCase):
+    command: Literal["InspectReturn"]
+    by: Ident
+    grade: Literal["A", "B", "C", "D"]
+    findings: Note = ""
+
+
+class ResolveReturn(ExistingCase):
+    command: Literal["ResolveReturn"]
+    by: Ident
+    resolution: Literal["refund", "exchange", "repair"] | None = None
+    detail: Note | None = None
+
+
+class CloseReturn(ExistingCase):
+    command: Literal["CloseReturn"]
+    by: Ident
+
+
+class RefundLine(Strict):
+    line_id: Ident
+    quantity: Annotated[int, Field(gt=0, le=100_000)]
+
+
+class RequestRefund(NewCase):
+    command: Literal["RequestRefund"]
+    order_id: Ident
+    source: Literal["return", "complaint", "logistics_exception", "cancellation", "goodwill"]
+    source_case_id: Ident | None = None
+    lines: list[RefundLine] = []
+    amount: Amount | None = None
+    goodwill: Amount | None = None
+    reason: Text
+    requested_by: Ident
+
+
+class ApproveRefund(ExistingCase):
+    command: Literal["ApproveRefund"]
+    approver: Ident
+    approver_role: Literal["agent", "supervisor"] = "agent"
+
+
+class RejectRefund(ExistingCase):
+    command: Literal["RejectRefund"]
+    by: Ident
+    reason: Text
+
+
+class IssueRefund(ExistingCase):
+    command: Literal["IssueRefund"]
+    by: Ident
+
+
+class ConfirmRefundSettled(ExistingCase):
+    command: Literal["ConfirmRefundSettled"]
+    provider_ref: Ident
+
+
+class RecordRefundFailed(ExistingCase):
+    command: Literal["RecordRefundFailed"]
+    error: Text
+
+
+class FileComplaint(NewCase):
+    command: Literal["FileComplaint"]
+    customer_id: Ident
+    order_id: Ident | None = None
+    channel: Channel
+    category: ComplaintCategory
+    description: Note
+    filed_by: Ident
+
+
+class AcknowledgeComplaint(ExistingCase):
+    command: Literal["AcknowledgeComplaint"]
+    agent: Ident
+    message: Note | None = None
+
+
+class AddComplaintMessage(ExistingCase):
+    command: Literal["AddComplaintMessage"]
+    direction: Literal["in", "out"]
+    author: Ident
+    text: Note
+    channel: Channel | None = None
+
+
+class ProposeResolution(ExistingCase):
+    command: Literal["ProposeResolution"]
+    agent: Ident
+    resolution: Literal["refund", "partial_refund", "reship", "coupon", "apology"]
+    amount: Amount | None = None
+    note: Note | None = None
+
+
+class RespondToProposal(ExistingCase):
+    command: Literal["RespondToProposal"]
+    accepted: bool
+    by: Ident
+
+
+class EscalateComplaint(ExistingCase):
+    command: Literal["EscalateComplaint"]
+    by: Ident
+    level: Literal["supervisor", "platform_arbitration", "regulator"]
+    reason: Text
+
+
+class ResolveComplaint(ExistingCase):
+    command: Literal["ResolveComplaint"]
+    by: Ident
+    summary: Text
+    refund_case_id: Ident | None = None
+
+
+class CloseComplaint(ExistingCase):
+    command: Literal["CloseComplaint"]
+    by: Ident
+    satisfaction: Annotated[int, Field(ge=1, le=5)] | None = None
+
+
+class ReopenComplaint(ExistingCase):
+    command: Literal["ReopenComplaint"]
+    by: Ident
+    reason: Text
+
+
+AnyCommand = (RequestReturn | ApproveReturn | RejectReturn | CancelReturn | IssueReturnLabel
+              | ReceiveReturn | InspectReturn | ResolveReturn | CloseReturn | RequestRefund
+              | ApproveRefund | RejectRefund | IssueRefund | ConfirmRefundSettled
+              | RecordRefundFailed | FileComplaint | AcknowledgeComplaint | AddComplaintMessage
+              | ProposeResolution | RespondToProposal | EscalateComplaint | ResolveComplaint
+              | CloseComplaint | ReopenComplaint)
+COMMAND: TypeAdapter[AnyCommand] = TypeAdapter(
+    Annotated[AnyCommand, Field(discriminator="command")]
+)
+NEW_CASE_KIND = {RequestReturn: "return", RequestRefund: "refund", FileComplaint: "complaint"}

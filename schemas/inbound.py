@@ -1,0 +1,91 @@
+"""Inbound topics orders.v1 and shipments.v1 (SPEC §4.1): one event per message, key = order_id."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import Field, TypeAdapter, model_validator
+
+from schemas.common import Amount, Currency, Ident, Open, Timestamp
+
+
+class InboundEvent(Open):
+    event_id: Ident
+    occurred_at: Timestamp
+    order_id: Ident
+
+
+class OrderLine(Open):
+    line_id: Ident
+    sku: Ident
+    category: Annotated[str, Field(min_length=1, max_length=100)]
+    quantity: Annotated[int, Field(gt=0, le=100_000)]
+    unit_price: Amount
+
+
+class OrderPlaced(InboundEvent):
+    event_type: Literal["OrderPlaced"]
+    customer_id: Ident
+    market: Annotated[str, Field(pattern=r"^[A-Z]{2}$")]
+    currency: Currency
+    fulfilment: Literal["bonded", "direct_mail", "domestic"]
+    lines: Annotated[list[OrderLine], Field(min_length=1, max_length=500)]
+    shipping_fee: Amount
+    duties: Amount
+    taxes: Amount
+    discount: Amount = Decimal(0)
+    total: Amount
+    merchant_id: Ident | None = None
+    channel: Ident | None = None
+
+    @model_validator(mode="after")
+    def _total_is_the_sum(self) -> OrderPlaced:
+        items = sum((line.unit_price * line.quantity for line in self.lines), Decimal(0))
+        expected = items + self.shipping_fee + self.duties + self.taxes - self.discount
+        if expected != self.total:
+            raise ValueError(
+                f"total {self.total} is not the sum of lines {items} + shipping_fee "
+                f"{self.shipping_fee} + duties {self.duties} + taxes {self.taxes} - discount "
+                f"{self.discount} = {expected}"
+            )
+        return self
+
+
+class OrderPaid(InboundEvent):
+    event_type: Literal["OrderPaid"]
+    payment_id: Ident
+    method: Ident
+    amount: Amount
+    currency: Currency
+
+
+class OrderCancelled(InboundEvent):
+    event_type: Literal["OrderCancelled"]
+    reason: Annotated[str, Field(max_length=2000)] = ""
+
+
+ShipmentEventType = Literal["Dispatched", "CustomsReleased", "CustomsHeld", "InTransit",
+                            "OutForDelivery", "Delivered", "DeliveryFailed", "Lost", "Damaged"]
+
+
+class ShipmentEvent(InboundEvent):
+    event_type: ShipmentEventType
+    shipment_id: Ident
+    carrier: Ident
+    direction: Literal["outbound", "return"]
+    location: Annotated[str, Field(max_length=500)] | None = None
+    detail: Annotated[str, Field(max_length=2000)] | None = None
+
+
+OrderEvent = Annotated[OrderPlaced | OrderPaid | OrderCancelled,
+                       Field(discriminator="event_type")]
+ORDER_EVENT: TypeAdapter[OrderPlaced | OrderPaid | OrderCancelled] = TypeAdapter(OrderEvent)
+SHIPMENT_EVENT: TypeAdapter[ShipmentEvent] = TypeAdapter(ShipmentEvent)
+
+UpstreamEvent = OrderPlaced | OrderPaid | OrderCancelled | ShipmentEvent
+ORDERS_TOPIC = "orders.v1"
+SHIPMENTS_TOPIC = "shipments.v1"
+ANY_INBOUND: TypeAdapter[UpstreamEvent] = TypeAdapter(
+    Annotated[UpstreamEvent, Field(discriminator="event_type")]
+)

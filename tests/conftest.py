@@ -1,0 +1,57 @@
+"""Shared fixtures: the application on a real SQLite file and on the PostgreSQL of `make test`."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from aftersales.settings import Settings, eventsourcing_env
+from aftersales_core.application.app import AfterSalesApp
+
+PG_URL_VAR = "AFTERSALES_TEST_POSTGRES_URL"
+
+
+def postgres_url() -> str:
+    url = os.environ.get(PG_URL_VAR)
+    if not url:
+        pytest.skip(f"{PG_URL_VAR} is not set (make test sets it and starts PostgreSQL)")
+    return url
+
+
+@pytest.fixture
+def pg_schema() -> Iterator[tuple[str, str]]:
+    """A fresh schema per test in the test database, dropped afterwards."""
+    url = postgres_url()
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    yield url, schema
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'events.sqlite'}"
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
+    """Settings for each store backend: contract tests run once per backend."""
+    if request.param == "sqlite":
+        return Settings(database_url=f"sqlite:///{tmp_path / 'events.sqlite'}")
+    url, schema = request.getfixturevalue("pg_schema")
+    return Settings(database_url=url, postgres_schema=schema)
+
+
+@pytest.fixture
+def app(store_settings: Settings) -> Iterator[AfterSalesApp]:
+    application = AfterSalesApp(env=eventsourcing_env(store_settings.database_url,
+                                                      store_settings.postgres_schema))
+    yield application
+    application.close()
