@@ -111,7 +111,7 @@ class RefundCase(CaseRules, Aggregate):
 
     def reject(self, by: str, reason: str, at: datetime) -> None:
         self._check_time(at)
-        self._require("reject", (S.AWAITING_APPROVAL, S.REQUESTED))
+        self._require("reject", (S.REQUESTED, S.AWAITING_APPROVAL, S.APPROVED, S.FAILED))
         self._rejected(by=by, reason=reason, timestamp=at)
 
     @event("Rejected", topic="aftersales.refund.Rejected")

@@ -1,0 +1,3 @@
+from aftersales.cli import main
+
+main()

@@ -1,0 +1,141 @@
+"""The documented CLI, run as a separate process against a real SQLite file."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.factories import T0, order_paid, order_placed, shipment
+
+AFTERSALES = [sys.executable, "-m", "aftersales"]
+
+
+class Cli:
+    def __init__(self, tmp_path: Path) -> None:
+        self.db = tmp_path / "events.sqlite"
+        self.env = {**os.environ, "AFTERSALES_DATABASE_URL": f"sqlite:///{self.db}",
+                    "COLUMNS": "200"}
+        self.tmp = tmp_path
+
+    def run(self, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([*AFTERSALES, *args], input=stdin, capture_output=True, text=True,
+                              env=self.env, timeout=120, check=False)
+
+    def lines(self, name: str, items: list[dict[str, Any]]) -> str:
+        path = self.tmp / name
+        path.write_text("".join(json.dumps(i) + "\n" for i in items))
+        return str(path)
+
+    def stored_events(self) -> int:
+        with sqlite3.connect(self.db) as conn:
+            return int(conn.execute("SELECT count(*) FROM stored_events").fetchone()[0])
+
+
+@pytest.fixture
+def cli(tmp_path: Path) -> Cli:
+    cli = Cli(tmp_path)
+    placed = order_placed("o-1")
+    upstream = [placed, order_paid(placed),
+                shipment("o-1", "Delivered", T0 + timedelta(days=3))]
+    done = cli.run("ingest", cli.lines("upstream.jsonl", upstream))
+    assert done.returncode == 0, done.stderr
+    return cli
+
+
+def request_return(**overrides: Any) -> dict[str, Any]:
+    return {"command": "RequestReturn", "order_id": "o-1", "reason": "defective",
+            "lines": [{"line_id": "2", "quantity": 1}], "requested_by": "c-1",
+            "at": (T0 + timedelta(days=5)).isoformat(), **overrides}
+
+
+def test_submit_prints_the_case_and_its_decisions_and_case_show_lists_them(cli: Cli) -> None:
+    done = cli.run("submit", "-", stdin=json.dumps(request_return()))
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["status"] == "approved" and result["case_type"] == "return"
+    shown = cli.run("case", "show", result["case_id"], "--format", "json")
+    case = json.loads(shown.stdout)
+    decision = case["decisions"][0]
+    assert decision["policy_id"] == "return.eligibility" and decision["policy_version"] == 1
+    assert decision["inputs"]["reason"] == "defective" and decision["reasons"]
+    table = cli.run("case", "show", result["case_id"])
+    assert "return.eligibility" in table.stdout and "approved" in table.stdout
+    rerun = cli.run("case", "rerun", result["case_id"])
+    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+
+
+def test_invalid_command_exits_2_names_the_field_and_stores_nothing(cli: Cli) -> None:
+    before = cli.stored_events()
+    done = cli.run("submit", "-", stdin=json.dumps(request_return(
+        lines=[{"line_id": "2", "quantity": 0}], colour="red")))
+    assert done.returncode == 2
+    assert "lines.0.quantity" in done.stderr and "colour" in done.stderr
+    assert cli.stored_events() == before
+
+
+def test_refused_command_exits_1_with_the_reason(cli: Cli) -> None:
+    first = json.loads(cli.run("submit", "-", stdin=json.dumps(request_return())).stdout)
+    before = cli.stored_events()
+    done = cli.run("submit", "-", stdin=json.dumps({
+        "command": "InspectReturn", "case_id": first["case_id"], "by": "wh", "grade": "A",
+        "at": (T0 + timedelta(days=6)).isoformat()}))
+    assert done.returncode == 1
+    assert "cannot inspect while approved" in done.stderr
+    assert cli.stored_events() == before
+
+
+def test_json_lines_run_in_order_and_the_exit_code_reports_the_failure(cli: Cli) -> None:
+    key = "web-order-o-1-return-1"
+    good = request_return(idempotency_key=key)
+    path = cli.lines("commands.jsonl", [good, {"command": "Nope"}, good])
+    done = cli.run("submit", path)
+    assert done.returncode == 2
+    assert "line 2" in done.stderr
+    assert "line 3" in done.stderr and "exists already" in done.stderr  # same key, same case
+    assert len(done.stdout.strip().splitlines()) == 1
+
+
+def test_ingest_reports_bad_lines_and_applies_the_good_ones(cli: Cli) -> None:
+    placed = order_placed("o-2")
+    wrong_total = {**order_placed("o-3"), "total": "1.00"}
+    path = cli.tmp / "mixed.jsonl"
+    path.write_text("\n".join([json.dumps(placed), "{not json", json.dumps(wrong_total),
+                               json.dumps(placed)]) + "\n")
+    done = cli.run("ingest", str(path))
+    assert done.returncode == 2
+    assert "line 2: not JSON" in done.stderr
+    assert "line 3" in done.stderr and "total 1.00 is not the sum" in done.stderr
+    results = [json.loads(x) for x in done.stdout.splitlines()]
+    assert [r["applied"] for r in results] == [True, False]
+
+
+def test_case_show_as_of_a_past_moment(cli: Cli) -> None:
+    result = json.loads(cli.run("submit", "-", stdin=json.dumps(request_return())).stdout)
+    cli.run("submit", "-", stdin=json.dumps({
+        "command": "IssueReturnLabel", "case_id": result["case_id"], "by": "a",
+        "carrier": "DHL", "tracking_number": "T1", "at": (T0 + timedelta(days=7)).isoformat()}))
+    then = cli.run("case", "show", result["case_id"], "--as-of",
+                   (T0 + timedelta(days=6)).isoformat(), "--format", "json")
+    assert json.loads(then.stdout)["status"] == "approved"
+    bad = cli.run("case", "show", result["case_id"], "--as-of", "yesterday")
+    assert bad.returncode == 2
+
+
+def test_unknown_case_exits_3(cli: Cli) -> None:
+    done = cli.run("case", "show", "00000000-0000-0000-0000-000000000000")
+    assert done.returncode == 3 and "no case" in done.stderr
+
+
+@pytest.mark.parametrize("args", [[], ["submit"], ["ingest"], ["case"], ["case", "show"],
+                                  ["case", "rerun"]])
+def test_every_command_has_help(args: list[str], tmp_path: Path) -> None:
+    done = Cli(tmp_path).run(*args, "--help")
+    assert done.returncode == 0 and "Usage" in done.stdout
