@@ -20,20 +20,27 @@ from consumers.translate import apply_upstream, execute
 from schemas.commands import COMMAND
 from schemas.inbound import ANY_INBOUND
 
-app = typer.Typer(help="Event-sourced after-sales case engine: returns, refunds, complaints.",
-                  no_args_is_help=True, pretty_exceptions_enable=False,
-                  context_settings={"help_option_names": ["-h", "--help"]})
+app = typer.Typer(
+    help="Event-sourced after-sales case engine: returns, refunds, complaints.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 app.add_typer(case_app, name="case")
 
-Source = Annotated[str, typer.Argument(help="a JSON file (one object, an array or JSON lines) "
-                                             "or - for stdin")]
+Source = Annotated[
+    str, typer.Argument(help="a JSON file (one object, an array or JSON lines) or - for stdin")
+]
 
 
 @app.callback()
-def _main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="log more")] = False
-          ) -> None:
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+def _main(
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="log more")] = False,
+) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
 
 
 @app.command()
@@ -106,8 +113,9 @@ def ingest(source: Source) -> None:
                 continue
             applied, skipped = applied + result.applied, skipped + (not result.applied)
             emit_json_line(result.to_json())
-    errors.print(f"ingested: {applied} applied, {skipped} already seen, {failed} failed",
-                 highlight=False)
+    errors.print(
+        f"ingested: {applied} applied, {skipped} already seen, {failed} failed", highlight=False
+    )
     raise typer.Exit(worst)
 
 

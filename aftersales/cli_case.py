@@ -54,16 +54,30 @@ def show(
         emit_json_line(data)
         return
     state = data["state"]
-    console.print(f"[bold]{data['case_type']} {data['case_id']}[/]  status [bold]"
-                  f"{data['status']}[/]  version {data['version']}"
-                  + (f"  as of {data['as_of']}" if data["as_of"] else ""))
+    console.print(
+        f"[bold]{data['case_type']} {data['case_id']}[/]  status [bold]"
+        f"{data['status']}[/]  version {data['version']}"
+        + (f"  as of {data['as_of']}" if data["as_of"] else "")
+    )
     facts = [(k, v) for k, v in state.items() if k not in ("history",) and v not in (None, [], {})]
     console.print(table("state", ("field", "value"), facts))
-    console.print(table("events", ("#", "at", "type"),
-                        ((e["version"], e["at"], e["type"]) for e in data["events"])))
-    console.print(table("decisions", ("policy", "version", "outcome", "reasons"), (
-        (d["policy_id"], d["policy_version"], d["outcome"], "\n".join(d["reasons"]))
-        for d in data["decisions"])))
+    console.print(
+        table(
+            "events",
+            ("#", "at", "type"),
+            ((e["version"], e["at"], e["type"]) for e in data["events"]),
+        )
+    )
+    console.print(
+        table(
+            "decisions",
+            ("policy", "version", "outcome", "reasons"),
+            (
+                (d["policy_id"], d["policy_version"], d["outcome"], "\n".join(d["reasons"]))
+                for d in data["decisions"]
+            ),
+        )
+    )
 
 
 @case_app.command("rerun")
@@ -75,14 +89,28 @@ def rerun(
 
     Exits 1 when any decision comes out differently."""
     pairs = rerun_decisions(_load(case_id, None))
-    rows = [{"policy_id": old.policy_id, "policy_version": old.policy_version,
-             "recorded": old.outcome, "rerun": new.outcome, "same": old.same_result_as(new)}
-            for old, new in pairs]
+    rows = [
+        {
+            "policy_id": old.policy_id,
+            "policy_version": old.policy_version,
+            "recorded": old.outcome,
+            "rerun": new.outcome,
+            "same": old.same_result_as(new),
+        }
+        for old, new in pairs
+    ]
     if fmt == "json":
         emit_json_line(rows)
     else:
-        console.print(table("decisions re-run", ("policy", "version", "recorded", "rerun", "same"),
-                            ([r["policy_id"], r["policy_version"], r["recorded"], r["rerun"],
-                              r["same"]] for r in rows)))
+        console.print(
+            table(
+                "decisions re-run",
+                ("policy", "version", "recorded", "rerun", "same"),
+                (
+                    [r["policy_id"], r["policy_version"], r["recorded"], r["rerun"], r["same"]]
+                    for r in rows
+                ),
+            )
+        )
     if not all(r["same"] for r in rows):
         raise typer.Exit(exit_codes.REFUSED)

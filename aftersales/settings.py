@@ -59,8 +59,11 @@ def eventsourcing_env(url: str, schema: str | None = None) -> dict[str, str]:
     if url.startswith("sqlite:///"):
         path = Path(url.removeprefix("sqlite:///"))
         path.parent.mkdir(parents=True, exist_ok=True)
-        return {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(path),
-                "SQLITE_LOCK_TIMEOUT": "30"}
+        return {
+            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+            "SQLITE_DBNAME": str(path),
+            "SQLITE_LOCK_TIMEOUT": "30",
+        }
     parts = urlsplit(url)
     env = {
         "PERSISTENCE_MODULE": "eventsourcing.postgres",

@@ -28,8 +28,9 @@ def method_name(command: str) -> str:
 
 def new_case_id(command: AnyCommand) -> UUID:
     """The id of the case a command opens: given, derived from its idempotency key, or new."""
-    if getattr(command, "case_id", None):
-        return command.case_id  # type: ignore[union-attr, return-value]
+    given: UUID | None = getattr(command, "case_id", None)
+    if given is not None:
+        return given
     key = getattr(command, "idempotency_key", None)
     kind = NEW_CASE_KIND[type(command)]
     return case_id_for(kind, key) if key else uuid4()
@@ -72,8 +73,9 @@ def apply_upstream(app: AfterSalesApp, message: UpstreamEvent) -> UpstreamResult
     raise AssertionError("unreachable")
 
 
-def _apply(app: AfterSalesApp, message: UpstreamEvent, fields: dict[str, Any],
-           extra: dict[str, Any]) -> UpstreamResult:
+def _apply(
+    app: AfterSalesApp, message: UpstreamEvent, fields: dict[str, Any], extra: dict[str, Any]
+) -> UpstreamResult:
     if isinstance(message, OrderPlaced):
         return app.order_placed(**fields, extra=extra)
     if isinstance(message, OrderPaid):

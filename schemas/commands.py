@@ -10,13 +10,30 @@ from pydantic import Field, TypeAdapter
 
 from schemas.common import Amount, Ident, Note, Strict, Text, Timestamp
 
-ReturnReason = Literal["damaged", "defective", "wrong_item", "not_as_described",
-                       "counterfeit_suspected", "changed_mind", "no_longer_needed", "doesnt_fit",
-                       "better_price_found", "arrived_late", "other"]
+ReturnReason = Literal[
+    "damaged",
+    "defective",
+    "wrong_item",
+    "not_as_described",
+    "counterfeit_suspected",
+    "changed_mind",
+    "no_longer_needed",
+    "doesnt_fit",
+    "better_price_found",
+    "arrived_late",
+    "other",
+]
 Channel = Literal["chat", "phone", "email", "platform", "social", "regulator", "web", "store"]
-ComplaintCategory = Literal["logistics_delay", "damaged", "not_as_described",
-                            "counterfeit_suspected", "customs", "refund_delay", "service",
-                            "other"]
+ComplaintCategory = Literal[
+    "logistics_delay",
+    "damaged",
+    "not_as_described",
+    "counterfeit_suspected",
+    "customs",
+    "refund_delay",
+    "service",
+    "other",
+]
 
 
 class Command(Strict):
@@ -26,7 +43,8 @@ class Command(Strict):
 class NewCase(Command):
     case_id: UUID | None = Field(None, description="id of the new case; derived when omitted")
     idempotency_key: Ident | None = Field(
-        None, description="retrying with the same key never opens a second case")
+        None, description="retrying with the same key never opens a second case"
+    )
 
 
 class ExistingCase(Command):
@@ -214,12 +232,32 @@ class ReopenComplaint(ExistingCase):
     reason: Text
 
 
-AnyCommand = (RequestReturn | ApproveReturn | RejectReturn | CancelReturn | IssueReturnLabel
-              | ReceiveReturn | InspectReturn | ResolveReturn | CloseReturn | RequestRefund
-              | ApproveRefund | RejectRefund | IssueRefund | ConfirmRefundSettled
-              | RecordRefundFailed | FileComplaint | AcknowledgeComplaint | AddComplaintMessage
-              | ProposeResolution | RespondToProposal | EscalateComplaint | ResolveComplaint
-              | CloseComplaint | ReopenComplaint)
+AnyCommand = (
+    RequestReturn
+    | ApproveReturn
+    | RejectReturn
+    | CancelReturn
+    | IssueReturnLabel
+    | ReceiveReturn
+    | InspectReturn
+    | ResolveReturn
+    | CloseReturn
+    | RequestRefund
+    | ApproveRefund
+    | RejectRefund
+    | IssueRefund
+    | ConfirmRefundSettled
+    | RecordRefundFailed
+    | FileComplaint
+    | AcknowledgeComplaint
+    | AddComplaintMessage
+    | ProposeResolution
+    | RespondToProposal
+    | EscalateComplaint
+    | ResolveComplaint
+    | CloseComplaint
+    | ReopenComplaint
+)
 COMMAND: TypeAdapter[AnyCommand] = TypeAdapter(
     Annotated[AnyCommand, Field(discriminator="command")]
 )

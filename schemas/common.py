@@ -15,7 +15,7 @@ def _decimal_string(value: Any) -> Decimal:
     if isinstance(value, Decimal):
         return value
     if not isinstance(value, str):
-        raise ValueError("amounts must be decimal strings such as \"12.50\"")
+        raise ValueError('amounts must be decimal strings such as "12.50"')
     try:
         amount = Decimal(value)
     except InvalidOperation:

@@ -65,8 +65,17 @@ class OrderCancelled(InboundEvent):
     reason: Annotated[str, Field(max_length=2000)] = ""
 
 
-ShipmentEventType = Literal["Dispatched", "CustomsReleased", "CustomsHeld", "InTransit",
-                            "OutForDelivery", "Delivered", "DeliveryFailed", "Lost", "Damaged"]
+ShipmentEventType = Literal[
+    "Dispatched",
+    "CustomsReleased",
+    "CustomsHeld",
+    "InTransit",
+    "OutForDelivery",
+    "Delivered",
+    "DeliveryFailed",
+    "Lost",
+    "Damaged",
+]
 
 
 class ShipmentEvent(InboundEvent):
@@ -78,8 +87,7 @@ class ShipmentEvent(InboundEvent):
     detail: Annotated[str, Field(max_length=2000)] | None = None
 
 
-OrderEvent = Annotated[OrderPlaced | OrderPaid | OrderCancelled,
-                       Field(discriminator="event_type")]
+OrderEvent = Annotated[OrderPlaced | OrderPaid | OrderCancelled, Field(discriminator="event_type")]
 ORDER_EVENT: TypeAdapter[OrderPlaced | OrderPaid | OrderCancelled] = TypeAdapter(OrderEvent)
 SHIPMENT_EVENT: TypeAdapter[ShipmentEvent] = TypeAdapter(ShipmentEvent)
 

@@ -51,7 +51,8 @@ def store_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
 
 @pytest.fixture
 def app(store_settings: Settings) -> Iterator[AfterSalesApp]:
-    application = AfterSalesApp(env=eventsourcing_env(store_settings.database_url,
-                                                      store_settings.postgres_schema))
+    application = AfterSalesApp(
+        env=eventsourcing_env(store_settings.database_url, store_settings.postgres_schema)
+    )
     yield application
     application.close()

@@ -38,8 +38,12 @@ class CommandResult:
             "status": self.status,
             "version": self.version,
             "decisions": [
-                {"policy_id": d.policy_id, "policy_version": d.policy_version,
-                 "outcome": d.outcome, "reasons": list(d.reasons)}
+                {
+                    "policy_id": d.policy_id,
+                    "policy_version": d.policy_version,
+                    "outcome": d.outcome,
+                    "reasons": list(d.reasons),
+                }
                 for d in self.decisions
             ],
             "related": self.related,
@@ -58,12 +62,13 @@ class ServiceBase(Application):
 
     def load(self, cls: type[A], aggregate_id: UUID) -> A:
         try:
-            aggregate = self.repository.get(aggregate_id)
+            aggregate: Aggregate = self.repository.get(aggregate_id)
         except AggregateNotFoundError:
             raise UnknownCaseError(f"no {cls.__name__} with id {aggregate_id}") from None
         if not isinstance(aggregate, cls):
-            raise UnknownCaseError(f"{aggregate_id} is a {type(aggregate).__name__}, "
-                                   f"not a {cls.__name__}")
+            raise UnknownCaseError(
+                f"{aggregate_id} is a {type(aggregate).__name__}, not a {cls.__name__}"
+            )
         return aggregate
 
     def find(self, cls: type[A], aggregate_id: UUID) -> A | None:
@@ -95,7 +100,14 @@ class ServiceBase(Application):
         return aggregate_id in self.repository
 
 
-def result(case: Any, decisions: list[PolicyDecision] | None = None,
-           **related: str) -> CommandResult:
-    return CommandResult(case_id=case.id, case_type=case.KIND, status=case.status.value,
-                         version=case.version, decisions=decisions or [], related=related)
+def result(
+    case: Any, decisions: list[PolicyDecision] | None = None, **related: str
+) -> CommandResult:
+    return CommandResult(
+        case_id=case.id,
+        case_type=case.KIND,
+        status=case.status.value,
+        version=case.version,
+        decisions=decisions or [],
+        related=related,
+    )

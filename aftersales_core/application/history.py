@@ -29,12 +29,18 @@ class CaseHistory:
 
     @property
     def decisions(self) -> list[PolicyDecision]:
-        return [e.decision for e in self.events if isinstance(getattr(e, "decision", None),
-                                                             PolicyDecision)]
+        return [
+            e.decision
+            for e in self.events
+            if isinstance(getattr(e, "decision", None), PolicyDecision)
+        ]
 
     def to_json(self) -> dict[str, Any]:
-        state = {k.lstrip("_"): plain(v) for k, v in vars(self.aggregate).items()
-                 if k not in ("_pending_events", "decisions")}
+        state = {
+            k.lstrip("_"): plain(v)
+            for k, v in vars(self.aggregate).items()
+            if k not in ("_pending_events", "decisions")
+        }
         return {
             "case_id": str(self.aggregate.id),
             "case_type": getattr(self.aggregate, "KIND", type(self.aggregate).__name__),
@@ -43,9 +49,12 @@ class CaseHistory:
             "as_of": self.as_of.isoformat() if self.as_of else None,
             "state": state,
             "events": [
-                {"version": e.originator_version, "type": type(e).TOPIC,
-                 "at": e.timestamp.isoformat(),
-                 "data": {k: plain(v) for k, v in vars(e).items() if k not in HIDDEN}}
+                {
+                    "version": e.originator_version,
+                    "type": type(e).TOPIC,
+                    "at": e.timestamp.isoformat(),
+                    "data": {k: plain(v) for k, v in vars(e).items() if k not in HIDDEN},
+                }
                 for e in self.events
             ],
             "decisions": [d.to_json() for d in self.decisions],
@@ -56,6 +65,7 @@ def load_history(app: Application, case_id: UUID, as_of: datetime | None = None)
     """Fold the case's events up to ``as_of`` (business time of the commands), in order."""
     aggregate: Any = None
     kept: list[Any] = []
+    stored: Any
     for stored in app.events.get(case_id):
         if as_of is not None and stored.timestamp > as_of:
             break

@@ -21,22 +21,49 @@ SOURCES = ("return", "complaint", "logistics_exception", "cancellation", "goodwi
 
 
 class RefundServices(ServiceBase):
-    def request_refund(self, case_id: UUID, order_id: str, source: str, reason: str,
-                       requested_by: str, at: datetime, source_case_id: str | None = None,
-                       lines: list[dict[str, Any]] | None = None,
-                       amount: Decimal | None = None,
-                       goodwill: Decimal | None = None) -> CommandResult:
+    def request_refund(
+        self,
+        case_id: UUID,
+        order_id: str,
+        source: str,
+        reason: str,
+        requested_by: str,
+        at: datetime,
+        source_case_id: str | None = None,
+        lines: list[dict[str, Any]] | None = None,
+        amount: Decimal | None = None,
+        goodwill: Decimal | None = None,
+    ) -> CommandResult:
         order = self.placed_order(order_id)
-        refund = self.build_refund(case_id, order, source=source, source_case_id=source_case_id,
-                                   lines=lines or [], amount=amount, reason=reason,
-                                   requested_by=requested_by, at=at, goodwill=goodwill)
+        refund = self.build_refund(
+            case_id,
+            order,
+            source=source,
+            source_case_id=source_case_id,
+            lines=lines or [],
+            amount=amount,
+            reason=reason,
+            requested_by=requested_by,
+            at=at,
+            goodwill=goodwill,
+        )
         self.save_all(refund, order)
         return result(refund, list(refund.decisions))
 
-    def build_refund(self, case_id: UUID, order: Order, *, source: str,
-                     source_case_id: str | None, lines: list[dict[str, Any]],
-                     amount: Decimal | None, reason: str, requested_by: str, at: datetime,
-                     goodwill: Decimal | None = None) -> RefundCase:
+    def build_refund(
+        self,
+        case_id: UUID,
+        order: Order,
+        *,
+        source: str,
+        source_case_id: str | None,
+        lines: list[dict[str, Any]],
+        amount: Decimal | None,
+        reason: str,
+        requested_by: str,
+        at: datetime,
+        goodwill: Decimal | None = None,
+    ) -> RefundCase:
         """Open, calculate and reserve a refund against ``order`` (the caller saves both)."""
         require_aware(at)
         if source not in SOURCES:
@@ -46,28 +73,50 @@ class RefundServices(ServiceBase):
         assert order.currency is not None and order.customer_id is not None
         for line in lines:
             if order.line(str(line["line_id"])) is None:
-                raise InvalidCommandError(f"lines: order {order.order_id} has no line "
-                                          f"{line['line_id']!r}")
+                raise InvalidCommandError(
+                    f"lines: order {order.order_id} has no line {line['line_id']!r}"
+                )
         requested = None if amount is None else Money.of(amount, order.currency)
         if requested is not None and requested.is_negative():
             raise InvalidCommandError("amount: a refund amount cannot be negative")
-        calculation = policies.evaluate("refund.calculation", {
-            **order.facts(), "source": source, **self._source_facts(source, source_case_id),
-            "refund_lines": [{"line_id": str(x["line_id"]), "quantity": int(x["quantity"])}
-                             for x in lines],
-            "amount": None if requested is None else str(requested.amount),
-            "goodwill": None if goodwill is None else str(Money.of(goodwill, order.currency)
-                                                          .amount),
-        })
+        calculation = policies.evaluate(
+            "refund.calculation",
+            {
+                **order.facts(),
+                "source": source,
+                **self._source_facts(source, source_case_id),
+                "refund_lines": [
+                    {"line_id": str(x["line_id"]), "quantity": int(x["quantity"])} for x in lines
+                ],
+                "amount": None if requested is None else str(requested.amount),
+                "goodwill": None
+                if goodwill is None
+                else str(Money.of(goodwill, order.currency).amount),
+            },
+        )
         total = Money.of(calculation.details["total"], order.currency)
-        approval = policies.evaluate("refund.approval", {
-            "amount": str(total.amount), "currency": order.currency,
-            "requested_by": requested_by, "approver": None, "approver_role": None,
-        })
-        refund = RefundCase(id=case_id, order_id=order.order_id,
-                            customer_id=order.customer_id, source=source,
-                            source_case_id=source_case_id, lines=lines, amount=requested,
-                            reason=reason, requested_by=requested_by, timestamp=at)
+        approval = policies.evaluate(
+            "refund.approval",
+            {
+                "amount": str(total.amount),
+                "currency": order.currency,
+                "requested_by": requested_by,
+                "approver": None,
+                "approver_role": None,
+            },
+        )
+        refund = RefundCase(
+            id=case_id,
+            order_id=order.order_id,
+            customer_id=order.customer_id,
+            source=source,
+            source_case_id=source_case_id,
+            lines=lines,
+            amount=requested,
+            reason=reason,
+            requested_by=requested_by,
+            timestamp=at,
+        )
         refund.calculate(calculation, approval, at)
         stamp = max(at, order.modified_on)
         if not total.is_zero():
@@ -78,9 +127,13 @@ class RefundServices(ServiceBase):
     def _source_facts(self, source: str, source_case_id: str | None) -> dict[str, Any]:
         """What the source case says that changes the calculation (regime, fault, grade)."""
         facts: dict[str, Any] = {
-            "regime": None, "merchant_fault": False, "is_withdrawal": False,
-            "tax_refundable": False, "inspection_grade": None,
-            "return_shipping_payer": None, "return_shipping_cost": None,
+            "regime": None,
+            "merchant_fault": False,
+            "is_withdrawal": False,
+            "tax_refundable": False,
+            "inspection_grade": None,
+            "return_shipping_payer": None,
+            "return_shipping_cost": None,
         }
         if source != "return" or source_case_id is None:
             return facts
@@ -90,19 +143,28 @@ class RefundServices(ServiceBase):
             for key in ("regime", "merchant_fault", "is_withdrawal", "tax_refundable"):
                 facts[key] = eligibility.details.get(key, facts[key])
         cost = case.label["cost"] if case.label else None
-        facts.update(inspection_grade=case.grade, return_shipping_payer=case.return_shipping_payer,
-                     return_shipping_cost=None if cost is None else str(cost.amount))
+        facts.update(
+            inspection_grade=case.grade,
+            return_shipping_payer=case.return_shipping_payer,
+            return_shipping_cost=None if cost is None else str(cost.amount),
+        )
         return facts
 
-    def approve_refund(self, case_id: UUID, approver: str, at: datetime,
-                       approver_role: str = "agent") -> CommandResult:
+    def approve_refund(
+        self, case_id: UUID, approver: str, at: datetime, approver_role: str = "agent"
+    ) -> CommandResult:
         refund = self.load(RefundCase, case_id)
         assert refund.amount is not None
-        decision = policies.evaluate("refund.approval", {
-            "amount": str(refund.amount.amount), "currency": refund.amount.currency,
-            "requested_by": refund.requested_by, "approver": approver,
-            "approver_role": approver_role,
-        })
+        decision = policies.evaluate(
+            "refund.approval",
+            {
+                "amount": str(refund.amount.amount),
+                "currency": refund.amount.currency,
+                "requested_by": refund.requested_by,
+                "approver": approver,
+                "approver_role": approver_role,
+            },
+        )
         refund.approve(approver=approver, decision=decision, at=at)
         self.save_all(refund)
         return result(refund, [decision])
@@ -121,14 +183,18 @@ class RefundServices(ServiceBase):
         self.save_all(refund)
         return result(refund, idempotency_key=refund.idempotency_key)
 
-    def confirm_refund_settled(self, case_id: UUID, provider_ref: str,
-                               at: datetime) -> CommandResult:
+    def confirm_refund_settled(
+        self, case_id: UUID, provider_ref: str, at: datetime
+    ) -> CommandResult:
         refund = self.load(RefundCase, case_id)
         order = self.load(Order, order_aggregate_id(refund.order_id))
         refund.settle(provider_ref=provider_ref, at=at)
         assert refund.amount is not None
-        order.settle_refund(refund_id=str(refund.id), amount=refund.amount.amount,
-                            timestamp=max(at, order.modified_on))
+        order.settle_refund(
+            refund_id=str(refund.id),
+            amount=refund.amount.amount,
+            timestamp=max(at, order.modified_on),
+        )
         self.save_all(refund, order)
         return result(refund)
 

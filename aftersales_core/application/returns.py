@@ -30,25 +30,37 @@ def returned_lines(order: Order, lines: list[dict[str, Any]]) -> list[dict[str, 
     for wanted in lines:
         line = order.line(str(wanted["line_id"]))
         if line is None:
-            raise InvalidCommandError(f"lines: order {order.order_id} has no line "
-                                      f"{wanted['line_id']!r}")
+            raise InvalidCommandError(
+                f"lines: order {order.order_id} has no line {wanted['line_id']!r}"
+            )
         quantity = int(wanted["quantity"])
         if not 0 < quantity <= int(line["quantity"]):
-            raise InvalidCommandError(f"lines: quantity {quantity} of line {line['line_id']} "
-                                      f"must be 1 to {line['quantity']}")
+            raise InvalidCommandError(
+                f"lines: quantity {quantity} of line {line['line_id']} "
+                f"must be 1 to {line['quantity']}"
+            )
         out.append({**line, "quantity": quantity, "unit_price": str(line["unit_price"])})
     return out
 
 
 class ReturnServices(RefundServices):
-    def request_return(self, case_id: UUID, order_id: str, lines: list[dict[str, Any]],
-                       reason: str, outcome: str, requested_by: str, at: datetime,
-                       channel: str = "web", note: str | None = None,
-                       evidence: list[str] | None = None,
-                       non_returnable_line_ids: list[str] | None = None,
-                       goods_intact: bool | None = None,
-                       buyer_informed_of_return_cost: bool = True,
-                       return_shipping_estimate: Decimal | None = None) -> CommandResult:
+    def request_return(
+        self,
+        case_id: UUID,
+        order_id: str,
+        lines: list[dict[str, Any]],
+        reason: str,
+        outcome: str,
+        requested_by: str,
+        at: datetime,
+        channel: str = "web",
+        note: str | None = None,
+        evidence: list[str] | None = None,
+        non_returnable_line_ids: list[str] | None = None,
+        goods_intact: bool | None = None,
+        buyer_informed_of_return_cost: bool = True,
+        return_shipping_estimate: Decimal | None = None,
+    ) -> CommandResult:
         require_aware(at)
         order = self.placed_order(order_id)
         assert order.customer_id is not None
@@ -57,59 +69,97 @@ class ReturnServices(RefundServices):
         items = returned_lines(order, lines)
         customer = self.customer(order.customer_id, at)
         facts = order.facts()
-        eligibility = policies.evaluate("return.eligibility", {
-            "market": facts["market"], "fulfilment": facts["fulfilment"],
-            "currency": facts["currency"], "reason": reason, "wanted_outcome": outcome,
-            "requested_at": at.isoformat(), "delivered_at": facts["delivered_at"],
-            "customs_released_at": facts["customs_released_at"], "lines": items,
-            "non_returnable_line_ids": list(non_returnable_line_ids or []),
-            "goods_intact": goods_intact,
-        })
+        eligibility = policies.evaluate(
+            "return.eligibility",
+            {
+                "market": facts["market"],
+                "fulfilment": facts["fulfilment"],
+                "currency": facts["currency"],
+                "reason": reason,
+                "wanted_outcome": outcome,
+                "requested_at": at.isoformat(),
+                "delivered_at": facts["delivered_at"],
+                "customs_released_at": facts["customs_released_at"],
+                "lines": items,
+                "non_returnable_line_ids": list(non_returnable_line_ids or []),
+                "goods_intact": goods_intact,
+            },
+        )
         recent_orders, recent_returns = customer.recent(ABUSE_WINDOW)
-        abuse = policies.evaluate("buyer.abuse_signal", {
-            "customer_id": order.customer_id, "recent_orders": recent_orders,
-            "recent_returns": recent_returns,
-        })
+        abuse = policies.evaluate(
+            "buyer.abuse_signal",
+            {
+                "customer_id": order.customer_id,
+                "recent_orders": recent_orders,
+                "recent_returns": recent_returns,
+            },
+        )
         case = ReturnCase(
-            id=case_id, order_id=order_id, customer_id=order.customer_id,
+            id=case_id,
+            order_id=order_id,
+            customer_id=order.customer_id,
             lines=[{"line_id": i["line_id"], "quantity": i["quantity"]} for i in items],
-            reason=reason, wanted_outcome=outcome,
+            reason=reason,
+            wanted_outcome=outcome,
             note=PersonalData(order.customer_id, note) if note else None,
             evidence=[PersonalData(order.customer_id, link) for link in evidence or []],
-            channel=channel, requested_by=requested_by, timestamp=at,
+            channel=channel,
+            requested_by=requested_by,
+            timestamp=at,
         )
-        shipping = self._shipping_decision(order, case, eligibility, items,
-                                           buyer_informed_of_return_cost,
-                                           return_shipping_estimate)
+        shipping = self._shipping_decision(
+            order, case, eligibility, items, buyer_informed_of_return_cost, return_shipping_estimate
+        )
         case.decide(eligibility, abuse, shipping, at)
         customer.add_return(order_id, at)
         order.link_case(case_id=str(case.id), kind="return", timestamp=max(at, order.modified_on))
         self.save_all(case, customer, order)
         return result(case, list(case.decisions))
 
-    def _shipping_decision(self, order: Order, case: ReturnCase,
-                           eligibility: PolicyDecision | None, items: list[dict[str, Any]],
-                           informed: bool, estimate: Decimal | None) -> PolicyDecision:
+    def _shipping_decision(
+        self,
+        order: Order,
+        case: ReturnCase,
+        eligibility: PolicyDecision | None,
+        items: list[dict[str, Any]],
+        informed: bool,
+        estimate: Decimal | None,
+    ) -> PolicyDecision:
         facts = order.facts()
         eligibility = eligibility or case.latest("return.eligibility")
         value = sum((Decimal(i["unit_price"]) * i["quantity"] for i in items), Decimal(0))
-        return policies.evaluate("return.shipping", {
-            "market": facts["market"], "fulfilment": facts["fulfilment"],
-            "currency": facts["currency"], "reason": case.reason,
-            "regime": eligibility.details.get("regime") if eligibility else None,
-            "item_value": str(Money.of(value, facts["currency"]).amount),
-            "return_shipping_estimate": None if estimate is None else str(estimate),
-            "buyer_informed_of_return_cost": informed,
-        })
+        return policies.evaluate(
+            "return.shipping",
+            {
+                "market": facts["market"],
+                "fulfilment": facts["fulfilment"],
+                "currency": facts["currency"],
+                "reason": case.reason,
+                "regime": eligibility.details.get("regime") if eligibility else None,
+                "item_value": str(Money.of(value, facts["currency"]).amount),
+                "return_shipping_estimate": None if estimate is None else str(estimate),
+                "buyer_informed_of_return_cost": informed,
+            },
+        )
 
-    def approve_return(self, case_id: UUID, by: str, at: datetime,
-                       buyer_informed_of_return_cost: bool = True,
-                       return_shipping_estimate: Decimal | None = None) -> CommandResult:
+    def approve_return(
+        self,
+        case_id: UUID,
+        by: str,
+        at: datetime,
+        buyer_informed_of_return_cost: bool = True,
+        return_shipping_estimate: Decimal | None = None,
+    ) -> CommandResult:
         case = self.load(ReturnCase, case_id)
         order = self.placed_order(case.order_id)
-        shipping = self._shipping_decision(order, case, None, returned_lines(order, case.lines),
-                                           buyer_informed_of_return_cost,
-                                           return_shipping_estimate)
+        shipping = self._shipping_decision(
+            order,
+            case,
+            None,
+            returned_lines(order, case.lines),
+            buyer_informed_of_return_cost,
+            return_shipping_estimate,
+        )
         case.approve(by=by, shipping=shipping, at=at)
         self.save_all(case)
         return result(case, [shipping])
@@ -120,46 +170,67 @@ class ReturnServices(RefundServices):
         self.save_all(case)
         return result(case)
 
-    def cancel_return(self, case_id: UUID, by: str, at: datetime,
-                      reason: str = "cancelled by the customer") -> CommandResult:
+    def cancel_return(
+        self, case_id: UUID, by: str, at: datetime, reason: str = "cancelled by the customer"
+    ) -> CommandResult:
         case = self.load(ReturnCase, case_id)
         case.cancel(by=by, reason=reason, at=at)
         self.save_all(case)
         return result(case)
 
-    def issue_return_label(self, case_id: UUID, by: str, carrier: str, tracking_number: str,
-                           at: datetime, cost: Decimal | None = None) -> CommandResult:
+    def issue_return_label(
+        self,
+        case_id: UUID,
+        by: str,
+        carrier: str,
+        tracking_number: str,
+        at: datetime,
+        cost: Decimal | None = None,
+    ) -> CommandResult:
         case = self.load(ReturnCase, case_id)
         order = self.placed_order(case.order_id)
         assert order.currency is not None
         label_cost = None if cost is None else Money.of(cost, order.currency)
         if label_cost is not None and label_cost.is_negative():
             raise InvalidCommandError("cost: a label cost cannot be negative")
-        case.issue_label(by=by, carrier=carrier, tracking_number=tracking_number,
-                         cost=label_cost, at=at)
+        case.issue_label(
+            by=by, carrier=carrier, tracking_number=tracking_number, cost=label_cost, at=at
+        )
         self.save_all(case)
         return result(case)
 
-    def receive_return(self, case_id: UUID, by: str, at: datetime,
-                       shipment_id: str | None = None) -> CommandResult:
+    def receive_return(
+        self, case_id: UUID, by: str, at: datetime, shipment_id: str | None = None
+    ) -> CommandResult:
         case = self.load(ReturnCase, case_id)
         case.receive(by=by, shipment_id=shipment_id, at=at)
         self.save_all(case)
         return result(case)
 
-    def inspect_return(self, case_id: UUID, by: str, grade: str, at: datetime,
-                       findings: str = "") -> CommandResult:
+    def inspect_return(
+        self, case_id: UUID, by: str, grade: str, at: datetime, findings: str = ""
+    ) -> CommandResult:
         case = self.load(ReturnCase, case_id)
-        disposition = policies.evaluate("return.disposition", {
-            "grade": grade, "reason": case.reason, "wanted_outcome": case.wanted_outcome,
-        })
+        disposition = policies.evaluate(
+            "return.disposition",
+            {
+                "grade": grade,
+                "reason": case.reason,
+                "wanted_outcome": case.wanted_outcome,
+            },
+        )
         case.inspect(by=by, grade=grade, findings=findings, disposition=disposition, at=at)
         self.save_all(case)
         return result(case, [disposition])
 
-    def resolve_return(self, case_id: UUID, by: str, at: datetime,
-                       resolution: str | None = None, detail: str | None = None
-                       ) -> CommandResult:
+    def resolve_return(
+        self,
+        case_id: UUID,
+        by: str,
+        at: datetime,
+        resolution: str | None = None,
+        detail: str | None = None,
+    ) -> CommandResult:
         """Resolve with the wanted outcome (or another): a refund opens its RefundCase."""
         case = self.load(ReturnCase, case_id)
         kind = resolution or case.wanted_outcome
@@ -172,9 +243,17 @@ class ReturnServices(RefundServices):
         refund_id = case_id_for("refund", f"return:{case.id}")
         case.resolve(by=by, resolution=kind, refund_case_id=refund_id, detail=detail, at=at)
         order = self.placed_order(case.order_id)
-        refund = self.build_refund(refund_id, order, source="return",
-                                   source_case_id=str(case.id), lines=case.lines, amount=None,
-                                   reason=case.reason, requested_by=by, at=at)
+        refund = self.build_refund(
+            refund_id,
+            order,
+            source="return",
+            source_case_id=str(case.id),
+            lines=case.lines,
+            amount=None,
+            reason=case.reason,
+            requested_by=by,
+            at=at,
+        )
         self.save_all(case, refund, order)
         return result(case, list(refund.decisions), refund_case_id=str(refund_id))
 

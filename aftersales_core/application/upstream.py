@@ -34,22 +34,40 @@ class UpstreamResult:
     effects: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        return {"event_id": self.event_id, "order_id": self.order_id, "applied": self.applied,
-                "effects": self.effects}
+        return {
+            "event_id": self.event_id,
+            "order_id": self.order_id,
+            "applied": self.applied,
+            "effects": self.effects,
+        }
 
 
 class UpstreamServices(ComplaintServices):
     def _order_for(self, order_id: str, at: datetime) -> Order:
         require_aware(at, "occurred_at")
-        return self.find(Order, order_aggregate_id(order_id)) or Order(order_id=order_id,
-                                                                       timestamp=at)
+        return self.find(Order, order_aggregate_id(order_id)) or Order(
+            order_id=order_id, timestamp=at
+        )
 
-    def order_placed(self, event_id: str, occurred_at: datetime, order_id: str,
-                     customer_id: str, market: str, currency: str, fulfilment: str,
-                     lines: list[dict[str, Any]], shipping_fee: Decimal, duties: Decimal,
-                     taxes: Decimal, total: Decimal, discount: Decimal = Decimal(0),
-                     merchant_id: str | None = None, channel: str | None = None,
-                     extra: dict[str, Any] | None = None) -> UpstreamResult:
+    def order_placed(
+        self,
+        event_id: str,
+        occurred_at: datetime,
+        order_id: str,
+        customer_id: str,
+        market: str,
+        currency: str,
+        fulfilment: str,
+        lines: list[dict[str, Any]],
+        shipping_fee: Decimal,
+        duties: Decimal,
+        taxes: Decimal,
+        total: Decimal,
+        discount: Decimal = Decimal(0),
+        merchant_id: str | None = None,
+        channel: str | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> UpstreamResult:
         order = self._order_for(order_id, occurred_at)
         if order.has_seen(event_id):
             return UpstreamResult(event_id, order_id, applied=False)
@@ -60,19 +78,39 @@ class UpstreamServices(ComplaintServices):
         amounts = [Money.of(a, currency) for a in (shipping_fee, duties, taxes, discount, total)]
         if any(a.is_negative() for a in amounts):
             raise InvalidCommandError(f"order {order_id}: amounts must not be negative")
-        order.place(event_id=event_id, customer_id=customer_id, market=market,
-                    currency=currency, fulfilment=fulfilment, lines=lines,
-                    shipping_fee=amounts[0].amount, duties=amounts[1].amount,
-                    taxes=amounts[2].amount, discount=amounts[3].amount, total=amounts[4].amount,
-                    placed_at=occurred_at, merchant_id=merchant_id, channel=channel,
-                    extra=extra or {}, timestamp=max(occurred_at, order.modified_on))
+        order.place(
+            event_id=event_id,
+            customer_id=customer_id,
+            market=market,
+            currency=currency,
+            fulfilment=fulfilment,
+            lines=lines,
+            shipping_fee=amounts[0].amount,
+            duties=amounts[1].amount,
+            taxes=amounts[2].amount,
+            discount=amounts[3].amount,
+            total=amounts[4].amount,
+            placed_at=occurred_at,
+            merchant_id=merchant_id,
+            channel=channel,
+            extra=extra or {},
+            timestamp=max(occurred_at, order.modified_on),
+        )
         customer = self.customer(customer_id, occurred_at)
         customer.add_order(order_id, max(occurred_at, customer.modified_on))
         self.save_all(order, customer)
         return UpstreamResult(event_id, order_id, applied=True, effects=["order placed"])
 
-    def order_paid(self, event_id: str, occurred_at: datetime, order_id: str, payment_id: str,
-                   method: str, amount: Decimal, currency: str) -> UpstreamResult:
+    def order_paid(
+        self,
+        event_id: str,
+        occurred_at: datetime,
+        order_id: str,
+        payment_id: str,
+        method: str,
+        amount: Decimal,
+        currency: str,
+    ) -> UpstreamResult:
         order = self._order_for(order_id, occurred_at)
         if order.has_seen(event_id):
             return UpstreamResult(event_id, order_id, applied=False)
@@ -80,62 +118,105 @@ class UpstreamServices(ComplaintServices):
         money = Money.of(amount, currency)
         if money.is_negative():
             raise InvalidCommandError(f"order {order_id}: a payment cannot be negative")
-        order.pay(event_id=event_id, payment_id=payment_id, method=method, amount=money.amount,
-                  currency=currency, paid_at=occurred_at,
-                  timestamp=max(occurred_at, order.modified_on))
+        order.pay(
+            event_id=event_id,
+            payment_id=payment_id,
+            method=method,
+            amount=money.amount,
+            currency=currency,
+            paid_at=occurred_at,
+            timestamp=max(occurred_at, order.modified_on),
+        )
         self.save_all(order)
         return UpstreamResult(event_id, order_id, applied=True, effects=[f"paid {money}"])
 
-    def order_cancelled(self, event_id: str, occurred_at: datetime, order_id: str,
-                        reason: str) -> UpstreamResult:
+    def order_cancelled(
+        self, event_id: str, occurred_at: datetime, order_id: str, reason: str
+    ) -> UpstreamResult:
         """A cancelled, paid order is owed what is left to refund: a RefundCase opens."""
         order = self._order_for(order_id, occurred_at)
         if order.has_seen(event_id):
             return UpstreamResult(event_id, order_id, applied=False)
-        order.cancel(event_id=event_id, reason=reason, cancelled_at=occurred_at,
-                     timestamp=max(occurred_at, order.modified_on))
-        effects, to_save = ["order cancelled"], [order]
+        order.cancel(
+            event_id=event_id,
+            reason=reason,
+            cancelled_at=occurred_at,
+            timestamp=max(occurred_at, order.modified_on),
+        )
+        effects: list[str] = ["order cancelled"]
+        to_save: list[Aggregate] = [order]
         if order.placed and order.payments and not order.refundable.is_zero():
-            refund = self.build_refund(case_id_for("refund", f"cancellation:{order_id}"), order,
-                                       source="cancellation", source_case_id=None, lines=[],
-                                       amount=None, reason=reason, requested_by="system",
-                                       at=occurred_at)
+            refund = self.build_refund(
+                case_id_for("refund", f"cancellation:{order_id}"),
+                order,
+                source="cancellation",
+                source_case_id=None,
+                lines=[],
+                amount=None,
+                reason=reason,
+                requested_by="system",
+                at=occurred_at,
+            )
             effects.append(f"refund {refund.id} {refund.status.value}")
             to_save.append(refund)
         self.save_all(*to_save)
         return UpstreamResult(event_id, order_id, applied=True, effects=effects)
 
-    def shipment_scanned(self, event_id: str, occurred_at: datetime, order_id: str,
-                         shipment_id: str, carrier: str, direction: str, event_type: str,
-                         location: str | None = None,
-                         detail: str | None = None) -> UpstreamResult:
+    def shipment_scanned(
+        self,
+        event_id: str,
+        occurred_at: datetime,
+        order_id: str,
+        shipment_id: str,
+        carrier: str,
+        direction: str,
+        event_type: str,
+        location: str | None = None,
+        detail: str | None = None,
+    ) -> UpstreamResult:
         order = self._order_for(order_id, occurred_at)
         if order.has_seen(event_id):
             return UpstreamResult(event_id, order_id, applied=False)
-        order.record_shipment(event_id=event_id, shipment_id=shipment_id, carrier=carrier,
-                              direction=direction, scan=event_type, occurred_at=occurred_at,
-                              location=location, detail=detail,
-                              timestamp=max(occurred_at, order.modified_on))
+        order.record_shipment(
+            event_id=event_id,
+            shipment_id=shipment_id,
+            carrier=carrier,
+            direction=direction,
+            scan=event_type,
+            occurred_at=occurred_at,
+            location=location,
+            detail=detail,
+            timestamp=max(occurred_at, order.modified_on),
+        )
         effects = [f"{direction} shipment {shipment_id} {event_type}"]
         to_save: list[Aggregate] = [order]
         if direction == "return":
-            to_save += self._return_moved(order, shipment_id, carrier, event_type, occurred_at,
-                                          effects)
+            to_save += self._return_moved(
+                order, shipment_id, carrier, event_type, occurred_at, effects
+            )
         elif event_type in EXCEPTIONS and order.placed:
-            to_save += self._logistics_exception(order, event_id, event_type, occurred_at,
-                                                 effects)
+            to_save += self._logistics_exception(order, event_id, event_type, occurred_at, effects)
         self.save_all(*to_save)
         return UpstreamResult(event_id, order_id, applied=True, effects=effects)
 
-    def _return_moved(self, order: Order, shipment_id: str, carrier: str, scan: str,
-                      at: datetime, effects: list[str]) -> list[Aggregate]:
+    def _return_moved(
+        self,
+        order: Order,
+        shipment_id: str,
+        carrier: str,
+        scan: str,
+        at: datetime,
+        effects: list[str],
+    ) -> list[Aggregate]:
         changed: list[Aggregate] = []
         for case_id in order.case_ids("return"):
             case = self.load(ReturnCase, UUID(case_id))
             stamp = max(at, case.modified_on)
-            if scan == "Delivered" and case.status in (ReturnStatus.APPROVED,
-                                                       ReturnStatus.LABEL_ISSUED,
-                                                       ReturnStatus.SHIPPED_BACK):
+            if scan == "Delivered" and case.status in (
+                ReturnStatus.APPROVED,
+                ReturnStatus.LABEL_ISSUED,
+                ReturnStatus.SHIPPED_BACK,
+            ):
                 case.receive(by="warehouse", shipment_id=shipment_id, at=stamp)
             elif scan != "Delivered" and case.can_record_shipped():
                 case.shipped_back(shipment_id=shipment_id, carrier=carrier, timestamp=stamp)
@@ -145,33 +226,54 @@ class UpstreamServices(ComplaintServices):
             changed.append(case)
         return changed
 
-    def _logistics_exception(self, order: Order, event_id: str, scan: str, at: datetime,
-                             effects: list[str]) -> list[Aggregate]:
+    def _logistics_exception(
+        self, order: Order, event_id: str, scan: str, at: datetime, effects: list[str]
+    ) -> list[Aggregate]:
         """Open the cases the logistics policy asks for, before the customer complains."""
         assert order.customer_id is not None
-        decision = policies.evaluate("logistics.exception", {
-            "event_type": scan, "direction": "outbound", "occurred_at": at.isoformat(),
-            "since": at.isoformat() if scan == "CustomsHeld" else None,
-            "market": order.market, "fulfilment": order.fulfilment, "currency": order.currency,
-            "order_value": str(order.total),
-        })
+        decision = policies.evaluate(
+            "logistics.exception",
+            {
+                "event_type": scan,
+                "direction": "outbound",
+                "occurred_at": at.isoformat(),
+                "since": at.isoformat() if scan == "CustomsHeld" else None,
+                "market": order.market,
+                "fulfilment": order.fulfilment,
+                "currency": order.currency,
+                "order_value": str(order.total),
+            },
+        )
         if decision.outcome == "none":
             return []
         customer = self.customer(order.customer_id, at)
         complaint = self.build_complaint(
-            case_id_for("complaint", f"logistics:{event_id}"), order, customer,
+            case_id_for("complaint", f"logistics:{event_id}"),
+            order,
+            customer,
             channel="platform" if order.channel == "platform" else "email",
-            category=CATEGORY_OF.get(decision.details.get("complaint_category", ""),
-                                     "logistics_delay"),
+            category=CATEGORY_OF.get(
+                decision.details.get("complaint_category", ""), "logistics_delay"
+            ),
             description=f"Proactive case: parcel {scan} ({'; '.join(decision.reasons)})",
-            filed_by="logistics-watchdog", at=at, cause=decision)
+            filed_by="logistics-watchdog",
+            at=at,
+            cause=decision,
+        )
         effects.append(f"complaint {complaint.id} opened")
         changed: list[Aggregate] = [complaint, customer]
         if decision.details.get("refund") and order.payments and not order.refundable.is_zero():
-            refund = self.build_refund(case_id_for("refund", f"logistics:{event_id}"), order,
-                                       source="logistics_exception",
-                                       source_case_id=str(complaint.id), lines=[], amount=None,
-                                       reason=f"parcel {scan}", requested_by="system", at=at)
+            refund = self.build_refund(
+                case_id_for("refund", f"logistics:{event_id}"),
+                order,
+                source="logistics_exception",
+                source_case_id=str(complaint.id),
+                lines=[],
+                amount=None,
+                reason=f"parcel {scan}",
+                requested_by="system",
+                at=at,
+            )
             effects.append(f"refund {refund.id} {refund.status.value}")
             changed.append(refund)
         return changed

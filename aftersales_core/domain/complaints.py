@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
-
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
@@ -48,9 +47,18 @@ class ComplaintCase(CaseRules, Aggregate):
         class_version = 1
 
     @event("Filed", topic="aftersales.complaint.Filed")
-    def __init__(self, id: UUID, customer_id: str, order_id: str | None, channel: str, category: str,
-                 description: PersonalData, filed_by: str, proactive: bool,
-                 timestamp: datetime) -> None:
+    def __init__(
+        self,
+        id: UUID,
+        customer_id: str,
+        order_id: str | None,
+        channel: str,
+        category: str,
+        description: PersonalData,
+        filed_by: str,
+        proactive: bool,
+        timestamp: datetime,
+    ) -> None:
         self.customer_id, self.order_id = customer_id, order_id
         self.channel, self.category, self.description = channel, category, description
         self.filed_by, self.proactive = filed_by, proactive
@@ -88,31 +96,40 @@ class ComplaintCase(CaseRules, Aggregate):
         self._acknowledged(agent=agent, message=message, timestamp=at)
 
     @event("Acknowledged", topic="aftersales.complaint.Acknowledged")
-    def _acknowledged(self, agent: str, message: PersonalData | None,
-                      timestamp: datetime) -> None:
+    def _acknowledged(self, agent: str, message: PersonalData | None, timestamp: datetime) -> None:
         self.acknowledged_at = timestamp
         if self.status in (S.OPEN, S.REOPENED):
             self.status = S.ACKNOWLEDGED
 
-    def add_message(self, direction: str, channel: str, author: str, text: PersonalData,
-                    at: datetime) -> None:
+    def add_message(
+        self, direction: str, channel: str, author: str, text: PersonalData, at: datetime
+    ) -> None:
         self._check_time(at)
         self._require("add a message", NOT_DONE)
         if direction not in ("in", "out"):
             raise InvalidCommandError(f"direction must be 'in' or 'out', got {direction!r}")
-        self._message_added(direction=direction, channel=channel, author=author, text=text,
-                            timestamp=at)
+        self._message_added(
+            direction=direction, channel=channel, author=author, text=text, timestamp=at
+        )
 
     @event("MessageAdded", topic="aftersales.complaint.MessageAdded")
-    def _message_added(self, direction: str, channel: str, author: str, text: PersonalData,
-                       timestamp: datetime) -> None:
-        self.messages.append({"direction": direction, "channel": channel, "author": author,
-                              "at": timestamp.isoformat()})
+    def _message_added(
+        self, direction: str, channel: str, author: str, text: PersonalData, timestamp: datetime
+    ) -> None:
+        self.messages.append(
+            {
+                "direction": direction,
+                "channel": channel,
+                "author": author,
+                "at": timestamp.isoformat(),
+            }
+        )
         if direction == "out" and self.acknowledged_at is None:
             self.acknowledged_at = timestamp
 
-    def propose(self, agent: str, resolution: str, amount: Money | None, note: str | None,
-                at: datetime) -> None:
+    def propose(
+        self, agent: str, resolution: str, amount: Money | None, note: str | None, at: datetime
+    ) -> None:
         self._check_time(at)
         self._require("propose a resolution", WORKING)
         if resolution not in RESOLUTIONS:
@@ -121,12 +138,17 @@ class ComplaintCase(CaseRules, Aggregate):
             raise InvalidCommandError(f"a {resolution} proposal needs an amount")
         if amount is not None and amount.is_negative():
             raise InvalidCommandError("a proposed amount cannot be negative")
-        self._proposed(agent=agent, resolution=resolution, amount=amount, note=note,
-                       timestamp=at)
+        self._proposed(agent=agent, resolution=resolution, amount=amount, note=note, timestamp=at)
 
     @event("ResolutionProposed", topic="aftersales.complaint.ResolutionProposed")
-    def _proposed(self, agent: str, resolution: str, amount: Money | None, note: str | None,
-                  timestamp: datetime) -> None:
+    def _proposed(
+        self,
+        agent: str,
+        resolution: str,
+        amount: Money | None,
+        note: str | None,
+        timestamp: datetime,
+    ) -> None:
         self.proposal = {"resolution": resolution, "amount": amount, "note": note}
         self.status = S.PROPOSED
 
@@ -159,10 +181,14 @@ class ComplaintCase(CaseRules, Aggregate):
         self._resolved(by=by, summary=summary, refund_case_id=refund_case_id, timestamp=at)
 
     @event("Resolved", topic="aftersales.complaint.Resolved")
-    def _resolved(self, by: str, summary: str, refund_case_id: str | None,
-                  timestamp: datetime) -> None:
-        self.resolution = {"summary": summary, "refund_case_id": refund_case_id,
-                           "proposal": self.proposal}
+    def _resolved(
+        self, by: str, summary: str, refund_case_id: str | None, timestamp: datetime
+    ) -> None:
+        self.resolution = {
+            "summary": summary,
+            "refund_case_id": refund_case_id,
+            "proposal": self.proposal,
+        }
         self.status = S.RESOLVED
 
     def close(self, by: str, satisfaction: int | None, at: datetime) -> None:

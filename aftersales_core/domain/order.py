@@ -55,11 +55,25 @@ class Order(Aggregate):
         return event_id in self.seen_event_ids
 
     @event("Placed", topic="aftersales.order.Placed")
-    def place(self, event_id: str, customer_id: str, market: str, currency: str,
-              fulfilment: str, lines: list[dict[str, Any]], shipping_fee: Decimal,
-              duties: Decimal, taxes: Decimal, discount: Decimal, total: Decimal,
-              placed_at: datetime, merchant_id: str | None, channel: str | None,
-              extra: dict[str, Any], timestamp: datetime) -> None:
+    def place(
+        self,
+        event_id: str,
+        customer_id: str,
+        market: str,
+        currency: str,
+        fulfilment: str,
+        lines: list[dict[str, Any]],
+        shipping_fee: Decimal,
+        duties: Decimal,
+        taxes: Decimal,
+        discount: Decimal,
+        total: Decimal,
+        placed_at: datetime,
+        merchant_id: str | None,
+        channel: str | None,
+        extra: dict[str, Any],
+        timestamp: datetime,
+    ) -> None:
         self.seen_event_ids.add(event_id)
         self.placed = True
         self.customer_id, self.market, self.currency = customer_id, market, currency
@@ -73,31 +87,49 @@ class Order(Aggregate):
             raise CurrencyMismatchError(self.currency, currency)
 
     @event("Paid", topic="aftersales.order.Paid")
-    def pay(self, event_id: str, payment_id: str, method: str, amount: Decimal, currency: str,
-            paid_at: datetime, timestamp: datetime) -> None:
+    def pay(
+        self,
+        event_id: str,
+        payment_id: str,
+        method: str,
+        amount: Decimal,
+        currency: str,
+        paid_at: datetime,
+        timestamp: datetime,
+    ) -> None:
         self.seen_event_ids.add(event_id)
         self.payments[payment_id] = amount
         self.currency = self.currency or currency
 
     @event("Cancelled", topic="aftersales.order.Cancelled")
-    def cancel(self, event_id: str, reason: str, cancelled_at: datetime,
-               timestamp: datetime) -> None:
+    def cancel(
+        self, event_id: str, reason: str, cancelled_at: datetime, timestamp: datetime
+    ) -> None:
         self.seen_event_ids.add(event_id)
         self.cancelled_at = cancelled_at
 
     @event("ShipmentScanned", topic="aftersales.order.ShipmentScanned")
-    def record_shipment(self, event_id: str, shipment_id: str, carrier: str, direction: str,
-                        scan: str, occurred_at: datetime, location: str | None,
-                        detail: str | None, timestamp: datetime) -> None:
+    def record_shipment(
+        self,
+        event_id: str,
+        shipment_id: str,
+        carrier: str,
+        direction: str,
+        scan: str,
+        occurred_at: datetime,
+        location: str | None,
+        detail: str | None,
+        timestamp: datetime,
+    ) -> None:
         self.seen_event_ids.add(event_id)
         shipment = self.shipments.setdefault(
             shipment_id, {"carrier": carrier, "direction": direction, "scans": []}
         )
         shipment["scans"].append({"scan": scan, "at": occurred_at.isoformat()})
         shipment["last_scan"], shipment["last_scan_at"] = scan, occurred_at.isoformat()
-        if direction == "outbound" and scan == "CustomsReleased":
-            if self.customs_released_at is None or occurred_at < self.customs_released_at:
-                self.customs_released_at = occurred_at
+        first_release = self.customs_released_at is None or occurred_at < self.customs_released_at
+        if direction == "outbound" and scan == "CustomsReleased" and first_release:
+            self.customs_released_at = occurred_at
         if direction == "outbound" and scan == "Delivered":
             self.delivered_at = occurred_at
 
@@ -126,8 +158,7 @@ class Order(Aggregate):
                 f"order {self.order_id}: refund of {amount} exceeds what is left to refund "
                 f"({self.refundable} of {self.paid} paid)"
             )
-        self._refund_reserved(refund_id=str(refund_id), amount=amount.amount,
-                              timestamp=timestamp)
+        self._refund_reserved(refund_id=str(refund_id), amount=amount.amount, timestamp=timestamp)
 
     @event("RefundReserved", topic="aftersales.order.RefundReserved")
     def _refund_reserved(self, refund_id: str, amount: Decimal, timestamp: datetime) -> None:
@@ -180,5 +211,10 @@ def _iso(at: datetime | None) -> str | None:
 
 
 def _line_json(line: dict[str, Any]) -> dict[str, Any]:
-    return {"line_id": line["line_id"], "sku": line["sku"], "category": line["category"],
-            "quantity": line["quantity"], "unit_price": str(line["unit_price"])}
+    return {
+        "line_id": line["line_id"],
+        "sku": line["sku"],
+        "category": line["category"],
+        "quantity": line["quantity"],
+        "unit_price": str(line["unit_price"]),
+    }

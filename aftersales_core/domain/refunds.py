@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
-
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
@@ -42,10 +41,19 @@ class RefundCase(CaseRules, Aggregate):
         class_version = 1
 
     @event("Requested", topic="aftersales.refund.Requested")
-    def __init__(self, id: UUID, order_id: str, customer_id: str, source: str,
-                 source_case_id: str | None, lines: list[dict[str, Any]],
-                 amount: Money | None, reason: str, requested_by: str,
-                 timestamp: datetime) -> None:
+    def __init__(
+        self,
+        id: UUID,
+        order_id: str,
+        customer_id: str,
+        source: str,
+        source_case_id: str | None,
+        lines: list[dict[str, Any]],
+        amount: Money | None,
+        reason: str,
+        requested_by: str,
+        timestamp: datetime,
+    ) -> None:
         self.order_id, self.customer_id = order_id, customer_id
         self.source, self.source_case_id = source, source_case_id
         self.lines, self.requested_amount, self.reason = lines, amount, reason
@@ -68,15 +76,17 @@ class RefundCase(CaseRules, Aggregate):
     def record_decision(self, decision: PolicyDecision, timestamp: datetime) -> None:
         self.decisions.append(decision)
 
-    def calculate(self, calculation: PolicyDecision, approval: PolicyDecision,
-                  at: datetime) -> None:
+    def calculate(
+        self, calculation: PolicyDecision, approval: PolicyDecision, at: datetime
+    ) -> None:
         """Record the calculation and the approval-authority decision of a new request."""
         self._require("calculate", (S.REQUESTED,))
         self.record_decision(decision=calculation, timestamp=at)
         details = calculation.details
         amount = Money.of(details["total"], details["currency"])
-        self._calculated(amount=amount, components=dict(details.get("components", {})),
-                         timestamp=at)
+        self._calculated(
+            amount=amount, components=dict(details.get("components", {})), timestamp=at
+        )
         self.record_decision(decision=approval, timestamp=at)
         if calculation.outcome == "nothing_to_refund":
             self._rejected(by="policy", reason="; ".join(calculation.reasons), timestamp=at)
@@ -86,8 +96,7 @@ class RefundCase(CaseRules, Aggregate):
             self._awaiting_approval(reasons=list(approval.reasons), timestamp=at)
 
     @event("Calculated", topic="aftersales.refund.Calculated")
-    def _calculated(self, amount: Money, components: dict[str, str],
-                    timestamp: datetime) -> None:
+    def _calculated(self, amount: Money, components: dict[str, str], timestamp: datetime) -> None:
         self.amount, self.components = amount, components
 
     @event("AwaitingApproval", topic="aftersales.refund.AwaitingApproval")
@@ -121,8 +130,9 @@ class RefundCase(CaseRules, Aggregate):
     def issue(self, by: str, at: datetime) -> None:
         self._check_time(at)
         self._require("issue", (S.APPROVED, S.FAILED))
-        self._issued(by=by, idempotency_key=self.idempotency_key, attempt=self.attempts + 1,
-                     timestamp=at)
+        self._issued(
+            by=by, idempotency_key=self.idempotency_key, attempt=self.attempts + 1, timestamp=at
+        )
 
     @event("Issued", topic="aftersales.refund.Issued")
     def _issued(self, by: str, idempotency_key: str, attempt: int, timestamp: datetime) -> None:

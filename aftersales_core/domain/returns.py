@@ -48,10 +48,20 @@ class ReturnCase(CaseRules, Aggregate):
         class_version = 1
 
     @event("Requested", topic="aftersales.return.Requested")
-    def __init__(self, id: UUID, order_id: str, customer_id: str, lines: list[dict[str, Any]],
-                 reason: str, wanted_outcome: str, note: PersonalData | None,
-                 evidence: list[PersonalData], channel: str, requested_by: str,
-                 timestamp: datetime) -> None:
+    def __init__(
+        self,
+        id: UUID,
+        order_id: str,
+        customer_id: str,
+        lines: list[dict[str, Any]],
+        reason: str,
+        wanted_outcome: str,
+        note: PersonalData | None,
+        evidence: list[PersonalData],
+        channel: str,
+        requested_by: str,
+        timestamp: datetime,
+    ) -> None:
         self.order_id, self.customer_id, self.lines = order_id, customer_id, lines
         self.reason, self.wanted_outcome, self.channel = reason, wanted_outcome, channel
         self.note, self.evidence, self.requested_by = note, evidence, requested_by
@@ -76,8 +86,13 @@ class ReturnCase(CaseRules, Aggregate):
     def latest(self, policy_id: str) -> PolicyDecision | None:
         return next((d for d in reversed(self.decisions) if d.policy_id == policy_id), None)
 
-    def decide(self, eligibility: PolicyDecision, abuse: PolicyDecision,
-               shipping: PolicyDecision | None, at: datetime) -> None:
+    def decide(
+        self,
+        eligibility: PolicyDecision,
+        abuse: PolicyDecision,
+        shipping: PolicyDecision | None,
+        at: datetime,
+    ) -> None:
         """Record the automatic decisions on a new request and move to their outcome."""
         self._require("decide eligibility", (S.REQUESTED,))
         self.record_decision(decision=eligibility, timestamp=at)
@@ -85,8 +100,11 @@ class ReturnCase(CaseRules, Aggregate):
         if eligibility.outcome == "reject":
             self._rejected(by="policy", reason="; ".join(eligibility.reasons), timestamp=at)
         elif eligibility.outcome == "review" or abuse.outcome == "review":
-            reasons = [*eligibility.reasons, *abuse.reasons] if abuse.outcome == "review" \
+            reasons = (
+                [*eligibility.reasons, *abuse.reasons]
+                if abuse.outcome == "review"
                 else list(eligibility.reasons)
+            )
             self._sent_to_review(reasons=reasons, timestamp=at)
         else:
             self._approve(by="policy", shipping=shipping, at=at)
@@ -102,13 +120,23 @@ class ReturnCase(CaseRules, Aggregate):
         eligibility = self.latest("return.eligibility")
         ship_back_by = eligibility.details.get("ship_back_by") if eligibility else None
         self.record_decision(decision=shipping, timestamp=at)
-        self._approved(by=by, return_shipping_payer=shipping.outcome,
-                       returnless=bool(shipping.details.get("returnless")),
-                       ship_back_by=ship_back_by, timestamp=at)
+        self._approved(
+            by=by,
+            return_shipping_payer=shipping.outcome,
+            returnless=bool(shipping.details.get("returnless")),
+            ship_back_by=ship_back_by,
+            timestamp=at,
+        )
 
     @event("Approved", topic="aftersales.return.Approved")
-    def _approved(self, by: str, return_shipping_payer: str, returnless: bool,
-                  ship_back_by: str | None, timestamp: datetime) -> None:
+    def _approved(
+        self,
+        by: str,
+        return_shipping_payer: str,
+        returnless: bool,
+        ship_back_by: str | None,
+        timestamp: datetime,
+    ) -> None:
         self.return_shipping_payer, self.returnless = return_shipping_payer, returnless
         self.ship_back_by = None if returnless else ship_back_by
         self._move(S.APPROVED)
@@ -136,18 +164,21 @@ class ReturnCase(CaseRules, Aggregate):
         self._move(S.CANCELLED)
 
     # ---- the goods' way back --------------------------------------------------------------
-    def issue_label(self, by: str, carrier: str, tracking_number: str, cost: Money | None,
-                    at: datetime) -> None:
+    def issue_label(
+        self, by: str, carrier: str, tracking_number: str, cost: Money | None, at: datetime
+    ) -> None:
         self._check_time(at)
         self._require("issue a return label", (S.APPROVED,))
         if self.returnless:
             raise InvalidCommandError(f"return {self.id} is returnless: the buyer keeps the item")
-        self._label_issued(by=by, carrier=carrier, tracking_number=tracking_number, cost=cost,
-                           timestamp=at)
+        self._label_issued(
+            by=by, carrier=carrier, tracking_number=tracking_number, cost=cost, timestamp=at
+        )
 
     @event("LabelIssued", topic="aftersales.return.LabelIssued")
-    def _label_issued(self, by: str, carrier: str, tracking_number: str, cost: Money | None,
-                      timestamp: datetime) -> None:
+    def _label_issued(
+        self, by: str, carrier: str, tracking_number: str, cost: Money | None, timestamp: datetime
+    ) -> None:
         self.label = {"carrier": carrier, "tracking_number": tracking_number, "cost": cost}
         self._move(S.LABEL_ISSUED)
 
@@ -172,8 +203,9 @@ class ReturnCase(CaseRules, Aggregate):
         self.received_at = timestamp
         self._move(S.RECEIVED)
 
-    def inspect(self, by: str, grade: str, findings: str, disposition: PolicyDecision,
-                at: datetime) -> None:
+    def inspect(
+        self, by: str, grade: str, findings: str, disposition: PolicyDecision, at: datetime
+    ) -> None:
         self._check_time(at)
         self._require("inspect", (S.RECEIVED,))
         if grade not in GRADES:
@@ -192,22 +224,37 @@ class ReturnCase(CaseRules, Aggregate):
         self.disposition = disposition
 
     # ---- resolution -------------------------------------------------------------------------
-    def resolve(self, by: str, resolution: str, refund_case_id: UUID | None,
-                detail: str | None, at: datetime) -> None:
+    def resolve(
+        self,
+        by: str,
+        resolution: str,
+        refund_case_id: UUID | None,
+        detail: str | None,
+        at: datetime,
+    ) -> None:
         self._check_time(at)
         ready = (S.INSPECTED,) if not self.returnless else (S.APPROVED,)
         self._require(f"resolve with {resolution}", ready)
         if resolution == "refund" and refund_case_id is None:
             raise InvalidCommandError(f"return {self.id}: a refund resolution needs a refund case")
-        self._resolved(by=by, resolution=resolution,
-                       refund_case_id=str(refund_case_id) if refund_case_id else None,
-                       detail=detail, timestamp=at)
+        self._resolved(
+            by=by,
+            resolution=resolution,
+            refund_case_id=str(refund_case_id) if refund_case_id else None,
+            detail=detail,
+            timestamp=at,
+        )
 
     @event("Resolved", topic="aftersales.return.Resolved")
-    def _resolved(self, by: str, resolution: str, refund_case_id: str | None,
-                  detail: str | None, timestamp: datetime) -> None:
-        self.resolution = {"kind": resolution, "refund_case_id": refund_case_id,
-                           "detail": detail}
+    def _resolved(
+        self,
+        by: str,
+        resolution: str,
+        refund_case_id: str | None,
+        detail: str | None,
+        timestamp: datetime,
+    ) -> None:
+        self.resolution = {"kind": resolution, "refund_case_id": refund_case_id, "detail": detail}
         self._move(S.RESOLVED)
 
     def close(self, by: str, at: datetime) -> None:

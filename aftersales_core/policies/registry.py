@@ -14,8 +14,9 @@ _POLICIES: dict[tuple[str, int], PolicyFunction] = {}
 _CURRENT: dict[str, int] = {}
 
 
-def policy(policy_id: str, version: int, *, current: bool = True) -> Callable[[PolicyFunction],
-                                                                             PolicyFunction]:
+def policy(
+    policy_id: str, version: int, *, current: bool = True
+) -> Callable[[PolicyFunction], PolicyFunction]:
     """Register a pure function ``inputs -> PolicyDecision`` as one version of a policy."""
 
     def register(function: PolicyFunction) -> PolicyFunction:

@@ -18,10 +18,17 @@ GRADES = ("A", "B", "C", "D")
 class DispositionSettings:
     """Settings of return.disposition v1: grade → disposition, with defect overrides."""
 
-    by_grade: dict[str, str] = field(default_factory=lambda: {
-        "A": "restock", "B": "restock", "C": "refurbish", "D": "destroy"})
-    defective_by_grade: dict[str, str] = field(default_factory=lambda: {
-        "A": "restock", "B": "refurbish", "C": "return_to_vendor", "D": "return_to_vendor"})
+    by_grade: dict[str, str] = field(
+        default_factory=lambda: {"A": "restock", "B": "restock", "C": "refurbish", "D": "destroy"}
+    )
+    defective_by_grade: dict[str, str] = field(
+        default_factory=lambda: {
+            "A": "restock",
+            "B": "refurbish",
+            "C": "return_to_vendor",
+            "D": "return_to_vendor",
+        }
+    )
     quarantine_reasons: frozenset[str] = frozenset({"counterfeit_suspected"})
     defect_reasons: frozenset[str] = frozenset({"defective", "damaged"})
 
@@ -43,8 +50,15 @@ def decide(inputs: JSON, settings: DispositionSettings, version: int) -> PolicyD
     else:
         outcome, rule = settings.by_grade[grade], "disposition.by_grade"
         why = f"grade {grade} goods: {outcome}"
-    return PolicyDecision(POLICY_ID, version, copy.deepcopy(inputs), outcome, (why,), (rule,),
-                          {"disposition": outcome, "grade": grade})
+    return PolicyDecision(
+        POLICY_ID,
+        version,
+        copy.deepcopy(inputs),
+        outcome,
+        (why,),
+        (rule,),
+        {"disposition": outcome, "grade": grade},
+    )
 
 
 @policy(POLICY_ID, 1)

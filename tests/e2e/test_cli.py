@@ -21,13 +21,23 @@ AFTERSALES = [sys.executable, "-m", "aftersales"]
 class Cli:
     def __init__(self, tmp_path: Path) -> None:
         self.db = tmp_path / "events.sqlite"
-        self.env = {**os.environ, "AFTERSALES_DATABASE_URL": f"sqlite:///{self.db}",
-                    "COLUMNS": "200"}
+        self.env = {
+            **os.environ,
+            "AFTERSALES_DATABASE_URL": f"sqlite:///{self.db}",
+            "COLUMNS": "200",
+        }
         self.tmp = tmp_path
 
     def run(self, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([*AFTERSALES, *args], input=stdin, capture_output=True, text=True,
-                              env=self.env, timeout=120, check=False)
+        return subprocess.run(
+            [*AFTERSALES, *args],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            env=self.env,
+            timeout=120,
+            check=False,
+        )
 
     def lines(self, name: str, items: list[dict[str, Any]]) -> str:
         path = self.tmp / name
@@ -43,17 +53,22 @@ class Cli:
 def cli(tmp_path: Path) -> Cli:
     cli = Cli(tmp_path)
     placed = order_placed("o-1")
-    upstream = [placed, order_paid(placed),
-                shipment("o-1", "Delivered", T0 + timedelta(days=3))]
+    upstream = [placed, order_paid(placed), shipment("o-1", "Delivered", T0 + timedelta(days=3))]
     done = cli.run("ingest", cli.lines("upstream.jsonl", upstream))
     assert done.returncode == 0, done.stderr
     return cli
 
 
 def request_return(**overrides: Any) -> dict[str, Any]:
-    return {"command": "RequestReturn", "order_id": "o-1", "reason": "defective",
-            "lines": [{"line_id": "2", "quantity": 1}], "requested_by": "c-1",
-            "at": (T0 + timedelta(days=5)).isoformat(), **overrides}
+    return {
+        "command": "RequestReturn",
+        "order_id": "o-1",
+        "reason": "defective",
+        "lines": [{"line_id": "2", "quantity": 1}],
+        "requested_by": "c-1",
+        "at": (T0 + timedelta(days=5)).isoformat(),
+        **overrides,
+    }
 
 
 def test_submit_prints_the_case_and_its_decisions_and_case_show_lists_them(cli: Cli) -> None:
@@ -74,8 +89,11 @@ def test_submit_prints_the_case_and_its_decisions_and_case_show_lists_them(cli: 
 
 def test_invalid_command_exits_2_names_the_field_and_stores_nothing(cli: Cli) -> None:
     before = cli.stored_events()
-    done = cli.run("submit", "-", stdin=json.dumps(request_return(
-        lines=[{"line_id": "2", "quantity": 0}], colour="red")))
+    done = cli.run(
+        "submit",
+        "-",
+        stdin=json.dumps(request_return(lines=[{"line_id": "2", "quantity": 0}], colour="red")),
+    )
     assert done.returncode == 2
     assert "lines.0.quantity" in done.stderr and "colour" in done.stderr
     assert cli.stored_events() == before
@@ -84,9 +102,19 @@ def test_invalid_command_exits_2_names_the_field_and_stores_nothing(cli: Cli) ->
 def test_refused_command_exits_1_with_the_reason(cli: Cli) -> None:
     first = json.loads(cli.run("submit", "-", stdin=json.dumps(request_return())).stdout)
     before = cli.stored_events()
-    done = cli.run("submit", "-", stdin=json.dumps({
-        "command": "InspectReturn", "case_id": first["case_id"], "by": "wh", "grade": "A",
-        "at": (T0 + timedelta(days=6)).isoformat()}))
+    done = cli.run(
+        "submit",
+        "-",
+        stdin=json.dumps(
+            {
+                "command": "InspectReturn",
+                "case_id": first["case_id"],
+                "by": "wh",
+                "grade": "A",
+                "at": (T0 + timedelta(days=6)).isoformat(),
+            }
+        ),
+    )
     assert done.returncode == 1
     assert "cannot inspect while approved" in done.stderr
     assert cli.stored_events() == before
@@ -107,8 +135,10 @@ def test_ingest_reports_bad_lines_and_applies_the_good_ones(cli: Cli) -> None:
     placed = order_placed("o-2")
     wrong_total = {**order_placed("o-3"), "total": "1.00"}
     path = cli.tmp / "mixed.jsonl"
-    path.write_text("\n".join([json.dumps(placed), "{not json", json.dumps(wrong_total),
-                               json.dumps(placed)]) + "\n")
+    path.write_text(
+        "\n".join([json.dumps(placed), "{not json", json.dumps(wrong_total), json.dumps(placed)])
+        + "\n"
+    )
     done = cli.run("ingest", str(path))
     assert done.returncode == 2
     assert "line 2: not JSON" in done.stderr
@@ -119,11 +149,29 @@ def test_ingest_reports_bad_lines_and_applies_the_good_ones(cli: Cli) -> None:
 
 def test_case_show_as_of_a_past_moment(cli: Cli) -> None:
     result = json.loads(cli.run("submit", "-", stdin=json.dumps(request_return())).stdout)
-    cli.run("submit", "-", stdin=json.dumps({
-        "command": "IssueReturnLabel", "case_id": result["case_id"], "by": "a",
-        "carrier": "DHL", "tracking_number": "T1", "at": (T0 + timedelta(days=7)).isoformat()}))
-    then = cli.run("case", "show", result["case_id"], "--as-of",
-                   (T0 + timedelta(days=6)).isoformat(), "--format", "json")
+    cli.run(
+        "submit",
+        "-",
+        stdin=json.dumps(
+            {
+                "command": "IssueReturnLabel",
+                "case_id": result["case_id"],
+                "by": "a",
+                "carrier": "DHL",
+                "tracking_number": "T1",
+                "at": (T0 + timedelta(days=7)).isoformat(),
+            }
+        ),
+    )
+    then = cli.run(
+        "case",
+        "show",
+        result["case_id"],
+        "--as-of",
+        (T0 + timedelta(days=6)).isoformat(),
+        "--format",
+        "json",
+    )
     assert json.loads(then.stdout)["status"] == "approved"
     bad = cli.run("case", "show", result["case_id"], "--as-of", "yesterday")
     assert bad.returncode == 2
@@ -134,8 +182,9 @@ def test_unknown_case_exits_3(cli: Cli) -> None:
     assert done.returncode == 3 and "no case" in done.stderr
 
 
-@pytest.mark.parametrize("args", [[], ["submit"], ["ingest"], ["case"], ["case", "show"],
-                                  ["case", "rerun"]])
+@pytest.mark.parametrize(
+    "args", [[], ["submit"], ["ingest"], ["case"], ["case", "show"], ["case", "rerun"]]
+)
 def test_every_command_has_help(args: list[str], tmp_path: Path) -> None:
     done = Cli(tmp_path).run(*args, "--help")
     assert done.returncode == 0 and "Usage" in done.stdout

@@ -46,14 +46,26 @@ def run_at_once(env: dict[str, str], commands: list[dict[str, Any]]) -> list[tup
 
 
 def test_only_one_of_several_processes_issues_the_same_refund(
-        app: AfterSalesApp, store_settings: Settings) -> None:
+    app: AfterSalesApp, store_settings: Settings
+) -> None:
     delivered_order(app)
     refund_id = uuid4()
-    app.request_refund(case_id=refund_id, order_id="o-1", source="goodwill", reason="sorry",
-                       requested_by="agent-1", at=AT, amount=Decimal("30.00"))
+    app.request_refund(
+        case_id=refund_id,
+        order_id="o-1",
+        source="goodwill",
+        reason="sorry",
+        requested_by="agent-1",
+        at=AT,
+        amount=Decimal("30.00"),
+    )
     env = eventsourcing_env(store_settings.database_url, store_settings.postgres_schema)
-    command = {"command": "IssueRefund", "case_id": str(refund_id), "by": "agent-2",
-               "at": AT.isoformat()}
+    command = {
+        "command": "IssueRefund",
+        "case_id": str(refund_id),
+        "by": "agent-2",
+        "at": AT.isoformat(),
+    }
     results = run_at_once(env, [command] * WORKERS)
     assert [r[0] for r in results].count("ok") == 1, results
     assert {r[0] for r in results} <= {"ok", "IllegalTransitionError", "ConcurrentChangeError"}
@@ -62,15 +74,24 @@ def test_only_one_of_several_processes_issues_the_same_refund(
 
 
 def test_concurrent_refund_requests_never_reserve_more_than_was_paid(
-        app: AfterSalesApp, store_settings: Settings) -> None:
+    app: AfterSalesApp, store_settings: Settings
+) -> None:
     delivered_order(app)  # 124.00 EUR paid
     env = eventsourcing_env(store_settings.database_url, store_settings.postgres_schema)
-    commands = [{"command": "RequestRefund", "order_id": "o-1", "source": "goodwill",
-                 "reason": "sorry", "requested_by": f"agent-{i}", "amount": "50.00",
-                 "at": AT.isoformat()} for i in range(WORKERS)]
+    commands = [
+        {
+            "command": "RequestRefund",
+            "order_id": "o-1",
+            "source": "goodwill",
+            "reason": "sorry",
+            "requested_by": f"agent-{i}",
+            "amount": "50.00",
+            "at": AT.isoformat(),
+        }
+        for i in range(WORKERS)
+    ]
     results = run_at_once(env, commands)
     assert all(kind == "ok" for kind, _ in results), results
     order = app.load(Order, order_aggregate_id("o-1"))
     assert order.refunded.amount == Decimal("124.00")  # 50 + 50 + 24 (capped) + 0 (rejected)
-    assert sorted(order.refunds.values()) == [Decimal("24.00"), Decimal("50.00"),
-                                              Decimal("50.00")]
+    assert sorted(order.refunds.values()) == [Decimal("24.00"), Decimal("50.00"), Decimal("50.00")]

@@ -18,16 +18,34 @@ from tests.factories import T0, delivered_order, ingest, order_paid, order_place
 AT = T0 + timedelta(days=6)
 
 
-def goodwill(app: AfterSalesApp, amount: str, by: str = "agent-1", order_id: str = "o-1"
-             ) -> RefundCase:
-    result = app.request_refund(case_id=uuid4(), order_id=order_id, source="goodwill",
-                                reason="sorry", requested_by=by, at=AT, amount=Decimal(amount))
+def goodwill(
+    app: AfterSalesApp, amount: str, by: str = "agent-1", order_id: str = "o-1"
+) -> RefundCase:
+    result = app.request_refund(
+        case_id=uuid4(),
+        order_id=order_id,
+        source="goodwill",
+        reason="sorry",
+        requested_by=by,
+        at=AT,
+        amount=Decimal(amount),
+    )
     return app.load(RefundCase, result.case_id)
 
 
 def test_refund_above_threshold_waits_for_a_supervisor(app: AfterSalesApp) -> None:
-    delivered_order(app, lines=[{"line_id": "1", "sku": "TV", "category": "electronics",
-                                 "quantity": 1, "unit_price": "900.00"}])
+    delivered_order(
+        app,
+        lines=[
+            {
+                "line_id": "1",
+                "sku": "TV",
+                "category": "electronics",
+                "quantity": 1,
+                "unit_price": "900.00",
+            }
+        ],
+    )
     refund = goodwill(app, "250.01")
     assert refund.status.value == "awaiting_approval"
     at_threshold = goodwill(app, "250.00")
@@ -35,19 +53,30 @@ def test_refund_above_threshold_waits_for_a_supervisor(app: AfterSalesApp) -> No
 
 
 def test_requester_may_not_approve_their_own_refund_and_nothing_is_stored(
-        app: AfterSalesApp) -> None:
-    delivered_order(app, lines=[{"line_id": "1", "sku": "TV", "category": "electronics",
-                                 "quantity": 1, "unit_price": "900.00"}])
+    app: AfterSalesApp,
+) -> None:
+    delivered_order(
+        app,
+        lines=[
+            {
+                "line_id": "1",
+                "sku": "TV",
+                "category": "electronics",
+                "quantity": 1,
+                "unit_price": "900.00",
+            }
+        ],
+    )
     refund = goodwill(app, "400.00", by="agent-1")
     before = app.recorder.max_notification_id()
     with pytest.raises(SelfApprovalError):
-        app.approve_refund(case_id=refund.id, approver="agent-1", approver_role="supervisor",
-                           at=AT)
+        app.approve_refund(case_id=refund.id, approver="agent-1", approver_role="supervisor", at=AT)
     with pytest.raises(InvalidCommandError, match="supervisor"):
         app.approve_refund(case_id=refund.id, approver="agent-2", approver_role="agent", at=AT)
     assert app.recorder.max_notification_id() == before
-    approved = app.approve_refund(case_id=refund.id, approver="sup-1",
-                                  approver_role="supervisor", at=AT)
+    approved = app.approve_refund(
+        case_id=refund.id, approver="sup-1", approver_role="supervisor", at=AT
+    )
     assert approved.status == "approved"
 
 
@@ -74,8 +103,9 @@ def test_a_failed_refund_is_retried_with_the_same_idempotency_key(app: AfterSale
     app.record_refund_failed(case_id=refund.id, error="psp timeout", at=AT)
     second = app.issue_refund(case_id=refund.id, by="agent-1", at=AT + timedelta(minutes=5))
     assert first.related["idempotency_key"] == second.related["idempotency_key"] == str(refund.id)
-    app.confirm_refund_settled(case_id=refund.id, provider_ref="psp-9",
-                               at=AT + timedelta(minutes=6))
+    app.confirm_refund_settled(
+        case_id=refund.id, provider_ref="psp-9", at=AT + timedelta(minutes=6)
+    )
     with pytest.raises(IllegalTransitionError):
         app.issue_refund(case_id=refund.id, by="agent-1", at=AT + timedelta(minutes=7))
     events = [type(e).__name__ for e in app.events.get(refund.id)]
@@ -83,12 +113,20 @@ def test_a_failed_refund_is_retried_with_the_same_idempotency_key(app: AfterSale
 
 
 def test_cancelled_paid_order_opens_a_refund_of_everything_paid(app: AfterSalesApp) -> None:
-    placed = order_placed("o-9", market="CN", currency="CNY", fulfilment="bonded",
-                          duties="0.00", taxes="9.10")
+    placed = order_placed(
+        "o-9", market="CN", currency="CNY", fulfilment="bonded", duties="0.00", taxes="9.10"
+    )
     ingest(app, placed, order_paid(placed))
-    [result] = ingest(app, {"event_id": "o-9-cancel", "event_type": "OrderCancelled",
-                            "occurred_at": (T0 + timedelta(hours=2)).isoformat(),
-                            "order_id": "o-9", "reason": "buyer changed mind"})
+    [result] = ingest(
+        app,
+        {
+            "event_id": "o-9-cancel",
+            "event_type": "OrderCancelled",
+            "occurred_at": (T0 + timedelta(hours=2)).isoformat(),
+            "order_id": "o-9",
+            "reason": "buyer changed mind",
+        },
+    )
     assert result.applied and any(e.startswith("refund") for e in result.effects)
     order = app.load(Order, order_aggregate_id("o-9"))
     assert order.refundable.is_zero()
