@@ -1,0 +1,1 @@
+"""Demonstrations of the whole product through its public interfaces."""
