@@ -1,0 +1,39 @@
+"""Policies: pure, versioned functions from JSON inputs to a recorded PolicyDecision.
+
+Importing this package registers every policy version, so that ``evaluate`` and ``rerun`` find
+them. Each policy module holds its settings as a frozen dataclass (versioned data) beside it.
+"""
+
+from aftersales_core.policies import (
+    buyer_abuse,
+    complaint_triage,
+    logistics_exception,
+    refund_approval,
+    refund_calculation,
+    return_disposition,
+    return_eligibility,
+    return_shipping,
+)
+from aftersales_core.policies.registry import (
+    current_version,
+    describe,
+    evaluate,
+    registered,
+    rerun,
+)
+
+__all__ = [
+    "buyer_abuse",
+    "complaint_triage",
+    "current_version",
+    "describe",
+    "evaluate",
+    "logistics_exception",
+    "refund_approval",
+    "refund_calculation",
+    "registered",
+    "rerun",
+    "return_disposition",
+    "return_eligibility",
+    "return_shipping",
+]

@@ -1,0 +1,106 @@
+"""``complaint.triage``: a complaint's priority, its deadlines and the team it goes to."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from types import MappingProxyType
+
+from aftersales_core.decisions import JSON, PolicyDecision
+from aftersales_core.policies.findings import Findings
+from aftersales_core.policies.reading import Reader, iso
+from aftersales_core.policies.registry import policy
+from aftersales_core.policies.vocabulary import COMPLAINT_CATEGORIES, COMPLAINT_CHANNELS
+
+POLICY_ID = "complaint.triage"
+
+
+@dataclass(frozen=True)
+class TriageSettings:
+    """Settings of complaint.triage v1."""
+
+    p1_categories: frozenset[str] = frozenset({"counterfeit_suspected"})
+    p1_channels: frozenset[str] = frozenset({"regulator"})
+    p2_categories: frozenset[str] = frozenset({"damaged", "customs", "refund_delay"})
+    p2_channels: frozenset[str] = frozenset({"platform", "social"})
+    repeat_complainer: int = 2  # prior complaints that make a buyer a repeat complainer
+    first_response_hours: int = 24
+    fast_channels: frozenset[str] = frozenset({"platform", "regulator"})
+    fast_first_response_hours: int = 12
+    resolution_days: int = 7
+    routes: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({
+        "logistics_delay": "logistics", "damaged": "logistics", "customs": "customs",
+        "not_as_described": "quality", "counterfeit_suspected": "quality",
+        "refund_delay": "payments", "service": "general", "other": "general",
+    }))
+
+
+SETTINGS_V1 = TriageSettings()
+
+
+def _priority(channel: str, category: str, prior: int, settings: TriageSettings,
+              findings: Findings) -> str:
+    said = f"{category!r} complaint"
+    if category in settings.p1_categories:
+        findings.note("triage.p1_category", f"P1: a {said}")
+    if channel in settings.p1_channels:
+        findings.note("triage.p1_channel", f"P1: filed through the {channel} channel")
+    if findings.rules:
+        return "P1"
+    if channel in settings.p2_channels:
+        findings.note("triage.p2_channel", f"P2: filed through the {channel} channel, in view "
+                                           "of others")
+    if category in settings.p2_categories:
+        findings.note("triage.p2_category", f"P2: a {said}")
+    if prior >= settings.repeat_complainer:
+        findings.note("triage.p2_repeat", f"P2: a repeat complainer, with {prior} complaints "
+                                          f"before (repeat from {settings.repeat_complainer})")
+    if findings.rules:
+        return "P2"
+    findings.note("triage.p3", f"P3: a {said} through {channel}, with no sign of "
+                               "urgency")
+    return "P3"
+
+
+def decide(inputs: JSON, settings: TriageSettings, version: int) -> PolicyDecision:
+    read = Reader(POLICY_ID, inputs)
+    channel = read.text("channel", COMPLAINT_CHANNELS)
+    category = read.text("category", COMPLAINT_CATEGORIES)
+    filed_at = read.time("filed_at")
+    read.optional_market()
+    currency = read.optional_currency()
+    if currency is not None:
+        read.optional_money("order_value", currency)
+    elif not read.is_null("order_value"):
+        raise read.error("currency", "is needed when order_value is given")
+    prior = read.count("prior_complaints")
+
+    findings = Findings()
+    priority = _priority(channel, category, prior, settings, findings)
+    fast = channel in settings.fast_channels
+    hours = settings.fast_first_response_hours if fast else settings.first_response_hours
+    first_response_due = filed_at + timedelta(hours=hours)
+    resolution_due = filed_at + timedelta(days=settings.resolution_days)
+    findings.note("triage.first_response", f"first response within {hours} hours"
+                  f"{f' on the {channel} channel' if fast else ''}, by {iso(first_response_due)}")
+    findings.note("triage.resolution", f"resolution within {settings.resolution_days} days, by "
+                                       f"{iso(resolution_due)}")
+    route = settings.routes.get(category, "general")
+    findings.note("triage.route", f"routed to the {route} team")
+    details: JSON = {
+        "priority": priority,
+        "first_response_hours": hours,
+        "first_response_due": iso(first_response_due),
+        "resolution_days": settings.resolution_days,
+        "resolution_due": iso(resolution_due),
+        "route": route,
+    }
+    return PolicyDecision(POLICY_ID, version, copy.deepcopy(inputs), priority, findings.reasons,
+                          findings.rules, details)
+
+
+@policy(POLICY_ID, 1)
+def complaint_triage_v1(inputs: JSON) -> PolicyDecision:
+    return decide(inputs, SETTINGS_V1, 1)

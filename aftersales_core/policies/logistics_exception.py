@@ -1,0 +1,126 @@
+"""``logistics.exception``: does a shipment's trouble open a case for the customer, and which?"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal
+
+from aftersales_core.decisions import JSON, PolicyDecision
+from aftersales_core.policies.reading import Reader, iso
+from aftersales_core.policies.registry import policy
+from aftersales_core.policies.vocabulary import (
+    FULFILMENTS,
+    LOGISTICS_EVENT_TYPES,
+    SHIPMENT_DIRECTIONS,
+)
+
+POLICY_ID = "logistics.exception"
+
+
+@dataclass(frozen=True)
+class LogisticsSettings:
+    """Settings of logistics.exception v1."""
+
+    customs_hold_limit_hours: int = 72
+    no_scan_limit_hours: int = 120
+    lost_parcel_remedy: Literal["refund", "reship"] = "refund"
+
+
+SETTINGS_V1 = LogisticsSettings()
+
+
+@dataclass(frozen=True)
+class _Verdict:
+    outcome: str
+    rule: str
+    reason: str
+    category: str | None = None
+    refund: bool = False
+    reship: bool = False
+    limit_hours: int | None = None
+    hours_over: float | None = None
+
+
+def _hours(hours: float) -> str:
+    return f"{hours:.2f}".rstrip("0").rstrip(".")
+
+
+def _overdue(kind: str, start: datetime, now: datetime, limit: int, category: str,
+             what: str) -> _Verdict:
+    """A hold or a silence: a complaint once it lasts longer than the limit, else nothing yet."""
+    hours = (now - start) / timedelta(hours=1)
+    rule = f"logistics.{kind}_{limit}h"
+    if hours > limit:
+        return _Verdict("open_complaint", rule,
+                        f"{what} since {iso(start)}: {_hours(hours)} hours, over the {limit}-hour "
+                        "limit, so a complaint is opened for the customer", category,
+                        limit_hours=limit, hours_over=round(hours - limit, 2))
+    return _Verdict("none", rule, f"{what} since {iso(start)}: {_hours(hours)} hours, within the "
+                                  f"{limit}-hour limit", limit_hours=limit)
+
+
+def _outbound(event: str, since: datetime | None, occurred_at: datetime,
+              settings: LogisticsSettings) -> _Verdict:
+    if event == "Lost":
+        if settings.lost_parcel_remedy == "refund":
+            return _Verdict("open_complaint_and_refund", "logistics.lost_parcel",
+                            "the parcel to the customer is lost: open a complaint for them and "
+                            "refund the order", "logistics_delay", refund=True)
+        return _Verdict("open_complaint", "logistics.lost_parcel",
+                        "the parcel to the customer is lost: open a complaint for them and ship "
+                        "the order again", "logistics_delay", reship=True)
+    if event == "Damaged":
+        return _Verdict("open_complaint", "logistics.damaged_in_transit",
+                        "the parcel was damaged in transit: open a complaint for the customer",
+                        "damaged")
+    if event == "DeliveryFailed":
+        return _Verdict("open_complaint", "logistics.delivery_failed",
+                        "delivery to the customer failed: open a complaint to arrange it",
+                        "logistics_delay")
+    if event == "CustomsHeld":
+        return _overdue("customs_hold", since or occurred_at, occurred_at,
+                        settings.customs_hold_limit_hours, "customs", "held at customs")
+    return _overdue("no_scan", since or occurred_at, occurred_at, settings.no_scan_limit_hours,
+                    "logistics_delay", "no tracking scan")
+
+
+def decide(inputs: JSON, settings: LogisticsSettings, version: int) -> PolicyDecision:
+    read = Reader(POLICY_ID, inputs)
+    event = read.text("event_type", LOGISTICS_EVENT_TYPES)
+    direction = read.text("direction", SHIPMENT_DIRECTIONS)
+    occurred_at = read.time("occurred_at")
+    since = read.optional_time("since")
+    read.market()
+    read.text("fulfilment", FULFILMENTS)
+    read.money("order_value", read.currency())
+    if event == "NoScan" and since is None:
+        raise read.error("since", "must give the time of the last scan for a NoScan event")
+    if since is not None and since > occurred_at:
+        raise read.error("since", f"{iso(since)} is after occurred_at {iso(occurred_at)}")
+
+    if direction == "outbound":
+        verdict = _outbound(event, since, occurred_at, settings)
+    elif event == "Lost":
+        verdict = _Verdict("open_complaint", "logistics.lost_return",
+                           "the buyer's return parcel is lost: open a complaint so that the "
+                           "desk settles the return without the goods", "logistics_delay")
+    else:
+        verdict = _Verdict("none", "logistics.return_leg",
+                           f"{event} on the return leg is a matter for the carrier and the "
+                           "return case: no customer case is opened")
+    details: JSON = {
+        "complaint_category": verdict.category,
+        "refund": verdict.refund,
+        "reship": verdict.reship,
+        "limit_hours": verdict.limit_hours,
+        "hours_over_limit": verdict.hours_over,
+    }
+    return PolicyDecision(POLICY_ID, version, copy.deepcopy(inputs), verdict.outcome,
+                          (verdict.reason,), (verdict.rule,), details)
+
+
+@policy(POLICY_ID, 1)
+def logistics_exception_v1(inputs: JSON) -> PolicyDecision:
+    return decide(inputs, SETTINGS_V1, 1)

@@ -1,0 +1,86 @@
+"""``refund.approval``: may a refund go out on policy, or must a supervisor approve it?"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from types import MappingProxyType
+
+from aftersales_core.decisions import JSON, PolicyDecision
+from aftersales_core.money import Money
+from aftersales_core.policies.findings import Findings
+from aftersales_core.policies.reading import Reader, amount
+from aftersales_core.policies.registry import policy
+from aftersales_core.policies.vocabulary import APPROVER_ROLES
+
+POLICY_ID = "refund.approval"
+
+
+@dataclass(frozen=True)
+class RefundApprovalSettings:
+    """Settings of refund.approval v1: the largest refund an agent or the policy may approve.
+
+    Thresholds are per currency and never converted; a currency without one always needs a
+    supervisor.
+    """
+
+    thresholds: Mapping[str, Decimal] = field(default_factory=lambda: MappingProxyType({
+        "CNY": Decimal("2000"), "EUR": Decimal("250"), "GBP": Decimal("220"),
+        "USD": Decimal("300"), "BRL": Decimal("1500"),
+    }))
+    supervisor_role: str = "supervisor"
+
+    def threshold(self, currency: str) -> Money | None:
+        limit = self.thresholds.get(currency)
+        return None if limit is None else Money(limit, currency)
+
+
+SETTINGS_V1 = RefundApprovalSettings()
+
+
+def decide(inputs: JSON, settings: RefundApprovalSettings, version: int) -> PolicyDecision:
+    read = Reader(POLICY_ID, inputs)
+    currency = read.currency()
+    refund = read.money("amount", currency)
+    requested_by = read.text("requested_by")
+    approver = read.optional_text("approver")
+    role = read.optional_text("approver_role", APPROVER_ROLES)
+
+    threshold = settings.threshold(currency)
+    findings = Findings()
+    if threshold is None:
+        needs_supervisor = True
+        findings.note("approval.threshold", f"there is no approval threshold for {currency}: "
+                                            "a supervisor approves every refund")
+    else:
+        needs_supervisor = refund > threshold
+        relation = "above" if needs_supervisor else "within"
+        findings.note("approval.threshold", f"{refund} is {relation} the {threshold} approval "
+                                            "threshold")
+    if approver is None:
+        outcome = "needs_supervisor" if needs_supervisor else "auto_approve"
+        findings.note("approval.at_request", "a supervisor must approve it" if needs_supervisor
+                      else "approved by policy, no one needs to approve it")
+    elif approver == requested_by:
+        outcome = "refuse"
+        findings.reject("approval.no_self_approval", f"no self-approval: {approver} requested "
+                                                     "this refund and may not approve it")
+    elif needs_supervisor and role != settings.supervisor_role:
+        outcome = "refuse"
+        findings.reject("approval.supervisor_required", f"{approver} is not a supervisor "
+                                                        f"({role or 'no role given'}), and this "
+                                                        "refund needs one")
+    else:
+        outcome = "approve"
+        findings.note("approval.approver", f"approved by {approver} ({role or 'no role given'}), "
+                                           f"who did not request it")
+    details: JSON = {"threshold": amount(threshold), "requires_supervisor": needs_supervisor}
+    return PolicyDecision(POLICY_ID, version, copy.deepcopy(inputs), outcome, findings.reasons,
+                          findings.rules, details)
+
+
+@policy(POLICY_ID, 1)
+def refund_approval_v1(inputs: JSON) -> PolicyDecision:
+    return decide(inputs, SETTINGS_V1, 1)

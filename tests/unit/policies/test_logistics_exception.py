@@ -1,0 +1,80 @@
+"""logistics.exception v1: which shipment troubles open a customer case, and which remedy."""
+
+from __future__ import annotations
+
+import pytest
+
+from aftersales_core.errors import InvalidCommandError
+from aftersales_core.policies import evaluate
+from aftersales_core.policies.logistics_exception import LogisticsSettings, decide
+from tests.unit.policies.builders import logistics
+
+
+def test_a_lost_outbound_parcel_opens_a_complaint_and_refunds_the_order() -> None:
+    decision = evaluate("logistics.exception", logistics())
+    assert decision.outcome == "open_complaint_and_refund"
+    assert decision.details["refund"] is True and decision.details["reship"] is False
+    assert decision.details["complaint_category"] == "logistics_delay"
+
+
+def test_a_merchant_who_reships_lost_parcels_opens_a_complaint_with_a_reship() -> None:
+    decision = decide(logistics(), LogisticsSettings(lost_parcel_remedy="reship"), 2)
+    assert decision.outcome == "open_complaint"
+    assert decision.details["reship"] is True and decision.details["refund"] is False
+
+
+@pytest.mark.parametrize(("event", "category"), [
+    ("Damaged", "damaged"), ("DeliveryFailed", "logistics_delay"),
+])
+def test_damage_and_failed_delivery_open_a_complaint(event: str, category: str) -> None:
+    decision = evaluate("logistics.exception", logistics(event_type=event))
+    assert decision.outcome == "open_complaint"
+    assert decision.details["complaint_category"] == category
+
+
+def test_a_customs_hold_of_exactly_72_hours_is_within_the_limit() -> None:
+    decision = evaluate("logistics.exception", logistics(
+        event_type="CustomsHeld", since="2026-01-07T10:00:00+00:00"))
+    assert decision.outcome == "none"
+    assert decision.details["hours_over_limit"] is None
+
+
+def test_a_customs_hold_longer_than_72_hours_opens_a_customs_complaint() -> None:
+    decision = evaluate("logistics.exception", logistics(
+        event_type="CustomsHeld", since="2026-01-07T08:30:00+00:00"))
+    assert decision.outcome == "open_complaint"
+    assert decision.details["complaint_category"] == "customs"
+    assert decision.details["hours_over_limit"] == 1.5
+
+
+def test_a_customs_hold_just_reported_is_within_the_limit() -> None:
+    decision = evaluate("logistics.exception", logistics(event_type="CustomsHeld", since=None))
+    assert decision.outcome == "none"
+
+
+def test_no_scan_for_120_hours_is_within_the_limit_and_one_more_hour_is_not() -> None:
+    within = evaluate("logistics.exception", logistics(
+        event_type="NoScan", since="2026-01-05T10:00:00+00:00"))
+    over = evaluate("logistics.exception", logistics(
+        event_type="NoScan", since="2026-01-05T09:00:00+00:00"))
+    assert within.outcome == "none"
+    assert over.outcome == "open_complaint"
+    assert over.details["hours_over_limit"] == 1.0
+
+
+def test_no_scan_needs_the_time_of_the_last_scan() -> None:
+    with pytest.raises(InvalidCommandError, match="since"):
+        evaluate("logistics.exception", logistics(event_type="NoScan", since=None))
+
+
+def test_a_lost_return_parcel_opens_a_complaint_without_a_refund_decision() -> None:
+    decision = evaluate("logistics.exception", logistics(direction="return"))
+    assert decision.outcome == "open_complaint"
+    assert decision.details["refund"] is False
+
+
+@pytest.mark.parametrize("event", ["Damaged", "DeliveryFailed", "CustomsHeld", "NoScan"])
+def test_other_return_leg_events_open_no_customer_case(event: str) -> None:
+    decision = evaluate("logistics.exception", logistics(
+        direction="return", event_type=event, since="2026-01-01T10:00:00+00:00"))
+    assert decision.outcome == "none"
