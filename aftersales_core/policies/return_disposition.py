@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
 
 from aftersales_core.decisions import JSON, PolicyDecision
 from aftersales_core.policies.reading import Reader
