@@ -20,16 +20,11 @@ GRADES = ("A", "B", "C", "D")
 class DispositionSettings:
     """Settings of return.disposition v1: grade → disposition, with defect overrides."""
 
-    by_grade: dict[str, str] = field(
-        default_factory=lambda: {"A": "restock", "B": "restock", "C": "refurbish", "D": "destroy"}
+    by_grade: Mapping[str, str] = MappingProxyType(
+        {"A": "restock", "B": "restock", "C": "refurbish", "D": "destroy"}
     )
-    defective_by_grade: dict[str, str] = field(
-        default_factory=lambda: {
-            "A": "restock",
-            "B": "refurbish",
-            "C": "return_to_vendor",
-            "D": "return_to_vendor",
-        }
+    defective_by_grade: Mapping[str, str] = MappingProxyType(
+        {"A": "restock", "B": "refurbish", "C": "return_to_vendor", "D": "return_to_vendor"}
     )
     quarantine_reasons: frozenset[str] = frozenset({"counterfeit_suspected"})
     defect_reasons: frozenset[str] = frozenset({"defective", "damaged"})
