@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from aftersales_core.decisions import JSON, PolicyDecision
@@ -20,12 +20,10 @@ GRADES = ("A", "B", "C", "D")
 class DispositionSettings:
     """Settings of return.disposition v1: grade → disposition, with defect overrides."""
 
-    by_grade: Mapping[str, str] = MappingProxyType(
-        {"A": "restock", "B": "restock", "C": "refurbish", "D": "destroy"}
-    )
-    defective_by_grade: Mapping[str, str] = MappingProxyType(
-        {"A": "restock", "B": "refurbish", "C": "return_to_vendor", "D": "return_to_vendor"}
-    )
+    by_grade: Mapping[str, str] = field(default_factory=lambda: MappingProxyType(
+        {"A": "restock", "B": "restock", "C": "refurbish", "D": "destroy"}))
+    defective_by_grade: Mapping[str, str] = field(default_factory=lambda: MappingProxyType(
+        {"A": "restock", "B": "refurbish", "C": "return_to_vendor", "D": "return_to_vendor"}))
     quarantine_reasons: frozenset[str] = frozenset({"counterfeit_suspected"})
     defect_reasons: frozenset[str] = frozenset({"defective", "damaged"})
 
