@@ -85,6 +85,19 @@ class Money:
         return cls(to_decimal(amount), currency)
 
     @classmethod
+    def exact(cls, amount: Decimal | int | str, currency: str) -> Money:
+        """Money from an amount given by a person or a message: finer than the currency's
+        minor unit is an error, not something to round away quietly."""
+        value = to_decimal(amount)
+        money = cls(value, currency)
+        if money.amount != value:
+            raise InvalidMoneyError(
+                f"{value} has more decimals than {currency} allows "
+                f"({MINOR_UNITS[currency]})"
+            )
+        return money
+
+    @classmethod
     def zero(cls, currency: str) -> Money:
         return cls(Decimal(0), currency)
 

@@ -152,7 +152,7 @@ class ComplaintServices(RefundServices):
                 raise InvalidCommandError("amount: a complaint without an order has no currency")
             currency = self.placed_order(complaint.order_id).currency
             assert currency is not None
-            money = Money.of(amount, currency)
+            money = Money.exact(amount, currency)
         complaint.propose(agent=agent, resolution=resolution, amount=money, note=note, at=at)
         self.save_all(complaint)
         return result(complaint)

@@ -76,7 +76,7 @@ class RefundServices(ServiceBase):
                 raise InvalidCommandError(
                     f"lines: order {order.order_id} has no line {line['line_id']!r}"
                 )
-        requested = None if amount is None else Money.of(amount, order.currency)
+        requested = None if amount is None else Money.exact(amount, order.currency)
         if requested is not None and requested.is_negative():
             raise InvalidCommandError("amount: a refund amount cannot be negative")
         calculation = policies.evaluate(
@@ -91,7 +91,7 @@ class RefundServices(ServiceBase):
                 "amount": None if requested is None else str(requested.amount),
                 "goodwill": None
                 if goodwill is None
-                else str(Money.of(goodwill, order.currency).amount),
+                else str(Money.exact(goodwill, order.currency).amount),
             },
         )
         total = Money.of(calculation.details["total"], order.currency)

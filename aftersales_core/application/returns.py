@@ -190,7 +190,7 @@ class ReturnServices(RefundServices):
         case = self.load(ReturnCase, case_id)
         order = self.placed_order(case.order_id)
         assert order.currency is not None
-        label_cost = None if cost is None else Money.of(cost, order.currency)
+        label_cost = None if cost is None else Money.exact(cost, order.currency)
         if label_cost is not None and label_cost.is_negative():
             raise InvalidCommandError("cost: a label cost cannot be negative")
         case.issue_label(

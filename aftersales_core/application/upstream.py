@@ -75,7 +75,9 @@ class UpstreamServices(ComplaintServices):
             raise InvalidCommandError(f"order {order_id} was placed already (another event id)")
         check_currency(currency)
         order.check_currency(currency)
-        amounts = [Money.of(a, currency) for a in (shipping_fee, duties, taxes, discount, total)]
+        amounts = [Money.exact(a, currency) for a in (shipping_fee, duties, taxes, discount, total)]
+        for line in lines:
+            Money.exact(line["unit_price"], currency)
         if any(a.is_negative() for a in amounts):
             raise InvalidCommandError(f"order {order_id}: amounts must not be negative")
         order.place(
@@ -115,7 +117,7 @@ class UpstreamServices(ComplaintServices):
         if order.has_seen(event_id):
             return UpstreamResult(event_id, order_id, applied=False)
         order.check_currency(check_currency(currency))
-        money = Money.of(amount, currency)
+        money = Money.exact(amount, currency)
         if money.is_negative():
             raise InvalidCommandError(f"order {order_id}: a payment cannot be negative")
         order.pay(
