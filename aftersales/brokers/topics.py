@@ -1,0 +1,54 @@
+"""Create topics idempotently, on any Kafka-protocol broker."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+
+from kafka import KafkaAdminClient
+from kafka.errors import TopicAlreadyExistsError, for_code
+
+from aftersales.brokers.process import CLIENT_API_VERSION
+
+log = logging.getLogger(__name__)
+
+
+def ensure_topics(
+    bootstrap_servers: str,
+    topics: Mapping[str, int],
+    replication_factor: int = -1,
+    timeout_s: float = 30.0,
+) -> list[str]:
+    """Create each topic in `topics` ({name: partitions}) that does not exist yet.
+
+    Existing topics are left as they are (TopicAlreadyExists is not an error); any other
+    broker error is raised. `replication_factor=-1` takes the broker's default. Waits until
+    every topic has a leader for each partition and returns the names that were created.
+    """
+    if not topics:
+        return []
+    admin = KafkaAdminClient(
+        bootstrap_servers=bootstrap_servers,
+        api_version=CLIENT_API_VERSION,
+        request_timeout_ms=int(timeout_s * 1000),
+        client_id="aftersales-ensure-topics",
+    )
+    try:
+        spec = {
+            name: {"num_partitions": partitions, "replication_factor": replication_factor}
+            for name, partitions in topics.items()
+        }
+        response = admin.create_topics(spec, raise_errors=False)
+        created: list[str] = []
+        for result in response["topics"]:
+            error = for_code(result["error_code"])
+            if result["error_code"] == 0:
+                created.append(result["name"])
+            elif error is not TopicAlreadyExistsError:
+                raise error(f"creating topic {result['name']!r}: {result.get('error_message')}")
+        admin.wait_for_topics(list(topics), timeout_ms=int(timeout_s * 1000))
+    finally:
+        admin.close()
+    if created:
+        log.info("created topics %s on %s", ", ".join(created), bootstrap_servers)
+    return created
