@@ -1,11 +1,52 @@
-"""The one composition root: builds the application (and later clients) lazily, on demand."""
+"""The one composition root: builds the application and its Kafka workers, lazily."""
 
 from __future__ import annotations
 
+from functools import partial
+
 from aftersales.settings import Settings, eventsourcing_env
 from aftersales_core.application.app import AfterSalesApp
+from consumers import kafka_clients
+from consumers.inbound import InboundConsumer
+from consumers.relay import Relay
+
+TOPIC_PARTITIONS = {"orders": 3, "shipments": 3, "case_events": 6, "dlq": 1}
+INBOUND_GROUP = "aftersales-inbound"
 
 
 def build_app(settings: Settings | None = None) -> AfterSalesApp:
     settings = settings or Settings.from_env()
     return AfterSalesApp(env=eventsourcing_env(settings.database_url, settings.postgres_schema))
+
+
+def topic_partitions(settings: Settings) -> dict[str, int]:
+    return {
+        settings.orders_topic: TOPIC_PARTITIONS["orders"],
+        settings.shipments_topic: TOPIC_PARTITIONS["shipments"],
+        settings.case_events_topic: TOPIC_PARTITIONS["case_events"],
+        settings.dlq_topic: TOPIC_PARTITIONS["dlq"],
+    }
+
+
+def _bootstrap(settings: Settings) -> str:
+    if not settings.kafka_bootstrap_servers:
+        raise ValueError("KAFKA_BOOTSTRAP_SERVERS is not set")
+    return settings.kafka_bootstrap_servers
+
+
+def build_relay(app: AfterSalesApp, settings: Settings) -> Relay:
+    servers = _bootstrap(settings)
+    return Relay(app.recorder, app.factory.tracking_recorder(),
+                 partial(kafka_clients.producer, servers), settings.case_events_topic)
+
+
+def build_inbound(app: AfterSalesApp, settings: Settings) -> InboundConsumer:
+    servers = _bootstrap(settings)
+    return InboundConsumer(
+        app,
+        partial(kafka_clients.consumer, servers, INBOUND_GROUP),
+        partial(kafka_clients.producer, servers),
+        orders_topic=settings.orders_topic,
+        shipments_topic=settings.shipments_topic,
+        dlq_topic=settings.dlq_topic,
+    )

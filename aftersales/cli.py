@@ -13,11 +13,13 @@ from rich.progress import Progress
 from aftersales import exit_codes
 from aftersales.bootstrap import build_app
 from aftersales.cli_case import case_app
+from aftersales.cli_run import broker, run
 from aftersales.errors import classify
-from aftersales.inputs import count_lines, describe_validation, read_items
+from aftersales.inputs import count_lines, read_items
 from aftersales.output import emit_json_line, errors, fail
 from consumers.translate import apply_upstream, execute
 from schemas.commands import COMMAND
+from schemas.errors import describe_validation
 from schemas.inbound import ANY_INBOUND
 
 app = typer.Typer(
@@ -27,6 +29,8 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.add_typer(case_app, name="case")
+app.command()(run)
+app.command()(broker)
 
 Source = Annotated[
     str, typer.Argument(help="a JSON file (one object, an array or JSON lines) or - for stdin")

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from pydantic import ValidationError
 
 MAX_LINE_BYTES = 1_000_000
 
@@ -47,18 +46,6 @@ def read_items(source: str) -> Iterator[Item]:
             yield Item(number, orjson.loads(line))
         except orjson.JSONDecodeError as error:
             yield Item(number, error=f"not JSON: {error}")
-
-
-def describe_validation(error: ValidationError) -> str:
-    """One line per problem, naming the field: `lines.0.quantity: Input should be > 0`."""
-    parts = []
-    for problem in error.errors(include_url=False):
-        loc = list(problem["loc"])
-        if loc and isinstance(loc[0], str) and loc[0][:1].isupper():
-            loc = loc[1:]  # the union's tag (the command or event type) is not a field
-        where = ".".join(str(p) for p in loc) or "(message)"
-        parts.append(f"{where}: {problem['msg']}")
-    return "; ".join(parts)
 
 
 def count_lines(source: str) -> int | None:

@@ -41,7 +41,6 @@ MINOR_UNITS: dict[str, int] = {
     "BHD": 3,
     "KWD": 3,
     "ISK": 0,
-    "LTL": 2,
 }
 
 
@@ -77,7 +76,10 @@ class Money:
     currency: str
 
     def __post_init__(self) -> None:
-        amount = to_decimal(self.amount).quantize(quantum(self.currency), ROUND_HALF_EVEN)
+        try:
+            amount = to_decimal(self.amount).quantize(quantum(self.currency), ROUND_HALF_EVEN)
+        except InvalidOperation:
+            raise InvalidMoneyError(f"amount {self.amount} is too large") from None
         object.__setattr__(self, "amount", amount + 0)  # normalise -0 to 0
 
     @classmethod
@@ -159,6 +161,8 @@ class Money:
         total = sum(weights, Decimal(0))
         if total <= 0 or any(w < 0 for w in weights):
             raise InvalidMoneyError("allocation weights must be non-negative with a positive sum")
+        if self.is_negative():
+            return [-part for part in (-self).allocate(weights)]
         q = quantum(self.currency)
         raw = [self.amount * w / total for w in weights]
         parts = [r.quantize(q, rounding="ROUND_DOWN") for r in raw]

@@ -13,6 +13,8 @@ import pytest
 from aftersales.settings import Settings, eventsourcing_env
 from aftersales_core.application.app import AfterSalesApp
 
+pytest_plugins = ["tests.kafka_fixtures"]
+
 PG_URL_VAR = "AFTERSALES_TEST_POSTGRES_URL"
 
 

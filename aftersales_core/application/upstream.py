@@ -14,6 +14,7 @@ from eventsourcing.domain import Aggregate
 from aftersales_core import policies
 from aftersales_core.application.complaints import ComplaintServices
 from aftersales_core.domain.base import require_aware
+from aftersales_core.domain.customer import Customer
 from aftersales_core.domain.ids import case_id_for, order_aggregate_id
 from aftersales_core.domain.order import Order
 from aftersales_core.domain.returns import ReturnCase, ReturnStatus
@@ -100,8 +101,10 @@ class UpstreamServices(ComplaintServices):
         )
         customer = self.customer(customer_id, occurred_at)
         customer.add_order(order_id, max(occurred_at, customer.modified_on))
-        self.save_all(order, customer)
-        return UpstreamResult(event_id, order_id, applied=True, effects=["order placed"])
+        effects = ["order placed"]
+        caught_up = self._catch_up_exceptions(order, effects, customer)
+        self.save_all(order, customer, *caught_up)
+        return UpstreamResult(event_id, order_id, applied=True, effects=effects)
 
     def order_paid(
         self,
@@ -129,8 +132,10 @@ class UpstreamServices(ComplaintServices):
             paid_at=occurred_at,
             timestamp=max(occurred_at, order.modified_on),
         )
-        self.save_all(order)
-        return UpstreamResult(event_id, order_id, applied=True, effects=[f"paid {money}"])
+        effects = [f"paid {money}"]
+        caught_up = self._catch_up_exceptions(order, effects)
+        self.save_all(order, *caught_up)
+        return UpstreamResult(event_id, order_id, applied=True, effects=effects)
 
     def order_cancelled(
         self, event_id: str, occurred_at: datetime, order_id: str, reason: str
@@ -221,18 +226,47 @@ class UpstreamServices(ComplaintServices):
             ):
                 case.receive(by="warehouse", shipment_id=shipment_id, at=stamp)
             elif scan != "Delivered" and case.can_record_shipped():
-                case.shipped_back(shipment_id=shipment_id, carrier=carrier, timestamp=stamp)
+                case.shipped_back(shipment_id=shipment_id, carrier=carrier, at=stamp)
             else:
                 continue
             effects.append(f"return {case.id} {case.status.value}")
             changed.append(case)
         return changed
 
-    def _logistics_exception(
-        self, order: Order, event_id: str, scan: str, at: datetime, effects: list[str]
+    def _catch_up_exceptions(
+        self, order: Order, effects: list[str], customer: Customer | None = None
     ) -> list[Aggregate]:
-        """Open the cases the logistics policy asks for, before the customer complains."""
+        """Exceptions scanned before the order was placed or paid (the topics are not ordered
+        with each other) open their cases now; cases opened already are left alone."""
+        if not order.placed:
+            return []
+        changed: list[Aggregate] = []
+        for scan in order.outbound_scans(EXCEPTIONS):
+            at = max(datetime.fromisoformat(scan["at"]), order.modified_on)
+            changed += self._logistics_exception(
+                order, scan["event_id"], scan["scan"], at, effects, customer
+            )
+        unique = {id(c): c for c in changed if c is not customer}  # aggregates are unhashable
+        return list(unique.values())
+
+    def _logistics_exception(
+        self,
+        order: Order,
+        event_id: str,
+        scan: str,
+        at: datetime,
+        effects: list[str],
+        customer: Customer | None = None,
+    ) -> list[Aggregate]:
+        """Open the cases the logistics policy asks for, before the customer complains.
+
+        Case ids derive from the scan's event id, so a case is never opened twice."""
         assert order.customer_id is not None
+        complaint_id = case_id_for("complaint", f"logistics:{event_id}")
+        refund_id = case_id_for("refund", f"logistics:{event_id}")
+        owed = bool(order.payments) and not order.refundable.is_zero()
+        if self.exists(complaint_id) and (self.exists(refund_id) or not owed):
+            return []
         decision = policies.evaluate(
             "logistics.exception",
             {
@@ -248,28 +282,30 @@ class UpstreamServices(ComplaintServices):
         )
         if decision.outcome == "none":
             return []
-        customer = self.customer(order.customer_id, at)
-        complaint = self.build_complaint(
-            case_id_for("complaint", f"logistics:{event_id}"),
-            order,
-            customer,
-            channel="platform" if order.channel == "platform" else "email",
-            category=CATEGORY_OF.get(
-                decision.details.get("complaint_category", ""), "logistics_delay"
-            ),
-            description=f"Proactive case: parcel {scan} ({'; '.join(decision.reasons)})",
-            filed_by="logistics-watchdog",
-            at=at,
-            cause=decision,
-        )
-        effects.append(f"complaint {complaint.id} opened")
-        changed: list[Aggregate] = [complaint, customer]
-        if decision.details.get("refund") and order.payments and not order.refundable.is_zero():
+        changed: list[Aggregate] = []
+        if not self.exists(complaint_id):
+            customer = customer or self.customer(order.customer_id, at)
+            complaint = self.build_complaint(
+                complaint_id,
+                order,
+                customer,
+                channel="platform" if order.channel == "platform" else "email",
+                category=CATEGORY_OF.get(
+                    decision.details.get("complaint_category", ""), "logistics_delay"
+                ),
+                description=f"Proactive case: parcel {scan} ({'; '.join(decision.reasons)})",
+                filed_by="logistics-watchdog",
+                at=at,
+                cause=decision,
+            )
+            effects.append(f"complaint {complaint.id} opened")
+            changed += [complaint, customer]
+        if decision.details.get("refund") and owed and not self.exists(refund_id):
             refund = self.build_refund(
-                case_id_for("refund", f"logistics:{event_id}"),
+                refund_id,
                 order,
                 source="logistics_exception",
-                source_case_id=str(complaint.id),
+                source_case_id=str(complaint_id),
                 lines=[],
                 amount=None,
                 reason=f"parcel {scan}",

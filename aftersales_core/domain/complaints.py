@@ -78,6 +78,7 @@ class ComplaintCase(CaseRules, Aggregate):
         self.decisions.append(decision)
 
     def triage(self, decision: PolicyDecision, at: datetime) -> None:
+        self._check_time(at)
         self._require("triage", (S.FILED, S.REOPENED))
         self.record_decision(decision=decision, timestamp=at)
         self._triaged(priority=decision.outcome, timestamp=at)
@@ -125,7 +126,9 @@ class ComplaintCase(CaseRules, Aggregate):
             }
         )
         if direction == "out" and self.acknowledged_at is None:
-            self.acknowledged_at = timestamp
+            self.acknowledged_at = timestamp  # a first reply is the first response
+            if self.status in (S.OPEN, S.REOPENED):
+                self.status = S.ACKNOWLEDGED
 
     def propose(
         self, agent: str, resolution: str, amount: Money | None, note: str | None, at: datetime

@@ -12,7 +12,11 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from aftersales_core.domain.ids import order_aggregate_id
-from aftersales_core.errors import CurrencyMismatchError, RefundCapExceededError
+from aftersales_core.errors import (
+    CurrencyMismatchError,
+    InvalidCommandError,
+    RefundCapExceededError,
+)
 from aftersales_core.money import Money
 
 
@@ -125,7 +129,9 @@ class Order(Aggregate):
         shipment = self.shipments.setdefault(
             shipment_id, {"carrier": carrier, "direction": direction, "scans": []}
         )
-        shipment["scans"].append({"scan": scan, "at": occurred_at.isoformat()})
+        shipment["scans"].append(
+            {"scan": scan, "at": occurred_at.isoformat(), "event_id": event_id}
+        )
         shipment["last_scan"], shipment["last_scan_at"] = scan, occurred_at.isoformat()
         first_release = self.customs_released_at is None or occurred_at < self.customs_released_at
         if direction == "outbound" and scan == "CustomsReleased" and first_release:
@@ -152,7 +158,7 @@ class Order(Aggregate):
     def reserve_refund(self, refund_id: UUID, amount: Money, timestamp: datetime) -> None:
         self.check_currency(amount.currency)
         if amount.is_negative():
-            raise RefundCapExceededError(f"refund {refund_id}: amount {amount} is negative")
+            raise InvalidCommandError(f"refund {refund_id}: amount {amount} is negative")
         if amount > self.refundable:
             raise RefundCapExceededError(
                 f"order {self.order_id}: refund of {amount} exceeds what is left to refund "
@@ -179,6 +185,16 @@ class Order(Aggregate):
     @event("CaseLinked", topic="aftersales.order.CaseLinked")
     def link_case(self, case_id: str, kind: str, timestamp: datetime) -> None:
         self.cases.setdefault(kind, []).append(case_id)
+
+    def outbound_scans(self, scans: tuple[str, ...]) -> list[dict[str, Any]]:
+        """Outbound scans of the given kinds, in the order they were recorded."""
+        return [
+            scan
+            for shipment in self.shipments.values()
+            if shipment["direction"] == "outbound"
+            for scan in shipment["scans"]
+            if scan["scan"] in scans
+        ]
 
     def case_ids(self, kind: str) -> list[str]:
         return list(self.cases.get(kind, []))

@@ -80,10 +80,11 @@ class RefundCase(CaseRules, Aggregate):
         self, calculation: PolicyDecision, approval: PolicyDecision, at: datetime
     ) -> None:
         """Record the calculation and the approval-authority decision of a new request."""
+        self._check_time(at)
         self._require("calculate", (S.REQUESTED,))
-        self.record_decision(decision=calculation, timestamp=at)
         details = calculation.details
         amount = Money.of(details["total"], details["currency"])
+        self.record_decision(decision=calculation, timestamp=at)
         self._calculated(
             amount=amount, components=dict(details.get("components", {})), timestamp=at
         )

@@ -11,7 +11,7 @@ from eventsourcing.domain import Aggregate, event
 
 from aftersales_core.decisions import PolicyDecision
 from aftersales_core.domain.base import CaseRules, require_aware
-from aftersales_core.errors import InvalidCommandError
+from aftersales_core.errors import IllegalTransitionError, InvalidCommandError
 from aftersales_core.money import Money
 from aftersales_core.personal import PersonalData
 
@@ -94,7 +94,11 @@ class ReturnCase(CaseRules, Aggregate):
         at: datetime,
     ) -> None:
         """Record the automatic decisions on a new request and move to their outcome."""
+        self._check_time(at)
         self._require("decide eligibility", (S.REQUESTED,))
+        approves = eligibility.outcome == "approve" and abuse.outcome != "review"
+        if approves and shipping is None:
+            raise InvalidCommandError(f"return {self.id}: approval needs a shipping decision")
         self.record_decision(decision=eligibility, timestamp=at)
         self.record_decision(decision=abuse, timestamp=at)
         if eligibility.outcome == "reject":
@@ -185,10 +189,32 @@ class ReturnCase(CaseRules, Aggregate):
     def can_record_shipped(self) -> bool:
         return self.status in (S.APPROVED, S.LABEL_ISSUED) and not self.returnless
 
+    def shipped_back(self, shipment_id: str, carrier: str, at: datetime) -> None:
+        """A return-direction scan (Dispatched, InTransit…) shows the goods are on their way."""
+        require_aware(at)
+        if not self.can_record_shipped():
+            state = "returnless" if self.returnless else self.status.value
+            raise IllegalTransitionError(self.KIND, self.id, "record the goods shipped back",
+                                         state)
+        self._shipped_back(shipment_id=shipment_id, carrier=carrier,
+                           timestamp=max(at, self.modified_on))
+
     @event("ShippedBack", topic="aftersales.return.ShippedBack")
-    def shipped_back(self, shipment_id: str, carrier: str, timestamp: datetime) -> None:
+    def _shipped_back(self, shipment_id: str, carrier: str, timestamp: datetime) -> None:
         self.shipment_id = shipment_id
         self._move(S.SHIPPED_BACK)
+
+    def expire(self, by: str, deadline: str, at: datetime) -> None:
+        """The goods were not shipped back by the ship-back deadline."""
+        self._check_time(at)
+        self._require("expire", (S.APPROVED, S.LABEL_ISSUED))
+        if self.returnless:
+            raise IllegalTransitionError(self.KIND, self.id, "expire", "returnless")
+        self._expired(by=by, deadline=deadline, timestamp=at)
+
+    @event("Expired", topic="aftersales.return.Expired")
+    def _expired(self, by: str, deadline: str, timestamp: datetime) -> None:
+        self._move(S.EXPIRED)
 
     def receive(self, by: str, shipment_id: str | None, at: datetime) -> None:
         require_aware(at)

@@ -1,0 +1,118 @@
+"""`aftersales run` (the pipeline's workers) and `aftersales broker` (a local broker)."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Literal
+
+import typer
+
+from aftersales import exit_codes
+from aftersales.bootstrap import build_app, build_inbound, build_relay, topic_partitions
+from aftersales.brokers import BrokerProcess, ensure_topics, start_broker
+from aftersales.output import console, errors
+from aftersales.settings import Settings
+
+log = logging.getLogger("aftersales.run")
+Role = Literal["inbound", "relay"]
+ROLES: tuple[Role, ...] = ("inbound", "relay")
+
+
+def run(
+    role: Annotated[list[str] | None, typer.Option(
+        "--role", help="run only these workers (repeat): inbound, relay; default all")] = None,
+    broker: Annotated[Literal["tansu", "kafka"], typer.Option(
+        help="the local broker to start when KAFKA_BOOTSTRAP_SERVERS is not set")] = "tansu",
+    create_topics: Annotated[bool, typer.Option(help="create missing topics first")] = True,
+    seconds: Annotated[float | None, typer.Option(
+        help="stop after this many seconds (for scripts); default: until Ctrl-C/SIGTERM")] = None,
+) -> None:
+    """Run the inbound consumers and the relay (one process by default).
+
+    Roles can run as separate processes on several machines; with KAFKA_BOOTSTRAP_SERVERS
+    unset a local broker is started on 127.0.0.1 for the life of the process."""
+    roles = [r for r in ROLES if not role or r in role]
+    unknown = set(role or []) - set(ROLES)
+    if unknown:
+        raise typer.BadParameter(f"unknown role(s) {', '.join(sorted(unknown))}; "
+                                 f"choose from {', '.join(ROLES)}")
+    settings = Settings.from_env()
+    local: BrokerProcess | None = None
+    if not settings.kafka_bootstrap_servers:
+        local = start_broker(broker, Path(tempfile.mkdtemp(prefix=f"aftersales-{broker}-")))
+        settings = settings.model_copy(update={"kafka_bootstrap_servers":
+                                               local.bootstrap_servers})
+        console.print(f"started a local {broker} broker on {local.bootstrap_servers}")
+    try:
+        _run_workers(settings, roles, create_topics, seconds)
+    finally:
+        if local is not None:
+            local.stop()
+
+
+def _run_workers(settings: Settings, roles: list[Role], create_topics: bool,
+                 seconds: float | None) -> None:
+    assert settings.kafka_bootstrap_servers is not None
+    if create_topics:
+        ensure_topics(settings.kafka_bootstrap_servers, topic_partitions(settings))
+    app = build_app(settings)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    workers: dict[str, Callable[[threading.Event], None]] = {}
+    if "inbound" in roles:
+        workers["inbound"] = build_inbound(app, settings).run
+    if "relay" in roles:
+        workers["relay"] = build_relay(app, settings).run
+    failed: list[str] = []
+
+    def guarded(name: str, work: Callable[[threading.Event], None]) -> None:
+        try:
+            work(stop)
+        except Exception:
+            log.exception("worker %s failed; stopping the process", name)
+            failed.append(name)
+            stop.set()
+
+    threads = [threading.Thread(target=guarded, args=(n, w), name=n, daemon=True)
+               for n, w in workers.items()]
+    for thread in threads:
+        thread.start()
+    console.print(f"running {', '.join(workers)} against {settings.kafka_bootstrap_servers}")
+    deadline = None if seconds is None else time.monotonic() + seconds
+    while not stop.is_set() and (deadline is None or time.monotonic() < deadline):
+        stop.wait(0.2)
+    stop.set()
+    for thread in threads:
+        thread.join(timeout=30)
+    app.close()
+    if failed:
+        errors.print(f"workers failed: {', '.join(failed)}")
+        raise typer.Exit(exit_codes.UNAVAILABLE)
+
+
+def broker(
+    kind: Annotated[Literal["tansu", "kafka"], typer.Option(
+        "--kind", help="tansu (instant, memory only) or kafka (Apache Kafka 4, Java 17)")
+    ] = "tansu",
+    port: Annotated[int | None, typer.Option(help="port on 127.0.0.1; default: a free one")
+                    ] = None,
+    data_dir: Annotated[Path | None, typer.Option(help="where the broker keeps its data")
+                        ] = None,
+) -> None:
+    """Start a local broker on 127.0.0.1, print its bootstrap address, run until Ctrl-C."""
+    directory = data_dir or Path(tempfile.mkdtemp(prefix=f"aftersales-{kind}-"))
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    with start_broker(kind, directory, port) as process:
+        print(f"KAFKA_BOOTSTRAP_SERVERS={process.bootstrap_servers}", flush=True)
+        errors.print(f"{kind} broker pid {process.pid}, log {process.log_path}; Ctrl-C stops it")
+        while not stop.is_set() and process.is_running():
+            stop.wait(0.5)

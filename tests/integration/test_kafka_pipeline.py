@@ -1,0 +1,81 @@
+"""The engine connected to a real broker: inbound topics in, case events out, dead letters."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from aftersales.settings import Settings
+from aftersales_core.application.app import AfterSalesApp
+from schemas.outbound import CASE_EVENT
+from tests.factories import T0, order_paid, order_placed, shipment
+from tests.kafka_fixtures import TestBroker
+from tests.pipeline import as_message, eventually, pipeline_settings, publish, read_all, workers
+
+pytestmark = pytest.mark.kafka
+
+
+def upstream_day() -> list[dict[str, Any]]:
+    placed = [order_placed(f"o-{i}", customer_id=f"c-{i % 3}") for i in range(5)]
+    out: list[dict[str, Any]] = []
+    for message in placed:
+        out += [message, order_paid(message),
+                shipment(message["order_id"], "Delivered", T0 + timedelta(days=3))]
+    out.append(shipment("o-4", "Lost", T0 + timedelta(days=9)))
+    return out
+
+
+def happy_path(app: AfterSalesApp, settings: Settings) -> None:
+    events = upstream_day()
+    orders = [e for e in events if e["event_type"].startswith("Order")]
+    scans = [e for e in events if not e["event_type"].startswith("Order")]
+    publish(settings, settings.orders_topic, [as_message(e) for e in orders])
+    publish(settings, settings.shipments_topic, [as_message(e) for e in scans])
+    with workers(app, settings, "inbound", "relay") as running:
+        failed = running["failures"]
+        eventually(lambda: running["inbound"].stats.applied == len(events), 90,
+                   "all upstream events applied", failed)
+        stored = app.recorder.max_notification_id() or 0
+        eventually(lambda: running["relay"].stats.position == stored, 60, "relay caught up",
+                   failed)
+    records = read_all(settings, settings.case_events_topic, stored)
+    assert len(records) >= stored
+    events_out = [CASE_EVENT.validate_json(r.value) for r in records]
+    assert {e.position for e in events_out} == set(range(1, stored + 1))
+    by_case: dict[str, list[int]] = defaultdict(list)
+    for record, event in zip(records, events_out, strict=True):
+        assert record.key == event.subject.encode()
+        by_case[event.subject].append(event.version)
+    for versions in by_case.values():
+        assert versions == sorted(versions)
+    types = {e.type for e in events_out}
+    assert {"aftersales.order.Placed", "aftersales.complaint.Filed",
+            "aftersales.refund.Requested"} <= types
+
+
+def test_happy_path_on_apache_kafka(app: AfterSalesApp, store_settings: Settings,
+                                   kafka_broker: TestBroker, topic_prefix: str) -> None:
+    happy_path(app, pipeline_settings(store_settings, kafka_broker.bootstrap_servers,
+                                      topic_prefix))
+
+
+def test_happy_path_on_tansu(app: AfterSalesApp, store_settings: Settings,
+                             tansu_broker: TestBroker, topic_prefix: str) -> None:
+    happy_path(app, pipeline_settings(store_settings, tansu_broker.bootstrap_servers,
+                                      topic_prefix))
+
+
+def test_redelivered_messages_change_nothing(app: AfterSalesApp, sqlite_url: str,
+                                             kafka_broker: TestBroker, topic_prefix: str) -> None:
+    settings = pipeline_settings(Settings(database_url=sqlite_url),
+                                 kafka_broker.bootstrap_servers, topic_prefix)
+    placed = order_placed("o-1")
+    twice = [as_message(placed), as_message(order_paid(placed))] * 2
+    publish(settings, settings.orders_topic, twice)
+    with workers(app, settings, "inbound") as running:
+        eventually(lambda: running["inbound"].stats.duplicates == 2, 60, "duplicates seen",
+                   running["failures"])
+        assert running["inbound"].stats.applied == 2

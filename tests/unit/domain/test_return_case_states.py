@@ -1,0 +1,431 @@
+"""ReturnCase lifecycle (SPEC §3.1): a state machine over every command, and the paths a desk
+walks every day."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from uuid import uuid4
+
+import pytest
+from hypothesis import strategies as st
+from hypothesis.stateful import initialize, invariant, precondition, rule
+
+from aftersales_core.domain.returns import GRADES, ReturnCase, ReturnStatus
+from aftersales_core.errors import DomainError, IllegalTransitionError, InvalidCommandError
+from aftersales_core.money import Money
+from aftersales_core.personal import PersonalData
+from tests.unit.domain import builders as b
+from tests.unit.domain.machines import MACHINE_SETTINGS, CaseMachine, Command, explore
+
+S = ReturnStatus
+
+# The specification of this test, written from SPEC §3.1: requested → eligibility decision →
+# approved / rejected / pending review → label issued or returnless → shipped back → received →
+# inspected (with a disposition) → resolved → closed; cancelled by the customer before the goods
+# travel; expired when not shipped back in time. Goods may reach the warehouse before any
+# "shipped back" scan (received straight from approved or label issued).
+ALLOWED: frozenset[tuple[S, S]] = frozenset(
+    {
+        (S.REQUESTED, S.APPROVED),
+        (S.REQUESTED, S.PENDING_REVIEW),
+        (S.REQUESTED, S.REJECTED),
+        (S.REQUESTED, S.CANCELLED),
+        (S.PENDING_REVIEW, S.APPROVED),
+        (S.PENDING_REVIEW, S.REJECTED),
+        (S.PENDING_REVIEW, S.CANCELLED),
+        (S.APPROVED, S.LABEL_ISSUED),
+        (S.APPROVED, S.SHIPPED_BACK),
+        (S.APPROVED, S.RECEIVED),
+        (S.APPROVED, S.RESOLVED),  # returnless: the buyer keeps the item
+        (S.APPROVED, S.CANCELLED),
+        (S.APPROVED, S.EXPIRED),
+        (S.LABEL_ISSUED, S.SHIPPED_BACK),
+        (S.LABEL_ISSUED, S.RECEIVED),
+        (S.LABEL_ISSUED, S.CANCELLED),
+        (S.LABEL_ISSUED, S.EXPIRED),
+        (S.SHIPPED_BACK, S.RECEIVED),
+        (S.RECEIVED, S.INSPECTED),
+        (S.INSPECTED, S.RESOLVED),
+        (S.RESOLVED, S.CLOSED),
+        (S.REJECTED, S.CLOSED),
+        (S.CANCELLED, S.CLOSED),
+        (S.EXPIRED, S.CLOSED),
+    }
+)
+TERMINAL = frozenset({S.CLOSED})
+GOODS_COME_BACK = frozenset({S.LABEL_ISSUED, S.SHIPPED_BACK, S.RECEIVED, S.INSPECTED})
+
+people = st.sampled_from(["agent-1", "agent-2", "supervisor-1", "c"])
+payers = st.sampled_from(["merchant", "buyer"])
+COMMANDS = [
+    "decide",
+    "approve",
+    "reject",
+    "cancel",
+    "issue_label",
+    "receive",
+    "inspect",
+    "resolve",
+    "close",
+]
+
+
+def new_case(at: datetime = b.T0, **overrides: object) -> ReturnCase:
+    fields: dict[str, object] = dict(
+        id=uuid4(),
+        order_id="o-1",
+        customer_id="c-1",
+        lines=[{"line_id": "1", "quantity": 1}],
+        reason="damaged",
+        wanted_outcome="refund",
+        note=PersonalData("c-1", "the handle came off"),
+        evidence=[PersonalData("c-1", "https://img.example/1.jpg")],
+        channel="web",
+        requested_by="c",
+        timestamp=at,
+    )
+    fields.update(overrides)
+    return ReturnCase(**fields)  # type: ignore[arg-type]
+
+
+class ReturnCaseMachine(CaseMachine):
+    STATUS = ReturnStatus
+    ALLOWED = ALLOWED
+    TERMINAL = TERMINAL
+
+    @initialize(note=st.none() | st.text(max_size=20).map(lambda t: PersonalData("c-1", t)))
+    def request(self, note: PersonalData | None) -> None:
+        self.start(new_case(self.now, note=note))
+
+    # ---- commands: each draws its own arguments ------------------------------------------------
+    def do_decide(self, data: st.DataObject) -> None:
+        outcome = data.draw(st.sampled_from(["approve", "review", "reject"]), "eligibility")
+        abuse = data.draw(st.sampled_from(["ok", "review"]), "abuse")
+        shipping = b.shipping(data.draw(payers, "payer"), data.draw(st.booleans(), "returnless"))
+        self.attempt(
+            lambda: self.case.decide(b.eligibility(outcome), b.abuse(abuse), shipping, self.now)
+        )
+
+    def do_approve(self, data: st.DataObject) -> None:
+        by = data.draw(people, "by")
+        shipping = b.shipping(data.draw(payers, "payer"), data.draw(st.booleans(), "returnless"))
+        self.attempt(lambda: self.case.approve(by, shipping, self.now))
+
+    def do_reject(self, data: st.DataObject) -> None:
+        by = data.draw(people, "by")
+        self.attempt(lambda: self.case.reject(by, "outside the window", self.now))
+
+    def do_cancel(self, data: st.DataObject) -> None:
+        by = data.draw(people, "by")
+        self.attempt(lambda: self.case.cancel(by, "changed my mind", self.now))
+
+    def do_issue_label(self, data: st.DataObject) -> None:
+        cost = data.draw(st.none() | st.sampled_from(["0.00", "4.90", "12.35"]), "cost")
+        money = None if cost is None else Money.of(cost, "EUR")
+        self.attempt(lambda: self.case.issue_label("agent-1", "DHL", "JD0001", money, self.now))
+
+    def do_receive(self, data: st.DataObject) -> None:
+        shipment = data.draw(st.none() | st.just("s-wh"), "shipment")
+        # A warehouse scan may carry a time before the case's last change: it is clamped.
+        at = self.in_the_past() if data.draw(st.booleans(), "late scan") else self.now
+        self.attempt(lambda: self.case.receive("warehouse", shipment, at))
+
+    def do_inspect(self, data: st.DataObject) -> None:
+        grade = data.draw(st.sampled_from([*GRADES, *GRADES, "E", "a", ""]), "grade")
+        outcome = data.draw(
+            st.sampled_from(["restock", "refurbish", "quarantine", "destroy"]), "disposition"
+        )
+        if self.attempt(
+            lambda: self.case.inspect(
+                "inspector", grade, "scuffed", b.disposition(outcome), self.now
+            )
+        ):
+            assert self.case.grade == grade and self.case.disposition == outcome
+
+    def do_resolve(self, data: st.DataObject) -> None:
+        resolution = data.draw(st.sampled_from(["refund", "exchange", "repair"]), "resolution")
+        refund_id = uuid4() if data.draw(st.booleans(), "with refund case") else None
+        if self.attempt(
+            lambda: self.case.resolve("agent-1", resolution, refund_id, None, self.now)
+        ):
+            assert resolution != "refund" or self.case.resolution["refund_case_id"]
+
+    def do_close(self, data: st.DataObject) -> None:
+        by = data.draw(people, "by")
+        self.attempt(lambda: self.case.close(by, self.now))
+
+    # ---- rules: the forward moves of SPEC §3.1 from each status (so that runs get far), and
+    # any command at all in any status (rejections, cancellations and every refusal) ----------
+    @precondition(lambda self: self.case.status == S.REQUESTED)
+    @rule(data=st.data())
+    def decide(self, data: st.DataObject) -> None:
+        self.do_decide(data)
+
+    @precondition(lambda self: self.case.status == S.PENDING_REVIEW)
+    @rule(data=st.data())
+    def approve(self, data: st.DataObject) -> None:
+        self.do_approve(data)
+
+    @precondition(lambda self: self.case.status == S.APPROVED)
+    @rule(data=st.data())
+    def issue_label(self, data: st.DataObject) -> None:
+        self.do_issue_label(data)
+
+    @precondition(lambda self: self.case.can_record_shipped())
+    @rule(carrier=st.sampled_from(["DHL", "UPS"]))
+    def shipped_back(self, carrier: str) -> None:
+        assert self.attempt(
+            lambda: self.case.shipped_back(
+                shipment_id="s-back", carrier=carrier, at=self.now
+            )
+        )
+
+    @precondition(lambda self: self.case.status in (S.APPROVED, S.LABEL_ISSUED, S.SHIPPED_BACK))
+    @rule(data=st.data())
+    def receive(self, data: st.DataObject) -> None:
+        self.do_receive(data)
+
+    @precondition(lambda self: self.case.status == S.RECEIVED)
+    @rule(data=st.data())
+    def inspect(self, data: st.DataObject) -> None:
+        self.do_inspect(data)
+
+    @precondition(lambda self: self.case.status in (S.INSPECTED, S.APPROVED))
+    @rule(data=st.data())
+    def resolve(self, data: st.DataObject) -> None:
+        self.do_resolve(data)
+
+    @precondition(lambda self: self.case.status == S.RESOLVED)
+    @rule(data=st.data())
+    def close(self, data: st.DataObject) -> None:
+        self.do_close(data)
+
+    @rule(name=st.sampled_from(COMMANDS), data=st.data())
+    def any_command_in_any_status(self, name: str, data: st.DataObject) -> None:
+        getattr(self, f"do_{name}")(data)
+
+    @rule(
+        action=st.sampled_from(
+            ["approve", "reject", "cancel", "issue_label", "inspect", "resolve", "close", "receive"]
+        ),
+        naive=st.booleans(),
+    )
+    def a_command_dated_before_the_last_change_or_without_offset_is_refused(
+        self, action: str, naive: bool
+    ) -> None:
+        at = self.now.replace(tzinfo=None) + timedelta(days=1) if naive else self.in_the_past()
+        if action == "receive" and not naive:
+            return  # a late warehouse scan is clamped, not refused (see do_receive)
+        commands = {
+            "approve": lambda: self.case.approve("agent-1", b.shipping(), at),
+            "reject": lambda: self.case.reject("agent-1", "no", at),
+            "cancel": lambda: self.case.cancel("c", "no", at),
+            "issue_label": lambda: self.case.issue_label("a", "DHL", "T", None, at),
+            "inspect": lambda: self.case.inspect("i", "A", "", b.disposition(), at),
+            "resolve": lambda: self.case.resolve("a", "exchange", None, None, at),
+            "close": lambda: self.case.close("a", at),
+            "receive": lambda: self.case.receive("warehouse", None, at),
+        }
+        assert not self.attempt(commands[action])
+
+    # ---- invariants of returns ---------------------------------------------------------------
+    @invariant()
+    def history_lists_every_status_the_case_went_through(self) -> None:
+        expected = [S.REQUESTED.value, *(to.value for _, to in self.transitions)]
+        assert self.case.history == expected
+        assert self.case.history[-1] == self.case.status.value
+
+    @invariant()
+    def a_returnless_case_never_sees_the_goods_come_back(self) -> None:
+        seen = {to for _, to in self.transitions}
+        if self.case.returnless:
+            assert not seen & GOODS_COME_BACK
+            assert self.case.ship_back_by is None and self.case.label is None
+        elif (S.APPROVED, S.RESOLVED) in self.transitions:
+            raise AssertionError("a return that needs the goods back was resolved without them")
+
+    @invariant()
+    def a_label_exists_once_one_was_issued(self) -> None:
+        issued = any(to == S.LABEL_ISSUED for _, to in self.transitions)
+        assert (self.case.label is not None) == issued
+
+    @invariant()
+    def decisions_hold_only_the_four_return_policies(self) -> None:
+        ids = {d.policy_id for d in self.case.decisions}
+        assert ids <= {
+            "return.eligibility",
+            "buyer.abuse_signal",
+            "return.shipping",
+            "return.disposition",
+        }
+
+
+TestReturnCaseStateMachine = ReturnCaseMachine.TestCase
+TestReturnCaseStateMachine.settings = MACHINE_SETTINGS
+
+
+# ---- paths a desk walks ----------------------------------------------------------------------
+
+
+def at(hours: int) -> datetime:
+    return b.T0 + timedelta(hours=hours)
+
+
+def test_an_eligible_return_comes_back_is_inspected_resolved_and_closed() -> None:
+    case = new_case()
+    case.decide(b.eligibility(), b.abuse(), b.shipping("merchant"), at(1))
+    assert case.status == S.APPROVED and case.ship_back_by == b.SHIP_BACK_BY
+    assert case.return_shipping_payer == "merchant"
+    case.issue_label("agent-1", "DHL", "JD01", Money.of("5.90", "EUR"), at(2))
+    case.shipped_back(shipment_id="s-1", carrier="DHL", at=at(30))
+    case.receive("warehouse", None, at(80))
+    assert case.shipment_id == "s-1"
+    case.inspect("inspector", "B", "box dented", b.disposition("refurbish"), at(81))
+    refund_id = uuid4()
+    case.resolve("agent-1", "refund", refund_id, None, at(82))
+    case.close("agent-1", at(83))
+    assert case.history == [
+        "requested",
+        "approved",
+        "label_issued",
+        "shipped_back",
+        "received",
+        "inspected",
+        "resolved",
+        "closed",
+    ]
+    assert case.resolution == {"kind": "refund", "refund_case_id": str(refund_id), "detail": None}
+    assert [d.policy_id for d in case.decisions] == [
+        "return.eligibility",
+        "buyer.abuse_signal",
+        "return.shipping",
+        "return.disposition",
+    ]
+
+
+def test_a_returnless_refund_resolves_without_the_goods() -> None:
+    case = new_case()
+    case.decide(b.eligibility(), b.abuse(), b.shipping("merchant", returnless=True), at(1))
+    assert case.returnless and case.ship_back_by is None
+    assert not case.can_record_shipped()
+    with pytest.raises(InvalidCommandError):
+        case.issue_label("agent-1", "DHL", "JD01", None, at(2))
+    with pytest.raises(InvalidCommandError):
+        case.receive("warehouse", None, at(2))
+    case.resolve("agent-1", "refund", uuid4(), None, at(3))
+    assert case.status == S.RESOLVED
+
+
+def test_a_suspected_abuser_goes_to_manual_review_with_both_reasons() -> None:
+    case = new_case()
+    eligibility = b.decision("return.eligibility", "approve", reasons=("within 14 days",))
+    abuse = b.decision("buyer.abuse_signal", "review", reasons=("return rate 80%",))
+    case.decide(eligibility, abuse, b.shipping(), at(1))
+    assert case.status == S.PENDING_REVIEW
+    review = case.collect_events()[-1]
+    assert isinstance(review, ReturnCase.SentToReview)
+    assert review.reasons == ["within 14 days", "return rate 80%"]
+    case.approve("supervisor-1", b.shipping("buyer"), at(5))
+    assert case.status == S.APPROVED and case.return_shipping_payer == "buyer"
+
+
+def test_an_ineligible_return_is_rejected_by_policy_with_its_reasons() -> None:
+    case = new_case()
+    case.decide(
+        b.decision("return.eligibility", "reject", reasons=("window over", "opened")),
+        b.abuse(),
+        b.shipping(),
+        at(1),
+    )
+    rejected = case.collect_events()[-1]
+    assert isinstance(rejected, ReturnCase.Rejected)
+    assert (rejected.by, rejected.reason) == ("policy", "window over; opened")
+    with pytest.raises(IllegalTransitionError):
+        case.cancel("c", "too late", at(2))
+
+
+def test_a_closed_return_accepts_no_command() -> None:
+    case = new_case()
+    case.cancel("c", "changed my mind", at(1))
+    case.close("agent-1", at(2))
+    commands = [
+        lambda: case.decide(b.eligibility(), b.abuse(), b.shipping(), at(3)),
+        lambda: case.approve("a", b.shipping(), at(3)),
+        lambda: case.reject("a", "r", at(3)),
+        lambda: case.cancel("c", "r", at(3)),
+        lambda: case.issue_label("a", "DHL", "T", None, at(3)),
+        lambda: case.receive("warehouse", None, at(3)),
+        lambda: case.inspect("i", "A", "", b.disposition(), at(3)),
+        lambda: case.resolve("a", "exchange", None, None, at(3)),
+        lambda: case.close("a", at(3)),
+    ]
+    for command in commands:
+        with pytest.raises(IllegalTransitionError):
+            command()
+    assert not case.can_record_shipped()
+    assert case.version == 3
+
+
+def test_a_decision_refused_for_want_of_a_shipping_decision_records_nothing() -> None:
+    case = new_case()
+    case.collect_events()
+    with pytest.raises(DomainError):
+        case.decide(b.eligibility("approve"), b.abuse("ok"), None, at(1))
+    assert case.version == 1
+    assert case.pending_events == []
+    assert case.decisions == []
+
+
+def test_an_approved_return_not_shipped_back_in_time_expires() -> None:
+    case = new_case()
+    case.decide(b.eligibility(), b.abuse(), b.shipping(), at(1))
+    case.expire(by="scheduler", deadline=at(24 * 45).isoformat(), at=at(24 * 46))
+    assert case.status == S.EXPIRED
+
+
+EXPLORE: dict[str, Command] = {
+    **{
+        f"decide {e}/{a}/{r}": (
+            lambda c, t, e=e, a=a, r=r: c.decide(
+                b.eligibility(e), b.abuse(a), b.shipping("buyer", r), t
+            )
+        )
+        for e in ("approve", "review", "reject")
+        for a in ("ok", "review")
+        for r in (False, True)
+    },
+    **{
+        f"approve returnless={r}": (
+            lambda c, t, r=r: c.approve("agent-1", b.shipping("buyer", r), t)
+        )
+        for r in (False, True)
+    },
+    "reject": lambda c, t: c.reject("agent-1", "no", t),
+    "cancel": lambda c, t: c.cancel("c", "no", t),
+    "issue_label": lambda c, t: c.issue_label("agent-1", "DHL", "T", None, t),
+    "shipped_back": lambda c, t: (
+        c.shipped_back(shipment_id="s", carrier="DHL", at=t)
+        if c.can_record_shipped()
+        else None
+    ),
+    "receive": lambda c, t: c.receive("warehouse", None, t),
+    "inspect": lambda c, t: c.inspect("inspector", "A", "", b.disposition(), t),
+    "resolve": lambda c, t: c.resolve("agent-1", "exchange", None, None, t),
+    "close": lambda c, t: c.close("agent-1", t),
+    "expire": lambda c, t: c.expire("scheduler", t.isoformat(), t),
+}
+
+
+def test_exhaustive_exploration_takes_exactly_the_allowed_transitions() -> None:
+    reached = explore(new_case(), EXPLORE, key=lambda c: (c.status, c.returnless))
+    assert reached == ALLOWED
+
+
+def test_a_shipped_back_scan_on_a_closed_return_is_refused() -> None:
+    case = new_case()
+    case.cancel("c", "changed my mind", at(1))
+    case.close("agent-1", at(2))
+    with pytest.raises(DomainError, match="cannot record the goods shipped back while closed"):
+        case.shipped_back(shipment_id="s-9", carrier="DHL", at=at(3))
+    assert case.status == S.CLOSED
+    assert case.version == 3
