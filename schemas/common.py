@@ -5,7 +5,15 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+)
 
 from aftersales_core.money import MINOR_UNITS
 
@@ -37,7 +45,13 @@ def _known_currency(value: str) -> str:
     return value
 
 
-Amount = Annotated[Decimal, BeforeValidator(_decimal_string), AfterValidator(_not_negative)]
+Amount = Annotated[
+    Decimal,
+    BeforeValidator(_decimal_string),
+    AfterValidator(_not_negative),
+    WithJsonSchema({"type": "string", "pattern": r"^\d+(\.\d+)?$",
+                    "description": "a non-negative decimal amount as a string, e.g. \"12.50\""}),
+]
 Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$"), AfterValidator(_known_currency)]
 Timestamp = AwareDatetime
 Text = Annotated[str, Field(min_length=1, max_length=2000)]
