@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
 
 from aftersales.settings import Settings, eventsourcing_env
 from aftersales_core.application.app import AfterSalesApp
 from consumers import kafka_clients
+from consumers.case_events import to_cloud_event
 from consumers.inbound import InboundConsumer
+from consumers.projection_runner import ProjectionRunner
 from consumers.relay import Relay
+from projections.base import Event
+from projections.catalog import all_projections
+from projections.db import ReadDatabase
 
 TOPIC_PARTITIONS = {"orders": 3, "shipments": 3, "case_events": 6, "dlq": 1}
 INBOUND_GROUP = "aftersales-inbound"
+PROJECTIONS_GROUP = "aftersales-projections"
 
 
 def build_app(settings: Settings | None = None) -> AfterSalesApp:
@@ -50,3 +57,24 @@ def build_inbound(app: AfterSalesApp, settings: Settings) -> InboundConsumer:
         shipments_topic=settings.shipments_topic,
         dlq_topic=settings.dlq_topic,
     )
+
+
+def build_read_db(settings: Settings) -> ReadDatabase:
+    return ReadDatabase(settings.read_database_url)
+
+
+def build_projection_runner(settings: Settings) -> ProjectionRunner:
+    servers = _bootstrap(settings)
+    return ProjectionRunner(build_read_db(settings), all_projections(),
+                            partial(kafka_clients.consumer, servers, PROJECTIONS_GROUP,
+                                    max_poll_records=2000),
+                            settings.case_events_topic)
+
+
+def store_reader(app: AfterSalesApp) -> Callable[[int, int], list[Event]]:
+    """Read the store's events after a position, as the envelopes projections apply."""
+
+    def read(after: int, limit: int) -> list[Event]:
+        return [to_cloud_event(n) for n in app.recorder.select_notifications(after + 1, limit)]
+
+    return read

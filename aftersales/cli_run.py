@@ -14,26 +14,33 @@ from typing import Annotated, Literal
 import typer
 
 from aftersales import exit_codes
-from aftersales.bootstrap import build_app, build_inbound, build_relay, topic_partitions
+from aftersales.bootstrap import (
+    build_app,
+    build_inbound,
+    build_projection_runner,
+    build_relay,
+    topic_partitions,
+)
 from aftersales.brokers import BrokerProcess, ensure_topics, start_broker
 from aftersales.output import console, errors
 from aftersales.settings import Settings
 
 log = logging.getLogger("aftersales.run")
-Role = Literal["inbound", "relay"]
-ROLES: tuple[Role, ...] = ("inbound", "relay")
+Role = Literal["inbound", "relay", "projections"]
+ROLES: tuple[Role, ...] = ("inbound", "relay", "projections")
 
 
 def run(
     role: Annotated[list[str] | None, typer.Option(
-        "--role", help="run only these workers (repeat): inbound, relay; default all")] = None,
+        "--role", help="run only these workers (repeat): inbound, relay, projections; "
+                       "default all")] = None,
     broker: Annotated[Literal["tansu", "kafka"], typer.Option(
         help="the local broker to start when KAFKA_BOOTSTRAP_SERVERS is not set")] = "tansu",
     create_topics: Annotated[bool, typer.Option(help="create missing topics first")] = True,
     seconds: Annotated[float | None, typer.Option(
         help="stop after this many seconds (for scripts); default: until Ctrl-C/SIGTERM")] = None,
 ) -> None:
-    """Run the inbound consumers and the relay (one process by default).
+    """Run the inbound consumers, the relay and the projection runner (one process by default).
 
     Roles can run as separate processes on several machines; with KAFKA_BOOTSTRAP_SERVERS
     unset a local broker is started on 127.0.0.1 for the life of the process."""
@@ -70,6 +77,8 @@ def _run_workers(settings: Settings, roles: list[Role], create_topics: bool,
         workers["inbound"] = build_inbound(app, settings).run
     if "relay" in roles:
         workers["relay"] = build_relay(app, settings).run
+    if "projections" in roles:
+        workers["projections"] = build_projection_runner(settings).run
     failed: list[str] = []
 
     def guarded(name: str, work: Callable[[threading.Event], None]) -> None:

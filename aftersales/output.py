@@ -35,7 +35,7 @@ def table(title: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> 
     return out
 
 
-def emit_rows(rows: list[Mapping[str, Any]], fmt: Format, title: str) -> None:
+def emit_rows(rows: Sequence[Mapping[str, Any]], fmt: Format, title: str) -> None:
     if fmt == "json":
         sys.stdout.write(dumps(rows) + "\n")
         return

@@ -1,0 +1,102 @@
+"""`aftersales query`, `aftersales projections rebuild`, `aftersales status`."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from aftersales import exit_codes
+from aftersales.bootstrap import build_app, build_read_db, store_reader
+from aftersales.output import Format, console, emit_rows, errors, fail, table
+from aftersales.settings import Settings
+from projections import positions
+from projections.apply import ensure_schema
+from projections.catalog import PROJECTIONS, all_projections, queryable_tables
+from projections.db import identifier
+from projections.rebuild import rebuild
+
+projections_app = typer.Typer(help="Maintain the read models.", no_args_is_help=True)
+
+
+def query(
+    name: Annotated[str, typer.Argument(help=f"one of: {', '.join(queryable_tables())}")],
+    where: Annotated[list[str] | None, typer.Option(
+        "--where", help="FIELD=VALUE, repeatable (all must match)")] = None,
+    order_by: Annotated[str | None, typer.Option(help="a column; prefix - for descending")
+                        ] = None,
+    limit: Annotated[int, typer.Option(min=1, max=1_000_000)] = 100,
+    fmt: Annotated[Format, typer.Option("--format")] = "table",
+) -> None:
+    """Read a projection table (also plain SQL tables in the read database)."""
+    if name not in queryable_tables():
+        fail(f"unknown projection table {name!r}; known: {', '.join(queryable_tables())}")
+        raise typer.Exit(exit_codes.INVALID)
+    db = build_read_db(Settings.from_env())
+    ensure_schema(db, all_projections())
+    columns = db.columns(name)
+    clauses, params = [], []
+    for condition in where or []:
+        field, sep, value = condition.partition("=")
+        if not sep or field not in columns:
+            fail(f"--where {condition!r}: expected FIELD=VALUE with FIELD one of "
+                 f"{', '.join(columns)}")
+            raise typer.Exit(exit_codes.INVALID)
+        clauses.append(f"{identifier(field)} = ?")
+        params.append(value)
+    sql = f"SELECT * FROM {identifier(name)}"
+    if clauses:
+        sql += " WHERE " + " AND ".join(clauses)
+    if order_by:
+        column = order_by.lstrip("-")
+        if column not in columns:
+            fail(f"--order-by {order_by!r}: no column {column!r} in {name}")
+            raise typer.Exit(exit_codes.INVALID)
+        sql += f" ORDER BY {identifier(column)}" + (" DESC" if order_by.startswith("-") else "")
+    rows = db.query(sql + f" LIMIT {int(limit)}", params)
+    emit_rows(rows, fmt, f"{name} ({len(rows)} rows)")
+
+
+@projections_app.command("rebuild")
+def rebuild_command(
+    names: Annotated[list[str] | None, typer.Argument(
+        help=f"projections to rebuild (default all): {', '.join(PROJECTIONS)}")] = None,
+) -> None:
+    """Rebuild projections from the event store (not from Kafka) into fresh tables and swap
+    them in when done; runners may keep running meanwhile."""
+    unknown = [n for n in names or [] if n not in PROJECTIONS]
+    if unknown:
+        fail(f"unknown projection(s) {', '.join(unknown)}; known: {', '.join(PROJECTIONS)}")
+        raise typer.Exit(exit_codes.INVALID)
+    settings = Settings.from_env()
+    app = build_app(settings)
+    total = app.recorder.max_notification_id() or 0
+    columns = (TextColumn("rebuilding"), BarColumn(), MofNCompleteColumn(),
+               TextColumn("events"), TimeRemainingColumn())
+    with Progress(*columns, console=errors, disable=not errors.is_terminal) as progress:
+        task = progress.add_task("rebuild", total=total)
+        reached = rebuild(build_read_db(settings), names, store_reader(app),
+                          lambda n: progress.advance(task, n))
+    console.print(f"rebuilt {', '.join(names or PROJECTIONS)} up to store position {reached}")
+
+
+def status(fmt: Annotated[Literal["table", "json"], typer.Option("--format")] = "table"
+           ) -> None:
+    """Each projection's position and its lag behind the event store."""
+    settings = Settings.from_env()
+    store_end = build_app(settings).recorder.max_notification_id() or 0
+    db = build_read_db(settings)
+    ensure_schema(db, all_projections())
+    rows = []
+    with db.transaction() as tx:
+        for name in PROJECTIONS:
+            where = positions.load(tx, name)
+            rows.append({"projection": name, "position": where.highest(),
+                         "store_position": store_end,
+                         "lag_events": max(store_end - where.highest(), 0),
+                         "partitions": len(where.parts), "rebuild_floor": where.floor})
+    if fmt == "json":
+        emit_rows(rows, "json", "status")
+        return
+    console.print(table("projections", list(rows[0]), ([*r.values()] for r in rows)))

@@ -1,0 +1,63 @@
+"""Applying batches of events to projections, with their positions, in one transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from projections import positions
+from projections.base import Event, Projection, utc
+from projections.db import ReadDatabase, Transaction
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One event as it came from its source (a topic partition and offset, or the store)."""
+
+    source: str
+    part: int
+    offset: int
+    event: Event
+
+
+def ensure_schema(db: ReadDatabase, projections: Sequence[Projection]) -> None:
+    """Create the position tables and any missing projection tables and indexes."""
+    existing = db.tables()
+    with db.transaction() as tx:
+        positions.create(tx)
+        for projection in projections:
+            if not all(name in existing for name in projection.names.values()):
+                projection.create(tx)
+                if not projection.suffix:
+                    projection.create_indexes(tx)
+
+
+def normalise(event: Event) -> Event:
+    event["time"] = utc(event["time"])
+    return event
+
+
+def apply_batch(db: ReadDatabase, projections: Sequence[Projection],
+                deliveries: Sequence[Delivery]) -> int:
+    """Apply a batch to every projection and move their positions, atomically.
+
+    An event at or below a projection's position for its partition (a re-send by the relay)
+    or below its floor (already applied by a rebuild) is skipped, so nothing is applied twice.
+    Returns how many (event, projection) applications happened."""
+    with db.transaction() as tx:
+        return apply_in(tx, projections, deliveries)
+
+
+def apply_in(tx: Transaction, projections: Sequence[Projection],
+             deliveries: Sequence[Delivery]) -> int:
+    applied = 0
+    for projection in projections:
+        where = positions.load(tx, projection.name)
+        for d in deliveries:
+            position = d.event["position"]
+            if not where.applied(d.source, d.part, position) and projection.wants(d.event["type"]):
+                projection.apply(d.event, tx)
+                applied += 1
+            where.advance(d.source, d.part, d.offset + 1, position)
+        positions.save(tx, projection.name, where)
+    return applied

@@ -1,0 +1,84 @@
+"""What every projection shares: its tables (under replaceable names) and event handlers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from projections.db import Transaction, identifier
+
+Event = dict[str, Any]  # a CloudEvents envelope: type, subject, time, data, position, version
+Handler = Callable[[Any, Event, Transaction], None]
+
+
+def handles(*event_types: str) -> Callable[[Handler], Handler]:
+    """Mark a method as the handler of these event types (``aftersales.refund.Settled``…)."""
+
+    def mark(method: Handler) -> Handler:
+        method.__dict__.setdefault("event_types", []).extend(event_types)
+        return method
+
+    return mark
+
+
+class Projection:
+    """A read model: tables with their DDL, indexes, and one handler per event type it uses.
+
+    SQL names tables as ``{cases}`` (the logical name in braces); ``self.sql`` puts in the
+    physical name, which differs while a rebuild fills fresh tables next to the live ones."""
+
+    name: ClassVar[str]
+    tables: ClassVar[dict[str, str]]  # logical table name -> CREATE TABLE with {name} fields
+    indexes: ClassVar[dict[str, str]] = {}  # index name -> CREATE INDEX … ON {table} (…)
+    _handlers: ClassVar[dict[str, Handler]]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._handlers = {}
+        for value in vars(cls).values():
+            for event_type in getattr(value, "event_types", ()):
+                cls._handlers[event_type] = value
+
+    def __init__(self, suffix: str = "") -> None:
+        self.suffix = suffix
+        self.names = {t: identifier(t + suffix) for t in self.tables}
+
+    def sql(self, statement: str) -> str:
+        return statement.format(**self.names)
+
+    def create(self, tx: Transaction) -> None:
+        for ddl in self.tables.values():
+            tx.execute(self.sql(ddl))
+
+    def create_indexes(self, tx: Transaction) -> None:
+        """Indexes carry the canonical names, so they are made on the live tables only."""
+        for index, ddl in self.indexes.items():
+            tx.execute(f"DROP INDEX IF EXISTS {identifier(index)}")
+            tx.execute(ddl.format(**{t: t for t in self.tables}))
+
+    def wants(self, event_type: str) -> bool:
+        return event_type in self._handlers
+
+    def apply(self, event: Event, tx: Transaction) -> None:
+        handler = self._handlers.get(event["type"])
+        if handler is not None:
+            handler(self, event, tx)
+
+
+def kind_of(event_type: str) -> str:
+    """aftersales.refund.Settled -> refund."""
+    return event_type.split(".")[1]
+
+
+def money_amount(value: Any) -> str | None:
+    """The amount of a Money value as stored in events ({"amount", "currency"}), or None."""
+    return None if value is None else str(value["amount"])
+
+
+def utc(text: str | None) -> str | None:
+    """An RFC 3339 time as UTC ISO text, so that times sort and compare as text in SQL."""
+    if text is None:
+        return None
+    moment = datetime.fromisoformat(text)
+    return moment.astimezone(UTC).isoformat()

@@ -1,0 +1,44 @@
+"""`decisions`: every policy decision, with its inputs, version, outcome and reasons."""
+
+from __future__ import annotations
+
+import orjson
+
+from projections.base import Event, Projection, handles, kind_of
+from projections.db import Transaction
+
+
+class Decisions(Projection):
+    name = "decisions"
+    tables = {"decisions": """
+        CREATE TABLE {decisions} (
+            position INTEGER PRIMARY KEY,
+            case_id TEXT NOT NULL,
+            case_type TEXT NOT NULL,
+            policy_id TEXT NOT NULL,
+            policy_version INTEGER NOT NULL,
+            outcome TEXT NOT NULL,
+            reasons TEXT NOT NULL,
+            rules TEXT NOT NULL,
+            inputs TEXT NOT NULL,
+            details TEXT NOT NULL,
+            decided_at TEXT NOT NULL
+        )"""}
+    indexes = {
+        "decisions_case": "CREATE INDEX decisions_case ON {decisions} (case_id)",
+        "decisions_policy": "CREATE INDEX decisions_policy ON {decisions} "
+                            "(policy_id, policy_version, outcome)",
+    }
+
+    @handles("aftersales.return.DecisionRecorded", "aftersales.refund.DecisionRecorded",
+             "aftersales.complaint.DecisionRecorded", "aftersales.order.DecisionRecorded")
+    def recorded(self, event: Event, tx: Transaction) -> None:
+        d = event["data"]["decision"]
+        tx.execute(self.sql(
+            "INSERT INTO {decisions} (position, case_id, case_type, policy_id, policy_version, "
+            "outcome, reasons, rules, inputs, details, decided_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (position) DO NOTHING"),
+            (event["position"], event["subject"], kind_of(event["type"]), d["policy_id"],
+             d["policy_version"], d["outcome"], "\n".join(d["reasons"]),
+             ",".join(d.get("rules", [])), orjson.dumps(d["inputs"]).decode(),
+             orjson.dumps(d.get("details", {})).decode(), event["time"]))

@@ -1,0 +1,104 @@
+"""`orders` and `order_lines`: the order facts, for rates (returns per order) and joins."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from projections.base import Event, Projection, handles
+from projections.db import Transaction
+
+
+class Orders(Projection):
+    name = "orders"
+    tables = {
+        "orders": """
+        CREATE TABLE {orders} (
+            aggregate_id TEXT PRIMARY KEY,
+            order_id TEXT NOT NULL,
+            customer_id TEXT,
+            market TEXT,
+            currency TEXT,
+            fulfilment TEXT,
+            channel TEXT,
+            total TEXT,
+            shipping_fee TEXT,
+            duties TEXT,
+            taxes TEXT,
+            placed_at TEXT,
+            paid TEXT NOT NULL DEFAULT '0',
+            cancelled_at TEXT,
+            customs_released_at TEXT,
+            delivered_at TEXT,
+            refunded TEXT NOT NULL DEFAULT '0'
+        )""",
+        "order_lines": """
+        CREATE TABLE {order_lines} (
+            order_id TEXT NOT NULL,
+            line_id TEXT NOT NULL,
+            sku TEXT NOT NULL,
+            category TEXT NOT NULL,
+            quantity INTEGER NOT NULL,
+            unit_price TEXT NOT NULL,
+            PRIMARY KEY (order_id, line_id)
+        )""",
+    }
+    indexes = {"orders_order_id": "CREATE INDEX orders_order_id ON {orders} (order_id)"}
+
+    def _order_id(self, event: Event, tx: Transaction) -> str | None:
+        row = tx.one(self.sql("SELECT order_id FROM {orders} WHERE aggregate_id = ?"),
+                     (event["subject"],))
+        return None if row is None else str(row[0])
+
+    def _add(self, event: Event, tx: Transaction, column: str, amount: str) -> None:
+        row = tx.one(self.sql(f"SELECT {column} FROM {{orders}} WHERE aggregate_id = ?"),
+                     (event["subject"],))
+        if row is not None:
+            tx.execute(self.sql(f"UPDATE {{orders}} SET {column} = ? WHERE aggregate_id = ?"),
+                       (str(Decimal(row[0]) + Decimal(amount)), event["subject"]))
+
+    @handles("aftersales.order.Registered")
+    def registered(self, event: Event, tx: Transaction) -> None:
+        tx.execute(self.sql("INSERT INTO {orders} (aggregate_id, order_id) VALUES (?, ?) "
+                            "ON CONFLICT (aggregate_id) DO NOTHING"),
+                   (event["subject"], event["data"]["order_id"]))
+
+    @handles("aftersales.order.Placed")
+    def placed(self, event: Event, tx: Transaction) -> None:
+        d = event["data"]
+        tx.execute(self.sql(
+            "UPDATE {orders} SET customer_id = ?, market = ?, currency = ?, fulfilment = ?, "
+            "channel = ?, total = ?, shipping_fee = ?, duties = ?, taxes = ?, placed_at = ? "
+            "WHERE aggregate_id = ?"),
+            (d["customer_id"], d["market"], d["currency"], d["fulfilment"], d.get("channel"),
+             d["total"], d["shipping_fee"], d["duties"], d["taxes"], d["placed_at"],
+             event["subject"]))
+        order_id = self._order_id(event, tx)
+        tx.executemany(self.sql(
+            "INSERT INTO {order_lines} (order_id, line_id, sku, category, quantity, unit_price) "
+            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (order_id, line_id) DO NOTHING"),
+            [(order_id, line["line_id"], line["sku"], line["category"], line["quantity"],
+              str(line["unit_price"])) for line in d["lines"]])
+
+    @handles("aftersales.order.Paid")
+    def paid(self, event: Event, tx: Transaction) -> None:
+        self._add(event, tx, "paid", event["data"]["amount"])
+
+    @handles("aftersales.order.RefundSettled")
+    def refund_settled(self, event: Event, tx: Transaction) -> None:
+        self._add(event, tx, "refunded", event["data"]["amount"])
+
+    @handles("aftersales.order.Cancelled")
+    def cancelled(self, event: Event, tx: Transaction) -> None:
+        tx.execute(self.sql("UPDATE {orders} SET cancelled_at = ? WHERE aggregate_id = ?"),
+                   (event["data"]["cancelled_at"], event["subject"]))
+
+    @handles("aftersales.order.ShipmentScanned")
+    def scanned(self, event: Event, tx: Transaction) -> None:
+        d = event["data"]
+        if d["direction"] != "outbound" or d["scan"] not in ("Delivered", "CustomsReleased"):
+            return
+        column = "delivered_at" if d["scan"] == "Delivered" else "customs_released_at"
+        keep_first = column == "customs_released_at"
+        condition = f" AND {column} IS NULL" if keep_first else ""
+        tx.execute(self.sql(f"UPDATE {{orders}} SET {column} = ? WHERE aggregate_id = ?"
+                            + condition), (d["occurred_at"], event["subject"]))
