@@ -32,6 +32,7 @@ class RunnerStats:
     applied: int = 0
     batches: int = 0
     skipped_bad: int = 0
+    assigned: tuple[int, ...] = ()
 
 
 class _SeekToStored(ConsumerRebalanceListener):
@@ -43,6 +44,7 @@ class _SeekToStored(ConsumerRebalanceListener):
 
     def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
         self.runner.seek_to_stored(assigned)
+        self.runner.stats.assigned = tuple(sorted(p.partition for p in assigned))
 
 
 class ProjectionRunner:
