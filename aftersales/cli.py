@@ -13,7 +13,7 @@ from rich.progress import Progress
 from aftersales import exit_codes
 from aftersales.bootstrap import build_app
 from aftersales.cli_case import case_app
-from aftersales.cli_projections import projections_app, query, status
+from aftersales.cli_projections import projections_app, query, report, status
 from aftersales.cli_run import broker, run
 from aftersales.errors import classify
 from aftersales.inputs import count_lines, read_items
@@ -34,6 +34,7 @@ app.command()(run)
 app.command()(broker)
 app.command()(query)
 app.command()(status)
+app.command()(report)
 app.add_typer(projections_app, name="projections")
 
 Source = Annotated[

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Literal
 
 import typer
@@ -10,12 +11,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from aftersales import exit_codes
 from aftersales.bootstrap import build_app, build_read_db, store_reader
 from aftersales.output import Format, console, emit_rows, errors, fail, table
+from aftersales.report_render import print_report, write_html, write_png
 from aftersales.settings import Settings
 from projections import positions
 from projections.apply import ensure_schema
 from projections.catalog import PROJECTIONS, all_projections, queryable_tables
 from projections.db import identifier
 from projections.rebuild import rebuild
+from projections.report import build as build_report
 
 projections_app = typer.Typer(help="Maintain the read models.", no_args_is_help=True)
 
@@ -100,3 +103,28 @@ def status(fmt: Annotated[Literal["table", "json"], typer.Option("--format")] = 
         emit_rows(rows, "json", "status")
         return
     console.print(table("projections", list(rows[0]), ([*r.values()] for r in rows)))
+
+
+def report(
+    output: Annotated[Path, typer.Option(help="where to write the report with its charts "
+                                              "(.html or .png)")] = Path("var/report.html"),
+    fmt: Annotated[Literal["table", "json"], typer.Option("--format")] = "table",
+) -> None:
+    """Key figures for analysts: return rate and reasons by market, category and SKU, refund
+    totals and time to refund, complaint categories, first-response times, logistics
+    exceptions by carrier. Also written with charts to an HTML or PNG file."""
+    db = build_read_db(Settings.from_env())
+    ensure_schema(db, all_projections())
+    figures = build_report(db)
+    if output.suffix not in (".html", ".png"):
+        fail(f"--output must end in .html or .png, got {output}")
+        raise typer.Exit(exit_codes.INVALID)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    (write_png if output.suffix == ".png" else write_html)(figures, output)
+    if fmt == "json":
+        emit_rows([{"headline": figures.headline, "sections": [
+            {"title": s.title, "columns": s.columns, "rows": s.rows} for s in figures.sections]}],
+            "json", "report")
+    else:
+        print_report(figures)
+    errors.print(f"report written to {output}")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import sqlite3
@@ -24,6 +26,7 @@ class Cli:
         self.env = {
             **os.environ,
             "AFTERSALES_DATABASE_URL": f"sqlite:///{self.db}",
+            "AFTERSALES_READ_DATABASE_URL": f"sqlite:///{tmp_path / 'read.sqlite'}",
             "COLUMNS": "200",
         }
         self.tmp = tmp_path
@@ -182,9 +185,40 @@ def test_unknown_case_exits_3(cli: Cli) -> None:
     assert done.returncode == 3 and "no case" in done.stderr
 
 
-@pytest.mark.parametrize(
-    "args", [[], ["submit"], ["ingest"], ["case"], ["case", "show"], ["case", "rerun"]]
-)
+def test_rebuild_then_query_status_and_report(cli: Cli) -> None:
+    result = json.loads(cli.run("submit", "-", stdin=json.dumps(request_return())).stdout)
+    rebuilt = cli.run("projections", "rebuild")
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    rows = json.loads(
+        cli.run("query", "cases", "--where", "case_type=return", "--format", "json").stdout
+    )
+    assert [(r["case_id"], r["status"], r["market"]) for r in rows] == [
+        (result["case_id"], "approved", "DE")
+    ]
+    csv_out = cli.run("query", "decisions", "--format", "csv", "--order-by", "position").stdout
+    assert csv_out.splitlines()[0].startswith("position,case_id,case_type,policy_id")
+    policies = [row["policy_id"] for row in csv.DictReader(io.StringIO(csv_out))]
+    assert policies[:3] == ["return.eligibility", "buyer.abuse_signal", "return.shipping"]
+    bad = cli.run("query", "cases", "--where", "colour=red")
+    assert bad.returncode == 2 and "colour" in bad.stderr
+    assert cli.run("query", "stored_events").returncode == 2
+    status = json.loads(cli.run("status", "--format", "json").stdout)
+    assert {s["projection"]: s["lag_events"] for s in status}["cases"] == 0
+    html = cli.tmp / "report.html"
+    done = cli.run("report", "--output", str(html))
+    assert done.returncode == 0, done.stderr
+    assert "Return rate by market" in done.stdout and "<img" in html.read_text()
+    png = cli.tmp / "report.png"
+    assert cli.run("report", "--output", str(png)).returncode == 0
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+HELP = [[], ["submit"], ["ingest"], ["case"], ["case", "show"], ["case", "rerun"], ["run"],
+        ["broker"], ["query"], ["status"], ["report"], ["projections"],
+        ["projections", "rebuild"]]
+
+
+@pytest.mark.parametrize("args", HELP)
 def test_every_command_has_help(args: list[str], tmp_path: Path) -> None:
     done = Cli(tmp_path).run(*args, "--help")
     assert done.returncode == 0 and "Usage" in done.stdout
