@@ -59,8 +59,18 @@ def show(
         f"{data['status']}[/]  version {data['version']}"
         + (f"  as of {data['as_of']}" if data["as_of"] else "")
     )
-    facts = [(k, v) for k, v in state.items() if k not in ("history",) and v not in (None, [], {})]
+    hidden = ("history", "deadlines")
+    facts = [(k, v) for k, v in state.items() if k not in hidden and v not in (None, [], {})]
     console.print(table("state", ("field", "value"), facts))
+    deadlines = sorted(state.get("deadlines", {}).values(), key=lambda d: d["due_at"])
+    if deadlines:
+        console.print(table(
+            "deadlines",
+            ("deadline", "state", "due", "action", "closed", "outcome", "set by", "basis"),
+            ((d["name"], d["state"], d["due_at"], d["action"], d["closed_at"], d["outcome"],
+              f"{d['set_by'].get('policy_id')} v{d['set_by'].get('policy_version')}", d["basis"])
+             for d in deadlines),
+        ))
     console.print(
         table(
             "events",

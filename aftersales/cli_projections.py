@@ -88,7 +88,9 @@ def status(fmt: Annotated[Literal["table", "json"], typer.Option("--format")] = 
            ) -> None:
     """Each projection's position and its lag behind the event store."""
     settings = Settings.from_env()
-    store_end = build_app(settings).recorder.max_notification_id() or 0
+    app = build_app(settings)
+    store_end = app.recorder.max_notification_id() or 0
+    app.close()
     db = build_read_db(settings)
     ensure_schema(db, all_projections())
     rows = []

@@ -24,16 +24,18 @@ from aftersales.bootstrap import (
 from aftersales.brokers import BrokerProcess, ensure_topics, start_broker
 from aftersales.output import console, errors
 from aftersales.settings import Settings
+from consumers.scheduler import Scheduler
 
 log = logging.getLogger("aftersales.run")
-Role = Literal["inbound", "relay", "projections"]
-ROLES: tuple[Role, ...] = ("inbound", "relay", "projections")
+Role = Literal["inbound", "relay", "projections", "scheduler"]
+ROLES: tuple[Role, ...] = ("inbound", "relay", "projections", "scheduler")
+KAFKA_ROLES: tuple[Role, ...] = ("inbound", "relay", "projections")  # the scheduler needs none
 
 
 def run(
     role: Annotated[list[str] | None, typer.Option(
-        "--role", help="run only these workers (repeat): inbound, relay, projections; "
-                       "default all")] = None,
+        "--role", help="run only these workers (repeat): inbound, relay, projections, "
+                       "scheduler; default all")] = None,
     broker: Annotated[Literal["tansu", "kafka"], typer.Option(
         help="the local broker to start when KAFKA_BOOTSTRAP_SERVERS is not set")] = "tansu",
     create_topics: Annotated[bool, typer.Option(help="create missing topics first")] = True,
@@ -51,7 +53,7 @@ def run(
                                  f"choose from {', '.join(ROLES)}")
     settings = Settings.from_env()
     local: BrokerProcess | None = None
-    if not settings.kafka_bootstrap_servers:
+    if not settings.kafka_bootstrap_servers and set(roles) & set(KAFKA_ROLES):
         local = start_broker(broker, Path(tempfile.mkdtemp(prefix=f"aftersales-{broker}-")))
         settings = settings.model_copy(update={"kafka_bootstrap_servers":
                                                local.bootstrap_servers})
@@ -65,8 +67,8 @@ def run(
 
 def _run_workers(settings: Settings, roles: list[Role], create_topics: bool,
                  seconds: float | None) -> None:
-    assert settings.kafka_bootstrap_servers is not None
-    if create_topics:
+    if create_topics and set(roles) & set(KAFKA_ROLES):
+        assert settings.kafka_bootstrap_servers is not None
         ensure_topics(settings.kafka_bootstrap_servers, topic_partitions(settings))
     app = build_app(settings)
     stop = threading.Event()
@@ -79,6 +81,8 @@ def _run_workers(settings: Settings, roles: list[Role], create_topics: bool,
         workers["relay"] = build_relay(app, settings).run
     if "projections" in roles:
         workers["projections"] = build_projection_runner(settings).run
+    if "scheduler" in roles:
+        workers["scheduler"] = Scheduler(app).run  # fires due deadlines with the wall clock
     failed: list[str] = []
 
     def guarded(name: str, work: Callable[[threading.Event], None]) -> None:
@@ -93,7 +97,8 @@ def _run_workers(settings: Settings, roles: list[Role], create_topics: bool,
                for n, w in workers.items()]
     for thread in threads:
         thread.start()
-    console.print(f"running {', '.join(workers)} against {settings.kafka_bootstrap_servers}")
+    console.print(f"running {', '.join(workers)} against "
+                  f"{settings.kafka_bootstrap_servers or 'no broker (not needed)'}")
     deadline = None if seconds is None else time.monotonic() + seconds
     while not stop.is_set() and (deadline is None or time.monotonic() < deadline):
         stop.wait(0.2)

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from kafka import KafkaProducer
 from kafka.consumer.fetcher import ConsumerRecord
 
+from schemas.outbound import DLQ_HEADERS
+
 MAX_ERROR_BYTES = 2000
 
 
@@ -33,7 +35,7 @@ def dead_letter(producer: KafkaProducer, topic: str, record: ConsumerRecord,
         ("source_topic", record.topic.encode()),
         ("source_partition", str(record.partition).encode()),
         ("source_offset", str(record.offset).encode()),
-        *[(k, v) for k, v in (record.headers or []) if not k.startswith("source_")],
+        *[(k, v) for k, v in (record.headers or []) if k not in DLQ_HEADERS],
     ]
     future = producer.send(topic, key=record.key, value=record.value, headers=headers)
     future.get(timeout=timeout)

@@ -24,7 +24,7 @@ from aftersales_core.errors import ConcurrentChangeError, DomainError
 from consumers.dead_letters import Rejection, dead_letter, where
 from consumers.translate import apply_upstream
 from schemas.errors import describe_validation
-from schemas.inbound import ORDER_EVENT, SHIPMENT_EVENT, UpstreamEvent
+from schemas.inbound import ORDER_EVENT, ORDER_TYPES, SHIPMENT_EVENT, SHIPMENT_TYPES, UpstreamEvent
 
 log = logging.getLogger(__name__)
 MAX_MESSAGE_BYTES = 256 * 1024
@@ -72,14 +72,19 @@ class InboundConsumer:
             self._producer.close(timeout=5)
 
     def poll_once(self, consumer: KafkaConsumer, timeout_ms: int = 200) -> int:
-        """Handle one poll's records, committing each partition after its records are done."""
+        """Handle one poll's records, then commit every partition past them in one request.
+
+        A failure part-way leaves this poll uncommitted: its records come again and the
+        store ignores the ones it applied already."""
         batches = consumer.poll(timeout_ms=timeout_ms)
         handled = 0
-        for partition, records in batches.items():
+        for records in batches.values():
             for record in records:
                 self.handle(record)
                 handled += 1
-            consumer.commit({partition: OffsetAndMetadata(records[-1].offset + 1, "", -1)})
+        if batches:
+            consumer.commit({partition: OffsetAndMetadata(records[-1].offset + 1, "", -1)
+                             for partition, records in batches.items()})
         return handled
 
     def handle(self, record: ConsumerRecord) -> None:
@@ -90,10 +95,14 @@ class InboundConsumer:
             return
         try:
             result = apply_upstream(self.app, message_or_rejection)
-        except ConcurrentChangeError:
-            raise  # still conflicting after retries: transient, do not commit
+        except TRANSIENT:
+            raise  # store or broker trouble, or conflicts after retries: do not commit
         except DomainError as refused:
             self.reject(record, Rejection("refused", f"{type(refused).__name__}: {refused}"))
+            return
+        except Exception as error:  # a message the engine cannot handle must not stop it
+            log.exception("%s: applying the message failed unexpectedly", where(record))
+            self.reject(record, Rejection("internal_error", f"{type(error).__name__}: {error}"))
             return
         if result.applied:
             self.stats.applied += 1
@@ -113,7 +122,12 @@ class InboundConsumer:
             data = orjson.loads(value)
         except orjson.JSONDecodeError as error:
             return Rejection("not_json", f"not JSON (UTF-8): {error}")
-        adapter = ORDER_EVENT if record.topic == self.orders_topic else SHIPMENT_EVENT
+        on_orders = record.topic == self.orders_topic
+        adapter = ORDER_EVENT if on_orders else SHIPMENT_EVENT
+        event_type = data.get("event_type") if isinstance(data, dict) else None
+        if event_type in (SHIPMENT_TYPES if on_orders else ORDER_TYPES):
+            return Rejection("wrong_topic", f"a {event_type} event does not belong on "
+                                            f"{record.topic}")
         try:
             message: UpstreamEvent = adapter.validate_python(data)
         except ValidationError as error:

@@ -11,7 +11,12 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from eventsourcing.persistence import ApplicationRecorder, Tracking, TrackingRecorder
+from eventsourcing.persistence import (
+    ApplicationRecorder,
+    PersistenceError,
+    Tracking,
+    TrackingRecorder,
+)
 from kafka import KafkaProducer
 from kafka.errors import KafkaError
 
@@ -53,10 +58,10 @@ class Relay:
                 if self.step() == 0:
                     stop.wait(self.idle_sleep)
                 backoff = 0.5
-            except KafkaError as error:
+            except (KafkaError, PersistenceError) as error:
                 self.stats.failures += 1
-                log.warning("relay %s: broker unavailable at position %d (%s); retrying in "
-                            "%.1fs", self.name, self.stats.position, error, backoff)
+                log.warning("relay %s: %s at position %d (%s); retrying in %.1fs", self.name,
+                            type(error).__name__, self.stats.position, error, backoff)
                 self._drop_producer()
                 stop.wait(backoff)
                 backoff = min(backoff * 2, 10.0)

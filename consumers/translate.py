@@ -10,6 +10,8 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid4
 
+import orjson
+
 from aftersales_core.application.app import AfterSalesApp
 from aftersales_core.application.base import CommandResult
 from aftersales_core.application.upstream import UpstreamResult
@@ -58,12 +60,29 @@ def execute(app: AfterSalesApp, command: AnyCommand, now: datetime) -> CommandRe
     raise AssertionError("unreachable")
 
 
+def known_fields(message: UpstreamEvent) -> tuple[dict[str, Any], str]:
+    """The schema's fields, and every unknown extra field kept as opaque JSON text.
+
+    Extras are stored as text, never as JSON the store would interpret: a field shaped like
+    the store's own type wrapper must not change how an event is read back."""
+    fields = message.model_dump(exclude={"event_type"})
+    extras: dict[str, Any] = {}
+    for key in message.model_extra or {}:
+        extras[key] = fields.pop(key)
+    if isinstance(message, OrderPlaced):
+        line_extras = {}
+        for line, model in zip(fields["lines"], message.lines, strict=True):
+            unknown = {k: line.pop(k) for k in list(model.model_extra or {})}
+            if unknown:
+                line_extras[line["line_id"]] = unknown
+        if line_extras:
+            extras["lines"] = line_extras
+    return fields, orjson.dumps(extras, default=str).decode() if extras else ""
+
+
 def apply_upstream(app: AfterSalesApp, message: UpstreamEvent) -> UpstreamResult:
     """Apply one validated upstream event; redelivery of its event_id changes nothing."""
-    fields = message.model_dump(exclude={"event_type"})
-    extra = dict(message.model_extra or {})
-    for key in extra:
-        fields.pop(key, None)
+    fields, extra = known_fields(message)
     for attempt in range(RETRIES):
         try:
             return _apply(app, message, fields, extra)
@@ -74,14 +93,14 @@ def apply_upstream(app: AfterSalesApp, message: UpstreamEvent) -> UpstreamResult
 
 
 def _apply(
-    app: AfterSalesApp, message: UpstreamEvent, fields: dict[str, Any], extra: dict[str, Any]
+    app: AfterSalesApp, message: UpstreamEvent, fields: dict[str, Any], extra: str
 ) -> UpstreamResult:
     if isinstance(message, OrderPlaced):
         return app.order_placed(**fields, extra=extra)
     if isinstance(message, OrderPaid):
-        return app.order_paid(**fields)
+        return app.order_paid(**fields, extra=extra)
     if isinstance(message, OrderCancelled):
-        return app.order_cancelled(**fields)
+        return app.order_cancelled(**fields, extra=extra)
     if isinstance(message, ShipmentEvent):
-        return app.shipment_scanned(**fields, event_type=message.event_type)
+        return app.shipment_scanned(**fields, event_type=message.event_type, extra=extra)
     raise TypeError(f"no handler for {type(message).__name__}")

@@ -60,6 +60,7 @@ class Cases(Projection):
             next_deadline TEXT,
             open_deadlines TEXT NOT NULL DEFAULT '{{}}',
             acknowledged_at TEXT,
+            returnless INTEGER,
             version INTEGER NOT NULL
         )"""}
     indexes = {
@@ -84,9 +85,15 @@ class Cases(Projection):
              data.get("order_id"), data.get("customer_id"), money_amount(data.get("amount")),
              reason, event["time"], event["time"], event["version"]))
 
-    @handles(*(t for t in STATUS if t not in OPENING))
+    @handles(*(t for t in STATUS if t not in OPENING and t != "aftersales.return.Approved"))
     def moved(self, event: Event, tx: Transaction) -> None:
         self._touch(event, tx, STATUS[event["type"]])
+
+    @handles("aftersales.return.Approved")
+    def return_approved(self, event: Event, tx: Transaction) -> None:
+        tx.execute(self.sql("UPDATE {cases} SET returnless = ? WHERE case_id = ?"),
+                   (int(bool(event["data"]["returnless"])), event["subject"]))
+        self._touch(event, tx, "approved")
 
     @handles("aftersales.return.DecisionRecorded", "aftersales.refund.DecisionRecorded",
              "aftersales.complaint.DecisionRecorded")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from aftersales_core.domain.deadlines import STATE_AFTER
 from projections.base import Event, Projection, handles, kind_of, utc
 from projections.db import Transaction
 
@@ -22,6 +23,7 @@ class Deadlines(Projection):
             due_at TEXT NOT NULL,
             action TEXT,
             state TEXT NOT NULL,
+            outcome TEXT,
             scheduled_at TEXT NOT NULL,
             closed_at TEXT,
             PRIMARY KEY (case_id, name)
@@ -35,19 +37,22 @@ class Deadlines(Projection):
             "INSERT INTO {deadlines} (case_id, case_type, name, due_at, action, state, "
             "scheduled_at) VALUES (?, ?, ?, ?, ?, 'open', ?) ON CONFLICT (case_id, name) DO "
             "UPDATE SET due_at = excluded.due_at, action = excluded.action, state = 'open', "
-            "scheduled_at = excluded.scheduled_at, closed_at = NULL"),
+            "scheduled_at = excluded.scheduled_at, closed_at = NULL, outcome = NULL"),
             (event["subject"], kind_of(event["type"]), d["name"], utc(d["due_at"]),
              d.get("action"), event["time"]))
 
-    def _close(self, event: Event, tx: Transaction, state: str) -> None:
-        tx.execute(self.sql("UPDATE {deadlines} SET state = ?, closed_at = ? "
+    def _close(self, event: Event, tx: Transaction, state: str, outcome: str) -> None:
+        tx.execute(self.sql("UPDATE {deadlines} SET state = ?, outcome = ?, closed_at = ? "
                             "WHERE case_id = ? AND name = ?"),
-                   (state, event["time"], event["subject"], event["data"]["name"]))
+                   (state, outcome, event["time"], event["subject"], event["data"]["name"]))
 
     @handles(*_types("DeadlineCancelled"))
     def cancelled(self, event: Event, tx: Transaction) -> None:
-        self._close(event, tx, "met" if event["data"].get("reason") == "met" else "cancelled")
+        reason = event["data"].get("reason") or "cancelled"
+        self._close(event, tx, "met" if reason == "met" else "cancelled", reason)
 
     @handles(*_types("DeadlineBreached"))
     def breached(self, event: Event, tx: Transaction) -> None:
-        self._close(event, tx, "breached")
+        """Breached, or what the breach's action made of it (expired, done)."""
+        action = event["data"].get("action") or "breached"
+        self._close(event, tx, STATE_AFTER.get(action, "breached"), action)

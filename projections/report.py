@@ -49,10 +49,12 @@ def returns_by_market(db: ReadDatabase) -> Section:
 
 
 def return_reasons(db: ReadDatabase) -> Section:
-    rows = db.query("SELECT market, reason, sum(requests) AS requests, sum(quantity) AS qty "
-                    "FROM returns_by_reason GROUP BY market, reason ORDER BY requests DESC")
-    return Section("Return reasons by market", ["market", "reason", "requests", "quantity"],
-                   [[r["market"], r["reason"], r["requests"], r["qty"]] for r in rows[:30]])
+    rows = db.query("SELECT market, reason, count(*) AS n, "
+                    "sum(CASE WHEN status = 'rejected' THEN 1 ELSE 0 END) AS rejected "
+                    "FROM cases WHERE case_type = 'return' GROUP BY market, reason "
+                    "ORDER BY n DESC, market, reason")
+    return Section("Return reasons by market", ["market", "reason", "returns", "rejected"],
+                   [[r["market"], r["reason"], r["n"], r["rejected"]] for r in rows[:30]])
 
 
 def returns_by_category(db: ReadDatabase) -> Section:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import Field, TypeAdapter, model_validator
 
@@ -30,7 +30,7 @@ class OrderPlaced(InboundEvent):
     market: Annotated[str, Field(pattern=r"^[A-Z]{2}$")]
     currency: Currency
     fulfilment: Literal["bonded", "direct_mail", "domestic"]
-    lines: Annotated[list[OrderLine], Field(min_length=1, max_length=500)]
+    lines: Annotated[list[OrderLine], Field(min_length=1, max_length=2000)]
     shipping_fee: Amount
     duties: Amount
     taxes: Amount
@@ -86,6 +86,9 @@ class ShipmentEvent(InboundEvent):
     location: Annotated[str, Field(max_length=500)] | None = None
     detail: Annotated[str, Field(max_length=2000)] | None = None
 
+
+ORDER_TYPES = frozenset({"OrderPlaced", "OrderPaid", "OrderCancelled"})
+SHIPMENT_TYPES = frozenset(get_args(ShipmentEventType))
 
 OrderEvent = Annotated[OrderPlaced | OrderPaid | OrderCancelled, Field(discriminator="event_type")]
 ORDER_EVENT: TypeAdapter[OrderPlaced | OrderPaid | OrderCancelled] = TypeAdapter(OrderEvent)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from aftersales_core.application.deadlines import DeadlineServices
 from aftersales_core.application.returns import ReturnServices
 from aftersales_core.application.upstream import UpstreamServices
 
 
-class AfterSalesApp(ReturnServices, UpstreamServices):
-    """Returns, refunds, complaints and upstream facts over one append-only store.
+class AfterSalesApp(DeadlineServices, ReturnServices, UpstreamServices):
+    """Returns, refunds, complaints, upstream facts and deadlines over one append-only store.
 
     Every method loads what it needs, evaluates the policies, and saves the changed aggregates
-    (their events and the recorded decisions) in one transaction, or raises and saves nothing.
+    (their events, the recorded decisions and the deadlines their new states schedule) in one
+    transaction, or raises and saves nothing.
     """

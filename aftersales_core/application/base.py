@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from uuid import UUID
@@ -50,6 +51,14 @@ class CommandResult:
         }
 
 
+def fold(aggregate: Any, events: Iterable[Any]) -> Any:
+    """Apply stored events in order (the library's default also runs a slow runtime
+    Protocol check on every event; our events are all aggregate events)."""
+    for domain_event in events:
+        aggregate = domain_event.mutate(aggregate)
+    return aggregate
+
+
 class ServiceBase(Application):
     """Loads aggregates by type, saves several of them in one transaction."""
 
@@ -62,7 +71,7 @@ class ServiceBase(Application):
 
     def load(self, cls: type[A], aggregate_id: UUID) -> A:
         try:
-            aggregate: Aggregate = self.repository.get(aggregate_id)
+            aggregate: Aggregate = self.repository.get(aggregate_id, projector_func=fold)
         except AggregateNotFoundError:
             raise UnknownCaseError(f"no {cls.__name__} with id {aggregate_id}") from None
         if not isinstance(aggregate, cls):

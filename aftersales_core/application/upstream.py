@@ -67,7 +67,7 @@ class UpstreamServices(ComplaintServices):
         discount: Decimal = Decimal(0),
         merchant_id: str | None = None,
         channel: str | None = None,
-        extra: dict[str, Any] | None = None,
+        extra: str = "",
     ) -> UpstreamResult:
         order = self._order_for(order_id, occurred_at)
         if order.has_seen(event_id):
@@ -96,7 +96,7 @@ class UpstreamServices(ComplaintServices):
             placed_at=occurred_at,
             merchant_id=merchant_id,
             channel=channel,
-            extra=extra or {},
+            extra=extra,
             timestamp=max(occurred_at, order.modified_on),
         )
         customer = self.customer(customer_id, occurred_at)
@@ -115,6 +115,7 @@ class UpstreamServices(ComplaintServices):
         method: str,
         amount: Decimal,
         currency: str,
+        extra: str = "",
     ) -> UpstreamResult:
         order = self._order_for(order_id, occurred_at)
         if order.has_seen(event_id):
@@ -131,6 +132,7 @@ class UpstreamServices(ComplaintServices):
             currency=currency,
             paid_at=occurred_at,
             timestamp=max(occurred_at, order.modified_on),
+            extra=extra,
         )
         effects = [f"paid {money}"]
         caught_up = self._catch_up_exceptions(order, effects)
@@ -138,7 +140,12 @@ class UpstreamServices(ComplaintServices):
         return UpstreamResult(event_id, order_id, applied=True, effects=effects)
 
     def order_cancelled(
-        self, event_id: str, occurred_at: datetime, order_id: str, reason: str
+        self,
+        event_id: str,
+        occurred_at: datetime,
+        order_id: str,
+        reason: str,
+        extra: str = "",
     ) -> UpstreamResult:
         """A cancelled, paid order is owed what is left to refund: a RefundCase opens."""
         order = self._order_for(order_id, occurred_at)
@@ -149,6 +156,7 @@ class UpstreamServices(ComplaintServices):
             reason=reason,
             cancelled_at=occurred_at,
             timestamp=max(occurred_at, order.modified_on),
+            extra=extra,
         )
         effects: list[str] = ["order cancelled"]
         to_save: list[Aggregate] = [order]
@@ -180,6 +188,7 @@ class UpstreamServices(ComplaintServices):
         event_type: str,
         location: str | None = None,
         detail: str | None = None,
+        extra: str = "",
     ) -> UpstreamResult:
         order = self._order_for(order_id, occurred_at)
         if order.has_seen(event_id):
@@ -194,6 +203,7 @@ class UpstreamServices(ComplaintServices):
             location=location,
             detail=detail,
             timestamp=max(occurred_at, order.modified_on),
+            extra=extra,
         )
         effects = [f"{direction} shipment {shipment_id} {event_type}"]
         to_save: list[Aggregate] = [order]

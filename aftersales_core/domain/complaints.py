@@ -11,6 +11,14 @@ from eventsourcing.domain import Aggregate, event
 
 from aftersales_core.decisions import PolicyDecision
 from aftersales_core.domain.base import CaseRules
+from aftersales_core.domain.deadlines import (
+    BREACHED,
+    SCHEDULER,
+    Breach,
+    Deadline,
+    DeadlineRules,
+    is_deadline_decision,
+)
 from aftersales_core.errors import InvalidCommandError
 from aftersales_core.money import Money
 from aftersales_core.personal import PersonalData
@@ -35,7 +43,7 @@ RESOLUTIONS = ("refund", "partial_refund", "reship", "coupon", "apology")
 ESCALATION_LEVELS = ("supervisor", "platform_arbitration", "regulator")
 
 
-class ComplaintCase(CaseRules, Aggregate):
+class ComplaintCase(CaseRules, DeadlineRules, Aggregate):
     """Filed → triaged → acknowledged → messages → resolution proposed → accepted or declined →
     escalated → resolved → closed with a satisfaction score; can be reopened."""
 
@@ -72,10 +80,14 @@ class ComplaintCase(CaseRules, Aggregate):
         self.resolution: dict[str, Any] | None = None
         self.satisfaction: int | None = None
         self.reopened = 0
+        self.opened_at: datetime | None = None  # the latest triage: filing or reopening
+        self.responded_at: datetime | None = None  # the latest answer to the customer
+        self.deadlines: dict[str, Deadline] = {}
 
     @event("DecisionRecorded", topic="aftersales.complaint.DecisionRecorded")
     def record_decision(self, decision: PolicyDecision, timestamp: datetime) -> None:
-        self.decisions.append(decision)
+        if not is_deadline_decision(decision):  # those stay in the events and in set_by
+            self.decisions.append(decision)
 
     def triage(self, decision: PolicyDecision, at: datetime) -> None:
         self._check_time(at)
@@ -86,6 +98,7 @@ class ComplaintCase(CaseRules, Aggregate):
     @event("Triaged", topic="aftersales.complaint.Triaged")
     def _triaged(self, priority: str, timestamp: datetime) -> None:
         self.priority = priority
+        self.opened_at = timestamp
         if self.status == S.FILED:
             self.status = S.OPEN
 
@@ -98,7 +111,7 @@ class ComplaintCase(CaseRules, Aggregate):
 
     @event("Acknowledged", topic="aftersales.complaint.Acknowledged")
     def _acknowledged(self, agent: str, message: PersonalData | None, timestamp: datetime) -> None:
-        self.acknowledged_at = timestamp
+        self.acknowledged_at = self.responded_at = timestamp
         if self.status in (S.OPEN, S.REOPENED):
             self.status = S.ACKNOWLEDGED
 
@@ -125,6 +138,8 @@ class ComplaintCase(CaseRules, Aggregate):
                 "at": timestamp.isoformat(),
             }
         )
+        if direction == "out":
+            self.responded_at = timestamp
         if direction == "out" and self.acknowledged_at is None:
             self.acknowledged_at = timestamp  # a first reply is the first response
             if self.status in (S.OPEN, S.REOPENED):
@@ -153,6 +168,7 @@ class ComplaintCase(CaseRules, Aggregate):
         timestamp: datetime,
     ) -> None:
         self.proposal = {"resolution": resolution, "amount": amount, "note": note}
+        self.responded_at = timestamp
         self.status = S.PROPOSED
 
     def respond(self, accepted: bool, by: str, at: datetime) -> None:
@@ -216,3 +232,51 @@ class ComplaintCase(CaseRules, Aggregate):
         self.reopened += 1
         self.resolution, self.proposal, self.satisfaction = None, None, None
         self.status = S.REOPENED
+
+    # ---- deadlines (SPEC §3.3; bookkeeping in domain/deadlines.py) -------------------------
+    def deadlines_wanted(self) -> dict[str, datetime]:
+        if self.status in (S.RESOLVED, S.CLOSED) or self.opened_at is None:
+            return {}
+        wanted = {"resolution": self.opened_at}
+        if self.responded_at is None or self.responded_at < self.opened_at:
+            wanted["first_response"] = self.opened_at
+        missed = self.deadlines.get("resolution")
+        if missed and missed.state == BREACHED and missed.since == self.opened_at:
+            assert missed.closed_at is not None
+            wanted["resolution_escalated"] = missed.closed_at
+        return wanted
+
+    def _deadline_left(self, name: str) -> tuple[str, str]:
+        return "met", "answered" if name == "first_response" else f"{self.status.value}"
+
+    def _act_on_breach(self, deadline: Deadline, breach: Breach, at: datetime) -> None:
+        if breach.outcome == "escalate":
+            self.escalate(
+                by=SCHEDULER,
+                level=breach.decision.details["level"],
+                reason="; ".join(breach.decision.reasons),
+                at=at,
+            )
+
+    @event("DeadlineScheduled", topic="aftersales.complaint.DeadlineScheduled")
+    def _deadline_scheduled(
+        self,
+        name: str,
+        due_at: datetime,
+        action: str,
+        basis: str,
+        since: datetime,
+        set_by: dict[str, Any],
+        timestamp: datetime,
+    ) -> None:
+        self._apply_scheduled(name, due_at, action, basis, since, set_by)
+
+    @event("DeadlineCancelled", topic="aftersales.complaint.DeadlineCancelled")
+    def _deadline_cancelled(self, name: str, reason: str, detail: str, timestamp: datetime) -> None:
+        self._apply_cancelled(name, reason, timestamp)
+
+    @event("DeadlineBreached", topic="aftersales.complaint.DeadlineBreached")
+    def _deadline_breached(
+        self, name: str, due_at: datetime, fired_at: datetime, action: str, timestamp: datetime
+    ) -> None:
+        self._apply_breached(name, action, timestamp)

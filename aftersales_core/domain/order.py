@@ -11,7 +11,10 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
+from aftersales_core.decisions import PolicyDecision
+from aftersales_core.domain.deadlines import Deadline
 from aftersales_core.domain.ids import order_aggregate_id
+from aftersales_core.domain.watchdog import OrderWatchdog
 from aftersales_core.errors import (
     CurrencyMismatchError,
     InvalidCommandError,
@@ -20,9 +23,10 @@ from aftersales_core.errors import (
 from aftersales_core.money import Money
 
 
-class Order(Aggregate):
+class Order(OrderWatchdog, Aggregate):
     """Facts about one order. Upstream events may arrive in any order; each applies once."""
 
+    KIND = "order"
     TOPIC = "aftersales.order"
     Created = None  # type: ignore[assignment]  # creation events have their own names
 
@@ -53,6 +57,7 @@ class Order(Aggregate):
         self.refunds: dict[str, Decimal] = {}  # refund case id -> amount reserved
         self.refunds_settled: dict[str, Decimal] = {}
         self.cases: dict[str, list[str]] = {}  # kind -> case ids
+        self.deadlines: dict[str, Deadline] = {}  # the logistics watchdog, per shipment
 
     # ---- facts from upstream ------------------------------------------------------------
     def has_seen(self, event_id: str) -> bool:
@@ -75,7 +80,7 @@ class Order(Aggregate):
         placed_at: datetime,
         merchant_id: str | None,
         channel: str | None,
-        extra: dict[str, Any],
+        extra: str,
         timestamp: datetime,
     ) -> None:
         self.seen_event_ids.add(event_id)
@@ -100,6 +105,7 @@ class Order(Aggregate):
         currency: str,
         paid_at: datetime,
         timestamp: datetime,
+        extra: str = "",
     ) -> None:
         self.seen_event_ids.add(event_id)
         self.payments[payment_id] = amount
@@ -107,7 +113,12 @@ class Order(Aggregate):
 
     @event("Cancelled", topic="aftersales.order.Cancelled")
     def cancel(
-        self, event_id: str, reason: str, cancelled_at: datetime, timestamp: datetime
+        self,
+        event_id: str,
+        reason: str,
+        cancelled_at: datetime,
+        timestamp: datetime,
+        extra: str = "",
     ) -> None:
         self.seen_event_ids.add(event_id)
         self.cancelled_at = cancelled_at
@@ -124,6 +135,7 @@ class Order(Aggregate):
         location: str | None,
         detail: str | None,
         timestamp: datetime,
+        extra: str = "",
     ) -> None:
         self.seen_event_ids.add(event_id)
         shipment = self.shipments.setdefault(
@@ -198,6 +210,34 @@ class Order(Aggregate):
 
     def case_ids(self, kind: str) -> list[str]:
         return list(self.cases.get(kind, []))
+
+    # ---- the logistics watchdog's deadlines (rules in domain/watchdog.py) ------------------
+    @event("DecisionRecorded", topic="aftersales.order.DecisionRecorded")
+    def record_decision(self, decision: PolicyDecision, timestamp: datetime) -> None:
+        """The decision is the record (watchdog deadlines and breaches); no state to keep."""
+
+    @event("DeadlineScheduled", topic="aftersales.order.DeadlineScheduled")
+    def _deadline_scheduled(
+        self,
+        name: str,
+        due_at: datetime,
+        action: str,
+        basis: str,
+        since: datetime,
+        set_by: dict[str, Any],
+        timestamp: datetime,
+    ) -> None:
+        self._apply_scheduled(name, due_at, action, basis, since, set_by)
+
+    @event("DeadlineCancelled", topic="aftersales.order.DeadlineCancelled")
+    def _deadline_cancelled(self, name: str, reason: str, detail: str, timestamp: datetime) -> None:
+        self._apply_cancelled(name, reason, timestamp)
+
+    @event("DeadlineBreached", topic="aftersales.order.DeadlineBreached")
+    def _deadline_breached(
+        self, name: str, due_at: datetime, fired_at: datetime, action: str, timestamp: datetime
+    ) -> None:
+        self._apply_breached(name, action, timestamp)
 
     # ---- facts for policies --------------------------------------------------------------
     def line(self, line_id: str) -> dict[str, Any] | None:

@@ -11,6 +11,13 @@ from eventsourcing.domain import Aggregate, event
 
 from aftersales_core.decisions import PolicyDecision
 from aftersales_core.domain.base import CaseRules
+from aftersales_core.domain.deadlines import (
+    SCHEDULER,
+    Breach,
+    Deadline,
+    DeadlineRules,
+    is_deadline_decision,
+)
 from aftersales_core.errors import InvalidCommandError, SelfApprovalError
 from aftersales_core.money import Money
 
@@ -28,7 +35,7 @@ class RefundStatus(StrEnum):
 S = RefundStatus
 
 
-class RefundCase(CaseRules, Aggregate):
+class RefundCase(CaseRules, DeadlineRules, Aggregate):
     """Requested → calculated → approved (by policy under a threshold, else by a supervisor who
     is not the requester) or rejected → issued (idempotency key = refund id) → settled, or
     failed → issued again → settled."""
@@ -66,6 +73,8 @@ class RefundCase(CaseRules, Aggregate):
         self.attempts = 0
         self.provider_ref: str | None = None
         self.failures: list[str] = []
+        self.escalations: list[str] = []
+        self.deadlines: dict[str, Deadline] = {}
 
     @property
     def idempotency_key(self) -> str:
@@ -74,7 +83,8 @@ class RefundCase(CaseRules, Aggregate):
 
     @event("DecisionRecorded", topic="aftersales.refund.DecisionRecorded")
     def record_decision(self, decision: PolicyDecision, timestamp: datetime) -> None:
-        self.decisions.append(decision)
+        if not is_deadline_decision(decision):  # those stay in the events and in set_by
+            self.decisions.append(decision)
 
     def calculate(
         self, calculation: PolicyDecision, approval: PolicyDecision, at: datetime
@@ -161,3 +171,50 @@ class RefundCase(CaseRules, Aggregate):
     def _failed(self, error: str, timestamp: datetime) -> None:
         self.failures.append(error)
         self.status = S.FAILED
+
+    # ---- deadlines (SPEC §3.3; bookkeeping in domain/deadlines.py) -------------------------
+    def deadlines_wanted(self) -> dict[str, datetime]:
+        if self.status in (S.REQUESTED, S.AWAITING_APPROVAL, S.APPROVED):
+            return {"refund": self.created_on}
+        return {}
+
+    def _deadline_left(self, name: str) -> tuple[str, str]:
+        if self.status == S.REJECTED:
+            return "cancelled", "the refund was rejected"
+        return "met", "the refund was issued"
+
+    def _act_on_breach(self, deadline: Deadline, breach: Breach, at: datetime) -> None:
+        if breach.outcome == "escalate":
+            self._escalated(
+                by=SCHEDULER,
+                level=breach.decision.details["level"],
+                reason="; ".join(breach.decision.reasons),
+                timestamp=at,
+            )
+
+    @event("Escalated", topic="aftersales.refund.Escalated")
+    def _escalated(self, by: str, level: str, reason: str, timestamp: datetime) -> None:
+        self.escalations.append(level)
+
+    @event("DeadlineScheduled", topic="aftersales.refund.DeadlineScheduled")
+    def _deadline_scheduled(
+        self,
+        name: str,
+        due_at: datetime,
+        action: str,
+        basis: str,
+        since: datetime,
+        set_by: dict[str, Any],
+        timestamp: datetime,
+    ) -> None:
+        self._apply_scheduled(name, due_at, action, basis, since, set_by)
+
+    @event("DeadlineCancelled", topic="aftersales.refund.DeadlineCancelled")
+    def _deadline_cancelled(self, name: str, reason: str, detail: str, timestamp: datetime) -> None:
+        self._apply_cancelled(name, reason, timestamp)
+
+    @event("DeadlineBreached", topic="aftersales.refund.DeadlineBreached")
+    def _deadline_breached(
+        self, name: str, due_at: datetime, fired_at: datetime, action: str, timestamp: datetime
+    ) -> None:
+        self._apply_breached(name, action, timestamp)

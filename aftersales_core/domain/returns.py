@@ -11,6 +11,13 @@ from eventsourcing.domain import Aggregate, event
 
 from aftersales_core.decisions import PolicyDecision
 from aftersales_core.domain.base import CaseRules, require_aware
+from aftersales_core.domain.deadlines import (
+    SCHEDULER,
+    Breach,
+    Deadline,
+    DeadlineRules,
+    is_deadline_decision,
+)
 from aftersales_core.errors import IllegalTransitionError, InvalidCommandError
 from aftersales_core.money import Money
 from aftersales_core.personal import PersonalData
@@ -36,7 +43,7 @@ OPEN_BEFORE_SHIPPING = (S.REQUESTED, S.PENDING_REVIEW, S.APPROVED, S.LABEL_ISSUE
 GRADES = ("A", "B", "C", "D")
 
 
-class ReturnCase(CaseRules, Aggregate):
+class ReturnCase(CaseRules, DeadlineRules, Aggregate):
     """Requested → decided → label or returnless → shipped back → received → inspected →
     disposition → resolved (refund, exchange, repair) → closed; or cancelled, rejected, expired."""
 
@@ -77,11 +84,18 @@ class ReturnCase(CaseRules, Aggregate):
         self.disposition: str | None = None
         self.resolution: dict[str, Any] | None = None
         self.history: list[str] = [S.REQUESTED.value]
+        self.review_since: datetime | None = None
+        self.approved_at: datetime | None = None
+        self.received_at: datetime | None = None
+        self.shipped_at: datetime | None = None
+        self.escalations: list[str] = []
+        self.deadlines: dict[str, Deadline] = {}
 
     # ---- decisions ----------------------------------------------------------------------
     @event("DecisionRecorded", topic="aftersales.return.DecisionRecorded")
     def record_decision(self, decision: PolicyDecision, timestamp: datetime) -> None:
-        self.decisions.append(decision)
+        if not is_deadline_decision(decision):  # those stay in the events and in set_by
+            self.decisions.append(decision)
 
     def latest(self, policy_id: str) -> PolicyDecision | None:
         return next((d for d in reversed(self.decisions) if d.policy_id == policy_id), None)
@@ -143,10 +157,12 @@ class ReturnCase(CaseRules, Aggregate):
     ) -> None:
         self.return_shipping_payer, self.returnless = return_shipping_payer, returnless
         self.ship_back_by = None if returnless else ship_back_by
+        self.approved_at = timestamp
         self._move(S.APPROVED)
 
     @event("SentToReview", topic="aftersales.return.SentToReview")
     def _sent_to_review(self, reasons: list[str], timestamp: datetime) -> None:
+        self.review_since = timestamp
         self._move(S.PENDING_REVIEW)
 
     def reject(self, by: str, reason: str, at: datetime) -> None:
@@ -202,6 +218,7 @@ class ReturnCase(CaseRules, Aggregate):
     @event("ShippedBack", topic="aftersales.return.ShippedBack")
     def _shipped_back(self, shipment_id: str, carrier: str, timestamp: datetime) -> None:
         self.shipment_id = shipment_id
+        self.shipped_at = self.shipped_at or timestamp
         self._move(S.SHIPPED_BACK)
 
     def expire(self, by: str, deadline: str, at: datetime) -> None:
@@ -291,6 +308,68 @@ class ReturnCase(CaseRules, Aggregate):
     @event("Closed", topic="aftersales.return.Closed")
     def _closed(self, by: str, timestamp: datetime) -> None:
         self._move(S.CLOSED)
+
+    # ---- deadlines (SPEC §3.3; bookkeeping in domain/deadlines.py) -------------------------
+    def deadlines_wanted(self) -> dict[str, datetime]:
+        wanted: dict[str, datetime] = {}
+        if self.status == S.PENDING_REVIEW and self.review_since is not None:
+            wanted["decision"] = self.review_since
+        if self.approved_at is None:
+            return wanted
+        if self.status in (S.APPROVED, S.LABEL_ISSUED) and self.ship_back_by:
+            wanted["ship_back"] = self.approved_at
+        awaiting = (S.APPROVED, S.LABEL_ISSUED, S.SHIPPED_BACK, S.RECEIVED, S.INSPECTED)
+        if self.wanted_outcome == "refund" and self.status in awaiting:
+            wanted["refund"] = self.approved_at
+        return wanted
+
+    def _deadline_left(self, name: str) -> tuple[str, str]:
+        if self.status in (S.CANCELLED, S.EXPIRED, S.REJECTED) and name != "decision":
+            return "cancelled", f"the return was {self.status.value}"
+        if name == "refund" and (self.resolution or {}).get("kind") != "refund":
+            return "cancelled", "resolved without a refund"
+        if name == "decision" and self.status == S.CANCELLED:
+            return "cancelled", "cancelled by the customer"
+        return "met", f"the return is {self.status.value}"
+
+    def _act_on_breach(self, deadline: Deadline, breach: Breach, at: datetime) -> None:
+        if breach.outcome == "expire":
+            self.expire(by=SCHEDULER, deadline=deadline.name, at=at)
+        elif breach.outcome == "auto_approve":
+            self._require("approve", (S.PENDING_REVIEW,))
+            self._approve(by="policy:deadlines", shipping=breach.support, at=at)
+        elif breach.outcome == "escalate":
+            level = breach.decision.details["level"]
+            self._escalated(
+                by=SCHEDULER, level=level, reason="; ".join(breach.decision.reasons), timestamp=at
+            )
+
+    @event("Escalated", topic="aftersales.return.Escalated")
+    def _escalated(self, by: str, level: str, reason: str, timestamp: datetime) -> None:
+        self.escalations.append(level)
+
+    @event("DeadlineScheduled", topic="aftersales.return.DeadlineScheduled")
+    def _deadline_scheduled(
+        self,
+        name: str,
+        due_at: datetime,
+        action: str,
+        basis: str,
+        since: datetime,
+        set_by: dict[str, Any],
+        timestamp: datetime,
+    ) -> None:
+        self._apply_scheduled(name, due_at, action, basis, since, set_by)
+
+    @event("DeadlineCancelled", topic="aftersales.return.DeadlineCancelled")
+    def _deadline_cancelled(self, name: str, reason: str, detail: str, timestamp: datetime) -> None:
+        self._apply_cancelled(name, reason, timestamp)
+
+    @event("DeadlineBreached", topic="aftersales.return.DeadlineBreached")
+    def _deadline_breached(
+        self, name: str, due_at: datetime, fired_at: datetime, action: str, timestamp: datetime
+    ) -> None:
+        self._apply_breached(name, action, timestamp)
 
     def _move(self, status: ReturnStatus) -> None:
         self.status = status

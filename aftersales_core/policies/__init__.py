@@ -7,6 +7,8 @@ them. Each policy module holds its settings as a frozen dataclass (versioned dat
 from aftersales_core.policies import (
     buyer_abuse,
     complaint_triage,
+    deadline_breach,
+    deadlines,
     logistics_exception,
     refund_approval,
     refund_calculation,
@@ -26,6 +28,8 @@ __all__ = [
     "buyer_abuse",
     "complaint_triage",
     "current_version",
+    "deadline_breach",
+    "deadlines",
     "describe",
     "evaluate",
     "logistics_exception",

@@ -1,0 +1,115 @@
+"""`aftersales deadlines …`: list open deadlines, fire the due ones (batch use and tests).
+
+`aftersales run --role scheduler` does the same firing continuously with the wall clock."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Literal
+from uuid import UUID
+
+import typer
+
+from aftersales import exit_codes
+from aftersales.bootstrap import build_app
+from aftersales.errors import classify
+from aftersales.output import console, emit_json_line, errors, fail, table
+from consumers.deadline_index import DeadlineIndex
+from consumers.scheduler import Scheduler
+
+deadlines_app = typer.Typer(
+    help="Deadlines: list the open ones, fire the due ones.", no_args_is_help=True
+)
+Format = Annotated[Literal["table", "json"], typer.Option("--format")]
+
+
+def parse_time(text: str, option: str) -> datetime:
+    try:
+        at = datetime.fromisoformat(text)
+    except ValueError:
+        raise typer.BadParameter(f"{option}: not an RFC 3339 time: {text!r}") from None
+    if at.tzinfo is None:
+        raise typer.BadParameter(f"{option} needs a UTC offset, e.g. 2026-01-05T10:00:00+00:00")
+    return at
+
+
+@deadlines_app.command("fire")
+def fire(
+    now: Annotated[
+        str | None,
+        typer.Option("--now", help="RFC 3339 time: fire what is due before it; default: now"),
+    ] = None,
+    fmt: Format = "table",
+) -> None:
+    """Fire every deadline due before --now: breaches, escalations, expiries, automatic
+    approvals, proactive complaints. Firing again changes nothing.
+
+    Exits 1 when the domain refused to fire some case (each is named on stderr)."""
+    at = parse_time(now, "--now") if now is not None else datetime.now(UTC)
+    app = build_app()
+    try:
+        scheduler = Scheduler(app)
+        fired = [f.to_json() for f in scheduler.fire_due(at)]
+    except Exception as problem:  # classified; unknown failures are re-raised
+        code, message = classify(problem)
+        fail(message)
+        raise typer.Exit(code) from None
+    finally:
+        app.close()
+    if fmt == "json":
+        emit_json_line(fired)
+    else:
+        console.print(
+            table(
+                f"fired at {at.isoformat()}",
+                ("case", "type", "deadline", "due", "action", "status", "related"),
+                (
+                    (
+                        f["case_id"],
+                        f["case_type"],
+                        f["deadline"],
+                        f["due_at"],
+                        f["action"],
+                        f["status"],
+                        " ".join(f"{k}={v}" for k, v in f["related"].items()),
+                    )
+                    for f in fired
+                ),
+            )
+        )
+    if scheduler.stats.failed:
+        errors.print(f"{scheduler.stats.failed} case(s) could not be fired; see the log above")
+        raise typer.Exit(exit_codes.REFUSED)
+
+
+@deadlines_app.command("list")
+def list_open(
+    case: Annotated[UUID | None, typer.Option("--case", help="only this case")] = None,
+    due_before: Annotated[
+        str | None, typer.Option("--due-before", help="RFC 3339 time: only those due before")
+    ] = None,
+    fmt: Format = "table",
+) -> None:
+    """Open deadlines by due time, from the scheduler's index (brought up to date first)."""
+    before = parse_time(due_before, "--due-before") if due_before is not None else None
+    app = build_app()
+    try:
+        index = DeadlineIndex(app.recorder, app.mapper)
+        index.catch_up()
+        rows = [d.to_json() for d in index.listing(case, before)]
+    except Exception as problem:  # classified; unknown failures are re-raised
+        code, message = classify(problem)
+        fail(message)
+        raise typer.Exit(code) from None
+    finally:
+        app.close()
+    if fmt == "json":
+        emit_json_line(rows)
+        return
+    console.print(
+        table(
+            "open deadlines",
+            ("due", "case", "type", "deadline", "action"),
+            ((r["due_at"], r["case_id"], r["case_type"], r["deadline"], r["action"]) for r in rows),
+        )
+    )

@@ -1,0 +1,204 @@
+"""Deadlines in the application: scheduled and settled with every save, fired by the scheduler.
+
+Every save runs the same step for each changed aggregate that has deadlines, before its events
+are written: deadlines whose state was left are settled (met, cancelled, or breached late), and
+the deadlines the new state wants are computed by the ``deadlines`` policy and scheduled, the
+decision recorded first, all in the command's own transaction. Nobody has to remember it.
+
+Firing (``fire_deadlines``) loads one aggregate, lets it re-check which deadlines are really due
+(the aggregate is authoritative, whatever an index said), records each breach with the decision
+that says what it does, carries the action out and saves once. A second firing finds nothing
+open; of two concurrent firings one loses on optimistic concurrency, reloads, finds nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.domain import Aggregate
+
+from aftersales_core import policies
+from aftersales_core.application.deadline_facts import (
+    breach_inputs,
+    schedule_inputs,
+    watchdog_inputs,
+)
+from aftersales_core.application.returns import ReturnServices, returned_lines
+from aftersales_core.application.upstream import CATEGORY_OF, UpstreamServices
+from aftersales_core.domain.base import require_aware
+from aftersales_core.domain.deadlines import Breach, Deadline, DeadlineRules
+from aftersales_core.domain.ids import case_id_for
+from aftersales_core.domain.order import Order
+from aftersales_core.domain.returns import ReturnCase
+from aftersales_core.errors import ConcurrentChangeError, UnknownCaseError
+
+FIRE_RETRIES = 5
+WATCHDOG_USER = "logistics-watchdog"
+
+
+@dataclass
+class FiredDeadline:
+    """One deadline the scheduler fired, and what its breach did."""
+
+    case_id: UUID
+    case_type: str
+    name: str
+    due_at: datetime
+    fired_at: datetime
+    action: str
+    status: str | None  # the case's status after the firing (an order has none)
+    reasons: list[str] = field(default_factory=list)
+    related: dict[str, str] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "case_id": str(self.case_id),
+            "case_type": self.case_type,
+            "deadline": self.name,
+            "due_at": self.due_at.isoformat(),
+            "fired_at": self.fired_at.isoformat(),
+            "action": self.action,
+            "status": self.status,
+            "reasons": self.reasons,
+            "related": self.related,
+        }
+
+
+class DeadlineServices(ReturnServices, UpstreamServices):
+    # ---- scheduling and settling, with every save ------------------------------------------
+    def save_all(self, *aggregates: Aggregate) -> None:
+        for aggregate in aggregates:
+            if isinstance(aggregate, DeadlineRules) and aggregate.pending_events:
+                self._sync_deadlines(aggregate, aggregates)
+        super().save_all(*aggregates)
+
+    def _sync_deadlines(self, aggregate: DeadlineRules, batch: tuple[Aggregate, ...]) -> None:
+        at = aggregate.modified_on
+        aggregate.settle_deadlines(at)
+        wanted = aggregate.deadlines_to_schedule()
+        if not wanted:
+            return
+        decision = policies.evaluate(
+            "deadlines", schedule_inputs(aggregate, wanted, batch, self.find)
+        )
+        aggregate.schedule_deadlines(decision, at)
+
+    # ---- firing ---------------------------------------------------------------------------
+    def fire_deadlines(self, case_id: UUID, now: datetime) -> list[FiredDeadline]:
+        """Fire the aggregate's deadlines that are due at ``now`` (the scheduler's clock).
+
+        Returns what fired; an empty list when nothing was due (already fired, met, or never
+        there). A concurrent change is retried on fresh state."""
+        require_aware(now, "now")
+        for attempt in range(FIRE_RETRIES):
+            try:
+                return self._fire(case_id, now)
+            except ConcurrentChangeError:
+                if attempt == FIRE_RETRIES - 1:
+                    raise
+        raise AssertionError("unreachable")
+
+    def open_deadlines_of(self, case_id: UUID) -> tuple[str, int, list[Deadline]]:
+        """(kind, version, open deadlines) of an aggregate: what an index should say."""
+        aggregate = self._with_deadlines(case_id)
+        return aggregate.KIND, aggregate.version, aggregate.open_deadlines()
+
+    def _with_deadlines(self, case_id: UUID) -> Any:
+        """The aggregate (a case or an order) as stored, if it has deadlines."""
+        try:
+            aggregate: Aggregate = self.repository.get(case_id)
+        except AggregateNotFoundError:
+            raise UnknownCaseError(f"no case {case_id}") from None
+        if not isinstance(aggregate, DeadlineRules):
+            raise UnknownCaseError(f"{case_id} is a {type(aggregate).__name__}: no deadlines")
+        return aggregate
+
+    def _fire(self, case_id: UUID, now: datetime) -> list[FiredDeadline]:
+        aggregate = self._with_deadlines(case_id)
+        fired: list[FiredDeadline] = []
+        opened: list[Aggregate] = []
+        while due := aggregate.due_deadlines(now):
+            deadline = due[0]  # one at a time: each breach sees what the previous one did
+            breach = self._breach(aggregate, deadline, now)
+            at = max(now, aggregate.modified_on)
+            if not aggregate.fire(deadline.name, now, breach):
+                break
+            related: dict[str, str] = {}
+            if isinstance(aggregate, Order):
+                opened += self._watchdog_complaint(aggregate, deadline, breach, at, related)
+            fired.append(
+                FiredDeadline(
+                    case_id=aggregate.id,
+                    case_type=aggregate.KIND,
+                    name=deadline.name,
+                    due_at=deadline.due_at,
+                    fired_at=now,
+                    action=breach.outcome,
+                    status=None,
+                    reasons=list(breach.decision.reasons),
+                    related=related,
+                )
+            )
+            # the state the action entered schedules its own deadlines now, so that one firing
+            # also fires those already due (a firing long after the fact catches up at once)
+            self._sync_deadlines(aggregate, (aggregate, *opened))
+        if fired:
+            self.save_all(aggregate, *opened)
+            status = getattr(aggregate, "status", None)
+            for item in fired:
+                item.status = None if status is None else str(status)
+        return fired
+
+    def _breach(self, aggregate: DeadlineRules, deadline: Deadline, now: datetime) -> Breach:
+        if isinstance(aggregate, Order):
+            inputs = watchdog_inputs(aggregate, deadline, now)
+            return Breach(policies.evaluate("logistics.exception", inputs))
+        decision = policies.evaluate("deadlines.breach", breach_inputs(aggregate, deadline, now))
+        if decision.outcome != "auto_approve":
+            return Breach(decision)
+        assert isinstance(aggregate, ReturnCase)
+        order = self.placed_order(aggregate.order_id)
+        shipping = self._shipping_decision(
+            order, aggregate, None, returned_lines(order, aggregate.lines), True, None
+        )
+        return Breach(decision, shipping)
+
+    def _watchdog_complaint(
+        self,
+        order: Order,
+        deadline: Deadline,
+        breach: Breach,
+        at: datetime,
+        related: dict[str, str],
+    ) -> list[Aggregate]:
+        """Open the proactive complaint a watchdog breach asks for, once per watch."""
+        watched = order.watched(deadline.name)
+        if not breach.outcome.startswith("open_complaint") or watched is None:
+            return []
+        assert order.customer_id is not None
+        shipment_id, kind, since = watched
+        key = f"watchdog:{order.order_id}:{shipment_id}:{kind}:{since.isoformat()}"
+        complaint_id = case_id_for("complaint", key)
+        related["complaint_case_id"] = str(complaint_id)
+        if self.exists(complaint_id):
+            return []
+        customer = self.customer(order.customer_id, at)
+        decision = breach.decision
+        complaint = self.build_complaint(
+            complaint_id,
+            order,
+            customer,
+            channel="platform" if order.channel == "platform" else "email",
+            category=CATEGORY_OF.get(
+                decision.details.get("complaint_category") or "", "logistics_delay"
+            ),
+            description=f"Proactive case: parcel {shipment_id} ({'; '.join(decision.reasons)})",
+            filed_by=WATCHDOG_USER,
+            at=at,
+            cause=decision,
+        )
+        return [complaint, customer]

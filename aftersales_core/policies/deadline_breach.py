@@ -1,0 +1,61 @@
+"""``deadlines.breach``: what a missed deadline does: expire the return, approve an in-policy
+return nobody decided, or escalate (complaints climb a ladder: supervisor, then platform
+arbitration). Settings are those of ``deadlines`` (``deadlines.py``)."""
+
+from __future__ import annotations
+
+import copy
+from datetime import timedelta
+
+from aftersales_core.decisions import JSON, PolicyDecision
+from aftersales_core.policies.deadlines import CASE_TYPES, SETTINGS_V1, DeadlineSettings
+from aftersales_core.policies.reading import Reader, iso
+from aftersales_core.policies.registry import policy
+
+POLICY_ID = "deadlines.breach"
+ACTIONS = frozenset({"auto_decide", "expire", "escalate"})
+
+
+def decide(inputs: JSON, settings: DeadlineSettings, version: int) -> PolicyDecision:
+    read = Reader(POLICY_ID, inputs)
+    case_type = read.text("case_type", CASE_TYPES - {"order"})
+    name, action = read.text("name"), read.text("action", ACTIONS)
+    due_at, fired_at = read.time("due_at"), read.time("fired_at")
+    escalations = read.strings("escalations")
+    eligibility = read.optional_text("eligibility_outcome")
+    missed = f"{case_type} deadline {name} (due {iso(due_at)}) missed at {iso(fired_at)}"
+    level: str | None = None
+    in_policy = eligibility == "approve" and settings.auto_approve_in_policy_returns
+    if action == "expire":
+        outcome, rule, reason = "expire", "breach.expire", f"{missed}: the return expires"
+    elif action == "auto_decide" and in_policy:
+        outcome, rule = "auto_approve", "breach.auto_approve"
+        reason = f"{missed}: eligibility approved it, so it is approved automatically"
+    elif case_type == "complaint":
+        higher = [lvl for lvl in settings.complaint_ladder if lvl not in escalations]
+        if not settings.at_the_top(escalations) and higher:
+            level, outcome, rule = higher[0], "escalate", "breach.complaint_ladder"
+            reason = f"{missed}: escalated to {level}"
+        else:
+            outcome, rule = "none", "breach.ladder_exhausted"
+            reason = (
+                f"{missed}: already escalated as far as the policy goes ({', '.join(escalations)})"
+            )
+    else:
+        level, outcome, rule = settings.case_escalation_level, "escalate", "breach.escalate"
+        why = (
+            ""
+            if action != "auto_decide"
+            else f" (eligibility said {eligibility or 'nothing'}, so no automatic approval)"
+        )
+        reason = f"{missed}: escalated to {level}{why}"
+    late = round((fired_at - due_at) / timedelta(hours=1), 2)
+    details: JSON = {"level": level, "hours_late": late}
+    return PolicyDecision(
+        POLICY_ID, version, copy.deepcopy(inputs), outcome, (reason,), (rule,), details
+    )
+
+
+@policy(POLICY_ID, 1)
+def deadlines_breach_v1(inputs: JSON) -> PolicyDecision:
+    return decide(inputs, SETTINGS_V1, 1)

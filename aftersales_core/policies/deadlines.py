@@ -1,0 +1,251 @@
+"""``deadlines``: when a case's deadlines fall due, and what their breach triggers.
+
+A case asks for the deadlines of the state it has entered (``wanted``: a name and the time the
+state began, with the facts the durations depend on); the policy answers with due times, the
+action a breach triggers and a sentence saying why, or notes why a deadline cannot be set yet
+(a refund counted from receipt, before the goods are back). Nothing here reads a clock.
+What a breach then does is ``deadlines.breach`` (``deadline_breach.py``), with these settings.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from aftersales_core.decisions import JSON, PolicyDecision
+from aftersales_core.policies.findings import Findings
+from aftersales_core.policies.reading import Reader, iso
+from aftersales_core.policies.registry import policy
+from aftersales_core.policies.vocabulary import (
+    CN_MARKET,
+    COMPLAINT_CHANNELS,
+    REFUND_SOURCES,
+    US_MARKET,
+    is_eu_or_uk,
+)
+
+POLICY_ID = "deadlines"
+CASE_TYPES = frozenset({"return", "refund", "complaint", "order"})
+WATCHDOG_KINDS = frozenset({"no_scan", "customs_hold"})
+
+
+def add_working_days(start: datetime, days: int) -> datetime:
+    """``days`` weekdays after start, at the same time of day; Saturdays and Sundays skipped."""
+    moment, left = start, days
+    while left > 0:
+        moment += timedelta(days=1)
+        if moment.weekday() < 5:
+            left -= 1
+    return moment
+
+
+@dataclass(frozen=True)
+class RefundTerm:
+    """How long a refund may take, counted from which moment."""
+
+    days: int
+    label: str
+    working_days: bool = False
+    anchor: str = "return_received"  # or "request": the withdrawal notice
+
+    def due(self, start: datetime) -> datetime:
+        if self.working_days:
+            return add_working_days(start, self.days)
+        return start + timedelta(days=self.days)
+
+    def length(self) -> str:
+        return f"{self.days} {'working ' if self.working_days else ''}days"
+
+
+@dataclass(frozen=True)
+class DeadlineSettings:
+    """Settings of deadlines v1 and deadlines.breach v1 (defaults from SPEC §3.2)."""
+
+    return_decision_hours: int = 48
+    cn_refund: RefundTerm = RefundTerm(7, "CN: refund within 7 days of receiving the return")
+    withdrawal_refund: RefundTerm = RefundTerm(
+        14, "EU/UK: refund within 14 days of the withdrawal notice", anchor="request"
+    )
+    eu_uk_refund: RefundTerm = RefundTerm(14, "EU/UK: refund within 14 days of the return")
+    us_refund: RefundTerm = RefundTerm(
+        7, "US: refund within 7 working days of receiving the return", working_days=True
+    )
+    default_refund: RefundTerm = RefundTerm(14, "refund within 14 days of receiving the return")
+    # A withdrawal's refund may be held until the goods, or proof of their dispatch, arrive;
+    # when that is later than the 14 days, it is due this long after (without undue delay).
+    held_refund_days: int = 3
+    first_response_hours: int = 24
+    fast_channels: frozenset[str] = frozenset({"platform", "regulator"})
+    fast_first_response_hours: int = 12
+    resolution_days: int = 7
+    escalated_resolution_days: int = 3  # after a missed resolution: one more chance, then up
+    watchdog_no_scan_hours: int = 120  # as logistics.exception v1
+    watchdog_customs_hold_hours: int = 72  # as logistics.exception v1
+    auto_approve_in_policy_returns: bool = True  # deadlines.breach
+    complaint_ladder: tuple[str, ...] = ("supervisor", "platform_arbitration")
+    case_escalation_level: str = "supervisor"
+
+    def refundRefundTerm(self, market: str, is_withdrawal: bool) -> RefundTerm:
+        if market == CN_MARKET:
+            return self.cn_refund
+        if is_eu_or_uk(market):
+            return self.withdrawal_refund if is_withdrawal else self.eu_uk_refund
+        return self.us_refund if market == US_MARKET else self.default_refund
+
+    def at_the_top(self, escalations: list[str]) -> bool:
+        """Escalated as far as deadlines take a complaint (or further, by hand)."""
+        return any(level in escalations for level in (self.complaint_ladder[-1], "regulator"))
+
+
+SETTINGS_V1 = DeadlineSettings()
+
+
+@dataclass
+class _Plan:
+    """The deadlines one decision schedules, with the reasons for each and for the waits."""
+
+    name: str
+    since: datetime
+    findings: Findings
+    deadlines: list[JSON]
+
+    def add(self, due: datetime, action: str, rule: str, basis: str) -> None:
+        self.findings.note(rule, f"{self.name}: {basis}, due {iso(due)}")
+        item = {"name": self.name, "since": iso(self.since), "due_at": iso(due)}
+        self.deadlines.append({**item, "action": action, "basis": basis})
+
+    def wait(self, rule: str, reason: str) -> None:
+        self.findings.note(rule, f"{self.name}: {reason}")
+
+
+def _return(read: Reader, plan: _Plan, s: DeadlineSettings) -> None:
+    if plan.name == "decision":
+        hours = s.return_decision_hours
+        basis = f"a return in review is decided within {hours} hours"
+        plan.add(plan.since + timedelta(hours=hours), "auto_decide", "deadline.decision", basis)
+    elif plan.name == "ship_back":
+        by = read.optional_time("ship_back_by")
+        if by is None:
+            plan.wait("deadline.ship_back", "no ship-back date was set by eligibility")
+        else:
+            basis = "the goods must be shipped back by the date eligibility set"
+            plan.add(by, "expire", "deadline.ship_back", basis)
+    elif plan.name == "refund":
+        _return_refund(read, plan, s)
+    else:
+        raise read.error("wanted", f"names {plan.name!r}, not a return deadline")
+
+
+def _return_refund(read: Reader, plan: _Plan, s: DeadlineSettings) -> None:
+    term = s.refundRefundTerm(read.market(), read.flag("is_withdrawal"))
+    returnless, received = read.flag("returnless"), read.optional_time("received_at")
+    if term.anchor == "request":  # may be held until the goods or proof of dispatch arrive
+        arrived = [t for t in (read.optional_time("shipped_at"), received) if t is not None]
+        held_until = read.time("approved_at") if returnless else min(arrived, default=None)
+        if held_until is None:
+            plan.wait(
+                "deadline.refund_held",
+                f"{term.label}, held until the goods or proof of their dispatch arrive",
+            )
+            return
+        due, basis = term.due(read.time("requested_at")), term.label
+        later = held_until + timedelta(days=s.held_refund_days)
+        if later > due:
+            due = later
+            basis = (
+                f"{term.label}; held until {iso(held_until)}, when the goods or proof of "
+                f"dispatch arrived, so due {s.held_refund_days} days after that"
+            )
+        plan.add(due, "escalate", "deadline.refund", basis)
+        return
+    start, words = received, "of receiving the return"
+    if start is None and returnless:
+        start, words = read.time("approved_at"), "of approving a returnless refund"
+    if start is None:
+        plan.wait("deadline.refund", f"{term.label}: waiting for the goods")
+    else:
+        basis = f"{term.length()} {words} ({term.label})"
+        plan.add(term.due(start), "escalate", "deadline.refund", basis)
+
+
+def _complaint(read: Reader, plan: _Plan, s: DeadlineSettings) -> None:
+    channel = read.text("channel", COMPLAINT_CHANNELS)
+    if plan.name == "first_response":
+        fast = channel in s.fast_channels
+        hours = s.fast_first_response_hours if fast else s.first_response_hours
+        basis = f"first response within {hours} hours" + (f" on the {channel} channel" * fast)
+        plan.add(plan.since + timedelta(hours=hours), "escalate", "deadline.first_response", basis)
+    elif plan.name == "resolution":
+        basis = f"resolution within {s.resolution_days} days"
+        plan.add(
+            plan.since + timedelta(days=s.resolution_days), "escalate", "deadline.resolution", basis
+        )
+    elif plan.name == "resolution_escalated":
+        if s.at_the_top(read.strings("escalations")):
+            plan.wait("deadline.resolution_escalated", "none: escalated as far as it goes")
+            return
+        days = s.escalated_resolution_days
+        basis = f"resolution within {days} more days after a missed resolution deadline"
+        plan.add(
+            plan.since + timedelta(days=days), "escalate", "deadline.resolution_escalated", basis
+        )
+    else:
+        raise read.error("wanted", f"names {plan.name!r}, not a complaint deadline")
+
+
+def _refund(read: Reader, plan: _Plan, s: DeadlineSettings) -> None:
+    if plan.name != "refund":
+        raise read.error("wanted", f"names {plan.name!r}, not a refund deadline")
+    read.text("source", REFUND_SOURCES)
+    carried = read.optional_time("inherited_due_at")
+    if carried is not None:
+        basis = "the refund deadline of the return it settles"
+        plan.add(carried, "escalate", "deadline.refund", basis)
+        return
+    term = s.refundRefundTerm(read.market(), False)
+    basis = f"issued within {term.length()} of the request ({term.label})"
+    plan.add(term.due(plan.since), "escalate", "deadline.refund", basis)
+
+
+def _order(read: Reader, plan: _Plan, s: DeadlineSettings, kind: str) -> None:
+    if not plan.name.startswith("watchdog:"):
+        raise read.error("wanted", f"names {plan.name!r}, not an order deadline")
+    customs = kind == "customs_hold"
+    hours = s.watchdog_customs_hold_hours if customs else s.watchdog_no_scan_hours
+    what = "held at customs" if customs else "without a tracking scan"
+    basis = f"a parcel {what} for over {hours} hours gets a proactive complaint"
+    plan.add(plan.since + timedelta(hours=hours), "open_complaint", f"deadline.{kind}", basis)
+
+
+_BY_CASE: dict[str, Callable[[Reader, _Plan, DeadlineSettings], None]] = {
+    "return": _return,
+    "complaint": _complaint,
+    "refund": _refund,
+}
+
+
+def decide(inputs: JSON, settings: DeadlineSettings, version: int) -> PolicyDecision:
+    read = Reader(POLICY_ID, inputs)
+    case_type = read.text("case_type", CASE_TYPES)
+    findings, planned = Findings(), list[JSON]()
+    for item in read.items("wanted"):
+        plan = _Plan(item.text("name"), item.time("since"), findings, planned)
+        if case_type == "order":
+            _order(read, plan, settings, item.text("kind", WATCHDOG_KINDS))
+        else:
+            _BY_CASE[case_type](read, plan, settings)
+    if not findings.reasons:
+        findings.note("deadline.none", "no deadline was asked for")
+    outcome = "scheduled" if planned else "none"
+    details: JSON = {"deadlines": planned}
+    reasons, rules = findings.reasons, findings.rules
+    return PolicyDecision(
+        POLICY_ID, version, copy.deepcopy(inputs), outcome, reasons, rules, details
+    )
+
+
+@policy(POLICY_ID, 1)
+def deadlines_v1(inputs: JSON) -> PolicyDecision:
+    return decide(inputs, SETTINGS_V1, 1)

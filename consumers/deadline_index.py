@@ -1,0 +1,230 @@
+"""The deadline index: which case has which open deadline due when, built from the store's
+notification log (the deadline events only), so the scheduler never scans every case.
+
+Two tables of their own in the event store's database (SQLite file or PostgreSQL schema):
+``deadline_index`` (one row per case and deadline name; ``due_at`` NULL once it is closed) and
+``deadline_index_position`` (how far the log was read). Rows and position change in one
+transaction. Every row remembers the case version that wrote it and is only overwritten by a
+newer one, so several schedulers reading the log at once, or a re-read after a crash, leave the
+same index. The index may be stale; it is never trusted: the aggregate decides what is due.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import ApplicationRecorder, IntegrityError, Mapper
+
+KINDS = ("return", "refund", "complaint", "order")
+CLOSING = ("DeadlineCancelled", "DeadlineBreached")
+TOPICS = tuple(
+    f"aftersales.{kind}.{name}" for kind in KINDS for name in ("DeadlineScheduled", *CLOSING)
+)
+READER = "deadline-scheduler"
+
+
+def utc_text(at: datetime) -> str:
+    """A fixed-width UTC time: sorts as text the way the times sort."""
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+@dataclass(frozen=True)
+class IndexedDeadline:
+    case_id: UUID
+    case_type: str
+    name: str
+    due_at: datetime
+    action: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "case_id": str(self.case_id),
+            "case_type": self.case_type,
+            "deadline": self.name,
+            "due_at": self.due_at.isoformat(),
+            "action": self.action,
+        }
+
+
+class _Tx:
+    """One transaction on either backend, with ``?`` placeholders and tuple rows."""
+
+    def __init__(self, cursor: Any, postgres: bool) -> None:
+        self.cursor, self.postgres = cursor, postgres
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        self.cursor.execute(sql.replace("?", "%s") if self.postgres else sql, tuple(params))
+
+    def rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        self.execute(sql, params)
+        return [
+            tuple(r.values()) if isinstance(r, dict) else tuple(r) for r in self.cursor.fetchall()
+        ]
+
+
+class DeadlineIndex:
+    def __init__(
+        self, recorder: ApplicationRecorder, mapper: Mapper[UUID], batch_size: int = 500
+    ) -> None:
+        self.recorder, self.mapper, self.batch_size = recorder, mapper, batch_size
+        self.datastore: Any = getattr(recorder, "datastore", None)
+        if self.datastore is None:
+            raise TypeError("the deadline index needs an SQLite or PostgreSQL event store")
+        self.postgres = type(self.datastore).__name__.startswith("Postgres")
+        prefix = ""
+        if self.postgres:
+            prefix = '"' + str(self.datastore.schema).replace('"', '""') + '".'
+        self.rows_table = f"{prefix}deadline_index"
+        self.position_table = f"{prefix}deadline_index_position"
+        self._create()
+
+    @contextmanager
+    def _tx(self) -> Iterator[_Tx]:
+        with self.datastore.transaction(commit=True) as cursor:
+            yield _Tx(cursor, self.postgres)
+
+    def _create(self) -> None:
+        try:
+            self._create_tables()
+        except IntegrityError:  # PostgreSQL: another scheduler created them at the same moment
+            self._create_tables()
+
+    def _create_tables(self) -> None:
+        with self._tx() as tx:
+            tx.execute(
+                f"CREATE TABLE IF NOT EXISTS {self.rows_table} (case_id TEXT NOT NULL, "
+                "name TEXT NOT NULL, case_type TEXT NOT NULL, due_at TEXT, action TEXT, "
+                "version BIGINT NOT NULL, PRIMARY KEY (case_id, name))"
+            )
+            tx.execute(
+                f"CREATE INDEX IF NOT EXISTS deadline_index_due ON {self.rows_table} (due_at)"
+            )
+            tx.execute(
+                f"CREATE TABLE IF NOT EXISTS {self.position_table} "
+                "(reader TEXT PRIMARY KEY, position BIGINT NOT NULL)"
+            )
+
+    def position(self) -> int:
+        with self._tx() as tx:
+            found = tx.rows(
+                f"SELECT position FROM {self.position_table} WHERE reader = ?", (READER,)
+            )
+        return int(found[0][0]) if found else 0
+
+    def catch_up(self) -> int:
+        """Read the deadline events after the stored position into the index; returns how
+        many it read."""
+        read = 0
+        while True:
+            start = self.position() + 1
+            batch = self.recorder.select_notifications(start, self.batch_size, topics=TOPICS)
+            if not batch:
+                return read
+            with self._tx() as tx:
+                for notification in batch:
+                    self._apply(tx, notification)
+                self._save_position(tx, batch[-1].id)
+            read += len(batch)
+
+    def _apply(self, tx: _Tx, notification: Any) -> None:
+        event: Any = self.mapper.to_domain_event(notification)
+        kind, name = notification.topic.split(".")[1:3]
+        due, action = None, None
+        if name == "DeadlineScheduled":
+            due, action = utc_text(event.due_at), event.action
+        self._put(
+            tx, str(event.originator_id), event.name, kind, due, action, event.originator_version
+        )
+
+    def _put(
+        self,
+        tx: _Tx,
+        case_id: str,
+        name: str,
+        kind: str,
+        due: str | None,
+        action: str | None,
+        version: int,
+    ) -> None:
+        table = self.rows_table
+        tx.execute(
+            f"INSERT INTO {table} (case_id, name, case_type, due_at, action, version) "
+            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (case_id, name) DO UPDATE SET "
+            "due_at = excluded.due_at, action = excluded.action, version = excluded.version "
+            f"WHERE {table}.version <= excluded.version",
+            (case_id, name, kind, due, action, version),
+        )
+
+    def _save_position(self, tx: _Tx, position: int) -> None:
+        table = self.position_table
+        tx.execute(
+            f"INSERT INTO {table} (reader, position) VALUES (?, ?) ON CONFLICT (reader) DO "
+            f"UPDATE SET position = excluded.position WHERE {table}.position < excluded.position",
+            (READER, position),
+        )
+
+    def reconcile(
+        self,
+        case_id: UUID,
+        case_type: str,
+        version: int,
+        open_deadlines: Sequence[tuple[str, datetime, str]],
+    ) -> None:
+        """Make a case's rows say what the aggregate says (at ``version``): heals rows a
+        stale reader left behind."""
+        with self._tx() as tx:
+            names = [
+                r[0]
+                for r in tx.rows(
+                    f"SELECT name FROM {self.rows_table} WHERE case_id = ? AND due_at IS NOT NULL",
+                    (str(case_id),),
+                )
+            ]
+            still = {name for name, _, _ in open_deadlines}
+            for name in names:
+                if name not in still:
+                    self._put(tx, str(case_id), name, case_type, None, None, version)
+            for name, due, action in open_deadlines:
+                self._put(tx, str(case_id), name, case_type, utc_text(due), action, version)
+
+    def due_cases(self, now: datetime, limit: int = 500) -> list[UUID]:
+        """Cases with an open deadline due before ``now``, the longest overdue first."""
+        with self._tx() as tx:
+            rows = tx.rows(
+                f"SELECT case_id, MIN(due_at) AS first_due FROM {self.rows_table} "
+                "WHERE due_at IS NOT NULL AND due_at < ? GROUP BY case_id "
+                "ORDER BY first_due, case_id LIMIT ?",
+                (utc_text(now), limit),
+            )
+        return [UUID(r[0]) for r in rows]
+
+    def listing(
+        self, case_id: UUID | None = None, due_before: datetime | None = None
+    ) -> list[IndexedDeadline]:
+        """Open deadlines by due time, optionally of one case or due before a time."""
+        sql = (
+            f"SELECT case_id, case_type, name, due_at, action FROM {self.rows_table} "
+            "WHERE due_at IS NOT NULL"
+        )
+        params: list[Any] = []
+        if case_id is not None:
+            sql, params = sql + " AND case_id = ?", [*params, str(case_id)]
+        if due_before is not None:
+            sql, params = sql + " AND due_at < ?", [*params, utc_text(due_before)]
+        with self._tx() as tx:
+            rows = tx.rows(sql + " ORDER BY due_at, case_id, name", params)
+        return [
+            IndexedDeadline(
+                UUID(r[0]),
+                r[1],
+                r[2],
+                datetime.strptime(r[3], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC),
+                r[4] or "",
+            )
+            for r in rows
+        ]

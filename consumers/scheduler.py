@@ -1,0 +1,122 @@
+"""The deadline scheduler: turns due deadlines into commands (breach, escalation, expiry,
+automatic approval, proactive complaints).
+
+Each cycle reads the new deadline events into the index, asks it which cases have a deadline due
+before ``now``, and fires each of those cases through the application, which reloads the case and
+lets it decide (firing twice, or from two processes, changes nothing the second time). The clock
+is read here, at the edge, and handed in as ``now``; the domain never reads one.
+
+Failure policy: a case whose firing is refused by the domain is logged with its id and counted,
+and stays due (it is tried again next cycle, and `aftersales deadlines list` shows it); anything
+else (the store is down, a bug) stops the worker, like every other worker of `aftersales run`.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from uuid import UUID
+
+from aftersales_core.application.app import AfterSalesApp
+from aftersales_core.application.deadlines import FiredDeadline
+from aftersales_core.domain.base import require_aware
+from aftersales_core.errors import DomainError
+from consumers.deadline_index import DeadlineIndex
+
+log = logging.getLogger(__name__)
+Clock = Callable[[], datetime]
+
+
+def wall_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class SchedulerStats:
+    cycles: int = 0
+    fired: int = 0
+    failed: int = 0
+    healed: int = 0
+
+
+class Scheduler:
+    def __init__(
+        self,
+        app: AfterSalesApp,
+        *,
+        clock: Clock = wall_clock,
+        interval: float = 2.0,
+        batch_size: int = 200,
+    ) -> None:
+        self.app, self.clock, self.interval, self.batch_size = app, clock, interval, batch_size
+        self.index = DeadlineIndex(app.recorder, app.mapper)
+        self.stats = SchedulerStats()
+
+    def fire_due(self, now: datetime) -> list[FiredDeadline]:
+        """One pass: fire everything due before ``now``; returns what fired."""
+        require_aware(now, "now")
+        self.index.catch_up()
+        fired: list[FiredDeadline] = []
+        done: set[UUID] = set()  # nothing (more) to fire this pass, or refused
+        while True:
+            candidates = [
+                c for c in self.index.due_cases(now, self.batch_size + len(done)) if c not in done
+            ]
+            if not candidates:
+                break
+            for case_id in candidates:
+                more = self._fire_case(case_id, now)
+                if not more:
+                    done.add(case_id)
+                fired += more  # a case that fired is asked again: its new state may be due
+            self.index.catch_up()
+        self.stats.cycles += 1
+        self.stats.fired += len(fired)
+        return fired
+
+    def _fire_case(self, case_id: UUID, now: datetime) -> list[FiredDeadline]:
+        try:
+            fired = self.app.fire_deadlines(case_id, now)
+        except DomainError as error:
+            self.stats.failed += 1
+            log.error(
+                "deadlines of case %s not fired at %s: %s (%s); tried again next cycle",
+                case_id,
+                now.isoformat(),
+                error,
+                type(error).__name__,
+            )
+            return []
+        for item in fired:
+            log.info(
+                "case %s: deadline %s due %s fired: %s",
+                item.case_id,
+                item.name,
+                item.due_at.isoformat(),
+                item.action,
+            )
+        if not fired:
+            self._heal(case_id)
+        return fired
+
+    def _heal(self, case_id: UUID) -> None:
+        """Nothing was due after all (met meanwhile, or a stale row): rewrite the case's rows
+        from the aggregate, so it is not a candidate again."""
+        try:
+            kind, version, deadlines = self.app.open_deadlines_of(case_id)
+        except DomainError:
+            return
+        self.index.reconcile(
+            case_id, kind, version, [(d.name, d.due_at, d.action) for d in deadlines]
+        )
+        self.stats.healed += 1
+
+    def run(self, stop: threading.Event) -> None:
+        """Fire with the wall clock every ``interval`` seconds until ``stop`` is set."""
+        log.info("deadline scheduler starting at index position %d", self.index.position())
+        while not stop.is_set():
+            self.fire_due(self.clock())
+            stop.wait(self.interval)

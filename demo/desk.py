@@ -1,0 +1,129 @@
+"""The scripted desk: what agents, supervisors, the warehouse and customers do next with each
+case, read from the `cases` projection. Simple, documented behaviours (README, "Demo"):
+
+| case, status | next step (business time after the case's last change) |
+| --- | --- |
+| return pending_review | a supervisor approves it (4 h) |
+| return approved, goods come back | an agent issues a return label (1 day) |
+| return label_issued | the carrier scans the parcel back: Dispatched (2 days), Delivered (6 days) |
+| return received | the warehouse inspects: grade C for damaged/defective, else A (1 day) |
+| return inspected, or approved and returnless | an agent resolves it as asked (2 h) |
+| return resolved | an agent closes it (3 days) |
+| refund awaiting_approval | a supervisor approves it (8 h) |
+| refund approved or failed | an agent issues it (2 h) |
+| refund issued | the payment provider confirms settlement (1 day) |
+| complaint open | first response: the merchant's real answer time to the review, else 6 h |
+| complaint acknowledged | proposal (4 h): a coupon for delays, 10 % back for other order |
+|  | issues, an apology when there is no order |
+| complaint proposed | the customer accepts (1 day) |
+| complaint accepted | an agent resolves it (1 h) |
+| complaint resolved | closed with the review's score as satisfaction, else 3 (1 day) |
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+H = timedelta(hours=1)
+
+
+@dataclass
+class Desk:
+    """Knows what the customers said (review scores, answer times) and acts on case rows."""
+
+    review_score: dict[str, int] = field(default_factory=dict)  # complaint id -> stars
+    answer_hours: dict[str, float] = field(default_factory=dict)  # complaint id -> hours
+    order_totals: dict[str, Decimal] = field(default_factory=dict)
+    carriers: dict[str, str] = field(default_factory=dict)  # order id -> carrier
+    counter: int = 0
+
+    def _cmd(self, name: str, row: dict[str, Any], after: timedelta, **fields: Any
+             ) -> dict[str, Any]:
+        at = datetime.fromisoformat(row["updated_at"]) + after
+        return {"command": name, "case_id": row["case_id"], "at": at.isoformat(), **fields}
+
+    def next_steps(self, row: dict[str, Any]) -> tuple[list[dict[str, Any]],
+                                                       list[dict[str, Any]]]:
+        """(commands, return-shipment scans) for one case row."""
+        self.counter += 1
+        handler = getattr(self, f"_{row['case_type']}_{row['status']}", None)
+        return handler(row) if handler else ([], [])
+
+    # returns
+    def _return_pending_review(self, row: dict[str, Any]) -> Any:
+        return [self._cmd("ApproveReturn", row, 4 * H, by="supervisor-ana")], []
+
+    def _return_approved(self, row: dict[str, Any]) -> Any:
+        if row.get("returnless"):
+            return [self._cmd("ResolveReturn", row, 2 * H, by="agent-ben")], []
+        return [self._cmd("IssueReturnLabel", row, 24 * H, by="agent-ben",
+                          carrier=self.carriers.get(row["order_id"], "DHL"),
+                          tracking_number=f"RT{self.counter:07d}")], []
+
+    def _return_label_issued(self, row: dict[str, Any]) -> Any:
+        start = datetime.fromisoformat(row["updated_at"])
+        order_id = row["order_id"]
+        scans = [{"event_id": f"{row['case_id']}-back-{kind}", "event_type": kind,
+                  "occurred_at": (start + after).isoformat(), "order_id": order_id,
+                  "shipment_id": f"{row['case_id']}-back",
+                  "carrier": self.carriers.get(order_id, "DHL"), "direction": "return"}
+                 for kind, after in (("Dispatched", 48 * H), ("Delivered", 144 * H))]
+        return [], scans
+
+    def _return_received(self, row: dict[str, Any]) -> Any:
+        grade = "C" if row.get("reason") in ("damaged", "defective") else "A"
+        return [self._cmd("InspectReturn", row, 24 * H, by="warehouse", grade=grade,
+                          findings="checked on arrival")], []
+
+    def _return_inspected(self, row: dict[str, Any]) -> Any:
+        return [self._cmd("ResolveReturn", row, 2 * H, by="agent-ben")], []
+
+    def _return_resolved(self, row: dict[str, Any]) -> Any:
+        return [self._cmd("CloseReturn", row, 72 * H, by="agent-ben")], []
+
+    # refunds
+    def _refund_awaiting_approval(self, row: dict[str, Any]) -> Any:
+        return [self._cmd("ApproveRefund", row, 8 * H, approver="supervisor-olga",
+                          approver_role="supervisor")], []
+
+    def _refund_approved(self, row: dict[str, Any]) -> Any:
+        return [self._cmd("IssueRefund", row, 2 * H, by="agent-ben")], []
+
+    _refund_failed = _refund_approved
+
+    def _refund_issued(self, row: dict[str, Any]) -> Any:
+        return [self._cmd("ConfirmRefundSettled", row, 24 * H,
+                          provider_ref=f"psp-{self.counter:08d}")], []
+
+    # complaints
+    def _complaint_open(self, row: dict[str, Any]) -> Any:
+        hours = self.answer_hours.get(row["case_id"], 6.0)
+        return [self._cmd("AcknowledgeComplaint", row, timedelta(hours=hours),
+                          agent="agent-carla", message="We are sorry and looking into it.")], []
+
+    _complaint_reopened = _complaint_open
+
+    def _complaint_acknowledged(self, row: dict[str, Any]) -> Any:
+        total = self.order_totals.get(row.get("order_id") or "")
+        if row["reason"] == "logistics_delay" or total is None:
+            kind = "coupon" if total is not None else "apology"
+            return [self._cmd("ProposeResolution", row, 4 * H, agent="agent-carla",
+                              resolution=kind)], []
+        amount = (total / 10).quantize(Decimal("0.01"))
+        return [self._cmd("ProposeResolution", row, 4 * H, agent="agent-carla",
+                          resolution="partial_refund", amount=str(amount))], []
+
+    def _complaint_proposed(self, row: dict[str, Any]) -> Any:
+        return [self._cmd("RespondToProposal", row, 24 * H, accepted=True, by="customer")], []
+
+    def _complaint_accepted(self, row: dict[str, Any]) -> Any:
+        return [self._cmd("ResolveComplaint", row, H, by="agent-carla",
+                          summary="resolution accepted by the customer")], []
+
+    def _complaint_resolved(self, row: dict[str, Any]) -> Any:
+        score = self.review_score.get(row["case_id"], 3)
+        return [self._cmd("CloseComplaint", row, 24 * H, by="agent-carla",
+                          satisfaction=score)], []

@@ -1,0 +1,161 @@
+"""`make demo`: real data through the whole pipeline, only through its public interfaces.
+
+Upstream order and shipment events go to orders.v1 / shipments.v1; customers' and agents'
+commands go through `aftersales submit`; what the desk does next is read from the projections
+(`aftersales query`). At the end the analyst report is printed and written to HTML and PNG."""
+
+from __future__ import annotations
+
+import argparse
+import time
+import zlib
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from demo import olist, uci
+from demo.data import data_dir
+from demo.desk import Desk
+from demo.harness import Pipeline
+
+console = Console(stderr=True)
+SCOPES = {
+    # name: (UCI scope, Olist orders, labelled complaints)
+    "small": ("abroad-q1", 1500, 100),
+    "default": ("abroad+uk10", 5000, 600),
+    "full": ("all", None, None),
+}
+
+
+def uci_selected(invoice: uci.Invoice, scope: str) -> bool:
+    if scope == "all":
+        return True
+    if scope == "abroad-q1":
+        return invoice.market != "GB" and invoice.at.isoformat() < "2011-03-01"
+    sampled = zlib.crc32(invoice.customer_id.encode()) % 10 == 0
+    return invoice.market != "GB" or sampled
+
+
+def load(scope: str, olist_limit: int | None, labelled: int | None
+         ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]], Desk]:
+    """(orders.v1 messages, shipments.v1 messages, customers' commands, the desk)."""
+    root = data_dir()
+    orders: list[dict[str, Any]] = []
+    scans: list[dict[str, Any]] = []
+    commands: list[dict[str, Any]] = []
+    desk = Desk()
+    earlier: dict[tuple[str, str], tuple[uci.Invoice, str]] = {}
+    for invoice in uci.read_invoices(root / "uci-online-retail/online_retail.csv.gz"):
+        if not uci_selected(invoice, scope):
+            continue
+        if invoice.cancelled:
+            request = uci.return_request(invoice, earlier)
+            if request is not None:
+                commands.append(request)
+            continue
+        o, s = uci.order_events(invoice)
+        orders += o
+        scans += s
+        desk.carriers[f"uci-{invoice.number}"] = "Royal Mail"
+        for line in invoice.lines:
+            earlier[(invoice.customer_id, line["sku"])] = (invoice, line["line_id"])
+    for order in olist.read_orders(root, olist_limit):
+        o, s = olist.upstream(order)
+        orders += o
+        scans += s
+        desk.carriers[order.order_id] = "Correios"
+        for message in o:
+            if message["event_type"] == "OrderPlaced":
+                desk.order_totals[order.order_id] = Decimal(message["total"])
+        for complaint in olist.complaints(order):
+            review = complaint["idempotency_key"].removeprefix("review-")
+            complaint["_score"] = next(int(r["review_score"]) for r in order.reviews
+                                       if r["review_id"] == review)
+            complaint["_hours"] = olist.answer_hours(order).get(review)
+            commands.append(complaint)
+    commands += olist.labelled_complaints(root, labelled)
+    return orders, scans, commands, desk
+
+
+def progress() -> Progress:
+    return Progress(TextColumn("{task.description:<34}"), BarColumn(), MofNCompleteColumn(),
+                    TimeElapsedColumn(), console=console)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="python -m demo", description=__doc__)
+    parser.add_argument("--scope", choices=list(SCOPES), default="default",
+                        help="small (< 1 min), default (a few minutes), full (all the data)")
+    parser.add_argument("--small", action="store_const", const="small", dest="scope")
+    parser.add_argument("--broker", choices=["tansu", "kafka"], default="tansu")
+    parser.add_argument("--workdir", type=Path, default=Path("var/demo"))
+    args = parser.parse_args()
+    started = time.monotonic()
+    scope, olist_limit, labelled = SCOPES[args.scope]
+    console.rule(f"[bold]after-sales demo ({args.scope}) on real data")
+    orders, scans, commands, desk = load(scope, olist_limit, labelled)
+    console.print(f"data: {len(orders)} order events, {len(scans)} shipment scans, "
+                  f"{len(commands)} customer commands (UCI Online Retail, Olist)")
+    with Pipeline(args.workdir, args.broker) as pipeline, progress() as bars:
+        console.print(f"broker {args.broker} on {pipeline.env['KAFKA_BOOTSTRAP_SERVERS']}; "
+                      f"`aftersales run` pid {pipeline.worker.pid if pipeline.worker else '?'}")
+        task = bars.add_task("publish upstream events", total=len(orders) + len(scans))
+        pipeline.publish(pipeline.settings.orders_topic, orders, lambda n: bars.advance(task, n))
+        pipeline.publish(pipeline.settings.shipments_topic, scans,
+                         lambda n: bars.advance(task, n))
+        task = bars.add_task("inbound consumers apply them", total=None)
+        pipeline.wait_inbound()
+        bars.update(task, total=1, completed=1)
+        task = bars.add_task("customers submit returns, complaints", total=len(commands))
+        clean = [{k: v for k, v in c.items() if not k.startswith("_")} for c in commands]
+        results, refused = pipeline.submit(clean)
+        for command, outcome in zip(commands, results, strict=False):
+            if command["command"] == "FileComplaint" and "_score" in command:
+                desk.review_score[outcome["case_id"]] = command["_score"]
+                if command.get("_hours"):
+                    desk.answer_hours[outcome["case_id"]] = command["_hours"]
+        bars.update(task, completed=len(commands))
+        submitted, rounds = len(commands), desk_rounds(pipeline, desk, bars)
+        task = bars.add_task("projections catch up", total=None)
+        pipeline.wait_projections()
+        bars.update(task, total=1, completed=1)
+        dead = pipeline.dead_letters()
+        report = pipeline.cli("report", "--output", str(args.workdir / "report.html"))
+        pipeline.cli("report", "--output", str(args.workdir / "report.png"))
+    print(report.stdout)
+    console.print(f"customers' commands: {submitted} ({refused} refused by policy or schema); "
+                  f"desk rounds: {rounds}")
+    console.print(f"dead letters by error type: {dead or 'none'} "
+                  f"(details in {args.workdir / 'run.log'})")
+    console.print(f"report: {args.workdir / 'report.html'} and {args.workdir / 'report.png'}; "
+                  f"read models: {args.workdir / 'read.sqlite'}; "
+                  f"finished in {time.monotonic() - started:.0f} s")
+    return 0
+
+
+def desk_rounds(pipeline: Pipeline, desk: Desk, bars: Progress, limit: int = 12) -> int:
+    """Let the desk act on every open case until nothing is left to do (or the limit)."""
+    task = bars.add_task("desk works the cases", total=limit)
+    for round_no in range(1, limit + 1):
+        pipeline.wait_inbound()
+        pipeline.wait_projections()
+        commands, scans = [], []
+        for row in pipeline.query("cases"):
+            more, back = desk.next_steps(row)
+            commands += more
+            scans += back
+        if not commands and not scans:
+            bars.update(task, total=round_no, completed=round_no)
+            return round_no
+        if scans:
+            pipeline.publish(pipeline.settings.shipments_topic, scans, lambda _: None)
+        pipeline.submit(commands)
+        bars.advance(task)
+    return limit
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
