@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml
 venv: $(STAMP)  ## create the virtualenv and install the project
 
 demo: $(STAMP)  ## run the pipeline on the embedded defaults and print what happened
-	$(BIN)/python -m demo.scenario
+	$(BIN)/python -m demo $(DEMO_ARGS)
 
 test: $(STAMP) postgres lint typecheck  ## start what the tests need and run them all
 	AFTERSALES_TEST_POSTGRES_URL=$(PG_URL) $(BIN)/python -m pytest -q $(PYTEST_ARGS)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from functools import partial
+
+from eventsourcing.persistence import IntegrityError, InternalError
 
 from aftersales.settings import Settings, eventsourcing_env
 from aftersales_core.application.app import AfterSalesApp
@@ -23,7 +26,23 @@ PROJECTIONS_GROUP = "aftersales-projections"
 
 def build_app(settings: Settings | None = None) -> AfterSalesApp:
     settings = settings or Settings.from_env()
-    return AfterSalesApp(env=eventsourcing_env(settings.database_url, settings.postgres_schema))
+    return open_app(eventsourcing_env(settings.database_url, settings.postgres_schema))
+
+
+def open_app(env: dict[str, str], attempts: int = 8) -> AfterSalesApp:
+    """Open the application, creating its tables if needed.
+
+    Several workers starting at once against one PostgreSQL database race on `CREATE TABLE
+    IF NOT EXISTS` ("tuple concurrently updated", or a duplicate type): the loser simply tries
+    again, by which time the tables exist."""
+    for attempt in range(attempts):
+        try:
+            return AfterSalesApp(env=env)
+        except (InternalError, IntegrityError):
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.05 * (attempt + 1))
+    raise AssertionError("unreachable")
 
 
 def topic_partitions(settings: Settings) -> dict[str, int]:

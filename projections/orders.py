@@ -3,9 +3,22 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
-from projections.base import Event, Projection, handles
+import orjson
+
+from projections.base import Event, Projection, handles, utc
 from projections.db import Transaction
+
+
+def _extra(data: dict[str, Any]) -> dict[str, Any]:
+    """The upstream event's unknown fields, kept by the engine as JSON text."""
+    text = data.get("extra") or ""
+    try:
+        extra = orjson.loads(text) if text else {}
+    except orjson.JSONDecodeError:
+        return {}
+    return extra if isinstance(extra, dict) else {}
 
 
 class Orders(Projection):
@@ -25,6 +38,7 @@ class Orders(Projection):
             duties TEXT,
             taxes TEXT,
             placed_at TEXT,
+            estimated_delivery_at TEXT,
             paid TEXT NOT NULL DEFAULT '0',
             cancelled_at TEXT,
             customs_released_at TEXT,
@@ -67,11 +81,11 @@ class Orders(Projection):
         d = event["data"]
         tx.execute(self.sql(
             "UPDATE {orders} SET customer_id = ?, market = ?, currency = ?, fulfilment = ?, "
-            "channel = ?, total = ?, shipping_fee = ?, duties = ?, taxes = ?, placed_at = ? "
-            "WHERE aggregate_id = ?"),
+            "channel = ?, total = ?, shipping_fee = ?, duties = ?, taxes = ?, placed_at = ?, "
+            "estimated_delivery_at = ? WHERE aggregate_id = ?"),
             (d["customer_id"], d["market"], d["currency"], d["fulfilment"], d.get("channel"),
-             d["total"], d["shipping_fee"], d["duties"], d["taxes"], d["placed_at"],
-             event["subject"]))
+             d["total"], d["shipping_fee"], d["duties"], d["taxes"], utc(d["placed_at"]),
+             utc(_extra(d).get("estimated_delivery_at")), event["subject"]))
         order_id = self._order_id(event, tx)
         tx.executemany(self.sql(
             "INSERT INTO {order_lines} (order_id, line_id, sku, category, quantity, unit_price) "
@@ -90,7 +104,7 @@ class Orders(Projection):
     @handles("aftersales.order.Cancelled")
     def cancelled(self, event: Event, tx: Transaction) -> None:
         tx.execute(self.sql("UPDATE {orders} SET cancelled_at = ? WHERE aggregate_id = ?"),
-                   (event["data"]["cancelled_at"], event["subject"]))
+                   (utc(event["data"]["cancelled_at"]), event["subject"]))
 
     @handles("aftersales.order.ShipmentScanned")
     def scanned(self, event: Event, tx: Transaction) -> None:
@@ -101,4 +115,4 @@ class Orders(Projection):
         keep_first = column == "customs_released_at"
         condition = f" AND {column} IS NULL" if keep_first else ""
         tx.execute(self.sql(f"UPDATE {{orders}} SET {column} = ? WHERE aggregate_id = ?"
-                            + condition), (d["occurred_at"], event["subject"]))
+                            + condition), (utc(d["occurred_at"]), event["subject"]))

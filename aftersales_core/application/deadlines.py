@@ -27,8 +27,9 @@ from aftersales_core.application.deadline_facts import (
     schedule_inputs,
     watchdog_inputs,
 )
+from aftersales_core.application.logistics import CATEGORY_OF
 from aftersales_core.application.returns import ReturnServices, returned_lines
-from aftersales_core.application.upstream import CATEGORY_OF, UpstreamServices
+from aftersales_core.application.upstream import UpstreamServices
 from aftersales_core.domain.base import require_aware
 from aftersales_core.domain.deadlines import Breach, Deadline, DeadlineRules
 from aftersales_core.domain.ids import case_id_for

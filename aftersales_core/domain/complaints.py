@@ -17,7 +17,8 @@ from aftersales_core.domain.deadlines import (
     Breach,
     Deadline,
     DeadlineRules,
-    is_deadline_decision,
+    deadline_events,
+    decision_event,
 )
 from aftersales_core.errors import InvalidCommandError
 from aftersales_core.money import Money
@@ -84,10 +85,7 @@ class ComplaintCase(CaseRules, DeadlineRules, Aggregate):
         self.responded_at: datetime | None = None  # the latest answer to the customer
         self.deadlines: dict[str, Deadline] = {}
 
-    @event("DecisionRecorded", topic="aftersales.complaint.DecisionRecorded")
-    def record_decision(self, decision: PolicyDecision, timestamp: datetime) -> None:
-        if not is_deadline_decision(decision):  # those stay in the events and in set_by
-            self.decisions.append(decision)
+    record_decision = decision_event("aftersales.complaint")
 
     def triage(self, decision: PolicyDecision, at: datetime) -> None:
         self._check_time(at)
@@ -258,25 +256,6 @@ class ComplaintCase(CaseRules, DeadlineRules, Aggregate):
                 at=at,
             )
 
-    @event("DeadlineScheduled", topic="aftersales.complaint.DeadlineScheduled")
-    def _deadline_scheduled(
-        self,
-        name: str,
-        due_at: datetime,
-        action: str,
-        basis: str,
-        since: datetime,
-        set_by: dict[str, Any],
-        timestamp: datetime,
-    ) -> None:
-        self._apply_scheduled(name, due_at, action, basis, since, set_by)
-
-    @event("DeadlineCancelled", topic="aftersales.complaint.DeadlineCancelled")
-    def _deadline_cancelled(self, name: str, reason: str, detail: str, timestamp: datetime) -> None:
-        self._apply_cancelled(name, reason, timestamp)
-
-    @event("DeadlineBreached", topic="aftersales.complaint.DeadlineBreached")
-    def _deadline_breached(
-        self, name: str, due_at: datetime, fired_at: datetime, action: str, timestamp: datetime
-    ) -> None:
-        self._apply_breached(name, action, timestamp)
+    _deadline_scheduled, _deadline_cancelled, _deadline_breached = deadline_events(
+        "aftersales.complaint"
+    )

@@ -20,6 +20,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+from eventsourcing.domain import event
+
 from aftersales_core.decisions import PolicyDecision
 
 OPEN, MET, CANCELLED, BREACHED, EXPIRED, DONE = (
@@ -221,3 +223,55 @@ class DeadlineRules:
 
     def _apply_cancelled(self, name: str, reason: str, at: datetime) -> None:
         self._close_deadline(name, MET if reason == MET else CANCELLED, at, reason)
+
+
+def deadline_events(prefix: str) -> tuple[Any, Any, Any]:
+    """The three deadline events of an aggregate, under its own topics (``prefix`` is the
+    aggregate's TOPIC): assign them in the class body as
+    ``_deadline_scheduled, _deadline_cancelled, _deadline_breached = deadline_events(TOPIC)``."""
+
+    @event("DeadlineScheduled", topic=f"{prefix}.DeadlineScheduled")
+    def _deadline_scheduled(
+        self: Any,
+        name: str,
+        due_at: datetime,
+        action: str,
+        basis: str,
+        since: datetime,
+        set_by: dict[str, Any],
+        timestamp: datetime,
+    ) -> None:
+        self._apply_scheduled(name, due_at, action, basis, since, set_by)
+
+    @event("DeadlineCancelled", topic=f"{prefix}.DeadlineCancelled")
+    def _deadline_cancelled(
+        self: Any, name: str, reason: str, detail: str, timestamp: datetime
+    ) -> None:
+        self._apply_cancelled(name, reason, timestamp)
+
+    @event("DeadlineBreached", topic=f"{prefix}.DeadlineBreached")
+    def _deadline_breached(
+        self: Any,
+        name: str,
+        due_at: datetime,
+        fired_at: datetime,
+        action: str,
+        timestamp: datetime,
+    ) -> None:
+        self._apply_breached(name, action, timestamp)
+
+    return _deadline_scheduled, _deadline_cancelled, _deadline_breached
+
+
+def decision_event(prefix: str) -> Any:
+    """The DecisionRecorded event of a case aggregate: ``record_decision = decision_event(…)``.
+
+    Deadline bookkeeping decisions stay in the events (and in each deadline's ``set_by``) but
+    not in the case's ``decisions`` list, which holds the decisions about the case itself."""
+
+    @event("DecisionRecorded", topic=f"{prefix}.DecisionRecorded")
+    def record_decision(self: Any, decision: PolicyDecision, timestamp: datetime) -> None:
+        if not is_deadline_decision(decision):
+            self.decisions.append(decision)
+
+    return record_decision

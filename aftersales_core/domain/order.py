@@ -12,7 +12,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from aftersales_core.decisions import PolicyDecision
-from aftersales_core.domain.deadlines import Deadline
+from aftersales_core.domain.deadlines import Deadline, deadline_events
 from aftersales_core.domain.ids import order_aggregate_id
 from aftersales_core.domain.watchdog import OrderWatchdog
 from aftersales_core.errors import (
@@ -216,28 +216,9 @@ class Order(OrderWatchdog, Aggregate):
     def record_decision(self, decision: PolicyDecision, timestamp: datetime) -> None:
         """The decision is the record (watchdog deadlines and breaches); no state to keep."""
 
-    @event("DeadlineScheduled", topic="aftersales.order.DeadlineScheduled")
-    def _deadline_scheduled(
-        self,
-        name: str,
-        due_at: datetime,
-        action: str,
-        basis: str,
-        since: datetime,
-        set_by: dict[str, Any],
-        timestamp: datetime,
-    ) -> None:
-        self._apply_scheduled(name, due_at, action, basis, since, set_by)
-
-    @event("DeadlineCancelled", topic="aftersales.order.DeadlineCancelled")
-    def _deadline_cancelled(self, name: str, reason: str, detail: str, timestamp: datetime) -> None:
-        self._apply_cancelled(name, reason, timestamp)
-
-    @event("DeadlineBreached", topic="aftersales.order.DeadlineBreached")
-    def _deadline_breached(
-        self, name: str, due_at: datetime, fired_at: datetime, action: str, timestamp: datetime
-    ) -> None:
-        self._apply_breached(name, action, timestamp)
+    _deadline_scheduled, _deadline_cancelled, _deadline_breached = deadline_events(
+        "aftersales.order"
+    )
 
     # ---- facts for policies --------------------------------------------------------------
     def line(self, line_id: str) -> dict[str, Any] | None:

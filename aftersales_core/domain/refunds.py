@@ -16,7 +16,8 @@ from aftersales_core.domain.deadlines import (
     Breach,
     Deadline,
     DeadlineRules,
-    is_deadline_decision,
+    deadline_events,
+    decision_event,
 )
 from aftersales_core.errors import InvalidCommandError, SelfApprovalError
 from aftersales_core.money import Money
@@ -81,10 +82,7 @@ class RefundCase(CaseRules, DeadlineRules, Aggregate):
         """The key the payment provider dedupes on: the refund id, the same for every retry."""
         return str(self.id)
 
-    @event("DecisionRecorded", topic="aftersales.refund.DecisionRecorded")
-    def record_decision(self, decision: PolicyDecision, timestamp: datetime) -> None:
-        if not is_deadline_decision(decision):  # those stay in the events and in set_by
-            self.decisions.append(decision)
+    record_decision = decision_event("aftersales.refund")
 
     def calculate(
         self, calculation: PolicyDecision, approval: PolicyDecision, at: datetime
@@ -196,25 +194,6 @@ class RefundCase(CaseRules, DeadlineRules, Aggregate):
     def _escalated(self, by: str, level: str, reason: str, timestamp: datetime) -> None:
         self.escalations.append(level)
 
-    @event("DeadlineScheduled", topic="aftersales.refund.DeadlineScheduled")
-    def _deadline_scheduled(
-        self,
-        name: str,
-        due_at: datetime,
-        action: str,
-        basis: str,
-        since: datetime,
-        set_by: dict[str, Any],
-        timestamp: datetime,
-    ) -> None:
-        self._apply_scheduled(name, due_at, action, basis, since, set_by)
-
-    @event("DeadlineCancelled", topic="aftersales.refund.DeadlineCancelled")
-    def _deadline_cancelled(self, name: str, reason: str, detail: str, timestamp: datetime) -> None:
-        self._apply_cancelled(name, reason, timestamp)
-
-    @event("DeadlineBreached", topic="aftersales.refund.DeadlineBreached")
-    def _deadline_breached(
-        self, name: str, due_at: datetime, fired_at: datetime, action: str, timestamp: datetime
-    ) -> None:
-        self._apply_breached(name, action, timestamp)
+    _deadline_scheduled, _deadline_cancelled, _deadline_breached = deadline_events(
+        "aftersales.refund"
+    )

@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import uuid4
 
+from aftersales.bootstrap import open_app
 from aftersales.settings import Settings, eventsourcing_env
 from aftersales_core.application.app import AfterSalesApp
 from aftersales_core.domain.ids import order_aggregate_id
@@ -22,7 +23,7 @@ WORKERS = 4
 
 
 def _worker(env: dict[str, str], command: dict[str, Any], barrier: Any, out: Any) -> None:
-    app = AfterSalesApp(env=env)
+    app = open_app(env)
     barrier.wait()
     try:
         result = execute(app, COMMAND.validate_python(command), AT)

@@ -16,6 +16,7 @@ from uuid import UUID, uuid4
 
 import pytest
 
+from aftersales.bootstrap import open_app
 from aftersales.settings import Settings, eventsourcing_env
 from aftersales_core.application.app import AfterSalesApp
 from aftersales_core.domain.complaints import ComplaintCase
@@ -142,7 +143,7 @@ def test_firing_again_changes_nothing_in_the_store(app: AfterSalesApp) -> None:
 
 
 def _fire_in_a_process(env: dict[str, str], now: str, barrier: Any, out: Any) -> None:
-    app = AfterSalesApp(env=env)
+    app = open_app(env)
     try:
         scheduler = Scheduler(app)
         barrier.wait()

@@ -10,7 +10,8 @@ import pytest
 from hypothesis import strategies as st
 from hypothesis.stateful import initialize, invariant, precondition, rule
 
-from aftersales_core.domain.returns import GRADES, ReturnCase, ReturnStatus
+from aftersales_core.domain.return_status import GRADES
+from aftersales_core.domain.returns import ReturnCase, ReturnStatus
 from aftersales_core.errors import DomainError, IllegalTransitionError, InvalidCommandError
 from aftersales_core.money import Money
 from aftersales_core.personal import PersonalData

@@ -1,0 +1,102 @@
+"""Logistics exceptions (lost, damaged, undeliverable, held parcels) open cases by policy,
+before the customer complains: a proactive complaint, and a refund for a lost parcel."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from eventsourcing.domain import Aggregate
+
+from aftersales_core import policies
+from aftersales_core.application.complaints import ComplaintServices
+from aftersales_core.domain.customer import Customer
+from aftersales_core.domain.ids import case_id_for
+from aftersales_core.domain.order import Order
+
+EXCEPTIONS = ("Lost", "Damaged", "DeliveryFailed", "CustomsHeld")
+CATEGORY_OF = {"logistics_delay": "logistics_delay", "damaged": "damaged", "customs": "customs"}
+
+
+class LogisticsServices(ComplaintServices):
+    def _catch_up_exceptions(
+        self, order: Order, effects: list[str], customer: Customer | None = None
+    ) -> list[Aggregate]:
+        """Exceptions scanned before the order was placed or paid (the topics are not ordered
+        with each other) open their cases now; cases opened already are left alone."""
+        if not order.placed:
+            return []
+        changed: list[Aggregate] = []
+        for scan in order.outbound_scans(EXCEPTIONS):
+            at = max(datetime.fromisoformat(scan["at"]), order.modified_on)
+            changed += self._logistics_exception(
+                order, scan["event_id"], scan["scan"], at, effects, customer
+            )
+        unique = {id(c): c for c in changed if c is not customer}  # aggregates are unhashable
+        return list(unique.values())
+
+    def _logistics_exception(
+        self,
+        order: Order,
+        event_id: str,
+        scan: str,
+        at: datetime,
+        effects: list[str],
+        customer: Customer | None = None,
+    ) -> list[Aggregate]:
+        """Open the cases the logistics policy asks for, before the customer complains.
+
+        Case ids derive from the scan's event id, so a case is never opened twice."""
+        assert order.customer_id is not None
+        complaint_id = case_id_for("complaint", f"logistics:{event_id}")
+        refund_id = case_id_for("refund", f"logistics:{event_id}")
+        owed = bool(order.payments) and not order.refundable.is_zero()
+        if self.exists(complaint_id) and (self.exists(refund_id) or not owed):
+            return []
+        decision = policies.evaluate(
+            "logistics.exception",
+            {
+                "event_type": scan,
+                "direction": "outbound",
+                "occurred_at": at.isoformat(),
+                "since": at.isoformat() if scan == "CustomsHeld" else None,
+                "market": order.market,
+                "fulfilment": order.fulfilment,
+                "currency": order.currency,
+                "order_value": str(order.total),
+            },
+        )
+        if decision.outcome == "none":
+            return []
+        changed: list[Aggregate] = []
+        if not self.exists(complaint_id):
+            customer = customer or self.customer(order.customer_id, at)
+            complaint = self.build_complaint(
+                complaint_id,
+                order,
+                customer,
+                channel="platform" if order.channel == "platform" else "email",
+                category=CATEGORY_OF.get(
+                    decision.details.get("complaint_category", ""), "logistics_delay"
+                ),
+                description=f"Proactive case: parcel {scan} ({'; '.join(decision.reasons)})",
+                filed_by="logistics-watchdog",
+                at=at,
+                cause=decision,
+            )
+            effects.append(f"complaint {complaint.id} opened")
+            changed += [complaint, customer]
+        if decision.details.get("refund") and owed and not self.exists(refund_id):
+            refund = self.build_refund(
+                refund_id,
+                order,
+                source="logistics_exception",
+                source_case_id=str(complaint_id),
+                lines=[],
+                amount=None,
+                reason=f"parcel {scan}",
+                requested_by="system",
+                at=at,
+            )
+            effects.append(f"refund {refund.id} {refund.status.value}")
+            changed.append(refund)
+        return changed

@@ -1,0 +1,132 @@
+"""The rules of a ReturnCase's way back (label, shipping, receipt, inspection, expiry) and of
+its deadlines: plain methods that check before any event exists (the events are declared on
+ReturnCase itself, in domain/returns.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from aftersales_core.decisions import PolicyDecision
+from aftersales_core.domain.base import CaseRules, require_aware
+from aftersales_core.domain.deadlines import SCHEDULER, Breach, Deadline
+from aftersales_core.domain.return_status import GRADES
+from aftersales_core.domain.return_status import ReturnStatus as S
+from aftersales_core.errors import IllegalTransitionError, InvalidCommandError
+from aftersales_core.money import Money
+
+
+class ReturnRules(CaseRules):
+    """Mixed into ReturnCase, which holds this state and declares these event methods."""
+
+    status: S
+    returnless: bool
+    review_since: datetime | None
+    approved_at: datetime | None
+    ship_back_by: str | None
+    wanted_outcome: str
+    resolution: dict[str, Any] | None
+    _label_issued: Callable[..., None]
+    _shipped_back: Callable[..., None]
+    _expired: Callable[..., None]
+    _received: Callable[..., None]
+    _inspected: Callable[..., None]
+    _disposition_set: Callable[..., None]
+    _escalated: Callable[..., None]
+    record_decision: Callable[..., None]
+    _approve: Callable[..., None]
+
+    def issue_label(
+        self,
+        by: str,
+        carrier: str,
+        tracking_number: str,
+        cost: Money | None,
+        at: datetime,
+    ) -> None:
+        self._check_time(at)
+        self._require("issue a return label", (S.APPROVED,))
+        if self.returnless:
+            raise InvalidCommandError(f"return {self.id} is returnless: the buyer keeps the item")
+        self._label_issued(
+            by=by, carrier=carrier, tracking_number=tracking_number, cost=cost, timestamp=at
+        )
+
+    def can_record_shipped(self) -> bool:
+        return self.status in (S.APPROVED, S.LABEL_ISSUED) and not self.returnless
+
+    def shipped_back(self, shipment_id: str, carrier: str, at: datetime) -> None:
+        """A return-direction scan (Dispatched, InTransit…) shows the goods are on their way."""
+        require_aware(at)
+        if not self.can_record_shipped():
+            state = "returnless" if self.returnless else self.status.value
+            raise IllegalTransitionError(self.KIND, self.id, "record the goods shipped back", state)
+        self._shipped_back(
+            shipment_id=shipment_id, carrier=carrier, timestamp=max(at, self.modified_on)
+        )
+
+    def expire(self, by: str, deadline: str, at: datetime) -> None:
+        """The goods were not shipped back by the ship-back deadline."""
+        self._check_time(at)
+        self._require("expire", (S.APPROVED, S.LABEL_ISSUED))
+        if self.returnless:
+            raise IllegalTransitionError(self.KIND, self.id, "expire", "returnless")
+        self._expired(by=by, deadline=deadline, timestamp=at)
+
+    def receive(self, by: str, shipment_id: str | None, at: datetime) -> None:
+        require_aware(at)
+        self._require("receive the goods", (S.APPROVED, S.LABEL_ISSUED, S.SHIPPED_BACK))
+        if self.returnless:
+            raise InvalidCommandError(f"return {self.id} is returnless: nothing comes back")
+        self._received(by=by, shipment_id=shipment_id, timestamp=max(at, self.modified_on))
+
+    def inspect(
+        self,
+        by: str,
+        grade: str,
+        findings: str,
+        disposition: PolicyDecision,
+        at: datetime,
+    ) -> None:
+        self._check_time(at)
+        self._require("inspect", (S.RECEIVED,))
+        if grade not in GRADES:
+            raise InvalidCommandError(f"grade must be one of A, B, C, D, got {grade!r}")
+        self._inspected(by=by, grade=grade, findings=findings, timestamp=at)
+        self.record_decision(decision=disposition, timestamp=at)
+        self._disposition_set(disposition=disposition.outcome, timestamp=at)
+
+    def deadlines_wanted(self) -> dict[str, datetime]:
+        wanted: dict[str, datetime] = {}
+        if self.status == S.PENDING_REVIEW and self.review_since is not None:
+            wanted["decision"] = self.review_since
+        if self.approved_at is None:
+            return wanted
+        if self.status in (S.APPROVED, S.LABEL_ISSUED) and self.ship_back_by:
+            wanted["ship_back"] = self.approved_at
+        awaiting = (S.APPROVED, S.LABEL_ISSUED, S.SHIPPED_BACK, S.RECEIVED, S.INSPECTED)
+        if self.wanted_outcome == "refund" and self.status in awaiting:
+            wanted["refund"] = self.approved_at
+        return wanted
+
+    def _deadline_left(self, name: str) -> tuple[str, str]:
+        if self.status in (S.CANCELLED, S.EXPIRED, S.REJECTED) and name != "decision":
+            return "cancelled", f"the return was {self.status.value}"
+        if name == "refund" and (self.resolution or {}).get("kind") != "refund":
+            return "cancelled", "resolved without a refund"
+        if name == "decision" and self.status == S.CANCELLED:
+            return "cancelled", "cancelled by the customer"
+        return "met", f"the return is {self.status.value}"
+
+    def _act_on_breach(self, deadline: Deadline, breach: Breach, at: datetime) -> None:
+        if breach.outcome == "expire":
+            self.expire(by=SCHEDULER, deadline=deadline.name, at=at)
+        elif breach.outcome == "auto_approve":
+            self._require("approve", (S.PENDING_REVIEW,))
+            self._approve(by="policy:deadlines", shipping=breach.support, at=at)
+        elif breach.outcome == "escalate":
+            level = breach.decision.details["level"]
+            self._escalated(
+                by=SCHEDULER, level=level, reason="; ".join(breach.decision.reasons), timestamp=at
+            )
