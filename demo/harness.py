@@ -26,7 +26,7 @@ class Pipeline:
     def __init__(self, workdir: Path, broker: str) -> None:
         self.workdir, self.kind = workdir, broker
         self.broker: BrokerProcess | None = None
-        self.worker: subprocess.Popen[bytes] | None = None
+        self.workers: list[subprocess.Popen[bytes]] = []
         self.env: dict[str, str] = {}
         self.ends: dict[TopicPartition, int] = {}
 
@@ -43,22 +43,27 @@ class Pipeline:
                     "COLUMNS": "110"}
         self.settings = Settings.from_env(self.env)
         ensure_topics(servers, topic_partitions(self.settings))
+        # Two worker processes, as on two machines: the inbound consumers, and the relay with
+        # the projection runner (2 cores; threads of one process would share one). Deadlines
+        # fire in business time (`aftersales deadlines fire --now`), not by the wall clock.
         log = (self.workdir / "run.log").open("wb")
-        # deadlines fire in business time (`aftersales deadlines fire --now`), not wall-clock
-        roles = ["--role", "inbound", "--role", "relay", "--role", "projections"]
-        self.worker = subprocess.Popen([sys.executable, "-m", "aftersales", "run", *roles],
-                                       env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        self.workers = [
+            subprocess.Popen([sys.executable, "-m", "aftersales", "run", *roles], env=self.env,
+                             stdout=log, stderr=subprocess.STDOUT)
+            for roles in (["--role", "inbound"], ["--role", "relay", "--role", "projections"])
+        ]
         self.producer = kafka_clients.producer(servers, linger_ms=20)
         return self
 
     def __exit__(self, *_: object) -> None:
         self.producer.close(timeout=10)
-        if self.worker is not None:
-            self.worker.terminate()
+        for worker in self.workers:
+            worker.terminate()
+        for worker in self.workers:
             try:
-                self.worker.wait(timeout=30)
+                worker.wait(timeout=30)
             except subprocess.TimeoutExpired:
-                self.worker.kill()
+                worker.kill()
         if self.broker is not None:
             self.broker.stop()
 
@@ -156,6 +161,6 @@ class Pipeline:
         return counts
 
     def _check_worker(self) -> None:
-        if self.worker is not None and self.worker.poll() is not None:
+        if any(worker.poll() is not None for worker in self.workers):
             tail = (self.workdir / "run.log").read_text()[-3000:]
             raise RuntimeError(f"`aftersales run` stopped:\n{tail}")

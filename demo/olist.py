@@ -30,9 +30,13 @@ from zoneinfo import ZoneInfo
 
 SAO_PAULO = ZoneInfo("America/Sao_Paulo")
 LABELS = {
-    "atrasado": "logistics_delay", "outro_entrega": "logistics_delay",
-    "entrega_parcial": "not_as_described", "diferente_do_anunciado": "not_as_described",
-    "baixa_qualidade": "damaged", "devolucao": "refund_delay", "outro_pedido": "other",
+    "atrasado": "logistics_delay",
+    "outro_entrega": "logistics_delay",
+    "entrega_parcial": "not_as_described",
+    "diferente_do_anunciado": "not_as_described",
+    "baixa_qualidade": "damaged",
+    "devolucao": "refund_delay",
+    "outro_pedido": "other",
 }
 
 
@@ -61,8 +65,8 @@ class Order:
 
 
 def _csv(path: Path) -> Iterator[dict[str, str]]:
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rt", encoding="utf-8-sig", newline="") as handle:  # type: ignore[operator]
+    opener: Any = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", encoding="utf-8-sig", newline="") as handle:
         yield from csv.DictReader(handle)
 
 
@@ -72,10 +76,14 @@ def read_orders(root: Path, limit: int | None = None) -> list[Order]:
     if limit is not None:
         keep = sorted(orders, key=lambda k: orders[k].row["order_purchase_timestamp"])[:limit]
         orders = {k: orders[k] for k in keep}
-    english = {r["product_category_name"]: r["product_category_name_english"]
-               for r in _csv(base / "full/product_category_name_translation.csv")}
-    products = {r["product_id"]: english.get(r["product_category_name"], "other")
-                for r in _csv(base / "full/olist_products_dataset.csv")}
+    english = {
+        r["product_category_name"]: r["product_category_name_english"]
+        for r in _csv(base / "full/product_category_name_translation.csv")
+    }
+    products = {
+        r["product_id"]: english.get(r["product_category_name"], "other")
+        for r in _csv(base / "full/olist_products_dataset.csv")
+    }
     for item in _csv(base / "sample_15k/olist_order_items_dataset.csv"):
         if item["order_id"] in orders:
             item["category"] = products.get(item["product_id"], "other") or "other"
@@ -101,30 +109,63 @@ def upstream(order: Order) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     orders: list[dict[str, Any]] = []
     scans: list[dict[str, Any]] = []
     if order.items:
-        lines = [{"line_id": i["order_item_id"], "sku": i["product_id"][:12],
-                  "category": i["category"], "quantity": 1, "unit_price": _money(i["price"])}
-                 for i in order.items]
-        items = sum((Decimal(x["unit_price"]) for x in lines), Decimal(0))
+        lines: list[dict[str, Any]] = [
+            {
+                "line_id": i["order_item_id"],
+                "sku": i["product_id"][:12],
+                "category": i["category"],
+                "quantity": 1,
+                "unit_price": _money(i["price"]),
+            }
+            for i in order.items
+        ]
+        items = sum((Decimal(str(x["unit_price"])) for x in lines), Decimal(0))
         freight = sum((Decimal(_money(i["freight_value"])) for i in order.items), Decimal(0))
         estimate = local(row["order_estimated_delivery_date"])
-        orders.append({
-            "event_id": f"{oid}-placed", "event_type": "OrderPlaced",
-            "occurred_at": placed_at.isoformat(), "order_id": oid,
-            "customer_id": f"olist-{row['customer_id'][:16]}", "market": "BR", "currency": "BRL",
-            "fulfilment": "domestic", "lines": lines, "shipping_fee": str(freight),
-            "duties": "0.00", "taxes": "0.00", "total": str(items + freight),
-            "merchant_id": "olist", "channel": "platform",
-            "estimated_delivery_at": estimate.isoformat() if estimate else None})
+        orders.append(
+            {
+                "event_id": f"{oid}-placed",
+                "event_type": "OrderPlaced",
+                "occurred_at": placed_at.isoformat(),
+                "order_id": oid,
+                "customer_id": f"olist-{row['customer_id'][:16]}",
+                "market": "BR",
+                "currency": "BRL",
+                "fulfilment": "domestic",
+                "lines": lines,
+                "shipping_fee": str(freight),
+                "duties": "0.00",
+                "taxes": "0.00",
+                "total": str(items + freight),
+                "merchant_id": "olist",
+                "channel": "platform",
+                "estimated_delivery_at": estimate.isoformat() if estimate else None,
+            }
+        )
         if order.payments > 0:
             approved = local(row["order_approved_at"]) or placed_at
-            orders.append({"event_id": f"{oid}-paid", "event_type": "OrderPaid",
-                           "occurred_at": approved.isoformat(), "order_id": oid,
-                           "payment_id": f"pay-{oid}", "method": "card",
-                           "amount": _money(str(order.payments)), "currency": "BRL"})
+            orders.append(
+                {
+                    "event_id": f"{oid}-paid",
+                    "event_type": "OrderPaid",
+                    "occurred_at": approved.isoformat(),
+                    "order_id": oid,
+                    "payment_id": f"pay-{oid}",
+                    "method": "card",
+                    "amount": _money(str(order.payments)),
+                    "currency": "BRL",
+                }
+            )
     if row["order_status"] in ("canceled", "unavailable"):
-        orders.append({"event_id": f"{oid}-cancelled", "event_type": "OrderCancelled",
-                       "occurred_at": (placed_at + timedelta(days=1)).isoformat(),
-                       "order_id": oid, "reason": row["order_status"]})
+        orders.append(
+            {
+                "event_id": f"{oid}-cancelled",
+                "event_type": "OrderCancelled",
+                "occurred_at": (placed_at + timedelta(days=1)).isoformat(),
+                "order_id": oid,
+                "reason": row["order_status"],
+            }
+        )
     carrier = local(row["order_delivered_carrier_date"])
     delivered = local(row["order_delivered_customer_date"])
     if carrier:
@@ -139,14 +180,20 @@ def upstream(order: Order) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
 
 
 def _scan(order_id: str, kind: str, at: datetime) -> dict[str, Any]:
-    return {"event_id": f"{order_id}-{kind}", "event_type": kind, "occurred_at": at.isoformat(),
-            "order_id": order_id, "shipment_id": f"{order_id}-out", "carrier": "Correios",
-            "direction": "outbound"}
+    return {
+        "event_id": f"{order_id}-{kind}",
+        "event_type": kind,
+        "occurred_at": at.isoformat(),
+        "order_id": order_id,
+        "shipment_id": f"{order_id}-out",
+        "carrier": "Correios",
+        "direction": "outbound",
+    }
 
 
 def complaints(order: Order) -> list[dict[str, Any]]:
     """The customer's complaint for each review of 1 or 2 stars (placed orders only)."""
-    out = []
+    out: list[dict[str, Any]] = []
     if not order.items:
         return out
     for review in order.reviews:
@@ -154,14 +201,25 @@ def complaints(order: Order) -> list[dict[str, Any]]:
             continue
         filed = local(review["review_creation_date"])
         assert filed is not None
-        text = " ".join(t for t in (review["review_comment_title"],
-                                    review["review_comment_message"]) if t) or "(no comment)"
-        out.append({"command": "FileComplaint", "idempotency_key": f"review-{review['review_id']}",
-                    "customer_id": f"olist-{order.row['customer_id'][:16]}",
-                    "order_id": order.order_id, "channel": "platform",
-                    "category": "logistics_delay" if order.late else "not_as_described",
-                    "description": text[:10_000], "filed_by": "customer",
-                    "at": max(filed, _placed(order) + timedelta(days=1)).isoformat()})
+        text = (
+            " ".join(
+                t for t in (review["review_comment_title"], review["review_comment_message"]) if t
+            )
+            or "(no comment)"
+        )
+        out.append(
+            {
+                "command": "FileComplaint",
+                "idempotency_key": f"review-{review['review_id']}",
+                "customer_id": f"olist-{order.row['customer_id'][:16]}",
+                "order_id": order.order_id,
+                "channel": "platform",
+                "category": "logistics_delay" if order.late else "not_as_described",
+                "description": text[:10_000],
+                "filed_by": "customer",
+                "at": max(filed, _placed(order) + timedelta(days=1)).isoformat(),
+            }
+        )
     return out
 
 
@@ -175,8 +233,10 @@ def answer_hours(order: Order) -> dict[str, float]:
     """Review id -> hours the merchant took to answer it (the desk's first-response time)."""
     hours = {}
     for review in order.reviews:
-        created, answered = local(review["review_creation_date"]), local(
-            review["review_answer_timestamp"])
+        created, answered = (
+            local(review["review_creation_date"]),
+            local(review["review_answer_timestamp"]),
+        )
         if created and answered:
             hours[review["review_id"]] = max((answered - created).total_seconds() / 3600, 0.1)
     return hours
@@ -184,20 +244,34 @@ def answer_hours(order: Order) -> dict[str, float]:
 
 def labelled_complaints(root: Path, limit: int | None = None) -> list[dict[str, Any]]:
     """FileComplaint commands of the expert-labelled complaints (no order to join to)."""
-    path = (root / "olist-brazilian-ecommerce" / "classified_complaints"
-            / "olist_classified_public_dataset.csv")
+    path = (
+        root
+        / "olist-brazilian-ecommerce"
+        / "classified_complaints"
+        / "olist_classified_public_dataset.csv"
+    )
     out: list[dict[str, Any]] = []
     for row in _csv(path):
         category = LABELS.get(row["most_voted_subclass"])
         if category is None:
             continue
         filed = local(row["review_creation_date"])
-        text = " ".join(t for t in (row["review_comment_title"], row["review_comment_message"])
-                        if t) or "(no comment)"
-        out.append({"command": "FileComplaint", "idempotency_key": f"labelled-{row['id']}",
-                    "customer_id": f"olist-labelled-{row['id']}", "channel": "platform",
-                    "category": category, "description": text[:10_000], "filed_by": "customer",
-                    "at": filed.isoformat() if filed else None})
+        text = (
+            " ".join(t for t in (row["review_comment_title"], row["review_comment_message"]) if t)
+            or "(no comment)"
+        )
+        out.append(
+            {
+                "command": "FileComplaint",
+                "idempotency_key": f"labelled-{row['id']}",
+                "customer_id": f"olist-labelled-{row['id']}",
+                "channel": "platform",
+                "category": category,
+                "description": text[:10_000],
+                "filed_by": "customer",
+                "at": filed.isoformat() if filed else None,
+            }
+        )
         if limit is not None and len(out) >= limit:
             break
     return out

@@ -100,8 +100,9 @@ def main() -> int:
     console.print(f"data: {len(orders)} order events, {len(scans)} shipment scans, "
                   f"{len(commands)} customer commands (UCI Online Retail, Olist)")
     with Pipeline(args.workdir, args.broker) as pipeline, progress() as bars:
+        pids = ", ".join(str(w.pid) for w in pipeline.workers)
         console.print(f"broker {args.broker} on {pipeline.env['KAFKA_BOOTSTRAP_SERVERS']}; "
-                      f"`aftersales run` pid {pipeline.worker.pid if pipeline.worker else '?'}")
+                      f"`aftersales run` workers (pids {pids})")
         task = bars.add_task("publish upstream events", total=len(orders) + len(scans))
         pipeline.publish(pipeline.settings.orders_topic, orders, lambda n: bars.advance(task, n))
         pipeline.publish(pipeline.settings.shipments_topic, scans,
