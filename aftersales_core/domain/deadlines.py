@@ -16,6 +16,7 @@ A deadline is due at ``due_at`` and breached by anything after it: doing the wor
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -82,10 +83,12 @@ class DeadlineRules:
     modified_on: datetime
     id: Any
 
-    # ---- what each aggregate provides -----------------------------------------------------
-    def deadlines_wanted(self) -> dict[str, datetime]:
-        """The deadlines the current state wants: name -> the moment the state began."""
-        raise NotImplementedError
+    # ---- what each aggregate provides (its rules, and its own event methods) ---------------
+    deadlines_wanted: Callable[[], dict[str, datetime]]  # name -> when the state began
+    record_decision: Callable[..., None]
+    _deadline_scheduled: Callable[..., None]
+    _deadline_cancelled: Callable[..., None]
+    _deadline_breached: Callable[..., None]
 
     def _deadline_left(self, name: str) -> tuple[str, str]:
         """Why a deadline stopped being current in time: ("met" | "cancelled", detail)."""
@@ -93,29 +96,6 @@ class DeadlineRules:
 
     def _act_on_breach(self, deadline: Deadline, breach: Breach, at: datetime) -> None:
         """Carry out the breach's action on this aggregate (escalate, expire, approve...)."""
-
-    def record_decision(self, decision: PolicyDecision, timestamp: datetime) -> None:
-        raise NotImplementedError
-
-    def _deadline_scheduled(
-        self,
-        name: str,
-        due_at: datetime,
-        action: str,
-        basis: str,
-        since: datetime,
-        set_by: dict[str, Any],
-        timestamp: datetime,
-    ) -> None:
-        raise NotImplementedError
-
-    def _deadline_cancelled(self, name: str, reason: str, detail: str, timestamp: datetime) -> None:
-        raise NotImplementedError
-
-    def _deadline_breached(
-        self, name: str, due_at: datetime, fired_at: datetime, action: str, timestamp: datetime
-    ) -> None:
-        raise NotImplementedError
 
     # ---- queries --------------------------------------------------------------------------
     def open_deadlines(self) -> list[Deadline]:
