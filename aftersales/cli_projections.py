@@ -6,6 +6,8 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import typer
+from kafka import TopicPartition
+from kafka.errors import KafkaError
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from aftersales import exit_codes
@@ -13,6 +15,7 @@ from aftersales.bootstrap import build_app, build_read_db, store_reader
 from aftersales.output import Format, console, emit_rows, errors, fail, table
 from aftersales.report_render import print_report, write_html, write_png
 from aftersales.settings import Settings
+from consumers import kafka_clients
 from projections import positions
 from projections.apply import ensure_schema
 from projections.catalog import PROJECTIONS, all_projections, queryable_tables
@@ -86,25 +89,52 @@ def rebuild_command(
 
 def status(fmt: Annotated[Literal["table", "json"], typer.Option("--format")] = "table"
            ) -> None:
-    """Each projection's position and its lag behind the event store."""
+    """Each projection's position and its lag behind the event store and, when a broker is
+    configured (KAFKA_BOOTSTRAP_SERVERS), behind the case-events topic."""
     settings = Settings.from_env()
     app = build_app(settings)
     store_end = app.recorder.max_notification_id() or 0
     app.close()
+    ends = topic_ends(settings)
     db = build_read_db(settings)
     ensure_schema(db, all_projections())
     rows = []
     with db.transaction() as tx:
         for name in PROJECTIONS:
             where = positions.load(tx, name)
+            topic_lag = None if ends is None else sum(
+                max(end - where.parts.get((settings.case_events_topic, part), (0, 0))[0], 0)
+                for part, end in ends.items())
             rows.append({"projection": name, "position": where.highest(),
                          "store_position": store_end,
                          "lag_events": max(store_end - where.highest(), 0),
-                         "partitions": len(where.parts), "rebuild_floor": where.floor})
+                         "topic_lag": topic_lag, "partitions": len(where.parts),
+                         "rebuild_floor": where.floor})
     if fmt == "json":
         emit_rows(rows, "json", "status")
         return
     console.print(table("projections", list(rows[0]), ([*r.values()] for r in rows)))
+
+
+def topic_ends(settings: Settings) -> dict[int, int] | None:
+    """End offsets of the case-events topic's partitions, or None without a reachable broker."""
+    if not settings.kafka_bootstrap_servers:
+        return None
+    try:
+        consumer = kafka_clients.consumer(settings.kafka_bootstrap_servers, None,
+                                          request_timeout_ms=10_000)
+    except KafkaError as error:
+        errors.print(f"topic lag unknown: {error}")
+        return None
+    try:
+        parts = consumer.partitions_for_topic(settings.case_events_topic) or set()
+        tps = [TopicPartition(settings.case_events_topic, p) for p in sorted(parts)]
+        return {tp.partition: end for tp, end in consumer.end_offsets(tps).items()}
+    except KafkaError as error:
+        errors.print(f"topic lag unknown: {error}")
+        return None
+    finally:
+        consumer.close()
 
 
 def report(

@@ -16,10 +16,15 @@ from typing import Any
 
 import pytest
 
+from aftersales.bootstrap import store_reader
 from aftersales.settings import Settings, eventsourcing_env
 from aftersales_core.application.app import AfterSalesApp
 from aftersales_core.domain.ids import case_id_for, order_aggregate_id
 from aftersales_core.domain.order import Order
+from projections.catalog import all_projections
+from projections.db import ReadDatabase
+from projections.positions import load
+from projections.rebuild import rebuild as rebuild_projections
 from tests.crash_helpers import (
     LINES,
     Desk,
@@ -31,6 +36,7 @@ from tests.crash_helpers import (
     wait_for,
 )
 from tests.factories import T0, delivered_order, order_paid, order_placed, shipment
+from tests.integration.test_projection_runner import TABLES
 from tests.kafka_fixtures import TestBroker
 from tests.pipeline import as_message, pipeline_settings, publish
 
@@ -182,3 +188,49 @@ def check_effects(app: AfterSalesApp, view: StoreView, orders: list[dict[str, An
     requested = {a: n for (a, t), n in view.types.items() if t == "aftersales.refund.Requested"}
     assert filed == dict.fromkeys(complaints, 1), context
     assert requested == dict.fromkeys(refunds, 1), context
+
+
+def test_projection_runner_killed_at_random_moments_equals_a_rebuild(
+    kafka_broker: TestBroker, tmp_path: Path, topic_prefix: str
+) -> None:
+    rng = Random(SEED + 1)
+    settings = crash_settings(tmp_path, kafka_broker.bootstrap_servers, topic_prefix)
+    app = AfterSalesApp(env=eventsourcing_env(settings.database_url))
+    relay = WorkerProcess("relay", settings, tmp_path / "relay.log")
+    runner = WorkerProcess("projections", settings, tmp_path / "projections.log")
+    try:
+        orders = [f"o-{n}" for n in range(10)]
+        for order_id in orders:
+            delivered_order(app, order_id, lines=LINES, customer_id=f"c-{order_id}")
+        desk = Desk(app, rng, orders)
+        relay.start()
+        runner.start()
+        kills = rng.randint(3, 5)
+        for _ in range(kills):
+            desk.keep_busy(rng.uniform(0.3, 2.5))  # joining the group, applying, or idle
+            runner.check_alive()
+            runner.kill()
+            desk.keep_busy(rng.uniform(0.0, 0.5))
+            runner.start()
+        stored = app.recorder.max_notification_id() or 0
+        view = ReadDatabase(settings.read_database_url)
+
+        def caught_up() -> bool:
+            try:
+                with view.transaction() as tx:
+                    return all(load(tx, p.name).highest() >= stored for p in all_projections())
+            except Exception:  # the runner may not have created its tables yet
+                return False
+
+        wait_for(caught_up, 90, f"projections caught up with position {stored}",
+                 runner.check_alive, interval=0.2)
+        assert runner.stop() == 0, runner.log_tail()
+        live = {t: sorted(view.query(f"SELECT * FROM {t}"), key=repr) for t in TABLES}
+        fresh = ReadDatabase(f"sqlite:///{tmp_path / 'rebuilt.sqlite'}")
+        rebuild_projections(fresh, None, store_reader(app))
+        rebuilt = {t: sorted(fresh.query(f"SELECT * FROM {t}"), key=repr) for t in TABLES}
+        assert live == rebuilt, f"seed {SEED + 1}, {kills} kills, {stored} events"
+    finally:
+        runner.stop()
+        relay.stop()
+        app.close()
