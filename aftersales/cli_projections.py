@@ -13,7 +13,6 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from aftersales import exit_codes
 from aftersales.bootstrap import build_app, build_read_db, store_reader
 from aftersales.output import Format, console, emit_rows, errors, fail, table
-from aftersales.report_render import print_report, write_html, write_png
 from aftersales.settings import Settings
 from consumers import kafka_clients
 from projections import positions
@@ -145,6 +144,8 @@ def report(
     """Key figures for analysts: return rate and reasons by market, category and SKU, refund
     totals and time to refund, complaint categories, first-response times, logistics
     exceptions by carrier. Also written with charts to an HTML or PNG file."""
+    from aftersales.report_render import print_report, write_html, write_png  # matplotlib: slow
+
     db = build_read_db(Settings.from_env())
     ensure_schema(db, all_projections())
     figures = build_report(db)
