@@ -12,6 +12,7 @@ from rich.progress import Progress
 
 from aftersales import exit_codes
 from aftersales.bootstrap import build_app
+from aftersales.cli_audit import audit_app
 from aftersales.cli_case import case_app
 from aftersales.cli_deadlines import deadlines_app
 from aftersales.cli_projections import projections_app, query, report, status
@@ -31,6 +32,7 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.add_typer(case_app, name="case")
+app.add_typer(audit_app, name="audit")
 app.add_typer(deadlines_app, name="deadlines")
 app.command()(run)
 app.command()(broker)

@@ -24,18 +24,19 @@ from aftersales.bootstrap import (
 from aftersales.brokers import BrokerProcess, ensure_topics, start_broker
 from aftersales.output import console, errors
 from aftersales.settings import Settings
+from consumers.audit import Auditor
 from consumers.scheduler import Scheduler
 
 log = logging.getLogger("aftersales.run")
-Role = Literal["inbound", "relay", "projections", "scheduler"]
-ROLES: tuple[Role, ...] = ("inbound", "relay", "projections", "scheduler")
-KAFKA_ROLES: tuple[Role, ...] = ("inbound", "relay", "projections")  # the scheduler needs none
+Role = Literal["inbound", "relay", "projections", "scheduler", "auditor"]
+ROLES: tuple[Role, ...] = ("inbound", "relay", "projections", "scheduler", "auditor")
+KAFKA_ROLES: tuple[Role, ...] = ("inbound", "relay", "projections")  # scheduler, auditor: none
 
 
 def run(
     role: Annotated[list[str] | None, typer.Option(
         "--role", help="run only these workers (repeat): inbound, relay, projections, "
-                       "scheduler; default all")] = None,
+                       "scheduler, auditor; default all")] = None,
     broker: Annotated[Literal["tansu", "kafka"], typer.Option(
         help="the local broker to start when KAFKA_BOOTSTRAP_SERVERS is not set")] = "tansu",
     create_topics: Annotated[bool, typer.Option(help="create missing topics first")] = True,
@@ -83,6 +84,8 @@ def _run_workers(settings: Settings, roles: list[Role], create_topics: bool,
         workers["projections"] = build_projection_runner(settings).run
     if "scheduler" in roles:
         workers["scheduler"] = Scheduler(app).run  # fires due deadlines with the wall clock
+    if "auditor" in roles:
+        workers["auditor"] = Auditor(app.recorder, app.mapper).run  # seals every few seconds
     failed: list[str] = []
 
     def guarded(name: str, work: Callable[[threading.Event], None]) -> None:

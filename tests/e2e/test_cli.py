@@ -215,7 +215,8 @@ def test_rebuild_then_query_status_and_report(cli: Cli) -> None:
 
 HELP = [[], ["submit"], ["ingest"], ["case"], ["case", "show"], ["case", "rerun"], ["run"],
         ["broker"], ["query"], ["status"], ["report"], ["projections"],
-        ["projections", "rebuild"]]
+        ["projections", "rebuild"], ["deadlines"], ["deadlines", "fire"], ["deadlines", "list"],
+        ["audit"], ["audit", "seal"], ["audit", "verify"]]
 
 
 @pytest.mark.parametrize("args", HELP)
