@@ -23,7 +23,17 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from bench import commands, inbound, relay, replay
+from bench import (
+    audit,
+    commands,
+    inbound,
+    latency,
+    memory,
+    projection_runner,
+    rebuild,
+    relay,
+    replay,
+)
 from bench.context import Context
 from bench.report import (
     BenchResult,
@@ -42,6 +52,11 @@ BENCHMARKS: dict[str, Callable[[Context], BenchResult]] = {
     "inbound": inbound.run,
     "relay": relay.run,
     "replay": replay.run,
+    "projection_runner": projection_runner.run,
+    "latency": latency.run,
+    "rebuild": rebuild.run,
+    "memory": memory.run,
+    "audit": audit.run,
 }
 
 

@@ -103,6 +103,7 @@ class ProjectionRunner:
         self.stats.applied += apply_batch(self.db, self.projections, deliveries)
         self.stats.events += len(deliveries)
         self.stats.batches += 1
-        self._consumer.commit({tp: OffsetAndMetadata(records[-1].offset + 1, "", -1)
-                               for tp, records in polled.items()})
+        # the offsets that count are stored with the rows; Kafka's copy is for lag monitoring
+        self._consumer.commit_async({tp: OffsetAndMetadata(records[-1].offset + 1, "", -1)
+                                     for tp, records in polled.items()})
         return len(deliveries)

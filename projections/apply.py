@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -32,8 +33,13 @@ def ensure_schema(db: ReadDatabase, projections: Sequence[Projection]) -> None:
                     projection.create_indexes(tx)
 
 
+CANONICAL_UTC = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{6})?\+00:00")
+
+
 def normalise(event: Event) -> Event:
-    event["time"] = utc(event["time"])
+    """Times as UTC ISO text (most already are: then nothing is parsed)."""
+    if not CANONICAL_UTC.fullmatch(event["time"]):
+        event["time"] = utc(event["time"])
     return event
 
 
@@ -53,11 +59,19 @@ def apply_in(tx: Transaction, projections: Sequence[Projection],
     applied = 0
     for projection in projections:
         where = positions.load(tx, projection.name)
+        highest = {key: pos for key, (_, pos) in where.parts.items()}
+        next_offset = {key: off for key, (off, _) in where.parts.items()}
+        handlers = projection.handlers()
         for d in deliveries:
-            position = d.event["position"]
-            if not where.applied(d.source, d.part, position) and projection.wants(d.event["type"]):
-                projection.apply(d.event, tx)
-                applied += 1
-            where.advance(d.source, d.part, d.offset + 1, position)
+            key, position = (d.source, d.part), d.event["position"]
+            top = highest.get(key, 0)
+            if position > top and position > where.floor:
+                handler = handlers.get(d.event["type"])
+                if handler is not None:
+                    handler(projection, d.event, tx)
+                    applied += 1
+            highest[key] = max(top, position)
+            next_offset[key] = d.offset + 1
+        where.parts.update({key: (next_offset[key], highest[key]) for key in next_offset})
         positions.save(tx, projection.name, where)
     return applied

@@ -57,6 +57,10 @@ class Projection:
             tx.execute(f"DROP INDEX IF EXISTS {identifier(index)}")
             tx.execute(ddl.format(**{t: t for t in self.tables}))
 
+    def handlers(self) -> dict[str, Handler]:
+        """Event type -> handler (called as ``handler(projection, event, tx)``)."""
+        return self._handlers
+
     def wants(self, event_type: str) -> bool:
         return event_type in self._handlers
 

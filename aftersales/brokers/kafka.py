@@ -104,6 +104,7 @@ def _java() -> str:
 def _format_storage(java: str, classpath: str, properties: Path) -> None:
     """Run kafka.tools.StorageTool format --standalone with a fresh cluster id."""
     cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    cluster_id = "a" + cluster_id[1:] if cluster_id.startswith("-") else cluster_id  # not a flag
     cmd = [
         java, "-Xmx256m", "-XX:TieredStopAtLevel=1", "-cp", classpath, "kafka.tools.StorageTool",
         "format", "--standalone", "-t", cluster_id, "-c", str(properties),
