@@ -28,6 +28,19 @@ from decimal import Decimal
 from typing import Any
 
 H = timedelta(hours=1)
+# (case type, status) -> the status the desk's step surely leads to
+FOLLOWS = {
+    ("refund", "awaiting_approval"): "approved",
+    ("refund", "approved"): "issued",
+    ("refund", "failed"): "issued",
+    ("complaint", "open"): "acknowledged",
+    ("complaint", "reopened"): "acknowledged",
+    ("complaint", "acknowledged"): "proposed",
+    ("complaint", "proposed"): "accepted",
+    ("complaint", "accepted"): "resolved",
+    ("return", "received"): "inspected",
+    ("return", "inspected"): "resolved",
+}
 
 
 @dataclass
@@ -47,10 +60,22 @@ class Desk:
 
     def next_steps(self, row: dict[str, Any]) -> tuple[list[dict[str, Any]],
                                                        list[dict[str, Any]]]:
-        """(commands, return-shipment scans) for one case row."""
-        self.counter += 1
-        handler = getattr(self, f"_{row['case_type']}_{row['status']}", None)
-        return handler(row) if handler else ([], [])
+        """(commands, return-shipment scans) for one case row: the next step, and the steps
+        after it while each one's result is certain (they run in order in one submit; if one
+        is refused, the rest are too, and the next round starts from the case's real state)."""
+        commands: list[dict[str, Any]] = []
+        row = dict(row)
+        while True:
+            self.counter += 1
+            handler = getattr(self, f"_{row['case_type']}_{row['status']}", None)
+            if handler is None:
+                return commands, []
+            more, scans = handler(row)
+            commands += more
+            follows = FOLLOWS.get((row["case_type"], row["status"]))
+            if scans or not more or follows is None:
+                return commands, scans
+            row.update(status=follows, updated_at=more[-1]["at"])
 
     # returns
     def _return_pending_review(self, row: dict[str, Any]) -> Any:
