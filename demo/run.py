@@ -7,8 +7,10 @@ commands go through `aftersales submit`; what the desk does next is read from th
 from __future__ import annotations
 
 import argparse
+import json
 import time
 import zlib
+from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -120,6 +122,7 @@ def main() -> int:
                     desk.answer_hours[outcome["case_id"]] = command["_hours"]
         bars.update(task, completed=len(commands))
         submitted, rounds = len(commands), desk_rounds(pipeline, desk, bars)
+        fired = fire_deadlines(pipeline)
         task = bars.add_task("projections catch up", total=None)
         pipeline.wait_projections()
         bars.update(task, total=1, completed=1)
@@ -129,12 +132,26 @@ def main() -> int:
     print(report.stdout)
     console.print(f"customers' commands: {submitted} ({refused} refused by policy or schema); "
                   f"desk rounds: {rounds}")
+    console.print(f"deadlines fired in business time after the last case change: {fired}")
     console.print(f"dead letters by error type: {dead or 'none'} "
                   f"(details in {args.workdir / 'run.log'})")
     console.print(f"report: {args.workdir / 'report.html'} and {args.workdir / 'report.png'}; "
                   f"read models: {args.workdir / 'read.sqlite'}; "
                   f"finished in {time.monotonic() - started:.0f} s")
     return 0
+
+
+def fire_deadlines(pipeline: Pipeline) -> int:
+    """What the scheduler finds due 30 days after the data's last case change (breaches,
+    escalations, expiries), fired in business time with `aftersales deadlines fire --now`."""
+    pipeline.wait_projections()
+    latest = max((row["updated_at"] for row in pipeline.query("cases")), default=None)
+    if latest is None:
+        return 0
+    now = datetime.fromisoformat(latest) + timedelta(days=30)
+    done = pipeline.cli("deadlines", "fire", "--now", now.isoformat(), "--format", "json")
+    fired: list[dict[str, Any]] = json.loads(done.stdout or "[]")
+    return len(fired)
 
 
 def desk_rounds(pipeline: Pipeline, desk: Desk, bars: Progress, limit: int = 12) -> int:
