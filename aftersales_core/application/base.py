@@ -7,10 +7,11 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import JSONTranscoder, RecordConflictError
 
+from aftersales_core.application.event_cache import EventCache
 from aftersales_core.application.transcodings import TRANSCODINGS
 from aftersales_core.decisions import PolicyDecision
 from aftersales_core.domain.customer import Customer
@@ -69,11 +70,15 @@ class ServiceBase(Application):
         for transcoding in TRANSCODINGS:
             transcoder.register(transcoding)
 
+    def __init__(self, env: dict[str, str] | None = None) -> None:
+        super().__init__(env)
+        self.cache = EventCache()
+
     def load(self, cls: type[A], aggregate_id: UUID) -> A:
-        try:
-            aggregate: Aggregate = self.repository.get(aggregate_id, projector_func=fold)
-        except AggregateNotFoundError:
-            raise UnknownCaseError(f"no {cls.__name__} with id {aggregate_id}") from None
+        events = self.cache.events(self.events, aggregate_id)
+        if not events:
+            raise UnknownCaseError(f"no {cls.__name__} with id {aggregate_id}")
+        aggregate: Aggregate = fold(None, events)
         if not isinstance(aggregate, cls):
             raise UnknownCaseError(
                 f"{aggregate_id} is a {type(aggregate).__name__}, not a {cls.__name__}"
@@ -99,11 +104,12 @@ class ServiceBase(Application):
     def save_all(self, *aggregates: Aggregate) -> None:
         """Save all pending events of the aggregates atomically, or nothing at all."""
         try:
-            self.save(*aggregates)
+            recordings = self.save(*aggregates)
         except RecordConflictError as error:
             raise ConcurrentChangeError(
                 "the case changed while this command ran; nothing was saved, try again"
             ) from error
+        self.cache.saved(r.domain_event for r in recordings)
 
     def exists(self, aggregate_id: UUID) -> bool:
         return aggregate_id in self.repository
