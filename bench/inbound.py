@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import time
 from functools import partial
-from typing import Any
 
-import orjson
 from kafka import KafkaConsumer
 from kafka.consumer.fetcher import ConsumerRecord
 
@@ -23,7 +21,7 @@ from aftersales.bootstrap import TOPIC_PARTITIONS
 from aftersales.brokers import ensure_topics
 from aftersales_core.application.app import AfterSalesApp
 from bench.context import Context
-from bench.kafka_util import StartClock, json_message, publish
+from bench.kafka_util import StartClock, consume_all, json_message, publish
 from bench.messages import customer_of, delivered_order_messages, is_order_message, order_id_of
 from bench.report import REPEATS, BenchResult, Figure, median, paired, progress
 from bench.workload import new_app
@@ -104,21 +102,7 @@ def _consume_product(ctx: Context, bootstrap: str, topics: Topics, expected: int
 
 def _consume_raw(bootstrap: str, topics: Topics, expected: int, group: str) -> float:
     consumer: KafkaConsumer = kafka_clients.consumer(bootstrap, group)
-    clock = StartClock()
-    consumer.subscribe([topics.orders, topics.shipments], listener=clock)
-    decoded: list[Any] = []
-    deadline = time.monotonic() + DEADLINE_S
-    try:
-        while len(decoded) < expected:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"raw: {len(decoded)} of {expected} messages")
-            for records in consumer.poll(timeout_ms=200).values():
-                decoded.extend(orjson.loads(record.value) for record in records)
-        ended = time.perf_counter()
-    finally:
-        consumer.close(autocommit=False)
-    assert clock.started is not None
-    return ended - clock.started
+    return consume_all(consumer, [topics.orders, topics.shipments], expected, DEADLINE_S)
 
 
 def run(ctx: Context) -> BenchResult:

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import orjson
-from kafka import ConsumerRebalanceListener, KafkaProducer
+from kafka import ConsumerRebalanceListener, KafkaConsumer, KafkaProducer
 
 from consumers import kafka_clients
 
@@ -42,3 +42,24 @@ def publish(bootstrap: str, messages: Iterable[tuple[str, bytes | None, bytes]])
 
 def json_message(topic: str, message: dict[str, Any]) -> tuple[str, bytes, bytes]:
     return topic, message["order_id"].encode(), orjson.dumps(message)
+
+
+def consume_all(consumer: KafkaConsumer, topics: list[str], expected: int,
+                deadline_s: float = 300.0) -> float:
+    """Seconds for a raw consumer to read and orjson-decode ``expected`` messages, from the
+    moment it got its partitions (the baseline of the consuming benchmarks)."""
+    clock = StartClock()
+    consumer.subscribe(topics, listener=clock)
+    decoded: list[Any] = []
+    deadline = time.monotonic() + deadline_s
+    try:
+        while len(decoded) < expected:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"raw: {len(decoded)} of {expected} messages")
+            for records in consumer.poll(timeout_ms=200).values():
+                decoded.extend(orjson.loads(record.value) for record in records)
+        ended = time.perf_counter()
+    finally:
+        consumer.close(autocommit=False)
+    assert clock.started is not None
+    return ended - clock.started

@@ -22,14 +22,13 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-import orjson
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from aftersales.bootstrap import TOPIC_PARTITIONS
 from aftersales.brokers import ensure_topics
 from aftersales_core.application.app import AfterSalesApp
 from bench.context import Context
-from bench.kafka_util import StartClock
+from bench.kafka_util import consume_all
 from bench.report import REPEATS, BenchResult, Figure, median, paired, progress
 from bench.workload import new_app, populate
 from consumers import kafka_clients
@@ -183,21 +182,7 @@ def consume_raw(bootstrap: str, topic: str, expected: int, group: str) -> float:
     """Seconds for a raw KafkaConsumer (same settings) to read and orjson-decode all N."""
     consumer: KafkaConsumer = kafka_clients.consumer(bootstrap, group,
                                                      max_poll_records=MAX_POLL_RECORDS)
-    clock = StartClock()
-    consumer.subscribe([topic], listener=clock)
-    decoded: list[Any] = []
-    deadline = time.monotonic() + DEADLINE_S
-    try:
-        while len(decoded) < expected:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"raw: {len(decoded)} of {expected} messages")
-            for records in consumer.poll(timeout_ms=200).values():
-                decoded.extend(orjson.loads(record.value) for record in records)
-        ended = time.perf_counter()
-    finally:
-        consumer.close(autocommit=False)
-    assert clock.started is not None
-    return ended - clock.started
+    return consume_all(consumer, [topic], expected, DEADLINE_S)
 
 
 #: Pass-through frames that would fill the cumulative list without saying anything.
