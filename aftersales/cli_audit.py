@@ -1,6 +1,6 @@
 """`aftersales audit …`: seal the store's events into a hash chain; verify nothing was altered.
 
-`aftersales run --role auditor` seals continuously with the wall clock (consumers/audit.py has
+`aftersales run --role auditor` seals continuously with the wall clock (audit/auditor.py has
 the chain, the checkpoint table and what verification can and cannot tell)."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from aftersales import exit_codes
 from aftersales.bootstrap import build_app
 from aftersales.errors import classify
 from aftersales.output import console, emit_json_line, errors, fail, table
-from consumers.audit import Auditor, OnProgress, SealResult, VerifyReport
+from audit.auditor import Auditor, OnProgress, SealResult, VerifyReport
 
 audit_app = typer.Typer(
     help="Tamper evidence: seal the store's events into a hash chain, verify it.",

@@ -14,8 +14,8 @@ from aftersales import exit_codes
 from aftersales.bootstrap import build_app
 from aftersales.errors import classify
 from aftersales.output import console, emit_json_line, errors, fail, table
-from consumers.deadline_index import DeadlineIndex
-from consumers.scheduler import Scheduler
+from scheduling.deadline_index import DeadlineIndex
+from scheduling.scheduler import Scheduler
 
 deadlines_app = typer.Typer(
     help="Deadlines: list the open ones, fire the due ones.", no_args_is_help=True

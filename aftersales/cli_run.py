@@ -24,8 +24,8 @@ from aftersales.bootstrap import (
 from aftersales.brokers import BrokerProcess, ensure_topics, start_broker
 from aftersales.output import console, errors
 from aftersales.settings import Settings
-from consumers.audit import Auditor
-from consumers.scheduler import Scheduler
+from audit.auditor import Auditor
+from scheduling.scheduler import Scheduler
 
 log = logging.getLogger("aftersales.run")
 Role = Literal["inbound", "relay", "projections", "scheduler", "auditor"]

@@ -16,10 +16,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from aftersales_core.application.app import AfterSalesApp
+from audit.auditor import Auditor
 from bench.context import Context
 from bench.report import REPEATS, BenchResult, Figure, median, paired, progress
 from bench.workload import new_app, populate
-from consumers.audit import Auditor
 
 TARGET_PER_SECOND = 50_000
 PAGE_SIZE = 10_000

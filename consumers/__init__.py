@@ -1,1 +1,1 @@
-"""Kafka plumbing and the translation of wire messages into application calls."""
+"""Kafka plumbing: inbound consumers, the relay, projection runners, dead letters."""

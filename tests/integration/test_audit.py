@@ -18,7 +18,7 @@ from typer.testing import CliRunner, Result
 from aftersales.cli import app as cli_app
 from aftersales.settings import Settings, eventsourcing_env
 from aftersales_core.application.app import AfterSalesApp
-from consumers.audit import GENESIS, Auditor
+from audit.auditor import GENESIS, Auditor
 from tests.factories import T0, delivered_order
 
 REQUESTED = T0 + timedelta(days=5)

@@ -23,7 +23,7 @@ from aftersales_core.domain.complaints import ComplaintCase
 from aftersales_core.domain.ids import order_aggregate_id
 from aftersales_core.domain.refunds import RefundCase
 from aftersales_core.domain.returns import ReturnCase
-from consumers.scheduler import Scheduler
+from scheduling.scheduler import Scheduler
 from tests.factories import T0, delivered_order, ingest, order_paid, order_placed, shipment
 
 DELIVERED = T0 + timedelta(days=3)  # Thursday 5 March 2026

@@ -1,4 +1,4 @@
-"""The audit hash chain (consumers/audit.py), as a pure function of the stored rows."""
+"""The audit hash chain (audit/auditor.py), as a pure function of the stored rows."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from consumers.audit_chain import GENESIS, Row, chain, link
+from audit.chain import GENESIS, Row, chain, link
 
 IDS = st.text(alphabet="0123456789abcdef", min_size=1, max_size=32)
 TOPICS = st.text(alphabet="abcdefghijklmnopqrstuvwxyz.ABCDEFGHIJKLMNOPQRSTUVWXYZ", min_size=1,

@@ -13,13 +13,13 @@ from eventsourcing.persistence import (
     IntegrityError,
 )
 
-from consumers.audit_chain import (
+from audit.chain import (
     _END,
     GENESIS,
     Row,
     _position,
 )
-from consumers.audit_reports import (
+from audit.reports import (
     Checkpoint,
 )
 

@@ -48,7 +48,7 @@ from eventsourcing.persistence import (
     PersistenceError,
 )
 
-from consumers.audit_chain import (
+from audit.chain import (
     _END,
     _ENTRY,
     GENESIS,
@@ -60,17 +60,17 @@ from consumers.audit_chain import (
     chain,
     link,
 )
-from consumers.audit_decisions import rerun_decisions
-from consumers.audit_reports import (
+from audit.checkpoints import (
+    _Database,
+    _HeadMovedError,
+    _Pages,
+)
+from audit.decisions import rerun_decisions
+from audit.reports import (
     Checkpoint,
     Finding,
     SealResult,
     VerifyReport,
-)
-from consumers.audit_store import (
-    _Database,
-    _HeadMovedError,
-    _Pages,
 )
 
 log = logging.getLogger(__name__)

@@ -24,7 +24,7 @@ from aftersales_core.application.app import AfterSalesApp
 from aftersales_core.application.deadlines import FiredDeadline
 from aftersales_core.domain.base import require_aware
 from aftersales_core.errors import DomainError
-from consumers.deadline_index import DeadlineIndex
+from scheduling.deadline_index import DeadlineIndex
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]

@@ -10,8 +10,8 @@ from eventsourcing.persistence import Mapper, StoredEvent
 
 from aftersales_core import policies
 from aftersales_core.decisions import PolicyDecision
-from consumers.audit_chain import _DECISION_MARK, Row
-from consumers.audit_reports import DecisionMismatch, VerifyReport
+from audit.chain import _DECISION_MARK, Row
+from audit.reports import DecisionMismatch, VerifyReport
 
 
 def rerun_decisions(mapper: Mapper[UUID], rows: Sequence[Row], report: VerifyReport) -> None:

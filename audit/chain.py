@@ -1,4 +1,4 @@
-"""The audit hash chain: how each stored event is linked to the one before (see audit.py)."""
+"""The audit hash chain: how each stored event is linked to the one before (see auditor.py)."""
 
 from __future__ import annotations
 
