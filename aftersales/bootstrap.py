@@ -1,15 +1,35 @@
-"""The one composition root: builds the application and its Kafka workers, lazily."""
+"""The one composition root: builds the application's services over one store and one unit of
+work, and its Kafka workers, lazily."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from functools import partial
+from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError, InternalError
 
 from aftersales.settings import Settings, eventsourcing_env
-from aftersales_core.application.app import AfterSalesApp
+from aftersales_core.application.access import Access, DenialLog
+from aftersales_core.application.complaints import ComplaintService
+from aftersales_core.application.deadline_bookkeeping import DeadlineBookkeeping
+from aftersales_core.application.deadlines import DeadlineService
+from aftersales_core.application.logistics import LogisticsExceptions
+from aftersales_core.application.principals import (
+    SYSTEM_PRINCIPALS,
+    PrincipalService,
+    principal_id_of,
+)
+from aftersales_core.application.reads import ReadService
+from aftersales_core.application.refunds import RefundService
+from aftersales_core.application.returns import ReturnService
+from aftersales_core.application.services import Services
+from aftersales_core.application.store import Store
+from aftersales_core.application.unit_of_work import UnitOfWork
+from aftersales_core.application.upstream import UpstreamService
+from audit.denials import SqlDenialLog
 from consumers import kafka_clients
 from consumers.case_events import to_cloud_event
 from consumers.inbound import InboundConsumer
@@ -24,25 +44,48 @@ INBOUND_GROUP = "aftersales-inbound"
 PROJECTIONS_GROUP = "aftersales-projections"
 
 
-def build_app(settings: Settings | None = None) -> AfterSalesApp:
+def build_app(settings: Settings | None = None) -> Services:
     settings = settings or Settings.from_env()
     return open_app(eventsourcing_env(settings.database_url, settings.postgres_schema))
 
 
-def open_app(env: dict[str, str], attempts: int = 8) -> AfterSalesApp:
-    """Open the application, creating its tables if needed.
+def open_app(env: dict[str, str], attempts: int = 8) -> Services:
+    """Open the store (creating its tables if needed) and compose the services over it.
 
     Several workers starting at once against one PostgreSQL database race on `CREATE TABLE
     IF NOT EXISTS` ("tuple concurrently updated", or a duplicate type): the loser simply tries
     again, by which time the tables exist."""
     for attempt in range(attempts):
         try:
-            return AfterSalesApp(env=env)
+            store = Store(env=env)
+            return compose(store, SqlDenialLog(store.recorder))
         except (InternalError, IntegrityError):
             if attempt == attempts - 1:
                 raise
             time.sleep(0.05 * (attempt + 1))
     raise AssertionError("unreachable")
+
+
+def compose(store: Store, denials: DenialLog) -> Services:
+    """Every service over one store and one unit of work whose save steps are named here."""
+    bookkeeping = DeadlineBookkeeping(store.find)
+    work = UnitOfWork(store, steps=[bookkeeping])
+    access = Access(store, denials)
+    refunds = RefundService(store, work, access)
+    complaints = ComplaintService(store, work, access, refunds)
+    logistics = LogisticsExceptions(store, complaints, refunds)
+    return Services(
+        store=store,
+        work=work,
+        access=access,
+        returns=ReturnService(store, work, access, refunds),
+        refunds=refunds,
+        complaints=complaints,
+        upstream=UpstreamService(store, work, access, refunds, logistics),
+        deadlines=DeadlineService(store, work, access, bookkeeping, complaints),
+        principals=PrincipalService(store, access),
+        reads=ReadService(store, access),
+    )
 
 
 def topic_partitions(settings: Settings) -> dict[str, int]:
@@ -60,16 +103,20 @@ def _bootstrap(settings: Settings) -> str:
     return settings.kafka_bootstrap_servers
 
 
-def build_relay(app: AfterSalesApp, settings: Settings) -> Relay:
+def build_relay(app: Services, settings: Settings) -> Relay:
     servers = _bootstrap(settings)
-    return Relay(app.recorder, app.factory.tracking_recorder(),
+    return Relay(app.store.recorder, app.store.factory.tracking_recorder(),
                  partial(kafka_clients.producer, servers), settings.case_events_topic)
 
 
-def build_inbound(app: AfterSalesApp, settings: Settings) -> InboundConsumer:
+def build_inbound(app: Services, settings: Settings) -> InboundConsumer:
+    """The inbound consumer, acting as its principal (``AFTERSALES_INBOUND_PRINCIPAL``, by
+    default the built-in ``system.upstream``, created on first use)."""
     servers = _bootstrap(settings)
+    principal_id = inbound_principal(app, settings)
     return InboundConsumer(
         app,
+        principal_id,
         partial(kafka_clients.consumer, servers, INBOUND_GROUP),
         partial(kafka_clients.producer, servers),
         orders_topic=settings.orders_topic,
@@ -90,10 +137,24 @@ def build_projection_runner(settings: Settings) -> ProjectionRunner:
                             settings.case_events_topic)
 
 
-def store_reader(app: AfterSalesApp) -> Callable[[int, int], list[Event]]:
+def store_reader(app: Services) -> Callable[[int, int], list[Event]]:
     """Read the store's events after a position, as the envelopes projections apply."""
 
     def read(after: int, limit: int) -> list[Event]:
-        return [to_cloud_event(n) for n in app.recorder.select_notifications(after + 1, limit)]
+        notifications = app.store.recorder.select_notifications(after + 1, limit)
+        return [to_cloud_event(n) for n in notifications]
 
     return read
+
+
+def inbound_principal(app: Services, settings: Settings) -> UUID:
+    """The principal the inbound consumer acts as: a configured one must exist already; the
+    built-in ``system.upstream`` is created the first time."""
+    if settings.inbound_principal in SYSTEM_PRINCIPALS:
+        return app.principals.ensure_system(settings.inbound_principal, datetime.now(UTC))
+    return principal_id_of(settings.inbound_principal)
+
+
+def scheduler_principal(app: Services) -> UUID:
+    """The principal the deadline scheduler acts as: the built-in ``system.scheduler``."""
+    return app.principals.ensure_system("system.scheduler", datetime.now(UTC))

@@ -1,4 +1,9 @@
-"""`aftersales`: the command line for desks, supervisors, auditors and operators."""
+"""`aftersales`: the operator's command line, for people who hold the store.
+
+Every command that acts on cases or reads them acts as a principal (`--as NAME` or
+AFTERSALES_PRINCIPAL) and is allowed or denied by the permission matrix in the application,
+as it would be through any other entry point. Network callers authenticate through the
+service API instead."""
 
 from __future__ import annotations
 
@@ -15,13 +20,19 @@ from aftersales.bootstrap import build_app
 from aftersales.cli_audit import audit_app
 from aftersales.cli_case import case_app
 from aftersales.cli_deadlines import deadlines_app
+from aftersales.cli_principals import principals_app
 from aftersales.cli_projections import projections_app, query, report, status
 from aftersales.cli_run import broker, run
 from aftersales.errors import classify
+from aftersales.identity import AsPrincipal, caller_for
+from aftersales.identity import now as received_now
 from aftersales.inputs import count_lines, read_items
 from aftersales.output import emit_json_line, errors, fail
-from consumers.translate import apply_upstream, execute
-from schemas.commands import COMMAND
+from aftersales_core.application.access import Caller
+from aftersales_core.application.services import Services
+from aftersales_core.errors import DomainError
+from dispatch.commands import submit as submit_command
+from dispatch.upstream import apply_upstream
 from schemas.errors import describe_validation
 from schemas.inbound import ANY_INBOUND
 
@@ -40,6 +51,7 @@ app.command()(query)
 app.command()(status)
 app.command()(report)
 app.add_typer(projections_app, name="projections")
+app.add_typer(principals_app, name="principals")
 
 Source = Annotated[
     str, typer.Argument(help="a JSON file (one object, an array or JSON lines) or - for stdin")
@@ -59,48 +71,90 @@ def _main(
 @app.command()
 def submit(
     source: Source,
+    as_principal: AsPrincipal = None,
+    envelopes: Annotated[bool, typer.Option(
+        help="each item is {\"as\": NAME, \"command\": {…}}: replay the work of many "
+             "principals in one process (backfills, the demo)")] = False,
     stop_on_error: Annotated[bool, typer.Option(help="stop at the first failed command")] = False,
 ) -> None:
-    """Run commands (SPEC §4.3): prints one JSON result per command.
+    """Run commands (SPEC §4.3) as a principal: prints one JSON result per command.
 
-    A refused or invalid command changes nothing in the store; the exit code is that of the
-    first failure (1 refused, 2 invalid, 3 not found, 4 conflict, 5 unavailable)."""
+    A refused, denied or invalid command changes nothing in the store; the exit code is that
+    of the first failure (1 refused, 2 invalid, 3 not found, 4 conflict, 5 unavailable,
+    6 denied)."""
     application = build_app()
+    callers: dict[str, Caller] = {}
+    default = None if envelopes else caller_for(application, as_principal)
     worst = exit_codes.OK
     for item in read_items(source):
-        code = _submit_one(application, item.line, item.value, item.error)
+        value, caller, error = item.value, default, item.error
+        if envelopes and error is None:
+            value, caller, error = _unwrap(application, callers, item.value)
+        code = (
+            exit_codes.INVALID
+            if caller is None
+            else _submit_one(application, received_now(caller), item.line, value, error)
+        )
+        if caller is None:
+            fail(f"line {item.line}: {error}")
         worst = worst or code
         if code and stop_on_error:
             break
     raise typer.Exit(worst)
 
 
-def _submit_one(application: object, line: int, value: object, error: str | None) -> int:
+def _unwrap(
+    application: Services, callers: dict[str, Caller], value: object
+) -> tuple[object, Caller | None, str | None]:
+    """(command, caller, error) of an envelope ``{"as": NAME, "command": {...}}``."""
+    if not isinstance(value, dict) or set(value) != {"as", "command"}:
+        return None, None, 'an envelope is {"as": NAME, "command": {...}} and nothing else'
+    name = value["as"]
+    if not isinstance(name, str):
+        return None, None, '"as" names a principal'
+    if name not in callers:
+        try:
+            callers[name] = caller_for(application, name)
+        except typer.Exit:
+            return None, None, f"cannot act as {name!r}"
+    return value["command"], callers[name], None
+
+
+def _submit_one(
+    application: Services, caller: Caller, line: int, value: object, error: str | None
+) -> int:
     if error is not None:
         fail(f"line {line}: {error}")
         return exit_codes.INVALID
+    name = value.get("command") if isinstance(value, dict) else None
+    name = name if isinstance(name, str) and name.isidentifier() and len(name) < 64 else "command"
     try:
-        command = COMMAND.validate_python(value)
+        result = submit_command(application, caller, value, datetime.now(UTC))
     except ValidationError as invalid:
         fail(f"line {line}: invalid command: {describe_validation(invalid)}")
         return exit_codes.INVALID
-    try:
-        result = execute(application, command, datetime.now(UTC))  # type: ignore[arg-type]
+    except DomainError as problem:
+        code, message = classify(problem)
+        verb = "denied" if code == exit_codes.DENIED else "refused"
+        fail(f"line {line}: {name} {verb}: {message}")
+        return code
     except Exception as problem:  # classified below; anything unknown is re-raised
         code, message = classify(problem)
-        fail(f"line {line}: {command.command} refused: {message}")
+        fail(f"line {line}: {name} refused: {message}")
         return code
-    emit_json_line({"command": command.command, **result.to_json()})
+    emit_json_line({"command": name, **result.to_json()})
     return exit_codes.OK
 
 
 @app.command()
-def ingest(source: Source) -> None:
-    """Apply upstream order and shipment events (SPEC §4.1) without a broker.
+def ingest(source: Source, as_principal: AsPrincipal = None) -> None:
+    """Apply upstream order and shipment events (SPEC §4.1) without a broker, as a principal
+    with the upstream role (a carrier: return shipment scans only).
 
     The same validation as the Kafka consumers; a redelivered event_id changes nothing.
     Prints one JSON line per event; invalid events are reported with their line number."""
     application = build_app()
+    caller = caller_for(application, as_principal)
     worst = exit_codes.OK
     applied = skipped = failed = 0
     total = count_lines(source)
@@ -114,7 +168,7 @@ def ingest(source: Source) -> None:
                 continue
             try:
                 message = ANY_INBOUND.validate_python(item.value)
-                result = apply_upstream(application, message)
+                result = apply_upstream(application, received_now(caller), message)
             except ValidationError as invalid:
                 fail(f"line {item.line}: invalid event: {describe_validation(invalid)}")
                 worst, failed = worst or exit_codes.INVALID, failed + 1

@@ -11,8 +11,9 @@ import typer
 from aftersales import exit_codes
 from aftersales.bootstrap import build_app
 from aftersales.errors import classify
+from aftersales.identity import AsPrincipal, caller_for
 from aftersales.output import console, emit_json_line, fail, table
-from aftersales_core.application.history import CaseHistory, load_history, rerun_decisions
+from aftersales_core.application.history import CaseHistory, rerun_decisions
 
 case_app = typer.Typer(help="Look at one case: state, events, decisions.", no_args_is_help=True)
 
@@ -31,24 +32,34 @@ def _parse_time(text: str | None) -> datetime | None:
     return at
 
 
-def _load(case_id: UUID, as_of: str | None) -> CaseHistory:
+def _load(
+    case_id: UUID, as_of: str | None, name: str | None, operation: str = "ReadCase"
+) -> CaseHistory:
+    """The case as the principal may see it (a customer: only their own; personal data
+    redacted for roles that may not read it)."""
     at = _parse_time(as_of)
+    app = build_app()
     try:
-        return load_history(build_app(), case_id, at)
+        caller = caller_for(app, name, operation)
+        return app.reads.case(caller, case_id, at, operation)
     except Exception as problem:  # classified; unknown failures are re-raised
         code, message = classify(problem)
         fail(message)
         raise typer.Exit(code) from None
+    finally:
+        app.close()
 
 
 @case_app.command("show")
 def show(
     case_id: CaseId,
     as_of: Annotated[str | None, typer.Option("--as-of", help="RFC 3339 time")] = None,
+    as_principal: AsPrincipal = None,
     fmt: Annotated[Literal["table", "json"], typer.Option("--format")] = "table",
 ) -> None:
-    """The case's state, its events in order and every policy decision."""
-    history = _load(case_id, as_of)
+    """The case's state, its events in order (who, in which role, when) and every policy
+    decision."""
+    history = _load(case_id, as_of, as_principal)
     data = history.to_json()
     if fmt == "json":
         emit_json_line(data)
@@ -74,8 +85,11 @@ def show(
     console.print(
         table(
             "events",
-            ("#", "at", "type"),
-            ((e["version"], e["at"], e["type"]) for e in data["events"]),
+            ("#", "at", "type", "by", "role"),
+            (
+                (e["version"], e["at"], e["type"], e["data"].get("by"), e["data"].get("role"))
+                for e in data["events"]
+            ),
         )
     )
     console.print(
@@ -93,12 +107,14 @@ def show(
 @case_app.command("rerun")
 def rerun(
     case_id: CaseId,
+    as_principal: AsPrincipal = None,
     fmt: Annotated[Literal["table", "json"], typer.Option("--format")] = "table",
 ) -> None:
-    """Re-run every recorded decision of the case from its recorded inputs and policy version.
+    """Re-run every recorded decision of the case from its recorded inputs and policy version
+    (auditors, supervisors).
 
     Exits 1 when any decision comes out differently."""
-    pairs = rerun_decisions(_load(case_id, None))
+    pairs = rerun_decisions(_load(case_id, None, as_principal, "RerunDecisions"))
     rows = [
         {
             "policy_id": old.policy_id,

@@ -12,13 +12,17 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from aftersales import exit_codes
 from aftersales.bootstrap import build_app, build_read_db, store_reader
+from aftersales.errors import classify
+from aftersales.identity import AsPrincipal, caller_for
 from aftersales.output import Format, console, emit_rows, errors, fail, table
 from aftersales.settings import Settings
+from aftersales_core.application.reads import QueryScope
+from aftersales_core.errors import DomainError
 from consumers import kafka_clients
 from projections import positions
 from projections.apply import ensure_schema
 from projections.catalog import PROJECTIONS, all_projections, queryable_tables
-from projections.db import identifier
+from projections.queries import QueryError, query_table
 from projections.rebuild import rebuild
 from projections.report import build as build_report
 
@@ -32,35 +36,48 @@ def query(
     order_by: Annotated[str | None, typer.Option(help="a column; prefix - for descending")
                         ] = None,
     limit: Annotated[int, typer.Option(min=1, max=1_000_000)] = 100,
+    as_principal: AsPrincipal = None,
     fmt: Annotated[Format, typer.Option("--format")] = "table",
 ) -> None:
-    """Read a projection table (also plain SQL tables in the read database)."""
+    """Read a projection table (also plain SQL tables in the read database), as far as the
+    principal may: a customer only their own rows of cases, complaints, refunds and orders."""
     if name not in queryable_tables():
         fail(f"unknown projection table {name!r}; known: {', '.join(queryable_tables())}")
         raise typer.Exit(exit_codes.INVALID)
+    scope = _scope(as_principal, name)
     db = build_read_db(Settings.from_env())
     ensure_schema(db, all_projections())
-    columns = db.columns(name)
-    clauses, params = [], []
-    for condition in where or []:
-        field, sep, value = condition.partition("=")
-        if not sep or field not in columns:
-            fail(f"--where {condition!r}: expected FIELD=VALUE with FIELD one of "
-                 f"{', '.join(columns)}")
-            raise typer.Exit(exit_codes.INVALID)
-        clauses.append(f"{identifier(field)} = ?")
-        params.append(value)
-    sql = f"SELECT * FROM {identifier(name)}"
-    if clauses:
-        sql += " WHERE " + " AND ".join(clauses)
-    if order_by:
-        column = order_by.lstrip("-")
-        if column not in columns:
-            fail(f"--order-by {order_by!r}: no column {column!r} in {name}")
-            raise typer.Exit(exit_codes.INVALID)
-        sql += f" ORDER BY {identifier(column)}" + (" DESC" if order_by.startswith("-") else "")
-    rows = db.query(sql + f" LIMIT {int(limit)}", params)
+    try:
+        rows = query_table(db, scope, where or [], order_by, limit)
+    except QueryError as error:
+        fail(str(error))
+        raise typer.Exit(exit_codes.INVALID) from None
     emit_rows(rows, fmt, f"{name} ({len(rows)} rows)")
+
+
+def _scope(name: str | None, table: str) -> QueryScope:
+    app = build_app()
+    try:
+        return app.reads.query_scope(caller_for(app, name, "QueryProjection"), table)
+    except DomainError as problem:
+        code, message = classify(problem)
+        fail(message)
+        raise typer.Exit(code) from None
+    finally:
+        app.close()
+
+
+def require_read(name: str | None, operation: str) -> None:
+    """Allow a read that shows no case (the report, the denial log), or exit denied."""
+    app = build_app()
+    try:
+        app.reads.require(caller_for(app, name, operation), operation)
+    except DomainError as problem:
+        code, message = classify(problem)
+        fail(message)
+        raise typer.Exit(code) from None
+    finally:
+        app.close()
 
 
 @projections_app.command("rebuild")
@@ -76,7 +93,7 @@ def rebuild_command(
         raise typer.Exit(exit_codes.INVALID)
     settings = Settings.from_env()
     app = build_app(settings)
-    total = app.recorder.max_notification_id() or 0
+    total = app.store.recorder.max_notification_id() or 0
     columns = (TextColumn("rebuilding"), BarColumn(), MofNCompleteColumn(),
                TextColumn("events"), TimeRemainingColumn())
     with Progress(*columns, console=errors, disable=not errors.is_terminal) as progress:
@@ -92,7 +109,7 @@ def status(fmt: Annotated[Literal["table", "json"], typer.Option("--format")] = 
     configured (KAFKA_BOOTSTRAP_SERVERS), behind the case-events topic."""
     settings = Settings.from_env()
     app = build_app(settings)
-    store_end = app.recorder.max_notification_id() or 0
+    store_end = app.store.recorder.max_notification_id() or 0
     app.close()
     ends = topic_ends(settings)
     db = build_read_db(settings)
@@ -139,11 +156,13 @@ def topic_ends(settings: Settings) -> dict[int, int] | None:
 def report(
     output: Annotated[Path, typer.Option(help="where to write the report with its charts "
                                               "(.html or .png)")] = Path("var/report.html"),
+    as_principal: AsPrincipal = None,
     fmt: Annotated[Literal["table", "json"], typer.Option("--format")] = "table",
 ) -> None:
     """Key figures for analysts: return rate and reasons by market, category and SKU, refund
     totals and time to refund, complaint categories, first-response times, logistics
     exceptions by carrier. Also written with charts to an HTML or PNG file."""
+    require_read(as_principal, "ReadReport")
     from aftersales.report_render import print_report, write_html, write_png  # matplotlib: slow
 
     db = build_read_db(Settings.from_env())

@@ -9,15 +9,19 @@ from aftersales_core.errors import (
     ConcurrentChangeError,
     DomainError,
     InvalidCommandError,
+    NotAuthorisedError,
     UnknownCaseError,
     UnknownOrderError,
+    UnknownPrincipalError,
 )
 
 
 def classify(problem: Exception) -> tuple[int, str]:
     """The exit code and message for a failed command; re-raises what it does not know."""
-    if isinstance(problem, (UnknownCaseError, UnknownOrderError)):
+    if isinstance(problem, (UnknownCaseError, UnknownOrderError, UnknownPrincipalError)):
         return exit_codes.NOT_FOUND, str(problem)
+    if isinstance(problem, NotAuthorisedError):
+        return exit_codes.DENIED, str(problem)
     if isinstance(problem, ConcurrentChangeError):
         return exit_codes.CONFLICT, str(problem)
     if isinstance(problem, InvalidCommandError):

@@ -21,6 +21,8 @@ class Settings(BaseModel):
     case_events_topic: str = "aftersales.case-events.v1"
     dlq_topic: str = "aftersales.dlq.v1"
     postgres_schema: str | None = Field(None, description="isolates tests on one database")
+    inbound_principal: str = Field("system.upstream",
+                                   description="the principal the inbound consumer acts as")
 
     @field_validator("database_url", "read_database_url")
     @classmethod
@@ -41,6 +43,7 @@ class Settings(BaseModel):
             "case_events_topic": env.get("AFTERSALES_CASE_EVENTS_TOPIC"),
             "dlq_topic": env.get("AFTERSALES_DLQ_TOPIC"),
             "postgres_schema": env.get("AFTERSALES_POSTGRES_SCHEMA"),
+            "inbound_principal": env.get("AFTERSALES_INBOUND_PRINCIPAL"),
         }
         return cls(**{k: v for k, v in values.items() if v})
 

@@ -11,6 +11,8 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from uuid import UUID
 
 import orjson
 from eventsourcing.persistence import PersistenceError
@@ -19,10 +21,11 @@ from kafka.consumer.fetcher import ConsumerRecord
 from kafka.errors import KafkaError
 from pydantic import ValidationError
 
-from aftersales_core.application.app import AfterSalesApp
+from aftersales_core.application.access import Caller
+from aftersales_core.application.services import Services
 from aftersales_core.errors import ConcurrentChangeError, DomainError
 from consumers.dead_letters import Rejection, dead_letter, where
-from consumers.translate import apply_upstream
+from dispatch.upstream import apply_upstream
 from schemas.errors import describe_validation
 from schemas.inbound import ORDER_EVENT, ORDER_TYPES, SHIPMENT_EVENT, SHIPMENT_TYPES, UpstreamEvent
 
@@ -40,10 +43,12 @@ class InboundStats:
 
 
 class InboundConsumer:
-    def __init__(self, app: AfterSalesApp, make_consumer: Callable[[], KafkaConsumer],
+    def __init__(self, app: Services, principal_id: UUID,
+                 make_consumer: Callable[[], KafkaConsumer],
                  make_producer: Callable[[], KafkaProducer], *, orders_topic: str,
                  shipments_topic: str, dlq_topic: str) -> None:
         self.app = app
+        self.principal_id = principal_id  # every message is applied as this principal
         self.make_consumer, self.make_producer = make_consumer, make_producer
         self.orders_topic, self.shipments_topic = orders_topic, shipments_topic
         self.dlq_topic = dlq_topic
@@ -94,7 +99,8 @@ class InboundConsumer:
             self.reject(record, message_or_rejection)
             return
         try:
-            result = apply_upstream(self.app, message_or_rejection)
+            caller = Caller(self.principal_id, datetime.now(UTC), via="kafka")
+            result = apply_upstream(self.app, caller, message_or_rejection)
         except TRANSIENT:
             raise  # store or broker trouble, or conflicts after retries: do not commit
         except DomainError as refused:

@@ -26,6 +26,7 @@ class CaseHistory:
     aggregate: Aggregate
     events: list[Any]
     as_of: datetime | None
+    view: str = "full"  # "redacted": personal data replaced by a marker naming its subject
 
     @property
     def decisions(self) -> list[PolicyDecision]:
@@ -36,8 +37,9 @@ class CaseHistory:
         ]
 
     def to_json(self) -> dict[str, Any]:
+        redact = self.view != "full"
         state = {
-            k.lstrip("_"): plain(v)
+            k.lstrip("_"): plain(v, redact)
             for k, v in vars(self.aggregate).items()
             if k not in ("_pending_events", "decisions")
         }
@@ -47,13 +49,14 @@ class CaseHistory:
             "status": plain(getattr(self.aggregate, "status", None)),
             "version": self.aggregate.version,
             "as_of": self.as_of.isoformat() if self.as_of else None,
+            "view": self.view,
             "state": state,
             "events": [
                 {
                     "version": e.originator_version,
                     "type": type(e).TOPIC,
                     "at": e.timestamp.isoformat(),
-                    "data": {k: plain(v) for k, v in vars(e).items() if k not in HIDDEN},
+                    "data": {k: plain(v, redact) for k, v in vars(e).items() if k not in HIDDEN},
                 }
                 for e in self.events
             ],
@@ -61,8 +64,12 @@ class CaseHistory:
         }
 
 
-def load_history(app: Application, case_id: UUID, as_of: datetime | None = None) -> CaseHistory:
-    """Fold the case's events up to ``as_of`` (business time of the commands), in order."""
+def load_history(
+    app: Application, case_id: UUID, as_of: datetime | None = None, view: str = "full"
+) -> CaseHistory:
+    """Fold the case's events up to ``as_of`` (business time of the commands), in order.
+
+    Read through ``ReadService.case`` (application/reads.py), which checks who may see it."""
     aggregate: Any = None
     kept: list[Any] = []
     stored: Any
@@ -74,7 +81,7 @@ def load_history(app: Application, case_id: UUID, as_of: datetime | None = None)
     if aggregate is None:
         when = f" as of {as_of.isoformat()}" if as_of else ""
         raise UnknownCaseError(f"no case {case_id}{when}")
-    return CaseHistory(aggregate=aggregate, events=kept, as_of=as_of)
+    return CaseHistory(aggregate=aggregate, events=kept, as_of=as_of, view=view)
 
 
 def rerun_decisions(history: CaseHistory) -> list[tuple[PolicyDecision, PolicyDecision]]:
@@ -82,14 +89,15 @@ def rerun_decisions(history: CaseHistory) -> list[tuple[PolicyDecision, PolicyDe
     return [(d, policies.rerun(d)) for d in history.decisions]
 
 
-def plain(value: Any) -> Any:
-    """A JSON-friendly view of state and event values (personal data shown, never logged)."""
+def plain(value: Any, redact: bool = False) -> Any:
+    """A JSON-friendly view of state and event values (personal data shown, or redacted as
+    the relay does; never logged)."""
     if isinstance(value, PolicyDecision):
         return value.to_json()
     if isinstance(value, Money):
         return str(value)
     if isinstance(value, PersonalData):
-        return value.value
+        return {"personal_data": "redacted", "subject": value.subject} if redact else value.value
     if isinstance(value, Enum):
         return value.value
     if isinstance(value, datetime):
@@ -97,9 +105,9 @@ def plain(value: Any) -> Any:
     if isinstance(value, (Decimal, UUID)):
         return str(value)
     if isinstance(value, dict):
-        return {str(k): plain(v) for k, v in value.items()}
+        return {str(k): plain(v, redact) for k, v in value.items()}
     if isinstance(value, (list, tuple, set)):
-        return [plain(v) for v in value]
+        return [plain(v, redact) for v in value]
     if is_dataclass(value) and not isinstance(value, type):
-        return {f.name: plain(getattr(value, f.name)) for f in fields(value)}
+        return {f.name: plain(getattr(value, f.name), redact) for f in fields(value)}
     return value

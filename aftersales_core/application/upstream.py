@@ -1,5 +1,9 @@
 """Upstream facts (orders.v1, shipments.v1): applied once per event id, with their effects on
-cases (returns shipped back or received, logistics exceptions that open cases by policy)."""
+cases (returns shipped back or received, logistics exceptions that open cases by policy).
+
+Each fact is an operation of the permission matrix (``OrderPlaced``, ``OrderPaid``,
+``OrderCancelled``, ``ShipmentScanned``): an ``upstream`` principal delivers them, a ``carrier``
+return-shipment scans only."""
 
 from __future__ import annotations
 
@@ -11,7 +15,12 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
-from aftersales_core.application.logistics import EXCEPTIONS, LogisticsServices
+from aftersales_core.application.access import Access, Caller
+from aftersales_core.application.logistics import EXCEPTIONS, LogisticsExceptions
+from aftersales_core.application.refunds import RefundService
+from aftersales_core.application.store import Store
+from aftersales_core.application.unit_of_work import UnitOfWork
+from aftersales_core.domain.actor import POLICY, Actor
 from aftersales_core.domain.base import require_aware
 from aftersales_core.domain.ids import case_id_for, order_aggregate_id
 from aftersales_core.domain.order import Order
@@ -38,15 +47,27 @@ class UpstreamResult:
         }
 
 
-class UpstreamServices(LogisticsServices):
+class UpstreamService:
+    def __init__(
+        self,
+        store: Store,
+        work: UnitOfWork,
+        access: Access,
+        refunds: RefundService,
+        logistics: LogisticsExceptions,
+    ) -> None:
+        self.store, self.work, self.access = store, work, access
+        self.refunds, self.logistics = refunds, logistics
+
     def _order_for(self, order_id: str, at: datetime) -> Order:
         require_aware(at, "occurred_at")
-        return self.find(Order, order_aggregate_id(order_id)) or Order(
+        return self.store.find(Order, order_aggregate_id(order_id)) or Order(
             order_id=order_id, timestamp=at
         )
 
     def order_placed(
         self,
+        caller: Caller,
         event_id: str,
         occurred_at: datetime,
         order_id: str,
@@ -64,6 +85,7 @@ class UpstreamServices(LogisticsServices):
         channel: str | None = None,
         extra: str = "",
     ) -> UpstreamResult:
+        self.access.require(caller, "OrderPlaced", {"order_id": order_id})
         order = self._order_for(order_id, occurred_at)
         if order.has_seen(event_id):
             return UpstreamResult(event_id, order_id, applied=False)
@@ -94,15 +116,16 @@ class UpstreamServices(LogisticsServices):
             extra=extra,
             timestamp=max(occurred_at, order.modified_on),
         )
-        customer = self.customer(customer_id, occurred_at)
+        customer = self.store.customer(customer_id, occurred_at)
         customer.add_order(order_id, max(occurred_at, customer.modified_on))
         effects = ["order placed"]
-        caught_up = self._catch_up_exceptions(order, effects, customer)
-        self.save_all(order, customer, *caught_up)
+        caught_up = self.logistics.catch_up(order, effects, customer)
+        self.work.commit(order, customer, *caught_up)
         return UpstreamResult(event_id, order_id, applied=True, effects=effects)
 
     def order_paid(
         self,
+        caller: Caller,
         event_id: str,
         occurred_at: datetime,
         order_id: str,
@@ -112,6 +135,7 @@ class UpstreamServices(LogisticsServices):
         currency: str,
         extra: str = "",
     ) -> UpstreamResult:
+        self.access.require(caller, "OrderPaid", {"order_id": order_id})
         order = self._order_for(order_id, occurred_at)
         if order.has_seen(event_id):
             return UpstreamResult(event_id, order_id, applied=False)
@@ -130,12 +154,13 @@ class UpstreamServices(LogisticsServices):
             extra=extra,
         )
         effects = [f"paid {money}"]
-        caught_up = self._catch_up_exceptions(order, effects)
-        self.save_all(order, *caught_up)
+        caught_up = self.logistics.catch_up(order, effects)
+        self.work.commit(order, *caught_up)
         return UpstreamResult(event_id, order_id, applied=True, effects=effects)
 
     def order_cancelled(
         self,
+        caller: Caller,
         event_id: str,
         occurred_at: datetime,
         order_id: str,
@@ -143,6 +168,7 @@ class UpstreamServices(LogisticsServices):
         extra: str = "",
     ) -> UpstreamResult:
         """A cancelled, paid order is owed what is left to refund: a RefundCase opens."""
+        self.access.require(caller, "OrderCancelled", {"order_id": order_id})
         order = self._order_for(order_id, occurred_at)
         if order.has_seen(event_id):
             return UpstreamResult(event_id, order_id, applied=False)
@@ -156,7 +182,7 @@ class UpstreamServices(LogisticsServices):
         effects: list[str] = ["order cancelled"]
         to_save: list[Aggregate] = [order]
         if order.placed and order.payments and not order.refundable.is_zero():
-            refund = self.build_refund(
+            refund = self.refunds.open(
                 case_id_for("refund", f"cancellation:{order_id}"),
                 order,
                 source="cancellation",
@@ -164,16 +190,17 @@ class UpstreamServices(LogisticsServices):
                 lines=[],
                 amount=None,
                 reason=reason,
-                requested_by="system",
+                actor=POLICY,
                 at=occurred_at,
             )
             effects.append(f"refund {refund.id} {refund.status.value}")
             to_save.append(refund)
-        self.save_all(*to_save)
+        self.work.commit(*to_save)
         return UpstreamResult(event_id, order_id, applied=True, effects=effects)
 
     def shipment_scanned(
         self,
+        caller: Caller,
         event_id: str,
         occurred_at: datetime,
         order_id: str,
@@ -185,6 +212,9 @@ class UpstreamServices(LogisticsServices):
         detail: str | None = None,
         extra: str = "",
     ) -> UpstreamResult:
+        grant = self.access.require(
+            caller, "ShipmentScanned", {"order_id": order_id, "direction": direction}
+        )
         order = self._order_for(order_id, occurred_at)
         if order.has_seen(event_id):
             return UpstreamResult(event_id, order_id, applied=False)
@@ -204,11 +234,11 @@ class UpstreamServices(LogisticsServices):
         to_save: list[Aggregate] = [order]
         if direction == "return":
             to_save += self._return_moved(
-                order, shipment_id, carrier, event_type, occurred_at, effects
+                order, shipment_id, carrier, event_type, occurred_at, effects, grant.actor
             )
         elif event_type in EXCEPTIONS and order.placed:
-            to_save += self._logistics_exception(order, event_id, event_type, occurred_at, effects)
-        self.save_all(*to_save)
+            to_save += self.logistics.open_cases(order, event_id, event_type, occurred_at, effects)
+        self.work.commit(*to_save)
         return UpstreamResult(event_id, order_id, applied=True, effects=effects)
 
     def _return_moved(
@@ -219,19 +249,20 @@ class UpstreamServices(LogisticsServices):
         scan: str,
         at: datetime,
         effects: list[str],
+        actor: Actor,
     ) -> list[Aggregate]:
         changed: list[Aggregate] = []
         for case_id in order.case_ids("return"):
-            case = self.load(ReturnCase, UUID(case_id))
+            case = self.store.load(ReturnCase, UUID(case_id))
             stamp = max(at, case.modified_on)
             if scan == "Delivered" and case.status in (
                 ReturnStatus.APPROVED,
                 ReturnStatus.LABEL_ISSUED,
                 ReturnStatus.SHIPPED_BACK,
             ):
-                case.receive(by="warehouse", shipment_id=shipment_id, at=stamp)
+                case.receive(actor=actor, shipment_id=shipment_id, at=stamp)
             elif scan != "Delivered" and case.can_record_shipped():
-                case.shipped_back(shipment_id=shipment_id, carrier=carrier, at=stamp)
+                case.shipped_back(shipment_id=shipment_id, carrier=carrier, actor=actor, at=stamp)
             else:
                 continue
             effects.append(f"return {case.id} {case.status.value}")

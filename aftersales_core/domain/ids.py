@@ -19,3 +19,8 @@ def customer_aggregate_id(customer_id: str) -> UUID:
 def case_id_for(kind: str, key: str) -> UUID:
     """The id of a case opened for a natural key (an idempotency key, an upstream event id)."""
     return uuid5(NAMESPACE, f"{kind}:{key}")
+
+
+def principal_aggregate_id(name: str) -> UUID:
+    """The id of a principal: derived from its normalised name (domain/principal_names.py)."""
+    return uuid5(NAMESPACE, f"principal:{name}")

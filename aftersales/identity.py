@@ -1,0 +1,53 @@
+"""`--as NAME` (or AFTERSALES_PRINCIPAL): the principal a CLI command acts as.
+
+The CLI is an operator tool for people who already hold the store: it trusts them to pick the
+principal they act as, and says so. It still refuses an unknown or disabled principal (and logs
+the denial), and the application decides what that principal may do, exactly as it does for
+every other entry point."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Annotated
+
+import typer
+
+from aftersales import exit_codes
+from aftersales.output import fail
+from aftersales_core.application.access import Caller
+from aftersales_core.application.principals import principal_id_of
+from aftersales_core.application.services import Services
+from aftersales_core.errors import DomainError, InvalidCommandError
+
+AsPrincipal = Annotated[
+    str | None,
+    typer.Option("--as", envvar="AFTERSALES_PRINCIPAL", show_envvar=True,
+                 help="the principal to act as (its name)"),
+]
+
+
+def caller_for(app: Services, name: str | None, operation: str = "Authenticate") -> Caller:
+    """The caller for ``--as NAME``: an existing, enabled principal, or exit 6 (2 for a name
+    that is not a valid principal name)."""
+    if not name:
+        fail("name the principal to act as: --as NAME or AFTERSALES_PRINCIPAL=NAME "
+             "(aftersales principals --help)")
+        raise typer.Exit(exit_codes.DENIED)
+    try:
+        principal_id = principal_id_of(name)
+    except InvalidCommandError as error:
+        fail(f"--as: {error}")
+        raise typer.Exit(exit_codes.INVALID) from None
+    caller = Caller(principal_id, datetime.now(UTC), via="cli")
+    try:
+        app.access.principal(caller, operation)
+    except DomainError as error:
+        fail(f"--as {name}: {error}")
+        raise typer.Exit(exit_codes.DENIED) from None
+    return caller
+
+
+def now(caller: Caller) -> Caller:
+    """The same caller, received now (each command of a batch has its own moment)."""
+    return replace(caller, received_at=datetime.now(UTC))
