@@ -29,7 +29,7 @@ from aftersales_core.application.services import Services
 from aftersales_core.application.store import Store
 from aftersales_core.application.unit_of_work import UnitOfWork
 from aftersales_core.application.upstream import UpstreamService
-from audit.denials import SqlDenialLog
+from audit.denials import open_denial_log
 from consumers import kafka_clients
 from consumers.case_events import to_cloud_event
 from consumers.inbound import InboundConsumer
@@ -58,7 +58,7 @@ def open_app(env: dict[str, str], attempts: int = 8) -> Services:
     for attempt in range(attempts):
         try:
             store = Store(env=env)
-            return compose(store, SqlDenialLog(store.recorder))
+            return compose(store, open_denial_log(store.recorder))
         except (InternalError, IntegrityError):
             if attempt == attempts - 1:
                 raise

@@ -16,7 +16,7 @@ import typer
 from aftersales import exit_codes
 from aftersales.output import fail
 from aftersales_core.application.access import Caller
-from aftersales_core.application.principals import principal_id_of
+from aftersales_core.application.principals import SYSTEM_PRINCIPALS, principal_id_of
 from aftersales_core.application.services import Services
 from aftersales_core.errors import DomainError, InvalidCommandError
 
@@ -36,6 +36,8 @@ def caller_for(app: Services, name: str | None, operation: str = "Authenticate")
         raise typer.Exit(exit_codes.DENIED)
     try:
         principal_id = principal_id_of(name)
+        if name in SYSTEM_PRINCIPALS:  # built-in principals exist from their first use
+            app.principals.ensure_system(name, datetime.now(UTC))
     except InvalidCommandError as error:
         fail(f"--as: {error}")
         raise typer.Exit(exit_codes.INVALID) from None

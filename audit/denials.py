@@ -23,6 +23,22 @@ COLUMNS = ("id", "at", "principal_id", "principal", "operation", "case_id", "rul
            "via", "inputs")
 
 
+def open_denial_log(recorder: ApplicationRecorder) -> SqlDenialLog | MemoryDenialLog:
+    """The denial log beside the store: a table in its database, or, for the library's
+    in-memory store (fast pure tests), a list in memory that lives as long as the store."""
+    if getattr(recorder, "datastore", None) is None:
+        return MemoryDenialLog()
+    return SqlDenialLog(recorder)
+
+
+class MemoryDenialLog:
+    def __init__(self) -> None:
+        self.denials: list[Denial] = []
+
+    def record(self, denial: Denial) -> None:
+        self.denials.append(denial)
+
+
 class SqlDenialLog:
     def __init__(self, recorder: ApplicationRecorder) -> None:
         self.datastore: Any = getattr(recorder, "datastore", None)

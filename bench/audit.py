@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from aftersales_core.application.app import AfterSalesApp
+from aftersales_core.application.services import Services
 from audit.auditor import Auditor
 from bench.context import Context
 from bench.report import REPEATS, BenchResult, Figure, median, paired, progress
@@ -25,7 +25,7 @@ TARGET_PER_SECOND = 50_000
 PAGE_SIZE = 10_000
 
 
-def _raw_read(app: AfterSalesApp) -> int:
+def _raw_read(app: Services) -> int:
     """Every notification, page by page, as the library hands them out; how many."""
     read, start = 0, 1
     while True:

@@ -1,7 +1,7 @@
 """Command handling on SQLite, one process: load, decide, save with the decision (SPEC §6).
 
 Timed: a realistic mix of 18 commands per delivered order (returns with their refund, a
-goodwill refund, a complaint), interleaved across orders, called on AfterSalesApp.
+goodwill refund, a complaint), interleaved across orders, called on Services.
 
 Baseline: a plain ``eventsourcing.application.Application`` on a SQLite file (same settings)
 saving the same events: one save per command, the same aggregates per save, the same number of
@@ -22,7 +22,7 @@ from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
 
 from aftersales.settings import eventsourcing_env
-from aftersales_core.application.app import AfterSalesApp
+from aftersales_core.application.services import Services
 from bench.context import Context
 from bench.report import REPEATS, BenchResult, Figure, median, paired, progress
 from bench.workload import command_mix, ingest_orders
@@ -40,8 +40,8 @@ class StoredShape:
     size: int
 
 
-class RecordingApp(AfterSalesApp):
-    """AfterSalesApp that remembers what each save stored (used untimed, as the warm-up)."""
+class RecordingApp(Services):
+    """Services that remembers what each save stored (used untimed, as the warm-up)."""
 
     def __init__(self, env: dict[str, str]) -> None:
         super().__init__(env=env)
@@ -85,7 +85,7 @@ def _overheads(app: BareApp) -> tuple[int, int]:
 def _run_commands(ctx: Context, orders: int, recording: bool) -> tuple[float, int, int, Any]:
     """Ingest (untimed), then run the mix (timed); returns seconds, commands, events, app."""
     env = eventsourcing_env(f"sqlite:///{ctx.path('commands')}.sqlite")
-    app: AfterSalesApp = RecordingApp(env) if recording else AfterSalesApp(env=env)
+    app: Services = RecordingApp(env) if recording else Services(env=env)
     commands = command_mix(app, ingest_orders(app, orders))
     if isinstance(app, RecordingApp):
         app.saves.clear()
@@ -139,7 +139,7 @@ def profile(ctx: Context, orders: int, top: int = 10) -> dict[str, list[dict[str
     """cProfile of the timed part only (the commands): top functions by cumulative time and by
     own time, as shares of the commands' total."""
     env = eventsourcing_env(f"sqlite:///{ctx.path('profile')}.sqlite")
-    app = AfterSalesApp(env=env)
+    app = Services(env=env)
     commands = command_mix(app, ingest_orders(app, orders))
     profiler = cProfile.Profile()
     profiler.enable()

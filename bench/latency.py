@@ -38,7 +38,7 @@ from kafka import KafkaConsumer, KafkaProducer
 
 from aftersales.bootstrap import TOPIC_PARTITIONS
 from aftersales.brokers import ensure_topics
-from aftersales_core.application.app import AfterSalesApp
+from aftersales_core.application.services import Services
 from bench.context import Context
 from bench.kafka_util import StartClock
 from bench.memory import ROOT, applied, runner_env
@@ -193,7 +193,7 @@ def _measure_product(ctx: Context, bootstrap: str, warm: int, count: int
     total = warm + count
     orders = math.ceil(total / REFUNDS_PER_ORDER)
     progress(f"latency: ingesting {orders} delivered orders (untimed)")
-    app: AfterSalesApp = new_app(store)
+    app: Services = new_app(store)
     order_ids = ingest_orders(app, orders, prefix="lo")
     stored = app.recorder.max_notification_id() or 0
     topic = ctx.topic("latency-case-events")

@@ -16,7 +16,7 @@ from kafka import KafkaProducer
 
 from aftersales.bootstrap import TOPIC_PARTITIONS
 from aftersales.brokers import ensure_topics
-from aftersales_core.application.app import AfterSalesApp
+from aftersales_core.application.services import Services
 from bench.context import Context
 from bench.report import REPEATS, BenchResult, Figure, median, paired, progress
 from bench.workload import new_app, populate
@@ -27,7 +27,7 @@ from consumers.relay import Relay
 PARTITIONS = TOPIC_PARTITIONS["case_events"]
 
 
-def _relay_once(app: AfterSalesApp, bootstrap: str, topic: str, expected: int,
+def _relay_once(app: Services, bootstrap: str, topic: str, expected: int,
                 limit: int | None = None) -> float:
     ensure_topics(bootstrap, {topic: PARTITIONS})
     producer: KafkaProducer = kafka_clients.producer(bootstrap)

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
-from aftersales_core.application.app import AfterSalesApp
+from aftersales_core.application.services import Services
 from aftersales_core.application.history import load_history
 from bench.context import Context
 from bench.report import REPEATS, BenchResult, Figure, median, paired, percentile, progress
@@ -27,7 +27,7 @@ CASE_EVENTS = 100
 TARGET_P99_MS = 20.0
 
 
-def _hundred_event_case(app: AfterSalesApp) -> tuple[UUID, list[datetime]]:
+def _hundred_event_case(app: Services) -> tuple[UUID, list[datetime]]:
     case_id = uuid4()
     at = COMMANDS_AT + timedelta(days=30)
     app.file_complaint(case_id=case_id, customer_id="bc-0", order_id="bo-0", channel="email",

@@ -13,7 +13,7 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from aftersales.settings import eventsourcing_env
-from aftersales_core.application.app import AfterSalesApp
+from aftersales_core.application.services import Services
 from aftersales_core.domain.ids import case_id_for
 from bench.messages import T0, customer_of, delivered_order_messages, order_id_of
 from consumers.translate import apply_upstream
@@ -23,12 +23,12 @@ from schemas.inbound import ANY_INBOUND
 COMMANDS_AT = T0 + timedelta(days=5)
 
 
-def new_app(path: Path) -> AfterSalesApp:
+def new_app(path: Path) -> Services:
     """The application on a fresh SQLite file, configured as aftersales.bootstrap does."""
-    return AfterSalesApp(env=eventsourcing_env(f"sqlite:///{path}"))
+    return Services(env=eventsourcing_env(f"sqlite:///{path}"))
 
 
-def ingest_orders(app: AfterSalesApp, count: int, prefix: str = "bo") -> list[str]:
+def ingest_orders(app: Services, count: int, prefix: str = "bo") -> list[str]:
     """Place, pay, ship and deliver ``count`` orders (five upstream messages each)."""
     order_ids = []
     for index in range(count):
@@ -51,7 +51,7 @@ class Command:
         return self.method(**self.kwargs)
 
 
-def _script(app: AfterSalesApp, order_id: str, customer_id: str) -> list[Command]:
+def _script(app: Services, order_id: str, customer_id: str) -> list[Command]:
     """The commands of one order's after-sales life, in order (18 commands, 3 cases + 1)."""
     ret, goodwill, complaint = uuid4(), uuid4(), uuid4()
     return_refund: UUID = case_id_for("refund", f"return:{ret}")
@@ -104,13 +104,13 @@ def _script(app: AfterSalesApp, order_id: str, customer_id: str) -> list[Command
 COMMANDS_PER_ORDER = 18
 
 
-def command_mix(app: AfterSalesApp, order_ids: list[str]) -> list[Command]:
+def command_mix(app: Services, order_ids: list[str]) -> list[Command]:
     """Every order's script, interleaved step by step: many cases in flight at once."""
     scripts = [_script(app, order_id, customer_of(i)) for i, order_id in enumerate(order_ids)]
     return [script[step] for step in range(COMMANDS_PER_ORDER) for script in scripts]
 
 
-def populate(app: AfterSalesApp, orders: int, prefix: str = "bo") -> int:
+def populate(app: Services, orders: int, prefix: str = "bo") -> int:
     """Ingest ``orders`` orders and run their command mix (untimed); returns the events stored."""
     for command in command_mix(app, ingest_orders(app, orders, prefix)):
         command()

@@ -14,7 +14,7 @@ from kafka import KafkaConsumer, TopicPartition
 from aftersales.bootstrap import build_inbound, build_relay, topic_partitions
 from aftersales.brokers import ensure_topics
 from aftersales.settings import Settings
-from aftersales_core.application.app import AfterSalesApp
+from aftersales_core.application.services import Services
 from consumers import kafka_clients
 
 
@@ -32,7 +32,7 @@ def pipeline_settings(base: Settings, bootstrap: str, prefix: str) -> Settings:
 
 
 @contextmanager
-def workers(app: AfterSalesApp, settings: Settings, *roles: str) -> Iterator[dict[str, Any]]:
+def workers(app: Services, settings: Settings, *roles: str) -> Iterator[dict[str, Any]]:
     """Run the inbound consumer and/or the relay in threads for the duration of the block."""
     stop = threading.Event()
     built: dict[str, Any] = {}

@@ -18,7 +18,7 @@ import pytest
 
 from aftersales.bootstrap import store_reader
 from aftersales.settings import Settings, eventsourcing_env
-from aftersales_core.application.app import AfterSalesApp
+from aftersales_core.application.services import Services
 from aftersales_core.domain.ids import case_id_for, order_aggregate_id
 from aftersales_core.domain.order import Order
 from projections.catalog import all_projections
@@ -56,7 +56,7 @@ def test_relay_killed_at_random_moments_publishes_every_event_in_order(
 ) -> None:
     rng = Random(SEED)
     settings = crash_settings(tmp_path, kafka_broker.bootstrap_servers, topic_prefix)
-    app = AfterSalesApp(env=eventsourcing_env(settings.database_url))
+    app = Services(env=eventsourcing_env(settings.database_url))
     relay = WorkerProcess("relay", settings, tmp_path / "relay.log")
     tracking = app.factory.tracking_recorder()
     tracked = f"relay:{settings.case_events_topic}"
@@ -77,7 +77,7 @@ def test_relay_killed_at_random_moments_publishes_every_event_in_order(
             relay.kill()
             desk.keep_busy(rng.uniform(0.0, 0.5))  # commands still accepted: the store is truth
             relay.start()
-        stored = app.recorder.max_notification_id() or 0
+        stored = app.store.recorder.max_notification_id() or 0
         wait_for(lambda: position() == stored, 60, f"relay caught up with position {stored}",
                  relay.check_alive, interval=0.1)
         assert relay.stop() == 0, relay.log_tail()
@@ -127,7 +127,7 @@ def test_inbound_consumer_killed_at_random_moments_applies_every_event_exactly_o
     every = orders + scans
     expected_ids = {m["event_id"] for m in every}
     assert len(expected_ids) == len(every) >= 290
-    app = AfterSalesApp(env=eventsourcing_env(settings.database_url))
+    app = Services(env=eventsourcing_env(settings.database_url))
     view = StoreView(app)
     inbound = WorkerProcess("inbound", settings, tmp_path / "inbound.log")
     kills = rng.randint(3, 5)
@@ -168,7 +168,7 @@ def test_inbound_consumer_killed_at_random_moments_applies_every_event_exactly_o
         app.close()
 
 
-def check_effects(app: AfterSalesApp, view: StoreView, orders: list[dict[str, Any]],
+def check_effects(app: Services, view: StoreView, orders: list[dict[str, Any]],
                   scans: list[dict[str, Any]], context: str) -> None:
     """One Paid per order, one complaint and one refund per Lost parcel, one refund per
     cancellation; nothing else opened, and no order refunded beyond what was paid."""
@@ -179,7 +179,7 @@ def check_effects(app: AfterSalesApp, view: StoreView, orders: list[dict[str, An
         aggregate = str(order_aggregate_id(placed["order_id"]))
         for topic in ("Placed", "Paid"):
             assert view.types[(aggregate, f"aftersales.order.{topic}")] == 1, (placed, context)
-        order = app.load(Order, order_aggregate_id(placed["order_id"]))
+        order = app.store.load(Order, order_aggregate_id(placed["order_id"]))
         assert sum(order.refunds.values(), Decimal(0)) <= Decimal(placed["total"]), context
     complaints = {str(case_id_for("complaint", f"logistics:{e}")) for e in lost}
     refunds = {str(case_id_for("refund", f"logistics:{e}")) for e in lost} | {
@@ -195,7 +195,7 @@ def test_projection_runner_killed_at_random_moments_equals_a_rebuild(
 ) -> None:
     rng = Random(SEED + 1)
     settings = crash_settings(tmp_path, kafka_broker.bootstrap_servers, topic_prefix)
-    app = AfterSalesApp(env=eventsourcing_env(settings.database_url))
+    app = Services(env=eventsourcing_env(settings.database_url))
     relay = WorkerProcess("relay", settings, tmp_path / "relay.log")
     runner = WorkerProcess("projections", settings, tmp_path / "projections.log")
     try:
@@ -212,7 +212,7 @@ def test_projection_runner_killed_at_random_moments_equals_a_rebuild(
             runner.kill()
             desk.keep_busy(rng.uniform(0.0, 0.5))
             runner.start()
-        stored = app.recorder.max_notification_id() or 0
+        stored = app.store.recorder.max_notification_id() or 0
         view = ReadDatabase(settings.read_database_url)
 
         def caught_up() -> bool:

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from aftersales.settings import Settings
-from aftersales_core.application.app import AfterSalesApp
+from aftersales_core.application.services import Services
 from schemas.outbound import CASE_EVENT
 from tests.factories import T0, order_paid, order_placed, shipment
 from tests.kafka_fixtures import TestBroker
@@ -28,7 +28,7 @@ def upstream_day() -> list[dict[str, Any]]:
     return out
 
 
-def happy_path(app: AfterSalesApp, settings: Settings) -> None:
+def happy_path(app: Services, settings: Settings) -> None:
     events = upstream_day()
     orders = [e for e in events if e["event_type"].startswith("Order")]
     scans = [e for e in events if not e["event_type"].startswith("Order")]
@@ -38,7 +38,7 @@ def happy_path(app: AfterSalesApp, settings: Settings) -> None:
         failed = running["failures"]
         eventually(lambda: running["inbound"].stats.applied == len(events), 90,
                    "all upstream events applied", failed)
-        stored = app.recorder.max_notification_id() or 0
+        stored = app.store.recorder.max_notification_id() or 0
         eventually(lambda: running["relay"].stats.position == stored, 60, "relay caught up",
                    failed)
     records = read_all(settings, settings.case_events_topic, stored)
@@ -56,19 +56,19 @@ def happy_path(app: AfterSalesApp, settings: Settings) -> None:
             "aftersales.refund.Requested"} <= types
 
 
-def test_happy_path_on_apache_kafka(app: AfterSalesApp, store_settings: Settings,
+def test_happy_path_on_apache_kafka(app: Services, store_settings: Settings,
                                    kafka_broker: TestBroker, topic_prefix: str) -> None:
     happy_path(app, pipeline_settings(store_settings, kafka_broker.bootstrap_servers,
                                       topic_prefix))
 
 
-def test_happy_path_on_tansu(app: AfterSalesApp, store_settings: Settings,
+def test_happy_path_on_tansu(app: Services, store_settings: Settings,
                              tansu_broker: TestBroker, topic_prefix: str) -> None:
     happy_path(app, pipeline_settings(store_settings, tansu_broker.bootstrap_servers,
                                       topic_prefix))
 
 
-def test_redelivered_messages_change_nothing(app: AfterSalesApp, sqlite_url: str,
+def test_redelivered_messages_change_nothing(app: Services, sqlite_url: str,
                                              kafka_broker: TestBroker, topic_prefix: str) -> None:
     settings = pipeline_settings(Settings(database_url=sqlite_url),
                                  kafka_broker.bootstrap_servers, topic_prefix)
