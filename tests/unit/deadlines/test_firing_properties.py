@@ -117,7 +117,7 @@ def test_complaint_deadlines_fire_iff_their_state_was_current_at_the_due_time(
     by_scheduler = [
         e
         for e in app.store.events.get(cid)
-        if type(e).__name__ == "Escalated" and cast(Any, e).by == "deadline-scheduler"
+        if type(e).__name__ == "Escalated" and cast(Any, e).role == "scheduler"
     ]
     assert len(by_scheduler) == sum(1 for _, action, _ in log.fired if action == "escalate")
     assert complaint.escalations.count("platform_arbitration") <= 1

@@ -43,7 +43,10 @@ def test_a_parcel_without_a_scan_for_120_hours_opens_one_proactive_complaint() -
         ("watchdog:o-1-outbound", "open_complaint", {"complaint_case_id": str(complaint_id)})
     ]
     complaint = app.store.load(ComplaintCase, complaint_id)
-    assert complaint.proactive and complaint.filed_by == "logistics-watchdog"
+    assert complaint.proactive and (complaint.filed_by, complaint.filed_role) == (
+        "policy",
+        "policy",
+    )
     assert complaint.category == "logistics_delay" and complaint.order_id == "o-1"
     cause = complaint.decisions[0]
     assert (cause.policy_id, cause.outcome) == ("logistics.exception", "open_complaint")
