@@ -138,7 +138,7 @@ class StoreView:
 
     def refresh(self) -> int:
         while True:
-            batch = self.app.recorder.select_notifications(self.position + 1, 1000)
+            batch = self.app.store.recorder.select_notifications(self.position + 1, 1000)
             if not batch:
                 return self.position
             for n in batch:
@@ -174,15 +174,23 @@ class Desk:
                 self.done["issued"] += 1
             elif choice < 0.35 and self.issued:
                 case_id = self.issued.pop(rng.randrange(len(self.issued)))
-                app.refunds.confirm_settled(caller(app, "payments-1"), case_id=case_id, provider_ref=f"psp-{uuid4().hex}", at=AT)
+                app.refunds.confirm_settled(caller(app, "payments-1"), case_id=case_id,
+                                            provider_ref=f"psp-{uuid4().hex}", at=AT)
                 self.done["settled"] += 1
             elif choice < 0.75:
-                result = app.refunds.request(caller(app, "agent-1"), case_id=uuid4(), order_id=rng.choice(self.orders), source="goodwill", reason="sorry for the wait", at=AT, amount=Decimal(rng.randint(100, 1500)) / 100)
+                result = app.refunds.request(
+                    caller(app, "agent-1"), case_id=uuid4(), order_id=rng.choice(self.orders),
+                    source="goodwill", reason="sorry for the wait", at=AT,
+                    amount=Decimal(rng.randint(100, 1500)) / 100)
                 if result.status == "approved":
                     self.approved.append(result.case_id)
                 self.done["goodwill"] += 1
             else:
-                app.returns.request(caller(app, "customer-customer"), case_id=uuid4(), order_id=rng.choice(self.orders), lines=[{"line_id": "2", "quantity": 1}], reason="changed_mind", outcome="refund", at=AT)
+                order_id = rng.choice(self.orders)  # each order's customer is c-<order id>
+                app.returns.request(
+                    caller(app, f"customer-c-{order_id}"), case_id=uuid4(), order_id=order_id,
+                    lines=[{"line_id": "2", "quantity": 1}], reason="changed_mind",
+                    outcome="refund", at=AT)
                 self.done["returns"] += 1
         except DomainError as refused:  # e.g. the refund cap of an order: nothing was stored
             self.done[type(refused).__name__] += 1

@@ -15,6 +15,7 @@ from uuid import uuid4
 import pytest
 from typer.testing import CliRunner, Result
 
+from aftersales.bootstrap import open_app
 from aftersales.cli import app as cli_app
 from aftersales.settings import Settings, eventsourcing_env
 from aftersales_core.application.services import Services
@@ -30,7 +31,8 @@ def fill(app: Services, orders: int, prefix: str = "o") -> int:
     for index in range(orders):
         order_id = f"{prefix}-{index}"
         delivered_order(app, order_id)
-        app.returns.request(caller(app, "customer-c-1"), uuid4(), order_id, [{"line_id": "2", "quantity": 1}], "defective", "refund", REQUESTED)
+        app.returns.request(caller(app, "customer-c-1"), uuid4(), order_id,
+                            [{"line_id": "2", "quantity": 1}], "defective", "refund", REQUESTED)
     return int(app.store.recorder.max_notification_id() or 0)
 
 
@@ -132,7 +134,7 @@ def test_deleting_the_last_events_after_sealing_leaves_the_head_beyond_the_store
     app: Services,
 ) -> None:
     end = fill(app, 3)
-    auditor(app).seal(NOW)
+    auditor(app, batch_size=1000).seal(NOW)  # one checkpoint: the head
     RawStore(app).execute("DELETE FROM {table} WHERE {position} > ?", end - 3)
     report = auditor(app).verify()
     [finding] = report.findings
@@ -236,25 +238,28 @@ def test_audit_on_the_command_line_and_the_auditor_role(store_settings: Settings
     def cli(*args: str) -> Result:
         return CliRunner().invoke(cli_app, list(args), env=env)
 
-    app = Services(env=eventsourcing_env(store_settings.database_url,
-                                              store_settings.postgres_schema))
+    app = open_app(eventsourcing_env(store_settings.database_url, store_settings.postgres_schema))
     try:
         end = fill(app, 2)
         worker = subprocess.run(  # a real worker process, stopped by --seconds
             [sys.executable, "-m", "aftersales", "run", "--role", "auditor", "--seconds", "1"],
             capture_output=True, text=True, env={**os.environ, **env}, timeout=120, check=False)
         assert worker.returncode == 0, worker.stderr
-        done = cli("audit", "verify", "--format", "json", "--decisions")
+        denied = cli("audit", "verify", "--as", "agent-1")
+        assert denied.exit_code == 6 and "VerifyAudit denied" in denied.stderr
+        done = cli("audit", "verify", "--format", "json", "--decisions", "--as", "auditor-1")
         assert done.exit_code == 0, done.stderr
         report = json.loads(done.stdout)
         assert report["intact"] and report["sealed_head"] == report["store_end"] == end
         assert report["decisions_checked"] > 0 and "events/s" in done.stderr
         sealed = cli("audit", "seal", "--format", "json")
         assert sealed.exit_code == 0 and json.loads(sealed.stdout)["sealed_events"] == 0
-        assert cli("audit", "verify", "--anchor", "3:nothex").exit_code == 2
+        assert cli("audit", "verify", "--anchor", "3:nothex", "--as", "auditor-1").exit_code == 2
         RawStore(app).execute("UPDATE {table} SET originator_version = 99 "
                               "WHERE {position} = 2")
-        tampered = cli("audit", "verify", "--anchor", f"{end}:{report['head_hash']}")
+        tampered = cli(
+            "audit", "verify", "--anchor", f"{end}:{report['head_hash']}", "--as", "auditor-1"
+        )
     finally:
         app.close()
     assert tampered.exit_code == 1

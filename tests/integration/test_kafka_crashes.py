@@ -58,7 +58,7 @@ def test_relay_killed_at_random_moments_publishes_every_event_in_order(
     settings = crash_settings(tmp_path, kafka_broker.bootstrap_servers, topic_prefix)
     app = Services(env=eventsourcing_env(settings.database_url))
     relay = WorkerProcess("relay", settings, tmp_path / "relay.log")
-    tracking = app.factory.tracking_recorder()
+    tracking = app.store.factory.tracking_recorder()
     tracked = f"relay:{settings.case_events_topic}"
 
     def position() -> int:

@@ -475,8 +475,8 @@ def test_an_extra_field_shaped_like_the_stores_type_envelope_does_not_stop_the_c
         eventually(lambda: stats.applied + stats.dead_lettered == len(messages), 30,
                    "all three messages handled", running["failures"])
         assert not running["failures"]
-    assert sqlite_app.find(Order, order_aggregate_id("o-2")) is not None
-    sqlite_app.find(Order, order_aggregate_id("o-1"))  # loads: the stored facts are readable
+    assert sqlite_app.store.find(Order, order_aggregate_id("o-2")) is not None
+    sqlite_app.store.find(Order, order_aggregate_id("o-1"))  # loads: the stored facts are readable
 
 
 def test_a_replayed_dead_letter_is_dead_lettered_again_with_only_its_new_error(

@@ -128,7 +128,7 @@ def test_relay_re_sends_change_nothing_and_two_runners_split_the_partitions(
     running.start(build_relay(app, settings))
     eventually(lambda: caught_up(read, app), 60, "runners caught up", running.failures)
     # a second relay (another tracking name) publishes every event again: all duplicates
-    again = Relay(app.store.recorder, app.factory.tracking_recorder(),
+    again = Relay(app.store.recorder, app.store.factory.tracking_recorder(),
                   partial(kafka_clients.producer, kafka_broker.bootstrap_servers),
                   settings.case_events_topic, name="replay")
     stored = app.store.recorder.max_notification_id() or 0
@@ -150,7 +150,9 @@ def test_commands_keep_flowing_into_the_projections(
     one = runner(settings, read, f"{topic_prefix}-{PROJECTIONS_GROUP}")
     running.start(build_relay(app, settings))
     running.start(one)
-    refund = app.refunds.request(caller(app, "agent-1"), case_id=uuid4(), order_id="o-3", source="goodwill", reason="late", at=T0 + timedelta(days=9), amount=Decimal("5.00"))
+    refund = app.refunds.request(caller(app, "agent-1"), case_id=uuid4(), order_id="o-3",
+                                 source="goodwill", reason="late", at=T0 + timedelta(days=9),
+                                 amount=Decimal("5.00"))
     view = ReadDatabase(read)
     eventually(lambda: view.query("SELECT status FROM cases WHERE case_id = ?",
                                   (str(refund.case_id),)) == [{"status": "approved"}],
