@@ -87,16 +87,13 @@ def submit(
     default = None if envelopes else caller_for(application, as_principal)
     worst = exit_codes.OK
     for item in read_items(source):
-        value, caller, error = item.value, default, item.error
+        value, caller, error, code = item.value, default, item.error, exit_codes.OK
         if envelopes and error is None:
-            value, caller, error = _unwrap(application, callers, item.value)
-        code = (
-            exit_codes.INVALID
-            if caller is None
-            else _submit_one(application, received_now(caller), item.line, value, error)
-        )
+            value, caller, error, code = _unwrap(application, callers, item.value)
         if caller is None:
             fail(f"line {item.line}: {error}")
+        else:
+            code = _submit_one(application, received_now(caller), item.line, value, error)
         worst = worst or code
         if code and stop_on_error:
             break
@@ -105,19 +102,19 @@ def submit(
 
 def _unwrap(
     application: Services, callers: dict[str, Caller], value: object
-) -> tuple[object, Caller | None, str | None]:
-    """(command, caller, error) of an envelope ``{"as": NAME, "command": {...}}``."""
+) -> tuple[object, Caller | None, str | None, int]:
+    """(command, caller, error, exit code) of an envelope ``{"as": NAME, "command": {...}}``."""
     if not isinstance(value, dict) or set(value) != {"as", "command"}:
-        return None, None, 'an envelope is {"as": NAME, "command": {...}} and nothing else'
+        return None, None, 'an envelope is {"as": NAME, "command": {...}} and nothing else', 2
     name = value["as"]
     if not isinstance(name, str):
-        return None, None, '"as" names a principal'
+        return None, None, '"as" names a principal', exit_codes.INVALID
     if name not in callers:
         try:
             callers[name] = caller_for(application, name)
-        except typer.Exit:
-            return None, None, f"cannot act as {name!r}"
-    return value["command"], callers[name], None
+        except typer.Exit as refused:
+            return None, None, f"cannot act as {name!r}", refused.exit_code
+    return value["command"], callers[name], None, exit_codes.OK
 
 
 def _submit_one(

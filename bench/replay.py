@@ -17,8 +17,8 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
-from aftersales_core.application.services import Services
 from aftersales_core.application.history import load_history
+from aftersales_core.application.services import Services
 from bench.context import Context
 from bench.report import REPEATS, BenchResult, Figure, median, paired, percentile, progress
 from bench.workload import COMMANDS_AT, new_app, populate

@@ -12,11 +12,12 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
 
+from consumers.translate import apply_upstream
+
 from aftersales.settings import eventsourcing_env
 from aftersales_core.application.services import Services
 from aftersales_core.domain.ids import case_id_for
 from bench.messages import T0, customer_of, delivered_order_messages, order_id_of
-from consumers.translate import apply_upstream
 from schemas.inbound import ANY_INBOUND
 
 #: Business time of the first command: two days after delivery, inside every return window.

@@ -130,13 +130,15 @@ class Access:
             raise hidden()
         raise NotAuthorisedError(f"{operation} denied: {'; '.join(decision.reasons)}")
 
-    def may_try(self, caller: Caller, operation: str) -> Principal:
+    def may_try(
+        self, caller: Caller, operation: str, case_id: UUID | None = None
+    ) -> Principal:
         """The principal, if some role it holds may do ``operation`` on some object; else the
         denial is logged and raised before any object is read (so a refusal never depends on,
         nor reveals, whether the object exists)."""
         principal = self.principal(caller, operation)
         if not set(principal.roles) & set(roles_for(operation)):
-            self.require(caller, operation, {}, principal=principal)
+            self.require(caller, operation, {}, case_id=case_id, principal=principal)
         return principal
 
     def case(
@@ -148,7 +150,7 @@ class Access:
         extra: dict[str, Any] | None = None,
     ) -> tuple[Grant, C]:
         """Load a case for an operation on it: allowed, or denied (and logged) as above."""
-        principal = self.may_try(caller, operation)
+        principal = self.may_try(caller, operation, case_id)
         aggregate = self.store.load_any(case_id)
         if not isinstance(aggregate, CASE_TYPES):
             raise unknown_case(case_id)

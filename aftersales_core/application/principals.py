@@ -150,7 +150,8 @@ class PrincipalService:
 
     # ---- the operator and the built-in principals ------------------------------------------
     def bootstrap(self, name: str, at: datetime) -> PrincipalChange:
-        """Create the first administrator (the operator holding the store runs this once)."""
+        """Create the first administrator (the operator holding the store runs this once), and
+        the built-in principals if they do not exist yet."""
         normalised = user_name(name)
         if any(p.enabled and p.holds(Role.ADMIN) for p in self._all()):
             raise NotAuthorisedError(
@@ -166,6 +167,8 @@ class PrincipalService:
         actor = Actor(str(principal_id), BOOTSTRAP)
         principal = Principal.open(normalised, [Role.ADMIN.value], None, actor, at)
         self._save(principal)
+        for name in SYSTEM_PRINCIPALS:  # listed and managed from the start
+            self.ensure_system(name, at)
         return PrincipalChange.of(principal)
 
     def ensure_system(self, name: str, at: datetime) -> UUID:

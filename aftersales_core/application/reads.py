@@ -47,7 +47,7 @@ class ReadService:
         as_of: datetime | None = None,
         operation: str = "ReadCase",
     ) -> CaseHistory:
-        principal = self.access.may_try(caller, operation)
+        principal = self.access.may_try(caller, operation, case_id)
         aggregate = self.store.load_any(case_id)
         if isinstance(aggregate, CASE_TYPES):
             facts = case_facts(aggregate)
