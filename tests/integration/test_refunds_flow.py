@@ -12,10 +12,17 @@ from aftersales_core.application.services import Services
 from aftersales_core.domain.ids import order_aggregate_id
 from aftersales_core.domain.order import Order
 from aftersales_core.domain.refunds import RefundCase
-from aftersales_core.errors import IllegalTransitionError, NotAuthorisedError
+from aftersales_core.errors import (
+    IllegalTransitionError,
+    NotAuthorisedError,
+    UnknownCaseError,
+    UnknownOrderError,
+)
 from tests.factories import (
     T0,
+    admin,
     caller,
+    customer,
     delivered_order,
     ingest,
     order_paid,
@@ -165,3 +172,53 @@ def test_redelivered_upstream_event_changes_nothing(app: Services) -> None:
     results = ingest(app, placed, order_paid(placed))
     assert [r.applied for r in results] == [False, False]
     assert app.store.recorder.max_notification_id() == before
+
+
+def test_nobody_approves_or_requests_a_refund_paid_to_themselves(app: Services) -> None:
+    tv = [{"line_id": "1", "sku": "TV", "category": "electronics", "quantity": 1,
+           "unit_price": "900.00"}]
+    delivered_order(app, lines=tv)  # customer c-1
+    delivered_order(app, "o-2", lines=tv, customer_id="c-2")
+    app.principals.add(admin(app), "olga", ["supervisor", "customer"], T0, customer_id="c-1")
+    olga = caller(app, "olga")
+    before = app.store.recorder.max_notification_id()
+    with pytest.raises(NotAuthorisedError, match="paid to themselves"):
+        app.refunds.request(olga, uuid4(), "o-1", "goodwill", "for me", AT, amount=Decimal("5"))
+    mine = goodwill(app, "400.00", by="agent-1")
+    with pytest.raises(NotAuthorisedError, match="paid to themselves"):
+        app.refunds.approve(olga, mine.id, AT)
+    assert app.store.recorder.max_notification_id() == before + len(
+        list(app.store.events.get(mine.id))) + 2  # only agent-1's request: refund, order
+    theirs = goodwill(app, "400.00", by="agent-1", order_id="o-2")
+    approved = app.refunds.approve(olga, theirs.id, AT)
+    assert approved.status == "approved"
+    denials = app.access.denials.list(principal="olga")  # type: ignore[attr-defined]
+    assert [(d["operation"], d["rule"]) for d in denials] == [
+        ("RequestRefund", "access.not_beneficiary"), ("ApproveRefund", "access.not_beneficiary")]
+    assert denials[1]["case_id"] == str(mine.id)
+
+
+def test_a_customer_acts_on_their_own_orders_and_cases_only(app: Services) -> None:
+    delivered_order(app)  # c-1
+    delivered_order(app, "o-2", customer_id="c-2")
+    mine = goodwill(app, "10.00")
+    answers = set()
+    for case_id in (mine.id, uuid4()):  # a role that may not: the same, case or no case
+        with pytest.raises(NotAuthorisedError) as denied:
+            app.refunds.approve(customer(app, "c-2"), case_id, AT)
+        answers.add(str(denied.value))
+    assert answers == {"ApproveRefund denied: customer may not ApproveRefund; supervisor, "
+                       "agent may"}
+    returned = app.returns.request(customer(app, "c-1"), uuid4(), "o-1",
+                                   [{"line_id": "1", "quantity": 1}], "changed_mind", "refund",
+                                   AT)
+    for case_id in (returned.case_id, uuid4()):  # may in general, not this one: "not found"
+        with pytest.raises(UnknownCaseError, match=f"^no case {case_id}$"):
+            app.returns.cancel(customer(app, "c-2"), case_id, AT)
+    with pytest.raises(UnknownOrderError) as theirs:
+        app.returns.request(customer(app, "c-2"), uuid4(), "o-1",
+                            [{"line_id": "1", "quantity": 1}], "changed_mind", "refund", AT)
+    with pytest.raises(UnknownOrderError) as missing:
+        app.returns.request(customer(app, "c-2"), uuid4(), "o-404",
+                            [{"line_id": "1", "quantity": 1}], "changed_mind", "refund", AT)
+    assert str(theirs.value).replace("o-1", "") == str(missing.value).replace("o-404", "")
