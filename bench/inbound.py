@@ -12,6 +12,7 @@ timed the same way (from partition assignment)."""
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 from functools import partial
 
 from kafka import KafkaConsumer
@@ -80,6 +81,7 @@ def _consume_product(ctx: Context, bootstrap: str, topics: Topics, expected: int
     app: Services = new_app(ctx.path("inbound").with_suffix(".sqlite"))
     inbound = TimedInbound(
         app,
+        app.principals.ensure_system("system.upstream", datetime.now(UTC)),
         partial(kafka_clients.consumer, bootstrap, group),
         partial(kafka_clients.producer, bootstrap),
         orders_topic=topics.orders, shipments_topic=topics.shipments, dlq_topic=topics.dlq,

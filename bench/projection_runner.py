@@ -65,7 +65,8 @@ def relay_to_topic(app: Services, bootstrap: str, topic: str, expected: int) -> 
     """Publish the store's first ``expected`` events to a fresh topic with the product's relay."""
     ensure_topics(bootstrap, {topic: PARTITIONS})
     producer: KafkaProducer = kafka_clients.producer(bootstrap)
-    relay = Relay(app.recorder, app.factory.tracking_recorder(), lambda: producer, topic)
+    store = app.store
+    relay = Relay(store.recorder, store.factory.tracking_recorder(), lambda: producer, topic)
     try:
         while relay.stats.published < expected:
             if relay.step() == 0:

@@ -63,7 +63,7 @@ def _select_once(app: Services, expected: int) -> float:
     """The store's own page reads (no CloudEvent conversion): where store_reader's time goes."""
     seen, after = 0, 0
     started = time.perf_counter()
-    while notifications := app.recorder.select_notifications(after + 1, PAGE):
+    while notifications := app.store.recorder.select_notifications(after + 1, PAGE):
         seen += len(notifications)
         after = notifications[-1].id
     seconds = time.perf_counter() - started

@@ -32,7 +32,7 @@ def _relay_once(app: Services, bootstrap: str, topic: str, expected: int,
     ensure_topics(bootstrap, {topic: PARTITIONS})
     producer: KafkaProducer = kafka_clients.producer(bootstrap)
     producer.partitions_for(topic)  # the topic's metadata, before the clock starts
-    relay = Relay(app.recorder, app.factory.tracking_recorder(),
+    relay = Relay(app.store.recorder, app.store.factory.tracking_recorder(),
                   lambda: producer, topic)
     goal = expected if limit is None else min(limit, expected)
     try:
@@ -70,7 +70,7 @@ def run(ctx: Context) -> BenchResult:
     progress(f"relay: filling the store ({orders} orders and their commands, untimed)")
     app = new_app(ctx.path("relay").with_suffix(".sqlite"))
     expected = populate(app, orders)
-    notifications = app.recorder.select_notifications(1, expected)
+    notifications = app.store.recorder.select_notifications(1, expected)
     payloads = [encode(n) for n in notifications]
     bench = BenchResult("relay", params={"events": expected, "repeats": REPEATS,
                                          "broker": broker.kind, "batch_size": 500})
