@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from aftersales.bootstrap import store_reader
+from aftersales.bootstrap import open_app, store_reader
 from aftersales.settings import Settings, eventsourcing_env
 from aftersales_core.application.services import Services
 from aftersales_core.domain.ids import case_id_for, order_aggregate_id
@@ -56,7 +56,7 @@ def test_relay_killed_at_random_moments_publishes_every_event_in_order(
 ) -> None:
     rng = Random(SEED)
     settings = crash_settings(tmp_path, kafka_broker.bootstrap_servers, topic_prefix)
-    app = Services(env=eventsourcing_env(settings.database_url))
+    app = open_app(eventsourcing_env(settings.database_url))
     relay = WorkerProcess("relay", settings, tmp_path / "relay.log")
     tracking = app.store.factory.tracking_recorder()
     tracked = f"relay:{settings.case_events_topic}"
@@ -127,7 +127,7 @@ def test_inbound_consumer_killed_at_random_moments_applies_every_event_exactly_o
     every = orders + scans
     expected_ids = {m["event_id"] for m in every}
     assert len(expected_ids) == len(every) >= 290
-    app = Services(env=eventsourcing_env(settings.database_url))
+    app = open_app(eventsourcing_env(settings.database_url))
     view = StoreView(app)
     inbound = WorkerProcess("inbound", settings, tmp_path / "inbound.log")
     kills = rng.randint(3, 5)
@@ -195,7 +195,7 @@ def test_projection_runner_killed_at_random_moments_equals_a_rebuild(
 ) -> None:
     rng = Random(SEED + 1)
     settings = crash_settings(tmp_path, kafka_broker.bootstrap_servers, topic_prefix)
-    app = Services(env=eventsourcing_env(settings.database_url))
+    app = open_app(eventsourcing_env(settings.database_url))
     relay = WorkerProcess("relay", settings, tmp_path / "relay.log")
     runner = WorkerProcess("projections", settings, tmp_path / "projections.log")
     try:

@@ -21,6 +21,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, given
 from hypothesis import strategies as st
 
+from aftersales.bootstrap import open_app
 from aftersales.settings import Settings, eventsourcing_env
 from aftersales_core.application.services import Services
 from aftersales_core.domain.ids import order_aggregate_id
@@ -423,7 +424,7 @@ def test_poison_of_every_kind_is_dead_lettered_and_valid_messages_apply_once(
     located = publish_located(settings, [(topics[i.topic], i.key, i.value) for i in plan.items])
     poisons = sum(i.poison for i in plan.items)
     duplicates = sum(i.duplicate for i in plan.items)
-    app = Services(env=eventsourcing_env(settings.database_url))
+    app = open_app(eventsourcing_env(settings.database_url))
     logged = Lines()
     logger = logging.getLogger("consumers.inbound")
     logger.addHandler(logged)
@@ -456,7 +457,7 @@ def test_poison_of_every_kind_is_dead_lettered_and_valid_messages_apply_once(
 
 @pytest.fixture
 def sqlite_app(sqlite_url: str) -> Iterator[Services]:
-    application = Services(env=eventsourcing_env(sqlite_url))
+    application = open_app(eventsourcing_env(sqlite_url))
     yield application
     application.close()
 
