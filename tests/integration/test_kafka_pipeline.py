@@ -11,7 +11,7 @@ import pytest
 from aftersales.settings import Settings
 from aftersales_core.application.services import Services
 from schemas.outbound import CASE_EVENT
-from tests.factories import T0, order_paid, order_placed, shipment
+from tests.factories import T0, admin, caller, order_paid, order_placed, shipment
 from tests.kafka_fixtures import TestBroker
 from tests.pipeline import as_message, eventually, pipeline_settings, publish, read_all, workers
 
@@ -79,3 +79,27 @@ def test_redelivered_messages_change_nothing(app: Services, sqlite_url: str,
         eventually(lambda: running["inbound"].stats.duplicates == 2, 60, "duplicates seen",
                    running["failures"])
         assert running["inbound"].stats.applied == 2
+
+
+def test_the_inbound_consumer_acts_as_its_principal_and_a_denial_is_dead_lettered(
+    app: Services, sqlite_url: str, kafka_broker: TestBroker, topic_prefix: str
+) -> None:
+    """An administrator disabled system.upstream: its messages are denied, nothing is stored,
+    each goes to the dead-letter topic as refused (nothing lost) and the denial is logged."""
+    settings = pipeline_settings(Settings(database_url=sqlite_url),
+                                 kafka_broker.bootstrap_servers, topic_prefix)
+    caller(app, "system.upstream")
+    app.principals.disable(admin(app), "system.upstream", "compromised key", T0)
+    before = app.store.recorder.max_notification_id()
+    publish(settings, settings.orders_topic, [as_message(order_placed("o-1"))])
+    with workers(app, settings, "inbound") as running:
+        eventually(lambda: running["inbound"].stats.dead_lettered == 1, 60,
+                   "the denied message dead-lettered", running["failures"])
+        assert running["inbound"].stats.by_kind == {"refused": 1}
+    assert app.store.recorder.max_notification_id() == before
+    [letter] = read_all(settings, settings.dlq_topic, 1)
+    assert dict(letter.headers)["error_type"] == b"refused"
+    assert b"disabled" in dict(letter.headers)["error"]
+    denials = app.access.denials.list(principal="system.upstream")  # type: ignore[attr-defined]
+    assert [(d["operation"], d["rule"], d["via"]) for d in denials] == [
+        ("OrderPlaced", "access.disabled", "kafka")]
