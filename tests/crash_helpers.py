@@ -201,6 +201,20 @@ class Desk:
             self.submit()
             time.sleep(pace)
 
+    def keep_busy_until(self, stored: int, seconds: float, timeout: float = 180,
+                        pace: float = 0.01) -> None:
+        """At least ``seconds``, and until ``stored`` commands were stored (a slow or busy
+        machine takes longer; it never fails for being slow)."""
+        started = time.monotonic()
+        while time.monotonic() - started < seconds or (
+            self.stored() < stored and time.monotonic() - started < timeout
+        ):
+            self.submit()
+            time.sleep(pace)
+
+    def stored(self) -> int:
+        return sum(self.done[k] for k in ("goodwill", "returns", "issued", "settled"))
+
 
 class WorkerProcess:
     """``python -m aftersales run --role ROLE --no-create-topics`` as a child process, with its

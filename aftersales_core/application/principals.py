@@ -144,10 +144,6 @@ class PrincipalService:
     def _events(self, principal_id: UUID) -> list[Any]:
         return list(self.store.events.get(principal_id))
 
-    def name_of(self, principal_id: UUID) -> str | None:
-        found = self.store.find(Principal, principal_id)
-        return None if found is None else found.name
-
     # ---- the operator and the built-in principals ------------------------------------------
     def bootstrap(self, name: str, at: datetime) -> PrincipalChange:
         """Create the first administrator (the operator holding the store runs this once), and

@@ -11,7 +11,6 @@ must read as "not found", ``hide``). The matrix itself is data: policies/access_
 from __future__ import annotations
 
 import copy
-from typing import Any
 
 from aftersales_core.decisions import JSON, PolicyDecision
 from aftersales_core.policies.access_matrix import ACCESS_V1, Condition, Matrix, Rule
@@ -94,10 +93,6 @@ def decide(inputs: JSON, matrix: Matrix, version: int) -> PolicyDecision:
     return decision("deny")
 
 
-def operations(matrix: Matrix = ACCESS_V1) -> dict[str, tuple[Rule, ...]]:
-    return dict(matrix.operations)
-
-
 def roles_for(operation: str, matrix: Matrix = ACCESS_V1) -> list[str]:
     """The roles that may do an operation on some condition (for messages and tests)."""
     return list(dict.fromkeys(rule.role for rule in matrix.operations.get(operation, ())))
@@ -106,7 +101,3 @@ def roles_for(operation: str, matrix: Matrix = ACCESS_V1) -> list[str]:
 @policy(POLICY_ID, 1)
 def access_v1(inputs: JSON) -> PolicyDecision:
     return decide(inputs, ACCESS_V1, 1)
-
-
-def inputs_for(operation: str, principal: JSON, facts: dict[str, Any]) -> JSON:
-    return {"operation": operation, "principal": principal, "facts": facts}
