@@ -44,6 +44,10 @@ class RefundCapExceededError(DomainError):
     code = "refund_cap_exceeded"
 
 
+class ReturnQuantityExceededError(DomainError):
+    code = "return_quantity_exceeded"
+
+
 class UnknownOrderError(DomainError):
     code = "unknown_order"
 

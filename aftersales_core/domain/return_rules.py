@@ -48,7 +48,8 @@ class ReturnRules(CaseRules):
         self._check_time(at)
         self._require("issue a return label", (S.APPROVED,))
         if self.returnless:
-            raise InvalidCommandError(f"return {self.id} is returnless: the buyer keeps the item")
+            raise IllegalTransitionError(self.KIND, self.id, "issue a return label",
+                                         "returnless (the buyer keeps the item)")
         self._label_issued(
             by=by, carrier=carrier, tracking_number=tracking_number, cost=cost, timestamp=at
         )
@@ -74,12 +75,24 @@ class ReturnRules(CaseRules):
             raise IllegalTransitionError(self.KIND, self.id, "expire", "returnless")
         self._expired(by=by, deadline=deadline, timestamp=at)
 
-    def receive(self, by: str, shipment_id: str | None, at: datetime) -> None:
+    def receive(self, by: str, shipment_id: str | None, at: datetime,
+                customs: PolicyDecision | None = None) -> None:
+        """The goods arrived; a cross-border return also records whether they arrived back in
+        the bonded zone in time (``return.customs_return``)."""
         require_aware(at)
         self._require("receive the goods", (S.APPROVED, S.LABEL_ISSUED, S.SHIPPED_BACK))
         if self.returnless:
-            raise InvalidCommandError(f"return {self.id} is returnless: nothing comes back")
-        self._received(by=by, shipment_id=shipment_id, timestamp=max(at, self.modified_on))
+            raise IllegalTransitionError(self.KIND, self.id, "receive the goods", "returnless")
+        stamp = max(at, self.modified_on)
+        self._received(by=by, shipment_id=shipment_id, timestamp=stamp)
+        if customs is not None:
+            self.record_decision(decision=customs, timestamp=stamp)
+
+    def record_customs(self, customs: PolicyDecision, at: datetime) -> None:
+        """A returnless cross-border refund: the goods never come back (no customs return)."""
+        self._check_time(at)
+        self._require("decide the customs return", (S.APPROVED,))
+        self.record_decision(decision=customs, timestamp=at)
 
     def inspect(
         self,

@@ -7,6 +7,7 @@ them. Each policy module holds its settings as a frozen dataclass (versioned dat
 from aftersales_core.policies import (
     buyer_abuse,
     complaint_triage,
+    customs_return,
     deadline_breach,
     deadlines,
     logistics_exception,
@@ -14,6 +15,7 @@ from aftersales_core.policies import (
     refund_calculation,
     return_disposition,
     return_eligibility,
+    return_eligibility_v2,
     return_shipping,
 )
 from aftersales_core.policies.registry import (
@@ -28,6 +30,7 @@ __all__ = [
     "buyer_abuse",
     "complaint_triage",
     "current_version",
+    "customs_return",
     "deadline_breach",
     "deadlines",
     "describe",
@@ -39,5 +42,6 @@ __all__ = [
     "rerun",
     "return_disposition",
     "return_eligibility",
+    "return_eligibility_v2",
     "return_shipping",
 ]

@@ -21,7 +21,8 @@ def eligibility(**overrides: Any) -> JSON:
         "market": "CN", "fulfilment": "domestic", "currency": "CNY", "reason": "changed_mind",
         "wanted_outcome": "refund", "requested_at": "2026-01-08T10:00:00+00:00",
         "delivered_at": DELIVERED, "customs_released_at": None, "lines": [line()],
-        "non_returnable_line_ids": [], "goods_intact": None,
+        "non_returnable_line_ids": [], "goods_intact": None, "buyer_timezone": None,
+        "already_returned": [],
     }
     inputs.update(overrides)
     return inputs
