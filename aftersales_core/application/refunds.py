@@ -14,7 +14,7 @@ from aftersales_core.domain.ids import order_aggregate_id
 from aftersales_core.domain.order import Order
 from aftersales_core.domain.refunds import RefundCase
 from aftersales_core.domain.returns import ReturnCase
-from aftersales_core.errors import InvalidCommandError
+from aftersales_core.errors import AlreadyExistsError, InvalidCommandError
 from aftersales_core.money import Money
 
 SOURCES = ("return", "complaint", "logistics_exception", "cancellation", "goodwill")
@@ -72,7 +72,7 @@ class RefundServices(ServiceBase):
         if source not in SOURCES:
             raise InvalidCommandError(f"source must be one of {', '.join(SOURCES)}: {source!r}")
         if self.exists(case_id):
-            raise InvalidCommandError(f"refund case {case_id} exists already")
+            raise AlreadyExistsError(f"refund case {case_id} exists already")
         assert order.currency is not None and order.customer_id is not None
         for line in lines:
             if order.line(str(line["line_id"])) is None:

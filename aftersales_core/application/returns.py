@@ -17,7 +17,7 @@ from aftersales_core.domain.ids import case_id_for
 from aftersales_core.domain.order import Order
 from aftersales_core.domain.return_status import ReturnStatus
 from aftersales_core.domain.returns import ReturnCase
-from aftersales_core.errors import InvalidCommandError
+from aftersales_core.errors import AlreadyExistsError, InvalidCommandError
 from aftersales_core.money import Money
 from aftersales_core.personal import PersonalData
 
@@ -67,7 +67,7 @@ class ReturnServices(RefundServices):
         order = self.placed_order(order_id)
         assert order.customer_id is not None
         if self.exists(case_id):
-            raise InvalidCommandError(f"return case {case_id} exists already")
+            raise AlreadyExistsError(f"return case {case_id} exists already")
         items = returned_lines(order, lines)
         customer = self.customer(order.customer_id, at)
         facts = order.facts()

@@ -18,7 +18,7 @@ from aftersales_core.domain.base import require_aware
 from aftersales_core.domain.ids import case_id_for, order_aggregate_id
 from aftersales_core.domain.order import Order
 from aftersales_core.domain.returns import ReturnCase, ReturnStatus
-from aftersales_core.errors import InvalidCommandError
+from aftersales_core.errors import AlreadyExistsError, InvalidCommandError
 from aftersales_core.money import Money, check_currency
 from aftersales_core.policies.calendar import zone
 
@@ -74,7 +74,7 @@ class UpstreamServices(LogisticsServices):
         if buyer_timezone is not None:
             zone(buyer_timezone)  # an IANA name, or an error naming it
         if order.placed:
-            raise InvalidCommandError(f"order {order_id} was placed already (another event id)")
+            raise AlreadyExistsError(f"order {order_id} was placed already (another event id)")
         check_currency(currency)
         order.check_currency(currency)
         amounts = [Money.exact(a, currency) for a in (shipping_fee, duties, taxes, discount, total)]
