@@ -36,6 +36,7 @@ class ReturnRules(CaseRules):
     _escalated: Callable[..., None]
     record_decision: Callable[..., None]
     _approve: Callable[..., None]
+    repair_deadlines_wanted: Callable[[], dict[str, datetime]]
 
     def issue_label(
         self,
@@ -121,6 +122,7 @@ class ReturnRules(CaseRules):
         awaiting = (S.APPROVED, S.LABEL_ISSUED, S.SHIPPED_BACK, S.RECEIVED, S.INSPECTED)
         if self.wanted_outcome == "refund" and self.status in awaiting:
             wanted["refund"] = self.approved_at
+        wanted.update(self.repair_deadlines_wanted())
         return wanted
 
     def _deadline_left(self, name: str) -> tuple[str, str]:
