@@ -17,7 +17,7 @@ from aftersales_core.domain.returns import ReturnCase
 from aftersales_core.errors import AlreadyExistsError, InvalidCommandError
 from aftersales_core.money import Money
 
-SOURCES = ("return", "complaint", "logistics_exception", "cancellation", "goodwill")
+SOURCES = ("return", "complaint", "logistics_exception", "cancellation", "goodwill", "exchange")
 
 
 class RefundServices(ServiceBase):

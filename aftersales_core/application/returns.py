@@ -9,11 +9,10 @@ from uuid import UUID
 
 from aftersales_core import policies
 from aftersales_core.application.base import CommandResult, result
-from aftersales_core.application.customs import customs_return, receive_goods
+from aftersales_core.application.customs import receive_goods
 from aftersales_core.application.refunds import RefundServices
 from aftersales_core.decisions import PolicyDecision
 from aftersales_core.domain.base import require_aware
-from aftersales_core.domain.ids import case_id_for
 from aftersales_core.domain.order import Order
 from aftersales_core.domain.return_status import ReturnStatus
 from aftersales_core.domain.returns import ReturnCase
@@ -147,6 +146,7 @@ class ReturnServices(RefundServices):
                 "item_value": str(Money.of(value, facts["currency"]).amount),
                 "return_shipping_estimate": None if estimate is None else str(estimate),
                 "buyer_informed_of_return_cost": informed,
+                "wanted_outcome": case.wanted_outcome,
             },
         )
 
@@ -237,46 +237,6 @@ class ReturnServices(RefundServices):
         case.inspect(by=by, grade=grade, findings=findings, disposition=disposition, at=at)
         self.save_all(case)
         return result(case, [disposition])
-
-    def resolve_return(
-        self,
-        case_id: UUID,
-        by: str,
-        at: datetime,
-        resolution: str | None = None,
-        detail: str | None = None,
-    ) -> CommandResult:
-        """Resolve with the wanted outcome (or another): a refund opens its RefundCase."""
-        case = self.load(ReturnCase, case_id)
-        kind = resolution or case.wanted_outcome
-        if kind not in ("refund", "exchange", "repair"):
-            raise InvalidCommandError(f"resolution must be refund, exchange or repair: {kind!r}")
-        if kind != "refund":
-            case.resolve(by=by, resolution=kind, refund_case_id=None, detail=detail, at=at)
-            self.save_all(case)
-            return result(case)
-        refund_id = case_id_for("refund", f"return:{case.id}")
-        order = self.placed_order(case.order_id)
-        if case.returnless:  # no goods come back: a cross-border return is no customs return
-            decided = customs_return(self, case, order, returned_lines(order, case.lines), None,
-                                     at)
-            if decided is not None:
-                case.record_customs(decided[0], at)
-        case.resolve(by=by, resolution=kind, refund_case_id=refund_id, detail=detail, at=at)
-        refund = self.build_refund(
-            refund_id,
-            order,
-            source="return",
-            source_case_id=str(case.id),
-            lines=case.lines,
-            amount=None,
-            reason=case.reason,
-            requested_by=by,
-            at=at,
-            source_case=case,
-        )
-        self.save_all(case, refund, order)
-        return result(case, list(refund.decisions), refund_case_id=str(refund_id))
 
     def close_return(self, case_id: UUID, by: str, at: datetime) -> CommandResult:
         case = self.load(ReturnCase, case_id)

@@ -110,6 +110,12 @@ class DeadlineSettings:
     case_escalation_level: str = "supervisor"
     # v2: refund terms in whole calendar (or working) days of the buyer's time zone
     calendar_days: bool = False
+    # v2: a repair is done within these days of sending the goods to the repairer (China's
+    # three-guarantees rules: 15 days; EU/UK: a reasonable time, 30 days by default), and the
+    # repaired goods go back to the buyer within repair_ship_days
+    cn_repair_days: int = 15
+    repair_days: int = 30
+    repair_ship_days: int = 3
 
     def refundRefundTerm(self, market: str, is_withdrawal: bool) -> RefundTerm:
         if market == CN_MARKET:
@@ -160,8 +166,28 @@ def _return(read: Reader, plan: _Plan, s: DeadlineSettings) -> None:
             plan.add(by, "expire", "deadline.ship_back", basis)
     elif plan.name == "refund":
         _return_refund(read, plan, s)
+    elif plan.name in ("repair", "repair_ship") and s.calendar_days:
+        _repair(read, plan, s)
     else:
         raise read.error("wanted", f"names {plan.name!r}, not a return deadline")
+
+
+def _repair(read: Reader, plan: _Plan, s: DeadlineSettings) -> None:
+    market = read.market()
+    where = _zone(read, s, market)
+    assert where is not None  # repairs came with v2
+    if plan.name == "repair":
+        days = s.cn_repair_days if market == CN_MARKET else s.repair_days
+        label = "a repair is done" + (" (China's three-guarantees rules)"
+                                      if market == CN_MARKET else "")
+        action = "escalate"
+    else:
+        days, label, action = s.repair_ship_days, "the repaired goods go back", "escalate"
+    period = calendar_period(plan.since, where, days=days)
+    basis = f"{label} within {days} days: ends at the end of {period.last_day.isoformat()} " \
+            f"({where.name})"
+    plan.add(period.ends_at, action, f"deadline.{plan.name}", basis,
+             {**period.to_json(), "days_off": []})
 
 
 def _zone(read: Reader, s: DeadlineSettings, market: str) -> BuyerZone | None:

@@ -17,6 +17,7 @@ from aftersales_core.policies.vocabulary import (
     FULFILMENTS,
     MERCHANT_FAULT_REASONS,
     RETURN_REASONS,
+    WANTED_OUTCOMES,
     is_eu_or_uk,
 )
 
@@ -53,6 +54,8 @@ class ShippingSettings:
     # v2: returnless is the merchant's choice, to save a cost the merchant would bear; when the
     # buyer pays the return shipping, the buyer ships the goods back or keeps them unrefunded.
     returnless_only_when_merchant_pays: bool = False
+    # v2: a repair needs the goods back, so it is never returnless
+    outcomes_needing_the_goods: frozenset[str] = frozenset()
 
     def rate(self, currency: str, fulfilment: str) -> Money | None:
         group = "international" if fulfilment == "direct_mail" else "in_country"
@@ -74,6 +77,7 @@ SETTINGS_V2 = ShippingSettings(
         "EUR": ("7", "35"), "GBP": ("6", "30"), "USD": ("9", "40"), "BRL": ("30", "200"),
     }),
     returnless_only_when_merchant_pays=True,
+    outcomes_needing_the_goods=frozenset({"repair"}),
 )
 
 
@@ -105,6 +109,7 @@ def decide(inputs: JSON, settings: ShippingSettings, version: int) -> PolicyDeci
     item_value = read.money("item_value", currency)
     estimate = read.optional_money("return_shipping_estimate", currency)
     informed = read.flag("buyer_informed_of_return_cost")
+    wanted = read.text("wanted_outcome", WANTED_OUTCOMES) if version > 1 else None
 
     findings = Findings()
     payer = _payer(market, reason, regime, informed, settings, findings)
@@ -123,7 +128,10 @@ def decide(inputs: JSON, settings: ShippingSettings, version: int) -> PolicyDeci
     floor_amount = settings.value_floors.get(currency)
     floor = None if floor_amount is None else Money(floor_amount, currency)
     returnless_reason: str | None = None
-    if settings.returnless_only_when_merchant_pays and payer == "buyer":
+    if wanted in settings.outcomes_needing_the_goods:
+        findings.note("shipping.goods_needed", f"a {wanted} needs the goods back: no returnless "
+                                               "refund")
+    elif settings.returnless_only_when_merchant_pays and payer == "buyer":
         findings.note("shipping.returnless_merchant_choice",
                       "the buyer pays the return shipping, so no returnless refund: the buyer "
                       "ships the goods back, or keeps them without a refund")

@@ -40,7 +40,7 @@ def shipping(**overrides: Any) -> JSON:
     inputs: JSON = {
         "market": "CN", "fulfilment": "domestic", "currency": "CNY", "reason": "changed_mind",
         "regime": "cn_no_reason_7d", "item_value": "100.00", "return_shipping_estimate": "12.00",
-        "buyer_informed_of_return_cost": False,
+        "buyer_informed_of_return_cost": False, "wanted_outcome": "refund",
     }
     inputs.update(overrides)
     return inputs

@@ -105,6 +105,7 @@ def shipping_inputs(draw: st.DrawFn) -> JSON:
         "item_value": draw(amount(currency)),
         "return_shipping_estimate": draw(st.none() | amount(currency, 20_000)),
         "buyer_informed_of_return_cost": draw(st.booleans()),
+        "wanted_outcome": draw(sorted_choice(WANTED_OUTCOMES)),
     }
 
 

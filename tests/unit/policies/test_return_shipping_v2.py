@@ -54,3 +54,13 @@ def test_the_usual_import_currencies_have_a_value_floor(currency: str, floor: st
 
     assert reason(floor) is None
     assert reason(below) == "under_value_floor"
+
+
+def test_a_repair_needs_the_goods_back_so_it_is_never_returnless() -> None:
+    inputs = shipping(reason="defective", item_value="10.00", return_shipping_estimate="40.00",
+                      wanted_outcome="repair")
+    decision = evaluate("return.shipping", inputs)
+    assert (decision.outcome, decision.details["returnless"]) == ("merchant", False)
+    assert "shipping.goods_needed" in decision.rules
+    assert evaluate("return.shipping", {**inputs, "wanted_outcome": "refund"}) \
+        .details["returnless"] is True
