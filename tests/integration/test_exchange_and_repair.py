@@ -184,3 +184,27 @@ def test_eu_goods_that_cannot_be_repaired_get_a_price_reduction_if_the_buyer_wan
     refund = app.load(RefundCase, UUID(done.related["refund_case_id"]))
     assert refund.components == {"items": "20.00"}
     assert case_of(app, case).resolution["kind"] == "price_reduction"  # type: ignore[index]
+
+
+def test_the_cases_read_model_follows_a_repair_through_every_state(
+        app: AfterSalesApp, tmp_path: Any) -> None:
+    from aftersales.bootstrap import store_reader
+    from projections.db import ReadDatabase
+    from projections.rebuild import rebuild
+
+    desk = desk_for(app, "GB", "GBP")
+    case = desk.returned("repair")
+    desk("ResolveReturn", case_id=case, by="agent-1")
+    db = ReadDatabase(f"sqlite:///{tmp_path / 'read.sqlite'}")
+    seen = []
+    for command, fields in [("SendToRepair", {"repairer": "FixIt"}),
+                            ("DiagnoseRepair", {"fault": "hinge", "repairable": True}),
+                            ("CompleteRepair", {"repaired": True}),
+                            ("ShipRepairedItem", {"carrier": "DHL", "tracking_number": "R"}),
+                            ("ReportRepairFailed", {"fault": "hinge"})]:
+        desk(command, case_id=case, by="agent-1", **fields)
+        rebuild(db, ["cases"], store_reader(app))
+        with db.transaction() as tx:
+            seen.append(tx.one("SELECT status FROM cases WHERE case_id = ?", (case,))[0])
+        assert seen[-1] == case_of(app, case).status.value
+    assert seen == ["in_repair", "diagnosed", "repaired", "repair_shipped", "repair_failed"]
