@@ -47,12 +47,13 @@ class BuyerQuotas(Projection):
     def opened(self, event: Event, tx: Transaction) -> None:
         d = event["data"]
         limit = money_amount(d["annual_limit"])
+        zero = str(Decimal(limit or "0") * 0)  # "0.00": the currency's minor unit
         tx.execute(self.sql(
             "INSERT INTO {buyer_quota} (quota_id, customer_id, year, currency, annual_limit, "
-            "per_order_limit, remaining, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT (quota_id) DO NOTHING"),
+            "per_order_limit, used, restored, remaining, updated_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (quota_id) DO NOTHING"),
             (event["subject"], d["customer_id"], int(d["year"]), d["annual_limit"]["currency"],
-             limit, money_amount(d["per_order_limit"]), limit, event["time"]))
+             limit, money_amount(d["per_order_limit"]), zero, zero, limit, event["time"]))
 
     def _move(self, event: Event, tx: Transaction, column: str, sign: int, counter: str,
               extra: str = "") -> None:
