@@ -180,3 +180,15 @@ def test_a_second_order_placed_under_another_event_id_is_refused_with_1(
     assert done.exit_code == 1, done.output
     assert "placed already" in " ".join(done.output.split())
     assert store.events() == before
+
+
+def test_an_order_with_an_unknown_time_zone_is_invalid_input_naming_the_field(
+        store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AFTERSALES_DATABASE_URL", store.url)
+    before = store.events()
+    for zone_name in ("Mars/Olympus", "../../etc/passwd", "Europe/Berlin\u0000"):
+        placed = order_placed("o-tz", buyer_timezone=zone_name)
+        done = CliRunner().invoke(cli_app, ["ingest", "-"], input=json.dumps(placed))
+        assert done.exit_code == 2, done.output
+        assert "buyer_timezone" in " ".join(done.output.split())
+    assert store.events() == before
