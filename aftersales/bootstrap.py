@@ -24,6 +24,7 @@ from aftersales_core.application.principals import (
 )
 from aftersales_core.application.reads import ReadService
 from aftersales_core.application.refunds import RefundService
+from aftersales_core.application.resolutions import ResolutionService
 from aftersales_core.application.returns import ReturnService
 from aftersales_core.application.services import Services
 from aftersales_core.application.store import Store
@@ -78,7 +79,8 @@ def compose(store: Store, denials: DenialLog) -> Services:
         store=store,
         work=work,
         access=access,
-        returns=ReturnService(store, work, access, refunds),
+        returns=ReturnService(store, work, access),
+        resolutions=ResolutionService(store, work, access, refunds),
         refunds=refunds,
         complaints=complaints,
         upstream=UpstreamService(store, work, access, refunds, logistics),

@@ -133,7 +133,8 @@ def _submit_one(
     except DomainError as problem:
         code, message = classify(problem)
         verb = "denied" if code == exit_codes.DENIED else "refused"
-        fail(f"line {line}: {name} {verb}: {message}")
+        said = message if message.startswith(f"{name} {verb}") else f"{name} {verb}: {message}"
+        fail(f"line {line}: {said}")
         return code
     except Exception as problem:  # classified below; anything unknown is re-raised
         code, message = classify(problem)

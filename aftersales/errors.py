@@ -9,6 +9,7 @@ from aftersales_core.errors import (
     ConcurrentChangeError,
     DomainError,
     InvalidCommandError,
+    InvalidMoneyError,
     NotAuthorisedError,
     UnknownCaseError,
     UnknownOrderError,
@@ -24,7 +25,7 @@ def classify(problem: Exception) -> tuple[int, str]:
         return exit_codes.DENIED, str(problem)
     if isinstance(problem, ConcurrentChangeError):
         return exit_codes.CONFLICT, str(problem)
-    if isinstance(problem, InvalidCommandError):
+    if isinstance(problem, (InvalidCommandError, InvalidMoneyError)):
         return exit_codes.INVALID, str(problem)
     if isinstance(problem, DomainError):
         return exit_codes.REFUSED, str(problem)

@@ -127,7 +127,7 @@ def _script(app: Services, order_id: str, customer_id: str) -> list[Command]:
           findings="flickers, housing scratched", at=at(73)),
         c("CloseComplaint", complaints.close, agent3, case_id=complaint, at=at(73.5),
           satisfaction=4),
-        c("ResolveReturn", returns.resolve, agent7, case_id=ret, at=at(74)),
+        c("ResolveReturn", app.resolutions.resolve, agent7, case_id=ret, at=at(74)),
         c("IssueRefund", refunds.issue, psp, case_id=return_refund, at=at(75)),
         c("ConfirmRefundSettled", refunds.confirm_settled, psp, case_id=return_refund,
           provider_ref=f"psp-r-{order_id}", at=at(76)),

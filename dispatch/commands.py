@@ -20,23 +20,23 @@ from aftersales_core.application.access import Caller
 from aftersales_core.application.results import CommandResult
 from aftersales_core.application.services import Services
 from aftersales_core.domain.ids import case_id_for
-from aftersales_core.domain.principal_names import normalise_name
-from aftersales_core.errors import ConcurrentChangeError, DomainError
+from aftersales_core.errors import ConcurrentChangeError
+from dispatch.bodies import parse
 from schemas.commands import (
-    ACTOR_FIELDS,
-    COMMAND,
     NEW_CASE_KIND,
-    ROLE_FIELDS,
     AcknowledgeComplaint,
     AddComplaintMessage,
     AnyCommand,
     ApproveRefund,
     ApproveReturn,
     CancelReturn,
+    ChooseRemedy,
     CloseComplaint,
     CloseReturn,
     Command,
+    CompleteRepair,
     ConfirmRefundSettled,
+    DiagnoseRepair,
     EscalateComplaint,
     FileComplaint,
     InspectReturn,
@@ -48,11 +48,14 @@ from schemas.commands import (
     RejectRefund,
     RejectReturn,
     ReopenComplaint,
+    ReportRepairFailed,
     RequestRefund,
     RequestReturn,
     ResolveComplaint,
     ResolveReturn,
     RespondToProposal,
+    SendToRepair,
+    ShipRepairedItem,
 )
 
 RETRIES = 5
@@ -91,44 +94,6 @@ def execute(
             if attempt == RETRIES - 1:
                 raise
     raise AssertionError("unreachable")
-
-
-def parse(services: Services, caller: Caller, body: object) -> AnyCommand:
-    """The command a body holds (pydantic errors name every bad field).
-
-    Commands name no actor. A body that still carries one of the old actor fields is accepted
-    only when the field names the caller's own principal (and ``approver_role`` a role it
-    holds); the field is then dropped. Anyone else named there is refused, and logged."""
-    if isinstance(body, dict) and any(k in body for k in (*ACTOR_FIELDS, *ROLE_FIELDS)):
-        principal = services.access.principal(caller, str(body.get("command", "?")))
-        body = dict(body)
-        for field in ACTOR_FIELDS:
-            if field in body and not _names(body.pop(field), principal.name,
-                                            principal.principal_id):
-                raise services.access.refuse(
-                    caller, principal, str(body.get("command", "?")), "access.actor_in_body",
-                    f"{field}: the actor of a command is the principal it is sent as "
-                    f"({principal.name}), never a name in the body; leave {field} out",
-                )
-        for field in ROLE_FIELDS:
-            if field in body and body.pop(field) not in principal.roles:
-                raise services.access.refuse(
-                    caller, principal, str(body.get("command", "?")), "access.role_in_body",
-                    f"{field}: the role is the one the principal holds, never one in the body; "
-                    f"leave {field} out",
-                )
-    return COMMAND.validate_python(body)
-
-
-def _names(claimed: object, name: str, principal_id: str) -> bool:
-    if not isinstance(claimed, str):
-        return False
-    if claimed == principal_id:
-        return True
-    try:
-        return normalise_name(claimed) == name
-    except DomainError:
-        return False
 
 
 def new_case_id(command: RequestReturn | RequestRefund | FileComplaint) -> UUID:
@@ -188,12 +153,53 @@ def inspect_return(s: Services, who: Caller, c: InspectReturn, at: datetime) -> 
 
 @handles(ResolveReturn)
 def resolve_return(s: Services, who: Caller, c: ResolveReturn, at: datetime) -> CommandResult:
-    return s.returns.resolve(who, c.case_id, at, resolution=c.resolution, detail=c.detail)
+    return s.resolutions.resolve(
+        who, c.case_id, at, resolution=c.resolution, detail=c.detail,
+        replacement_sku=c.replacement_sku, replacement_unit_price=c.replacement_unit_price,
+        replacement_quantity=c.replacement_quantity,
+    )
 
 
 @handles(CloseReturn)
 def close_return(s: Services, who: Caller, c: CloseReturn, at: datetime) -> CommandResult:
     return s.returns.close(who, c.case_id, at)
+
+
+# ---- repairs -------------------------------------------------------------------------------
+@handles(SendToRepair)
+def send_to_repair(s: Services, who: Caller, c: SendToRepair, at: datetime) -> CommandResult:
+    return s.resolutions.send_to_repair(who, c.case_id, c.repairer, at)
+
+
+@handles(DiagnoseRepair)
+def diagnose_repair(s: Services, who: Caller, c: DiagnoseRepair, at: datetime) -> CommandResult:
+    return s.resolutions.diagnose_repair(who, c.case_id, c.fault, c.repairable, at, note=c.note)
+
+
+@handles(CompleteRepair)
+def complete_repair(s: Services, who: Caller, c: CompleteRepair, at: datetime) -> CommandResult:
+    return s.resolutions.complete_repair(who, c.case_id, c.repaired, at, note=c.note)
+
+
+@handles(ShipRepairedItem)
+def ship_repaired_item(
+    s: Services, who: Caller, c: ShipRepairedItem, at: datetime
+) -> CommandResult:
+    return s.resolutions.ship_repaired_item(who, c.case_id, c.carrier, c.tracking_number, at)
+
+
+@handles(ReportRepairFailed)
+def report_repair_failed(
+    s: Services, who: Caller, c: ReportRepairFailed, at: datetime
+) -> CommandResult:
+    return s.resolutions.report_repair_failed(who, c.case_id, c.fault, at)
+
+
+@handles(ChooseRemedy)
+def choose_remedy(s: Services, who: Caller, c: ChooseRemedy, at: datetime) -> CommandResult:
+    return s.resolutions.choose_remedy(
+        who, c.case_id, c.remedy, at, amount=c.amount, detail=c.detail
+    )
 
 
 # ---- refunds -------------------------------------------------------------------------------

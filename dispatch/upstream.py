@@ -57,24 +57,14 @@ def _apply(
     fields: dict[str, Any],
     extra: str,
 ) -> UpstreamResult:
+    """Every field of the message is a parameter of its service method, by name (a test
+    checks that the two line up, so a field added to a schema is never dropped here)."""
     upstream = services.upstream
-    m = message
-    if isinstance(m, OrderPlaced):
-        return upstream.order_placed(
-            caller, m.event_id, m.occurred_at, m.order_id, m.customer_id, m.market, m.currency,
-            m.fulfilment, fields["lines"], m.shipping_fee, m.duties, m.taxes, m.total,
-            discount=m.discount, merchant_id=m.merchant_id, channel=m.channel, extra=extra,
-        )
-    if isinstance(m, OrderPaid):
-        return upstream.order_paid(
-            caller, m.event_id, m.occurred_at, m.order_id, m.payment_id, m.method, m.amount,
-            m.currency, extra=extra,
-        )
-    if isinstance(m, OrderCancelled):
-        return upstream.order_cancelled(
-            caller, m.event_id, m.occurred_at, m.order_id, m.reason, extra=extra
-        )
-    return upstream.shipment_scanned(
-        caller, m.event_id, m.occurred_at, m.order_id, m.shipment_id, m.carrier, m.direction,
-        m.event_type, location=m.location, detail=m.detail, extra=extra,
-    )
+    if isinstance(message, OrderPlaced):
+        return upstream.order_placed(caller, **fields, extra=extra)
+    if isinstance(message, OrderPaid):
+        return upstream.order_paid(caller, **fields, extra=extra)
+    if isinstance(message, OrderCancelled):
+        return upstream.order_cancelled(caller, **fields, extra=extra)
+    return upstream.shipment_scanned(caller, **fields, event_type=message.event_type,
+                                     extra=extra)

@@ -113,6 +113,48 @@ class ResolveReturn(ExistingCase):
     command: Literal["ResolveReturn"]
     resolution: Literal["refund", "exchange", "repair"] | None = None
     detail: Note | None = None
+    replacement_sku: Ident | None = Field(None, description="an exchange: the item sent")
+    replacement_unit_price: Amount | None = Field(
+        None, description="an exchange: its unit price; a cheaper one refunds the difference, "
+                          "a dearer one records what the buyer owes")
+    replacement_quantity: Annotated[int, Field(gt=0, le=100_000)] | None = Field(
+        None, description="an exchange: units sent (default: the units returned)")
+
+
+class SendToRepair(ExistingCase):
+    command: Literal["SendToRepair"]
+    repairer: Ident
+
+
+class DiagnoseRepair(ExistingCase):
+    command: Literal["DiagnoseRepair"]
+    fault: Text
+    repairable: bool
+    note: Note = ""
+
+
+class CompleteRepair(ExistingCase):
+    command: Literal["CompleteRepair"]
+    repaired: bool
+    note: Note = ""
+
+
+class ShipRepairedItem(ExistingCase):
+    command: Literal["ShipRepairedItem"]
+    carrier: Ident
+    tracking_number: Ident
+
+
+class ReportRepairFailed(ExistingCase):
+    command: Literal["ReportRepairFailed"]
+    fault: Text
+
+
+class ChooseRemedy(ExistingCase):
+    command: Literal["ChooseRemedy"]
+    remedy: Literal["refund", "price_reduction", "replacement"]
+    amount: Amount | None = Field(None, description="a price reduction: its amount")
+    detail: Note | None = None
 
 
 class CloseReturn(ExistingCase):
@@ -224,6 +266,12 @@ AnyCommand = (
     | ReceiveReturn
     | InspectReturn
     | ResolveReturn
+    | SendToRepair
+    | DiagnoseRepair
+    | CompleteRepair
+    | ShipRepairedItem
+    | ReportRepairFailed
+    | ChooseRemedy
     | CloseReturn
     | RequestRefund
     | ApproveRefund

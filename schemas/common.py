@@ -16,6 +16,7 @@ from pydantic import (
 )
 
 from aftersales_core.money import MINOR_UNITS
+from aftersales_core.policies.calendar import is_zone
 
 
 def _decimal_string(value: Any) -> Decimal:
@@ -45,6 +46,12 @@ def _known_currency(value: str) -> str:
     return value
 
 
+def _known_zone(value: str) -> str:
+    if not is_zone(value):
+        raise ValueError(f"{value!r} is not an IANA time zone name such as Europe/Berlin")
+    return value
+
+
 Amount = Annotated[
     Decimal,
     BeforeValidator(_decimal_string),
@@ -54,6 +61,8 @@ Amount = Annotated[
 ]
 Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$"), AfterValidator(_known_currency)]
 Timestamp = AwareDatetime
+TimeZone = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_+\-/]+$"),
+                     AfterValidator(_known_zone)]
 Text = Annotated[str, Field(min_length=1, max_length=2000)]
 Ident = Annotated[str, Field(min_length=1, max_length=200)]
 Note = Annotated[str, Field(max_length=10_000)]

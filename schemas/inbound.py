@@ -7,7 +7,8 @@ from typing import Annotated, Literal, get_args
 
 from pydantic import Field, TypeAdapter, model_validator
 
-from schemas.common import Amount, Currency, Ident, Open, Timestamp
+from schemas.categories import Category
+from schemas.common import Amount, Currency, Ident, Open, Timestamp, TimeZone
 
 
 class InboundEvent(Open):
@@ -19,7 +20,7 @@ class InboundEvent(Open):
 class OrderLine(Open):
     line_id: Ident
     sku: Ident
-    category: Annotated[str, Field(min_length=1, max_length=100)]
+    category: Category
     quantity: Annotated[int, Field(gt=0, le=100_000)]
     unit_price: Amount
 
@@ -38,6 +39,9 @@ class OrderPlaced(InboundEvent):
     total: Amount
     merchant_id: Ident | None = None
     channel: Ident | None = None
+    buyer_timezone: TimeZone | None = Field(
+        None, description="the buyer's IANA time zone (e.g. Europe/Berlin): return periods end "
+                          "at the end of a calendar day there; else the market's default zone")
 
     @model_validator(mode="after")
     def _total_is_the_sum(self) -> OrderPlaced:

@@ -1,4 +1,4 @@
-"""Return commands: request, decide, label, receive, inspect, resolve, close."""
+"""Return commands: request, decide, label, receive, inspect, close (resolving: resolutions.py)."""
 
 from __future__ import annotations
 
@@ -9,16 +9,16 @@ from uuid import UUID
 
 from aftersales_core import policies
 from aftersales_core.application.access import Access, Caller
-from aftersales_core.application.refunds import RefundService
+from aftersales_core.application.customs import receive_goods
 from aftersales_core.application.results import CommandResult, result
 from aftersales_core.application.store import Store, unknown_order
 from aftersales_core.application.unit_of_work import UnitOfWork
 from aftersales_core.decisions import PolicyDecision
 from aftersales_core.domain.base import require_aware
-from aftersales_core.domain.ids import case_id_for
 from aftersales_core.domain.order import Order
+from aftersales_core.domain.return_status import ReturnStatus
 from aftersales_core.domain.returns import ReturnCase
-from aftersales_core.errors import InvalidCommandError
+from aftersales_core.errors import AlreadyExistsError, InvalidCommandError
 from aftersales_core.money import Money
 from aftersales_core.personal import PersonalData
 
@@ -69,15 +69,14 @@ def shipping_decision(
             "item_value": str(Money.of(value, facts["currency"]).amount),
             "return_shipping_estimate": None if estimate is None else str(estimate),
             "buyer_informed_of_return_cost": informed,
+            "wanted_outcome": case.wanted_outcome,
         },
     )
 
 
 class ReturnService:
-    def __init__(
-        self, store: Store, work: UnitOfWork, access: Access, refunds: RefundService
-    ) -> None:
-        self.store, self.work, self.access, self.refunds = store, work, access, refunds
+    def __init__(self, store: Store, work: UnitOfWork, access: Access) -> None:
+        self.store, self.work, self.access = store, work, access
 
     def request(
         self,
@@ -108,7 +107,7 @@ class ReturnService:
             principal=principal,
         )
         if self.store.exists(case_id):
-            raise InvalidCommandError(f"return case {case_id} exists already")
+            raise AlreadyExistsError(f"return case {case_id} exists already")
         items = returned_lines(order, lines)
         customer = self.store.customer(order.customer_id, at)
         facts = order.facts()
@@ -126,6 +125,8 @@ class ReturnService:
                 "lines": items,
                 "non_returnable_line_ids": list(non_returnable_line_ids or []),
                 "goods_intact": goods_intact,
+                "buyer_timezone": facts["buyer_timezone"],
+                "already_returned": order.returned_before([i["line_id"] for i in items]),
             },
         )
         recent_orders, recent_returns = customer.recent(ABUSE_WINDOW)
@@ -156,7 +157,11 @@ class ReturnService:
         )
         case.decide(eligibility, abuse, shipping, at)
         customer.add_return(order_id, at)
-        order.link_case(case_id=str(case.id), kind="return", timestamp=max(at, order.modified_on))
+        stamp = max(at, order.modified_on)
+        if case.status != ReturnStatus.REJECTED:
+            units = {str(i["line_id"]): int(i["quantity"]) for i in items}
+            order.reserve_return(case.id, units, stamp)
+        order.link_case(case_id=str(case.id), kind="return", timestamp=stamp)
         self.work.commit(case, customer, order)
         return result(case, list(case.decisions))
 
@@ -185,7 +190,9 @@ class ReturnService:
     def reject(self, caller: Caller, case_id: UUID, reason: str, at: datetime) -> CommandResult:
         grant, case = self.access.case(caller, "RejectReturn", case_id, ReturnCase)
         case.reject(actor=grant.actor, reason=reason, at=at)
-        self.work.commit(case)
+        order = self.store.placed_order(case.order_id)
+        order.release_return(case.id, "rejected", max(at, order.modified_on))
+        self.work.commit(case, order)
         return result(case)
 
     def cancel(
@@ -197,7 +204,9 @@ class ReturnService:
     ) -> CommandResult:
         grant, case = self.access.case(caller, "CancelReturn", case_id, ReturnCase)
         case.cancel(actor=grant.actor, reason=reason, at=at)
-        self.work.commit(case)
+        order = self.store.placed_order(case.order_id)
+        order.release_return(case.id, "cancelled", max(at, order.modified_on))
+        self.work.commit(case, order)
         return result(case)
 
     def issue_label(
@@ -229,9 +238,12 @@ class ReturnService:
         self, caller: Caller, case_id: UUID, at: datetime, shipment_id: str | None = None
     ) -> CommandResult:
         grant, case = self.access.case(caller, "ReceiveReturn", case_id, ReturnCase)
-        case.receive(actor=grant.actor, shipment_id=shipment_id, at=at)
-        self.work.commit(case)
-        return result(case)
+        order = self.store.placed_order(case.order_id)
+        changed = receive_goods(self.store, case, order, returned_lines(order, case.lines),
+                                grant.actor, shipment_id, at)
+        self.work.commit(case, *changed)
+        customs = case.latest("return.customs_return")
+        return result(case, [customs] if customs is not None else [])
 
     def inspect(
         self, caller: Caller, case_id: UUID, grade: str, at: datetime, findings: str = ""
@@ -250,44 +262,6 @@ class ReturnService:
         )
         self.work.commit(case)
         return result(case, [disposition])
-
-    def resolve(
-        self,
-        caller: Caller,
-        case_id: UUID,
-        at: datetime,
-        resolution: str | None = None,
-        detail: str | None = None,
-    ) -> CommandResult:
-        """Resolve with the wanted outcome (or another): a refund opens its RefundCase."""
-        grant, case = self.access.case(caller, "ResolveReturn", case_id, ReturnCase)
-        kind = resolution or case.wanted_outcome
-        if kind not in ("refund", "exchange", "repair"):
-            raise InvalidCommandError(f"resolution must be refund, exchange or repair: {kind!r}")
-        if kind != "refund":
-            case.resolve(
-                actor=grant.actor, resolution=kind, refund_case_id=None, detail=detail, at=at
-            )
-            self.work.commit(case)
-            return result(case)
-        refund_id = case_id_for("refund", f"return:{case.id}")
-        case.resolve(
-            actor=grant.actor, resolution=kind, refund_case_id=refund_id, detail=detail, at=at
-        )
-        order = self.store.placed_order(case.order_id)
-        refund = self.refunds.open(
-            refund_id,
-            order,
-            source="return",
-            source_case_id=str(case.id),
-            lines=case.lines,
-            amount=None,
-            reason=case.reason,
-            actor=grant.actor,
-            at=at,
-        )
-        self.work.commit(case, refund, order)
-        return result(case, list(refund.decisions), refund_case_id=str(refund_id))
 
     def close(self, caller: Caller, case_id: UUID, at: datetime) -> CommandResult:
         grant, case = self.access.case(caller, "CloseReturn", case_id, ReturnCase)

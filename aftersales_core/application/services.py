@@ -12,6 +12,7 @@ from aftersales_core.application.deadlines import DeadlineService
 from aftersales_core.application.principals import PrincipalService
 from aftersales_core.application.reads import ReadService
 from aftersales_core.application.refunds import RefundService
+from aftersales_core.application.resolutions import ResolutionService
 from aftersales_core.application.returns import ReturnService
 from aftersales_core.application.store import Store
 from aftersales_core.application.unit_of_work import UnitOfWork
@@ -24,6 +25,7 @@ class Services:
     work: UnitOfWork
     access: Access
     returns: ReturnService
+    resolutions: ResolutionService
     refunds: RefundService
     complaints: ComplaintService
     upstream: UpstreamService

@@ -16,8 +16,10 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 
 from aftersales_core.application.access import Access, Caller
+from aftersales_core.application.customs import book_quota_use, receive_goods
 from aftersales_core.application.logistics import EXCEPTIONS, LogisticsExceptions
 from aftersales_core.application.refunds import RefundService
+from aftersales_core.application.returns import returned_lines
 from aftersales_core.application.store import Store
 from aftersales_core.application.unit_of_work import UnitOfWork
 from aftersales_core.domain.actor import POLICY, Actor
@@ -25,8 +27,9 @@ from aftersales_core.domain.base import require_aware
 from aftersales_core.domain.ids import case_id_for, order_aggregate_id
 from aftersales_core.domain.order import Order
 from aftersales_core.domain.returns import ReturnCase, ReturnStatus
-from aftersales_core.errors import InvalidCommandError
+from aftersales_core.errors import AlreadyExistsError, InvalidCommandError
 from aftersales_core.money import Money, check_currency
+from aftersales_core.policies.calendar import zone
 
 
 @dataclass
@@ -83,14 +86,17 @@ class UpstreamService:
         discount: Decimal = Decimal(0),
         merchant_id: str | None = None,
         channel: str | None = None,
+        buyer_timezone: str | None = None,
         extra: str = "",
     ) -> UpstreamResult:
         self.access.require(caller, "OrderPlaced", {"order_id": order_id})
         order = self._order_for(order_id, occurred_at)
         if order.has_seen(event_id):
             return UpstreamResult(event_id, order_id, applied=False)
+        if buyer_timezone is not None:
+            zone(buyer_timezone)  # an IANA name, or an error naming it
         if order.placed:
-            raise InvalidCommandError(f"order {order_id} was placed already (another event id)")
+            raise AlreadyExistsError(f"order {order_id} was placed already (another event id)")
         check_currency(currency)
         order.check_currency(currency)
         amounts = [Money.exact(a, currency) for a in (shipping_fee, duties, taxes, discount, total)]
@@ -115,12 +121,14 @@ class UpstreamService:
             channel=channel,
             extra=extra,
             timestamp=max(occurred_at, order.modified_on),
+            buyer_timezone=buyer_timezone,
         )
         customer = self.store.customer(customer_id, occurred_at)
         customer.add_order(order_id, max(occurred_at, customer.modified_on))
         effects = ["order placed"]
         caught_up = self.logistics.catch_up(order, effects, customer)
-        self.work.commit(order, customer, *caught_up)
+        quota = book_quota_use(self.store, order, effects)
+        self.work.commit(order, customer, *caught_up, *quota)
         return UpstreamResult(event_id, order_id, applied=True, effects=effects)
 
     def order_paid(
@@ -155,7 +163,8 @@ class UpstreamService:
         )
         effects = [f"paid {money}"]
         caught_up = self.logistics.catch_up(order, effects)
-        self.work.commit(order, *caught_up)
+        quota = book_quota_use(self.store, order, effects)
+        self.work.commit(order, *caught_up, *quota)
         return UpstreamResult(event_id, order_id, applied=True, effects=effects)
 
     def order_cancelled(
@@ -260,7 +269,9 @@ class UpstreamService:
                 ReturnStatus.LABEL_ISSUED,
                 ReturnStatus.SHIPPED_BACK,
             ):
-                case.receive(actor=actor, shipment_id=shipment_id, at=stamp)
+                items = returned_lines(order, case.lines)
+                changed += receive_goods(self.store, case, order, items, actor, shipment_id,
+                                         stamp)
             elif scan != "Delivered" and case.can_record_shipped():
                 case.shipped_back(shipment_id=shipment_id, carrier=carrier, actor=actor, at=stamp)
             else:

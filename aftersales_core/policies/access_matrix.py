@@ -88,6 +88,14 @@ OPERATIONS_V1: Mapping[str, tuple[Rule, ...]] = MappingProxyType({
     "InspectReturn": _rules(Rule("warehouse")),
     "ResolveReturn": STAFF,
     "CloseReturn": STAFF,
+    # repairs (a return resolved by repair); the warehouse ships to and from the repairer
+    "SendToRepair": _rules(*STAFF, Rule("warehouse")),
+    "DiagnoseRepair": _rules(*STAFF, Rule("warehouse")),
+    "CompleteRepair": _rules(*STAFF, Rule("warehouse")),
+    "ShipRepairedItem": _rules(*STAFF, Rule("warehouse")),
+    "ReportRepairFailed": _rules(Rule(CUSTOMER, ("own",)), *STAFF),
+    "ChooseRemedy": _rules(Rule(CUSTOMER, ("own",)), Rule(AGENT, ("not_beneficiary",)),
+                           Rule(SUPERVISOR, ("not_beneficiary",))),
     # refunds
     "RequestRefund": _rules(Rule(AGENT, ("not_beneficiary",)),
                             Rule(SUPERVISOR, ("not_beneficiary",))),

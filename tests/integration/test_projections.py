@@ -37,7 +37,7 @@ def busy_day(app: Services) -> dict[str, list]:
            shipment("o-0", "Delivered", at + timedelta(days=2), direction="return"))
     app.returns.inspect(caller(app, "warehouse-1"), case_id=first, grade="C",
                         at=at + timedelta(days=3))
-    resolved = app.returns.resolve(agent, case_id=first, at=at + timedelta(days=3))
+    resolved = app.resolutions.resolve(agent, case_id=first, at=at + timedelta(days=3))
     cases["refund"].append(resolved.related["refund_case_id"])
     app.returns.cancel(caller(app, "customer-c-1"), case_id=cases["return"][1],
                        at=at + timedelta(days=1))

@@ -91,7 +91,7 @@ def test_whole_return_from_request_to_settled_refund(app: Services) -> None:
         at=at + timedelta(days=5),
     )
     assert inspected.decisions[0].outcome == "refurbish"
-    resolved = app.returns.resolve(
+    resolved = app.resolutions.resolve(
         caller(app, "agent-7"), case_id=case_id, at=at + timedelta(days=5)
     )
     refund_id = resolved.related["refund_case_id"]

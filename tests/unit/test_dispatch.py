@@ -7,10 +7,12 @@ from typing import get_args, get_type_hints
 
 import pytest
 
+from aftersales_core.application.upstream import UpstreamService
 from aftersales_core.policies.access_matrix import ACCESS_V1
 from dispatch import commands
 from dispatch.commands import HANDLERS, handles
 from schemas.commands import ACTOR_FIELDS, AnyCommand, RequestReturn
+from schemas.inbound import OrderCancelled, OrderPaid, OrderPlaced, ShipmentEvent
 
 UNION = get_args(AnyCommand)
 
@@ -42,3 +44,18 @@ def test_every_command_has_a_row_in_the_permission_matrix(command: type) -> None
 @pytest.mark.parametrize("command", UNION, ids=[c.__name__ for c in UNION])
 def test_no_command_names_its_actor(command: type) -> None:
     assert not set(command.model_fields) & {*ACTOR_FIELDS, "approver_role"}
+
+
+@pytest.mark.parametrize(
+    ("model", "method"),
+    [(OrderPlaced, UpstreamService.order_placed), (OrderPaid, UpstreamService.order_paid),
+     (OrderCancelled, UpstreamService.order_cancelled),
+     (ShipmentEvent, UpstreamService.shipment_scanned)],
+    ids=["OrderPlaced", "OrderPaid", "OrderCancelled", "ShipmentEvent"],
+)
+def test_every_field_of_an_upstream_event_is_a_parameter_of_its_service(
+    model: type, method: object
+) -> None:
+    parameters = set(inspect.signature(method).parameters) - {"self", "caller", "extra"}
+    assert set(model.model_fields) - {"event_type"} | ({"event_type"} if model is ShipmentEvent
+                                                        else set()) == parameters
