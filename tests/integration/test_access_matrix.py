@@ -39,6 +39,8 @@ KIND = {
     "RequestReturn": None, "ApproveReturn": "return", "RejectReturn": "return",
     "CancelReturn": "return", "IssueReturnLabel": "return", "ReceiveReturn": "return",
     "InspectReturn": "return", "ResolveReturn": "return", "CloseReturn": "return",
+    "SendToRepair": "return", "DiagnoseRepair": "return", "CompleteRepair": "return",
+    "ShipRepairedItem": "return", "ReportRepairFailed": "return", "ChooseRemedy": "return",
     "RequestRefund": None, "ApproveRefund": "refund", "RejectRefund": "refund",
     "IssueRefund": "refund", "ConfirmRefundSettled": "refund", "RecordRefundFailed": "refund",
     "FileComplaint": None, "AcknowledgeComplaint": "complaint",
@@ -52,6 +54,12 @@ BODY: dict[str, dict[str, Any]] = {
     "RejectReturn": {"reason": "no"},
     "IssueReturnLabel": {"carrier": "DHL", "tracking_number": "T1"},
     "InspectReturn": {"grade": "A"},
+    "SendToRepair": {"repairer": "FixIt"},
+    "DiagnoseRepair": {"fault": "hinge", "repairable": True},
+    "CompleteRepair": {"repaired": True},
+    "ShipRepairedItem": {"carrier": "DHL", "tracking_number": "R-1"},
+    "ReportRepairFailed": {"fault": "hinge"},
+    "ChooseRemedy": {"remedy": "refund"},
     "RequestRefund": {"source": "goodwill", "reason": "sorry", "amount": "500.00"},
     "RejectRefund": {"reason": "no"},
     "ConfirmRefundSettled": {"provider_ref": "psp-1"},
@@ -206,3 +214,12 @@ def test_commands_are_allowed_exactly_when_the_matrix_says_so(app: Services) -> 
         check(app, world, command, roles, own, requester_is_actor, direction)
 
     examples()
+
+
+def test_the_examples_cover_every_command() -> None:
+    from typing import get_args
+
+    from schemas.commands import AnyCommand
+
+    names = {get_args(c.model_fields["command"].annotation)[0] for c in get_args(AnyCommand)}
+    assert names == set(KIND)
