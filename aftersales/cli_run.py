@@ -19,9 +19,9 @@ from aftersales.bootstrap import (
     build_inbound,
     build_projection_runner,
     build_relay,
-    topic_partitions,
+    ensure_pipeline_topics,
 )
-from aftersales.brokers import BrokerProcess, ensure_topics, start_broker
+from aftersales.brokers import BrokerProcess, start_broker
 from aftersales.output import console, errors
 from aftersales.settings import Settings
 from audit.auditor import Auditor
@@ -69,8 +69,7 @@ def run(
 def _run_workers(settings: Settings, roles: list[Role], create_topics: bool,
                  seconds: float | None) -> None:
     if create_topics and set(roles) & set(KAFKA_ROLES):
-        assert settings.kafka_bootstrap_servers is not None
-        ensure_topics(settings.kafka_bootstrap_servers, topic_partitions(settings))
+        ensure_pipeline_topics(settings)
     app = build_app(settings)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):

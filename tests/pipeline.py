@@ -11,8 +11,7 @@ from typing import Any
 import orjson
 from kafka import KafkaConsumer, TopicPartition
 
-from aftersales.bootstrap import build_inbound, build_relay, topic_partitions
-from aftersales.brokers import ensure_topics
+from aftersales.bootstrap import build_inbound, build_relay, ensure_pipeline_topics
 from aftersales.settings import Settings
 from aftersales_core.application.app import AfterSalesApp
 from consumers import kafka_clients
@@ -27,7 +26,7 @@ def pipeline_settings(base: Settings, bootstrap: str, prefix: str) -> Settings:
         "case_events_topic": f"{prefix}-case-events",
         "dlq_topic": f"{prefix}-dlq",
     })
-    ensure_topics(bootstrap, topic_partitions(settings))
+    ensure_pipeline_topics(settings)
     return settings
 
 
