@@ -22,6 +22,7 @@ from aftersales.bootstrap import (
     ensure_pipeline_topics,
 )
 from aftersales.brokers import BrokerProcess, start_broker
+from aftersales.errors import classify
 from aftersales.output import console, errors
 from aftersales.settings import Settings
 from audit.auditor import Auditor
@@ -90,8 +91,10 @@ def _run_workers(settings: Settings, roles: list[Role], create_topics: bool,
     def guarded(name: str, work: Callable[[threading.Event], None]) -> None:
         try:
             work(stop)
-        except Exception:
-            log.exception("worker %s failed; stopping the process", name)
+        except Exception as problem:
+            log.error("worker %s failed (%s); stopping the process", name,
+                      classify(problem)[1])
+            log.debug("worker %s failed", name, exc_info=True)
             failed.append(name)
             stop.set()
 

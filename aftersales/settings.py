@@ -6,6 +6,7 @@ takes every configured secret out of any text before it is printed or logged."""
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from collections.abc import Mapping
@@ -131,6 +132,24 @@ def scrub(text: str, secrets: list[str] | None = None) -> str:
     for secret in configured_secrets() if secrets is None else secrets:
         text = text.replace(secret, "***")
     return text
+
+
+class ScrubSecrets(logging.Filter):
+    """A log filter: every configured secret out of each record's text (and traceback)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.secrets = configured_secrets()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.secrets:
+            record.msg = scrub(record.getMessage(), self.secrets)
+            record.args = None
+            if record.exc_info:
+                record.exc_text = scrub(logging.Formatter().formatException(record.exc_info),
+                                        self.secrets)
+                record.exc_info = None
+        return True
 
 
 def eventsourcing_env(url: str, schema: str | None = None) -> dict[str, str]:

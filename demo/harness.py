@@ -133,8 +133,8 @@ class Pipeline:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             done = self.cli("status", "--format", "json")
-            if done.returncode == 0 and all(r["lag_events"] == 0
-                                            for r in json.loads(done.stdout)):
+            if done.returncode == 0 and all(r["lag_events"] == 0 for r in
+                                            json.loads(done.stdout)["projections"]):
                 return
             self._check_worker()
             time.sleep(0.5)
