@@ -9,10 +9,13 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
-# One message or command, as received (UTF-8 JSON) and once re-encoded the way the engine keeps
-# it (unknown upstream fields are kept as JSON text inside JSON: escapes count twice).
+# One message or command, as received (UTF-8 JSON), and once re-encoded the way the engine keeps
+# it, measured the strictest way: as JSON text inside JSON (how unknown upstream fields are
+# kept), where every quote and backslash counts twice. A message made mostly of escapes fits as
+# sent and not once encoded. Both keep every accepted message far below the case-events
+# topic's limit (1 MB by default) once stored and relayed.
 MAX_MESSAGE_BYTES = 256 * 1024
-MAX_ENCODED_BYTES = 256 * 1024
+MAX_ENCODED_BYTES = 384 * 1024
 MAX_DEPTH = 32  # nested objects and arrays
 
 # Integers anywhere in a message (also in unknown fields): what JSON tools agree on.
