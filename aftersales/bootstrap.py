@@ -23,7 +23,7 @@ from projections.db import ReadDatabase
 TOPIC_PARTITIONS = {"orders": 3, "shipments": 3, "case_events": 6, "dlq": 1}
 INBOUND_GROUP = "aftersales-inbound"
 PROJECTIONS_GROUP = "aftersales-projections"
-RECORD_OVERHEAD = 64 * 1024  # what a record batch adds around one message (headers, framing)
+RECORD_OVERHEAD = 4 * 1024  # what a record batch adds around one message (headers, framing)
 
 
 def build_app(settings: Settings | None = None) -> AfterSalesApp:

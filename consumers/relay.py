@@ -83,7 +83,7 @@ class Relay:
         self.make_producer, self.topic = make_producer, topic
         self.name = relay_name(topic, name)
         self.batch_size, self.idle_sleep, self.send_timeout = batch_size, idle_sleep, send_timeout
-        self.max_message_bytes = max_message_bytes
+        self.configured_limit = self.max_message_bytes = max_message_bytes
         self.topic_limit, self.refused_retry = topic_limit, refused_retry
         self.stats = RelayStats(position=self.position())
         self._producer: KafkaProducer | None = None
@@ -197,6 +197,8 @@ class Relay:
         if (self.tracking.max_tracking_id(name) or 0) < notification.id:
             self.tracking.insert_tracking(Tracking(name, notification.id))
         self._next_try = time.monotonic() + self.refused_retry
+        self._limit_known = False  # the topic may have been changed before the next try
+        self._drop_producer()  # kafka-python's producer is unusable after such an error
         log.error("relay %s STUCK at store position %d (%s %s v%d): refused: %s. Everything "
                   "before it is published; it and everything after it wait, so that no case's "
                   "events are reordered. %s; trying again in %.0fs", self.name,
@@ -206,11 +208,13 @@ class Relay:
                   else "Still refused", self.refused_retry)
 
     def _learn_topic_limit(self) -> None:
-        """Once: the topic's own limit, when the broker tells it and it is the smaller."""
+        """The topic's own limit, when the broker tells it and it is the smaller: at the start
+        and before each new try of a refused event."""
         if self._limit_known or self.topic_limit is None:
             return
         self._limit_known = True
         found = self.topic_limit()
+        self.max_message_bytes = self.configured_limit
         if found is not None and (self.max_message_bytes is None
                                   or found < self.max_message_bytes):
             log.warning("relay %s: the topic accepts messages of at most %d bytes, less than "
