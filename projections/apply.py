@@ -103,7 +103,7 @@ def apply_batch(db: ReadDatabase, projections: Sequence[Projection],
             if is_outage(error):
                 raise
     with db.transaction() as tx:  # one event at a time, each in a savepoint
-        applied, failures = apply_in(tx, projections, deliveries, careful=True)
+        applied, failures = apply_carefully(tx, projections, deliveries)
         _report(failures, on_failures)
         return applied
 
@@ -116,9 +116,11 @@ def _report(failures: list[Failure], on_failures: OnFailures | None) -> None:
 def apply_in(tx: Transaction, projections: Sequence[Projection],
              deliveries: Sequence[Delivery], careful: bool = False
              ) -> tuple[int, list[Failure]]:
+    """The fast path: projection after projection, any failure raises."""
+    if careful:
+        return apply_carefully(tx, projections, deliveries)
     applied = 0
-    failures = [Failure(d, "*", d.problem or "not a case event")
-                for d in deliveries if d.event is None]
+    failures: list[Failure] = []
     for projection in projections:
         where = positions.load(tx, projection.name)
         highest = {key: pos for key, (_, pos) in where.parts.items()}
@@ -134,18 +136,68 @@ def apply_in(tx: Transaction, projections: Sequence[Projection],
             position = d.event["position"]
             if position > top and position > where.floor:
                 handler = handlers.get(d.event["type"])
-                if handler is not None and not careful:
+                if handler is not None:
                     handler(projection, d.event, tx)
                     applied += 1
-                elif handler is not None:
-                    problem = _apply(handler, projection, d.event, tx, careful)
-                    if problem is None:
-                        applied += 1
-                    else:
-                        failures.append(Failure(d, projection.name, problem))
             highest[key] = max(top, position)
         where.parts.update({key: (next_offset[key], highest[key]) for key in next_offset})
         positions.save(tx, projection.name, where)
+    return applied, failures
+
+
+@dataclass
+class _Progress:
+    """One projection's positions while a batch is applied carefully."""
+
+    projection: Projection
+    where: positions.Positions
+    highest: dict[tuple[str, int], int]
+    next_offset: dict[tuple[str, int], int]
+
+
+def apply_carefully(tx: Transaction, projections: Sequence[Projection],
+                    deliveries: Sequence[Delivery]) -> tuple[int, list[Failure]]:
+    """Event after event through every projection, each application in a savepoint.
+
+    Offsets always move past a delivery; highest positions move past an event only when no
+    projection failed on it, so a record that fails and merely claims a far position cannot
+    hide the real events after it (a re-send of such an event is tried again)."""
+    applied = 0
+    failures = [Failure(d, "*", d.problem or "not a case event")
+                for d in deliveries if d.event is None]
+    progress = []
+    for projection in projections:
+        where = positions.load(tx, projection.name)
+        progress.append(_Progress(projection, where,
+                                  {key: pos for key, (_, pos) in where.parts.items()},
+                                  {key: off for key, (off, _) in where.parts.items()}))
+    for d in deliveries:
+        key = (d.source, d.part)
+        for p in progress:
+            p.next_offset[key] = d.offset + 1
+            p.highest.setdefault(key, 0)
+        if d.event is None:
+            continue
+        position, failed = d.event["position"], []
+        for p in progress:
+            if position <= p.highest[key] or position <= p.where.floor:
+                continue
+            handler = p.projection.handlers().get(d.event["type"])
+            if handler is None:
+                continue
+            problem = _apply(handler, p.projection, d.event, tx, careful=True)
+            if problem is None:
+                applied += 1
+            else:
+                failed.append(Failure(d, p.projection.name, problem))
+        if not failed:
+            for p in progress:
+                p.highest[key] = max(p.highest[key], position)
+        failures.extend(failed)
+    for p in progress:
+        p.where.parts.update({key: (p.next_offset[key], p.highest[key])
+                              for key in p.next_offset})
+        positions.save(tx, p.projection.name, p.where)
     return applied, failures
 
 
