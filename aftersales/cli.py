@@ -10,6 +10,15 @@ from typing import Annotated
 import typer
 from rich.progress import Progress
 
+try:  # typer >= 0.16 carries its own click
+    from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
+except ImportError:  # pragma: no cover - older typer uses click itself
+    from click.exceptions import (  # type: ignore[no-redef]
+        ClickException,
+        NoArgsIsHelpError,
+        UsageError,
+    )
+
 from aftersales import exit_codes
 from aftersales.bootstrap import build_app
 from aftersales.cli_audit import audit_app
@@ -58,6 +67,8 @@ def _main(
     )
     for handler in logging.getLogger().handlers:
         handler.addFilter(ScrubSecrets())
+    # kafka-python logs every failed connection attempt; our workers log what they do about it
+    logging.getLogger("kafka").setLevel(logging.DEBUG if verbose else logging.CRITICAL)
 
 
 @app.command()
@@ -148,13 +159,25 @@ def _what(problem: Exception, noun: str) -> str:
 
 
 def main() -> None:
-    """The entry point: every failure becomes its exit code and one line, never a traceback."""
+    """The entry point: every failure becomes its exit code and one line, never a traceback
+    (usage errors too: the message and where to find help)."""
     try:
-        app()
-    except KeyboardInterrupt:
+        code = app(standalone_mode=False)
+    except NoArgsIsHelpError as shown:
+        shown.show()
+        sys.exit(shown.exit_code)
+    except UsageError as usage:
+        where = f" (see '{usage.ctx.command_path} --help')" if usage.ctx is not None else ""
+        fail(f"{usage.format_message()}{where}")
+        sys.exit(exit_codes.INVALID)
+    except ClickException as problem:
+        fail(problem.format_message())
+        sys.exit(problem.exit_code)
+    except (KeyboardInterrupt, typer.Abort):
         fail("interrupted")
         sys.exit(130)
     except Exception as problem:
         code, message = classify(problem)
         fail(message)
         sys.exit(code)
+    sys.exit(code if isinstance(code, int) else exit_codes.OK)

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import typer
-from kafka import TopicPartition
+from kafka import KafkaAdminClient, TopicPartition
 from kafka.errors import KafkaError
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -161,20 +161,25 @@ def relay_status(app: AfterSalesApp, settings: Settings, store_end: int) -> dict
 def topic_ends(settings: Settings) -> tuple[dict[int, int] | None, str | None]:
     """End offsets of the case-events topic's partitions (None without a broker configured),
     and what went wrong when the configured broker could not tell."""
-    if not settings.kafka_bootstrap_servers:
+    servers, topic = settings.kafka_bootstrap_servers, settings.case_events_topic
+    if not servers:
         return None, None
-    consumer = None
-    try:
-        consumer = kafka_clients.consumer(settings.kafka_bootstrap_servers, None,
-                                          request_timeout_ms=10_000)
-        parts = consumer.partitions_for_topic(settings.case_events_topic) or set()
-        tps = [TopicPartition(settings.case_events_topic, p) for p in sorted(parts)]
-        return {tp.partition: end for tp, end in consumer.end_offsets(tps).items()}, None
+    admin = consumer = None
+    try:  # the admin client gives up after its timeout (a consumer's metadata call may not)
+        admin = KafkaAdminClient(bootstrap_servers=servers, api_version=kafka_clients.API_VERSION,
+                                 request_timeout_ms=10_000, client_id="aftersales-status")
+        [described] = admin.describe_topics([topic])
+        tps = [TopicPartition(topic, p["partition_index"]) for p in described["partitions"]]
+        consumer = kafka_clients.consumer(servers, None, request_timeout_ms=10_000)
+        ends = consumer.end_offsets(tps, timeout_ms=10_000)
+        return {tp.partition: end for tp, end in ends.items()}, None
     except KafkaError as error:
-        return None, f"{type(error).__name__}: {error}"
+        name = type(error).__name__
+        return None, str(error) if name in str(error) else f"{name}: {error}"
     finally:
-        if consumer is not None:
-            consumer.close()
+        for client in (admin, consumer):
+            if client is not None:
+                client.close()
 
 
 def report(

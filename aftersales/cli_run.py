@@ -120,8 +120,8 @@ def broker(
     kind: Annotated[Literal["tansu", "kafka"], typer.Option(
         "--kind", help="tansu (instant, memory only) or kafka (Apache Kafka 4, Java 17)")
     ] = "tansu",
-    port: Annotated[int | None, typer.Option(help="port on 127.0.0.1; default: a free one")
-                    ] = None,
+    port: Annotated[int | None, typer.Option(
+        min=1, max=65535, help="port on 127.0.0.1; default: a free one")] = None,
     data_dir: Annotated[Path | None, typer.Option(help="where the broker keeps its data")
                         ] = None,
 ) -> None:
