@@ -10,6 +10,7 @@ The runs are independent processes, started in parallel (most wait on a timeout)
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -140,8 +141,8 @@ def run(case: Case) -> Outcome:
 @pytest.fixture(scope="module")
 def outcomes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Outcome]:
     tmp = tmp_path_factory.mktemp("cli-failures")
-    (tmp / "commands.jsonl").write_text('{"command": "CloseReturn", "case_id": "%s", '
-                                        '"by": "a"}\n' % UUID0)
+    (tmp / "commands.jsonl").write_text(json.dumps(
+        {"command": "CloseReturn", "case_id": UUID0, "by": "a"}) + "\n")
     (tmp / "upstream.jsonl").write_text('{"event_type": "OrderPaid"}\n')
     with ThreadPoolExecutor(max_workers=8) as pool:
         found = list(pool.map(run, cases(tmp)))
