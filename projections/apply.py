@@ -7,12 +7,15 @@ past them. A rebuild leaves out the same applications, so the tables still equal
 
 from __future__ import annotations
 
+import random
 import re
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
+import psycopg
 
 from projections import positions
 from projections.base import Event, Projection, utc
@@ -57,6 +60,7 @@ def ensure_schema(db: ReadDatabase, projections: Sequence[Projection]) -> None:
                     projection.create_indexes(tx)
 
 
+CONFLICT_RETRIES = 5
 CANONICAL_UTC = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{6})?\+00:00")
 
 
@@ -94,13 +98,28 @@ def apply_batch(db: ReadDatabase, projections: Sequence[Projection],
     An event at or below a projection's position for its partition (a re-send by the relay)
     or below its floor (already applied by a rebuild) is skipped, so nothing is applied twice.
     ``on_failures`` hears what was left out before the transaction commits (raising there
-    rolls the batch back). Returns how many (event, projection) applications happened."""
+    rolls the batch back). Returns how many (event, projection) applications happened. A
+    deadlock or serialisation failure against another runner rolls the whole batch back and
+    tries it again."""
+    for attempt in range(1, CONFLICT_RETRIES + 1):
+        try:
+            return _apply_batch(db, projections, deliveries, on_failures)
+        except (psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure):
+            if attempt == CONFLICT_RETRIES:
+                raise
+            time.sleep(random.uniform(0, 0.05 * attempt))
+    raise AssertionError("unreachable")
+
+
+def _apply_batch(db: ReadDatabase, projections: Sequence[Projection],
+                 deliveries: Sequence[Delivery], on_failures: OnFailures | None) -> int:
     if all(d.event is not None for d in deliveries):
         try:
             with db.transaction() as tx:
                 return apply_in(tx, projections, deliveries, careful=False)[0]
         except Exception as error:
-            if is_outage(error):
+            if is_outage(error) or isinstance(error, (psycopg.errors.DeadlockDetected,
+                                                      psycopg.errors.SerializationFailure)):
                 raise
     with db.transaction() as tx:  # one event at a time, each in a savepoint
         applied, failures = apply_carefully(tx, projections, deliveries)
@@ -121,15 +140,16 @@ def apply_in(tx: Transaction, projections: Sequence[Projection],
         return apply_carefully(tx, projections, deliveries)
     applied = 0
     failures: list[Failure] = []
+    keys = {(d.source, d.part) for d in deliveries}
     for projection in projections:
-        where = positions.load(tx, projection.name)
+        where = positions.claim(tx, projection.name, keys)
         highest = {key: pos for key, (_, pos) in where.parts.items()}
         next_offset = {key: off for key, (off, _) in where.parts.items()}
         handlers = projection.handlers()
         for d in deliveries:
             key = (d.source, d.part)
             top = highest.get(key, 0)
-            next_offset[key] = d.offset + 1
+            next_offset[key] = max(next_offset.get(key, 0), d.offset + 1)
             highest[key] = top
             if d.event is None:
                 continue
@@ -166,15 +186,16 @@ def apply_carefully(tx: Transaction, projections: Sequence[Projection],
     failures = [Failure(d, "*", d.problem or "not a case event")
                 for d in deliveries if d.event is None]
     progress = []
+    keys = {(d.source, d.part) for d in deliveries}
     for projection in projections:
-        where = positions.load(tx, projection.name)
+        where = positions.claim(tx, projection.name, keys)
         progress.append(_Progress(projection, where,
                                   {key: pos for key, (_, pos) in where.parts.items()},
                                   {key: off for key, (off, _) in where.parts.items()}))
     for d in deliveries:
         key = (d.source, d.part)
         for p in progress:
-            p.next_offset[key] = d.offset + 1
+            p.next_offset[key] = max(p.next_offset.get(key, 0), d.offset + 1)
             p.highest.setdefault(key, 0)
         if d.event is None:
             continue
