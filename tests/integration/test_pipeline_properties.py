@@ -41,7 +41,6 @@ from aftersales_core.application.app import AfterSalesApp
 from consumers import kafka_clients
 from consumers.case_events import relayed_size
 from consumers.projection_runner import ProjectionRunner
-from projections import positions
 from projections.catalog import all_projections
 from projections.db import ReadDatabase
 from projections.rebuild import rebuild
@@ -52,7 +51,7 @@ from tests.conftest import postgres_url
 from tests.crash_helpers import StoreView, lag, publish_located, read_to_end, wait_for
 from tests.integration.test_projection_runner import snapshot
 from tests.kafka_fixtures import TestBroker
-from tests.pipeline import pipeline_settings
+from tests.pipeline import pipeline_settings, projected_everything
 from tests.schema_strategies import mutated, upstream
 
 pytestmark = pytest.mark.kafka
@@ -205,8 +204,9 @@ def test_generated_and_mutated_messages_never_stop_the_pipeline(
         end = app.recorder.max_notification_id() or 0
         wait_for(lambda: workers.check() or relay.stats.position >= end, 60, "relayed",
                  interval=0.2)
-        wait_for(lambda: workers.check() or projected(where.read_url) >= end, 120,
-                 "projected", interval=0.2)
+        wait_for(lambda: workers.check() or projected_everything(
+            where.read_url, app, servers, settings.case_events_topic), 120, "projected",
+            interval=0.2)
         workers.check()
         workers.close()
 
@@ -224,15 +224,6 @@ def test_generated_and_mutated_messages_never_stop_the_pipeline(
         if app is not None:
             app.close()
         where.cleanup()
-
-
-def projected(read_url: str) -> int:
-    db = ReadDatabase(read_url)
-    try:
-        with db.transaction() as tx:
-            return min(positions.load(tx, p.name).highest() for p in all_projections())
-    finally:
-        db.close()
 
 
 def check_outcomes(app: AfterSalesApp, settings: Settings, plan: list[Message],

@@ -86,11 +86,11 @@ def test_the_projection_runner_leaves_out_and_dead_letters_what_it_cannot_apply(
                    for w in (relay, runner)]
         for thread in threads:
             thread.start()
-        eventually(lambda: caught_up(read_url, app), 90, "the runner applied the store")
+        eventually(lambda: caught_up(read_url, app, settings), 90, "the runner applied the store")
         eventually(lambda: runner.stats.dead_lettered == len(POISON), 30, "poison dead-lettered")
         assert all(thread.is_alive() for thread in threads)
         ingest(app, shipment("o-1", "Delivered", placed_at(placed)))  # and it goes on
-        eventually(lambda: caught_up(read_url, app), 60, "the runner goes on")
+        eventually(lambda: caught_up(read_url, app, settings), 60, "the runner goes on")
     finally:
         stop.set()
     dead = {(dict(r.headers)["source_partition"], dict(r.headers)["source_offset"]):
