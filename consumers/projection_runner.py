@@ -96,12 +96,21 @@ class ProjectionRunner:
                             error, backoff)
                 stop.wait(backoff)
                 backoff = min(backoff * 2, 10.0)
+                if is_outage(error):
+                    self._reconnect()
             finally:
                 if self._consumer is not None:
                     self._consumer.close(autocommit=False)
                 self._consumer = None
         if self._producer is not None:
             self._producer.close(timeout=5)
+
+    def _reconnect(self) -> None:
+        try:
+            self.db.reconnect()
+        except Exception as error:  # still down: the next round tries again
+            log.warning("projections: the read database is still unavailable (%s: %s)",
+                        type(error).__name__, error)
 
     def poll_once(self, timeout_ms: int = 200) -> int:
         assert self._consumer is not None

@@ -126,6 +126,13 @@ class ReadDatabase:
         cursor.execute(f"SELECT * FROM {identifier(table)} WHERE 1 = 0")
         return [d[0] for d in cursor.description or []]
 
+    def reconnect(self) -> None:
+        """A new connection after an outage (a PostgreSQL connection does not come back by
+        itself); raises while the database is still unreachable."""
+        with suppress(Exception):  # closing a broken connection must not hide the outage
+            self._conn.close()
+        self._conn = self._connect()
+
     def close(self) -> None:
         self._conn.close()
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import psycopg
 import pytest
 from eventsourcing.persistence import OperationalError
 
@@ -139,3 +140,35 @@ def test_a_message_failing_transiently_while_the_store_answers_is_dead_lettered(
         app.close()
     [record] = read_to_end(kafka_broker.bootstrap_servers, settings.dlq_topic)
     assert f"failed {MAX_ATTEMPTS} times" in dict(record.headers)["error"].decode()
+
+
+def test_the_projection_runner_reconnects_after_its_read_database_connection_dies(
+        tmp_path: Path, pg_schema: tuple[str, str], kafka_broker: TestBroker,
+        topic_prefix: str) -> None:
+    url, schema = pg_schema
+    read_url = f"{url}?options=-csearch_path%3D{schema}"
+    settings = pipeline_settings(Settings(database_url=f"sqlite:///{tmp_path / 'e.sqlite'}"),
+                                 kafka_broker.bootstrap_servers, topic_prefix)
+    app = open_app(eventsourcing_env(settings.database_url))
+    servers = kafka_broker.bootstrap_servers
+    stop = threading.Event()
+    try:
+        ingest(app, order_placed("o-1"))
+        runner = ProjectionRunner(
+            ReadDatabase(read_url), all_projections(),
+            partial(kafka_clients.consumer, servers, f"{topic_prefix}-{PROJECTIONS_GROUP}"),
+            settings.case_events_topic)
+        threads = [threading.Thread(target=w.run, args=(stop,), daemon=True)
+                   for w in (build_relay(app, settings), runner)]
+        for thread in threads:
+            thread.start()
+        eventually(lambda: caught_up(read_url, app, settings), 60, "caught up")
+        with psycopg.connect(url, autocommit=True) as admin:  # the server drops its connection
+            admin.execute("SELECT pg_terminate_backend(%s)",
+                          (runner.db._conn.info.backend_pid,))
+        ingest(app, order_placed("o-2"))
+        eventually(lambda: caught_up(read_url, app, settings), 90, "caught up again")
+        assert all(thread.is_alive() for thread in threads)
+    finally:
+        stop.set()
+        app.close()
