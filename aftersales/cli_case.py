@@ -60,6 +60,14 @@ def show(
               f"{d['set_by'].get('policy_id')} v{d['set_by'].get('policy_version')}", d["basis"])
              for d in deadlines),
         ))
+    quota = data.get("buyer_quota")
+    if quota:
+        console.print(table(
+            f"buyer's annual cross-border quota {quota['year']} ({quota['currency']})",
+            ("limit", "used", "restored", "remaining", "this order used", "this order restored"),
+            [(quota["annual_limit"], quota["used"], quota["restored"], quota["remaining"],
+              quota["this_order_used"], quota["this_order_restored"])],
+        ))
     console.print(
         table(
             "events",

@@ -20,6 +20,7 @@ from aftersales_core.errors import (
     ConcurrentChangeError,
     DomainError,
     InvalidCommandError,
+    InvalidMoneyError,
     UnknownCaseError,
     UnknownOrderError,
 )
@@ -49,7 +50,7 @@ def _classify(problem: BaseException) -> tuple[int, str]:
         return exit_codes.NOT_FOUND, str(problem)
     if isinstance(problem, ConcurrentChangeError):
         return exit_codes.CONFLICT, str(problem)
-    if isinstance(problem, InvalidCommandError):
+    if isinstance(problem, (InvalidCommandError, InvalidMoneyError)):
         return exit_codes.INVALID, str(problem)
     if isinstance(problem, DomainError):
         return exit_codes.REFUSED, str(problem)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from projections.base import Projection
+from projections.buyer_quota import BuyerQuotas
 from projections.cases import Cases
 from projections.complaints import Complaints
 from projections.deadlines import Deadlines
@@ -14,7 +15,7 @@ from projections.returns_by_reason import ReturnsByReason
 
 PROJECTIONS: dict[str, type[Projection]] = {
     p.name: p for p in (Orders, Cases, Deadlines, Refunds, ReturnsByReason, Complaints,
-                        LogisticsExceptions, Decisions)
+                        LogisticsExceptions, Decisions, BuyerQuotas)
 }
 
 

@@ -18,6 +18,7 @@ from pydantic import (
 )
 
 from aftersales_core.money import MINOR_UNITS
+from aftersales_core.policies.calendar import is_zone
 from schemas.limits import (
     AMOUNT,
     AMOUNT_DECIMALS,
@@ -78,7 +79,7 @@ def _in_range(value: datetime) -> datetime:
     return value
 
 
-def _identifier(value: str) -> str:
+def check_identifier(value: str) -> str:
     found = IDENT_FORBIDDEN.search(value)
     if found:
         raise ValueError(f"must not contain control or invisible formatting characters "
@@ -91,6 +92,12 @@ def _text(value: str) -> str:
     if found:
         raise ValueError(f"must not contain NUL or control characters other than tab and "
                          f"line breaks (U+{ord(found.group()):04X} at position {found.start()})")
+    return value
+
+
+def _known_zone(value: str) -> str:
+    if not is_zone(value):
+        raise ValueError(f"{value!r} is not an IANA time zone name such as Europe/Berlin")
     return value
 
 
@@ -114,14 +121,15 @@ Timestamp = Annotated[
 ]
 
 
+TimeZone = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_+\-/]+$"),
+                     AfterValidator(_known_zone)]
+
 _IDENT_SCHEMA = {"pattern": IDENT_PATTERN}
 _TEXT_SCHEMA = {"pattern": TEXT_PATTERN}
 
 # identifiers and codes: no control or invisible formatting characters
 Ident = Annotated[str, Field(min_length=1, max_length=200, json_schema_extra=_IDENT_SCHEMA),
-                  AfterValidator(_identifier)]
-Code = Annotated[str, Field(min_length=1, max_length=100, json_schema_extra=_IDENT_SCHEMA),
-                 AfterValidator(_identifier)]
+                  AfterValidator(check_identifier)]
 # free text written by people: line breaks and tabs, but no NUL or other controls
 Text = Annotated[str, Field(min_length=1, max_length=2000, json_schema_extra=_TEXT_SCHEMA),
                  AfterValidator(_text)]

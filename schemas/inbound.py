@@ -16,7 +16,8 @@ from typing import Annotated, Literal, get_args
 
 from pydantic import Field, TypeAdapter, model_validator
 
-from schemas.common import Amount, Code, Currency, Detail, Ident, Open, Place, Timestamp
+from schemas.categories import Category
+from schemas.common import Amount, Currency, Detail, Ident, Open, Place, Timestamp, TimeZone
 
 EXACT = Context(prec=60, traps=[Inexact, Overflow, InvalidOperation, DivisionByZero])
 
@@ -30,7 +31,7 @@ class InboundEvent(Open):
 class OrderLine(Open):
     line_id: Ident
     sku: Ident
-    category: Code
+    category: Category
     quantity: Annotated[int, Field(gt=0, le=100_000)]
     unit_price: Amount
 
@@ -49,6 +50,9 @@ class OrderPlaced(InboundEvent):
     total: Amount
     merchant_id: Ident | None = None
     channel: Ident | None = None
+    buyer_timezone: TimeZone | None = Field(
+        None, description="the buyer's IANA time zone (e.g. Europe/Berlin): return periods end "
+                          "at the end of a calendar day there; else the market's default zone")
 
     @model_validator(mode="after")
     def _total_is_the_sum(self) -> OrderPlaced:
