@@ -24,6 +24,8 @@ from schemas.limits import EARLIEST, LATEST, MAX_DEPTH, MAX_MESSAGE_BYTES
 
 SCHEMAS = Path(__file__).resolve().parents[1] / "schemas" / "json"
 CURRENCIES = ("EUR", "GBP", "USD", "JPY", "BHD", "CNY")
+ZONES = (None, "Europe/Berlin", "Asia/Shanghai", "America/New_York", "Pacific/Kiritimati",
+         "Etc/GMT+12")
 OFFSETS = [timezone(timedelta(minutes=m)) for m in (-14 * 60, -5 * 60, 0, 5 * 60 + 30, 14 * 60)]
 
 
@@ -132,6 +134,8 @@ def upstream(draw: st.DrawFn, order_ids: list[str], name: str | None = None) -> 
     currency = draw(st.sampled_from(CURRENCIES))
     if "currency" in event:
         event["currency"] = currency
+    if "buyer_timezone" in event:  # a pattern cannot say which zones exist: pick real ones
+        event["buyer_timezone"] = draw(st.sampled_from(ZONES))
     if name == "inbound/OrderPlaced":
         for n, line in enumerate(event["lines"]):
             line["line_id"] = str(n + 1)
