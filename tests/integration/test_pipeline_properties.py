@@ -39,7 +39,7 @@ from aftersales.bootstrap import (
 from aftersales.settings import Settings, eventsourcing_env
 from aftersales_core.application.app import AfterSalesApp
 from consumers import kafka_clients
-from consumers.case_events import relayed_size
+from consumers.case_events import ENVELOPE_BYTES, relayed_size
 from consumers.projection_runner import ProjectionRunner
 from projections.catalog import all_projections
 from projections.db import ReadDatabase
@@ -213,7 +213,10 @@ def test_generated_and_mutated_messages_never_stop_the_pipeline(
         check_outcomes(app, settings, plan, located)
         assert runner.stats.failed == 0 and runner.stats.skipped_bad == 0, runner.stats
         for notification in app.recorder.select_notifications(1, end + 1):
-            assert relayed_size(notification) <= settings.case_event_max_bytes
+            size = relayed_size(notification)
+            assert size <= settings.case_event_max_bytes
+            # the store's fast path: a stored state this far under the limit always fits
+            assert size <= len(notification.state) + ENVELOPE_BYTES
         failed: list[Any] = []
         fresh = ReadDatabase(f"sqlite:///{tmp_path_factory.mktemp('rebuild') / 'r.sqlite'}")
         rebuild(fresh, None, store_reader(app), failed=failed)
