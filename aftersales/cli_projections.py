@@ -103,7 +103,7 @@ def status(fmt: Annotated[Literal["table", "json"], typer.Option("--format")] = 
     projection's position and its lag behind the event store and, when a broker is configured
     (KAFKA_BOOTSTRAP_SERVERS), behind the case-events topic.
 
-    Exits 6 when the relay is stuck, 5 when the broker cannot be reached."""
+    Exits 7 when the relay is stuck, 5 when the broker cannot be reached."""
     settings = Settings.from_env()
     app = build_app(settings)
     try:

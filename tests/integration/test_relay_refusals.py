@@ -4,7 +4,7 @@
   (measured as the relay will encode it): it cannot be stored, so it cannot stall the relay.
 * Should the broker refuse an event anyway (here: a topic configured smaller than the store
   allows), the relay publishes everything before it, records its position, reports the refused
-  position in the log and in `aftersales status` (exit 6), and publishes nothing after it; once
+  position in the log and in `aftersales status` (exit 7), and publishes nothing after it; once
   the topic takes it, everything follows with each case's events in order."""
 
 from __future__ import annotations
@@ -155,7 +155,7 @@ def test_a_refused_event_is_reported_and_nothing_after_it_is_published(
         tracking = app.factory.tracking_recorder()
         assert refused_position(tracking, settings.case_events_topic) == big
         shown = status(settings)
-        assert shown.returncode == 6, shown.stderr
+        assert shown.returncode == 7, shown.stderr
         assert json.loads(shown.stdout)["relay"]["refused_at"] == big
         assert f"STUCK at store position {big}" in shown.stderr
         assert thread.is_alive()
