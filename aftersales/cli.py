@@ -8,12 +8,21 @@ service API instead."""
 from __future__ import annotations
 
 import logging
+import sys
 from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
-from pydantic import ValidationError
 from rich.progress import Progress
+
+try:  # typer >= 0.16 carries its own click
+    from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
+except ImportError:  # pragma: no cover - older typer uses click itself
+    from click.exceptions import (  # type: ignore[no-redef]
+        ClickException,
+        NoArgsIsHelpError,
+        UsageError,
+    )
 
 from aftersales import exit_codes
 from aftersales.bootstrap import build_app
@@ -26,15 +35,18 @@ from aftersales.cli_run import broker, run
 from aftersales.errors import classify
 from aftersales.identity import AsPrincipal, caller_for
 from aftersales.identity import now as received_now
-from aftersales.inputs import count_lines, read_items
+from aftersales.inputs import count_lines, read_documents, readable
 from aftersales.output import emit_json_line, errors, fail
+from aftersales.settings import ScrubSecrets
 from aftersales_core.application.access import Caller
 from aftersales_core.application.services import Services
 from aftersales_core.errors import DomainError
 from dispatch.commands import submit as submit_command
 from dispatch.upstream import apply_upstream
-from schemas.errors import describe_validation
-from schemas.inbound import ANY_INBOUND
+from schemas import strict_json
+from schemas.boundary import read_inbound
+from schemas.errors import InputRefused
+from schemas.json_stream import Document
 
 app = typer.Typer(
     help="Event-sourced after-sales case engine: returns, refunds, complaints.",
@@ -66,6 +78,10 @@ def _main(
         level=logging.DEBUG if verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(ScrubSecrets())
+    # kafka-python logs every failed connection attempt; our workers log what they do about it
+    logging.getLogger("kafka").setLevel(logging.DEBUG if verbose else logging.CRITICAL)
 
 
 @app.command()
@@ -79,25 +95,56 @@ def submit(
 ) -> None:
     """Run commands (SPEC §4.3) as a principal: prints one JSON result per command.
 
-    A refused, denied or invalid command changes nothing in the store; the exit code is that
-    of the first failure (1 refused, 2 invalid, 3 not found, 4 conflict, 5 unavailable,
+    The input is streamed: any number of commands in bounded memory. A refused, denied or
+    invalid command changes nothing in the store; the exit code is that of the first failure
+    (1 refused, 2 invalid, 3 not found, 4 conflict, 5 unavailable: then nothing more is tried,
     6 denied)."""
+    readable(source)
     application = build_app()
     callers: dict[str, Caller] = {}
     default = None if envelopes else caller_for(application, as_principal)
     worst = exit_codes.OK
-    for item in read_items(source):
-        value, caller, error, code = item.value, default, item.error, exit_codes.OK
-        if envelopes and error is None:
-            value, caller, error, code = _unwrap(application, callers, item.value)
-        if caller is None:
-            fail(f"line {item.line}: {error}")
-        else:
-            code = _submit_one(application, received_now(caller), item.line, value, error)
+    for document in read_documents(source):
+        code = _submit_one(application, document, default, callers)
         worst = worst or code
-        if code and stop_on_error:
+        if code == exit_codes.UNAVAILABLE or (code and stop_on_error):
             break
     raise typer.Exit(worst)
+
+
+def _submit_one(application: Services, document: Document, default: Caller | None,
+                callers: dict[str, Caller]) -> int:
+    line = document.line
+    if document.raw is None:
+        fail(f"line {line}: {document.error}")
+        return exit_codes.INVALID
+    try:
+        body = strict_json.loads(document.raw)
+    except InputRefused as invalid:
+        fail(f"line {line}: {_what(invalid, 'command')}{invalid}")
+        return exit_codes.INVALID
+    caller = default
+    if caller is None:  # --envelopes
+        body, caller, problem, code = _unwrap(application, callers, body)
+        if caller is None:
+            fail(f"line {line}: {problem}")
+            return code
+    name = body.get("command") if isinstance(body, dict) else None
+    name = name if isinstance(name, str) and name.isidentifier() and len(name) < 64 else "command"
+    try:
+        result = submit_command(application, received_now(caller), body, datetime.now(UTC))
+    except InputRefused as invalid:
+        fail(f"line {line}: {_what(invalid, 'command')}{invalid}")
+        return exit_codes.INVALID
+    except Exception as problem:
+        code, message = classify(problem)
+        verb = "denied" if code == exit_codes.DENIED else "refused"
+        said = message if message.startswith(f"{name} {verb}") else f"{name} {verb}: {message}"
+        fail(f"line {line}: {said}" if code < exit_codes.UNAVAILABLE or code == exit_codes.DENIED
+             else f"line {line}: {name} not run: {message}")
+        return code
+    emit_json_line({"command": name, **result.to_json()})
+    return exit_codes.OK
 
 
 def _unwrap(
@@ -112,36 +159,10 @@ def _unwrap(
     if name not in callers:
         try:
             callers[name] = caller_for(application, name)
-        except typer.Exit as refused:
-            return None, None, f"cannot act as {name!r}", refused.exit_code
+        except DomainError as refused:
+            code, message = classify(refused)
+            return None, None, f"cannot act as {name!r}: {message}", code
     return value["command"], callers[name], None, exit_codes.OK
-
-
-def _submit_one(
-    application: Services, caller: Caller, line: int, value: object, error: str | None
-) -> int:
-    if error is not None:
-        fail(f"line {line}: {error}")
-        return exit_codes.INVALID
-    name = value.get("command") if isinstance(value, dict) else None
-    name = name if isinstance(name, str) and name.isidentifier() and len(name) < 64 else "command"
-    try:
-        result = submit_command(application, caller, value, datetime.now(UTC))
-    except ValidationError as invalid:
-        fail(f"line {line}: invalid command: {describe_validation(invalid)}")
-        return exit_codes.INVALID
-    except DomainError as problem:
-        code, message = classify(problem)
-        verb = "denied" if code == exit_codes.DENIED else "refused"
-        said = message if message.startswith(f"{name} {verb}") else f"{name} {verb}: {message}"
-        fail(f"line {line}: {said}")
-        return code
-    except Exception as problem:  # classified below; anything unknown is re-raised
-        code, message = classify(problem)
-        fail(f"line {line}: {name} refused: {message}")
-        return code
-    emit_json_line({"command": name, **result.to_json()})
-    return exit_codes.OK
 
 
 @app.command()
@@ -150,7 +171,9 @@ def ingest(source: Source, as_principal: AsPrincipal = None) -> None:
     with the upstream role (a carrier: return shipment scans only).
 
     The same validation as the Kafka consumers; a redelivered event_id changes nothing.
-    Prints one JSON line per event; invalid events are reported with their line number."""
+    Prints one JSON line per event; invalid events are reported with their line number. The
+    input is streamed; a store outage stops it with exit 5."""
+    readable(source)
     application = build_app()
     caller = caller_for(application, as_principal)
     worst = exit_codes.OK
@@ -158,23 +181,22 @@ def ingest(source: Source, as_principal: AsPrincipal = None) -> None:
     total = count_lines(source)
     with Progress(console=errors, transient=True, disable=not errors.is_terminal) as progress:
         task = progress.add_task("ingesting", total=total)
-        for item in read_items(source):
+        for document in read_documents(source):
             progress.advance(task)
-            if item.error is not None:
-                fail(f"line {item.line}: {item.error}")
-                worst, failed = worst or exit_codes.INVALID, failed + 1
-                continue
             try:
-                message = ANY_INBOUND.validate_python(item.value)
-                result = apply_upstream(application, received_now(caller), message)
-            except ValidationError as invalid:
-                fail(f"line {item.line}: invalid event: {describe_validation(invalid)}")
-                worst, failed = worst or exit_codes.INVALID, failed + 1
-                continue
-            except Exception as problem:  # classified below; anything unknown is re-raised
+                if document.raw is None:
+                    raise InputRefused(document.kind, document.error or "unreadable")
+                result = apply_upstream(application, received_now(caller),
+                                        read_inbound(document.raw))
+            except Exception as problem:
                 code, text = classify(problem)
-                fail(f"line {item.line}: event refused: {text}")
+                what = (_what(problem, "event") if code < exit_codes.UNAVAILABLE
+                        else "event denied: " if code == exit_codes.DENIED
+                        else "event not applied: ")
+                fail(f"line {document.line}: {what}{text}")
                 worst, failed = worst or code, failed + 1
+                if code == exit_codes.UNAVAILABLE:
+                    break
                 continue
             applied, skipped = applied + result.applied, skipped + (not result.applied)
             emit_json_line(result.to_json())
@@ -184,5 +206,34 @@ def ingest(source: Source, as_principal: AsPrincipal = None) -> None:
     raise typer.Exit(worst)
 
 
+def _what(problem: Exception, noun: str) -> str:
+    """How an error line starts: `invalid event: `, `event refused: `, or nothing when the
+    document itself could not be read (`not JSON: …`, `… bytes, over the limit …`)."""
+    if not isinstance(problem, InputRefused):
+        return f"{noun} refused: "
+    return f"invalid {noun}: " if problem.kind in ("invalid", "wrong_topic") else ""
+
+
 def main() -> None:
-    app()
+    """The entry point: every failure becomes its exit code and one line, never a traceback
+    (usage errors too: the message and where to find help)."""
+    try:
+        code = app(standalone_mode=False)
+    except NoArgsIsHelpError as shown:
+        shown.show()
+        sys.exit(shown.exit_code)
+    except UsageError as usage:
+        where = f" (see '{usage.ctx.command_path} --help')" if usage.ctx is not None else ""
+        fail(f"{usage.format_message()}{where}")
+        sys.exit(exit_codes.INVALID)
+    except ClickException as problem:
+        fail(problem.format_message())
+        sys.exit(problem.exit_code)
+    except (KeyboardInterrupt, typer.Abort):
+        fail("interrupted")
+        sys.exit(130)
+    except Exception as problem:
+        code, message = classify(problem)
+        fail(message)
+        sys.exit(code)
+    sys.exit(code if isinstance(code, int) else exit_codes.OK)

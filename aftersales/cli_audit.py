@@ -45,7 +45,7 @@ def seal(
         result = Auditor(store.recorder, store.mapper, batch_size=batch_size).seal(
             datetime.now(UTC)
         )
-    except Exception as problem:  # classified; unknown failures are re-raised
+    except Exception as problem:  # every failure has its exit code and one line
         code, message = classify(problem)
         fail(message)
         raise typer.Exit(code) from None
@@ -99,7 +99,7 @@ def verify(
         with _progress() as on_progress:
             report = Auditor(app.store.recorder, app.store.mapper).verify(
                 decisions=decisions, anchors=anchors, progress=on_progress)
-    except Exception as problem:  # classified; unknown failures are re-raised
+    except Exception as problem:  # every failure has its exit code and one line
         code, message = classify(problem)
         fail(message)
         raise typer.Exit(code) from None

@@ -16,12 +16,14 @@ from aftersales import exit_codes
 from aftersales.bootstrap import build_app
 from aftersales.errors import classify
 from aftersales.identity import AsPrincipal, caller_for
-from aftersales.inputs import read_items
+from aftersales.inputs import read_documents, readable
 from aftersales.output import Format, console, emit_json_line, emit_rows, errors, fail, table
 from aftersales_core.application.principals import PrincipalChange
 from aftersales_core.application.services import Services
 from aftersales_core.domain.principals import GRANTABLE
 from aftersales_core.errors import PrincipalExistsError
+from schemas import strict_json
+from schemas.errors import InputRefused
 
 principals_app = typer.Typer(
     help="Principals: who may act, in which roles (managed by administrators).",
@@ -87,17 +89,21 @@ def import_principals(
     """Add many principals at once (each line as `add` would); existing names are skipped.
 
     Prints one JSON line per principal added; exits with the first failure's code."""
+    readable(source)
     app = build_app()
     worst = exit_codes.OK
     added = skipped = 0
     try:
         caller = caller_for(app, as_principal, "AddPrincipal")
-        for item in read_items(source):
-            value = item.value
-            if item.error is not None or not isinstance(value, dict) or not isinstance(
-                value.get("name"), str
-            ) or not isinstance(value.get("roles"), list):
-                fail(f"line {item.line}: expected {{\"name\": …, \"roles\": […]}}")
+        for document in read_documents(source):
+            line = document.line
+            try:
+                value = strict_json.loads(document.raw) if document.raw is not None else None
+            except InputRefused:
+                value = None
+            if not isinstance(value, dict) or not isinstance(value.get("name"), str) or \
+                    not isinstance(value.get("roles"), list):
+                fail(f"line {line}: expected {{\"name\": …, \"roles\": […]}}")
                 worst = worst or exit_codes.INVALID
                 continue
             try:
@@ -106,10 +112,12 @@ def import_principals(
             except PrincipalExistsError:
                 skipped += 1
                 continue
-            except Exception as problem:  # classified; unknown failures are re-raised
+            except Exception as problem:  # every failure has its exit code and one line
                 code, message = classify(problem)
-                fail(f"line {item.line}: {message}")
+                fail(f"line {line}: {message}")
                 worst = worst or code
+                if code == exit_codes.UNAVAILABLE:
+                    break
                 continue
             added += 1
             emit_json_line(change.to_json())

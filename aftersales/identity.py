@@ -13,12 +13,10 @@ from typing import Annotated
 
 import typer
 
-from aftersales import exit_codes
-from aftersales.output import fail
 from aftersales_core.application.access import Caller
 from aftersales_core.application.principals import SYSTEM_PRINCIPALS, principal_id_of
 from aftersales_core.application.services import Services
-from aftersales_core.errors import DomainError, InvalidCommandError
+from aftersales_core.errors import InvalidCommandError, NotAuthorisedError
 
 AsPrincipal = Annotated[
     str | None,
@@ -28,25 +26,23 @@ AsPrincipal = Annotated[
 
 
 def caller_for(app: Services, name: str | None, operation: str = "Authenticate") -> Caller:
-    """The caller for ``--as NAME``: an existing, enabled principal, or exit 6 (2 for a name
-    that is not a valid principal name)."""
+    """The caller for ``--as NAME``: an existing, enabled principal. Otherwise a
+    NotAuthorisedError (exit 6; the denial is logged) or, for a name that is not a valid
+    principal name, an InvalidCommandError (exit 2)."""
     if not name:
-        fail("name the principal to act as: --as NAME or AFTERSALES_PRINCIPAL=NAME "
-             "(aftersales principals --help)")
-        raise typer.Exit(exit_codes.DENIED)
+        raise NotAuthorisedError("name the principal to act as: --as NAME or "
+                                 "AFTERSALES_PRINCIPAL=NAME (aftersales principals --help)")
     try:
         principal_id = principal_id_of(name)
-        if name in SYSTEM_PRINCIPALS:  # built-in principals exist from their first use
-            app.principals.ensure_system(name, datetime.now(UTC))
     except InvalidCommandError as error:
-        fail(f"--as: {error}")
-        raise typer.Exit(exit_codes.INVALID) from None
+        raise InvalidCommandError(f"--as: {error}") from None
+    if name in SYSTEM_PRINCIPALS:  # built-in principals exist from their first use
+        app.principals.ensure_system(name, datetime.now(UTC))
     caller = Caller(principal_id, datetime.now(UTC), via="cli")
     try:
         app.access.principal(caller, operation)
-    except DomainError as error:
-        fail(f"--as {name}: {error}")
-        raise typer.Exit(exit_codes.DENIED) from None
+    except NotAuthorisedError as error:
+        raise NotAuthorisedError(f"--as {name}: {error}") from None
     return caller
 
 

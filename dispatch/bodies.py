@@ -1,6 +1,7 @@
-"""A command's JSON body into its wire model, for every entry point: pydantic names every bad
-field; an actor field left over from before principals is accepted only when it names the
-sending principal itself (then dropped), and refused and logged when it names anyone else."""
+"""A command's parsed JSON body into its wire model, for every entry point, through the one
+validation boundary (schemas/boundary.py: every bad field named, InputRefused). An actor field
+left over from before principals is accepted only when it names the sending principal itself
+(then dropped), and refused and logged when it names anyone else."""
 
 from __future__ import annotations
 
@@ -8,11 +9,12 @@ from aftersales_core.application.access import Caller
 from aftersales_core.application.services import Services
 from aftersales_core.domain.principal_names import normalise_name
 from aftersales_core.errors import DomainError
-from schemas.commands import ACTOR_FIELDS, COMMAND, ROLE_FIELDS, AnyCommand
+from schemas.boundary import command
+from schemas.commands import ACTOR_FIELDS, ROLE_FIELDS, AnyCommand
 
 
 def parse(services: Services, caller: Caller, body: object) -> AnyCommand:
-    """The command a body holds (pydantic errors name every bad field).
+    """The command a body holds (InputRefused names every bad field).
 
     Commands name no actor. A body that still carries one of the old actor fields is accepted
     only when the field names the caller's own principal (and ``approver_role`` a role it
@@ -35,7 +37,7 @@ def parse(services: Services, caller: Caller, body: object) -> AnyCommand:
                     f"{field}: the role is the one the principal holds, never one in the body; "
                     f"leave {field} out",
                 )
-    return COMMAND.validate_python(body)
+    return command(body)
 
 
 def _names(claimed: object, name: str, principal_id: str) -> bool:

@@ -13,6 +13,20 @@ class QueryError(ValueError):
     """A query that names no such table or column, or is not well formed."""
 
 
+def check_query(db: ReadDatabase, table: str, where: list[str], order_by: str | None) -> None:
+    """QueryError unless every ``FIELD=VALUE`` and the order column name a column of the
+    table (checked before anyone's scope is: bad arguments are bad for everyone)."""
+    columns = db.columns(table)
+    for condition in where:
+        field, sep, _ = condition.partition("=")
+        if not sep or field not in columns:
+            raise QueryError(f"--where {condition!r}: expected FIELD=VALUE with FIELD one of "
+                             f"{', '.join(columns)}")
+    if order_by and order_by.lstrip("-") not in columns:
+        raise QueryError(f"--order-by {order_by!r}: no column {order_by.lstrip('-')!r} in "
+                         f"{table}")
+
+
 def query_table(
     db: ReadDatabase,
     scope: QueryScope,

@@ -11,7 +11,7 @@ from aftersales_core import policies
 from aftersales_core.application.access import Access, Caller
 from aftersales_core.application.refunds import RefundService
 from aftersales_core.application.results import CommandResult, result
-from aftersales_core.application.store import Store, unknown_order
+from aftersales_core.application.store import Store, check_opening, unknown_order
 from aftersales_core.application.unit_of_work import UnitOfWork
 from aftersales_core.decisions import PolicyDecision
 from aftersales_core.domain.actor import Actor
@@ -80,6 +80,8 @@ class ComplaintService:
             raise InvalidCommandError("customer_id: name the customer the complaint is for")
         if grant.actor.role == "customer" and subject != principal.customer_id:
             raise NotAuthorisedError("customers file complaints for themselves only")
+        if order is not None:
+            check_opening(order, at)
         customer = self.store.customer(subject, at)
         complaint = self.open(
             case_id,

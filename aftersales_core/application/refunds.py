@@ -10,7 +10,7 @@ from uuid import UUID
 from aftersales_core import policies
 from aftersales_core.application.access import Access, Caller
 from aftersales_core.application.results import CommandResult, result
-from aftersales_core.application.store import Store, unknown_order
+from aftersales_core.application.store import Store, check_opening, unknown_order
 from aftersales_core.application.unit_of_work import UnitOfWork
 from aftersales_core.domain.actor import Actor
 from aftersales_core.domain.base import require_aware
@@ -50,6 +50,7 @@ class RefundService:
             hidden=lambda: unknown_order(order_id),
             principal=principal,
         )
+        check_opening(order, at)
         refund = self.open(
             case_id,
             order,

@@ -11,7 +11,7 @@ from aftersales_core import policies
 from aftersales_core.application.access import Access, Caller
 from aftersales_core.application.customs import receive_goods
 from aftersales_core.application.results import CommandResult, result
-from aftersales_core.application.store import Store, unknown_order
+from aftersales_core.application.store import Store, check_opening, unknown_order
 from aftersales_core.application.unit_of_work import UnitOfWork
 from aftersales_core.decisions import PolicyDecision
 from aftersales_core.domain.base import require_aware
@@ -106,6 +106,7 @@ class ReturnService:
             hidden=lambda: unknown_order(order_id),
             principal=principal,
         )
+        check_opening(order, at)
         if self.store.exists(case_id):
             raise AlreadyExistsError(f"return case {case_id} exists already")
         items = returned_lines(order, lines)

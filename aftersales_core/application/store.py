@@ -17,7 +17,12 @@ from aftersales_core.application.transcodings import TRANSCODINGS
 from aftersales_core.domain.customer import Customer
 from aftersales_core.domain.ids import customer_aggregate_id, order_aggregate_id
 from aftersales_core.domain.order import Order
-from aftersales_core.errors import ConcurrentChangeError, UnknownCaseError, UnknownOrderError
+from aftersales_core.errors import (
+    ConcurrentChangeError,
+    InvalidCommandError,
+    UnknownCaseError,
+    UnknownOrderError,
+)
 
 A = TypeVar("A", bound=Aggregate)
 
@@ -33,6 +38,15 @@ def fold(aggregate: Any, events: Iterable[Any]) -> Any:
 def unknown_order(order_id: str) -> UnknownOrderError:
     """The one message for an order that is not there, or not the caller's to see."""
     return UnknownOrderError(f"order {order_id!r} is not known (no OrderPlaced yet)")
+
+
+def check_opening(order: Order, at: datetime) -> None:
+    """A case opened on an order cannot predate it (checked only once the caller may know the
+    order exists: the message names when it was placed)."""
+    if order.placed_at is not None and at < order.placed_at:
+        raise InvalidCommandError(
+            f"at {at.isoformat()} is before order {order.order_id!r} was placed "
+            f"({order.placed_at.isoformat()}): a case cannot open before its order")
 
 
 def unknown_case(case_id: UUID) -> UnknownCaseError:
@@ -75,10 +89,13 @@ class Store(Application):
     def exists(self, aggregate_id: UUID) -> bool:
         return aggregate_id in self.repository
 
-    def placed_order(self, order_id: str) -> Order:
+    def placed_order(self, order_id: str, opening_at: datetime | None = None) -> Order:
+        """The placed order; a case opened on it (``opening_at``) cannot predate it."""
         order = self.find(Order, order_aggregate_id(order_id))
         if order is None or not order.placed:
             raise unknown_order(order_id)
+        if opening_at is not None:
+            check_opening(order, opening_at)
         return order
 
     def customer(self, customer_id: str, at: datetime) -> Customer:
