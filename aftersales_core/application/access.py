@@ -24,7 +24,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 
 from aftersales_core import policies
-from aftersales_core.application.store import Store, unknown_case
+from aftersales_core.application.store import Store, fold, unknown_case
 from aftersales_core.decisions import PolicyDecision
 from aftersales_core.domain.actor import Actor
 from aftersales_core.domain.complaints import ComplaintCase
@@ -35,6 +35,7 @@ from aftersales_core.errors import DomainError, NotAuthorisedError, UnknownCaseE
 from aftersales_core.policies.access import roles_for
 
 C = TypeVar("C", ReturnCase, RefundCase, ComplaintCase)
+MAX_REMEMBERED = 10_000
 CASE_TYPES = (ReturnCase, RefundCase, ComplaintCase)
 
 
@@ -82,11 +83,12 @@ class Access:
     def __init__(self, store: Store, denials: DenialLog) -> None:
         self.store = store
         self.denials = denials
+        self._principals: dict[UUID, Principal] = {}
 
     # ---- the principal --------------------------------------------------------------------
     def principal(self, caller: Caller, operation: str = "Authenticate") -> Principal:
         """The caller's principal as the store holds it now; unknown or disabled: denied."""
-        found = self.store.find(Principal, caller.principal_id)
+        found = self._current(caller.principal_id)
         if found is None:
             self._log(caller, None, operation, None, "access.unknown_principal",
                       ["no principal with this id: unknown principals may do nothing"], {})
@@ -95,6 +97,24 @@ class Access:
             self._log(caller, found, operation, None, "access.disabled",
                       ["the principal is disabled: it may do nothing"], {})
             raise NotAuthorisedError(f"principal {found.name} is disabled")
+        return found
+
+    def _current(self, principal_id: UUID) -> Principal | None:
+        """The principal at its latest stored version: the store is asked for newer events on
+        every call (a revocation elsewhere counts at once); only the folding is remembered,
+        per version (these principals are read here, never changed)."""
+        events = self.store.cache.events(self.store.events, principal_id)
+        if not events:
+            return None
+        known = self._principals.get(principal_id)
+        if known is not None and known.version == events[-1].originator_version:
+            return known
+        found = fold(None, events)
+        if not isinstance(found, Principal):
+            return None
+        if len(self._principals) >= MAX_REMEMBERED:
+            self._principals.clear()
+        self._principals[principal_id] = found
         return found
 
     # ---- deciding -------------------------------------------------------------------------

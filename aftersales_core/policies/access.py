@@ -10,8 +10,6 @@ must read as "not found", ``hide``). The matrix itself is data: policies/access_
 
 from __future__ import annotations
 
-import copy
-
 from aftersales_core.decisions import JSON, PolicyDecision
 from aftersales_core.policies.access_matrix import ACCESS_V1, Condition, Matrix, Rule
 from aftersales_core.policies.findings import Findings
@@ -53,8 +51,11 @@ def decide(inputs: JSON, matrix: Matrix, version: int) -> PolicyDecision:
     findings = Findings()
     details: JSON = {"role": None, "view": None, "rows": None, "rule": None, "hide": False}
 
+    recorded = {**inputs, "principal": dict(principal), "facts": dict(facts)}  # a copy: the
+    # principal's and facts' values are flat JSON (strings, lists of strings, booleans)
+
     def decision(outcome: str) -> PolicyDecision:
-        return PolicyDecision(POLICY_ID, version, copy.deepcopy(inputs), outcome,
+        return PolicyDecision(POLICY_ID, version, recorded, outcome,
                               findings.reasons, findings.rules, details)
 
     def deny(rule: str, reason: str) -> PolicyDecision:
