@@ -33,7 +33,7 @@ from aftersales_core.application.unit_of_work import UnitOfWork
 from aftersales_core.application.upstream import UpstreamService
 from audit.denials import open_denial_log
 from consumers import kafka_clients
-from consumers.case_events import RelayableMapper, to_cloud_event
+from consumers.case_events import RelayableMapper, is_relayed, to_cloud_event
 from consumers.inbound import InboundConsumer
 from consumers.projection_runner import ProjectionRunner
 from consumers.relay import Relay
@@ -180,8 +180,13 @@ def store_reader(app: Services) -> Callable[[int, int], list[Event]]:
     """Read the store's events after a position, as the envelopes projections apply."""
 
     def read(after: int, limit: int) -> list[Event]:
-        notifications = app.store.recorder.select_notifications(after + 1, limit)
-        return [to_cloud_event(n) for n in notifications]
+        """Up to ``limit`` published events after ``after`` (empty at the store's end only)."""
+        while notifications := app.store.recorder.select_notifications(after + 1, limit):
+            events = [to_cloud_event(n) for n in notifications if is_relayed(n.topic)]
+            if events:
+                return events
+            after = notifications[-1].id  # only private events here: read on
+        return []
 
     return read
 

@@ -7,9 +7,12 @@ service API instead."""
 
 from __future__ import annotations
 
+import inspect
 import logging
+import re
 import sys
 from datetime import UTC, datetime
+from importlib.metadata import version as package_version
 from typing import Annotated
 
 import typer
@@ -70,9 +73,18 @@ Source = Annotated[
 ]
 
 
+def _version(shown: bool) -> None:
+    if shown:
+        print(f"aftersales {package_version('aftersales')}")
+        raise typer.Exit(exit_codes.OK)
+
+
 @app.callback()
 def _main(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="log more")] = False,
+    version: Annotated[bool, typer.Option(
+        "--version", callback=_version, is_eager=True, help="print the version and exit")
+    ] = False,
 ) -> None:
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.WARNING,
@@ -214,9 +226,33 @@ def _what(problem: Exception, noun: str) -> str:
     return f"invalid {noun}: " if problem.kind in ("invalid", "wrong_topic") else ""
 
 
+def reflow(text: str) -> str:
+    """A help text as paragraphs: the docstring's hard line breaks become spaces, so the
+    terminal (or the help's own width) decides where lines break."""
+    paragraphs = re.split(r"\n\s*\n", inspect.cleandoc(text))
+    return "\n\n".join(" ".join(paragraph.split()) for paragraph in paragraphs)
+
+
+def reflow_help(typer_app: typer.Typer) -> None:
+    """Reflow every command's help in the tree (commands' docstrings, groups' help)."""
+    for command in typer_app.registered_commands:
+        callback = command.callback
+        if command.help is not None:
+            command.help = reflow(command.help)
+        elif callback is not None and callback.__doc__:
+            callback.__doc__ = reflow(callback.__doc__)
+    for group in typer_app.registered_groups:
+        if group.typer_instance is not None:
+            info = group.typer_instance.info
+            if isinstance(info.help, str):
+                info.help = reflow(info.help)
+            reflow_help(group.typer_instance)
+
+
 def main() -> None:
     """The entry point: every failure becomes its exit code and one line, never a traceback
     (usage errors too: the message and where to find help)."""
+    reflow_help(app)
     try:
         code = app(standalone_mode=False)
     except NoArgsIsHelpError as shown:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+import orjson
 import typer
 from kafka import KafkaAdminClient, TopicPartition
 from kafka.errors import KafkaError
@@ -20,14 +21,14 @@ from aftersales_core.application.reads import QueryScope
 from aftersales_core.application.services import Services
 from aftersales_core.errors import DomainError
 from consumers import kafka_clients
-from consumers.case_events import relayed_size
+from consumers.case_events import count_relayed, relayed_size
 from consumers.relay import refused_position, relay_name
 from projections import positions
 from projections.apply import Failure, ensure_schema
-from projections.catalog import PROJECTIONS, all_projections, queryable_tables
-from projections.db import private_file
+from projections.catalog import PROJECTIONS, all_projections, json_columns, queryable_tables
+from projections.db import ReadDatabase, private_file
 from projections.queries import QueryError, check_query, query_table
-from projections.rebuild import rebuild
+from projections.rebuild import FedByRunners, catch_up, rebuild
 from projections.report import build as build_report
 
 projections_app = typer.Typer(help="Maintain the read models.", no_args_is_help=True)
@@ -44,31 +45,69 @@ def query(
     fmt: Annotated[Format, typer.Option("--format")] = "table",
 ) -> None:
     """Read a projection table (also plain SQL tables in the read database), as far as the
-    principal may: a customer only their own rows of cases, complaints, refunds and orders."""
+    principal may: a customer only their own rows of cases, complaints, refunds and orders.
+
+    When the read models are behind the event store (no projection runner is applying what
+    was submitted or ingested), a note on stderr says by how many events and what to run."""
     if name not in queryable_tables():
         fail(f"unknown projection table {name!r}; known: {', '.join(queryable_tables())}")
         raise typer.Exit(exit_codes.INVALID)
-    db = build_read_db(Settings.from_env())
+    settings = Settings.from_env()
+    db = build_read_db(settings)
     ensure_schema(db, all_projections())
     try:
         check_query(db, name, where or [], order_by)  # the arguments first, then who asks
-        rows = query_table(db, _scope(as_principal, name), where or [], order_by, limit)
+        scope, behind = _scope(as_principal, name, db)
+        rows = query_table(db, scope, where or [], order_by, limit)
     except QueryError as error:
         fail(str(error))
         raise typer.Exit(exit_codes.INVALID) from None
-    emit_rows(rows, fmt, f"{name} ({len(rows)} rows)")
+    if fmt == "json":
+        rows = [decode_json_columns(row, json_columns(name)) for row in rows]
+    emit_rows(rows, fmt, f"{name} ({len(rows)} rows)", db.columns(name))
+    if behind:
+        projection = queryable_tables()[name]
+        errors.print(f"note: {projection} is {behind} behind the event store: these rows "
+                     "miss what was stored since. Run the pipeline (aftersales run) or, "
+                     "without a broker, aftersales projections catch-up", highlight=False)
 
 
-def _scope(name: str | None, table: str) -> QueryScope:
+def _scope(name: str | None, table: str, db: ReadDatabase) -> tuple[QueryScope, str]:
+    """What the principal may read of ``table``, and how far its projection is behind the
+    store ("" when it is not)."""
     app = build_app()
     try:
-        return app.reads.query_scope(caller_for(app, name, "QueryProjection"), table)
+        scope = app.reads.query_scope(caller_for(app, name, "QueryProjection"), table)
+        return scope, describe_lag(pending_events(app, db, queryable_tables()[table]))
     except DomainError as problem:
         code, message = classify(problem)
         fail(message)
         raise typer.Exit(code) from None
     finally:
         app.close()
+
+
+def pending_events(app: Services, db: ReadDatabase, projection: str) -> tuple[int, bool]:
+    """(how many published events the projection has not applied, whether counting stopped
+    at the cap)."""
+    with db.transaction() as tx:
+        applied = positions.load(tx, projection).highest()
+    return count_relayed(app.store.recorder, applied)
+
+
+def describe_lag(pending: tuple[int, bool]) -> str:
+    count, capped = pending
+    if not count:
+        return ""
+    return f"{'over ' if capped else ''}{count} event{'s' if count != 1 else ''}"
+
+
+def decode_json_columns(row: dict[str, Any], columns: frozenset[str]) -> dict[str, Any]:
+    """The row with its JSON columns as JSON values (SQLite holds them as text)."""
+    for column in columns & row.keys():
+        if isinstance(row[column], str):
+            row[column] = orjson.loads(row[column])
+    return row
 
 
 def require_read(name: str | None, operation: str) -> None:
@@ -107,6 +146,42 @@ def rebuild_command(
         reached = rebuild(build_read_db(settings), names, store_reader(app),
                           lambda n: progress.advance(task, n), failed=failed)
     console.print(f"rebuilt {', '.join(names or PROJECTIONS)} up to store position {reached}")
+    _left_out(failed)
+
+
+@projections_app.command("catch-up")
+def catch_up_command(
+    names: Annotated[list[str] | None, typer.Argument(
+        help=f"projections to bring up to date (default all): {', '.join(PROJECTIONS)}")
+    ] = None,
+) -> None:
+    """Apply to the read models what the event store gained since they were last brought up
+    to date, straight from the store: for running without a broker (after `submit` or
+    `ingest`). Incremental, and the same code as the last step of `rebuild`.
+
+    Exits 2, changing nothing, for a projection the runners apply from the broker (run them,
+    or rebuild); exits 1 when some event could not be applied (each is named)."""
+    unknown = [n for n in names or [] if n not in PROJECTIONS]
+    if unknown:
+        fail(f"unknown projection(s) {', '.join(unknown)}; known: {', '.join(PROJECTIONS)}")
+        raise typer.Exit(exit_codes.INVALID)
+    settings = Settings.from_env()
+    app = build_app(settings)
+    failed: list[Failure] = []
+    try:
+        reached = catch_up(build_read_db(settings), names, store_reader(app), failed=failed)
+    except FedByRunners as refused:
+        fail(str(refused))
+        raise typer.Exit(exit_codes.INVALID) from None
+    finally:
+        app.close()
+    console.print(f"caught up {', '.join(reached)} to store position {max(reached.values())}",
+                  highlight=False)
+    _left_out(failed)
+
+
+def _left_out(failed: list[Failure]) -> None:
+    """Name the events left out (exit 1), if any."""
     if failed:
         for failure in failed[:20]:
             fail(f"store position {failure.delivery.offset} left out of {failure.projection}: "
@@ -123,27 +198,27 @@ def status(fmt: Annotated[Literal["table", "json"], typer.Option("--format")] = 
 
     Exits 7 when the relay is stuck, 5 when the broker cannot be reached."""
     settings = Settings.from_env()
-    app = build_app(settings)
-    try:
-        store_end = app.store.recorder.max_notification_id() or 0
-        relay = relay_status(app, settings, store_end)
-    finally:
-        app.close()
     ends, broker_error = topic_ends(settings)
     db = build_read_db(settings)
     ensure_schema(db, all_projections())
     rows = []
-    with db.transaction() as tx:
-        for name in PROJECTIONS:
-            where = positions.load(tx, name)
+    app = build_app(settings)
+    try:
+        store_end = app.store.recorder.max_notification_id() or 0
+        relay = relay_status(app, settings, store_end)
+        with db.transaction() as tx:
+            where_is = {name: positions.load(tx, name) for name in PROJECTIONS}
+        for name, where in where_is.items():
             topic_lag = None if ends is None else sum(
                 max(end - where.parts.get((settings.case_events_topic, part), (0, 0))[0], 0)
                 for part, end in ends.items())
             rows.append({"projection": name, "position": where.highest(),
                          "store_position": store_end,
-                         "lag_events": max(store_end - where.highest(), 0),
+                         "lag_events": count_relayed(app.store.recorder, where.highest())[0],
                          "topic_lag": topic_lag, "partitions": len(where.parts),
                          "rebuild_floor": where.floor})
+    finally:
+        app.close()
     if fmt == "json":
         emit_json_line({"relay": relay, "projections": rows})
     else:
@@ -225,9 +300,8 @@ def report(
         fail(f"cannot write --output {output}: {error.strerror or error}")
         raise typer.Exit(exit_codes.INVALID) from None
     if fmt == "json":
-        emit_rows([{"headline": figures.headline, "sections": [
-            {"title": s.title, "columns": s.columns, "rows": s.rows} for s in figures.sections]}],
-            "json", "report")
+        emit_json_line({"headline": figures.headline, "sections": [
+            {"title": s.title, "columns": s.columns, "rows": s.rows} for s in figures.sections]})
     else:
         print_report(figures)
     errors.print(f"report written to {output}")

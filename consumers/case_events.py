@@ -12,13 +12,16 @@ from uuid import UUID
 
 import orjson
 from eventsourcing.domain import DomainEventProtocol
-from eventsourcing.persistence import Mapper, Notification, StoredEvent
+from eventsourcing.persistence import ApplicationRecorder, Mapper, Notification, StoredEvent
 
 from aftersales_core.domain.ids import NAMESPACE
 from aftersales_core.errors import InvalidCommandError
 from schemas.outbound import SOURCE
 
 REDACTED = "redacted"
+# Aggregates whose events never leave the engine: principals hold names, roles and customer
+# bindings (identity and security data), for the store and its audit chain only.
+PRIVATE_TOPICS = ("aftersales.principal.",)
 
 
 _NAMESPACE_BYTES = NAMESPACE.bytes
@@ -49,6 +52,25 @@ def _unwrap(value: Any) -> Any:
     if isinstance(value, list):
         return [_unwrap(v) if isinstance(v, (dict, list)) else v for v in value]
     return value
+
+
+def is_relayed(topic: str) -> bool:
+    """Whether events of this stored topic are published on the case-events topic."""
+    return not topic.startswith(PRIVATE_TOPICS)
+
+
+def count_relayed(recorder: ApplicationRecorder, after: int, cap: int = 100_000,
+                  page: int = 1000) -> tuple[int, bool]:
+    """(how many published events the store holds after ``after``, whether counting stopped
+    at ``cap``)."""
+    count = 0
+    while count < cap:
+        batch = recorder.select_notifications(after + 1, page)
+        if not batch:
+            return count, False
+        count += sum(1 for n in batch if is_relayed(n.topic))
+        after = batch[-1].id
+    return count, True
 
 
 def to_cloud_event(notification: Notification) -> dict[str, Any]:

@@ -31,6 +31,7 @@ class Projection:
     name: ClassVar[str]
     tables: ClassVar[dict[str, str]]  # logical table name -> CREATE TABLE with {name} fields
     indexes: ClassVar[dict[str, str]] = {}  # index name -> CREATE INDEX … ON {table} (…)
+    json_columns: ClassVar[frozenset[str]] = frozenset()  # columns holding JSON documents
     _handlers: ClassVar[dict[str, Handler]]
 
     def __init_subclass__(cls, **kwargs: Any) -> None:

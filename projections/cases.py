@@ -47,6 +47,7 @@ FACTS_FROM = {"return.eligibility", "refund.calculation", "complaint.triage"}
 
 class Cases(Projection):
     name = "cases"
+    json_columns = frozenset({"open_deadlines"})
     tables = {"cases": """
         CREATE TABLE {cases} (
             case_id TEXT PRIMARY KEY,

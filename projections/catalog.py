@@ -37,3 +37,11 @@ def select(names: list[str] | None, suffix: str = "") -> list[Projection]:
 def queryable_tables() -> dict[str, str]:
     """Table name -> projection name, for `aftersales query`."""
     return {table: cls.name for cls in PROJECTIONS.values() for table in cls.tables}
+
+
+def json_columns(table: str) -> frozenset[str]:
+    """The columns of a projection table that hold JSON documents (none for other tables)."""
+    for cls in PROJECTIONS.values():
+        if table in cls.tables:
+            return cls.json_columns
+    return frozenset()

@@ -10,6 +10,7 @@ from projections.db import Transaction
 
 class Decisions(Projection):
     name = "decisions"
+    json_columns = frozenset({"inputs", "details"})
     tables = {"decisions": """
         CREATE TABLE {decisions} (
             position INTEGER PRIMARY KEY,

@@ -15,6 +15,7 @@ COMPONENTS = ("items", "outbound_shipping", "duties", "taxes", "restocking_fee",
 
 class Refunds(Projection):
     name = "refunds"
+    json_columns = frozenset({"components"})
     tables = {"refunds": """
         CREATE TABLE {refunds} (
             refund_id TEXT PRIMARY KEY,
