@@ -34,14 +34,16 @@ from aftersales_core.application.upstream import UpstreamService
 from audit.denials import open_denial_log
 from consumers import kafka_clients
 from consumers.case_events import RelayableMapper, is_relayed, to_cloud_event
+from consumers.case_states import CaseStatePublisher
 from consumers.inbound import InboundConsumer
+from consumers.payloads import Payloads
 from consumers.projection_runner import ProjectionRunner
 from consumers.relay import Relay
 from projections.base import Event
 from projections.catalog import all_projections
 from projections.db import ReadDatabase
 
-TOPIC_PARTITIONS = {"orders": 3, "shipments": 3, "case_events": 6, "dlq": 1}
+TOPIC_PARTITIONS = {"orders": 3, "shipments": 3, "case_events": 6, "case_states": 6, "dlq": 1}
 INBOUND_GROUP = "aftersales-inbound"
 PROJECTIONS_GROUP = "aftersales-projections"
 RECORD_OVERHEAD = 4 * 1024  # what a record batch adds around one message (headers, framing)
@@ -109,15 +111,18 @@ def topic_partitions(settings: Settings) -> dict[str, int]:
         settings.orders_topic: TOPIC_PARTITIONS["orders"],
         settings.shipments_topic: TOPIC_PARTITIONS["shipments"],
         settings.case_events_topic: TOPIC_PARTITIONS["case_events"],
+        settings.case_states_topic: TOPIC_PARTITIONS["case_states"],
         settings.dlq_topic: TOPIC_PARTITIONS["dlq"],
     }
 
 
 def topic_configs(settings: Settings) -> dict[str, dict[str, str]]:
     """Configs of the topics the project creates: the case-events topic takes every event
-    the store accepts."""
+    the store accepts; the case-states topic keeps the latest state of each case."""
     limit = settings.case_event_max_bytes + RECORD_OVERHEAD
-    return {settings.case_events_topic: {"max.message.bytes": str(limit)}}
+    return {settings.case_events_topic: {"max.message.bytes": str(limit)},
+            settings.case_states_topic: {"max.message.bytes": str(limit),
+                                         "cleanup.policy": "compact"}}
 
 
 def ensure_pipeline_topics(settings: Settings) -> list[str]:
@@ -143,7 +148,17 @@ def build_relay(app: Services, settings: Settings) -> Relay:
     return Relay(app.store.recorder, app.store.factory.tracking_recorder(),
                  partial(kafka_clients.producer, servers,
                          max_request_size=limit + RECORD_OVERHEAD),
-                 settings.case_events_topic, max_message_bytes=limit, topic_limit=topic_limit)
+                 settings.case_events_topic, max_message_bytes=limit, topic_limit=topic_limit,
+                 added=Payloads(app.store.recorder))
+
+
+def build_case_states(app: Services, settings: Settings) -> CaseStatePublisher:
+    """The publisher of each case's current state to the compacted case-states topic."""
+    servers = _bootstrap(settings)
+    return CaseStatePublisher(
+        app.store, partial(kafka_clients.producer, servers,
+                           max_request_size=settings.case_event_max_bytes + RECORD_OVERHEAD),
+        settings.case_states_topic)
 
 
 def build_inbound(app: Services, settings: Settings) -> InboundConsumer:

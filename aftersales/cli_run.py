@@ -16,6 +16,7 @@ import typer
 from aftersales import exit_codes
 from aftersales.bootstrap import (
     build_app,
+    build_case_states,
     build_inbound,
     build_projection_runner,
     build_relay,
@@ -81,6 +82,7 @@ def _run_workers(settings: Settings, roles: list[Role], create_topics: bool,
         workers["inbound"] = build_inbound(app, settings).run
     if "relay" in roles:
         workers["relay"] = build_relay(app, settings).run
+        workers["case-states"] = build_case_states(app, settings).run
     if "projections" in roles:
         workers["projections"] = build_projection_runner(settings).run
     if "scheduler" in roles:

@@ -27,6 +27,7 @@ ENV = {
     "orders_topic": "AFTERSALES_ORDERS_TOPIC",
     "shipments_topic": "AFTERSALES_SHIPMENTS_TOPIC",
     "case_events_topic": "AFTERSALES_CASE_EVENTS_TOPIC",
+    "case_states_topic": "AFTERSALES_CASE_STATES_TOPIC",
     "dlq_topic": "AFTERSALES_DLQ_TOPIC",
     "case_event_max_bytes": "AFTERSALES_CASE_EVENT_MAX_BYTES",
     "postgres_schema": "AFTERSALES_POSTGRES_SCHEMA",
@@ -47,6 +48,7 @@ class Settings(BaseModel):
     orders_topic: str = "orders.v1"
     shipments_topic: str = "shipments.v1"
     case_events_topic: str = "aftersales.case-events.v1"
+    case_states_topic: str = "aftersales.cases.v1"
     dlq_topic: str = "aftersales.dlq.v1"
     case_event_max_bytes: int = Field(
         DEFAULT_CASE_EVENT_MAX_BYTES, ge=64 * 1024, le=64 * 1024 * 1024,

@@ -6,6 +6,7 @@ publishes events of any version the store holds."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from hashlib import sha1
 from typing import Any
 from uuid import UUID
@@ -16,9 +17,13 @@ from eventsourcing.persistence import ApplicationRecorder, Mapper, Notification,
 
 from aftersales_core.domain.ids import NAMESPACE
 from aftersales_core.errors import InvalidCommandError
+from schemas.events import class_version, schema_id
 from schemas.outbound import SOURCE
 
 REDACTED = "redacted"
+# Kafka protocol binding, structured mode: the whole event is the value, the header says so
+CONTENT_TYPE = "application/cloudevents+json; charset=UTF-8"
+HEADERS: tuple[tuple[str, bytes], ...] = (("content-type", CONTENT_TYPE.encode()),)
 # Aggregates whose events never leave the engine: principals hold names, roles and customer
 # bindings (identity and security data), for the store and its audit chain only.
 PRIVATE_TOPICS = ("aftersales.principal.",)
@@ -38,7 +43,7 @@ def event_id(originator_id: UUID | str, version: int) -> str:
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
-def _unwrap(value: Any) -> Any:
+def unwrap(value: Any) -> Any:
     """Turn the store's typed JSON ({"_type_": …, "_data_": …}) into plain JSON."""
     if isinstance(value, dict):
         if len(value) == 2 and "_type_" in value and "_data_" in value:
@@ -47,10 +52,10 @@ def _unwrap(value: Any) -> Any:
                 return str(UUID(data))
             if kind == "personal_data":
                 return {"personal_data": REDACTED, "subject": data["subject"]}
-            return _unwrap(data) if isinstance(data, (dict, list)) else data
-        return {k: _unwrap(v) if isinstance(v, (dict, list)) else v for k, v in value.items()}
+            return unwrap(data) if isinstance(data, (dict, list)) else data
+        return {k: unwrap(v) if isinstance(v, (dict, list)) else v for k, v in value.items()}
     if isinstance(value, list):
-        return [_unwrap(v) if isinstance(v, (dict, list)) else v for v in value]
+        return [unwrap(v) if isinstance(v, (dict, list)) else v for v in value]
     return value
 
 
@@ -73,12 +78,19 @@ def count_relayed(recorder: ApplicationRecorder, after: int, cap: int = 100_000,
     return count, True
 
 
-def to_cloud_event(notification: Notification) -> dict[str, Any]:
+def to_cloud_event(notification: Notification,
+                   added: Callable[[Notification], dict[str, Any]] | None = None
+                   ) -> dict[str, Any]:
+    """The CloudEvents 1.0 object of a stored event; ``added`` gives the fields the relay
+    adds to its data (what a consumer needs to act alone, see consumers/payloads.py)."""
     state = orjson.loads(notification.state)
-    time = _unwrap(state.pop("timestamp"))
+    time = unwrap(state.pop("timestamp"))
     state.pop("originator_topic", None)
     subject = str(notification.originator_id)
-    return {
+    data = unwrap(state)
+    if added is not None:
+        data.update(added(notification))
+    event = {
         "specversion": "1.0",
         "id": event_id(subject, notification.originator_version),
         "source": SOURCE,
@@ -86,22 +98,32 @@ def to_cloud_event(notification: Notification) -> dict[str, Any]:
         "subject": subject,
         "time": time,
         "datacontenttype": "application/json",
-        "data": _unwrap(state),
+        "data": data,
+        "partitionkey": subject,
         "position": notification.id,
         "version": notification.originator_version,
     }
+    version = data.get("class_version", 1)
+    if version == class_version(notification.topic):  # the schema of the current version
+        event["dataschema"] = schema_id(notification.topic, version)
+    return event
 
 
-def encode(notification: Notification) -> tuple[bytes, bytes]:
-    """(key, value) of the Kafka message for one stored event; key = case id."""
-    event = to_cloud_event(notification)
+def encode(notification: Notification,
+           added: Callable[[Notification], dict[str, Any]] | None = None
+           ) -> tuple[bytes, bytes]:
+    """(key, value) of the Kafka message for one stored event; key = case id. The message's
+    headers are HEADERS (structured mode)."""
+    event = to_cloud_event(notification, added)
     return event["subject"].encode(), orjson.dumps(event)
 
 
 # The envelope around an event's stored state is at most this many bytes (id, source, type,
-# subject, time, position and version; key = subject): a stored state this much under the
-# limit always fits, larger ones are measured exactly.
-ENVELOPE_BYTES = 2048
+# subject, time, partitionkey, dataschema, position, version, the facts the relay adds to the
+# data; key = subject): a stored state this much under the limit always fits, larger ones are
+# measured exactly.
+ADDED_BYTES = 1024  # at most what the relay adds to an event's data (consumers/payloads.py)
+ENVELOPE_BYTES = 2048 + ADDED_BYTES
 LAST_POSITION = 2**63 - 1  # the widest position a stored event can get
 
 
@@ -114,7 +136,7 @@ def relayed_size(stored: StoredEvent) -> int:
     key, value = encode(Notification(
         id=LAST_POSITION, originator_id=stored.originator_id,
         originator_version=stored.originator_version, topic=stored.topic, state=stored.state))
-    return len(key) + len(value)
+    return len(key) + len(value) + ADDED_BYTES
 
 
 class RelayableMapper(Mapper[UUID]):

@@ -19,6 +19,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from eventsourcing.persistence import (
     ApplicationRecorder,
@@ -31,7 +32,7 @@ from kafka import KafkaProducer
 from kafka.errors import KafkaError
 from kafka.producer.future import FutureRecordMetadata
 
-from consumers.case_events import encode
+from consumers.case_events import HEADERS, encode, is_relayed
 
 log = logging.getLogger(__name__)
 ISOLATE_BYTES = 64 * 1024  # events larger than this are sent on their own
@@ -78,13 +79,15 @@ class Relay:
                  name: str = "relay", batch_size: int = 500, idle_sleep: float = 0.02,
                  send_timeout: float = 30.0, max_message_bytes: int | None = None,
                  topic_limit: Callable[[], int | None] | None = None,
-                 refused_retry: float = 30.0) -> None:
+                 refused_retry: float = 30.0,
+                 added: Callable[[Notification], dict[str, Any]] | None = None) -> None:
         self.recorder, self.tracking = recorder, tracking
         self.make_producer, self.topic = make_producer, topic
         self.name = relay_name(topic, name)
         self.batch_size, self.idle_sleep, self.send_timeout = batch_size, idle_sleep, send_timeout
         self.configured_limit = self.max_message_bytes = max_message_bytes
         self.topic_limit, self.refused_retry = topic_limit, refused_retry
+        self.added = added  # what to add to each event's data (consumers/payloads.py)
         self.stats = RelayStats(position=self.position())
         self._producer: KafkaProducer | None = None
         self._limit_known = False
@@ -122,7 +125,7 @@ class Relay:
             return 0
         outcome = self._publish(batch)
         if outcome.acked:
-            last = batch[outcome.acked - 1].id
+            last = batch[outcome.acked - 1].id  # passed-over private events count as acked
             self.tracking.insert_tracking(Tracking(self.name, last))
             self.stats.position = last
             self.stats.published += outcome.acked
@@ -140,10 +143,13 @@ class Relay:
 
     def _publish(self, batch: Sequence[Notification]) -> _Outcome:
         producer = self._get_producer()
-        pending: list[tuple[Notification, FutureRecordMetadata]] = []
+        pending: list[tuple[Notification, FutureRecordMetadata | None]] = []
         acked = 0
         for notification in batch:
-            key, value = encode(notification)
+            if not is_relayed(notification.topic):  # never leaves the engine
+                pending.append((notification, None))
+                continue
+            key, value = encode(notification, self.added)
             size = len(key) + len(value)
             limit = self.max_message_bytes
             if limit is not None and size > limit:
@@ -159,7 +165,8 @@ class Relay:
                     return outcome
                 acked, pending = outcome.acked, []
             try:
-                pending.append((notification, producer.send(self.topic, key=key, value=value)))
+                pending.append((notification, producer.send(self.topic, key=key, value=value,
+                                                            headers=list(HEADERS))))
             except KafkaError as error:  # refused by the client itself (e.g. too large)
                 outcome = self._confirm(pending, acked)
                 if outcome.refused is None and outcome.error is None:
@@ -175,12 +182,16 @@ class Relay:
                 acked, pending = outcome.acked, []
         return self._confirm(pending, acked)
 
-    def _confirm(self, pending: list[tuple[Notification, FutureRecordMetadata]],
+    def _confirm(self, pending: list[tuple[Notification, FutureRecordMetadata | None]],
                  acked: int) -> _Outcome:
-        """Wait for the sent events; the outcome counts the acknowledged prefix."""
+        """Wait for the sent events (None: passed over); the outcome counts the acknowledged
+        prefix."""
         if pending:
             self._get_producer().flush(timeout=self.send_timeout)
         for notification, future in pending:
+            if future is None:
+                acked += 1
+                continue
             try:
                 future.get(timeout=self.send_timeout)
             except KafkaError as error:

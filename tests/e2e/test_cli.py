@@ -226,7 +226,8 @@ def test_rebuild_then_query_status_and_report(cli: Cli) -> None:
 
 HELP = [[], ["submit"], ["ingest"], ["case"], ["case", "show"], ["case", "rerun"], ["run"],
         ["broker"], ["query"], ["status"], ["report"], ["projections"],
-        ["projections", "rebuild"], ["projections", "catch-up"], ["deadlines"], ["deadlines", "fire"], ["deadlines", "list"],
+        ["projections", "rebuild"], ["projections", "catch-up"], ["deadlines"],
+        ["deadlines", "fire"], ["deadlines", "list"],
         ["audit"], ["audit", "seal"], ["audit", "verify"], ["audit", "denials"],
         ["principals"], ["principals", "bootstrap"], ["principals", "add"],
         ["principals", "import"], ["principals", "grant"], ["principals", "revoke"],
