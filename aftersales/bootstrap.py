@@ -36,6 +36,7 @@ from consumers import kafka_clients
 from consumers.case_events import RelayableMapper, is_relayed, to_cloud_event
 from consumers.case_states import CaseStatePublisher
 from consumers.inbound import InboundConsumer
+from consumers.kafka_clients import KafkaConnection
 from consumers.payloads import Payloads
 from consumers.projection_runner import ProjectionRunner
 from consumers.relay import Relay
@@ -131,10 +132,9 @@ def ensure_pipeline_topics(settings: Settings) -> list[str]:
                          configs=topic_configs(settings))
 
 
-def _bootstrap(settings: Settings) -> str:
-    if not settings.kafka_bootstrap_servers:
-        raise ValueError("KAFKA_BOOTSTRAP_SERVERS is not set")
-    return settings.kafka_bootstrap_servers
+def _bootstrap(settings: Settings) -> KafkaConnection:
+    """Where and how every Kafka client connects (SASL, TLS: the settings)."""
+    return settings.kafka()
 
 
 def build_relay(app: Services, settings: Settings) -> Relay:

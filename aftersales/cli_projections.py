@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 import orjson
 import typer
-from kafka import KafkaAdminClient, TopicPartition
+from kafka import TopicPartition
 from kafka.errors import KafkaError
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -254,16 +254,16 @@ def relay_status(app: Services, settings: Settings, store_end: int) -> dict[str,
 def topic_ends(settings: Settings) -> tuple[dict[int, int] | None, str | None]:
     """End offsets of the case-events topic's partitions (None without a broker configured),
     and what went wrong when the configured broker could not tell."""
-    servers, topic = settings.kafka_bootstrap_servers, settings.case_events_topic
-    if not servers:
+    if not settings.kafka_bootstrap_servers:
         return None, None
+    where, topic = settings.kafka(), settings.case_events_topic
     admin = consumer = None
     try:  # the admin client gives up after its timeout (a consumer's metadata call may not)
-        admin = KafkaAdminClient(bootstrap_servers=servers, api_version=kafka_clients.API_VERSION,
-                                 request_timeout_ms=10_000, client_id="aftersales-status")
+        admin = kafka_clients.admin(where, request_timeout_ms=10_000,
+                                    client_id="aftersales-status")
         [described] = admin.describe_topics([topic])
         tps = [TopicPartition(topic, p["partition_index"]) for p in described["partitions"]]
-        consumer = kafka_clients.consumer(servers, None, request_timeout_ms=10_000)
+        consumer = kafka_clients.consumer(where, None, request_timeout_ms=10_000)
         ends = consumer.end_offsets(tps, timeout_ms=10_000)
         return {tp.partition: end for tp, end in ends.items()}, None
     except KafkaError as error:

@@ -75,7 +75,7 @@ def workers(app: Services, settings: Settings, *roles: str) -> Iterator[dict[str
 
 def publish(settings: Settings, topic: str, messages: list[tuple[bytes | None, bytes]]) -> None:
     assert settings.kafka_bootstrap_servers
-    producer = kafka_clients.producer(settings.kafka_bootstrap_servers)
+    producer = kafka_clients.producer(settings.kafka())
     for key, value in messages:
         producer.send(topic, key=key, value=value)
     producer.flush(timeout=30)
@@ -90,7 +90,7 @@ def read_all(settings: Settings, topic: str, expected: int, timeout: float = 60.
              ) -> list[Any]:
     """Read a topic from the beginning (no group) until ``expected`` records or the timeout."""
     assert settings.kafka_bootstrap_servers
-    consumer: KafkaConsumer = kafka_clients.consumer(settings.kafka_bootstrap_servers, None)
+    consumer: KafkaConsumer = kafka_clients.consumer(settings.kafka(), None)
     partitions = [TopicPartition(topic, p) for p in
                   sorted(consumer.partitions_for_topic(topic) or [])]
     consumer.assign(partitions)
