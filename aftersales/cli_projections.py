@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -286,6 +287,9 @@ def report(
     exceptions by carrier. Also written with charts to an HTML or PNG file."""
     if output.suffix not in (".html", ".png"):
         fail(f"--output must end in .html or .png, got {output}")
+        raise typer.Exit(exit_codes.INVALID)
+    if importlib.util.find_spec("matplotlib") is None:
+        fail("the report's charts need matplotlib: pip install 'aftersales[report]'")
         raise typer.Exit(exit_codes.INVALID)
     require_read(as_principal, "ReadReport")
     from aftersales.report_render import print_report, write_html, write_png  # matplotlib: slow
