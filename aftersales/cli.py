@@ -32,6 +32,7 @@ from aftersales.bootstrap import build_app
 from aftersales.cli_audit import audit_app
 from aftersales.cli_case import case_app
 from aftersales.cli_deadlines import deadlines_app
+from aftersales.cli_dlq import dlq_app
 from aftersales.cli_principals import principals_app
 from aftersales.cli_projections import projections_app, query, report, status
 from aftersales.cli_run import broker, run
@@ -67,6 +68,7 @@ app.command()(status)
 app.command()(report)
 app.add_typer(projections_app, name="projections")
 app.add_typer(principals_app, name="principals")
+app.add_typer(dlq_app, name="dlq")
 
 Source = Annotated[
     str, typer.Argument(help="a JSON file (one object, an array or JSON lines) or - for stdin")

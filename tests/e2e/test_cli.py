@@ -232,7 +232,7 @@ HELP = [[], ["submit"], ["ingest"], ["case"], ["case", "show"], ["case", "rerun"
         ["principals"], ["principals", "bootstrap"], ["principals", "add"],
         ["principals", "import"], ["principals", "grant"], ["principals", "revoke"],
         ["principals", "disable"], ["principals", "enable"], ["principals", "list"],
-        ["principals", "show"]]
+        ["principals", "show"], ["dlq"], ["dlq", "list"], ["dlq", "show"], ["dlq", "redrive"]]
 
 
 @pytest.mark.parametrize("args", HELP)
