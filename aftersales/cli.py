@@ -13,7 +13,7 @@ import re
 import sys
 from datetime import UTC, datetime
 from importlib.metadata import version as package_version
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 from rich.progress import Progress
@@ -40,6 +40,7 @@ from aftersales.errors import classify
 from aftersales.identity import AsPrincipal, caller_for
 from aftersales.identity import now as received_now
 from aftersales.inputs import count_lines, read_documents, readable
+from aftersales.observability import JsonLogFormatter
 from aftersales.output import emit_json_line, errors, fail
 from aftersales.settings import ScrubSecrets
 from aftersales_core.application.access import Caller
@@ -87,6 +88,9 @@ def _main(
     version: Annotated[bool, typer.Option(
         "--version", callback=_version, is_eager=True, help="print the version and exit")
     ] = False,
+    log_format: Annotated[Literal["text", "json"], typer.Option(
+        help="json: one JSON object per log line, with topic, partition, offset and case_id "
+             "as fields where a line is about one")] = "text",
 ) -> None:
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.WARNING,
@@ -94,6 +98,8 @@ def _main(
     )
     for handler in logging.getLogger().handlers:
         handler.addFilter(ScrubSecrets())
+        if log_format == "json":
+            handler.setFormatter(JsonLogFormatter())
     # kafka-python logs every failed connection attempt; our workers log what they do about it
     logging.getLogger("kafka").setLevel(logging.DEBUG if verbose else logging.CRITICAL)
 

@@ -9,7 +9,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import typer
 
@@ -25,6 +25,7 @@ from aftersales.bootstrap import (
 )
 from aftersales.brokers import BrokerProcess, start_broker
 from aftersales.errors import classify
+from aftersales.observability import serve
 from aftersales.output import console, errors
 from aftersales.settings import Settings
 from audit.auditor import Auditor
@@ -45,6 +46,9 @@ def run(
     create_topics: Annotated[bool, typer.Option(help="create missing topics first")] = True,
     seconds: Annotated[float | None, typer.Option(
         help="stop after this many seconds (for scripts); default: until Ctrl-C/SIGTERM")] = None,
+    metrics_port: Annotated[int | None, typer.Option(
+        min=1, max=65535, help="serve Prometheus metrics (/metrics) and the workers' health "
+                               "(/healthz) on 127.0.0.1:PORT")] = None,
 ) -> None:
     """Run the inbound consumers, the relay and the projection runner (one process by default).
 
@@ -63,34 +67,35 @@ def run(
                                                local.bootstrap_servers})
         console.print(f"started a local {broker} broker on {local.bootstrap_servers}")
     try:
-        _run_workers(settings, roles, create_topics, seconds)
+        _run_workers(settings, roles, create_topics, seconds, metrics_port)
     finally:
         if local is not None:
             local.stop()
 
 
 def _run_workers(settings: Settings, roles: list[Role], create_topics: bool,
-                 seconds: float | None) -> None:
+                 seconds: float | None, metrics_port: int | None = None) -> None:
     if create_topics and set(roles) & set(KAFKA_ROLES):
         ensure_pipeline_topics(settings)
     app = build_app(settings)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    workers: dict[str, Callable[[threading.Event], None]] = {}
+    built: dict[str, Any] = {}
     if "inbound" in roles:
-        workers["inbound"] = build_inbound(app, settings).run
+        built["inbound"] = build_inbound(app, settings)
     if "relay" in roles:
-        workers["relay"] = build_relay(app, settings).run
-        workers["case-states"] = build_case_states(app, settings).run
+        built["relay"] = build_relay(app, settings)
+        built["case-states"] = build_case_states(app, settings)
     if "projections" in roles:
-        workers["projections"] = build_projection_runner(settings).run
+        built["projections"] = build_projection_runner(settings)
     if "scheduler" in roles:
         # fires due deadlines with the wall clock, as the built-in system.scheduler principal
-        workers["scheduler"] = Scheduler(app, scheduler_principal(app)).run
+        built["scheduler"] = Scheduler(app, scheduler_principal(app))
     if "auditor" in roles:
         # seals every few seconds
-        workers["auditor"] = Auditor(app.store.recorder, app.store.mapper).run
+        built["auditor"] = Auditor(app.store.recorder, app.store.mapper)
+    workers: dict[str, Callable[[threading.Event], None]] = {n: w.run for n, w in built.items()}
     failed: list[str] = []
 
     def guarded(name: str, work: Callable[[threading.Event], None]) -> None:
@@ -107,6 +112,10 @@ def _run_workers(settings: Settings, roles: list[Role], create_topics: bool,
                for n, w in workers.items()]
     for thread in threads:
         thread.start()
+    running = {thread.name: thread for thread in threads}
+    server = None if metrics_port is None else serve(
+        metrics_port, app, built, lambda name: running[name].is_alive() and name not in failed,
+        settings.read_database_url)
     console.print(f"running {', '.join(workers)} against "
                   f"{settings.kafka_bootstrap_servers or 'no broker (not needed)'}")
     deadline = None if seconds is None else time.monotonic() + seconds
@@ -115,6 +124,8 @@ def _run_workers(settings: Settings, roles: list[Role], create_topics: bool,
     stop.set()
     for thread in threads:
         thread.join(timeout=30)
+    if server is not None:
+        server.shutdown()
     app.close()
     if failed:
         errors.print(f"workers failed: {', '.join(failed)}")

@@ -28,6 +28,11 @@ def where(record: ConsumerRecord) -> str:
     return f"{record.topic}[{record.partition}]@{record.offset}"
 
 
+def fields(record: ConsumerRecord) -> dict[str, object]:
+    """The record's place as log fields (``--log-format json`` shows them)."""
+    return {"topic": record.topic, "partition": record.partition, "offset": record.offset}
+
+
 def dead_letter(producer: KafkaProducer, topic: str, record: ConsumerRecord,
                 rejection: Rejection, timeout: float = 30.0) -> None:
     """Send the record's key and value unchanged to the dead-letter topic and wait for the ack

@@ -28,7 +28,7 @@ from aftersales_core.application.access import Caller
 from aftersales_core.application.services import Services
 from aftersales_core.errors import ConcurrentChangeError, DomainError
 from consumers.case_events import EventTooLargeError
-from consumers.dead_letters import Rejection, dead_letter, where
+from consumers.dead_letters import Rejection, dead_letter, fields, where
 from dispatch.upstream import apply_upstream
 from schemas.boundary import read_inbound
 from schemas.errors import InputRefused
@@ -45,6 +45,12 @@ class InboundStats:
     duplicates: int = 0
     dead_lettered: int = 0
     by_kind: dict[str, int] = field(default_factory=dict)
+    # (topic, outcome, error type) -> messages: applied, duplicate, dead_lettered
+    by_topic: dict[tuple[str, str, str], int] = field(default_factory=dict)
+
+    def count(self, topic: str, outcome: str, kind: str = "") -> None:
+        key = (topic, outcome, kind)
+        self.by_topic[key] = self.by_topic.get(key, 0) + 1
 
 
 class InboundConsumer:
@@ -128,13 +134,15 @@ class InboundConsumer:
             self.reject(record, Rejection("internal_error", f"{type(error).__name__}: {error}"))
             return
         self._attempts.pop((record.topic, record.partition, record.offset), None)
+        self.stats.count(record.topic, "applied" if result.applied else "duplicate")
         if result.applied:
             self.stats.applied += 1
             log.debug("%s: applied %s: %s", where(record), result.event_id,
                       "; ".join(result.effects))
         else:
             self.stats.duplicates += 1
-            log.info("%s: event %s seen before, ignored", where(record), result.event_id)
+            log.info("%s: event %s seen before, ignored", where(record), result.event_id,
+                     extra=fields(record))
 
     def _poison(self, record: ConsumerRecord, error: Exception) -> bool:
         """True when this record has now failed MAX_ATTEMPTS times with "transient" errors
@@ -171,7 +179,8 @@ class InboundConsumer:
         dead_letter(self._producer, self.dlq_topic, record, rejection)
         self.stats.dead_lettered += 1
         self.stats.by_kind[rejection.kind] = self.stats.by_kind.get(rejection.kind, 0) + 1
+        self.stats.count(record.topic, "dead_lettered", rejection.kind)
         self._attempts.pop((record.topic, record.partition, record.offset), None)
         log.warning("%s: dead-lettered (%s): %s", where(record), rejection.kind,
-                    rejection.message)
+                    rejection.message, extra=fields(record))
 

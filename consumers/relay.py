@@ -216,7 +216,8 @@ class Relay:
                   notification.id, notification.topic, notification.originator_id,
                   notification.originator_version, reason,
                   "Raise the topic's max.message.bytes (and the producer's limit)" if first
-                  else "Still refused", self.refused_retry)
+                  else "Still refused", self.refused_retry,
+                  extra={"topic": self.topic, "case_id": str(notification.originator_id)})
 
     def _learn_topic_limit(self) -> None:
         """The topic's own limit, when the broker tells it and it is the smaller: at the start

@@ -1,0 +1,164 @@
+"""What an operator watches: Prometheus metrics and a health state of `aftersales run`'s
+workers (`--metrics-port`, on 127.0.0.1), and JSON log lines (`--log-format json`) whose
+fields name topic, partition, offset and case id where a line is about one.
+
+Metrics are read from the workers' own counters at each scrape (no second bookkeeping)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import orjson
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from aftersales_core.application.services import Services
+from consumers.case_events import count_relayed
+from projections import positions
+from projections.catalog import PROJECTIONS
+from projections.db import ReadDatabase
+
+LAG_CAP = 10_000  # a projection's lag is counted up to this many events
+LOG_FIELDS = ("topic", "partition", "offset", "case_id")
+
+
+class JsonLogFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message, and the fields a line gives
+    with ``extra=`` (topic, partition, offset, case_id)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, Any] = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
+            "level": record.levelname.lower(), "logger": record.name,
+            "message": record.getMessage()}
+        for name in LOG_FIELDS:
+            value = getattr(record, name, None)
+            if value is not None:
+                line[name] = value if isinstance(value, int) else str(value)
+        if record.exc_info:
+            line["error"] = self.formatException(record.exc_info)
+        return orjson.dumps(line).decode()
+
+
+class WorkerMetrics(Collector):
+    """The workers' counters and lags as Prometheus metrics, read at each scrape."""
+
+    def __init__(self, app: Services, workers: dict[str, Any], alive: Callable[[str], bool],
+                 read_url: str) -> None:
+        self.app, self.workers, self.alive, self.read_url = app, workers, alive, read_url
+
+    def collect(self) -> Iterator[Metric]:
+        up = GaugeMetricFamily("aftersales_worker_up", "1 while the worker runs",
+                               labels=["worker"])
+        for name in self.workers:
+            up.add_metric([name], 1.0 if self.alive(name) else 0.0)
+        yield up
+        store_end = self.app.store.recorder.max_notification_id() or 0
+        yield GaugeMetricFamily("aftersales_store_position", "the event store's last position",
+                                value=store_end)
+        yield from self._inbound()
+        yield from self._publishers(store_end)
+        yield from self._projections()
+        scheduler = self.workers.get("scheduler")
+        if scheduler is not None:
+            fired = CounterMetricFamily("aftersales_deadlines", "deadlines the scheduler handled",
+                                        labels=["outcome"])
+            fired.add_metric(["fired"], scheduler.stats.fired)
+            fired.add_metric(["failed"], scheduler.stats.failed)
+            yield fired
+
+    def _inbound(self) -> Iterator[Metric]:
+        inbound = self.workers.get("inbound")
+        if inbound is None:
+            return
+        messages = CounterMetricFamily(
+            "aftersales_inbound_messages", "inbound messages by topic and outcome (applied, "
+            "duplicate, dead_lettered with its error type)", labels=["topic", "outcome",
+                                                                      "error_type"])
+        for (topic, outcome, kind), count in sorted(inbound.stats.by_topic.items()):
+            messages.add_metric([topic, outcome, kind], count)
+        yield messages
+
+    def _publishers(self, store_end: int) -> Iterator[Metric]:
+        lag = GaugeMetricFamily("aftersales_publisher_lag_events", "store events not yet "
+                                "published (relay, case states)", labels=["publisher"])
+        relay = self.workers.get("relay")
+        if relay is not None:
+            lag.add_metric(["relay"], max(store_end - relay.stats.position, 0))
+            yield CounterMetricFamily("aftersales_relay_published", "events published",
+                                      value=relay.stats.published)
+            yield CounterMetricFamily("aftersales_relay_failures", "broker or store failures",
+                                      value=relay.stats.failures)
+            yield GaugeMetricFamily("aftersales_relay_stuck", "1 while the broker refuses an "
+                                    "event", value=0 if relay.stats.refused_at is None else 1)
+        states = self.workers.get("case-states")
+        if states is not None:
+            lag.add_metric(["case-states"], max(store_end - states.position, 0))
+        yield lag
+
+    def _projections(self) -> Iterator[Metric]:
+        runner = self.workers.get("projections")
+        if runner is None:
+            return
+        applied = CounterMetricFamily("aftersales_projection_events", "case events the runner "
+                                      "handled, by outcome", labels=["outcome"])
+        stats = runner.stats
+        for outcome in ("events", "applied", "failed", "dead_lettered"):
+            applied.add_metric([outcome], getattr(stats, outcome))
+        yield applied
+        lag = GaugeMetricFamily("aftersales_projection_lag_events", "store events a projection "
+                                "has not applied", labels=["projection"])
+        db = ReadDatabase(self.read_url)  # its own connection: the runner's is its thread's
+        try:
+            with db.transaction() as tx:
+                applied_up_to = {p: positions.load(tx, p).highest() for p in PROJECTIONS}
+        finally:
+            db.close()
+        for name, position in applied_up_to.items():
+            lag.add_metric([name], count_relayed(self.app.store.recorder, position, LAG_CAP)[0])
+        yield lag
+
+
+def health(workers: dict[str, Any], alive: Callable[[str], bool]) -> tuple[int, dict[str, Any]]:
+    """(HTTP status, body): 200 while every worker runs and the relay is not stuck."""
+    states = {name: "running" if alive(name) else "stopped" for name in workers}
+    relay = workers.get("relay")
+    stuck = relay is not None and relay.stats.refused_at is not None
+    healthy = all(s == "running" for s in states.values()) and not stuck
+    body = {"status": "ok" if healthy else "unhealthy", "workers": states,
+            "relay_stuck_at": relay.stats.refused_at if relay is not None else None}
+    return (200 if healthy else 503), body
+
+
+def serve(port: int, app: Services, workers: dict[str, Any], alive: Callable[[str], bool],
+          read_url: str) -> ThreadingHTTPServer:
+    """Serve /metrics (Prometheus text) and /healthz (JSON) on 127.0.0.1:port in a thread."""
+    registry = CollectorRegistry()
+    registry.register(WorkerMetrics(app, workers, alive, read_url))
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            if self.path == "/metrics":
+                status, body, kind = 200, generate_latest(registry), CONTENT_TYPE_LATEST
+            elif self.path == "/healthz":
+                status, state = health(workers, alive)
+                body, kind = orjson.dumps(state), "application/json"
+            else:
+                status, body, kind = 404, b"not found: /metrics or /healthz\n", "text/plain"
+            self.send_response(status)
+            self.send_header("Content-Type", kind)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            return  # scrapes are not worth a log line
+
+    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    threading.Thread(target=server.serve_forever, name="metrics", daemon=True).start()
+    return server
