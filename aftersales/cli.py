@@ -34,8 +34,9 @@ from aftersales.cli_case import case_app
 from aftersales.cli_deadlines import deadlines_app
 from aftersales.cli_dlq import dlq_app
 from aftersales.cli_principals import principals_app
-from aftersales.cli_projections import projections_app, query, report, status
+from aftersales.cli_projections import projections_app, query, report
 from aftersales.cli_run import broker, run
+from aftersales.cli_status import status
 from aftersales.errors import classify
 from aftersales.identity import AsPrincipal, caller_for
 from aftersales.identity import now as received_now
