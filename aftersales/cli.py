@@ -15,12 +15,14 @@ from aftersales.bootstrap import build_app
 from aftersales.cli_audit import audit_app
 from aftersales.cli_case import case_app
 from aftersales.cli_deadlines import deadlines_app
+from aftersales.cli_insights import insights_app
 from aftersales.cli_projections import projections_app, query, report, status
 from aftersales.cli_run import broker, run
 from aftersales.errors import classify
 from aftersales.inputs import count_lines, read_items
 from aftersales.output import emit_json_line, errors, fail
 from consumers.translate import apply_upstream, execute
+from projections.apply import OutdatedProjection
 from schemas.commands import COMMAND
 from schemas.errors import describe_validation
 from schemas.inbound import ANY_INBOUND
@@ -34,6 +36,7 @@ app = typer.Typer(
 app.add_typer(case_app, name="case")
 app.add_typer(audit_app, name="audit")
 app.add_typer(deadlines_app, name="deadlines")
+app.add_typer(insights_app, name="insights")
 app.command()(run)
 app.command()(broker)
 app.command()(query)
@@ -133,4 +136,8 @@ def ingest(source: Source) -> None:
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    except OutdatedProjection as outdated:
+        fail(str(outdated))
+        raise SystemExit(exit_codes.UNAVAILABLE) from None

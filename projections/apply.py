@@ -21,9 +21,16 @@ class Delivery:
     event: Event
 
 
-def ensure_schema(db: ReadDatabase, projections: Sequence[Projection]) -> None:
-    """Create the position tables and any missing projection tables and indexes."""
+class OutdatedProjection(RuntimeError):
+    """A projection's tables were made by an older version: they must be rebuilt."""
+
+
+def ensure_schema(db: ReadDatabase, projections: Sequence[Projection],
+                  check: bool = True) -> None:
+    """Create the position tables and any missing projection tables and indexes; with check,
+    refuse tables whose columns differ from this version's (OutdatedProjection)."""
     existing = db.tables()
+    outdated = []
     with db.transaction() as tx:
         positions.create(tx)
         for projection in projections:
@@ -31,6 +38,27 @@ def ensure_schema(db: ReadDatabase, projections: Sequence[Projection]) -> None:
                 projection.create(tx)
                 if not projection.suffix:
                     projection.create_indexes(tx)
+            elif check and _drifted(db, tx, projection):
+                outdated.append(projection.name)
+    if outdated:
+        raise OutdatedProjection(
+            f"the read model(s) {', '.join(outdated)} were made by an older version of the "
+            f"engine: run `aftersales projections rebuild {' '.join(outdated)}`")
+
+
+def _drifted(db: ReadDatabase, tx: Transaction, projection: Projection) -> bool:
+    """True when a table's columns are not those its DDL makes now (checked on a temporary
+    table of the same DDL, dropped at once)."""
+    for logical, ddl in projection.tables.items():
+        probe = f"schema_probe_{logical}"
+        tx.execute(f"DROP TABLE IF EXISTS {probe}")
+        tx.execute(ddl.replace("CREATE TABLE", "CREATE TEMPORARY TABLE", 1)
+                   .format(**{t: probe if t == logical else t for t in projection.tables}))
+        wanted = db.columns(probe)
+        tx.execute(f"DROP TABLE {probe}")
+        if db.columns(projection.names[logical]) != wanted:
+            return True
+    return False
 
 
 CANONICAL_UTC = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{6})?\+00:00")
@@ -72,6 +100,7 @@ def apply_in(tx: Transaction, projections: Sequence[Projection],
                     applied += 1
             highest[key] = max(top, position)
             next_offset[key] = d.offset + 1
+        projection.finish(tx)
         where.parts.update({key: (next_offset[key], highest[key]) for key in next_offset})
         positions.save(tx, projection.name, where)
     return applied

@@ -69,6 +69,10 @@ class Projection:
         if handler is not None:
             handler(self, event, tx)
 
+    def finish(self, tx: Transaction) -> None:
+        """After each batch, in its transaction: derive what depends on the whole batch (the
+        product alerts); most projections have nothing to do."""
+
 
 def kind_of(event_type: str) -> str:
     """aftersales.refund.Settled -> refund."""

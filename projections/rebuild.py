@@ -26,6 +26,8 @@ def _apply_store(tx: Transaction, projections: Sequence[Projection], events: Seq
         for projection in projections:
             if projection.wants(event["type"]):
                 projection.apply(event, tx)
+    for projection in projections:
+        projection.finish(tx)
 
 
 def rebuild(db: ReadDatabase, names: list[str] | None, read_store: ReadStore,
@@ -33,7 +35,7 @@ def rebuild(db: ReadDatabase, names: list[str] | None, read_store: ReadStore,
     """Rebuild the named projections (all by default); returns the store position reached."""
     fresh = select(names, SUFFIX)
     live = select(names)
-    ensure_schema(db, live)
+    ensure_schema(db, live, check=False)
     with db.transaction() as tx:
         for projection in fresh:
             for table in projection.names.values():

@@ -1,0 +1,169 @@
+"""How an order x SKU counts towards its SKU's totals, and keeping the totals equal to the sum
+of what every order x SKU counts for, whatever order the events arrive in."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from decimal import Decimal
+from typing import Any, Protocol
+
+import orjson
+
+from projections.db import Transaction
+from projections.insights.signals import EXAMPLES
+
+TOTAL_COLUMNS = ("orders", "returned", "flagged", "units_sold", "units_returned")
+TOTALS = ("delivered", "returned", "flagged", "units_sold", "units_returned")  # line -> total
+COUNTED_COLUMNS = ("delivered", "returned", "flagged", "units_sold", "units_returned",
+                   "value_sold", "value_returned", "counted_reasons")
+NOTHING = {"delivered": 0, "returned": 0, "flagged": 0, "units_sold": 0, "units_returned": 0,
+           "value_sold": "0", "value_returned": "0", "counted_reasons": "{}"}
+LINE_COLUMNS = ("sku", "category", "units", "value", "requested_units", "requested_value",
+                "returns", "page_returns", "reasons", "examples", "page_examples",
+                *COUNTED_COLUMNS)
+ORDER_COLUMNS = ("week", "merchant", "market", "currency", "page_complaints",
+                 "complaint_reasons", "complaint_examples")
+ALERT_COLUMNS = ("level", "signal", "merchant", "category", "sku", "orders", "cases", "rate",
+                 "low", "high", "baseline_orders", "baseline_cases", "baseline_rate",
+                 "baseline_scope", "lift", "p_value", "q_value", "tested", "reasons", "examples")
+
+
+class Tables(Protocol):
+    changed: bool
+
+    def sql(self, statement: str) -> str: ...
+
+
+def as_json(value: Any) -> str:
+    """Canonical JSON text (sorted keys), so that equal content is equal text."""
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+
+
+def latest(examples: Iterable[list[str]], keep: int = EXAMPLES) -> list[list[str]]:
+    """The `keep` latest example cases ([time, case id, kind]), newest first, no repeats.
+
+    Keeping the latest of snapshots gives the latest of everything: an example dropped from a
+    snapshot was pushed out by `keep` newer ones, which are kept too."""
+    unique = {tuple(e) for e in examples}
+    return [list(e) for e in sorted(unique, reverse=True)[:keep]]
+
+
+def counted(row: dict[str, Any], facts: dict[str, Any]) -> dict[str, Any]:
+    """What an order x SKU counts for, from what its row and its order know now.
+
+    Nothing until the order is placed (units known) and delivered (week known); then one
+    delivered order with its units and value, and what was asked back, capped at what was sold."""
+    if facts["week"] is None or row["units"] is None:
+        return dict(NOTHING)
+    value = Decimal(row["value"])
+    flagged = row["page_returns"] > 0 or facts["page_complaints"] > 0
+    reasons = orjson.loads(row["reasons"])
+    for kind, count in orjson.loads(facts["complaint_reasons"]).items():
+        reasons[kind] = reasons.get(kind, 0) + count
+    return {"delivered": 1, "returned": int(row["returns"] > 0), "flagged": int(flagged),
+            "units_sold": row["units"],
+            "units_returned": min(row["units"], row["requested_units"]),
+            "value_sold": str(value),
+            "value_returned": str(min(value, Decimal(row["requested_value"]))),
+            "counted_reasons": as_json(reasons)}
+
+
+def order_facts(tables: Tables, tx: Transaction, order: str) -> dict[str, Any]:
+    """The order's row (created empty when a case about it arrived first)."""
+    row = tx.one(tables.sql(f"SELECT {', '.join(ORDER_COLUMNS)} FROM {{product_orders}} "
+                            "WHERE order_aggregate_id = ?"), (order,))
+    if row is None:
+        tx.execute(tables.sql("INSERT INTO {product_orders} (order_aggregate_id) VALUES (?)"),
+                   (order,))
+        row = (None, None, None, None, 0, "{}", "[]")
+    return dict(zip(ORDER_COLUMNS, row, strict=True))
+
+
+def refresh(tables: Tables, tx: Transaction, order: str, skus: list[str] | None = None,
+            examples_changed: bool = False) -> None:
+    """Recount the order's SKUs (or the given ones) and add each change to the SKU's totals and
+    to the order's counts; with examples_changed, merge the rows' latest examples too."""
+    facts = order_facts(tables, tx, order)
+    where, params = "order_aggregate_id = ?", [order]
+    if skus is not None:
+        where += f" AND sku IN ({', '.join('?' for _ in skus)})"
+        params += skus
+    tx.cursor.execute(tx.db.sql(tables.sql(f"SELECT {', '.join(LINE_COLUMNS)} FROM "
+                                           f"{{product_lines}} WHERE {where}")), params)
+    rows = [dict(zip(LINE_COLUMNS, r, strict=True)) for r in tx.cursor.fetchall()]
+    changes, touched = [], []
+    for row in rows:
+        new = counted(row, facts)
+        old = {k: row[k] for k in new}
+        if new != old:
+            changes.append((row, old, new))
+        if new != old or (examples_changed and new["delivered"]):
+            touched.append((row, old, new))
+    if changes:
+        tx.executemany(tables.sql(
+            "UPDATE {product_lines} SET merchant = ?, market = ?, currency = ?, week = ?, "
+            "delivered = ?, "
+            "returned = ?, flagged = ?, units_sold = ?, units_returned = ?, value_sold = ?, "
+            "value_returned = ?, counted_reasons = ? WHERE order_aggregate_id = ? AND sku = ?"),
+            [(facts["merchant"], facts["market"], facts["currency"], facts["week"],
+              *(new[k] for k in COUNTED_COLUMNS), order, row["sku"])
+             for row, _, new in changes])
+        _add_to_order(tables, tx, order, facts, changes)
+    for row, old, new in touched:
+        _add_to_totals(tables, tx, row, old, new, facts)
+    if touched:
+        tables.changed = True
+
+
+def _add_to_order(tables: Tables, tx: Transaction, order: str, facts: dict[str, Any],
+                  changes: list[tuple[dict[str, Any], dict[str, Any], dict[str, Any]]]) -> None:
+    step = {k: sum(new[k] - old[k] for _, old, new in changes)
+            for k in ("returned", "flagged", "units_sold", "units_returned")}
+    values = tx.one(tables.sql("SELECT value_sold, value_returned FROM {product_orders} "
+                               "WHERE order_aggregate_id = ?"), (order,))
+    money = [str(Decimal(values[i]) + sum((Decimal(new[k]) - Decimal(old[k])
+                                           for _, old, new in changes), Decimal(0)))
+             for i, k in enumerate(("value_sold", "value_returned"))]
+    tx.execute(tables.sql(
+        "UPDATE {product_orders} SET delivered = ?, returned_skus = returned_skus + ?, "
+        "flagged_skus = flagged_skus + ?, units_sold = units_sold + ?, "
+        "units_returned = units_returned + ?, value_sold = ?, value_returned = ? "
+        "WHERE order_aggregate_id = ?"),
+        (int(facts["week"] is not None), step["returned"], step["flagged"], step["units_sold"],
+         step["units_returned"], *money, order))
+
+
+def _add_to_totals(tables: Tables, tx: Transaction, row: dict[str, Any], old: dict[str, Any],
+                   new: dict[str, Any], facts: dict[str, Any]) -> None:
+    key = (facts["merchant"], row["category"], row["sku"])
+    delta = [new[k] - old[k] for k in TOTALS]
+    has_cases = new["delivered"] and (row["returns"] or facts["page_complaints"])
+    if not has_cases:  # counts only: one statement
+        tx.execute(tables.sql(
+            "INSERT INTO {product_totals} (merchant, category, sku, orders, returned, flagged, "
+            "units_sold, units_returned) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT "
+            "(merchant, category, sku) DO UPDATE SET " + ", ".join(
+                f"{c} = {{product_totals}}.{c} + excluded.{c}" for c in TOTAL_COLUMNS)),
+            (*key, *delta))
+        return
+    current = tx.one(tables.sql("SELECT reasons, return_examples, page_examples FROM "
+                                "{product_totals} WHERE merchant = ? AND category = ? "
+                                "AND sku = ?"), key)
+    if current is None:
+        tx.execute(tables.sql("INSERT INTO {product_totals} (merchant, category, sku) "
+                              "VALUES (?, ?, ?)"), key)
+        current = ("{}", "[]", "[]")
+    reasons = orjson.loads(current[0])
+    before, after = orjson.loads(old["counted_reasons"]), orjson.loads(new["counted_reasons"])
+    for reason, count in after.items():
+        reasons[reason] = reasons.get(reason, 0) + count - before.get(reason, 0)
+    page = orjson.loads(row["page_examples"])
+    if facts["page_complaints"]:
+        page += orjson.loads(facts["complaint_examples"])
+    tx.execute(tables.sql(
+        "UPDATE {product_totals} SET " + ", ".join(f"{c} = {c} + ?" for c in TOTAL_COLUMNS)
+        + ", reasons = ?, return_examples = ?, page_examples = ? WHERE merchant = ? AND "
+        "category = ? AND sku = ?"),
+        (*delta, as_json(reasons),
+         as_json(latest([*orjson.loads(current[1]), *orjson.loads(row["examples"])])),
+         as_json(latest([*orjson.loads(current[2]), *page])), *key))
