@@ -163,7 +163,7 @@ def benjamini_hochberg(pvalues: Sequence[float]) -> list[float]:
     running = 1.0
     for rank in range(m, 0, -1):
         index = order[rank - 1]
-        running = min(running, pvalues[index] * m / rank)
+        running = min(running, pvalues[index] * (m / rank))
         adjusted[index] = min(1.0, running)
     return adjusted
 
