@@ -213,10 +213,61 @@ def test_rebuild_then_query_status_and_report(cli: Cli) -> None:
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_insights_in_every_format_with_filters(cli: Cli) -> None:
+    cli.run("submit", "-", stdin=json.dumps(request_return()))
+    assert cli.run("projections", "rebuild").returncode == 0
+    done = cli.run("insights", "products", "--format", "json")
+    assert done.returncode == 0, done.stderr
+    document = json.loads(done.stdout)[0]
+    assert set(document["views"]) == {"alerts", "skus", "categories", "markets", "weekly"}
+    de = document["views"]["markets"]["rows"][0]
+    assert (de["market"], de["return_rate"]["k"], de["return_rate"]["n"]) == ("DE", 1, 1)
+    assert de["return_rate"]["rate"] == 100.0 and de["return_rate"]["low"] < 100.0
+    table = cli.run("insights", "products", "--view", "markets").stdout
+    assert "1/1 = 100.0 % (95 % CI 20.7-100.0)" in table
+    rows = list(csv.DictReader(io.StringIO(
+        cli.run("insights", "products", "--format", "csv", "--view", "markets").stdout)))
+    assert rows[0]["return_rate_k"] == "1" and rows[0]["return_rate_n"] == "1"
+    later = json.loads(cli.run("insights", "products", "--format", "json", "--since",
+                               "2030-01-01").stdout)[0]
+    assert later["views"]["markets"]["rows"] == []
+    for name in ("carriers", "complaints", "refunds"):
+        for fmt in ("table", "json", "csv"):
+            done = cli.run("insights", name, "--format", fmt, "--market", "DE")
+            assert done.returncode == 0, (name, fmt, done.stderr)
+    scorecard = json.loads(cli.run("insights", "carriers", "--format", "json").stdout)[0]
+    card = scorecard["views"]["scorecards"]["rows"][0]
+    assert (card["carrier"], card["market"], card["parcels"]) == ("DHL", "DE", 1)
+
+
+@pytest.mark.parametrize(("args", "complaint"), [
+    (["--market", "de"], "--market 'de'"), (["--market", "DEU"], "--market"),
+    (["--since", "yesterday"], "--since 'yesterday'"),
+    (["--since", "2026-03-01T10:00:00"], "UTC offset"),
+    (["--view", "nope"], "no view 'nope'"), (["--format", "xml"], "xml")])
+def test_insights_refuse_bad_options_with_exit_2(cli: Cli, args: list[str], complaint: str
+                                                 ) -> None:
+    done = cli.run("insights", "products", *args)
+    assert done.returncode == 2 and complaint in done.stderr
+
+
+def test_a_read_model_from_an_older_version_asks_for_a_rebuild(cli: Cli) -> None:
+    assert cli.run("projections", "rebuild").returncode == 0
+    with sqlite3.connect(cli.tmp / "read.sqlite") as conn:
+        conn.execute("ALTER TABLE product_alerts DROP COLUMN baseline_scope")
+    done = cli.run("insights", "products")
+    assert done.returncode == 5
+    assert "aftersales projections rebuild product_signals" in done.stderr
+    assert cli.run("projections", "rebuild", "product_signals").returncode == 0
+    assert cli.run("insights", "products").returncode == 0
+
+
 HELP = [[], ["submit"], ["ingest"], ["case"], ["case", "show"], ["case", "rerun"], ["run"],
         ["broker"], ["query"], ["status"], ["report"], ["projections"],
         ["projections", "rebuild"], ["deadlines"], ["deadlines", "fire"], ["deadlines", "list"],
-        ["audit"], ["audit", "seal"], ["audit", "verify"]]
+        ["audit"], ["audit", "seal"], ["audit", "verify"], ["insights"],
+        ["insights", "products"], ["insights", "carriers"], ["insights", "complaints"],
+        ["insights", "refunds"]]
 
 
 @pytest.mark.parametrize("args", HELP)
