@@ -19,6 +19,7 @@ from projections import positions
 from projections.apply import ensure_schema
 from projections.catalog import PROJECTIONS, all_projections, queryable_tables
 from projections.db import identifier
+from projections.insights.view import json_value
 from projections.rebuild import rebuild
 from projections.report import build as build_report
 
@@ -141,9 +142,9 @@ def report(
                                               "(.html or .png)")] = Path("var/report.html"),
     fmt: Annotated[Literal["table", "json"], typer.Option("--format")] = "table",
 ) -> None:
-    """Key figures for analysts: return rate and reasons by market, category and SKU, refund
-    totals and time to refund, complaint categories, first-response times, logistics
-    exceptions by carrier. Also written with charts to an HTML or PNG file."""
+    """Key figures for analysts: return rate by market, product-information alerts, weekly
+    trends, carriers and routes, complaint drivers, refund economics (the main views of
+    `aftersales insights`). Also written with charts to an HTML or PNG file."""
     from aftersales.report_render import print_report, write_html, write_png  # matplotlib: slow
 
     db = build_read_db(Settings.from_env())
@@ -155,9 +156,10 @@ def report(
     output.parent.mkdir(parents=True, exist_ok=True)
     (write_png if output.suffix == ".png" else write_html)(figures, output)
     if fmt == "json":
-        emit_rows([{"headline": figures.headline, "sections": [
-            {"title": s.title, "columns": s.columns, "rows": s.rows} for s in figures.sections]}],
-            "json", "report")
+        emit_rows([{"headline": {k: json_value(v) for k, v in figures.headline.items()},
+                    "sections": [{"title": s.title, "columns": s.columns, "note": s.note,
+                                  "rows": [[json_value(v) for v in row] for row in s.rows]}
+                                 for s in figures.sections]}], "json", "report")
     else:
         print_report(figures)
     errors.print(f"report written to {output}")

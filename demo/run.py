@@ -68,7 +68,7 @@ def load(scope: str, olist_limit: int | None, labelled: int | None
         o, s = olist.upstream(order)
         orders += o
         scans += s
-        desk.carriers[order.order_id] = "Correios"
+        desk.carriers[order.order_id] = order.carrier
         for message in o:
             if message["event_type"] == "OrderPlaced":
                 desk.order_totals[order.order_id] = Decimal(message["total"])

@@ -2,8 +2,9 @@
 
 Mapping (documented in the README):
 * an invoice that does not start with C is an order: OrderPlaced + OrderPaid (the amount of the
-  invoice) + an outbound Dispatched the next morning and Delivered 2 days later in the UK or 5
-  days later abroad (the data has no shipping, so these scans are assumptions);
+  invoice) + an outbound Dispatched (from GB) the next morning and Delivered (in the buyer's
+  country) 2 days later in the UK or 5 days later abroad (the data has no shipping, so these
+  scans, their carrier Royal Mail and their times are assumptions; there is no promised date);
 * market = the buyer's country as ISO 3166-1 alpha-2 (`COUNTRIES`); currency GBP (the shop's
   prices); fulfilment `domestic` in GB, `direct_mail` abroad;
 * category from keywords of the description (`CATEGORIES`), else `gifts`;
@@ -114,15 +115,16 @@ def order_events(invoice: Invoice) -> tuple[list[dict[str, Any]], list[dict[str,
             "amount": str(items), "currency": "GBP"}
     days = 2 if invoice.market == "GB" else 5
     dispatched = invoice.at.replace(hour=9, minute=0) + timedelta(days=1)
-    scans = [_scan(order_id, "Dispatched", dispatched),
-             _scan(order_id, "Delivered", dispatched + timedelta(days=days, hours=5))]
+    scans = [_scan(order_id, "Dispatched", dispatched, "GB"),
+             _scan(order_id, "Delivered", dispatched + timedelta(days=days, hours=5),
+                   invoice.market)]
     return [placed, paid], scans
 
 
-def _scan(order_id: str, kind: str, at: datetime) -> dict[str, Any]:
+def _scan(order_id: str, kind: str, at: datetime, location: str) -> dict[str, Any]:
     return {"event_id": f"{order_id}-{kind}", "event_type": kind, "occurred_at": at.isoformat(),
             "order_id": order_id, "shipment_id": f"{order_id}-out", "carrier": "Royal Mail",
-            "direction": "outbound"}
+            "direction": "outbound", "location": location}
 
 
 def delivered_at(invoice: Invoice) -> datetime:

@@ -8,6 +8,7 @@ from statistics import median
 from typing import Any
 
 from projections.db import ReadDatabase
+from projections.insights.periods import week_of
 from projections.insights.stats import Rate
 from projections.insights.trends import weekly
 from projections.insights.view import Chart, Insight, View
@@ -37,22 +38,24 @@ def damaged_orders(db: ReadDatabase) -> set[str]:
         "AND case_type IN ('return', 'complaint')")}
 
 
-def scorecards(rows: list[dict[str, Any]], damaged: set[str]) -> View:
-    groups: dict[tuple[str, str, str], dict[str, Any]] = defaultdict(lambda: defaultdict(list))
+def scorecards(rows: list[dict[str, Any]], damaged: set[str], by_month: bool = True) -> View:
+    groups: dict[tuple[str, ...], dict[str, Any]] = defaultdict(lambda: defaultdict(list))
     for r in rows:
-        g = groups[(r["carrier"], r["market"] or "", r["month"])]
+        key: tuple[str, ...] = (r["carrier"], r["market"] or "", r["month"])
+        g = groups[key if by_month else key[:2]]
         if r["direction"] == "return":
             g["returns"].append(r)
         else:
             g["outbound"].append(r)
-    out = []
-    for (carrier, market, month), g in sorted(groups.items()):
+    out: list[dict[str, Any]] = []
+    for key, g in sorted(groups.items()):
         sent: list[dict[str, Any]] = g["outbound"]
         back: list[dict[str, Any]] = g["returns"]
         promised = [r for r in sent if r["on_time"] is not None]
         n = len(sent)
         out.append({
-            "carrier": carrier, "market": market, "month": month, "parcels": n,
+            "carrier": key[0], "market": key[1], **({"month": key[2]} if by_month else {}),
+            "parcels": n,
             "delivered": sum(1 for r in sent if r["delivered_at"]),
             "on_time": Rate(sum(r["on_time"] for r in promised), len(promised)),
             "transit_days_p50": _median([r["transit_hours"] for r in sent
@@ -67,10 +70,15 @@ def scorecards(rows: list[dict[str, Any]], damaged: set[str]) -> View:
             "return_parcels": len(back),
             "return_leg_days_p50": _median([r["transit_hours"] for r in back
                                             if r["transit_hours"] is not None], 24)})
+    note = ("on_time: delivered by the promised date, of delivered parcels with a promise; "
+            "lost, damaged (scan or buyer-reported) and failed delivery per 1,000 parcels; "
+            "return leg: return parcels' dispatch to arrival")
+    if not by_month:
+        out.sort(key=lambda r: (-r["parcels"], r["carrier"], r["market"]))
+        return View("carriers", "Carriers (carrier x market, every month)", out, note=note,
+                    chart=Chart("bar", "carrier", "on_time"))
     return View("scorecards", "Carrier scorecards (carrier x market x month of dispatch)", out,
-                note="on_time: delivered by the promised date, of delivered parcels with a "
-                     "promise; lost, damaged (scan or buyer-reported) and failed delivery per "
-                     "1,000 parcels; return leg: return parcels' dispatch to arrival")
+                note=note)
 
 
 def routes(rows: list[dict[str, Any]]) -> View:
@@ -103,13 +111,13 @@ def trend(rows: list[dict[str, Any]]) -> View:
     for carrier in top:
         points: dict[str, list[int]] = defaultdict(lambda: [0, 0])
         for r in rows:
-            if r["carrier"] == carrier and r["on_time"] is not None and r["delivered_week"]:
-                point = points[r["delivered_week"]]
+            if r["carrier"] == carrier and r["on_time"] is not None:
+                point = points[week_of(r["promised_at"])]
                 point[0] += r["on_time"]
                 point[1] += 1
         for row in weekly([(w, k, n) for w, (k, n) in points.items()]):
             out.append({"carrier": carrier, **row, "on_time": row.pop("rate")})
-    return View("weekly", "Weekly on-time rate (by week of delivery)",
+    return View("weekly", "Weekly on-time rate (parcels by the week they were promised for)",
                 [{k: r[k] for k in ("carrier", "week", "on_time", "normal_low", "normal_high",
                                     "flag")} for r in out],
                 chart=Chart("line", "week", "on_time", series="carrier"),
@@ -120,5 +128,7 @@ def trend(rows: list[dict[str, Any]]) -> View:
 def carriers(db: ReadDatabase, since: str | None = None, market: str | None = None) -> Insight:
     rows = parcels(db, since, market)
     insight = Insight("carriers", filters={"since": since, "market": market})
-    insight.views += [scorecards(rows, damaged_orders(db)), routes(rows), trend(rows)]
+    damaged = damaged_orders(db)
+    insight.views += [scorecards(rows, damaged), scorecards(rows, damaged, by_month=False),
+                      routes(rows), trend(rows)]
     return insight

@@ -14,7 +14,8 @@ class Chart:
     kind: str  # "bar" (label, value) or "line" (x, value per series)
     x: str  # the label (bar) or x (line) column
     y: str  # the value column: a Rate or a number
-    series: str | None = None  # line charts: one line per value of this column
+    series: str | None = None  # line charts: one panel per value of this column
+    also: str | None = None  # line charts: a second value column drawn beside y
 
 
 @dataclass

@@ -5,10 +5,10 @@ rates never above 100 %."""
 from __future__ import annotations
 
 import zlib
-from random import Random
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
+from random import Random
 from typing import Any
 from uuid import uuid4
 

@@ -26,7 +26,7 @@ def exact_sf(k: int, n: int, p: Fraction) -> float:
 
 
 def reference_bh(pvalues: list[float]) -> list[float]:
-    """Benjamini–Hochberg by its definition: q_i = min over j with p_j >= p_i of p_j m / rank_j."""
+    """Benjamini-Hochberg by its definition: q_i = min over j with p_j >= p_i of p_j m / rank_j."""
     m = len(pvalues)
     ranked = sorted(pvalues)
     out = []
