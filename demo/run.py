@@ -2,7 +2,8 @@
 
 Upstream order and shipment events go to orders.v1 / shipments.v1; customers' and agents'
 commands go through `aftersales submit`; what the desk does next is read from the projections
-(`aftersales query`). At the end the analyst report is printed and written to HTML and PNG."""
+(`aftersales query`). At the end the analyst report is printed and written to HTML and PNG, and
+what `aftersales insights` found is printed and saved as JSON."""
 
 from __future__ import annotations
 
@@ -129,16 +130,38 @@ def main() -> int:
         dead = pipeline.dead_letters()
         report = pipeline.cli("report", "--output", str(args.workdir / "report.html"))
         pipeline.cli("report", "--output", str(args.workdir / "report.png"))
+        found = insights(pipeline, args.workdir)
     print(report.stdout)
+    print(found)
     console.print(f"customers' commands: {submitted} ({refused} refused by policy or schema); "
                   f"desk rounds: {rounds}")
     console.print(f"deadlines fired in business time after the last case change: {fired}")
     console.print(f"dead letters by error type: {dead or 'none'} "
                   f"(details in {args.workdir / 'run.log'})")
+    console.print(f"insights: {args.workdir}/insights-{{products,carriers,complaints,refunds}}"
+                  f".json (aftersales insights --help)")
     console.print(f"report: {args.workdir / 'report.html'} and {args.workdir / 'report.png'}; "
                   f"read models: {args.workdir / 'read.sqlite'}; "
                   f"finished in {time.monotonic() - started:.0f} s")
     return 0
+
+
+# (insight, view, rows shown) printed at the end; every view is saved as JSON
+SHOWN = (("products", "alerts", 20), ("carriers", "carriers", 12), ("carriers", "routes", 10),
+         ("complaints", "paths", 10), ("refunds", "time_to_money", 10))
+
+
+def insights(pipeline: Pipeline, workdir: Path) -> str:
+    """What `aftersales insights` found: each insight saved to insights-<name>.json, the main
+    views returned as tables."""
+    for name in ("products", "carriers", "complaints", "refunds"):
+        done = pipeline.cli("insights", name, "--format", "json")
+        if done.returncode:
+            raise RuntimeError(f"aftersales insights {name} failed: {done.stderr}")
+        (workdir / f"insights-{name}.json").write_text(done.stdout)
+    tables = [pipeline.cli("insights", name, "--view", view, "--limit", str(limit)).stdout
+              for name, view, limit in SHOWN]
+    return "\n".join(tables)
 
 
 def fire_deadlines(pipeline: Pipeline) -> int:

@@ -22,7 +22,7 @@ LINE_COLUMNS = ("sku", "category", "units", "value", "requested_units", "request
                 "returns", "page_returns", "reasons", "examples", "page_examples",
                 *COUNTED_COLUMNS)
 ORDER_COLUMNS = ("week", "merchant", "market", "currency", "page_complaints",
-                 "complaint_reasons", "complaint_examples")
+                 "complaint_reasons", "complaint_examples", "value_sold", "value_returned")
 ALERT_COLUMNS = ("level", "signal", "merchant", "category", "sku", "orders", "cases", "rate",
                  "low", "high", "baseline_orders", "baseline_cases", "baseline_rate",
                  "baseline_scope", "lift", "p_value", "q_value", "tested", "reasons", "examples")
@@ -75,15 +75,18 @@ def order_facts(tables: Tables, tx: Transaction, order: str) -> dict[str, Any]:
     if row is None:
         tx.execute(tables.sql("INSERT INTO {product_orders} (order_aggregate_id) VALUES (?)"),
                    (order,))
-        row = (None, None, None, None, 0, "{}", "[]")
+        row = (None, None, None, None, 0, "{}", "[]", "0", "0")
     return dict(zip(ORDER_COLUMNS, row, strict=True))
 
 
-def refresh(tables: Tables, tx: Transaction, order: str, skus: list[str] | None = None,
-            examples_changed: bool = False) -> None:
+def refresh(tables: Tables, tx: Transaction, order: str, facts: dict[str, Any],
+            skus: list[str] | None = None, examples_changed: bool = False) -> None:
     """Recount the order's SKUs (or the given ones) and add each change to the SKU's totals and
-    to the order's counts; with examples_changed, merge the rows' latest examples too."""
-    facts = order_facts(tables, tx, order)
+    to the order's counts; with examples_changed, merge the rows' latest examples too.
+
+    ``facts``: the order's row as it is now (``order_facts`` and the handler's changes)."""
+    if facts["week"] is None:
+        return  # not delivered: nothing counts yet
     where, params = "order_aggregate_id = ?", [order]
     if skus is not None:
         where += f" AND sku IN ({', '.join('?' for _ in skus)})"
@@ -109,8 +112,21 @@ def refresh(tables: Tables, tx: Transaction, order: str, skus: list[str] | None 
               *(new[k] for k in COUNTED_COLUMNS), order, row["sku"])
              for row, _, new in changes])
         _add_to_order(tables, tx, order, facts, changes)
+    counts_only = []
     for row, old, new in touched:
-        _add_to_totals(tables, tx, row, old, new, facts)
+        key = (facts["merchant"], row["category"], row["sku"])
+        delta = [new[k] - old[k] for k in TOTALS]
+        if new["delivered"] and (row["returns"] or facts["page_complaints"]):
+            _add_cases_to_totals(tables, tx, key, delta, row, old, new, facts)
+        else:
+            counts_only.append((*key, *delta))
+    if counts_only:
+        tx.executemany(tables.sql(
+            "INSERT INTO {product_totals} (merchant, category, sku, orders, returned, flagged, "
+            "units_sold, units_returned) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT "
+            "(merchant, category, sku) DO UPDATE SET " + ", ".join(
+                f"{c} = {{product_totals}}.{c} + excluded.{c}" for c in TOTAL_COLUMNS)),
+            counts_only)
     if touched:
         tables.changed = True
 
@@ -119,11 +135,9 @@ def _add_to_order(tables: Tables, tx: Transaction, order: str, facts: dict[str, 
                   changes: list[tuple[dict[str, Any], dict[str, Any], dict[str, Any]]]) -> None:
     step = {k: sum(new[k] - old[k] for _, old, new in changes)
             for k in ("returned", "flagged", "units_sold", "units_returned")}
-    values = tx.one(tables.sql("SELECT value_sold, value_returned FROM {product_orders} "
-                               "WHERE order_aggregate_id = ?"), (order,))
-    money = [str(Decimal(values[i]) + sum((Decimal(new[k]) - Decimal(old[k])
-                                           for _, old, new in changes), Decimal(0)))
-             for i, k in enumerate(("value_sold", "value_returned"))]
+    money = [str(Decimal(facts[k]) + sum((Decimal(new[k]) - Decimal(old[k])
+                                         for _, old, new in changes), Decimal(0)))
+             for k in ("value_sold", "value_returned")]
     tx.execute(tables.sql(
         "UPDATE {product_orders} SET delivered = ?, returned_skus = returned_skus + ?, "
         "flagged_skus = flagged_skus + ?, units_sold = units_sold + ?, "
@@ -133,19 +147,10 @@ def _add_to_order(tables: Tables, tx: Transaction, order: str, facts: dict[str, 
          step["units_returned"], *money, order))
 
 
-def _add_to_totals(tables: Tables, tx: Transaction, row: dict[str, Any], old: dict[str, Any],
-                   new: dict[str, Any], facts: dict[str, Any]) -> None:
-    key = (facts["merchant"], row["category"], row["sku"])
-    delta = [new[k] - old[k] for k in TOTALS]
-    has_cases = new["delivered"] and (row["returns"] or facts["page_complaints"])
-    if not has_cases:  # counts only: one statement
-        tx.execute(tables.sql(
-            "INSERT INTO {product_totals} (merchant, category, sku, orders, returned, flagged, "
-            "units_sold, units_returned) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT "
-            "(merchant, category, sku) DO UPDATE SET " + ", ".join(
-                f"{c} = {{product_totals}}.{c} + excluded.{c}" for c in TOTAL_COLUMNS)),
-            (*key, *delta))
-        return
+def _add_cases_to_totals(tables: Tables, tx: Transaction, key: tuple[str, str, str],
+                         delta: list[int], row: dict[str, Any], old: dict[str, Any],
+                         new: dict[str, Any], facts: dict[str, Any]) -> None:
+    """Counts, reasons and the latest examples of an order x SKU that buyers spoke about."""
     current = tx.one(tables.sql("SELECT reasons, return_examples, page_examples FROM "
                                 "{product_totals} WHERE merchant = ? AND category = ? "
                                 "AND sku = ?"), key)

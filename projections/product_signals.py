@@ -156,18 +156,19 @@ class ProductSignals(Projection):
     @handles("aftersales.order.Placed")
     def placed(self, event: Event, tx: Transaction) -> None:
         d, order = event["data"], event["subject"]
-        order_facts(self, tx, order)
+        facts = order_facts(self, tx, order)
+        facts.update(merchant=d.get("merchant_id") or "", market=d["market"],
+                     currency=d["currency"])
         tx.execute(self.sql("UPDATE {product_orders} SET merchant = ?, market = ?, currency = ?, "
                             "placed_at = ? WHERE order_aggregate_id = ?"),
-                   (d.get("merchant_id") or "", d["market"], d["currency"],
-                    utc(d["placed_at"]), order))
+                   (facts["merchant"], d["market"], d["currency"], utc(d["placed_at"]), order))
         skus = by_sku(d["lines"])
         tx.executemany(self.sql(
             "INSERT INTO {product_lines} (order_aggregate_id, sku, category, units, value) "
             "VALUES (?, ?, ?, ?, ?) ON CONFLICT (order_aggregate_id, sku) DO UPDATE SET "
             "category = excluded.category, units = excluded.units, value = excluded.value"),
             [(order, sku, cat, units, str(value)) for sku, (cat, units, value) in skus.items()])
-        refresh(self, tx, order)
+        refresh(self, tx, order, facts)
 
     @handles("aftersales.order.ShipmentScanned")
     def scanned(self, event: Event, tx: Transaction) -> None:
@@ -176,11 +177,13 @@ class ProductSignals(Projection):
             return
         at = utc(d["occurred_at"])
         assert at is not None
-        if order_facts(self, tx, event["subject"])["week"] is not None:
+        facts = order_facts(self, tx, event["subject"])
+        if facts["week"] is not None:
             return  # counted in the week of its first delivery
+        facts["week"] = week_of(at)
         tx.execute(self.sql("UPDATE {product_orders} SET delivered_at = ?, week = ? "
-                            "WHERE order_aggregate_id = ?"), (at, week_of(at), event["subject"]))
-        refresh(self, tx, event["subject"])
+                            "WHERE order_aggregate_id = ?"), (at, facts["week"], event["subject"]))
+        refresh(self, tx, event["subject"], facts)
 
     # ---- what buyers said about it ----------------------------------------------------------
     @handles("aftersales.return.Requested")
@@ -226,7 +229,8 @@ class ProductSignals(Projection):
                 (units, str(Decimal(row[0]) + value), int(page), as_json(reasons),
                  as_json(latest([*orjson.loads(row[2]), example])),
                  as_json(latest(page_examples)), order, sku))
-        refresh(self, tx, order, list(wanted), examples_changed=True)
+        refresh(self, tx, order, order_facts(self, tx, order), list(wanted),
+                examples_changed=True)
 
     @handles("aftersales.complaint.Filed")
     def complaint_filed(self, event: Event, tx: Transaction) -> None:
@@ -239,32 +243,49 @@ class ProductSignals(Projection):
         reasons = orjson.loads(facts["complaint_reasons"])
         reasons[kind] = reasons.get(kind, 0) + 1
         example = [event["time"], event["subject"], kind]
-        tx.execute(self.sql("UPDATE {product_orders} SET page_complaints = page_complaints + 1, "
+        facts.update(page_complaints=facts["page_complaints"] + 1,
+                     complaint_reasons=as_json(reasons), complaint_examples=as_json(
+                         latest([*orjson.loads(facts["complaint_examples"]), example])))
+        tx.execute(self.sql("UPDATE {product_orders} SET page_complaints = ?, "
                             "complaint_reasons = ?, complaint_examples = ? "
                             "WHERE order_aggregate_id = ?"),
-                   (as_json(reasons),
-                    as_json(latest([*orjson.loads(facts["complaint_examples"]), example])),
-                    order))
-        refresh(self, tx, order, examples_changed=True)
+                   (facts["page_complaints"], facts["complaint_reasons"],
+                    facts["complaint_examples"], order))
+        refresh(self, tx, order, facts, examples_changed=True)
 
     # ---- after each batch ---------------------------------------------------------------------
     def finish(self, tx: Transaction) -> None:
-        """Recompute the alerts from the totals when the batch changed them."""
+        """Recompute the alerts from the totals when the batch changed them (the evidence, JSON
+        text, is read only for the alerts)."""
         if not self.changed:
             return
         self.changed = False
-        columns = ("merchant", "category", "sku", *TOTAL_COLUMNS, "reasons", "return_examples",
-                   "page_examples")
+        columns = ("merchant", "category", "sku", *TOTAL_COLUMNS)
         tx.cursor.execute(tx.db.sql(self.sql(f"SELECT {', '.join(columns)} FROM "
                                              "{product_totals} WHERE orders > 0")))
         totals = [dict(zip(columns, r, strict=True)) for r in tx.cursor.fetchall()]
-        rows = alert_rows(assess(totals))
+        alerts = [a for a in assess(totals) if a.alert]
+        for alert in alerts:
+            alert.rows = self._evidence(tx, alert.merchant, alert.category, alert.sku)
         tx.execute(self.sql("DELETE FROM {product_alerts}"))
-        if rows:
+        if alerts:
             tx.executemany(self.sql(
                 f"INSERT INTO {{product_alerts}} ({', '.join(ALERT_COLUMNS)}) VALUES "
                 f"({', '.join('?' for _ in ALERT_COLUMNS)})"),
-                [[row[c] for c in ALERT_COLUMNS] for row in rows])
+                [[row[c] for c in ALERT_COLUMNS] for row in alert_rows(alerts)])
+
+    def _evidence(self, tx: Transaction, merchant: str, category: str, sku: str
+                  ) -> list[dict[str, Any]]:
+        """The reasons and examples of a SKU, or of every SKU of a category (sku '')."""
+        columns = ("reasons", "return_examples", "page_examples")
+        where = "merchant = ? AND category = ? AND (returned > 0 OR flagged > 0)"
+        params = [merchant, category]
+        if sku:
+            where += " AND sku = ?"
+            params.append(sku)
+        tx.cursor.execute(tx.db.sql(self.sql(f"SELECT {', '.join(columns)} FROM "
+                                             f"{{product_totals}} WHERE {where}")), params)
+        return [dict(zip(columns, r, strict=True)) for r in tx.cursor.fetchall()]
 
 
 def by_sku(lines: list[dict[str, Any]]) -> dict[str, tuple[str, int, Decimal]]:

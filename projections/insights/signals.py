@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -47,8 +48,23 @@ class Assessment:
     p_value: float = 1.0
     q_value: float = 1.0
     tested: int = 0  # how many were tested for this signal at this level (BH's m)
-    reasons: dict[str, int] = field(default_factory=dict)
-    examples: list[list[str]] = field(default_factory=list)
+    rows: Sequence[Mapping[str, Any]] = field(default_factory=list, repr=False)  # evidence
+
+    @property
+    def reasons(self) -> dict[str, int]:
+        """What buyers said: return reasons and complaint categories, with their counts."""
+        total: dict[str, int] = defaultdict(int)
+        for row in self.rows:
+            for reason, count in orjson.loads(row["reasons"]).items():
+                total[reason] += count
+        return dict(sorted(total.items()))
+
+    @property
+    def examples(self) -> list[list[str]]:
+        """The latest cases behind the signal: [time, case id, kind]."""
+        column = "page_examples" if self.signal == "page" else "return_examples"
+        found = {tuple(e) for row in self.rows for e in orjson.loads(row[column])}
+        return [list(e) for e in sorted(found, reverse=True)[:EXAMPLES]]
 
     @property
     def lift(self) -> float | None:
@@ -62,23 +78,11 @@ class Assessment:
                 and (lift is None or lift >= MIN_LIFT))
 
 
-def _smoothed(rate: Rate) -> float:
-    """The baseline probability of the test, (k + 1/2) / (n + 1): never exactly 0 or 1."""
-    return (rate.k + 0.5) / (rate.n + 1.0)
-
-
-def _examples(rows: Iterable[Mapping[str, Any]], signal: str) -> list[list[str]]:
-    column = "page_examples" if signal == "page" else "return_examples"
-    found = {tuple(e) for row in rows for e in orjson.loads(row[column])}
-    return [list(e) for e in sorted(found, reverse=True)[:EXAMPLES]]
-
-
-def _reasons(rows: Iterable[Mapping[str, Any]]) -> dict[str, int]:
-    total: dict[str, int] = defaultdict(int)
-    for row in rows:
-        for reason, count in orjson.loads(row["reasons"]).items():
-            total[reason] += count
-    return dict(sorted(total.items()))
+@lru_cache(maxsize=1 << 16)
+def p_value(k: int, n: int, rest_k: int, rest_n: int) -> float:
+    """The one-sided exact binomial p-value of k of n against the smoothed baseline rate of
+    rest_k of rest_n (cached: most SKUs' counts do not change from one batch to the next)."""
+    return binomial_sf(k, n, (rest_k + 0.5) / (rest_n + 1.0))
 
 
 def assess(totals: Sequence[Mapping[str, Any]]) -> list[Assessment]:
@@ -112,8 +116,7 @@ def assess(totals: Sequence[Mapping[str, Any]]) -> list[Assessment]:
                 scope = "all other SKUs of the merchant"
             skus.append(Assessment(
                 "sku", signal, row["merchant"], row["category"], row["sku"], Rate(k, n), rest,
-                scope, Rate(row["units_returned"], row["units_sold"]), reasons=_reasons([row]),
-                examples=_examples([row], signal)))
+                scope, Rate(row["units_returned"], row["units_sold"]), rows=[row]))
         categories = []
         for (merchant, category), members in groups.items():
             k, n = cat_k[(merchant, category)], cat_n[(merchant, category)]
@@ -124,12 +127,11 @@ def assess(totals: Sequence[Mapping[str, Any]]) -> list[Assessment]:
                 Rate(merchant_k[merchant] - k, merchant_n[merchant] - n),
                 "the merchant's other categories",
                 Rate(sum(r["units_returned"] for r in members),
-                     sum(r["units_sold"] for r in members)),
-                reasons=_reasons(members), examples=_examples(members, signal)))
+                     sum(r["units_sold"] for r in members)), rows=members))
         for tested in (skus, categories):
             for item in tested:
-                item.p_value = binomial_sf(item.observed.k, item.observed.n,
-                                           _smoothed(item.baseline))
+                item.p_value = p_value(item.observed.k, item.observed.n, item.baseline.k,
+                                       item.baseline.n)
                 item.tested = len(tested)
             for item, q in zip(tested, benjamini_hochberg([i.p_value for i in tested]),
                                strict=True):
