@@ -18,6 +18,8 @@ COUNTED_COLUMNS = ("delivered", "returned", "flagged", "units_sold", "units_retu
                    "value_sold", "value_returned", "counted_reasons")
 NOTHING = {"delivered": 0, "returned": 0, "flagged": 0, "units_sold": 0, "units_returned": 0,
            "value_sold": "0", "value_returned": "0", "counted_reasons": "{}"}
+FRESH = {"requested_units": 0, "requested_value": "0", "returns": 0, "page_returns": 0,
+         "reasons": "{}", "examples": "[]", "page_examples": "[]"}
 LINE_COLUMNS = ("sku", "category", "units", "value", "requested_units", "requested_value",
                 "returns", "page_returns", "reasons", "examples", "page_examples",
                 *COUNTED_COLUMNS)
@@ -79,6 +81,9 @@ def order_facts(tables: Tables, tx: Transaction, order: str) -> dict[str, Any]:
     return dict(zip(ORDER_COLUMNS, row, strict=True))
 
 
+Change = tuple[dict[str, Any], dict[str, Any], dict[str, Any]]  # (row, old, new counts)
+
+
 def refresh(tables: Tables, tx: Transaction, order: str, facts: dict[str, Any],
             skus: list[str] | None = None, examples_changed: bool = False) -> None:
     """Recount the order's SKUs (or the given ones) and add each change to the SKU's totals and
@@ -93,9 +98,9 @@ def refresh(tables: Tables, tx: Transaction, order: str, facts: dict[str, Any],
         params += skus
     tx.cursor.execute(tx.db.sql(tables.sql(f"SELECT {', '.join(LINE_COLUMNS)} FROM "
                                            f"{{product_lines}} WHERE {where}")), params)
-    rows = [dict(zip(LINE_COLUMNS, r, strict=True)) for r in tx.cursor.fetchall()]
     changes, touched = [], []
-    for row in rows:
+    for values in tx.cursor.fetchall():
+        row = dict(zip(LINE_COLUMNS, values, strict=True))
         new = counted(row, facts)
         old = {k: row[k] for k in new}
         if new != old:
@@ -105,12 +110,39 @@ def refresh(tables: Tables, tx: Transaction, order: str, facts: dict[str, Any],
     if changes:
         tx.executemany(tables.sql(
             "UPDATE {product_lines} SET merchant = ?, market = ?, currency = ?, week = ?, "
-            "delivered = ?, "
-            "returned = ?, flagged = ?, units_sold = ?, units_returned = ?, value_sold = ?, "
-            "value_returned = ?, counted_reasons = ? WHERE order_aggregate_id = ? AND sku = ?"),
+            "delivered = ?, returned = ?, flagged = ?, units_sold = ?, units_returned = ?, "
+            "value_sold = ?, value_returned = ?, counted_reasons = ? "
+            "WHERE order_aggregate_id = ? AND sku = ?"),
             [(facts["merchant"], facts["market"], facts["currency"], facts["week"],
               *(new[k] for k in COUNTED_COLUMNS), order, row["sku"])
              for row, _, new in changes])
+    add(tables, tx, order, facts, changes, touched)
+
+
+def insert_lines(tables: Tables, tx: Transaction, order: str, facts: dict[str, Any],
+                 lines: dict[str, tuple[str, int, Decimal]]) -> None:
+    """The order's SKUs, new to the table, written once with what they count for already (an
+    order may be delivered before it is placed: upstream topics are not ordered)."""
+    rows = []
+    for sku, (category, units, value) in lines.items():
+        row = {**FRESH, "sku": sku, "category": category, "units": units, "value": str(value)}
+        rows.append((row, dict(NOTHING), counted(row, facts)))
+    tx.executemany(tables.sql(
+        "INSERT INTO {product_lines} (order_aggregate_id, sku, category, units, value, merchant, "
+        "market, currency, week, delivered, returned, flagged, units_sold, units_returned, "
+        "value_sold, value_returned, counted_reasons) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+        [(order, row["sku"], row["category"], row["units"], row["value"], facts["merchant"],
+          facts["market"], facts["currency"], facts["week"],
+          *(new[k] for k in COUNTED_COLUMNS)) for row, _, new in rows])
+    changed = [change for change in rows if change[2]["delivered"]]
+    add(tables, tx, order, facts, changed, changed)
+
+
+def add(tables: Tables, tx: Transaction, order: str, facts: dict[str, Any],
+        changes: list[Change], touched: list[Change]) -> None:
+    """Add what changed to the order's counts and what changed or was touched to the totals."""
+    if changes:
         _add_to_order(tables, tx, order, facts, changes)
     counts_only = []
     for row, old, new in touched:
@@ -135,9 +167,10 @@ def _add_to_order(tables: Tables, tx: Transaction, order: str, facts: dict[str, 
                   changes: list[tuple[dict[str, Any], dict[str, Any], dict[str, Any]]]) -> None:
     step = {k: sum(new[k] - old[k] for _, old, new in changes)
             for k in ("returned", "flagged", "units_sold", "units_returned")}
-    money = [str(Decimal(facts[k]) + sum((Decimal(new[k]) - Decimal(old[k])
-                                         for _, old, new in changes), Decimal(0)))
-             for k in ("value_sold", "value_returned")]
+    for k in ("value_sold", "value_returned"):  # facts stay the row as it is now
+        facts[k] = str(Decimal(facts[k]) + sum((Decimal(new[k]) - Decimal(old[k])
+                                                for _, old, new in changes), Decimal(0)))
+    money = [facts["value_sold"], facts["value_returned"]]
     tx.execute(tables.sql(
         "UPDATE {product_orders} SET delivered = ?, returned_skus = returned_skus + ?, "
         "flagged_skus = flagged_skus + ?, units_sold = units_sold + ?, "

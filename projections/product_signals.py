@@ -30,6 +30,7 @@ from projections.product_counts import (
     ALERT_COLUMNS,
     TOTAL_COLUMNS,
     as_json,
+    insert_lines,
     latest,
     order_facts,
     refresh,
@@ -163,12 +164,18 @@ class ProductSignals(Projection):
                             "placed_at = ? WHERE order_aggregate_id = ?"),
                    (facts["merchant"], d["market"], d["currency"], utc(d["placed_at"]), order))
         skus = by_sku(d["lines"])
-        tx.executemany(self.sql(
-            "INSERT INTO {product_lines} (order_aggregate_id, sku, category, units, value) "
-            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (order_aggregate_id, sku) DO UPDATE SET "
-            "category = excluded.category, units = excluded.units, value = excluded.value"),
-            [(order, sku, cat, units, str(value)) for sku, (cat, units, value) in skus.items()])
-        refresh(self, tx, order, facts)
+        tx.cursor.execute(tx.db.sql(self.sql("SELECT sku FROM {product_lines} WHERE "
+                                             "order_aggregate_id = ?")), (order,))
+        asked = {row[0] for row in tx.cursor.fetchall()}  # returns that came first
+        if asked:
+            tx.executemany(self.sql(
+                "UPDATE {product_lines} SET category = ?, units = ?, value = ? "
+                "WHERE order_aggregate_id = ? AND sku = ?"),
+                [(cat, units, str(value), order, sku) for sku, (cat, units, value)
+                 in skus.items() if sku in asked])
+            refresh(self, tx, order, facts, sorted(asked & set(skus)))
+        insert_lines(self, tx, order, facts,
+                     {sku: line for sku, line in skus.items() if sku not in asked})
 
     @handles("aftersales.order.ShipmentScanned")
     def scanned(self, event: Event, tx: Transaction) -> None:
