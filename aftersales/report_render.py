@@ -48,11 +48,18 @@ def number(value: Any) -> float:
         return 0.0
 
 
+def plain(text: object, limit: int = 60) -> str:
+    """Text from the data as matplotlib shows it literally: '$' would start mathtext."""
+    value = str(text)
+    value = value if len(value) <= limit else value[:limit - 1] + "…"
+    return value.replace("$", r"\$")
+
+
 def _label(row: dict[str, Any], x: str) -> str:
     label = str(row.get(x) or "")
     if x != "market" and row.get("market"):
         label += f" {row['market']}"
-    return label
+    return plain(label)
 
 
 def _bars(ax: Axes, section: Section, chart: Chart) -> None:
@@ -62,7 +69,7 @@ def _bars(ax: Axes, section: Section, chart: Chart) -> None:
             [number(r.get(chart.y)) for r in rows][::-1], color=BLUE)
     unit = next((v.unit for r in rows if isinstance(v := r.get(chart.y), Rate)), "")
     ax.set_xlabel(f"{chart.y} ({unit})" if unit else chart.y)
-    ax.set_title(section.title, fontsize=9)
+    ax.set_title(plain(section.title, 120), fontsize=9)
 
 
 def _line(ax: Axes, title: str, chart: Chart, points: list[dict[str, Any]]) -> None:
@@ -99,7 +106,8 @@ def _figure(section: Section) -> Figure | None:
     panels = sorted(series.items(), key=lambda s: -len(s[1]))[:MAX_PANELS]
     fig, axes = plt.subplots(len(panels), 1, figsize=(8, 2.6 * len(panels)), squeeze=False)
     for ax, (name, points) in zip(axes.flat, panels, strict=False):
-        _line(ax, f"{section.title}: {name}" if name else section.title, chart, points)
+        _line(ax, plain(f"{section.title}: {name}" if name else section.title, 120), chart,
+              points)
     return fig
 
 

@@ -251,6 +251,23 @@ def test_insights_refuse_bad_options_with_exit_2(cli: Cli, args: list[str], comp
     assert done.returncode == 2 and complaint in done.stderr
 
 
+def test_the_report_draws_names_from_the_data_as_plain_text(cli: Cli) -> None:
+    """'$' in a carrier or category name would start matplotlib's mathtext."""
+    placed = order_placed("o-2", lines=[{"line_id": "1", "sku": "$\\frac{1}{0}$",
+                                         "category": "$x^{$", "quantity": 1,
+                                         "unit_price": "5.00"}],
+                          estimated_delivery_at=(T0 + timedelta(days=9)).isoformat())
+    upstream = [placed, order_paid(placed),
+                shipment("o-2", "Delivered", T0 + timedelta(days=3), carrier="$x_{$")]
+    assert cli.run("ingest", cli.lines("more.jsonl", upstream)).returncode == 0
+    back = request_return(order_id="o-2", lines=[{"line_id": "1", "quantity": 1}])
+    assert cli.run("submit", "-", stdin=json.dumps(back)).returncode == 0
+    assert cli.run("projections", "rebuild").returncode == 0
+    for name in ("report.html", "report.png"):
+        done = cli.run("report", "--output", str(cli.tmp / name))
+        assert done.returncode == 0, done.stderr
+
+
 def test_a_read_model_from_an_older_version_asks_for_a_rebuild(cli: Cli) -> None:
     assert cli.run("projections", "rebuild").returncode == 0
     with sqlite3.connect(cli.tmp / "read.sqlite") as conn:
