@@ -77,13 +77,16 @@ def _run(build: Callable[[ReadDatabase, str | None, str | None], Insight],
         emit_rows([flat_row(r) for r in views[0].rows[:limit]], "csv", views[0].title)
         return
     for v in views:
-        columns, shown = v.columns, v.rows[:limit]
+        columns, shown = v.brief or v.columns, v.rows[:limit]
         count = f"{len(shown)} of {len(v.rows)} rows, --limit" if len(shown) < len(v.rows) \
             else f"{len(v.rows)} rows"
         console.print(table(f"{v.title} ({count})", columns,
                             ([text_value(r.get(c)) for c in columns] for r in shown)))
         if v.note:
             console.print(f"[dim]{v.note}[/]", highlight=False)
+        if v.brief:
+            console.print("[dim]more columns (examples, p-values…) with --format json or "
+                          "csv[/]", highlight=False)
 
 
 @insights_app.command()

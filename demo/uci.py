@@ -7,7 +7,9 @@ Mapping (documented in the README):
   scans, their carrier Royal Mail and their times are assumptions; there is no promised date);
 * market = the buyer's country as ISO 3166-1 alpha-2 (`COUNTRIES`); currency GBP (the shop's
   prices); fulfilment `domestic` in GB, `direct_mail` abroad;
-* category from keywords of the description (`CATEGORIES`), else `gifts`;
+* category from keywords of the description (`CATEGORIES`), else `gifts`; StockCodes that are
+  not goods (postage, carriage, manual entries, fees, discounts, samples: `NOT_GOODS`) are in the
+  category `not_goods`;
 * a missing CustomerID becomes the opaque guest id `guest-<invoice>`;
 * a C invoice (cancellation) becomes a customer's RequestReturn of the matching lines of the
   customer's latest earlier invoice with that StockCode (reason `changed_mind`, or
@@ -54,7 +56,14 @@ CATEGORIES = (
 )
 
 
-def category_of(description: str) -> str:
+# StockCodes that are not goods: postage, carriage, manual entries, fees, discounts, samples
+NOT_GOODS = frozenset({"POST", "DOT", "C2", "M", "BANK CHARGES", "PADS", "D", "CRUK",
+                       "AMAZONFEE", "S", "B"})
+
+
+def category_of(description: str, stock_code: str = "") -> str:
+    if stock_code.upper() in NOT_GOODS:
+        return "not_goods"
     text = description.upper()
     return next((c for word, c in CATEGORIES if word in text), "gifts")
 
@@ -90,7 +99,7 @@ def read_invoices(path: Path) -> Iterator[Invoice]:
                 current = Invoice(number, at, customer, row["Country"])
             current.lines.append({
                 "line_id": str(len(current.lines) + 1), "sku": row["StockCode"],
-                "category": category_of(row["Description"] or ""),
+                "category": category_of(row["Description"] or "", row["StockCode"]),
                 "quantity": int(row["Quantity"]), "unit_price": row["UnitPrice"],
                 "description": row["Description"]})
     if current is not None:

@@ -14,6 +14,8 @@ from projections.orders import _extra
 # scan -> (column set on the first such scan)
 FIRST_SCAN = {"Dispatched": "dispatched_at", "Delivered": "delivered_at", "Lost": "lost_at",
               "Damaged": "damaged_at", "CustomsHeld": "customs_held_at"}
+ROW_COLUMNS = ("scans", "last_scan_at", "origin", "destination", "promised_at",
+               "failed_deliveries", "customs_released_at", *FIRST_SCAN.values())
 
 
 class Shipments(Projection):
@@ -74,14 +76,12 @@ class Shipments(Projection):
         tx.execute(self.sql("UPDATE {shipment_orders} SET market = ?, promised_at = ? "
                             "WHERE order_aggregate_id = ?"), (d["market"], promised,
                                                              event["subject"]))
-        tx.execute(self.sql("UPDATE {shipments} SET market = ? WHERE order_aggregate_id = ?"),
-                   (d["market"], event["subject"]))
         tx.execute(self.sql(
-            "UPDATE {shipments} SET promised_at = ?, on_time = CASE WHEN delivered_at IS NULL "
-            "OR CAST(? AS TEXT) IS NULL THEN NULL WHEN delivered_at <= CAST(? AS TEXT) THEN 1 "
-            "ELSE 0 END "
-            "WHERE order_aggregate_id = ? AND direction = 'outbound'"),
-            (promised, promised, promised, event["subject"]))
+            "UPDATE {shipments} SET market = ?, promised_at = CASE direction WHEN 'outbound' "
+            "THEN CAST(? AS TEXT) END, on_time = CASE WHEN direction <> 'outbound' OR "
+            "delivered_at IS NULL OR CAST(? AS TEXT) IS NULL THEN NULL WHEN delivered_at <= "
+            "CAST(? AS TEXT) THEN 1 ELSE 0 END WHERE order_aggregate_id = ?"),
+            (d["market"], promised, promised, promised, event["subject"]))
 
     @handles("aftersales.order.ShipmentScanned")
     def scanned(self, event: Event, tx: Transaction) -> None:
@@ -94,15 +94,14 @@ class Shipments(Projection):
             facts = tx.one(self.sql("SELECT order_id, market, promised_at FROM "
                                     "{shipment_orders} WHERE order_aggregate_id = ?"), (order,))
             order_id, market, promised = facts if facts is not None else (None, None, None)
-            outbound = d["direction"] == "outbound"
+            row = {**dict.fromkeys(ROW_COLUMNS), "scans": 0, "failed_deliveries": 0,
+                   "promised_at": promised if d["direction"] == "outbound" else None}
             tx.execute(self.sql(
                 "INSERT INTO {shipments} (order_aggregate_id, shipment_id, order_id, market, "
                 "carrier, direction, first_scan_at, month, promised_at) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"),
                 (*key, order_id, market, d["carrier"], d["direction"], at, month_of(at),
-                 promised if outbound else None))
-            row = self._row(tx, key)
-            assert row is not None
+                 row["promised_at"]))
         changes: dict[str, Any] = {"scans": row["scans"] + 1}
         if row["last_scan_at"] is None or at >= row["last_scan_at"]:
             changes.update(last_scan=d["scan"], last_scan_at=at)
@@ -132,8 +131,6 @@ class Shipments(Projection):
                             "AND shipment_id = ?"), (*changes.values(), *key))
 
     def _row(self, tx: Transaction, key: tuple[str, str]) -> dict[str, Any] | None:
-        columns = ("scans", "last_scan_at", "origin", "destination", "promised_at",
-                   "failed_deliveries", "customs_released_at", *FIRST_SCAN.values())
-        row = tx.one(self.sql(f"SELECT {', '.join(columns)} FROM {{shipments}} WHERE "
+        row = tx.one(self.sql(f"SELECT {', '.join(ROW_COLUMNS)} FROM {{shipments}} WHERE "
                               "order_aggregate_id = ? AND shipment_id = ?"), key)
-        return None if row is None else dict(zip(columns, row, strict=True))
+        return None if row is None else dict(zip(ROW_COLUMNS, row, strict=True))

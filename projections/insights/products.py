@@ -117,6 +117,8 @@ def alert_view(items: list[Assessment], stored: list[dict[str, Any]] | None = No
                 for r in stored]
     rows.sort(key=lambda r: (r["q_value"], r["level"], r["merchant"], r["category"], r["sku"]))
     return View("alerts", "Product-information alerts", rows,
+                brief=["level", "signal", "merchant", "category", "sku", "rate", "baseline",
+                       "lift", "q_value", "reasons"],
                 note=f"signal page: return reasons or complaint categories that point at the "
                      f"product page; signal return: any return. Exact binomial test against "
                      f"the peers, Benjamini-Hochberg q ≤ {FDR} across everything tested.")
@@ -194,7 +196,9 @@ def products(db: ReadDatabase, since: str | None = None, market: str | None = No
                                     if unfiltered else None))
     skus = _assessment_rows(items, "sku")
     insight.views += [
-        View("skus", "SKUs tested (at least 20 delivered orders)", skus),
+        View("skus", "SKUs tested (at least 20 delivered orders)", skus,
+             brief=["merchant", "category", "sku", "orders", "return_rate", "return_q",
+                    "page_rate", "page_q", "reasons"]),
         View("categories", "Categories tested", _assessment_rows(items, "category")),
         markets(db, since, market),
         weeks(db, since, market),

@@ -25,6 +25,7 @@ class View:
     rows: list[dict[str, Any]]
     note: str = ""
     chart: Chart | None = None
+    brief: list[str] | None = None  # the columns a terminal table shows (else all)
 
     @property
     def columns(self) -> list[str]:

@@ -73,7 +73,8 @@ def uci() -> dict[str, Any]:
     for number, lines in accepted.items():
         first: dict[str, str] = {}
         for line in lines:
-            first.setdefault(line["StockCode"], category_of(line["Description"] or ""))
+            first.setdefault(line["StockCode"], category_of(line["Description"] or "",
+                                                            line["StockCode"]))
         for sku, category in first.items():
             pairs[(category, sku)]["orders"].add(number)
             if (number, sku) in returned:
