@@ -36,6 +36,8 @@ from projections.product_counts import (
     refresh,
 )
 
+ADVISORY_LOCK = 0x19A1E27  # product_signals' transaction-level lock on PostgreSQL
+
 
 class ProductSignals(Projection):
     name = "product_signals"
@@ -145,10 +147,19 @@ class ProductSignals(Projection):
     def __init__(self, suffix: str = "") -> None:
         super().__init__(suffix)
         self.changed = False  # the totals changed in this batch: recompute the alerts
+        self._serialised: Transaction | None = None
+
+    def serialise(self, tx: Transaction) -> None:
+        """On PostgreSQL, one transaction at a time updates these tables (several runners in a
+        group each hold some partitions: the counts are read, changed and written back)."""
+        if tx.db.is_postgres and self._serialised is not tx:
+            tx.execute("SELECT pg_advisory_xact_lock(?)", (ADVISORY_LOCK,))
+            self._serialised = tx
 
     # ---- the order ------------------------------------------------------------------------
     @handles("aftersales.order.Registered")
     def registered(self, event: Event, tx: Transaction) -> None:
+        self.serialise(tx)
         tx.execute(self.sql("INSERT INTO {product_orders} (order_aggregate_id, order_id) "
                             "VALUES (?, ?) ON CONFLICT (order_aggregate_id) DO UPDATE SET "
                             "order_id = excluded.order_id"),
@@ -156,6 +167,7 @@ class ProductSignals(Projection):
 
     @handles("aftersales.order.Placed")
     def placed(self, event: Event, tx: Transaction) -> None:
+        self.serialise(tx)
         d, order = event["data"], event["subject"]
         facts = order_facts(self, tx, order)
         facts.update(merchant=d.get("merchant_id") or "", market=d["market"],
@@ -182,6 +194,7 @@ class ProductSignals(Projection):
         d = event["data"]
         if d["direction"] != "outbound" or d["scan"] != "Delivered":
             return
+        self.serialise(tx)
         at = utc(d["occurred_at"])
         assert at is not None
         facts = order_facts(self, tx, event["subject"])
@@ -195,6 +208,7 @@ class ProductSignals(Projection):
     # ---- what buyers said about it ----------------------------------------------------------
     @handles("aftersales.return.Requested")
     def return_requested(self, event: Event, tx: Transaction) -> None:
+        self.serialise(tx)
         order = str(order_aggregate_id(event["data"]["order_id"]))
         tx.execute(self.sql("INSERT INTO {product_returns} (case_id, order_aggregate_id, "
                             "requested_at) VALUES (?, ?, ?) ON CONFLICT (case_id) DO NOTHING"),
@@ -206,6 +220,7 @@ class ProductSignals(Projection):
         decision = event["data"]["decision"]
         if decision["policy_id"] != "return.eligibility":
             return
+        self.serialise(tx)
         found = tx.one(self.sql("SELECT order_aggregate_id, requested_at, counted FROM "
                                 "{product_returns} WHERE case_id = ?"), (event["subject"],))
         if found is None or found[2]:
@@ -244,6 +259,7 @@ class ProductSignals(Projection):
         d = event["data"]
         if not d.get("order_id") or d["category"] not in PAGE_COMPLAINTS:
             return
+        self.serialise(tx)
         order = str(order_aggregate_id(d["order_id"]))
         facts = order_facts(self, tx, order)
         kind = f"complaint:{d['category']}"
@@ -267,6 +283,7 @@ class ProductSignals(Projection):
         if not self.changed:
             return
         self.changed = False
+        self.serialise(tx)
         columns = ("merchant", "category", "sku", *TOTAL_COLUMNS)
         tx.cursor.execute(tx.db.sql(self.sql(f"SELECT {', '.join(columns)} FROM "
                                              "{product_totals} WHERE orders > 0")))

@@ -4,6 +4,7 @@ rates never above 100 %."""
 
 from __future__ import annotations
 
+import threading
 import zlib
 from collections.abc import Iterator
 from datetime import timedelta
@@ -208,6 +209,47 @@ def test_runner_batches_on_the_read_database_equal_a_rebuild(
     expected = ReadDatabase(f"sqlite:///{tmp_path / 'rebuilt.sqlite'}")
     rebuild(expected, None, store_reader(app))
     assert snapshot(read_db) == snapshot(expected)
+
+
+def test_two_runners_splitting_the_partitions_agree_with_a_rebuild(
+        app: AfterSalesApp, read_url: str, tmp_path: Path) -> None:
+    """Two runners of one group, each with its own connection and half the partitions, apply
+    their batches at the same time into one read database."""
+    shop(app)
+    parts = partitioned(events(app))
+    first = ReadDatabase(read_url)
+    ensure_schema(first, all_projections())
+    failures: list[BaseException] = []
+
+    def run(mine: list[list[Delivery]]) -> None:
+        db = ReadDatabase(read_url)
+        projections = all_projections()
+        try:
+            merged = [d for group in zip(*mine, strict=False) for d in group]
+            merged += [d for p in mine for d in p[min(map(len, mine)):]]
+            for start in range(0, len(merged), 100):
+                apply_batch(db, projections, merged[start:start + 100])
+        except BaseException as error:
+            failures.append(error)
+        finally:
+            db.close()
+
+    threads = [threading.Thread(target=run, args=(parts[:3],)),
+               threading.Thread(target=run, args=(parts[3:],))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=300)
+    assert not failures, failures
+    expected = ReadDatabase(f"sqlite:///{tmp_path / 'rebuilt.sqlite'}")
+    rebuild(expected, None, store_reader(app))
+    wanted = snapshot(expected)
+    seen = snapshot(first)
+    for table in ("product_orders", "product_lines", "product_totals", "product_alerts",
+                  "shipments"):
+        assert seen[table] == wanted[table], table
+    assert_consistent(first)
+    first.close()
 
 
 def test_a_sku_returned_as_defective_more_than_its_peers_raises_a_page_alert(
