@@ -9,6 +9,7 @@ from typing import Any
 
 from projections.db import ReadDatabase
 from projections.insights.periods import week_of
+from projections.insights.signals import MIN_SUPPORT
 from projections.insights.stats import Rate
 from projections.insights.trends import weekly
 from projections.insights.view import Chart, Insight, View
@@ -95,10 +96,13 @@ def routes(rows: list[dict[str, Any]]) -> View:
                     "late": Rate(on_time.n - on_time.k, on_time.n),
                     "transit_days_p50": _median([r["transit_hours"] for r in sent
                                                  if r["transit_hours"] is not None], 24)})
-    out.sort(key=lambda r: (-r["late"].interval[0], -r["parcels"], r["carrier"], r["route"]))
+    out.sort(key=lambda r: (r["late"].n < MIN_SUPPORT, -r["late"].interval[0], -r["parcels"],
+                            r["carrier"], r["route"]))
     return View("routes", "Routes (origin → destination), the surely latest first", out,
-                note="sorted by the lower bound of the late share's 95 % interval: a route "
-                     "tops the list only when it is late on enough parcels to be sure")
+                note=f"routes with at least {MIN_SUPPORT} delivered parcels with a promise "
+                     "first, sorted by the lower bound of the late share's 95 % interval (a "
+                     "route tops the list only when it is late on enough parcels to be sure); "
+                     "then the others")
 
 
 def trend(rows: list[dict[str, Any]]) -> View:
