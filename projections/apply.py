@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import random
 import re
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+
+import psycopg
 
 from projections import positions
 from projections.base import Event, Projection, utc
@@ -61,6 +65,7 @@ def _drifted(db: ReadDatabase, tx: Transaction, projection: Projection) -> bool:
     return False
 
 
+CONFLICT_RETRIES = 5
 CANONICAL_UTC = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{6})?\+00:00")
 
 
@@ -77,16 +82,25 @@ def apply_batch(db: ReadDatabase, projections: Sequence[Projection],
 
     An event at or below a projection's position for its partition (a re-send by the relay)
     or below its floor (already applied by a rebuild) is skipped, so nothing is applied twice.
-    Returns how many (event, projection) applications happened."""
-    with db.transaction() as tx:
-        return apply_in(tx, projections, deliveries)
+    Returns how many (event, projection) applications happened. A deadlock or serialisation
+    failure against another runner rolls the whole batch back and tries it again."""
+    for attempt in range(1, CONFLICT_RETRIES + 1):
+        try:
+            with db.transaction() as tx:
+                return apply_in(tx, projections, deliveries)
+        except (psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure):
+            if attempt == CONFLICT_RETRIES:
+                raise
+            time.sleep(random.uniform(0, 0.05 * attempt))
+    raise AssertionError("unreachable")
 
 
 def apply_in(tx: Transaction, projections: Sequence[Projection],
              deliveries: Sequence[Delivery]) -> int:
     applied = 0
+    keys = {(d.source, d.part) for d in deliveries}
     for projection in projections:
-        where = positions.load(tx, projection.name)
+        where = positions.claim(tx, projection.name, keys)
         highest = {key: pos for key, (_, pos) in where.parts.items()}
         next_offset = {key: off for key, (off, _) in where.parts.items()}
         handlers = projection.handlers()
@@ -99,7 +113,7 @@ def apply_in(tx: Transaction, projections: Sequence[Projection],
                     handler(projection, d.event, tx)
                     applied += 1
             highest[key] = max(top, position)
-            next_offset[key] = d.offset + 1
+            next_offset[key] = max(next_offset.get(key, 0), d.offset + 1)
         projection.finish(tx)
         where.parts.update({key: (next_offset[key], highest[key]) for key in next_offset})
         positions.save(tx, projection.name, where)

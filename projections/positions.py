@@ -4,6 +4,7 @@ the same transaction as the rows, so rows and positions never disagree."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from projections.db import Transaction
@@ -31,15 +32,6 @@ class Positions:
     floor: int = 0
     parts: dict[tuple[str, int], tuple[int, int]] = field(default_factory=dict)
 
-    def applied(self, source: str, part: int, position: int) -> bool:
-        """True when this store position is already in the projection's tables."""
-        _, highest = self.parts.get((source, part), (0, 0))
-        return position <= max(self.floor, highest)
-
-    def advance(self, source: str, part: int, next_offset: int, position: int) -> None:
-        _, highest = self.parts.get((source, part), (0, 0))
-        self.parts[(source, part)] = (next_offset, max(highest, position))
-
     def highest(self) -> int:
         return max([self.floor, *(p for _, p in self.parts.values())])
 
@@ -49,10 +41,14 @@ def create(tx: Transaction) -> None:
         tx.execute(ddl)
 
 
-def load(tx: Transaction, projection: str) -> Positions:
-    positions = Positions()
+def _floor(tx: Transaction, projection: str) -> int:
     row = tx.one("SELECT position FROM projection_floors WHERE projection = ?", (projection,))
-    positions.floor = int(row[0]) if row else 0
+    return int(row[0]) if row else 0
+
+
+def load(tx: Transaction, projection: str) -> Positions:
+    """Every partition's position (for status and seeking; not for writing back)."""
+    positions = Positions(floor=_floor(tx, projection))
     tx.cursor.execute(tx.db.sql("SELECT source, part, next_offset, max_position FROM "
                                 "projection_positions WHERE projection = ?"), (projection,))
     for source, part, next_offset, max_position in tx.cursor.fetchall():
@@ -60,12 +56,39 @@ def load(tx: Transaction, projection: str) -> Positions:
     return positions
 
 
-def save(tx: Transaction, projection: str, positions: Positions) -> None:
+def claim(tx: Transaction, projection: str, keys: Iterable[tuple[str, int]]) -> Positions:
+    """The positions of just these partitions, locked until the transaction ends.
+
+    Several runners share a read database: each must read and write only the partitions its
+    batch covers, and hold them while it applies, so a runner that lost a partition in a
+    rebalance and the one that got it can never both apply the same events, nor write back an
+    older position over a newer one. Rows are created first (a no-op when they exist) so that
+    there is always a row to lock, and locked in key order so two runners never deadlock."""
+    wanted = sorted(set(keys))
     tx.executemany(
         "INSERT INTO projection_positions (projection, source, part, next_offset, max_position) "
-        "VALUES (?, ?, ?, ?, ?) ON CONFLICT (projection, source, part) DO UPDATE SET "
-        "next_offset = excluded.next_offset, max_position = excluded.max_position",
-        [(projection, source, part, off, pos)
+        "VALUES (?, ?, ?, 0, 0) ON CONFLICT (projection, source, part) DO NOTHING",
+        [(projection, source, part) for source, part in wanted])
+    positions = Positions(floor=_floor(tx, projection))
+    lock = " ORDER BY source, part FOR UPDATE" if tx.db.is_postgres else ""
+    for source in sorted({source for source, _ in wanted}):
+        parts = [part for s, part in wanted if s == source]
+        marks = ", ".join("?" * len(parts))
+        tx.cursor.execute(tx.db.sql(
+            "SELECT part, next_offset, max_position FROM projection_positions WHERE "
+            f"projection = ? AND source = ? AND part IN ({marks}){lock}"),
+            (projection, source, *parts))
+        for part, next_offset, max_position in tx.cursor.fetchall():
+            positions.parts[(source, int(part))] = (int(next_offset), int(max_position))
+    return positions
+
+
+def save(tx: Transaction, projection: str, positions: Positions) -> None:
+    """Write back the partitions of ``positions`` (only those ``claim`` loaded and locked)."""
+    tx.executemany(
+        "UPDATE projection_positions SET next_offset = ?, max_position = ? "
+        "WHERE projection = ? AND source = ? AND part = ?",
+        [(off, pos, projection, source, part)
          for (source, part), (off, pos) in positions.parts.items()])
 
 
