@@ -19,7 +19,7 @@ from kafka.consumer.subscription_state import ConsumerRebalanceListener
 from kafka.errors import KafkaError
 
 from projections import positions
-from projections.apply import Delivery, apply_batch, ensure_schema, normalise
+from projections.apply import Delivery, apply_batch, ensure_schema, normalise, settle
 from projections.base import Projection
 from projections.db import ReadDatabase
 
@@ -55,6 +55,7 @@ class ProjectionRunner:
         self.stats = RunnerStats()
         self._consumer: KafkaConsumer | None = None
         ensure_schema(db, self.projections)
+        settle(db, self.projections)  # what a crash may have left between a batch and its settle
 
     def seek_to_stored(self, assigned: list[TopicPartition]) -> None:
         """Resume each partition after the lowest offset any projection has applied."""

@@ -5,8 +5,10 @@ from __future__ import annotations
 import random
 import re
 import time
-from collections.abc import Sequence
+from collections import defaultdict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 import psycopg
 
@@ -66,6 +68,7 @@ def _drifted(db: ReadDatabase, tx: Transaction, projection: Projection) -> bool:
 
 
 CONFLICT_RETRIES = 5
+T = TypeVar("T")
 CANONICAL_UTC = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{6})?\+00:00")
 
 
@@ -84,10 +87,23 @@ def apply_batch(db: ReadDatabase, projections: Sequence[Projection],
     or below its floor (already applied by a rebuild) is skipped, so nothing is applied twice.
     Returns how many (event, projection) applications happened. A deadlock or serialisation
     failure against another runner rolls the whole batch back and tries it again."""
+    applied = _retrying(db, lambda tx: apply_in(tx, projections, deliveries))
+    settle(db, projections)
+    return applied
+
+
+def settle(db: ReadDatabase, projections: Sequence[Projection]) -> None:
+    """Each projection's settle step, in a transaction of its own (see Projection.settle)."""
+    for projection in projections:
+        if type(projection).settle is not Projection.settle:
+            _retrying(db, projection.settle)
+
+
+def _retrying(db: ReadDatabase, work: Callable[[Transaction], T]) -> T:
     for attempt in range(1, CONFLICT_RETRIES + 1):
         try:
             with db.transaction() as tx:
-                return apply_in(tx, projections, deliveries)
+                return work(tx)
         except (psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure):
             if attempt == CONFLICT_RETRIES:
                 raise
@@ -97,24 +113,35 @@ def apply_batch(db: ReadDatabase, projections: Sequence[Projection],
 
 def apply_in(tx: Transaction, projections: Sequence[Projection],
              deliveries: Sequence[Delivery]) -> int:
+    """Each projection gets, in batch order, the deliveries it has a handler for and has not
+    applied yet: above its position for the partition, above every earlier delivery of the
+    partition in this batch (a re-send), and above its floor. The batch is indexed once, so a
+    projection's cost follows the events it handles, not the size of the batch."""
     applied = 0
-    keys = {(d.source, d.part) for d in deliveries}
+    before: list[int] = []  # the highest position of the partition earlier in the batch
+    highest: dict[tuple[str, int], int] = {}
+    next_offset: dict[tuple[str, int], int] = {}
+    by_type: dict[str, list[int]] = defaultdict(list)
+    for index, d in enumerate(deliveries):
+        key, position = (d.source, d.part), d.event["position"]
+        top = highest.get(key, 0)
+        before.append(top)
+        highest[key] = max(top, position)
+        next_offset[key] = max(next_offset.get(key, 0), d.offset + 1)
+        by_type[d.event["type"]].append(index)
     for projection in projections:
-        where = positions.claim(tx, projection.name, keys)
-        highest = {key: pos for key, (_, pos) in where.parts.items()}
-        next_offset = {key: off for key, (off, _) in where.parts.items()}
+        where = positions.claim(tx, projection.name, highest)
         handlers = projection.handlers()
-        for d in deliveries:
-            key, position = (d.source, d.part), d.event["position"]
-            top = highest.get(key, 0)
-            if position > top and position > where.floor:
-                handler = handlers.get(d.event["type"])
-                if handler is not None:
-                    handler(projection, d.event, tx)
-                    applied += 1
-            highest[key] = max(top, position)
-            next_offset[key] = max(next_offset.get(key, 0), d.offset + 1)
-        projection.finish(tx)
-        where.parts.update({key: (next_offset[key], highest[key]) for key in next_offset})
+        wanted = sorted(i for t in handlers.keys() & by_type.keys() for i in by_type[t])
+        for index in wanted:
+            d = deliveries[index]
+            position = d.event["position"]
+            stored = where.parts.get((d.source, d.part), (0, 0))[1]
+            if position > stored and position > before[index] and position > where.floor:
+                handlers[d.event["type"]](projection, d.event, tx)
+                applied += 1
+        for key, top in highest.items():
+            offset, stored = where.parts.get(key, (0, 0))
+            where.parts[key] = (max(offset, next_offset[key]), max(stored, top))
         positions.save(tx, projection.name, where)
     return applied

@@ -13,6 +13,8 @@ from projections.db import Transaction
 from projections.insights.signals import EXAMPLES
 
 TOTAL_COLUMNS = ("orders", "returned", "flagged", "units_sold", "units_returned")
+DELTA_COLUMNS = ("merchant", "category", "sku", *TOTAL_COLUMNS, "reasons", "return_examples",
+                 "page_examples")
 TOTALS = ("delivered", "returned", "flagged", "units_sold", "units_returned")  # line -> total
 COUNTED_COLUMNS = ("delivered", "returned", "flagged", "units_sold", "units_returned",
                    "value_sold", "value_returned", "counted_reasons")
@@ -31,8 +33,6 @@ ALERT_COLUMNS = ("level", "signal", "merchant", "category", "sku", "orders", "ca
 
 
 class Tables(Protocol):
-    changed: bool
-
     def sql(self, statement: str) -> str: ...
 
 
@@ -71,9 +71,17 @@ def counted(row: dict[str, Any], facts: dict[str, Any]) -> dict[str, Any]:
 
 
 def order_facts(tables: Tables, tx: Transaction, order: str) -> dict[str, Any]:
-    """The order's row (created empty when a case about it arrived first)."""
-    row = tx.one(tables.sql(f"SELECT {', '.join(ORDER_COLUMNS)} FROM {{product_orders}} "
-                            "WHERE order_aggregate_id = ?"), (order,))
+    """The order's row (created empty when a case about it arrived first), locked until the
+    transaction ends: whoever changes an order's rows or lines holds it (on SQLite the write
+    lock does), so runners holding the order's partition and its cases' never interleave."""
+    select = f"SELECT {', '.join(ORDER_COLUMNS)} FROM {{product_orders}} " \
+             "WHERE order_aggregate_id = ?"
+    if tx.db.is_postgres:
+        tx.execute(tables.sql("INSERT INTO {product_orders} (order_aggregate_id) VALUES (?) "
+                              "ON CONFLICT (order_aggregate_id) DO NOTHING"), (order,))
+        row = tx.one(tables.sql(select + " FOR UPDATE"), (order,))
+    else:
+        row = tx.one(tables.sql(select), (order,))
     if row is None:
         tx.execute(tables.sql("INSERT INTO {product_orders} (order_aggregate_id) VALUES (?)"),
                    (order,))
@@ -141,26 +149,66 @@ def insert_lines(tables: Tables, tx: Transaction, order: str, facts: dict[str, A
 
 def add(tables: Tables, tx: Transaction, order: str, facts: dict[str, Any],
         changes: list[Change], touched: list[Change]) -> None:
-    """Add what changed to the order's counts and what changed or was touched to the totals."""
+    """Add what changed to the order's counts, and queue what changed or was touched for the
+    SKUs' totals (insert-only rows: runners holding other partitions never wait on them)."""
     if changes:
         _add_to_order(tables, tx, order, facts, changes)
-    counts_only = []
+    deltas = []
     for row, old, new in touched:
         key = (facts["merchant"], row["category"], row["sku"])
-        delta = [new[k] - old[k] for k in TOTALS]
-        if new["delivered"] and (row["returns"] or facts["page_complaints"]):
-            _add_cases_to_totals(tables, tx, key, delta, row, old, new, facts)
-        else:
-            counts_only.append((*key, *delta))
-    if counts_only:
+        counts = [new[k] - old[k] for k in TOTALS]
+        if not (new["delivered"] and (row["returns"] or facts["page_complaints"])):
+            deltas.append((*key, *counts, "{}", "[]", "[]"))
+            continue
+        before = orjson.loads(old["counted_reasons"])
+        after = orjson.loads(new["counted_reasons"])
+        reasons = {r: n - before.get(r, 0) for r, n in after.items() if n != before.get(r, 0)}
+        page = orjson.loads(row["page_examples"])
+        if facts["page_complaints"]:
+            page += orjson.loads(facts["complaint_examples"])
+        deltas.append((*key, *counts, as_json(reasons), row["examples"],
+                       as_json(latest(page))))
+    if deltas:
+        tx.executemany(tables.sql(
+            f"INSERT INTO {{product_deltas}} ({', '.join(DELTA_COLUMNS)}) "
+            f"VALUES ({', '.join('?' for _ in DELTA_COLUMNS)})"), deltas)
+
+
+def settle_totals(tables: Tables, tx: Transaction) -> bool:
+    """Fold the queued deltas into the SKUs' totals; True when there were any.
+
+    One runner at a time (the caller holds the lock): the queue is read and emptied in one
+    statement, so rows a runner commits meanwhile wait for the next settle."""
+    tx.cursor.execute(tx.db.sql(tables.sql(
+        f"DELETE FROM {{product_deltas}} RETURNING {', '.join(DELTA_COLUMNS)}")))
+    queued = tx.cursor.fetchall()
+    if not queued:
+        return False
+    sums: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for values in queued:
+        delta = dict(zip(DELTA_COLUMNS, values, strict=True))
+        key = (delta["merchant"], delta["category"], delta["sku"])
+        entry = sums.setdefault(key, {**dict.fromkeys(TOTAL_COLUMNS, 0), "reasons": {},
+                                      "return_examples": [], "page_examples": []})
+        for column in TOTAL_COLUMNS:
+            entry[column] += delta[column]
+        for reason, count in orjson.loads(delta["reasons"]).items():
+            entry["reasons"][reason] = entry["reasons"].get(reason, 0) + count
+        for column in ("return_examples", "page_examples"):
+            entry[column] = latest([*entry[column], *orjson.loads(delta[column])])
+    plain = [(*key, *(e[c] for c in TOTAL_COLUMNS)) for key, e in sums.items()
+             if not (e["reasons"] or e["return_examples"] or e["page_examples"])]
+    if plain:
         tx.executemany(tables.sql(
             "INSERT INTO {product_totals} (merchant, category, sku, orders, returned, flagged, "
             "units_sold, units_returned) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT "
             "(merchant, category, sku) DO UPDATE SET " + ", ".join(
                 f"{c} = {{product_totals}}.{c} + excluded.{c}" for c in TOTAL_COLUMNS)),
-            counts_only)
-    if touched:
-        tables.changed = True
+            plain)
+    for key, entry in sums.items():
+        if entry["reasons"] or entry["return_examples"] or entry["page_examples"]:
+            _add_cases_to_totals(tables, tx, key, entry)
+    return True
 
 
 def _add_to_order(tables: Tables, tx: Transaction, order: str, facts: dict[str, Any],
@@ -181,9 +229,8 @@ def _add_to_order(tables: Tables, tx: Transaction, order: str, facts: dict[str, 
 
 
 def _add_cases_to_totals(tables: Tables, tx: Transaction, key: tuple[str, str, str],
-                         delta: list[int], row: dict[str, Any], old: dict[str, Any],
-                         new: dict[str, Any], facts: dict[str, Any]) -> None:
-    """Counts, reasons and the latest examples of an order x SKU that buyers spoke about."""
+                         entry: dict[str, Any]) -> None:
+    """Counts, reasons and the latest examples of a SKU that buyers spoke about."""
     current = tx.one(tables.sql("SELECT reasons, return_examples, page_examples FROM "
                                 "{product_totals} WHERE merchant = ? AND category = ? "
                                 "AND sku = ?"), key)
@@ -192,16 +239,12 @@ def _add_cases_to_totals(tables: Tables, tx: Transaction, key: tuple[str, str, s
                               "VALUES (?, ?, ?)"), key)
         current = ("{}", "[]", "[]")
     reasons = orjson.loads(current[0])
-    before, after = orjson.loads(old["counted_reasons"]), orjson.loads(new["counted_reasons"])
-    for reason, count in after.items():
-        reasons[reason] = reasons.get(reason, 0) + count - before.get(reason, 0)
-    page = orjson.loads(row["page_examples"])
-    if facts["page_complaints"]:
-        page += orjson.loads(facts["complaint_examples"])
+    for reason, count in entry["reasons"].items():
+        reasons[reason] = reasons.get(reason, 0) + count
     tx.execute(tables.sql(
         "UPDATE {product_totals} SET " + ", ".join(f"{c} = {c} + ?" for c in TOTAL_COLUMNS)
         + ", reasons = ?, return_examples = ?, page_examples = ? WHERE merchant = ? AND "
         "category = ? AND sku = ?"),
-        (*delta, as_json(reasons),
-         as_json(latest([*orjson.loads(current[1]), *orjson.loads(row["examples"])])),
-         as_json(latest([*orjson.loads(current[2]), *page])), *key))
+        (*(entry[c] for c in TOTAL_COLUMNS), as_json(reasons),
+         as_json(latest([*orjson.loads(current[1]), *entry["return_examples"]])),
+         as_json(latest([*orjson.loads(current[2]), *entry["page_examples"]])), *key))

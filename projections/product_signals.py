@@ -34,9 +34,10 @@ from projections.product_counts import (
     latest,
     order_facts,
     refresh,
+    settle_totals,
 )
 
-ADVISORY_LOCK = 0x19A1E27  # product_signals' transaction-level lock on PostgreSQL
+ADVISORY_LOCK = 0x19A1E27  # the settle step's transaction-level lock on PostgreSQL
 
 
 class ProductSignals(Projection):
@@ -98,6 +99,20 @@ class ProductSignals(Projection):
             requested_at TEXT NOT NULL,
             counted INTEGER NOT NULL DEFAULT 0
         )""",
+        "product_deltas": """
+        CREATE TABLE {product_deltas} (
+            merchant TEXT NOT NULL,
+            category TEXT NOT NULL,
+            sku TEXT NOT NULL,
+            orders INTEGER NOT NULL,
+            returned INTEGER NOT NULL,
+            flagged INTEGER NOT NULL,
+            units_sold INTEGER NOT NULL,
+            units_returned INTEGER NOT NULL,
+            reasons TEXT NOT NULL,
+            return_examples TEXT NOT NULL,
+            page_examples TEXT NOT NULL
+        )""",
         "product_totals": """
         CREATE TABLE {product_totals} (
             merchant TEXT NOT NULL,
@@ -144,22 +159,10 @@ class ProductSignals(Projection):
                                "(week, market)",
     }
 
-    def __init__(self, suffix: str = "") -> None:
-        super().__init__(suffix)
-        self.changed = False  # the totals changed in this batch: recompute the alerts
-        self._serialised: Transaction | None = None
-
-    def serialise(self, tx: Transaction) -> None:
-        """On PostgreSQL, one transaction at a time updates these tables (several runners in a
-        group each hold some partitions: the counts are read, changed and written back)."""
-        if tx.db.is_postgres and self._serialised is not tx:
-            tx.execute("SELECT pg_advisory_xact_lock(?)", (ADVISORY_LOCK,))
-            self._serialised = tx
 
     # ---- the order ------------------------------------------------------------------------
     @handles("aftersales.order.Registered")
     def registered(self, event: Event, tx: Transaction) -> None:
-        self.serialise(tx)
         tx.execute(self.sql("INSERT INTO {product_orders} (order_aggregate_id, order_id) "
                             "VALUES (?, ?) ON CONFLICT (order_aggregate_id) DO UPDATE SET "
                             "order_id = excluded.order_id"),
@@ -167,7 +170,6 @@ class ProductSignals(Projection):
 
     @handles("aftersales.order.Placed")
     def placed(self, event: Event, tx: Transaction) -> None:
-        self.serialise(tx)
         d, order = event["data"], event["subject"]
         facts = order_facts(self, tx, order)
         facts.update(merchant=d.get("merchant_id") or "", market=d["market"],
@@ -194,7 +196,6 @@ class ProductSignals(Projection):
         d = event["data"]
         if d["direction"] != "outbound" or d["scan"] != "Delivered":
             return
-        self.serialise(tx)
         at = utc(d["occurred_at"])
         assert at is not None
         facts = order_facts(self, tx, event["subject"])
@@ -208,7 +209,6 @@ class ProductSignals(Projection):
     # ---- what buyers said about it ----------------------------------------------------------
     @handles("aftersales.return.Requested")
     def return_requested(self, event: Event, tx: Transaction) -> None:
-        self.serialise(tx)
         order = str(order_aggregate_id(event["data"]["order_id"]))
         tx.execute(self.sql("INSERT INTO {product_returns} (case_id, order_aggregate_id, "
                             "requested_at) VALUES (?, ?, ?) ON CONFLICT (case_id) DO NOTHING"),
@@ -220,12 +220,12 @@ class ProductSignals(Projection):
         decision = event["data"]["decision"]
         if decision["policy_id"] != "return.eligibility":
             return
-        self.serialise(tx)
         found = tx.one(self.sql("SELECT order_aggregate_id, requested_at, counted FROM "
                                 "{product_returns} WHERE case_id = ?"), (event["subject"],))
         if found is None or found[2]:
             return
         order, requested_at = found[0], found[1]
+        facts = order_facts(self, tx, order)  # the order's row first: it guards its lines
         tx.execute(self.sql("UPDATE {product_returns} SET counted = 1 WHERE case_id = ?"),
                    (event["subject"],))
         reason = str(decision["inputs"]["reason"])
@@ -251,15 +251,13 @@ class ProductSignals(Projection):
                 (units, str(Decimal(row[0]) + value), int(page), as_json(reasons),
                  as_json(latest([*orjson.loads(row[2]), example])),
                  as_json(latest(page_examples)), order, sku))
-        refresh(self, tx, order, order_facts(self, tx, order), list(wanted),
-                examples_changed=True)
+        refresh(self, tx, order, facts, list(wanted), examples_changed=True)
 
     @handles("aftersales.complaint.Filed")
     def complaint_filed(self, event: Event, tx: Transaction) -> None:
         d = event["data"]
         if not d.get("order_id") or d["category"] not in PAGE_COMPLAINTS:
             return
-        self.serialise(tx)
         order = str(order_aggregate_id(d["order_id"]))
         facts = order_facts(self, tx, order)
         kind = f"complaint:{d['category']}"
@@ -277,13 +275,16 @@ class ProductSignals(Projection):
         refresh(self, tx, order, facts, examples_changed=True)
 
     # ---- after each batch ---------------------------------------------------------------------
-    def finish(self, tx: Transaction) -> None:
-        """Recompute the alerts from the totals when the batch changed them (the evidence, JSON
-        text, is read only for the alerts)."""
-        if not self.changed:
+    def settle(self, tx: Transaction) -> None:
+        """Fold the queued deltas into the SKUs' totals and recompute the alerts from them, one
+        runner at a time (a transaction lock on PostgreSQL, the write lock on SQLite); the
+        evidence, JSON text, is read only for the alerts."""
+        if tx.one(self.sql("SELECT 1 FROM {product_deltas} LIMIT 1")) is None:
             return
-        self.changed = False
-        self.serialise(tx)
+        if tx.db.is_postgres:
+            tx.execute("SELECT pg_advisory_xact_lock(?)", (ADVISORY_LOCK,))
+        if not settle_totals(self, tx):
+            return  # another runner settled them meanwhile
         columns = ("merchant", "category", "sku", *TOTAL_COLUMNS)
         tx.cursor.execute(tx.db.sql(self.sql(f"SELECT {', '.join(columns)} FROM "
                                              "{product_totals} WHERE orders > 0")))
