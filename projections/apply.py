@@ -140,6 +140,7 @@ def apply_in(tx: Transaction, projections: Sequence[Projection],
             if position > stored and position > before[index] and position > where.floor:
                 handlers[d.event["type"]](projection, d.event, tx)
                 applied += 1
+        projection.finish(tx)
         for key, top in highest.items():
             offset, stored = where.parts.get(key, (0, 0))
             where.parts[key] = (max(offset, next_offset[key]), max(stored, top))

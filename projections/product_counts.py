@@ -32,8 +32,13 @@ ALERT_COLUMNS = ("level", "signal", "merchant", "category", "sku", "orders", "ca
                  "baseline_scope", "lift", "p_value", "q_value", "tested", "reasons", "examples")
 
 
+Queue = dict[tuple[str, str, str], dict[str, Any]]  # SKU -> its delta in this batch
+
+
 class Tables(Protocol):
     def sql(self, statement: str) -> str: ...
+
+    def queue(self, tx: Transaction) -> Queue: ...
 
 
 def as_json(value: Any) -> str:
@@ -57,17 +62,20 @@ def counted(row: dict[str, Any], facts: dict[str, Any]) -> dict[str, Any]:
     delivered order with its units and value, and what was asked back, capped at what was sold."""
     if facts["week"] is None or row["units"] is None:
         return dict(NOTHING)
-    value = Decimal(row["value"])
-    flagged = row["page_returns"] > 0 or facts["page_complaints"] > 0
-    reasons = orjson.loads(row["reasons"])
-    for kind, count in orjson.loads(facts["complaint_reasons"]).items():
-        reasons[kind] = reasons.get(kind, 0) + count
-    return {"delivered": 1, "returned": int(row["returns"] > 0), "flagged": int(flagged),
+    reasons = row["reasons"]
+    if facts["complaint_reasons"] != "{}":
+        merged = orjson.loads(reasons)
+        for kind, count in orjson.loads(facts["complaint_reasons"]).items():
+            merged[kind] = merged.get(kind, 0) + count
+        reasons = as_json(merged)
+    asked = row["requested_value"]
+    value_returned = "0" if asked == "0" else str(min(Decimal(row["value"]), Decimal(asked)))
+    return {"delivered": 1, "returned": int(row["returns"] > 0),
+            "flagged": int(row["page_returns"] > 0 or facts["page_complaints"] > 0),
             "units_sold": row["units"],
             "units_returned": min(row["units"], row["requested_units"]),
-            "value_sold": str(value),
-            "value_returned": str(min(value, Decimal(row["requested_value"]))),
-            "counted_reasons": as_json(reasons)}
+            "value_sold": row["value"], "value_returned": value_returned,
+            "counted_reasons": reasons}
 
 
 def order_facts(tables: Tables, tx: Transaction, order: str) -> dict[str, Any]:
@@ -153,25 +161,45 @@ def add(tables: Tables, tx: Transaction, order: str, facts: dict[str, Any],
     SKUs' totals (insert-only rows: runners holding other partitions never wait on them)."""
     if changes:
         _add_to_order(tables, tx, order, facts, changes)
-    deltas = []
+    queue = tables.queue(tx)
     for row, old, new in touched:
-        key = (facts["merchant"], row["category"], row["sku"])
-        counts = [new[k] - old[k] for k in TOTALS]
+        entry = queue.setdefault((facts["merchant"], row["category"], row["sku"]), empty())
+        for total, line in zip(TOTAL_COLUMNS, TOTALS, strict=True):
+            entry[total] += new[line] - old[line]
         if not (new["delivered"] and (row["returns"] or facts["page_complaints"])):
-            deltas.append((*key, *counts, "{}", "[]", "[]"))
             continue
         before = orjson.loads(old["counted_reasons"])
-        after = orjson.loads(new["counted_reasons"])
-        reasons = {r: n - before.get(r, 0) for r, n in after.items() if n != before.get(r, 0)}
+        for reason, count in orjson.loads(new["counted_reasons"]).items():
+            entry["reasons"][reason] = entry["reasons"].get(reason, 0) + count \
+                - before.get(reason, 0)
         page = orjson.loads(row["page_examples"])
         if facts["page_complaints"]:
             page += orjson.loads(facts["complaint_examples"])
-        deltas.append((*key, *counts, as_json(reasons), row["examples"],
-                       as_json(latest(page))))
-    if deltas:
+        entry["return_examples"] = latest([*entry["return_examples"],
+                                           *orjson.loads(row["examples"])])
+        entry["page_examples"] = latest([*entry["page_examples"], *page])
+
+
+def empty() -> dict[str, Any]:
+    """A delta to a SKU's totals: counts, reasons and latest examples."""
+    return {**dict.fromkeys(TOTAL_COLUMNS, 0), "reasons": {}, "return_examples": [],
+            "page_examples": []}
+
+
+def has_cases(entry: dict[str, Any]) -> bool:
+    return bool(entry["reasons"] or entry["return_examples"] or entry["page_examples"])
+
+
+def flush(tables: Tables, tx: Transaction, queue: Queue) -> None:
+    """A batch's deltas, one row per SKU, into the queue table (insert-only: runners holding
+    other partitions never wait on each other's rows)."""
+    rows = [(*key, *(e[c] for c in TOTAL_COLUMNS), as_json(e["reasons"]),
+             as_json(e["return_examples"]), as_json(e["page_examples"]))
+            for key, e in queue.items() if any(e[c] for c in TOTAL_COLUMNS) or has_cases(e)]
+    if rows:
         tx.executemany(tables.sql(
             f"INSERT INTO {{product_deltas}} ({', '.join(DELTA_COLUMNS)}) "
-            f"VALUES ({', '.join('?' for _ in DELTA_COLUMNS)})"), deltas)
+            f"VALUES ({', '.join('?' for _ in DELTA_COLUMNS)})"), rows)
 
 
 def settle_totals(tables: Tables, tx: Transaction) -> bool:
@@ -188,8 +216,7 @@ def settle_totals(tables: Tables, tx: Transaction) -> bool:
     for values in queued:
         delta = dict(zip(DELTA_COLUMNS, values, strict=True))
         key = (delta["merchant"], delta["category"], delta["sku"])
-        entry = sums.setdefault(key, {**dict.fromkeys(TOTAL_COLUMNS, 0), "reasons": {},
-                                      "return_examples": [], "page_examples": []})
+        entry = sums.setdefault(key, empty())
         for column in TOTAL_COLUMNS:
             entry[column] += delta[column]
         for reason, count in orjson.loads(delta["reasons"]).items():
@@ -197,7 +224,7 @@ def settle_totals(tables: Tables, tx: Transaction) -> bool:
         for column in ("return_examples", "page_examples"):
             entry[column] = latest([*entry[column], *orjson.loads(delta[column])])
     plain = [(*key, *(e[c] for c in TOTAL_COLUMNS)) for key, e in sums.items()
-             if not (e["reasons"] or e["return_examples"] or e["page_examples"])]
+             if not has_cases(e)]
     if plain:
         tx.executemany(tables.sql(
             "INSERT INTO {product_totals} (merchant, category, sku, orders, returned, flagged, "
@@ -206,7 +233,7 @@ def settle_totals(tables: Tables, tx: Transaction) -> bool:
                 f"{c} = {{product_totals}}.{c} + excluded.{c}" for c in TOTAL_COLUMNS)),
             plain)
     for key, entry in sums.items():
-        if entry["reasons"] or entry["return_examples"] or entry["page_examples"]:
+        if has_cases(entry):
             _add_cases_to_totals(tables, tx, key, entry)
     return True
 

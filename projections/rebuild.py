@@ -27,6 +27,7 @@ def _apply_store(tx: Transaction, projections: Sequence[Projection], events: Seq
             if projection.wants(event["type"]):
                 projection.apply(event, tx)
     for projection in projections:
+        projection.finish(tx)
         projection.settle(tx)  # fresh tables, one writer: in the same transaction
 
 
