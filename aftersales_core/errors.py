@@ -36,12 +36,28 @@ class SelfApprovalError(DomainError):
         super().__init__(f"refund {case_id}: {user} requested it and may not approve it")
 
 
+class AlreadyExistsError(DomainError):
+    """A case (or an order) with that id exists already: the command would duplicate it."""
+
+    code = "already_exists"
+
+
+class ApprovalRefusedError(DomainError):
+    """The approval policy refused this approver (not a supervisor, or the requester)."""
+
+    code = "approval_refused"
+
+
 class NotAuthorisedError(DomainError):
     code = "not_authorised"
 
 
 class RefundCapExceededError(DomainError):
     code = "refund_cap_exceeded"
+
+
+class ReturnQuantityExceededError(DomainError):
+    code = "return_quantity_exceeded"
 
 
 class UnknownOrderError(DomainError):

@@ -5,42 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 
+from iso4217 import Currency as _Iso4217
+
 from aftersales_core.errors import CurrencyMismatchError, InvalidMoneyError
 
-# ISO 4217 minor units of the currencies a cross-border desk meets. An unknown code is an error:
-# guessing a minor unit would round money wrongly.
+# ISO 4217 minor units of every active currency, from the ``iso4217`` package (the ISO 4217
+# maintenance agency's list A.1). Codes without a minor unit (gold, SDR, test and "no currency"
+# codes) are not money a refund can be paid in. An unknown code is an error: guessing a minor
+# unit would round money wrongly.
 MINOR_UNITS: dict[str, int] = {
-    "AUD": 2,
-    "BRL": 2,
-    "CAD": 2,
-    "CHF": 2,
-    "CNY": 2,
-    "CZK": 2,
-    "DKK": 2,
-    "EUR": 2,
-    "GBP": 2,
-    "HKD": 2,
-    "HUF": 2,
-    "ILS": 2,
-    "INR": 2,
-    "JPY": 0,
-    "KRW": 0,
-    "MXN": 2,
-    "NOK": 2,
-    "NZD": 2,
-    "PLN": 2,
-    "RON": 2,
-    "SAR": 2,
-    "SEK": 2,
-    "SGD": 2,
-    "THB": 2,
-    "TWD": 2,
-    "USD": 2,
-    "ZAR": 2,
-    "AED": 2,
-    "BHD": 3,
-    "KWD": 3,
-    "ISK": 0,
+    c.code: c.exponent for c in _Iso4217 if c.exponent is not None
 }
 
 

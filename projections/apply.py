@@ -1,4 +1,9 @@
-"""Applying batches of events to projections, with their positions, in one transaction."""
+"""Applying batches of events to projections, with their positions, in one transaction.
+
+One bad event never stops the projections: when a batch fails for anything but an outage of
+the read database, it is applied again event by event, each application in a savepoint; the
+ones that fail are undone and left out (reported as :class:`Failure`), and the positions move
+past them. A rebuild leaves out the same applications, so the tables still equal a rebuild."""
 
 from __future__ import annotations
 
@@ -8,23 +13,41 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
+from functools import partial
+from typing import Any, TypeVar
 
+import orjson
 import psycopg
 
 from projections import positions
 from projections.base import Event, Projection, utc
-from projections.db import ReadDatabase, Transaction
+from projections.db import ReadDatabase, Transaction, is_outage
+
+MAX_POSITION = 2**63 - 1
 
 
 @dataclass(frozen=True)
 class Delivery:
-    """One event as it came from its source (a topic partition and offset, or the store)."""
+    """One event as it came from its source (a topic partition and offset, or the store), or
+    why the record there is not a case event (``event`` is then None)."""
 
     source: str
     part: int
     offset: int
-    event: Event
+    event: Event | None
+    problem: str | None = None
+
+
+@dataclass(frozen=True)
+class Failure:
+    """An event (or record) a projection could not take; ``projection`` is ``*`` for all."""
+
+    delivery: Delivery
+    projection: str
+    error: str
+
+
+OnFailures = Callable[[list[Failure]], None]
 
 
 class OutdatedProjection(RuntimeError):
@@ -79,15 +102,37 @@ def normalise(event: Event) -> Event:
     return event
 
 
+def decode(value: bytes | None) -> Event:
+    """A case event from a record's value; raises ValueError for anything that is not one."""
+    try:
+        event: Any = orjson.loads(value or b"")
+        if not isinstance(event, dict) or not isinstance(event.get("data"), dict):
+            raise ValueError("not a CloudEvents object with data")
+        for name in ("type", "subject", "time"):
+            if not isinstance(event.get(name), str):
+                raise ValueError(f"{name} is not a string")
+        for name in ("position", "version"):
+            number = event.get(name)
+            if type(number) is not int or not 1 <= number <= MAX_POSITION:
+                raise ValueError(f"{name} is not a positive integer")
+        return normalise(event)
+    except ValueError:
+        raise
+    except Exception as error:  # e.g. a time at the edge of the calendar (OverflowError)
+        raise ValueError(f"{type(error).__name__}: {error}") from None
+
+
 def apply_batch(db: ReadDatabase, projections: Sequence[Projection],
-                deliveries: Sequence[Delivery]) -> int:
+                deliveries: Sequence[Delivery], on_failures: OnFailures | None = None) -> int:
     """Apply a batch to every projection and move their positions, atomically.
 
     An event at or below a projection's position for its partition (a re-send by the relay)
     or below its floor (already applied by a rebuild) is skipped, so nothing is applied twice.
-    Returns how many (event, projection) applications happened. A deadlock or serialisation
-    failure against another runner rolls the whole batch back and tries it again."""
-    applied = _retrying(db, lambda tx: apply_in(tx, projections, deliveries))
+    ``on_failures`` hears what was left out before the transaction commits (raising there
+    rolls the batch back). Returns how many (event, projection) applications happened. A
+    deadlock or serialisation failure against another runner rolls the whole batch back and
+    tries it again."""
+    applied = _retrying(lambda: _apply_batch(db, projections, deliveries, on_failures))
     settle(db, projections)
     return applied
 
@@ -96,14 +141,25 @@ def settle(db: ReadDatabase, projections: Sequence[Projection]) -> None:
     """Each projection's settle step, in a transaction of its own (see Projection.settle)."""
     for projection in projections:
         if type(projection).settle is not Projection.settle:
-            _retrying(db, projection.settle)
+            _retrying(partial(_in_transaction, db, projection.settle))
 
 
-def _retrying(db: ReadDatabase, work: Callable[[Transaction], T]) -> T:
+def settle_in(tx: Transaction, projections: Sequence[Projection]) -> None:
+    """The settle steps inside a transaction (a rebuild's fresh tables have one writer)."""
+    for projection in projections:
+        projection.settle(tx)
+
+
+def _in_transaction(db: ReadDatabase, work: Callable[[Transaction], None]) -> None:
+    with db.transaction() as tx:
+        work(tx)
+
+
+def _retrying(work: Callable[[], T]) -> T:
+    """Again when another runner's transaction deadlocked or conflicted with this one."""
     for attempt in range(1, CONFLICT_RETRIES + 1):
         try:
-            with db.transaction() as tx:
-                return work(tx)
+            return work()
         except (psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure):
             if attempt == CONFLICT_RETRIES:
                 raise
@@ -111,38 +167,159 @@ def _retrying(db: ReadDatabase, work: Callable[[Transaction], T]) -> T:
     raise AssertionError("unreachable")
 
 
+def _apply_batch(db: ReadDatabase, projections: Sequence[Projection],
+                 deliveries: Sequence[Delivery], on_failures: OnFailures | None) -> int:
+    if all(d.event is not None for d in deliveries):
+        try:
+            with db.transaction() as tx:
+                return apply_in(tx, projections, deliveries, careful=False)[0]
+        except Exception as error:
+            if is_outage(error) or isinstance(error, (psycopg.errors.DeadlockDetected,
+                                                      psycopg.errors.SerializationFailure)):
+                raise
+    with db.transaction() as tx:  # one event at a time, each in a savepoint
+        applied, failures = apply_carefully(tx, projections, deliveries)
+        _report(failures, on_failures)
+        return applied
+
+
+def _report(failures: list[Failure], on_failures: OnFailures | None) -> None:
+    if failures and on_failures is not None:
+        on_failures(failures)
+
+
 def apply_in(tx: Transaction, projections: Sequence[Projection],
-             deliveries: Sequence[Delivery]) -> int:
-    """Each projection gets, in batch order, the deliveries it has a handler for and has not
-    applied yet: above its position for the partition, above every earlier delivery of the
-    partition in this batch (a re-send), and above its floor. The batch is indexed once, so a
-    projection's cost follows the events it handles, not the size of the batch."""
+             deliveries: Sequence[Delivery], careful: bool = False
+             ) -> tuple[int, list[Failure]]:
+    """The fast path: projection after projection, any failure raises. Each projection gets,
+    in batch order, the events it has a handler for and has not applied yet: above its
+    position for the partition, above every earlier event of the partition in this batch (a
+    re-send), and above its floor. The batch is indexed once, so a projection's cost follows
+    the events it handles, not the size of the batch."""
+    if careful:
+        return apply_carefully(tx, projections, deliveries)
     applied = 0
     before: list[int] = []  # the highest position of the partition earlier in the batch
     highest: dict[tuple[str, int], int] = {}
     next_offset: dict[tuple[str, int], int] = {}
     by_type: dict[str, list[int]] = defaultdict(list)
     for index, d in enumerate(deliveries):
-        key, position = (d.source, d.part), d.event["position"]
+        key = (d.source, d.part)
         top = highest.get(key, 0)
         before.append(top)
-        highest[key] = max(top, position)
         next_offset[key] = max(next_offset.get(key, 0), d.offset + 1)
-        by_type[d.event["type"]].append(index)
+        highest[key] = top
+        if d.event is not None:
+            highest[key] = max(top, d.event["position"])
+            by_type[d.event["type"]].append(index)
     for projection in projections:
         where = positions.claim(tx, projection.name, highest)
         handlers = projection.handlers()
-        wanted = sorted(i for t in handlers.keys() & by_type.keys() for i in by_type[t])
-        for index in wanted:
-            d = deliveries[index]
-            position = d.event["position"]
-            stored = where.parts.get((d.source, d.part), (0, 0))[1]
-            if position > stored and position > before[index] and position > where.floor:
-                handlers[d.event["type"]](projection, d.event, tx)
+        for index in sorted(i for t in handlers.keys() & by_type.keys() for i in by_type[t]):
+            event = deliveries[index].event
+            assert event is not None
+            key = (deliveries[index].source, deliveries[index].part)
+            position = event["position"]
+            if position > max(where.parts.get(key, (0, 0))[1], before[index], where.floor):
+                handlers[event["type"]](projection, event, tx)
                 applied += 1
-        projection.finish(tx)
         for key, top in highest.items():
             offset, stored = where.parts.get(key, (0, 0))
             where.parts[key] = (max(offset, next_offset[key]), max(stored, top))
         positions.save(tx, projection.name, where)
-    return applied
+    return applied, []
+
+
+@dataclass
+class _Progress:
+    """One projection's positions while a batch is applied carefully."""
+
+    projection: Projection
+    where: positions.Positions
+    highest: dict[tuple[str, int], int]
+    next_offset: dict[tuple[str, int], int]
+
+
+def apply_carefully(tx: Transaction, projections: Sequence[Projection],
+                    deliveries: Sequence[Delivery]) -> tuple[int, list[Failure]]:
+    """Event after event through every projection, each application in a savepoint.
+
+    Offsets always move past a delivery; highest positions move past an event only when no
+    projection failed on it, so a record that fails and merely claims a far position cannot
+    hide the real events after it (a re-send of such an event is tried again)."""
+    applied = 0
+    failures = [Failure(d, "*", d.problem or "not a case event")
+                for d in deliveries if d.event is None]
+    progress = []
+    keys = {(d.source, d.part) for d in deliveries}
+    for projection in projections:
+        where = positions.claim(tx, projection.name, keys)
+        progress.append(_Progress(projection, where,
+                                  {key: pos for key, (_, pos) in where.parts.items()},
+                                  {key: off for key, (off, _) in where.parts.items()}))
+    for d in deliveries:
+        key = (d.source, d.part)
+        for p in progress:
+            p.next_offset[key] = max(p.next_offset.get(key, 0), d.offset + 1)
+            p.highest.setdefault(key, 0)
+        if d.event is None:
+            continue
+        position, failed = d.event["position"], []
+        for p in progress:
+            if position <= p.highest[key] or position <= p.where.floor:
+                continue
+            handler = p.projection.handlers().get(d.event["type"])
+            if handler is None:
+                continue
+            problem = _apply(handler, p.projection, d.event, tx, careful=True)
+            if problem is None:
+                applied += 1
+            else:
+                failed.append(Failure(d, p.projection.name, problem))
+        if not failed:
+            for p in progress:
+                p.highest[key] = max(p.highest[key], position)
+        failures.extend(failed)
+    for p in progress:
+        p.where.parts.update({key: (p.next_offset[key], p.highest[key])
+                              for key in p.next_offset})
+        positions.save(tx, p.projection.name, p.where)
+    return applied, failures
+
+
+def apply_events(tx: Transaction, projections: Sequence[Projection], events: Sequence[Event],
+                 careful: bool = False) -> list[Failure]:
+    """Apply events from the store (a rebuild: no positions), leaving out the same failures
+    as :func:`apply_in`."""
+    failures = []
+    for event in events:
+        delivery = Delivery("store", 0, event.get("position", 0), event)
+        try:
+            normalise(event)
+        except Exception as error:
+            if not careful:
+                raise
+            failures.append(Failure(delivery, "*", f"{type(error).__name__}: {error}"))
+            continue
+        for projection in projections:
+            handler = projection.handlers().get(event["type"])
+            if handler is not None:
+                problem = _apply(handler, projection, event, tx, careful)
+                if problem is not None:
+                    failures.append(Failure(delivery, projection.name, problem))
+    return failures
+
+
+def _apply(handler: Callable[[Any, Event, Transaction], None], projection: Projection,
+           event: Event, tx: Transaction, careful: bool) -> str | None:
+    if not careful:
+        handler(projection, event, tx)
+        return None
+    try:
+        with tx.savepoint():
+            handler(projection, event, tx)
+    except Exception as error:
+        if is_outage(error):
+            raise
+        return f"{type(error).__name__}: {error}"[:500]
+    return None

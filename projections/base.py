@@ -69,9 +69,6 @@ class Projection:
         if handler is not None:
             handler(self, event, tx)
 
-    def finish(self, tx: Transaction) -> None:
-        """At the end of each batch, in its transaction (after the last handler)."""
-
     def settle(self, tx: Transaction) -> None:
         """After a batch has committed, in a transaction of its own: fold in what the batch
         left for later (the product totals and alerts, which every runner shares). Runs again

@@ -21,6 +21,10 @@ STATUS = {
     "aftersales.return.Resolved": "resolved",
     "aftersales.return.Closed": "closed",
     "aftersales.return.Expired": "expired",
+    "aftersales.return.SentToRepair": "in_repair",
+    "aftersales.return.RepairDiagnosed": "diagnosed",
+    "aftersales.return.RepairedItemShipped": "repair_shipped",
+    "aftersales.return.RepairFailed": "repair_failed",
     "aftersales.refund.Requested": "requested",
     "aftersales.refund.AwaitingApproval": "awaiting_approval",
     "aftersales.refund.Approved": "approved",
@@ -138,6 +142,10 @@ class Cases(Projection):
                             "acknowledged_at = ? WHERE case_id = ?" + first),
                    (event["time"], event["subject"]))
         self._touch(event, tx)
+
+    @handles("aftersales.return.RepairCompleted")
+    def repair_completed(self, event: Event, tx: Transaction) -> None:
+        self._touch(event, tx, "repaired" if event["data"]["repaired"] else "repair_failed")
 
     @handles("aftersales.complaint.ProposalAnswered")
     def answered(self, event: Event, tx: Transaction) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from projections.base import Projection
+from projections.buyer_quota import BuyerQuotas
 from projections.cases import Cases
 from projections.complaints import Complaints
 from projections.deadlines import Deadlines
@@ -16,7 +17,8 @@ from projections.shipments import Shipments
 
 PROJECTIONS: dict[str, type[Projection]] = {
     p.name: p for p in (Orders, Cases, Deadlines, Refunds, ReturnsByReason, Complaints,
-                        LogisticsExceptions, Decisions, Shipments, ProductSignals)
+                        LogisticsExceptions, Decisions, BuyerQuotas, Shipments,
+                        ProductSignals)
 }
 
 

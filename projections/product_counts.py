@@ -32,13 +32,8 @@ ALERT_COLUMNS = ("level", "signal", "merchant", "category", "sku", "orders", "ca
                  "baseline_scope", "lift", "p_value", "q_value", "tested", "reasons", "examples")
 
 
-Queue = dict[tuple[str, str, str], dict[str, Any]]  # SKU -> its delta in this batch
-
-
 class Tables(Protocol):
     def sql(self, statement: str) -> str: ...
-
-    def queue(self, tx: Transaction) -> Queue: ...
 
 
 def as_json(value: Any) -> str:
@@ -158,26 +153,26 @@ def insert_lines(tables: Tables, tx: Transaction, order: str, facts: dict[str, A
 def add(tables: Tables, tx: Transaction, order: str, facts: dict[str, Any],
         changes: list[Change], touched: list[Change]) -> None:
     """Add what changed to the order's counts, and queue what changed or was touched for the
-    SKUs' totals (insert-only rows: runners holding other partitions never wait on them)."""
+    SKUs' totals (`flush`; `settle_totals` folds them in after the batch)."""
     if changes:
         _add_to_order(tables, tx, order, facts, changes)
-    queue = tables.queue(tx)
+    deltas = []
     for row, old, new in touched:
-        entry = queue.setdefault((facts["merchant"], row["category"], row["sku"]), empty())
+        entry = empty()
         for total, line in zip(TOTAL_COLUMNS, TOTALS, strict=True):
-            entry[total] += new[line] - old[line]
-        if not (new["delivered"] and (row["returns"] or facts["page_complaints"])):
-            continue
-        before = orjson.loads(old["counted_reasons"])
-        for reason, count in orjson.loads(new["counted_reasons"]).items():
-            entry["reasons"][reason] = entry["reasons"].get(reason, 0) + count \
-                - before.get(reason, 0)
-        page = orjson.loads(row["page_examples"])
-        if facts["page_complaints"]:
-            page += orjson.loads(facts["complaint_examples"])
-        entry["return_examples"] = latest([*entry["return_examples"],
-                                           *orjson.loads(row["examples"])])
-        entry["page_examples"] = latest([*entry["page_examples"], *page])
+            entry[total] = new[line] - old[line]
+        if new["delivered"] and (row["returns"] or facts["page_complaints"]):
+            before = orjson.loads(old["counted_reasons"])
+            for reason, count in orjson.loads(new["counted_reasons"]).items():
+                if count != before.get(reason, 0):
+                    entry["reasons"][reason] = count - before.get(reason, 0)
+            page = orjson.loads(row["page_examples"])
+            if facts["page_complaints"]:
+                page += orjson.loads(facts["complaint_examples"])
+            entry["return_examples"] = orjson.loads(row["examples"])
+            entry["page_examples"] = latest(page)
+        deltas.append(((facts["merchant"], row["category"], row["sku"]), entry))
+    flush(tables, tx, deltas)
 
 
 def empty() -> dict[str, Any]:
@@ -190,12 +185,13 @@ def has_cases(entry: dict[str, Any]) -> bool:
     return bool(entry["reasons"] or entry["return_examples"] or entry["page_examples"])
 
 
-def flush(tables: Tables, tx: Transaction, queue: Queue) -> None:
-    """A batch's deltas, one row per SKU, into the queue table (insert-only: runners holding
-    other partitions never wait on each other's rows)."""
+def flush(tables: Tables, tx: Transaction,
+          deltas: list[tuple[tuple[str, str, str], dict[str, Any]]]) -> None:
+    """Deltas into the queue table (insert-only rows, in the handler's transaction or
+    savepoint: runners holding other partitions never wait on each other's rows)."""
     rows = [(*key, *(e[c] for c in TOTAL_COLUMNS), as_json(e["reasons"]),
              as_json(e["return_examples"]), as_json(e["page_examples"]))
-            for key, e in queue.items() if any(e[c] for c in TOTAL_COLUMNS) or has_cases(e)]
+            for key, e in deltas if any(e[c] for c in TOTAL_COLUMNS) or has_cases(e)]
     if rows:
         tx.executemany(tables.sql(
             f"INSERT INTO {{product_deltas}} ({', '.join(DELTA_COLUMNS)}) "

@@ -29,9 +29,7 @@ from projections.insights.signals import PAGE_COMPLAINTS, PAGE_REASONS, alert_ro
 from projections.product_counts import (
     ALERT_COLUMNS,
     TOTAL_COLUMNS,
-    Queue,
     as_json,
-    flush,
     insert_lines,
     latest,
     order_facts,
@@ -162,10 +160,6 @@ class ProductSignals(Projection):
     }
 
 
-    def __init__(self, suffix: str = "") -> None:
-        super().__init__(suffix)
-        self._queued: tuple[Transaction, Queue] | None = None
-
     # ---- the order ------------------------------------------------------------------------
     @handles("aftersales.order.Registered")
     def registered(self, event: Event, tx: Transaction) -> None:
@@ -281,19 +275,6 @@ class ProductSignals(Projection):
         refresh(self, tx, order, facts, examples_changed=True)
 
     # ---- after each batch ---------------------------------------------------------------------
-    def queue(self, tx: Transaction) -> Queue:
-        """This batch's deltas to the SKUs' totals (a new batch, or a retried one, starts
-        empty)."""
-        if self._queued is None or self._queued[0] is not tx:
-            self._queued = (tx, {})
-        return self._queued[1]
-
-    def finish(self, tx: Transaction) -> None:
-        """The batch's deltas into the queue table, one row per SKU."""
-        if self._queued is not None and self._queued[0] is tx:
-            flush(self, tx, self._queued[1])
-        self._queued = None
-
     def settle(self, tx: Transaction) -> None:
         """Fold the queued deltas into the SKUs' totals and recompute the alerts from them, one
         runner at a time (a transaction lock on PostgreSQL, the write lock on SQLite); the

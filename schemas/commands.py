@@ -8,7 +8,7 @@ from uuid import UUID
 
 from pydantic import Field, TypeAdapter
 
-from schemas.common import Amount, Ident, Note, Strict, Text, Timestamp
+from schemas.common import Amount, Detail, Ident, Note, Strict, Text, Timestamp
 
 ReturnReason = Literal[
     "damaged",
@@ -63,7 +63,7 @@ class RequestReturn(NewCase):
     reason: ReturnReason
     outcome: Literal["refund", "exchange", "repair"] = "refund"
     note: Note | None = None
-    evidence: Annotated[list[Annotated[str, Field(max_length=2000)]], Field(max_length=20)] = []
+    evidence: Annotated[list[Detail], Field(max_length=20)] = []
     channel: Channel = "web"
     requested_by: Ident
     non_returnable_line_ids: list[Ident] = []
@@ -116,6 +116,54 @@ class ResolveReturn(ExistingCase):
     command: Literal["ResolveReturn"]
     by: Ident
     resolution: Literal["refund", "exchange", "repair"] | None = None
+    detail: Note | None = None
+    replacement_sku: Ident | None = Field(None, description="an exchange: the item sent")
+    replacement_unit_price: Amount | None = Field(
+        None, description="an exchange: its unit price; a cheaper one refunds the difference, "
+                          "a dearer one records what the buyer owes")
+    replacement_quantity: Annotated[int, Field(gt=0, le=100_000)] | None = Field(
+        None, description="an exchange: units sent (default: the units returned)")
+
+
+class SendToRepair(ExistingCase):
+    command: Literal["SendToRepair"]
+    by: Ident
+    repairer: Ident
+
+
+class DiagnoseRepair(ExistingCase):
+    command: Literal["DiagnoseRepair"]
+    by: Ident
+    fault: Text
+    repairable: bool
+    note: Note = ""
+
+
+class CompleteRepair(ExistingCase):
+    command: Literal["CompleteRepair"]
+    by: Ident
+    repaired: bool
+    note: Note = ""
+
+
+class ShipRepairedItem(ExistingCase):
+    command: Literal["ShipRepairedItem"]
+    by: Ident
+    carrier: Ident
+    tracking_number: Ident
+
+
+class ReportRepairFailed(ExistingCase):
+    command: Literal["ReportRepairFailed"]
+    by: Ident
+    fault: Text
+
+
+class ChooseRemedy(ExistingCase):
+    command: Literal["ChooseRemedy"]
+    by: Ident
+    remedy: Literal["refund", "price_reduction", "replacement"]
+    amount: Amount | None = Field(None, description="a price reduction: its amount")
     detail: Note | None = None
 
 
@@ -241,6 +289,12 @@ AnyCommand = (
     | ReceiveReturn
     | InspectReturn
     | ResolveReturn
+    | SendToRepair
+    | DiagnoseRepair
+    | CompleteRepair
+    | ShipRepairedItem
+    | ReportRepairFailed
+    | ChooseRemedy
     | CloseReturn
     | RequestRefund
     | ApproveRefund

@@ -12,7 +12,7 @@ from typing import Any
 import orjson
 from pydantic import BaseModel, TypeAdapter
 
-from schemas import commands, inbound, outbound
+from schemas import categories, commands, inbound, outbound
 
 OUT = Path(__file__).parent / "json"
 ID_BASE = "urn:aftersales:schema:"
@@ -42,6 +42,8 @@ def schemas() -> dict[str, bytes]:
                   "$id": ID_BASE + name.replace("/", ":"), **schema}
         out[f"{name}.schema.json"] = orjson.dumps(
             schema, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n"
+    out["vocabulary/categories.schema.json"] = orjson.dumps(
+        categories.vocabulary_schema(), option=orjson.OPT_INDENT_2) + b"\n"
     return out
 
 

@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import (
+    Context,
+    Decimal,
+    DecimalException,
+    DivisionByZero,
+    Inexact,
+    InvalidOperation,
+    Overflow,
+    localcontext,
+)
 from typing import Annotated, Literal, get_args
 
 from pydantic import Field, TypeAdapter, model_validator
 
-from schemas.common import Amount, Currency, Ident, Open, Timestamp
+from schemas.categories import Category
+from schemas.common import Amount, Currency, Detail, Ident, Open, Place, Timestamp, TimeZone
+
+EXACT = Context(prec=60, traps=[Inexact, Overflow, InvalidOperation, DivisionByZero])
 
 
 class InboundEvent(Open):
@@ -19,7 +31,7 @@ class InboundEvent(Open):
 class OrderLine(Open):
     line_id: Ident
     sku: Ident
-    category: Annotated[str, Field(min_length=1, max_length=100)]
+    category: Category
     quantity: Annotated[int, Field(gt=0, le=100_000)]
     unit_price: Amount
 
@@ -38,11 +50,24 @@ class OrderPlaced(InboundEvent):
     total: Amount
     merchant_id: Ident | None = None
     channel: Ident | None = None
+    buyer_timezone: TimeZone | None = Field(
+        None, description="the buyer's IANA time zone (e.g. Europe/Berlin): return periods end "
+                          "at the end of a calendar day there; else the market's default zone")
 
     @model_validator(mode="after")
     def _total_is_the_sum(self) -> OrderPlaced:
-        items = sum((line.unit_price * line.quantity for line in self.lines), Decimal(0))
-        expected = items + self.shipping_fee + self.duties + self.taxes - self.discount
+        seen: set[str] = set()
+        for line in self.lines:
+            if line.line_id in seen:
+                raise ValueError(f"line_id {line.line_id!r} appears on two lines")
+            seen.add(line.line_id)
+        try:  # exact: amounts are bounded, and anything inexact is an error, not a rounding
+            with localcontext(EXACT):
+                items = sum((line.unit_price * line.quantity for line in self.lines), Decimal(0))
+                expected = items + self.shipping_fee + self.duties + self.taxes - self.discount
+        except DecimalException as error:
+            raise ValueError(f"the order's amounts cannot be added up exactly ({error!r})"
+                             ) from None
         if expected != self.total:
             raise ValueError(
                 f"total {self.total} is not the sum of lines {items} + shipping_fee "
@@ -62,7 +87,7 @@ class OrderPaid(InboundEvent):
 
 class OrderCancelled(InboundEvent):
     event_type: Literal["OrderCancelled"]
-    reason: Annotated[str, Field(max_length=2000)] = ""
+    reason: Detail = ""
 
 
 ShipmentEventType = Literal[
@@ -83,8 +108,8 @@ class ShipmentEvent(InboundEvent):
     shipment_id: Ident
     carrier: Ident
     direction: Literal["outbound", "return"]
-    location: Annotated[str, Field(max_length=500)] | None = None
-    detail: Annotated[str, Field(max_length=2000)] | None = None
+    location: Place | None = None
+    detail: Detail | None = None
 
 
 ORDER_TYPES = frozenset({"OrderPlaced", "OrderPaid", "OrderCancelled"})

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from aftersales_core.application.deadlines import DeadlineServices
-from aftersales_core.application.returns import ReturnServices
+from aftersales_core.application.resolutions import ResolutionServices
 from aftersales_core.application.upstream import UpstreamServices
 
 
-class AfterSalesApp(DeadlineServices, ReturnServices, UpstreamServices):
+class AfterSalesApp(DeadlineServices, ResolutionServices, UpstreamServices):
     """Returns, refunds, complaints, upstream facts and deadlines over one append-only store.
 
     Every method loads what it needs, evaluates the policies, and saves the changed aggregates

@@ -16,7 +16,7 @@ from aftersales_core.domain.complaints import ComplaintCase
 from aftersales_core.domain.customer import Customer
 from aftersales_core.domain.ids import case_id_for
 from aftersales_core.domain.order import Order
-from aftersales_core.errors import InvalidCommandError
+from aftersales_core.errors import AlreadyExistsError, InvalidCommandError, UnknownOrderError
 from aftersales_core.money import Money
 from aftersales_core.personal import PersonalData
 
@@ -47,7 +47,7 @@ class ComplaintServices(RefundServices):
         at: datetime,
         order_id: str | None = None,
     ) -> CommandResult:
-        order = self.placed_order(order_id) if order_id else None
+        order = self.placed_order(order_id, opening_at=at) if order_id else None
         customer = self.customer(customer_id, at)
         complaint = self.build_complaint(
             case_id,
@@ -80,9 +80,11 @@ class ComplaintServices(RefundServices):
         The caller saves the complaint with ``customer`` and ``order`` (both are changed)."""
         require_aware(at)
         if self.exists(case_id):
-            raise InvalidCommandError(f"complaint case {case_id} exists already")
+            raise AlreadyExistsError(f"complaint case {case_id} exists already")
         if order is not None and order.customer_id != customer.customer_id:
-            raise InvalidCommandError(f"order {order.order_id} belongs to another customer")
+            # the same answer as for an order that does not exist: nothing leaks
+            raise UnknownOrderError(f"customer {customer.customer_id} has no order "
+                                    f"{order.order_id!r}")
         triage = policies.evaluate(
             "complaint.triage", triage_inputs(channel, category, at, order, customer.complaints)
         )

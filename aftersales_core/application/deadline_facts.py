@@ -56,6 +56,7 @@ def schedule_inputs(
             "received_at": _iso(aggregate.received_at),
             "returnless": aggregate.returnless,
             "ship_back_by": aggregate.ship_back_by,
+            "buyer_timezone": eligibility.inputs.get("buyer_timezone") if eligibility else None,
         }
     if isinstance(aggregate, ComplaintCase):
         return {
@@ -77,6 +78,7 @@ def schedule_inputs(
             "market": order.market if isinstance(order, Order) else None,
             "source": aggregate.source,
             "inherited_due_at": inherited,
+            "buyer_timezone": order.buyer_timezone if isinstance(order, Order) else None,
         }
     if isinstance(aggregate, Order):
         for item in items:

@@ -34,7 +34,7 @@ from aftersales_core.domain.base import require_aware
 from aftersales_core.domain.deadlines import Breach, Deadline, DeadlineRules
 from aftersales_core.domain.ids import case_id_for
 from aftersales_core.domain.order import Order
-from aftersales_core.domain.returns import ReturnCase
+from aftersales_core.domain.returns import ReturnCase, ReturnStatus
 from aftersales_core.errors import ConcurrentChangeError, UnknownCaseError
 
 FIRE_RETRIES = 5
@@ -148,11 +148,20 @@ class DeadlineServices(ReturnServices, UpstreamServices):
             # also fires those already due (a firing long after the fact catches up at once)
             self._sync_deadlines(aggregate, (aggregate, *opened))
         if fired:
+            opened += self._release_expired(aggregate, now)
             self.save_all(aggregate, *opened)
             status = getattr(aggregate, "status", None)
             for item in fired:
                 item.status = None if status is None else str(status)
         return fired
+
+    def _release_expired(self, aggregate: Any, now: datetime) -> list[Aggregate]:
+        """An expired return gives its units back to the order's returned-quantity ledger."""
+        if not isinstance(aggregate, ReturnCase) or aggregate.status != ReturnStatus.EXPIRED:
+            return []
+        order = self.placed_order(aggregate.order_id)
+        order.release_return(aggregate.id, "expired", max(now, order.modified_on))
+        return [order]
 
     def _breach(self, aggregate: DeadlineRules, deadline: Deadline, now: datetime) -> Breach:
         if isinstance(aggregate, Order):

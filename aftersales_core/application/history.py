@@ -13,7 +13,11 @@ from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate
 
 from aftersales_core import policies
+from aftersales_core.application.customs import CUSTOMS, uses_quota
 from aftersales_core.decisions import PolicyDecision
+from aftersales_core.domain.ids import order_aggregate_id, quota_aggregate_id
+from aftersales_core.domain.order import Order
+from aftersales_core.domain.quota import BuyerQuota
 from aftersales_core.errors import UnknownCaseError
 from aftersales_core.money import Money
 from aftersales_core.personal import PersonalData
@@ -26,6 +30,7 @@ class CaseHistory:
     aggregate: Aggregate
     events: list[Any]
     as_of: datetime | None
+    buyer_quota: dict[str, Any] | None = None  # a China cross-border order's annual quota
 
     @property
     def decisions(self) -> list[PolicyDecision]:
@@ -58,23 +63,48 @@ class CaseHistory:
                 for e in self.events
             ],
             "decisions": [d.to_json() for d in self.decisions],
+            "buyer_quota": self.buyer_quota,
         }
 
 
-def load_history(app: Application, case_id: UUID, as_of: datetime | None = None) -> CaseHistory:
-    """Fold the case's events up to ``as_of`` (business time of the commands), in order."""
+def _fold(app: Application, aggregate_id: UUID, as_of: datetime | None) -> tuple[Any, list[Any]]:
     aggregate: Any = None
     kept: list[Any] = []
     stored: Any
-    for stored in app.events.get(case_id):
+    for stored in app.events.get(aggregate_id):
         if as_of is not None and stored.timestamp > as_of:
             break
         aggregate = stored.mutate(aggregate)
         kept.append(stored)
+    return aggregate, kept
+
+
+def load_history(app: Application, case_id: UUID, as_of: datetime | None = None) -> CaseHistory:
+    """Fold the case's events up to ``as_of`` (business time of the commands), in order; a case
+    of a China cross-border order also shows the buyer's annual quota as of that moment."""
+    aggregate, kept = _fold(app, case_id, as_of)
     if aggregate is None:
         when = f" as of {as_of.isoformat()}" if as_of else ""
         raise UnknownCaseError(f"no case {case_id}{when}")
-    return CaseHistory(aggregate=aggregate, events=kept, as_of=as_of)
+    return CaseHistory(aggregate=aggregate, events=kept, as_of=as_of,
+                       buyer_quota=_buyer_quota(app, aggregate, as_of))
+
+
+def _buyer_quota(app: Application, case: Any, as_of: datetime | None) -> dict[str, Any] | None:
+    order_id = getattr(case, "order_id", None)
+    if not isinstance(order_id, str):
+        return None
+    order, _ = _fold(app, order_aggregate_id(order_id), as_of)
+    if not isinstance(order, Order) or not uses_quota(order):
+        return None
+    assert order.customer_id is not None and order.first_paid_at is not None
+    year = CUSTOMS.quota_year(order.first_paid_at)
+    ledger, _ = _fold(app, quota_aggregate_id(order.customer_id, year), as_of)
+    if not isinstance(ledger, BuyerQuota):
+        return None
+    used = ledger.used_by(order_id)
+    return {**ledger.summary(), "this_order_used": None if used is None else str(used.amount),
+            "this_order_restored": str(ledger.restored_for(order_id).amount)}
 
 
 def rerun_decisions(history: CaseHistory) -> list[tuple[PolicyDecision, PolicyDecision]]:

@@ -45,10 +45,13 @@ class LogisticsServices(ComplaintServices):
     ) -> list[Aggregate]:
         """Open the cases the logistics policy asks for, before the customer complains.
 
-        Case ids derive from the scan's event id, so a case is never opened twice."""
+        Case ids derive from the event id of the shipment's first scan of this kind, so one
+        exception per shipment and kind opens each case at most once, however often (and under
+        however many event ids) it is reported."""
         assert order.customer_id is not None
-        complaint_id = case_id_for("complaint", f"logistics:{event_id}")
-        refund_id = case_id_for("refund", f"logistics:{event_id}")
+        first = order.first_scan_like(event_id)
+        complaint_id = case_id_for("complaint", f"logistics:{first}")
+        refund_id = case_id_for("refund", f"logistics:{first}")
         owed = bool(order.payments) and not order.refundable.is_zero()
         if self.exists(complaint_id) and (self.exists(refund_id) or not owed):
             return []

@@ -14,10 +14,10 @@ from aftersales_core.domain.ids import order_aggregate_id
 from aftersales_core.domain.order import Order
 from aftersales_core.domain.refunds import RefundCase
 from aftersales_core.domain.returns import ReturnCase
-from aftersales_core.errors import InvalidCommandError
+from aftersales_core.errors import AlreadyExistsError, InvalidCommandError
 from aftersales_core.money import Money
 
-SOURCES = ("return", "complaint", "logistics_exception", "cancellation", "goodwill")
+SOURCES = ("return", "complaint", "logistics_exception", "cancellation", "goodwill", "exchange")
 
 
 class RefundServices(ServiceBase):
@@ -34,7 +34,7 @@ class RefundServices(ServiceBase):
         amount: Decimal | None = None,
         goodwill: Decimal | None = None,
     ) -> CommandResult:
-        order = self.placed_order(order_id)
+        order = self.placed_order(order_id, opening_at=at)
         refund = self.build_refund(
             case_id,
             order,
@@ -63,13 +63,16 @@ class RefundServices(ServiceBase):
         requested_by: str,
         at: datetime,
         goodwill: Decimal | None = None,
+        source_case: ReturnCase | None = None,
     ) -> RefundCase:
-        """Open, calculate and reserve a refund against ``order`` (the caller saves both)."""
+        """Open, calculate and reserve a refund against ``order`` (the caller saves both).
+
+        ``source_case`` is the return being resolved, as changed in this command."""
         require_aware(at)
         if source not in SOURCES:
             raise InvalidCommandError(f"source must be one of {', '.join(SOURCES)}: {source!r}")
         if self.exists(case_id):
-            raise InvalidCommandError(f"refund case {case_id} exists already")
+            raise AlreadyExistsError(f"refund case {case_id} exists already")
         assert order.currency is not None and order.customer_id is not None
         for line in lines:
             if order.line(str(line["line_id"])) is None:
@@ -84,7 +87,7 @@ class RefundServices(ServiceBase):
             {
                 **order.facts(),
                 "source": source,
-                **self._source_facts(source, source_case_id),
+                **self._source_facts(source, source_case_id, source_case),
                 "refund_lines": [
                     {"line_id": str(x["line_id"]), "quantity": int(x["quantity"])} for x in lines
                 ],
@@ -124,8 +127,11 @@ class RefundServices(ServiceBase):
         order.link_case(case_id=str(refund.id), kind="refund", timestamp=stamp)
         return refund
 
-    def _source_facts(self, source: str, source_case_id: str | None) -> dict[str, Any]:
-        """What the source case says that changes the calculation (regime, fault, grade)."""
+    def _source_facts(
+        self, source: str, source_case_id: str | None, given: ReturnCase | None = None
+    ) -> dict[str, Any]:
+        """What the source case says that changes the calculation (regime, fault, grade, and
+        for a cross-border return whether it was a valid customs return)."""
         facts: dict[str, Any] = {
             "regime": None,
             "merchant_fault": False,
@@ -137,11 +143,14 @@ class RefundServices(ServiceBase):
         }
         if source != "return" or source_case_id is None:
             return facts
-        case = self.load(ReturnCase, UUID(source_case_id))
+        case = given if given is not None else self.load(ReturnCase, UUID(source_case_id))
         eligibility = case.latest("return.eligibility")
         if eligibility is not None:
             for key in ("regime", "merchant_fault", "is_withdrawal", "tax_refundable"):
                 facts[key] = eligibility.details.get(key, facts[key])
+        customs = case.latest("return.customs_return")
+        if customs is not None:  # arrived back in the bonded zone in time, or not
+            facts["tax_refundable"] = bool(customs.details.get("tax_refundable"))
         cost = case.label["cost"] if case.label else None
         facts.update(
             inspection_grade=case.grade,

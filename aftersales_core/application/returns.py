@@ -9,13 +9,14 @@ from uuid import UUID
 
 from aftersales_core import policies
 from aftersales_core.application.base import CommandResult, result
+from aftersales_core.application.customs import receive_goods
 from aftersales_core.application.refunds import RefundServices
 from aftersales_core.decisions import PolicyDecision
 from aftersales_core.domain.base import require_aware
-from aftersales_core.domain.ids import case_id_for
 from aftersales_core.domain.order import Order
+from aftersales_core.domain.return_status import ReturnStatus
 from aftersales_core.domain.returns import ReturnCase
-from aftersales_core.errors import InvalidCommandError
+from aftersales_core.errors import AlreadyExistsError, InvalidCommandError
 from aftersales_core.money import Money
 from aftersales_core.personal import PersonalData
 
@@ -62,10 +63,10 @@ class ReturnServices(RefundServices):
         return_shipping_estimate: Decimal | None = None,
     ) -> CommandResult:
         require_aware(at)
-        order = self.placed_order(order_id)
+        order = self.placed_order(order_id, opening_at=at)
         assert order.customer_id is not None
         if self.exists(case_id):
-            raise InvalidCommandError(f"return case {case_id} exists already")
+            raise AlreadyExistsError(f"return case {case_id} exists already")
         items = returned_lines(order, lines)
         customer = self.customer(order.customer_id, at)
         facts = order.facts()
@@ -83,6 +84,8 @@ class ReturnServices(RefundServices):
                 "lines": items,
                 "non_returnable_line_ids": list(non_returnable_line_ids or []),
                 "goods_intact": goods_intact,
+                "buyer_timezone": facts["buyer_timezone"],
+                "already_returned": order.returned_before([i["line_id"] for i in items]),
             },
         )
         recent_orders, recent_returns = customer.recent(ABUSE_WINDOW)
@@ -112,7 +115,11 @@ class ReturnServices(RefundServices):
         )
         case.decide(eligibility, abuse, shipping, at)
         customer.add_return(order_id, at)
-        order.link_case(case_id=str(case.id), kind="return", timestamp=max(at, order.modified_on))
+        stamp = max(at, order.modified_on)
+        if case.status != ReturnStatus.REJECTED:
+            units = {str(i["line_id"]): int(i["quantity"]) for i in items}
+            order.reserve_return(case.id, units, stamp)
+        order.link_case(case_id=str(case.id), kind="return", timestamp=stamp)
         self.save_all(case, customer, order)
         return result(case, list(case.decisions))
 
@@ -139,6 +146,7 @@ class ReturnServices(RefundServices):
                 "item_value": str(Money.of(value, facts["currency"]).amount),
                 "return_shipping_estimate": None if estimate is None else str(estimate),
                 "buyer_informed_of_return_cost": informed,
+                "wanted_outcome": case.wanted_outcome,
             },
         )
 
@@ -167,7 +175,9 @@ class ReturnServices(RefundServices):
     def reject_return(self, case_id: UUID, by: str, reason: str, at: datetime) -> CommandResult:
         case = self.load(ReturnCase, case_id)
         case.reject(by=by, reason=reason, at=at)
-        self.save_all(case)
+        order = self.placed_order(case.order_id)
+        order.release_return(case.id, "rejected", max(at, order.modified_on))
+        self.save_all(case, order)
         return result(case)
 
     def cancel_return(
@@ -175,7 +185,9 @@ class ReturnServices(RefundServices):
     ) -> CommandResult:
         case = self.load(ReturnCase, case_id)
         case.cancel(by=by, reason=reason, at=at)
-        self.save_all(case)
+        order = self.placed_order(case.order_id)
+        order.release_return(case.id, "cancelled", max(at, order.modified_on))
+        self.save_all(case, order)
         return result(case)
 
     def issue_return_label(
@@ -203,9 +215,12 @@ class ReturnServices(RefundServices):
         self, case_id: UUID, by: str, at: datetime, shipment_id: str | None = None
     ) -> CommandResult:
         case = self.load(ReturnCase, case_id)
-        case.receive(by=by, shipment_id=shipment_id, at=at)
-        self.save_all(case)
-        return result(case)
+        order = self.placed_order(case.order_id)
+        changed = receive_goods(self, case, order, returned_lines(order, case.lines), by,
+                                shipment_id, at)
+        self.save_all(case, *changed)
+        customs = case.latest("return.customs_return")
+        return result(case, [customs] if customs is not None else [])
 
     def inspect_return(
         self, case_id: UUID, by: str, grade: str, at: datetime, findings: str = ""
@@ -222,40 +237,6 @@ class ReturnServices(RefundServices):
         case.inspect(by=by, grade=grade, findings=findings, disposition=disposition, at=at)
         self.save_all(case)
         return result(case, [disposition])
-
-    def resolve_return(
-        self,
-        case_id: UUID,
-        by: str,
-        at: datetime,
-        resolution: str | None = None,
-        detail: str | None = None,
-    ) -> CommandResult:
-        """Resolve with the wanted outcome (or another): a refund opens its RefundCase."""
-        case = self.load(ReturnCase, case_id)
-        kind = resolution or case.wanted_outcome
-        if kind not in ("refund", "exchange", "repair"):
-            raise InvalidCommandError(f"resolution must be refund, exchange or repair: {kind!r}")
-        if kind != "refund":
-            case.resolve(by=by, resolution=kind, refund_case_id=None, detail=detail, at=at)
-            self.save_all(case)
-            return result(case)
-        refund_id = case_id_for("refund", f"return:{case.id}")
-        case.resolve(by=by, resolution=kind, refund_case_id=refund_id, detail=detail, at=at)
-        order = self.placed_order(case.order_id)
-        refund = self.build_refund(
-            refund_id,
-            order,
-            source="return",
-            source_case_id=str(case.id),
-            lines=case.lines,
-            amount=None,
-            reason=case.reason,
-            requested_by=by,
-            at=at,
-        )
-        self.save_all(case, refund, order)
-        return result(case, list(refund.decisions), refund_case_id=str(refund_id))
 
     def close_return(self, case_id: UUID, by: str, at: datetime) -> CommandResult:
         case = self.load(ReturnCase, case_id)

@@ -11,13 +11,16 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
+from aftersales_core.application.customs import book_quota_use, receive_goods
 from aftersales_core.application.logistics import EXCEPTIONS, LogisticsServices
+from aftersales_core.application.returns import returned_lines
 from aftersales_core.domain.base import require_aware
 from aftersales_core.domain.ids import case_id_for, order_aggregate_id
 from aftersales_core.domain.order import Order
 from aftersales_core.domain.returns import ReturnCase, ReturnStatus
-from aftersales_core.errors import InvalidCommandError
+from aftersales_core.errors import AlreadyExistsError, InvalidCommandError
 from aftersales_core.money import Money, check_currency
+from aftersales_core.policies.calendar import zone
 
 
 @dataclass
@@ -62,13 +65,16 @@ class UpstreamServices(LogisticsServices):
         discount: Decimal = Decimal(0),
         merchant_id: str | None = None,
         channel: str | None = None,
+        buyer_timezone: str | None = None,
         extra: str = "",
     ) -> UpstreamResult:
         order = self._order_for(order_id, occurred_at)
         if order.has_seen(event_id):
             return UpstreamResult(event_id, order_id, applied=False)
+        if buyer_timezone is not None:
+            zone(buyer_timezone)  # an IANA name, or an error naming it
         if order.placed:
-            raise InvalidCommandError(f"order {order_id} was placed already (another event id)")
+            raise AlreadyExistsError(f"order {order_id} was placed already (another event id)")
         check_currency(currency)
         order.check_currency(currency)
         amounts = [Money.exact(a, currency) for a in (shipping_fee, duties, taxes, discount, total)]
@@ -93,12 +99,14 @@ class UpstreamServices(LogisticsServices):
             channel=channel,
             extra=extra,
             timestamp=max(occurred_at, order.modified_on),
+            buyer_timezone=buyer_timezone,
         )
         customer = self.customer(customer_id, occurred_at)
         customer.add_order(order_id, max(occurred_at, customer.modified_on))
         effects = ["order placed"]
         caught_up = self._catch_up_exceptions(order, effects, customer)
-        self.save_all(order, customer, *caught_up)
+        quota = book_quota_use(self, order, effects)
+        self.save_all(order, customer, *caught_up, *quota)
         return UpstreamResult(event_id, order_id, applied=True, effects=effects)
 
     def order_paid(
@@ -131,7 +139,8 @@ class UpstreamServices(LogisticsServices):
         )
         effects = [f"paid {money}"]
         caught_up = self._catch_up_exceptions(order, effects)
-        self.save_all(order, *caught_up)
+        quota = book_quota_use(self, order, effects)
+        self.save_all(order, *caught_up, *quota)
         return UpstreamResult(event_id, order_id, applied=True, effects=effects)
 
     def order_cancelled(
@@ -229,7 +238,9 @@ class UpstreamServices(LogisticsServices):
                 ReturnStatus.LABEL_ISSUED,
                 ReturnStatus.SHIPPED_BACK,
             ):
-                case.receive(by="warehouse", shipment_id=shipment_id, at=stamp)
+                items = returned_lines(order, case.lines)
+                changed += receive_goods(self, case, order, items, "warehouse", shipment_id,
+                                         stamp)
             elif scan != "Delivered" and case.can_record_shipped():
                 case.shipped_back(shipment_id=shipment_id, carrier=carrier, at=stamp)
             else:

@@ -20,7 +20,7 @@ from aftersales_core.domain.deadlines import (
     deadline_events,
     decision_event,
 )
-from aftersales_core.errors import InvalidCommandError
+from aftersales_core.errors import IllegalTransitionError, InvalidCommandError
 from aftersales_core.money import Money
 from aftersales_core.personal import PersonalData
 
@@ -104,7 +104,7 @@ class ComplaintCase(CaseRules, DeadlineRules, Aggregate):
         self._check_time(at)
         self._require("acknowledge", WORKING)
         if self.acknowledged_at is not None and self.status != S.REOPENED:
-            raise InvalidCommandError(f"complaint {self.id} was already acknowledged")
+            raise IllegalTransitionError(self.KIND, self.id, "acknowledge again", self.status.value)
         self._acknowledged(agent=agent, message=message, timestamp=at)
 
     @event("Acknowledged", topic="aftersales.complaint.Acknowledged")

@@ -19,3 +19,8 @@ def customer_aggregate_id(customer_id: str) -> UUID:
 def case_id_for(kind: str, key: str) -> UUID:
     """The id of a case opened for a natural key (an idempotency key, an upstream event id)."""
     return uuid5(NAMESPACE, f"{kind}:{key}")
+
+
+def quota_aggregate_id(customer_id: str, year: int) -> UUID:
+    """A buyer's cross-border quota ledger of one calendar year."""
+    return uuid5(NAMESPACE, f"quota:{customer_id}:{year}")

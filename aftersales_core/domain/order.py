@@ -1,6 +1,7 @@
 """Order facts: what upstream services told us about an order, kept in the same store so every
-decision can be re-derived from the store alone. Also the ledger of refunds against the order,
-which is what keeps cumulative refunds at or below what was paid, even under concurrency."""
+decision can be re-derived from the store alone. Also the ledgers against the order: of refunds,
+which keeps cumulative refunds at or below what was paid, and of returned units, which keeps the
+units of each line in returns at or below what was ordered, even under concurrency."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from aftersales_core.errors import (
     CurrencyMismatchError,
     InvalidCommandError,
     RefundCapExceededError,
+    ReturnQuantityExceededError,
 )
 from aftersales_core.money import Money
 
@@ -49,6 +51,7 @@ class Order(OrderWatchdog, Aggregate):
         self.shipping_fee = self.duties = self.taxes = self.discount = self.total = Decimal(0)
         self.placed_at: datetime | None = None
         self.payments: dict[str, Decimal] = {}
+        self.first_paid_at: datetime | None = None
         self.cancelled_at: datetime | None = None
         self.shipments: dict[str, dict[str, Any]] = {}
         self.customs_released_at: datetime | None = None
@@ -56,6 +59,8 @@ class Order(OrderWatchdog, Aggregate):
         self.seen_event_ids: set[str] = set()
         self.refunds: dict[str, Decimal] = {}  # refund case id -> amount reserved
         self.refunds_settled: dict[str, Decimal] = {}
+        self.returned: dict[str, dict[str, int]] = {}  # return case id -> line id -> units
+        self.buyer_timezone: str | None = None
         self.cases: dict[str, list[str]] = {}  # kind -> case ids
         self.deadlines: dict[str, Deadline] = {}  # the logistics watchdog, per shipment
 
@@ -82,9 +87,11 @@ class Order(OrderWatchdog, Aggregate):
         channel: str | None,
         extra: str,
         timestamp: datetime,
+        buyer_timezone: str | None = None,
     ) -> None:
         self.seen_event_ids.add(event_id)
         self.placed = True
+        self.buyer_timezone = buyer_timezone
         self.customer_id, self.market, self.currency = customer_id, market, currency
         self.fulfilment, self.lines = fulfilment, lines
         self.shipping_fee, self.duties, self.taxes = shipping_fee, duties, taxes
@@ -110,6 +117,8 @@ class Order(OrderWatchdog, Aggregate):
         self.seen_event_ids.add(event_id)
         self.payments[payment_id] = amount
         self.currency = self.currency or currency
+        if self.first_paid_at is None or paid_at < self.first_paid_at:
+            self.first_paid_at = paid_at
 
     @event("Cancelled", topic="aftersales.order.Cancelled")
     def cancel(
@@ -194,6 +203,53 @@ class Order(OrderWatchdog, Aggregate):
     def settle_refund(self, refund_id: str, amount: Decimal, timestamp: datetime) -> None:
         self.refunds_settled[refund_id] = amount
 
+    # ---- the returned-quantity ledger -------------------------------------------------------
+    def units_in_returns(self, line_id: str, except_case: str | None = None) -> int:
+        """Units of a line in open or completed returns (rejected, cancelled and expired ones
+        were released)."""
+        return sum(lines.get(line_id, 0) for case_id, lines in self.returned.items()
+                   if case_id != except_case)
+
+    def returned_before(self, line_ids: list[str]) -> list[dict[str, Any]]:
+        """What the eligibility policy reads: each line's ordered units and units in returns."""
+        facts = []
+        for line_id in line_ids:
+            line = self.line(line_id)
+            if line is not None:
+                facts.append({"line_id": line_id, "ordered": int(line["quantity"]),
+                              "returned": self.units_in_returns(line_id)})
+        return facts
+
+    def reserve_return(self, case_id: UUID, lines: dict[str, int], timestamp: datetime) -> None:
+        """Reserve the units of a return; more than was ordered, counting every other return
+        of the same lines, is refused."""
+        for line_id, units in lines.items():
+            line = self.line(line_id)
+            if line is None:
+                raise InvalidCommandError(f"order {self.order_id} has no line {line_id!r}")
+            if units < 1:
+                raise InvalidCommandError(f"return {case_id}: {units} units of line {line_id}")
+            taken = self.units_in_returns(line_id, except_case=str(case_id))
+            if taken + units > int(line["quantity"]):
+                raise ReturnQuantityExceededError(
+                    f"order {self.order_id} line {line_id}: {taken} of {line['quantity']} units "
+                    f"are in other returns already; {units} more would exceed what was ordered"
+                )
+        if self.returned.get(str(case_id)) != lines:
+            self._return_reserved(return_id=str(case_id), lines=dict(lines), timestamp=timestamp)
+
+    @event("ReturnReserved", topic="aftersales.order.ReturnReserved")
+    def _return_reserved(self, return_id: str, lines: dict[str, int], timestamp: datetime) -> None:
+        self.returned[return_id] = dict(lines)
+
+    def release_return(self, case_id: UUID, reason: str, timestamp: datetime) -> None:
+        if str(case_id) in self.returned:
+            self._return_released(return_id=str(case_id), reason=reason, timestamp=timestamp)
+
+    @event("ReturnReleased", topic="aftersales.order.ReturnReleased")
+    def _return_released(self, return_id: str, reason: str, timestamp: datetime) -> None:
+        self.returned.pop(return_id, None)
+
     @event("CaseLinked", topic="aftersales.order.CaseLinked")
     def link_case(self, case_id: str, kind: str, timestamp: datetime) -> None:
         self.cases.setdefault(kind, []).append(case_id)
@@ -207,6 +263,17 @@ class Order(OrderWatchdog, Aggregate):
             for scan in shipment["scans"]
             if scan["scan"] in scans
         ]
+
+    def first_scan_like(self, event_id: str) -> str:
+        """The event id of the first recorded scan of the same kind on the same shipment: one
+        exception per shipment and kind (a second ``Lost`` with a new event id is the same
+        loss) opens its cases under this id, so at most once."""
+        for shipment in self.shipments.values():
+            kinds = {s["event_id"]: s["scan"] for s in shipment["scans"]}
+            if event_id in kinds:
+                return next(s["event_id"] for s in shipment["scans"]
+                            if s["scan"] == kinds[event_id])
+        return event_id
 
     def case_ids(self, kind: str) -> list[str]:
         return list(self.cases.get(kind, []))
@@ -240,6 +307,7 @@ class Order(OrderWatchdog, Aggregate):
             "already_refunded": str(self.refunded.amount) if cur else "0",
             "delivered_at": _iso(self.delivered_at),
             "customs_released_at": _iso(self.customs_released_at),
+            "buyer_timezone": self.buyer_timezone,
         }
 
 

@@ -19,7 +19,7 @@ from aftersales_core.domain.deadlines import (
     deadline_events,
     decision_event,
 )
-from aftersales_core.errors import InvalidCommandError, SelfApprovalError
+from aftersales_core.errors import ApprovalRefusedError, InvalidCommandError, SelfApprovalError
 from aftersales_core.money import Money
 
 
@@ -118,7 +118,7 @@ class RefundCase(CaseRules, DeadlineRules, Aggregate):
         if approver == self.requested_by:
             raise SelfApprovalError(self.id, approver)
         if decision.outcome != "approve":
-            raise InvalidCommandError(f"refund {self.id}: " + "; ".join(decision.reasons))
+            raise ApprovalRefusedError(f"refund {self.id}: " + "; ".join(decision.reasons))
         self.record_decision(decision=decision, timestamp=at)
         self._approved(by=approver, timestamp=at)
 

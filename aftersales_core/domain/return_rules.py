@@ -36,6 +36,7 @@ class ReturnRules(CaseRules):
     _escalated: Callable[..., None]
     record_decision: Callable[..., None]
     _approve: Callable[..., None]
+    repair_deadlines_wanted: Callable[[], dict[str, datetime]]
 
     def issue_label(
         self,
@@ -48,7 +49,8 @@ class ReturnRules(CaseRules):
         self._check_time(at)
         self._require("issue a return label", (S.APPROVED,))
         if self.returnless:
-            raise InvalidCommandError(f"return {self.id} is returnless: the buyer keeps the item")
+            raise IllegalTransitionError(self.KIND, self.id, "issue a return label",
+                                         "returnless (the buyer keeps the item)")
         self._label_issued(
             by=by, carrier=carrier, tracking_number=tracking_number, cost=cost, timestamp=at
         )
@@ -74,12 +76,24 @@ class ReturnRules(CaseRules):
             raise IllegalTransitionError(self.KIND, self.id, "expire", "returnless")
         self._expired(by=by, deadline=deadline, timestamp=at)
 
-    def receive(self, by: str, shipment_id: str | None, at: datetime) -> None:
+    def receive(self, by: str, shipment_id: str | None, at: datetime,
+                customs: PolicyDecision | None = None) -> None:
+        """The goods arrived; a cross-border return also records whether they arrived back in
+        the bonded zone in time (``return.customs_return``)."""
         require_aware(at)
         self._require("receive the goods", (S.APPROVED, S.LABEL_ISSUED, S.SHIPPED_BACK))
         if self.returnless:
-            raise InvalidCommandError(f"return {self.id} is returnless: nothing comes back")
-        self._received(by=by, shipment_id=shipment_id, timestamp=max(at, self.modified_on))
+            raise IllegalTransitionError(self.KIND, self.id, "receive the goods", "returnless")
+        stamp = max(at, self.modified_on)
+        self._received(by=by, shipment_id=shipment_id, timestamp=stamp)
+        if customs is not None:
+            self.record_decision(decision=customs, timestamp=stamp)
+
+    def record_customs(self, customs: PolicyDecision, at: datetime) -> None:
+        """A returnless cross-border refund: the goods never come back (no customs return)."""
+        self._check_time(at)
+        self._require("decide the customs return", (S.APPROVED,))
+        self.record_decision(decision=customs, timestamp=at)
 
     def inspect(
         self,
@@ -108,6 +122,7 @@ class ReturnRules(CaseRules):
         awaiting = (S.APPROVED, S.LABEL_ISSUED, S.SHIPPED_BACK, S.RECEIVED, S.INSPECTED)
         if self.wanted_outcome == "refund" and self.status in awaiting:
             wanted["refund"] = self.approved_at
+        wanted.update(self.repair_deadlines_wanted())
         return wanted
 
     def _deadline_left(self, name: str) -> tuple[str, str]:

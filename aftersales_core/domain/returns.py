@@ -15,17 +15,20 @@ from aftersales_core.domain.deadlines import (
     deadline_events,
     decision_event,
 )
+from aftersales_core.domain.repairs import RepairRules, repair_events
 from aftersales_core.domain.return_rules import ReturnRules
 from aftersales_core.domain.return_status import OPEN_BEFORE_SHIPPING, ReturnStatus
 from aftersales_core.domain.return_status import ReturnStatus as S
-from aftersales_core.errors import InvalidCommandError
+from aftersales_core.errors import IllegalTransitionError, InvalidCommandError
 from aftersales_core.money import Money
 from aftersales_core.personal import PersonalData
 
 
-class ReturnCase(ReturnRules, DeadlineRules, Aggregate):
+class ReturnCase(ReturnRules, RepairRules, DeadlineRules, Aggregate):
     """Requested → decided → label or returnless → shipped back → received → inspected →
-    disposition → resolved (refund, exchange, repair) → closed; or cancelled, rejected, expired."""
+    disposition → resolved (refund, exchange, repair) → closed; or cancelled, rejected, expired.
+    A repair goes on: in repair → diagnosed → repaired → shipped back, or failed → the buyer's
+    remedy (domain/repairs.py)."""
 
     KIND = "return"
     TOPIC = "aftersales.return"
@@ -70,6 +73,7 @@ class ReturnCase(ReturnRules, DeadlineRules, Aggregate):
         self.shipped_at: datetime | None = None
         self.escalations: list[str] = []
         self.deadlines: dict[str, Deadline] = {}
+        self.repair: dict[str, Any] = {}
 
     # ---- decisions ----------------------------------------------------------------------
     record_decision = decision_event("aftersales.return")
@@ -202,18 +206,30 @@ class ReturnCase(ReturnRules, DeadlineRules, Aggregate):
         refund_case_id: UUID | None,
         detail: str | None,
         at: datetime,
+        exchange: dict[str, Any] | None = None,
+        settlement: PolicyDecision | None = None,
     ) -> None:
+        """Resolve the inspected (or returnless) return, or a failed repair with the remedy
+        the buyer chose; an exchange records what it settles (``exchange.settlement``)."""
         self._check_time(at)
-        ready = (S.INSPECTED,) if not self.returnless else (S.APPROVED,)
-        self._require(f"resolve with {resolution}", ready)
-        if resolution == "refund" and refund_case_id is None:
-            raise InvalidCommandError(f"return {self.id}: a refund resolution needs a refund case")
+        if self.status == S.REPAIR_FAILED:
+            self.check_remedy({"exchange": "replacement"}.get(resolution, resolution))
+        else:
+            ready = (S.INSPECTED,) if not self.returnless else (S.APPROVED,)
+            self._require(f"resolve with {resolution}", ready)
+        if resolution in ("refund", "price_reduction") and refund_case_id is None:
+            raise InvalidCommandError(f"return {self.id}: a {resolution} needs a refund case")
+        if resolution == "exchange" and (exchange is None or settlement is None):
+            raise InvalidCommandError(f"return {self.id}: an exchange needs its replacement")
+        if settlement is not None:
+            self.record_decision(decision=settlement, timestamp=at)
         self._resolved(
             by=by,
             resolution=resolution,
             refund_case_id=str(refund_case_id) if refund_case_id else None,
             detail=detail,
             timestamp=at,
+            exchange=exchange,
         )
 
     @event("Resolved", topic="aftersales.return.Resolved")
@@ -224,13 +240,20 @@ class ReturnCase(ReturnRules, DeadlineRules, Aggregate):
         refund_case_id: str | None,
         detail: str | None,
         timestamp: datetime,
+        exchange: dict[str, Any] | None = None,
     ) -> None:
         self.resolution = {"kind": resolution, "refund_case_id": refund_case_id, "detail": detail}
+        if exchange is not None:
+            self.resolution["exchange"] = dict(exchange)
         self._move(S.RESOLVED)
 
     def close(self, by: str, at: datetime) -> None:
         self._check_time(at)
-        self._require("close", (S.RESOLVED, S.REJECTED, S.CANCELLED, S.EXPIRED))
+        self._require("close", (S.RESOLVED, S.REPAIR_SHIPPED, S.REJECTED, S.CANCELLED,
+                                S.EXPIRED))
+        if self.status == S.RESOLVED and (self.resolution or {}).get("kind") == "repair":
+            raise IllegalTransitionError(self.KIND, self.id, "close",
+                                         "resolved by repair: the goods are not repaired yet")
         self._closed(by=by, timestamp=at)
 
     @event("Closed", topic="aftersales.return.Closed")
@@ -246,6 +269,8 @@ class ReturnCase(ReturnRules, DeadlineRules, Aggregate):
     _deadline_scheduled, _deadline_cancelled, _deadline_breached = deadline_events(
         "aftersales.return"
     )
+    (_sent_to_repair, _repair_diagnosed, _repair_completed, _repaired_item_shipped,
+     _repair_failed) = repair_events("aftersales.return")
 
     def _move(self, status: ReturnStatus) -> None:
         self.status = status

@@ -15,6 +15,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from aftersales_core.decisions import JSON, PolicyDecision
+from aftersales_core.policies.calendar import (
+    BuyerZone,
+    buyer_zone,
+    calendar_period,
+    working_period,
+)
 from aftersales_core.policies.findings import Findings
 from aftersales_core.policies.reading import Reader, iso
 from aftersales_core.policies.registry import policy
@@ -58,6 +64,22 @@ class RefundTerm:
     def length(self) -> str:
         return f"{self.days} {'working ' if self.working_days else ''}days"
 
+    def counted(self, start: datetime, market: str, where: BuyerZone) -> tuple[datetime, JSON,
+                                                                               str]:
+        """v2: whole days in the buyer's calendar, working days without the market's public
+        holidays: the due time (the end of the last day), what to record, and why."""
+        days_off: list[JSON] = []
+        if self.working_days:
+            counted = working_period(start, self.days, market, where)
+            period, days_off = counted.period, counted.skipped_json()
+            named = counted.holidays_named()
+            skipped = f"; skipping the public holidays {', '.join(named)}" if named else ""
+        else:
+            period, skipped = calendar_period(start, where, days=self.days), ""
+        record: JSON = {**period.to_json(), "days_off": days_off}
+        words = f"ends at the end of {period.last_day.isoformat()} ({where.name}){skipped}"
+        return period.ends_at, record, words
+
 
 @dataclass(frozen=True)
 class DeadlineSettings:
@@ -86,6 +108,14 @@ class DeadlineSettings:
     auto_approve_in_policy_returns: bool = True  # deadlines.breach
     complaint_ladder: tuple[str, ...] = ("supervisor", "platform_arbitration")
     case_escalation_level: str = "supervisor"
+    # v2: refund terms in whole calendar (or working) days of the buyer's time zone
+    calendar_days: bool = False
+    # v2: a repair is done within these days of sending the goods to the repairer (China's
+    # three-guarantees rules: 15 days; EU/UK: a reasonable time, 30 days by default), and the
+    # repaired goods go back to the buyer within repair_ship_days
+    cn_repair_days: int = 15
+    repair_days: int = 30
+    repair_ship_days: int = 3
 
     def refundRefundTerm(self, market: str, is_withdrawal: bool) -> RefundTerm:
         if market == CN_MARKET:
@@ -100,6 +130,7 @@ class DeadlineSettings:
 
 
 SETTINGS_V1 = DeadlineSettings()
+SETTINGS_V2 = DeadlineSettings(calendar_days=True)
 
 
 @dataclass
@@ -111,10 +142,11 @@ class _Plan:
     findings: Findings
     deadlines: list[JSON]
 
-    def add(self, due: datetime, action: str, rule: str, basis: str) -> None:
+    def add(self, due: datetime, action: str, rule: str, basis: str,
+            counted: JSON | None = None) -> None:
         self.findings.note(rule, f"{self.name}: {basis}, due {iso(due)}")
         item = {"name": self.name, "since": iso(self.since), "due_at": iso(due)}
-        self.deadlines.append({**item, "action": action, "basis": basis})
+        self.deadlines.append({**item, "action": action, "basis": basis, **(counted or {})})
 
     def wait(self, rule: str, reason: str) -> None:
         self.findings.note(rule, f"{self.name}: {reason}")
@@ -134,12 +166,52 @@ def _return(read: Reader, plan: _Plan, s: DeadlineSettings) -> None:
             plan.add(by, "expire", "deadline.ship_back", basis)
     elif plan.name == "refund":
         _return_refund(read, plan, s)
+    elif plan.name in ("repair", "repair_ship") and s.calendar_days:
+        _repair(read, plan, s)
     else:
         raise read.error("wanted", f"names {plan.name!r}, not a return deadline")
 
 
+def _repair(read: Reader, plan: _Plan, s: DeadlineSettings) -> None:
+    market = read.market()
+    where = _zone(read, s, market)
+    assert where is not None  # repairs came with v2
+    if plan.name == "repair":
+        days = s.cn_repair_days if market == CN_MARKET else s.repair_days
+        label = "a repair is done" + (" (China's three-guarantees rules)"
+                                      if market == CN_MARKET else "")
+        action = "escalate"
+    else:
+        days, label, action = s.repair_ship_days, "the repaired goods go back", "escalate"
+    period = calendar_period(plan.since, where, days=days)
+    basis = f"{label} within {days} days: ends at the end of {period.last_day.isoformat()} " \
+            f"({where.name})"
+    plan.add(period.ends_at, action, f"deadline.{plan.name}", basis,
+             {**period.to_json(), "days_off": []})
+
+
+def _zone(read: Reader, s: DeadlineSettings, market: str) -> BuyerZone | None:
+    """v2: the buyer's time zone the days are counted in (v1 counted 24-hour days)."""
+    if not s.calendar_days:
+        return None
+    try:
+        return buyer_zone(read.optional_text("buyer_timezone"), market)
+    except ValueError as error:
+        raise read.error("buyer_timezone", str(error)) from None
+
+
+def _due(term: RefundTerm, start: datetime, market: str,
+         where: BuyerZone | None) -> tuple[datetime, JSON | None, str]:
+    if where is None:
+        return term.due(start), None, ""
+    due, counted, words = term.counted(start, market, where)
+    return due, counted, f": {words}"
+
+
 def _return_refund(read: Reader, plan: _Plan, s: DeadlineSettings) -> None:
-    term = s.refundRefundTerm(read.market(), read.flag("is_withdrawal"))
+    market = read.market()
+    term = s.refundRefundTerm(market, read.flag("is_withdrawal"))
+    where = _zone(read, s, market)
     returnless, received = read.flag("returnless"), read.optional_time("received_at")
     if term.anchor == "request":  # may be held until the goods or proof of dispatch arrive
         arrived = [t for t in (read.optional_time("shipped_at"), received) if t is not None]
@@ -150,15 +222,20 @@ def _return_refund(read: Reader, plan: _Plan, s: DeadlineSettings) -> None:
                 f"{term.label}, held until the goods or proof of their dispatch arrive",
             )
             return
-        due, basis = term.due(read.time("requested_at")), term.label
-        later = held_until + timedelta(days=s.held_refund_days)
+        due, counted, words = _due(term, read.time("requested_at"), market, where)
+        basis = f"{term.label}{words}"
+        if where is None:
+            later = held_until + timedelta(days=s.held_refund_days)
+        else:
+            held = calendar_period(held_until, where, days=s.held_refund_days)
+            later, held_counted = held.ends_at, {**held.to_json(), "days_off": []}
         if later > due:
-            due = later
+            due, counted = later, None if where is None else held_counted
             basis = (
                 f"{term.label}; held until {iso(held_until)}, when the goods or proof of "
                 f"dispatch arrived, so due {s.held_refund_days} days after that"
             )
-        plan.add(due, "escalate", "deadline.refund", basis)
+        plan.add(due, "escalate", "deadline.refund", basis, counted)
         return
     start, words = received, "of receiving the return"
     if start is None and returnless:
@@ -166,8 +243,9 @@ def _return_refund(read: Reader, plan: _Plan, s: DeadlineSettings) -> None:
     if start is None:
         plan.wait("deadline.refund", f"{term.label}: waiting for the goods")
     else:
-        basis = f"{term.length()} {words} ({term.label})"
-        plan.add(term.due(start), "escalate", "deadline.refund", basis)
+        due, counted, counting = _due(term, start, market, where)
+        basis = f"{term.length()} {words} ({term.label}){counting}"
+        plan.add(due, "escalate", "deadline.refund", basis, counted)
 
 
 def _complaint(read: Reader, plan: _Plan, s: DeadlineSettings) -> None:
@@ -204,9 +282,11 @@ def _refund(read: Reader, plan: _Plan, s: DeadlineSettings) -> None:
         basis = "the refund deadline of the return it settles"
         plan.add(carried, "escalate", "deadline.refund", basis)
         return
-    term = s.refundRefundTerm(read.market(), False)
-    basis = f"issued within {term.length()} of the request ({term.label})"
-    plan.add(term.due(plan.since), "escalate", "deadline.refund", basis)
+    market = read.market()
+    term = s.refundRefundTerm(market, False)
+    due, counted, counting = _due(term, plan.since, market, _zone(read, s, market))
+    basis = f"issued within {term.length()} of the request ({term.label}){counting}"
+    plan.add(due, "escalate", "deadline.refund", basis, counted)
 
 
 def _order(read: Reader, plan: _Plan, s: DeadlineSettings, kind: str) -> None:
@@ -249,3 +329,8 @@ def decide(inputs: JSON, settings: DeadlineSettings, version: int) -> PolicyDeci
 @policy(POLICY_ID, 1)
 def deadlines_v1(inputs: JSON) -> PolicyDecision:
     return decide(inputs, SETTINGS_V1, 1)
+
+
+@policy(POLICY_ID, 2)
+def deadlines_v2(inputs: JSON) -> PolicyDecision:
+    return decide(inputs, SETTINGS_V2, 2)

@@ -31,6 +31,8 @@ class RefundApprovalSettings:
         "USD": Decimal("300"), "BRL": Decimal("1500"),
     }))
     supervisor_role: str = "supervisor"
+    no_threshold_note: str = "there is no approval threshold for {currency}: a supervisor " \
+                             "approves every refund"
 
     def threshold(self, currency: str) -> Money | None:
         limit = self.thresholds.get(currency)
@@ -38,6 +40,18 @@ class RefundApprovalSettings:
 
 
 SETTINGS_V1 = RefundApprovalSettings()
+# v2: thresholds for the currencies of the usual import markets too (about the same value as
+# the US$300 one, never converted inside a decision), and a plain sentence where none is set.
+SETTINGS_V2 = RefundApprovalSettings(
+    thresholds=MappingProxyType({
+        "CNY": Decimal("2000"), "HKD": Decimal("2300"), "JPY": Decimal("45000"),
+        "KRW": Decimal("400000"), "SGD": Decimal("400"), "AUD": Decimal("450"),
+        "CAD": Decimal("400"), "EUR": Decimal("250"), "GBP": Decimal("220"),
+        "USD": Decimal("300"), "BRL": Decimal("1500"),
+    }),
+    no_threshold_note="no approval threshold is set for {currency}, so a supervisor is needed "
+                      "to approve this refund",
+)
 
 
 def decide(inputs: JSON, settings: RefundApprovalSettings, version: int) -> PolicyDecision:
@@ -52,8 +66,8 @@ def decide(inputs: JSON, settings: RefundApprovalSettings, version: int) -> Poli
     findings = Findings()
     if threshold is None:
         needs_supervisor = True
-        findings.note("approval.threshold", f"there is no approval threshold for {currency}: "
-                                            "a supervisor approves every refund")
+        rule = "approval.no_threshold" if version > 1 else "approval.threshold"
+        findings.note(rule, settings.no_threshold_note.format(currency=currency))
     else:
         needs_supervisor = refund > threshold
         relation = "above" if needs_supervisor else "within"
@@ -77,6 +91,8 @@ def decide(inputs: JSON, settings: RefundApprovalSettings, version: int) -> Poli
         findings.note("approval.approver", f"approved by {approver} ({role or 'no role given'}), "
                                            f"who did not request it")
     details: JSON = {"threshold": amount(threshold), "requires_supervisor": needs_supervisor}
+    if version > 1:
+        details["threshold_set"] = threshold is not None
     return PolicyDecision(POLICY_ID, version, copy.deepcopy(inputs), outcome, findings.reasons,
                           findings.rules, details)
 
@@ -84,3 +100,8 @@ def decide(inputs: JSON, settings: RefundApprovalSettings, version: int) -> Poli
 @policy(POLICY_ID, 1)
 def refund_approval_v1(inputs: JSON) -> PolicyDecision:
     return decide(inputs, SETTINGS_V1, 1)
+
+
+@policy(POLICY_ID, 2)
+def refund_approval_v2(inputs: JSON) -> PolicyDecision:
+    return decide(inputs, SETTINGS_V2, 2)

@@ -32,9 +32,13 @@ class RefundSettings:
     # No-reason returns whose law refunds the price of the goods only, not the outbound delivery.
     goods_only_withdrawal_regimes: frozenset[str] = frozenset({"cn_no_reason_7d",
                                                                "cn_cross_border"})
+    # The component an amount asked for by a goodwill refund is booked under (v1: items).
+    goodwill_amount_component: str = "items"
 
 
 SETTINGS_V1 = RefundSettings()
+# v2: a goodwill refund's amount is goodwill, so that reports of goodwill spend are right.
+SETTINGS_V2 = RefundSettings(goodwill_amount_component="goodwill")
 
 
 def _quantities(read: Reader, lines: list[Line]) -> dict[str, int]:
@@ -83,14 +87,21 @@ def decide(inputs: JSON, settings: RefundSettings, version: int) -> PolicyDecisi
         reasons.append(f"a {source.replace('_', ' ')} without lines refunds the whole order")
     picked = select(lines, quantities, discount)
     components: dict[str, Money] = {}
-    if explicit is not None:
+    rules = ["refund.items"]
+    if explicit is not None and source == "goodwill" and \
+            settings.goodwill_amount_component == "goodwill":
+        components["items"] = Money.zero(currency)
+        components["goodwill"] = explicit
+        reasons.append(f"goodwill {explicit}: the amount asked for, a goodwill gesture (no goods "
+                       "are refunded)")
+        rules = ["refund.goodwill"]
+    elif explicit is not None:
         components["items"] = explicit
         reasons.append(f"items {explicit}: the amount asked for")
     else:
         components["items"] = picked.items
         reasons.append(_items_reason(picked, discount))
 
-    rules = ["refund.items"]
     if whole_order or merchant_fault or (withdrawal and regime
                                          not in settings.goods_only_withdrawal_regimes):
         why = f"a {source.replace('_', ' ')}" if whole_order else \
@@ -119,9 +130,10 @@ def decide(inputs: JSON, settings: RefundSettings, version: int) -> PolicyDecisi
                        "merchant issued the label")
         rules.append("refund.return_shipping")
     if goodwill is not None:
-        components["goodwill"] = goodwill
+        components["goodwill"] = components.get("goodwill", Money.zero(currency)) + goodwill
         reasons.append(f"goodwill {goodwill} added")
-        rules.append("refund.goodwill")
+        if "refund.goodwill" not in rules:
+            rules.append("refund.goodwill")
 
     uncapped = total(list(components.values()), currency)
     refundable = paid - already
@@ -163,3 +175,8 @@ def _prorate(whole: Money, picked: Selection, name: str, why: str, reasons: list
 @policy(POLICY_ID, 1)
 def refund_calculation_v1(inputs: JSON) -> PolicyDecision:
     return decide(inputs, SETTINGS_V1, 1)
+
+
+@policy(POLICY_ID, 2)
+def refund_calculation_v2(inputs: JSON) -> PolicyDecision:
+    return decide(inputs, SETTINGS_V2, 2)

@@ -17,6 +17,7 @@ from aftersales_core.policies.vocabulary import (
     FULFILMENTS,
     MERCHANT_FAULT_REASONS,
     RETURN_REASONS,
+    WANTED_OUTCOMES,
     is_eu_or_uk,
 )
 
@@ -50,6 +51,11 @@ class ShippingSettings:
     }))
     merchant_fault_reasons: frozenset[str] = MERCHANT_FAULT_REASONS
     fault_regimes: frozenset[str] = frozenset({"eu_legal_guarantee", "uk_right_to_reject"})
+    # v2: returnless is the merchant's choice, to save a cost the merchant would bear; when the
+    # buyer pays the return shipping, the buyer ships the goods back or keeps them unrefunded.
+    returnless_only_when_merchant_pays: bool = False
+    # v2: a repair needs the goods back, so it is never returnless
+    outcomes_needing_the_goods: frozenset[str] = frozenset()
 
     def rate(self, currency: str, fulfilment: str) -> Money | None:
         group = "international" if fulfilment == "direct_mail" else "in_country"
@@ -58,6 +64,21 @@ class ShippingSettings:
 
 
 SETTINGS_V1 = ShippingSettings()
+SETTINGS_V2 = ShippingSettings(
+    value_floors=MappingProxyType({
+        "CNY": Decimal("50"), "HKD": Decimal("60"), "JPY": Decimal("1200"),
+        "KRW": Decimal("12000"), "SGD": Decimal("12"), "AUD": Decimal("15"),
+        "CAD": Decimal("12"), "EUR": Decimal("8"), "GBP": Decimal("7"), "USD": Decimal("10"),
+        "BRL": Decimal("40"),
+    }),
+    rate_table=_table({
+        "CNY": ("15", "180"), "HKD": ("40", "300"), "JPY": ("900", "5500"),
+        "KRW": ("4000", "50000"), "SGD": ("8", "55"), "AUD": ("12", "60"), "CAD": ("15", "55"),
+        "EUR": ("7", "35"), "GBP": ("6", "30"), "USD": ("9", "40"), "BRL": ("30", "200"),
+    }),
+    returnless_only_when_merchant_pays=True,
+    outcomes_needing_the_goods=frozenset({"repair"}),
+)
 
 
 def _payer(market: str, reason: str, regime: str | None, informed: bool,
@@ -88,6 +109,7 @@ def decide(inputs: JSON, settings: ShippingSettings, version: int) -> PolicyDeci
     item_value = read.money("item_value", currency)
     estimate = read.optional_money("return_shipping_estimate", currency)
     informed = read.flag("buyer_informed_of_return_cost")
+    wanted = read.text("wanted_outcome", WANTED_OUTCOMES) if version > 1 else None
 
     findings = Findings()
     payer = _payer(market, reason, regime, informed, settings, findings)
@@ -106,7 +128,14 @@ def decide(inputs: JSON, settings: ShippingSettings, version: int) -> PolicyDeci
     floor_amount = settings.value_floors.get(currency)
     floor = None if floor_amount is None else Money(floor_amount, currency)
     returnless_reason: str | None = None
-    if estimate is not None and estimate.amount > item_value.amount * share:
+    if wanted in settings.outcomes_needing_the_goods:
+        findings.note("shipping.goods_needed", f"a {wanted} needs the goods back: no returnless "
+                                               "refund")
+    elif settings.returnless_only_when_merchant_pays and payer == "buyer":
+        findings.note("shipping.returnless_merchant_choice",
+                      "the buyer pays the return shipping, so no returnless refund: the buyer "
+                      "ships the goods back, or keeps them without a refund")
+    elif estimate is not None and estimate.amount > item_value.amount * share:
         returnless_reason = "shipping_over_share"
         findings.note("shipping.returnless_share",
                       f"returning costs {estimate}, more than {percent(share)} of the item value "
@@ -133,3 +162,8 @@ def decide(inputs: JSON, settings: ShippingSettings, version: int) -> PolicyDeci
 @policy(POLICY_ID, 1)
 def return_shipping_v1(inputs: JSON) -> PolicyDecision:
     return decide(inputs, SETTINGS_V1, 1)
+
+
+@policy(POLICY_ID, 2)
+def return_shipping_v2(inputs: JSON) -> PolicyDecision:
+    return decide(inputs, SETTINGS_V2, 2)

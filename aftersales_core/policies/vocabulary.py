@@ -48,7 +48,9 @@ ComplaintCategory = Literal[
 ]
 COMPLAINT_CATEGORIES: frozenset[str] = frozenset(get_args(ComplaintCategory))
 
-RefundSource = Literal["return", "complaint", "logistics_exception", "cancellation", "goodwill"]
+RefundSource = Literal[
+    "return", "complaint", "logistics_exception", "cancellation", "goodwill", "exchange"
+]
 REFUND_SOURCES: frozenset[str] = frozenset(get_args(RefundSource))
 
 InspectionGrade = Literal["A", "B", "C", "D"]

@@ -82,7 +82,7 @@ def test_submit_prints_the_case_and_its_decisions_and_case_show_lists_them(cli: 
     shown = cli.run("case", "show", result["case_id"], "--format", "json")
     case = json.loads(shown.stdout)
     decision = case["decisions"][0]
-    assert decision["policy_id"] == "return.eligibility" and decision["policy_version"] == 1
+    assert decision["policy_id"] == "return.eligibility" and decision["policy_version"] == 2
     assert decision["inputs"]["reason"] == "defective" and decision["reasons"]
     table = cli.run("case", "show", result["case_id"])
     assert "return.eligibility" in table.stdout and "approved" in table.stdout
@@ -203,7 +203,8 @@ def test_rebuild_then_query_status_and_report(cli: Cli) -> None:
     assert bad.returncode == 2 and "colour" in bad.stderr
     assert cli.run("query", "stored_events").returncode == 2
     status = json.loads(cli.run("status", "--format", "json").stdout)
-    assert {s["projection"]: s["lag_events"] for s in status}["cases"] == 0
+    assert {s["projection"]: s["lag_events"] for s in status["projections"]}["cases"] == 0
+    assert status["relay"]["refused_at"] is None
     html = cli.tmp / "report.html"
     done = cli.run("report", "--output", str(html))
     assert done.returncode == 0, done.stderr

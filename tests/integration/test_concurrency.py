@@ -1,4 +1,5 @@
-"""Two processes acting on one case at once: one wins, no refund is issued or reserved twice."""
+"""Several processes acting on one case or order at once: one wins, no refund is issued or
+reserved twice, no unit is returned twice."""
 
 from __future__ import annotations
 
@@ -6,13 +7,14 @@ import multiprocessing as mp
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 from aftersales.bootstrap import open_app
 from aftersales.settings import Settings, eventsourcing_env
 from aftersales_core.application.app import AfterSalesApp
 from aftersales_core.domain.ids import order_aggregate_id
 from aftersales_core.domain.order import Order
+from aftersales_core.domain.returns import ReturnCase
 from aftersales_core.errors import DomainError
 from consumers.translate import execute
 from schemas.commands import COMMAND
@@ -96,3 +98,32 @@ def test_concurrent_refund_requests_never_reserve_more_than_was_paid(
     order = app.load(Order, order_aggregate_id("o-1"))
     assert order.refunded.amount == Decimal("124.00")  # 50 + 50 + 24 (capped) + 0 (rejected)
     assert sorted(order.refunds.values()) == [Decimal("24.00"), Decimal("50.00"), Decimal("50.00")]
+
+
+def test_concurrent_returns_of_one_line_never_reserve_more_units_than_were_ordered(
+    app: AfterSalesApp, store_settings: Settings
+) -> None:
+    delivered_order(app)  # line 1: 2 mugs
+    env = eventsourcing_env(store_settings.database_url, store_settings.postgres_schema)
+    commands = [
+        {
+            "command": "RequestReturn",
+            "order_id": "o-1",
+            "lines": [{"line_id": "1", "quantity": 1}],
+            "reason": "changed_mind",
+            "requested_by": "c-1",
+            "at": AT.isoformat(),
+        }
+        for _ in range(WORKERS)
+    ]
+    results = run_at_once(env, commands)
+    assert all(kind == "ok" for kind, _ in results), results
+    assert sorted(status for _, status in results) == ["approved", "approved", "rejected",
+                                                       "rejected"]
+    order = app.load(Order, order_aggregate_id("o-1"))
+    assert order.units_in_returns("1") == 2
+    for case_id in order.case_ids("return"):
+        case = app.load(ReturnCase, UUID(case_id))
+        if case.status == "rejected":  # with the reason recorded, and nothing reserved
+            assert "return.quantity_left" in case.decisions[0].rules
+            assert case_id not in order.returned

@@ -9,7 +9,7 @@ import multiprocessing as mp
 import os
 import subprocess
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
@@ -23,6 +23,7 @@ from aftersales_core.domain.complaints import ComplaintCase
 from aftersales_core.domain.ids import order_aggregate_id
 from aftersales_core.domain.refunds import RefundCase
 from aftersales_core.domain.returns import ReturnCase
+from aftersales_core.policies.calendar import end_of_day, zone
 from scheduling.scheduler import Scheduler
 from tests.factories import T0, delivered_order, ingest, order_paid, order_placed, shipment
 
@@ -31,9 +32,12 @@ REQUESTED = T0 + timedelta(days=5)
 LINE = [{"line_id": "2", "quantity": 1}]
 
 
-def request(app: AfterSalesApp, order_id: str, reason: str, outcome: str = "refund") -> UUID:
+def request(
+    app: AfterSalesApp, order_id: str, reason: str, outcome: str = "refund", line: str = "2"
+) -> UUID:
     case_id = uuid4()
-    app.request_return(case_id, order_id, LINE, reason, outcome, "c-1", REQUESTED)
+    lines = [{"line_id": line, "quantity": 1}]
+    app.request_return(case_id, order_id, lines, reason, outcome, "c-1", REQUESTED)
     return case_id
 
 
@@ -41,18 +45,23 @@ def deadline(app: AfterSalesApp, case_id: UUID, name: str, cls: Any = ReturnCase
     return app.load(cls, case_id).deadlines[name]
 
 
+def end_of(day: str, zone_name: str) -> datetime:
+    """The last instant of a calendar day in a zone: where periods of whole days end."""
+    return end_of_day(date.fromisoformat(day), zone(zone_name))
+
+
 def test_an_eu_withdrawal_refund_is_due_14_days_after_the_notice_and_follows_the_refund(
     app: AfterSalesApp,
 ) -> None:
     delivered_order(app, "o-1", market="DE", currency="EUR", delivered=DELIVERED)
-    rid = request(app, "o-1", "changed_mind")
-    due = REQUESTED + timedelta(days=14)
+    rid = request(app, "o-1", "changed_mind")  # Saturday 7 March, Berlin
+    due = end_of("2026-03-21", "Europe/Berlin")
     assert deadline(app, rid, "ship_back").due_at == due
     assert "refund" not in app.load(ReturnCase, rid).deadlines  # held until the goods come
     ingest(app, shipment("o-1", "Dispatched", REQUESTED + timedelta(days=2), direction="return"))
     assert deadline(app, rid, "ship_back").state == "met"
     assert deadline(app, rid, "refund").due_at == due
-    assert deadline(app, rid, "refund").set_by == {"policy_id": "deadlines", "policy_version": 1}
+    assert deadline(app, rid, "refund").set_by == {"policy_id": "deadlines", "policy_version": 2}
     app.receive_return(rid, "warehouse", REQUESTED + timedelta(days=4))
     app.inspect_return(rid, "inspector", "A", REQUESTED + timedelta(days=5))
     resolved = app.resolve_return(rid, "agent-1", REQUESTED + timedelta(days=6))
@@ -69,12 +78,13 @@ def test_uk_and_eu_withdrawals_are_refunded_within_14_days_of_the_request(
     app: AfterSalesApp, market: str, currency: str
 ) -> None:
     delivered_order(app, "o-1", market=market, currency=currency, delivered=DELIVERED)
+    where = {"GB": "Europe/London", "FR": "Europe/Paris"}[market]
     rid = request(app, "o-1", "changed_mind")
     app.receive_return(rid, "warehouse", REQUESTED + timedelta(days=20))  # after the 14 days
-    assert deadline(app, rid, "refund").due_at == REQUESTED + timedelta(days=23)
-    early = request(app, "o-1", "changed_mind")
+    assert deadline(app, rid, "refund").due_at == end_of("2026-03-30", where)  # 3 days later
+    early = request(app, "o-1", "changed_mind", line="1")  # line 2 is in the first return
     app.receive_return(early, "warehouse", REQUESTED + timedelta(days=3))
-    assert deadline(app, early, "refund").due_at == REQUESTED + timedelta(days=14)
+    assert deadline(app, early, "refund").due_at == end_of("2026-03-21", where)
 
 
 def test_a_cn_cross_border_return_goes_back_within_45_days_of_release_and_is_refunded_in_7(
@@ -83,25 +93,43 @@ def test_a_cn_cross_border_return_goes_back_within_45_days_of_release_and_is_ref
     delivered_order(
         app, "o-1", market="CN", currency="CNY", fulfilment="bonded", delivered=DELIVERED
     )
-    released = DELIVERED - timedelta(days=1)
+    released = DELIVERED - timedelta(days=1)  # 4 March, 17:00 in Shanghai
+    assert released.isoformat() == "2026-03-04T09:00:00+00:00"
     rid = request(app, "o-1", "changed_mind")
-    assert deadline(app, rid, "ship_back").due_at == released + timedelta(days=45)
+    assert deadline(app, rid, "ship_back").due_at == end_of("2026-04-18", "Asia/Shanghai")
     assert "refund" not in app.load(ReturnCase, rid).deadlines  # counted from receipt
-    received = REQUESTED + timedelta(days=10)
+    received = REQUESTED + timedelta(days=10)  # 17 March
     app.receive_return(rid, "warehouse", received)
-    assert deadline(app, rid, "refund").due_at == received + timedelta(days=7)
+    assert deadline(app, rid, "refund").due_at == end_of("2026-03-24", "Asia/Shanghai")
 
 
 def test_a_us_refund_is_due_seven_working_days_after_the_return_arrives(
     app: AfterSalesApp,
 ) -> None:
     delivered_order(
-        app, "o-1", market="US", currency="USD", fulfilment="domestic", delivered=DELIVERED
+        app, "o-1", market="US", currency="USD", fulfilment="domestic", delivered=DELIVERED,
+        buyer_timezone="America/New_York",
     )
     rid = request(app, "o-1", "defective")
     friday = datetime.fromisoformat("2026-03-13T09:00:00+00:00")
     app.receive_return(rid, "warehouse", friday)
-    assert deadline(app, rid, "refund").due_at.isoformat() == "2026-03-24T09:00:00+00:00"
+    assert deadline(app, rid, "refund").due_at == end_of("2026-03-24", "America/New_York")
+
+
+def test_us_working_days_skip_independence_day_and_count_in_the_buyers_calendar(
+    app: AfterSalesApp,
+) -> None:
+    delivered_order(app, "o-1", market="US", currency="USD", fulfilment="domestic",
+                    delivered=datetime.fromisoformat("2026-06-26T15:00:00+00:00"))
+    rid = uuid4()
+    app.request_return(rid, "o-1", LINE, "defective", "refund", "c-1",
+                       datetime.fromisoformat("2026-06-29T15:00:00+00:00"))
+    # 05:00 UTC on Thursday 2 July is still Wednesday 1 July in Honolulu, the US default zone
+    app.receive_return(rid, "warehouse", datetime.fromisoformat("2026-07-02T05:00:00+00:00"))
+    refund = deadline(app, rid, "refund")
+    # Thu 2, [Fri 3: Independence Day observed, the weekend], Mon 6 ... Fri 10, Mon 13
+    assert refund.due_at == end_of("2026-07-13", "Pacific/Honolulu")
+    assert "Independence Day (observed)" in refund.basis
 
 
 def test_a_return_nobody_decided_is_escalated_and_one_not_shipped_back_expires(

@@ -12,7 +12,11 @@ from aftersales_core.application.app import AfterSalesApp
 from aftersales_core.domain.ids import order_aggregate_id
 from aftersales_core.domain.order import Order
 from aftersales_core.domain.refunds import RefundCase
-from aftersales_core.errors import IllegalTransitionError, InvalidCommandError, SelfApprovalError
+from aftersales_core.errors import (
+    ApprovalRefusedError,
+    IllegalTransitionError,
+    SelfApprovalError,
+)
 from tests.factories import T0, delivered_order, ingest, order_paid, order_placed, shipment
 
 AT = T0 + timedelta(days=6)
@@ -71,7 +75,7 @@ def test_requester_may_not_approve_their_own_refund_and_nothing_is_stored(
     before = app.recorder.max_notification_id()
     with pytest.raises(SelfApprovalError):
         app.approve_refund(case_id=refund.id, approver="agent-1", approver_role="supervisor", at=AT)
-    with pytest.raises(InvalidCommandError, match="supervisor"):
+    with pytest.raises(ApprovalRefusedError, match="supervisor"):
         app.approve_refund(case_id=refund.id, approver="agent-2", approver_role="agent", at=AT)
     assert app.recorder.max_notification_id() == before
     approved = app.approve_refund(

@@ -1,4 +1,5 @@
-"""deadlines v1 and deadlines.breach v1: each market's numbers from SPEC §3.2, the complaint
+"""deadlines v1 (still registered for re-runs; v2 in test_deadline_policy_v2.py) and
+deadlines.breach v1: each market's numbers from SPEC §3.2, the complaint
 deadlines, the watchdog limits, and what a breach does."""
 
 from __future__ import annotations
@@ -39,14 +40,14 @@ def returns(*names: str, **facts: Any) -> JSON:
 
 
 def due(decision_inputs: JSON, name: str) -> str | None:
-    decision = evaluate("deadlines", decision_inputs)
+    decision = evaluate("deadlines", decision_inputs, version=1)
     found = [d for d in decision.details["deadlines"] if d["name"] == name]
     return found[0]["due_at"] if found else None
 
 
-def test_both_policies_are_registered_at_version_1_and_rerun_to_the_same_result() -> None:
-    assert current_version("deadlines") == current_version("deadlines.breach") == 1
-    decision = evaluate("deadlines", returns("decision", "ship_back", "refund"))
+def test_both_policies_are_registered_and_v1_reruns_to_the_same_result() -> None:
+    assert (current_version("deadlines"), current_version("deadlines.breach")) == (2, 1)
+    decision = evaluate("deadlines", returns("decision", "ship_back", "refund"), version=1)
     assert decision.outcome == "scheduled" and decision.reasons and decision.rules
     assert rerun(decision).same_result_as(decision)
 
@@ -70,14 +71,14 @@ def test_each_market_has_its_refund_deadline(market: str, withdrawal: bool, expe
 
 
 def test_a_refund_counted_from_receipt_waits_for_the_goods() -> None:
-    decision = evaluate("deadlines", returns("refund", market="CN", received_at=None))
+    decision = evaluate("deadlines", returns("refund", market="CN", received_at=None), version=1)
     assert decision.outcome == "none" and decision.details["deadlines"] == []
     assert "waiting for the goods" in decision.reasons[0]
 
 
 def test_a_withdrawal_refund_may_be_held_until_the_goods_or_proof_of_dispatch_arrive() -> None:
     held = returns("refund", shipped_at=None, received_at=None)
-    decision = evaluate("deadlines", held)
+    decision = evaluate("deadlines", held, version=1)
     assert decision.outcome == "none" and "held until the goods" in decision.reasons[0]
     proof = returns("refund", shipped_at=None, received_at="2026-01-12T10:00:00+00:00")
     assert due(proof, "refund") == "2026-01-19T10:00:00+00:00"  # still 14 days from notice
@@ -232,7 +233,7 @@ def test_the_watchdog_uses_the_logistics_exception_limits(kind: str, limit: int)
 )
 def test_invalid_inputs_are_refused_naming_the_field(name: str, inputs: JSON, problem: str) -> None:
     with pytest.raises(InvalidCommandError, match=problem):
-        evaluate("deadlines", inputs)
+        evaluate("deadlines", inputs, version=1)
 
 
 def test_the_settings_are_the_spec_defaults() -> None:

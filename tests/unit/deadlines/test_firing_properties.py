@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from aftersales_core.application.app import AfterSalesApp
 from aftersales_core.domain.complaints import ComplaintCase
 from aftersales_core.domain.returns import ReturnCase
+from aftersales_core.policies.calendar import end_of_day, zone
 from tests.factories import T0, delivered_order, ingest, shipment
 from tests.unit.deadlines.oracle import (
     CANCELLED,
@@ -208,8 +209,10 @@ def test_return_deadlines_fire_iff_their_state_was_current_at_the_due_time(
         judge(deadline, first_after(log, deadline.since, leaving[deadline.name]), end)
         if deadline.name == "decision":
             assert deadline.due - deadline.since == timedelta(hours=48)
-        if deadline.name == "ship_back":
-            assert deadline.due == start + timedelta(days=14)
+        if deadline.name == "ship_back":  # the end of the 14th day after the request, Berlin
+            berlin = zone("Europe/Berlin")
+            last_day = start.astimezone(berlin).date() + timedelta(days=14)
+            assert deadline.due == end_of_day(last_day, berlin)
     case = app.load(ReturnCase, rid)
     decided = [action for name, action, _ in log.fired if name == "decision"]
     assert decided in ([], ["auto_approve" if in_policy else "escalate"])

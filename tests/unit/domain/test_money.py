@@ -257,6 +257,27 @@ def test_an_unknown_currency_is_refused(code: str) -> None:
         Money.zero(code)
 
 
+@pytest.mark.parametrize(
+    ("code", "places"),
+    [("IDR", 2), ("VND", 0), ("MYR", 2), ("PHP", 2), ("TRY", 2), ("CLP", 0), ("JOD", 3),
+     ("UYW", 4), ("ISK", 0), ("KRW", 0)],
+)
+def test_every_active_iso_4217_currency_is_known_with_its_minor_unit(code: str,
+                                                                     places: int) -> None:
+    assert MINOR_UNITS[code] == places
+    assert Money.zero(code).amount == Decimal(0).scaleb(-places)
+
+
+@pytest.mark.parametrize("code", ["XAU", "XDR", "XTS", "XXX"])
+def test_codes_without_a_minor_unit_are_not_money_a_refund_can_be_paid_in(code: str) -> None:
+    with pytest.raises(InvalidMoneyError, match="unknown currency"):
+        Money.of("1", code)
+
+
+def test_the_currency_list_is_the_full_iso_4217_list() -> None:
+    assert len(MINOR_UNITS) > 150
+
+
 @pytest.mark.parametrize("code", ["eur", "EURO", "XXX", "", " EUR", "BTC"])
 def test_a_currency_code_must_be_an_exact_iso_4217_code(code: str) -> None:
     with pytest.raises(InvalidMoneyError):

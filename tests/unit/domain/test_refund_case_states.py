@@ -13,9 +13,9 @@ from hypothesis.stateful import initialize, invariant, precondition, rule
 
 from aftersales_core.domain.refunds import RefundCase, RefundStatus
 from aftersales_core.errors import (
+    ApprovalRefusedError,
     DomainError,
     IllegalTransitionError,
-    InvalidCommandError,
     SelfApprovalError,
 )
 from aftersales_core.money import Money
@@ -278,7 +278,7 @@ def test_the_requester_may_not_approve_their_own_refund() -> None:
 def test_an_approval_decision_that_refuses_does_not_approve() -> None:
     refund = new_refund()
     refund.calculate(b.calculation("300.00"), b.approval("needs_supervisor"), at(0))
-    with pytest.raises(InvalidCommandError, match="an agent may not"):
+    with pytest.raises(ApprovalRefusedError, match="an agent may not"):  # a refusal: exit 1
         refund.approve(
             "agent-2",
             b.decision("refund.approval", "refuse", reasons=("an agent may not approve",)),

@@ -4,15 +4,16 @@ walks every day."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import pytest
 from hypothesis import strategies as st
 from hypothesis.stateful import initialize, invariant, precondition, rule
 
+from aftersales_core.decisions import PolicyDecision
 from aftersales_core.domain.return_status import GRADES
 from aftersales_core.domain.returns import ReturnCase, ReturnStatus
-from aftersales_core.errors import DomainError, IllegalTransitionError, InvalidCommandError
+from aftersales_core.errors import DomainError, IllegalTransitionError
 from aftersales_core.money import Money
 from aftersales_core.personal import PersonalData
 from tests.unit.domain import builders as b
@@ -48,6 +49,15 @@ ALLOWED: frozenset[tuple[S, S]] = frozenset(
         (S.RECEIVED, S.INSPECTED),
         (S.INSPECTED, S.RESOLVED),
         (S.RESOLVED, S.CLOSED),
+        (S.RESOLVED, S.IN_REPAIR),  # resolved by repair: the goods go to the repairer
+        (S.IN_REPAIR, S.DIAGNOSED),
+        (S.DIAGNOSED, S.REPAIRED),
+        (S.DIAGNOSED, S.REPAIR_FAILED),  # not repairable, or the repair did not work
+        (S.REPAIRED, S.REPAIR_SHIPPED),
+        (S.REPAIR_SHIPPED, S.REPAIR_FAILED),  # the fault came back
+        (S.REPAIR_SHIPPED, S.CLOSED),
+        (S.REPAIR_FAILED, S.IN_REPAIR),  # another repair, where the ladder allows it
+        (S.REPAIR_FAILED, S.RESOLVED),  # the buyer's remedy: refund, price reduction, exchange
         (S.REJECTED, S.CLOSED),
         (S.CANCELLED, S.CLOSED),
         (S.EXPIRED, S.CLOSED),
@@ -68,7 +78,29 @@ COMMANDS = [
     "inspect",
     "resolve",
     "close",
+    "send_to_repair",
+    "diagnose",
+    "complete_repair",
+    "ship_repaired",
+    "report_repair_failed",
 ]
+REMEDY_SETS = [["repair"], ["refund", "price_reduction"], ["replacement", "refund"],
+               ["replacement", "price_reduction", "refund"]]
+
+
+def remedies(offered: list[str]) -> PolicyDecision:
+    outcome = "repair_again" if offered == ["repair"] else "buyer_chooses"
+    return b.decision("repair.remedies", outcome, details={"remedies": offered})
+
+
+def resolve(case: ReturnCase, resolution: str, refund_id: UUID | None, at: datetime) -> None:
+    """Resolve as a desk would: an exchange with its replacement and settlement."""
+    exchange = {"replacement_sku": "MUG-2", "replacement_unit_price": "20.00"}
+    settlement = b.decision("exchange.settlement", "even")
+    if resolution == "exchange":
+        case.resolve("agent-1", resolution, refund_id, None, at, exchange, settlement)
+    else:
+        case.resolve("agent-1", resolution, refund_id, None, at)
 
 
 def new_case(at: datetime = b.T0, **overrides: object) -> ReturnCase:
@@ -144,12 +176,42 @@ class ReturnCaseMachine(CaseMachine):
             assert self.case.grade == grade and self.case.disposition == outcome
 
     def do_resolve(self, data: st.DataObject) -> None:
-        resolution = data.draw(st.sampled_from(["refund", "exchange", "repair"]), "resolution")
+        resolution = data.draw(st.sampled_from(["refund", "exchange", "repair",
+                                                "price_reduction"]), "resolution")
         refund_id = uuid4() if data.draw(st.booleans(), "with refund case") else None
-        if self.attempt(
-            lambda: self.case.resolve("agent-1", resolution, refund_id, None, self.now)
-        ):
-            assert resolution != "refund" or self.case.resolution["refund_case_id"]
+        offered = self.case.remedies()
+        if self.attempt(lambda: resolve(self.case, resolution, refund_id, self.now)):
+            assert resolution not in ("refund", "price_reduction") or \
+                self.case.resolution["refund_case_id"]
+            if offered:  # a failed repair is resolved only by a remedy the ladder offered
+                chosen = {"exchange": "replacement"}.get(resolution, resolution)
+                assert chosen in offered and chosen != "repair"
+
+    def do_send_to_repair(self, data: st.DataObject) -> None:
+        offered = self.case.remedies()
+        if self.attempt(lambda: self.case.send_to_repair("agent-1", "FixIt Ltd", self.now)):
+            assert not offered or "repair" in offered
+
+    def do_diagnose(self, data: st.DataObject) -> None:
+        repairable = data.draw(st.booleans(), "repairable")
+        fault = data.draw(st.sampled_from(["hinge", "battery", " "]), "fault")
+        self.attempt(lambda: self.case.diagnose("tech", fault, repairable, "", self.now))
+
+    def do_complete_repair(self, data: st.DataObject) -> None:
+        repaired = data.draw(st.booleans(), "repaired")
+        decision = remedies(data.draw(st.sampled_from(REMEDY_SETS), "remedies"))
+        given = None if repaired else decision
+        if self.attempt(lambda: self.case.complete_repair("tech", repaired, "", given,
+                                                          self.now)):
+            assert repaired or self.case.latest("repair.remedies") == decision
+            assert not repaired or self.case.repair.get("repairable") is not False
+
+    def do_ship_repaired(self, data: st.DataObject) -> None:
+        self.attempt(lambda: self.case.ship_repaired("tech", "DHL", "R-1", self.now))
+
+    def do_report_repair_failed(self, data: st.DataObject) -> None:
+        decision = remedies(data.draw(st.sampled_from(REMEDY_SETS), "remedies"))
+        self.attempt(lambda: self.case.report_repair_failed("c", "hinge", decision, self.now))
 
     def do_close(self, data: st.DataObject) -> None:
         by = data.draw(people, "by")
@@ -196,10 +258,40 @@ class ReturnCaseMachine(CaseMachine):
     def resolve(self, data: st.DataObject) -> None:
         self.do_resolve(data)
 
-    @precondition(lambda self: self.case.status == S.RESOLVED)
+    @precondition(lambda self: self.case.status in (S.RESOLVED, S.REPAIR_SHIPPED))
     @rule(data=st.data())
     def close(self, data: st.DataObject) -> None:
         self.do_close(data)
+
+    @precondition(lambda self: self.case.status in (S.RESOLVED, S.REPAIR_FAILED))
+    @rule(data=st.data())
+    def send_to_repair(self, data: st.DataObject) -> None:
+        self.do_send_to_repair(data)
+
+    @precondition(lambda self: self.case.status == S.IN_REPAIR)
+    @rule(data=st.data())
+    def diagnose(self, data: st.DataObject) -> None:
+        self.do_diagnose(data)
+
+    @precondition(lambda self: self.case.status == S.DIAGNOSED)
+    @rule(data=st.data())
+    def complete_repair(self, data: st.DataObject) -> None:
+        self.do_complete_repair(data)
+
+    @precondition(lambda self: self.case.status == S.REPAIRED)
+    @rule(data=st.data())
+    def ship_repaired(self, data: st.DataObject) -> None:
+        self.do_ship_repaired(data)
+
+    @precondition(lambda self: self.case.status == S.REPAIR_SHIPPED)
+    @rule(data=st.data())
+    def report_repair_failed(self, data: st.DataObject) -> None:
+        self.do_report_repair_failed(data)
+
+    @precondition(lambda self: self.case.status == S.REPAIR_FAILED)
+    @rule(data=st.data())
+    def choose_a_remedy(self, data: st.DataObject) -> None:
+        self.do_resolve(data)
 
     @rule(name=st.sampled_from(COMMANDS), data=st.data())
     def any_command_in_any_status(self, name: str, data: st.DataObject) -> None:
@@ -223,7 +315,7 @@ class ReturnCaseMachine(CaseMachine):
             "cancel": lambda: self.case.cancel("c", "no", at),
             "issue_label": lambda: self.case.issue_label("a", "DHL", "T", None, at),
             "inspect": lambda: self.case.inspect("i", "A", "", b.disposition(), at),
-            "resolve": lambda: self.case.resolve("a", "exchange", None, None, at),
+            "resolve": lambda: resolve(self.case, "exchange", None, at),
             "close": lambda: self.case.close("a", at),
             "receive": lambda: self.case.receive("warehouse", None, at),
         }
@@ -251,13 +343,16 @@ class ReturnCaseMachine(CaseMachine):
         assert (self.case.label is not None) == issued
 
     @invariant()
-    def decisions_hold_only_the_four_return_policies(self) -> None:
+    def decisions_hold_only_the_return_policies(self) -> None:
         ids = {d.policy_id for d in self.case.decisions}
         assert ids <= {
             "return.eligibility",
             "buyer.abuse_signal",
             "return.shipping",
             "return.disposition",
+            "return.customs_return",
+            "exchange.settlement",
+            "repair.remedies",
         }
 
 
@@ -309,9 +404,9 @@ def test_a_returnless_refund_resolves_without_the_goods() -> None:
     case.decide(b.eligibility(), b.abuse(), b.shipping("merchant", returnless=True), at(1))
     assert case.returnless and case.ship_back_by is None
     assert not case.can_record_shipped()
-    with pytest.raises(InvalidCommandError):
+    with pytest.raises(IllegalTransitionError, match="returnless"):  # a refusal: exit 1
         case.issue_label("agent-1", "DHL", "JD01", None, at(2))
-    with pytest.raises(InvalidCommandError):
+    with pytest.raises(IllegalTransitionError, match="returnless"):
         case.receive("warehouse", None, at(2))
     case.resolve("agent-1", "refund", uuid4(), None, at(3))
     assert case.status == S.RESOLVED
@@ -357,8 +452,13 @@ def test_a_closed_return_accepts_no_command() -> None:
         lambda: case.issue_label("a", "DHL", "T", None, at(3)),
         lambda: case.receive("warehouse", None, at(3)),
         lambda: case.inspect("i", "A", "", b.disposition(), at(3)),
-        lambda: case.resolve("a", "exchange", None, None, at(3)),
+        lambda: resolve(case, "exchange", None, at(3)),
         lambda: case.close("a", at(3)),
+        lambda: case.send_to_repair("a", "FixIt", at(3)),
+        lambda: case.diagnose("t", "hinge", True, "", at(3)),
+        lambda: case.complete_repair("t", True, "", None, at(3)),
+        lambda: case.ship_repaired("t", "DHL", "R", at(3)),
+        lambda: case.report_repair_failed("c", "hinge", remedies(["refund"]), at(3)),
     ]
     for command in commands:
         with pytest.raises(IllegalTransitionError):
@@ -411,14 +511,33 @@ EXPLORE: dict[str, Command] = {
     ),
     "receive": lambda c, t: c.receive("warehouse", None, t),
     "inspect": lambda c, t: c.inspect("inspector", "A", "", b.disposition(), t),
-    "resolve": lambda c, t: c.resolve("agent-1", "exchange", None, None, t),
+    **{
+        f"resolve {r}": (lambda c, t, r=r: resolve(c, r, UUID(int=1), t))
+        for r in ("exchange", "repair", "refund", "price_reduction")
+    },
     "close": lambda c, t: c.close("agent-1", t),
+    "send_to_repair": lambda c, t: c.send_to_repair("agent-1", "FixIt", t),
+    **{
+        f"diagnose repairable={r}": (lambda c, t, r=r: c.diagnose("tech", "hinge", r, "", t))
+        for r in (False, True)
+    },
+    "repaired": lambda c, t: c.complete_repair("tech", True, "", None, t),
+    **{
+        f"repair failed {o}": (lambda c, t, o=o: c.complete_repair("tech", False, "",
+                                                                  remedies(o), t))
+        for o in (["repair"], ["refund"])
+    },
+    "ship_repaired": lambda c, t: c.ship_repaired("tech", "DHL", "R-1", t),
+    "report_repair_failed": lambda c, t: c.report_repair_failed("c", "hinge",
+                                                                remedies(["refund"]), t),
     "expire": lambda c, t: c.expire("scheduler", t.isoformat(), t),
 }
 
 
 def test_exhaustive_exploration_takes_exactly_the_allowed_transitions() -> None:
-    reached = explore(new_case(), EXPLORE, key=lambda c: (c.status, c.returnless))
+    reached = explore(new_case(), EXPLORE, key=lambda c: (
+        c.status, c.returnless, (c.resolution or {}).get("kind"), tuple(c.remedies()),
+        c.repair.get("repairable")))
     assert reached == ALLOWED
 
 

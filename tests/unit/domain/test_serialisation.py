@@ -28,6 +28,7 @@ from aftersales_core.decisions import PolicyDecision
 from aftersales_core.domain.complaints import ComplaintCase
 from aftersales_core.domain.customer import Customer
 from aftersales_core.domain.order import Order
+from aftersales_core.domain.quota import BuyerQuota
 from aftersales_core.domain.refunds import RefundCase, RefundStatus
 from aftersales_core.domain.returns import ReturnCase, ReturnStatus
 from aftersales_core.money import MINOR_UNITS, Money
@@ -45,7 +46,9 @@ def build_mapper() -> Mapper[UUID]:
 
 
 MAPPER = build_mapper()
-AGGREGATES: tuple[type[Aggregate], ...] = (Order, Customer, ReturnCase, RefundCase, ComplaintCase)
+AGGREGATES: tuple[type[Aggregate], ...] = (
+    Order, Customer, ReturnCase, RefundCase, ComplaintCase, BuyerQuota
+)
 
 
 def event_classes(aggregate: type[Aggregate]) -> list[type[Any]]:
@@ -73,8 +76,11 @@ STORED_TOPICS: dict[type[Aggregate], tuple[str, set[str]]] = {
             "RefundReleased",
             "RefundSettled",
             "CaseLinked",
+            "ReturnReserved",
+            "ReturnReleased",
         },
     ),
+    BuyerQuota: ("aftersales.quota", {"Opened", "Used", "Restored"}),
     Customer: (
         "aftersales.customer",
         {"Registered", "OrderPlaced", "OrderReturned", "ComplaintFiled"},
@@ -218,6 +224,7 @@ FIELD_STRATEGIES: dict[str, st.SearchStrategy[Any]] = {
     "list[dict[str, Any]]": st.lists(json_objects, max_size=3),
     "dict[str, Any]": json_objects,
     "dict[str, str]": st.dictionaries(texts, texts, max_size=4),
+    "dict[str, int]": st.dictionaries(texts, st.integers(1, 100_000), max_size=4),
 }
 
 
@@ -493,13 +500,20 @@ def lifecycles() -> list[Aggregate]:
         timestamp=at(4),
     )
     order.link_case(case_id=str(ret.id), kind="return", timestamp=at(5))
+    order.reserve_return(ret.id, {"1": 1}, at(5))
+    order.release_return(ret.id, "cancelled", at(5))
     order.cancel(event_id="e-10", reason="fraud", cancelled_at=at(6), timestamp=at(6))
 
     customer = Customer(customer_id="c-1", timestamp=at(0))
     customer.add_order("o-1", at(1))
     customer.add_return("o-1", at(2))
     customer.add_complaint(case_id=str(complaint.id), timestamp=at(3))
-    return [ret, cancelled, rejected, refund, refused, complaint, order, customer]
+
+    quota = BuyerQuota(customer_id="c-1", year=2026, annual_limit=Money.of("26000", "CNY"),
+                       per_order_limit=Money.of("5000", "CNY"), timestamp=at(0))
+    quota.use("o-1", Money.of("5999.00", "CNY"), at(1))
+    quota.restore(str(ret.id), "o-1", Money.of("599.00", "CNY"), at(2))
+    return [ret, cancelled, rejected, refund, refused, complaint, order, customer, quota]
 
 
 def test_cases_rebuilt_from_stored_events_equal_the_cases_that_wrote_them() -> None:

@@ -21,7 +21,8 @@ def eligibility(**overrides: Any) -> JSON:
         "market": "CN", "fulfilment": "domestic", "currency": "CNY", "reason": "changed_mind",
         "wanted_outcome": "refund", "requested_at": "2026-01-08T10:00:00+00:00",
         "delivered_at": DELIVERED, "customs_released_at": None, "lines": [line()],
-        "non_returnable_line_ids": [], "goods_intact": None,
+        "non_returnable_line_ids": [], "goods_intact": None, "buyer_timezone": None,
+        "already_returned": [],
     }
     inputs.update(overrides)
     return inputs
@@ -39,7 +40,7 @@ def shipping(**overrides: Any) -> JSON:
     inputs: JSON = {
         "market": "CN", "fulfilment": "domestic", "currency": "CNY", "reason": "changed_mind",
         "regime": "cn_no_reason_7d", "item_value": "100.00", "return_shipping_estimate": "12.00",
-        "buyer_informed_of_return_cost": False,
+        "buyer_informed_of_return_cost": False, "wanted_outcome": "refund",
     }
     inputs.update(overrides)
     return inputs

@@ -28,6 +28,8 @@ from aftersales_core.policies.vocabulary import (
 CURRENCIES = ["CNY", "EUR", "GBP", "USD", "BRL", "JPY", "KWD", "SEK"]
 MARKETS = ["CN", "DE", "FR", "IE", "GB", "US", "BR", "JP"]
 ZONES = [UTC, timezone(timedelta(hours=8)), timezone(timedelta(hours=-5, minutes=-30))]
+BUYER_ZONES = ["Europe/Berlin", "Asia/Shanghai", "America/New_York", "Pacific/Kiritimati",
+               "Pacific/Pago_Pago", "Australia/Lord_Howe", "America/Santiago", "Asia/Kathmandu"]
 
 
 def sorted_choice(values: frozenset[str]) -> st.SearchStrategy[str]:
@@ -51,7 +53,9 @@ def moments() -> st.SearchStrategy[datetime]:
 
 @st.composite
 def order_lines(draw: st.DrawFn, currency: str, most: int = 4) -> list[JSON]:
-    categories = sorted(NON_RETURNABLE_CATEGORIES | {"cosmetics", "apparel", "toys"})
+    categories = sorted(NON_RETURNABLE_CATEGORIES | {"cosmetics", "apparel", "toys", "newspapers",
+                                                     "Custom-made", "digital_downloads",
+                                                     "audio_video_software", "widgets"})
     count = draw(st.integers(1, most))
     return [{"line_id": f"L{i}", "sku": f"SKU-{i}", "category": draw(st.sampled_from(categories)),
              "quantity": draw(st.integers(1, 5)), "unit_price": draw(amount(currency, 50_000))}
@@ -76,6 +80,12 @@ def eligibility_inputs(draw: st.DrawFn) -> JSON:
         "lines": lines,
         "non_returnable_line_ids": draw(st.lists(st.sampled_from(ids), unique=True)),
         "goods_intact": draw(st.none() | st.booleans()),
+        "buyer_timezone": draw(st.none() | st.sampled_from(BUYER_ZONES)),
+        "already_returned": [
+            {"line_id": line["line_id"], "ordered": line["quantity"] + extra,
+             "returned": draw(st.integers(0, line["quantity"] + extra))}
+            for line in lines if (extra := draw(st.integers(0, 3))) >= 0 and draw(st.booleans())
+        ],
     }
 
 
@@ -95,6 +105,7 @@ def shipping_inputs(draw: st.DrawFn) -> JSON:
         "item_value": draw(amount(currency)),
         "return_shipping_estimate": draw(st.none() | amount(currency, 20_000)),
         "buyer_informed_of_return_cost": draw(st.booleans()),
+        "wanted_outcome": draw(sorted_choice(WANTED_OUTCOMES)),
     }
 
 

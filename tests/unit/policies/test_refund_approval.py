@@ -1,4 +1,5 @@
-"""refund.approval v1: thresholds per currency, supervisors, and no self-approval."""
+"""refund.approval v2: thresholds per currency (exactly at one, one minor unit above), supervisors,
+no self-approval, and a plain sentence when no threshold is set."""
 
 from __future__ import annotations
 
@@ -7,9 +8,11 @@ import pytest
 from aftersales_core.policies import evaluate
 from tests.unit.policies.builders import approval
 
-THRESHOLDS = [("CNY", "2000.00", "2000.01"), ("EUR", "250.00", "250.01"),
-              ("GBP", "220.00", "220.01"), ("USD", "300.00", "300.01"),
-              ("BRL", "1500.00", "1500.01")]
+THRESHOLDS = [("CNY", "2000.00", "2000.01"), ("HKD", "2300.00", "2300.01"),
+              ("JPY", "45000", "45001"), ("KRW", "400000", "400001"), ("SGD", "400.00", "400.01"),
+              ("AUD", "450.00", "450.01"), ("CAD", "400.00", "400.01"),
+              ("EUR", "250.00", "250.01"), ("GBP", "220.00", "220.01"),
+              ("USD", "300.00", "300.01"), ("BRL", "1500.00", "1500.01")]
 
 
 @pytest.mark.parametrize(("currency", "at", "above"), THRESHOLDS)
@@ -17,7 +20,8 @@ def test_a_refund_exactly_at_the_threshold_is_approved_by_policy(currency: str, 
                                                                  above: str) -> None:
     decision = evaluate("refund.approval", approval(currency=currency, amount=at))
     assert decision.outcome == "auto_approve"
-    assert decision.details == {"threshold": at, "requires_supervisor": False}
+    assert decision.details == {"threshold": at, "requires_supervisor": False,
+                                "threshold_set": True}
 
 
 @pytest.mark.parametrize(("currency", "at", "above"), THRESHOLDS)
@@ -28,10 +32,22 @@ def test_a_refund_one_cent_above_the_threshold_waits_for_a_supervisor(currency: 
     assert decision.details["requires_supervisor"] is True
 
 
-def test_a_currency_without_a_threshold_always_needs_a_supervisor() -> None:
-    decision = evaluate("refund.approval", approval(currency="JPY", amount="1"))
+@pytest.mark.parametrize("currency", ["IDR", "VND", "MYR", "PHP", "TRY", "CLP"])
+def test_a_currency_without_a_threshold_says_plainly_that_a_supervisor_is_needed(
+        currency: str) -> None:
+    decision = evaluate("refund.approval", approval(currency=currency, amount="1"))
     assert decision.outcome == "needs_supervisor"
-    assert decision.details["threshold"] is None
+    assert decision.details == {"threshold": None, "requires_supervisor": True,
+                                "threshold_set": False}
+    assert decision.rules[0] == "approval.no_threshold"
+    assert decision.reasons[0] == f"no approval threshold is set for {currency}, so a " \
+                                  "supervisor is needed to approve this refund"
+
+
+def test_v1_had_no_threshold_for_jpy_and_still_reruns_so() -> None:
+    decision = evaluate("refund.approval", approval(currency="JPY", amount="1"), version=1)
+    assert decision.outcome == "needs_supervisor"
+    assert decision.details == {"threshold": None, "requires_supervisor": True}
 
 
 def test_thresholds_are_never_converted_between_currencies() -> None:

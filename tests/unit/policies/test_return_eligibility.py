@@ -1,4 +1,5 @@
-"""return.eligibility v1: EU, UK, US and default windows, and what every decision carries."""
+"""return.eligibility v1 (still registered for re-runs; v2 in test_return_eligibility_v2.py):
+EU, UK, US and default windows, and what every decision carries."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from tests.unit.policies.builders import cross_border, eligibility
 
 
 def decide(**overrides: object) -> PolicyDecision:
-    return evaluate("return.eligibility", eligibility(**overrides))
+    return evaluate("return.eligibility", eligibility(**overrides), version=1)
 
 
 def test_an_undelivered_order_is_rejected_towards_cancellation_or_a_logistics_claim() -> None:
@@ -114,6 +115,6 @@ def test_taxes_follow_the_goods_except_on_a_voluntary_cross_border_return() -> N
 
 def test_the_decision_records_its_inputs_and_json_details() -> None:
     inputs = cross_border()
-    decision = evaluate("return.eligibility", inputs)
+    decision = evaluate("return.eligibility", inputs, version=1)
     assert decision.inputs == inputs and decision.inputs is not inputs
     assert orjson.loads(orjson.dumps(decision.to_json())) == decision.to_json()

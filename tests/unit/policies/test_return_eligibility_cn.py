@@ -11,11 +11,11 @@ from tests.unit.policies.builders import RELEASED, cross_border, eligibility, li
 
 
 def decide(**overrides: object) -> PolicyDecision:
-    return evaluate("return.eligibility", eligibility(**overrides))
+    return evaluate("return.eligibility", eligibility(**overrides), version=1)
 
 
 def decide_cross_border(**overrides: object) -> PolicyDecision:
-    return evaluate("return.eligibility", cross_border(**overrides))
+    return evaluate("return.eligibility", cross_border(**overrides), version=1)
 
 
 def test_cn_no_reason_return_on_day_7_is_approved() -> None:

@@ -1,0 +1,111 @@
+"""China cross-border customs in the application: the buyer's annual quota, used when an order
+is paid, and the customs-return decision when returned goods arrive (or a returnless refund is
+resolved), which restores the quota when the goods came back in time.
+
+Plain functions over the application's loading, so the services that need them stay small."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Protocol, TypeVar
+
+from eventsourcing.domain import Aggregate
+
+from aftersales_core import policies
+from aftersales_core.decisions import PolicyDecision
+from aftersales_core.domain.ids import quota_aggregate_id
+from aftersales_core.domain.order import Order
+from aftersales_core.domain.quota import BuyerQuota
+from aftersales_core.domain.returns import ReturnCase
+from aftersales_core.money import Money
+from aftersales_core.policies.customs_return import SETTINGS_V1 as CUSTOMS
+from aftersales_core.policies.vocabulary import is_cn_cross_border
+
+A = TypeVar("A", bound=Aggregate)
+
+
+class Finds(Protocol):
+    def find(self, cls: type[A], aggregate_id: Any) -> A | None: ...
+
+
+def quota_ledger(app: Finds, customer_id: str, year: int, at: datetime) -> BuyerQuota:
+    found = app.find(BuyerQuota, quota_aggregate_id(customer_id, year))
+    if found is not None:
+        return found
+    annual, per_order = CUSTOMS.quota_limits()
+    return BuyerQuota(customer_id=customer_id, year=year, annual_limit=annual,
+                      per_order_limit=per_order, timestamp=at)
+
+
+def uses_quota(order: Order) -> bool:
+    """A placed and paid China cross-border order in the quota's currency."""
+    return (order.placed and order.first_paid_at is not None
+            and is_cn_cross_border(order.market or "", order.fulfilment or "")
+            and order.currency == CUSTOMS.quota_currency)
+
+
+def order_quota(app: Finds, order: Order) -> BuyerQuota | None:
+    """The ledger an order's use is (or will be) booked on: the year it was first paid."""
+    if not uses_quota(order):
+        return None
+    assert order.customer_id is not None and order.first_paid_at is not None
+    year = CUSTOMS.quota_year(order.first_paid_at)
+    return quota_ledger(app, order.customer_id, year, order.first_paid_at)
+
+
+def book_quota_use(app: Finds, order: Order, effects: list[str]) -> list[Aggregate]:
+    """Book a paid cross-border order's transaction value (goods and freight, less discount)
+    on the buyer's ledger of the year, once. Returns the ledger when it changed."""
+    ledger = order_quota(app, order)
+    if ledger is None:
+        return []
+    assert order.currency is not None
+    value = Money(order.total - order.duties - order.taxes, order.currency)
+    if not ledger.use(order.order_id, value, order.modified_on):
+        return []
+    effects.append(f"quota {ledger.year}: {value} used, {ledger.remaining} left")
+    return [ledger]
+
+
+def customs_return(app: Finds, case: ReturnCase, order: Order, items: list[dict[str, Any]],
+                   arrived_at: datetime | None, at: datetime) -> tuple[PolicyDecision,
+                                                                       BuyerQuota | None] | None:
+    """Decide whether a cross-border return is a valid customs return (only for returns whose
+    eligibility, v2 on, requires one), and restore the quota when it is. The caller records the
+    decision on the case and saves the ledger."""
+    eligibility = case.latest("return.eligibility")
+    if eligibility is None or not eligibility.details.get("customs_return_required"):
+        return None
+    if case.latest("return.customs_return") is not None:
+        return None
+    ledger = order_quota(app, order)
+    currency = order.currency or ""
+    used = None if ledger is None else ledger.used_by(order.order_id)
+    restored = Money.zero(currency) if ledger is None else ledger.restored_for(order.order_id)
+    decision = policies.evaluate("return.customs_return", {
+        "currency": currency,
+        "back_in_zone_by": eligibility.details.get("back_in_zone_by"),
+        "arrived_at": None if arrived_at is None else arrived_at.isoformat(),
+        "returnless": case.returnless,
+        "zone": eligibility.details.get("zone") or CUSTOMS.quota_zone,
+        "lines": items,
+        "quota_used_by_order": None if used is None else str(used.amount),
+        "quota_restored_for_order": str(restored.amount),
+    })
+    amount = decision.details.get("quota_restored")
+    if amount is None or ledger is None:
+        return decision, None
+    changed = ledger.restore(str(case.id), order.order_id, Money.of(amount, currency), at)
+    return decision, ledger if changed else None
+
+
+def receive_goods(app: Finds, case: ReturnCase, order: Order, items: list[dict[str, Any]],
+                  by: str, shipment_id: str | None, at: datetime) -> list[Aggregate]:
+    """Receive a return's goods; a cross-border return also gets its customs-return decision
+    and, when valid, restores the quota. Returns the ledger when it changed (the caller saves
+    it with the case)."""
+    stamp = max(at, case.modified_on)
+    decided = None if case.returnless else customs_return(app, case, order, items, stamp, stamp)
+    case.receive(by=by, shipment_id=shipment_id, at=at,
+                 customs=None if decided is None else decided[0])
+    return [decided[1]] if decided is not None and decided[1] is not None else []

@@ -1,0 +1,124 @@
+"""``return.customs_return``: is a China cross-border return a valid customs return?
+
+Customs require the returned goods to **arrive** back in the original bonded zone within 45 days
+of customs release (the deadline ``return.eligibility`` v2 recorded as ``back_in_zone_by``). Then
+the cross-border tax is not charged (the refund includes the taxes) and the buyer's annual quota
+is restored by the value returned, up to what the order used. A return that arrives later, or
+never (a returnless refund), is no customs return: its refund excludes the cross-border tax and
+the quota is not restored. Decided when the goods arrive (the return shipment's ``Delivered``,
+or ``ReceiveReturn``), or when a returnless refund is resolved.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from aftersales_core.decisions import JSON, PolicyDecision
+from aftersales_core.money import Money, total
+from aftersales_core.policies.calendar import zone
+from aftersales_core.policies.findings import Findings
+from aftersales_core.policies.reading import Reader, amount
+from aftersales_core.policies.registry import policy
+
+POLICY_ID = "return.customs_return"
+
+
+@dataclass(frozen=True)
+class CustomsReturnSettings:
+    """Settings of return.customs_return v1, and the quota's terms (SPEC §3.2)."""
+
+    quota_currency: str = "CNY"
+    annual_limit: Decimal = Decimal("26000")
+    per_order_limit: Decimal = Decimal("5000")
+    quota_zone: str = "Asia/Shanghai"  # the quota year is China's calendar year
+
+    def quota_year(self, paid_at: datetime) -> int:
+        return paid_at.astimezone(zone(self.quota_zone)).year
+
+    def quota_limits(self) -> tuple[Money, Money]:
+        return (Money(self.annual_limit, self.quota_currency),
+                Money(self.per_order_limit, self.quota_currency))
+
+
+SETTINGS_V1 = CustomsReturnSettings()
+
+
+def decide(inputs: JSON, settings: CustomsReturnSettings, version: int) -> PolicyDecision:
+    read = Reader(POLICY_ID, inputs)
+    currency = read.currency()
+    back_by = read.optional_time("back_in_zone_by")
+    arrived_at = read.optional_time("arrived_at")
+    returnless = read.flag("returnless")
+    where = read.text("zone")
+    try:
+        place = zone(where)
+    except ValueError as error:
+        raise read.error("zone", str(error)) from None
+    lines = read.lines("lines", currency)
+    used = read.optional_money("quota_used_by_order", currency)
+    restored_before = read.money("quota_restored_for_order", currency)
+
+    findings = Findings()
+    value = total([line.value for line in lines], currency)
+    valid = False
+    if returnless:
+        findings.reject("customs.returnless", "a returnless refund: the goods stay with the buyer "
+                        "and never come back to the bonded zone, so this is no customs return: "
+                        "the cross-border tax stays charged and the quota is not restored")
+    elif arrived_at is None:
+        findings.refer("customs.not_arrived", "the goods have not arrived back in the bonded zone")
+    elif back_by is None:
+        findings.refer("customs.release_unknown", "the customs release time is not known, so "
+                       "the 45-day limit cannot be checked: a person confirms it with customs "
+                       "(until then no cross-border tax is refunded and no quota restored)")
+    else:
+        on = arrived_at.astimezone(place).date().isoformat()
+        last = back_by.astimezone(place).date().isoformat()
+        if arrived_at <= back_by:
+            valid = True
+            findings.note("customs.arrived_in_time", f"the goods arrived back in the bonded zone "
+                          f"on {on}, by the end of {last} ({where}), 45 days after customs "
+                          "release: a valid customs return, so the cross-border tax is not "
+                          "charged")
+        else:
+            late = (arrived_at.astimezone(place).date() - back_by.astimezone(place).date()).days
+            findings.reject("customs.arrived_late", f"the goods arrived back in the bonded zone on "
+                            f"{on}, {late} day{'s' if late != 1 else ''} after the end of {last} "
+                            f"({where}), the 45-day limit after customs release: no customs "
+                            "return, so the refund excludes the cross-border tax and the quota "
+                            "is not restored")
+    restored: Money | None = None
+    if valid:
+        restored = value
+        if currency != settings.quota_currency:
+            restored = None
+            findings.note("customs.quota_currency", f"the annual quota is kept in "
+                          f"{settings.quota_currency}, not {currency}: nothing to restore")
+        elif used is None:
+            findings.note("customs.quota", f"{value} is restored to the buyer's annual quota "
+                                           "(the order's use of it is not on the ledger)")
+        else:
+            left = (used - restored_before).max(Money.zero(currency))
+            restored = value.min(left)
+            capped = "" if restored == value else f", capped at the {left} of the order's use " \
+                                                  "not restored yet"
+            findings.note("customs.quota", f"{restored} is restored to the buyer's annual "
+                                           f"quota{capped}")
+    outcome = "customs_return" if valid else "review" if findings.referred else \
+        "not_customs_return"
+    details: JSON = {
+        "customs_return": valid,
+        "tax_refundable": valid,
+        "quota_restored": amount(restored),
+        "returned_value": amount(value),
+    }
+    return PolicyDecision(POLICY_ID, version, copy.deepcopy(inputs), outcome, findings.reasons,
+                          findings.rules, details)
+
+
+@policy(POLICY_ID, 1)
+def customs_return_v1(inputs: JSON) -> PolicyDecision:
+    return decide(inputs, SETTINGS_V1, 1)

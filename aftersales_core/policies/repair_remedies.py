@@ -1,0 +1,102 @@
+"""``repair.remedies``: what a failed repair opens, by the market's ladder of remedies.
+
+* UK (Consumer Rights Act 2015 s. 24): after one repair that did not fix the goods, the buyer may
+  reject them finally for a refund, or keep them with a price reduction.
+* China (the "three guarantees" rules for repair, replacement and return): after two repairs
+  of the same fault the buyer may have a replacement or return the goods for a refund; a fault
+  that cannot be repaired opens them at once.
+* EU (Directive 2019/771 art. 13): when a repair fails or is impossible, a replacement where
+  still possible, else a proportionate price reduction or termination (a refund).
+* Elsewhere (merchant policy): after one failed repair, a replacement or a refund.
+
+Until the ladder is climbed the remedy is another repair. The decision lists the remedies the
+buyer may now choose from; ``ChooseRemedy`` must pick one of them.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+
+from aftersales_core.decisions import JSON, PolicyDecision
+from aftersales_core.policies.findings import Findings
+from aftersales_core.policies.reading import Reader
+from aftersales_core.policies.registry import policy
+from aftersales_core.policies.vocabulary import CN_MARKET, EU_MARKETS, UK_MARKET
+
+POLICY_ID = "repair.remedies"
+REMEDIES = ("repair", "replacement", "price_reduction", "refund")
+
+
+@dataclass(frozen=True)
+class Ladder:
+    """One market's ladder: failed repairs (of the same fault, where that counts) before the
+    buyer may leave repair, and what they may choose then."""
+
+    name: str
+    failed_repairs: int
+    same_fault_only: bool
+    remedies: tuple[str, ...]
+    law: str
+
+
+@dataclass(frozen=True)
+class RemedySettings:
+    """Settings of repair.remedies v1."""
+
+    uk: Ladder = Ladder("uk", 1, False, ("refund", "price_reduction"),
+                        "UK Consumer Rights Act 2015 s. 24: after one failed repair, final "
+                        "rejection for a refund or a price reduction")
+    cn: Ladder = Ladder("cn_three_guarantees", 2, True, ("replacement", "refund"),
+                        "China's three-guarantees rules: after two repairs of the same fault, "
+                        "replacement or return")
+    eu: Ladder = Ladder("eu", 1, False, ("replacement", "price_reduction", "refund"),
+                        "EU Directive 2019/771 art. 13: when repair fails, replacement, a "
+                        "price reduction or a refund")
+    default: Ladder = Ladder("merchant", 1, False, ("replacement", "refund"),
+                             "merchant policy: after one failed repair, replacement or refund")
+
+    def ladder(self, market: str) -> Ladder:
+        if market == UK_MARKET:
+            return self.uk
+        if market == CN_MARKET:
+            return self.cn
+        return self.eu if market in EU_MARKETS else self.default
+
+
+SETTINGS_V1 = RemedySettings()
+
+
+def decide(inputs: JSON, settings: RemedySettings, version: int) -> PolicyDecision:
+    read = Reader(POLICY_ID, inputs)
+    market = read.market()
+    fault = read.text("fault")
+    repairable = read.flag("repairable")
+    earlier = read.strings("earlier_failed_faults")  # faults of earlier failed repairs
+    ladder = settings.ladder(market)
+    findings = Findings()
+    same = [f for f in earlier if f == fault]
+    counted = (len(same) if ladder.same_fault_only else len(earlier)) + 1
+    kind = "of the same fault " if ladder.same_fault_only else ""
+    if not repairable:  # no repair to wait for: the next rung at once
+        remedies = ladder.remedies
+        findings.note(f"remedies.{ladder.name}", f"the fault {fault!r} cannot be repaired: "
+                      f"{ladder.law}; the buyer may choose {' or '.join(remedies)}")
+    elif counted >= ladder.failed_repairs:
+        remedies = ladder.remedies
+        findings.note(f"remedies.{ladder.name}", f"repair {counted} {kind}failed ({fault!r}): "
+                      f"{ladder.law}; the buyer may choose {' or '.join(remedies)}")
+    else:
+        remedies = ("repair",)
+        findings.note(f"remedies.{ladder.name}", f"repair {counted} {kind}failed ({fault!r}): "
+                      f"{ladder.law}; until then the goods are repaired again")
+    outcome = "repair_again" if remedies == ("repair",) else "buyer_chooses"
+    details: JSON = {"ladder": ladder.name, "failed_repairs": counted,
+                     "remedies": list(remedies)}
+    return PolicyDecision(POLICY_ID, version, copy.deepcopy(inputs), outcome, findings.reasons,
+                          findings.rules, details)
+
+
+@policy(POLICY_ID, 1)
+def repair_remedies_v1(inputs: JSON) -> PolicyDecision:
+    return decide(inputs, SETTINGS_V1, 1)

@@ -1,0 +1,222 @@
+"""Issue 10 through the application on both stores: the calendar-day window in the buyer's
+zone, the bonded zone counted on arrival with the buyer's quota ledger, returned quantities
+capped across cases, one proactive case per shipment and kind, returnless only when the
+merchant pays, goodwill booked as goodwill."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+from uuid import UUID, uuid4
+
+from aftersales.bootstrap import store_reader
+from aftersales_core.application.app import AfterSalesApp
+from aftersales_core.application.history import load_history
+from aftersales_core.domain.complaints import ComplaintCase
+from aftersales_core.domain.ids import order_aggregate_id, quota_aggregate_id
+from aftersales_core.domain.order import Order
+from aftersales_core.domain.quota import BuyerQuota
+from aftersales_core.domain.refunds import RefundCase
+from aftersales_core.domain.returns import ReturnCase
+from projections.db import ReadDatabase
+from projections.rebuild import rebuild
+from tests.factories import ingest, order_paid, order_placed, shipment
+
+RELEASED = datetime.fromisoformat("2026-04-01T02:00:00+00:00")  # 10:00 in Shanghai
+
+
+def at(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+def request(app: AfterSalesApp, order_id: str, when: datetime, reason: str = "changed_mind",
+            lines: list[dict[str, Any]] | None = None) -> Any:
+    return app.request_return(uuid4(), order_id, lines or [{"line_id": "1", "quantity": 1}],
+                              reason, "refund", "c-1", when)
+
+
+# ---- item 1: a window ends at the end of its last day, in the buyer's calendar ----------------
+
+def test_a_withdrawal_on_the_evening_of_day_14_in_berlin_is_accepted(app: AfterSalesApp) -> None:
+    placed = order_placed("o-de", market="DE", currency="EUR", at=at("2026-05-20T08:00:00+00:00"))
+    ingest(app, placed, order_paid(placed),
+           shipment("o-de", "Delivered", at("2026-06-01T10:00:00+00:00")))
+    on_time = request(app, "o-de", at("2026-06-15T20:00:00+00:00"))  # 22:00 in Berlin
+    assert on_time.status == "approved"
+    details = on_time.decisions[0].details
+    assert (details["zone"], details["window_last_day"]) == ("Europe/Berlin", "2026-06-15")
+    late = request(app, "o-de", at("2026-06-15T22:00:00+00:00"), lines=[
+        {"line_id": "2", "quantity": 1}])  # midnight in Berlin: 16 June
+    assert late.status == "rejected"
+    assert "ended at the end of 2026-06-15 (Europe/Berlin)" in " ".join(late.decisions[0].reasons)
+
+
+def test_the_buyers_own_zone_counts_where_the_utc_date_is_another(app: AfterSalesApp) -> None:
+    placed = order_placed("o-us", market="US", currency="USD", fulfilment="domestic",
+                          buyer_timezone="America/Los_Angeles",
+                          at=at("2026-05-01T08:00:00+00:00"))
+    ingest(app, placed, order_paid(placed),
+           shipment("o-us", "Delivered", at("2026-05-02T05:00:00+00:00")))  # 1 May, 22:00 LA
+    # day 30 after 1 May is 31 May; 06:59 UTC on 1 June is still 31 May in Los Angeles
+    assert request(app, "o-us", at("2026-06-01T06:59:00+00:00")).status == "approved"
+    late = request(app, "o-us", at("2026-06-01T07:00:00+00:00"), lines=[
+        {"line_id": "2", "quantity": 1}])
+    assert late.status == "rejected"
+    assert late.decisions[0].details["zone_source"] == "buyer"
+
+
+# ---- item 3: the bonded zone counts on arrival; the quota ledger ---------------------------
+
+def bonded_order(app: AfterSalesApp, order_id: str = "o-cn") -> None:
+    lines = [{"line_id": "1", "sku": "SERUM", "category": "cosmetics", "quantity": 1,
+              "unit_price": "599.00"}]
+    placed = order_placed(order_id, market="CN", currency="CNY", fulfilment="bonded",
+                          customer_id="c-cn", lines=lines, shipping_fee="0.00",
+                          taxes="54.51", at=RELEASED - timedelta(days=2))
+    ingest(app, placed, order_paid(placed),
+           shipment(order_id, "CustomsReleased", RELEASED),
+           shipment(order_id, "Delivered", RELEASED + timedelta(days=2)))
+
+
+def return_arriving(app: AfterSalesApp, arrives_after_release: timedelta,
+                    order_id: str = "o-cn") -> tuple[ReturnCase, RefundCase]:
+    rid = request(app, order_id, RELEASED + timedelta(days=3)).case_id
+    ingest(app,
+           shipment(order_id, "Dispatched", RELEASED + timedelta(days=40), direction="return"),
+           shipment(order_id, "Delivered", RELEASED + arrives_after_release, direction="return"))
+    after = RELEASED + arrives_after_release + timedelta(hours=2)
+    app.inspect_return(rid, "warehouse", "A", after)
+    refund_id = UUID(app.resolve_return(rid, "agent-1", after).related["refund_case_id"])
+    return app.load(ReturnCase, rid), app.load(RefundCase, refund_id)
+
+
+def quota(app: AfterSalesApp) -> BuyerQuota:
+    return app.load(BuyerQuota, quota_aggregate_id("c-cn", 2026))
+
+
+def test_paying_a_bonded_order_uses_the_buyers_annual_quota(app: AfterSalesApp) -> None:
+    bonded_order(app)
+    ledger = quota(app)
+    assert ledger.used_by("o-cn") is not None
+    assert (str(ledger.used.amount), str(ledger.remaining.amount)) == ("599.00", "25401.00")
+    ingest(app, order_paid(order_placed("o-cn", market="CN", currency="CNY", fulfilment="bonded",
+                                        customer_id="c-cn"), at=RELEASED))  # redelivered
+    assert quota(app).version == ledger.version
+
+
+def test_a_return_back_in_the_bonded_zone_on_day_45_is_a_customs_return(
+        app: AfterSalesApp) -> None:
+    bonded_order(app)
+    # day 45 after 1 April is 16 May; 15:59 UTC is 23:59 in Shanghai
+    case, refund = return_arriving(app, at("2026-05-16T15:59:00+00:00") - RELEASED)
+    customs = case.latest("return.customs_return")
+    assert customs is not None and customs.outcome == "customs_return"
+    assert refund.components == {"items": "599.00", "taxes": "54.51"}
+    assert str(quota(app).restored.amount) == "599.00"
+    assert str(quota(app).remaining.amount) == "26000.00"
+
+
+def test_a_return_that_arrives_on_day_46_is_no_customs_return(app: AfterSalesApp) -> None:
+    bonded_order(app)
+    case, refund = return_arriving(app, at("2026-05-16T16:00:00+00:00") - RELEASED)
+    customs = case.latest("return.customs_return")
+    assert customs is not None and customs.outcome == "not_customs_return"
+    assert "arrived back in the bonded zone on 2026-05-17" in customs.reasons[0]
+    assert refund.components == {"items": "599.00"}  # shipped on day 40, but arrived late
+    assert quota(app).restored.is_zero()
+    assert str(quota(app).remaining.amount) == "25401.00"
+
+
+def test_case_show_and_the_read_model_show_the_buyers_quota(
+        app: AfterSalesApp, tmp_path: Any) -> None:
+    bonded_order(app)
+    case, _ = return_arriving(app, timedelta(days=44))
+    shown = load_history(app, case.id).to_json()["buyer_quota"]
+    assert shown is not None
+    assert (shown["year"], shown["used"], shown["restored"], shown["remaining"]) == (
+        2026, "599.00", "599.00", "26000.00")
+    assert shown["this_order_used"] == "599.00"
+    before = load_history(app, case.id, RELEASED + timedelta(days=5)).to_json()["buyer_quota"]
+    assert before is not None and before["restored"] == "0.00"
+    db = ReadDatabase(f"sqlite:///{tmp_path / 'read.sqlite'}")
+    rebuild(db, ["buyer_quota"], store_reader(app))
+    with db.transaction() as tx:
+        row = tx.one("SELECT customer_id, year, used, restored, remaining, orders, "
+                     "customs_returns FROM buyer_quota", ())
+        tx.execute("SELECT kind, amount FROM buyer_quota_entries ORDER BY position")
+        kinds = tx.cursor.fetchall()
+    assert row is not None and tuple(row) == ("c-cn", 2026, "599.00", "599.00", "26000.00", 1, 1)
+    assert [tuple(k) for k in kinds] == [("used", "599.00"), ("restored", "599.00")]
+
+
+# ---- item 5: returned quantities are capped across cases ----------------------------------
+
+def test_a_second_return_of_units_already_returned_is_rejected_with_its_reason(
+        app: AfterSalesApp) -> None:
+    lines = [{"line_id": "1", "sku": "MUG", "category": "home", "quantity": 2,
+              "unit_price": "40.00"}]
+    placed = order_placed("o-2", market="US", currency="USD", fulfilment="domestic", lines=lines,
+                          shipping_fee="10.00", taxes="0.00", at=RELEASED)
+    ingest(app, placed, order_paid(placed),
+           shipment("o-2", "Delivered", RELEASED + timedelta(days=2)))
+    first = request(app, "o-2", RELEASED + timedelta(days=3),
+                    lines=[{"line_id": "1", "quantity": 2}])
+    assert first.status == "approved"
+    second = request(app, "o-2", RELEASED + timedelta(days=4))
+    assert second.status == "rejected"
+    assert "return.quantity_left" in second.decisions[0].rules
+    order = app.load(Order, order_aggregate_id("o-2"))
+    assert order.units_in_returns("1") == 2
+    app.cancel_return(first.case_id, "c-1", RELEASED + timedelta(days=5))  # units come back
+    assert app.load(Order, order_aggregate_id("o-2")).units_in_returns("1") == 0
+    assert request(app, "o-2", RELEASED + timedelta(days=6)).status == "approved"
+
+
+# ---- item 6: one proactive case per shipment and kind -------------------------------------
+
+def test_a_second_lost_scan_with_a_new_event_id_opens_nothing_more(app: AfterSalesApp) -> None:
+    placed = order_placed("o-lost", at=RELEASED)
+    lost = shipment("o-lost", "Lost", RELEASED + timedelta(days=9))
+    again = {**lost, "event_id": "another-id-for-the-same-loss",
+             "occurred_at": (RELEASED + timedelta(days=10)).isoformat()}
+    ingest(app, placed, order_paid(placed), lost, again)
+    order = app.load(Order, order_aggregate_id("o-lost"))
+    assert len(order.case_ids("complaint")) == 1
+    assert len(order.case_ids("refund")) == 1
+    complaint = app.load(ComplaintCase, UUID(order.case_ids("complaint")[0]))
+    assert complaint.proactive
+
+
+# ---- item 7: returnless only when the merchant pays ----------------------------------------
+
+def test_a_changed_mind_item_worth_less_than_its_return_label_is_not_returnless(
+        app: AfterSalesApp) -> None:
+    lines = [{"line_id": "1", "sku": "CASE", "category": "phones", "quantity": 1,
+              "unit_price": "20.00"}]
+    placed = order_placed("o-rl", market="US", currency="USD", lines=lines, taxes="0.00",
+                          at=RELEASED)
+    ingest(app, placed, order_paid(placed),
+           shipment("o-rl", "Delivered", RELEASED + timedelta(days=2)))
+    buyer_pays = app.request_return(uuid4(), "o-rl", [{"line_id": "1", "quantity": 1}],
+                                    "changed_mind", "refund", "c-1", RELEASED + timedelta(days=3),
+                                    return_shipping_estimate=Decimal("40.00"))
+    shipping = buyer_pays.decisions[-1]
+    assert (shipping.outcome, shipping.details["returnless"]) == ("buyer", False)
+    assert "shipping.returnless_merchant_choice" in shipping.rules
+    app.cancel_return(buyer_pays.case_id, "c-1", RELEASED + timedelta(days=3, hours=1))
+    merchant_pays = app.request_return(uuid4(), "o-rl", [{"line_id": "1", "quantity": 1}],
+                                       "defective", "refund", "c-1",
+                                       RELEASED + timedelta(days=4),
+                                       return_shipping_estimate=Decimal("40.00"))
+    assert merchant_pays.decisions[-1].details["returnless"] is True
+
+
+# ---- item 8: goodwill is goodwill -------------------------------------------------------
+
+def test_a_goodwill_refund_is_booked_as_goodwill(app: AfterSalesApp) -> None:
+    placed = order_placed("o-gw", at=RELEASED)
+    ingest(app, placed, order_paid(placed))
+    done = app.request_refund(uuid4(), "o-gw", "goodwill", "sorry for the wait", "agent-1",
+                              RELEASED + timedelta(days=1), amount=Decimal("15.00"))
+    assert app.load(RefundCase, done.case_id).components == {"goodwill": "15.00"}
