@@ -3,8 +3,8 @@ delivered and asked back (UCI), which drew a not-as-described complaint (Olist),
 stand-in carrier delivered on time, and which SKUs and categories deserve an alert (an exact
 binomial tail summed term by term, Benjamini-Hochberg by its definition).
 
-Only the data mapping's tables are shared with the engine (countries, description keywords);
-every count and test statistic is computed here independently."""
+Only tables are shared with the engine: the data mapping's (countries, description keywords)
+and the published category vocabulary; every count and test statistic is computed here."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from aftersales_core.policies.categories import canonical_name
 from demo.data import data_dir
 from demo.uci import COUNTRIES, category_of
 
@@ -26,6 +27,12 @@ LONDON, SAO_PAULO = ZoneInfo("Europe/London"), ZoneInfo("America/Sao_Paulo")
 OLIST_ORDERS = 1500
 PAGE_CATEGORY = "not_as_described"
 Pairs = dict[tuple[str, str], dict[str, set[str]]]  # (category, sku) -> {"orders", "cases"}
+
+
+def published(category: str) -> str:
+    """A category as the engine stores it: its name in the published vocabulary (an alias
+    such as `kitchen` is stored as `home`), anything else as given."""
+    return canonical_name(category) or category
 
 
 def rows(path: Path) -> Iterator[dict[str, str]]:
@@ -73,8 +80,8 @@ def uci() -> dict[str, Any]:
     for number, lines in accepted.items():
         first: dict[str, str] = {}
         for line in lines:
-            first.setdefault(line["StockCode"], category_of(line["Description"] or "",
-                                                            line["StockCode"]))
+            first.setdefault(line["StockCode"], published(
+                category_of(line["Description"] or "", line["StockCode"])))
         for sku, category in first.items():
             pairs[(category, sku)]["orders"].add(number)
             if (number, sku) in returned:
@@ -124,8 +131,8 @@ def olist() -> dict[str, Any]:
         if items[oid] and delivered:
             seen: dict[str, str] = {}
             for item in sorted(items[oid], key=lambda i: int(i["order_item_id"])):
-                seen.setdefault(item["product_id"][:12], category.get(item["product_id"],
-                                                                       "other") or "other")
+                seen.setdefault(item["product_id"][:12], published(
+                    category.get(item["product_id"], "other") or "other"))
             for sku, cat in seen.items():
                 pairs[(cat, sku)]["orders"].add(oid)
                 if oid in low and not late:
