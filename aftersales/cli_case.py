@@ -11,33 +11,44 @@ from rich.markup import escape
 from aftersales import exit_codes
 from aftersales.bootstrap import build_app
 from aftersales.errors import classify
+from aftersales.identity import AsPrincipal, caller_for
 from aftersales.inputs import time_option
 from aftersales.output import console, emit_json_line, fail, printable, table
-from aftersales_core.application.history import CaseHistory, load_history, rerun_decisions
+from aftersales_core.application.history import CaseHistory, rerun_decisions
 
 case_app = typer.Typer(help="Look at one case: state, events, decisions.", no_args_is_help=True)
 
 CaseId = Annotated[UUID, typer.Argument(help="the case id (a UUID)")]
 
 
-def _load(case_id: UUID, as_of: str | None) -> CaseHistory:
+def _load(
+    case_id: UUID, as_of: str | None, name: str | None, operation: str = "ReadCase"
+) -> CaseHistory:
+    """The case as the principal may see it (a customer: only their own; personal data
+    redacted for roles that may not read it)."""
     at = time_option(as_of, "--as-of")
+    app = build_app()
     try:
-        return load_history(build_app(), case_id, at)
+        caller = caller_for(app, name, operation)
+        return app.reads.case(caller, case_id, at, operation)
     except Exception as problem:  # every failure has its exit code and one line
         code, message = classify(problem)
         fail(message)
         raise typer.Exit(code) from None
+    finally:
+        app.close()
 
 
 @case_app.command("show")
 def show(
     case_id: CaseId,
     as_of: Annotated[str | None, typer.Option("--as-of", help="RFC 3339 time")] = None,
+    as_principal: AsPrincipal = None,
     fmt: Annotated[Literal["table", "json"], typer.Option("--format")] = "table",
 ) -> None:
-    """The case's state, its events in order and every policy decision."""
-    history = _load(case_id, as_of)
+    """The case's state, its events in order (who, in which role, when) and every policy
+    decision."""
+    history = _load(case_id, as_of, as_principal)
     data = history.to_json()
     if fmt == "json":
         emit_json_line(data)
@@ -71,8 +82,11 @@ def show(
     console.print(
         table(
             "events",
-            ("#", "at", "type"),
-            ((e["version"], e["at"], e["type"]) for e in data["events"]),
+            ("#", "at", "type", "by", "role"),
+            (
+                (e["version"], e["at"], e["type"], e["data"].get("by"), e["data"].get("role"))
+                for e in data["events"]
+            ),
         )
     )
     console.print(
@@ -90,12 +104,14 @@ def show(
 @case_app.command("rerun")
 def rerun(
     case_id: CaseId,
+    as_principal: AsPrincipal = None,
     fmt: Annotated[Literal["table", "json"], typer.Option("--format")] = "table",
 ) -> None:
-    """Re-run every recorded decision of the case from its recorded inputs and policy version.
+    """Re-run every recorded decision of the case from its recorded inputs and policy version
+    (auditors, supervisors).
 
     Exits 1 when any decision comes out differently."""
-    pairs = rerun_decisions(_load(case_id, None))
+    pairs = rerun_decisions(_load(case_id, None, as_principal, "RerunDecisions"))
     rows = [
         {
             "policy_id": old.policy_id,

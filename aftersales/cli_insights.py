@@ -11,6 +11,8 @@ import typer
 
 from aftersales import exit_codes
 from aftersales.bootstrap import build_read_db
+from aftersales.cli_projections import require_read
+from aftersales.identity import AsPrincipal
 from aftersales.output import Format, console, emit_rows, fail, table
 from aftersales.settings import Settings
 from projections.apply import ensure_schema
@@ -53,8 +55,9 @@ def _filters(since: str | None, market: str | None) -> tuple[str | None, str | N
 
 def _run(build: Callable[[ReadDatabase, str | None, str | None], Insight],
          since: str | None, market: str | None, fmt: Format, view: str | None,
-         limit: int | None) -> None:
+         limit: int | None, as_principal: str | None) -> None:
     bound, market = _filters(since, market)
+    require_read(as_principal, "ReadReport")  # the report's audience: analysts, staff, auditors
     db = build_read_db(Settings.from_env())
     ensure_schema(db, all_projections())
     insight = build(db, bound, market)
@@ -91,33 +94,37 @@ def _run(build: Callable[[ReadDatabase, str | None, str | None], Insight],
 
 @insights_app.command()
 def products(since: Since = None, market: Market = None, fmt: Fmt = "table",
-             view: ViewName = None, limit: Limit = None) -> None:
+             view: ViewName = None, limit: Limit = None,
+             as_principal: AsPrincipal = None) -> None:
     """Product-information alerts (SKUs and categories whose buyers return or complain about
     what the page promised more than their peers), tested SKUs and categories, return rate by
     market and its weekly trend."""
-    _run(product_insights.products, since, market, fmt, view, limit)
+    _run(product_insights.products, since, market, fmt, view, limit, as_principal)
 
 
 @insights_app.command()
 def carriers(since: Since = None, market: Market = None, fmt: Fmt = "table",
-             view: ViewName = None, limit: Limit = None) -> None:
+             view: ViewName = None, limit: Limit = None,
+             as_principal: AsPrincipal = None) -> None:
     """Carrier scorecards by carrier x market x month: on time against the promised date, lost
     and damaged per 1,000 parcels, customs hold and return-leg times; routes; weekly trend."""
-    _run(carrier_insights.carriers, since, market, fmt, view, limit)
+    _run(carrier_insights.carriers, since, market, fmt, view, limit, as_principal)
 
 
 @insights_app.command()
 def complaints(since: Since = None, market: Market = None, fmt: Fmt = "table",
-               view: ViewName = None, limit: Limit = None) -> None:
+               view: ViewName = None, limit: Limit = None,
+               as_principal: AsPrincipal = None) -> None:
     """Complaint drivers: categories and channels by volume, time to first response and to
     resolution, satisfaction by resolution path, reopen rate, SLA breaches by week."""
-    _run(complaint_insights.complaints, since, market, fmt, view, limit)
+    _run(complaint_insights.complaints, since, market, fmt, view, limit, as_principal)
 
 
 @insights_app.command()
 def refunds(since: Since = None, market: Market = None, fmt: Fmt = "table",
-            view: ViewName = None, limit: Limit = None) -> None:
+            view: ViewName = None, limit: Limit = None,
+            as_principal: AsPrincipal = None) -> None:
     """Refund economics: refunded share of sales by market and reason, components, returnless
     cost, time until the buyer has the money back."""
-    _run(refund_insights.refunds, since, market, fmt, view, limit)
+    _run(refund_insights.refunds, since, market, fmt, view, limit, as_principal)
 

@@ -19,6 +19,7 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from aftersales_core.domain.ids import case_id_for
 from demo import olist, uci
 from demo.data import data_dir
 from demo.desk import Desk
@@ -74,10 +75,14 @@ def load(scope: str, olist_limit: int | None, labelled: int | None
             if message["event_type"] == "OrderPlaced":
                 desk.order_totals[order.order_id] = Decimal(message["total"])
         for complaint in olist.complaints(order):
-            review = complaint["idempotency_key"].removeprefix("review-")
-            complaint["_score"] = next(int(r["review_score"]) for r in order.reviews
-                                       if r["review_id"] == review)
-            complaint["_hours"] = olist.answer_hours(order).get(review)
+            key = complaint["command"]["idempotency_key"]
+            review = key.removeprefix("review-")
+            case_id = str(case_id_for("complaint", key))  # the case the complaint opens
+            desk.review_score[case_id] = next(int(r["review_score"]) for r in order.reviews
+                                              if r["review_id"] == review)
+            hours = olist.answer_hours(order).get(review)
+            if hours:
+                desk.answer_hours[case_id] = hours
             commands.append(complaint)
     commands += olist.labelled_complaints(root, labelled)
     return orders, scans, commands, desk
@@ -102,10 +107,17 @@ def main() -> int:
     orders, scans, commands, desk = load(scope, olist_limit, labelled)
     console.print(f"data: {len(orders)} order events, {len(scans)} shipment scans, "
                   f"{len(commands)} customer commands (UCI Online Retail, Olist)")
+    customers = {m["customer_id"] for m in orders if m["event_type"] == "OrderPlaced"}
+    customers |= {c["command"]["customer_id"] for c in commands if "customer_id" in c["command"]}
     with Pipeline(args.workdir, args.broker) as pipeline, progress() as bars:
         pids = ", ".join(str(w.pid) for w in pipeline.workers)
         console.print(f"broker {args.broker} on {pipeline.env['KAFKA_BOOTSTRAP_SERVERS']}; "
                       f"`aftersales run` workers (pids {pids})")
+        task = bars.add_task("principals: staff, carriers, customers", total=None)
+        made = pipeline.principals(set(desk.carriers.values()), customers)
+        bars.update(task, total=1, completed=1)
+        console.print(f"principals: {made} (an administrator, the desk's staff, the carriers "
+                      "and every customer, each with its role)")
         task = bars.add_task("publish upstream events", total=len(orders) + len(scans))
         pipeline.publish(pipeline.settings.orders_topic, orders, lambda n: bars.advance(task, n))
         pipeline.publish(pipeline.settings.shipments_topic, scans,
@@ -114,13 +126,7 @@ def main() -> int:
         pipeline.wait_inbound()
         bars.update(task, total=1, completed=1)
         task = bars.add_task("customers submit returns, complaints", total=len(commands))
-        clean = [{k: v for k, v in c.items() if not k.startswith("_")} for c in commands]
-        results, refused = pipeline.submit(clean)
-        for command, outcome in zip(commands, results, strict=False):
-            if command["command"] == "FileComplaint" and "_score" in command:
-                desk.review_score[outcome["case_id"]] = command["_score"]
-                if command.get("_hours"):
-                    desk.answer_hours[outcome["case_id"]] = command["_hours"]
+        _, refused = pipeline.submit(commands)
         bars.update(task, completed=len(commands))
         submitted, rounds = len(commands), desk_rounds(pipeline, desk, bars)
         fired = fire_deadlines(pipeline)
@@ -128,9 +134,10 @@ def main() -> int:
         pipeline.wait_projections()
         bars.update(task, total=1, completed=1)
         dead = pipeline.dead_letters()
-        report = pipeline.cli("report", "--output", str(args.workdir / "report.html"))
-        pipeline.cli("report", "--output", str(args.workdir / "report.png"))
-        found = insights(pipeline, args.workdir)
+        analyst = ("--as", "analyst-ines")
+        report = pipeline.cli("report", "--output", str(args.workdir / "report.html"), *analyst)
+        pipeline.cli("report", "--output", str(args.workdir / "report.png"), *analyst)
+        found = insights(pipeline, args.workdir, analyst)
     print(report.stdout)
     print(found)
     console.print(f"customers' commands: {submitted} ({refused} refused by policy or schema); "
@@ -151,16 +158,16 @@ SHOWN = (("products", "alerts", 20), ("carriers", "carriers", 12), ("carriers", 
          ("complaints", "paths", 10), ("refunds", "time_to_money", 10))
 
 
-def insights(pipeline: Pipeline, workdir: Path) -> str:
-    """What `aftersales insights` found: each insight saved to insights-<name>.json, the main
-    views returned as tables."""
+def insights(pipeline: Pipeline, workdir: Path, analyst: tuple[str, ...]) -> str:
+    """What `aftersales insights` found (read as the analyst): each insight saved to
+    insights-<name>.json, the main views returned as tables."""
     for name in ("products", "carriers", "complaints", "refunds"):
-        done = pipeline.cli("insights", name, "--format", "json")
+        done = pipeline.cli("insights", name, "--format", "json", *analyst)
         if done.returncode:
             raise RuntimeError(f"aftersales insights {name} failed: {done.stderr}")
         (workdir / f"insights-{name}.json").write_text(done.stdout)
-    tables = [pipeline.cli("insights", name, "--view", view, "--limit", str(limit)).stdout
-              for name, view, limit in SHOWN]
+    tables = [pipeline.cli("insights", name, "--view", view, "--limit", str(limit),
+                           *analyst).stdout for name, view, limit in SHOWN]
     return "\n".join(tables)
 
 
@@ -191,8 +198,8 @@ def desk_rounds(pipeline: Pipeline, desk: Desk, bars: Progress, limit: int = 12)
         if not commands and not scans:
             bars.update(task, total=round_no, completed=round_no)
             return round_no
-        if scans:
-            pipeline.publish(pipeline.settings.shipments_topic, scans, lambda _: None)
+        if scans:  # the carriers report the parcels coming back, each as its own principal
+            pipeline.carrier_scans(scans)
         pipeline.submit(commands)
         bars.advance(task)
     return limit

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.factories import T0, order_paid, order_placed, shipment
+from tests.factories import T0, cli_cast, order_paid, order_placed, shipment
 
 AFTERSALES = [sys.executable, "-m", "aftersales"]
 
@@ -31,13 +31,19 @@ class Cli:
         }
         self.tmp = tmp_path
 
-    def run(self, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    def run(
+        self, *args: str, stdin: str | None = None, as_: str | None = "customer-c-1"
+    ) -> subprocess.CompletedProcess[str]:
+        """Run `aftersales ARGS` acting as principal ``as_`` (AFTERSALES_PRINCIPAL)."""
+        env = {k: v for k, v in self.env.items() if k != "AFTERSALES_PRINCIPAL"}
+        if as_ is not None:
+            env["AFTERSALES_PRINCIPAL"] = as_
         return subprocess.run(
             [*AFTERSALES, *args],
             input=stdin,
             capture_output=True,
             text=True,
-            env=self.env,
+            env=env,
             timeout=120,
             check=False,
         )
@@ -55,9 +61,10 @@ class Cli:
 @pytest.fixture
 def cli(tmp_path: Path) -> Cli:
     cli = Cli(tmp_path)
+    cli_cast(cli.run, "c-1", "c-2")
     placed = order_placed("o-1")
     upstream = [placed, order_paid(placed), shipment("o-1", "Delivered", T0 + timedelta(days=3))]
-    done = cli.run("ingest", cli.lines("upstream.jsonl", upstream))
+    done = cli.run("ingest", cli.lines("upstream.jsonl", upstream), as_="system.upstream")
     assert done.returncode == 0, done.stderr
     return cli
 
@@ -68,7 +75,6 @@ def request_return(**overrides: Any) -> dict[str, Any]:
         "order_id": "o-1",
         "reason": "defective",
         "lines": [{"line_id": "2", "quantity": 1}],
-        "requested_by": "c-1",
         "at": (T0 + timedelta(days=5)).isoformat(),
         **overrides,
     }
@@ -86,7 +92,7 @@ def test_submit_prints_the_case_and_its_decisions_and_case_show_lists_them(cli: 
     assert decision["inputs"]["reason"] == "defective" and decision["reasons"]
     table = cli.run("case", "show", result["case_id"])
     assert "return.eligibility" in table.stdout and "approved" in table.stdout
-    rerun = cli.run("case", "rerun", result["case_id"])
+    rerun = cli.run("case", "rerun", result["case_id"], as_="auditor-1")
     assert rerun.returncode == 0, rerun.stdout + rerun.stderr
 
 
@@ -112,11 +118,11 @@ def test_refused_command_exits_1_with_the_reason(cli: Cli) -> None:
             {
                 "command": "InspectReturn",
                 "case_id": first["case_id"],
-                "by": "wh",
                 "grade": "A",
                 "at": (T0 + timedelta(days=6)).isoformat(),
             }
         ),
+        as_="warehouse-1",
     )
     assert done.returncode == 1
     assert "cannot inspect while approved" in done.stderr
@@ -142,7 +148,7 @@ def test_ingest_reports_bad_lines_and_applies_the_good_ones(cli: Cli) -> None:
         "\n".join([json.dumps(placed), "{not json", json.dumps(wrong_total), json.dumps(placed)])
         + "\n"
     )
-    done = cli.run("ingest", str(path))
+    done = cli.run("ingest", str(path), as_="system.upstream")
     assert done.returncode == 2
     assert "line 2: not JSON" in done.stderr
     assert "line 3" in done.stderr and "total 1.00 is not the sum" in done.stderr
@@ -159,12 +165,12 @@ def test_case_show_as_of_a_past_moment(cli: Cli) -> None:
             {
                 "command": "IssueReturnLabel",
                 "case_id": result["case_id"],
-                "by": "a",
                 "carrier": "DHL",
                 "tracking_number": "T1",
                 "at": (T0 + timedelta(days=7)).isoformat(),
             }
         ),
+        as_="agent-1",
     )
     then = cli.run(
         "case",
@@ -181,7 +187,7 @@ def test_case_show_as_of_a_past_moment(cli: Cli) -> None:
 
 
 def test_unknown_case_exits_3(cli: Cli) -> None:
-    done = cli.run("case", "show", "00000000-0000-0000-0000-000000000000")
+    done = cli.run("case", "show", "00000000-0000-0000-0000-000000000000", as_="agent-1")
     assert done.returncode == 3 and "no case" in done.stderr
 
 
@@ -190,55 +196,62 @@ def test_rebuild_then_query_status_and_report(cli: Cli) -> None:
     rebuilt = cli.run("projections", "rebuild")
     assert rebuilt.returncode == 0, rebuilt.stderr
     rows = json.loads(
-        cli.run("query", "cases", "--where", "case_type=return", "--format", "json").stdout
+        cli.run(
+            "query", "cases", "--where", "case_type=return", "--format", "json", as_="agent-1"
+        ).stdout
     )
     assert [(r["case_id"], r["status"], r["market"]) for r in rows] == [
         (result["case_id"], "approved", "DE")
     ]
-    csv_out = cli.run("query", "decisions", "--format", "csv", "--order-by", "position").stdout
+    csv_out = cli.run(
+        "query", "decisions", "--format", "csv", "--order-by", "position", as_="analyst-1"
+    ).stdout
     assert csv_out.splitlines()[0].startswith("position,case_id,case_type,policy_id")
     policies = [row["policy_id"] for row in csv.DictReader(io.StringIO(csv_out))]
     assert policies[:3] == ["return.eligibility", "buyer.abuse_signal", "return.shipping"]
-    bad = cli.run("query", "cases", "--where", "colour=red")
+    bad = cli.run("query", "cases", "--where", "colour=red", as_="agent-1")
     assert bad.returncode == 2 and "colour" in bad.stderr
     assert cli.run("query", "stored_events").returncode == 2
     status = json.loads(cli.run("status", "--format", "json").stdout)
     assert {s["projection"]: s["lag_events"] for s in status["projections"]}["cases"] == 0
     assert status["relay"]["refused_at"] is None
     html = cli.tmp / "report.html"
-    done = cli.run("report", "--output", str(html))
+    done = cli.run("report", "--output", str(html), as_="analyst-1")
     assert done.returncode == 0, done.stderr
     assert "Return rate by market" in done.stdout and "<img" in html.read_text()
     png = cli.tmp / "report.png"
-    assert cli.run("report", "--output", str(png)).returncode == 0
+    assert cli.run("report", "--output", str(png), as_="analyst-1").returncode == 0
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_insights_in_every_format_with_filters(cli: Cli) -> None:
     cli.run("submit", "-", stdin=json.dumps(request_return()))
     assert cli.run("projections", "rebuild").returncode == 0
-    done = cli.run("insights", "products", "--format", "json")
+    done = cli.run("insights", "products", "--format", "json", as_="analyst-1")
     assert done.returncode == 0, done.stderr
     document = json.loads(done.stdout)[0]
     assert set(document["views"]) == {"alerts", "skus", "categories", "markets", "weekly"}
     de = document["views"]["markets"]["rows"][0]
     assert (de["market"], de["return_rate"]["k"], de["return_rate"]["n"]) == ("DE", 1, 1)
     assert de["return_rate"]["rate"] == 100.0 and de["return_rate"]["low"] < 100.0
-    table = cli.run("insights", "products", "--view", "markets").stdout
+    table = cli.run("insights", "products", "--view", "markets", as_="analyst-1").stdout
     assert "1/1 = 100.0 % (95 % CI 20.7-100.0)" in table
-    rows = list(csv.DictReader(io.StringIO(
-        cli.run("insights", "products", "--format", "csv", "--view", "markets").stdout)))
+    rows = list(csv.DictReader(io.StringIO(cli.run(
+        "insights", "products", "--format", "csv", "--view", "markets", as_="analyst-1").stdout)))
     assert rows[0]["return_rate_k"] == "1" and rows[0]["return_rate_n"] == "1"
     later = json.loads(cli.run("insights", "products", "--format", "json", "--since",
-                               "2030-01-01").stdout)[0]
+                               "2030-01-01", as_="analyst-1").stdout)[0]
     assert later["views"]["markets"]["rows"] == []
     for name in ("carriers", "complaints", "refunds"):
         for fmt in ("table", "json", "csv"):
-            done = cli.run("insights", name, "--format", fmt, "--market", "DE")
+            done = cli.run("insights", name, "--format", fmt, "--market", "DE", as_="analyst-1")
             assert done.returncode == 0, (name, fmt, done.stderr)
-    scorecard = json.loads(cli.run("insights", "carriers", "--format", "json").stdout)[0]
+    scorecard = json.loads(cli.run("insights", "carriers", "--format", "json",
+                                   as_="analyst-1").stdout)[0]
     card = scorecard["views"]["scorecards"]["rows"][0]
     assert (card["carrier"], card["market"], card["parcels"]) == ("DHL", "DE", 1)
+    denied = cli.run("insights", "products")  # a customer: the report's audience only
+    assert denied.returncode == 6, denied.stderr
 
 
 @pytest.mark.parametrize(("args", "complaint"), [
@@ -248,7 +261,7 @@ def test_insights_in_every_format_with_filters(cli: Cli) -> None:
     (["--view", "nope"], "no view 'nope'"), (["--format", "xml"], "xml")])
 def test_insights_refuse_bad_options_with_exit_2(cli: Cli, args: list[str], complaint: str
                                                  ) -> None:
-    done = cli.run("insights", "products", *args)
+    done = cli.run("insights", "products", *args, as_="analyst-1")
     assert done.returncode == 2 and complaint in done.stderr
 
 
@@ -260,12 +273,13 @@ def test_the_report_draws_names_from_the_data_as_plain_text(cli: Cli) -> None:
                           estimated_delivery_at=(T0 + timedelta(days=9)).isoformat())
     upstream = [placed, order_paid(placed),
                 shipment("o-2", "Delivered", T0 + timedelta(days=3), carrier="$x_{$")]
-    assert cli.run("ingest", cli.lines("more.jsonl", upstream)).returncode == 0
+    assert cli.run("ingest", cli.lines("more.jsonl", upstream),
+                   as_="system.upstream").returncode == 0
     back = request_return(order_id="o-2", lines=[{"line_id": "1", "quantity": 1}])
     assert cli.run("submit", "-", stdin=json.dumps(back)).returncode == 0
     assert cli.run("projections", "rebuild").returncode == 0
     for name in ("report.html", "report.png"):
-        done = cli.run("report", "--output", str(cli.tmp / name))
+        done = cli.run("report", "--output", str(cli.tmp / name), as_="analyst-1")
         assert done.returncode == 0, done.stderr
 
 
@@ -273,19 +287,22 @@ def test_a_read_model_from_an_older_version_asks_for_a_rebuild(cli: Cli) -> None
     assert cli.run("projections", "rebuild").returncode == 0
     with sqlite3.connect(cli.tmp / "read.sqlite") as conn:
         conn.execute("ALTER TABLE product_alerts DROP COLUMN baseline_scope")
-    done = cli.run("insights", "products")
+    done = cli.run("insights", "products", as_="analyst-1")
     assert done.returncode == 5
     assert "aftersales projections rebuild product_signals" in done.stderr
     assert cli.run("projections", "rebuild", "product_signals").returncode == 0
-    assert cli.run("insights", "products").returncode == 0
+    assert cli.run("insights", "products", as_="analyst-1").returncode == 0
 
 
 HELP = [[], ["submit"], ["ingest"], ["case"], ["case", "show"], ["case", "rerun"], ["run"],
         ["broker"], ["query"], ["status"], ["report"], ["projections"],
         ["projections", "rebuild"], ["deadlines"], ["deadlines", "fire"], ["deadlines", "list"],
-        ["audit"], ["audit", "seal"], ["audit", "verify"], ["insights"],
-        ["insights", "products"], ["insights", "carriers"], ["insights", "complaints"],
-        ["insights", "refunds"]]
+        ["audit"], ["audit", "seal"], ["audit", "verify"], ["audit", "denials"],
+        ["principals"], ["principals", "bootstrap"], ["principals", "add"],
+        ["principals", "import"], ["principals", "grant"], ["principals", "revoke"],
+        ["principals", "disable"], ["principals", "enable"], ["principals", "list"],
+        ["principals", "show"], ["insights"], ["insights", "products"],
+        ["insights", "carriers"], ["insights", "complaints"], ["insights", "refunds"]]
 
 
 @pytest.mark.parametrize("args", HELP)

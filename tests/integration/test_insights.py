@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from aftersales.bootstrap import store_reader
-from aftersales_core.application.app import AfterSalesApp
+from aftersales_core.application.services import Services
 from projections.apply import Delivery, apply_batch, ensure_schema
 from projections.catalog import all_projections, queryable_tables
 from projections.db import ReadDatabase
@@ -30,7 +30,7 @@ from projections.insights.refunds import refunds
 from projections.insights.signals import assess
 from projections.insights.stats import Rate
 from projections.rebuild import rebuild
-from tests.factories import T0, ingest, order_paid, order_placed, shipment
+from tests.factories import T0, caller, ingest, order_paid, order_placed, shipment
 
 PARTITIONS = 6
 HOME = [{"line_id": "1", "sku": "MUG-1", "category": "home", "quantity": 2, "unit_price": "9.50"},
@@ -42,7 +42,7 @@ GARDEN = [{"line_id": "1", "sku": "HOSE-1", "category": "garden", "quantity": 1,
            "unit_price": "12.00"}]
 
 
-def shop(app: AfterSalesApp, orders: int = 30) -> dict[str, Any]:
+def shop(app: Services, orders: int = 30) -> dict[str, Any]:
     """30 orders of three home SKUs and 30 of a garden SKU. LAMP-9 comes back as defective from
     h-0, h-3 … h-27 (10 orders), MUG-1 twice from h-1 for a change of mind; not-as-described
     complaints about h-1, h-4 … h-25 (9, of which h-7 was lost); every fifth parcel late, h-4
@@ -74,31 +74,34 @@ def shop(app: AfterSalesApp, orders: int = 30) -> dict[str, Any]:
                shipment(f"g-{i}", "Delivered", at + timedelta(days=2), carrier="UPS"))
         at += timedelta(hours=20)
     when = at + timedelta(days=5)
+    agent = caller(app, "agent-1")
     for i in range(0, orders - 2, 3):
-        app.request_return(case_id=uuid4(), order_id=f"h-{i}",
-                           lines=[{"line_id": "2", "quantity": 1}], reason="defective",
-                           outcome="refund", requested_by=f"c-{i}", at=when)
+        app.returns.request(caller(app, f"customer-c-{i}"), case_id=uuid4(),
+                            order_id=f"h-{i}", lines=[{"line_id": "2", "quantity": 1}],
+                            reason="defective", outcome="refund", at=when)
     for i in range(1, orders - 2, 3):
-        complaint = app.file_complaint(case_id=uuid4(), customer_id=f"c-{i}",
-                                       order_id=f"h-{i}", channel="email",
-                                       category="not_as_described", description="not as shown",
-                                       filed_by=f"c-{i}", at=when + timedelta(hours=1))
-        app.acknowledge_complaint(case_id=complaint.case_id, agent="a",
-                                  at=when + timedelta(hours=30 if i % 2 else 2))
-        app.propose_resolution(case_id=complaint.case_id, agent="a", resolution="coupon",
+        buyer = caller(app, f"customer-c-{i}")
+        complaint = app.complaints.file(buyer, case_id=uuid4(), order_id=f"h-{i}",
+                                        channel="email", category="not_as_described",
+                                        description="not as shown", at=when + timedelta(hours=1))
+        case = complaint.case_id
+        app.complaints.acknowledge(agent, case_id=case,
+                                   at=when + timedelta(hours=30 if i % 2 else 2))
+        app.complaints.propose(agent, case_id=case, resolution="coupon",
                                at=when + timedelta(hours=40))
-        app.respond_to_proposal(case_id=complaint.case_id, accepted=True, by=f"c-{i}",
-                                at=when + timedelta(hours=41))
-        app.resolve_complaint(case_id=complaint.case_id, by="a", summary="coupon",
-                              at=when + timedelta(hours=42))
-        app.close_complaint(case_id=complaint.case_id, by="a", satisfaction=2 + i % 3,
-                            at=when + timedelta(hours=43))
-    app.request_return(case_id=uuid4(), order_id="h-1", lines=[{"line_id": "1", "quantity": 2}],
-                       reason="changed_mind", outcome="refund", requested_by="c-1", at=when)
+        app.complaints.respond(buyer, case_id=case, accepted=True, at=when + timedelta(hours=41))
+        app.complaints.resolve(agent, case_id=case, summary="coupon",
+                               at=when + timedelta(hours=42))
+        app.complaints.close(agent, case_id=case, satisfaction=2 + i % 3,
+                             at=when + timedelta(hours=43))
+    buyer = caller(app, "customer-c-1")
+    app.returns.request(buyer, case_id=uuid4(), order_id="h-1",
+                        lines=[{"line_id": "1", "quantity": 2}], reason="changed_mind",
+                        outcome="refund", at=when)
     # the same line asked back twice: units returned stay at the units sold
-    app.request_return(case_id=uuid4(), order_id="h-1", lines=[{"line_id": "1", "quantity": 2}],
-                       reason="changed_mind", outcome="refund", requested_by="c-1",
-                       at=when + timedelta(hours=1))
+    app.returns.request(buyer, case_id=uuid4(), order_id="h-1",
+                        lines=[{"line_id": "1", "quantity": 2}], reason="changed_mind",
+                        outcome="refund", at=when + timedelta(hours=1))
     return facts
 
 
@@ -121,7 +124,7 @@ def snapshot(db: ReadDatabase) -> dict[str, list[dict[str, Any]]]:
     return {t: sorted(db.query(f"SELECT * FROM {t}"), key=repr) for t in queryable_tables()}
 
 
-def events(app: AfterSalesApp) -> list[dict[str, Any]]:
+def events(app: Services) -> list[dict[str, Any]]:
     return store_reader(app)(0, 1_000_000)
 
 
@@ -159,7 +162,7 @@ def assert_consistent(db: ReadDatabase) -> None:
 
 
 def test_insight_tables_equal_a_rebuild_whatever_order_partitions_arrive_in(
-        app: AfterSalesApp, tmp_path: Path) -> None:
+        app: Services, tmp_path: Path) -> None:
     shop(app)
     stored = events(app)
     expected = ReadDatabase(f"sqlite:///{tmp_path / 'rebuilt.sqlite'}")
@@ -194,7 +197,7 @@ def test_insight_tables_equal_a_rebuild_whatever_order_partitions_arrive_in(
 
 
 def test_runner_batches_on_the_read_database_equal_a_rebuild(
-        app: AfterSalesApp, read_db: ReadDatabase, tmp_path: Path) -> None:
+        app: Services, read_db: ReadDatabase, tmp_path: Path) -> None:
     """The same on PostgreSQL and SQLite read databases: partitions interleaved, batches of
     250, every event delivered twice (a relay re-send) changes nothing."""
     shop(app)
@@ -212,7 +215,7 @@ def test_runner_batches_on_the_read_database_equal_a_rebuild(
 
 
 def test_two_runners_splitting_the_partitions_agree_with_a_rebuild(
-        app: AfterSalesApp, read_url: str, tmp_path: Path) -> None:
+        app: Services, read_url: str, tmp_path: Path) -> None:
     """Two runners of one group, each with its own connection and half the partitions, apply
     their batches at the same time into one read database."""
     shop(app)
@@ -249,7 +252,7 @@ def test_two_runners_splitting_the_partitions_agree_with_a_rebuild(
 
 
 def test_a_sku_returned_as_defective_more_than_its_peers_raises_a_page_alert(
-        app: AfterSalesApp, read_db: ReadDatabase) -> None:
+        app: Services, read_db: ReadDatabase) -> None:
     shop(app)
     rebuild(read_db, None, store_reader(app))
     insight = products(read_db)
@@ -273,7 +276,7 @@ def test_a_sku_returned_as_defective_more_than_its_peers_raises_a_page_alert(
 
 
 def test_totals_kept_by_the_runner_equal_the_sums_over_order_lines(
-        app: AfterSalesApp, read_db: ReadDatabase) -> None:
+        app: Services, read_db: ReadDatabase) -> None:
     shop(app)
     rebuild(read_db, None, store_reader(app))
     kept = sorted(totals(read_db), key=lambda r: (r["category"], r["sku"]))
@@ -285,7 +288,7 @@ def test_totals_kept_by_the_runner_equal_the_sums_over_order_lines(
 
 
 def test_no_rate_exceeds_100_percent_even_when_a_line_is_asked_back_twice(
-        app: AfterSalesApp, read_db: ReadDatabase) -> None:
+        app: Services, read_db: ReadDatabase) -> None:
     shop(app)
     rebuild(read_db, None, store_reader(app))
     line = read_db.query("SELECT * FROM product_lines WHERE sku = 'MUG-1' AND returns = 2")[0]
@@ -297,7 +300,7 @@ def test_no_rate_exceeds_100_percent_even_when_a_line_is_asked_back_twice(
 
 
 def test_carrier_scorecard_counts_on_time_lost_and_customs_holds(
-        app: AfterSalesApp, read_db: ReadDatabase) -> None:
+        app: Services, read_db: ReadDatabase) -> None:
     facts = shop(app)
     rebuild(read_db, None, store_reader(app))
     cards = [r for r in carriers(read_db).view("scorecards").rows if r["carrier"] == "DHL"]
@@ -312,7 +315,7 @@ def test_carrier_scorecard_counts_on_time_lost_and_customs_holds(
     assert held["customs_hold_hours_p50"] == 19.0
 
 
-def test_complaint_drivers_and_paths(app: AfterSalesApp, read_db: ReadDatabase) -> None:
+def test_complaint_drivers_and_paths(app: Services, read_db: ReadDatabase) -> None:
     shop(app)
     rebuild(read_db, None, store_reader(app))
     insight = complaints(read_db)
@@ -325,7 +328,7 @@ def test_complaint_drivers_and_paths(app: AfterSalesApp, read_db: ReadDatabase) 
     assert path["resolution_path"] == "accepted coupon" and path["rated"] == 9
 
 
-def test_refunded_share_of_sales_by_market_and_reason(app: AfterSalesApp,
+def test_refunded_share_of_sales_by_market_and_reason(app: Services,
                                                       read_db: ReadDatabase) -> None:
     shop(app)
     rebuild(read_db, None, store_reader(app))
