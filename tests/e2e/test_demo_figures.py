@@ -109,8 +109,8 @@ def small_demo(kafka_broker: TestBroker, tmp_path_factory: pytest.TempPathFactor
 
 def insight(demo: dict[str, Any], name: str) -> dict[str, Any]:
     done = subprocess.run([sys.executable, "-m", "aftersales", "insights", name, "--format",
-                           "json"], env=demo["env"], capture_output=True, text=True,
-                          timeout=300, check=False)
+                           "json", "--as", "analyst-ines"], env=demo["env"],
+                          capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode == 0, done.stderr
     document: dict[str, Any] = json.loads(done.stdout)[0]["views"]
     return document
