@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+import math
 from collections import defaultdict
 from datetime import date
 from pathlib import Path
@@ -63,27 +64,78 @@ def _label(row: dict[str, Any], x: str) -> str:
 
 
 def _bars(ax: Axes, section: Section, chart: Chart) -> None:
+    """Bars; a rate's bar carries its 95 % interval and its support n."""
     rows = [r for r in section.chart_rows
-            if not (isinstance(r.get(chart.y), Rate) and not r[chart.y].n)][:15]
-    ax.barh([_label(r, chart.x) for r in rows][::-1],
-            [number(r.get(chart.y)) for r in rows][::-1], color=BLUE)
-    unit = next((v.unit for r in rows if isinstance(v := r.get(chart.y), Rate)), "")
-    ax.set_xlabel(f"{chart.y} ({unit})" if unit else chart.y)
+            if not (isinstance(r.get(chart.y), Rate) and not r[chart.y].n)][:15][::-1]
+    labels, values = [_label(r, chart.x) for r in rows], [number(r.get(chart.y)) for r in rows]
+    ax.barh(labels, values, color=BLUE)
+    rates = [(i, v) for i, r in enumerate(rows) if isinstance(v := r.get(chart.y), Rate)]
+    reach = max(values, default=0.0)
+    if rates:
+        spans = [(v.interval[0] * v.per, v.interval[1] * v.per) for _, v in rates]
+        ax.errorbar([values[i] for i, _ in rates], [i for i, _ in rates], fmt="none",
+                    ecolor=GREY, capsize=3, xerr=[[values[i] - lo for (i, _), (lo, _) in
+                                                   zip(rates, spans, strict=True)],
+                                                  [hi - values[i] for (i, _), (_, hi) in
+                                                   zip(rates, spans, strict=True)]])
+        reach = max(reach, *(hi for _, hi in spans))
+        for (i, v), (_, hi) in zip(rates, spans, strict=True):
+            ax.text(hi, i, f" n={v.n:,}", va="center", fontsize=7, color=GREY)
+    ax.set_xlim(0.0, (reach or 1.0) * 1.15)
+    unit = next((v.unit for _, v in rates), "")
+    ax.set_xlabel(f"{chart.y} ({unit}, 95 % interval)" if unit else chart.y)
     ax.set_title(plain(section.title, 120), fontsize=9)
 
 
+def _gaps(xs: list[float], *columns: list[float]) -> tuple[list[float], ...]:
+    """NaN between points more than a week apart, so that no line crosses weeks without
+    data."""
+    out: tuple[list[float], ...] = ([], *([] for _ in columns))
+    for i, x in enumerate(xs):
+        if i and x - xs[i - 1] > 7:
+            for series in out:
+                series.append(math.nan)
+        out[0].append(x)
+        for series, column in zip(out[1:], columns, strict=True):
+            series.append(column[i])
+    return out
+
+
+def _point(value: Any) -> float:
+    """A cell as a point of a line: nothing (NaN) where there is no value or no trial."""
+    if value is None or (isinstance(value, Rate) and not value.n):
+        return math.nan
+    return number(value)
+
+
 def _line(ax: Axes, title: str, chart: Chart, points: list[dict[str, Any]]) -> None:
-    xs = mdates.date2num([date.fromisoformat(str(p[chart.x])) for p in points])
-    ys = [number(p.get(chart.y)) for p in points]
-    ax.plot(xs, ys, marker=".", color=BLUE, label=chart.y)
+    """The series with its 95 % interval (shaded) and normal range (dashed); weeks outside it
+    in red."""
+    days = list(mdates.date2num([date.fromisoformat(str(p[chart.x])) for p in points]))
+    ys = [_point(p.get(chart.y)) for p in points]
+    bounds = [v.interval if isinstance(v := p.get(chart.y), Rate) and v.n else (math.nan,) * 2
+              for p in points]
+    per = next((v.per for p in points if isinstance(v := p.get(chart.y), Rate)), 1)
+    xs, line, lows, highs = _gaps(days, ys, [b[0] * per for b in bounds],
+                                  [b[1] * per for b in bounds])
+    ax.fill_between(xs, lows, highs, color=BLUE, alpha=0.15, linewidth=0)
+    ax.plot(xs, line, marker=".", color=BLUE, label=chart.y)
+    if chart.band:
+        low, high = chart.band
+        _, normal_low, normal_high = _gaps(days, [_point(p.get(low)) for p in points],
+                                           [_point(p.get(high)) for p in points])
+        ax.plot(xs, normal_low, color=GREY, linestyle="--", linewidth=0.8,
+                label="normal range")
+        ax.plot(xs, normal_high, color=GREY, linestyle="--", linewidth=0.8)
     if chart.also:
-        ax.plot(xs, [number(p.get(chart.also)) for p in points], marker=".", color=GREY,
-                label=chart.also)
+        _, other = _gaps(days, [_point(p.get(chart.also)) for p in points])
+        ax.plot(xs, other, marker=".", color=GREY, label=chart.also)
+    if chart.also or chart.band:
         ax.legend(fontsize=7)
     marked = [i for i, p in enumerate(points)
               if any(v in FLAGS for k, v in p.items() if "flag" in k)]
     if marked:
-        ax.scatter([xs[i] for i in marked], [ys[i] for i in marked], color=RED, zorder=3)
+        ax.scatter([days[i] for i in marked], [ys[i] for i in marked], color=RED, zorder=3)
     unit = next((v.unit for p in points if isinstance(v := p.get(chart.y), Rate)), "")
     ax.set_ylabel(unit or chart.y, fontsize=8)
     ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y-%m"))

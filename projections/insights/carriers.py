@@ -124,7 +124,8 @@ def trend(rows: list[dict[str, Any]]) -> View:
     return View("weekly", "Weekly on-time rate (parcels by the week they were promised for)",
                 [{k: r[k] for k in ("carrier", "week", "on_time", "normal_low", "normal_high",
                                     "flag")} for r in out],
-                chart=Chart("line", "week", "on_time", series="carrier"),
+                chart=Chart("line", "week", "on_time", series="carrier",
+                            band=("normal_low", "normal_high")),
                 note="flag: above/below the normal range from the 8 weeks before (exact "
                      "binomial 3-sigma limits)")
 

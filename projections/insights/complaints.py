@@ -120,11 +120,14 @@ def breaches(rows: list[dict[str, Any]]) -> View:
     out = []
     for p in weekly([(w, k, n) for w, (k, n) in response.items()]):
         other = late_resolution.get(p["week"])
-        out.append({"week": p["week"], "first_response_late": p["rate"], "flag": p["flag"],
+        out.append({"week": p["week"], "first_response_late": p["rate"],
+                    "normal_low": p["normal_low"], "normal_high": p["normal_high"],
+                    "flag": p["flag"],
                     "resolution_late": None if other is None else other["rate"],
                     "resolution_flag": None if other is None else other["flag"]})
     return View("weekly", "SLA breaches by week of filing", out,
-                chart=Chart("line", "week", "first_response_late"),
+                chart=Chart("line", "week", "first_response_late", also="resolution_late",
+                            band=("normal_low", "normal_high")),
                 note="first response after its deadline (or never, past it); resolution after "
                      "its deadline; flag as in the other weekly views")
 

@@ -180,7 +180,8 @@ def weeks(db: ReadDatabase, since: str | None, market: str | None) -> View:
                  "return_flag": r["flag"], "page_rate": page[r["week"]]["rate"],
                  "page_flag": page[r["week"]]["flag"]} for r in returns]
     return View("weekly", "Weekly return rate by merchant (orders by week of delivery)", out,
-                chart=Chart("line", "week", "return_rate", series="merchant", also="page_rate"),
+                chart=Chart("line", "week", "return_rate", series="merchant", also="page_rate",
+                            band=("normal_low_%", "normal_high_%")),
                 note="flag: above/below the normal range from the 8 weeks before (exact "
                      "binomial 3-sigma limits); the last weeks are 'maturing' (returns still "
                      f"arriving, {MATURITY_DAYS} days)")

@@ -16,6 +16,7 @@ class Chart:
     y: str  # the value column: a Rate or a number
     series: str | None = None  # line charts: one panel per value of this column
     also: str | None = None  # line charts: a second value column drawn beside y
+    band: tuple[str, str] | None = None  # line charts: the normal range's (low, high) columns
 
 
 @dataclass

@@ -242,10 +242,9 @@ def test_insights_in_every_format_with_filters(cli: Cli) -> None:
     later = json.loads(cli.run("insights", "products", "--format", "json", "--since",
                                "2030-01-01", as_="analyst-1").stdout)[0]
     assert later["views"]["markets"]["rows"] == []
-    for name in ("carriers", "complaints", "refunds"):
-        for fmt in ("table", "json", "csv"):
-            done = cli.run("insights", name, "--format", fmt, "--market", "DE", as_="analyst-1")
-            assert done.returncode == 0, (name, fmt, done.stderr)
+    for name, fmt in (("carriers", "csv"), ("complaints", "table"), ("refunds", "csv")):
+        done = cli.run("insights", name, "--format", fmt, "--market", "DE", as_="analyst-1")
+        assert done.returncode == 0, (name, fmt, done.stderr)  # every format: products
     scorecard = json.loads(cli.run("insights", "carriers", "--format", "json",
                                    as_="analyst-1").stdout)[0]
     card = scorecard["views"]["scorecards"]["rows"][0]
