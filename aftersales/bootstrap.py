@@ -35,6 +35,7 @@ from audit.denials import open_denial_log
 from consumers import kafka_clients
 from consumers.case_events import RelayableMapper, to_cloud_event
 from consumers.inbound import InboundConsumer
+from consumers.leadership import relay_leadership
 from consumers.projection_runner import ProjectionRunner
 from consumers.relay import Relay
 from projections.base import Event
@@ -143,7 +144,9 @@ def build_relay(app: Services, settings: Settings) -> Relay:
     return Relay(app.store.recorder, app.store.factory.tracking_recorder(),
                  partial(kafka_clients.producer, servers,
                          max_request_size=limit + RECORD_OVERHEAD),
-                 settings.case_events_topic, max_message_bytes=limit, topic_limit=topic_limit)
+                 settings.case_events_topic, max_message_bytes=limit, topic_limit=topic_limit,
+                 leadership=relay_leadership(settings.database_url, settings.postgres_schema,
+                                             settings.case_events_topic))
 
 
 def build_inbound(app: Services, settings: Settings) -> InboundConsumer:
