@@ -233,6 +233,8 @@ class WorkerProcess:
             "AFTERSALES_SHIPMENTS_TOPIC": settings.shipments_topic,
             "AFTERSALES_CASE_EVENTS_TOPIC": settings.case_events_topic,
             "AFTERSALES_DLQ_TOPIC": settings.dlq_topic,
+            "AFTERSALES_INBOUND_GROUP": settings.inbound_group,
+            "AFTERSALES_PROJECTIONS_GROUP": settings.projections_group,
             "PYTHONUNBUFFERED": "1",
         })
         if settings.postgres_schema:
