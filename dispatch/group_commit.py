@@ -9,6 +9,8 @@ written in one transaction: one fsync for the batch instead of one per command.
   batch decided on, the write fails as a whole and each command of the batch that had succeeded
   runs again on its own, on fresh state (nothing of the batch was written).
 * A store outage fails the whole batch: none of it is durable, each command gets the error.
+  Any other failure to write the batch while the store answers (an event it refuses) runs the
+  batch's commands one by one too, so the one at fault fails alone.
 
 ``run_together`` serves one thread with its jobs at hand (``aftersales submit FILE``, ``aftersales
 ingest FILE``, a poll of the inbound consumer); ``GroupCommitter`` serves concurrent callers
@@ -45,6 +47,14 @@ def _alone(job: Callable[[], T]) -> Done[T]:
         return Done(error=error)
 
 
+def _answers(store: Store) -> bool:
+    try:
+        store.recorder.max_notification_id()
+    except Exception:
+        return False
+    return True
+
+
 def run_together(store: Store, jobs: Sequence[Callable[[], T]]) -> list[Done[T]]:
     """Run the jobs in order as one batch, in one transaction; their outcomes in order."""
     if len(jobs) == 1:
@@ -63,8 +73,11 @@ def run_together(store: Store, jobs: Sequence[Callable[[], T]]) -> list[Done[T]]
             return outcomes
         except ConcurrentChangeError:
             pass  # another process wrote an aggregate of the batch: one by one, below
-        except Exception as error:  # the store failed: nothing of the batch is durable
-            return [done if done.error is not None else Done(error=error) for done in outcomes]
+        except Exception as error:  # nothing of the batch is durable
+            if not _answers(store):  # an outage: every command of the batch failed with it
+                return [done if done.error is not None else Done(error=error)
+                        for done in outcomes]
+            # the store answers: one event of the batch is what it refuses; one by one, below
     return [done if done.error is not None else _alone(job)
             for done, job in zip(outcomes, jobs, strict=True)]
 
