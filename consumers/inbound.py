@@ -52,6 +52,11 @@ class InboundStats:
     by_kind: dict[str, int] = field(default_factory=dict)
 
 
+def _transient(error: Exception) -> bool:
+    """Store or broker trouble (or conflicts after retries): wait, do not dead-letter."""
+    return isinstance(error, TRANSIENT) and not isinstance(error, EventTooLargeError)
+
+
 class InboundConsumer:
     def __init__(self, app: Services, principal_id: UUID,
                  make_consumer: Callable[[], KafkaConsumer],
@@ -107,39 +112,51 @@ class InboundConsumer:
 
     def handle_all(self, records: list[ConsumerRecord]) -> None:
         """Apply the records together (one transaction; each refused one alone) or
-        dead-letter them; raises only for transient failures."""
-        ready = []
-        for record in records:
-            message = self._accepted(record)
-            if message is not None:
-                ready.append((record, message))
+        dead-letter them; raises only for transient failures, and then before anything of
+        the records is written or dead-lettered."""
+        parsed = [(record, self._parsed(record)) for record in records]
+        ready = [(record, m) for record, m in parsed if not isinstance(m, Rejection)]
         caller = Caller(self.principal_id, datetime.now(UTC), via="kafka")
-        outcomes = run_together(self.app.store, [partial(apply_upstream, self.app, caller, m)
-                                                 for _, m in ready])
-        for (record, _), done in zip(ready, outcomes, strict=True):
-            self._settle(record, done)
+        poisoned: set[int] = set()
 
-    def _accepted(self, record: ConsumerRecord) -> UpstreamEvent | None:
-        """The record's message, or None once the boundary's refusal is dead-lettered."""
+        def abort(index: int, error: Exception) -> bool:  # a transient failure in the batch
+            if not _transient(error):
+                return False
+            if self._poison(ready[index][0], error):
+                poisoned.add(index)
+                return False
+            return True  # nothing of the poll is written: all of it comes again
+
+        outcomes = run_together(self.app.store, [partial(apply_upstream, self.app, caller, m)
+                                                 for _, m in ready], abort)
+        for index, ((record, _), done) in enumerate(zip(ready, outcomes, strict=True)):
+            if done.error is not None and _transient(done.error) and index not in poisoned:
+                if not self._poison(record, done.error):
+                    raise done.error  # the batch's write failed (an outage): none is durable
+                poisoned.add(index)
+        settled = iter(enumerate(outcomes))
+        for record, message in parsed:  # reported in order, once the batch is durable
+            if isinstance(message, Rejection):
+                self.reject(record, message)
+            else:
+                index, done = next(settled)
+                self._settle(record, done, index in poisoned)
+
+    def _parsed(self, record: ConsumerRecord) -> UpstreamEvent | Rejection:
         try:
-            message_or_rejection = self.parse(record)
+            return self.parse(record)
         except Exception as error:  # the boundary refuses with InputRefused; anything else too
             log.exception("%s: validating the message failed unexpectedly", where(record))
-            message_or_rejection = Rejection("internal_error", f"{type(error).__name__}")
-        if isinstance(message_or_rejection, Rejection):
-            self.reject(record, message_or_rejection)
-            return None
-        return message_or_rejection
+            return Rejection("internal_error", f"{type(error).__name__}")
 
-    def _settle(self, record: ConsumerRecord, done: Done[UpstreamResult]) -> None:
+    def _settle(self, record: ConsumerRecord, done: Done[UpstreamResult],
+                poisoned: bool) -> None:
         """Count what was applied (durable by now) or dead-letter what failed."""
         error = done.error
         if isinstance(error, EventTooLargeError):
             self.reject(record, Rejection("oversized", str(error)))
             return
-        if isinstance(error, TRANSIENT):
-            if not self._poison(record, error):
-                raise error  # store or broker trouble, or conflicts after retries: no commit
+        if poisoned:
             self.reject(record, Rejection("unprocessable", f"failed {MAX_ATTEMPTS} times while "
                                           f"the store answered: {type(error).__name__}: {error}"))
             return

@@ -55,17 +55,22 @@ def _answers(store: Store) -> bool:
     return True
 
 
-def run_together(store: Store, jobs: Sequence[Callable[[], T]]) -> list[Done[T]]:
-    """Run the jobs in order as one batch, in one transaction; their outcomes in order."""
-    if len(jobs) == 1:
-        return [_alone(jobs[0])]
+def run_together(store: Store, jobs: Sequence[Callable[[], T]],
+                 abort: Callable[[int, Exception], bool] | None = None) -> list[Done[T]]:
+    """Run the jobs in order as one batch, in one transaction; their outcomes in order.
+
+    ``abort(index, error)``, when given, is asked about each job that fails in the batch: True
+    drops the whole batch unwritten and raises that error (the Kafka consumer, on a transient
+    failure, has every message of the poll delivered again)."""
     outcomes: list[Done[T]] = []
     with store.batch():
-        for job in jobs:
+        for index, job in enumerate(jobs):
             mark = store.mark()
             try:
                 outcomes.append(Done(job()))
             except Exception as error:
+                if abort is not None and abort(index, error):
+                    raise
                 store.undo(mark)
                 outcomes.append(Done(error=error))
         try:
