@@ -37,6 +37,7 @@ from consumers.case_events import RelayableMapper, is_relayed, to_cloud_event
 from consumers.case_states import CaseStatePublisher
 from consumers.inbound import InboundConsumer
 from consumers.kafka_clients import KafkaConnection
+from consumers.leadership import relay_leadership
 from consumers.payloads import Payloads
 from consumers.projection_runner import ProjectionRunner
 from consumers.relay import Relay
@@ -44,9 +45,12 @@ from projections.base import Event
 from projections.catalog import all_projections
 from projections.db import ReadDatabase
 
-TOPIC_PARTITIONS = {"orders": 3, "shipments": 3, "case_events": 6, "case_states": 6, "dlq": 1}
-INBOUND_GROUP = "aftersales-inbound"
-PROJECTIONS_GROUP = "aftersales-projections"
+_DEFAULTS = Settings.model_fields
+TOPIC_PARTITIONS = {"orders": _DEFAULTS["orders_partitions"].default,  # settings' defaults
+                    "shipments": _DEFAULTS["shipments_partitions"].default,
+                    "case_events": _DEFAULTS["case_events_partitions"].default, "dlq": 1}
+INBOUND_GROUP = Settings.model_fields["inbound_group"].default
+PROJECTIONS_GROUP = Settings.model_fields["projections_group"].default
 RECORD_OVERHEAD = 4 * 1024  # what a record batch adds around one message (headers, framing)
 
 
@@ -109,11 +113,11 @@ def guard_event_size(store: Store, max_event_bytes: int) -> Store:
 
 def topic_partitions(settings: Settings) -> dict[str, int]:
     return {
-        settings.orders_topic: TOPIC_PARTITIONS["orders"],
-        settings.shipments_topic: TOPIC_PARTITIONS["shipments"],
-        settings.case_events_topic: TOPIC_PARTITIONS["case_events"],
-        settings.case_states_topic: TOPIC_PARTITIONS["case_states"],
-        settings.dlq_topic: TOPIC_PARTITIONS["dlq"],
+        settings.orders_topic: settings.orders_partitions,
+        settings.shipments_topic: settings.shipments_partitions,
+        settings.case_events_topic: settings.case_events_partitions,
+        settings.case_states_topic: settings.case_states_partitions,
+        settings.dlq_topic: 1,
     }
 
 
@@ -149,16 +153,21 @@ def build_relay(app: Services, settings: Settings) -> Relay:
                  partial(kafka_clients.producer, servers,
                          max_request_size=limit + RECORD_OVERHEAD),
                  settings.case_events_topic, max_message_bytes=limit, topic_limit=topic_limit,
+                 leadership=relay_leadership(settings.database_url, settings.postgres_schema,
+                                             settings.case_events_topic),
                  added=Payloads(app.store.recorder))
 
 
 def build_case_states(app: Services, settings: Settings) -> CaseStatePublisher:
-    """The publisher of each case's current state to the compacted case-states topic."""
+    """The publisher of each case's current state to the compacted case-states topic (one
+    leads, like the relay)."""
     servers = _bootstrap(settings)
     return CaseStatePublisher(
         app.store, partial(kafka_clients.producer, servers,
                            max_request_size=settings.case_event_max_bytes + RECORD_OVERHEAD),
-        settings.case_states_topic)
+        settings.case_states_topic,
+        leadership=relay_leadership(settings.database_url, settings.postgres_schema,
+                                    settings.case_states_topic))
 
 
 def build_inbound(app: Services, settings: Settings) -> InboundConsumer:
@@ -169,7 +178,7 @@ def build_inbound(app: Services, settings: Settings) -> InboundConsumer:
     return InboundConsumer(
         app,
         principal_id,
-        partial(kafka_clients.consumer, servers, INBOUND_GROUP),
+        partial(kafka_clients.consumer, servers, settings.inbound_group),
         partial(kafka_clients.producer, servers),
         orders_topic=settings.orders_topic,
         shipments_topic=settings.shipments_topic,
@@ -184,7 +193,7 @@ def build_read_db(settings: Settings) -> ReadDatabase:
 def build_projection_runner(settings: Settings) -> ProjectionRunner:
     servers = _bootstrap(settings)
     return ProjectionRunner(build_read_db(settings), all_projections(),
-                            partial(kafka_clients.consumer, servers, PROJECTIONS_GROUP,
+                            partial(kafka_clients.consumer, servers, settings.projections_group,
                                     max_poll_records=2000),
                             settings.case_events_topic,
                             make_producer=partial(kafka_clients.producer, servers),

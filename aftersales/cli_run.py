@@ -35,6 +35,7 @@ log = logging.getLogger("aftersales.run")
 Role = Literal["inbound", "relay", "projections", "scheduler", "auditor"]
 ROLES: tuple[Role, ...] = ("inbound", "relay", "projections", "scheduler", "auditor")
 KAFKA_ROLES: tuple[Role, ...] = ("inbound", "relay", "projections")  # scheduler, auditor: none
+STORE_ROLES: tuple[Role, ...] = ("inbound", "relay", "scheduler", "auditor")  # runners: none
 
 
 def run(
@@ -77,25 +78,28 @@ def _run_workers(settings: Settings, roles: list[Role], create_topics: bool,
                  seconds: float | None, metrics_port: int | None = None) -> None:
     if create_topics and set(roles) & set(KAFKA_ROLES):
         ensure_pipeline_topics(settings)
-    app = build_app(settings)
+    # a projection runner reads only the topic and writes only the read database: no store pool
+    app = build_app(settings) if set(roles) & set(STORE_ROLES) else None
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     built: dict[str, Any] = {}
-    if "inbound" in roles:
-        built["inbound"] = build_inbound(app, settings)
-    if "relay" in roles:
-        built["relay"] = build_relay(app, settings)
-        built["case-states"] = build_case_states(app, settings)
     if "projections" in roles:
         built["projections"] = build_projection_runner(settings)
-    if "scheduler" in roles:
-        # fires due deadlines with the wall clock, as the built-in system.scheduler principal
-        built["scheduler"] = Scheduler(app, scheduler_principal(app))
-    if "auditor" in roles:
-        # seals every few seconds
-        built["auditor"] = Auditor(app.store.recorder, app.store.mapper)
-    workers: dict[str, Callable[[threading.Event], None]] = {n: w.run for n, w in built.items()}
+    if app is not None:
+        if "inbound" in roles:
+            built["inbound"] = build_inbound(app, settings)
+        if "relay" in roles:
+            built["relay"] = build_relay(app, settings)
+            built["case-states"] = build_case_states(app, settings)
+        if "scheduler" in roles:
+            # fires due deadlines with the wall clock, as the built-in system.scheduler principal
+            built["scheduler"] = Scheduler(app, scheduler_principal(app))
+        if "auditor" in roles:
+            # seals every few seconds
+            built["auditor"] = Auditor(app.store.recorder, app.store.mapper)
+    workers: dict[str, Callable[[threading.Event], None]] = {
+        name: built[name].run for name in (*ROLES, "case-states") if name in built}
     failed: list[str] = []
 
     def guarded(name: str, work: Callable[[threading.Event], None]) -> None:
@@ -126,7 +130,8 @@ def _run_workers(settings: Settings, roles: list[Role], create_topics: bool,
         thread.join(timeout=30)
     if server is not None:
         server.shutdown()
-    app.close()
+    if app is not None:
+        app.close()
     if failed:
         errors.print(f"workers failed: {', '.join(failed)}")
         raise typer.Exit(exit_codes.UNAVAILABLE)

@@ -48,8 +48,8 @@ class JsonLogFormatter(logging.Formatter):
 class WorkerMetrics(Collector):
     """The workers' counters and lags as Prometheus metrics, read at each scrape."""
 
-    def __init__(self, app: Services, workers: dict[str, Any], alive: Callable[[str], bool],
-                 read_url: str) -> None:
+    def __init__(self, app: Services | None, workers: dict[str, Any],
+                 alive: Callable[[str], bool], read_url: str) -> None:
         self.app, self.workers, self.alive, self.read_url = app, workers, alive, read_url
 
     def collect(self) -> Iterator[Metric]:
@@ -58,11 +58,12 @@ class WorkerMetrics(Collector):
         for name in self.workers:
             up.add_metric([name], 1.0 if self.alive(name) else 0.0)
         yield up
-        store_end = self.app.store.recorder.max_notification_id() or 0
-        yield GaugeMetricFamily("aftersales_store_position", "the event store's last position",
-                                value=store_end)
         yield from self._inbound()
-        yield from self._publishers(store_end)
+        if self.app is not None:  # a projections-only process opens no store
+            store_end = self.app.store.recorder.max_notification_id() or 0
+            yield GaugeMetricFamily("aftersales_store_position", "the event store's last "
+                                    "position", value=store_end)
+            yield from self._publishers(store_end)
         yield from self._projections()
         scheduler = self.workers.get("scheduler")
         if scheduler is not None:
@@ -111,6 +112,8 @@ class WorkerMetrics(Collector):
         for outcome in ("events", "applied", "failed", "dead_lettered"):
             applied.add_metric([outcome], getattr(stats, outcome))
         yield applied
+        if self.app is None:
+            return
         lag = GaugeMetricFamily("aftersales_projection_lag_events", "store events a projection "
                                 "has not applied", labels=["projection"])
         db = ReadDatabase(self.read_url)  # its own connection: the runner's is its thread's
@@ -135,7 +138,7 @@ def health(workers: dict[str, Any], alive: Callable[[str], bool]) -> tuple[int, 
     return (200 if healthy else 503), body
 
 
-def serve(port: int, app: Services, workers: dict[str, Any], alive: Callable[[str], bool],
+def serve(port: int, app: Services | None, workers: dict[str, Any], alive: Callable[[str], bool],
           read_url: str) -> ThreadingHTTPServer:
     """Serve /metrics (Prometheus text) and /healthz (JSON) on 127.0.0.1:port in a thread."""
     registry = CollectorRegistry()

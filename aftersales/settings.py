@@ -36,6 +36,7 @@ ALIASES = {"kafka_bootstrap_servers": "KAFKA_BOOTSTRAP_SERVERS"}  # the usual na
 URL_VARIABLES = ("AFTERSALES_DATABASE_URL", "AFTERSALES_READ_DATABASE_URL")
 SECRET_VARIABLES = ("AFTERSALES_KAFKA_SASL_PASSWORD", "AFTERSALES_KAFKA_SSL_PASSWORD")
 ENV_FILE = ".env"
+GROUP_PATTERN = r"^[A-Za-z0-9._-]{1,200}$"  # a Kafka group id (no spaces or control characters)
 _BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
 SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
 SaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]
@@ -73,6 +74,17 @@ class Settings(BaseSettings):
     postgres_schema: str | None = Field(None, description="isolates tests on one database")
     inbound_principal: str = Field("system.upstream",
                                    description="the principal the inbound consumer acts as")
+    inbound_group: str = Field("aftersales-inbound", pattern=GROUP_PATTERN,
+                               description="the inbound consumers' Kafka consumer group")
+    projections_group: str = Field(
+        "aftersales-projections", pattern=GROUP_PATTERN,
+        description="the projection runners' consumer group: one per read database")
+    orders_partitions: int = Field(3, ge=1, le=10_000, description="when creating the topic")
+    shipments_partitions: int = Field(3, ge=1, le=10_000, description="when creating the topic")
+    case_events_partitions: int = Field(6, ge=1, le=10_000,
+                                        description="when creating the topic")
+    case_states_partitions: int = Field(6, ge=1, le=10_000,
+                                        description="when creating the topic")
     # Kafka security, passed to every client (producers, consumers, admin)
     kafka_security_protocol: SecurityProtocol = "PLAINTEXT"
     kafka_sasl_mechanism: SaslMechanism | None = None
@@ -269,6 +281,7 @@ def eventsourcing_env(url: str, schema: str | None = None) -> dict[str, str]:
         "POSTGRES_CONNECT_TIMEOUT": "10",
         "POSTGRES_LOCK_TIMEOUT": "5",
         "POSTGRES_POOL_SIZE": "4",
+        "APPLICATION_RECORDER_TOPIC": "aftersales.postgres_recorder:PostgresStoreRecorder",
     }
     if schema:
         env["POSTGRES_SCHEMA"] = schema

@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import threading
+import time
 from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
@@ -29,6 +30,7 @@ from kafka.errors import KafkaError, MessageSizeTooLargeError
 from aftersales_core.application.store import Store
 from aftersales_core.personal import PersonalData
 from consumers.case_events import REDACTED
+from consumers.leadership import Leadership
 
 log = logging.getLogger(__name__)
 CASE_TOPICS = ("aftersales.return.", "aftersales.refund.", "aftersales.complaint.")
@@ -72,7 +74,8 @@ def encode_state(case: Aggregate, position: int) -> bytes:
 class CaseStatePublisher:
     def __init__(self, store: Store, make_producer: Callable[[], KafkaProducer], topic: str,
                  *, batch_size: int = 500, idle_sleep: float = 0.05,
-                 send_timeout: float = 30.0) -> None:
+                 send_timeout: float = 30.0, leadership: Leadership | None = None,
+                 standby_poll: float = 1.0) -> None:
         self.store, self.make_producer, self.topic = store, make_producer, topic
         self.tracking = store.factory.tracking_recorder()
         self.name = f"states:{topic}"
@@ -80,12 +83,18 @@ class CaseStatePublisher:
         self.position = self.tracking.max_tracking_id(self.name) or 0
         self.published = 0
         self._producer: KafkaProducer | None = None
+        self.leadership, self.standby_poll = leadership, standby_poll
+        self.leading = leadership is None  # without a leadership it is the only one
+        self._checked = 0.0
 
     def run(self, stop: threading.Event) -> None:
         """Publish until ``stop`` is set; broker or store trouble is retried with back-off."""
         backoff = 0.5
         while not stop.is_set():
             try:
+                if not self._lead():
+                    stop.wait(self.standby_poll)
+                    continue
                 if self.step() == 0:
                     stop.wait(self.idle_sleep)
                 backoff = 0.5
@@ -96,6 +105,33 @@ class CaseStatePublisher:
                 stop.wait(backoff)
                 backoff = min(backoff * 2, 10.0)
         self._drop_producer()
+        if self.leadership is not None:
+            self.leadership.release()
+            self.leading = False
+
+    def _lead(self) -> bool:
+        """Lead (as relays do: consumers/leadership.py), or stand by; a new leader starts after
+        the position the store tracked. Two publishers at once could publish an older state
+        after a newer one, which compaction would then keep."""
+        if self.leadership is None:
+            return True
+        if self.leading:
+            if time.monotonic() - self._checked < self.standby_poll:
+                return True
+            self._checked = time.monotonic()
+            if self.leadership.holds():
+                return True
+            self.leading = False
+            self._drop_producer()
+            log.error("case states %s lost its leadership; standing by", self.topic)
+            return False
+        if not self.leadership.acquire():
+            return False
+        self.leading, self._checked = True, time.monotonic()
+        self.position = self.tracking.max_tracking_id(self.name) or 0
+        log.warning("case states %s leads now, after store position %d", self.topic,
+                    self.position)
+        return True
 
     def step(self) -> int:
         """Publish the states of the cases the next batch of stored events touched; returns
