@@ -129,7 +129,8 @@ class CaseStatePublisher:
             return False
         self.leading, self._checked = True, time.monotonic()
         self.position = self.tracking.max_tracking_id(self.name) or 0
-        log.warning("case states %s leads now, after store position %d", self.topic,
+        log.warning("case states %s: publishing from this process, after store position %d",
+                    self.topic,
                     self.position)
         return True
 
