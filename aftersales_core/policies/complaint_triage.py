@@ -101,6 +101,6 @@ def decide(inputs: JSON, settings: TriageSettings, version: int) -> PolicyDecisi
                           findings.rules, details)
 
 
-@policy(POLICY_ID, 1)
-def complaint_triage_v1(inputs: JSON) -> PolicyDecision:
-    return decide(inputs, SETTINGS_V1, 1)
+@policy(POLICY_ID, 1, settings=SETTINGS_V1)
+def complaint_triage_v1(inputs: JSON, settings: TriageSettings) -> PolicyDecision:
+    return decide(inputs, settings, 1)

@@ -326,11 +326,11 @@ def decide(inputs: JSON, settings: DeadlineSettings, version: int) -> PolicyDeci
     )
 
 
-@policy(POLICY_ID, 1)
-def deadlines_v1(inputs: JSON) -> PolicyDecision:
-    return decide(inputs, SETTINGS_V1, 1)
+@policy(POLICY_ID, 1, settings=SETTINGS_V1)
+def deadlines_v1(inputs: JSON, settings: DeadlineSettings) -> PolicyDecision:
+    return decide(inputs, settings, 1)
 
 
-@policy(POLICY_ID, 2)
-def deadlines_v2(inputs: JSON) -> PolicyDecision:
-    return decide(inputs, SETTINGS_V2, 2)
+@policy(POLICY_ID, 2, settings=SETTINGS_V2)
+def deadlines_v2(inputs: JSON, settings: DeadlineSettings) -> PolicyDecision:
+    return decide(inputs, settings, 2)

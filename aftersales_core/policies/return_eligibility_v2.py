@@ -258,6 +258,6 @@ def decide(inputs: JSON, settings: EligibilitySettings, version: int) -> PolicyD
                           findings.reasons, findings.rules, details)
 
 
-@policy(POLICY_ID, 2)
-def return_eligibility_v2(inputs: JSON) -> PolicyDecision:
-    return decide(inputs, SETTINGS_V2, 2)
+@policy(POLICY_ID, 2, settings=SETTINGS_V2)
+def return_eligibility_v2(inputs: JSON, settings: EligibilitySettings) -> PolicyDecision:
+    return decide(inputs, settings, 2)

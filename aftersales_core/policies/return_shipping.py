@@ -159,11 +159,11 @@ def decide(inputs: JSON, settings: ShippingSettings, version: int) -> PolicyDeci
                           findings.rules, details)
 
 
-@policy(POLICY_ID, 1)
-def return_shipping_v1(inputs: JSON) -> PolicyDecision:
-    return decide(inputs, SETTINGS_V1, 1)
+@policy(POLICY_ID, 1, settings=SETTINGS_V1)
+def return_shipping_v1(inputs: JSON, settings: ShippingSettings) -> PolicyDecision:
+    return decide(inputs, settings, 1)
 
 
-@policy(POLICY_ID, 2)
-def return_shipping_v2(inputs: JSON) -> PolicyDecision:
-    return decide(inputs, SETTINGS_V2, 2)
+@policy(POLICY_ID, 2, settings=SETTINGS_V2)
+def return_shipping_v2(inputs: JSON, settings: ShippingSettings) -> PolicyDecision:
+    return decide(inputs, settings, 2)
