@@ -10,6 +10,7 @@ from aftersales_core.policies import (
     customs_return,
     deadline_breach,
     deadlines,
+    deadlines_v3,
     exchange_settlement,
     logistics_exception,
     refund_approval,
@@ -18,6 +19,7 @@ from aftersales_core.policies import (
     return_disposition,
     return_eligibility,
     return_eligibility_v2,
+    return_eligibility_v3,
     return_shipping,
 )
 from aftersales_core.policies.registry import (
@@ -35,6 +37,7 @@ __all__ = [
     "customs_return",
     "deadline_breach",
     "deadlines",
+    "deadlines_v3",
     "describe",
     "evaluate",
     "exchange_settlement",
@@ -47,5 +50,6 @@ __all__ = [
     "return_disposition",
     "return_eligibility",
     "return_eligibility_v2",
+    "return_eligibility_v3",
     "return_shipping",
 ]
