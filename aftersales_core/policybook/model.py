@@ -40,7 +40,7 @@ FORMAT = "aftersales.policy-book/1"
 EU_GROUP = "EU"  # a key standing for the 27 member states; a member state's own key wins
 DEFAULT = "default"
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-PRIORITIES = ("P1", "P2", "P3")
+
 ESCALATION_LEVELS = ("supervisor", "platform_arbitration", "regulator")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -143,6 +143,7 @@ ReturnReason = Literal[
 ]
 Channel = Literal["chat", "phone", "email", "platform", "social", "regulator"]
 Priority = Literal["P1", "P2", "P3"]
+PRIORITIES: tuple[Priority, ...] = ("P1", "P2", "P3")
 Grade = Literal["A", "B", "C", "D"]
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 Payer = Literal["buyer", "merchant", "buyer_if_informed"]
