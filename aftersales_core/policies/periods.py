@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-_TEXT = re.compile(r"^\s*(\d{1,5})\s+(day|days|year|years)\s*$")
+_TEXT = re.compile(r"^ *([0-9]{1,5}) +(day|days|year|years) *$")
 MAX_DAYS = 3660
 MAX_YEARS = 10
 

@@ -43,32 +43,32 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 ESCALATION_LEVELS = ("supervisor", "platform_arbitration", "regulator")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-
-
-def _no_float(value: Any) -> Any:
-    if isinstance(value, float):
-        raise ValueError(f"write decimals as strings (\"{value}\"), never as floats: a float may "
-                         "have lost a digit already")
-    if isinstance(value, bool):
-        raise ValueError(f"must be a decimal string, not {value!r}")
-    return value
+_DECIMAL = re.compile(r"[0-9]{1,18}(\.[0-9]{1,18})?")
+_HOURS = re.compile(r"[0-9]{2}:[0-9]{2}-[0-9]{2}:[0-9]{2}")
 
 
 def _decimal(value: Any) -> Decimal:
     if isinstance(value, Decimal):
         return value
+    if isinstance(value, float):
+        raise ValueError(f"write decimals as strings (\"{value}\"), never as floats: a float may "
+                         "have lost a digit already")
+    if isinstance(value, bool):
+        raise ValueError(f"must be a decimal string, not {value!r}")
     if not isinstance(value, (str, int)):
         raise ValueError(f"must be a decimal string such as \"12.50\", not {value!r}")
+    if isinstance(value, int) and value < 0:
+        raise ValueError(f"must not be negative, got {value!r}")
+    text = str(value)
+    if not _DECIMAL.fullmatch(text):
+        raise ValueError(f"{text!r} is not a decimal such as \"12.50\" (digits 0-9 and one "
+                         "point)")
     try:
-        number = Decimal(str(value).strip())
+        number = Decimal(text)
     except InvalidOperation:
         raise ValueError(f"not a decimal number: {value!r}") from None
-    if not number.is_finite():
-        raise ValueError(f"not a finite number: {value!r}")
-    if number < 0:
-        raise ValueError(f"must not be negative, got {value!r}")
     if number.adjusted() > 15:
-        raise ValueError(f"{value!r} is too large")
+        raise ValueError(f"{text!r} is too large")
     return number
 
 
@@ -119,14 +119,14 @@ def _text(value: str) -> str:
 
 
 DecimalText = Annotated[
-    Decimal, BeforeValidator(_no_float), BeforeValidator(_decimal),
+    Decimal, BeforeValidator(_decimal),
     PlainSerializer(str, return_type=str),
-    WithJsonSchema({"type": "string", "pattern": r"^\d+(\.\d+)?$"}),
+    WithJsonSchema({"type": "string", "pattern": r"^[0-9]+(\.[0-9]+)?$"}),
 ]
 Rate = Annotated[DecimalText, AfterValidator(_rate)]
 PeriodText = Annotated[
     Length, BeforeValidator(_period), PlainSerializer(str, return_type=str),
-    WithJsonSchema({"type": "string", "pattern": r"^\d+ (day|days|year|years)$",
+    WithJsonSchema({"type": "string", "pattern": r"^[0-9]+ (day|days|year|years)$",
                     "examples": ["14 days", "2 years"]}),
 ]
 Market = Annotated[str, AfterValidator(_market)]
@@ -296,9 +296,12 @@ class Complaints(Part):
 
 
 def _hours(value: Any) -> Any:
-    if not isinstance(value, str) or not re.fullmatch(r"\d\d:\d\d-\d\d:\d\d", value):
+    if not isinstance(value, str) or not _HOURS.fullmatch(value):
         raise ValueError(f"business hours are \"09:00-18:00\", not {value!r}")
-    start, end = (time.fromisoformat(part) for part in value.split("-"))
+    try:
+        start, end = (time.fromisoformat(part) for part in value.split("-"))
+    except ValueError:
+        raise ValueError(f"{value!r} is not two times of day such as \"09:00-18:00\"") from None
     if start >= end:
         raise ValueError(f"{value!r}: the desk must open before it closes")
     return value
