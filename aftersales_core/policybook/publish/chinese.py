@@ -38,9 +38,10 @@ def _ordinal(number: int) -> str:
 
 
 TEXT = MappingProxyType({
-    "title": "{merchant}售后服务政策",
-    "intro": "本政策说明{merchant}如何处理退货、换货、维修、退款和投诉。本政策依据我们售后系统处理"
-             "每一笔售后申请时实际执行的同一套规则生成，您在此看到的就是实际执行的规则。",
+    "title": "{merchant} 售后服务政策",
+    "intro": "本政策说明 {merchant} 如何处理退货、换货、维修、退款和投诉。"
+             "本政策依据我们售后系统处理每一笔售后申请时实际执行的同一套规则生成，"
+             "您在此看到的就是实际执行的规则。",
     "counting": "以天计算的期限按自然日计算，自相关事件（签收、海关放行或我们收到退回商品）发生的"
                 "次日起算，至最后一日结束时届满，以您所在地的时区为准。",
     "returns": "退货与换货",
@@ -95,14 +96,14 @@ TEXT = MappingProxyType({
     "c_return_shipping": "由您承担退货运费且使用我们提供的退货面单的，扣除退货运费",
     "grade": "{grade}级",
     "c_goodwill": "加上我们承诺的补偿金额",
-    "approval": "超过{limits}的退款须经主管审核；审核不会延长上述退款时限。",
+    "approval": "超过 {limits} 的退款须经主管审核；审核不会延长上述退款时限。",
     "shipping": "退货运费",
     "shipping_fault": "商品存在质量问题、损坏、错发、与描述不符或疑似假冒的，退货运费一律由我们"
                       "承担。其他原因退货的运费承担如下：",
     "col_payer": "退货运费承担方",
-    "returnless": "由我们承担退货运费、且退货运费超过商品价值的{share}{floors}的，我们直接退款，"
+    "returnless": "由我们承担退货运费、且退货运费超过商品价值的 {share}{floors}的，我们直接退款，"
                   "无需您寄回商品。",
-    "returnless_floors": "，或商品价值低于{floors}",
+    "returnless_floors": "，或商品价值低于 {floors} ",
     "complaints": "投诉",
     "channels_intro": "您可以通过以下渠道联系我们的客服：",
     "channels_none": "您可以通过下单渠道、电子邮件或电话向我们投诉。",
@@ -117,9 +118,11 @@ TEXT = MappingProxyType({
     "means_p1": "{items}",
     "means_p2": "{items}；或您的{repeat}及以后的投诉",
     "means_p3": "其他投诉",
-    "means_category": "关于{category}的投诉",
-    "means_channel": "通过{channel}提出的投诉",
-    "channel_faster": "通过{channels}提出的投诉，无论优先级如何，均在{hours}内首次响应。",
+    "means_category": "关于{categories}的投诉",
+    "means_channel": "通过{channels}提出的投诉",
+    "support_line": "{channel}：{where}",
+    "day_range": "{first}至{last}",
+    "channel_faster": "通过{channels}提出的投诉，在{hours}内首次响应。",
     "clock_calendar": "上述时限按自然时间连续计算，节假日不停止。",
     "clock_business": "上述时限仅按我们的工作时间计算：",
     "col_hours": "工作时间",
@@ -128,7 +131,7 @@ TEXT = MappingProxyType({
     "usual_week": "该市场通常的工作日",
     "local_time": "当地时间",
     "public_holidays": "法定节假日",
-    "closed_days": "另有{days}",
+    "closed_days": "；另有{days}",
     "no_holidays": "法定节假日照常工作",
     "pause": "在等待您补充信息期间，处理时限暂停计算，收到您的回复后继续计算。",
     "working_days_note": "工作日不含周末、法定节假日以及上表所列的休息日。",
@@ -137,9 +140,9 @@ TEXT = MappingProxyType({
               "随时要求升级。",
     "escalated": "处理时限届满未能解决的，我们将在此后{hours}内处理完毕。",
     "authorities": "您也可以随时向消费者权益保护部门求助：在中国，可拨打12315热线或登录全国"
-                   "12315平台；在欧盟，可联系欧洲消费者中心；在英国，可联系Citizens Advice"
-                   "（公民咨询局）。",
-    "footer_source": "本政策依据{merchant}政策手册第{version}版（{hash}，{date}设定）生成，与我们"
+                   "12315平台；在欧盟，可联系欧洲消费者中心；在英国，可联系 Citizens Advice"
+                   "（公民咨询局）；在巴西，可联系 Procon 或登录 consumidor.gov.br 平台。",
+    "footer_source": "本政策依据 {merchant} 政策手册第{version}版（{hash}，{date}设定）生成，与我们"
                      "的售后系统处理您的申请时适用的设置完全一致。",
     "footer_builtin": "本政策依据系统内置的政策设置（{hash}）生成，与我们的售后系统处理您的申请时"
                       "适用的设置完全一致。",

@@ -162,13 +162,33 @@ def _means(priority: str, p: Phrases) -> str:
         return p.t("means_p3")
     categories = TRIAGE.p1_categories if priority == "P1" else TRIAGE.p2_categories
     channels = TRIAGE.p1_channels if priority == "P1" else TRIAGE.p2_channels
-    items = [p.t("means_category", category=p.complaint_categories[c]) for c in
-             sorted(categories)] + [p.t("means_channel", channel=p.channels[c]) for c in
-                                    sorted(channels)]
-    joined = p.join(items)
+    parts = []
+    if categories:
+        parts.append(p.t("means_category", categories=p.join_or(
+            [p.complaint_categories[c] for c in sorted(categories)])))
+    if channels:
+        parts.append(p.t("means_channel", channels=p.join_or(
+            [p.channels[c] for c in sorted(channels)])))
+    joined = p.join(parts)
     if priority == "P1":
         return p.t("means_p1", items=joined)
     return p.t("means_p2", items=joined, repeat=p.ordinal(TRIAGE.repeat_complainer + 1))
+
+
+def _lowest_priority(channel: str) -> str:
+    """The priority a complaint on this channel gets at the least."""
+    if channel in TRIAGE.p1_channels:
+        return "P1"
+    return "P2" if channel in TRIAGE.p2_channels else "P3"
+
+
+def _days(days: list[str], p: Phrases) -> str:
+    """Working days in order, a run of three or more as a range ("Monday to Friday")."""
+    ordered = [d for d in WEEKDAYS if d in days]
+    indexes = [WEEKDAYS.index(d) for d in ordered]
+    if len(ordered) >= 3 and indexes == list(range(indexes[0], indexes[-1] + 1)):
+        return p.t("day_range", first=p.weekdays[ordered[0]], last=p.weekdays[ordered[-1]])
+    return p.join([p.weekdays[d] for d in ordered])
 
 
 def _calendar_row(key: str, calendar: Calendar, p: Phrases, others: bool,
@@ -176,12 +196,12 @@ def _calendar_row(key: str, calendar: Calendar, p: Phrases, others: bool,
     name = _rest(p, others) if key == "default" else p.market(key)
     zone = calendar.zone or MARKET_ZONES.get(key) or p.t("local_time")
     hours = p.t("hours_zone", hours=calendar.hours.replace("-", EN_DASH), zone=zone)
-    days = p.t("usual_week") if calendar.working_days is None else p.join(
-        [p.weekdays[d] for d in WEEKDAYS if d in calendar.working_days])
+    days = p.t("usual_week") if calendar.working_days is None else _days(
+        list(calendar.working_days), p)
     closed = p.t("public_holidays") if calendar.public_holidays else p.t("no_holidays")
     if calendar.closed:
-        closed += "; " + p.t("closed_days", days=p.join([d.isoformat()
-                                                         for d in sorted(calendar.closed)]))
+        closed += p.t("closed_days", days=p.join([d.isoformat()
+                                                  for d in sorted(calendar.closed)]))
     return [name, hours, days, closed] if with_hours else [name, days, closed]
 
 
@@ -190,7 +210,8 @@ def _complaints(book: Book, p: Phrases) -> Section:
     blocks: list[Block] = []
     if book.support:
         blocks += [p.t("channels_intro"),
-                   Bullets([f"{p.channels[c]}: {where}" for c, where in book.support.items()])]
+                   Bullets([p.t("support_line", channel=p.channels[c], where=where)
+                            for c, where in book.support.items()])]
     else:
         blocks.append(p.t("channels_none"))
     rows = [[p.t(priority.lower()), _means(priority, p),
@@ -200,7 +221,7 @@ def _complaints(book: Book, p: Phrases) -> Section:
                                           p.t("col_first"), p.t("col_resolution")], rows)]
     faster: dict[int, list[str]] = {}
     for channel, hours in sla.channel_first_response_hours.items():
-        if hours < max(sla.first_response_hours.values()):
+        if hours < sla.first_response_hours[_lowest_priority(channel)]:
             faster.setdefault(hours, []).append(p.channels[channel])
     blocks += [p.t("channel_faster", channels=p.join(names), hours=p.hours(hours))
                for hours, names in sorted(faster.items())]

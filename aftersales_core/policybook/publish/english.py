@@ -136,10 +136,11 @@ TEXT = MappingProxyType({
     "means_p1": "{items}",
     "means_p2": "{items}; or your {repeat} complaint or later",
     "means_p3": "all other complaints",
-    "means_category": "complaints about {category}",
-    "means_channel": "complaints through {channel}",
-    "channel_faster": "Complaints through {channels}: first response within {hours}, whatever "
-                      "the priority.",
+    "means_category": "complaints about {categories}",
+    "means_channel": "complaints through {channels}",
+    "support_line": "{channel}: {where}",
+    "day_range": "{first} to {last}",
+    "channel_faster": "Complaints through {channels}: first response within {hours}.",
     "clock_calendar": "Times count around the clock, every day.",
     "clock_business": "Times count in our business hours only:",
     "col_hours": "Business hours",
@@ -148,7 +149,7 @@ TEXT = MappingProxyType({
     "usual_week": "the usual working week of the market",
     "local_time": "local time",
     "public_holidays": "public holidays",
-    "closed_days": "also {days}",
+    "closed_days": "; also {days}",
     "no_holidays": "open on public holidays",
     "pause": "While we wait for information from you, the resolution clock stops, and it "
              "starts again when you reply.",
@@ -161,7 +162,7 @@ TEXT = MappingProxyType({
                  "{hours}.",
     "authorities": "You can always turn to a consumer authority: in China the 12315 hotline "
                    "and platform of the market regulator, in the EU a European Consumer "
-                   "Centre, in the UK Citizens Advice.",
+                   "Centre, in the UK Citizens Advice, in Brazil a Procon or consumidor.gov.br.",
     "footer_source": "Written from {merchant}'s policy book, version {version} ({hash}), "
                      "set on {date}: the same settings our after-sales system applies to your "
                      "case.",
