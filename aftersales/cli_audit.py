@@ -87,7 +87,7 @@ def verify(
     app = build_app()
     try:
         with _progress() as on_progress:
-            report = Auditor(app.recorder, app.mapper).verify(
+            report = Auditor(app.recorder, app.mapper, rerun=app.books.rerun).verify(
                 decisions=decisions, anchors=anchors, progress=on_progress)
     except Exception as problem:  # classified; unknown failures are re-raised
         code, message = classify(problem)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 import typer
@@ -12,7 +13,10 @@ from aftersales import exit_codes
 from aftersales.bootstrap import build_app
 from aftersales.errors import classify
 from aftersales.output import console, emit_json_line, fail, table
-from aftersales_core.application.history import CaseHistory, load_history, rerun_decisions
+from aftersales_core.application.app import AfterSalesApp
+from aftersales_core.application.history import CaseHistory, load_history
+from aftersales_core.decisions import PolicyDecision
+from aftersales_core.errors import DomainError
 
 case_app = typer.Typer(help="Look at one case: state, events, decisions.", no_args_is_help=True)
 
@@ -31,10 +35,10 @@ def _parse_time(text: str | None) -> datetime | None:
     return at
 
 
-def _load(case_id: UUID, as_of: str | None) -> CaseHistory:
+def _load(case_id: UUID, as_of: str | None, app: AfterSalesApp | None = None) -> CaseHistory:
     at = _parse_time(as_of)
     try:
-        return load_history(build_app(), case_id, at)
+        return load_history(app or build_app(), case_id, at)
     except Exception as problem:  # classified; unknown failures are re-raised
         code, message = classify(problem)
         fail(message)
@@ -103,32 +107,46 @@ def rerun(
     case_id: CaseId,
     fmt: Annotated[Literal["table", "json"], typer.Option("--format")] = "table",
 ) -> None:
-    """Re-run every recorded decision of the case from its recorded inputs and policy version.
+    """Re-run every recorded decision of the case from its recorded inputs and policy version,
+    with the settings it used: those of the policy book version it recorded (checked by their
+    hash), or its version's built-in ones before policy books.
 
-    Exits 1 when any decision comes out differently."""
-    pairs = rerun_decisions(_load(case_id, None))
-    rows = [
-        {
-            "policy_id": old.policy_id,
-            "policy_version": old.policy_version,
-            "recorded": old.outcome,
-            "rerun": new.outcome,
-            "same": old.same_result_as(new),
-        }
-        for old, new in pairs
-    ]
+    Exits 1 when any decision comes out differently or its settings cannot be had again."""
+    app = build_app()
+    rows = [_rerun_row(decision, app.books.rerun)
+            for decision in _load(case_id, None, app).decisions]
     if fmt == "json":
         emit_json_line(rows)
     else:
         console.print(
             table(
                 "decisions re-run",
-                ("policy", "version", "recorded", "rerun", "same"),
+                ("policy", "version", "book", "recorded", "rerun", "same"),
                 (
-                    [r["policy_id"], r["policy_version"], r["recorded"], r["rerun"], r["same"]]
+                    [r["policy_id"], r["policy_version"], _book_words(r["book"]),
+                     r["recorded"], r["rerun"], r["same"]]
                     for r in rows
                 ),
             )
         )
     if not all(r["same"] for r in rows):
         raise typer.Exit(exit_codes.REFUSED)
+
+
+def _rerun_row(decision: PolicyDecision,
+               rerun: Callable[[PolicyDecision], PolicyDecision]) -> dict[str, Any]:
+    try:
+        again = rerun(decision)
+        outcome, same = again.outcome, decision.same_result_as(again)
+    except DomainError as error:  # a book that is gone or changed: reported, never a match
+        outcome, same = f"re-run failed: {error}", False
+    return {"policy_id": decision.policy_id, "policy_version": decision.policy_version,
+            "book": decision.book, "recorded": decision.outcome, "rerun": outcome,
+            "same": same}
+
+
+def _book_words(book: dict[str, Any] | None) -> str:
+    if book is None:
+        return "built-in (before books)"
+    owner = book.get("merchant_id") if book.get("book") == "merchant" else "platform"
+    return f"{owner} v{book.get('book_version')}"

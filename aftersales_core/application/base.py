@@ -12,12 +12,14 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import JSONTranscoder, RecordConflictError
 
 from aftersales_core.application.event_cache import EventCache
+from aftersales_core.application.policy_books import PolicyBooks
 from aftersales_core.application.transcodings import TRANSCODINGS
 from aftersales_core.decisions import PolicyDecision
 from aftersales_core.domain.customer import Customer
 from aftersales_core.domain.ids import customer_aggregate_id, order_aggregate_id
 from aftersales_core.domain.order import Order
 from aftersales_core.errors import ConcurrentChangeError, UnknownCaseError, UnknownOrderError
+from aftersales_core.policybook.rulebook import Rules
 
 A = TypeVar("A", bound=Aggregate)
 
@@ -73,6 +75,12 @@ class ServiceBase(Application):
     def __init__(self, env: dict[str, str] | None = None) -> None:
         super().__init__(env)
         self.cache = EventCache()
+        self.books = PolicyBooks(self, self.save_all)
+
+    def rules_for(self, order: Order | None) -> Rules:
+        """The policy book an order's decisions follow: its merchant's (else the platform's)."""
+        return self.books.rules_for(None if order is None else getattr(order, "merchant_id",
+                                                                       None))
 
     def load(self, cls: type[A], aggregate_id: UUID) -> A:
         events = self.cache.events(self.events, aggregate_id)

@@ -7,7 +7,6 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from aftersales_core import policies
 from aftersales_core.application.base import CommandResult, result
 from aftersales_core.application.refunds import RefundServices
 from aftersales_core.decisions import PolicyDecision
@@ -85,7 +84,7 @@ class ComplaintServices(RefundServices):
             # the same answer as for an order that does not exist: nothing leaks
             raise UnknownOrderError(f"customer {customer.customer_id} has no order "
                                     f"{order.order_id!r}")
-        triage = policies.evaluate(
+        triage = self.rules_for(order).evaluate(
             "complaint.triage", triage_inputs(channel, category, at, order, customer.complaints)
         )
         complaint = ComplaintCase(
@@ -215,7 +214,7 @@ class ComplaintServices(RefundServices):
         complaint.reopen(by=by, reason=reason, at=at)
         order = self.placed_order(complaint.order_id) if complaint.order_id else None
         prior = self.customer(complaint.customer_id, at).complaints
-        triage = policies.evaluate(
+        triage = self.rules_for(order).evaluate(
             "complaint.triage",
             triage_inputs(complaint.channel, complaint.category, at, order, prior),
         )

@@ -21,9 +21,9 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate
 
-from aftersales_core import policies
 from aftersales_core.application.deadline_facts import (
     breach_inputs,
+    order_of,
     schedule_inputs,
     watchdog_inputs,
 )
@@ -83,7 +83,8 @@ class DeadlineServices(ReturnServices, UpstreamServices):
         wanted = aggregate.deadlines_to_schedule()
         if not wanted:
             return
-        decision = policies.evaluate(
+        rules = self.rules_for(order_of(aggregate, batch, self.find))
+        decision = rules.evaluate(
             "deadlines", schedule_inputs(aggregate, wanted, batch, self.find)
         )
         aggregate.schedule_deadlines(decision, at)
@@ -164,10 +165,11 @@ class DeadlineServices(ReturnServices, UpstreamServices):
         return [order]
 
     def _breach(self, aggregate: DeadlineRules, deadline: Deadline, now: datetime) -> Breach:
+        rules = self.rules_for(order_of(aggregate, (aggregate,), self.find))
         if isinstance(aggregate, Order):
             inputs = watchdog_inputs(aggregate, deadline, now)
-            return Breach(policies.evaluate("logistics.exception", inputs))
-        decision = policies.evaluate("deadlines.breach", breach_inputs(aggregate, deadline, now))
+            return Breach(rules.evaluate("logistics.exception", inputs))
+        decision = rules.evaluate("deadlines.breach", breach_inputs(aggregate, deadline, now))
         if decision.outcome != "auto_approve":
             return Breach(decision)
         assert isinstance(aggregate, ReturnCase)

@@ -7,7 +7,6 @@ from datetime import datetime
 
 from eventsourcing.domain import Aggregate
 
-from aftersales_core import policies
 from aftersales_core.application.complaints import ComplaintServices
 from aftersales_core.domain.customer import Customer
 from aftersales_core.domain.ids import case_id_for
@@ -55,7 +54,7 @@ class LogisticsServices(ComplaintServices):
         owed = bool(order.payments) and not order.refundable.is_zero()
         if self.exists(complaint_id) and (self.exists(refund_id) or not owed):
             return []
-        decision = policies.evaluate(
+        decision = self.rules_for(order).evaluate(
             "logistics.exception",
             {
                 "event_type": scan,

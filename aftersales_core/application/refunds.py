@@ -7,7 +7,6 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from aftersales_core import policies
 from aftersales_core.application.base import CommandResult, ServiceBase, result
 from aftersales_core.domain.base import require_aware
 from aftersales_core.domain.ids import order_aggregate_id
@@ -82,7 +81,8 @@ class RefundServices(ServiceBase):
         requested = None if amount is None else Money.exact(amount, order.currency)
         if requested is not None and requested.is_negative():
             raise InvalidCommandError("amount: a refund amount cannot be negative")
-        calculation = policies.evaluate(
+        rules = self.rules_for(order)
+        calculation = rules.evaluate(
             "refund.calculation",
             {
                 **order.facts(),
@@ -98,7 +98,7 @@ class RefundServices(ServiceBase):
             },
         )
         total = Money.of(calculation.details["total"], order.currency)
-        approval = policies.evaluate(
+        approval = rules.evaluate(
             "refund.approval",
             {
                 "amount": str(total.amount),
@@ -164,7 +164,8 @@ class RefundServices(ServiceBase):
     ) -> CommandResult:
         refund = self.load(RefundCase, case_id)
         assert refund.amount is not None
-        decision = policies.evaluate(
+        order = self.load(Order, order_aggregate_id(refund.order_id))
+        decision = self.rules_for(order).evaluate(
             "refund.approval",
             {
                 "amount": str(refund.amount.amount),

@@ -7,7 +7,6 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from aftersales_core import policies
 from aftersales_core.application.base import CommandResult, result
 from aftersales_core.application.customs import receive_goods
 from aftersales_core.application.refunds import RefundServices
@@ -19,8 +18,6 @@ from aftersales_core.domain.returns import ReturnCase
 from aftersales_core.errors import AlreadyExistsError, InvalidCommandError
 from aftersales_core.money import Money
 from aftersales_core.personal import PersonalData
-
-ABUSE_WINDOW = 20
 
 
 def returned_lines(order: Order, lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -70,7 +67,8 @@ class ReturnServices(RefundServices):
         items = returned_lines(order, lines)
         customer = self.customer(order.customer_id, at)
         facts = order.facts()
-        eligibility = policies.evaluate(
+        rules = self.rules_for(order)
+        eligibility = rules.evaluate(
             "return.eligibility",
             {
                 "market": facts["market"],
@@ -88,8 +86,9 @@ class ReturnServices(RefundServices):
                 "already_returned": order.returned_before([i["line_id"] for i in items]),
             },
         )
-        recent_orders, recent_returns = customer.recent(ABUSE_WINDOW)
-        abuse = policies.evaluate(
+        recent_orders, recent_returns = customer.recent(
+            rules.settings("buyer.abuse_signal").window_orders)
+        abuse = rules.evaluate(
             "buyer.abuse_signal",
             {
                 "customer_id": order.customer_id,
@@ -135,7 +134,7 @@ class ReturnServices(RefundServices):
         facts = order.facts()
         eligibility = eligibility or case.latest("return.eligibility")
         value = sum((Decimal(i["unit_price"]) * i["quantity"] for i in items), Decimal(0))
-        return policies.evaluate(
+        return self.rules_for(order).evaluate(
             "return.shipping",
             {
                 "market": facts["market"],
@@ -226,7 +225,7 @@ class ReturnServices(RefundServices):
         self, case_id: UUID, by: str, grade: str, at: datetime, findings: str = ""
     ) -> CommandResult:
         case = self.load(ReturnCase, case_id)
-        disposition = policies.evaluate(
+        disposition = self.rules_for(self.placed_order(case.order_id)).evaluate(
             "return.disposition",
             {
                 "grade": grade,

@@ -66,7 +66,8 @@ class RawStore:
 
 
 def auditor(app: AfterSalesApp, batch_size: int = 10) -> Auditor:
-    return Auditor(app.recorder, app.mapper, batch_size=batch_size, page_size=25)
+    return Auditor(app.recorder, app.mapper, rerun=app.books.rerun, batch_size=batch_size,
+                   page_size=25)
 
 
 def test_an_intact_store_verifies_with_one_checkpoint_per_batch_and_the_head(

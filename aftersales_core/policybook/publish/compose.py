@@ -19,7 +19,14 @@ from aftersales_core.policies.complaint_triage import SETTINGS_V2 as TRIAGE
 from aftersales_core.policies.periods import Length
 from aftersales_core.policies.return_eligibility_v3 import CUSTOMS_APPLICATION, CUSTOMS_ARRIVAL
 from aftersales_core.policies.vocabulary import EU_MARKETS
-from aftersales_core.policybook.model import PRIORITIES, WEEKDAYS, Book, Calendar, Windows
+from aftersales_core.policybook.model import (
+    PRIORITIES,
+    WEEKDAYS,
+    Book,
+    Calendar,
+    Priority,
+    Windows,
+)
 from aftersales_core.policybook.publish.chinese import CHINESE
 from aftersales_core.policybook.publish.english import ENGLISH
 from aftersales_core.policybook.publish.phrases import Phrases
@@ -175,7 +182,7 @@ def _means(priority: str, p: Phrases) -> str:
     return p.t("means_p2", items=joined, repeat=p.ordinal(TRIAGE.repeat_complainer + 1))
 
 
-def _lowest_priority(channel: str) -> str:
+def _lowest_priority(channel: str) -> Priority:
     """The priority a complaint on this channel gets at the least."""
     if channel in TRIAGE.p1_channels:
         return "P1"
