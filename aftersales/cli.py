@@ -15,6 +15,7 @@ from aftersales.bootstrap import build_app
 from aftersales.cli_audit import audit_app
 from aftersales.cli_case import case_app
 from aftersales.cli_deadlines import deadlines_app
+from aftersales.cli_policy import policy_app
 from aftersales.cli_projections import projections_app, query, report, status
 from aftersales.cli_run import broker, run
 from aftersales.errors import classify
@@ -34,6 +35,7 @@ app = typer.Typer(
 app.add_typer(case_app, name="case")
 app.add_typer(audit_app, name="audit")
 app.add_typer(deadlines_app, name="deadlines")
+app.add_typer(policy_app, name="policy")
 app.command()(run)
 app.command()(broker)
 app.command()(query)

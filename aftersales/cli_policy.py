@@ -1,0 +1,231 @@
+"""`aftersales policy …`: the merchants' policy books: show, set, diff, history, simulate a
+proposed change over recorded history, publish the customer-facing policy."""
+
+from __future__ import annotations
+
+import getpass
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import typer
+
+from aftersales.bootstrap import build_app
+from aftersales.errors import classify
+from aftersales.output import console, dumps, emit_json_line, emit_rows, errors, fail, table
+from aftersales.policy_render import html as simulation_html
+from aftersales.policy_render import tables as simulation_tables
+from aftersales_core.application.app import AfterSalesApp
+from aftersales_core.application.policy_books import BookVersion
+from aftersales_core.policybook.diff import Change
+from aftersales_core.policybook.documents import Kind, parse, to_toml, validate
+
+policy_app = typer.Typer(
+    help="Policy books: each merchant's versioned after-sales settings (returns, refunds, "
+         "complaints), their what-if over recorded history, and the published policy.",
+    no_args_is_help=True,
+)
+Merchant = Annotated[str | None, typer.Option(
+    "--merchant", help="the merchant's id (as in OrderPlaced.merchant_id); without it, the "
+                       "platform's default book")]
+TableOrJson = Annotated[Literal["table", "json"], typer.Option("--format")]
+MAX_FILE = 1024 * 1024
+SUFFIXES: dict[str, Kind] = {".toml": "toml", ".json": "json"}
+
+
+@contextmanager
+def _app() -> Iterator[AfterSalesApp]:
+    app = build_app()
+    try:
+        yield app
+    except Exception as problem:  # classified; unknown failures are re-raised
+        code, message = classify(problem)
+        fail(message)
+        raise typer.Exit(code) from None
+    finally:
+        app.close()
+
+
+def _read(source: str) -> tuple[bytes, Kind | None]:
+    """A book file's bytes (``-``: stdin) and its kind by suffix (else sniffed)."""
+    if source == "-":
+        return sys.stdin.buffer.read(MAX_FILE + 1), None
+    path = Path(source)
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(MAX_FILE + 1)
+    except OSError as error:
+        raise typer.BadParameter(f"cannot read {source}: {error.strerror}") from None
+    return data, SUFFIXES.get(path.suffix.lower())
+
+
+def _time(text: str | None, option: str) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        at = datetime.fromisoformat(text)
+    except ValueError:
+        raise typer.BadParameter(f"{option}: not an RFC 3339 time: {text!r}") from None
+    if at.tzinfo is None:
+        raise typer.BadParameter(f"{option} needs a UTC offset, e.g. 2026-01-05T10:00:00+00:00")
+    return at
+
+
+def _flatten(value: Any, path: str = "") -> Iterator[tuple[str, Any]]:
+    if isinstance(value, dict) and value:
+        for key, item in value.items():
+            yield from _flatten(item, f"{path}.{key}" if path else key)
+    elif value not in (None, {}, []):
+        yield path, ", ".join(map(str, value)) if isinstance(value, list) else value
+
+
+def _header(version: BookVersion, merchant: str | None) -> str:
+    whose = f"merchant {version.book_id.merchant_id}" if version.book_id.merchant_id else \
+        "the platform default"
+    note = ""
+    if merchant is not None and version.book_id.merchant_id is None:
+        note = f" (merchant {merchant} has no book of its own)"
+    when = "built-in defaults" if version.version == 0 else \
+        f"set by {version.set_by} ({version.role}) at {version.set_at}: {version.reason}"
+    return f"[bold]{whose}[/], version {version.version}{note}, {version.book_hash}\n{when}"
+
+
+@policy_app.command("show")
+def show(
+    merchant: Merchant = None,
+    version: Annotated[int | None, typer.Option(min=0, help="a version of the merchant's "
+                                                "own book (default: the book that applies "
+                                                "now)")] = None,
+    fmt: Annotated[Literal["table", "json", "toml"], typer.Option("--format")] = "table",
+) -> None:
+    """The book that applies to the merchant's orders now (its own latest version, else the
+    platform's, else the built-in defaults), or a given version of its own book. `--format
+    toml` prints a file to edit and `policy set`."""
+    with _app() as app:
+        found = app.books.version(merchant, version) if version is not None else \
+            app.books.applying(merchant)
+    if fmt == "json":
+        emit_json_line(found.to_json())
+    elif fmt == "toml":
+        sys.stdout.write(to_toml(found.document))
+    else:
+        console.print(_header(found, merchant))
+        console.print(table("settings", ("setting", "value"), _flatten(found.document)))
+
+
+@policy_app.command("set")
+def set_book(
+    source: Annotated[str, typer.Argument(help="the book: a .toml or .json file, or - for "
+                                               "stdin")],
+    reason: Annotated[str, typer.Option("--reason", help="why the book changes (stored with "
+                                                         "the version)")],
+    merchant: Merchant = None,
+    fmt: TableOrJson = "table",
+) -> None:
+    """Validate a book (its structure, then the law's minimums per market) and store it as the
+    merchant's next version; it applies to every decision taken from then on. A refused book
+    stores nothing: exit 2 when it is invalid, 1 when the law or an unchanged book refuses
+    it."""
+    data, kind = _read(source)
+    by = f"operator:{getpass.getuser()}"
+    with _app() as app:
+        stored = app.books.set(merchant, parse(data, kind), by, "operator", reason,
+                               datetime.now(UTC))
+    if fmt == "json":
+        emit_json_line(stored.meta())
+    else:
+        console.print(_header(stored, merchant))
+
+
+@policy_app.command("history")
+def history(
+    merchant: Merchant = None,
+    fmt: Annotated[Literal["table", "json", "csv"], typer.Option("--format")] = "table",
+) -> None:
+    """Every version of the merchant's own book (version 0: the built-in defaults): who set it,
+    in which role, when, why, and its hash. Versions are never changed."""
+    with _app() as app:
+        rows = app.books.history(merchant)
+    shown = [{k: v for k, v in row.items() if k not in ("book", "merchant_id")} for row in rows]
+    if fmt == "table":  # the full hash in json and csv
+        for row in shown:
+            row["book_hash"] = row["book_hash"][:19]
+    emit_rows(shown, fmt, f"policy book of {merchant or 'the platform'}")
+
+
+@policy_app.command("diff")
+def diff(
+    proposed: Annotated[str | None, typer.Argument(help="a proposed book file (.toml, .json, "
+                                                        "-): compared with the latest "
+                                                        "version")] = None,
+    merchant: Merchant = None,
+    before: Annotated[int | None, typer.Option("--from", min=0)] = None,
+    after: Annotated[int | None, typer.Option("--to", min=0)] = None,
+    fmt: TableOrJson = "table",
+) -> None:
+    """What changes between two versions of the merchant's book (default: the latest and the
+    one before), or from a version to a proposed file."""
+    book = None
+    if proposed is not None:
+        data, kind = _read(proposed)
+        book = validate(parse(data, kind))
+    with _app() as app:
+        changes: list[Change] = app.books.diff(merchant, before, after, book)
+    emit_rows([c.to_json() for c in changes], fmt, f"{len(changes)} changes")
+
+
+@policy_app.command("simulate")
+def simulate(
+    proposed: Annotated[str, typer.Argument(help="the proposed book (.toml, .json, -)")],
+    merchant: Annotated[str, typer.Option("--merchant", help="whose recorded decisions")],
+    since: Annotated[str | None, typer.Option(help="RFC 3339: decisions at or after")] = None,
+    until: Annotated[str | None, typer.Option(help="RFC 3339: decisions before")] = None,
+    fmt: Annotated[Literal["table", "json", "html"], typer.Option("--format")] = "table",
+    output: Annotated[Path | None, typer.Option(help="write the report here")] = None,
+) -> None:
+    """Re-run every recorded decision of the merchant in the period under the proposed book:
+    outcomes that change (per policy and pair, with example cases), refund totals per currency,
+    refunds needing a supervisor, deadlines breached, before and after. Nothing is stored."""
+    start, end = _time(since, "--since"), _time(until, "--until")
+    data, kind = _read(proposed)
+    with _app() as app:
+        report, timing = app.books.simulate(merchant, validate(parse(data, kind)), start, end)
+    result = report.to_json()
+    if fmt == "json":
+        text = dumps({**result, "timing": timing}) + "\n"
+    elif fmt == "html":
+        text = simulation_html(result, timing)
+    else:
+        for rendered in simulation_tables(result, timing):
+            console.print(rendered)
+        if result["failures"]:
+            errors.print(f"{len(report.failed)} decisions could not be evaluated again; the "
+                         "first: " + "; ".join(f"{f['case_id']} {f['policy_id']}: {f['error']}"
+                                               for f in result["failures"][:3]))
+        return
+    if output is not None:
+        output.write_text(text, encoding="utf-8")
+        errors.print(f"wrote {output}", highlight=False)
+    else:
+        sys.stdout.write(text)
+
+
+@policy_app.command("publish")
+def publish(
+    merchant: Merchant = None,
+    lang: Annotated[Literal["en", "zh-CN"], typer.Option("--lang")] = "en",
+    fmt: Annotated[Literal["md", "html"], typer.Option("--format")] = "md",
+    output: Annotated[Path | None, typer.Option(help="write the policy here")] = None,
+) -> None:
+    """The customer-facing after-sales policy, written from the book that applies to the
+    merchant's orders now: what is published is what is enforced."""
+    with _app() as app:
+        text = app.books.publish(merchant, lang, fmt)
+    if output is not None:
+        output.write_text(text, encoding="utf-8")
+        errors.print(f"wrote {output}", highlight=False)
+    else:
+        sys.stdout.write(text)
