@@ -24,7 +24,8 @@ def sections(report: JSON, timing: JSON) -> list[tuple[str, list[str], list[list
     out: list[tuple[str, list[str], list[list[Any]]]] = [(
         "what was evaluated again", ["figure", "value"],
         [["merchant", report["merchant_id"]], ["period", _period(report)],
-         ["proposed book", report["proposed_book_hash"]], ["cases", report["cases"]],
+         ["proposed book", report["proposed_book_hash"]],
+         ["cases and orders", report["cases_and_orders"]],
          ["decisions", counts["seen"]], ["re-evaluated", counts["re_evaluated"]],
          ["not governed by books", counts["not_governed_by_books"]],
          ["recorded before books", counts["recorded_before_books"]],

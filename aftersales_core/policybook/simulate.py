@@ -111,7 +111,7 @@ class Report:
             "since": None if self.since is None else self.since.isoformat(),
             "until": None if self.until is None else self.until.isoformat(),
             "proposed_book_hash": self.proposed_hash,
-            "cases": self.cases,
+            "cases_and_orders": self.cases,
             "decisions": {"seen": self.decisions_seen, "re_evaluated": self.re_evaluated,
                           "not_governed_by_books": self.not_governed,
                           "recorded_before_books": self.before_books,
