@@ -18,7 +18,7 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from demo import olist, uci
+from demo import olist, policy_books, uci
 from demo.data import data_dir
 from demo.desk import Desk
 from demo.harness import Pipeline
@@ -105,6 +105,8 @@ def main() -> int:
         pids = ", ".join(str(w.pid) for w in pipeline.workers)
         console.print(f"broker {args.broker} on {pipeline.env['KAFKA_BOOTSTRAP_SERVERS']}; "
                       f"`aftersales run` workers (pids {pids})")
+        for line in policy_books.set_books(pipeline):
+            console.print(f"policy book of {line}")
         task = bars.add_task("publish upstream events", total=len(orders) + len(scans))
         pipeline.publish(pipeline.settings.orders_topic, orders, lambda n: bars.advance(task, n))
         pipeline.publish(pipeline.settings.shipments_topic, scans,
@@ -129,7 +131,13 @@ def main() -> int:
         dead = pipeline.dead_letters()
         report = pipeline.cli("report", "--output", str(args.workdir / "report.html"))
         pipeline.cli("report", "--output", str(args.workdir / "report.png"))
+        what_if, figures = policy_books.what_if(pipeline, args.workdir)
+        published = policy_books.publish_all(pipeline, args.workdir)
     print(report.stdout)
+    print(what_if)
+    console.print(policy_books.headline(figures))
+    console.print(f"what-if report: {args.workdir / 'what-if.html'}; published policies: "
+                  f"{', '.join(p.name for p in published if p.suffix == '.html')}")
     console.print(f"customers' commands: {submitted} ({refused} refused by policy or schema); "
                   f"desk rounds: {rounds}")
     console.print(f"deadlines fired in business time after the last case change: {fired}")
