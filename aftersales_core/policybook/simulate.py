@@ -200,7 +200,7 @@ def _judge_deadlines(report: Report, case_id: str, old: PolicyDecision, new: Pol
     after = {(d["name"], d["since"]): d for d in new.details.get("deadlines", [])}
     for item in old.details.get("deadlines", []):
         end = ends.get(_deadline_key(case_id, item))
-        counts = report.deadlines.setdefault(str(item["name"]), Counter())
+        counts = report.deadlines.setdefault(str(item["name"]).split(":")[0], Counter())
         if end is None or end.state in ("cancelled", "open") or end.at is None:
             counts["not_judged"] += 1
             continue
