@@ -125,6 +125,7 @@ class ComplaintServices(RefundServices):
         text: str,
         at: datetime,
         channel: str | None = None,
+        awaiting_customer: bool = False,
     ) -> CommandResult:
         complaint = self.load(ComplaintCase, case_id)
         complaint.add_message(
@@ -133,6 +134,7 @@ class ComplaintServices(RefundServices):
             author=author,
             text=PersonalData(complaint.customer_id, text),
             at=at,
+            awaiting_customer=awaiting_customer,
         )
         self.save_all(complaint)
         return result(complaint)
