@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import logging
+import sys
 from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
-from pydantic import ValidationError
 from rich.progress import Progress
+
+try:  # typer >= 0.16 carries its own click
+    from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
+except ImportError:  # pragma: no cover - older typer uses click itself
+    from click.exceptions import (  # type: ignore[no-redef]
+        ClickException,
+        NoArgsIsHelpError,
+        UsageError,
+    )
 
 from aftersales import exit_codes
 from aftersales.bootstrap import build_app
@@ -19,12 +28,14 @@ from aftersales.cli_policy import policy_app
 from aftersales.cli_projections import projections_app, query, report, status
 from aftersales.cli_run import broker, run
 from aftersales.errors import classify
-from aftersales.inputs import count_lines, read_items
+from aftersales.inputs import count_lines, read_documents, readable
 from aftersales.output import emit_json_line, errors, fail
+from aftersales.settings import ScrubSecrets
+from aftersales_core.application.app import AfterSalesApp
 from consumers.translate import apply_upstream, execute
-from schemas.commands import COMMAND
-from schemas.errors import describe_validation
-from schemas.inbound import ANY_INBOUND
+from schemas.boundary import read_command, read_inbound
+from schemas.errors import InputRefused
+from schemas.json_stream import Document
 
 app = typer.Typer(
     help="Event-sourced after-sales case engine: returns, refunds, complaints.",
@@ -56,6 +67,10 @@ def _main(
         level=logging.DEBUG if verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(ScrubSecrets())
+    # kafka-python logs every failed connection attempt; our workers log what they do about it
+    logging.getLogger("kafka").setLevel(logging.DEBUG if verbose else logging.CRITICAL)
 
 
 @app.command()
@@ -65,32 +80,36 @@ def submit(
 ) -> None:
     """Run commands (SPEC §4.3): prints one JSON result per command.
 
-    A refused or invalid command changes nothing in the store; the exit code is that of the
-    first failure (1 refused, 2 invalid, 3 not found, 4 conflict, 5 unavailable)."""
+    The input is streamed: any number of commands in bounded memory. A refused or invalid
+    command changes nothing in the store; the exit code is that of the first failure (1
+    refused, 2 invalid, 3 not found, 4 conflict, 5 unavailable: then nothing more is tried)."""
+    readable(source)
     application = build_app()
     worst = exit_codes.OK
-    for item in read_items(source):
-        code = _submit_one(application, item.line, item.value, item.error)
+    for document in read_documents(source):
+        code = _submit_one(application, document)
         worst = worst or code
-        if code and stop_on_error:
+        if code == exit_codes.UNAVAILABLE or (code and stop_on_error):
             break
     raise typer.Exit(worst)
 
 
-def _submit_one(application: object, line: int, value: object, error: str | None) -> int:
-    if error is not None:
-        fail(f"line {line}: {error}")
+def _submit_one(application: AfterSalesApp, document: Document) -> int:
+    line = document.line
+    if document.raw is None:
+        fail(f"line {line}: {document.error}")
         return exit_codes.INVALID
     try:
-        command = COMMAND.validate_python(value)
-    except ValidationError as invalid:
-        fail(f"line {line}: invalid command: {describe_validation(invalid)}")
+        command = read_command(document.raw)
+    except InputRefused as invalid:
+        fail(f"line {line}: {_what(invalid, 'command')}{invalid}")
         return exit_codes.INVALID
     try:
-        result = execute(application, command, datetime.now(UTC))  # type: ignore[arg-type]
-    except Exception as problem:  # classified below; anything unknown is re-raised
+        result = execute(application, command, datetime.now(UTC))
+    except Exception as problem:
         code, message = classify(problem)
-        fail(f"line {line}: {command.command} refused: {message}")
+        fail(f"line {line}: {command.command} refused: {message}" if code < exit_codes.UNAVAILABLE
+             else f"line {line}: {command.command} not run: {message}")
         return code
     emit_json_line({"command": command.command, **result.to_json()})
     return exit_codes.OK
@@ -101,30 +120,29 @@ def ingest(source: Source) -> None:
     """Apply upstream order and shipment events (SPEC §4.1) without a broker.
 
     The same validation as the Kafka consumers; a redelivered event_id changes nothing.
-    Prints one JSON line per event; invalid events are reported with their line number."""
+    Prints one JSON line per event; invalid events are reported with their line number. The
+    input is streamed; a store outage stops it with exit 5."""
+    readable(source)
     application = build_app()
     worst = exit_codes.OK
     applied = skipped = failed = 0
     total = count_lines(source)
     with Progress(console=errors, transient=True, disable=not errors.is_terminal) as progress:
         task = progress.add_task("ingesting", total=total)
-        for item in read_items(source):
+        for document in read_documents(source):
             progress.advance(task)
-            if item.error is not None:
-                fail(f"line {item.line}: {item.error}")
-                worst, failed = worst or exit_codes.INVALID, failed + 1
-                continue
             try:
-                message = ANY_INBOUND.validate_python(item.value)
-                result = apply_upstream(application, message)
-            except ValidationError as invalid:
-                fail(f"line {item.line}: invalid event: {describe_validation(invalid)}")
-                worst, failed = worst or exit_codes.INVALID, failed + 1
-                continue
-            except Exception as problem:  # classified below; anything unknown is re-raised
+                if document.raw is None:
+                    raise InputRefused(document.kind, document.error or "unreadable")
+                result = apply_upstream(application, read_inbound(document.raw))
+            except Exception as problem:
                 code, text = classify(problem)
-                fail(f"line {item.line}: event refused: {text}")
+                what = (_what(problem, "event") if code < exit_codes.UNAVAILABLE
+                        else "event not applied: ")
+                fail(f"line {document.line}: {what}{text}")
                 worst, failed = worst or code, failed + 1
+                if code == exit_codes.UNAVAILABLE:
+                    break
                 continue
             applied, skipped = applied + result.applied, skipped + (not result.applied)
             emit_json_line(result.to_json())
@@ -134,5 +152,34 @@ def ingest(source: Source) -> None:
     raise typer.Exit(worst)
 
 
+def _what(problem: Exception, noun: str) -> str:
+    """How an error line starts: `invalid event: `, `event refused: `, or nothing when the
+    document itself could not be read (`not JSON: …`, `… bytes, over the limit …`)."""
+    if not isinstance(problem, InputRefused):
+        return f"{noun} refused: "
+    return f"invalid {noun}: " if problem.kind in ("invalid", "wrong_topic") else ""
+
+
 def main() -> None:
-    app()
+    """The entry point: every failure becomes its exit code and one line, never a traceback
+    (usage errors too: the message and where to find help)."""
+    try:
+        code = app(standalone_mode=False)
+    except NoArgsIsHelpError as shown:
+        shown.show()
+        sys.exit(shown.exit_code)
+    except UsageError as usage:
+        where = f" (see '{usage.ctx.command_path} --help')" if usage.ctx is not None else ""
+        fail(f"{usage.format_message()}{where}")
+        sys.exit(exit_codes.INVALID)
+    except ClickException as problem:
+        fail(problem.format_message())
+        sys.exit(problem.exit_code)
+    except (KeyboardInterrupt, typer.Abort):
+        fail("interrupted")
+        sys.exit(130)
+    except Exception as problem:
+        code, message = classify(problem)
+        fail(message)
+        sys.exit(code)
+    sys.exit(code if isinstance(code, int) else exit_codes.OK)

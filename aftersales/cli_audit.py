@@ -37,7 +37,7 @@ def seal(
     app = build_app()
     try:
         result = Auditor(app.recorder, app.mapper, batch_size=batch_size).seal(datetime.now(UTC))
-    except Exception as problem:  # classified; unknown failures are re-raised
+    except Exception as problem:  # every failure has its exit code and one line
         code, message = classify(problem)
         fail(message)
         raise typer.Exit(code) from None
@@ -89,7 +89,7 @@ def verify(
         with _progress() as on_progress:
             report = Auditor(app.recorder, app.mapper, rerun=app.books.rerun).verify(
                 decisions=decisions, anchors=anchors, progress=on_progress)
-    except Exception as problem:  # classified; unknown failures are re-raised
+    except Exception as problem:  # every failure has its exit code and one line
         code, message = classify(problem)
         fail(message)
         raise typer.Exit(code) from None

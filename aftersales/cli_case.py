@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
 import typer
+from rich.markup import escape
 
 from aftersales import exit_codes
 from aftersales.bootstrap import build_app
 from aftersales.errors import classify
-from aftersales.output import console, emit_json_line, fail, table
+from aftersales.inputs import time_option
+from aftersales.output import console, emit_json_line, fail, printable, table
 from aftersales_core.application.app import AfterSalesApp
 from aftersales_core.application.history import CaseHistory, load_history
 from aftersales_core.decisions import PolicyDecision
@@ -23,23 +24,11 @@ case_app = typer.Typer(help="Look at one case: state, events, decisions.", no_ar
 CaseId = Annotated[UUID, typer.Argument(help="the case id (a UUID)")]
 
 
-def _parse_time(text: str | None) -> datetime | None:
-    if text is None:
-        return None
-    try:
-        at = datetime.fromisoformat(text)
-    except ValueError:
-        raise typer.BadParameter(f"--as-of: not an RFC 3339 time: {text!r}") from None
-    if at.tzinfo is None:
-        raise typer.BadParameter("--as-of needs a UTC offset, e.g. 2026-01-05T10:00:00+00:00")
-    return at
-
-
 def _load(case_id: UUID, as_of: str | None, app: AfterSalesApp | None = None) -> CaseHistory:
-    at = _parse_time(as_of)
+    at = time_option(as_of, "--as-of")
     try:
         return load_history(app or build_app(), case_id, at)
-    except Exception as problem:  # classified; unknown failures are re-raised
+    except Exception as problem:  # every failure has its exit code and one line
         code, message = classify(problem)
         fail(message)
         raise typer.Exit(code) from None
@@ -59,8 +48,8 @@ def show(
         return
     state = data["state"]
     console.print(
-        f"[bold]{data['case_type']} {data['case_id']}[/]  status [bold]"
-        f"{data['status']}[/]  version {data['version']}"
+        f"[bold]{escape(printable(data['case_type']))} {data['case_id']}[/]  status [bold]"
+        f"{escape(printable(data['status']))}[/]  version {data['version']}"
         + (f"  as of {data['as_of']}" if data["as_of"] else "")
     )
     hidden = ("history", "deadlines")

@@ -13,6 +13,7 @@ import typer
 from aftersales import exit_codes
 from aftersales.bootstrap import build_app
 from aftersales.errors import classify
+from aftersales.inputs import time_option
 from aftersales.output import console, emit_json_line, errors, fail, table
 from scheduling.deadline_index import DeadlineIndex
 from scheduling.scheduler import Scheduler
@@ -21,16 +22,6 @@ deadlines_app = typer.Typer(
     help="Deadlines: list the open ones, fire the due ones.", no_args_is_help=True
 )
 Format = Annotated[Literal["table", "json"], typer.Option("--format")]
-
-
-def parse_time(text: str, option: str) -> datetime:
-    try:
-        at = datetime.fromisoformat(text)
-    except ValueError:
-        raise typer.BadParameter(f"{option}: not an RFC 3339 time: {text!r}") from None
-    if at.tzinfo is None:
-        raise typer.BadParameter(f"{option} needs a UTC offset, e.g. 2026-01-05T10:00:00+00:00")
-    return at
 
 
 @deadlines_app.command("fire")
@@ -45,12 +36,12 @@ def fire(
     approvals, proactive complaints. Firing again changes nothing.
 
     Exits 1 when the domain refused to fire some case (each is named on stderr)."""
-    at = parse_time(now, "--now") if now is not None else datetime.now(UTC)
+    at = time_option(now, "--now") or datetime.now(UTC)
     app = build_app()
     try:
         scheduler = Scheduler(app)
         fired = [f.to_json() for f in scheduler.fire_due(at)]
-    except Exception as problem:  # classified; unknown failures are re-raised
+    except Exception as problem:  # every failure has its exit code and one line
         code, message = classify(problem)
         fail(message)
         raise typer.Exit(code) from None
@@ -91,13 +82,13 @@ def list_open(
     fmt: Format = "table",
 ) -> None:
     """Open deadlines by due time, from the scheduler's index (brought up to date first)."""
-    before = parse_time(due_before, "--due-before") if due_before is not None else None
+    before = time_option(due_before, "--due-before")
     app = build_app()
     try:
         index = DeadlineIndex(app.recorder, app.mapper)
         index.catch_up()
         rows = [d.to_json() for d in index.listing(case, before)]
-    except Exception as problem:  # classified; unknown failures are re-raised
+    except Exception as problem:  # every failure has its exit code and one line
         code, message = classify(problem)
         fail(message)
         raise typer.Exit(code) from None

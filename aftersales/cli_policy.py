@@ -15,13 +15,14 @@ import typer
 
 from aftersales.bootstrap import build_app
 from aftersales.errors import classify
+from aftersales.inputs import opened, time_option
 from aftersales.output import console, dumps, emit_json_line, emit_rows, errors, fail, table
 from aftersales.policy_render import html as simulation_html
 from aftersales.policy_render import tables as simulation_tables
 from aftersales_core.application.app import AfterSalesApp
 from aftersales_core.application.policy_books import BookVersion
 from aftersales_core.policybook.diff import Change
-from aftersales_core.policybook.documents import Kind, parse, to_toml, validate
+from aftersales_core.policybook.documents import MAX_BYTES, Kind, parse, to_toml, validate
 
 policy_app = typer.Typer(
     help="Policy books: each merchant's versioned after-sales settings (returns, refunds, "
@@ -32,7 +33,7 @@ Merchant = Annotated[str | None, typer.Option(
     "--merchant", help="the merchant's id (as in OrderPlaced.merchant_id); without it, the "
                        "platform's default book")]
 TableOrJson = Annotated[Literal["table", "json"], typer.Option("--format")]
-MAX_FILE = 1024 * 1024
+
 SUFFIXES: dict[str, Kind] = {".toml": "toml", ".json": "json"}
 
 
@@ -50,28 +51,11 @@ def _app() -> Iterator[AfterSalesApp]:
 
 
 def _read(source: str) -> tuple[bytes, Kind | None]:
-    """A book file's bytes (``-``: stdin) and its kind by suffix (else sniffed)."""
-    if source == "-":
-        return sys.stdin.buffer.read(MAX_FILE + 1), None
-    path = Path(source)
-    try:
-        with path.open("rb") as handle:
-            data = handle.read(MAX_FILE + 1)
-    except OSError as error:
-        raise typer.BadParameter(f"cannot read {source}: {error.strerror}") from None
-    return data, SUFFIXES.get(path.suffix.lower())
-
-
-def _time(text: str | None, option: str) -> datetime | None:
-    if text is None:
-        return None
-    try:
-        at = datetime.fromisoformat(text)
-    except ValueError:
-        raise typer.BadParameter(f"{option}: not an RFC 3339 time: {text!r}") from None
-    if at.tzinfo is None:
-        raise typer.BadParameter(f"{option} needs a UTC offset, e.g. 2026-01-05T10:00:00+00:00")
-    return at
+    """A book file's bytes (``-``: stdin; at most one byte over the limit, which the parser
+    refuses) and its kind by suffix (else sniffed)."""
+    with opened(source) as stream:
+        data = stream.read(MAX_BYTES + 1)
+    return data, None if source == "-" else SUFFIXES.get(Path(source).suffix.lower())
 
 
 def _flatten(value: Any, path: str = "") -> Iterator[tuple[str, Any]]:
@@ -189,7 +173,7 @@ def simulate(
     """Re-run every recorded decision of the merchant in the period under the proposed book:
     outcomes that change (per policy and pair, with example cases), refund totals per currency,
     refunds needing a supervisor, deadlines breached, before and after. Nothing is stored."""
-    start, end = _time(since, "--since"), _time(until, "--until")
+    start, end = time_option(since, "--since"), time_option(until, "--until")
     data, kind = _read(proposed)
     with _app() as app:
         report, timing = app.books.simulate(merchant, validate(parse(data, kind)), start, end)

@@ -3,22 +3,25 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import typer
-from kafka import TopicPartition
+from kafka import KafkaAdminClient, TopicPartition
 from kafka.errors import KafkaError
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from aftersales import exit_codes
 from aftersales.bootstrap import build_app, build_read_db, store_reader
-from aftersales.output import Format, console, emit_rows, errors, fail, table
+from aftersales.output import Format, console, emit_json_line, emit_rows, errors, fail, table
 from aftersales.settings import Settings
+from aftersales_core.application.app import AfterSalesApp
 from consumers import kafka_clients
+from consumers.case_events import relayed_size
+from consumers.relay import refused_position, relay_name
 from projections import positions
-from projections.apply import ensure_schema
+from projections.apply import Failure, ensure_schema
 from projections.catalog import PROJECTIONS, all_projections, queryable_tables
-from projections.db import identifier
+from projections.db import identifier, private_file
 from projections.rebuild import rebuild
 from projections.report import build as build_report
 
@@ -69,32 +72,46 @@ def rebuild_command(
         help=f"projections to rebuild (default all): {', '.join(PROJECTIONS)}")] = None,
 ) -> None:
     """Rebuild projections from the event store (not from Kafka) into fresh tables and swap
-    them in when done; runners may keep running meanwhile."""
+    them in when done; runners may keep running meanwhile. Exits 1 when some event could not
+    be applied to a projection (each is named; the runners leave out the same ones)."""
     unknown = [n for n in names or [] if n not in PROJECTIONS]
     if unknown:
         fail(f"unknown projection(s) {', '.join(unknown)}; known: {', '.join(PROJECTIONS)}")
         raise typer.Exit(exit_codes.INVALID)
     settings = Settings.from_env()
     app = build_app(settings)
+    failed: list[Failure] = []
     total = app.recorder.max_notification_id() or 0
     columns = (TextColumn("rebuilding"), BarColumn(), MofNCompleteColumn(),
                TextColumn("events"), TimeRemainingColumn())
     with Progress(*columns, console=errors, disable=not errors.is_terminal) as progress:
         task = progress.add_task("rebuild", total=total)
         reached = rebuild(build_read_db(settings), names, store_reader(app),
-                          lambda n: progress.advance(task, n))
+                          lambda n: progress.advance(task, n), failed=failed)
     console.print(f"rebuilt {', '.join(names or PROJECTIONS)} up to store position {reached}")
+    if failed:
+        for failure in failed[:20]:
+            fail(f"store position {failure.delivery.offset} left out of {failure.projection}: "
+                 f"{failure.error}")
+        fail(f"{len(failed)} event application(s) left out; the tables hold everything else")
+        raise typer.Exit(exit_codes.REFUSED)
 
 
 def status(fmt: Annotated[Literal["table", "json"], typer.Option("--format")] = "table"
            ) -> None:
-    """Each projection's position and its lag behind the event store and, when a broker is
-    configured (KAFKA_BOOTSTRAP_SERVERS), behind the case-events topic."""
+    """The relay's position and whether it is stuck on an event the broker refuses; each
+    projection's position and its lag behind the event store and, when a broker is configured
+    (KAFKA_BOOTSTRAP_SERVERS), behind the case-events topic.
+
+    Exits 7 when the relay is stuck, 5 when the broker cannot be reached."""
     settings = Settings.from_env()
     app = build_app(settings)
-    store_end = app.recorder.max_notification_id() or 0
-    app.close()
-    ends = topic_ends(settings)
+    try:
+        store_end = app.recorder.max_notification_id() or 0
+        relay = relay_status(app, settings, store_end)
+    finally:
+        app.close()
+    ends, broker_error = topic_ends(settings)
     db = build_read_db(settings)
     ensure_schema(db, all_projections())
     rows = []
@@ -110,30 +127,59 @@ def status(fmt: Annotated[Literal["table", "json"], typer.Option("--format")] = 
                          "topic_lag": topic_lag, "partitions": len(where.parts),
                          "rebuild_floor": where.floor})
     if fmt == "json":
-        emit_rows(rows, "json", "status")
-        return
-    console.print(table("projections", list(rows[0]), ([*r.values()] for r in rows)))
+        emit_json_line({"relay": relay, "projections": rows})
+    else:
+        console.print(table("relay", list(relay), [list(relay.values())]))
+        console.print(table("projections", list(rows[0]), ([*r.values()] for r in rows)))
+    if relay["refused_at"] is not None:
+        fail(f"the relay is STUCK at store position {relay['refused_at']}: {relay['reason']}; "
+             "events from there on are not published (see the relay's log)")
+        raise typer.Exit(exit_codes.UNHEALTHY)
+    if broker_error is not None:
+        fail(f"the broker is unavailable: topic lag unknown ({broker_error})")
+        raise typer.Exit(exit_codes.UNAVAILABLE)
 
 
-def topic_ends(settings: Settings) -> dict[int, int] | None:
-    """End offsets of the case-events topic's partitions, or None without a reachable broker."""
-    if not settings.kafka_bootstrap_servers:
-        return None
-    try:
-        consumer = kafka_clients.consumer(settings.kafka_bootstrap_servers, None,
-                                          request_timeout_ms=10_000)
+def relay_status(app: AfterSalesApp, settings: Settings, store_end: int) -> dict[str, Any]:
+    """Where the relay is, and the position it is stuck at (with why, as far as the store
+    can tell) or None."""
+    tracking = app.factory.tracking_recorder()
+    position = tracking.max_tracking_id(relay_name(settings.case_events_topic)) or 0
+    refused = refused_position(tracking, settings.case_events_topic)
+    reason = ""
+    if refused is not None:
+        reason = "refused by the broker"
+        for notification in app.recorder.select_notifications(refused, 1):
+            size = relayed_size(notification)
+            reason = (f"a {size}-byte message ({notification.topic}); the store allows "
+                      f"{settings.case_event_max_bytes}, the broker refused it")
+    return {"topic": settings.case_events_topic, "position": position,
+            "store_position": store_end, "lag_events": max(store_end - position, 0),
+            "refused_at": refused, "reason": reason}
+
+
+def topic_ends(settings: Settings) -> tuple[dict[int, int] | None, str | None]:
+    """End offsets of the case-events topic's partitions (None without a broker configured),
+    and what went wrong when the configured broker could not tell."""
+    servers, topic = settings.kafka_bootstrap_servers, settings.case_events_topic
+    if not servers:
+        return None, None
+    admin = consumer = None
+    try:  # the admin client gives up after its timeout (a consumer's metadata call may not)
+        admin = KafkaAdminClient(bootstrap_servers=servers, api_version=kafka_clients.API_VERSION,
+                                 request_timeout_ms=10_000, client_id="aftersales-status")
+        [described] = admin.describe_topics([topic])
+        tps = [TopicPartition(topic, p["partition_index"]) for p in described["partitions"]]
+        consumer = kafka_clients.consumer(servers, None, request_timeout_ms=10_000)
+        ends = consumer.end_offsets(tps, timeout_ms=10_000)
+        return {tp.partition: end for tp, end in ends.items()}, None
     except KafkaError as error:
-        errors.print(f"topic lag unknown: {error}")
-        return None
-    try:
-        parts = consumer.partitions_for_topic(settings.case_events_topic) or set()
-        tps = [TopicPartition(settings.case_events_topic, p) for p in sorted(parts)]
-        return {tp.partition: end for tp, end in consumer.end_offsets(tps).items()}
-    except KafkaError as error:
-        errors.print(f"topic lag unknown: {error}")
-        return None
+        name = type(error).__name__
+        return None, str(error) if name in str(error) else f"{name}: {error}"
     finally:
-        consumer.close()
+        for client in (admin, consumer):
+            if client is not None:
+                client.close()
 
 
 def report(
@@ -146,14 +192,18 @@ def report(
     exceptions by carrier. Also written with charts to an HTML or PNG file."""
     from aftersales.report_render import print_report, write_html, write_png  # matplotlib: slow
 
-    db = build_read_db(Settings.from_env())
-    ensure_schema(db, all_projections())
-    figures = build_report(db)
     if output.suffix not in (".html", ".png"):
         fail(f"--output must end in .html or .png, got {output}")
         raise typer.Exit(exit_codes.INVALID)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    (write_png if output.suffix == ".png" else write_html)(figures, output)
+    db = build_read_db(Settings.from_env())
+    ensure_schema(db, all_projections())
+    figures = build_report(db)
+    try:
+        private_file(output)
+        (write_png if output.suffix == ".png" else write_html)(figures, output)
+    except OSError as error:
+        fail(f"cannot write --output {output}: {error.strerror or error}")
+        raise typer.Exit(exit_codes.INVALID) from None
     if fmt == "json":
         emit_rows([{"headline": figures.headline, "sections": [
             {"title": s.title, "columns": s.columns, "rows": s.rows} for s in figures.sections]}],

@@ -19,9 +19,10 @@ from aftersales.bootstrap import (
     build_inbound,
     build_projection_runner,
     build_relay,
-    topic_partitions,
+    ensure_pipeline_topics,
 )
-from aftersales.brokers import BrokerProcess, ensure_topics, start_broker
+from aftersales.brokers import BrokerProcess, start_broker
+from aftersales.errors import classify
 from aftersales.output import console, errors
 from aftersales.settings import Settings
 from audit.auditor import Auditor
@@ -69,8 +70,7 @@ def run(
 def _run_workers(settings: Settings, roles: list[Role], create_topics: bool,
                  seconds: float | None) -> None:
     if create_topics and set(roles) & set(KAFKA_ROLES):
-        assert settings.kafka_bootstrap_servers is not None
-        ensure_topics(settings.kafka_bootstrap_servers, topic_partitions(settings))
+        ensure_pipeline_topics(settings)
     app = build_app(settings)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -91,8 +91,10 @@ def _run_workers(settings: Settings, roles: list[Role], create_topics: bool,
     def guarded(name: str, work: Callable[[threading.Event], None]) -> None:
         try:
             work(stop)
-        except Exception:
-            log.exception("worker %s failed; stopping the process", name)
+        except Exception as problem:
+            log.error("worker %s failed (%s); stopping the process", name,
+                      classify(problem)[1])
+            log.debug("worker %s failed", name, exc_info=True)
             failed.append(name)
             stop.set()
 
@@ -118,8 +120,8 @@ def broker(
     kind: Annotated[Literal["tansu", "kafka"], typer.Option(
         "--kind", help="tansu (instant, memory only) or kafka (Apache Kafka 4, Java 17)")
     ] = "tansu",
-    port: Annotated[int | None, typer.Option(help="port on 127.0.0.1; default: a free one")
-                    ] = None,
+    port: Annotated[int | None, typer.Option(
+        min=1, max=65535, help="port on 127.0.0.1; default: a free one")] = None,
     data_dir: Annotated[Path | None, typer.Option(help="where the broker keeps its data")
                         ] = None,
 ) -> None:

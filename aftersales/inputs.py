@@ -1,55 +1,69 @@
-"""Reading JSON objects from a file or stdin: one object, an array, or JSON lines."""
+"""Reading JSON documents from a file or stdin, streamed (schemas/json_stream.py): JSON lines,
+one (pretty-printed) document, or an array. Memory stays bounded whatever the input's size."""
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
+from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import BinaryIO
 
-import orjson
+import typer
+from pydantic import TypeAdapter, ValidationError
 
-MAX_LINE_BYTES = 1_000_000
+from schemas.common import Timestamp
+from schemas.errors import describe_validation
+from schemas.json_stream import Document, documents
 
-
-@dataclass
-class Item:
-    """One JSON object read from the input (or why it could not be read), with its line."""
-
-    line: int
-    value: Any = None
-    error: str | None = None
+TIMESTAMP: TypeAdapter[datetime] = TypeAdapter(Timestamp)
 
 
-def read_items(source: str) -> Iterator[Item]:
-    raw = sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
-    stripped = raw.strip()
-    if stripped.startswith((b"{", b"[")) and b"\n" in stripped:
-        try:
-            whole = orjson.loads(stripped)
-        except orjson.JSONDecodeError:
-            whole = None
-        if isinstance(whole, dict):
-            yield Item(1, whole)
-            return
-        if isinstance(whole, list):
-            yield from (Item(i + 1, v) for i, v in enumerate(whole))
-            return
-    for number, line in enumerate(raw.splitlines(), start=1):
-        if not line.strip():
-            continue
-        if len(line) > MAX_LINE_BYTES:
-            yield Item(number, error=f"line is {len(line)} bytes, over {MAX_LINE_BYTES}")
-            continue
-        try:
-            yield Item(number, orjson.loads(line))
-        except orjson.JSONDecodeError as error:
-            yield Item(number, error=f"not JSON: {error}")
+class InputFileError(OSError):
+    """The input file cannot be read (missing, a folder, no permission): a bad argument."""
+
+
+@contextmanager
+def opened(source: str) -> Iterator[BinaryIO]:
+    if source == "-":
+        yield sys.stdin.buffer
+        return
+    try:
+        handle = Path(source).open("rb")  # noqa: SIM115 (closed below; errors here only)
+    except OSError as error:
+        raise InputFileError(f"cannot read {source}: {error.strerror or error}") from None
+    with handle:
+        yield handle
+
+
+def read_documents(source: str) -> Iterator[Document]:
+    """Each document of the file (or of stdin for ``-``), in order, with its line number."""
+    with opened(source) as stream:
+        yield from documents(stream)
 
 
 def count_lines(source: str) -> int | None:
+    """Lines in the file (for a progress bar), read in chunks; None for stdin."""
     if source == "-":
         return None
-    with Path(source).open("rb") as handle:
-        return sum(1 for _ in handle)
+    with opened(source) as stream:
+        return sum(chunk.count(b"\n") for chunk in iter(lambda: stream.read(1 << 20), b""))
+
+
+def readable(source: str) -> None:
+    """Raise InputFileError now unless the input can be opened (before anything else runs)."""
+    if source != "-":
+        with opened(source):
+            pass
+
+
+def time_option(text: str | None, option: str) -> datetime | None:
+    """An RFC 3339 time given on the command line, within the supported range (the same
+    rule as in messages), or a usage error (exit 2)."""
+    if text is None:
+        return None
+    try:
+        return TIMESTAMP.validate_python(text)
+    except ValidationError as error:
+        raise typer.BadParameter(f"{option}: {describe_validation(error)}") from None

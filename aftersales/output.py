@@ -1,20 +1,56 @@
-"""Output for people (tables) and for machines (JSON, CSV), and errors on stderr."""
+"""Output for people (tables) and for machines (JSON, CSV), and errors on stderr.
+
+What customers wrote reaches these outputs, so: tables and messages show control characters
+(terminal escapes, bidirectional overrides) as visible escapes and never read rich markup in
+data; CSV cells that a spreadsheet would run as a formula are prefixed with a quote."""
 
 from __future__ import annotations
 
 import csv
 import io
+import re
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal
 
 import orjson
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
+
+from aftersales.settings import scrub
 
 Format = Literal["table", "json", "csv"]
 console = Console()
 errors = Console(stderr=True)
+
+# C0 and C1 controls (but tab and line feed), DEL, zero-width and bidirectional formatting
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e"
+                      "\u2060-\u2069\ufeff]")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?")
+
+
+def printable(value: object) -> str:
+    """The value as text for a terminal: control characters shown as escapes (\\x1b…)."""
+    text = "" if value is None else str(value)
+    return _CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}" if ord(m.group()) > 0xFF
+                        else f"\\x{ord(m.group()):02x}", text)
+
+
+def cell(value: object) -> Text:
+    """A table cell: printable, and rich markup in data stays plain text."""
+    return Text(printable(value))
+
+
+def csv_safe(value: Any) -> Any:
+    """A CSV cell a spreadsheet will not run: text starting with = + - @ tab or CR gets a
+    leading ' (plain numbers such as -12.50 stay numbers)."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START) and not _NUMBER.fullmatch(
+            value):
+        return "'" + value
+    return value
 
 
 def dumps(value: Any) -> str:
@@ -27,11 +63,11 @@ def emit_json_line(value: Any) -> None:
 
 
 def table(title: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> Table:
-    out = Table(title=title, title_justify="left", show_lines=False)
+    out = Table(title=cell(title), title_justify="left", show_lines=False)
     for column in columns:
-        out.add_column(column, overflow="fold")
+        out.add_column(cell(column), overflow="fold")
     for row in rows:
-        out.add_row(*("" if v is None else str(v) for v in row))
+        out.add_row(*(cell(v) for v in row))
     return out
 
 
@@ -44,11 +80,14 @@ def emit_rows(rows: Sequence[Mapping[str, Any]], fmt: Format, title: str) -> Non
         buffer = io.StringIO()
         writer = csv.DictWriter(buffer, fieldnames=columns)
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows({k: csv_safe(v) for k, v in row.items()} for row in rows)
         sys.stdout.write(buffer.getvalue())
         return
     console.print(table(title, columns, ([row[c] for c in columns] for row in rows)))
 
 
 def fail(message: str) -> None:
-    errors.print(f"[bold red]error:[/] {message}", highlight=False, markup=True)
+    """One line on stderr: secrets scrubbed, control characters and markup made harmless."""
+    text = printable(" ".join(scrub(message).split()))
+    errors.print(f"[bold red]error:[/] {escape(text)}", highlight=False, markup=True,
+                 soft_wrap=True)

@@ -1,15 +1,42 @@
-"""Configuration from the environment (SPEC §4.5), validated once, never logged with secrets."""
+"""Configuration from the environment (SPEC §4.5), validated once, never shown with secrets.
+
+A database URL is never echoed in an error: it may hold a password. Messages name the
+variable and what is wrong with it; `redact` shows a URL without its password, and `scrub`
+takes every configured secret out of any text before it is printed or logged."""
 
 from __future__ import annotations
 
+import logging
 import os
+import re
+from collections.abc import Mapping
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qsl, unquote
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator
+
+from projections.db import postgres_params, private_file
 
 DEFAULT_DATABASE_URL = "sqlite:///var/events.sqlite"
 DEFAULT_READ_DATABASE_URL = "sqlite:///var/read.sqlite"
+DEFAULT_CASE_EVENT_MAX_BYTES = 1_000_000
+ENV = {
+    "database_url": "AFTERSALES_DATABASE_URL",
+    "read_database_url": "AFTERSALES_READ_DATABASE_URL",
+    "kafka_bootstrap_servers": "KAFKA_BOOTSTRAP_SERVERS",
+    "orders_topic": "AFTERSALES_ORDERS_TOPIC",
+    "shipments_topic": "AFTERSALES_SHIPMENTS_TOPIC",
+    "case_events_topic": "AFTERSALES_CASE_EVENTS_TOPIC",
+    "dlq_topic": "AFTERSALES_DLQ_TOPIC",
+    "case_event_max_bytes": "AFTERSALES_CASE_EVENT_MAX_BYTES",
+    "postgres_schema": "AFTERSALES_POSTGRES_SCHEMA",
+}
+URL_VARIABLES = ("AFTERSALES_DATABASE_URL", "AFTERSALES_READ_DATABASE_URL")
+_BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
+
+
+class ConfigError(ValueError):
+    """The configuration is invalid; the message names the variable, never its value."""
 
 
 class Settings(BaseModel):
@@ -20,58 +47,129 @@ class Settings(BaseModel):
     shipments_topic: str = "shipments.v1"
     case_events_topic: str = "aftersales.case-events.v1"
     dlq_topic: str = "aftersales.dlq.v1"
+    case_event_max_bytes: int = Field(
+        DEFAULT_CASE_EVENT_MAX_BYTES, ge=64 * 1024, le=64 * 1024 * 1024,
+        description="the case-events topic's message size limit; larger events are refused")
     postgres_schema: str | None = Field(None, description="isolates tests on one database")
 
     @field_validator("database_url", "read_database_url")
     @classmethod
     def _supported(cls, url: str) -> str:
-        if not url.startswith(("sqlite:///", "postgresql://", "postgres://")):
-            raise ValueError(f"expected sqlite:///PATH or postgresql://…, got {redact(url)}")
+        check_url(url)
         return url
 
     @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
-        values = {
-            "database_url": env.get("AFTERSALES_DATABASE_URL"),
-            "read_database_url": env.get("AFTERSALES_READ_DATABASE_URL"),
-            "kafka_bootstrap_servers": env.get("KAFKA_BOOTSTRAP_SERVERS"),
-            "orders_topic": env.get("AFTERSALES_ORDERS_TOPIC"),
-            "shipments_topic": env.get("AFTERSALES_SHIPMENTS_TOPIC"),
-            "case_events_topic": env.get("AFTERSALES_CASE_EVENTS_TOPIC"),
-            "dlq_topic": env.get("AFTERSALES_DLQ_TOPIC"),
-            "postgres_schema": env.get("AFTERSALES_POSTGRES_SCHEMA"),
-        }
-        return cls(**{k: v for k, v in values.items() if v})
+        values = {field: env.get(variable) for field, variable in ENV.items()}
+        try:
+            return cls.model_validate({k: v for k, v in values.items() if v})
+        except ValidationError as error:
+            problems = []
+            for problem in error.errors(include_url=False, include_input=False):
+                field = str(problem["loc"][0]) if problem["loc"] else ""
+                message = problem["msg"].removeprefix("Value error, ")
+                problems.append(f"{ENV.get(field, field)}: {message}")
+            raise ConfigError("invalid configuration: " + "; ".join(problems)) from None
+
+
+def check_url(url: str) -> None:
+    """Raise ValueError (naming the problem, not the value) unless the URL is usable."""
+    if url.startswith("sqlite:///"):
+        if not url.removeprefix("sqlite:///").strip():
+            raise ValueError("sqlite:/// needs a file path, e.g. sqlite:///var/events.sqlite")
+        return
+    if not url.startswith(("postgresql://", "postgres://")):
+        raise ValueError("expected sqlite:///PATH or postgresql://USER:PASSWORD@HOST:PORT/DB "
+                         "(the value is not shown: it may hold a password)")
+    if _BAD_ESCAPE.search(url):
+        raise ValueError("the URL has a % not followed by two hex digits (escape a % in a "
+                         "password as %25; the value is not shown)")
+    try:
+        postgres_params(url)
+    except ValueError as error:
+        raise ValueError(f"not a usable PostgreSQL URL: {error} (the value is not shown)"
+                         ) from None
 
 
 def redact(url: str) -> str:
-    """The URL without its password, for messages and logs."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
-    return parts._replace(netloc=netloc).geturl()
+    """The URL without its password (also a password given as a query parameter)."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return "***"
+    authority, slash, path = rest.partition("/")
+    if "@" in authority:
+        userinfo, _, host = authority.rpartition("@")
+        user, colon, _ = userinfo.partition(":")
+        authority = f"{user}{':***' if colon else ''}@{host}"
+    path, question, query = path.partition("?")
+    if question:
+        query = "&".join(f"{k}=***" if "password" in k.lower() else f"{k}={v}"
+                         for k, v in parse_qsl(query, keep_blank_values=True))
+    return f"{scheme}://{authority}{slash}{path}{question}{query}"
+
+
+def configured_secrets(environ: Mapping[str, str] | None = None) -> list[str]:
+    """Every password in the configured URLs, as written and percent-decoded."""
+    env = os.environ if environ is None else environ
+    found: set[str] = set()
+    for variable in URL_VARIABLES:
+        url = env.get(variable) or ""
+        authority = url.partition("://")[2].partition("/")[0]
+        if "@" in authority:
+            userinfo = authority.rpartition("@")[0]
+            if ":" in userinfo:
+                found.add(userinfo.partition(":")[2])
+        for key, value in parse_qsl(url.partition("?")[2], keep_blank_values=True):
+            if "password" in key.lower():
+                found.add(value)
+    found |= {unquote(s) for s in found}
+    return sorted((s for s in found if len(s) >= 3), key=len, reverse=True)
+
+
+def scrub(text: str, secrets: list[str] | None = None) -> str:
+    """The text with every configured secret replaced by ***."""
+    for secret in configured_secrets() if secrets is None else secrets:
+        text = text.replace(secret, "***")
+    return text
+
+
+class ScrubSecrets(logging.Filter):
+    """A log filter: every configured secret out of each record's text (and traceback)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.secrets = configured_secrets()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.secrets:
+            record.msg = scrub(record.getMessage(), self.secrets)
+            record.args = None
+            if record.exc_info:
+                record.exc_text = scrub(logging.Formatter().formatException(record.exc_info),
+                                        self.secrets)
+                record.exc_info = None
+        return True
 
 
 def eventsourcing_env(url: str, schema: str | None = None) -> dict[str, str]:
     """Translate a database URL into the eventsourcing library's persistence settings."""
     if url.startswith("sqlite:///"):
         path = Path(url.removeprefix("sqlite:///"))
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_file(path)
         return {
             "PERSISTENCE_MODULE": "eventsourcing.sqlite",
             "SQLITE_DBNAME": str(path),
             "SQLITE_LOCK_TIMEOUT": "30",
         }
-    parts = urlsplit(url)
+    params = postgres_params(url)
     env = {
         "PERSISTENCE_MODULE": "eventsourcing.postgres",
-        "POSTGRES_DBNAME": parts.path.lstrip("/") or "aftersales",
-        "POSTGRES_HOST": parts.hostname or "127.0.0.1",
-        "POSTGRES_PORT": str(parts.port or 5432),
-        "POSTGRES_USER": unquote(parts.username or "aftersales"),
-        "POSTGRES_PASSWORD": unquote(parts.password or ""),
+        "POSTGRES_DBNAME": str(params.get("dbname") or "aftersales"),
+        "POSTGRES_HOST": str(params.get("host") or "127.0.0.1"),
+        "POSTGRES_PORT": str(params.get("port") or 5432),
+        "POSTGRES_USER": str(params.get("user") or "aftersales"),
+        "POSTGRES_PASSWORD": str(params.get("password") or ""),
         "POSTGRES_CONNECT_TIMEOUT": "10",
         "POSTGRES_LOCK_TIMEOUT": "5",
         "POSTGRES_POOL_SIZE": "4",

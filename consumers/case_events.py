@@ -1,4 +1,5 @@
-"""Stored events → CloudEvents 1.0 structured JSON for aftersales.case-events.v1.
+"""Stored events → CloudEvents 1.0 structured JSON for aftersales.case-events.v1, and the
+guard that keeps out of the store any event whose message would be too large for that topic.
 
 Works on the stored JSON directly (no domain classes are loaded), so the relay is fast and
 publishes events of any version the store holds."""
@@ -10,9 +11,11 @@ from typing import Any
 from uuid import UUID
 
 import orjson
-from eventsourcing.persistence import Notification
+from eventsourcing.domain import DomainEventProtocol
+from eventsourcing.persistence import Mapper, Notification, StoredEvent
 
 from aftersales_core.domain.ids import NAMESPACE
+from aftersales_core.errors import InvalidCommandError
 from schemas.outbound import SOURCE
 
 REDACTED = "redacted"
@@ -71,3 +74,44 @@ def encode(notification: Notification) -> tuple[bytes, bytes]:
     """(key, value) of the Kafka message for one stored event; key = case id."""
     event = to_cloud_event(notification)
     return event["subject"].encode(), orjson.dumps(event)
+
+
+# The envelope around an event's stored state is at most this many bytes (id, source, type,
+# subject, time, position and version; key = subject): a stored state this much under the
+# limit always fits, larger ones are measured exactly.
+ENVELOPE_BYTES = 2048
+LAST_POSITION = 2**63 - 1  # the widest position a stored event can get
+
+
+class EventTooLargeError(InvalidCommandError):
+    """The event's message on the case-events topic would exceed the topic's size limit."""
+
+
+def relayed_size(stored: StoredEvent) -> int:
+    """Bytes of the Kafka key and value the relay will publish for this stored event."""
+    key, value = encode(Notification(
+        id=LAST_POSITION, originator_id=stored.originator_id,
+        originator_version=stored.originator_version, topic=stored.topic, state=stored.state))
+    return len(key) + len(value)
+
+
+class RelayableMapper(Mapper[UUID]):
+    """The application's mapper, refusing events too large for the case-events topic.
+
+    Sizes are measured after encoding, as the relay will publish them, against the topic's
+    configured limit: an event the relay could not publish is never stored."""
+
+    def __init__(self, inner: Mapper[UUID], max_bytes: int) -> None:
+        super().__init__(inner.transcoder, compressor=inner.compressor, cipher=inner.cipher)
+        self.max_bytes = max_bytes
+
+    def to_stored_event(self, domain_event: DomainEventProtocol[UUID]) -> StoredEvent:
+        stored = super().to_stored_event(domain_event)
+        if len(stored.state) + ENVELOPE_BYTES > self.max_bytes:
+            size = relayed_size(stored)
+            if size > self.max_bytes:
+                raise EventTooLargeError(
+                    f"{stored.topic} v{stored.originator_version} would be a {size}-byte message "
+                    f"on the case-events topic, over its limit of {self.max_bytes} bytes; "
+                    "nothing was stored")
+        return stored

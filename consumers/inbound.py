@@ -1,9 +1,14 @@
 """Inbound consumers of orders.v1 and shipments.v1.
 
-Each message is validated with the schemas, applied through the application (the store dedupes
-on event_id), or sent unchanged to the dead-letter topic. Offsets are committed only after the
-effect (or the dead letter) is durable, so a crash redelivers, and redelivery changes nothing.
-Transient trouble (store or broker unavailable) stops the batch without committing."""
+Each message passes the validation boundary (schemas/boundary.py), is applied through the
+application (the store dedupes on event_id), or is sent unchanged to the dead-letter topic.
+Offsets are committed only after the effect (or the dead letter) is durable, so a crash
+redelivers, and redelivery changes nothing. Transient trouble (store or broker unavailable)
+stops the batch without committing.
+
+No single message can stop the consumer or make it crash-loop: whatever the boundary refuses,
+the domain refuses, or the application fails on is dead-lettered; a message that keeps failing
+with "transient" errors while the store answers is dead-lettered after MAX_ATTEMPTS."""
 
 from __future__ import annotations
 
@@ -12,23 +17,23 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import orjson
 from eventsourcing.persistence import PersistenceError
 from kafka import KafkaConsumer, KafkaProducer, OffsetAndMetadata
 from kafka.consumer.fetcher import ConsumerRecord
 from kafka.errors import KafkaError
-from pydantic import ValidationError
 
 from aftersales_core.application.app import AfterSalesApp
 from aftersales_core.errors import ConcurrentChangeError, DomainError
+from consumers.case_events import EventTooLargeError
 from consumers.dead_letters import Rejection, dead_letter, where
 from consumers.translate import apply_upstream
-from schemas.errors import describe_validation
-from schemas.inbound import ORDER_EVENT, ORDER_TYPES, SHIPMENT_EVENT, SHIPMENT_TYPES, UpstreamEvent
+from schemas.boundary import read_inbound
+from schemas.errors import InputRefused
+from schemas.inbound import UpstreamEvent
 
 log = logging.getLogger(__name__)
-MAX_MESSAGE_BYTES = 256 * 1024
 TRANSIENT = (KafkaError, PersistenceError, ConcurrentChangeError, OSError)
+MAX_ATTEMPTS = 5  # a message failing "transiently" this often while the store answers: poison
 
 
 @dataclass
@@ -49,6 +54,7 @@ class InboundConsumer:
         self.dlq_topic = dlq_topic
         self.stats = InboundStats()
         self._producer: KafkaProducer | None = None
+        self._attempts: dict[tuple[str, int, int], int] = {}
 
     def run(self, stop: threading.Event) -> None:
         """Consume until ``stop`` is set; on transient failure re-join and resume from the last
@@ -89,14 +95,25 @@ class InboundConsumer:
 
     def handle(self, record: ConsumerRecord) -> None:
         """Apply one record or dead-letter it; raises only for transient failures."""
-        message_or_rejection = self.parse(record)
+        try:
+            message_or_rejection = self.parse(record)
+        except Exception as error:  # the boundary refuses with InputRefused; anything else too
+            log.exception("%s: validating the message failed unexpectedly", where(record))
+            message_or_rejection = Rejection("internal_error", f"{type(error).__name__}")
         if isinstance(message_or_rejection, Rejection):
             self.reject(record, message_or_rejection)
             return
         try:
             result = apply_upstream(self.app, message_or_rejection)
-        except TRANSIENT:
-            raise  # store or broker trouble, or conflicts after retries: do not commit
+        except EventTooLargeError as refused:
+            self.reject(record, Rejection("oversized", str(refused)))
+            return
+        except TRANSIENT as error:
+            if not self._poison(record, error):
+                raise  # store or broker trouble, or conflicts after retries: do not commit
+            self.reject(record, Rejection("unprocessable", f"failed {MAX_ATTEMPTS} times while "
+                                          f"the store answered: {type(error).__name__}: {error}"))
+            return
         except DomainError as refused:
             self.reject(record, Rejection("refused", f"{type(refused).__name__}: {refused}"))
             return
@@ -104,6 +121,7 @@ class InboundConsumer:
             log.exception("%s: applying the message failed unexpectedly", where(record))
             self.reject(record, Rejection("internal_error", f"{type(error).__name__}: {error}"))
             return
+        self._attempts.pop((record.topic, record.partition, record.offset), None)
         if result.applied:
             self.stats.applied += 1
             log.debug("%s: applied %s: %s", where(record), result.event_id,
@@ -112,26 +130,30 @@ class InboundConsumer:
             self.stats.duplicates += 1
             log.info("%s: event %s seen before, ignored", where(record), result.event_id)
 
+    def _poison(self, record: ConsumerRecord, error: Exception) -> bool:
+        """True when this record has now failed MAX_ATTEMPTS times with "transient" errors
+        while the store answers: the message, not the store, is the trouble."""
+        if isinstance(error, KafkaError):
+            return False
+        key = (record.topic, record.partition, record.offset)
+        self._attempts[key] = attempts = self._attempts.get(key, 0) + 1
+        if attempts < MAX_ATTEMPTS:
+            return False
+        try:
+            self.app.recorder.max_notification_id()
+        except Exception:  # the store does not answer: an outage, keep waiting
+            return False
+        del self._attempts[key]
+        return True
+
     def parse(self, record: ConsumerRecord) -> UpstreamEvent | Rejection:
-        value = record.value
-        if value is None:
+        if record.value is None:
             return Rejection("not_json", "empty message (tombstone)")
-        if len(value) > MAX_MESSAGE_BYTES:
-            return Rejection("oversized", f"{len(value)} bytes, over {MAX_MESSAGE_BYTES}")
         try:
-            data = orjson.loads(value)
-        except orjson.JSONDecodeError as error:
-            return Rejection("not_json", f"not JSON (UTF-8): {error}")
-        on_orders = record.topic == self.orders_topic
-        adapter = ORDER_EVENT if on_orders else SHIPMENT_EVENT
-        event_type = data.get("event_type") if isinstance(data, dict) else None
-        if event_type in (SHIPMENT_TYPES if on_orders else ORDER_TYPES):
-            return Rejection("wrong_topic", f"a {event_type} event does not belong on "
-                                            f"{record.topic}")
-        try:
-            message: UpstreamEvent = adapter.validate_python(data)
-        except ValidationError as error:
-            return Rejection("invalid", describe_validation(error))
+            message = read_inbound(record.value, "orders" if record.topic == self.orders_topic
+                                   else "shipments")
+        except InputRefused as refused:
+            return Rejection(refused.kind, str(refused))
         if record.key is not None and record.key != message.order_id.encode():
             return Rejection("key_mismatch", f"key {record.key!r} is not the order_id "
                                              f"{message.order_id!r}")
@@ -143,6 +165,7 @@ class InboundConsumer:
         dead_letter(self._producer, self.dlq_topic, record, rejection)
         self.stats.dead_lettered += 1
         self.stats.by_kind[rejection.kind] = self.stats.by_kind.get(rejection.kind, 0) + 1
+        self._attempts.pop((record.topic, record.partition, record.offset), None)
         log.warning("%s: dead-lettered (%s): %s", where(record), rejection.kind,
                     rejection.message)
 

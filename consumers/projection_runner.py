@@ -4,7 +4,12 @@ Each batch's rows and the positions it covers commit in one transaction in the r
 On (re)assignment every partition is sought to the offset stored with the rows, so a crash
 anywhere neither loses nor doubles an effect; Kafka's own committed offsets are written after
 the database commit, for lag monitoring only. Several runners in one group split the
-partitions and survive rebalances."""
+partitions and survive rebalances.
+
+No single record stops a runner: a record that is not a case event, or an event a projection
+cannot take, is left out (projections/apply.py), dead-lettered with headers naming where it
+came from and why, and the positions move past it; the dead letter is acknowledged before the
+batch commits. An outage of the read database or the broker is waited out instead."""
 
 from __future__ import annotations
 
@@ -13,15 +18,16 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-import orjson
-from kafka import KafkaConsumer, OffsetAndMetadata, TopicPartition
+from kafka import KafkaConsumer, KafkaProducer, OffsetAndMetadata, TopicPartition
+from kafka.consumer.fetcher import ConsumerRecord
 from kafka.consumer.subscription_state import ConsumerRebalanceListener
 from kafka.errors import KafkaError
 
+from consumers.dead_letters import Rejection, dead_letter
 from projections import positions
-from projections.apply import Delivery, apply_batch, ensure_schema, normalise
+from projections.apply import Delivery, Failure, apply_batch, decode, ensure_schema
 from projections.base import Projection
-from projections.db import ReadDatabase
+from projections.db import ReadDatabase, is_outage
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +37,9 @@ class RunnerStats:
     events: int = 0
     applied: int = 0
     batches: int = 0
-    skipped_bad: int = 0
+    skipped_bad: int = 0  # records that are not case events
+    failed: int = 0  # (event, projection) applications left out
+    dead_lettered: int = 0
     assigned: tuple[int, ...] = ()
 
 
@@ -49,11 +57,16 @@ class _SeekToStored(ConsumerRebalanceListener):
 
 class ProjectionRunner:
     def __init__(self, db: ReadDatabase, projections: Sequence[Projection],
-                 make_consumer: Callable[[], KafkaConsumer], topic: str) -> None:
+                 make_consumer: Callable[[], KafkaConsumer], topic: str, *,
+                 make_producer: Callable[[], KafkaProducer] | None = None,
+                 dlq_topic: str | None = None) -> None:
         self.db, self.projections = db, list(projections)
         self.make_consumer, self.topic = make_consumer, topic
+        self.make_producer, self.dlq_topic = make_producer, dlq_topic
         self.stats = RunnerStats()
         self._consumer: KafkaConsumer | None = None
+        self._producer: KafkaProducer | None = None
+        self._records: dict[tuple[str, int, int], ConsumerRecord] = {}  # the batch, for DLQ
         ensure_schema(db, self.projections)
 
     def seek_to_stored(self, assigned: list[TopicPartition]) -> None:
@@ -70,40 +83,87 @@ class ProjectionRunner:
     def run(self, stop: threading.Event) -> None:
         backoff = 0.5
         while not stop.is_set():
-            self._consumer = self.make_consumer()
             try:
+                self._consumer = self.make_consumer()
                 self._consumer.subscribe([self.topic], listener=_SeekToStored(self))
                 while not stop.is_set():
                     self.poll_once()
                     backoff = 0.5
-            except KafkaError as error:  # nothing half-applied: batches are transactions
-                log.warning("projections: %s; re-joining in %.1fs", error, backoff)
+            except Exception as error:  # nothing half-applied: batches are transactions
+                if not (isinstance(error, KafkaError) or is_outage(error)):
+                    raise
+                log.warning("projections: %s: %s; re-joining in %.1fs", type(error).__name__,
+                            error, backoff)
                 stop.wait(backoff)
                 backoff = min(backoff * 2, 10.0)
+                if is_outage(error):
+                    self._reconnect()
             finally:
-                self._consumer.close(autocommit=False)
+                if self._consumer is not None:
+                    self._consumer.close(autocommit=False)
                 self._consumer = None
+        if self._producer is not None:
+            self._producer.close(timeout=5)
+
+    def _reconnect(self) -> None:
+        try:
+            self.db.reconnect()
+        except Exception as error:  # still down: the next round tries again
+            log.warning("projections: the read database is still unavailable (%s: %s)",
+                        type(error).__name__, error)
 
     def poll_once(self, timeout_ms: int = 200) -> int:
         assert self._consumer is not None
         polled = self._consumer.poll(timeout_ms=timeout_ms, max_records=2000)
         deliveries = []
+        self._records = {}
         for tp, records in polled.items():
             for record in records:
+                self._records[(tp.topic, tp.partition, record.offset)] = record
                 try:
-                    event = normalise(orjson.loads(record.value))
-                except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as error:
-                    self.stats.skipped_bad += 1
-                    log.error("projections: %s[%d]@%d is not a case event (%s); skipped",
-                              tp.topic, tp.partition, record.offset, error)
+                    event = decode(record.value)
+                except ValueError as error:
+                    deliveries.append(Delivery(tp.topic, tp.partition, record.offset, None,
+                                               f"not a case event: {error}"))
                     continue
                 deliveries.append(Delivery(tp.topic, tp.partition, record.offset, event))
         if not deliveries:
             return 0
-        self.stats.applied += apply_batch(self.db, self.projections, deliveries)
+        self.stats.applied += apply_batch(self.db, self.projections, deliveries,
+                                          self._left_out)
         self.stats.events += len(deliveries)
         self.stats.batches += 1
         # the offsets that count are stored with the rows; Kafka's copy is for lag monitoring
         self._consumer.commit_async({tp: OffsetAndMetadata(records[-1].offset + 1, "", -1)
                                      for tp, records in polled.items()})
         return len(deliveries)
+
+    def _left_out(self, failures: list[Failure]) -> None:
+        """Log and dead-letter what the batch leaves out (before the batch commits)."""
+        by_delivery: dict[tuple[str, int, int], list[Failure]] = {}
+        for failure in failures:
+            d = failure.delivery
+            by_delivery.setdefault((d.source, d.part, d.offset), []).append(failure)
+        for found in by_delivery.values():
+            delivery = found[0].delivery
+            where = f"{delivery.source}[{delivery.part}]@{delivery.offset}"
+            projections = ", ".join(f.projection for f in found)
+            message = "; ".join(f"{f.projection}: {f.error}" for f in found)
+            log.error("projections: %s left out of %s: %s", where, projections, message)
+            if delivery.event is None:
+                self.stats.skipped_bad += 1
+            else:
+                self.stats.failed += len(found)
+            kind = "not_a_case_event" if delivery.event is None else "unprojectable"
+            self._dead_letter(delivery, Rejection(kind, message))
+
+    def _dead_letter(self, delivery: Delivery, rejection: Rejection) -> None:
+        if self.make_producer is None or self.dlq_topic is None:
+            return
+        original = self._records.get((delivery.source, delivery.part, delivery.offset))
+        if original is None:
+            return
+        if self._producer is None:
+            self._producer = self.make_producer()
+        dead_letter(self._producer, self.dlq_topic, original, rejection)
+        self.stats.dead_lettered += 1

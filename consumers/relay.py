@@ -1,28 +1,40 @@
 """The relay: publish every stored event, in store order, to aftersales.case-events.v1.
 
-Position is recorded in the store's tracking table after the broker acknowledged the batch, so a
-crash re-sends at most one batch (harmless: consumers dedupe on the CloudEvents id) and never
-skips one. Key = aggregate (case) id, so each case's events stay in order in one partition."""
+Position is recorded in the store's tracking table after the broker acknowledged the events, so
+a crash re-sends at most one batch (harmless: consumers dedupe on the CloudEvents id) and never
+skips one. Key = aggregate (case) id, so each case's events stay in order in one partition.
+
+The relay never stalls silently. An event too large for the topic cannot be stored (the store
+measures each event as the relay will encode it), but should the broker refuse one anyway (a
+topic configured smaller, a broker policy), the relay publishes everything before it, records
+its position, and reports the refused position loudly: an error in the log on every retry, a
+``refused`` tracking record that `aftersales status` shows, with a non-zero exit code. It never
+skips the event: that would break the order of its case. Large events are sent on their own,
+after everything before them was acknowledged, so a refusal never lets a later event through."""
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from eventsourcing.persistence import (
     ApplicationRecorder,
+    Notification,
     PersistenceError,
     Tracking,
     TrackingRecorder,
 )
 from kafka import KafkaProducer
 from kafka.errors import KafkaError
+from kafka.producer.future import FutureRecordMetadata
 
 from consumers.case_events import encode
 
 log = logging.getLogger(__name__)
+ISOLATE_BYTES = 64 * 1024  # events larger than this are sent on their own
 
 
 @dataclass
@@ -31,19 +43,52 @@ class RelayStats:
     batches: int = 0
     position: int = 0
     failures: int = 0
+    refused_at: int | None = None  # the store position the broker refused, while it does
+    refused_reason: str = ""
+
+
+@dataclass
+class _Outcome:
+    acked: int  # how many events from the batch's start the broker acknowledged
+    refused: Notification | None = None
+    reason: str = ""
+    error: KafkaError | None = None  # a retriable failure after the acknowledged ones
+
+
+def refused_name(relay_name: str) -> str:
+    """The tracking name under which a relay records the position the broker refused."""
+    return f"{relay_name}:refused"
+
+
+def relay_name(topic: str, name: str = "relay") -> str:
+    return f"{name}:{topic}"
+
+
+def refused_position(tracking: TrackingRecorder, topic: str) -> int | None:
+    """The store position the relay of ``topic`` is stuck at, or None when it is not."""
+    name = relay_name(topic)
+    refused = tracking.max_tracking_id(refused_name(name)) or 0
+    position = tracking.max_tracking_id(name) or 0
+    return refused if refused > position else None
 
 
 class Relay:
     def __init__(self, recorder: ApplicationRecorder, tracking: TrackingRecorder,
                  make_producer: Callable[[], KafkaProducer], topic: str, *,
                  name: str = "relay", batch_size: int = 500, idle_sleep: float = 0.02,
-                 send_timeout: float = 30.0) -> None:
+                 send_timeout: float = 30.0, max_message_bytes: int | None = None,
+                 topic_limit: Callable[[], int | None] | None = None,
+                 refused_retry: float = 30.0) -> None:
         self.recorder, self.tracking = recorder, tracking
         self.make_producer, self.topic = make_producer, topic
-        self.name = f"{name}:{topic}"
+        self.name = relay_name(topic, name)
         self.batch_size, self.idle_sleep, self.send_timeout = batch_size, idle_sleep, send_timeout
+        self.configured_limit = self.max_message_bytes = max_message_bytes
+        self.topic_limit, self.refused_retry = topic_limit, refused_retry
         self.stats = RelayStats(position=self.position())
         self._producer: KafkaProducer | None = None
+        self._limit_known = False
+        self._next_try = 0.0
 
     def position(self) -> int:
         """The last store position the broker acknowledged (0 before the first)."""
@@ -69,25 +114,113 @@ class Relay:
 
     def step(self) -> int:
         """Publish the next batch; returns how many events it published."""
-        start = self.stats.position + 1
-        batch = self.recorder.select_notifications(start, self.batch_size)
+        if self.stats.refused_at is not None and time.monotonic() < self._next_try:
+            return 0
+        self._learn_topic_limit()
+        batch = self.recorder.select_notifications(self.stats.position + 1, self.batch_size)
         if not batch:
             return 0
+        outcome = self._publish(batch)
+        if outcome.acked:
+            last = batch[outcome.acked - 1].id
+            self.tracking.insert_tracking(Tracking(self.name, last))
+            self.stats.position = last
+            self.stats.published += outcome.acked
+            self.stats.batches += 1
+            log.debug("relay %s: published positions %d..%d", self.name, batch[0].id, last)
+        if outcome.refused is not None:
+            self._refused(outcome.refused, outcome.reason)
+        elif self.stats.refused_at is not None and self.stats.position >= self.stats.refused_at:
+            log.warning("relay %s: position %d was accepted at last; publishing again",
+                        self.name, self.stats.refused_at)
+            self.stats.refused_at, self.stats.refused_reason = None, ""
+        if outcome.error is not None:
+            raise outcome.error
+        return outcome.acked
+
+    def _publish(self, batch: Sequence[Notification]) -> _Outcome:
         producer = self._get_producer()
-        futures = []
+        pending: list[tuple[Notification, FutureRecordMetadata]] = []
+        acked = 0
         for notification in batch:
             key, value = encode(notification)
-            futures.append(producer.send(self.topic, key=key, value=value))
-        producer.flush(timeout=self.send_timeout)
-        for future in futures:
-            future.get(timeout=self.send_timeout)  # raises the send's KafkaError, if any
-        last = batch[-1].id
-        self.tracking.insert_tracking(Tracking(self.name, last))
-        self.stats.position = last
-        self.stats.published += len(batch)
-        self.stats.batches += 1
-        log.debug("relay %s: published positions %d..%d", self.name, batch[0].id, last)
-        return len(batch)
+            size = len(key) + len(value)
+            limit = self.max_message_bytes
+            if limit is not None and size > limit:
+                outcome = self._confirm(pending, acked)
+                if outcome.refused is None and outcome.error is None:
+                    outcome.refused = notification
+                    outcome.reason = (f"a {size}-byte message, over the topic's limit of "
+                                      f"{limit} bytes")
+                return outcome
+            if size > ISOLATE_BYTES and pending:  # everything before it first
+                outcome = self._confirm(pending, acked)
+                if outcome.refused is not None or outcome.error is not None:
+                    return outcome
+                acked, pending = outcome.acked, []
+            try:
+                pending.append((notification, producer.send(self.topic, key=key, value=value)))
+            except KafkaError as error:  # refused by the client itself (e.g. too large)
+                outcome = self._confirm(pending, acked)
+                if outcome.refused is None and outcome.error is None:
+                    if error.retriable:
+                        outcome.error = error
+                    else:
+                        outcome.refused, outcome.reason = notification, _describe(error)
+                return outcome
+            if size > ISOLATE_BYTES:
+                outcome = self._confirm(pending, acked)
+                if outcome.refused is not None or outcome.error is not None:
+                    return outcome
+                acked, pending = outcome.acked, []
+        return self._confirm(pending, acked)
+
+    def _confirm(self, pending: list[tuple[Notification, FutureRecordMetadata]],
+                 acked: int) -> _Outcome:
+        """Wait for the sent events; the outcome counts the acknowledged prefix."""
+        if pending:
+            self._get_producer().flush(timeout=self.send_timeout)
+        for notification, future in pending:
+            try:
+                future.get(timeout=self.send_timeout)
+            except KafkaError as error:
+                if error.retriable:
+                    return _Outcome(acked, error=error)
+                return _Outcome(acked, refused=notification, reason=_describe(error))
+            acked += 1
+        return _Outcome(acked)
+
+    def _refused(self, notification: Notification, reason: str) -> None:
+        first = self.stats.refused_at != notification.id
+        self.stats.refused_at, self.stats.refused_reason = notification.id, reason
+        name = refused_name(self.name)
+        if (self.tracking.max_tracking_id(name) or 0) < notification.id:
+            self.tracking.insert_tracking(Tracking(name, notification.id))
+        self._next_try = time.monotonic() + self.refused_retry
+        self._limit_known = False  # the topic may have been changed before the next try
+        self._drop_producer()  # kafka-python's producer is unusable after such an error
+        log.error("relay %s STUCK at store position %d (%s %s v%d): refused: %s. Everything "
+                  "before it is published; it and everything after it wait, so that no case's "
+                  "events are reordered. %s; trying again in %.0fs", self.name,
+                  notification.id, notification.topic, notification.originator_id,
+                  notification.originator_version, reason,
+                  "Raise the topic's max.message.bytes (and the producer's limit)" if first
+                  else "Still refused", self.refused_retry)
+
+    def _learn_topic_limit(self) -> None:
+        """The topic's own limit, when the broker tells it and it is the smaller: at the start
+        and before each new try of a refused event."""
+        if self._limit_known or self.topic_limit is None:
+            return
+        self._limit_known = True
+        found = self.topic_limit()
+        self.max_message_bytes = self.configured_limit
+        if found is not None and (self.max_message_bytes is None
+                                  or found < self.max_message_bytes):
+            log.warning("relay %s: the topic accepts messages of at most %d bytes, less than "
+                        "the %s the store allows: larger events will wait until it is raised",
+                        self.name, found, self.max_message_bytes)
+            self.max_message_bytes = found
 
     def _get_producer(self) -> KafkaProducer:
         if self._producer is None:
@@ -102,3 +235,6 @@ class Relay:
                 log.debug("relay %s: closing the producer failed", self.name, exc_info=True)
             self._producer = None
 
+
+def _describe(error: KafkaError) -> str:
+    return f"{type(error).__name__}: {error}"[:500]

@@ -14,8 +14,8 @@ from typing import Any
 
 from kafka import TopicPartition
 
-from aftersales.bootstrap import INBOUND_GROUP, topic_partitions
-from aftersales.brokers import BrokerProcess, ensure_topics, start_broker
+from aftersales.bootstrap import INBOUND_GROUP, ensure_pipeline_topics
+from aftersales.brokers import BrokerProcess, start_broker
 from aftersales.settings import Settings
 from consumers import kafka_clients
 
@@ -42,7 +42,7 @@ class Pipeline:
                     "AFTERSALES_READ_DATABASE_URL": f"sqlite:///{self.workdir / 'read.sqlite'}",
                     "COLUMNS": "110"}
         self.settings = Settings.from_env(self.env)
-        ensure_topics(servers, topic_partitions(self.settings))
+        ensure_pipeline_topics(self.settings)
         # Two worker processes, as on two machines: the inbound consumers, and the relay with
         # the projection runner (2 cores; threads of one process would share one). Deadlines
         # fire in business time (`aftersales deadlines fire --now`), not by the wall clock.
@@ -133,8 +133,8 @@ class Pipeline:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             done = self.cli("status", "--format", "json")
-            if done.returncode == 0 and all(r["lag_events"] == 0
-                                            for r in json.loads(done.stdout)):
+            if done.returncode == 0 and all(r["lag_events"] == 0 for r in
+                                            json.loads(done.stdout)["projections"]):
                 return
             self._check_worker()
             time.sleep(0.5)

@@ -1,28 +1,51 @@
-"""Applying batches of events to projections, with their positions, in one transaction."""
+"""Applying batches of events to projections, with their positions, in one transaction.
+
+One bad event never stops the projections: when a batch fails for anything but an outage of
+the read database, it is applied again event by event, each application in a savepoint; the
+ones that fail are undone and left out (reported as :class:`Failure`), and the positions move
+past them. A rebuild leaves out the same applications, so the tables still equal a rebuild."""
 
 from __future__ import annotations
 
 import random
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
+import orjson
 import psycopg
 
 from projections import positions
 from projections.base import Event, Projection, utc
-from projections.db import ReadDatabase, Transaction
+from projections.db import ReadDatabase, Transaction, is_outage
+
+MAX_POSITION = 2**63 - 1
 
 
 @dataclass(frozen=True)
 class Delivery:
-    """One event as it came from its source (a topic partition and offset, or the store)."""
+    """One event as it came from its source (a topic partition and offset, or the store), or
+    why the record there is not a case event (``event`` is then None)."""
 
     source: str
     part: int
     offset: int
-    event: Event
+    event: Event | None
+    problem: str | None = None
+
+
+@dataclass(frozen=True)
+class Failure:
+    """An event (or record) a projection could not take; ``projection`` is ``*`` for all."""
+
+    delivery: Delivery
+    projection: str
+    error: str
+
+
+OnFailures = Callable[[list[Failure]], None]
 
 
 def ensure_schema(db: ReadDatabase, projections: Sequence[Projection]) -> None:
@@ -48,18 +71,39 @@ def normalise(event: Event) -> Event:
     return event
 
 
+def decode(value: bytes | None) -> Event:
+    """A case event from a record's value; raises ValueError for anything that is not one."""
+    try:
+        event: Any = orjson.loads(value or b"")
+        if not isinstance(event, dict) or not isinstance(event.get("data"), dict):
+            raise ValueError("not a CloudEvents object with data")
+        for name in ("type", "subject", "time"):
+            if not isinstance(event.get(name), str):
+                raise ValueError(f"{name} is not a string")
+        for name in ("position", "version"):
+            number = event.get(name)
+            if type(number) is not int or not 1 <= number <= MAX_POSITION:
+                raise ValueError(f"{name} is not a positive integer")
+        return normalise(event)
+    except ValueError:
+        raise
+    except Exception as error:  # e.g. a time at the edge of the calendar (OverflowError)
+        raise ValueError(f"{type(error).__name__}: {error}") from None
+
+
 def apply_batch(db: ReadDatabase, projections: Sequence[Projection],
-                deliveries: Sequence[Delivery]) -> int:
+                deliveries: Sequence[Delivery], on_failures: OnFailures | None = None) -> int:
     """Apply a batch to every projection and move their positions, atomically.
 
     An event at or below a projection's position for its partition (a re-send by the relay)
     or below its floor (already applied by a rebuild) is skipped, so nothing is applied twice.
-    Returns how many (event, projection) applications happened. A deadlock or serialisation
-    failure against another runner rolls the whole batch back and tries it again."""
+    ``on_failures`` hears what was left out before the transaction commits (raising there
+    rolls the batch back). Returns how many (event, projection) applications happened. A
+    deadlock or serialisation failure against another runner rolls the whole batch back and
+    tries it again."""
     for attempt in range(1, CONFLICT_RETRIES + 1):
         try:
-            with db.transaction() as tx:
-                return apply_in(tx, projections, deliveries)
+            return _apply_batch(db, projections, deliveries, on_failures)
         except (psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure):
             if attempt == CONFLICT_RETRIES:
                 raise
@@ -67,9 +111,35 @@ def apply_batch(db: ReadDatabase, projections: Sequence[Projection],
     raise AssertionError("unreachable")
 
 
+def _apply_batch(db: ReadDatabase, projections: Sequence[Projection],
+                 deliveries: Sequence[Delivery], on_failures: OnFailures | None) -> int:
+    if all(d.event is not None for d in deliveries):
+        try:
+            with db.transaction() as tx:
+                return apply_in(tx, projections, deliveries, careful=False)[0]
+        except Exception as error:
+            if is_outage(error) or isinstance(error, (psycopg.errors.DeadlockDetected,
+                                                      psycopg.errors.SerializationFailure)):
+                raise
+    with db.transaction() as tx:  # one event at a time, each in a savepoint
+        applied, failures = apply_carefully(tx, projections, deliveries)
+        _report(failures, on_failures)
+        return applied
+
+
+def _report(failures: list[Failure], on_failures: OnFailures | None) -> None:
+    if failures and on_failures is not None:
+        on_failures(failures)
+
+
 def apply_in(tx: Transaction, projections: Sequence[Projection],
-             deliveries: Sequence[Delivery]) -> int:
+             deliveries: Sequence[Delivery], careful: bool = False
+             ) -> tuple[int, list[Failure]]:
+    """The fast path: projection after projection, any failure raises."""
+    if careful:
+        return apply_carefully(tx, projections, deliveries)
     applied = 0
+    failures: list[Failure] = []
     keys = {(d.source, d.part) for d in deliveries}
     for projection in projections:
         where = positions.claim(tx, projection.name, keys)
@@ -77,15 +147,114 @@ def apply_in(tx: Transaction, projections: Sequence[Projection],
         next_offset = {key: off for key, (off, _) in where.parts.items()}
         handlers = projection.handlers()
         for d in deliveries:
-            key, position = (d.source, d.part), d.event["position"]
+            key = (d.source, d.part)
             top = highest.get(key, 0)
+            next_offset[key] = max(next_offset.get(key, 0), d.offset + 1)
+            highest[key] = top
+            if d.event is None:
+                continue
+            position = d.event["position"]
             if position > top and position > where.floor:
                 handler = handlers.get(d.event["type"])
                 if handler is not None:
                     handler(projection, d.event, tx)
                     applied += 1
             highest[key] = max(top, position)
-            next_offset[key] = max(next_offset.get(key, 0), d.offset + 1)
         where.parts.update({key: (next_offset[key], highest[key]) for key in next_offset})
         positions.save(tx, projection.name, where)
-    return applied
+    return applied, failures
+
+
+@dataclass
+class _Progress:
+    """One projection's positions while a batch is applied carefully."""
+
+    projection: Projection
+    where: positions.Positions
+    highest: dict[tuple[str, int], int]
+    next_offset: dict[tuple[str, int], int]
+
+
+def apply_carefully(tx: Transaction, projections: Sequence[Projection],
+                    deliveries: Sequence[Delivery]) -> tuple[int, list[Failure]]:
+    """Event after event through every projection, each application in a savepoint.
+
+    Offsets always move past a delivery; highest positions move past an event only when no
+    projection failed on it, so a record that fails and merely claims a far position cannot
+    hide the real events after it (a re-send of such an event is tried again)."""
+    applied = 0
+    failures = [Failure(d, "*", d.problem or "not a case event")
+                for d in deliveries if d.event is None]
+    progress = []
+    keys = {(d.source, d.part) for d in deliveries}
+    for projection in projections:
+        where = positions.claim(tx, projection.name, keys)
+        progress.append(_Progress(projection, where,
+                                  {key: pos for key, (_, pos) in where.parts.items()},
+                                  {key: off for key, (off, _) in where.parts.items()}))
+    for d in deliveries:
+        key = (d.source, d.part)
+        for p in progress:
+            p.next_offset[key] = max(p.next_offset.get(key, 0), d.offset + 1)
+            p.highest.setdefault(key, 0)
+        if d.event is None:
+            continue
+        position, failed = d.event["position"], []
+        for p in progress:
+            if position <= p.highest[key] or position <= p.where.floor:
+                continue
+            handler = p.projection.handlers().get(d.event["type"])
+            if handler is None:
+                continue
+            problem = _apply(handler, p.projection, d.event, tx, careful=True)
+            if problem is None:
+                applied += 1
+            else:
+                failed.append(Failure(d, p.projection.name, problem))
+        if not failed:
+            for p in progress:
+                p.highest[key] = max(p.highest[key], position)
+        failures.extend(failed)
+    for p in progress:
+        p.where.parts.update({key: (p.next_offset[key], p.highest[key])
+                              for key in p.next_offset})
+        positions.save(tx, p.projection.name, p.where)
+    return applied, failures
+
+
+def apply_events(tx: Transaction, projections: Sequence[Projection], events: Sequence[Event],
+                 careful: bool = False) -> list[Failure]:
+    """Apply events from the store (a rebuild: no positions), leaving out the same failures
+    as :func:`apply_in`."""
+    failures = []
+    for event in events:
+        delivery = Delivery("store", 0, event.get("position", 0), event)
+        try:
+            normalise(event)
+        except Exception as error:
+            if not careful:
+                raise
+            failures.append(Failure(delivery, "*", f"{type(error).__name__}: {error}"))
+            continue
+        for projection in projections:
+            handler = projection.handlers().get(event["type"])
+            if handler is not None:
+                problem = _apply(handler, projection, event, tx, careful)
+                if problem is not None:
+                    failures.append(Failure(delivery, projection.name, problem))
+    return failures
+
+
+def _apply(handler: Callable[[Any, Event, Transaction], None], projection: Projection,
+           event: Event, tx: Transaction, careful: bool) -> str | None:
+    if not careful:
+        handler(projection, event, tx)
+        return None
+    try:
+        with tx.savepoint():
+            handler(projection, event, tx)
+    except Exception as error:
+        if is_outage(error):
+            raise
+        return f"{type(error).__name__}: {error}"[:500]
+    return None

@@ -6,17 +6,57 @@ owns transactions."""
 
 from __future__ import annotations
 
+import os
 import re
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 import psycopg
 
 Params = Sequence[Any]
 IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
+
+
+def postgres_params(url: str) -> dict[str, Any]:
+    """Connection parameters of a postgresql:// URL, parsed here rather than by libpq (whose
+    errors quote the URL, password included). Raises ValueError without quoting the URL."""
+    parts = urlsplit(url)  # raises ValueError for a malformed host
+    port = parts.port  # raises ValueError for a port that is not a number
+    if not parts.hostname:
+        raise ValueError("no host")
+    params: dict[str, Any] = {
+        "host": parts.hostname, "port": port or 5432,
+        "dbname": unquote(parts.path.lstrip("/")) or "aftersales",
+        "user": unquote(parts.username or "aftersales"),
+        "password": unquote(parts.password or ""),
+    }
+    for key, value in parse_qsl(parts.query, keep_blank_values=True):
+        if not IDENT.match(key):
+            raise ValueError("a query parameter name is not a connection option")
+        params[key] = value
+    return params
+
+
+def private_file(path: Path) -> None:
+    """Create the file (and its folder) readable by its owner only, unless it exists: the
+    project's databases hold personal data (SQLite gives its -wal and -shm files the same
+    mode)."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    with suppress(FileExistsError):
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+
+
+def is_outage(error: BaseException) -> bool:
+    """True when a read-database error says the database cannot be used right now (connection
+    lost, locked, disk trouble) rather than that one statement or value is wrong."""
+    if isinstance(error, (psycopg.OperationalError, psycopg.InterfaceError)):
+        return True
+    return isinstance(error, sqlite3.OperationalError) and not str(error).startswith(
+        ("no such", "near ", "table ", "too many"))
 
 
 def identifier(name: str) -> str:
@@ -37,9 +77,10 @@ class ReadDatabase:
     def _connect(self) -> Any:
         conn: Any
         if self.is_postgres:
-            return psycopg.connect(self.url, autocommit=True)
+            return psycopg.connect(autocommit=True, connect_timeout=10,
+                                   **postgres_params(self.url))
         path = Path(self.url.removeprefix("sqlite:///"))
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_file(path)
         conn = sqlite3.connect(path, isolation_level=None, timeout=30, check_same_thread=False)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
@@ -85,6 +126,13 @@ class ReadDatabase:
         cursor.execute(f"SELECT * FROM {identifier(table)} WHERE 1 = 0")
         return [d[0] for d in cursor.description or []]
 
+    def reconnect(self) -> None:
+        """A new connection after an outage (a PostgreSQL connection does not come back by
+        itself); raises while the database is still unreachable."""
+        with suppress(Exception):  # closing a broken connection must not hide the outage
+            self._conn.close()
+        self._conn = self._connect()
+
     def close(self) -> None:
         self._conn.close()
 
@@ -104,3 +152,15 @@ class Transaction:
     def one(self, statement: str, params: Params = ()) -> Any:
         self.cursor.execute(self.db.sql(statement), tuple(params))
         return self.cursor.fetchone()
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """A nested unit inside the transaction: on error only its own changes are undone."""
+        self.cursor.execute("SAVEPOINT apply_one")
+        try:
+            yield
+        except BaseException:
+            self.cursor.execute("ROLLBACK TO SAVEPOINT apply_one")
+            self.cursor.execute("RELEASE SAVEPOINT apply_one")
+            raise
+        self.cursor.execute("RELEASE SAVEPOINT apply_one")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -19,6 +20,18 @@ def _extra(data: dict[str, Any]) -> dict[str, Any]:
     except orjson.JSONDecodeError:
         return {}
     return extra if isinstance(extra, dict) else {}
+
+
+def _extra_time(value: Any) -> str | None:
+    """An unknown field read as a time: UTC text when it is an RFC 3339 time with an offset,
+    else None (unknown fields are opaque: nothing in them may stop a projection)."""
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+        return None if moment.tzinfo is None else moment.astimezone(UTC).isoformat()
+    except (ValueError, OverflowError):
+        return None
 
 
 class Orders(Projection):
@@ -85,7 +98,7 @@ class Orders(Projection):
             "estimated_delivery_at = ? WHERE aggregate_id = ?"),
             (d["customer_id"], d["market"], d["currency"], d["fulfilment"], d.get("channel"),
              d["total"], d["shipping_fee"], d["duties"], d["taxes"], utc(d["placed_at"]),
-             utc(_extra(d).get("estimated_delivery_at")), event["subject"]))
+             _extra_time(_extra(d).get("estimated_delivery_at")), event["subject"]))
         order_id = self._order_id(event, tx)
         tx.executemany(self.sql(
             "INSERT INTO {order_lines} (order_id, line_id, sku, category, quantity, unit_price) "

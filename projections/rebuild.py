@@ -3,34 +3,43 @@
 The live tables keep serving (and runners keep updating them) while the rebuild fills
 `<table>__rebuild`. The swap happens in one transaction that first applies whatever the store
 gained meanwhile, so the new tables hold everything the old ones did; the projection's floor is
-set to that store position, so runners skip what the rebuild already applied."""
+set to that store position, so runners skip what the rebuild already applied. An event a
+projection cannot take is left out, as the runners leave it out (projections/apply.py)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
 from projections import positions
-from projections.apply import ensure_schema, normalise
+from projections.apply import Failure, apply_events, ensure_schema
 from projections.base import Event, Projection
 from projections.catalog import select
-from projections.db import ReadDatabase, Transaction
+from projections.db import ReadDatabase, is_outage
 
 SUFFIX = "__rebuild"
 ReadStore = Callable[[int, int], Sequence[Event]]  # (after position, limit) -> events
 
 
-def _apply_store(tx: Transaction, projections: Sequence[Projection], events: Sequence[Event]
-                 ) -> None:
-    for event in events:
-        normalise(event)
-        for projection in projections:
-            if projection.wants(event["type"]):
-                projection.apply(event, tx)
+def _apply_store(db: ReadDatabase, projections: Sequence[Projection], events: Sequence[Event],
+                 failed: list[Failure]) -> None:
+    """One transaction; again event by event in savepoints when some event fails."""
+    try:
+        with db.transaction() as tx:
+            apply_events(tx, projections, events)
+            return
+    except Exception as error:
+        if is_outage(error):
+            raise
+    with db.transaction() as tx:
+        failed.extend(apply_events(tx, projections, events, careful=True))
 
 
 def rebuild(db: ReadDatabase, names: list[str] | None, read_store: ReadStore,
-            progress: Callable[[int], None] = lambda _: None, batch: int = 5000) -> int:
-    """Rebuild the named projections (all by default); returns the store position reached."""
+            progress: Callable[[int], None] = lambda _: None, batch: int = 5000,
+            failed: list[Failure] | None = None) -> int:
+    """Rebuild the named projections (all by default); returns the store position reached.
+    Applications that failed (and were left out) are added to ``failed``."""
+    failed = [] if failed is None else failed
     fresh = select(names, SUFFIX)
     live = select(names)
     ensure_schema(db, live)
@@ -44,15 +53,14 @@ def rebuild(db: ReadDatabase, names: list[str] | None, read_store: ReadStore,
         events = read_store(reached, batch)
         if not events:
             break
-        with db.transaction() as tx:
-            _apply_store(tx, fresh, events)
+        _apply_store(db, fresh, events, failed)
         reached = events[-1]["position"]
         progress(len(events))
     with db.transaction() as tx:
         if db.is_postgres:
             tx.execute("LOCK TABLE projection_positions IN EXCLUSIVE MODE")
         while events := read_store(reached, batch):  # what arrived meanwhile
-            _apply_store(tx, fresh, events)
+            failed.extend(apply_events(tx, fresh, events, careful=True))
             reached = events[-1]["position"]
             progress(len(events))
         for new, old in zip(fresh, live, strict=True):

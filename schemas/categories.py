@@ -18,6 +18,8 @@ from aftersales_core.policies.categories import (
     UNCLASSIFIED,
     canonical_name,
 )
+from schemas.common import check_identifier
+from schemas.limits import IDENT_PATTERN
 
 VOCABULARY_ID = "urn:aftersales:schema:vocabulary:categories"
 RULES = {
@@ -52,9 +54,10 @@ def vocabulary_schema() -> dict[str, Any]:
 Category = Annotated[
     str,
     Field(min_length=1, max_length=100),
+    AfterValidator(check_identifier),
     AfterValidator(normalise_category),
     WithJsonSchema({
-        "type": "string", "minLength": 1, "maxLength": 100,
+        "type": "string", "minLength": 1, "maxLength": 100, "pattern": IDENT_PATTERN,
         "description": "a product category of the published vocabulary "
                        f"({VOCABULARY_ID}) or one of its aliases; any other value is kept "
                        f"and classified {UNCLASSIFIED!r}",

@@ -8,7 +8,7 @@ from uuid import UUID
 
 from pydantic import Field, TypeAdapter
 
-from schemas.common import Amount, Ident, Note, Strict, Text, Timestamp
+from schemas.common import Amount, Detail, Ident, Note, Strict, Text, Timestamp
 
 ReturnReason = Literal[
     "damaged",
@@ -63,7 +63,7 @@ class RequestReturn(NewCase):
     reason: ReturnReason
     outcome: Literal["refund", "exchange", "repair"] = "refund"
     note: Note | None = None
-    evidence: Annotated[list[Annotated[str, Field(max_length=2000)]], Field(max_length=20)] = []
+    evidence: Annotated[list[Detail], Field(max_length=20)] = []
     channel: Channel = "web"
     requested_by: Ident
     non_returnable_line_ids: list[Ident] = []

@@ -1,8 +1,10 @@
-"""Field types shared by the wire schemas: decimal-string amounts, currencies, RFC 3339 times."""
+"""Field types shared by the wire schemas: decimal-string amounts, currencies, RFC 3339 times,
+identifiers and free text. Each check is the one its published JSON Schema states."""
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from datetime import datetime
+from decimal import Decimal
 from typing import Annotated, Any
 
 from pydantic import (
@@ -17,32 +19,79 @@ from pydantic import (
 
 from aftersales_core.money import MINOR_UNITS
 from aftersales_core.policies.calendar import is_zone
+from schemas.limits import (
+    AMOUNT,
+    AMOUNT_DECIMALS,
+    AMOUNT_INTEGER_DIGITS,
+    AMOUNT_PATTERN,
+    EARLIEST,
+    IDENT_FORBIDDEN,
+    IDENT_PATTERN,
+    LATEST,
+    TEXT_FORBIDDEN,
+    TEXT_PATTERN,
+    describe_time_range,
+)
+
+
+def shown(value: str, limit: int = 40) -> str:
+    """A value quoted for an error message: escaped (repr) and cut short."""
+    text = repr(value[:limit])
+    return text + ("…" if len(value) > limit else "")
 
 
 def _decimal_string(value: Any) -> Decimal:
     """Amounts travel as decimal strings: a JSON number could already have lost a cent."""
-    if isinstance(value, Decimal):
-        return value
+    if isinstance(value, Decimal):  # built in code, not read from a message
+        value = format(value, "f")
     if not isinstance(value, str):
         raise ValueError('amounts must be decimal strings such as "12.50"')
-    try:
-        amount = Decimal(value)
-    except InvalidOperation:
-        raise ValueError(f"not a decimal amount: {value!r}") from None
-    if not amount.is_finite():
-        raise ValueError(f"not a finite amount: {value!r}")
-    return amount
-
-
-def _not_negative(value: Decimal) -> Decimal:
-    if value < 0:
-        raise ValueError("must not be negative")
-    return value
+    if not AMOUNT.fullmatch(value):
+        if value.startswith("-"):
+            raise ValueError("must not be negative")
+        raise ValueError(
+            f"not an amount: {shown(value)} (digits with an optional point: at most "
+            f"{AMOUNT_INTEGER_DIGITS} before it and {AMOUNT_DECIMALS} after it)")
+    return Decimal(value)
 
 
 def _known_currency(value: str) -> str:
     if value not in MINOR_UNITS:
-        raise ValueError(f"unknown currency {value!r} (ISO 4217 code expected)")
+        raise ValueError(f"unknown currency {shown(value)} (ISO 4217 code expected)")
+    return value
+
+
+def _time_text(value: Any) -> Any:
+    """Times travel as RFC 3339 strings (not as numbers of seconds)."""
+    if isinstance(value, datetime):  # built in code, not read from a message
+        return value
+    if not isinstance(value, str):
+        raise ValueError("times must be RFC 3339 strings with an offset, "
+                         "e.g. 2026-03-02T09:00:00+00:00")
+    return value
+
+
+def _in_range(value: datetime) -> datetime:
+    # aware datetimes compare through a timedelta: no overflow at the edges of the calendar
+    if not EARLIEST <= value <= LATEST:
+        raise ValueError(f"{value.isoformat()} is outside the supported range "
+                         f"{describe_time_range()}")
+    return value
+
+
+def check_identifier(value: str) -> str:
+    found = IDENT_FORBIDDEN.search(value)
+    if found:
+        raise ValueError(f"must not contain control or invisible formatting characters "
+                         f"(U+{ord(found.group()):04X} at position {found.start()})")
+    return value
+
+
+def _text(value: str) -> str:
+    found = TEXT_FORBIDDEN.search(value)
+    if found:
+        raise ValueError(f"must not contain NUL or control characters other than tab and "
+                         f"line breaks (U+{ord(found.group()):04X} at position {found.start()})")
     return value
 
 
@@ -55,17 +104,41 @@ def _known_zone(value: str) -> str:
 Amount = Annotated[
     Decimal,
     BeforeValidator(_decimal_string),
-    AfterValidator(_not_negative),
-    WithJsonSchema({"type": "string", "pattern": r"^\d+(\.\d+)?$",
-                    "description": "a non-negative decimal amount as a string, e.g. \"12.50\""}),
+    WithJsonSchema({"type": "string", "pattern": AMOUNT_PATTERN,
+                    "maxLength": AMOUNT_INTEGER_DIGITS + 1 + AMOUNT_DECIMALS,
+                    "description": "a non-negative decimal amount as a string, e.g. \"12.50\": "
+                                   f"at most {AMOUNT_INTEGER_DIGITS} digits before the point "
+                                   f"and {AMOUNT_DECIMALS} after it"}),
 ]
 Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$"), AfterValidator(_known_currency)]
-Timestamp = AwareDatetime
+Timestamp = Annotated[
+    AwareDatetime,
+    BeforeValidator(_time_text),
+    AfterValidator(_in_range),
+    WithJsonSchema({"type": "string", "format": "date-time",
+                    "description": "RFC 3339 with an offset, from "
+                                   f"{describe_time_range()}"}),
+]
+
+
 TimeZone = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_+\-/]+$"),
                      AfterValidator(_known_zone)]
-Text = Annotated[str, Field(min_length=1, max_length=2000)]
-Ident = Annotated[str, Field(min_length=1, max_length=200)]
-Note = Annotated[str, Field(max_length=10_000)]
+
+_IDENT_SCHEMA = {"pattern": IDENT_PATTERN}
+_TEXT_SCHEMA = {"pattern": TEXT_PATTERN}
+
+# identifiers and codes: no control or invisible formatting characters
+Ident = Annotated[str, Field(min_length=1, max_length=200, json_schema_extra=_IDENT_SCHEMA),
+                  AfterValidator(check_identifier)]
+# free text written by people: line breaks and tabs, but no NUL or other controls
+Text = Annotated[str, Field(min_length=1, max_length=2000, json_schema_extra=_TEXT_SCHEMA),
+                 AfterValidator(_text)]
+Detail = Annotated[str, Field(max_length=2000, json_schema_extra=_TEXT_SCHEMA),
+                   AfterValidator(_text)]
+Place = Annotated[str, Field(max_length=500, json_schema_extra=_TEXT_SCHEMA),
+                  AfterValidator(_text)]
+Note = Annotated[str, Field(max_length=10_000, json_schema_extra=_TEXT_SCHEMA),
+                 AfterValidator(_text)]
 
 
 class Strict(BaseModel):

@@ -1,8 +1,18 @@
-"""Validation errors in words: one clause per problem, naming the field."""
+"""Why input was refused, in words: one clause per problem, naming the field."""
 
 from __future__ import annotations
 
 from pydantic import ValidationError
+
+
+class InputRefused(ValueError):
+    """Input the validation boundary refuses. ``kind`` names the rule for machines (dead-letter
+    headers, metrics): oversized, not_json, too_deep, duplicate_key, out_of_range, invalid,
+    wrong_topic; the message says what is wrong for people."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
 
 
 def describe_validation(error: ValidationError) -> str:
@@ -13,5 +23,6 @@ def describe_validation(error: ValidationError) -> str:
         if loc and isinstance(loc[0], str) and loc[0][:1].isupper():
             loc = loc[1:]  # the union's tag (the command or event type) is not a field
         where = ".".join(str(p) for p in loc) or "(message)"
-        parts.append(f"{where}: {problem['msg']}")
+        message = problem["msg"].removeprefix("Value error, ")
+        parts.append(f"{where}: {message}")
     return "; ".join(parts)

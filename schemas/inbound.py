@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import (
+    Context,
+    Decimal,
+    DecimalException,
+    DivisionByZero,
+    Inexact,
+    InvalidOperation,
+    Overflow,
+    localcontext,
+)
 from typing import Annotated, Literal, get_args
 
 from pydantic import Field, TypeAdapter, model_validator
 
 from schemas.categories import Category
-from schemas.common import Amount, Currency, Ident, Open, Timestamp, TimeZone
+from schemas.common import Amount, Currency, Detail, Ident, Open, Place, Timestamp, TimeZone
+
+EXACT = Context(prec=60, traps=[Inexact, Overflow, InvalidOperation, DivisionByZero])
 
 
 class InboundEvent(Open):
@@ -45,8 +56,18 @@ class OrderPlaced(InboundEvent):
 
     @model_validator(mode="after")
     def _total_is_the_sum(self) -> OrderPlaced:
-        items = sum((line.unit_price * line.quantity for line in self.lines), Decimal(0))
-        expected = items + self.shipping_fee + self.duties + self.taxes - self.discount
+        seen: set[str] = set()
+        for line in self.lines:
+            if line.line_id in seen:
+                raise ValueError(f"line_id {line.line_id!r} appears on two lines")
+            seen.add(line.line_id)
+        try:  # exact: amounts are bounded, and anything inexact is an error, not a rounding
+            with localcontext(EXACT):
+                items = sum((line.unit_price * line.quantity for line in self.lines), Decimal(0))
+                expected = items + self.shipping_fee + self.duties + self.taxes - self.discount
+        except DecimalException as error:
+            raise ValueError(f"the order's amounts cannot be added up exactly ({error!r})"
+                             ) from None
         if expected != self.total:
             raise ValueError(
                 f"total {self.total} is not the sum of lines {items} + shipping_fee "
@@ -66,7 +87,7 @@ class OrderPaid(InboundEvent):
 
 class OrderCancelled(InboundEvent):
     event_type: Literal["OrderCancelled"]
-    reason: Annotated[str, Field(max_length=2000)] = ""
+    reason: Detail = ""
 
 
 ShipmentEventType = Literal[
@@ -87,8 +108,8 @@ class ShipmentEvent(InboundEvent):
     shipment_id: Ident
     carrier: Ident
     direction: Literal["outbound", "return"]
-    location: Annotated[str, Field(max_length=500)] | None = None
-    detail: Annotated[str, Field(max_length=2000)] | None = None
+    location: Place | None = None
+    detail: Detail | None = None
 
 
 ORDER_TYPES = frozenset({"OrderPlaced", "OrderPaid", "OrderCancelled"})

@@ -11,11 +11,13 @@ from typing import Any
 import orjson
 from kafka import KafkaConsumer, TopicPartition
 
-from aftersales.bootstrap import build_inbound, build_relay, topic_partitions
-from aftersales.brokers import ensure_topics
+from aftersales.bootstrap import build_inbound, build_relay, ensure_pipeline_topics
 from aftersales.settings import Settings
 from aftersales_core.application.app import AfterSalesApp
 from consumers import kafka_clients
+from projections import positions
+from projections.catalog import all_projections
+from projections.db import ReadDatabase
 
 
 def pipeline_settings(base: Settings, bootstrap: str, prefix: str) -> Settings:
@@ -27,7 +29,7 @@ def pipeline_settings(base: Settings, bootstrap: str, prefix: str) -> Settings:
         "case_events_topic": f"{prefix}-case-events",
         "dlq_topic": f"{prefix}-dlq",
     })
-    ensure_topics(bootstrap, topic_partitions(settings))
+    ensure_pipeline_topics(settings)
     return settings
 
 
@@ -104,3 +106,28 @@ def eventually(condition: Callable[[], bool], timeout: float = 60.0, what: str =
             return
         time.sleep(0.1)
     raise AssertionError(f"not reached within {timeout:.0f}s: {what}")
+
+
+def projected_everything(read_url: str, app: AfterSalesApp, servers: str, topic: str) -> bool:
+    """Every projection in the read database applied every event of the store: the store's
+    last event reached them, and so did every partition up to the topic's end (a projection's
+    highest position is over all partitions: another partition may still lag behind)."""
+    end = app.recorder.max_notification_id() or 0
+    db = ReadDatabase(read_url)  # its own connection: the runner's belongs to its thread
+    try:
+        with db.transaction() as tx:
+            loaded = [positions.load(tx, p.name) for p in all_projections()]
+    except Exception:  # the runner may not have created its tables yet
+        return False
+    finally:
+        db.close()
+    if not all(where.highest() >= end for where in loaded):
+        return False
+    consumer: KafkaConsumer = kafka_clients.consumer(servers, None)
+    try:
+        parts = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or []]
+        ends = consumer.end_offsets(parts)
+    finally:
+        consumer.close()
+    return all(where.parts.get((topic, tp.partition), (0, 0))[0] >= offset
+               for where in loaded for tp, offset in ends.items() if offset)

@@ -6,7 +6,8 @@ import logging
 from collections.abc import Mapping
 
 from kafka import KafkaAdminClient
-from kafka.errors import TopicAlreadyExistsError, for_code
+from kafka.admin import ConfigResource, ConfigResourceType
+from kafka.errors import KafkaError, TopicAlreadyExistsError, for_code
 
 from aftersales.brokers.process import CLIENT_API_VERSION
 
@@ -18,8 +19,10 @@ def ensure_topics(
     topics: Mapping[str, int],
     replication_factor: int = -1,
     timeout_s: float = 30.0,
+    configs: Mapping[str, Mapping[str, str]] | None = None,
 ) -> list[str]:
-    """Create each topic in `topics` ({name: partitions}) that does not exist yet.
+    """Create each topic in `topics` ({name: partitions}) that does not exist yet, with its
+    topic configs from `configs` ({name: {key: value}}).
 
     Existing topics are left as they are (TopicAlreadyExists is not an error); any other
     broker error is raised. `replication_factor=-1` takes the broker's default. Waits until
@@ -35,7 +38,8 @@ def ensure_topics(
     )
     try:
         spec = {
-            name: {"num_partitions": partitions, "replication_factor": replication_factor}
+            name: {"num_partitions": partitions, "replication_factor": replication_factor,
+                   **({"configs": dict(configs[name])} if configs and name in configs else {})}
             for name, partitions in topics.items()
         }
         response = admin.create_topics(spec, raise_errors=False)
@@ -52,3 +56,28 @@ def ensure_topics(
     if created:
         log.info("created topics %s on %s", ", ".join(created), bootstrap_servers)
     return created
+
+
+def topic_config(bootstrap_servers: str, topic: str, key: str, timeout_s: float = 10.0
+                 ) -> str | None:
+    """A topic's effective config value (its own or the broker's default), or None when the
+    broker does not say (not every Kafka-protocol broker answers DescribeConfigs)."""
+    try:
+        admin = KafkaAdminClient(bootstrap_servers=bootstrap_servers,
+                                 api_version=CLIENT_API_VERSION,
+                                 request_timeout_ms=int(timeout_s * 1000),
+                                 client_id="aftersales-describe-topic")
+    except KafkaError:
+        return None
+    try:
+        found = admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, topic,
+                                                       configs=[key])],
+                                       config_filter="all")
+        entry = found.get("topic", {}).get(topic, {}).get(key)
+        value = entry.get("value") if isinstance(entry, dict) else entry
+        return None if value is None else str(value)
+    except (KafkaError, ValueError, TypeError, KeyError, AttributeError) as error:
+        log.info("the broker did not describe %s's %s: %s", topic, key, error)
+        return None
+    finally:
+        admin.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -18,7 +19,12 @@ from aftersales_core.decisions import PolicyDecision
 from aftersales_core.domain.customer import Customer
 from aftersales_core.domain.ids import customer_aggregate_id, order_aggregate_id
 from aftersales_core.domain.order import Order
-from aftersales_core.errors import ConcurrentChangeError, UnknownCaseError, UnknownOrderError
+from aftersales_core.errors import (
+    ConcurrentChangeError,
+    InvalidCommandError,
+    UnknownCaseError,
+    UnknownOrderError,
+)
 from aftersales_core.policybook.rulebook import Rules
 
 A = TypeVar("A", bound=Aggregate)
@@ -99,10 +105,15 @@ class ServiceBase(Application):
         except UnknownCaseError:
             return None
 
-    def placed_order(self, order_id: str) -> Order:
+    def placed_order(self, order_id: str, opening_at: datetime | None = None) -> Order:
+        """The placed order; a case opened on it (``opening_at``) cannot predate it."""
         order = self.find(Order, order_aggregate_id(order_id))
         if order is None or not order.placed:
             raise UnknownOrderError(f"order {order_id!r} is not known (no OrderPlaced yet)")
+        if opening_at is not None and order.placed_at is not None and opening_at < order.placed_at:
+            raise InvalidCommandError(
+                f"at {opening_at.isoformat()} is before order {order_id!r} was placed "
+                f"({order.placed_at.isoformat()}): a case cannot open before its order")
         return order
 
     def customer(self, customer_id: str, at: Any) -> Customer:

@@ -46,7 +46,7 @@ class ComplaintServices(RefundServices):
         at: datetime,
         order_id: str | None = None,
     ) -> CommandResult:
-        order = self.placed_order(order_id) if order_id else None
+        order = self.placed_order(order_id, opening_at=at) if order_id else None
         customer = self.customer(customer_id, at)
         complaint = self.build_complaint(
             case_id,

@@ -33,7 +33,7 @@ class RefundServices(ServiceBase):
         amount: Decimal | None = None,
         goodwill: Decimal | None = None,
     ) -> CommandResult:
-        order = self.placed_order(order_id)
+        order = self.placed_order(order_id, opening_at=at)
         refund = self.build_refund(
             case_id,
             order,

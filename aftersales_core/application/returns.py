@@ -60,7 +60,7 @@ class ReturnServices(RefundServices):
         return_shipping_estimate: Decimal | None = None,
     ) -> CommandResult:
         require_aware(at)
-        order = self.placed_order(order_id)
+        order = self.placed_order(order_id, opening_at=at)
         assert order.customer_id is not None
         if self.exists(case_id):
             raise AlreadyExistsError(f"return case {case_id} exists already")

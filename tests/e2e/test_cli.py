@@ -204,7 +204,8 @@ def test_rebuild_then_query_status_and_report(cli: Cli) -> None:
     assert bad.returncode == 2 and "colour" in bad.stderr
     assert cli.run("query", "stored_events").returncode == 2
     status = json.loads(cli.run("status", "--format", "json").stdout)
-    assert {s["projection"]: s["lag_events"] for s in status}["cases"] == 0
+    assert {s["projection"]: s["lag_events"] for s in status["projections"]}["cases"] == 0
+    assert status["relay"]["refused_at"] is None
     html = cli.tmp / "report.html"
     done = cli.run("report", "--output", str(html))
     assert done.returncode == 0, done.stderr

@@ -27,7 +27,7 @@ from aftersales_core.domain.ids import order_aggregate_id
 from aftersales_core.domain.order import Order
 from aftersales_core.money import MINOR_UNITS
 from consumers import kafka_clients
-from consumers.inbound import MAX_MESSAGE_BYTES
+from schemas.limits import MAX_MESSAGE_BYTES
 from schemas.outbound import DLQ_HEADERS
 from tests.crash_helpers import StoreView, lag, publish_located, read_to_end, wait_for
 from tests.factories import T0, order_paid, order_placed, shipment

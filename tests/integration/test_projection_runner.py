@@ -18,14 +18,13 @@ from aftersales_core.application.app import AfterSalesApp
 from consumers import kafka_clients
 from consumers.projection_runner import ProjectionRunner
 from consumers.relay import Relay
-from projections import positions
 from projections.catalog import all_projections
 from projections.db import ReadDatabase
 from projections.rebuild import rebuild
 from tests.factories import T0
 from tests.integration.test_projections import TABLES, busy_day
 from tests.kafka_fixtures import TestBroker
-from tests.pipeline import eventually, pipeline_settings
+from tests.pipeline import eventually, pipeline_settings, projected_everything
 
 pytestmark = pytest.mark.kafka
 
@@ -87,15 +86,11 @@ def running() -> Iterator[Running]:
     workers.close()
 
 
-def caught_up(url: str, app: AfterSalesApp) -> bool:
+def caught_up(url: str, app: AfterSalesApp, settings: Settings) -> bool:
     """Every projection in the read database at url has applied the whole store."""
-    end = app.recorder.max_notification_id() or 0
-    db = ReadDatabase(url)  # its own connection: the runner's belongs to the runner's thread
-    try:
-        with db.transaction() as tx:
-            return all(positions.load(tx, p.name).highest() >= end for p in all_projections())
-    finally:
-        db.close()
+    assert settings.kafka_bootstrap_servers
+    return projected_everything(url, app, settings.kafka_bootstrap_servers,
+                                settings.case_events_topic)
 
 
 def test_runner_tables_equal_a_rebuild_from_the_store(
@@ -107,7 +102,8 @@ def test_runner_tables_equal_a_rebuild_from_the_store(
     one = runner(settings, read_url, f"{topic_prefix}-{PROJECTIONS_GROUP}")
     running.start(build_relay(app, settings))
     running.start(one)
-    eventually(lambda: caught_up(read_url, app), 60, "runner caught up", running.failures)
+    eventually(lambda: caught_up(read_url, app, settings), 60, "runner caught up",
+               running.failures)
     assert snapshot(ReadDatabase(read_url)) == rebuilt(app, tmp_path)
 
 
@@ -126,7 +122,8 @@ def test_relay_re_sends_change_nothing_and_two_runners_split_the_partitions(
                and bool(first.stats.assigned) and bool(second.stats.assigned), 60,
                "both runners hold partitions", running.failures)
     running.start(build_relay(app, settings))
-    eventually(lambda: caught_up(read, app), 60, "runners caught up", running.failures)
+    eventually(lambda: caught_up(read, app, settings), 60, "runners caught up",
+               running.failures)
     # a second relay (another tracking name) publishes every event again: all duplicates
     again = Relay(app.recorder, app.factory.tracking_recorder(),
                   partial(kafka_clients.producer, kafka_broker.bootstrap_servers),

@@ -1,0 +1,174 @@
+"""Every CLI command fails the documented way (issue 9), run as a process:
+
+* a store, read database or broker that cannot be reached is exit 5; a missing file, a bad
+  argument or a bad configuration is exit 2; each with one `error:` line and no traceback;
+* no output ever shows a secret: every command runs with database URLs carrying a marker
+  password (unreachable, unsupported, malformed, refused by a real PostgreSQL server, and as a
+  query parameter) and the marker appears in neither stdout nor stderr.
+
+The runs are independent processes, started in parallel (most wait on a timeout)."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+MARKER = "Mk7-S3cret-pw-x9"
+UUID0 = "00000000-0000-4000-8000-000000000000"
+AT = "2026-03-02T09:00:00+00:00"
+
+
+def closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])  # closed again when this returns: nothing listens
+
+
+DOWN = closed_port()
+STORE_DOWN = f"postgresql://admin:{MARKER}@127.0.0.1:{DOWN}/db?password={MARKER}"
+READ_DOWN = f"postgresql://admin:{MARKER}@127.0.0.1:{DOWN}/read"
+BROKER_DOWN = f"127.0.0.1:{DOWN}"
+
+# command -> (arguments, what it uses)
+COMMANDS: dict[str, tuple[list[str], set[str]]] = {
+    "submit": (["submit", "{dir}/commands.jsonl"], {"store"}),
+    "submit -": (["submit", "-"], {"store"}),
+    "ingest": (["ingest", "{dir}/upstream.jsonl"], {"store"}),
+    "case show": (["case", "show", UUID0], {"store"}),
+    "case rerun": (["case", "rerun", UUID0], {"store"}),
+    "query": (["query", "cases"], {"read"}),
+    "status": (["status"], {"store", "read"}),
+    "report": (["report", "--output", "{dir}/report.html"], {"read"}),
+    "projections rebuild": (["projections", "rebuild"], {"store", "read"}),
+    "deadlines fire": (["deadlines", "fire", "--now", AT], {"store"}),
+    "deadlines list": (["deadlines", "list"], {"store"}),
+    "audit seal": (["audit", "seal"], {"store"}),
+    "audit verify": (["audit", "verify"], {"store"}),
+    "run": (["run", "--role", "scheduler", "--role", "auditor", "--seconds", "1"], {"store"}),
+    "run relay": (["run", "--role", "relay", "--seconds", "1"], {"store", "broker"}),
+}
+BROKER_USERS = {"status": ["status"], "run relay": COMMANDS["run relay"][0]}
+
+# command -> arguments that are wrong
+BAD_ARGUMENTS: dict[str, list[list[str]]] = {
+    "submit": [["submit", "{dir}/missing.jsonl"], ["submit", "{dir}"], ["submit"]],
+    "ingest": [["ingest", "{dir}/missing.jsonl"], ["ingest", "{dir}"]],
+    "case show": [["case", "show", "not-a-uuid"],
+                  ["case", "show", UUID0, "--as-of", "9999-12-31T23:00:00-14:00"]],
+    "case rerun": [["case", "rerun", "42"]],
+    "query": [["query", "nope"], ["query", "cases", "--where", "colour=red"],
+              ["query", "cases", "--limit", "0"]],
+    "status": [["status", "--format", "xml"]],
+    "report": [["report", "--output", "{dir}/report.txt"],
+               ["report", "--output", "/proc/no/such/report.html"]],
+    "projections rebuild": [["projections", "rebuild", "nope"]],
+    "deadlines fire": [["deadlines", "fire", "--now", "0001-01-01T00:00:00+14:00"],
+                       ["deadlines", "fire", "--now", "tomorrow"]],
+    "deadlines list": [["deadlines", "list", "--due-before", "9999-12-31T23:59:59-14:00"],
+                       ["deadlines", "list", "--case", "x"]],
+    "audit seal": [["audit", "seal", "--batch-size", "0"]],
+    "audit verify": [["audit", "verify", "--anchor", "12:nothex"]],
+    "run": [["run", "--role", "nope"]],
+    "broker": [["broker", "--kind", "nope"], ["broker", "--port", "-1"]],
+}
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    args: tuple[str, ...]
+    env: tuple[tuple[str, str], ...]
+    expected: int
+
+
+@dataclass(frozen=True)
+class Outcome:
+    case: Case
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def cases(tmp: Path) -> list[Case]:
+    fine = {"AFTERSALES_DATABASE_URL": f"sqlite:///{tmp / 'events.sqlite'}",
+            "AFTERSALES_READ_DATABASE_URL": f"sqlite:///{tmp / 'read.sqlite'}"}
+    out = []
+
+    def add(name: str, args: list[str], expected: int, **env: str) -> None:
+        merged = {**fine, **env}
+        out.append(Case(name, tuple(a.format(dir=tmp) for a in args),
+                        tuple(sorted(merged.items())), expected))
+
+    for name, (args, uses) in COMMANDS.items():
+        if "store" in uses:
+            add(f"{name}: store down", args, 5, AFTERSALES_DATABASE_URL=STORE_DOWN)
+        if "read" in uses:
+            add(f"{name}: read database down", args, 5, AFTERSALES_READ_DATABASE_URL=READ_DOWN)
+        add(f"{name}: unsupported and malformed URLs", args, 2,
+            AFTERSALES_DATABASE_URL=f"mysql://admin:{MARKER}@db/x",
+            AFTERSALES_READ_DATABASE_URL=f"postgresql://admin:{MARKER}%zz@db:5432/x")
+        add(f"{name}: a port that is not a number", args, 2,
+            AFTERSALES_DATABASE_URL=f"postgresql://admin:{MARKER}@db:port/x")
+        pg = os.environ.get("AFTERSALES_TEST_POSTGRES_URL")
+        if pg:
+            wrong = pg.replace(pg.split("://", 1)[1].split("@", 1)[0].split(":", 1)[1], MARKER)
+            add(f"{name}: wrong password", args, 5, AFTERSALES_DATABASE_URL=wrong,
+                AFTERSALES_READ_DATABASE_URL=wrong)
+    for name, args in BROKER_USERS.items():
+        add(f"{name}: broker down", args, 5, KAFKA_BOOTSTRAP_SERVERS=BROKER_DOWN)
+    for name, variants in BAD_ARGUMENTS.items():
+        for args in variants:
+            add(f"{name}: {' '.join(args[1:])}", args, 2)
+    return out
+
+
+def run(case: Case) -> Outcome:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AFTERSALES_", "KAFKA_"))}
+    env.update({"COLUMNS": "200", **dict(case.env)})
+    done = subprocess.run([sys.executable, "-m", "aftersales", *case.args], env=env,
+                          input="", capture_output=True, text=True, timeout=180, check=False)
+    return Outcome(case, done.returncode, done.stdout, done.stderr)
+
+
+@pytest.fixture(scope="module")
+def outcomes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Outcome]:
+    tmp = tmp_path_factory.mktemp("cli-failures")
+    (tmp / "commands.jsonl").write_text(json.dumps(
+        {"command": "CloseReturn", "case_id": UUID0, "by": "a"}) + "\n")
+    (tmp / "upstream.jsonl").write_text('{"event_type": "OrderPaid"}\n')
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        found = list(pool.map(run, cases(tmp)))
+    return {o.case.name: o for o in found}
+
+
+def _check(outcome: Outcome) -> None:
+    shown = f"{outcome.case.name}: exit {outcome.returncode}\n{outcome.stderr[-2000:]}"
+    assert MARKER not in outcome.stdout and MARKER not in outcome.stderr, shown
+    assert outcome.returncode == outcome.case.expected, shown
+    assert "Traceback" not in outcome.stderr and "Traceback" not in outcome.stdout, shown
+    errors = [line for line in outcome.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1, f"not one error line: {shown}"
+
+
+NAMES = [c.name for c in cases(Path("/tmp"))]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_each_command_fails_with_its_exit_code_one_line_and_no_secret(
+        outcomes: dict[str, Outcome], name: str) -> None:
+    _check(outcomes[name])
+
+
+def test_every_command_is_swept() -> None:
+    swept = {name.split(":")[0] for name in NAMES}
+    assert swept >= {"submit", "ingest", "case show", "case rerun", "query", "status",
+                     "report", "projections rebuild", "deadlines fire", "deadlines list",
+                     "audit seal", "audit verify", "run", "broker"}

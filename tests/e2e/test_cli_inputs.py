@@ -1,0 +1,157 @@
+"""What a sender can give the CLI (issue 9), run as processes: the inputs that stopped workers
+or printed tracebacks are refused with exit 2 and a line naming what is wrong; `submit -` and
+`ingest` stream their input in bounded memory; output cannot be turned against its reader;
+the databases the project creates are readable by their owner only."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import threading
+from datetime import datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from aftersales.bootstrap import open_app
+from aftersales.settings import eventsourcing_env
+from tests.e2e.test_cli import AFTERSALES, Cli, request_return
+from tests.factories import T0, order_paid, order_placed, shipment
+
+
+@pytest.fixture
+def cli(tmp_path: Path) -> Cli:
+    return Cli(tmp_path)
+
+
+def test_the_inputs_that_stopped_workers_are_refused_with_exit_2(cli: Cli) -> None:
+    edge = order_placed("o-2") | {"occurred_at": "9999-12-31T23:00:00-14:00"}
+    overflow = order_placed("o-3")
+    overflow["lines"][0]["unit_price"] = "9e999999"
+    nul = order_placed("o-4")
+    nul["lines"][0]["sku"] = "MUG\u0000"
+    deep: Any = "x"
+    for _ in range(300):
+        deep = [deep]
+    lines = [json.dumps(m) for m in (edge, overflow, nul, order_placed("o-5", meta=deep))]
+    lines += ['{"event_type": "OrderPaid", "currency": "EUR", "currency": "USD"}',
+              json.dumps(order_placed("o-6", shipping_fee="2_0.00"))]
+    done = cli.run("ingest", "-", stdin="\n".join(lines) + "\n")
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    for number, words in enumerate(["outside the supported range", "not an amount",
+                                    "U+0000", "nested deeper than", "appears twice",
+                                    "not an amount"], start=1):
+        assert f"line {number}: " in done.stderr and words in done.stderr, (number, words)
+    assert "ingested: 0 applied, 0 already seen, 6 failed" in done.stderr
+
+
+def test_a_command_at_the_edge_of_the_calendar_or_before_its_order_is_refused(cli: Cli
+                                                                             ) -> None:
+    placed = order_placed("o-1")
+    assert cli.run("ingest", cli.lines("up.jsonl", [placed, order_paid(placed), shipment(
+        "o-1", "Delivered", T0 + timedelta(days=3))])).returncode == 0
+    late = cli.run("submit", "-", stdin=json.dumps(request_return(
+        at="9999-12-31T00:00:00+00:00")))
+    assert late.returncode == 2 and "outside the supported range" in late.stderr
+    early = cli.run("submit", "-", stdin=json.dumps(request_return(
+        at=(T0 - timedelta(days=400)).isoformat())))
+    assert early.returncode == 2 and "before order 'o-1' was placed" in early.stderr
+    for args in (["deadlines", "fire", "--now", "0001-01-01T00:00:00+14:00"],
+                 ["deadlines", "list", "--due-before", "9999-12-31T23:59:59-14:00"]):
+        done = cli.run(*args)
+        assert done.returncode == 2 and "outside the supported range" in done.stderr, args
+
+
+def test_a_pretty_printed_document_over_the_limit_is_refused_not_read_whole(cli: Cli) -> None:
+    big = json.dumps(order_placed("o-1") | {"pad": ["x" * 1000] * 10_000}, indent=2)
+    assert len(big) > 10_000_000
+    done = cli.run("ingest", "-", stdin=big)
+    assert done.returncode == 2 and "over the limit of 262144" in done.stderr
+
+
+def peak_rss_mb(args: list[str], env: dict[str, str], chunks: Any) -> tuple[int, float]:
+    """Run a command feeding stdin from ``chunks``; its exit code and peak RSS (MB)."""
+    process = subprocess.Popen([*AFTERSALES, *args], env=env, stdin=subprocess.PIPE,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def feed() -> None:
+        assert process.stdin is not None
+        with process.stdin:
+            for chunk in chunks:
+                process.stdin.write(chunk)
+
+    writer = threading.Thread(target=feed, daemon=True)
+    writer.start()
+    _, status, usage = os.wait4(process.pid, 0)
+    writer.join(timeout=60)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    return process.returncode, usage.ru_maxrss / 1024
+
+
+def test_submit_streams_its_input_in_bounded_memory(cli: Cli) -> None:
+    small = json.dumps(request_return()).encode() + b"\n"
+    _, baseline = peak_rss_mb(["submit", "-"], cli.env, [small])
+
+    def huge() -> Any:  # 96 MB: one giant document, then many small ones
+        yield b'{"command": "RequestReturn", "note": "'
+        for _ in range(64):
+            yield b"x" * (1 << 20)
+        yield b'"}\n'
+        for _ in range(40_000):
+            yield b'{"command": "Nope"}\n'
+
+    code, peak = peak_rss_mb(["submit", "-"], cli.env, huge())
+    assert code == 2
+    assert peak < baseline + 40, f"peak {peak:.0f} MB against {baseline:.0f} MB for one command"
+
+
+def test_output_neutralises_terminal_escapes_and_spreadsheet_formulas(cli: Cli) -> None:
+    formula = '=HYPERLINK("http://evil.example","click")'
+    placed = order_placed("o-1", customer_id=formula)
+    assert cli.run("ingest", cli.lines("up.jsonl", [
+        placed, order_paid(placed), shipment("o-1", "Lost", T0 + timedelta(days=2))
+    ])).returncode == 0
+    app = open_app(eventsourcing_env(f"sqlite:///{cli.db}"))
+    try:  # written before the boundary refused control characters, or by another tool
+        raw = order_placed("o-2", customer_id="\x1b[2J\x1b]0;owned\x07\u202e")
+        app.order_placed(**typed(raw))
+        app.shipment_scanned(**typed(shipment("o-2", "Lost", T0 + timedelta(days=2))))
+    finally:
+        app.close()
+    assert cli.run("projections", "rebuild").returncode == 0
+    csv_out = cli.run("query", "cases", "--format", "csv").stdout
+    assert "'" + formula.replace('"', '""') in csv_out
+    assert "\n=" not in csv_out and ",=" not in csv_out
+    table = cli.run("query", "cases").stdout
+    assert "\x1b" not in table and "\u202e" not in table and "\\x1b[2J" in table
+    rows = json.loads(cli.run("query", "cases", "--format", "json").stdout)
+    for row in rows:
+        shown = cli.run("case", "show", row["case_id"])
+        assert shown.returncode == 0 and "\x1b" not in shown.stdout, shown.stderr
+
+
+def typed(message: dict[str, Any]) -> dict[str, Any]:
+    """An upstream message as application arguments, without the boundary."""
+    out = {k: v for k, v in message.items() if k != "event_type"}
+    out["occurred_at"] = datetime.fromisoformat(message["occurred_at"])
+    for field in ("shipping_fee", "duties", "taxes", "total"):
+        if field in out:
+            out[field] = Decimal(out[field])
+    if "event_type" in message and "shipment_id" in message:
+        out["event_type"] = message["event_type"]
+    return out
+
+
+def test_the_databases_the_project_creates_are_private(cli: Cli) -> None:
+    placed = order_placed("o-1")
+    assert cli.run("ingest", cli.lines("up.jsonl", [placed])).returncode == 0
+    assert cli.run("projections", "rebuild").returncode == 0
+    assert cli.run("report", "--output", str(cli.tmp / "out" / "report.html")).returncode == 0
+    for path in (cli.db, cli.tmp / "read.sqlite", cli.tmp / "out" / "report.html",
+                 *cli.tmp.glob("*.sqlite-wal")):
+        mode = stat.S_IMODE(path.stat().st_mode)
+        assert mode == 0o600, f"{path.name}: {oct(mode)}"

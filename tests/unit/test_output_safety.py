@@ -1,0 +1,92 @@
+"""What the CLI prints cannot be turned against its reader, and no configured secret is ever
+shown: terminal escapes and markup in data are neutralised, CSV cells are not formulas,
+database URLs are redacted, configuration errors never echo a value."""
+
+from __future__ import annotations
+
+import io
+import logging
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from rich.console import Console
+
+from aftersales.output import cell, csv_safe, printable, table
+from aftersales.settings import (
+    ConfigError,
+    ScrubSecrets,
+    Settings,
+    configured_secrets,
+    redact,
+    scrub,
+)
+
+MARKER = "Zq9-marker-S3cret"
+
+
+@given(st.text())
+def test_printable_text_has_no_control_characters_left(text: str) -> None:
+    shown = printable(text)
+    assert not any((ord(c) < 32 and c not in "\t\n") or 0x7F <= ord(c) <= 0x9F for c in shown)
+    assert "\x1b" not in shown and "\u202e" not in shown
+
+
+def test_a_terminal_escape_and_markup_in_a_table_stay_plain_text() -> None:
+    out = io.StringIO()
+    Console(file=out, force_terminal=True, width=120).print(
+        table("t", ["a"], [["\x1b[2J\x1b]0;owned\x07 [bold red]x[/] \u202eevil"]]))
+    text = out.getvalue()
+    assert "\x1b[2J" not in text and "\x1b]0;" not in text and "\u202e" not in text
+    assert "\\x1b[2J" in text and "[bold red]x[/]" in text
+    assert cell(None).plain == ""
+
+
+@pytest.mark.parametrize("value", ["=HYPERLINK(\"http://x\")", "+1+1", "-2+3", "@SUM(A1)",
+                                   "\t=1", "\r=1"])
+def test_csv_cells_that_a_spreadsheet_would_run_are_quoted(value: str) -> None:
+    assert csv_safe(value) == "'" + value
+
+
+@pytest.mark.parametrize("value", ["-12.50", "12.50", "normal", "", 5, None, "-1e5"])
+def test_csv_numbers_and_plain_text_stay_as_they_are(value: object) -> None:
+    assert csv_safe(value) == value
+
+
+@pytest.mark.parametrize("url", [
+    f"postgresql://admin:{MARKER}@db:5432/x", f"postgres://admin:{MARKER}@[::1]:5/x?sslmode=a",
+    f"postgresql://admin@db/x?password={MARKER}", f"mysql://admin:{MARKER}@h/db",
+])
+def test_redact_removes_the_password(url: str) -> None:
+    assert MARKER not in redact(url)
+
+
+@pytest.mark.parametrize("url", [
+    f"mysql://admin:{MARKER}@h/db", f"postgresql://admin:{MARKER}%zz@h/db",
+    f"postgresql://admin:{MARKER}@h:notaport/db", f"postgresql://admin:{MARKER}@[::1/db",
+    f"postgresql://admin:{MARKER}@/db", "sqlite:///", MARKER,
+])
+def test_a_bad_database_url_is_refused_without_showing_it(url: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env({"AFTERSALES_DATABASE_URL": url})
+    assert MARKER not in str(caught.value)
+    assert "AFTERSALES_DATABASE_URL" in str(caught.value)
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env({"AFTERSALES_READ_DATABASE_URL": url})
+    assert MARKER not in str(caught.value)
+
+
+def test_secrets_are_found_as_written_and_decoded_and_scrubbed() -> None:
+    env = {"AFTERSALES_DATABASE_URL": "postgresql://u:p%40ss-word@h/db",
+           "AFTERSALES_READ_DATABASE_URL": f"postgresql://u@h/db?password={MARKER}"}
+    secrets = configured_secrets(env)
+    assert {"p%40ss-word", "p@ss-word", MARKER} <= set(secrets)
+    assert scrub(f"failed: p@ss-word {MARKER}", secrets) == "failed: *** ***"
+
+
+def test_log_records_are_scrubbed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AFTERSALES_DATABASE_URL", f"postgresql://u:{MARKER}@h/db")
+    record = logging.LogRecord("x", logging.ERROR, __file__, 1, "connect %s failed",
+                               (f"postgresql://u:{MARKER}@h/db",), None)
+    assert ScrubSecrets().filter(record)
+    assert MARKER not in record.getMessage()
