@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -82,11 +83,24 @@ class ServiceBase(Application):
         super().__init__(env)
         self.cache = EventCache()
         self.books = PolicyBooks(self, self.save_all)
+        self._rules_of: dict[int, tuple[weakref.ref[Order], Rules]] = {}
 
     def rules_for(self, order: Order | None) -> Rules:
-        """The policy book an order's decisions follow: its merchant's (else the platform's)."""
-        return self.books.rules_for(None if order is None else getattr(order, "merchant_id",
-                                                                       None))
+        """The policy book an order's decisions follow: its merchant's (else the platform's).
+
+        Resolved once per loaded order: a command decides every decision about an order by the
+        same book version, and the next command (which loads the order afresh) reads the
+        latest version again."""
+        if order is None:
+            return self.books.rules_for(None)
+        found = self._rules_of.get(id(order))
+        if found is not None and found[0]() is order:
+            return found[1]
+        rules = self.books.rules_for(getattr(order, "merchant_id", None))
+        key = id(order)
+        self._rules_of[key] = (weakref.ref(order, lambda _: self._rules_of.pop(key, None)),
+                               rules)
+        return rules
 
     def load(self, cls: type[A], aggregate_id: UUID) -> A:
         events = self.cache.events(self.events, aggregate_id)
