@@ -1,16 +1,38 @@
-"""The one composition root: builds the application and its Kafka workers, lazily."""
+"""The one composition root: builds the application's services over one store and one unit of
+work, and its Kafka workers, lazily."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from functools import partial
+from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError, InternalError
 
 from aftersales.brokers.topics import ensure_topics, topic_config
 from aftersales.settings import DEFAULT_CASE_EVENT_MAX_BYTES, Settings, eventsourcing_env
-from aftersales_core.application.app import AfterSalesApp
+from aftersales_core.application.access import Access, DenialLog
+from aftersales_core.application.complaints import ComplaintService
+from aftersales_core.application.deadline_bookkeeping import DeadlineBookkeeping
+from aftersales_core.application.deadlines import DeadlineService
+from aftersales_core.application.logistics import LogisticsExceptions
+from aftersales_core.application.policy_book_service import PolicyBookService
+from aftersales_core.application.principals import (
+    SYSTEM_PRINCIPALS,
+    PrincipalService,
+    principal_id_of,
+)
+from aftersales_core.application.reads import ReadService
+from aftersales_core.application.refunds import RefundService
+from aftersales_core.application.resolutions import ResolutionService
+from aftersales_core.application.returns import ReturnService
+from aftersales_core.application.services import Services
+from aftersales_core.application.store import Store
+from aftersales_core.application.unit_of_work import UnitOfWork
+from aftersales_core.application.upstream import UpstreamService
+from audit.denials import open_denial_log
 from consumers import kafka_clients
 from consumers.case_events import RelayableMapper, to_cloud_event
 from consumers.inbound import InboundConsumer
@@ -26,23 +48,25 @@ PROJECTIONS_GROUP = "aftersales-projections"
 RECORD_OVERHEAD = 4 * 1024  # what a record batch adds around one message (headers, framing)
 
 
-def build_app(settings: Settings | None = None) -> AfterSalesApp:
+def build_app(settings: Settings | None = None) -> Services:
     settings = settings or Settings.from_env()
     return open_app(eventsourcing_env(settings.database_url, settings.postgres_schema),
                     max_event_bytes=settings.case_event_max_bytes)
 
 
 def open_app(env: dict[str, str], attempts: int = 8, *,
-             max_event_bytes: int = DEFAULT_CASE_EVENT_MAX_BYTES) -> AfterSalesApp:
-    """Open the application, creating its tables if needed; it refuses to store any event
-    whose message on the case-events topic would exceed ``max_event_bytes``.
+             max_event_bytes: int = DEFAULT_CASE_EVENT_MAX_BYTES) -> Services:
+    """Open the store (creating its tables if needed) and compose the services over it; the
+    store refuses any event whose message on the case-events topic would exceed
+    ``max_event_bytes``.
 
     Several workers starting at once against one PostgreSQL database race on `CREATE TABLE
     IF NOT EXISTS` ("tuple concurrently updated", or a duplicate type): the loser simply tries
     again, by which time the tables exist."""
     for attempt in range(attempts):
         try:
-            return guard_event_size(AfterSalesApp(env=env), max_event_bytes)
+            store = guard_event_size(Store(env=env), max_event_bytes)
+            return compose(store, open_denial_log(store.recorder))
         except (InternalError, IntegrityError):
             if attempt == attempts - 1:
                 raise
@@ -50,12 +74,36 @@ def open_app(env: dict[str, str], attempts: int = 8, *,
     raise AssertionError("unreachable")
 
 
-def guard_event_size(app: AfterSalesApp, max_event_bytes: int) -> AfterSalesApp:
-    """Put the size check into the application's event store (it measures each new event as
-    the relay will publish it)."""
-    mapper = RelayableMapper(app.mapper, max_event_bytes)
-    app.mapper = app.events.mapper = mapper
-    return app
+def compose(store: Store, denials: DenialLog) -> Services:
+    """Every service over one store and one unit of work whose save steps are named here."""
+    bookkeeping = DeadlineBookkeeping(store.find, store.rules_for)
+    work = UnitOfWork(store, steps=[bookkeeping])
+    access = Access(store, denials)
+    refunds = RefundService(store, work, access)
+    complaints = ComplaintService(store, work, access, refunds)
+    logistics = LogisticsExceptions(store, complaints, refunds)
+    return Services(
+        store=store,
+        work=work,
+        access=access,
+        returns=ReturnService(store, work, access),
+        resolutions=ResolutionService(store, work, access, refunds),
+        refunds=refunds,
+        complaints=complaints,
+        upstream=UpstreamService(store, work, access, refunds, logistics),
+        deadlines=DeadlineService(store, work, access, bookkeeping, complaints),
+        principals=PrincipalService(store, access),
+        reads=ReadService(store, access),
+        books=PolicyBookService(store.books, access),
+    )
+
+
+def guard_event_size(store: Store, max_event_bytes: int) -> Store:
+    """Put the size check into the event store (it measures each new event as the relay will
+    publish it)."""
+    mapper = RelayableMapper(store.mapper, max_event_bytes)
+    store.mapper = store.events.mapper = mapper
+    return store
 
 
 def topic_partitions(settings: Settings) -> dict[str, int]:
@@ -86,7 +134,7 @@ def _bootstrap(settings: Settings) -> str:
     return settings.kafka_bootstrap_servers
 
 
-def build_relay(app: AfterSalesApp, settings: Settings) -> Relay:
+def build_relay(app: Services, settings: Settings) -> Relay:
     servers = _bootstrap(settings)
     limit = settings.case_event_max_bytes
 
@@ -94,16 +142,20 @@ def build_relay(app: AfterSalesApp, settings: Settings) -> Relay:
         found = topic_config(servers, settings.case_events_topic, "max.message.bytes")
         return int(found) - RECORD_OVERHEAD if found and found.isdigit() else None
 
-    return Relay(app.recorder, app.factory.tracking_recorder(),
+    return Relay(app.store.recorder, app.store.factory.tracking_recorder(),
                  partial(kafka_clients.producer, servers,
                          max_request_size=limit + RECORD_OVERHEAD),
                  settings.case_events_topic, max_message_bytes=limit, topic_limit=topic_limit)
 
 
-def build_inbound(app: AfterSalesApp, settings: Settings) -> InboundConsumer:
+def build_inbound(app: Services, settings: Settings) -> InboundConsumer:
+    """The inbound consumer, acting as its principal (``AFTERSALES_INBOUND_PRINCIPAL``, by
+    default the built-in ``system.upstream``, created on first use)."""
     servers = _bootstrap(settings)
+    principal_id = inbound_principal(app, settings)
     return InboundConsumer(
         app,
+        principal_id,
         partial(kafka_clients.consumer, servers, INBOUND_GROUP),
         partial(kafka_clients.producer, servers),
         orders_topic=settings.orders_topic,
@@ -126,10 +178,24 @@ def build_projection_runner(settings: Settings) -> ProjectionRunner:
                             dlq_topic=settings.dlq_topic)
 
 
-def store_reader(app: AfterSalesApp) -> Callable[[int, int], list[Event]]:
+def store_reader(app: Services) -> Callable[[int, int], list[Event]]:
     """Read the store's events after a position, as the envelopes projections apply."""
 
     def read(after: int, limit: int) -> list[Event]:
-        return [to_cloud_event(n) for n in app.recorder.select_notifications(after + 1, limit)]
+        notifications = app.store.recorder.select_notifications(after + 1, limit)
+        return [to_cloud_event(n) for n in notifications]
 
     return read
+
+
+def inbound_principal(app: Services, settings: Settings) -> UUID:
+    """The principal the inbound consumer acts as: a configured one must exist already; the
+    built-in ``system.upstream`` is created the first time."""
+    if settings.inbound_principal in SYSTEM_PRINCIPALS:
+        return app.principals.ensure_system(settings.inbound_principal, datetime.now(UTC))
+    return principal_id_of(settings.inbound_principal)
+
+
+def scheduler_principal(app: Services) -> UUID:
+    """The principal the deadline scheduler acts as: the built-in ``system.scheduler``."""
+    return app.principals.ensure_system("system.scheduler", datetime.now(UTC))

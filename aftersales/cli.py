@@ -1,4 +1,9 @@
-"""`aftersales`: the command line for desks, supervisors, auditors and operators."""
+"""`aftersales`: the operator's command line, for people who hold the store.
+
+Every command that acts on cases or reads them acts as a principal (`--as NAME` or
+AFTERSALES_PRINCIPAL) and is allowed or denied by the permission matrix in the application,
+as it would be through any other entry point. Network callers authenticate through the
+service API instead."""
 
 from __future__ import annotations
 
@@ -25,15 +30,22 @@ from aftersales.cli_audit import audit_app
 from aftersales.cli_case import case_app
 from aftersales.cli_deadlines import deadlines_app
 from aftersales.cli_policy import policy_app
+from aftersales.cli_principals import principals_app
 from aftersales.cli_projections import projections_app, query, report, status
 from aftersales.cli_run import broker, run
 from aftersales.errors import classify
+from aftersales.identity import AsPrincipal, caller_for
+from aftersales.identity import now as received_now
 from aftersales.inputs import count_lines, read_documents, readable
 from aftersales.output import emit_json_line, errors, fail
 from aftersales.settings import ScrubSecrets
-from aftersales_core.application.app import AfterSalesApp
-from consumers.translate import apply_upstream, execute
-from schemas.boundary import read_command, read_inbound
+from aftersales_core.application.access import Caller
+from aftersales_core.application.services import Services
+from aftersales_core.errors import DomainError
+from dispatch.commands import submit as submit_command
+from dispatch.upstream import apply_upstream
+from schemas import strict_json
+from schemas.boundary import read_inbound
 from schemas.errors import InputRefused
 from schemas.json_stream import Document
 
@@ -53,6 +65,7 @@ app.command()(query)
 app.command()(status)
 app.command()(report)
 app.add_typer(projections_app, name="projections")
+app.add_typer(principals_app, name="principals")
 
 Source = Annotated[
     str, typer.Argument(help="a JSON file (one object, an array or JSON lines) or - for stdin")
@@ -76,54 +89,95 @@ def _main(
 @app.command()
 def submit(
     source: Source,
+    as_principal: AsPrincipal = None,
+    envelopes: Annotated[bool, typer.Option(
+        help="each item is {\"as\": NAME, \"command\": {…}}: replay the work of many "
+             "principals in one process (backfills, the demo)")] = False,
     stop_on_error: Annotated[bool, typer.Option(help="stop at the first failed command")] = False,
 ) -> None:
-    """Run commands (SPEC §4.3): prints one JSON result per command.
+    """Run commands (SPEC §4.3) as a principal: prints one JSON result per command.
 
-    The input is streamed: any number of commands in bounded memory. A refused or invalid
-    command changes nothing in the store; the exit code is that of the first failure (1
-    refused, 2 invalid, 3 not found, 4 conflict, 5 unavailable: then nothing more is tried)."""
+    The input is streamed: any number of commands in bounded memory. A refused, denied or
+    invalid command changes nothing in the store; the exit code is that of the first failure
+    (1 refused, 2 invalid, 3 not found, 4 conflict, 5 unavailable: then nothing more is tried,
+    6 denied)."""
     readable(source)
     application = build_app()
+    callers: dict[str, Caller] = {}
+    default = None if envelopes else caller_for(application, as_principal)
     worst = exit_codes.OK
     for document in read_documents(source):
-        code = _submit_one(application, document)
+        code = _submit_one(application, document, default, callers)
         worst = worst or code
         if code == exit_codes.UNAVAILABLE or (code and stop_on_error):
             break
     raise typer.Exit(worst)
 
 
-def _submit_one(application: AfterSalesApp, document: Document) -> int:
+def _submit_one(application: Services, document: Document, default: Caller | None,
+                callers: dict[str, Caller]) -> int:
     line = document.line
     if document.raw is None:
         fail(f"line {line}: {document.error}")
         return exit_codes.INVALID
     try:
-        command = read_command(document.raw)
+        body = strict_json.loads(document.raw)
     except InputRefused as invalid:
         fail(f"line {line}: {_what(invalid, 'command')}{invalid}")
         return exit_codes.INVALID
+    caller = default
+    if caller is None:  # --envelopes
+        body, caller, problem, code = _unwrap(application, callers, body)
+        if caller is None:
+            fail(f"line {line}: {problem}")
+            return code
+    name = body.get("command") if isinstance(body, dict) else None
+    name = name if isinstance(name, str) and name.isidentifier() and len(name) < 64 else "command"
     try:
-        result = execute(application, command, datetime.now(UTC))
+        result = submit_command(application, received_now(caller), body, datetime.now(UTC))
+    except InputRefused as invalid:
+        fail(f"line {line}: {_what(invalid, 'command')}{invalid}")
+        return exit_codes.INVALID
     except Exception as problem:
         code, message = classify(problem)
-        fail(f"line {line}: {command.command} refused: {message}" if code < exit_codes.UNAVAILABLE
-             else f"line {line}: {command.command} not run: {message}")
+        verb = "denied" if code == exit_codes.DENIED else "refused"
+        said = message if message.startswith(f"{name} {verb}") else f"{name} {verb}: {message}"
+        fail(f"line {line}: {said}" if code < exit_codes.UNAVAILABLE or code == exit_codes.DENIED
+             else f"line {line}: {name} not run: {message}")
         return code
-    emit_json_line({"command": command.command, **result.to_json()})
+    emit_json_line({"command": name, **result.to_json()})
     return exit_codes.OK
 
 
+def _unwrap(
+    application: Services, callers: dict[str, Caller], value: object
+) -> tuple[object, Caller | None, str | None, int]:
+    """(command, caller, error, exit code) of an envelope ``{"as": NAME, "command": {...}}``."""
+    if not isinstance(value, dict) or set(value) != {"as", "command"}:
+        return None, None, 'an envelope is {"as": NAME, "command": {...}} and nothing else', 2
+    name = value["as"]
+    if not isinstance(name, str):
+        return None, None, '"as" names a principal', exit_codes.INVALID
+    if name not in callers:
+        try:
+            callers[name] = caller_for(application, name)
+        except DomainError as refused:
+            code, message = classify(refused)
+            return None, None, f"cannot act as {name!r}: {message}", code
+    return value["command"], callers[name], None, exit_codes.OK
+
+
 @app.command()
-def ingest(source: Source) -> None:
-    """Apply upstream order and shipment events (SPEC §4.1) without a broker.
+def ingest(source: Source, as_principal: AsPrincipal = None) -> None:
+    """Apply upstream order and shipment events (SPEC §4.1) without a broker, as a principal
+    with the upstream role (a carrier: return shipment scans only).
 
     The same validation as the Kafka consumers; a redelivered event_id changes nothing.
     Prints one JSON line per event; invalid events are reported with their line number. The
     input is streamed; a store outage stops it with exit 5."""
     readable(source)
     application = build_app()
+    caller = caller_for(application, as_principal)
     worst = exit_codes.OK
     applied = skipped = failed = 0
     total = count_lines(source)
@@ -134,10 +188,12 @@ def ingest(source: Source) -> None:
             try:
                 if document.raw is None:
                     raise InputRefused(document.kind, document.error or "unreadable")
-                result = apply_upstream(application, read_inbound(document.raw))
+                result = apply_upstream(application, received_now(caller),
+                                        read_inbound(document.raw))
             except Exception as problem:
                 code, text = classify(problem)
                 what = (_what(problem, "event") if code < exit_codes.UNAVAILABLE
+                        else "event denied: " if code == exit_codes.DENIED
                         else "event not applied: ")
                 fail(f"line {document.line}: {what}{text}")
                 worst, failed = worst or code, failed + 1

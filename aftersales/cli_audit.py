@@ -1,4 +1,5 @@
-"""`aftersales audit …`: seal the store's events into a hash chain; verify nothing was altered.
+"""`aftersales audit …`: seal the store's events into a hash chain; verify nothing was altered;
+list the denials of the security log.
 
 `aftersales run --role auditor` seals continuously with the wall clock (audit/auditor.py has
 the chain, the checkpoint table and what verification can and cannot tell)."""
@@ -17,8 +18,11 @@ from rich.progress import Progress
 from aftersales import exit_codes
 from aftersales.bootstrap import build_app
 from aftersales.errors import classify
-from aftersales.output import console, emit_json_line, errors, fail, table
+from aftersales.identity import AsPrincipal, caller_for
+from aftersales.output import Format as RowsFormat
+from aftersales.output import console, emit_json_line, emit_rows, errors, fail, table
 from audit.auditor import Auditor, OnProgress, SealResult, VerifyReport
+from audit.denials import SqlDenialLog
 
 audit_app = typer.Typer(
     help="Tamper evidence: seal the store's events into a hash chain, verify it.",
@@ -33,10 +37,14 @@ def seal(
     fmt: Format = "table",
 ) -> None:
     """Extend the chain from the last checkpoint to the store's end: one checkpoint per batch
-    of events and one for the head. Sealing again without new events adds nothing."""
+    of events and one for the head. Sealing again without new events adds nothing (an
+    operator's job, like `aftersales run --role auditor`: it shows and changes no case)."""
     app = build_app()
     try:
-        result = Auditor(app.recorder, app.mapper, batch_size=batch_size).seal(datetime.now(UTC))
+        store = app.store
+        result = Auditor(store.recorder, store.mapper, batch_size=batch_size).seal(
+            datetime.now(UTC)
+        )
     except Exception as problem:  # every failure has its exit code and one line
         code, message = classify(problem)
         fail(message)
@@ -76,9 +84,10 @@ def verify(
     anchor: Annotated[list[str] | None, typer.Option(
         "--anchor", help="POSITION:HASH printed by an earlier seal and kept elsewhere; the "
                          "chain must pass through it (repeat)")] = None,
+    as_principal: AsPrincipal = None,
     fmt: Format = "table",
 ) -> None:
-    """Recompute the chain from position 1 and compare it with every checkpoint.
+    """Recompute the chain from position 1 and compare it with every checkpoint (auditors).
 
     Exits 0 when intact (events not yet sealed are listed, not counted as tampering), 1 when
     any stored event was changed, deleted or inserted (the first position of each is named)
@@ -86,8 +95,10 @@ def verify(
     anchors = [_anchor(a) for a in anchor or []]
     app = build_app()
     try:
+        app.reads.require(caller_for(app, as_principal, "VerifyAudit"), "VerifyAudit")
         with _progress() as on_progress:
-            report = Auditor(app.recorder, app.mapper, rerun=app.books.rerun).verify(
+            report = Auditor(app.store.recorder, app.store.mapper,
+                             rerun=app.store.books.rerun).verify(
                 decisions=decisions, anchors=anchors, progress=on_progress)
     except Exception as problem:  # every failure has its exit code and one line
         code, message = classify(problem)
@@ -168,3 +179,41 @@ def _show_report(report: VerifyReport, fmt: str) -> None:
             ("position", "case", "policy", "version", "recorded", "re-run"),
             ((m.position, m.case_id, m.policy_id, m.policy_version, m.recorded, m.rerun)
              for m in report.decision_mismatches)))
+
+
+@audit_app.command("denials")
+def denials(
+    since: Annotated[str | None, typer.Option(help="RFC 3339: only denials at or after")] = None,
+    principal: Annotated[str | None, typer.Option(help="only this principal's (a name)")] = None,
+    operation: Annotated[str | None, typer.Option(help="only this operation")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=1_000_000)] = 1000,
+    as_principal: AsPrincipal = None,
+    fmt: Annotated[RowsFormat, typer.Option("--format")] = "table",
+) -> None:
+    """The security log (auditors): every denied operation, oldest first, with the principal,
+    the operation, the case, the access rule that denied it and why."""
+    after = None
+    if since is not None:
+        try:
+            after = datetime.fromisoformat(since)
+        except ValueError:
+            raise typer.BadParameter(f"--since: not an RFC 3339 time: {since!r}") from None
+        if after.tzinfo is None:
+            raise typer.BadParameter("--since needs a UTC offset") from None
+    app = build_app()
+    try:
+        app.reads.require(caller_for(app, as_principal, "ReadDenials"), "ReadDenials")
+        rows = SqlDenialLog(app.store.recorder).list(
+            since=after, principal=principal, operation=operation, limit=limit
+        )
+    except Exception as problem:  # classified; unknown failures are re-raised
+        code, message = classify(problem)
+        fail(message)
+        raise typer.Exit(code) from None
+    finally:
+        app.close()
+    if fmt != "json":
+        for row in rows:
+            row["reasons"] = "; ".join(row["reasons"])
+            del row["inputs"]
+    emit_rows(rows, fmt, f"denials ({len(rows)})")

@@ -12,10 +12,11 @@ from rich.markup import escape
 from aftersales import exit_codes
 from aftersales.bootstrap import build_app
 from aftersales.errors import classify
+from aftersales.identity import AsPrincipal, caller_for
 from aftersales.inputs import time_option
 from aftersales.output import console, emit_json_line, fail, printable, table
-from aftersales_core.application.app import AfterSalesApp
-from aftersales_core.application.history import CaseHistory, load_history
+from aftersales_core.application.history import CaseHistory
+from aftersales_core.application.services import Services
 from aftersales_core.decisions import PolicyDecision
 from aftersales_core.errors import DomainError
 
@@ -24,24 +25,36 @@ case_app = typer.Typer(help="Look at one case: state, events, decisions.", no_ar
 CaseId = Annotated[UUID, typer.Argument(help="the case id (a UUID)")]
 
 
-def _load(case_id: UUID, as_of: str | None, app: AfterSalesApp | None = None) -> CaseHistory:
+def _load(
+    case_id: UUID, as_of: str | None, name: str | None, operation: str = "ReadCase",
+    app: Services | None = None,
+) -> CaseHistory:
+    """The case as the principal may see it (a customer: only their own; personal data
+    redacted for roles that may not read it). The services are closed unless given."""
     at = time_option(as_of, "--as-of")
+    services = app or build_app()
     try:
-        return load_history(app or build_app(), case_id, at)
+        caller = caller_for(services, name, operation)
+        return services.reads.case(caller, case_id, at, operation)
     except Exception as problem:  # every failure has its exit code and one line
         code, message = classify(problem)
         fail(message)
         raise typer.Exit(code) from None
+    finally:
+        if app is None:
+            services.close()
 
 
 @case_app.command("show")
 def show(
     case_id: CaseId,
     as_of: Annotated[str | None, typer.Option("--as-of", help="RFC 3339 time")] = None,
+    as_principal: AsPrincipal = None,
     fmt: Annotated[Literal["table", "json"], typer.Option("--format")] = "table",
 ) -> None:
-    """The case's state, its events in order and every policy decision."""
-    history = _load(case_id, as_of)
+    """The case's state, its events in order (who, in which role, when) and every policy
+    decision."""
+    history = _load(case_id, as_of, as_principal)
     data = history.to_json()
     if fmt == "json":
         emit_json_line(data)
@@ -75,8 +88,11 @@ def show(
     console.print(
         table(
             "events",
-            ("#", "at", "type"),
-            ((e["version"], e["at"], e["type"]) for e in data["events"]),
+            ("#", "at", "type", "by", "role"),
+            (
+                (e["version"], e["at"], e["type"], e["data"].get("by"), e["data"].get("role"))
+                for e in data["events"]
+            ),
         )
     )
     console.print(
@@ -94,16 +110,20 @@ def show(
 @case_app.command("rerun")
 def rerun(
     case_id: CaseId,
+    as_principal: AsPrincipal = None,
     fmt: Annotated[Literal["table", "json"], typer.Option("--format")] = "table",
 ) -> None:
-    """Re-run every recorded decision of the case from its recorded inputs and policy version,
-    with the settings it used: those of the policy book version it recorded (checked by their
-    hash), or its version's built-in ones before policy books.
+    """Re-run every recorded decision of the case from its recorded inputs and policy version
+    (auditors, supervisors), with the settings it used: those of the policy book version it
+    recorded (checked by their hash), or its version's built-in ones before policy books.
 
     Exits 1 when any decision comes out differently or its settings cannot be had again."""
     app = build_app()
-    rows = [_rerun_row(decision, app.books.rerun)
-            for decision in _load(case_id, None, app).decisions]
+    try:
+        history = _load(case_id, None, as_principal, "RerunDecisions", app)
+        rows = [_rerun_row(decision, app.store.books.rerun) for decision in history.decisions]
+    finally:
+        app.close()
     if fmt == "json":
         emit_json_line(rows)
     else:

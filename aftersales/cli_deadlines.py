@@ -11,8 +11,9 @@ from uuid import UUID
 import typer
 
 from aftersales import exit_codes
-from aftersales.bootstrap import build_app
+from aftersales.bootstrap import build_app, scheduler_principal
 from aftersales.errors import classify
+from aftersales.identity import AsPrincipal, caller_for
 from aftersales.inputs import time_option
 from aftersales.output import console, emit_json_line, errors, fail, table
 from scheduling.deadline_index import DeadlineIndex
@@ -33,13 +34,14 @@ def fire(
     fmt: Format = "table",
 ) -> None:
     """Fire every deadline due before --now: breaches, escalations, expiries, automatic
-    approvals, proactive complaints. Firing again changes nothing.
+    approvals, proactive complaints. Firing again changes nothing. Acts as the built-in
+    system.scheduler principal, as `aftersales run --role scheduler` does.
 
     Exits 1 when the domain refused to fire some case (each is named on stderr)."""
     at = time_option(now, "--now") or datetime.now(UTC)
     app = build_app()
     try:
-        scheduler = Scheduler(app)
+        scheduler = Scheduler(app, scheduler_principal(app))
         fired = [f.to_json() for f in scheduler.fire_due(at)]
     except Exception as problem:  # every failure has its exit code and one line
         code, message = classify(problem)
@@ -79,13 +81,15 @@ def list_open(
     due_before: Annotated[
         str | None, typer.Option("--due-before", help="RFC 3339 time: only those due before")
     ] = None,
+    as_principal: AsPrincipal = None,
     fmt: Format = "table",
 ) -> None:
     """Open deadlines by due time, from the scheduler's index (brought up to date first)."""
     before = time_option(due_before, "--due-before")
     app = build_app()
     try:
-        index = DeadlineIndex(app.recorder, app.mapper)
+        app.reads.require(caller_for(app, as_principal, "ListDeadlines"), "ListDeadlines")
+        index = DeadlineIndex(app.store.recorder, app.store.mapper)
         index.catch_up()
         rows = [d.to_json() for d in index.listing(case, before)]
     except Exception as problem:  # every failure has its exit code and one line

@@ -3,11 +3,9 @@ proposed change over recorded history, publish the customer-facing policy."""
 
 from __future__ import annotations
 
-import getpass
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -15,12 +13,13 @@ import typer
 
 from aftersales.bootstrap import build_app
 from aftersales.errors import classify
+from aftersales.identity import AsPrincipal, caller_for
 from aftersales.inputs import opened, time_option
 from aftersales.output import console, dumps, emit_json_line, emit_rows, errors, fail, table
 from aftersales.policy_render import html as simulation_html
 from aftersales.policy_render import tables as simulation_tables
-from aftersales_core.application.app import AfterSalesApp
 from aftersales_core.application.policy_books import BookVersion
+from aftersales_core.application.services import Services
 from aftersales_core.policybook.diff import Change
 from aftersales_core.policybook.documents import MAX_BYTES, Kind, parse, to_toml, validate
 
@@ -38,7 +37,7 @@ SUFFIXES: dict[str, Kind] = {".toml": "toml", ".json": "json"}
 
 
 @contextmanager
-def _app() -> Iterator[AfterSalesApp]:
+def _app() -> Iterator[Services]:
     app = build_app()
     try:
         yield app
@@ -83,14 +82,15 @@ def show(
     version: Annotated[int | None, typer.Option(min=0, help="a version of the merchant's "
                                                 "own book (default: the book that applies "
                                                 "now)")] = None,
+    as_principal: AsPrincipal = None,
     fmt: Annotated[Literal["table", "json", "toml"], typer.Option("--format")] = "table",
 ) -> None:
     """The book that applies to the merchant's orders now (its own latest version, else the
-    platform's, else the built-in defaults), or a given version of its own book. `--format
-    toml` prints a file to edit and `policy set`."""
+    platform's, else the built-in defaults), or a given version of its own book (admins,
+    auditors). `--format toml` prints a file to edit and `policy set`."""
     with _app() as app:
-        found = app.books.version(merchant, version) if version is not None else \
-            app.books.applying(merchant)
+        caller = caller_for(app, as_principal, "ReadPolicyBook")
+        found = app.books.show(caller, merchant, version)
     if fmt == "json":
         emit_json_line(found.to_json())
     elif fmt == "toml":
@@ -107,17 +107,17 @@ def set_book(
     reason: Annotated[str, typer.Option("--reason", help="why the book changes (stored with "
                                                          "the version)")],
     merchant: Merchant = None,
+    as_principal: AsPrincipal = None,
     fmt: TableOrJson = "table",
 ) -> None:
     """Validate a book (its structure, then the law's minimums per market) and store it as the
-    merchant's next version; it applies to every decision taken from then on. A refused book
-    stores nothing: exit 2 when it is invalid, 1 when the law or an unchanged book refuses
-    it."""
+    merchant's next version (admins); it applies to every decision taken from then on. A
+    refused book stores nothing: exit 2 when it is invalid, 1 when the law or an unchanged
+    book refuses it."""
     data, kind = _read(source)
-    by = f"operator:{getpass.getuser()}"
     with _app() as app:
-        stored = app.books.set(merchant, parse(data, kind), by, "operator", reason,
-                               datetime.now(UTC))
+        caller = caller_for(app, as_principal, "SetPolicyBook")
+        stored = app.books.set(caller, merchant, parse(data, kind), reason)
     if fmt == "json":
         emit_json_line(stored.meta())
     else:
@@ -127,12 +127,13 @@ def set_book(
 @policy_app.command("history")
 def history(
     merchant: Merchant = None,
+    as_principal: AsPrincipal = None,
     fmt: Annotated[Literal["table", "json", "csv"], typer.Option("--format")] = "table",
 ) -> None:
     """Every version of the merchant's own book (version 0: the built-in defaults): who set it,
-    in which role, when, why, and its hash. Versions are never changed."""
+    in which role, when, why, and its hash (admins, auditors). Versions are never changed."""
     with _app() as app:
-        rows = app.books.history(merchant)
+        rows = app.books.history(caller_for(app, as_principal, "ReadPolicyBook"), merchant)
     shown = [{k: v for k, v in row.items() if k not in ("book", "merchant_id")} for row in rows]
     if fmt == "table":  # the full hash in json and csv
         for row in shown:
@@ -148,16 +149,18 @@ def diff(
     merchant: Merchant = None,
     before: Annotated[int | None, typer.Option("--from", min=0)] = None,
     after: Annotated[int | None, typer.Option("--to", min=0)] = None,
-    fmt: TableOrJson = "table",
+    as_principal: AsPrincipal = None,
+    fmt: Annotated[Literal["table", "json", "csv"], typer.Option("--format")] = "table",
 ) -> None:
     """What changes between two versions of the merchant's book (default: the latest and the
-    one before), or from a version to a proposed file."""
+    one before), or from a version to a proposed file (admins, auditors)."""
     book = None
     if proposed is not None:
         data, kind = _read(proposed)
         book = validate(parse(data, kind))
     with _app() as app:
-        changes: list[Change] = app.books.diff(merchant, before, after, book)
+        caller = caller_for(app, as_principal, "ReadPolicyBook")
+        changes: list[Change] = app.books.diff(caller, merchant, before, after, book)
     emit_rows([c.to_json() for c in changes], fmt, f"{len(changes)} changes")
 
 
@@ -169,14 +172,18 @@ def simulate(
     until: Annotated[str | None, typer.Option(help="RFC 3339: decisions before")] = None,
     fmt: Annotated[Literal["table", "json", "html"], typer.Option("--format")] = "table",
     output: Annotated[Path | None, typer.Option(help="write the report here")] = None,
+    as_principal: AsPrincipal = None,
 ) -> None:
-    """Re-run every recorded decision of the merchant in the period under the proposed book:
-    outcomes that change (per policy and pair, with example cases), refund totals per currency,
-    refunds needing a supervisor, deadlines breached, before and after. Nothing is stored."""
+    """Re-run every recorded decision of the merchant in the period under the proposed book
+    (admins, auditors): outcomes that change (per policy and pair, with example cases), refund
+    totals per currency, refunds needing a supervisor, deadlines breached, before and after.
+    Nothing is stored."""
     start, end = time_option(since, "--since"), time_option(until, "--until")
     data, kind = _read(proposed)
     with _app() as app:
-        report, timing = app.books.simulate(merchant, validate(parse(data, kind)), start, end)
+        caller = caller_for(app, as_principal, "SimulatePolicyBook")
+        report, timing = app.books.simulate(caller, merchant, validate(parse(data, kind)),
+                                            start, end)
     result = report.to_json()
     if fmt == "json":
         text = dumps({**result, "timing": timing}) + "\n"
@@ -203,11 +210,13 @@ def publish(
     lang: Annotated[Literal["en", "zh-CN"], typer.Option("--lang")] = "en",
     fmt: Annotated[Literal["md", "html"], typer.Option("--format")] = "md",
     output: Annotated[Path | None, typer.Option(help="write the policy here")] = None,
+    as_principal: AsPrincipal = None,
 ) -> None:
     """The customer-facing after-sales policy, written from the book that applies to the
-    merchant's orders now: what is published is what is enforced."""
+    merchant's orders now: what is published is what is enforced (every role)."""
     with _app() as app:
-        text = app.books.publish(merchant, lang, fmt)
+        caller = caller_for(app, as_principal, "ReadPublishedPolicy")
+        text = app.books.publish(caller, merchant, lang, fmt)
     if output is not None:
         output.write_text(text, encoding="utf-8")
         errors.print(f"wrote {output}", highlight=False)

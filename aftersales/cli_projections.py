@@ -12,16 +12,21 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from aftersales import exit_codes
 from aftersales.bootstrap import build_app, build_read_db, store_reader
+from aftersales.errors import classify
+from aftersales.identity import AsPrincipal, caller_for
 from aftersales.output import Format, console, emit_json_line, emit_rows, errors, fail, table
 from aftersales.settings import Settings
-from aftersales_core.application.app import AfterSalesApp
+from aftersales_core.application.reads import QueryScope
+from aftersales_core.application.services import Services
+from aftersales_core.errors import DomainError
 from consumers import kafka_clients
 from consumers.case_events import relayed_size
 from consumers.relay import refused_position, relay_name
 from projections import positions
 from projections.apply import Failure, ensure_schema
 from projections.catalog import PROJECTIONS, all_projections, queryable_tables
-from projections.db import identifier, private_file
+from projections.db import private_file
+from projections.queries import QueryError, check_query, query_table
 from projections.rebuild import rebuild
 from projections.report import build as build_report
 
@@ -35,35 +40,48 @@ def query(
     order_by: Annotated[str | None, typer.Option(help="a column; prefix - for descending")
                         ] = None,
     limit: Annotated[int, typer.Option(min=1, max=1_000_000)] = 100,
+    as_principal: AsPrincipal = None,
     fmt: Annotated[Format, typer.Option("--format")] = "table",
 ) -> None:
-    """Read a projection table (also plain SQL tables in the read database)."""
+    """Read a projection table (also plain SQL tables in the read database), as far as the
+    principal may: a customer only their own rows of cases, complaints, refunds and orders."""
     if name not in queryable_tables():
         fail(f"unknown projection table {name!r}; known: {', '.join(queryable_tables())}")
         raise typer.Exit(exit_codes.INVALID)
     db = build_read_db(Settings.from_env())
     ensure_schema(db, all_projections())
-    columns = db.columns(name)
-    clauses, params = [], []
-    for condition in where or []:
-        field, sep, value = condition.partition("=")
-        if not sep or field not in columns:
-            fail(f"--where {condition!r}: expected FIELD=VALUE with FIELD one of "
-                 f"{', '.join(columns)}")
-            raise typer.Exit(exit_codes.INVALID)
-        clauses.append(f"{identifier(field)} = ?")
-        params.append(value)
-    sql = f"SELECT * FROM {identifier(name)}"
-    if clauses:
-        sql += " WHERE " + " AND ".join(clauses)
-    if order_by:
-        column = order_by.lstrip("-")
-        if column not in columns:
-            fail(f"--order-by {order_by!r}: no column {column!r} in {name}")
-            raise typer.Exit(exit_codes.INVALID)
-        sql += f" ORDER BY {identifier(column)}" + (" DESC" if order_by.startswith("-") else "")
-    rows = db.query(sql + f" LIMIT {int(limit)}", params)
+    try:
+        check_query(db, name, where or [], order_by)  # the arguments first, then who asks
+        rows = query_table(db, _scope(as_principal, name), where or [], order_by, limit)
+    except QueryError as error:
+        fail(str(error))
+        raise typer.Exit(exit_codes.INVALID) from None
     emit_rows(rows, fmt, f"{name} ({len(rows)} rows)")
+
+
+def _scope(name: str | None, table: str) -> QueryScope:
+    app = build_app()
+    try:
+        return app.reads.query_scope(caller_for(app, name, "QueryProjection"), table)
+    except DomainError as problem:
+        code, message = classify(problem)
+        fail(message)
+        raise typer.Exit(code) from None
+    finally:
+        app.close()
+
+
+def require_read(name: str | None, operation: str) -> None:
+    """Allow a read that shows no case (the report, the denial log), or exit denied."""
+    app = build_app()
+    try:
+        app.reads.require(caller_for(app, name, operation), operation)
+    except DomainError as problem:
+        code, message = classify(problem)
+        fail(message)
+        raise typer.Exit(code) from None
+    finally:
+        app.close()
 
 
 @projections_app.command("rebuild")
@@ -81,7 +99,7 @@ def rebuild_command(
     settings = Settings.from_env()
     app = build_app(settings)
     failed: list[Failure] = []
-    total = app.recorder.max_notification_id() or 0
+    total = app.store.recorder.max_notification_id() or 0
     columns = (TextColumn("rebuilding"), BarColumn(), MofNCompleteColumn(),
                TextColumn("events"), TimeRemainingColumn())
     with Progress(*columns, console=errors, disable=not errors.is_terminal) as progress:
@@ -107,7 +125,7 @@ def status(fmt: Annotated[Literal["table", "json"], typer.Option("--format")] = 
     settings = Settings.from_env()
     app = build_app(settings)
     try:
-        store_end = app.recorder.max_notification_id() or 0
+        store_end = app.store.recorder.max_notification_id() or 0
         relay = relay_status(app, settings, store_end)
     finally:
         app.close()
@@ -140,16 +158,16 @@ def status(fmt: Annotated[Literal["table", "json"], typer.Option("--format")] = 
         raise typer.Exit(exit_codes.UNAVAILABLE)
 
 
-def relay_status(app: AfterSalesApp, settings: Settings, store_end: int) -> dict[str, Any]:
+def relay_status(app: Services, settings: Settings, store_end: int) -> dict[str, Any]:
     """Where the relay is, and the position it is stuck at (with why, as far as the store
     can tell) or None."""
-    tracking = app.factory.tracking_recorder()
+    tracking = app.store.factory.tracking_recorder()
     position = tracking.max_tracking_id(relay_name(settings.case_events_topic)) or 0
     refused = refused_position(tracking, settings.case_events_topic)
     reason = ""
     if refused is not None:
         reason = "refused by the broker"
-        for notification in app.recorder.select_notifications(refused, 1):
+        for notification in app.store.recorder.select_notifications(refused, 1):
             size = relayed_size(notification)
             reason = (f"a {size}-byte message ({notification.topic}); the store allows "
                       f"{settings.case_event_max_bytes}, the broker refused it")
@@ -185,16 +203,18 @@ def topic_ends(settings: Settings) -> tuple[dict[int, int] | None, str | None]:
 def report(
     output: Annotated[Path, typer.Option(help="where to write the report with its charts "
                                               "(.html or .png)")] = Path("var/report.html"),
+    as_principal: AsPrincipal = None,
     fmt: Annotated[Literal["table", "json"], typer.Option("--format")] = "table",
 ) -> None:
     """Key figures for analysts: return rate and reasons by market, category and SKU, refund
     totals and time to refund, complaint categories, first-response times, logistics
     exceptions by carrier. Also written with charts to an HTML or PNG file."""
-    from aftersales.report_render import print_report, write_html, write_png  # matplotlib: slow
-
     if output.suffix not in (".html", ".png"):
         fail(f"--output must end in .html or .png, got {output}")
         raise typer.Exit(exit_codes.INVALID)
+    require_read(as_principal, "ReadReport")
+    from aftersales.report_render import print_report, write_html, write_png  # matplotlib: slow
+
     db = build_read_db(Settings.from_env())
     ensure_schema(db, all_projections())
     figures = build_report(db)

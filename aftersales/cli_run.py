@@ -20,6 +20,7 @@ from aftersales.bootstrap import (
     build_projection_runner,
     build_relay,
     ensure_pipeline_topics,
+    scheduler_principal,
 )
 from aftersales.brokers import BrokerProcess, start_broker
 from aftersales.errors import classify
@@ -83,9 +84,11 @@ def _run_workers(settings: Settings, roles: list[Role], create_topics: bool,
     if "projections" in roles:
         workers["projections"] = build_projection_runner(settings).run
     if "scheduler" in roles:
-        workers["scheduler"] = Scheduler(app).run  # fires due deadlines with the wall clock
+        # fires due deadlines with the wall clock, as the built-in system.scheduler principal
+        workers["scheduler"] = Scheduler(app, scheduler_principal(app)).run
     if "auditor" in roles:
-        workers["auditor"] = Auditor(app.recorder, app.mapper).run  # seals every few seconds
+        # seals every few seconds
+        workers["auditor"] = Auditor(app.store.recorder, app.store.mapper).run
     failed: list[str] = []
 
     def guarded(name: str, work: Callable[[threading.Event], None]) -> None:

@@ -21,8 +21,10 @@ from aftersales_core.errors import (
     DomainError,
     InvalidCommandError,
     InvalidMoneyError,
+    NotAuthorisedError,
     UnknownCaseError,
     UnknownOrderError,
+    UnknownPrincipalError,
 )
 from schemas.errors import InputRefused
 
@@ -46,8 +48,10 @@ def classify(problem: BaseException) -> tuple[int, str]:
 def _classify(problem: BaseException) -> tuple[int, str]:
     if isinstance(problem, (InputRefused, ConfigError, InputFileError)):
         return exit_codes.INVALID, str(problem)
-    if isinstance(problem, (UnknownCaseError, UnknownOrderError)):
+    if isinstance(problem, (UnknownCaseError, UnknownOrderError, UnknownPrincipalError)):
         return exit_codes.NOT_FOUND, str(problem)
+    if isinstance(problem, NotAuthorisedError):
+        return exit_codes.DENIED, str(problem)
     if isinstance(problem, ConcurrentChangeError):
         return exit_codes.CONFLICT, str(problem)
     if isinstance(problem, (InvalidCommandError, InvalidMoneyError)):

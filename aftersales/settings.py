@@ -30,6 +30,7 @@ ENV = {
     "dlq_topic": "AFTERSALES_DLQ_TOPIC",
     "case_event_max_bytes": "AFTERSALES_CASE_EVENT_MAX_BYTES",
     "postgres_schema": "AFTERSALES_POSTGRES_SCHEMA",
+    "inbound_principal": "AFTERSALES_INBOUND_PRINCIPAL",
 }
 URL_VARIABLES = ("AFTERSALES_DATABASE_URL", "AFTERSALES_READ_DATABASE_URL")
 _BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
@@ -51,6 +52,8 @@ class Settings(BaseModel):
         DEFAULT_CASE_EVENT_MAX_BYTES, ge=64 * 1024, le=64 * 1024 * 1024,
         description="the case-events topic's message size limit; larger events are refused")
     postgres_schema: str | None = Field(None, description="isolates tests on one database")
+    inbound_principal: str = Field("system.upstream",
+                                   description="the principal the inbound consumer acts as")
 
     @field_validator("database_url", "read_database_url")
     @classmethod

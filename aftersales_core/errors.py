@@ -32,8 +32,8 @@ class IllegalTransitionError(DomainError):
 class SelfApprovalError(DomainError):
     code = "self_approval"
 
-    def __init__(self, case_id: object, user: str) -> None:
-        super().__init__(f"refund {case_id}: {user} requested it and may not approve it")
+    def __init__(self, case_id: object, user: str, kind: str = "refund") -> None:
+        super().__init__(f"{kind} {case_id}: {user} requested it and may not approve it")
 
 
 class AlreadyExistsError(DomainError):
@@ -68,8 +68,16 @@ class UnknownCaseError(DomainError):
     code = "unknown_case"
 
 
+class UnknownPrincipalError(DomainError):
+    code = "unknown_principal"
+
+
 class InvalidCommandError(DomainError, ValueError):
     code = "invalid_command"
+
+
+class PrincipalExistsError(InvalidCommandError):
+    code = "principal_exists"
 
 
 class ConcurrentChangeError(DomainError):

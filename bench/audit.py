@@ -6,7 +6,7 @@ whole store is a figure of its own).
 
 Timed, per repeat, back to back: ``Auditor.verify()`` (the hash chain recomputed from position
 1 and compared with every checkpoint) and the baseline, the raw store read of the same
-notifications: ``app.recorder.select_notifications`` in pages of the same size, no hashing.
+notifications: ``app.store.recorder.select_notifications`` in pages of the same size, no hashing.
 Also timed once: ``verify(decisions=True)``, which re-runs every recorded policy decision."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from aftersales_core.application.app import AfterSalesApp
+from aftersales_core.application.services import Services
 from audit.auditor import Auditor
 from bench.context import Context
 from bench.report import REPEATS, BenchResult, Figure, median, paired, progress
@@ -25,11 +25,11 @@ TARGET_PER_SECOND = 50_000
 PAGE_SIZE = 10_000
 
 
-def _raw_read(app: AfterSalesApp) -> int:
+def _raw_read(app: Services) -> int:
     """Every notification, page by page, as the library hands them out; how many."""
     read, start = 0, 1
     while True:
-        page = app.recorder.select_notifications(start, PAGE_SIZE)
+        page = app.store.recorder.select_notifications(start, PAGE_SIZE)
         if not page:
             return read
         read, start = read + len(page), page[-1].id + 1
@@ -50,7 +50,8 @@ def run(ctx: Context) -> BenchResult:
     progress(f"audit: filling the store ({orders} orders and their commands, untimed)")
     app = new_app(ctx.path("audit").with_suffix(".sqlite"))
     stored = populate(app, orders)
-    auditor = Auditor(app.recorder, app.mapper, rerun=app.books.rerun, page_size=PAGE_SIZE)
+    auditor = Auditor(app.store.recorder, app.store.mapper, rerun=app.store.books.rerun,
+                      page_size=PAGE_SIZE)
     sealed = auditor.seal(datetime.now(UTC))
     seal_rate = sealed.events / sealed.seconds
     progress(f"audit: sealed {sealed.events} events in {sealed.checkpoints} checkpoints "
@@ -80,7 +81,7 @@ def run(ctx: Context) -> BenchResult:
              f"({with_decisions.decisions_checked} decisions re-run)")
     bench.repeats = p
     m = {k: median(v) for k, v in p.items()}
-    raw_what = ("raw store read of the same notifications: app.recorder.select_notifications "
+    raw_what = ("raw store read of the same notifications: app.store.recorder.select_notifications "
                 f"in pages of {PAGE_SIZE:,}, no hashing, events/s")
     bench.figures = [
         Figure("audit: verify (chain from position 1, every checkpoint)", m["verify"],

@@ -1,7 +1,7 @@
 """Command handling on SQLite, one process: load, decide, save with the decision (SPEC §6).
 
 Timed: a realistic mix of 18 commands per delivered order (returns with their refund, a
-goodwill refund, a complaint), interleaved across orders, called on AfterSalesApp.
+goodwill refund, a complaint), interleaved across orders, called on Services.
 
 Baseline: a plain ``eventsourcing.application.Application`` on a SQLite file (same settings)
 saving the same events: one save per command, the same aggregates per save, the same number of
@@ -21,11 +21,14 @@ from uuid import UUID
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
 
+from aftersales.bootstrap import compose
 from aftersales.settings import eventsourcing_env
-from aftersales_core.application.app import AfterSalesApp
+from aftersales_core.application.services import Services
+from aftersales_core.application.store import Store
+from audit.denials import open_denial_log
 from bench.context import Context
 from bench.report import REPEATS, BenchResult, Figure, median, paired, progress
-from bench.workload import command_mix, ingest_orders
+from bench.workload import command_mix, ingest_orders, with_staff
 
 TARGET_RATE = 1500.0
 TARGET_RATIO = 0.5
@@ -40,8 +43,8 @@ class StoredShape:
     size: int
 
 
-class RecordingApp(AfterSalesApp):
-    """AfterSalesApp that remembers what each save stored (used untimed, as the warm-up)."""
+class RecordingStore(Store):
+    """The store, remembering what each save stored (used untimed, as the warm-up)."""
 
     def __init__(self, env: dict[str, str]) -> None:
         super().__init__(env=env)
@@ -82,19 +85,22 @@ def _overheads(app: BareApp) -> tuple[int, int]:
             len(app.mapper.to_stored_event(noted).state))
 
 
-def _run_commands(ctx: Context, orders: int, recording: bool) -> tuple[float, int, int, Any]:
+def _run_commands(
+    ctx: Context, orders: int, recording: bool
+) -> tuple[float, int, int, Services]:
     """Ingest (untimed), then run the mix (timed); returns seconds, commands, events, app."""
     env = eventsourcing_env(f"sqlite:///{ctx.path('commands')}.sqlite")
-    app: AfterSalesApp = RecordingApp(env) if recording else AfterSalesApp(env=env)
+    store = RecordingStore(env) if recording else Store(env=env)
+    app = with_staff(compose(store, open_denial_log(store.recorder)))
     commands = command_mix(app, ingest_orders(app, orders))
-    if isinstance(app, RecordingApp):
-        app.saves.clear()
-    before = app.recorder.max_notification_id() or 0
+    if isinstance(store, RecordingStore):
+        store.saves.clear()
+    before = store.recorder.max_notification_id() or 0
     started = time.perf_counter()
     for command in commands:
         command()
     seconds = time.perf_counter() - started
-    events = (app.recorder.max_notification_id() or 0) - before
+    events = (store.recorder.max_notification_id() or 0) - before
     return seconds, len(commands), events, app
 
 
@@ -139,7 +145,8 @@ def profile(ctx: Context, orders: int, top: int = 10) -> dict[str, list[dict[str
     """cProfile of the timed part only (the commands): top functions by cumulative time and by
     own time, as shares of the commands' total."""
     env = eventsourcing_env(f"sqlite:///{ctx.path('profile')}.sqlite")
-    app = AfterSalesApp(env=env)
+    store = Store(env=env)
+    app = with_staff(compose(store, open_denial_log(store.recorder)))
     commands = command_mix(app, ingest_orders(app, orders))
     profiler = cProfile.Profile()
     profiler.enable()
@@ -168,8 +175,9 @@ def run(ctx: Context) -> BenchResult:
     orders = ctx.size(200, 15)
     bench = BenchResult("commands", params={"orders": orders, "repeats": REPEATS})
     progress(f"commands: warm-up and shape recording ({orders} orders)")
-    _, count, _, recorder = _run_commands(ctx, orders, recording=True)
-    saves: list[list[StoredShape]] = recorder.saves
+    _, count, _, recorded = _run_commands(ctx, orders, recording=True)
+    assert isinstance(recorded.store, RecordingStore)
+    saves: list[list[StoredShape]] = recorded.store.saves
     if len(saves) != count:
         bench.notes.append(f"{len(saves)} saves for {count} commands (expected one each)")
     _run_bare(ctx, saves)  # warm-up of the baseline

@@ -12,6 +12,7 @@ timed the same way (from partition assignment)."""
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 from functools import partial
 
 from kafka import KafkaConsumer
@@ -19,7 +20,7 @@ from kafka.consumer.fetcher import ConsumerRecord
 
 from aftersales.bootstrap import TOPIC_PARTITIONS
 from aftersales.brokers import ensure_topics
-from aftersales_core.application.app import AfterSalesApp
+from aftersales_core.application.services import Services
 from bench.context import Context
 from bench.kafka_util import StartClock, consume_all, json_message, publish
 from bench.messages import customer_of, delivered_order_messages, is_order_message, order_id_of
@@ -77,9 +78,10 @@ def _fill(bootstrap: str, topics: Topics, orders: int, prefix: str) -> int:
 
 def _consume_product(ctx: Context, bootstrap: str, topics: Topics, expected: int,
                      group: str) -> tuple[float, TimedInbound]:
-    app: AfterSalesApp = new_app(ctx.path("inbound").with_suffix(".sqlite"))
+    app: Services = new_app(ctx.path("inbound").with_suffix(".sqlite"))
     inbound = TimedInbound(
         app,
+        app.principals.ensure_system("system.upstream", datetime.now(UTC)),
         partial(kafka_clients.consumer, bootstrap, group),
         partial(kafka_clients.producer, bootstrap),
         orders_topic=topics.orders, shipments_topic=topics.shipments, dlq_topic=topics.dlq,

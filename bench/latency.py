@@ -38,12 +38,12 @@ from kafka import KafkaConsumer, KafkaProducer
 
 from aftersales.bootstrap import TOPIC_PARTITIONS
 from aftersales.brokers import ensure_topics
-from aftersales_core.application.app import AfterSalesApp
+from aftersales_core.application.services import Services
 from bench.context import Context
 from bench.kafka_util import StartClock
 from bench.memory import ROOT, applied, runner_env
 from bench.report import BenchResult, Figure, percentile, progress
-from bench.workload import COMMANDS_AT, ingest_orders, new_app
+from bench.workload import COMMANDS_AT, as_principal, ingest_orders, new_app
 from consumers import kafka_clients
 
 RATE = 200.0  # commands per second
@@ -193,9 +193,9 @@ def _measure_product(ctx: Context, bootstrap: str, warm: int, count: int
     total = warm + count
     orders = math.ceil(total / REFUNDS_PER_ORDER)
     progress(f"latency: ingesting {orders} delivered orders (untimed)")
-    app: AfterSalesApp = new_app(store)
+    app: Services = new_app(store)
     order_ids = ingest_orders(app, orders, prefix="lo")
-    stored = app.recorder.max_notification_id() or 0
+    stored = app.store.recorder.max_notification_id() or 0
     topic = ctx.topic("latency-case-events")
     ensure_topics(bootstrap, {topic: TOPIC_PARTITIONS["case_events"]})
     env = runner_env(bootstrap, topic, read_db, store)
@@ -217,19 +217,20 @@ def _measure_product(ctx: Context, bootstrap: str, warm: int, count: int
             visibility = Visibility(read_db, store, f"relay:{topic}",
                                     ctx.path("latency-seen").with_suffix(".txt"))
             last_position = [stored]
+            agent = as_principal("agent-3")
 
             def one(i: int) -> None:
                 started = time.monotonic()
-                app.request_refund(
-                    case_id=uuid.UUID(case_ids[i]), order_id=order_ids[i % orders],
-                    source="goodwill", reason="late delivery", requested_by="agent-3",
+                app.refunds.request(
+                    agent, case_id=uuid.UUID(case_ids[i]), order_id=order_ids[i % orders],
+                    source="goodwill", reason="late delivery",
                     at=COMMANDS_AT + timedelta(seconds=i), amount=Decimal("5.00"))
                 saved = time.monotonic()
                 sent.append(started)
                 handling.append(saved - started)
                 # Only this process appends to the store: the command's first event is next.
                 first_positions.append(last_position[0] + 1)
-                last_position[0] = app.recorder.max_notification_id() or 0
+                last_position[0] = app.store.recorder.max_notification_id() or 0
 
             progress(f"latency: {warm} warm-up commands, then {count} at {RATE:.0f}/s")
             Paced(RATE).run(warm, one)

@@ -84,7 +84,7 @@ def templates(ctx: Context) -> list[Template]:
     app = new_app(ctx.path("memory-templates").with_suffix(".sqlite"))
     stored = populate(app, TEMPLATE_ORDERS, ORDER_PREFIX)
     out = []
-    for notification in app.recorder.select_notifications(1, stored):
+    for notification in app.store.recorder.select_notifications(1, stored):
         _, value = encode(notification)
         event = orjson.loads(value)
         event["position"] = POSITION

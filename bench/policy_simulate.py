@@ -17,29 +17,32 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime
 
-from aftersales_core.application.app import AfterSalesApp
+from aftersales_core.application.access import Caller
+from aftersales_core.application.services import Services
 from aftersales_core.policybook.documents import parse, read_book
 from aftersales_core.policybook.rulebook import Rulebook, merchant_book
 from aftersales_core.policybook.simulate import simulate
 from bench.context import Context
 from bench.report import REPEATS, BenchResult, Figure, median, paired, progress
-from bench.workload import new_app
-from consumers.translate import apply_upstream, execute
+from bench.workload import ADMIN, as_principal, customer_principal, new_app
 from demo import policy_books, uci
 from demo.data import data_dir
 from demo.run import uci_selected
-from schemas.commands import COMMAND
+from dispatch.commands import submit
+from dispatch.upstream import apply_upstream
 from schemas.inbound import ANY_INBOUND
 
 MERCHANT = "uci-online-retail"
 TARGET_SECONDS = 10.0  # "a year of the demo's history simulates in seconds"
 
 
-def fill(app: AfterSalesApp, scope: str) -> tuple[int, int, int]:
-    """The merchant's book, then its history; (orders, returns requested, returns refused)."""
+def fill(app: Services, scope: str) -> tuple[int, int, int]:
+    """The merchant's book, then its history, each sent by its principal (the upstream
+    service, the customers); (orders, returns requested, returns refused)."""
     book = policy_books.MERCHANTS[MERCHANT][0]
-    app.books.set(MERCHANT, parse(book.read_bytes()), "bench", "admin", "bench",
-                  datetime.now(UTC))
+    app.books.set(as_principal(ADMIN), MERCHANT, parse(book.read_bytes()), "bench")
+    now = datetime.now(UTC)
+    upstream = Caller(app.principals.ensure_system("system.upstream", now), now, "bench")
     earlier: dict[tuple[str, str], tuple[uci.Invoice, str]] = {}
     orders = returns = refused = 0
     commands = []
@@ -54,15 +57,16 @@ def fill(app: AfterSalesApp, scope: str) -> tuple[int, int, int]:
         placed, scans = uci.order_events(invoice)
         for message in (*placed, *scans):
             try:
-                apply_upstream(app, ANY_INBOUND.validate_python(message))
+                apply_upstream(app, upstream, ANY_INBOUND.validate_python(message))
             except Exception:  # lines the engine refuses, as the demo's dead letters
                 continue
         orders += 1
         for line in invoice.lines:
             earlier[(invoice.customer_id, line["sku"])] = (invoice, line["line_id"])
     for request in commands:
+        customer = str(request["as"]).removeprefix("customer-")
         try:
-            result = execute(app, COMMAND.validate_python(request), datetime.now(UTC))
+            result = submit(app, customer_principal(app, customer), request["command"], now)
         except Exception:  # an order the engine refused, a return of units already returned
             refused += 1
             continue
@@ -79,7 +83,8 @@ def run(ctx: Context) -> BenchResult:
     proposed = read_book(policy_books.PROPOSAL[1].read_bytes())
     rulebook = Rulebook(proposed, merchant_book(MERCHANT), -1)
     started = time.perf_counter()
-    records, ends = app.books.history_of_decisions()
+    books = app.store.books
+    records, ends = books.history_of_decisions()
     read_seconds = time.perf_counter() - started
     ours = [r for r in records if r.decision.book and r.decision.book.get("merchant_id") ==
             MERCHANT]
@@ -97,7 +102,7 @@ def run(ctx: Context) -> BenchResult:
     def plain() -> float:
         started = time.perf_counter()
         for record in ours:
-            app.books.rerun(record.decision)
+            books.rerun(record.decision)
         return len(ours) / (time.perf_counter() - started)
 
     evaluate()
@@ -109,14 +114,14 @@ def run(ctx: Context) -> BenchResult:
         progress(f"policy_simulate: repeat {repeat + 1}/{REPEATS}: simulate "
                  f"{p['simulate'][-1]:,.0f}/s, plain re-runs {p['rerun'][-1]:,.0f}/s")
     started = time.perf_counter()
-    report, _ = app.books.simulate(MERCHANT, proposed)
+    report, _ = books.simulate(MERCHANT, proposed)
     whole = time.perf_counter() - started
     changed = report.policies["return.eligibility"].changed
     progress(f"policy_simulate: the whole command in {whole:.2f}s ({changed} returns change)")
     m = {k: median(v) for k, v in p.items()}
     bench = BenchResult("policy_simulate", repeats=p, params={
         "scope": scope, "orders": orders, "returns": returns, "decisions": len(ours),
-        "stored_events": app.recorder.max_notification_id(), "returns_changed": changed})
+        "stored_events": app.store.recorder.max_notification_id(), "returns_changed": changed})
     bench.figures = [
         Figure("policy simulate: decisions re-evaluated under a proposed book", m["simulate"],
                "decisions/s", m["rerun"], target="—",

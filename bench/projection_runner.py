@@ -26,7 +26,7 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from aftersales.bootstrap import TOPIC_PARTITIONS
 from aftersales.brokers import ensure_topics
-from aftersales_core.application.app import AfterSalesApp
+from aftersales_core.application.services import Services
 from bench.context import Context
 from bench.kafka_util import consume_all
 from bench.report import REPEATS, BenchResult, Figure, median, paired, progress
@@ -44,10 +44,10 @@ TARGET_RATIO = 0.5
 DEADLINE_S = 300.0
 
 #: Filled stores, shared by the benchmarks of one run (projection_runner and rebuild).
-_STORES: dict[tuple[str, int], tuple[AfterSalesApp, int]] = {}
+_STORES: dict[tuple[str, int], tuple[Services, int]] = {}
 
 
-def filled_store(ctx: Context, orders: int) -> tuple[AfterSalesApp, int]:
+def filled_store(ctx: Context, orders: int) -> tuple[Services, int]:
     """A store filled by the workload (``orders`` orders and their commands), made once per run;
     returns the application and the number of events stored."""
     key = (ctx.run_id, orders)
@@ -61,11 +61,12 @@ def filled_store(ctx: Context, orders: int) -> tuple[AfterSalesApp, int]:
     return _STORES[key]
 
 
-def relay_to_topic(app: AfterSalesApp, bootstrap: str, topic: str, expected: int) -> None:
+def relay_to_topic(app: Services, bootstrap: str, topic: str, expected: int) -> None:
     """Publish the store's first ``expected`` events to a fresh topic with the product's relay."""
     ensure_topics(bootstrap, {topic: PARTITIONS})
     producer: KafkaProducer = kafka_clients.producer(bootstrap)
-    relay = Relay(app.recorder, app.factory.tracking_recorder(), lambda: producer, topic)
+    store = app.store
+    relay = Relay(store.recorder, store.factory.tracking_recorder(), lambda: producer, topic)
     try:
         while relay.stats.published < expected:
             if relay.step() == 0:

@@ -15,7 +15,7 @@ import cProfile
 import time
 
 from aftersales.bootstrap import store_reader
-from aftersales_core.application.app import AfterSalesApp
+from aftersales_core.application.services import Services
 from bench.context import Context
 from bench.projection_runner import filled_store, profile_notes, sqlite_url, top_functions
 from bench.report import REPEATS, BenchResult, Figure, median, paired, progress
@@ -27,7 +27,7 @@ TARGET_RATE = 30_000.0
 PAGE = 5000  # rebuild's default batch
 
 
-def _rebuild_once(ctx: Context, app: AfterSalesApp, expected: int,
+def _rebuild_once(ctx: Context, app: Services, expected: int,
                   profiler: cProfile.Profile | None = None) -> float:
     db = ReadDatabase(sqlite_url(ctx.path("rebuild").with_suffix(".sqlite")))
     read = store_reader(app)
@@ -46,7 +46,7 @@ def _rebuild_once(ctx: Context, app: AfterSalesApp, expected: int,
     return seconds
 
 
-def _read_once(app: AfterSalesApp, expected: int) -> float:
+def _read_once(app: Services, expected: int) -> float:
     read = store_reader(app)
     seen, after = 0, 0
     started = time.perf_counter()
@@ -59,11 +59,11 @@ def _read_once(app: AfterSalesApp, expected: int) -> float:
     return seconds
 
 
-def _select_once(app: AfterSalesApp, expected: int) -> float:
+def _select_once(app: Services, expected: int) -> float:
     """The store's own page reads (no CloudEvent conversion): where store_reader's time goes."""
     seen, after = 0, 0
     started = time.perf_counter()
-    while notifications := app.recorder.select_notifications(after + 1, PAGE):
+    while notifications := app.store.recorder.select_notifications(after + 1, PAGE):
         seen += len(notifications)
         after = notifications[-1].id
     seconds = time.perf_counter() - started

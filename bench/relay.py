@@ -16,7 +16,7 @@ from kafka import KafkaProducer
 
 from aftersales.bootstrap import TOPIC_PARTITIONS
 from aftersales.brokers import ensure_topics
-from aftersales_core.application.app import AfterSalesApp
+from aftersales_core.application.services import Services
 from bench.context import Context
 from bench.report import REPEATS, BenchResult, Figure, median, paired, progress
 from bench.workload import new_app, populate
@@ -27,12 +27,12 @@ from consumers.relay import Relay
 PARTITIONS = TOPIC_PARTITIONS["case_events"]
 
 
-def _relay_once(app: AfterSalesApp, bootstrap: str, topic: str, expected: int,
+def _relay_once(app: Services, bootstrap: str, topic: str, expected: int,
                 limit: int | None = None) -> float:
     ensure_topics(bootstrap, {topic: PARTITIONS})
     producer: KafkaProducer = kafka_clients.producer(bootstrap)
     producer.partitions_for(topic)  # the topic's metadata, before the clock starts
-    relay = Relay(app.recorder, app.factory.tracking_recorder(),
+    relay = Relay(app.store.recorder, app.store.factory.tracking_recorder(),
                   lambda: producer, topic)
     goal = expected if limit is None else min(limit, expected)
     try:
@@ -70,7 +70,7 @@ def run(ctx: Context) -> BenchResult:
     progress(f"relay: filling the store ({orders} orders and their commands, untimed)")
     app = new_app(ctx.path("relay").with_suffix(".sqlite"))
     expected = populate(app, orders)
-    notifications = app.recorder.select_notifications(1, expected)
+    notifications = app.store.recorder.select_notifications(1, expected)
     payloads = [encode(n) for n in notifications]
     bench = BenchResult("relay", params={"events": expected, "repeats": REPEATS,
                                          "broker": broker.kind, "batch_size": 500})

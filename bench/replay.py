@@ -2,11 +2,12 @@
 
 Untimed: a store filled by the workload, plus one complaint of exactly 100 events (filed,
 triaged, acknowledged, then messages a minute apart). Timed, one call at a time:
-``aftersales_core.application.history.load_history(app, case_id, as_of)`` with ``as_of`` drawn
+``aftersales_core.application.history.load_history(app.store, case_id, as_of)`` with ``as_of`` drawn
 uniformly over the case's life (the events up to it are folded; every row is read), and with
 ``as_of`` at the last event (all 100 folded, the worst case).
 
-Baseline: the raw store read of the same 100 events, ``app.recorder.select_events(case_id)``."""
+Baseline: the raw store read of the same 100 events,
+``app.store.recorder.select_events(case_id)``."""
 
 from __future__ import annotations
 
@@ -17,32 +18,33 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
-from aftersales_core.application.app import AfterSalesApp
 from aftersales_core.application.history import load_history
+from aftersales_core.application.services import Services
 from bench.context import Context
+from bench.messages import customer_of, order_id_of
 from bench.report import REPEATS, BenchResult, Figure, median, paired, percentile, progress
-from bench.workload import COMMANDS_AT, new_app, populate
+from bench.workload import COMMANDS_AT, as_principal, customer_principal, new_app, populate
 
 CASE_EVENTS = 100
 TARGET_P99_MS = 20.0
 
 
-def _hundred_event_case(app: AfterSalesApp) -> tuple[UUID, list[datetime]]:
+def _hundred_event_case(app: Services) -> tuple[UUID, list[datetime]]:
     case_id = uuid4()
     at = COMMANDS_AT + timedelta(days=30)
-    app.file_complaint(case_id=case_id, customer_id="bc-0", order_id="bo-0", channel="email",
-                       category="logistics_delay", description="where is my parcel?",
-                       filed_by="bc-0", at=at)
-    app.acknowledge_complaint(case_id=case_id, agent="agent-1", at=at + timedelta(minutes=1))
-    version = len(list(app.events.get(case_id)))
+    buyer, agent = customer_principal(app, customer_of(0)), as_principal("agent-3")
+    app.complaints.file(buyer, case_id=case_id, order_id=order_id_of(0), channel="email",
+                        category="logistics_delay", description="where is my parcel?", at=at)
+    app.complaints.acknowledge(agent, case_id=case_id, at=at + timedelta(minutes=1))
+    version = len(list(app.store.events.get(case_id)))
     step = 1
     while version < CASE_EVENTS:
         step += 1
-        version = app.add_complaint_message(
-            case_id=case_id, direction="in" if step % 2 else "out",
-            author="bc-0" if step % 2 else "agent-1", text=f"message {step}: " + "lorem " * 16,
+        version = app.complaints.add_message(
+            buyer if step % 2 else agent, case_id=case_id,
+            direction="in" if step % 2 else "out", text=f"message {step}: " + "lorem " * 16,
             at=at + timedelta(minutes=step)).version
-    events: list[Any] = list(app.events.get(case_id))
+    events: list[Any] = list(app.store.events.get(case_id))
     times: list[datetime] = [e.timestamp for e in events]
     return case_id, times
 
@@ -64,19 +66,19 @@ def run(ctx: Context) -> BenchResult:
     app = new_app(ctx.path("replay").with_suffix(".sqlite"))
     populate(app, orders)
     case_id, times = _hundred_event_case(app)
-    stored = app.recorder.max_notification_id() or 0
+    stored = app.store.recorder.max_notification_id() or 0
     bench = BenchResult("replay", params={"case_events": len(times), "store_events": stored,
                                           "samples_per_repeat": samples, "repeats": REPEATS})
     rng = random.Random(7)
     first, span = times[0], (times[-1] - times[0]).total_seconds()
     moments = [first + timedelta(seconds=rng.uniform(0, span)) for _ in range(samples)]
-    folded = [len(load_history(app, case_id, m).events) for m in moments[:50]]
+    folded = [len(load_history(app.store, case_id, m).events) for m in moments[:50]]
 
     def history(as_of: datetime) -> Any:
-        return load_history(app, case_id, as_of)
+        return load_history(app.store, case_id, as_of)
 
     def raw(_: object) -> Any:
-        return app.recorder.select_events(case_id)
+        return app.store.recorder.select_events(case_id)
 
     progress("replay: warm-up")
     _latencies_ms(history, moments[:100])

@@ -1,4 +1,6 @@
-"""A realistic after-sales workload: delivered orders, then returns, refunds and complaints.
+"""A realistic after-sales workload: delivered orders, then returns, refunds and complaints,
+each command sent by the principal who would send it (the customer, agents, the warehouse, the
+payment provider), so its time includes the access check.
 
 Shared by the benchmarks that need a populated store (commands, relay, replay)."""
 
@@ -12,29 +14,59 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
 
+from aftersales.bootstrap import open_app
 from aftersales.settings import eventsourcing_env
-from aftersales_core.application.app import AfterSalesApp
+from aftersales_core.application.access import Caller
+from aftersales_core.application.principals import principal_id_of
+from aftersales_core.application.services import Services
 from aftersales_core.domain.ids import case_id_for
 from bench.messages import T0, customer_of, delivered_order_messages, order_id_of
-from consumers.translate import apply_upstream
+from dispatch.upstream import apply_upstream
 from schemas.inbound import ANY_INBOUND
+
+ADMIN = "bench-admin"
+STAFF = {"agent-3": "agent", "agent-7": "agent", "wh-1": "warehouse", "psp-1": "payments"}
 
 #: Business time of the first command: two days after delivery, inside every return window.
 COMMANDS_AT = T0 + timedelta(days=5)
 
 
-def new_app(path: Path) -> AfterSalesApp:
-    """The application on a fresh SQLite file, configured as aftersales.bootstrap does."""
-    return AfterSalesApp(env=eventsourcing_env(f"sqlite:///{path}"))
+def new_app(path: Path) -> Services:
+    """The application on a fresh SQLite file, composed as aftersales.bootstrap does, with the
+    bench's administrator and staff principals."""
+    return with_staff(open_app(eventsourcing_env(f"sqlite:///{path}")))
 
 
-def ingest_orders(app: AfterSalesApp, count: int, prefix: str = "bo") -> list[str]:
-    """Place, pay, ship and deliver ``count`` orders (five upstream messages each)."""
+def with_staff(app: Services) -> Services:
+    """The bench's administrator and staff principals, in a new store (untimed)."""
+    app.principals.bootstrap(ADMIN, T0)
+    for name, role in STAFF.items():
+        app.principals.add(as_principal(ADMIN), name, [role], T0)
+    return app
+
+
+def as_principal(name: str) -> Caller:
+    return Caller(principal_id_of(name), T0, "bench")
+
+
+def customer_principal(app: Services, customer_id: str) -> Caller:
+    """The customer's own principal (created the first time)."""
+    name = f"customer-{customer_id}"
+    if not app.store.exists(principal_id_of(name)):
+        app.principals.add(as_principal(ADMIN), name, ["customer"], T0, customer_id=customer_id)
+    return as_principal(name)
+
+
+def ingest_orders(app: Services, count: int, prefix: str = "bo") -> list[str]:
+    """Place, pay, ship and deliver ``count`` orders (five upstream messages each), as the
+    inbound consumer does (principal system.upstream)."""
+    upstream = Caller(app.principals.ensure_system("system.upstream", T0), T0, "bench")
     order_ids = []
     for index in range(count):
         order_id = order_id_of(index, prefix)
         for message in delivered_order_messages(order_id, customer_of(index)):
-            apply_upstream(app, ANY_INBOUND.validate_python(message))
+            apply_upstream(app, upstream, ANY_INBOUND.validate_python(message))
+        customer_principal(app, customer_of(index))
         order_ids.append(order_id)
     return order_ids
 
@@ -45,13 +77,14 @@ class Command:
 
     name: str
     method: Callable[..., Any]
+    caller: Caller
     kwargs: dict[str, Any]
 
     def __call__(self) -> Any:
-        return self.method(**self.kwargs)
+        return self.method(self.caller, **self.kwargs)
 
 
-def _script(app: AfterSalesApp, order_id: str, customer_id: str) -> list[Command]:
+def _script(app: Services, order_id: str, customer_id: str) -> list[Command]:
     """The commands of one order's after-sales life, in order (18 commands, 3 cases + 1)."""
     ret, goodwill, complaint = uuid4(), uuid4(), uuid4()
     return_refund: UUID = case_id_for("refund", f"return:{ret}")
@@ -59,59 +92,60 @@ def _script(app: AfterSalesApp, order_id: str, customer_id: str) -> list[Command
     def at(hours: float) -> datetime:
         return COMMANDS_AT + timedelta(hours=hours)
 
-    def c(name: str, method: Callable[..., Any], **kwargs: Any) -> Command:
-        return Command(name, method, kwargs)
+    def c(name: str, method: Callable[..., Any], who: Caller, **kwargs: Any) -> Command:
+        return Command(name, method, who, kwargs)
 
+    buyer = as_principal(f"customer-{customer_id}")
+    agent3, agent7, wh, psp = (as_principal(n) for n in ("agent-3", "agent-7", "wh-1", "psp-1"))
+    returns, refunds, complaints = app.returns, app.refunds, app.complaints
     return [
-        c("RequestReturn", app.request_return, case_id=ret, order_id=order_id,
+        c("RequestReturn", returns.request, buyer, case_id=ret, order_id=order_id,
           lines=[{"line_id": "2", "quantity": 1}], reason="defective", outcome="refund",
-          requested_by=customer_id, at=at(0), note="the lamp flickers",
-          evidence=["https://img.example/1.jpg"]),
-        c("FileComplaint", app.file_complaint, case_id=complaint, customer_id=customer_id,
-          order_id=order_id, channel="chat", category="not_as_described",
-          description="the mugs are a different colour", filed_by=customer_id, at=at(0.5)),
-        c("IssueReturnLabel", app.issue_return_label, case_id=ret, by="agent-7", carrier="DHL",
+          at=at(0), note="the lamp flickers", evidence=["https://img.example/1.jpg"]),
+        c("FileComplaint", complaints.file, buyer, case_id=complaint, order_id=order_id,
+          channel="chat", category="not_as_described",
+          description="the mugs are a different colour", at=at(0.5)),
+        c("IssueReturnLabel", returns.issue_label, agent7, case_id=ret, carrier="DHL",
           tracking_number=f"RT-{order_id}", at=at(1), cost=Decimal("6.50")),
-        c("AcknowledgeComplaint", app.acknowledge_complaint, case_id=complaint, agent="agent-3",
+        c("AcknowledgeComplaint", complaints.acknowledge, agent3, case_id=complaint,
           at=at(1.5), message="Sorry to hear that, we are looking into it."),
-        c("RequestRefund", app.request_refund, case_id=goodwill, order_id=order_id,
-          source="goodwill", reason="late delivery", requested_by="agent-3", at=at(2),
-          amount=Decimal("5.00")),
-        c("AddComplaintMessage", app.add_complaint_message, case_id=complaint, direction="in",
-          author=customer_id, text="photo attached", at=at(2.5)),
-        c("IssueRefund", app.issue_refund, case_id=goodwill, by="agent-3", at=at(3)),
-        c("ProposeResolution", app.propose_resolution, case_id=complaint, agent="agent-3",
+        c("RequestRefund", refunds.request, agent3, case_id=goodwill, order_id=order_id,
+          source="goodwill", reason="late delivery", at=at(2), amount=Decimal("5.00")),
+        c("AddComplaintMessage", complaints.add_message, buyer, case_id=complaint,
+          direction="in", text="photo attached", at=at(2.5)),
+        c("IssueRefund", refunds.issue, psp, case_id=goodwill, at=at(3)),
+        c("ProposeResolution", complaints.propose, agent3, case_id=complaint,
           resolution="apology", at=at(3.5), note="a voucher for next time"),
-        c("ConfirmRefundSettled", app.confirm_refund_settled, case_id=goodwill,
+        c("ConfirmRefundSettled", refunds.confirm_settled, psp, case_id=goodwill,
           provider_ref=f"psp-g-{order_id}", at=at(4)),
-        c("RespondToProposal", app.respond_to_proposal, case_id=complaint, accepted=True,
-          by=customer_id, at=at(4.5)),
-        c("ReceiveReturn", app.receive_return, case_id=ret, by="wh-1", at=at(72)),
-        c("ResolveComplaint", app.resolve_complaint, case_id=complaint, by="agent-3",
+        c("RespondToProposal", complaints.respond, buyer, case_id=complaint, accepted=True,
+          at=at(4.5)),
+        c("ReceiveReturn", returns.receive, wh, case_id=ret, at=at(72)),
+        c("ResolveComplaint", complaints.resolve, agent3, case_id=complaint,
           summary="apology accepted", at=at(72.5)),
-        c("InspectReturn", app.inspect_return, case_id=ret, by="wh-1", grade="B",
+        c("InspectReturn", returns.inspect, wh, case_id=ret, grade="B",
           findings="flickers, housing scratched", at=at(73)),
-        c("CloseComplaint", app.close_complaint, case_id=complaint, by="agent-3", at=at(73.5),
+        c("CloseComplaint", complaints.close, agent3, case_id=complaint, at=at(73.5),
           satisfaction=4),
-        c("ResolveReturn", app.resolve_return, case_id=ret, by="agent-7", at=at(74)),
-        c("IssueRefund", app.issue_refund, case_id=return_refund, by="agent-7", at=at(75)),
-        c("ConfirmRefundSettled", app.confirm_refund_settled, case_id=return_refund,
+        c("ResolveReturn", app.resolutions.resolve, agent7, case_id=ret, at=at(74)),
+        c("IssueRefund", refunds.issue, psp, case_id=return_refund, at=at(75)),
+        c("ConfirmRefundSettled", refunds.confirm_settled, psp, case_id=return_refund,
           provider_ref=f"psp-r-{order_id}", at=at(76)),
-        c("CloseReturn", app.close_return, case_id=ret, by="agent-7", at=at(77)),
+        c("CloseReturn", returns.close, agent7, case_id=ret, at=at(77)),
     ]  # fmt: skip
 
 
 COMMANDS_PER_ORDER = 18
 
 
-def command_mix(app: AfterSalesApp, order_ids: list[str]) -> list[Command]:
+def command_mix(app: Services, order_ids: list[str]) -> list[Command]:
     """Every order's script, interleaved step by step: many cases in flight at once."""
     scripts = [_script(app, order_id, customer_of(i)) for i, order_id in enumerate(order_ids)]
     return [script[step] for step in range(COMMANDS_PER_ORDER) for script in scripts]
 
 
-def populate(app: AfterSalesApp, orders: int, prefix: str = "bo") -> int:
+def populate(app: Services, orders: int, prefix: str = "bo") -> int:
     """Ingest ``orders`` orders and run their command mix (untimed); returns the events stored."""
     for command in command_mix(app, ingest_orders(app, orders, prefix)):
         command()
-    return app.recorder.max_notification_id() or 0
+    return app.store.recorder.max_notification_id() or 0

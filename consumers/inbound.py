@@ -16,17 +16,20 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from uuid import UUID
 
 from eventsourcing.persistence import PersistenceError
 from kafka import KafkaConsumer, KafkaProducer, OffsetAndMetadata
 from kafka.consumer.fetcher import ConsumerRecord
 from kafka.errors import KafkaError
 
-from aftersales_core.application.app import AfterSalesApp
+from aftersales_core.application.access import Caller
+from aftersales_core.application.services import Services
 from aftersales_core.errors import ConcurrentChangeError, DomainError
 from consumers.case_events import EventTooLargeError
 from consumers.dead_letters import Rejection, dead_letter, where
-from consumers.translate import apply_upstream
+from dispatch.upstream import apply_upstream
 from schemas.boundary import read_inbound
 from schemas.errors import InputRefused
 from schemas.inbound import UpstreamEvent
@@ -45,10 +48,12 @@ class InboundStats:
 
 
 class InboundConsumer:
-    def __init__(self, app: AfterSalesApp, make_consumer: Callable[[], KafkaConsumer],
+    def __init__(self, app: Services, principal_id: UUID,
+                 make_consumer: Callable[[], KafkaConsumer],
                  make_producer: Callable[[], KafkaProducer], *, orders_topic: str,
                  shipments_topic: str, dlq_topic: str) -> None:
         self.app = app
+        self.principal_id = principal_id  # every message is applied as this principal
         self.make_consumer, self.make_producer = make_consumer, make_producer
         self.orders_topic, self.shipments_topic = orders_topic, shipments_topic
         self.dlq_topic = dlq_topic
@@ -104,7 +109,8 @@ class InboundConsumer:
             self.reject(record, message_or_rejection)
             return
         try:
-            result = apply_upstream(self.app, message_or_rejection)
+            caller = Caller(self.principal_id, datetime.now(UTC), via="kafka")
+            result = apply_upstream(self.app, caller, message_or_rejection)
         except EventTooLargeError as refused:
             self.reject(record, Rejection("oversized", str(refused)))
             return
@@ -140,7 +146,7 @@ class InboundConsumer:
         if attempts < MAX_ATTEMPTS:
             return False
         try:
-            self.app.recorder.max_notification_id()
+            self.app.store.recorder.max_notification_id()
         except Exception:  # the store does not answer: an outage, keep waiting
             return False
         del self._attempts[key]

@@ -18,6 +18,7 @@ from aftersales.bootstrap import INBOUND_GROUP, ensure_pipeline_topics
 from aftersales.brokers import BrokerProcess, start_broker
 from aftersales.settings import Settings
 from consumers import kafka_clients
+from demo import principals
 
 
 class Pipeline:
@@ -88,22 +89,52 @@ class Pipeline:
         return subprocess.run([sys.executable, "-m", "aftersales", *args], input=stdin,
                               capture_output=True, text=True, env=self.env, check=False)
 
+    def principals(self, carriers: set[str], customers: set[str]) -> int:
+        """The administrator (`aftersales principals bootstrap`), then the staff, the carriers
+        and every customer (`aftersales principals import`); how many principals exist."""
+        done = self.cli("principals", "bootstrap", principals.ADMIN)
+        if done.returncode:
+            raise RuntimeError(f"aftersales principals bootstrap failed: {done.stderr}")
+        lines = [*principals.staff_lines(carriers | {"DHL"}),
+                 *principals.customer_lines(customers)]
+        path = self.workdir / "principals.jsonl"
+        path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+        done = self.cli("principals", "import", str(path), "--as", principals.ADMIN)
+        if done.returncode:
+            raise RuntimeError(f"aftersales principals import failed: {done.stderr[-2000:]}")
+        return len(lines) + 1
+
+    def carrier_scans(self, scans: list[dict[str, Any]]) -> None:
+        """Return-shipment scans reported by each carrier as its own principal
+        (`aftersales ingest --as carrier-…`: a carrier may report return shipments only)."""
+        by_carrier: dict[str, list[dict[str, Any]]] = {}
+        for scan in scans:
+            by_carrier.setdefault(principals.carrier(scan["carrier"]), []).append(scan)
+        for name, batch in by_carrier.items():
+            path = self.workdir / "scans.jsonl"
+            path.write_text("".join(json.dumps(scan) + "\n" for scan in batch))
+            done = self.cli("ingest", str(path), "--as", name)
+            with (self.workdir / "refused.log").open("a") as log:
+                log.write(done.stderr)
+
     def submit(self, commands: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], int]:
-        """Submit commands through `aftersales submit`; (results in order, refused count)."""
+        """Submit envelopes ``{"as": principal, "command": …}`` through `aftersales submit
+        --envelopes`: each command is sent by its principal; (results in order, refused)."""
         if not commands:
             return [], 0
         path = self.workdir / "commands.jsonl"
         path.write_text("".join(json.dumps(c) + "\n" for c in commands))
-        done = self.cli("submit", str(path))
+        done = self.cli("submit", str(path), "--envelopes")
         results = [json.loads(line) for line in done.stdout.splitlines() if line]
         refused = sum(1 for line in done.stderr.splitlines() if "refused" in line
-                      or "invalid" in line)
+                      or "invalid" in line or "denied" in line)
         with (self.workdir / "refused.log").open("a") as log:
             log.write(done.stderr)
         return results, refused
 
     def query(self, table: str, *where: str) -> list[dict[str, Any]]:
-        args = ["query", table, "--format", "json", "--limit", "1000000"]
+        args = ["query", table, "--format", "json", "--limit", "1000000",
+                "--as", "supervisor-ana"]
         for condition in where:
             args += ["--where", condition]
         done = self.cli(*args)

@@ -28,6 +28,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from demo.principals import customer
+
 SAO_PAULO = ZoneInfo("America/Sao_Paulo")
 LABELS = {
     "atrasado": "logistics_delay",
@@ -192,7 +194,8 @@ def _scan(order_id: str, kind: str, at: datetime) -> dict[str, Any]:
 
 
 def complaints(order: Order) -> list[dict[str, Any]]:
-    """The customer's complaint for each review of 1 or 2 stars (placed orders only)."""
+    """The customer's complaint for each review of 1 or 2 stars (placed orders only), each an
+    envelope ``{"as": the customer's principal, "command": …}``."""
     out: list[dict[str, Any]] = []
     if not order.items:
         return out
@@ -207,17 +210,20 @@ def complaints(order: Order) -> list[dict[str, Any]]:
             )
             or "(no comment)"
         )
+        customer_id = f"olist-{order.row['customer_id'][:16]}"
         out.append(
             {
-                "command": "FileComplaint",
-                "idempotency_key": f"review-{review['review_id']}",
-                "customer_id": f"olist-{order.row['customer_id'][:16]}",
-                "order_id": order.order_id,
-                "channel": "platform",
-                "category": "logistics_delay" if order.late else "not_as_described",
-                "description": text[:10_000],
-                "filed_by": "customer",
-                "at": max(filed, _placed(order) + timedelta(days=1)).isoformat(),
+                "as": customer(customer_id),
+                "command": {
+                    "command": "FileComplaint",
+                    "idempotency_key": f"review-{review['review_id']}",
+                    "customer_id": customer_id,
+                    "order_id": order.order_id,
+                    "channel": "platform",
+                    "category": "logistics_delay" if order.late else "not_as_described",
+                    "description": text[:10_000],
+                    "at": max(filed, _placed(order) + timedelta(days=1)).isoformat(),
+                },
             }
         )
     return out
@@ -243,7 +249,8 @@ def answer_hours(order: Order) -> dict[str, float]:
 
 
 def labelled_complaints(root: Path, limit: int | None = None) -> list[dict[str, Any]]:
-    """FileComplaint commands of the expert-labelled complaints (no order to join to)."""
+    """FileComplaint envelopes of the expert-labelled complaints (no order to join to), each
+    sent by its customer's principal."""
     path = (
         root
         / "olist-brazilian-ecommerce"
@@ -260,16 +267,19 @@ def labelled_complaints(root: Path, limit: int | None = None) -> list[dict[str, 
             " ".join(t for t in (row["review_comment_title"], row["review_comment_message"]) if t)
             or "(no comment)"
         )
+        customer_id = f"olist-labelled-{row['id']}"
         out.append(
             {
-                "command": "FileComplaint",
-                "idempotency_key": f"labelled-{row['id']}",
-                "customer_id": f"olist-labelled-{row['id']}",
-                "channel": "platform",
-                "category": category,
-                "description": text[:10_000],
-                "filed_by": "customer",
-                "at": filed.isoformat() if filed else None,
+                "as": customer(customer_id),
+                "command": {
+                    "command": "FileComplaint",
+                    "idempotency_key": f"labelled-{row['id']}",
+                    "customer_id": customer_id,
+                    "channel": "platform",
+                    "category": category,
+                    "description": text[:10_000],
+                    "at": filed.isoformat() if filed else None,
+                },
             }
         )
         if limit is not None and len(out) >= limit:

@@ -8,12 +8,15 @@ import json
 from pathlib import Path
 from typing import Any, Protocol
 
+from demo.principals import ADMIN
+
 BOOKS = Path(__file__).with_name("books")
 MERCHANTS = {
     "uci-online-retail": (BOOKS / "uci-online-retail.toml",
                           "the UK giftware retailer's returns, refunds and complaint desk"),
     "olist": (BOOKS / "olist.toml", "the Brazilian marketplace's after-sales policy"),
 }
+AUDITOR = "auditor-kim"  # reads books, simulates changes (demo/principals.py)
 PROPOSAL = ("uci-online-retail", BOOKS / "uci-online-retail-eu30.toml",
             "30 days instead of 14 for EU buyers to return goods for any reason")
 
@@ -34,7 +37,7 @@ def set_books(pipeline: Cli) -> list[str]:
     lines = []
     for merchant, (path, reason) in MERCHANTS.items():
         done = _run(pipeline, "policy", "set", str(path), "--merchant", merchant, "--reason",
-                    reason, "--format", "json")
+                    reason, "--format", "json", "--as", ADMIN)
         stored = json.loads(done.stdout)
         lines.append(f"{merchant}: version {stored['version']} "
                      f"({stored['book_hash'][:19]}) from {path.name}")
@@ -45,7 +48,7 @@ def what_if(pipeline: Cli, workdir: Path) -> tuple[str, dict[str, Any]]:
     """The proposed change over the merchant's whole recorded history: the report's tables
     (as the CLI prints them), its figures, and an HTML copy in the work directory."""
     merchant, path, _ = PROPOSAL
-    args = ("policy", "simulate", str(path), "--merchant", merchant)
+    args = ("policy", "simulate", str(path), "--merchant", merchant, "--as", AUDITOR)
     report = json.loads(_run(pipeline, *args, "--format", "json").stdout)
     _run(pipeline, *args, "--format", "html", "--output", str(workdir / "what-if.html"))
     tables = _run(pipeline, *args).stdout
@@ -76,6 +79,6 @@ def publish_all(pipeline: Cli, workdir: Path) -> list[Path]:
             for fmt in ("md", "html"):
                 target = workdir / f"policy-{merchant}.{lang}.{fmt}"
                 _run(pipeline, "policy", "publish", "--merchant", merchant, "--lang", lang,
-                     "--format", fmt, "--output", str(target))
+                     "--format", fmt, "--output", str(target), "--as", AUDITOR)
                 written.append(target)
     return written

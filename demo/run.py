@@ -18,6 +18,7 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from aftersales_core.domain.ids import case_id_for
 from demo import olist, policy_books, uci
 from demo.data import data_dir
 from demo.desk import Desk
@@ -73,10 +74,14 @@ def load(scope: str, olist_limit: int | None, labelled: int | None
             if message["event_type"] == "OrderPlaced":
                 desk.order_totals[order.order_id] = Decimal(message["total"])
         for complaint in olist.complaints(order):
-            review = complaint["idempotency_key"].removeprefix("review-")
-            complaint["_score"] = next(int(r["review_score"]) for r in order.reviews
-                                       if r["review_id"] == review)
-            complaint["_hours"] = olist.answer_hours(order).get(review)
+            key = complaint["command"]["idempotency_key"]
+            review = key.removeprefix("review-")
+            case_id = str(case_id_for("complaint", key))  # the case the complaint opens
+            desk.review_score[case_id] = next(int(r["review_score"]) for r in order.reviews
+                                              if r["review_id"] == review)
+            hours = olist.answer_hours(order).get(review)
+            if hours:
+                desk.answer_hours[case_id] = hours
             commands.append(complaint)
     commands += olist.labelled_complaints(root, labelled)
     return orders, scans, commands, desk
@@ -101,10 +106,17 @@ def main() -> int:
     orders, scans, commands, desk = load(scope, olist_limit, labelled)
     console.print(f"data: {len(orders)} order events, {len(scans)} shipment scans, "
                   f"{len(commands)} customer commands (UCI Online Retail, Olist)")
+    customers = {m["customer_id"] for m in orders if m["event_type"] == "OrderPlaced"}
+    customers |= {c["command"]["customer_id"] for c in commands if "customer_id" in c["command"]}
     with Pipeline(args.workdir, args.broker) as pipeline, progress() as bars:
         pids = ", ".join(str(w.pid) for w in pipeline.workers)
         console.print(f"broker {args.broker} on {pipeline.env['KAFKA_BOOTSTRAP_SERVERS']}; "
                       f"`aftersales run` workers (pids {pids})")
+        task = bars.add_task("principals: staff, carriers, customers", total=None)
+        made = pipeline.principals(set(desk.carriers.values()), customers)
+        bars.update(task, total=1, completed=1)
+        console.print(f"principals: {made} (an administrator, the desk's staff, the carriers "
+                      "and every customer, each with its role)")
         for line in policy_books.set_books(pipeline):
             console.print(f"policy book of {line}")
         task = bars.add_task("publish upstream events", total=len(orders) + len(scans))
@@ -115,13 +127,7 @@ def main() -> int:
         pipeline.wait_inbound()
         bars.update(task, total=1, completed=1)
         task = bars.add_task("customers submit returns, complaints", total=len(commands))
-        clean = [{k: v for k, v in c.items() if not k.startswith("_")} for c in commands]
-        results, refused = pipeline.submit(clean)
-        for command, outcome in zip(commands, results, strict=False):
-            if command["command"] == "FileComplaint" and "_score" in command:
-                desk.review_score[outcome["case_id"]] = command["_score"]
-                if command.get("_hours"):
-                    desk.answer_hours[outcome["case_id"]] = command["_hours"]
+        _, refused = pipeline.submit(commands)
         bars.update(task, completed=len(commands))
         submitted, rounds = len(commands), desk_rounds(pipeline, desk, bars)
         fired = fire_deadlines(pipeline)
@@ -129,8 +135,9 @@ def main() -> int:
         pipeline.wait_projections()
         bars.update(task, total=1, completed=1)
         dead = pipeline.dead_letters()
-        report = pipeline.cli("report", "--output", str(args.workdir / "report.html"))
-        pipeline.cli("report", "--output", str(args.workdir / "report.png"))
+        analyst = ("--as", "analyst-ines")
+        report = pipeline.cli("report", "--output", str(args.workdir / "report.html"), *analyst)
+        pipeline.cli("report", "--output", str(args.workdir / "report.png"), *analyst)
         what_if, figures = policy_books.what_if(pipeline, args.workdir)
         published = policy_books.publish_all(pipeline, args.workdir)
     print(report.stdout)
@@ -176,8 +183,8 @@ def desk_rounds(pipeline: Pipeline, desk: Desk, bars: Progress, limit: int = 12)
         if not commands and not scans:
             bars.update(task, total=round_no, completed=round_no)
             return round_no
-        if scans:
-            pipeline.publish(pipeline.settings.shipments_topic, scans, lambda _: None)
+        if scans:  # the carriers report the parcels coming back, each as its own principal
+            pipeline.carrier_scans(scans)
         pipeline.submit(commands)
         bars.advance(task)
     return limit

@@ -27,6 +27,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from demo.principals import customer
+
 LONDON = ZoneInfo("Europe/London")
 COUNTRIES = {
     "United Kingdom": "GB", "Germany": "DE", "France": "FR", "EIRE": "IE", "Spain": "ES",
@@ -132,7 +134,8 @@ def delivered_at(invoice: Invoice) -> datetime:
 
 def return_request(cancellation: Invoice, earlier: dict[tuple[str, str], tuple[Invoice, str]],
                    ) -> dict[str, Any] | None:
-    """The RequestReturn command of a C invoice, or None when no earlier invoice matches."""
+    """The customer's RequestReturn for a C invoice, as an envelope ``{"as": the customer's
+    principal, "command": …}``, or None when no earlier invoice matches."""
     wanted: dict[str, dict[str, Any]] = {}
     original: Invoice | None = None
     for line in cancellation.lines:
@@ -152,7 +155,8 @@ def return_request(cancellation: Invoice, earlier: dict[tuple[str, str], tuple[I
         return None
     damaged = any("DAMAGE" in (x["description"] or "").upper() for x in cancellation.lines)
     at = max(cancellation.at, delivered_at(original) + timedelta(hours=1))
-    return {"command": "RequestReturn", "idempotency_key": f"uci-{cancellation.number}",
-            "order_id": f"uci-{original.number}", "lines": list(wanted.values()),
-            "reason": "damaged" if damaged else "changed_mind", "outcome": "refund",
-            "requested_by": cancellation.customer_id, "channel": "web", "at": at.isoformat()}
+    return {"as": customer(cancellation.customer_id), "command": {
+        "command": "RequestReturn", "idempotency_key": f"uci-{cancellation.number}",
+        "order_id": f"uci-{original.number}", "lines": list(wanted.values()),
+        "reason": "damaged" if damaged else "changed_mind", "outcome": "refund",
+        "channel": "web", "at": at.isoformat()}}

@@ -60,8 +60,8 @@ class Complaints(Projection):
             "proactive, filed_by, filed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT (complaint_id) DO NOTHING"),
             (event["subject"], data["customer_id"], data.get("order_id"), data["channel"],
-             data["category"], int(bool(data.get("proactive"))), data.get("filed_by"),
-             event["time"]))
+             data["category"], int(bool(data.get("proactive"))),
+             data.get("by", data.get("filed_by")), event["time"]))  # v2 by, v1 filed_by
 
     @handles("aftersales.complaint.DecisionRecorded")
     def decided(self, event: Event, tx: Transaction) -> None:

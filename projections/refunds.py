@@ -56,7 +56,7 @@ class Refunds(Projection):
             "VALUES (?, ?, ?, ?, ?, ?, 'requested', ?, ?, ?) ON CONFLICT (refund_id) DO NOTHING"),
             (event["subject"], data["order_id"], data["customer_id"], data["source"],
              data.get("source_case_id"), data.get("reason"), money_amount(data.get("amount")),
-             data.get("requested_by"), event["time"]))
+             data.get("by", data.get("requested_by")), event["time"]))  # v2 by, v1 requested_by
 
     @handles("aftersales.refund.Calculated")
     def calculated(self, event: Event, tx: Transaction) -> None:

@@ -20,8 +20,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from uuid import UUID
 
-from aftersales_core.application.app import AfterSalesApp
+from aftersales_core.application.access import Caller
 from aftersales_core.application.deadlines import FiredDeadline
+from aftersales_core.application.services import Services
 from aftersales_core.domain.base import require_aware
 from aftersales_core.errors import DomainError
 from scheduling.deadline_index import DeadlineIndex
@@ -45,19 +46,27 @@ class SchedulerStats:
 class Scheduler:
     def __init__(
         self,
-        app: AfterSalesApp,
+        app: Services,
+        principal_id: UUID,
         *,
         clock: Clock = wall_clock,
         interval: float = 2.0,
         batch_size: int = 200,
     ) -> None:
         self.app, self.clock, self.interval, self.batch_size = app, clock, interval, batch_size
-        self.index = DeadlineIndex(app.recorder, app.mapper)
+        self.principal_id = principal_id  # the scheduler acts as this (system) principal
+        self.index = DeadlineIndex(app.store.recorder, app.store.mapper)
         self.stats = SchedulerStats()
 
     def fire_due(self, now: datetime) -> list[FiredDeadline]:
         """One pass: fire everything due before ``now``; returns what fired."""
         require_aware(now, "now")
+        try:  # a disabled or missing scheduler principal fires nothing (one denial a cycle)
+            self.app.access.principal(self._caller(), "FireDeadlines")
+        except DomainError as error:
+            self.stats.failed += 1
+            log.error("deadline scheduler may not fire: %s", error)
+            return []
         self.index.catch_up()
         fired: list[FiredDeadline] = []
         done: set[UUID] = set()  # nothing (more) to fire this pass, or refused
@@ -77,9 +86,12 @@ class Scheduler:
         self.stats.fired += len(fired)
         return fired
 
+    def _caller(self) -> Caller:
+        return Caller(self.principal_id, wall_clock(), via="scheduler")
+
     def _fire_case(self, case_id: UUID, now: datetime) -> list[FiredDeadline]:
         try:
-            fired = self.app.fire_deadlines(case_id, now)
+            fired = self.app.deadlines.fire(self._caller(), case_id, now)
         except DomainError as error:
             self.stats.failed += 1
             log.error(
@@ -106,7 +118,9 @@ class Scheduler:
         """Nothing was due after all (met meanwhile, or a stale row): rewrite the case's rows
         from the aggregate, so it is not a candidate again."""
         try:
-            kind, version, deadlines = self.app.open_deadlines_of(case_id)
+            kind, version, deadlines = self.app.deadlines.open_deadlines_of(
+                self._caller(), case_id
+            )
         except DomainError:
             return
         self.index.reconcile(

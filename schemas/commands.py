@@ -1,5 +1,9 @@
 """Commands (SPEC §4.3): one JSON object whose field ``command`` names it. The same models serve
-the CLI and any later HTTP or Kafka entry point. Field names are the application's parameters."""
+the CLI and any later HTTP or Kafka entry point; dispatch/commands.py hands each to its service.
+
+A command never names its actor: who acts, and in which role, is the authenticated principal
+(``ACTOR_FIELDS`` lists the fields older commands carried; dispatch refuses a body whose actor
+field names anyone else)."""
 
 from __future__ import annotations
 
@@ -65,7 +69,6 @@ class RequestReturn(NewCase):
     note: Note | None = None
     evidence: Annotated[list[Detail], Field(max_length=20)] = []
     channel: Channel = "web"
-    requested_by: Ident
     non_returnable_line_ids: list[Ident] = []
     goods_intact: bool | None = None
     buyer_informed_of_return_cost: bool = True
@@ -74,26 +77,22 @@ class RequestReturn(NewCase):
 
 class ApproveReturn(ExistingCase):
     command: Literal["ApproveReturn"]
-    by: Ident
     buyer_informed_of_return_cost: bool = True
     return_shipping_estimate: Amount | None = None
 
 
 class RejectReturn(ExistingCase):
     command: Literal["RejectReturn"]
-    by: Ident
     reason: Text
 
 
 class CancelReturn(ExistingCase):
     command: Literal["CancelReturn"]
-    by: Ident
     reason: Text = "cancelled by the customer"
 
 
 class IssueReturnLabel(ExistingCase):
     command: Literal["IssueReturnLabel"]
-    by: Ident
     carrier: Ident
     tracking_number: Ident
     cost: Amount | None = None
@@ -101,20 +100,17 @@ class IssueReturnLabel(ExistingCase):
 
 class ReceiveReturn(ExistingCase):
     command: Literal["ReceiveReturn"]
-    by: Ident
     shipment_id: Ident | None = None
 
 
 class InspectReturn(ExistingCase):
     command: Literal["InspectReturn"]
-    by: Ident
     grade: Literal["A", "B", "C", "D"]
     findings: Note = ""
 
 
 class ResolveReturn(ExistingCase):
     command: Literal["ResolveReturn"]
-    by: Ident
     resolution: Literal["refund", "exchange", "repair"] | None = None
     detail: Note | None = None
     replacement_sku: Ident | None = Field(None, description="an exchange: the item sent")
@@ -127,13 +123,11 @@ class ResolveReturn(ExistingCase):
 
 class SendToRepair(ExistingCase):
     command: Literal["SendToRepair"]
-    by: Ident
     repairer: Ident
 
 
 class DiagnoseRepair(ExistingCase):
     command: Literal["DiagnoseRepair"]
-    by: Ident
     fault: Text
     repairable: bool
     note: Note = ""
@@ -141,27 +135,23 @@ class DiagnoseRepair(ExistingCase):
 
 class CompleteRepair(ExistingCase):
     command: Literal["CompleteRepair"]
-    by: Ident
     repaired: bool
     note: Note = ""
 
 
 class ShipRepairedItem(ExistingCase):
     command: Literal["ShipRepairedItem"]
-    by: Ident
     carrier: Ident
     tracking_number: Ident
 
 
 class ReportRepairFailed(ExistingCase):
     command: Literal["ReportRepairFailed"]
-    by: Ident
     fault: Text
 
 
 class ChooseRemedy(ExistingCase):
     command: Literal["ChooseRemedy"]
-    by: Ident
     remedy: Literal["refund", "price_reduction", "replacement"]
     amount: Amount | None = Field(None, description="a price reduction: its amount")
     detail: Note | None = None
@@ -169,7 +159,6 @@ class ChooseRemedy(ExistingCase):
 
 class CloseReturn(ExistingCase):
     command: Literal["CloseReturn"]
-    by: Ident
 
 
 class RefundLine(Strict):
@@ -186,24 +175,19 @@ class RequestRefund(NewCase):
     amount: Amount | None = None
     goodwill: Amount | None = None
     reason: Text
-    requested_by: Ident
 
 
 class ApproveRefund(ExistingCase):
     command: Literal["ApproveRefund"]
-    approver: Ident
-    approver_role: Literal["agent", "supervisor"] = "agent"
 
 
 class RejectRefund(ExistingCase):
     command: Literal["RejectRefund"]
-    by: Ident
     reason: Text
 
 
 class IssueRefund(ExistingCase):
     command: Literal["IssueRefund"]
-    by: Ident
 
 
 class ConfirmRefundSettled(ExistingCase):
@@ -218,24 +202,23 @@ class RecordRefundFailed(ExistingCase):
 
 class FileComplaint(NewCase):
     command: Literal["FileComplaint"]
-    customer_id: Ident
+    customer_id: Ident | None = Field(
+        None, description="the customer it is for; a customer filing for themselves may omit it"
+    )
     order_id: Ident | None = None
     channel: Channel
     category: ComplaintCategory
     description: Note
-    filed_by: Ident
 
 
 class AcknowledgeComplaint(ExistingCase):
     command: Literal["AcknowledgeComplaint"]
-    agent: Ident
     message: Note | None = None
 
 
 class AddComplaintMessage(ExistingCase):
     command: Literal["AddComplaintMessage"]
     direction: Literal["in", "out"]
-    author: Ident
     text: Note
     channel: Channel | None = None
     awaiting_customer: bool = Field(
@@ -246,7 +229,6 @@ class AddComplaintMessage(ExistingCase):
 
 class ProposeResolution(ExistingCase):
     command: Literal["ProposeResolution"]
-    agent: Ident
     resolution: Literal["refund", "partial_refund", "reship", "coupon", "apology"]
     amount: Amount | None = None
     note: Note | None = None
@@ -255,32 +237,27 @@ class ProposeResolution(ExistingCase):
 class RespondToProposal(ExistingCase):
     command: Literal["RespondToProposal"]
     accepted: bool
-    by: Ident
 
 
 class EscalateComplaint(ExistingCase):
     command: Literal["EscalateComplaint"]
-    by: Ident
     level: Literal["supervisor", "platform_arbitration", "regulator"]
     reason: Text
 
 
 class ResolveComplaint(ExistingCase):
     command: Literal["ResolveComplaint"]
-    by: Ident
     summary: Text
     refund_case_id: Ident | None = None
 
 
 class CloseComplaint(ExistingCase):
     command: Literal["CloseComplaint"]
-    by: Ident
     satisfaction: Annotated[int, Field(ge=1, le=5)] | None = None
 
 
 class ReopenComplaint(ExistingCase):
     command: Literal["ReopenComplaint"]
-    by: Ident
     reason: Text
 
 
@@ -320,3 +297,6 @@ COMMAND: TypeAdapter[AnyCommand] = TypeAdapter(
     Annotated[AnyCommand, Field(discriminator="command")]
 )
 NEW_CASE_KIND = {RequestReturn: "return", RequestRefund: "refund", FileComplaint: "complaint"}
+# Fields that named the actor before principals existed (SPEC §4.3: the actor is the principal).
+ACTOR_FIELDS = ("requested_by", "by", "approver", "filed_by", "agent", "author")
+ROLE_FIELDS = ("approver_role",)

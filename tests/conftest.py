@@ -10,8 +10,9 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from aftersales.bootstrap import open_app
 from aftersales.settings import Settings, eventsourcing_env
-from aftersales_core.application.app import AfterSalesApp
+from aftersales_core.application.services import Services
 
 pytest_plugins = ["tests.kafka_fixtures"]
 
@@ -52,9 +53,10 @@ def store_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-def app(store_settings: Settings) -> Iterator[AfterSalesApp]:
-    application = AfterSalesApp(
-        env=eventsourcing_env(store_settings.database_url, store_settings.postgres_schema)
+def app(store_settings: Settings) -> Iterator[Services]:
+    """The application's services, composed as the composition root composes them."""
+    application = open_app(
+        eventsourcing_env(store_settings.database_url, store_settings.postgres_schema)
     )
     yield application
     application.close()

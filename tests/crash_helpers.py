@@ -25,11 +25,11 @@ from kafka.producer.future import RecordMetadata
 
 from aftersales.bootstrap import INBOUND_GROUP
 from aftersales.settings import Settings
-from aftersales_core.application.app import AfterSalesApp
+from aftersales_core.application.services import Services
 from aftersales_core.errors import DomainError
 from consumers import kafka_clients
 from schemas.outbound import CASE_EVENT
-from tests.factories import T0
+from tests.factories import T0, caller
 
 REPO = Path(__file__).resolve().parents[1]
 AT = T0 + timedelta(days=5)
@@ -131,14 +131,14 @@ class StoreView:
     """Reads the store's notifications incrementally: event ids of applied upstream facts, and
     counts of event types per aggregate. Cheap enough to poll while a worker writes."""
 
-    app: AfterSalesApp
+    app: Services
     position: int = 0
     upstream_ids: Counter[str] = field(default_factory=Counter)
     types: Counter[tuple[str, str]] = field(default_factory=Counter)  # (aggregate, topic)
 
     def refresh(self) -> int:
         while True:
-            batch = self.app.recorder.select_notifications(self.position + 1, 1000)
+            batch = self.app.store.recorder.select_notifications(self.position + 1, 1000)
             if not batch:
                 return self.position
             for n in batch:
@@ -157,7 +157,7 @@ class Desk:
     """An agent desk submitting a random mix of commands through the application: goodwill
     refunds, issuing and settling them, and returns."""
 
-    def __init__(self, app: AfterSalesApp, rng: Random, orders: list[str]) -> None:
+    def __init__(self, app: Services, rng: Random, orders: list[str]) -> None:
         self.app, self.rng, self.orders = app, rng, orders
         self.approved: list[UUID] = []
         self.issued: list[UUID] = []
@@ -169,27 +169,28 @@ class Desk:
         try:
             if choice < 0.2 and self.approved:
                 case_id = self.approved.pop(rng.randrange(len(self.approved)))
-                app.issue_refund(case_id=case_id, by="agent-2", at=AT)
+                app.refunds.issue(caller(app, "payments-1"), case_id=case_id, at=AT)
                 self.issued.append(case_id)
                 self.done["issued"] += 1
             elif choice < 0.35 and self.issued:
                 case_id = self.issued.pop(rng.randrange(len(self.issued)))
-                app.confirm_refund_settled(case_id=case_id, provider_ref=f"psp-{uuid4().hex}",
-                                           at=AT)
+                app.refunds.confirm_settled(caller(app, "payments-1"), case_id=case_id,
+                                            provider_ref=f"psp-{uuid4().hex}", at=AT)
                 self.done["settled"] += 1
             elif choice < 0.75:
-                result = app.request_refund(
-                    case_id=uuid4(), order_id=rng.choice(self.orders), source="goodwill",
-                    reason="sorry for the wait", requested_by="agent-1", at=AT,
+                result = app.refunds.request(
+                    caller(app, "agent-1"), case_id=uuid4(), order_id=rng.choice(self.orders),
+                    source="goodwill", reason="sorry for the wait", at=AT,
                     amount=Decimal(rng.randint(100, 1500)) / 100)
                 if result.status == "approved":
                     self.approved.append(result.case_id)
                 self.done["goodwill"] += 1
             else:
-                app.request_return(
-                    case_id=uuid4(), order_id=rng.choice(self.orders),
+                order_id = rng.choice(self.orders)  # each order's customer is c-<order id>
+                app.returns.request(
+                    caller(app, f"customer-c-{order_id}"), case_id=uuid4(), order_id=order_id,
                     lines=[{"line_id": "2", "quantity": 1}], reason="changed_mind",
-                    outcome="refund", requested_by="customer", at=AT)
+                    outcome="refund", at=AT)
                 self.done["returns"] += 1
         except DomainError as refused:  # e.g. the refund cap of an order: nothing was stored
             self.done[type(refused).__name__] += 1
@@ -199,6 +200,20 @@ class Desk:
         while time.monotonic() < deadline:
             self.submit()
             time.sleep(pace)
+
+    def keep_busy_until(self, stored: int, seconds: float, timeout: float = 180,
+                        pace: float = 0.01) -> None:
+        """At least ``seconds``, and until ``stored`` commands were stored (a slow or busy
+        machine takes longer; it never fails for being slow)."""
+        started = time.monotonic()
+        while time.monotonic() - started < seconds or (
+            self.stored() < stored and time.monotonic() - started < timeout
+        ):
+            self.submit()
+            time.sleep(pace)
+
+    def stored(self) -> int:
+        return sum(self.done[k] for k in ("goodwill", "returns", "issued", "settled"))
 
 
 class WorkerProcess:

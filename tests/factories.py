@@ -1,15 +1,38 @@
-"""Builders of upstream messages and commands for tests, with realistic defaults."""
+"""Builders of upstream messages, commands and principals for tests, with realistic defaults."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from aftersales_core.application.app import AfterSalesApp
+from aftersales_core.application.access import Caller
+from aftersales_core.application.principals import principal_id_of
+from aftersales_core.application.results import CommandResult
+from aftersales_core.application.services import Services
 from aftersales_core.application.upstream import UpstreamResult
-from consumers.translate import apply_upstream
+from dispatch.commands import submit
+from dispatch.upstream import apply_upstream
 from schemas.inbound import ANY_INBOUND
+
+ADMIN = "test-admin"
+# The principals tests act as, by name: their roles (customers: "customer-<customer id>").
+STAFF: dict[str, tuple[str, ...]] = {
+    "agent-1": ("agent",),
+    "agent-2": ("agent",),
+    "agent-3": ("agent",),
+    "agent-7": ("agent",),
+    "sup-1": ("supervisor",),
+    "sup-2": ("supervisor",),
+    "warehouse-1": ("warehouse",),
+    "carrier-1": ("carrier",),
+    "payments-1": ("payments",),
+    "auditor-1": ("auditor",),
+    "analyst-1": ("analyst",),
+    "upstream-1": ("upstream",),
+}
 
 T0 = datetime.fromisoformat("2026-03-02T09:00:00+00:00")
 
@@ -91,12 +114,14 @@ def shipment(
     }
 
 
-def ingest(app: AfterSalesApp, *messages: dict[str, Any]) -> list[UpstreamResult]:
-    return [apply_upstream(app, ANY_INBOUND.validate_python(m)) for m in messages]
+def ingest(app: Services, *messages: dict[str, Any]) -> list[UpstreamResult]:
+    """Apply upstream messages as the inbound consumer does (principal system.upstream)."""
+    upstream = caller(app, "system.upstream")
+    return [apply_upstream(app, upstream, ANY_INBOUND.validate_python(m)) for m in messages]
 
 
 def delivered_order(
-    app: AfterSalesApp,
+    app: Services,
     order_id: str = "o-1",
     *,
     delivered: datetime = T0 + timedelta(days=3),
@@ -112,3 +137,66 @@ def delivered_order(
         shipment(order_id, "Delivered", delivered),
     )
     return placed
+
+
+# ---- principals ----------------------------------------------------------------------------
+def caller(app: Services, name: str) -> Caller:
+    """The caller acting as principal ``name``: test staff (STAFF), ``customer-<id>`` bound to
+    customer ``<id>``, or a built-in ``system.…`` principal. The first call creates the whole
+    cast (so a test that counts stored events sees none appear mid-test); a customer's
+    principal is created the first time it acts."""
+    cast(app)
+    if name.startswith("system."):
+        return Caller(app.principals.ensure_system(name, T0), datetime.now(UTC), "test")
+    principal_id = principal_id_of(name)
+    if not app.store.exists(principal_id):
+        roles, customer_id = STAFF.get(name, ("customer",)), None
+        if name.startswith("customer-"):
+            customer_id = name.removeprefix("customer-")
+        app.principals.add(admin(app), name, list(roles), T0, customer_id=customer_id)
+    return Caller(principal_id, datetime.now(UTC), "test")
+
+
+def cast(app: Services) -> None:
+    """The administrator, the test staff and the built-in principals, once per store."""
+    if app.store.exists(principal_id_of(ADMIN)):
+        return
+    boss = admin(app)
+    for name, roles in STAFF.items():
+        app.principals.add(boss, name, list(roles), T0)
+    for name in ("system.upstream", "system.scheduler"):
+        app.principals.ensure_system(name, T0)
+
+
+def admin(app: Services) -> Caller:
+    principal_id = principal_id_of(ADMIN)
+    if not app.store.exists(principal_id):
+        app.principals.bootstrap(ADMIN, T0)
+    return Caller(principal_id, datetime.now(UTC), "test")
+
+
+def customer(app: Services, customer_id: str = "c-1") -> Caller:
+    return caller(app, f"customer-{customer_id}")
+
+
+def pid(app: Services, name: str) -> str:
+    """The principal id events record for ``name`` (the principal is created if needed)."""
+    return str(caller(app, name).principal_id)
+
+
+def run(app: Services, name: str, command: dict[str, Any]) -> CommandResult:
+    """Submit one command body as principal ``name``, as `aftersales submit --as` does."""
+    return submit(app, caller(app, name), command, datetime.now(UTC))
+
+
+def cli_cast(cli: Callable[..., Any], *customers: str) -> None:
+    """Through the CLI, as an operator would: bootstrap the test administrator, then import
+    the test staff and a principal per customer id (``customer-<id>``)."""
+    done = cli("principals", "bootstrap", ADMIN)
+    assert done.returncode == 0, done.stderr
+    lines = [{"name": name, "roles": list(roles)} for name, roles in STAFF.items()]
+    lines += [{"name": f"customer-{c}", "roles": ["customer"], "customer_id": c}
+              for c in customers]
+    done = cli("principals", "import", "-", "--as", ADMIN,
+               stdin="".join(json.dumps(line) + "\n" for line in lines))
+    assert done.returncode == 0, done.stderr

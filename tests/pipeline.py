@@ -13,7 +13,7 @@ from kafka import KafkaConsumer, TopicPartition
 
 from aftersales.bootstrap import build_inbound, build_relay, ensure_pipeline_topics
 from aftersales.settings import Settings
-from aftersales_core.application.app import AfterSalesApp
+from aftersales_core.application.services import Services
 from consumers import kafka_clients
 from projections import positions
 from projections.catalog import all_projections
@@ -34,7 +34,7 @@ def pipeline_settings(base: Settings, bootstrap: str, prefix: str) -> Settings:
 
 
 @contextmanager
-def workers(app: AfterSalesApp, settings: Settings, *roles: str) -> Iterator[dict[str, Any]]:
+def workers(app: Services, settings: Settings, *roles: str) -> Iterator[dict[str, Any]]:
     """Run the inbound consumer and/or the relay in threads for the duration of the block."""
     stop = threading.Event()
     built: dict[str, Any] = {}
@@ -108,11 +108,11 @@ def eventually(condition: Callable[[], bool], timeout: float = 60.0, what: str =
     raise AssertionError(f"not reached within {timeout:.0f}s: {what}")
 
 
-def projected_everything(read_url: str, app: AfterSalesApp, servers: str, topic: str) -> bool:
+def projected_everything(read_url: str, app: Services, servers: str, topic: str) -> bool:
     """Every projection in the read database applied every event of the store: the store's
     last event reached them, and so did every partition up to the topic's end (a projection's
     highest position is over all partitions: another partition may still lag behind)."""
-    end = app.recorder.max_notification_id() or 0
+    end = app.store.recorder.max_notification_id() or 0
     db = ReadDatabase(read_url)  # its own connection: the runner's belongs to its thread
     try:
         with db.transaction() as tx:

@@ -7,15 +7,24 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from aftersales_core.application.base import CommandResult, result
-from aftersales_core.application.refunds import RefundServices
+from aftersales_core.application.access import Access, Caller
+from aftersales_core.application.refunds import RefundService
+from aftersales_core.application.results import CommandResult, result
+from aftersales_core.application.store import Store, check_opening, unknown_order
+from aftersales_core.application.unit_of_work import UnitOfWork
 from aftersales_core.decisions import PolicyDecision
+from aftersales_core.domain.actor import Actor
 from aftersales_core.domain.base import require_aware
 from aftersales_core.domain.complaints import ComplaintCase
 from aftersales_core.domain.customer import Customer
 from aftersales_core.domain.ids import case_id_for
 from aftersales_core.domain.order import Order
-from aftersales_core.errors import AlreadyExistsError, InvalidCommandError, UnknownOrderError
+from aftersales_core.errors import (
+    AlreadyExistsError,
+    InvalidCommandError,
+    NotAuthorisedError,
+    UnknownOrderError,
+)
 from aftersales_core.money import Money
 from aftersales_core.personal import PersonalData
 
@@ -34,34 +43,59 @@ def triage_inputs(
     }
 
 
-class ComplaintServices(RefundServices):
-    def file_complaint(
+class ComplaintService:
+    def __init__(
+        self, store: Store, work: UnitOfWork, access: Access, refunds: RefundService
+    ) -> None:
+        self.store, self.work, self.access, self.refunds = store, work, access, refunds
+
+    def file(
         self,
+        caller: Caller,
         case_id: UUID,
-        customer_id: str,
         channel: str,
         category: str,
         description: str,
-        filed_by: str,
         at: datetime,
+        customer_id: str | None = None,
         order_id: str | None = None,
     ) -> CommandResult:
-        order = self.placed_order(order_id, opening_at=at) if order_id else None
-        customer = self.customer(customer_id, at)
-        complaint = self.build_complaint(
+        """File a complaint for ``customer_id`` (a customer files for themselves: their own id
+        when it is left out), about one of that customer's orders or none."""
+        principal = self.access.may_try(caller, "FileComplaint")
+        order = self.store.placed_order(order_id) if order_id else None
+        subject = customer_id or (order.customer_id if order else None) or principal.customer_id
+        facts = {"customer_id": order.customer_id if order else subject, "order_id": order_id}
+        grant = self.access.require(
+            caller,
+            "FileComplaint",
+            facts,
+            hidden=(lambda: unknown_order(order_id))
+            if order_id
+            else (lambda: NotAuthorisedError("customers file complaints for themselves only")),
+            principal=principal,
+        )
+        if subject is None:
+            raise InvalidCommandError("customer_id: name the customer the complaint is for")
+        if grant.actor.role == "customer" and subject != principal.customer_id:
+            raise NotAuthorisedError("customers file complaints for themselves only")
+        if order is not None:
+            check_opening(order, at)
+        customer = self.store.customer(subject, at)
+        complaint = self.open(
             case_id,
             order,
             customer,
             channel=channel,
             category=category,
             description=description,
-            filed_by=filed_by,
+            actor=grant.actor,
             at=at,
         )
-        self.save_all(complaint, customer, *([order] if order else []))
+        self.work.commit(complaint, customer, *([order] if order else []))
         return result(complaint, list(complaint.decisions))
 
-    def build_complaint(
+    def open(
         self,
         case_id: UUID,
         order: Order | None,
@@ -70,21 +104,21 @@ class ComplaintServices(RefundServices):
         channel: str,
         category: str,
         description: str,
-        filed_by: str,
+        actor: Actor,
         at: datetime,
         cause: PolicyDecision | None = None,
     ) -> ComplaintCase:
         """File and triage a complaint; a proactive one records the decision that opened it.
 
-        The caller saves the complaint with ``customer`` and ``order`` (both are changed)."""
+        The caller commits the complaint with ``customer`` and ``order`` (both are changed)."""
         require_aware(at)
-        if self.exists(case_id):
+        if self.store.exists(case_id):
             raise AlreadyExistsError(f"complaint case {case_id} exists already")
         if order is not None and order.customer_id != customer.customer_id:
             # the same answer as for an order that does not exist: nothing leaks
             raise UnknownOrderError(f"customer {customer.customer_id} has no order "
                                     f"{order.order_id!r}")
-        triage = self.rules_for(order).evaluate(
+        triage = self.store.rules_for(order).evaluate(
             "complaint.triage", triage_inputs(channel, category, at, order, customer.complaints)
         )
         complaint = ComplaintCase(
@@ -94,7 +128,8 @@ class ComplaintServices(RefundServices):
             channel=channel,
             category=category,
             description=PersonalData(customer.customer_id, description),
-            filed_by=filed_by,
+            by=actor.principal_id,
+            role=actor.role,
             proactive=cause is not None,
             timestamp=at,
         )
@@ -108,72 +143,74 @@ class ComplaintServices(RefundServices):
             )
         return complaint
 
-    def acknowledge_complaint(
-        self, case_id: UUID, agent: str, at: datetime, message: str | None = None
+    def acknowledge(
+        self, caller: Caller, case_id: UUID, at: datetime, message: str | None = None
     ) -> CommandResult:
-        complaint = self.load(ComplaintCase, case_id)
+        grant, complaint = self.access.case(caller, "AcknowledgeComplaint", case_id, ComplaintCase)
         text = PersonalData(complaint.customer_id, message) if message else None
-        complaint.acknowledge(agent=agent, message=text, at=at)
-        self.save_all(complaint)
+        complaint.acknowledge(actor=grant.actor, message=text, at=at)
+        self.work.commit(complaint)
         return result(complaint)
 
-    def add_complaint_message(
+    def add_message(
         self,
+        caller: Caller,
         case_id: UUID,
         direction: str,
-        author: str,
         text: str,
         at: datetime,
         channel: str | None = None,
         awaiting_customer: bool = False,
     ) -> CommandResult:
-        complaint = self.load(ComplaintCase, case_id)
+        grant, complaint = self.access.case(
+            caller, "AddComplaintMessage", case_id, ComplaintCase, {"direction": direction}
+        )
         complaint.add_message(
             direction=direction,
             channel=channel or complaint.channel,
-            author=author,
+            actor=grant.actor,
             text=PersonalData(complaint.customer_id, text),
             at=at,
             awaiting_customer=awaiting_customer,
         )
-        self.save_all(complaint)
+        self.work.commit(complaint)
         return result(complaint)
 
-    def propose_resolution(
+    def propose(
         self,
+        caller: Caller,
         case_id: UUID,
-        agent: str,
         resolution: str,
         at: datetime,
         amount: Decimal | None = None,
         note: str | None = None,
     ) -> CommandResult:
-        complaint = self.load(ComplaintCase, case_id)
+        grant, complaint = self.access.case(caller, "ProposeResolution", case_id, ComplaintCase)
         money = None
         if amount is not None:
             if complaint.order_id is None:
                 raise InvalidCommandError("amount: a complaint without an order has no currency")
-            currency = self.placed_order(complaint.order_id).currency
+            currency = self.store.placed_order(complaint.order_id).currency
             assert currency is not None
             money = Money.exact(amount, currency)
-        complaint.propose(agent=agent, resolution=resolution, amount=money, note=note, at=at)
-        self.save_all(complaint)
+        complaint.propose(actor=grant.actor, resolution=resolution, amount=money, note=note, at=at)
+        self.work.commit(complaint)
         return result(complaint)
 
-    def respond_to_proposal(
-        self, case_id: UUID, accepted: bool, by: str, at: datetime
+    def respond(
+        self, caller: Caller, case_id: UUID, accepted: bool, at: datetime
     ) -> CommandResult:
         """An accepted refund proposal opens its RefundCase in the same transaction."""
-        complaint = self.load(ComplaintCase, case_id)
+        grant, complaint = self.access.case(caller, "RespondToProposal", case_id, ComplaintCase)
         proposal = complaint.proposal
-        complaint.respond(accepted=accepted, by=by, at=at)
+        complaint.respond(accepted=accepted, actor=grant.actor, at=at)
         if not (accepted and proposal and proposal["resolution"] in ("refund", "partial_refund")):
-            self.save_all(complaint)
+            self.work.commit(complaint)
             return result(complaint)
         assert complaint.order_id is not None
         refund_id = case_id_for("refund", f"complaint:{complaint.id}:{complaint.version}")
-        order = self.placed_order(complaint.order_id)
-        refund = self.build_refund(
+        order = self.store.placed_order(complaint.order_id)
+        refund = self.refunds.open(
             refund_id,
             order,
             source="complaint",
@@ -181,45 +218,52 @@ class ComplaintServices(RefundServices):
             lines=[],
             amount=proposal["amount"].amount,
             reason=f"complaint {complaint.category}",
-            requested_by=by,
+            actor=grant.actor,
             at=at,
         )
-        self.save_all(complaint, refund, order)
+        self.work.commit(complaint, refund, order)
         return result(complaint, list(refund.decisions), refund_case_id=str(refund_id))
 
-    def escalate_complaint(
-        self, case_id: UUID, by: str, level: str, reason: str, at: datetime
+    def escalate(
+        self, caller: Caller, case_id: UUID, level: str, reason: str, at: datetime
     ) -> CommandResult:
-        complaint = self.load(ComplaintCase, case_id)
-        complaint.escalate(by=by, level=level, reason=reason, at=at)
-        self.save_all(complaint)
+        grant, complaint = self.access.case(caller, "EscalateComplaint", case_id, ComplaintCase)
+        complaint.escalate(actor=grant.actor, level=level, reason=reason, at=at)
+        self.work.commit(complaint)
         return result(complaint)
 
-    def resolve_complaint(
-        self, case_id: UUID, by: str, summary: str, at: datetime, refund_case_id: str | None = None
+    def resolve(
+        self,
+        caller: Caller,
+        case_id: UUID,
+        summary: str,
+        at: datetime,
+        refund_case_id: str | None = None,
     ) -> CommandResult:
-        complaint = self.load(ComplaintCase, case_id)
-        complaint.resolve(by=by, summary=summary, refund_case_id=refund_case_id, at=at)
-        self.save_all(complaint)
+        grant, complaint = self.access.case(caller, "ResolveComplaint", case_id, ComplaintCase)
+        complaint.resolve(actor=grant.actor, summary=summary, refund_case_id=refund_case_id, at=at)
+        self.work.commit(complaint)
         return result(complaint)
 
-    def close_complaint(
-        self, case_id: UUID, by: str, at: datetime, satisfaction: int | None = None
+    def close(
+        self, caller: Caller, case_id: UUID, at: datetime, satisfaction: int | None = None
     ) -> CommandResult:
-        complaint = self.load(ComplaintCase, case_id)
-        complaint.close(by=by, satisfaction=satisfaction, at=at)
-        self.save_all(complaint)
+        grant, complaint = self.access.case(caller, "CloseComplaint", case_id, ComplaintCase)
+        complaint.close(actor=grant.actor, satisfaction=satisfaction, at=at)
+        self.work.commit(complaint)
         return result(complaint)
 
-    def reopen_complaint(self, case_id: UUID, by: str, reason: str, at: datetime) -> CommandResult:
-        complaint = self.load(ComplaintCase, case_id)
-        complaint.reopen(by=by, reason=reason, at=at)
-        order = self.placed_order(complaint.order_id) if complaint.order_id else None
-        prior = self.customer(complaint.customer_id, at).complaints
-        triage = self.rules_for(order).evaluate(
+    def reopen(
+        self, caller: Caller, case_id: UUID, reason: str, at: datetime
+    ) -> CommandResult:
+        grant, complaint = self.access.case(caller, "ReopenComplaint", case_id, ComplaintCase)
+        complaint.reopen(actor=grant.actor, reason=reason, at=at)
+        order = self.store.placed_order(complaint.order_id) if complaint.order_id else None
+        prior = self.store.customer(complaint.customer_id, at).complaints
+        triage = self.store.rules_for(order).evaluate(
             "complaint.triage",
             triage_inputs(complaint.channel, complaint.category, at, order, prior),
         )
         complaint.triage(triage, at)
-        self.save_all(complaint)
+        self.work.commit(complaint)
         return result(complaint, [triage])

@@ -12,6 +12,7 @@ from typing import Any, Protocol, TypeVar
 from eventsourcing.domain import Aggregate
 
 from aftersales_core.decisions import PolicyDecision
+from aftersales_core.domain.actor import Actor
 from aftersales_core.domain.ids import quota_aggregate_id
 from aftersales_core.domain.order import Order
 from aftersales_core.domain.quota import BuyerQuota
@@ -102,12 +103,12 @@ def customs_return(app: Finds, case: ReturnCase, order: Order, items: list[dict[
 
 
 def receive_goods(app: Finds, case: ReturnCase, order: Order, items: list[dict[str, Any]],
-                  by: str, shipment_id: str | None, at: datetime) -> list[Aggregate]:
+                  actor: Actor, shipment_id: str | None, at: datetime) -> list[Aggregate]:
     """Receive a return's goods; a cross-border return also gets its customs-return decision
     and, when valid, restores the quota. Returns the ledger when it changed (the caller saves
     it with the case)."""
     stamp = max(at, case.modified_on)
     decided = None if case.returnless else customs_return(app, case, order, items, stamp, stamp)
-    case.receive(by=by, shipment_id=shipment_id, at=at,
+    case.receive(actor=actor, shipment_id=shipment_id, at=at,
                  customs=None if decided is None else decided[0])
     return [decided[1]] if decided is not None and decided[1] is not None else []

@@ -1,9 +1,7 @@
-"""Deadlines in the application: scheduled and settled with every save, fired by the scheduler.
+"""Deadlines that fire: the scheduler's operation (``FireDeadlines``, role ``scheduler``).
 
-Every save runs the same step for each changed aggregate that has deadlines, before its events
-are written: deadlines whose state was left are settled (met, cancelled, or breached late), and
-the deadlines the new state wants are computed by the ``deadlines`` policy and scheduled, the
-decision recorded first, all in the command's own transaction. Nobody has to remember it.
+Scheduling and settling happen with every save, as the ``deadlines`` step of the unit of work
+(application/deadline_bookkeeping.py).
 
 Firing (``fire_deadlines``) loads one aggregate, lets it re-check which deadlines are really due
 (the aggregate is authoritative, whatever an index said), records each breach with the decision
@@ -18,18 +16,17 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate
 
-from aftersales_core.application.deadline_facts import (
-    breach_inputs,
-    order_of,
-    schedule_inputs,
-    watchdog_inputs,
-)
+from aftersales_core.application.access import Access, Caller
+from aftersales_core.application.complaints import ComplaintService
+from aftersales_core.application.deadline_bookkeeping import DeadlineBookkeeping
+from aftersales_core.application.deadline_facts import breach_inputs, order_of, watchdog_inputs
 from aftersales_core.application.logistics import CATEGORY_OF
-from aftersales_core.application.returns import ReturnServices, returned_lines
-from aftersales_core.application.upstream import UpstreamServices
+from aftersales_core.application.returns import returned_lines, shipping_decision
+from aftersales_core.application.store import Store
+from aftersales_core.application.unit_of_work import UnitOfWork
+from aftersales_core.domain.actor import POLICY, Actor
 from aftersales_core.domain.base import require_aware
 from aftersales_core.domain.deadlines import Breach, Deadline, DeadlineRules
 from aftersales_core.domain.ids import case_id_for
@@ -38,7 +35,6 @@ from aftersales_core.domain.returns import ReturnCase, ReturnStatus
 from aftersales_core.errors import ConcurrentChangeError, UnknownCaseError
 
 FIRE_RETRIES = 5
-WATCHDOG_USER = "logistics-watchdog"
 
 
 @dataclass
@@ -69,57 +65,52 @@ class FiredDeadline:
         }
 
 
-class DeadlineServices(ReturnServices, UpstreamServices):
-    # ---- scheduling and settling, with every save ------------------------------------------
-    def save_all(self, *aggregates: Aggregate) -> None:
-        for aggregate in aggregates:
-            if isinstance(aggregate, DeadlineRules) and aggregate.pending_events:
-                self._sync_deadlines(aggregate, aggregates)
-        super().save_all(*aggregates)
+class DeadlineService:
+    def __init__(
+        self,
+        store: Store,
+        work: UnitOfWork,
+        access: Access,
+        bookkeeping: DeadlineBookkeeping,
+        complaints: ComplaintService,
+    ) -> None:
+        self.store, self.work, self.access = store, work, access
+        self.bookkeeping, self.complaints = bookkeeping, complaints
 
-    def _sync_deadlines(self, aggregate: DeadlineRules, batch: tuple[Aggregate, ...]) -> None:
-        at = aggregate.modified_on
-        aggregate.settle_deadlines(at)
-        wanted = aggregate.deadlines_to_schedule()
-        if not wanted:
-            return
-        rules = self.rules_for(order_of(aggregate, batch, self.find))
-        decision = rules.evaluate(
-            "deadlines", schedule_inputs(aggregate, wanted, batch, self.find)
-        )
-        aggregate.schedule_deadlines(decision, at)
-
-    # ---- firing ---------------------------------------------------------------------------
-    def fire_deadlines(self, case_id: UUID, now: datetime) -> list[FiredDeadline]:
+    def fire(self, caller: Caller, case_id: UUID, now: datetime) -> list[FiredDeadline]:
         """Fire the aggregate's deadlines that are due at ``now`` (the scheduler's clock).
 
         Returns what fired; an empty list when nothing was due (already fired, met, or never
         there). A concurrent change is retried on fresh state."""
         require_aware(now, "now")
+        grant = self.access.require(caller, "FireDeadlines", {"case_id": str(case_id)},
+                                    case_id=case_id)
         for attempt in range(FIRE_RETRIES):
             try:
-                return self._fire(case_id, now)
+                return self._fire(case_id, now, grant.actor)
             except ConcurrentChangeError:
                 if attempt == FIRE_RETRIES - 1:
                     raise
         raise AssertionError("unreachable")
 
-    def open_deadlines_of(self, case_id: UUID) -> tuple[str, int, list[Deadline]]:
+    def open_deadlines_of(
+        self, caller: Caller, case_id: UUID
+    ) -> tuple[str, int, list[Deadline]]:
         """(kind, version, open deadlines) of an aggregate: what an index should say."""
+        self.access.require(caller, "ListDeadlines", {"case_id": str(case_id)}, case_id=case_id)
         aggregate = self._with_deadlines(case_id)
         return aggregate.KIND, aggregate.version, aggregate.open_deadlines()
 
     def _with_deadlines(self, case_id: UUID) -> Any:
         """The aggregate (a case or an order) as stored, if it has deadlines."""
-        try:
-            aggregate: Aggregate = self.repository.get(case_id)
-        except AggregateNotFoundError:
-            raise UnknownCaseError(f"no case {case_id}") from None
+        aggregate = self.store.load_any(case_id)
+        if aggregate is None:
+            raise UnknownCaseError(f"no case {case_id}")
         if not isinstance(aggregate, DeadlineRules):
             raise UnknownCaseError(f"{case_id} is a {type(aggregate).__name__}: no deadlines")
         return aggregate
 
-    def _fire(self, case_id: UUID, now: datetime) -> list[FiredDeadline]:
+    def _fire(self, case_id: UUID, now: datetime, actor: Actor) -> list[FiredDeadline]:
         aggregate = self._with_deadlines(case_id)
         fired: list[FiredDeadline] = []
         opened: list[Aggregate] = []
@@ -127,7 +118,7 @@ class DeadlineServices(ReturnServices, UpstreamServices):
             deadline = due[0]  # one at a time: each breach sees what the previous one did
             breach = self._breach(aggregate, deadline, now)
             at = max(now, aggregate.modified_on)
-            if not aggregate.fire(deadline.name, now, breach):
+            if not aggregate.fire(deadline.name, now, breach, actor):
                 break
             related: dict[str, str] = {}
             if isinstance(aggregate, Order):
@@ -147,10 +138,10 @@ class DeadlineServices(ReturnServices, UpstreamServices):
             )
             # the state the action entered schedules its own deadlines now, so that one firing
             # also fires those already due (a firing long after the fact catches up at once)
-            self._sync_deadlines(aggregate, (aggregate, *opened))
+            self.bookkeeping.sync(aggregate, (aggregate, *opened))
         if fired:
             opened += self._release_expired(aggregate, now)
-            self.save_all(aggregate, *opened)
+            self.work.commit(aggregate, *opened)
             status = getattr(aggregate, "status", None)
             for item in fired:
                 item.status = None if status is None else str(status)
@@ -160,12 +151,12 @@ class DeadlineServices(ReturnServices, UpstreamServices):
         """An expired return gives its units back to the order's returned-quantity ledger."""
         if not isinstance(aggregate, ReturnCase) or aggregate.status != ReturnStatus.EXPIRED:
             return []
-        order = self.placed_order(aggregate.order_id)
+        order = self.store.placed_order(aggregate.order_id)
         order.release_return(aggregate.id, "expired", max(now, order.modified_on))
         return [order]
 
     def _breach(self, aggregate: DeadlineRules, deadline: Deadline, now: datetime) -> Breach:
-        rules = self.rules_for(order_of(aggregate, (aggregate,), self.find))
+        rules = self.store.rules_for(order_of(aggregate, (aggregate,), self.store.find))
         if isinstance(aggregate, Order):
             inputs = watchdog_inputs(aggregate, deadline, now)
             return Breach(rules.evaluate("logistics.exception", inputs))
@@ -173,9 +164,9 @@ class DeadlineServices(ReturnServices, UpstreamServices):
         if decision.outcome != "auto_approve":
             return Breach(decision)
         assert isinstance(aggregate, ReturnCase)
-        order = self.placed_order(aggregate.order_id)
-        shipping = self._shipping_decision(
-            order, aggregate, None, returned_lines(order, aggregate.lines), True, None
+        order = self.store.placed_order(aggregate.order_id)
+        shipping = shipping_decision(
+            rules, order, aggregate, None, returned_lines(order, aggregate.lines), True, None
         )
         return Breach(decision, shipping)
 
@@ -196,11 +187,11 @@ class DeadlineServices(ReturnServices, UpstreamServices):
         key = f"watchdog:{order.order_id}:{shipment_id}:{kind}:{since.isoformat()}"
         complaint_id = case_id_for("complaint", key)
         related["complaint_case_id"] = str(complaint_id)
-        if self.exists(complaint_id):
+        if self.store.exists(complaint_id):
             return []
-        customer = self.customer(order.customer_id, at)
+        customer = self.store.customer(order.customer_id, at)
         decision = breach.decision
-        complaint = self.build_complaint(
+        complaint = self.complaints.open(
             complaint_id,
             order,
             customer,
@@ -209,7 +200,7 @@ class DeadlineServices(ReturnServices, UpstreamServices):
                 decision.details.get("complaint_category") or "", "logistics_delay"
             ),
             description=f"Proactive case: parcel {shipment_id} ({'; '.join(decision.reasons)})",
-            filed_by=WATCHDOG_USER,
+            actor=POLICY,
             at=at,
             cause=decision,
         )

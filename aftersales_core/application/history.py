@@ -29,6 +29,7 @@ class CaseHistory:
     aggregate: Aggregate
     events: list[Any]
     as_of: datetime | None
+    view: str = "full"  # "redacted": personal data replaced by a marker naming its subject
     buyer_quota: dict[str, Any] | None = None  # a China cross-border order's annual quota
 
     @property
@@ -40,8 +41,9 @@ class CaseHistory:
         ]
 
     def to_json(self) -> dict[str, Any]:
+        redact = self.view != "full"
         state = {
-            k.lstrip("_"): plain(v)
+            k.lstrip("_"): plain(v, redact)
             for k, v in vars(self.aggregate).items()
             if k not in ("_pending_events", "decisions")
         }
@@ -51,18 +53,19 @@ class CaseHistory:
             "status": plain(getattr(self.aggregate, "status", None)),
             "version": self.aggregate.version,
             "as_of": self.as_of.isoformat() if self.as_of else None,
+            "view": self.view,
             "state": state,
             "events": [
                 {
                     "version": e.originator_version,
                     "type": type(e).TOPIC,
                     "at": e.timestamp.isoformat(),
-                    "data": {k: plain(v) for k, v in vars(e).items() if k not in HIDDEN},
+                    "data": {k: plain(v, redact) for k, v in vars(e).items() if k not in HIDDEN},
                 }
                 for e in self.events
             ],
             "decisions": [d.to_json() for d in self.decisions],
-            "buyer_quota": self.buyer_quota,
+            "buyer_quota": plain(self.buyer_quota, redact),
         }
 
 
@@ -78,14 +81,18 @@ def _fold(app: Application, aggregate_id: UUID, as_of: datetime | None) -> tuple
     return aggregate, kept
 
 
-def load_history(app: Application, case_id: UUID, as_of: datetime | None = None) -> CaseHistory:
+def load_history(
+    app: Application, case_id: UUID, as_of: datetime | None = None, view: str = "full"
+) -> CaseHistory:
     """Fold the case's events up to ``as_of`` (business time of the commands), in order; a case
-    of a China cross-border order also shows the buyer's annual quota as of that moment."""
+    of a China cross-border order also shows the buyer's annual quota as of that moment.
+
+    Read through ``ReadService.case`` (application/reads.py), which checks who may see it."""
     aggregate, kept = _fold(app, case_id, as_of)
     if aggregate is None:
         when = f" as of {as_of.isoformat()}" if as_of else ""
         raise UnknownCaseError(f"no case {case_id}{when}")
-    return CaseHistory(aggregate=aggregate, events=kept, as_of=as_of,
+    return CaseHistory(aggregate=aggregate, events=kept, as_of=as_of, view=view,
                        buyer_quota=_buyer_quota(app, aggregate, as_of))
 
 
@@ -106,14 +113,15 @@ def _buyer_quota(app: Application, case: Any, as_of: datetime | None) -> dict[st
             "this_order_restored": str(ledger.restored_for(order_id).amount)}
 
 
-def plain(value: Any) -> Any:
-    """A JSON-friendly view of state and event values (personal data shown, never logged)."""
+def plain(value: Any, redact: bool = False) -> Any:
+    """A JSON-friendly view of state and event values (personal data shown, or redacted as
+    the relay does; never logged)."""
     if isinstance(value, PolicyDecision):
         return value.to_json()
     if isinstance(value, Money):
         return str(value)
     if isinstance(value, PersonalData):
-        return value.value
+        return {"personal_data": "redacted", "subject": value.subject} if redact else value.value
     if isinstance(value, Enum):
         return value.value
     if isinstance(value, datetime):
@@ -121,9 +129,9 @@ def plain(value: Any) -> Any:
     if isinstance(value, (Decimal, UUID)):
         return str(value)
     if isinstance(value, dict):
-        return {str(k): plain(v) for k, v in value.items()}
+        return {str(k): plain(v, redact) for k, v in value.items()}
     if isinstance(value, (list, tuple, set)):
-        return [plain(v) for v in value]
+        return [plain(v, redact) for v in value]
     if is_dataclass(value) and not isinstance(value, type):
-        return {f.name: plain(getattr(value, f.name)) for f in fields(value)}
+        return {f.name: plain(getattr(value, f.name), redact) for f in fields(value)}
     return value

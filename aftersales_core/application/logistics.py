@@ -1,5 +1,9 @@
 """Logistics exceptions (lost, damaged, undeliverable, held parcels) open cases by policy,
-before the customer complains: a proactive complaint, and a refund for a lost parcel."""
+before the customer complains: a proactive complaint, and a refund for a lost parcel.
+
+The cases are opened by the ``logistics.exception`` decision recorded on them, so their actor is
+``policy``; the principal that delivered the scan was allowed to deliver it (``ShipmentScanned``)
+before anything here runs."""
 
 from __future__ import annotations
 
@@ -7,7 +11,10 @@ from datetime import datetime
 
 from eventsourcing.domain import Aggregate
 
-from aftersales_core.application.complaints import ComplaintServices
+from aftersales_core.application.complaints import ComplaintService
+from aftersales_core.application.refunds import RefundService
+from aftersales_core.application.store import Store
+from aftersales_core.domain.actor import POLICY
 from aftersales_core.domain.customer import Customer
 from aftersales_core.domain.ids import case_id_for
 from aftersales_core.domain.order import Order
@@ -16,8 +23,13 @@ EXCEPTIONS = ("Lost", "Damaged", "DeliveryFailed", "CustomsHeld")
 CATEGORY_OF = {"logistics_delay": "logistics_delay", "damaged": "damaged", "customs": "customs"}
 
 
-class LogisticsServices(ComplaintServices):
-    def _catch_up_exceptions(
+class LogisticsExceptions:
+    def __init__(
+        self, store: Store, complaints: ComplaintService, refunds: RefundService
+    ) -> None:
+        self.store, self.complaints, self.refunds = store, complaints, refunds
+
+    def catch_up(
         self, order: Order, effects: list[str], customer: Customer | None = None
     ) -> list[Aggregate]:
         """Exceptions scanned before the order was placed or paid (the topics are not ordered
@@ -27,13 +39,13 @@ class LogisticsServices(ComplaintServices):
         changed: list[Aggregate] = []
         for scan in order.outbound_scans(EXCEPTIONS):
             at = max(datetime.fromisoformat(scan["at"]), order.modified_on)
-            changed += self._logistics_exception(
+            changed += self.open_cases(
                 order, scan["event_id"], scan["scan"], at, effects, customer
             )
         unique = {id(c): c for c in changed if c is not customer}  # aggregates are unhashable
         return list(unique.values())
 
-    def _logistics_exception(
+    def open_cases(
         self,
         order: Order,
         event_id: str,
@@ -52,9 +64,9 @@ class LogisticsServices(ComplaintServices):
         complaint_id = case_id_for("complaint", f"logistics:{first}")
         refund_id = case_id_for("refund", f"logistics:{first}")
         owed = bool(order.payments) and not order.refundable.is_zero()
-        if self.exists(complaint_id) and (self.exists(refund_id) or not owed):
+        if self.store.exists(complaint_id) and (self.store.exists(refund_id) or not owed):
             return []
-        decision = self.rules_for(order).evaluate(
+        decision = self.store.rules_for(order).evaluate(
             "logistics.exception",
             {
                 "event_type": scan,
@@ -70,9 +82,9 @@ class LogisticsServices(ComplaintServices):
         if decision.outcome == "none":
             return []
         changed: list[Aggregate] = []
-        if not self.exists(complaint_id):
-            customer = customer or self.customer(order.customer_id, at)
-            complaint = self.build_complaint(
+        if not self.store.exists(complaint_id):
+            customer = customer or self.store.customer(order.customer_id, at)
+            complaint = self.complaints.open(
                 complaint_id,
                 order,
                 customer,
@@ -81,14 +93,14 @@ class LogisticsServices(ComplaintServices):
                     decision.details.get("complaint_category", ""), "logistics_delay"
                 ),
                 description=f"Proactive case: parcel {scan} ({'; '.join(decision.reasons)})",
-                filed_by="logistics-watchdog",
+                actor=POLICY,
                 at=at,
                 cause=decision,
             )
             effects.append(f"complaint {complaint.id} opened")
             changed += [complaint, customer]
-        if decision.details.get("refund") and owed and not self.exists(refund_id):
-            refund = self.build_refund(
+        if decision.details.get("refund") and owed and not self.store.exists(refund_id):
+            refund = self.refunds.open(
                 refund_id,
                 order,
                 source="logistics_exception",
@@ -96,7 +108,7 @@ class LogisticsServices(ComplaintServices):
                 lines=[],
                 amount=None,
                 reason=f"parcel {scan}",
-                requested_by="system",
+                actor=POLICY,
                 at=at,
             )
             effects.append(f"refund {refund.id} {refund.status.value}")

@@ -7,7 +7,11 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from aftersales_core.application.base import CommandResult, ServiceBase, result
+from aftersales_core.application.access import Access, Caller
+from aftersales_core.application.results import CommandResult, result
+from aftersales_core.application.store import Store, check_opening, unknown_order
+from aftersales_core.application.unit_of_work import UnitOfWork
+from aftersales_core.domain.actor import Actor
 from aftersales_core.domain.base import require_aware
 from aftersales_core.domain.ids import order_aggregate_id
 from aftersales_core.domain.order import Order
@@ -19,22 +23,34 @@ from aftersales_core.money import Money
 SOURCES = ("return", "complaint", "logistics_exception", "cancellation", "goodwill", "exchange")
 
 
-class RefundServices(ServiceBase):
-    def request_refund(
+class RefundService:
+    def __init__(self, store: Store, work: UnitOfWork, access: Access) -> None:
+        self.store, self.work, self.access = store, work, access
+
+    def request(
         self,
+        caller: Caller,
         case_id: UUID,
         order_id: str,
         source: str,
         reason: str,
-        requested_by: str,
         at: datetime,
         source_case_id: str | None = None,
         lines: list[dict[str, Any]] | None = None,
         amount: Decimal | None = None,
         goodwill: Decimal | None = None,
     ) -> CommandResult:
-        order = self.placed_order(order_id, opening_at=at)
-        refund = self.build_refund(
+        principal = self.access.may_try(caller, "RequestRefund")
+        order = self.store.placed_order(order_id)
+        grant = self.access.require(
+            caller,
+            "RequestRefund",
+            {"customer_id": order.customer_id, "order_id": order_id},
+            hidden=lambda: unknown_order(order_id),
+            principal=principal,
+        )
+        check_opening(order, at)
+        refund = self.open(
             case_id,
             order,
             source=source,
@@ -42,14 +58,14 @@ class RefundServices(ServiceBase):
             lines=lines or [],
             amount=amount,
             reason=reason,
-            requested_by=requested_by,
+            actor=grant.actor,
             at=at,
             goodwill=goodwill,
         )
-        self.save_all(refund, order)
+        self.work.commit(refund, order)
         return result(refund, list(refund.decisions))
 
-    def build_refund(
+    def open(
         self,
         case_id: UUID,
         order: Order,
@@ -59,18 +75,18 @@ class RefundServices(ServiceBase):
         lines: list[dict[str, Any]],
         amount: Decimal | None,
         reason: str,
-        requested_by: str,
+        actor: Actor,
         at: datetime,
         goodwill: Decimal | None = None,
         source_case: ReturnCase | None = None,
     ) -> RefundCase:
-        """Open, calculate and reserve a refund against ``order`` (the caller saves both).
+        """Open, calculate and reserve a refund against ``order`` (the caller commits both).
 
         ``source_case`` is the return being resolved, as changed in this command."""
         require_aware(at)
         if source not in SOURCES:
             raise InvalidCommandError(f"source must be one of {', '.join(SOURCES)}: {source!r}")
-        if self.exists(case_id):
+        if self.store.exists(case_id):
             raise AlreadyExistsError(f"refund case {case_id} exists already")
         assert order.currency is not None and order.customer_id is not None
         for line in lines:
@@ -81,7 +97,7 @@ class RefundServices(ServiceBase):
         requested = None if amount is None else Money.exact(amount, order.currency)
         if requested is not None and requested.is_negative():
             raise InvalidCommandError("amount: a refund amount cannot be negative")
-        rules = self.rules_for(order)
+        rules = self.store.rules_for(order)
         calculation = rules.evaluate(
             "refund.calculation",
             {
@@ -103,7 +119,7 @@ class RefundServices(ServiceBase):
             {
                 "amount": str(total.amount),
                 "currency": order.currency,
-                "requested_by": requested_by,
+                "requested_by": actor.principal_id,
                 "approver": None,
                 "approver_role": None,
             },
@@ -117,7 +133,8 @@ class RefundServices(ServiceBase):
             lines=lines,
             amount=requested,
             reason=reason,
-            requested_by=requested_by,
+            by=actor.principal_id,
+            role=actor.role,
             timestamp=at,
         )
         refund.calculate(calculation, approval, at)
@@ -143,7 +160,7 @@ class RefundServices(ServiceBase):
         }
         if source != "return" or source_case_id is None:
             return facts
-        case = given if given is not None else self.load(ReturnCase, UUID(source_case_id))
+        case = given if given is not None else self.store.load(ReturnCase, UUID(source_case_id))
         eligibility = case.latest("return.eligibility")
         if eligibility is not None:
             for key in ("regime", "merchant_fault", "is_withdrawal", "tax_refundable"):
@@ -159,57 +176,57 @@ class RefundServices(ServiceBase):
         )
         return facts
 
-    def approve_refund(
-        self, case_id: UUID, approver: str, at: datetime, approver_role: str = "agent"
-    ) -> CommandResult:
-        refund = self.load(RefundCase, case_id)
+    def approve(self, caller: Caller, case_id: UUID, at: datetime) -> CommandResult:
+        grant, refund = self.access.case(caller, "ApproveRefund", case_id, RefundCase)
         assert refund.amount is not None
-        order = self.load(Order, order_aggregate_id(refund.order_id))
-        decision = self.rules_for(order).evaluate(
+        order = self.store.load(Order, order_aggregate_id(refund.order_id))
+        decision = self.store.rules_for(order).evaluate(
             "refund.approval",
             {
                 "amount": str(refund.amount.amount),
                 "currency": refund.amount.currency,
                 "requested_by": refund.requested_by,
-                "approver": approver,
-                "approver_role": approver_role,
+                "approver": grant.actor.principal_id,
+                "approver_role": grant.actor.role,
             },
         )
-        refund.approve(approver=approver, decision=decision, at=at)
-        self.save_all(refund)
+        refund.approve(actor=grant.actor, decision=decision, at=at)
+        self.work.commit(refund)
         return result(refund, [decision])
 
-    def reject_refund(self, case_id: UUID, by: str, reason: str, at: datetime) -> CommandResult:
-        refund = self.load(RefundCase, case_id)
-        order = self.load(Order, order_aggregate_id(refund.order_id))
-        refund.reject(by=by, reason=reason, at=at)
+    def reject(self, caller: Caller, case_id: UUID, reason: str, at: datetime) -> CommandResult:
+        grant, refund = self.access.case(caller, "RejectRefund", case_id, RefundCase)
+        order = self.store.load(Order, order_aggregate_id(refund.order_id))
+        refund.reject(actor=grant.actor, reason=reason, at=at)
         order.release_refund(refund.id, max(at, order.modified_on))
-        self.save_all(refund, order)
+        self.work.commit(refund, order)
         return result(refund)
 
-    def issue_refund(self, case_id: UUID, by: str, at: datetime) -> CommandResult:
-        refund = self.load(RefundCase, case_id)
-        refund.issue(by=by, at=at)
-        self.save_all(refund)
+    def issue(self, caller: Caller, case_id: UUID, at: datetime) -> CommandResult:
+        grant, refund = self.access.case(caller, "IssueRefund", case_id, RefundCase)
+        refund.issue(actor=grant.actor, at=at)
+        self.work.commit(refund)
         return result(refund, idempotency_key=refund.idempotency_key)
 
-    def confirm_refund_settled(
-        self, case_id: UUID, provider_ref: str, at: datetime
+    def confirm_settled(
+        self, caller: Caller, case_id: UUID, provider_ref: str, at: datetime
     ) -> CommandResult:
-        refund = self.load(RefundCase, case_id)
-        order = self.load(Order, order_aggregate_id(refund.order_id))
-        refund.settle(provider_ref=provider_ref, at=at)
+        grant, refund = self.access.case(caller, "ConfirmRefundSettled", case_id, RefundCase)
+        order = self.store.load(Order, order_aggregate_id(refund.order_id))
+        refund.settle(provider_ref=provider_ref, actor=grant.actor, at=at)
         assert refund.amount is not None
         order.settle_refund(
             refund_id=str(refund.id),
             amount=refund.amount.amount,
             timestamp=max(at, order.modified_on),
         )
-        self.save_all(refund, order)
+        self.work.commit(refund, order)
         return result(refund)
 
-    def record_refund_failed(self, case_id: UUID, error: str, at: datetime) -> CommandResult:
-        refund = self.load(RefundCase, case_id)
-        refund.fail(error=error, at=at)
-        self.save_all(refund)
+    def record_failed(
+        self, caller: Caller, case_id: UUID, error: str, at: datetime
+    ) -> CommandResult:
+        grant, refund = self.access.case(caller, "RecordRefundFailed", case_id, RefundCase)
+        refund.fail(error=error, actor=grant.actor, at=at)
+        self.work.commit(refund)
         return result(refund)

@@ -9,10 +9,15 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from aftersales_core.application.base import CommandResult, result
+from aftersales_core.application.access import Access, Caller
 from aftersales_core.application.customs import customs_return
-from aftersales_core.application.returns import ReturnServices, returned_lines
+from aftersales_core.application.refunds import RefundService
+from aftersales_core.application.results import CommandResult, result
+from aftersales_core.application.returns import returned_lines
+from aftersales_core.application.store import Store
+from aftersales_core.application.unit_of_work import UnitOfWork
 from aftersales_core.decisions import PolicyDecision
+from aftersales_core.domain.actor import Actor
 from aftersales_core.domain.ids import case_id_for
 from aftersales_core.domain.order import Order
 from aftersales_core.domain.refunds import RefundCase
@@ -24,11 +29,16 @@ RESOLUTIONS = ("refund", "exchange", "repair")
 REMEDIES = ("refund", "price_reduction", "replacement")
 
 
-class ResolutionServices(ReturnServices):
-    def resolve_return(
+class ResolutionService:
+    def __init__(
+        self, store: Store, work: UnitOfWork, access: Access, refunds: RefundService
+    ) -> None:
+        self.store, self.work, self.access, self.refunds = store, work, access, refunds
+
+    def resolve(
         self,
+        caller: Caller,
         case_id: UUID,
-        by: str,
         at: datetime,
         resolution: str | None = None,
         detail: str | None = None,
@@ -38,14 +48,15 @@ class ResolutionServices(ReturnServices):
     ) -> CommandResult:
         """Resolve with the wanted outcome (or another): a refund opens its RefundCase; an
         exchange names its replacement, and a price difference is refunded or owed."""
-        case = self.load(ReturnCase, case_id)
+        grant, case = self.access.case(caller, "ResolveReturn", case_id, ReturnCase)
+        by = grant.actor
         kind = resolution or case.wanted_outcome
         if kind not in RESOLUTIONS:
             raise InvalidCommandError(f"resolution must be refund, exchange or repair: {kind!r}")
-        order = self.placed_order(case.order_id)
+        order = self.store.placed_order(case.order_id)
         if kind == "repair":
-            case.resolve(by=by, resolution=kind, refund_case_id=None, detail=detail, at=at)
-            self.save_all(case)
+            case.resolve(actor=by, resolution=kind, refund_case_id=None, detail=detail, at=at)
+            self.work.commit(case)
             return result(case)
         if kind == "exchange":
             if replacement_sku is None or replacement_unit_price is None:
@@ -54,19 +65,19 @@ class ResolutionServices(ReturnServices):
             return self._exchange(case, order, by, at, detail, replacement_sku,
                                   replacement_unit_price, replacement_quantity)
         if case.returnless:  # no goods come back: a cross-border return is no customs return
-            decided = customs_return(self, case, order, returned_lines(order, case.lines), None,
-                                     at)
+            decided = customs_return(self.store, case, order,
+                                     returned_lines(order, case.lines), None, at)
             if decided is not None:
                 case.record_customs(decided[0], at)
         return self._refund_resolution(case, order, by, at, "refund", detail,
                                        f"return:{case.id}", None)
 
-    def _refund_resolution(self, case: ReturnCase, order: Order, by: str, at: datetime,
+    def _refund_resolution(self, case: ReturnCase, order: Order, by: Actor, at: datetime,
                            kind: str, detail: str | None, key: str,
                            amount: Decimal | None) -> CommandResult:
         refund_id = case_id_for("refund", key)
-        case.resolve(by=by, resolution=kind, refund_case_id=refund_id, detail=detail, at=at)
-        refund = self.build_refund(
+        case.resolve(actor=by, resolution=kind, refund_case_id=refund_id, detail=detail, at=at)
+        refund = self.refunds.open(
             refund_id,
             order,
             source="return",
@@ -75,20 +86,20 @@ class ResolutionServices(ReturnServices):
             amount=amount,
             reason=case.reason if kind == "refund" else f"{kind.replace('_', ' ')}: "
                                                          f"{case.reason}",
-            requested_by=by,
+            actor=by,
             at=at,
             source_case=case,
         )
-        self.save_all(case, refund, order)
+        self.work.commit(case, refund, order)
         return result(case, list(refund.decisions), refund_case_id=str(refund_id))
 
-    def _exchange(self, case: ReturnCase, order: Order, by: str, at: datetime,
+    def _exchange(self, case: ReturnCase, order: Order, by: Actor, at: datetime,
                   detail: str | None, sku: str, price: Decimal, quantity: int | None,
                   key: str | None = None) -> CommandResult:
         assert order.currency is not None
         units = quantity or sum(int(line["quantity"]) for line in case.lines)
         facts = order.facts()
-        settlement = self.rules_for(order).evaluate("exchange.settlement", {
+        settlement = self.store.rules_for(order).evaluate("exchange.settlement", {
             "currency": order.currency,
             "order_lines": facts["order_lines"],
             "discount": facts["discount"],
@@ -109,61 +120,63 @@ class ResolutionServices(ReturnServices):
         difference = settlement.details["refund"]
         refund: RefundCase | None = None
         if difference is not None:
-            refund = self.build_refund(
+            refund = self.refunds.open(
                 case_id_for("refund", key or f"exchange:{case.id}"), order, source="exchange",
                 source_case_id=str(case.id), lines=[], amount=Decimal(difference),
-                reason=f"price difference of the exchange for {sku}", requested_by=by, at=at)
-        case.resolve(by=by, resolution="exchange",
+                reason=f"price difference of the exchange for {sku}", actor=by, at=at)
+        case.resolve(actor=by, resolution="exchange",
                       refund_case_id=None if refund is None else refund.id, detail=detail,
                       at=at, exchange=exchange, settlement=settlement)
         if refund is None:
-            self.save_all(case)
+            self.work.commit(case)
             return result(case, [settlement])
-        self.save_all(case, refund, order)
+        self.work.commit(case, refund, order)
         return result(case, [settlement, *refund.decisions], refund_case_id=str(refund.id))
 
     # ---- the repair lifecycle ------------------------------------------------------------------
-    def send_to_repair(self, case_id: UUID, by: str, repairer: str, at: datetime
+    def send_to_repair(self, caller: Caller, case_id: UUID, repairer: str, at: datetime
                        ) -> CommandResult:
-        case = self.load(ReturnCase, case_id)
-        case.send_to_repair(by=by, repairer=repairer, at=at)
-        self.save_all(case)
+        grant, case = self.access.case(caller, "SendToRepair", case_id, ReturnCase)
+        case.send_to_repair(actor=grant.actor, repairer=repairer, at=at)
+        self.work.commit(case)
         return result(case)
 
-    def diagnose_repair(self, case_id: UUID, by: str, fault: str, repairable: bool,
+    def diagnose_repair(self, caller: Caller, case_id: UUID, fault: str, repairable: bool,
                         at: datetime, note: str = "") -> CommandResult:
-        case = self.load(ReturnCase, case_id)
-        case.diagnose(by=by, fault=fault, repairable=repairable, note=note, at=at)
-        self.save_all(case)
+        grant, case = self.access.case(caller, "DiagnoseRepair", case_id, ReturnCase)
+        case.diagnose(actor=grant.actor, fault=fault, repairable=repairable, note=note, at=at)
+        self.work.commit(case)
         return result(case)
 
-    def complete_repair(self, case_id: UUID, by: str, repaired: bool, at: datetime,
+    def complete_repair(self, caller: Caller, case_id: UUID, repaired: bool, at: datetime,
                         note: str = "") -> CommandResult:
         """Repaired, or not: a failed repair records what the market's ladder opens."""
-        case = self.load(ReturnCase, case_id)
+        grant, case = self.access.case(caller, "CompleteRepair", case_id, ReturnCase)
         remedies = None if repaired else self._remedies(
             case, str(case.repair.get("fault", "")), case.repair.get("repairable") is not False)
-        case.complete_repair(by=by, repaired=repaired, note=note, remedies=remedies, at=at)
-        self.save_all(case)
+        case.complete_repair(actor=grant.actor, repaired=repaired, note=note, remedies=remedies,
+                             at=at)
+        self.work.commit(case)
         return result(case, [] if remedies is None else [remedies])
 
-    def ship_repaired_item(self, case_id: UUID, by: str, carrier: str, tracking_number: str,
-                           at: datetime) -> CommandResult:
-        case = self.load(ReturnCase, case_id)
-        case.ship_repaired(by=by, carrier=carrier, tracking_number=tracking_number, at=at)
-        self.save_all(case)
+    def ship_repaired_item(self, caller: Caller, case_id: UUID, carrier: str,
+                           tracking_number: str, at: datetime) -> CommandResult:
+        grant, case = self.access.case(caller, "ShipRepairedItem", case_id, ReturnCase)
+        case.ship_repaired(actor=grant.actor, carrier=carrier, tracking_number=tracking_number,
+                           at=at)
+        self.work.commit(case)
         return result(case)
 
-    def report_repair_failed(self, case_id: UUID, by: str, fault: str, at: datetime
+    def report_repair_failed(self, caller: Caller, case_id: UUID, fault: str, at: datetime
                              ) -> CommandResult:
         """The fault came back after the repair: the ladder decides what that opens."""
-        case = self.load(ReturnCase, case_id)
+        grant, case = self.access.case(caller, "ReportRepairFailed", case_id, ReturnCase)
         remedies = self._remedies(case, fault, True)
-        case.report_repair_failed(by=by, fault=fault, remedies=remedies, at=at)
-        self.save_all(case)
+        case.report_repair_failed(actor=grant.actor, fault=fault, remedies=remedies, at=at)
+        self.work.commit(case)
         return result(case, [remedies])
 
-    def choose_remedy(self, case_id: UUID, by: str, remedy: str, at: datetime,
+    def choose_remedy(self, caller: Caller, case_id: UUID, remedy: str, at: datetime,
                       amount: Decimal | None = None, detail: str | None = None
                       ) -> CommandResult:
         """The buyer's choice after a failed repair: a refund of the returned goods, a price
@@ -171,9 +184,10 @@ class ResolutionServices(ReturnServices):
         ``SendToRepair``)."""
         if remedy not in REMEDIES:
             raise InvalidCommandError(f"remedy must be one of {', '.join(REMEDIES)}: {remedy!r}")
-        case = self.load(ReturnCase, case_id)
+        grant, case = self.access.case(caller, "ChooseRemedy", case_id, ReturnCase)
+        by = grant.actor
         case.check_remedy(remedy)
-        order = self.placed_order(case.order_id)
+        order = self.store.placed_order(case.order_id)
         attempt = int(case.repair.get("attempts", 0))
         key = f"return:{case.id}:remedy:{attempt}"
         if remedy == "price_reduction":
@@ -192,10 +206,10 @@ class ResolutionServices(ReturnServices):
                               Decimal(str(line["unit_price"])), None, key)
 
     def _remedies(self, case: ReturnCase, fault: str, repairable: bool) -> PolicyDecision:
-        order = self.placed_order(case.order_id)
+        order = self.store.placed_order(case.order_id)
         eligibility = case.latest("return.eligibility")
         market = eligibility.inputs.get("market") if eligibility else order.market
-        return self.rules_for(order).evaluate("repair.remedies", {
+        return self.store.rules_for(order).evaluate("repair.remedies", {
             "market": market,
             "fault": fault or "unnamed fault",
             "repairable": repairable,

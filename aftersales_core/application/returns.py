@@ -1,4 +1,4 @@
-"""Return commands: request, decide, label, receive, inspect, resolve, close."""
+"""Return commands: request, decide, label, receive, inspect, close (resolving: resolutions.py)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,11 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from aftersales_core.application.base import CommandResult, result
+from aftersales_core.application.access import Access, Caller
 from aftersales_core.application.customs import receive_goods
-from aftersales_core.application.refunds import RefundServices
+from aftersales_core.application.results import CommandResult, result
+from aftersales_core.application.store import Store, check_opening, unknown_order
+from aftersales_core.application.unit_of_work import UnitOfWork
 from aftersales_core.decisions import PolicyDecision
 from aftersales_core.domain.base import require_aware
 from aftersales_core.domain.order import Order
@@ -18,6 +20,7 @@ from aftersales_core.domain.returns import ReturnCase
 from aftersales_core.errors import AlreadyExistsError, InvalidCommandError
 from aftersales_core.money import Money
 from aftersales_core.personal import PersonalData
+from aftersales_core.policybook.rulebook import Rules
 
 
 def returned_lines(order: Order, lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -41,15 +44,47 @@ def returned_lines(order: Order, lines: list[dict[str, Any]]) -> list[dict[str, 
     return out
 
 
-class ReturnServices(RefundServices):
-    def request_return(
+def shipping_decision(
+    rules: Rules,
+    order: Order,
+    case: ReturnCase,
+    eligibility: PolicyDecision | None,
+    items: list[dict[str, Any]],
+    informed: bool,
+    estimate: Decimal | None,
+) -> PolicyDecision:
+    """Who pays the return shipping of ``case`` (``return.shipping``)."""
+    facts = order.facts()
+    eligibility = eligibility or case.latest("return.eligibility")
+    value = sum((Decimal(i["unit_price"]) * i["quantity"] for i in items), Decimal(0))
+    return rules.evaluate(
+        "return.shipping",
+        {
+            "market": facts["market"],
+            "fulfilment": facts["fulfilment"],
+            "currency": facts["currency"],
+            "reason": case.reason,
+            "regime": eligibility.details.get("regime") if eligibility else None,
+            "item_value": str(Money.of(value, facts["currency"]).amount),
+            "return_shipping_estimate": None if estimate is None else str(estimate),
+            "buyer_informed_of_return_cost": informed,
+            "wanted_outcome": case.wanted_outcome,
+        },
+    )
+
+
+class ReturnService:
+    def __init__(self, store: Store, work: UnitOfWork, access: Access) -> None:
+        self.store, self.work, self.access = store, work, access
+
+    def request(
         self,
+        caller: Caller,
         case_id: UUID,
         order_id: str,
         lines: list[dict[str, Any]],
         reason: str,
         outcome: str,
-        requested_by: str,
         at: datetime,
         channel: str = "web",
         note: str | None = None,
@@ -60,14 +95,23 @@ class ReturnServices(RefundServices):
         return_shipping_estimate: Decimal | None = None,
     ) -> CommandResult:
         require_aware(at)
-        order = self.placed_order(order_id, opening_at=at)
+        principal = self.access.may_try(caller, "RequestReturn")
+        order = self.store.placed_order(order_id)
         assert order.customer_id is not None
-        if self.exists(case_id):
+        grant = self.access.require(
+            caller,
+            "RequestReturn",
+            {"customer_id": order.customer_id, "order_id": order_id},
+            hidden=lambda: unknown_order(order_id),
+            principal=principal,
+        )
+        check_opening(order, at)
+        if self.store.exists(case_id):
             raise AlreadyExistsError(f"return case {case_id} exists already")
         items = returned_lines(order, lines)
-        customer = self.customer(order.customer_id, at)
+        customer = self.store.customer(order.customer_id, at)
         facts = order.facts()
-        rules = self.rules_for(order)
+        rules = self.store.rules_for(order)
         eligibility = rules.evaluate(
             "return.eligibility",
             {
@@ -106,11 +150,13 @@ class ReturnServices(RefundServices):
             note=PersonalData(order.customer_id, note) if note else None,
             evidence=[PersonalData(order.customer_id, link) for link in evidence or []],
             channel=channel,
-            requested_by=requested_by,
+            by=grant.actor.principal_id,
+            role=grant.actor.role,
             timestamp=at,
         )
-        shipping = self._shipping_decision(
-            order, case, eligibility, items, buyer_informed_of_return_cost, return_shipping_estimate
+        shipping = shipping_decision(
+            rules, order, case, eligibility, items, buyer_informed_of_return_cost,
+            return_shipping_estimate
         )
         case.decide(eligibility, abuse, shipping, at)
         customer.add_return(order_id, at)
@@ -119,47 +165,21 @@ class ReturnServices(RefundServices):
             units = {str(i["line_id"]): int(i["quantity"]) for i in items}
             order.reserve_return(case.id, units, stamp)
         order.link_case(case_id=str(case.id), kind="return", timestamp=stamp)
-        self.save_all(case, customer, order)
+        self.work.commit(case, customer, order)
         return result(case, list(case.decisions))
 
-    def _shipping_decision(
+    def approve(
         self,
-        order: Order,
-        case: ReturnCase,
-        eligibility: PolicyDecision | None,
-        items: list[dict[str, Any]],
-        informed: bool,
-        estimate: Decimal | None,
-    ) -> PolicyDecision:
-        facts = order.facts()
-        eligibility = eligibility or case.latest("return.eligibility")
-        value = sum((Decimal(i["unit_price"]) * i["quantity"] for i in items), Decimal(0))
-        return self.rules_for(order).evaluate(
-            "return.shipping",
-            {
-                "market": facts["market"],
-                "fulfilment": facts["fulfilment"],
-                "currency": facts["currency"],
-                "reason": case.reason,
-                "regime": eligibility.details.get("regime") if eligibility else None,
-                "item_value": str(Money.of(value, facts["currency"]).amount),
-                "return_shipping_estimate": None if estimate is None else str(estimate),
-                "buyer_informed_of_return_cost": informed,
-                "wanted_outcome": case.wanted_outcome,
-            },
-        )
-
-    def approve_return(
-        self,
+        caller: Caller,
         case_id: UUID,
-        by: str,
         at: datetime,
         buyer_informed_of_return_cost: bool = True,
         return_shipping_estimate: Decimal | None = None,
     ) -> CommandResult:
-        case = self.load(ReturnCase, case_id)
-        order = self.placed_order(case.order_id)
-        shipping = self._shipping_decision(
+        grant, case = self.access.case(caller, "ApproveReturn", case_id, ReturnCase)
+        order = self.store.placed_order(case.order_id)
+        shipping = shipping_decision(
+            self.store.rules_for(order),
             order,
             case,
             None,
@@ -167,65 +187,73 @@ class ReturnServices(RefundServices):
             buyer_informed_of_return_cost,
             return_shipping_estimate,
         )
-        case.approve(by=by, shipping=shipping, at=at)
-        self.save_all(case)
+        case.approve(actor=grant.actor, shipping=shipping, at=at)
+        self.work.commit(case)
         return result(case, [shipping])
 
-    def reject_return(self, case_id: UUID, by: str, reason: str, at: datetime) -> CommandResult:
-        case = self.load(ReturnCase, case_id)
-        case.reject(by=by, reason=reason, at=at)
-        order = self.placed_order(case.order_id)
+    def reject(self, caller: Caller, case_id: UUID, reason: str, at: datetime) -> CommandResult:
+        grant, case = self.access.case(caller, "RejectReturn", case_id, ReturnCase)
+        case.reject(actor=grant.actor, reason=reason, at=at)
+        order = self.store.placed_order(case.order_id)
         order.release_return(case.id, "rejected", max(at, order.modified_on))
-        self.save_all(case, order)
+        self.work.commit(case, order)
         return result(case)
 
-    def cancel_return(
-        self, case_id: UUID, by: str, at: datetime, reason: str = "cancelled by the customer"
-    ) -> CommandResult:
-        case = self.load(ReturnCase, case_id)
-        case.cancel(by=by, reason=reason, at=at)
-        order = self.placed_order(case.order_id)
-        order.release_return(case.id, "cancelled", max(at, order.modified_on))
-        self.save_all(case, order)
-        return result(case)
-
-    def issue_return_label(
+    def cancel(
         self,
+        caller: Caller,
         case_id: UUID,
-        by: str,
+        at: datetime,
+        reason: str = "cancelled by the customer",
+    ) -> CommandResult:
+        grant, case = self.access.case(caller, "CancelReturn", case_id, ReturnCase)
+        case.cancel(actor=grant.actor, reason=reason, at=at)
+        order = self.store.placed_order(case.order_id)
+        order.release_return(case.id, "cancelled", max(at, order.modified_on))
+        self.work.commit(case, order)
+        return result(case)
+
+    def issue_label(
+        self,
+        caller: Caller,
+        case_id: UUID,
         carrier: str,
         tracking_number: str,
         at: datetime,
         cost: Decimal | None = None,
     ) -> CommandResult:
-        case = self.load(ReturnCase, case_id)
-        order = self.placed_order(case.order_id)
+        grant, case = self.access.case(caller, "IssueReturnLabel", case_id, ReturnCase)
+        order = self.store.placed_order(case.order_id)
         assert order.currency is not None
         label_cost = None if cost is None else Money.exact(cost, order.currency)
         if label_cost is not None and label_cost.is_negative():
             raise InvalidCommandError("cost: a label cost cannot be negative")
         case.issue_label(
-            by=by, carrier=carrier, tracking_number=tracking_number, cost=label_cost, at=at
+            actor=grant.actor,
+            carrier=carrier,
+            tracking_number=tracking_number,
+            cost=label_cost,
+            at=at,
         )
-        self.save_all(case)
+        self.work.commit(case)
         return result(case)
 
-    def receive_return(
-        self, case_id: UUID, by: str, at: datetime, shipment_id: str | None = None
+    def receive(
+        self, caller: Caller, case_id: UUID, at: datetime, shipment_id: str | None = None
     ) -> CommandResult:
-        case = self.load(ReturnCase, case_id)
-        order = self.placed_order(case.order_id)
-        changed = receive_goods(self, case, order, returned_lines(order, case.lines), by,
-                                shipment_id, at)
-        self.save_all(case, *changed)
+        grant, case = self.access.case(caller, "ReceiveReturn", case_id, ReturnCase)
+        order = self.store.placed_order(case.order_id)
+        changed = receive_goods(self.store, case, order, returned_lines(order, case.lines),
+                                grant.actor, shipment_id, at)
+        self.work.commit(case, *changed)
         customs = case.latest("return.customs_return")
         return result(case, [customs] if customs is not None else [])
 
-    def inspect_return(
-        self, case_id: UUID, by: str, grade: str, at: datetime, findings: str = ""
+    def inspect(
+        self, caller: Caller, case_id: UUID, grade: str, at: datetime, findings: str = ""
     ) -> CommandResult:
-        case = self.load(ReturnCase, case_id)
-        disposition = self.rules_for(self.placed_order(case.order_id)).evaluate(
+        grant, case = self.access.case(caller, "InspectReturn", case_id, ReturnCase)
+        disposition = self.store.rules_for(self.store.placed_order(case.order_id)).evaluate(
             "return.disposition",
             {
                 "grade": grade,
@@ -233,12 +261,14 @@ class ReturnServices(RefundServices):
                 "wanted_outcome": case.wanted_outcome,
             },
         )
-        case.inspect(by=by, grade=grade, findings=findings, disposition=disposition, at=at)
-        self.save_all(case)
+        case.inspect(
+            actor=grant.actor, grade=grade, findings=findings, disposition=disposition, at=at
+        )
+        self.work.commit(case)
         return result(case, [disposition])
 
-    def close_return(self, case_id: UUID, by: str, at: datetime) -> CommandResult:
-        case = self.load(ReturnCase, case_id)
-        case.close(by=by, at=at)
-        self.save_all(case)
+    def close(self, caller: Caller, case_id: UUID, at: datetime) -> CommandResult:
+        grant, case = self.access.case(caller, "CloseReturn", case_id, ReturnCase)
+        case.close(actor=grant.actor, at=at)
+        self.work.commit(case)
         return result(case)

@@ -1,5 +1,9 @@
 """Upstream facts (orders.v1, shipments.v1): applied once per event id, with their effects on
-cases (returns shipped back or received, logistics exceptions that open cases by policy)."""
+cases (returns shipped back or received, logistics exceptions that open cases by policy).
+
+Each fact is an operation of the permission matrix (``OrderPlaced``, ``OrderPaid``,
+``OrderCancelled``, ``ShipmentScanned``): an ``upstream`` principal delivers them, a ``carrier``
+return-shipment scans only."""
 
 from __future__ import annotations
 
@@ -11,9 +15,14 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
+from aftersales_core.application.access import Access, Caller
 from aftersales_core.application.customs import book_quota_use, receive_goods
-from aftersales_core.application.logistics import EXCEPTIONS, LogisticsServices
+from aftersales_core.application.logistics import EXCEPTIONS, LogisticsExceptions
+from aftersales_core.application.refunds import RefundService
 from aftersales_core.application.returns import returned_lines
+from aftersales_core.application.store import Store
+from aftersales_core.application.unit_of_work import UnitOfWork
+from aftersales_core.domain.actor import POLICY, Actor
 from aftersales_core.domain.base import require_aware
 from aftersales_core.domain.ids import case_id_for, order_aggregate_id
 from aftersales_core.domain.order import Order
@@ -41,15 +50,27 @@ class UpstreamResult:
         }
 
 
-class UpstreamServices(LogisticsServices):
+class UpstreamService:
+    def __init__(
+        self,
+        store: Store,
+        work: UnitOfWork,
+        access: Access,
+        refunds: RefundService,
+        logistics: LogisticsExceptions,
+    ) -> None:
+        self.store, self.work, self.access = store, work, access
+        self.refunds, self.logistics = refunds, logistics
+
     def _order_for(self, order_id: str, at: datetime) -> Order:
         require_aware(at, "occurred_at")
-        return self.find(Order, order_aggregate_id(order_id)) or Order(
+        return self.store.find(Order, order_aggregate_id(order_id)) or Order(
             order_id=order_id, timestamp=at
         )
 
     def order_placed(
         self,
+        caller: Caller,
         event_id: str,
         occurred_at: datetime,
         order_id: str,
@@ -68,6 +89,7 @@ class UpstreamServices(LogisticsServices):
         buyer_timezone: str | None = None,
         extra: str = "",
     ) -> UpstreamResult:
+        self.access.require(caller, "OrderPlaced", {"order_id": order_id})
         order = self._order_for(order_id, occurred_at)
         if order.has_seen(event_id):
             return UpstreamResult(event_id, order_id, applied=False)
@@ -101,16 +123,17 @@ class UpstreamServices(LogisticsServices):
             timestamp=max(occurred_at, order.modified_on),
             buyer_timezone=buyer_timezone,
         )
-        customer = self.customer(customer_id, occurred_at)
+        customer = self.store.customer(customer_id, occurred_at)
         customer.add_order(order_id, max(occurred_at, customer.modified_on))
         effects = ["order placed"]
-        caught_up = self._catch_up_exceptions(order, effects, customer)
-        quota = book_quota_use(self, order, effects)
-        self.save_all(order, customer, *caught_up, *quota)
+        caught_up = self.logistics.catch_up(order, effects, customer)
+        quota = book_quota_use(self.store, order, effects)
+        self.work.commit(order, customer, *caught_up, *quota)
         return UpstreamResult(event_id, order_id, applied=True, effects=effects)
 
     def order_paid(
         self,
+        caller: Caller,
         event_id: str,
         occurred_at: datetime,
         order_id: str,
@@ -120,6 +143,7 @@ class UpstreamServices(LogisticsServices):
         currency: str,
         extra: str = "",
     ) -> UpstreamResult:
+        self.access.require(caller, "OrderPaid", {"order_id": order_id})
         order = self._order_for(order_id, occurred_at)
         if order.has_seen(event_id):
             return UpstreamResult(event_id, order_id, applied=False)
@@ -138,13 +162,14 @@ class UpstreamServices(LogisticsServices):
             extra=extra,
         )
         effects = [f"paid {money}"]
-        caught_up = self._catch_up_exceptions(order, effects)
-        quota = book_quota_use(self, order, effects)
-        self.save_all(order, *caught_up, *quota)
+        caught_up = self.logistics.catch_up(order, effects)
+        quota = book_quota_use(self.store, order, effects)
+        self.work.commit(order, *caught_up, *quota)
         return UpstreamResult(event_id, order_id, applied=True, effects=effects)
 
     def order_cancelled(
         self,
+        caller: Caller,
         event_id: str,
         occurred_at: datetime,
         order_id: str,
@@ -152,6 +177,7 @@ class UpstreamServices(LogisticsServices):
         extra: str = "",
     ) -> UpstreamResult:
         """A cancelled, paid order is owed what is left to refund: a RefundCase opens."""
+        self.access.require(caller, "OrderCancelled", {"order_id": order_id})
         order = self._order_for(order_id, occurred_at)
         if order.has_seen(event_id):
             return UpstreamResult(event_id, order_id, applied=False)
@@ -165,7 +191,7 @@ class UpstreamServices(LogisticsServices):
         effects: list[str] = ["order cancelled"]
         to_save: list[Aggregate] = [order]
         if order.placed and order.payments and not order.refundable.is_zero():
-            refund = self.build_refund(
+            refund = self.refunds.open(
                 case_id_for("refund", f"cancellation:{order_id}"),
                 order,
                 source="cancellation",
@@ -173,16 +199,17 @@ class UpstreamServices(LogisticsServices):
                 lines=[],
                 amount=None,
                 reason=reason,
-                requested_by="system",
+                actor=POLICY,
                 at=occurred_at,
             )
             effects.append(f"refund {refund.id} {refund.status.value}")
             to_save.append(refund)
-        self.save_all(*to_save)
+        self.work.commit(*to_save)
         return UpstreamResult(event_id, order_id, applied=True, effects=effects)
 
     def shipment_scanned(
         self,
+        caller: Caller,
         event_id: str,
         occurred_at: datetime,
         order_id: str,
@@ -194,6 +221,9 @@ class UpstreamServices(LogisticsServices):
         detail: str | None = None,
         extra: str = "",
     ) -> UpstreamResult:
+        grant = self.access.require(
+            caller, "ShipmentScanned", {"order_id": order_id, "direction": direction}
+        )
         order = self._order_for(order_id, occurred_at)
         if order.has_seen(event_id):
             return UpstreamResult(event_id, order_id, applied=False)
@@ -213,11 +243,11 @@ class UpstreamServices(LogisticsServices):
         to_save: list[Aggregate] = [order]
         if direction == "return":
             to_save += self._return_moved(
-                order, shipment_id, carrier, event_type, occurred_at, effects
+                order, shipment_id, carrier, event_type, occurred_at, effects, grant.actor
             )
         elif event_type in EXCEPTIONS and order.placed:
-            to_save += self._logistics_exception(order, event_id, event_type, occurred_at, effects)
-        self.save_all(*to_save)
+            to_save += self.logistics.open_cases(order, event_id, event_type, occurred_at, effects)
+        self.work.commit(*to_save)
         return UpstreamResult(event_id, order_id, applied=True, effects=effects)
 
     def _return_moved(
@@ -228,10 +258,11 @@ class UpstreamServices(LogisticsServices):
         scan: str,
         at: datetime,
         effects: list[str],
+        actor: Actor,
     ) -> list[Aggregate]:
         changed: list[Aggregate] = []
         for case_id in order.case_ids("return"):
-            case = self.load(ReturnCase, UUID(case_id))
+            case = self.store.load(ReturnCase, UUID(case_id))
             stamp = max(at, case.modified_on)
             if scan == "Delivered" and case.status in (
                 ReturnStatus.APPROVED,
@@ -239,10 +270,10 @@ class UpstreamServices(LogisticsServices):
                 ReturnStatus.SHIPPED_BACK,
             ):
                 items = returned_lines(order, case.lines)
-                changed += receive_goods(self, case, order, items, "warehouse", shipment_id,
+                changed += receive_goods(self.store, case, order, items, actor, shipment_id,
                                          stamp)
             elif scan != "Delivered" and case.can_record_shipped():
-                case.shipped_back(shipment_id=shipment_id, carrier=carrier, at=stamp)
+                case.shipped_back(shipment_id=shipment_id, carrier=carrier, actor=actor, at=stamp)
             else:
                 continue
             effects.append(f"return {case.id} {case.status.value}")

@@ -10,10 +10,10 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from aftersales_core.decisions import PolicyDecision
+from aftersales_core.domain.actor import Actor, upcast_actor_v1_v2
 from aftersales_core.domain.base import CaseRules
 from aftersales_core.domain.deadlines import (
     BREACHED,
-    SCHEDULER,
     Breach,
     Deadline,
     DeadlineRules,
@@ -53,7 +53,8 @@ class ComplaintCase(CaseRules, DeadlineRules, Aggregate):
     Created = None  # type: ignore[assignment]  # creation events have their own names
 
     class Event(Aggregate.Event):
-        class_version = 1
+        class_version = 2
+        upcast_v1_v2 = classmethod(upcast_actor_v1_v2)
 
     @event("Filed", topic="aftersales.complaint.Filed")
     def __init__(
@@ -64,13 +65,14 @@ class ComplaintCase(CaseRules, DeadlineRules, Aggregate):
         channel: str,
         category: str,
         description: PersonalData,
-        filed_by: str,
+        by: str,
+        role: str,
         proactive: bool,
         timestamp: datetime,
     ) -> None:
         self.customer_id, self.order_id = customer_id, order_id
         self.channel, self.category, self.description = channel, category, description
-        self.filed_by, self.proactive = filed_by, proactive
+        self.filed_by, self.filed_role, self.proactive = by, role, proactive
         self.status = S.FILED
         self.decisions: list[PolicyDecision] = []
         self.priority: str | None = None
@@ -103,21 +105,23 @@ class ComplaintCase(CaseRules, DeadlineRules, Aggregate):
         if self.status == S.FILED:
             self.status = S.OPEN
 
-    def acknowledge(self, agent: str, message: PersonalData | None, at: datetime) -> None:
+    def acknowledge(self, actor: Actor, message: PersonalData | None, at: datetime) -> None:
         self._check_time(at)
         self._require("acknowledge", WORKING)
         if self.acknowledged_at is not None and self.status != S.REOPENED:
             raise IllegalTransitionError(self.KIND, self.id, "acknowledge again", self.status.value)
-        self._acknowledged(agent=agent, message=message, timestamp=at)
+        self._acknowledged(by=actor.principal_id, role=actor.role, message=message, timestamp=at)
 
     @event("Acknowledged", topic="aftersales.complaint.Acknowledged")
-    def _acknowledged(self, agent: str, message: PersonalData | None, timestamp: datetime) -> None:
+    def _acknowledged(
+        self, by: str, role: str, message: PersonalData | None, timestamp: datetime
+    ) -> None:
         self.acknowledged_at = self.responded_at = timestamp
         if self.status in (S.OPEN, S.REOPENED):
             self.status = S.ACKNOWLEDGED
 
     def add_message(
-        self, direction: str, channel: str, author: str, text: PersonalData, at: datetime,
+        self, direction: str, channel: str, actor: Actor, text: PersonalData, at: datetime,
         awaiting_customer: bool = False,
     ) -> None:
         """A message in or out; an answer out that asks the customer for something starts a
@@ -131,36 +135,48 @@ class ComplaintCase(CaseRules, DeadlineRules, Aggregate):
             raise InvalidCommandError("awaiting_customer: only a message out waits on the "
                                       "customer")
         self._message_added(
-            direction=direction, channel=channel, author=author, text=text, timestamp=at
+            direction=direction,
+            channel=channel,
+            by=actor.principal_id,
+            role=actor.role,
+            text=text,
+            timestamp=at,
         )
         if direction == "in":
-            self._customer_answered(at)
+            self._customer_answered(actor, at)
         elif awaiting_customer and self.waiting_since is None:
-            self._waiting_started(timestamp=at)
+            self._waiting_started(by=actor.principal_id, role=actor.role, timestamp=at)
 
-    def _customer_answered(self, at: datetime) -> None:
+    def _customer_answered(self, actor: Actor, at: datetime) -> None:
         if self.waiting_since is not None:
-            self._waiting_ended(timestamp=at)
+            self._waiting_ended(by=actor.principal_id, role=actor.role, timestamp=at)
 
     @event("WaitingOnCustomer", topic="aftersales.complaint.WaitingOnCustomer")
-    def _waiting_started(self, timestamp: datetime) -> None:
+    def _waiting_started(self, by: str, role: str, timestamp: datetime) -> None:
         self.waiting_since = timestamp
 
     @event("CustomerAnswered", topic="aftersales.complaint.CustomerAnswered")
-    def _waiting_ended(self, timestamp: datetime) -> None:
+    def _waiting_ended(self, by: str, role: str, timestamp: datetime) -> None:
         if self.waiting_since is not None:
             self.pauses.append((self.waiting_since, timestamp))
         self.waiting_since = None
 
     @event("MessageAdded", topic="aftersales.complaint.MessageAdded")
     def _message_added(
-        self, direction: str, channel: str, author: str, text: PersonalData, timestamp: datetime
+        self,
+        direction: str,
+        channel: str,
+        by: str,
+        role: str,
+        text: PersonalData,
+        timestamp: datetime,
     ) -> None:
         self.messages.append(
             {
                 "direction": direction,
                 "channel": channel,
-                "author": author,
+                "by": by,
+                "role": role,
                 "at": timestamp.isoformat(),
             }
         )
@@ -172,7 +188,7 @@ class ComplaintCase(CaseRules, DeadlineRules, Aggregate):
                 self.status = S.ACKNOWLEDGED
 
     def propose(
-        self, agent: str, resolution: str, amount: Money | None, note: str | None, at: datetime
+        self, actor: Actor, resolution: str, amount: Money | None, note: str | None, at: datetime
     ) -> None:
         self._check_time(at)
         self._require("propose a resolution", WORKING)
@@ -182,12 +198,20 @@ class ComplaintCase(CaseRules, DeadlineRules, Aggregate):
             raise InvalidCommandError(f"a {resolution} proposal needs an amount")
         if amount is not None and amount.is_negative():
             raise InvalidCommandError("a proposed amount cannot be negative")
-        self._proposed(agent=agent, resolution=resolution, amount=amount, note=note, timestamp=at)
+        self._proposed(
+            by=actor.principal_id,
+            role=actor.role,
+            resolution=resolution,
+            amount=amount,
+            note=note,
+            timestamp=at,
+        )
 
     @event("ResolutionProposed", topic="aftersales.complaint.ResolutionProposed")
     def _proposed(
         self,
-        agent: str,
+        by: str,
+        role: str,
         resolution: str,
         amount: Money | None,
         note: str | None,
@@ -197,38 +221,50 @@ class ComplaintCase(CaseRules, DeadlineRules, Aggregate):
         self.responded_at = timestamp
         self.status = S.PROPOSED
 
-    def respond(self, accepted: bool, by: str, at: datetime) -> None:
+    def respond(self, accepted: bool, actor: Actor, at: datetime) -> None:
         self._check_time(at)
         self._require("respond to the proposal", (S.PROPOSED,))
-        self._responded(accepted=accepted, by=by, timestamp=at)
-        self._customer_answered(at)
+        self._responded(accepted=accepted, by=actor.principal_id, role=actor.role, timestamp=at)
+        self._customer_answered(actor, at)
 
     @event("ProposalAnswered", topic="aftersales.complaint.ProposalAnswered")
-    def _responded(self, accepted: bool, by: str, timestamp: datetime) -> None:
+    def _responded(self, accepted: bool, by: str, role: str, timestamp: datetime) -> None:
         self.status = S.ACCEPTED if accepted else S.ACKNOWLEDGED
         if not accepted:
             self.proposal = None
 
-    def escalate(self, by: str, level: str, reason: str, at: datetime) -> None:
+    def escalate(self, actor: Actor, level: str, reason: str, at: datetime) -> None:
         self._check_time(at)
         self._require("escalate", NOT_DONE)
         if level not in ESCALATION_LEVELS:
             raise InvalidCommandError(f"level must be one of {', '.join(ESCALATION_LEVELS)}")
-        self._escalated(by=by, level=level, reason=reason, timestamp=at)
+        self._escalated(
+            by=actor.principal_id, role=actor.role, level=level, reason=reason, timestamp=at
+        )
 
     @event("Escalated", topic="aftersales.complaint.Escalated")
-    def _escalated(self, by: str, level: str, reason: str, timestamp: datetime) -> None:
+    def _escalated(
+        self, by: str, role: str, level: str, reason: str, timestamp: datetime
+    ) -> None:
         self.escalations.append(level)
         self.status = S.ESCALATED
 
-    def resolve(self, by: str, summary: str, refund_case_id: str | None, at: datetime) -> None:
+    def resolve(
+        self, actor: Actor, summary: str, refund_case_id: str | None, at: datetime
+    ) -> None:
         self._check_time(at)
         self._require("resolve", NOT_DONE)
-        self._resolved(by=by, summary=summary, refund_case_id=refund_case_id, timestamp=at)
+        self._resolved(
+            by=actor.principal_id,
+            role=actor.role,
+            summary=summary,
+            refund_case_id=refund_case_id,
+            timestamp=at,
+        )
 
     @event("Resolved", topic="aftersales.complaint.Resolved")
     def _resolved(
-        self, by: str, summary: str, refund_case_id: str | None, timestamp: datetime
+        self, by: str, role: str, summary: str, refund_case_id: str | None, timestamp: datetime
     ) -> None:
         self.resolution = {
             "summary": summary,
@@ -237,26 +273,28 @@ class ComplaintCase(CaseRules, DeadlineRules, Aggregate):
         }
         self.status = S.RESOLVED
 
-    def close(self, by: str, satisfaction: int | None, at: datetime) -> None:
+    def close(self, actor: Actor, satisfaction: int | None, at: datetime) -> None:
         self._check_time(at)
         self._require("close", (S.RESOLVED,))
         if satisfaction is not None and not 1 <= satisfaction <= 5:
             raise InvalidCommandError(f"satisfaction must be 1 to 5, got {satisfaction}")
-        self._closed(by=by, satisfaction=satisfaction, timestamp=at)
+        self._closed(
+            by=actor.principal_id, role=actor.role, satisfaction=satisfaction, timestamp=at
+        )
 
     @event("Closed", topic="aftersales.complaint.Closed")
-    def _closed(self, by: str, satisfaction: int | None, timestamp: datetime) -> None:
+    def _closed(self, by: str, role: str, satisfaction: int | None, timestamp: datetime) -> None:
         self.satisfaction = satisfaction
         self.status = S.CLOSED
 
-    def reopen(self, by: str, reason: str, at: datetime) -> None:
+    def reopen(self, actor: Actor, reason: str, at: datetime) -> None:
         self._check_time(at)
         self._require("reopen", (S.RESOLVED, S.CLOSED))
-        self._customer_answered(at)
-        self._reopened(by=by, reason=reason, timestamp=at)
+        self._customer_answered(actor, at)
+        self._reopened(by=actor.principal_id, role=actor.role, reason=reason, timestamp=at)
 
     @event("Reopened", topic="aftersales.complaint.Reopened")
-    def _reopened(self, by: str, reason: str, timestamp: datetime) -> None:
+    def _reopened(self, by: str, role: str, reason: str, timestamp: datetime) -> None:
         self.reopened += 1
         self.resolution, self.proposal, self.satisfaction = None, None, None
         self.status = S.REOPENED
@@ -288,10 +326,12 @@ class ComplaintCase(CaseRules, DeadlineRules, Aggregate):
                 "the customer answered: counted again"
         return "met", "answered" if name == "first_response" else f"{self.status.value}"
 
-    def _act_on_breach(self, deadline: Deadline, breach: Breach, at: datetime) -> None:
+    def _act_on_breach(
+        self, deadline: Deadline, breach: Breach, actor: Actor, at: datetime
+    ) -> None:
         if breach.outcome == "escalate":
             self.escalate(
-                by=SCHEDULER,
+                actor=actor,
                 level=breach.decision.details["level"],
                 reason="; ".join(breach.decision.reasons),
                 at=at,

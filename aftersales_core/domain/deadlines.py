@@ -24,6 +24,7 @@ from typing import Any
 from eventsourcing.domain import event
 
 from aftersales_core.decisions import PolicyDecision
+from aftersales_core.domain.actor import Actor
 
 OPEN, MET, CANCELLED, BREACHED, EXPIRED, DONE = (
     "open",
@@ -35,7 +36,6 @@ OPEN, MET, CANCELLED, BREACHED, EXPIRED, DONE = (
 )
 LATE = "late"  # the action of a breach found when the state is left after its due time
 STATE_AFTER = {"expire": EXPIRED, "auto_approve": DONE, "open_complaint": DONE}
-SCHEDULER = "deadline-scheduler"
 
 
 def is_deadline_decision(decision: PolicyDecision) -> bool:
@@ -94,8 +94,11 @@ class DeadlineRules:
         """Why a deadline stopped being current in time: ("met" | "cancelled", detail)."""
         return MET, "the case moved on"
 
-    def _act_on_breach(self, deadline: Deadline, breach: Breach, at: datetime) -> None:
-        """Carry out the breach's action on this aggregate (escalate, expire, approve...)."""
+    def _act_on_breach(
+        self, deadline: Deadline, breach: Breach, actor: Actor, at: datetime
+    ) -> None:
+        """Carry out the breach's action on this aggregate (escalate, expire, approve...) as
+        ``actor`` (the scheduler)."""
 
     # ---- queries --------------------------------------------------------------------------
     def open_deadlines(self) -> list[Deadline]:
@@ -163,9 +166,10 @@ class DeadlineRules:
                 timestamp=at,
             )
 
-    def fire(self, name: str, now: datetime, breach: Breach) -> bool:
-        """Record the breach of a due deadline and carry out its action; False (and nothing
-        recorded) when the deadline is not open, not due, or its state is no longer current."""
+    def fire(self, name: str, now: datetime, breach: Breach, actor: Actor) -> bool:
+        """Record the breach of a due deadline and carry out its action as ``actor`` (the
+        scheduler); False (and nothing recorded) when the deadline is not open, not due, or its
+        state is no longer current."""
         deadline = self.deadlines.get(name)
         if deadline is None or not deadline.is_open or not deadline.due_at < now:
             return False
@@ -176,7 +180,7 @@ class DeadlineRules:
         self._deadline_breached(
             name=name, due_at=deadline.due_at, fired_at=now, action=breach.outcome, timestamp=at
         )
-        self._act_on_breach(deadline, breach, at)
+        self._act_on_breach(deadline, breach, actor, at)
         return True
 
     # ---- mutators' helpers (called from each aggregate's @event methods) ------------------

@@ -21,6 +21,11 @@ def case_id_for(kind: str, key: str) -> UUID:
     return uuid5(NAMESPACE, f"{kind}:{key}")
 
 
+def principal_aggregate_id(name: str) -> UUID:
+    """The id of a principal: derived from its normalised name (domain/principal_names.py)."""
+    return uuid5(NAMESPACE, f"principal:{name}")
+
+
 def quota_aggregate_id(customer_id: str, year: int) -> UUID:
     """A buyer's cross-border quota ledger of one calendar year."""
     return uuid5(NAMESPACE, f"quota:{customer_id}:{year}")

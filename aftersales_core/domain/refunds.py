@@ -10,9 +10,9 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from aftersales_core.decisions import PolicyDecision
+from aftersales_core.domain.actor import POLICY, Actor, upcast_actor_v1_v2
 from aftersales_core.domain.base import CaseRules
 from aftersales_core.domain.deadlines import (
-    SCHEDULER,
     Breach,
     Deadline,
     DeadlineRules,
@@ -46,7 +46,8 @@ class RefundCase(CaseRules, DeadlineRules, Aggregate):
     Created = None  # type: ignore[assignment]  # creation events have their own names
 
     class Event(Aggregate.Event):
-        class_version = 1
+        class_version = 2
+        upcast_v1_v2 = classmethod(upcast_actor_v1_v2)
 
     @event("Requested", topic="aftersales.refund.Requested")
     def __init__(
@@ -59,18 +60,20 @@ class RefundCase(CaseRules, DeadlineRules, Aggregate):
         lines: list[dict[str, Any]],
         amount: Money | None,
         reason: str,
-        requested_by: str,
+        by: str,
+        role: str,
         timestamp: datetime,
     ) -> None:
         self.order_id, self.customer_id = order_id, customer_id
         self.source, self.source_case_id = source, source_case_id
         self.lines, self.requested_amount, self.reason = lines, amount, reason
-        self.requested_by = requested_by
+        self.requested_by, self.requested_role = by, role
         self.status = S.REQUESTED
         self.decisions: list[PolicyDecision] = []
         self.amount: Money | None = None
         self.components: dict[str, str] = {}
         self.approved_by: str | None = None
+        self.approved_role: str | None = None
         self.attempts = 0
         self.provider_ref: str | None = None
         self.failures: list[str] = []
@@ -98,9 +101,14 @@ class RefundCase(CaseRules, DeadlineRules, Aggregate):
         )
         self.record_decision(decision=approval, timestamp=at)
         if calculation.outcome == "nothing_to_refund":
-            self._rejected(by="policy", reason="; ".join(calculation.reasons), timestamp=at)
+            self._rejected(
+                by=POLICY.principal_id,
+                role=POLICY.role,
+                reason="; ".join(calculation.reasons),
+                timestamp=at,
+            )
         elif approval.outcome == "auto_approve":
-            self._approved(by="policy", timestamp=at)
+            self._approved(by=POLICY.principal_id, role=POLICY.role, timestamp=at)
         else:
             self._awaiting_approval(reasons=list(approval.reasons), timestamp=at)
 
@@ -112,61 +120,69 @@ class RefundCase(CaseRules, DeadlineRules, Aggregate):
     def _awaiting_approval(self, reasons: list[str], timestamp: datetime) -> None:
         self.status = S.AWAITING_APPROVAL
 
-    def approve(self, approver: str, decision: PolicyDecision, at: datetime) -> None:
+    def approve(self, actor: Actor, decision: PolicyDecision, at: datetime) -> None:
         self._check_time(at)
         self._require("approve", (S.AWAITING_APPROVAL,))
-        if approver == self.requested_by:
-            raise SelfApprovalError(self.id, approver)
+        if actor.principal_id == self.requested_by:
+            raise SelfApprovalError(self.id, actor.principal_id)
         if decision.outcome != "approve":
             raise ApprovalRefusedError(f"refund {self.id}: " + "; ".join(decision.reasons))
         self.record_decision(decision=decision, timestamp=at)
-        self._approved(by=approver, timestamp=at)
+        self._approved(by=actor.principal_id, role=actor.role, timestamp=at)
 
     @event("Approved", topic="aftersales.refund.Approved")
-    def _approved(self, by: str, timestamp: datetime) -> None:
-        self.approved_by = by
+    def _approved(self, by: str, role: str, timestamp: datetime) -> None:
+        self.approved_by, self.approved_role = by, role
         self.status = S.APPROVED
 
-    def reject(self, by: str, reason: str, at: datetime) -> None:
+    def reject(self, actor: Actor, reason: str, at: datetime) -> None:
         self._check_time(at)
         self._require("reject", (S.REQUESTED, S.AWAITING_APPROVAL, S.APPROVED, S.FAILED))
-        self._rejected(by=by, reason=reason, timestamp=at)
+        self._rejected(by=actor.principal_id, role=actor.role, reason=reason, timestamp=at)
 
     @event("Rejected", topic="aftersales.refund.Rejected")
-    def _rejected(self, by: str, reason: str, timestamp: datetime) -> None:
+    def _rejected(self, by: str, role: str, reason: str, timestamp: datetime) -> None:
         self.status = S.REJECTED
 
-    def issue(self, by: str, at: datetime) -> None:
+    def issue(self, actor: Actor, at: datetime) -> None:
         self._check_time(at)
         self._require("issue", (S.APPROVED, S.FAILED))
         self._issued(
-            by=by, idempotency_key=self.idempotency_key, attempt=self.attempts + 1, timestamp=at
+            by=actor.principal_id,
+            role=actor.role,
+            idempotency_key=self.idempotency_key,
+            attempt=self.attempts + 1,
+            timestamp=at,
         )
 
     @event("Issued", topic="aftersales.refund.Issued")
-    def _issued(self, by: str, idempotency_key: str, attempt: int, timestamp: datetime) -> None:
+    def _issued(
+        self, by: str, role: str, idempotency_key: str, attempt: int, timestamp: datetime
+    ) -> None:
         self.attempts = attempt
         self.status = S.ISSUED
 
-    def settle(self, provider_ref: str, at: datetime) -> None:
+    def settle(self, provider_ref: str, actor: Actor, at: datetime) -> None:
         self._check_time(at)
         self._require("confirm settlement", (S.ISSUED,))
         if not provider_ref.strip():
             raise InvalidCommandError("provider_ref must not be empty")
-        self._settled(provider_ref=provider_ref, timestamp=at)
+        self._settled(
+            provider_ref=provider_ref, by=actor.principal_id, role=actor.role, timestamp=at
+        )
 
     @event("Settled", topic="aftersales.refund.Settled")
-    def _settled(self, provider_ref: str, timestamp: datetime) -> None:
+    def _settled(self, provider_ref: str, by: str, role: str, timestamp: datetime) -> None:
         self.provider_ref = provider_ref
         self.status = S.SETTLED
 
-    def fail(self, error: str, at: datetime) -> None:
+    def fail(self, error: str, actor: Actor, at: datetime) -> None:
         self._check_time(at)
         self._require("record a failure", (S.ISSUED,))
-        self._failed(error=error, timestamp=at)
+        self._failed(error=error, by=actor.principal_id, role=actor.role, timestamp=at)
 
     @event("Failed", topic="aftersales.refund.Failed")
-    def _failed(self, error: str, timestamp: datetime) -> None:
+    def _failed(self, error: str, by: str, role: str, timestamp: datetime) -> None:
         self.failures.append(error)
         self.status = S.FAILED
 
@@ -181,17 +197,22 @@ class RefundCase(CaseRules, DeadlineRules, Aggregate):
             return "cancelled", "the refund was rejected"
         return "met", "the refund was issued"
 
-    def _act_on_breach(self, deadline: Deadline, breach: Breach, at: datetime) -> None:
+    def _act_on_breach(
+        self, deadline: Deadline, breach: Breach, actor: Actor, at: datetime
+    ) -> None:
         if breach.outcome == "escalate":
             self._escalated(
-                by=SCHEDULER,
+                by=actor.principal_id,
+                role=actor.role,
                 level=breach.decision.details["level"],
                 reason="; ".join(breach.decision.reasons),
                 timestamp=at,
             )
 
     @event("Escalated", topic="aftersales.refund.Escalated")
-    def _escalated(self, by: str, level: str, reason: str, timestamp: datetime) -> None:
+    def _escalated(
+        self, by: str, role: str, level: str, reason: str, timestamp: datetime
+    ) -> None:
         self.escalations.append(level)
 
     _deadline_scheduled, _deadline_cancelled, _deadline_breached = deadline_events(

@@ -16,6 +16,7 @@ from typing import Any
 from eventsourcing.domain import event
 
 from aftersales_core.decisions import PolicyDecision
+from aftersales_core.domain.actor import Actor
 from aftersales_core.domain.base import CaseRules
 from aftersales_core.domain.return_status import ReturnStatus as S
 from aftersales_core.errors import IllegalTransitionError, InvalidCommandError
@@ -45,7 +46,7 @@ class RepairRules(CaseRules):
             return []
         return list(decision.details.get("remedies", []))
 
-    def send_to_repair(self, by: str, repairer: str, at: datetime) -> None:
+    def send_to_repair(self, actor: Actor, repairer: str, at: datetime) -> None:
         self._check_time(at)
         resolved_by_repair = (self.status == S.RESOLVED
                               and (self.resolution or {}).get("kind") == "repair")
@@ -56,18 +57,20 @@ class RepairRules(CaseRules):
             raise IllegalTransitionError(
                 self.KIND, self.id, "send the goods to another repair",
                 f"{self.status.value}: the buyer may choose {' or '.join(self.remedies())}")
-        self._sent_to_repair(by=by, repairer=repairer,
+        self._sent_to_repair(by=actor.principal_id, role=actor.role, repairer=repairer,
                              attempt=int(self.repair.get("attempts", 0)) + 1, timestamp=at)
 
-    def diagnose(self, by: str, fault: str, repairable: bool, note: str, at: datetime) -> None:
+    def diagnose(
+        self, actor: Actor, fault: str, repairable: bool, note: str, at: datetime
+    ) -> None:
         self._check_time(at)
         self._require("diagnose the repair", (S.IN_REPAIR,))
         if not fault.strip():
             raise InvalidCommandError("fault: name the fault found")
-        self._repair_diagnosed(by=by, fault=fault, repairable=repairable, note=note,
-                               timestamp=at)
+        self._repair_diagnosed(by=actor.principal_id, role=actor.role, fault=fault,
+                               repairable=repairable, note=note, timestamp=at)
 
-    def complete_repair(self, by: str, repaired: bool, note: str,
+    def complete_repair(self, actor: Actor, repaired: bool, note: str,
                         remedies: PolicyDecision | None, at: datetime) -> None:
         """Repaired, or not: a repair that failed records what the ladder opens."""
         self._check_time(at)
@@ -79,15 +82,18 @@ class RepairRules(CaseRules):
                                          "diagnosed as not repairable")
         if remedies is not None and not repaired:
             self.record_decision(decision=remedies, timestamp=at)
-        self._repair_completed(by=by, repaired=repaired, note=note, timestamp=at)
+        self._repair_completed(by=actor.principal_id, role=actor.role, repaired=repaired,
+                               note=note, timestamp=at)
 
-    def ship_repaired(self, by: str, carrier: str, tracking_number: str, at: datetime) -> None:
+    def ship_repaired(
+        self, actor: Actor, carrier: str, tracking_number: str, at: datetime
+    ) -> None:
         self._check_time(at)
         self._require("ship the repaired goods back", (S.REPAIRED,))
-        self._repaired_item_shipped(by=by, carrier=carrier, tracking_number=tracking_number,
-                                    timestamp=at)
+        self._repaired_item_shipped(by=actor.principal_id, role=actor.role, carrier=carrier,
+                                    tracking_number=tracking_number, timestamp=at)
 
-    def report_repair_failed(self, by: str, fault: str, remedies: PolicyDecision,
+    def report_repair_failed(self, actor: Actor, fault: str, remedies: PolicyDecision,
                              at: datetime) -> None:
         """The repaired goods came back to the buyer with the fault again."""
         self._check_time(at)
@@ -95,7 +101,7 @@ class RepairRules(CaseRules):
         if not fault.strip():
             raise InvalidCommandError("fault: name the fault that came back")
         self.record_decision(decision=remedies, timestamp=at)
-        self._repair_failed(by=by, fault=fault, timestamp=at)
+        self._repair_failed(by=actor.principal_id, role=actor.role, fault=fault, timestamp=at)
 
     def check_remedy(self, remedy: str) -> str:
         """The resolution a chosen remedy becomes; refused unless the ladder offers it."""
@@ -122,20 +128,20 @@ def repair_events(prefix: str) -> tuple[Any, Any, Any, Any, Any]:
     """The repair events of a ReturnCase, under its topics: assign them in the class body."""
 
     @event("SentToRepair", topic=f"{prefix}.SentToRepair")
-    def _sent_to_repair(self: Any, by: str, repairer: str, attempt: int,
+    def _sent_to_repair(self: Any, by: str, role: str, repairer: str, attempt: int,
                         timestamp: datetime) -> None:
         self.repair.update(attempts=attempt, repairer=repairer, started_at=timestamp.isoformat())
         self.repair.pop("repaired_at", None)
         self._move(S.IN_REPAIR)
 
     @event("RepairDiagnosed", topic=f"{prefix}.RepairDiagnosed")
-    def _repair_diagnosed(self: Any, by: str, fault: str, repairable: bool, note: str,
+    def _repair_diagnosed(self: Any, by: str, role: str, fault: str, repairable: bool, note: str,
                           timestamp: datetime) -> None:
         self.repair.update(fault=fault, repairable=repairable)
         self._move(S.DIAGNOSED)
 
     @event("RepairCompleted", topic=f"{prefix}.RepairCompleted")
-    def _repair_completed(self: Any, by: str, repaired: bool, note: str,
+    def _repair_completed(self: Any, by: str, role: str, repaired: bool, note: str,
                           timestamp: datetime) -> None:
         if repaired:
             self.repair["repaired_at"] = timestamp.isoformat()
@@ -145,13 +151,15 @@ def repair_events(prefix: str) -> tuple[Any, Any, Any, Any, Any]:
             self._move(S.REPAIR_FAILED)
 
     @event("RepairedItemShipped", topic=f"{prefix}.RepairedItemShipped")
-    def _repaired_item_shipped(self: Any, by: str, carrier: str, tracking_number: str,
+    def _repaired_item_shipped(self: Any, by: str, role: str, carrier: str, tracking_number: str,
                                timestamp: datetime) -> None:
         self.repair.update(carrier=carrier, tracking_number=tracking_number)
         self._move(S.REPAIR_SHIPPED)
 
     @event("RepairFailed", topic=f"{prefix}.RepairFailed")
-    def _repair_failed(self: Any, by: str, fault: str, timestamp: datetime) -> None:
+    def _repair_failed(
+        self: Any, by: str, role: str, fault: str, timestamp: datetime
+    ) -> None:
         self.repair["fault"] = fault
         self.repair.setdefault("failed_faults", []).append(fault)
         self._move(S.REPAIR_FAILED)

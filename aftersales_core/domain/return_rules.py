@@ -9,8 +9,9 @@ from datetime import datetime
 from typing import Any
 
 from aftersales_core.decisions import PolicyDecision
+from aftersales_core.domain.actor import Actor
 from aftersales_core.domain.base import CaseRules, require_aware
-from aftersales_core.domain.deadlines import SCHEDULER, Breach, Deadline
+from aftersales_core.domain.deadlines import Breach, Deadline
 from aftersales_core.domain.return_status import GRADES
 from aftersales_core.domain.return_status import ReturnStatus as S
 from aftersales_core.errors import IllegalTransitionError, InvalidCommandError
@@ -40,7 +41,7 @@ class ReturnRules(CaseRules):
 
     def issue_label(
         self,
-        by: str,
+        actor: Actor,
         carrier: str,
         tracking_number: str,
         cost: Money | None,
@@ -52,31 +53,40 @@ class ReturnRules(CaseRules):
             raise IllegalTransitionError(self.KIND, self.id, "issue a return label",
                                          "returnless (the buyer keeps the item)")
         self._label_issued(
-            by=by, carrier=carrier, tracking_number=tracking_number, cost=cost, timestamp=at
+            by=actor.principal_id,
+            role=actor.role,
+            carrier=carrier,
+            tracking_number=tracking_number,
+            cost=cost,
+            timestamp=at,
         )
 
     def can_record_shipped(self) -> bool:
         return self.status in (S.APPROVED, S.LABEL_ISSUED) and not self.returnless
 
-    def shipped_back(self, shipment_id: str, carrier: str, at: datetime) -> None:
+    def shipped_back(self, shipment_id: str, carrier: str, actor: Actor, at: datetime) -> None:
         """A return-direction scan (Dispatched, InTransit…) shows the goods are on their way."""
         require_aware(at)
         if not self.can_record_shipped():
             state = "returnless" if self.returnless else self.status.value
             raise IllegalTransitionError(self.KIND, self.id, "record the goods shipped back", state)
         self._shipped_back(
-            shipment_id=shipment_id, carrier=carrier, timestamp=max(at, self.modified_on)
+            shipment_id=shipment_id,
+            carrier=carrier,
+            by=actor.principal_id,
+            role=actor.role,
+            timestamp=max(at, self.modified_on),
         )
 
-    def expire(self, by: str, deadline: str, at: datetime) -> None:
+    def expire(self, actor: Actor, deadline: str, at: datetime) -> None:
         """The goods were not shipped back by the ship-back deadline."""
         self._check_time(at)
         self._require("expire", (S.APPROVED, S.LABEL_ISSUED))
         if self.returnless:
             raise IllegalTransitionError(self.KIND, self.id, "expire", "returnless")
-        self._expired(by=by, deadline=deadline, timestamp=at)
+        self._expired(by=actor.principal_id, role=actor.role, deadline=deadline, timestamp=at)
 
-    def receive(self, by: str, shipment_id: str | None, at: datetime,
+    def receive(self, actor: Actor, shipment_id: str | None, at: datetime,
                 customs: PolicyDecision | None = None) -> None:
         """The goods arrived; a cross-border return also records whether they arrived back in
         the bonded zone in time (``return.customs_return``)."""
@@ -85,7 +95,9 @@ class ReturnRules(CaseRules):
         if self.returnless:
             raise IllegalTransitionError(self.KIND, self.id, "receive the goods", "returnless")
         stamp = max(at, self.modified_on)
-        self._received(by=by, shipment_id=shipment_id, timestamp=stamp)
+        self._received(
+            by=actor.principal_id, role=actor.role, shipment_id=shipment_id, timestamp=stamp
+        )
         if customs is not None:
             self.record_decision(decision=customs, timestamp=stamp)
 
@@ -97,7 +109,7 @@ class ReturnRules(CaseRules):
 
     def inspect(
         self,
-        by: str,
+        actor: Actor,
         grade: str,
         findings: str,
         disposition: PolicyDecision,
@@ -107,7 +119,9 @@ class ReturnRules(CaseRules):
         self._require("inspect", (S.RECEIVED,))
         if grade not in GRADES:
             raise InvalidCommandError(f"grade must be one of A, B, C, D, got {grade!r}")
-        self._inspected(by=by, grade=grade, findings=findings, timestamp=at)
+        self._inspected(
+            by=actor.principal_id, role=actor.role, grade=grade, findings=findings, timestamp=at
+        )
         self.record_decision(decision=disposition, timestamp=at)
         self._disposition_set(disposition=disposition.outcome, timestamp=at)
 
@@ -134,14 +148,19 @@ class ReturnRules(CaseRules):
             return "cancelled", "cancelled by the customer"
         return "met", f"the return is {self.status.value}"
 
-    def _act_on_breach(self, deadline: Deadline, breach: Breach, at: datetime) -> None:
+    def _act_on_breach(
+        self, deadline: Deadline, breach: Breach, actor: Actor, at: datetime
+    ) -> None:
         if breach.outcome == "expire":
-            self.expire(by=SCHEDULER, deadline=deadline.name, at=at)
+            self.expire(actor=actor, deadline=deadline.name, at=at)
         elif breach.outcome == "auto_approve":
             self._require("approve", (S.PENDING_REVIEW,))
-            self._approve(by="policy:deadlines", shipping=breach.support, at=at)
+            self._approve(actor=actor, shipping=breach.support, at=at)
         elif breach.outcome == "escalate":
-            level = breach.decision.details["level"]
             self._escalated(
-                by=SCHEDULER, level=level, reason="; ".join(breach.decision.reasons), timestamp=at
+                by=actor.principal_id,
+                role=actor.role,
+                level=breach.decision.details["level"],
+                reason="; ".join(breach.decision.reasons),
+                timestamp=at,
             )

@@ -9,6 +9,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from aftersales_core.decisions import PolicyDecision
+from aftersales_core.domain.actor import POLICY, Actor, upcast_actor_v1_v2
 from aftersales_core.domain.deadlines import (
     Deadline,
     DeadlineRules,
@@ -19,7 +20,7 @@ from aftersales_core.domain.repairs import RepairRules, repair_events
 from aftersales_core.domain.return_rules import ReturnRules
 from aftersales_core.domain.return_status import OPEN_BEFORE_SHIPPING, ReturnStatus
 from aftersales_core.domain.return_status import ReturnStatus as S
-from aftersales_core.errors import IllegalTransitionError, InvalidCommandError
+from aftersales_core.errors import IllegalTransitionError, InvalidCommandError, SelfApprovalError
 from aftersales_core.money import Money
 from aftersales_core.personal import PersonalData
 
@@ -35,7 +36,8 @@ class ReturnCase(ReturnRules, RepairRules, DeadlineRules, Aggregate):
     Created = None  # type: ignore[assignment]  # creation events have their own names
 
     class Event(Aggregate.Event):
-        class_version = 1
+        class_version = 2
+        upcast_v1_v2 = classmethod(upcast_actor_v1_v2)
 
     @event("Requested", topic="aftersales.return.Requested")
     def __init__(
@@ -49,12 +51,14 @@ class ReturnCase(ReturnRules, RepairRules, DeadlineRules, Aggregate):
         note: PersonalData | None,
         evidence: list[PersonalData],
         channel: str,
-        requested_by: str,
+        by: str,
+        role: str,
         timestamp: datetime,
     ) -> None:
         self.order_id, self.customer_id, self.lines = order_id, customer_id, lines
         self.reason, self.wanted_outcome, self.channel = reason, wanted_outcome, channel
-        self.note, self.evidence, self.requested_by = note, evidence, requested_by
+        self.note, self.evidence = note, evidence
+        self.requested_by, self.requested_role = by, role
         self.status = S.REQUESTED
         self.decisions: list[PolicyDecision] = []
         self.return_shipping_payer: str | None = None
@@ -97,7 +101,12 @@ class ReturnCase(ReturnRules, RepairRules, DeadlineRules, Aggregate):
         self.record_decision(decision=eligibility, timestamp=at)
         self.record_decision(decision=abuse, timestamp=at)
         if eligibility.outcome == "reject":
-            self._rejected(by="policy", reason="; ".join(eligibility.reasons), timestamp=at)
+            self._rejected(
+                by=POLICY.principal_id,
+                role=POLICY.role,
+                reason="; ".join(eligibility.reasons),
+                timestamp=at,
+            )
         elif eligibility.outcome == "review" or abuse.outcome == "review":
             reasons = (
                 [*eligibility.reasons, *abuse.reasons]
@@ -106,21 +115,24 @@ class ReturnCase(ReturnRules, RepairRules, DeadlineRules, Aggregate):
             )
             self._sent_to_review(reasons=reasons, timestamp=at)
         else:
-            self._approve(by="policy", shipping=shipping, at=at)
+            self._approve(actor=POLICY, shipping=shipping, at=at)
 
-    def approve(self, by: str, shipping: PolicyDecision, at: datetime) -> None:
+    def approve(self, actor: Actor, shipping: PolicyDecision, at: datetime) -> None:
         self._check_time(at)
         self._require("approve", (S.PENDING_REVIEW,))
-        self._approve(by=by, shipping=shipping, at=at)
+        if actor.principal_id == self.requested_by:
+            raise SelfApprovalError(self.id, actor.principal_id, "return")
+        self._approve(actor=actor, shipping=shipping, at=at)
 
-    def _approve(self, by: str, shipping: PolicyDecision | None, at: datetime) -> None:
+    def _approve(self, actor: Actor, shipping: PolicyDecision | None, at: datetime) -> None:
         if shipping is None:
             raise InvalidCommandError(f"return {self.id}: approval needs a shipping decision")
         eligibility = self.latest("return.eligibility")
         ship_back_by = eligibility.details.get("ship_back_by") if eligibility else None
         self.record_decision(decision=shipping, timestamp=at)
         self._approved(
-            by=by,
+            by=actor.principal_id,
+            role=actor.role,
             return_shipping_payer=shipping.outcome,
             returnless=bool(shipping.details.get("returnless")),
             ship_back_by=ship_back_by,
@@ -131,6 +143,7 @@ class ReturnCase(ReturnRules, RepairRules, DeadlineRules, Aggregate):
     def _approved(
         self,
         by: str,
+        role: str,
         return_shipping_payer: str,
         returnless: bool,
         ship_back_by: str | None,
@@ -146,51 +159,63 @@ class ReturnCase(ReturnRules, RepairRules, DeadlineRules, Aggregate):
         self.review_since = timestamp
         self._move(S.PENDING_REVIEW)
 
-    def reject(self, by: str, reason: str, at: datetime) -> None:
+    def reject(self, actor: Actor, reason: str, at: datetime) -> None:
         self._check_time(at)
         self._require("reject", (S.REQUESTED, S.PENDING_REVIEW))
-        self._rejected(by=by, reason=reason, timestamp=at)
+        self._rejected(by=actor.principal_id, role=actor.role, reason=reason, timestamp=at)
 
     @event("Rejected", topic="aftersales.return.Rejected")
-    def _rejected(self, by: str, reason: str, timestamp: datetime) -> None:
+    def _rejected(self, by: str, role: str, reason: str, timestamp: datetime) -> None:
         self._move(S.REJECTED)
 
-    def cancel(self, by: str, reason: str, at: datetime) -> None:
+    def cancel(self, actor: Actor, reason: str, at: datetime) -> None:
         self._check_time(at)
         self._require("cancel", (*OPEN_BEFORE_SHIPPING,))
-        self._cancelled(by=by, reason=reason, timestamp=at)
+        self._cancelled(by=actor.principal_id, role=actor.role, reason=reason, timestamp=at)
 
     @event("Cancelled", topic="aftersales.return.Cancelled")
-    def _cancelled(self, by: str, reason: str, timestamp: datetime) -> None:
+    def _cancelled(self, by: str, role: str, reason: str, timestamp: datetime) -> None:
         self._move(S.CANCELLED)
 
     # ---- the goods' way back --------------------------------------------------------------
 
     @event("LabelIssued", topic="aftersales.return.LabelIssued")
     def _label_issued(
-        self, by: str, carrier: str, tracking_number: str, cost: Money | None, timestamp: datetime
+        self,
+        by: str,
+        role: str,
+        carrier: str,
+        tracking_number: str,
+        cost: Money | None,
+        timestamp: datetime,
     ) -> None:
         self.label = {"carrier": carrier, "tracking_number": tracking_number, "cost": cost}
         self._move(S.LABEL_ISSUED)
 
     @event("ShippedBack", topic="aftersales.return.ShippedBack")
-    def _shipped_back(self, shipment_id: str, carrier: str, timestamp: datetime) -> None:
+    def _shipped_back(
+        self, shipment_id: str, carrier: str, by: str, role: str, timestamp: datetime
+    ) -> None:
         self.shipment_id = shipment_id
         self.shipped_at = self.shipped_at or timestamp
         self._move(S.SHIPPED_BACK)
 
     @event("Expired", topic="aftersales.return.Expired")
-    def _expired(self, by: str, deadline: str, timestamp: datetime) -> None:
+    def _expired(self, by: str, role: str, deadline: str, timestamp: datetime) -> None:
         self._move(S.EXPIRED)
 
     @event("Received", topic="aftersales.return.Received")
-    def _received(self, by: str, shipment_id: str | None, timestamp: datetime) -> None:
+    def _received(
+        self, by: str, role: str, shipment_id: str | None, timestamp: datetime
+    ) -> None:
         self.shipment_id = shipment_id or self.shipment_id
         self.received_at = timestamp
         self._move(S.RECEIVED)
 
     @event("Inspected", topic="aftersales.return.Inspected")
-    def _inspected(self, by: str, grade: str, findings: str, timestamp: datetime) -> None:
+    def _inspected(
+        self, by: str, role: str, grade: str, findings: str, timestamp: datetime
+    ) -> None:
         self.grade, self.findings = grade, findings
         self._move(S.INSPECTED)
 
@@ -201,7 +226,7 @@ class ReturnCase(ReturnRules, RepairRules, DeadlineRules, Aggregate):
     # ---- resolution -------------------------------------------------------------------------
     def resolve(
         self,
-        by: str,
+        actor: Actor,
         resolution: str,
         refund_case_id: UUID | None,
         detail: str | None,
@@ -224,7 +249,8 @@ class ReturnCase(ReturnRules, RepairRules, DeadlineRules, Aggregate):
         if settlement is not None:
             self.record_decision(decision=settlement, timestamp=at)
         self._resolved(
-            by=by,
+            by=actor.principal_id,
+            role=actor.role,
             resolution=resolution,
             refund_case_id=str(refund_case_id) if refund_case_id else None,
             detail=detail,
@@ -236,6 +262,7 @@ class ReturnCase(ReturnRules, RepairRules, DeadlineRules, Aggregate):
     def _resolved(
         self,
         by: str,
+        role: str,
         resolution: str,
         refund_case_id: str | None,
         detail: str | None,
@@ -247,23 +274,25 @@ class ReturnCase(ReturnRules, RepairRules, DeadlineRules, Aggregate):
             self.resolution["exchange"] = dict(exchange)
         self._move(S.RESOLVED)
 
-    def close(self, by: str, at: datetime) -> None:
+    def close(self, actor: Actor, at: datetime) -> None:
         self._check_time(at)
         self._require("close", (S.RESOLVED, S.REPAIR_SHIPPED, S.REJECTED, S.CANCELLED,
                                 S.EXPIRED))
         if self.status == S.RESOLVED and (self.resolution or {}).get("kind") == "repair":
             raise IllegalTransitionError(self.KIND, self.id, "close",
                                          "resolved by repair: the goods are not repaired yet")
-        self._closed(by=by, timestamp=at)
+        self._closed(by=actor.principal_id, role=actor.role, timestamp=at)
 
     @event("Closed", topic="aftersales.return.Closed")
-    def _closed(self, by: str, timestamp: datetime) -> None:
+    def _closed(self, by: str, role: str, timestamp: datetime) -> None:
         self._move(S.CLOSED)
 
     # ---- deadlines (SPEC §3.3; bookkeeping in domain/deadlines.py) -------------------------
 
     @event("Escalated", topic="aftersales.return.Escalated")
-    def _escalated(self, by: str, level: str, reason: str, timestamp: datetime) -> None:
+    def _escalated(
+        self, by: str, role: str, level: str, reason: str, timestamp: datetime
+    ) -> None:
         self.escalations.append(level)
 
     _deadline_scheduled, _deadline_cancelled, _deadline_breached = deadline_events(

@@ -5,6 +5,7 @@ them. Each policy module holds its settings as a frozen dataclass (versioned dat
 """
 
 from aftersales_core.policies import (
+    access,
     buyer_abuse,
     complaint_triage,
     customs_return,
@@ -31,6 +32,7 @@ from aftersales_core.policies.registry import (
 )
 
 __all__ = [
+    "access",
     "buyer_abuse",
     "complaint_triage",
     "current_version",

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.factories import T0, order_paid, order_placed, shipment
+from tests.factories import T0, cli_cast, order_paid, order_placed, shipment
 
 AFTERSALES = [sys.executable, "-m", "aftersales"]
 
@@ -31,13 +31,19 @@ class Cli:
         }
         self.tmp = tmp_path
 
-    def run(self, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    def run(
+        self, *args: str, stdin: str | None = None, as_: str | None = "customer-c-1"
+    ) -> subprocess.CompletedProcess[str]:
+        """Run `aftersales ARGS` acting as principal ``as_`` (AFTERSALES_PRINCIPAL)."""
+        env = {k: v for k, v in self.env.items() if k != "AFTERSALES_PRINCIPAL"}
+        if as_ is not None:
+            env["AFTERSALES_PRINCIPAL"] = as_
         return subprocess.run(
             [*AFTERSALES, *args],
             input=stdin,
             capture_output=True,
             text=True,
-            env=self.env,
+            env=env,
             timeout=120,
             check=False,
         )
@@ -55,9 +61,10 @@ class Cli:
 @pytest.fixture
 def cli(tmp_path: Path) -> Cli:
     cli = Cli(tmp_path)
+    cli_cast(cli.run, "c-1", "c-2")
     placed = order_placed("o-1")
     upstream = [placed, order_paid(placed), shipment("o-1", "Delivered", T0 + timedelta(days=3))]
-    done = cli.run("ingest", cli.lines("upstream.jsonl", upstream))
+    done = cli.run("ingest", cli.lines("upstream.jsonl", upstream), as_="system.upstream")
     assert done.returncode == 0, done.stderr
     return cli
 
@@ -68,7 +75,6 @@ def request_return(**overrides: Any) -> dict[str, Any]:
         "order_id": "o-1",
         "reason": "defective",
         "lines": [{"line_id": "2", "quantity": 1}],
-        "requested_by": "c-1",
         "at": (T0 + timedelta(days=5)).isoformat(),
         **overrides,
     }
@@ -87,7 +93,7 @@ def test_submit_prints_the_case_and_its_decisions_and_case_show_lists_them(cli: 
     assert decision["inputs"]["reason"] == "defective" and decision["reasons"]
     table = cli.run("case", "show", result["case_id"])
     assert "return.eligibility" in table.stdout and "approved" in table.stdout
-    rerun = cli.run("case", "rerun", result["case_id"])
+    rerun = cli.run("case", "rerun", result["case_id"], as_="auditor-1")
     assert rerun.returncode == 0, rerun.stdout + rerun.stderr
 
 
@@ -113,11 +119,11 @@ def test_refused_command_exits_1_with_the_reason(cli: Cli) -> None:
             {
                 "command": "InspectReturn",
                 "case_id": first["case_id"],
-                "by": "wh",
                 "grade": "A",
                 "at": (T0 + timedelta(days=6)).isoformat(),
             }
         ),
+        as_="warehouse-1",
     )
     assert done.returncode == 1
     assert "cannot inspect while approved" in done.stderr
@@ -143,7 +149,7 @@ def test_ingest_reports_bad_lines_and_applies_the_good_ones(cli: Cli) -> None:
         "\n".join([json.dumps(placed), "{not json", json.dumps(wrong_total), json.dumps(placed)])
         + "\n"
     )
-    done = cli.run("ingest", str(path))
+    done = cli.run("ingest", str(path), as_="system.upstream")
     assert done.returncode == 2
     assert "line 2: not JSON" in done.stderr
     assert "line 3" in done.stderr and "total 1.00 is not the sum" in done.stderr
@@ -160,12 +166,12 @@ def test_case_show_as_of_a_past_moment(cli: Cli) -> None:
             {
                 "command": "IssueReturnLabel",
                 "case_id": result["case_id"],
-                "by": "a",
                 "carrier": "DHL",
                 "tracking_number": "T1",
                 "at": (T0 + timedelta(days=7)).isoformat(),
             }
         ),
+        as_="agent-1",
     )
     then = cli.run(
         "case",
@@ -182,7 +188,7 @@ def test_case_show_as_of_a_past_moment(cli: Cli) -> None:
 
 
 def test_unknown_case_exits_3(cli: Cli) -> None:
-    done = cli.run("case", "show", "00000000-0000-0000-0000-000000000000")
+    done = cli.run("case", "show", "00000000-0000-0000-0000-000000000000", as_="agent-1")
     assert done.returncode == 3 and "no case" in done.stderr
 
 
@@ -191,34 +197,42 @@ def test_rebuild_then_query_status_and_report(cli: Cli) -> None:
     rebuilt = cli.run("projections", "rebuild")
     assert rebuilt.returncode == 0, rebuilt.stderr
     rows = json.loads(
-        cli.run("query", "cases", "--where", "case_type=return", "--format", "json").stdout
+        cli.run(
+            "query", "cases", "--where", "case_type=return", "--format", "json", as_="agent-1"
+        ).stdout
     )
     assert [(r["case_id"], r["status"], r["market"]) for r in rows] == [
         (result["case_id"], "approved", "DE")
     ]
-    csv_out = cli.run("query", "decisions", "--format", "csv", "--order-by", "position").stdout
+    csv_out = cli.run(
+        "query", "decisions", "--format", "csv", "--order-by", "position", as_="analyst-1"
+    ).stdout
     assert csv_out.splitlines()[0].startswith("position,case_id,case_type,policy_id")
     policies = [row["policy_id"] for row in csv.DictReader(io.StringIO(csv_out))]
     assert policies[:3] == ["return.eligibility", "buyer.abuse_signal", "return.shipping"]
-    bad = cli.run("query", "cases", "--where", "colour=red")
+    bad = cli.run("query", "cases", "--where", "colour=red", as_="agent-1")
     assert bad.returncode == 2 and "colour" in bad.stderr
     assert cli.run("query", "stored_events").returncode == 2
     status = json.loads(cli.run("status", "--format", "json").stdout)
     assert {s["projection"]: s["lag_events"] for s in status["projections"]}["cases"] == 0
     assert status["relay"]["refused_at"] is None
     html = cli.tmp / "report.html"
-    done = cli.run("report", "--output", str(html))
+    done = cli.run("report", "--output", str(html), as_="analyst-1")
     assert done.returncode == 0, done.stderr
     assert "Return rate by market" in done.stdout and "<img" in html.read_text()
     png = cli.tmp / "report.png"
-    assert cli.run("report", "--output", str(png)).returncode == 0
+    assert cli.run("report", "--output", str(png), as_="analyst-1").returncode == 0
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 HELP = [[], ["submit"], ["ingest"], ["case"], ["case", "show"], ["case", "rerun"], ["run"],
         ["broker"], ["query"], ["status"], ["report"], ["projections"],
         ["projections", "rebuild"], ["deadlines"], ["deadlines", "fire"], ["deadlines", "list"],
-        ["audit"], ["audit", "seal"], ["audit", "verify"]]
+        ["audit"], ["audit", "seal"], ["audit", "verify"], ["audit", "denials"],
+        ["principals"], ["principals", "bootstrap"], ["principals", "add"],
+        ["principals", "import"], ["principals", "grant"], ["principals", "revoke"],
+        ["principals", "disable"], ["principals", "enable"], ["principals", "list"],
+        ["principals", "show"]]
 
 
 @pytest.mark.parametrize("args", HELP)

@@ -20,12 +20,17 @@ import pytest
 from aftersales.bootstrap import open_app
 from aftersales.settings import eventsourcing_env
 from tests.e2e.test_cli import AFTERSALES, Cli, request_return
-from tests.factories import T0, order_paid, order_placed, shipment
+from tests.factories import T0, caller, cli_cast, order_paid, order_placed, shipment
 
 
 @pytest.fixture
 def cli(tmp_path: Path) -> Cli:
-    return Cli(tmp_path)
+    cli = Cli(tmp_path)
+    cli_cast(cli.run, "c-1")
+    return cli
+
+
+UPSTREAM = "system.upstream"
 
 
 def test_the_inputs_that_stopped_workers_are_refused_with_exit_2(cli: Cli) -> None:
@@ -40,7 +45,7 @@ def test_the_inputs_that_stopped_workers_are_refused_with_exit_2(cli: Cli) -> No
     lines = [json.dumps(m) for m in (edge, overflow, nul, order_placed("o-5", meta=deep))]
     lines += ['{"event_type": "OrderPaid", "currency": "EUR", "currency": "USD"}',
               json.dumps(order_placed("o-6", shipping_fee="2_0.00"))]
-    done = cli.run("ingest", "-", stdin="\n".join(lines) + "\n")
+    done = cli.run("ingest", "-", stdin="\n".join(lines) + "\n", as_=UPSTREAM)
     assert done.returncode == 2 and "Traceback" not in done.stderr
     for number, words in enumerate(["outside the supported range", "not an amount",
                                     "U+0000", "nested deeper than", "appears twice",
@@ -53,7 +58,7 @@ def test_a_command_at_the_edge_of_the_calendar_or_before_its_order_is_refused(cl
                                                                              ) -> None:
     placed = order_placed("o-1")
     assert cli.run("ingest", cli.lines("up.jsonl", [placed, order_paid(placed), shipment(
-        "o-1", "Delivered", T0 + timedelta(days=3))])).returncode == 0
+        "o-1", "Delivered", T0 + timedelta(days=3))]), as_=UPSTREAM).returncode == 0
     late = cli.run("submit", "-", stdin=json.dumps(request_return(
         at="9999-12-31T00:00:00+00:00")))
     assert late.returncode == 2 and "outside the supported range" in late.stderr
@@ -62,14 +67,14 @@ def test_a_command_at_the_edge_of_the_calendar_or_before_its_order_is_refused(cl
     assert early.returncode == 2 and "before order 'o-1' was placed" in early.stderr
     for args in (["deadlines", "fire", "--now", "0001-01-01T00:00:00+14:00"],
                  ["deadlines", "list", "--due-before", "9999-12-31T23:59:59-14:00"]):
-        done = cli.run(*args)
+        done = cli.run(*args, as_="agent-1")
         assert done.returncode == 2 and "outside the supported range" in done.stderr, args
 
 
 def test_a_pretty_printed_document_over_the_limit_is_refused_not_read_whole(cli: Cli) -> None:
     big = json.dumps(order_placed("o-1") | {"pad": ["x" * 1000] * 10_000}, indent=2)
     assert len(big) > 10_000_000
-    done = cli.run("ingest", "-", stdin=big)
+    done = cli.run("ingest", "-", stdin=big, as_=UPSTREAM)
     assert done.returncode == 2 and "over the limit of 262144" in done.stderr
 
 
@@ -94,7 +99,8 @@ def peak_rss_mb(args: list[str], env: dict[str, str], chunks: Any) -> tuple[int,
 
 def test_submit_streams_its_input_in_bounded_memory(cli: Cli) -> None:
     small = json.dumps(request_return()).encode() + b"\n"
-    _, baseline = peak_rss_mb(["submit", "-"], cli.env, [small])
+    env = {**cli.env, "AFTERSALES_PRINCIPAL": "customer-c-1"}
+    _, baseline = peak_rss_mb(["submit", "-"], env, [small])
 
     def huge() -> Any:  # 96 MB: one giant document, then many small ones
         yield b'{"command": "RequestReturn", "note": "'
@@ -104,7 +110,7 @@ def test_submit_streams_its_input_in_bounded_memory(cli: Cli) -> None:
         for _ in range(40_000):
             yield b'{"command": "Nope"}\n'
 
-    code, peak = peak_rss_mb(["submit", "-"], cli.env, huge())
+    code, peak = peak_rss_mb(["submit", "-"], env, huge())
     assert code == 2
     assert peak < baseline + 40, f"peak {peak:.0f} MB against {baseline:.0f} MB for one command"
 
@@ -114,23 +120,25 @@ def test_output_neutralises_terminal_escapes_and_spreadsheet_formulas(cli: Cli) 
     placed = order_placed("o-1", customer_id=formula)
     assert cli.run("ingest", cli.lines("up.jsonl", [
         placed, order_paid(placed), shipment("o-1", "Lost", T0 + timedelta(days=2))
-    ])).returncode == 0
+    ]), as_=UPSTREAM).returncode == 0
     app = open_app(eventsourcing_env(f"sqlite:///{cli.db}"))
     try:  # written before the boundary refused control characters, or by another tool
         raw = order_placed("o-2", customer_id="\x1b[2J\x1b]0;owned\x07\u202e")
-        app.order_placed(**typed(raw))
-        app.shipment_scanned(**typed(shipment("o-2", "Lost", T0 + timedelta(days=2))))
+        upstream = caller(app, UPSTREAM)
+        app.upstream.order_placed(upstream, **typed(raw))
+        app.upstream.shipment_scanned(upstream,
+                                      **typed(shipment("o-2", "Lost", T0 + timedelta(days=2))))
     finally:
         app.close()
     assert cli.run("projections", "rebuild").returncode == 0
-    csv_out = cli.run("query", "cases", "--format", "csv").stdout
+    csv_out = cli.run("query", "cases", "--format", "csv", as_="agent-1").stdout
     assert "'" + formula.replace('"', '""') in csv_out
     assert "\n=" not in csv_out and ",=" not in csv_out
-    table = cli.run("query", "cases").stdout
+    table = cli.run("query", "cases", as_="agent-1").stdout
     assert "\x1b" not in table and "\u202e" not in table and "\\x1b[2J" in table
-    rows = json.loads(cli.run("query", "cases", "--format", "json").stdout)
+    rows = json.loads(cli.run("query", "cases", "--format", "json", as_="agent-1").stdout)
     for row in rows:
-        shown = cli.run("case", "show", row["case_id"])
+        shown = cli.run("case", "show", row["case_id"], as_="agent-1")
         assert shown.returncode == 0 and "\x1b" not in shown.stdout, shown.stderr
 
 
@@ -148,9 +156,10 @@ def typed(message: dict[str, Any]) -> dict[str, Any]:
 
 def test_the_databases_the_project_creates_are_private(cli: Cli) -> None:
     placed = order_placed("o-1")
-    assert cli.run("ingest", cli.lines("up.jsonl", [placed])).returncode == 0
+    assert cli.run("ingest", cli.lines("up.jsonl", [placed]), as_=UPSTREAM).returncode == 0
     assert cli.run("projections", "rebuild").returncode == 0
-    assert cli.run("report", "--output", str(cli.tmp / "out" / "report.html")).returncode == 0
+    assert cli.run("report", "--output", str(cli.tmp / "out" / "report.html"),
+                   as_="analyst-1").returncode == 0
     for path in (cli.db, cli.tmp / "read.sqlite", cli.tmp / "out" / "report.html",
                  *cli.tmp.glob("*.sqlite-wal")):
         mode = stat.S_IMODE(path.stat().st_mode)

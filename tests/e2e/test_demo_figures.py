@@ -82,9 +82,8 @@ def projected(read_db: Path) -> dict[str, Any]:
             datetime.fromisoformat(o["delivered_at"])
             > datetime.fromisoformat(o["estimated_delivery_at"])}
     on_time = {o["order_id"] for o in olist if o["delivered_at"]} - late
-    complaints = [r["order_id"] for r in conn.execute(
-        "SELECT order_id FROM complaints WHERE order_id LIKE 'olist-%' AND filed_by = "
-        "'customer'")]
+    complaints = [r["order_id"] for r in conn.execute(  # filed by the customers themselves
+        "SELECT order_id FROM complaints WHERE order_id LIKE 'olist-%' AND proactive = 0")]
     return {"uci_orders": uci["n"],
             "uci_value": sum((Decimal(t) for t in (uci["totals"] or "").split()), Decimal(0)),
             "placed": len(olist), "delivered": sum(1 for o in olist if o["delivered_at"]),

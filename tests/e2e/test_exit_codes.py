@@ -15,20 +15,20 @@ from uuid import UUID, uuid4
 import pytest
 from typer.testing import CliRunner
 
+from aftersales.bootstrap import open_app
 from aftersales.cli import app as cli_app
 from aftersales.settings import eventsourcing_env
-from aftersales_core.application.app import AfterSalesApp
-from tests.factories import T0, delivered_order, order_placed
+from tests.factories import T0, caller, delivered_order, order_placed
 
 AT = (T0 + timedelta(days=20)).isoformat()  # after every case's last change
 
 
 class Store:
-    """Cases in the states the refusals need, on one SQLite file."""
+    """Cases in the states the refusals need, on one SQLite file, with the test principals."""
 
     def __init__(self, path: Path) -> None:
         self.url = f"sqlite:///{path}"
-        app = AfterSalesApp(env=eventsourcing_env(self.url, None))
+        app = open_app(eventsourcing_env(self.url, None))
         self.app = app
         delivered_order(app, "o-1")  # line 1: 2 x 20.00 EUR, line 2: 1 x 60.00 EUR
         delivered_order(app, "o-big", lines=[{"line_id": "1", "sku": "TV", "quantity": 1,
@@ -36,31 +36,34 @@ class Store:
                                                "unit_price": "900.00"}])
         at = T0 + timedelta(days=5)
         ids: dict[str, UUID] = {}
+        buyer, agent, psp = (caller(app, n) for n in ("customer-c-1", "agent-1", "payments-1"))
+        caller(app, "customer-c-2")
 
         def request(name: str, line: str, reason: str, **extra: Any) -> None:
             ids[name] = uuid4()
-            app.request_return(ids[name], "o-1", [{"line_id": line, "quantity": 1}], reason,
-                               "refund", "c-1", at, **extra)
+            app.returns.request(buyer, ids[name], "o-1", [{"line_id": line, "quantity": 1}],
+                                reason, "refund", at, **extra)
 
         request("approved", "2", "changed_mind")
         request("rejected", "2", "changed_mind")  # the unit is in the first return already
         request("returnless", "1", "defective", return_shipping_estimate=Decimal("35.00"))
         for name, order, amount in (("awaiting", "o-big", "300.00"), ("settled", "o-1", "10.00")):
             ids[name] = uuid4()
-            app.request_refund(ids[name], order, "goodwill", "sorry", "agent-1", at,
-                               amount=Decimal(amount))
-        app.issue_refund(ids["settled"], "payments", at)
-        app.confirm_refund_settled(ids["settled"], "psp-1", at)
+            app.refunds.request(agent, ids[name], order, "goodwill", "sorry", at,
+                                amount=Decimal(amount))
+        app.refunds.issue(psp, ids["settled"], at)
+        app.refunds.confirm_settled(psp, ids["settled"], "psp-1", at)
         for name in ("acknowledged", "closed"):
             ids[name] = uuid4()
-            app.file_complaint(ids[name], "c-1", "email", "service", "slow", "c-1", at, "o-1")
-        app.acknowledge_complaint(ids["acknowledged"], "agent-1", at)
-        app.resolve_complaint(ids["closed"], "agent-1", "answered", at)
-        app.close_complaint(ids["closed"], "agent-1", at, 4)
+            app.complaints.file(buyer, ids[name], "email", "service", "slow", at,
+                                order_id="o-1")
+        app.complaints.acknowledge(agent, ids["acknowledged"], at)
+        app.complaints.resolve(agent, ids["closed"], "answered", at)
+        app.complaints.close(agent, ids["closed"], at, 4)
         self.ids = ids
 
     def events(self) -> int:
-        return self.app.recorder.max_notification_id() or 0
+        return self.app.store.recorder.max_notification_id() or 0
 
 
 @pytest.fixture(scope="module")
@@ -70,10 +73,25 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
     made.app.close()
 
 
-def submit(store: Store, command: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Any:
+def submit(store: Store, command: dict[str, Any], monkeypatch: pytest.MonkeyPatch,
+           as_: str) -> Any:
     monkeypatch.setenv("AFTERSALES_DATABASE_URL", store.url)
     monkeypatch.delenv("AFTERSALES_POSTGRES_SCHEMA", raising=False)
-    return CliRunner().invoke(cli_app, ["submit", "-"], input=json.dumps({"at": AT, **command}))
+    return CliRunner().invoke(cli_app, ["submit", "-", "--as", as_],
+                              input=json.dumps({"at": AT, **command}))
+
+
+ACTORS = ("by", "requested_by", "filed_by", "agent", "author", "approver")
+PRINCIPAL = {"c-1": "customer-c-1", "c-2": "customer-c-2", "agent-1": "agent-1",
+             "agent-2": "agent-2", "warehouse": "warehouse-1", "tech": "warehouse-1",
+             "payments": "payments-1", "sup-1": "sup-1", None: "payments-1"}
+
+
+def sent_as(fields: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The principal a row's command is sent as (named where the body once named its actor),
+    and the body without it."""
+    named = next((fields[k] for k in ACTORS if k in fields), None)
+    return PRINCIPAL[named], {k: v for k, v in fields.items() if k not in ACTORS}
 
 
 # (command, the case it acts on, its other fields, what the refusal message says)
@@ -104,10 +122,7 @@ REFUSALS: list[tuple[str, str, dict[str, Any], str]] = [
     ("RequestRefund", "awaiting", {"order_id": "o-1", "source": "goodwill", "reason": "x",
                                    "amount": "1.00", "requested_by": "agent-2"},
      "exists already"),
-    ("ApproveRefund", "awaiting", {"approver": "agent-2", "approver_role": "agent"},
-     "is not a supervisor"),
-    ("ApproveRefund", "awaiting", {"approver": "agent-1", "approver_role": "supervisor"},
-     "may not approve"),
+    ("ApproveRefund", "settled", {"by": "sup-1"}, "cannot approve while settled"),
     ("RejectRefund", "settled", {"by": "agent-1", "reason": "x"}, "cannot reject"),
     ("IssueRefund", "awaiting", {"by": "payments"}, "cannot issue"),
     ("ConfirmRefundSettled", "awaiting", {"provider_ref": "psp-9"}, "cannot confirm"),
@@ -142,8 +157,9 @@ def test_a_domain_refusal_exits_1_says_why_and_stores_nothing(
         store: Store, monkeypatch: pytest.MonkeyPatch, name: str, case: str,
         fields: dict[str, Any], message: str) -> None:
     before = store.events()
-    done = submit(store, {"command": name, "case_id": str(store.ids[case]), **fields},
-                  monkeypatch)
+    as_, body = sent_as(fields)
+    done = submit(store, {"command": name, "case_id": str(store.ids[case]), **body},
+                  monkeypatch, as_)
     assert done.exit_code == 1, done.output
     said = " ".join(done.output.split())
     assert f"{name} refused" in said and message in said
@@ -159,13 +175,16 @@ def test_a_domain_refusal_exits_1_says_why_and_stores_nothing(
     ({"command": "RequestReturn", "order_id": "o-404", "reason": "changed_mind",
       "lines": [{"line_id": "1", "quantity": 1}], "requested_by": "c-1"}, 3, "not known"),
     ({"command": "FileComplaint", "customer_id": "c-2", "order_id": "o-1", "channel": "email",
-      "category": "service", "description": "x", "filed_by": "c-2"}, 3, "has no order"),
+      "category": "service", "description": "x", "filed_by": "agent-1"}, 3, "has no order"),
+    ({"command": "FileComplaint", "customer_id": "c-2", "order_id": "o-1", "channel": "email",
+      "category": "service", "description": "x", "filed_by": "c-2"}, 3, "not known"),
 ])
 def test_invalid_input_exits_2_and_what_does_not_exist_exits_3(
         store: Store, monkeypatch: pytest.MonkeyPatch, command: dict[str, Any], code: int,
         message: str) -> None:
     before = store.events()
-    done = submit(store, command, monkeypatch)
+    as_, body = sent_as(command)
+    done = submit(store, body, monkeypatch, as_)
     assert done.exit_code == code, done.output
     assert message in " ".join(done.output.split())
     assert store.events() == before
@@ -176,7 +195,8 @@ def test_a_second_order_placed_under_another_event_id_is_refused_with_1(
     monkeypatch.setenv("AFTERSALES_DATABASE_URL", store.url)
     before = store.events()
     again = {**order_placed("o-1"), "event_id": "o-1-placed-again"}
-    done = CliRunner().invoke(cli_app, ["ingest", "-"], input=json.dumps(again))
+    done = CliRunner().invoke(cli_app, ["ingest", "-", "--as", "system.upstream"],
+                              input=json.dumps(again))
     assert done.exit_code == 1, done.output
     assert "placed already" in " ".join(done.output.split())
     assert store.events() == before
@@ -188,7 +208,25 @@ def test_an_order_with_an_unknown_time_zone_is_invalid_input_naming_the_field(
     before = store.events()
     for zone_name in ("Mars/Olympus", "../../etc/passwd", "Europe/Berlin\u0000"):
         placed = order_placed("o-tz", buyer_timezone=zone_name)
-        done = CliRunner().invoke(cli_app, ["ingest", "-"], input=json.dumps(placed))
+        done = CliRunner().invoke(cli_app, ["ingest", "-", "--as", "system.upstream"],
+                                  input=json.dumps(placed))
         assert done.exit_code == 2, done.output
         assert "buyer_timezone" in " ".join(done.output.split())
+    assert store.events() == before
+
+
+@pytest.mark.parametrize(("as_", "fields", "message"), [
+    ("agent-2", {}, "above the approval threshold only a supervisor approves"),
+    ("agent-1", {}, "nobody approves what they requested"),
+    ("customer-c-1", {}, "customer may not ApproveRefund"),
+    ("sup-1", {"approver": "sup-2", "approver_role": "supervisor"}, "approver: the actor"),
+])
+def test_who_may_not_approve_is_denied_with_6_and_stores_nothing(
+        store: Store, monkeypatch: pytest.MonkeyPatch, as_: str, fields: dict[str, Any],
+        message: str) -> None:
+    before = store.events()
+    done = submit(store, {"command": "ApproveRefund", "case_id": str(store.ids["awaiting"]),
+                          **fields}, monkeypatch, as_)
+    assert done.exit_code == 6, done.output
+    assert message in " ".join(done.output.split())
     assert store.events() == before

@@ -11,11 +11,11 @@ from datetime import datetime
 from pathlib import Path
 from uuid import uuid4
 
+from aftersales.bootstrap import open_app
 from aftersales.settings import eventsourcing_env
 from aftersales_core import policies
-from aftersales_core.application.app import AfterSalesApp
 from aftersales_core.domain.returns import ReturnCase
-from tests.factories import ingest, order_paid, order_placed, shipment
+from tests.factories import caller, ingest, order_paid, order_placed, pid, shipment
 
 DELIVERED = datetime.fromisoformat("2026-06-01T10:00:00+00:00")
 EVENING_OF_DAY_14 = datetime.fromisoformat("2026-06-15T20:00:00+00:00")  # 22:00 in Berlin
@@ -23,7 +23,7 @@ EVENING_OF_DAY_14 = datetime.fromisoformat("2026-06-15T20:00:00+00:00")  # 22:00
 
 def test_a_v1_decision_reruns_to_its_recorded_outcome_from_the_cli(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'events.sqlite'}"
-    app = AfterSalesApp(env=eventsourcing_env(url, None))
+    app = open_app(eventsourcing_env(url, None))
     placed = order_placed("o-1", market="DE", currency="EUR",
                           at=datetime.fromisoformat("2026-05-25T10:00:00+00:00"))
     ingest(app, placed, order_paid(placed), shipment("o-1", "Delivered", DELIVERED))
@@ -45,14 +45,17 @@ def test_a_v1_decision_reruns_to_its_recorded_outcome_from_the_cli(tmp_path: Pat
     case = ReturnCase(id=uuid4(), order_id="o-1", customer_id="c-1",
                       lines=[{"line_id": "2", "quantity": 1}], reason="changed_mind",
                       wanted_outcome="refund", note=None, evidence=[], channel="web",
-                      requested_by="c-1", timestamp=EVENING_OF_DAY_14)
+                      by=pid(app, "customer-c-1"), role="customer",
+                      timestamp=EVENING_OF_DAY_14)
     case.decide(v1, abuse, None, EVENING_OF_DAY_14)
-    app.save_all(case)
+    app.work.commit(case)
+    caller(app, "auditor-1")
     app.close()
 
     env = {**os.environ, "AFTERSALES_DATABASE_URL": url}
     done = subprocess.run([sys.executable, "-m", "aftersales", "case", "rerun", str(case.id),
-                           "--format", "json"], capture_output=True, text=True, env=env,
+                           "--format", "json", "--as", "auditor-1"], capture_output=True,
+                          text=True, env=env,
                           timeout=120, check=False)
     assert done.returncode == 0, done.stderr
     rows = json.loads(done.stdout)

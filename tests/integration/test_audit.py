@@ -15,31 +15,32 @@ from uuid import uuid4
 import pytest
 from typer.testing import CliRunner, Result
 
+from aftersales.bootstrap import open_app
 from aftersales.cli import app as cli_app
 from aftersales.settings import Settings, eventsourcing_env
-from aftersales_core.application.app import AfterSalesApp
+from aftersales_core.application.services import Services
 from audit.auditor import GENESIS, Auditor
-from tests.factories import T0, delivered_order
+from tests.factories import T0, caller, delivered_order
 
 REQUESTED = T0 + timedelta(days=5)
 NOW = datetime(2026, 4, 1, 12, tzinfo=UTC)
 
 
-def fill(app: AfterSalesApp, orders: int, prefix: str = "o") -> int:
+def fill(app: Services, orders: int, prefix: str = "o") -> int:
     """Delivered orders, each with a return (its decisions and deadlines); the store's end."""
     for index in range(orders):
         order_id = f"{prefix}-{index}"
         delivered_order(app, order_id)
-        app.request_return(uuid4(), order_id, [{"line_id": "2", "quantity": 1}], "defective",
-                           "refund", "c-1", REQUESTED)
-    return int(app.recorder.max_notification_id() or 0)
+        app.returns.request(caller(app, "customer-c-1"), uuid4(), order_id,
+                            [{"line_id": "2", "quantity": 1}], "defective", "refund", REQUESTED)
+    return int(app.store.recorder.max_notification_id() or 0)
 
 
 class RawStore:
     """Raw SQL on the store's events table, as someone with database access could run it."""
 
-    def __init__(self, app: AfterSalesApp) -> None:
-        recorder: Any = app.recorder
+    def __init__(self, app: Services) -> None:
+        recorder: Any = app.store.recorder
         self.datastore = recorder.datastore
         self.postgres = type(self.datastore).__name__.startswith("Postgres")
         if self.postgres:
@@ -65,13 +66,13 @@ class RawStore:
         return uuid4() if self.postgres else uuid4().hex
 
 
-def auditor(app: AfterSalesApp, batch_size: int = 10) -> Auditor:
-    return Auditor(app.recorder, app.mapper, rerun=app.books.rerun, batch_size=batch_size,
-                   page_size=25)
+def auditor(app: Services, batch_size: int = 10) -> Auditor:
+    return Auditor(app.store.recorder, app.store.mapper, rerun=app.store.books.rerun,
+                   batch_size=batch_size, page_size=25)
 
 
 def test_an_intact_store_verifies_with_one_checkpoint_per_batch_and_the_head(
-    app: AfterSalesApp,
+    app: Services,
 ) -> None:
     end = fill(app, 3)
     sealed = auditor(app).seal(NOW)
@@ -85,7 +86,7 @@ def test_an_intact_store_verifies_with_one_checkpoint_per_batch_and_the_head(
 
 
 def test_sealing_twice_adds_nothing_and_a_new_auditor_continues_the_same_chain(
-    app: AfterSalesApp,
+    app: Services,
 ) -> None:
     fill(app, 2)
     first = auditor(app).seal(NOW)
@@ -96,7 +97,7 @@ def test_sealing_twice_adds_nothing_and_a_new_auditor_continues_the_same_chain(
 
 
 @pytest.mark.parametrize("field", ["state", "topic", "version", "originator_id"])
-def test_a_changed_event_is_found_at_its_position(app: AfterSalesApp, field: str) -> None:
+def test_a_changed_event_is_found_at_its_position(app: Services, field: str) -> None:
     end = fill(app, 3)
     auditor(app).seal(NOW)
     raw, position = RawStore(app), end // 2
@@ -122,7 +123,7 @@ def test_a_changed_event_is_found_at_its_position(app: AfterSalesApp, field: str
     assert expected in finding.detail and finding.found is not None
 
 
-def test_a_deleted_event_is_found_at_its_position(app: AfterSalesApp) -> None:
+def test_a_deleted_event_is_found_at_its_position(app: Services) -> None:
     end = fill(app, 3)
     auditor(app).seal(NOW)
     RawStore(app).execute("DELETE FROM {table} WHERE {position} = ?", end // 2)
@@ -131,10 +132,10 @@ def test_a_deleted_event_is_found_at_its_position(app: AfterSalesApp) -> None:
 
 
 def test_deleting_the_last_events_after_sealing_leaves_the_head_beyond_the_store_end(
-    app: AfterSalesApp,
+    app: Services,
 ) -> None:
     end = fill(app, 3)
-    auditor(app).seal(NOW)
+    auditor(app, batch_size=1000).seal(NOW)  # one checkpoint: the head
     RawStore(app).execute("DELETE FROM {table} WHERE {position} > ?", end - 3)
     report = auditor(app).verify()
     [finding] = report.findings
@@ -143,7 +144,7 @@ def test_deleting_the_last_events_after_sealing_leaves_the_head_beyond_the_store
     assert (report.store_end, report.sealed_head) == (end - 3, end)
 
 
-def test_an_event_inserted_out_of_order_is_found(app: AfterSalesApp) -> None:
+def test_an_event_inserted_out_of_order_is_found(app: Services) -> None:
     """A gap in positions is legitimate (PostgreSQL skips numbers of rolled-back appends);
     an event written into the gap after sealing is not."""
     end = fill(app, 3)
@@ -158,7 +159,7 @@ def test_an_event_inserted_out_of_order_is_found(app: AfterSalesApp) -> None:
     assert (finding.position, finding.kind) == (gap, "inserted")
 
 
-def test_several_tamperings_are_each_found_in_their_own_batch(app: AfterSalesApp) -> None:
+def test_several_tamperings_are_each_found_in_their_own_batch(app: Services) -> None:
     end = fill(app, 4)
     auditor(app).seal(NOW)
     raw = RawStore(app)
@@ -169,7 +170,7 @@ def test_several_tamperings_are_each_found_in_their_own_batch(app: AfterSalesApp
 
 
 def test_events_after_the_last_seal_are_not_yet_sealed_until_the_next_seal(
-    app: AfterSalesApp,
+    app: Services,
 ) -> None:
     end = fill(app, 2)
     auditor(app).seal(NOW)
@@ -185,7 +186,7 @@ def test_events_after_the_last_seal_are_not_yet_sealed_until_the_next_seal(
 
 
 def test_an_auditor_that_finds_the_head_moved_reads_on_and_writes_no_second_chain(
-    app: AfterSalesApp, monkeypatch: pytest.MonkeyPatch
+    app: Services, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     fill(app, 2)
     late, early = auditor(app), auditor(app)
@@ -199,7 +200,7 @@ def test_an_auditor_that_finds_the_head_moved_reads_on_and_writes_no_second_chai
     assert report.intact and report.checkpoints == first.checkpoints
 
 
-def test_an_anchor_kept_elsewhere_exposes_a_rebuilt_chain(app: AfterSalesApp) -> None:
+def test_an_anchor_kept_elsewhere_exposes_a_rebuilt_chain(app: Services) -> None:
     fill(app, 2)
     sealed = auditor(app).seal(NOW)
     assert auditor(app).verify(anchors=[(sealed.head, sealed.chain_hash)]).intact
@@ -213,7 +214,7 @@ def test_an_anchor_kept_elsewhere_exposes_a_rebuilt_chain(app: AfterSalesApp) ->
     assert [f.kind for f in report.findings] == ["anchor"]  # …but not with the kept head
 
 
-def test_decisions_that_no_longer_give_the_same_result_are_reported(app: AfterSalesApp) -> None:
+def test_decisions_that_no_longer_give_the_same_result_are_reported(app: Services) -> None:
     fill(app, 2)
     report = auditor(app).verify(decisions=True)
     assert report.decisions_checked and report.decision_mismatches == []
@@ -238,25 +239,28 @@ def test_audit_on_the_command_line_and_the_auditor_role(store_settings: Settings
     def cli(*args: str) -> Result:
         return CliRunner().invoke(cli_app, list(args), env=env)
 
-    app = AfterSalesApp(env=eventsourcing_env(store_settings.database_url,
-                                              store_settings.postgres_schema))
+    app = open_app(eventsourcing_env(store_settings.database_url, store_settings.postgres_schema))
     try:
         end = fill(app, 2)
         worker = subprocess.run(  # a real worker process, stopped by --seconds
             [sys.executable, "-m", "aftersales", "run", "--role", "auditor", "--seconds", "1"],
             capture_output=True, text=True, env={**os.environ, **env}, timeout=120, check=False)
         assert worker.returncode == 0, worker.stderr
-        done = cli("audit", "verify", "--format", "json", "--decisions")
+        denied = cli("audit", "verify", "--as", "agent-1")
+        assert denied.exit_code == 6 and "VerifyAudit denied" in denied.stderr
+        done = cli("audit", "verify", "--format", "json", "--decisions", "--as", "auditor-1")
         assert done.exit_code == 0, done.stderr
         report = json.loads(done.stdout)
         assert report["intact"] and report["sealed_head"] == report["store_end"] == end
         assert report["decisions_checked"] > 0 and "events/s" in done.stderr
         sealed = cli("audit", "seal", "--format", "json")
         assert sealed.exit_code == 0 and json.loads(sealed.stdout)["sealed_events"] == 0
-        assert cli("audit", "verify", "--anchor", "3:nothex").exit_code == 2
+        assert cli("audit", "verify", "--anchor", "3:nothex", "--as", "auditor-1").exit_code == 2
         RawStore(app).execute("UPDATE {table} SET originator_version = 99 "
                               "WHERE {position} = 2")
-        tampered = cli("audit", "verify", "--anchor", f"{end}:{report['head_hash']}")
+        tampered = cli(
+            "audit", "verify", "--anchor", f"{end}:{report['head_hash']}", "--as", "auditor-1"
+        )
     finally:
         app.close()
     assert tampered.exit_code == 1

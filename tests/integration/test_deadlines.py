@@ -16,16 +16,25 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from aftersales.bootstrap import open_app
+from aftersales.bootstrap import open_app, scheduler_principal
 from aftersales.settings import Settings, eventsourcing_env
-from aftersales_core.application.app import AfterSalesApp
+from aftersales_core.application.services import Services
 from aftersales_core.domain.complaints import ComplaintCase
 from aftersales_core.domain.ids import order_aggregate_id
 from aftersales_core.domain.refunds import RefundCase
 from aftersales_core.domain.returns import ReturnCase
 from aftersales_core.policies.calendar import end_of_day, zone
 from scheduling.scheduler import Scheduler
-from tests.factories import T0, delivered_order, ingest, order_paid, order_placed, shipment
+from tests.factories import (
+    T0,
+    caller,
+    cli_cast,
+    delivered_order,
+    ingest,
+    order_paid,
+    order_placed,
+    shipment,
+)
 
 DELIVERED = T0 + timedelta(days=3)  # Thursday 5 March 2026
 REQUESTED = T0 + timedelta(days=5)
@@ -33,16 +42,18 @@ LINE = [{"line_id": "2", "quantity": 1}]
 
 
 def request(
-    app: AfterSalesApp, order_id: str, reason: str, outcome: str = "refund", line: str = "2"
+    app: Services, order_id: str, reason: str, outcome: str = "refund", line: str = "2"
 ) -> UUID:
     case_id = uuid4()
     lines = [{"line_id": line, "quantity": 1}]
-    app.request_return(case_id, order_id, lines, reason, outcome, "c-1", REQUESTED)
+    app.returns.request(
+        caller(app, "customer-c-1"), case_id, order_id, lines, reason, outcome, REQUESTED
+    )
     return case_id
 
 
-def deadline(app: AfterSalesApp, case_id: UUID, name: str, cls: Any = ReturnCase) -> Any:
-    return app.load(cls, case_id).deadlines[name]
+def deadline(app: Services, case_id: UUID, name: str, cls: Any = ReturnCase) -> Any:
+    return app.store.load(cls, case_id).deadlines[name]
 
 
 def end_of(day: str, zone_name: str) -> datetime:
@@ -51,44 +62,46 @@ def end_of(day: str, zone_name: str) -> datetime:
 
 
 def test_an_eu_withdrawal_refund_is_due_14_days_after_the_notice_and_follows_the_refund(
-    app: AfterSalesApp,
+    app: Services,
 ) -> None:
     delivered_order(app, "o-1", market="DE", currency="EUR", delivered=DELIVERED)
     rid = request(app, "o-1", "changed_mind")  # Saturday 7 March, Berlin
     due = end_of("2026-03-21", "Europe/Berlin")
     assert deadline(app, rid, "ship_back").due_at == due
-    assert "refund" not in app.load(ReturnCase, rid).deadlines  # held until the goods come
+    assert "refund" not in app.store.load(ReturnCase, rid).deadlines  # held until the goods come
     ingest(app, shipment("o-1", "Dispatched", REQUESTED + timedelta(days=2), direction="return"))
     assert deadline(app, rid, "ship_back").state == "met"
     assert deadline(app, rid, "refund").due_at == due
     assert deadline(app, rid, "refund").set_by == {"policy_id": "deadlines", "policy_version": 3}
-    app.receive_return(rid, "warehouse", REQUESTED + timedelta(days=4))
-    app.inspect_return(rid, "inspector", "A", REQUESTED + timedelta(days=5))
-    resolved = app.resolve_return(rid, "agent-1", REQUESTED + timedelta(days=6))
+    app.returns.receive(caller(app, "warehouse-1"), rid, REQUESTED + timedelta(days=4))
+    app.returns.inspect(caller(app, "warehouse-1"), rid, "A", REQUESTED + timedelta(days=5))
+    resolved = app.resolutions.resolve(caller(app, "agent-1"), rid, REQUESTED + timedelta(days=6))
     assert deadline(app, rid, "refund").state == "met"
     refund_id = UUID(resolved.related["refund_case_id"])
     carried = deadline(app, refund_id, "refund", RefundCase)
     assert (carried.due_at, carried.state) == (due, "open")
-    app.issue_refund(refund_id, "payments", REQUESTED + timedelta(days=7))
+    app.refunds.issue(caller(app, "payments-1"), refund_id, REQUESTED + timedelta(days=7))
     assert deadline(app, refund_id, "refund", RefundCase).state == "met"
 
 
 @pytest.mark.parametrize(("market", "currency"), [("GB", "GBP"), ("FR", "EUR")])
 def test_uk_and_eu_withdrawals_are_refunded_within_14_days_of_the_request(
-    app: AfterSalesApp, market: str, currency: str
+    app: Services, market: str, currency: str
 ) -> None:
     delivered_order(app, "o-1", market=market, currency=currency, delivered=DELIVERED)
     where = {"GB": "Europe/London", "FR": "Europe/Paris"}[market]
     rid = request(app, "o-1", "changed_mind")
-    app.receive_return(rid, "warehouse", REQUESTED + timedelta(days=20))  # after the 14 days
+    app.returns.receive(
+        caller(app, "warehouse-1"), rid, REQUESTED + timedelta(days=20)
+    )  # after the 14 days
     assert deadline(app, rid, "refund").due_at == end_of("2026-03-30", where)  # 3 days later
     early = request(app, "o-1", "changed_mind", line="1")  # line 2 is in the first return
-    app.receive_return(early, "warehouse", REQUESTED + timedelta(days=3))
+    app.returns.receive(caller(app, "warehouse-1"), early, REQUESTED + timedelta(days=3))
     assert deadline(app, early, "refund").due_at == end_of("2026-03-21", where)
 
 
 def test_a_cn_cross_border_return_goes_back_within_45_days_of_release_and_is_refunded_in_7(
-    app: AfterSalesApp,
+    app: Services,
 ) -> None:
     delivered_order(
         app, "o-1", market="CN", currency="CNY", fulfilment="bonded", delivered=DELIVERED
@@ -97,35 +110,55 @@ def test_a_cn_cross_border_return_goes_back_within_45_days_of_release_and_is_ref
     assert released.isoformat() == "2026-03-04T09:00:00+00:00"
     rid = request(app, "o-1", "changed_mind")
     assert deadline(app, rid, "ship_back").due_at == end_of("2026-04-18", "Asia/Shanghai")
-    assert "refund" not in app.load(ReturnCase, rid).deadlines  # counted from receipt
+    assert "refund" not in app.store.load(ReturnCase, rid).deadlines  # counted from receipt
     received = REQUESTED + timedelta(days=10)  # 17 March
-    app.receive_return(rid, "warehouse", received)
+    app.returns.receive(caller(app, "warehouse-1"), rid, received)
     assert deadline(app, rid, "refund").due_at == end_of("2026-03-24", "Asia/Shanghai")
 
 
 def test_a_us_refund_is_due_seven_working_days_after_the_return_arrives(
-    app: AfterSalesApp,
+    app: Services,
 ) -> None:
     delivered_order(
-        app, "o-1", market="US", currency="USD", fulfilment="domestic", delivered=DELIVERED,
+        app,
+        "o-1",
+        market="US",
+        currency="USD",
+        fulfilment="domestic",
+        delivered=DELIVERED,
         buyer_timezone="America/New_York",
     )
     rid = request(app, "o-1", "defective")
     friday = datetime.fromisoformat("2026-03-13T09:00:00+00:00")
-    app.receive_return(rid, "warehouse", friday)
+    app.returns.receive(caller(app, "warehouse-1"), rid, friday)
     assert deadline(app, rid, "refund").due_at == end_of("2026-03-24", "America/New_York")
 
 
 def test_us_working_days_skip_independence_day_and_count_in_the_buyers_calendar(
-    app: AfterSalesApp,
+    app: Services,
 ) -> None:
-    delivered_order(app, "o-1", market="US", currency="USD", fulfilment="domestic",
-                    delivered=datetime.fromisoformat("2026-06-26T15:00:00+00:00"))
+    delivered_order(
+        app,
+        "o-1",
+        market="US",
+        currency="USD",
+        fulfilment="domestic",
+        delivered=datetime.fromisoformat("2026-06-26T15:00:00+00:00"),
+    )
     rid = uuid4()
-    app.request_return(rid, "o-1", LINE, "defective", "refund", "c-1",
-                       datetime.fromisoformat("2026-06-29T15:00:00+00:00"))
+    app.returns.request(
+        caller(app, "customer-c-1"),
+        rid,
+        "o-1",
+        LINE,
+        "defective",
+        "refund",
+        datetime.fromisoformat("2026-06-29T15:00:00+00:00"),
+    )
     # 05:00 UTC on Thursday 2 July is still Wednesday 1 July in Honolulu, the US default zone
-    app.receive_return(rid, "warehouse", datetime.fromisoformat("2026-07-02T05:00:00+00:00"))
+    app.returns.receive(
+        caller(app, "warehouse-1"), rid, datetime.fromisoformat("2026-07-02T05:00:00+00:00")
+    )
     refund = deadline(app, rid, "refund")
     # Thu 2, [Fri 3: Independence Day observed, the weekend], Mon 6 ... Fri 10, Mon 13
     assert refund.due_at == end_of("2026-07-13", "Pacific/Honolulu")
@@ -133,39 +166,54 @@ def test_us_working_days_skip_independence_day_and_count_in_the_buyers_calendar(
 
 
 def test_a_return_nobody_decided_is_escalated_and_one_not_shipped_back_expires(
-    app: AfterSalesApp,
+    app: Services,
 ) -> None:
     delivered_order(app, "o-1", delivered=DELIVERED)
     delivered_order(app, "o-2", delivered=DELIVERED)
     review = request(app, "o-1", "changed_mind", outcome="repair")  # a repair without a fault
     approved = request(app, "o-2", "changed_mind")
-    scheduler = Scheduler(app)
+    scheduler = Scheduler(app, scheduler_principal(app))
     assert scheduler.fire_due(REQUESTED + timedelta(hours=48)) == []
     fired = scheduler.fire_due(REQUESTED + timedelta(hours=49))
     assert [(f.case_id, f.name, f.action) for f in fired] == [(review, "decision", "escalate")]
-    assert app.load(ReturnCase, review).escalations == ["supervisor"]
+    assert app.store.load(ReturnCase, review).escalations == ["supervisor"]
     fired = scheduler.fire_due(REQUESTED + timedelta(days=15))
     assert [(f.case_id, f.name, f.action, f.status) for f in fired] == [
         (approved, "ship_back", "expire", "expired")
     ]
-    assert "refund" not in app.load(ReturnCase, approved).deadlines  # the goods never came
+    assert "refund" not in app.store.load(ReturnCase, approved).deadlines  # the goods never came
 
 
-def test_firing_again_changes_nothing_in_the_store(app: AfterSalesApp) -> None:
+def test_firing_again_changes_nothing_in_the_store(app: Services) -> None:
     delivered_order(app, "o-1", delivered=DELIVERED)
     complaint = uuid4()
-    app.file_complaint(complaint, "c-1", "email", "service", "slow", "c-1", REQUESTED, "o-1")
-    scheduler = Scheduler(app)
+    app.complaints.file(
+        caller(app, "customer-c-1"),
+        complaint,
+        "email",
+        "service",
+        "slow",
+        REQUESTED,
+        customer_id="c-1",
+        order_id="o-1",
+    )
+    scheduler = Scheduler(app, scheduler_principal(app))
     later = REQUESTED + timedelta(days=8)
     fired = scheduler.fire_due(later)
     assert [(f.name, f.action) for f in fired] == [
         ("first_response", "escalate"),
         ("resolution", "escalate"),
     ]
-    assert app.load(ComplaintCase, complaint).escalations == ["supervisor", "platform_arbitration"]
-    end = app.recorder.max_notification_id()
-    assert scheduler.fire_due(later) == [] and Scheduler(app).fire_due(later) == []
-    assert app.recorder.max_notification_id() == end
+    assert app.store.load(ComplaintCase, complaint).escalations == [
+        "supervisor",
+        "platform_arbitration",
+    ]
+    end = app.store.recorder.max_notification_id()
+    assert (
+        scheduler.fire_due(later) == []
+        and Scheduler(app, scheduler_principal(app)).fire_due(later) == []
+    )
+    assert app.store.recorder.max_notification_id() == end
     listed = scheduler.index.listing(complaint)
     assert [d.name for d in listed] == []  # nothing open: escalated as far as it goes
 
@@ -173,7 +221,7 @@ def test_firing_again_changes_nothing_in_the_store(app: AfterSalesApp) -> None:
 def _fire_in_a_process(env: dict[str, str], now: str, barrier: Any, out: Any) -> None:
     app = open_app(env)
     try:
-        scheduler = Scheduler(app)
+        scheduler = Scheduler(app, scheduler_principal(app))
         barrier.wait()
         out.put([(str(f.case_id), f.name) for f in scheduler.fire_due(datetime.fromisoformat(now))])
     finally:
@@ -181,12 +229,20 @@ def _fire_in_a_process(env: dict[str, str], now: str, barrier: Any, out: Any) ->
 
 
 def test_two_schedulers_firing_at_once_record_exactly_one_breach(
-    app: AfterSalesApp, store_settings: Settings
+    app: Services, store_settings: Settings
 ) -> None:
     delivered_order(app, "o-1", delivered=DELIVERED)
     complaint = uuid4()
-    app.file_complaint(complaint, "c-1", "platform", "damaged", "broken", "c-1", REQUESTED)
-    Scheduler(app)  # creates the index tables before the race
+    app.complaints.file(
+        caller(app, "customer-c-1"),
+        complaint,
+        "platform",
+        "damaged",
+        "broken",
+        REQUESTED,
+        customer_id="c-1",
+    )
+    Scheduler(app, scheduler_principal(app))  # creates the index tables before the race
     env = eventsourcing_env(store_settings.database_url, store_settings.postgres_schema)
     ctx = mp.get_context("spawn")
     barrier, out = ctx.Barrier(2), ctx.Queue()
@@ -200,21 +256,21 @@ def test_two_schedulers_firing_at_once_record_exactly_one_breach(
     for p in procs:
         p.join(timeout=60)
     assert sorted(results, key=len) == [[], [(str(complaint), "first_response")]]
-    names = [type(e).__name__ for e in app.events.get(complaint)]
+    names = [type(e).__name__ for e in app.store.events.get(complaint)]
     assert names.count("DeadlineBreached") == 1 and names.count("Escalated") == 1
 
 
 def test_the_scheduler_opens_one_proactive_complaint_for_a_silent_parcel(
-    app: AfterSalesApp,
+    app: Services,
 ) -> None:
     placed = order_placed("o-1")
     sent = T0 + timedelta(days=1)
     ingest(app, placed, order_paid(placed), shipment("o-1", "Dispatched", sent))
-    scheduler = Scheduler(app)
+    scheduler = Scheduler(app, scheduler_principal(app))
     fired = scheduler.fire_due(sent + timedelta(hours=121))
     assert [(f.case_type, f.action) for f in fired] == [("order", "open_complaint")]
     complaint = UUID(fired[0].related["complaint_case_id"])
-    assert app.load(ComplaintCase, complaint).proactive
+    assert app.store.load(ComplaintCase, complaint).proactive
     assert scheduler.fire_due(sent + timedelta(hours=130)) == []  # its deadlines are not due
     ingest(app, shipment("o-1", "Dispatched", sent))  # a redelivered scan changes nothing
     assert scheduler.fire_due(sent + timedelta(hours=121)) == []
@@ -223,14 +279,22 @@ def test_the_scheduler_opens_one_proactive_complaint_for_a_silent_parcel(
     assert order_aggregate_id("o-1") not in {d.case_id for d in scheduler.index.listing()}
 
 
-def test_a_stale_index_row_is_healed_from_the_aggregate(app: AfterSalesApp) -> None:
+def test_a_stale_index_row_is_healed_from_the_aggregate(app: Services) -> None:
     delivered_order(app, "o-1", delivered=DELIVERED)
     complaint = uuid4()
-    app.file_complaint(complaint, "c-1", "email", "service", "slow", "c-1", REQUESTED)
-    app.acknowledge_complaint(complaint, "agent-1", REQUESTED + timedelta(hours=1))
-    scheduler = Scheduler(app)
+    app.complaints.file(
+        caller(app, "customer-c-1"),
+        complaint,
+        "email",
+        "service",
+        "slow",
+        REQUESTED,
+        customer_id="c-1",
+    )
+    app.complaints.acknowledge(caller(app, "agent-1"), complaint, REQUESTED + timedelta(hours=1))
+    scheduler = Scheduler(app, scheduler_principal(app))
     scheduler.index.catch_up()
-    version = app.load(ComplaintCase, complaint).version
+    version = app.store.load(ComplaintCase, complaint).version
     resolution = REQUESTED + timedelta(days=7)
     scheduler.index.reconcile(
         complaint,
@@ -267,12 +331,16 @@ def test_deadlines_fire_list_and_case_show_on_the_command_line(tmp_path: Path) -
             check=False,
         )
 
+    cli_cast(cli, "c-1")
     placed = order_placed("o-1")
     upstream = [placed, order_paid(placed), shipment("o-1", "Delivered", DELIVERED)]
-    assert cli("ingest", "-", stdin="".join(json.dumps(m) + "\n" for m in upstream)).returncode == 0
+    lines = "".join(json.dumps(m) + "\n" for m in upstream)
+    assert cli("ingest", "-", "--as", "system.upstream", stdin=lines).returncode == 0
     filed = cli(
         "submit",
         "-",
+        "--as",
+        "customer-c-1",
         stdin=json.dumps(
             {
                 "command": "FileComplaint",
@@ -281,13 +349,14 @@ def test_deadlines_fire_list_and_case_show_on_the_command_line(tmp_path: Path) -
                 "channel": "regulator",
                 "category": "service",
                 "description": "no answer",
-                "filed_by": "c-1",
                 "at": REQUESTED.isoformat(),
             }
         ),
     )
     case_id = json.loads(filed.stdout)["case_id"]
-    listed = json.loads(cli("deadlines", "list", "--case", case_id, "--format", "json").stdout)
+    listed = json.loads(
+        cli("deadlines", "list", "--case", case_id, "--format", "json", "--as", "agent-1").stdout
+    )
     assert [(d["deadline"], d["due_at"]) for d in listed] == [
         ("first_response", (REQUESTED + timedelta(hours=12)).isoformat()),
         ("resolution", (REQUESTED + timedelta(days=7)).isoformat()),
@@ -300,15 +369,18 @@ def test_deadlines_fire_list_and_case_show_on_the_command_line(tmp_path: Path) -
     ] == [(case_id, "first_response", "escalate", "escalated")]
     again = cli("deadlines", "fire", "--now", now, "--format", "json")
     assert json.loads(again.stdout) == []
-    shown = cli("case", "show", case_id)
+    shown = cli("case", "show", case_id, "--as", "agent-1")
     assert "deadlines" in shown.stdout and "breached" in shown.stdout
     assert "first response within 12 hours on the regulator channel" in shown.stdout
-    assert cli("case", "rerun", case_id).returncode == 0  # deadline decisions re-run the same
+    # deadline decisions re-run the same
+    assert cli("case", "rerun", case_id, "--as", "auditor-1").returncode == 0
     assert cli("deadlines", "fire", "--now", "tomorrow").returncode == 2
     two_days_ago = datetime.now(UTC) - timedelta(days=2)  # the worker reads the wall clock
     late = cli(
         "submit",
         "-",
+        "--as",
+        "customer-c-1",
         stdin=json.dumps(
             {
                 "command": "FileComplaint",
@@ -316,7 +388,6 @@ def test_deadlines_fire_list_and_case_show_on_the_command_line(tmp_path: Path) -
                 "channel": "email",
                 "category": "service",
                 "description": "hello?",
-                "filed_by": "c-1",
                 "at": two_days_ago.isoformat(),
             }
         ),
@@ -324,6 +395,6 @@ def test_deadlines_fire_list_and_case_show_on_the_command_line(tmp_path: Path) -
     late_id = json.loads(late.stdout)["case_id"]
     worker = cli("run", "--role", "scheduler", "--seconds", "3")
     assert worker.returncode == 0, worker.stderr
-    shown = json.loads(cli("case", "show", late_id, "--format", "json").stdout)
+    shown = json.loads(cli("case", "show", late_id, "--format", "json", "--as", "sup-1").stdout)
     assert shown["state"]["deadlines"]["first_response"]["state"] == "breached"
     assert shown["state"]["escalations"] == ["supervisor"]

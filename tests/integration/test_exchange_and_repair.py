@@ -10,32 +10,36 @@ from uuid import UUID
 
 import pytest
 
-from aftersales_core.application.app import AfterSalesApp
-from aftersales_core.application.base import CommandResult
+from aftersales_core.application.results import CommandResult
+from aftersales_core.application.services import Services
 from aftersales_core.domain.refunds import RefundCase
 from aftersales_core.domain.returns import ReturnCase
 from aftersales_core.errors import DomainError, IllegalTransitionError
-from consumers.translate import execute
-from schemas.commands import COMMAND
-from tests.factories import T0, delivered_order
+from dispatch.commands import submit
+from tests.factories import T0, caller, delivered_order
 
 AT = T0 + timedelta(days=5)
 
 
-class Desk:
-    """Submits commands as `aftersales submit` does, an hour apart."""
+PRINCIPALS = {"c-1": "customer-c-1", "warehouse": "warehouse-1", "tech": "warehouse-1",
+              "agent-1": "agent-1"}
 
-    def __init__(self, app: AfterSalesApp) -> None:
+
+class Desk:
+    """Submits commands as `aftersales submit --as` does, an hour apart; ``by`` says who sends
+    it (the customer c-1, an agent, the warehouse or the repair technician at the warehouse)."""
+
+    def __init__(self, app: Services) -> None:
         self.app, self.now = app, AT
 
-    def __call__(self, command: str, **fields: Any) -> CommandResult:
+    def __call__(self, command: str, by: str, **fields: Any) -> CommandResult:
         self.now += timedelta(hours=1)
         message = {"command": command, "at": self.now.isoformat(), **fields}
-        return execute(self.app, COMMAND.validate_python(message), self.now)
+        return submit(self.app, caller(self.app, PRINCIPALS[by]), message, self.now)
 
     def returned(self, outcome: str, line: str = "2", reason: str = "defective") -> str:
         done = self("RequestReturn", order_id="o-1", reason=reason, outcome=outcome,
-                    lines=[{"line_id": line, "quantity": 1}], requested_by="c-1")
+                    lines=[{"line_id": line, "quantity": 1}], by="c-1")
         assert done.status == "approved", [d["reasons"] for d in done.to_json()["decisions"]]
         case = str(done.case_id)
         self("ReceiveReturn", case_id=case, by="warehouse")
@@ -43,19 +47,19 @@ class Desk:
         return case
 
 
-def desk_for(app: AfterSalesApp, market: str = "DE", currency: str = "EUR") -> Desk:
+def desk_for(app: Services, market: str = "DE", currency: str = "EUR") -> Desk:
     delivered_order(app, "o-1", market=market, currency=currency)  # line 2: 1 x 60.00
     return Desk(app)
 
 
-def case_of(app: AfterSalesApp, case_id: str) -> ReturnCase:
-    return app.load(ReturnCase, UUID(case_id))
+def case_of(app: Services, case_id: str) -> ReturnCase:
+    return app.store.load(ReturnCase, UUID(case_id))
 
 
 # ---- exchanges -------------------------------------------------------------------------------
 
 def test_a_cheaper_replacement_refunds_the_difference_as_a_refund_case(
-        app: AfterSalesApp) -> None:
+        app: Services) -> None:
     desk = desk_for(app)
     case = desk.returned("exchange")
     done = desk("ResolveReturn", case_id=case, by="agent-1", replacement_sku="LAMP-7",
@@ -63,14 +67,14 @@ def test_a_cheaper_replacement_refunds_the_difference_as_a_refund_case(
     assert done.status == "resolved"
     assert [d.policy_id for d in done.decisions] == ["exchange.settlement",
                                                      "refund.calculation", "refund.approval"]
-    refund = app.load(RefundCase, UUID(done.related["refund_case_id"]))
+    refund = app.store.load(RefundCase, UUID(done.related["refund_case_id"]))
     assert (refund.source, refund.components) == ("exchange", {"items": "15.00"})
     assert refund.status == "approved"
     exchange = case_of(app, case).resolution["exchange"]  # type: ignore[index]
     assert exchange["replacement_sku"] == "LAMP-7" and exchange["refund"] == "15.00"
 
 
-def test_a_dearer_replacement_records_what_the_buyer_owes(app: AfterSalesApp) -> None:
+def test_a_dearer_replacement_records_what_the_buyer_owes(app: Services) -> None:
     desk = desk_for(app)
     case = desk.returned("exchange")
     done = desk("ResolveReturn", case_id=case, by="agent-1", replacement_sku="LAMP-9-XL",
@@ -81,7 +85,7 @@ def test_a_dearer_replacement_records_what_the_buyer_owes(app: AfterSalesApp) ->
     assert resolution is not None and resolution["exchange"]["owed_by_buyer"] == "15.00"
 
 
-def test_an_exchange_without_its_replacement_is_invalid_input(app: AfterSalesApp) -> None:
+def test_an_exchange_without_its_replacement_is_invalid_input(app: Services) -> None:
     desk = desk_for(app)
     case = desk.returned("exchange")
     with pytest.raises(DomainError, match="replacement_sku"):
@@ -97,7 +101,7 @@ def repaired_and_back(desk: Desk, case: str, fault: str = "hinge") -> None:
     desk("ShipRepairedItem", case_id=case, by="tech", carrier="DHL", tracking_number="R-1")
 
 
-def test_a_repair_is_followed_through_with_its_deadlines(app: AfterSalesApp) -> None:
+def test_a_repair_is_followed_through_with_its_deadlines(app: Services) -> None:
     desk = desk_for(app, "GB", "GBP")
     case = desk.returned("repair")
     desk("ResolveReturn", case_id=case, by="agent-1")
@@ -117,20 +121,21 @@ def test_a_repair_is_followed_through_with_its_deadlines(app: AfterSalesApp) -> 
     assert desk("CloseReturn", case_id=case, by="agent-1").status == "closed"
 
 
-def test_a_repair_not_done_in_time_is_escalated(app: AfterSalesApp) -> None:
+def test_a_repair_not_done_in_time_is_escalated(app: Services) -> None:
     desk = desk_for(app, "CN", "CNY")
     case = desk.returned("repair")
     desk("ResolveReturn", case_id=case, by="agent-1")
     desk("SendToRepair", case_id=case, by="agent-1", repairer="FixIt")
     due = case_of(app, case).deadlines["repair"].due_at
     assert due - desk.now < timedelta(days=16)  # China: 15 days
-    fired = app.fire_deadlines(UUID(case), due + timedelta(seconds=1))
+    scheduler = caller(app, "system.scheduler")
+    fired = app.deadlines.fire(scheduler, UUID(case), due + timedelta(seconds=1))
     assert [(f.name, f.action) for f in fired] == [("repair", "escalate")]
     assert case_of(app, case).escalations == ["supervisor"]
 
 
 def test_uk_after_one_failed_repair_the_buyer_may_finally_reject_for_a_refund(
-        app: AfterSalesApp) -> None:
+        app: Services) -> None:
     desk = desk_for(app, "GB", "GBP")
     case = desk.returned("repair")
     desk("ResolveReturn", case_id=case, by="agent-1")
@@ -144,12 +149,12 @@ def test_uk_after_one_failed_repair_the_buyer_may_finally_reject_for_a_refund(
     with pytest.raises(IllegalTransitionError, match="refund or price_reduction"):
         desk("SendToRepair", case_id=case, by="agent-1", repairer="FixIt")
     done = desk("ChooseRemedy", case_id=case, by="c-1", remedy="refund")
-    refund = app.load(RefundCase, UUID(done.related["refund_case_id"]))
+    refund = app.store.load(RefundCase, UUID(done.related["refund_case_id"]))
     assert refund.components["items"] == "60.00"
     assert case_of(app, case).resolution["kind"] == "refund"  # type: ignore[index]
 
 
-def test_china_repairs_twice_for_the_same_fault_then_replaces(app: AfterSalesApp) -> None:
+def test_china_repairs_twice_for_the_same_fault_then_replaces(app: Services) -> None:
     desk = desk_for(app, "CN", "CNY")
     case = desk.returned("repair")
     desk("ResolveReturn", case_id=case, by="agent-1")
@@ -168,7 +173,7 @@ def test_china_repairs_twice_for_the_same_fault_then_replaces(app: AfterSalesApp
 
 
 def test_eu_goods_that_cannot_be_repaired_get_a_price_reduction_if_the_buyer_wants(
-        app: AfterSalesApp) -> None:
+        app: Services) -> None:
     desk = desk_for(app, "FR", "EUR")
     case = desk.returned("repair")
     desk("ResolveReturn", case_id=case, by="agent-1")
@@ -181,13 +186,13 @@ def test_eu_goods_that_cannot_be_repaired_get_a_price_reduction_if_the_buyer_wan
                                                        "refund"]
     done = desk("ChooseRemedy", case_id=case, by="c-1", remedy="price_reduction",
                 amount="20.00")
-    refund = app.load(RefundCase, UUID(done.related["refund_case_id"]))
+    refund = app.store.load(RefundCase, UUID(done.related["refund_case_id"]))
     assert refund.components == {"items": "20.00"}
     assert case_of(app, case).resolution["kind"] == "price_reduction"  # type: ignore[index]
 
 
 def test_the_cases_read_model_follows_a_repair_through_every_state(
-        app: AfterSalesApp, tmp_path: Any) -> None:
+        app: Services, tmp_path: Any) -> None:
     from aftersales.bootstrap import store_reader
     from projections.db import ReadDatabase
     from projections.rebuild import rebuild

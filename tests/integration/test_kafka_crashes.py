@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
-from aftersales.bootstrap import store_reader
+from aftersales.bootstrap import open_app, store_reader
 from aftersales.settings import Settings, eventsourcing_env
-from aftersales_core.application.app import AfterSalesApp
+from aftersales_core.application.services import Services
 from aftersales_core.domain.ids import case_id_for, order_aggregate_id
 from aftersales_core.domain.order import Order
 from projections.db import ReadDatabase
@@ -54,9 +54,9 @@ def test_relay_killed_at_random_moments_publishes_every_event_in_order(
 ) -> None:
     rng = Random(SEED)
     settings = crash_settings(tmp_path, kafka_broker.bootstrap_servers, topic_prefix)
-    app = AfterSalesApp(env=eventsourcing_env(settings.database_url))
+    app = open_app(eventsourcing_env(settings.database_url))
     relay = WorkerProcess("relay", settings, tmp_path / "relay.log")
-    tracking = app.factory.tracking_recorder()
+    tracking = app.store.factory.tracking_recorder()
     tracked = f"relay:{settings.case_events_topic}"
 
     def position() -> int:
@@ -75,7 +75,7 @@ def test_relay_killed_at_random_moments_publishes_every_event_in_order(
             relay.kill()
             desk.keep_busy(rng.uniform(0.0, 0.5))  # commands still accepted: the store is truth
             relay.start()
-        stored = app.recorder.max_notification_id() or 0
+        stored = app.store.recorder.max_notification_id() or 0
         wait_for(lambda: position() == stored, 60, f"relay caught up with position {stored}",
                  relay.check_alive, interval=0.1)
         assert relay.stop() == 0, relay.log_tail()
@@ -125,7 +125,7 @@ def test_inbound_consumer_killed_at_random_moments_applies_every_event_exactly_o
     every = orders + scans
     expected_ids = {m["event_id"] for m in every}
     assert len(expected_ids) == len(every) >= 290
-    app = AfterSalesApp(env=eventsourcing_env(settings.database_url))
+    app = open_app(eventsourcing_env(settings.database_url))
     view = StoreView(app)
     inbound = WorkerProcess("inbound", settings, tmp_path / "inbound.log")
     kills = rng.randint(3, 5)
@@ -166,7 +166,7 @@ def test_inbound_consumer_killed_at_random_moments_applies_every_event_exactly_o
         app.close()
 
 
-def check_effects(app: AfterSalesApp, view: StoreView, orders: list[dict[str, Any]],
+def check_effects(app: Services, view: StoreView, orders: list[dict[str, Any]],
                   scans: list[dict[str, Any]], context: str) -> None:
     """One Paid per order, one complaint and one refund per Lost parcel, one refund per
     cancellation; nothing else opened, and no order refunded beyond what was paid."""
@@ -177,7 +177,7 @@ def check_effects(app: AfterSalesApp, view: StoreView, orders: list[dict[str, An
         aggregate = str(order_aggregate_id(placed["order_id"]))
         for topic in ("Placed", "Paid"):
             assert view.types[(aggregate, f"aftersales.order.{topic}")] == 1, (placed, context)
-        order = app.load(Order, order_aggregate_id(placed["order_id"]))
+        order = app.store.load(Order, order_aggregate_id(placed["order_id"]))
         assert sum(order.refunds.values(), Decimal(0)) <= Decimal(placed["total"]), context
     complaints = {str(case_id_for("complaint", f"logistics:{e}")) for e in lost}
     refunds = {str(case_id_for("refund", f"logistics:{e}")) for e in lost} | {
@@ -193,7 +193,7 @@ def test_projection_runner_killed_at_random_moments_equals_a_rebuild(
 ) -> None:
     rng = Random(SEED + 1)
     settings = crash_settings(tmp_path, kafka_broker.bootstrap_servers, topic_prefix)
-    app = AfterSalesApp(env=eventsourcing_env(settings.database_url))
+    app = open_app(eventsourcing_env(settings.database_url))
     relay = WorkerProcess("relay", settings, tmp_path / "relay.log")
     runner = WorkerProcess("projections", settings, tmp_path / "projections.log")
     try:
@@ -210,7 +210,7 @@ def test_projection_runner_killed_at_random_moments_equals_a_rebuild(
             runner.kill()
             desk.keep_busy(rng.uniform(0.0, 0.5))
             runner.start()
-        stored = app.recorder.max_notification_id() or 0
+        stored = app.store.recorder.max_notification_id() or 0
         view = ReadDatabase(settings.read_database_url)
 
         def caught_up() -> bool:
@@ -221,12 +221,19 @@ def test_projection_runner_killed_at_random_moments_equals_a_rebuild(
 
         wait_for(caught_up, 90, f"projections caught up with position {stored}",
                  runner.check_alive, interval=0.2)
-        assert runner.stop() == 0, runner.log_tail()
-        live = {t: sorted(view.query(f"SELECT * FROM {t}"), key=repr) for t in TABLES}
         fresh = ReadDatabase(f"sqlite:///{tmp_path / 'rebuilt.sqlite'}")
         rebuild_projections(fresh, None, store_reader(app))
         rebuilt = {t: sorted(fresh.query(f"SELECT * FROM {t}"), key=repr) for t in TABLES}
-        assert live == rebuilt, f"seed {SEED + 1}, {kills} kills, {stored} events"
+
+        def live() -> dict[str, list[dict[str, Any]]]:
+            return {t: sorted(view.query(f"SELECT * FROM {t}"), key=repr) for t in TABLES}
+
+        # the highest position applied is the store's end; the other partitions may still be
+        # applying their last batch: wait for them rather than race them
+        wait_for(lambda: live() == rebuilt, 90, "every partition applied", runner.check_alive,
+                 interval=0.2)
+        assert runner.stop() == 0, runner.log_tail()
+        assert live() == rebuilt, f"seed {SEED + 1}, {kills} kills, {stored} events"
     finally:
         runner.stop()
         relay.stop()

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from aftersales.settings import Settings
-from aftersales_core.application.app import AfterSalesApp
+from aftersales_core.application.services import Services
 from schemas.outbound import CASE_EVENT
-from tests.factories import T0, order_paid, order_placed, shipment
+from tests.factories import T0, admin, caller, order_paid, order_placed, shipment
 from tests.kafka_fixtures import TestBroker
 from tests.pipeline import as_message, eventually, pipeline_settings, publish, read_all, workers
 
@@ -28,7 +28,7 @@ def upstream_day() -> list[dict[str, Any]]:
     return out
 
 
-def happy_path(app: AfterSalesApp, settings: Settings) -> None:
+def happy_path(app: Services, settings: Settings) -> None:
     events = upstream_day()
     orders = [e for e in events if e["event_type"].startswith("Order")]
     scans = [e for e in events if not e["event_type"].startswith("Order")]
@@ -38,7 +38,7 @@ def happy_path(app: AfterSalesApp, settings: Settings) -> None:
         failed = running["failures"]
         eventually(lambda: running["inbound"].stats.applied == len(events), 90,
                    "all upstream events applied", failed)
-        stored = app.recorder.max_notification_id() or 0
+        stored = app.store.recorder.max_notification_id() or 0
         eventually(lambda: running["relay"].stats.position == stored, 60, "relay caught up",
                    failed)
     records = read_all(settings, settings.case_events_topic, stored)
@@ -56,19 +56,19 @@ def happy_path(app: AfterSalesApp, settings: Settings) -> None:
             "aftersales.refund.Requested"} <= types
 
 
-def test_happy_path_on_apache_kafka(app: AfterSalesApp, store_settings: Settings,
+def test_happy_path_on_apache_kafka(app: Services, store_settings: Settings,
                                    kafka_broker: TestBroker, topic_prefix: str) -> None:
     happy_path(app, pipeline_settings(store_settings, kafka_broker.bootstrap_servers,
                                       topic_prefix))
 
 
-def test_happy_path_on_tansu(app: AfterSalesApp, store_settings: Settings,
+def test_happy_path_on_tansu(app: Services, store_settings: Settings,
                              tansu_broker: TestBroker, topic_prefix: str) -> None:
     happy_path(app, pipeline_settings(store_settings, tansu_broker.bootstrap_servers,
                                       topic_prefix))
 
 
-def test_redelivered_messages_change_nothing(app: AfterSalesApp, sqlite_url: str,
+def test_redelivered_messages_change_nothing(app: Services, sqlite_url: str,
                                              kafka_broker: TestBroker, topic_prefix: str) -> None:
     settings = pipeline_settings(Settings(database_url=sqlite_url),
                                  kafka_broker.bootstrap_servers, topic_prefix)
@@ -79,3 +79,27 @@ def test_redelivered_messages_change_nothing(app: AfterSalesApp, sqlite_url: str
         eventually(lambda: running["inbound"].stats.duplicates == 2, 60, "duplicates seen",
                    running["failures"])
         assert running["inbound"].stats.applied == 2
+
+
+def test_the_inbound_consumer_acts_as_its_principal_and_a_denial_is_dead_lettered(
+    app: Services, sqlite_url: str, kafka_broker: TestBroker, topic_prefix: str
+) -> None:
+    """An administrator disabled system.upstream: its messages are denied, nothing is stored,
+    each goes to the dead-letter topic as refused (nothing lost) and the denial is logged."""
+    settings = pipeline_settings(Settings(database_url=sqlite_url),
+                                 kafka_broker.bootstrap_servers, topic_prefix)
+    caller(app, "system.upstream")
+    app.principals.disable(admin(app), "system.upstream", "compromised key", T0)
+    before = app.store.recorder.max_notification_id()
+    publish(settings, settings.orders_topic, [as_message(order_placed("o-1"))])
+    with workers(app, settings, "inbound") as running:
+        eventually(lambda: running["inbound"].stats.dead_lettered == 1, 60,
+                   "the denied message dead-lettered", running["failures"])
+        assert running["inbound"].stats.by_kind == {"refused": 1}
+    assert app.store.recorder.max_notification_id() == before
+    [letter] = read_all(settings, settings.dlq_topic, 1)
+    assert dict(letter.headers)["error_type"] == b"refused"
+    assert b"disabled" in dict(letter.headers)["error"]
+    denials = app.access.denials.list(principal="system.upstream")  # type: ignore[attr-defined]
+    assert [(d["operation"], d["rule"], d["via"]) for d in denials] == [
+        ("OrderPlaced", "access.disabled", "kafka")]

@@ -21,8 +21,9 @@ import pytest
 from hypothesis import HealthCheck, Phase, given
 from hypothesis import strategies as st
 
+from aftersales.bootstrap import open_app
 from aftersales.settings import Settings, eventsourcing_env
-from aftersales_core.application.app import AfterSalesApp
+from aftersales_core.application.services import Services
 from aftersales_core.domain.ids import order_aggregate_id
 from aftersales_core.domain.order import Order
 from aftersales_core.money import MINOR_UNITS
@@ -386,7 +387,7 @@ def check_dead_letters(settings: Settings, items: list[Item], located: list[Any]
     assert all(n == 1 for n in seen.values()), f"dead-lettered more than once: {seen}"
 
 
-def check_store(app: AfterSalesApp, plan: Scenario) -> None:
+def check_store(app: Services, plan: Scenario) -> None:
     view = StoreView(app)
     view.refresh()
     every_valid = set().union(*plan.valid_ids.values())
@@ -395,7 +396,7 @@ def check_store(app: AfterSalesApp, plan: Scenario) -> None:
         f"valid but not applied: {every_valid - set(view.upstream_ids)}")
     assert all(n == 1 for n in view.upstream_ids.values()), view.upstream_ids
     for oid, placed in plan.orders.items():
-        order = app.load(Order, order_aggregate_id(oid))
+        order = app.store.load(Order, order_aggregate_id(oid))
         assert order.placed and order.currency == placed["currency"]
         assert order.total == Decimal(placed["total"])
         assert order.payments == {f"pay-{oid}": Decimal(placed["total"])}
@@ -404,7 +405,7 @@ def check_store(app: AfterSalesApp, plan: Scenario) -> None:
         for topic in ("Placed", "Paid", "ShipmentScanned"):
             assert view.types[(aggregate, f"aftersales.order.{topic}")] == 1, (oid, topic)
     for bad in plan.bad_ids:
-        assert app.find(Order, order_aggregate_id(bad)) is None, f"{bad} left a trace"
+        assert app.store.find(Order, order_aggregate_id(bad)) is None, f"{bad} left a trace"
 
 
 @hypothesis.settings(max_examples=3, deadline=None,
@@ -423,7 +424,7 @@ def test_poison_of_every_kind_is_dead_lettered_and_valid_messages_apply_once(
     located = publish_located(settings, [(topics[i.topic], i.key, i.value) for i in plan.items])
     poisons = sum(i.poison for i in plan.items)
     duplicates = sum(i.duplicate for i in plan.items)
-    app = AfterSalesApp(env=eventsourcing_env(settings.database_url))
+    app = open_app(eventsourcing_env(settings.database_url))
     logged = Lines()
     logger = logging.getLogger("consumers.inbound")
     logger.addHandler(logged)
@@ -455,14 +456,14 @@ def test_poison_of_every_kind_is_dead_lettered_and_valid_messages_apply_once(
 
 
 @pytest.fixture
-def sqlite_app(sqlite_url: str) -> Iterator[AfterSalesApp]:
-    application = AfterSalesApp(env=eventsourcing_env(sqlite_url))
+def sqlite_app(sqlite_url: str) -> Iterator[Services]:
+    application = open_app(eventsourcing_env(sqlite_url))
     yield application
     application.close()
 
 
 def test_an_extra_field_shaped_like_the_stores_type_envelope_does_not_stop_the_consumer(
-    sqlite_app: AfterSalesApp, sqlite_url: str, kafka_broker: TestBroker, topic_prefix: str
+    sqlite_app: Services, sqlite_url: str, kafka_broker: TestBroker, topic_prefix: str
 ) -> None:
     settings = pipeline_settings(Settings(database_url=sqlite_url),
                                  kafka_broker.bootstrap_servers, topic_prefix)
@@ -475,12 +476,12 @@ def test_an_extra_field_shaped_like_the_stores_type_envelope_does_not_stop_the_c
         eventually(lambda: stats.applied + stats.dead_lettered == len(messages), 30,
                    "all three messages handled", running["failures"])
         assert not running["failures"]
-    assert sqlite_app.find(Order, order_aggregate_id("o-2")) is not None
-    sqlite_app.find(Order, order_aggregate_id("o-1"))  # loads: the stored facts are readable
+    assert sqlite_app.store.find(Order, order_aggregate_id("o-2")) is not None
+    sqlite_app.store.find(Order, order_aggregate_id("o-1"))  # loads: the stored facts are readable
 
 
 def test_a_replayed_dead_letter_is_dead_lettered_again_with_only_its_new_error(
-    sqlite_app: AfterSalesApp, sqlite_url: str, kafka_broker: TestBroker, topic_prefix: str
+    sqlite_app: Services, sqlite_url: str, kafka_broker: TestBroker, topic_prefix: str
 ) -> None:
     settings = pipeline_settings(Settings(database_url=sqlite_url),
                                  kafka_broker.bootstrap_servers, topic_prefix)

@@ -37,7 +37,7 @@ from aftersales.bootstrap import (
     store_reader,
 )
 from aftersales.settings import Settings, eventsourcing_env
-from aftersales_core.application.app import AfterSalesApp
+from aftersales_core.application.services import Services
 from consumers import kafka_clients
 from consumers.case_events import ENVELOPE_BYTES, relayed_size
 from consumers.projection_runner import ProjectionRunner
@@ -174,7 +174,7 @@ def test_generated_and_mutated_messages_never_stop_the_pipeline(
     plan = data.draw(messages(run), label="messages")
     where = backend(kind, tmp_path_factory.mktemp("pipeline"))
     workers = Workers()
-    app: AfterSalesApp | None = None
+    app: Services | None = None
     try:
         settings = pipeline_settings(where.settings, kafka_broker.bootstrap_servers,
                                      f"t-prop-{run}")
@@ -201,7 +201,7 @@ def test_generated_and_mutated_messages_never_stop_the_pipeline(
         wait_for(handled, 120, f"{len(plan)} messages handled", interval=0.2)
         wait_for(lambda: not any(lag(servers, list(topics.values())).values()), 60,
                  "offsets committed up to the end of both topics", interval=0.2)
-        end = app.recorder.max_notification_id() or 0
+        end = app.store.recorder.max_notification_id() or 0
         wait_for(lambda: workers.check() or relay.stats.position >= end, 60, "relayed",
                  interval=0.2)
         wait_for(lambda: workers.check() or projected_everything(
@@ -212,7 +212,7 @@ def test_generated_and_mutated_messages_never_stop_the_pipeline(
 
         check_outcomes(app, settings, plan, located)
         assert runner.stats.failed == 0 and runner.stats.skipped_bad == 0, runner.stats
-        for notification in app.recorder.select_notifications(1, end + 1):
+        for notification in app.store.recorder.select_notifications(1, end + 1):
             size = relayed_size(notification)
             assert size <= settings.case_event_max_bytes
             # the store's fast path: a stored state this far under the limit always fits
@@ -229,7 +229,7 @@ def test_generated_and_mutated_messages_never_stop_the_pipeline(
         where.cleanup()
 
 
-def check_outcomes(app: AfterSalesApp, settings: Settings, plan: list[Message],
+def check_outcomes(app: Services, settings: Settings, plan: list[Message],
                    located: list[Any]) -> None:
     assert settings.kafka_bootstrap_servers
     dead = {}

@@ -14,14 +14,14 @@ import pytest
 
 from aftersales.bootstrap import PROJECTIONS_GROUP, build_relay, store_reader
 from aftersales.settings import Settings
-from aftersales_core.application.app import AfterSalesApp
+from aftersales_core.application.services import Services
 from consumers import kafka_clients
 from consumers.projection_runner import ProjectionRunner
 from consumers.relay import Relay
 from projections.catalog import all_projections
 from projections.db import ReadDatabase
 from projections.rebuild import rebuild
-from tests.factories import T0
+from tests.factories import T0, caller
 from tests.integration.test_projections import TABLES, busy_day
 from tests.kafka_fixtures import TestBroker
 from tests.pipeline import eventually, pipeline_settings, projected_everything
@@ -49,7 +49,7 @@ def snapshot(db: ReadDatabase) -> dict[str, list[dict[str, object]]]:
     return {t: sorted(db.query(f"SELECT * FROM {t}"), key=repr) for t in TABLES}
 
 
-def rebuilt(app: AfterSalesApp, tmp_path: Path) -> dict[str, list[dict[str, object]]]:
+def rebuilt(app: Services, tmp_path: Path) -> dict[str, list[dict[str, object]]]:
     db = ReadDatabase(f"sqlite:///{tmp_path / f'rebuild-{uuid4().hex}.sqlite'}")
     rebuild(db, None, store_reader(app))
     return snapshot(db)
@@ -86,7 +86,7 @@ def running() -> Iterator[Running]:
     workers.close()
 
 
-def caught_up(url: str, app: AfterSalesApp, settings: Settings) -> bool:
+def caught_up(url: str, app: Services, settings: Settings) -> bool:
     """Every projection in the read database at url has applied the whole store."""
     assert settings.kafka_bootstrap_servers
     return projected_everything(url, app, settings.kafka_bootstrap_servers,
@@ -94,7 +94,7 @@ def caught_up(url: str, app: AfterSalesApp, settings: Settings) -> bool:
 
 
 def test_runner_tables_equal_a_rebuild_from_the_store(
-        app: AfterSalesApp, sqlite_url: str, read_url: str, kafka_broker: TestBroker,
+        app: Services, sqlite_url: str, read_url: str, kafka_broker: TestBroker,
         topic_prefix: str, running: Running, tmp_path: Path) -> None:
     settings = pipeline_settings(Settings(database_url=sqlite_url),
                                  kafka_broker.bootstrap_servers, topic_prefix)
@@ -108,7 +108,7 @@ def test_runner_tables_equal_a_rebuild_from_the_store(
 
 
 def test_relay_re_sends_change_nothing_and_two_runners_split_the_partitions(
-        app: AfterSalesApp, sqlite_url: str, kafka_broker: TestBroker, topic_prefix: str,
+        app: Services, sqlite_url: str, kafka_broker: TestBroker, topic_prefix: str,
         running: Running, tmp_path: Path) -> None:
     settings = pipeline_settings(Settings(database_url=sqlite_url),
                                  kafka_broker.bootstrap_servers, topic_prefix)
@@ -125,10 +125,10 @@ def test_relay_re_sends_change_nothing_and_two_runners_split_the_partitions(
     eventually(lambda: caught_up(read, app, settings), 60, "runners caught up",
                running.failures)
     # a second relay (another tracking name) publishes every event again: all duplicates
-    again = Relay(app.recorder, app.factory.tracking_recorder(),
+    again = Relay(app.store.recorder, app.store.factory.tracking_recorder(),
                   partial(kafka_clients.producer, kafka_broker.bootstrap_servers),
                   settings.case_events_topic, name="replay")
-    stored = app.recorder.max_notification_id() or 0
+    stored = app.store.recorder.max_notification_id() or 0
     running.start(again)
     eventually(lambda: again.stats.position == stored, 60, "re-sent", running.failures)
     eventually(lambda: first.stats.events + second.stats.events >= 2 * stored, 60,
@@ -138,7 +138,7 @@ def test_relay_re_sends_change_nothing_and_two_runners_split_the_partitions(
 
 
 def test_commands_keep_flowing_into_the_projections(
-        app: AfterSalesApp, sqlite_url: str, kafka_broker: TestBroker, topic_prefix: str,
+        app: Services, sqlite_url: str, kafka_broker: TestBroker, topic_prefix: str,
         running: Running, tmp_path: Path) -> None:
     settings = pipeline_settings(Settings(database_url=sqlite_url),
                                  kafka_broker.bootstrap_servers, topic_prefix)
@@ -147,9 +147,9 @@ def test_commands_keep_flowing_into_the_projections(
     one = runner(settings, read, f"{topic_prefix}-{PROJECTIONS_GROUP}")
     running.start(build_relay(app, settings))
     running.start(one)
-    refund = app.request_refund(case_id=uuid4(), order_id="o-3", source="goodwill",
-                                reason="late", requested_by="a", at=T0 + timedelta(days=9),
-                                amount=Decimal("5.00"))
+    refund = app.refunds.request(caller(app, "agent-1"), case_id=uuid4(), order_id="o-3",
+                                 source="goodwill", reason="late", at=T0 + timedelta(days=9),
+                                 amount=Decimal("5.00"))
     view = ReadDatabase(read)
     eventually(lambda: view.query("SELECT status FROM cases WHERE case_id = ?",
                                   (str(refund.case_id),)) == [{"status": "approved"}],

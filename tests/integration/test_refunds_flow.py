@@ -8,36 +8,46 @@ from uuid import uuid4
 
 import pytest
 
-from aftersales_core.application.app import AfterSalesApp
+from aftersales_core.application.services import Services
 from aftersales_core.domain.ids import order_aggregate_id
 from aftersales_core.domain.order import Order
 from aftersales_core.domain.refunds import RefundCase
 from aftersales_core.errors import (
-    ApprovalRefusedError,
     IllegalTransitionError,
-    SelfApprovalError,
+    NotAuthorisedError,
+    UnknownCaseError,
+    UnknownOrderError,
 )
-from tests.factories import T0, delivered_order, ingest, order_paid, order_placed, shipment
+from tests.factories import (
+    T0,
+    admin,
+    caller,
+    customer,
+    delivered_order,
+    ingest,
+    order_paid,
+    order_placed,
+    pid,
+    shipment,
+)
 
 AT = T0 + timedelta(days=6)
 
 
-def goodwill(
-    app: AfterSalesApp, amount: str, by: str = "agent-1", order_id: str = "o-1"
-) -> RefundCase:
-    result = app.request_refund(
+def goodwill(app: Services, amount: str, by: str = "agent-1", order_id: str = "o-1") -> RefundCase:
+    result = app.refunds.request(
+        caller(app, by),
         case_id=uuid4(),
         order_id=order_id,
         source="goodwill",
         reason="sorry",
-        requested_by=by,
         at=AT,
         amount=Decimal(amount),
     )
-    return app.load(RefundCase, result.case_id)
+    return app.store.load(RefundCase, result.case_id)
 
 
-def test_refund_above_threshold_waits_for_a_supervisor(app: AfterSalesApp) -> None:
+def test_refund_above_threshold_waits_for_a_supervisor(app: Services) -> None:
     delivered_order(
         app,
         lines=[
@@ -57,7 +67,7 @@ def test_refund_above_threshold_waits_for_a_supervisor(app: AfterSalesApp) -> No
 
 
 def test_requester_may_not_approve_their_own_refund_and_nothing_is_stored(
-    app: AfterSalesApp,
+    app: Services,
 ) -> None:
     delivered_order(
         app,
@@ -71,20 +81,20 @@ def test_requester_may_not_approve_their_own_refund_and_nothing_is_stored(
             }
         ],
     )
-    refund = goodwill(app, "400.00", by="agent-1")
-    before = app.recorder.max_notification_id()
-    with pytest.raises(SelfApprovalError):
-        app.approve_refund(case_id=refund.id, approver="agent-1", approver_role="supervisor", at=AT)
-    with pytest.raises(ApprovalRefusedError, match="supervisor"):
-        app.approve_refund(case_id=refund.id, approver="agent-2", approver_role="agent", at=AT)
-    assert app.recorder.max_notification_id() == before
-    approved = app.approve_refund(
-        case_id=refund.id, approver="sup-1", approver_role="supervisor", at=AT
-    )
+    refund = goodwill(app, "400.00", by="sup-1")
+    before = app.store.recorder.max_notification_id()
+    with pytest.raises(NotAuthorisedError, match="nobody approves what they requested"):
+        app.refunds.approve(caller(app, "sup-1"), case_id=refund.id, at=AT)
+    with pytest.raises(NotAuthorisedError, match="only a supervisor approves"):
+        app.refunds.approve(caller(app, "agent-2"), case_id=refund.id, at=AT)
+    assert app.store.recorder.max_notification_id() == before
+    approved = app.refunds.approve(caller(app, "sup-2"), case_id=refund.id, at=AT)
     assert approved.status == "approved"
+    event = app.store.load(RefundCase, refund.id)
+    assert (event.approved_by, event.approved_role) == (pid(app, "sup-2"), "supervisor")
 
 
-def test_cumulative_refunds_of_an_order_never_exceed_what_was_paid(app: AfterSalesApp) -> None:
+def test_cumulative_refunds_of_an_order_never_exceed_what_was_paid(app: Services) -> None:
     placed = delivered_order(app)  # 40 + 60 + 5 shipping + 19 taxes = 124.00 EUR paid
     assert placed["total"] == "124.00"
     first = goodwill(app, "100.00")
@@ -93,30 +103,39 @@ def test_cumulative_refunds_of_an_order_never_exceed_what_was_paid(app: AfterSal
     assert first.amount is not None and first.amount.amount == Decimal("100.00")
     assert second.amount is not None and second.amount.amount == Decimal("24.00")  # capped
     assert third.status.value == "rejected"  # nothing left to refund
-    order = app.load(Order, order_aggregate_id("o-1"))
+    order = app.store.load(Order, order_aggregate_id("o-1"))
     assert order.refunded.amount == Decimal("124.00")
-    app.reject_refund(case_id=second.id, by="sup-1", reason="duplicate", at=AT)
-    order = app.load(Order, order_aggregate_id("o-1"))
+    app.refunds.reject(caller(app, "sup-1"), case_id=second.id, reason="duplicate", at=AT)
+    order = app.store.load(Order, order_aggregate_id("o-1"))
     assert order.refundable.amount == Decimal("24.00")
 
 
-def test_a_failed_refund_is_retried_with_the_same_idempotency_key(app: AfterSalesApp) -> None:
+def test_a_failed_refund_is_retried_with_the_same_idempotency_key(app: Services) -> None:
     delivered_order(app)
     refund = goodwill(app, "10.00")
-    first = app.issue_refund(case_id=refund.id, by="agent-1", at=AT)
-    app.record_refund_failed(case_id=refund.id, error="psp timeout", at=AT)
-    second = app.issue_refund(case_id=refund.id, by="agent-1", at=AT + timedelta(minutes=5))
+    first = app.refunds.issue(caller(app, "payments-1"), case_id=refund.id, at=AT)
+    app.refunds.record_failed(
+        caller(app, "payments-1"), case_id=refund.id, error="psp timeout", at=AT
+    )
+    second = app.refunds.issue(
+        caller(app, "payments-1"), case_id=refund.id, at=AT + timedelta(minutes=5)
+    )
     assert first.related["idempotency_key"] == second.related["idempotency_key"] == str(refund.id)
-    app.confirm_refund_settled(
-        case_id=refund.id, provider_ref="psp-9", at=AT + timedelta(minutes=6)
+    app.refunds.confirm_settled(
+        caller(app, "payments-1"),
+        case_id=refund.id,
+        provider_ref="psp-9",
+        at=AT + timedelta(minutes=6),
     )
     with pytest.raises(IllegalTransitionError):
-        app.issue_refund(case_id=refund.id, by="agent-1", at=AT + timedelta(minutes=7))
-    events = [type(e).__name__ for e in app.events.get(refund.id)]
+        app.refunds.issue(
+            caller(app, "payments-1"), case_id=refund.id, at=AT + timedelta(minutes=7)
+        )
+    events = [type(e).__name__ for e in app.store.events.get(refund.id)]
     assert events.count("Issued") == 2 and events.count("Settled") == 1
 
 
-def test_cancelled_paid_order_opens_a_refund_of_everything_paid(app: AfterSalesApp) -> None:
+def test_cancelled_paid_order_opens_a_refund_of_everything_paid(app: Services) -> None:
     placed = order_placed(
         "o-9", market="CN", currency="CNY", fulfilment="bonded", duties="0.00", taxes="9.10"
     )
@@ -132,11 +151,11 @@ def test_cancelled_paid_order_opens_a_refund_of_everything_paid(app: AfterSalesA
         },
     )
     assert result.applied and any(e.startswith("refund") for e in result.effects)
-    order = app.load(Order, order_aggregate_id("o-9"))
+    order = app.store.load(Order, order_aggregate_id("o-9"))
     assert order.refundable.is_zero()
 
 
-def test_lost_parcel_opens_a_proactive_complaint_and_a_refund(app: AfterSalesApp) -> None:
+def test_lost_parcel_opens_a_proactive_complaint_and_a_refund(app: Services) -> None:
     placed = order_placed("o-5")
     ingest(app, placed, order_paid(placed))
     [result] = ingest(app, shipment("o-5", "Lost", T0 + timedelta(days=9)))
@@ -146,10 +165,60 @@ def test_lost_parcel_opens_a_proactive_complaint_and_a_refund(app: AfterSalesApp
     assert not again[0].applied  # redelivery of the same event id changes nothing
 
 
-def test_redelivered_upstream_event_changes_nothing(app: AfterSalesApp) -> None:
+def test_redelivered_upstream_event_changes_nothing(app: Services) -> None:
     placed = order_placed("o-2")
     ingest(app, placed, order_paid(placed))
-    before = app.recorder.max_notification_id()
+    before = app.store.recorder.max_notification_id()
     results = ingest(app, placed, order_paid(placed))
     assert [r.applied for r in results] == [False, False]
-    assert app.recorder.max_notification_id() == before
+    assert app.store.recorder.max_notification_id() == before
+
+
+def test_nobody_approves_or_requests_a_refund_paid_to_themselves(app: Services) -> None:
+    tv = [{"line_id": "1", "sku": "TV", "category": "electronics", "quantity": 1,
+           "unit_price": "900.00"}]
+    delivered_order(app, lines=tv)  # customer c-1
+    delivered_order(app, "o-2", lines=tv, customer_id="c-2")
+    app.principals.add(admin(app), "olga", ["supervisor", "customer"], T0, customer_id="c-1")
+    olga = caller(app, "olga")
+    before = app.store.recorder.max_notification_id()
+    with pytest.raises(NotAuthorisedError, match="paid to themselves"):
+        app.refunds.request(olga, uuid4(), "o-1", "goodwill", "for me", AT, amount=Decimal("5"))
+    mine = goodwill(app, "400.00", by="agent-1")
+    with pytest.raises(NotAuthorisedError, match="paid to themselves"):
+        app.refunds.approve(olga, mine.id, AT)
+    assert app.store.recorder.max_notification_id() == before + len(
+        list(app.store.events.get(mine.id))) + 2  # only agent-1's request: refund, order
+    theirs = goodwill(app, "400.00", by="agent-1", order_id="o-2")
+    approved = app.refunds.approve(olga, theirs.id, AT)
+    assert approved.status == "approved"
+    denials = app.access.denials.list(principal="olga")  # type: ignore[attr-defined]
+    assert [(d["operation"], d["rule"]) for d in denials] == [
+        ("RequestRefund", "access.not_beneficiary"), ("ApproveRefund", "access.not_beneficiary")]
+    assert denials[1]["case_id"] == str(mine.id)
+
+
+def test_a_customer_acts_on_their_own_orders_and_cases_only(app: Services) -> None:
+    delivered_order(app)  # c-1
+    delivered_order(app, "o-2", customer_id="c-2")
+    mine = goodwill(app, "10.00")
+    answers = set()
+    for case_id in (mine.id, uuid4()):  # a role that may not: the same, case or no case
+        with pytest.raises(NotAuthorisedError) as denied:
+            app.refunds.approve(customer(app, "c-2"), case_id, AT)
+        answers.add(str(denied.value))
+    assert answers == {"ApproveRefund denied: customer may not ApproveRefund; supervisor, "
+                       "agent may"}
+    returned = app.returns.request(customer(app, "c-1"), uuid4(), "o-1",
+                                   [{"line_id": "1", "quantity": 1}], "changed_mind", "refund",
+                                   AT)
+    for case_id in (returned.case_id, uuid4()):  # may in general, not this one: "not found"
+        with pytest.raises(UnknownCaseError, match=f"^no case {case_id}$"):
+            app.returns.cancel(customer(app, "c-2"), case_id, AT)
+    with pytest.raises(UnknownOrderError) as theirs:
+        app.returns.request(customer(app, "c-2"), uuid4(), "o-1",
+                            [{"line_id": "1", "quantity": 1}], "changed_mind", "refund", AT)
+    with pytest.raises(UnknownOrderError) as missing:
+        app.returns.request(customer(app, "c-2"), uuid4(), "o-404",
+                            [{"line_id": "1", "quantity": 1}], "changed_mind", "refund", AT)
+    assert str(theirs.value).replace("o-1", "") == str(missing.value).replace("o-404", "")

@@ -26,7 +26,7 @@ from kafka.admin import ConfigResource, ConfigResourceType
 from aftersales.bootstrap import build_inbound, build_relay, open_app
 from aftersales.brokers import ensure_topics
 from aftersales.settings import Settings, eventsourcing_env
-from aftersales_core.application.app import AfterSalesApp
+from aftersales_core.application.services import Services
 from consumers.case_events import EventTooLargeError
 from consumers.relay import Relay, refused_position
 from tests.crash_helpers import publish_located, read_to_end, wait_for
@@ -40,7 +40,7 @@ BIG = "x" * 100_000  # an unknown upstream field: the stored event is about 100 
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[tuple[AfterSalesApp, Settings]]:
+def store(tmp_path: Path) -> Iterator[tuple[Services, Settings]]:
     settings = Settings(database_url=f"sqlite:///{tmp_path / 'events.sqlite'}",
                         read_database_url=f"sqlite:///{tmp_path / 'read.sqlite'}")
     app = open_app(eventsourcing_env(settings.database_url),
@@ -54,10 +54,10 @@ def test_an_event_too_large_for_the_topic_cannot_be_stored(tmp_path: Path) -> No
                    max_event_bytes=70_000)
     try:
         ingest(app, order_placed("o-1"))
-        before = app.recorder.max_notification_id()
+        before = app.store.recorder.max_notification_id()
         with pytest.raises(EventTooLargeError, match="over its limit of 70000 bytes"):
             ingest(app, order_placed("o-2", upstream_note=BIG))
-        assert app.recorder.max_notification_id() == before  # nothing of it was stored
+        assert app.store.recorder.max_notification_id() == before  # nothing of it was stored
     finally:
         app.close()
 
@@ -101,15 +101,15 @@ def raise_topic_limit(settings: Settings) -> None:
         admin.close()
 
 
-def a_busy_store(app: AfterSalesApp) -> int:
+def a_busy_store(app: Services) -> int:
     """Orders before and after one big event, and events of its own order after it; returns
     the big event's store position."""
     first, second = order_placed("o-1"), order_placed("o-3")
     ingest(app, first, order_paid(first))
     ingest(app, order_placed("o-2", upstream_note=BIG))
-    [big] = [n.id for n in app.recorder.select_notifications(1, 100) if len(n.state) > 90_000]
+    [big] = [n.id for n in app.store.recorder.select_notifications(1, 100) if len(n.state) > 90_000]
     ingest(app, order_paid(order_placed("o-2")), second, order_paid(second))
-    assert app.recorder.max_notification_id() > big + 2
+    assert app.store.recorder.max_notification_id() > big + 2
     return big
 
 
@@ -131,7 +131,7 @@ def status(settings: Settings) -> subprocess.CompletedProcess[str]:
 @pytest.mark.parametrize("who_refuses", ["the relay, knowing the topic's limit",
                                          "the broker"])
 def test_a_refused_event_is_reported_and_nothing_after_it_is_published(
-        store: tuple[AfterSalesApp, Settings], kafka_broker: TestBroker, topic_prefix: str,
+        store: tuple[Services, Settings], kafka_broker: TestBroker, topic_prefix: str,
         caplog: pytest.LogCaptureFixture, who_refuses: str) -> None:
     app, base = store
     settings = base.model_copy(update={"kafka_bootstrap_servers": kafka_broker.bootstrap_servers,
@@ -152,7 +152,7 @@ def test_a_refused_event_is_reported_and_nothing_after_it_is_published(
         assert relay.stats.position == big - 1
         assert sorted(e["position"] for e in published(settings)) == list(range(1, big))
         assert f"STUCK at store position {big}" in caplog.text
-        tracking = app.factory.tracking_recorder()
+        tracking = app.store.factory.tracking_recorder()
         assert refused_position(tracking, settings.case_events_topic) == big
         shown = status(settings)
         assert shown.returncode == 7, shown.stderr
@@ -161,7 +161,7 @@ def test_a_refused_event_is_reported_and_nothing_after_it_is_published(
         assert thread.is_alive()
 
         raise_topic_limit(settings)
-        end = app.recorder.max_notification_id() or 0
+        end = app.store.recorder.max_notification_id() or 0
         wait_for(lambda: relay.stats.position == end, 60, "the rest is published")
         assert relay.stats.refused_at is None
         assert refused_position(tracking, settings.case_events_topic) is None

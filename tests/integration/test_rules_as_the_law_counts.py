@@ -11,8 +11,8 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from aftersales.bootstrap import store_reader
-from aftersales_core.application.app import AfterSalesApp
-from aftersales_core.application.history import load_history
+from aftersales_core.application.access import Caller
+from aftersales_core.application.services import Services
 from aftersales_core.domain.complaints import ComplaintCase
 from aftersales_core.domain.ids import order_aggregate_id, quota_aggregate_id
 from aftersales_core.domain.order import Order
@@ -21,7 +21,7 @@ from aftersales_core.domain.refunds import RefundCase
 from aftersales_core.domain.returns import ReturnCase
 from projections.db import ReadDatabase
 from projections.rebuild import rebuild
-from tests.factories import ingest, order_paid, order_placed, shipment
+from tests.factories import caller, customer, ingest, order_paid, order_placed, shipment
 
 RELEASED = datetime.fromisoformat("2026-04-01T02:00:00+00:00")  # 10:00 in Shanghai
 
@@ -30,15 +30,21 @@ def at(text: str) -> datetime:
     return datetime.fromisoformat(text)
 
 
-def request(app: AfterSalesApp, order_id: str, when: datetime, reason: str = "changed_mind",
+def request(app: Services, order_id: str, when: datetime, reason: str = "changed_mind",
             lines: list[dict[str, Any]] | None = None) -> Any:
-    return app.request_return(uuid4(), order_id, lines or [{"line_id": "1", "quantity": 1}],
-                              reason, "refund", "c-1", when)
+    """The order's own customer requests the return (customer-<their id>)."""
+    return app.returns.request(buyer(app, order_id), uuid4(), order_id,
+                               lines or [{"line_id": "1", "quantity": 1}], reason, "refund", when)
+
+
+def buyer(app: Services, order_id: str) -> Caller:
+    order = app.store.load(Order, order_aggregate_id(order_id))
+    return customer(app, order.customer_id or "")
 
 
 # ---- item 1: a window ends at the end of its last day, in the buyer's calendar ----------------
 
-def test_a_withdrawal_on_the_evening_of_day_14_in_berlin_is_accepted(app: AfterSalesApp) -> None:
+def test_a_withdrawal_on_the_evening_of_day_14_in_berlin_is_accepted(app: Services) -> None:
     placed = order_placed("o-de", market="DE", currency="EUR", at=at("2026-05-20T08:00:00+00:00"))
     ingest(app, placed, order_paid(placed),
            shipment("o-de", "Delivered", at("2026-06-01T10:00:00+00:00")))
@@ -52,7 +58,7 @@ def test_a_withdrawal_on_the_evening_of_day_14_in_berlin_is_accepted(app: AfterS
     assert "ended at the end of 2026-06-15 (Europe/Berlin)" in " ".join(late.decisions[0].reasons)
 
 
-def test_the_buyers_own_zone_counts_where_the_utc_date_is_another(app: AfterSalesApp) -> None:
+def test_the_buyers_own_zone_counts_where_the_utc_date_is_another(app: Services) -> None:
     placed = order_placed("o-us", market="US", currency="USD", fulfilment="domestic",
                           buyer_timezone="America/Los_Angeles",
                           at=at("2026-05-01T08:00:00+00:00"))
@@ -68,7 +74,7 @@ def test_the_buyers_own_zone_counts_where_the_utc_date_is_another(app: AfterSale
 
 # ---- item 3: the bonded zone counts on arrival; the quota ledger ---------------------------
 
-def bonded_order(app: AfterSalesApp, order_id: str = "o-cn") -> None:
+def bonded_order(app: Services, order_id: str = "o-cn") -> None:
     lines = [{"line_id": "1", "sku": "SERUM", "category": "cosmetics", "quantity": 1,
               "unit_price": "599.00"}]
     placed = order_placed(order_id, market="CN", currency="CNY", fulfilment="bonded",
@@ -79,23 +85,24 @@ def bonded_order(app: AfterSalesApp, order_id: str = "o-cn") -> None:
            shipment(order_id, "Delivered", RELEASED + timedelta(days=2)))
 
 
-def return_arriving(app: AfterSalesApp, arrives_after_release: timedelta,
+def return_arriving(app: Services, arrives_after_release: timedelta,
                     order_id: str = "o-cn") -> tuple[ReturnCase, RefundCase]:
     rid = request(app, order_id, RELEASED + timedelta(days=3)).case_id
     ingest(app,
            shipment(order_id, "Dispatched", RELEASED + timedelta(days=40), direction="return"),
            shipment(order_id, "Delivered", RELEASED + arrives_after_release, direction="return"))
     after = RELEASED + arrives_after_release + timedelta(hours=2)
-    app.inspect_return(rid, "warehouse", "A", after)
-    refund_id = UUID(app.resolve_return(rid, "agent-1", after).related["refund_case_id"])
-    return app.load(ReturnCase, rid), app.load(RefundCase, refund_id)
+    app.returns.inspect(caller(app, "warehouse-1"), rid, "A", after)
+    resolved = app.resolutions.resolve(caller(app, "agent-1"), rid, after)
+    refund_id = UUID(resolved.related["refund_case_id"])
+    return app.store.load(ReturnCase, rid), app.store.load(RefundCase, refund_id)
 
 
-def quota(app: AfterSalesApp) -> BuyerQuota:
-    return app.load(BuyerQuota, quota_aggregate_id("c-cn", 2026))
+def quota(app: Services) -> BuyerQuota:
+    return app.store.load(BuyerQuota, quota_aggregate_id("c-cn", 2026))
 
 
-def test_paying_a_bonded_order_uses_the_buyers_annual_quota(app: AfterSalesApp) -> None:
+def test_paying_a_bonded_order_uses_the_buyers_annual_quota(app: Services) -> None:
     bonded_order(app)
     ledger = quota(app)
     assert ledger.used_by("o-cn") is not None
@@ -106,7 +113,7 @@ def test_paying_a_bonded_order_uses_the_buyers_annual_quota(app: AfterSalesApp) 
 
 
 def test_a_return_back_in_the_bonded_zone_on_day_45_is_a_customs_return(
-        app: AfterSalesApp) -> None:
+        app: Services) -> None:
     bonded_order(app)
     # day 45 after 1 April is 16 May; 15:59 UTC is 23:59 in Shanghai
     case, refund = return_arriving(app, at("2026-05-16T15:59:00+00:00") - RELEASED)
@@ -117,7 +124,7 @@ def test_a_return_back_in_the_bonded_zone_on_day_45_is_a_customs_return(
     assert str(quota(app).remaining.amount) == "26000.00"
 
 
-def test_a_return_that_arrives_on_day_46_is_no_customs_return(app: AfterSalesApp) -> None:
+def test_a_return_that_arrives_on_day_46_is_no_customs_return(app: Services) -> None:
     bonded_order(app)
     case, refund = return_arriving(app, at("2026-05-16T16:00:00+00:00") - RELEASED)
     customs = case.latest("return.customs_return")
@@ -129,15 +136,17 @@ def test_a_return_that_arrives_on_day_46_is_no_customs_return(app: AfterSalesApp
 
 
 def test_case_show_and_the_read_model_show_the_buyers_quota(
-        app: AfterSalesApp, tmp_path: Any) -> None:
+        app: Services, tmp_path: Any) -> None:
     bonded_order(app)
     case, _ = return_arriving(app, timedelta(days=44))
-    shown = load_history(app, case.id).to_json()["buyer_quota"]
+    auditor = caller(app, "auditor-1")
+    shown = app.reads.case(auditor, case.id).to_json()["buyer_quota"]
     assert shown is not None
     assert (shown["year"], shown["used"], shown["restored"], shown["remaining"]) == (
         2026, "599.00", "599.00", "26000.00")
     assert shown["this_order_used"] == "599.00"
-    before = load_history(app, case.id, RELEASED + timedelta(days=5)).to_json()["buyer_quota"]
+    before = app.reads.case(auditor, case.id, RELEASED + timedelta(days=5)).to_json()[
+        "buyer_quota"]
     assert before is not None and before["restored"] == "0.00"
     db = ReadDatabase(f"sqlite:///{tmp_path / 'read.sqlite'}")
     rebuild(db, ["buyer_quota"], store_reader(app))
@@ -153,7 +162,7 @@ def test_case_show_and_the_read_model_show_the_buyers_quota(
 # ---- item 5: returned quantities are capped across cases ----------------------------------
 
 def test_a_second_return_of_units_already_returned_is_rejected_with_its_reason(
-        app: AfterSalesApp) -> None:
+        app: Services) -> None:
     lines = [{"line_id": "1", "sku": "MUG", "category": "home", "quantity": 2,
               "unit_price": "40.00"}]
     placed = order_placed("o-2", market="US", currency="USD", fulfilment="domestic", lines=lines,
@@ -166,57 +175,60 @@ def test_a_second_return_of_units_already_returned_is_rejected_with_its_reason(
     second = request(app, "o-2", RELEASED + timedelta(days=4))
     assert second.status == "rejected"
     assert "return.quantity_left" in second.decisions[0].rules
-    order = app.load(Order, order_aggregate_id("o-2"))
+    order = app.store.load(Order, order_aggregate_id("o-2"))
     assert order.units_in_returns("1") == 2
-    app.cancel_return(first.case_id, "c-1", RELEASED + timedelta(days=5))  # units come back
-    assert app.load(Order, order_aggregate_id("o-2")).units_in_returns("1") == 0
+    app.returns.cancel(buyer(app, "o-2"), first.case_id, RELEASED + timedelta(days=5))  # units back
+    assert app.store.load(Order, order_aggregate_id("o-2")).units_in_returns("1") == 0
     assert request(app, "o-2", RELEASED + timedelta(days=6)).status == "approved"
 
 
 # ---- item 6: one proactive case per shipment and kind -------------------------------------
 
-def test_a_second_lost_scan_with_a_new_event_id_opens_nothing_more(app: AfterSalesApp) -> None:
+def test_a_second_lost_scan_with_a_new_event_id_opens_nothing_more(app: Services) -> None:
     placed = order_placed("o-lost", at=RELEASED)
     lost = shipment("o-lost", "Lost", RELEASED + timedelta(days=9))
     again = {**lost, "event_id": "another-id-for-the-same-loss",
              "occurred_at": (RELEASED + timedelta(days=10)).isoformat()}
     ingest(app, placed, order_paid(placed), lost, again)
-    order = app.load(Order, order_aggregate_id("o-lost"))
+    order = app.store.load(Order, order_aggregate_id("o-lost"))
     assert len(order.case_ids("complaint")) == 1
     assert len(order.case_ids("refund")) == 1
-    complaint = app.load(ComplaintCase, UUID(order.case_ids("complaint")[0]))
+    complaint = app.store.load(ComplaintCase, UUID(order.case_ids("complaint")[0]))
     assert complaint.proactive
 
 
 # ---- item 7: returnless only when the merchant pays ----------------------------------------
 
 def test_a_changed_mind_item_worth_less_than_its_return_label_is_not_returnless(
-        app: AfterSalesApp) -> None:
+        app: Services) -> None:
     lines = [{"line_id": "1", "sku": "CASE", "category": "phones", "quantity": 1,
               "unit_price": "20.00"}]
     placed = order_placed("o-rl", market="US", currency="USD", lines=lines, taxes="0.00",
                           at=RELEASED)
     ingest(app, placed, order_paid(placed),
            shipment("o-rl", "Delivered", RELEASED + timedelta(days=2)))
-    buyer_pays = app.request_return(uuid4(), "o-rl", [{"line_id": "1", "quantity": 1}],
-                                    "changed_mind", "refund", "c-1", RELEASED + timedelta(days=3),
-                                    return_shipping_estimate=Decimal("40.00"))
+    buyer_pays = app.returns.request(buyer(app, "o-rl"), uuid4(), "o-rl",
+                                     [{"line_id": "1", "quantity": 1}], "changed_mind", "refund",
+                                     RELEASED + timedelta(days=3),
+                                     return_shipping_estimate=Decimal("40.00"))
     shipping = buyer_pays.decisions[-1]
     assert (shipping.outcome, shipping.details["returnless"]) == ("buyer", False)
     assert "shipping.returnless_merchant_choice" in shipping.rules
-    app.cancel_return(buyer_pays.case_id, "c-1", RELEASED + timedelta(days=3, hours=1))
-    merchant_pays = app.request_return(uuid4(), "o-rl", [{"line_id": "1", "quantity": 1}],
-                                       "defective", "refund", "c-1",
-                                       RELEASED + timedelta(days=4),
-                                       return_shipping_estimate=Decimal("40.00"))
+    app.returns.cancel(buyer(app, "o-rl"), buyer_pays.case_id,
+                       RELEASED + timedelta(days=3, hours=1))
+    merchant_pays = app.returns.request(buyer(app, "o-rl"), uuid4(), "o-rl",
+                                        [{"line_id": "1", "quantity": 1}], "defective", "refund",
+                                        RELEASED + timedelta(days=4),
+                                        return_shipping_estimate=Decimal("40.00"))
     assert merchant_pays.decisions[-1].details["returnless"] is True
 
 
 # ---- item 8: goodwill is goodwill -------------------------------------------------------
 
-def test_a_goodwill_refund_is_booked_as_goodwill(app: AfterSalesApp) -> None:
+def test_a_goodwill_refund_is_booked_as_goodwill(app: Services) -> None:
     placed = order_placed("o-gw", at=RELEASED)
     ingest(app, placed, order_paid(placed))
-    done = app.request_refund(uuid4(), "o-gw", "goodwill", "sorry for the wait", "agent-1",
-                              RELEASED + timedelta(days=1), amount=Decimal("15.00"))
-    assert app.load(RefundCase, done.case_id).components == {"goodwill": "15.00"}
+    done = app.refunds.request(caller(app, "agent-1"), uuid4(), "o-gw", "goodwill",
+                               "sorry for the wait", RELEASED + timedelta(days=1),
+                               amount=Decimal("15.00"))
+    assert app.store.load(RefundCase, done.case_id).components == {"goodwill": "15.00"}

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from aftersales.bootstrap import store_reader
-from aftersales_core.application.app import AfterSalesApp
+from aftersales_core.application.services import Services
 from aftersales_core.domain.ids import order_aggregate_id
 from projections import positions
 from projections.apply import Delivery, apply_batch, apply_in, ensure_schema
@@ -32,7 +32,7 @@ def read_url(pg_schema: tuple[str, str]) -> str:
     return f"{url}?options=-csearch_path%3D{schema}"
 
 
-def partitioned(app: AfterSalesApp, first: set[str] | None = None) -> dict[int, list[Delivery]]:
+def partitioned(app: Services, first: set[str] | None = None) -> dict[int, list[Delivery]]:
     """The store's events laid out on partitions in order per case, as the relay does: by a
     hash of the case id, or the cases in ``first`` on partition 0 and the rest on 1."""
     by_part: dict[int, list[Delivery]] = {p: [] for p in range(PARTS)}
@@ -53,7 +53,7 @@ def halves(deliveries: Sequence[Delivery]) -> tuple[list[Delivery], list[Deliver
 
 
 def test_a_batch_never_writes_back_a_position_another_runner_moved(
-        app: AfterSalesApp, read_url: str, tmp_path: Path) -> None:
+        app: Services, read_url: str, tmp_path: Path) -> None:
     cases = busy_day(app)  # one order and its refund alone on partition 0: no row in common
     p0, p1 = partitioned(app, {str(order_aggregate_id("o-3")), str(cases["refund"][1])}).values()
     (p0a, p0b), (p1a, p1b) = halves(p0), halves(p1)
@@ -73,7 +73,7 @@ def test_a_batch_never_writes_back_a_position_another_runner_moved(
 
 
 def test_two_runners_holding_one_partition_apply_each_event_once(
-        app: AfterSalesApp, read_url: str, tmp_path: Path) -> None:
+        app: Services, read_url: str, tmp_path: Path) -> None:
     busy_day(app)
     everything = [d for part in partitioned(app).values() for d in part]
     one, two = ReadDatabase(read_url), ReadDatabase(read_url)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 import uuid
+from dataclasses import replace
 from datetime import datetime, timedelta
 from functools import partial
 from pathlib import Path
@@ -22,7 +23,8 @@ from eventsourcing.persistence import OperationalError
 
 from aftersales.bootstrap import PROJECTIONS_GROUP, build_inbound, build_relay, open_app
 from aftersales.settings import Settings, eventsourcing_env
-from aftersales_core.application.app import AfterSalesApp
+from aftersales_core.application.services import Services
+from aftersales_core.application.upstream import UpstreamService
 from consumers import kafka_clients
 from consumers.inbound import MAX_ATTEMPTS
 from consumers.projection_runner import ProjectionRunner
@@ -110,20 +112,28 @@ def placed_at(message: dict[str, Any]) -> datetime:
     return datetime.fromisoformat(message["occurred_at"]) + timedelta(days=2)
 
 
-class FlakyOnOneOrder(AfterSalesApp):
-    """The real application, whose store fails "transiently" for one order, every time."""
+class FlakyOnOneOrder(UpstreamService):
+    """The real upstream service, whose store fails "transiently" for one order, every time."""
 
-    def order_placed(self, **kwargs: Any) -> Any:  # type: ignore[override]
+    def order_placed(self, caller: Any, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
         if kwargs["order_id"] == "o-cursed":
             raise OperationalError("server closed the connection unexpectedly")
-        return super().order_placed(**kwargs)
+        return super().order_placed(caller, *args, **kwargs)
+
+
+def flaky_app(url: str) -> Services:
+    """The real application with the flaky upstream service in place of its own."""
+    app = open_app(eventsourcing_env(url))
+    up = app.upstream
+    return replace(app, upstream=FlakyOnOneOrder(up.store, up.work, up.access, up.refunds,
+                                                 up.logistics))
 
 
 def test_a_message_failing_transiently_while_the_store_answers_is_dead_lettered(
         tmp_path: Path, kafka_broker: TestBroker, topic_prefix: str) -> None:
     settings = pipeline_settings(Settings(database_url=f"sqlite:///{tmp_path / 'e.sqlite'}"),
                                  kafka_broker.bootstrap_servers, topic_prefix)
-    app = FlakyOnOneOrder(env=eventsourcing_env(settings.database_url))
+    app = flaky_app(settings.database_url)
     stop = threading.Event()
     try:
         cursed, fine = order_placed("o-cursed"), order_placed("o-fine")

@@ -11,14 +11,17 @@ from uuid import UUID
 
 import hypothesis
 
-from aftersales_core.application.app import AfterSalesApp
+from aftersales.bootstrap import open_app
+from aftersales_core.application.services import Services
 from aftersales_core.errors import DomainError
+from tests.factories import caller
 
 MET, CANCELLED = "met", "cancelled"
 
 
-def memory_app() -> AfterSalesApp:
-    return AfterSalesApp(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+def memory_app() -> Services:
+    """The services over the library's in-memory store (a fast, pure run of the application)."""
+    return open_app({"PERSISTENCE_MODULE": "eventsourcing.popo"})
 
 
 @dataclass
@@ -33,7 +36,7 @@ class Log:
 
 
 def run(
-    app: AfterSalesApp,
+    app: Services,
     case_id: UUID,
     log: Log,
     action: str,
@@ -42,10 +45,10 @@ def run(
 ) -> None:
     """Fire (twice: the second must change nothing) or run one command, logging successes."""
     if action == "fire":
-        fired = app.fire_deadlines(case_id, at)
-        version = app.repository.get(case_id).version
-        assert app.fire_deadlines(case_id, at) == []
-        assert app.repository.get(case_id).version == version
+        fired = app.deadlines.fire(caller(app, "system.scheduler"), case_id, at)
+        version = app.store.repository.get(case_id).version
+        assert app.deadlines.fire(caller(app, "system.scheduler"), case_id, at) == []
+        assert app.store.repository.get(case_id).version == version
         for item in fired:
             log.fired.append((item.name, item.action, at))
             log.add(f"fired:{item.name}:{item.action}", at)
@@ -69,9 +72,9 @@ class Recorded:
     reason: str | None = None  # the cancel reason, or the breach's action
 
 
-def recorded_deadlines(app: AfterSalesApp, case_id: UUID) -> list[Recorded]:
+def recorded_deadlines(app: Services, case_id: UUID) -> list[Recorded]:
     found: list[Recorded] = []
-    for event in app.events.get(case_id):
+    for event in app.store.events.get(case_id):
         kind = type(event).__name__
         data: Any = event
         if kind == "DeadlineScheduled":

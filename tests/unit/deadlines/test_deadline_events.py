@@ -3,6 +3,7 @@ once; and deadline events stored today keep decoding into the same state."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from uuid import UUID, uuid4
 
@@ -27,7 +28,8 @@ def requested(case_id: UUID | None = None) -> ReturnCase:
         note=None,
         evidence=[],
         channel="web",
-        requested_by="c-1",
+        by="c-1",
+        role="customer",
         timestamp=b.T0,
     )
     case.decide(b.eligibility(), b.abuse("review"), b.shipping(), b.T0)
@@ -63,28 +65,28 @@ def escalate() -> Breach:
 
 def test_a_deadline_fires_once_only_after_its_due_time_and_only_while_current() -> None:
     case = in_review()
-    assert case.due_deadlines(DUE) == [] and not case.fire("decision", DUE, escalate())
+    assert case.due_deadlines(DUE) == [] and not case.fire("decision", DUE, escalate(), b.SCHEDULER)
     version = case.version
-    assert case.fire("decision", DUE + timedelta(seconds=1), escalate())
+    assert case.fire("decision", DUE + timedelta(seconds=1), escalate(), b.SCHEDULER)
     assert case.version == version + 3  # the decision, the breach, the escalation
     assert case.escalations == ["supervisor"] and case.deadlines["decision"].state == "breached"
-    assert not case.fire("decision", DUE + timedelta(days=1), escalate())
+    assert not case.fire("decision", DUE + timedelta(days=1), escalate(), b.SCHEDULER)
     assert case.version == version + 3
     moved_on = in_review()
-    moved_on.approve("supervisor-1", b.shipping(), b.T0 + timedelta(hours=1))
+    moved_on.approve(b.SUPERVISOR, b.shipping(), b.T0 + timedelta(hours=1))
     assert moved_on.due_deadlines(DUE + timedelta(days=1)) == []  # left: no longer current
-    assert not moved_on.fire("decision", DUE + timedelta(days=1), escalate())
+    assert not moved_on.fire("decision", DUE + timedelta(days=1), escalate(), b.SCHEDULER)
 
 
 def test_settling_in_time_is_met_and_after_the_due_time_is_a_late_breach() -> None:
     in_time, late = in_review(), in_review()
-    in_time.reject("supervisor-1", "no", DUE)
+    in_time.reject(b.SUPERVISOR, "no", DUE)
     in_time.settle_deadlines(DUE)
     assert (in_time.deadlines["decision"].state, in_time.deadlines["decision"].outcome) == (
         "met",
         "met",
     )
-    late.approve("supervisor-1", b.shipping(), DUE + timedelta(minutes=1))
+    late.approve(b.SUPERVISOR, b.shipping(), DUE + timedelta(minutes=1))
     late.settle_deadlines(DUE + timedelta(minutes=1))
     assert (late.deadlines["decision"].state, late.deadlines["decision"].outcome) == (
         "breached",
@@ -130,7 +132,9 @@ def test_deadline_events_stored_today_still_decode_and_apply() -> None:
     case = requested(CASE)  # versions 1 to 4: requested, two decisions, sent to review
     scheduled = MAPPER.to_domain_event(SCHEDULED)
     assert isinstance(scheduled, ReturnCase.DeadlineScheduled)
-    assert MAPPER.to_stored_event(scheduled).state == SCHEDULED.state
+    # stored again as class version 2 (events now record their actor): nothing else changes
+    again = json.loads(MAPPER.to_stored_event(scheduled).state)
+    assert again == {**json.loads(SCHEDULED.state), "class_version": 2}
     case = scheduled.mutate(case)
     case = MAPPER.to_domain_event(BREACHED).mutate(case)
     deadline = case.deadlines["decision"]

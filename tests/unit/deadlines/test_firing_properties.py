@@ -13,11 +13,11 @@ from uuid import UUID, uuid4
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from aftersales_core.application.app import AfterSalesApp
+from aftersales_core.application.services import Services
 from aftersales_core.domain.complaints import ComplaintCase
 from aftersales_core.domain.returns import ReturnCase
 from aftersales_core.policies.calendar import end_of_day, zone
-from tests.factories import T0, delivered_order, ingest, shipment
+from tests.factories import T0, caller, delivered_order, ingest, shipment
 from tests.unit.deadlines.oracle import (
     CANCELLED,
     MET,
@@ -36,7 +36,7 @@ SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[Healt
 
 
 def play(
-    app: AfterSalesApp,
+    app: Services,
     case_id: UUID,
     start: datetime,
     steps: list[tuple[str, int]],
@@ -70,17 +70,25 @@ COMPLAINT_ACTIONS = st.sampled_from(
 ANSWERS = {"acknowledge": MET, "reply": MET, "propose": MET, "resolve": MET}
 
 
-def complaint_commands(app: AfterSalesApp, cid: UUID) -> dict[str, Callable[[datetime], Any]]:
+def complaint_commands(app: Services, cid: UUID) -> dict[str, Callable[[datetime], Any]]:
     return {
-        "acknowledge": lambda at: app.acknowledge_complaint(cid, "agent-1", at),
-        "reply": lambda at: app.add_complaint_message(cid, "out", "agent-1", "on it", at),
-        "message_in": lambda at: app.add_complaint_message(cid, "in", "c-1", "and?", at),
-        "propose": lambda at: app.propose_resolution(cid, "agent-1", "coupon", at),
-        "decline": lambda at: app.respond_to_proposal(cid, False, "c-1", at),
-        "resolve": lambda at: app.resolve_complaint(cid, "agent-1", "sorted", at),
-        "close": lambda at: app.close_complaint(cid, "agent-1", at, satisfaction=4),
-        "reopen": lambda at: app.reopen_complaint(cid, "c-1", "not sorted", at),
-        "escalate": lambda at: app.escalate_complaint(cid, "agent-1", "supervisor", "asked", at),
+        "acknowledge": lambda at: app.complaints.acknowledge(caller(app, "agent-1"), cid, at),
+        "reply": lambda at: app.complaints.add_message(
+            caller(app, "agent-1"), cid, "out", "on it", at
+        ),
+        "message_in": lambda at: app.complaints.add_message(
+            caller(app, "customer-c-1"), cid, "in", "and?", at
+        ),
+        "propose": lambda at: app.complaints.propose(caller(app, "agent-1"), cid, "coupon", at),
+        "decline": lambda at: app.complaints.respond(caller(app, "customer-c-1"), cid, False, at),
+        "resolve": lambda at: app.complaints.resolve(caller(app, "agent-1"), cid, "sorted", at),
+        "close": lambda at: app.complaints.close(caller(app, "agent-1"), cid, at, satisfaction=4),
+        "reopen": lambda at: app.complaints.reopen(
+            caller(app, "customer-c-1"), cid, "not sorted", at
+        ),
+        "escalate": lambda at: app.complaints.escalate(
+            caller(app, "agent-1"), cid, "supervisor", "asked", at
+        ),
     }
 
 
@@ -94,7 +102,9 @@ def test_complaint_deadlines_fire_iff_their_state_was_current_at_the_due_time(
 ) -> None:
     app = memory_app()
     cid = uuid4()
-    app.file_complaint(cid, "c-1", channel, "service", "it broke", "c-1", T0)
+    app.complaints.file(
+        caller(app, "customer-c-1"), cid, channel, "service", "it broke", T0, customer_id="c-1"
+    )
     log, end = play(app, cid, T0, steps, complaint_commands(app, cid))
     fast = channel in ("platform", "regulator")
     for deadline in recorded_deadlines(app, cid):
@@ -104,11 +114,11 @@ def test_complaint_deadlines_fire_iff_their_state_was_current_at_the_due_time(
             assert deadline.due - deadline.since == timedelta(hours=12 if fast else 24)
         elif deadline.name == "resolution":
             assert deadline.due - deadline.since == timedelta(days=7)
-    complaint = app.load(ComplaintCase, cid)
+    complaint = app.store.load(ComplaintCase, cid)
     by_scheduler = [
         e
-        for e in app.events.get(cid)
-        if type(e).__name__ == "Escalated" and cast(Any, e).by == "deadline-scheduler"
+        for e in app.store.events.get(cid)
+        if type(e).__name__ == "Escalated" and cast(Any, e).role == "scheduler"
     ]
     assert len(by_scheduler) == sum(1 for _, action, _ in log.fired if action == "escalate")
     assert complaint.escalations.count("platform_arbitration") <= 1
@@ -135,24 +145,24 @@ RETURN_ACTIONS = st.sampled_from(
 )
 
 
-def return_commands(app: AfterSalesApp, rid: UUID) -> dict[str, Callable[[datetime], Any]]:
+def return_commands(app: Services, rid: UUID) -> dict[str, Callable[[datetime], Any]]:
     return {
-        "approve": lambda at: app.approve_return(rid, "supervisor-1", at),
-        "reject": lambda at: app.reject_return(rid, "supervisor-1", "no", at),
-        "cancel": lambda at: app.cancel_return(rid, "c-1", at),
-        "label": lambda at: app.issue_return_label(
-            rid, "agent-1", "DHL", "JD1", at, cost=Decimal("5.00")
+        "approve": lambda at: app.returns.approve(caller(app, "sup-1"), rid, at),
+        "reject": lambda at: app.returns.reject(caller(app, "sup-1"), rid, "no", at),
+        "cancel": lambda at: app.returns.cancel(caller(app, "customer-c-1"), rid, at),
+        "label": lambda at: app.returns.issue_label(
+            caller(app, "agent-1"), rid, "DHL", "JD1", at, cost=Decimal("5.00")
         ),
         "ship": lambda at: _ship(app, rid, at),
-        "receive": lambda at: app.receive_return(rid, "warehouse", at),
-        "inspect": lambda at: app.inspect_return(rid, "inspector", "A", at),
-        "resolve": lambda at: app.resolve_return(rid, "agent-1", at),
+        "receive": lambda at: app.returns.receive(caller(app, "warehouse-1"), rid, at),
+        "inspect": lambda at: app.returns.inspect(caller(app, "warehouse-1"), rid, "A", at),
+        "resolve": lambda at: app.resolutions.resolve(caller(app, "agent-1"), rid, at),
     }
 
 
-def _ship(app: AfterSalesApp, rid: UUID, at: datetime) -> None:
+def _ship(app: Services, rid: UUID, at: datetime) -> None:
     """A return-direction scan; it changes nothing unless the case can be shipped back."""
-    case = app.load(ReturnCase, rid)
+    case = app.store.load(ReturnCase, rid)
     if not case.can_record_shipped():
         raise _refused()
     ingest(app, shipment(case.order_id, "InTransit", at, direction="return"))
@@ -164,7 +174,7 @@ def _refused() -> Exception:
     return IllegalTransitionError("return", "-", "ship", "not shippable")
 
 
-def return_in_review(app: AfterSalesApp, in_policy: bool) -> tuple[UUID, datetime]:
+def return_in_review(app: Services, in_policy: bool) -> tuple[UUID, datetime]:
     """A return waiting for a person: sent to review by the abuse signal although eligibility
     approved it (``in_policy``), or because eligibility itself asked for a review."""
     at = T0 + timedelta(days=5)
@@ -173,19 +183,25 @@ def return_in_review(app: AfterSalesApp, in_policy: bool) -> tuple[UUID, datetim
         for order_id in ("o-2", "o-3", "o-4"):
             delivered_order(app, order_id)
         for order_id in ("o-2", "o-3", "o-4"):
-            app.request_return(
+            app.returns.request(
+                caller(app, "customer-c-1"),
                 uuid4(),
                 order_id,
                 [{"line_id": "1", "quantity": 1}],
                 "changed_mind",
                 "refund",
-                "c-1",
                 at - timedelta(hours=1),
             )
     reason, outcome = ("defective", "refund") if in_policy else ("changed_mind", "repair")
     rid = uuid4()
-    result = app.request_return(
-        rid, "o-1", [{"line_id": "2", "quantity": 1}], reason, outcome, "c-1", at
+    result = app.returns.request(
+        caller(app, "customer-c-1"),
+        rid,
+        "o-1",
+        [{"line_id": "2", "quantity": 1}],
+        reason,
+        outcome,
+        at,
     )
     assert result.status == "pending_review"
     return rid, at
@@ -213,7 +229,7 @@ def test_return_deadlines_fire_iff_their_state_was_current_at_the_due_time(
             berlin = zone("Europe/Berlin")
             last_day = start.astimezone(berlin).date() + timedelta(days=14)
             assert deadline.due == end_of_day(last_day, berlin)
-    case = app.load(ReturnCase, rid)
+    case = app.store.load(ReturnCase, rid)
     decided = [action for name, action, _ in log.fired if name == "decision"]
     assert decided in ([], ["auto_approve" if in_policy else "escalate"])
     if any(action == "expire" for _, action, _ in log.fired):

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 from eventsourcing.domain import Aggregate
 
 from aftersales_core.decisions import PolicyDecision
+from aftersales_core.domain.actor import Actor
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 SHIP_BACK_BY = (T0 + timedelta(days=45)).isoformat()
@@ -94,3 +95,17 @@ def replay(events: Iterable[Any]) -> Any:
     for event in events:
         aggregate = event.mutate(aggregate)
     return aggregate
+
+
+def who(name: str, role: str = "agent") -> Actor:
+    """An actor: in the domain, a principal's id and the role it acted in."""
+    return Actor(name, role)
+
+
+SCHEDULER = who("system.scheduler", "scheduler")
+AGENT = who("agent-1", "agent")
+SUPERVISOR = who("supervisor-1", "supervisor")
+CUSTOMER = who("c-1", "customer")
+PAYMENTS = who("psp", "payments")
+WAREHOUSE = who("warehouse", "warehouse")
+CARRIER = who("carrier-1", "carrier")

@@ -58,7 +58,8 @@ def new_complaint(at: datetime = b.T0, channel: str = "email") -> ComplaintCase:
         channel=channel,
         category="damaged",
         description=PersonalData("c-1", "the lamp arrived broken"),
-        filed_by="c-1",
+        by="c-1",
+        role="customer",
         proactive=False,
         timestamp=at,
     )
@@ -89,14 +90,16 @@ class ComplaintCaseMachine(CaseMachine):
     def do_acknowledge(self, data: st.DataObject) -> None:
         message = data.draw(st.none() | texts.map(lambda t: PersonalData("c-1", t)), "message")
         agent = data.draw(agents, "agent")
-        self.attempt(lambda: self.case.acknowledge(agent, message, self.now))
+        self.attempt(lambda: self.case.acknowledge(b.who(agent), message, self.now))
 
     def do_add_message(self, data: st.DataObject) -> None:
         direction = data.draw(st.sampled_from(["in", "out", "out", "sideways"]), "direction")
         text = PersonalData("c-1", data.draw(texts, "text"))
         count = len(self.case.messages)
         if self.attempt(
-            lambda: self.case.add_message(direction, "chat", "someone", text, self.now)
+            lambda: self.case.add_message(
+                direction, "chat", b.who("someone", "agent"), text, self.now
+            )
         ):
             assert direction in ("in", "out") and len(self.case.messages) == count + 1
 
@@ -107,35 +110,35 @@ class ComplaintCaseMachine(CaseMachine):
             | st.sampled_from(["-1.00", "0.00", "15.00"]).map(lambda a: Money.of(a, "EUR")),
             "amount",
         )
-        if self.attempt(lambda: self.case.propose("agent-1", resolution, amount, None, self.now)):
+        if self.attempt(lambda: self.case.propose(b.AGENT, resolution, amount, None, self.now)):
             assert resolution in RESOLUTIONS
             assert self.case.proposal == {"resolution": resolution, "amount": amount, "note": None}
 
     def do_respond(self, data: st.DataObject) -> None:
         accepted = data.draw(st.booleans(), "accepted")
-        self.attempt(lambda: self.case.respond(accepted, "c-1", self.now))
+        self.attempt(lambda: self.case.respond(accepted, b.CUSTOMER, self.now))
 
     def do_escalate(self, data: st.DataObject) -> None:
         level = data.draw(st.sampled_from([*ESCALATION_LEVELS, "ceo"]), "level")
-        if self.attempt(lambda: self.case.escalate("agent-1", level, "angry", self.now)):
+        if self.attempt(lambda: self.case.escalate(b.AGENT, level, "angry", self.now)):
             assert self.case.escalations[-1] == level
 
     def do_resolve(self, data: st.DataObject) -> None:
         refund = data.draw(st.none() | st.just(str(uuid4())), "refund case")
-        self.attempt(lambda: self.case.resolve("agent-1", "refunded", refund, self.now))
+        self.attempt(lambda: self.case.resolve(b.AGENT, "refunded", refund, self.now))
 
     def do_close(self, data: st.DataObject) -> None:
         score = data.draw(st.none() | st.integers(min_value=-2, max_value=8), "satisfaction")
         by = data.draw(agents, "by")
         status = self.case.status
-        if self.attempt(lambda: self.case.close(by, score, self.now)):
+        if self.attempt(lambda: self.case.close(b.who(by), score, self.now)):
             assert self.case.satisfaction == score
         elif status == S.RESOLVED:
             assert score is not None and not 1 <= score <= 5
             assert isinstance(self.last_error, InvalidCommandError)
 
     def do_reopen(self, data: st.DataObject) -> None:
-        if self.attempt(lambda: self.case.reopen("c-1", "still broken", self.now)):
+        if self.attempt(lambda: self.case.reopen(b.CUSTOMER, "still broken", self.now)):
             assert self.case.resolution is None and self.case.satisfaction is None
 
     # ---- rules -------------------------------------------------------------------------------
@@ -214,14 +217,14 @@ class ComplaintCaseMachine(CaseMachine):
         at = self.now.replace(tzinfo=None) + timedelta(days=1) if naive else self.in_the_past()
         text = PersonalData("c-1", "hello")
         commands = {
-            "acknowledge": lambda: self.case.acknowledge("agent-1", None, at),
-            "add_message": lambda: self.case.add_message("in", "chat", "c-1", text, at),
-            "propose": lambda: self.case.propose("agent-1", "apology", None, None, at),
-            "respond": lambda: self.case.respond(True, "c-1", at),
-            "escalate": lambda: self.case.escalate("agent-1", "supervisor", "why", at),
-            "resolve": lambda: self.case.resolve("agent-1", "done", None, at),
-            "close": lambda: self.case.close("agent-1", 5, at),
-            "reopen": lambda: self.case.reopen("c-1", "again", at),
+            "acknowledge": lambda: self.case.acknowledge(b.AGENT, None, at),
+            "add_message": lambda: self.case.add_message("in", "chat", b.CUSTOMER, text, at),
+            "propose": lambda: self.case.propose(b.AGENT, "apology", None, None, at),
+            "respond": lambda: self.case.respond(True, b.CUSTOMER, at),
+            "escalate": lambda: self.case.escalate(b.AGENT, "supervisor", "why", at),
+            "resolve": lambda: self.case.resolve(b.AGENT, "done", None, at),
+            "close": lambda: self.case.close(b.AGENT, 5, at),
+            "reopen": lambda: self.case.reopen(b.CUSTOMER, "again", at),
         }
         assert not self.attempt(commands[action])
 
@@ -276,22 +279,22 @@ def at(hours: int) -> datetime:
 def worked_complaint() -> ComplaintCase:
     case = new_complaint()
     case.triage(b.triage("high"), at(0))
-    case.acknowledge("agent-1", PersonalData("c-1", "sorry to hear that"), at(1))
+    case.acknowledge(b.AGENT, PersonalData("c-1", "sorry to hear that"), at(1))
     return case
 
 
 def test_a_complaint_is_triaged_acknowledged_resolved_closed_and_reopened() -> None:
     case = worked_complaint()
     assert (case.status, case.priority, case.acknowledged_at) == (S.ACKNOWLEDGED, "high", at(1))
-    case.add_message("in", "chat", "c-1", PersonalData("c-1", "photo attached"), at(2))
-    case.propose("agent-1", "partial_refund", Money.of("15.00", "EUR"), "for the trouble", at(3))
-    case.respond(True, "c-1", at(4))
-    case.resolve("agent-1", "partial refund agreed", str(uuid4()), at(5))
+    case.add_message("in", "chat", b.CUSTOMER, PersonalData("c-1", "photo attached"), at(2))
+    case.propose(b.AGENT, "partial_refund", Money.of("15.00", "EUR"), "for the trouble", at(3))
+    case.respond(True, b.CUSTOMER, at(4))
+    case.resolve(b.AGENT, "partial refund agreed", str(uuid4()), at(5))
     assert case.resolution is not None
     assert case.resolution["proposal"]["amount"] == Money.of("15.00", "EUR")
-    case.close("agent-1", 4, at(6))
+    case.close(b.AGENT, 4, at(6))
     assert (case.status, case.satisfaction) == (S.CLOSED, 4)
-    case.reopen("c-1", "it broke again", at(7))
+    case.reopen(b.CUSTOMER, "it broke again", at(7))
     assert (case.status, case.reopened, case.satisfaction) == (S.REOPENED, 1, None)
     case.triage(b.triage("urgent"), at(7))
     assert (case.status, case.priority) == (S.REOPENED, "urgent")
@@ -300,42 +303,42 @@ def test_a_complaint_is_triaged_acknowledged_resolved_closed_and_reopened() -> N
 @pytest.mark.parametrize("score", [0, 6, -1, 10])
 def test_a_satisfaction_score_outside_one_to_five_is_refused(score: int) -> None:
     case = worked_complaint()
-    case.resolve("agent-1", "done", None, at(2))
+    case.resolve(b.AGENT, "done", None, at(2))
     case.collect_events()
     with pytest.raises(InvalidCommandError, match="satisfaction"):
-        case.close("agent-1", score, at(3))
+        case.close(b.AGENT, score, at(3))
     assert case.status == S.RESOLVED and not case.pending_events
 
 
 @pytest.mark.parametrize("score", [1, 2, 3, 4, 5, None])
 def test_a_satisfaction_score_of_one_to_five_or_none_closes_the_case(score: int | None) -> None:
     case = worked_complaint()
-    case.resolve("agent-1", "done", None, at(2))
-    case.close("agent-1", score, at(3))
+    case.resolve(b.AGENT, "done", None, at(2))
+    case.close(b.AGENT, score, at(3))
     assert (case.status, case.satisfaction) == (S.CLOSED, score)
 
 
 def test_a_declined_proposal_puts_the_complaint_back_to_work() -> None:
     case = worked_complaint()
-    case.propose("agent-1", "coupon", None, None, at(2))
-    case.respond(False, "c-1", at(3))
+    case.propose(b.AGENT, "coupon", None, None, at(2))
+    case.respond(False, b.CUSTOMER, at(3))
     assert (case.status, case.proposal) == (S.ACKNOWLEDGED, None)
 
 
 def test_a_refund_proposal_needs_a_non_negative_amount() -> None:
     case = worked_complaint()
     with pytest.raises(InvalidCommandError):
-        case.propose("agent-1", "refund", None, None, at(2))
+        case.propose(b.AGENT, "refund", None, None, at(2))
     with pytest.raises(InvalidCommandError):
-        case.propose("agent-1", "apology", Money.of("-1.00", "EUR"), None, at(2))
+        case.propose(b.AGENT, "apology", Money.of("-1.00", "EUR"), None, at(2))
 
 
 def test_a_filed_complaint_must_be_triaged_before_anything_else() -> None:
     case = new_complaint()
     for command in (
-        lambda: case.acknowledge("a", None, at(1)),
-        lambda: case.escalate("a", "supervisor", "x", at(1)),
-        lambda: case.resolve("a", "x", None, at(1)),
+        lambda: case.acknowledge(b.AGENT, None, at(1)),
+        lambda: case.escalate(b.AGENT, "supervisor", "x", at(1)),
+        lambda: case.resolve(b.AGENT, "x", None, at(1)),
     ):
         with pytest.raises(IllegalTransitionError):
             command()
@@ -344,24 +347,24 @@ def test_a_filed_complaint_must_be_triaged_before_anything_else() -> None:
 def test_a_complaint_first_answered_by_a_message_can_still_be_acknowledged() -> None:
     case = new_complaint()
     case.triage(b.triage(), at(0))
-    case.add_message("out", "email", "agent-1", PersonalData("c-1", "we are on it"), at(1))
+    case.add_message("out", "email", b.AGENT, PersonalData("c-1", "we are on it"), at(1))
     if case.status != S.ACKNOWLEDGED:
-        case.acknowledge("agent-1", None, at(2))
+        case.acknowledge(b.AGENT, None, at(2))
     assert case.status == S.ACKNOWLEDGED
 
 
 EXPLORE: dict[str, Command] = {
     "triage": lambda c, t: c.triage(b.triage(), t),
-    "acknowledge": lambda c, t: c.acknowledge("agent-1", None, t),
-    "message in": lambda c, t: c.add_message("in", "chat", "c-1", PersonalData("c-1", "x"), t),
-    "message out": lambda c, t: c.add_message("out", "chat", "a", PersonalData("c-1", "x"), t),
-    "propose": lambda c, t: c.propose("agent-1", "coupon", None, None, t),
-    "accept": lambda c, t: c.respond(True, "c-1", t),
-    "decline": lambda c, t: c.respond(False, "c-1", t),
-    "escalate": lambda c, t: c.escalate("agent-1", "supervisor", "x", t),
-    "resolve": lambda c, t: c.resolve("agent-1", "done", None, t),
-    "close": lambda c, t: c.close("agent-1", 5, t),
-    "reopen": lambda c, t: c.reopen("c-1", "again", t),
+    "acknowledge": lambda c, t: c.acknowledge(b.AGENT, None, t),
+    "message in": lambda c, t: c.add_message("in", "chat", b.CUSTOMER, PersonalData("c-1", "x"), t),
+    "message out": lambda c, t: c.add_message("out", "chat", b.AGENT, PersonalData("c-1", "x"), t),
+    "propose": lambda c, t: c.propose(b.AGENT, "coupon", None, None, t),
+    "accept": lambda c, t: c.respond(True, b.CUSTOMER, t),
+    "decline": lambda c, t: c.respond(False, b.CUSTOMER, t),
+    "escalate": lambda c, t: c.escalate(b.AGENT, "supervisor", "x", t),
+    "resolve": lambda c, t: c.resolve(b.AGENT, "done", None, t),
+    "close": lambda c, t: c.close(b.AGENT, 5, t),
+    "reopen": lambda c, t: c.reopen(b.CUSTOMER, "again", t),
 }
 
 

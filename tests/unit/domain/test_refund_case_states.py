@@ -61,7 +61,8 @@ def new_refund(at: datetime = b.T0, requested_by: str = REQUESTER) -> RefundCase
         lines=[{"line_id": "1", "quantity": 1}],
         amount=None,
         reason="damaged",
-        requested_by=requested_by,
+        by=requested_by,
+        role="agent",
         timestamp=at,
     )
 
@@ -105,7 +106,9 @@ class RefundCaseMachine(CaseMachine):
         outcome = data.draw(st.sampled_from(["approve", "approve", "refuse"]), "decision")
         status = self.case.status
         accepted = self.attempt(
-            lambda: self.case.approve(approver, b.decision("refund.approval", outcome), self.now)
+            lambda: self.case.approve(
+                b.who(approver), b.decision("refund.approval", outcome), self.now
+            )
         )
         if status == S.AWAITING_APPROVAL and approver == REQUESTER:
             assert isinstance(self.last_error, SelfApprovalError)
@@ -114,19 +117,19 @@ class RefundCaseMachine(CaseMachine):
 
     def do_reject(self, data: st.DataObject) -> None:
         by = data.draw(approvers, "by")
-        self.attempt(lambda: self.case.reject(by, "not justified", self.now))
+        self.attempt(lambda: self.case.reject(b.who(by), "not justified", self.now))
 
     def do_issue(self, data: st.DataObject) -> None:
         by = data.draw(st.sampled_from(["agent-1", "payments-bot"]), "by")
-        self.attempt(lambda: self.case.issue(by, self.now))
+        self.attempt(lambda: self.case.issue(b.who(by), self.now))
 
     def do_fail(self, data: st.DataObject) -> None:
         error = data.draw(st.sampled_from(["timeout", "card expired", ""]), "error")
-        self.attempt(lambda: self.case.fail(error, self.now))
+        self.attempt(lambda: self.case.fail(error, b.PAYMENTS, self.now))
 
     def do_settle(self, data: st.DataObject) -> None:
         ref = data.draw(st.sampled_from(["psp-123", "psp-456", "", "   "]), "provider ref")
-        if self.attempt(lambda: self.case.settle(ref, self.now)):
+        if self.attempt(lambda: self.case.settle(ref, b.PAYMENTS, self.now)):
             assert ref.strip() and self.case.provider_ref == ref
 
     # ---- rules -------------------------------------------------------------------------------
@@ -171,11 +174,11 @@ class RefundCaseMachine(CaseMachine):
     ) -> None:
         at = self.now.replace(tzinfo=None) + timedelta(days=1) if naive else self.in_the_past()
         commands = {
-            "approve": lambda: self.case.approve("supervisor-1", b.approval("approve"), at),
-            "reject": lambda: self.case.reject("supervisor-1", "no", at),
-            "issue": lambda: self.case.issue("agent-1", at),
-            "fail": lambda: self.case.fail("timeout", at),
-            "settle": lambda: self.case.settle("psp-1", at),
+            "approve": lambda: self.case.approve(b.SUPERVISOR, b.approval("approve"), at),
+            "reject": lambda: self.case.reject(b.SUPERVISOR, "no", at),
+            "issue": lambda: self.case.issue(b.AGENT, at),
+            "fail": lambda: self.case.fail("timeout", b.PAYMENTS, at),
+            "settle": lambda: self.case.settle("psp-1", b.PAYMENTS, at),
         }
         assert not self.attempt(commands[action])
 
@@ -246,8 +249,8 @@ def test_a_refund_under_the_threshold_is_approved_by_policy_and_settles() -> Non
     assert refund.status == S.APPROVED and refund.approved_by == "policy"
     assert refund.amount == Money.of("42.00", "EUR")
     assert refund.components == {"items": "42.00"}
-    refund.issue("payments-bot", at(1))
-    refund.settle("psp-123", at(2))
+    refund.issue(b.PAYMENTS, at(1))
+    refund.settle("psp-123", b.PAYMENTS, at(2))
     assert (refund.status, refund.provider_ref, refund.attempts) == (S.SETTLED, "psp-123", 1)
 
 
@@ -262,7 +265,7 @@ def test_a_refund_above_the_threshold_waits_for_a_supervisor() -> None:
     waiting = refund.collect_events()[-1]
     assert isinstance(waiting, RefundCase.AwaitingApproval)
     assert waiting.reasons == ["above 250.00 EUR"]
-    refund.approve("supervisor-1", b.approval("approve"), at(1))
+    refund.approve(b.SUPERVISOR, b.approval("approve"), at(1))
     assert (refund.status, refund.approved_by) == (S.APPROVED, "supervisor-1")
 
 
@@ -271,7 +274,7 @@ def test_the_requester_may_not_approve_their_own_refund() -> None:
     refund.calculate(b.calculation("300.00"), b.approval("needs_supervisor"), at(0))
     refund.collect_events()
     with pytest.raises(SelfApprovalError):
-        refund.approve(REQUESTER, b.approval("approve"), at(1))
+        refund.approve(b.who(REQUESTER), b.approval("approve"), at(1))
     assert refund.status == S.AWAITING_APPROVAL and not refund.pending_events
 
 
@@ -280,7 +283,7 @@ def test_an_approval_decision_that_refuses_does_not_approve() -> None:
     refund.calculate(b.calculation("300.00"), b.approval("needs_supervisor"), at(0))
     with pytest.raises(ApprovalRefusedError, match="an agent may not"):  # a refusal: exit 1
         refund.approve(
-            "agent-2",
+            b.who("agent-2", "agent"),
             b.decision("refund.approval", "refuse", reasons=("an agent may not approve",)),
             at(1),
         )
@@ -290,21 +293,21 @@ def test_an_approval_decision_that_refuses_does_not_approve() -> None:
 def test_a_failed_refund_is_retried_with_the_same_idempotency_key_then_settles_once() -> None:
     refund = new_refund()
     refund.calculate(b.calculation("42.00"), b.approval("auto_approve"), at(0))
-    refund.issue("bot", at(1))
-    refund.fail("timeout", at(2))
-    refund.issue("bot", at(3))
-    refund.fail("card expired", at(4))
-    refund.issue("bot", at(5))
-    refund.settle("psp-9", at(6))
+    refund.issue(b.PAYMENTS, at(1))
+    refund.fail("timeout", b.PAYMENTS, at(2))
+    refund.issue(b.PAYMENTS, at(3))
+    refund.fail("card expired", b.PAYMENTS, at(4))
+    refund.issue(b.PAYMENTS, at(5))
+    refund.settle("psp-9", b.PAYMENTS, at(6))
     issued = [e for e in refund.collect_events() if isinstance(e, RefundCase.Issued)]
     assert [(e.attempt, e.idempotency_key) for e in issued] == [
         (n, str(refund.id)) for n in (1, 2, 3)
     ]
     assert refund.failures == ["timeout", "card expired"]
     for late in (
-        lambda: refund.issue("bot", at(7)),
-        lambda: refund.settle("psp-9", at(7)),
-        lambda: refund.fail("late", at(7)),
+        lambda: refund.issue(b.PAYMENTS, at(7)),
+        lambda: refund.settle("psp-9", b.PAYMENTS, at(7)),
+        lambda: refund.fail("late", b.PAYMENTS, at(7)),
     ):
         with pytest.raises(IllegalTransitionError):
             late()
@@ -315,7 +318,7 @@ def test_nothing_to_refund_is_rejected_by_policy() -> None:
     refund.calculate(b.calculation("0.00", "nothing_to_refund"), b.approval("auto_approve"), at(0))
     assert refund.status == S.REJECTED
     with pytest.raises(IllegalTransitionError):
-        refund.issue("bot", at(1))
+        refund.issue(b.PAYMENTS, at(1))
 
 
 @pytest.mark.parametrize(("total", "currency"), [("12.5x", "EUR"), ("12.50", "XXX")])
@@ -343,12 +346,12 @@ EXPLORE: dict[str, Command] = {
         for t in ("0.00", "42.00")
         for a in ("auto_approve", "needs_supervisor")
     },
-    "approve": lambda c, t: c.approve("supervisor-1", b.approval("approve"), t),
-    "self-approve": lambda c, t: c.approve(REQUESTER, b.approval("approve"), t),
-    "reject": lambda c, t: c.reject("supervisor-1", "no", t),
-    "issue": lambda c, t: c.issue("bot", t),
-    "fail": lambda c, t: c.fail("timeout", t),
-    "settle": lambda c, t: c.settle("psp-1", t),
+    "approve": lambda c, t: c.approve(b.SUPERVISOR, b.approval("approve"), t),
+    "self-approve": lambda c, t: c.approve(b.who(REQUESTER), b.approval("approve"), t),
+    "reject": lambda c, t: c.reject(b.SUPERVISOR, "no", t),
+    "issue": lambda c, t: c.issue(b.PAYMENTS, t),
+    "fail": lambda c, t: c.fail("timeout", b.PAYMENTS, t),
+    "settle": lambda c, t: c.settle("psp-1", b.PAYMENTS, t),
 }
 
 

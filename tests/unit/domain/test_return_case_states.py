@@ -98,9 +98,9 @@ def resolve(case: ReturnCase, resolution: str, refund_id: UUID | None, at: datet
     exchange = {"replacement_sku": "MUG-2", "replacement_unit_price": "20.00"}
     settlement = b.decision("exchange.settlement", "even")
     if resolution == "exchange":
-        case.resolve("agent-1", resolution, refund_id, None, at, exchange, settlement)
+        case.resolve(b.AGENT, resolution, refund_id, None, at, exchange, settlement)
     else:
-        case.resolve("agent-1", resolution, refund_id, None, at)
+        case.resolve(b.AGENT, resolution, refund_id, None, at)
 
 
 def new_case(at: datetime = b.T0, **overrides: object) -> ReturnCase:
@@ -114,7 +114,8 @@ def new_case(at: datetime = b.T0, **overrides: object) -> ReturnCase:
         note=PersonalData("c-1", "the handle came off"),
         evidence=[PersonalData("c-1", "https://img.example/1.jpg")],
         channel="web",
-        requested_by="c",
+        by="c",
+        role="customer",
         timestamp=at,
     )
     fields.update(overrides)
@@ -142,26 +143,26 @@ class ReturnCaseMachine(CaseMachine):
     def do_approve(self, data: st.DataObject) -> None:
         by = data.draw(people, "by")
         shipping = b.shipping(data.draw(payers, "payer"), data.draw(st.booleans(), "returnless"))
-        self.attempt(lambda: self.case.approve(by, shipping, self.now))
+        self.attempt(lambda: self.case.approve(b.who(by), shipping, self.now))
 
     def do_reject(self, data: st.DataObject) -> None:
         by = data.draw(people, "by")
-        self.attempt(lambda: self.case.reject(by, "outside the window", self.now))
+        self.attempt(lambda: self.case.reject(b.who(by), "outside the window", self.now))
 
     def do_cancel(self, data: st.DataObject) -> None:
         by = data.draw(people, "by")
-        self.attempt(lambda: self.case.cancel(by, "changed my mind", self.now))
+        self.attempt(lambda: self.case.cancel(b.who(by), "changed my mind", self.now))
 
     def do_issue_label(self, data: st.DataObject) -> None:
         cost = data.draw(st.none() | st.sampled_from(["0.00", "4.90", "12.35"]), "cost")
         money = None if cost is None else Money.of(cost, "EUR")
-        self.attempt(lambda: self.case.issue_label("agent-1", "DHL", "JD0001", money, self.now))
+        self.attempt(lambda: self.case.issue_label(b.AGENT, "DHL", "JD0001", money, self.now))
 
     def do_receive(self, data: st.DataObject) -> None:
         shipment = data.draw(st.none() | st.just("s-wh"), "shipment")
         # A warehouse scan may carry a time before the case's last change: it is clamped.
         at = self.in_the_past() if data.draw(st.booleans(), "late scan") else self.now
-        self.attempt(lambda: self.case.receive("warehouse", shipment, at))
+        self.attempt(lambda: self.case.receive(b.WAREHOUSE, shipment, at))
 
     def do_inspect(self, data: st.DataObject) -> None:
         grade = data.draw(st.sampled_from([*GRADES, *GRADES, "E", "a", ""]), "grade")
@@ -170,7 +171,7 @@ class ReturnCaseMachine(CaseMachine):
         )
         if self.attempt(
             lambda: self.case.inspect(
-                "inspector", grade, "scuffed", b.disposition(outcome), self.now
+                b.WAREHOUSE, grade, "scuffed", b.disposition(outcome), self.now
             )
         ):
             assert self.case.grade == grade and self.case.disposition == outcome
@@ -189,33 +190,36 @@ class ReturnCaseMachine(CaseMachine):
 
     def do_send_to_repair(self, data: st.DataObject) -> None:
         offered = self.case.remedies()
-        if self.attempt(lambda: self.case.send_to_repair("agent-1", "FixIt Ltd", self.now)):
+        if self.attempt(lambda: self.case.send_to_repair(b.AGENT, "FixIt Ltd", self.now)):
             assert not offered or "repair" in offered
 
     def do_diagnose(self, data: st.DataObject) -> None:
         repairable = data.draw(st.booleans(), "repairable")
         fault = data.draw(st.sampled_from(["hinge", "battery", " "]), "fault")
-        self.attempt(lambda: self.case.diagnose("tech", fault, repairable, "", self.now))
+        self.attempt(lambda: self.case.diagnose(b.WAREHOUSE, fault, repairable, "", self.now))
 
     def do_complete_repair(self, data: st.DataObject) -> None:
         repaired = data.draw(st.booleans(), "repaired")
         decision = remedies(data.draw(st.sampled_from(REMEDY_SETS), "remedies"))
         given = None if repaired else decision
-        if self.attempt(lambda: self.case.complete_repair("tech", repaired, "", given,
-                                                          self.now)):
+        if self.attempt(
+            lambda: self.case.complete_repair(b.WAREHOUSE, repaired, "", given, self.now)
+        ):
             assert repaired or self.case.latest("repair.remedies") == decision
             assert not repaired or self.case.repair.get("repairable") is not False
 
     def do_ship_repaired(self, data: st.DataObject) -> None:
-        self.attempt(lambda: self.case.ship_repaired("tech", "DHL", "R-1", self.now))
+        self.attempt(lambda: self.case.ship_repaired(b.WAREHOUSE, "DHL", "R-1", self.now))
 
     def do_report_repair_failed(self, data: st.DataObject) -> None:
         decision = remedies(data.draw(st.sampled_from(REMEDY_SETS), "remedies"))
-        self.attempt(lambda: self.case.report_repair_failed("c", "hinge", decision, self.now))
+        self.attempt(
+            lambda: self.case.report_repair_failed(b.CUSTOMER, "hinge", decision, self.now)
+        )
 
     def do_close(self, data: st.DataObject) -> None:
         by = data.draw(people, "by")
-        self.attempt(lambda: self.case.close(by, self.now))
+        self.attempt(lambda: self.case.close(b.who(by), self.now))
 
     # ---- rules: the forward moves of SPEC §3.1 from each status (so that runs get far), and
     # any command at all in any status (rejections, cancellations and every refusal) ----------
@@ -239,7 +243,7 @@ class ReturnCaseMachine(CaseMachine):
     def shipped_back(self, carrier: str) -> None:
         assert self.attempt(
             lambda: self.case.shipped_back(
-                shipment_id="s-back", carrier=carrier, at=self.now
+                shipment_id="s-back", carrier=carrier, actor=b.CARRIER, at=self.now
             )
         )
 
@@ -310,14 +314,14 @@ class ReturnCaseMachine(CaseMachine):
         if action == "receive" and not naive:
             return  # a late warehouse scan is clamped, not refused (see do_receive)
         commands = {
-            "approve": lambda: self.case.approve("agent-1", b.shipping(), at),
-            "reject": lambda: self.case.reject("agent-1", "no", at),
-            "cancel": lambda: self.case.cancel("c", "no", at),
-            "issue_label": lambda: self.case.issue_label("a", "DHL", "T", None, at),
-            "inspect": lambda: self.case.inspect("i", "A", "", b.disposition(), at),
+            "approve": lambda: self.case.approve(b.AGENT, b.shipping(), at),
+            "reject": lambda: self.case.reject(b.AGENT, "no", at),
+            "cancel": lambda: self.case.cancel(b.CUSTOMER, "no", at),
+            "issue_label": lambda: self.case.issue_label(b.AGENT, "DHL", "T", None, at),
+            "inspect": lambda: self.case.inspect(b.WAREHOUSE, "A", "", b.disposition(), at),
             "resolve": lambda: resolve(self.case, "exchange", None, at),
-            "close": lambda: self.case.close("a", at),
-            "receive": lambda: self.case.receive("warehouse", None, at),
+            "close": lambda: self.case.close(b.AGENT, at),
+            "receive": lambda: self.case.receive(b.WAREHOUSE, None, at),
         }
         assert not self.attempt(commands[action])
 
@@ -372,14 +376,14 @@ def test_an_eligible_return_comes_back_is_inspected_resolved_and_closed() -> Non
     case.decide(b.eligibility(), b.abuse(), b.shipping("merchant"), at(1))
     assert case.status == S.APPROVED and case.ship_back_by == b.SHIP_BACK_BY
     assert case.return_shipping_payer == "merchant"
-    case.issue_label("agent-1", "DHL", "JD01", Money.of("5.90", "EUR"), at(2))
-    case.shipped_back(shipment_id="s-1", carrier="DHL", at=at(30))
-    case.receive("warehouse", None, at(80))
+    case.issue_label(b.AGENT, "DHL", "JD01", Money.of("5.90", "EUR"), at(2))
+    case.shipped_back(shipment_id="s-1", carrier="DHL", at=at(30), actor=b.CARRIER)
+    case.receive(b.WAREHOUSE, None, at(80))
     assert case.shipment_id == "s-1"
-    case.inspect("inspector", "B", "box dented", b.disposition("refurbish"), at(81))
+    case.inspect(b.WAREHOUSE, "B", "box dented", b.disposition("refurbish"), at(81))
     refund_id = uuid4()
-    case.resolve("agent-1", "refund", refund_id, None, at(82))
-    case.close("agent-1", at(83))
+    case.resolve(b.AGENT, "refund", refund_id, None, at(82))
+    case.close(b.AGENT, at(83))
     assert case.history == [
         "requested",
         "approved",
@@ -405,10 +409,10 @@ def test_a_returnless_refund_resolves_without_the_goods() -> None:
     assert case.returnless and case.ship_back_by is None
     assert not case.can_record_shipped()
     with pytest.raises(IllegalTransitionError, match="returnless"):  # a refusal: exit 1
-        case.issue_label("agent-1", "DHL", "JD01", None, at(2))
+        case.issue_label(b.AGENT, "DHL", "JD01", None, at(2))
     with pytest.raises(IllegalTransitionError, match="returnless"):
-        case.receive("warehouse", None, at(2))
-    case.resolve("agent-1", "refund", uuid4(), None, at(3))
+        case.receive(b.WAREHOUSE, None, at(2))
+    case.resolve(b.AGENT, "refund", uuid4(), None, at(3))
     assert case.status == S.RESOLVED
 
 
@@ -421,7 +425,7 @@ def test_a_suspected_abuser_goes_to_manual_review_with_both_reasons() -> None:
     review = case.collect_events()[-1]
     assert isinstance(review, ReturnCase.SentToReview)
     assert review.reasons == ["within 14 days", "return rate 80%"]
-    case.approve("supervisor-1", b.shipping("buyer"), at(5))
+    case.approve(b.SUPERVISOR, b.shipping("buyer"), at(5))
     assert case.status == S.APPROVED and case.return_shipping_payer == "buyer"
 
 
@@ -437,28 +441,28 @@ def test_an_ineligible_return_is_rejected_by_policy_with_its_reasons() -> None:
     assert isinstance(rejected, ReturnCase.Rejected)
     assert (rejected.by, rejected.reason) == ("policy", "window over; opened")
     with pytest.raises(IllegalTransitionError):
-        case.cancel("c", "too late", at(2))
+        case.cancel(b.CUSTOMER, "too late", at(2))
 
 
 def test_a_closed_return_accepts_no_command() -> None:
     case = new_case()
-    case.cancel("c", "changed my mind", at(1))
-    case.close("agent-1", at(2))
+    case.cancel(b.CUSTOMER, "changed my mind", at(1))
+    case.close(b.AGENT, at(2))
     commands = [
         lambda: case.decide(b.eligibility(), b.abuse(), b.shipping(), at(3)),
-        lambda: case.approve("a", b.shipping(), at(3)),
-        lambda: case.reject("a", "r", at(3)),
-        lambda: case.cancel("c", "r", at(3)),
-        lambda: case.issue_label("a", "DHL", "T", None, at(3)),
-        lambda: case.receive("warehouse", None, at(3)),
-        lambda: case.inspect("i", "A", "", b.disposition(), at(3)),
+        lambda: case.approve(b.AGENT, b.shipping(), at(3)),
+        lambda: case.reject(b.AGENT, "r", at(3)),
+        lambda: case.cancel(b.CUSTOMER, "r", at(3)),
+        lambda: case.issue_label(b.AGENT, "DHL", "T", None, at(3)),
+        lambda: case.receive(b.WAREHOUSE, None, at(3)),
+        lambda: case.inspect(b.WAREHOUSE, "A", "", b.disposition(), at(3)),
         lambda: resolve(case, "exchange", None, at(3)),
-        lambda: case.close("a", at(3)),
-        lambda: case.send_to_repair("a", "FixIt", at(3)),
-        lambda: case.diagnose("t", "hinge", True, "", at(3)),
-        lambda: case.complete_repair("t", True, "", None, at(3)),
-        lambda: case.ship_repaired("t", "DHL", "R", at(3)),
-        lambda: case.report_repair_failed("c", "hinge", remedies(["refund"]), at(3)),
+        lambda: case.close(b.AGENT, at(3)),
+        lambda: case.send_to_repair(b.AGENT, "FixIt", at(3)),
+        lambda: case.diagnose(b.WAREHOUSE, "hinge", True, "", at(3)),
+        lambda: case.complete_repair(b.WAREHOUSE, True, "", None, at(3)),
+        lambda: case.ship_repaired(b.WAREHOUSE, "DHL", "R", at(3)),
+        lambda: case.report_repair_failed(b.CUSTOMER, "hinge", remedies(["refund"]), at(3)),
     ]
     for command in commands:
         with pytest.raises(IllegalTransitionError):
@@ -480,7 +484,7 @@ def test_a_decision_refused_for_want_of_a_shipping_decision_records_nothing() ->
 def test_an_approved_return_not_shipped_back_in_time_expires() -> None:
     case = new_case()
     case.decide(b.eligibility(), b.abuse(), b.shipping(), at(1))
-    case.expire(by="scheduler", deadline=at(24 * 45).isoformat(), at=at(24 * 46))
+    case.expire(actor=b.SCHEDULER, deadline=at(24 * 45).isoformat(), at=at(24 * 46))
     assert case.status == S.EXPIRED
 
 
@@ -497,40 +501,42 @@ EXPLORE: dict[str, Command] = {
     },
     **{
         f"approve returnless={r}": (
-            lambda c, t, r=r: c.approve("agent-1", b.shipping("buyer", r), t)
+            lambda c, t, r=r: c.approve(b.AGENT, b.shipping("buyer", r), t)
         )
         for r in (False, True)
     },
-    "reject": lambda c, t: c.reject("agent-1", "no", t),
-    "cancel": lambda c, t: c.cancel("c", "no", t),
-    "issue_label": lambda c, t: c.issue_label("agent-1", "DHL", "T", None, t),
+    "reject": lambda c, t: c.reject(b.AGENT, "no", t),
+    "cancel": lambda c, t: c.cancel(b.CUSTOMER, "no", t),
+    "issue_label": lambda c, t: c.issue_label(b.AGENT, "DHL", "T", None, t),
     "shipped_back": lambda c, t: (
-        c.shipped_back(shipment_id="s", carrier="DHL", at=t)
+        c.shipped_back(shipment_id="s", carrier="DHL", at=t, actor=b.CARRIER)
         if c.can_record_shipped()
         else None
     ),
-    "receive": lambda c, t: c.receive("warehouse", None, t),
-    "inspect": lambda c, t: c.inspect("inspector", "A", "", b.disposition(), t),
+    "receive": lambda c, t: c.receive(b.WAREHOUSE, None, t),
+    "inspect": lambda c, t: c.inspect(b.WAREHOUSE, "A", "", b.disposition(), t),
     **{
         f"resolve {r}": (lambda c, t, r=r: resolve(c, r, UUID(int=1), t))
         for r in ("exchange", "repair", "refund", "price_reduction")
     },
-    "close": lambda c, t: c.close("agent-1", t),
-    "send_to_repair": lambda c, t: c.send_to_repair("agent-1", "FixIt", t),
+    "close": lambda c, t: c.close(b.AGENT, t),
+    "send_to_repair": lambda c, t: c.send_to_repair(b.AGENT, "FixIt", t),
     **{
-        f"diagnose repairable={r}": (lambda c, t, r=r: c.diagnose("tech", "hinge", r, "", t))
+        f"diagnose repairable={r}": (lambda c, t, r=r: c.diagnose(b.WAREHOUSE, "hinge", r, "", t))
         for r in (False, True)
     },
-    "repaired": lambda c, t: c.complete_repair("tech", True, "", None, t),
+    "repaired": lambda c, t: c.complete_repair(b.WAREHOUSE, True, "", None, t),
     **{
-        f"repair failed {o}": (lambda c, t, o=o: c.complete_repair("tech", False, "",
-                                                                  remedies(o), t))
+        f"repair failed {o}": (
+            lambda c, t, o=o: c.complete_repair(b.WAREHOUSE, False, "", remedies(o), t)
+        )
         for o in (["repair"], ["refund"])
     },
-    "ship_repaired": lambda c, t: c.ship_repaired("tech", "DHL", "R-1", t),
-    "report_repair_failed": lambda c, t: c.report_repair_failed("c", "hinge",
-                                                                remedies(["refund"]), t),
-    "expire": lambda c, t: c.expire("scheduler", t.isoformat(), t),
+    "ship_repaired": lambda c, t: c.ship_repaired(b.WAREHOUSE, "DHL", "R-1", t),
+    "report_repair_failed": lambda c, t: c.report_repair_failed(
+        b.CUSTOMER, "hinge", remedies(["refund"]), t
+    ),
+    "expire": lambda c, t: c.expire(b.SCHEDULER, t.isoformat(), t),
 }
 
 
@@ -543,9 +549,9 @@ def test_exhaustive_exploration_takes_exactly_the_allowed_transitions() -> None:
 
 def test_a_shipped_back_scan_on_a_closed_return_is_refused() -> None:
     case = new_case()
-    case.cancel("c", "changed my mind", at(1))
-    case.close("agent-1", at(2))
+    case.cancel(b.CUSTOMER, "changed my mind", at(1))
+    case.close(b.AGENT, at(2))
     with pytest.raises(DomainError, match="cannot record the goods shipped back while closed"):
-        case.shipped_back(shipment_id="s-9", carrier="DHL", at=at(3))
+        case.shipped_back(shipment_id="s-9", carrier="DHL", at=at(3), actor=b.CARRIER)
     assert case.status == S.CLOSED
     assert case.version == 3

@@ -29,6 +29,7 @@ from aftersales_core.domain.complaints import ComplaintCase
 from aftersales_core.domain.customer import Customer
 from aftersales_core.domain.order import Order
 from aftersales_core.domain.policy_book import PolicyBook
+from aftersales_core.domain.principals import Principal
 from aftersales_core.domain.quota import BuyerQuota
 from aftersales_core.domain.refunds import RefundCase, RefundStatus
 from aftersales_core.domain.returns import ReturnCase, ReturnStatus
@@ -48,7 +49,14 @@ def build_mapper() -> Mapper[UUID]:
 
 MAPPER = build_mapper()
 AGGREGATES: tuple[type[Aggregate], ...] = (
-    Order, Customer, ReturnCase, RefundCase, ComplaintCase, BuyerQuota, PolicyBook
+    Order,
+    Customer,
+    ReturnCase,
+    RefundCase,
+    ComplaintCase,
+    Principal,
+    BuyerQuota,
+    PolicyBook,
 )
 
 
@@ -117,6 +125,10 @@ STORED_TOPICS: dict[type[Aggregate], tuple[str, set[str]]] = {
             "Settled",
             "Failed",
         },
+    ),
+    Principal: (
+        "aftersales.principal",
+        {"Created", "RoleGranted", "RoleRevoked", "Disabled", "ReEnabled"},
     ),
     ComplaintCase: (
         "aftersales.complaint",
@@ -341,6 +353,9 @@ def test_a_return_request_stored_today_still_decodes_and_opens_the_case() -> Non
     assert case.lines == [{"line_id": "1", "quantity": 2}]
     assert case.note == PersonalData("c-77", "Glas zerbrochen \u2013 破损")
     assert case.evidence == [PersonalData("c-77", "https://img.example/1.jpg")]
+    # version 1 named its actor in requested_by, as the command said, with no role
+    assert (event.by, event.role) == ("c-77", "unrecorded")
+    assert (case.requested_by, case.requested_role) == ("c-77", "unrecorded")
 
 
 def test_a_refund_approval_stored_today_still_decodes_and_applies() -> None:
@@ -360,7 +375,8 @@ def test_a_refund_approval_stored_today_still_decodes_and_applies() -> None:
         lines=[],
         amount=None,
         reason="damaged",
-        requested_by="agent-7",
+        by="agent-7",
+        role="agent",
         timestamp=b.T0,
     )
     refund.calculate(b.calculation("300.00"), b.approval("needs_supervisor"), b.T0)
@@ -368,7 +384,44 @@ def test_a_refund_approval_stored_today_still_decodes_and_applies() -> None:
     assert refund.version == 6
     refund = event.mutate(refund)
     assert (refund.status, refund.approved_by) == (RefundStatus.APPROVED, "supervisor-1")
+    assert refund.approved_role == "unrecorded"
     assert refund.modified_on == datetime(2026, 3, 4, 9, 30, tzinfo=UTC)
+
+
+PROPOSED_V1 = StoredEvent(
+    originator_id=APPROVED_ID,
+    originator_version=5,
+    topic="aftersales.complaint.ResolutionProposed",
+    state=(
+        b'{"timestamp":{"_type_":"datetime_iso","_data_":"2026-03-04T10:30:00+01:00"},'
+        b'"agent":"agent-1","resolution":"coupon","amount":null,"note":null}'
+    ),
+)
+SUPERVISOR_ID = "5f7c2a0e-1b1d-5c8e-9f57-6d3f0a2c9b11"
+REFUND_APPROVED_V2 = StoredEvent(
+    originator_id=APPROVED_ID,
+    originator_version=7,
+    topic="aftersales.refund.Approved",
+    state=(
+        b'{"timestamp":{"_type_":"datetime_iso","_data_":"2026-03-04T10:30:00+01:00"},'
+        b'"by":"' + SUPERVISOR_ID.encode() + b'","role":"supervisor","class_version":2}'
+    ),
+)
+
+
+def test_every_v1_actor_field_is_upcast_into_by_with_an_unrecorded_role() -> None:
+    event = MAPPER.to_domain_event(PROPOSED_V1)
+    assert isinstance(event, ComplaintCase.ResolutionProposed)
+    assert (event.by, event.role, event.resolution) == ("agent-1", "unrecorded", "coupon")
+    stored_again = json.loads(MAPPER.to_stored_event(event).state)
+    assert "agent" not in stored_again and stored_again["class_version"] == 2
+
+
+def test_an_approval_stored_by_a_principal_records_its_id_and_role_and_round_trips() -> None:
+    event = MAPPER.to_domain_event(REFUND_APPROVED_V2)
+    assert isinstance(event, RefundCase.Approved)
+    assert (event.by, event.role) == (SUPERVISOR_ID, "supervisor")
+    assert MAPPER.to_stored_event(event).state == REFUND_APPROVED_V2.state
 
 
 def test_the_golden_states_are_plain_json_with_typed_envelopes() -> None:
@@ -396,17 +449,18 @@ def lifecycles() -> list[Aggregate]:
         note=None,
         evidence=[],
         channel="app",
-        requested_by="c-1",
+        by="c-1",
+        role="customer",
         timestamp=at(0, 8),
     )
     ret.decide(b.eligibility(), b.abuse("review"), b.shipping(), at(1, 8))
-    ret.approve("supervisor-1", b.shipping("merchant"), at(2, -5))
-    ret.issue_label("agent-1", "SF Express", "SF123", Money.of("38.50", "CNY"), at(3))
-    ret.shipped_back(shipment_id="s-1", carrier="SF Express", at=at(4, 8))
-    ret.receive("warehouse", "s-1", at(50))
-    ret.inspect("inspector", "C", "scratches", b.disposition("refurbish"), at(51))
-    ret.resolve("agent-1", "refund", uuid4(), "refund of the item", at(52))
-    ret.close("agent-1", at(53))
+    ret.approve(b.SUPERVISOR, b.shipping("merchant"), at(2, -5))
+    ret.issue_label(b.AGENT, "SF Express", "SF123", Money.of("38.50", "CNY"), at(3))
+    ret.shipped_back(shipment_id="s-1", carrier="SF Express", at=at(4, 8), actor=b.CARRIER)
+    ret.receive(b.WAREHOUSE, "s-1", at(50))
+    ret.inspect(b.WAREHOUSE, "C", "scratches", b.disposition("refurbish"), at(51))
+    ret.resolve(b.AGENT, "refund", uuid4(), "refund of the item", at(52))
+    ret.close(b.AGENT, at(53))
 
     cancelled = ReturnCase(
         id=uuid4(),
@@ -418,10 +472,11 @@ def lifecycles() -> list[Aggregate]:
         note=PersonalData("c-1", "größe passt nicht"),
         evidence=[PersonalData("c-1", "https://x.example/a.png")],
         channel="web",
-        requested_by="c-1",
+        by="c-1",
+        role="customer",
         timestamp=at(0),
     )
-    cancelled.cancel("c-1", "found it", at(1))
+    cancelled.cancel(b.CUSTOMER, "found it", at(1))
     rejected = ReturnCase(
         id=uuid4(),
         order_id="o-3",
@@ -432,7 +487,8 @@ def lifecycles() -> list[Aggregate]:
         note=None,
         evidence=[],
         channel="web",
-        requested_by="c-1",
+        by="c-1",
+        role="customer",
         timestamp=at(0),
     )
     rejected.decide(b.eligibility("reject"), b.abuse(), None, at(1))
@@ -446,15 +502,16 @@ def lifecycles() -> list[Aggregate]:
         lines=[],
         amount=Money.of("300.00", "EUR"),
         reason="goodwill",
-        requested_by="agent-7",
+        by="agent-7",
+        role="agent",
         timestamp=at(0),
     )
     refund.calculate(b.calculation("300.00"), b.approval("needs_supervisor"), at(1))
-    refund.approve("supervisor-1", b.approval("approve"), at(2))
-    refund.issue("bot", at(3))
-    refund.fail("psp timeout", at(4))
-    refund.issue("bot", at(5))
-    refund.settle("psp-42", at(6))
+    refund.approve(b.SUPERVISOR, b.approval("approve"), at(2))
+    refund.issue(b.PAYMENTS, at(3))
+    refund.fail("psp timeout", b.PAYMENTS, at(4))
+    refund.issue(b.PAYMENTS, at(5))
+    refund.settle("psp-42", b.PAYMENTS, at(6))
     refused = RefundCase(
         id=uuid4(),
         order_id="o-1",
@@ -464,10 +521,11 @@ def lifecycles() -> list[Aggregate]:
         lines=[],
         amount=None,
         reason="x",
-        requested_by="agent-7",
+        by="agent-7",
+        role="agent",
         timestamp=at(0),
     )
-    refused.reject("supervisor-1", "duplicate", at(1))
+    refused.reject(b.SUPERVISOR, "duplicate", at(1))
 
     complaint = ComplaintCase(
         id=uuid4(),
@@ -476,21 +534,22 @@ def lifecycles() -> list[Aggregate]:
         channel="social",
         category="customs",
         description=PersonalData("c-1", "关税太高了"),
-        filed_by="c-1",
+        by="c-1",
+        role="customer",
         proactive=True,
         timestamp=at(0, 8),
     )
     complaint.triage(b.triage("high"), at(0, 8))
-    complaint.acknowledge("agent-1", PersonalData("c-1", "Wir prüfen das"), at(1))
-    complaint.add_message("out", "social", "agent-1", PersonalData("c-1", "哪个订单?"), at(1, 12),
+    complaint.acknowledge(b.AGENT, PersonalData("c-1", "Wir prüfen das"), at(1))
+    complaint.add_message("out", "social", b.AGENT, PersonalData("c-1", "哪个订单?"), at(1, 12),
                           awaiting_customer=True)
-    complaint.add_message("in", "social", "c-1", PersonalData("c-1", "👍"), at(2))
-    complaint.propose("agent-1", "refund", Money.of("12.00", "EUR"), "duties", at(3))
-    complaint.respond(False, "c-1", at(4))
-    complaint.escalate("agent-1", "regulator", "threatened", at(5))
-    complaint.resolve("supervisor-1", "duties refunded", None, at(6))
-    complaint.close("supervisor-1", 2, at(7))
-    complaint.reopen("c-1", "not refunded", at(8))
+    complaint.add_message("in", "social", b.CUSTOMER, PersonalData("c-1", "👍"), at(2))
+    complaint.propose(b.AGENT, "refund", Money.of("12.00", "EUR"), "duties", at(3))
+    complaint.respond(False, b.CUSTOMER, at(4))
+    complaint.escalate(b.AGENT, "regulator", "threatened", at(5))
+    complaint.resolve(b.SUPERVISOR, "duties refunded", None, at(6))
+    complaint.close(b.SUPERVISOR, 2, at(7))
+    complaint.reopen(b.CUSTOMER, "not refunded", at(8))
 
     order = placed_order("EUR", ("100.00",))
     refund_id = uuid4()
@@ -518,6 +577,12 @@ def lifecycles() -> list[Aggregate]:
     customer.add_return("o-1", at(2))
     customer.add_complaint(case_id=str(complaint.id), timestamp=at(3))
 
+    admin = b.who("admin-id", "admin")
+    principal = Principal.open("warehouse-7", ["warehouse"], None, admin, at(0))
+    principal.grant("customer", "c-1", admin, at(1))
+    principal.revoke("warehouse", admin, at(2))
+    principal.disable("left the company", admin, at(3))
+    principal.enable(admin, at(4))
     quota = BuyerQuota(customer_id="c-1", year=2026, annual_limit=Money.of("26000", "CNY"),
                        per_order_limit=Money.of("5000", "CNY"), timestamp=at(0))
     quota.use("o-1", Money.of("5999.00", "CNY"), at(1))
@@ -525,7 +590,8 @@ def lifecycles() -> list[Aggregate]:
     book = PolicyBook(owner="merchant", merchant_id="m-1", timestamp=at(0))
     book.set_version({"format": "aftersales.policy-book/1", "returns": {"ship_back": "14 days"}},
                      "sha256:ab", "admin-1", "admin", "first book", at(1))
-    return [ret, cancelled, rejected, refund, refused, complaint, order, customer, quota, book]
+    return [ret, cancelled, rejected, refund, refused, complaint, order, customer, principal,
+            quota, book]
 
 
 def test_cases_rebuilt_from_stored_events_equal_the_cases_that_wrote_them() -> None:

@@ -1,10 +1,10 @@
-"""The application's shared plumbing: typed loading, one atomic save, results."""
+"""The one event store every service shares: typed loading through the event cache, and the
+atomic save the unit of work ends with."""
 
 from __future__ import annotations
 
 import weakref
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 from uuid import UUID
@@ -16,7 +16,6 @@ from eventsourcing.persistence import JSONTranscoder, RecordConflictError
 from aftersales_core.application.event_cache import EventCache
 from aftersales_core.application.policy_books import PolicyBooks
 from aftersales_core.application.transcodings import TRANSCODINGS
-from aftersales_core.decisions import PolicyDecision
 from aftersales_core.domain.customer import Customer
 from aftersales_core.domain.ids import customer_aggregate_id, order_aggregate_id
 from aftersales_core.domain.order import Order
@@ -31,36 +30,6 @@ from aftersales_core.policybook.rulebook import Rules
 A = TypeVar("A", bound=Aggregate)
 
 
-@dataclass
-class CommandResult:
-    """What a command did: the case it acted on, its new state, the decisions it took."""
-
-    case_id: UUID
-    case_type: str
-    status: str
-    version: int
-    decisions: list[PolicyDecision] = field(default_factory=list)
-    related: dict[str, str] = field(default_factory=dict)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "case_id": str(self.case_id),
-            "case_type": self.case_type,
-            "status": self.status,
-            "version": self.version,
-            "decisions": [
-                {
-                    "policy_id": d.policy_id,
-                    "policy_version": d.policy_version,
-                    "outcome": d.outcome,
-                    "reasons": list(d.reasons),
-                }
-                for d in self.decisions
-            ],
-            "related": self.related,
-        }
-
-
 def fold(aggregate: Any, events: Iterable[Any]) -> Any:
     """Apply stored events in order (the library's default also runs a slow runtime
     Protocol check on every event; our events are all aggregate events)."""
@@ -69,8 +38,27 @@ def fold(aggregate: Any, events: Iterable[Any]) -> Any:
     return aggregate
 
 
-class ServiceBase(Application):
-    """Loads aggregates by type, saves several of them in one transaction."""
+def unknown_order(order_id: str) -> UnknownOrderError:
+    """The one message for an order that is not there, or not the caller's to see."""
+    return UnknownOrderError(f"order {order_id!r} is not known (no OrderPlaced yet)")
+
+
+def check_opening(order: Order, at: datetime) -> None:
+    """A case opened on an order cannot predate it (checked only once the caller may know the
+    order exists: the message names when it was placed)."""
+    if order.placed_at is not None and at < order.placed_at:
+        raise InvalidCommandError(
+            f"at {at.isoformat()} is before order {order.order_id!r} was placed "
+            f"({order.placed_at.isoformat()}): a case cannot open before its order")
+
+
+def unknown_case(case_id: UUID) -> UnknownCaseError:
+    """The one message for a case that is not there, or not the caller's to see."""
+    return UnknownCaseError(f"no case {case_id}")
+
+
+class Store(Application):
+    """The append-only store of every aggregate (cases, orders, customers, principals)."""
 
     name = "aftersales"
 
@@ -82,7 +70,7 @@ class ServiceBase(Application):
     def __init__(self, env: dict[str, str] | None = None) -> None:
         super().__init__(env)
         self.cache = EventCache()
-        self.books = PolicyBooks(self, self.save_all)
+        self.books = PolicyBooks(self, self.save_atomically)
         self._rules_of: dict[int, tuple[weakref.ref[Order], Rules]] = {}
 
     def rules_for(self, order: Order | None) -> Rules:
@@ -102,11 +90,14 @@ class ServiceBase(Application):
                                rules)
         return rules
 
-    def load(self, cls: type[A], aggregate_id: UUID) -> A:
+    def load_any(self, aggregate_id: UUID) -> Aggregate | None:
         events = self.cache.events(self.events, aggregate_id)
-        if not events:
+        return fold(None, events) if events else None
+
+    def load(self, cls: type[A], aggregate_id: UUID) -> A:
+        aggregate = self.load_any(aggregate_id)
+        if aggregate is None:
             raise UnknownCaseError(f"no {cls.__name__} with id {aggregate_id}")
-        aggregate: Aggregate = fold(None, events)
         if not isinstance(aggregate, cls):
             raise UnknownCaseError(
                 f"{aggregate_id} is a {type(aggregate).__name__}, not a {cls.__name__}"
@@ -114,28 +105,27 @@ class ServiceBase(Application):
         return aggregate
 
     def find(self, cls: type[A], aggregate_id: UUID) -> A | None:
-        try:
-            return self.load(cls, aggregate_id)
-        except UnknownCaseError:
-            return None
+        found = self.load_any(aggregate_id)
+        return found if isinstance(found, cls) else None
+
+    def exists(self, aggregate_id: UUID) -> bool:
+        return aggregate_id in self.repository
 
     def placed_order(self, order_id: str, opening_at: datetime | None = None) -> Order:
         """The placed order; a case opened on it (``opening_at``) cannot predate it."""
         order = self.find(Order, order_aggregate_id(order_id))
         if order is None or not order.placed:
-            raise UnknownOrderError(f"order {order_id!r} is not known (no OrderPlaced yet)")
-        if opening_at is not None and order.placed_at is not None and opening_at < order.placed_at:
-            raise InvalidCommandError(
-                f"at {opening_at.isoformat()} is before order {order_id!r} was placed "
-                f"({order.placed_at.isoformat()}): a case cannot open before its order")
+            raise unknown_order(order_id)
+        if opening_at is not None:
+            check_opening(order, opening_at)
         return order
 
-    def customer(self, customer_id: str, at: Any) -> Customer:
+    def customer(self, customer_id: str, at: datetime) -> Customer:
         found = self.find(Customer, customer_aggregate_id(customer_id))
         return found if found is not None else Customer(customer_id=customer_id, timestamp=at)
 
-    def save_all(self, *aggregates: Aggregate) -> None:
-        """Save all pending events of the aggregates atomically, or nothing at all."""
+    def save_atomically(self, *aggregates: Aggregate) -> None:
+        """Save all pending events of the aggregates in one transaction, or nothing at all."""
         try:
             recordings = self.save(*aggregates)
         except RecordConflictError as error:
@@ -143,19 +133,3 @@ class ServiceBase(Application):
                 "the case changed while this command ran; nothing was saved, try again"
             ) from error
         self.cache.saved(r.domain_event for r in recordings)
-
-    def exists(self, aggregate_id: UUID) -> bool:
-        return aggregate_id in self.repository
-
-
-def result(
-    case: Any, decisions: list[PolicyDecision] | None = None, **related: str
-) -> CommandResult:
-    return CommandResult(
-        case_id=case.id,
-        case_type=case.KIND,
-        status=case.status.value,
-        version=case.version,
-        decisions=decisions or [],
-        related=related,
-    )

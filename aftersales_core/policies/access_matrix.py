@@ -1,0 +1,160 @@
+"""The permission matrix of ``access`` v1, as data: which role may do which operation, on which
+conditions, and what it may see. Anything not listed is denied.
+
+An operation is a command of SPEC §4.3 (``ApproveRefund``), an upstream fact (``OrderPlaced``,
+``ShipmentScanned``), a principal administration (``GrantRole``) or a read (``ReadCase``,
+``QueryProjection``). Its rules are tried in order: the first whose role the principal holds and
+whose conditions all hold allows it, and names the role the principal acts in.
+
+Conditions compare one fact of the object (or of the command) with a constant or with the
+principal; they are data too (``Condition``). A failed ``hide`` condition reads as "not found":
+a customer never learns that another customer's order or case exists.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Literal
+
+View = Literal["full", "redacted"]
+Rows = Literal["all", "own"]
+
+
+@dataclass(frozen=True)
+class Condition:
+    """``fact`` compared with ``principal``'s attribute (same or different), or one of
+    ``one_of``. A fact that is missing fails the condition (deny by default)."""
+
+    fact: str
+    reason: str
+    principal: str | None = None  # an attribute of the principal: "id" or "customer_id"
+    same: bool = True
+    one_of: tuple[Any, ...] = ()
+    hide: bool = False
+
+
+@dataclass(frozen=True)
+class Rule:
+    role: str
+    conditions: tuple[str, ...] = ()
+    view: View = "full"  # reads: personal data shown, or redacted
+    rows: Rows = "all"  # listings: every row, or only the principal's customer's
+
+
+@dataclass(frozen=True)
+class Matrix:
+    version: int
+    conditions: Mapping[str, Condition]
+    operations: Mapping[str, tuple[Rule, ...]] = field(default_factory=dict)
+
+
+def _rules(*rules: Rule) -> tuple[Rule, ...]:
+    return rules
+
+
+CUSTOMER, AGENT, SUPERVISOR = "customer", "agent", "supervisor"
+STAFF = (Rule(AGENT), Rule(SUPERVISOR))
+UNLESS_OWN_GAIN = ("not_requester", "not_beneficiary")
+CUSTOMER_TABLES = ("cases", "complaints", "refunds", "orders")
+
+CONDITIONS_V1: Mapping[str, Condition] = MappingProxyType({
+    "own": Condition("customer_id", "customers act on their own orders and cases only",
+                     principal="customer_id", hide=True),
+    "not_requester": Condition("requested_by", "nobody approves what they requested",
+                               principal="id", same=False),
+    "not_beneficiary": Condition("customer_id", "nobody approves or requests a refund or "
+                                 "return paid to themselves", principal="customer_id",
+                                 same=False),
+    "within_threshold": Condition("requires_supervisor", "above the approval threshold only a "
+                                  "supervisor approves", one_of=(False,)),
+    "inbound_message": Condition("direction", "customers write inbound messages only",
+                                 one_of=("in",)),
+    "return_shipment": Condition("direction", "carriers report return shipments only",
+                                 one_of=("return",)),
+    "customer_table": Condition("table", "customers read their own cases, complaints, refunds "
+                                "and orders only", one_of=CUSTOMER_TABLES),
+})
+
+OPERATIONS_V1: Mapping[str, tuple[Rule, ...]] = MappingProxyType({
+    # returns
+    "RequestReturn": _rules(Rule(CUSTOMER, ("own",)), *STAFF),
+    "ApproveReturn": _rules(Rule(SUPERVISOR, UNLESS_OWN_GAIN), Rule(AGENT, UNLESS_OWN_GAIN)),
+    "RejectReturn": STAFF,
+    "CancelReturn": _rules(Rule(CUSTOMER, ("own",)), *STAFF),
+    "IssueReturnLabel": STAFF,
+    "ReceiveReturn": _rules(Rule("warehouse")),
+    "InspectReturn": _rules(Rule("warehouse")),
+    "ResolveReturn": STAFF,
+    "CloseReturn": STAFF,
+    # repairs (a return resolved by repair); the warehouse ships to and from the repairer
+    "SendToRepair": _rules(*STAFF, Rule("warehouse")),
+    "DiagnoseRepair": _rules(*STAFF, Rule("warehouse")),
+    "CompleteRepair": _rules(*STAFF, Rule("warehouse")),
+    "ShipRepairedItem": _rules(*STAFF, Rule("warehouse")),
+    "ReportRepairFailed": _rules(Rule(CUSTOMER, ("own",)), *STAFF),
+    "ChooseRemedy": _rules(Rule(CUSTOMER, ("own",)), Rule(AGENT, ("not_beneficiary",)),
+                           Rule(SUPERVISOR, ("not_beneficiary",))),
+    # refunds
+    "RequestRefund": _rules(Rule(AGENT, ("not_beneficiary",)),
+                            Rule(SUPERVISOR, ("not_beneficiary",))),
+    "ApproveRefund": _rules(Rule(SUPERVISOR, UNLESS_OWN_GAIN),
+                            Rule(AGENT, ("within_threshold", *UNLESS_OWN_GAIN))),
+    "RejectRefund": STAFF,
+    "IssueRefund": _rules(Rule("payments")),
+    "ConfirmRefundSettled": _rules(Rule("payments")),
+    "RecordRefundFailed": _rules(Rule("payments")),
+    # complaints
+    "FileComplaint": _rules(Rule(CUSTOMER, ("own",)), *STAFF),
+    "AcknowledgeComplaint": STAFF,
+    "AddComplaintMessage": _rules(Rule(CUSTOMER, ("own", "inbound_message")), *STAFF),
+    "ProposeResolution": STAFF,
+    "RespondToProposal": _rules(Rule(CUSTOMER, ("own",)), *STAFF),
+    "EscalateComplaint": STAFF,
+    "ResolveComplaint": STAFF,
+    "CloseComplaint": STAFF,
+    "ReopenComplaint": _rules(Rule(CUSTOMER, ("own",)), *STAFF),
+    # upstream facts (orders.v1, shipments.v1)
+    "OrderPlaced": _rules(Rule("upstream")),
+    "OrderPaid": _rules(Rule("upstream")),
+    "OrderCancelled": _rules(Rule("upstream")),
+    "ShipmentScanned": _rules(Rule("upstream"), Rule("carrier", ("return_shipment",))),
+    # deadlines
+    "FireDeadlines": _rules(Rule("scheduler")),
+    "ListDeadlines": _rules(*STAFF, Rule("auditor"), Rule("scheduler")),
+    # principals
+    "AddPrincipal": _rules(Rule("admin")),
+    "GrantRole": _rules(Rule("admin")),
+    "RevokeRole": _rules(Rule("admin")),
+    "DisablePrincipal": _rules(Rule("admin")),
+    "EnablePrincipal": _rules(Rule("admin")),
+    "ReadPrincipals": _rules(Rule("admin"), Rule("auditor")),
+    # reads
+    "ReadCase": _rules(Rule(CUSTOMER, ("own",)), *STAFF, Rule("auditor"),
+                       Rule("warehouse", view="redacted"), Rule("payments", view="redacted"),
+                       Rule("analyst", view="redacted")),
+    "RerunDecisions": _rules(Rule("auditor"), Rule(SUPERVISOR)),
+    "QueryProjection": _rules(Rule(CUSTOMER, ("customer_table",), rows="own"), *STAFF,
+                              Rule("warehouse"), Rule("payments"), Rule("auditor"),
+                              Rule("analyst", view="redacted")),
+    "ReadReport": _rules(Rule("analyst", view="redacted"), Rule("auditor"), *STAFF),
+    "ReadDenials": _rules(Rule("auditor")),
+    "VerifyAudit": _rules(Rule("auditor")),
+})
+
+ACCESS_V1 = Matrix(version=1, conditions=CONDITIONS_V1, operations=OPERATIONS_V1)
+
+# v2: the merchants' policy books. Administrators set them; administrators and auditors read
+# them, their history and what-if simulations (which store nothing); the published policy is
+# public text, which every role may read.
+EVERYONE = (CUSTOMER, AGENT, SUPERVISOR, "warehouse", "carrier", "payments", "upstream",
+            "auditor", "analyst", "admin")
+OPERATIONS_V2: Mapping[str, tuple[Rule, ...]] = MappingProxyType({
+    **OPERATIONS_V1,
+    "SetPolicyBook": _rules(Rule("admin")),
+    "ReadPolicyBook": _rules(Rule("admin"), Rule("auditor")),
+    "SimulatePolicyBook": _rules(Rule("admin"), Rule("auditor")),
+    "ReadPublishedPolicy": _rules(*(Rule(role) for role in EVERYONE)),
+})
+ACCESS_V2 = Matrix(version=2, conditions=CONDITIONS_V1, operations=OPERATIONS_V2)
