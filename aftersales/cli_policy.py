@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 
 import typer
 
+from aftersales import exit_codes
 from aftersales.bootstrap import build_app
 from aftersales.errors import classify
 from aftersales.identity import AsPrincipal, caller_for
@@ -22,6 +23,7 @@ from aftersales_core.application.policy_books import BookVersion
 from aftersales_core.application.services import Services
 from aftersales_core.policybook.diff import Change
 from aftersales_core.policybook.documents import MAX_BYTES, Kind, parse, to_toml, validate
+from projections.db import private_file
 
 policy_app = typer.Typer(
     help="Policy books: each merchant's versioned after-sales settings (returns, refunds, "
@@ -55,6 +57,22 @@ def _read(source: str) -> tuple[bytes, Kind | None]:
     with opened(source) as stream:
         data = stream.read(MAX_BYTES + 1)
     return data, None if source == "-" else SUFFIXES.get(Path(source).suffix.lower())
+
+
+def _write(output: Path | None, text: str, private: bool = False) -> None:
+    """The text to stdout, or to ``--output`` (created readable by its owner only when
+    ``private``); a file that cannot be written is a bad argument (exit 2)."""
+    if output is None:
+        sys.stdout.write(text)
+        return
+    try:
+        if private:
+            private_file(output)
+        output.write_text(text, encoding="utf-8")
+    except OSError as error:
+        fail(f"cannot write --output {output}: {error.strerror or error}")
+        raise typer.Exit(exit_codes.INVALID) from None
+    errors.print(f"wrote {output}", highlight=False)
 
 
 def _flatten(value: Any, path: str = "") -> Iterator[tuple[str, Any]]:
@@ -171,7 +189,8 @@ def simulate(
     since: Annotated[str | None, typer.Option(help="RFC 3339: decisions at or after")] = None,
     until: Annotated[str | None, typer.Option(help="RFC 3339: decisions before")] = None,
     fmt: Annotated[Literal["table", "json", "html"], typer.Option("--format")] = "table",
-    output: Annotated[Path | None, typer.Option(help="write the report here")] = None,
+    output: Annotated[Path | None, typer.Option(help="write the report here (json or html; "
+                                                     "readable by its owner only)")] = None,
     as_principal: AsPrincipal = None,
 ) -> None:
     """Re-run every recorded decision of the merchant in the period under the proposed book
@@ -179,6 +198,10 @@ def simulate(
     totals per currency, refunds needing a supervisor, deadlines breached, before and after.
     Nothing is stored."""
     start, end = time_option(since, "--since"), time_option(until, "--until")
+    if output is not None and fmt == "table":
+        fail("--output writes a report file: add --format json or html (tables go to the "
+             "terminal)")
+        raise typer.Exit(exit_codes.INVALID)
     data, kind = _read(proposed)
     with _app() as app:
         caller = caller_for(app, as_principal, "SimulatePolicyBook")
@@ -197,11 +220,7 @@ def simulate(
                          "first: " + "; ".join(f"{f['case_id']} {f['policy_id']}: {f['error']}"
                                                for f in result["failures"][:3]))
         return
-    if output is not None:
-        output.write_text(text, encoding="utf-8")
-        errors.print(f"wrote {output}", highlight=False)
-    else:
-        sys.stdout.write(text)
+    _write(output, text, private=True)
 
 
 @policy_app.command("publish")
@@ -217,8 +236,4 @@ def publish(
     with _app() as app:
         caller = caller_for(app, as_principal, "ReadPublishedPolicy")
         text = app.books.publish(caller, merchant, lang, fmt)
-    if output is not None:
-        output.write_text(text, encoding="utf-8")
-        errors.print(f"wrote {output}", highlight=False)
-    else:
-        sys.stdout.write(text)
+    _write(output, text)

@@ -122,6 +122,14 @@ def test_simulate_reports_the_change_in_table_json_and_html(cli: Cli) -> None:
     html = admin(cli, "policy", "simulate", EU30, "--merchant", "uci-online-retail", "--format",
                    "html", "--output", str(page), "--since", "2026-01-01T00:00:00+00:00")
     assert html.returncode == 0 and "<table>" in page.read_text()
+    assert page.stat().st_mode & 0o777 == 0o600  # case ids and amounts: the owner's only
+    tables_to_file = admin(cli, "policy", "simulate", EU30, "--merchant", "uci-online-retail",
+                           "--output", str(cli.tmp / "whatif.txt"))
+    assert tables_to_file.returncode == 2 and "--format json or html" in tables_to_file.stderr
+    assert not (cli.tmp / "whatif.txt").exists()
+    unwritable = admin(cli, "policy", "simulate", EU30, "--merchant", "uci-online-retail",
+                       "--format", "json", "--output", "/proc/no/such/whatif.json")
+    assert unwritable.returncode == 2 and "cannot write --output" in unwritable.stderr
     later = admin(cli, "policy", "simulate", EU30, "--merchant", "uci-online-retail", "--format",
                     "json", "--since", "2030-01-01T00:00:00+00:00")
     assert json.loads(later.stdout)["decisions"]["seen"] == 0
@@ -139,6 +147,8 @@ def test_publish_writes_the_policy_in_both_languages(cli: Cli) -> None:
                  "--format", "html", "--output", str(page))
     assert zh.returncode == 0 and "售后服务政策" in page.read_text(encoding="utf-8")
     assert admin(cli, "policy", "publish", "--lang", "fr").returncode == 2
+    unwritable = admin(cli, "policy", "publish", "--output", "/proc/no/such/policy.md")
+    assert unwritable.returncode == 2 and "cannot write --output" in unwritable.stderr
 
 
 def test_every_policy_command_has_help(cli: Cli) -> None:
