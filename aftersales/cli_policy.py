@@ -133,9 +133,11 @@ def set_book(
     refused book stores nothing: exit 2 when it is invalid, 1 when the law or an unchanged
     book refuses it."""
     data, kind = _read(source)
+    document = parse(data, kind)
+    validate(document)  # the argument is checked before who asks; the law after
     with _app() as app:
         caller = caller_for(app, as_principal, "SetPolicyBook")
-        stored = app.books.set(caller, merchant, parse(data, kind), reason)
+        stored = app.books.set(caller, merchant, document, reason)
     if fmt == "json":
         emit_json_line(stored.meta())
     else:
@@ -203,10 +205,10 @@ def simulate(
              "terminal)")
         raise typer.Exit(exit_codes.INVALID)
     data, kind = _read(proposed)
+    book = validate(parse(data, kind))
     with _app() as app:
         caller = caller_for(app, as_principal, "SimulatePolicyBook")
-        report, timing = app.books.simulate(caller, merchant, validate(parse(data, kind)),
-                                            start, end)
+        report, timing = app.books.simulate(caller, merchant, book, start, end)
     result = report.to_json()
     if fmt == "json":
         text = dumps({**result, "timing": timing}) + "\n"
