@@ -84,16 +84,14 @@ def run(ctx: Context) -> BenchResult:
     rulebook = Rulebook(proposed, merchant_book(MERCHANT), -1)
     started = time.perf_counter()
     books = app.store.books
-    records, ends = books.history_of_decisions()
+    ours, ends = books.history_of_decisions(MERCHANT)
     read_seconds = time.perf_counter() - started
-    ours = [r for r in records if r.decision.book and r.decision.book.get("merchant_id") ==
-            MERCHANT]
     progress(f"policy_simulate: {orders} orders, {returns} returns ({refused} refused), "
              f"{len(ours)} decisions of {MERCHANT}; store read in {read_seconds:.2f}s")
 
     def evaluate() -> float:
         started = time.perf_counter()
-        report = simulate(records, ends, rulebook, MERCHANT)
+        report = simulate(ours, ends, rulebook, MERCHANT)
         seconds = time.perf_counter() - started
         if report.failed:
             raise AssertionError(f"decisions failed to evaluate: {report.failed[:2]}")

@@ -216,7 +216,10 @@ class PolicyBooks:
                 return
             position = page[-1].id + 1
 
-    def history_of_decisions(self) -> tuple[list[Recorded], list[DeadlineEnd]]:
+    def history_of_decisions(self, merchant_id: str | None = None
+                             ) -> tuple[list[Recorded], list[DeadlineEnd]]:
+        """The recorded decisions (only those of ``merchant_id`` when given: memory grows with
+        that merchant's history, not the store's) and how every deadline ended."""
         records: list[Recorded] = []
         ends = _DeadlineEnds()
         for item, event in self.recorded():
@@ -224,7 +227,9 @@ class PolicyBooks:
             if item.topic.endswith(_DEADLINE_TOPICS):
                 ends.apply(case_id, item.topic, event)
             for decision in decisions_in(event):
-                records.append(Recorded(item.id, case_id, event.timestamp, decision))
+                if merchant_id is None or (decision.book or {}).get("merchant_id") == \
+                        merchant_id:
+                    records.append(Recorded(item.id, case_id, event.timestamp, decision))
         return records, ends.all()
 
     def simulate(self, merchant_id: str, proposed: Book, since: datetime | None = None,
@@ -233,7 +238,7 @@ class PolicyBooks:
         proposed book (checked against the law first); the report and how long it took."""
         lawful(proposed)
         started = time.perf_counter()
-        records, ends = self.history_of_decisions()
+        records, ends = self.history_of_decisions(merchant_id)
         read = time.perf_counter()
         rulebook = Rulebook(proposed, book_id_of(merchant_id), -1)
         report = simulate(records, ends, rulebook, merchant_id, since, until,

@@ -174,6 +174,9 @@ def test_what_if_over_the_store_counts_the_merchants_decisions(app: Services) ->
     since = app.store.books.simulate("uci", validate(eu30()),
                                      since=DELIVERED + timedelta(days=10))[0]
     assert since.cases == 2  # the two later returns: the orders decided before
+    held, _ = app.store.books.history_of_decisions("uci")  # read: only that merchant's kept
+    assert held and {r.decision.book["merchant_id"] for r in held if r.decision.book} == {"uci"}
+    assert len(held) < len(app.store.books.history_of_decisions()[0])
 
 
 def test_two_admins_setting_at_once_one_wins_the_other_is_told(app: Services) -> None:
