@@ -17,6 +17,8 @@ from typing import Any
 
 import pytest
 
+from aftersales.bootstrap import open_app
+from aftersales.settings import eventsourcing_env
 from demo.data import data_dir
 from tests.kafka_fixtures import TestBroker
 
@@ -107,3 +109,27 @@ def test_small_demo_figures_match_the_raw_files(kafka_broker: TestBroker,
     raw = raw_olist()
     assert {k: seen[k] for k in raw} == raw
     assert raw["late"] / raw["delivered"] == pytest.approx(seen["late"] / seen["delivered"])
+    assert_two_books_and_the_what_if(workdir, done.stdout, done.stderr)
+
+
+def assert_two_books_and_the_what_if(workdir: Path, stdout: str, stderr: str) -> None:
+    """Each merchant's decisions followed its own book (version 1, set before any order), and
+    the demo ended by simulating the proposed change and publishing both policies."""
+    app = open_app(eventsourcing_env(f"sqlite:///{workdir / 'events.sqlite'}", None))
+    try:
+        hashes = set()
+        for merchant in ("uci-online-retail", "olist"):
+            records, _ = app.store.books.history_of_decisions(merchant)
+            books = {(r.decision.book or {}).get("book") for r in records}
+            versions = {(r.decision.book or {}).get("book_version") for r in records}
+            assert records and books == {"merchant"} and versions == {1}, merchant
+            hashes.add(app.store.books.version(merchant).book_hash)
+        assert len(hashes) == 2  # two different books
+    finally:
+        app.close()
+    assert "outcomes that change" in stdout  # the what-if's tables, then its headline
+    assert "What if uci-online-retail gave 30 days" in stderr
+    assert (workdir / "what-if.html").is_file()
+    for merchant in ("uci-online-retail", "olist"):
+        for lang in ("en", "zh-CN"):
+            assert (workdir / f"policy-{merchant}.{lang}.html").is_file()
