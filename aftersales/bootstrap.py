@@ -18,6 +18,7 @@ from aftersales_core.application.complaints import ComplaintService
 from aftersales_core.application.deadline_bookkeeping import DeadlineBookkeeping
 from aftersales_core.application.deadlines import DeadlineService
 from aftersales_core.application.logistics import LogisticsExceptions
+from aftersales_core.application.policy_book_service import PolicyBookService
 from aftersales_core.application.principals import (
     SYSTEM_PRINCIPALS,
     PrincipalService,
@@ -79,7 +80,7 @@ def open_app(env: dict[str, str], attempts: int = 8, *,
 
 def compose(store: Store, denials: DenialLog) -> Services:
     """Every service over one store and one unit of work whose save steps are named here."""
-    bookkeeping = DeadlineBookkeeping(store.find)
+    bookkeeping = DeadlineBookkeeping(store.find, store.rules_for)
     work = UnitOfWork(store, steps=[bookkeeping])
     access = Access(store, denials)
     refunds = RefundService(store, work, access)
@@ -97,6 +98,7 @@ def compose(store: Store, denials: DenialLog) -> Services:
         deadlines=DeadlineService(store, work, access, bookkeeping, complaints),
         principals=PrincipalService(store, access),
         reads=ReadService(store, access),
+        books=PolicyBookService(store.books, access),
     )
 
 

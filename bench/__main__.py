@@ -29,6 +29,7 @@ from bench import (
     inbound,
     latency,
     memory,
+    policy_simulate,
     projection_runner,
     rebuild,
     relay,
@@ -57,6 +58,7 @@ BENCHMARKS: dict[str, Callable[[Context], BenchResult]] = {
     "rebuild": rebuild.run,
     "memory": memory.run,
     "audit": audit.run,
+    "policy_simulate": policy_simulate.run,
 }
 
 

@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from aftersales_core.domain.ids import case_id_for
-from demo import olist, uci
+from demo import olist, policy_books, uci
 from demo.data import data_dir
 from demo.desk import Desk
 from demo.harness import Pipeline
@@ -118,6 +118,8 @@ def main() -> int:
         bars.update(task, total=1, completed=1)
         console.print(f"principals: {made} (an administrator, the desk's staff, the carriers "
                       "and every customer, each with its role)")
+        for line in policy_books.set_books(pipeline):
+            console.print(f"policy book of {line}")
         task = bars.add_task("publish upstream events", total=len(orders) + len(scans))
         pipeline.publish(pipeline.settings.orders_topic, orders, lambda n: bars.advance(task, n))
         pipeline.publish(pipeline.settings.shipments_topic, scans,
@@ -138,8 +140,14 @@ def main() -> int:
         report = pipeline.cli("report", "--output", str(args.workdir / "report.html"), *analyst)
         pipeline.cli("report", "--output", str(args.workdir / "report.png"), *analyst)
         found = insights(pipeline, args.workdir, analyst)
+        what_if, figures = policy_books.what_if(pipeline, args.workdir)
+        published = policy_books.publish_all(pipeline, args.workdir)
     print(report.stdout)
     print(found)
+    print(what_if)
+    console.print(policy_books.headline(figures))
+    console.print(f"what-if report: {args.workdir / 'what-if.html'}; published policies: "
+                  f"{', '.join(p.name for p in published if p.suffix == '.html')}")
     console.print(f"customers' commands: {submitted} ({refused} refused by policy or schema); "
                   f"desk rounds: {rounds}")
     console.print(f"deadlines fired in business time after the last case change: {fired}")

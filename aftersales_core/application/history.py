@@ -12,7 +12,6 @@ from uuid import UUID
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate
 
-from aftersales_core import policies
 from aftersales_core.application.customs import CUSTOMS, uses_quota
 from aftersales_core.decisions import PolicyDecision
 from aftersales_core.domain.ids import order_aggregate_id, quota_aggregate_id
@@ -112,11 +111,6 @@ def _buyer_quota(app: Application, case: Any, as_of: datetime | None) -> dict[st
     used = ledger.used_by(order_id)
     return {**ledger.summary(), "this_order_used": None if used is None else str(used.amount),
             "this_order_restored": str(ledger.restored_for(order_id).amount)}
-
-
-def rerun_decisions(history: CaseHistory) -> list[tuple[PolicyDecision, PolicyDecision]]:
-    """Each recorded decision with the decision its policy version gives again today."""
-    return [(d, policies.rerun(d)) for d in history.decisions]
 
 
 def plain(value: Any, redact: bool = False) -> Any:

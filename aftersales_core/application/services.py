@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from aftersales_core.application.access import Access
 from aftersales_core.application.complaints import ComplaintService
 from aftersales_core.application.deadlines import DeadlineService
+from aftersales_core.application.policy_book_service import PolicyBookService
 from aftersales_core.application.principals import PrincipalService
 from aftersales_core.application.reads import ReadService
 from aftersales_core.application.refunds import RefundService
@@ -32,6 +33,7 @@ class Services:
     deadlines: DeadlineService
     principals: PrincipalService
     reads: ReadService
+    books: PolicyBookService
 
     def close(self) -> None:
         self.store.close()

@@ -10,6 +10,7 @@ undone alone (``mark`` and ``undo``). The batch is the calling thread's own."""
 from __future__ import annotations
 
 import threading
+import weakref
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import JSONTranscoder, RecordConflictError, StoredEvent
 
 from aftersales_core.application.event_cache import EventCache
+from aftersales_core.application.policy_books import PolicyBooks
 from aftersales_core.application.transcodings import TRANSCODINGS
 from aftersales_core.domain.customer import Customer
 from aftersales_core.domain.ids import customer_aggregate_id, order_aggregate_id
@@ -32,6 +34,7 @@ from aftersales_core.errors import (
     UnknownCaseError,
     UnknownOrderError,
 )
+from aftersales_core.policybook.rulebook import Rules
 
 A = TypeVar("A", bound=Aggregate)
 
@@ -106,7 +109,26 @@ class Store(Application):
     def __init__(self, env: dict[str, str] | None = None) -> None:
         super().__init__(env)
         self.cache = EventCache()
+        self.books = PolicyBooks(self, self.save_atomically)
+        self._rules_of: dict[int, tuple[weakref.ref[Order], Rules]] = {}
         self._local = threading.local()
+
+    def rules_for(self, order: Order | None) -> Rules:
+        """The policy book an order's decisions follow: its merchant's (else the platform's).
+
+        Resolved once per loaded order: a command decides every decision about an order by the
+        same book version, and the next command (which loads the order afresh) reads the
+        latest version again."""
+        if order is None:
+            return self.books.rules_for(None)
+        found = self._rules_of.get(id(order))
+        if found is not None and found[0]() is order:
+            return found[1]
+        rules = self.books.rules_for(getattr(order, "merchant_id", None))
+        key = id(order)
+        self._rules_of[key] = (weakref.ref(order, lambda _: self._rules_of.pop(key, None)),
+                               rules)
+        return rules
 
     # ---- group commit ---------------------------------------------------------------------
     @property

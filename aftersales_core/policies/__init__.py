@@ -11,6 +11,7 @@ from aftersales_core.policies import (
     customs_return,
     deadline_breach,
     deadlines,
+    deadlines_v3,
     exchange_settlement,
     logistics_exception,
     refund_approval,
@@ -19,6 +20,7 @@ from aftersales_core.policies import (
     return_disposition,
     return_eligibility,
     return_eligibility_v2,
+    return_eligibility_v3,
     return_shipping,
 )
 from aftersales_core.policies.registry import (
@@ -37,6 +39,7 @@ __all__ = [
     "customs_return",
     "deadline_breach",
     "deadlines",
+    "deadlines_v3",
     "describe",
     "evaluate",
     "exchange_settlement",
@@ -49,5 +52,6 @@ __all__ = [
     "return_disposition",
     "return_eligibility",
     "return_eligibility_v2",
+    "return_eligibility_v3",
     "return_shipping",
 ]

@@ -144,3 +144,17 @@ OPERATIONS_V1: Mapping[str, tuple[Rule, ...]] = MappingProxyType({
 })
 
 ACCESS_V1 = Matrix(version=1, conditions=CONDITIONS_V1, operations=OPERATIONS_V1)
+
+# v2: the merchants' policy books. Administrators set them; administrators and auditors read
+# them, their history and what-if simulations (which store nothing); the published policy is
+# public text, which every role may read.
+EVERYONE = (CUSTOMER, AGENT, SUPERVISOR, "warehouse", "carrier", "payments", "upstream",
+            "auditor", "analyst", "admin")
+OPERATIONS_V2: Mapping[str, tuple[Rule, ...]] = MappingProxyType({
+    **OPERATIONS_V1,
+    "SetPolicyBook": _rules(Rule("admin")),
+    "ReadPolicyBook": _rules(Rule("admin"), Rule("auditor")),
+    "SimulatePolicyBook": _rules(Rule("admin"), Rule("auditor")),
+    "ReadPublishedPolicy": _rules(*(Rule(role) for role in EVERYONE)),
+})
+ACCESS_V2 = Matrix(version=2, conditions=CONDITIONS_V1, operations=OPERATIONS_V2)

@@ -28,6 +28,7 @@ from aftersales_core.decisions import PolicyDecision
 from aftersales_core.domain.complaints import ComplaintCase
 from aftersales_core.domain.customer import Customer
 from aftersales_core.domain.order import Order
+from aftersales_core.domain.policy_book import PolicyBook
 from aftersales_core.domain.principals import Principal
 from aftersales_core.domain.quota import BuyerQuota
 from aftersales_core.domain.refunds import RefundCase, RefundStatus
@@ -55,6 +56,7 @@ AGGREGATES: tuple[type[Aggregate], ...] = (
     ComplaintCase,
     Principal,
     BuyerQuota,
+    PolicyBook,
 )
 
 
@@ -142,8 +144,11 @@ STORED_TOPICS: dict[type[Aggregate], tuple[str, set[str]]] = {
             "Resolved",
             "Closed",
             "Reopened",
+            "WaitingOnCustomer",
+            "CustomerAnswered",
         },
     ),
+    PolicyBook: ("aftersales.policy_book", {"Opened", "VersionSet"}),
 }
 
 
@@ -218,6 +223,9 @@ decisions = st.builds(
     reasons=st.lists(texts, max_size=3).map(tuple),
     rules=st.lists(texts, max_size=3).map(tuple),
     details=json_objects,
+    book=st.none() | st.fixed_dictionaries({
+        "merchant_id": st.none() | texts, "book": st.sampled_from(["merchant", "platform"]),
+        "book_version": st.integers(0, 10**6), "settings_hash": texts}),
 )
 
 FIELD_STRATEGIES: dict[str, st.SearchStrategy[Any]] = {
@@ -533,6 +541,8 @@ def lifecycles() -> list[Aggregate]:
     )
     complaint.triage(b.triage("high"), at(0, 8))
     complaint.acknowledge(b.AGENT, PersonalData("c-1", "Wir prüfen das"), at(1))
+    complaint.add_message("out", "social", b.AGENT, PersonalData("c-1", "哪个订单?"), at(1, 12),
+                          awaiting_customer=True)
     complaint.add_message("in", "social", b.CUSTOMER, PersonalData("c-1", "👍"), at(2))
     complaint.propose(b.AGENT, "refund", Money.of("12.00", "EUR"), "duties", at(3))
     complaint.respond(False, b.CUSTOMER, at(4))
@@ -577,8 +587,11 @@ def lifecycles() -> list[Aggregate]:
                        per_order_limit=Money.of("5000", "CNY"), timestamp=at(0))
     quota.use("o-1", Money.of("5999.00", "CNY"), at(1))
     quota.restore(str(ret.id), "o-1", Money.of("599.00", "CNY"), at(2))
+    book = PolicyBook(owner="merchant", merchant_id="m-1", timestamp=at(0))
+    book.set_version({"format": "aftersales.policy-book/1", "returns": {"ship_back": "14 days"}},
+                     "sha256:ab", "admin-1", "admin", "first book", at(1))
     return [ret, cancelled, rejected, refund, refused, complaint, order, customer, principal,
-            quota]
+            quota, book]
 
 
 def test_cases_rebuilt_from_stored_events_equal_the_cases_that_wrote_them() -> None:
