@@ -26,6 +26,7 @@ from aftersales_core.errors import (
     UnknownOrderError,
     UnknownPrincipalError,
 )
+from privacy.errors import KeyEncryptionKeyError
 from schemas.errors import InputRefused
 
 log = logging.getLogger("aftersales")
@@ -46,7 +47,7 @@ def classify(problem: BaseException) -> tuple[int, str]:
 
 
 def _classify(problem: BaseException) -> tuple[int, str]:
-    if isinstance(problem, (InputRefused, ConfigError, InputFileError)):
+    if isinstance(problem, (InputRefused, ConfigError, InputFileError, KeyEncryptionKeyError)):
         return exit_codes.INVALID, str(problem)
     if isinstance(problem, (UnknownCaseError, UnknownOrderError, UnknownPrincipalError)):
         return exit_codes.NOT_FOUND, str(problem)

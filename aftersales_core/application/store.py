@@ -3,7 +3,7 @@ atomic save the unit of work ends with."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 from uuid import UUID
@@ -25,6 +25,7 @@ from aftersales_core.errors import (
 )
 
 A = TypeVar("A", bound=Aggregate)
+Effect = Callable[[Any], None]  # work done in the transaction of a save (given its cursor)
 
 
 def fold(aggregate: Any, events: Iterable[Any]) -> Any:
@@ -102,10 +103,17 @@ class Store(Application):
         found = self.find(Customer, customer_aggregate_id(customer_id))
         return found if found is not None else Customer(customer_id=customer_id, timestamp=at)
 
-    def save_atomically(self, *aggregates: Aggregate) -> None:
-        """Save all pending events of the aggregates in one transaction, or nothing at all."""
+    def save_atomically(self, *aggregates: Aggregate, effects: Sequence[Effect] = ()) -> None:
+        """Save all pending events of the aggregates in one transaction, or nothing at all.
+
+        ``effects`` run in that transaction (the SQL stores' recorders hand them its cursor:
+        an erasure's data keys are destroyed with the event that records it); a store whose
+        recorder cannot (the in-memory one) runs them right after the save, with None."""
         try:
-            recordings = self.save(*aggregates)
+            recordings = self.save(*aggregates, **({"effects": tuple(effects)} if effects else {}))
+            if effects and not getattr(self.recorder, "runs_effects", False):
+                for effect in effects:
+                    effect(None)
         except RecordConflictError as error:
             raise ConcurrentChangeError(
                 "the case changed while this command ran; nothing was saved, try again"
