@@ -258,13 +258,15 @@ class ComplaintCase(CaseRules, DeadlineRules, Aggregate):
         self.satisfaction = satisfaction
         self.status = S.CLOSED
 
-    def reopen(self, actor: Actor, reason: str, at: datetime) -> None:
+    def reopen(self, actor: Actor, reason: PersonalData | str, at: datetime) -> None:
         self._check_time(at)
         self._require("reopen", (S.RESOLVED, S.CLOSED))
         self._reopened(by=actor.principal_id, role=actor.role, reason=reason, timestamp=at)
 
     @event("Reopened", topic="aftersales.complaint.Reopened")
-    def _reopened(self, by: str, role: str, reason: str, timestamp: datetime) -> None:
+    def _reopened(
+        self, by: str, role: str, reason: PersonalData | str, timestamp: datetime
+    ) -> None:  # the customer's words: personal data (a plain str in events stored before)
         self.reopened += 1
         self.resolution, self.proposal, self.satisfaction = None, None, None
         self.status = S.REOPENED

@@ -168,13 +168,15 @@ class ReturnCase(ReturnRules, RepairRules, DeadlineRules, Aggregate):
     def _rejected(self, by: str, role: str, reason: str, timestamp: datetime) -> None:
         self._move(S.REJECTED)
 
-    def cancel(self, actor: Actor, reason: str, at: datetime) -> None:
+    def cancel(self, actor: Actor, reason: PersonalData | str, at: datetime) -> None:
         self._check_time(at)
         self._require("cancel", (*OPEN_BEFORE_SHIPPING,))
         self._cancelled(by=actor.principal_id, role=actor.role, reason=reason, timestamp=at)
 
     @event("Cancelled", topic="aftersales.return.Cancelled")
-    def _cancelled(self, by: str, role: str, reason: str, timestamp: datetime) -> None:
+    def _cancelled(
+        self, by: str, role: str, reason: PersonalData | str, timestamp: datetime
+    ) -> None:  # the customer's words: personal data (a plain str in events stored before)
         self._move(S.CANCELLED)
 
     # ---- the goods' way back --------------------------------------------------------------

@@ -252,6 +252,7 @@ FIELD_STRATEGIES: dict[str, st.SearchStrategy[Any]] = {
     "Money": money(),
     "PolicyDecision": decisions,
     "PersonalData": personal_data,
+    "PersonalData | str": personal_data | texts,
     "list[PersonalData]": st.lists(personal_data, max_size=3),
     "list[str]": st.lists(texts, max_size=3),
     "list[dict[str, Any]]": st.lists(json_objects, max_size=3),
