@@ -30,6 +30,7 @@ from privacy.errors import KeyEncryptionKeyError
 
 KEY_BYTES = 32  # AES-256
 NONCE_BYTES = 12
+MIN_DISTINCT_BYTES = 16
 _ID_LABEL = b"aftersales key-encryption key id v1"
 _WRAP_LABEL = b"aftersales data key v1\x00"
 DEFAULT_FILE_NAME = "kek.key"  # beside a local SQLite store when nothing is configured
@@ -118,6 +119,10 @@ def parse_secret(text: bytes, source: str) -> bytes:
         raise KeyEncryptionKeyError(
             f"{source}: not a key-encryption key (expected {KEY_BYTES} bytes in base64, "
             "e.g. written by `aftersales keys new-kek FILE`; the value is not shown)")
+    if len(set(secret)) < MIN_DISTINCT_BYTES:  # 32 random bytes have ~30 distinct values
+        raise KeyEncryptionKeyError(
+            f"{source}: this key is not random (a placeholder?); write a real one with "
+            "`aftersales keys new-kek FILE`")
     return secret
 
 
