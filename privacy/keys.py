@@ -179,10 +179,22 @@ class SqlKeyTable:
         return KeyRow(str(found[0]), str(found[1]), str(found[2]), bytes(found[3]),
                       str(found[4]))
 
+    def _read(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        """One read statement on its own (no BEGIN and ROLLBACK around it: the hot path of
+        sealing and opening)."""
+        if self.postgres:
+            with self.datastore.get_connection() as conn, conn.cursor() as cursor:
+                cursor.execute(sql.replace("?", "%s"), tuple(params), prepare=True)
+                return [tuple(r.values()) if isinstance(r, dict) else tuple(r)
+                        for r in cursor.fetchall()]
+        with self.datastore.get_connection(commit=False) as conn:
+            cursor = conn.cursor()
+            cursor.execute(sql, tuple(params))
+            return [tuple(r) for r in cursor.fetchall()]
+
     def _one(self, where: str, params: Sequence[Any]) -> KeyRow | None:
-        with self._tx() as tx:
-            found = tx.rows(f"SELECT subject, key_id, kek_id, wrapped, created_at "
-                            f"FROM {self.keys} WHERE {where}", params)
+        found = self._read(f"SELECT subject, key_id, kek_id, wrapped, created_at "
+                           f"FROM {self.keys} WHERE {where}", params)
         return self._row(found[0]) if found else None
 
     def current(self, subject: str) -> KeyRow | None:
@@ -205,9 +217,8 @@ class SqlKeyTable:
         return found
 
     def erased_at(self, subject: str) -> str | None:
-        with self._tx() as tx:
-            found = tx.rows(f"SELECT erased_at FROM {self.erasures} WHERE subject = ?",
-                            (subject,))
+        found = self._read(f"SELECT erased_at FROM {self.erasures} WHERE subject = ?",
+                           (subject,))
         return str(found[0][0]) if found else None
 
     def foreign(self, kek_ids: Sequence[str]) -> dict[str, int]:

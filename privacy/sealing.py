@@ -20,7 +20,7 @@ clear. Events written before sealing existed (``{"subject", "value"}``) still lo
 
 from __future__ import annotations
 
-import base64
+import binascii
 import os
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
@@ -68,11 +68,11 @@ class SealedAsDict(Transcoding):
 
     def encode(self, obj: Sealed) -> dict[str, str]:
         return {"subject": obj.subject, "kid": obj.key_id,
-                "ct": base64.b64encode(obj.box).decode()}
+                "ct": binascii.b2a_base64(obj.box, newline=False).decode()}
 
     def decode(self, data: dict[str, str]) -> Sealed | PersonalData:
         if "ct" in data:
-            return Sealed(data["subject"], data["kid"], base64.b64decode(data["ct"]))
+            return Sealed(data["subject"], data["kid"], binascii.a2b_base64(data["ct"]))
         return PersonalData(subject=data["subject"], value=data["value"])  # stored in clear
 
 

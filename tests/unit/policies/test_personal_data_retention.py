@@ -71,6 +71,6 @@ def test_a_decision_re_runs_to_the_same_result(days: int, hours: int) -> None:
                                     {"cases": [{"case_id": "k", "case_type": "order",
                                                 "status": "x", "closed_at": None}]}])
 def test_bad_inputs_name_the_field(change: dict[str, Any]) -> None:
-    with pytest.raises(InvalidCommandError, match="personal_data.retention"):
+    with pytest.raises(InvalidCommandError, match=r"personal_data\.retention"):
         policies.evaluate("personal_data.retention",
                           {**inputs(datetime(2026, 1, 1, tzinfo=UTC)), **change})
