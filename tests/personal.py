@@ -40,13 +40,13 @@ class Planted:
 def plant(app: Services, customer_id: str = "c-9", order_id: str = "o-9",
           close: bool = False) -> Planted:
     """A delivered order, a return with a note and evidence, a complaint with a description,
-    an acknowledgement and messages both ways, each holding a unique string; with ``close``
-    the return is cancelled and the complaint resolved and closed."""
+    an acknowledgement, messages both ways and a proposal's note, each holding a unique
+    string; with ``close`` the return is cancelled and the complaint resolved and closed."""
     tag = uuid4().hex[:12]
     planted = Planted(customer_id, order_id, uuid4(), uuid4(),
                       [f"PLANTED-{tag}-{part}" for part in
-                       ("note", "evidence", "description", "ack", "in", "out")])
-    note, evidence, description, ack, inbound, outbound = planted.markers
+                       ("note", "evidence", "description", "ack", "in", "out", "proposal")])
+    note, evidence, description, ack, inbound, outbound, proposal = planted.markers
     delivered_order(app, order_id, customer_id=customer_id)
     customer = f"customer-{customer_id}"
     run(app, customer, {"command": "RequestReturn", "case_id": str(planted.return_id),
@@ -61,6 +61,8 @@ def plant(app: Services, customer_id: str = "c-9", order_id: str = "o-9",
         ("agent-1", {"command": "AcknowledgeComplaint", "message": f"Hello, {ack}"}),
         (customer, {"command": "AddComplaintMessage", "direction": "in", "text": inbound}),
         ("agent-1", {"command": "AddComplaintMessage", "direction": "out", "text": outbound}),
+        ("agent-1", {"command": "ProposeResolution", "resolution": "apology",
+                     "note": f"Dear Erika, {proposal}"}),
     ]
     if close:
         steps += [("agent-1", {"command": "ResolveComplaint", "summary": "apology sent"}),

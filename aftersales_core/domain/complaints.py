@@ -22,7 +22,7 @@ from aftersales_core.domain.deadlines import (
 )
 from aftersales_core.errors import IllegalTransitionError, InvalidCommandError
 from aftersales_core.money import Money
-from aftersales_core.personal import PersonalData
+from aftersales_core.personal import PersonalData, prose
 
 
 class ComplaintStatus(StrEnum):
@@ -175,7 +175,7 @@ class ComplaintCase(CaseRules, DeadlineRules, Aggregate):
             role=actor.role,
             resolution=resolution,
             amount=amount,
-            note=note,
+            note=prose(self.customer_id, note),
             timestamp=at,
         )
 
@@ -186,7 +186,7 @@ class ComplaintCase(CaseRules, DeadlineRules, Aggregate):
         role: str,
         resolution: str,
         amount: Money | None,
-        note: str | None,
+        note: PersonalData | str | None,  # to the customer (a plain str in events stored before)
         timestamp: datetime,
     ) -> None:
         self.proposal = {"resolution": resolution, "amount": amount, "note": note}

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import pytest
 
@@ -22,6 +23,7 @@ from projections import report
 from projections.db import ReadDatabase
 from projections.rebuild import rebuild
 from tests.factories import ADMIN, T0, caller, run
+from tests.integration.test_exchange_and_repair import desk_for
 from tests.personal import AT, plant, postgres_bytes, sqlite_bytes
 
 NOW = datetime(2026, 5, 1, 12, tzinfo=UTC)
@@ -136,7 +138,36 @@ def test_an_export_holds_every_personal_datum_and_every_case(app: Services) -> N
     assert exported["customer"]["state"]["orders"] == ["o-9"]
     fields = {(p["kind"], p["field"]) for p in exported["personal_data"]}
     assert {("return", "note"), ("return", "evidence/0"), ("complaint", "description"),
-            ("complaint", "message"), ("complaint", "text")} <= fields
+            ("complaint", "message"), ("complaint", "text"), ("complaint", "note")} <= fields
+
+
+def test_a_resolutions_detail_and_a_proposals_note_are_the_customers(
+    app: Services, store_settings: Settings, request: pytest.FixtureRequest
+) -> None:
+    pg = pg_of(request, store_settings)
+    desk = desk_for(app)
+    returned = desk.returned("refund")
+    detail, note = "PLANTED-5e1d-detail", "PLANTED-5e1d-proposal"
+    desk("ResolveReturn", case_id=returned, by="agent-1", detail=f"refunded to Erika {detail}")
+    filed = desk("FileComplaint", by="c-1", order_id="o-1", channel="email",
+                 category="damaged", description="it broke")
+    desk("ProposeResolution", case_id=str(filed.case_id), by="agent-1", resolution="apology",
+         note=f"Dear Erika, {note}")
+    raw = store_bytes(app, store_settings, pg)
+    assert detail.encode() not in raw and note.encode() not in raw
+    agent = caller(app, "agent-1")
+    shown = [app.reads.case(agent, UUID(returned)).to_json(),
+             app.reads.case(agent, filed.case_id).to_json()]
+    assert detail in str(shown[0]) and note in str(shown[1])
+    redacted = app.reads.case(caller(app, "analyst-1"), UUID(returned)).to_json()
+    assert detail not in str(redacted)
+
+    app.privacy.erase(caller(app, ADMIN), "c-1", "request DSR-5", NOW)
+    for case_id in (UUID(returned), filed.case_id):
+        after = app.reads.case(agent, case_id).to_json()
+        assert detail not in str(after) and note not in str(after) and ERASED in str(after)
+        history = load_history(app.store, case_id)
+        assert all(again.same_result_as(d) for d, again in rerun_decisions(history))
 
 
 def test_who_may_erase_and_export(app: Services) -> None:
