@@ -8,6 +8,7 @@ import os
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from uuid import uuid4
 
 import pytest
 
@@ -167,3 +168,39 @@ def test_keys_rotate_under_a_new_key_then_the_old_one_is_not_needed(cli: Cli) ->
     cli.env["AFTERSALES_KEK_FILE"] = str(old)
     assert cli.run("case", "show", case_id, as_="agent-1").returncode == 2
     assert os.stat(new).st_mode & 0o777 == 0o600
+
+
+def test_personal_data_never_reaches_an_error_message_or_a_log_line(cli: Cli) -> None:
+    """Commands refused for every kind of reason, and one accepted, with ``--verbose`` (debug
+    logs, tracebacks of internal errors): the customer's words are in none of what they print."""
+    case_id = complaint(cli)
+    at = (AT + timedelta(hours=2)).isoformat()
+    refused = [
+        ("customer-c-1", {"command": "AddComplaintMessage", "case_id": case_id,  # control char
+                          "direction": "in", "text": f"{MARK}\x07"}),
+        ("customer-c-1", {"command": "AddComplaintMessage", "case_id": case_id,  # too long
+                          "direction": "in", "text": MARK * 5000}),
+        ("customer-c-1", {"command": "AddComplaintMessage", "case_id": str(uuid4()),  # unknown
+                          "direction": "in", "text": MARK}),
+        ("customer-c-2", {"command": "AddComplaintMessage", "case_id": case_id,  # not theirs
+                          "direction": "in", "text": MARK}),
+        ("customer-c-1", {"command": "CancelReturn", "case_id": case_id, "reason": MARK}),
+        ("customer-c-1", {"command": "ReopenComplaint", "case_id": case_id,  # not resolved
+                          "reason": MARK}),
+        ("warehouse-1", {"command": "AddComplaintMessage", "case_id": case_id,  # denied
+                         "direction": "out", "text": MARK}),
+        ("customer-c-1", {"command": "FileComplaint", "order_id": "o-404", "channel": "email",
+                          "category": "damaged", "description": MARK}),
+    ]
+    for who, command in refused:
+        done = cli.run("--verbose", "submit", "-", stdin=json.dumps({**command, "at": at}),
+                       as_=who)
+        assert done.returncode not in (0, 70), (command, done.stderr)
+        assert MARK not in done.stdout + done.stderr, (command, done.stderr)
+    accepted = cli.run("--verbose", "submit", "-", as_="agent-1", stdin=json.dumps({
+        "command": "AddComplaintMessage", "case_id": case_id, "direction": "out",
+        "text": f"Dear Jo, {MARK}", "at": at}))
+    assert accepted.returncode == 0, accepted.stderr
+    assert MARK not in accepted.stdout + accepted.stderr
+    shown = cli.run("--verbose", "case", "show", case_id, "--format", "json", as_="analyst-1")
+    assert shown.returncode == 0 and MARK not in shown.stdout + shown.stderr
