@@ -7,13 +7,15 @@ Erasing a subject deletes its row in the same transaction that records the erasu
 leaves a row in ``personal_data_erasures`` (subject, when), so a missing key of an erased
 subject reads as ``[erased]`` while a key missing for any other reason is an error. On SQLite the
 deletion overwrites the freed bytes (``secure_delete``) and the write-ahead log is truncated
-afterwards, so the wrapped key is gone from the file.
+afterwards, so the wrapped key is gone from the file; on PostgreSQL the key table is vacuumed
+afterwards (its write-ahead log and backups keep old rows until a KEK rotation voids them).
 
 Nothing here caches a data key between calls: an erasure in another process counts at once.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import sqlite3
 import threading
@@ -24,12 +26,14 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+import psycopg
 from eventsourcing.persistence import ApplicationRecorder, IntegrityError
 
 from audit.checkpoints import _Tx
 from privacy.errors import DataKeyError, KeyEncryptionKeyError
 from privacy.kek import KEY_BYTES, KeyEncryptionKeys, key_ids_text
 
+log = logging.getLogger(__name__)
 KEYS = "personal_data_keys"
 ERASURES = "personal_data_erasures"
 PAGE = 1000
@@ -278,11 +282,22 @@ class SqlKeyTable:
         return effect
 
     def after_destroy(self) -> None:
-        """SQLite: move the write-ahead log into the file and truncate it, so no earlier page
-        image holding a destroyed key stays in the -wal file (best effort: a reader holding an
-        old snapshot keeps it until the next checkpoint)."""
+        """Leave as few copies of destroyed wrapped keys as the database allows (best effort).
+        SQLite: move the write-ahead log into the file and truncate it, so no earlier page image
+        stays in the -wal file (a reader holding an old snapshot keeps it until the next
+        checkpoint). PostgreSQL: vacuum the key table, so the deleted rows are pruned now rather
+        than when autovacuum comes by (its write-ahead log and backups still hold them until
+        they are recycled: a rotation of the key-encryption key voids those copies)."""
+        if self.postgres:
+            try:
+                with self.datastore.get_connection() as conn:
+                    conn.execute(f"VACUUM {self.keys}")
+            except psycopg.Error as error:  # autovacuum will prune them later
+                log.warning("could not vacuum %s after destroying keys: %s", KEYS,
+                            type(error).__name__)
+            return
         name = getattr(getattr(self.datastore, "pool", None), "db_name", None)
-        if self.postgres or not name or name == ":memory:" or "mode=memory" in str(name):
+        if not name or name == ":memory:" or "mode=memory" in str(name):
             return
         with suppress(sqlite3.Error), sqlite3.connect(name, timeout=30) as conn:
             conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
