@@ -172,7 +172,8 @@ def test_keys_rotate_under_a_new_key_then_the_old_one_is_not_needed(cli: Cli) ->
 
 def test_personal_data_never_reaches_an_error_message_or_a_log_line(cli: Cli) -> None:
     """Commands refused for every kind of reason, and one accepted, with ``--verbose`` (debug
-    logs, tracebacks of internal errors): the customer's words are in none of what they print."""
+    logs, tracebacks of internal errors): the customer's words are in none of what they print,
+    nor in the store's files (the denial log included)."""
     case_id = complaint(cli)
     at = (AT + timedelta(hours=2)).isoformat()
     refused = [
@@ -204,3 +205,4 @@ def test_personal_data_never_reaches_an_error_message_or_a_log_line(cli: Cli) ->
     assert MARK not in accepted.stdout + accepted.stderr
     shown = cli.run("--verbose", "case", "show", case_id, "--format", "json", as_="analyst-1")
     assert shown.returncode == 0 and MARK not in shown.stdout + shown.stderr
+    assert MARK.encode() not in sqlite_bytes(cli.db)  # nor in the denial log beside the store
