@@ -46,7 +46,8 @@ from consumers.inbound import InboundConsumer
 from consumers.projection_runner import ProjectionRunner
 from consumers.relay import Relay
 from privacy.kek import DEFAULT_FILE_NAME, KeyEncryptionKeys, load_keys
-from privacy.keys import Keyring, KeyTable, open_key_table
+from privacy.key_tables import open_key_table
+from privacy.keys import Keyring, KeyTable
 from privacy.recorders import with_recorders
 from privacy.sealing import SealingMapper
 from privacy.subjects import MemorySubjectIndex, SubjectIndex, open_subject_index

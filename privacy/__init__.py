@@ -4,6 +4,7 @@
   wraps new data keys, and previous ones accepted while a rotation is under way.
 * ``keys.py``: the data keys, one per data subject (a customer), wrapped by a KEK, in their own
   table of the store's database (``personal_data_keys``); erasing a subject deletes its rows.
+* ``key_tables.py``: those tables in SQLite or PostgreSQL (or memory, for pure tests).
 * ``sealing.py``: the mapper that seals every ``PersonalData`` value with its subject's data key
   (AES-256-GCM) before an event is stored, and opens it again when the event is read.
 * ``recorders.py``: the store's recorders, which delete keys in the transaction that records

@@ -35,7 +35,8 @@ from aftersales_core.domain.returns import ReturnCase, ReturnStatus
 from aftersales_core.money import MINOR_UNITS, Money
 from aftersales_core.personal import PersonalData
 from privacy.kek import KeyEncryptionKeys
-from privacy.keys import Keyring, MemoryKeyTable
+from privacy.key_tables import MemoryKeyTable
+from privacy.keys import Keyring
 from privacy.sealing import SealingMapper
 from tests.unit.domain import builders as b
 from tests.unit.domain.test_order_ledger import placed_order

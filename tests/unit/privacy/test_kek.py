@@ -18,7 +18,8 @@ from privacy.kek import (
     new_secret,
     write_key_file,
 )
-from privacy.keys import Keyring, MemoryKeyTable
+from privacy.key_tables import MemoryKeyTable
+from privacy.keys import Keyring
 
 
 def key_file(tmp_path: Path, name: str = "kek.key") -> tuple[Path, bytes]:

@@ -28,7 +28,8 @@ from aftersales_core.domain.returns import ReturnCase
 from aftersales_core.personal import ERASED, PersonalData
 from privacy.errors import DataKeyError
 from privacy.kek import KeyEncryptionKeys
-from privacy.keys import Keyring, MemoryKeyTable
+from privacy.key_tables import MemoryKeyTable
+from privacy.keys import Keyring
 from privacy.sealing import SealingMapper
 
 AT = datetime(2026, 3, 2, 9, tzinfo=UTC)
