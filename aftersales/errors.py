@@ -27,6 +27,7 @@ from aftersales_core.errors import (
     UnknownPrincipalError,
 )
 from privacy.errors import KeyEncryptionKeyError
+from projections.apply import OutdatedProjection
 from schemas.errors import InputRefused
 
 log = logging.getLogger("aftersales")
@@ -47,6 +48,8 @@ def classify(problem: BaseException) -> tuple[int, str]:
 
 
 def _classify(problem: BaseException) -> tuple[int, str]:
+    if isinstance(problem, OutdatedProjection):
+        return exit_codes.UNAVAILABLE, str(problem)
     if isinstance(problem, (InputRefused, ConfigError, InputFileError, KeyEncryptionKeyError)):
         return exit_codes.INVALID, str(problem)
     if isinstance(problem, (UnknownCaseError, UnknownOrderError, UnknownPrincipalError)):
