@@ -35,6 +35,7 @@ from aftersales.cli_deadlines import deadlines_app
 from aftersales.cli_insights import insights_app
 from aftersales.cli_policy import policy_app
 from aftersales.cli_principals import principals_app
+from aftersales.cli_privacy import customer_app, keys_app
 from aftersales.cli_projections import projections_app, query, report, status
 from aftersales.cli_run import broker, run
 from aftersales.errors import classify
@@ -76,6 +77,8 @@ app.command()(status)
 app.command()(report)
 app.add_typer(projections_app, name="projections")
 app.add_typer(principals_app, name="principals")
+app.add_typer(customer_app, name="customer")
+app.add_typer(keys_app, name="keys")
 
 Source = Annotated[
     str, typer.Argument(help="a JSON file (one object, an array or JSON lines) or - for stdin")

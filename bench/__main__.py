@@ -26,6 +26,7 @@ from typing import Any
 from bench import (
     audit,
     commands,
+    encryption,
     inbound,
     latency,
     memory,
@@ -50,6 +51,7 @@ from bench.report import (
 
 BENCHMARKS: dict[str, Callable[[Context], BenchResult]] = {
     "commands": commands.run,
+    "encryption": encryption.run,
     "inbound": inbound.run,
     "relay": relay.run,
     "replay": replay.run,

@@ -96,17 +96,20 @@ def relayed_size(stored: StoredEvent) -> int:
 
 
 class RelayableMapper(Mapper[UUID]):
-    """The application's mapper, refusing events too large for the case-events topic.
+    """The application's mapper (wrapped), refusing events too large for the case-events topic.
 
     Sizes are measured after encoding, as the relay will publish them, against the topic's
     configured limit: an event the relay could not publish is never stored."""
 
     def __init__(self, inner: Mapper[UUID], max_bytes: int) -> None:
         super().__init__(inner.transcoder, compressor=inner.compressor, cipher=inner.cipher)
-        self.max_bytes = max_bytes
+        self.inner, self.max_bytes = inner, max_bytes
+
+    def to_domain_event(self, stored_event: StoredEvent) -> DomainEventProtocol[UUID]:
+        return self.inner.to_domain_event(stored_event)
 
     def to_stored_event(self, domain_event: DomainEventProtocol[UUID]) -> StoredEvent:
-        stored = super().to_stored_event(domain_event)
+        stored = self.inner.to_stored_event(domain_event)
         if len(stored.state) + ENVELOPE_BYTES > self.max_bytes:
             size = relayed_size(stored)
             if size > self.max_bytes:

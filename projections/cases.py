@@ -70,7 +70,9 @@ class Cases(Projection):
     indexes = {
         "cases_status": "CREATE INDEX cases_status ON {cases} (case_type, status)",
         "cases_order": "CREATE INDEX cases_order ON {cases} (order_id)",
+        "cases_customer": "CREATE INDEX cases_customer ON {cases} (customer_id)",
     }
+    subject_columns = {"cases": "customer_id"}
 
     def _touch(self, event: Event, tx: Transaction, status: str | None = None) -> None:
         tx.execute(self.sql("UPDATE {cases} SET status = COALESCE(?, status), updated_at = ?, "

@@ -117,6 +117,10 @@ class Access:
         self._principals[principal_id] = found
         return found
 
+    def forget(self) -> None:
+        """Drop the remembered principals (after an erasure: their folded names go too)."""
+        self._principals.clear()
+
     # ---- deciding -------------------------------------------------------------------------
     def require(
         self,

@@ -257,7 +257,8 @@ class ComplaintService:
         self, caller: Caller, case_id: UUID, reason: str, at: datetime
     ) -> CommandResult:
         grant, complaint = self.access.case(caller, "ReopenComplaint", case_id, ComplaintCase)
-        complaint.reopen(actor=grant.actor, reason=reason, at=at)
+        complaint.reopen(actor=grant.actor, reason=PersonalData(complaint.customer_id, reason),
+                         at=at)
         order = self.store.placed_order(complaint.order_id) if complaint.order_id else None
         prior = self.store.customer(complaint.customer_id, at).complaints
         triage = self.store.rules_for(order).evaluate(

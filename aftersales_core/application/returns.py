@@ -207,7 +207,7 @@ class ReturnService:
         reason: str = "cancelled by the customer",
     ) -> CommandResult:
         grant, case = self.access.case(caller, "CancelReturn", case_id, ReturnCase)
-        case.cancel(actor=grant.actor, reason=reason, at=at)
+        case.cancel(actor=grant.actor, reason=PersonalData(case.customer_id, reason), at=at)
         order = self.store.placed_order(case.order_id)
         order.release_return(case.id, "cancelled", max(at, order.modified_on))
         self.work.commit(case, order)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 import weakref
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -37,6 +37,7 @@ from aftersales_core.errors import (
 from aftersales_core.policybook.rulebook import Rules
 
 A = TypeVar("A", bound=Aggregate)
+Effect = Callable[[Any], None]  # work done in the transaction of a save (given its cursor)
 
 
 def fold(aggregate: Any, events: Iterable[Any]) -> Any:
@@ -73,6 +74,7 @@ class Batch:
     read: dict[UUID, tuple[Any, ...]] = field(default_factory=dict)  # as stored at first read
     staged: list[tuple[Any, StoredEvent]] = field(default_factory=list)  # in order
     by_aggregate: dict[UUID, list[Any]] = field(default_factory=dict)
+    effects: list[tuple[int, Effect]] = field(default_factory=list)  # (staged before it, effect)
 
     def stage(self, encoded: list[tuple[Any, StoredEvent]]) -> None:
         self.staged.extend(encoded)
@@ -80,6 +82,7 @@ class Batch:
             self.by_aggregate.setdefault(event.originator_id, []).append(event)
 
     def undo(self, mark: int) -> None:
+        self.effects = [(at, effect) for at, effect in self.effects if at < mark]
         if len(self.staged) > mark:
             kept = self.staged[:mark]
             self.staged, self.by_aggregate = [], {}
@@ -89,6 +92,7 @@ class Batch:
         self.read.clear()
         self.staged.clear()
         self.by_aggregate.clear()
+        self.effects.clear()
 
 
 def conflict() -> ConcurrentChangeError:
@@ -162,10 +166,13 @@ class Store(Application):
         batch = self.current_batch
         if batch is None or not batch.staged:
             return 0
+        effects = [effect for _, effect in batch.effects]
         try:
-            self.recorder.insert_events([stored for _, stored in batch.staged])
+            self.recorder.insert_events([stored for _, stored in batch.staged],
+                                        **({"effects": tuple(effects)} if effects else {}))
         except RecordConflictError as error:
             raise conflict() from error
+        self._run_effects_after(effects)
         self.cache.saved(e for e, _ in batch.staged)
         count = len(batch.staged)
         batch.clear()
@@ -216,21 +223,32 @@ class Store(Application):
         found = self.find(Customer, customer_aggregate_id(customer_id))
         return found if found is not None else Customer(customer_id=customer_id, timestamp=at)
 
-    def save_atomically(self, *aggregates: Aggregate) -> None:
+    def save_atomically(self, *aggregates: Aggregate, effects: Sequence[Effect] = ()) -> None:
         """Save all pending events of the aggregates in one transaction, or nothing at all (in
-        a batch: stage them, checked against what the batch knows, for its one transaction)."""
+        a batch: stage them, checked against what the batch knows, for its one transaction).
+
+        ``effects`` run in that transaction (the SQL stores' recorders hand them its cursor:
+        an erasure's data keys are destroyed with the event that records it); a store whose
+        recorder cannot (the in-memory one) runs them right after the save, with None."""
         if self.current_batch is not None:
-            self._stage(aggregates)
+            self._stage(aggregates, effects)
             return
         try:
-            recordings = self.save(*aggregates)
+            recordings = self.save(*aggregates, **({"effects": tuple(effects)} if effects else {}))
+            self._run_effects_after(effects)
         except RecordConflictError as error:
             raise conflict() from error
         self.cache.saved(r.domain_event for r in recordings)
 
-    def _stage(self, aggregates: Iterable[Aggregate]) -> None:
+    def _run_effects_after(self, effects: Sequence[Effect]) -> None:
+        if effects and not getattr(self.recorder, "runs_effects", False):
+            for effect in effects:
+                effect(None)
+
+    def _stage(self, aggregates: Iterable[Aggregate], effects: Sequence[Effect] = ()) -> None:
         batch = self.current_batch
         assert batch is not None
+        batch.effects.extend((len(batch.staged), effect) for effect in effects)
         pending = [e for aggregate in aggregates for e in aggregate.collect_events()]
         versions: dict[UUID, int] = {}
         for event in pending:

@@ -22,7 +22,7 @@ from aftersales_core.domain.deadlines import (
 )
 from aftersales_core.errors import IllegalTransitionError, InvalidCommandError
 from aftersales_core.money import Money
-from aftersales_core.personal import PersonalData
+from aftersales_core.personal import PersonalData, prose
 
 
 class ComplaintStatus(StrEnum):
@@ -203,7 +203,7 @@ class ComplaintCase(CaseRules, DeadlineRules, Aggregate):
             role=actor.role,
             resolution=resolution,
             amount=amount,
-            note=note,
+            note=prose(self.customer_id, note),
             timestamp=at,
         )
 
@@ -214,7 +214,7 @@ class ComplaintCase(CaseRules, DeadlineRules, Aggregate):
         role: str,
         resolution: str,
         amount: Money | None,
-        note: str | None,
+        note: PersonalData | str | None,  # to the customer (a plain str in events stored before)
         timestamp: datetime,
     ) -> None:
         self.proposal = {"resolution": resolution, "amount": amount, "note": note}
@@ -287,14 +287,16 @@ class ComplaintCase(CaseRules, DeadlineRules, Aggregate):
         self.satisfaction = satisfaction
         self.status = S.CLOSED
 
-    def reopen(self, actor: Actor, reason: str, at: datetime) -> None:
+    def reopen(self, actor: Actor, reason: PersonalData | str, at: datetime) -> None:
         self._check_time(at)
         self._require("reopen", (S.RESOLVED, S.CLOSED))
         self._customer_answered(actor, at)
         self._reopened(by=actor.principal_id, role=actor.role, reason=reason, timestamp=at)
 
     @event("Reopened", topic="aftersales.complaint.Reopened")
-    def _reopened(self, by: str, role: str, reason: str, timestamp: datetime) -> None:
+    def _reopened(
+        self, by: str, role: str, reason: PersonalData | str, timestamp: datetime
+    ) -> None:  # the customer's words: personal data (a plain str in events stored before)
         self.reopened += 1
         self.resolution, self.proposal, self.satisfaction = None, None, None
         self.status = S.REOPENED

@@ -73,6 +73,8 @@ CONDITIONS_V1: Mapping[str, Condition] = MappingProxyType({
                                  one_of=("in",)),
     "return_shipment": Condition("direction", "carriers report return shipments only",
                                  one_of=("return",)),
+    "not_own_data": Condition("customer_id", "nobody erases their own personal data: another "
+                              "administrator does", principal="customer_id", same=False),
     "customer_table": Condition("table", "customers read their own cases, complaints, refunds "
                                 "and orders only", one_of=CUSTOMER_TABLES),
 })
@@ -130,6 +132,11 @@ OPERATIONS_V1: Mapping[str, tuple[Rule, ...]] = MappingProxyType({
     "DisablePrincipal": _rules(Rule("admin")),
     "EnablePrincipal": _rules(Rule("admin")),
     "ReadPrincipals": _rules(Rule("admin"), Rule("auditor")),
+    # personal data (GDPR art. 15, 17, 20; PIPL art. 45, 47): administrators handle the
+    # subject's requests; a customer takes their own data; the scheduler erases by retention
+    "EraseCustomer": _rules(Rule("admin", ("not_own_data",))),
+    "ExportCustomer": _rules(Rule(CUSTOMER, ("own",)), Rule("admin")),
+    "ApplyRetention": _rules(Rule("scheduler")),
     # reads
     "ReadCase": _rules(Rule(CUSTOMER, ("own",)), *STAFF, Rule("auditor"),
                        Rule("warehouse", view="redacted"), Rule("payments", view="redacted"),
