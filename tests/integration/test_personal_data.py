@@ -15,7 +15,7 @@ import pytest
 
 from aftersales.bootstrap import open_app, store_reader
 from aftersales.settings import Settings, eventsourcing_env
-from aftersales_core.application.history import load_history, rerun_decisions
+from aftersales_core.application.history import CaseHistory, load_history
 from aftersales_core.application.services import Services
 from aftersales_core.errors import NotAuthorisedError, UnknownCaseError
 from aftersales_core.personal import ERASED
@@ -30,6 +30,11 @@ from tests.integration.test_exchange_and_repair import desk_for
 from tests.personal import AT, plant, postgres_bytes, sqlite_bytes
 
 NOW = datetime(2026, 5, 1, 12, tzinfo=UTC)
+
+
+def rerun_decisions(app: Services, history: CaseHistory) -> list[tuple[Any, Any]]:
+    """Each recorded decision with the decision its policy version and book give again."""
+    return [(d, app.store.books.rerun(d)) for d in history.decisions]
 
 
 def store_bytes(app: Services, settings: Settings, pg: tuple[str, str] | None) -> bytes:
@@ -110,8 +115,8 @@ def test_personal_data_is_sealed_and_erasure_leaves_every_reader_working(
             shown = app.reads.case(agent, case_id, as_of).to_json()
             assert personal_values(shown) and set(personal_values(shown)) == {ERASED}
         history = load_history(app.store, case_id)
-        assert all(again.same_result_as(d) for d, again in rerun_decisions(history))
-    auditor = Auditor(app.store.recorder, app.store.mapper)
+        assert all(again.same_result_as(d) for d, again in rerun_decisions(app, history))
+    auditor = Auditor(app.store.recorder, app.store.mapper, rerun=app.store.books.rerun)
     auditor.seal(NOW)
     verified = auditor.verify(decisions=True)
     assert verified.intact and verified.decision_mismatches == [], verified.findings
@@ -131,7 +136,7 @@ def test_personal_data_is_sealed_and_erasure_leaves_every_reader_working(
     assert rows and {r["customer_id"] for r in rows} == {ERASED}
     assert {r["customer_id"] for r in db.query("SELECT customer_id FROM orders")} == {ERASED}
     built = report.build(db)
-    assert built.headline["complaints"] == 1 and built.sections
+    assert built.headline["complaint cases"] == 1 and built.sections
     db.close()
     read_raw = (sqlite_bytes(tmp_path / "read.sqlite") if pg is None else postgres_bytes(*pg))
     assert planted.found_in(read_raw) == []
@@ -190,7 +195,7 @@ def test_a_resolutions_detail_and_a_proposals_note_are_the_customers(
         after = app.reads.case(agent, case_id).to_json()
         assert detail not in str(after) and note not in str(after) and ERASED in str(after)
         history = load_history(app.store, case_id)
-        assert all(again.same_result_as(d) for d, again in rerun_decisions(history))
+        assert all(again.same_result_as(d) for d, again in rerun_decisions(app, history))
 
 
 def test_who_may_erase_and_export(app: Services) -> None:
@@ -242,7 +247,7 @@ def test_retention_erases_the_day_after_the_period_ends_and_keeps_open_cases(
     customer = load_history(app.store, fired.case_id)
     [decision] = customer.decisions
     assert (decision.policy_id, decision.outcome) == ("personal_data.retention", "erase")
-    assert [again.same_result_as(d) for d, again in rerun_decisions(customer)] == [True]
+    assert [again.same_result_as(d) for d, again in rerun_decisions(app, customer)] == [True]
     erasure = customer.events[-1]
     assert (erasure.role, erasure.by) == ("scheduler", str(scheduler.principal_id))
     # the open complaint closes (the return expired meanwhile, unshipped): this customer is
