@@ -20,7 +20,7 @@ import orjson
 import psycopg
 
 from projections import positions
-from projections.base import Event, Projection, utc
+from projections.base import Event, Handler, Projection, utc
 from projections.db import ReadDatabase, Transaction, is_outage
 
 MAX_POSITION = 2**63 - 1
@@ -297,8 +297,10 @@ def apply_carefully(tx: Transaction, projections: Sequence[Projection],
 def apply_events(tx: Transaction, projections: Sequence[Projection], events: Sequence[Event],
                  careful: bool = False) -> list[Failure]:
     """Apply events from the store (a rebuild: no positions), leaving out the same failures
-    as :func:`apply_in`."""
+    as :func:`apply_in`. Each event goes, in projection order, to the projections that have a
+    handler for its type (looked up once per type, not per event and projection)."""
     failures = []
+    routes: dict[str, list[tuple[Projection, Handler]]] = {}
     for event in events:
         delivery = Delivery("store", 0, event.get("position", 0), event)
         try:
@@ -308,12 +310,18 @@ def apply_events(tx: Transaction, projections: Sequence[Projection], events: Seq
                 raise
             failures.append(Failure(delivery, "*", f"{type(error).__name__}: {error}"))
             continue
-        for projection in projections:
-            handler = projection.handlers().get(event["type"])
-            if handler is not None:
-                problem = _apply(handler, projection, event, tx, careful)
-                if problem is not None:
-                    failures.append(Failure(delivery, projection.name, problem))
+        kind = event["type"]
+        route = routes.get(kind)
+        if route is None:
+            route = routes[kind] = [(p, h) for p in projections
+                                    if (h := p.handlers().get(kind)) is not None]
+        for projection, handler in route:
+            if not careful:
+                handler(projection, event, tx)
+                continue
+            problem = _apply(handler, projection, event, tx, careful)
+            if problem is not None:
+                failures.append(Failure(delivery, projection.name, problem))
     return failures
 
 
