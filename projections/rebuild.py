@@ -3,14 +3,12 @@
 The live tables keep serving (and runners keep updating them) while the rebuild fills
 `<table>__rebuild`. The swap happens in one transaction that first applies whatever the store
 gained meanwhile, so the new tables hold everything the old ones did; the projection's floor is
-set to that store position, so runners skip what the rebuild already applied. The store's next
-page is read while one is applied. An event a projection cannot take is left out, as the
-runners leave it out (projections/apply.py)."""
+set to that store position, so runners skip what the rebuild already applied. An event a
+projection cannot take is left out, as the runners leave it out (projections/apply.py)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 
 from projections import positions
 from projections.apply import Failure, apply_events, ensure_schema, settle_in
@@ -53,17 +51,13 @@ def rebuild(db: ReadDatabase, names: list[str] | None, read_store: ReadStore,
                 tx.execute(f"DROP TABLE IF EXISTS {table}")
             projection.create(tx)
     reached = 0
-    with ThreadPoolExecutor(1, thread_name_prefix="rebuild-read") as reader:
-        # the next page is read (the store's query and the CloudEvent conversion) while this
-        # one is applied: the read database and the store are different connections
+    while True:
         events = read_store(reached, batch)
-        while events:
-            after = events[-1]["position"]
-            ahead = reader.submit(read_store, after, batch)
-            _apply_store(db, fresh, events, failed)
-            reached = after
-            progress(len(events))
-            events = ahead.result()
+        if not events:
+            break
+        _apply_store(db, fresh, events, failed)
+        reached = events[-1]["position"]
+        progress(len(events))
     with db.transaction() as tx:
         if db.is_postgres:
             tx.execute("LOCK TABLE projection_positions IN EXCLUSIVE MODE")
