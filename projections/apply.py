@@ -206,28 +206,28 @@ def apply_in(tx: Transaction, projections: Sequence[Projection],
     if careful:
         return apply_carefully(tx, projections, deliveries)
     applied = 0
-    before: list[int] = []  # the highest position of the partition earlier in the batch
     highest: dict[tuple[str, int], int] = {}
     next_offset: dict[tuple[str, int], int] = {}
     by_type: dict[str, list[int]] = defaultdict(list)
+    fresh: dict[int, tuple[Event, tuple[str, int], int]] = {}  # index -> event, key, position
     for index, d in enumerate(deliveries):
         key = (d.source, d.part)
         top = highest.get(key, 0)
-        before.append(top)
         next_offset[key] = max(next_offset.get(key, 0), d.offset + 1)
         highest[key] = top
         if d.event is not None:
-            highest[key] = max(top, d.event["position"])
-            by_type[d.event["type"]].append(index)
+            position = d.event["position"]
+            if position > top:  # not a re-send of an earlier event of the batch
+                highest[key] = position
+                fresh[index] = (d.event, key, position)
+                by_type[d.event["type"]].append(index)
     for projection in projections:
         where = positions.claim(tx, projection.name, highest)
+        limit = {key: max(where.parts.get(key, (0, 0))[1], where.floor) for key in highest}
         handlers = projection.handlers()
         for index in sorted(i for t in handlers.keys() & by_type.keys() for i in by_type[t]):
-            event = deliveries[index].event
-            assert event is not None
-            key = (deliveries[index].source, deliveries[index].part)
-            position = event["position"]
-            if position > max(where.parts.get(key, (0, 0))[1], before[index], where.floor):
+            event, key, position = fresh[index]
+            if position > limit[key]:
                 handlers[event["type"]](projection, event, tx)
                 applied += 1
         for key, top in highest.items():
