@@ -33,6 +33,7 @@ from bench import (
     rebuild,
     relay,
     replay,
+    submit,
 )
 from bench.context import Context
 from bench.report import (
@@ -49,6 +50,7 @@ from bench.report import (
 
 BENCHMARKS: dict[str, Callable[[Context], BenchResult]] = {
     "commands": commands.run,
+    "submit": submit.run,
     "inbound": inbound.run,
     "relay": relay.run,
     "replay": replay.run,
