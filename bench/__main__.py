@@ -35,6 +35,7 @@ from bench import (
     rebuild,
     relay,
     replay,
+    submit,
 )
 from bench.context import Context
 from bench.report import (
@@ -52,6 +53,7 @@ from bench.report import (
 BENCHMARKS: dict[str, Callable[[Context], BenchResult]] = {
     "commands": commands.run,
     "encryption": encryption.run,
+    "submit": submit.run,
     "inbound": inbound.run,
     "relay": relay.run,
     "replay": replay.run,

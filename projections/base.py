@@ -58,9 +58,15 @@ class Projection:
     def __init__(self, suffix: str = "") -> None:
         self.suffix = suffix
         self.names = {t: identifier(t + suffix) for t in self.tables}
+        self._statements: dict[str, str] = {}
 
     def sql(self, statement: str) -> str:
-        return statement.format(**self.names)
+        """The statement with this instance's table names (made once per statement text:
+        handlers call this for every event)."""
+        found = self._statements.get(statement)
+        if found is None:
+            found = self._statements[statement] = statement.format(**self.names)
+        return found
 
     def create(self, tx: Transaction) -> None:
         for ddl in self.tables.values():
