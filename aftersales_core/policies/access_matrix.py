@@ -130,6 +130,10 @@ OPERATIONS_V1: Mapping[str, tuple[Rule, ...]] = MappingProxyType({
     "DisablePrincipal": _rules(Rule("admin")),
     "EnablePrincipal": _rules(Rule("admin")),
     "ReadPrincipals": _rules(Rule("admin"), Rule("auditor")),
+    # API keys of principals (the service API's credentials)
+    "IssueApiKey": _rules(Rule("admin")),
+    "RevokeApiKey": _rules(Rule("admin")),
+    "ListApiKeys": _rules(Rule("admin"), Rule("auditor")),
     # reads
     "ReadCase": _rules(Rule(CUSTOMER, ("own",)), *STAFF, Rule("auditor"),
                        Rule("warehouse", view="redacted"), Rule("payments", view="redacted"),
