@@ -18,7 +18,7 @@ from rich.progress import Progress
 try:  # typer >= 0.16 carries its own click
     from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
 except ImportError:  # pragma: no cover - older typer uses click itself
-    from click.exceptions import (  # type: ignore[no-redef]
+    from click.exceptions import (  # type: ignore[no-redef,assignment,unused-ignore]
         ClickException,
         NoArgsIsHelpError,
         UsageError,
@@ -29,9 +29,10 @@ from aftersales.bootstrap import build_app
 from aftersales.cli_audit import audit_app
 from aftersales.cli_case import case_app
 from aftersales.cli_deadlines import deadlines_app
-from aftersales.cli_principals import principals_app
+from aftersales.cli_keys import principals_app
 from aftersales.cli_projections import projections_app, query, report, status
 from aftersales.cli_run import broker, run
+from aftersales.cli_serve import serve
 from aftersales.errors import classify
 from aftersales.identity import AsPrincipal, caller_for
 from aftersales.identity import now as received_now
@@ -59,6 +60,7 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(deadlines_app, name="deadlines")
 app.command()(run)
 app.command()(broker)
+app.command()(serve)
 app.command()(query)
 app.command()(status)
 app.command()(report)

@@ -88,6 +88,11 @@ def problem_for(error: BaseException, request_id: str = "") -> Problem:
         return Problem(status, error.kind, str(error), fields=error.fields)
     if isinstance(error, PreconditionFailedError):
         return Problem(412, error.code, str(error))
+    if type(error).__name__ == "KeysUnavailable":  # api.oidc: the identity provider's keys
+        log.warning("request %s: %s", request_id, error)
+        return Problem(503, "unavailable", "tokens cannot be checked right now (the identity "
+                       "provider's keys are unavailable); try again shortly",
+                       headers={"Retry-After": "5"})
     code, message = classify(error)
     status = STATUS_OF_EXIT.get(code, 500)
     if code == exit_codes.UNAVAILABLE:

@@ -127,7 +127,7 @@ def page(db: ReadDatabase, scope: QueryScope, filters: list[tuple[str, Any]],
         params.extend(values)
     terms: list[tuple[str, bool]] = []  # (SQL expression, descending)
     sort = order_by.lstrip("-") if order_by else None
-    if sort is not None:
+    if order_by and sort is not None:
         null_flag = f"CASE WHEN {identifier(sort)} IS NULL THEN 1 ELSE 0 END"
         terms += [(null_flag, False), (identifier(sort), order_by.startswith("-"))]
     terms += [(identifier(k), False) for k in spec.key]
