@@ -20,6 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api.problems import Problem
 
 MAX_BUCKETS = 100_000
+DRAIN_BYTES = 4 * 1024 * 1024  # of a body over the limit, read and dropped at most
 
 
 class BodyTooLarge(Exception):
@@ -64,8 +65,21 @@ class BodyGuard:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
+                    await drain(message)
                     raise BodyTooLarge()
             return message
+
+        async def drain(message: Message) -> None:
+            """Read (and drop) a little more of a streamed body, so that a client still
+            sending it reads the 413 instead of a reset connection."""
+            dropped = 0
+            while message.get("more_body") and dropped < DRAIN_BYTES:
+                try:
+                    message = await asyncio.wait_for(
+                        receive(), max(deadline - time.monotonic(), 0.001))
+                except TimeoutError:
+                    return
+                dropped += len(message.get("body", b""))
 
         await self.app(scope, guarded, send)
 
