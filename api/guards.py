@@ -56,6 +56,7 @@ class BodyGuard:
         async def guarded() -> Message:
             nonlocal received
             if scope.get("aftersales.body_refused") == "too_large":
+                await drain({"more_body": True})
                 raise BodyTooLarge()
             try:
                 message = await asyncio.wait_for(receive(), max(deadline - time.monotonic(),
@@ -87,7 +88,7 @@ class BodyGuard:
 def body_problem(error: BaseException, max_bytes: int, timeout: float) -> Problem:
     if isinstance(error, BodyTooLarge):
         return Problem(413, "too_large", f"the request body is over the limit of {max_bytes} "
-                       "bytes")
+                       "bytes", headers={"Connection": "close"})
     return Problem(408, "timeout", f"the request body did not arrive within {timeout:g} s",
                    headers={"Connection": "close"})
 
