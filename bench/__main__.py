@@ -26,6 +26,7 @@ from typing import Any
 from bench import (
     audit,
     commands,
+    http_api,
     inbound,
     latency,
     memory,
@@ -57,6 +58,7 @@ BENCHMARKS: dict[str, Callable[[Context], BenchResult]] = {
     "rebuild": rebuild.run,
     "memory": memory.run,
     "audit": audit.run,
+    "http_api": http_api.run,
 }
 
 
