@@ -2,8 +2,10 @@
 `aftersales submit` takes and the same answer it prints; ``POST /v1/upstream-events``: an
 order or shipment fact (SPEC §4.1) as `aftersales ingest` takes it.
 
-``run_command`` is the one function from (caller, command) to its answer: the HTTP layer
-around it only authenticates, reads the body, and keeps answers for ``Idempotency-Key``."""
+Every command and upstream event reaches the application through ``Runtime.run_command`` and
+``Runtime.apply_upstream`` (api/runtime.py), the one seam where concurrent requests can be
+committed together: the HTTP layer around it only authenticates, reads the body, and keeps
+answers for ``Idempotency-Key``."""
 
 from __future__ import annotations
 
@@ -16,18 +18,14 @@ from fastapi.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from aftersales_core.application.access import Caller, Expectation
-from aftersales_core.application.results import CommandResult
-from aftersales_core.application.services import Services
 from api import models
 from api.auth import Authenticated
 from api.http import COMMAND_PROBLEMS, answer, caller, json_body, note, runtime
 from api.idempotency import Answer, check_key, fingerprint
-from api.metrics import COMMANDS, COMMIT_BATCH
+from api.metrics import COMMANDS
 from api.problems import Problem, problem_for
 from api.runtime import Runtime
 from dispatch.bodies import parse
-from dispatch.commands import execute
-from dispatch.upstream import apply_upstream
 from schemas.boundary import inbound
 from schemas.commands import AnyCommand, NewCase
 
@@ -43,14 +41,6 @@ IdempotencyKey = Annotated[str | None, Header(
 KEPT = {200, 201, 422}  # answers an Idempotency-Key keeps (the module api/idempotency.py)
 OUTCOMES = {400: "invalid", 403: "denied", 404: "not_found", 409: "conflict",
             412: "precondition_failed", 413: "invalid", 422: "refused", 503: "unavailable"}
-
-
-def run_command(services: Services, caller: Caller, command: AnyCommand, now: datetime
-                ) -> CommandResult:
-    """Run one validated command as ``caller`` (its If-Match expectation included)."""
-    result = execute(services, caller, command, now)
-    COMMIT_BATCH.observe(1)
-    return result
 
 
 def expectation(if_match: str | None, command: AnyCommand) -> Expectation | None:
@@ -106,7 +96,7 @@ def _run(rt: Runtime, request: Request, who: Authenticated, body: Any, if_match:
         if expected is not None:
             caller_ = Caller(caller_.principal_id, caller_.received_at, caller_.via,
                              roles=caller_.roles, if_match=expected)
-        result = run_command(rt.services, caller_, command, now)
+        result = rt.run_command(caller_, command, now)
     except Exception as error:
         problem = problem_for(error, request.state.request_id)
         COMMANDS.labels(name, OUTCOMES.get(problem.status, "internal")).inc()
@@ -143,7 +133,7 @@ async def post_upstream(request: Request, who: Who) -> Response:
     def apply() -> Response:
         message = inbound(body)
         note(request, command=message.event_type)
-        result = apply_upstream(rt.services, who.caller, message)
+        result = rt.apply_upstream(who.caller, message)
         return answer(result.to_json())
 
     return await run_in_threadpool(apply)

@@ -1,27 +1,37 @@
 """What one server process holds: the application's services over the store, the tables
 beside it (API keys, idempotent answers), the authenticator, the rate limits, and read-database
-connections (one per thread: a connection is used by one thread at a time)."""
+connections (one per thread: a connection is used by one thread at a time).
+
+``run_command`` and ``apply_upstream`` are the only ways requests add events to the store: the seam
+where commands that arrive together can be decided and committed as one batch."""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from aftersales.bootstrap import build_app
 from aftersales.settings import Settings
+from aftersales_core.application.access import Caller
+from aftersales_core.application.results import CommandResult
+from aftersales_core.application.upstream import UpstreamResult
 from api.auth import Authenticator
 from api.guards import RateLimiter
 from api.idempotency import IdempotentAnswers
 from api.keys import ApiKeys
-from api.metrics import CountingDenials
+from api.metrics import COMMIT_BATCH, CountingDenials
 from api.oidc import OidcVerifier
 from api.settings import ApiSettings
+from dispatch.commands import execute
+from dispatch.upstream import apply_upstream
 from projections.apply import ensure_schema
 from projections.catalog import all_projections
 from projections.db import ReadDatabase, is_outage
 from scheduling.deadline_index import DeadlineIndex
+from schemas.commands import AnyCommand
+from schemas.inbound import UpstreamEvent
 
 T = TypeVar("T")
 
@@ -43,6 +53,19 @@ class Runtime:
         self._schema_ready = False
         self._deadlines: DeadlineIndex | None = None
         self._deadlines_lock = threading.Lock()
+
+    def run_command(self, caller: Caller, command: AnyCommand, now: datetime) -> CommandResult:
+        """Run one validated command as ``caller`` (its If-Match expectation included); it
+        is durable when this returns."""
+        result = execute(self.services, caller, command, now)
+        COMMIT_BATCH.observe(1)
+        return result
+
+    def apply_upstream(self, caller: Caller, message: UpstreamEvent) -> UpstreamResult:
+        """Apply one validated order or shipment fact; durable when this returns."""
+        result = apply_upstream(self.services, caller, message)
+        COMMIT_BATCH.observe(1)
+        return result
 
     def read(self, work: Callable[[ReadDatabase], T]) -> T:
         """Run ``work`` on this thread's read-database connection (a new one after an
