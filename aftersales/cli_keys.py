@@ -52,8 +52,9 @@ def issue_key(
     else:
         console.print(table(f"API key {issued.key.key_id} for {issued.key.principal}",
                             ("field", "value"),
-                            [("api_key", issued.token), ("expires_at", issued.key.expires_at),
-                             ("label", issued.key.label)]))
+                            [("expires_at", issued.key.expires_at), ("label", issued.key.label)]))
+        # on a line of its own, never wrapped by the table: it is copied whole
+        console.print(issued.token, soft_wrap=True, highlight=False, markup=False)
     errors.print("the key is shown only this once; send it as: Authorization: Bearer <key>",
                  highlight=False)
 
