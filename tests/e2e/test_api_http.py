@@ -210,3 +210,23 @@ def test_a_graceful_stop_answers_the_request_in_flight_then_exits_0(tmp_path: Pa
     assert server.process.wait(timeout=60) == 0
     with server.app() as services:
         assert services.store.exists(order_aggregate_id("o-stop"))
+
+
+def test_several_workers_serve_and_metrics_add_up_every_workers_figures(tmp_path: Path
+                                                                        ) -> None:
+    server = make_server(tmp_path, "sqlite")
+    server.start("--workers", "2")
+    try:
+        with server.client("agent-1") as agent:
+            for _ in range(20):  # new connections: each may land on either worker
+                with httpx.Client(base_url=server.url, headers=agent.headers) as one:
+                    assert one.get("/v1/me").status_code == 200
+        with server.client() as anonymous:
+            text = anonymous.get("/metrics").text
+        line = next(x for x in text.splitlines() if x.startswith(
+            'aftersales_http_requests_total{method="GET",route="/v1/me",status="200"}'))
+        assert float(line.rsplit(" ", 1)[1]) == 20
+        assert {"Started worker-1", "Started worker-2"} <= set(
+            x.rsplit(": ", 1)[-1] for x in server.log.read_text().splitlines())
+    finally:
+        assert server.stop() == 0
