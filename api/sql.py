@@ -5,29 +5,14 @@ placeholders on both backends; values are always parameters."""
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import psycopg
 from eventsourcing.persistence import ApplicationRecorder, IntegrityError
 
-
-class Cursor:
-    """One transaction's cursor on either backend, with ``?`` placeholders and tuple rows."""
-
-    def __init__(self, cursor: Any, postgres: bool) -> None:
-        self.cursor, self.postgres = cursor, postgres
-
-    def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
-        self.cursor.execute(sql.replace("?", "%s") if self.postgres else sql, tuple(params))
-        return int(getattr(self.cursor, "sqlite_cursor", self.cursor).rowcount)
-
-    def rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        self.execute(sql, params)
-        return [
-            tuple(r.values()) if isinstance(r, dict) else tuple(r) for r in self.cursor.fetchall()
-        ]
+from audit.checkpoints import _Tx as Tx  # the ?-placeholder adapter, shared, not copied
 
 
 class StoreTable:
@@ -57,9 +42,9 @@ class StoreTable:
                     tx.execute(statement)
 
     @contextmanager
-    def transaction(self, commit: bool = True) -> Iterator[Cursor]:
+    def transaction(self, commit: bool = True) -> Iterator[Tx]:
         with self.datastore.transaction(commit=commit) as cursor:
-            yield Cursor(cursor, self.postgres)
+            yield Tx(cursor, self.postgres)
 
 
 def is_duplicate(error: BaseException) -> bool:
