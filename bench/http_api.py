@@ -186,7 +186,10 @@ async def _paced(url: str, requests: Sequence[Request], rate: float
     tally = Tally()
     latencies: list[float] = []
     limits = httpx.Limits(max_connections=256, max_keepalive_connections=256)
-    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=120) as client:
+    # no pool timeout: when the server falls behind, requests queue for a connection and
+    # their latency (from the slot) says so
+    timeout = httpx.Timeout(120, pool=None)
+    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=timeout) as client:
         started = time.perf_counter()
         late = 0
 

@@ -5,12 +5,15 @@ under the same key (422)."""
 
 from __future__ import annotations
 
+import json
+import subprocess
 import uuid
 from datetime import timedelta
 
 from tests.api_server import ApiServer
-from tests.e2e.conftest import World, command
-from tests.factories import T0
+from tests.e2e.conftest import World, command, deliver
+from tests.e2e.test_cli import AFTERSALES
+from tests.factories import T0, caller
 
 AT = (T0 + timedelta(days=6)).isoformat()
 
@@ -44,6 +47,33 @@ def test_a_command_answers_what_submit_prints_and_where_the_case_is(
     with api.client("customer-c-1") as customer:
         shown = customer.get(done.headers["location"])
     assert shown.status_code == 200 and shown.json()["version"] == data["version"]
+
+
+def test_the_answer_is_word_for_word_what_submit_prints_for_the_same_command(
+        api: ApiServer, world: World) -> None:
+    """Two new customers with the same history each file the same complaint: one through
+    `aftersales submit`, one over HTTP."""
+    cases = {"c-cli": str(uuid.uuid4()), "c-http": str(uuid.uuid4())}
+    with api.app() as services:
+        for customer in cases:
+            caller(services, f"customer-{customer}")
+    api.keys["customer-c-http"] = api.key_for("customer-c-http")
+    for customer in cases:
+        deliver(api, f"o-{customer}", customer)
+
+    def complaint(customer: str) -> dict[str, object]:
+        return {"command": "FileComplaint", "case_id": cases[customer],
+                "order_id": f"o-{customer}", "channel": "email", "category": "damaged",
+                "description": "cracked", "at": AT}
+
+    printed = subprocess.run(
+        [*AFTERSALES, "submit", "-"], input=json.dumps(complaint("c-cli")), text=True,
+        capture_output=True, timeout=120, check=False,
+        env={**api.env, "AFTERSALES_PRINCIPAL": "customer-c-cli"})
+    assert printed.returncode == 0, printed.stderr
+    with api.client("customer-c-http") as customer:
+        answered = command(customer, complaint("c-http"), 201)
+    assert json.loads(printed.stdout.replace(cases["c-cli"], cases["c-http"])) == answered
 
 
 def test_if_match_with_the_current_version_runs_and_a_stale_one_is_412_changing_nothing(
