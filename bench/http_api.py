@@ -228,7 +228,7 @@ def _failures(what: str, tally: Tally) -> list[str]:
 
 def run(ctx: Context) -> BenchResult:
     seconds = ctx.size(10, 2)
-    per_run = ctx.size(320, 24)  # orders per concurrency: more than the clients get through
+    per_run = ctx.size(256, 24)  # orders per concurrency: more than the clients get through
     paced_s = ctx.size(10, 3)
     paced = int(RATE * (paced_s + WARM_UP_S))
     paced_orders = -(-paced // REFUNDS_PER_ORDER)
