@@ -35,15 +35,19 @@ from audit.denials import open_denial_log
 from consumers import kafka_clients
 from consumers.case_events import RelayableMapper, to_cloud_event
 from consumers.inbound import InboundConsumer
+from consumers.leadership import relay_leadership
 from consumers.projection_runner import ProjectionRunner
 from consumers.relay import Relay
 from projections.base import Event
 from projections.catalog import all_projections
 from projections.db import ReadDatabase
 
-TOPIC_PARTITIONS = {"orders": 3, "shipments": 3, "case_events": 6, "dlq": 1}
-INBOUND_GROUP = "aftersales-inbound"
-PROJECTIONS_GROUP = "aftersales-projections"
+_DEFAULTS = Settings.model_fields
+TOPIC_PARTITIONS = {"orders": _DEFAULTS["orders_partitions"].default,  # settings' defaults
+                    "shipments": _DEFAULTS["shipments_partitions"].default,
+                    "case_events": _DEFAULTS["case_events_partitions"].default, "dlq": 1}
+INBOUND_GROUP = Settings.model_fields["inbound_group"].default
+PROJECTIONS_GROUP = Settings.model_fields["projections_group"].default
 RECORD_OVERHEAD = 4 * 1024  # what a record batch adds around one message (headers, framing)
 
 
@@ -106,10 +110,10 @@ def guard_event_size(store: Store, max_event_bytes: int) -> Store:
 
 def topic_partitions(settings: Settings) -> dict[str, int]:
     return {
-        settings.orders_topic: TOPIC_PARTITIONS["orders"],
-        settings.shipments_topic: TOPIC_PARTITIONS["shipments"],
-        settings.case_events_topic: TOPIC_PARTITIONS["case_events"],
-        settings.dlq_topic: TOPIC_PARTITIONS["dlq"],
+        settings.orders_topic: settings.orders_partitions,
+        settings.shipments_topic: settings.shipments_partitions,
+        settings.case_events_topic: settings.case_events_partitions,
+        settings.dlq_topic: 1,
     }
 
 
@@ -143,7 +147,9 @@ def build_relay(app: Services, settings: Settings) -> Relay:
     return Relay(app.store.recorder, app.store.factory.tracking_recorder(),
                  partial(kafka_clients.producer, servers,
                          max_request_size=limit + RECORD_OVERHEAD),
-                 settings.case_events_topic, max_message_bytes=limit, topic_limit=topic_limit)
+                 settings.case_events_topic, max_message_bytes=limit, topic_limit=topic_limit,
+                 leadership=relay_leadership(settings.database_url, settings.postgres_schema,
+                                             settings.case_events_topic))
 
 
 def build_inbound(app: Services, settings: Settings) -> InboundConsumer:
@@ -154,7 +160,7 @@ def build_inbound(app: Services, settings: Settings) -> InboundConsumer:
     return InboundConsumer(
         app,
         principal_id,
-        partial(kafka_clients.consumer, servers, INBOUND_GROUP),
+        partial(kafka_clients.consumer, servers, settings.inbound_group),
         partial(kafka_clients.producer, servers),
         orders_topic=settings.orders_topic,
         shipments_topic=settings.shipments_topic,
@@ -169,7 +175,7 @@ def build_read_db(settings: Settings) -> ReadDatabase:
 def build_projection_runner(settings: Settings) -> ProjectionRunner:
     servers = _bootstrap(settings)
     return ProjectionRunner(build_read_db(settings), all_projections(),
-                            partial(kafka_clients.consumer, servers, PROJECTIONS_GROUP,
+                            partial(kafka_clients.consumer, servers, settings.projections_group,
                                     max_poll_records=2000),
                             settings.case_events_topic,
                             make_producer=partial(kafka_clients.producer, servers),

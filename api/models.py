@@ -135,7 +135,9 @@ class Deadlines(BaseModel):
 class ReportSection(BaseModel):
     title: str
     columns: list[str]
-    rows: list[list[Any]]
+    note: str
+    rows: list[list[Any]] = Field(description="cells: text, numbers, or a rate as an object "
+                                  "(value, k, n and its 95 % interval)")
 
 
 class Report(BaseModel):

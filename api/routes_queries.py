@@ -139,9 +139,7 @@ def get_report(request: Request, who: Who) -> Response:
     """The analyst's key figures (what `aftersales report` prints)."""
     rt = runtime(request)
     rt.services.reads.require(who.caller, "ReadReport")
-    figures = rt.read(build_report)
-    return answer({"headline": figures.headline, "sections": [
-        {"title": s.title, "columns": s.columns, "rows": s.rows} for s in figures.sections]})
+    return answer(rt.read(build_report).to_json())
 
 
 @router.get("/v1/deadlines", tags=["cases"],

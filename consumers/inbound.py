@@ -1,7 +1,9 @@
 """Inbound consumers of orders.v1 and shipments.v1.
 
 Each message passes the validation boundary (schemas/boundary.py), is applied through the
-application (the store dedupes on event_id), or is sent unchanged to the dead-letter topic.
+application (the store dedupes on event_id), or is sent unchanged to the dead-letter topic. A
+poll's messages are applied together and written in one transaction (dispatch/group_commit.py);
+one the domain refuses is undone and dead-lettered alone.
 Offsets are committed only after the effect (or the dead letter) is durable, so a crash
 redelivers, and redelivery changes nothing. Transient trouble (store or broker unavailable)
 stops the batch without committing.
@@ -17,6 +19,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from uuid import UUID
 
 from eventsourcing.persistence import PersistenceError
@@ -26,9 +29,11 @@ from kafka.errors import KafkaError
 
 from aftersales_core.application.access import Caller
 from aftersales_core.application.services import Services
+from aftersales_core.application.upstream import UpstreamResult
 from aftersales_core.errors import ConcurrentChangeError, DomainError
 from consumers.case_events import EventTooLargeError
 from consumers.dead_letters import Rejection, dead_letter, where
+from dispatch.group_commit import Done, run_together
 from dispatch.upstream import apply_upstream
 from schemas.boundary import read_inbound
 from schemas.errors import InputRefused
@@ -45,6 +50,11 @@ class InboundStats:
     duplicates: int = 0
     dead_lettered: int = 0
     by_kind: dict[str, int] = field(default_factory=dict)
+
+
+def _transient(error: Exception) -> bool:
+    """Store or broker trouble (or conflicts after retries): wait, do not dead-letter."""
+    return isinstance(error, TRANSIENT) and not isinstance(error, EventTooLargeError)
 
 
 class InboundConsumer:
@@ -83,50 +93,83 @@ class InboundConsumer:
             self._producer.close(timeout=5)
 
     def poll_once(self, consumer: KafkaConsumer, timeout_ms: int = 200) -> int:
-        """Handle one poll's records, then commit every partition past them in one request.
+        """Handle one poll's records in one transaction (group commit), then commit every
+        partition past them in one request.
 
         A failure part-way leaves this poll uncommitted: its records come again and the
         store ignores the ones it applied already."""
         batches = consumer.poll(timeout_ms=timeout_ms)
-        handled = 0
-        for records in batches.values():
-            for record in records:
-                self.handle(record)
-                handled += 1
+        records = [record for found in batches.values() for record in found]
+        self.handle_all(records)
         if batches:
-            consumer.commit({partition: OffsetAndMetadata(records[-1].offset + 1, "", -1)
-                             for partition, records in batches.items()})
-        return handled
+            consumer.commit({partition: OffsetAndMetadata(found[-1].offset + 1, "", -1)
+                             for partition, found in batches.items()})
+        return len(records)
 
     def handle(self, record: ConsumerRecord) -> None:
         """Apply one record or dead-letter it; raises only for transient failures."""
+        self.handle_all([record])
+
+    def handle_all(self, records: list[ConsumerRecord]) -> None:
+        """Apply the records together (one transaction; each refused one alone) or
+        dead-letter them; raises only for transient failures, and then before anything of
+        the records is written or dead-lettered."""
+        parsed = [(record, self._parsed(record)) for record in records]
+        ready = [(record, m) for record, m in parsed if not isinstance(m, Rejection)]
+        caller = Caller(self.principal_id, datetime.now(UTC), via="kafka")
+        poisoned: set[int] = set()
+
+        def abort(index: int, error: Exception) -> bool:  # a transient failure in the batch
+            if not _transient(error):
+                return False
+            if self._poison(ready[index][0], error):
+                poisoned.add(index)
+                return False
+            return True  # nothing of the poll is written: all of it comes again
+
+        outcomes = run_together(self.app.store, [partial(apply_upstream, self.app, caller, m)
+                                                 for _, m in ready], abort)
+        for index, ((record, _), done) in enumerate(zip(ready, outcomes, strict=True)):
+            if done.error is not None and _transient(done.error) and index not in poisoned:
+                if not self._poison(record, done.error):
+                    raise done.error  # the batch's write failed (an outage): none is durable
+                poisoned.add(index)
+        settled = iter(enumerate(outcomes))
+        for record, message in parsed:  # reported in order, once the batch is durable
+            if isinstance(message, Rejection):
+                self.reject(record, message)
+            else:
+                index, done = next(settled)
+                self._settle(record, done, index in poisoned)
+
+    def _parsed(self, record: ConsumerRecord) -> UpstreamEvent | Rejection:
         try:
-            message_or_rejection = self.parse(record)
+            return self.parse(record)
         except Exception as error:  # the boundary refuses with InputRefused; anything else too
             log.exception("%s: validating the message failed unexpectedly", where(record))
-            message_or_rejection = Rejection("internal_error", f"{type(error).__name__}")
-        if isinstance(message_or_rejection, Rejection):
-            self.reject(record, message_or_rejection)
+            return Rejection("internal_error", f"{type(error).__name__}")
+
+    def _settle(self, record: ConsumerRecord, done: Done[UpstreamResult],
+                poisoned: bool) -> None:
+        """Count what was applied (durable by now) or dead-letter what failed."""
+        error = done.error
+        if isinstance(error, EventTooLargeError):
+            self.reject(record, Rejection("oversized", str(error)))
             return
-        try:
-            caller = Caller(self.principal_id, datetime.now(UTC), via="kafka")
-            result = apply_upstream(self.app, caller, message_or_rejection)
-        except EventTooLargeError as refused:
-            self.reject(record, Rejection("oversized", str(refused)))
-            return
-        except TRANSIENT as error:
-            if not self._poison(record, error):
-                raise  # store or broker trouble, or conflicts after retries: do not commit
+        if poisoned:
             self.reject(record, Rejection("unprocessable", f"failed {MAX_ATTEMPTS} times while "
                                           f"the store answered: {type(error).__name__}: {error}"))
             return
-        except DomainError as refused:
-            self.reject(record, Rejection("refused", f"{type(refused).__name__}: {refused}"))
+        if isinstance(error, DomainError):
+            self.reject(record, Rejection("refused", f"{type(error).__name__}: {error}"))
             return
-        except Exception as error:  # a message the engine cannot handle must not stop it
-            log.exception("%s: applying the message failed unexpectedly", where(record))
+        if error is not None:  # a message the engine cannot handle must not stop it
+            log.error("%s: applying the message failed unexpectedly", where(record),
+                      exc_info=error)
             self.reject(record, Rejection("internal_error", f"{type(error).__name__}: {error}"))
             return
+        result = done.value
+        assert result is not None
         self._attempts.pop((record.topic, record.partition, record.offset), None)
         if result.applied:
             self.stats.applied += 1

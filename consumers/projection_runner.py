@@ -25,7 +25,14 @@ from kafka.errors import KafkaError
 
 from consumers.dead_letters import Rejection, dead_letter
 from projections import positions
-from projections.apply import Delivery, Failure, apply_batch, decode, ensure_schema
+from projections.apply import (
+    Delivery,
+    Failure,
+    apply_batch,
+    decode,
+    ensure_schema,
+    settle,
+)
 from projections.base import Projection
 from projections.db import ReadDatabase, is_outage
 
@@ -68,6 +75,7 @@ class ProjectionRunner:
         self._producer: KafkaProducer | None = None
         self._records: dict[tuple[str, int, int], ConsumerRecord] = {}  # the batch, for DLQ
         ensure_schema(db, self.projections)
+        settle(db, self.projections)  # what a crash may have left between a batch and its settle
 
     def seek_to_stored(self, assigned: list[TopicPartition]) -> None:
         """Resume each partition after the lowest offset any projection has applied."""

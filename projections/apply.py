@@ -10,9 +10,11 @@ from __future__ import annotations
 import random
 import re
 import time
+from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
 
 import orjson
 import psycopg
@@ -48,19 +50,55 @@ class Failure:
 OnFailures = Callable[[list[Failure]], None]
 
 
-def ensure_schema(db: ReadDatabase, projections: Sequence[Projection]) -> None:
-    """Create the position tables and any missing projection tables and indexes."""
-    existing = db.tables()
+class OutdatedProjection(RuntimeError):
+    """A projection's tables were made by an older version: they must be rebuilt."""
+
+
+def ensure_schema(db: ReadDatabase, projections: Sequence[Projection],
+                  check: bool = True) -> None:
+    """Create the position tables and any missing projection tables and indexes; with check,
+    refuse tables whose columns differ from this version's (OutdatedProjection).
+
+    Runners starting at once on one PostgreSQL read database would race on CREATE TABLE IF
+    NOT EXISTS (a duplicate type error): they take turns on an advisory lock (SQLite's BEGIN
+    IMMEDIATE serialises them already)."""
+    outdated = []
     with db.transaction() as tx:
+        if db.is_postgres:
+            tx.execute("SELECT pg_advisory_xact_lock(?)", (SCHEMA_LOCK,))
+        existing = db.tables()
         positions.create(tx)
         for projection in projections:
             if not all(name in existing for name in projection.names.values()):
                 projection.create(tx)
                 if not projection.suffix:
                     projection.create_indexes(tx)
+            elif check and _drifted(db, tx, projection):
+                outdated.append(projection.name)
+    if outdated:
+        raise OutdatedProjection(
+            f"the read model(s) {', '.join(outdated)} were made by an older version of the "
+            f"engine: run `aftersales projections rebuild {' '.join(outdated)}`")
+
+
+def _drifted(db: ReadDatabase, tx: Transaction, projection: Projection) -> bool:
+    """True when a table's columns are not those its DDL makes now (checked on a temporary
+    table of the same DDL, dropped at once)."""
+    for logical, ddl in projection.tables.items():
+        probe = f"schema_probe_{logical}"
+        tx.execute(f"DROP TABLE IF EXISTS {probe}")
+        tx.execute(ddl.replace("CREATE TABLE", "CREATE TEMPORARY TABLE", 1)
+                   .format(**{t: probe if t == logical else t for t in projection.tables}))
+        wanted = db.columns(probe)
+        tx.execute(f"DROP TABLE {probe}")
+        if db.columns(projection.names[logical]) != wanted:
+            return True
+    return False
 
 
 CONFLICT_RETRIES = 5
+T = TypeVar("T")
+SCHEMA_LOCK = 0x61667465_72736331  # the read database's schema changes, one at a time
 CANONICAL_UTC = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{6})?\+00:00")
 
 
@@ -101,9 +139,34 @@ def apply_batch(db: ReadDatabase, projections: Sequence[Projection],
     rolls the batch back). Returns how many (event, projection) applications happened. A
     deadlock or serialisation failure against another runner rolls the whole batch back and
     tries it again."""
+    applied = _retrying(lambda: _apply_batch(db, projections, deliveries, on_failures))
+    settle(db, projections)
+    return applied
+
+
+def settle(db: ReadDatabase, projections: Sequence[Projection]) -> None:
+    """Each projection's settle step, in a transaction of its own (see Projection.settle)."""
+    for projection in projections:
+        if type(projection).settle is not Projection.settle:
+            _retrying(partial(_in_transaction, db, projection.settle))
+
+
+def settle_in(tx: Transaction, projections: Sequence[Projection]) -> None:
+    """The settle steps inside a transaction (a rebuild's fresh tables have one writer)."""
+    for projection in projections:
+        projection.settle(tx)
+
+
+def _in_transaction(db: ReadDatabase, work: Callable[[Transaction], None]) -> None:
+    with db.transaction() as tx:
+        work(tx)
+
+
+def _retrying(work: Callable[[], T]) -> T:
+    """Again when another runner's transaction deadlocked or conflicted with this one."""
     for attempt in range(1, CONFLICT_RETRIES + 1):
         try:
-            return _apply_batch(db, projections, deliveries, on_failures)
+            return work()
         except (psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure):
             if attempt == CONFLICT_RETRIES:
                 raise
@@ -135,34 +198,43 @@ def _report(failures: list[Failure], on_failures: OnFailures | None) -> None:
 def apply_in(tx: Transaction, projections: Sequence[Projection],
              deliveries: Sequence[Delivery], careful: bool = False
              ) -> tuple[int, list[Failure]]:
-    """The fast path: projection after projection, any failure raises."""
+    """The fast path: projection after projection, any failure raises. Each projection gets,
+    in batch order, the events it has a handler for and has not applied yet: above its
+    position for the partition, above every earlier event of the partition in this batch (a
+    re-send), and above its floor. The batch is indexed once, so a projection's cost follows
+    the events it handles, not the size of the batch."""
     if careful:
         return apply_carefully(tx, projections, deliveries)
     applied = 0
-    failures: list[Failure] = []
-    keys = {(d.source, d.part) for d in deliveries}
+    before: list[int] = []  # the highest position of the partition earlier in the batch
+    highest: dict[tuple[str, int], int] = {}
+    next_offset: dict[tuple[str, int], int] = {}
+    by_type: dict[str, list[int]] = defaultdict(list)
+    for index, d in enumerate(deliveries):
+        key = (d.source, d.part)
+        top = highest.get(key, 0)
+        before.append(top)
+        next_offset[key] = max(next_offset.get(key, 0), d.offset + 1)
+        highest[key] = top
+        if d.event is not None:
+            highest[key] = max(top, d.event["position"])
+            by_type[d.event["type"]].append(index)
     for projection in projections:
-        where = positions.claim(tx, projection.name, keys)
-        highest = {key: pos for key, (_, pos) in where.parts.items()}
-        next_offset = {key: off for key, (off, _) in where.parts.items()}
+        where = positions.claim(tx, projection.name, highest)
         handlers = projection.handlers()
-        for d in deliveries:
-            key = (d.source, d.part)
-            top = highest.get(key, 0)
-            next_offset[key] = max(next_offset.get(key, 0), d.offset + 1)
-            highest[key] = top
-            if d.event is None:
-                continue
-            position = d.event["position"]
-            if position > top and position > where.floor:
-                handler = handlers.get(d.event["type"])
-                if handler is not None:
-                    handler(projection, d.event, tx)
-                    applied += 1
-            highest[key] = max(top, position)
-        where.parts.update({key: (next_offset[key], highest[key]) for key in next_offset})
+        for index in sorted(i for t in handlers.keys() & by_type.keys() for i in by_type[t]):
+            event = deliveries[index].event
+            assert event is not None
+            key = (deliveries[index].source, deliveries[index].part)
+            position = event["position"]
+            if position > max(where.parts.get(key, (0, 0))[1], before[index], where.floor):
+                handlers[event["type"]](projection, event, tx)
+                applied += 1
+        for key, top in highest.items():
+            offset, stored = where.parts.get(key, (0, 0))
+            where.parts[key] = (max(offset, next_offset[key]), max(stored, top))
         positions.save(tx, projection.name, where)
-    return applied, failures
+    return applied, []
 
 
 @dataclass

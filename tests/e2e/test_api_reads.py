@@ -4,11 +4,14 @@ as of an earlier moment, an order's facts and cases."""
 
 from __future__ import annotations
 
+import json
+import subprocess
 from datetime import timedelta
 from typing import Any
 
 from tests.api_server import ApiServer
 from tests.e2e.conftest import World, command
+from tests.e2e.test_cli import AFTERSALES
 from tests.factories import T0
 
 
@@ -117,3 +120,17 @@ def test_the_denial_log_in_pages(api: ApiServer, world: World) -> None:
         other = auditor.get("/v1/audit/denials", params={
             "principal": "agent-1", "limit": 2, "cursor": first.json()["next_cursor"]})
         assert other.status_code == 400 and other.json()["errors"][0]["field"] == "cursor"
+
+
+def test_the_report_is_what_aftersales_report_prints(api: ApiServer, world: World) -> None:
+    api.refresh_projections()
+    with api.client("analyst-1") as analyst:
+        done = analyst.get("/v1/report")
+    assert done.status_code == 200, done.text
+    printed = subprocess.run(
+        [*AFTERSALES, "report", "--format", "json", "--output", str(api.log.parent / "r.html")],
+        text=True, capture_output=True, timeout=300, check=False,
+        env={**api.env, "AFTERSALES_PRINCIPAL": "analyst-1"})
+    assert printed.returncode == 0, printed.stderr
+    assert json.loads(printed.stdout) == [done.json()]
+    assert done.json()["sections"] and done.json()["headline"]
