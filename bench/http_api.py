@@ -1,5 +1,6 @@
 """The service API over real HTTP: `aftersales serve` (one worker) on a SQLite store, driven by
-a load generator in this process (httpx, asyncio, keep-alive connections).
+a load generator in this process (bench/http_client.py: asyncio, keep-alive connections,
+requests prepared as bytes in advance).
 
 Untimed: delivered orders ingested, the bench's staff and every buyer given an API key, the
 server started and ready.
@@ -49,6 +50,7 @@ from api.key_admin import KeyAdmin
 from api.keys import ApiKeys
 from bench.commands import RecordingStore, _run_bare, _run_commands
 from bench.context import Context
+from bench.http_client import Answer, Connection, get, post_json
 from bench.messages import customer_of
 from bench.report import BenchResult, Figure, percentile, progress
 from bench.workload import ADMIN, COMMANDS_AT, STAFF, _script, as_principal, ingest_orders, new_app
@@ -60,10 +62,8 @@ REFUNDS_PER_ORDER = 5  # goodwill refunds of 5.00 on an order of 124.00
 READY_S = 120.0
 
 
-@dataclass(frozen=True)
-class Request:
-    key: str  # the API key of the principal who sends it
-    body: dict[str, Any]
+PACED_CONNECTIONS = 64  # connections of the open-loop run; a request waits for a free one
+TRIVIAL = get("/healthz")
 
 
 @dataclass
@@ -71,11 +71,11 @@ class Tally:
     done: int = 0
     failed: dict[str, int] = field(default_factory=dict)
 
-    def count(self, response: httpx.Response) -> None:
-        if response.is_success:
+    def count(self, answer: Answer) -> None:
+        if answer.ok:
             self.done += 1
         else:
-            kind = f"{response.status_code} {response.json().get('type', '')}".strip()
+            kind = f"{answer.status} {answer.problem_type()}".strip()
             self.failed[kind] = self.failed.get(kind, 0) + 1
 
 
@@ -106,23 +106,23 @@ class Setup:
             self.keys[name] = admin.issue(as_principal(ADMIN), name, datetime.now(UTC)).token
         self.names = {principal_id_of(name): name for name in names}
         self.process: subprocess.Popen[bytes] | None = None
-        self.url = ""
+        self.port = 0
 
-    def script(self, index: int) -> list[Request]:
-        """Order ``index``'s 18 commands, as request bodies with their senders' keys."""
+    def script(self, index: int) -> list[bytes]:
+        """Order ``index``'s 18 commands, as requests with their senders' keys."""
         commands = _script(self.app, self.order_ids[index], customer_of(index))
-        return [Request(self.keys[self.names[c.caller.principal_id]],
-                        {"command": c.name, **_plain(c.kwargs)}) for c in commands]
+        return [post_json("/v1/commands", {"command": c.name, **_plain(c.kwargs)},
+                          self.keys[self.names[c.caller.principal_id]]) for c in commands]
 
-    def refund(self, index: int, number: int) -> Request:
+    def refund(self, index: int, number: int) -> bytes:
         at = COMMANDS_AT + timedelta(minutes=number)
-        return Request(self.keys["agent-3"], {
+        return post_json("/v1/commands", {
             "command": "RequestRefund", "order_id": self.order_ids[index], "source": "goodwill",
-            "reason": f"bench {number}", "amount": "5.00", "at": at.isoformat()})
+            "reason": f"bench {number}", "amount": "5.00", "at": at.isoformat()},
+            self.keys["agent-3"])
 
     def start(self) -> None:
-        port = free_port()
-        self.url = f"http://127.0.0.1:{port}"
+        self.port = port = free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith("AFTERSALES_")}
         env.update(AFTERSALES_DATABASE_URL=f"sqlite:///{self.store_path}",
                    AFTERSALES_READ_DATABASE_URL=f"sqlite:///{self.ctx.path('http-read')}.sqlite",
@@ -138,7 +138,7 @@ class Setup:
                 raise RuntimeError(f"the server exited ({self.process.returncode}): "
                                    f"{log.read_text()[-2000:]}")
             try:
-                if httpx.get(f"{self.url}/readyz", timeout=5).status_code == 200:
+                if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=5).status_code == 200:
                     return
             except httpx.HTTPError:
                 pass
@@ -155,65 +155,67 @@ class Setup:
         self.app.close()
 
 
-async def _closed_loop(url: str, queues: Sequence[list[Request]], seconds: float,
+async def _closed_loop(port: int, queues: Sequence[list[bytes]], seconds: float,
                        trivial: bool) -> tuple[float, Tally]:
-    """Each queue is one client sending its requests one after another until the queue is
-    empty or ``seconds`` have passed; returns the elapsed time and what was answered."""
+    """Each queue is one client on its own connection sending its requests one after another
+    until the queue is empty or ``seconds`` have passed; returns the elapsed time and what was
+    answered."""
     tally = Tally()
-    limits = httpx.Limits(max_connections=len(queues), max_keepalive_connections=len(queues))
-    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=120) as client:
-        started = time.perf_counter()
-        deadline = started + seconds
+    connections = [await Connection.open("127.0.0.1", port) for _ in queues]
+    started = time.perf_counter()
+    deadline = started + seconds
 
-        async def run(queue: list[Request]) -> None:
-            for request in queue:
-                if time.perf_counter() >= deadline:
-                    return
-                if trivial:
-                    response = await client.get("/healthz")
-                else:
-                    response = await client.post("/v1/commands", json=request.body, headers={
-                        "Authorization": f"Bearer {request.key}"})
-                tally.count(response)
+    async def run(connection: Connection, queue: list[bytes]) -> None:
+        for request in queue:
+            if time.perf_counter() >= deadline:
+                return
+            tally.count(await connection.send(TRIVIAL if trivial else request))
 
-        await asyncio.gather(*(run(q) for q in queues))
+    try:
+        await asyncio.gather(*(run(c, q) for c, q in zip(connections, queues, strict=True)))
         return time.perf_counter() - started, tally
+    finally:
+        for connection in connections:
+            await connection.close()
 
 
-async def _paced(url: str, requests: Sequence[Request], rate: float
+async def _paced(port: int, requests: Sequence[bytes], rate: float
                  ) -> tuple[list[float], Tally, int]:
-    """Send request i at start + i/rate (open loop); latencies (ms) from slot to answer."""
+    """Send request i at start + i/rate (open loop) on the next free connection; latencies
+    (ms) from the slot to the answer, so waiting for a connection counts."""
     tally = Tally()
     latencies: list[float] = []
-    limits = httpx.Limits(max_connections=256, max_keepalive_connections=256)
-    # no pool timeout: when the server falls behind, requests queue for a connection and
-    # their latency (from the slot) says so
-    timeout = httpx.Timeout(120, pool=None)
-    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=timeout) as client:
-        started = time.perf_counter()
-        late = 0
+    free: asyncio.Queue[Connection] = asyncio.Queue()
+    for _ in range(PACED_CONNECTIONS):
+        free.put_nowait(await Connection.open("127.0.0.1", port))
+    started = time.perf_counter()
+    late = 0
 
-        async def send(i: int, request: Request) -> None:
-            nonlocal late
-            slot = started + i / rate
-            wait = slot - time.perf_counter()
-            if wait > 0:
-                await asyncio.sleep(wait)
-            elif wait < -1 / rate:
-                late += 1
-            response = await client.post("/v1/commands", json=request.body, headers={
-                "Authorization": f"Bearer {request.key}"})
-            tally.count(response)
-            if i >= rate * WARM_UP_S:
-                latencies.append((time.perf_counter() - slot) * 1000)
+    async def send(i: int, request: bytes) -> None:
+        nonlocal late
+        slot = started + i / rate
+        wait = slot - time.perf_counter()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        elif wait < -1 / rate:
+            late += 1
+        connection = await free.get()
+        try:
+            tally.count(await connection.send(request))
+        finally:
+            free.put_nowait(connection)
+        if i >= rate * WARM_UP_S:
+            latencies.append((time.perf_counter() - slot) * 1000)
 
-        await asyncio.gather(*(send(i, r) for i, r in enumerate(requests)))
+    await asyncio.gather(*(send(i, r) for i, r in enumerate(requests)))
+    while not free.empty():
+        await free.get_nowait().close()
     return latencies, tally, late
 
 
-def _queues(setup: Setup, first: int, orders: int, clients: int) -> list[list[Request]]:
+def _queues(setup: Setup, first: int, orders: int, clients: int) -> list[list[bytes]]:
     """Orders first .. first+orders-1 dealt to clients by buyer (two orders each)."""
-    queues: list[list[Request]] = [[] for _ in range(clients)]
+    queues: list[list[bytes]] = [[] for _ in range(clients)]
     for index in range(first, first + orders):
         queues[(index // 2) % clients].extend(setup.script(index))
     return queues
@@ -251,14 +253,14 @@ def run(ctx: Context) -> BenchResult:
     setup = Setup(ctx, total)
     try:
         setup.start()
-        progress(f"http_api: server ready at {setup.url}")
+        progress(f"http_api: server ready on port {setup.port}")
         figures: list[Figure] = []
         rates: dict[str, list[float]] = {}
         for number, clients in enumerate(CONCURRENCY):
             queues = _queues(setup, number * per_run, per_run, clients)
-            trivial_s, trivial = asyncio.run(_closed_loop(setup.url, queues, seconds, True))
+            trivial_s, trivial = asyncio.run(_closed_loop(setup.port, queues, seconds, True))
             trivial_rate = trivial.done / trivial_s
-            elapsed, tally = asyncio.run(_closed_loop(setup.url, queues, seconds, False))
+            elapsed, tally = asyncio.run(_closed_loop(setup.port, queues, seconds, False))
             rate = tally.done / elapsed
             rates[f"commands_per_s_{clients}"] = [rate]
             rates[f"trivial_per_s_{clients}"] = [trivial_rate]
@@ -278,7 +280,7 @@ def run(ctx: Context) -> BenchResult:
         requests = [setup.refund(first + i % paced_orders, i // paced_orders)
                     for i in range(paced)]
         progress(f"http_api: {paced} RequestRefund at {RATE:.0f}/s (open loop)")
-        latencies, tally, late = asyncio.run(_paced(setup.url, requests, RATE))
+        latencies, tally, late = asyncio.run(_paced(setup.port, requests, RATE))
         rates["latency_ms"] = latencies
         figures += [
             Figure(f"http_api: latency at {RATE:.0f} requests/s, p50",
