@@ -9,6 +9,7 @@ import subprocess
 from datetime import timedelta
 from typing import Any
 
+from api.export import OUT
 from tests.api_server import ApiServer
 from tests.e2e.conftest import World, command
 from tests.e2e.test_cli import AFTERSALES
@@ -134,3 +135,20 @@ def test_the_report_is_what_aftersales_report_prints(api: ApiServer, world: Worl
     assert printed.returncode == 0, printed.stderr
     assert json.loads(printed.stdout) == [done.json()]
     assert done.json()["sections"] and done.json()["headline"]
+
+
+def test_every_projection_pages_filters_and_sorts(api: ApiServer, world: World) -> None:
+    api.refresh_projections()
+    document = json.loads(OUT.read_bytes())
+    paths = [p for p in document["paths"] if p.startswith("/v1/projections/")]
+    assert "/v1/projections/product_deltas" not in paths  # a work queue, not a view
+    with api.client("auditor-1") as auditor:
+        for path in paths:
+            parameters = document["paths"][path]["get"]["parameters"]
+            column = parameters[0]
+            value = "x" if column["schema"]["type"] == "string" else 0
+            for params in ({"limit": 1}, {"order_by": f"-{column['name']}", "limit": 2},
+                           {column["name"]: value}):
+                done = auditor.get(path, params=params)
+                assert done.status_code == 200, (path, params, done.text)
+        assert auditor.get("/v1/projections/product_deltas").status_code == 404
