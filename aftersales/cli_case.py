@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
@@ -15,10 +14,8 @@ from aftersales.errors import classify
 from aftersales.identity import AsPrincipal, caller_for
 from aftersales.inputs import time_option
 from aftersales.output import console, emit_json_line, fail, printable, table
-from aftersales_core.application.history import CaseHistory
+from aftersales_core.application.history import CaseHistory, rerun_row
 from aftersales_core.application.services import Services
-from aftersales_core.decisions import PolicyDecision
-from aftersales_core.errors import DomainError
 
 case_app = typer.Typer(help="Look at one case: state, events, decisions.", no_args_is_help=True)
 
@@ -121,7 +118,7 @@ def rerun(
     app = build_app()
     try:
         history = _load(case_id, None, as_principal, "RerunDecisions", app)
-        rows = [_rerun_row(decision, app.store.books.rerun) for decision in history.decisions]
+        rows = [rerun_row(decision, app.store.books.rerun) for decision in history.decisions]
     finally:
         app.close()
     if fmt == "json":
@@ -140,18 +137,6 @@ def rerun(
         )
     if not all(r["same"] for r in rows):
         raise typer.Exit(exit_codes.REFUSED)
-
-
-def _rerun_row(decision: PolicyDecision,
-               rerun: Callable[[PolicyDecision], PolicyDecision]) -> dict[str, Any]:
-    try:
-        again = rerun(decision)
-        outcome, same = again.outcome, decision.same_result_as(again)
-    except DomainError as error:  # a book that is gone or changed: reported, never a match
-        outcome, same = f"re-run failed: {error}", False
-    return {"policy_id": decision.policy_id, "policy_version": decision.policy_version,
-            "book": decision.book, "recorded": decision.outcome, "rerun": outcome,
-            "same": same}
 
 
 def _book_words(book: dict[str, Any] | None) -> str:

@@ -27,6 +27,7 @@ from bench import (
     audit,
     commands,
     encryption,
+    http_api,
     inbound,
     latency,
     memory,
@@ -63,6 +64,7 @@ BENCHMARKS: dict[str, Callable[[Context], BenchResult]] = {
     "memory": memory.run,
     "audit": audit.run,
     "policy_simulate": policy_simulate.run,
+    "http_api": http_api.run,
 }
 
 

@@ -137,6 +137,10 @@ OPERATIONS_V1: Mapping[str, tuple[Rule, ...]] = MappingProxyType({
     "EraseCustomer": _rules(Rule("admin", ("not_own_data",))),
     "ExportCustomer": _rules(Rule(CUSTOMER, ("own",)), Rule("admin")),
     "ApplyRetention": _rules(Rule("scheduler")),
+    # API keys of principals (the service API's credentials)
+    "IssueApiKey": _rules(Rule("admin")),
+    "RevokeApiKey": _rules(Rule("admin")),
+    "ListApiKeys": _rules(Rule("admin"), Rule("auditor")),
     # reads
     "ReadCase": _rules(Rule(CUSTOMER, ("own",)), *STAFF, Rule("auditor"),
                        Rule("warehouse", view="redacted"), Rule("payments", view="redacted"),
