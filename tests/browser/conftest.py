@@ -35,6 +35,10 @@ class DeskWorld:
     overdue_complaint: str
     fresh_complaint: str
     return_case: str
+    audited_complaint: str  # filed on day 5 at 09:00 UTC, answered at 15:00 UTC
+
+
+AUDITED_REPLY = "Your parcel is held at customs; we have sent the invoice."
 
 
 def _post(server: ApiServer, who: str, body: dict[str, Any], path: str = "/v1/commands"
@@ -67,8 +71,17 @@ def populate(server: ApiServer) -> DeskWorld:
     returned = _post(server, "customer-c-2", {
         "command": "RequestReturn", "order_id": "o-2", "reason": "defective", "at": at,
         "lines": [{"line_id": "2", "quantity": 1}]})
+    audited = _post(server, "customer-c-2", {
+        "command": "FileComplaint", "customer_id": "c-2", "order_id": "o-2",
+        "channel": "chat", "category": "customs", "at": at,
+        "description": "Customs asks me for an invoice."})
+    _post(server, "agent-3", {
+        "command": "AddComplaintMessage", "case_id": audited["case_id"], "direction": "out",
+        "channel": "chat", "text": AUDITED_REPLY,
+        "at": (T0 + timedelta(days=5, hours=6)).isoformat()})
     server.refresh_projections()
-    return DeskWorld(overdue["case_id"], fresh["case_id"], returned["case_id"])
+    return DeskWorld(overdue["case_id"], fresh["case_id"], returned["case_id"],
+                     audited["case_id"])
 
 
 @pytest.fixture(scope="module")
@@ -107,10 +120,10 @@ def context(browser: Browser, server: ApiServer, *, zone: str = "Europe/Berlin",
 
 def sign_in(page: Page, key: str, language: str | None = None) -> None:
     page.goto("/desk/sign-in")
-    page.get_by_label("API key").fill(key)
+    page.locator("#credential").fill(key)
     if language:
-        page.get_by_label("Language").select_option(language)
-    page.get_by_role("button", name="Sign in").click()
+        page.locator("#lang").select_option(language)
+    page.locator("form[action='/desk/sign-in'] button[type=submit]").click()
 
 
 def shot(page: Page, name: str) -> Path:

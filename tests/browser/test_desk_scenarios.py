@@ -7,13 +7,12 @@ earlier moment."""
 from __future__ import annotations
 
 import re
-from datetime import datetime
 
 import httpx
 from playwright.sync_api import Browser, expect
 
 from tests.api_server import ApiServer
-from tests.browser.conftest import DeskWorld, axe, context, shot, sign_in
+from tests.browser.conftest import AUDITED_REPLY, DeskWorld, axe, context, shot, sign_in
 
 REPLY = "We are sorry: a replacement television leaves our warehouse today."
 
@@ -123,20 +122,23 @@ def test_an_auditor_sees_a_case_as_of_an_earlier_moment_in_chinese_and_their_zon
         page = ctx.new_page()
         sign_in(page, desk.keys["auditor-1"], language="zh")
         expect(page.get_by_role("heading", name="工单队列")).to_be_visible()
-        page.goto(f"/desk/cases/{world.overdue_complaint}")
-        expect(page.locator(".conversation")).to_contain_text(REPLY)
+        page.goto(f"/desk/cases/{world.audited_complaint}")
+        conversation = page.locator(".conversation")
+        expect(conversation).to_contain_text(AUDITED_REPLY)
         expect(page.locator("form.action")).to_have_count(0)  # auditors change nothing
-        filed = page.locator(".conversation time").first.get_attribute("datetime") or ""
-        # filed at 09:00 UTC on day 5: 17:00 in Shanghai
-        expect(page.locator(".conversation time").first).to_contain_text("2026-03-07 17:00")
-        moment = datetime.fromisoformat(filed)
-        page.get_by_label("查看历史时刻的工单").fill("2026-03-07T17:30:00")
+        # filed at 09:00 UTC on 7 March, answered at 15:00 UTC: 17:00 and 23:00 in Shanghai
+        expect(conversation.locator("time").first).to_have_text("2026-03-07 17:00")
+        expect(conversation.locator("time").nth(1)).to_have_text("2026-03-07 23:00")
+        page.get_by_label("查看历史时刻的工单").fill("2026-03-07T20:00:00")
         page.get_by_role("button", name="查看", exact=True).click()
-        expect(page.locator(".asof")).to_contain_text("2026-03-07 17:30:00")
-        expect(page.locator(".conversation")).not_to_contain_text(REPLY)
-        assert moment.hour == 9
+        expect(page.locator(".asof")).to_contain_text("2026-03-07 20:00:00")
+        expect(conversation).to_contain_text("Customs asks me for an invoice.")
+        expect(conversation).not_to_contain_text(AUDITED_REPLY)
+        expect(page.get_by_role("heading", level=1)).to_contain_text("待处理")
         assert axe(page) == []
         shot(page, "auditor-as-of")
+        page.get_by_role("link", name="回到现在").click()
+        expect(conversation).to_contain_text(AUDITED_REPLY)
 
 
 def test_sessions_are_httponly_samesite_strict_and_every_form_needs_its_token(
