@@ -9,7 +9,6 @@ rate (README "Service API")."""
 from __future__ import annotations
 
 import asyncio
-import math
 import threading
 import time
 from collections import OrderedDict
@@ -115,12 +114,6 @@ class RateLimiter:
                 return 0.0
             self._buckets[key] = (tokens, now)
             return (1 - tokens) / self.rate
-
-    def check(self, key: Any, what: str) -> None:
-        wait = self.wait_needed(key)
-        if wait:
-            raise Problem(429, "rate_limited", f"too many {what}: slow down",
-                          headers={"Retry-After": str(max(1, math.ceil(wait)))})
 
     def peek(self, key: Any, now: float | None = None) -> float:
         """The seconds until the key has a token (0 when it has one now); none taken."""

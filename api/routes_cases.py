@@ -29,7 +29,8 @@ Who = Annotated[Authenticated, Depends(caller)]
 CaseId = Annotated[UUID, Path(description="the case id (a UUID)")]
 OrderId = Annotated[str, Path(description="the order id", min_length=1, max_length=200)]
 AsOf = Annotated[str | None, Query(description="RFC 3339 with an offset: the case as it was "
-                                               "then (default: now)")]
+                                               "then (default: now)",
+                                   json_schema_extra={"format": "date-time"})]
 IDENT: TypeAdapter[str] = TypeAdapter(Ident)
 
 

@@ -18,6 +18,7 @@ from starlette.responses import Response
 from aftersales_core.application.access import Caller, Expectation
 from aftersales_core.application.results import CommandResult
 from aftersales_core.application.services import Services
+from api import models
 from api.auth import Authenticated
 from api.http import COMMAND_PROBLEMS, answer, caller, json_body, note, runtime
 from api.idempotency import Answer, check_key, fingerprint
@@ -67,10 +68,8 @@ def expectation(if_match: str | None, command: AnyCommand) -> Expectation | None
 
 @router.post("/v1/commands", tags=["commands"], responses={
     200: {"description": "done: the case's new state and the decisions taken",
-          "model": None, "content": {"application/json": {"schema": {
-              "$ref": "#/components/schemas/CommandAnswer"}}}},
-    201: {"description": "done: a case was opened", "content": {"application/json": {
-        "schema": {"$ref": "#/components/schemas/CommandAnswer"}}}},
+          "model": models.CommandAnswer},
+    201: {"description": "done: a case was opened", "model": models.CommandAnswer},
     **COMMAND_PROBLEMS,
 }, openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
     "schema": {"$ref": "#/components/schemas/Command"}}}}})
@@ -130,8 +129,7 @@ def _run(rt: Runtime, request: Request, who: Authenticated, body: Any, if_match:
 
 @router.post("/v1/upstream-events", tags=["commands"], responses={
     200: {"description": "applied, or already seen (applied: false)",
-          "content": {"application/json": {"schema": {
-              "$ref": "#/components/schemas/UpstreamAnswer"}}}},
+          "model": models.UpstreamAnswer},
     **COMMAND_PROBLEMS,
 }, openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
     "schema": {"$ref": "#/components/schemas/UpstreamEvent"}}}}})

@@ -24,6 +24,7 @@ from audit.denials import SqlDenialLog
 from projections.catalog import queryable_tables
 from projections.pages import PageError, page, table, value_of
 from projections.report import build as build_report
+from schemas.limits import TEXT_PATTERN
 
 router = APIRouter()
 Who = Annotated[Authenticated, Depends(caller)]
@@ -100,7 +101,8 @@ def _parameters(name: str) -> list[dict[str, Any]]:
         {"name": c.name, "in": "query", "required": False,
          "description": f"only rows whose {c.name} equals this",
          "schema": {"type": SCHEMA_TYPES[c.type],
-                    **({"maxLength": 1000} if c.type == "TEXT" else {})}}
+                    **({"maxLength": 1000, "pattern": TEXT_PATTERN} if c.type == "TEXT"
+                       else {})}}
         for c in spec.columns]
     found += [
         {"name": "order_by", "in": "query", "required": False,
@@ -183,15 +185,27 @@ def get_denials(
     principal: Annotated[str | None, Query(max_length=64, description="a principal's name")
                          ] = None,
     operation: Annotated[str | None, Query(max_length=64)] = None,
-    limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
+    cursor: Annotated[str | None, Query(max_length=200, description="next_cursor of the "
+                                        "previous page")] = None,
 ) -> Response:
-    """The security log: every denied operation, oldest first (auditors)."""
+    """The security log: every denied operation, oldest first, in pages (auditors)."""
     rt = runtime(request)
     after = time_param(since, "since")
+    fingerprint = _cursor_print("security_denials", [
+        ("since", since), ("principal", principal), ("operation", operation)], None)
+    after_id = None
+    if cursor is not None:
+        key = _decode_cursor(cursor, fingerprint)
+        if len(key) != 1 or not isinstance(key[0], int):
+            raise _bad("cursor", "not a cursor this API gave")
+        after_id = key[0]
     rt.services.reads.require(who.caller, "ReadDenials")
     rows = SqlDenialLog(rt.services.store.recorder).list(
-        since=after, principal=principal, operation=operation, limit=limit)
-    return answer({"items": rows, "next_cursor": None})
+        since=after, principal=principal, operation=operation, limit=limit, after_id=after_id)
+    more = len(rows) == limit
+    return answer({"items": rows, "next_cursor": _encode_cursor(fingerprint, [rows[-1]["id"]])
+                   if more else None})
 
 
 @router.get("/v1/me", tags=["principals"], responses={200: {"model": models.Me}, **PROBLEMS})

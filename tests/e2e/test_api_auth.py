@@ -175,7 +175,7 @@ def _b64(data: bytes) -> str:
 class _Jwks(http.server.BaseHTTPRequestHandler):
     body = b""
 
-    def do_GET(self) -> None:  # noqa: N802 - the library's name
+    def do_GET(self) -> None:
         self.send_response(200)
         self.send_header("content-type", "application/json")
         self.end_headers()

@@ -100,3 +100,20 @@ def test_an_orders_facts_and_cases(api: ApiServer, world: World) -> None:
     with api.client("analyst-1") as analyst:
         shown = analyst.get(f"/v1/cases/{world.complaint_case}").json()
         assert shown["view"] == "redacted" and "broken lamp" not in str(shown)
+
+
+def test_the_denial_log_in_pages(api: ApiServer, world: World) -> None:
+    with api.client("analyst-1") as analyst:
+        for _ in range(5):
+            assert analyst.get("/v1/audit/verification").status_code == 403
+    with api.client("auditor-1") as auditor:
+        whole = auditor.get("/v1/audit/denials", params={"principal": "analyst-1"}).json()
+        assert whole["next_cursor"] is None and len(whole["items"]) >= 5
+        got = pages(api, "auditor-1", "/v1/audit/denials", principal="analyst-1", limit=2)
+        rows = [r for page in got for r in page]
+        assert [r["id"] for r in rows] == [r["id"] for r in whole["items"]]
+        assert all(len(p) <= 2 for p in got)
+        first = auditor.get("/v1/audit/denials", params={"principal": "analyst-1", "limit": 2})
+        other = auditor.get("/v1/audit/denials", params={
+            "principal": "agent-1", "limit": 2, "cursor": first.json()["next_cursor"]})
+        assert other.status_code == 400 and other.json()["errors"][0]["field"] == "cursor"
