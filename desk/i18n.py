@@ -111,7 +111,7 @@ class Reader:
             return "—"
         if not currency:
             return format_decimal(number, locale=self.locale)
-        return format_currency(number, currency, locale=self.locale, currency_digits=False,
+        return format_currency(number, currency, locale=self.locale, currency_digits=True,
                                format_type="standard")
 
     def number(self, value: Any) -> str:

@@ -147,6 +147,7 @@ TERMS: dict[str, tuple[str, str]] = {
     "opt.platform": ("platform", "平台"),
     "opt.social": ("social media", "社交媒体"),
     "opt.web": ("web", "网页"),
+    "opt.store": ("in store", "门店"),
     "opt.in": ("from the customer", "客户来信"),
     "opt.out": ("to the customer", "发给客户"),
     "opt.true": ("yes", "是"),

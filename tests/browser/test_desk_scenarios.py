@@ -164,3 +164,25 @@ def test_sessions_are_httponly_samesite_strict_and_every_form_needs_its_token(
                            headers={"Origin": "https://evil.example"}).status_code == 403
         assert client.post("/desk/sign-out", data={"csrf": csrf.group(1)}).status_code == 303
         assert client.get("/desk/queue").status_code == 303  # the session ended
+
+
+def test_an_analyst_reads_figures_by_market_and_opens_the_cases_behind_a_number(
+        browser: Browser, desk: ApiServer, world: DeskWorld) -> None:
+    with context(browser, desk) as ctx:
+        page = ctx.new_page()
+        sign_in(page, desk.keys["analyst-1"])
+        page.get_by_role("link", name="Analysis").click()
+        page.get_by_label("Market").fill("DE")
+        page.get_by_role("button", name="Show").click()
+        section = page.locator("section", has=page.get_by_role(
+            "heading", name="Complaints by category"))
+        expect(section.locator("svg[role=img]")).to_have_count(1)
+        expect(section.locator("tbody tr")).to_have_count(3)  # damaged, delay, customs
+        assert axe(page) == []
+        shot(page, "analyst-figures")
+        section.locator("tbody tr", has_text="customs").get_by_role("link").click()
+        expect(page).to_have_url(re.compile("reason=customs"))
+        rows = page.locator("table.queue tbody tr[data-case]")
+        expect(rows).to_have_count(1)
+        expect(rows.first).to_have_attribute("data-case", world.audited_complaint)
+        expect(page.locator("form[data-assign]")).to_have_count(0)  # analysts assign nothing
