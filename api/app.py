@@ -32,6 +32,7 @@ from api.routes_commands import router as commands_router
 from api.routes_queries import router as queries_router
 from api.runtime import Runtime
 from api.settings import ApiSettings
+from desk.mount import mount as mount_desk
 from schemas.commands import COMMAND
 from schemas.errors import InputRefused
 from schemas.inbound import ANY_INBOUND
@@ -65,6 +66,7 @@ def create_app(settings: Settings | None = None, api: ApiSettings | None = None)
     app.include_router(commands_router)
     app.include_router(cases_router)
     app.include_router(queries_router)
+    mount_desk(app)  # the desk: web pages under /desk (desk/)
     _operations(app)
     _errors(app, api)
     app.openapi = lambda: openapi_document(app)  # type: ignore[method-assign]

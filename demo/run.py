@@ -142,6 +142,7 @@ def main() -> int:
         found = insights(pipeline, args.workdir, analyst)
         what_if, figures = policy_books.what_if(pipeline, args.workdir)
         published = policy_books.publish_all(pipeline, args.workdir)
+        desk_keys = desk_sign_in(pipeline, args.workdir)
     print(report.stdout)
     print(found)
     print(what_if)
@@ -158,6 +159,15 @@ def main() -> int:
     console.print(f"report: {args.workdir / 'report.html'} and {args.workdir / 'report.png'}; "
                   f"read models: {args.workdir / 'read.sqlite'}; "
                   f"finished in {time.monotonic() - started:.0f} s")
+    console.rule("[bold]the desk on the demo's data")
+    console.print(
+        "serve it:  AFTERSALES_DATABASE_URL=sqlite:///" + str(args.workdir / "events.sqlite")
+        + " AFTERSALES_READ_DATABASE_URL=sqlite:///" + str(args.workdir / "read.sqlite")
+        + " .venv/bin/aftersales serve --port 8080", highlight=False, soft_wrap=True)
+    console.print(f"open http://127.0.0.1:8080/desk/ and sign in with an API key from "
+                  f"{desk_keys} (readable by you only): agent-ben (an agent) or "
+                  "supervisor-ana (a supervisor); run `aftersales run` beside it with the same "
+                  "variables to keep the queues current", highlight=False)
     return 0
 
 
@@ -177,6 +187,25 @@ def insights(pipeline: Pipeline, workdir: Path, analyst: tuple[str, ...]) -> str
     tables = [pipeline.cli("insights", name, "--view", view, "--limit", str(limit),
                            *analyst).stdout for name, view, limit in SHOWN]
     return "\n".join(tables)
+
+
+DESK_STAFF = ("agent-ben", "supervisor-ana")
+
+
+def desk_sign_in(pipeline: Pipeline, workdir: Path) -> Path:
+    """API keys for a demo agent and a demo supervisor, issued as an administrator issues
+    them (`aftersales principals key`), kept in a file only the owner may read."""
+    path = workdir / "desk-keys.txt"
+    path.touch(mode=0o600)
+    lines = []
+    for name in DESK_STAFF:
+        done = pipeline.cli("principals", "key", name, "--label", "demo desk", "--format",
+                            "json", "--as", "demo-admin")
+        if done.returncode != 0:
+            raise RuntimeError(f"could not issue a desk key for {name}: {done.stderr.strip()}")
+        lines.append(f"{name} {json.loads(done.stdout)['api_key']}")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
 
 
 def fire_deadlines(pipeline: Pipeline) -> int:

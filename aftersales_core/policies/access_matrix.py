@@ -152,6 +152,10 @@ OPERATIONS_V1: Mapping[str, tuple[Rule, ...]] = MappingProxyType({
     "ReadReport": _rules(Rule("analyst", view="redacted"), Rule("auditor"), *STAFF),
     "ReadDenials": _rules(Rule("auditor")),
     "VerifyAudit": _rules(Rule("auditor")),
+    # the desk (a web console): staff, the warehouse, auditors and analysts; never customers
+    "OpenDesk": _rules(*STAFF, Rule("warehouse"), Rule("auditor"),
+                       Rule("analyst", view="redacted")),
+    "AssignCase": _rules(*STAFF, Rule("warehouse")),
 })
 
 ACCESS_V1 = Matrix(version=1, conditions=CONDITIONS_V1, operations=OPERATIONS_V1)
