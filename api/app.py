@@ -29,6 +29,7 @@ from api.oidc import KeysUnavailable
 from api.problems import Problem, problem_for
 from api.routes_cases import router as cases_router
 from api.routes_commands import router as commands_router
+from api.routes_policy import router as policy_router
 from api.routes_queries import router as queries_router
 from api.runtime import Runtime
 from api.settings import ApiSettings
@@ -66,6 +67,7 @@ def create_app(settings: Settings | None = None, api: ApiSettings | None = None)
     app.include_router(commands_router)
     app.include_router(cases_router)
     app.include_router(queries_router)
+    app.include_router(policy_router)
     mount_desk(app)  # the desk: web pages under /desk (desk/)
     _operations(app)
     _errors(app, api)
