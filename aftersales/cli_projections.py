@@ -24,7 +24,6 @@ from projections import positions
 from projections.apply import Failure, ensure_schema
 from projections.catalog import PROJECTIONS, all_projections, json_columns, queryable_tables
 from projections.db import ReadDatabase, private_file
-from projections.insights.view import json_value
 from projections.queries import QueryError, check_query, query_table
 from projections.rebuild import FedByRunners, catch_up, rebuild
 from projections.report import build as build_report
@@ -216,10 +215,7 @@ def report(
         fail(f"cannot write --output {output}: {error.strerror or error}")
         raise typer.Exit(exit_codes.INVALID) from None
     if fmt == "json":
-        emit_json_line({"headline": {k: json_value(v) for k, v in figures.headline.items()},
-                        "sections": [{"title": s.title, "columns": s.columns, "note": s.note,
-                                      "rows": [[json_value(v) for v in row] for row in s.rows]}
-                                     for s in figures.sections]})
+        emit_json_line(figures.to_json())
     else:
         print_report(figures)
     errors.print(f"report written to {output}")

@@ -33,6 +33,8 @@ DEFAULT_READ_DATABASE_URL = "sqlite:///var/read.sqlite"
 DEFAULT_CASE_EVENT_MAX_BYTES = 1_000_000
 PREFIX = "AFTERSALES_"
 ALIASES = {"kafka_bootstrap_servers": "KAFKA_BOOTSTRAP_SERVERS"}  # the usual name, also read
+DEFAULT_RETENTION_DAYS = 1095  # three years after the last case closed
+SECRET_VALUES = ("AFTERSALES_KEK", "AFTERSALES_KEK_PREVIOUS")  # key-encryption keys
 URL_VARIABLES = ("AFTERSALES_DATABASE_URL", "AFTERSALES_READ_DATABASE_URL")
 SECRET_VARIABLES = ("AFTERSALES_KAFKA_SASL_PASSWORD", "AFTERSALES_KAFKA_SSL_PASSWORD")
 ENV_FILE = ".env"
@@ -83,6 +85,10 @@ class Settings(BaseSettings):
     shipments_partitions: int = Field(3, ge=1, le=10_000, description="when creating the topic")
     case_events_partitions: int = Field(6, ge=1, le=10_000,
                                         description="when creating the topic")
+    retention_days: int | None = Field(
+        DEFAULT_RETENTION_DAYS, ge=1, le=36_500,
+        description="days personal data is kept after a customer's last case closed; "
+                    "'off': kept until erased by hand")
     case_states_partitions: int = Field(6, ge=1, le=10_000,
                                         description="when creating the topic")
     # Kafka security, passed to every client (producers, consumers, admin)
@@ -121,6 +127,11 @@ class Settings(BaseSettings):
                 security["ssl_password"] = self.kafka_ssl_password.get_secret_value()
         return KafkaConnection(self.kafka_bootstrap_servers, security, self.kafka_linger_ms,
                                self.kafka_session_timeout_ms, self.kafka_heartbeat_ms)
+
+    @field_validator("retention_days", mode="before")
+    @classmethod
+    def _off(cls, value: object) -> object:
+        return None if isinstance(value, str) and value.strip().lower() == "off" else value
 
     @field_validator("database_url", "read_database_url")
     @classmethod
@@ -220,7 +231,8 @@ def configured_secrets(environ: Mapping[str, str] | None = None) -> list[str]:
         env: Mapping[str, str] = {**{k: v for k, v in dotenv.items() if v}, **os.environ}
     else:
         env = environ
-    found: set[str] = {env[name] for name in SECRET_VARIABLES if env.get(name)}
+    found: set[str] = {env[name] for name in (*SECRET_VARIABLES, *SECRET_VALUES)
+                       if env.get(name)}
     for variable in URL_VARIABLES:
         url = env.get(variable) or ""
         authority = url.partition("://")[2].partition("/")[0]
@@ -232,6 +244,8 @@ def configured_secrets(environ: Mapping[str, str] | None = None) -> list[str]:
             if "password" in key.lower():
                 found.add(value)
     found |= {unquote(s) for s in found}
+    for variable in SECRET_VALUES:
+        found |= {part.strip() for part in (env.get(variable) or "").split(",") if part.strip()}
     return sorted((s for s in found if len(s) >= 3), key=len, reverse=True)
 
 

@@ -86,5 +86,12 @@ class ConcurrentChangeError(DomainError):
     code = "concurrent_change"
 
 
+class PreconditionFailedError(DomainError):
+    """The case is not at the version the caller said it expects (HTTP If-Match): it moved on
+    since the caller read it; nothing was saved."""
+
+    code = "precondition_failed"
+
+
 class UnknownPolicyError(DomainError):
     code = "unknown_policy"

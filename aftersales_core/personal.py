@@ -1,8 +1,8 @@
 """Personal data: one marked value type, so it can be found, encrypted and erased.
 
-Names, addresses, phone numbers, e-mail, free text a customer wrote and evidence links travel
-inside events only as PersonalData. Ids, topics and log lines never hold them; ``repr`` hides the
-value so it does not leak into logs or tracebacks.
+Names, addresses, phone numbers, e-mail, free text a customer wrote, messages and notes to them,
+and evidence links travel inside events only as PersonalData. Ids, topics and log lines never
+hold them; ``repr`` hides the value so it does not leak into logs or tracebacks.
 """
 
 from __future__ import annotations
@@ -28,3 +28,10 @@ class PersonalData:
     @property
     def erased(self) -> bool:
         return self.value == ERASED
+
+
+def prose(subject: str, text: str | None) -> PersonalData | str | None:
+    """Prose for or from the customer on their case (a resolution's detail, a proposal's note
+    to them), whoever typed it: their personal data, as it may name or describe them. Empty
+    text stays as it is."""
+    return PersonalData(subject, text) if text else text

@@ -26,13 +26,17 @@ from typing import Any
 from bench import (
     audit,
     commands,
+    encryption,
+    http_api,
     inbound,
     latency,
     memory,
+    policy_simulate,
     projection_runner,
     rebuild,
     relay,
     replay,
+    submit,
 )
 from bench.context import Context
 from bench.report import (
@@ -49,6 +53,8 @@ from bench.report import (
 
 BENCHMARKS: dict[str, Callable[[Context], BenchResult]] = {
     "commands": commands.run,
+    "encryption": encryption.run,
+    "submit": submit.run,
     "inbound": inbound.run,
     "relay": relay.run,
     "replay": replay.run,
@@ -57,6 +63,8 @@ BENCHMARKS: dict[str, Callable[[Context], BenchResult]] = {
     "rebuild": rebuild.run,
     "memory": memory.run,
     "audit": audit.run,
+    "policy_simulate": policy_simulate.run,
+    "http_api": http_api.run,
 }
 
 

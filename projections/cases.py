@@ -71,12 +71,17 @@ class Cases(Projection):
     indexes = {
         "cases_status": "CREATE INDEX cases_status ON {cases} (case_type, status)",
         "cases_order": "CREATE INDEX cases_order ON {cases} (order_id)",
+        "cases_customer": "CREATE INDEX cases_customer ON {cases} (customer_id)",
     }
+    subject_columns = {"cases": "customer_id"}
 
-    def _touch(self, event: Event, tx: Transaction, status: str | None = None) -> None:
-        tx.execute(self.sql("UPDATE {cases} SET status = COALESCE(?, status), updated_at = ?, "
-                            "version = ? WHERE case_id = ?"),
-                   (status, event["time"], event["version"], event["subject"]))
+    def _touch(self, event: Event, tx: Transaction, status: str | None = None,
+               also: str = "", values: tuple[object, ...] = ()) -> None:
+        """The case's status (when given), last update and version, with ``also`` (more
+        ``column = expression`` assignments taking ``values``) in the same statement."""
+        tx.execute(self.sql("UPDATE {cases} SET " + also + "status = COALESCE(?, status), "
+                            "updated_at = ?, version = ? WHERE case_id = ?"),
+                   (*values, status, event["time"], event["version"], event["subject"]))
 
     @handles(*OPENING)
     def opened(self, event: Event, tx: Transaction) -> None:
@@ -96,9 +101,8 @@ class Cases(Projection):
 
     @handles("aftersales.return.Approved")
     def return_approved(self, event: Event, tx: Transaction) -> None:
-        tx.execute(self.sql("UPDATE {cases} SET returnless = ? WHERE case_id = ?"),
-                   (int(bool(event["data"]["returnless"])), event["subject"]))
-        self._touch(event, tx, "approved")
+        self._touch(event, tx, "approved", "returnless = ?, ",
+                    (int(bool(event["data"]["returnless"])),))
 
     @handles("aftersales.return.DecisionRecorded", "aftersales.refund.DecisionRecorded",
              "aftersales.complaint.DecisionRecorded")
@@ -106,16 +110,15 @@ class Cases(Projection):
         decision = event["data"]["decision"]
         if decision["policy_id"] in FACTS_FROM:
             inputs = decision["inputs"]
-            tx.execute(self.sql("UPDATE {cases} SET market = COALESCE(market, ?), "
-                                "currency = COALESCE(currency, ?) WHERE case_id = ?"),
-                       (inputs.get("market"), inputs.get("currency"), event["subject"]))
-        self._touch(event, tx)
+            self._touch(event, tx, None, "market = COALESCE(market, ?), "
+                        "currency = COALESCE(currency, ?), ",
+                        (inputs.get("market"), inputs.get("currency")))
+        else:
+            self._touch(event, tx)
 
     @handles("aftersales.refund.Calculated")
     def calculated(self, event: Event, tx: Transaction) -> None:
-        tx.execute(self.sql("UPDATE {cases} SET amount = ? WHERE case_id = ?"),
-                   (money_amount(event["data"]["amount"]), event["subject"]))
-        self._touch(event, tx)
+        self._touch(event, tx, None, "amount = ?, ", (money_amount(event["data"]["amount"]),))
 
     @handles("aftersales.complaint.Triaged")
     def triaged(self, event: Event, tx: Transaction) -> None:
@@ -167,7 +170,5 @@ class Cases(Projection):
         else:
             open_deadlines.pop(name, None)
         earliest = min(open_deadlines.values(), default=None)
-        tx.execute(self.sql("UPDATE {cases} SET open_deadlines = ?, next_deadline = ? "
-                            "WHERE case_id = ?"),
-                   (orjson.dumps(open_deadlines).decode(), earliest, event["subject"]))
-        self._touch(event, tx)
+        self._touch(event, tx, None, "open_deadlines = ?, next_deadline = ?, ",
+                    (orjson.dumps(open_deadlines).decode(), earliest))

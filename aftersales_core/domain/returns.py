@@ -22,7 +22,7 @@ from aftersales_core.domain.return_status import OPEN_BEFORE_SHIPPING, ReturnSta
 from aftersales_core.domain.return_status import ReturnStatus as S
 from aftersales_core.errors import IllegalTransitionError, InvalidCommandError, SelfApprovalError
 from aftersales_core.money import Money
-from aftersales_core.personal import PersonalData
+from aftersales_core.personal import PersonalData, prose
 
 
 class ReturnCase(ReturnRules, RepairRules, DeadlineRules, Aggregate):
@@ -168,13 +168,15 @@ class ReturnCase(ReturnRules, RepairRules, DeadlineRules, Aggregate):
     def _rejected(self, by: str, role: str, reason: str, timestamp: datetime) -> None:
         self._move(S.REJECTED)
 
-    def cancel(self, actor: Actor, reason: str, at: datetime) -> None:
+    def cancel(self, actor: Actor, reason: PersonalData | str, at: datetime) -> None:
         self._check_time(at)
         self._require("cancel", (*OPEN_BEFORE_SHIPPING,))
         self._cancelled(by=actor.principal_id, role=actor.role, reason=reason, timestamp=at)
 
     @event("Cancelled", topic="aftersales.return.Cancelled")
-    def _cancelled(self, by: str, role: str, reason: str, timestamp: datetime) -> None:
+    def _cancelled(
+        self, by: str, role: str, reason: PersonalData | str, timestamp: datetime
+    ) -> None:  # the customer's words: personal data (a plain str in events stored before)
         self._move(S.CANCELLED)
 
     # ---- the goods' way back --------------------------------------------------------------
@@ -253,7 +255,7 @@ class ReturnCase(ReturnRules, RepairRules, DeadlineRules, Aggregate):
             role=actor.role,
             resolution=resolution,
             refund_case_id=str(refund_case_id) if refund_case_id else None,
-            detail=detail,
+            detail=prose(self.customer_id, detail),
             timestamp=at,
             exchange=exchange,
         )
@@ -265,7 +267,7 @@ class ReturnCase(ReturnRules, RepairRules, DeadlineRules, Aggregate):
         role: str,
         resolution: str,
         refund_case_id: str | None,
-        detail: str | None,
+        detail: PersonalData | str | None,  # a plain str in events stored before
         timestamp: datetime,
         exchange: dict[str, Any] | None = None,
     ) -> None:
