@@ -48,7 +48,7 @@ from aftersales.errors import classify
 from aftersales.identity import AsPrincipal, caller_for
 from aftersales.identity import now as received_now
 from aftersales.inputs import chunked, count_lines, read_documents, readable
-from aftersales.observability import JsonLogFormatter
+from aftersales.logs import JsonLogFormatter
 from aftersales.output import emit_json_line, errors, fail
 from aftersales.settings import ScrubSecrets
 from aftersales_core.application.access import Caller

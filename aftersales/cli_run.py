@@ -25,7 +25,6 @@ from aftersales.bootstrap import (
 )
 from aftersales.brokers import BrokerProcess, start_broker
 from aftersales.errors import classify
-from aftersales.observability import serve
 from aftersales.output import console, errors
 from aftersales.settings import Settings
 from audit.auditor import Auditor
@@ -117,6 +116,8 @@ def _run_workers(settings: Settings, roles: list[Role], create_topics: bool,
     for thread in threads:
         thread.start()
     running = {thread.name: thread for thread in threads}
+    if metrics_port is not None:
+        from aftersales.observability import serve  # prometheus_client: only when serving
     server = None if metrics_port is None else serve(
         metrics_port, app, built, lambda name: running[name].is_alive() and name not in failed,
         settings.read_database_url)

@@ -1,12 +1,12 @@
 """What an operator watches: Prometheus metrics and a health state of `aftersales run`'s
-workers (`--metrics-port`, on 127.0.0.1), and JSON log lines (`--log-format json`) whose
-fields name topic, partition, offset and case id where a line is about one.
+workers (`--metrics-port`, on 127.0.0.1); JSON log lines are in aftersales/logs.py.
 
-Metrics are read from the workers' own counters at each scrape (no second bookkeeping)."""
+Metrics are read from the workers' own counters at each scrape (no second bookkeeping). Import
+this module only when serving: prometheus_client decides at import whether it runs in
+multiprocess mode (`aftersales serve` sets PROMETHEUS_MULTIPROC_DIR before it)."""
 
 from __future__ import annotations
 
-import logging
 import threading
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -24,25 +24,6 @@ from projections.catalog import PROJECTIONS
 from projections.db import ReadDatabase
 
 LAG_CAP = 10_000  # a projection's lag is counted up to this many events
-LOG_FIELDS = ("topic", "partition", "offset", "case_id")
-
-
-class JsonLogFormatter(logging.Formatter):
-    """One JSON object per line: time, level, logger, message, and the fields a line gives
-    with ``extra=`` (topic, partition, offset, case_id)."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        line: dict[str, Any] = {
-            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
-            "level": record.levelname.lower(), "logger": record.name,
-            "message": record.getMessage()}
-        for name in LOG_FIELDS:
-            value = getattr(record, name, None)
-            if value is not None:
-                line[name] = value if isinstance(value, int) else str(value)
-        if record.exc_info:
-            line["error"] = self.formatException(record.exc_info)
-        return orjson.dumps(line).decode()
 
 
 class WorkerMetrics(Collector):

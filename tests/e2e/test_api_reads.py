@@ -133,7 +133,7 @@ def test_the_report_is_what_aftersales_report_prints(api: ApiServer, world: Worl
         text=True, capture_output=True, timeout=300, check=False,
         env={**api.env, "AFTERSALES_PRINCIPAL": "analyst-1"})
     assert printed.returncode == 0, printed.stderr
-    assert json.loads(printed.stdout) == [done.json()]
+    assert json.loads(printed.stdout) == done.json()  # one object, as the API answers
     assert done.json()["sections"] and done.json()["headline"]
 
 
