@@ -26,7 +26,7 @@ from aftersales_core.domain.actor import POLICY, Actor
 from aftersales_core.domain.base import require_aware
 from aftersales_core.domain.ids import case_id_for, order_aggregate_id
 from aftersales_core.domain.order import Order
-from aftersales_core.domain.returns import ReturnCase, ReturnStatus
+from aftersales_core.domain.returns import ReturnCase
 from aftersales_core.errors import AlreadyExistsError, InvalidCommandError
 from aftersales_core.money import Money, check_currency
 from aftersales_core.policies.calendar import zone
@@ -264,11 +264,7 @@ class UpstreamService:
         for case_id in order.case_ids("return"):
             case = self.store.load(ReturnCase, UUID(case_id))
             stamp = max(at, case.modified_on)
-            if scan == "Delivered" and case.status in (
-                ReturnStatus.APPROVED,
-                ReturnStatus.LABEL_ISSUED,
-                ReturnStatus.SHIPPED_BACK,
-            ):
+            if scan == "Delivered" and case.awaits_goods():
                 items = returned_lines(order, case.lines)
                 changed += receive_goods(self.store, case, order, items, actor, shipment_id,
                                          stamp)

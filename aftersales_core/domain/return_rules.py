@@ -17,6 +17,8 @@ from aftersales_core.domain.return_status import ReturnStatus as S
 from aftersales_core.errors import IllegalTransitionError, InvalidCommandError
 from aftersales_core.money import Money
 
+AWAITING_GOODS = (S.APPROVED, S.LABEL_ISSUED, S.SHIPPED_BACK)
+
 
 class ReturnRules(CaseRules):
     """Mixed into ReturnCase, which holds this state and declares these event methods."""
@@ -64,6 +66,10 @@ class ReturnRules(CaseRules):
     def can_record_shipped(self) -> bool:
         return self.status in (S.APPROVED, S.LABEL_ISSUED) and not self.returnless
 
+    def awaits_goods(self) -> bool:
+        """The goods are coming back (a returnless return's never do)."""
+        return self.status in AWAITING_GOODS and not self.returnless
+
     def shipped_back(self, shipment_id: str, carrier: str, actor: Actor, at: datetime) -> None:
         """A return-direction scan (Dispatched, InTransit…) shows the goods are on their way."""
         require_aware(at)
@@ -91,7 +97,7 @@ class ReturnRules(CaseRules):
         """The goods arrived; a cross-border return also records whether they arrived back in
         the bonded zone in time (``return.customs_return``)."""
         require_aware(at)
-        self._require("receive the goods", (S.APPROVED, S.LABEL_ISSUED, S.SHIPPED_BACK))
+        self._require("receive the goods", AWAITING_GOODS)
         if self.returnless:
             raise IllegalTransitionError(self.KIND, self.id, "receive the goods", "returnless")
         stamp = max(at, self.modified_on)
