@@ -23,6 +23,7 @@ from kafka import KafkaConsumer, TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
 from kafka.producer.future import RecordMetadata
 
+from aftersales import children
 from aftersales.bootstrap import INBOUND_GROUP
 from aftersales.settings import Settings
 from aftersales_core.application.services import Services
@@ -246,7 +247,7 @@ class WorkerProcess:
         with self.log_path.open("ab") as log:
             log.write(f"--- start {self.starts + 1} ---\n".encode())
             log.flush()
-            self.popen = subprocess.Popen(
+            self.popen = children.popen(
                 [sys.executable, "-m", "aftersales", "run", "--role", self.role,
                  "--no-create-topics"],
                 env=self.env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT,

@@ -16,6 +16,7 @@ import time
 import uuid
 from pathlib import Path
 
+from aftersales import children
 from aftersales.brokers.kafka_jars import KAFKA_VERSION, fetch_kafka_jars
 from aftersales.brokers.process import (
     LOOPBACK,
@@ -109,7 +110,7 @@ def _format_storage(java: str, classpath: str, properties: Path) -> None:
         java, "-Xmx256m", "-XX:TieredStopAtLevel=1", "-cp", classpath, "kafka.tools.StorageTool",
         "format", "--standalone", "-t", cluster_id, "-c", str(properties),
     ]  # fmt: skip
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
+    done = children.run(cmd, capture_output=True, text=True, timeout=120, check=False)
     if done.returncode != 0:
         raise BrokerStartError(
             f"StorageTool format failed (exit {done.returncode}):\n{done.stdout}{done.stderr}"
@@ -146,7 +147,7 @@ def start_kafka(data_dir: Path, port: int | None = None) -> BrokerProcess:
         f"-Dkafka.logs.dir={data_dir}", "-cp", classpath, "kafka.Kafka", str(properties),
     ]  # fmt: skip
     with open(log_path, "wb") as out:
-        popen = subprocess.Popen(
+        popen = children.popen(
             cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=data_dir
         )
     broker = BrokerProcess("kafka", f"{LOOPBACK}:{port}", popen, log_path, data_dir)

@@ -7,7 +7,6 @@ import csv
 import gzip
 import os
 import sqlite3
-import subprocess
 import sys
 from collections.abc import Iterator
 from datetime import datetime
@@ -17,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from aftersales import children
 from demo.data import data_dir
 from tests.kafka_fixtures import TestBroker
 
@@ -92,12 +92,13 @@ def projected(read_db: Path) -> dict[str, Any]:
             "low_on_time": sum(1 for c in complaints if c in on_time)}
 
 
+@pytest.mark.timeout(1200)  # the demo itself may take 900 s on a busy machine
 def test_small_demo_figures_match_the_raw_files(kafka_broker: TestBroker,
                                                 tmp_path: Path) -> None:
     workdir = tmp_path / "demo"
     env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": kafka_broker.bootstrap_servers}
-    done = subprocess.run([sys.executable, "-m", "demo", "--small", "--workdir", str(workdir)],
-                          env=env, capture_output=True, text=True, timeout=900, check=False)
+    done = children.run([sys.executable, "-m", "demo", "--small", "--workdir", str(workdir)],
+                        env=env, capture_output=True, text=True, timeout=900, check=False)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "Return rate by market" in done.stdout
     assert (workdir / "report.html").is_file() and (workdir / "report.png").is_file()

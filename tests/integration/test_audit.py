@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -15,6 +14,7 @@ from uuid import uuid4
 import pytest
 from typer.testing import CliRunner, Result
 
+from aftersales import children
 from aftersales.bootstrap import open_app
 from aftersales.cli import app as cli_app
 from aftersales.settings import Settings, eventsourcing_env
@@ -241,7 +241,7 @@ def test_audit_on_the_command_line_and_the_auditor_role(store_settings: Settings
     app = open_app(eventsourcing_env(store_settings.database_url, store_settings.postgres_schema))
     try:
         end = fill(app, 2)
-        worker = subprocess.run(  # a real worker process, stopped by --seconds
+        worker = children.run(  # a real worker process, stopped by --seconds
             [sys.executable, "-m", "aftersales", "run", "--role", "auditor", "--seconds", "1"],
             capture_output=True, text=True, env={**os.environ, **env}, timeout=120, check=False)
         assert worker.returncode == 0, worker.stderr
