@@ -6,32 +6,24 @@ from __future__ import annotations
 class DomainError(Exception):
     """A command was refused by the domain; nothing was stored."""
 
-    code = "refused"
-
 
 class InvalidMoneyError(DomainError, ValueError):
-    code = "invalid_money"
+    """An amount that is not money in its currency (finer than the minor unit, too large)."""
 
 
 class CurrencyMismatchError(DomainError):
-    code = "currency_mismatch"
-
     def __init__(self, left: str, right: str) -> None:
         super().__init__(f"cannot mix currencies {left} and {right}")
         self.left, self.right = left, right
 
 
 class IllegalTransitionError(DomainError):
-    code = "illegal_transition"
-
     def __init__(self, case: str, case_id: object, action: str, status: str) -> None:
         super().__init__(f"{case} {case_id}: cannot {action} while {status}")
         self.status = status
 
 
 class SelfApprovalError(DomainError):
-    code = "self_approval"
-
     def __init__(self, case_id: object, user: str, kind: str = "refund") -> None:
         super().__init__(f"{kind} {case_id}: {user} requested it and may not approve it")
 
@@ -39,52 +31,46 @@ class SelfApprovalError(DomainError):
 class AlreadyExistsError(DomainError):
     """A case (or an order) with that id exists already: the command would duplicate it."""
 
-    code = "already_exists"
-
 
 class ApprovalRefusedError(DomainError):
     """The approval policy refused this approver (not a supervisor, or the requester)."""
 
-    code = "approval_refused"
-
 
 class NotAuthorisedError(DomainError):
-    code = "not_authorised"
+    """The principal may not do this (the permission matrix, or an actor named in a body)."""
 
 
 class RefundCapExceededError(DomainError):
-    code = "refund_cap_exceeded"
+    """The refund would take more than is left to refund on the order."""
 
 
 class ReturnQuantityExceededError(DomainError):
-    code = "return_quantity_exceeded"
+    """More units would be returned than the order holds outside other returns."""
 
 
 class UnknownOrderError(DomainError):
-    code = "unknown_order"
+    """No such order (or not one the caller may know about)."""
 
 
 class UnknownCaseError(DomainError):
-    code = "unknown_case"
+    """No such case (or not one the caller may know about)."""
 
 
 class UnknownPrincipalError(DomainError):
-    code = "unknown_principal"
+    """No principal by that name or id."""
 
 
 class InvalidCommandError(DomainError, ValueError):
-    code = "invalid_command"
+    """A command's values break a rule of the domain; the message names it."""
 
 
 class PrincipalExistsError(InvalidCommandError):
-    code = "principal_exists"
+    """A principal with that (normalised) name exists already."""
 
 
 class ConcurrentChangeError(DomainError):
     """Someone else changed the case between our load and our save: reload and try again."""
 
-    code = "concurrent_change"
-
 
 class UnknownPolicyError(DomainError):
-    code = "unknown_policy"
+    """No policy, or no such version of it, is registered."""

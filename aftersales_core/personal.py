@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-ERASED = "[erased]"
-
 
 @dataclass(frozen=True, slots=True)
 class PersonalData:
@@ -24,7 +22,3 @@ class PersonalData:
 
     def __str__(self) -> str:
         return "<personal data>"
-
-    @property
-    def erased(self) -> bool:
-        return self.value == ERASED
