@@ -27,6 +27,11 @@ class PolicyDecision:
     rules: tuple[str, ...] = ()
     details: JSON = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        # policies decide with the enums of aftersales_core/outcomes.py; a decision records
+        # the outcome as the plain text the store and the read models keep
+        object.__setattr__(self, "outcome", str(self.outcome))
+
     def to_json(self) -> JSON:
         return {
             "policy_id": self.policy_id,

@@ -32,6 +32,7 @@ from aftersales_core.domain.principals import Principal
 from aftersales_core.domain.refunds import RefundCase
 from aftersales_core.domain.returns import ReturnCase
 from aftersales_core.errors import DomainError, NotAuthorisedError, UnknownCaseError
+from aftersales_core.outcomes import Permission
 from aftersales_core.policies.access import roles_for
 
 C = TypeVar("C", ReturnCase, RefundCase, ComplaintCase)
@@ -136,7 +137,7 @@ class Access:
             {"operation": operation, "principal": principal.view(), "facts": dict(facts or {})},
         )
         details = decision.details
-        if decision.outcome == "allow":
+        if Permission(decision.outcome) is Permission.ALLOW:
             return Grant(
                 actor=Actor(principal.principal_id, details["role"]),
                 view=details["view"],

@@ -34,6 +34,7 @@ from aftersales_core.domain.ids import case_id_for
 from aftersales_core.domain.order import Order
 from aftersales_core.domain.returns import ReturnCase, ReturnStatus
 from aftersales_core.errors import ConcurrentChangeError, UnknownCaseError
+from aftersales_core.outcomes import BreachOutcome, LogisticsException
 
 FIRE_RETRIES = 5
 
@@ -161,7 +162,7 @@ class DeadlineService:
             inputs = watchdog_inputs(aggregate, deadline, now)
             return Breach(policies.evaluate("logistics.exception", inputs))
         decision = policies.evaluate("deadlines.breach", breach_inputs(aggregate, deadline, now))
-        if decision.outcome != "auto_approve":
+        if BreachOutcome(decision.outcome) is not BreachOutcome.AUTO_APPROVE:
             return Breach(decision)
         assert isinstance(aggregate, ReturnCase)
         order = self.store.placed_order(aggregate.order_id)
@@ -180,7 +181,8 @@ class DeadlineService:
     ) -> list[Aggregate]:
         """Open the proactive complaint a watchdog breach asks for, once per watch."""
         watched = order.watched(deadline.name)
-        if not breach.outcome.startswith("open_complaint") or watched is None:
+        opens = LogisticsException(breach.decision.outcome).opens_complaint
+        if not opens or watched is None:
             return []
         assert order.customer_id is not None
         shipment_id, kind, since = watched

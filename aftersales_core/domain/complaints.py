@@ -13,7 +13,6 @@ from aftersales_core.decisions import PolicyDecision
 from aftersales_core.domain.actor import Actor, upcast_actor_v1_v2
 from aftersales_core.domain.base import CaseRules
 from aftersales_core.domain.deadlines import (
-    BREACHED,
     Breach,
     Deadline,
     DeadlineRules,
@@ -22,6 +21,7 @@ from aftersales_core.domain.deadlines import (
 )
 from aftersales_core.errors import IllegalTransitionError, InvalidCommandError
 from aftersales_core.money import Money
+from aftersales_core.outcomes import BreachOutcome, DeadlineState
 from aftersales_core.personal import PersonalData
 
 
@@ -277,18 +277,18 @@ class ComplaintCase(CaseRules, DeadlineRules, Aggregate):
         if self.responded_at is None or self.responded_at < self.opened_at:
             wanted["first_response"] = self.opened_at
         missed = self.deadlines.get("resolution")
-        if missed and missed.state == BREACHED and missed.since == self.opened_at:
+        if missed and missed.state == DeadlineState.BREACHED and missed.since == self.opened_at:
             assert missed.closed_at is not None
             wanted["resolution_escalated"] = missed.closed_at
         return wanted
 
-    def _deadline_left(self, name: str) -> tuple[str, str]:
-        return "met", "answered" if name == "first_response" else f"{self.status.value}"
+    def _deadline_left(self, name: str) -> tuple[DeadlineState, str]:
+        return DeadlineState.MET, "answered" if name == "first_response" else f"{self.status.value}"
 
     def _act_on_breach(
         self, deadline: Deadline, breach: Breach, actor: Actor, at: datetime
     ) -> None:
-        if breach.outcome == "escalate":
+        if breach.outcome is BreachOutcome.ESCALATE:
             self.escalate(
                 actor=actor,
                 level=breach.decision.details["level"],

@@ -21,6 +21,12 @@ from aftersales_core.domain.deadlines import (
 )
 from aftersales_core.errors import ApprovalRefusedError, InvalidCommandError, SelfApprovalError
 from aftersales_core.money import Money
+from aftersales_core.outcomes import (
+    BreachOutcome,
+    DeadlineState,
+    RefundApproval,
+    RefundCalculation,
+)
 
 
 class RefundStatus(StrEnum):
@@ -100,14 +106,14 @@ class RefundCase(CaseRules, DeadlineRules, Aggregate):
             amount=amount, components=dict(details.get("components", {})), timestamp=at
         )
         self.record_decision(decision=approval, timestamp=at)
-        if calculation.outcome == "nothing_to_refund":
+        if RefundCalculation(calculation.outcome) is RefundCalculation.NOTHING_TO_REFUND:
             self._rejected(
                 by=POLICY.principal_id,
                 role=POLICY.role,
                 reason="; ".join(calculation.reasons),
                 timestamp=at,
             )
-        elif approval.outcome == "auto_approve":
+        elif RefundApproval(approval.outcome) is RefundApproval.AUTO_APPROVE:
             self._approved(by=POLICY.principal_id, role=POLICY.role, timestamp=at)
         else:
             self._awaiting_approval(reasons=list(approval.reasons), timestamp=at)
@@ -125,7 +131,7 @@ class RefundCase(CaseRules, DeadlineRules, Aggregate):
         self._require("approve", (S.AWAITING_APPROVAL,))
         if actor.principal_id == self.requested_by:
             raise SelfApprovalError(self.id, actor.principal_id)
-        if decision.outcome != "approve":
+        if RefundApproval(decision.outcome) is not RefundApproval.APPROVE:
             raise ApprovalRefusedError(f"refund {self.id}: " + "; ".join(decision.reasons))
         self.record_decision(decision=decision, timestamp=at)
         self._approved(by=actor.principal_id, role=actor.role, timestamp=at)
@@ -192,15 +198,15 @@ class RefundCase(CaseRules, DeadlineRules, Aggregate):
             return {"refund": self.created_on}
         return {}
 
-    def _deadline_left(self, name: str) -> tuple[str, str]:
+    def _deadline_left(self, name: str) -> tuple[DeadlineState, str]:
         if self.status == S.REJECTED:
-            return "cancelled", "the refund was rejected"
-        return "met", "the refund was issued"
+            return DeadlineState.CANCELLED, "the refund was rejected"
+        return DeadlineState.MET, "the refund was issued"
 
     def _act_on_breach(
         self, deadline: Deadline, breach: Breach, actor: Actor, at: datetime
     ) -> None:
-        if breach.outcome == "escalate":
+        if breach.outcome is BreachOutcome.ESCALATE:
             self._escalated(
                 by=actor.principal_id,
                 role=actor.role,

@@ -16,6 +16,7 @@ from aftersales_core.domain.return_status import GRADES
 from aftersales_core.domain.return_status import ReturnStatus as S
 from aftersales_core.errors import IllegalTransitionError, InvalidCommandError
 from aftersales_core.money import Money
+from aftersales_core.outcomes import BreachOutcome, DeadlineState
 
 AWAITING_GOODS = (S.APPROVED, S.LABEL_ISSUED, S.SHIPPED_BACK)
 
@@ -145,24 +146,24 @@ class ReturnRules(CaseRules):
         wanted.update(self.repair_deadlines_wanted())
         return wanted
 
-    def _deadline_left(self, name: str) -> tuple[str, str]:
+    def _deadline_left(self, name: str) -> tuple[DeadlineState, str]:
         if self.status in (S.CANCELLED, S.EXPIRED, S.REJECTED) and name != "decision":
-            return "cancelled", f"the return was {self.status.value}"
+            return DeadlineState.CANCELLED, f"the return was {self.status.value}"
         if name == "refund" and (self.resolution or {}).get("kind") != "refund":
-            return "cancelled", "resolved without a refund"
+            return DeadlineState.CANCELLED, "resolved without a refund"
         if name == "decision" and self.status == S.CANCELLED:
-            return "cancelled", "cancelled by the customer"
-        return "met", f"the return is {self.status.value}"
+            return DeadlineState.CANCELLED, "cancelled by the customer"
+        return DeadlineState.MET, f"the return is {self.status.value}"
 
     def _act_on_breach(
         self, deadline: Deadline, breach: Breach, actor: Actor, at: datetime
     ) -> None:
-        if breach.outcome == "expire":
+        if breach.outcome is BreachOutcome.EXPIRE:
             self.expire(actor=actor, deadline=deadline.name, at=at)
-        elif breach.outcome == "auto_approve":
+        elif breach.outcome is BreachOutcome.AUTO_APPROVE:
             self._require("approve", (S.PENDING_REVIEW,))
             self._approve(actor=actor, shipping=breach.support, at=at)
-        elif breach.outcome == "escalate":
+        elif breach.outcome is BreachOutcome.ESCALATE:
             self._escalated(
                 by=actor.principal_id,
                 role=actor.role,

@@ -22,6 +22,7 @@ from aftersales_core.domain.return_status import OPEN_BEFORE_SHIPPING, ReturnSta
 from aftersales_core.domain.return_status import ReturnStatus as S
 from aftersales_core.errors import IllegalTransitionError, InvalidCommandError, SelfApprovalError
 from aftersales_core.money import Money
+from aftersales_core.outcomes import AbuseSignal, Eligibility
 from aftersales_core.personal import PersonalData
 
 
@@ -95,22 +96,23 @@ class ReturnCase(ReturnRules, RepairRules, DeadlineRules, Aggregate):
         """Record the automatic decisions on a new request and move to their outcome."""
         self._check_time(at)
         self._require("decide eligibility", (S.REQUESTED,))
-        approves = eligibility.outcome == "approve" and abuse.outcome != "review"
+        verdict, signal = Eligibility(eligibility.outcome), AbuseSignal(abuse.outcome)
+        approves = verdict is Eligibility.APPROVE and signal is not AbuseSignal.REVIEW
         if approves and shipping is None:
             raise InvalidCommandError(f"return {self.id}: approval needs a shipping decision")
         self.record_decision(decision=eligibility, timestamp=at)
         self.record_decision(decision=abuse, timestamp=at)
-        if eligibility.outcome == "reject":
+        if verdict is Eligibility.REJECT:
             self._rejected(
                 by=POLICY.principal_id,
                 role=POLICY.role,
                 reason="; ".join(eligibility.reasons),
                 timestamp=at,
             )
-        elif eligibility.outcome == "review" or abuse.outcome == "review":
+        elif verdict is Eligibility.REVIEW or signal is AbuseSignal.REVIEW:
             reasons = (
                 [*eligibility.reasons, *abuse.reasons]
-                if abuse.outcome == "review"
+                if signal is AbuseSignal.REVIEW
                 else list(eligibility.reasons)
             )
             self._sent_to_review(reasons=reasons, timestamp=at)
