@@ -7,6 +7,7 @@ past them. A rebuild leaves out the same applications, so the tables still equal
 
 from __future__ import annotations
 
+import logging
 import random
 import re
 import time
@@ -22,6 +23,7 @@ from projections.base import Event, Projection, utc
 from projections.db import ReadDatabase, Transaction, is_outage
 
 MAX_POSITION = 2**63 - 1
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -49,8 +51,12 @@ OnFailures = Callable[[list[Failure]], None]
 
 
 def ensure_schema(db: ReadDatabase, projections: Sequence[Projection]) -> None:
-    """Create the position tables and any missing projection tables and indexes."""
+    """Create the position tables and any missing projection tables and indexes; add the
+    columns a newer version declares to tables an older one made (empty in the rows written
+    before: a rebuild fills them)."""
     existing = db.tables()
+    columns = {name: db.columns(name) for p in projections for name in p.names.values()
+               if name in existing}
     with db.transaction() as tx:
         positions.create(tx)
         for projection in projections:
@@ -58,6 +64,11 @@ def ensure_schema(db: ReadDatabase, projections: Sequence[Projection]) -> None:
                 projection.create(tx)
                 if not projection.suffix:
                     projection.create_indexes(tx)
+                continue
+            for added in projection.add_missing_columns(tx, columns):
+                log.warning("projections: added the column %s, empty in the rows written "
+                            "before: `aftersales projections rebuild %s` fills them", added,
+                            projection.name)
 
 
 CONFLICT_RETRIES = 5

@@ -1,48 +1,37 @@
-"""`cases`: one row per case (return, refund, complaint) with its current status."""
+"""`cases`: one row per case (return, refund, complaint) with its current status.
+
+Status, escalation and version have one source: every event of a case is folded into its row
+with the case's own lifecycle (aftersales_core/domain/lifecycle.py), the table its aggregate
+folds with, so a row says what `aftersales case show` says. The facts around them (order,
+customer, market, amount, priority, the next deadline) come from the events that carry them.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import orjson
 
-from projections.base import Event, Projection, handles, kind_of, money_amount, utc
+from aftersales_core.domain.complaints import ComplaintCase
+from aftersales_core.domain.lifecycle import Lifecycle, Standing
+from aftersales_core.domain.refunds import RefundCase
+from aftersales_core.domain.returns import ReturnCase
+from projections.base import Event, Projection, handles, money_amount, utc
 from projections.db import Transaction
 
-# Event type -> the status it moves the case to (events that always mean the same status).
-STATUS = {
-    "aftersales.return.Requested": "requested",
-    "aftersales.return.SentToReview": "pending_review",
-    "aftersales.return.Approved": "approved",
-    "aftersales.return.Rejected": "rejected",
-    "aftersales.return.Cancelled": "cancelled",
-    "aftersales.return.LabelIssued": "label_issued",
-    "aftersales.return.ShippedBack": "shipped_back",
-    "aftersales.return.Received": "received",
-    "aftersales.return.Inspected": "inspected",
-    "aftersales.return.Resolved": "resolved",
-    "aftersales.return.Closed": "closed",
-    "aftersales.return.Expired": "expired",
-    "aftersales.return.SentToRepair": "in_repair",
-    "aftersales.return.RepairDiagnosed": "diagnosed",
-    "aftersales.return.RepairedItemShipped": "repair_shipped",
-    "aftersales.return.RepairFailed": "repair_failed",
-    "aftersales.refund.Requested": "requested",
-    "aftersales.refund.AwaitingApproval": "awaiting_approval",
-    "aftersales.refund.Approved": "approved",
-    "aftersales.refund.Rejected": "rejected",
-    "aftersales.refund.Issued": "issued",
-    "aftersales.refund.Failed": "failed",
-    "aftersales.refund.Settled": "settled",
-    "aftersales.complaint.Filed": "filed",
-    "aftersales.complaint.ResolutionProposed": "proposed",
-    "aftersales.complaint.Escalated": "escalated",
-    "aftersales.complaint.Resolved": "resolved",
-    "aftersales.complaint.Closed": "closed",
-    "aftersales.complaint.Reopened": "reopened",
+LIFECYCLES: dict[str, Lifecycle] = {
+    case.KIND: case.LIFECYCLE for case in (ReturnCase, RefundCase, ComplaintCase)
 }
-OPENING = ("aftersales.return.Requested", "aftersales.refund.Requested",
-           "aftersales.complaint.Filed")
 # Where a case's market and currency come from: the inputs of its first decision.
 FACTS_FROM = {"return.eligibility", "refund.calculation", "complaint.triage"}
+DEADLINE_EVENTS = ("DeadlineScheduled", "DeadlineCancelled", "DeadlineBreached")
+Row = dict[str, Any]  # the columns an event changes besides status, escalation and version
+
+
+def _types() -> list[str]:
+    return [f"aftersales.{kind}.{name}" for kind, lifecycle in LIFECYCLES.items()
+            for name in lifecycle.moves]
 
 
 class Cases(Projection):
@@ -65,108 +54,105 @@ class Cases(Projection):
             open_deadlines TEXT NOT NULL DEFAULT '{{}}',
             acknowledged_at TEXT,
             returnless INTEGER,
-            version INTEGER NOT NULL
+            version INTEGER NOT NULL,
+            escalation TEXT
         )"""}
     indexes = {
         "cases_status": "CREATE INDEX cases_status ON {cases} (case_type, status)",
         "cases_order": "CREATE INDEX cases_order ON {cases} (order_id)",
     }
 
-    def _touch(self, event: Event, tx: Transaction, status: str | None = None) -> None:
-        tx.execute(self.sql("UPDATE {cases} SET status = COALESCE(?, status), updated_at = ?, "
-                            "version = ? WHERE case_id = ?"),
-                   (status, event["time"], event["version"], event["subject"]))
-
-    @handles(*OPENING)
-    def opened(self, event: Event, tx: Transaction) -> None:
-        data = event["data"]
-        reason = data.get("reason") or data.get("category")
-        tx.execute(self.sql(
-            "INSERT INTO {cases} (case_id, case_type, status, order_id, customer_id, amount, "
-            "reason, opened_at, updated_at, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT (case_id) DO NOTHING"),
-            (event["subject"], kind_of(event["type"]), STATUS[event["type"]],
-             data.get("order_id"), data.get("customer_id"), money_amount(data.get("amount")),
-             reason, event["time"], event["time"], event["version"]))
-
-    @handles(*(t for t in STATUS if t not in OPENING and t != "aftersales.return.Approved"))
-    def moved(self, event: Event, tx: Transaction) -> None:
-        self._touch(event, tx, STATUS[event["type"]])
-
-    @handles("aftersales.return.Approved")
-    def return_approved(self, event: Event, tx: Transaction) -> None:
-        tx.execute(self.sql("UPDATE {cases} SET returnless = ? WHERE case_id = ?"),
-                   (int(bool(event["data"]["returnless"])), event["subject"]))
-        self._touch(event, tx, "approved")
-
-    @handles("aftersales.return.DecisionRecorded", "aftersales.refund.DecisionRecorded",
-             "aftersales.complaint.DecisionRecorded")
-    def decided(self, event: Event, tx: Transaction) -> None:
-        decision = event["data"]["decision"]
-        if decision["policy_id"] in FACTS_FROM:
-            inputs = decision["inputs"]
-            tx.execute(self.sql("UPDATE {cases} SET market = COALESCE(market, ?), "
-                                "currency = COALESCE(currency, ?) WHERE case_id = ?"),
-                       (inputs.get("market"), inputs.get("currency"), event["subject"]))
-        self._touch(event, tx)
-
-    @handles("aftersales.refund.Calculated")
-    def calculated(self, event: Event, tx: Transaction) -> None:
-        tx.execute(self.sql("UPDATE {cases} SET amount = ? WHERE case_id = ?"),
-                   (money_amount(event["data"]["amount"]), event["subject"]))
-        self._touch(event, tx)
-
-    @handles("aftersales.complaint.Triaged")
-    def triaged(self, event: Event, tx: Transaction) -> None:
-        tx.execute(self.sql("UPDATE {cases} SET priority = ?, status = CASE status WHEN 'filed' "
-                            "THEN 'open' ELSE status END WHERE case_id = ?"),
-                   (event["data"]["priority"], event["subject"]))
-        self._touch(event, tx)
-
-    @handles("aftersales.complaint.Acknowledged")
-    def acknowledged(self, event: Event, tx: Transaction) -> None:
-        self._first_response(event, tx, only_first=False)
-
-    @handles("aftersales.complaint.MessageAdded")
-    def message(self, event: Event, tx: Transaction) -> None:
-        if event["data"]["direction"] == "out":
-            self._first_response(event, tx, only_first=True)
-        else:
-            self._touch(event, tx)
-
-    def _first_response(self, event: Event, tx: Transaction, only_first: bool) -> None:
-        """An acknowledgement, or a first reply, moves an open complaint to acknowledged."""
-        first = " AND acknowledged_at IS NULL" if only_first else ""
-        tx.execute(self.sql("UPDATE {cases} SET status = CASE WHEN status IN ('open', "
-                            "'reopened') THEN 'acknowledged' ELSE status END, "
-                            "acknowledged_at = ? WHERE case_id = ?" + first),
-                   (event["time"], event["subject"]))
-        self._touch(event, tx)
-
-    @handles("aftersales.return.RepairCompleted")
-    def repair_completed(self, event: Event, tx: Transaction) -> None:
-        self._touch(event, tx, "repaired" if event["data"]["repaired"] else "repair_failed")
-
-    @handles("aftersales.complaint.ProposalAnswered")
-    def answered(self, event: Event, tx: Transaction) -> None:
-        self._touch(event, tx, "accepted" if event["data"]["accepted"] else "acknowledged")
-
-    @handles(*(f"aftersales.{k}.{e}" for k in ("return", "refund", "complaint")
-               for e in ("DeadlineScheduled", "DeadlineCancelled", "DeadlineBreached")))
-    def deadline(self, event: Event, tx: Transaction) -> None:
-        """next_deadline: the earliest deadline of the case that is still open."""
-        row = tx.one(self.sql("SELECT open_deadlines FROM {cases} WHERE case_id = ?"),
-                     (event["subject"],))
-        if row is None:
+    @handles(*_types())
+    def applied(self, event: Event, tx: Transaction) -> None:
+        """Open the row, or fold the event into it with the case's lifecycle."""
+        kind, name = event["type"].split(".")[1:]
+        lifecycle = LIFECYCLES[kind]
+        if name == lifecycle.opening:
+            self._open(kind, lifecycle, event, tx)
             return
-        open_deadlines = orjson.loads(row[0])
-        name = event["data"]["name"]
-        if event["type"].endswith("DeadlineScheduled"):
-            open_deadlines[name] = utc(event["data"]["due_at"])
-        else:
-            open_deadlines.pop(name, None)
-        earliest = min(open_deadlines.values(), default=None)
-        tx.execute(self.sql("UPDATE {cases} SET open_deadlines = ?, next_deadline = ? "
-                            "WHERE case_id = ?"),
-                   (orjson.dumps(open_deadlines).decode(), earliest, event["subject"]))
-        self._touch(event, tx)
+        found = tx.one(self.sql(f"SELECT {', '.join(READ)} FROM {{cases}} WHERE case_id = ?"),
+                       (event["subject"],))
+        if found is None:  # an event of a case this table never saw open: nothing to fold into
+            return
+        current: Row = dict(zip(READ, found, strict=True))
+        standing = lifecycle.after(
+            Standing(current["status"], current["escalation"],
+                     current["acknowledged_at"] is not None), name, event["data"])
+        changes: Row = {"status": str(standing.status), "escalation": standing.escalation,
+                        "updated_at": event["time"], "version": event["version"]}
+        facts = FACTS.get(name)
+        if facts is not None:
+            facts(event, current, changes)
+        columns = ", ".join(f"{column} = ?" for column in changes)
+        tx.execute(self.sql(f"UPDATE {{cases}} SET {columns} WHERE case_id = ?"),
+                   (*changes.values(), event["subject"]))
+
+    def _open(self, kind: str, lifecycle: Lifecycle, event: Event, tx: Transaction) -> None:
+        data = event["data"]
+        standing = lifecycle.opened(data)
+        tx.execute(self.sql(
+            "INSERT INTO {cases} (case_id, case_type, status, escalation, order_id, customer_id, "
+            "amount, reason, opened_at, updated_at, version) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (case_id) DO NOTHING"),
+            (event["subject"], kind, str(standing.status), standing.escalation,
+             data.get("order_id"), data.get("customer_id"), money_amount(data.get("amount")),
+             data.get("reason") or data.get("category"), event["time"], event["time"],
+             event["version"]))
+
+
+# ---- the facts an event brings besides the case's standing ------------------------------------
+READ = ("status", "escalation", "acknowledged_at", "open_deadlines", "market", "currency")
+Facts = Callable[[Event, Row, Row], None]  # (event, the row's current READ columns, changes)
+
+
+def _decided(event: Event, current: Row, changes: Row) -> None:
+    decision = event["data"]["decision"]
+    if decision["policy_id"] in FACTS_FROM:  # the first decision that names them
+        inputs = decision["inputs"]
+        changes["market"] = current["market"] or inputs.get("market")
+        changes["currency"] = current["currency"] or inputs.get("currency")
+
+
+def _calculated(event: Event, current: Row, changes: Row) -> None:
+    changes["amount"] = money_amount(event["data"]["amount"])
+
+
+def _triaged(event: Event, current: Row, changes: Row) -> None:
+    changes["priority"] = event["data"]["priority"]
+
+
+def _acknowledged(event: Event, current: Row, changes: Row) -> None:
+    changes["acknowledged_at"] = event["time"]
+
+
+def _message(event: Event, current: Row, changes: Row) -> None:
+    if event["data"]["direction"] == "out" and current["acknowledged_at"] is None:
+        changes["acknowledged_at"] = event["time"]  # a first reply is the first response
+
+
+def _approved(event: Event, current: Row, changes: Row) -> None:
+    if event["type"] == "aftersales.return.Approved":
+        changes["returnless"] = int(bool(event["data"]["returnless"]))
+
+
+def _deadline(event: Event, current: Row, changes: Row) -> None:
+    """next_deadline: the earliest deadline of the case that is still open."""
+    deadlines = orjson.loads(current["open_deadlines"])
+    name = event["data"]["name"]
+    if event["type"].endswith("DeadlineScheduled"):
+        deadlines[name] = utc(event["data"]["due_at"])
+    else:
+        deadlines.pop(name, None)
+    changes["open_deadlines"] = orjson.dumps(deadlines).decode()
+    changes["next_deadline"] = min(deadlines.values(), default=None)
+
+
+FACTS: dict[str, Facts] = {
+    "DecisionRecorded": _decided,
+    "Calculated": _calculated,
+    "Triaged": _triaged,
+    "Acknowledged": _acknowledged,
+    "MessageAdded": _message,
+    "Approved": _approved,
+    **dict.fromkeys(DEADLINE_EVENTS, _deadline),
+}

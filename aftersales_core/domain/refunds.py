@@ -19,6 +19,7 @@ from aftersales_core.domain.deadlines import (
     deadline_events,
     decision_event,
 )
+from aftersales_core.domain.lifecycle import CaseEvent, Lifecycle, escalated, stay, to
 from aftersales_core.errors import ApprovalRefusedError, InvalidCommandError, SelfApprovalError
 from aftersales_core.money import Money
 from aftersales_core.outcomes import (
@@ -40,6 +41,21 @@ class RefundStatus(StrEnum):
 
 
 S = RefundStatus
+REFUND_LIFECYCLE = Lifecycle("refund", RefundStatus, "Requested", {
+    "Requested": to(S.REQUESTED),
+    "Calculated": stay,
+    "AwaitingApproval": to(S.AWAITING_APPROVAL),
+    "Approved": to(S.APPROVED),
+    "Rejected": to(S.REJECTED),
+    "Issued": to(S.ISSUED),
+    "Failed": to(S.FAILED),
+    "Settled": to(S.SETTLED),
+    "Escalated": escalated(),
+    "DecisionRecorded": stay,
+    "DeadlineScheduled": stay,
+    "DeadlineCancelled": stay,
+    "DeadlineBreached": stay,
+})
 
 
 class RefundCase(CaseRules, DeadlineRules, Aggregate):
@@ -51,7 +67,10 @@ class RefundCase(CaseRules, DeadlineRules, Aggregate):
     TOPIC = "aftersales.refund"
     Created = None  # type: ignore[assignment]  # creation events have their own names
 
-    class Event(Aggregate.Event):
+    LIFECYCLE = REFUND_LIFECYCLE
+    status: RefundStatus
+
+    class Event(CaseEvent):
         class_version = 2
         upcast_v1_v2 = classmethod(upcast_actor_v1_v2)
 
@@ -74,7 +93,6 @@ class RefundCase(CaseRules, DeadlineRules, Aggregate):
         self.source, self.source_case_id = source, source_case_id
         self.lines, self.requested_amount, self.reason = lines, amount, reason
         self.requested_by, self.requested_role = by, role
-        self.status = S.REQUESTED
         self.decisions: list[PolicyDecision] = []
         self.amount: Money | None = None
         self.components: dict[str, str] = {}
@@ -124,7 +142,7 @@ class RefundCase(CaseRules, DeadlineRules, Aggregate):
 
     @event("AwaitingApproval", topic="aftersales.refund.AwaitingApproval")
     def _awaiting_approval(self, reasons: list[str], timestamp: datetime) -> None:
-        self.status = S.AWAITING_APPROVAL
+        """The approval policy asks for a supervisor."""
 
     def approve(self, actor: Actor, decision: PolicyDecision, at: datetime) -> None:
         self._check_time(at)
@@ -139,7 +157,6 @@ class RefundCase(CaseRules, DeadlineRules, Aggregate):
     @event("Approved", topic="aftersales.refund.Approved")
     def _approved(self, by: str, role: str, timestamp: datetime) -> None:
         self.approved_by, self.approved_role = by, role
-        self.status = S.APPROVED
 
     def reject(self, actor: Actor, reason: str, at: datetime) -> None:
         self._check_time(at)
@@ -148,7 +165,7 @@ class RefundCase(CaseRules, DeadlineRules, Aggregate):
 
     @event("Rejected", topic="aftersales.refund.Rejected")
     def _rejected(self, by: str, role: str, reason: str, timestamp: datetime) -> None:
-        self.status = S.REJECTED
+        """Nothing will be paid."""
 
     def issue(self, actor: Actor, at: datetime) -> None:
         self._check_time(at)
@@ -166,7 +183,6 @@ class RefundCase(CaseRules, DeadlineRules, Aggregate):
         self, by: str, role: str, idempotency_key: str, attempt: int, timestamp: datetime
     ) -> None:
         self.attempts = attempt
-        self.status = S.ISSUED
 
     def settle(self, provider_ref: str, actor: Actor, at: datetime) -> None:
         self._check_time(at)
@@ -180,7 +196,6 @@ class RefundCase(CaseRules, DeadlineRules, Aggregate):
     @event("Settled", topic="aftersales.refund.Settled")
     def _settled(self, provider_ref: str, by: str, role: str, timestamp: datetime) -> None:
         self.provider_ref = provider_ref
-        self.status = S.SETTLED
 
     def fail(self, error: str, actor: Actor, at: datetime) -> None:
         self._check_time(at)
@@ -190,7 +205,6 @@ class RefundCase(CaseRules, DeadlineRules, Aggregate):
     @event("Failed", topic="aftersales.refund.Failed")
     def _failed(self, error: str, by: str, role: str, timestamp: datetime) -> None:
         self.failures.append(error)
-        self.status = S.FAILED
 
     # ---- deadlines (SPEC §3.3; bookkeeping in domain/deadlines.py) -------------------------
     def deadlines_wanted(self) -> dict[str, datetime]:
