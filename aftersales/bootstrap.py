@@ -40,6 +40,7 @@ from consumers.relay import Relay
 from projections.base import Event
 from projections.catalog import all_projections
 from projections.db import ReadDatabase
+from workers.error_policy import ErrorPolicy
 
 TOPIC_PARTITIONS = {"orders": 3, "shipments": 3, "case_events": 6, "dlq": 1}
 INBOUND_GROUP = "aftersales-inbound"
@@ -132,7 +133,7 @@ def _bootstrap(settings: Settings) -> str:
     return settings.kafka_bootstrap_servers
 
 
-def build_relay(app: Services, settings: Settings) -> Relay:
+def build_relay(app: Services, settings: Settings, policy: ErrorPolicy | None = None) -> Relay:
     servers = _bootstrap(settings)
     limit = settings.case_event_max_bytes
 
@@ -143,10 +144,12 @@ def build_relay(app: Services, settings: Settings) -> Relay:
     return Relay(app.store.recorder, app.store.factory.tracking_recorder(),
                  partial(kafka_clients.producer, servers,
                          max_request_size=limit + RECORD_OVERHEAD),
-                 settings.case_events_topic, max_message_bytes=limit, topic_limit=topic_limit)
+                 settings.case_events_topic, max_message_bytes=limit, topic_limit=topic_limit,
+                 policy=policy)
 
 
-def build_inbound(app: Services, settings: Settings) -> InboundConsumer:
+def build_inbound(app: Services, settings: Settings, policy: ErrorPolicy | None = None
+                  ) -> InboundConsumer:
     """The inbound consumer, acting as its principal (``AFTERSALES_INBOUND_PRINCIPAL``, by
     default the built-in ``system.upstream``, created on first use)."""
     servers = _bootstrap(settings)
@@ -159,6 +162,7 @@ def build_inbound(app: Services, settings: Settings) -> InboundConsumer:
         orders_topic=settings.orders_topic,
         shipments_topic=settings.shipments_topic,
         dlq_topic=settings.dlq_topic,
+        policy=policy,
     )
 
 
@@ -166,14 +170,15 @@ def build_read_db(settings: Settings) -> ReadDatabase:
     return ReadDatabase(settings.read_database_url)
 
 
-def build_projection_runner(settings: Settings) -> ProjectionRunner:
+def build_projection_runner(settings: Settings, policy: ErrorPolicy | None = None
+                            ) -> ProjectionRunner:
     servers = _bootstrap(settings)
     return ProjectionRunner(build_read_db(settings), all_projections(),
                             partial(kafka_clients.consumer, servers, PROJECTIONS_GROUP,
                                     max_poll_records=2000),
                             settings.case_events_topic,
                             make_producer=partial(kafka_clients.producer, servers),
-                            dlq_topic=settings.dlq_topic)
+                            dlq_topic=settings.dlq_topic, policy=policy)
 
 
 def store_reader(app: Services) -> Callable[[int, int], list[Event]]:

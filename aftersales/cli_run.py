@@ -28,6 +28,7 @@ from aftersales.output import console, errors
 from aftersales.settings import Settings
 from audit.auditor import Auditor
 from scheduling.scheduler import Scheduler
+from workers.error_policy import ErrorPolicy
 
 log = logging.getLogger("aftersales.run")
 Role = Literal["inbound", "relay", "projections", "scheduler", "auditor"]
@@ -77,18 +78,20 @@ def _run_workers(settings: Settings, roles: list[Role], create_topics: bool,
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     workers: dict[str, Callable[[threading.Event], None]] = {}
+    policy = ErrorPolicy()  # one error policy for every worker (workers/error_policy.py)
     if "inbound" in roles:
-        workers["inbound"] = build_inbound(app, settings).run
+        workers["inbound"] = build_inbound(app, settings, policy).run
     if "relay" in roles:
-        workers["relay"] = build_relay(app, settings).run
+        workers["relay"] = build_relay(app, settings, policy).run
     if "projections" in roles:
-        workers["projections"] = build_projection_runner(settings).run
+        workers["projections"] = build_projection_runner(settings, policy).run
     if "scheduler" in roles:
         # fires due deadlines with the wall clock, as the built-in system.scheduler principal
-        workers["scheduler"] = Scheduler(app, scheduler_principal(app)).run
+        workers["scheduler"] = Scheduler(app, scheduler_principal(app), policy=policy).run
     if "auditor" in roles:
         # seals every few seconds
-        workers["auditor"] = Auditor(app.store.recorder, app.store.mapper).run
+        workers["auditor"] = Auditor(app.store.recorder, app.store.mapper,
+                                     policy=policy).run
     failed: list[str] = []
 
     def guarded(name: str, work: Callable[[threading.Event], None]) -> None:

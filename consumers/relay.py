@@ -10,7 +10,11 @@ topic configured smaller, a broker policy), the relay publishes everything befor
 its position, and reports the refused position loudly: an error in the log on every retry, a
 ``refused`` tracking record that `aftersales status` shows, with a non-zero exit code. It never
 skips the event: that would break the order of its case. Large events are sent on their own,
-after everything before them was acknowledged, so a refusal never lets a later event through."""
+after everything before them was acknowledged, so a refusal never lets a later event through.
+
+Any other failure (broker or store unavailable, a bug) follows the injected error policy
+(workers/error_policy.py): the relay drops its producer, backs off and starts again after its
+recorded position."""
 
 from __future__ import annotations
 
@@ -23,7 +27,6 @@ from dataclasses import dataclass
 from eventsourcing.persistence import (
     ApplicationRecorder,
     Notification,
-    PersistenceError,
     Tracking,
     TrackingRecorder,
 )
@@ -32,6 +35,7 @@ from kafka.errors import KafkaError
 from kafka.producer.future import FutureRecordMetadata
 
 from consumers.case_events import encode
+from workers.error_policy import ErrorPolicy
 
 log = logging.getLogger(__name__)
 ISOLATE_BYTES = 64 * 1024  # events larger than this are sent on their own
@@ -78,7 +82,7 @@ class Relay:
                  name: str = "relay", batch_size: int = 500, idle_sleep: float = 0.02,
                  send_timeout: float = 30.0, max_message_bytes: int | None = None,
                  topic_limit: Callable[[], int | None] | None = None,
-                 refused_retry: float = 30.0) -> None:
+                 refused_retry: float = 30.0, policy: ErrorPolicy | None = None) -> None:
         self.recorder, self.tracking = recorder, tracking
         self.make_producer, self.topic = make_producer, topic
         self.name = relay_name(topic, name)
@@ -86,6 +90,7 @@ class Relay:
         self.configured_limit = self.max_message_bytes = max_message_bytes
         self.topic_limit, self.refused_retry = topic_limit, refused_retry
         self.stats = RelayStats(position=self.position())
+        self.policy = policy or ErrorPolicy()
         self._producer: KafkaProducer | None = None
         self._limit_known = False
         self._next_try = 0.0
@@ -95,22 +100,20 @@ class Relay:
         return self.tracking.max_tracking_id(self.name) or 0
 
     def run(self, stop: threading.Event) -> None:
-        """Publish until ``stop`` is set; broker trouble is retried with back-off."""
-        backoff = 0.5
+        """Publish until ``stop`` is set; failures are retried as the error policy says."""
         log.info("relay %s starting after position %d", self.name, self.stats.position)
-        while not stop.is_set():
-            try:
-                if self.step() == 0:
-                    stop.wait(self.idle_sleep)
-                backoff = 0.5
-            except (KafkaError, PersistenceError) as error:
-                self.stats.failures += 1
-                log.warning("relay %s: %s at position %d (%s); retrying in %.1fs", self.name,
-                            type(error).__name__, self.stats.position, error, backoff)
-                self._drop_producer()
-                stop.wait(backoff)
-                backoff = min(backoff * 2, 10.0)
-        self._drop_producer()
+
+        def publish_or_idle() -> None:
+            if self.step() == 0:
+                stop.wait(self.idle_sleep)
+
+        self.policy.keep_running(f"relay {self.name}", stop, publish_or_idle,
+                                 end=self._drop_producer, failed=self._failed)
+
+    def _failed(self, error: BaseException) -> None:
+        self.stats.failures += 1
+        log.warning("relay %s: stopped after position %d; it starts again from there",
+                    self.name, self.stats.position)
 
     def step(self) -> int:
         """Publish the next batch; returns how many events it published."""

@@ -8,9 +8,7 @@ past them. A rebuild leaves out the same applications, so the tables still equal
 from __future__ import annotations
 
 import logging
-import random
 import re
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -71,7 +69,6 @@ def ensure_schema(db: ReadDatabase, projections: Sequence[Projection]) -> None:
                             projection.name)
 
 
-CONFLICT_RETRIES = 5
 CANONICAL_UTC = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{6})?\+00:00")
 
 
@@ -109,21 +106,9 @@ def apply_batch(db: ReadDatabase, projections: Sequence[Projection],
     An event at or below a projection's position for its partition (a re-send by the relay)
     or below its floor (already applied by a rebuild) is skipped, so nothing is applied twice.
     ``on_failures`` hears what was left out before the transaction commits (raising there
-    rolls the batch back). Returns how many (event, projection) applications happened. A
-    deadlock or serialisation failure against another runner rolls the whole batch back and
-    tries it again."""
-    for attempt in range(1, CONFLICT_RETRIES + 1):
-        try:
-            return _apply_batch(db, projections, deliveries, on_failures)
-        except (psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure):
-            if attempt == CONFLICT_RETRIES:
-                raise
-            time.sleep(random.uniform(0, 0.05 * attempt))
-    raise AssertionError("unreachable")
-
-
-def _apply_batch(db: ReadDatabase, projections: Sequence[Projection],
-                 deliveries: Sequence[Delivery], on_failures: OnFailures | None) -> int:
+    rolls the batch back). Returns how many (event, projection) applications happened. An
+    outage, or a deadlock or serialisation failure against another runner, rolls the whole
+    batch back and raises: the runner's error policy retries it."""
     if all(d.event is not None for d in deliveries):
         try:
             with db.transaction() as tx:
