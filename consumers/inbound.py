@@ -16,11 +16,12 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from uuid import UUID
 
-from kafka import KafkaConsumer, KafkaProducer, OffsetAndMetadata
+from kafka import KafkaConsumer, KafkaProducer, OffsetAndMetadata, TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
 
 from aftersales_core.application.access import Caller
@@ -83,18 +84,23 @@ class InboundConsumer:
     def poll_once(self, consumer: KafkaConsumer, timeout_ms: int = 200) -> int:
         """Handle one poll's records, then commit every partition past them in one request.
 
-        A failure part-way leaves this poll uncommitted: its records come again and the
-        store ignores the ones it applied already."""
+        A failure part-way commits what was handled before it (best effort) and raises: the
+        failed record and those after it come again (the store ignores any it applied)."""
         batches = consumer.poll(timeout_ms=timeout_ms)
-        handled = 0
-        for records in batches.values():
-            for record in records:
-                self.handle(record)
-                handled += 1
-        if batches:
-            consumer.commit({partition: OffsetAndMetadata(records[-1].offset + 1, "", -1)
-                             for partition, records in batches.items()})
-        return handled
+        done: dict[TopicPartition, OffsetAndMetadata] = {}
+        try:
+            for partition, records in batches.items():
+                for record in records:
+                    self.handle(record)
+                    done[partition] = OffsetAndMetadata(record.offset + 1, "", -1)
+        except Exception:
+            if done:
+                with suppress(Exception):  # the failure that matters is the one raised
+                    consumer.commit(done)
+            raise
+        if done:
+            consumer.commit(done)
+        return sum(len(records) for records in batches.values())
 
     def handle(self, record: ConsumerRecord) -> None:
         """Apply one record or dead-letter it (poison); any other failure raises, so that

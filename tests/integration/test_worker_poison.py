@@ -3,14 +3,15 @@
 * The projection runner, fed records on the case-events topic that are not case events, or
   events a projection cannot take, leaves them out, dead-letters them with where they came
   from, moves past them and keeps applying the rest, on SQLite and PostgreSQL read databases.
-* The inbound consumer dead-letters a message that keeps failing with a "transient" store
-  error while the store answers (after MAX_ATTEMPTS), instead of retrying it forever."""
+* The projection runner reconnects when the read database drops its connection.
+
+What is not poison (a bug, an outage) is retried, never dead-lettered:
+tests/integration/test_worker_failures.py."""
 
 from __future__ import annotations
 
 import threading
 import uuid
-from dataclasses import replace
 from datetime import datetime, timedelta
 from functools import partial
 from pathlib import Path
@@ -19,14 +20,10 @@ from typing import Any
 import orjson
 import psycopg
 import pytest
-from eventsourcing.persistence import OperationalError
 
-from aftersales.bootstrap import PROJECTIONS_GROUP, build_inbound, build_relay, open_app
+from aftersales.bootstrap import PROJECTIONS_GROUP, build_relay, open_app
 from aftersales.settings import Settings, eventsourcing_env
-from aftersales_core.application.services import Services
-from aftersales_core.application.upstream import UpstreamService
 from consumers import kafka_clients
-from consumers.inbound import MAX_ATTEMPTS
 from consumers.projection_runner import ProjectionRunner
 from projections.catalog import all_projections
 from projections.db import ReadDatabase
@@ -34,7 +31,7 @@ from tests.crash_helpers import publish_located, read_to_end
 from tests.factories import ingest, order_paid, order_placed, shipment
 from tests.integration.test_projection_runner import caught_up, rebuilt, snapshot
 from tests.kafka_fixtures import TestBroker
-from tests.pipeline import as_message, eventually, pipeline_settings
+from tests.pipeline import eventually, pipeline_settings
 
 pytestmark = pytest.mark.kafka
 
@@ -110,46 +107,6 @@ def test_the_projection_runner_leaves_out_and_dead_letters_what_it_cannot_apply(
 def placed_at(message: dict[str, Any]) -> datetime:
     """Two days after the order was placed."""
     return datetime.fromisoformat(message["occurred_at"]) + timedelta(days=2)
-
-
-class FlakyOnOneOrder(UpstreamService):
-    """The real upstream service, whose store fails "transiently" for one order, every time."""
-
-    def order_placed(self, caller: Any, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
-        if kwargs["order_id"] == "o-cursed":
-            raise OperationalError("server closed the connection unexpectedly")
-        return super().order_placed(caller, *args, **kwargs)
-
-
-def flaky_app(url: str) -> Services:
-    """The real application with the flaky upstream service in place of its own."""
-    app = open_app(eventsourcing_env(url))
-    up = app.upstream
-    return replace(app, upstream=FlakyOnOneOrder(up.store, up.work, up.access, up.refunds,
-                                                 up.logistics))
-
-
-def test_a_message_failing_transiently_while_the_store_answers_is_dead_lettered(
-        tmp_path: Path, kafka_broker: TestBroker, topic_prefix: str) -> None:
-    settings = pipeline_settings(Settings(database_url=f"sqlite:///{tmp_path / 'e.sqlite'}"),
-                                 kafka_broker.bootstrap_servers, topic_prefix)
-    app = flaky_app(settings.database_url)
-    stop = threading.Event()
-    try:
-        cursed, fine = order_placed("o-cursed"), order_placed("o-fine")
-        publish_located(settings, [(settings.orders_topic, *as_message(m))
-                                   for m in (cursed, fine)])
-        consumer = build_inbound(app, settings)
-        thread = threading.Thread(target=consumer.run, args=(stop,), daemon=True)
-        thread.start()
-        eventually(lambda: consumer.stats.applied == 1, 120, "the next message applied")
-        assert consumer.stats.by_kind == {"unprocessable": 1}
-        assert thread.is_alive()
-    finally:
-        stop.set()
-        app.close()
-    [record] = read_to_end(kafka_broker.bootstrap_servers, settings.dlq_topic)
-    assert f"failed {MAX_ATTEMPTS} times" in dict(record.headers)["error"].decode()
 
 
 def test_the_projection_runner_reconnects_after_its_read_database_connection_dies(
