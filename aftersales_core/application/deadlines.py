@@ -26,17 +26,15 @@ from aftersales_core.application.deadline_facts import breach_inputs, watchdog_i
 from aftersales_core.application.logistics import CATEGORY_OF
 from aftersales_core.application.returns import returned_lines, shipping_decision
 from aftersales_core.application.store import Store
-from aftersales_core.application.unit_of_work import UnitOfWork
+from aftersales_core.application.unit_of_work import UnitOfWork, on_fresh_state
 from aftersales_core.domain.actor import POLICY, Actor
 from aftersales_core.domain.base import require_aware
 from aftersales_core.domain.deadlines import Breach, Deadline, DeadlineRules
 from aftersales_core.domain.ids import case_id_for
 from aftersales_core.domain.order import Order
 from aftersales_core.domain.returns import ReturnCase, ReturnStatus
-from aftersales_core.errors import ConcurrentChangeError, UnknownCaseError
+from aftersales_core.errors import UnknownCaseError
 from aftersales_core.outcomes import BreachOutcome, LogisticsException
-
-FIRE_RETRIES = 5
 
 
 @dataclass
@@ -87,13 +85,7 @@ class DeadlineService:
         require_aware(now, "now")
         grant = self.access.require(caller, "FireDeadlines", {"case_id": str(case_id)},
                                     case_id=case_id)
-        for attempt in range(FIRE_RETRIES):
-            try:
-                return self._fire(case_id, now, grant.actor)
-            except ConcurrentChangeError:
-                if attempt == FIRE_RETRIES - 1:
-                    raise
-        raise AssertionError("unreachable")
+        return on_fresh_state(lambda: self._fire(case_id, now, grant.actor))
 
     def open_deadlines_of(
         self, caller: Caller, case_id: UUID

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from aftersales_core.decisions import JSON, PolicyDecision
 from aftersales_core.errors import UnknownPolicyError
@@ -59,6 +58,3 @@ def rerun(decision: PolicyDecision) -> PolicyDecision:
 def registered() -> list[tuple[str, int]]:
     return sorted(_POLICIES)
 
-
-def describe() -> dict[str, Any]:
-    return {pid: {"current": ver} for pid, ver in sorted(_CURRENT.items())}

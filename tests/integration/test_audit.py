@@ -20,6 +20,7 @@ from aftersales.cli import app as cli_app
 from aftersales.settings import Settings, eventsourcing_env
 from aftersales_core.application.services import Services
 from audit.auditor import GENESIS, Auditor
+from database.sql import StoreDatabase, quoted
 from tests.factories import T0, caller, delivered_order
 
 REQUESTED = T0 + timedelta(days=5)
@@ -41,22 +42,17 @@ class RawStore:
 
     def __init__(self, app: Services) -> None:
         recorder: Any = app.store.recorder
-        self.datastore = recorder.datastore
-        self.postgres = type(self.datastore).__name__.startswith("Postgres")
-        if self.postgres:
-            self.table = f'"{self.datastore.schema}"."{recorder.events_table_name}"'
-            self.position = "notification_id"
-        else:
-            self.table, self.position = recorder.events_table_name, "rowid"
+        self.store = StoreDatabase(recorder, "tampering")
+        self.table = self.store.table(quoted(recorder.events_table_name))
+        self.position = "notification_id" if self.store.postgres else "rowid"
 
     def execute(self, sql: str, *params: Any, rows: bool = False) -> list[tuple[Any, ...]]:
         sql = sql.format(table=self.table, position=self.position)
-        with self.datastore.transaction(commit=True) as cursor:
-            cursor.execute(sql.replace("?", "%s") if self.postgres else sql, params)
-            if not rows:
-                return []
-            return [tuple(r.values()) if isinstance(r, dict) else tuple(r)
-                    for r in cursor.fetchall()]
+        with self.store.transaction(commit=True) as tx:
+            if rows:
+                return tx.rows(sql, params)
+            tx.execute(sql, params)
+            return []
 
     def row(self, position: int) -> tuple[Any, ...]:
         return self.execute("SELECT originator_id, originator_version, topic, state FROM {table} "
