@@ -28,6 +28,7 @@ from bench import (
     commands,
     inbound,
     latency,
+    loading,
     memory,
     projection_runner,
     rebuild,
@@ -49,6 +50,7 @@ from bench.report import (
 
 BENCHMARKS: dict[str, Callable[[Context], BenchResult]] = {
     "commands": commands.run,
+    "loading": loading.run,
     "inbound": inbound.run,
     "relay": relay.run,
     "replay": replay.run,

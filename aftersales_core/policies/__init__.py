@@ -23,7 +23,6 @@ from aftersales_core.policies import (
 )
 from aftersales_core.policies.registry import (
     current_version,
-    describe,
     evaluate,
     registered,
     rerun,
@@ -37,7 +36,6 @@ __all__ = [
     "customs_return",
     "deadline_breach",
     "deadlines",
-    "describe",
     "evaluate",
     "exchange_settlement",
     "logistics_exception",

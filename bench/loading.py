@@ -1,0 +1,103 @@
+"""How the store loads aggregates (issue 12): the project's event cache against the library's
+own aggregate cache with fast-forward, on the command mix of `bench/commands.py` (SQLite, one
+process; every command loads its case, its order and its principal, decides and saves).
+
+* ``event cache`` (what the store uses): recently read events per aggregate are kept; each load
+  asks the store for newer events (``gt`` the cached version) and folds every event afresh.
+* ``library cache``: ``AGGREGATE_CACHE_MAXSIZE`` with ``AGGREGATE_CACHE_FASTFORWARD`` (another
+  process may write) and ``DEEPCOPY_FROM_AGGREGATE_CACHE`` (a command that fails half-way
+  must not leave its changes in the cache): the cached aggregate is fast-forwarded with the
+  newer events and deep-copied for the command.
+* Baseline ``no cache``: every load reads and folds all of the aggregate's events.
+
+The faster of the two caches is the store's one way to load (aftersales_core/application/
+store.py); the other stays here only, to be measured again."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.domain import Aggregate
+
+from aftersales.bootstrap import compose
+from aftersales.settings import eventsourcing_env
+from aftersales_core.application.store import Store, fold
+from audit.denials import open_denial_log
+from bench.context import Context
+from bench.report import REPEATS, BenchResult, Figure, median, paired, progress
+from bench.workload import command_mix, ingest_orders, with_staff
+
+
+class _NoEvents:
+    """An event cache that keeps nothing."""
+
+    def events(self, store: Any, aggregate_id: UUID) -> tuple[Any, ...]:
+        return tuple(store.get(aggregate_id))
+
+    def saved(self, new_events: Any) -> None:
+        pass
+
+
+class UncachedStore(Store):
+    def __init__(self, env: dict[str, str]) -> None:
+        super().__init__(env)
+        self.cache = _NoEvents()  # type: ignore[assignment]
+
+
+class LibraryCacheStore(UncachedStore):
+    """Loads through the library's repository: cached aggregates, fast-forwarded, deep-copied."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        super().__init__({**env, "AGGREGATE_CACHE_MAXSIZE": "4096",
+                          "AGGREGATE_CACHE_FASTFORWARD": "y",
+                          "DEEPCOPY_FROM_AGGREGATE_CACHE": "y"})
+
+    def load_any(self, aggregate_id: UUID) -> Aggregate | None:
+        try:
+            return self.repository.get(aggregate_id, projector_func=fold)
+        except AggregateNotFoundError:
+            return None
+
+
+STORES: dict[str, type[Store]] = {
+    "event cache": Store, "library cache": LibraryCacheStore, "no cache": UncachedStore}
+
+
+def _rate(ctx: Context, kind: type[Store], orders: int) -> float:
+    """Commands per second of the timed mix on a fresh SQLite store of this kind."""
+    store = kind(env=eventsourcing_env(f"sqlite:///{ctx.path('loading')}.sqlite"))
+    app = with_staff(compose(store, open_denial_log(store.recorder)))
+    commands = command_mix(app, ingest_orders(app, orders))
+    started = time.perf_counter()
+    for command in commands:
+        command()
+    seconds = time.perf_counter() - started
+    app.close()
+    return len(commands) / seconds
+
+
+def run(ctx: Context) -> BenchResult:
+    orders = ctx.size(60, 10)
+    bench = BenchResult("loading", params={"orders": orders, "repeats": REPEATS})
+    rates: dict[str, list[float]] = {name: [] for name in STORES}
+    for kind in STORES.values():  # warm-up, untimed
+        _rate(ctx, kind, max(3, orders // 10))
+    for repeat in range(REPEATS):
+        for name, kind in STORES.items():  # interleaved, so drift hits all three alike
+            rates[name].append(_rate(ctx, kind, orders))
+        progress("loading: repeat {}/{}: {}".format(repeat + 1, REPEATS, "; ".join(
+            f"{name} {values[-1]:,.0f} commands/s" for name, values in rates.items())))
+    bench.repeats = {f"{name.replace(' ', '_')}_commands_per_s": v for name, v in rates.items()}
+    base = rates["no cache"]
+    bench.figures = [
+        Figure(f"loading: commands with the {name}", median(rates[name]), "commands/s",
+               median(base), baseline_what="no cache: every load reads and folds every event",
+               target="the faster cache is the store's", paired_ratio=paired(rates[name], base))
+        for name in ("event cache", "library cache")
+    ]
+    faster = max(("event cache", "library cache"), key=lambda n: paired(rates[n], base))
+    bench.notes.append(f"faster: the {faster} (the store uses the event cache)")
+    return bench
