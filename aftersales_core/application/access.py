@@ -104,7 +104,7 @@ class Access:
         """The principal at its latest stored version: the store is asked for newer events on
         every call (a revocation elsewhere counts at once); only the folding is remembered,
         per version (these principals are read here, never changed)."""
-        events = self.store.cache.events(self.store.events, principal_id)
+        events = self.store.stored_events(principal_id)
         if not events:
             return None
         known = self._principals.get(principal_id)
