@@ -98,9 +98,11 @@ def run(ctx: Context) -> BenchResult:
     loads: dict[str, list[float]] = {name: [] for name in STORES}
     for kind in STORES.values():  # warm-up, untimed
         _rates(ctx, kind, max(3, orders // 10))
+    names = list(STORES)
     for repeat in range(REPEATS):
-        for name, kind in STORES.items():  # interleaved, so drift hits all three alike
-            command_rate, load_rate = _rates(ctx, kind, orders)
+        # interleaved, each first in turn, so drift and position hit all three alike
+        for name in names[repeat % len(names):] + names[:repeat % len(names)]:
+            command_rate, load_rate = _rates(ctx, STORES[name], orders)
             rates[name].append(command_rate)
             loads[name].append(load_rate)
         progress("loading: repeat {}/{}: {}".format(repeat + 1, REPEATS, "; ".join(
