@@ -1,12 +1,10 @@
-"""No single message stops or crash-loops a worker (issue 9), on the real broker.
+"""No single message stops or crash-loops a worker (issue 9), on the real broker: the
+projection runner, fed records on the case-events topic that are not case events, or events a
+projection cannot take, leaves them out, dead-letters them with where they came from, moves
+past them and keeps applying the rest, on SQLite and PostgreSQL read databases.
 
-* The projection runner, fed records on the case-events topic that are not case events, or
-  events a projection cannot take, leaves them out, dead-letters them with where they came
-  from, moves past them and keeps applying the rest, on SQLite and PostgreSQL read databases.
-* The projection runner reconnects when the read database drops its connection.
-
-What is not poison (a bug, an outage) is retried, never dead-lettered:
-tests/integration/test_worker_failures.py."""
+What is not poison (a bug, an outage, a read database that goes away and comes back) is
+retried, never dead-lettered: tests/integration/test_worker_failures.py."""
 
 from __future__ import annotations
 
@@ -18,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-import psycopg
 import pytest
 
 from aftersales.bootstrap import PROJECTIONS_GROUP, build_relay, open_app
@@ -107,35 +104,3 @@ def test_the_projection_runner_leaves_out_and_dead_letters_what_it_cannot_apply(
 def placed_at(message: dict[str, Any]) -> datetime:
     """Two days after the order was placed."""
     return datetime.fromisoformat(message["occurred_at"]) + timedelta(days=2)
-
-
-def test_the_projection_runner_reconnects_after_its_read_database_connection_dies(
-        tmp_path: Path, pg_schema: tuple[str, str], kafka_broker: TestBroker,
-        topic_prefix: str) -> None:
-    url, schema = pg_schema
-    read_url = f"{url}?options=-csearch_path%3D{schema}"
-    settings = pipeline_settings(Settings(database_url=f"sqlite:///{tmp_path / 'e.sqlite'}"),
-                                 kafka_broker.bootstrap_servers, topic_prefix)
-    app = open_app(eventsourcing_env(settings.database_url))
-    servers = kafka_broker.bootstrap_servers
-    stop = threading.Event()
-    try:
-        ingest(app, order_placed("o-1"))
-        runner = ProjectionRunner(
-            ReadDatabase(read_url), all_projections(),
-            partial(kafka_clients.consumer, servers, f"{topic_prefix}-{PROJECTIONS_GROUP}"),
-            settings.case_events_topic)
-        threads = [threading.Thread(target=w.run, args=(stop,), daemon=True)
-                   for w in (build_relay(app, settings), runner)]
-        for thread in threads:
-            thread.start()
-        eventually(lambda: caught_up(read_url, app, settings), 60, "caught up")
-        with psycopg.connect(url, autocommit=True) as admin:  # the server drops its connection
-            admin.execute("SELECT pg_terminate_backend(%s)",
-                          (runner.db._conn.info.backend_pid,))
-        ingest(app, order_placed("o-2"))
-        eventually(lambda: caught_up(read_url, app, settings), 90, "caught up again")
-        assert all(thread.is_alive() for thread in threads)
-    finally:
-        stop.set()
-        app.close()
