@@ -59,7 +59,7 @@ class RawStore:
                             "WHERE {position} = ?", position, rows=True)[0]
 
     def id_value(self) -> Any:
-        return uuid4() if self.postgres else uuid4().hex
+        return uuid4() if self.store.postgres else uuid4().hex
 
 
 def auditor(app: Services, batch_size: int = 10) -> Auditor:
