@@ -29,6 +29,7 @@ from aftersales.bootstrap import build_app
 from aftersales.cli_audit import audit_app
 from aftersales.cli_case import case_app
 from aftersales.cli_deadlines import deadlines_app
+from aftersales.cli_insights import insights_app
 from aftersales.cli_principals import principals_app
 from aftersales.cli_projections import projections_app, query, report, status
 from aftersales.cli_run import broker, run
@@ -57,6 +58,7 @@ app = typer.Typer(
 app.add_typer(case_app, name="case")
 app.add_typer(audit_app, name="audit")
 app.add_typer(deadlines_app, name="deadlines")
+app.add_typer(insights_app, name="insights")
 app.command()(run)
 app.command()(broker)
 app.command()(query)

@@ -26,6 +26,7 @@ from projections import positions
 from projections.apply import Failure, ensure_schema
 from projections.catalog import PROJECTIONS, all_projections, queryable_tables
 from projections.db import private_file
+from projections.insights.view import json_value
 from projections.queries import QueryError, check_query, query_table
 from projections.rebuild import rebuild
 from projections.report import build as build_report
@@ -206,9 +207,9 @@ def report(
     as_principal: AsPrincipal = None,
     fmt: Annotated[Literal["table", "json"], typer.Option("--format")] = "table",
 ) -> None:
-    """Key figures for analysts: return rate and reasons by market, category and SKU, refund
-    totals and time to refund, complaint categories, first-response times, logistics
-    exceptions by carrier. Also written with charts to an HTML or PNG file."""
+    """Key figures for analysts: return rate by market, product-information alerts, weekly
+    trends, carriers and routes, complaint drivers, refund economics (the main views of
+    `aftersales insights`). Also written with charts to an HTML or PNG file."""
     if output.suffix not in (".html", ".png"):
         fail(f"--output must end in .html or .png, got {output}")
         raise typer.Exit(exit_codes.INVALID)
@@ -225,9 +226,10 @@ def report(
         fail(f"cannot write --output {output}: {error.strerror or error}")
         raise typer.Exit(exit_codes.INVALID) from None
     if fmt == "json":
-        emit_rows([{"headline": figures.headline, "sections": [
-            {"title": s.title, "columns": s.columns, "rows": s.rows} for s in figures.sections]}],
-            "json", "report")
+        emit_rows([{"headline": {k: json_value(v) for k, v in figures.headline.items()},
+                    "sections": [{"title": s.title, "columns": s.columns, "note": s.note,
+                                  "rows": [[json_value(v) for v in row] for row in s.rows]}
+                                 for s in figures.sections]}], "json", "report")
     else:
         print_report(figures)
     errors.print(f"report written to {output}")

@@ -26,6 +26,7 @@ from aftersales_core.errors import (
     UnknownOrderError,
     UnknownPrincipalError,
 )
+from projections.apply import OutdatedProjection
 from schemas.errors import InputRefused
 
 log = logging.getLogger("aftersales")
@@ -46,6 +47,8 @@ def classify(problem: BaseException) -> tuple[int, str]:
 
 
 def _classify(problem: BaseException) -> tuple[int, str]:
+    if isinstance(problem, OutdatedProjection):
+        return exit_codes.UNAVAILABLE, str(problem)
     if isinstance(problem, (InputRefused, ConfigError, InputFileError)):
         return exit_codes.INVALID, str(problem)
     if isinstance(problem, (UnknownCaseError, UnknownOrderError, UnknownPrincipalError)):

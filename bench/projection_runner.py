@@ -260,7 +260,8 @@ def run(ctx: Context) -> BenchResult:
     rate, raw, ratio = median(rates), median(raw_rates), paired(rates, raw_rates)
     bench.params["batches"] = batches
     bench.figures = [
-        Figure("projection_runner: events applied (8 projections)", rate, "events/s", raw,
+        Figure(f"projection_runner: events applied ({len(all_projections())} projections)", rate,
+               "events/s", raw,
                baseline_what="raw kafka-python consumption of the same topic (same consumer "
                              "settings, fresh group, orjson-decoding each message), messages/s",
                target="≥ 10,000/s and ≥ 50 % of raw",
@@ -272,7 +273,8 @@ def run(ctx: Context) -> BenchResult:
         f"on {PARTITIONS} partitions; of the runner's time {poll_share:.0%} is inside "
         f"KafkaConsumer.poll (fetch + record parsing), {commit_share:.0%} in the offset commit "
         f"after each batch, and {max(0.0, 1 - poll_share - commit_share):.0%} is decoding, "
-        f"normalising and apply_batch (8 projections, one SQLite transaction per batch).")
+        f"normalising and apply_batch ({len(all_projections())} projections, one SQLite "
+        f"transaction per batch).")
     if ctx.profile:
         progress("projection_runner: profiling one more run (cProfile)")
         profiler = cProfile.Profile()

@@ -109,7 +109,8 @@ def run(ctx: Context) -> BenchResult:
         f"database; reading them (store_reader) is {read_share:.0%} of the rebuild's time, of "
         f"which the store's own select_notifications is "
         f"{median(read_rates) / median(select_rates):.0%} (the rest is the CloudEvent "
-        f"conversion, consumers.case_events.to_cloud_event); applying to the 8 projections is "
+        f"conversion, consumers.case_events.to_cloud_event); applying to the "
+        f"{len(all_projections())} projections is "
         f"the remaining {max(0.0, 1 - read_share):.0%}.")
     if ctx.profile:
         progress("rebuild: profiling one more run (cProfile)")

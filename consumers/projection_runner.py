@@ -26,7 +26,14 @@ from kafka.consumer.subscription_state import ConsumerRebalanceListener
 
 from consumers.dead_letters import Rejection, dead_letter
 from projections import positions
-from projections.apply import Delivery, Failure, apply_batch, decode, ensure_schema
+from projections.apply import (
+    Delivery,
+    Failure,
+    apply_batch,
+    decode,
+    ensure_schema,
+    settle,
+)
 from projections.base import Projection
 from projections.db import ReadDatabase
 from workers.error_policy import ErrorPolicy
@@ -94,6 +101,8 @@ class ProjectionRunner:
             self._producer.close(timeout=5)
 
     def _join(self) -> None:
+        # what a crash or a failure may have left between a batch and its settle step
+        settle(self.db, self.projections)
         self._consumer = self.make_consumer()
         self._consumer.subscribe([self.topic], listener=_SeekToStored(self))
 

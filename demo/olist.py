@@ -9,6 +9,10 @@ Mapping (documented in the README):
 * carrier date → Dispatched; customer delivery date → OutForDelivery 8 hours earlier, then
   Delivered; orders `canceled` or `unavailable` → OrderCancelled; orders `shipped` but never
   delivered → Lost 30 days after the estimate (an assumption: the sample ends there);
+* the data names no carrier: the stand-in is the state the parcel leaves from, the state of the
+  seller of the order's first item (`Correios SP` carries what São Paulo sellers hand over),
+  deterministic and from the data; Dispatched scans carry that state as their location and the
+  delivery scans the buyer's state, so a route is seller state → buyer state;
 * a review of 1 or 2 stars → the customer's FileComplaint on the platform channel, with the
   comment as description (category `logistics_delay` when the order came after its estimate,
   else `not_as_described`), filed at the review's creation date; the time the merchant took to
@@ -54,6 +58,17 @@ class Order:
     items: list[dict[str, str]] = field(default_factory=list)
     payments: Decimal = Decimal(0)
     reviews: list[dict[str, str]] = field(default_factory=list)
+    buyer_state: str | None = None
+
+    @property
+    def seller_state(self) -> str | None:
+        first = min(self.items, key=lambda i: int(i["order_item_id"]), default=None)
+        return None if first is None else first.get("seller_state") or None
+
+    @property
+    def carrier(self) -> str:
+        """The stand-in carrier: named after the state the parcel leaves from."""
+        return f"Correios {self.seller_state}" if self.seller_state else "Correios"
 
     @property
     def order_id(self) -> str:
@@ -86,9 +101,16 @@ def read_orders(root: Path, limit: int | None = None) -> list[Order]:
         r["product_id"]: english.get(r["product_category_name"], "other")
         for r in _csv(base / "full/olist_products_dataset.csv")
     }
+    sellers = {r["seller_id"]: r["seller_state"]
+               for r in _csv(base / "full/olist_sellers_dataset.csv")}
+    buyers = {r["customer_id"]: r["customer_state"]
+              for r in _csv(base / "sample_15k/olist_customers_dataset.csv")}
+    for order in orders.values():
+        order.buyer_state = buyers.get(order.row["customer_id"]) or None
     for item in _csv(base / "sample_15k/olist_order_items_dataset.csv"):
         if item["order_id"] in orders:
             item["category"] = products.get(item["product_id"], "other") or "other"
+            item["seller_state"] = sellers.get(item["seller_id"], "")
             orders[item["order_id"]].items.append(item)
     for pay in _csv(base / "full/olist_order_payments_dataset.csv.gz"):
         if pay["order_id"] in orders:
@@ -170,27 +192,33 @@ def upstream(order: Order) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         )
     carrier = local(row["order_delivered_carrier_date"])
     delivered = local(row["order_delivered_customer_date"])
+    name, origin, destination = order.carrier, order.seller_state, order.buyer_state
     if carrier:
-        scans.append(_scan(oid, "Dispatched", carrier))
+        scans.append(_scan(oid, "Dispatched", carrier, name, origin))
     if delivered:
-        scans.append(_scan(oid, "OutForDelivery", delivered - timedelta(hours=8)))
-        scans.append(_scan(oid, "Delivered", delivered))
+        scans.append(_scan(oid, "OutForDelivery", delivered - timedelta(hours=8), name,
+                           destination))
+        scans.append(_scan(oid, "Delivered", delivered, name, destination))
     elif row["order_status"] == "shipped" and carrier:
         estimate = local(row["order_estimated_delivery_date"]) or carrier
-        scans.append(_scan(oid, "Lost", estimate + timedelta(days=30)))
+        scans.append(_scan(oid, "Lost", estimate + timedelta(days=30), name, None))
     return orders, scans
 
 
-def _scan(order_id: str, kind: str, at: datetime) -> dict[str, Any]:
-    return {
+def _scan(order_id: str, kind: str, at: datetime, carrier: str, location: str | None
+          ) -> dict[str, Any]:
+    scan = {
         "event_id": f"{order_id}-{kind}",
         "event_type": kind,
         "occurred_at": at.isoformat(),
         "order_id": order_id,
         "shipment_id": f"{order_id}-out",
-        "carrier": "Correios",
+        "carrier": carrier,
         "direction": "outbound",
     }
+    if location:
+        scan["location"] = location
+    return scan
 
 
 def complaints(order: Order) -> list[dict[str, Any]]:

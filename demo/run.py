@@ -2,7 +2,8 @@
 
 Upstream order and shipment events go to orders.v1 / shipments.v1; customers' and agents'
 commands go through `aftersales submit`; what the desk does next is read from the projections
-(`aftersales query`). At the end the analyst report is printed and written to HTML and PNG."""
+(`aftersales query`). At the end the analyst report is printed and written to HTML and PNG, and
+what `aftersales insights` found is printed and saved as JSON."""
 
 from __future__ import annotations
 
@@ -69,7 +70,7 @@ def load(scope: str, olist_limit: int | None, labelled: int | None
         o, s = olist.upstream(order)
         orders += o
         scans += s
-        desk.carriers[order.order_id] = "Correios"
+        desk.carriers[order.order_id] = order.carrier
         for message in o:
             if message["event_type"] == "OrderPlaced":
                 desk.order_totals[order.order_id] = Decimal(message["total"])
@@ -136,16 +137,38 @@ def main() -> int:
         analyst = ("--as", "analyst-ines")
         report = pipeline.cli("report", "--output", str(args.workdir / "report.html"), *analyst)
         pipeline.cli("report", "--output", str(args.workdir / "report.png"), *analyst)
+        found = insights(pipeline, args.workdir, analyst)
     print(report.stdout)
+    print(found)
     console.print(f"customers' commands: {submitted} ({refused} refused by policy or schema); "
                   f"desk rounds: {rounds}")
     console.print(f"deadlines fired in business time after the last case change: {fired}")
     console.print(f"dead letters by error type: {dead or 'none'} "
                   f"(details in {args.workdir / 'run.log'})")
+    console.print(f"insights: {args.workdir}/insights-{{products,carriers,complaints,refunds}}"
+                  f".json (aftersales insights --help)")
     console.print(f"report: {args.workdir / 'report.html'} and {args.workdir / 'report.png'}; "
                   f"read models: {args.workdir / 'read.sqlite'}; "
                   f"finished in {time.monotonic() - started:.0f} s")
     return 0
+
+
+# (insight, view, rows shown) printed at the end; every view is saved as JSON
+SHOWN = (("products", "alerts", 20), ("carriers", "carriers", 12), ("carriers", "routes", 10),
+         ("complaints", "paths", 10), ("refunds", "time_to_money", 10))
+
+
+def insights(pipeline: Pipeline, workdir: Path, analyst: tuple[str, ...]) -> str:
+    """What `aftersales insights` found (read as the analyst): each insight saved to
+    insights-<name>.json, the main views returned as tables."""
+    for name in ("products", "carriers", "complaints", "refunds"):
+        done = pipeline.cli("insights", name, "--format", "json", *analyst)
+        if done.returncode:
+            raise RuntimeError(f"aftersales insights {name} failed: {done.stderr}")
+        (workdir / f"insights-{name}.json").write_text(done.stdout)
+    tables = [pipeline.cli("insights", name, "--view", view, "--limit", str(limit),
+                           *analyst).stdout for name, view, limit in SHOWN]
+    return "\n".join(tables)
 
 
 def fire_deadlines(pipeline: Pipeline) -> int:

@@ -2,11 +2,14 @@
 
 Mapping (documented in the README):
 * an invoice that does not start with C is an order: OrderPlaced + OrderPaid (the amount of the
-  invoice) + an outbound Dispatched the next morning and Delivered 2 days later in the UK or 5
-  days later abroad (the data has no shipping, so these scans are assumptions);
+  invoice) + an outbound Dispatched (from GB) the next morning and Delivered (in the buyer's
+  country) 2 days later in the UK or 5 days later abroad (the data has no shipping, so these
+  scans, their carrier Royal Mail and their times are assumptions; there is no promised date);
 * market = the buyer's country as ISO 3166-1 alpha-2 (`COUNTRIES`); currency GBP (the shop's
   prices); fulfilment `domestic` in GB, `direct_mail` abroad;
-* category from keywords of the description (`CATEGORIES`), else `gifts`;
+* category from keywords of the description (`CATEGORIES`), else `gifts`; StockCodes that are
+  not goods (postage, carriage, manual entries, fees, discounts, samples: `NOT_GOODS`) are in the
+  category `not_goods`;
 * a missing CustomerID becomes the opaque guest id `guest-<invoice>`;
 * a C invoice (cancellation) becomes a customer's RequestReturn of the matching lines of the
   customer's latest earlier invoice with that StockCode (reason `changed_mind`, or
@@ -55,7 +58,14 @@ CATEGORIES = (
 )
 
 
-def category_of(description: str) -> str:
+# StockCodes that are not goods: postage, carriage, manual entries, fees, discounts, samples
+NOT_GOODS = frozenset({"POST", "DOT", "C2", "M", "BANK CHARGES", "PADS", "D", "CRUK",
+                       "AMAZONFEE", "S", "B"})
+
+
+def category_of(description: str, stock_code: str = "") -> str:
+    if stock_code.upper() in NOT_GOODS:
+        return "not_goods"
     text = description.upper()
     return next((c for word, c in CATEGORIES if word in text), "gifts")
 
@@ -91,7 +101,7 @@ def read_invoices(path: Path) -> Iterator[Invoice]:
                 current = Invoice(number, at, customer, row["Country"])
             current.lines.append({
                 "line_id": str(len(current.lines) + 1), "sku": row["StockCode"],
-                "category": category_of(row["Description"] or ""),
+                "category": category_of(row["Description"] or "", row["StockCode"]),
                 "quantity": int(row["Quantity"]), "unit_price": row["UnitPrice"],
                 "description": row["Description"]})
     if current is not None:
@@ -116,15 +126,16 @@ def order_events(invoice: Invoice) -> tuple[list[dict[str, Any]], list[dict[str,
             "amount": str(items), "currency": "GBP"}
     days = 2 if invoice.market == "GB" else 5
     dispatched = invoice.at.replace(hour=9, minute=0) + timedelta(days=1)
-    scans = [_scan(order_id, "Dispatched", dispatched),
-             _scan(order_id, "Delivered", dispatched + timedelta(days=days, hours=5))]
+    scans = [_scan(order_id, "Dispatched", dispatched, "GB"),
+             _scan(order_id, "Delivered", dispatched + timedelta(days=days, hours=5),
+                   invoice.market)]
     return [placed, paid], scans
 
 
-def _scan(order_id: str, kind: str, at: datetime) -> dict[str, Any]:
+def _scan(order_id: str, kind: str, at: datetime, location: str) -> dict[str, Any]:
     return {"event_id": f"{order_id}-{kind}", "event_type": kind, "occurred_at": at.isoformat(),
             "order_id": order_id, "shipment_id": f"{order_id}-out", "carrier": "Royal Mail",
-            "direction": "outbound"}
+            "direction": "outbound", "location": location}
 
 
 def delivered_at(invoice: Invoice) -> datetime:

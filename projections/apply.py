@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -48,13 +49,20 @@ class Failure:
 OnFailures = Callable[[list[Failure]], None]
 
 
-def ensure_schema(db: ReadDatabase, projections: Sequence[Projection]) -> None:
+class OutdatedProjection(RuntimeError):
+    """A projection's tables were made by an older version: they must be rebuilt."""
+
+
+def ensure_schema(db: ReadDatabase, projections: Sequence[Projection],
+                  check: bool = True) -> None:
     """Create the position tables and any missing projection tables and indexes; add the
-    columns a newer version declares to tables an older one made (empty in the rows written
-    before: a rebuild fills them)."""
+    columns a newer version declares (last, empty in the rows written before: a rebuild fills
+    them) to tables an older one made; with check, refuse tables whose columns still differ
+    from this version's (OutdatedProjection)."""
     existing = db.tables()
     columns = {name: db.columns(name) for p in projections for name in p.names.values()
                if name in existing}
+    outdated = []
     with db.transaction() as tx:
         positions.create(tx)
         for projection in projections:
@@ -67,6 +75,27 @@ def ensure_schema(db: ReadDatabase, projections: Sequence[Projection]) -> None:
                 log.warning("projections: added the column %s, empty in the rows written "
                             "before: `aftersales projections rebuild %s` fills them", added,
                             projection.name)
+            if check and _drifted(db, tx, projection):
+                outdated.append(projection.name)
+    if outdated:
+        raise OutdatedProjection(
+            f"the read model(s) {', '.join(outdated)} were made by an older version of the "
+            f"engine: run `aftersales projections rebuild {' '.join(outdated)}`")
+
+
+def _drifted(db: ReadDatabase, tx: Transaction, projection: Projection) -> bool:
+    """True when a table's columns are not those its DDL makes now (checked on a temporary
+    table of the same DDL, dropped at once)."""
+    for logical, ddl in projection.tables.items():
+        probe = f"schema_probe_{logical}"
+        tx.execute(f"DROP TABLE IF EXISTS {probe}")
+        tx.execute(ddl.replace("CREATE TABLE", "CREATE TEMPORARY TABLE", 1)
+                   .format(**{t: probe if t == logical else t for t in projection.tables}))
+        wanted = db.columns(probe)
+        tx.execute(f"DROP TABLE {probe}")
+        if db.columns(projection.names[logical]) != wanted:
+            return True
+    return False
 
 
 CANONICAL_UTC = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{6})?\+00:00")
@@ -108,7 +137,34 @@ def apply_batch(db: ReadDatabase, projections: Sequence[Projection],
     ``on_failures`` hears what was left out before the transaction commits (raising there
     rolls the batch back). Returns how many (event, projection) applications happened. An
     outage, or a deadlock or serialisation failure against another runner, rolls the whole
-    batch back and raises: the runner's error policy retries it."""
+    batch back and raises: the runner's error policy retries it (workers/error_policy.py)."""
+    applied = _apply_batch(db, projections, deliveries, on_failures)
+    settle(db, projections)
+    return applied
+
+
+def settle(db: ReadDatabase, projections: Sequence[Projection]) -> None:
+    """Each projection's settle step, in a transaction of its own (see Projection.settle);
+    one that fails raises, and runs again (it finds what is still pending) when the runner
+    starts its next session."""
+    for projection in projections:
+        if type(projection).settle is not Projection.settle:
+            _in_transaction(db, projection.settle)
+
+
+def settle_in(tx: Transaction, projections: Sequence[Projection]) -> None:
+    """The settle steps inside a transaction (a rebuild's fresh tables have one writer)."""
+    for projection in projections:
+        projection.settle(tx)
+
+
+def _in_transaction(db: ReadDatabase, work: Callable[[Transaction], None]) -> None:
+    with db.transaction() as tx:
+        work(tx)
+
+
+def _apply_batch(db: ReadDatabase, projections: Sequence[Projection],
+                 deliveries: Sequence[Delivery], on_failures: OnFailures | None) -> int:
     if all(d.event is not None for d in deliveries):
         try:
             with db.transaction() as tx:
@@ -131,34 +187,43 @@ def _report(failures: list[Failure], on_failures: OnFailures | None) -> None:
 def apply_in(tx: Transaction, projections: Sequence[Projection],
              deliveries: Sequence[Delivery], careful: bool = False
              ) -> tuple[int, list[Failure]]:
-    """The fast path: projection after projection, any failure raises."""
+    """The fast path: projection after projection, any failure raises. Each projection gets,
+    in batch order, the events it has a handler for and has not applied yet: above its
+    position for the partition, above every earlier event of the partition in this batch (a
+    re-send), and above its floor. The batch is indexed once, so a projection's cost follows
+    the events it handles, not the size of the batch."""
     if careful:
         return apply_carefully(tx, projections, deliveries)
     applied = 0
-    failures: list[Failure] = []
-    keys = {(d.source, d.part) for d in deliveries}
+    before: list[int] = []  # the highest position of the partition earlier in the batch
+    highest: dict[tuple[str, int], int] = {}
+    next_offset: dict[tuple[str, int], int] = {}
+    by_type: dict[str, list[int]] = defaultdict(list)
+    for index, d in enumerate(deliveries):
+        key = (d.source, d.part)
+        top = highest.get(key, 0)
+        before.append(top)
+        next_offset[key] = max(next_offset.get(key, 0), d.offset + 1)
+        highest[key] = top
+        if d.event is not None:
+            highest[key] = max(top, d.event["position"])
+            by_type[d.event["type"]].append(index)
     for projection in projections:
-        where = positions.claim(tx, projection.name, keys)
-        highest = {key: pos for key, (_, pos) in where.parts.items()}
-        next_offset = {key: off for key, (off, _) in where.parts.items()}
+        where = positions.claim(tx, projection.name, highest)
         handlers = projection.handlers()
-        for d in deliveries:
-            key = (d.source, d.part)
-            top = highest.get(key, 0)
-            next_offset[key] = max(next_offset.get(key, 0), d.offset + 1)
-            highest[key] = top
-            if d.event is None:
-                continue
-            position = d.event["position"]
-            if position > top and position > where.floor:
-                handler = handlers.get(d.event["type"])
-                if handler is not None:
-                    handler(projection, d.event, tx)
-                    applied += 1
-            highest[key] = max(top, position)
-        where.parts.update({key: (next_offset[key], highest[key]) for key in next_offset})
+        for index in sorted(i for t in handlers.keys() & by_type.keys() for i in by_type[t]):
+            event = deliveries[index].event
+            assert event is not None
+            key = (deliveries[index].source, deliveries[index].part)
+            position = event["position"]
+            if position > max(where.parts.get(key, (0, 0))[1], before[index], where.floor):
+                handlers[event["type"]](projection, event, tx)
+                applied += 1
+        for key, top in highest.items():
+            offset, stored = where.parts.get(key, (0, 0))
+            where.parts[key] = (max(offset, next_offset[key]), max(stored, top))
         positions.save(tx, projection.name, where)
-    return applied, failures
+    return applied, []
 
 
 @dataclass

@@ -91,6 +91,12 @@ class Projection:
         if handler is not None:
             handler(self, event, tx)
 
+    def settle(self, tx: Transaction) -> None:
+        """After a batch has committed, in a transaction of its own: fold in what the batch
+        left for later (the product totals and alerts, which every runner shares). Runs again
+        whenever something is pending, so a crash between the two leaves nothing behind. Most
+        projections have nothing to do."""
+
 
 def kind_of(event_type: str) -> str:
     """aftersales.refund.Settled -> refund."""

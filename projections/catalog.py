@@ -10,12 +10,15 @@ from projections.deadlines import Deadlines
 from projections.decisions import Decisions
 from projections.logistics_exceptions import LogisticsExceptions
 from projections.orders import Orders
+from projections.product_signals import ProductSignals
 from projections.refunds import Refunds
 from projections.returns_by_reason import ReturnsByReason
+from projections.shipments import Shipments
 
 PROJECTIONS: dict[str, type[Projection]] = {
     p.name: p for p in (Orders, Cases, Deadlines, Refunds, ReturnsByReason, Complaints,
-                        LogisticsExceptions, Decisions, BuyerQuotas)
+                        LogisticsExceptions, Decisions, BuyerQuotas, Shipments,
+                        ProductSignals)
 }
 
 

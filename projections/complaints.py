@@ -35,6 +35,8 @@ class Complaints(Projection):
             first_response_breached INTEGER,
             resolution_due TEXT,
             resolution TEXT,
+            proposed_resolution TEXT,
+            accepted_resolution TEXT,
             resolved_at TEXT,
             closed_at TEXT,
             satisfaction INTEGER,
@@ -97,6 +99,16 @@ class Complaints(Projection):
         self._set(event, tx, first_response_at=event["time"],
                   first_response_hours=hours_between(row[0], event["time"]),
                   first_response_breached=late)
+
+    @handles("aftersales.complaint.ResolutionProposed")
+    def proposed(self, event: Event, tx: Transaction) -> None:
+        self._set(event, tx, proposed_resolution=event["data"]["resolution"])
+
+    @handles("aftersales.complaint.ProposalAnswered")
+    def answered(self, event: Event, tx: Transaction) -> None:
+        if event["data"]["accepted"]:
+            tx.execute(self.sql("UPDATE {complaints} SET accepted_resolution = "
+                                "proposed_resolution WHERE complaint_id = ?"), (event["subject"],))
 
     @handles("aftersales.complaint.Escalated")
     def escalated(self, event: Event, tx: Transaction) -> None:

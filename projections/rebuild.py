@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from projections import positions
-from projections.apply import Failure, apply_events, ensure_schema
+from projections.apply import Failure, apply_events, ensure_schema, settle_in
 from projections.base import Event, Projection
 from projections.catalog import select
 from projections.db import ReadDatabase, is_outage
@@ -26,12 +26,14 @@ def _apply_store(db: ReadDatabase, projections: Sequence[Projection], events: Se
     try:
         with db.transaction() as tx:
             apply_events(tx, projections, events)
+            settle_in(tx, projections)
             return
     except Exception as error:
         if is_outage(error):
             raise
     with db.transaction() as tx:
         failed.extend(apply_events(tx, projections, events, careful=True))
+        settle_in(tx, projections)
 
 
 def rebuild(db: ReadDatabase, names: list[str] | None, read_store: ReadStore,
@@ -42,7 +44,7 @@ def rebuild(db: ReadDatabase, names: list[str] | None, read_store: ReadStore,
     failed = [] if failed is None else failed
     fresh = select(names, SUFFIX)
     live = select(names)
-    ensure_schema(db, live)
+    ensure_schema(db, live, check=False)
     with db.transaction() as tx:
         for projection in fresh:
             for table in projection.names.values():
@@ -63,6 +65,7 @@ def rebuild(db: ReadDatabase, names: list[str] | None, read_store: ReadStore,
             failed.extend(apply_events(tx, fresh, events, careful=True))
             reached = events[-1]["position"]
             progress(len(events))
+        settle_in(tx, fresh)
         for new, old in zip(fresh, live, strict=True):
             for logical, table in old.names.items():
                 tx.execute(f"DROP TABLE IF EXISTS {table}")

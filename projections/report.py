@@ -1,12 +1,20 @@
-"""The analyst's key figures, computed with SQL over the projection tables."""
+"""The analyst's report: key figures and the insights' main views, over the read models.
+
+Rates are the ones defined in the README ("Insights"): never above 100 %, shown with their
+support n and 95 % interval (as k/n when n is small)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 
 from projections.db import ReadDatabase
+from projections.insights.carriers import carriers
+from projections.insights.complaints import complaints
+from projections.insights.products import products
+from projections.insights.refunds import refunds
+from projections.insights.stats import Rate
+from projections.insights.view import Chart, View
 
 Rows = list[dict[str, Any]]
 
@@ -15,9 +23,10 @@ Rows = list[dict[str, Any]]
 class Section:
     title: str
     columns: list[str]
-    rows: list[list[Any]]
-    chart: tuple[str, str] | None = None  # (label column, value column) for a bar chart
+    rows: list[list[Any]]  # cells: text, numbers or Rates (rendered with their n and interval)
+    chart: Chart | None = None
     note: str = ""
+    chart_rows: Rows = field(default_factory=list)  # what the chart draws (every row)
 
 
 @dataclass
@@ -26,26 +35,21 @@ class Report:
     sections: list[Section] = field(default_factory=list)
 
 
-def _pct(part: float, whole: float) -> float:
-    return round(100.0 * part / whole, 2) if whole else 0.0
+FLAGS = ("above", "below")
 
 
-def _percentile(values: list[float], q: float) -> float | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-    return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 2)
-
-
-def returns_by_market(db: ReadDatabase) -> Section:
-    orders = {r["market"]: r["n"] for r in db.query(
-        "SELECT market, count(*) AS n FROM orders WHERE market IS NOT NULL GROUP BY market")}
-    returned = {r["market"]: r["n"] for r in db.query(
-        "SELECT market, count(*) AS n FROM cases WHERE case_type = 'return' GROUP BY market")}
-    rows = sorted(([m, n, returned.get(m, 0), _pct(returned.get(m, 0), n)]
-                   for m, n in orders.items()), key=lambda r: (-r[1], r[0]))
-    return Section("Return rate by market", ["market", "orders", "returns", "return_rate_%"],
-                   rows, chart=("market", "return_rate_%"))
+def from_view(view: View, limit: int | None = None, title: str | None = None) -> Section:
+    """A view as a report section; weekly views list only their flagged weeks (the chart
+    draws every week)."""
+    columns = view.columns
+    rows = view.rows
+    note = view.note
+    if view.name == "weekly":
+        rows = [r for r in rows if any(r.get(c) in FLAGS for c in columns if "flag" in c)]
+        note = f"weeks outside their normal range ({len(rows)} of {len(view.rows)}); {note}"
+    return Section(title or view.title, columns,
+                   [[row.get(c) for c in columns] for row in rows[:limit]],
+                   chart=view.chart, note=note, chart_rows=view.rows)
 
 
 def return_reasons(db: ReadDatabase) -> Section:
@@ -60,79 +64,59 @@ def return_reasons(db: ReadDatabase) -> Section:
 def returns_by_category(db: ReadDatabase) -> Section:
     rows = db.query("SELECT category, sum(requests) AS requests, sum(quantity) AS qty "
                     "FROM returns_by_reason GROUP BY category ORDER BY requests DESC")
-    return Section("Returns by category", ["category", "requests", "quantity"],
+    return Section("Return requests by category", ["category", "requests", "quantity"],
                    [[r["category"], r["requests"], r["qty"]] for r in rows[:20]],
-                   chart=("category", "requests"))
-
-
-def returns_by_sku(db: ReadDatabase) -> Section:
-    rows = db.query("SELECT sku, category, sum(requests) AS requests, sum(quantity) AS qty "
-                    "FROM returns_by_reason GROUP BY sku, category ORDER BY requests DESC, sku")
-    return Section("Most returned SKUs", ["sku", "category", "requests", "quantity"],
-                   [[r["sku"], r["category"], r["requests"], r["qty"]] for r in rows[:15]])
-
-
-def refunds(db: ReadDatabase) -> Section:
-    rows = db.query("SELECT currency, source, status, amount, hours_to_settle FROM refunds")
-    groups: dict[tuple[str, str], dict[str, Any]] = {}
-    for r in rows:
-        key = (r["currency"] or "?", r["source"])
-        g = groups.setdefault(key, {"n": 0, "settled": Decimal(0), "hours": []})
-        g["n"] += 1
-        if r["status"] == "settled" and r["amount"] is not None:
-            g["settled"] += Decimal(r["amount"])
-            g["hours"].append(float(r["hours_to_settle"] or 0))
-    out = [[cur, src, g["n"], str(g["settled"]), _percentile(g["hours"], 0.5),
-            _percentile(g["hours"], 0.9)] for (cur, src), g in sorted(groups.items())]
-    return Section("Refunds by currency and source", ["currency", "source", "refunds",
-                   "settled_total", "median_hours_to_settle", "p90_hours_to_settle"], out)
-
-
-def complaints(db: ReadDatabase) -> tuple[Section, Section]:
-    rows = db.query("SELECT category, count(*) AS n, sum(proactive) AS proactive, "
-                    "avg(satisfaction) AS sat FROM complaints GROUP BY category ORDER BY n DESC")
-    by_category = Section("Complaint categories", ["category", "complaints", "proactive",
-                                                   "avg_satisfaction"],
-                          [[r["category"], r["n"], r["proactive"],
-                            None if r["sat"] is None else round(float(r["sat"]), 2)]
-                           for r in rows], chart=("category", "complaints"))
-    times = db.query("SELECT channel, first_response_hours AS h, first_response_breached AS b "
-                     "FROM complaints")
-    channels: dict[str, list[Any]] = {}
-    for t in times:
-        channels.setdefault(t["channel"], []).append(t)
-    out = []
-    for channel, items in sorted(channels.items()):
-        hours = [float(i["h"]) for i in items if i["h"] is not None]
-        breached = sum(1 for i in items if i["b"])
-        out.append([channel, len(items), len(hours), _percentile(hours, 0.5),
-                    _percentile(hours, 0.9), _pct(breached, len(hours))])
-    first = Section("First response by channel", ["channel", "complaints", "answered",
-                    "median_hours", "p90_hours", "breached_%"], out)
-    return by_category, first
+                   chart=Chart("bar", "category", "requests"))
 
 
 def logistics(db: ReadDatabase) -> Section:
     rows = db.query("SELECT carrier, exception, count(*) AS n FROM logistics_exceptions "
                     "GROUP BY carrier, exception ORDER BY n DESC, carrier")
     return Section("Logistics exceptions by carrier", ["carrier", "exception", "count"],
-                   [[r["carrier"], r["exception"], r["n"]] for r in rows],
-                   chart=("carrier", "count"))
+                   [[r["carrier"], r["exception"], r["n"]] for r in rows[:30]],
+                   chart=Chart("bar", "carrier", "count"))
+
+
+def headline(db: ReadDatabase) -> dict[str, Any]:
+    counts = {r["case_type"]: r["n"] for r in db.query(
+        "SELECT case_type, count(*) AS n FROM cases GROUP BY case_type")}
+    placed = db.query("SELECT count(*) AS n FROM orders WHERE placed_at IS NOT NULL")[0]["n"]
+    delivered = db.query("SELECT count(*) AS n, sum(CASE WHEN returned_skus > 0 THEN 1 ELSE 0 "
+                         "END) AS returned FROM product_orders WHERE delivered = 1")[0]
+    late = db.query("SELECT count(*) AS n FROM complaints WHERE first_response_breached = 1")
+    alerts = db.query("SELECT count(*) AS n FROM product_alerts")[0]["n"]
+    return {"orders placed": placed, "orders delivered": delivered["n"],
+            "return cases": counts.get("return", 0), "refund cases": counts.get("refund", 0),
+            "complaint cases": counts.get("complaint", 0),
+            "delivered orders with a return": Rate(int(delivered["returned"] or 0),
+                                                   int(delivered["n"])),
+            "product-information alerts": alerts,
+            "first responses late": late[0]["n"]}
 
 
 def build(db: ReadDatabase) -> Report:
-    report = Report()
-    totals = db.query("SELECT case_type, count(*) AS n FROM cases GROUP BY case_type")
-    counts = {r["case_type"]: r["n"] for r in totals}
-    orders = db.query("SELECT count(*) AS n FROM orders WHERE placed_at IS NOT NULL")[0]["n"]
-    late = db.query("SELECT count(*) AS n FROM complaints WHERE first_response_breached = 1")
-    report.headline = {"orders": orders, "returns": counts.get("return", 0),
-                       "refunds": counts.get("refund", 0),
-                       "complaints": counts.get("complaint", 0),
-                       "return_rate_%": _pct(counts.get("return", 0), orders),
-                       "first_responses_late": late[0]["n"]}
-    by_category, first_response = complaints(db)
-    report.sections = [returns_by_market(db), return_reasons(db), returns_by_category(db),
-                       returns_by_sku(db), refunds(db), by_category, first_response,
-                       logistics(db)]
+    report = Report(headline=headline(db))
+    product = products(db)
+    carrier = carriers(db)
+    complaint = complaints(db)
+    refund = refunds(db)
+    report.sections = [
+        from_view(product.view("markets")),
+        from_view(product.view("alerts"), 20),
+        from_view(product.view("categories"), 15, "Categories tested (lowest q first)"),
+        from_view(product.view("weekly")),
+        return_reasons(db),
+        returns_by_category(db),
+        from_view(carrier.view("carriers"), 20),
+        from_view(carrier.view("routes"), 15),
+        from_view(carrier.view("weekly")),
+        logistics(db),
+        from_view(complaint.view("drivers"), 20),
+        from_view(complaint.view("paths")),
+        from_view(complaint.view("weekly")),
+        from_view(refund.view("shares"), 30),
+        from_view(refund.view("components")),
+        from_view(refund.view("returnless")),
+        from_view(refund.view("time_to_money")),
+    ]
     return report

@@ -41,17 +41,17 @@ class ReturnsByReason(Projection):
             key = (inputs["market"], line["category"], line["sku"], inputs["reason"],
                    inputs["currency"])
             value = Decimal(line["unit_price"]) * int(line["quantity"])
+            # runners holding other partitions share these rows: create, then lock and add
+            tx.execute(self.sql(
+                "INSERT INTO {returns_by_reason} (market, category, sku, reason, currency, "
+                "requests, approved, rejected, review, quantity, value) "
+                "VALUES (?, ?, ?, ?, ?, 0, 0, 0, 0, 0, '0') ON CONFLICT (market, category, sku, "
+                "reason, currency) DO NOTHING"), key)
+            lock = " FOR UPDATE" if tx.db.is_postgres else ""
             row = tx.one(self.sql("SELECT value FROM {returns_by_reason} WHERE market = ? AND "
-                                  "category = ? AND sku = ? AND reason = ? AND currency = ?"),
-                         key)
-            if row is None:
-                tx.execute(self.sql(
-                    "INSERT INTO {returns_by_reason} (market, category, sku, reason, currency, "
-                    "requests, approved, rejected, review, quantity, value) "
-                    "VALUES (?, ?, ?, ?, ?, 0, 0, 0, 0, 0, '0')"), key)
-                total = value
-            else:
-                total = Decimal(row[0]) + value
+                                  "category = ? AND sku = ? AND reason = ? AND currency = ?"
+                                  + lock), key)
+            total = Decimal(row[0]) + value
             tx.execute(self.sql(
                 f"UPDATE {{returns_by_reason}} SET requests = requests + 1, "
                 f"{column} = {column} + 1, quantity = quantity + ?, value = ? WHERE market = ? "

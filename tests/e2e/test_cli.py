@@ -225,6 +225,75 @@ def test_rebuild_then_query_status_and_report(cli: Cli) -> None:
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_insights_in_every_format_with_filters(cli: Cli) -> None:
+    cli.run("submit", "-", stdin=json.dumps(request_return()))
+    assert cli.run("projections", "rebuild").returncode == 0
+    done = cli.run("insights", "products", "--format", "json", as_="analyst-1")
+    assert done.returncode == 0, done.stderr
+    document = json.loads(done.stdout)[0]
+    assert set(document["views"]) == {"alerts", "skus", "categories", "markets", "weekly"}
+    de = document["views"]["markets"]["rows"][0]
+    assert (de["market"], de["return_rate"]["k"], de["return_rate"]["n"]) == ("DE", 1, 1)
+    assert de["return_rate"]["rate"] == 100.0 and de["return_rate"]["low"] < 100.0
+    table = cli.run("insights", "products", "--view", "markets", as_="analyst-1").stdout
+    assert "1/1 = 100.0 % (95 % CI 20.7-100.0)" in table
+    rows = list(csv.DictReader(io.StringIO(cli.run(
+        "insights", "products", "--format", "csv", "--view", "markets", as_="analyst-1").stdout)))
+    assert rows[0]["return_rate_k"] == "1" and rows[0]["return_rate_n"] == "1"
+    later = json.loads(cli.run("insights", "products", "--format", "json", "--since",
+                               "2030-01-01", as_="analyst-1").stdout)[0]
+    assert later["views"]["markets"]["rows"] == []
+    for name, fmt in (("carriers", "csv"), ("complaints", "table"), ("refunds", "csv")):
+        done = cli.run("insights", name, "--format", fmt, "--market", "DE", as_="analyst-1")
+        assert done.returncode == 0, (name, fmt, done.stderr)  # every format: products
+    scorecard = json.loads(cli.run("insights", "carriers", "--format", "json",
+                                   as_="analyst-1").stdout)[0]
+    card = scorecard["views"]["scorecards"]["rows"][0]
+    assert (card["carrier"], card["market"], card["parcels"]) == ("DHL", "DE", 1)
+    denied = cli.run("insights", "products")  # a customer: the report's audience only
+    assert denied.returncode == 6, denied.stderr
+
+
+@pytest.mark.parametrize(("args", "complaint"), [
+    (["--market", "de"], "--market 'de'"), (["--market", "DEU"], "--market"),
+    (["--since", "yesterday"], "--since 'yesterday'"),
+    (["--since", "2026-03-01T10:00:00"], "UTC offset"),
+    (["--view", "nope"], "no view 'nope'"), (["--format", "xml"], "xml")])
+def test_insights_refuse_bad_options_with_exit_2(cli: Cli, args: list[str], complaint: str
+                                                 ) -> None:
+    done = cli.run("insights", "products", *args, as_="analyst-1")
+    assert done.returncode == 2 and complaint in done.stderr
+
+
+def test_the_report_draws_names_from_the_data_as_plain_text(cli: Cli) -> None:
+    """'$' in a carrier or category name would start matplotlib's mathtext."""
+    placed = order_placed("o-2", lines=[{"line_id": "1", "sku": "$\\frac{1}{0}$",
+                                         "category": "$x^{$", "quantity": 1,
+                                         "unit_price": "5.00"}],
+                          estimated_delivery_at=(T0 + timedelta(days=9)).isoformat())
+    upstream = [placed, order_paid(placed),
+                shipment("o-2", "Delivered", T0 + timedelta(days=3), carrier="$x_{$")]
+    assert cli.run("ingest", cli.lines("more.jsonl", upstream),
+                   as_="system.upstream").returncode == 0
+    back = request_return(order_id="o-2", lines=[{"line_id": "1", "quantity": 1}])
+    assert cli.run("submit", "-", stdin=json.dumps(back)).returncode == 0
+    assert cli.run("projections", "rebuild").returncode == 0
+    for name in ("report.html", "report.png"):
+        done = cli.run("report", "--output", str(cli.tmp / name), as_="analyst-1")
+        assert done.returncode == 0, done.stderr
+
+
+def test_a_read_model_from_an_older_version_asks_for_a_rebuild(cli: Cli) -> None:
+    assert cli.run("projections", "rebuild").returncode == 0
+    with sqlite3.connect(cli.tmp / "read.sqlite") as conn:
+        conn.execute("ALTER TABLE product_alerts DROP COLUMN baseline_scope")
+    done = cli.run("insights", "products", as_="analyst-1")
+    assert done.returncode == 5
+    assert "aftersales projections rebuild product_signals" in done.stderr
+    assert cli.run("projections", "rebuild", "product_signals").returncode == 0
+    assert cli.run("insights", "products", as_="analyst-1").returncode == 0
+
+
 HELP = [[], ["submit"], ["ingest"], ["case"], ["case", "show"], ["case", "rerun"], ["run"],
         ["broker"], ["query"], ["status"], ["report"], ["projections"],
         ["projections", "rebuild"], ["deadlines"], ["deadlines", "fire"], ["deadlines", "list"],
@@ -232,7 +301,8 @@ HELP = [[], ["submit"], ["ingest"], ["case"], ["case", "show"], ["case", "rerun"
         ["principals"], ["principals", "bootstrap"], ["principals", "add"],
         ["principals", "import"], ["principals", "grant"], ["principals", "revoke"],
         ["principals", "disable"], ["principals", "enable"], ["principals", "list"],
-        ["principals", "show"]]
+        ["principals", "show"], ["insights"], ["insights", "products"],
+        ["insights", "carriers"], ["insights", "complaints"], ["insights", "refunds"]]
 
 
 @pytest.mark.parametrize("args", HELP)

@@ -1,0 +1,130 @@
+"""`aftersales insights products | carriers | complaints | refunds`: what the after-sales data
+tells the merchant, from the read models (README, "Insights")."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Annotated
+
+import typer
+
+from aftersales import exit_codes
+from aftersales.bootstrap import build_read_db
+from aftersales.cli_projections import require_read
+from aftersales.identity import AsPrincipal
+from aftersales.output import Format, console, emit_rows, fail, table
+from aftersales.settings import Settings
+from projections.apply import ensure_schema
+from projections.catalog import all_projections
+from projections.db import ReadDatabase
+from projections.insights import carriers as carrier_insights
+from projections.insights import complaints as complaint_insights
+from projections.insights import products as product_insights
+from projections.insights import refunds as refund_insights
+from projections.insights.periods import since_bound
+from projections.insights.view import Insight, flat_row, text_value
+
+insights_app = typer.Typer(
+    help="What the after-sales data tells the merchant: product-information alerts, carrier "
+         "scorecards, complaint drivers, refund economics. Rates show their support n and 95 % "
+         "interval; definitions in the README.", no_args_is_help=True)
+
+MARKET = re.compile(r"^[A-Z]{2}$")
+Since = Annotated[str | None, typer.Option(
+    help="only what happened from this date (YYYY-MM-DD, UTC midnight) or RFC 3339 time on")]
+Market = Annotated[str | None, typer.Option(help="one market, ISO 3166-1 alpha-2 (e.g. DE)")]
+Fmt = Annotated[Format, typer.Option("--format", help="table for people; json or csv")]
+ViewName = Annotated[str | None, typer.Option(
+    "--view", help="only this view (csv prints one view: the first unless named)")]
+Limit = Annotated[int | None, typer.Option(
+    min=1, max=1_000_000, help="at most this many rows per long view (table default 25)")]
+
+
+def _filters(since: str | None, market: str | None) -> tuple[str | None, str | None]:
+    try:
+        bound = since_bound(since)
+    except ValueError as error:
+        fail(f"--since {since!r}: {error} (expected YYYY-MM-DD or an RFC 3339 time with offset)")
+        raise typer.Exit(exit_codes.INVALID) from None
+    if market is not None and not MARKET.match(market):
+        fail(f"--market {market!r}: expected a two-letter ISO 3166-1 code in capitals, e.g. DE")
+        raise typer.Exit(exit_codes.INVALID)
+    return bound, market
+
+
+def _run(build: Callable[[ReadDatabase, str | None, str | None], Insight],
+         since: str | None, market: str | None, fmt: Format, view: str | None,
+         limit: int | None, as_principal: str | None) -> None:
+    bound, market = _filters(since, market)
+    require_read(as_principal, "ReadReport")  # the report's audience: analysts, staff, auditors
+    db = build_read_db(Settings.from_env())
+    ensure_schema(db, all_projections())
+    insight = build(db, bound, market)
+    limit = limit or (25 if fmt == "table" else None)
+    views = insight.views
+    if view is not None:
+        try:
+            views = [insight.view(view)]
+        except KeyError as error:
+            fail(str(error.args[0]))
+            raise typer.Exit(exit_codes.INVALID) from None
+    if fmt == "json":
+        document = insight.as_json()
+        document["views"] = {v.name: {**document["views"][v.name],
+                                      "rows": document["views"][v.name]["rows"][:limit]}
+                             for v in views}
+        emit_rows([document], "json", insight.name)
+        return
+    if fmt == "csv":
+        emit_rows([flat_row(r) for r in views[0].rows[:limit]], "csv", views[0].title)
+        return
+    for v in views:
+        columns, shown = v.brief or v.columns, v.rows[:limit]
+        count = f"{len(shown)} of {len(v.rows)} rows, --limit" if len(shown) < len(v.rows) \
+            else f"{len(v.rows)} rows"
+        console.print(table(f"{v.title} ({count})", columns,
+                            ([text_value(r.get(c)) for c in columns] for r in shown)))
+        if v.note:
+            console.print(f"[dim]{v.note}[/]", highlight=False)
+        if v.brief:
+            console.print("[dim]more columns (examples, p-values…) with --format json or "
+                          "csv[/]", highlight=False)
+
+
+@insights_app.command()
+def products(since: Since = None, market: Market = None, fmt: Fmt = "table",
+             view: ViewName = None, limit: Limit = None,
+             as_principal: AsPrincipal = None) -> None:
+    """Product-information alerts (SKUs and categories whose buyers return or complain about
+    what the page promised more than their peers), tested SKUs and categories, return rate by
+    market and its weekly trend."""
+    _run(product_insights.products, since, market, fmt, view, limit, as_principal)
+
+
+@insights_app.command()
+def carriers(since: Since = None, market: Market = None, fmt: Fmt = "table",
+             view: ViewName = None, limit: Limit = None,
+             as_principal: AsPrincipal = None) -> None:
+    """Carrier scorecards by carrier x market x month: on time against the promised date, lost
+    and damaged per 1,000 parcels, customs hold and return-leg times; routes; weekly trend."""
+    _run(carrier_insights.carriers, since, market, fmt, view, limit, as_principal)
+
+
+@insights_app.command()
+def complaints(since: Since = None, market: Market = None, fmt: Fmt = "table",
+               view: ViewName = None, limit: Limit = None,
+               as_principal: AsPrincipal = None) -> None:
+    """Complaint drivers: categories and channels by volume, time to first response and to
+    resolution, satisfaction by resolution path, reopen rate, SLA breaches by week."""
+    _run(complaint_insights.complaints, since, market, fmt, view, limit, as_principal)
+
+
+@insights_app.command()
+def refunds(since: Since = None, market: Market = None, fmt: Fmt = "table",
+            view: ViewName = None, limit: Limit = None,
+            as_principal: AsPrincipal = None) -> None:
+    """Refund economics: refunded share of sales by market and reason, components, returnless
+    cost, time until the buyer has the money back."""
+    _run(refund_insights.refunds, since, market, fmt, view, limit, as_principal)
+

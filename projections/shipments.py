@@ -1,0 +1,136 @@
+"""`shipments`: one row per parcel (outbound or return) with its carrier, route, promise and
+what happened to it, for carrier scorecards; `shipment_orders` holds the order facts the rows
+copy (market, promised delivery). Both come from the Order's own events, which arrive in order."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from projections.base import Event, Projection, handles, utc
+from projections.db import Transaction
+from projections.insights.periods import hours_between, month_of, week_of
+from projections.orders import _extra
+
+# scan -> (column set on the first such scan)
+FIRST_SCAN = {"Dispatched": "dispatched_at", "Delivered": "delivered_at", "Lost": "lost_at",
+              "Damaged": "damaged_at", "CustomsHeld": "customs_held_at"}
+ROW_COLUMNS = ("scans", "last_scan_at", "origin", "destination", "promised_at",
+               "failed_deliveries", "customs_released_at", *FIRST_SCAN.values())
+
+
+class Shipments(Projection):
+    name = "shipments"
+    tables = {
+        "shipment_orders": """
+        CREATE TABLE {shipment_orders} (
+            order_aggregate_id TEXT PRIMARY KEY,
+            order_id TEXT,
+            market TEXT,
+            promised_at TEXT
+        )""",
+        "shipments": """
+        CREATE TABLE {shipments} (
+            order_aggregate_id TEXT NOT NULL,
+            shipment_id TEXT NOT NULL,
+            order_id TEXT,
+            market TEXT,
+            carrier TEXT NOT NULL,
+            direction TEXT NOT NULL,
+            origin TEXT,
+            destination TEXT,
+            first_scan_at TEXT NOT NULL,
+            month TEXT NOT NULL,
+            promised_at TEXT,
+            dispatched_at TEXT,
+            delivered_at TEXT,
+            delivered_week TEXT,
+            on_time INTEGER,
+            transit_hours DOUBLE PRECISION,
+            lost_at TEXT,
+            damaged_at TEXT,
+            failed_deliveries INTEGER NOT NULL DEFAULT 0,
+            customs_held_at TEXT,
+            customs_released_at TEXT,
+            customs_hold_hours DOUBLE PRECISION,
+            scans INTEGER NOT NULL DEFAULT 0,
+            last_scan TEXT,
+            last_scan_at TEXT,
+            PRIMARY KEY (order_aggregate_id, shipment_id)
+        )""",
+    }
+    indexes = {"shipments_carrier": "CREATE INDEX shipments_carrier ON {shipments} "
+                                    "(direction, carrier, month)"}
+
+    @handles("aftersales.order.Registered")
+    def registered(self, event: Event, tx: Transaction) -> None:
+        tx.execute(self.sql("INSERT INTO {shipment_orders} (order_aggregate_id, order_id) "
+                            "VALUES (?, ?) ON CONFLICT (order_aggregate_id) DO NOTHING"),
+                   (event["subject"], event["data"]["order_id"]))
+
+    @handles("aftersales.order.Placed")
+    def placed(self, event: Event, tx: Transaction) -> None:
+        """The order's market and promise; scans may have come first (upstream topics are not
+        ordered with each other), so rows already there get them too."""
+        d = event["data"]
+        promised = utc(_extra(d).get("estimated_delivery_at"))
+        tx.execute(self.sql("UPDATE {shipment_orders} SET market = ?, promised_at = ? "
+                            "WHERE order_aggregate_id = ?"), (d["market"], promised,
+                                                             event["subject"]))
+        tx.execute(self.sql(
+            "UPDATE {shipments} SET market = ?, promised_at = CASE direction WHEN 'outbound' "
+            "THEN CAST(? AS TEXT) END, on_time = CASE WHEN direction <> 'outbound' OR "
+            "delivered_at IS NULL OR CAST(? AS TEXT) IS NULL THEN NULL WHEN delivered_at <= "
+            "CAST(? AS TEXT) THEN 1 ELSE 0 END WHERE order_aggregate_id = ?"),
+            (d["market"], promised, promised, promised, event["subject"]))
+
+    @handles("aftersales.order.ShipmentScanned")
+    def scanned(self, event: Event, tx: Transaction) -> None:
+        d, order = event["data"], event["subject"]
+        at = utc(d["occurred_at"])
+        assert at is not None
+        key = (order, d["shipment_id"])
+        row = self._row(tx, key)
+        if row is None:
+            facts = tx.one(self.sql("SELECT order_id, market, promised_at FROM "
+                                    "{shipment_orders} WHERE order_aggregate_id = ?"), (order,))
+            order_id, market, promised = facts if facts is not None else (None, None, None)
+            row = {**dict.fromkeys(ROW_COLUMNS), "scans": 0, "failed_deliveries": 0,
+                   "promised_at": promised if d["direction"] == "outbound" else None}
+            tx.execute(self.sql(
+                "INSERT INTO {shipments} (order_aggregate_id, shipment_id, order_id, market, "
+                "carrier, direction, first_scan_at, month, promised_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+                (*key, order_id, market, d["carrier"], d["direction"], at, month_of(at),
+                 row["promised_at"]))
+        changes: dict[str, Any] = {"scans": row["scans"] + 1}
+        if row["last_scan_at"] is None or at >= row["last_scan_at"]:
+            changes.update(last_scan=d["scan"], last_scan_at=at)
+        column = FIRST_SCAN.get(d["scan"])
+        if column is not None and (row[column] is None or at < row[column]):
+            changes[column] = at
+        if d["scan"] == "Dispatched" and changes.get("dispatched_at"):
+            changes.update(origin=d.get("location") or row["origin"], month=month_of(at))
+        if d["scan"] == "Delivered" and changes.get("delivered_at"):
+            changes.update(destination=d.get("location") or row["destination"],
+                           delivered_week=week_of(at))
+        if d["scan"] == "DeliveryFailed":
+            changes["failed_deliveries"] = row["failed_deliveries"] + 1
+        held = changes.get("customs_held_at", row["customs_held_at"])
+        if d["scan"] == "CustomsReleased" and held is not None and at >= held \
+                and row["customs_released_at"] is None:
+            changes.update(customs_released_at=at, customs_hold_hours=hours_between(held, at))
+        merged = {**row, **changes}
+        if merged["delivered_at"] is not None:
+            start = merged["dispatched_at"]
+            changes["transit_hours"] = hours_between(start, merged["delivered_at"])
+            promised = merged["promised_at"]
+            changes["on_time"] = None if promised is None else int(
+                merged["delivered_at"] <= promised)
+        names = ", ".join(f"{c} = ?" for c in changes)
+        tx.execute(self.sql(f"UPDATE {{shipments}} SET {names} WHERE order_aggregate_id = ? "
+                            "AND shipment_id = ?"), (*changes.values(), *key))
+
+    def _row(self, tx: Transaction, key: tuple[str, str]) -> dict[str, Any] | None:
+        row = tx.one(self.sql(f"SELECT {', '.join(ROW_COLUMNS)} FROM {{shipments}} WHERE "
+                              "order_aggregate_id = ? AND shipment_id = ?"), key)
+        return None if row is None else dict(zip(ROW_COLUMNS, row, strict=True))

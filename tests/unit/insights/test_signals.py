@@ -1,0 +1,104 @@
+"""Product-information alerts: who is tested, against which peers, and when an alert is raised."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from projections.insights.signals import MIN_SUPPORT, Assessment, alert_rows, assess
+from projections.insights.stats import Rate
+
+
+def sku(name: str, orders: int, flagged: int = 0, returned: int = 0, category: str = "home",
+        merchant: str = "m1") -> dict[str, Any]:
+    return {"merchant": merchant, "category": category, "sku": name, "orders": orders,
+            "returned": returned, "flagged": flagged, "units_sold": orders,
+            "units_returned": returned, "reasons": "{}", "return_examples": "[]",
+            "page_examples": "[]"}
+
+
+def found(items: list[Assessment], signal: str, name: str, level: str = "sku"
+          ) -> Assessment | None:
+    return next((a for a in items if a.signal == signal and a.sku == name and a.level == level),
+                None)
+
+
+def catalogue(*rows: dict[str, Any]) -> list[dict[str, Any]]:
+    """Rows plus ordinary peers: 10 SKUs of 100 orders with 2 flagged each."""
+    peers = [sku(f"P-{i}", 100, flagged=2, returned=2) for i in range(10)]
+    return [*rows, *peers]
+
+
+def test_a_sku_below_the_minimum_support_is_not_tested() -> None:
+    items = assess(catalogue(sku("NEW", MIN_SUPPORT - 1, flagged=MIN_SUPPORT - 1)))
+    assert found(items, "page", "NEW") is None
+    tested = found(assess(catalogue(sku("NEW", MIN_SUPPORT, flagged=10))), "page", "NEW")
+    assert tested is not None and tested.alert
+
+
+def test_two_cases_are_never_an_alert_three_can_be() -> None:
+    peers = [sku(f"P-{i}", 100) for i in range(10)]  # never flagged
+    two = found(assess([sku("X", 20, flagged=2), *peers]), "page", "X")
+    three = found(assess([sku("X", 20, flagged=3), *peers]), "page", "X")
+    assert two is not None and two.q_value < 0.05 and not two.alert
+    assert three is not None and three.alert
+
+
+def test_an_alert_needs_its_rate_at_least_one_and_a_half_times_the_baseline() -> None:
+    # peers at 2 % with a huge support: 3.1 % is significant, but not material
+    peers = [sku(f"P-{i}", 10_000, flagged=200) for i in range(10)]
+    material = found(assess([sku("X", 10_000, flagged=300), *peers]), "page", "X")
+    small = found(assess([sku("X", 10_000, flagged=290), *peers]), "page", "X")
+    assert material is not None and material.lift == 1.5 and material.alert
+    assert small is not None and small.q_value < 0.05 and not small.alert
+
+
+def test_the_baseline_is_the_rest_of_the_category_or_else_the_merchants_other_skus() -> None:
+    items = assess(catalogue(sku("X", 50, flagged=5),
+                             sku("LONE", 40, flagged=1, category="garden"),
+                             sku("MATE", 19, category="garden")))
+    x = found(items, "page", "X")
+    assert x is not None and x.baseline == Rate(20, 1000)
+    assert x.baseline_scope == "rest of category"
+    lone = found(items, "page", "LONE")
+    assert lone is not None and lone.baseline == Rate(25, 1069)  # all other SKUs of m1
+    assert lone.baseline_scope == "all other SKUs of the merchant"
+
+
+def test_merchants_are_never_each_others_peers() -> None:
+    items = assess([sku("A", 100, flagged=20, merchant="m1"),
+                    sku("B", 100, flagged=20, merchant="m1"),
+                    *[sku(f"Q-{i}", 100, merchant="m2") for i in range(5)]])
+    a = found(items, "page", "A")
+    assert a is not None and a.baseline == Rate(20, 100) and not a.alert
+    category = [i for i in items if i.level == "category" and i.signal == "page"]
+    assert {(c.merchant, c.baseline.n) for c in category} == {("m1", 0), ("m2", 0)}
+
+
+def test_false_discoveries_are_controlled_across_everything_tested() -> None:
+    """The same SKU is an alert among 10 tested, not among 5,000 (q grows with m)."""
+    borderline = sku("X", 40, flagged=6)
+    few = found(assess(catalogue(borderline)), "page", "X")
+    many = found(assess([borderline, *[sku(f"P-{i}", 100, flagged=2) for i in range(5000)]]),
+                 "page", "X")
+    assert few is not None and many is not None
+    assert few.p_value == many.p_value or abs(few.p_value - many.p_value) < 1e-3
+    assert few.alert and not many.alert and many.tested == 5001
+
+
+def test_categories_are_tested_against_the_merchants_other_categories() -> None:
+    items = assess([*[sku(f"H-{i}", 50, flagged=10) for i in range(4)],
+                    *[sku(f"G-{i}", 50, flagged=1, category="garden") for i in range(4)]])
+    home = found(items, "page", "", level="category")
+    assert home is not None and home.category in ("home", "garden")
+    home = next(i for i in items if i.level == "category" and i.category == "home"
+                and i.signal == "page")
+    assert home.observed == Rate(40, 200) and home.baseline == Rate(4, 200) and home.alert
+
+
+def test_alert_rows_carry_the_evidence() -> None:
+    rows = alert_rows(assess(catalogue(sku("X", 20, flagged=10))))
+    x = next(r for r in rows if r["sku"] == "X" and r["signal"] == "page")
+    assert (x["orders"], x["cases"], x["baseline_orders"], x["baseline_cases"]) == (
+        20, 10, 1000, 20)
+    assert 0 < x["low"] < x["rate"] == 0.5 < x["high"] < 1
+    assert x["reasons"] == "{}" and x["examples"] == "[]"
