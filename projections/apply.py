@@ -55,13 +55,9 @@ class OutdatedProjection(RuntimeError):
 
 def ensure_schema(db: ReadDatabase, projections: Sequence[Projection],
                   check: bool = True) -> None:
-    """Create the position tables and any missing projection tables and indexes; add the
-    columns a newer version declares (last, empty in the rows written before: a rebuild fills
-    them) to tables an older one made; with check, refuse tables whose columns still differ
-    from this version's (OutdatedProjection)."""
+    """Create the position tables and any missing projection tables and indexes; with check,
+    refuse tables whose columns differ from this version's (OutdatedProjection)."""
     existing = db.tables()
-    columns = {name: db.columns(name) for p in projections for name in p.names.values()
-               if name in existing}
     outdated = []
     with db.transaction() as tx:
         positions.create(tx)
@@ -70,12 +66,7 @@ def ensure_schema(db: ReadDatabase, projections: Sequence[Projection],
                 projection.create(tx)
                 if not projection.suffix:
                     projection.create_indexes(tx)
-                continue
-            for added in projection.add_missing_columns(tx, columns):
-                log.warning("projections: added the column %s, empty in the rows written "
-                            "before: `aftersales projections rebuild %s` fills them", added,
-                            projection.name)
-            if check and _drifted(db, tx, projection):
+            elif check and _drifted(db, tx, projection):
                 outdated.append(projection.name)
     if outdated:
         raise OutdatedProjection(

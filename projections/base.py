@@ -53,26 +53,6 @@ class Projection:
         for ddl in self.tables.values():
             tx.execute(self.sql(ddl))
 
-    def add_missing_columns(self, tx: Transaction, existing: dict[str, list[str]]) -> list[str]:
-        """Columns a newer version of the projection declares that its live tables lack (a
-        table made by an older version) are added, empty; returns them as ``table.column``.
-        A column that cannot be added empty (NOT NULL without a default) needs a rebuild."""
-        added = []
-        for table, ddl in self.tables.items():
-            have = existing.get(self.names[table])
-            if have is None:
-                continue
-            for column, definition in declared_columns(ddl).items():
-                if column in have:
-                    continue
-                if "NOT NULL" in definition and "DEFAULT" not in definition:
-                    raise RuntimeError(
-                        f"{self.names[table]} lacks its column {column}, which cannot be added "
-                        f"to filled rows: run `aftersales projections rebuild {self.name}`")
-                tx.execute(f"ALTER TABLE {self.names[table]} ADD COLUMN {column} {definition}")
-                added.append(f"{self.names[table]}.{column}")
-        return added
-
     def create_indexes(self, tx: Transaction) -> None:
         """Indexes carry the canonical names, so they are made on the live tables only."""
         for index, ddl in self.indexes.items():
@@ -114,14 +94,3 @@ def utc(text: str | None) -> str | None:
         return None
     moment = datetime.fromisoformat(text)
     return moment.astimezone(UTC).isoformat()
-
-
-def declared_columns(ddl: str) -> dict[str, str]:
-    """Column name -> its definition (type and constraints), from a CREATE TABLE statement."""
-    body = ddl[ddl.index("(") + 1: ddl.rindex(")")]
-    found = {}
-    for line in body.splitlines():
-        match = COLUMN.match(line)
-        if match:
-            found[match.group(1)] = match.group(2).strip().replace("{{", "{").replace("}}", "}")
-    return found
