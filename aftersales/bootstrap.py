@@ -35,6 +35,7 @@ from audit.denials import open_denial_log
 from consumers import kafka_clients
 from consumers.case_events import RelayableMapper, to_cloud_event
 from consumers.inbound import InboundConsumer
+from consumers.leadership import relay_leadership
 from consumers.projection_runner import ProjectionRunner
 from consumers.relay import Relay
 from projections.base import Event
@@ -42,9 +43,12 @@ from projections.catalog import all_projections
 from projections.db import ReadDatabase
 from workers.error_policy import ErrorPolicy
 
-TOPIC_PARTITIONS = {"orders": 3, "shipments": 3, "case_events": 6, "dlq": 1}
-INBOUND_GROUP = "aftersales-inbound"
-PROJECTIONS_GROUP = "aftersales-projections"
+_DEFAULTS = Settings.model_fields
+TOPIC_PARTITIONS = {"orders": _DEFAULTS["orders_partitions"].default,  # settings' defaults
+                    "shipments": _DEFAULTS["shipments_partitions"].default,
+                    "case_events": _DEFAULTS["case_events_partitions"].default, "dlq": 1}
+INBOUND_GROUP = Settings.model_fields["inbound_group"].default
+PROJECTIONS_GROUP = Settings.model_fields["projections_group"].default
 RECORD_OVERHEAD = 4 * 1024  # what a record batch adds around one message (headers, framing)
 
 
@@ -107,10 +111,10 @@ def guard_event_size(store: Store, max_event_bytes: int) -> Store:
 
 def topic_partitions(settings: Settings) -> dict[str, int]:
     return {
-        settings.orders_topic: TOPIC_PARTITIONS["orders"],
-        settings.shipments_topic: TOPIC_PARTITIONS["shipments"],
-        settings.case_events_topic: TOPIC_PARTITIONS["case_events"],
-        settings.dlq_topic: TOPIC_PARTITIONS["dlq"],
+        settings.orders_topic: settings.orders_partitions,
+        settings.shipments_topic: settings.shipments_partitions,
+        settings.case_events_topic: settings.case_events_partitions,
+        settings.dlq_topic: 1,
     }
 
 
@@ -145,6 +149,8 @@ def build_relay(app: Services, settings: Settings, policy: ErrorPolicy | None = 
                  partial(kafka_clients.producer, servers,
                          max_request_size=limit + RECORD_OVERHEAD),
                  settings.case_events_topic, max_message_bytes=limit, topic_limit=topic_limit,
+                 leadership=relay_leadership(settings.database_url, settings.postgres_schema,
+                                             settings.case_events_topic),
                  policy=policy)
 
 
@@ -157,7 +163,7 @@ def build_inbound(app: Services, settings: Settings, policy: ErrorPolicy | None 
     return InboundConsumer(
         app,
         principal_id,
-        partial(kafka_clients.consumer, servers, INBOUND_GROUP),
+        partial(kafka_clients.consumer, servers, settings.inbound_group),
         partial(kafka_clients.producer, servers),
         orders_topic=settings.orders_topic,
         shipments_topic=settings.shipments_topic,
@@ -174,7 +180,7 @@ def build_projection_runner(settings: Settings, policy: ErrorPolicy | None = Non
                             ) -> ProjectionRunner:
     servers = _bootstrap(settings)
     return ProjectionRunner(build_read_db(settings), all_projections(),
-                            partial(kafka_clients.consumer, servers, PROJECTIONS_GROUP,
+                            partial(kafka_clients.consumer, servers, settings.projections_group,
                                     max_poll_records=2000),
                             settings.case_events_topic,
                             make_producer=partial(kafka_clients.producer, servers),

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import Annotated
 
 import typer
@@ -36,18 +39,23 @@ from aftersales.cli_run import broker, run
 from aftersales.errors import classify
 from aftersales.identity import AsPrincipal, caller_for
 from aftersales.identity import now as received_now
-from aftersales.inputs import count_lines, read_documents, readable
+from aftersales.inputs import chunked, count_lines, read_documents, readable
 from aftersales.output import emit_json_line, errors, fail
 from aftersales.settings import ScrubSecrets
 from aftersales_core.application.access import Caller
+from aftersales_core.application.results import CommandResult
 from aftersales_core.application.services import Services
+from aftersales_core.application.upstream import UpstreamResult
 from aftersales_core.errors import DomainError
 from dispatch.commands import submit as submit_command
+from dispatch.group_commit import Done, run_together
 from dispatch.upstream import apply_upstream
 from schemas import strict_json
 from schemas.boundary import read_inbound
 from schemas.errors import InputRefused
 from schemas.json_stream import Document
+
+BATCH = 500  # documents decided together and committed in one transaction (group commit)
 
 app = typer.Typer(
     help="Event-sourced after-sales case engine: returns, refunds, complaints.",
@@ -106,16 +114,29 @@ def submit(
     callers: dict[str, Caller] = {}
     default = None if envelopes else caller_for(application, as_principal)
     worst = exit_codes.OK
-    for document in read_documents(source):
-        code = _submit_one(application, document, default, callers)
-        worst = worst or code
-        if code == exit_codes.UNAVAILABLE or (code and stop_on_error):
-            break
+    size = 1 if stop_on_error else BATCH  # stopping at the first failure: one at a time
+    for chunk in chunked(read_documents(source), size):
+        ready = [_prepare(application, document, default, callers) for document in chunk]
+        jobs = [item.job for item in ready if isinstance(item, _Ready)]
+        outcomes = iter(run_together(application.store, jobs))
+        for item in ready:  # reported in input order, once the batch is durable
+            code = item if isinstance(item, int) else _report(item, next(outcomes))
+            worst = worst or code
+            if code == exit_codes.UNAVAILABLE or (code and stop_on_error):
+                raise typer.Exit(worst)
     raise typer.Exit(worst)
 
 
-def _submit_one(application: Services, document: Document, default: Caller | None,
-                callers: dict[str, Caller]) -> int:
+@dataclass
+class _Ready:
+    line: int
+    name: str
+    job: Callable[[], CommandResult]
+
+
+def _prepare(application: Services, document: Document, default: Caller | None,
+             callers: dict[str, Caller]) -> _Ready | int:
+    """The command of one document, ready to run; or its failure, reported (an exit code)."""
     line = document.line
     if document.raw is None:
         fail(f"line {line}: {document.error}")
@@ -133,19 +154,24 @@ def _submit_one(application: Services, document: Document, default: Caller | Non
             return code
     name = body.get("command") if isinstance(body, dict) else None
     name = name if isinstance(name, str) and name.isidentifier() and len(name) < 64 else "command"
-    try:
-        result = submit_command(application, received_now(caller), body, datetime.now(UTC))
-    except InputRefused as invalid:
-        fail(f"line {line}: {_what(invalid, 'command')}{invalid}")
+    return _Ready(line, name, partial(submit_command, application, received_now(caller), body,
+                                      datetime.now(UTC)))
+
+
+def _report(ready: _Ready, done: Done[CommandResult]) -> int:
+    line, name = ready.line, ready.name
+    if isinstance(done.error, InputRefused):
+        fail(f"line {line}: {_what(done.error, 'command')}{done.error}")
         return exit_codes.INVALID
-    except Exception as problem:
-        code, message = classify(problem)
+    if done.error is not None:
+        code, message = classify(done.error)
         verb = "denied" if code == exit_codes.DENIED else "refused"
         said = message if message.startswith(f"{name} {verb}") else f"{name} {verb}: {message}"
         fail(f"line {line}: {said}" if code < exit_codes.UNAVAILABLE or code == exit_codes.DENIED
              else f"line {line}: {name} not run: {message}")
         return code
-    emit_json_line({"command": name, **result.to_json()})
+    assert done.value is not None
+    emit_json_line({"command": name, **done.value.to_json()})
     return exit_codes.OK
 
 
@@ -183,29 +209,38 @@ def ingest(source: Source, as_principal: AsPrincipal = None) -> None:
     total = count_lines(source)
     with Progress(console=errors, transient=True, disable=not errors.is_terminal) as progress:
         task = progress.add_task("ingesting", total=total)
-        for document in read_documents(source):
-            progress.advance(task)
-            try:
-                if document.raw is None:
-                    raise InputRefused(document.kind, document.error or "unreadable")
-                result = apply_upstream(application, received_now(caller),
-                                        read_inbound(document.raw))
-            except Exception as problem:
-                code, text = classify(problem)
-                what = (_what(problem, "event") if code < exit_codes.UNAVAILABLE
-                        else "event denied: " if code == exit_codes.DENIED
-                        else "event not applied: ")
-                fail(f"line {document.line}: {what}{text}")
-                worst, failed = worst or code, failed + 1
-                if code == exit_codes.UNAVAILABLE:
-                    break
-                continue
-            applied, skipped = applied + result.applied, skipped + (not result.applied)
-            emit_json_line(result.to_json())
+        for chunk in chunked(read_documents(source), BATCH):
+            jobs = [partial(_ingest_one, application, received_now(caller), document)
+                    for document in chunk]
+            for document, done in zip(chunk, run_together(application.store, jobs),
+                                      strict=True):
+                progress.advance(task)
+                if done.error is not None:
+                    code, text = classify(done.error)
+                    what = (_what(done.error, "event") if code < exit_codes.UNAVAILABLE
+                            else "event denied: " if code == exit_codes.DENIED
+                            else "event not applied: ")
+                    fail(f"line {document.line}: {what}{text}")
+                    worst, failed = worst or code, failed + 1
+                    if code == exit_codes.UNAVAILABLE:
+                        break
+                    continue
+                assert done.value is not None
+                applied += done.value.applied
+                skipped += not done.value.applied
+                emit_json_line(done.value.to_json())
+            if worst == exit_codes.UNAVAILABLE:
+                break
     errors.print(
         f"ingested: {applied} applied, {skipped} already seen, {failed} failed", highlight=False
     )
     raise typer.Exit(worst)
+
+
+def _ingest_one(application: Services, caller: Caller, document: Document) -> UpstreamResult:
+    if document.raw is None:
+        raise InputRefused(document.kind, document.error or "unreadable")
+    return apply_upstream(application, caller, read_inbound(document.raw))
 
 
 def _what(problem: Exception, noun: str) -> str:

@@ -120,7 +120,8 @@ def status(fmt: Annotated[Literal["table", "json"], typer.Option("--format")] = 
            ) -> None:
     """The relay's position and whether it is stuck on an event the broker refuses; each
     projection's position and its lag behind the event store and, when a broker is configured
-    (KAFKA_BOOTSTRAP_SERVERS), behind the case-events topic.
+    (KAFKA_BOOTSTRAP_SERVERS), behind the case-events topic, per partition (a partition that
+    lags shows even when the others are up to date).
 
     Exits 7 when the relay is stuck, 5 when the broker cannot be reached."""
     settings = Settings.from_env()
@@ -133,23 +134,26 @@ def status(fmt: Annotated[Literal["table", "json"], typer.Option("--format")] = 
     ends, broker_error = topic_ends(settings)
     db = build_read_db(settings)
     ensure_schema(db, all_projections())
-    rows = []
+    rows: list[dict[str, Any]] = []
     with db.transaction() as tx:
         for name in PROJECTIONS:
             where = positions.load(tx, name)
-            topic_lag = None if ends is None else sum(
-                max(end - where.parts.get((settings.case_events_topic, part), (0, 0))[0], 0)
-                for part, end in ends.items())
+            by_part = None if ends is None else {
+                str(part): max(end - where.parts.get((settings.case_events_topic, part),
+                                                     (0, 0))[0], 0)
+                for part, end in sorted(ends.items())}
             rows.append({"projection": name, "position": where.highest(),
                          "store_position": store_end,
                          "lag_events": max(store_end - where.highest(), 0),
-                         "topic_lag": topic_lag, "partitions": len(where.parts),
+                         "topic_lag": None if by_part is None else sum(by_part.values()),
+                         "partition_lag": by_part, "partitions": len(where.parts),
                          "rebuild_floor": where.floor})
     if fmt == "json":
         emit_json_line({"relay": relay, "projections": rows})
     else:
         console.print(table("relay", list(relay), [list(relay.values())]))
-        console.print(table("projections", list(rows[0]), ([*r.values()] for r in rows)))
+        shown = [{**r, "partition_lag": _lag_text(r["partition_lag"])} for r in rows]
+        console.print(table("projections", list(shown[0]), ([*r.values()] for r in shown)))
     if relay["refused_at"] is not None:
         fail(f"the relay is STUCK at store position {relay['refused_at']}: {relay['reason']}; "
              "events from there on are not published (see the relay's log)")
@@ -157,6 +161,13 @@ def status(fmt: Annotated[Literal["table", "json"], typer.Option("--format")] = 
     if broker_error is not None:
         fail(f"the broker is unavailable: topic lag unknown ({broker_error})")
         raise typer.Exit(exit_codes.UNAVAILABLE)
+
+
+def _lag_text(by_part: dict[str, int] | None) -> str:
+    """``0:0 1:12 2:0`` (partition:records behind), or "unknown" without a broker."""
+    if by_part is None:
+        return "unknown"
+    return " ".join(f"{part}:{lag}" for part, lag in by_part.items())
 
 
 def relay_status(app: Services, settings: Settings, store_end: int) -> dict[str, Any]:

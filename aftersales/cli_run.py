@@ -34,6 +34,7 @@ log = logging.getLogger("aftersales.run")
 Role = Literal["inbound", "relay", "projections", "scheduler", "auditor"]
 ROLES: tuple[Role, ...] = ("inbound", "relay", "projections", "scheduler", "auditor")
 KAFKA_ROLES: tuple[Role, ...] = ("inbound", "relay", "projections")  # scheduler, auditor: none
+STORE_ROLES: tuple[Role, ...] = ("inbound", "relay", "scheduler", "auditor")  # runners: none
 
 
 def run(
@@ -73,25 +74,28 @@ def _run_workers(settings: Settings, roles: list[Role], create_topics: bool,
                  seconds: float | None) -> None:
     if create_topics and set(roles) & set(KAFKA_ROLES):
         ensure_pipeline_topics(settings)
-    app = build_app(settings)
+    # a projection runner reads only the topic and writes only the read database: no store pool
+    app = build_app(settings) if set(roles) & set(STORE_ROLES) else None
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     workers: dict[str, Callable[[threading.Event], None]] = {}
     policy = ErrorPolicy()  # one error policy for every worker (workers/error_policy.py)
-    if "inbound" in roles:
-        workers["inbound"] = build_inbound(app, settings, policy).run
-    if "relay" in roles:
-        workers["relay"] = build_relay(app, settings, policy).run
     if "projections" in roles:
         workers["projections"] = build_projection_runner(settings, policy).run
-    if "scheduler" in roles:
-        # fires due deadlines with the wall clock, as the built-in system.scheduler principal
-        workers["scheduler"] = Scheduler(app, scheduler_principal(app), policy=policy).run
-    if "auditor" in roles:
-        # seals every few seconds
-        workers["auditor"] = Auditor(app.store.recorder, app.store.mapper,
-                                     policy=policy).run
+    if app is not None:
+        if "inbound" in roles:
+            workers["inbound"] = build_inbound(app, settings, policy).run
+        if "relay" in roles:
+            workers["relay"] = build_relay(app, settings, policy).run
+        if "scheduler" in roles:
+            # fires due deadlines with the wall clock, as the built-in system.scheduler principal
+            workers["scheduler"] = Scheduler(app, scheduler_principal(app), policy=policy).run
+        if "auditor" in roles:
+            # seals every few seconds
+            workers["auditor"] = Auditor(app.store.recorder, app.store.mapper,
+                                         policy=policy).run
+    workers = {name: workers[name] for name in ROLES if name in workers}
     failed: list[str] = []
 
     def guarded(name: str, work: Callable[[threading.Event], None]) -> None:
@@ -116,7 +120,8 @@ def _run_workers(settings: Settings, roles: list[Role], create_topics: bool,
     stop.set()
     for thread in threads:
         thread.join(timeout=30)
-    app.close()
+    if app is not None:
+        app.close()
     if failed:
         errors.print(f"workers failed: {', '.join(failed)}")
         raise typer.Exit(exit_codes.UNAVAILABLE)

@@ -4,7 +4,7 @@ one (pretty-printed) document, or an array. Memory stays bounded whatever the in
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -41,6 +41,22 @@ def read_documents(source: str) -> Iterator[Document]:
     """Each document of the file (or of stdin for ``-``), in order, with its line number."""
     with opened(source) as stream:
         yield from documents(stream)
+
+
+def chunked(documents: Iterable[Document], size: int,
+            max_bytes: int = 4 * 1024 * 1024) -> Iterator[list[Document]]:
+    """Consecutive documents in groups of at most ``size`` and about ``max_bytes`` (a group is
+    decided and committed together: memory stays bounded whatever the input's length)."""
+    group: list[Document] = []
+    held = 0
+    for document in documents:
+        group.append(document)
+        held += len(document.raw or b"")
+        if len(group) >= size or held >= max_bytes:
+            yield group
+            group, held = [], 0
+    if group:
+        yield group
 
 
 def count_lines(source: str) -> int | None:

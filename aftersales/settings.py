@@ -31,8 +31,14 @@ ENV = {
     "case_event_max_bytes": "AFTERSALES_CASE_EVENT_MAX_BYTES",
     "postgres_schema": "AFTERSALES_POSTGRES_SCHEMA",
     "inbound_principal": "AFTERSALES_INBOUND_PRINCIPAL",
+    "inbound_group": "AFTERSALES_INBOUND_GROUP",
+    "projections_group": "AFTERSALES_PROJECTIONS_GROUP",
+    "orders_partitions": "AFTERSALES_ORDERS_PARTITIONS",
+    "shipments_partitions": "AFTERSALES_SHIPMENTS_PARTITIONS",
+    "case_events_partitions": "AFTERSALES_CASE_EVENTS_PARTITIONS",
 }
 URL_VARIABLES = ("AFTERSALES_DATABASE_URL", "AFTERSALES_READ_DATABASE_URL")
+GROUP_PATTERN = r"^[A-Za-z0-9._-]{1,200}$"  # a Kafka group id (no spaces or control characters)
 _BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
 
 
@@ -54,6 +60,15 @@ class Settings(BaseModel):
     postgres_schema: str | None = Field(None, description="isolates tests on one database")
     inbound_principal: str = Field("system.upstream",
                                    description="the principal the inbound consumer acts as")
+    inbound_group: str = Field("aftersales-inbound", pattern=GROUP_PATTERN,
+                               description="the inbound consumers' Kafka consumer group")
+    projections_group: str = Field(
+        "aftersales-projections", pattern=GROUP_PATTERN,
+        description="the projection runners' consumer group: one per read database")
+    orders_partitions: int = Field(3, ge=1, le=10_000, description="when creating the topic")
+    shipments_partitions: int = Field(3, ge=1, le=10_000, description="when creating the topic")
+    case_events_partitions: int = Field(6, ge=1, le=10_000,
+                                        description="when creating the topic")
 
     @field_validator("database_url", "read_database_url")
     @classmethod
@@ -176,6 +191,7 @@ def eventsourcing_env(url: str, schema: str | None = None) -> dict[str, str]:
         "POSTGRES_CONNECT_TIMEOUT": "10",
         "POSTGRES_LOCK_TIMEOUT": "5",
         "POSTGRES_POOL_SIZE": "4",
+        "APPLICATION_RECORDER_TOPIC": "aftersales.postgres_recorder:PostgresStoreRecorder",
     }
     if schema:
         env["POSTGRES_SCHEMA"] = schema

@@ -29,9 +29,12 @@ from audit.denials import open_denial_log
 from bench.context import Context
 from bench.report import REPEATS, BenchResult, Figure, median, paired, progress
 from bench.workload import command_mix, ingest_orders, with_staff
+from dispatch.group_commit import run_together
 
 TARGET_RATE = 1500.0
 TARGET_RATIO = 0.5
+GROUP = 100  # commands per group commit
+GROUP_TARGET_RATE = 3000.0
 
 
 @dataclass(frozen=True)
@@ -104,9 +107,30 @@ def _run_commands(
     return seconds, len(commands), events, app
 
 
-def _run_bare(ctx: Context, saves: Sequence[Sequence[StoredShape]]) -> tuple[float, int]:
-    """Replay the shape of the saves on a bare Application; returns seconds and events."""
-    env = eventsourcing_env(f"sqlite:///{ctx.path('bare')}.sqlite")
+def _run_grouped(ctx: Context, orders: int, group: int) -> tuple[float, int, int, int]:
+    """The same mix, ``group`` commands per transaction (group commit); returns seconds,
+    commands, events and how many failed (none should)."""
+    env = eventsourcing_env(f"sqlite:///{ctx.path('grouped')}.sqlite")
+    store = Store(env=env)
+    app = with_staff(compose(store, open_denial_log(store.recorder)))
+    commands = command_mix(app, ingest_orders(app, orders))
+    before = store.recorder.max_notification_id() or 0
+    failed = 0
+    started = time.perf_counter()
+    for start in range(0, len(commands), group):
+        outcomes = run_together(store, commands[start:start + group])
+        failed += sum(done.error is not None for done in outcomes)
+    seconds = time.perf_counter() - started
+    events = (store.recorder.max_notification_id() or 0) - before
+    app.store.close()
+    return seconds, len(commands), events, failed
+
+
+def _run_bare(ctx: Context, saves: Sequence[Sequence[StoredShape]],
+              group: int = 1) -> tuple[float, int]:
+    """Replay the shape of the saves on a bare Application, ``group`` saves per transaction;
+    returns seconds and events."""
+    env = eventsourcing_env(f"sqlite:///{ctx.path(f'bare-{group}')}.sqlite")
     app = BareApp(env=env)
     opened_overhead, noted_overhead = _overheads(app)
     things: dict[UUID | str, Thing] = {}
@@ -124,15 +148,16 @@ def _run_bare(ctx: Context, saves: Sequence[Sequence[StoredShape]]) -> tuple[flo
     ]  # fmt: skip
     events = sum(len(p) for p in plans)
     started = time.perf_counter()
-    for plan in plans:
+    for start in range(0, len(plans), group):
         changed: dict[UUID | str, Thing] = {}
-        for originator_id, opens, payload in plan:
-            if opens:
-                thing = things[originator_id] = Thing(payload=payload)
-            else:
-                thing = things[originator_id]
-                thing.note(payload=payload)
-            changed[originator_id] = thing
+        for plan in plans[start:start + group]:
+            for originator_id, opens, payload in plan:
+                if opens:
+                    thing = things[originator_id] = Thing(payload=payload)
+                else:
+                    thing = things[originator_id]
+                    thing.note(payload=payload)
+                changed[originator_id] = thing
         app.save(*changed.values())
     return time.perf_counter() - started, events
 
@@ -192,8 +217,22 @@ def run(ctx: Context) -> BenchResult:
         bare_event_rates.append(bare_events / bare_seconds)
         progress(f"commands: repeat {repeat + 1}/{REPEATS}: {count / seconds:,.0f} commands/s "
                  f"({events} events); bare saves {len(saves) / bare_seconds:,.0f} saves/s")
+    grouped_rates, bare_grouped_rates, failures = [], [], 0
+    for repeat in range(REPEATS):
+        seconds, count, events, failed = _run_grouped(ctx, orders, GROUP)
+        failures += failed
+        grouped_rates.append(count / seconds)
+        bare_seconds, _ = _run_bare(ctx, saves, GROUP)
+        bare_grouped_rates.append(len(saves) / bare_seconds)
+        progress(f"commands: group commit {repeat + 1}/{REPEATS}: {count / seconds:,.0f} "
+                 f"commands/s; bare saves in groups of {GROUP} "
+                 f"{len(saves) / bare_seconds:,.0f} saves/s")
+    if failures:
+        bench.notes.append(f"group commit: {failures} commands failed (expected none)")
     bench.repeats = {"commands_per_s": rates, "events_per_s": event_rates,
-                     "bare_saves_per_s": bare_rates, "bare_events_per_s": bare_event_rates}
+                     "bare_saves_per_s": bare_rates, "bare_events_per_s": bare_event_rates,
+                     "grouped_commands_per_s": grouped_rates,
+                     "bare_grouped_saves_per_s": bare_grouped_rates}
     rate, bare = median(rates), median(bare_rates)
     ratio = paired(rates, bare_rates)
     bench.params["commands"] = count
@@ -208,6 +247,18 @@ def run(ctx: Context) -> BenchResult:
                median(bare_event_rates), target="—",
                paired_ratio=paired(event_rates, bare_event_rates)),
         Figure("commands: events per command", median(per_command), "events/cmd", target="—"),
+        Figure(f"commands: group commit ({GROUP} per transaction)", median(grouped_rates),
+               "commands/s", bare, baseline_what="the bare one-save-per-command baseline above",
+               target="≥ 3,000/s and ≥ 200 % of bare one save per command",
+               met=median(grouped_rates) >= GROUP_TARGET_RATE
+               and paired(grouped_rates, bare_rates) >= 2.0,
+               paired_ratio=paired(grouped_rates, bare_rates)),
+        Figure(f"commands: group commit vs bare saves in groups of {GROUP}",
+               median(grouped_rates), "commands/s", median(bare_grouped_rates),
+               baseline_what=f"bare Application saving the same events, {GROUP} saves per "
+                             "transaction", target="≥ 50 % of bare in the same groups",
+               met=paired(grouped_rates, bare_grouped_rates) >= 0.5,
+               paired_ratio=paired(grouped_rates, bare_grouped_rates)),
     ]
     if ctx.profile:
         progress("commands: profiling one more run (cProfile, timed part only)")

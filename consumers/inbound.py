@@ -1,33 +1,37 @@
 """Inbound consumers of orders.v1 and shipments.v1.
 
 Each message passes the validation boundary (schemas/boundary.py), is applied through the
-application (the store dedupes on event_id), or is sent unchanged to the dead-letter topic.
+application (the store dedupes on event_id), or is sent unchanged to the dead-letter topic. A
+poll's messages are applied together and written in one transaction (dispatch/group_commit.py);
+one the domain refuses is undone and dead-lettered alone.
 Offsets are committed only after the effect (or the dead letter) is durable, so a crash
 redelivers, and redelivery changes nothing.
 
 Failures follow the injected error policy (workers/error_policy.py): poison (whatever the
 boundary or the domain refuses, an event too large to store) is dead-lettered and the consumer
-goes on; anything else (the store or the broker unavailable, a conflict that kept winning, a bug)
-stops the poll uncommitted, backs off and resumes from the committed offsets, dead-lettering
-nothing."""
+goes on; anything else (the store or the broker unavailable, a conflict that kept winning, a
+bug) drops the whole poll unwritten and nothing of it dead-lettered, and the consumer backs off
+and resumes from the committed offsets."""
 
 from __future__ import annotations
 
 import logging
 import threading
 from collections.abc import Callable
-from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from uuid import UUID
 
-from kafka import KafkaConsumer, KafkaProducer, OffsetAndMetadata, TopicPartition
+from kafka import KafkaConsumer, KafkaProducer, OffsetAndMetadata
 from kafka.consumer.fetcher import ConsumerRecord
 
 from aftersales_core.application.access import Caller
 from aftersales_core.application.services import Services
+from aftersales_core.application.upstream import UpstreamResult
 from consumers.case_events import EventTooLargeError
 from consumers.dead_letters import Rejection, dead_letter, where
+from dispatch.group_commit import Done, run_together
 from dispatch.upstream import apply_upstream
 from schemas.boundary import read_inbound
 from schemas.errors import InputRefused
@@ -82,43 +86,57 @@ class InboundConsumer:
             consumer.close(autocommit=False)
 
     def poll_once(self, consumer: KafkaConsumer, timeout_ms: int = 200) -> int:
-        """Handle one poll's records, then commit every partition past them in one request.
+        """Handle one poll's records in one transaction (group commit), then commit every
+        partition past them in one request.
 
-        A failure part-way commits what was handled before it (best effort) and raises: the
-        failed record and those after it come again (the store ignores any it applied)."""
+        A failure part-way leaves this poll uncommitted: its records come again and the
+        store ignores the ones it applied already."""
         batches = consumer.poll(timeout_ms=timeout_ms)
-        done: dict[TopicPartition, OffsetAndMetadata] = {}
-        try:
-            for partition, records in batches.items():
-                for record in records:
-                    self.handle(record)
-                    done[partition] = OffsetAndMetadata(record.offset + 1, "", -1)
-        except Exception:
-            if done:
-                with suppress(Exception):  # the failure that matters is the one raised
-                    consumer.commit(done)
-            raise
-        if done:
-            consumer.commit(done)
-        return sum(len(records) for records in batches.values())
+        records = [record for found in batches.values() for record in found]
+        self.handle_all(records)
+        if batches:
+            consumer.commit({partition: OffsetAndMetadata(found[-1].offset + 1, "", -1)
+                             for partition, found in batches.items()})
+        return len(records)
 
     def handle(self, record: ConsumerRecord) -> None:
-        """Apply one record or dead-letter it (poison); any other failure raises, so that
-        nothing is committed past it."""
-        message_or_rejection = self.parse(record)
-        if isinstance(message_or_rejection, Rejection):
-            self.reject(record, message_or_rejection)
-            return
-        try:
-            caller = Caller(self.principal_id, datetime.now(UTC), via="kafka")
-            result = apply_upstream(self.app, caller, message_or_rejection)
-        except Exception as error:
-            if not self.policy.is_poison(error):
-                raise
+        """Apply one record or dead-letter it (poison); any other failure raises."""
+        self.handle_all([record])
+
+    def handle_all(self, records: list[ConsumerRecord]) -> None:
+        """Apply the records together (one transaction; each refused one alone) or
+        dead-letter the poison among them. Any other failure (ours or the infrastructure's)
+        raises before anything of the records is written or dead-lettered: all of them come
+        again."""
+        parsed = [(record, self.parse(record)) for record in records]
+        ready = [(record, m) for record, m in parsed if not isinstance(m, Rejection)]
+        caller = Caller(self.principal_id, datetime.now(UTC), via="kafka")
+
+        def abort(index: int, error: Exception) -> bool:
+            return not self.policy.is_poison(error)  # nothing of the poll is written
+
+        outcomes = run_together(self.app.store, [partial(apply_upstream, self.app, caller, m)
+                                                 for _, m in ready], abort)
+        for done in outcomes:
+            if done.error is not None and not self.policy.is_poison(done.error):
+                raise done.error  # the batch's write failed (an outage): none is durable
+        settled = iter(outcomes)
+        for record, message in parsed:  # reported in order, once the batch is durable
+            if isinstance(message, Rejection):
+                self.reject(record, message)
+            else:
+                self._settle(record, next(settled))
+
+    def _settle(self, record: ConsumerRecord, done: Done[UpstreamResult]) -> None:
+        """Count what was applied (durable by now) or dead-letter the poison."""
+        error = done.error
+        if error is not None:
             kind = "oversized" if isinstance(error, EventTooLargeError) else "refused"
             detail = str(error) if kind == "oversized" else f"{type(error).__name__}: {error}"
             self.reject(record, Rejection(kind, detail))
             return
+        result = done.value
+        assert result is not None
         if result.applied:
             self.stats.applied += 1
             log.debug("%s: applied %s: %s", where(record), result.event_id,

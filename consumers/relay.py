@@ -3,6 +3,8 @@
 Position is recorded in the store's tracking table after the broker acknowledged the events, so
 a crash re-sends at most one batch (harmless: consumers dedupe on the CloudEvents id) and never
 skips one. Key = aggregate (case) id, so each case's events stay in order in one partition.
+Several relays may run: one leads (consumers/leadership.py), the others stand by and take over
+from the tracked position when it dies.
 
 The relay never stalls silently. An event too large for the topic cannot be stored (the store
 measures each event as the relay will encode it), but should the broker refuse one anyway (a
@@ -35,6 +37,7 @@ from kafka.errors import KafkaError
 from kafka.producer.future import FutureRecordMetadata
 
 from consumers.case_events import encode
+from consumers.leadership import Leadership
 from workers.error_policy import ErrorPolicy
 
 log = logging.getLogger(__name__)
@@ -82,7 +85,8 @@ class Relay:
                  name: str = "relay", batch_size: int = 500, idle_sleep: float = 0.02,
                  send_timeout: float = 30.0, max_message_bytes: int | None = None,
                  topic_limit: Callable[[], int | None] | None = None,
-                 refused_retry: float = 30.0, policy: ErrorPolicy | None = None) -> None:
+                 refused_retry: float = 30.0, leadership: Leadership | None = None,
+                 standby_poll: float = 1.0, policy: ErrorPolicy | None = None) -> None:
         self.recorder, self.tracking = recorder, tracking
         self.make_producer, self.topic = make_producer, topic
         self.name = relay_name(topic, name)
@@ -94,6 +98,10 @@ class Relay:
         self._producer: KafkaProducer | None = None
         self._limit_known = False
         self._next_try = 0.0
+        self.leadership, self.standby_poll = leadership, standby_poll
+        self.leading = leadership is None  # without a leadership this relay is the only one
+        self._checked = 0.0
+        self._standing_by = False
 
     def position(self) -> int:
         """The last store position the broker acknowledged (0 before the first)."""
@@ -104,16 +112,53 @@ class Relay:
         log.info("relay %s starting after position %d", self.name, self.stats.position)
 
         def publish_or_idle() -> None:
-            if self.step() == 0:
+            if not self._lead():
+                stop.wait(self.standby_poll)
+            elif self.step() == 0:
                 stop.wait(self.idle_sleep)
 
         self.policy.keep_running(f"relay {self.name}", stop, publish_or_idle,
                                  end=self._drop_producer, failed=self._failed)
+        if self.leadership is not None:
+            self.leadership.release()
+            self.leading = False
 
     def _failed(self, error: BaseException) -> None:
         self.stats.failures += 1
         log.warning("relay %s: stopped after position %d; it starts again from there",
                     self.name, self.stats.position)
+
+    def _lead(self) -> bool:
+        """Lead, or stand by; a new leader starts after the position the store tracked."""
+        if self.leadership is None:
+            return True
+        if self.leading:
+            recently = time.monotonic() - self._checked < self.standby_poll
+            return recently or self._still_leading()
+        if not self.leadership.acquire():
+            if not self._standing_by:
+                log.warning("relay %s stands by: another relay leads", self.name)
+                self._standing_by = True
+            return False
+        self.leading, self._checked, self._standing_by = True, time.monotonic(), False
+        self.stats.position = self.position()
+        self.stats.refused_at, self.stats.refused_reason = None, ""
+        self._limit_known = False
+        log.warning("relay %s leads now, publishing after store position %d", self.name,
+                    self.stats.position)
+        return True
+
+    def _still_leading(self) -> bool:
+        if self.leadership is None:
+            return True
+        self._checked = time.monotonic()
+        if self.leadership.holds():
+            return True
+        self.leading = False
+        self._drop_producer()
+        log.error("relay %s lost its leadership (its lock session ended); standing by",
+                  self.name)
+        return False
 
     def step(self) -> int:
         """Publish the next batch; returns how many events it published."""
@@ -121,7 +166,7 @@ class Relay:
             return 0
         self._learn_topic_limit()
         batch = self.recorder.select_notifications(self.stats.position + 1, self.batch_size)
-        if not batch:
+        if not batch or not self._still_leading():  # never publish without the lock
             return 0
         outcome = self._publish(batch)
         if outcome.acked:

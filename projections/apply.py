@@ -56,10 +56,16 @@ class OutdatedProjection(RuntimeError):
 def ensure_schema(db: ReadDatabase, projections: Sequence[Projection],
                   check: bool = True) -> None:
     """Create the position tables and any missing projection tables and indexes; with check,
-    refuse tables whose columns differ from this version's (OutdatedProjection)."""
-    existing = db.tables()
+    refuse tables whose columns differ from this version's (OutdatedProjection).
+
+    Runners starting at once on one PostgreSQL read database would race on CREATE TABLE IF
+    NOT EXISTS (a duplicate type error): they take turns on an advisory lock (SQLite's BEGIN
+    IMMEDIATE serialises them already)."""
     outdated = []
     with db.transaction() as tx:
+        if db.is_postgres:
+            tx.execute("SELECT pg_advisory_xact_lock(?)", (SCHEMA_LOCK,))
+        existing = db.tables()
         positions.create(tx)
         for projection in projections:
             if not all(name in existing for name in projection.names.values()):
@@ -89,6 +95,7 @@ def _drifted(db: ReadDatabase, tx: Transaction, projection: Projection) -> bool:
     return False
 
 
+SCHEMA_LOCK = 0x61667465_72736331  # the read database's schema changes, one at a time
 CANONICAL_UTC = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{6})?\+00:00")
 
 

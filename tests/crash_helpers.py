@@ -239,6 +239,8 @@ class WorkerProcess:
             "AFTERSALES_SHIPMENTS_TOPIC": settings.shipments_topic,
             "AFTERSALES_CASE_EVENTS_TOPIC": settings.case_events_topic,
             "AFTERSALES_DLQ_TOPIC": settings.dlq_topic,
+            "AFTERSALES_INBOUND_GROUP": settings.inbound_group,
+            "AFTERSALES_PROJECTIONS_GROUP": settings.projections_group,
             "PYTHONUNBUFFERED": "1",
         })
         if settings.postgres_schema:
@@ -270,10 +272,19 @@ class WorkerProcess:
             self.kills += 1
         self.popen.wait(timeout=10)
 
+    def started(self) -> bool:
+        """The worker says it runs (its signal handlers are in place) since its last start."""
+        text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+        return text.find("running ", text.rfind(f"--- start {self.starts} ---")) >= 0
+
     def stop(self, timeout: float = 40.0) -> int:
-        """SIGTERM, the worker's graceful stop; SIGKILL when it does not exit in time."""
+        """SIGTERM, the worker's graceful stop (once it has started: a SIGTERM while it is
+        still importing would just end it); SIGKILL when it does not exit in time."""
         if self.popen is None:
             return 0
+        deadline = time.monotonic() + 60
+        while self.popen.poll() is None and not self.started() and time.monotonic() < deadline:
+            time.sleep(0.05)
         if self.popen.poll() is None:
             self.popen.send_signal(signal.SIGTERM)
             try:

@@ -32,7 +32,6 @@ from aftersales_core.domain.principals import Principal
 from aftersales_core.domain.refunds import RefundCase
 from aftersales_core.domain.returns import ReturnCase
 from aftersales_core.errors import DomainError, NotAuthorisedError, UnknownCaseError
-from aftersales_core.outcomes import Permission
 from aftersales_core.policies.access import roles_for
 
 C = TypeVar("C", ReturnCase, RefundCase, ComplaintCase)
@@ -104,7 +103,7 @@ class Access:
         """The principal at its latest stored version: the store is asked for newer events on
         every call (a revocation elsewhere counts at once); only the folding is remembered,
         per version (these principals are read here, never changed)."""
-        events = self.store.stored_events(principal_id)
+        events = self.store.history(principal_id)
         if not events:
             return None
         known = self._principals.get(principal_id)
@@ -137,7 +136,7 @@ class Access:
             {"operation": operation, "principal": principal.view(), "facts": dict(facts or {})},
         )
         details = decision.details
-        if Permission(decision.outcome) is Permission.ALLOW:
+        if decision.outcome == "allow":
             return Grant(
                 actor=Actor(principal.principal_id, details["role"]),
                 view=details["view"],

@@ -74,7 +74,7 @@ def _fold(store: Store, aggregate_id: UUID, as_of: datetime | None) -> tuple[Any
     """The aggregate as of ``as_of`` and the events folded into it (the store's one read)."""
     aggregate: Any = None
     kept: list[Any] = []
-    for stored in store.stored_events(aggregate_id):
+    for stored in store.history(aggregate_id):
         if as_of is not None and stored.timestamp > as_of:
             break
         aggregate = stored.mutate(aggregate)

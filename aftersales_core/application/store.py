@@ -1,20 +1,28 @@
-"""The one event store every service shares: the one way to read an aggregate (its events
-through the event cache, folded), and the atomic save the unit of work ends with.
+"""The one event store every service shares: the one way to read an aggregate (``history``:
+its events through the event cache, and what the open batch staged; ``load`` folds them), and
+the atomic save the unit of work ends with. Commands, deadline firings, principals, access
+checks and case histories as of any moment all read through ``history``; `make bench`
+(``loading``) measures this event cache against the library's own aggregate cache.
 
-Commands, deadline firings, principals, access checks and case histories (as of any moment)
-all read through ``stored_events``; `make bench` (``loading``) measures this event cache
-against the library's own aggregate cache with fast-forward."""
+Group commit: inside ``batch()`` a save does not write; it checks and encodes the events and
+stages them, and every load in the batch sees what the batch staged before (two commands on
+one case apply in order). ``flush`` writes everything staged in one transaction (one fsync),
+optimistic concurrency still guarding every aggregate. A command that fails inside the batch is
+undone alone (``mark`` and ``undo``). The batch is the calling thread's own."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import JSONTranscoder, RecordConflictError
+from eventsourcing.persistence import JSONTranscoder, RecordConflictError, StoredEvent
 
 from aftersales_core.application.event_cache import EventCache
 from aftersales_core.application.transcodings import TRANSCODINGS
@@ -58,6 +66,36 @@ def unknown_case(case_id: UUID) -> UnknownCaseError:
     return UnknownCaseError(f"no case {case_id}")
 
 
+@dataclass
+class Batch:
+    """What a group of commands read and decided, not yet written."""
+
+    read: dict[UUID, tuple[Any, ...]] = field(default_factory=dict)  # as stored at first read
+    staged: list[tuple[Any, StoredEvent]] = field(default_factory=list)  # in order
+    by_aggregate: dict[UUID, list[Any]] = field(default_factory=dict)
+
+    def stage(self, encoded: list[tuple[Any, StoredEvent]]) -> None:
+        self.staged.extend(encoded)
+        for event, _ in encoded:
+            self.by_aggregate.setdefault(event.originator_id, []).append(event)
+
+    def undo(self, mark: int) -> None:
+        if len(self.staged) > mark:
+            kept = self.staged[:mark]
+            self.staged, self.by_aggregate = [], {}
+            self.stage(kept)
+
+    def clear(self) -> None:
+        self.read.clear()
+        self.staged.clear()
+        self.by_aggregate.clear()
+
+
+def conflict() -> ConcurrentChangeError:
+    return ConcurrentChangeError(
+        "the case changed while this command ran; nothing was saved, try again")
+
+
 class Store(Application):
     """The append-only store of every aggregate (cases, orders, customers, principals)."""
 
@@ -71,13 +109,62 @@ class Store(Application):
     def __init__(self, env: dict[str, str] | None = None) -> None:
         super().__init__(env)
         self.cache = EventCache()
+        self._local = threading.local()
 
-    def stored_events(self, aggregate_id: UUID) -> tuple[Any, ...]:
-        """The aggregate's events in order, as stored now (none: it does not exist)."""
-        return self.cache.events(self.events, aggregate_id)
+    # ---- group commit ---------------------------------------------------------------------
+    @property
+    def current_batch(self) -> Batch | None:
+        batch: Batch | None = getattr(self._local, "batch", None)
+        return batch
 
+    @contextmanager
+    def batch(self) -> Iterator[Batch]:
+        """Stage every save of this thread until ``flush``; what is not flushed is dropped."""
+        if self.current_batch is not None:
+            raise RuntimeError("a batch is open already in this thread")
+        self._local.batch = batch = Batch()
+        try:
+            yield batch
+        finally:
+            self._local.batch = None
+
+    def mark(self) -> int:
+        batch = self.current_batch
+        return len(batch.staged) if batch is not None else 0
+
+    def undo(self, mark: int) -> None:
+        """Drop what was staged after ``mark`` (a command of the batch failed)."""
+        batch = self.current_batch
+        if batch is not None:
+            batch.undo(mark)
+
+    def flush(self) -> int:
+        """Write everything the batch staged in one transaction; returns how many events."""
+        batch = self.current_batch
+        if batch is None or not batch.staged:
+            return 0
+        try:
+            self.recorder.insert_events([stored for _, stored in batch.staged])
+        except RecordConflictError as error:
+            raise conflict() from error
+        self.cache.saved(e for e, _ in batch.staged)
+        count = len(batch.staged)
+        batch.clear()
+        return count
+
+    def history(self, aggregate_id: UUID) -> tuple[Any, ...]:
+        """The aggregate's events: stored (through the cache) and, in a batch, staged."""
+        batch = self.current_batch
+        if batch is None:
+            return self.cache.events(self.events, aggregate_id)
+        stored = batch.read.get(aggregate_id)
+        if stored is None:
+            stored = batch.read[aggregate_id] = self.cache.events(self.events, aggregate_id)
+        return (*stored, *batch.by_aggregate.get(aggregate_id, ()))
+
+    # ---- loading --------------------------------------------------------------------------
     def load_any(self, aggregate_id: UUID) -> Aggregate | None:
-        events = self.stored_events(aggregate_id)
+        events = self.history(aggregate_id)
         return fold(None, events) if events else None
 
     def load(self, cls: type[A], aggregate_id: UUID) -> A:
@@ -95,7 +182,7 @@ class Store(Application):
         return found if isinstance(found, cls) else None
 
     def exists(self, aggregate_id: UUID) -> bool:
-        return bool(self.stored_events(aggregate_id))
+        return bool(self.history(aggregate_id))
 
     def placed_order(self, order_id: str, opening_at: datetime | None = None) -> Order:
         """The placed order; a case opened on it (``opening_at``) cannot predate it."""
@@ -111,11 +198,29 @@ class Store(Application):
         return found if found is not None else Customer(customer_id=customer_id, timestamp=at)
 
     def save_atomically(self, *aggregates: Aggregate) -> None:
-        """Save all pending events of the aggregates in one transaction, or nothing at all."""
+        """Save all pending events of the aggregates in one transaction, or nothing at all (in
+        a batch: stage them, checked against what the batch knows, for its one transaction)."""
+        if self.current_batch is not None:
+            self._stage(aggregates)
+            return
         try:
             recordings = self.save(*aggregates)
         except RecordConflictError as error:
-            raise ConcurrentChangeError(
-                "the case changed while this command ran; nothing was saved, try again"
-            ) from error
+            raise conflict() from error
         self.cache.saved(r.domain_event for r in recordings)
+
+    def _stage(self, aggregates: Iterable[Aggregate]) -> None:
+        batch = self.current_batch
+        assert batch is not None
+        pending = [e for aggregate in aggregates for e in aggregate.collect_events()]
+        versions: dict[UUID, int] = {}
+        for event in pending:
+            known = versions.get(event.originator_id)
+            if known is None:
+                history = self.history(event.originator_id)
+                known = history[-1].originator_version if history else 0
+            if event.originator_version != known + 1:
+                raise conflict()  # decided on a state the batch has moved past
+            versions[event.originator_id] = event.originator_version
+        encoded = [(e, self.mapper.to_stored_event(e)) for e in pending]  # size checks here
+        batch.stage(encoded)

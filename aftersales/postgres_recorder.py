@@ -1,0 +1,28 @@
+"""The store's PostgreSQL recorder: the library's, except that it creates its composite type
+only when it is missing. (The library tries ``CREATE TYPE`` on every start and swallows the
+error, so every process start wrote ``type "stored_event_uuid" already exists`` into the
+server's log.)"""
+
+from __future__ import annotations
+
+from contextlib import suppress
+
+from eventsourcing.postgres import PostgresApplicationRecorder
+from psycopg.errors import DuplicateObject
+
+
+class PostgresStoreRecorder(PostgresApplicationRecorder):
+    def create_table(self) -> None:
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute("SELECT 1 FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace "
+                         "WHERE n.nspname = %s AND t.typname = %s",
+                         (self.datastore.schema, self.stored_event_type_name))
+            missing = curs.fetchone() is None
+        for statement in self.sql_create_statements:
+            if missing and "CREATE TYPE" in statement.as_string():
+                # two processes starting at once may both find it missing: one creates it
+                with self.datastore.transaction(commit=True) as curs, suppress(DuplicateObject):
+                    curs.execute(statement, prepare=False)
+        with self.datastore.transaction(commit=True) as curs:
+            self._create_table(curs)
+        self.datastore.register_type_adapters()
