@@ -19,7 +19,7 @@ from aftersales_core.application.services import Services
 from aftersales_core.domain.refunds import RefundCase
 from aftersales_core.errors import DomainError
 from dispatch.commands import submit
-from projections.apply import apply_events, ensure_schema
+from projections.apply import OutdatedProjection, apply_events, ensure_schema
 from projections.base import utc
 from projections.cases import Cases
 from projections.db import ReadDatabase
@@ -199,9 +199,10 @@ def test_an_escalated_refund_shows_as_escalated_in_the_queue(tmp_path: Path) -> 
     db.close()
 
 
-def test_a_cases_table_made_before_the_escalation_column_gets_it_empty(tmp_path: Path) -> None:
-    """A read database of an older version: its rows stay, the new column is added empty (a
-    rebuild fills it), and events apply again."""
+def test_a_cases_table_made_before_the_escalation_column_asks_for_a_rebuild(
+        tmp_path: Path) -> None:
+    """A read database of an older version is refused, as every read model's is, naming the
+    rebuild that brings the new column; nothing of it is changed meanwhile."""
     db = ReadDatabase(f"sqlite:///{tmp_path / 'read.sqlite'}")
     old = Cases.tables["cases"].replace(",\n            escalation TEXT", "")
     assert "escalation" not in old
@@ -209,10 +210,10 @@ def test_a_cases_table_made_before_the_escalation_column_gets_it_empty(tmp_path:
         tx.execute(old.format(cases="cases"))
         tx.execute("INSERT INTO cases (case_id, case_type, status, opened_at, updated_at, "
                    "version) VALUES ('c', 'refund', 'approved', 't', 't', 3)")
-    ensure_schema(db, [Cases()])
-    assert "escalation" in db.columns("cases")
-    assert db.query("SELECT status, escalation FROM cases") == [
-        {"status": "approved", "escalation": None}]
+    with pytest.raises(OutdatedProjection, match="projections rebuild cases"):
+        ensure_schema(db, [Cases()])
+    assert "escalation" not in db.columns("cases")
+    assert db.query("SELECT status FROM cases") == [{"status": "approved"}]
     db.close()
 
 
