@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 PG_URL := postgresql://aftersales:aftersales-test@127.0.0.1:5432/aftersales_test
 PYTEST_ARGS ?=
 
-.PHONY: help demo test unit lint typecheck fmt bench postgres clean
+.PHONY: help demo test unit lint typecheck fmt bench postgres browser clean
 
 help:  ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -23,11 +23,16 @@ venv: $(STAMP)  ## create the virtualenv and install the project
 demo: $(STAMP)  ## run the pipeline on the embedded defaults and print what happened
 	$(BIN)/python -m demo $(DEMO_ARGS)
 
-test: $(STAMP) postgres lint typecheck  ## start what the tests need and run them all
+test: $(STAMP) postgres browser lint typecheck  ## start what the tests need and run them all
 	AFTERSALES_TEST_POSTGRES_URL=$(PG_URL) $(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 unit: $(STAMP)  ## the fast, pure tests only
 	$(BIN)/python -m pytest -q tests/unit
+
+browser:  ## Debian's chromium (and a Chinese font) for the desk's browser tests, when missing
+	@command -v chromium >/dev/null && dpkg -s fonts-wqy-microhei >/dev/null 2>&1 || \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+		chromium fonts-wqy-microhei >/dev/null; }
 
 postgres:  ## start the local PostgreSQL 15 and create the test role and database
 	@scripts/postgres-up.sh

@@ -3,26 +3,35 @@ work, and its Kafka workers, lazily."""
 
 from __future__ import annotations
 
+import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from functools import partial
+from pathlib import Path
 from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError, InternalError
 
 from aftersales.brokers.topics import ensure_topics, topic_config
-from aftersales.settings import DEFAULT_CASE_EVENT_MAX_BYTES, Settings, eventsourcing_env
+from aftersales.settings import (
+    DEFAULT_CASE_EVENT_MAX_BYTES,
+    DEFAULT_RETENTION_DAYS,
+    Settings,
+    eventsourcing_env,
+)
 from aftersales_core.application.access import Access, DenialLog
 from aftersales_core.application.complaints import ComplaintService
 from aftersales_core.application.deadline_bookkeeping import DeadlineBookkeeping
 from aftersales_core.application.deadlines import DeadlineService
 from aftersales_core.application.logistics import LogisticsExceptions
+from aftersales_core.application.policy_book_service import PolicyBookService
 from aftersales_core.application.principals import (
     SYSTEM_PRINCIPALS,
     PrincipalService,
     principal_id_of,
 )
+from aftersales_core.application.privacy import PrivacyService
 from aftersales_core.application.reads import ReadService
 from aftersales_core.application.refunds import RefundService
 from aftersales_core.application.resolutions import ResolutionService
@@ -38,6 +47,12 @@ from consumers.inbound import InboundConsumer
 from consumers.leadership import relay_leadership
 from consumers.projection_runner import ProjectionRunner
 from consumers.relay import Relay
+from privacy.kek import DEFAULT_FILE_NAME, KeyEncryptionKeys, load_keys
+from privacy.key_tables import open_key_table
+from privacy.keys import Keyring, KeyTable
+from privacy.recorders import with_recorders
+from privacy.sealing import SealingMapper
+from privacy.subjects import MemorySubjectIndex, SubjectIndex, open_subject_index
 from projections.base import Event
 from projections.catalog import all_projections
 from projections.db import ReadDatabase
@@ -55,22 +70,37 @@ RECORD_OVERHEAD = 4 * 1024  # what a record batch adds around one message (heade
 def build_app(settings: Settings | None = None) -> Services:
     settings = settings or Settings.from_env()
     return open_app(eventsourcing_env(settings.database_url, settings.postgres_schema),
-                    max_event_bytes=settings.case_event_max_bytes)
+                    max_event_bytes=settings.case_event_max_bytes,
+                    retention_days=settings.retention_days)
 
 
 def open_app(env: dict[str, str], attempts: int = 8, *,
-             max_event_bytes: int = DEFAULT_CASE_EVENT_MAX_BYTES) -> Services:
+             max_event_bytes: int = DEFAULT_CASE_EVENT_MAX_BYTES,
+             keks: KeyEncryptionKeys | None = None,
+             retention_days: int | None = DEFAULT_RETENTION_DAYS,
+             environ: Mapping[str, str] | None = None,
+             store_class: type[Store] = Store) -> Services:
     """Open the store (creating its tables if needed) and compose the services over it; the
-    store refuses any event whose message on the case-events topic would exceed
-    ``max_event_bytes``.
+    store seals personal data with the data keys under ``keks`` (by default the configured
+    key-encryption keys, from ``environ`` or the process environment: a wrong or missing one
+    stops here, with the reason) and refuses any event whose message on the case-events topic
+    would exceed ``max_event_bytes``.
 
     Several workers starting at once against one PostgreSQL database race on `CREATE TABLE
     IF NOT EXISTS` ("tuple concurrently updated", or a duplicate type): the loser simply tries
     again, by which time the tables exist."""
+    env = with_recorders(env)
     for attempt in range(attempts):
         try:
-            store = guard_event_size(Store(env=env), max_event_bytes)
-            return compose(store, open_denial_log(store.recorder))
+            store = store_class(env=env)
+            table = open_key_table(store.recorder)
+            keyring = Keyring(table, keks or configured_keks(env, table, environ))
+            keyring.check()
+            seal_personal_data(store, keyring)
+            guard_event_size(store, max_event_bytes)
+            subjects = open_subject_index(store.recorder, table)
+            return compose(store, open_denial_log(store.recorder), keyring, subjects,
+                           retention_days)
         except (InternalError, IntegrityError):
             if attempt == attempts - 1:
                 raise
@@ -78,9 +108,34 @@ def open_app(env: dict[str, str], attempts: int = 8, *,
     raise AssertionError("unreachable")
 
 
-def compose(store: Store, denials: DenialLog) -> Services:
+def configured_keks(env: Mapping[str, str], table: KeyTable,
+                    environ: Mapping[str, str] | None = None) -> KeyEncryptionKeys:
+    """The key-encryption keys the settings name. With none configured: a key generated in
+    memory for the in-memory store, the default key file beside a local SQLite store (created
+    while the store holds no data key); a PostgreSQL store must be configured."""
+    environ = os.environ if environ is None else environ
+    module, name = env.get("PERSISTENCE_MODULE", ""), env.get("SQLITE_DBNAME", "")
+    configured = any(environ.get(v) for v in ("AFTERSALES_KEK_FILE", "AFTERSALES_KEK"))
+    if module == "eventsourcing.popo" and not configured:
+        return KeyEncryptionKeys.generate()
+    local = module == "eventsourcing.sqlite" and name and ":memory:" not in name \
+        and "mode=memory" not in name
+    default = Path(name).parent / DEFAULT_FILE_NAME if local else None
+    return load_keys(environ, default, may_create=table.counts()["keys"] == 0)
+
+
+def seal_personal_data(store: Store, keyring: Keyring) -> Store:
+    """Put the sealing of personal data into the event store (privacy/sealing.py)."""
+    mapper = SealingMapper(store.mapper, keyring)
+    store.mapper = store.events.mapper = mapper
+    return store
+
+
+def compose(store: Store, denials: DenialLog, keyring: Keyring,
+            subjects: SubjectIndex | MemorySubjectIndex,
+            retention_days: int | None = DEFAULT_RETENTION_DAYS) -> Services:
     """Every service over one store and one unit of work whose save steps are named here."""
-    bookkeeping = DeadlineBookkeeping(store.find)
+    bookkeeping = DeadlineBookkeeping(store.find, store.rules_for)
     work = UnitOfWork(store, steps=[bookkeeping])
     access = Access(store, denials)
     refunds = RefundService(store, work, access)
@@ -98,6 +153,8 @@ def compose(store: Store, denials: DenialLog) -> Services:
         deadlines=DeadlineService(store, work, access, bookkeeping, complaints),
         principals=PrincipalService(store, access),
         reads=ReadService(store, access),
+        books=PolicyBookService(store.books, access),
+        privacy=PrivacyService(store, work, access, keyring, subjects, retention_days),
     )
 
 

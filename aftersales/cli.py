@@ -21,7 +21,7 @@ from rich.progress import Progress
 try:  # typer >= 0.16 carries its own click
     from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
 except ImportError:  # pragma: no cover - older typer uses click itself
-    from click.exceptions import (  # type: ignore[no-redef]
+    from click.exceptions import (  # type: ignore[no-redef,assignment,unused-ignore]
         ClickException,
         NoArgsIsHelpError,
         UsageError,
@@ -33,9 +33,12 @@ from aftersales.cli_audit import audit_app
 from aftersales.cli_case import case_app
 from aftersales.cli_deadlines import deadlines_app
 from aftersales.cli_insights import insights_app
-from aftersales.cli_principals import principals_app
+from aftersales.cli_keys import principals_app  # with the key commands registered
+from aftersales.cli_policy import policy_app
+from aftersales.cli_privacy import customer_app, keys_app
 from aftersales.cli_projections import projections_app, query, report, status
 from aftersales.cli_run import broker, run
+from aftersales.cli_serve import serve
 from aftersales.errors import classify
 from aftersales.identity import AsPrincipal, caller_for
 from aftersales.identity import now as received_now
@@ -66,14 +69,18 @@ app = typer.Typer(
 app.add_typer(case_app, name="case")
 app.add_typer(audit_app, name="audit")
 app.add_typer(deadlines_app, name="deadlines")
+app.add_typer(policy_app, name="policy")
 app.add_typer(insights_app, name="insights")
 app.command()(run)
 app.command()(broker)
+app.command()(serve)
 app.command()(query)
 app.command()(status)
 app.command()(report)
 app.add_typer(projections_app, name="projections")
 app.add_typer(principals_app, name="principals")
+app.add_typer(customer_app, name="customer")
+app.add_typer(keys_app, name="keys")
 
 Source = Annotated[
     str, typer.Argument(help="a JSON file (one object, an array or JSON lines) or - for stdin")

@@ -97,7 +97,8 @@ def verify(
     try:
         app.reads.require(caller_for(app, as_principal, "VerifyAudit"), "VerifyAudit")
         with _progress() as on_progress:
-            report = Auditor(app.store.recorder, app.store.mapper).verify(
+            report = Auditor(app.store.recorder, app.store.mapper,
+                             rerun=app.store.books.rerun).verify(
                 decisions=decisions, anchors=anchors, progress=on_progress)
     except Exception as problem:  # every failure has its exit code and one line
         code, message = classify(problem)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 import typer
@@ -14,7 +14,8 @@ from aftersales.errors import classify
 from aftersales.identity import AsPrincipal, caller_for
 from aftersales.inputs import time_option
 from aftersales.output import console, emit_json_line, fail, printable, table
-from aftersales_core.application.history import CaseHistory, rerun_decisions
+from aftersales_core.application.history import CaseHistory, rerun_row
+from aftersales_core.application.services import Services
 
 case_app = typer.Typer(help="Look at one case: state, events, decisions.", no_args_is_help=True)
 
@@ -22,21 +23,23 @@ CaseId = Annotated[UUID, typer.Argument(help="the case id (a UUID)")]
 
 
 def _load(
-    case_id: UUID, as_of: str | None, name: str | None, operation: str = "ReadCase"
+    case_id: UUID, as_of: str | None, name: str | None, operation: str = "ReadCase",
+    app: Services | None = None,
 ) -> CaseHistory:
     """The case as the principal may see it (a customer: only their own; personal data
-    redacted for roles that may not read it)."""
+    redacted for roles that may not read it). The services are closed unless given."""
     at = time_option(as_of, "--as-of")
-    app = build_app()
+    services = app or build_app()
     try:
-        caller = caller_for(app, name, operation)
-        return app.reads.case(caller, case_id, at, operation)
+        caller = caller_for(services, name, operation)
+        return services.reads.case(caller, case_id, at, operation)
     except Exception as problem:  # every failure has its exit code and one line
         code, message = classify(problem)
         fail(message)
         raise typer.Exit(code) from None
     finally:
-        app.close()
+        if app is None:
+            services.close()
 
 
 @case_app.command("show")
@@ -108,32 +111,36 @@ def rerun(
     fmt: Annotated[Literal["table", "json"], typer.Option("--format")] = "table",
 ) -> None:
     """Re-run every recorded decision of the case from its recorded inputs and policy version
-    (auditors, supervisors).
+    (auditors, supervisors), with the settings it used: those of the policy book version it
+    recorded (checked by their hash), or its version's built-in ones before policy books.
 
-    Exits 1 when any decision comes out differently."""
-    pairs = rerun_decisions(_load(case_id, None, as_principal, "RerunDecisions"))
-    rows = [
-        {
-            "policy_id": old.policy_id,
-            "policy_version": old.policy_version,
-            "recorded": old.outcome,
-            "rerun": new.outcome,
-            "same": old.same_result_as(new),
-        }
-        for old, new in pairs
-    ]
+    Exits 1 when any decision comes out differently or its settings cannot be had again."""
+    app = build_app()
+    try:
+        history = _load(case_id, None, as_principal, "RerunDecisions", app)
+        rows = [rerun_row(decision, app.store.books.rerun) for decision in history.decisions]
+    finally:
+        app.close()
     if fmt == "json":
         emit_json_line(rows)
     else:
         console.print(
             table(
                 "decisions re-run",
-                ("policy", "version", "recorded", "rerun", "same"),
+                ("policy", "version", "book", "recorded", "rerun", "same"),
                 (
-                    [r["policy_id"], r["policy_version"], r["recorded"], r["rerun"], r["same"]]
+                    [r["policy_id"], r["policy_version"], _book_words(r["book"]),
+                     r["recorded"], r["rerun"], r["same"]]
                     for r in rows
                 ),
             )
         )
     if not all(r["same"] for r in rows):
         raise typer.Exit(exit_codes.REFUSED)
+
+
+def _book_words(book: dict[str, Any] | None) -> str:
+    if book is None:
+        return "built-in (before books)"
+    owner = book.get("merchant_id") if book.get("book") == "merchant" else "platform"
+    return f"{owner} v{book.get('book_version')}"

@@ -26,7 +26,6 @@ from projections import positions
 from projections.apply import Failure, ensure_schema
 from projections.catalog import PROJECTIONS, all_projections, queryable_tables
 from projections.db import private_file
-from projections.insights.view import json_value
 from projections.queries import QueryError, check_query, query_table
 from projections.rebuild import rebuild
 from projections.report import build as build_report
@@ -237,10 +236,7 @@ def report(
         fail(f"cannot write --output {output}: {error.strerror or error}")
         raise typer.Exit(exit_codes.INVALID) from None
     if fmt == "json":
-        emit_rows([{"headline": {k: json_value(v) for k, v in figures.headline.items()},
-                    "sections": [{"title": s.title, "columns": s.columns, "note": s.note,
-                                  "rows": [[json_value(v) for v in row] for row in s.rows]}
-                                 for s in figures.sections]}], "json", "report")
+        emit_rows([figures.to_json()], "json", "report")
     else:
         print_report(figures)
     errors.print(f"report written to {output}")

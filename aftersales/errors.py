@@ -26,6 +26,7 @@ from aftersales_core.errors import (
     UnknownOrderError,
     UnknownPrincipalError,
 )
+from privacy.errors import KeyEncryptionKeyError
 from projections.apply import OutdatedProjection
 from schemas.errors import InputRefused
 
@@ -49,7 +50,7 @@ def classify(problem: BaseException) -> tuple[int, str]:
 def _classify(problem: BaseException) -> tuple[int, str]:
     if isinstance(problem, OutdatedProjection):
         return exit_codes.UNAVAILABLE, str(problem)
-    if isinstance(problem, (InputRefused, ConfigError, InputFileError)):
+    if isinstance(problem, (InputRefused, ConfigError, InputFileError, KeyEncryptionKeyError)):
         return exit_codes.INVALID, str(problem)
     if isinstance(problem, (UnknownCaseError, UnknownOrderError, UnknownPrincipalError)):
         return exit_codes.NOT_FOUND, str(problem)

@@ -1,17 +1,18 @@
 """The store's PostgreSQL recorder: the library's, except that it creates its composite type
 only when it is missing. (The library tries ``CREATE TYPE`` on every start and swallows the
 error, so every process start wrote ``type "stored_event_uuid" already exists`` into the
-server's log.)"""
+server's log.) It runs a save's effects in the insert's transaction (privacy/recorders.py)."""
 
 from __future__ import annotations
 
 from contextlib import suppress
 
-from eventsourcing.postgres import PostgresApplicationRecorder
 from psycopg.errors import DuplicateObject
 
+from privacy.recorders import PostgresRecorder
 
-class PostgresStoreRecorder(PostgresApplicationRecorder):
+
+class PostgresStoreRecorder(PostgresRecorder):
     def create_table(self) -> None:
         with self.datastore.transaction(commit=False) as curs:
             curs.execute("SELECT 1 FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace "

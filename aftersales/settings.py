@@ -20,6 +20,7 @@ from projections.db import postgres_params, private_file
 DEFAULT_DATABASE_URL = "sqlite:///var/events.sqlite"
 DEFAULT_READ_DATABASE_URL = "sqlite:///var/read.sqlite"
 DEFAULT_CASE_EVENT_MAX_BYTES = 1_000_000
+DEFAULT_RETENTION_DAYS = 1095  # three years after the last case closed
 ENV = {
     "database_url": "AFTERSALES_DATABASE_URL",
     "read_database_url": "AFTERSALES_READ_DATABASE_URL",
@@ -36,7 +37,9 @@ ENV = {
     "orders_partitions": "AFTERSALES_ORDERS_PARTITIONS",
     "shipments_partitions": "AFTERSALES_SHIPMENTS_PARTITIONS",
     "case_events_partitions": "AFTERSALES_CASE_EVENTS_PARTITIONS",
+    "retention_days": "AFTERSALES_RETENTION_DAYS",
 }
+SECRET_VALUES = ("AFTERSALES_KEK", "AFTERSALES_KEK_PREVIOUS")  # key-encryption keys
 URL_VARIABLES = ("AFTERSALES_DATABASE_URL", "AFTERSALES_READ_DATABASE_URL")
 GROUP_PATTERN = r"^[A-Za-z0-9._-]{1,200}$"  # a Kafka group id (no spaces or control characters)
 _BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
@@ -69,6 +72,15 @@ class Settings(BaseModel):
     shipments_partitions: int = Field(3, ge=1, le=10_000, description="when creating the topic")
     case_events_partitions: int = Field(6, ge=1, le=10_000,
                                         description="when creating the topic")
+    retention_days: int | None = Field(
+        DEFAULT_RETENTION_DAYS, ge=1, le=36_500,
+        description="days personal data is kept after a customer's last case closed; "
+                    "'off': kept until erased by hand")
+
+    @field_validator("retention_days", mode="before")
+    @classmethod
+    def _off(cls, value: object) -> object:
+        return None if isinstance(value, str) and value.strip().lower() == "off" else value
 
     @field_validator("database_url", "read_database_url")
     @classmethod
@@ -128,7 +140,8 @@ def redact(url: str) -> str:
 
 
 def configured_secrets(environ: Mapping[str, str] | None = None) -> list[str]:
-    """Every password in the configured URLs, as written and percent-decoded."""
+    """Every password in the configured URLs, as written and percent-decoded, and the
+    key-encryption keys given as values."""
     env = os.environ if environ is None else environ
     found: set[str] = set()
     for variable in URL_VARIABLES:
@@ -142,6 +155,8 @@ def configured_secrets(environ: Mapping[str, str] | None = None) -> list[str]:
             if "password" in key.lower():
                 found.add(value)
     found |= {unquote(s) for s in found}
+    for variable in SECRET_VALUES:
+        found |= {part.strip() for part in (env.get(variable) or "").split(",") if part.strip()}
     return sorted((s for s in found if len(s) >= 3), key=len, reverse=True)
 
 

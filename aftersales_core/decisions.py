@@ -26,6 +26,11 @@ class PolicyDecision:
     reasons: tuple[str, ...]
     rules: tuple[str, ...] = ()
     details: JSON = field(default_factory=dict)
+    # The policy book whose settings the decision used: ``merchant_id`` (the order's, or None),
+    # ``book`` ("merchant" or "platform"), ``book_version`` (0: the built-in defaults) and
+    # ``settings_hash``. None on decisions recorded before policy books: they used the built-in
+    # settings of their policy version.
+    book: JSON | None = None
 
     def __post_init__(self) -> None:
         # policies decide with the enums of aftersales_core/outcomes.py; a decision records
@@ -33,7 +38,7 @@ class PolicyDecision:
         object.__setattr__(self, "outcome", str(self.outcome))
 
     def to_json(self) -> JSON:
-        return {
+        data: JSON = {
             "policy_id": self.policy_id,
             "policy_version": self.policy_version,
             "inputs": self.inputs,
@@ -42,6 +47,9 @@ class PolicyDecision:
             "rules": list(self.rules),
             "details": self.details,
         }
+        if self.book is not None:
+            data["book"] = self.book
+        return data
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> PolicyDecision:
@@ -53,13 +61,16 @@ class PolicyDecision:
             reasons=tuple(data["reasons"]),
             rules=tuple(data.get("rules", ())),
             details=dict(data.get("details", {})),
+            book=None if data.get("book") is None else dict(data["book"]),
         )
 
     def same_result_as(self, other: PolicyDecision) -> bool:
-        """True when other reached the same outcome, details and reasons from the same inputs."""
+        """True when other reached the same outcome, details and reasons from the same inputs
+        under the same policy version and book settings."""
         return (
             self.policy_id == other.policy_id
             and self.policy_version == other.policy_version
+            and self.book == other.book
             and self.outcome == other.outcome
             and self.details == other.details
             and tuple(self.reasons) == tuple(other.reasons)

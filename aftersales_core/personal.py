@@ -1,13 +1,15 @@
 """Personal data: one marked value type, so it can be found, encrypted and erased.
 
-Names, addresses, phone numbers, e-mail, free text a customer wrote and evidence links travel
-inside events only as PersonalData. Ids, topics and log lines never hold them; ``repr`` hides the
-value so it does not leak into logs or tracebacks.
+Names, addresses, phone numbers, e-mail, free text a customer wrote, messages and notes to them,
+and evidence links travel inside events only as PersonalData. Ids, topics and log lines never
+hold them; ``repr`` hides the value so it does not leak into logs or tracebacks.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+ERASED = "[erased]"
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,3 +24,14 @@ class PersonalData:
 
     def __str__(self) -> str:
         return "<personal data>"
+
+    @property
+    def erased(self) -> bool:
+        return self.value == ERASED
+
+
+def prose(subject: str, text: str | None) -> PersonalData | str | None:
+    """Prose for or from the customer on their case (a resolution's detail, a proposal's note
+    to them), whoever typed it: their personal data, as it may name or describe them. Empty
+    text stays as it is."""
+    return PersonalData(subject, text) if text else text

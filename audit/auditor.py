@@ -47,6 +47,7 @@ from eventsourcing.persistence import (
     Mapper,
 )
 
+from aftersales_core import policies
 from audit.chain import (
     _END,
     _ENTRY,
@@ -64,7 +65,7 @@ from audit.checkpoints import (
     _HeadMovedError,
     _Pages,
 )
-from audit.decisions import rerun_decisions
+from audit.decisions import Rerun, rerun_decisions
 from audit.reports import (
     Checkpoint,
     Finding,
@@ -85,6 +86,7 @@ class Auditor:
         mapper: Mapper[UUID],
         *,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        rerun: Rerun = policies.rerun,
         batch_size: int = 1000,
         page_size: int = 10_000,
         interval: float = 5.0,
@@ -93,6 +95,7 @@ class Auditor:
         if batch_size < 1 or page_size < 1:
             raise ValueError("batch_size and page_size must be positive")
         self.mapper, self.clock, self.interval = mapper, clock, interval
+        self.rerun = rerun
         self.batch_size, self.page_size = batch_size, page_size
         self.db = _Database(recorder)
         self.policy = policy or ErrorPolicy()
@@ -165,7 +168,7 @@ class Auditor:
             for part in parts:
                 computed, count = chain(computed, part), count + len(part)
                 if decisions:
-                    rerun_decisions(self.mapper, part, report)
+                    rerun_decisions(self.mapper, part, report, self.rerun)
             report.events += count
             if cp.previous != previous:
                 report.findings.append(
@@ -187,7 +190,7 @@ class Auditor:
             report.unsealed += len(part)
             report.first_unsealed = report.first_unsealed or part[0][0]
             if decisions:
-                rerun_decisions(self.mapper, part, report)
+                rerun_decisions(self.mapper, part, report, self.rerun)
         if checkpoints:
             last = checkpoints[-1]
             report.checkpoints, report.sealed_head = len(checkpoints), last.position

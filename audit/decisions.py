@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 from uuid import UUID
 
@@ -13,9 +13,13 @@ from aftersales_core.decisions import PolicyDecision
 from audit.chain import _DECISION_MARK, Row
 from audit.reports import DecisionMismatch, VerifyReport
 
+Rerun = Callable[[PolicyDecision], PolicyDecision]
 
-def rerun_decisions(mapper: Mapper[UUID], rows: Sequence[Row], report: VerifyReport) -> None:
-    """Re-run every decision recorded in these stored events; record what differs."""
+
+def rerun_decisions(mapper: Mapper[UUID], rows: Sequence[Row], report: VerifyReport,
+                    rerun: Rerun = policies.rerun) -> None:
+    """Re-run every decision recorded in these stored events (``rerun``: with the settings
+    each used, its policy book's); record what differs."""
     assert report.decisions_checked is not None
     mark = None if mapper.cipher or mapper.compressor else _DECISION_MARK
     for row in rows:
@@ -41,7 +45,7 @@ def rerun_decisions(mapper: Mapper[UUID], rows: Sequence[Row], report: VerifyRep
         for decision in decisions:
             report.decisions_checked += 1
             try:
-                again = policies.rerun(decision)
+                again = rerun(decision)
                 same, outcome = decision.same_result_as(again), again.outcome
             except Exception as error:  # reported as a mismatch, never as a success
                 same, outcome = False, f"re-run failed: {type(error).__name__}: {error}"

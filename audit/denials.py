@@ -89,10 +89,15 @@ class SqlDenialLog:
         principal: str | None = None,
         operation: str | None = None,
         limit: int = 1000,
+        after_id: int | None = None,
     ) -> list[dict[str, Any]]:
-        """Denials, oldest first (``since``: at or after that moment; ``principal``: a name)."""
+        """Denials, oldest first (``since``: at or after that moment; ``principal``: a name;
+        ``after_id``: only those after the row with that id, for the next page)."""
         clauses: list[str] = []
         params: list[Any] = []
+        if after_id is not None:
+            clauses.append("id > ?")
+            params.append(int(after_id))
         if since is not None:
             clauses.append("at >= ?")
             params.append(since.astimezone(UTC).isoformat())

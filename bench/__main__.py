@@ -26,14 +26,18 @@ from typing import Any
 from bench import (
     audit,
     commands,
+    encryption,
+    http_api,
     inbound,
     latency,
     loading,
     memory,
+    policy_simulate,
     projection_runner,
     rebuild,
     relay,
     replay,
+    submit,
 )
 from bench.context import Context
 from bench.report import (
@@ -51,6 +55,8 @@ from bench.report import (
 BENCHMARKS: dict[str, Callable[[Context], BenchResult]] = {
     "commands": commands.run,
     "loading": loading.run,
+    "encryption": encryption.run,
+    "submit": submit.run,
     "inbound": inbound.run,
     "relay": relay.run,
     "replay": replay.run,
@@ -59,6 +65,8 @@ BENCHMARKS: dict[str, Callable[[Context], BenchResult]] = {
     "rebuild": rebuild.run,
     "memory": memory.run,
     "audit": audit.run,
+    "policy_simulate": policy_simulate.run,
+    "http_api": http_api.run,
 }
 
 

@@ -50,7 +50,8 @@ def run(ctx: Context) -> BenchResult:
     progress(f"audit: filling the store ({orders} orders and their commands, untimed)")
     app = new_app(ctx.path("audit").with_suffix(".sqlite"))
     stored = populate(app, orders)
-    auditor = Auditor(app.store.recorder, app.store.mapper, page_size=PAGE_SIZE)
+    auditor = Auditor(app.store.recorder, app.store.mapper, rerun=app.store.books.rerun,
+                      page_size=PAGE_SIZE)
     sealed = auditor.seal(datetime.now(UTC))
     seal_rate = sealed.events / sealed.seconds
     progress(f"audit: sealed {sealed.events} events in {sealed.checkpoints} checkpoints "

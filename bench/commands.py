@@ -21,11 +21,10 @@ from uuid import UUID
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
 
-from aftersales.bootstrap import compose
+from aftersales.bootstrap import open_app
 from aftersales.settings import eventsourcing_env
 from aftersales_core.application.services import Services
 from aftersales_core.application.store import Store
-from audit.denials import open_denial_log
 from bench.context import Context
 from bench.report import REPEATS, BenchResult, Figure, median, paired, progress
 from bench.workload import command_mix, ingest_orders, with_staff
@@ -93,8 +92,8 @@ def _run_commands(
 ) -> tuple[float, int, int, Services]:
     """Ingest (untimed), then run the mix (timed); returns seconds, commands, events, app."""
     env = eventsourcing_env(f"sqlite:///{ctx.path('commands')}.sqlite")
-    store = RecordingStore(env) if recording else Store(env=env)
-    app = with_staff(compose(store, open_denial_log(store.recorder)))
+    app = with_staff(open_app(env, store_class=RecordingStore if recording else Store))
+    store = app.store
     commands = command_mix(app, ingest_orders(app, orders))
     if isinstance(store, RecordingStore):
         store.saves.clear()
@@ -111,8 +110,8 @@ def _run_grouped(ctx: Context, orders: int, group: int) -> tuple[float, int, int
     """The same mix, ``group`` commands per transaction (group commit); returns seconds,
     commands, events and how many failed (none should)."""
     env = eventsourcing_env(f"sqlite:///{ctx.path('grouped')}.sqlite")
-    store = Store(env=env)
-    app = with_staff(compose(store, open_denial_log(store.recorder)))
+    app = with_staff(open_app(env))
+    store = app.store
     commands = command_mix(app, ingest_orders(app, orders))
     before = store.recorder.max_notification_id() or 0
     failed = 0
@@ -170,8 +169,7 @@ def profile(ctx: Context, orders: int, top: int = 10) -> dict[str, list[dict[str
     """cProfile of the timed part only (the commands): top functions by cumulative time and by
     own time, as shares of the commands' total."""
     env = eventsourcing_env(f"sqlite:///{ctx.path('profile')}.sqlite")
-    store = Store(env=env)
-    app = with_staff(compose(store, open_denial_log(store.recorder)))
+    app = with_staff(open_app(env))
     commands = command_mix(app, ingest_orders(app, orders))
     profiler = cProfile.Profile()
     profiler.enable()

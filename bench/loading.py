@@ -22,10 +22,9 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate
 
-from aftersales.bootstrap import compose
+from aftersales.bootstrap import open_app
 from aftersales.settings import eventsourcing_env
 from aftersales_core.application.store import Store, fold
-from audit.denials import open_denial_log
 from bench.context import Context
 from bench.report import REPEATS, BenchResult, Figure, median, paired, progress
 from bench.workload import command_mix, ingest_orders, with_staff
@@ -73,8 +72,9 @@ def _rates(ctx: Context, kind: type[Store], orders: int) -> tuple[float, float]:
     """On a fresh SQLite store of this kind: commands per second of the timed mix, then loads
     per second of every aggregate the store holds, loaded again and again (a loaded case that
     nobody changed meanwhile: a cache hit and one query for newer events; no disk writes)."""
-    store = kind(env=eventsourcing_env(f"sqlite:///{ctx.path('loading')}.sqlite"))
-    app = with_staff(compose(store, open_denial_log(store.recorder)))
+    app = with_staff(open_app(eventsourcing_env(f"sqlite:///{ctx.path('loading')}.sqlite"),
+                              store_class=kind))
+    store = app.store
     commands = command_mix(app, ingest_orders(app, orders))
     started = time.perf_counter()
     for command in commands:

@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from aftersales_core.domain.ids import case_id_for
-from demo import olist, uci
+from demo import olist, policy_books, uci
 from demo.data import data_dir
 from demo.desk import Desk
 from demo.harness import Pipeline
@@ -118,6 +118,8 @@ def main() -> int:
         bars.update(task, total=1, completed=1)
         console.print(f"principals: {made} (an administrator, the desk's staff, the carriers "
                       "and every customer, each with its role)")
+        for line in policy_books.set_books(pipeline):
+            console.print(f"policy book of {line}")
         task = bars.add_task("publish upstream events", total=len(orders) + len(scans))
         pipeline.publish(pipeline.settings.orders_topic, orders, lambda n: bars.advance(task, n))
         pipeline.publish(pipeline.settings.shipments_topic, scans,
@@ -138,8 +140,15 @@ def main() -> int:
         report = pipeline.cli("report", "--output", str(args.workdir / "report.html"), *analyst)
         pipeline.cli("report", "--output", str(args.workdir / "report.png"), *analyst)
         found = insights(pipeline, args.workdir, analyst)
+        what_if, figures = policy_books.what_if(pipeline, args.workdir)
+        published = policy_books.publish_all(pipeline, args.workdir)
+        desk_keys = desk_sign_in(pipeline, args.workdir)
     print(report.stdout)
     print(found)
+    print(what_if)
+    console.print(policy_books.headline(figures))
+    console.print(f"what-if report: {args.workdir / 'what-if.html'}; published policies: "
+                  f"{', '.join(p.name for p in published if p.suffix == '.html')}")
     console.print(f"customers' commands: {submitted} ({refused} refused by policy or schema); "
                   f"desk rounds: {rounds}")
     console.print(f"deadlines fired in business time after the last case change: {fired}")
@@ -150,6 +159,15 @@ def main() -> int:
     console.print(f"report: {args.workdir / 'report.html'} and {args.workdir / 'report.png'}; "
                   f"read models: {args.workdir / 'read.sqlite'}; "
                   f"finished in {time.monotonic() - started:.0f} s")
+    console.rule("[bold]the desk on the demo's data")
+    console.print(
+        "serve it:  AFTERSALES_DATABASE_URL=sqlite:///" + str(args.workdir / "events.sqlite")
+        + " AFTERSALES_READ_DATABASE_URL=sqlite:///" + str(args.workdir / "read.sqlite")
+        + " .venv/bin/aftersales serve --port 8080", highlight=False, soft_wrap=True)
+    console.print(f"open http://127.0.0.1:8080/desk/ and sign in with an API key from "
+                  f"{desk_keys} (readable by you only): agent-ben (an agent) or "
+                  "supervisor-ana (a supervisor); run `aftersales run` beside it with the same "
+                  "variables to keep the queues current", highlight=False)
     return 0
 
 
@@ -169,6 +187,25 @@ def insights(pipeline: Pipeline, workdir: Path, analyst: tuple[str, ...]) -> str
     tables = [pipeline.cli("insights", name, "--view", view, "--limit", str(limit),
                            *analyst).stdout for name, view, limit in SHOWN]
     return "\n".join(tables)
+
+
+DESK_STAFF = ("agent-ben", "supervisor-ana")
+
+
+def desk_sign_in(pipeline: Pipeline, workdir: Path) -> Path:
+    """API keys for a demo agent and a demo supervisor, issued as an administrator issues
+    them (`aftersales principals key`), kept in a file only the owner may read."""
+    path = workdir / "desk-keys.txt"
+    path.touch(mode=0o600)
+    lines = []
+    for name in DESK_STAFF:
+        done = pipeline.cli("principals", "key", name, "--label", "demo desk", "--format",
+                            "json", "--as", "demo-admin")
+        if done.returncode != 0:
+            raise RuntimeError(f"could not issue a desk key for {name}: {done.stderr.strip()}")
+        lines.append(f"{name} {json.loads(done.stdout)['api_key']}")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
 
 
 def fire_deadlines(pipeline: Pipeline) -> int:

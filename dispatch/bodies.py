@@ -30,8 +30,9 @@ def parse(services: Services, caller: Caller, body: object) -> AnyCommand:
                     f"{field}: the actor of a command is the principal it is sent as "
                     f"({principal.name}), never a name in the body; leave {field} out",
                 )
+        held = [r for r in principal.roles if caller.roles is None or r in caller.roles]
         for field in ROLE_FIELDS:
-            if field in body and body.pop(field) not in principal.roles:
+            if field in body and body.pop(field) not in held:
                 raise services.access.refuse(
                     caller, principal, str(body.get("command", "?")), "access.role_in_body",
                     f"{field}: the role is the one the principal holds, never one in the body; "

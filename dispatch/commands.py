@@ -254,7 +254,8 @@ def acknowledge_complaint(
 def add_complaint_message(
     s: Services, who: Caller, c: AddComplaintMessage, at: datetime
 ) -> CommandResult:
-    return s.complaints.add_message(who, c.case_id, c.direction, c.text, at, channel=c.channel)
+    return s.complaints.add_message(who, c.case_id, c.direction, c.text, at, channel=c.channel,
+                                    awaiting_customer=c.awaiting_customer)
 
 
 @handles(ProposeResolution)

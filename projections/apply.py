@@ -18,7 +18,7 @@ import orjson
 import psycopg
 
 from projections import positions
-from projections.base import Event, Projection, utc
+from projections.base import Event, Handler, Projection, utc
 from projections.db import ReadDatabase, Transaction, is_outage
 
 MAX_POSITION = 2**63 - 1
@@ -193,28 +193,28 @@ def apply_in(tx: Transaction, projections: Sequence[Projection],
     if careful:
         return apply_carefully(tx, projections, deliveries)
     applied = 0
-    before: list[int] = []  # the highest position of the partition earlier in the batch
     highest: dict[tuple[str, int], int] = {}
     next_offset: dict[tuple[str, int], int] = {}
     by_type: dict[str, list[int]] = defaultdict(list)
+    fresh: dict[int, tuple[Event, tuple[str, int], int]] = {}  # index -> event, key, position
     for index, d in enumerate(deliveries):
         key = (d.source, d.part)
         top = highest.get(key, 0)
-        before.append(top)
         next_offset[key] = max(next_offset.get(key, 0), d.offset + 1)
         highest[key] = top
         if d.event is not None:
-            highest[key] = max(top, d.event["position"])
-            by_type[d.event["type"]].append(index)
+            position = d.event["position"]
+            if position > top:  # not a re-send of an earlier event of the batch
+                highest[key] = position
+                fresh[index] = (d.event, key, position)
+                by_type[d.event["type"]].append(index)
     for projection in projections:
         where = positions.claim(tx, projection.name, highest)
+        limit = {key: max(where.parts.get(key, (0, 0))[1], where.floor) for key in highest}
         handlers = projection.handlers()
         for index in sorted(i for t in handlers.keys() & by_type.keys() for i in by_type[t]):
-            event = deliveries[index].event
-            assert event is not None
-            key = (deliveries[index].source, deliveries[index].part)
-            position = event["position"]
-            if position > max(where.parts.get(key, (0, 0))[1], before[index], where.floor):
+            event, key, position = fresh[index]
+            if position > limit[key]:
                 handlers[event["type"]](projection, event, tx)
                 applied += 1
         for key, top in highest.items():
@@ -284,8 +284,10 @@ def apply_carefully(tx: Transaction, projections: Sequence[Projection],
 def apply_events(tx: Transaction, projections: Sequence[Projection], events: Sequence[Event],
                  careful: bool = False) -> list[Failure]:
     """Apply events from the store (a rebuild: no positions), leaving out the same failures
-    as :func:`apply_in`."""
+    as :func:`apply_in`. Each event goes, in projection order, to the projections that have a
+    handler for its type (looked up once per type, not per event and projection)."""
     failures = []
+    routes: dict[str, list[tuple[Projection, Handler]]] = {}
     for event in events:
         delivery = Delivery("store", 0, event.get("position", 0), event)
         try:
@@ -295,12 +297,18 @@ def apply_events(tx: Transaction, projections: Sequence[Projection], events: Seq
                 raise
             failures.append(Failure(delivery, "*", f"{type(error).__name__}: {error}"))
             continue
-        for projection in projections:
-            handler = projection.handlers().get(event["type"])
-            if handler is not None:
-                problem = _apply(handler, projection, event, tx, careful)
-                if problem is not None:
-                    failures.append(Failure(delivery, projection.name, problem))
+        kind = event["type"]
+        route = routes.get(kind)
+        if route is None:
+            route = routes[kind] = [(p, h) for p in projections
+                                    if (h := p.handlers().get(kind)) is not None]
+        for projection, handler in route:
+            if not careful:
+                handler(projection, event, tx)
+                continue
+            problem = _apply(handler, projection, event, tx, careful)
+            if problem is not None:
+                failures.append(Failure(delivery, projection.name, problem))
     return failures
 
 

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
+from aftersales_core.personal import ERASED
 from projections.db import Transaction, identifier
 
-COLUMN = re.compile(r"^\s*([a-z_][a-z0-9_]*)\s+([A-Z][A-Z ]*?.*?),?\s*$")
+ERASURE = "aftersales.customer.PersonalDataErased"
 Event = dict[str, Any]  # a CloudEvents envelope: type, subject, time, data, position, version
 Handler = Callable[[Any, Event, Transaction], None]
 
@@ -33,6 +33,9 @@ class Projection:
     name: ClassVar[str]
     tables: ClassVar[dict[str, str]]  # logical table name -> CREATE TABLE with {name} fields
     indexes: ClassVar[dict[str, str]] = {}  # index name -> CREATE INDEX … ON {table} (…)
+    #: table -> the column naming the customer a row is about: purged (``[erased]``) when the
+    #: customer's personal data is erased, so the read database no longer links them
+    subject_columns: ClassVar[dict[str, str]] = {}
     _handlers: ClassVar[dict[str, Handler]]
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -41,13 +44,29 @@ class Projection:
         for value in vars(cls).values():
             for event_type in getattr(value, "event_types", ()):
                 cls._handlers[event_type] = value
+        if cls.subject_columns and ERASURE not in cls._handlers:
+            cls._handlers[ERASURE] = Projection.purge_subject
+
+    def purge_subject(self, event: Event, tx: Transaction) -> None:
+        """The customer's personal data was erased: their rows keep their facts, but no longer
+        name them."""
+        customer_id = event["data"]["customer_id"]
+        for table, column in self.subject_columns.items():
+            tx.execute(self.sql(f"UPDATE {{{table}}} SET {identifier(column)} = ? "
+                                f"WHERE {identifier(column)} = ?"), (ERASED, customer_id))
 
     def __init__(self, suffix: str = "") -> None:
         self.suffix = suffix
         self.names = {t: identifier(t + suffix) for t in self.tables}
+        self._statements: dict[str, str] = {}
 
     def sql(self, statement: str) -> str:
-        return statement.format(**self.names)
+        """The statement with this instance's table names (made once per statement text:
+        handlers call this for every event)."""
+        found = self._statements.get(statement)
+        if found is None:
+            found = self._statements[statement] = statement.format(**self.names)
+        return found
 
     def create(self, tx: Transaction) -> None:
         for ddl in self.tables.values():

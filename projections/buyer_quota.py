@@ -42,6 +42,7 @@ class BuyerQuotas(Projection):
     }
     indexes = {"buyer_quota_customer": "CREATE INDEX buyer_quota_customer ON {buyer_quota} "
                                        "(customer_id, year)"}
+    subject_columns = {"buyer_quota": "customer_id"}
 
     @handles("aftersales.quota.Opened")
     def opened(self, event: Event, tx: Transaction) -> None:

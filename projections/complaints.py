@@ -47,7 +47,10 @@ class Complaints(Projection):
             messages_out INTEGER NOT NULL DEFAULT 0
         )"""}
     indexes = {"complaints_category": "CREATE INDEX complaints_category ON {complaints} "
-                                      "(category, priority)"}
+                                      "(category, priority)",
+               "complaints_customer": "CREATE INDEX complaints_customer ON {complaints} "
+                                      "(customer_id)"}
+    subject_columns = {"complaints": "customer_id"}
 
     def _set(self, event: Event, tx: Transaction, **columns: object) -> None:
         names = ", ".join(f"{c} = ?" for c in columns)

@@ -144,6 +144,8 @@ class Transaction:
 
     def __init__(self, db: ReadDatabase, cursor: Any) -> None:
         self.db, self.cursor = db, cursor
+        if not db.is_postgres:  # SQLite takes the statement and any sequence as they are
+            self.execute = cursor.execute  # type: ignore[method-assign]
 
     def execute(self, statement: str, params: Params = ()) -> None:
         self.cursor.execute(self.db.sql(statement), tuple(params))

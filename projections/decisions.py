@@ -31,7 +31,8 @@ class Decisions(Projection):
     }
 
     @handles("aftersales.return.DecisionRecorded", "aftersales.refund.DecisionRecorded",
-             "aftersales.complaint.DecisionRecorded", "aftersales.order.DecisionRecorded")
+             "aftersales.complaint.DecisionRecorded", "aftersales.order.DecisionRecorded",
+             "aftersales.customer.DecisionRecorded")
     def recorded(self, event: Event, tx: Transaction) -> None:
         d = event["data"]["decision"]
         tx.execute(self.sql(

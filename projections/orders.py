@@ -69,7 +69,9 @@ class Orders(Projection):
             PRIMARY KEY (order_id, line_id)
         )""",
     }
-    indexes = {"orders_order_id": "CREATE INDEX orders_order_id ON {orders} (order_id)"}
+    indexes = {"orders_order_id": "CREATE INDEX orders_order_id ON {orders} (order_id)",
+               "orders_customer": "CREATE INDEX orders_customer ON {orders} (customer_id)"}
+    subject_columns = {"orders": "customer_id"}
 
     def _order_id(self, event: Event, tx: Transaction) -> str | None:
         row = tx.one(self.sql("SELECT order_id FROM {orders} WHERE aggregate_id = ?"),

@@ -40,7 +40,9 @@ class Refunds(Projection):
             hours_to_settle REAL,
             last_error TEXT
         )"""}
-    indexes = {"refunds_order": "CREATE INDEX refunds_order ON {refunds} (order_id)"}
+    indexes = {"refunds_order": "CREATE INDEX refunds_order ON {refunds} (order_id)",
+               "refunds_customer": "CREATE INDEX refunds_customer ON {refunds} (customer_id)"}
+    subject_columns = {"refunds": "customer_id"}
 
     def _set(self, event: Event, tx: Transaction, **columns: object) -> None:
         names = ", ".join(f"{c} = ?" for c in columns)

@@ -14,7 +14,7 @@ from projections.insights.complaints import complaints
 from projections.insights.products import products
 from projections.insights.refunds import refunds
 from projections.insights.stats import Rate
-from projections.insights.view import Chart, View
+from projections.insights.view import Chart, View, json_value
 
 Rows = list[dict[str, Any]]
 
@@ -33,6 +33,13 @@ class Section:
 class Report:
     headline: dict[str, Any] = field(default_factory=dict)
     sections: list[Section] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        """The figures as JSON (`aftersales report --format json`, ``GET /v1/report``)."""
+        return {"headline": {k: json_value(v) for k, v in self.headline.items()},
+                "sections": [{"title": s.title, "columns": s.columns, "note": s.note,
+                              "rows": [[json_value(v) for v in row] for row in s.rows]}
+                             for s in self.sections]}
 
 
 FLAGS = ("above", "below")

@@ -1,5 +1,6 @@
 """The deadline scheduler: turns due deadlines into commands (breach, escalation, expiry,
-automatic approval, proactive complaints).
+automatic approval, proactive complaints), and erases personal data whose retention ended
+(scheduling/retention.py).
 
 Each cycle reads the new deadline events into the index, asks it which cases have a deadline due
 before ``now``, and fires each of those cases through the application, which reloads the case and
@@ -28,6 +29,7 @@ from aftersales_core.application.services import Services
 from aftersales_core.domain.base import require_aware
 from aftersales_core.errors import DomainError
 from scheduling.deadline_index import DeadlineIndex
+from scheduling.retention import RetentionSweep
 from workers.error_policy import ErrorPolicy
 
 log = logging.getLogger(__name__)
@@ -60,6 +62,7 @@ class Scheduler:
         self.app, self.clock, self.interval, self.batch_size = app, clock, interval, batch_size
         self.principal_id = principal_id  # the scheduler acts as this (system) principal
         self.index = DeadlineIndex(app.store.recorder, app.store.mapper)
+        self.retention = RetentionSweep(app)
         self.stats = SchedulerStats()
         self.policy = policy or ErrorPolicy()
 
@@ -73,6 +76,7 @@ class Scheduler:
             log.error("deadline scheduler may not fire: %s", error)
             return []
         self.index.catch_up()
+        failed_before = self.retention.stats.failed
         fired: list[FiredDeadline] = []
         done: set[UUID] = set()  # nothing (more) to fire this pass, or refused
         while True:
@@ -87,6 +91,9 @@ class Scheduler:
                     done.add(case_id)
                 fired += more  # a case that fired is asked again: its new state may be due
             self.index.catch_up()
+        erased = self.retention.run(self._caller(), now)
+        self.stats.failed += self.retention.stats.failed - failed_before
+        fired += erased
         self.stats.cycles += 1
         self.stats.fired += len(fired)
         return fired

@@ -17,7 +17,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from schemas import strict_json
 from schemas.commands import COMMAND, AnyCommand
-from schemas.errors import InputRefused, describe_validation
+from schemas.errors import InputRefused, describe_validation, validation_fields
 from schemas.inbound import (
     ANY_INBOUND,
     ORDER_EVENT,
@@ -65,7 +65,8 @@ def _validate(adapter: TypeAdapter[M], data: Any) -> M:
     try:
         return adapter.validate_python(data)
     except ValidationError as error:
-        raise InputRefused("invalid", describe_validation(error)) from None
+        raise InputRefused("invalid", describe_validation(error),
+                           validation_fields(error)) from None
     except (ArithmeticError, RecursionError, TypeError, ValueError) as error:
         raise InputRefused("invalid", f"cannot be validated: {type(error).__name__}") from None
 

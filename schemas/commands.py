@@ -221,6 +221,10 @@ class AddComplaintMessage(ExistingCase):
     direction: Literal["in", "out"]
     text: Note
     channel: Channel | None = None
+    awaiting_customer: bool = Field(
+        False, description="an answer out that asks the customer for something: the desk waits "
+                           "on the customer until their next message (the resolution clock "
+                           "stops when the merchant's policy book says so)")
 
 
 class ProposeResolution(ExistingCase):

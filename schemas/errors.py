@@ -10,19 +10,27 @@ class InputRefused(ValueError):
     headers, metrics): oversized, not_json, too_deep, duplicate_key, out_of_range, invalid,
     wrong_topic; the message says what is wrong for people."""
 
-    def __init__(self, kind: str, message: str) -> None:
+    def __init__(
+        self, kind: str, message: str, fields: tuple[tuple[str, str], ...] = ()
+    ) -> None:
         super().__init__(message)
         self.kind = kind
+        self.fields = fields  # (field path, what is wrong) for each bad field, when known
 
 
-def describe_validation(error: ValidationError) -> str:
-    """One clause per problem, naming the field: `lines.0.quantity: Input should be > 0`."""
-    parts = []
-    for problem in error.errors(include_url=False):
+def validation_fields(error: ValidationError) -> tuple[tuple[str, str], ...]:
+    """Each problem as (field path, what is wrong): ``("lines.0.quantity", "Input should be
+    > 0")``; the message never repeats the value sent."""
+    found = []
+    for problem in error.errors(include_url=False, include_input=False):
         loc = list(problem["loc"])
         if loc and isinstance(loc[0], str) and loc[0][:1].isupper():
             loc = loc[1:]  # the union's tag (the command or event type) is not a field
         where = ".".join(str(p) for p in loc) or "(message)"
-        message = problem["msg"].removeprefix("Value error, ")
-        parts.append(f"{where}: {message}")
-    return "; ".join(parts)
+        found.append((where, problem["msg"].removeprefix("Value error, ")))
+    return tuple(found)
+
+
+def describe_validation(error: ValidationError) -> str:
+    """One clause per problem, naming the field: `lines.0.quantity: Input should be > 0`."""
+    return "; ".join(f"{where}: {message}" for where, message in validation_fields(error))

@@ -12,6 +12,7 @@ from typing import Any
 import orjson
 from pydantic import BaseModel, TypeAdapter
 
+from aftersales_core.policybook.model import Book
 from schemas import categories, commands, inbound, outbound
 
 OUT = Path(__file__).parent / "json"
@@ -29,6 +30,7 @@ def _models() -> dict[str, type[BaseModel] | TypeAdapter[Any]]:
         found[f"commands/{name.__name__}"] = name
     for model in (inbound.OrderPlaced, inbound.OrderPaid, inbound.OrderCancelled):
         found[f"inbound/{model.__name__}"] = model
+    found["policy-book"] = Book  # the files `aftersales policy set` takes (TOML or JSON)
     return found
 
 

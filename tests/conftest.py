@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,10 +14,22 @@ import pytest
 from aftersales.bootstrap import open_app
 from aftersales.settings import Settings, eventsourcing_env
 from aftersales_core.application.services import Services
+from privacy.kek import write_key_file
 
 pytest_plugins = ["tests.kafka_fixtures"]
 
 PG_URL_VAR = "AFTERSALES_TEST_POSTGRES_URL"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The tests' own key-encryption key, generated for this run (0600, in a private temporary
+    folder): every store the tests open, and every CLI process they start, seals personal data
+    under it, as a production deployment would under its configured one."""
+    if os.environ.get("AFTERSALES_KEK_FILE") or os.environ.get("AFTERSALES_KEK"):
+        return
+    path = Path(tempfile.mkdtemp(prefix="aftersales-test-kek-")) / "kek.key"
+    write_key_file(path)
+    os.environ["AFTERSALES_KEK_FILE"] = str(path)
 
 
 def postgres_url() -> str:

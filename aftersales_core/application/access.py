@@ -31,7 +31,12 @@ from aftersales_core.domain.complaints import ComplaintCase
 from aftersales_core.domain.principals import Principal
 from aftersales_core.domain.refunds import RefundCase
 from aftersales_core.domain.returns import ReturnCase
-from aftersales_core.errors import DomainError, NotAuthorisedError, UnknownCaseError
+from aftersales_core.errors import (
+    DomainError,
+    NotAuthorisedError,
+    PreconditionFailedError,
+    UnknownCaseError,
+)
 from aftersales_core.policies.access import roles_for
 
 C = TypeVar("C", ReturnCase, RefundCase, ComplaintCase)
@@ -40,13 +45,28 @@ CASE_TYPES = (ReturnCase, RefundCase, ComplaintCase)
 
 
 @dataclass(frozen=True)
+class Expectation:
+    """The version of a case the caller acts on, as it last saw it (HTTP ``If-Match``): a
+    command on the case is refused when the case has moved on since."""
+
+    case_id: UUID
+    version: int
+
+
+@dataclass(frozen=True)
 class Caller:
     """Who calls, as the entry point authenticated them, and when the call arrived (the entry
-    point's clock: the domain reads none)."""
+    point's clock: the domain reads none).
+
+    ``roles``, when set, narrows the roles the principal may act in for this call (an OIDC
+    token naming some of them): the store's roles are the most it ever gets. ``if_match``
+    holds the case version the caller expects (checked once the caller may see the case)."""
 
     principal_id: UUID
     received_at: datetime
     via: str = "cli"  # cli, kafka, scheduler, http
+    roles: frozenset[str] | None = None
+    if_match: Expectation | None = None
 
 
 @dataclass(frozen=True)
@@ -117,6 +137,10 @@ class Access:
         self._principals[principal_id] = found
         return found
 
+    def forget(self) -> None:
+        """Drop the remembered principals (after an erasure: their folded names go too)."""
+        self._principals.clear()
+
     # ---- deciding -------------------------------------------------------------------------
     def require(
         self,
@@ -133,7 +157,8 @@ class Access:
         principal = principal or self.principal(caller, operation)
         decision = policies.evaluate(
             "access",
-            {"operation": operation, "principal": principal.view(), "facts": dict(facts or {})},
+            {"operation": operation, "principal": _view(caller, principal),
+             "facts": dict(facts or {})},
         )
         details = decision.details
         if decision.outcome == "allow":
@@ -157,7 +182,7 @@ class Access:
         denial is logged and raised before any object is read (so a refusal never depends on,
         nor reveals, whether the object exists)."""
         principal = self.principal(caller, operation)
-        if not set(principal.roles) & set(roles_for(operation)):
+        if not set(_view(caller, principal)["roles"]) & set(roles_for(operation)):
             self.require(caller, operation, {}, case_id=case_id, principal=principal)
         return principal
 
@@ -184,6 +209,12 @@ class Access:
         )
         if not isinstance(aggregate, cls):
             raise UnknownCaseError(f"{case_id} is a {aggregate.KIND} case, not a {cls.KIND} case")
+        expected = caller.if_match
+        if expected is not None and expected.case_id == case_id \
+                and expected.version != aggregate.version:
+            raise PreconditionFailedError(
+                f"case {case_id} is at version {aggregate.version}, not {expected.version}: "
+                "it changed since you read it; read it again and decide anew")
         return grant, aggregate
 
     def refuse(
@@ -217,6 +248,14 @@ class Access:
                 inputs=inputs,
             )
         )
+
+
+def _view(caller: Caller, principal: Principal) -> dict[str, Any]:
+    """What the ``access`` policy reads about the principal, in the roles this call may use."""
+    view = principal.view()
+    if caller.roles is not None:
+        view["roles"] = [r for r in view["roles"] if r in caller.roles]
+    return view
 
 
 def case_facts(case: Aggregate) -> dict[str, Any]:

@@ -7,7 +7,6 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from aftersales_core import policies
 from aftersales_core.application.access import Access, Caller
 from aftersales_core.application.refunds import RefundService
 from aftersales_core.application.results import CommandResult, result
@@ -119,7 +118,7 @@ class ComplaintService:
             # the same answer as for an order that does not exist: nothing leaks
             raise UnknownOrderError(f"customer {customer.customer_id} has no order "
                                     f"{order.order_id!r}")
-        triage = policies.evaluate(
+        triage = self.store.rules_for(order).evaluate(
             "complaint.triage", triage_inputs(channel, category, at, order, customer.complaints)
         )
         complaint = ComplaintCase(
@@ -161,6 +160,7 @@ class ComplaintService:
         text: str,
         at: datetime,
         channel: str | None = None,
+        awaiting_customer: bool = False,
     ) -> CommandResult:
         grant, complaint = self.access.case(
             caller, "AddComplaintMessage", case_id, ComplaintCase, {"direction": direction}
@@ -171,6 +171,7 @@ class ComplaintService:
             actor=grant.actor,
             text=PersonalData(complaint.customer_id, text),
             at=at,
+            awaiting_customer=awaiting_customer,
         )
         self.work.commit(complaint)
         return result(complaint)
@@ -256,10 +257,11 @@ class ComplaintService:
         self, caller: Caller, case_id: UUID, reason: str, at: datetime
     ) -> CommandResult:
         grant, complaint = self.access.case(caller, "ReopenComplaint", case_id, ComplaintCase)
-        complaint.reopen(actor=grant.actor, reason=reason, at=at)
+        complaint.reopen(actor=grant.actor, reason=PersonalData(complaint.customer_id, reason),
+                         at=at)
         order = self.store.placed_order(complaint.order_id) if complaint.order_id else None
         prior = self.store.customer(complaint.customer_id, at).complaints
-        triage = policies.evaluate(
+        triage = self.store.rules_for(order).evaluate(
             "complaint.triage",
             triage_inputs(complaint.channel, complaint.category, at, order, prior),
         )

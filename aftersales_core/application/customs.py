@@ -11,7 +11,6 @@ from typing import Any, Protocol, TypeVar
 
 from eventsourcing.domain import Aggregate
 
-from aftersales_core import policies
 from aftersales_core.decisions import PolicyDecision
 from aftersales_core.domain.actor import Actor
 from aftersales_core.domain.ids import quota_aggregate_id
@@ -21,12 +20,15 @@ from aftersales_core.domain.returns import ReturnCase
 from aftersales_core.money import Money
 from aftersales_core.policies.customs_return import SETTINGS_V1 as CUSTOMS
 from aftersales_core.policies.vocabulary import is_cn_cross_border
+from aftersales_core.policybook.rulebook import Rules
 
 A = TypeVar("A", bound=Aggregate)
 
 
 class Finds(Protocol):
     def find(self, cls: type[A], aggregate_id: Any) -> A | None: ...
+
+    def rules_for(self, order: Order | None) -> Rules: ...
 
 
 def quota_ledger(app: Finds, customer_id: str, year: int, at: datetime) -> BuyerQuota:
@@ -83,7 +85,7 @@ def customs_return(app: Finds, case: ReturnCase, order: Order, items: list[dict[
     currency = order.currency or ""
     used = None if ledger is None else ledger.used_by(order.order_id)
     restored = Money.zero(currency) if ledger is None else ledger.restored_for(order.order_id)
-    decision = policies.evaluate("return.customs_return", {
+    decision = app.rules_for(order).evaluate("return.customs_return", {
         "currency": currency,
         "back_in_zone_by": eligibility.details.get("back_in_zone_by"),
         "arrived_at": None if arrived_at is None else arrived_at.isoformat(),

@@ -13,9 +13,10 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
-from aftersales_core import policies
-from aftersales_core.application.deadline_facts import schedule_inputs
+from aftersales_core.application.deadline_facts import order_of, schedule_inputs
 from aftersales_core.domain.deadlines import DeadlineRules
+from aftersales_core.domain.order import Order
+from aftersales_core.policybook.rulebook import Rules
 
 Find = Callable[[type[Aggregate], UUID], Aggregate | None]
 
@@ -23,8 +24,8 @@ Find = Callable[[type[Aggregate], UUID], Aggregate | None]
 class DeadlineBookkeeping:
     name = "deadlines"
 
-    def __init__(self, find: Find) -> None:
-        self.find = find
+    def __init__(self, find: Find, rules_for: Callable[[Order | None], Rules]) -> None:
+        self.find, self.rules_for = find, rules_for
 
     def before_save(self, batch: tuple[Aggregate, ...]) -> None:
         for aggregate in batch:
@@ -38,7 +39,8 @@ class DeadlineBookkeeping:
         wanted = aggregate.deadlines_to_schedule()
         if not wanted:
             return
-        decision = policies.evaluate(
+        rules = self.rules_for(order_of(aggregate, batch, self.find))  # its merchant's book
+        decision = rules.evaluate(
             "deadlines", schedule_inputs(aggregate, wanted, batch, self.find)
         )
         aggregate.schedule_deadlines(decision, at)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
@@ -38,6 +39,17 @@ def _in(
     return find(cls, aggregate_id)
 
 
+def order_of(aggregate: Any, batch: Sequence[Any], find: Find) -> Order | None:
+    """The order an aggregate is about (its merchant's policy book applies), if any."""
+    if isinstance(aggregate, Order):
+        return aggregate
+    order_id = getattr(aggregate, "order_id", None)
+    if not isinstance(order_id, str):
+        return None
+    found = _in(batch, Order, order_aggregate_id(order_id), find)
+    return found if isinstance(found, Order) else None
+
+
 def schedule_inputs(
     aggregate: DeadlineRules, wanted: dict[str, datetime], batch: Sequence[Aggregate], find: Find
 ) -> JSON:
@@ -59,11 +71,18 @@ def schedule_inputs(
             "buyer_timezone": eligibility.inputs.get("buyer_timezone") if eligibility else None,
         }
     if isinstance(aggregate, ComplaintCase):
+        of = order_of(aggregate, batch, find)
         return {
             "case_type": "complaint",
             "wanted": items,
             "channel": aggregate.channel,
             "escalations": list(aggregate.escalations),
+            "priority": aggregate.priority,
+            "market": of.market if of is not None else None,
+            "opened_at": _iso(aggregate.opened_at),
+            "pauses": [{"from": a.isoformat(), "to": b.isoformat()}
+                       for a, b in getattr(aggregate, "pauses", [])],
+            "waiting_since": _iso(getattr(aggregate, "waiting_since", None)),
         }
     if isinstance(aggregate, RefundCase):
         order = _in(batch, Order, order_aggregate_id(aggregate.order_id), find)

@@ -18,11 +18,10 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
-from aftersales_core import policies
 from aftersales_core.application.access import Access, Caller
 from aftersales_core.application.complaints import ComplaintService
 from aftersales_core.application.deadline_bookkeeping import DeadlineBookkeeping
-from aftersales_core.application.deadline_facts import breach_inputs, watchdog_inputs
+from aftersales_core.application.deadline_facts import breach_inputs, order_of, watchdog_inputs
 from aftersales_core.application.logistics import CATEGORY_OF
 from aftersales_core.application.returns import returned_lines, shipping_decision
 from aftersales_core.application.store import Store
@@ -150,16 +149,17 @@ class DeadlineService:
         return [order]
 
     def _breach(self, aggregate: DeadlineRules, deadline: Deadline, now: datetime) -> Breach:
+        rules = self.store.rules_for(order_of(aggregate, (aggregate,), self.store.find))
         if isinstance(aggregate, Order):
             inputs = watchdog_inputs(aggregate, deadline, now)
-            return Breach(policies.evaluate("logistics.exception", inputs))
-        decision = policies.evaluate("deadlines.breach", breach_inputs(aggregate, deadline, now))
+            return Breach(rules.evaluate("logistics.exception", inputs))
+        decision = rules.evaluate("deadlines.breach", breach_inputs(aggregate, deadline, now))
         if BreachOutcome(decision.outcome) is not BreachOutcome.AUTO_APPROVE:
             return Breach(decision)
         assert isinstance(aggregate, ReturnCase)
         order = self.store.placed_order(aggregate.order_id)
         shipping = shipping_decision(
-            order, aggregate, None, returned_lines(order, aggregate.lines), True, None
+            rules, order, aggregate, None, returned_lines(order, aggregate.lines), True, None
         )
         return Breach(decision, shipping)
 

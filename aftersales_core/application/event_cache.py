@@ -42,6 +42,11 @@ class EventCache:
             if _follows(cached, events):
                 self._put(aggregate_id, (*cached, *events))
 
+    def clear(self) -> None:
+        """Forget everything (after an erasure: decoded personal data leaves memory)."""
+        with self._lock:
+            self._items.clear()
+
     def _put(self, aggregate_id: UUID, events: tuple[Any, ...]) -> None:
         with self._lock:
             self._items[aggregate_id] = events

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, fields, is_dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -11,14 +12,13 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
-from aftersales_core import policies
 from aftersales_core.application.customs import CUSTOMS, uses_quota
 from aftersales_core.application.store import Store
 from aftersales_core.decisions import PolicyDecision
 from aftersales_core.domain.ids import order_aggregate_id, quota_aggregate_id
 from aftersales_core.domain.order import Order
 from aftersales_core.domain.quota import BuyerQuota
-from aftersales_core.errors import UnknownCaseError
+from aftersales_core.errors import DomainError, UnknownCaseError
 from aftersales_core.money import Money
 from aftersales_core.personal import PersonalData
 
@@ -114,10 +114,19 @@ def _buyer_quota(app: Store, case: Any, as_of: datetime | None) -> dict[str, Any
             "this_order_restored": str(ledger.restored_for(order_id).amount)}
 
 
-def rerun_decisions(history: CaseHistory) -> list[tuple[PolicyDecision, PolicyDecision]]:
-    """Each recorded decision with the decision its policy version gives again today."""
-    return [(d, policies.rerun(d)) for d in history.decisions]
 
+def rerun_row(decision: PolicyDecision,
+              rerun: Callable[[PolicyDecision], PolicyDecision]) -> dict[str, Any]:
+    """A recorded decision against what ``rerun`` (its policy version with its recorded book)
+    gives again today; a book that is gone or changed is reported, never a match."""
+    try:
+        again = rerun(decision)
+        outcome, same = again.outcome, decision.same_result_as(again)
+    except DomainError as error:
+        outcome, same = f"re-run failed: {error}", False
+    return {"policy_id": decision.policy_id, "policy_version": decision.policy_version,
+            "book": decision.book, "recorded": decision.outcome, "rerun": outcome,
+            "same": same}
 
 def plain(value: Any, redact: bool = False) -> Any:
     """A JSON-friendly view of state and event values (personal data shown, or redacted as

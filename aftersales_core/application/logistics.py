@@ -11,7 +11,6 @@ from datetime import datetime
 
 from eventsourcing.domain import Aggregate
 
-from aftersales_core import policies
 from aftersales_core.application.complaints import ComplaintService
 from aftersales_core.application.refunds import RefundService
 from aftersales_core.application.store import Store
@@ -68,7 +67,7 @@ class LogisticsExceptions:
         owed = bool(order.payments) and not order.refundable.is_zero()
         if self.store.exists(complaint_id) and (self.store.exists(refund_id) or not owed):
             return []
-        decision = policies.evaluate(
+        decision = self.store.rules_for(order).evaluate(
             "logistics.exception",
             {
                 "event_type": scan,

@@ -7,7 +7,6 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from aftersales_core import policies
 from aftersales_core.application.access import Access, Caller
 from aftersales_core.application.results import CommandResult, result
 from aftersales_core.application.store import Store, check_opening, unknown_order
@@ -98,7 +97,8 @@ class RefundService:
         requested = None if amount is None else Money.exact(amount, order.currency)
         if requested is not None and requested.is_negative():
             raise InvalidCommandError("amount: a refund amount cannot be negative")
-        calculation = policies.evaluate(
+        rules = self.store.rules_for(order)
+        calculation = rules.evaluate(
             "refund.calculation",
             {
                 **order.facts(),
@@ -114,7 +114,7 @@ class RefundService:
             },
         )
         total = Money.of(calculation.details["total"], order.currency)
-        approval = policies.evaluate(
+        approval = rules.evaluate(
             "refund.approval",
             {
                 "amount": str(total.amount),
@@ -179,7 +179,8 @@ class RefundService:
     def approve(self, caller: Caller, case_id: UUID, at: datetime) -> CommandResult:
         grant, refund = self.access.case(caller, "ApproveRefund", case_id, RefundCase)
         assert refund.amount is not None
-        decision = policies.evaluate(
+        order = self.store.load(Order, order_aggregate_id(refund.order_id))
+        decision = self.store.rules_for(order).evaluate(
             "refund.approval",
             {
                 "amount": str(refund.amount.amount),

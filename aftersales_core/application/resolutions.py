@@ -9,7 +9,6 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from aftersales_core import policies
 from aftersales_core.application.access import Access, Caller
 from aftersales_core.application.customs import customs_return
 from aftersales_core.application.refunds import RefundService
@@ -100,7 +99,7 @@ class ResolutionService:
         assert order.currency is not None
         units = quantity or sum(int(line["quantity"]) for line in case.lines)
         facts = order.facts()
-        settlement = policies.evaluate("exchange.settlement", {
+        settlement = self.store.rules_for(order).evaluate("exchange.settlement", {
             "currency": order.currency,
             "order_lines": facts["order_lines"],
             "discount": facts["discount"],
@@ -210,7 +209,7 @@ class ResolutionService:
         order = self.store.placed_order(case.order_id)
         eligibility = case.latest("return.eligibility")
         market = eligibility.inputs.get("market") if eligibility else order.market
-        return policies.evaluate("repair.remedies", {
+        return self.store.rules_for(order).evaluate("repair.remedies", {
             "market": market,
             "fault": fault or "unnamed fault",
             "repairable": repairable,

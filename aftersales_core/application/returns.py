@@ -7,7 +7,6 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from aftersales_core import policies
 from aftersales_core.application.access import Access, Caller
 from aftersales_core.application.customs import receive_goods
 from aftersales_core.application.results import CommandResult, result
@@ -21,8 +20,7 @@ from aftersales_core.domain.returns import ReturnCase
 from aftersales_core.errors import AlreadyExistsError, InvalidCommandError
 from aftersales_core.money import Money
 from aftersales_core.personal import PersonalData
-
-ABUSE_WINDOW = 20
+from aftersales_core.policybook.rulebook import Rules
 
 
 def returned_lines(order: Order, lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -47,6 +45,7 @@ def returned_lines(order: Order, lines: list[dict[str, Any]]) -> list[dict[str, 
 
 
 def shipping_decision(
+    rules: Rules,
     order: Order,
     case: ReturnCase,
     eligibility: PolicyDecision | None,
@@ -58,7 +57,7 @@ def shipping_decision(
     facts = order.facts()
     eligibility = eligibility or case.latest("return.eligibility")
     value = sum((Decimal(i["unit_price"]) * i["quantity"] for i in items), Decimal(0))
-    return policies.evaluate(
+    return rules.evaluate(
         "return.shipping",
         {
             "market": facts["market"],
@@ -112,7 +111,8 @@ class ReturnService:
         items = returned_lines(order, lines)
         customer = self.store.customer(order.customer_id, at)
         facts = order.facts()
-        eligibility = policies.evaluate(
+        rules = self.store.rules_for(order)
+        eligibility = rules.evaluate(
             "return.eligibility",
             {
                 "market": facts["market"],
@@ -130,8 +130,9 @@ class ReturnService:
                 "already_returned": order.returned_before([i["line_id"] for i in items]),
             },
         )
-        recent_orders, recent_returns = customer.recent(ABUSE_WINDOW)
-        abuse = policies.evaluate(
+        recent_orders, recent_returns = customer.recent(
+            rules.settings("buyer.abuse_signal").window_orders)
+        abuse = rules.evaluate(
             "buyer.abuse_signal",
             {
                 "customer_id": order.customer_id,
@@ -154,7 +155,8 @@ class ReturnService:
             timestamp=at,
         )
         shipping = shipping_decision(
-            order, case, eligibility, items, buyer_informed_of_return_cost, return_shipping_estimate
+            rules, order, case, eligibility, items, buyer_informed_of_return_cost,
+            return_shipping_estimate
         )
         case.decide(eligibility, abuse, shipping, at)
         customer.add_return(order_id, at)
@@ -177,6 +179,7 @@ class ReturnService:
         grant, case = self.access.case(caller, "ApproveReturn", case_id, ReturnCase)
         order = self.store.placed_order(case.order_id)
         shipping = shipping_decision(
+            self.store.rules_for(order),
             order,
             case,
             None,
@@ -204,7 +207,7 @@ class ReturnService:
         reason: str = "cancelled by the customer",
     ) -> CommandResult:
         grant, case = self.access.case(caller, "CancelReturn", case_id, ReturnCase)
-        case.cancel(actor=grant.actor, reason=reason, at=at)
+        case.cancel(actor=grant.actor, reason=PersonalData(case.customer_id, reason), at=at)
         order = self.store.placed_order(case.order_id)
         order.release_return(case.id, "cancelled", max(at, order.modified_on))
         self.work.commit(case, order)
@@ -250,7 +253,7 @@ class ReturnService:
         self, caller: Caller, case_id: UUID, grade: str, at: datetime, findings: str = ""
     ) -> CommandResult:
         grant, case = self.access.case(caller, "InspectReturn", case_id, ReturnCase)
-        disposition = policies.evaluate(
+        disposition = self.store.rules_for(self.store.placed_order(case.order_id)).evaluate(
             "return.disposition",
             {
                 "grade": grade,

@@ -9,7 +9,9 @@ from dataclasses import dataclass
 from aftersales_core.application.access import Access
 from aftersales_core.application.complaints import ComplaintService
 from aftersales_core.application.deadlines import DeadlineService
+from aftersales_core.application.policy_book_service import PolicyBookService
 from aftersales_core.application.principals import PrincipalService
+from aftersales_core.application.privacy import PrivacyService
 from aftersales_core.application.reads import ReadService
 from aftersales_core.application.refunds import RefundService
 from aftersales_core.application.resolutions import ResolutionService
@@ -32,6 +34,8 @@ class Services:
     deadlines: DeadlineService
     principals: PrincipalService
     reads: ReadService
+    books: PolicyBookService
+    privacy: PrivacyService
 
     def close(self) -> None:
         self.store.close()

@@ -13,7 +13,8 @@ undone alone (``mark`` and ``undo``). The batch is the calling thread's own."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Iterator
+import weakref
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -25,6 +26,7 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import JSONTranscoder, RecordConflictError, StoredEvent
 
 from aftersales_core.application.event_cache import EventCache
+from aftersales_core.application.policy_books import PolicyBooks
 from aftersales_core.application.transcodings import TRANSCODINGS
 from aftersales_core.domain.customer import Customer
 from aftersales_core.domain.ids import customer_aggregate_id, order_aggregate_id
@@ -35,8 +37,10 @@ from aftersales_core.errors import (
     UnknownCaseError,
     UnknownOrderError,
 )
+from aftersales_core.policybook.rulebook import Rules
 
 A = TypeVar("A", bound=Aggregate)
+Effect = Callable[[Any], None]  # work done in the transaction of a save (given its cursor)
 
 
 def fold(aggregate: Any, events: Iterable[Any]) -> Any:
@@ -73,6 +77,7 @@ class Batch:
     read: dict[UUID, tuple[Any, ...]] = field(default_factory=dict)  # as stored at first read
     staged: list[tuple[Any, StoredEvent]] = field(default_factory=list)  # in order
     by_aggregate: dict[UUID, list[Any]] = field(default_factory=dict)
+    effects: list[tuple[int, Effect]] = field(default_factory=list)  # (staged before it, effect)
 
     def stage(self, encoded: list[tuple[Any, StoredEvent]]) -> None:
         self.staged.extend(encoded)
@@ -80,6 +85,7 @@ class Batch:
             self.by_aggregate.setdefault(event.originator_id, []).append(event)
 
     def undo(self, mark: int) -> None:
+        self.effects = [(at, effect) for at, effect in self.effects if at < mark]
         if len(self.staged) > mark:
             kept = self.staged[:mark]
             self.staged, self.by_aggregate = [], {}
@@ -89,6 +95,7 @@ class Batch:
         self.read.clear()
         self.staged.clear()
         self.by_aggregate.clear()
+        self.effects.clear()
 
 
 def conflict() -> ConcurrentChangeError:
@@ -109,7 +116,26 @@ class Store(Application):
     def __init__(self, env: dict[str, str] | None = None) -> None:
         super().__init__(env)
         self.cache = EventCache()
+        self.books = PolicyBooks(self, self.save_atomically)
+        self._rules_of: dict[int, tuple[weakref.ref[Order], Rules]] = {}
         self._local = threading.local()
+
+    def rules_for(self, order: Order | None) -> Rules:
+        """The policy book an order's decisions follow: its merchant's (else the platform's).
+
+        Resolved once per loaded order: a command decides every decision about an order by the
+        same book version, and the next command (which loads the order afresh) reads the
+        latest version again."""
+        if order is None:
+            return self.books.rules_for(None)
+        found = self._rules_of.get(id(order))
+        if found is not None and found[0]() is order:
+            return found[1]
+        rules = self.books.rules_for(getattr(order, "merchant_id", None))
+        key = id(order)
+        self._rules_of[key] = (weakref.ref(order, lambda _: self._rules_of.pop(key, None)),
+                               rules)
+        return rules
 
     # ---- group commit ---------------------------------------------------------------------
     @property
@@ -143,10 +169,13 @@ class Store(Application):
         batch = self.current_batch
         if batch is None or not batch.staged:
             return 0
+        effects = [effect for _, effect in batch.effects]
         try:
-            self.recorder.insert_events([stored for _, stored in batch.staged])
+            self.recorder.insert_events([stored for _, stored in batch.staged],
+                                        **({"effects": tuple(effects)} if effects else {}))
         except RecordConflictError as error:
             raise conflict() from error
+        self._run_effects_after(effects)
         self.cache.saved(e for e, _ in batch.staged)
         count = len(batch.staged)
         batch.clear()
@@ -197,21 +226,32 @@ class Store(Application):
         found = self.find(Customer, customer_aggregate_id(customer_id))
         return found if found is not None else Customer(customer_id=customer_id, timestamp=at)
 
-    def save_atomically(self, *aggregates: Aggregate) -> None:
+    def save_atomically(self, *aggregates: Aggregate, effects: Sequence[Effect] = ()) -> None:
         """Save all pending events of the aggregates in one transaction, or nothing at all (in
-        a batch: stage them, checked against what the batch knows, for its one transaction)."""
+        a batch: stage them, checked against what the batch knows, for its one transaction).
+
+        ``effects`` run in that transaction (the SQL stores' recorders hand them its cursor:
+        an erasure's data keys are destroyed with the event that records it); a store whose
+        recorder cannot (the in-memory one) runs them right after the save, with None."""
         if self.current_batch is not None:
-            self._stage(aggregates)
+            self._stage(aggregates, effects)
             return
         try:
-            recordings = self.save(*aggregates)
+            recordings = self.save(*aggregates, **({"effects": tuple(effects)} if effects else {}))
+            self._run_effects_after(effects)
         except RecordConflictError as error:
             raise conflict() from error
         self.cache.saved(r.domain_event for r in recordings)
 
-    def _stage(self, aggregates: Iterable[Aggregate]) -> None:
+    def _run_effects_after(self, effects: Sequence[Effect]) -> None:
+        if effects and not getattr(self.recorder, "runs_effects", False):
+            for effect in effects:
+                effect(None)
+
+    def _stage(self, aggregates: Iterable[Aggregate], effects: Sequence[Effect] = ()) -> None:
         batch = self.current_batch
         assert batch is not None
+        batch.effects.extend((len(batch.staged), effect) for effect in effects)
         pending = [e for aggregate in aggregates for e in aggregate.collect_events()]
         versions: dict[UUID, int] = {}
         for event in pending:

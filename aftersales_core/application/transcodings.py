@@ -8,7 +8,6 @@ from eventsourcing.persistence import Transcoding
 
 from aftersales_core.decisions import PolicyDecision
 from aftersales_core.money import Money
-from aftersales_core.personal import PersonalData
 
 
 class MoneyAsDict(Transcoding):
@@ -33,17 +32,6 @@ class DecisionAsDict(Transcoding):
         return PolicyDecision.from_json(data)
 
 
-class PersonalDataAsDict(Transcoding):
-    """Personal data keeps its subject beside it, so a per-customer key can be applied."""
-
-    type = PersonalData
-    name = "personal_data"
-
-    def encode(self, obj: PersonalData) -> dict[str, str]:
-        return {"subject": obj.subject, "value": obj.value}
-
-    def decode(self, data: dict[str, str]) -> PersonalData:
-        return PersonalData(subject=data["subject"], value=data["value"])
-
-
-TRANSCODINGS: tuple[Transcoding, ...] = (MoneyAsDict(), DecisionAsDict(), PersonalDataAsDict())
+# PersonalData has no transcoding here: the store's mapper seals it (privacy/sealing.py), and a
+# PersonalData that reaches the transcoder unsealed is refused, never stored in clear.
+TRANSCODINGS: tuple[Transcoding, ...] = (MoneyAsDict(), DecisionAsDict())

@@ -13,7 +13,7 @@ from typing import Protocol, TypeVar
 
 from eventsourcing.domain import Aggregate
 
-from aftersales_core.application.store import Store
+from aftersales_core.application.store import Effect, Store
 from aftersales_core.errors import ConcurrentChangeError
 
 T = TypeVar("T")
@@ -49,8 +49,9 @@ class UnitOfWork:
     def step_names(self) -> tuple[str, ...]:
         return tuple(step.name for step in self.steps)
 
-    def commit(self, *aggregates: Aggregate) -> None:
+    def commit(self, *aggregates: Aggregate, effects: Sequence[Effect] = ()) -> None:
+        """Run the steps, then save; ``effects`` run in the save's transaction."""
         batch = tuple(aggregates)
         for step in self.steps:
             step.before_save(batch)
-        self.store.save_atomically(*batch)
+        self.store.save_atomically(*batch, effects=effects)

@@ -32,7 +32,7 @@ from aftersales_core.domain.lifecycle import (
 from aftersales_core.errors import IllegalTransitionError, InvalidCommandError
 from aftersales_core.money import Money
 from aftersales_core.outcomes import BreachOutcome, DeadlineState
-from aftersales_core.personal import PersonalData
+from aftersales_core.personal import PersonalData, prose
 
 
 class ComplaintStatus(StrEnum):
@@ -84,6 +84,8 @@ COMPLAINT_LIFECYCLE = Lifecycle("complaint", ComplaintStatus, "Filed", {
     "DeadlineScheduled": stay,
     "DeadlineCancelled": stay,
     "DeadlineBreached": stay,
+    "WaitingOnCustomer": stay,  # the resolution clock stops (deadlines_wanted)
+    "CustomerAnswered": stay,
 })
 WORKING = (S.OPEN, S.ACKNOWLEDGED, S.ESCALATED, S.REOPENED)
 NOT_DONE = (*WORKING, S.PROPOSED, S.ACCEPTED)
@@ -135,6 +137,9 @@ class ComplaintCase(CaseRules, DeadlineRules, Aggregate):
         self.opened_at: datetime | None = None  # the latest triage: filing or reopening
         self.responded_at: datetime | None = None  # the latest answer to the customer
         self.deadlines: dict[str, Deadline] = {}
+        # the desk waits on the customer (asked a question) since then; earlier waits
+        self.waiting_since: datetime | None = None
+        self.pauses: list[tuple[datetime, datetime]] = []
 
     record_decision = decision_event("aftersales.complaint")
 
@@ -167,12 +172,19 @@ class ComplaintCase(CaseRules, DeadlineRules, Aggregate):
         self.acknowledged_at = self.responded_at = timestamp
 
     def add_message(
-        self, direction: str, channel: str, actor: Actor, text: PersonalData, at: datetime
+        self, direction: str, channel: str, actor: Actor, text: PersonalData, at: datetime,
+        awaiting_customer: bool = False,
     ) -> None:
+        """A message in or out; an answer out that asks the customer for something starts a
+        wait (the resolution clock stops, when the policy book says so), and the customer's
+        next message ends it."""
         self._check_time(at)
         self._require("add a message", NOT_DONE)
         if direction not in ("in", "out"):
             raise InvalidCommandError(f"direction must be 'in' or 'out', got {direction!r}")
+        if awaiting_customer and direction != "out":
+            raise InvalidCommandError("awaiting_customer: only a message out waits on the "
+                                      "customer")
         self._message_added(
             direction=direction,
             channel=channel,
@@ -181,6 +193,24 @@ class ComplaintCase(CaseRules, DeadlineRules, Aggregate):
             text=text,
             timestamp=at,
         )
+        if direction == "in":
+            self._customer_answered(actor, at)
+        elif awaiting_customer and self.waiting_since is None:
+            self._waiting_started(by=actor.principal_id, role=actor.role, timestamp=at)
+
+    def _customer_answered(self, actor: Actor, at: datetime) -> None:
+        if self.waiting_since is not None:
+            self._waiting_ended(by=actor.principal_id, role=actor.role, timestamp=at)
+
+    @event("WaitingOnCustomer", topic="aftersales.complaint.WaitingOnCustomer")
+    def _waiting_started(self, by: str, role: str, timestamp: datetime) -> None:
+        self.waiting_since = timestamp
+
+    @event("CustomerAnswered", topic="aftersales.complaint.CustomerAnswered")
+    def _waiting_ended(self, by: str, role: str, timestamp: datetime) -> None:
+        if self.waiting_since is not None:
+            self.pauses.append((self.waiting_since, timestamp))
+        self.waiting_since = None
 
     @event("MessageAdded", topic="aftersales.complaint.MessageAdded")
     def _message_added(
@@ -222,7 +252,7 @@ class ComplaintCase(CaseRules, DeadlineRules, Aggregate):
             role=actor.role,
             resolution=resolution,
             amount=amount,
-            note=note,
+            note=prose(self.customer_id, note),
             timestamp=at,
         )
 
@@ -233,7 +263,7 @@ class ComplaintCase(CaseRules, DeadlineRules, Aggregate):
         role: str,
         resolution: str,
         amount: Money | None,
-        note: str | None,
+        note: PersonalData | str | None,  # to the customer (a plain str in events stored before)
         timestamp: datetime,
     ) -> None:
         self.proposal = {"resolution": resolution, "amount": amount, "note": note}
@@ -243,6 +273,7 @@ class ComplaintCase(CaseRules, DeadlineRules, Aggregate):
         self._check_time(at)
         self._require("respond to the proposal", (S.PROPOSED,))
         self._responded(accepted=accepted, by=actor.principal_id, role=actor.role, timestamp=at)
+        self._customer_answered(actor, at)
 
     @event("ProposalAnswered", topic="aftersales.complaint.ProposalAnswered")
     def _responded(self, accepted: bool, by: str, role: str, timestamp: datetime) -> None:
@@ -300,13 +331,16 @@ class ComplaintCase(CaseRules, DeadlineRules, Aggregate):
     def _closed(self, by: str, role: str, satisfaction: int | None, timestamp: datetime) -> None:
         self.satisfaction = satisfaction
 
-    def reopen(self, actor: Actor, reason: str, at: datetime) -> None:
+    def reopen(self, actor: Actor, reason: PersonalData | str, at: datetime) -> None:
         self._check_time(at)
         self._require("reopen", (S.RESOLVED, S.CLOSED))
+        self._customer_answered(actor, at)
         self._reopened(by=actor.principal_id, role=actor.role, reason=reason, timestamp=at)
 
     @event("Reopened", topic="aftersales.complaint.Reopened")
-    def _reopened(self, by: str, role: str, reason: str, timestamp: datetime) -> None:
+    def _reopened(
+        self, by: str, role: str, reason: PersonalData | str, timestamp: datetime
+    ) -> None:  # the customer's words: personal data (a plain str in events stored before)
         self.reopened += 1
         self.resolution, self.proposal, self.satisfaction = None, None, None
 
@@ -314,16 +348,27 @@ class ComplaintCase(CaseRules, DeadlineRules, Aggregate):
     def deadlines_wanted(self) -> dict[str, datetime]:
         if self.status in (S.RESOLVED, S.CLOSED) or self.opened_at is None:
             return {}
-        wanted = {"resolution": self.opened_at}
+        # the resolution clock starts again (from the opening, less the waits) when a wait
+        # begins or ends: a new deadline the policy counts, or waits on
+        since = self.opened_at
+        if self.waiting_since is not None:
+            since = max(since, self.waiting_since)
+        elif self.pauses:
+            since = max(since, self.pauses[-1][1])
+        wanted = {"resolution": since}
         if self.responded_at is None or self.responded_at < self.opened_at:
             wanted["first_response"] = self.opened_at
         missed = self.deadlines.get("resolution")
-        if missed and missed.state == DeadlineState.BREACHED and missed.since == self.opened_at:
+        if missed and missed.state == DeadlineState.BREACHED and missed.since >= self.opened_at:
             assert missed.closed_at is not None
             wanted["resolution_escalated"] = missed.closed_at
         return wanted
 
     def _deadline_left(self, name: str) -> tuple[DeadlineState, str]:
+        if name == "resolution" and self.status not in (S.RESOLVED, S.CLOSED):
+            waiting = self.waiting_since is not None
+            return DeadlineState.CANCELLED, "waiting on the customer" if waiting else \
+                "the customer answered: counted again"
         return DeadlineState.MET, "answered" if name == "first_response" else f"{self.status.value}"
 
     def _act_on_breach(

@@ -1,4 +1,6 @@
-"""A buyer's after-sales history: the facts behind the abuse signal, kept exact in the store."""
+"""A buyer's after-sales history: the facts behind the abuse signal, kept exact in the store,
+and the erasures of their personal data (crypto-shredding: the event records that it happened,
+who did it and why, and holds no personal data itself)."""
 
 from __future__ import annotations
 
@@ -7,7 +9,14 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
+from aftersales_core.decisions import PolicyDecision
+from aftersales_core.domain.actor import Actor
+from aftersales_core.domain.base import require_aware
+from aftersales_core.domain.deadlines import decision_event
 from aftersales_core.domain.ids import customer_aggregate_id
+from aftersales_core.errors import InvalidCommandError
+
+MAX_REASON = 500
 
 
 class Customer(Aggregate):
@@ -29,6 +38,8 @@ class Customer(Aggregate):
         self.orders: list[str] = []
         self.returned_orders: list[str] = []
         self.complaints = 0
+        self.decisions: list[PolicyDecision] = []
+        self.erasures: list[dict[str, str]] = []
 
     def add_order(self, order_id: str, timestamp: datetime) -> None:
         if order_id not in self.orders:
@@ -55,3 +66,35 @@ class Customer(Aggregate):
         recent = self.orders[-last_n:]
         returned = set(self.returned_orders)
         return len(recent), sum(1 for order_id in recent if order_id in returned)
+
+    # ---- personal data ----------------------------------------------------------------------
+    record_decision = decision_event("aftersales.customer")
+
+    def erase_personal_data(
+        self, actor: Actor, reason: str, at: datetime, decision: PolicyDecision | None = None
+    ) -> None:
+        """Record that the customer's personal data was erased (the data keys are destroyed in
+        the same transaction); ``decision`` is the retention decision when the scheduler
+        erases."""
+        require_aware(at)
+        if at < self.modified_on:
+            raise InvalidCommandError(
+                f"customer {self.customer_id}: at {at.isoformat()} is before its last change at "
+                f"{self.modified_on.isoformat()}")
+        reason = " ".join(reason.split())
+        if not reason:
+            raise InvalidCommandError("reason: say why the personal data is erased (e.g. the "
+                                      "request's reference; never personal data itself)")
+        if len(reason) > MAX_REASON:
+            raise InvalidCommandError(f"reason: at most {MAX_REASON} characters")
+        if decision is not None:
+            self.record_decision(decision=decision, timestamp=at)
+        self._personal_data_erased(customer_id=self.customer_id, reason=reason,
+                                   by=actor.principal_id, role=actor.role, timestamp=at)
+
+    @event("PersonalDataErased", topic="aftersales.customer.PersonalDataErased")
+    def _personal_data_erased(
+        self, customer_id: str, reason: str, by: str, role: str, timestamp: datetime
+    ) -> None:
+        self.erasures.append({"at": timestamp.isoformat(), "by": by, "role": role,
+                              "reason": reason})

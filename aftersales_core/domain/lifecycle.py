@@ -15,7 +15,7 @@ The moves read only what every stored version of an event carries (``level``, ``
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
@@ -36,24 +36,32 @@ class Standing:
 Move = Callable[[Standing, Data], Standing]
 
 
+@dataclass(frozen=True)
+class Blind:
+    """A move that does not read the standing before it: to a fixed status (or none), taking
+    the event's ``level`` as the latest escalation or not. A read model can apply it without
+    reading its row first."""
+
+    status: StrEnum | None = None
+    escalates: bool = False
+
+    def __call__(self, standing: Standing, data: Data) -> Standing:
+        return Standing(standing.status if self.status is None else self.status,
+                        data["level"] if self.escalates else standing.escalation,
+                        standing.answered)
+
+
 def to(status: StrEnum) -> Move:
     """The event moves the case to ``status``."""
-    def move(standing: Standing, _: Data) -> Standing:
-        return Standing(status, standing.escalation, standing.answered)
-    return move
+    return Blind(status)
 
 
-def stay(standing: Standing, _: Data) -> Standing:
-    """The event leaves the status as it is (a decision, a deadline, a fact)."""
-    return standing
+stay: Move = Blind()  # the event leaves the status as it is (a decision, a deadline, a fact)
 
 
 def escalated(status: StrEnum | None = None) -> Move:
     """An escalation: its level is the latest; a complaint also moves to ``escalated``."""
-    def move(standing: Standing, data: Data) -> Standing:
-        return replace(standing, escalation=data["level"],
-                       status=standing.status if status is None else status)
-    return move
+    return Blind(status, escalates=True)
 
 
 class UnknownEventError(LookupError):
@@ -73,16 +81,19 @@ class Lifecycle:
 
     def after(self, before: Standing | None, event: str, data: Data) -> Standing:
         """The standing after the named event (``before`` is None for the opening one)."""
-        try:
-            move = self.moves[event]
-        except KeyError:
-            raise UnknownEventError(f"{self.kind} event {event!r} is not in the {self.kind} "
-                                    "lifecycle") from None
+        move = self.move(event)
         if before is None:
             if event != self.opening:
                 raise UnknownEventError(f"a {self.kind} opens with {self.opening}, not {event}")
             before = Standing(status="")
         return move(before, data)
+
+    def move(self, event: str) -> Move:
+        try:
+            return self.moves[event]
+        except KeyError:
+            raise UnknownEventError(f"{self.kind} event {event!r} is not in the {self.kind} "
+                                    "lifecycle") from None
 
     def moves_status(self, event: str) -> bool:
         return self.moves.get(event) is not stay

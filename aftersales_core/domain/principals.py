@@ -32,7 +32,7 @@ class Role(StrEnum):
     UPSTREAM = "upstream"  # a service publishing order and shipment facts
     AUDITOR = "auditor"
     ANALYST = "analyst"
-    ADMIN = "admin"  # manages principals, nothing else
+    ADMIN = "admin"  # manages principals and policy books, nothing else
     SCHEDULER = "scheduler"  # only the built-in system.scheduler: fires due deadlines
 
 

@@ -29,7 +29,7 @@ from aftersales_core.domain.return_status import ReturnStatus as S
 from aftersales_core.errors import IllegalTransitionError, InvalidCommandError, SelfApprovalError
 from aftersales_core.money import Money
 from aftersales_core.outcomes import AbuseSignal, Eligibility
-from aftersales_core.personal import PersonalData
+from aftersales_core.personal import PersonalData, prose
 
 
 class ReturnCase(ReturnRules, RepairRules, DeadlineRules, Aggregate):
@@ -176,13 +176,15 @@ class ReturnCase(ReturnRules, RepairRules, DeadlineRules, Aggregate):
     def _rejected(self, by: str, role: str, reason: str, timestamp: datetime) -> None:
         """Refused (by the eligibility decision, or a person): the case ends here."""
 
-    def cancel(self, actor: Actor, reason: str, at: datetime) -> None:
+    def cancel(self, actor: Actor, reason: PersonalData | str, at: datetime) -> None:
         self._check_time(at)
         self._require("cancel", (*OPEN_BEFORE_SHIPPING,))
         self._cancelled(by=actor.principal_id, role=actor.role, reason=reason, timestamp=at)
 
     @event("Cancelled", topic="aftersales.return.Cancelled")
-    def _cancelled(self, by: str, role: str, reason: str, timestamp: datetime) -> None:
+    def _cancelled(
+        self, by: str, role: str, reason: PersonalData | str, timestamp: datetime
+    ) -> None:  # the customer's words: personal data (a plain str in events stored before)
         """Withdrawn by the customer before the goods were sent."""
 
     # ---- the goods' way back --------------------------------------------------------------
@@ -257,7 +259,7 @@ class ReturnCase(ReturnRules, RepairRules, DeadlineRules, Aggregate):
             role=actor.role,
             resolution=resolution,
             refund_case_id=str(refund_case_id) if refund_case_id else None,
-            detail=detail,
+            detail=prose(self.customer_id, detail),
             timestamp=at,
             exchange=exchange,
         )
@@ -269,7 +271,7 @@ class ReturnCase(ReturnRules, RepairRules, DeadlineRules, Aggregate):
         role: str,
         resolution: str,
         refund_case_id: str | None,
-        detail: str | None,
+        detail: PersonalData | str | None,  # a plain str in events stored before
         timestamp: datetime,
         exchange: dict[str, Any] | None = None,
     ) -> None:

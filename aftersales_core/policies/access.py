@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from aftersales_core.decisions import JSON, PolicyDecision
 from aftersales_core.outcomes import Permission
-from aftersales_core.policies.access_matrix import ACCESS_V1, Condition, Matrix, Rule
+from aftersales_core.policies.access_matrix import ACCESS_V1, ACCESS_V2, Condition, Matrix, Rule
 from aftersales_core.policies.findings import Findings
 from aftersales_core.policies.reading import Reader
 from aftersales_core.policies.registry import policy
@@ -95,7 +95,7 @@ def decide(inputs: JSON, matrix: Matrix, version: int) -> PolicyDecision:
     return decision(Permission.DENY)
 
 
-def roles_for(operation: str, matrix: Matrix = ACCESS_V1) -> list[str]:
+def roles_for(operation: str, matrix: Matrix = ACCESS_V2) -> list[str]:
     """The roles that may do an operation on some condition (for messages and tests)."""
     return list(dict.fromkeys(rule.role for rule in matrix.operations.get(operation, ())))
 
@@ -103,3 +103,9 @@ def roles_for(operation: str, matrix: Matrix = ACCESS_V1) -> list[str]:
 @policy(POLICY_ID, 1)
 def access_v1(inputs: JSON) -> PolicyDecision:
     return decide(inputs, ACCESS_V1, 1)
+
+
+@policy(POLICY_ID, 2)
+def access_v2(inputs: JSON) -> PolicyDecision:
+    """v2: v1 and the operations on policy books (access_matrix.OPERATIONS_V2)."""
+    return decide(inputs, ACCESS_V2, 2)

@@ -73,6 +73,8 @@ CONDITIONS_V1: Mapping[str, Condition] = MappingProxyType({
                                  one_of=("in",)),
     "return_shipment": Condition("direction", "carriers report return shipments only",
                                  one_of=("return",)),
+    "not_own_data": Condition("customer_id", "nobody erases their own personal data: another "
+                              "administrator does", principal="customer_id", same=False),
     "customer_table": Condition("table", "customers read their own cases, complaints, refunds "
                                 "and orders only", one_of=CUSTOMER_TABLES),
 })
@@ -130,6 +132,15 @@ OPERATIONS_V1: Mapping[str, tuple[Rule, ...]] = MappingProxyType({
     "DisablePrincipal": _rules(Rule("admin")),
     "EnablePrincipal": _rules(Rule("admin")),
     "ReadPrincipals": _rules(Rule("admin"), Rule("auditor")),
+    # personal data (GDPR art. 15, 17, 20; PIPL art. 45, 47): administrators handle the
+    # subject's requests; a customer takes their own data; the scheduler erases by retention
+    "EraseCustomer": _rules(Rule("admin", ("not_own_data",))),
+    "ExportCustomer": _rules(Rule(CUSTOMER, ("own",)), Rule("admin")),
+    "ApplyRetention": _rules(Rule("scheduler")),
+    # API keys of principals (the service API's credentials)
+    "IssueApiKey": _rules(Rule("admin")),
+    "RevokeApiKey": _rules(Rule("admin")),
+    "ListApiKeys": _rules(Rule("admin"), Rule("auditor")),
     # reads
     "ReadCase": _rules(Rule(CUSTOMER, ("own",)), *STAFF, Rule("auditor"),
                        Rule("warehouse", view="redacted"), Rule("payments", view="redacted"),
@@ -141,6 +152,24 @@ OPERATIONS_V1: Mapping[str, tuple[Rule, ...]] = MappingProxyType({
     "ReadReport": _rules(Rule("analyst", view="redacted"), Rule("auditor"), *STAFF),
     "ReadDenials": _rules(Rule("auditor")),
     "VerifyAudit": _rules(Rule("auditor")),
+    # the desk (a web console): staff, the warehouse, auditors and analysts; never customers
+    "OpenDesk": _rules(*STAFF, Rule("warehouse"), Rule("auditor"),
+                       Rule("analyst", view="redacted")),
+    "AssignCase": _rules(*STAFF, Rule("warehouse")),
 })
 
 ACCESS_V1 = Matrix(version=1, conditions=CONDITIONS_V1, operations=OPERATIONS_V1)
+
+# v2: the merchants' policy books. Administrators set them; administrators and auditors read
+# them, their history and what-if simulations (which store nothing); the published policy is
+# public text, which every role may read.
+EVERYONE = (CUSTOMER, AGENT, SUPERVISOR, "warehouse", "carrier", "payments", "upstream",
+            "auditor", "analyst", "admin")
+OPERATIONS_V2: Mapping[str, tuple[Rule, ...]] = MappingProxyType({
+    **OPERATIONS_V1,
+    "SetPolicyBook": _rules(Rule("admin")),
+    "ReadPolicyBook": _rules(Rule("admin"), Rule("auditor")),
+    "SimulatePolicyBook": _rules(Rule("admin"), Rule("auditor")),
+    "ReadPublishedPolicy": _rules(*(Rule(role) for role in EVERYONE)),
+})
+ACCESS_V2 = Matrix(version=2, conditions=CONDITIONS_V1, operations=OPERATIONS_V2)

@@ -63,6 +63,6 @@ def _rounded(rate: Decimal) -> Decimal:
     return rate.quantize(Decimal("0.0001"), ROUND_HALF_EVEN)
 
 
-@policy(POLICY_ID, 1)
-def buyer_abuse_signal_v1(inputs: JSON) -> PolicyDecision:
-    return decide(inputs, SETTINGS_V1, 1)
+@policy(POLICY_ID, 1, settings=SETTINGS_V1)
+def buyer_abuse_signal_v1(inputs: JSON, settings: AbuseSettings) -> PolicyDecision:
+    return decide(inputs, settings, 1)

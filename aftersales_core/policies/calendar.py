@@ -13,7 +13,7 @@ Nothing here reads a clock: every moment comes in as an argument.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
@@ -200,16 +200,21 @@ class WorkingPeriod:
         return [f"{day.isoformat()} {why}" for day, why in self.skipped if why != "weekend"]
 
 
-def working_period(start: datetime, days: int, market: str, where: BuyerZone) -> WorkingPeriod:
-    """``days`` working days counted from the day after ``start``, in the buyer's calendar."""
+def working_period(start: datetime, days: int, market: str, where: BuyerZone,
+                   is_working: Callable[[date], bool] | None = None,
+                   why_off: Callable[[date], str] | None = None) -> WorkingPeriod:
+    """``days`` working days counted from the day after ``start``, in the buyer's calendar
+    (the market's working days, or those of ``is_working``)."""
+    working = is_working or (lambda day: is_working_day(day, market))
+    named = why_off or (lambda day: day_off_name(day, market))
     day = local_day(start, where.info)
     left = days
     skipped: list[tuple[date, str]] = []
     while left > 0:
         day += timedelta(days=1)
-        if is_working_day(day, market):
+        if working(day):
             left -= 1
         else:
-            skipped.append((day, day_off_name(day, market)))
+            skipped.append((day, named(day)))
     period = Period(start, day, end_of_day(day, where.info), where)
     return WorkingPeriod(period, tuple(skipped))

@@ -12,6 +12,7 @@ from aftersales_core.decisions import JSON, PolicyDecision
 from aftersales_core.policies.findings import Findings
 from aftersales_core.policies.reading import Reader, iso
 from aftersales_core.policies.registry import policy
+from aftersales_core.policies.service_levels import NoOpenHoursError, ServiceLevels
 from aftersales_core.policies.vocabulary import COMPLAINT_CATEGORIES, COMPLAINT_CHANNELS
 
 POLICY_ID = "complaint.triage"
@@ -35,9 +36,13 @@ class TriageSettings:
         "not_as_described": "quality", "counterfeit_suspected": "quality",
         "refund_delay": "payments", "service": "general", "other": "general",
     }))
+    # v2: the merchant's service levels (targets per priority and channel, on the calendar or
+    # on the desk's business hours); None (v1): the hours above, around the clock.
+    service_levels: ServiceLevels | None = None
 
 
 SETTINGS_V1 = TriageSettings()
+SETTINGS_V2 = TriageSettings(service_levels=ServiceLevels())
 
 
 def _priority(channel: str, category: str, prior: int, settings: TriageSettings,
@@ -79,6 +84,9 @@ def decide(inputs: JSON, settings: TriageSettings, version: int) -> PolicyDecisi
 
     findings = Findings()
     priority = _priority(channel, category, prior, settings, findings)
+    if settings.service_levels is not None:
+        return _with_service_levels(read, priority, settings, settings.service_levels, findings,
+                                    version)
     fast = channel in settings.fast_channels
     hours = settings.fast_first_response_hours if fast else settings.first_response_hours
     first_response_due = filed_at + timedelta(hours=hours)
@@ -101,6 +109,45 @@ def decide(inputs: JSON, settings: TriageSettings, version: int) -> PolicyDecisi
                           findings.rules, details)
 
 
-@policy(POLICY_ID, 1)
-def complaint_triage_v1(inputs: JSON) -> PolicyDecision:
-    return decide(inputs, SETTINGS_V1, 1)
+def _with_service_levels(read: Reader, priority: str, settings: TriageSettings,
+                         levels: ServiceLevels, findings: Findings,
+                         version: int) -> PolicyDecision:
+    """v2: the first response and resolution targets of the priority (a channel's own first
+    response target when stricter), on the merchant's clock in the market's desk calendar."""
+    channel, category = read.text("channel"), read.text("category")
+    filed_at, market = read.time("filed_at"), read.optional_market()
+    hours, why = levels.first_response(priority, channel)
+    resolution = levels.resolution_hours[priority]
+    clock = levels.clock_words(market)
+    try:
+        first_due = levels.due(filed_at, hours, market)
+        resolution_due = levels.due(filed_at, resolution, market)
+    except NoOpenHoursError as error:
+        raise read.error("filed_at", str(error)) from None
+    findings.note("triage.first_response", f"first response within {why}, in {clock}, by "
+                                           f"{iso(first_due)}")
+    findings.note("triage.resolution", f"resolution within {resolution} hours for {priority}, "
+                                       f"in {clock}, by {iso(resolution_due)}")
+    route = settings.routes.get(category, "general")
+    findings.note("triage.route", f"routed to the {route} team")
+    details: JSON = {
+        "priority": priority,
+        "first_response_hours": hours,
+        "first_response_due": iso(first_due),
+        "resolution_hours": resolution,
+        "resolution_due": iso(resolution_due),
+        "clock": levels.clock,
+        "route": route,
+    }
+    return PolicyDecision(POLICY_ID, version, copy.deepcopy(dict(read.inputs)), priority,
+                          findings.reasons, findings.rules, details)
+
+
+@policy(POLICY_ID, 1, settings=SETTINGS_V1)
+def complaint_triage_v1(inputs: JSON, settings: TriageSettings) -> PolicyDecision:
+    return decide(inputs, settings, 1)
+
+
+@policy(POLICY_ID, 2, settings=SETTINGS_V2)
+def complaint_triage_v2(inputs: JSON, settings: TriageSettings) -> PolicyDecision:
+    return decide(inputs, settings, 2)

@@ -120,6 +120,6 @@ def decide(inputs: JSON, settings: CustomsReturnSettings, version: int) -> Polic
                           findings.rules, details)
 
 
-@policy(POLICY_ID, 1)
-def customs_return_v1(inputs: JSON) -> PolicyDecision:
-    return decide(inputs, SETTINGS_V1, 1)
+@policy(POLICY_ID, 1, settings=SETTINGS_V1)
+def customs_return_v1(inputs: JSON, settings: CustomsReturnSettings) -> PolicyDecision:
+    return decide(inputs, settings, 1)

@@ -59,6 +59,6 @@ def decide(inputs: JSON, settings: DeadlineSettings, version: int) -> PolicyDeci
     )
 
 
-@policy(POLICY_ID, 1)
-def deadlines_breach_v1(inputs: JSON) -> PolicyDecision:
-    return decide(inputs, SETTINGS_V1, 1)
+@policy(POLICY_ID, 1, settings=SETTINGS_V1)
+def deadlines_breach_v1(inputs: JSON, settings: DeadlineSettings) -> PolicyDecision:
+    return decide(inputs, settings, 1)

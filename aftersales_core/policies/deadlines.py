@@ -95,7 +95,7 @@ SETTINGS_V2 = DeadlineSettings(calendar_days=True)
 
 
 @dataclass
-class _Plan:
+class Plan:
     """The deadlines one decision schedules, with the reasons for each and for the waits."""
 
     name: str
@@ -113,7 +113,7 @@ class _Plan:
         self.findings.note(rule, f"{self.name}: {reason}")
 
 
-def _return(read: Reader, plan: _Plan, s: DeadlineSettings) -> None:
+def _return(read: Reader, plan: Plan, s: DeadlineSettings) -> None:
     if plan.name == "decision":
         hours = s.return_decision_hours
         basis = f"a return in review is decided within {hours} hours"
@@ -134,7 +134,7 @@ def _return(read: Reader, plan: _Plan, s: DeadlineSettings) -> None:
         raise read.error("wanted", f"names {plan.name!r}, not a return deadline")
 
 
-def _repair(read: Reader, plan: _Plan, s: DeadlineSettings) -> None:
+def _repair(read: Reader, plan: Plan, s: DeadlineSettings) -> None:
     market = read.market()
     where = _zone(read, s, market)
     assert where is not None  # repairs came with v2
@@ -171,7 +171,7 @@ def _due(term: RefundTerm, start: datetime, market: str,
     return due, counted, f": {words}"
 
 
-def _return_refund(read: Reader, plan: _Plan, s: DeadlineSettings) -> None:
+def _return_refund(read: Reader, plan: Plan, s: DeadlineSettings) -> None:
     market = read.market()
     term = s.refund_term(market, read.flag("is_withdrawal"))
     where = _zone(read, s, market)
@@ -211,7 +211,7 @@ def _return_refund(read: Reader, plan: _Plan, s: DeadlineSettings) -> None:
         plan.add(due, DeadlineAction.ESCALATE, "deadline.refund", basis, counted)
 
 
-def _complaint(read: Reader, plan: _Plan, s: DeadlineSettings) -> None:
+def _complaint(read: Reader, plan: Plan, s: DeadlineSettings) -> None:
     channel = read.text("channel", COMPLAINT_CHANNELS)
     if plan.name == "first_response":
         fast = channel in s.fast_channels
@@ -239,7 +239,7 @@ def _complaint(read: Reader, plan: _Plan, s: DeadlineSettings) -> None:
         raise read.error("wanted", f"names {plan.name!r}, not a complaint deadline")
 
 
-def _refund(read: Reader, plan: _Plan, s: DeadlineSettings) -> None:
+def _refund(read: Reader, plan: Plan, s: DeadlineSettings) -> None:
     if plan.name != "refund":
         raise read.error("wanted", f"names {plan.name!r}, not a refund deadline")
     read.text("source", REFUND_SOURCES)
@@ -255,7 +255,7 @@ def _refund(read: Reader, plan: _Plan, s: DeadlineSettings) -> None:
     plan.add(due, DeadlineAction.ESCALATE, "deadline.refund", basis, counted)
 
 
-def _order(read: Reader, plan: _Plan, s: DeadlineSettings, kind: str) -> None:
+def _order(read: Reader, plan: Plan, s: DeadlineSettings, kind: str) -> None:
     if not plan.name.startswith("watchdog:"):
         raise read.error("wanted", f"names {plan.name!r}, not an order deadline")
     customs = kind == "customs_hold"
@@ -266,7 +266,7 @@ def _order(read: Reader, plan: _Plan, s: DeadlineSettings, kind: str) -> None:
              f"deadline.{kind}", basis)
 
 
-_BY_CASE: dict[str, Callable[[Reader, _Plan, DeadlineSettings], None]] = {
+_BY_CASE: dict[str, Callable[[Reader, Plan, DeadlineSettings], None]] = {
     "return": _return,
     "complaint": _complaint,
     "refund": _refund,
@@ -278,7 +278,7 @@ def decide(inputs: JSON, settings: DeadlineSettings, version: int) -> PolicyDeci
     case_type = read.text("case_type", CASE_TYPES)
     findings, planned = Findings(), list[JSON]()
     for item in read.items("wanted"):
-        plan = _Plan(item.text("name"), item.time("since"), findings, planned)
+        plan = Plan(item.text("name"), item.time("since"), findings, planned)
         if case_type == "order":
             _order(read, plan, settings, item.text("kind", WATCHDOG_KINDS))
         else:
@@ -293,11 +293,11 @@ def decide(inputs: JSON, settings: DeadlineSettings, version: int) -> PolicyDeci
     )
 
 
-@policy(POLICY_ID, 1)
-def deadlines_v1(inputs: JSON) -> PolicyDecision:
-    return decide(inputs, SETTINGS_V1, 1)
+@policy(POLICY_ID, 1, settings=SETTINGS_V1)
+def deadlines_v1(inputs: JSON, settings: DeadlineSettings) -> PolicyDecision:
+    return decide(inputs, settings, 1)
 
 
-@policy(POLICY_ID, 2)
-def deadlines_v2(inputs: JSON) -> PolicyDecision:
-    return decide(inputs, SETTINGS_V2, 2)
+@policy(POLICY_ID, 2, settings=SETTINGS_V2)
+def deadlines_v2(inputs: JSON, settings: DeadlineSettings) -> PolicyDecision:
+    return decide(inputs, settings, 2)

@@ -82,6 +82,6 @@ def decide(inputs: JSON, settings: ExchangeSettings, version: int) -> PolicyDeci
                           tuple(rules), details)
 
 
-@policy(POLICY_ID, 1)
-def exchange_settlement_v1(inputs: JSON) -> PolicyDecision:
-    return decide(inputs, SETTINGS_V1, 1)
+@policy(POLICY_ID, 1, settings=SETTINGS_V1)
+def exchange_settlement_v1(inputs: JSON, settings: ExchangeSettings) -> PolicyDecision:
+    return decide(inputs, settings, 1)

@@ -123,6 +123,6 @@ def decide(inputs: JSON, settings: LogisticsSettings, version: int) -> PolicyDec
                           (verdict.reason,), (verdict.rule,), details)
 
 
-@policy(POLICY_ID, 1)
-def logistics_exception_v1(inputs: JSON) -> PolicyDecision:
-    return decide(inputs, SETTINGS_V1, 1)
+@policy(POLICY_ID, 1, settings=SETTINGS_V1)
+def logistics_exception_v1(inputs: JSON, settings: LogisticsSettings) -> PolicyDecision:
+    return decide(inputs, settings, 1)

@@ -99,11 +99,11 @@ def decide(inputs: JSON, settings: RefundApprovalSettings, version: int) -> Poli
                           findings.rules, details)
 
 
-@policy(POLICY_ID, 1)
-def refund_approval_v1(inputs: JSON) -> PolicyDecision:
-    return decide(inputs, SETTINGS_V1, 1)
+@policy(POLICY_ID, 1, settings=SETTINGS_V1)
+def refund_approval_v1(inputs: JSON, settings: RefundApprovalSettings) -> PolicyDecision:
+    return decide(inputs, settings, 1)
 
 
-@policy(POLICY_ID, 2)
-def refund_approval_v2(inputs: JSON) -> PolicyDecision:
-    return decide(inputs, SETTINGS_V2, 2)
+@policy(POLICY_ID, 2, settings=SETTINGS_V2)
+def refund_approval_v2(inputs: JSON, settings: RefundApprovalSettings) -> PolicyDecision:
+    return decide(inputs, settings, 2)

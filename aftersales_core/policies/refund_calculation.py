@@ -173,11 +173,11 @@ def _prorate(whole: Money, picked: Selection, name: str, why: str, reasons: list
     return part
 
 
-@policy(POLICY_ID, 1)
-def refund_calculation_v1(inputs: JSON) -> PolicyDecision:
-    return decide(inputs, SETTINGS_V1, 1)
+@policy(POLICY_ID, 1, settings=SETTINGS_V1)
+def refund_calculation_v1(inputs: JSON, settings: RefundSettings) -> PolicyDecision:
+    return decide(inputs, settings, 1)
 
 
-@policy(POLICY_ID, 2)
-def refund_calculation_v2(inputs: JSON) -> PolicyDecision:
-    return decide(inputs, SETTINGS_V2, 2)
+@policy(POLICY_ID, 2, settings=SETTINGS_V2)
+def refund_calculation_v2(inputs: JSON, settings: RefundSettings) -> PolicyDecision:
+    return decide(inputs, settings, 2)

@@ -99,6 +99,6 @@ def decide(inputs: JSON, settings: RemedySettings, version: int) -> PolicyDecisi
                           findings.rules, details)
 
 
-@policy(POLICY_ID, 1)
-def repair_remedies_v1(inputs: JSON) -> PolicyDecision:
-    return decide(inputs, SETTINGS_V1, 1)
+@policy(POLICY_ID, 1, settings=SETTINGS_V1)
+def repair_remedies_v1(inputs: JSON, settings: RemedySettings) -> PolicyDecision:
+    return decide(inputs, settings, 1)

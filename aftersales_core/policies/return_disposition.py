@@ -56,6 +56,6 @@ def decide(inputs: JSON, settings: DispositionSettings, version: int) -> PolicyD
     )
 
 
-@policy(POLICY_ID, 1)
-def return_disposition_v1(inputs: JSON) -> PolicyDecision:
-    return decide(inputs, SETTINGS_V1, 1)
+@policy(POLICY_ID, 1, settings=SETTINGS_V1)
+def return_disposition_v1(inputs: JSON, settings: DispositionSettings) -> PolicyDecision:
+    return decide(inputs, settings, 1)

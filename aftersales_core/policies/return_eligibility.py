@@ -158,6 +158,6 @@ def _restored_quota(lines: list[Line], currency: str, settings: ReturnWindows,
     return value
 
 
-@policy(POLICY_ID, 1)
-def return_eligibility_v1(inputs: JSON) -> PolicyDecision:
-    return decide(inputs, SETTINGS_V1, 1)
+@policy(POLICY_ID, 1, settings=SETTINGS_V1)
+def return_eligibility_v1(inputs: JSON, settings: ReturnWindows) -> PolicyDecision:
+    return decide(inputs, settings, 1)

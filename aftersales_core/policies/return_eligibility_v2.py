@@ -60,11 +60,11 @@ class EligibilitySettings:
 SETTINGS_V2 = EligibilitySettings()
 
 
-def _day_words(period: Period) -> str:
+def day_words(period: Period) -> str:
     return f"the end of {period.last_day.isoformat()} ({period.zone.name})"
 
 
-def _check_windows(regime: Regime, requested_at: datetime, anchors: dict[str, datetime | None],
+def check_windows(regime: Regime, requested_at: datetime, anchors: dict[str, datetime | None],
                    where: BuyerZone, findings: Findings) -> Period | None:
     """Check every window of the regime; return the one ending first."""
     binding: Period | None = None
@@ -83,10 +83,10 @@ def _check_windows(regime: Regime, requested_at: datetime, anchors: dict[str, da
         if period.contains(requested_at):
             findings.note(window.rule, f"requested on {asked}, within the {window.label} "
                                        f"counted from {counted}, which ends at "
-                                       f"{_day_words(period)}")
+                                       f"{day_words(period)}")
             continue
         late = f"requested on {asked}; the {window.label} counted from {counted} ended at " \
-               f"{_day_words(period)}"
+               f"{day_words(period)}"
         if regime.late == "review":
             findings.refer(window.rule, f"{late}; {regime.late_note}" if regime.late_note
                            else late)
@@ -132,7 +132,7 @@ def _check_categories(lines: list[Line], goods_intact: bool | None, merchant_fau
     return classified
 
 
-def _check_quantities(read: Reader, lines: list[Line], findings: Findings) -> None:
+def check_quantities(read: Reader, lines: list[Line], findings: Findings) -> None:
     """Units already in other open or completed returns of the same line count."""
     earlier = {item.text("line_id"): (item.count("ordered", 1), item.count("returned"))
                for item in read.items("already_returned")}
@@ -150,7 +150,7 @@ def _check_quantities(read: Reader, lines: list[Line], findings: Findings) -> No
                           f"are in other returns; {line.quantity} more is within what was ordered")
 
 
-def _check_goods(lines: list[Line], confirmed: set[str], goods_intact: bool | None,
+def check_goods(lines: list[Line], confirmed: set[str], goods_intact: bool | None,
                  merchant_fault: bool, regime: Regime, findings: Findings) -> None:
     if not merchant_fault:
         for line in lines:
@@ -168,7 +168,7 @@ def _check_goods(lines: list[Line], confirmed: set[str], goods_intact: bool | No
                       "stands, but the buyer may be charged for their diminished value")
 
 
-def _taxes_follow_goods(regime: Regime, merchant_fault: bool, fulfilment: str) -> bool:
+def taxes_follow_goods(regime: Regime, merchant_fault: bool, fulfilment: str) -> bool:
     """Duties and taxes are refunded with the goods, except on a voluntary cross-border return."""
     return (regime.name == "cn_cross_border" or regime.is_withdrawal or merchant_fault
             or fulfilment == "domestic")
@@ -206,13 +206,13 @@ def decide(inputs: JSON, settings: EligibilitySettings, version: int) -> PolicyD
                         "the order, or open a logistics claim for the parcel, instead of a return")
     else:
         anchors = {"delivery": delivered_at, "customs_release": released_at}
-        binding = _check_windows(regime, requested_at, anchors, where, findings)
+        binding = check_windows(regime, requested_at, anchors, where, findings)
         categories = _check_categories(lines, goods_intact, merchant_fault, settings, findings)
-        _check_goods(lines, confirmed, goods_intact, merchant_fault, regime, findings)
+        check_goods(lines, confirmed, goods_intact, merchant_fault, regime, findings)
         if wanted == "repair" and not merchant_fault:
             findings.refer("return.repair_needs_fault",
                            f"a repair was asked for, but the reason {reason!r} names no fault")
-    _check_quantities(read, lines, findings)
+    check_quantities(read, lines, findings)
 
     valid = not findings.rejected
     ship_back: Period | None = calendar_period(requested_at, where, days=windows.ship_back_days)
@@ -227,7 +227,7 @@ def decide(inputs: JSON, settings: EligibilitySettings, version: int) -> PolicyD
             quota = total([line.value for line in lines], currency)
             if back_in_zone is not None:
                 findings.note("cn.bonded_zone_45d", "the goods must arrive back in the bonded "
-                              f"zone by {_day_words(back_in_zone)}, "
+                              f"zone by {day_words(back_in_zone)}, "
                               f"{windows.cn_bonded_return_days} days after customs release: then "
                               "the cross-border tax is not charged and up to "
                               f"{quota} is restored to the buyer's annual quota; arriving later, "
@@ -247,7 +247,7 @@ def decide(inputs: JSON, settings: EligibilitySettings, version: int) -> PolicyD
         **regime.refund.recorded(),
         "merchant_fault": merchant_fault,
         "is_withdrawal": regime.is_withdrawal,
-        "tax_refundable": valid and _taxes_follow_goods(regime, merchant_fault, fulfilment),
+        "tax_refundable": valid and taxes_follow_goods(regime, merchant_fault, fulfilment),
         "customs_return_required": cross_border,
         "quota_restorable": amount(quota),
     }
@@ -255,6 +255,6 @@ def decide(inputs: JSON, settings: EligibilitySettings, version: int) -> PolicyD
                           findings.reasons, findings.rules, details)
 
 
-@policy(POLICY_ID, 2)
-def return_eligibility_v2(inputs: JSON) -> PolicyDecision:
-    return decide(inputs, SETTINGS_V2, 2)
+@policy(POLICY_ID, 2, settings=SETTINGS_V2)
+def return_eligibility_v2(inputs: JSON, settings: EligibilitySettings) -> PolicyDecision:
+    return decide(inputs, settings, 2)

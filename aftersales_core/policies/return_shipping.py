@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from types import MappingProxyType
 
 from aftersales_core.decisions import JSON, PolicyDecision
 from aftersales_core.money import Money
 from aftersales_core.policies.findings import Findings
+from aftersales_core.policies.markets import for_market
 from aftersales_core.policies.reading import Reader, amount, percent
 from aftersales_core.policies.registry import policy
 from aftersales_core.policies.vocabulary import (
@@ -56,6 +57,10 @@ class ShippingSettings:
     returnless_only_when_merchant_pays: bool = False
     # v2: a repair needs the goods back, so it is never returnless
     outcomes_needing_the_goods: frozenset[str] = frozenset()
+    # v3: who pays for a return that is not the merchant's fault, per market ("buyer",
+    # "merchant", "buyer_if_informed"; a member state's own entry, else "EU", else "default").
+    # None (v1, v2): the buyer, in the EU and the UK only if told beforehand.
+    no_fault_payers: Mapping[str, str] | None = None
 
     def rate(self, currency: str, fulfilment: str) -> Money | None:
         group = "international" if fulfilment == "direct_mail" else "in_country"
@@ -79,6 +84,10 @@ SETTINGS_V2 = ShippingSettings(
     returnless_only_when_merchant_pays=True,
     outcomes_needing_the_goods=frozenset({"repair"}),
 )
+# v3: who pays for a no-fault return is the merchant's policy, per market (the law's limits are
+# the policy book's: in the EU and the UK the buyer pays only if told beforehand).
+SETTINGS_V3 = replace(SETTINGS_V2, no_fault_payers=MappingProxyType({
+    "default": "buyer", "EU": "buyer_if_informed", "GB": "buyer_if_informed"}))
 
 
 def _payer(market: str, reason: str, regime: str | None, informed: bool,
@@ -87,7 +96,15 @@ def _payer(market: str, reason: str, regime: str | None, informed: bool,
         findings.note("shipping.merchant_fault", f"the reason {reason!r} is the merchant's fault, "
                                                  "so the merchant pays the return shipping")
         return "merchant"
-    if is_eu_or_uk(market):
+    rule = "buyer_if_informed" if is_eu_or_uk(market) else "buyer"
+    if settings.no_fault_payers is not None:
+        rule = for_market(settings.no_fault_payers, market, settings.no_fault_payers["default"])
+    if rule == "merchant":
+        findings.note("shipping.merchant_pays_policy", f"the reason {reason!r} is not the "
+                      f"merchant's fault, but its policy in {market} is to pay the return "
+                      "shipping")
+        return "merchant"
+    if rule == "buyer_if_informed":
         if informed:
             findings.note("shipping.informed_buyer_pays", "the buyer was told beforehand that "
                           "they bear the cost of returning the goods, so the buyer pays")
@@ -159,11 +176,16 @@ def decide(inputs: JSON, settings: ShippingSettings, version: int) -> PolicyDeci
                           findings.rules, details)
 
 
-@policy(POLICY_ID, 1)
-def return_shipping_v1(inputs: JSON) -> PolicyDecision:
-    return decide(inputs, SETTINGS_V1, 1)
+@policy(POLICY_ID, 1, settings=SETTINGS_V1)
+def return_shipping_v1(inputs: JSON, settings: ShippingSettings) -> PolicyDecision:
+    return decide(inputs, settings, 1)
 
 
-@policy(POLICY_ID, 2)
-def return_shipping_v2(inputs: JSON) -> PolicyDecision:
-    return decide(inputs, SETTINGS_V2, 2)
+@policy(POLICY_ID, 2, settings=SETTINGS_V2)
+def return_shipping_v2(inputs: JSON, settings: ShippingSettings) -> PolicyDecision:
+    return decide(inputs, settings, 2)
+
+
+@policy(POLICY_ID, 3, settings=SETTINGS_V3)
+def return_shipping_v3(inputs: JSON, settings: ShippingSettings) -> PolicyDecision:
+    return decide(inputs, settings, 3)

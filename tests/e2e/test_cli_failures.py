@@ -37,6 +37,7 @@ DOWN = closed_port()
 STORE_DOWN = f"postgresql://admin:{MARKER}@127.0.0.1:{DOWN}/db?password={MARKER}"
 READ_DOWN = f"postgresql://admin:{MARKER}@127.0.0.1:{DOWN}/read"
 BROKER_DOWN = f"127.0.0.1:{DOWN}"
+BOOK = str(Path(__file__).parents[2] / "demo" / "books" / "olist.toml")
 
 # command -> (arguments, what it uses)
 COMMANDS: dict[str, tuple[list[str], set[str]]] = {
@@ -55,6 +56,11 @@ COMMANDS: dict[str, tuple[list[str], set[str]]] = {
     "audit verify": (["audit", "verify"], {"store"}),
     "run": (["run", "--role", "scheduler", "--role", "auditor", "--seconds", "1"], {"store"}),
     "run relay": (["run", "--role", "relay", "--seconds", "1"], {"store", "broker"}),
+    # (history and diff open the store the way show does: swept for their arguments only)
+    "policy show": (["policy", "show", "--merchant", "m"], {"store"}),
+    "policy set": (["policy", "set", BOOK, "--merchant", "m", "--reason", "x"], {"store"}),
+    "policy simulate": (["policy", "simulate", BOOK, "--merchant", "m"], {"store"}),
+    "policy publish": (["policy", "publish", "--merchant", "m"], {"store"}),
 }
 BROKER_USERS = {"status": ["status"], "run relay": COMMANDS["run relay"][0]}
 
@@ -79,6 +85,16 @@ BAD_ARGUMENTS: dict[str, list[list[str]]] = {
     "audit verify": [["audit", "verify", "--anchor", "12:nothex"]],
     "run": [["run", "--role", "nope"]],
     "broker": [["broker", "--kind", "nope"], ["broker", "--port", "-1"]],
+    "policy show": [["policy", "show", "--version", "-1"]],
+    "policy set": [["policy", "set", "{dir}/missing.toml", "--reason", "x"],
+                   ["policy", "set", "{dir}/commands.jsonl", "--reason", "x"]],
+    "policy history": [["policy", "history", "--format", "xml"]],
+    "policy diff": [["policy", "diff", "--from", "x"]],
+    "policy simulate": [["policy", "simulate", BOOK, "--merchant", "m", "--since", "yesterday"],
+                        ["policy", "simulate", BOOK, "--merchant", "m", "--output",
+                         "{dir}/what-if.txt"]],
+    "policy publish": [["policy", "publish", "--lang", "fr"],
+                       ["policy", "publish", "--output", "/proc/no/such/policy.md"]],
 }
 
 
@@ -190,4 +206,6 @@ def test_every_command_is_swept() -> None:
     swept = {name.split(":")[0] for name in NAMES}
     assert swept >= {"submit", "ingest", "case show", "case rerun", "query", "status",
                      "report", "projections rebuild", "deadlines fire", "deadlines list",
-                     "audit seal", "audit verify", "run", "broker"}
+                     "audit seal", "audit verify", "run", "broker", "policy show",
+                     "policy set", "policy history", "policy diff", "policy simulate",
+                     "policy publish"}

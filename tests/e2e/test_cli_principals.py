@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import sqlite3
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -202,3 +203,35 @@ def test_the_scheduler_acts_as_its_built_in_principal_and_can_be_disabled(cli: C
                                as_="sup-1").stdout)
     escalations = [e for e in shown["events"] if e["type"].endswith(".Escalated")]
     assert escalations and {e["data"]["role"] for e in escalations} == {"scheduler"}
+
+
+def test_api_keys_are_issued_once_listed_without_secrets_and_revoked_by_admins(
+        cli: Cli) -> None:
+    cli.env["COLUMNS"] = "60"  # a narrow terminal must not wrap the key
+    shown = cli.run("principals", "key", "agent-1", "--label", "desk", as_=ADMIN)
+    assert shown.returncode == 0, shown.stderr
+    token = next(line for line in shown.stdout.splitlines() if line.startswith("ask_"))
+    assert len(token) == len("ask_") + 16 + 1 + 43 and "shown only this once" in shown.stderr
+    issued = cli.run("principals", "key", "agent-1", "--expires-in-days", "30", "--format",
+                     "json", as_=ADMIN)
+    data = json.loads(issued.stdout)
+    assert data["api_key"].startswith(f"ask_{data['key_id']}_") and data["expires_at"]
+    listed = cli.run("principals", "keys", "agent-1", "--format", "json", as_="auditor-1")
+    assert listed.returncode == 0, listed.stderr
+    keys = json.loads(listed.stdout)
+    assert {k["state"] for k in keys} == {"active"} and len(keys) == 2
+    assert token.split("_")[2] not in listed.stdout and data["api_key"] not in listed.stdout
+    with sqlite3.connect(cli.db) as conn:
+        stored = str(conn.execute("SELECT * FROM api_keys").fetchall())
+    assert token.split("_")[2] not in stored and data["api_key"].split("_")[2] not in stored
+    assert cli.run("principals", "key", "agent-2", as_="agent-1").returncode == 6
+    assert cli.run("principals", "revoke-key", "agent-1", data["key_id"],
+                   as_="auditor-1").returncode == 6
+    revoked = cli.run("principals", "revoke-key", "agent-1", data["key_id"], as_=ADMIN)
+    assert revoked.returncode == 0, revoked.stderr
+    listed = cli.run("principals", "keys", "agent-1", "--format", "json", as_=ADMIN)
+    states = {k["key_id"]: k["state"] for k in json.loads(listed.stdout)}
+    assert states[data["key_id"]] == "revoked" and list(states.values()).count("active") == 1
+    assert cli.run("principals", "revoke-key", "agent-1", "0123456789abcdef",
+                   as_=ADMIN).returncode == 3
+    assert cli.run("principals", "key", "system.upstream", as_=ADMIN).returncode == 2

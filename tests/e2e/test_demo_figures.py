@@ -18,6 +18,8 @@ from typing import Any
 import pytest
 
 from aftersales import children
+from aftersales.bootstrap import open_app
+from aftersales.settings import eventsourcing_env
 from demo.data import data_dir
 from tests.e2e import raw_insights
 from tests.kafka_fixtures import TestBroker
@@ -103,7 +105,7 @@ def small_demo(kafka_broker: TestBroker, tmp_path_factory: pytest.TempPathFactor
     done = children.run([sys.executable, "-m", "demo", "--small", "--workdir", str(workdir)],
                         env=env, capture_output=True, text=True, timeout=900, check=False)
     assert done.returncode == 0, done.stderr[-3000:]
-    return {"workdir": workdir, "stdout": done.stdout,
+    return {"workdir": workdir, "stdout": done.stdout, "stderr": done.stderr,
             "env": {**env, "AFTERSALES_DATABASE_URL": f"sqlite:///{workdir / 'events.sqlite'}",
                     "AFTERSALES_READ_DATABASE_URL": f"sqlite:///{workdir / 'read.sqlite'}"}}
 
@@ -182,3 +184,28 @@ def test_carrier_scorecards_match_the_raw_files(small_demo: dict[str, Any]) -> N
            if c["carrier"] == "Royal Mail" and c["market"] and c["parcels"]}
     assert uci == raw_insights.uci()["parcels"]
     assert all(c["on_time"]["n"] == 0 for c in cards if c["carrier"] == "Royal Mail")
+
+
+def test_each_merchant_follows_its_own_book_and_the_demo_ends_with_the_what_if(
+        small_demo: dict[str, Any]) -> None:
+    """Each merchant's decisions followed its own book (version 1, set before any order), and
+    the demo ended by simulating the proposed change and publishing both policies."""
+    workdir = small_demo["workdir"]
+    app = open_app(eventsourcing_env(f"sqlite:///{workdir / 'events.sqlite'}", None))
+    try:
+        hashes = set()
+        for merchant in ("uci-online-retail", "olist"):
+            records, _ = app.store.books.history_of_decisions(merchant)
+            books = {(r.decision.book or {}).get("book") for r in records}
+            versions = {(r.decision.book or {}).get("book_version") for r in records}
+            assert records and books == {"merchant"} and versions == {1}, merchant
+            hashes.add(app.store.books.version(merchant).book_hash)
+        assert len(hashes) == 2  # two different books
+    finally:
+        app.close()
+    assert "outcomes that change" in small_demo["stdout"]  # the what-if's tables
+    assert "What if uci-online-retail gave 30 days" in small_demo["stderr"]  # its headline
+    assert (workdir / "what-if.html").is_file()
+    for merchant in ("uci-online-retail", "olist"):
+        for lang in ("en", "zh-CN"):
+            assert (workdir / f"policy-{merchant}.{lang}.html").is_file()

@@ -61,5 +61,6 @@ def test_a_v1_decision_reruns_to_its_recorded_outcome_from_the_cli(tmp_path: Pat
     rows = json.loads(done.stdout)
     eligibility = [r for r in rows if r["policy_id"] == "return.eligibility"]
     assert eligibility == [{"policy_id": "return.eligibility", "policy_version": 1,
-                            "recorded": "reject", "rerun": "reject", "same": True}]
+                            "book": None, "recorded": "reject", "rerun": "reject",
+                            "same": True}]  # recorded before policy books: built-in settings
     assert all(r["same"] for r in rows)

@@ -63,7 +63,8 @@ class RawStore:
 
 
 def auditor(app: Services, batch_size: int = 10) -> Auditor:
-    return Auditor(app.store.recorder, app.store.mapper, batch_size=batch_size, page_size=25)
+    return Auditor(app.store.recorder, app.store.mapper, rerun=app.store.books.rerun,
+                   batch_size=batch_size, page_size=25)
 
 
 def test_an_intact_store_verifies_with_one_checkpoint_per_batch_and_the_head(

@@ -1,0 +1,241 @@
+"""`aftersales policy …`: the merchants' policy books: show, set, diff, history, simulate a
+proposed change over recorded history, publish the customer-facing policy."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import typer
+
+from aftersales import exit_codes
+from aftersales.bootstrap import build_app
+from aftersales.errors import classify
+from aftersales.identity import AsPrincipal, caller_for
+from aftersales.inputs import opened, time_option
+from aftersales.output import console, dumps, emit_json_line, emit_rows, errors, fail, table
+from aftersales.policy_render import html as simulation_html
+from aftersales.policy_render import tables as simulation_tables
+from aftersales_core.application.policy_books import BookVersion
+from aftersales_core.application.services import Services
+from aftersales_core.policybook.diff import Change
+from aftersales_core.policybook.documents import MAX_BYTES, Kind, parse, to_toml, validate
+from projections.db import private_file
+
+policy_app = typer.Typer(
+    help="Policy books: each merchant's versioned after-sales settings (returns, refunds, "
+         "complaints), their what-if over recorded history, and the published policy.",
+    no_args_is_help=True,
+)
+Merchant = Annotated[str | None, typer.Option(
+    "--merchant", help="the merchant's id (as in OrderPlaced.merchant_id); without it, the "
+                       "platform's default book")]
+TableOrJson = Annotated[Literal["table", "json"], typer.Option("--format")]
+
+SUFFIXES: dict[str, Kind] = {".toml": "toml", ".json": "json"}
+
+
+@contextmanager
+def _app() -> Iterator[Services]:
+    app = build_app()
+    try:
+        yield app
+    except Exception as problem:  # classified; unknown failures are re-raised
+        code, message = classify(problem)
+        fail(message)
+        raise typer.Exit(code) from None
+    finally:
+        app.close()
+
+
+def _read(source: str) -> tuple[bytes, Kind | None]:
+    """A book file's bytes (``-``: stdin; at most one byte over the limit, which the parser
+    refuses) and its kind by suffix (else sniffed)."""
+    with opened(source) as stream:
+        data = stream.read(MAX_BYTES + 1)
+    return data, None if source == "-" else SUFFIXES.get(Path(source).suffix.lower())
+
+
+def _write(output: Path | None, text: str, private: bool = False) -> None:
+    """The text to stdout, or to ``--output`` (created readable by its owner only when
+    ``private``); a file that cannot be written is a bad argument (exit 2)."""
+    if output is None:
+        sys.stdout.write(text)
+        return
+    try:
+        if private:
+            private_file(output)
+        output.write_text(text, encoding="utf-8")
+    except OSError as error:
+        fail(f"cannot write --output {output}: {error.strerror or error}")
+        raise typer.Exit(exit_codes.INVALID) from None
+    errors.print(f"wrote {output}", highlight=False)
+
+
+def _flatten(value: Any, path: str = "") -> Iterator[tuple[str, Any]]:
+    if isinstance(value, dict) and value:
+        for key, item in value.items():
+            yield from _flatten(item, f"{path}.{key}" if path else key)
+    elif value not in (None, {}, []):
+        yield path, ", ".join(map(str, value)) if isinstance(value, list) else value
+
+
+def _header(version: BookVersion, merchant: str | None) -> str:
+    whose = f"merchant {version.book_id.merchant_id}" if version.book_id.merchant_id else \
+        "the platform default"
+    note = ""
+    if merchant is not None and version.book_id.merchant_id is None:
+        note = f" (merchant {merchant} has no book of its own)"
+    when = "built-in defaults" if version.version == 0 else \
+        f"set by {version.set_by} ({version.role}) at {version.set_at}: {version.reason}"
+    return f"[bold]{whose}[/], version {version.version}{note}, {version.book_hash}\n{when}"
+
+
+@policy_app.command("show")
+def show(
+    merchant: Merchant = None,
+    version: Annotated[int | None, typer.Option(min=0, help="a version of the merchant's "
+                                                "own book (default: the book that applies "
+                                                "now)")] = None,
+    as_principal: AsPrincipal = None,
+    fmt: Annotated[Literal["table", "json", "toml"], typer.Option("--format")] = "table",
+) -> None:
+    """The book that applies to the merchant's orders now (its own latest version, else the
+    platform's, else the built-in defaults), or a given version of its own book (admins,
+    auditors). `--format toml` prints a file to edit and `policy set`."""
+    with _app() as app:
+        caller = caller_for(app, as_principal, "ReadPolicyBook")
+        found = app.books.show(caller, merchant, version)
+    if fmt == "json":
+        emit_json_line(found.to_json())
+    elif fmt == "toml":
+        sys.stdout.write(to_toml(found.document))
+    else:
+        console.print(_header(found, merchant))
+        console.print(table("settings", ("setting", "value"), _flatten(found.document)))
+
+
+@policy_app.command("set")
+def set_book(
+    source: Annotated[str, typer.Argument(help="the book: a .toml or .json file, or - for "
+                                               "stdin")],
+    reason: Annotated[str, typer.Option("--reason", help="why the book changes (stored with "
+                                                         "the version)")],
+    merchant: Merchant = None,
+    as_principal: AsPrincipal = None,
+    fmt: TableOrJson = "table",
+) -> None:
+    """Validate a book (its structure, then the law's minimums per market) and store it as the
+    merchant's next version (admins); it applies to every decision taken from then on. A
+    refused book stores nothing: exit 2 when it is invalid, 1 when the law or an unchanged
+    book refuses it."""
+    data, kind = _read(source)
+    document = parse(data, kind)
+    validate(document)  # the argument is checked before who asks; the law after
+    with _app() as app:
+        caller = caller_for(app, as_principal, "SetPolicyBook")
+        stored = app.books.set(caller, merchant, document, reason)
+    if fmt == "json":
+        emit_json_line(stored.meta())
+    else:
+        console.print(_header(stored, merchant))
+
+
+@policy_app.command("history")
+def history(
+    merchant: Merchant = None,
+    as_principal: AsPrincipal = None,
+    fmt: Annotated[Literal["table", "json", "csv"], typer.Option("--format")] = "table",
+) -> None:
+    """Every version of the merchant's own book (version 0: the built-in defaults): who set it,
+    in which role, when, why, and its hash (admins, auditors). Versions are never changed."""
+    with _app() as app:
+        rows = app.books.history(caller_for(app, as_principal, "ReadPolicyBook"), merchant)
+    shown = [{k: v for k, v in row.items() if k not in ("book", "merchant_id")} for row in rows]
+    if fmt == "table":  # the full hash in json and csv
+        for row in shown:
+            row["book_hash"] = row["book_hash"][:19]
+    emit_rows(shown, fmt, f"policy book of {merchant or 'the platform'}")
+
+
+@policy_app.command("diff")
+def diff(
+    proposed: Annotated[str | None, typer.Argument(help="a proposed book file (.toml, .json, "
+                                                        "-): compared with the latest "
+                                                        "version")] = None,
+    merchant: Merchant = None,
+    before: Annotated[int | None, typer.Option("--from", min=0)] = None,
+    after: Annotated[int | None, typer.Option("--to", min=0)] = None,
+    as_principal: AsPrincipal = None,
+    fmt: Annotated[Literal["table", "json", "csv"], typer.Option("--format")] = "table",
+) -> None:
+    """What changes between two versions of the merchant's book (default: the latest and the
+    one before), or from a version to a proposed file (admins, auditors)."""
+    book = None
+    if proposed is not None:
+        data, kind = _read(proposed)
+        book = validate(parse(data, kind))
+    with _app() as app:
+        caller = caller_for(app, as_principal, "ReadPolicyBook")
+        changes: list[Change] = app.books.diff(caller, merchant, before, after, book)
+    emit_rows([c.to_json() for c in changes], fmt, f"{len(changes)} changes")
+
+
+@policy_app.command("simulate")
+def simulate(
+    proposed: Annotated[str, typer.Argument(help="the proposed book (.toml, .json, -)")],
+    merchant: Annotated[str, typer.Option("--merchant", help="whose recorded decisions")],
+    since: Annotated[str | None, typer.Option(help="RFC 3339: decisions at or after")] = None,
+    until: Annotated[str | None, typer.Option(help="RFC 3339: decisions before")] = None,
+    fmt: Annotated[Literal["table", "json", "html"], typer.Option("--format")] = "table",
+    output: Annotated[Path | None, typer.Option(help="write the report here (json or html; "
+                                                     "readable by its owner only)")] = None,
+    as_principal: AsPrincipal = None,
+) -> None:
+    """Re-run every recorded decision of the merchant in the period under the proposed book
+    (admins, auditors): outcomes that change (per policy and pair, with example cases), refund
+    totals per currency, refunds needing a supervisor, deadlines breached, before and after.
+    Nothing is stored."""
+    start, end = time_option(since, "--since"), time_option(until, "--until")
+    if output is not None and fmt == "table":
+        fail("--output writes a report file: add --format json or html (tables go to the "
+             "terminal)")
+        raise typer.Exit(exit_codes.INVALID)
+    data, kind = _read(proposed)
+    book = validate(parse(data, kind))
+    with _app() as app:
+        caller = caller_for(app, as_principal, "SimulatePolicyBook")
+        report, timing = app.books.simulate(caller, merchant, book, start, end)
+    result = report.to_json()
+    if fmt == "json":
+        text = dumps({**result, "timing": timing}) + "\n"
+    elif fmt == "html":
+        text = simulation_html(result, timing)
+    else:
+        for rendered in simulation_tables(result, timing):
+            console.print(rendered)
+        if result["failures"]:
+            errors.print(f"{len(report.failed)} decisions could not be evaluated again; the "
+                         "first: " + "; ".join(f"{f['case_id']} {f['policy_id']}: {f['error']}"
+                                               for f in result["failures"][:3]))
+        return
+    _write(output, text, private=True)
+
+
+@policy_app.command("publish")
+def publish(
+    merchant: Merchant = None,
+    lang: Annotated[Literal["en", "zh-CN"], typer.Option("--lang")] = "en",
+    fmt: Annotated[Literal["md", "html"], typer.Option("--format")] = "md",
+    output: Annotated[Path | None, typer.Option(help="write the policy here")] = None,
+    as_principal: AsPrincipal = None,
+) -> None:
+    """The customer-facing after-sales policy, written from the book that applies to the
+    merchant's orders now: what is published is what is enforced (every role)."""
+    with _app() as app:
+        caller = caller_for(app, as_principal, "ReadPublishedPolicy")
+        text = app.books.publish(caller, merchant, lang, fmt)
+    _write(output, text)

@@ -1,0 +1,184 @@
+"""`aftersales customer …` (a data subject's rights) and `aftersales keys …` (the key hierarchy).
+
+* `customer erase ID --reason TEXT --as ADMIN`: the customer's data key is destroyed and the
+  erasure recorded; their personal data reads `[erased]` everywhere from then on.
+* `customer export ID --as NAME`: every case, order and principal of the customer and every
+  personal datum in them, as one JSON document (an administrator, or the customer themselves).
+* `keys new-kek FILE`: a new key-encryption key in a file readable by its owner only.
+* `keys rotate`: every data key re-wrapped under the configured primary key-encryption key
+  (the previous one configured as AFTERSALES_KEK_PREVIOUS_FILE). No principal: the operator
+  holding both keys is the authority.
+* `keys status`: which key-encryption keys wrap how many data keys.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any, Literal, TypeVar
+
+import orjson
+import typer
+from pydantic import TypeAdapter, ValidationError
+
+from aftersales import exit_codes
+from aftersales.bootstrap import build_app
+from aftersales.errors import classify
+from aftersales.identity import AsPrincipal, caller_for
+from aftersales.output import console, emit_json_line, errors, fail, table
+from aftersales_core.application.services import Services
+from privacy.kek import KeyEncryptionKey, write_key_file
+from privacy.keys import Keyring
+from projections.db import private_file
+from schemas.common import Ident, Text
+from schemas.errors import describe_validation
+
+customer_app = typer.Typer(help="A customer's personal data: erase it, export it.",
+                           no_args_is_help=True)
+keys_app = typer.Typer(help="The keys that protect personal data: new key-encryption key, "
+                            "rotation, status.", no_args_is_help=True)
+T = TypeVar("T")
+CustomerId = Annotated[str, typer.Argument(help="the customer id (as the orders name it)")]
+ShowFormat = Annotated[Literal["table", "json"], typer.Option("--format")]
+IDENT: TypeAdapter[str] = TypeAdapter(Ident)
+TEXT: TypeAdapter[str] = TypeAdapter(Text)
+
+
+def _checked(adapter: TypeAdapter[str], value: str, what: str) -> str:
+    try:
+        return adapter.validate_python(value)
+    except ValidationError as error:
+        raise typer.BadParameter(f"{what}: {describe_validation(error)}") from None
+
+
+def _run(work: Callable[[Services], T]) -> T:
+    app = build_app()
+    try:
+        return work(app)
+    except Exception as problem:  # classified; every failure has its exit code and one line
+        code, message = classify(problem)
+        fail(message)
+        raise typer.Exit(code) from None
+    finally:
+        app.close()
+
+
+@customer_app.command("erase")
+def erase(
+    customer_id: CustomerId,
+    reason: Annotated[str, typer.Option(
+        "--reason", help="why (e.g. the request's reference); stored in clear with the "
+                         "erasure, so never personal data itself")],
+    as_principal: AsPrincipal = None,
+    fmt: ShowFormat = "table",
+) -> None:
+    """Erase a customer's personal data: their data key is destroyed and the erasure recorded
+    (who, when, why). Every event stays as it was; its personal data reads `[erased]` from now
+    on, in every process. An administrator does it, never for their own customer id."""
+    customer_id = _checked(IDENT, customer_id, "customer id")
+    reason = _checked(TEXT, reason, "--reason")
+
+    def work(app: Services) -> dict[str, object]:
+        caller = caller_for(app, as_principal, "EraseCustomer")
+        return app.privacy.erase(caller, customer_id, reason, datetime.now(UTC)).to_json()
+
+    done = _run(work)
+    if fmt == "json":
+        emit_json_line(done)
+        return
+    console.print(table(f"personal data of customer {customer_id} erased", ("field", "value"),
+                        ((k, v) for k, v in done.items() if k != "decision")))
+
+
+@customer_app.command("export")
+def export(
+    customer_id: CustomerId,
+    output: Annotated[Path | None, typer.Option(
+        help="write the JSON here (created readable by its owner only) instead of stdout")]
+    = None,
+    as_principal: AsPrincipal = None,
+) -> None:
+    """Every personal datum and every case, order, quota ledger and principal of a customer,
+    as one JSON document (GDPR art. 15 and 20, PIPL art. 45). An administrator, or the
+    customer themselves."""
+    customer_id = _checked(IDENT, customer_id, "customer id")
+
+    def work(app: Services) -> dict[str, Any]:
+        caller = caller_for(app, as_principal, "ExportCustomer")
+        return app.privacy.export(caller, customer_id, datetime.now(UTC))
+
+    document = _run(work)
+    if output is None:
+        emit_json_line(document)
+        return
+    data = orjson.dumps(document, option=orjson.OPT_INDENT_2)
+    try:
+        private_file(output)
+        output.write_bytes(data)
+    except OSError as error:
+        fail(f"cannot write --output {output}: {error.strerror or error}")
+        raise typer.Exit(exit_codes.UNAVAILABLE) from None
+    errors.print(f"export written to {output} ({len(document['personal_data'])} personal "
+                 "data)", highlight=False)
+
+
+@keys_app.command("new-kek")
+def new_kek(
+    path: Annotated[Path, typer.Argument(help="the key file to create (never overwritten)")],
+) -> None:
+    """Write a new random key-encryption key to PATH (mode 0600) and print its id. Keep it
+    apart from the store and its backups (a secret manager); point AFTERSALES_KEK_FILE at it."""
+    try:
+        kek: KeyEncryptionKey = write_key_file(path)
+    except FileExistsError:
+        fail(f"{path} exists already: a key file is never overwritten")
+        raise typer.Exit(exit_codes.INVALID) from None
+    except OSError as error:
+        fail(f"cannot write {path}: {error.strerror or error}")
+        raise typer.Exit(exit_codes.UNAVAILABLE) from None
+    console.print(f"key-encryption key {kek.kek_id} written to {path}", highlight=False)
+
+
+def _keyring(app: Services) -> Keyring:
+    keys = app.privacy.keys
+    if not isinstance(keys, Keyring):
+        raise TypeError("the store has no key table")
+    return keys
+
+
+@keys_app.command("rotate")
+def rotate(fmt: ShowFormat = "table") -> None:
+    """Re-wrap every data key under the primary key-encryption key (AFTERSALES_KEK_FILE), in
+    one transaction, unwrapping with the previous ones (AFTERSALES_KEK_PREVIOUS_FILE). Then
+    take the previous key out of the configuration and destroy it."""
+
+    def work(app: Services) -> dict[str, object]:
+        keyring = _keyring(app)
+        changed, already = keyring.rotate()
+        return {"kek_id": keyring.keks.primary.kek_id, "rewrapped": changed,
+                "already_under_it": already}
+
+    done = _run(work)
+    if fmt == "json":
+        emit_json_line(done)
+        return
+    console.print(table("data keys re-wrapped", ("field", "value"), done.items()))
+
+
+@keys_app.command("status")
+def status(fmt: ShowFormat = "table") -> None:
+    """The configured key-encryption keys and how many data keys each wraps, and how many
+    customers were erased."""
+
+    def work(app: Services) -> dict[str, object]:
+        keyring = _keyring(app)
+        return {"primary": keyring.keks.primary.kek_id,
+                "previous": [k.kek_id for k in keyring.keks.previous],
+                "data_keys_by_kek": keyring.table.by_kek(), **keyring.table.counts()}
+
+    done = _run(work)
+    if fmt == "json":
+        emit_json_line(done)
+        return
+    console.print(table("keys", ("field", "value"), done.items()))

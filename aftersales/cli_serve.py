@@ -1,0 +1,92 @@
+"""`aftersales serve`: the service API (api/) on granian, loopback by default.
+
+Granian (a Rust HTTP server) reads headers under a deadline, so a client trickling a request
+never holds a worker; the application refuses bodies over the limit and bodies that do not
+arrive in time. SIGINT or SIGTERM stop it gracefully: workers finish the requests they hold
+(up to 30 s), then exit."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import shutil
+import tempfile
+from typing import Annotated, Any
+
+import typer
+
+from aftersales.output import errors
+from aftersales.settings import Settings
+
+LOOPBACK = ("127.0.0.1", "::1", "localhost")
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="the address to bind (loopback by default)")
+                    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535)] = 8080,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="worker processes")] = 1,
+    log_level: Annotated[str, typer.Option(help="debug, info, warning or error")] = "info",
+) -> None:
+    """Serve every command and query over authenticated HTTP (OpenAPI at /v1/openapi.json),
+    with /healthz, /readyz and Prometheus /metrics. Stops gracefully on SIGINT/SIGTERM."""
+    from api.settings import ApiSettings  # checked here: a bad setting is exit 2, not a crash
+
+    Settings.from_env()
+    api = ApiSettings.from_env()
+    if log_level not in ("debug", "info", "warning", "error"):
+        raise typer.BadParameter("--log-level: debug, info, warning or error")
+    if not _loopback(host):
+        errors.print(f"warning: binding {host}: the API is reachable beyond this machine; "
+                     "put TLS in front of it", highlight=False)
+    metrics_dir = None
+    if workers > 1:  # every worker's metrics added up at /metrics
+        metrics_dir = tempfile.mkdtemp(prefix="aftersales-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+    from granian.constants import Interfaces
+    from granian.http import HTTP1Settings
+    from granian.server import Server
+
+    server = Server(
+        "api.app:create_app", address=host, port=port, interface=Interfaces.ASGI,
+        factory=True, workers=workers, backlog=2048,
+        http1_settings=HTTP1Settings(header_read_timeout=int(api.header_timeout * 1000),
+                                     max_buffer_size=api.max_body_bytes + 64 * 1024),
+        log_dictconfig=_logging(log_level.upper()), log_access=False,
+        workers_kill_timeout=30, respawn_failed_workers=True,
+    )
+    errors.print(f"serving on http://{host}:{port} ({workers} worker(s)); Ctrl-C stops",
+                 highlight=False)
+    try:
+        server.serve()
+    finally:
+        if metrics_dir is not None:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def _loopback(host: str) -> bool:
+    if host in LOOPBACK:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _logging(level: str) -> dict[str, Any]:
+    """Log lines on stderr, every configured secret scrubbed out."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "filters": {"scrub": {"()": "aftersales.settings.ScrubSecrets"}},
+        "formatters": {"line": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+        "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "line",
+                                "filters": ["scrub"], "stream": "ext://sys.stderr"}},
+        "root": {"level": "WARNING", "handlers": ["stderr"]},
+        "loggers": {
+            "aftersales": {"level": level, "handlers": ["stderr"], "propagate": False},
+            "_granian": {"level": level, "handlers": ["stderr"], "propagate": False},
+            "granian.access": {"level": "WARNING", "handlers": ["stderr"], "propagate": False},
+            "kafka": {"level": "CRITICAL"},
+        },
+    }

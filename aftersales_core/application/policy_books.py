@@ -1,0 +1,298 @@
+"""Policy books in the application: set, show, diff, history, the rules of an order's merchant,
+the archive re-runs read, what-if simulation over recorded history, and the published policy.
+
+Plain methods, the same for the CLI and the service API. A book version is read from the store
+every time a command resolves its merchant's rules (another process may have set a new one);
+the settings each version gives the policies are derived once per process and cached, since
+stored versions never change.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, Protocol, TypeVar
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import ApplicationRecorder, Mapper, Notification
+
+from aftersales_core.decisions import JSON, PolicyDecision
+from aftersales_core.domain.policy_book import PolicyBook, policy_book_id
+from aftersales_core.errors import InvalidCommandError, UnknownCaseError
+from aftersales_core.policybook import rulebook as rulebooks
+from aftersales_core.policybook.builtin import builtin_book
+from aftersales_core.policybook.canonical import digest
+from aftersales_core.policybook.diff import Change, diff
+from aftersales_core.policybook.documents import canonical_document, lawful, validate
+from aftersales_core.policybook.model import Book
+from aftersales_core.policybook.publish import publish
+from aftersales_core.policybook.publish.compose import Format, Source
+from aftersales_core.policybook.rulebook import (
+    PLATFORM_BOOK,
+    BookId,
+    Rulebook,
+    Rules,
+    merchant_book,
+)
+from aftersales_core.policybook.simulate import DeadlineEnd, Recorded, Report, simulate
+
+A = TypeVar("A", bound=Aggregate)
+_DECISION_MARK = b'"policy_decision"'
+_DEADLINE_TOPICS = (".DeadlineScheduled", ".DeadlineCancelled", ".DeadlineBreached")
+
+
+class BookStore(Protocol):
+    recorder: ApplicationRecorder
+    mapper: Mapper[UUID]
+
+    def find(self, cls: type[A], aggregate_id: UUID) -> A | None: ...
+
+
+@dataclass(frozen=True)
+class BookVersion:
+    """One version of a book, as people read it (version 0: the built-in defaults)."""
+
+    book_id: BookId
+    version: int
+    book: Book
+    book_hash: str
+    set_by: str | None
+    role: str | None
+    reason: str | None
+    set_at: datetime | None
+
+    @property
+    def document(self) -> dict[str, Any]:
+        return canonical_document(self.book)
+
+    def meta(self) -> JSON:
+        return {"book": self.book_id.owner, "merchant_id": self.book_id.merchant_id,
+                "version": self.version, "book_hash": self.book_hash, "set_by": self.set_by,
+                "role": self.role, "reason": self.reason,
+                "set_at": None if self.set_at is None else self.set_at.isoformat()}
+
+    def to_json(self) -> JSON:
+        return {**self.meta(), "document": self.document}
+
+
+def book_id_of(merchant_id: str | None) -> BookId:
+    """A merchant's book, or the platform's default without a merchant."""
+    if merchant_id is None:
+        return PLATFORM_BOOK
+    if not merchant_id or len(merchant_id) > 200 or not merchant_id.isprintable():
+        raise InvalidCommandError(f"merchant: {merchant_id!r} is not a merchant id")
+    return merchant_book(merchant_id)
+
+
+class PolicyBooks:
+    def __init__(self, store: BookStore, save: Callable[[Aggregate], None],
+                 cache_size: int = 256) -> None:
+        self.store, self.save = store, save
+        self._rulebooks: OrderedDict[tuple[BookId, int], Rulebook] = OrderedDict()
+        self._cache_size = cache_size
+        self._lock = threading.Lock()
+
+    # ---- reading ---------------------------------------------------------------------------
+    def _aggregate(self, book_id: BookId) -> PolicyBook | None:
+        return self.store.find(PolicyBook, policy_book_id(book_id.owner, book_id.merchant_id))
+
+    def _version_of(self, book_id: BookId, aggregate: PolicyBook | None,
+                    number: int | None) -> BookVersion:
+        latest = 0 if aggregate is None else aggregate.latest
+        number = latest if number is None else number
+        if number == 0:
+            book = builtin_book()
+            return BookVersion(book_id, 0, book, digest(canonical_document(book)), None, None,
+                               "the built-in defaults", None)
+        if aggregate is None or not 1 <= number <= latest:
+            raise UnknownCaseError(f"{book_id} has no policy book version {number} "
+                                   f"(versions 0 to {latest})")
+        stored = aggregate.book_version(number)
+        return BookVersion(book_id, number, validate(stored["document"]), stored["book_hash"],
+                           stored["by"], stored["role"], stored["reason"], stored["set_at"])
+
+    def version(self, merchant_id: str | None, number: int | None = None) -> BookVersion:
+        """A version of the merchant's own book (the platform's without a merchant); the
+        latest when no number is given, version 0 (the built-in defaults) before any."""
+        book_id = book_id_of(merchant_id)
+        return self._version_of(book_id, self._aggregate(book_id), number)
+
+    def applying(self, merchant_id: str | None) -> BookVersion:
+        """The book that applies to the merchant's orders now: its own latest version, else
+        the platform's, else the built-in defaults."""
+        if merchant_id is not None:
+            own = self._aggregate(book_id_of(merchant_id))
+            if own is not None and own.latest:
+                return self._version_of(book_id_of(merchant_id), own, None)
+        return self._version_of(PLATFORM_BOOK, self._aggregate(PLATFORM_BOOK), None)
+
+    def history(self, merchant_id: str | None) -> list[JSON]:
+        book_id = book_id_of(merchant_id)
+        aggregate = self._aggregate(book_id)
+        latest = 0 if aggregate is None else aggregate.latest
+        return [self._version_of(book_id, aggregate, n).meta() for n in range(latest + 1)]
+
+    def diff(self, merchant_id: str | None, before: int | None, after: int | None,
+             proposed: Book | None = None) -> list[Change]:
+        """Fields changed from version ``before`` (default: the one before ``after``) to
+        version ``after`` (default: the latest) or to a proposed book."""
+        book_id = book_id_of(merchant_id)
+        aggregate = self._aggregate(book_id)
+        latest = 0 if aggregate is None else aggregate.latest
+        if proposed is not None:
+            target = canonical_document(proposed)
+            before = latest if before is None else before
+        else:
+            after = latest if after is None else after
+            target = self._version_of(book_id, aggregate, after).document
+            before = max(after - 1, 0) if before is None else before
+        return diff(self._version_of(book_id, aggregate, before).document, target)
+
+    # ---- setting ---------------------------------------------------------------------------
+    def set(self, merchant_id: str | None, document: dict[str, Any], by: str, role: str,
+            reason: str, at: datetime) -> BookVersion:
+        """Validate the document (structure, then the law) and store it as the next version;
+        a refused book stores nothing."""
+        book = lawful(validate(document))
+        canonical = canonical_document(book)
+        book_id = book_id_of(merchant_id)
+        aggregate = self._aggregate(book_id) or PolicyBook(
+            owner=book_id.owner, merchant_id=book_id.merchant_id, timestamp=at)
+        aggregate.set_version(canonical, digest(canonical), by, role, reason, at)
+        self.save(aggregate)
+        return self._version_of(book_id, aggregate, None)
+
+    # ---- deciding --------------------------------------------------------------------------
+    def rulebook(self, book_id: BookId, version: int) -> Rulebook:
+        """That version of that book (the archive re-runs read); cached: versions never
+        change."""
+        key = (book_id, version)
+        with self._lock:
+            found = self._rulebooks.get(key)
+            if found is not None:
+                self._rulebooks.move_to_end(key)
+                return found
+        if version == 0:
+            found = Rulebook(builtin_book(), book_id, 0)
+        else:
+            stored = self._version_of(book_id, self._aggregate(book_id), version)
+            found = Rulebook(stored.book, book_id, version)
+        with self._lock:
+            self._rulebooks[key] = found
+            while len(self._rulebooks) > self._cache_size:
+                self._rulebooks.popitem(last=False)
+        return found
+
+    def rules_for(self, merchant_id: str | None) -> Rules:
+        """The rules an order of this merchant is decided by now (see ``applying``)."""
+        if merchant_id is not None:
+            own_id = book_id_of(merchant_id)
+            own = self._aggregate(own_id)
+            if own is not None and own.latest:
+                return self.rulebook(own_id, own.latest).for_merchant(merchant_id)
+        platform = self._aggregate(PLATFORM_BOOK)
+        latest = 0 if platform is None else platform.latest
+        return self.rulebook(PLATFORM_BOOK, latest).for_merchant(merchant_id)
+
+    def rerun(self, decision: PolicyDecision) -> PolicyDecision:
+        """A recorded decision evaluated again with exactly the settings it used."""
+        return rulebooks.rerun(decision, self)
+
+    # ---- what if ---------------------------------------------------------------------------
+    def recorded(self, batch: int = 5000) -> Iterator[tuple[Notification, Any]]:
+        """Every stored event holding a decision or a deadline's life, in store order."""
+        position = 1
+        while True:
+            page = self.store.recorder.select_notifications(position, batch)
+            for item in page:
+                if _DECISION_MARK in item.state or item.topic.endswith(_DEADLINE_TOPICS):
+                    yield item, self.store.mapper.to_domain_event(item)
+            if len(page) < batch:
+                return
+            position = page[-1].id + 1
+
+    def history_of_decisions(self, merchant_id: str | None = None
+                             ) -> tuple[list[Recorded], list[DeadlineEnd]]:
+        """The recorded decisions (only those of ``merchant_id`` when given: memory grows with
+        that merchant's history, not the store's) and how every deadline ended."""
+        records: list[Recorded] = []
+        ends = _DeadlineEnds()
+        for item, event in self.recorded():
+            case_id = str(item.originator_id)
+            if item.topic.endswith(_DEADLINE_TOPICS):
+                ends.apply(case_id, item.topic, event)
+            for decision in decisions_in(event):
+                if merchant_id is None or (decision.book or {}).get("merchant_id") == \
+                        merchant_id:
+                    records.append(Recorded(item.id, case_id, event.timestamp, decision))
+        return records, ends.all()
+
+    def simulate(self, merchant_id: str, proposed: Book, since: datetime | None = None,
+                 until: datetime | None = None) -> tuple[Report, JSON]:
+        """Every recorded decision of the merchant in [since, until) evaluated again under the
+        proposed book (checked against the law first); the report and how long it took."""
+        lawful(proposed)
+        started = time.perf_counter()
+        records, ends = self.history_of_decisions(merchant_id)
+        read = time.perf_counter()
+        rulebook = Rulebook(proposed, book_id_of(merchant_id), -1)
+        report = simulate(records, ends, rulebook, merchant_id, since, until,
+                          digest(canonical_document(proposed)))
+        done = time.perf_counter()
+        timing = {"read_seconds": round(read - started, 3),
+                  "evaluate_seconds": round(done - read, 3),
+                  "decisions_per_second": round(report.re_evaluated / (done - read))
+                  if done > read else None}
+        return report, timing
+
+    # ---- publishing ------------------------------------------------------------------------
+    def publish(self, merchant_id: str | None, lang: str, fmt: Format) -> str:
+        """The customer-facing policy of the book that applies to the merchant now."""
+        applying = self.applying(merchant_id)
+        set_on: date | None = None if applying.set_at is None else applying.set_at.date()
+        return publish(applying.book, lang, fmt,
+                       Source(applying.version, applying.book_hash, set_on))
+
+
+def decisions_in(event: Any) -> list[PolicyDecision]:
+    """Every policy decision an event holds (a decision, or a list of them)."""
+    found: list[PolicyDecision] = []
+    for value in vars(event).values():
+        items = value if isinstance(value, (list, tuple)) else (value,)
+        found += [item for item in items if isinstance(item, PolicyDecision)]
+    return found
+
+
+class _DeadlineEnds:
+    """How each scheduled deadline ended, folded from the deadline events of every case."""
+
+    def __init__(self) -> None:
+        self.open: dict[tuple[str, str], DeadlineEnd] = {}
+        self.closed: list[DeadlineEnd] = []
+
+    def apply(self, case_id: str, topic: str, event: Any) -> None:
+        key = (case_id, event.name)
+        if topic.endswith(".DeadlineScheduled"):
+            previous = self.open.pop(key, None)
+            if previous is not None:
+                self.closed.append(previous)
+            self.open[key] = DeadlineEnd(case_id, event.name, event.since.isoformat(), "open",
+                                         None)
+            return
+        current = self.open.pop(key, None)
+        if current is None:
+            return
+        if topic.endswith(".DeadlineCancelled"):
+            state = "met" if event.reason == "met" else "cancelled"
+        else:
+            state = "late" if event.action == "late" else "fired"
+        at = event.fired_at if state == "fired" else event.timestamp
+        self.closed.append(DeadlineEnd(case_id, current.name, current.since, state, at))
+
+    def all(self) -> list[DeadlineEnd]:
+        return [*self.closed, *self.open.values()]

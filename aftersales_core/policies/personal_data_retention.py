@@ -1,0 +1,75 @@
+"""``personal_data.retention``: may a customer's personal data be erased for having been kept
+long enough?
+
+Personal data is kept while the customer has a case that is not closed, and for the configured
+number of days after the last of their cases closed (``retention_days``, an input: the operator
+configures it, and a re-run sees what was configured then). The period ends at the end of the
+last day in UTC, counted like every other period of days (README "Counting days": the day the
+case closed does not count): a case closed at any hour of 1 June with 30 days kept is erased
+from 2 July 00:00 UTC on.
+
+Inputs hold ids, statuses and times only (no personal data), so the decision re-runs after the
+erasure it caused."""
+
+from __future__ import annotations
+
+import copy
+from datetime import UTC, datetime, time, timedelta
+
+from aftersales_core.decisions import JSON, PolicyDecision
+from aftersales_core.policies.reading import Reader, iso
+from aftersales_core.policies.registry import policy
+
+POLICY_ID = "personal_data.retention"
+CASE_TYPES = frozenset({"return", "refund", "complaint"})
+
+
+def erase_after(last_closed: datetime, days: int) -> datetime:
+    """The first moment the data may be erased: midnight UTC after the last kept day."""
+    day = last_closed.astimezone(UTC).date() + timedelta(days=days + 1)
+    return datetime.combine(day, time(0), tzinfo=UTC)
+
+
+def decide(inputs: JSON, version: int) -> PolicyDecision:
+    read = Reader(POLICY_ID, inputs)
+    read.text("customer_id")
+    days = read.count("retention_days", minimum=1)
+    now = read.time("now")
+    cases = read.items("cases")
+    still_open = []
+    closed: list[datetime] = []
+    for case in cases:
+        case_id, kind = case.text("case_id"), case.text("case_type", CASE_TYPES)
+        closed_at = case.optional_time("closed_at")
+        if closed_at is None:
+            still_open.append(f"{kind} {case_id} is still open ({case.text('status')})")
+        else:
+            closed.append(closed_at)
+    details: JSON = {"last_closed_at": None, "erase_after": None, "cases": len(cases)}
+    if not cases:
+        outcome, rule = "keep", "retention.no_cases"
+        reasons: tuple[str, ...] = ("the customer has no case: retention counts from the last "
+                                    "closed case",)
+    elif still_open:
+        outcome, rule = "keep", "retention.open_case"
+        reasons = tuple(still_open)
+    else:
+        last = max(closed)
+        after = erase_after(last, days)
+        details.update(last_closed_at=iso(last), erase_after=iso(after))
+        kept = (f"all {len(cases)} case(s) closed, the last at {iso(last)}; personal data is "
+                f"kept {days} days after that, to the end of "
+                f"{(after - timedelta(days=1)).date().isoformat()} (UTC)")
+        if now >= after:
+            outcome, rule = "erase", "retention.expired"
+            reasons = (f"{kept}: erased at {iso(now)}",)
+        else:
+            outcome, rule = "keep", "retention.within"
+            reasons = (f"{kept}: not yet at {iso(now)}",)
+    return PolicyDecision(POLICY_ID, version, copy.deepcopy(inputs), outcome, reasons, (rule,),
+                          details)
+
+
+@policy(POLICY_ID, 1)
+def personal_data_retention_v1(inputs: JSON) -> PolicyDecision:
+    return decide(inputs, 1)

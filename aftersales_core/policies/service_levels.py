@@ -1,0 +1,161 @@
+"""Service levels: targets per complaint priority and channel, and the clocks they run on.
+
+A clock is either the calendar (hours around the clock) or the desk's business hours: the
+opening hours of the market's desk on its working days, in the desk's time zone, skipping the
+market's public holidays (the ``holidays`` package, with China's swapped working weekends) and
+the merchant's own closed days. Either clock stops while the desk waits on the customer (the
+pauses given), when the settings say so. Working-day periods (a refund in 7 working days) use
+the same working days. Nothing here reads a clock: every moment comes in as an argument.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from types import MappingProxyType
+from typing import Literal
+
+from aftersales_core.policies.calendar import (
+    MARKET_ZONES,
+    _public_holidays,
+    day_off_name,
+    zone,
+)
+from aftersales_core.policies.markets import for_market
+
+Clock = Literal["calendar", "business"]
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+MAX_DAYS_SEARCHED = 3 * 366  # a target further away than this is a calendar without open hours
+Pause = tuple[datetime, datetime]
+
+
+class NoOpenHoursError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class MarketCalendar:
+    """When a market's desk works: its zone, opening hours, working days and days off."""
+
+    zone: str | None = None  # None: the market's default zone (UTC without a market)
+    opens: time = time(9)
+    closes: time = time(18)
+    working_days: tuple[str, ...] | None = None  # None: the market's usual working week
+    public_holidays: bool = True
+    closed: frozenset[date] = frozenset()
+    open: frozenset[date] = frozenset()
+
+    def zone_for(self, market: str | None) -> str:
+        if self.zone is not None:
+            return self.zone
+        return MARKET_ZONES.get(market or "", "UTC")
+
+    def is_working_day(self, day: date, market: str | None) -> bool:
+        if day in self.open:
+            return True
+        if day in self.closed:
+            return False
+        package = _public_holidays(market) if market else None
+        # ``in`` loads the year, with its swapped working weekends, before they are read
+        holiday = package is not None and self.public_holidays and day in package
+        if self.working_days is None:
+            if package is not None and self.public_holidays:
+                return bool(package.is_working_day(day))
+            weekend = package.weekend if package is not None else {5, 6}
+            return day.weekday() not in weekend
+        return WEEKDAYS[day.weekday()] in self.working_days and not holiday
+
+    def why_off(self, day: date, market: str | None) -> str:
+        if day in self.closed:
+            return "closed by the merchant"
+        return day_off_name(day, market) if market and self.public_holidays else "weekend"
+
+
+def _running(start: datetime, clock: Clock, calendar: MarketCalendar,
+             market: str | None) -> Iterator[tuple[datetime, datetime | None]]:
+    """The intervals the clock runs in from ``start`` (None: without end)."""
+    if clock == "calendar":
+        yield start, None
+        return
+    where = zone(calendar.zone_for(market))
+    day = start.astimezone(where).date()
+    for _ in range(MAX_DAYS_SEARCHED):
+        if calendar.is_working_day(day, market):
+            opens = datetime.combine(day, calendar.opens, tzinfo=where).astimezone(UTC)
+            closes = datetime.combine(day, calendar.closes, tzinfo=where).astimezone(UTC)
+            if closes > start:
+                yield max(opens, start), closes
+        day += timedelta(days=1)
+    raise NoOpenHoursError(f"the desk calendar has no open hours within {MAX_DAYS_SEARCHED} days "
+                           f"of {start.isoformat()}")
+
+
+def due_after(start: datetime, hours: int, clock: Clock, calendar: MarketCalendar,
+              market: str | None, pauses: Iterable[Pause] = ()) -> datetime:
+    """The moment ``hours`` of the clock have run from ``start``, not counting the pauses."""
+    left = timedelta(hours=hours)
+    stops = sorted((a, b) for a, b in pauses if b > start)
+    for begin, end in _running(start, clock, calendar, market):
+        for piece_start, piece_end in _without(begin, end, stops):
+            if piece_end is None or piece_end - piece_start >= left:
+                return (piece_start + left).astimezone(start.tzinfo)
+            left -= piece_end - piece_start
+    raise AssertionError("unreachable: the running intervals never end")
+
+
+def _without(begin: datetime, end: datetime | None,
+             stops: list[Pause]) -> Iterator[tuple[datetime, datetime | None]]:
+    """The interval [begin, end) less the pauses."""
+    cursor = begin
+    for stop_start, stop_end in stops:
+        if end is not None and stop_start >= end:
+            break
+        if stop_end <= cursor:
+            continue
+        if stop_start > cursor:
+            yield cursor, stop_start
+        cursor = max(cursor, stop_end)
+        if end is not None and cursor >= end:
+            return
+    yield cursor, end
+
+
+@dataclass(frozen=True)
+class ServiceLevels:
+    """Targets per priority (and per channel, where stricter), on one clock."""
+
+    clock: Clock = "calendar"
+    first_response_hours: Mapping[str, int] = field(
+        default_factory=lambda: MappingProxyType({"P1": 24, "P2": 24, "P3": 24}))
+    channel_first_response_hours: Mapping[str, int] = field(
+        default_factory=lambda: MappingProxyType({"platform": 12, "regulator": 12}))
+    resolution_hours: Mapping[str, int] = field(
+        default_factory=lambda: MappingProxyType({"P1": 168, "P2": 168, "P3": 168}))
+    pause_while_waiting_on_customer: bool = True
+    calendar: MarketCalendar = field(default_factory=MarketCalendar)
+    calendars: Mapping[str, MarketCalendar] = field(default_factory=lambda: MappingProxyType({}))
+
+    def calendar_for(self, market: str | None) -> MarketCalendar:
+        return self.calendar if market is None else for_market(self.calendars, market,
+                                                               self.calendar)
+
+    def first_response(self, priority: str, channel: str) -> tuple[int, str]:
+        """Hours to the first response, and why that many."""
+        hours = self.first_response_hours[priority]
+        on_channel = self.channel_first_response_hours.get(channel)
+        if on_channel is not None and on_channel < hours:
+            return on_channel, f"{on_channel} hours on the {channel} channel"
+        return hours, f"{hours} hours for {priority}"
+
+    def clock_words(self, market: str | None) -> str:
+        if self.clock == "calendar":
+            return "hours around the clock"
+        desk = self.calendar_for(market)
+        return f"business hours ({desk.opens:%H:%M}-{desk.closes:%H:%M} " \
+               f"{desk.zone_for(market)}, working days only)"
+
+    def due(self, start: datetime, hours: int, market: str | None,
+            pauses: Iterable[Pause] = ()) -> datetime:
+        kept = pauses if self.pause_while_waiting_on_customer else ()
+        return due_after(start, hours, self.clock, self.calendar_for(market), market, kept)

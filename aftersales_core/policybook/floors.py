@@ -1,0 +1,161 @@
+"""The law's limits on a policy book, checked when a version is set (or proposed).
+
+A book applies to every order of its merchant, whatever the market, so each regulated market's
+effective settings (its own entry, else ``EU`` for a member state, else the default) must keep
+the buyer's statutory rights: a window no shorter and a refund no slower than the law allows.
+Each problem names the rule, the law and the book's field. Versions stored under older rules
+are never re-checked: what was set stays what was used.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import TypeVar
+
+from aftersales_core.policies.markets import entry_key
+from aftersales_core.policies.periods import Length, days, years
+from aftersales_core.policies.return_eligibility_v3 import CUSTOMS_APPLICATION, CUSTOMS_ARRIVAL
+from aftersales_core.policies.vocabulary import EU_MARKETS, MERCHANT_FAULT_REASONS
+from aftersales_core.policybook.model import Book, RefundTerm, Windows
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Law:
+    rule: str
+    name: str
+    source: str
+
+
+EU_WITHDRAWAL = Law("eu.withdrawal_14d", "EU 14-day right of withdrawal",
+                    "Directive 2011/83/EU art. 9")
+EU_GUARANTEE = Law("eu.legal_guarantee_2y", "EU 2-year legal guarantee",
+                   "Directive (EU) 2019/771 art. 10")
+EU_REFUND = Law("eu.refund_14d", "EU refund within 14 days of withdrawal",
+                "Directive 2011/83/EU art. 13")
+EU_SEND_BACK = Law("eu.send_back_14d", "EU/UK 14 days to send goods back after withdrawing",
+                   "Directive 2011/83/EU art. 14; Consumer Contracts Regulations 2013 reg. 35")
+EU_RETURN_COST = Law("eu.return_cost_informed", "EU rule that the buyer pays return postage "
+                     "only if told beforehand", "Directive 2011/83/EU art. 14(1)")
+UK_CANCELLATION = Law("uk.cancellation_14d", "UK 14-day cancellation period",
+                      "Consumer Contracts Regulations 2013 reg. 30")
+UK_REJECT = Law("uk.right_to_reject_30d", "UK 30-day short-term right to reject",
+                "Consumer Rights Act 2015 s. 22")
+UK_REFUND = Law("uk.refund_14d", "UK refund within 14 days",
+                "Consumer Contracts Regulations 2013 reg. 34; Consumer Rights Act 2015 s. 20")
+UK_RETURN_COST = Law("uk.return_cost_informed", "UK rule that the buyer pays return postage "
+                     "only if told beforehand", "Consumer Contracts Regulations 2013 reg. 35")
+CN_NO_REASON = Law("cn.no_reason_7d", "CN 7-day no-reason return",
+                   "Consumer Rights and Interests Protection Law art. 25")
+CN_REFUND = Law("cn.refund_7d", "CN refund within 7 days of receiving the return",
+                "Consumer Rights and Interests Protection Law art. 25")
+CN_CUSTOMS = Law("cn.customs_clock", "CN cross-border customs clock (returns applied for within "
+                 "30 days of customs release, goods back in the bonded zone within 45 days)",
+                 "GACC Announcement No. 194 of 2018")
+
+
+@dataclass(frozen=True)
+class Problem:
+    rule: str
+    where: str
+    message: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"rule": self.rule, "where": self.where, "message": self.message}
+
+
+def _effective(entries: Mapping[str, T], markets: list[str],
+               section: str) -> Iterator[tuple[str, T | None, str]]:
+    """(where, entry, which markets) per key these markets use (entry None: the default)."""
+    used: dict[str | None, list[str]] = {}
+    for market in markets:
+        used.setdefault(entry_key(entries, market), []).append(market)
+    for key, covered in used.items():
+        where = f"{section}.markets.{key}" if key is not None else f"{section}.default"
+        note = f" (applies to {', '.join(sorted(covered))})" if key is None or key == "EU" \
+            else ""
+        yield where, None if key is None else entries[key], note
+
+
+def _short(where: str, note: str, length: Length, minimum: Length, law: Law) -> Problem:
+    return Problem(law.rule, where, f"{where}{note}: {length} is shorter than the {law.name} "
+                                    f"({law.source}); it must be at least {minimum}")
+
+
+def _windows(where: str, note: str, windows: Windows, no_fault: tuple[Length, Law],
+             fault: tuple[Length, Law] | None) -> Iterator[Problem]:
+    minimum, law = no_fault
+    if not windows.no_fault.always_covers(minimum):
+        yield _short(f"{where}.no_fault", note, windows.no_fault, minimum, law)
+    if fault and not windows.fault.always_covers(fault[0]):
+        yield _short(f"{where}.fault", note, windows.fault, fault[0], fault[1])
+    for reason, length in windows.reasons.items():
+        rule = fault if reason in MERCHANT_FAULT_REASONS else no_fault
+        if rule and not length.always_covers(rule[0]):
+            yield _short(f"{where}.reasons.{reason}", note, length, rule[0], rule[1])
+
+
+def _returns(book: Book) -> Iterator[Problem]:
+    entries = book.returns.markets
+    rules = {
+        "EU": ((days(14), EU_WITHDRAWAL), (years(2), EU_GUARANTEE)),
+        "GB": ((days(14), UK_CANCELLATION), (days(30), UK_REJECT)),
+        "CN": ((days(7), CN_NO_REASON), None),
+    }
+    for group, markets in (("EU", sorted(EU_MARKETS)), ("GB", ["GB"]), ("CN", ["CN"])):
+        no_fault, fault = rules[group]
+        for where, entry, note in _effective(entries, markets, "returns"):
+            yield from _windows(where, note, entry or book.returns.default, no_fault, fault)
+    china = entries.get("CN")
+    applied = china.cross_border if china and china.cross_border else CUSTOMS_APPLICATION
+    arrival = china.bonded_return if china and china.bonded_return else CUSTOMS_ARRIVAL
+    where = "returns.markets.CN"
+    if not applied.always_covers(days(7)):
+        yield _short(f"{where}.cross_border", "", applied, days(7), CN_NO_REASON)
+    if not applied.never_exceeds(CUSTOMS_APPLICATION):
+        yield Problem(CN_CUSTOMS.rule, f"{where}.cross_border",
+                      f"{where}.cross_border: {applied} is longer than the {CN_CUSTOMS.name} "
+                      f"({CN_CUSTOMS.source}) allows: at most {CUSTOMS_APPLICATION}")
+    if not arrival.never_exceeds(CUSTOMS_ARRIVAL):
+        yield Problem(CN_CUSTOMS.rule, f"{where}.bonded_return",
+                      f"{where}.bonded_return: {arrival} is longer than the {CN_CUSTOMS.name} "
+                      f"({CN_CUSTOMS.source}) allows: at most {CUSTOMS_ARRIVAL}")
+    if not arrival.always_covers(applied):
+        yield Problem(CN_CUSTOMS.rule, f"{where}.bonded_return",
+                      f"{where}.bonded_return: {arrival} ends before the {applied} to apply for "
+                      f"the return ({CN_CUSTOMS.name}, {CN_CUSTOMS.source})")
+    if not book.returns.ship_back.always_covers(days(14)):
+        yield _short("returns.ship_back", "", book.returns.ship_back, days(14), EU_SEND_BACK)
+
+
+def _refunds(book: Book) -> Iterator[Problem]:
+    limits = (("EU", sorted(EU_MARKETS), 14, EU_REFUND), ("GB", ["GB"], 14, UK_REFUND),
+              ("CN", ["CN"], 7, CN_REFUND))
+    for _, markets, limit, law in limits:
+        for where, entry, note in _effective(book.refunds.markets, markets, "refunds"):
+            term: RefundTerm = entry or book.refunds.default
+            if term.working_days is not None:
+                yield Problem(law.rule, where, f"{where}{note}: {term.working_days} working "
+                              "days can "
+                              f"take longer than the {law.name} ({law.source}): give at most "
+                              f"{limit} days")
+            elif term.days is not None and term.days > limit:
+                yield Problem(law.rule, where, f"{where}{note}: {term.days} days is longer than "
+                              f"the {law.name} ({law.source}): at most {limit} days")
+
+
+def _return_costs(book: Book) -> Iterator[Problem]:
+    for markets, law in ((sorted(EU_MARKETS), EU_RETURN_COST), (["GB"], UK_RETURN_COST)):
+        for where, entry, note in _effective(book.return_shipping.markets, markets,
+                                             "return_shipping"):
+            payer = entry or book.return_shipping.default
+            if payer == "buyer":
+                yield Problem(law.rule, where, f"{where}{note}: \"buyer\" breaks the {law.name} "
+                              f"({law.source}): use \"buyer_if_informed\" or \"merchant\"")
+
+
+def check_law(book: Book) -> list[Problem]:
+    """Every way the book falls short of the law, in the book's order; empty when it does not."""
+    return [*_returns(book), *_refunds(book), *_return_costs(book)]

@@ -1,0 +1,104 @@
+"""Who calls: ``Authorization: Bearer <API key or OIDC token>`` into a ``Caller``.
+
+Identity comes only from the credential, never from anything the body says. A credential that
+is missing, malformed, unknown, revoked, expired, not signed right, for another issuer or
+audience, or names an unknown or disabled principal is ``Unauthenticated`` (HTTP 401); the
+message says which, without ever repeating the credential. What the caller may then do is
+the permission matrix's business, in the application."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+from aftersales_core.application.access import Caller, Denial
+from aftersales_core.application.principals import principal_id_of
+from aftersales_core.application.services import Services
+from aftersales_core.errors import DomainError, NotAuthorisedError
+from api.keys import ApiKeys, KeyRefused, looks_like_key
+from api.oidc import OidcVerifier, TokenRefused
+
+log = logging.getLogger("aftersales.api.auth")
+MAX_TOKEN = 8192
+VIA = "http"
+
+
+class Unauthenticated(Exception):
+    """No usable credential. ``str()`` is for the caller; ``reason`` names the kind (metrics)."""
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Authenticated:
+    caller: Caller
+    principal: str  # the principal's name
+    credential: str  # "api_key" or "oidc"
+
+
+class Authenticator:
+    def __init__(self, services: Services, keys: ApiKeys, oidc: OidcVerifier | None) -> None:
+        self.services, self.keys, self.oidc = services, keys, oidc
+
+    def authenticate(self, authorization: str | None, received_at: datetime) -> Authenticated:
+        token = _bearer(authorization)
+        roles: frozenset[str] | None = None
+        if looks_like_key(token):
+            try:
+                key = self.keys.verify(token, received_at)
+            except KeyRefused as refused:
+                if refused.key is not None:  # a real key, revoked or expired: auditors see it
+                    self._denied(UUID(refused.key.principal_id), refused.key.principal,
+                                 received_at, refused.reason)
+                log.warning("API key refused: %s", refused.reason)
+                raise Unauthenticated(_public(refused.reason), "api_key") from None
+            principal_id, credential = UUID(key.principal_id), "api_key"
+        elif self.oidc is not None and token.count(".") == 2:
+            try:
+                identity = self.oidc.verify(token)
+                principal_id = principal_id_of(identity.principal)
+            except TokenRefused as refused:
+                log.warning("OIDC token refused: %s", refused)
+                raise Unauthenticated(str(refused), "oidc") from None
+            except DomainError:
+                raise Unauthenticated("invalid token: the principal claim is not a valid "
+                                      "principal name", "oidc") from None
+            roles, credential = identity.roles, "oidc"
+        else:
+            raise Unauthenticated("the bearer token is neither an API key (ask_…) nor a token "
+                                  "this service accepts", "unknown_credential")
+        caller = Caller(principal_id, received_at, VIA, roles=roles)
+        try:
+            principal = self.services.access.principal(caller, "Authenticate")
+        except NotAuthorisedError as error:  # unknown or disabled: logged by the access layer
+            raise Unauthenticated(str(error), "principal") from None
+        return Authenticated(caller, principal.name, credential)
+
+    def _denied(self, principal_id: UUID, name: str, at: datetime, reason: str) -> None:
+        self.services.access.denials.record(Denial(
+            principal_id=str(principal_id), principal=name, operation="Authenticate",
+            case_id=None, rule="api.key_refused", reasons=[reason], at=at, via=VIA))
+
+
+def _bearer(authorization: str | None) -> str:
+    if not authorization:
+        raise Unauthenticated("no credentials: send Authorization: Bearer <API key or token>",
+                              "missing")
+    scheme, _, token = authorization.strip().partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        raise Unauthenticated("the Authorization header must be: Bearer <API key or token>",
+                              "malformed")
+    if len(token) > MAX_TOKEN or not token.isascii() or not token.isprintable() or " " in token:
+        raise Unauthenticated("the bearer token is malformed", "malformed")
+    return token
+
+
+def _public(reason: str) -> str:
+    if reason.endswith(("revoked", "expired")):
+        return f"this API key is {reason.rsplit(' ', 1)[-1]}"
+    return "invalid API key"

@@ -1,0 +1,175 @@
+"""What every route shares: the authenticated caller (a dependency), JSON bodies read within
+the limits, JSON answers, the documented problem answers, and the middleware that times,
+counts and logs each request (principal, route, status, case id, latency; never a credential,
+a body or personal data)."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+import orjson
+from fastapi import Request
+from fastapi.concurrency import run_in_threadpool
+from pydantic import TypeAdapter, ValidationError
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.auth import Authenticated, Unauthenticated
+from api.metrics import AUTH_FAILURES, LATENCY, RATE_LIMITED, REQUESTS
+from api.problems import MEDIA_TYPE, Problem
+from api.runtime import Runtime
+from schemas import strict_json
+from schemas.common import Timestamp
+from schemas.errors import validation_fields
+
+log = logging.getLogger("aftersales.api.requests")
+JSON = "application/json"
+
+
+def runtime(request: Request) -> Runtime:
+    found: Runtime = request.app.state.runtime
+    return found
+
+
+def note(request: Request, **facts: Any) -> None:
+    """Facts the request log line names (principal, case id, command)."""
+    request.state.log = {**getattr(request.state, "log", {}), **facts}
+
+
+async def caller(request: Request) -> Authenticated:
+    """The authenticated caller (401 otherwise), within its rate limit (429 otherwise)."""
+    rt = runtime(request)
+    client = request.client.host if request.client else "unknown"
+    if rt.failure_rate.peek(client):
+        RATE_LIMITED.labels("auth_failures").inc()
+        raise Problem(429, "rate_limited", "too many failed authentications from this "
+                      "address: slow down", headers={"Retry-After": "1"})
+    header = request.headers.get("authorization")
+    try:
+        who = await run_in_threadpool(rt.auth.authenticate, header, datetime.now(UTC))
+    except Unauthenticated as failed:
+        rt.failure_rate.wait_needed(client)
+        AUTH_FAILURES.labels(failed.reason).inc()
+        raise Problem(401, "unauthenticated", str(failed), headers={
+            "WWW-Authenticate": 'Bearer realm="aftersales", error="invalid_token"'
+            if failed.reason not in ("missing",) else 'Bearer realm="aftersales"'}) from None
+    note(request, principal=str(who.caller.principal_id))
+    if rt.principal_rate.wait_needed(who.caller.principal_id):
+        RATE_LIMITED.labels("principal").inc()
+        wait = rt.principal_rate.peek(who.caller.principal_id)
+        raise Problem(429, "rate_limited", "too many requests for this principal: slow down",
+                      headers={"Retry-After": str(max(1, int(wait + 0.999)))})
+    return who
+
+
+async def json_body(request: Request) -> Any:
+    """The request's JSON body through the strict reader (400 naming what is wrong, 413 over
+    the limit, 415 for another media type)."""
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media != JSON and not (media.startswith("application/") and media.endswith("+json")):
+        raise Problem(415, "unsupported_media_type", "send the body as application/json")
+    raw = await request.body()
+    if not raw:
+        raise Problem(400, "invalid", "the request has no body: send one JSON object")
+    return strict_json.loads(raw, max_bytes=runtime(request).api.max_body_bytes)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, (Decimal, UUID, datetime)):
+        return str(value) if not isinstance(value, datetime) else value.isoformat()
+    raise TypeError(type(value).__name__)
+
+
+TIME: TypeAdapter[datetime] = TypeAdapter(Timestamp)
+
+
+def time_param(text: str | None, field: str) -> datetime | None:
+    """An RFC 3339 time given as a query parameter, within the supported range (400 naming
+    the parameter otherwise)."""
+    if text is None:
+        return None
+    try:
+        return TIME.validate_python(text)
+    except ValidationError as error:
+        fields = tuple((field, message) for _, message in validation_fields(error))
+        raise Problem(400, "invalid", f"{field}: " + "; ".join(m for _, m in fields),
+                      fields=fields) from None
+
+
+def answer(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(orjson.dumps(data, default=_plain), status_code=status, headers=headers,
+                    media_type=JSON)
+
+
+def problem_response(problem: Problem, request_id: str, instance: str) -> Response:
+    return Response(orjson.dumps(problem.to_json(instance, request_id)),
+                    status_code=problem.status, headers=problem.headers, media_type=MEDIA_TYPE)
+
+
+_PROBLEM = {"content": {MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+PROBLEMS: dict[int | str, dict[str, Any]] = {
+    status: {"description": text, **_PROBLEM} for status, text in {
+        400: "invalid input: every bad field named (exit code 2)",
+        401: "no usable credentials",
+        403: "the permission matrix denies it (exit code 6)",
+        404: "no such resource, or not one the caller may see (exit code 3)",
+        408: "the request body did not arrive in time",
+        413: "the request body is over the limit",
+        429: "too many requests: see Retry-After",
+        500: "internal error (exit code 70)",
+        503: "the store or the read database is unavailable (exit code 5)",
+    }.items()
+}
+COMMAND_PROBLEMS: dict[int | str, dict[str, Any]] = {
+    **PROBLEMS,
+    409: {"description": "a concurrent change kept winning, or the Idempotency-Key's first "
+                         "request is still running (exit code 4)", **_PROBLEM},
+    412: {"description": "If-Match: the case is at another version", **_PROBLEM},
+    415: {"description": "the body is not application/json", **_PROBLEM},
+    422: {"description": "refused by the domain, or the Idempotency-Key was used for another "
+                         "request (exit code 1)", **_PROBLEM},
+}
+
+
+class Observe:
+    """ASGI middleware: a request id, then after the answer the metrics and one log line."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = request_id
+        started = time.perf_counter()
+        status = 500
+
+        async def sending(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [*message.get("headers", []),
+                                      (b"x-request-id", request_id.encode())]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        finally:
+            elapsed = time.perf_counter() - started
+            route = getattr(scope.get("route"), "path", None) or "unmatched"
+            method = scope.get("method", "?")
+            REQUESTS.labels(method, route, str(status)).inc()
+            LATENCY.labels(method, route).observe(elapsed)
+            facts = scope.get("state", {}).get("log", {})
+            log.info("request_id=%s principal=%s method=%s route=%s status=%s case=%s "
+                     "command=%s ms=%.1f", request_id, facts.get("principal", "-"), method,
+                     route, status, facts.get("case_id", "-"), facts.get("command", "-"),
+                     elapsed * 1000)

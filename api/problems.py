@@ -1,0 +1,109 @@
+"""RFC 9457 problem documents (``application/problem+json``) for every failure, and the one
+table between HTTP status codes and the CLI's exit codes (README "Service API").
+
+A problem names what is wrong (every bad field, for invalid input) in the words the CLI
+uses, and never repeats a credential, a value the caller sent as free text, a stack trace or a
+database's own message: outages and internal errors say only what failed and give the
+request id the server log has the details under."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from aftersales import exit_codes
+from aftersales.errors import classify
+from aftersales_core.errors import DomainError, PreconditionFailedError
+from schemas.errors import InputRefused
+
+log = logging.getLogger("aftersales.api")
+MEDIA_TYPE = "application/problem+json"
+TYPE_PREFIX = "urn:aftersales:problem:"
+
+# Each exit code of the CLI and the one status the API answers for it.
+STATUS_OF_EXIT = {
+    exit_codes.OK: 200,
+    exit_codes.REFUSED: 422,
+    exit_codes.INVALID: 400,
+    exit_codes.NOT_FOUND: 404,
+    exit_codes.CONFLICT: 409,
+    exit_codes.UNAVAILABLE: 503,
+    exit_codes.DENIED: 403,
+    exit_codes.INTERNAL: 500,
+}
+EXIT_OF_STATUS = {status: code for code, status in STATUS_OF_EXIT.items()}
+TITLES = {
+    400: "Invalid request",
+    401: "Unauthenticated",
+    403: "Forbidden",
+    404: "Not found",
+    405: "Method not allowed",
+    408: "Request timeout",
+    409: "Conflict",
+    412: "Precondition failed",
+    413: "Request body too large",
+    415: "Unsupported media type",
+    422: "Refused",
+    428: "Precondition required",
+    429: "Too many requests",
+    500: "Internal error",
+    503: "Unavailable",
+}
+
+
+class Problem(Exception):
+    """A failure with its HTTP status, a stable ``code`` (the type's last part) and a detail
+    for people; ``fields`` lists (field, what is wrong) for invalid input."""
+
+    def __init__(self, status: int, code: str, detail: str, *,
+                 fields: tuple[tuple[str, str], ...] = (),
+                 headers: dict[str, str] | None = None) -> None:
+        super().__init__(detail)
+        self.status, self.code, self.detail = status, code, detail
+        self.fields, self.headers = fields, dict(headers or {})
+
+    def to_json(self, instance: str, request_id: str | None = None) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "type": TYPE_PREFIX + self.code,
+            "title": TITLES.get(self.status, "Error"),
+            "status": self.status,
+            "detail": self.detail,
+            "instance": instance,
+        }
+        if self.fields:
+            body["errors"] = [{"field": f, "detail": d} for f, d in self.fields]
+        if self.status in EXIT_OF_STATUS:
+            body["exit_code"] = EXIT_OF_STATUS[self.status]
+        if request_id:
+            body["request_id"] = request_id
+        return body
+
+
+def problem_for(error: BaseException, request_id: str = "") -> Problem:
+    """The problem document for any failure of a request."""
+    if isinstance(error, Problem):
+        return error
+    if isinstance(error, InputRefused):
+        status = 413 if error.kind == "oversized" else 400
+        return Problem(status, error.kind, str(error), fields=error.fields)
+    if isinstance(error, PreconditionFailedError):
+        return Problem(412, error.code, str(error))
+    if type(error).__name__ == "KeysUnavailable":  # api.oidc: the identity provider's keys
+        log.warning("request %s: %s", request_id, error)
+        return Problem(503, "unavailable", "tokens cannot be checked right now (the identity "
+                       "provider's keys are unavailable); try again shortly",
+                       headers={"Retry-After": "5"})
+    code, message = classify(error)
+    status = STATUS_OF_EXIT.get(code, 500)
+    if code == exit_codes.UNAVAILABLE:
+        what = message.split(":", 1)[0]  # "the event store is unavailable" (never the cause)
+        log.warning("request %s: %s", request_id, message)
+        return Problem(503, "unavailable", f"{what}; try again shortly",
+                       headers={"Retry-After": "5"})
+    if code == exit_codes.INTERNAL:
+        log.error("request %s: internal error", request_id, exc_info=error)
+        return Problem(500, "internal_error", "internal error: the server log has the details "
+                       f"under request id {request_id}")
+    if isinstance(error, DomainError):
+        return Problem(status, error.code, message)
+    return Problem(status, "invalid" if status == 400 else "error", message)

@@ -1,0 +1,121 @@
+"""Policy books over HTTP, as `aftersales policy` serves them: the book that applies (or one
+version), its history, a new version (administrators), and the customer-facing policy written
+from it (every role). ``platform`` is the book of orders without a merchant; a merchant's book
+is under ``merchants/{merchant_id}``. The permission matrix decides each (``PolicyBookService``
+asks ``Access``)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from starlette.responses import Response
+
+from aftersales_core.errors import InvalidCommandError
+from aftersales_core.policybook.documents import validate
+from api.auth import Authenticated
+from api.http import PROBLEMS, answer, caller, json_body, note, runtime
+
+router = APIRouter(tags=["policy books"])
+Who = Annotated[Authenticated, Depends(caller)]
+Merchant = Annotated[str, Path(description="the merchant id", min_length=1, max_length=200,
+                               pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")]
+Version = Annotated[int | None, Query(ge=0, le=1_000_000,
+                                      description="a stored version (default: the one that "
+                                                  "applies now)")]
+Lang = Annotated[Literal["en", "zh-CN"], Query(description="the language")]
+TextFormat = Annotated[Literal["md", "html"], Query(alias="format",
+                                                    description="Markdown or HTML")]
+BOOK = {200: {"description": "the book: who set it, when, why, and its settings"}, **PROBLEMS}
+MEDIA = {"md": "text/markdown; charset=utf-8", "html": "text/html; charset=utf-8"}
+
+
+def _show(request: Request, who: Authenticated, merchant: str | None,
+          version: int | None) -> Response:
+    note(request, merchant=merchant or "platform")
+    found = runtime(request).services.books.show(who.caller, merchant, version)
+    return answer(found.to_json(), headers={"ETag": f'"{found.version}"'})
+
+
+def _history(request: Request, who: Authenticated, merchant: str | None) -> Response:
+    note(request, merchant=merchant or "platform")
+    return answer({"merchant_id": merchant,
+                   "versions": runtime(request).services.books.history(who.caller, merchant)})
+
+
+def _published(request: Request, who: Authenticated, merchant: str | None, lang: str,
+               fmt: Literal["md", "html"]) -> Response:
+    text = runtime(request).services.books.publish(who.caller, merchant, lang, fmt)
+    return Response(text, media_type=MEDIA[fmt])
+
+
+async def _set(request: Request, who: Authenticated, merchant: str | None) -> Response:
+    body = await json_body(request)
+    if not isinstance(body, dict) or set(body) - {"reason", "book"}:
+        raise InvalidCommandError("the body is {\"reason\": why, \"book\": the book's settings}")
+    reason, document = body.get("reason"), body.get("book")
+    if not isinstance(reason, str) or not reason.strip() or len(reason) > 1000:
+        raise InvalidCommandError("reason: why the book changes (1 to 1000 characters)")
+    if not isinstance(document, dict):
+        raise InvalidCommandError("book: an object of the book's settings")
+    validate(document)  # the structure first (400 naming the setting); the law in set
+    note(request, merchant=merchant or "platform")
+    services = runtime(request).services
+    stored = await run_in_threadpool(services.books.set, who.caller, merchant, document, reason)
+    return answer(stored.meta(), 201, {"ETag": f'"{stored.version}"'})
+
+
+@router.get("/v1/policy-books/platform", responses=BOOK)
+def get_platform_book(request: Request, who: Who, version: Version = None) -> Response:
+    """The platform's book (orders without a merchant): administrators and auditors."""
+    return _show(request, who, None, version)
+
+
+@router.get("/v1/policy-books/merchants/{merchant_id}", responses=BOOK)
+def get_merchant_book(request: Request, who: Who, merchant_id: Merchant,
+                      version: Version = None) -> Response:
+    """The book that applies to the merchant's orders (its own, else the platform's), or one
+    stored version of its own: administrators and auditors."""
+    return _show(request, who, merchant_id, version)
+
+
+@router.get("/v1/policy-books/platform/history", responses=PROBLEMS)
+def get_platform_history(request: Request, who: Who) -> Response:
+    """Every version of the platform's book: who set it, when and why."""
+    return _history(request, who, None)
+
+
+@router.get("/v1/policy-books/merchants/{merchant_id}/history", responses=PROBLEMS)
+def get_merchant_history(request: Request, who: Who, merchant_id: Merchant) -> Response:
+    """Every version of the merchant's book: who set it, when and why."""
+    return _history(request, who, merchant_id)
+
+
+@router.put("/v1/policy-books/platform", status_code=201, responses=PROBLEMS)
+async def put_platform_book(request: Request, who: Who) -> Response:
+    """Store the platform book's next version (administrators): ``{"reason", "book"}``; a book
+    below the law's minimums or unchanged is refused and nothing is stored."""
+    return await _set(request, who, None)
+
+
+@router.put("/v1/policy-books/merchants/{merchant_id}", status_code=201, responses=PROBLEMS)
+async def put_merchant_book(request: Request, who: Who, merchant_id: Merchant) -> Response:
+    """Store the merchant book's next version (administrators): ``{"reason", "book"}``."""
+    return await _set(request, who, merchant_id)
+
+
+@router.get("/v1/policy-books/platform/published", responses=PROBLEMS)
+def get_platform_policy(request: Request, who: Who, lang: Lang = "en",
+                        fmt: TextFormat = "md") -> Response:
+    """The customer-facing after-sales policy written from the platform's book (every role)."""
+    return _published(request, who, None, lang, fmt)
+
+
+@router.get("/v1/policy-books/merchants/{merchant_id}/published", responses=PROBLEMS)
+def get_merchant_policy(request: Request, who: Who, merchant_id: Merchant,
+                        lang: Lang = "en", fmt: TextFormat = "md") -> Response:
+    """The customer-facing after-sales policy written from the book that applies to the
+    merchant's orders: what is published is what is enforced (every role)."""
+    return _published(request, who, merchant_id, lang, fmt)
+

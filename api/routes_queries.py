@@ -1,0 +1,219 @@
+"""Reads beyond one case: every projection table (filters and sort orders of `aftersales
+query`, cursor pagination), the report's figures, open deadlines, the audit verification and
+the denial log, and who the caller is. The permission matrix decides each (a customer reads
+only their own rows of cases, complaints, refunds and orders)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+from typing import Annotated, Any
+from uuid import UUID
+
+import orjson
+from fastapi import APIRouter, Depends, Query, Request
+from starlette.responses import Response
+
+from api import models
+from api.auth import Authenticated
+from api.http import PROBLEMS, answer, caller, runtime, time_param
+from api.problems import Problem
+from audit.auditor import Auditor
+from audit.denials import SqlDenialLog
+from projections.catalog import queryable_tables
+from projections.pages import PageError, page, table, value_of
+from projections.report import build as build_report
+from schemas.limits import TEXT_PATTERN
+
+router = APIRouter()
+Who = Annotated[Authenticated, Depends(caller)]
+PAGING = {"order_by", "limit", "cursor"}
+SCHEMA_TYPES = {"TEXT": "string", "INTEGER": "integer", "REAL": "number"}
+MAX_LIMIT = 1000
+
+
+def _bad(field: str, message: str) -> Problem:
+    return Problem(400, "invalid", f"{field}: {message}", fields=((field, message),))
+
+
+def _cursor_print(name: str, filters: list[tuple[str, Any]], order_by: str | None) -> str:
+    return hashlib.sha256(orjson.dumps([name, sorted(filters), order_by])).hexdigest()[:16]
+
+
+def _decode_cursor(text: str, fingerprint: str) -> list[Any]:
+    try:
+        padded = text + "=" * (-len(text) % 4)
+        data = orjson.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
+    except (ValueError, binascii.Error, UnicodeEncodeError, orjson.JSONDecodeError):
+        raise _bad("cursor", "not a cursor this API gave") from None
+    if not isinstance(data, list) or not data or data[0] != fingerprint:
+        raise _bad("cursor", "not a cursor of this listing (same filters and order_by)")
+    return data[1:]
+
+
+def _encode_cursor(fingerprint: str, key: list[Any]) -> str:
+    return base64.urlsafe_b64encode(orjson.dumps([fingerprint, *key])).decode().rstrip("=")
+
+
+def list_table(request: Request, who: Authenticated, name: str,
+               forced: list[tuple[str, Any]] | None = None) -> Response:
+    """One page of a projection table, as far as the caller may read it."""
+    spec = table(name)
+    params = request.query_params
+    filters: list[tuple[str, Any]] = list(forced or [])
+    for field in params:
+        if len(params.getlist(field)) > 1:
+            raise _bad(field, "give it once")
+        column = spec.column(field)
+        if field in PAGING:
+            continue
+        if column is None:
+            raise _bad(field, f"no such column in {name}; filter by "
+                       f"{', '.join(c.name for c in spec.columns)}")
+        try:
+            filters.append((field, value_of(column, params[field], field)))
+        except PageError as error:
+            raise _bad(field, str(error).split(": ", 1)[1]) from None
+    order_by = params.get("order_by")
+    if order_by is not None and spec.column(order_by.lstrip("-")) is None:
+        raise _bad("order_by", f"no column {order_by.lstrip('-')!r} in {name}")
+    limit_text = params.get("limit", "100")
+    if not limit_text.isdigit() or not 1 <= int(limit_text) <= MAX_LIMIT:
+        raise _bad("limit", f"an integer from 1 to {MAX_LIMIT}")
+    fingerprint = _cursor_print(name, filters, order_by)
+    after = _decode_cursor(params["cursor"], fingerprint) if "cursor" in params else None
+    rt = runtime(request)
+    scope = rt.services.reads.query_scope(who.caller, name)
+    try:
+        rows, key = rt.read(lambda db: page(db, scope, filters, order_by, int(limit_text),
+                                            after))
+    except PageError as error:
+        raise _bad(error.field, str(error).split(": ", 1)[1]) from None
+    return answer({"items": rows,
+                   "next_cursor": None if key is None else _encode_cursor(fingerprint, key)})
+
+
+def _parameters(name: str) -> list[dict[str, Any]]:
+    spec = table(name)
+    columns = [c.name for c in spec.columns]
+    found: list[dict[str, Any]] = [
+        {"name": c.name, "in": "query", "required": False,
+         "description": f"only rows whose {c.name} equals this",
+         "schema": {"type": SCHEMA_TYPES[c.type],
+                    **({"maxLength": 1000, "pattern": TEXT_PATTERN} if c.type == "TEXT"
+                       else {})}}
+        for c in spec.columns]
+    found += [
+        {"name": "order_by", "in": "query", "required": False,
+         "description": "a column; prefix - for descending (rows without a value last)",
+         "schema": {"type": "string", "enum": columns + [f"-{c}" for c in columns]}},
+        {"name": "limit", "in": "query", "required": False,
+         "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 100}},
+        {"name": "cursor", "in": "query", "required": False,
+         "description": "next_cursor of the previous page", "schema": {"type": "string"}},
+    ]
+    return found
+
+
+def _add_table_route(name: str, path: str, tag: str, operation_id: str) -> None:
+    def read_table(request: Request, who: Who) -> Response:
+        return list_table(request, who, name)
+
+    read_table.__doc__ = (f"Rows of the `{name}` read model (also a plain SQL table of that "
+                          "name), filtered by any column, in pages.")
+    router.add_api_route(path, read_table, methods=["GET"], tags=[tag],
+                         name=f"read_{name}", operation_id=operation_id,
+                         responses={200: {"model": models.Page}, **PROBLEMS},
+                         openapi_extra={"parameters": _parameters(name)})
+
+
+_add_table_route("cases", "/v1/cases", "cases", "list_cases")
+for _table in queryable_tables():
+    # a table without a key is a projection's work queue (product_deltas: rows waiting to be
+    # added up), not a view: it has no stable order to page through
+    if table(_table).key:
+        _add_table_route(_table, f"/v1/projections/{_table}", "projections", f"read_{_table}")
+
+
+@router.get("/v1/report", tags=["projections"],
+            responses={200: {"model": models.Report}, **PROBLEMS})
+def get_report(request: Request, who: Who) -> Response:
+    """The analyst's key figures (what `aftersales report` prints)."""
+    rt = runtime(request)
+    rt.services.reads.require(who.caller, "ReadReport")
+    return answer(rt.read(build_report).to_json())
+
+
+@router.get("/v1/deadlines", tags=["cases"],
+            responses={200: {"model": models.Deadlines}, **PROBLEMS})
+def get_open_deadlines(
+    request: Request, who: Who,
+    case: Annotated[UUID | None, Query(description="only this case's")] = None,
+    due_before: Annotated[str | None, Query(description="RFC 3339: only those due before")
+                          ] = None,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
+) -> Response:
+    """Open deadlines by due time (staff, auditors)."""
+    rt = runtime(request)
+    before = time_param(due_before, "due_before")
+    rt.services.reads.require(who.caller, "ListDeadlines")
+    rows = rt.deadlines(lambda index: index.listing(case, before))
+    return answer({"items": [d.to_json() for d in rows[:limit]]})
+
+
+@router.get("/v1/audit/verification", tags=["audit"],
+            responses={200: {"model": models.Verification}, **PROBLEMS})
+def get_verification(
+    request: Request, who: Who,
+    decisions: Annotated[bool, Query(description="also re-run every recorded decision")
+                         ] = False,
+) -> Response:
+    """Recompute the hash chain over every stored event and compare it with the sealed
+    checkpoints (auditors): ``intact`` false names where it first diverges."""
+    rt = runtime(request)
+    rt.services.reads.require(who.caller, "VerifyAudit")
+    store = rt.services.store
+    report = Auditor(store.recorder, store.mapper).verify(decisions=decisions)
+    return answer(report.to_json())
+
+
+@router.get("/v1/audit/denials", tags=["audit"],
+            responses={200: {"model": models.Denials}, **PROBLEMS})
+def get_denials(
+    request: Request, who: Who,
+    since: Annotated[str | None, Query(description="RFC 3339: at or after")] = None,
+    principal: Annotated[str | None, Query(max_length=64, description="a principal's name")
+                         ] = None,
+    operation: Annotated[str | None, Query(max_length=64)] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
+    cursor: Annotated[str | None, Query(max_length=200, description="next_cursor of the "
+                                        "previous page")] = None,
+) -> Response:
+    """The security log: every denied operation, oldest first, in pages (auditors)."""
+    rt = runtime(request)
+    after = time_param(since, "since")
+    fingerprint = _cursor_print("security_denials", [
+        ("since", since), ("principal", principal), ("operation", operation)], None)
+    after_id = None
+    if cursor is not None:
+        key = _decode_cursor(cursor, fingerprint)
+        if len(key) != 1 or not isinstance(key[0], int):
+            raise _bad("cursor", "not a cursor this API gave")
+        after_id = key[0]
+    rt.services.reads.require(who.caller, "ReadDenials")
+    rows = SqlDenialLog(rt.services.store.recorder).list(
+        since=after, principal=principal, operation=operation, limit=limit, after_id=after_id)
+    more = len(rows) == limit
+    return answer({"items": rows, "next_cursor": _encode_cursor(fingerprint, [rows[-1]["id"]])
+                   if more else None})
+
+
+@router.get("/v1/me", tags=["principals"], responses={200: {"model": models.Me}, **PROBLEMS})
+def get_me(request: Request, who: Who) -> Response:
+    """Who the credential authenticates, and the roles it may act in."""
+    principal = runtime(request).services.access.principal(who.caller)
+    roles = [r for r in principal.roles if who.caller.roles is None or r in who.caller.roles]
+    return answer({"principal": principal.name, "principal_id": principal.principal_id,
+                   "roles": roles, "customer_id": principal.customer_id,
+                   "credential": who.credential})

@@ -1,0 +1,69 @@
+"""Who works on a case: the desk's assignments, kept in the store's database
+(``desk_assignments``, one row per assignment, never updated: the latest row of a case is its
+assignee). Assigning is allowed by the permission matrix (``AssignCase``) and changes no case:
+it is the desk's work distribution, not a fact of the case."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from api.sql import StoreTable
+
+CHUNK = 500
+
+
+@dataclass(frozen=True)
+class Assignment:
+    case_id: str
+    assignee: str  # a principal's name
+    assigned_by: str
+    assigned_at: datetime
+
+
+class Assignments(StoreTable):
+    name = "desk_assignments"
+    create = (
+        "CREATE TABLE IF NOT EXISTS {table} (case_id TEXT NOT NULL, assignee TEXT NOT NULL, "
+        "assigned_by TEXT NOT NULL, assigned_at TEXT NOT NULL, seq INTEGER NOT NULL, "
+        "PRIMARY KEY (case_id, seq))"
+    )
+
+    def assign(self, case_id: str, assignee: str, by: str, at: datetime) -> None:
+        with self.transaction() as tx:
+            rows = tx.rows(f"SELECT COALESCE(MAX(seq), 0) FROM {self.table} WHERE case_id = ?",
+                           (case_id,))
+            tx.execute(f"INSERT INTO {self.table} (case_id, assignee, assigned_by, assigned_at, "
+                       "seq) VALUES (?, ?, ?, ?, ?)",
+                       (case_id, assignee, by, at.astimezone(UTC).isoformat(), rows[0][0] + 1))
+
+    def current(self, case_ids: Iterable[str]) -> dict[str, Assignment]:
+        """The assignee of each of these cases that has one."""
+        found: dict[str, Assignment] = {}
+        ids = list(dict.fromkeys(case_ids))
+        for start in range(0, len(ids), CHUNK):
+            chunk = ids[start:start + CHUNK]
+            marks = ", ".join("?" for _ in chunk)
+            with self.transaction(commit=False) as tx:
+                rows = tx.rows(
+                    f"SELECT case_id, assignee, assigned_by, assigned_at FROM {self.table} a "
+                    f"WHERE case_id IN ({marks}) AND seq = (SELECT MAX(seq) FROM {self.table} b "
+                    "WHERE b.case_id = a.case_id)", chunk)
+            for case_id, assignee, by, at in rows:
+                found[case_id] = Assignment(case_id, assignee, by, datetime.fromisoformat(at))
+        return found
+
+    def cases_of(self, assignee: str) -> set[str]:
+        """The cases whose latest assignment names ``assignee``."""
+        with self.transaction(commit=False) as tx:
+            rows = tx.rows(
+                f"SELECT case_id FROM {self.table} a WHERE assignee = ? AND seq = (SELECT "
+                f"MAX(seq) FROM {self.table} b WHERE b.case_id = a.case_id)", (assignee,))
+        return {r[0] for r in rows}
+
+    def assigned(self) -> set[str]:
+        """Every case that has an assignee."""
+        with self.transaction(commit=False) as tx:
+            rows = tx.rows(f"SELECT DISTINCT case_id FROM {self.table}")
+        return {r[0] for r in rows}

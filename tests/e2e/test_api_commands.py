@@ -1,0 +1,172 @@
+"""Commands over real HTTP against `aftersales serve`, on SQLite and PostgreSQL: the answer is
+what `aftersales submit` prints, If-Match refuses a stale version (412) and changes nothing,
+Idempotency-Key replays the first answer (also after a restart) and refuses another body
+under the same key (422)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import uuid
+from datetime import timedelta
+
+from tests.api_server import ApiServer
+from tests.e2e.conftest import World, command, deliver
+from tests.e2e.test_cli import AFTERSALES
+from tests.factories import T0, caller
+
+AT = (T0 + timedelta(days=6)).isoformat()
+
+
+def stored_events(api: ApiServer) -> int:
+    with api.app() as services:
+        return services.store.recorder.max_notification_id() or 0
+
+
+def new_return(api: ApiServer, **extra: str) -> dict[str, object]:
+    with api.client("customer-c-1") as customer:
+        return command(customer, {"command": "RequestReturn", "order_id": "o-1",
+                                  "reason": "changed_mind", "at": AT,
+                                  "lines": [{"line_id": "1", "quantity": 1}], **extra}, 201)
+
+
+def test_a_command_answers_what_submit_prints_and_where_the_case_is(
+        api: ApiServer, world: World) -> None:
+    with api.client("customer-c-1") as customer:
+        done = customer.post("/v1/commands", json={
+            "command": "RequestReturn", "order_id": "o-1", "reason": "changed_mind", "at": AT,
+            "lines": [{"line_id": "1", "quantity": 1}]})
+    assert done.status_code == 201, done.text
+    data = done.json()
+    assert set(data) == {"command", "case_id", "case_type", "status", "version", "decisions",
+                         "related"}
+    assert data["command"] == "RequestReturn" and data["case_type"] == "return"
+    assert {d["policy_id"] for d in data["decisions"]} >= {"return.eligibility"}
+    assert done.headers["location"] == f"/v1/cases/{data['case_id']}"
+    assert done.headers["etag"] == f'"{data["version"]}"'
+    with api.client("customer-c-1") as customer:
+        shown = customer.get(done.headers["location"])
+    assert shown.status_code == 200 and shown.json()["version"] == data["version"]
+
+
+def test_the_answer_is_word_for_word_what_submit_prints_for_the_same_command(
+        api: ApiServer, world: World) -> None:
+    """Two new customers with the same history each file the same complaint: one through
+    `aftersales submit`, one over HTTP."""
+    cases = {"c-cli": str(uuid.uuid4()), "c-http": str(uuid.uuid4())}
+    with api.app() as services:
+        for customer in cases:
+            caller(services, f"customer-{customer}")
+    api.keys["customer-c-http"] = api.key_for("customer-c-http")
+    for customer in cases:
+        deliver(api, f"o-{customer}", customer)
+
+    def complaint(customer: str) -> dict[str, object]:
+        return {"command": "FileComplaint", "case_id": cases[customer],
+                "order_id": f"o-{customer}", "channel": "email", "category": "damaged",
+                "description": "cracked", "at": AT}
+
+    printed = subprocess.run(
+        [*AFTERSALES, "submit", "-"], input=json.dumps(complaint("c-cli")), text=True,
+        capture_output=True, timeout=120, check=False,
+        env={**api.env, "AFTERSALES_PRINCIPAL": "customer-c-cli"})
+    assert printed.returncode == 0, printed.stderr
+    with api.client("customer-c-http") as customer:
+        answered = command(customer, complaint("c-http"), 201)
+    assert json.loads(printed.stdout.replace(cases["c-cli"], cases["c-http"])) == answered
+
+
+def test_if_match_with_the_current_version_runs_and_a_stale_one_is_412_changing_nothing(
+        api: ApiServer, world: World) -> None:
+    opened = new_return(api)
+    case_id, version = opened["case_id"], int(str(opened["version"]))
+    with api.client("agent-1") as agent:
+        stale = agent.post("/v1/commands", headers={"If-Match": f'"{version - 1}"'},
+                           json={"command": "RejectReturn", "case_id": case_id, "reason": "no",
+                                 "at": AT})
+        before = stored_events(api)
+        assert stale.status_code == 412, stale.text
+        assert stale.headers["content-type"] == "application/problem+json"
+        assert stale.json()["type"] == "urn:aftersales:problem:precondition_failed"
+        assert stored_events(api) == before
+        current = agent.get(f"/v1/cases/{case_id}").headers["etag"]
+        done = agent.post("/v1/commands", headers={"If-Match": current},
+                          json={"command": "IssueReturnLabel", "case_id": case_id,
+                                "carrier": "DHL", "tracking_number": "T-1", "at": AT})
+        assert done.status_code == 200, done.text
+        again = agent.post("/v1/commands", headers={"If-Match": current},
+                           json={"command": "CloseReturn", "case_id": case_id, "at": AT})
+        assert again.status_code == 412
+
+
+def test_if_match_that_is_not_one_strong_etag_or_on_a_new_case_is_invalid(
+        api: ApiServer, world: World) -> None:
+    with api.client("agent-1") as agent:
+        for header in ('W/"1"', "1", '"1", "2"', '"x"'):
+            bad = agent.post("/v1/commands", headers={"If-Match": header}, json={
+                "command": "RejectReturn", "case_id": world.return_case, "reason": "x"})
+            assert bad.status_code == 400, header
+            assert bad.json()["errors"][0]["field"] == "If-Match"
+        opening = agent.post("/v1/commands", headers={"If-Match": '"1"'}, json={
+            "command": "RequestRefund", "order_id": "o-1", "source": "goodwill",
+            "reason": "x", "amount": "1.00", "at": AT})
+        assert opening.status_code == 400
+
+
+def test_a_retry_with_the_same_idempotency_key_gets_the_first_answer(
+        api: ApiServer, world: World) -> None:
+    key = uuid.uuid4().hex
+    body = {"command": "RequestRefund", "order_id": "o-1", "source": "goodwill",
+            "reason": "sorry", "amount": "2.00", "at": AT}
+    with api.client("agent-2") as agent:
+        first = agent.post("/v1/commands", json=body, headers={"Idempotency-Key": key})
+        assert first.status_code == 201, first.text
+        events = stored_events(api)
+        second = agent.post("/v1/commands", json={**body}, headers={"Idempotency-Key": key})
+        assert second.status_code == 201
+        assert second.json() == first.json()
+        assert second.headers["idempotent-replayed"] == "true"
+        assert second.headers["location"] == first.headers["location"]
+        assert stored_events(api) == events
+        other = agent.post("/v1/commands", json={**body, "amount": "3.00"},
+                           headers={"Idempotency-Key": key})
+        assert other.status_code == 422
+        assert other.json()["type"] == "urn:aftersales:problem:idempotency_key_reused"
+    with api.client("agent-3") as someone_else:  # keys are per principal
+        theirs = someone_else.post("/v1/commands", json=body, headers={"Idempotency-Key": key})
+        assert theirs.status_code == 201 and theirs.json()["case_id"] != first.json()["case_id"]
+
+
+def test_a_refused_command_is_kept_for_its_key_and_an_invalid_one_is_not(
+        api: ApiServer, world: World) -> None:
+    key = uuid.uuid4().hex
+    with api.client("agent-1") as agent:
+        refused = agent.post("/v1/commands", headers={"Idempotency-Key": key}, json={
+            "command": "CloseReturn", "case_id": world.return_case, "at": AT})
+        assert refused.status_code == 422, refused.text
+        again = agent.post("/v1/commands", headers={"Idempotency-Key": key}, json={
+            "command": "CloseReturn", "case_id": world.return_case, "at": AT})
+        assert again.status_code == 422 and again.headers["idempotent-replayed"] == "true"
+        assert again.json()["detail"] == refused.json()["detail"]
+        key2 = uuid.uuid4().hex
+        invalid = agent.post("/v1/commands", headers={"Idempotency-Key": key2}, json={
+            "command": "CloseReturn", "case_id": "not-a-uuid"})
+        assert invalid.status_code == 400
+        fixed = agent.post("/v1/commands", headers={"Idempotency-Key": key2}, json={
+            "command": "CloseReturn", "case_id": "not-a-uuid"})
+        assert "idempotent-replayed" not in fixed.headers
+
+
+def test_kept_answers_survive_a_restart_of_the_server(api: ApiServer, world: World) -> None:
+    key = uuid.uuid4().hex
+    body = {"command": "RequestRefund", "order_id": "o-1", "source": "goodwill",
+            "reason": "restart", "amount": "1.50", "at": AT}
+    with api.client("agent-1") as agent:
+        first = agent.post("/v1/commands", json=body, headers={"Idempotency-Key": key})
+    assert first.status_code == 201
+    assert api.stop() == 0
+    api.start()
+    with api.client("agent-1") as agent:
+        replayed = agent.post("/v1/commands", json=body, headers={"Idempotency-Key": key})
+    assert replayed.status_code == 201 and replayed.json() == first.json()
+    assert replayed.headers["idempotent-replayed"] == "true"

@@ -1,0 +1,315 @@
+"""Personal data on the real stores (SQLite file and PostgreSQL): sealed before it is stored,
+erased by destroying its key, and everything else keeps working after the erasure."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import psycopg
+import pytest
+
+from aftersales.bootstrap import open_app, store_reader
+from aftersales.settings import Settings, eventsourcing_env
+from aftersales_core.application.history import CaseHistory, load_history
+from aftersales_core.application.services import Services
+from aftersales_core.errors import NotAuthorisedError, UnknownCaseError
+from aftersales_core.personal import ERASED
+from audit.auditor import Auditor
+from consumers.case_events import to_cloud_event
+from privacy.errors import KeyEncryptionKeyError
+from projections import report
+from projections.db import ReadDatabase
+from projections.rebuild import rebuild
+from tests.factories import ADMIN, T0, caller, run
+from tests.integration.test_exchange_and_repair import desk_for
+from tests.personal import AT, plant, postgres_bytes, sqlite_bytes
+
+NOW = datetime(2026, 5, 1, 12, tzinfo=UTC)
+
+
+def rerun_decisions(app: Services, history: CaseHistory) -> list[tuple[Any, Any]]:
+    """Each recorded decision with the decision its policy version and book give again."""
+    return [(d, app.store.books.rerun(d)) for d in history.decisions]
+
+
+def store_bytes(app: Services, settings: Settings, pg: tuple[str, str] | None) -> bytes:
+    """The store as someone holding its files (or its database) reads it."""
+    if pg is None:
+        return sqlite_bytes(Path(settings.database_url.removeprefix("sqlite:///")))
+    return postgres_bytes(*pg)
+
+
+def vacuumed(url: str, schema: str, table: str) -> bool:
+    """Whether ``table`` was vacuumed by hand (its statistics may take a moment to show it)."""
+    deadline = time.monotonic() + 30
+    while True:
+        with psycopg.connect(url, autocommit=True) as conn:
+            found = conn.execute("SELECT last_vacuum FROM pg_stat_user_tables WHERE schemaname = "
+                                 "%s AND relname = %s", (schema, table)).fetchone()
+        if found is not None and found[0] is not None:
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.2)
+
+
+def pg_of(request: pytest.FixtureRequest, settings: Settings) -> tuple[str, str] | None:
+    if settings.postgres_schema is None:
+        return None
+    return request.getfixturevalue("pg_schema")  # type: ignore[no-any-return]
+
+
+def personal_values(document: Any) -> list[str]:
+    """Every value of a case show (full view) that held one of the planted strings."""
+    found: list[str] = []
+
+    def walk(value: Any) -> None:
+        if isinstance(value, dict):
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+        elif isinstance(value, str) and ("PLANTED-" in value or value == ERASED):
+            found.append(value)
+
+    walk(document)
+    return found
+
+
+def test_personal_data_is_sealed_and_erasure_leaves_every_reader_working(
+    app: Services, store_settings: Settings, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    pg = pg_of(request, store_settings)
+    planted = plant(app)
+    agent = caller(app, "agent-1")
+    before = app.reads.case(agent, planted.complaint_id).to_json()
+    assert {m for m in planted.markers if m in str(before)} >= set(planted.markers[2:])
+    assert planted.found_in(store_bytes(app, store_settings, pg)) == []  # never in clear
+    redacted = app.reads.case(caller(app, "analyst-1"), planted.complaint_id).to_json()
+    assert planted.found_in(str(redacted).encode()) == []
+    table: Any = app.privacy.keys.table  # type: ignore[attr-defined]
+    wrapped = table.current(planted.customer_id).wrapped
+    assert wrapped in store_bytes(app, store_settings, pg)
+
+    erasure = app.privacy.erase(caller(app, ADMIN), planted.customer_id, "request DSR-1", NOW)
+
+    assert (erasure.role, erasure.reason) == ("admin", "request DSR-1")
+    assert table.current(planted.customer_id) is None
+    if pg is None:  # everything the write-ahead log still holds, moved into the file
+        with sqlite3.connect(store_settings.database_url.removeprefix("sqlite:///")) as conn:
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        conn.close()
+    else:  # the deleted key rows were pruned at once, not left to autovacuum
+        assert vacuumed(*pg, "personal_data_keys")
+    raw = store_bytes(app, store_settings, pg)
+    assert planted.found_in(raw) == [] and wrapped not in raw  # the key is gone from the files
+    # every reader still works, and shows [erased] where personal data was
+    for case_id in (planted.complaint_id, planted.return_id):
+        for as_of in (None, AT + timedelta(hours=3)):
+            shown = app.reads.case(agent, case_id, as_of).to_json()
+            assert personal_values(shown) and set(personal_values(shown)) == {ERASED}
+        history = load_history(app.store, case_id)
+        assert all(again.same_result_as(d) for d, again in rerun_decisions(app, history))
+    auditor = Auditor(app.store.recorder, app.store.mapper, rerun=app.store.books.rerun)
+    auditor.seal(NOW)
+    verified = auditor.verify(decisions=True)
+    assert verified.intact and verified.decision_mismatches == [], verified.findings
+    assert verified.decisions_checked
+    notifications = app.store.recorder.select_notifications(1, 100_000)
+    published = [to_cloud_event(n) for n in notifications]
+    assert planted.found_in(str(published).encode()) == []
+    assert published[-1]["type"] == "aftersales.customer.PersonalDataErased"
+    assert published[-1]["data"]["customer_id"] == planted.customer_id
+    # projections: rebuilt from the store, the customer's rows no longer name them
+    read_url = (f"sqlite:///{tmp_path / 'read.sqlite'}" if pg is None
+                else f"{pg[0]}?options=-csearch_path%3D{pg[1]}")
+    db = ReadDatabase(read_url)
+    rebuild(db, None, store_reader(app))
+    rows = db.query("SELECT case_id, customer_id FROM cases WHERE order_id = ?",
+                    (planted.order_id,))
+    assert rows and {r["customer_id"] for r in rows} == {ERASED}
+    assert {r["customer_id"] for r in db.query("SELECT customer_id FROM orders")} == {ERASED}
+    built = report.build(db)
+    assert built.headline["complaint cases"] == 1 and built.sections
+    db.close()
+    read_raw = (sqlite_bytes(tmp_path / "read.sqlite") if pg is None else postgres_bytes(*pg))
+    assert planted.found_in(read_raw) == []
+    # the cases go on: new personal data gets a new key, the erased stays erased
+    run(app, "agent-1", {"command": "AddComplaintMessage", "case_id": str(planted.complaint_id),
+                         "direction": "out", "text": "NEW-AFTER-ERASURE",
+                         "at": (NOW + timedelta(minutes=1)).isoformat()})
+    values = personal_values(app.reads.case(agent, planted.complaint_id).to_json())
+    assert set(values) == {ERASED}
+    assert "NEW-AFTER-ERASURE" in str(app.reads.case(agent, planted.complaint_id).to_json())
+    exported = app.privacy.export(caller(app, ADMIN), planted.customer_id, NOW)
+    assert {p["value"] for p in exported["personal_data"]} == {ERASED, "NEW-AFTER-ERASURE"}
+
+
+def test_an_export_holds_every_personal_datum_and_every_case(app: Services) -> None:
+    planted = plant(app)
+    other = plant(app, customer_id="c-8", order_id="o-8")
+    exported = app.privacy.export(caller(app, "customer-c-9"), "c-9", NOW)
+    assert exported["format"] == "aftersales.customer-export.v1"
+    values = " ".join(p["value"] for p in exported["personal_data"])
+    assert all(marker in values for marker in planted.markers)
+    assert other.found_in(str(exported).encode()) == []
+    assert {c["case_id"] for c in exported["cases"]} >= {str(planted.return_id),
+                                                           str(planted.complaint_id)}
+    assert [o["state"]["order_id"] for o in exported["orders"]] == ["o-9"]
+    assert [p["state"]["customer_id"] for p in exported["principals"]] == ["c-9"]
+    assert exported["customer"]["state"]["orders"] == ["o-9"]
+    fields = {(p["kind"], p["field"]) for p in exported["personal_data"]}
+    assert {("return", "note"), ("return", "evidence/0"), ("complaint", "description"),
+            ("complaint", "message"), ("complaint", "text"), ("complaint", "note")} <= fields
+
+
+def test_a_resolutions_detail_and_a_proposals_note_are_the_customers(
+    app: Services, store_settings: Settings, request: pytest.FixtureRequest
+) -> None:
+    pg = pg_of(request, store_settings)
+    desk = desk_for(app)
+    returned = desk.returned("refund")
+    detail, note = "PLANTED-5e1d-detail", "PLANTED-5e1d-proposal"
+    desk("ResolveReturn", case_id=returned, by="agent-1", detail=f"refunded to Erika {detail}")
+    filed = desk("FileComplaint", by="c-1", order_id="o-1", channel="email",
+                 category="damaged", description="it broke")
+    desk("ProposeResolution", case_id=str(filed.case_id), by="agent-1", resolution="apology",
+         note=f"Dear Erika, {note}")
+    raw = store_bytes(app, store_settings, pg)
+    assert detail.encode() not in raw and note.encode() not in raw
+    agent = caller(app, "agent-1")
+    shown = [app.reads.case(agent, UUID(returned)).to_json(),
+             app.reads.case(agent, filed.case_id).to_json()]
+    assert detail in str(shown[0]) and note in str(shown[1])
+    redacted = app.reads.case(caller(app, "analyst-1"), UUID(returned)).to_json()
+    assert detail not in str(redacted)
+
+    app.privacy.erase(caller(app, ADMIN), "c-1", "request DSR-5", NOW)
+    for case_id in (UUID(returned), filed.case_id):
+        after = app.reads.case(agent, case_id).to_json()
+        assert detail not in str(after) and note not in str(after) and ERASED in str(after)
+        history = load_history(app.store, case_id)
+        assert all(again.same_result_as(d) for d, again in rerun_decisions(app, history))
+
+
+def test_who_may_erase_and_export(app: Services) -> None:
+    plant(app)
+    for name in ("agent-1", "sup-1", "auditor-1", "customer-c-9"):
+        with pytest.raises(NotAuthorisedError):
+            app.privacy.erase(caller(app, name), "c-9", "because", NOW)
+    app.principals.add(caller(app, ADMIN), "admin-of-c9", ["admin", "customer"], T0,
+                       customer_id="c-9")
+    with pytest.raises(NotAuthorisedError, match="nobody erases their own personal data"):
+        app.privacy.erase(caller(app, "admin-of-c9"), "c-9", "my own", NOW)
+    with pytest.raises(UnknownCaseError, match="nothing is held"):
+        app.privacy.erase(caller(app, ADMIN), "c-never", "typo", NOW)
+    plant(app, customer_id="c-8", order_id="o-8")
+    with pytest.raises(UnknownCaseError):  # not "denied": another customer's data is not there
+        app.privacy.export(caller(app, "customer-c-8"), "c-9", NOW)
+    with pytest.raises(NotAuthorisedError):
+        app.privacy.export(caller(app, "agent-1"), "c-9", NOW)
+    denials = app.access.denials.list(operation="EraseCustomer")  # type: ignore[attr-defined]
+    assert len(denials) == 5 and all("PLANTED" not in str(d) for d in denials)
+
+
+def test_retention_erases_the_day_after_the_period_ends_and_keeps_open_cases(
+    app: Services,
+) -> None:
+    from aftersales.bootstrap import scheduler_principal
+    from scheduling.scheduler import Scheduler
+
+    closed = plant(app, close=True)
+    still_open = plant(app, customer_id="c-8", order_id="o-8")
+    app.privacy.retention_days = 30
+    last_closed = AT + timedelta(hours=9)  # the return was cancelled last
+    erase_after = datetime(2026, 4, 6, tzinfo=UTC)  # 30 days kept after 6 March, then erased
+    assert last_closed.date().isoformat() == "2026-03-06"
+    scheduler = Scheduler(app, scheduler_principal(app))
+
+    def erased(now: datetime) -> list[Any]:
+        return [f for f in scheduler.fire_due(now) if f.case_type == "customer"]
+
+    assert erased(erase_after - timedelta(microseconds=1)) == []
+    [fired] = erased(erase_after)
+    assert (fired.related, fired.action, fired.due_at) == (
+        {"customer_id": closed.customer_id}, "erase_personal_data", erase_after)
+    agent = caller(app, "agent-1")
+    assert set(personal_values(app.reads.case(agent, closed.complaint_id).to_json())) == {ERASED}
+    kept = personal_values(app.reads.case(agent, still_open.complaint_id).to_json())
+    assert ERASED not in kept and len(kept) >= 4
+    assert erased(erase_after + timedelta(days=1)) == []  # nothing twice; open cases kept
+    customer = load_history(app.store, fired.case_id)
+    [decision] = customer.decisions
+    assert (decision.policy_id, decision.outcome) == ("personal_data.retention", "erase")
+    assert [again.same_result_as(d) for d, again in rerun_decisions(app, customer)] == [True]
+    erasure = customer.events[-1]
+    assert (erasure.role, erasure.by) == ("scheduler", str(scheduler.principal_id))
+    # the open complaint closes (the return expired meanwhile, unshipped): this customer is
+    # erased once their own period has passed
+    for command in ({"command": "ResolveComplaint", "summary": "done"},
+                    {"command": "CloseComplaint", "satisfaction": 5}):
+        run(app, "agent-1", {**command, "case_id": str(still_open.complaint_id),
+                             "at": datetime(2026, 5, 1, 10, tzinfo=UTC).isoformat()})
+    assert load_history(app.store, still_open.return_id).aggregate.status == "expired"
+    assert erased(datetime(2026, 5, 31, 23, tzinfo=UTC)) == []
+    [later] = erased(datetime(2026, 6, 1, tzinfo=UTC))
+    assert later.related == {"customer_id": "c-8"}
+
+
+def test_the_erasure_and_the_key_destruction_are_one_transaction(app: Services) -> None:
+    """A store refusing the erasure event (a concurrent change of the customer) destroys no
+    key: the data stays readable, and trying again works."""
+    planted = plant(app)
+    customer = app.store.customer("c-9", NOW)
+    table: Any = app.privacy.keys.table  # type: ignore[attr-defined]
+    real_commit = app.work.commit
+
+    def racing_commit(*aggregates: Any, effects: Any = ()) -> None:
+        rival = app.store.customer("c-9", NOW)
+        rival.add_order("o-rival", NOW)
+        real_commit(rival)  # the customer moved on under the erasure
+        real_commit(*aggregates, effects=effects)
+
+    app.work.commit = racing_commit  # type: ignore[method-assign]
+    with pytest.raises(Exception, match="changed while"):
+        app.privacy.erase(caller(app, ADMIN), "c-9", "race", NOW)
+    app.work.commit = real_commit  # type: ignore[method-assign]
+    assert table.current("c-9") is not None and customer.erasures == []
+    shown = app.reads.case(caller(app, "agent-1"), planted.complaint_id).to_json()
+    assert ERASED not in personal_values(shown)
+    app.privacy.erase(caller(app, ADMIN), "c-9", "race", NOW + timedelta(seconds=1))
+    assert table.current("c-9") is None
+
+
+def test_a_cancel_and_a_reopen_reason_are_the_customers_words(app: Services) -> None:
+    planted = plant(app, close=True)
+    run(app, "customer-c-9", {"command": "ReopenComplaint", "case_id": str(planted.complaint_id),
+                              "reason": "PLANTED-reopen", "at": NOW.isoformat()})
+    raw = b"".join(n.state for n in app.store.recorder.select_notifications(1, 100_000))
+    assert b"PLANTED-reopen" not in raw and b"cancelled by the customer" not in raw
+    app.privacy.erase(caller(app, ADMIN), "c-9", "request", NOW + timedelta(minutes=1))
+    reopened = [e for e in load_history(app.store, planted.complaint_id).events
+                if type(e).TOPIC == "aftersales.complaint.Reopened"]
+    cancelled = [e for e in load_history(app.store, planted.return_id).events
+                 if type(e).TOPIC == "aftersales.return.Cancelled"]
+    assert [e.reason.value for e in reopened + cancelled] == [ERASED, ERASED]
+
+
+def test_a_default_key_file_is_created_beside_a_new_local_store_only(tmp_path: Path) -> None:
+    env = eventsourcing_env(f"sqlite:///{tmp_path / 'store' / 'events.sqlite'}")
+    app = open_app(env, environ={})
+    app.privacy.keys.key_for("c-1")  # type: ignore[attr-defined]
+    app.close()
+    key = tmp_path / "store" / "kek.key"
+    assert key.stat().st_mode & 0o777 == 0o600
+    open_app(env, environ={}).close()  # the same key next time
+    key.unlink()  # lost: never replaced by a new one while data keys need the old one
+    with pytest.raises(KeyEncryptionKeyError, match=r"default key file .* does not exist"):
+        open_app(env, environ={})
+    assert not key.exists()

@@ -1,0 +1,132 @@
+"""The desk's pure parts: every word in both languages with the same placeholders, times in
+the viewer's zone, amounts in their currency, forms derived from the wire models, queue
+filters checked before they reach SQL, and where a sign-in may send the browser."""
+
+from __future__ import annotations
+
+import re
+import string
+from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
+from uuid import uuid4
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from desk.actions import MODELS, WHEN, body_of, form_of
+from desk.case_view import flatten
+from desk.catalog import WORDS
+from desk.i18n import Reader, negotiate, zone_of
+from desk.queue import Query
+from desk.routes_session import safe_next
+from desk.terms import TERMS
+from schemas.commands import Channel
+
+
+def placeholders(text: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+
+@pytest.mark.parametrize("key", sorted({**WORDS, **TERMS}))
+def test_every_word_has_english_and_chinese_with_the_same_placeholders(key: str) -> None:
+    english, chinese = {**WORDS, **TERMS}[key]
+    assert english.strip() and chinese.strip()
+    assert placeholders(english) == placeholders(chinese)
+
+
+def test_every_action_and_option_the_desk_shows_has_words_in_both_languages() -> None:
+    for kind in WHEN.values():
+        for command in kind:
+            assert f"cmd.{command}" in TERMS
+            for field in form_of(command).fields:
+                assert f"field.{field.name}" in TERMS, (command, field.name)
+                for option in field.options:
+                    assert f"opt.{option}" in TERMS or re.fullmatch(r"[A-D]", option), option
+    for channel in Channel.__args__:  # type: ignore[attr-defined]
+        assert f"opt.{channel}" in TERMS
+
+
+def test_times_are_shown_in_the_viewers_zone_and_amounts_in_the_case_currency() -> None:
+    moment = "2026-03-07T09:00:00+00:00"
+    assert Reader("zh", "Asia/Shanghai").when(moment) == "2026-03-07 17:00"
+    assert Reader("en", "America/New_York").when(moment) == "2026-03-07 04:00"
+    assert Reader("en", "Europe/Berlin").money("300.00", "EUR") == "€300.00"
+    assert Reader("en", "UTC").money("2000", "JPY") == "¥2,000"
+    assert Reader("zh", "UTC").money("1999.5", "CNY") == "¥1,999.50"
+    assert Reader("en", "UTC").money(None, "EUR") == "—"
+
+
+def test_time_left_reads_to_the_minute_on_both_sides_of_the_deadline() -> None:
+    now = datetime(2026, 3, 7, 12, 0, tzinfo=UTC)
+    r = Reader("en", "UTC")
+    assert r.left(now + timedelta(days=2, hours=4), now) == "2 d 4 h left"
+    assert r.left(now + timedelta(minutes=59, seconds=59), now) == "59 min left"
+    assert r.left(now, now) == "0 min left"
+    assert r.left(now - timedelta(minutes=1), now) == "overdue by 1 min"
+    assert Reader("zh", "UTC").left(now - timedelta(hours=3, minutes=5), now) == \
+        "已超期 3 小时 5 分钟"
+
+
+def test_languages_and_zones_are_chosen_only_among_real_ones() -> None:
+    assert negotiate("zh-CN,zh;q=0.9,en;q=0.8") == "zh"
+    assert negotiate("fr-FR,en;q=0.5") == "en"
+    assert negotiate("de, fr") == "en"
+    assert negotiate(None) == "en"
+    assert zone_of("Asia/Shanghai") is not None
+    for bad in ("Mars/Olympus", "../../etc/passwd", "UTC\x00", "", "A" * 70):
+        assert zone_of(bad) is None
+
+
+@pytest.mark.parametrize("command", sorted({c for kind in WHEN.values() for c in kind}))
+def test_each_action_is_a_command_of_the_wire_schema_without_the_fields_the_desk_fills(
+        command: str) -> None:
+    assert command in MODELS
+    names = {f.name for f in form_of(command).fields}
+    assert not names & {"case_id", "order_id", "source", "source_case_id", "direction", "at",
+                        "by", "requested_by", "approver"}
+
+
+def test_a_reply_is_always_outbound_and_a_refund_names_the_case_it_comes_from() -> None:
+    case = SimpleNamespace(id=uuid4(), KIND="complaint", order_id="o-1")
+    reply = body_of("AddComplaintMessage", {"text": "hi", "channel": "", "direction": "in",
+                                             "case_id": "someone-else"}, case)
+    assert reply == {"command": "AddComplaintMessage", "text": "hi", "case_id": str(case.id),
+                     "direction": "out"}
+    refund = body_of("RequestRefund", {"amount": "300.00", "reason": "cracked",
+                                       "order_id": "o-9"}, case)
+    assert refund["order_id"] == "o-1" and refund["source_case_id"] == str(case.id)
+    assert refund["source"] == "complaint"
+    answer = body_of("RespondToProposal", {"accepted": "false"}, case)
+    assert answer["accepted"] is False
+
+
+@given(st.dictionaries(st.sampled_from(["case_type", "status", "market", "priority",
+                                        "channel", "escalated", "assignee", "view", "scope",
+                                        "from", "to", "reason", "shown", "other"]),
+                       st.text(max_size=30)))
+def test_queue_filters_keep_only_values_their_rules_accept(params: dict[str, str]) -> None:
+    query = Query.parse(params)
+    assert query.view in ("all", "overdue", "escalated", "mine", "unassigned", "approval")
+    assert query.scope in ("open", "all")
+    assert 0 < query.shown <= 2000
+    for name, value in query.filters.items():
+        assert not any(ord(c) < 32 or ord(c) == 127 for c in value)
+        if name == "market":
+            assert re.fullmatch(r"[A-Z]{2}", value)
+
+
+def test_after_sign_in_the_browser_goes_only_to_a_desk_page_of_this_site() -> None:
+    assert safe_next("/desk/cases/1?as_of=x") == "/desk/cases/1?as_of=x"
+    for bad in ("https://evil.example/desk/", "//evil.example", "/desk\\..", "/v1/cases",
+                "/desk/\r\nSet-Cookie: x", None, ""):
+        assert safe_next(bad) == "/desk/queue"
+
+
+def test_decision_inputs_read_as_flat_rows_and_personal_data_stays_hidden() -> None:
+    rows = flatten({"order": {"market": "DE", "lines": [{"sku": "A", "qty": 1}]},
+                    "note": {"personal_data": "redacted", "subject": "c-1"}, "tags": []})
+    assert ("order.market", "DE") in rows
+    assert ("order.lines.1.sku", "A") in rows
+    assert ("note", {"personal_data": "redacted", "subject": "c-1"}) in rows
+    assert ("tags", "—") in rows

@@ -1,0 +1,3 @@
+from tests.unit.policybook.golden import main
+
+main()

@@ -1,0 +1,84 @@
+"""Book files: TOML or JSON in, every problem named; TOML out that reads back the same."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from aftersales_core.policybook.builtin import builtin_book
+from aftersales_core.policybook.documents import (
+    MAX_BYTES,
+    InvalidBookError,
+    canonical_document,
+    parse,
+    read_book,
+    to_toml,
+)
+from tests.unit.policybook.books import book, document
+
+
+def test_toml_written_from_a_book_reads_back_as_the_same_book() -> None:
+    original = book(**{"returns.markets.EU.reasons": {"doesnt_fit": "45 days"},
+                       "calendars.markets.CN": {"zone": "Asia/Shanghai", "hours": "09:00-21:00",
+                                                "closed": ["2026-02-16"]},
+                       "support": {"email": "service@example.com"}})
+    text = to_toml(canonical_document(original))
+    assert canonical_document(read_book(text.encode())) == canonical_document(original)
+
+
+def test_json_reads_as_toml_does() -> None:
+    data = json.dumps(document()).encode()
+    assert read_book(data, "json") == read_book(to_toml(document()).encode(), "toml")
+    assert read_book(data) == builtin_book()  # a leading "{" is JSON
+
+
+def test_json_with_a_key_twice_is_refused() -> None:
+    text = json.dumps(document())
+    doubled = text.replace('"format":', '"merchant_name": "A", "format":', 1)
+    with pytest.raises(InvalidBookError, match="'merchant_name' appears twice"):
+        parse(doubled.encode(), "json")
+
+
+def test_toml_with_a_key_twice_is_refused() -> None:
+    with pytest.raises(InvalidBookError, match="not valid TOML"):
+        parse(b'merchant_name = "A"\nmerchant_name = "B"\n', "toml")
+
+
+@pytest.mark.parametrize(("data", "match"), [
+    (b"\xff\xfe", "not UTF-8"),
+    (b'merchant_name = "A\x00"', "NUL"),
+    (b"[1, 2]", "not valid TOML"),
+    (b"{", "not valid JSON"),
+    (b'{"a": NaN}', "not a JSON number"),
+    (b'{"a": 1e999}', "never as floats|format"),
+])
+def test_unreadable_files_are_refused_saying_why(data: bytes, match: str) -> None:
+    with pytest.raises(InvalidBookError, match=match):
+        read_book(data)
+
+
+def test_a_json_array_is_not_a_book() -> None:
+    with pytest.raises(InvalidBookError, match="one object"):
+        parse(b"[1, 2]", "json")
+
+
+def test_a_book_over_the_size_limit_is_refused_before_it_is_parsed() -> None:
+    with pytest.raises(InvalidBookError, match="over the"):
+        parse(b" " * (MAX_BYTES + 1), "toml")
+
+
+def test_deep_nesting_is_refused_not_a_crash() -> None:
+    with pytest.raises(InvalidBookError):
+        read_book(b"[" * 100_000 + b"]" * 100_000, "json")
+
+
+@settings(max_examples=200)
+@given(st.binary(max_size=300))
+def test_any_bytes_give_a_book_or_a_named_refusal(data: bytes) -> None:
+    try:
+        read_book(data)
+    except InvalidBookError as error:
+        assert str(error)

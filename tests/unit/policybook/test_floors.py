@@ -1,0 +1,105 @@
+"""The law's limits: a book below a market's statutory minimum is refused, naming the rule,
+the law and the field; day N is refused where day N+1 is not."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from aftersales_core.policybook.documents import UnlawfulBookError, lawful
+from aftersales_core.policybook.floors import check_law
+from tests.unit.policybook.books import DELETE, book
+
+
+def problems(**changes: Any) -> list[str]:
+    return [p.rule for p in check_law(book(**changes))]
+
+
+@pytest.mark.parametrize(("path", "short", "enough", "rule"), [
+    ("returns.markets.EU.no_fault", "13 days", "14 days", "eu.withdrawal_14d"),
+    ("returns.markets.EU.fault", "730 days", "731 days", "eu.legal_guarantee_2y"),
+    ("returns.markets.EU.fault", "1 year", "2 years", "eu.legal_guarantee_2y"),
+    ("returns.markets.GB.no_fault", "13 days", "14 days", "uk.cancellation_14d"),
+    ("returns.markets.GB.fault", "29 days", "30 days", "uk.right_to_reject_30d"),
+    ("returns.markets.CN.no_fault", "6 days", "7 days", "cn.no_reason_7d"),
+    ("returns.markets.CN.cross_border", "6 days", "7 days", "cn.no_reason_7d"),
+    ("returns.ship_back", "13 days", "14 days", "eu.send_back_14d"),
+])
+def test_a_window_one_day_short_of_the_law_is_refused(path: str, short: str, enough: str,
+                                                      rule: str) -> None:
+    assert rule in problems(**{path: short})
+    assert rule not in problems(**{path: enough})
+
+
+@pytest.mark.parametrize(("path", "too_long", "limit", "rule"), [
+    ("returns.markets.CN.cross_border", "31 days", "30 days", "cn.customs_clock"),
+    ("returns.markets.CN.bonded_return", "46 days", "45 days", "cn.customs_clock"),
+    ("refunds.markets.CN", {"days": 8}, {"days": 7}, "cn.refund_7d"),
+    ("refunds.markets.EU", {"days": 15}, {"days": 14}, "eu.refund_14d"),
+    ("refunds.markets.GB", {"days": 15}, {"days": 14}, "uk.refund_14d"),
+])
+def test_a_clock_one_day_past_the_law_is_refused(path: str, too_long: Any, limit: Any,
+                                                 rule: str) -> None:
+    assert rule in problems(**{path: too_long})
+    assert rule not in problems(**{path: limit})
+
+
+def test_the_goods_cannot_be_due_back_before_the_return_may_be_applied_for() -> None:
+    assert "cn.customs_clock" in problems(**{"returns.markets.CN.cross_border": "30 days",
+                                             "returns.markets.CN.bonded_return": "29 days"})
+
+
+def test_a_reasons_own_window_keeps_the_floor_of_its_kind() -> None:
+    assert "eu.withdrawal_14d" in problems(**{"returns.markets.EU.reasons":
+                                              {"doesnt_fit": "10 days"}})
+    assert "eu.legal_guarantee_2y" in problems(**{"returns.markets.EU.reasons":
+                                                  {"defective": "60 days"}})
+    assert problems(**{"returns.markets.EU.reasons": {"doesnt_fit": "60 days"}}) == []
+
+
+def test_a_member_states_own_entry_is_checked_and_wins_over_the_eu_one() -> None:
+    assert problems(**{"returns.markets.DE": {"no_fault": "10 days", "fault": "2 years"}}) == \
+        ["eu.withdrawal_14d"]
+    assert problems(**{"returns.markets.EU.no_fault": "10 days",
+                       "returns.markets.DE": {"no_fault": "14 days", "fault": "2 years"}}) == \
+        ["eu.withdrawal_14d"]
+
+
+def test_without_an_eu_entry_the_default_must_keep_the_eu_floors() -> None:
+    found = check_law(book(**{"returns.markets.EU": DELETE, "returns.default.no_fault":
+                              "10 days"}))
+    eu = [p for p in found if p.rule == "eu.withdrawal_14d"]
+    assert len(eu) == 1 and eu[0].where == "returns.default.no_fault"
+    assert "(applies to AT, BE" in eu[0].message
+
+
+def test_regulated_markets_refund_in_calendar_days_not_working_days() -> None:
+    assert "eu.refund_14d" in problems(**{"refunds.markets.EU": {"working_days": 10}})
+    assert problems(**{"refunds.markets.US": {"working_days": 10}}) == []
+
+
+def test_the_buyer_pays_return_postage_in_the_eu_and_uk_only_if_told_beforehand() -> None:
+    assert problems(**{"return_shipping.markets.EU": "buyer"}) == ["eu.return_cost_informed"]
+    assert problems(**{"return_shipping.markets": {}, "return_shipping.default": "buyer"}) == \
+        ["eu.return_cost_informed", "uk.return_cost_informed"]
+    assert problems(**{"return_shipping.default": "merchant", "return_shipping.markets": {}}) \
+        == []
+
+
+def test_merchant_policy_markets_have_no_floor() -> None:
+    assert problems(**{"returns.markets.US": {"no_fault": "0 days", "fault": "10 days"},
+                       "returns.default": {"no_fault": "0 days", "fault": "7 days"},
+                       "refunds.default": {"working_days": 20}}) == []
+
+
+def test_the_refusal_names_each_rule_the_law_and_the_field() -> None:
+    with pytest.raises(UnlawfulBookError) as error:
+        lawful(book(**{"returns.markets.EU.no_fault": "10 days",
+                       "returns.markets.GB.fault": "20 days"}))
+    message = str(error.value)
+    assert "2 places" in message
+    assert "returns.markets.EU.no_fault" in message and "EU 14-day right of withdrawal" in \
+        message and "Directive 2011/83/EU art. 9" in message
+    assert "returns.markets.GB.fault: 20 days is shorter than the UK 30-day short-term right " \
+           "to reject (Consumer Rights Act 2015 s. 22)" in message

@@ -1,0 +1,60 @@
+"""The published policy: written from the book the engine enforces, in English and Simplified
+Chinese, as Markdown or HTML; golden texts for the built-in and the demo merchants' books."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+import pytest
+
+from aftersales_core.policybook.publish.compose import Source, publish
+from tests.unit.policybook import golden
+from tests.unit.policybook.books import book
+
+SOURCE = Source(3, "sha256:" + "ab" * 32, date(2026, 11, 30))
+
+
+@pytest.mark.parametrize(("name", "lang", "fmt"), golden.CASES)
+def test_the_published_policy_is_the_golden_text(name: str, lang: str, fmt: str) -> None:
+    expected = golden.path(name, lang, fmt).read_text(encoding="utf-8")
+    assert golden.render(name, lang, fmt) == expected
+
+
+@pytest.mark.parametrize("lang", ["en", "zh-CN"])
+def test_what_the_book_says_is_what_is_published(lang: str) -> None:
+    text = publish(book(**{"returns.markets.EU.no_fault": "30 days",
+                           "approval.thresholds.EUR": "275.50", "restocking.rate": "0.125",
+                           "complaints.resolution_hours.P3": 100}), lang, "md", SOURCE)
+    assert ("30 days from delivery" if lang == "en" else "签收后30天内") in text
+    assert "EUR 275.50" in text and "12.5%" in text
+    assert ("100 hours" if lang == "en" else "100小时") in text
+    assert "abababababab" in text
+
+
+def test_the_chinese_text_is_chinese_and_the_english_english() -> None:
+    zh = publish(book(), "zh-CN", "md", SOURCE)
+    en = publish(book(), "en", "md", SOURCE)
+    assert "售后服务政策" in zh and "退货" in zh and "after-sales policy" not in zh
+    assert not re.search(r"[\u4e00-\u9fff]", en)
+
+
+def test_markup_in_a_book_never_becomes_markup() -> None:
+    hostile = book(merchant_name="<script>alert(1)</script> | *Shop*",
+                   support={"email": "<img src=x onerror=alert(1)>"})
+    html = publish(hostile, "en", "html", SOURCE)
+    assert "<script>" not in html and "<img" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    md = publish(hostile, "en", "md", SOURCE)
+    assert "\\<script\\>" in md and "\\| \\*Shop\\*" in md
+
+
+def test_html_names_its_language_and_encoding() -> None:
+    html = publish(book(), "zh-CN", "html", SOURCE)
+    assert html.startswith("<!DOCTYPE html>\n<html lang=\"zh-CN\">")
+    assert '<meta charset="utf-8">' in html
+
+
+def test_an_unknown_language_is_refused() -> None:
+    with pytest.raises(ValueError, match="no published policy in 'fr'"):
+        publish(book(), "fr", "md", SOURCE)
