@@ -90,6 +90,13 @@ class Permission(StrEnum):
     DENY = "deny"
 
 
+class Retention(StrEnum):
+    """``personal_data.retention``: is the customer's personal data kept or erased now?"""
+
+    KEEP = "keep"
+    ERASE = "erase"
+
+
 class Scheduling(StrEnum):
     """``deadlines``: the deadlines a state wants, scheduled or not (yet)."""
 
