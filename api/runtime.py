@@ -25,6 +25,7 @@ from api.metrics import COMMIT_BATCH, CountingDenials
 from api.oidc import OidcVerifier
 from api.settings import ApiSettings
 from dispatch.commands import execute
+from dispatch.group_commit import GroupCommitter
 from dispatch.upstream import apply_upstream
 from projections.apply import ensure_schema
 from projections.catalog import all_projections
@@ -53,13 +54,15 @@ class Runtime:
         self._schema_ready = False
         self._deadlines: DeadlineIndex | None = None
         self._deadlines_lock = threading.Lock()
+        # concurrent requests' commands are decided together and committed in one transaction
+        self.committer = GroupCommitter(self.services.store, on_batch=COMMIT_BATCH.observe)
 
     def run_command(self, caller: Caller, command: AnyCommand, now: datetime) -> CommandResult:
-        """Run one validated command as ``caller`` (its If-Match expectation included); it
-        is durable when this returns."""
-        result = execute(self.services, caller, command, now)
-        COMMIT_BATCH.observe(1)
-        return result
+        """Run one validated command as ``caller`` (its If-Match expectation included) in the
+        next group commit (``GroupCommitter``): decided with the commands of other requests
+        waiting then, committed in their one transaction; durable when this returns, and a
+        refused or conflicting batch-mate never changes its outcome."""
+        return self.committer.call(lambda: execute(self.services, caller, command, now))
 
     def apply_upstream(self, caller: Caller, message: UpstreamEvent) -> UpstreamResult:
         """Apply one validated order or shipment fact; durable when this returns."""
@@ -110,4 +113,5 @@ class Runtime:
         return found
 
     def close(self) -> None:
+        self.committer.close()
         self.services.close()

@@ -91,8 +91,9 @@ class GroupCommitter:
     """Batches the jobs of concurrent callers: whatever is waiting when the previous batch is
     durable forms the next one (up to ``max_batch``), so a lone caller waits for nobody."""
 
-    def __init__(self, store: Store, max_batch: int = MAX_BATCH) -> None:
-        self.store, self.max_batch = store, max_batch
+    def __init__(self, store: Store, max_batch: int = MAX_BATCH,
+                 on_batch: Callable[[int], object] | None = None) -> None:
+        self.store, self.max_batch, self.on_batch = store, max_batch, on_batch
         self._queue: queue.Queue[tuple[Callable[[], object], Future[object]] | None] = (
             queue.Queue())
         self._thread = threading.Thread(target=self._work, name="group-commit", daemon=True)
@@ -125,6 +126,8 @@ class GroupCommitter:
                     break
                 waiting.append(item)
             outcomes = run_together(self.store, [job for job, _ in waiting])
+            if self.on_batch is not None:
+                self.on_batch(len(waiting))  # e.g. the API's commit batch size histogram
             for (_, future), done in zip(waiting, outcomes, strict=True):
                 if done.error is not None:
                     future.set_exception(done.error)

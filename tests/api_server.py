@@ -100,6 +100,8 @@ def make_server(tmp_path: Path, backend: str, extra_env: dict[str, str] | None =
                 ) -> ApiServer:
     """A server (not started) over a fresh store, the test cast and their keys made."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AFTERSALES_", "OIDC"))}
+    if os.environ.get("AFTERSALES_KEK_FILE"):  # the tests' key-encryption key (tests/conftest)
+        env["AFTERSALES_KEK_FILE"] = os.environ["AFTERSALES_KEK_FILE"]
     env["AFTERSALES_READ_DATABASE_URL"] = f"sqlite:///{tmp_path / 'read.sqlite'}"
     if backend == "postgres":
         url = os.environ["AFTERSALES_TEST_POSTGRES_URL"]

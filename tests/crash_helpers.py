@@ -230,7 +230,7 @@ class WorkerProcess:
         assert settings.kafka_bootstrap_servers
         self.role, self.log_path = role, log_path
         env = {k: v for k, v in os.environ.items()
-               if not k.startswith(("AFTERSALES_", "KAFKA_"))}
+               if not k.startswith(("AFTERSALES_", "KAFKA_")) or k == "AFTERSALES_KEK_FILE"}
         env.update({
             "AFTERSALES_DATABASE_URL": settings.database_url,
             "AFTERSALES_READ_DATABASE_URL": settings.read_database_url,

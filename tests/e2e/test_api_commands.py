@@ -170,3 +170,35 @@ def test_kept_answers_survive_a_restart_of_the_server(api: ApiServer, world: Wor
         replayed = agent.post("/v1/commands", json=body, headers={"Idempotency-Key": key})
     assert replayed.status_code == 201 and replayed.json() == first.json()
     assert replayed.headers["idempotent-replayed"] == "true"
+
+
+def _batch_metric(api: ApiServer, name: str) -> float:
+    with api.client() as anyone:
+        text = anyone.get("/metrics").text
+    return sum(float(line.split()[-1]) for line in text.splitlines()
+               if line.startswith(f"aftersales_store_commit_batch_commands_{name} "))
+
+
+def test_concurrent_requests_are_committed_together_and_a_refused_one_spoils_nothing(
+        api: ApiServer, world: World) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    good = {"command": "RequestRefund", "order_id": "o-1", "source": "goodwill",
+            "reason": "sorry", "amount": "0.01", "at": AT}
+    bad = {**good, "order_id": "o-none"}  # no such order: refused, inside the same batches
+    bodies = [bad if i % 4 == 3 else good for i in range(24)]
+    before_sum, before_count = _batch_metric(api, "sum"), _batch_metric(api, "count")
+    events = stored_events(api)
+
+    def send(body: dict[str, object]) -> int:
+        with api.client("agent-2") as agent:
+            return agent.post("/v1/commands", json=body).status_code
+
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        statuses = list(pool.map(send, bodies))
+    assert [s for s, b in zip(statuses, bodies, strict=True) if b is good] == [201] * 18
+    assert all(400 <= s < 500 for s, b in zip(statuses, bodies, strict=True) if b is bad), statuses
+    assert stored_events(api) > events
+    # every command went through a commit batch; batches never outnumber commands
+    assert _batch_metric(api, "sum") - before_sum == 24
+    assert 1 <= _batch_metric(api, "count") - before_count <= 24
