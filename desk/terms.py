@@ -121,6 +121,8 @@ TERMS: dict[str, tuple[str, str]] = {
     "field.text": ("Message", "消息内容"),
     "field.channel": ("Channel", "渠道"),
     "field.direction": ("Direction", "方向"),
+    "field.awaiting_customer": ("Waiting on the customer (stops the resolution clock)",
+                                "等待客户回复（暂停解决时限）"),
     "field.accepted": ("The customer accepted", "客户接受"),
     "field.level": ("Escalate to", "升级至"),
     "field.summary": ("Summary", "总结"),
