@@ -15,7 +15,7 @@ from starlette.responses import Response
 from aftersales_core.errors import InvalidCommandError
 from aftersales_core.policybook.documents import validate
 from api.auth import Authenticated
-from api.http import PROBLEMS, answer, caller, json_body, note, runtime
+from api.http import COMMAND_PROBLEMS, PROBLEMS, answer, caller, json_body, note, runtime
 
 router = APIRouter(tags=["policy books"])
 Who = Annotated[Authenticated, Depends(caller)]
@@ -29,6 +29,15 @@ TextFormat = Annotated[Literal["md", "html"], Query(alias="format",
                                                     description="Markdown or HTML")]
 BOOK = {200: {"description": "the book: who set it, when, why, and its settings"}, **PROBLEMS}
 MEDIA = {"md": "text/markdown; charset=utf-8", "html": "text/html; charset=utf-8"}
+TEXT = {"schema": {"type": "string"}}
+SET = {201: {"description": "stored: the new version (who, when, why)"}, **COMMAND_PROBLEMS}
+SET_BODY = {"requestBody": {"required": True, "content": {"application/json": {"schema": {
+    "type": "object", "required": ["reason", "book"], "additionalProperties": False,
+    "properties": {"reason": {"type": "string", "minLength": 1, "maxLength": 1000},
+                   "book": {"type": "object", "description": "the book's settings (the JSON "
+                                                             "form of a book file)"}}}}}}}
+PUBLISHED = {200: {"description": "the policy as Markdown or HTML",
+                   "content": {"text/markdown": TEXT, "text/html": TEXT}}, **PROBLEMS}
 
 
 def _show(request: Request, who: Authenticated, merchant: str | None,
@@ -92,27 +101,31 @@ def get_merchant_history(request: Request, who: Who, merchant_id: Merchant) -> R
     return _history(request, who, merchant_id)
 
 
-@router.put("/v1/policy-books/platform", status_code=201, responses=PROBLEMS)
+@router.put("/v1/policy-books/platform", status_code=201, responses=SET,
+            openapi_extra=SET_BODY)
 async def put_platform_book(request: Request, who: Who) -> Response:
     """Store the platform book's next version (administrators): ``{"reason", "book"}``; a book
     below the law's minimums or unchanged is refused and nothing is stored."""
     return await _set(request, who, None)
 
 
-@router.put("/v1/policy-books/merchants/{merchant_id}", status_code=201, responses=PROBLEMS)
+@router.put("/v1/policy-books/merchants/{merchant_id}", status_code=201, responses=SET,
+            openapi_extra=SET_BODY)
 async def put_merchant_book(request: Request, who: Who, merchant_id: Merchant) -> Response:
     """Store the merchant book's next version (administrators): ``{"reason", "book"}``."""
     return await _set(request, who, merchant_id)
 
 
-@router.get("/v1/policy-books/platform/published", responses=PROBLEMS)
+@router.get("/v1/policy-books/platform/published", responses=PUBLISHED,
+            response_class=Response)
 def get_platform_policy(request: Request, who: Who, lang: Lang = "en",
                         fmt: TextFormat = "md") -> Response:
     """The customer-facing after-sales policy written from the platform's book (every role)."""
     return _published(request, who, None, lang, fmt)
 
 
-@router.get("/v1/policy-books/merchants/{merchant_id}/published", responses=PROBLEMS)
+@router.get("/v1/policy-books/merchants/{merchant_id}/published", responses=PUBLISHED,
+            response_class=Response)
 def get_merchant_policy(request: Request, who: Who, merchant_id: Merchant,
                         lang: Lang = "en", fmt: TextFormat = "md") -> Response:
     """The customer-facing after-sales policy written from the book that applies to the
