@@ -59,6 +59,7 @@ from privacy.subjects import MemorySubjectIndex, SubjectIndex, open_subject_inde
 from projections.base import Event
 from projections.catalog import all_projections
 from projections.db import ReadDatabase
+from workers.error_policy import ErrorPolicy
 
 _DEFAULTS = Settings.model_fields
 TOPIC_PARTITIONS = {"orders": _DEFAULTS["orders_partitions"].default,  # settings' defaults
@@ -198,7 +199,7 @@ def _bootstrap(settings: Settings) -> KafkaConnection:
     return settings.kafka()
 
 
-def build_relay(app: Services, settings: Settings) -> Relay:
+def build_relay(app: Services, settings: Settings, policy: ErrorPolicy | None = None) -> Relay:
     servers = _bootstrap(settings)
     limit = settings.case_event_max_bytes
 
@@ -212,10 +213,11 @@ def build_relay(app: Services, settings: Settings) -> Relay:
                  settings.case_events_topic, max_message_bytes=limit, topic_limit=topic_limit,
                  leadership=relay_leadership(settings.database_url, settings.postgres_schema,
                                              settings.case_events_topic),
-                 added=Payloads(app.store.recorder))
+                 added=Payloads(app.store.recorder), policy=policy)
 
 
-def build_case_states(app: Services, settings: Settings) -> CaseStatePublisher:
+def build_case_states(app: Services, settings: Settings, policy: ErrorPolicy | None = None
+                      ) -> CaseStatePublisher:
     """The publisher of each case's current state to the compacted case-states topic (one
     leads, like the relay)."""
     servers = _bootstrap(settings)
@@ -224,10 +226,11 @@ def build_case_states(app: Services, settings: Settings) -> CaseStatePublisher:
                            max_request_size=settings.case_event_max_bytes + RECORD_OVERHEAD),
         settings.case_states_topic,
         leadership=relay_leadership(settings.database_url, settings.postgres_schema,
-                                    settings.case_states_topic))
+                                    settings.case_states_topic), policy=policy)
 
 
-def build_inbound(app: Services, settings: Settings) -> InboundConsumer:
+def build_inbound(app: Services, settings: Settings, policy: ErrorPolicy | None = None
+                  ) -> InboundConsumer:
     """The inbound consumer, acting as its principal (``AFTERSALES_INBOUND_PRINCIPAL``, by
     default the built-in ``system.upstream``, created on first use)."""
     servers = _bootstrap(settings)
@@ -240,6 +243,7 @@ def build_inbound(app: Services, settings: Settings) -> InboundConsumer:
         orders_topic=settings.orders_topic,
         shipments_topic=settings.shipments_topic,
         dlq_topic=settings.dlq_topic,
+        policy=policy,
     )
 
 
@@ -247,14 +251,15 @@ def build_read_db(settings: Settings) -> ReadDatabase:
     return ReadDatabase(settings.read_database_url)
 
 
-def build_projection_runner(settings: Settings) -> ProjectionRunner:
+def build_projection_runner(settings: Settings, policy: ErrorPolicy | None = None
+                            ) -> ProjectionRunner:
     servers = _bootstrap(settings)
     return ProjectionRunner(build_read_db(settings), all_projections(),
                             partial(kafka_clients.consumer, servers, settings.projections_group,
                                     max_poll_records=2000),
                             settings.case_events_topic,
                             make_producer=partial(kafka_clients.producer, servers),
-                            dlq_topic=settings.dlq_topic)
+                            dlq_topic=settings.dlq_topic, policy=policy)
 
 
 def store_reader(app: Services) -> Callable[[int, int], list[Event]]:

@@ -29,6 +29,7 @@ from aftersales.output import console, errors
 from aftersales.settings import Settings
 from audit.auditor import Auditor
 from scheduling.scheduler import Scheduler
+from workers.error_policy import ErrorPolicy
 
 log = logging.getLogger("aftersales.run")
 Role = Literal["inbound", "relay", "projections", "scheduler", "auditor"]
@@ -83,20 +84,21 @@ def _run_workers(settings: Settings, roles: list[Role], create_topics: bool,
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     built: dict[str, Any] = {}
+    policy = ErrorPolicy()  # one error policy for every worker (workers/error_policy.py)
     if "projections" in roles:
-        built["projections"] = build_projection_runner(settings)
+        built["projections"] = build_projection_runner(settings, policy)
     if app is not None:
         if "inbound" in roles:
-            built["inbound"] = build_inbound(app, settings)
+            built["inbound"] = build_inbound(app, settings, policy)
         if "relay" in roles:
-            built["relay"] = build_relay(app, settings)
-            built["case-states"] = build_case_states(app, settings)
+            built["relay"] = build_relay(app, settings, policy)
+            built["case-states"] = build_case_states(app, settings, policy)
         if "scheduler" in roles:
             # fires due deadlines with the wall clock, as the built-in system.scheduler principal
-            built["scheduler"] = Scheduler(app, scheduler_principal(app))
+            built["scheduler"] = Scheduler(app, scheduler_principal(app), policy=policy)
         if "auditor" in roles:
             # seals every few seconds
-            built["auditor"] = Auditor(app.store.recorder, app.store.mapper)
+            built["auditor"] = Auditor(app.store.recorder, app.store.mapper, policy=policy)
     workers: dict[str, Callable[[threading.Event], None]] = {
         name: built[name].run for name in (*ROLES, "case-states") if name in built}
     failed: list[str] = []

@@ -32,6 +32,11 @@ class PolicyDecision:
     # settings of their policy version.
     book: JSON | None = None
 
+    def __post_init__(self) -> None:
+        # policies decide with the enums of aftersales_core/outcomes.py; a decision records
+        # the outcome as the plain text the store and the read models keep
+        object.__setattr__(self, "outcome", str(self.outcome))
+
     def to_json(self) -> JSON:
         data: JSON = {
             "policy_id": self.policy_id,

@@ -10,6 +10,8 @@ class DomainError(Exception):
 
 
 class InvalidMoneyError(DomainError, ValueError):
+    """An amount that is not money in its currency (finer than the minor unit, too large)."""
+
     code = "invalid_money"
 
 
@@ -49,34 +51,50 @@ class ApprovalRefusedError(DomainError):
 
 
 class NotAuthorisedError(DomainError):
+    """The principal may not do this (the permission matrix, or an actor named in a body)."""
+
     code = "not_authorised"
 
 
 class RefundCapExceededError(DomainError):
+    """The refund would take more than is left to refund on the order."""
+
     code = "refund_cap_exceeded"
 
 
 class ReturnQuantityExceededError(DomainError):
+    """More units would be returned than the order holds outside other returns."""
+
     code = "return_quantity_exceeded"
 
 
 class UnknownOrderError(DomainError):
+    """No such order (or not one the caller may know about)."""
+
     code = "unknown_order"
 
 
 class UnknownCaseError(DomainError):
+    """No such case (or not one the caller may know about)."""
+
     code = "unknown_case"
 
 
 class UnknownPrincipalError(DomainError):
+    """No principal by that name or id."""
+
     code = "unknown_principal"
 
 
 class InvalidCommandError(DomainError, ValueError):
+    """A command's values break a rule of the domain; the message names it."""
+
     code = "invalid_command"
 
 
 class PrincipalExistsError(InvalidCommandError):
+    """A principal with that (normalised) name exists already."""
+
     code = "principal_exists"
 
 
@@ -94,4 +112,6 @@ class PreconditionFailedError(DomainError):
 
 
 class UnknownPolicyError(DomainError):
+    """No policy, or no such version of it, is registered."""
+
     code = "unknown_policy"

@@ -5,14 +5,13 @@ placeholders on both backends; values are always parameters."""
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from typing import Any
 
 import psycopg
 from eventsourcing.persistence import ApplicationRecorder, IntegrityError
 
-from audit.checkpoints import _Tx as Tx  # the ?-placeholder adapter, shared, not copied
+from database.sql import StoreDatabase, Tx
 
 
 class StoreTable:
@@ -22,14 +21,10 @@ class StoreTable:
     create: str  # CREATE TABLE IF NOT EXISTS {table} (…); {table} is the qualified name
 
     def __init__(self, recorder: ApplicationRecorder) -> None:
-        self.datastore: Any = getattr(recorder, "datastore", None)
-        if self.datastore is None:
-            raise TypeError(f"{self.name} needs an SQLite or PostgreSQL event store")
-        self.postgres = type(self.datastore).__name__.startswith("Postgres")
-        prefix = ""
-        if self.postgres:
-            prefix = '"' + str(self.datastore.schema).replace('"', '""') + '".'
-        self.table = f"{prefix}{self.name}"
+        self.database = StoreDatabase(recorder, self.name)
+        self.datastore: Any = self.database.datastore
+        self.postgres = self.database.postgres
+        self.table = self.database.table(self.name)
         try:
             self._create()
         except IntegrityError:  # PostgreSQL: another process created it at the same moment
@@ -41,10 +36,8 @@ class StoreTable:
                 if statement.strip():
                     tx.execute(statement)
 
-    @contextmanager
-    def transaction(self, commit: bool = True) -> Iterator[Tx]:
-        with self.datastore.transaction(commit=commit) as cursor:
-            yield Tx(cursor, self.postgres)
+    def transaction(self, commit: bool = True) -> AbstractContextManager[Tx]:
+        return self.database.transaction(commit=commit)
 
 
 def is_duplicate(error: BaseException) -> bool:

@@ -45,7 +45,6 @@ from eventsourcing.persistence import (
     ApplicationRecorder,
     IntegrityError,
     Mapper,
-    PersistenceError,
 )
 
 from aftersales_core import policies
@@ -73,6 +72,7 @@ from audit.reports import (
     SealResult,
     VerifyReport,
 )
+from workers.error_policy import ErrorPolicy
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +90,7 @@ class Auditor:
         batch_size: int = 1000,
         page_size: int = 10_000,
         interval: float = 5.0,
+        policy: ErrorPolicy | None = None,
     ) -> None:
         if batch_size < 1 or page_size < 1:
             raise ValueError("batch_size and page_size must be positive")
@@ -97,6 +98,7 @@ class Auditor:
         self.rerun = rerun
         self.batch_size, self.page_size = batch_size, page_size
         self.db = _Database(recorder)
+        self.policy = policy or ErrorPolicy()
 
     # -- sealing ---------------------------------------------------------------------------
 
@@ -133,26 +135,18 @@ class Auditor:
         )
 
     def run(self, stop: threading.Event) -> None:
-        """Seal every ``interval`` seconds until ``stop`` is set; a store error is retried."""
+        """Seal every ``interval`` seconds until ``stop`` is set; a failure is retried as the
+        error policy says (sealing is idempotent: it starts again from the sealed head)."""
         log.info("auditor starting: sealed up to position %d", self.db.head()[0])
-        while not stop.is_set():
-            try:
-                done = self.seal(self.clock())
-                if done.events:
-                    log.info(
-                        "audit: sealed %d events up to position %d (%s)",
-                        done.events,
-                        done.head,
-                        done.chain_hash,
-                    )
-            except PersistenceError as error:
-                log.warning(
-                    "audit: sealing failed (%s: %s); trying again in %.0fs",
-                    type(error).__name__,
-                    error,
-                    self.interval,
-                )
+
+        def cycle() -> None:
+            done = self.seal(self.clock())
+            if done.events:
+                log.info("audit: sealed %d events up to position %d (%s)", done.events,
+                         done.head, done.chain_hash)
             stop.wait(self.interval)
+
+        self.policy.keep_running("auditor", stop, cycle)
 
     # -- verifying -------------------------------------------------------------------------
 

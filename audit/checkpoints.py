@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import logging
 from bisect import bisect_right
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from typing import Any
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 
 from eventsourcing.persistence import (
     ApplicationRecorder,
@@ -22,25 +21,9 @@ from audit.chain import (
 from audit.reports import (
     Checkpoint,
 )
+from database.sql import StoreDatabase, Tx, quoted
 
 log = logging.getLogger(__name__)
-
-
-class _Tx:
-    """One transaction on either backend, with ``?`` placeholders and tuple rows."""
-
-    def __init__(self, cursor: Any, postgres: bool) -> None:
-        self.cursor, self.postgres = cursor, postgres
-
-    def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
-        self.cursor.execute(sql.replace("?", "%s") if self.postgres else sql, tuple(params))
-        return int(getattr(self.cursor, "sqlite_cursor", self.cursor).rowcount)
-
-    def rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        self.execute(sql, params)
-        return [
-            tuple(r.values()) if isinstance(r, dict) else tuple(r) for r in self.cursor.fetchall()
-        ]
 
 
 class _HeadMovedError(Exception):
@@ -51,16 +34,15 @@ class _Database:
     """Raw, fast reads of the events table and the checkpoint table, on either backend."""
 
     def __init__(self, recorder: ApplicationRecorder) -> None:
-        self.datastore: Any = getattr(recorder, "datastore", None)
+        self.store = StoreDatabase(recorder, "the audit")
         table = getattr(recorder, "events_table_name", None)
-        if self.datastore is None or table is None:
+        if table is None:
             raise TypeError("the audit needs an SQLite or PostgreSQL event store")
-        self.postgres = type(self.datastore).__name__.startswith("Postgres")
+        self.datastore, self.postgres = self.store.datastore, self.store.postgres
         if self.postgres:
-            prefix = '"' + str(self.datastore.schema).replace('"', '""') + '".'
             uuid_ids = getattr(self.datastore, "originator_id_type", "uuid") == "uuid"
             oid = "replace(originator_id::text, '-', '')" if uuid_ids else "originator_id::text"
-            events = prefix + '"' + table.replace('"', '""') + '"'
+            events = self.store.prefix + quoted(table)
             self.select_rows = (
                 f"SELECT notification_id, {oid}, originator_version, topic, state FROM {events} "
                 "WHERE notification_id > %s AND notification_id <= %s "
@@ -68,22 +50,19 @@ class _Database:
             )
             self.select_end = f"SELECT MAX(notification_id) FROM {events}"
         else:
-            prefix = ""
             self.select_rows = (
                 f"SELECT rowid, originator_id, originator_version, topic, state FROM {table} "
                 "WHERE rowid > ? AND rowid <= ? ORDER BY rowid LIMIT ?"
             )
             self.select_end = f"SELECT MAX(rowid) FROM {table}"
-        self.table = f"{prefix}audit_checkpoints"
+        self.table = self.store.table("audit_checkpoints")
         try:
             self._create()
         except IntegrityError:  # PostgreSQL: another auditor created it at the same moment
             self._create()
 
-    @contextmanager
-    def tx(self, commit: bool = False) -> Iterator[_Tx]:
-        with self.datastore.transaction(commit=commit) as cursor:
-            yield _Tx(cursor, self.postgres)
+    def tx(self, commit: bool = False) -> AbstractContextManager[Tx]:
+        return self.store.transaction(commit)
 
     def _create(self) -> None:
         blob = "BYTEA" if self.postgres else "BLOB"

@@ -30,6 +30,7 @@ from bench import (
     http_api,
     inbound,
     latency,
+    loading,
     memory,
     policy_simulate,
     projection_runner,
@@ -53,6 +54,7 @@ from bench.report import (
 
 BENCHMARKS: dict[str, Callable[[Context], BenchResult]] = {
     "commands": commands.run,
+    "loading": loading.run,
     "encryption": encryption.run,
     "submit": submit.run,
     "inbound": inbound.run,

@@ -36,6 +36,7 @@ from typing import Any
 
 from kafka import KafkaConsumer, KafkaProducer
 
+from aftersales import children
 from aftersales.bootstrap import TOPIC_PARTITIONS
 from aftersales.brokers import ensure_topics
 from aftersales_core.application.services import Services
@@ -117,7 +118,7 @@ class Visibility:
 
     def __init__(self, read_db: Path, store: Path, relay_name: str, out_path: Path) -> None:
         self.out_path = out_path
-        self.process = subprocess.Popen(
+        self.process = children.popen(
             [sys.executable, "-c", POLLER, str(read_db), str(store), relay_name, str(out_path),
              str(POLL_S)], stdout=subprocess.PIPE, text=True)
         assert self.process.stdout is not None
@@ -207,8 +208,8 @@ def _measure_product(ctx: Context, bootstrap: str, warm: int, count: int
     first_positions: list[int] = []
     info: dict[str, Any] = {"orders": orders, "store_events_before": stored}
     with log_path.open("w") as log:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log,
-                                   stderr=subprocess.STDOUT)
+        process = children.popen(command, cwd=ROOT, env=env, stdout=log,
+                                 stderr=subprocess.STDOUT)
         visibility: Visibility | None = None
         try:
             progress(f"latency: relay + projections running (pid {process.pid}); catching up "

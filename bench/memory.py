@@ -36,6 +36,7 @@ import orjson
 from kafka import KafkaProducer
 from kafka.partitioner.default import murmur2
 
+from aftersales import children
 from aftersales.bootstrap import TOPIC_PARTITIONS
 from aftersales.brokers import ensure_topics
 from bench.context import Context
@@ -158,8 +159,8 @@ def status_kb(pid: int) -> dict[str, int]:
 def bare_rss_mb() -> float:
     """VmRSS of a Python process that imported what the runner's process imports."""
     code = f"{BARE_IMPORTS}; import sys; print('ready', flush=True); sys.stdin.read()"
-    process = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stdin=subprocess.PIPE,
-                               stdout=subprocess.PIPE, text=True)
+    process = children.popen([sys.executable, "-c", code], cwd=ROOT, stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, text=True)
     try:
         assert process.stdout is not None
         if process.stdout.readline().strip() != "ready":
@@ -211,8 +212,8 @@ def watch_runner(ctx: Context, bootstrap: str, topic: str, expected: int
                "--no-create-topics"]
     samples: list[tuple[float, int, float]] = []  # seconds, events applied, RSS MB
     with log_path.open("w") as log:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log,
-                                   stderr=subprocess.STDOUT)
+        process = children.popen(command, cwd=ROOT, env=env, stdout=log,
+                                 stderr=subprocess.STDOUT)
         started = time.perf_counter()
         first: float | None = None
         try:

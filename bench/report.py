@@ -11,7 +11,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
@@ -46,13 +46,6 @@ def paired(values: Sequence[float], baselines: Sequence[float], higher_is_better
     """The median of the per-repeat ratios (see Figure.ratio)."""
     return median([v / b if higher_is_better else b / v for v, b in zip(values, baselines,
                                                                          strict=True)])
-
-
-def timed(work: Callable[[], Any]) -> float:
-    """Seconds that ``work()`` took, by time.perf_counter."""
-    started = time.perf_counter()
-    work()
-    return time.perf_counter() - started
 
 
 @dataclass

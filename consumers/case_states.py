@@ -23,7 +23,7 @@ from uuid import UUID
 
 import orjson
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import PersistenceError, Tracking
+from eventsourcing.persistence import Tracking
 from kafka import KafkaProducer
 from kafka.errors import KafkaError, MessageSizeTooLargeError
 
@@ -31,6 +31,7 @@ from aftersales_core.application.store import Store
 from aftersales_core.personal import PersonalData
 from consumers.case_events import REDACTED
 from consumers.leadership import Leadership
+from workers.error_policy import ErrorPolicy
 
 log = logging.getLogger(__name__)
 CASE_TOPICS = ("aftersales.return.", "aftersales.refund.", "aftersales.complaint.")
@@ -75,7 +76,7 @@ class CaseStatePublisher:
     def __init__(self, store: Store, make_producer: Callable[[], KafkaProducer], topic: str,
                  *, batch_size: int = 500, idle_sleep: float = 0.05,
                  send_timeout: float = 30.0, leadership: Leadership | None = None,
-                 standby_poll: float = 1.0) -> None:
+                 standby_poll: float = 1.0, policy: ErrorPolicy | None = None) -> None:
         self.store, self.make_producer, self.topic = store, make_producer, topic
         self.tracking = store.factory.tracking_recorder()
         self.name = f"states:{topic}"
@@ -86,28 +87,26 @@ class CaseStatePublisher:
         self.leadership, self.standby_poll = leadership, standby_poll
         self.leading = leadership is None  # without a leadership it is the only one
         self._checked = 0.0
+        self.policy = policy or ErrorPolicy()
 
     def run(self, stop: threading.Event) -> None:
-        """Publish until ``stop`` is set; broker or store trouble is retried with back-off."""
-        backoff = 0.5
-        while not stop.is_set():
-            try:
-                if not self._lead():
-                    stop.wait(self.standby_poll)
-                    continue
-                if self.step() == 0:
-                    stop.wait(self.idle_sleep)
-                backoff = 0.5
-            except (KafkaError, PersistenceError) as error:
-                log.warning("case states %s: %s at position %d (%s); retrying in %.1fs",
-                            self.topic, type(error).__name__, self.position, error, backoff)
-                self._drop_producer()
-                stop.wait(backoff)
-                backoff = min(backoff * 2, 10.0)
-        self._drop_producer()
+        """Publish until ``stop`` is set; failures are retried as the error policy says, from
+        the position the store tracked."""
+
+        def publish_or_idle() -> None:
+            if not self._lead():
+                stop.wait(self.standby_poll)
+            elif self.step() == 0:
+                stop.wait(self.idle_sleep)
+
+        self.policy.keep_running(f"case states {self.topic}", stop, publish_or_idle,
+                                 start=self._resume, end=self._drop_producer)
         if self.leadership is not None:
             self.leadership.release()
             self.leading = False
+
+    def _resume(self) -> None:
+        self.position = self.tracking.max_tracking_id(self.name) or 0
 
     def _lead(self) -> bool:
         """Lead (as relays do: consumers/leadership.py), or stand by; a new leader starts after

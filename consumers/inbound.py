@@ -5,12 +5,13 @@ application (the store dedupes on event_id), or is sent unchanged to the dead-le
 poll's messages are applied together and written in one transaction (dispatch/group_commit.py);
 one the domain refuses is undone and dead-lettered alone.
 Offsets are committed only after the effect (or the dead letter) is durable, so a crash
-redelivers, and redelivery changes nothing. Transient trouble (store or broker unavailable)
-stops the batch without committing.
+redelivers, and redelivery changes nothing.
 
-No single message can stop the consumer or make it crash-loop: whatever the boundary refuses,
-the domain refuses, or the application fails on is dead-lettered; a message that keeps failing
-with "transient" errors while the store answers is dead-lettered after MAX_ATTEMPTS."""
+Failures follow the injected error policy (workers/error_policy.py): poison (whatever the
+boundary or the domain refuses, an event too large to store) is dead-lettered and the consumer
+goes on; anything else (the store or the broker unavailable, a conflict that kept winning, a
+bug) drops the whole poll unwritten and nothing of it dead-lettered, and the consumer backs off
+and resumes from the committed offsets."""
 
 from __future__ import annotations
 
@@ -22,15 +23,12 @@ from datetime import UTC, datetime
 from functools import partial
 from uuid import UUID
 
-from eventsourcing.persistence import PersistenceError
 from kafka import KafkaConsumer, KafkaProducer, OffsetAndMetadata
 from kafka.consumer.fetcher import ConsumerRecord
-from kafka.errors import KafkaError
 
 from aftersales_core.application.access import Caller
 from aftersales_core.application.services import Services
 from aftersales_core.application.upstream import UpstreamResult
-from aftersales_core.errors import ConcurrentChangeError, DomainError
 from consumers.case_events import EventTooLargeError
 from consumers.dead_letters import Rejection, dead_letter, fields, where
 from dispatch.group_commit import Done, run_together
@@ -38,10 +36,9 @@ from dispatch.upstream import apply_upstream
 from schemas.boundary import read_inbound
 from schemas.errors import InputRefused
 from schemas.inbound import UpstreamEvent
+from workers.error_policy import ErrorPolicy
 
 log = logging.getLogger(__name__)
-TRANSIENT = (KafkaError, PersistenceError, ConcurrentChangeError, OSError)
-MAX_ATTEMPTS = 5  # a message failing "transiently" this often while the store answers: poison
 
 
 @dataclass
@@ -58,45 +55,41 @@ class InboundStats:
         self.by_topic[key] = self.by_topic.get(key, 0) + 1
 
 
-def _transient(error: Exception) -> bool:
-    """Store or broker trouble (or conflicts after retries): wait, do not dead-letter."""
-    return isinstance(error, TRANSIENT) and not isinstance(error, EventTooLargeError)
-
-
 class InboundConsumer:
     def __init__(self, app: Services, principal_id: UUID,
                  make_consumer: Callable[[], KafkaConsumer],
                  make_producer: Callable[[], KafkaProducer], *, orders_topic: str,
-                 shipments_topic: str, dlq_topic: str) -> None:
+                 shipments_topic: str, dlq_topic: str, policy: ErrorPolicy | None = None
+                 ) -> None:
         self.app = app
         self.principal_id = principal_id  # every message is applied as this principal
         self.make_consumer, self.make_producer = make_consumer, make_producer
         self.orders_topic, self.shipments_topic = orders_topic, shipments_topic
         self.dlq_topic = dlq_topic
         self.stats = InboundStats()
+        self.policy = policy or ErrorPolicy()
         self._producer: KafkaProducer | None = None
-        self._attempts: dict[tuple[str, int, int], int] = {}
+        self._consumer: KafkaConsumer | None = None
 
     def run(self, stop: threading.Event) -> None:
-        """Consume until ``stop`` is set; on transient failure re-join and resume from the last
-        committed offsets."""
-        backoff = 0.5
-        while not stop.is_set():
-            consumer = self.make_consumer()
-            try:
-                consumer.subscribe([self.orders_topic, self.shipments_topic])
-                while not stop.is_set():
-                    self.poll_once(consumer)
-                    backoff = 0.5
-            except TRANSIENT as error:  # nothing was committed: resume where we left off
-                log.warning("inbound: %s: %s; resuming from committed offsets in %.1fs",
-                            type(error).__name__, error, backoff)
-                stop.wait(backoff)
-                backoff = min(backoff * 2, 10.0)
-            finally:
-                consumer.close(autocommit=False)
+        """Consume until ``stop`` is set; after a failure (not poison) re-join and resume from
+        the last committed offsets, as the error policy says."""
+        self.policy.keep_running("inbound", stop, self._poll, start=self._join, end=self._leave)
         if self._producer is not None:
             self._producer.close(timeout=5)
+
+    def _join(self) -> None:
+        self._consumer = self.make_consumer()
+        self._consumer.subscribe([self.orders_topic, self.shipments_topic])
+
+    def _poll(self) -> None:
+        assert self._consumer is not None
+        self.poll_once(self._consumer)
+
+    def _leave(self) -> None:
+        if self._consumer is not None:
+            consumer, self._consumer = self._consumer, None
+            consumer.close(autocommit=False)
 
     def poll_once(self, consumer: KafkaConsumer, timeout_ms: int = 200) -> int:
         """Handle one poll's records in one transaction (group commit), then commit every
@@ -113,70 +106,43 @@ class InboundConsumer:
         return len(records)
 
     def handle(self, record: ConsumerRecord) -> None:
-        """Apply one record or dead-letter it; raises only for transient failures."""
+        """Apply one record or dead-letter it (poison); any other failure raises."""
         self.handle_all([record])
 
     def handle_all(self, records: list[ConsumerRecord]) -> None:
         """Apply the records together (one transaction; each refused one alone) or
-        dead-letter them; raises only for transient failures, and then before anything of
-        the records is written or dead-lettered."""
-        parsed = [(record, self._parsed(record)) for record in records]
+        dead-letter the poison among them. Any other failure (ours or the infrastructure's)
+        raises before anything of the records is written or dead-lettered: all of them come
+        again."""
+        parsed = [(record, self.parse(record)) for record in records]
         ready = [(record, m) for record, m in parsed if not isinstance(m, Rejection)]
         caller = Caller(self.principal_id, datetime.now(UTC), via="kafka")
-        poisoned: set[int] = set()
 
-        def abort(index: int, error: Exception) -> bool:  # a transient failure in the batch
-            if not _transient(error):
-                return False
-            if self._poison(ready[index][0], error):
-                poisoned.add(index)
-                return False
-            return True  # nothing of the poll is written: all of it comes again
+        def abort(index: int, error: Exception) -> bool:
+            return not self.policy.is_poison(error)  # nothing of the poll is written
 
         outcomes = run_together(self.app.store, [partial(apply_upstream, self.app, caller, m)
                                                  for _, m in ready], abort)
-        for index, ((record, _), done) in enumerate(zip(ready, outcomes, strict=True)):
-            if done.error is not None and _transient(done.error) and index not in poisoned:
-                if not self._poison(record, done.error):
-                    raise done.error  # the batch's write failed (an outage): none is durable
-                poisoned.add(index)
-        settled = iter(enumerate(outcomes))
+        for done in outcomes:
+            if done.error is not None and not self.policy.is_poison(done.error):
+                raise done.error  # the batch's write failed (an outage): none is durable
+        settled = iter(outcomes)
         for record, message in parsed:  # reported in order, once the batch is durable
             if isinstance(message, Rejection):
                 self.reject(record, message)
             else:
-                index, done = next(settled)
-                self._settle(record, done, index in poisoned)
+                self._settle(record, next(settled))
 
-    def _parsed(self, record: ConsumerRecord) -> UpstreamEvent | Rejection:
-        try:
-            return self.parse(record)
-        except Exception as error:  # the boundary refuses with InputRefused; anything else too
-            log.exception("%s: validating the message failed unexpectedly", where(record))
-            return Rejection("internal_error", f"{type(error).__name__}")
-
-    def _settle(self, record: ConsumerRecord, done: Done[UpstreamResult],
-                poisoned: bool) -> None:
-        """Count what was applied (durable by now) or dead-letter what failed."""
+    def _settle(self, record: ConsumerRecord, done: Done[UpstreamResult]) -> None:
+        """Count what was applied (durable by now) or dead-letter the poison."""
         error = done.error
-        if isinstance(error, EventTooLargeError):
-            self.reject(record, Rejection("oversized", str(error)))
-            return
-        if poisoned:
-            self.reject(record, Rejection("unprocessable", f"failed {MAX_ATTEMPTS} times while "
-                                          f"the store answered: {type(error).__name__}: {error}"))
-            return
-        if isinstance(error, DomainError):
-            self.reject(record, Rejection("refused", f"{type(error).__name__}: {error}"))
-            return
-        if error is not None:  # a message the engine cannot handle must not stop it
-            log.error("%s: applying the message failed unexpectedly", where(record),
-                      exc_info=error)
-            self.reject(record, Rejection("internal_error", f"{type(error).__name__}: {error}"))
+        if error is not None:
+            kind = "oversized" if isinstance(error, EventTooLargeError) else "refused"
+            detail = str(error) if kind == "oversized" else f"{type(error).__name__}: {error}"
+            self.reject(record, Rejection(kind, detail))
             return
         result = done.value
         assert result is not None
-        self._attempts.pop((record.topic, record.partition, record.offset), None)
         self.stats.count(record.topic, "applied" if result.applied else "duplicate")
         if result.applied:
             self.stats.applied += 1
@@ -186,22 +152,6 @@ class InboundConsumer:
             self.stats.duplicates += 1
             log.info("%s: event %s seen before, ignored", where(record), result.event_id,
                      extra=fields(record))
-
-    def _poison(self, record: ConsumerRecord, error: Exception) -> bool:
-        """True when this record has now failed MAX_ATTEMPTS times with "transient" errors
-        while the store answers: the message, not the store, is the trouble."""
-        if isinstance(error, KafkaError):
-            return False
-        key = (record.topic, record.partition, record.offset)
-        self._attempts[key] = attempts = self._attempts.get(key, 0) + 1
-        if attempts < MAX_ATTEMPTS:
-            return False
-        try:
-            self.app.store.recorder.max_notification_id()
-        except Exception:  # the store does not answer: an outage, keep waiting
-            return False
-        del self._attempts[key]
-        return True
 
     def parse(self, record: ConsumerRecord) -> UpstreamEvent | Rejection:
         if record.value is None:
@@ -223,7 +173,6 @@ class InboundConsumer:
         self.stats.dead_lettered += 1
         self.stats.by_kind[rejection.kind] = self.stats.by_kind.get(rejection.kind, 0) + 1
         self.stats.count(record.topic, "dead_lettered", rejection.kind)
-        self._attempts.pop((record.topic, record.partition, record.offset), None)
         log.warning("%s: dead-lettered (%s): %s", where(record), rejection.kind,
                     rejection.message, extra=fields(record))
 

@@ -9,7 +9,9 @@ partitions and survive rebalances.
 No single record stops a runner: a record that is not a case event, or an event a projection
 cannot take, is left out (projections/apply.py), dead-lettered with headers naming where it
 came from and why, and the positions move past it; the dead letter is acknowledged before the
-batch commits. An outage of the read database or the broker is waited out instead."""
+batch commits. Any other failure (the read database or the broker unreachable, a deadlock with
+another runner, a bug) follows the injected error policy (workers/error_policy.py): the batch
+rolls back, the runner backs off, reconnects, re-joins and resumes at the stored positions."""
 
 from __future__ import annotations
 
@@ -21,7 +23,6 @@ from dataclasses import dataclass
 from kafka import KafkaConsumer, KafkaProducer, OffsetAndMetadata, TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
 from kafka.consumer.subscription_state import ConsumerRebalanceListener
-from kafka.errors import KafkaError
 
 from consumers.dead_letters import Rejection, dead_letter
 from projections import positions
@@ -34,7 +35,8 @@ from projections.apply import (
     settle,
 )
 from projections.base import Projection
-from projections.db import ReadDatabase, is_outage
+from projections.db import ReadDatabase
+from workers.error_policy import ErrorPolicy
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +49,7 @@ class RunnerStats:
     skipped_bad: int = 0  # records that are not case events
     failed: int = 0  # (event, projection) applications left out
     dead_lettered: int = 0
+    failures: int = 0  # sessions ended by a failure (outage, conflict, bug), then resumed
     assigned: tuple[int, ...] = ()
 
 
@@ -66,16 +69,16 @@ class ProjectionRunner:
     def __init__(self, db: ReadDatabase, projections: Sequence[Projection],
                  make_consumer: Callable[[], KafkaConsumer], topic: str, *,
                  make_producer: Callable[[], KafkaProducer] | None = None,
-                 dlq_topic: str | None = None) -> None:
+                 dlq_topic: str | None = None, policy: ErrorPolicy | None = None) -> None:
         self.db, self.projections = db, list(projections)
         self.make_consumer, self.topic = make_consumer, topic
         self.make_producer, self.dlq_topic = make_producer, dlq_topic
         self.stats = RunnerStats()
+        self.policy = policy or ErrorPolicy()
         self._consumer: KafkaConsumer | None = None
         self._producer: KafkaProducer | None = None
         self._records: dict[tuple[str, int, int], ConsumerRecord] = {}  # the batch, for DLQ
         ensure_schema(db, self.projections)
-        settle(db, self.projections)  # what a crash may have left between a batch and its settle
 
     def seek_to_stored(self, assigned: list[TopicPartition]) -> None:
         """Resume each partition after the lowest offset any projection has applied."""
@@ -89,36 +92,30 @@ class ProjectionRunner:
             log.info("projections: %s[%d] resumes at offset %d", tp.topic, tp.partition, start)
 
     def run(self, stop: threading.Event) -> None:
-        backoff = 0.5
-        while not stop.is_set():
-            try:
-                self._consumer = self.make_consumer()
-                self._consumer.subscribe([self.topic], listener=_SeekToStored(self))
-                while not stop.is_set():
-                    self.poll_once()
-                    backoff = 0.5
-            except Exception as error:  # nothing half-applied: batches are transactions
-                if not (isinstance(error, KafkaError) or is_outage(error)):
-                    raise
-                log.warning("projections: %s: %s; re-joining in %.1fs", type(error).__name__,
-                            error, backoff)
-                stop.wait(backoff)
-                backoff = min(backoff * 2, 10.0)
-                if is_outage(error):
-                    self._reconnect()
-            finally:
-                if self._consumer is not None:
-                    self._consumer.close(autocommit=False)
-                self._consumer = None
+        """Apply batches until ``stop`` is set; nothing is half-applied (batches are
+        transactions), so after a failure the runner reconnects and resumes where the rows
+        say it is."""
+        self.policy.keep_running("projections", stop, self.poll_once, start=self._join,
+                                 end=self._leave, failed=self._failed)
         if self._producer is not None:
             self._producer.close(timeout=5)
 
-    def _reconnect(self) -> None:
-        try:
-            self.db.reconnect()
-        except Exception as error:  # still down: the next round tries again
-            log.warning("projections: the read database is still unavailable (%s: %s)",
-                        type(error).__name__, error)
+    def _join(self) -> None:
+        # what a crash or a failure may have left between a batch and its settle step
+        settle(self.db, self.projections)
+        self._consumer = self.make_consumer()
+        self._consumer.subscribe([self.topic], listener=_SeekToStored(self))
+
+    def _leave(self) -> None:
+        if self._consumer is not None:
+            consumer, self._consumer = self._consumer, None
+            consumer.close(autocommit=False)
+
+    def _failed(self, error: BaseException) -> None:
+        """A new read-database connection (a PostgreSQL connection does not come back by
+        itself); while the database is still down this raises, and the next round tries."""
+        self.stats.failures += 1
+        self.db.reconnect()
 
     def poll_once(self, timeout_ms: int = 200) -> int:
         assert self._consumer is not None

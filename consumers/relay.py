@@ -12,7 +12,11 @@ topic configured smaller, a broker policy), the relay publishes everything befor
 its position, and reports the refused position loudly: an error in the log on every retry, a
 ``refused`` tracking record that `aftersales status` shows, with a non-zero exit code. It never
 skips the event: that would break the order of its case. Large events are sent on their own,
-after everything before them was acknowledged, so a refusal never lets a later event through."""
+after everything before them was acknowledged, so a refusal never lets a later event through.
+
+Any other failure (broker or store unavailable, a bug) follows the injected error policy
+(workers/error_policy.py): the relay drops its producer, backs off and starts again after its
+recorded position."""
 
 from __future__ import annotations
 
@@ -26,7 +30,6 @@ from typing import Any
 from eventsourcing.persistence import (
     ApplicationRecorder,
     Notification,
-    PersistenceError,
     Tracking,
     TrackingRecorder,
 )
@@ -36,6 +39,7 @@ from kafka.producer.future import FutureRecordMetadata
 
 from consumers.case_events import HEADERS, encode, is_relayed
 from consumers.leadership import Leadership
+from workers.error_policy import ErrorPolicy
 
 log = logging.getLogger(__name__)
 ISOLATE_BYTES = 64 * 1024  # events larger than this are sent on their own
@@ -84,7 +88,8 @@ class Relay:
                  topic_limit: Callable[[], int | None] | None = None,
                  refused_retry: float = 30.0, leadership: Leadership | None = None,
                  standby_poll: float = 1.0,
-                 added: Callable[[Notification], dict[str, Any]] | None = None) -> None:
+                 added: Callable[[Notification], dict[str, Any]] | None = None,
+                 policy: ErrorPolicy | None = None) -> None:
         self.recorder, self.tracking = recorder, tracking
         self.make_producer, self.topic = make_producer, topic
         self.name = relay_name(topic, name)
@@ -93,6 +98,7 @@ class Relay:
         self.topic_limit, self.refused_retry = topic_limit, refused_retry
         self.added = added  # what to add to each event's data (consumers/payloads.py)
         self.stats = RelayStats(position=self.position())
+        self.policy = policy or ErrorPolicy()
         self._producer: KafkaProducer | None = None
         self._limit_known = False
         self._next_try = 0.0
@@ -106,28 +112,25 @@ class Relay:
         return self.tracking.max_tracking_id(self.name) or 0
 
     def run(self, stop: threading.Event) -> None:
-        """Publish until ``stop`` is set; broker trouble is retried with back-off."""
-        backoff = 0.5
+        """Publish until ``stop`` is set; failures are retried as the error policy says."""
         log.info("relay %s starting after position %d", self.name, self.stats.position)
-        while not stop.is_set():
-            try:
-                if not self._lead():
-                    stop.wait(self.standby_poll)
-                    continue
-                if self.step() == 0:
-                    stop.wait(self.idle_sleep)
-                backoff = 0.5
-            except (KafkaError, PersistenceError) as error:
-                self.stats.failures += 1
-                log.warning("relay %s: %s at position %d (%s); retrying in %.1fs", self.name,
-                            type(error).__name__, self.stats.position, error, backoff)
-                self._drop_producer()
-                stop.wait(backoff)
-                backoff = min(backoff * 2, 10.0)
-        self._drop_producer()
+
+        def publish_or_idle() -> None:
+            if not self._lead():
+                stop.wait(self.standby_poll)
+            elif self.step() == 0:
+                stop.wait(self.idle_sleep)
+
+        self.policy.keep_running(f"relay {self.name}", stop, publish_or_idle,
+                                 end=self._drop_producer, failed=self._failed)
         if self.leadership is not None:
             self.leadership.release()
             self.leading = False
+
+    def _failed(self, error: BaseException) -> None:
+        self.stats.failures += 1
+        log.warning("relay %s: stopped after position %d; it starts again from there",
+                    self.name, self.stats.position)
 
     def _lead(self) -> bool:
         """Lead, or stand by; a new leader starts after the position the store tracked."""

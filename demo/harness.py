@@ -14,6 +14,7 @@ from typing import Any
 
 from kafka import TopicPartition
 
+from aftersales import children
 from aftersales.bootstrap import INBOUND_GROUP, ensure_pipeline_topics
 from aftersales.brokers import BrokerProcess, start_broker
 from aftersales.settings import Settings
@@ -49,8 +50,8 @@ class Pipeline:
         # fire in business time (`aftersales deadlines fire --now`), not by the wall clock.
         log = (self.workdir / "run.log").open("wb")
         self.workers = [
-            subprocess.Popen([sys.executable, "-m", "aftersales", "run", *roles], env=self.env,
-                             stdout=log, stderr=subprocess.STDOUT)
+            children.popen([sys.executable, "-m", "aftersales", "run", *roles], env=self.env,
+                           stdout=log, stderr=subprocess.STDOUT)
             for roles in (["--role", "inbound"], ["--role", "relay", "--role", "projections"])
         ]
         self.producer = kafka_clients.producer(servers, linger_ms=20)
@@ -86,8 +87,8 @@ class Pipeline:
         return len(futures)
 
     def cli(self, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "aftersales", *args], input=stdin,
-                              capture_output=True, text=True, env=self.env, check=False)
+        return children.run([sys.executable, "-m", "aftersales", *args], input=stdin,
+                            capture_output=True, text=True, env=self.env, check=False)
 
     def principals(self, carriers: set[str], customers: set[str]) -> int:
         """The administrator (`aftersales principals bootstrap`), then the staff, the carriers

@@ -19,6 +19,7 @@ from aftersales_core.application.access import Caller, case_facts
 from aftersales_core.domain.complaints import NOT_DONE, WORKING
 from aftersales_core.domain.principals import Principal
 from aftersales_core.domain.return_status import OPEN_BEFORE_SHIPPING
+from aftersales_core.outcomes import Permission
 from schemas import commands as wire
 
 # command -> the case statuses it applies to (mirrors the aggregates' own checks)
@@ -125,7 +126,7 @@ def allowed(caller: Caller, principal: Principal, operation: str,
         view["roles"] = [r for r in view["roles"] if r in caller.roles]
     decision = policies.evaluate("access", {"operation": operation, "principal": view,
                                             "facts": facts})
-    return bool(decision.outcome == "allow")
+    return Permission(decision.outcome) is Permission.ALLOW
 
 
 def actions_for(caller: Caller, principal: Principal, case: Any) -> list[Action]:

@@ -19,8 +19,8 @@ from uuid import UUID, uuid4
 from aftersales_core.application.access import Caller
 from aftersales_core.application.results import CommandResult
 from aftersales_core.application.services import Services
+from aftersales_core.application.unit_of_work import on_fresh_state
 from aftersales_core.domain.ids import case_id_for
-from aftersales_core.errors import ConcurrentChangeError
 from dispatch.bodies import parse
 from schemas.commands import (
     NEW_CASE_KIND,
@@ -58,7 +58,6 @@ from schemas.commands import (
     ShipRepairedItem,
 )
 
-RETRIES = 5
 C = TypeVar("C", bound=Command)
 Handler = Callable[[Services, Caller, C, datetime], CommandResult]
 HANDLERS: dict[type[Command], Handler[Command]] = {}
@@ -84,16 +83,10 @@ def submit(services: Services, caller: Caller, body: object, now: datetime) -> C
 def execute(
     services: Services, caller: Caller, command: AnyCommand, now: datetime
 ) -> CommandResult:
-    """Run a command; a concurrent change is retried on fresh state, up to RETRIES times."""
+    """Run a command; a concurrent change is retried on fresh state."""
     handler = HANDLERS[type(command)]
     at = command.at or now
-    for attempt in range(RETRIES):
-        try:
-            return handler(services, caller, command, at)
-        except ConcurrentChangeError:
-            if attempt == RETRIES - 1:
-                raise
-    raise AssertionError("unreachable")
+    return on_fresh_state(lambda: handler(services, caller, command, at))
 
 
 def new_case_id(command: RequestReturn | RequestRefund | FileComplaint) -> UUID:

@@ -11,11 +11,9 @@ import orjson
 
 from aftersales_core.application.access import Caller
 from aftersales_core.application.services import Services
+from aftersales_core.application.unit_of_work import on_fresh_state
 from aftersales_core.application.upstream import UpstreamResult
-from aftersales_core.errors import ConcurrentChangeError
 from schemas.inbound import OrderCancelled, OrderPaid, OrderPlaced, UpstreamEvent
-
-RETRIES = 5
 
 
 def known_fields(message: UpstreamEvent) -> tuple[dict[str, Any], str]:
@@ -41,13 +39,7 @@ def known_fields(message: UpstreamEvent) -> tuple[dict[str, Any], str]:
 def apply_upstream(services: Services, caller: Caller, message: UpstreamEvent) -> UpstreamResult:
     """Apply one validated upstream event; redelivery of its event_id changes nothing."""
     fields, extra = known_fields(message)
-    for attempt in range(RETRIES):
-        try:
-            return _apply(services, caller, message, fields, extra)
-        except ConcurrentChangeError:
-            if attempt == RETRIES - 1:
-                raise
-    raise AssertionError("unreachable")
+    return on_fresh_state(lambda: _apply(services, caller, message, fields, extra))
 
 
 def _apply(

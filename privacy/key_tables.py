@@ -14,7 +14,7 @@ from typing import Any
 import psycopg
 from eventsourcing.persistence import ApplicationRecorder, IntegrityError
 
-from audit.checkpoints import _Tx
+from database.sql import Tx
 from privacy.keys import ERASURES, KEYS, PAGE, Effect, KeyRow
 
 log = logging.getLogger(__name__)
@@ -38,9 +38,9 @@ class SqlKeyTable:
             self._create()
 
     @contextmanager
-    def _tx(self, commit: bool = False) -> Iterator[_Tx]:
+    def _tx(self, commit: bool = False) -> Iterator[Tx]:
         with self.datastore.transaction(commit=commit) as cursor:
-            yield _Tx(cursor, self.postgres)
+            yield Tx(cursor, self.postgres)
 
     def _create(self) -> None:
         blob = "BYTEA" if self.postgres else "BLOB"
@@ -117,7 +117,7 @@ class SqlKeyTable:
             found = tx.rows(f"SELECT kek_id, COUNT(*) FROM {self.keys} GROUP BY kek_id")
         return {str(k): int(n) for k, n in found}
 
-    def _secure(self, tx: _Tx) -> None:
+    def _secure(self, tx: Tx) -> None:
         if not self.postgres:  # freed bytes are overwritten, not left in the file
             tx.execute("PRAGMA secure_delete = ON")
 
@@ -145,7 +145,7 @@ class SqlKeyTable:
         when = at.astimezone(UTC).isoformat()
 
         def effect(cursor: Any) -> None:
-            tx = _Tx(cursor, self.postgres)
+            tx = Tx(cursor, self.postgres)
             self._secure(tx)
             for subject in subjects:
                 tx.execute(f"DELETE FROM {self.keys} WHERE subject = ?", (subject,))

@@ -23,7 +23,7 @@ from uuid import UUID
 import orjson
 from eventsourcing.persistence import ApplicationRecorder, IntegrityError, Notification
 
-from audit.checkpoints import _Tx
+from database.sql import Tx
 from privacy.keys import KEYS, KeyTable
 
 SUBJECTS = "personal_data_subjects"
@@ -80,9 +80,9 @@ class SubjectIndex:
             self._create()
 
     @contextmanager
-    def _tx(self, commit: bool = True) -> Iterator[_Tx]:
+    def _tx(self, commit: bool = True) -> Iterator[Tx]:
         with self.datastore.transaction(commit=commit) as cursor:
-            yield _Tx(cursor, self.postgres)
+            yield Tx(cursor, self.postgres)
 
     def _create(self) -> None:
         with self._tx() as tx:
@@ -113,7 +113,7 @@ class SubjectIndex:
                 self._apply(tx, batch)
             read += len(batch)
 
-    def _apply(self, tx: _Tx, batch: Sequence[Notification]) -> None:
+    def _apply(self, tx: Tx, batch: Sequence[Notification]) -> None:
         latest: dict[str, tuple[str | None, int]] = {}
         for n in batch:
             kind = OPENINGS.get(n.topic)

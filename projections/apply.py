@@ -7,14 +7,12 @@ past them. A rebuild leaves out the same applications, so the tables still equal
 
 from __future__ import annotations
 
-import random
+import logging
 import re
-import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import partial
-from typing import Any, TypeVar
+from typing import Any
 
 import orjson
 import psycopg
@@ -24,6 +22,7 @@ from projections.base import Event, Handler, Projection, utc
 from projections.db import ReadDatabase, Transaction, is_outage
 
 MAX_POSITION = 2**63 - 1
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -96,8 +95,6 @@ def _drifted(db: ReadDatabase, tx: Transaction, projection: Projection) -> bool:
     return False
 
 
-CONFLICT_RETRIES = 5
-T = TypeVar("T")
 SCHEMA_LOCK = 0x61667465_72736331  # the read database's schema changes, one at a time
 CANONICAL_UTC = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{6})?\+00:00")
 
@@ -136,19 +133,21 @@ def apply_batch(db: ReadDatabase, projections: Sequence[Projection],
     An event at or below a projection's position for its partition (a re-send by the relay)
     or below its floor (already applied by a rebuild) is skipped, so nothing is applied twice.
     ``on_failures`` hears what was left out before the transaction commits (raising there
-    rolls the batch back). Returns how many (event, projection) applications happened. A
-    deadlock or serialisation failure against another runner rolls the whole batch back and
-    tries it again."""
-    applied = _retrying(lambda: _apply_batch(db, projections, deliveries, on_failures))
+    rolls the batch back). Returns how many (event, projection) applications happened. An
+    outage, or a deadlock or serialisation failure against another runner, rolls the whole
+    batch back and raises: the runner's error policy retries it (workers/error_policy.py)."""
+    applied = _apply_batch(db, projections, deliveries, on_failures)
     settle(db, projections)
     return applied
 
 
 def settle(db: ReadDatabase, projections: Sequence[Projection]) -> None:
-    """Each projection's settle step, in a transaction of its own (see Projection.settle)."""
+    """Each projection's settle step, in a transaction of its own (see Projection.settle);
+    one that fails raises, and runs again (it finds what is still pending) when the runner
+    starts its next session."""
     for projection in projections:
         if type(projection).settle is not Projection.settle:
-            _retrying(partial(_in_transaction, db, projection.settle))
+            _in_transaction(db, projection.settle)
 
 
 def settle_in(tx: Transaction, projections: Sequence[Projection]) -> None:
@@ -160,18 +159,6 @@ def settle_in(tx: Transaction, projections: Sequence[Projection]) -> None:
 def _in_transaction(db: ReadDatabase, work: Callable[[Transaction], None]) -> None:
     with db.transaction() as tx:
         work(tx)
-
-
-def _retrying(work: Callable[[], T]) -> T:
-    """Again when another runner's transaction deadlocked or conflicted with this one."""
-    for attempt in range(1, CONFLICT_RETRIES + 1):
-        try:
-            return work()
-        except (psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure):
-            if attempt == CONFLICT_RETRIES:
-                raise
-            time.sleep(random.uniform(0, 0.05 * attempt))
-    raise AssertionError("unreachable")
 
 
 def _apply_batch(db: ReadDatabase, projections: Sequence[Projection],

@@ -1,48 +1,41 @@
-"""`cases`: one row per case (return, refund, complaint) with its current status."""
+"""`cases`: one row per case (return, refund, complaint) with its current status.
+
+Status, escalation and version have one source: every event of a case is folded into its row
+with the case's own lifecycle (aftersales_core/domain/lifecycle.py), the table its aggregate
+folds with, so a row says what `aftersales case show` says. The facts around them (order,
+customer, market, amount, priority, the next deadline) come from the events that carry them.
+Most events fold in one UPDATE, without reading the row: a move to a fixed status or none
+(``lifecycle.Blind``), an escalation, the facts (``COALESCE`` where the first one counts). A
+move that depends on the standing before (a complaint's answers) or a deadline reads the row
+first.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import orjson
 
-from projections.base import Event, Projection, handles, kind_of, money_amount, utc
+from aftersales_core.domain.complaints import ComplaintCase
+from aftersales_core.domain.lifecycle import Blind, Lifecycle, Standing
+from aftersales_core.domain.refunds import RefundCase
+from aftersales_core.domain.returns import ReturnCase
+from projections.base import Event, Projection, handles, money_amount, utc
 from projections.db import Transaction
 
-# Event type -> the status it moves the case to (events that always mean the same status).
-STATUS = {
-    "aftersales.return.Requested": "requested",
-    "aftersales.return.SentToReview": "pending_review",
-    "aftersales.return.Approved": "approved",
-    "aftersales.return.Rejected": "rejected",
-    "aftersales.return.Cancelled": "cancelled",
-    "aftersales.return.LabelIssued": "label_issued",
-    "aftersales.return.ShippedBack": "shipped_back",
-    "aftersales.return.Received": "received",
-    "aftersales.return.Inspected": "inspected",
-    "aftersales.return.Resolved": "resolved",
-    "aftersales.return.Closed": "closed",
-    "aftersales.return.Expired": "expired",
-    "aftersales.return.SentToRepair": "in_repair",
-    "aftersales.return.RepairDiagnosed": "diagnosed",
-    "aftersales.return.RepairedItemShipped": "repair_shipped",
-    "aftersales.return.RepairFailed": "repair_failed",
-    "aftersales.refund.Requested": "requested",
-    "aftersales.refund.AwaitingApproval": "awaiting_approval",
-    "aftersales.refund.Approved": "approved",
-    "aftersales.refund.Rejected": "rejected",
-    "aftersales.refund.Issued": "issued",
-    "aftersales.refund.Failed": "failed",
-    "aftersales.refund.Settled": "settled",
-    "aftersales.complaint.Filed": "filed",
-    "aftersales.complaint.ResolutionProposed": "proposed",
-    "aftersales.complaint.Escalated": "escalated",
-    "aftersales.complaint.Resolved": "resolved",
-    "aftersales.complaint.Closed": "closed",
-    "aftersales.complaint.Reopened": "reopened",
+LIFECYCLES: dict[str, Lifecycle] = {
+    case.KIND: case.LIFECYCLE for case in (ReturnCase, RefundCase, ComplaintCase)
 }
-OPENING = ("aftersales.return.Requested", "aftersales.refund.Requested",
-           "aftersales.complaint.Filed")
 # Where a case's market and currency come from: the inputs of its first decision.
 FACTS_FROM = {"return.eligibility", "refund.calculation", "complaint.triage"}
+DEADLINE_EVENTS = ("DeadlineScheduled", "DeadlineCancelled", "DeadlineBreached")
+Row = dict[str, Any]  # the READ columns of a row
+
+
+def _types() -> list[str]:
+    return [f"aftersales.{kind}.{name}" for kind, lifecycle in LIFECYCLES.items()
+            for name in lifecycle.moves]
 
 
 class Cases(Projection):
@@ -66,7 +59,8 @@ class Cases(Projection):
             open_deadlines TEXT NOT NULL DEFAULT '{{}}',
             acknowledged_at TEXT,
             returnless INTEGER,
-            version INTEGER NOT NULL
+            version INTEGER NOT NULL,
+            escalation TEXT
         )"""}
     indexes = {
         "cases_status": "CREATE INDEX cases_status ON {cases} (case_type, status)",
@@ -75,100 +69,112 @@ class Cases(Projection):
     }
     subject_columns = {"cases": "customer_id"}
 
-    def _touch(self, event: Event, tx: Transaction, status: str | None = None,
-               also: str = "", values: tuple[object, ...] = ()) -> None:
-        """The case's status (when given), last update and version, with ``also`` (more
-        ``column = expression`` assignments taking ``values``) in the same statement."""
-        tx.execute(self.sql("UPDATE {cases} SET " + also + "status = COALESCE(?, status), "
-                            "updated_at = ?, version = ? WHERE case_id = ?"),
-                   (*values, status, event["time"], event["version"], event["subject"]))
-
-    @handles(*OPENING)
-    def opened(self, event: Event, tx: Transaction) -> None:
-        data = event["data"]
-        reason = data.get("reason") or data.get("category")
-        tx.execute(self.sql(
-            "INSERT INTO {cases} (case_id, case_type, status, order_id, customer_id, amount, "
-            "reason, opened_at, updated_at, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT (case_id) DO NOTHING"),
-            (event["subject"], kind_of(event["type"]), STATUS[event["type"]],
-             data.get("order_id"), data.get("customer_id"), money_amount(data.get("amount")),
-             reason, event["time"], event["time"], event["version"]))
-
-    @handles(*(t for t in STATUS if t not in OPENING and t != "aftersales.return.Approved"))
-    def moved(self, event: Event, tx: Transaction) -> None:
-        self._touch(event, tx, STATUS[event["type"]])
-
-    @handles("aftersales.return.Approved")
-    def return_approved(self, event: Event, tx: Transaction) -> None:
-        self._touch(event, tx, "approved", "returnless = ?, ",
-                    (int(bool(event["data"]["returnless"])),))
-
-    @handles("aftersales.return.DecisionRecorded", "aftersales.refund.DecisionRecorded",
-             "aftersales.complaint.DecisionRecorded")
-    def decided(self, event: Event, tx: Transaction) -> None:
-        decision = event["data"]["decision"]
-        if decision["policy_id"] in FACTS_FROM:
-            inputs = decision["inputs"]
-            self._touch(event, tx, None, "market = COALESCE(market, ?), "
-                        "currency = COALESCE(currency, ?), ",
-                        (inputs.get("market"), inputs.get("currency")))
-        else:
-            self._touch(event, tx)
-
-    @handles("aftersales.refund.Calculated")
-    def calculated(self, event: Event, tx: Transaction) -> None:
-        self._touch(event, tx, None, "amount = ?, ", (money_amount(event["data"]["amount"]),))
-
-    @handles("aftersales.complaint.Triaged")
-    def triaged(self, event: Event, tx: Transaction) -> None:
-        tx.execute(self.sql("UPDATE {cases} SET priority = ?, status = CASE status WHEN 'filed' "
-                            "THEN 'open' ELSE status END WHERE case_id = ?"),
-                   (event["data"]["priority"], event["subject"]))
-        self._touch(event, tx)
-
-    @handles("aftersales.complaint.Acknowledged")
-    def acknowledged(self, event: Event, tx: Transaction) -> None:
-        self._first_response(event, tx, only_first=False)
-
-    @handles("aftersales.complaint.MessageAdded")
-    def message(self, event: Event, tx: Transaction) -> None:
-        if event["data"]["direction"] == "out":
-            self._first_response(event, tx, only_first=True)
-        else:
-            self._touch(event, tx)
-
-    def _first_response(self, event: Event, tx: Transaction, only_first: bool) -> None:
-        """An acknowledgement, or a first reply, moves an open complaint to acknowledged."""
-        first = " AND acknowledged_at IS NULL" if only_first else ""
-        tx.execute(self.sql("UPDATE {cases} SET status = CASE WHEN status IN ('open', "
-                            "'reopened') THEN 'acknowledged' ELSE status END, "
-                            "acknowledged_at = ? WHERE case_id = ?" + first),
-                   (event["time"], event["subject"]))
-        self._touch(event, tx)
-
-    @handles("aftersales.return.RepairCompleted")
-    def repair_completed(self, event: Event, tx: Transaction) -> None:
-        self._touch(event, tx, "repaired" if event["data"]["repaired"] else "repair_failed")
-
-    @handles("aftersales.complaint.ProposalAnswered")
-    def answered(self, event: Event, tx: Transaction) -> None:
-        self._touch(event, tx, "accepted" if event["data"]["accepted"] else "acknowledged")
-
-    @handles(*(f"aftersales.{k}.{e}" for k in ("return", "refund", "complaint")
-               for e in ("DeadlineScheduled", "DeadlineCancelled", "DeadlineBreached")))
-    def deadline(self, event: Event, tx: Transaction) -> None:
-        """next_deadline: the earliest deadline of the case that is still open."""
-        row = tx.one(self.sql("SELECT open_deadlines FROM {cases} WHERE case_id = ?"),
-                     (event["subject"],))
-        if row is None:
+    @handles(*_types())
+    def applied(self, event: Event, tx: Transaction) -> None:
+        """Open the row, or fold the event into it with the case's lifecycle: in one statement
+        when the move and the facts need nothing of the row (most events), else read first."""
+        kind, name = event["type"].split(".")[1:]
+        lifecycle = LIFECYCLES[kind]
+        if name == lifecycle.opening:
+            self._open(kind, lifecycle, event, tx)
             return
-        open_deadlines = orjson.loads(row[0])
-        name = event["data"]["name"]
-        if event["type"].endswith("DeadlineScheduled"):
-            open_deadlines[name] = utc(event["data"]["due_at"])
+        move, data = lifecycle.move(name), event["data"]
+        changes: list[Change] = []
+        if isinstance(move, Blind) and name not in DEADLINE_EVENTS:
+            if move.status is not None:
+                changes.append(("status = ?", str(move.status)))
+            if move.escalates:
+                changes.append(("escalation = ?", data["level"]))
         else:
-            open_deadlines.pop(name, None)
-        earliest = min(open_deadlines.values(), default=None)
-        self._touch(event, tx, None, "open_deadlines = ?, next_deadline = ?, ",
-                    (orjson.dumps(open_deadlines).decode(), earliest))
+            found = tx.one(self.sql(f"SELECT {', '.join(READ)} FROM {{cases}} WHERE case_id = ?"),
+                           (event["subject"],))
+            if found is None:  # a case this table never saw open: nothing to fold into
+                return
+            current: Row = dict(zip(READ, found, strict=True))
+            standing = lifecycle.after(
+                Standing(current["status"], current["escalation"],
+                         current["acknowledged_at"] is not None), name, data)
+            changes += [("status = ?", str(standing.status)),
+                        ("escalation = ?", standing.escalation)]
+            if name in DEADLINE_EVENTS:
+                changes += _deadline(event, current["open_deadlines"])
+        facts = FACTS.get(name)
+        if facts is not None:
+            changes += facts(event)
+        changes += [("updated_at = ?", event["time"]), ("version = ?", event["version"])]
+        tx.execute(self.sql(f"UPDATE {{cases}} SET {', '.join(c for c, _ in changes)} "
+                            "WHERE case_id = ?"), (*(v for _, v in changes), event["subject"]))
+
+    def _open(self, kind: str, lifecycle: Lifecycle, event: Event, tx: Transaction) -> None:
+        data = event["data"]
+        standing = lifecycle.opened(data)
+        tx.execute(self.sql(
+            "INSERT INTO {cases} (case_id, case_type, status, escalation, order_id, customer_id, "
+            "amount, reason, opened_at, updated_at, version) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (case_id) DO NOTHING"),
+            (event["subject"], kind, str(standing.status), standing.escalation,
+             data.get("order_id"), data.get("customer_id"), money_amount(data.get("amount")),
+             data.get("reason") or data.get("category"), event["time"], event["time"],
+             event["version"]))
+
+
+# ---- the facts an event brings besides the case's standing ------------------------------------
+READ = ("status", "escalation", "acknowledged_at", "open_deadlines")  # what a folding move reads
+Change = tuple[str, object]  # "column = expression" with its one parameter
+Facts = Callable[[Event], list[Change]]
+
+
+def _decided(event: Event) -> list[Change]:
+    decision = event["data"]["decision"]
+    if decision["policy_id"] not in FACTS_FROM:
+        return []
+    inputs = decision["inputs"]  # the first decision that names them
+    return [("market = COALESCE(market, ?)", inputs.get("market")),
+            ("currency = COALESCE(currency, ?)", inputs.get("currency"))]
+
+
+def _calculated(event: Event) -> list[Change]:
+    return [("amount = ?", money_amount(event["data"]["amount"]))]
+
+
+def _triaged(event: Event) -> list[Change]:
+    return [("priority = ?", event["data"]["priority"])]
+
+
+def _acknowledged(event: Event) -> list[Change]:
+    return [("acknowledged_at = ?", event["time"])]
+
+
+def _message(event: Event) -> list[Change]:
+    if event["data"]["direction"] != "out":
+        return []
+    # a first reply is the first response
+    return [("acknowledged_at = COALESCE(acknowledged_at, ?)", event["time"])]
+
+
+def _approved(event: Event) -> list[Change]:
+    if event["type"] != "aftersales.return.Approved":
+        return []
+    return [("returnless = ?", int(bool(event["data"]["returnless"])))]
+
+
+def _deadline(event: Event, open_deadlines: str) -> list[Change]:
+    """next_deadline: the earliest deadline of the case that is still open."""
+    deadlines = orjson.loads(open_deadlines)
+    name = event["data"]["name"]
+    if event["type"].endswith("DeadlineScheduled"):
+        deadlines[name] = utc(event["data"]["due_at"])
+    else:
+        deadlines.pop(name, None)
+    return [("open_deadlines = ?", orjson.dumps(deadlines).decode()),
+            ("next_deadline = ?", min(deadlines.values(), default=None))]
+
+
+FACTS: dict[str, Facts] = {
+    "DecisionRecorded": _decided,
+    "Calculated": _calculated,
+    "Triaged": _triaged,
+    "Acknowledged": _acknowledged,
+    "MessageAdded": _message,
+    "Approved": _approved,
+}

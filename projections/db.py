@@ -17,6 +17,8 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 import psycopg
 
+from database.sql import placeholders
+
 Params = Sequence[Any]
 IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
 
@@ -87,7 +89,7 @@ class ReadDatabase:
         return conn
 
     def sql(self, statement: str) -> str:
-        return statement.replace("?", "%s") if self.is_postgres else statement
+        return placeholders(statement, self.is_postgres)
 
     def execute(self, statement: str, params: Params = ()) -> Any:
         return self._conn.execute(self.sql(statement), tuple(params))

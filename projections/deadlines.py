@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aftersales_core.domain.deadlines import STATE_AFTER
+from aftersales_core.outcomes import DeadlineState
 from projections.base import Event, Projection, handles, kind_of, utc
 from projections.db import Transaction
 
@@ -35,24 +35,27 @@ class Deadlines(Projection):
         d = event["data"]
         tx.execute(self.sql(
             "INSERT INTO {deadlines} (case_id, case_type, name, due_at, action, state, "
-            "scheduled_at) VALUES (?, ?, ?, ?, ?, 'open', ?) ON CONFLICT (case_id, name) DO "
-            "UPDATE SET due_at = excluded.due_at, action = excluded.action, state = 'open', "
-            "scheduled_at = excluded.scheduled_at, closed_at = NULL, outcome = NULL"),
+            "scheduled_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (case_id, name) DO "
+            "UPDATE SET due_at = excluded.due_at, action = excluded.action, "
+            "state = excluded.state, scheduled_at = excluded.scheduled_at, closed_at = NULL, "
+            "outcome = NULL"),
             (event["subject"], kind_of(event["type"]), d["name"], utc(d["due_at"]),
-             d.get("action"), event["time"]))
+             d.get("action"), DeadlineState.OPEN.value, event["time"]))
 
-    def _close(self, event: Event, tx: Transaction, state: str, outcome: str) -> None:
+    def _close(self, event: Event, tx: Transaction, state: DeadlineState, outcome: str) -> None:
         tx.execute(self.sql("UPDATE {deadlines} SET state = ?, outcome = ?, closed_at = ? "
                             "WHERE case_id = ? AND name = ?"),
-                   (state, outcome, event["time"], event["subject"], event["data"]["name"]))
+                   (state.value, outcome, event["time"], event["subject"],
+                    event["data"]["name"]))
 
     @handles(*_types("DeadlineCancelled"))
     def cancelled(self, event: Event, tx: Transaction) -> None:
-        reason = event["data"].get("reason") or "cancelled"
-        self._close(event, tx, "met" if reason == "met" else "cancelled", reason)
+        reason = str(event["data"].get("reason") or DeadlineState.CANCELLED)
+        met = reason == DeadlineState.MET
+        self._close(event, tx, DeadlineState.MET if met else DeadlineState.CANCELLED, reason)
 
     @handles(*_types("DeadlineBreached"))
     def breached(self, event: Event, tx: Transaction) -> None:
         """Breached, or what the breach's action made of it (expired, done)."""
-        action = event["data"].get("action") or "breached"
-        self._close(event, tx, STATE_AFTER.get(action, "breached"), action)
+        action = str(event["data"].get("action") or DeadlineState.BREACHED)
+        self._close(event, tx, DeadlineState.after_breach(action), action)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from aftersales_core.outcomes import Eligibility
 from projections.base import Event, Projection, handles
 from projections.db import Transaction
 
-OUTCOME_COLUMN = {"approve": "approved", "reject": "rejected", "review": "review"}
+OUTCOME_COLUMN = {Eligibility.APPROVE: "approved", Eligibility.REJECT: "rejected",
+                  Eligibility.REVIEW: "review"}
 
 
 class ReturnsByReason(Projection):

@@ -11,14 +11,16 @@ same index. The index may be stale; it is never trusted: the aggregate decides w
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.persistence import ApplicationRecorder, IntegrityError, Mapper
+
+from database.sql import StoreDatabase, Tx
 
 KINDS = ("return", "refund", "complaint", "order")
 CLOSING = ("DeadlineCancelled", "DeadlineBreached")
@@ -51,42 +53,19 @@ class IndexedDeadline:
         }
 
 
-class _Tx:
-    """One transaction on either backend, with ``?`` placeholders and tuple rows."""
-
-    def __init__(self, cursor: Any, postgres: bool) -> None:
-        self.cursor, self.postgres = cursor, postgres
-
-    def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
-        self.cursor.execute(sql.replace("?", "%s") if self.postgres else sql, tuple(params))
-
-    def rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        self.execute(sql, params)
-        return [
-            tuple(r.values()) if isinstance(r, dict) else tuple(r) for r in self.cursor.fetchall()
-        ]
-
-
 class DeadlineIndex:
     def __init__(
         self, recorder: ApplicationRecorder, mapper: Mapper[UUID], batch_size: int = 500
     ) -> None:
         self.recorder, self.mapper, self.batch_size = recorder, mapper, batch_size
-        self.datastore: Any = getattr(recorder, "datastore", None)
-        if self.datastore is None:
-            raise TypeError("the deadline index needs an SQLite or PostgreSQL event store")
-        self.postgres = type(self.datastore).__name__.startswith("Postgres")
-        prefix = ""
-        if self.postgres:
-            prefix = '"' + str(self.datastore.schema).replace('"', '""') + '".'
-        self.rows_table = f"{prefix}deadline_index"
-        self.position_table = f"{prefix}deadline_index_position"
+        self.store = StoreDatabase(recorder, "the deadline index")
+        self.postgres = self.store.postgres
+        self.rows_table = self.store.table("deadline_index")
+        self.position_table = self.store.table("deadline_index_position")
         self._create()
 
-    @contextmanager
-    def _tx(self) -> Iterator[_Tx]:
-        with self.datastore.transaction(commit=True) as cursor:
-            yield _Tx(cursor, self.postgres)
+    def _tx(self) -> AbstractContextManager[Tx]:
+        return self.store.transaction(commit=True)
 
     def _create(self) -> None:
         try:
@@ -131,7 +110,7 @@ class DeadlineIndex:
                 self._save_position(tx, batch[-1].id)
             read += len(batch)
 
-    def _apply(self, tx: _Tx, notification: Any) -> None:
+    def _apply(self, tx: Tx, notification: Any) -> None:
         event: Any = self.mapper.to_domain_event(notification)
         kind, name = notification.topic.split(".")[1:3]
         due, action = None, None
@@ -143,7 +122,7 @@ class DeadlineIndex:
 
     def _put(
         self,
-        tx: _Tx,
+        tx: Tx,
         case_id: str,
         name: str,
         kind: str,
@@ -160,7 +139,7 @@ class DeadlineIndex:
             (case_id, name, kind, due, action, version),
         )
 
-    def _save_position(self, tx: _Tx, position: int) -> None:
+    def _save_position(self, tx: Tx, position: int) -> None:
         table = self.position_table
         tx.execute(
             f"INSERT INTO {table} (reader, position) VALUES (?, ?) ON CONFLICT (reader) DO "

@@ -7,9 +7,11 @@ before ``now``, and fires each of those cases through the application, which rel
 lets it decide (firing twice, or from two processes, changes nothing the second time). The clock
 is read here, at the edge, and handed in as ``now``; the domain never reads one.
 
-Failure policy: a case whose firing is refused by the domain is logged with its id and counted,
-and stays due (it is tried again next cycle, and `aftersales deadlines list` shows it); anything
-else (the store is down, a bug) stops the worker, like every other worker of `aftersales run`.
+Failure policy: a case whose firing is refused by the domain (the scheduler's poison) is logged
+with its id and counted, and stays due (it is tried again next cycle, and `aftersales deadlines
+list` shows it); anything else (the store is down, a bug) stops the cycle, and the injected error
+policy (workers/error_policy.py) backs off and starts the next one, as for every other worker of
+`aftersales run`: firing is idempotent, so a cycle cut short loses nothing.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from aftersales_core.domain.base import require_aware
 from aftersales_core.errors import DomainError
 from scheduling.deadline_index import DeadlineIndex
 from scheduling.retention import RetentionSweep
+from workers.error_policy import ErrorPolicy
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
@@ -54,12 +57,14 @@ class Scheduler:
         clock: Clock = wall_clock,
         interval: float = 2.0,
         batch_size: int = 200,
+        policy: ErrorPolicy | None = None,
     ) -> None:
         self.app, self.clock, self.interval, self.batch_size = app, clock, interval, batch_size
         self.principal_id = principal_id  # the scheduler acts as this (system) principal
         self.index = DeadlineIndex(app.store.recorder, app.store.mapper)
         self.retention = RetentionSweep(app)
         self.stats = SchedulerStats()
+        self.policy = policy or ErrorPolicy()
 
     def fire_due(self, now: datetime) -> list[FiredDeadline]:
         """One pass: fire everything due before ``now``; returns what fired."""
@@ -99,7 +104,9 @@ class Scheduler:
     def _fire_case(self, case_id: UUID, now: datetime) -> list[FiredDeadline]:
         try:
             fired = self.app.deadlines.fire(self._caller(), case_id, now)
-        except DomainError as error:
+        except Exception as error:
+            if not self.policy.is_poison(error):
+                raise
             self.stats.failed += 1
             log.error(
                 "deadlines of case %s not fired at %s: %s (%s); tried again next cycle",
@@ -138,6 +145,9 @@ class Scheduler:
     def run(self, stop: threading.Event) -> None:
         """Fire with the wall clock every ``interval`` seconds until ``stop`` is set."""
         log.info("deadline scheduler starting at index position %d", self.index.position())
-        while not stop.is_set():
+
+        def cycle() -> None:
             self.fire_due(self.clock())
             stop.wait(self.interval)
+
+        self.policy.keep_running("deadline scheduler", stop, cycle)

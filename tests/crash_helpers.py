@@ -23,6 +23,7 @@ from kafka import KafkaConsumer, TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
 from kafka.producer.future import RecordMetadata
 
+from aftersales import children
 from aftersales.bootstrap import INBOUND_GROUP
 from aftersales.settings import Settings
 from aftersales_core.application.services import Services
@@ -205,6 +206,11 @@ class Desk:
         except DomainError as refused:  # e.g. the refund cap of an order: nothing was stored
             self.done[type(refused).__name__] += 1
 
+    def submit_many(self, commands: int) -> None:
+        """A given number of commands (drawn from the seed by the caller): replayable."""
+        for _ in range(commands):
+            self.submit()
+
     def keep_busy(self, seconds: float, pace: float = 0.01) -> None:
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
@@ -258,7 +264,7 @@ class WorkerProcess:
         with self.log_path.open("ab") as log:
             log.write(f"--- start {self.starts + 1} ---\n".encode())
             log.flush()
-            self.popen = subprocess.Popen(
+            self.popen = children.popen(
                 [sys.executable, "-m", "aftersales", "run", "--role", self.role,
                  "--no-create-topics"],
                 env=self.env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
@@ -307,6 +313,16 @@ class WorkerProcess:
         if not self.log_path.exists():
             return ""
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+
+def kill_once(worker: WorkerProcess, observed: Callable[[], int], mark: int, what: str) -> None:
+    """SIGKILL the worker as soon as ``observed()`` (its durable progress: a position, a count
+    of facts applied) reaches ``mark``. Marks come from the test's seed, so a seed replays the
+    same kill moments whatever the machine's speed; a mark already reached kills it at once
+    (while it starts up)."""
+    wait_for(lambda: observed() >= mark, 120, f"{what} {mark} before a kill", worker.check_alive,
+             interval=0.005)
+    worker.kill()
 
 
 def wait_for(condition: Callable[[], bool], timeout: float, what: str,

@@ -17,6 +17,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from aftersales import children
 from aftersales.brokers.kafka_jars import KAFKA_VERSION, fetch_kafka_jars
 from aftersales.brokers.process import (
     LOOPBACK,
@@ -154,7 +155,7 @@ def _format_storage(java: str, classpath: str, properties: Path,
         java, "-Xmx256m", "-XX:TieredStopAtLevel=1", "-cp", classpath, "kafka.tools.StorageTool",
         "format", "--standalone", "-t", cluster_id, "-c", str(properties), *(extra or []),
     ]  # fmt: skip
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
+    done = children.run(cmd, capture_output=True, text=True, timeout=120, check=False)
     if done.returncode != 0:
         raise BrokerStartError(
             f"StorageTool format failed (exit {done.returncode}):\n{done.stdout}{done.stderr}"
@@ -193,7 +194,7 @@ def start_kafka(data_dir: Path, port: int | None = None,
         f"-Dkafka.logs.dir={data_dir}", "-cp", classpath, "kafka.Kafka", str(properties),
     ]  # fmt: skip
     with open(log_path, "wb") as out:
-        popen = subprocess.Popen(
+        popen = children.popen(
             cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=data_dir
         )
     broker = BrokerProcess("kafka", f"{LOOPBACK}:{port}", popen, log_path, data_dir)

@@ -11,6 +11,7 @@ import os
 import subprocess
 from pathlib import Path
 
+from aftersales import children
 from aftersales.brokers.process import (
     LOOPBACK,
     BrokerProcess,
@@ -57,7 +58,7 @@ def start_tansu(data_dir: Path, port: int | None = None) -> BrokerProcess:
     env = {key: value for key, value in os.environ.items() if key not in _TANSU_ENV}
     log_path = data_dir / "tansu.log"
     with open(log_path, "wb") as out:
-        popen = subprocess.Popen(
+        popen = children.popen(
             cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             cwd=data_dir, env=env,
         )  # fmt: skip

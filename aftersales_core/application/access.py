@@ -37,6 +37,7 @@ from aftersales_core.errors import (
     PreconditionFailedError,
     UnknownCaseError,
 )
+from aftersales_core.outcomes import Permission
 from aftersales_core.policies.access import roles_for
 
 C = TypeVar("C", ReturnCase, RefundCase, ComplaintCase)
@@ -161,7 +162,7 @@ class Access:
              "facts": dict(facts or {})},
         )
         details = decision.details
-        if decision.outcome == "allow":
+        if Permission(decision.outcome) is Permission.ALLOW:
             return Grant(
                 actor=Actor(principal.principal_id, details["role"]),
                 view=details["view"],

@@ -25,16 +25,15 @@ from aftersales_core.application.deadline_facts import breach_inputs, order_of, 
 from aftersales_core.application.logistics import CATEGORY_OF
 from aftersales_core.application.returns import returned_lines, shipping_decision
 from aftersales_core.application.store import Store
-from aftersales_core.application.unit_of_work import UnitOfWork
+from aftersales_core.application.unit_of_work import UnitOfWork, on_fresh_state
 from aftersales_core.domain.actor import POLICY, Actor
 from aftersales_core.domain.base import require_aware
 from aftersales_core.domain.deadlines import Breach, Deadline, DeadlineRules
 from aftersales_core.domain.ids import case_id_for
 from aftersales_core.domain.order import Order
 from aftersales_core.domain.returns import ReturnCase, ReturnStatus
-from aftersales_core.errors import ConcurrentChangeError, UnknownCaseError
-
-FIRE_RETRIES = 5
+from aftersales_core.errors import UnknownCaseError
+from aftersales_core.outcomes import BreachOutcome, LogisticsException
 
 
 @dataclass
@@ -85,13 +84,7 @@ class DeadlineService:
         require_aware(now, "now")
         grant = self.access.require(caller, "FireDeadlines", {"case_id": str(case_id)},
                                     case_id=case_id)
-        for attempt in range(FIRE_RETRIES):
-            try:
-                return self._fire(case_id, now, grant.actor)
-            except ConcurrentChangeError:
-                if attempt == FIRE_RETRIES - 1:
-                    raise
-        raise AssertionError("unreachable")
+        return on_fresh_state(lambda: self._fire(case_id, now, grant.actor))
 
     def open_deadlines_of(
         self, caller: Caller, case_id: UUID
@@ -161,7 +154,7 @@ class DeadlineService:
             inputs = watchdog_inputs(aggregate, deadline, now)
             return Breach(rules.evaluate("logistics.exception", inputs))
         decision = rules.evaluate("deadlines.breach", breach_inputs(aggregate, deadline, now))
-        if decision.outcome != "auto_approve":
+        if BreachOutcome(decision.outcome) is not BreachOutcome.AUTO_APPROVE:
             return Breach(decision)
         assert isinstance(aggregate, ReturnCase)
         order = self.store.placed_order(aggregate.order_id)
@@ -180,7 +173,8 @@ class DeadlineService:
     ) -> list[Aggregate]:
         """Open the proactive complaint a watchdog breach asks for, once per watch."""
         watched = order.watched(deadline.name)
-        if not breach.outcome.startswith("open_complaint") or watched is None:
+        opens = LogisticsException(breach.decision.outcome).opens_complaint
+        if not opens or watched is None:
             return []
         assert order.customer_id is not None
         shipment_id, kind, since = watched

@@ -10,10 +10,10 @@ from enum import Enum
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate
 
 from aftersales_core.application.customs import CUSTOMS, uses_quota
+from aftersales_core.application.store import Store
 from aftersales_core.decisions import PolicyDecision
 from aftersales_core.domain.ids import order_aggregate_id, quota_aggregate_id
 from aftersales_core.domain.order import Order
@@ -70,11 +70,11 @@ class CaseHistory:
         }
 
 
-def _fold(app: Application, aggregate_id: UUID, as_of: datetime | None) -> tuple[Any, list[Any]]:
+def _fold(store: Store, aggregate_id: UUID, as_of: datetime | None) -> tuple[Any, list[Any]]:
+    """The aggregate as of ``as_of`` and the events folded into it (the store's one read)."""
     aggregate: Any = None
     kept: list[Any] = []
-    stored: Any
-    for stored in app.events.get(aggregate_id):
+    for stored in store.history(aggregate_id):
         if as_of is not None and stored.timestamp > as_of:
             break
         aggregate = stored.mutate(aggregate)
@@ -83,7 +83,7 @@ def _fold(app: Application, aggregate_id: UUID, as_of: datetime | None) -> tuple
 
 
 def load_history(
-    app: Application, case_id: UUID, as_of: datetime | None = None, view: str = "full"
+    app: Store, case_id: UUID, as_of: datetime | None = None, view: str = "full"
 ) -> CaseHistory:
     """Fold the case's events up to ``as_of`` (business time of the commands), in order; a case
     of a China cross-border order also shows the buyer's annual quota as of that moment.
@@ -97,7 +97,7 @@ def load_history(
                        buyer_quota=_buyer_quota(app, aggregate, as_of))
 
 
-def _buyer_quota(app: Application, case: Any, as_of: datetime | None) -> dict[str, Any] | None:
+def _buyer_quota(app: Store, case: Any, as_of: datetime | None) -> dict[str, Any] | None:
     order_id = getattr(case, "order_id", None)
     if not isinstance(order_id, str):
         return None

@@ -18,6 +18,7 @@ from aftersales_core.domain.actor import POLICY
 from aftersales_core.domain.customer import Customer
 from aftersales_core.domain.ids import case_id_for
 from aftersales_core.domain.order import Order
+from aftersales_core.outcomes import LogisticsException
 
 EXCEPTIONS = ("Lost", "Damaged", "DeliveryFailed", "CustomsHeld")
 CATEGORY_OF = {"logistics_delay": "logistics_delay", "damaged": "damaged", "customs": "customs"}
@@ -79,7 +80,7 @@ class LogisticsExceptions:
                 "order_value": str(order.total),
             },
         )
-        if decision.outcome == "none":
+        if not LogisticsException(decision.outcome).opens_complaint:
             return []
         changed: list[Aggregate] = []
         if not self.store.exists(complaint_id):

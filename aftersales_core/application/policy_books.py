@@ -24,6 +24,7 @@ from eventsourcing.persistence import ApplicationRecorder, Mapper, Notification
 from aftersales_core.decisions import JSON, PolicyDecision
 from aftersales_core.domain.policy_book import PolicyBook, policy_book_id
 from aftersales_core.errors import InvalidCommandError, UnknownCaseError
+from aftersales_core.outcomes import DeadlineAction, DeadlineState
 from aftersales_core.policybook import rulebook as rulebooks
 from aftersales_core.policybook.builtin import builtin_book
 from aftersales_core.policybook.canonical import digest
@@ -288,9 +289,9 @@ class _DeadlineEnds:
         if current is None:
             return
         if topic.endswith(".DeadlineCancelled"):
-            state = "met" if event.reason == "met" else "cancelled"
+            state = "met" if event.reason == DeadlineState.MET else "cancelled"
         else:
-            state = "late" if event.action == "late" else "fired"
+            state = "late" if event.action == DeadlineAction.LATE else "fired"
         at = event.fired_at if state == "fired" else event.timestamp
         self.closed.append(DeadlineEnd(case_id, current.name, current.since, state, at))
 

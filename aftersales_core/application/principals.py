@@ -142,7 +142,7 @@ class PrincipalService:
         return PrincipalChange.of(principal), history
 
     def _events(self, principal_id: UUID) -> list[Any]:
-        return list(self.store.events.get(principal_id))
+        return list(self.store.history(principal_id))
 
     # ---- the operator and the built-in principals ------------------------------------------
     def bootstrap(self, name: str, at: datetime) -> PrincipalChange:

@@ -28,6 +28,7 @@ from aftersales_core.domain.actor import Actor
 from aftersales_core.domain.base import require_aware
 from aftersales_core.domain.ids import customer_aggregate_id
 from aftersales_core.errors import UnknownCaseError
+from aftersales_core.outcomes import Retention
 from aftersales_core.personal import PersonalData
 
 EXPORT_FORMAT = "aftersales.customer-export.v1"
@@ -157,7 +158,7 @@ class PrivacyService:
         require_aware(now, "now")
         grant = self.access.require(caller, "ApplyRetention", {"customer_id": customer_id})
         decision = self.retention_decision(customer_id, now, aggregates)
-        if decision.outcome != "erase":
+        if Retention(decision.outcome) is not Retention.ERASE:
             return decision
         reason = (f"retention: {self.retention_days} days after the last case closed "
                   f"({decision.details['last_closed_at']})")

@@ -1,5 +1,8 @@
-"""The one event store every service shares: typed loading through the event cache, and the
-atomic save the unit of work ends with.
+"""The one event store every service shares: the one way to read an aggregate (``history``:
+its events through the event cache, and what the open batch staged; ``load`` folds them), and
+the atomic save the unit of work ends with. Commands, deadline firings, principals, access
+checks and case histories as of any moment all read through ``history``; `make bench`
+(``loading``) measures this event cache against the library's own aggregate cache.
 
 Group commit: inside ``batch()`` a save does not write; it checks and encodes the events and
 stages them, and every load in the batch sees what the batch staged before (two commands on

@@ -7,6 +7,7 @@ return-shipment scans only."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -26,7 +27,7 @@ from aftersales_core.domain.actor import POLICY, Actor
 from aftersales_core.domain.base import require_aware
 from aftersales_core.domain.ids import case_id_for, order_aggregate_id
 from aftersales_core.domain.order import Order
-from aftersales_core.domain.returns import ReturnCase, ReturnStatus
+from aftersales_core.domain.returns import ReturnCase
 from aftersales_core.errors import AlreadyExistsError, InvalidCommandError
 from aftersales_core.money import Money, check_currency
 from aftersales_core.policies.calendar import zone
@@ -50,6 +51,11 @@ class UpstreamResult:
         }
 
 
+#: What a fact does to its order, given who delivered it; appends its effects, returns the
+#: other aggregates it changed.
+Change = Callable[[Order, Actor, list[str]], list[Aggregate]]
+
+
 class UpstreamService:
     def __init__(
         self,
@@ -62,11 +68,22 @@ class UpstreamService:
         self.store, self.work, self.access = store, work, access
         self.refunds, self.logistics = refunds, logistics
 
-    def _order_for(self, order_id: str, at: datetime) -> Order:
-        require_aware(at, "occurred_at")
-        return self.store.find(Order, order_aggregate_id(order_id)) or Order(
-            order_id=order_id, timestamp=at
+    def _receive(self, caller: Caller, operation: str, facts: dict[str, Any], event_id: str,
+                 order_id: str, occurred_at: datetime, apply: Change) -> UpstreamResult:
+        """The one way a fact is received: the principal may deliver it, the order (or a new
+        one) is loaded, a redelivered event id changes nothing, else ``apply`` changes the order
+        and says what else changed, and everything is saved in one unit of work."""
+        grant = self.access.require(caller, operation, facts)
+        require_aware(occurred_at, "occurred_at")
+        order = self.store.find(Order, order_aggregate_id(order_id)) or Order(
+            order_id=order_id, timestamp=occurred_at
         )
+        if order.has_seen(event_id):
+            return UpstreamResult(event_id, order_id, applied=False)
+        effects: list[str] = []
+        also = apply(order, grant.actor, effects)
+        self.work.commit(order, *also)
+        return UpstreamResult(event_id, order_id, applied=True, effects=effects)
 
     def order_placed(
         self,
@@ -89,47 +106,47 @@ class UpstreamService:
         buyer_timezone: str | None = None,
         extra: str = "",
     ) -> UpstreamResult:
-        self.access.require(caller, "OrderPlaced", {"order_id": order_id})
-        order = self._order_for(order_id, occurred_at)
-        if order.has_seen(event_id):
-            return UpstreamResult(event_id, order_id, applied=False)
-        if buyer_timezone is not None:
-            zone(buyer_timezone)  # an IANA name, or an error naming it
-        if order.placed:
-            raise AlreadyExistsError(f"order {order_id} was placed already (another event id)")
-        check_currency(currency)
-        order.check_currency(currency)
-        amounts = [Money.exact(a, currency) for a in (shipping_fee, duties, taxes, discount, total)]
-        for line in lines:
-            Money.exact(line["unit_price"], currency)
-        if any(a.is_negative() for a in amounts):
-            raise InvalidCommandError(f"order {order_id}: amounts must not be negative")
-        order.place(
-            event_id=event_id,
-            customer_id=customer_id,
-            market=market,
-            currency=currency,
-            fulfilment=fulfilment,
-            lines=lines,
-            shipping_fee=amounts[0].amount,
-            duties=amounts[1].amount,
-            taxes=amounts[2].amount,
-            discount=amounts[3].amount,
-            total=amounts[4].amount,
-            placed_at=occurred_at,
-            merchant_id=merchant_id,
-            channel=channel,
-            extra=extra,
-            timestamp=max(occurred_at, order.modified_on),
-            buyer_timezone=buyer_timezone,
-        )
-        customer = self.store.customer(customer_id, occurred_at)
-        customer.add_order(order_id, max(occurred_at, customer.modified_on))
-        effects = ["order placed"]
-        caught_up = self.logistics.catch_up(order, effects, customer)
-        quota = book_quota_use(self.store, order, effects)
-        self.work.commit(order, customer, *caught_up, *quota)
-        return UpstreamResult(event_id, order_id, applied=True, effects=effects)
+        def place(order: Order, actor: Actor, effects: list[str]) -> list[Aggregate]:
+            if buyer_timezone is not None:
+                zone(buyer_timezone)  # an IANA name, or an error naming it
+            if order.placed:
+                raise AlreadyExistsError(
+                    f"order {order_id} was placed already (another event id)")
+            check_currency(currency)
+            order.check_currency(currency)
+            amounts = [Money.exact(a, currency)
+                       for a in (shipping_fee, duties, taxes, discount, total)]
+            for line in lines:
+                Money.exact(line["unit_price"], currency)
+            if any(a.is_negative() for a in amounts):
+                raise InvalidCommandError(f"order {order_id}: amounts must not be negative")
+            order.place(
+                event_id=event_id,
+                customer_id=customer_id,
+                market=market,
+                currency=currency,
+                fulfilment=fulfilment,
+                lines=lines,
+                shipping_fee=amounts[0].amount,
+                duties=amounts[1].amount,
+                taxes=amounts[2].amount,
+                discount=amounts[3].amount,
+                total=amounts[4].amount,
+                placed_at=occurred_at,
+                merchant_id=merchant_id,
+                channel=channel,
+                extra=extra,
+                timestamp=max(occurred_at, order.modified_on),
+                buyer_timezone=buyer_timezone,
+            )
+            customer = self.store.customer(customer_id, occurred_at)
+            customer.add_order(order_id, max(occurred_at, customer.modified_on))
+            effects.append("order placed")
+            caught_up = self.logistics.catch_up(order, effects, customer)
+            return [customer, *caught_up, *book_quota_use(self.store, order, effects)]
+
+        return self._receive(caller, "OrderPlaced", {"order_id": order_id}, event_id, order_id,
+                             occurred_at, place)
 
     def order_paid(
         self,
@@ -143,29 +160,27 @@ class UpstreamService:
         currency: str,
         extra: str = "",
     ) -> UpstreamResult:
-        self.access.require(caller, "OrderPaid", {"order_id": order_id})
-        order = self._order_for(order_id, occurred_at)
-        if order.has_seen(event_id):
-            return UpstreamResult(event_id, order_id, applied=False)
-        order.check_currency(check_currency(currency))
-        money = Money.exact(amount, currency)
-        if money.is_negative():
-            raise InvalidCommandError(f"order {order_id}: a payment cannot be negative")
-        order.pay(
-            event_id=event_id,
-            payment_id=payment_id,
-            method=method,
-            amount=money.amount,
-            currency=currency,
-            paid_at=occurred_at,
-            timestamp=max(occurred_at, order.modified_on),
-            extra=extra,
-        )
-        effects = [f"paid {money}"]
-        caught_up = self.logistics.catch_up(order, effects)
-        quota = book_quota_use(self.store, order, effects)
-        self.work.commit(order, *caught_up, *quota)
-        return UpstreamResult(event_id, order_id, applied=True, effects=effects)
+        def pay(order: Order, actor: Actor, effects: list[str]) -> list[Aggregate]:
+            order.check_currency(check_currency(currency))
+            money = Money.exact(amount, currency)
+            if money.is_negative():
+                raise InvalidCommandError(f"order {order_id}: a payment cannot be negative")
+            order.pay(
+                event_id=event_id,
+                payment_id=payment_id,
+                method=method,
+                amount=money.amount,
+                currency=currency,
+                paid_at=occurred_at,
+                timestamp=max(occurred_at, order.modified_on),
+                extra=extra,
+            )
+            effects.append(f"paid {money}")
+            caught_up = self.logistics.catch_up(order, effects)
+            return [*caught_up, *book_quota_use(self.store, order, effects)]
+
+        return self._receive(caller, "OrderPaid", {"order_id": order_id}, event_id, order_id,
+                             occurred_at, pay)
 
     def order_cancelled(
         self,
@@ -177,20 +192,18 @@ class UpstreamService:
         extra: str = "",
     ) -> UpstreamResult:
         """A cancelled, paid order is owed what is left to refund: a RefundCase opens."""
-        self.access.require(caller, "OrderCancelled", {"order_id": order_id})
-        order = self._order_for(order_id, occurred_at)
-        if order.has_seen(event_id):
-            return UpstreamResult(event_id, order_id, applied=False)
-        order.cancel(
-            event_id=event_id,
-            reason=reason,
-            cancelled_at=occurred_at,
-            timestamp=max(occurred_at, order.modified_on),
-            extra=extra,
-        )
-        effects: list[str] = ["order cancelled"]
-        to_save: list[Aggregate] = [order]
-        if order.placed and order.payments and not order.refundable.is_zero():
+
+        def cancel(order: Order, actor: Actor, effects: list[str]) -> list[Aggregate]:
+            order.cancel(
+                event_id=event_id,
+                reason=reason,
+                cancelled_at=occurred_at,
+                timestamp=max(occurred_at, order.modified_on),
+                extra=extra,
+            )
+            effects.append("order cancelled")
+            if not (order.placed and order.payments and not order.refundable.is_zero()):
+                return []
             refund = self.refunds.open(
                 case_id_for("refund", f"cancellation:{order_id}"),
                 order,
@@ -203,9 +216,10 @@ class UpstreamService:
                 at=occurred_at,
             )
             effects.append(f"refund {refund.id} {refund.status.value}")
-            to_save.append(refund)
-        self.work.commit(*to_save)
-        return UpstreamResult(event_id, order_id, applied=True, effects=effects)
+            return [refund]
+
+        return self._receive(caller, "OrderCancelled", {"order_id": order_id}, event_id,
+                             order_id, occurred_at, cancel)
 
     def shipment_scanned(
         self,
@@ -221,34 +235,31 @@ class UpstreamService:
         detail: str | None = None,
         extra: str = "",
     ) -> UpstreamResult:
-        grant = self.access.require(
-            caller, "ShipmentScanned", {"order_id": order_id, "direction": direction}
-        )
-        order = self._order_for(order_id, occurred_at)
-        if order.has_seen(event_id):
-            return UpstreamResult(event_id, order_id, applied=False)
-        order.record_shipment(
-            event_id=event_id,
-            shipment_id=shipment_id,
-            carrier=carrier,
-            direction=direction,
-            scan=event_type,
-            occurred_at=occurred_at,
-            location=location,
-            detail=detail,
-            timestamp=max(occurred_at, order.modified_on),
-            extra=extra,
-        )
-        effects = [f"{direction} shipment {shipment_id} {event_type}"]
-        to_save: list[Aggregate] = [order]
-        if direction == "return":
-            to_save += self._return_moved(
-                order, shipment_id, carrier, event_type, occurred_at, effects, grant.actor
+        def scan(order: Order, actor: Actor, effects: list[str]) -> list[Aggregate]:
+            order.record_shipment(
+                event_id=event_id,
+                shipment_id=shipment_id,
+                carrier=carrier,
+                direction=direction,
+                scan=event_type,
+                occurred_at=occurred_at,
+                location=location,
+                detail=detail,
+                timestamp=max(occurred_at, order.modified_on),
+                extra=extra,
             )
-        elif event_type in EXCEPTIONS and order.placed:
-            to_save += self.logistics.open_cases(order, event_id, event_type, occurred_at, effects)
-        self.work.commit(*to_save)
-        return UpstreamResult(event_id, order_id, applied=True, effects=effects)
+            effects.append(f"{direction} shipment {shipment_id} {event_type}")
+            if direction == "return":
+                return self._return_moved(order, shipment_id, carrier, event_type, occurred_at,
+                                          effects, actor)
+            if event_type in EXCEPTIONS and order.placed:
+                return self.logistics.open_cases(order, event_id, event_type, occurred_at,
+                                                 effects)
+            return []
+
+        return self._receive(caller, "ShipmentScanned",
+                             {"order_id": order_id, "direction": direction}, event_id, order_id,
+                             occurred_at, scan)
 
     def _return_moved(
         self,
@@ -264,11 +275,7 @@ class UpstreamService:
         for case_id in order.case_ids("return"):
             case = self.store.load(ReturnCase, UUID(case_id))
             stamp = max(at, case.modified_on)
-            if scan == "Delivered" and case.status in (
-                ReturnStatus.APPROVED,
-                ReturnStatus.LABEL_ISSUED,
-                ReturnStatus.SHIPPED_BACK,
-            ):
+            if scan == "Delivered" and case.awaits_goods():
                 items = returned_lines(order, case.lines)
                 changed += receive_goods(self.store, case, order, items, actor, shipment_id,
                                          stamp)

@@ -7,6 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from aftersales_core.domain.lifecycle import Standing
 from aftersales_core.errors import IllegalTransitionError, InvalidCommandError
 
 
@@ -21,8 +22,23 @@ class CaseRules:
 
     KIND = "case"
     status: StrEnum
+    escalations: list[str]
     modified_on: datetime
     id: Any
+
+    @property
+    def standing(self) -> Standing:
+        """Status, latest escalation and first response, as the lifecycle folds them."""
+        return Standing(self.status, self.escalations[-1] if self.escalations else None,
+                        self.answered)
+
+    @property
+    def answered(self) -> bool:
+        """Whether the customer has had a first response (complaints answer it)."""
+        return False
+
+    def entered(self, status: StrEnum) -> None:
+        """Called when an event moved the case to ``status`` (after its mutator)."""
 
     def _require(self, action: str, allowed: Iterable[StrEnum]) -> None:
         if self.status not in set(allowed):

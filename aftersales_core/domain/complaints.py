@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -13,15 +14,24 @@ from aftersales_core.decisions import PolicyDecision
 from aftersales_core.domain.actor import Actor, upcast_actor_v1_v2
 from aftersales_core.domain.base import CaseRules
 from aftersales_core.domain.deadlines import (
-    BREACHED,
     Breach,
     Deadline,
     DeadlineRules,
     deadline_events,
     decision_event,
 )
+from aftersales_core.domain.lifecycle import (
+    CaseEvent,
+    Data,
+    Lifecycle,
+    Standing,
+    escalated,
+    stay,
+    to,
+)
 from aftersales_core.errors import IllegalTransitionError, InvalidCommandError
 from aftersales_core.money import Money
+from aftersales_core.outcomes import BreachOutcome, DeadlineState
 from aftersales_core.personal import PersonalData, prose
 
 
@@ -38,6 +48,45 @@ class ComplaintStatus(StrEnum):
 
 
 S = ComplaintStatus
+
+
+def _triaged(standing: Standing, _: Data) -> Standing:
+    return replace(standing, status=S.OPEN) if standing.status == S.FILED else standing
+
+
+def _answered(standing: Standing, first_only: bool) -> Standing:
+    """An answer to the customer: it acknowledges an open or reopened complaint (a message
+    only when it is the first answer)."""
+    waiting = standing.status in (S.OPEN, S.REOPENED) and not (first_only and standing.answered)
+    return replace(standing, answered=True, status=S.ACKNOWLEDGED if waiting else standing.status)
+
+
+def _message(standing: Standing, data: Data) -> Standing:
+    return _answered(standing, first_only=True) if data["direction"] == "out" else standing
+
+
+def _proposal_answered(standing: Standing, data: Data) -> Standing:
+    return replace(standing, status=S.ACCEPTED if data["accepted"] else S.ACKNOWLEDGED)
+
+
+COMPLAINT_LIFECYCLE = Lifecycle("complaint", ComplaintStatus, "Filed", {
+    "Filed": to(S.FILED),
+    "Triaged": _triaged,
+    "Acknowledged": lambda standing, _: _answered(standing, first_only=False),
+    "MessageAdded": _message,
+    "ResolutionProposed": to(S.PROPOSED),
+    "ProposalAnswered": _proposal_answered,
+    "Escalated": escalated(S.ESCALATED),
+    "Resolved": to(S.RESOLVED),
+    "Closed": to(S.CLOSED),
+    "Reopened": to(S.REOPENED),
+    "DecisionRecorded": stay,
+    "DeadlineScheduled": stay,
+    "DeadlineCancelled": stay,
+    "DeadlineBreached": stay,
+    "WaitingOnCustomer": stay,  # the resolution clock stops (deadlines_wanted)
+    "CustomerAnswered": stay,
+})
 WORKING = (S.OPEN, S.ACKNOWLEDGED, S.ESCALATED, S.REOPENED)
 NOT_DONE = (*WORKING, S.PROPOSED, S.ACCEPTED)
 RESOLUTIONS = ("refund", "partial_refund", "reship", "coupon", "apology")
@@ -52,7 +101,10 @@ class ComplaintCase(CaseRules, DeadlineRules, Aggregate):
     TOPIC = "aftersales.complaint"
     Created = None  # type: ignore[assignment]  # creation events have their own names
 
-    class Event(Aggregate.Event):
+    LIFECYCLE = COMPLAINT_LIFECYCLE
+    status: ComplaintStatus
+
+    class Event(CaseEvent):
         class_version = 2
         upcast_v1_v2 = classmethod(upcast_actor_v1_v2)
 
@@ -73,7 +125,6 @@ class ComplaintCase(CaseRules, DeadlineRules, Aggregate):
         self.customer_id, self.order_id = customer_id, order_id
         self.channel, self.category, self.description = channel, category, description
         self.filed_by, self.filed_role, self.proactive = by, role, proactive
-        self.status = S.FILED
         self.decisions: list[PolicyDecision] = []
         self.priority: str | None = None
         self.acknowledged_at: datetime | None = None
@@ -92,6 +143,10 @@ class ComplaintCase(CaseRules, DeadlineRules, Aggregate):
 
     record_decision = decision_event("aftersales.complaint")
 
+    @property
+    def answered(self) -> bool:
+        return self.acknowledged_at is not None
+
     def triage(self, decision: PolicyDecision, at: datetime) -> None:
         self._check_time(at)
         self._require("triage", (S.FILED, S.REOPENED))
@@ -102,8 +157,6 @@ class ComplaintCase(CaseRules, DeadlineRules, Aggregate):
     def _triaged(self, priority: str, timestamp: datetime) -> None:
         self.priority = priority
         self.opened_at = timestamp
-        if self.status == S.FILED:
-            self.status = S.OPEN
 
     def acknowledge(self, actor: Actor, message: PersonalData | None, at: datetime) -> None:
         self._check_time(at)
@@ -117,8 +170,6 @@ class ComplaintCase(CaseRules, DeadlineRules, Aggregate):
         self, by: str, role: str, message: PersonalData | None, timestamp: datetime
     ) -> None:
         self.acknowledged_at = self.responded_at = timestamp
-        if self.status in (S.OPEN, S.REOPENED):
-            self.status = S.ACKNOWLEDGED
 
     def add_message(
         self, direction: str, channel: str, actor: Actor, text: PersonalData, at: datetime,
@@ -184,8 +235,6 @@ class ComplaintCase(CaseRules, DeadlineRules, Aggregate):
             self.responded_at = timestamp
         if direction == "out" and self.acknowledged_at is None:
             self.acknowledged_at = timestamp  # a first reply is the first response
-            if self.status in (S.OPEN, S.REOPENED):
-                self.status = S.ACKNOWLEDGED
 
     def propose(
         self, actor: Actor, resolution: str, amount: Money | None, note: str | None, at: datetime
@@ -219,7 +268,6 @@ class ComplaintCase(CaseRules, DeadlineRules, Aggregate):
     ) -> None:
         self.proposal = {"resolution": resolution, "amount": amount, "note": note}
         self.responded_at = timestamp
-        self.status = S.PROPOSED
 
     def respond(self, accepted: bool, actor: Actor, at: datetime) -> None:
         self._check_time(at)
@@ -229,7 +277,6 @@ class ComplaintCase(CaseRules, DeadlineRules, Aggregate):
 
     @event("ProposalAnswered", topic="aftersales.complaint.ProposalAnswered")
     def _responded(self, accepted: bool, by: str, role: str, timestamp: datetime) -> None:
-        self.status = S.ACCEPTED if accepted else S.ACKNOWLEDGED
         if not accepted:
             self.proposal = None
 
@@ -247,7 +294,6 @@ class ComplaintCase(CaseRules, DeadlineRules, Aggregate):
         self, by: str, role: str, level: str, reason: str, timestamp: datetime
     ) -> None:
         self.escalations.append(level)
-        self.status = S.ESCALATED
 
     def resolve(
         self, actor: Actor, summary: str, refund_case_id: str | None, at: datetime
@@ -271,7 +317,6 @@ class ComplaintCase(CaseRules, DeadlineRules, Aggregate):
             "refund_case_id": refund_case_id,
             "proposal": self.proposal,
         }
-        self.status = S.RESOLVED
 
     def close(self, actor: Actor, satisfaction: int | None, at: datetime) -> None:
         self._check_time(at)
@@ -285,7 +330,6 @@ class ComplaintCase(CaseRules, DeadlineRules, Aggregate):
     @event("Closed", topic="aftersales.complaint.Closed")
     def _closed(self, by: str, role: str, satisfaction: int | None, timestamp: datetime) -> None:
         self.satisfaction = satisfaction
-        self.status = S.CLOSED
 
     def reopen(self, actor: Actor, reason: PersonalData | str, at: datetime) -> None:
         self._check_time(at)
@@ -299,7 +343,6 @@ class ComplaintCase(CaseRules, DeadlineRules, Aggregate):
     ) -> None:  # the customer's words: personal data (a plain str in events stored before)
         self.reopened += 1
         self.resolution, self.proposal, self.satisfaction = None, None, None
-        self.status = S.REOPENED
 
     # ---- deadlines (SPEC §3.3; bookkeeping in domain/deadlines.py) -------------------------
     def deadlines_wanted(self) -> dict[str, datetime]:
@@ -316,22 +359,22 @@ class ComplaintCase(CaseRules, DeadlineRules, Aggregate):
         if self.responded_at is None or self.responded_at < self.opened_at:
             wanted["first_response"] = self.opened_at
         missed = self.deadlines.get("resolution")
-        if missed and missed.state == BREACHED and missed.since >= self.opened_at:
+        if missed and missed.state == DeadlineState.BREACHED and missed.since >= self.opened_at:
             assert missed.closed_at is not None
             wanted["resolution_escalated"] = missed.closed_at
         return wanted
 
-    def _deadline_left(self, name: str) -> tuple[str, str]:
+    def _deadline_left(self, name: str) -> tuple[DeadlineState, str]:
         if name == "resolution" and self.status not in (S.RESOLVED, S.CLOSED):
             waiting = self.waiting_since is not None
-            return "cancelled", "waiting on the customer" if waiting else \
+            return DeadlineState.CANCELLED, "waiting on the customer" if waiting else \
                 "the customer answered: counted again"
-        return "met", "answered" if name == "first_response" else f"{self.status.value}"
+        return DeadlineState.MET, "answered" if name == "first_response" else f"{self.status.value}"
 
     def _act_on_breach(
         self, deadline: Deadline, breach: Breach, actor: Actor, at: datetime
     ) -> None:
-        if breach.outcome == "escalate":
+        if breach.outcome is BreachOutcome.ESCALATE:
             self.escalate(
                 actor=actor,
                 level=breach.decision.details["level"],

@@ -25,17 +25,7 @@ from eventsourcing.domain import event
 
 from aftersales_core.decisions import PolicyDecision
 from aftersales_core.domain.actor import Actor
-
-OPEN, MET, CANCELLED, BREACHED, EXPIRED, DONE = (
-    "open",
-    "met",
-    "cancelled",
-    "breached",
-    "expired",
-    "done",
-)
-LATE = "late"  # the action of a breach found when the state is left after its due time
-STATE_AFTER = {"expire": EXPIRED, "auto_approve": DONE, "open_complaint": DONE}
+from aftersales_core.outcomes import BreachOutcome, DeadlineAction, DeadlineState
 
 
 def is_deadline_decision(decision: PolicyDecision) -> bool:
@@ -54,13 +44,13 @@ class Deadline:
     since: datetime  # when the state it watches began: (name, since) identifies the deadline
     basis: str
     set_by: dict[str, Any] = field(default_factory=dict)
-    state: str = OPEN
+    state: DeadlineState = DeadlineState.OPEN
     closed_at: datetime | None = None
     outcome: str | None = None  # met/cancelled reason, or the action a breach took
 
     @property
     def is_open(self) -> bool:
-        return self.state == OPEN
+        return self.state == DeadlineState.OPEN
 
 
 @dataclass(frozen=True)
@@ -72,8 +62,8 @@ class Breach:
     support: PolicyDecision | None = None
 
     @property
-    def outcome(self) -> str:
-        return self.decision.outcome
+    def outcome(self) -> BreachOutcome:
+        return BreachOutcome(self.decision.outcome)
 
 
 class DeadlineRules:
@@ -90,9 +80,9 @@ class DeadlineRules:
     _deadline_cancelled: Callable[..., None]
     _deadline_breached: Callable[..., None]
 
-    def _deadline_left(self, name: str) -> tuple[str, str]:
-        """Why a deadline stopped being current in time: ("met" | "cancelled", detail)."""
-        return MET, "the case moved on"
+    def _deadline_left(self, name: str) -> tuple[DeadlineState, str]:
+        """Why a deadline stopped being current in time: (met or cancelled, detail)."""
+        return DeadlineState.MET, "the case moved on"
 
     def _act_on_breach(
         self, deadline: Deadline, breach: Breach, actor: Actor, at: datetime
@@ -131,7 +121,7 @@ class DeadlineRules:
                     name=deadline.name,
                     due_at=deadline.due_at,
                     fired_at=at,
-                    action=LATE,
+                    action=DeadlineAction.LATE,
                     timestamp=at,
                 )
             else:
@@ -152,7 +142,7 @@ class DeadlineRules:
             if current is not None and current.is_open:
                 self._deadline_cancelled(
                     name=current.name,
-                    reason=CANCELLED,
+                    reason=DeadlineState.CANCELLED,
                     detail="replaced by a new deadline",
                     timestamp=at,
                 )
@@ -197,16 +187,20 @@ class DeadlineRules:
             name=name, due_at=due_at, action=action, since=since, basis=basis, set_by=dict(set_by)
         )
 
-    def _close_deadline(self, name: str, state: str, at: datetime, outcome: str) -> None:
+    def _close_deadline(
+        self, name: str, state: DeadlineState, at: datetime, outcome: str
+    ) -> None:
         self.deadlines[name] = replace(
             self.deadlines[name], state=state, closed_at=at, outcome=outcome
         )
 
     def _apply_breached(self, name: str, action: str, at: datetime) -> None:
-        self._close_deadline(name, STATE_AFTER.get(action, BREACHED), at, action)
+        self._close_deadline(name, DeadlineState.after_breach(action), at, action)
 
     def _apply_cancelled(self, name: str, reason: str, at: datetime) -> None:
-        self._close_deadline(name, MET if reason == MET else CANCELLED, at, reason)
+        met = reason == DeadlineState.MET
+        self._close_deadline(name, DeadlineState.MET if met else DeadlineState.CANCELLED, at,
+                             reason)
 
 
 def deadline_events(prefix: str) -> tuple[Any, Any, Any]:

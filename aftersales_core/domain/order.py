@@ -58,7 +58,6 @@ class Order(OrderWatchdog, Aggregate):
         self.delivered_at: datetime | None = None
         self.seen_event_ids: set[str] = set()
         self.refunds: dict[str, Decimal] = {}  # refund case id -> amount reserved
-        self.refunds_settled: dict[str, Decimal] = {}
         self.returned: dict[str, dict[str, int]] = {}  # return case id -> line id -> units
         self.buyer_timezone: str | None = None
         self.cases: dict[str, list[str]] = {}  # kind -> case ids
@@ -201,7 +200,8 @@ class Order(OrderWatchdog, Aggregate):
 
     @event("RefundSettled", topic="aftersales.order.RefundSettled")
     def settle_refund(self, refund_id: str, amount: Decimal, timestamp: datetime) -> None:
-        self.refunds_settled[refund_id] = amount
+        """The money reached the buyer: a fact for the read models (``orders.refunded``);
+        what the order may still refund was decided when the refund was reserved."""
 
     # ---- the returned-quantity ledger -------------------------------------------------------
     def units_in_returns(self, line_id: str, except_case: str | None = None) -> int:

@@ -19,8 +19,15 @@ from aftersales_core.domain.deadlines import (
     deadline_events,
     decision_event,
 )
+from aftersales_core.domain.lifecycle import CaseEvent, Lifecycle, escalated, stay, to
 from aftersales_core.errors import ApprovalRefusedError, InvalidCommandError, SelfApprovalError
 from aftersales_core.money import Money
+from aftersales_core.outcomes import (
+    BreachOutcome,
+    DeadlineState,
+    RefundApproval,
+    RefundCalculation,
+)
 
 
 class RefundStatus(StrEnum):
@@ -34,6 +41,21 @@ class RefundStatus(StrEnum):
 
 
 S = RefundStatus
+REFUND_LIFECYCLE = Lifecycle("refund", RefundStatus, "Requested", {
+    "Requested": to(S.REQUESTED),
+    "Calculated": stay,
+    "AwaitingApproval": to(S.AWAITING_APPROVAL),
+    "Approved": to(S.APPROVED),
+    "Rejected": to(S.REJECTED),
+    "Issued": to(S.ISSUED),
+    "Failed": to(S.FAILED),
+    "Settled": to(S.SETTLED),
+    "Escalated": escalated(),
+    "DecisionRecorded": stay,
+    "DeadlineScheduled": stay,
+    "DeadlineCancelled": stay,
+    "DeadlineBreached": stay,
+})
 
 
 class RefundCase(CaseRules, DeadlineRules, Aggregate):
@@ -45,7 +67,10 @@ class RefundCase(CaseRules, DeadlineRules, Aggregate):
     TOPIC = "aftersales.refund"
     Created = None  # type: ignore[assignment]  # creation events have their own names
 
-    class Event(Aggregate.Event):
+    LIFECYCLE = REFUND_LIFECYCLE
+    status: RefundStatus
+
+    class Event(CaseEvent):
         class_version = 2
         upcast_v1_v2 = classmethod(upcast_actor_v1_v2)
 
@@ -68,7 +93,6 @@ class RefundCase(CaseRules, DeadlineRules, Aggregate):
         self.source, self.source_case_id = source, source_case_id
         self.lines, self.requested_amount, self.reason = lines, amount, reason
         self.requested_by, self.requested_role = by, role
-        self.status = S.REQUESTED
         self.decisions: list[PolicyDecision] = []
         self.amount: Money | None = None
         self.components: dict[str, str] = {}
@@ -100,14 +124,14 @@ class RefundCase(CaseRules, DeadlineRules, Aggregate):
             amount=amount, components=dict(details.get("components", {})), timestamp=at
         )
         self.record_decision(decision=approval, timestamp=at)
-        if calculation.outcome == "nothing_to_refund":
+        if RefundCalculation(calculation.outcome) is RefundCalculation.NOTHING_TO_REFUND:
             self._rejected(
                 by=POLICY.principal_id,
                 role=POLICY.role,
                 reason="; ".join(calculation.reasons),
                 timestamp=at,
             )
-        elif approval.outcome == "auto_approve":
+        elif RefundApproval(approval.outcome) is RefundApproval.AUTO_APPROVE:
             self._approved(by=POLICY.principal_id, role=POLICY.role, timestamp=at)
         else:
             self._awaiting_approval(reasons=list(approval.reasons), timestamp=at)
@@ -118,14 +142,14 @@ class RefundCase(CaseRules, DeadlineRules, Aggregate):
 
     @event("AwaitingApproval", topic="aftersales.refund.AwaitingApproval")
     def _awaiting_approval(self, reasons: list[str], timestamp: datetime) -> None:
-        self.status = S.AWAITING_APPROVAL
+        """The approval policy asks for a supervisor."""
 
     def approve(self, actor: Actor, decision: PolicyDecision, at: datetime) -> None:
         self._check_time(at)
         self._require("approve", (S.AWAITING_APPROVAL,))
         if actor.principal_id == self.requested_by:
             raise SelfApprovalError(self.id, actor.principal_id)
-        if decision.outcome != "approve":
+        if RefundApproval(decision.outcome) is not RefundApproval.APPROVE:
             raise ApprovalRefusedError(f"refund {self.id}: " + "; ".join(decision.reasons))
         self.record_decision(decision=decision, timestamp=at)
         self._approved(by=actor.principal_id, role=actor.role, timestamp=at)
@@ -133,7 +157,6 @@ class RefundCase(CaseRules, DeadlineRules, Aggregate):
     @event("Approved", topic="aftersales.refund.Approved")
     def _approved(self, by: str, role: str, timestamp: datetime) -> None:
         self.approved_by, self.approved_role = by, role
-        self.status = S.APPROVED
 
     def reject(self, actor: Actor, reason: str, at: datetime) -> None:
         self._check_time(at)
@@ -142,7 +165,7 @@ class RefundCase(CaseRules, DeadlineRules, Aggregate):
 
     @event("Rejected", topic="aftersales.refund.Rejected")
     def _rejected(self, by: str, role: str, reason: str, timestamp: datetime) -> None:
-        self.status = S.REJECTED
+        """Nothing will be paid."""
 
     def issue(self, actor: Actor, at: datetime) -> None:
         self._check_time(at)
@@ -160,7 +183,6 @@ class RefundCase(CaseRules, DeadlineRules, Aggregate):
         self, by: str, role: str, idempotency_key: str, attempt: int, timestamp: datetime
     ) -> None:
         self.attempts = attempt
-        self.status = S.ISSUED
 
     def settle(self, provider_ref: str, actor: Actor, at: datetime) -> None:
         self._check_time(at)
@@ -174,7 +196,6 @@ class RefundCase(CaseRules, DeadlineRules, Aggregate):
     @event("Settled", topic="aftersales.refund.Settled")
     def _settled(self, provider_ref: str, by: str, role: str, timestamp: datetime) -> None:
         self.provider_ref = provider_ref
-        self.status = S.SETTLED
 
     def fail(self, error: str, actor: Actor, at: datetime) -> None:
         self._check_time(at)
@@ -184,7 +205,6 @@ class RefundCase(CaseRules, DeadlineRules, Aggregate):
     @event("Failed", topic="aftersales.refund.Failed")
     def _failed(self, error: str, by: str, role: str, timestamp: datetime) -> None:
         self.failures.append(error)
-        self.status = S.FAILED
 
     # ---- deadlines (SPEC §3.3; bookkeeping in domain/deadlines.py) -------------------------
     def deadlines_wanted(self) -> dict[str, datetime]:
@@ -192,15 +212,15 @@ class RefundCase(CaseRules, DeadlineRules, Aggregate):
             return {"refund": self.created_on}
         return {}
 
-    def _deadline_left(self, name: str) -> tuple[str, str]:
+    def _deadline_left(self, name: str) -> tuple[DeadlineState, str]:
         if self.status == S.REJECTED:
-            return "cancelled", "the refund was rejected"
-        return "met", "the refund was issued"
+            return DeadlineState.CANCELLED, "the refund was rejected"
+        return DeadlineState.MET, "the refund was issued"
 
     def _act_on_breach(
         self, deadline: Deadline, breach: Breach, actor: Actor, at: datetime
     ) -> None:
-        if breach.outcome == "escalate":
+        if breach.outcome is BreachOutcome.ESCALATE:
             self._escalated(
                 by=actor.principal_id,
                 role=actor.role,

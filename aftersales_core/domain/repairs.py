@@ -132,29 +132,24 @@ def repair_events(prefix: str) -> tuple[Any, Any, Any, Any, Any]:
                         timestamp: datetime) -> None:
         self.repair.update(attempts=attempt, repairer=repairer, started_at=timestamp.isoformat())
         self.repair.pop("repaired_at", None)
-        self._move(S.IN_REPAIR)
 
     @event("RepairDiagnosed", topic=f"{prefix}.RepairDiagnosed")
     def _repair_diagnosed(self: Any, by: str, role: str, fault: str, repairable: bool, note: str,
                           timestamp: datetime) -> None:
         self.repair.update(fault=fault, repairable=repairable)
-        self._move(S.DIAGNOSED)
 
     @event("RepairCompleted", topic=f"{prefix}.RepairCompleted")
     def _repair_completed(self: Any, by: str, role: str, repaired: bool, note: str,
                           timestamp: datetime) -> None:
         if repaired:
             self.repair["repaired_at"] = timestamp.isoformat()
-            self._move(S.REPAIRED)
         else:
             self.repair.setdefault("failed_faults", []).append(self.repair.get("fault", ""))
-            self._move(S.REPAIR_FAILED)
 
     @event("RepairedItemShipped", topic=f"{prefix}.RepairedItemShipped")
     def _repaired_item_shipped(self: Any, by: str, role: str, carrier: str, tracking_number: str,
                                timestamp: datetime) -> None:
         self.repair.update(carrier=carrier, tracking_number=tracking_number)
-        self._move(S.REPAIR_SHIPPED)
 
     @event("RepairFailed", topic=f"{prefix}.RepairFailed")
     def _repair_failed(
@@ -162,7 +157,6 @@ def repair_events(prefix: str) -> tuple[Any, Any, Any, Any, Any]:
     ) -> None:
         self.repair["fault"] = fault
         self.repair.setdefault("failed_faults", []).append(fault)
-        self._move(S.REPAIR_FAILED)
 
     return (_sent_to_repair, _repair_diagnosed, _repair_completed, _repaired_item_shipped,
             _repair_failed)

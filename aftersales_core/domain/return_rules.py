@@ -16,6 +16,9 @@ from aftersales_core.domain.return_status import GRADES
 from aftersales_core.domain.return_status import ReturnStatus as S
 from aftersales_core.errors import IllegalTransitionError, InvalidCommandError
 from aftersales_core.money import Money
+from aftersales_core.outcomes import BreachOutcome, DeadlineState
+
+AWAITING_GOODS = (S.APPROVED, S.LABEL_ISSUED, S.SHIPPED_BACK)
 
 
 class ReturnRules(CaseRules):
@@ -64,6 +67,10 @@ class ReturnRules(CaseRules):
     def can_record_shipped(self) -> bool:
         return self.status in (S.APPROVED, S.LABEL_ISSUED) and not self.returnless
 
+    def awaits_goods(self) -> bool:
+        """The goods are coming back (a returnless return's never do)."""
+        return self.status in AWAITING_GOODS and not self.returnless
+
     def shipped_back(self, shipment_id: str, carrier: str, actor: Actor, at: datetime) -> None:
         """A return-direction scan (Dispatched, InTransit…) shows the goods are on their way."""
         require_aware(at)
@@ -91,7 +98,7 @@ class ReturnRules(CaseRules):
         """The goods arrived; a cross-border return also records whether they arrived back in
         the bonded zone in time (``return.customs_return``)."""
         require_aware(at)
-        self._require("receive the goods", (S.APPROVED, S.LABEL_ISSUED, S.SHIPPED_BACK))
+        self._require("receive the goods", AWAITING_GOODS)
         if self.returnless:
             raise IllegalTransitionError(self.KIND, self.id, "receive the goods", "returnless")
         stamp = max(at, self.modified_on)
@@ -139,24 +146,24 @@ class ReturnRules(CaseRules):
         wanted.update(self.repair_deadlines_wanted())
         return wanted
 
-    def _deadline_left(self, name: str) -> tuple[str, str]:
+    def _deadline_left(self, name: str) -> tuple[DeadlineState, str]:
         if self.status in (S.CANCELLED, S.EXPIRED, S.REJECTED) and name != "decision":
-            return "cancelled", f"the return was {self.status.value}"
+            return DeadlineState.CANCELLED, f"the return was {self.status.value}"
         if name == "refund" and (self.resolution or {}).get("kind") != "refund":
-            return "cancelled", "resolved without a refund"
+            return DeadlineState.CANCELLED, "resolved without a refund"
         if name == "decision" and self.status == S.CANCELLED:
-            return "cancelled", "cancelled by the customer"
-        return "met", f"the return is {self.status.value}"
+            return DeadlineState.CANCELLED, "cancelled by the customer"
+        return DeadlineState.MET, f"the return is {self.status.value}"
 
     def _act_on_breach(
         self, deadline: Deadline, breach: Breach, actor: Actor, at: datetime
     ) -> None:
-        if breach.outcome == "expire":
+        if breach.outcome is BreachOutcome.EXPIRE:
             self.expire(actor=actor, deadline=deadline.name, at=at)
-        elif breach.outcome == "auto_approve":
+        elif breach.outcome is BreachOutcome.AUTO_APPROVE:
             self._require("approve", (S.PENDING_REVIEW,))
             self._approve(actor=actor, shipping=breach.support, at=at)
-        elif breach.outcome == "escalate":
+        elif breach.outcome is BreachOutcome.ESCALATE:
             self._escalated(
                 by=actor.principal_id,
                 role=actor.role,

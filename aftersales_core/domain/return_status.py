@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from enum import StrEnum
+
+from aftersales_core.domain.lifecycle import Data, Lifecycle, Standing, escalated, stay, to
 
 
 class ReturnStatus(StrEnum):
@@ -32,3 +35,36 @@ OPEN_BEFORE_SHIPPING = (
     ReturnStatus.LABEL_ISSUED,
 )
 GRADES = ("A", "B", "C", "D")
+
+
+def _repair_completed(standing: Standing, data: Data) -> Standing:
+    done = ReturnStatus.REPAIRED if data["repaired"] else ReturnStatus.REPAIR_FAILED
+    return replace(standing, status=done)
+
+
+S = ReturnStatus
+RETURN_LIFECYCLE = Lifecycle("return", ReturnStatus, "Requested", {
+    "Requested": to(S.REQUESTED),
+    "SentToReview": to(S.PENDING_REVIEW),
+    "Approved": to(S.APPROVED),
+    "Rejected": to(S.REJECTED),
+    "Cancelled": to(S.CANCELLED),
+    "LabelIssued": to(S.LABEL_ISSUED),
+    "ShippedBack": to(S.SHIPPED_BACK),
+    "Expired": to(S.EXPIRED),
+    "Received": to(S.RECEIVED),
+    "Inspected": to(S.INSPECTED),
+    "DispositionSet": stay,
+    "Resolved": to(S.RESOLVED),
+    "Closed": to(S.CLOSED),
+    "SentToRepair": to(S.IN_REPAIR),
+    "RepairDiagnosed": to(S.DIAGNOSED),
+    "RepairCompleted": _repair_completed,
+    "RepairedItemShipped": to(S.REPAIR_SHIPPED),
+    "RepairFailed": to(S.REPAIR_FAILED),
+    "Escalated": escalated(),
+    "DecisionRecorded": stay,
+    "DeadlineScheduled": stay,
+    "DeadlineCancelled": stay,
+    "DeadlineBreached": stay,
+})

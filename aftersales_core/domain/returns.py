@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
@@ -16,12 +17,18 @@ from aftersales_core.domain.deadlines import (
     deadline_events,
     decision_event,
 )
+from aftersales_core.domain.lifecycle import CaseEvent
 from aftersales_core.domain.repairs import RepairRules, repair_events
 from aftersales_core.domain.return_rules import ReturnRules
-from aftersales_core.domain.return_status import OPEN_BEFORE_SHIPPING, ReturnStatus
+from aftersales_core.domain.return_status import (
+    OPEN_BEFORE_SHIPPING,
+    RETURN_LIFECYCLE,
+    ReturnStatus,
+)
 from aftersales_core.domain.return_status import ReturnStatus as S
 from aftersales_core.errors import IllegalTransitionError, InvalidCommandError, SelfApprovalError
 from aftersales_core.money import Money
+from aftersales_core.outcomes import AbuseSignal, Eligibility
 from aftersales_core.personal import PersonalData, prose
 
 
@@ -35,7 +42,10 @@ class ReturnCase(ReturnRules, RepairRules, DeadlineRules, Aggregate):
     TOPIC = "aftersales.return"
     Created = None  # type: ignore[assignment]  # creation events have their own names
 
-    class Event(Aggregate.Event):
+    LIFECYCLE = RETURN_LIFECYCLE
+    status: ReturnStatus
+
+    class Event(CaseEvent):
         class_version = 2
         upcast_v1_v2 = classmethod(upcast_actor_v1_v2)
 
@@ -59,7 +69,6 @@ class ReturnCase(ReturnRules, RepairRules, DeadlineRules, Aggregate):
         self.reason, self.wanted_outcome, self.channel = reason, wanted_outcome, channel
         self.note, self.evidence = note, evidence
         self.requested_by, self.requested_role = by, role
-        self.status = S.REQUESTED
         self.decisions: list[PolicyDecision] = []
         self.return_shipping_payer: str | None = None
         self.returnless = False
@@ -70,7 +79,7 @@ class ReturnCase(ReturnRules, RepairRules, DeadlineRules, Aggregate):
         self.findings: str | None = None
         self.disposition: str | None = None
         self.resolution: dict[str, Any] | None = None
-        self.history: list[str] = [S.REQUESTED.value]
+        self.history: list[str] = []  # every status entered, in order
         self.review_since: datetime | None = None
         self.approved_at: datetime | None = None
         self.received_at: datetime | None = None
@@ -95,22 +104,23 @@ class ReturnCase(ReturnRules, RepairRules, DeadlineRules, Aggregate):
         """Record the automatic decisions on a new request and move to their outcome."""
         self._check_time(at)
         self._require("decide eligibility", (S.REQUESTED,))
-        approves = eligibility.outcome == "approve" and abuse.outcome != "review"
+        verdict, signal = Eligibility(eligibility.outcome), AbuseSignal(abuse.outcome)
+        approves = verdict is Eligibility.APPROVE and signal is not AbuseSignal.REVIEW
         if approves and shipping is None:
             raise InvalidCommandError(f"return {self.id}: approval needs a shipping decision")
         self.record_decision(decision=eligibility, timestamp=at)
         self.record_decision(decision=abuse, timestamp=at)
-        if eligibility.outcome == "reject":
+        if verdict is Eligibility.REJECT:
             self._rejected(
                 by=POLICY.principal_id,
                 role=POLICY.role,
                 reason="; ".join(eligibility.reasons),
                 timestamp=at,
             )
-        elif eligibility.outcome == "review" or abuse.outcome == "review":
+        elif verdict is Eligibility.REVIEW or signal is AbuseSignal.REVIEW:
             reasons = (
                 [*eligibility.reasons, *abuse.reasons]
-                if abuse.outcome == "review"
+                if signal is AbuseSignal.REVIEW
                 else list(eligibility.reasons)
             )
             self._sent_to_review(reasons=reasons, timestamp=at)
@@ -152,12 +162,10 @@ class ReturnCase(ReturnRules, RepairRules, DeadlineRules, Aggregate):
         self.return_shipping_payer, self.returnless = return_shipping_payer, returnless
         self.ship_back_by = None if returnless else ship_back_by
         self.approved_at = timestamp
-        self._move(S.APPROVED)
 
     @event("SentToReview", topic="aftersales.return.SentToReview")
     def _sent_to_review(self, reasons: list[str], timestamp: datetime) -> None:
         self.review_since = timestamp
-        self._move(S.PENDING_REVIEW)
 
     def reject(self, actor: Actor, reason: str, at: datetime) -> None:
         self._check_time(at)
@@ -166,7 +174,7 @@ class ReturnCase(ReturnRules, RepairRules, DeadlineRules, Aggregate):
 
     @event("Rejected", topic="aftersales.return.Rejected")
     def _rejected(self, by: str, role: str, reason: str, timestamp: datetime) -> None:
-        self._move(S.REJECTED)
+        """Refused (by the eligibility decision, or a person): the case ends here."""
 
     def cancel(self, actor: Actor, reason: PersonalData | str, at: datetime) -> None:
         self._check_time(at)
@@ -177,7 +185,7 @@ class ReturnCase(ReturnRules, RepairRules, DeadlineRules, Aggregate):
     def _cancelled(
         self, by: str, role: str, reason: PersonalData | str, timestamp: datetime
     ) -> None:  # the customer's words: personal data (a plain str in events stored before)
-        self._move(S.CANCELLED)
+        """Withdrawn by the customer before the goods were sent."""
 
     # ---- the goods' way back --------------------------------------------------------------
 
@@ -192,7 +200,6 @@ class ReturnCase(ReturnRules, RepairRules, DeadlineRules, Aggregate):
         timestamp: datetime,
     ) -> None:
         self.label = {"carrier": carrier, "tracking_number": tracking_number, "cost": cost}
-        self._move(S.LABEL_ISSUED)
 
     @event("ShippedBack", topic="aftersales.return.ShippedBack")
     def _shipped_back(
@@ -200,11 +207,10 @@ class ReturnCase(ReturnRules, RepairRules, DeadlineRules, Aggregate):
     ) -> None:
         self.shipment_id = shipment_id
         self.shipped_at = self.shipped_at or timestamp
-        self._move(S.SHIPPED_BACK)
 
     @event("Expired", topic="aftersales.return.Expired")
     def _expired(self, by: str, role: str, deadline: str, timestamp: datetime) -> None:
-        self._move(S.EXPIRED)
+        """The goods were not shipped back by the ship-back deadline."""
 
     @event("Received", topic="aftersales.return.Received")
     def _received(
@@ -212,14 +218,12 @@ class ReturnCase(ReturnRules, RepairRules, DeadlineRules, Aggregate):
     ) -> None:
         self.shipment_id = shipment_id or self.shipment_id
         self.received_at = timestamp
-        self._move(S.RECEIVED)
 
     @event("Inspected", topic="aftersales.return.Inspected")
     def _inspected(
         self, by: str, role: str, grade: str, findings: str, timestamp: datetime
     ) -> None:
         self.grade, self.findings = grade, findings
-        self._move(S.INSPECTED)
 
     @event("DispositionSet", topic="aftersales.return.DispositionSet")
     def _disposition_set(self, disposition: str, timestamp: datetime) -> None:
@@ -274,7 +278,6 @@ class ReturnCase(ReturnRules, RepairRules, DeadlineRules, Aggregate):
         self.resolution = {"kind": resolution, "refund_case_id": refund_case_id, "detail": detail}
         if exchange is not None:
             self.resolution["exchange"] = dict(exchange)
-        self._move(S.RESOLVED)
 
     def close(self, actor: Actor, at: datetime) -> None:
         self._check_time(at)
@@ -287,7 +290,7 @@ class ReturnCase(ReturnRules, RepairRules, DeadlineRules, Aggregate):
 
     @event("Closed", topic="aftersales.return.Closed")
     def _closed(self, by: str, role: str, timestamp: datetime) -> None:
-        self._move(S.CLOSED)
+        """Nothing is left to do on the case."""
 
     # ---- deadlines (SPEC §3.3; bookkeeping in domain/deadlines.py) -------------------------
 
@@ -303,6 +306,5 @@ class ReturnCase(ReturnRules, RepairRules, DeadlineRules, Aggregate):
     (_sent_to_repair, _repair_diagnosed, _repair_completed, _repaired_item_shipped,
      _repair_failed) = repair_events("aftersales.return")
 
-    def _move(self, status: ReturnStatus) -> None:
-        self.status = status
+    def entered(self, status: StrEnum) -> None:
         self.history.append(status.value)

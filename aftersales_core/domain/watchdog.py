@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from aftersales_core.domain.deadlines import DeadlineRules
+from aftersales_core.outcomes import DeadlineState
 
 WATCHDOG = "watchdog:"
 WATCH_ENDS = frozenset({"Delivered", "Lost"})
@@ -64,10 +65,10 @@ class OrderWatchdog(DeadlineRules):
                 wanted[f"{WATCHDOG}{shipment_id}"] = found[1]
         return wanted
 
-    def _deadline_left(self, name: str) -> tuple[str, str]:
+    def _deadline_left(self, name: str) -> tuple[DeadlineState, str]:
         scans = {s["scan"] for s in self.shipments[name.removeprefix(WATCHDOG)]["scans"]}
         if self.cancelled_at is not None:
-            return "cancelled", "the order was cancelled"
+            return DeadlineState.CANCELLED, "the order was cancelled"
         if "Lost" in scans:
-            return "cancelled", "the parcel is lost: handled as a logistics exception"
-        return "met", "delivered" if "Delivered" in scans else "a later scan arrived"
+            return DeadlineState.CANCELLED, "the parcel is lost: handled as a logistics exception"
+        return DeadlineState.MET, "delivered" if "Delivered" in scans else "a later scan arrived"

@@ -11,6 +11,7 @@ must read as "not found", ``hide``). The matrix itself is data: policies/access_
 from __future__ import annotations
 
 from aftersales_core.decisions import JSON, PolicyDecision
+from aftersales_core.outcomes import Permission
 from aftersales_core.policies.access_matrix import ACCESS_V1, ACCESS_V2, Condition, Matrix, Rule
 from aftersales_core.policies.findings import Findings
 from aftersales_core.policies.reading import Reader
@@ -54,14 +55,14 @@ def decide(inputs: JSON, matrix: Matrix, version: int) -> PolicyDecision:
     recorded = {**inputs, "principal": dict(principal), "facts": dict(facts)}  # a copy: the
     # principal's and facts' values are flat JSON (strings, lists of strings, booleans)
 
-    def decision(outcome: str) -> PolicyDecision:
+    def decision(outcome: Permission) -> PolicyDecision:
         return PolicyDecision(POLICY_ID, version, recorded, outcome,
                               findings.reasons, findings.rules, details)
 
     def deny(rule: str, reason: str) -> PolicyDecision:
         findings.reject(rule, reason)
         details["rule"] = rule
-        return decision("deny")
+        return decision(Permission.DENY)
 
     rules = matrix.operations.get(operation)
     if rules is None:
@@ -82,7 +83,7 @@ def decide(inputs: JSON, matrix: Matrix, version: int) -> PolicyDecision:
             conditions = f" ({', '.join(rule.conditions)})" if rule.conditions else ""
             findings.note(allowed_by, f"{rule.role} may {operation}{conditions}")
             details.update(role=rule.role, view=rule.view, rows=rule.rows, rule=allowed_by)
-            return decision("allow")
+            return decision(Permission.ALLOW)
         failures.append((rule, failed))
     for rule, failed in failures:
         for name in failed:
@@ -91,7 +92,7 @@ def decide(inputs: JSON, matrix: Matrix, version: int) -> PolicyDecision:
     details["hide"] = all(
         any(matrix.conditions[name].hide for name in failed) for _, failed in failures
     )
-    return decision("deny")
+    return decision(Permission.DENY)
 
 
 def roles_for(operation: str, matrix: Matrix = ACCESS_V2) -> list[str]:

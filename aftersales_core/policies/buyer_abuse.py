@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 
 from aftersales_core.decisions import JSON, PolicyDecision
+from aftersales_core.outcomes import AbuseSignal
 from aftersales_core.policies.reading import Reader, percent
 from aftersales_core.policies.registry import policy
 
@@ -38,14 +39,14 @@ def decide(inputs: JSON, settings: AbuseSettings, version: int) -> PolicyDecisio
     counted = f"{returns} return{'s' if returns != 1 else ''} in the last {orders} " \
               f"order{'s' if orders != 1 else ''}"
     if orders < settings.min_orders:
-        outcome, rule = "ok", "abuse.min_orders"
+        outcome, rule = AbuseSignal.OK, "abuse.min_orders"
         reason = f"{counted}: too few orders (under {settings.min_orders}) to judge a return rate"
     elif Decimal(returns) > settings.max_return_rate * orders:
-        outcome, rule = "review", "abuse.return_rate"
+        outcome, rule = AbuseSignal.REVIEW, "abuse.return_rate"
         reason = f"{counted} is a return rate of {percent(_rounded(rate))}, above the " \
                  f"{limit} limit: review before approving"
     else:
-        outcome, rule = "ok", "abuse.return_rate"
+        outcome, rule = AbuseSignal.OK, "abuse.return_rate"
         reason = f"{counted} is a return rate of {percent(_rounded(rate))}, within the " \
                  f"{limit} limit"
     details: JSON = {

@@ -171,10 +171,6 @@ def _public_holidays(market: str) -> HolidayBase | None:
         return None
 
 
-def has_public_holidays(market: str) -> bool:
-    return _public_holidays(market) is not None
-
-
 def is_working_day(day: date, market: str) -> bool:
     """Monday to Friday (or the market's own weekend and swapped working weekends), and not a
     public holiday of the market."""

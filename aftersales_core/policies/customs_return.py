@@ -18,6 +18,7 @@ from decimal import Decimal
 
 from aftersales_core.decisions import JSON, PolicyDecision
 from aftersales_core.money import Money, total
+from aftersales_core.outcomes import CustomsReturn
 from aftersales_core.policies.calendar import zone
 from aftersales_core.policies.findings import Findings
 from aftersales_core.policies.reading import Reader, amount
@@ -107,8 +108,8 @@ def decide(inputs: JSON, settings: CustomsReturnSettings, version: int) -> Polic
                                                   "not restored yet"
             findings.note("customs.quota", f"{restored} is restored to the buyer's annual "
                                            f"quota{capped}")
-    outcome = "customs_return" if valid else "review" if findings.referred else \
-        "not_customs_return"
+    outcome = CustomsReturn.CUSTOMS_RETURN if valid else CustomsReturn.REVIEW \
+        if findings.referred else CustomsReturn.NOT_CUSTOMS_RETURN
     details: JSON = {
         "customs_return": valid,
         "tax_refundable": valid,

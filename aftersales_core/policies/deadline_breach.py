@@ -8,12 +8,13 @@ import copy
 from datetime import timedelta
 
 from aftersales_core.decisions import JSON, PolicyDecision
+from aftersales_core.outcomes import BreachOutcome, DeadlineAction, Eligibility
 from aftersales_core.policies.deadlines import CASE_TYPES, SETTINGS_V1, DeadlineSettings
 from aftersales_core.policies.reading import Reader, iso
 from aftersales_core.policies.registry import policy
 
 POLICY_ID = "deadlines.breach"
-ACTIONS = frozenset({"auto_decide", "expire", "escalate"})
+ACTIONS = frozenset({DeadlineAction.AUTO_DECIDE, DeadlineAction.EXPIRE, DeadlineAction.ESCALATE})
 
 
 def decide(inputs: JSON, settings: DeadlineSettings, version: int) -> PolicyDecision:
@@ -25,27 +26,29 @@ def decide(inputs: JSON, settings: DeadlineSettings, version: int) -> PolicyDeci
     eligibility = read.optional_text("eligibility_outcome")
     missed = f"{case_type} deadline {name} (due {iso(due_at)}) missed at {iso(fired_at)}"
     level: str | None = None
-    in_policy = eligibility == "approve" and settings.auto_approve_in_policy_returns
-    if action == "expire":
-        outcome, rule, reason = "expire", "breach.expire", f"{missed}: the return expires"
-    elif action == "auto_decide" and in_policy:
-        outcome, rule = "auto_approve", "breach.auto_approve"
+    in_policy = eligibility == Eligibility.APPROVE and settings.auto_approve_in_policy_returns
+    if action == DeadlineAction.EXPIRE:
+        outcome, rule = BreachOutcome.EXPIRE, "breach.expire"
+        reason = f"{missed}: the return expires"
+    elif action == DeadlineAction.AUTO_DECIDE and in_policy:
+        outcome, rule = BreachOutcome.AUTO_APPROVE, "breach.auto_approve"
         reason = f"{missed}: eligibility approved it, so it is approved automatically"
     elif case_type == "complaint":
         higher = [lvl for lvl in settings.complaint_ladder if lvl not in escalations]
         if not settings.at_the_top(escalations) and higher:
-            level, outcome, rule = higher[0], "escalate", "breach.complaint_ladder"
+            level, outcome, rule = higher[0], BreachOutcome.ESCALATE, "breach.complaint_ladder"
             reason = f"{missed}: escalated to {level}"
         else:
-            outcome, rule = "none", "breach.ladder_exhausted"
+            outcome, rule = BreachOutcome.NONE, "breach.ladder_exhausted"
             reason = (
                 f"{missed}: already escalated as far as the policy goes ({', '.join(escalations)})"
             )
     else:
-        level, outcome, rule = settings.case_escalation_level, "escalate", "breach.escalate"
+        level, rule = settings.case_escalation_level, "breach.escalate"
+        outcome = BreachOutcome.ESCALATE
         why = (
             ""
-            if action != "auto_decide"
+            if action != DeadlineAction.AUTO_DECIDE
             else f" (eligibility said {eligibility or 'nothing'}, so no automatic approval)"
         )
         reason = f"{missed}: escalated to {level}{why}"

@@ -15,14 +15,22 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from aftersales_core.decisions import JSON, PolicyDecision
+from aftersales_core.outcomes import DeadlineAction, Scheduling
 from aftersales_core.policies.calendar import (
     BuyerZone,
     buyer_zone,
     calendar_period,
-    working_period,
 )
 from aftersales_core.policies.findings import Findings
 from aftersales_core.policies.reading import Reader, iso
+from aftersales_core.policies.refund_terms import (
+    CN_REFUND,
+    DEFAULT_REFUND,
+    EU_UK_REFUND,
+    US_REFUND,
+    WITHDRAWAL_REFUND,
+    RefundTerm,
+)
 from aftersales_core.policies.registry import policy
 from aftersales_core.policies.vocabulary import (
     CN_MARKET,
@@ -37,64 +45,17 @@ CASE_TYPES = frozenset({"return", "refund", "complaint", "order"})
 WATCHDOG_KINDS = frozenset({"no_scan", "customs_hold"})
 
 
-def add_working_days(start: datetime, days: int) -> datetime:
-    """``days`` weekdays after start, at the same time of day; Saturdays and Sundays skipped."""
-    moment, left = start, days
-    while left > 0:
-        moment += timedelta(days=1)
-        if moment.weekday() < 5:
-            left -= 1
-    return moment
-
-
-@dataclass(frozen=True)
-class RefundTerm:
-    """How long a refund may take, counted from which moment."""
-
-    days: int
-    label: str
-    working_days: bool = False
-    anchor: str = "return_received"  # or "request": the withdrawal notice
-
-    def due(self, start: datetime) -> datetime:
-        if self.working_days:
-            return add_working_days(start, self.days)
-        return start + timedelta(days=self.days)
-
-    def length(self) -> str:
-        return f"{self.days} {'working ' if self.working_days else ''}days"
-
-    def counted(self, start: datetime, market: str, where: BuyerZone) -> tuple[datetime, JSON,
-                                                                               str]:
-        """v2: whole days in the buyer's calendar, working days without the market's public
-        holidays: the due time (the end of the last day), what to record, and why."""
-        days_off: list[JSON] = []
-        if self.working_days:
-            counted = working_period(start, self.days, market, where)
-            period, days_off = counted.period, counted.skipped_json()
-            named = counted.holidays_named()
-            skipped = f"; skipping the public holidays {', '.join(named)}" if named else ""
-        else:
-            period, skipped = calendar_period(start, where, days=self.days), ""
-        record: JSON = {**period.to_json(), "days_off": days_off}
-        words = f"ends at the end of {period.last_day.isoformat()} ({where.name}){skipped}"
-        return period.ends_at, record, words
-
-
 @dataclass(frozen=True)
 class DeadlineSettings:
     """Settings of deadlines v1 and deadlines.breach v1 (defaults from SPEC §3.2)."""
 
     return_decision_hours: int = 48
-    cn_refund: RefundTerm = RefundTerm(7, "CN: refund within 7 days of receiving the return")
-    withdrawal_refund: RefundTerm = RefundTerm(
-        14, "EU/UK: refund within 14 days of the withdrawal notice", anchor="request"
-    )
-    eu_uk_refund: RefundTerm = RefundTerm(14, "EU/UK: refund within 14 days of the return")
-    us_refund: RefundTerm = RefundTerm(
-        7, "US: refund within 7 working days of receiving the return", working_days=True
-    )
-    default_refund: RefundTerm = RefundTerm(14, "refund within 14 days of receiving the return")
+    # the terms return.eligibility names (refund_terms.py), by market
+    cn_refund: RefundTerm = CN_REFUND
+    withdrawal_refund: RefundTerm = WITHDRAWAL_REFUND
+    eu_uk_refund: RefundTerm = EU_UK_REFUND
+    us_refund: RefundTerm = US_REFUND
+    default_refund: RefundTerm = DEFAULT_REFUND
     # A withdrawal's refund may be held until the goods, or proof of their dispatch, arrive;
     # when that is later than the 14 days, it is due this long after (without undue delay).
     held_refund_days: int = 3
@@ -117,7 +78,7 @@ class DeadlineSettings:
     repair_days: int = 30
     repair_ship_days: int = 3
 
-    def refundRefundTerm(self, market: str, is_withdrawal: bool) -> RefundTerm:
+    def refund_term(self, market: str, is_withdrawal: bool) -> RefundTerm:
         if market == CN_MARKET:
             return self.cn_refund
         if is_eu_or_uk(market):
@@ -142,7 +103,7 @@ class Plan:
     findings: Findings
     deadlines: list[JSON]
 
-    def add(self, due: datetime, action: str, rule: str, basis: str,
+    def add(self, due: datetime, action: DeadlineAction, rule: str, basis: str,
             counted: JSON | None = None) -> None:
         self.findings.note(rule, f"{self.name}: {basis}, due {iso(due)}")
         item = {"name": self.name, "since": iso(self.since), "due_at": iso(due)}
@@ -156,14 +117,15 @@ def _return(read: Reader, plan: Plan, s: DeadlineSettings) -> None:
     if plan.name == "decision":
         hours = s.return_decision_hours
         basis = f"a return in review is decided within {hours} hours"
-        plan.add(plan.since + timedelta(hours=hours), "auto_decide", "deadline.decision", basis)
+        plan.add(plan.since + timedelta(hours=hours), DeadlineAction.AUTO_DECIDE,
+                 "deadline.decision", basis)
     elif plan.name == "ship_back":
         by = read.optional_time("ship_back_by")
         if by is None:
             plan.wait("deadline.ship_back", "no ship-back date was set by eligibility")
         else:
             basis = "the goods must be shipped back by the date eligibility set"
-            plan.add(by, "expire", "deadline.ship_back", basis)
+            plan.add(by, DeadlineAction.EXPIRE, "deadline.ship_back", basis)
     elif plan.name == "refund":
         _return_refund(read, plan, s)
     elif plan.name in ("repair", "repair_ship") and s.calendar_days:
@@ -180,9 +142,10 @@ def _repair(read: Reader, plan: Plan, s: DeadlineSettings) -> None:
         days = s.cn_repair_days if market == CN_MARKET else s.repair_days
         label = "a repair is done" + (" (China's three-guarantees rules)"
                                       if market == CN_MARKET else "")
-        action = "escalate"
+        action = DeadlineAction.ESCALATE
     else:
-        days, label, action = s.repair_ship_days, "the repaired goods go back", "escalate"
+        days, label = s.repair_ship_days, "the repaired goods go back"
+        action = DeadlineAction.ESCALATE
     period = calendar_period(plan.since, where, days=days)
     basis = f"{label} within {days} days: ends at the end of {period.last_day.isoformat()} " \
             f"({where.name})"
@@ -210,10 +173,10 @@ def _due(term: RefundTerm, start: datetime, market: str,
 
 def _return_refund(read: Reader, plan: Plan, s: DeadlineSettings) -> None:
     market = read.market()
-    term = s.refundRefundTerm(market, read.flag("is_withdrawal"))
+    term = s.refund_term(market, read.flag("is_withdrawal"))
     where = _zone(read, s, market)
     returnless, received = read.flag("returnless"), read.optional_time("received_at")
-    if term.anchor == "request":  # may be held until the goods or proof of dispatch arrive
+    if term.may_be_held:  # until the goods or proof of dispatch arrive
         arrived = [t for t in (read.optional_time("shipped_at"), received) if t is not None]
         held_until = read.time("approved_at") if returnless else min(arrived, default=None)
         if held_until is None:
@@ -235,7 +198,7 @@ def _return_refund(read: Reader, plan: Plan, s: DeadlineSettings) -> None:
                 f"{term.label}; held until {iso(held_until)}, when the goods or proof of "
                 f"dispatch arrived, so due {s.held_refund_days} days after that"
             )
-        plan.add(due, "escalate", "deadline.refund", basis, counted)
+        plan.add(due, DeadlineAction.ESCALATE, "deadline.refund", basis, counted)
         return
     start, words = received, "of receiving the return"
     if start is None and returnless:
@@ -245,7 +208,7 @@ def _return_refund(read: Reader, plan: Plan, s: DeadlineSettings) -> None:
     else:
         due, counted, counting = _due(term, start, market, where)
         basis = f"{term.length()} {words} ({term.label}){counting}"
-        plan.add(due, "escalate", "deadline.refund", basis, counted)
+        plan.add(due, DeadlineAction.ESCALATE, "deadline.refund", basis, counted)
 
 
 def _complaint(read: Reader, plan: Plan, s: DeadlineSettings) -> None:
@@ -254,11 +217,13 @@ def _complaint(read: Reader, plan: Plan, s: DeadlineSettings) -> None:
         fast = channel in s.fast_channels
         hours = s.fast_first_response_hours if fast else s.first_response_hours
         basis = f"first response within {hours} hours" + (f" on the {channel} channel" * fast)
-        plan.add(plan.since + timedelta(hours=hours), "escalate", "deadline.first_response", basis)
+        plan.add(plan.since + timedelta(hours=hours), DeadlineAction.ESCALATE,
+                 "deadline.first_response", basis)
     elif plan.name == "resolution":
         basis = f"resolution within {s.resolution_days} days"
         plan.add(
-            plan.since + timedelta(days=s.resolution_days), "escalate", "deadline.resolution", basis
+            plan.since + timedelta(days=s.resolution_days), DeadlineAction.ESCALATE,
+            "deadline.resolution", basis
         )
     elif plan.name == "resolution_escalated":
         if s.at_the_top(read.strings("escalations")):
@@ -267,7 +232,8 @@ def _complaint(read: Reader, plan: Plan, s: DeadlineSettings) -> None:
         days = s.escalated_resolution_days
         basis = f"resolution within {days} more days after a missed resolution deadline"
         plan.add(
-            plan.since + timedelta(days=days), "escalate", "deadline.resolution_escalated", basis
+            plan.since + timedelta(days=days), DeadlineAction.ESCALATE,
+            "deadline.resolution_escalated", basis
         )
     else:
         raise read.error("wanted", f"names {plan.name!r}, not a complaint deadline")
@@ -280,13 +246,13 @@ def _refund(read: Reader, plan: Plan, s: DeadlineSettings) -> None:
     carried = read.optional_time("inherited_due_at")
     if carried is not None:
         basis = "the refund deadline of the return it settles"
-        plan.add(carried, "escalate", "deadline.refund", basis)
+        plan.add(carried, DeadlineAction.ESCALATE, "deadline.refund", basis)
         return
     market = read.market()
-    term = s.refundRefundTerm(market, False)
+    term = s.refund_term(market, False)
     due, counted, counting = _due(term, plan.since, market, _zone(read, s, market))
     basis = f"issued within {term.length()} of the request ({term.label}){counting}"
-    plan.add(due, "escalate", "deadline.refund", basis, counted)
+    plan.add(due, DeadlineAction.ESCALATE, "deadline.refund", basis, counted)
 
 
 def _order(read: Reader, plan: Plan, s: DeadlineSettings, kind: str) -> None:
@@ -296,7 +262,8 @@ def _order(read: Reader, plan: Plan, s: DeadlineSettings, kind: str) -> None:
     hours = s.watchdog_customs_hold_hours if customs else s.watchdog_no_scan_hours
     what = "held at customs" if customs else "without a tracking scan"
     basis = f"a parcel {what} for over {hours} hours gets a proactive complaint"
-    plan.add(plan.since + timedelta(hours=hours), "open_complaint", f"deadline.{kind}", basis)
+    plan.add(plan.since + timedelta(hours=hours), DeadlineAction.OPEN_COMPLAINT,
+             f"deadline.{kind}", basis)
 
 
 _BY_CASE: dict[str, Callable[[Reader, Plan, DeadlineSettings], None]] = {
@@ -318,7 +285,7 @@ def decide(inputs: JSON, settings: DeadlineSettings, version: int) -> PolicyDeci
             _BY_CASE[case_type](read, plan, settings)
     if not findings.reasons:
         findings.note("deadline.none", "no deadline was asked for")
-    outcome = "scheduled" if planned else "none"
+    outcome = Scheduling.SCHEDULED if planned else Scheduling.NONE
     details: JSON = {"deadlines": planned}
     reasons, rules = findings.reasons, findings.rules
     return PolicyDecision(

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from aftersales_core.decisions import JSON, PolicyDecision
+from aftersales_core.outcomes import DeadlineAction, Scheduling
 from aftersales_core.policies.calendar import (
     MARKET_ZONES,
     BuyerZone,
@@ -108,14 +109,15 @@ def _return(read: Reader, plan: Plan, s: DeadlineSettingsV3) -> None:
     if plan.name == "decision":
         hours = s.return_decision_hours
         basis = f"a return in review is decided within {hours} hours"
-        plan.add(plan.since + timedelta(hours=hours), "auto_decide", "deadline.decision", basis)
+        plan.add(plan.since + timedelta(hours=hours), DeadlineAction.AUTO_DECIDE,
+                 "deadline.decision", basis)
     elif plan.name == "ship_back":
         by = read.optional_time("ship_back_by")
         if by is None:
             plan.wait("deadline.ship_back", "no ship-back date was set by eligibility")
         else:
             basis = "the goods must be shipped back by the date eligibility set"
-            plan.add(by, "expire", "deadline.ship_back", basis)
+            plan.add(by, DeadlineAction.EXPIRE, "deadline.ship_back", basis)
     elif plan.name == "refund":
         _return_refund(read, plan, s)
     elif plan.name in ("repair", "repair_ship"):
@@ -136,7 +138,7 @@ def _repair(read: Reader, plan: Plan, s: DeadlineSettingsV3) -> None:
     period = calendar_period(plan.since, where, days=days)
     basis = f"{label} within {days} days: ends at the end of {period.last_day.isoformat()} " \
             f"({where.name})"
-    plan.add(period.ends_at, "escalate", f"deadline.{plan.name}", basis,
+    plan.add(period.ends_at, DeadlineAction.ESCALATE, f"deadline.{plan.name}", basis,
              {**period.to_json(), "days_off": []})
 
 
@@ -161,7 +163,7 @@ def _return_refund(read: Reader, plan: Plan, s: DeadlineSettingsV3) -> None:
             due, counted = held.ends_at, {**held.to_json(), "days_off": []}
             basis = (f"{label}; held until {iso(held_until)}, when the goods or proof of "
                      f"dispatch arrived, so due {s.held_refund_days} days after that")
-        plan.add(due, "escalate", "deadline.refund", basis, counted)
+        plan.add(due, DeadlineAction.ESCALATE, "deadline.refund", basis, counted)
         return
     label = f"{market}: refund within {_length(term)} of receiving the return"
     start, words = received, "of receiving the return"
@@ -171,7 +173,7 @@ def _return_refund(read: Reader, plan: Plan, s: DeadlineSettingsV3) -> None:
         plan.wait("deadline.refund", f"{label}: waiting for the goods")
         return
     due, counted, counting = _term_due(term, start, market, where, s)
-    plan.add(due, "escalate", "deadline.refund",
+    plan.add(due, DeadlineAction.ESCALATE, "deadline.refund",
              f"{_length(term)} {words} ({label}): {counting}", counted)
 
 
@@ -197,7 +199,7 @@ def _complaint(read: Reader, plan: Plan, s: DeadlineSettingsV3) -> None:
     if plan.name == "first_response":
         hours, why = levels.first_response(priority, channel)
         due = levels.due(plan.since, hours, market)
-        plan.add(due, "escalate", "deadline.first_response",
+        plan.add(due, DeadlineAction.ESCALATE, "deadline.first_response",
                  f"first response within {why}, in {clock}")
         return
     if plan.name not in ("resolution", "resolution_escalated"):
@@ -214,7 +216,7 @@ def _complaint(read: Reader, plan: Plan, s: DeadlineSettingsV3) -> None:
         start = read.optional_time("opened_at") or plan.since
         hours = levels.resolution_hours[priority]
         due = levels.due(start, hours, market, pauses)
-        plan.add(due, "escalate", "deadline.resolution",
+        plan.add(due, DeadlineAction.ESCALATE, "deadline.resolution",
                  f"resolution within {hours} hours for {priority}, in {clock}{note}")
         return
     if s.at_the_top(read.strings("escalations")):
@@ -222,7 +224,7 @@ def _complaint(read: Reader, plan: Plan, s: DeadlineSettingsV3) -> None:
         return
     hours = s.escalated_resolution_hours
     due = levels.due(plan.since, hours, market, pauses)
-    plan.add(due, "escalate", "deadline.resolution_escalated",
+    plan.add(due, DeadlineAction.ESCALATE, "deadline.resolution_escalated",
              f"resolution within {hours} more hours after a missed resolution deadline, in "
              f"{clock}")
 
@@ -238,13 +240,13 @@ def _refund(read: Reader, plan: Plan, s: DeadlineSettingsV3) -> None:
     read.text("source", REFUND_SOURCES)
     carried = read.optional_time("inherited_due_at")
     if carried is not None:
-        plan.add(carried, "escalate", "deadline.refund",
+        plan.add(carried, DeadlineAction.ESCALATE, "deadline.refund",
                  "the refund deadline of the return it settles")
         return
     market = read.market()
     term = s.refund_term(market)
     due, counted, counting = _term_due(term, plan.since, market, _zone(read, s, market), s)
-    plan.add(due, "escalate", "deadline.refund",
+    plan.add(due, DeadlineAction.ESCALATE, "deadline.refund",
              f"issued within {_length(term)} of the request ({market}): {counting}", counted)
 
 
@@ -255,7 +257,8 @@ def _order(read: Reader, plan: Plan, s: DeadlineSettingsV3, kind: str) -> None:
     hours = s.watchdog_customs_hold_hours if customs else s.watchdog_no_scan_hours
     what = "held at customs" if customs else "without a tracking scan"
     basis = f"a parcel {what} for over {hours} hours gets a proactive complaint"
-    plan.add(plan.since + timedelta(hours=hours), "open_complaint", f"deadline.{kind}", basis)
+    plan.add(plan.since + timedelta(hours=hours), DeadlineAction.OPEN_COMPLAINT,
+             f"deadline.{kind}", basis)
 
 
 _BY_CASE: dict[str, Callable[[Reader, Plan, DeadlineSettingsV3], None]] = {
@@ -281,9 +284,9 @@ def decide(inputs: JSON, settings: DeadlineSettingsV3, version: int) -> PolicyDe
     if not findings.reasons:
         findings.note("deadline.none", "no deadline was asked for")
     details: JSON = {"deadlines": planned}
-    return PolicyDecision(POLICY_ID, version, copy.deepcopy(inputs),
-                          "scheduled" if planned else "none", findings.reasons, findings.rules,
-                          details)
+    outcome = Scheduling.SCHEDULED if planned else Scheduling.NONE
+    return PolicyDecision(POLICY_ID, version, copy.deepcopy(inputs), outcome, findings.reasons,
+                          findings.rules, details)
 
 
 @policy(POLICY_ID, 3, settings=SETTINGS_V3)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from aftersales_core.decisions import JSON, PolicyDecision
 from aftersales_core.money import Money
+from aftersales_core.outcomes import ExchangeSettlement
 from aftersales_core.policies.reading import Reader, amount
 from aftersales_core.policies.refund_components import select
 from aftersales_core.policies.registry import policy
@@ -61,14 +62,14 @@ def decide(inputs: JSON, settings: ExchangeSettings, version: int) -> PolicyDeci
     refund: Money | None = None
     owed: Money | None = None
     if difference.is_zero():
-        outcome = "even"
+        outcome = ExchangeSettlement.EVEN
         reasons = (f"{what}: nothing to settle",)
     elif difference.is_negative():
-        outcome, owed = "buyer_owes", -difference
+        outcome, owed = ExchangeSettlement.BUYER_OWES, -difference
         reasons = (f"{what}: the buyer owes the difference of {-difference}, recorded on the "
                    "return",)
     else:
-        outcome, refund = "refund_difference", difference
+        outcome, refund = ExchangeSettlement.REFUND_DIFFERENCE, difference
         reasons = (f"{what}: the difference of {difference} is refunded",)
     details: JSON = {
         "paid_for_returned": amount(paid),

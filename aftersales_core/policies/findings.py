@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from aftersales_core.outcomes import Eligibility
+
 
 class Findings:
     """Collects rule ids and reasons while a policy runs; the worst finding sets the outcome."""
@@ -26,10 +28,10 @@ class Findings:
         self.note(rule, reason)
         self.referred = True
 
-    def verdict(self, ok: str = "approve", review: str = "review", no: str = "reject") -> str:
+    def verdict(self) -> Eligibility:
         if self.rejected:
-            return no
-        return review if self.referred else ok
+            return Eligibility.REJECT
+        return Eligibility.REVIEW if self.referred else Eligibility.APPROVE
 
     @property
     def rules(self) -> tuple[str, ...]:

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from aftersales_core.decisions import JSON, PolicyDecision
+from aftersales_core.outcomes import LogisticsException
 from aftersales_core.policies.reading import Reader, iso
 from aftersales_core.policies.registry import policy
 from aftersales_core.policies.vocabulary import (
@@ -33,7 +34,7 @@ SETTINGS_V1 = LogisticsSettings()
 
 @dataclass(frozen=True)
 class _Verdict:
-    outcome: str
+    outcome: LogisticsException
     rule: str
     reason: str
     category: str | None = None
@@ -53,30 +54,31 @@ def _overdue(kind: str, start: datetime, now: datetime, limit: int, category: st
     hours = (now - start) / timedelta(hours=1)
     rule = f"logistics.{kind}_{limit}h"
     if hours > limit:
-        return _Verdict("open_complaint", rule,
+        return _Verdict(LogisticsException.OPEN_COMPLAINT, rule,
                         f"{what} since {iso(start)}: {_hours(hours)} hours, over the {limit}-hour "
                         "limit, so a complaint is opened for the customer", category,
                         limit_hours=limit, hours_over=round(hours - limit, 2))
-    return _Verdict("none", rule, f"{what} since {iso(start)}: {_hours(hours)} hours, within the "
-                                  f"{limit}-hour limit", limit_hours=limit)
+    return _Verdict(LogisticsException.NONE, rule,
+                    f"{what} since {iso(start)}: {_hours(hours)} hours, within the {limit}-hour "
+                    "limit", limit_hours=limit)
 
 
 def _outbound(event: str, since: datetime | None, occurred_at: datetime,
               settings: LogisticsSettings) -> _Verdict:
     if event == "Lost":
         if settings.lost_parcel_remedy == "refund":
-            return _Verdict("open_complaint_and_refund", "logistics.lost_parcel",
+            return _Verdict(LogisticsException.OPEN_COMPLAINT_AND_REFUND, "logistics.lost_parcel",
                             "the parcel to the customer is lost: open a complaint for them and "
                             "refund the order", "logistics_delay", refund=True)
-        return _Verdict("open_complaint", "logistics.lost_parcel",
+        return _Verdict(LogisticsException.OPEN_COMPLAINT, "logistics.lost_parcel",
                         "the parcel to the customer is lost: open a complaint for them and ship "
                         "the order again", "logistics_delay", reship=True)
     if event == "Damaged":
-        return _Verdict("open_complaint", "logistics.damaged_in_transit",
+        return _Verdict(LogisticsException.OPEN_COMPLAINT, "logistics.damaged_in_transit",
                         "the parcel was damaged in transit: open a complaint for the customer",
                         "damaged")
     if event == "DeliveryFailed":
-        return _Verdict("open_complaint", "logistics.delivery_failed",
+        return _Verdict(LogisticsException.OPEN_COMPLAINT, "logistics.delivery_failed",
                         "delivery to the customer failed: open a complaint to arrange it",
                         "logistics_delay")
     if event == "CustomsHeld":
@@ -103,11 +105,11 @@ def decide(inputs: JSON, settings: LogisticsSettings, version: int) -> PolicyDec
     if direction == "outbound":
         verdict = _outbound(event, since, occurred_at, settings)
     elif event == "Lost":
-        verdict = _Verdict("open_complaint", "logistics.lost_return",
+        verdict = _Verdict(LogisticsException.OPEN_COMPLAINT, "logistics.lost_return",
                            "the buyer's return parcel is lost: open a complaint so that the "
                            "desk settles the return without the goods", "logistics_delay")
     else:
-        verdict = _Verdict("none", "logistics.return_leg",
+        verdict = _Verdict(LogisticsException.NONE, "logistics.return_leg",
                            f"{event} on the return leg is a matter for the carrier and the "
                            "return case: no customer case is opened")
     details: JSON = {

@@ -17,6 +17,7 @@ import copy
 from datetime import UTC, datetime, time, timedelta
 
 from aftersales_core.decisions import JSON, PolicyDecision
+from aftersales_core.outcomes import Retention
 from aftersales_core.policies.reading import Reader, iso
 from aftersales_core.policies.registry import policy
 
@@ -47,11 +48,11 @@ def decide(inputs: JSON, version: int) -> PolicyDecision:
             closed.append(closed_at)
     details: JSON = {"last_closed_at": None, "erase_after": None, "cases": len(cases)}
     if not cases:
-        outcome, rule = "keep", "retention.no_cases"
+        outcome, rule = Retention.KEEP, "retention.no_cases"
         reasons: tuple[str, ...] = ("the customer has no case: retention counts from the last "
                                     "closed case",)
     elif still_open:
-        outcome, rule = "keep", "retention.open_case"
+        outcome, rule = Retention.KEEP, "retention.open_case"
         reasons = tuple(still_open)
     else:
         last = max(closed)
@@ -61,10 +62,10 @@ def decide(inputs: JSON, version: int) -> PolicyDecision:
                 f"kept {days} days after that, to the end of "
                 f"{(after - timedelta(days=1)).date().isoformat()} (UTC)")
         if now >= after:
-            outcome, rule = "erase", "retention.expired"
+            outcome, rule = Retention.ERASE, "retention.expired"
             reasons = (f"{kept}: erased at {iso(now)}",)
         else:
-            outcome, rule = "keep", "retention.within"
+            outcome, rule = Retention.KEEP, "retention.within"
             reasons = (f"{kept}: not yet at {iso(now)}",)
     return PolicyDecision(POLICY_ID, version, copy.deepcopy(inputs), outcome, reasons, (rule,),
                           details)

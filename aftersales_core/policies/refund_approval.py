@@ -10,6 +10,7 @@ from types import MappingProxyType
 
 from aftersales_core.decisions import JSON, PolicyDecision
 from aftersales_core.money import Money
+from aftersales_core.outcomes import RefundApproval
 from aftersales_core.policies.findings import Findings
 from aftersales_core.policies.reading import Reader, amount
 from aftersales_core.policies.registry import policy
@@ -74,20 +75,21 @@ def decide(inputs: JSON, settings: RefundApprovalSettings, version: int) -> Poli
         findings.note("approval.threshold", f"{refund} is {relation} the {threshold} approval "
                                             "threshold")
     if approver is None:
-        outcome = "needs_supervisor" if needs_supervisor else "auto_approve"
+        outcome = RefundApproval.NEEDS_SUPERVISOR if needs_supervisor \
+            else RefundApproval.AUTO_APPROVE
         findings.note("approval.at_request", "a supervisor must approve it" if needs_supervisor
                       else "approved by policy, no one needs to approve it")
     elif approver == requested_by:
-        outcome = "refuse"
+        outcome = RefundApproval.REFUSE
         findings.reject("approval.no_self_approval", f"no self-approval: {approver} requested "
                                                      "this refund and may not approve it")
     elif needs_supervisor and role != settings.supervisor_role:
-        outcome = "refuse"
+        outcome = RefundApproval.REFUSE
         findings.reject("approval.supervisor_required", f"{approver} is not a supervisor "
                                                         f"({role or 'no role given'}), and this "
                                                         "refund needs one")
     else:
-        outcome = "approve"
+        outcome = RefundApproval.APPROVE
         findings.note("approval.approver", f"approved by {approver} ({role or 'no role given'}), "
                                            f"who did not request it")
     details: JSON = {"threshold": amount(threshold), "requires_supervisor": needs_supervisor}

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from aftersales_core.decisions import JSON, PolicyDecision
 from aftersales_core.money import Money, total
+from aftersales_core.outcomes import RefundCalculation
 from aftersales_core.policies.reading import Line, Reader, percent
 from aftersales_core.policies.refund_components import Selection, select, share
 from aftersales_core.policies.registry import policy
@@ -138,8 +139,8 @@ def decide(inputs: JSON, settings: RefundSettings, version: int) -> PolicyDecisi
     uncapped = total(list(components.values()), currency)
     refundable = paid - already
     amount = uncapped.max(Money.zero(currency)).min(refundable)
-    outcome = "nothing_to_refund" if amount.is_zero() else \
-        "capped" if amount < uncapped else "calculated"
+    outcome = RefundCalculation.NOTHING_TO_REFUND if amount.is_zero() else \
+        RefundCalculation.CAPPED if amount < uncapped else RefundCalculation.CALCULATED
     if amount < uncapped:
         reasons.append(f"capped at {refundable}: {paid} paid, {already} already refunded")
         rules.append("refund.cap")

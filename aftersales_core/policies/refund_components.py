@@ -48,10 +48,6 @@ class Selection:
     taken: Decimal  # weight of the refunded part for pro-rating shipping, duties and taxes
     rest: Decimal  # weight of what stays with the buyer
 
-    @property
-    def everything(self) -> bool:
-        return self.taken > 0 and self.rest <= 0
-
 
 def select(lines: list[Line], quantities: dict[str, int], discount: Money) -> Selection:
     """Value the refunded quantities of each line; weights are by value (by units if all free)."""

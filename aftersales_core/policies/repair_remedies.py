@@ -19,6 +19,7 @@ import copy
 from dataclasses import dataclass
 
 from aftersales_core.decisions import JSON, PolicyDecision
+from aftersales_core.outcomes import RepairRemedies
 from aftersales_core.policies.findings import Findings
 from aftersales_core.policies.reading import Reader
 from aftersales_core.policies.registry import policy
@@ -90,7 +91,8 @@ def decide(inputs: JSON, settings: RemedySettings, version: int) -> PolicyDecisi
         remedies = ("repair",)
         findings.note(f"remedies.{ladder.name}", f"repair {counted} {kind}failed ({fault!r}): "
                       f"{ladder.law}; until then the goods are repaired again")
-    outcome = "repair_again" if remedies == ("repair",) else "buyer_chooses"
+    outcome = RepairRemedies.REPAIR_AGAIN if remedies == ("repair",) \
+        else RepairRemedies.BUYER_CHOOSES
     details: JSON = {"ladder": ladder.name, "failed_repairs": counted,
                      "remedies": list(remedies)}
     return PolicyDecision(POLICY_ID, version, copy.deepcopy(inputs), outcome, findings.reasons,

@@ -244,10 +244,7 @@ def decide(inputs: JSON, settings: EligibilitySettings, version: int) -> PolicyD
         "ship_back_by": None if ship_back is None or not valid else ship_back.ends_at.isoformat(),
         "back_in_zone_by": None if back_in_zone is None or not valid else
         back_in_zone.ends_at.isoformat(),
-        "refund_due_days": regime.refund_due_days,
-        "refund_due_working_days": regime.refund_due_working_days,
-        "refund_due_from": regime.refund_due_from,
-        "refund_may_be_held": regime.refund_may_be_held,
+        **regime.refund.recorded(),
         "merchant_fault": merchant_fault,
         "is_withdrawal": regime.is_withdrawal,
         "tax_refundable": valid and taxes_follow_goods(regime, merchant_fault, fulfilment),

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Literal
 
@@ -30,6 +30,8 @@ from aftersales_core.policies.findings import Findings
 from aftersales_core.policies.markets import for_market
 from aftersales_core.policies.periods import Length, days
 from aftersales_core.policies.reading import Line, Reader, amount
+from aftersales_core.policies.refund_terms import RefundDueFrom
+from aftersales_core.policies.refund_terms import RefundTerm as Term
 from aftersales_core.policies.registry import policy
 from aftersales_core.policies.return_eligibility import POLICY_ID
 from aftersales_core.policies.return_eligibility_v2 import (
@@ -85,10 +87,18 @@ class MarketWindows:
 
 @dataclass(frozen=True)
 class RefundTerm:
-    """How long a refund may take in one market (the law decides from which moment)."""
+    """How long a refund may take in one market, as a policy book sets it (the law decides
+    from which moment: ``counted_from``)."""
 
     days: int
     working_days: bool = False
+
+    def counted_from(self, anchor: RefundDueFrom) -> Term:
+        """The term of the refund-terms table this book's term makes, counted from ``anchor``."""
+        length = f"{self.days} {'working ' if self.working_days else ''}days"
+        moment = "the withdrawal notice" if anchor == "request" else "receiving the return"
+        return Term(self.days, f"refund within {length} of {moment}",
+                    working_days=self.working_days, anchor=anchor)
 
 
 @dataclass(frozen=True)
@@ -146,11 +156,8 @@ def _regime(name: str, windows: tuple[Window, ...], term: RefundTerm, *,
     the UK is refunded counting from the notice and may be held until the goods are back."""
     from_request = withdrawal and name in ("eu_withdrawal", "uk_withdrawal")
     return Regime(
-        name, windows,
-        refund_due_from="request" if from_request else "return_received",
-        refund_due_days=None if term.working_days else term.days,
-        refund_due_working_days=term.days if term.working_days else None,
-        is_withdrawal=withdrawal, refund_may_be_held=from_request, requires_intact_goods=intact,
+        name, windows, term.counted_from("request" if from_request else "return_received"),
+        is_withdrawal=withdrawal, requires_intact_goods=intact,
         late="review" if name == "uk_right_to_reject" else "reject",
         late_note="repair or replacement may still be owed under the Consumer Rights Act 2015"
         if name == "uk_right_to_reject" else "")
@@ -283,9 +290,8 @@ def decide(inputs: JSON, settings: EligibilitySettingsV3, version: int) -> Polic
             findings.reject(closed[0].rule, f"the merchant's policy takes no returns for the "
                                             f"reason {reason!r} in {market}")
         anchors = {"delivery": delivered_at, "customs_release": released_at}
-        binding = check_windows(Regime(regime.name, tuple(w for w in regime.windows
-                                                          if w not in closed), late=regime.late,
-                                       late_note=regime.late_note),
+        binding = check_windows(replace(regime, windows=tuple(w for w in regime.windows
+                                                              if w not in closed)),
                                 requested_at, anchors, where, findings)
         if reason in windows.reasons:
             findings.note("window.reason", f"the reason {reason!r} has its own "
@@ -330,10 +336,7 @@ def decide(inputs: JSON, settings: EligibilitySettingsV3, version: int) -> Polic
         "ship_back_by": None if ship_back is None or not valid else ship_back.ends_at.isoformat(),
         "back_in_zone_by": None if back_in_zone is None or not valid else
         back_in_zone.ends_at.isoformat(),
-        "refund_due_days": regime.refund_due_days,
-        "refund_due_working_days": regime.refund_due_working_days,
-        "refund_due_from": regime.refund_due_from,
-        "refund_may_be_held": regime.refund_may_be_held,
+        **regime.refund.recorded(),
         "merchant_fault": merchant_fault,
         "is_withdrawal": regime.is_withdrawal,
         "tax_refundable": valid and taxes_follow_goods(regime, merchant_fault, fulfilment),

@@ -12,6 +12,14 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Literal
 
+from aftersales_core.policies.refund_terms import (
+    CN_REFUND,
+    DEFAULT_REFUND,
+    EU_UK_REFUND,
+    US_REFUND,
+    WITHDRAWAL_REFUND,
+    RefundTerm,
+)
 from aftersales_core.policies.vocabulary import (
     CN_MARKET,
     EU_MARKETS,
@@ -23,7 +31,6 @@ from aftersales_core.policies.vocabulary import (
 )
 
 Anchor = Literal["delivery", "customs_release"]
-RefundDueFrom = Literal["request", "return_received"]
 
 
 def add_years(moment: datetime, years: int) -> datetime:
@@ -50,15 +57,12 @@ class Window:
 
 @dataclass(frozen=True)
 class Regime:
-    """The rules a return falls under, with the refund terms they set."""
+    """The rules a return falls under, with the refund term they set."""
 
     name: str
     windows: tuple[Window, ...]
-    refund_due_from: RefundDueFrom = "return_received"
-    refund_due_days: int | None = None
-    refund_due_working_days: int | None = None
+    refund: RefundTerm
     is_withdrawal: bool = False
-    refund_may_be_held: bool = False  # until the goods or proof of dispatch arrive
     requires_intact_goods: bool = False
     late: Literal["reject", "review"] = "reject"
     late_note: str = ""
@@ -74,34 +78,31 @@ class ReturnWindows:
     """Settings of return.eligibility v1 (defaults from consumer law and customs notices)."""
 
     cn_cross_border_no_reason: Regime = Regime(
-        "cn_cross_border", (_CN_NO_REASON, _CN_CUSTOMS), refund_due_days=7,
+        "cn_cross_border", (_CN_NO_REASON, _CN_CUSTOMS), CN_REFUND,
         is_withdrawal=True, requires_intact_goods=True)
-    cn_cross_border_fault: Regime = Regime("cn_cross_border", (_CN_CUSTOMS,), refund_due_days=7)
+    cn_cross_border_fault: Regime = Regime("cn_cross_border", (_CN_CUSTOMS,), CN_REFUND)
     cn_no_reason: Regime = Regime(
-        "cn_no_reason_7d", (_CN_NO_REASON,), refund_due_days=7, is_withdrawal=True,
+        "cn_no_reason_7d", (_CN_NO_REASON,), CN_REFUND, is_withdrawal=True,
         requires_intact_goods=True)
     eu_withdrawal: Regime = Regime(
         "eu_withdrawal", (Window("eu.withdrawal_14d", "14-day withdrawal period", days=14),),
-        refund_due_from="request", refund_due_days=14, is_withdrawal=True,
-        refund_may_be_held=True)
+        WITHDRAWAL_REFUND, is_withdrawal=True)
     eu_legal_guarantee: Regime = Regime(
         "eu_legal_guarantee", (Window("eu.legal_guarantee_2y", "2-year legal guarantee",
-                                      years=2),), refund_due_days=14)
+                                      years=2),), EU_UK_REFUND)
     uk_withdrawal: Regime = Regime(
         "uk_withdrawal", (Window("uk.withdrawal_14d", "14-day cancellation period", days=14),),
-        refund_due_from="request", refund_due_days=14, is_withdrawal=True,
-        refund_may_be_held=True)
+        WITHDRAWAL_REFUND, is_withdrawal=True)
     uk_right_to_reject: Regime = Regime(
         "uk_right_to_reject",
         (Window("uk.right_to_reject_30d", "30-day short-term right to reject", days=30),),
-        refund_due_days=14, late="review",
+        EU_UK_REFUND, late="review",
         late_note="repair or replacement may still be owed under the Consumer Rights Act 2015")
     us_merchant: Regime = Regime(
-        "us_merchant", (Window("us.merchant_30d", "30-day return window", days=30),),
-        refund_due_working_days=7)
+        "us_merchant", (Window("us.merchant_30d", "30-day return window", days=30),), US_REFUND)
     merchant_default: Regime = Regime(
         "merchant_default",
-        (Window("merchant.default_30d", "30-day return window", days=30),), refund_due_days=14)
+        (Window("merchant.default_30d", "30-day return window", days=30),), DEFAULT_REFUND)
     cn_bonded_return_days: int = 45  # goods back in the bonded zone, from customs release
     ship_back_days: int = 14  # from the request, everywhere else
     cn_quota_per_transaction: Decimal = Decimal("5000")  # CNY

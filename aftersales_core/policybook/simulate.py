@@ -23,6 +23,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from aftersales_core.decisions import JSON, PolicyDecision
+from aftersales_core.outcomes import Eligibility
 from aftersales_core.policies import registry
 from aftersales_core.policybook.bindings import governed
 from aftersales_core.policybook.rulebook import Rulebook
@@ -280,9 +281,9 @@ def _figures(report: Report, case_id: str, old: PolicyDecision, new: PolicyDecis
         _judge_deadlines(report, case_id, old, new, ends)
     elif policy == "return.eligibility" and old.outcome != new.outcome:
         currency, value = _goods_value(old)
-        if new.outcome == "approve":
+        if Eligibility(new.outcome) is Eligibility.APPROVE:
             table = report.returns_accepted
-        elif old.outcome == "approve":
+        elif Eligibility(old.outcome) is Eligibility.APPROVE:
             table = report.returns_no_longer_accepted
         else:
             return

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from aftersales import children
 from tests.factories import T0, cli_cast, order_paid, order_placed, shipment
 
 AFTERSALES = [sys.executable, "-m", "aftersales"]
@@ -38,7 +39,7 @@ class Cli:
         env = {k: v for k, v in self.env.items() if k != "AFTERSALES_PRINCIPAL"}
         if as_ is not None:
             env["AFTERSALES_PRINCIPAL"] = as_
-        return subprocess.run(
+        return children.run(
             [*AFTERSALES, *args],
             input=stdin,
             capture_output=True,

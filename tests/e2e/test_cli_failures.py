@@ -13,13 +13,14 @@ from __future__ import annotations
 import json
 import os
 import socket
-import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from aftersales import children
 
 MARKER = "Mk7-S3cret-pw-x9"
 UUID0 = "00000000-0000-4000-8000-000000000000"
@@ -153,7 +154,7 @@ def cases(tmp: Path) -> list[Case]:
 def run(case: Case) -> Outcome:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AFTERSALES_", "KAFKA_"))}
     env.update({"COLUMNS": "200", **dict(case.env)})
-    done = subprocess.run([sys.executable, "-m", "aftersales", *case.args], env=env,
+    done = children.run([sys.executable, "-m", "aftersales", *case.args], env=env,
                           input="", capture_output=True, text=True, timeout=180, check=False)
     return Outcome(case, done.returncode, done.stdout, done.stderr)
 
@@ -178,7 +179,7 @@ def principals(tmp: Path) -> None:
     for args in (["principals", "bootstrap", "sweep-admin"],
                  ["principals", "add", SWEEPER, "--role", "agent", "--role", "auditor",
                   "--role", "upstream", "--as", "sweep-admin"]):
-        done = subprocess.run([sys.executable, "-m", "aftersales", *args], env=env,
+        done = children.run([sys.executable, "-m", "aftersales", *args], env=env,
                               capture_output=True, text=True, timeout=180, check=False)
         assert done.returncode == 0, done.stderr
 

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from aftersales import children
 from aftersales.bootstrap import open_app
 from aftersales.settings import eventsourcing_env
 from tests.e2e.test_cli import AFTERSALES, Cli, request_return
@@ -80,7 +81,7 @@ def test_a_pretty_printed_document_over_the_limit_is_refused_not_read_whole(cli:
 
 def peak_rss_mb(args: list[str], env: dict[str, str], chunks: Any) -> tuple[int, float]:
     """Run a command feeding stdin from ``chunks``; its exit code and peak RSS (MB)."""
-    process = subprocess.Popen([*AFTERSALES, *args], env=env, stdin=subprocess.PIPE,
+    process = children.popen([*AFTERSALES, *args], env=env, stdin=subprocess.PIPE,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     def feed() -> None:

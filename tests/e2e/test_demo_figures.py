@@ -8,7 +8,6 @@ import gzip
 import json
 import os
 import sqlite3
-import subprocess
 import sys
 from collections.abc import Iterator
 from datetime import datetime
@@ -18,13 +17,15 @@ from typing import Any
 
 import pytest
 
+from aftersales import children
 from aftersales.bootstrap import open_app
 from aftersales.settings import eventsourcing_env
 from demo.data import data_dir
 from tests.e2e import raw_insights
 from tests.kafka_fixtures import TestBroker
 
-pytestmark = pytest.mark.kafka
+# the demo itself may take 900 s on a busy machine: the first test pays for the module fixture
+pytestmark = [pytest.mark.kafka, pytest.mark.timeout(1200)]
 OLIST_ORDERS = 1500  # the small scope: the earliest 1,500 orders of the Olist sample
 
 
@@ -101,8 +102,8 @@ def small_demo(kafka_broker: TestBroker, tmp_path_factory: pytest.TempPathFactor
                ) -> dict[str, Any]:
     workdir = tmp_path_factory.mktemp("demo") / "demo"
     env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": kafka_broker.bootstrap_servers}
-    done = subprocess.run([sys.executable, "-m", "demo", "--small", "--workdir", str(workdir)],
-                          env=env, capture_output=True, text=True, timeout=900, check=False)
+    done = children.run([sys.executable, "-m", "demo", "--small", "--workdir", str(workdir)],
+                        env=env, capture_output=True, text=True, timeout=900, check=False)
     assert done.returncode == 0, done.stderr[-3000:]
     return {"workdir": workdir, "stdout": done.stdout, "stderr": done.stderr,
             "env": {**env, "AFTERSALES_DATABASE_URL": f"sqlite:///{workdir / 'events.sqlite'}",
@@ -110,9 +111,9 @@ def small_demo(kafka_broker: TestBroker, tmp_path_factory: pytest.TempPathFactor
 
 
 def insight(demo: dict[str, Any], name: str) -> dict[str, Any]:
-    done = subprocess.run([sys.executable, "-m", "aftersales", "insights", name, "--format",
-                           "json", "--as", "analyst-ines"], env=demo["env"],
-                          capture_output=True, text=True, timeout=300, check=False)
+    done = children.run([sys.executable, "-m", "aftersales", "insights", name, "--format",
+                         "json", "--as", "analyst-ines"], env=demo["env"],
+                        capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode == 0, done.stderr
     document: dict[str, Any] = json.loads(done.stdout)[0]["views"]
     return document

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 from datetime import datetime
 from pathlib import Path
 from uuid import uuid4
 
+from aftersales import children
 from aftersales.bootstrap import open_app
 from aftersales.settings import eventsourcing_env
 from aftersales_core import policies
@@ -53,7 +53,7 @@ def test_a_v1_decision_reruns_to_its_recorded_outcome_from_the_cli(tmp_path: Pat
     app.close()
 
     env = {**os.environ, "AFTERSALES_DATABASE_URL": url}
-    done = subprocess.run([sys.executable, "-m", "aftersales", "case", "rerun", str(case.id),
+    done = children.run([sys.executable, "-m", "aftersales", "case", "rerun", str(case.id),
                            "--format", "json", "--as", "auditor-1"], capture_output=True,
                           text=True, env=env,
                           timeout=120, check=False)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -15,11 +14,13 @@ from uuid import uuid4
 import pytest
 from typer.testing import CliRunner, Result
 
+from aftersales import children
 from aftersales.bootstrap import open_app
 from aftersales.cli import app as cli_app
 from aftersales.settings import Settings, eventsourcing_env
 from aftersales_core.application.services import Services
 from audit.auditor import GENESIS, Auditor
+from database.sql import StoreDatabase, quoted
 from tests.factories import T0, caller, delivered_order
 
 REQUESTED = T0 + timedelta(days=5)
@@ -41,29 +42,24 @@ class RawStore:
 
     def __init__(self, app: Services) -> None:
         recorder: Any = app.store.recorder
-        self.datastore = recorder.datastore
-        self.postgres = type(self.datastore).__name__.startswith("Postgres")
-        if self.postgres:
-            self.table = f'"{self.datastore.schema}"."{recorder.events_table_name}"'
-            self.position = "notification_id"
-        else:
-            self.table, self.position = recorder.events_table_name, "rowid"
+        self.store = StoreDatabase(recorder, "tampering")
+        self.table = self.store.table(quoted(recorder.events_table_name))
+        self.position = "notification_id" if self.store.postgres else "rowid"
 
     def execute(self, sql: str, *params: Any, rows: bool = False) -> list[tuple[Any, ...]]:
         sql = sql.format(table=self.table, position=self.position)
-        with self.datastore.transaction(commit=True) as cursor:
-            cursor.execute(sql.replace("?", "%s") if self.postgres else sql, params)
-            if not rows:
-                return []
-            return [tuple(r.values()) if isinstance(r, dict) else tuple(r)
-                    for r in cursor.fetchall()]
+        with self.store.transaction(commit=True) as tx:
+            if rows:
+                return tx.rows(sql, params)
+            tx.execute(sql, params)
+            return []
 
     def row(self, position: int) -> tuple[Any, ...]:
         return self.execute("SELECT originator_id, originator_version, topic, state FROM {table} "
                             "WHERE {position} = ?", position, rows=True)[0]
 
     def id_value(self) -> Any:
-        return uuid4() if self.postgres else uuid4().hex
+        return uuid4() if self.store.postgres else uuid4().hex
 
 
 def auditor(app: Services, batch_size: int = 10) -> Auditor:
@@ -242,7 +238,7 @@ def test_audit_on_the_command_line_and_the_auditor_role(store_settings: Settings
     app = open_app(eventsourcing_env(store_settings.database_url, store_settings.postgres_schema))
     try:
         end = fill(app, 2)
-        worker = subprocess.run(  # a real worker process, stopped by --seconds
+        worker = children.run(  # a real worker process, stopped by --seconds
             [sys.executable, "-m", "aftersales", "run", "--role", "auditor", "--seconds", "1"],
             capture_output=True, text=True, env={**os.environ, **env}, timeout=120, check=False)
         assert worker.returncode == 0, worker.stderr

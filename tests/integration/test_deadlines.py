@@ -16,6 +16,7 @@ from uuid import UUID, uuid4
 
 import pytest
 
+from aftersales import children
 from aftersales.bootstrap import open_app, scheduler_principal
 from aftersales.settings import Settings, eventsourcing_env
 from aftersales_core.application.services import Services
@@ -321,7 +322,7 @@ def test_deadlines_fire_list_and_case_show_on_the_command_line(tmp_path: Path) -
     }
 
     def cli(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
+        return children.run(
             [sys.executable, "-m", "aftersales", *args],
             input=stdin,
             capture_output=True,

@@ -1,15 +1,15 @@
 """kill -9 of the pipeline's processes at random moments (SPEC §7): after restarts nothing is
 lost and nothing is doubled. The workers run as real `aftersales run` processes on a SQLite
-file shared with the test; the moments come from a seeded random.Random (override the seed with
-AFTERSALES_CRASH_SEED to replay or explore)."""
+file shared with the test. Everything random comes from a seeded random.Random (override the
+seed with AFTERSALES_CRASH_SEED to replay or explore): the commands submitted, and each kill
+moment as a count of the worker's durable progress (kill once the relay has published the Nth
+event, the runner applied position N, the consumer applied N facts), never a wall-clock sleep."""
 
 from __future__ import annotations
 
 import os
-import time
 from datetime import timedelta
 from decimal import Decimal
-from functools import partial
 from pathlib import Path
 from random import Random
 from typing import Any
@@ -29,6 +29,7 @@ from tests.crash_helpers import (
     StoreView,
     WorkerProcess,
     check_case_events,
+    kill_once,
     lag,
     private_positions,
     read_to_end,
@@ -69,12 +70,14 @@ def test_relay_killed_at_random_moments_publishes_every_event_in_order(
             delivered_order(app, order_id, lines=LINES, customer_id=f"c-{order_id}")
         desk = Desk(app, rng, orders)
         kills = rng.randint(3, 5)
+        marks = []
         relay.start()
         for _ in range(kills):
-            desk.keep_busy(rng.uniform(0.2, 2.0))  # the relay starts, publishes, or idles
-            relay.check_alive()
-            relay.kill()
-            desk.keep_busy(rng.uniform(0.0, 0.5))  # commands still accepted: the store is truth
+            desk.submit_many(rng.randint(5, 40))
+            stored = app.store.recorder.max_notification_id() or 0
+            marks.append(rng.randint(position(), stored))  # starting up, publishing, or idle
+            kill_once(relay, position, marks[-1], "relay published position")
+            desk.submit_many(rng.randint(0, 10))  # commands still accepted: the store is truth
             relay.start()
         stored = app.store.recorder.max_notification_id() or 0
         wait_for(lambda: position() == stored, 60, f"relay caught up with position {stored}",
@@ -86,7 +89,7 @@ def test_relay_killed_at_random_moments_publishes_every_event_in_order(
         relay.stop()
         app.close()
 
-    context = f"seed {SEED}, {kills} kills, {stored} events, {desk.done}"
+    context = f"seed {SEED}, kills at positions {marks}, {stored} events, {desk.done}"
     check_case_events(kafka_broker.bootstrap_servers, settings.case_events_topic, stored,
                       private, context)
 
@@ -138,16 +141,10 @@ def test_inbound_consumer_killed_at_random_moments_applies_every_event_exactly_o
         view.refresh()
         return set(view.upstream_ids)
 
-    def reached(mark: int) -> bool:
-        return len(applied()) >= mark
-
     try:
         for mark in marks:
             inbound.start()
-            wait_for(partial(reached, mark), 90, f"{mark} facts applied before a kill",
-                     inbound.check_alive, interval=0.01)
-            time.sleep(rng.uniform(0.0, 0.05))
-            inbound.kill()
+            kill_once(inbound, lambda: len(applied()), mark, "facts applied")
         inbound.start()
         servers = kafka_broker.bootstrap_servers
         topics = [settings.orders_topic, settings.shipments_topic]
@@ -200,6 +197,15 @@ def test_projection_runner_killed_at_random_moments_equals_a_rebuild(
     app = open_app(eventsourcing_env(settings.database_url))
     relay = WorkerProcess("relay", settings, tmp_path / "relay.log")
     runner = WorkerProcess("projections", settings, tmp_path / "projections.log")
+    read_db = ReadDatabase(settings.read_database_url)
+
+    def applied() -> int:
+        """The highest store position the runner has applied (0 before its tables exist)."""
+        if "projection_positions" not in read_db.tables():
+            return 0
+        [row] = read_db.query("SELECT MAX(max_position) AS top FROM projection_positions")
+        return int(row["top"] or 0)
+
     try:
         orders = [f"o-{n}" for n in range(10)]
         for order_id in orders:
@@ -208,11 +214,13 @@ def test_projection_runner_killed_at_random_moments_equals_a_rebuild(
         relay.start()
         runner.start()
         kills = rng.randint(3, 5)
+        marks = []
         for _ in range(kills):
-            desk.keep_busy(rng.uniform(0.3, 2.5))  # joining the group, applying, or idle
-            runner.check_alive()
-            runner.kill()
-            desk.keep_busy(rng.uniform(0.0, 0.5))
+            desk.submit_many(rng.randint(5, 40))
+            stored = app.store.recorder.max_notification_id() or 0
+            marks.append(rng.randint(applied(), stored))  # joining the group, applying, idle
+            kill_once(runner, applied, marks[-1], "runner applied position")
+            desk.submit_many(rng.randint(0, 10))
             runner.start()
         stored = app.store.recorder.max_notification_id() or 0
         view = ReadDatabase(settings.read_database_url)
@@ -237,7 +245,7 @@ def test_projection_runner_killed_at_random_moments_equals_a_rebuild(
         wait_for(lambda: live() == rebuilt, 90, "every partition applied", runner.check_alive,
                  interval=0.2)
         assert runner.stop() == 0, runner.log_tail()
-        assert live() == rebuilt, f"seed {SEED + 1}, {kills} kills, {stored} events"
+        assert live() == rebuilt, f"seed {SEED + 1}, kills at positions {marks}, {stored} events"
     finally:
         runner.stop()
         relay.stop()

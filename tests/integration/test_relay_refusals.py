@@ -23,6 +23,7 @@ import pytest
 from kafka import KafkaAdminClient
 from kafka.admin import ConfigResource, ConfigResourceType
 
+from aftersales import children
 from aftersales.bootstrap import build_inbound, build_relay, open_app
 from aftersales.brokers import ensure_topics
 from aftersales.settings import Settings, eventsourcing_env
@@ -124,7 +125,7 @@ def status(settings: Settings) -> subprocess.CompletedProcess[str]:
            "AFTERSALES_READ_DATABASE_URL": settings.read_database_url,
            "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers or "",
            "AFTERSALES_CASE_EVENTS_TOPIC": settings.case_events_topic}
-    return subprocess.run([sys.executable, "-m", "aftersales", "status", "--format", "json"],
+    return children.run([sys.executable, "-m", "aftersales", "status", "--format", "json"],
                           env=env, capture_output=True, text=True, timeout=120, check=False)
 
 

@@ -232,3 +232,32 @@ def test_a_goodwill_refund_is_booked_as_goodwill(app: Services) -> None:
                                "sorry for the wait", RELEASED + timedelta(days=1),
                                amount=Decimal("15.00"))
     assert app.store.load(RefundCase, done.case_id).components == {"goodwill": "15.00"}
+
+
+def test_a_return_delivery_scan_receives_the_goods_and_leaves_a_returnless_return_alone(
+        app: Services) -> None:
+    """An order with a returnless return (the buyer keeps the item) and a return whose goods
+    come back: the carrier's Delivered scan receives the second and passes the first by."""
+    lines = [{"line_id": "1", "sku": "CASE", "category": "phones", "quantity": 1,
+              "unit_price": "20.00"},
+             {"line_id": "2", "sku": "TV-1", "category": "electronics", "quantity": 1,
+              "unit_price": "400.00"}]
+    placed = order_placed("o-mix", market="US", currency="USD", lines=lines, taxes="0.00",
+                          at=RELEASED)
+    ingest(app, placed, order_paid(placed),
+           shipment("o-mix", "Delivered", RELEASED + timedelta(days=2)))
+    kept = app.returns.request(buyer(app, "o-mix"), uuid4(), "o-mix",
+                               [{"line_id": "1", "quantity": 1}], "defective", "refund",
+                               RELEASED + timedelta(days=3),
+                               return_shipping_estimate=Decimal("40.00"))
+    assert (kept.status, kept.decisions[-1].details["returnless"]) == ("approved", True)
+    back = app.returns.request(buyer(app, "o-mix"), uuid4(), "o-mix",
+                               [{"line_id": "2", "quantity": 1}], "defective", "refund",
+                               RELEASED + timedelta(days=3, hours=1))
+    assert back.status == "approved"
+    [done] = ingest(app, shipment("o-mix", "Delivered", RELEASED + timedelta(days=6),
+                                  direction="return", shipment_id="rs-1"))
+    assert done.applied and f"return {back.case_id} received" in done.effects
+    assert app.store.load(ReturnCase, back.case_id).status == "received"
+    returnless = app.store.load(ReturnCase, kept.case_id)
+    assert (returnless.status, returnless.returnless) == ("approved", True)

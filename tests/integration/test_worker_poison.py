@@ -1,32 +1,26 @@
-"""No single message stops or crash-loops a worker (issue 9), on the real broker.
+"""No single message stops or crash-loops a worker (issue 9), on the real broker: the
+projection runner, fed records on the case-events topic that are not case events, or events a
+projection cannot take, leaves them out, dead-letters them with where they came from, moves
+past them and keeps applying the rest, on SQLite and PostgreSQL read databases.
 
-* The projection runner, fed records on the case-events topic that are not case events, or
-  events a projection cannot take, leaves them out, dead-letters them with where they came
-  from, moves past them and keeps applying the rest, on SQLite and PostgreSQL read databases.
-* The inbound consumer dead-letters a message that keeps failing with a "transient" store
-  error while the store answers (after MAX_ATTEMPTS), instead of retrying it forever."""
+What is not poison (a bug, an outage, a read database that goes away and comes back) is
+retried, never dead-lettered: tests/integration/test_worker_failures.py."""
 
 from __future__ import annotations
 
 import threading
 import uuid
-from dataclasses import replace
 from datetime import datetime, timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 import orjson
-import psycopg
 import pytest
-from eventsourcing.persistence import OperationalError
 
-from aftersales.bootstrap import PROJECTIONS_GROUP, build_inbound, build_relay, open_app
+from aftersales.bootstrap import PROJECTIONS_GROUP, build_relay, open_app
 from aftersales.settings import Settings, eventsourcing_env
-from aftersales_core.application.services import Services
-from aftersales_core.application.upstream import UpstreamService
 from consumers import kafka_clients
-from consumers.inbound import MAX_ATTEMPTS
 from consumers.projection_runner import ProjectionRunner
 from projections.catalog import all_projections
 from projections.db import ReadDatabase
@@ -34,7 +28,7 @@ from tests.crash_helpers import publish_located, read_to_end
 from tests.factories import ingest, order_paid, order_placed, shipment
 from tests.integration.test_projection_runner import caught_up, rebuilt, snapshot
 from tests.kafka_fixtures import TestBroker
-from tests.pipeline import as_message, eventually, pipeline_settings
+from tests.pipeline import eventually, pipeline_settings
 
 pytestmark = pytest.mark.kafka
 
@@ -110,75 +104,3 @@ def test_the_projection_runner_leaves_out_and_dead_letters_what_it_cannot_apply(
 def placed_at(message: dict[str, Any]) -> datetime:
     """Two days after the order was placed."""
     return datetime.fromisoformat(message["occurred_at"]) + timedelta(days=2)
-
-
-class FlakyOnOneOrder(UpstreamService):
-    """The real upstream service, whose store fails "transiently" for one order, every time."""
-
-    def order_placed(self, caller: Any, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
-        if kwargs["order_id"] == "o-cursed":
-            raise OperationalError("server closed the connection unexpectedly")
-        return super().order_placed(caller, *args, **kwargs)
-
-
-def flaky_app(url: str) -> Services:
-    """The real application with the flaky upstream service in place of its own."""
-    app = open_app(eventsourcing_env(url))
-    up = app.upstream
-    return replace(app, upstream=FlakyOnOneOrder(up.store, up.work, up.access, up.refunds,
-                                                 up.logistics))
-
-
-def test_a_message_failing_transiently_while_the_store_answers_is_dead_lettered(
-        tmp_path: Path, kafka_broker: TestBroker, topic_prefix: str) -> None:
-    settings = pipeline_settings(Settings(database_url=f"sqlite:///{tmp_path / 'e.sqlite'}"),
-                                 kafka_broker.bootstrap_servers, topic_prefix)
-    app = flaky_app(settings.database_url)
-    stop = threading.Event()
-    try:
-        cursed, fine = order_placed("o-cursed"), order_placed("o-fine")
-        publish_located(settings, [(settings.orders_topic, *as_message(m))
-                                   for m in (cursed, fine)])
-        consumer = build_inbound(app, settings)
-        thread = threading.Thread(target=consumer.run, args=(stop,), daemon=True)
-        thread.start()
-        eventually(lambda: consumer.stats.applied == 1, 120, "the next message applied")
-        assert consumer.stats.by_kind == {"unprocessable": 1}
-        assert thread.is_alive()
-    finally:
-        stop.set()
-        app.close()
-    [record] = read_to_end(kafka_broker.bootstrap_servers, settings.dlq_topic)
-    assert f"failed {MAX_ATTEMPTS} times" in dict(record.headers)["error"].decode()
-
-
-def test_the_projection_runner_reconnects_after_its_read_database_connection_dies(
-        tmp_path: Path, pg_schema: tuple[str, str], kafka_broker: TestBroker,
-        topic_prefix: str) -> None:
-    url, schema = pg_schema
-    read_url = f"{url}?options=-csearch_path%3D{schema}"
-    settings = pipeline_settings(Settings(database_url=f"sqlite:///{tmp_path / 'e.sqlite'}"),
-                                 kafka_broker.bootstrap_servers, topic_prefix)
-    app = open_app(eventsourcing_env(settings.database_url))
-    servers = kafka_broker.bootstrap_servers
-    stop = threading.Event()
-    try:
-        ingest(app, order_placed("o-1"))
-        runner = ProjectionRunner(
-            ReadDatabase(read_url), all_projections(),
-            partial(kafka_clients.consumer, servers, f"{topic_prefix}-{PROJECTIONS_GROUP}"),
-            settings.case_events_topic)
-        threads = [threading.Thread(target=w.run, args=(stop,), daemon=True)
-                   for w in (build_relay(app, settings), runner)]
-        for thread in threads:
-            thread.start()
-        eventually(lambda: caught_up(read_url, app, settings), 60, "caught up")
-        with psycopg.connect(url, autocommit=True) as admin:  # the server drops its connection
-            admin.execute("SELECT pg_terminate_backend(%s)",
-                          (runner.db._conn.info.backend_pid,))
-        ingest(app, order_placed("o-2"))
-        eventually(lambda: caught_up(read_url, app, settings), 90, "caught up again")
-        assert all(thread.is_alive() for thread in threads)
-    finally:
-        stop.set()
-        app.close()

@@ -15,7 +15,9 @@ from aftersales_core.decisions import JSON
 from aftersales_core.errors import InvalidCommandError
 from aftersales_core.policies import current_version, evaluate, rerun
 from aftersales_core.policies import logistics_exception as logistics
-from aftersales_core.policies.deadlines import SETTINGS_V1, add_working_days
+from aftersales_core.policies.deadlines import SETTINGS_V1, SETTINGS_V2
+from aftersales_core.policies.refund_terms import add_working_days
+from aftersales_core.policies.return_windows import ReturnWindows
 from tests.unit.policies.builders import triage
 
 REQUESTED = "2026-01-05T10:00:00+00:00"  # a Monday
@@ -246,3 +248,16 @@ def test_the_settings_are_the_spec_defaults() -> None:
     ) == (48, 24, 12, 7)
     assert s.fast_channels == {"platform", "regulator"}
     assert s.auto_approve_in_policy_returns and s.held_refund_days == 3
+
+
+@pytest.mark.parametrize(("regime", "market"), [
+    ("cn_cross_border_no_reason", "CN"), ("cn_cross_border_fault", "CN"), ("cn_no_reason", "CN"),
+    ("eu_withdrawal", "DE"), ("eu_legal_guarantee", "FR"), ("uk_withdrawal", "GB"),
+    ("uk_right_to_reject", "GB"), ("us_merchant", "US"), ("merchant_default", "JP")])
+def test_a_returns_refund_deadline_counts_the_term_its_eligibility_named(
+        regime: str, market: str) -> None:
+    """One table of refund terms: what return.eligibility records (refund_due_*) is the term
+    the deadlines policy schedules the refund by, in every version of both."""
+    named = getattr(ReturnWindows(), regime)
+    for deadline_settings in (SETTINGS_V1, SETTINGS_V2):
+        assert deadline_settings.refund_term(market, named.is_withdrawal) is named.refund

@@ -10,6 +10,7 @@ import pytest
 from aftersales_core.decisions import JSON
 from aftersales_core.errors import InvalidCommandError, InvalidMoneyError, UnknownPolicyError
 from aftersales_core.policies import current_version, evaluate, rerun
+from aftersales_core.policies.refund_terms import CN_REFUND
 from aftersales_core.policies.return_eligibility import decide
 from aftersales_core.policies.return_windows import Regime, ReturnWindows, Window
 from aftersales_core.policies.vocabulary import EU_MARKETS
@@ -88,7 +89,7 @@ def test_an_unknown_policy_or_version_is_refused() -> None:
 def test_other_settings_give_a_new_version_while_v1_gives_its_old_result() -> None:
     inputs = builders.eligibility(requested_at="2026-01-14T10:00:00+00:00")  # day 9
     ten_days = Regime("cn_no_reason_7d", (Window("cn.no_reason_10d", "10-day window",
-                                                 days=10),), refund_due_days=7)
+                                                 days=10),), CN_REFUND)
     v2 = decide(inputs, ReturnWindows(cn_no_reason=ten_days), 2)
     v1 = evaluate("return.eligibility", inputs, version=1)
     assert (v1.outcome, v2.outcome) == ("reject", "approve")

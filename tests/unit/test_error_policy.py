@@ -1,0 +1,136 @@
+"""The error policy every worker runs under (workers/error_policy.py): what is poison, how long
+it waits, and that its loop survives any failure, closes each session and resumes."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from random import Random
+
+import psycopg
+import pytest
+from eventsourcing.persistence import OperationalError
+from hypothesis import given
+from hypothesis import strategies as st
+from kafka.errors import KafkaConnectionError, KafkaTimeoutError
+
+from aftersales_core.errors import (
+    ConcurrentChangeError,
+    IllegalTransitionError,
+    InvalidCommandError,
+    NotAuthorisedError,
+)
+from consumers.case_events import EventTooLargeError
+from schemas.errors import InputRefused
+from workers.error_policy import ErrorPolicy, Failure, classify
+
+
+@pytest.mark.parametrize(("error", "kind"), [
+    (InputRefused("not_json", "not JSON"), Failure.POISON),
+    (InvalidCommandError("bad"), Failure.POISON),
+    (IllegalTransitionError("return", "c-1", "close", "requested"), Failure.POISON),
+    (NotAuthorisedError("denied"), Failure.POISON),
+    (EventTooLargeError("too large"), Failure.POISON),
+    (ConcurrentChangeError("again"), Failure.INFRASTRUCTURE),
+    (OperationalError("server closed the connection"), Failure.INFRASTRUCTURE),
+    (psycopg.OperationalError("connection refused"), Failure.INFRASTRUCTURE),
+    (sqlite3.OperationalError("database is locked"), Failure.INFRASTRUCTURE),
+    (KafkaConnectionError(), Failure.INFRASTRUCTURE),
+    (KafkaTimeoutError(), Failure.INFRASTRUCTURE),
+    (ConnectionResetError(), Failure.INFRASTRUCTURE),
+    (KeyError("status"), Failure.OURS),
+    (AttributeError("'NoneType' object has no attribute 'id'"), Failure.OURS),
+    (ZeroDivisionError(), Failure.OURS),
+])
+def test_each_failure_is_poison_ours_or_the_infrastructures(error: Exception,
+                                                            kind: Failure) -> None:
+    assert classify(error) is kind
+    assert ErrorPolicy().is_poison(error) is (kind is Failure.POISON)
+
+
+@given(st.integers(1, 200), st.integers(0, 2**32))
+def test_the_delay_doubles_up_to_the_cap_with_jitter_in_its_upper_half(failures: int,
+                                                                       seed: int) -> None:
+    policy = ErrorPolicy(first_delay=0.5, max_delay=10.0, rng=Random(seed))
+    ceiling = min(10.0, 0.5 * 2 ** (failures - 1))
+    assert ceiling / 2 <= policy.delay(failures) <= ceiling
+
+
+def test_two_workers_failing_together_do_not_retry_in_step() -> None:
+    one, two = ErrorPolicy(rng=Random(1)), ErrorPolicy(rng=Random(2))
+    assert [one.delay(n) for n in range(1, 6)] != [two.delay(n) for n in range(1, 6)]
+
+
+class Flaky:
+    """A worker's step failing with each of ``errors`` in turn, then succeeding ``then`` times
+    before it sets ``stop``; counts sessions opened and closed."""
+
+    def __init__(self, errors: list[Exception], then: int, stop: threading.Event) -> None:
+        self.errors, self.then, self.stop = list(errors), then, stop
+        self.steps = self.starts = self.ends = 0
+        self.heard: list[BaseException] = []
+
+    def start(self) -> None:
+        self.starts += 1
+
+    def end(self) -> None:
+        self.ends += 1
+        raise RuntimeError("closing a broken client fails too")  # must not escape
+
+    def step(self) -> None:
+        self.steps += 1
+        if self.errors:
+            raise self.errors.pop(0)
+        self.then -= 1
+        if self.then <= 0:
+            self.stop.set()
+
+
+def test_the_loop_survives_bugs_and_outages_and_resumes_in_a_new_session() -> None:
+    stop = threading.Event()
+    errors: list[Exception] = [KeyError("bug"), OperationalError("down"), OperationalError("down"),
+                               InvalidCommandError("poison the worker did not dead-letter")]
+    flaky = Flaky(errors, then=3, stop=stop)
+    policy = ErrorPolicy(first_delay=0.001, max_delay=0.002, rng=Random(0))
+    policy.keep_running("test", stop, flaky.step, start=flaky.start, end=flaky.end,
+                        failed=flaky.heard.append)
+    assert flaky.steps == 4 + 3
+    assert flaky.starts == flaky.ends == 5  # a fresh session after each failure
+    assert [type(e).__name__ for e in flaky.heard] == [
+        "KeyError", "OperationalError", "OperationalError", "InvalidCommandError"]
+
+
+def test_a_failing_failure_hook_does_not_stop_the_loop() -> None:
+    stop = threading.Event()
+    flaky = Flaky([OperationalError("down")], then=1, stop=stop)
+
+    def reconnect(error: BaseException) -> None:
+        raise psycopg.OperationalError("still down")
+
+    ErrorPolicy(first_delay=0.001, max_delay=0.001).keep_running(
+        "test", stop, flaky.step, failed=reconnect)
+    assert flaky.steps == 2
+
+
+def test_stop_ends_the_wait_and_the_loop() -> None:
+    stop = threading.Event()
+    steps = []
+
+    def always_down() -> None:
+        steps.append(1)
+        stop.set()  # set while failing: the long back-off must not be waited out
+        raise OperationalError("down")
+
+    thread = threading.Thread(target=ErrorPolicy(first_delay=3600, max_delay=3600).keep_running,
+                              args=("test", stop, always_down))
+    thread.start()
+    thread.join(timeout=60)
+    assert not thread.is_alive() and steps == [1]
+
+
+def test_keyboard_interrupt_is_not_swallowed() -> None:
+    def interrupted() -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        ErrorPolicy().keep_running("test", threading.Event(), interrupted)

@@ -1,0 +1,1 @@
+"""What every long-running worker of `aftersales run` shares: the error policy."""
