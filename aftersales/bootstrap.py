@@ -50,6 +50,7 @@ from consumers.leadership import relay_leadership
 from consumers.payloads import Payloads
 from consumers.projection_runner import ProjectionRunner
 from consumers.relay import Relay
+from dispatch.tracing import TracingMapper
 from privacy.kek import DEFAULT_FILE_NAME, KeyEncryptionKeys, load_keys
 from privacy.key_tables import open_key_table
 from privacy.keys import Keyring, KeyTable
@@ -100,6 +101,7 @@ def open_app(env: dict[str, str], attempts: int = 8, *,
             keyring = Keyring(table, keks or configured_keks(env, table, environ))
             keyring.check()
             seal_personal_data(store, keyring)
+            carry_trace_context(store)
             guard_event_size(store, max_event_bytes)
             subjects = open_subject_index(store.recorder, table)
             return compose(store, open_denial_log(store.recorder), keyring, subjects,
@@ -159,6 +161,13 @@ def compose(store: Store, denials: DenialLog, keyring: Keyring,
         books=PolicyBookService(store.books, access),
         privacy=PrivacyService(store, work, access, keyring, subjects, retention_days),
     )
+
+
+def carry_trace_context(store: Store) -> Store:
+    """Store the trace context each event was caused under with it (dispatch/tracing.py)."""
+    mapper = TracingMapper(store.mapper)
+    store.mapper = store.events.mapper = mapper
+    return store
 
 
 def guard_event_size(store: Store, max_event_bytes: int) -> Store:

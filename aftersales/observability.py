@@ -14,7 +14,12 @@ from typing import Any
 
 import orjson
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
 from prometheus_client.registry import Collector
 
 from aftersales_core.application.services import Services
@@ -22,6 +27,7 @@ from consumers.case_events import count_relayed
 from projections import positions
 from projections.catalog import PROJECTIONS
 from projections.db import ReadDatabase
+from workers.counts import WorkCounts
 
 LAG_CAP = 10_000  # a projection's lag is counted up to this many events
 
@@ -46,13 +52,53 @@ class WorkerMetrics(Collector):
                                     "position", value=store_end)
             yield from self._publishers(store_end)
         yield from self._projections()
+        yield from self._deadlines()
+        yield from self._work()
+
+    def _deadlines(self) -> Iterator[Metric]:
         scheduler = self.workers.get("scheduler")
-        if scheduler is not None:
-            fired = CounterMetricFamily("aftersales_deadlines", "deadlines the scheduler handled",
-                                        labels=["outcome"])
-            fired.add_metric(["fired"], scheduler.stats.fired)
-            fired.add_metric(["failed"], scheduler.stats.failed)
-            yield fired
+        if scheduler is None:
+            return
+        stats = scheduler.stats
+        handled = CounterMetricFamily("aftersales_deadlines", "deadlines the scheduler handled",
+                                      labels=["outcome"])
+        handled.add_metric(["fired"], stats.fired)
+        handled.add_metric(["failed"], stats.failed)
+        yield handled
+        labels = ["case_type", "deadline", "action"]
+        fired = CounterMetricFamily("aftersales_deadlines_fired", "deadlines this scheduler "
+                                    "fired, by what the breach did", labels=labels)
+        for key, count in sorted(stats.fired_by.items()):
+            fired.add_metric(list(key), count)
+        yield fired
+        breached = CounterMetricFamily(
+            "aftersales_deadlines_breached", "deadline breaches the store recorded (fired by a "
+            "scheduler, or action late: the state was left after its due time), as read by "
+            "the scheduler's deadline index", labels=labels)
+        for key, count in sorted(scheduler.index.breached.items()):
+            breached.add_metric(list(key), count)
+        yield breached
+
+    def _work(self) -> Iterator[Metric]:
+        """Command outcomes and store commit batch sizes of the workers that run commands
+        (upstream facts in the inbound consumer, FireDeadlines in the scheduler)."""
+        counts = [w.stats.work for name in ("inbound", "scheduler")
+                  if (w := self.workers.get(name)) is not None]
+        if not counts:
+            return
+        total = WorkCounts()
+        for work in counts:
+            total.add(work)
+        commands = CounterMetricFamily("aftersales_commands", "commands the workers ran, by "
+                                       "outcome", labels=["command", "outcome"])
+        for key, count in sorted(total.commands.items()):
+            commands.add_metric(list(key), count)
+        yield commands
+        buckets, size_sum = total.histogram()
+        batches = HistogramMetricFamily("aftersales_store_commit_batch_commands", "commands per "
+                                        "store commit (one transaction, one fsync)")
+        batches.add_metric([], buckets, size_sum)
+        yield batches
 
     def _inbound(self) -> Iterator[Metric]:
         inbound = self.workers.get("inbound")

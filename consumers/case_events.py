@@ -117,6 +117,8 @@ def to_cloud_event(notification: Notification,
     else:
         time = _unwrap(stamp)
     state.pop("originator_topic", None)
+    traceparent = state.pop("traceparent", None)  # stored with the event (dispatch/tracing.py)
+    tracestate = state.pop("tracestate", None)
     subject = str(notification.originator_id)
     data = _unwrap_state(state, typed)
     if added is not None:
@@ -134,6 +136,10 @@ def to_cloud_event(notification: Notification,
         "position": notification.id,
         "version": notification.originator_version,
     }
+    if traceparent is not None:  # the distributed-tracing extension
+        event["traceparent"] = traceparent
+        if tracestate is not None:
+            event["tracestate"] = tracestate
     version = data.get("class_version", 1)
     if version == class_version(notification.topic):  # the schema of the current version
         event["dataschema"] = schema_id(notification.topic, version)

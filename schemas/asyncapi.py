@@ -62,11 +62,15 @@ def document() -> dict[str, Any]:
     key_order = _key("the order_id (must equal the payload's order_id)")
     inbound_models: tuple[type[BaseModel], ...] = (
         inbound.OrderPlaced, inbound.OrderPaid, inbound.OrderCancelled, inbound.ShipmentEvent)
+    trace = {"type": "object", "properties": {  # optional: carried into the case events
+        "traceparent": {"type": "string", "description": "W3C trace context: goes with the "
+                        "events the message causes (their traceparent attribute)"},
+        "tracestate": {"type": "string", "description": "W3C tracestate, with traceparent"}}}
     for model in inbound_models:
         schemas[model.__name__] = _schema(model, schemas)
         messages[model.__name__] = {
             "name": model.__name__, "contentType": JSON, "payload": _ref(model.__name__),
-            "bindings": key_order}
+            "headers": trace, "bindings": key_order}
     envelope = _schema(outbound.CaseEvent, schemas)
     schemas["CaseEvent"] = envelope
     cloudevents = _headers(**{"content-type": {

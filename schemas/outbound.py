@@ -71,5 +71,4 @@ DlqHeader = Literal["error", "error_type", "source_topic", "source_partition", "
 DLQ_HEADERS: tuple[DlqHeader, ...] = ("error", "error_type", "source_topic", "source_partition",
                                        "source_offset")
 ERROR_TYPES = ("oversized", "not_json", "duplicate_key", "too_deep", "out_of_range", "invalid",
-               "wrong_topic", "key_mismatch", "refused", "unprocessable", "internal_error",
-               "not_a_case_event", "unprojectable")
+               "wrong_topic", "key_mismatch", "refused", "not_a_case_event", "unprojectable")

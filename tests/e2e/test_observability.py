@@ -76,6 +76,9 @@ def test_metrics_health_and_json_logs(kafka_broker: TestBroker, topic_prefix: st
         assert applied in metrics and dead in metrics, metrics
         assert 'aftersales_projection_events_total{outcome="applied"} 0.0' not in metrics
         assert 'aftersales_worker_up{worker="relay"} 1.0' in metrics
+        assert 'aftersales_commands_total{command="OrderPlaced",outcome="done"} 1.0' in metrics
+        assert 'aftersales_commands_total{command="?",outcome="invalid"} 1.0' in metrics
+        assert "aftersales_store_commit_batch_commands_count 1.0" in metrics  # the one fact
         assert 'aftersales_projection_lag_events{projection="cases"}' in metrics
         status, body = fetch(f"http://127.0.0.1:{port}/healthz")
         assert status == 200 and json.loads(body)["workers"] == {

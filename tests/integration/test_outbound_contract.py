@@ -11,21 +11,25 @@ from typing import Any
 from uuid import UUID
 
 import jsonschema
+import orjson
 import pytest
 
 from aftersales.brokers.topics import topic_config
 from aftersales.settings import Settings
 from aftersales_core.application.services import Services
+from aftersales_core.domain.ids import order_aggregate_id
+from consumers import kafka_clients
 from consumers.case_events import is_relayed, to_cloud_event
 from consumers.payloads import Payloads
 from schemas import events
 from schemas.export import OUT
 from schemas.outbound import CASE_EVENT, CaseState
-from tests.factories import T0, delivered_order, iso, run
+from tests.factories import T0, delivered_order, iso, order_placed, run
 from tests.kafka_fixtures import TestBroker
 from tests.pipeline import eventually, pipeline_settings, read_all, workers
 
 AT = T0 + timedelta(days=6)
+PARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
 
 
 def busy_day(app: Services) -> None:
@@ -169,12 +173,24 @@ def test_a_cloudevents_sdk_consumer_reads_the_topics(
     settings = pipeline_settings(Settings(database_url=sqlite_url),
                                  kafka_broker.bootstrap_servers, topic_prefix)
     busy_day(app)
-    expected = published(app)
-    with workers(app, settings, "relay", "case-states") as running:
+    busy = app.store.recorder.max_notification_id() or 0
+    producer = kafka_clients.producer(settings.kafka())  # an upstream message with a trace
+    producer.send(settings.orders_topic, key=b"o-2", value=orjson.dumps(order_placed("o-2")),
+                  headers=[("traceparent", PARENT.encode()), ("tracestate", b"shop=7")])
+    producer.flush(timeout=30)
+    producer.close()
+    with workers(app, settings, "inbound", "relay", "case-states") as running:
+        eventually(lambda: running["inbound"].stats.applied == 1, 90, "applied",
+                   running["failures"])
         stored = app.store.recorder.max_notification_id() or 0
         eventually(lambda: running["relay"].stats.position == stored
                    and running["case-states"].position == stored, 60, "relayed",
                    running["failures"])
+    expected = published(app)
+    # every event the traced message caused (its order's and the customer's), nothing else
+    assert ["traceparent" in e for e in expected] == [e["position"] > busy for e in expected]
+    assert str(order_aggregate_id("o-2")) in {e["subject"] for e in expected if
+                                               "traceparent" in e}
     records = read_all(settings, settings.case_events_topic, len(expected))
     assert len(records) == len(expected)
     by_id = {e["id"]: e for e in expected}
@@ -190,6 +206,8 @@ def test_a_cloudevents_sdk_consumer_reads_the_topics(
         assert attributes["partitionkey"] == record.key.decode() == ours["subject"]
         assert attributes["dataschema"] == ours["dataschema"]
         assert event.get_data() == ours["data"]
+        if "traceparent" in ours:  # the distributed-tracing extension
+            assert (attributes["traceparent"], attributes["tracestate"]) == (PARENT, "shop=7")
     # the compacted topic: the latest state of each case, keyed by case id
     config = topic_config(kafka_broker.bootstrap_servers, settings.case_states_topic,
                           "cleanup.policy")
