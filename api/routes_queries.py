@@ -29,7 +29,16 @@ from schemas.limits import TEXT_PATTERN
 router = APIRouter()
 Who = Annotated[Authenticated, Depends(caller)]
 PAGING = {"order_by", "limit", "cursor"}
-SCHEMA_TYPES = {"TEXT": "string", "INTEGER": "integer", "REAL": "number"}
+SCHEMA_TYPES = {"TEXT": "string", "INTEGER": "integer", "REAL": "number", "NUMERIC": "string",
+                "TIMESTAMPTZ": "string", "JSONB": "string"}
+FORMATS: dict[str, dict[str, Any]] = {  # what each column type takes beyond its JSON type
+    "TEXT": {"maxLength": 1000, "pattern": TEXT_PATTERN},
+    "NUMERIC": {"pattern": r"^-?[0-9]{1,30}(\.[0-9]{1,18})?$",
+                "description": "an amount, compared as a number"},
+    "TIMESTAMPTZ": {"format": "date-time", "description": "a time with its offset, compared "
+                                                         "as a time"},
+    "JSONB": {"maxLength": 1000, "description": "a JSON document, compared as JSON"},
+}
 MAX_LIMIT = 1000
 
 
@@ -100,9 +109,7 @@ def _parameters(name: str) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = [
         {"name": c.name, "in": "query", "required": False,
          "description": f"only rows whose {c.name} equals this",
-         "schema": {"type": SCHEMA_TYPES[c.type],
-                    **({"maxLength": 1000, "pattern": TEXT_PATTERN} if c.type == "TEXT"
-                       else {})}}
+         "schema": {"type": SCHEMA_TYPES[c.type], **FORMATS.get(c.type, {})}}
         for c in spec.columns]
     found += [
         {"name": "order_by", "in": "query", "required": False,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from projections.base import Projection
 from projections.buyer_quota import BuyerQuotas
 from projections.cases import Cases
@@ -43,8 +45,10 @@ def queryable_tables() -> dict[str, str]:
 
 
 def json_columns(table: str) -> frozenset[str]:
-    """The columns of a projection table that hold JSON documents (none for other tables)."""
+    """The columns of a projection table that hold JSON documents (JSONB in its DDL; none for
+    other tables)."""
     for cls in PROJECTIONS.values():
         if table in cls.tables:
-            return cls.json_columns
+            return frozenset(re.findall(r"^\s*([a-z_][a-z0-9_]*)\s+JSONB\b", cls.tables[table],
+                                        re.MULTILINE))
     return frozenset()
