@@ -129,9 +129,10 @@ async def _draft_diff(request: Request, who: Authenticated, merchant: str | None
     return await run_in_threadpool(_diff, request, who, merchant, before, None, book)
 
 
-def _simulate(services: Services, caller: Caller, merchant: str, proposed: Book | int,
-              since: datetime | None, until: datetime | None) -> tuple[Report, JSON]:
-    # who may not is told so (403), never to wait for another's simulation
+def run_simulation(services: Services, caller: Caller, merchant: str, proposed: Book | int,
+                   since: datetime | None, until: datetime | None) -> tuple[Report, JSON]:
+    """The simulation, unless another is running in this process (429); a caller who may not
+    simulate is told so (403), never to wait for another's simulation."""
     services.access.require(caller, "SimulatePolicyBook", {"merchant_id": merchant})
     if not SIMULATIONS.acquire(blocking=False):
         raise Problem(429, "busy", "a simulation is running in this server process: try "
@@ -194,8 +195,8 @@ async def simulate_merchant_book(request: Request, who: Who, merchant_id: Mercha
     version = _version(body, "version")
     proposed: Book | int = checked_book(body["book"]) if "book" in body else version or 0
     note(request, merchant=merchant_id)
-    report, timing = await run_in_threadpool(_simulate, runtime(request).services, who.caller,
-                                             merchant_id, proposed, since, until)
+    report, timing = await run_in_threadpool(run_simulation, runtime(request).services,
+                                             who.caller, merchant_id, proposed, since, until)
     result = report.to_json()
     private = {"Cache-Control": "no-store"}  # case ids and amounts: never kept by caches
     if fmt == "html":

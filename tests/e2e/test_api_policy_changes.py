@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
+from api import models
 from api.settings import ApiSettings
 from tests.api_server import ApiServer
 from tests.e2e.test_api_policy_books import admin_key, book
@@ -65,6 +66,7 @@ def test_the_diff_of_two_versions_is_the_clis(api: ApiServer) -> None:
         latest = auditor.get(f"{path}/diff")  # no parameters: the latest and the one before
         assert latest.status_code == 200, latest.text
         found = latest.json()
+        models.PolicyBookDiff.model_validate(found)  # as the OpenAPI document says
         assert found["changes"] == [{"path": "returns.markets.EU.no_fault", "change": "changed",
                                      "before": "14 days", "after": "30 days"}]
         assert (found["book"], found["merchant_id"]) == ("merchant", "uci-diff")
@@ -163,6 +165,7 @@ def test_the_diff_of_a_proposed_book_is_checked_as_put_checks_it(api: ApiServer)
         found = boss.post(f"{path}/diff", json={"book": eu30()})
         assert found.status_code == 200, found.text
         assert found.json()["after"] is None and found.json()["before"]["version"] == 1
+        models.PolicyBookDiff.model_validate(found.json())
         assert [c["path"] for c in found.json()["changes"]] == ["returns.markets.EU.no_fault"]
         from_zero = boss.post(f"{path}/diff", json={"book": eu30(), "before": 0}).json()
         assert len(from_zero["changes"]) > 1
@@ -233,6 +236,7 @@ def test_simulate_replays_the_merchants_decisions_as_the_cli_does(api: ApiServer
         assert done.status_code == 200, done.text
         assert done.headers["cache-control"] == "no-store"
         report = done.json()
+        models.Simulation.model_validate(report)  # as the OpenAPI document says
         eligibility = next(o for o in report["outcomes"]
                            if o["policy_id"] == "return.eligibility")
         assert eligibility["pairs"] == [{"before": "reject", "after": "approve", "count": 1,
