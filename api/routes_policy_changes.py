@@ -43,25 +43,25 @@ _VERSION = {"type": "integer", "minimum": 0, "maximum": MAX_VERSION}
 _TIME = TypeAdapter(Timestamp).json_schema()
 Responses = dict[int | str, dict[str, Any]]
 _MORE: Responses = {415: {"description": "the body is not application/json",
-               "content": PROBLEMS[400]["content"]}}
+                          "content": PROBLEMS[400]["content"]}}
 DIFF: Responses = {200: {"model": models.PolicyBookDiff,
-              "description": "the versions compared and each setting that differs"},
-        **PROBLEMS}
+                         "description": "the versions compared and each setting that differs"},
+                   **PROBLEMS}
 DRAFT_DIFF: Responses = {200: {"model": models.PolicyBookDiff,
-                    "description": "the version compared and each setting the proposed book "
-                                   "changes"}, **PROBLEMS, **_MORE}
+                               "description": "the version compared and each setting the "
+                                              "proposed book changes"}, **PROBLEMS, **_MORE}
 DRAFT_DIFF_BODY = {"requestBody": {"required": True, "content": {_JSON: {"schema": {
     "type": "object", "required": ["book"], "additionalProperties": False,
     "properties": {"book": BOOK_FIELD, "before": {
         **_VERSION, "description": "the stored version to compare from (default: the "
                                    "latest)"}}}}}}}
-SIMULATED: Responses = {200: {"model": models.Simulation,
-                   "description": "what would have been decided differently (JSON, or HTML "
-                                  "with ?format=html)",
-                   "content": {"text/html": {"schema": {"type": "string"}}}},
-             **PROBLEMS, **_MORE,
-             422: {"description": "the proposed book falls short of the law (exit code 1)",
-                   "content": PROBLEMS[400]["content"]}}
+SIMULATED: Responses = {
+    200: {"model": models.Simulation, "description": "what would have been decided differently "
+          "(JSON, or HTML with ?format=html)",
+          "content": {"text/html": {"schema": {"type": "string"}}}},
+    **PROBLEMS, **_MORE,
+    422: {"description": "the proposed book falls short of the law (exit code 1)",
+          "content": PROBLEMS[400]["content"]}}
 SIMULATE_BODY = {"requestBody": {"required": True, "content": {_JSON: {"schema": {
     "type": "object", "additionalProperties": False,
     "oneOf": [{"required": ["book"]}, {"required": ["version"]}],
