@@ -34,12 +34,12 @@ CUSTOMERS = ("c-1", "c-2")
 
 @dataclass
 class ApiServer:
-    env: dict[str, str]
-    settings: Settings
+    env: dict[str, str] = field(repr=False)  # the environment and the keys hold secrets:
+    settings: Settings = field(repr=False)  # a failing test's report must not print them
     log: Path
     url: str = ""
     process: subprocess.Popen[bytes] | None = None
-    keys: dict[str, str] = field(default_factory=dict)
+    keys: dict[str, str] = field(default_factory=dict, repr=False)
 
     def start(self, *args: str, timeout: float = 90.0) -> None:
         port = free_port()
