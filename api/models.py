@@ -185,7 +185,9 @@ class Deadline(BaseModel):
 
 
 class Deadlines(BaseModel):
+    """One page of open deadlines; pass ``next_cursor`` as ``cursor`` for the next one."""
     items: list[Deadline]
+    next_cursor: str | None
 
 
 class ReportSection(BaseModel):

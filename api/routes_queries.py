@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+from datetime import UTC, datetime
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -24,6 +25,7 @@ from audit.denials import SqlDenialLog
 from projections.catalog import queryable_tables
 from projections.pages import PageError, page, table, value_of
 from projections.report import build as build_report
+from scheduling.deadline_index import IndexedDeadline
 from schemas.limits import TEXT_PATTERN
 
 router = APIRouter()
@@ -153,13 +155,36 @@ def get_open_deadlines(
     due_before: Annotated[str | None, Query(description="RFC 3339: only those due before")
                           ] = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
+    cursor: Annotated[str | None, Query(max_length=400, description="next_cursor of the "
+                                        "previous page")] = None,
 ) -> Response:
-    """Open deadlines by due time (staff, auditors)."""
+    """Open deadlines by due time, then case id and deadline name, in pages (staff,
+    auditors)."""
     rt = runtime(request)
     before = time_param(due_before, "due_before")
+    fingerprint = _cursor_print("deadlines", [("case", str(case)), ("due_before", due_before)],
+                                None)
+    after = None if cursor is None else _deadline_after(_decode_cursor(cursor, fingerprint))
     rt.services.reads.require(who.caller, "ListDeadlines")
-    rows = rt.deadlines(lambda index: index.listing(case, before))
-    return answer({"items": [d.to_json() for d in rows[:limit]]})
+    rows = rt.deadlines(lambda index: index.listing(case, before, after, limit + 1))
+    more = len(rows) > limit
+    last = rows[limit - 1] if more else None
+    return answer({"items": [d.to_json() for d in rows[:limit]],
+                   "next_cursor": None if last is None else _encode_cursor(
+                       fingerprint, [last.due_at.isoformat(), str(last.case_id), last.name])})
+
+
+def _deadline_after(key: list[Any]) -> IndexedDeadline:
+    """The last deadline of the previous page, from its cursor."""
+    try:
+        due_at, case_id, name = key
+        at = datetime.fromisoformat(due_at)
+        if at.tzinfo is None or not isinstance(name, str):
+            raise ValueError(name)
+        at.astimezone(UTC)
+        return IndexedDeadline(UUID(case_id), "", name, at, "")
+    except (ValueError, TypeError, AttributeError, OverflowError):
+        raise _bad("cursor", "not a cursor this API gave") from None
 
 
 @router.get("/v1/audit/verification", tags=["audit"],

@@ -183,9 +183,12 @@ class DeadlineIndex:
         return [UUID(r[0]) for r in rows]
 
     def listing(
-        self, case_id: UUID | None = None, due_before: datetime | None = None
+        self, case_id: UUID | None = None, due_before: datetime | None = None,
+        after: IndexedDeadline | None = None, limit: int | None = None,
     ) -> list[IndexedDeadline]:
-        """Open deadlines by due time, optionally of one case or due before a time."""
+        """Open deadlines by due time (then case id and name), optionally of one case or due
+        before a time; in pages: at most ``limit``, those after ``after`` (the last of the
+        previous page)."""
         sql = (
             f"SELECT case_id, case_type, name, due_at, action FROM {self.rows_table} "
             "WHERE due_at IS NOT NULL"
@@ -195,8 +198,14 @@ class DeadlineIndex:
             sql, params = sql + " AND case_id = ?", [*params, str(case_id)]
         if due_before is not None:
             sql, params = sql + " AND due_at < ?", [*params, utc_text(due_before)]
+        if after is not None:
+            sql += " AND (due_at, case_id, name) > (?, ?, ?)"
+            params += [utc_text(after.due_at), str(after.case_id), after.name]
+        sql += " ORDER BY due_at, case_id, name"
+        if limit is not None:
+            sql, params = sql + " LIMIT ?", [*params, limit]
         with self._tx() as tx:
-            rows = tx.rows(sql + " ORDER BY due_at, case_id, name", params)
+            rows = tx.rows(sql, params)
         return [
             IndexedDeadline(
                 UUID(r[0]),
