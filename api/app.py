@@ -168,8 +168,13 @@ def openapi_document(app: FastAPI | None = None) -> dict[str, Any]:
         "type": "http", "scheme": "bearer",
         "description": "an API key (ask_…) or an OIDC token"}}
     for path, operations in document["paths"].items():
-        if path.startswith("/v1/"):
-            for operation in operations.values():
+        for operation in operations.values():
+            if path.startswith("/v1/"):
                 operation["security"] = [{"bearer": []}]
+            responses = operation.get("responses", {})
+            if responses.get("422", {}).get("description") == "Validation Error":
+                del responses["422"]  # FastAPI's default: this API answers bad input with 400
+    for unused in ("HTTPValidationError", "ValidationError"):
+        components.pop(unused, None)
     app.openapi_schema = document
     return document
