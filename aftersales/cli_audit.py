@@ -22,7 +22,7 @@ from aftersales.identity import AsPrincipal, caller_for
 from aftersales.output import Format as RowsFormat
 from aftersales.output import console, emit_json_line, emit_rows, errors, fail, table
 from audit.auditor import Auditor, OnProgress, SealResult, VerifyReport
-from audit.denials import COLUMNS as DENIAL_COLUMNS
+from audit.denials import LISTED as DENIAL_COLUMNS
 from audit.denials import SqlDenialLog
 
 audit_app = typer.Typer(

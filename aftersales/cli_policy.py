@@ -10,17 +10,29 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import typer
+from rich.markup import escape
 
 from aftersales import exit_codes
 from aftersales.bootstrap import build_app
 from aftersales.errors import classify
 from aftersales.identity import AsPrincipal, caller_for
 from aftersales.inputs import opened, time_option
-from aftersales.output import console, dumps, emit_json_line, emit_rows, errors, fail, table
+from aftersales.output import (
+    console,
+    dumps,
+    emit_json_line,
+    emit_rows,
+    errors,
+    fail,
+    printable,
+    table,
+)
 from aftersales.policy_render import html as simulation_html
 from aftersales.policy_render import tables as simulation_tables
 from aftersales_core.application.policy_books import BookVersion
 from aftersales_core.application.services import Services
+from aftersales_core.domain.ids import check_merchant_id
+from aftersales_core.domain.policy_book import check_reason
 from aftersales_core.policybook.diff import Change
 from aftersales_core.policybook.documents import MAX_BYTES, Kind, parse, to_toml, validate
 from aftersales_core.policybook.model import Book
@@ -84,6 +96,12 @@ def _flatten(value: Any, path: str = "") -> Iterator[tuple[str, Any]]:
         yield path, ", ".join(map(str, value)) if isinstance(value, list) else value
 
 
+def _shown(value: object) -> str:
+    """Stored text in a header: control characters as visible escapes, never read as rich
+    markup (a version stored before reasons were checked may hold anything)."""
+    return escape(printable(value))
+
+
 def _header(version: BookVersion, merchant: str | None) -> str:
     whose = f"merchant {version.book_id.merchant_id}" if version.book_id.merchant_id else \
         "the platform default"
@@ -92,7 +110,8 @@ def _header(version: BookVersion, merchant: str | None) -> str:
         note = f" (merchant {merchant} has no book of its own)"
     when = "built-in defaults" if version.version == 0 else \
         f"set by {version.set_by} ({version.role}) at {version.set_at}: {version.reason}"
-    return f"[bold]{whose}[/], version {version.version}{note}, {version.book_hash}\n{when}"
+    return (f"[bold]{_shown(whose)}[/], version {version.version}{_shown(note)}, "
+            f"{_shown(version.book_hash)}\n{_shown(when)}")
 
 
 @policy_app.command("show")
@@ -133,9 +152,12 @@ def set_book(
     merchant's next version (admins); it applies to every decision taken from then on. A
     refused book stores nothing: exit 2 when it is invalid, 1 when the law or an unchanged
     book refuses it."""
+    if merchant is not None:
+        check_merchant_id(merchant, "--merchant")  # a new book must be reachable over HTTP
+    check_reason(reason)
     data, kind = _read(source)
     document = parse(data, kind)
-    validate(document)  # the argument is checked before who asks; the law after
+    validate(document)  # the arguments are checked before who asks; the law after
     with _app() as app:
         caller = caller_for(app, as_principal, "SetPolicyBook")
         stored = app.books.set(caller, merchant, document, reason)
@@ -166,16 +188,26 @@ def history(
 def diff(
     proposed: Annotated[str | None, typer.Argument(help="a proposed book file (.toml, .json, "
                                                         "-): compared with the latest "
-                                                        "version")] = None,
+                                                        "version, or with --from N")] = None,
     merchant: Merchant = None,
-    before: Annotated[int | None, typer.Option("--from", min=0)] = None,
-    after: Annotated[int | None, typer.Option("--to", min=0)] = None,
+    before: Annotated[int | None, typer.Option(
+        "--from", min=0, help="the stored version to compare from (default: the one before "
+                              "--to; with PROPOSED: the latest); it may be the later one")
+    ] = None,
+    after: Annotated[int | None, typer.Option(
+        "--to", min=0, help="the stored version to compare to (default: the latest); not "
+                            "with PROPOSED, which is what is compared to")] = None,
     as_principal: AsPrincipal = None,
     fmt: Annotated[Literal["table", "json", "csv"], typer.Option("--format")] = "table",
 ) -> None:
     """What changes between two versions of the merchant's book (default: the latest and the
-    one before), or from a version to a proposed file (admins, auditors)."""
+    one before), or from a version to a proposed file, checked as `policy set` checks it
+    (its structure, then the law's minimums: exit 1 naming the rule) (admins, auditors)."""
     book = None
+    if proposed is not None and after is not None:
+        fail("--to names a stored version to compare to; with PROPOSED the proposed book is "
+             "what is compared to: give --from N to choose the version it is compared with")
+        raise typer.Exit(exit_codes.INVALID)
     if proposed is not None:
         data, kind = _read(proposed)
         book = validate(parse(data, kind))

@@ -25,6 +25,7 @@ from aftersales_core.errors import (
     UnknownCaseError,
     UnknownOrderError,
     UnknownPrincipalError,
+    UnknownVersionError,
 )
 from privacy.errors import KeyEncryptionKeyError
 from projections.apply import OutdatedProjection
@@ -52,7 +53,8 @@ def _classify(problem: BaseException) -> tuple[int, str]:
         return exit_codes.UNAVAILABLE, str(problem)
     if isinstance(problem, (InputRefused, ConfigError, InputFileError, KeyEncryptionKeyError)):
         return exit_codes.INVALID, str(problem)
-    if isinstance(problem, (UnknownCaseError, UnknownOrderError, UnknownPrincipalError)):
+    if isinstance(problem, (UnknownCaseError, UnknownOrderError, UnknownPrincipalError,
+                            UnknownVersionError)):
         return exit_codes.NOT_FOUND, str(problem)
     if isinstance(problem, NotAuthorisedError):
         return exit_codes.DENIED, str(problem)

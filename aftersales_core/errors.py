@@ -92,10 +92,28 @@ class InvalidCommandError(DomainError, ValueError):
     code = "invalid_command"
 
 
+class InvalidFieldError(InvalidCommandError):
+    """A field or parameter of a request is wrong (or several, wrong together): ``fields`` names
+    each (the service API lists them in its problem document, as it does every bad field of a
+    message)."""
+
+    code = "invalid"
+
+    def __init__(self, field: str, message: str, *others: str) -> None:
+        super().__init__(f"{', '.join((field, *others))}: {message}")
+        self.fields = tuple((name, message) for name in (field, *others))
+
+
 class PrincipalExistsError(InvalidCommandError):
     """A principal with that (normalised) name exists already."""
 
     code = "principal_exists"
+
+
+class UnknownVersionError(DomainError):
+    """No such version of a policy book (the message names it and the versions there are)."""
+
+    code = "unknown_version"
 
 
 class ConcurrentChangeError(DomainError):

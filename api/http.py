@@ -6,8 +6,10 @@ a body or personal data)."""
 from __future__ import annotations
 
 import logging
+import re
 import time
 import uuid
+from collections.abc import Collection
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -100,6 +102,40 @@ def time_param(text: str | None, field: str) -> datetime | None:
         fields = tuple((field, message) for _, message in validation_fields(error))
         raise Problem(400, "invalid", f"{field}: " + "; ".join(m for _, m in fields),
                       fields=fields) from None
+
+
+def bad_param(field: str, message: str) -> Problem:
+    """400 naming one bad parameter (or header)."""
+    return Problem(400, "invalid", f"{field}: {message}", fields=((field, message),))
+
+
+def only_params(request: Request, allowed: Collection[str], unknown: str = "") -> None:
+    """Each query parameter one the route takes, and given once: else 400 naming the first
+    that is not (``unknown``: what to say of a parameter the route does not take; default:
+    the ones it does). A typo or a repeated parameter is never silently ignored."""
+    params = request.query_params
+    for field in params:
+        if len(params.getlist(field)) > 1:
+            raise bad_param(field, "give it once")
+        if field not in allowed:
+            raise bad_param(field, unknown or (
+                f"not a parameter of this route; it takes {', '.join(sorted(allowed))}"
+                if allowed else "not a parameter of this route; it takes none"))
+
+
+ETAG = re.compile(r'^"([0-9]{1,9})"$')
+
+
+def if_match_version(if_match: str | None) -> int | None:
+    """The version an ``If-Match`` header expects (one strong ETag such as ``"3"``; ``*`` or
+    no header: any); 400 when it is malformed."""
+    if if_match is None or if_match.strip() == "*":
+        return None
+    found = ETAG.match(if_match.strip())
+    if found is None:
+        raise Problem(400, "invalid", 'If-Match: expected one strong ETag such as "3"',
+                      fields=(("If-Match", 'expected "<version>"'),))
+    return int(found.group(1))
 
 
 def answer(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:

@@ -13,7 +13,7 @@ from typing import Any
 
 from aftersales import exit_codes
 from aftersales.errors import classify
-from aftersales_core.errors import DomainError, PreconditionFailedError
+from aftersales_core.errors import DomainError, InvalidFieldError, PreconditionFailedError
 from schemas.errors import InputRefused
 
 log = logging.getLogger("aftersales.api")
@@ -104,6 +104,8 @@ def problem_for(error: BaseException, request_id: str = "") -> Problem:
         log.error("request %s: internal error", request_id, exc_info=error)
         return Problem(500, "internal_error", "internal error: the server log has the details "
                        f"under request id {request_id}")
+    if isinstance(error, InvalidFieldError):
+        return Problem(status, error.code, message, fields=error.fields)
     if isinstance(error, DomainError):
         return Problem(status, error.code, message)
     return Problem(status, "invalid" if status == 400 else "error", message)

@@ -10,7 +10,6 @@ goes with the events it causes (dispatch/tracing.py)."""
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -21,7 +20,7 @@ from starlette.responses import Response
 from aftersales_core.application.access import Caller, Expectation
 from api import models
 from api.auth import Authenticated
-from api.http import COMMAND_PROBLEMS, answer, caller, json_body, note, runtime
+from api.http import COMMAND_PROBLEMS, answer, caller, if_match_version, json_body, note, runtime
 from api.idempotency import Answer, check_key, fingerprint
 from api.metrics import COMMANDS
 from api.problems import Problem, problem_for
@@ -32,7 +31,6 @@ from schemas.boundary import inbound
 from schemas.commands import AnyCommand, NewCase
 
 router = APIRouter()
-ETAG = re.compile(r'^"([0-9]{1,9})"$')
 Who = Annotated[Authenticated, Depends(caller)]
 IfMatch = Annotated[str | None, Header(
     alias="If-Match", description='"<version>" of the case as you last saw it (its ETag): '
@@ -46,16 +44,13 @@ OUTCOMES = {400: "invalid", 403: "denied", 404: "not_found", 409: "conflict",
 
 
 def expectation(if_match: str | None, command: AnyCommand) -> Expectation | None:
-    if if_match is None or if_match.strip() == "*":
+    version = if_match_version(if_match)
+    if version is None:
         return None
-    found = ETAG.match(if_match.strip())
-    if found is None:
-        raise Problem(400, "invalid", 'If-Match: expected one strong ETag such as "3"',
-                      fields=(("If-Match", 'expected "<version>"'),))
     if isinstance(command, NewCase):
         raise Problem(400, "invalid", "If-Match applies to commands on an existing case; "
                       f"{command.command} opens one", fields=(("If-Match", "not applicable"),))
-    return Expectation(command.case_id, int(found.group(1)))
+    return Expectation(command.case_id, version)
 
 
 @router.post("/v1/commands", tags=["commands"], responses={

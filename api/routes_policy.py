@@ -9,20 +9,39 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 import orjson
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from aftersales_core.errors import InvalidCommandError
+from aftersales_core.application.policy_books import BookVersion
+from aftersales_core.domain.ids import MAX_MERCHANT_ID, MERCHANT_ID_PATTERN, MERCHANT_ID_RULE
+from aftersales_core.domain.policy_book import MAX_REASON, check_reason
+from aftersales_core.errors import InvalidCommandError, InvalidFieldError
 from aftersales_core.policybook.documents import MAX_BYTES, InvalidBookError, validate
 from aftersales_core.policybook.model import Book
 from api.auth import Authenticated
-from api.http import COMMAND_PROBLEMS, PROBLEMS, answer, caller, json_body, note, runtime
+from api.http import (
+    COMMAND_PROBLEMS,
+    PROBLEMS,
+    answer,
+    caller,
+    if_match_version,
+    json_body,
+    note,
+    only_params,
+    runtime,
+)
+from schemas.limits import TEXT_PATTERN
 
 router = APIRouter(tags=["policy books"])
 Who = Annotated[Authenticated, Depends(caller)]
-Merchant = Annotated[str, Path(description="the merchant id", min_length=1, max_length=200,
-                               pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")]
+Merchant = Annotated[str, Path(description=f"the merchant id: {MERCHANT_ID_RULE}",
+                               min_length=1, max_length=MAX_MERCHANT_ID,
+                               pattern=MERCHANT_ID_PATTERN)]
+IfMatch = Annotated[str | None, Header(
+    alias="If-Match", description='"<version>": the ETag of the book as you last read it (the '
+    "version of its own latest, 0 before any); refused with 412 when another version was set "
+    "since, 400 when malformed", json_schema_extra={"pattern": r'^("[0-9]{1,9}"|\*)$'})]
 MAX_VERSION = 1_000_000
 Version = Annotated[int | None, Query(ge=0, le=MAX_VERSION,
                                       description="a stored version (default: the one that "
@@ -30,15 +49,27 @@ Version = Annotated[int | None, Query(ge=0, le=MAX_VERSION,
 Lang = Annotated[Literal["en", "zh-CN"], Query(description="the language")]
 TextFormat = Annotated[Literal["md", "html"], Query(alias="format",
                                                     description="Markdown or HTML")]
-BOOK = {200: {"description": "the book: who set it, when, why, and its settings"}, **PROBLEMS}
+BOOK = {200: {"description": "the book: who set it, when, why, and its settings; the ETag is "
+                         "the version of the book this URL sets (0 while a merchant has none "
+                         "of its own), for If-Match on PUT"}, **PROBLEMS}
 MEDIA = {"md": "text/markdown; charset=utf-8", "html": "text/html; charset=utf-8"}
 TEXT = {"schema": {"type": "string"}}
-SET = {201: {"description": "stored: the new version (who, when, why)"}, **COMMAND_PROBLEMS}
+SET = {201: {"description": "stored: the new version (who, when, why); its ETag is the "
+                         "version"}, **COMMAND_PROBLEMS,
+       409: {**COMMAND_PROBLEMS[409], "description": "another version kept being set at the "
+             "same moment (exit code 4)"},
+       412: {**COMMAND_PROBLEMS[412], "description": "If-Match: the book is at another version "
+             "(another was set since you read it); nothing stored"},
+       422: {**COMMAND_PROBLEMS[422], "description": "refused: below the law's minimums, or "
+             "the same as the latest version (exit code 1)"}}
 BOOK_FIELD = {"type": "object", "description": "the book's settings (the JSON form of a book "
                                               "file)"}
 SET_BODY = {"requestBody": {"required": True, "content": {"application/json": {"schema": {
     "type": "object", "required": ["reason", "book"], "additionalProperties": False,
-    "properties": {"reason": {"type": "string", "minLength": 1, "maxLength": 1000},
+    "properties": {"reason": {"type": "string", "minLength": 1, "maxLength": MAX_REASON,
+                              "pattern": TEXT_PATTERN,
+                              "description": "why the book changes (no control characters "
+                                             "but tab and line breaks)"},
                    "book": BOOK_FIELD}}}}}}
 PUBLISHED = {200: {"description": "the policy as Markdown or HTML",
                    "content": {"text/markdown": TEXT, "text/html": TEXT}}, **PROBLEMS}
@@ -57,14 +88,24 @@ def checked_book(document: Any) -> Book:
     return validate(document)
 
 
+def etag(found: BookVersion, merchant: str | None) -> dict[str, str]:
+    """The ETag of a book's answer: the version of the book its URL sets (what If-Match on a
+    PUT to it compares with). A merchant without a book of its own is answered with the
+    platform's book, but its own is at version 0."""
+    own = found.version if found.book_id.merchant_id == merchant else 0
+    return {"ETag": f'"{own}"'}
+
+
 def _show(request: Request, who: Authenticated, merchant: str | None,
           version: int | None) -> Response:
+    only_params(request, ("version",))
     note(request, merchant=merchant or "platform")
     found = runtime(request).services.books.show(who.caller, merchant, version)
-    return answer(found.to_json(), headers={"ETag": f'"{found.version}"'})
+    return answer(found.to_json(), headers=etag(found, merchant))
 
 
 def _history(request: Request, who: Authenticated, merchant: str | None) -> Response:
+    only_params(request, ())
     note(request, merchant=merchant or "platform")
     return answer({"merchant_id": merchant,
                    "versions": runtime(request).services.books.history(who.caller, merchant)})
@@ -72,22 +113,29 @@ def _history(request: Request, who: Authenticated, merchant: str | None) -> Resp
 
 def _published(request: Request, who: Authenticated, merchant: str | None, lang: str,
                fmt: Literal["md", "html"]) -> Response:
+    only_params(request, ("lang", "format"))
     text = runtime(request).services.books.publish(who.caller, merchant, lang, fmt)
     return Response(text, media_type=MEDIA[fmt])
 
 
-async def _set(request: Request, who: Authenticated, merchant: str | None) -> Response:
+async def _set(request: Request, who: Authenticated, merchant: str | None,
+               if_match: str | None) -> Response:
+    only_params(request, ())
+    expected = if_match_version(if_match)
     body = await json_body(request)
     if not isinstance(body, dict) or set(body) - {"reason", "book"}:
         raise InvalidCommandError("the body is {\"reason\": why, \"book\": the book's settings}")
     reason: Any = body.get("reason")
     document: Any = body.get("book")
-    if not isinstance(reason, str) or not reason.strip() or len(reason) > 1000:
-        raise InvalidCommandError("reason: why the book changes (1 to 1000 characters)")
+    if not isinstance(reason, str):
+        raise InvalidFieldError("reason", f"a string: why the book changes (1 to {MAX_REASON} "
+                                "characters)")
+    check_reason(reason)  # the words `policy set --reason` gets
     checked_book(document)  # the structure first (400 naming the setting); the law in set
     note(request, merchant=merchant or "platform")
     services = runtime(request).services
-    stored = await run_in_threadpool(services.books.set, who.caller, merchant, document, reason)
+    stored = await run_in_threadpool(services.books.set, who.caller, merchant, document, reason,
+                                     expected)
     return answer(stored.meta(), 201, {"ETag": f'"{stored.version}"'})
 
 
@@ -119,17 +167,21 @@ def get_merchant_history(request: Request, who: Who, merchant_id: Merchant) -> R
 
 @router.put("/v1/policy-books/platform", status_code=201, responses=SET,
             openapi_extra=SET_BODY)
-async def put_platform_book(request: Request, who: Who) -> Response:
+async def put_platform_book(request: Request, who: Who, if_match: IfMatch = None) -> Response:
     """Store the platform book's next version (administrators): ``{"reason", "book"}``; a book
-    below the law's minimums or unchanged is refused and nothing is stored."""
-    return await _set(request, who, None)
+    below the law's minimums or unchanged is refused and nothing is stored. With
+    ``If-Match: "N"`` only while the book is at version N (else 412)."""
+    return await _set(request, who, None, if_match)
 
 
 @router.put("/v1/policy-books/merchants/{merchant_id}", status_code=201, responses=SET,
             openapi_extra=SET_BODY)
-async def put_merchant_book(request: Request, who: Who, merchant_id: Merchant) -> Response:
-    """Store the merchant book's next version (administrators): ``{"reason", "book"}``."""
-    return await _set(request, who, merchant_id)
+async def put_merchant_book(request: Request, who: Who, merchant_id: Merchant,
+                            if_match: IfMatch = None) -> Response:
+    """Store the merchant book's next version (administrators): ``{"reason", "book"}``. With
+    ``If-Match: "N"`` only while the merchant's own book is at version N (0: none set yet;
+    else 412)."""
+    return await _set(request, who, merchant_id, if_match)
 
 
 @router.get("/v1/policy-books/platform/published", responses=PUBLISHED,

@@ -24,7 +24,17 @@ from aftersales_core.policybook.model import Book
 from aftersales_core.policybook.simulate import Report
 from api import models
 from api.auth import Authenticated
-from api.http import PROBLEMS, answer, caller, json_body, note, runtime, time_param
+from api.http import (
+    PROBLEMS,
+    answer,
+    bad_param,
+    caller,
+    json_body,
+    note,
+    only_params,
+    runtime,
+    time_param,
+)
 from api.problems import Problem
 from api.routes_policy import BOOK_FIELD, MAX_VERSION, Merchant, checked_book
 from schemas.common import Timestamp
@@ -77,10 +87,6 @@ SIMULATE_BODY = {"requestBody": {"required": True, "content": {_JSON: {"schema":
 SIMULATIONS = threading.Lock()
 
 
-def _invalid(field: str, message: str) -> Problem:
-    return Problem(400, "invalid", f"{field}: {message}", fields=((field, message),))
-
-
 def _fields(body: Any, allowed: tuple[str, ...]) -> dict[str, Any]:
     """The body's fields: one JSON object holding no others than ``allowed``."""
     if not isinstance(body, dict):
@@ -100,7 +106,7 @@ def _version(body: dict[str, Any], field: str) -> int | None:
     value = body[field]
     if isinstance(value, bool) or not isinstance(value, int) or \
             not 0 <= value <= MAX_VERSION:
-        raise _invalid(field, f"a stored version: an integer from 0 to {MAX_VERSION}")
+        raise bad_param(field, f"a stored version: an integer from 0 to {MAX_VERSION}")
     return value
 
 
@@ -108,12 +114,14 @@ def _time(body: dict[str, Any], field: str) -> datetime | None:
     if field not in body:
         return None
     if not isinstance(body[field], str):
-        raise _invalid(field, "an RFC 3339 time with an offset, e.g. 2026-03-02T09:00:00+00:00")
+        raise bad_param(field, "an RFC 3339 time with an offset, e.g. 2026-03-02T09:00:00+00:00")
     return time_param(body[field], field)
 
 
 def _diff(request: Request, who: Authenticated, merchant: str | None, before: int | None,
           after: int | None, proposed: Book | None = None) -> Response:
+    if proposed is None:  # a GET (a draft's POST takes no parameters: _draft_diff)
+        only_params(request, ("before", "after"))
     note(request, merchant=merchant or "platform")
     found = runtime(request).services.books.compare(who.caller, merchant, before, after,
                                                     proposed)
@@ -121,9 +129,10 @@ def _diff(request: Request, who: Authenticated, merchant: str | None, before: in
 
 
 async def _draft_diff(request: Request, who: Authenticated, merchant: str | None) -> Response:
+    only_params(request, ())
     body = _fields(await json_body(request), ("book", "before"))
     if "book" not in body:
-        raise _invalid("book", "the proposed book to compare with (the JSON form of a book "
+        raise bad_param("book", "the proposed book to compare with (the JSON form of a book "
                                "file)")
     before, book = _version(body, "before"), checked_book(body["book"])
     return await run_in_threadpool(_diff, request, who, merchant, before, None, book)
@@ -186,11 +195,13 @@ async def simulate_merchant_book(request: Request, who: Who, merchant_id: Mercha
     outcomes that change, refund totals, approvals needing a supervisor, deadlines breached,
     before and after. Nothing is stored; administrators and auditors. One simulation runs at
     a time per server process (429 with Retry-After meanwhile)."""
+    only_params(request, ("format",))
     body = _fields(await json_body(request), ("book", "version", "since", "until"))
     if ("book" in body) == ("version" in body):
+        what = "not both" if "book" in body else "one of them is required"
         raise Problem(400, "invalid", "give either book (a proposed book) or version (a "
-                      "stored one), not both", fields=(("book", "book or version"),
-                                                       ("version", "book or version")))
+                      f"stored one): {what}", fields=(("book", f"book or version: {what}"),
+                                                      ("version", f"book or version: {what}")))
     since, until = _time(body, "since"), _time(body, "until")
     version = _version(body, "version")
     proposed: Book | int = checked_book(body["book"]) if "book" in body else version or 0

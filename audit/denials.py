@@ -4,7 +4,8 @@ PostgreSQL), for auditors (`aftersales audit denials`).
 A denial changes no case, so it is not an event of one: it is a row of ``security_denials``,
 written in its own transaction at the moment of the denial (principal, operation, case, the
 ``access`` rule that decided, its reasons, when and through which entry point) with the
-policy's inputs, so an auditor can re-run the decision. Personal data never reaches it: the
+policy's inputs, so an auditor can re-run the decision; a listed denial also names the
+merchant whose policy book the operation was on, from those inputs. Personal data never reaches it: the
 inputs hold ids, roles and the facts the matrix reads.
 """
 
@@ -22,6 +23,10 @@ from database.sql import StoreDatabase, Tx
 
 COLUMNS = ("id", "at", "principal_id", "principal", "operation", "case_id", "rule", "reasons",
            "via", "inputs")
+# A listed denial: the stored columns, and the merchant whose policy book the operation was on
+# (from the facts the matrix read; None for other operations and the platform's book).
+LISTED = ("id", "at", "principal_id", "principal", "operation", "case_id", "merchant_id", "rule",
+          "reasons", "via", "inputs")
 
 
 def open_denial_log(recorder: ApplicationRecorder) -> SqlDenialLog | MemoryDenialLog:
@@ -118,5 +123,7 @@ class SqlDenialLog:
             item = dict(zip(COLUMNS, row, strict=True))
             item["reasons"] = orjson.loads(item["reasons"])
             item["inputs"] = orjson.loads(item["inputs"])
-            out.append(item)
+            facts = item["inputs"].get("facts") if isinstance(item["inputs"], dict) else None
+            item["merchant_id"] = facts.get("merchant_id") if isinstance(facts, dict) else None
+            out.append({column: item[column] for column in LISTED})
         return out

@@ -4,11 +4,17 @@ any order arrives; at the end, one realistic change simulated over the real-data
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 from typing import Any, Protocol
 
+from rich.console import Console
+
+from aftersales.policy_render import html as simulation_html
+from aftersales.policy_render import tables as simulation_tables
 from demo.principals import ADMIN
+from projections.db import private_file
 
 BOOKS = Path(__file__).with_name("books")
 MERCHANTS = {
@@ -45,14 +51,21 @@ def set_books(pipeline: Cli) -> list[str]:
 
 
 def what_if(pipeline: Cli, workdir: Path) -> tuple[str, dict[str, Any]]:
-    """The proposed change over the merchant's whole recorded history: the report's tables
-    (as the CLI prints them), its figures, and an HTML copy in the work directory."""
+    """The proposed change over the merchant's whole recorded history, simulated once: the
+    report's tables (rendered as the CLI renders them), its figures, and an HTML copy in the
+    work directory (readable by its owner only, as `--output` writes it), all from the same
+    run, so every figure (the rate too) is the same wherever it is printed."""
     merchant, path, _ = PROPOSAL
-    args = ("policy", "simulate", str(path), "--merchant", merchant, "--as", AUDITOR)
-    report = json.loads(_run(pipeline, *args, "--format", "json").stdout)
-    _run(pipeline, *args, "--format", "html", "--output", str(workdir / "what-if.html"))
-    tables = _run(pipeline, *args).stdout
-    return tables, report
+    report = json.loads(_run(pipeline, "policy", "simulate", str(path), "--merchant", merchant,
+                             "--format", "json", "--as", AUDITOR).stdout)
+    timing = report.pop("timing")
+    page = workdir / "what-if.html"
+    private_file(page)
+    page.write_text(simulation_html(report, timing), encoding="utf-8")
+    out = Console(file=io.StringIO(), width=1_000_000)  # as piped: never wrapped
+    for rendered in simulation_tables(report, timing):
+        out.print(rendered)
+    return out.file.getvalue(), {**report, "timing": timing}
 
 
 def headline(report: dict[str, Any]) -> str:
@@ -64,9 +77,9 @@ def headline(report: dict[str, Any]) -> str:
     timing = report["timing"]
     seen = report["decisions"]["re_evaluated"]
     return (f"What if {merchant} gave {change}? Of its {seen} recorded decisions evaluated "
-            f"again ({timing['decisions_per_second']} decisions/s, "
-            f"{timing['read_seconds'] + timing['evaluate_seconds']:.1f} s with reading the "
-            f"store), {returns} refused returns would have been accepted (goods worth "
+            f"again ({timing['decisions_per_second']} decisions re-evaluated per second, "
+            f"{timing['read_seconds'] + timing['evaluate_seconds']:.1f} s in all with reading "
+            f"the store), {returns} refused returns would have been accepted (goods worth "
             f"{goods}).")
 
 

@@ -17,6 +17,7 @@ from pydantic import (
     WithJsonSchema,
 )
 
+from aftersales_core.domain.ids import MAX_MERCHANT_ID, MERCHANT_ID_PATTERN, merchant_id_problem
 from aftersales_core.money import MINOR_UNITS
 from aftersales_core.policies.calendar import is_zone
 from schemas.limits import (
@@ -87,6 +88,13 @@ def check_identifier(value: str) -> str:
     return value
 
 
+def _merchant_id(value: str) -> str:
+    problem = merchant_id_problem(value)
+    if problem is not None:
+        raise ValueError(problem)
+    return value
+
+
 def _text(value: str) -> str:
     found = TEXT_FORBIDDEN.search(value)
     if found:
@@ -130,6 +138,10 @@ _TEXT_SCHEMA = {"pattern": TEXT_PATTERN}
 # identifiers and codes: no control or invisible formatting characters
 Ident = Annotated[str, Field(min_length=1, max_length=200, json_schema_extra=_IDENT_SCHEMA),
                   AfterValidator(check_identifier)]
+# a merchant's id: the one rule of every entry point (aftersales_core/domain/ids.py)
+MerchantId = Annotated[str, Field(min_length=1, max_length=MAX_MERCHANT_ID,
+                                  json_schema_extra={"pattern": MERCHANT_ID_PATTERN}),
+                       AfterValidator(_merchant_id)]
 # free text written by people: line breaks and tabs, but no NUL or other controls
 Text = Annotated[str, Field(min_length=1, max_length=2000, json_schema_extra=_TEXT_SCHEMA),
                  AfterValidator(_text)]

@@ -17,7 +17,17 @@ from typing import Annotated, Literal, get_args
 from pydantic import Field, TypeAdapter, model_validator
 
 from schemas.categories import Category
-from schemas.common import Amount, Currency, Detail, Ident, Open, Place, Timestamp, TimeZone
+from schemas.common import (
+    Amount,
+    Currency,
+    Detail,
+    Ident,
+    MerchantId,
+    Open,
+    Place,
+    Timestamp,
+    TimeZone,
+)
 
 EXACT = Context(prec=60, traps=[Inexact, Overflow, InvalidOperation, DivisionByZero])
 
@@ -48,7 +58,7 @@ class OrderPlaced(InboundEvent):
     taxes: Amount
     discount: Amount = Decimal(0)
     total: Amount
-    merchant_id: Ident | None = None
+    merchant_id: MerchantId | None = None
     channel: Ident | None = None
     buyer_timezone: TimeZone | None = Field(
         None, description="the buyer's IANA time zone (e.g. Europe/Berlin): return periods end "

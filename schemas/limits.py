@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
+from aftersales_core.text import TEXT_FORBIDDEN_CHARS
+
 # One message or command, as received (UTF-8 JSON), and once re-encoded the way the engine keeps
 # it, measured the strictest way: as JSON text inside JSON (how unknown upstream fields are
 # kept), where every quote and backslash counts twice. A message made mostly of escapes fits as
@@ -39,9 +41,10 @@ AMOUNT_PATTERN = rf"^[0-9]{{1,{AMOUNT_INTEGER_DIGITS}}}(\.[0-9]{{1,{AMOUNT_DECIM
 _IDENT_FORBIDDEN = (r"\u0000-\u001f\u007f-\u009f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e"
                     r"\u2060-\u206f\ufeff\ufff9-\ufffb")
 IDENT_PATTERN = rf"^[^{_IDENT_FORBIDDEN}]+$"
-# Characters refused in free text: NUL and the C0 controls other than tab, line feed and
-# carriage return, and DEL (no database text type keeps NUL; terminals act on the others).
-_TEXT_FORBIDDEN = r"\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f"
+# Characters refused in free text: NUL, the C0 controls other than tab, line feed and carriage
+# return, DEL and the C1 controls (no database text type keeps NUL; terminals act on the
+# others). One definition for every entry point: aftersales_core/text.py.
+_TEXT_FORBIDDEN = TEXT_FORBIDDEN_CHARS
 TEXT_PATTERN = rf"^[^{_TEXT_FORBIDDEN}]*$"
 
 IDENT_FORBIDDEN = re.compile(f"[{_IDENT_FORBIDDEN}]")

@@ -11,7 +11,7 @@ from typing import Any
 from aftersales_core.application.access import Access, Caller
 from aftersales_core.application.policy_books import BookDiff, BookVersion, PolicyBooks
 from aftersales_core.decisions import JSON
-from aftersales_core.errors import InvalidCommandError
+from aftersales_core.errors import InvalidFieldError
 from aftersales_core.policybook.diff import Change
 from aftersales_core.policybook.model import Book
 from aftersales_core.policybook.publish.compose import Format
@@ -50,12 +50,13 @@ class PolicyBookService:
         return self.books.compare(merchant_id, before, after, proposed)
 
     def set(self, caller: Caller, merchant_id: str | None, document: dict[str, Any],
-            reason: str) -> BookVersion:
+            reason: str, expected: int | None = None) -> BookVersion:
         """Store the next version, set by the caller in the role the matrix allows, at the
-        moment the entry point received the call."""
+        moment the entry point received the call (``expected``: the version the caller last
+        read, refused when the book has moved on)."""
         grant = self.access.require(caller, "SetPolicyBook", self._facts(merchant_id))
         return self.books.set(merchant_id, document, grant.actor.principal_id, grant.actor.role,
-                              reason, caller.received_at)
+                              reason, caller.received_at, expected)
 
     def simulate(self, caller: Caller, merchant_id: str, proposed: Book | int,
                  since: datetime | None = None,
@@ -64,8 +65,8 @@ class PolicyBookService:
         book, or under a stored version (a number) of the merchant's own book."""
         self.access.require(caller, "SimulatePolicyBook", self._facts(merchant_id))
         if since is not None and until is not None and since >= until:
-            raise InvalidCommandError(f"the period is empty: since ({since.isoformat()}) is "
-                                      f"not before until ({until.isoformat()})")
+            raise InvalidFieldError("since", f"the period is empty: since ({since.isoformat()}) "
+                                    f"is not before until ({until.isoformat()})", "until")
         if isinstance(proposed, int):
             proposed = self.books.version(merchant_id, proposed).book
         return self.books.simulate(merchant_id, proposed, since, until)

@@ -15,6 +15,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cache
 from typing import Any, Protocol, TypeVar
 from uuid import UUID
 
@@ -22,8 +23,14 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import ApplicationRecorder, Mapper, Notification
 
 from aftersales_core.decisions import JSON, PolicyDecision
-from aftersales_core.domain.policy_book import PolicyBook, policy_book_id
-from aftersales_core.errors import InvalidCommandError, UnknownCaseError
+from aftersales_core.domain.ids import check_merchant_id
+from aftersales_core.domain.policy_book import PolicyBook, check_reason, policy_book_id
+from aftersales_core.errors import (
+    ConcurrentChangeError,
+    InvalidCommandError,
+    PreconditionFailedError,
+    UnknownVersionError,
+)
 from aftersales_core.outcomes import DeadlineAction, DeadlineState
 from aftersales_core.policybook import rulebook as rulebooks
 from aftersales_core.policybook.builtin import builtin_book
@@ -45,6 +52,7 @@ from aftersales_core.policybook.simulate import DeadlineEnd, Recorded, Report, s
 A = TypeVar("A", bound=Aggregate)
 _DECISION_MARK = b'"policy_decision"'
 _DEADLINE_TOPICS = (".DeadlineScheduled", ".DeadlineCancelled", ".DeadlineBreached")
+ATTEMPTS = 5  # a set that keeps losing races with other writers this often is a conflict
 
 
 class BookStore(Protocol):
@@ -98,7 +106,9 @@ class BookDiff:
 
 
 def book_id_of(merchant_id: str | None) -> BookId:
-    """A merchant's book, or the platform's default without a merchant."""
+    """A merchant's book, or the platform's default without a merchant. Reads take any
+    printable id (orders and books stored before merchant ids had their rule stay readable);
+    what is new is checked by ``check_merchant_id``."""
     if merchant_id is None:
         return PLATFORM_BOOK
     if not merchant_id or len(merchant_id) > 200 or not merchant_id.isprintable():
@@ -127,11 +137,12 @@ class PolicyBooks:
             return BookVersion(book_id, 0, book, digest(canonical_document(book)), None, None,
                                "the built-in defaults", None)
         if aggregate is None or not 1 <= number <= latest:
-            raise UnknownCaseError(f"{book_id} has no policy book version {number} "
-                                   f"(versions 0 to {latest})")
+            raise UnknownVersionError(f"{book_id} has no policy book version {number} "
+                                      f"(versions 0 to {latest})")
         stored = aggregate.book_version(number)
-        return BookVersion(book_id, number, validate(stored["document"]), stored["book_hash"],
-                           stored["by"], stored["role"], stored["reason"], stored["set_at"])
+        return BookVersion(book_id, number, validate(stored["document"], stored=True),
+                           stored["book_hash"], stored["by"], stored["role"], stored["reason"],
+                           stored["set_at"])
 
     def version(self, merchant_id: str | None, number: int | None = None) -> BookVersion:
         """A version of the merchant's own book (the platform's without a merchant); the
@@ -173,11 +184,11 @@ class PolicyBooks:
         unknown = [f"version {n} to compare {side}" for side, n in given
                    if n is not None and not 0 <= n <= latest]
         if unknown:
-            raise UnknownCaseError(f"{book_id} has no policy book {' nor '.join(unknown)} "
-                                   f"(versions 0 to {latest})")
+            raise UnknownVersionError(f"{book_id} has no policy book {' nor '.join(unknown)} "
+                                      f"(versions 0 to {latest})")
         old = self._version_of(book_id, aggregate, since)
-        if proposed is not None:
-            return BookDiff(old, None, diff(old.document, canonical_document(proposed)))
+        if proposed is not None:  # a proposal is checked against the law, as setting it is
+            return BookDiff(old, None, diff(old.document, canonical_document(lawful(proposed))))
         new = self._version_of(book_id, aggregate, to)
         return BookDiff(old, new, diff(old.document, new.document))
 
@@ -188,16 +199,33 @@ class PolicyBooks:
 
     # ---- setting ---------------------------------------------------------------------------
     def set(self, merchant_id: str | None, document: dict[str, Any], by: str, role: str,
-            reason: str, at: datetime) -> BookVersion:
-        """Validate the document (structure, then the law) and store it as the next version;
-        a refused book stores nothing."""
+            reason: str, at: datetime, expected: int | None = None) -> BookVersion:
+        """Validate the merchant id, the reason and the document (structure, then the law) and
+        store it as the next version; a refused book stores nothing. ``expected``: the
+        version the caller last read (HTTP ``If-Match``), refused when the book has moved on
+        since, also when another writer sets a version meanwhile."""
+        if merchant_id is not None:
+            check_merchant_id(merchant_id, "merchant")
+        check_reason(reason)
         book = lawful(validate(document))
         canonical = canonical_document(book)
         book_id = book_id_of(merchant_id)
-        aggregate = self._aggregate(book_id) or PolicyBook(
-            owner=book_id.owner, merchant_id=book_id.merchant_id, timestamp=at)
-        aggregate.set_version(canonical, digest(canonical), by, role, reason, at)
-        self.save(aggregate)
+        for attempt in range(ATTEMPTS):
+            aggregate = self._aggregate(book_id) or PolicyBook(
+                owner=book_id.owner, merchant_id=book_id.merchant_id, timestamp=at)
+            if expected is not None and aggregate.latest != expected:
+                raise PreconditionFailedError(
+                    f"{book_id}'s policy book is at version {aggregate.latest}, not "
+                    f"{expected}: it changed since you read it; read it again and decide anew")
+            aggregate.set_version(canonical, digest(canonical), by, role, reason, at,
+                                  base_hash=_builtin_hash())
+            try:
+                self.save(aggregate)
+            except ConcurrentChangeError:  # another writer set a version meanwhile
+                if attempt == ATTEMPTS - 1:
+                    raise
+                continue
+            break
         return self._version_of(book_id, aggregate, None)
 
     # ---- deciding --------------------------------------------------------------------------
@@ -290,6 +318,12 @@ class PolicyBooks:
         set_on: date | None = None if applying.set_at is None else applying.set_at.date()
         return publish(applying.book, lang, fmt,
                        Source(applying.version, applying.book_hash, set_on))
+
+
+@cache
+def _builtin_hash() -> str:
+    """The hash of version 0 of every book (the built-in defaults)."""
+    return digest(canonical_document(builtin_book()))
 
 
 def decisions_in(event: Any) -> list[PolicyDecision]:

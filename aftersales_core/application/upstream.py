@@ -25,7 +25,7 @@ from aftersales_core.application.store import Store
 from aftersales_core.application.unit_of_work import UnitOfWork
 from aftersales_core.domain.actor import POLICY, Actor
 from aftersales_core.domain.base import require_aware
-from aftersales_core.domain.ids import case_id_for, order_aggregate_id
+from aftersales_core.domain.ids import case_id_for, check_merchant_id, order_aggregate_id
 from aftersales_core.domain.order import Order
 from aftersales_core.domain.returns import ReturnCase
 from aftersales_core.errors import AlreadyExistsError, InvalidCommandError
@@ -109,6 +109,8 @@ class UpstreamService:
         def place(order: Order, actor: Actor, effects: list[str]) -> list[Aggregate]:
             if buyer_timezone is not None:
                 zone(buyer_timezone)  # an IANA name, or an error naming it
+            if merchant_id is not None:
+                check_merchant_id(merchant_id)  # its policy book must be reachable
             if order.placed:
                 raise AlreadyExistsError(
                     f"order {order_id} was placed already (another event id)")

@@ -3,9 +3,37 @@ create a second aggregate for the same thing."""
 
 from __future__ import annotations
 
+import re
 from uuid import UUID, uuid5
 
+from aftersales_core.errors import InvalidFieldError
+
 NAMESPACE = UUID("6f1b2c1e-5d0e-4c3a-9a53-1f6c0c7a2b10")
+
+# A merchant id: what an order's merchant_id, `--merchant` and the service API's
+# /v1/policy-books/merchants/{id} all take (a path segment needs no escaping).
+MERCHANT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]*$"
+MAX_MERCHANT_ID = 200
+_MERCHANT_ID = re.compile(MERCHANT_ID_PATTERN.removeprefix("^").removesuffix("$"))
+MERCHANT_ID_RULE = (f"1 to {MAX_MERCHANT_ID} letters A-Z a-z, digits and . _ : -, starting "
+                    "with a letter or a digit")
+
+
+def merchant_id_problem(value: str) -> str | None:
+    """What is wrong with a merchant id (None: nothing)."""
+    if len(value) > MAX_MERCHANT_ID or not _MERCHANT_ID.fullmatch(value):
+        shown = repr(value[:40]) + ("…" if len(value) > 40 else "")
+        return f"{shown} is not a merchant id ({MERCHANT_ID_RULE})"
+    return None
+
+
+def check_merchant_id(value: str, field: str = "merchant_id") -> str:
+    """A merchant id given to the engine as new (an order placed, a book set): else
+    InvalidFieldError naming ``field``. Ids stored before this rule stay readable."""
+    problem = merchant_id_problem(value)
+    if problem is not None:
+        raise InvalidFieldError(field, problem)
+    return value
 
 
 def order_aggregate_id(order_id: str) -> UUID:

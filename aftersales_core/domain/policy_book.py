@@ -16,10 +16,19 @@ from eventsourcing.domain import Aggregate, event
 from aftersales_core.domain.base import require_aware
 from aftersales_core.domain.ids import NAMESPACE
 from aftersales_core.errors import DomainError, InvalidCommandError
+from aftersales_core.text import check_text
+
+MAX_REASON = 1000  # characters of the reason stored with a version
 
 
 class UnchangedBookError(DomainError):
     code = "unchanged_book"
+
+
+def check_reason(reason: str) -> str:
+    """Why a version is set: text a person wrote (the free-text rules of every entry point),
+    at most ``MAX_REASON`` characters."""
+    return check_text("reason", reason, MAX_REASON, "say why the book changes")
 
 
 def policy_book_id(owner: str, merchant_id: str | None) -> UUID:
@@ -54,13 +63,15 @@ class PolicyBook(Aggregate):
         return self.versions[number - 1]
 
     def set_version(self, document: dict[str, Any], book_hash: str, by: str, role: str,
-                    reason: str, at: datetime) -> int:
-        """Store a new version (already validated); refuses one equal to the latest."""
+                    reason: str, at: datetime, *, base_hash: str) -> int:
+        """Store a new version (already validated); refuses one equal to the latest (version
+        0, before any: the built-in defaults, whose hash is ``base_hash``)."""
         require_aware(at)
-        if not reason.strip():
-            raise InvalidCommandError("reason: say why the book changes")
-        if self.versions and self.versions[-1]["book_hash"] == book_hash:
-            raise UnchangedBookError(f"the book is the same as its version {self.latest} "
+        check_reason(reason)
+        latest_hash = self.versions[-1]["book_hash"] if self.versions else base_hash
+        if latest_hash == book_hash:
+            what = "" if self.versions else ", the built-in defaults"
+            raise UnchangedBookError(f"the book is the same as its version {self.latest}{what} "
                                      f"({book_hash}): nothing to set")
         stamp = max(at, self.modified_on)
         self._version_set(version=self.latest + 1, document=document, book_hash=book_hash,

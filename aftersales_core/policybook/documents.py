@@ -18,7 +18,7 @@ from pydantic import ValidationError
 
 from aftersales_core.errors import DomainError, InvalidCommandError
 from aftersales_core.policybook.floors import Problem, check_law
-from aftersales_core.policybook.model import Book
+from aftersales_core.policybook.model import STORED, Book
 
 MAX_BYTES = 256 * 1024
 Kind = Literal["toml", "json"]
@@ -92,10 +92,12 @@ def describe(error: ValidationError) -> str:
     return "; ".join(problems)
 
 
-def validate(document: Mapping[str, Any]) -> Book:
-    """The book the document describes; InvalidBookError naming every bad field."""
+def validate(document: Mapping[str, Any], stored: bool = False) -> Book:
+    """The book the document describes; InvalidBookError naming every bad field. ``stored``:
+    a version read back from the store, whose text is not refused after the fact by rules
+    made stricter since it was set."""
     try:
-        return Book.model_validate(document)
+        return Book.model_validate(document, context={STORED: stored})
     except ValidationError as error:
         raise InvalidBookError(f"the book is invalid: {describe(error)}") from None
 

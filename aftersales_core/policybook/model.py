@@ -22,6 +22,7 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainSerializer,
+    ValidationInfo,
     WithJsonSchema,
     model_validator,
 )
@@ -35,6 +36,7 @@ from aftersales_core.policies.vocabulary import (
     INSPECTION_GRADES,
     RETURN_REASONS,
 )
+from aftersales_core.text import LINE_FORBIDDEN, LINE_FORBIDDEN_CHARS, text_problem
 
 FORMAT = "aftersales.policy-book/1"
 EU_GROUP = "EU"  # a key standing for the 27 member states; a member state's own key wins
@@ -42,7 +44,6 @@ DEFAULT = "default"
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 ESCALATION_LEVELS = ("supervisor", "platform_arbitration", "regulator")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _DECIMAL = re.compile(r"[0-9]{1,18}(\.[0-9]{1,18})?")
 _HOURS = re.compile(r"[0-9]{2}:[0-9]{2}-[0-9]{2}:[0-9]{2}")
 
@@ -112,9 +113,15 @@ def _category(value: str) -> str:
     return value
 
 
-def _text(value: str) -> str:
-    if _CONTROL.search(value):
-        raise ValueError("must not contain control characters")
+STORED = "stored"  # validation context: a version read back from the store
+
+
+def _text(value: str, info: ValidationInfo) -> str:
+    """One line of text (no control characters, C1 included). A version stored before C1
+    controls were refused stays loadable: stored versions are never refused after the fact."""
+    problem = text_problem(value, LINE_FORBIDDEN)
+    if problem is not None and not (info.context or {}).get(STORED):
+        raise ValueError(problem)
     return value
 
 
@@ -135,7 +142,9 @@ Currency = Annotated[str, AfterValidator(_currency)]
 Zone = Annotated[str, Field(max_length=64), AfterValidator(_zone)]
 CategoryName = Annotated[str, AfterValidator(_category)]
 Hours = Annotated[int, Field(ge=1, le=8760)]
-Name = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_text)]
+Name = Annotated[str, Field(min_length=1, max_length=200,
+                           json_schema_extra={"pattern": f"^[^{LINE_FORBIDDEN_CHARS}]+$"}),
+                 AfterValidator(_text)]
 ReturnReason = Literal[
     "damaged", "defective", "wrong_item", "not_as_described", "counterfeit_suspected",
     "changed_mind", "no_longer_needed", "doesnt_fit", "better_price_found", "arrived_late",

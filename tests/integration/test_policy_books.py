@@ -24,7 +24,7 @@ from aftersales_core.errors import (
     ConcurrentChangeError,
     InvalidCommandError,
     NotAuthorisedError,
-    UnknownCaseError,
+    UnknownVersionError,
 )
 from aftersales_core.policies import evaluate
 from aftersales_core.policybook.documents import (
@@ -97,7 +97,7 @@ def test_a_refused_book_stores_nothing(app: Services) -> None:
     set_book(app, "uci", uci())
     with pytest.raises(UnchangedBookError, match="same as its version 1"):
         set_book(app, "uci", uci())
-    with pytest.raises(UnknownCaseError, match="no policy book version 5"):
+    with pytest.raises(UnknownVersionError, match="no policy book version 5"):
         app.store.books.version("uci", 5)
 
 
@@ -165,7 +165,7 @@ def test_a_forged_settings_hash_is_found_by_the_rerun(app: Services) -> None:
     with pytest.raises(SettingsMismatchError):
         app.store.books.rerun(forged)
     other = replace(decision, book={**decision.book, "book_version": 7})
-    with pytest.raises(UnknownCaseError):
+    with pytest.raises(UnknownVersionError):
         app.store.books.rerun(other)
 
 
@@ -193,8 +193,10 @@ def test_two_admins_setting_at_once_one_wins_the_other_is_told(app: Services) ->
     mine = app.store.find(PolicyBook, policy_book_id("merchant", "uci"))
     theirs = app.store.find(PolicyBook, policy_book_id("merchant", "uci"))
     assert mine is not None and theirs is not None
-    mine.set_version(canonical_document(validate(eu30())), "sha256:a", "a", "admin", "x", NOW)
-    theirs.set_version(canonical_document(validate(eu30())), "sha256:b", "b", "admin", "y", NOW)
+    mine.set_version(canonical_document(validate(eu30())), "sha256:a", "a", "admin", "x", NOW,
+                     base_hash="sha256:0")
+    theirs.set_version(canonical_document(validate(eu30())), "sha256:b", "b", "admin", "y", NOW,
+                       base_hash="sha256:0")
     app.store.save_atomically(mine)
     with pytest.raises(ConcurrentChangeError):
         app.store.save_atomically(theirs)
@@ -246,9 +248,9 @@ def test_a_diff_names_the_versions_compared_and_each_unknown_one(app: Services) 
     for before, after, words in ((3, None, "version 3 to compare from (versions 0 to 2)"),
                                  (None, 3, "version 3 to compare to (versions"),  # not 2
                                  (5, 4, "version 5 to compare from nor version 4 to")):
-        with pytest.raises(UnknownCaseError, match=re.escape(words)):
+        with pytest.raises(UnknownVersionError, match=re.escape(words)):
             app.books.compare(auditor, "uci", before, after)
-    with pytest.raises(UnknownCaseError, match="version 3 to compare from"):
+    with pytest.raises(UnknownVersionError, match="version 3 to compare from"):
         app.books.compare(auditor, "uci", 3, None, validate(uci()))
     # a proposed book is compared with a stored version: `after` is not one
     assert app.books.compare(auditor, "uci", None, 9, validate(uci())).before.version == 2
@@ -266,7 +268,7 @@ def test_a_simulation_under_a_stored_version_or_over_an_empty_period(app: Servic
     assert under_two.to_json() == app.books.simulate(auditor, "uci", validate(eu30()))[
         0].to_json()
     assert app.books.simulate(auditor, "uci", 1)[0].policies["return.eligibility"].changed == 0
-    with pytest.raises(UnknownCaseError, match="no policy book version 3"):
+    with pytest.raises(UnknownVersionError, match="no policy book version 3"):
         app.books.simulate(auditor, "uci", 3)
     for since, until in ((NOW, NOW), (NOW, NOW - timedelta(microseconds=1))):
         with pytest.raises(InvalidCommandError, match="the period is empty"):
@@ -289,6 +291,6 @@ def test_one_simulation_at_a_time_per_server_process(app: Services) -> None:
     report, _ = simulate_once(app, auditor, "uci", 1, None, None)
     assert report.merchant_id == "uci" and SIMULATIONS.acquire(blocking=False)
     SIMULATIONS.release()
-    with pytest.raises(UnknownCaseError):  # a failed simulation frees the process for the next
+    with pytest.raises(UnknownVersionError):  # a failed simulation frees the process for the next
         simulate_once(app, auditor, "uci", 8, None, None)
     assert simulate_once(app, auditor, "uci", 0, None, None)[0].merchant_id == "uci"

@@ -613,7 +613,8 @@ def lifecycles() -> list[Aggregate]:
     quota.restore(str(ret.id), "o-1", Money.of("599.00", "CNY"), at(2))
     book = PolicyBook(owner="merchant", merchant_id="m-1", timestamp=at(0))
     book.set_version({"format": "aftersales.policy-book/1", "returns": {"ship_back": "14 days"}},
-                     "sha256:ab", "admin-1", "admin", "first book", at(1))
+                     "sha256:ab", "admin-1", "admin", "first book", at(1),
+                     base_hash="sha256:00")
     return [ret, cancelled, rejected, refund, refused, complaint, order, customer, principal,
             quota, book]
 

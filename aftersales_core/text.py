@@ -1,0 +1,50 @@
+"""What people write, checked once for every entry point: the characters free text may not hold
+and the check that names the field.
+
+The wire schemas (`schemas/limits.py`, `schemas/common.py`: notes, reasons, messages of every
+command and inbound event), the policy book's names and the reason stored with a book version
+all refuse the same characters: NUL, the C0 controls other than tab, line feed and carriage
+return, DEL, and the C1 controls (U+0080 to U+009F: U+009B is a terminal's escape sequence
+introducer on its own). Text must also be encodable as UTF-8 (a lone surrogate, which a command
+line argument of invalid UTF-8 becomes, is not)."""
+
+from __future__ import annotations
+
+import re
+
+from aftersales_core.errors import InvalidFieldError
+
+# A character class (without brackets), as JSON Schema patterns and Python regexes read it.
+TEXT_FORBIDDEN_CHARS = r"\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f"
+# One line of text (a name): no line breaks or tabs either.
+LINE_FORBIDDEN_CHARS = r"\u0000-\u001f\u007f-\u009f"
+TEXT_FORBIDDEN = re.compile(f"[{TEXT_FORBIDDEN_CHARS}]")
+LINE_FORBIDDEN = re.compile(f"[{LINE_FORBIDDEN_CHARS}]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def text_problem(value: str, forbidden: re.Pattern[str] = TEXT_FORBIDDEN) -> str | None:
+    """What is wrong with the characters of ``value`` (None: nothing)."""
+    found = forbidden.search(value)
+    if found:
+        which = " other than tab and line breaks" if forbidden is TEXT_FORBIDDEN else ""
+        return (f"must not contain NUL or control characters{which} "
+                f"(U+{ord(found.group()):04X} at position {found.start()})")
+    odd = _SURROGATE.search(value)
+    if odd:
+        return f"is not UTF-8 text (a lone surrogate at position {odd.start()})"
+    return None
+
+
+def check_text(field: str, value: str, max_length: int, what: str = "") -> str:
+    """Free text a person wrote for ``field``: not blank, at most ``max_length`` characters,
+    none of the forbidden ones; else InvalidFieldError naming the field (``what`` says what
+    the field is for, when it is blank)."""
+    if not value.strip():
+        raise InvalidFieldError(field, what or "must not be empty")
+    if len(value) > max_length:
+        raise InvalidFieldError(field, f"at most {max_length} characters, not {len(value)}")
+    problem = text_problem(value)
+    if problem is not None:
+        raise InvalidFieldError(field, problem)
+    return value
