@@ -5,8 +5,8 @@ A denial changes no case, so it is not an event of one: it is a row of ``securit
 written in its own transaction at the moment of the denial (principal, operation, case, the
 ``access`` rule that decided, its reasons, when and through which entry point) with the
 policy's inputs, so an auditor can re-run the decision; a listed denial also names the
-merchant whose policy book the operation was on, from those inputs. Personal data never reaches it: the
-inputs hold ids, roles and the facts the matrix reads.
+merchant whose policy book the operation was on, from those inputs. Personal data never
+reaches it: the inputs hold ids, roles and the facts the matrix reads.
 """
 
 from __future__ import annotations

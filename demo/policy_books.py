@@ -62,10 +62,11 @@ def what_if(pipeline: Cli, workdir: Path) -> tuple[str, dict[str, Any]]:
     page = workdir / "what-if.html"
     private_file(page)
     page.write_text(simulation_html(report, timing), encoding="utf-8")
-    out = Console(file=io.StringIO(), width=1_000_000)  # as piped: never wrapped
+    text = io.StringIO()
+    out = Console(file=text, width=1_000_000)  # as piped: never wrapped
     for rendered in simulation_tables(report, timing):
         out.print(rendered)
-    return out.file.getvalue(), {**report, "timing": timing}
+    return text.getvalue(), {**report, "timing": timing}
 
 
 def headline(report: dict[str, Any]) -> str:

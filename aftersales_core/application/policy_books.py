@@ -215,7 +215,7 @@ class PolicyBooks:
                 owner=book_id.owner, merchant_id=book_id.merchant_id, timestamp=at)
             if expected is not None and aggregate.latest != expected:
                 raise PreconditionFailedError(
-                    f"{book_id}'s policy book is at version {aggregate.latest}, not "
+                    f"the policy book of {book_id} is at version {aggregate.latest}, not "
                     f"{expected}: it changed since you read it; read it again and decide anew")
             aggregate.set_version(canonical, digest(canonical), by, role, reason, at,
                                   base_hash=_builtin_hash())
