@@ -171,3 +171,38 @@ def test_concurrent_callers_are_answered_once_their_batch_is_durable(
     finally:
         committer.close()
         app.close()
+
+
+def test_a_batch_reads_what_another_process_wrote_before_it_began(store_settings: Any) -> None:
+    """The batch's one catch-up with the store drops what this process cached of aggregates
+    another process changed since, so the batch decides on their latest state (and is written
+    in one transaction, with no conflict to re-run one by one)."""
+    env = eventsourcing_env(store_settings.database_url, store_settings.postgres_schema)
+    app, other = open_app(env), open_app(env)
+    try:
+        delivered_order(app, "o-1", lines=LINES, customer_id="c-1")
+        setup = run_together(app.store, jobs(app, [("customer-c-1", request(1)),
+                                                   ("customer-c-1", request(2))]))
+        assert [d.error for d in setup] == [None, None]
+        assert run_together(other.store, jobs(other, [("customer-c-1", cancel(1))]))[0].error \
+            is None  # case 1, cached by app, cancelled elsewhere
+        work = jobs(app, [("customer-c-1", cancel(1)), ("customer-c-1", cancel(2))])
+        inserts: list[int] = []
+        recorder = app.store.recorder
+        insert = recorder.insert_events
+
+        def counted(stored: Any, **kwargs: Any) -> Any:
+            inserts.append(len(stored))
+            return insert(stored, **kwargs)
+
+        recorder.insert_events = counted  # type: ignore[method-assign]
+        outcomes = run_together(app.store, work)
+        recorder.insert_events = insert  # type: ignore[method-assign]
+        assert isinstance(outcomes[0].error, DomainError), outcomes  # cancelled already
+        assert outcomes[1].error is None
+        assert len(inserts) == 1, "decided on fresh state: one transaction, no re-run"
+        topics = [t for a, _, t in history(app) if a == case(1)]
+        assert topics.count("aftersales.return.Cancelled") == 1
+    finally:
+        app.close()
+        other.close()
