@@ -54,7 +54,7 @@ def _plain_method_event(cls: type) -> bool:
     if any("apply" in vars(base) and base is not CanMutateAggregate for base in after):
         return False
     expected = CaseEvent.mutate if issubclass(cls, CaseEvent) else CanMutateAggregate.mutate
-    return cls.mutate is expected  # type: ignore[attr-defined, comparison-overlap]
+    return cls.mutate is expected  # type: ignore[attr-defined]
 
 
 def _applier(cls: type) -> Apply:
