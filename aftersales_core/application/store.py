@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import Application
@@ -80,16 +80,28 @@ class Batch:
 
     def undo(self, mark: int) -> None:
         self.effects = [(at, effect) for at, effect in self.effects if at < mark]
-        if len(self.staged) > mark:
-            kept = self.staged[:mark]
-            self.staged, self.by_aggregate = [], {}
-            self.stage(kept)
+        while len(self.staged) > mark:  # newest first: each is the last of its aggregate's
+            event, _ = self.staged.pop()
+            events = self.by_aggregate[event.originator_id]
+            events.pop()
+            if not events:
+                del self.by_aggregate[event.originator_id]
 
     def clear(self) -> None:
         self.read.clear()
         self.staged.clear()
         self.by_aggregate.clear()
         self.effects.clear()
+
+
+class BatchHook(Protocol):
+    """Work that joins each group-commit batch of a thread: told when it begins and ends, and
+    asked at each flush for work to run in the batch's transaction (the data keys its events
+    were sealed with)."""
+
+    def begin(self) -> None: ...
+    def effects(self) -> list[Effect]: ...
+    def end(self) -> None: ...
 
 
 def conflict() -> ConcurrentChangeError:
@@ -113,6 +125,7 @@ class Store(Application):
         self.books = PolicyBooks(self, self.save_atomically)
         self._rules_of: dict[int, tuple[weakref.ref[Order], Rules]] = {}
         self._local = threading.local()
+        self.batch_hooks: list[BatchHook] = []
 
     def rules_for(self, order: Order | None) -> Rules:
         """The policy book an order's decisions follow: its merchant's (else the platform's).
@@ -143,6 +156,8 @@ class Store(Application):
         if self.current_batch is not None:
             raise RuntimeError("a batch is open already in this thread")
         self._local.batch = batch = Batch()
+        for hook in self.batch_hooks:
+            hook.begin()
         try:
             try:
                 self.cache.catch_up(self.recorder)
@@ -152,6 +167,8 @@ class Store(Application):
             yield batch
         finally:
             self._local.batch = None
+            for hook in self.batch_hooks:
+                hook.end()
 
     def mark(self) -> int:
         batch = self.current_batch
@@ -168,7 +185,8 @@ class Store(Application):
         batch = self.current_batch
         if batch is None or not batch.staged:
             return 0
-        effects = [effect for _, effect in batch.effects]
+        effects = [*(e for hook in self.batch_hooks for e in hook.effects()),
+                   *(effect for _, effect in batch.effects)]
         try:
             positions = self.recorder.insert_events(
                 [stored for _, stored in batch.staged],

@@ -206,3 +206,54 @@ def test_a_batch_reads_what_another_process_wrote_before_it_began(store_settings
     finally:
         app.close()
         other.close()
+
+
+def test_a_batch_writes_new_data_keys_in_its_own_transaction(store_settings: Any) -> None:
+    """A customer's first personal datum makes their data key; in a batch the key is written
+    in the batch's one transaction (no commit of its own), and when another process gave the
+    customer a key meanwhile the batch's commands run again one by one under that key."""
+    env = eventsourcing_env(store_settings.database_url, store_settings.postgres_schema)
+    app, other = open_app(env), open_app(env)
+    try:
+        for n in (1, 2, 3):
+            delivered_order(app, f"o-{n}", lines=LINES, customer_id=f"c-{n}")
+        table = app.privacy.keys.table
+        separate: list[str] = []
+        insert = table.insert
+
+        def counted(row: Any) -> Any:  # the key's own transaction, outside batches
+            separate.append(row.subject)
+            return insert(row)
+
+        table.insert = counted  # type: ignore[method-assign]
+        work = jobs(app, [("customer-c-1", request(1, "o-1", note="the lamp flickers")),
+                          ("customer-c-2", request(2, "o-2", note="scratched")),
+                          ("customer-c-1", request(3, "o-1", note="again"))])
+        assert [d.error for d in run_together(app.store, work)] == [None, None, None]
+        assert separate == []
+        assert table.counts()["keys"] == 2
+        meddle = jobs(app, [("customer-c-3", request(4, "o-3", note="dented"))])[0]
+
+        theirs: list[str] = []
+
+        def while_another_process_keys_c3() -> CommandResult:
+            result = meddle()  # sealed under a key made for this batch
+            if not theirs:  # another process makes c-3's key first
+                theirs.append(other.privacy.keys.key_for("c-3")[0])
+            return result
+
+        outcomes = run_together(app.store, [while_another_process_keys_c3])
+        assert outcomes[0].error is None  # run again alone, under the other process's key
+        current = table.current("c-3")
+        assert current is not None and [current.key_id] == theirs
+        assert separate == []
+        fresh = open_app(env)
+        try:
+            notes = {n: fresh.store.load_any(UUID(case(n))).note.value  # type: ignore[union-attr]
+                     for n in (1, 2, 3, 4)}
+        finally:
+            fresh.close()
+        assert notes == {1: "the lamp flickers", 2: "scratched", 3: "again", 4: "dented"}
+    finally:
+        app.close()
+        other.close()
