@@ -57,6 +57,7 @@ from schemas import strict_json
 from schemas.boundary import read_inbound
 from schemas.errors import InputRefused
 from schemas.json_stream import Document
+from workers.collector import tune_collector
 
 BATCH = 500  # documents decided together and committed in one transaction (group commit)
 
@@ -91,6 +92,7 @@ Source = Annotated[
 def _main(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="log more")] = False,
 ) -> None:
+    tune_collector()
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

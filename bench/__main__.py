@@ -51,6 +51,7 @@ from bench.report import (
     table,
     write_json,
 )
+from workers.collector import tune_collector
 
 BENCHMARKS: dict[str, Callable[[Context], BenchResult]] = {
     "commands": commands.run,
@@ -90,6 +91,7 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse(argv)
+    tune_collector()  # as every aftersales process does (workers/collector.py)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
                         format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("kafka").setLevel(logging.ERROR)
