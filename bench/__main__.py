@@ -37,6 +37,7 @@ from bench import (
     rebuild,
     relay,
     replay,
+    scale_out,
     submit,
 )
 from bench.context import Context
@@ -68,6 +69,7 @@ BENCHMARKS: dict[str, Callable[[Context], BenchResult]] = {
     "audit": audit.run,
     "policy_simulate": policy_simulate.run,
     "http_api": http_api.run,
+    "scale_out": scale_out.run,
 }
 
 
