@@ -60,6 +60,7 @@ from schemas.json_stream import Document
 from workers.collector import tune_collector
 
 BATCH = 500  # documents decided together and committed in one transaction (group commit)
+KNOWN_CALLERS = 10_000  # principals an --envelopes submit remembers (the oldest is forgotten)
 
 app = typer.Typer(
     help="Event-sourced after-sales case engine: returns, refunds, complaints.",
@@ -199,6 +200,8 @@ def _unwrap(
         except DomainError as refused:
             code, message = classify(refused)
             return None, None, f"cannot act as {name!r}: {message}", code
+        if len(callers) > KNOWN_CALLERS:  # bounded memory, whatever the principals
+            del callers[next(iter(callers))]
     return value["command"], callers[name], None, exit_codes.OK
 
 

@@ -39,6 +39,7 @@ from bench import (
     replay,
     scale_out,
     submit,
+    submit_memory,
 )
 from bench.context import Context
 from bench.report import (
@@ -59,6 +60,7 @@ BENCHMARKS: dict[str, Callable[[Context], BenchResult]] = {
     "loading": loading.run,
     "encryption": encryption.run,
     "submit": submit.run,
+    "submit_memory": submit_memory.run,
     "inbound": inbound.run,
     "relay": relay.run,
     "replay": replay.run,

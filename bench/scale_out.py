@@ -35,7 +35,6 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -46,19 +45,14 @@ from aftersales import children
 from aftersales.bootstrap import open_app
 from aftersales.brokers import ensure_topics
 from aftersales.settings import eventsourcing_env
-from aftersales_core.application.access import Caller
-from aftersales_core.application.services import Services
 from bench.context import Context
 from bench.kafka_util import json_message, publish
 from bench.messages import customer_of, delivered_order_messages, is_order_message, order_id_of
 from bench.report import BenchResult, Figure, progress
 from bench.submit import commands_file
-from bench.workload import ADMIN, STAFF, T0, as_principal
-from dispatch.group_commit import run_together
-from dispatch.upstream import apply_upstream
+from bench.workload import ingest_in_batches
 from privacy.kek import write_key_file
 from projections.catalog import PROJECTIONS
-from schemas.inbound import ANY_INBOUND
 
 URL_VARIABLE = "AFTERSALES_BENCH_POSTGRES_URL"
 ROOT = Path(__file__).resolve().parent.parent
@@ -66,7 +60,6 @@ PARTITIONS = 6
 PROCESSES = (1, 2)
 POLL_S = 0.2
 DEADLINE_S = 600.0
-BATCH = 500
 ORDER_TOPICS = ("aftersales.order.Placed", "aftersales.order.Paid",
                 "aftersales.order.ShipmentScanned")  # one stored event per upstream message
 
@@ -192,35 +185,9 @@ def rate(count: int, seconds: float, before: int) -> float:
     return (count - before) / max(seconds, POLL_S)
 
 
-# ---- untimed set-up -----------------------------------------------------------------------------
-def ingest(app: Services, orders: int, prefix: str) -> list[str]:
-    """Deliver ``orders`` orders and make their customers' principals, in batches."""
-    upstream = Caller(app.principals.ensure_system("system.upstream", T0), T0, "bench")
-    if not app.store.exists(as_principal(ADMIN).principal_id):
-        app.principals.bootstrap(ADMIN, T0)
-        for name, role in STAFF.items():
-            app.principals.add(as_principal(ADMIN), name, [role], T0)
-    jobs: list[Callable[[], object]] = []
-    order_ids = []
-    for index in range(orders):
-        order_id = order_id_of(index, prefix)
-        order_ids.append(order_id)
-        jobs += [partial(apply_upstream, app, upstream, ANY_INBOUND.validate_python(message))
-                 for message in delivered_order_messages(order_id, customer_of(index))]
-        jobs.append(partial(app.principals.add, as_principal(ADMIN),
-                            f"customer-{customer_of(index)}", ["customer"], T0,
-                            customer_id=customer_of(index)))
-    for start in range(0, len(jobs), BATCH):
-        failed = [d.error for d in run_together(app.store, jobs[start:start + BATCH])
-                  if d.error is not None and "exists" not in str(d.error)]
-        if failed:
-            raise RuntimeError(f"ingest: {failed[0]}")
-    return order_ids
-
-
 # ---- the roles ----------------------------------------------------------------------------------
 def commands(cluster: Cluster, count: int, procs: int) -> float:
-    order_ids = ingest(cluster.app, count, f"sc{procs}")
+    order_ids = ingest_in_batches(cluster.app, count, f"sc{procs}")
     share = -(-count // procs)
     files = [commands_file(cluster.ctx.path(f"scale-commands-{procs}-{n}").with_suffix(".jsonl"),
                            order_ids[n * share:(n + 1) * share], first=n * share)
