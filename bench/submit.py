@@ -68,7 +68,7 @@ def submit_seconds(ctx: Context, store: Path, file: Path, expected: int,
 
 
 def run(ctx: Context) -> BenchResult:
-    count = ctx.size(1000, 20)
+    count = ctx.size(2000, 20)
     progress(f"submit: ingesting {count} delivered orders (untimed)")
     store = ctx.path("submit-orders").with_suffix(".sqlite")
     app = new_app(store)
