@@ -1,8 +1,8 @@
 """Group commit (issue 15): commands ready together are decided in memory and written in one
 transaction; each gets the outcome it would get alone, in order; a refused, denied or invalid
-one never affects its batch-mates; a conflict with another process re-runs the batch's
-commands one by one on fresh state; concurrent callers are acknowledged after their batch is
-durable. On SQLite and PostgreSQL."""
+one never affects its batch-mates; a conflict with another process runs the batch again on
+fresh state (after three such losses, its commands one by one); concurrent callers are
+acknowledged after their batch is durable. On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -112,7 +112,13 @@ def test_a_batch_gives_each_command_the_outcome_it_gets_alone_in_one_transaction
         alone.close()
 
 
-def test_a_conflict_with_another_process_reruns_the_batch_one_by_one(
+def complaint(n: int) -> dict[str, Any]:
+    return {"command": "FileComplaint", "case_id": case(100 + n), "order_id": "o-1",
+            "channel": "chat", "category": "not_as_described", "description": f"#{n}",
+            "at": AT.isoformat()}
+
+
+def test_a_conflict_with_another_process_reruns_the_batch_on_fresh_state(
         store_settings: Any) -> None:
     env = eventsourcing_env(store_settings.database_url, store_settings.postgres_schema)
     app, other = open_app(env), open_app(env)
@@ -254,6 +260,34 @@ def test_a_batch_writes_new_data_keys_in_its_own_transaction(store_settings: Any
         finally:
             fresh.close()
         assert notes == {1: "the lamp flickers", 2: "scratched", 3: "again", 4: "dented"}
+    finally:
+        app.close()
+        other.close()
+
+
+def test_a_batch_that_keeps_losing_to_another_process_runs_one_by_one(
+        store_settings: Any) -> None:
+    """Another process writes the batch's order while every attempt decides: after three lost
+    batches each command runs alone, and every command is done exactly once."""
+    env = eventsourcing_env(store_settings.database_url, store_settings.postgres_schema)
+    app, other = open_app(env), open_app(env)
+    try:
+        delivered_order(app, "o-1", lines=LINES, customer_id="c-1")
+        mine = jobs(app, [("customer-c-1", complaint(1)), ("customer-c-1", complaint(2))])
+        theirs = iter(jobs(other, [("customer-c-1", complaint(10 + n)) for n in range(9)]))
+        meddled: list[CommandResult] = []
+
+        def file_while_another_process_files_too() -> CommandResult:
+            result = mine[1]()
+            meddled.append(next(theirs)())  # the order moves on under the batch
+            return result
+
+        outcomes = run_together(app.store, [mine[0], file_while_another_process_files_too])
+        assert [d.error for d in outcomes] == [None, None], outcomes
+        assert len(meddled) == 4  # three lost batches, then alone
+        filed = [a for a, _, t in history(app) if t == "aftersales.complaint.Filed"]
+        assert sorted(filed) == sorted([case(101), case(102),
+                                        *(case(110 + n) for n in range(4))])
     finally:
         app.close()
         other.close()
