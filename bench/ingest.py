@@ -12,6 +12,7 @@ the input costs."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -22,10 +23,12 @@ import orjson
 from bench.context import Context
 from bench.messages import customer_of, delivered_order_messages, is_order_message, order_id_of
 from bench.report import REPEATS, BenchResult, Figure, median, paired, progress
+from bench.workload import ADMIN, T0, as_principal, new_app
 from schemas.boundary import read_inbound
 
 ROOT = Path(__file__).resolve().parent.parent
 GROUP = 50  # orders whose events are interleaved
+FEED = "feed-1"  # the upstream principal the file is ingested as
 DEADLINE_S = 900.0
 
 
@@ -40,9 +43,25 @@ def events_file(path: Path, orders: int) -> tuple[Path, int]:
     return path, len(lines)
 
 
-def ingest_seconds(ctx: Context, file: Path, expected: int) -> float:
+def empty_store(ctx: Context) -> Path:
+    """A store holding only the principals: the bench's administrator and staff, and the
+    feed the file is ingested as (role upstream)."""
+    path = ctx.path("ingest-template").with_suffix(".sqlite")
+    app = new_app(path)
+    app.principals.add(as_principal(ADMIN), FEED, ["upstream"], T0)
+    app.store.close()
+    return path
+
+
+def ingest_seconds(ctx: Context, template: Path, file: Path, expected: int) -> float:
+    store = ctx.path("ingest-store").with_suffix(".sqlite")
+    shutil.copyfile(template, store)
+    for suffix in ("-wal", "-shm"):
+        if Path(f"{template}{suffix}").exists():
+            shutil.copyfile(f"{template}{suffix}", f"{store}{suffix}")
     env = {k: v for k, v in os.environ.items() if not k.startswith("AFTERSALES_")}
-    env.update({"AFTERSALES_DATABASE_URL": f"sqlite:///{ctx.path('ingest-store')}.sqlite",
+    env.update({"AFTERSALES_DATABASE_URL": f"sqlite:///{store}",
+                "AFTERSALES_PRINCIPAL": FEED,
                 "AFTERSALES_READ_DATABASE_URL": f"sqlite:///{ctx.path('ingest-read')}.sqlite",
                 "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT),
                                                             os.environ.get("PYTHONPATH")]))})
@@ -68,11 +87,12 @@ def read_seconds(file: Path) -> float:
 def run(ctx: Context) -> BenchResult:
     orders = ctx.size(1600, 40)
     file, count = events_file(ctx.path("upstream").with_suffix(".jsonl"), orders)
+    template = empty_store(ctx)
     bench = BenchResult("ingest", params={"events": count, "orders": orders,
                                           "repeats": REPEATS, "store": "SQLite"})
     rates, read_rates = [], []
     for repeat in range(REPEATS):
-        seconds = ingest_seconds(ctx, file, count)
+        seconds = ingest_seconds(ctx, template, file, count)
         read = read_seconds(file)
         rates.append(count / seconds)
         read_rates.append(count / read)
