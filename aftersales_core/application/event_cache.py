@@ -31,9 +31,14 @@ FOREIGN_LIMIT = 2000
 
 
 class EventCache:
-    def __init__(self, maxsize: int = 4096) -> None:
-        self.maxsize = maxsize
+    """At most ``maxsize`` aggregates and ``max_events`` events in all (aggregates that keep
+    growing, a busy order, a repeat buyer, must not grow the process): the least recently used
+    go first."""
+
+    def __init__(self, maxsize: int = 4096, max_events: int = 32_768) -> None:
+        self.maxsize, self.max_events = maxsize, max_events
         self._items: OrderedDict[UUID, tuple[Any, ...]] = OrderedDict()
+        self._events = 0  # in all the entries
         self._lock = threading.Lock()
         self._synced: int | None = None  # entries reflect every write up to this position
         self._own: set[int] = set()  # positions this process wrote after _synced
@@ -74,6 +79,7 @@ class EventCache:
                     if cached is not None and (not cached or cached[-1].originator_version
                                                < notification.originator_version):
                         del self._items[aggregate_id]  # type: ignore[arg-type]
+                        self._events -= len(cached)
         with self._lock:
             self._synced = top
             self._own = {position for position in self._own if position > top}
@@ -98,19 +104,23 @@ class EventCache:
 
     def forget(self, aggregate_id: UUID) -> None:
         with self._lock:
-            self._items.pop(aggregate_id, None)
+            self._events -= len(self._items.pop(aggregate_id, ()))
 
     def clear(self) -> None:
         """Forget everything (after an erasure: decoded personal data leaves memory)."""
         with self._lock:
             self._items.clear()
+            self._events = 0
 
     def _put(self, aggregate_id: UUID, events: tuple[Any, ...]) -> None:
         with self._lock:
+            self._events += len(events) - len(self._items.get(aggregate_id, ()))
             self._items[aggregate_id] = events
             self._items.move_to_end(aggregate_id)
-            while len(self._items) > self.maxsize:
-                self._items.popitem(last=False)
+            while len(self._items) > self.maxsize or (
+                    self._events > self.max_events and len(self._items) > 1):
+                _, dropped = self._items.popitem(last=False)
+                self._events -= len(dropped)
 
 
 def _follows(cached: Sequence[Any], events: Sequence[Any]) -> bool:
