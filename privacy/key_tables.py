@@ -99,14 +99,24 @@ class SqlKeyTable:
     def insert_effect(self, rows: Sequence[KeyRow]) -> Effect:
         """The statements that store new keys, run on the cursor of the transaction that
         stores the events sealed with them. A subject given a key by another process meanwhile
-        fails that transaction (a conflict: its commands then run again one by one)."""
+        fails that transaction as a conflict (the batch then runs again and seals under that
+        key). No statement of it fails in the database: on PostgreSQL a failed statement in
+        the insert's pipeline would skip the statements after it, and a statement psycopg was
+        preparing there would then be missing on that connection."""
 
         def effect(cursor: Any) -> None:
             tx = Tx(cursor, self.postgres)
             for row in rows:
                 tx.execute(f"INSERT INTO {self.keys} (subject, key_id, kek_id, wrapped, "
-                           "created_at) VALUES (?, ?, ?, ?, ?)",
+                           "created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (subject) DO NOTHING",
                            (row.subject, row.key_id, row.kek_id, row.wrapped, row.created_at))
+            marks = ", ".join("?" for _ in rows)
+            stored = dict(tx.rows(f"SELECT subject, key_id FROM {self.keys} WHERE subject IN "
+                                  f"({marks})", [row.subject for row in rows]))
+            lost = sum(stored.get(row.subject) != row.key_id for row in rows)
+            if lost:
+                raise IntegrityError(f"{lost} data key(s) of this batch were made meanwhile by "
+                                     "another process")
 
         return effect
 
