@@ -6,6 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PG_URL := postgresql://aftersales:aftersales-test@127.0.0.1:5432/aftersales_test
 PYTEST_ARGS ?=
+TEST_JOBS ?= 2  # pytest-xdist workers; each test file runs whole on one of them
 
 .PHONY: help demo test unit lint typecheck fmt bench postgres browser clean
 
@@ -15,7 +16,7 @@ help:  ## list the targets
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[dev,report,demo]'
 	touch $(STAMP)
 
 venv: $(STAMP)  ## create the virtualenv and install the project
@@ -24,7 +25,7 @@ demo: $(STAMP)  ## run the pipeline on the embedded defaults and print what happ
 	$(BIN)/python -m demo $(DEMO_ARGS)
 
 test: $(STAMP) postgres browser lint typecheck  ## start what the tests need and run them all
-	AFTERSALES_TEST_POSTGRES_URL=$(PG_URL) $(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	AFTERSALES_TEST_POSTGRES_URL=$(PG_URL) $(BIN)/python -m pytest -q -n $(TEST_JOBS) --dist loadfile $(PYTEST_ARGS)
 
 unit: $(STAMP)  ## the fast, pure tests only
 	$(BIN)/python -m pytest -q tests/unit

@@ -42,11 +42,15 @@ from aftersales_core.application.unit_of_work import UnitOfWork
 from aftersales_core.application.upstream import UpstreamService
 from audit.denials import open_denial_log
 from consumers import kafka_clients
-from consumers.case_events import RelayableMapper, to_cloud_event
+from consumers.case_events import RelayableMapper, is_relayed, to_cloud_event
+from consumers.case_states import CaseStatePublisher
 from consumers.inbound import InboundConsumer
+from consumers.kafka_clients import KafkaConnection
 from consumers.leadership import relay_leadership
+from consumers.payloads import Payloads
 from consumers.projection_runner import ProjectionRunner
 from consumers.relay import Relay
+from dispatch.tracing import TracingMapper
 from privacy.kek import DEFAULT_FILE_NAME, KeyEncryptionKeys, load_keys
 from privacy.key_tables import open_key_table
 from privacy.keys import Keyring, KeyTable
@@ -97,6 +101,7 @@ def open_app(env: dict[str, str], attempts: int = 8, *,
             keyring = Keyring(table, keks or configured_keks(env, table, environ))
             keyring.check()
             seal_personal_data(store, keyring)
+            carry_trace_context(store)
             guard_event_size(store, max_event_bytes)
             subjects = open_subject_index(store.recorder, table)
             return compose(store, open_denial_log(store.recorder), keyring, subjects,
@@ -159,6 +164,13 @@ def compose(store: Store, denials: DenialLog, keyring: Keyring,
     )
 
 
+def carry_trace_context(store: Store) -> Store:
+    """Store the trace context each event was caused under with it (dispatch/tracing.py)."""
+    mapper = TracingMapper(store.mapper)
+    store.mapper = store.events.mapper = mapper
+    return store
+
+
 def guard_event_size(store: Store, max_event_bytes: int) -> Store:
     """Put the size check into the event store (it measures each new event as the relay will
     publish it)."""
@@ -172,15 +184,18 @@ def topic_partitions(settings: Settings) -> dict[str, int]:
         settings.orders_topic: settings.orders_partitions,
         settings.shipments_topic: settings.shipments_partitions,
         settings.case_events_topic: settings.case_events_partitions,
+        settings.case_states_topic: settings.case_states_partitions,
         settings.dlq_topic: 1,
     }
 
 
 def topic_configs(settings: Settings) -> dict[str, dict[str, str]]:
     """Configs of the topics the project creates: the case-events topic takes every event
-    the store accepts."""
+    the store accepts; the case-states topic keeps the latest state of each case."""
     limit = settings.case_event_max_bytes + RECORD_OVERHEAD
-    return {settings.case_events_topic: {"max.message.bytes": str(limit)}}
+    return {settings.case_events_topic: {"max.message.bytes": str(limit)},
+            settings.case_states_topic: {"max.message.bytes": str(limit),
+                                         "cleanup.policy": "compact"}}
 
 
 def ensure_pipeline_topics(settings: Settings) -> list[str]:
@@ -189,10 +204,9 @@ def ensure_pipeline_topics(settings: Settings) -> list[str]:
                          configs=topic_configs(settings))
 
 
-def _bootstrap(settings: Settings) -> str:
-    if not settings.kafka_bootstrap_servers:
-        raise ValueError("KAFKA_BOOTSTRAP_SERVERS is not set")
-    return settings.kafka_bootstrap_servers
+def _bootstrap(settings: Settings) -> KafkaConnection:
+    """Where and how every Kafka client connects (SASL, TLS: the settings)."""
+    return settings.kafka()
 
 
 def build_relay(app: Services, settings: Settings, policy: ErrorPolicy | None = None) -> Relay:
@@ -209,7 +223,20 @@ def build_relay(app: Services, settings: Settings, policy: ErrorPolicy | None = 
                  settings.case_events_topic, max_message_bytes=limit, topic_limit=topic_limit,
                  leadership=relay_leadership(settings.database_url, settings.postgres_schema,
                                              settings.case_events_topic),
-                 policy=policy)
+                 added=Payloads(app.store.recorder), policy=policy)
+
+
+def build_case_states(app: Services, settings: Settings, policy: ErrorPolicy | None = None
+                      ) -> CaseStatePublisher:
+    """The publisher of each case's current state to the compacted case-states topic (one
+    leads, like the relay)."""
+    servers = _bootstrap(settings)
+    return CaseStatePublisher(
+        app.store, partial(kafka_clients.producer, servers,
+                           max_request_size=settings.case_event_max_bytes + RECORD_OVERHEAD),
+        settings.case_states_topic,
+        leadership=relay_leadership(settings.database_url, settings.postgres_schema,
+                                    settings.case_states_topic), policy=policy)
 
 
 def build_inbound(app: Services, settings: Settings, policy: ErrorPolicy | None = None
@@ -249,8 +276,13 @@ def store_reader(app: Services) -> Callable[[int, int], list[Event]]:
     """Read the store's events after a position, as the envelopes projections apply."""
 
     def read(after: int, limit: int) -> list[Event]:
-        notifications = app.store.recorder.select_notifications(after + 1, limit)
-        return [to_cloud_event(n) for n in notifications]
+        """Up to ``limit`` published events after ``after`` (empty at the store's end only)."""
+        while notifications := app.store.recorder.select_notifications(after + 1, limit):
+            events = [to_cloud_event(n) for n in notifications if is_relayed(n.topic)]
+            if events:
+                return events
+            after = notifications[-1].id  # only private events here: read on
+        return []
 
     return read
 

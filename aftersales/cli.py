@@ -7,13 +7,16 @@ service API instead."""
 
 from __future__ import annotations
 
+import inspect
 import logging
+import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
-from typing import Annotated
+from importlib.metadata import version as package_version
+from typing import Annotated, Literal
 
 import typer
 from rich.progress import Progress
@@ -32,17 +35,20 @@ from aftersales.bootstrap import build_app
 from aftersales.cli_audit import audit_app
 from aftersales.cli_case import case_app
 from aftersales.cli_deadlines import deadlines_app
+from aftersales.cli_dlq import dlq_app
 from aftersales.cli_insights import insights_app
 from aftersales.cli_keys import principals_app  # with the key commands registered
 from aftersales.cli_policy import policy_app
 from aftersales.cli_privacy import customer_app, keys_app
-from aftersales.cli_projections import projections_app, query, report, status
+from aftersales.cli_projections import projections_app, query, report
 from aftersales.cli_run import broker, run
 from aftersales.cli_serve import serve
+from aftersales.cli_status import status
 from aftersales.errors import classify
 from aftersales.identity import AsPrincipal, caller_for
 from aftersales.identity import now as received_now
 from aftersales.inputs import chunked, count_lines, read_documents, readable
+from aftersales.logs import JsonLogFormatter
 from aftersales.output import emit_json_line, errors, fail
 from aftersales.settings import ScrubSecrets
 from aftersales_core.application.access import Caller
@@ -83,15 +89,28 @@ app.add_typer(projections_app, name="projections")
 app.add_typer(principals_app, name="principals")
 app.add_typer(customer_app, name="customer")
 app.add_typer(keys_app, name="keys")
+app.add_typer(dlq_app, name="dlq")
 
 Source = Annotated[
     str, typer.Argument(help="a JSON file (one object, an array or JSON lines) or - for stdin")
 ]
 
 
+def _version(shown: bool) -> None:
+    if shown:
+        print(f"aftersales {package_version('aftersales')}")
+        raise typer.Exit(exit_codes.OK)
+
+
 @app.callback()
 def _main(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="log more")] = False,
+    version: Annotated[bool, typer.Option(
+        "--version", callback=_version, is_eager=True, help="print the version and exit")
+    ] = False,
+    log_format: Annotated[Literal["text", "json"], typer.Option(
+        help="json: one JSON object per log line, with topic, partition, offset and case_id "
+             "as fields where a line is about one")] = "text",
 ) -> None:
     tune_collector()
     logging.basicConfig(
@@ -100,6 +119,8 @@ def _main(
     )
     for handler in logging.getLogger().handlers:
         handler.addFilter(ScrubSecrets())
+        if log_format == "json":
+            handler.setFormatter(JsonLogFormatter())
     # kafka-python logs every failed connection attempt; our workers log what they do about it
     logging.getLogger("kafka").setLevel(logging.DEBUG if verbose else logging.CRITICAL)
 
@@ -263,9 +284,33 @@ def _what(problem: Exception, noun: str) -> str:
     return f"invalid {noun}: " if problem.kind in ("invalid", "wrong_topic") else ""
 
 
+def reflow(text: str) -> str:
+    """A help text as paragraphs: the docstring's hard line breaks become spaces, so the
+    terminal (or the help's own width) decides where lines break."""
+    paragraphs = re.split(r"\n\s*\n", inspect.cleandoc(text))
+    return "\n\n".join(" ".join(paragraph.split()) for paragraph in paragraphs)
+
+
+def reflow_help(typer_app: typer.Typer) -> None:
+    """Reflow every command's help in the tree (commands' docstrings, groups' help)."""
+    for command in typer_app.registered_commands:
+        callback = command.callback
+        if command.help is not None:
+            command.help = reflow(command.help)
+        elif callback is not None and callback.__doc__:
+            callback.__doc__ = reflow(callback.__doc__)
+    for group in typer_app.registered_groups:
+        if group.typer_instance is not None:
+            info = group.typer_instance.info
+            if isinstance(info.help, str):
+                info.help = reflow(info.help)
+            reflow_help(group.typer_instance)
+
+
 def main() -> None:
     """The entry point: every failure becomes its exit code and one line, never a traceback
     (usage errors too: the message and where to find help)."""
+    reflow_help(app)
     try:
         code = app(standalone_mode=False)
     except NoArgsIsHelpError as shown:

@@ -22,6 +22,7 @@ from aftersales.identity import AsPrincipal, caller_for
 from aftersales.output import Format as RowsFormat
 from aftersales.output import console, emit_json_line, emit_rows, errors, fail, table
 from audit.auditor import Auditor, OnProgress, SealResult, VerifyReport
+from audit.denials import COLUMNS as DENIAL_COLUMNS
 from audit.denials import SqlDenialLog
 
 audit_app = typer.Typer(
@@ -216,4 +217,5 @@ def denials(
         for row in rows:
             row["reasons"] = "; ".join(row["reasons"])
             del row["inputs"]
-    emit_rows(rows, fmt, f"denials ({len(rows)})")
+    emit_rows(rows, fmt, f"denials ({len(rows)})",
+              [c for c in DENIAL_COLUMNS if fmt == "json" or c != "inputs"])

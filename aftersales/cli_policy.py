@@ -23,6 +23,7 @@ from aftersales_core.application.policy_books import BookVersion
 from aftersales_core.application.services import Services
 from aftersales_core.policybook.diff import Change
 from aftersales_core.policybook.documents import MAX_BYTES, Kind, parse, to_toml, validate
+from aftersales_core.policybook.model import Book
 from projections.db import private_file
 
 policy_app = typer.Typer(
@@ -186,8 +187,11 @@ def diff(
 
 @policy_app.command("simulate")
 def simulate(
-    proposed: Annotated[str, typer.Argument(help="the proposed book (.toml, .json, -)")],
     merchant: Annotated[str, typer.Option("--merchant", help="whose recorded decisions")],
+    proposed: Annotated[str | None, typer.Argument(help="the proposed book (.toml, .json, -)")
+                        ] = None,
+    version: Annotated[int | None, typer.Option(
+        min=0, help="instead of a file: a stored version of the merchant's own book")] = None,
     since: Annotated[str | None, typer.Option(help="RFC 3339: decisions at or after")] = None,
     until: Annotated[str | None, typer.Option(help="RFC 3339: decisions before")] = None,
     fmt: Annotated[Literal["table", "json", "html"], typer.Option("--format")] = "table",
@@ -195,17 +199,23 @@ def simulate(
                                                      "readable by its owner only)")] = None,
     as_principal: AsPrincipal = None,
 ) -> None:
-    """Re-run every recorded decision of the merchant in the period under the proposed book
-    (admins, auditors): outcomes that change (per policy and pair, with example cases), refund
-    totals per currency, refunds needing a supervisor, deadlines breached, before and after.
-    Nothing is stored."""
+    """Re-run every recorded decision of the merchant in the period under the proposed book, or
+    under a stored version of its own (admins, auditors): outcomes that change (per policy and
+    pair, with example cases), refund totals per currency, refunds needing a supervisor,
+    deadlines breached, before and after. Nothing is stored."""
+    if (proposed is None) == (version is None):
+        fail("give either the proposed book (a file, or - for stdin) or --version N")
+        raise typer.Exit(exit_codes.INVALID)
     start, end = time_option(since, "--since"), time_option(until, "--until")
     if output is not None and fmt == "table":
         fail("--output writes a report file: add --format json or html (tables go to the "
              "terminal)")
         raise typer.Exit(exit_codes.INVALID)
-    data, kind = _read(proposed)
-    book = validate(parse(data, kind))
+    if proposed is not None:
+        data, kind = _read(proposed)
+        book: Book | int = validate(parse(data, kind))
+    else:
+        book = version or 0
     with _app() as app:
         caller = caller_for(app, as_principal, "SimulatePolicyBook")
         report, timing = app.books.simulate(caller, merchant, book, start, end)

@@ -34,6 +34,7 @@ Name = Annotated[str, typer.Argument(help="the principal's name (normalised: cas
 RoleOption = Annotated[str, typer.Option("--role", help=f"one of: {', '.join(sorted(GRANTABLE))}")]
 Customer = Annotated[str | None, typer.Option(
     "--customer", help="the customer id a principal with the customer role is bound to")]
+PRINCIPAL_COLUMNS = ("name", "principal_id", "roles", "customer_id", "enabled", "version")
 ShowFormat = Annotated[Literal["table", "json"], typer.Option("--format")]
 
 
@@ -185,7 +186,7 @@ def list_principals(as_principal: AsPrincipal = None,
     rows = [p.to_json() for p in _run(work)]
     for row in rows:
         row["roles"] = " ".join(row["roles"]) if fmt != "json" else row["roles"]
-    emit_rows(rows, fmt, f"principals ({len(rows)})")
+    emit_rows(rows, fmt, f"principals ({len(rows)})", PRINCIPAL_COLUMNS)
 
 
 @principals_app.command("show")

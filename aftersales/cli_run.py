@@ -9,13 +9,14 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import typer
 
 from aftersales import exit_codes
 from aftersales.bootstrap import (
     build_app,
+    build_case_states,
     build_inbound,
     build_projection_runner,
     build_relay,
@@ -46,6 +47,9 @@ def run(
     create_topics: Annotated[bool, typer.Option(help="create missing topics first")] = True,
     seconds: Annotated[float | None, typer.Option(
         help="stop after this many seconds (for scripts); default: until Ctrl-C/SIGTERM")] = None,
+    metrics_port: Annotated[int | None, typer.Option(
+        min=1, max=65535, help="serve Prometheus metrics (/metrics) and the workers' health "
+                               "(/healthz) on 127.0.0.1:PORT")] = None,
 ) -> None:
     """Run the inbound consumers, the relay and the projection runner (one process by default).
 
@@ -64,14 +68,14 @@ def run(
                                                local.bootstrap_servers})
         console.print(f"started a local {broker} broker on {local.bootstrap_servers}")
     try:
-        _run_workers(settings, roles, create_topics, seconds)
+        _run_workers(settings, roles, create_topics, seconds, metrics_port)
     finally:
         if local is not None:
             local.stop()
 
 
 def _run_workers(settings: Settings, roles: list[Role], create_topics: bool,
-                 seconds: float | None) -> None:
+                 seconds: float | None, metrics_port: int | None = None) -> None:
     if create_topics and set(roles) & set(KAFKA_ROLES):
         ensure_pipeline_topics(settings)
     # a projection runner reads only the topic and writes only the read database: no store pool
@@ -79,23 +83,24 @@ def _run_workers(settings: Settings, roles: list[Role], create_topics: bool,
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    workers: dict[str, Callable[[threading.Event], None]] = {}
+    built: dict[str, Any] = {}
     policy = ErrorPolicy()  # one error policy for every worker (workers/error_policy.py)
     if "projections" in roles:
-        workers["projections"] = build_projection_runner(settings, policy).run
+        built["projections"] = build_projection_runner(settings, policy)
     if app is not None:
         if "inbound" in roles:
-            workers["inbound"] = build_inbound(app, settings, policy).run
+            built["inbound"] = build_inbound(app, settings, policy)
         if "relay" in roles:
-            workers["relay"] = build_relay(app, settings, policy).run
+            built["relay"] = build_relay(app, settings, policy)
+            built["case-states"] = build_case_states(app, settings, policy)
         if "scheduler" in roles:
             # fires due deadlines with the wall clock, as the built-in system.scheduler principal
-            workers["scheduler"] = Scheduler(app, scheduler_principal(app), policy=policy).run
+            built["scheduler"] = Scheduler(app, scheduler_principal(app), policy=policy)
         if "auditor" in roles:
             # seals every few seconds
-            workers["auditor"] = Auditor(app.store.recorder, app.store.mapper,
-                                         policy=policy).run
-    workers = {name: workers[name] for name in ROLES if name in workers}
+            built["auditor"] = Auditor(app.store.recorder, app.store.mapper, policy=policy)
+    workers: dict[str, Callable[[threading.Event], None]] = {
+        name: built[name].run for name in (*ROLES, "case-states") if name in built}
     failed: list[str] = []
 
     def guarded(name: str, work: Callable[[threading.Event], None]) -> None:
@@ -112,6 +117,12 @@ def _run_workers(settings: Settings, roles: list[Role], create_topics: bool,
                for n, w in workers.items()]
     for thread in threads:
         thread.start()
+    running = {thread.name: thread for thread in threads}
+    if metrics_port is not None:
+        from aftersales.observability import serve  # prometheus_client: only when serving
+    server = None if metrics_port is None else serve(
+        metrics_port, app, built, lambda name: running[name].is_alive() and name not in failed,
+        settings.read_database_url)
     console.print(f"running {', '.join(workers)} against "
                   f"{settings.kafka_bootstrap_servers or 'no broker (not needed)'}")
     deadline = None if seconds is None else time.monotonic() + seconds
@@ -120,6 +131,8 @@ def _run_workers(settings: Settings, roles: list[Role], create_topics: bool,
     stop.set()
     for thread in threads:
         thread.join(timeout=30)
+    if server is not None:
+        server.shutdown()
     if app is not None:
         app.close()
     if failed:

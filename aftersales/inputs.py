@@ -14,7 +14,7 @@ import typer
 from pydantic import TypeAdapter, ValidationError
 
 from schemas.common import Timestamp
-from schemas.errors import describe_validation
+from schemas.errors import validation_fields
 from schemas.json_stream import Document, documents
 
 TIMESTAMP: TypeAdapter[datetime] = TypeAdapter(Timestamp)
@@ -82,4 +82,6 @@ def time_option(text: str | None, option: str) -> datetime | None:
     try:
         return TIMESTAMP.validate_python(text)
     except ValidationError as error:
-        raise typer.BadParameter(f"{option}: {describe_validation(error)}") from None
+        why = "; ".join(message for _, message in validation_fields(error))
+        raise typer.BadParameter(
+            f"{option}: {why} (an RFC 3339 time such as 2026-03-01T12:00:00Z)") from None

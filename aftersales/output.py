@@ -2,7 +2,11 @@
 
 What customers wrote reaches these outputs, so: tables and messages show control characters
 (terminal escapes, bidirectional overrides) as visible escapes and never read rich markup in
-data; CSV cells that a spreadsheet would run as a formula are prefixed with a quote."""
+data; CSV cells that a spreadsheet would run as a formula are prefixed with a quote.
+
+Piped output is for programs: tables are never wrapped or cut (each row is one line however
+wide), CSV and TSV always start with their header row (also when there are no rows), and
+nested values (JSON columns) are JSON in `--format json`, JSON text in the other formats."""
 
 from __future__ import annotations
 
@@ -21,8 +25,9 @@ from rich.text import Text
 
 from aftersales.settings import scrub
 
-Format = Literal["table", "json", "csv"]
-console = Console()
+Format = Literal["table", "json", "csv", "tsv"]
+# piped (not a terminal): as wide as the widest row, so no table is ever wrapped or cut
+console = Console() if sys.stdout.isatty() else Console(width=1_000_000)
 errors = Console(stderr=True)
 
 # C0 and C1 controls (but tab and line feed), DEL, zero-width and bidirectional formatting
@@ -62,26 +67,50 @@ def emit_json_line(value: Any) -> None:
     sys.stdout.flush()
 
 
+def flat(value: Any) -> Any:
+    """A cell's value for text formats: nested values (lists, objects) as JSON text."""
+    return dumps(value) if isinstance(value, (dict, list)) else value
+
+
 def table(title: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> Table:
+    """A table for people: folded to the terminal's width, never wrapped when piped."""
+    piped = not console.is_terminal
     out = Table(title=cell(title), title_justify="left", show_lines=False)
     for column in columns:
-        out.add_column(cell(column), overflow="fold")
+        out.add_column(cell(column), overflow="ignore" if piped else "fold", no_wrap=piped)
     for row in rows:
-        out.add_row(*(cell(v) for v in row))
+        out.add_row(*(cell(flat(v)) for v in row))
     return out
 
 
-def emit_rows(rows: Sequence[Mapping[str, Any]], fmt: Format, title: str) -> None:
+def tsv_cell(value: Any) -> str:
+    """A TSV field: tab, line breaks and backslash escaped (\\t \\n \\r \\\\), None empty."""
+    if value is None:
+        return ""
+    text = str(flat(value))
+    return (text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
+            .replace("\r", "\\r"))
+
+
+def emit_rows(rows: Sequence[Mapping[str, Any]], fmt: Format, title: str,
+              columns: Sequence[str] | None = None) -> None:
+    """Rows as a table, JSON (one array), CSV or TSV; ``columns`` (the table's columns) gives
+    CSV and TSV their header when there are no rows."""
     if fmt == "json":
         sys.stdout.write(dumps(rows) + "\n")
         return
-    columns = list(rows[0]) if rows else []
+    columns = list(rows[0]) if rows else list(columns or [])
     if fmt == "csv":
         buffer = io.StringIO()
         writer = csv.DictWriter(buffer, fieldnames=columns)
         writer.writeheader()
-        writer.writerows({k: csv_safe(v) for k, v in row.items()} for row in rows)
+        writer.writerows({k: csv_safe(flat(v)) for k, v in row.items()} for row in rows)
         sys.stdout.write(buffer.getvalue())
+        return
+    if fmt == "tsv":
+        lines = ["\t".join(tsv_cell(c) for c in columns)]
+        lines += ["\t".join(tsv_cell(csv_safe(flat(row[c]))) for c in columns) for row in rows]
+        sys.stdout.write("".join(line + "\n" for line in lines))
         return
     console.print(table(title, columns, ([row[c] for c in columns] for row in rows)))
 

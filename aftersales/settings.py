@@ -11,51 +11,64 @@ import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any, Literal
 from urllib.parse import parse_qsl, unquote
 
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from dotenv import dotenv_values
+from pydantic import (
+    AliasChoices,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from consumers.kafka_clients import KafkaConnection
 from projections.db import postgres_params, private_file
 
 DEFAULT_DATABASE_URL = "sqlite:///var/events.sqlite"
 DEFAULT_READ_DATABASE_URL = "sqlite:///var/read.sqlite"
 DEFAULT_CASE_EVENT_MAX_BYTES = 1_000_000
+PREFIX = "AFTERSALES_"
+ALIASES = {"kafka_bootstrap_servers": "KAFKA_BOOTSTRAP_SERVERS"}  # the usual name, also read
 DEFAULT_RETENTION_DAYS = 1095  # three years after the last case closed
-ENV = {
-    "database_url": "AFTERSALES_DATABASE_URL",
-    "read_database_url": "AFTERSALES_READ_DATABASE_URL",
-    "kafka_bootstrap_servers": "KAFKA_BOOTSTRAP_SERVERS",
-    "orders_topic": "AFTERSALES_ORDERS_TOPIC",
-    "shipments_topic": "AFTERSALES_SHIPMENTS_TOPIC",
-    "case_events_topic": "AFTERSALES_CASE_EVENTS_TOPIC",
-    "dlq_topic": "AFTERSALES_DLQ_TOPIC",
-    "case_event_max_bytes": "AFTERSALES_CASE_EVENT_MAX_BYTES",
-    "postgres_schema": "AFTERSALES_POSTGRES_SCHEMA",
-    "inbound_principal": "AFTERSALES_INBOUND_PRINCIPAL",
-    "inbound_group": "AFTERSALES_INBOUND_GROUP",
-    "projections_group": "AFTERSALES_PROJECTIONS_GROUP",
-    "orders_partitions": "AFTERSALES_ORDERS_PARTITIONS",
-    "shipments_partitions": "AFTERSALES_SHIPMENTS_PARTITIONS",
-    "case_events_partitions": "AFTERSALES_CASE_EVENTS_PARTITIONS",
-    "retention_days": "AFTERSALES_RETENTION_DAYS",
-}
 SECRET_VALUES = ("AFTERSALES_KEK", "AFTERSALES_KEK_PREVIOUS")  # key-encryption keys
 URL_VARIABLES = ("AFTERSALES_DATABASE_URL", "AFTERSALES_READ_DATABASE_URL")
+SECRET_VARIABLES = ("AFTERSALES_KAFKA_SASL_PASSWORD", "AFTERSALES_KAFKA_SSL_PASSWORD")
+ENV_FILE = ".env"
 GROUP_PATTERN = r"^[A-Za-z0-9._-]{1,200}$"  # a Kafka group id (no spaces or control characters)
 _BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
+SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
+SaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]
 
 
 class ConfigError(ValueError):
     """The configuration is invalid; the message names the variable, never its value."""
 
 
-class Settings(BaseModel):
+def variable(field: str) -> str:
+    """The environment variable (or .env line) that sets a field."""
+    return PREFIX + field.upper()
+
+
+class Settings(BaseSettings):
+    """Every setting, from AFTERSALES_* environment variables or a .env file in the working
+    directory (the environment wins); KAFKA_BOOTSTRAP_SERVERS is read too."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=PREFIX, env_file=ENV_FILE, env_file_encoding="utf-8", extra="ignore",
+        env_ignore_empty=True, validate_by_name=True)
+
     database_url: str = DEFAULT_DATABASE_URL
     read_database_url: str = DEFAULT_READ_DATABASE_URL
-    kafka_bootstrap_servers: str | None = None
+    kafka_bootstrap_servers: str | None = Field(None, validation_alias=AliasChoices(
+        variable("kafka_bootstrap_servers"), "KAFKA_BOOTSTRAP_SERVERS"))
     orders_topic: str = "orders.v1"
     shipments_topic: str = "shipments.v1"
     case_events_topic: str = "aftersales.case-events.v1"
+    case_states_topic: str = "aftersales.cases.v1"
     dlq_topic: str = "aftersales.dlq.v1"
     case_event_max_bytes: int = Field(
         DEFAULT_CASE_EVENT_MAX_BYTES, ge=64 * 1024, le=64 * 1024 * 1024,
@@ -76,6 +89,44 @@ class Settings(BaseModel):
         DEFAULT_RETENTION_DAYS, ge=1, le=36_500,
         description="days personal data is kept after a customer's last case closed; "
                     "'off': kept until erased by hand")
+    case_states_partitions: int = Field(6, ge=1, le=10_000,
+                                        description="when creating the topic")
+    # Kafka security, passed to every client (producers, consumers, admin)
+    kafka_security_protocol: SecurityProtocol = "PLAINTEXT"
+    kafka_sasl_mechanism: SaslMechanism | None = None
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+    kafka_ssl_cafile: Path | None = Field(None, description="CA certificates (PEM) to trust")
+    kafka_ssl_certfile: Path | None = Field(None, description="client certificate (PEM)")
+    kafka_ssl_keyfile: Path | None = Field(None, description="client private key (PEM)")
+    kafka_ssl_password: SecretStr | None = Field(None, description="the key file's password")
+    kafka_ssl_check_hostname: bool = True
+    # Kafka client tuning
+    kafka_linger_ms: int = Field(5, ge=0, le=60_000)
+    kafka_session_timeout_ms: int = Field(6000, ge=1000, le=300_000)
+    kafka_heartbeat_ms: int = Field(1000, ge=100, le=60_000)
+
+    def kafka(self) -> KafkaConnection:
+        """How every Kafka client connects (raises ConfigError without bootstrap servers)."""
+        if not self.kafka_bootstrap_servers:
+            raise ConfigError(f"{variable('kafka_bootstrap_servers')} (or "
+                              "KAFKA_BOOTSTRAP_SERVERS) is not set")
+        security: dict[str, Any] = {"security_protocol": self.kafka_security_protocol}
+        if self.kafka_sasl_mechanism:
+            assert self.kafka_sasl_password is not None  # checked by _security_is_complete
+            security.update(sasl_mechanism=self.kafka_sasl_mechanism,
+                            sasl_plain_username=self.kafka_sasl_username,
+                            sasl_plain_password=self.kafka_sasl_password.get_secret_value())
+        if self.kafka_security_protocol.endswith("SSL"):
+            security["ssl_check_hostname"] = self.kafka_ssl_check_hostname
+            for option in ("cafile", "certfile", "keyfile"):
+                path = getattr(self, f"kafka_ssl_{option}")
+                if path is not None:
+                    security[f"ssl_{option}"] = str(path)
+            if self.kafka_ssl_password is not None:
+                security["ssl_password"] = self.kafka_ssl_password.get_secret_value()
+        return KafkaConnection(self.kafka_bootstrap_servers, security, self.kafka_linger_ms,
+                               self.kafka_session_timeout_ms, self.kafka_heartbeat_ms)
 
     @field_validator("retention_days", mode="before")
     @classmethod
@@ -88,18 +139,51 @@ class Settings(BaseModel):
         check_url(url)
         return url
 
+    @field_validator("kafka_ssl_cafile", "kafka_ssl_certfile", "kafka_ssl_keyfile")
+    @classmethod
+    def _readable(cls, path: Path | None) -> Path | None:
+        if path is not None and not os.access(path, os.R_OK):
+            raise ValueError("no readable file there (the path is not shown)")
+        return path
+
+    @model_validator(mode="after")
+    def _security_is_complete(self) -> Settings:
+        sasl = self.kafka_security_protocol.startswith("SASL_")
+        if sasl and not (self.kafka_sasl_mechanism and self.kafka_sasl_username
+                         and self.kafka_sasl_password):
+            raise ValueError(f"{variable('kafka_security_protocol')} SASL_… needs "
+                             f"{variable('kafka_sasl_mechanism')}, "
+                             f"{variable('kafka_sasl_username')} and "
+                             f"{variable('kafka_sasl_password')}")
+        if not sasl and self.kafka_sasl_mechanism:
+            raise ValueError(f"{variable('kafka_sasl_mechanism')} is set but "
+                             f"{variable('kafka_security_protocol')} is not SASL_PLAINTEXT or "
+                             "SASL_SSL")
+        if self.kafka_ssl_keyfile is not None and self.kafka_ssl_certfile is None:
+            raise ValueError(f"{variable('kafka_ssl_keyfile')} needs "
+                             f"{variable('kafka_ssl_certfile')}")
+        return self
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
-        env = os.environ if environ is None else environ
-        values = {field: env.get(variable) for field, variable in ENV.items()}
+        """The settings from the environment and .env (``environ`` first, when given); a
+        ConfigError names each bad variable, never its value."""
+        given: dict[str, Any] = {}
+        if environ is not None:
+            for field in cls.model_fields:
+                for name in (variable(field), ALIASES.get(field)):
+                    if name and environ.get(name):
+                        given[field] = environ[name]
+                        break
         try:
-            return cls.model_validate({k: v for k, v in values.items() if v})
+            return cls(**given)
         except ValidationError as error:
             problems = []
             for problem in error.errors(include_url=False, include_input=False):
                 field = str(problem["loc"][0]) if problem["loc"] else ""
                 message = problem["msg"].removeprefix("Value error, ")
-                problems.append(f"{ENV.get(field, field)}: {message}")
+                named = variable(field) if field in cls.model_fields else field
+                problems.append(f"{named}: {message}" if named else message)
             raise ConfigError("invalid configuration: " + "; ".join(problems)) from None
 
 
@@ -140,10 +224,15 @@ def redact(url: str) -> str:
 
 
 def configured_secrets(environ: Mapping[str, str] | None = None) -> list[str]:
-    """Every password in the configured URLs, as written and percent-decoded, and the
-    key-encryption keys given as values."""
-    env = os.environ if environ is None else environ
-    found: set[str] = set()
+    """Every configured password (in the URLs, as written and percent-decoded; Kafka's), from
+    the environment and the .env file."""
+    if environ is None:
+        dotenv = dotenv_values(ENV_FILE) if Path(ENV_FILE).is_file() else {}
+        env: Mapping[str, str] = {**{k: v for k, v in dotenv.items() if v}, **os.environ}
+    else:
+        env = environ
+    found: set[str] = {env[name] for name in (*SECRET_VARIABLES, *SECRET_VALUES)
+                       if env.get(name)}
     for variable in URL_VARIABLES:
         url = env.get(variable) or ""
         authority = url.partition("://")[2].partition("/")[0]

@@ -31,6 +31,7 @@ from api.routes_cases import router as cases_router
 from api.routes_commands import router as commands_router
 from api.routes_insights import router as insights_router
 from api.routes_policy import router as policy_router
+from api.routes_policy_changes import router as policy_changes_router
 from api.routes_queries import router as queries_router
 from api.runtime import Runtime
 from api.settings import ApiSettings
@@ -69,6 +70,7 @@ def create_app(settings: Settings | None = None, api: ApiSettings | None = None)
     app.include_router(cases_router)
     app.include_router(queries_router)
     app.include_router(policy_router)
+    app.include_router(policy_changes_router)
     app.include_router(insights_router)
     mount_desk(app)  # the desk: web pages under /desk (desk/)
     _operations(app)
@@ -166,8 +168,13 @@ def openapi_document(app: FastAPI | None = None) -> dict[str, Any]:
         "type": "http", "scheme": "bearer",
         "description": "an API key (ask_…) or an OIDC token"}}
     for path, operations in document["paths"].items():
-        if path.startswith("/v1/"):
-            for operation in operations.values():
+        for operation in operations.values():
+            if path.startswith("/v1/"):
                 operation["security"] = [{"bearer": []}]
+            responses = operation.get("responses", {})
+            if responses.get("422", {}).get("description") == "Validation Error":
+                del responses["422"]  # FastAPI's default: this API answers bad input with 400
+    for unused in ("HTTPValidationError", "ValidationError"):
+        components.pop(unused, None)
     app.openapi_schema = document
     return document

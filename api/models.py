@@ -3,7 +3,7 @@ application's own ``to_json`` methods give; tests check every answer against the
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -116,6 +116,59 @@ class Reruns(BaseModel):
     all_same: bool
 
 
+class BookVersionMeta(BaseModel):
+    """One stored version of a policy book (version 0: the built-in defaults)."""
+
+    book: str = Field(description="merchant or platform")
+    merchant_id: str | None
+    version: int
+    book_hash: str
+    set_by: str | None
+    role: str | None
+    reason: str | None
+    set_at: str | None
+
+
+class PolicyChange(BaseModel):
+    path: str = Field(description="the setting, e.g. returns.markets.EU.no_fault")
+    change: Literal["added", "removed", "changed"]
+    before: Any = Field(description="its value before (null: not set)")
+    after: Any = Field(description="its value after (null: not set)")
+
+
+class PolicyBookDiff(BaseModel):
+    """What `aftersales policy diff --format json` prints, with the versions compared."""
+
+    book: str
+    merchant_id: str | None
+    before: BookVersionMeta
+    after: BookVersionMeta | None = Field(description="null: compared with the proposed book "
+                                                      "sent, not a stored version")
+    changes: list[PolicyChange]
+
+
+class Simulation(Open):
+    """What `aftersales policy simulate --format json` prints (README "Policy books")."""
+
+    merchant_id: str
+    since: str | None
+    until: str | None
+    proposed_book_hash: str
+    cases_and_orders: int
+    decisions: dict[str, int] = Field(description="seen, re_evaluated, "
+                                      "not_governed_by_books, recorded_before_books, failed")
+    failures: list[dict[str, Any]] = Field(description="the first 20 decisions that could "
+                                           "not be evaluated again")
+    outcomes: list[dict[str, Any]] = Field(description="per policy: re-evaluated, changed, "
+                                           "and each pair of outcomes with example cases")
+    refund_totals: list[dict[str, Any]]
+    approvals_needing_a_supervisor: dict[str, int]
+    deadlines: list[dict[str, Any]]
+    returns_newly_accepted: list[dict[str, Any]]
+    returns_no_longer_accepted: list[dict[str, Any]]
+    timing: dict[str, Any]
+
+
 class Page(BaseModel):
     """One page of rows; pass ``next_cursor`` as ``cursor`` for the next one."""
 
@@ -132,7 +185,9 @@ class Deadline(BaseModel):
 
 
 class Deadlines(BaseModel):
+    """One page of open deadlines; pass ``next_cursor`` as ``cursor`` for the next one."""
     items: list[Deadline]
+    next_cursor: str | None
 
 
 class ReportSection(BaseModel):

@@ -5,7 +5,8 @@ order or shipment fact (SPEC §4.1) as `aftersales ingest` takes it.
 Every command and upstream event reaches the application through ``Runtime.run_command`` and
 ``Runtime.apply_upstream`` (api/runtime.py), the one seam where concurrent requests can be
 committed together: the HTTP layer around it only authenticates, reads the body, and keeps
-answers for ``Idempotency-Key``."""
+answers for ``Idempotency-Key``. A request's W3C ``traceparent`` (and ``tracestate``) header
+goes with the events it causes (dispatch/tracing.py)."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from api.metrics import COMMANDS
 from api.problems import Problem, problem_for
 from api.runtime import Runtime
 from dispatch.bodies import parse
+from dispatch.tracing import from_headers
 from schemas.boundary import inbound
 from schemas.commands import AnyCommand, NewCase
 
@@ -96,7 +98,7 @@ def _run(rt: Runtime, request: Request, who: Authenticated, body: Any, if_match:
         if expected is not None:
             caller_ = Caller(caller_.principal_id, caller_.received_at, caller_.via,
                              roles=caller_.roles, if_match=expected)
-        result = rt.run_command(caller_, command, now)
+        result = rt.run_command(caller_, command, now, from_headers(request.headers.items()))
     except Exception as error:
         problem = problem_for(error, request.state.request_id)
         COMMANDS.labels(name, OUTCOMES.get(problem.status, "internal")).inc()
@@ -133,7 +135,7 @@ async def post_upstream(request: Request, who: Who) -> Response:
     def apply() -> Response:
         message = inbound(body)
         note(request, command=message.event_type)
-        result = rt.apply_upstream(who.caller, message)
+        result = rt.apply_upstream(who.caller, message, from_headers(request.headers.items()))
         return answer(result.to_json())
 
     return await run_in_threadpool(apply)

@@ -6,14 +6,16 @@ asks ``Access``)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
+import orjson
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from aftersales_core.errors import InvalidCommandError
-from aftersales_core.policybook.documents import validate
+from aftersales_core.policybook.documents import MAX_BYTES, InvalidBookError, validate
+from aftersales_core.policybook.model import Book
 from api.auth import Authenticated
 from api.http import COMMAND_PROBLEMS, PROBLEMS, answer, caller, json_body, note, runtime
 
@@ -21,7 +23,8 @@ router = APIRouter(tags=["policy books"])
 Who = Annotated[Authenticated, Depends(caller)]
 Merchant = Annotated[str, Path(description="the merchant id", min_length=1, max_length=200,
                                pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")]
-Version = Annotated[int | None, Query(ge=0, le=1_000_000,
+MAX_VERSION = 1_000_000
+Version = Annotated[int | None, Query(ge=0, le=MAX_VERSION,
                                       description="a stored version (default: the one that "
                                                   "applies now)")]
 Lang = Annotated[Literal["en", "zh-CN"], Query(description="the language")]
@@ -31,13 +34,27 @@ BOOK = {200: {"description": "the book: who set it, when, why, and its settings"
 MEDIA = {"md": "text/markdown; charset=utf-8", "html": "text/html; charset=utf-8"}
 TEXT = {"schema": {"type": "string"}}
 SET = {201: {"description": "stored: the new version (who, when, why)"}, **COMMAND_PROBLEMS}
+BOOK_FIELD = {"type": "object", "description": "the book's settings (the JSON form of a book "
+                                              "file)"}
 SET_BODY = {"requestBody": {"required": True, "content": {"application/json": {"schema": {
     "type": "object", "required": ["reason", "book"], "additionalProperties": False,
     "properties": {"reason": {"type": "string", "minLength": 1, "maxLength": 1000},
-                   "book": {"type": "object", "description": "the book's settings (the JSON "
-                                                             "form of a book file)"}}}}}}}
+                   "book": BOOK_FIELD}}}}}}
 PUBLISHED = {200: {"description": "the policy as Markdown or HTML",
                    "content": {"text/markdown": TEXT, "text/html": TEXT}}, **PROBLEMS}
+
+
+def checked_book(document: Any) -> Book:
+    """A book sent in a body, checked as a book file is (400 naming what is wrong): an object,
+    at most ``MAX_BYTES`` once encoded, every setting valid. The law's minimums are checked
+    where they apply (storing a version, simulating it)."""
+    if not isinstance(document, dict):
+        raise InvalidCommandError("book: an object of the book's settings")
+    size = len(orjson.dumps(document))
+    if size > MAX_BYTES:
+        raise InvalidBookError(f"book: {size} bytes as JSON, over the {MAX_BYTES} a book may "
+                               "have")
+    return validate(document)
 
 
 def _show(request: Request, who: Authenticated, merchant: str | None,
@@ -63,12 +80,11 @@ async def _set(request: Request, who: Authenticated, merchant: str | None) -> Re
     body = await json_body(request)
     if not isinstance(body, dict) or set(body) - {"reason", "book"}:
         raise InvalidCommandError("the body is {\"reason\": why, \"book\": the book's settings}")
-    reason, document = body.get("reason"), body.get("book")
+    reason: Any = body.get("reason")
+    document: Any = body.get("book")
     if not isinstance(reason, str) or not reason.strip() or len(reason) > 1000:
         raise InvalidCommandError("reason: why the book changes (1 to 1000 characters)")
-    if not isinstance(document, dict):
-        raise InvalidCommandError("book: an object of the book's settings")
-    validate(document)  # the structure first (400 naming the setting); the law in set
+    checked_book(document)  # the structure first (400 naming the setting); the law in set
     note(request, merchant=merchant or "platform")
     services = runtime(request).services
     stored = await run_in_threadpool(services.books.set, who.caller, merchant, document, reason)

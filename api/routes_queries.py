@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+from datetime import UTC, datetime
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -24,12 +25,22 @@ from audit.denials import SqlDenialLog
 from projections.catalog import queryable_tables
 from projections.pages import PageError, page, table, value_of
 from projections.report import build as build_report
+from scheduling.deadline_index import IndexedDeadline
 from schemas.limits import TEXT_PATTERN
 
 router = APIRouter()
 Who = Annotated[Authenticated, Depends(caller)]
 PAGING = {"order_by", "limit", "cursor"}
-SCHEMA_TYPES = {"TEXT": "string", "INTEGER": "integer", "REAL": "number"}
+SCHEMA_TYPES = {"TEXT": "string", "INTEGER": "integer", "REAL": "number", "NUMERIC": "string",
+                "TIMESTAMPTZ": "string", "JSONB": "string"}
+FORMATS: dict[str, dict[str, Any]] = {  # what each column type takes beyond its JSON type
+    "TEXT": {"maxLength": 1000, "pattern": TEXT_PATTERN},
+    "NUMERIC": {"pattern": r"^-?[0-9]{1,30}(\.[0-9]{1,18})?$",
+                "description": "an amount, compared as a number"},
+    "TIMESTAMPTZ": {"format": "date-time", "description": "a time with its offset, compared "
+                                                         "as a time"},
+    "JSONB": {"maxLength": 1000, "description": "a JSON document, compared as JSON"},
+}
 MAX_LIMIT = 1000
 
 
@@ -100,9 +111,7 @@ def _parameters(name: str) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = [
         {"name": c.name, "in": "query", "required": False,
          "description": f"only rows whose {c.name} equals this",
-         "schema": {"type": SCHEMA_TYPES[c.type],
-                    **({"maxLength": 1000, "pattern": TEXT_PATTERN} if c.type == "TEXT"
-                       else {})}}
+         "schema": {"type": SCHEMA_TYPES[c.type], **FORMATS.get(c.type, {})}}
         for c in spec.columns]
     found += [
         {"name": "order_by", "in": "query", "required": False,
@@ -153,13 +162,36 @@ def get_open_deadlines(
     due_before: Annotated[str | None, Query(description="RFC 3339: only those due before")
                           ] = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
+    cursor: Annotated[str | None, Query(max_length=400, description="next_cursor of the "
+                                        "previous page")] = None,
 ) -> Response:
-    """Open deadlines by due time (staff, auditors)."""
+    """Open deadlines by due time, then case id and deadline name, in pages (staff,
+    auditors)."""
     rt = runtime(request)
     before = time_param(due_before, "due_before")
+    fingerprint = _cursor_print("deadlines", [("case", str(case)), ("due_before", due_before)],
+                                None)
+    after = None if cursor is None else _deadline_after(_decode_cursor(cursor, fingerprint))
     rt.services.reads.require(who.caller, "ListDeadlines")
-    rows = rt.deadlines(lambda index: index.listing(case, before))
-    return answer({"items": [d.to_json() for d in rows[:limit]]})
+    rows = rt.deadlines(lambda index: index.listing(case, before, after, limit + 1))
+    more = len(rows) > limit
+    last = rows[limit - 1] if more else None
+    return answer({"items": [d.to_json() for d in rows[:limit]],
+                   "next_cursor": None if last is None else _encode_cursor(
+                       fingerprint, [last.due_at.isoformat(), str(last.case_id), last.name])})
+
+
+def _deadline_after(key: list[Any]) -> IndexedDeadline:
+    """The last deadline of the previous page, from its cursor."""
+    try:
+        due_at, case_id, name = key
+        at = datetime.fromisoformat(due_at)
+        if at.tzinfo is None or not isinstance(name, str):
+            raise ValueError(name)
+        at.astimezone(UTC)
+        return IndexedDeadline(UUID(case_id), "", name, at, "")
+    except (ValueError, TypeError, AttributeError, OverflowError):
+        raise _bad("cursor", "not a cursor this API gave") from None
 
 
 @router.get("/v1/audit/verification", tags=["audit"],

@@ -26,6 +26,7 @@ from api.oidc import OidcVerifier
 from api.settings import ApiSettings
 from dispatch.commands import execute
 from dispatch.group_commit import GroupCommitter
+from dispatch.tracing import TraceContext, traced
 from dispatch.upstream import apply_upstream
 from projections.apply import ensure_schema
 from projections.catalog import all_projections
@@ -57,16 +58,20 @@ class Runtime:
         # concurrent requests' commands are decided together and committed in one transaction
         self.committer = GroupCommitter(self.services.store, on_batch=COMMIT_BATCH.observe)
 
-    def run_command(self, caller: Caller, command: AnyCommand, now: datetime) -> CommandResult:
+    def run_command(self, caller: Caller, command: AnyCommand, now: datetime,
+                    trace: TraceContext | None = None) -> CommandResult:
         """Run one validated command as ``caller`` (its If-Match expectation included) in the
         next group commit (``GroupCommitter``): decided with the commands of other requests
         waiting then, committed in their one transaction; durable when this returns, and a
-        refused or conflicting batch-mate never changes its outcome."""
-        return self.committer.call(lambda: execute(self.services, caller, command, now))
+        refused or conflicting batch-mate never changes its outcome. The events it stores
+        carry the request's ``trace`` context."""
+        return self.committer.call(traced(trace, lambda: execute(self.services, caller,
+                                                                 command, now)))
 
-    def apply_upstream(self, caller: Caller, message: UpstreamEvent) -> UpstreamResult:
+    def apply_upstream(self, caller: Caller, message: UpstreamEvent,
+                       trace: TraceContext | None = None) -> UpstreamResult:
         """Apply one validated order or shipment fact; durable when this returns."""
-        result = apply_upstream(self.services, caller, message)
+        result = traced(trace, lambda: apply_upstream(self.services, caller, message))()
         COMMIT_BATCH.observe(1)
         return result
 

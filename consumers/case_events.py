@@ -6,19 +6,27 @@ publishes events of any version the store holds."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from hashlib import sha1
 from typing import Any
 from uuid import UUID
 
 import orjson
 from eventsourcing.domain import DomainEventProtocol
-from eventsourcing.persistence import Mapper, Notification, StoredEvent
+from eventsourcing.persistence import ApplicationRecorder, Mapper, Notification, StoredEvent
 
 from aftersales_core.domain.ids import NAMESPACE
 from aftersales_core.errors import InvalidCommandError
+from schemas.events import class_version, schema_id
 from schemas.outbound import SOURCE
 
 REDACTED = "redacted"
+# Kafka protocol binding, structured mode: the whole event is the value, the header says so
+CONTENT_TYPE = "application/cloudevents+json; charset=UTF-8"
+HEADERS: tuple[tuple[str, bytes], ...] = (("content-type", CONTENT_TYPE.encode()),)
+# Aggregates whose events never leave the engine: principals hold names, roles and customer
+# bindings (identity and security data), for the store and its audit chain only.
+PRIVATE_TOPICS = ("aftersales.principal.",)
 
 
 _NAMESPACE_BYTES = NAMESPACE.bytes
@@ -63,6 +71,9 @@ def _unwrap(value: Any) -> Any:
     return value
 
 
+unwrap = _unwrap  # plain JSON of stored values (consumers/payloads.py)
+
+
 def _unwrap_state(state: dict[str, Any], typed: int) -> dict[str, Any]:
     """``_unwrap`` of an event's stored state that holds ``typed`` typed values (counted in
     its stored text), fast when each is a top-level field whose data holds no typed value
@@ -74,7 +85,30 @@ def _unwrap_state(state: dict[str, Any], typed: int) -> dict[str, Any]:
     return state if typed == 0 else _unwrap(state)
 
 
-def to_cloud_event(notification: Notification) -> dict[str, Any]:
+def is_relayed(topic: str) -> bool:
+    """Whether events of this stored topic are published on the case-events topic."""
+    return not topic.startswith(PRIVATE_TOPICS)
+
+
+def count_relayed(recorder: ApplicationRecorder, after: int, cap: int = 100_000,
+                  page: int = 1000) -> tuple[int, bool]:
+    """(how many published events the store holds after ``after``, whether counting stopped
+    at ``cap``)."""
+    count = 0
+    while count < cap:
+        batch = recorder.select_notifications(after + 1, page)
+        if not batch:
+            return count, False
+        count += sum(1 for n in batch if is_relayed(n.topic))
+        after = batch[-1].id
+    return count, True
+
+
+def to_cloud_event(notification: Notification,
+                   added: Callable[[Notification], dict[str, Any]] | None = None
+                   ) -> dict[str, Any]:
+    """The CloudEvents 1.0 object of a stored event; ``added`` gives the fields the relay
+    adds to its data (what a consumer needs to act alone, see consumers/payloads.py)."""
     state = orjson.loads(notification.state)
     typed = notification.state.count(TYPED)
     stamp = state.pop("timestamp")
@@ -83,8 +117,13 @@ def to_cloud_event(notification: Notification) -> dict[str, Any]:
     else:
         time = _unwrap(stamp)
     state.pop("originator_topic", None)
+    traceparent = state.pop("traceparent", None)  # stored with the event (dispatch/tracing.py)
+    tracestate = state.pop("tracestate", None)
     subject = str(notification.originator_id)
-    return {
+    data = _unwrap_state(state, typed)
+    if added is not None:
+        data.update(added(notification))
+    event = {
         "specversion": "1.0",
         "id": event_id(subject, notification.originator_version),
         "source": SOURCE,
@@ -92,22 +131,36 @@ def to_cloud_event(notification: Notification) -> dict[str, Any]:
         "subject": subject,
         "time": time,
         "datacontenttype": "application/json",
-        "data": _unwrap_state(state, typed),
+        "data": data,
+        "partitionkey": subject,
         "position": notification.id,
         "version": notification.originator_version,
     }
+    if traceparent is not None:  # the distributed-tracing extension
+        event["traceparent"] = traceparent
+        if tracestate is not None:
+            event["tracestate"] = tracestate
+    version = data.get("class_version", 1)
+    if version == class_version(notification.topic):  # the schema of the current version
+        event["dataschema"] = schema_id(notification.topic, version)
+    return event
 
 
-def encode(notification: Notification) -> tuple[bytes, bytes]:
-    """(key, value) of the Kafka message for one stored event; key = case id."""
-    event = to_cloud_event(notification)
+def encode(notification: Notification,
+           added: Callable[[Notification], dict[str, Any]] | None = None
+           ) -> tuple[bytes, bytes]:
+    """(key, value) of the Kafka message for one stored event; key = case id. The message's
+    headers are HEADERS (structured mode)."""
+    event = to_cloud_event(notification, added)
     return event["subject"].encode(), orjson.dumps(event)
 
 
 # The envelope around an event's stored state is at most this many bytes (id, source, type,
-# subject, time, position and version; key = subject): a stored state this much under the
-# limit always fits, larger ones are measured exactly.
-ENVELOPE_BYTES = 2048
+# subject, time, partitionkey, dataschema, position, version, the facts the relay adds to the
+# data; key = subject): a stored state this much under the limit always fits, larger ones are
+# measured exactly.
+ADDED_BYTES = 1024  # at most what the relay adds to an event's data (consumers/payloads.py)
+ENVELOPE_BYTES = 2048 + ADDED_BYTES
 LAST_POSITION = 2**63 - 1  # the widest position a stored event can get
 
 
@@ -120,7 +173,7 @@ def relayed_size(stored: StoredEvent) -> int:
     key, value = encode(Notification(
         id=LAST_POSITION, originator_id=stored.originator_id,
         originator_version=stored.originator_version, topic=stored.topic, state=stored.state))
-    return len(key) + len(value)
+    return len(key) + len(value) + ADDED_BYTES
 
 
 class RelayableMapper(Mapper[UUID]):

@@ -5,7 +5,8 @@ application (the store dedupes on event_id), or is sent unchanged to the dead-le
 poll's messages are applied together and written in one transaction (dispatch/group_commit.py);
 one the domain refuses is undone and dead-lettered alone.
 Offsets are committed only after the effect (or the dead letter) is durable, so a crash
-redelivers, and redelivery changes nothing.
+redelivers, and redelivery changes nothing. A message's W3C ``traceparent`` header goes with
+the events it causes (dispatch/tracing.py).
 
 Failures follow the injected error policy (workers/error_policy.py): poison (whatever the
 boundary or the domain refuses, an event too large to store) is dead-lettered and the consumer
@@ -30,12 +31,14 @@ from aftersales_core.application.access import Caller
 from aftersales_core.application.services import Services
 from aftersales_core.application.upstream import UpstreamResult
 from consumers.case_events import EventTooLargeError
-from consumers.dead_letters import Rejection, dead_letter, where
+from consumers.dead_letters import Rejection, dead_letter, fields, where
 from dispatch.group_commit import Done, run_together
+from dispatch.tracing import from_headers, traced
 from dispatch.upstream import apply_upstream
 from schemas.boundary import read_inbound
 from schemas.errors import InputRefused
 from schemas.inbound import UpstreamEvent
+from workers.counts import WorkCounts
 from workers.error_policy import ErrorPolicy
 
 log = logging.getLogger(__name__)
@@ -47,6 +50,13 @@ class InboundStats:
     duplicates: int = 0
     dead_lettered: int = 0
     by_kind: dict[str, int] = field(default_factory=dict)
+    # (topic, outcome, error type) -> messages: applied, duplicate, dead_lettered
+    by_topic: dict[tuple[str, str, str], int] = field(default_factory=dict)
+    work: WorkCounts = field(default_factory=WorkCounts)  # facts as commands, commit batches
+
+    def count(self, topic: str, outcome: str, kind: str = "") -> None:
+        key = (topic, outcome, kind)
+        self.by_topic[key] = self.by_topic.get(key, 0) + 1
 
 
 class InboundConsumer:
@@ -115,35 +125,43 @@ class InboundConsumer:
         def abort(index: int, error: Exception) -> bool:
             return not self.policy.is_poison(error)  # nothing of the poll is written
 
-        outcomes = run_together(self.app.store, [partial(apply_upstream, self.app, caller, m)
-                                                 for _, m in ready], abort)
+        outcomes = run_together(self.app.store, [
+            traced(from_headers(record.headers or ()), partial(apply_upstream, self.app, caller, m))
+            for record, m in ready], abort)
         for done in outcomes:
             if done.error is not None and not self.policy.is_poison(done.error):
                 raise done.error  # the batch's write failed (an outage): none is durable
+        self.stats.work.batch(len(ready))
         settled = iter(outcomes)
         for record, message in parsed:  # reported in order, once the batch is durable
             if isinstance(message, Rejection):
+                self.stats.work.command("?", "invalid")
                 self.reject(record, message)
             else:
-                self._settle(record, next(settled))
+                self._settle(record, message.event_type, next(settled))
 
-    def _settle(self, record: ConsumerRecord, done: Done[UpstreamResult]) -> None:
+    def _settle(self, record: ConsumerRecord, command: str, done: Done[UpstreamResult]
+                ) -> None:
         """Count what was applied (durable by now) or dead-letter the poison."""
         error = done.error
         if error is not None:
             kind = "oversized" if isinstance(error, EventTooLargeError) else "refused"
             detail = str(error) if kind == "oversized" else f"{type(error).__name__}: {error}"
+            self.stats.work.command(command, "invalid" if kind == "oversized" else "refused")
             self.reject(record, Rejection(kind, detail))
             return
         result = done.value
         assert result is not None
+        self.stats.work.command(command, "done" if result.applied else "duplicate")
+        self.stats.count(record.topic, "applied" if result.applied else "duplicate")
         if result.applied:
             self.stats.applied += 1
             log.debug("%s: applied %s: %s", where(record), result.event_id,
                       "; ".join(result.effects))
         else:
             self.stats.duplicates += 1
-            log.info("%s: event %s seen before, ignored", where(record), result.event_id)
+            log.info("%s: event %s seen before, ignored", where(record), result.event_id,
+                     extra=fields(record))
 
     def parse(self, record: ConsumerRecord) -> UpstreamEvent | Rejection:
         if record.value is None:
@@ -164,6 +182,7 @@ class InboundConsumer:
         dead_letter(self._producer, self.dlq_topic, record, rejection)
         self.stats.dead_lettered += 1
         self.stats.by_kind[rejection.kind] = self.stats.by_kind.get(rejection.kind, 0) + 1
+        self.stats.count(record.topic, "dead_lettered", rejection.kind)
         log.warning("%s: dead-lettered (%s): %s", where(record), rejection.kind,
-                    rejection.message)
+                    rejection.message, extra=fields(record))
 

@@ -1,30 +1,49 @@
-"""kafka-python clients with the settings measured on Apache Kafka and Tansu (SPEC §4.6).
+"""kafka-python clients with the settings measured on Apache Kafka and Tansu (SPEC §4.6), and
+the connection every client of the engine shares: where the brokers are, how to authenticate
+(SASL PLAIN or SCRAM) and encrypt (TLS, with a CA and a client certificate), client tuning.
 
-Nothing here is broker-specific: every value can be overridden through the environment."""
+Nothing here is broker-specific; every value comes from the settings (aftersales/settings.py)."""
 
 from __future__ import annotations
 
-import os
+from dataclasses import dataclass, field
 from typing import Any
 
-from kafka import KafkaConsumer, KafkaProducer
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 
 # api_version skips ~100 ms of version probing per client; both brokers speak 3.9.
 API_VERSION = (3, 9)
 
 
-def _int_env(name: str, default: int) -> int:
-    value = os.environ.get(name)
-    return int(value) if value else default
+@dataclass(frozen=True)
+class KafkaConnection:
+    """Bootstrap servers, the security options every client gets, client tuning."""
+
+    servers: str
+    security: dict[str, Any] = field(default_factory=dict, repr=False)  # holds secrets
+    linger_ms: int = 5
+    session_timeout_ms: int = 6000
+    heartbeat_ms: int = 1000
 
 
-def producer(bootstrap_servers: str, **overrides: Any) -> KafkaProducer:
+Connection = KafkaConnection | str  # a plain address: PLAINTEXT with default tuning
+
+
+def _connection(where: Connection) -> KafkaConnection:
+    return where if isinstance(where, KafkaConnection) else KafkaConnection(where)
+
+
+def _base(where: KafkaConnection) -> dict[str, Any]:
+    return {"bootstrap_servers": where.servers, "api_version": API_VERSION, **where.security}
+
+
+def producer(where: Connection, **overrides: Any) -> KafkaProducer:
     """A producer that keeps order per partition across retries and waits for all replicas."""
+    connection = _connection(where)
     config: dict[str, Any] = {
-        "bootstrap_servers": bootstrap_servers,
-        "api_version": API_VERSION,
+        **_base(connection),
         "acks": "all",
-        "linger_ms": _int_env("AFTERSALES_KAFKA_LINGER_MS", 5),
+        "linger_ms": connection.linger_ms,
         "max_in_flight_requests_per_connection": 1,
         "request_timeout_ms": 10_000,
         "max_block_ms": 10_000,
@@ -34,19 +53,26 @@ def producer(bootstrap_servers: str, **overrides: Any) -> KafkaProducer:
     return KafkaProducer(**config)
 
 
-def consumer(bootstrap_servers: str, group_id: str | None, **overrides: Any) -> KafkaConsumer:
+def consumer(where: Connection, group_id: str | None, **overrides: Any) -> KafkaConsumer:
     """A consumer that commits by hand, after the effect is durable."""
+    connection = _connection(where)
     config: dict[str, Any] = {
-        "bootstrap_servers": bootstrap_servers,
-        "api_version": API_VERSION,
+        **_base(connection),
         "group_id": group_id,
         "enable_auto_commit": False,
         "auto_offset_reset": "earliest",
         "fetch_max_wait_ms": 100,
-        "session_timeout_ms": _int_env("AFTERSALES_KAFKA_SESSION_TIMEOUT_MS", 6000),
-        "heartbeat_interval_ms": _int_env("AFTERSALES_KAFKA_HEARTBEAT_MS", 1000),
+        "session_timeout_ms": connection.session_timeout_ms,
+        "heartbeat_interval_ms": connection.heartbeat_ms,
         "max_poll_records": 500,
         "client_id": "aftersales",
     }
     config.update(overrides)
     return KafkaConsumer(**config)
+
+
+def admin(where: Connection, **overrides: Any) -> KafkaAdminClient:
+    """An admin client (topics, configs)."""
+    config: dict[str, Any] = {**_base(_connection(where)), "client_id": "aftersales-admin",
+                              **overrides}
+    return KafkaAdminClient(**config)

@@ -154,7 +154,10 @@ class ProjectionRunner:
             where = f"{delivery.source}[{delivery.part}]@{delivery.offset}"
             projections = ", ".join(f.projection for f in found)
             message = "; ".join(f"{f.projection}: {f.error}" for f in found)
-            log.error("projections: %s left out of %s: %s", where, projections, message)
+            case_id = delivery.event.get("subject") if delivery.event is not None else None
+            log.error("projections: %s left out of %s: %s", where, projections, message,
+                      extra={"topic": delivery.source, "partition": delivery.part,
+                             "offset": delivery.offset, "case_id": case_id})
             if delivery.event is None:
                 self.stats.skipped_bad += 1
             else:

@@ -25,6 +25,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from eventsourcing.persistence import (
     ApplicationRecorder,
@@ -36,7 +37,7 @@ from kafka import KafkaProducer
 from kafka.errors import KafkaError
 from kafka.producer.future import FutureRecordMetadata
 
-from consumers.case_events import encode
+from consumers.case_events import HEADERS, encode, is_relayed
 from consumers.leadership import Leadership
 from workers.error_policy import ErrorPolicy
 
@@ -86,13 +87,16 @@ class Relay:
                  send_timeout: float = 30.0, max_message_bytes: int | None = None,
                  topic_limit: Callable[[], int | None] | None = None,
                  refused_retry: float = 30.0, leadership: Leadership | None = None,
-                 standby_poll: float = 1.0, policy: ErrorPolicy | None = None) -> None:
+                 standby_poll: float = 1.0,
+                 added: Callable[[Notification], dict[str, Any]] | None = None,
+                 policy: ErrorPolicy | None = None) -> None:
         self.recorder, self.tracking = recorder, tracking
         self.make_producer, self.topic = make_producer, topic
         self.name = relay_name(topic, name)
         self.batch_size, self.idle_sleep, self.send_timeout = batch_size, idle_sleep, send_timeout
         self.configured_limit = self.max_message_bytes = max_message_bytes
         self.topic_limit, self.refused_retry = topic_limit, refused_retry
+        self.added = added  # what to add to each event's data (consumers/payloads.py)
         self.stats = RelayStats(position=self.position())
         self.policy = policy or ErrorPolicy()
         self._producer: KafkaProducer | None = None
@@ -170,7 +174,7 @@ class Relay:
             return 0
         outcome = self._publish(batch)
         if outcome.acked:
-            last = batch[outcome.acked - 1].id
+            last = batch[outcome.acked - 1].id  # passed-over private events count as acked
             self.tracking.insert_tracking(Tracking(self.name, last))
             self.stats.position = last
             self.stats.published += outcome.acked
@@ -188,10 +192,13 @@ class Relay:
 
     def _publish(self, batch: Sequence[Notification]) -> _Outcome:
         producer = self._get_producer()
-        pending: list[tuple[Notification, FutureRecordMetadata]] = []
+        pending: list[tuple[Notification, FutureRecordMetadata | None]] = []
         acked = 0
         for notification in batch:
-            key, value = encode(notification)
+            if not is_relayed(notification.topic):  # never leaves the engine
+                pending.append((notification, None))
+                continue
+            key, value = encode(notification, self.added)
             size = len(key) + len(value)
             limit = self.max_message_bytes
             if limit is not None and size > limit:
@@ -207,7 +214,8 @@ class Relay:
                     return outcome
                 acked, pending = outcome.acked, []
             try:
-                pending.append((notification, producer.send(self.topic, key=key, value=value)))
+                pending.append((notification, producer.send(self.topic, key=key, value=value,
+                                                            headers=list(HEADERS))))
             except KafkaError as error:  # refused by the client itself (e.g. too large)
                 outcome = self._confirm(pending, acked)
                 if outcome.refused is None and outcome.error is None:
@@ -223,12 +231,16 @@ class Relay:
                 acked, pending = outcome.acked, []
         return self._confirm(pending, acked)
 
-    def _confirm(self, pending: list[tuple[Notification, FutureRecordMetadata]],
+    def _confirm(self, pending: list[tuple[Notification, FutureRecordMetadata | None]],
                  acked: int) -> _Outcome:
-        """Wait for the sent events; the outcome counts the acknowledged prefix."""
+        """Wait for the sent events (None: passed over); the outcome counts the acknowledged
+        prefix."""
         if pending:
             self._get_producer().flush(timeout=self.send_timeout)
         for notification, future in pending:
+            if future is None:
+                acked += 1
+                continue
             try:
                 future.get(timeout=self.send_timeout)
             except KafkaError as error:
@@ -253,7 +265,8 @@ class Relay:
                   notification.id, notification.topic, notification.originator_id,
                   notification.originator_version, reason,
                   "Raise the topic's max.message.bytes (and the producer's limit)" if first
-                  else "Still refused", self.refused_retry)
+                  else "Still refused", self.refused_retry,
+                  extra={"topic": self.topic, "case_id": str(notification.originator_id)})
 
     def _learn_topic_limit(self) -> None:
         """The topic's own limit, when the broker tells it and it is the smaller: at the start

@@ -45,6 +45,7 @@ from desk.web import (
 )
 from dispatch.bodies import parse
 from dispatch.commands import execute
+from dispatch.tracing import from_headers, traced
 from schemas.errors import InputRefused
 
 router = APIRouter(route_class=DeskRoute, include_in_schema=False)
@@ -127,7 +128,8 @@ def _act(request: Request, who: Viewer, case_id: UUID, form: dict[str, str]) -> 
                         if_match=Expectation(case_id, int(version)))
     try:
         command = parse(rt.services, caller, actions.body_of(name, form, history.aggregate))
-        result = execute(rt.services, caller, command, who.now)
+        result = traced(from_headers(request.headers.items()),
+                        lambda: execute(rt.services, caller, command, who.now))()
     except InputRefused as refused:
         return page(request, who, case_id, status=400, failed=name, values=form,
                     field_errors=dict(refused.fields),

@@ -19,7 +19,7 @@ import psycopg
 
 from projections import positions
 from projections.base import Event, Handler, Projection, utc
-from projections.db import ReadDatabase, Transaction, is_outage
+from projections.db import ReadDatabase, Transaction, is_outage, native
 
 MAX_POSITION = 2**63 - 1
 log = logging.getLogger(__name__)
@@ -81,17 +81,17 @@ def ensure_schema(db: ReadDatabase, projections: Sequence[Projection],
 
 
 def _drifted(db: ReadDatabase, tx: Transaction, projection: Projection) -> bool:
-    """True when a table's columns are not those its DDL makes now (checked on a temporary
-    table of the same DDL, dropped at once)."""
+    """True when a table's columns (and on PostgreSQL their types) are not those its DDL makes
+    now (checked on a temporary table of the same DDL, dropped at once)."""
     for logical, ddl in projection.tables.items():
         probe = f"schema_probe_{logical}"
         tx.execute(f"DROP TABLE IF EXISTS {probe}")
-        tx.execute(ddl.replace("CREATE TABLE", "CREATE TEMPORARY TABLE", 1)
-                   .format(**{t: probe if t == logical else t for t in projection.tables}))
-        wanted = db.columns(probe)
+        tx.execute(native(ddl.replace("CREATE TABLE", "CREATE TEMPORARY TABLE", 1).format(
+            **{t: probe if t == logical else t for t in projection.tables}), db.is_postgres))
+        wanted = db.column_types(probe)
         tx.execute(f"DROP TABLE {probe}")
-        if db.columns(projection.names[logical]) != wanted:
-            return True
+        if db.column_types(projection.names[logical]) != wanted:
+            return True  # other columns, or (PostgreSQL) other types: TEXT before NUMERIC…
     return False
 
 

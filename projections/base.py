@@ -6,8 +6,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
+import orjson
+
 from aftersales_core.personal import ERASED
-from projections.db import Transaction, identifier
+from projections.db import Transaction, identifier, native
 
 ERASURE = "aftersales.customer.PersonalDataErased"
 Event = dict[str, Any]  # a CloudEvents envelope: type, subject, time, data, position, version
@@ -31,7 +33,10 @@ class Projection:
     physical name, which differs while a rebuild fills fresh tables next to the live ones."""
 
     name: ClassVar[str]
-    tables: ClassVar[dict[str, str]]  # logical table name -> CREATE TABLE with {name} fields
+    #: logical table name -> CREATE TABLE with {name} fields, in PostgreSQL's types: amounts
+    #: NUMERIC, times TIMESTAMPTZ (always written as UTC text, ``utc``), documents JSONB
+    #: (always written by ``json_text``); SQLite holds those three as TEXT (projections/db.py)
+    tables: ClassVar[dict[str, str]]
     indexes: ClassVar[dict[str, str]] = {}  # index name -> CREATE INDEX … ON {table} (…)
     #: table -> the column naming the customer a row is about: purged (``[erased]``) when the
     #: customer's personal data is erased, so the read database no longer links them
@@ -70,7 +75,7 @@ class Projection:
 
     def create(self, tx: Transaction) -> None:
         for ddl in self.tables.values():
-            tx.execute(self.sql(ddl))
+            tx.execute(native(self.sql(ddl), tx.db.is_postgres))
 
     def create_indexes(self, tx: Transaction) -> None:
         """Indexes carry the canonical names, so they are made on the live tables only."""
@@ -105,6 +110,12 @@ def kind_of(event_type: str) -> str:
 def money_amount(value: Any) -> str | None:
     """The amount of a Money value as stored in events ({"amount", "currency"}), or None."""
     return None if value is None else str(value["amount"])
+
+
+def json_text(value: Any) -> str:
+    """A JSON document as read models hold it: compact, keys sorted (how PostgreSQL's JSONB
+    is read back too, so both backends give the same text)."""
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
 
 
 def utc(text: str | None) -> str | None:

@@ -18,15 +18,15 @@ class BuyerQuotas(Projection):
             customer_id TEXT NOT NULL,
             year INTEGER NOT NULL,
             currency TEXT NOT NULL,
-            annual_limit TEXT NOT NULL,
-            per_order_limit TEXT NOT NULL,
-            used TEXT NOT NULL DEFAULT '0',
-            restored TEXT NOT NULL DEFAULT '0',
-            remaining TEXT NOT NULL,
+            annual_limit NUMERIC NOT NULL,
+            per_order_limit NUMERIC NOT NULL,
+            used NUMERIC NOT NULL DEFAULT '0',
+            restored NUMERIC NOT NULL DEFAULT '0',
+            remaining NUMERIC NOT NULL,
             orders INTEGER NOT NULL DEFAULT 0,
             orders_over_limit INTEGER NOT NULL DEFAULT 0,
             customs_returns INTEGER NOT NULL DEFAULT 0,
-            updated_at TEXT
+            updated_at TIMESTAMPTZ
         )""",
         "buyer_quota_entries": """
         CREATE TABLE {buyer_quota_entries} (
@@ -34,8 +34,8 @@ class BuyerQuotas(Projection):
             kind TEXT NOT NULL,
             order_id TEXT NOT NULL,
             return_case_id TEXT,
-            amount TEXT NOT NULL,
-            at TEXT NOT NULL,
+            amount NUMERIC NOT NULL,
+            at TIMESTAMPTZ NOT NULL,
             position INTEGER NOT NULL,
             PRIMARY KEY (quota_id, position)
         )""",

@@ -21,7 +21,7 @@ from aftersales_core.domain.complaints import ComplaintCase
 from aftersales_core.domain.lifecycle import Blind, Lifecycle, Standing
 from aftersales_core.domain.refunds import RefundCase
 from aftersales_core.domain.returns import ReturnCase
-from projections.base import Event, Projection, handles, money_amount, utc
+from projections.base import Event, Projection, handles, json_text, money_amount, utc
 from projections.db import Transaction
 
 LIFECYCLES: dict[str, Lifecycle] = {
@@ -49,14 +49,14 @@ class Cases(Projection):
             customer_id TEXT,
             market TEXT,
             currency TEXT,
-            amount TEXT,
+            amount NUMERIC,
             reason TEXT,
             priority TEXT,
-            opened_at TEXT NOT NULL,
-            updated_at TEXT NOT NULL,
-            next_deadline TEXT,
-            open_deadlines TEXT NOT NULL DEFAULT '{{}}',
-            acknowledged_at TEXT,
+            opened_at TIMESTAMPTZ NOT NULL,
+            updated_at TIMESTAMPTZ NOT NULL,
+            next_deadline TIMESTAMPTZ,
+            open_deadlines JSONB NOT NULL DEFAULT '{{}}',
+            acknowledged_at TIMESTAMPTZ,
             returnless INTEGER,
             version INTEGER NOT NULL,
             escalation TEXT
@@ -165,7 +165,7 @@ def _deadline(event: Event, open_deadlines: str) -> list[Change]:
         deadlines[name] = utc(event["data"]["due_at"])
     else:
         deadlines.pop(name, None)
-    return [("open_deadlines = ?", orjson.dumps(deadlines).decode()),
+    return [("open_deadlines = ?", json_text(deadlines)),
             ("next_deadline = ?", min(deadlines.values(), default=None))]
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from projections.base import Projection
 from projections.buyer_quota import BuyerQuotas
 from projections.cases import Cases
@@ -40,3 +42,13 @@ def select(names: list[str] | None, suffix: str = "") -> list[Projection]:
 def queryable_tables() -> dict[str, str]:
     """Table name -> projection name, for `aftersales query`."""
     return {table: cls.name for cls in PROJECTIONS.values() for table in cls.tables}
+
+
+def json_columns(table: str) -> frozenset[str]:
+    """The columns of a projection table that hold JSON documents (JSONB in its DDL; none for
+    other tables)."""
+    for cls in PROJECTIONS.values():
+        if table in cls.tables:
+            return frozenset(re.findall(r"^\s*([a-z_][a-z0-9_]*)\s+JSONB\b", cls.tables[table],
+                                        re.MULTILINE))
+    return frozenset()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from projections.base import Event, Projection, handles
+from projections.base import Event, Projection, handles, utc
 from projections.db import Transaction
 
 
@@ -28,17 +28,17 @@ class Complaints(Projection):
             filed_by TEXT,
             priority TEXT,
             route TEXT,
-            filed_at TEXT NOT NULL,
-            first_response_due TEXT,
-            first_response_at TEXT,
-            first_response_hours REAL,
+            filed_at TIMESTAMPTZ NOT NULL,
+            first_response_due TIMESTAMPTZ,
+            first_response_at TIMESTAMPTZ,
+            first_response_hours DOUBLE PRECISION,
             first_response_breached INTEGER,
-            resolution_due TEXT,
+            resolution_due TIMESTAMPTZ,
             resolution TEXT,
             proposed_resolution TEXT,
             accepted_resolution TEXT,
-            resolved_at TEXT,
-            closed_at TEXT,
+            resolved_at TIMESTAMPTZ,
+            closed_at TIMESTAMPTZ,
             satisfaction INTEGER,
             escalations INTEGER NOT NULL DEFAULT 0,
             escalated_to TEXT,
@@ -75,8 +75,8 @@ class Complaints(Projection):
             return
         details = decision["details"]
         self._set(event, tx, priority=details.get("priority"), route=details.get("route"),
-                  first_response_due=details.get("first_response_due"),
-                  resolution_due=details.get("resolution_due"))
+                  first_response_due=utc(details.get("first_response_due")),
+                  resolution_due=utc(details.get("resolution_due")))
 
     @handles("aftersales.complaint.Acknowledged")
     def acknowledged(self, event: Event, tx: Transaction) -> None:

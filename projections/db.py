@@ -2,7 +2,15 @@
 
 Projections write SQL with ``?`` placeholders and portable statements (CREATE TABLE,
 INSERT … ON CONFLICT … DO UPDATE, ALTER TABLE … RENAME); this module adapts the placeholders and
-owns transactions."""
+owns transactions.
+
+Column types: on PostgreSQL the read models hold amounts as ``NUMERIC``, times as
+``TIMESTAMPTZ`` and documents as ``JSONB`` (an analyst's tools see numbers, times and JSON);
+SQLite holds the three as TEXT (``native`` renders a projection's DDL for the backend). Either
+way a reader gets the same values: PostgreSQL's are read back as the text SQLite holds (an
+amount as written, a time as UTC ISO 8601 text, a document as compact JSON with sorted keys,
+the form projections write it in), so every reader (queries, insights, the report, the desk,
+the API) works unchanged on both."""
 
 from __future__ import annotations
 
@@ -11,16 +19,57 @@ import re
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+import orjson
 import psycopg
+from psycopg.adapt import Buffer, Loader
+from psycopg.types.datetime import TimestamptzLoader
 
 from database.sql import placeholders
 
 Params = Sequence[Any]
 IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
+NATIVE_TYPES = re.compile(r"\b(NUMERIC|TIMESTAMPTZ|JSONB)\b")
+
+
+def native(ddl: str, postgres: bool) -> str:
+    """A projection's CREATE TABLE for the backend: PostgreSQL's native types as written,
+    TEXT in their place on SQLite."""
+    return ddl if postgres else NATIVE_TYPES.sub("TEXT", ddl)
+
+
+class _AmountText(Loader):
+    """NUMERIC as its text, exactly as written (10.00 stays "10.00")."""
+
+    def load(self, data: Buffer) -> str:
+        return bytes(data).decode("ascii")
+
+
+class _UtcText(TimestamptzLoader):
+    """TIMESTAMPTZ as UTC ISO 8601 text, the form projections write times in."""
+
+    def load(self, data: Buffer) -> str:  # type: ignore[override]
+        return super().load(data).astimezone(UTC).isoformat()
+
+
+class _JsonText(Loader):
+    """JSONB as compact JSON text with sorted keys, the form projections write it in."""
+
+    def load(self, data: Buffer) -> str:
+        return orjson.dumps(orjson.loads(bytes(data)), option=orjson.OPT_SORT_KEYS).decode()
+
+
+def read_as_text(conn: psycopg.Connection[Any]) -> None:
+    """Make a PostgreSQL connection read NUMERIC, TIMESTAMPTZ and JSONB values as SQLite's
+    text (module docstring)."""
+    conn.adapters.register_loader("numeric", _AmountText)
+    conn.adapters.register_loader("timestamptz", _UtcText)
+    conn.adapters.register_loader("jsonb", _JsonText)
+    conn.adapters.register_loader("json", _JsonText)
 
 
 def postgres_params(url: str) -> dict[str, Any]:
@@ -79,8 +128,10 @@ class ReadDatabase:
     def _connect(self) -> Any:
         conn: Any
         if self.is_postgres:
-            return psycopg.connect(autocommit=True, connect_timeout=10,
+            conn = psycopg.connect(autocommit=True, connect_timeout=10,
                                    **postgres_params(self.url))
+            read_as_text(conn)
+            return conn
         path = Path(self.url.removeprefix("sqlite:///"))
         private_file(path)
         conn = sqlite3.connect(path, isolation_level=None, timeout=30, check_same_thread=False)
@@ -124,9 +175,14 @@ class ReadDatabase:
         return {r["name"] for r in rows}
 
     def columns(self, table: str) -> list[str]:
+        return [name for name, _ in self.column_types(table)]
+
+    def column_types(self, table: str) -> list[tuple[str, Any]]:
+        """(name, type) of each column: the type's OID on PostgreSQL, None on SQLite (whose
+        columns hold any type)."""
         cursor = self._conn.cursor()
         cursor.execute(f"SELECT * FROM {identifier(table)} WHERE 1 = 0")
-        return [d[0] for d in cursor.description or []]
+        return [(d[0], d[1] if self.is_postgres else None) for d in cursor.description or []]
 
     def reconnect(self) -> None:
         """A new connection after an outage (a PostgreSQL connection does not come back by

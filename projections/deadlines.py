@@ -20,12 +20,12 @@ class Deadlines(Projection):
             case_id TEXT NOT NULL,
             case_type TEXT NOT NULL,
             name TEXT NOT NULL,
-            due_at TEXT NOT NULL,
+            due_at TIMESTAMPTZ NOT NULL,
             action TEXT,
             state TEXT NOT NULL,
             outcome TEXT,
-            scheduled_at TEXT NOT NULL,
-            closed_at TEXT,
+            scheduled_at TIMESTAMPTZ NOT NULL,
+            closed_at TIMESTAMPTZ,
             PRIMARY KEY (case_id, name)
         )"""}
     indexes = {"deadlines_open": "CREATE INDEX deadlines_open ON {deadlines} (state, due_at)"}

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import orjson
-
-from projections.base import Event, Projection, handles, kind_of
+from projections.base import Event, Projection, handles, json_text, kind_of
 from projections.db import Transaction
 
 
@@ -20,9 +18,9 @@ class Decisions(Projection):
             outcome TEXT NOT NULL,
             reasons TEXT NOT NULL,
             rules TEXT NOT NULL,
-            inputs TEXT NOT NULL,
-            details TEXT NOT NULL,
-            decided_at TEXT NOT NULL
+            inputs JSONB NOT NULL,
+            details JSONB NOT NULL,
+            decided_at TIMESTAMPTZ NOT NULL
         )"""}
     indexes = {
         "decisions_case": "CREATE INDEX decisions_case ON {decisions} (case_id)",
@@ -41,5 +39,5 @@ class Decisions(Projection):
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (position) DO NOTHING"),
             (event["position"], event["subject"], kind_of(event["type"]), d["policy_id"],
              d["policy_version"], d["outcome"], "\n".join(d["reasons"]),
-             ",".join(d.get("rules", [])), orjson.dumps(d["inputs"]).decode(),
-             orjson.dumps(d.get("details", {})).decode(), event["time"]))
+             ",".join(d.get("rules", [])), json_text(d["inputs"]),
+             json_text(d.get("details", {})), event["time"]))

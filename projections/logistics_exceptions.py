@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from projections.base import Event, Projection, handles
+from projections.base import Event, Projection, handles, utc
 from projections.db import Transaction
 
 EXCEPTIONS = ("Lost", "Damaged", "DeliveryFailed", "CustomsHeld", "NoScan")
@@ -18,7 +18,7 @@ class LogisticsExceptions(Projection):
             carrier TEXT NOT NULL,
             direction TEXT NOT NULL,
             exception TEXT NOT NULL,
-            occurred_at TEXT NOT NULL,
+            occurred_at TIMESTAMPTZ NOT NULL,
             location TEXT,
             detail TEXT
         )"""}
@@ -35,4 +35,4 @@ class LogisticsExceptions(Projection):
             "carrier, direction, exception, occurred_at, location, detail) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (event_id) DO NOTHING"),
             (d["event_id"], event["subject"], d["shipment_id"], d["carrier"], d["direction"],
-             d["scan"], d["occurred_at"], d.get("location"), d.get("detail")))
+             d["scan"], utc(d["occurred_at"]), d.get("location"), d.get("detail")))

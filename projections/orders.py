@@ -46,17 +46,17 @@ class Orders(Projection):
             currency TEXT,
             fulfilment TEXT,
             channel TEXT,
-            total TEXT,
-            shipping_fee TEXT,
-            duties TEXT,
-            taxes TEXT,
-            placed_at TEXT,
-            estimated_delivery_at TEXT,
-            paid TEXT NOT NULL DEFAULT '0',
-            cancelled_at TEXT,
-            customs_released_at TEXT,
-            delivered_at TEXT,
-            refunded TEXT NOT NULL DEFAULT '0'
+            total NUMERIC,
+            shipping_fee NUMERIC,
+            duties NUMERIC,
+            taxes NUMERIC,
+            placed_at TIMESTAMPTZ,
+            estimated_delivery_at TIMESTAMPTZ,
+            paid NUMERIC NOT NULL DEFAULT '0',
+            cancelled_at TIMESTAMPTZ,
+            customs_released_at TIMESTAMPTZ,
+            delivered_at TIMESTAMPTZ,
+            refunded NUMERIC NOT NULL DEFAULT '0'
         )""",
         "order_lines": """
         CREATE TABLE {order_lines} (
@@ -65,7 +65,7 @@ class Orders(Projection):
             sku TEXT NOT NULL,
             category TEXT NOT NULL,
             quantity INTEGER NOT NULL,
-            unit_price TEXT NOT NULL,
+            unit_price NUMERIC NOT NULL,
             PRIMARY KEY (order_id, line_id)
         )""",
     }

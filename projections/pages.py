@@ -11,15 +11,21 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
+import orjson
+
 from aftersales_core.application.reads import QueryScope
+from projections.base import json_text
 from projections.catalog import PROJECTIONS
 from projections.db import ReadDatabase, identifier
 from schemas.limits import TEXT_FORBIDDEN
 
-_COLUMN = re.compile(r"^\s*([a-z_][a-z0-9_]*)\s+(TEXT|INTEGER|REAL)\b(.*)$")
+_COLUMN = re.compile(r"^\s*([a-z_][a-z0-9_]*)\s+(TEXT|INTEGER|REAL|DOUBLE PRECISION|NUMERIC|"
+                     r"TIMESTAMPTZ|JSONB)\b(.*)$")
+_DECIMAL = re.compile(r"-?[0-9]{1,30}(\.[0-9]{1,18})?")
 _KEY = re.compile(r"PRIMARY KEY\s*\(([^)]*)\)")
 MAX_TEXT = 1000
 INT_RANGE = (-(2**63), 2**63 - 1)
@@ -36,7 +42,13 @@ class PageError(ValueError):
 @dataclass(frozen=True)
 class Column:
     name: str
-    type: str  # TEXT, INTEGER or REAL
+    type: str  # TEXT, INTEGER, REAL, NUMERIC (an amount), TIMESTAMPTZ (a time), JSONB
+
+    def expression(self, postgres: bool) -> str:
+        """The column in a filter or an ordering: an amount compares as a number on SQLite
+        too (which holds it as text), as it does on PostgreSQL."""
+        name = identifier(self.name)
+        return name if postgres or self.type != "NUMERIC" else f"CAST({name} AS NUMERIC)"
 
 
 @dataclass(frozen=True)
@@ -63,7 +75,8 @@ def table(name: str) -> Table:
     for part in re.split(r",(?![^()]*\))", body):
         found = _COLUMN.match(part.strip())
         if found:
-            columns.append(Column(found.group(1), found.group(2)))
+            kind = "REAL" if found.group(2) == "DOUBLE PRECISION" else found.group(2)
+            columns.append(Column(found.group(1), kind))
             if "PRIMARY KEY" in found.group(3):
                 key.append(found.group(1))
         elif (composite := _KEY.search(part)) is not None:
@@ -86,7 +99,30 @@ def value_of(column: Column, text: str, field: str) -> Any:
         if not math.isfinite(number) or len(text) > 40:
             raise PageError(field, "expected a finite number")
         return number
+    if column.type == "NUMERIC":
+        if not _DECIMAL.fullmatch(text):
+            raise PageError(field, "expected a decimal amount such as 12.50")
+        return text
+    if column.type == "TIMESTAMPTZ":
+        return _time(text, field)
+    if column.type == "JSONB":
+        try:  # as the read models hold it: compact, keys sorted
+            return json_text(orjson.loads(_text(text, field)))
+        except (orjson.JSONDecodeError, TypeError):
+            raise PageError(field, "expected a JSON document") from None
     return _text(text, field)
+
+
+def _time(text: str, field: str) -> str:
+    """An RFC 3339 time with its offset, as the UTC text read models hold times in."""
+    try:
+        moment = datetime.fromisoformat(text) if len(text) <= 40 else None
+        if moment is None or moment.tzinfo is None:
+            raise ValueError(text)
+        return moment.astimezone(UTC).isoformat()
+    except (ValueError, OverflowError):
+        raise PageError(field, "expected an RFC 3339 time with its offset, such as "
+                               "2026-03-02T09:00:00+00:00") from None
 
 
 def _text(text: str, field: str) -> str:
@@ -95,18 +131,26 @@ def _text(text: str, field: str) -> str:
     return text
 
 
-def check_key(spec: Table, key: list[Any], has_order: bool) -> None:
+def check_key(spec: Table, key: list[Any], sort: str | None) -> None:
     """A cursor's key: the sort column's null flag and value (when sorted), then the primary
     key, each of its column's type (a cursor is the caller's to send back, and to garble)."""
-    expected = (2 if has_order else 0) + len(spec.key)
+    expected = (2 if sort else 0) + len(spec.key)
     if len(key) != expected:
         raise PageError("cursor", "not a cursor of this listing")
-    for value in key:
+    names = [None, sort] if sort else []
+    for value, name in zip(key, [*names, *spec.key], strict=True):
         ok = value is None or (isinstance(value, str) and len(value) <= MAX_TEXT * 2
                                and not TEXT_FORBIDDEN.search(value)) or (
             isinstance(value, int) and not isinstance(value, bool)
             and INT_RANGE[0] <= value <= INT_RANGE[1]) or (
             isinstance(value, float) and math.isfinite(value))
+        column = spec.column(name) if name else None
+        if ok and isinstance(value, str) and column is not None and column.type in (
+                "NUMERIC", "TIMESTAMPTZ", "JSONB"):
+            try:
+                value_of(column, value, "cursor")  # PostgreSQL would refuse it as this type
+            except PageError:
+                ok = False
         if not ok:
             raise PageError("cursor", "not a cursor of this listing")
 
@@ -118,7 +162,7 @@ def page(db: ReadDatabase, scope: QueryScope, filters: list[tuple[str, Any]],
     spec = table(scope.table)
     clauses, params = [], []
     for name, value in filters:
-        clauses.append(f"{identifier(name)} = ?")
+        clauses.append(f"{_expression(spec, name, db)} = ?")
         params.append(value)
     restriction = scope.where()
     if restriction is not None:
@@ -129,10 +173,10 @@ def page(db: ReadDatabase, scope: QueryScope, filters: list[tuple[str, Any]],
     sort = order_by.lstrip("-") if order_by else None
     if order_by and sort is not None:
         null_flag = f"CASE WHEN {identifier(sort)} IS NULL THEN 1 ELSE 0 END"
-        terms += [(null_flag, False), (identifier(sort), order_by.startswith("-"))]
+        terms += [(null_flag, False), (_expression(spec, sort, db), order_by.startswith("-"))]
     terms += [(identifier(k), False) for k in spec.key]
     if after is not None:
-        check_key(spec, after, sort is not None)
+        check_key(spec, after, sort)
         clause, values = _after(terms, after, sort is not None)
         clauses.append(clause)
         params.extend(values)
@@ -148,6 +192,11 @@ def page(db: ReadDatabase, scope: QueryScope, filters: list[tuple[str, Any]],
     last = rows[-1]
     key = [] if sort is None else [1 if last[sort] is None else 0, last[sort]]
     return rows, key + [last[k] for k in spec.key]
+
+
+def _expression(spec: Table, name: str, db: ReadDatabase) -> str:
+    column = spec.column(name)
+    return identifier(name) if column is None else column.expression(db.is_postgres)
 
 
 def _after(terms: list[tuple[str, bool]], key: list[Any], sorted_: bool

@@ -50,19 +50,19 @@ class ProductSignals(Projection):
             merchant TEXT,
             market TEXT,
             currency TEXT,
-            placed_at TEXT,
-            delivered_at TEXT,
+            placed_at TIMESTAMPTZ,
+            delivered_at TIMESTAMPTZ,
             week TEXT,
             page_complaints INTEGER NOT NULL DEFAULT 0,
-            complaint_reasons TEXT NOT NULL DEFAULT '{{}}',
-            complaint_examples TEXT NOT NULL DEFAULT '[]',
+            complaint_reasons JSONB NOT NULL DEFAULT '{{}}',
+            complaint_examples JSONB NOT NULL DEFAULT '[]',
             delivered INTEGER NOT NULL DEFAULT 0,
             returned_skus INTEGER NOT NULL DEFAULT 0,
             flagged_skus INTEGER NOT NULL DEFAULT 0,
             units_sold INTEGER NOT NULL DEFAULT 0,
             units_returned INTEGER NOT NULL DEFAULT 0,
-            value_sold TEXT NOT NULL DEFAULT '0',
-            value_returned TEXT NOT NULL DEFAULT '0'
+            value_sold NUMERIC NOT NULL DEFAULT '0',
+            value_returned NUMERIC NOT NULL DEFAULT '0'
         )""",
         "product_lines": """
         CREATE TABLE {product_lines} (
@@ -70,14 +70,14 @@ class ProductSignals(Projection):
             sku TEXT NOT NULL,
             category TEXT NOT NULL,
             units INTEGER,
-            value TEXT,
+            value NUMERIC,
             requested_units INTEGER NOT NULL DEFAULT 0,
-            requested_value TEXT NOT NULL DEFAULT '0',
+            requested_value NUMERIC NOT NULL DEFAULT '0',
             returns INTEGER NOT NULL DEFAULT 0,
             page_returns INTEGER NOT NULL DEFAULT 0,
-            reasons TEXT NOT NULL DEFAULT '{{}}',
-            examples TEXT NOT NULL DEFAULT '[]',
-            page_examples TEXT NOT NULL DEFAULT '[]',
+            reasons JSONB NOT NULL DEFAULT '{{}}',
+            examples JSONB NOT NULL DEFAULT '[]',
+            page_examples JSONB NOT NULL DEFAULT '[]',
             merchant TEXT,
             market TEXT,
             currency TEXT,
@@ -87,16 +87,16 @@ class ProductSignals(Projection):
             flagged INTEGER NOT NULL DEFAULT 0,
             units_sold INTEGER NOT NULL DEFAULT 0,
             units_returned INTEGER NOT NULL DEFAULT 0,
-            value_sold TEXT NOT NULL DEFAULT '0',
-            value_returned TEXT NOT NULL DEFAULT '0',
-            counted_reasons TEXT NOT NULL DEFAULT '{{}}',
+            value_sold NUMERIC NOT NULL DEFAULT '0',
+            value_returned NUMERIC NOT NULL DEFAULT '0',
+            counted_reasons JSONB NOT NULL DEFAULT '{{}}',
             PRIMARY KEY (order_aggregate_id, sku)
         )""",
         "product_returns": """
         CREATE TABLE {product_returns} (
             case_id TEXT PRIMARY KEY,
             order_aggregate_id TEXT NOT NULL,
-            requested_at TEXT NOT NULL,
+            requested_at TIMESTAMPTZ NOT NULL,
             counted INTEGER NOT NULL DEFAULT 0
         )""",
         "product_deltas": """
@@ -109,9 +109,9 @@ class ProductSignals(Projection):
             flagged INTEGER NOT NULL,
             units_sold INTEGER NOT NULL,
             units_returned INTEGER NOT NULL,
-            reasons TEXT NOT NULL,
-            return_examples TEXT NOT NULL,
-            page_examples TEXT NOT NULL
+            reasons JSONB NOT NULL,
+            return_examples JSONB NOT NULL,
+            page_examples JSONB NOT NULL
         )""",
         "product_totals": """
         CREATE TABLE {product_totals} (
@@ -123,9 +123,9 @@ class ProductSignals(Projection):
             flagged INTEGER NOT NULL DEFAULT 0,
             units_sold INTEGER NOT NULL DEFAULT 0,
             units_returned INTEGER NOT NULL DEFAULT 0,
-            reasons TEXT NOT NULL DEFAULT '{{}}',
-            return_examples TEXT NOT NULL DEFAULT '[]',
-            page_examples TEXT NOT NULL DEFAULT '[]',
+            reasons JSONB NOT NULL DEFAULT '{{}}',
+            return_examples JSONB NOT NULL DEFAULT '[]',
+            page_examples JSONB NOT NULL DEFAULT '[]',
             PRIMARY KEY (merchant, category, sku)
         )""",
         "product_alerts": """
@@ -148,8 +148,8 @@ class ProductSignals(Projection):
             p_value DOUBLE PRECISION NOT NULL,
             q_value DOUBLE PRECISION NOT NULL,
             tested INTEGER NOT NULL,
-            reasons TEXT NOT NULL,
-            examples TEXT NOT NULL,
+            reasons JSONB NOT NULL,
+            examples JSONB NOT NULL,
             PRIMARY KEY (level, signal, merchant, category, sku)
         )""",
     }

@@ -74,3 +74,53 @@ def rebuild(db: ReadDatabase, names: list[str] | None, read_store: ReadStore,
             positions.set_floor(tx, old.name, reached)
     return reached
 
+
+
+class FedByRunners(ValueError):
+    """A projection the runners apply from the case-events topic: catching it up from the
+    store could apply an event a runner has applied (or is about to) a second time."""
+
+
+def catch_up(db: ReadDatabase, names: list[str] | None, read_store: ReadStore,
+             progress: Callable[[int], None] = lambda _: None, batch: int = 5000,
+             failed: list[Failure] | None = None) -> dict[str, int]:
+    """Apply to the live tables what the store gained since each projection's floor, batch
+    by batch, each batch and the new floor in one transaction (as a rebuild's last step
+    does); returns each projection's store position reached.
+
+    For read models fed from the store (no broker): raises FedByRunners, changing nothing,
+    when a runner has applied events beyond the floor."""
+    failed = [] if failed is None else failed
+    live = select(names)
+    ensure_schema(db, live)
+    reached: dict[str, int] = {}
+    pending = {p.name: p for p in live}
+    while pending:
+        with db.transaction() as tx:
+            if db.is_postgres:  # one catch-up (or rebuild swap) at a time
+                tx.execute("LOCK TABLE projection_positions IN EXCLUSIVE MODE")
+            floors = {}
+            for name in pending:
+                where = positions.load(tx, name)
+                ahead = [f"{source}[{part}]" for (source, part), (_, pos) in where.parts.items()
+                         if pos > where.floor]
+                if ahead:
+                    raise FedByRunners(
+                        f"{name} is applied by projection runners from {', '.join(ahead)}: "
+                        "let them catch up (aftersales run --role projections), or rebuild it "
+                        "(aftersales projections rebuild)")
+                floors[name] = where.floor
+            start = min(floors.values())
+            group = [pending[name] for name, floor in floors.items() if floor == start]
+            events = read_store(start, batch)
+            if events:
+                failed.extend(apply_events(tx, group, events, careful=True))
+                for projection in group:
+                    positions.set_floor(tx, projection.name, events[-1]["position"])
+        if not events:
+            for projection in group:
+                reached[projection.name] = start
+                del pending[projection.name]
+        else:
+            progress(len(events))
+    return reached

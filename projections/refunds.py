@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import orjson
-
-from projections.base import Event, Projection, handles, money_amount
+from projections.base import Event, Projection, handles, json_text, money_amount
 from projections.db import Transaction
 
 COMPONENTS = ("items", "outbound_shipping", "duties", "taxes", "restocking_fee",
@@ -24,20 +22,20 @@ class Refunds(Projection):
             source_case_id TEXT,
             reason TEXT,
             status TEXT NOT NULL,
-            amount TEXT,
+            amount NUMERIC,
             currency TEXT,
-            items TEXT, outbound_shipping TEXT, duties TEXT, taxes TEXT,
-            restocking_fee TEXT, return_shipping TEXT, goodwill TEXT,
-            components TEXT,
+            items NUMERIC, outbound_shipping NUMERIC, duties NUMERIC, taxes NUMERIC,
+            restocking_fee NUMERIC, return_shipping NUMERIC, goodwill NUMERIC,
+            components JSONB,
             requested_by TEXT,
-            requested_at TEXT NOT NULL,
+            requested_at TIMESTAMPTZ NOT NULL,
             approved_by TEXT,
-            approved_at TEXT,
-            issued_at TEXT,
+            approved_at TIMESTAMPTZ,
+            issued_at TIMESTAMPTZ,
             attempts INTEGER NOT NULL DEFAULT 0,
-            settled_at TEXT,
+            settled_at TIMESTAMPTZ,
             provider_ref TEXT,
-            hours_to_settle REAL,
+            hours_to_settle DOUBLE PRECISION,
             last_error TEXT
         )"""}
     indexes = {"refunds_order": "CREATE INDEX refunds_order ON {refunds} (order_id)",
@@ -66,7 +64,7 @@ class Refunds(Projection):
         parts = data.get("components") or {}
         self._set(event, tx, amount=money_amount(data["amount"]),
                   currency=data["amount"]["currency"],
-                  components=orjson.dumps(parts).decode(),
+                  components=json_text(parts),
                   **{name: parts.get(name) for name in COMPONENTS})
 
     @handles("aftersales.refund.AwaitingApproval")

@@ -26,7 +26,7 @@ class ReturnsByReason(Projection):
             rejected INTEGER NOT NULL,
             review INTEGER NOT NULL,
             quantity INTEGER NOT NULL,
-            value TEXT NOT NULL,
+            value NUMERIC NOT NULL,
             PRIMARY KEY (market, category, sku, reason, currency)
         )"""}
 

@@ -9,7 +9,7 @@ from typing import Any
 from projections.base import Event, Projection, handles, utc
 from projections.db import Transaction
 from projections.insights.periods import hours_between, month_of, week_of
-from projections.orders import _extra
+from projections.orders import _extra, _extra_time
 
 # scan -> (column set on the first such scan)
 FIRST_SCAN = {"Dispatched": "dispatched_at", "Delivered": "delivered_at", "Lost": "lost_at",
@@ -26,7 +26,7 @@ class Shipments(Projection):
             order_aggregate_id TEXT PRIMARY KEY,
             order_id TEXT,
             market TEXT,
-            promised_at TEXT
+            promised_at TIMESTAMPTZ
         )""",
         "shipments": """
         CREATE TABLE {shipments} (
@@ -38,23 +38,23 @@ class Shipments(Projection):
             direction TEXT NOT NULL,
             origin TEXT,
             destination TEXT,
-            first_scan_at TEXT NOT NULL,
+            first_scan_at TIMESTAMPTZ NOT NULL,
             month TEXT NOT NULL,
-            promised_at TEXT,
-            dispatched_at TEXT,
-            delivered_at TEXT,
+            promised_at TIMESTAMPTZ,
+            dispatched_at TIMESTAMPTZ,
+            delivered_at TIMESTAMPTZ,
             delivered_week TEXT,
             on_time INTEGER,
             transit_hours DOUBLE PRECISION,
-            lost_at TEXT,
-            damaged_at TEXT,
+            lost_at TIMESTAMPTZ,
+            damaged_at TIMESTAMPTZ,
             failed_deliveries INTEGER NOT NULL DEFAULT 0,
-            customs_held_at TEXT,
-            customs_released_at TEXT,
+            customs_held_at TIMESTAMPTZ,
+            customs_released_at TIMESTAMPTZ,
             customs_hold_hours DOUBLE PRECISION,
             scans INTEGER NOT NULL DEFAULT 0,
             last_scan TEXT,
-            last_scan_at TEXT,
+            last_scan_at TIMESTAMPTZ,
             PRIMARY KEY (order_aggregate_id, shipment_id)
         )""",
     }
@@ -72,15 +72,16 @@ class Shipments(Projection):
         """The order's market and promise; scans may have come first (upstream topics are not
         ordered with each other), so rows already there get them too."""
         d = event["data"]
-        promised = utc(_extra(d).get("estimated_delivery_at"))
+        promised = _extra_time(_extra(d).get("estimated_delivery_at"))
         tx.execute(self.sql("UPDATE {shipment_orders} SET market = ?, promised_at = ? "
                             "WHERE order_aggregate_id = ?"), (d["market"], promised,
                                                              event["subject"]))
+        time = "TIMESTAMPTZ" if tx.db.is_postgres else "TEXT"  # a time: typed on PostgreSQL
         tx.execute(self.sql(
             "UPDATE {shipments} SET market = ?, promised_at = CASE direction WHEN 'outbound' "
-            "THEN CAST(? AS TEXT) END, on_time = CASE WHEN direction <> 'outbound' OR "
-            "delivered_at IS NULL OR CAST(? AS TEXT) IS NULL THEN NULL WHEN delivered_at <= "
-            "CAST(? AS TEXT) THEN 1 ELSE 0 END WHERE order_aggregate_id = ?"),
+            f"THEN CAST(? AS {time}) END, on_time = CASE WHEN direction <> 'outbound' OR "
+            f"delivered_at IS NULL OR CAST(? AS {time}) IS NULL THEN NULL WHEN delivered_at <= "
+            f"CAST(? AS {time}) THEN 1 ELSE 0 END WHERE order_aggregate_id = ?"),
             (d["market"], promised, promised, promised, event["subject"]))
 
     @handles("aftersales.order.ShipmentScanned")

@@ -62,6 +62,10 @@ class DeadlineIndex:
         self.postgres = self.store.postgres
         self.rows_table = self.store.table("deadline_index")
         self.position_table = self.store.table("deadline_index_position")
+        #: (case type, deadline, action) -> breaches read from the store since this index was
+        #: opened: fired by a scheduler (the action its breach took) or ``late`` (the state
+        #: was left after the due time)
+        self.breached: dict[tuple[str, str, str], int] = {}
         self._create()
 
     def _tx(self) -> AbstractContextManager[Tx]:
@@ -105,12 +109,15 @@ class DeadlineIndex:
             if not batch:
                 return read
             with self._tx() as tx:
-                for notification in batch:
-                    self._apply(tx, notification)
+                breaches = [self._apply(tx, notification) for notification in batch]
                 self._save_position(tx, batch[-1].id)
+            for breach in breaches:  # counted once the batch is stored
+                if breach is not None:
+                    self.breached[breach] = self.breached.get(breach, 0) + 1
             read += len(batch)
 
-    def _apply(self, tx: Tx, notification: Any) -> None:
+    def _apply(self, tx: Tx, notification: Any) -> tuple[str, str, str] | None:
+        """Put one deadline event into the index; a breach's (case type, deadline, action)."""
         event: Any = self.mapper.to_domain_event(notification)
         kind, name = notification.topic.split(".")[1:3]
         due, action = None, None
@@ -119,6 +126,7 @@ class DeadlineIndex:
         self._put(
             tx, str(event.originator_id), event.name, kind, due, action, event.originator_version
         )
+        return (kind, event.name, str(event.action)) if name == "DeadlineBreached" else None
 
     def _put(
         self,
@@ -183,9 +191,12 @@ class DeadlineIndex:
         return [UUID(r[0]) for r in rows]
 
     def listing(
-        self, case_id: UUID | None = None, due_before: datetime | None = None
+        self, case_id: UUID | None = None, due_before: datetime | None = None,
+        after: IndexedDeadline | None = None, limit: int | None = None,
     ) -> list[IndexedDeadline]:
-        """Open deadlines by due time, optionally of one case or due before a time."""
+        """Open deadlines by due time (then case id and name), optionally of one case or due
+        before a time; in pages: at most ``limit``, those after ``after`` (the last of the
+        previous page)."""
         sql = (
             f"SELECT case_id, case_type, name, due_at, action FROM {self.rows_table} "
             "WHERE due_at IS NOT NULL"
@@ -195,8 +206,14 @@ class DeadlineIndex:
             sql, params = sql + " AND case_id = ?", [*params, str(case_id)]
         if due_before is not None:
             sql, params = sql + " AND due_at < ?", [*params, utc_text(due_before)]
+        if after is not None:
+            sql += " AND (due_at, case_id, name) > (?, ?, ?)"
+            params += [utc_text(after.due_at), str(after.case_id), after.name]
+        sql += " ORDER BY due_at, case_id, name"
+        if limit is not None:
+            sql, params = sql + " LIMIT ?", [*params, limit]
         with self._tx() as tx:
-            rows = tx.rows(sql + " ORDER BY due_at, case_id, name", params)
+            rows = tx.rows(sql, params)
         return [
             IndexedDeadline(
                 UUID(r[0]),

@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from uuid import UUID
 
@@ -30,6 +30,7 @@ from aftersales_core.domain.base import require_aware
 from aftersales_core.errors import DomainError
 from scheduling.deadline_index import DeadlineIndex
 from scheduling.retention import RetentionSweep
+from workers.counts import WorkCounts
 from workers.error_policy import ErrorPolicy
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,14 @@ class SchedulerStats:
     fired: int = 0
     failed: int = 0
     healed: int = 0
+    # (case type, deadline, what its breach did) -> deadlines this scheduler fired
+    fired_by: dict[tuple[str, str, str], int] = field(default_factory=dict)
+    work: WorkCounts = field(default_factory=WorkCounts)  # FireDeadlines outcomes, commits
+
+    def count_fired(self, fired: list[FiredDeadline]) -> None:
+        for item in fired:
+            key = (item.case_type, item.name, item.action)
+            self.fired_by[key] = self.fired_by.get(key, 0) + 1
 
 
 class Scheduler:
@@ -93,6 +102,7 @@ class Scheduler:
             self.index.catch_up()
         erased = self.retention.run(self._caller(), now)
         self.stats.failed += self.retention.stats.failed - failed_before
+        self.stats.count_fired(erased)
         fired += erased
         self.stats.cycles += 1
         self.stats.fired += len(fired)
@@ -108,6 +118,7 @@ class Scheduler:
             if not self.policy.is_poison(error):
                 raise
             self.stats.failed += 1
+            self.stats.work.command("FireDeadlines", "refused")
             log.error(
                 "deadlines of case %s not fired at %s: %s (%s); tried again next cycle",
                 case_id,
@@ -116,6 +127,10 @@ class Scheduler:
                 type(error).__name__,
             )
             return []
+        self.stats.work.command("FireDeadlines", "done" if fired else "nothing_due")
+        if fired:
+            self.stats.work.batch(1)  # one case's firing: one commit
+        self.stats.count_fired(fired)
         for item in fired:
             log.info(
                 "case %s: deadline %s due %s fired: %s",

@@ -13,7 +13,7 @@ import orjson
 from pydantic import BaseModel, TypeAdapter
 
 from aftersales_core.policybook.model import Book
-from schemas import categories, commands, inbound, outbound
+from schemas import asyncapi, categories, commands, events, inbound, outbound
 
 OUT = Path(__file__).parent / "json"
 ID_BASE = "urn:aftersales:schema:"
@@ -25,6 +25,7 @@ def _models() -> dict[str, type[BaseModel] | TypeAdapter[Any]]:
         "inbound/orders.v1": inbound.ORDER_EVENT,
         "inbound/shipments.v1": inbound.SHIPMENT_EVENT,
         "outbound/aftersales.case-events.v1": outbound.CaseEvent,
+        "outbound/aftersales.cases.v1": outbound.CaseState,
     }
     for name in commands.AnyCommand.__args__:
         found[f"commands/{name.__name__}"] = name
@@ -44,9 +45,20 @@ def schemas() -> dict[str, bytes]:
                   "$id": ID_BASE + name.replace("/", ":"), **schema}
         out[f"{name}.schema.json"] = orjson.dumps(
             schema, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n"
+    for event_type in events.event_classes():
+        version = events.class_version(event_type) or 1
+        schema = {"$schema": "https://json-schema.org/draft/2020-12/schema",
+                  "$id": events.schema_id(event_type, version),
+                  **events.data_model(event_type).model_json_schema()}
+        out[f"events/{event_type}.v{version}.schema.json"] = _dump(schema)
     out["vocabulary/categories.schema.json"] = orjson.dumps(
         categories.vocabulary_schema(), option=orjson.OPT_INDENT_2) + b"\n"
+    out["asyncapi.json"] = _dump(asyncapi.document())
     return out
+
+
+def _dump(value: Any) -> bytes:
+    return orjson.dumps(value, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n"
 
 
 def main() -> int:

@@ -1,5 +1,5 @@
-"""Outbound topics (SPEC §4.2): the CloudEvents 1.0 envelope of aftersales.case-events.v1 and
-the headers of aftersales.dlq.v1."""
+"""Outbound topics (SPEC §4.2): the CloudEvents 1.0 envelope of aftersales.case-events.v1, the
+case states of the compacted aftersales.cases.v1, and the headers of aftersales.dlq.v1."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
 
 CASE_EVENTS_TOPIC = "aftersales.case-events.v1"
+CASE_STATES_TOPIC = "aftersales.cases.v1"
 DLQ_TOPIC = "aftersales.dlq.v1"
 SOURCE = "urn:aftersales:case-engine"
 
@@ -30,9 +31,38 @@ class CaseEvent(BaseModel):
     subject: str = Field(description="the aggregate (case) id")
     time: AwareDatetime = Field(description="business time of the event")
     datacontenttype: Literal["application/json"] = "application/json"
+    dataschema: str | None = Field(
+        None, description="the JSON Schema of data: urn:aftersales:schema:events:<type>.v<N> "
+                          "(schemas/json/events/); absent for events stored before the current "
+                          "class version of their type")
     data: dict[str, Any]
+    partitionkey: str = Field(description="the message key, the case id (Partitioning "
+                                          "extension)")
     position: int = Field(ge=1, description="the event store's global position (extension)")
     version: int = Field(ge=1, description="the aggregate version of this event (extension)")
+    traceparent: str | None = Field(
+        None, pattern=r"^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$",
+        description="W3C trace context of the request or message that caused the event "
+                    "(Distributed Tracing extension)")
+    tracestate: str | None = Field(None, description="W3C tracestate, with traceparent")
+
+
+class CaseState(BaseModel):
+    """A case's current state on the compacted case-states topic (key = case id): the
+    latest message per key is the case as it is now. Personal data is redacted as on the
+    case-events topic."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    case_id: str
+    case_type: Literal["return", "refund", "complaint"]
+    version: int = Field(ge=1, description="the case's aggregate version")
+    position: int = Field(ge=1, description="the store position the publisher had reached")
+    created_at: AwareDatetime
+    updated_at: AwareDatetime
+    status: str
+    state: dict[str, Any] = Field(description="every public attribute of the case, as the "
+                                              "engine holds it")
 
 
 CASE_EVENT: TypeAdapter[CaseEvent] = TypeAdapter(CaseEvent)
@@ -40,3 +70,5 @@ CASE_EVENT: TypeAdapter[CaseEvent] = TypeAdapter(CaseEvent)
 DlqHeader = Literal["error", "error_type", "source_topic", "source_partition", "source_offset"]
 DLQ_HEADERS: tuple[DlqHeader, ...] = ("error", "error_type", "source_topic", "source_partition",
                                        "source_offset")
+ERROR_TYPES = ("oversized", "not_json", "duplicate_key", "too_deep", "out_of_range", "invalid",
+               "wrong_topic", "key_mismatch", "refused", "not_a_case_event", "unprojectable")

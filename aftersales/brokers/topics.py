@@ -5,17 +5,17 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 
-from kafka import KafkaAdminClient
 from kafka.admin import ConfigResource, ConfigResourceType
 from kafka.errors import KafkaError, TopicAlreadyExistsError, for_code
 
-from aftersales.brokers.process import CLIENT_API_VERSION
+from consumers import kafka_clients
+from consumers.kafka_clients import Connection
 
 log = logging.getLogger(__name__)
 
 
 def ensure_topics(
-    bootstrap_servers: str,
+    bootstrap_servers: Connection,
     topics: Mapping[str, int],
     replication_factor: int = -1,
     timeout_s: float = 30.0,
@@ -30,12 +30,8 @@ def ensure_topics(
     """
     if not topics:
         return []
-    admin = KafkaAdminClient(
-        bootstrap_servers=bootstrap_servers,
-        api_version=CLIENT_API_VERSION,
-        request_timeout_ms=int(timeout_s * 1000),
-        client_id="aftersales-ensure-topics",
-    )
+    admin = kafka_clients.admin(bootstrap_servers, request_timeout_ms=int(timeout_s * 1000),
+                                client_id="aftersales-ensure-topics")
     try:
         spec = {
             name: {"num_partitions": partitions, "replication_factor": replication_factor,
@@ -58,15 +54,14 @@ def ensure_topics(
     return created
 
 
-def topic_config(bootstrap_servers: str, topic: str, key: str, timeout_s: float = 10.0
+def topic_config(bootstrap_servers: Connection, topic: str, key: str, timeout_s: float = 10.0
                  ) -> str | None:
     """A topic's effective config value (its own or the broker's default), or None when the
     broker does not say (not every Kafka-protocol broker answers DescribeConfigs)."""
     try:
-        admin = KafkaAdminClient(bootstrap_servers=bootstrap_servers,
-                                 api_version=CLIENT_API_VERSION,
-                                 request_timeout_ms=int(timeout_s * 1000),
-                                 client_id="aftersales-describe-topic")
+        admin = kafka_clients.admin(bootstrap_servers,
+                                    request_timeout_ms=int(timeout_s * 1000),
+                                    client_id="aftersales-describe-topic")
     except KafkaError:
         return None
     try:

@@ -9,8 +9,9 @@ from datetime import datetime
 from typing import Any
 
 from aftersales_core.application.access import Access, Caller
-from aftersales_core.application.policy_books import BookVersion, PolicyBooks
+from aftersales_core.application.policy_books import BookDiff, BookVersion, PolicyBooks
 from aftersales_core.decisions import JSON
+from aftersales_core.errors import InvalidCommandError
 from aftersales_core.policybook.diff import Change
 from aftersales_core.policybook.model import Book
 from aftersales_core.policybook.publish.compose import Format
@@ -39,8 +40,14 @@ class PolicyBookService:
 
     def diff(self, caller: Caller, merchant_id: str | None, before: int | None,
              after: int | None, proposed: Book | None = None) -> list[Change]:
+        return self.compare(caller, merchant_id, before, after, proposed).changes
+
+    def compare(self, caller: Caller, merchant_id: str | None, before: int | None,
+                after: int | None, proposed: Book | None = None) -> BookDiff:
+        """What changes between two versions of the merchant's own book, or from a version to
+        a proposed book, with the versions compared."""
         self.access.require(caller, "ReadPolicyBook", self._facts(merchant_id))
-        return self.books.diff(merchant_id, before, after, proposed)
+        return self.books.compare(merchant_id, before, after, proposed)
 
     def set(self, caller: Caller, merchant_id: str | None, document: dict[str, Any],
             reason: str) -> BookVersion:
@@ -50,10 +57,17 @@ class PolicyBookService:
         return self.books.set(merchant_id, document, grant.actor.principal_id, grant.actor.role,
                               reason, caller.received_at)
 
-    def simulate(self, caller: Caller, merchant_id: str, proposed: Book,
+    def simulate(self, caller: Caller, merchant_id: str, proposed: Book | int,
                  since: datetime | None = None,
                  until: datetime | None = None) -> tuple[Report, JSON]:
+        """The merchant's recorded decisions in [since, until) evaluated again under a proposed
+        book, or under a stored version (a number) of the merchant's own book."""
         self.access.require(caller, "SimulatePolicyBook", self._facts(merchant_id))
+        if since is not None and until is not None and since >= until:
+            raise InvalidCommandError(f"the period is empty: since ({since.isoformat()}) is "
+                                      f"not before until ({until.isoformat()})")
+        if isinstance(proposed, int):
+            proposed = self.books.version(merchant_id, proposed).book
         return self.books.simulate(merchant_id, proposed, since, until)
 
     def publish(self, caller: Caller, merchant_id: str | None, lang: str, fmt: Format) -> str:

@@ -81,6 +81,22 @@ class BookVersion:
         return {**self.meta(), "document": self.document}
 
 
+@dataclass(frozen=True)
+class BookDiff:
+    """What changes from one version of a book to another (``after`` None: to a proposed
+    book, not stored)."""
+
+    before: BookVersion
+    after: BookVersion | None
+    changes: list[Change]
+
+    def to_json(self) -> JSON:
+        return {"book": self.before.book_id.owner, "merchant_id": self.before.book_id.merchant_id,
+                "before": self.before.meta(),
+                "after": None if self.after is None else self.after.meta(),
+                "changes": [c.to_json() for c in self.changes]}
+
+
 def book_id_of(merchant_id: str | None) -> BookId:
     """A merchant's book, or the platform's default without a merchant."""
     if merchant_id is None:
@@ -138,21 +154,37 @@ class PolicyBooks:
         latest = 0 if aggregate is None else aggregate.latest
         return [self._version_of(book_id, aggregate, n).meta() for n in range(latest + 1)]
 
-    def diff(self, merchant_id: str | None, before: int | None, after: int | None,
-             proposed: Book | None = None) -> list[Change]:
+    def compare(self, merchant_id: str | None, before: int | None, after: int | None,
+                proposed: Book | None = None) -> BookDiff:
         """Fields changed from version ``before`` (default: the one before ``after``) to
-        version ``after`` (default: the latest) or to a proposed book."""
+        version ``after`` (default: the latest) or to a proposed book. Either may be the later
+        one; each unknown version is named."""
         book_id = book_id_of(merchant_id)
         aggregate = self._aggregate(book_id)
         latest = 0 if aggregate is None else aggregate.latest
         if proposed is not None:
-            target = canonical_document(proposed)
-            before = latest if before is None else before
+            to: int | None = None
+            since = latest if before is None else before
         else:
-            after = latest if after is None else after
-            target = self._version_of(book_id, aggregate, after).document
-            before = max(after - 1, 0) if before is None else before
-        return diff(self._version_of(book_id, aggregate, before).document, target)
+            to = latest if after is None else after
+            since = max(to - 1, 0) if before is None else before
+        # only what the caller gave is named (a default derived from it is not)
+        given = (("from", before), ("to", None if proposed is not None else after))
+        unknown = [f"version {n} to compare {side}" for side, n in given
+                   if n is not None and not 0 <= n <= latest]
+        if unknown:
+            raise UnknownCaseError(f"{book_id} has no policy book {' nor '.join(unknown)} "
+                                   f"(versions 0 to {latest})")
+        old = self._version_of(book_id, aggregate, since)
+        if proposed is not None:
+            return BookDiff(old, None, diff(old.document, canonical_document(proposed)))
+        new = self._version_of(book_id, aggregate, to)
+        return BookDiff(old, new, diff(old.document, new.document))
+
+    def diff(self, merchant_id: str | None, before: int | None, after: int | None,
+             proposed: Book | None = None) -> list[Change]:
+        """The changes of ``compare``."""
+        return self.compare(merchant_id, before, after, proposed).changes
 
     # ---- setting ---------------------------------------------------------------------------
     def set(self, merchant_id: str | None, document: dict[str, Any], by: str, role: str,

@@ -10,10 +10,12 @@ import subprocess
 import uuid
 from datetime import timedelta
 
+from consumers.case_events import to_cloud_event
+from schemas.outbound import CASE_EVENT
 from tests.api_server import ApiServer
 from tests.e2e.conftest import World, command, deliver
 from tests.e2e.test_cli import AFTERSALES
-from tests.factories import T0, caller
+from tests.factories import T0, caller, shipment
 
 AT = (T0 + timedelta(days=6)).isoformat()
 
@@ -202,3 +204,43 @@ def test_concurrent_requests_are_committed_together_and_a_refused_one_spoils_not
     # every command went through a commit batch; batches never outnumber commands
     assert _batch_metric(api, "sum") - before_sum == 24
     assert 1 <= _batch_metric(api, "count") - before_count <= 24
+
+
+PARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+
+
+def test_a_request_s_traceparent_goes_with_every_event_it_caused(
+        api: ApiServer, world: World) -> None:
+    """The W3C trace context of a command or an upstream fact reaches the CloudEvents of what
+    it stored (the distributed-tracing extension); a malformed one is dropped, not refused."""
+    traced = {"traceparent": PARENT, "tracestate": "vendor=a1,other=b2"}
+    before = stored_events(api)
+    with api.client("customer-c-1") as customer:
+        done = command(customer, {"command": "RequestReturn", "order_id": "o-1",
+                                  "reason": "changed_mind", "at": AT,
+                                  "lines": [{"line_id": "1", "quantity": 1}]}, 201, **traced)
+    middle = stored_events(api)
+    with api.client("upstream-1") as upstream:
+        scanned = upstream.post("/v1/upstream-events", headers={
+            "traceparent": PARENT.replace("00f067aa", "11f067aa")}, json=shipment(
+                "o-1", "Dispatched", T0 + timedelta(days=7), direction="return"))
+        assert scanned.status_code == 200, scanned.text
+    after = stored_events(api)
+    with api.client("customer-c-1") as customer:
+        command(customer, {"command": "FileComplaint", "order_id": "o-1", "channel": "email",
+                           "category": "damaged", "description": "chipped", "at": AT}, 201,
+                traceparent=PARENT.upper())  # W3C: lowercase hex only
+    with api.app() as services:
+        recorder = services.store.recorder
+        end = recorder.max_notification_id() or 0
+        events = [to_cloud_event(n) for n in recorder.select_notifications(before + 1,
+                                                                           end - before)]
+        case_events = services.store.history(uuid.UUID(str(done["case_id"])))
+    assert middle > before and after > middle and end > after
+    assert {(e.get("traceparent"), e.get("tracestate")) for e in events[:middle - before]} == {
+        (PARENT, "vendor=a1,other=b2")}
+    assert {e.get("traceparent") for e in events[middle - before:after - before]} == {
+        PARENT.replace("00f067aa", "11f067aa")}
+    assert not any("traceparent" in e for e in events[after - before:])
+    assert all(CASE_EVENT.validate_python(e) for e in events)
+    assert case_events and not any("traceparent" in vars(e) for e in case_events)

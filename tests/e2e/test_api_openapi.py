@@ -56,3 +56,17 @@ def test_fuzzing_the_running_server_finds_no_5xx_and_only_documented_answers(
     assert " passed" in done.stdout
     with api.client() as client:
         assert client.get("/healthz").status_code == 200
+
+
+def test_bad_input_is_documented_as_the_400_it_is() -> None:
+    """The API answers a request it cannot parse with 400 and a problem document; the
+    document must not promise FastAPI's default 422 "Validation Error" instead."""
+    document = json.loads(OUT.read_bytes())
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            responses = operation["responses"]
+            assert responses.get("422", {}).get("description") != "Validation Error", (
+                method, path)
+            if operation.get("parameters") or operation.get("requestBody"):
+                assert "400" in responses, (method, path)
+    assert "HTTPValidationError" not in document["components"]["schemas"]

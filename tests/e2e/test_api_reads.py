@@ -4,6 +4,7 @@ as of an earlier moment, an order's facts and cases."""
 
 from __future__ import annotations
 
+import base64
 import json
 import subprocess
 from datetime import timedelta
@@ -133,7 +134,7 @@ def test_the_report_is_what_aftersales_report_prints(api: ApiServer, world: Worl
         text=True, capture_output=True, timeout=300, check=False,
         env={**api.env, "AFTERSALES_PRINCIPAL": "analyst-1"})
     assert printed.returncode == 0, printed.stderr
-    assert json.loads(printed.stdout) == [done.json()]
+    assert json.loads(printed.stdout) == done.json()  # one object, as the API answers
     assert done.json()["sections"] and done.json()["headline"]
 
 
@@ -152,3 +153,29 @@ def test_every_projection_pages_filters_and_sorts(api: ApiServer, world: World) 
                 done = auditor.get(path, params=params)
                 assert done.status_code == 200, (path, params, done.text)
         assert auditor.get("/v1/projections/product_deltas").status_code == 404
+
+
+def test_open_deadlines_come_in_pages_each_once_in_due_order(api: ApiServer,
+                                                              world: World) -> None:
+    with api.client("auditor-1") as auditor:
+        everything = auditor.get("/v1/deadlines").json()
+        assert everything["next_cursor"] is None and len(everything["items"]) >= 3
+        rows = [r for page in pages(api, "auditor-1", "/v1/deadlines", limit=2) for r in page]
+        assert rows == everything["items"]
+        keys = [(r["due_at"], r["case_id"], r["deadline"]) for r in rows]
+        assert keys == sorted(keys) and len(set(keys)) == len(keys)
+        first = auditor.get("/v1/deadlines", params={"limit": 1}).json()
+        other = auditor.get("/v1/deadlines", params={
+            "limit": 1, "case": world.complaint_case, "cursor": first["next_cursor"]})
+        assert other.status_code == 400 and other.json()["errors"][0]["field"] == "cursor"
+        text = first["next_cursor"]
+        fingerprint = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))[0]
+        crafted = [[fingerprint, "0001-01-01T00:00:00+14:00", world.return_case, "x"],
+                   [fingerprint, "2026-01-01T00:00:00", world.return_case, "x"],
+                   [fingerprint, "2026-01-01T00:00:00Z", "not-a-uuid", "x"],
+                   [fingerprint, "2026-01-01T00:00:00Z", world.return_case, 7],
+                   [fingerprint, "2026-01-01T00:00:00Z"]]
+        for forged in ("AAAA", text[:-6] + "AAAAAA", *(
+                base64.urlsafe_b64encode(json.dumps(c).encode()).decode() for c in crafted)):
+            done = auditor.get("/v1/deadlines", params={"cursor": forged})
+            assert done.status_code == 400, (forged, done.text)

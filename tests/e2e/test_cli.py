@@ -297,13 +297,15 @@ def test_a_read_model_from_an_older_version_asks_for_a_rebuild(cli: Cli) -> None
 
 HELP = [[], ["submit"], ["ingest"], ["case"], ["case", "show"], ["case", "rerun"], ["run"],
         ["broker"], ["query"], ["status"], ["report"], ["projections"],
-        ["projections", "rebuild"], ["deadlines"], ["deadlines", "fire"], ["deadlines", "list"],
+        ["projections", "rebuild"], ["projections", "catch-up"], ["deadlines"],
+        ["deadlines", "fire"], ["deadlines", "list"],
         ["audit"], ["audit", "seal"], ["audit", "verify"], ["audit", "denials"],
         ["principals"], ["principals", "bootstrap"], ["principals", "add"],
         ["principals", "import"], ["principals", "grant"], ["principals", "revoke"],
         ["principals", "disable"], ["principals", "enable"], ["principals", "list"],
         ["principals", "show"], ["insights"], ["insights", "products"],
-        ["insights", "carriers"], ["insights", "complaints"], ["insights", "refunds"]]
+        ["insights", "carriers"], ["insights", "complaints"], ["insights", "refunds"],
+        ["dlq"], ["dlq", "list"], ["dlq", "show"], ["dlq", "redrive"]]
 
 
 @pytest.mark.parametrize("args", HELP)

@@ -37,6 +37,7 @@ DOWN = closed_port()
 STORE_DOWN = f"postgresql://admin:{MARKER}@127.0.0.1:{DOWN}/db?password={MARKER}"
 READ_DOWN = f"postgresql://admin:{MARKER}@127.0.0.1:{DOWN}/read"
 BROKER_DOWN = f"127.0.0.1:{DOWN}"
+SWEEPER = "sweeper"  # a principal that may read and act wherever a command here needs it
 BOOK = str(Path(__file__).parents[2] / "demo" / "books" / "olist.toml")
 
 # command -> (arguments, what it uses)
@@ -61,6 +62,11 @@ COMMANDS: dict[str, tuple[list[str], set[str]]] = {
     "policy set": (["policy", "set", BOOK, "--merchant", "m", "--reason", "x"], {"store"}),
     "policy simulate": (["policy", "simulate", BOOK, "--merchant", "m"], {"store"}),
     "policy publish": (["policy", "publish", "--merchant", "m"], {"store"}),
+    "principals list": (["principals", "list"], {"store"}),
+    "principals show": (["principals", "show", SWEEPER], {"store"}),
+    "insights products": (["insights", "products"], {"read"}),
+    "insights refunds": (["insights", "refunds", "--format", "json"], {"read"}),
+    "customer export": (["customer", "export", "c-1"], {"store"}),
 }
 BROKER_USERS = {"status": ["status"], "run relay": COMMANDS["run relay"][0]}
 
@@ -69,7 +75,8 @@ BAD_ARGUMENTS: dict[str, list[list[str]]] = {
     "submit": [["submit", "{dir}/missing.jsonl"], ["submit", "{dir}"], ["submit"]],
     "ingest": [["ingest", "{dir}/missing.jsonl"], ["ingest", "{dir}"]],
     "case show": [["case", "show", "not-a-uuid"],
-                  ["case", "show", UUID0, "--as-of", "9999-12-31T23:00:00-14:00"]],
+                  ["case", "show", UUID0, "--as-of", "9999-12-31T23:00:00-14:00"],
+                  ["case", "show", UUID0, "--as-of", "yesterday"]],
     "case rerun": [["case", "rerun", "42"]],
     "query": [["query", "nope"], ["query", "cases", "--where", "colour=red"],
               ["query", "cases", "--limit", "0"]],
@@ -93,6 +100,11 @@ BAD_ARGUMENTS: dict[str, list[list[str]]] = {
     "policy simulate": [["policy", "simulate", BOOK, "--merchant", "m", "--since", "yesterday"],
                         ["policy", "simulate", BOOK, "--merchant", "m", "--output",
                          "{dir}/what-if.txt"]],
+    "insights": [["insights", "carriers", "--since", "yesterday"],
+                 ["insights", "complaints", "--market", "Germany"],
+                 ["insights", "products", "--limit", "0"]],
+    "principals": [["principals", "add", "x\u202ey", "--role", "agent", "--as", "sweep-admin"],
+                   ["principals", "grant", SWEEPER, "--role", "nope", "--as", "sweep-admin"]],
     "policy publish": [["policy", "publish", "--lang", "fr"],
                        ["policy", "publish", "--output", "/proc/no/such/policy.md"]],
 }
@@ -112,9 +124,6 @@ class Outcome:
     returncode: int
     stdout: str
     stderr: str
-
-
-SWEEPER = "sweeper"  # a principal that may read and act wherever a command here needs it
 
 
 def cases(tmp: Path) -> list[Case]:
@@ -191,6 +200,7 @@ def _check(outcome: Outcome) -> None:
     assert "Traceback" not in outcome.stderr and "Traceback" not in outcome.stdout, shown
     errors = [line for line in outcome.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1, f"not one error line: {shown}"
+    assert "(message)" not in errors[0], f"a placeholder instead of the option's name: {shown}"
 
 
 NAMES = [c.name for c in cases(Path("/tmp"))]

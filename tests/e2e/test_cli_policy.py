@@ -137,6 +137,34 @@ def test_simulate_reports_the_change_in_table_json_and_html(cli: Cli) -> None:
     assert bad_time.returncode == 2
 
 
+def test_simulate_a_stored_version_and_what_is_refused(cli: Cli) -> None:
+    for book, reason in ((UCI, "first"), (EU30, "EU 30 days")):
+        assert admin(cli, "policy", "set", book, "--merchant", "uci-online-retail",
+                     "--reason", reason).returncode == 0
+    case = late_return(cli, "o-uci")  # decided under version 2: approved
+    done = admin(cli, "policy", "simulate", "--version", "1", "--merchant", "uci-online-retail",
+                 "--format", "json")
+    assert done.returncode == 0, done.stderr
+    eligibility = next(o for o in json.loads(done.stdout)["outcomes"]
+                       if o["policy_id"] == "return.eligibility")
+    assert eligibility["pairs"][0]["examples"] == [case["case_id"]]
+    assert (eligibility["pairs"][0]["before"], eligibility["pairs"][0]["after"]) == \
+        ("approve", "reject")
+    for args in ((), (EU30, "--version", "1")):  # a book or a version: one of them
+        refused = admin(cli, "policy", "simulate", *args, "--merchant", "uci-online-retail")
+        assert refused.returncode == 2 and "--version" in refused.stderr, refused.stderr
+    unknown = admin(cli, "policy", "simulate", "--version", "3", "--merchant",
+                    "uci-online-retail")
+    assert unknown.returncode == 3 and "no policy book version 3" in unknown.stderr
+    empty = admin(cli, "policy", "simulate", EU30, "--merchant", "uci-online-retail",
+                  "--since", "2026-03-02T09:00:00+00:00", "--until", "2026-03-02T09:00:00Z")
+    assert empty.returncode == 2 and "the period is empty" in empty.stderr
+    diff = admin(cli, "policy", "diff", "--merchant", "uci-online-retail", "--from", "4",
+                 "--to", "5")
+    assert diff.returncode == 3
+    assert "version 4 to compare from nor version 5 to compare to" in diff.stderr
+
+
 def test_publish_writes_the_policy_in_both_languages(cli: Cli) -> None:
     assert admin(cli, "policy", "set", UCI, "--merchant", "uci-online-retail",
                    "--reason", "first").returncode == 0

@@ -31,6 +31,7 @@ from tests.crash_helpers import (
     check_case_events,
     kill_once,
     lag,
+    private_positions,
     read_to_end,
     wait_for,
 )
@@ -83,13 +84,14 @@ def test_relay_killed_at_random_moments_publishes_every_event_in_order(
                  relay.check_alive, interval=0.1)
         assert relay.stop() == 0, relay.log_tail()
         assert relay.kills == kills
+        private = private_positions(app, stored)
     finally:
         relay.stop()
         app.close()
 
     context = f"seed {SEED}, kills at positions {marks}, {stored} events, {desk.done}"
     check_case_events(kafka_broker.bootstrap_servers, settings.case_events_topic, stored,
-                      context)
+                      private, context)
 
 
 def upstream_messages(rng: Random, n_orders: int = 50) -> tuple[list[dict[str, Any]],

@@ -14,7 +14,15 @@ import pytest
 
 from aftersales.settings import Settings
 from aftersales_core.application.services import Services
-from tests.crash_helpers import LINES, Desk, StoreView, check_case_events, lag, wait_for
+from tests.crash_helpers import (
+    LINES,
+    Desk,
+    StoreView,
+    check_case_events,
+    lag,
+    private_positions,
+    wait_for,
+)
 from tests.factories import T0, delivered_order, order_paid, order_placed, shipment
 from tests.kafka_fixtures import TestBroker
 from tests.pipeline import as_message, eventually, pipeline_settings, publish, workers
@@ -61,7 +69,7 @@ def test_commands_are_accepted_while_the_broker_is_frozen_and_the_relay_catches_
                    f"relay caught up with {stored} after the outage", failed)
         assert not failed
     check_case_events(kafka_broker.bootstrap_servers, settings.case_events_topic, stored,
-                      f"relay {relay.stats}")
+                      private_positions(app, stored), f"relay {relay.stats}")
 
 
 def test_inbound_consumer_survives_a_frozen_broker_and_applies_what_comes_after(

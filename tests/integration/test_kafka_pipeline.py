@@ -41,10 +41,12 @@ def happy_path(app: Services, settings: Settings) -> None:
         stored = app.store.recorder.max_notification_id() or 0
         eventually(lambda: running["relay"].stats.position == stored, 60, "relay caught up",
                    failed)
-    records = read_all(settings, settings.case_events_topic, stored)
-    assert len(records) >= stored
+    published = {n.id for n in app.store.recorder.select_notifications(1, stored)
+                 if not n.topic.startswith("aftersales.principal.")}
+    records = read_all(settings, settings.case_events_topic, len(published))
+    assert len(records) >= len(published)
     events_out = [CASE_EVENT.validate_json(r.value) for r in records]
-    assert {e.position for e in events_out} == set(range(1, stored + 1))
+    assert {e.position for e in events_out} == published  # principals' events stay inside
     by_case: dict[str, list[int]] = defaultdict(list)
     for record, event in zip(records, events_out, strict=True):
         assert record.key == event.subject.encode()

@@ -6,6 +6,7 @@ policy of the book that applies."""
 from __future__ import annotations
 
 import copy
+import re
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,7 +20,12 @@ from aftersales_core.application.history import load_history
 from aftersales_core.application.principals import principal_id_of
 from aftersales_core.application.services import Services
 from aftersales_core.domain.policy_book import PolicyBook, UnchangedBookError, policy_book_id
-from aftersales_core.errors import ConcurrentChangeError, NotAuthorisedError, UnknownCaseError
+from aftersales_core.errors import (
+    ConcurrentChangeError,
+    InvalidCommandError,
+    NotAuthorisedError,
+    UnknownCaseError,
+)
 from aftersales_core.policies import evaluate
 from aftersales_core.policybook.documents import (
     InvalidBookError,
@@ -29,6 +35,9 @@ from aftersales_core.policybook.documents import (
     validate,
 )
 from aftersales_core.policybook.rulebook import SettingsMismatchError
+from api.problems import Problem
+from api.routes_policy_changes import SIMULATIONS
+from api.routes_policy_changes import run_simulation as simulate_once
 from audit.auditor import Auditor
 from tests.factories import ADMIN, T0, admin, caller, customer, delivered_order
 from tests.unit.policybook.books import document
@@ -220,3 +229,66 @@ def test_only_administrators_set_books_and_administrators_and_auditors_read_them
             app.books.simulate(caller(app, name), "uci", validate(eu30()))
     for name in ("customer-c-1", "agent-1", "warehouse-1", "analyst-1"):
         assert "UCI Online Retail" in app.books.publish(caller(app, name), "uci", "en", "md")
+
+
+def test_a_diff_names_the_versions_compared_and_each_unknown_one(app: Services) -> None:
+    set_book(app, "uci", uci())
+    set_book(app, "uci", eu30())
+    auditor = caller(app, "auditor-1")
+    found = app.books.compare(auditor, "uci", None, None)
+    assert (found.before.version, found.after and found.after.version) == (1, 2)
+    assert found.to_json()["changes"] == [c.to_json() for c in found.changes]
+    assert app.books.compare(auditor, "uci", 2, 1).changes[0].before == "30 days"
+    assert app.books.compare(auditor, "uci", 1, 1).changes == []
+    proposed = app.books.compare(auditor, "uci", None, None, validate(uci()))
+    assert proposed.after is None and proposed.before.version == 2
+    assert [c.after for c in proposed.changes] == ["14 days"]
+    for before, after, words in ((3, None, "version 3 to compare from (versions 0 to 2)"),
+                                 (None, 3, "version 3 to compare to (versions"),  # not 2
+                                 (5, 4, "version 5 to compare from nor version 4 to")):
+        with pytest.raises(UnknownCaseError, match=re.escape(words)):
+            app.books.compare(auditor, "uci", before, after)
+    with pytest.raises(UnknownCaseError, match="version 3 to compare from"):
+        app.books.compare(auditor, "uci", 3, None, validate(uci()))
+    # a proposed book is compared with a stored version: `after` is not one
+    assert app.books.compare(auditor, "uci", None, 9, validate(uci())).before.version == 2
+    with pytest.raises(NotAuthorisedError):
+        app.books.compare(caller(app, "agent-1"), "uci", 9, 9)  # asked before anything read
+
+
+def test_a_simulation_under_a_stored_version_or_over_an_empty_period(app: Services) -> None:
+    set_book(app, "uci", uci())
+    late_return(app, "o-late", 20, merchant_id="uci")
+    set_book(app, "uci", eu30())
+    auditor = caller(app, "auditor-1")
+    under_two, _ = app.books.simulate(auditor, "uci", 2)
+    assert under_two.policies["return.eligibility"].changed == 1
+    assert under_two.to_json() == app.books.simulate(auditor, "uci", validate(eu30()))[
+        0].to_json()
+    assert app.books.simulate(auditor, "uci", 1)[0].policies["return.eligibility"].changed == 0
+    with pytest.raises(UnknownCaseError, match="no policy book version 3"):
+        app.books.simulate(auditor, "uci", 3)
+    for since, until in ((NOW, NOW), (NOW, NOW - timedelta(microseconds=1))):
+        with pytest.raises(InvalidCommandError, match="the period is empty"):
+            app.books.simulate(auditor, "uci", 1, since, until)
+    assert app.books.simulate(auditor, "uci", 1, NOW, NOW + timedelta(microseconds=1)
+                              )[0].decisions_seen == 0
+    with pytest.raises(NotAuthorisedError):  # who asks is checked first
+        app.books.simulate(caller(app, "agent-1"), "uci", 3, NOW, NOW)
+
+
+def test_one_simulation_at_a_time_per_server_process(app: Services) -> None:
+    set_book(app, "uci", uci())
+    auditor, agent = caller(app, "auditor-1"), caller(app, "agent-1")
+    with SIMULATIONS:  # another request's simulation is running
+        with pytest.raises(Problem) as busy:
+            simulate_once(app, auditor, "uci", 1, None, None)
+        assert busy.value.status == 429 and busy.value.headers["Retry-After"]
+        with pytest.raises(NotAuthorisedError):  # who may not is told so, not to wait
+            simulate_once(app, agent, "uci", 1, None, None)
+    report, _ = simulate_once(app, auditor, "uci", 1, None, None)
+    assert report.merchant_id == "uci" and SIMULATIONS.acquire(blocking=False)
+    SIMULATIONS.release()
+    with pytest.raises(UnknownCaseError):  # a failed simulation frees the process for the next
+        simulate_once(app, auditor, "uci", 8, None, None)
+    assert simulate_once(app, auditor, "uci", 0, None, None)[0].merchant_id == "uci"

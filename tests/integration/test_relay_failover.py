@@ -12,7 +12,14 @@ import pytest
 
 from aftersales.bootstrap import open_app
 from aftersales.settings import Settings, eventsourcing_env
-from tests.crash_helpers import LINES, Desk, WorkerProcess, check_case_events, wait_for
+from tests.crash_helpers import (
+    LINES,
+    Desk,
+    WorkerProcess,
+    check_case_events,
+    private_positions,
+    wait_for,
+)
 from tests.factories import delivered_order
 from tests.kafka_fixtures import TestBroker
 from tests.pipeline import pipeline_settings
@@ -93,6 +100,7 @@ def test_the_standby_relay_takes_over_from_a_killed_leader_without_gap_or_reorde
                  lambda: alive(relays))
         for relay in relays:
             assert relay.stop() == 0, relay.log_tail()
+        private = private_positions(app, stored)
     finally:
         for relay in relays:
             relay.stop()
@@ -100,4 +108,4 @@ def test_the_standby_relay_takes_over_from_a_killed_leader_without_gap_or_reorde
     context = f"{backend}: takeovers after {[round(t, 2) for t in takeovers]} s, {desk.done}"
     print(context)
     check_case_events(kafka_broker.bootstrap_servers, settings.case_events_topic, stored,
-                      context)
+                      private, context)

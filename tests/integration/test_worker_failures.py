@@ -36,7 +36,13 @@ from consumers.relay import Relay
 from projections.catalog import all_projections
 from projections.db import ReadDatabase
 from scheduling.scheduler import Scheduler
-from tests.crash_helpers import StoreView, check_case_events, publish_located, read_to_end
+from tests.crash_helpers import (
+    StoreView,
+    check_case_events,
+    private_positions,
+    publish_located,
+    read_to_end,
+)
 from tests.factories import T0, caller, delivered_order, ingest, order_placed
 from tests.integration.test_projection_runner import caught_up, rebuilt, snapshot
 from tests.kafka_fixtures import TestBroker
@@ -200,7 +206,7 @@ def test_the_relay_resumes_after_its_failures_and_publishes_everything_in_order(
         stop.set()
         thread.join(timeout=30)
     assert check_case_events(kafka_broker.bootstrap_servers, settings.case_events_topic,
-                             stored) == 0
+                             stored, private_positions(app, stored)) == 0
     app.close()
 
 

@@ -8,7 +8,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from aftersales_core.domain.ids import NAMESPACE
-from consumers.case_events import _unwrap, event_id
+from consumers.case_events import event_id
+from consumers.case_events import unwrap as _unwrap
 
 
 @given(st.uuids(), st.integers(min_value=1, max_value=10**9))

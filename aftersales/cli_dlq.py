@@ -1,0 +1,141 @@
+"""`aftersales dlq list | show | redrive`: the dead-letter topic, read with the broker
+credentials of the settings (an operator command, like `run` and `status`: whoever holds them
+can read the topic anyway; no case is shown or changed through the application).
+
+Redrive sends a dead letter's original key, value and headers back to the topic it came from,
+once the cause is fixed (an order that arrived late, a bug fixed); the engine dedupes on
+event_id, so redriving twice changes nothing."""
+
+from __future__ import annotations
+
+import base64
+from datetime import datetime
+from typing import Annotated, Any
+
+import typer
+from kafka.errors import KafkaError
+
+from aftersales import exit_codes
+from aftersales.output import Format, console, dumps, emit_json_line, emit_rows, errors, fail
+from aftersales.settings import Settings
+from consumers import kafka_clients
+from consumers.dead_letters import DeadLetter, read_dead_letters, redrive
+
+dlq_app = typer.Typer(help="Dead letters: list them, show one, send them back once fixed.",
+                      no_args_is_help=True)
+ErrorTypes = Annotated[list[str] | None, typer.Option(
+    "--error-type", help="only dead letters of this error type (repeatable): e.g. refused, "
+                         "invalid, not_json, key_mismatch, oversized")]
+Since = Annotated[str | None, typer.Option(
+    help="only dead letters written at or after this RFC 3339 time")]
+COLUMNS = ("at", "where", "error_type", "source", "key", "bytes", "error")
+
+
+def _since(since: str | None) -> int | None:
+    if since is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(since)
+    except ValueError:
+        raise typer.BadParameter(f"--since: not an RFC 3339 time: {since!r}") from None
+    if moment.tzinfo is None:
+        raise typer.BadParameter("--since needs a UTC offset, e.g. 2026-03-01T00:00:00+00:00")
+    return int(moment.timestamp() * 1000)
+
+
+def _letters(settings: Settings, error_types: list[str] | None, since: str | None
+             ) -> list[DeadLetter]:
+    after = _since(since)
+    consumer = kafka_clients.consumer(settings.kafka(), None, request_timeout_ms=10_000)
+    try:
+        return [letter for letter in read_dead_letters(consumer, settings.dlq_topic)
+                if (not error_types or letter.header("error_type") in error_types)
+                and (after is None or letter.timestamp_ms >= after)]
+    except KafkaError as error:
+        fail(f"the broker is unavailable: {type(error).__name__}: {error}")
+        raise typer.Exit(exit_codes.UNAVAILABLE) from None
+    finally:
+        consumer.close()
+
+
+def _row(letter: DeadLetter) -> dict[str, Any]:
+    return {"at": datetime.fromtimestamp(letter.timestamp_ms / 1000).astimezone().isoformat(),
+            "where": letter.where, "error_type": letter.header("error_type"),
+            "source": letter.source, "key": _text(letter.key),
+            "bytes": len(letter.value or b""), "error": letter.header("error")}
+
+
+def _text(value: bytes | None) -> str | None:
+    return None if value is None else value.decode(errors="backslashreplace")
+
+
+@dlq_app.command("list")
+def list_letters(error_type: ErrorTypes = None, since: Since = None,
+                 fmt: Annotated[Format, typer.Option("--format")] = "table") -> None:
+    """Every dead letter (oldest first per partition): when, where (PARTITION:OFFSET), its
+    error type and error, where it came from, its key and size."""
+    rows = [_row(letter) for letter in _letters(Settings.from_env(), error_type, since)]
+    emit_rows(rows, fmt, f"dead letters ({len(rows)})", COLUMNS)
+
+
+@dlq_app.command("show")
+def show(where: Annotated[str, typer.Argument(help="PARTITION:OFFSET, as `dlq list` shows")],
+         fmt: Annotated[str, typer.Option("--format", help="table or json")] = "table"
+         ) -> None:
+    """One dead letter in full: every header, the key, and the original message (as text
+    when it is UTF-8, else base64)."""
+    partition, sep, offset = where.partition(":")
+    if not (sep and partition.isdigit() and offset.isdigit()):
+        raise typer.BadParameter(f"expected PARTITION:OFFSET, got {where!r}")
+    found = [letter for letter in _letters(Settings.from_env(), None, None)
+             if letter.where == f"{int(partition)}:{int(offset)}"]
+    if not found:
+        fail(f"no dead letter at {where}")
+        raise typer.Exit(exit_codes.NOT_FOUND)
+    letter = found[0]
+    value = letter.value or b""
+    try:
+        body, encoding = value.decode(), "utf-8"
+    except UnicodeDecodeError:
+        body, encoding = base64.b64encode(value).decode(), "base64"
+    shown = {**_row(letter), "headers": {k: _text(v) for k, v in letter.headers},
+             "value_encoding": encoding, "value": body}
+    if fmt == "json":
+        emit_json_line(shown)
+        return
+    for name, item in shown.items():
+        console.print(f"[bold]{name}[/]: ", end="", highlight=False)
+        console.print(item if isinstance(item, str) else dumps(item), markup=False,
+                      highlight=False, soft_wrap=True)
+
+
+@dlq_app.command("redrive")
+def redrive_command(
+    error_type: ErrorTypes = None, since: Since = None,
+    dry_run: Annotated[bool, typer.Option(help="list what would be sent, send nothing")] = False,
+) -> None:
+    """Send dead letters (those matching the filters; all without one) back to their source
+    topic with their original bytes, after the cause was fixed. Prints one JSON line per
+    letter sent. Redriving twice changes nothing: the engine dedupes on event_id; a letter
+    that fails again is dead-lettered again."""
+    settings = Settings.from_env()
+    letters = _letters(settings, error_type, since)
+    producer = None if dry_run else kafka_clients.producer(settings.kafka())
+    sent = 0
+    try:
+        for letter in letters:
+            if producer is None:
+                emit_json_line({"would_send": letter.where, "to": letter.header("source_topic")})
+                continue
+            topic = redrive(producer, letter, settings.dlq_topic)
+            emit_json_line({"sent": letter.where, "to": topic,
+                            "error_type": letter.header("error_type")})
+            sent += 1
+    except KafkaError as error:
+        fail(f"the broker is unavailable after {sent} sent: {type(error).__name__}: {error}")
+        raise typer.Exit(exit_codes.UNAVAILABLE) from None
+    finally:
+        if producer is not None:
+            producer.close(timeout=10)
+    errors.print(f"{'would send' if dry_run else 'sent'} {len(letters) if dry_run else sent} "
+                 "dead letter(s) back to their source topics", highlight=False)

@@ -1,0 +1,194 @@
+"""What an operator watches: Prometheus metrics and a health state of `aftersales run`'s
+workers (`--metrics-port`, on 127.0.0.1); JSON log lines are in aftersales/logs.py.
+
+Metrics are read from the workers' own counters at each scrape (no second bookkeeping). Import
+this module only when serving: prometheus_client decides at import whether it runs in
+multiprocess mode (`aftersales serve` sets PROMETHEUS_MULTIPROC_DIR before it)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import orjson
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
+from prometheus_client.registry import Collector
+
+from aftersales_core.application.services import Services
+from consumers.case_events import count_relayed
+from projections import positions
+from projections.catalog import PROJECTIONS
+from projections.db import ReadDatabase
+from workers.counts import WorkCounts
+
+LAG_CAP = 10_000  # a projection's lag is counted up to this many events
+
+
+class WorkerMetrics(Collector):
+    """The workers' counters and lags as Prometheus metrics, read at each scrape."""
+
+    def __init__(self, app: Services | None, workers: dict[str, Any],
+                 alive: Callable[[str], bool], read_url: str) -> None:
+        self.app, self.workers, self.alive, self.read_url = app, workers, alive, read_url
+
+    def collect(self) -> Iterator[Metric]:
+        up = GaugeMetricFamily("aftersales_worker_up", "1 while the worker runs",
+                               labels=["worker"])
+        for name in self.workers:
+            up.add_metric([name], 1.0 if self.alive(name) else 0.0)
+        yield up
+        yield from self._inbound()
+        if self.app is not None:  # a projections-only process opens no store
+            store_end = self.app.store.recorder.max_notification_id() or 0
+            yield GaugeMetricFamily("aftersales_store_position", "the event store's last "
+                                    "position", value=store_end)
+            yield from self._publishers(store_end)
+        yield from self._projections()
+        yield from self._deadlines()
+        yield from self._work()
+
+    def _deadlines(self) -> Iterator[Metric]:
+        scheduler = self.workers.get("scheduler")
+        if scheduler is None:
+            return
+        stats = scheduler.stats
+        handled = CounterMetricFamily("aftersales_deadlines", "deadlines the scheduler handled",
+                                      labels=["outcome"])
+        handled.add_metric(["fired"], stats.fired)
+        handled.add_metric(["failed"], stats.failed)
+        yield handled
+        labels = ["case_type", "deadline", "action"]
+        fired = CounterMetricFamily("aftersales_deadlines_fired", "deadlines this scheduler "
+                                    "fired, by what the breach did", labels=labels)
+        for key, count in sorted(stats.fired_by.items()):
+            fired.add_metric(list(key), count)
+        yield fired
+        breached = CounterMetricFamily(
+            "aftersales_deadlines_breached", "deadline breaches the store recorded (fired by a "
+            "scheduler, or action late: the state was left after its due time), as read by "
+            "the scheduler's deadline index", labels=labels)
+        for key, count in sorted(scheduler.index.breached.items()):
+            breached.add_metric(list(key), count)
+        yield breached
+
+    def _work(self) -> Iterator[Metric]:
+        """Command outcomes and store commit batch sizes of the workers that run commands
+        (upstream facts in the inbound consumer, FireDeadlines in the scheduler)."""
+        counts = [w.stats.work for name in ("inbound", "scheduler")
+                  if (w := self.workers.get(name)) is not None]
+        if not counts:
+            return
+        total = WorkCounts()
+        for work in counts:
+            total.add(work)
+        commands = CounterMetricFamily("aftersales_commands", "commands the workers ran, by "
+                                       "outcome", labels=["command", "outcome"])
+        for key, count in sorted(total.commands.items()):
+            commands.add_metric(list(key), count)
+        yield commands
+        buckets, size_sum = total.histogram()
+        batches = HistogramMetricFamily("aftersales_store_commit_batch_commands", "commands per "
+                                        "store commit (one transaction, one fsync)")
+        batches.add_metric([], buckets, size_sum)
+        yield batches
+
+    def _inbound(self) -> Iterator[Metric]:
+        inbound = self.workers.get("inbound")
+        if inbound is None:
+            return
+        messages = CounterMetricFamily(
+            "aftersales_inbound_messages", "inbound messages by topic and outcome (applied, "
+            "duplicate, dead_lettered with its error type)", labels=["topic", "outcome",
+                                                                      "error_type"])
+        for (topic, outcome, kind), count in sorted(inbound.stats.by_topic.items()):
+            messages.add_metric([topic, outcome, kind], count)
+        yield messages
+
+    def _publishers(self, store_end: int) -> Iterator[Metric]:
+        lag = GaugeMetricFamily("aftersales_publisher_lag_events", "store events not yet "
+                                "published (relay, case states)", labels=["publisher"])
+        relay = self.workers.get("relay")
+        if relay is not None:
+            lag.add_metric(["relay"], max(store_end - relay.stats.position, 0))
+            yield CounterMetricFamily("aftersales_relay_published", "events published",
+                                      value=relay.stats.published)
+            yield CounterMetricFamily("aftersales_relay_failures", "broker or store failures",
+                                      value=relay.stats.failures)
+            yield GaugeMetricFamily("aftersales_relay_stuck", "1 while the broker refuses an "
+                                    "event", value=0 if relay.stats.refused_at is None else 1)
+        states = self.workers.get("case-states")
+        if states is not None:
+            lag.add_metric(["case-states"], max(store_end - states.position, 0))
+        yield lag
+
+    def _projections(self) -> Iterator[Metric]:
+        runner = self.workers.get("projections")
+        if runner is None:
+            return
+        applied = CounterMetricFamily("aftersales_projection_events", "case events the runner "
+                                      "handled, by outcome", labels=["outcome"])
+        stats = runner.stats
+        for outcome in ("events", "applied", "failed", "dead_lettered"):
+            applied.add_metric([outcome], getattr(stats, outcome))
+        yield applied
+        if self.app is None:
+            return
+        lag = GaugeMetricFamily("aftersales_projection_lag_events", "store events a projection "
+                                "has not applied", labels=["projection"])
+        db = ReadDatabase(self.read_url)  # its own connection: the runner's is its thread's
+        try:
+            with db.transaction() as tx:
+                applied_up_to = {p: positions.load(tx, p).highest() for p in PROJECTIONS}
+        finally:
+            db.close()
+        for name, position in applied_up_to.items():
+            lag.add_metric([name], count_relayed(self.app.store.recorder, position, LAG_CAP)[0])
+        yield lag
+
+
+def health(workers: dict[str, Any], alive: Callable[[str], bool]) -> tuple[int, dict[str, Any]]:
+    """(HTTP status, body): 200 while every worker runs and the relay is not stuck."""
+    states = {name: "running" if alive(name) else "stopped" for name in workers}
+    relay = workers.get("relay")
+    stuck = relay is not None and relay.stats.refused_at is not None
+    healthy = all(s == "running" for s in states.values()) and not stuck
+    body = {"status": "ok" if healthy else "unhealthy", "workers": states,
+            "relay_stuck_at": relay.stats.refused_at if relay is not None else None}
+    return (200 if healthy else 503), body
+
+
+def serve(port: int, app: Services | None, workers: dict[str, Any], alive: Callable[[str], bool],
+          read_url: str) -> ThreadingHTTPServer:
+    """Serve /metrics (Prometheus text) and /healthz (JSON) on 127.0.0.1:port in a thread."""
+    registry = CollectorRegistry()
+    registry.register(WorkerMetrics(app, workers, alive, read_url))
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            if self.path == "/metrics":
+                status, body, kind = 200, generate_latest(registry), CONTENT_TYPE_LATEST
+            elif self.path == "/healthz":
+                status, state = health(workers, alive)
+                body, kind = orjson.dumps(state), "application/json"
+            else:
+                status, body, kind = 404, b"not found: /metrics or /healthz\n", "text/plain"
+            self.send_response(status)
+            self.send_header("Content-Type", kind)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            return  # scrapes are not worth a log line
+
+    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    threading.Thread(target=server.serve_forever, name="metrics", daemon=True).start()
+    return server

@@ -1,0 +1,79 @@
+"""`aftersales dlq list | show | redrive` against a real broker: dead letters are listed and
+shown with why and where from; once the cause is fixed, redrive sends the original bytes back
+and the engine applies them; redriving twice changes nothing."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import orjson
+import pytest
+
+from aftersales.settings import Settings
+from aftersales_core.application.services import Services
+from tests.factories import T0, admin, caller, order_placed
+from tests.kafka_fixtures import TestBroker
+from tests.pipeline import as_message, eventually, pipeline_settings, publish, workers
+
+pytestmark = pytest.mark.kafka
+
+
+def dlq(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "AFTERSALES_KAFKA_BOOTSTRAP_SERVERS": settings.kafka().servers,
+           "AFTERSALES_DLQ_TOPIC": settings.dlq_topic}
+    return subprocess.run([sys.executable, "-m", "aftersales", "dlq", *args],
+                          capture_output=True, text=True, env=env, timeout=120, check=False)
+
+
+def test_dead_letters_are_listed_shown_and_redriven_once_fixed(
+        app: Services, sqlite_url: str, kafka_broker: TestBroker, topic_prefix: str,
+        tmp_path: Path) -> None:
+    settings = pipeline_settings(Settings(database_url=sqlite_url),
+                                 kafka_broker.bootstrap_servers, topic_prefix)
+    caller(app, "system.upstream")
+    app.principals.disable(admin(app), "system.upstream", "key rotation", T0)
+    placed = order_placed("o-1")
+    publish(settings, settings.orders_topic, [as_message(placed), (b"o-2", b"{not json")])
+    with workers(app, settings, "inbound") as running:
+        inbound = running["inbound"]
+        eventually(lambda: inbound.stats.dead_lettered == 2, 60, "dead-lettered",
+                   running["failures"])
+
+        listed = dlq(settings, "list", "--format", "json")
+        assert listed.returncode == 0, listed.stderr
+        rows = json.loads(listed.stdout)
+        assert sorted(r["error_type"] for r in rows) == ["not_json", "refused"]
+        assert all(r["source"].startswith(f"{settings.orders_topic}[") for r in rows)
+        [refused] = json.loads(dlq(settings, "list", "--error-type", "refused",
+                                   "--format", "json").stdout)
+        assert refused["key"] == "o-1" and "disabled" in refused["error"]
+        assert json.loads(dlq(settings, "list", "--since", "2199-01-01T00:00:00+00:00",
+                              "--format", "json").stdout) == []
+        shown = json.loads(dlq(settings, "show", refused["where"], "--format", "json").stdout)
+        assert orjson.loads(shown["value"]) == placed  # the original, unchanged
+        assert shown["headers"]["error_type"] == "refused"
+        assert dlq(settings, "show", "0:999999").returncode == 3
+
+        # the fix: the administrator enables the principal again; then redrive
+        app.principals.enable(admin(app), "system.upstream", T0)
+        dry = dlq(settings, "redrive", "--error-type", "refused", "--dry-run")
+        assert dry.returncode == 0 and "would_send" in dry.stdout
+        assert inbound.stats.applied == 0
+        sent = dlq(settings, "redrive", "--error-type", "refused")
+        assert sent.returncode == 0, sent.stderr
+        assert [json.loads(line)["to"] for line in sent.stdout.splitlines()] == [
+            settings.orders_topic]
+        eventually(lambda: inbound.stats.applied == 1, 60, "the redriven order applied",
+                   running["failures"])
+        stored = app.store.recorder.max_notification_id()
+
+        again = dlq(settings, "redrive", "--error-type", "refused")  # twice: nothing changes
+        assert again.returncode == 0
+        eventually(lambda: inbound.stats.duplicates == 1, 60, "seen before",
+                   running["failures"])
+        assert inbound.stats.applied == 1 and inbound.stats.dead_lettered == 2
+        assert app.store.recorder.max_notification_id() == stored
