@@ -17,9 +17,9 @@ import time
 from aftersales.bootstrap import store_reader
 from aftersales_core.application.services import Services
 from bench.context import Context
-from consumers.case_events import count_relayed
 from bench.projection_runner import filled_store, profile_notes, sqlite_url, top_functions
 from bench.report import REPEATS, BenchResult, Figure, median, paired, progress
+from consumers.case_events import count_relayed
 from projections.catalog import all_projections
 from projections.db import ReadDatabase
 from projections.rebuild import rebuild
@@ -79,7 +79,8 @@ def run(ctx: Context) -> BenchResult:
     # principals' events stay in the store: the projections see the published ones
     expected, _ = count_relayed(app.store.recorder, 0, cap=stored + 1)
     bench = BenchResult("rebuild", params={
-        "events": expected, "stored_events": stored, "orders": orders, "repeats": REPEATS, "page": PAGE,
+        "events": expected, "stored_events": stored, "orders": orders, "repeats": REPEATS,
+        "page": PAGE,
         "projections": [p.name for p in all_projections()], "read_database": "SQLite (WAL)",
         "store": "SQLite"})
     progress("rebuild: warm-up")
