@@ -8,6 +8,7 @@ changed; version 0 is the built-in defaults every book starts from.
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 from uuid import UUID, uuid5
 
@@ -31,6 +32,7 @@ def check_reason(reason: str) -> str:
     return check_text("reason", reason, MAX_REASON, "say why the book changes")
 
 
+@lru_cache(maxsize=1024)
 def policy_book_id(owner: str, merchant_id: str | None) -> UUID:
     return uuid5(NAMESPACE, f"policy-book:{owner}:{merchant_id or ''}")
 
