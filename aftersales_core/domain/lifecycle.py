@@ -95,23 +95,22 @@ class Lifecycle:
             raise UnknownEventError(f"{self.kind} event {event!r} is not in the {self.kind} "
                                     "lifecycle") from None
 
-    def moves_status(self, event: str) -> bool:
-        return self.moves.get(event) is not stay
-
     def status(self, standing: Standing) -> StrEnum:
         return self.statuses(standing.status)
 
 
 class CaseEvent(Aggregate.Event):
     """The base event of a case aggregate: after the event's own mutator, the case's status
-    follows its lifecycle (mutators never set it themselves)."""
+    follows its lifecycle (mutators never set it themselves). The case hears of a status it
+    entered (``entered``) only when the status changed: an escalation, a decision or a fact that
+    leaves it where it was enters nothing."""
 
     def mutate(self, aggregate: Any) -> Any:
         before = None if aggregate is None else aggregate.standing
         aggregate = super().mutate(aggregate)
         lifecycle: Lifecycle = type(aggregate).LIFECYCLE
-        name = type(self).__name__
-        aggregate.status = lifecycle.status(lifecycle.after(before, name, vars(self)))
-        if lifecycle.moves_status(name):
+        after = lifecycle.after(before, type(self).__name__, vars(self))
+        aggregate.status = lifecycle.status(after)
+        if before is None or after.status != before.status:
             aggregate.entered(aggregate.status)
         return aggregate
