@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Literal
+from typing import Annotated
 from uuid import UUID
 
 import typer
@@ -15,14 +15,18 @@ from aftersales.bootstrap import build_app, scheduler_principal
 from aftersales.errors import classify
 from aftersales.identity import AsPrincipal, caller_for
 from aftersales.inputs import time_option
-from aftersales.output import console, emit_json_line, errors, fail, table
+from aftersales.output import Format as RowsFormat
+from aftersales.output import console, emit_rows, errors, fail, table
 from scheduling.deadline_index import DeadlineIndex
 from scheduling.scheduler import Scheduler
 
 deadlines_app = typer.Typer(
     help="Deadlines: list the open ones, fire the due ones.", no_args_is_help=True
 )
-Format = Annotated[Literal["table", "json"], typer.Option("--format")]
+Format = Annotated[RowsFormat, typer.Option("--format")]
+FIRED_COLUMNS = ("case_id", "case_type", "deadline", "due_at", "fired_at", "action", "status",
+                 "reasons", "related")
+OPEN_COLUMNS = ("due_at", "case_id", "case_type", "deadline", "action")
 
 
 @deadlines_app.command("fire")
@@ -49,8 +53,8 @@ def fire(
         raise typer.Exit(code) from None
     finally:
         app.close()
-    if fmt == "json":
-        emit_json_line(fired)
+    if fmt != "table":
+        emit_rows(fired, fmt, "fired", FIRED_COLUMNS)
     else:
         console.print(
             table(
@@ -91,20 +95,11 @@ def list_open(
         app.reads.require(caller_for(app, as_principal, "ListDeadlines"), "ListDeadlines")
         index = DeadlineIndex(app.store.recorder, app.store.mapper)
         index.catch_up()
-        rows = [d.to_json() for d in index.listing(case, before)]
+        rows = [{k: d.to_json()[k] for k in OPEN_COLUMNS} for d in index.listing(case, before)]
     except Exception as problem:  # every failure has its exit code and one line
         code, message = classify(problem)
         fail(message)
         raise typer.Exit(code) from None
     finally:
         app.close()
-    if fmt == "json":
-        emit_json_line(rows)
-        return
-    console.print(
-        table(
-            "open deadlines",
-            ("due", "case", "type", "deadline", "action"),
-            ((r["due_at"], r["case_id"], r["case_type"], r["deadline"], r["action"]) for r in rows),
-        )
-    )
+    emit_rows(rows, fmt, "open deadlines", OPEN_COLUMNS)
