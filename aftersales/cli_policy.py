@@ -16,7 +16,17 @@ from aftersales.bootstrap import build_app
 from aftersales.errors import classify
 from aftersales.identity import AsPrincipal, caller_for
 from aftersales.inputs import opened, time_option
-from aftersales.output import console, dumps, emit_json_line, emit_rows, errors, fail, table
+from aftersales.output import (
+    console,
+    dumps,
+    emit_json_line,
+    emit_rows,
+    errors,
+    fail,
+    output_option,
+    table,
+    write_output,
+)
 from aftersales.policy_render import html as simulation_html
 from aftersales.policy_render import tables as simulation_tables
 from aftersales_core.application.policy_books import BookVersion
@@ -24,7 +34,6 @@ from aftersales_core.application.services import Services
 from aftersales_core.policybook.diff import Change
 from aftersales_core.policybook.documents import MAX_BYTES, Kind, parse, to_toml, validate
 from aftersales_core.policybook.model import Book
-from projections.db import private_file
 
 policy_app = typer.Typer(
     help="Policy books: each merchant's versioned after-sales settings (returns, refunds, "
@@ -66,13 +75,7 @@ def _write(output: Path | None, text: str, private: bool = False) -> None:
     if output is None:
         sys.stdout.write(text)
         return
-    try:
-        if private:
-            private_file(output)
-        output.write_text(text, encoding="utf-8")
-    except OSError as error:
-        fail(f"cannot write --output {output}: {error.strerror or error}")
-        raise typer.Exit(exit_codes.INVALID) from None
+    write_output(output, text, private)
     errors.print(f"wrote {output}", highlight=False)
 
 
@@ -195,8 +198,9 @@ def simulate(
     since: Annotated[str | None, typer.Option(help="RFC 3339: decisions at or after")] = None,
     until: Annotated[str | None, typer.Option(help="RFC 3339: decisions before")] = None,
     fmt: Annotated[Literal["table", "json", "html"], typer.Option("--format")] = "table",
-    output: Annotated[Path | None, typer.Option(help="write the report here (json or html; "
-                                                     "readable by its owner only)")] = None,
+    output: Annotated[Path | None, typer.Option(
+        help="write the report here (json or html; readable by its owner only; its folder "
+             "must exist)", callback=output_option)] = None,
     as_principal: AsPrincipal = None,
 ) -> None:
     """Re-run every recorded decision of the merchant in the period under the proposed book, or
@@ -240,7 +244,8 @@ def publish(
     merchant: Merchant = None,
     lang: Annotated[Literal["en", "zh-CN"], typer.Option("--lang")] = "en",
     fmt: Annotated[Literal["md", "html"], typer.Option("--format")] = "md",
-    output: Annotated[Path | None, typer.Option(help="write the policy here")] = None,
+    output: Annotated[Path | None, typer.Option(
+        help="write the policy here (its folder must exist)", callback=output_option)] = None,
     as_principal: AsPrincipal = None,
 ) -> None:
     """The customer-facing after-sales policy, written from the book that applies to the

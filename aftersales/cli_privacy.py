@@ -26,11 +26,18 @@ from aftersales import exit_codes
 from aftersales.bootstrap import build_app
 from aftersales.errors import classify
 from aftersales.identity import AsPrincipal, caller_for
-from aftersales.output import console, emit_json_line, errors, fail, table
+from aftersales.output import (
+    console,
+    emit_json_line,
+    errors,
+    fail,
+    output_option,
+    table,
+    write_output,
+)
 from aftersales_core.application.services import Services
 from privacy.kek import KeyEncryptionKey, write_key_file
 from privacy.keys import Keyring
-from projections.db import private_file
 from schemas.common import Ident, Text
 from schemas.errors import describe_validation
 
@@ -95,8 +102,8 @@ def erase(
 def export(
     customer_id: CustomerId,
     output: Annotated[Path | None, typer.Option(
-        help="write the JSON here (created readable by its owner only) instead of stdout")]
-    = None,
+        help="write the JSON here (created readable by its owner only; its folder must "
+             "exist) instead of stdout", callback=output_option)] = None,
     as_principal: AsPrincipal = None,
 ) -> None:
     """Every personal datum and every case, order, quota ledger and principal of a customer,
@@ -112,20 +119,16 @@ def export(
     if output is None:
         emit_json_line(document)
         return
-    data = orjson.dumps(document, option=orjson.OPT_INDENT_2)
-    try:
-        private_file(output)
-        output.write_bytes(data)
-    except OSError as error:
-        fail(f"cannot write --output {output}: {error.strerror or error}")
-        raise typer.Exit(exit_codes.UNAVAILABLE) from None
+    write_output(output, orjson.dumps(document, option=orjson.OPT_INDENT_2), private=True)
     errors.print(f"export written to {output} ({len(document['personal_data'])} personal "
                  "data)", highlight=False)
 
 
 @keys_app.command("new-kek")
 def new_kek(
-    path: Annotated[Path, typer.Argument(help="the key file to create (never overwritten)")],
+    path: Annotated[Path, typer.Argument(
+        help="the key file to create (never overwritten; its folder must exist)",
+        callback=output_option)],
 ) -> None:
     """Write a new random key-encryption key to PATH (mode 0600) and print its id. Keep it
     apart from the store and its backups (a secret manager); point AFTERSALES_KEK_FILE at it."""
@@ -136,7 +139,7 @@ def new_kek(
         raise typer.Exit(exit_codes.INVALID) from None
     except OSError as error:
         fail(f"cannot write {path}: {error.strerror or error}")
-        raise typer.Exit(exit_codes.UNAVAILABLE) from None
+        raise typer.Exit(exit_codes.INVALID) from None
     console.print(f"key-encryption key {kek.kek_id} written to {path}", highlight=False)
 
 

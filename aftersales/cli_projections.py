@@ -14,7 +14,16 @@ from aftersales import exit_codes
 from aftersales.bootstrap import build_app, build_read_db, store_reader
 from aftersales.errors import classify
 from aftersales.identity import AsPrincipal, caller_for
-from aftersales.output import Format, console, emit_json_line, emit_rows, errors, fail
+from aftersales.output import (
+    Format,
+    console,
+    emit_json_line,
+    emit_rows,
+    errors,
+    fail,
+    output_file,
+    output_option,
+)
 from aftersales.settings import Settings
 from aftersales_core.application.reads import QueryScope
 from aftersales_core.application.services import Services
@@ -29,6 +38,7 @@ from projections.rebuild import FedByRunners, catch_up, rebuild
 from projections.report import build as build_report
 
 projections_app = typer.Typer(help="Maintain the read models.", no_args_is_help=True)
+DEFAULT_REPORT = Path("var/report.html")
 
 
 def query(
@@ -188,14 +198,19 @@ def _left_out(failed: list[Failure]) -> None:
 
 
 def report(
-    output: Annotated[Path, typer.Option(help="where to write the report with its charts "
-                                              "(.html or .png)")] = Path("var/report.html"),
+    output: Annotated[Path | None, typer.Option(
+        help="where to write the report with its charts (.html or .png; its folder must "
+             f"exist) [default: {DEFAULT_REPORT}, creating var/ as the stores do]",
+        callback=output_option, show_default=False)] = None,
     as_principal: AsPrincipal = None,
     fmt: Annotated[Literal["table", "json"], typer.Option("--format")] = "table",
 ) -> None:
     """Key figures for analysts: return rate by market, product-information alerts, weekly
     trends, carriers and routes, complaint drivers, refund economics (the main views of
     `aftersales insights`). Also written with charts to an HTML or PNG file."""
+    if output is None:  # the project's own data folder, as for the default stores
+        output = DEFAULT_REPORT
+        output.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     if output.suffix not in (".html", ".png"):
         fail(f"--output must end in .html or .png, got {output}")
         raise typer.Exit(exit_codes.INVALID)
@@ -209,7 +224,8 @@ def report(
     ensure_schema(db, all_projections())
     figures = build_report(db)
     try:
-        private_file(output)
+        output_file(output)
+        private_file(output, folders=False)
         (write_png if output.suffix == ".png" else write_html)(figures, output)
     except OSError as error:
         fail(f"cannot write --output {output}: {error.strerror or error}")

@@ -15,6 +15,7 @@ from kafka.errors import KafkaError
 from aftersales import exit_codes
 from aftersales.brokers import BrokerStartError, KafkaFetchError
 from aftersales.inputs import InputFileError
+from aftersales.output import OutputFileError
 from aftersales.settings import ConfigError, scrub
 from aftersales_core.errors import (
     ConcurrentChangeError,
@@ -50,7 +51,8 @@ def classify(problem: BaseException) -> tuple[int, str]:
 def _classify(problem: BaseException) -> tuple[int, str]:
     if isinstance(problem, OutdatedProjection):
         return exit_codes.UNAVAILABLE, str(problem)
-    if isinstance(problem, (InputRefused, ConfigError, InputFileError, KeyEncryptionKeyError)):
+    if isinstance(problem, (InputRefused, ConfigError, InputFileError, OutputFileError,
+                            KeyEncryptionKeyError)):
         return exit_codes.INVALID, str(problem)
     if isinstance(problem, (UnknownCaseError, UnknownOrderError, UnknownPrincipalError)):
         return exit_codes.NOT_FOUND, str(problem)

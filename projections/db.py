@@ -92,11 +92,12 @@ def postgres_params(url: str) -> dict[str, Any]:
     return params
 
 
-def private_file(path: Path) -> None:
-    """Create the file (and its folder) readable by its owner only, unless it exists: the
-    project's databases hold personal data (SQLite gives its -wal and -shm files the same
-    mode)."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+def private_file(path: Path, folders: bool = True) -> None:
+    """Create the file (and its folder, unless ``folders`` is false) readable by its owner
+    only, unless it exists: the project's databases hold personal data (SQLite gives its -wal
+    and -shm files the same mode)."""
+    if folders:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     with suppress(FileExistsError):
         os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
 
