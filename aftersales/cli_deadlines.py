@@ -11,14 +11,11 @@ from uuid import UUID
 import typer
 
 from aftersales import exit_codes
-from aftersales.bootstrap import build_app, scheduler_principal
 from aftersales.errors import classify
 from aftersales.identity import AsPrincipal, caller_for
 from aftersales.inputs import time_option
 from aftersales.output import Format as RowsFormat
 from aftersales.output import console, emit_rows, errors, fail, table
-from scheduling.deadline_index import DeadlineIndex
-from scheduling.scheduler import Scheduler
 
 deadlines_app = typer.Typer(
     help="Deadlines: list the open ones, fire the due ones.", no_args_is_help=True
@@ -42,6 +39,9 @@ def fire(
     system.scheduler principal, as `aftersales run --role scheduler` does.
 
     Exits 1 when the domain refused to fire some case (each is named on stderr)."""
+    from aftersales.bootstrap import build_app, scheduler_principal
+    from scheduling.scheduler import Scheduler
+
     at = time_option(now, "--now") or datetime.now(UTC)
     app = build_app()
     try:
@@ -89,6 +89,9 @@ def list_open(
     fmt: Format = "table",
 ) -> None:
     """Open deadlines by due time, from the scheduler's index (brought up to date first)."""
+    from aftersales.bootstrap import build_app
+    from scheduling.deadline_index import DeadlineIndex
+
     before = time_option(due_before, "--due-before")
     app = build_app()
     try:

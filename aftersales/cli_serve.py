@@ -19,7 +19,6 @@ import typer
 from aftersales import exit_codes
 from aftersales.output import errors, fail
 from aftersales.ports import PortClaimError, address_of, claim_port, url_of
-from aftersales.settings import Settings
 
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
 
@@ -33,6 +32,7 @@ def serve(
 ) -> None:
     """Serve every command and query over authenticated HTTP (OpenAPI at /v1/openapi.json),
     with /healthz, /readyz and Prometheus /metrics. Stops gracefully on SIGINT/SIGTERM."""
+    from aftersales.settings import Settings
     from api.settings import ApiSettings  # checked here: a bad setting is exit 2, not a crash
 
     Settings.from_env()
@@ -94,7 +94,7 @@ def _logging(level: str) -> dict[str, Any]:
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "filters": {"scrub": {"()": "aftersales.settings.ScrubSecrets"}},
+        "filters": {"scrub": {"()": "aftersales.secrets.ScrubSecrets"}},
         "formatters": {"line": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
         "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "line",
                                 "filters": ["scrub"], "stream": "ext://sys.stderr"}},

@@ -29,7 +29,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from aftersales.settings import scrub
+from aftersales.secrets import scrub
 from projections.db import private_file
 
 Format = Literal["table", "json", "csv", "tsv"]
