@@ -15,7 +15,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
-from importlib.metadata import version as package_version
 from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
@@ -91,6 +90,8 @@ Source = Annotated[
 
 def _version(shown: bool) -> None:
     if shown:
+        from importlib.metadata import version as package_version
+
         print(f"aftersales {package_version('aftersales')}")
         raise typer.Exit(exit_codes.OK)
 
