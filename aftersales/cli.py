@@ -49,6 +49,7 @@ from aftersales.logs import JsonLogFormatter
 from aftersales.output import emit_json_line, errors, fail
 from aftersales.secrets import ScrubSecrets
 from aftersales_core.errors import DomainError
+from workers.collector import tune_collector
 
 if TYPE_CHECKING:  # what the commands use is imported when they run: --help loads none of it
     from aftersales_core.application.access import Caller
@@ -59,6 +60,7 @@ if TYPE_CHECKING:  # what the commands use is imported when they run: --help loa
     from schemas.json_stream import Document
 
 BATCH = 500  # documents decided together and committed in one transaction (group commit)
+KNOWN_CALLERS = 10_000  # principals an --envelopes submit remembers (the oldest is forgotten)
 
 app = typer.Typer(
     help="Event-sourced after-sales case engine: returns, refunds, complaints.",
@@ -106,6 +108,7 @@ def _main(
         help="json: one JSON object per log line, with topic, partition, offset and case_id "
              "as fields where a line is about one")] = "text",
 ) -> None:
+    tune_collector()
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -138,6 +141,7 @@ def submit(
 
     readable(source)
     application = build_app()
+    tune_collector()  # again: what the command loaded since start-up is frozen too
     callers: dict[str, Caller] = {}
     default = None if envelopes else caller_for(application, as_principal)
     worst = exit_codes.OK
@@ -223,6 +227,8 @@ def _unwrap(
         except DomainError as refused:
             code, message = classify(refused)
             return None, None, f"cannot act as {name!r}: {message}", code
+        if len(callers) > KNOWN_CALLERS:  # bounded memory, whatever the principals
+            del callers[next(iter(callers))]
     return value["command"], callers[name], None, exit_codes.OK
 
 
@@ -241,6 +247,7 @@ def ingest(source: Source, as_principal: AsPrincipal = None) -> None:
 
     readable(source)
     application = build_app()
+    tune_collector()  # again: what the command loaded since start-up is frozen too
     caller = caller_for(application, as_principal)
     worst = exit_codes.OK
     applied = skipped = failed = 0

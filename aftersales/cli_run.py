@@ -16,6 +16,7 @@ import typer
 from aftersales import exit_codes
 from aftersales.errors import classify
 from aftersales.output import console, errors
+from workers.collector import tune_collector
 
 if TYPE_CHECKING:
     from aftersales.brokers import BrokerProcess
@@ -105,6 +106,7 @@ def _run_workers(settings: Settings, roles: list[Role], create_topics: bool,
         if "auditor" in roles:
             # seals every few seconds
             built["auditor"] = Auditor(app.store.recorder, app.store.mapper, policy=policy)
+    tune_collector()  # again: what the workers loaded since start-up is frozen too
     workers: dict[str, Callable[[threading.Event], None]] = {
         name: built[name].run for name in (*ROLES, "case-states") if name in built}
     failed: list[str] = []

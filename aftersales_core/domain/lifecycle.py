@@ -99,6 +99,9 @@ class Lifecycle:
         return self.statuses(standing.status)
 
 
+BLIND: Any = object()  # what a blind move needs of the case before the event: nothing
+
+
 class CaseEvent(Aggregate.Event):
     """The base event of a case aggregate: after the event's own mutator, the case's status
     follows its lifecycle (mutators never set it themselves). The case hears of a status it
@@ -106,11 +109,32 @@ class CaseEvent(Aggregate.Event):
     leaves it where it was enters nothing."""
 
     def mutate(self, aggregate: Any) -> Any:
-        before = None if aggregate is None else aggregate.standing
-        aggregate = super().mutate(aggregate)
+        before = self.standing_before(aggregate)
+        return self.follow_lifecycle(before, super().mutate(aggregate))
+
+    def standing_before(self, aggregate: Any) -> Any:
+        """What the move needs of the case before the event's mutator runs: its standing,
+        None before the opening event, or ``BLIND`` for a move that reads no standing (the
+        status it leaves is its own, or the case's unchanged one)."""
+        if aggregate is None:
+            return None
+        move = type(aggregate).LIFECYCLE.moves.get(type(self).__name__)
+        return BLIND if type(move) is Blind else aggregate.standing
+
+    def follow_lifecycle(self, before: Any, aggregate: Any) -> Any:
+        """The case's status after the event (its mutator has run)."""
         lifecycle: Lifecycle = type(aggregate).LIFECYCLE
-        after = lifecycle.after(before, type(self).__name__, vars(self))
-        aggregate.status = lifecycle.status(after)
-        if before is None or after.status != before.status:
+        name = type(self).__name__
+        if before is BLIND:  # the status before is the case's own still (mutators never set it)
+            move = lifecycle.move(name)
+            assert type(move) is Blind
+            changed = move.status is not None and move.status != aggregate.status
+            if move.status is not None:
+                aggregate.status = lifecycle.statuses(move.status)
+        else:
+            after = lifecycle.after(before, name, vars(self))
+            aggregate.status = lifecycle.status(after)
+            changed = before is None or after.status != before.status
+        if changed:
             aggregate.entered(aggregate.status)
         return aggregate

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from types import MappingProxyType
 
-from aftersales_core.decisions import JSON, PolicyDecision
+from aftersales_core.decisions import JSON, PolicyDecision, copy_json
 from aftersales_core.money import Money
 from aftersales_core.outcomes import RefundApproval
 from aftersales_core.policies.findings import Findings
@@ -95,7 +94,7 @@ def decide(inputs: JSON, settings: RefundApprovalSettings, version: int) -> Poli
     details: JSON = {"threshold": amount(threshold), "requires_supervisor": needs_supervisor}
     if version > 1:
         details["threshold_set"] = threshold is not None
-    return PolicyDecision(POLICY_ID, version, copy.deepcopy(inputs), outcome, findings.reasons,
+    return PolicyDecision(POLICY_ID, version, copy_json(inputs), outcome, findings.reasons,
                           findings.rules, details)
 
 
