@@ -16,6 +16,7 @@ from starlette.responses import Response
 from aftersales_core.errors import InvalidCommandError
 from aftersales_core.policybook.documents import MAX_BYTES, InvalidBookError, validate
 from aftersales_core.policybook.model import Book
+from aftersales_core.policybook.publish.render import HTML_POLICY
 from api.auth import Authenticated
 from api.http import COMMAND_PROBLEMS, PROBLEMS, answer, caller, json_body, note, runtime
 
@@ -73,7 +74,8 @@ def _history(request: Request, who: Authenticated, merchant: str | None) -> Resp
 def _published(request: Request, who: Authenticated, merchant: str | None, lang: str,
                fmt: Literal["md", "html"]) -> Response:
     text = runtime(request).services.books.publish(who.caller, merchant, lang, fmt)
-    return Response(text, media_type=MEDIA[fmt])
+    return Response(text, media_type=MEDIA[fmt],
+                    headers={"Content-Security-Policy": HTML_POLICY} if fmt == "html" else None)
 
 
 async def _set(request: Request, who: Authenticated, merchant: str | None) -> Response:

@@ -94,7 +94,7 @@ class RefundService:
                 raise InvalidCommandError(
                     f"lines: order {order.order_id} has no line {line['line_id']!r}"
                 )
-        requested = None if amount is None else Money.exact(amount, order.currency)
+        requested = None if amount is None else Money.exact(amount, order.currency, "amount")
         if requested is not None and requested.is_negative():
             raise InvalidCommandError("amount: a refund amount cannot be negative")
         rules = self.store.rules_for(order)
@@ -110,7 +110,7 @@ class RefundService:
                 "amount": None if requested is None else str(requested.amount),
                 "goodwill": None
                 if goodwill is None
-                else str(Money.exact(goodwill, order.currency).amount),
+                else str(Money.exact(goodwill, order.currency, "goodwill").amount),
             },
         )
         total = Money.of(calculation.details["total"], order.currency)
@@ -119,6 +119,7 @@ class RefundService:
             {
                 "amount": str(total.amount),
                 "currency": order.currency,
+                "order_refunded": str(order.refunded_besides(case_id).amount),
                 "requested_by": actor.principal_id,
                 "approver": None,
                 "approver_role": None,
@@ -185,6 +186,7 @@ class RefundService:
             {
                 "amount": str(refund.amount.amount),
                 "currency": refund.amount.currency,
+                "order_refunded": str(order.refunded_besides(refund.id).amount),
                 "requested_by": refund.requested_by,
                 "approver": grant.actor.principal_id,
                 "approver_role": grant.actor.role,
