@@ -11,12 +11,13 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from uuid import UUID, uuid5
 
 from aftersales.bootstrap import open_app
 from aftersales.settings import eventsourcing_env
+from aftersales_core.application.principals import principal_id_of
 from aftersales_core.application.results import CommandResult
 from aftersales_core.application.services import Services
+from aftersales_core.domain.ids import requested_case_id
 from aftersales_core.errors import ConcurrentChangeError, DomainError
 from dispatch.commands import submit
 from dispatch.group_commit import GroupCommitter, run_together
@@ -24,15 +25,15 @@ from tests.crash_helpers import LINES
 from tests.factories import T0, caller, delivered_order
 
 AT = T0 + timedelta(days=5)
-NS = UUID("6f1c1b4e-0000-4000-8000-000000000015")
 
 
 def case(n: int) -> str:
-    return str(uuid5(NS, f"case-{n}"))
+    """The id of customer c-1's return requested under key ``case-n``."""
+    return str(requested_case_id("return", principal_id_of("customer-c-1"), f"case-{n}"))
 
 
 def request(n: int, order: str = "o-1", **extra: Any) -> dict[str, Any]:
-    return {"command": "RequestReturn", "case_id": case(n), "order_id": order,
+    return {"command": "RequestReturn", "idempotency_key": f"case-{n}", "order_id": order,
             "reason": "defective", "lines": [{"line_id": "2", "quantity": 1}],
             "at": AT.isoformat(), **extra}
 

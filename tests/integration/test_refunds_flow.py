@@ -62,7 +62,9 @@ def test_refund_above_threshold_waits_for_a_supervisor(app: Services) -> None:
     )
     refund = goodwill(app, "250.01")
     assert refund.status.value == "awaiting_approval"
-    at_threshold = goodwill(app, "250.00")
+    delivered_order(app, "o-2", lines=[{"line_id": "1", "sku": "TV", "category": "electronics",
+                                        "quantity": 1, "unit_price": "900.00"}])
+    at_threshold = goodwill(app, "250.00", order_id="o-2")  # the threshold is per order
     assert at_threshold.status.value == "approved"
 
 

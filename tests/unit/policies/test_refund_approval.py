@@ -1,5 +1,5 @@
-"""refund.approval v2 and v3: thresholds per currency (exactly at one, one minor unit above), supervisors,
-no self-approval, and a plain sentence when no threshold is set."""
+"""refund.approval v2 and v3: thresholds per currency (exactly at one, one minor unit above),
+supervisors, no self-approval, and a plain sentence when no threshold is set."""
 
 from __future__ import annotations
 
