@@ -48,8 +48,8 @@ fmt: $(STAMP)  ## format and fix what ruff can
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-bench: $(STAMP)  ## run the benchmarks with their baselines, print and save the figures
-	$(BIN)/python -m bench
+bench: $(STAMP) postgres  ## run the benchmarks with their baselines, print and save the figures
+	AFTERSALES_BENCH_POSTGRES_URL=$(PG_URL) $(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:  ## remove local data (event store, read models) but not the virtualenv
 	rm -rf var

@@ -133,6 +133,7 @@ def seal_personal_data(store: Store, keyring: Keyring) -> Store:
     """Put the sealing of personal data into the event store (privacy/sealing.py)."""
     mapper = SealingMapper(store.mapper, keyring)
     store.mapper = store.events.mapper = mapper
+    store.batch_hooks.append(keyring)  # a batch's new data keys are written with it
     return store
 
 

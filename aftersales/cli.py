@@ -63,8 +63,10 @@ from schemas import strict_json
 from schemas.boundary import read_inbound
 from schemas.errors import InputRefused
 from schemas.json_stream import Document
+from workers.collector import tune_collector
 
 BATCH = 500  # documents decided together and committed in one transaction (group commit)
+KNOWN_CALLERS = 10_000  # principals an --envelopes submit remembers (the oldest is forgotten)
 
 app = typer.Typer(
     help="Event-sourced after-sales case engine: returns, refunds, complaints.",
@@ -110,6 +112,7 @@ def _main(
         help="json: one JSON object per log line, with topic, partition, offset and case_id "
              "as fields where a line is about one")] = "text",
 ) -> None:
+    tune_collector()
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -225,6 +228,8 @@ def _unwrap(
         except DomainError as refused:
             code, message = classify(refused)
             return None, None, f"cannot act as {name!r}: {message}", code
+        if len(callers) > KNOWN_CALLERS:  # bounded memory, whatever the principals
+            del callers[next(iter(callers))]
     return value["command"], callers[name], None, exit_codes.OK
 
 

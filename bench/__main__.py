@@ -29,6 +29,7 @@ from bench import (
     encryption,
     http_api,
     inbound,
+    ingest,
     latency,
     loading,
     memory,
@@ -37,7 +38,9 @@ from bench import (
     rebuild,
     relay,
     replay,
+    scale_out,
     submit,
+    submit_memory,
 )
 from bench.context import Context
 from bench.report import (
@@ -51,12 +54,15 @@ from bench.report import (
     table,
     write_json,
 )
+from workers.collector import tune_collector
 
 BENCHMARKS: dict[str, Callable[[Context], BenchResult]] = {
     "commands": commands.run,
     "loading": loading.run,
     "encryption": encryption.run,
     "submit": submit.run,
+    "submit_memory": submit_memory.run,
+    "ingest": ingest.run,
     "inbound": inbound.run,
     "relay": relay.run,
     "replay": replay.run,
@@ -67,6 +73,7 @@ BENCHMARKS: dict[str, Callable[[Context], BenchResult]] = {
     "audit": audit.run,
     "policy_simulate": policy_simulate.run,
     "http_api": http_api.run,
+    "scale_out": scale_out.run,
 }
 
 
@@ -90,6 +97,7 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse(argv)
+    tune_collector()  # as every aftersales process does (workers/collector.py)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
                         format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("kafka").setLevel(logging.ERROR)

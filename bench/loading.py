@@ -33,10 +33,17 @@ from bench.workload import command_mix, ingest_orders, with_staff
 class _NoEvents:
     """An event cache that keeps nothing."""
 
-    def events(self, store: Any, aggregate_id: UUID) -> tuple[Any, ...]:
+    def events(self, store: Any, aggregate_id: UUID, current: bool = False
+               ) -> tuple[Any, ...]:
         return tuple(store.get(aggregate_id))
 
-    def saved(self, new_events: Any) -> None:
+    def catch_up(self, recorder: Any) -> None:
+        pass
+
+    def saved(self, new_events: Any, positions: Any = None) -> None:
+        pass
+
+    def forget(self, aggregate_id: UUID) -> None:
         pass
 
 

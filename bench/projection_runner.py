@@ -40,7 +40,7 @@ from projections.db import ReadDatabase
 PARTITIONS = TOPIC_PARTITIONS["case_events"]
 MAX_POLL_RECORDS = 2000  # as aftersales.bootstrap.build_projection_runner
 TARGET_RATE = 10_000.0
-TARGET_RATIO = 0.5
+TARGET_RATIO = 0.6  # issue 15 (SPEC §6: 50 %)
 DEADLINE_S = 300.0
 
 #: Filled stores, shared by the benchmarks of one run (projection_runner and rebuild).
@@ -61,18 +61,33 @@ def filled_store(ctx: Context, orders: int) -> tuple[Services, int]:
     return _STORES[key]
 
 
-def relay_to_topic(app: Services, bootstrap: str, topic: str, expected: int) -> None:
-    """Publish the store's first ``expected`` events to a fresh topic with the product's relay."""
+def relay_to_topic(app: Services, bootstrap: str, topic: str, positions: int) -> int:
+    """Publish the store's first ``positions`` events to a fresh topic with the product's relay;
+    returns how many messages the topic holds (private events, such as principals', stay in the
+    store)."""
     ensure_topics(bootstrap, {topic: PARTITIONS})
     producer: KafkaProducer = kafka_clients.producer(bootstrap)
     store = app.store
-    relay = Relay(store.recorder, store.factory.tracking_recorder(), lambda: producer, topic)
+    relay = Relay(store.recorder, store.factory.tracking_recorder(), lambda: producer, topic,
+                  name=f"bench-{topic}", batch_size=min(positions, 500))
     try:
-        while relay.stats.published < expected:
+        while relay.stats.position < positions:
             if relay.step() == 0:
-                raise RuntimeError(f"relay stopped at {relay.stats.published} of {expected}")
+                raise RuntimeError(f"relay stopped at position {relay.stats.position} of "
+                                   f"{positions}")
     finally:
         producer.close(timeout=5)
+    return messages_on(bootstrap, topic)
+
+
+def messages_on(bootstrap: str, topic: str) -> int:
+    """The number of messages on a fresh topic (the sum of its partitions' end offsets)."""
+    consumer: KafkaConsumer = kafka_clients.consumer(bootstrap, None)
+    try:
+        partitions = [TopicPartition(topic, p) for p in range(PARTITIONS)]
+        return sum(consumer.end_offsets(partitions).values())
+    finally:
+        consumer.close(autocommit=False)
 
 
 def sqlite_url(path: Path) -> str:
@@ -153,9 +168,8 @@ class TimedRunner(ProjectionRunner):
                 self.profiler.disable()
             self.ended = time.perf_counter()
             self.stop.set()
-        elif time.monotonic() > self.deadline:
-            raise TimeoutError(f"projection runner: {self.stats.events} of {self.expected} "
-                               f"events in {DEADLINE_S}s")
+        elif time.monotonic() > self.deadline:  # stop: consume_product names the shortfall
+            self.stop.set()
         return count
 
     def seconds(self) -> float:
@@ -174,8 +188,8 @@ def consume_product(ctx: Context, bootstrap: str, topic: str, expected: int, gro
     finally:
         db.close()
     if runner.stats.events != expected:
-        raise RuntimeError(f"projection runner: {runner.stats.events} events, expected "
-                           f"{expected}")
+        raise RuntimeError(f"projection runner: {runner.stats.events} events of {expected} "
+                           f"(deadline {DEADLINE_S:.0f}s)")
     return runner, timings
 
 
@@ -228,12 +242,11 @@ def run(ctx: Context) -> BenchResult:
     orders = ctx.size(400, 10)
     broker = ctx.broker()
     bootstrap = broker.bootstrap_servers
-    app, expected = filled_store(ctx, orders)
+    app, stored = filled_store(ctx, orders)
     topic, warm_topic = ctx.topic("projections"), ctx.topic("projections-warm")
-    progress(f"projection_runner: relaying {expected} events to {topic} (untimed)")
-    relay_to_topic(app, bootstrap, topic, expected)
-    warm = min(expected, 2000)
-    relay_to_topic(app, bootstrap, warm_topic, warm)
+    progress(f"projection_runner: relaying {stored} stored events to {topic} (untimed)")
+    expected = relay_to_topic(app, bootstrap, topic, stored)
+    warm = relay_to_topic(app, bootstrap, warm_topic, min(stored, 2000))
     bench = BenchResult("projection_runner", params={
         "events": expected, "orders": orders, "repeats": REPEATS, "broker": broker.kind,
         "partitions": PARTITIONS, "max_poll_records": MAX_POLL_RECORDS,
@@ -264,7 +277,7 @@ def run(ctx: Context) -> BenchResult:
                "events/s", raw,
                baseline_what="raw kafka-python consumption of the same topic (same consumer "
                              "settings, fresh group, orjson-decoding each message), messages/s",
-               target="≥ 10,000/s and ≥ 50 % of raw",
+               target="≥ 10,000/s and ≥ 60 % of raw (issue 15)",
                met=rate >= TARGET_RATE and ratio >= TARGET_RATIO, paired_ratio=ratio),
     ]
     poll_share, commit_share = median(poll_shares), median(commit_shares)

@@ -19,15 +19,16 @@ from aftersales_core.application.services import Services
 from bench.context import Context
 from bench.projection_runner import filled_store, profile_notes, sqlite_url, top_functions
 from bench.report import REPEATS, BenchResult, Figure, median, paired, progress
+from consumers.case_events import count_relayed
 from projections.catalog import all_projections
 from projections.db import ReadDatabase
 from projections.rebuild import rebuild
 
-TARGET_RATE = 30_000.0
+TARGET_RATE = 50_000.0  # issue 15 (SPEC §6: 30,000)
 PAGE = 5000  # rebuild's default batch
 
 
-def _rebuild_once(ctx: Context, app: Services, expected: int,
+def _rebuild_once(ctx: Context, app: Services, stored: int,
                   profiler: cProfile.Profile | None = None) -> float:
     db = ReadDatabase(sqlite_url(ctx.path("rebuild").with_suffix(".sqlite")))
     read = store_reader(app)
@@ -41,8 +42,8 @@ def _rebuild_once(ctx: Context, app: Services, expected: int,
             profiler.disable()
     finally:
         db.close()
-    if reached != expected:
-        raise RuntimeError(f"rebuild reached position {reached}, expected {expected}")
+    if reached != stored:
+        raise RuntimeError(f"rebuild reached position {reached}, expected {stored}")
     return seconds
 
 
@@ -59,7 +60,7 @@ def _read_once(app: Services, expected: int) -> float:
     return seconds
 
 
-def _select_once(app: Services, expected: int) -> float:
+def _select_once(app: Services, stored: int) -> float:
     """The store's own page reads (no CloudEvent conversion): where store_reader's time goes."""
     seen, after = 0, 0
     started = time.perf_counter()
@@ -67,32 +68,35 @@ def _select_once(app: Services, expected: int) -> float:
         seen += len(notifications)
         after = notifications[-1].id
     seconds = time.perf_counter() - started
-    if seen != expected:
-        raise RuntimeError(f"select_notifications read {seen}, expected {expected}")
+    if seen != stored:
+        raise RuntimeError(f"select_notifications read {seen}, expected {stored}")
     return seconds
 
 
 def run(ctx: Context) -> BenchResult:
     orders = ctx.size(400, 10)
-    app, expected = filled_store(ctx, orders)
+    app, stored = filled_store(ctx, orders)
+    # principals' events stay in the store: the projections see the published ones
+    expected, _ = count_relayed(app.store.recorder, 0, cap=stored + 1)
     bench = BenchResult("rebuild", params={
-        "events": expected, "orders": orders, "repeats": REPEATS, "page": PAGE,
+        "events": expected, "stored_events": stored, "orders": orders, "repeats": REPEATS,
+        "page": PAGE,
         "projections": [p.name for p in all_projections()], "read_database": "SQLite (WAL)",
         "store": "SQLite"})
     progress("rebuild: warm-up")
-    _rebuild_once(ctx, app, expected)
+    _rebuild_once(ctx, app, stored)
     _read_once(app, expected)
     rates, read_rates, select_rates = [], [], []
     for repeat in range(REPEATS):
-        seconds = _rebuild_once(ctx, app, expected)
+        seconds = _rebuild_once(ctx, app, stored)
         read_seconds = _read_once(app, expected)
-        select_seconds = _select_once(app, expected)
+        select_seconds = _select_once(app, stored)
         rates.append(expected / seconds)
         read_rates.append(expected / read_seconds)
-        select_rates.append(expected / select_seconds)
+        select_rates.append(stored / select_seconds)
         progress(f"rebuild: repeat {repeat + 1}/{REPEATS}: {expected / seconds:,.0f} events/s; "
                  f"store_reader pages {expected / read_seconds:,.0f} events/s; "
-                 f"select_notifications {expected / select_seconds:,.0f} events/s")
+                 f"select_notifications {stored / select_seconds:,.0f} events/s")
     bench.repeats = {"events_per_s": rates, "store_read_events_per_s": read_rates,
                      "select_notifications_events_per_s": select_rates}
     rate, read_rate = median(rates), median(read_rates)
@@ -100,7 +104,7 @@ def run(ctx: Context) -> BenchResult:
         Figure("rebuild: all projections from the store", rate, "events/s", read_rate,
                baseline_what="raw store read of the same events: store_reader pages of 5,000 "
                              "(select + CloudEvent conversion), not applied, events/s",
-               target="≥ 30,000/s", met=rate >= TARGET_RATE,
+               target="≥ 50,000/s (issue 15)", met=rate >= TARGET_RATE,
                paired_ratio=paired(rates, read_rates)),
     ]
     read_share = rate / read_rate
@@ -115,7 +119,7 @@ def run(ctx: Context) -> BenchResult:
     if ctx.profile:
         progress("rebuild: profiling one more run (cProfile)")
         profiler = cProfile.Profile()
-        seconds = _rebuild_once(ctx, app, expected, profiler)
+        seconds = _rebuild_once(ctx, app, stored, profiler)
         found = top_functions(profiler, seconds)
         bench.params["profile"] = found
         profile_notes(bench, found, "the rebuild's time")

@@ -33,10 +33,11 @@ TARGET_FACTOR = 5.0  # issue 15: at least 5x the per-command path
 DEADLINE_S = 900.0
 
 
-def commands_file(path: Path, order_ids: list[str]) -> Path:
-    """One RequestReturn per order, sent by its customer (``--envelopes`` items)."""
+def commands_file(path: Path, order_ids: list[str], first: int = 0) -> Path:
+    """One RequestReturn per order, sent by its customer (``--envelopes`` items); the orders
+    are those ingested as numbers ``first``, ``first + 1``…"""
     with path.open("wb") as out:
-        for index, order_id in enumerate(order_ids):
+        for index, order_id in enumerate(order_ids, start=first):
             out.write(orjson.dumps({"as": f"customer-{customer_of(index)}", "command": {
                 "command": "RequestReturn", "order_id": order_id, "reason": "defective",
                 "outcome": "refund", "lines": [{"line_id": "2", "quantity": 1}],
@@ -67,7 +68,7 @@ def submit_seconds(ctx: Context, store: Path, file: Path, expected: int,
 
 
 def run(ctx: Context) -> BenchResult:
-    count = ctx.size(1000, 20)
+    count = ctx.size(2000, 20)
     progress(f"submit: ingesting {count} delivered orders (untimed)")
     store = ctx.path("submit-orders").with_suffix(".sqlite")
     app = new_app(store)

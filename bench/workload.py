@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
@@ -20,7 +21,9 @@ from aftersales_core.application.access import Caller
 from aftersales_core.application.principals import principal_id_of
 from aftersales_core.application.services import Services
 from aftersales_core.domain.ids import case_id_for
+from aftersales_core.errors import AlreadyExistsError, PrincipalExistsError
 from bench.messages import T0, customer_of, delivered_order_messages, order_id_of
+from dispatch.group_commit import run_together
 from dispatch.upstream import apply_upstream
 from schemas.inbound import ANY_INBOUND
 
@@ -68,6 +71,33 @@ def ingest_orders(app: Services, count: int, prefix: str = "bo") -> list[str]:
             apply_upstream(app, upstream, ANY_INBOUND.validate_python(message))
         customer_principal(app, customer_of(index))
         order_ids.append(order_id)
+    return order_ids
+
+
+def ingest_in_batches(app: Services, count: int, prefix: str = "bo", batch: int = 500
+                      ) -> list[str]:
+    """``ingest_orders`` as group commit does it: the upstream messages and the customers'
+    principals of ``batch`` at a time in one transaction (for stores that are slow to fill one
+    transaction at a time, such as PostgreSQL). Principals that exist already are kept."""
+    upstream = Caller(app.principals.ensure_system("system.upstream", T0), T0, "bench")
+    if not app.store.exists(principal_id_of(ADMIN)):
+        with_staff(app)
+    jobs: list[Callable[[], object]] = []
+    order_ids = []
+    for index in range(count):
+        order_id = order_id_of(index, prefix)
+        order_ids.append(order_id)
+        jobs += [partial(apply_upstream, app, upstream, ANY_INBOUND.validate_python(message))
+                 for message in delivered_order_messages(order_id, customer_of(index))]
+        jobs.append(partial(app.principals.add, as_principal(ADMIN),
+                            f"customer-{customer_of(index)}", ["customer"], T0,
+                            customer_id=customer_of(index)))
+    for start in range(0, len(jobs), batch):
+        failed = [done.error for done in run_together(app.store, jobs[start:start + batch])
+                  if done.error is not None
+                  and not isinstance(done.error, (AlreadyExistsError, PrincipalExistsError))]
+        if failed:
+            raise RuntimeError(f"ingest: {failed[0]}")
     return order_ids
 
 

@@ -6,8 +6,10 @@ written in one transaction: one fsync for the batch instead of one per command.
 * A refused, denied or invalid command is undone alone and never affects its batch-mates; two
   commands on one case apply in order (the second sees the first).
 * Optimistic concurrency still guards every aggregate: when another process changed one the
-  batch decided on, the write fails as a whole and each command of the batch that had succeeded
-  runs again on its own, on fresh state (nothing of the batch was written).
+  batch decided on, the write fails as a whole (nothing of the batch was written) and the batch
+  runs again, on fresh state (it starts by dropping what others wrote from the event cache);
+  after three such losses each command of the last attempt that had succeeded runs again on its
+  own.
 * A store outage fails the whole batch: none of it is durable, each command gets the error.
   Any other failure to write the batch while the store answers (an event it refuses) runs the
   batch's commands one by one too, so the one at fault fails alone.
@@ -23,13 +25,14 @@ import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Generic, Literal, TypeVar
 
 from aftersales_core.application.store import Store
 from aftersales_core.errors import ConcurrentChangeError
 
 T = TypeVar("T")
 MAX_BATCH = 500
+ATTEMPTS = 3  # batches lost to another process's write before the commands run one by one
 
 
 @dataclass(frozen=True)
@@ -56,12 +59,31 @@ def _answers(store: Store) -> bool:
 
 
 def run_together(store: Store, jobs: Sequence[Callable[[], T]],
-                 abort: Callable[[int, Exception], bool] | None = None) -> list[Done[T]]:
+                 abort: Callable[[int, Exception], bool] | None = None,
+                 attempts: int = ATTEMPTS) -> list[Done[T]]:
     """Run the jobs in order as one batch, in one transaction; their outcomes in order.
 
     ``abort(index, error)``, when given, is asked about each job that fails in the batch: True
     drops the whole batch unwritten and raises that error (the Kafka consumer, on a transient
     failure, has every message of the poll delivered again)."""
+    for _ in range(attempts):
+        outcomes, how = _attempt(store, jobs, abort)
+        if how != "conflict":
+            break
+        # another process wrote an aggregate of the batch: nothing of it is durable; the next
+        # batch starts by dropping what others wrote, so it decides again on fresh state
+    if how in ("written", "outage"):  # durable, or every command failed with the outage
+        return outcomes
+    return [done if done.error is not None else _alone(job)
+            for done, job in zip(outcomes, jobs, strict=True)]
+
+
+Outcome = Literal["written", "conflict", "outage", "refused"]
+
+
+def _attempt(store: Store, jobs: Sequence[Callable[[], T]],
+             abort: Callable[[int, Exception], bool] | None) -> tuple[list[Done[T]], Outcome]:
+    """One batch: its outcomes, and whether it was written (else why not)."""
     outcomes: list[Done[T]] = []
     with store.batch():
         for index, job in enumerate(jobs):
@@ -75,16 +97,15 @@ def run_together(store: Store, jobs: Sequence[Callable[[], T]],
                 outcomes.append(Done(error=error))
         try:
             store.flush()
-            return outcomes
+            return outcomes, "written"
         except ConcurrentChangeError:
-            pass  # another process wrote an aggregate of the batch: one by one, below
+            return outcomes, "conflict"
         except Exception as error:  # nothing of the batch is durable
-            if not _answers(store):  # an outage: every command of the batch failed with it
+            if not _answers(store):  # an outage
                 return [done if done.error is not None else Done(error=error)
-                        for done in outcomes]
-            # the store answers: one event of the batch is what it refuses; one by one, below
-    return [done if done.error is not None else _alone(job)
-            for done, job in zip(outcomes, jobs, strict=True)]
+                        for done in outcomes], "outage"
+            # the store answers: one event of the batch is what it refuses: one by one
+            return outcomes, "refused"
 
 
 class GroupCommitter:

@@ -23,6 +23,8 @@ log = logging.getLogger(__name__)
 class SqlKeyTable:
     """The key tables in the event store's database (SQLite or PostgreSQL)."""
 
+    defers_inserts = True  # a batch's new keys are written in its own transaction
+
     def __init__(self, recorder: ApplicationRecorder) -> None:
         self.datastore: Any = getattr(recorder, "datastore", None)
         if self.datastore is None:
@@ -93,6 +95,30 @@ class SqlKeyTable:
         if found is None:  # erased between the insert and the read: try once more
             return self.insert(row)
         return found
+
+    def insert_effect(self, rows: Sequence[KeyRow]) -> Effect:
+        """The statements that store new keys, run on the cursor of the transaction that
+        stores the events sealed with them. A subject given a key by another process meanwhile
+        fails that transaction as a conflict (the batch then runs again and seals under that
+        key). No statement of it fails in the database: on PostgreSQL a failed statement in
+        the insert's pipeline would skip the statements after it, and a statement psycopg was
+        preparing there would then be missing on that connection."""
+
+        def effect(cursor: Any) -> None:
+            tx = Tx(cursor, self.postgres)
+            for row in rows:
+                tx.execute(f"INSERT INTO {self.keys} (subject, key_id, kek_id, wrapped, "
+                           "created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (subject) DO NOTHING",
+                           (row.subject, row.key_id, row.kek_id, row.wrapped, row.created_at))
+            marks = ", ".join("?" for _ in rows)
+            stored = dict(tx.rows(f"SELECT subject, key_id FROM {self.keys} WHERE subject IN "
+                                  f"({marks})", [row.subject for row in rows]))
+            lost = sum(stored.get(row.subject) != row.key_id for row in rows)
+            if lost:
+                raise IntegrityError(f"{lost} data key(s) of this batch were made meanwhile by "
+                                     "another process")
+
+        return effect
 
     def erased_at(self, subject: str) -> str | None:
         found = self._read(f"SELECT erased_at FROM {self.erasures} WHERE subject = ?",
@@ -181,6 +207,8 @@ class SqlKeyTable:
 class MemoryKeyTable:
     """The key tables of the library's in-memory store (fast pure tests): lost with it."""
 
+    defers_inserts = False
+
     def __init__(self) -> None:
         self.rows: dict[str, KeyRow] = {}
         self.erasures: dict[str, str] = {}
@@ -192,6 +220,14 @@ class MemoryKeyTable:
     def insert(self, row: KeyRow) -> KeyRow:
         with self._lock:
             return self.rows.setdefault(row.subject, row)
+
+    def insert_effect(self, rows: Sequence[KeyRow]) -> Effect:
+        def effect(_: Any) -> None:
+            with self._lock:
+                for row in rows:
+                    self.rows.setdefault(row.subject, row)
+
+        return effect
 
     def by_id(self, key_id: str) -> KeyRow | None:
         return next((r for r in self.rows.values() if r.key_id == key_id), None)

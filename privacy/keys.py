@@ -10,13 +10,15 @@ deletion overwrites the freed bytes (``secure_delete``) and the write-ahead log 
 afterwards, so the wrapped key is gone from the file; on PostgreSQL the key table is vacuumed
 afterwards (its write-ahead log and backups keep old rows until a KEK rotation voids them).
 
-Nothing here caches a data key between calls: an erasure in another process counts at once.
+Nothing here caches a data key between calls: an erasure in another process counts at once
+(a key made for a group-commit batch is kept only until the batch is written).
 The tables themselves are in ``key_tables.py``.
 """
 
 from __future__ import annotations
 
 import os
+import threading
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -46,6 +48,7 @@ class KeyRow:
 class KeyTable(Protocol):
     def current(self, subject: str) -> KeyRow | None: ...
     def insert(self, row: KeyRow) -> KeyRow: ...
+    def insert_effect(self, rows: Sequence[KeyRow]) -> Effect: ...
     def by_id(self, key_id: str) -> KeyRow | None: ...
     def erased_at(self, subject: str) -> str | None: ...
     def foreign(self, kek_ids: Sequence[str]) -> dict[str, int]: ...
@@ -58,10 +61,38 @@ class KeyTable(Protocol):
 
 
 class Keyring:
-    """Data keys for sealing and opening personal data, under the configured KEKs."""
+    """Data keys for sealing and opening personal data, under the configured KEKs.
+
+    In a group-commit batch (the store calls ``begin``, ``effects`` and ``end``), a subject's
+    first key is made in memory and written in the batch's own transaction, with the events
+    sealed under it: one fsync for the batch, not one more per new subject; a batch that is
+    not written leaves no key behind."""
 
     def __init__(self, table: KeyTable, keks: KeyEncryptionKeys) -> None:
         self.table, self.keks = table, keks
+        self._local = threading.local()
+
+    # ---- the store's batch hook --------------------------------------------------------------
+    def begin(self) -> None:
+        if getattr(self.table, "defers_inserts", False):
+            self._local.pending = {}
+
+    def effects(self) -> list[Effect]:
+        """The writing of the keys the batch made so far (taken: the next flush writes only
+        newer ones)."""
+        pending: dict[str, tuple[bytes, KeyRow]] | None = getattr(self._local, "pending", None)
+        if not pending:
+            return []
+        rows = [row for _, row in pending.values()]
+        pending.clear()
+        return [self.table.insert_effect(rows)]
+
+    def end(self) -> None:
+        self._local.pending = None
+
+    def _pending(self) -> dict[str, tuple[bytes, KeyRow]] | None:
+        found: dict[str, tuple[bytes, KeyRow]] | None = getattr(self._local, "pending", None)
+        return found
 
     def check(self) -> None:
         """At start-up: every stored data key is wrapped by a configured KEK, and a sample of
@@ -81,18 +112,29 @@ class Keyring:
 
     def key_for(self, subject: str) -> tuple[str, bytes]:
         """The subject's data key (created, wrapped by the primary KEK, on first use)."""
+        pending = self._pending()
+        if pending is not None and subject in pending:
+            secret, made = pending[subject]
+            return made.key_id, secret
         row = self.table.current(subject)
         if row is None:
             secret, key_id = os.urandom(KEY_BYTES), uuid.uuid4().hex
             primary = self.keks.primary
-            row = self.table.insert(KeyRow(subject, key_id, primary.kek_id,
-                                           primary.wrap(secret, key_id, subject), _now()))
+            made = KeyRow(subject, key_id, primary.kek_id, primary.wrap(secret, key_id, subject),
+                          _now())
+            if pending is not None:  # written with the batch
+                pending[subject] = (secret, made)
+                return key_id, secret
+            row = self.table.insert(made)
             if row.key_id == key_id:
                 return key_id, secret
         return row.key_id, self._unwrap(row)
 
     def key(self, key_id: str, subject: str) -> bytes | None:
         """The data key ``key_id`` of ``subject``; None once the subject was erased."""
+        pending = self._pending()
+        if pending is not None and subject in pending and pending[subject][1].key_id == key_id:
+            return pending[subject][0]
         row = self.table.by_id(key_id)
         if row is not None and row.subject == subject:
             return self._unwrap(row)

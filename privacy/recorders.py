@@ -6,10 +6,13 @@ destruction of the subject's data keys are stored together or not at all."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import sqlite3
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
+from uuid import UUID
 
-from eventsourcing.persistence import StoredEvent
+from eventsourcing.persistence import OperationalError, PersistenceError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
 
@@ -20,8 +23,59 @@ RECORDERS = {
 }
 
 
+@contextmanager
+def _read_errors() -> Iterator[None]:
+    """SQLite's errors as the library's (what the workers' error policy knows)."""
+    try:
+        yield
+    except sqlite3.OperationalError as error:
+        raise OperationalError(error) from error
+    except sqlite3.Error as error:
+        raise PersistenceError(error) from error
+
+
 class SQLiteRecorder(SQLiteApplicationRecorder):
+    """Also reads an aggregate's events and the highest position with one statement each,
+    without the library's ``BEGIN`` and ``ROLLBACK`` around it (a lone ``SELECT`` is its own
+    consistent read): the hot path of every load, about a third of its time."""
+
     runs_effects = True
+
+    def select_events(self, originator_id: UUID | str, *, gt: int | None = None,
+                      lte: int | None = None, desc: bool = False, limit: int | None = None
+                      ) -> Sequence[StoredEvent]:
+        if lte is not None or desc or limit is not None:
+            return super().select_events(originator_id, gt=gt, lte=lte, desc=desc, limit=limit)
+        key = originator_id.hex if isinstance(originator_id, UUID) else originator_id
+        statement, params = ((self._select_all, (key,)) if gt is None
+                             else (self._select_after, (key, gt)))
+        with _read_errors(), self.datastore.get_connection(commit=False) as conn:
+            cursor = conn.cursor()
+            cursor.execute(statement, params)
+            rows = cursor.fetchall()
+        if not rows:
+            return []
+        found_id = (originator_id if isinstance(originator_id, UUID)
+                    else self.convert_originator_id(rows[0][0]))  # one id for all the rows
+        return [StoredEvent(found_id, row[1], row[2], row[3]) for row in rows]
+
+    def max_notification_id(self) -> int:
+        with _read_errors(), self.datastore.get_connection(commit=False) as conn:
+            cursor = conn.cursor()
+            cursor.execute(self.select_max_notification_id_statement)
+            found: int = cursor.fetchone()[0]
+            return found
+
+    @property
+    def _select_all(self) -> str:
+        return (f"SELECT originator_id, originator_version, topic, state FROM "
+                f"{self.events_table_name} WHERE originator_id=? ORDER BY originator_version")
+
+    @property
+    def _select_after(self) -> str:
+        return (f"SELECT originator_id, originator_version, topic, state FROM "
+                f"{self.events_table_name} WHERE originator_id=? AND originator_version>? "
+                "ORDER BY originator_version")
 
     def _insert_events(
         self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import Application
@@ -29,6 +29,7 @@ from aftersales_core.application.event_cache import EventCache
 from aftersales_core.application.policy_books import PolicyBooks
 from aftersales_core.application.transcodings import TRANSCODINGS
 from aftersales_core.domain.customer import Customer
+from aftersales_core.domain.folding import fold
 from aftersales_core.domain.ids import customer_aggregate_id, order_aggregate_id
 from aftersales_core.domain.order import Order
 from aftersales_core.errors import (
@@ -41,14 +42,6 @@ from aftersales_core.policybook.rulebook import Rules
 
 A = TypeVar("A", bound=Aggregate)
 Effect = Callable[[Any], None]  # work done in the transaction of a save (given its cursor)
-
-
-def fold(aggregate: Any, events: Iterable[Any]) -> Any:
-    """Apply stored events in order (the library's default also runs a slow runtime
-    Protocol check on every event; our events are all aggregate events)."""
-    for domain_event in events:
-        aggregate = domain_event.mutate(aggregate)
-    return aggregate
 
 
 def unknown_order(order_id: str) -> UnknownOrderError:
@@ -75,6 +68,7 @@ class Batch:
     """What a group of commands read and decided, not yet written."""
 
     read: dict[UUID, tuple[Any, ...]] = field(default_factory=dict)  # as stored at first read
+    current: bool = False  # the event cache caught up at the batch's start
     staged: list[tuple[Any, StoredEvent]] = field(default_factory=list)  # in order
     by_aggregate: dict[UUID, list[Any]] = field(default_factory=dict)
     effects: list[tuple[int, Effect]] = field(default_factory=list)  # (staged before it, effect)
@@ -86,16 +80,28 @@ class Batch:
 
     def undo(self, mark: int) -> None:
         self.effects = [(at, effect) for at, effect in self.effects if at < mark]
-        if len(self.staged) > mark:
-            kept = self.staged[:mark]
-            self.staged, self.by_aggregate = [], {}
-            self.stage(kept)
+        while len(self.staged) > mark:  # newest first: each is the last of its aggregate's
+            event, _ = self.staged.pop()
+            events = self.by_aggregate[event.originator_id]
+            events.pop()
+            if not events:
+                del self.by_aggregate[event.originator_id]
 
     def clear(self) -> None:
         self.read.clear()
         self.staged.clear()
         self.by_aggregate.clear()
         self.effects.clear()
+
+
+class BatchHook(Protocol):
+    """Work that joins each group-commit batch of a thread: told when it begins and ends, and
+    asked at each flush for work to run in the batch's transaction (the data keys its events
+    were sealed with)."""
+
+    def begin(self) -> None: ...
+    def effects(self) -> list[Effect]: ...
+    def end(self) -> None: ...
 
 
 def conflict() -> ConcurrentChangeError:
@@ -119,6 +125,7 @@ class Store(Application):
         self.books = PolicyBooks(self, self.save_atomically)
         self._rules_of: dict[int, tuple[weakref.ref[Order], Rules]] = {}
         self._local = threading.local()
+        self.batch_hooks: list[BatchHook] = []
 
     def rules_for(self, order: Order | None) -> Rules:
         """The policy book an order's decisions follow: its merchant's (else the platform's).
@@ -149,10 +156,19 @@ class Store(Application):
         if self.current_batch is not None:
             raise RuntimeError("a batch is open already in this thread")
         self._local.batch = batch = Batch()
+        for hook in self.batch_hooks:
+            hook.begin()
         try:
+            try:
+                self.cache.catch_up(self.recorder)
+                batch.current = True
+            except Exception:  # the store does not answer: each read will ask it (and fail)
+                batch.current = False
             yield batch
         finally:
             self._local.batch = None
+            for hook in self.batch_hooks:
+                hook.end()
 
     def mark(self) -> int:
         batch = self.current_batch
@@ -169,14 +185,18 @@ class Store(Application):
         batch = self.current_batch
         if batch is None or not batch.staged:
             return 0
-        effects = [effect for _, effect in batch.effects]
+        effects = [*(e for hook in self.batch_hooks for e in hook.effects()),
+                   *(effect for _, effect in batch.effects)]
         try:
-            self.recorder.insert_events([stored for _, stored in batch.staged],
-                                        **({"effects": tuple(effects)} if effects else {}))
+            positions = self.recorder.insert_events(
+                [stored for _, stored in batch.staged],
+                **({"effects": tuple(effects)} if effects else {}))
         except RecordConflictError as error:
+            for event, _ in batch.staged:  # someone else wrote one of them: read afresh
+                self.cache.forget(event.originator_id)
             raise conflict() from error
         self._run_effects_after(effects)
-        self.cache.saved(e for e, _ in batch.staged)
+        self.cache.saved((e for e, _ in batch.staged), positions)
         count = len(batch.staged)
         batch.clear()
         return count
@@ -188,7 +208,8 @@ class Store(Application):
             return self.cache.events(self.events, aggregate_id)
         stored = batch.read.get(aggregate_id)
         if stored is None:
-            stored = batch.read[aggregate_id] = self.cache.events(self.events, aggregate_id)
+            stored = batch.read[aggregate_id] = self.cache.events(self.events, aggregate_id,
+                                                                  batch.current)
         return (*stored, *batch.by_aggregate.get(aggregate_id, ()))
 
     # ---- loading --------------------------------------------------------------------------
@@ -241,7 +262,8 @@ class Store(Application):
             self._run_effects_after(effects)
         except RecordConflictError as error:
             raise conflict() from error
-        self.cache.saved(r.domain_event for r in recordings)
+        self.cache.saved((r.domain_event for r in recordings),
+                         [r.notification.id for r in recordings])
 
     def _run_effects_after(self, effects: Sequence[Effect]) -> None:
         if effects and not getattr(self.recorder, "runs_effects", False):

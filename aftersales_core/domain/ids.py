@@ -1,21 +1,28 @@
 """Ids derived from natural keys, so that redelivered messages and retried commands never
-create a second aggregate for the same thing."""
+create a second aggregate for the same thing. Each derivation is a SHA-1 and a UUID: the
+recent ones are remembered (a command derives its order's, customer's and book's ids several
+times)."""
 
 from __future__ import annotations
 
+from functools import lru_cache
 from uuid import UUID, uuid5
 
 NAMESPACE = UUID("6f1b2c1e-5d0e-4c3a-9a53-1f6c0c7a2b10")
+REMEMBERED = 8192
 
 
+@lru_cache(maxsize=REMEMBERED)
 def order_aggregate_id(order_id: str) -> UUID:
     return uuid5(NAMESPACE, f"order:{order_id}")
 
 
+@lru_cache(maxsize=REMEMBERED)
 def customer_aggregate_id(customer_id: str) -> UUID:
     return uuid5(NAMESPACE, f"customer:{customer_id}")
 
 
+@lru_cache(maxsize=REMEMBERED)
 def case_id_for(kind: str, key: str) -> UUID:
     """The id of a case the engine opens for a natural key (an upstream event id, the case it
     resolves). Before principals' keys were scoped, commands' idempotency keys were derived
@@ -30,11 +37,13 @@ def requested_case_id(kind: str, principal_id: UUID | str, key: str) -> UUID:
     return uuid5(NAMESPACE, f"{kind}:by:{principal_id}:{key}")
 
 
+@lru_cache(maxsize=REMEMBERED)
 def principal_aggregate_id(name: str) -> UUID:
     """The id of a principal: derived from its normalised name (domain/principal_names.py)."""
     return uuid5(NAMESPACE, f"principal:{name}")
 
 
+@lru_cache(maxsize=REMEMBERED)
 def quota_aggregate_id(customer_id: str, year: int) -> UUID:
     """A buyer's cross-border quota ledger of one calendar year."""
     return uuid5(NAMESPACE, f"quota:{customer_id}:{year}")

@@ -102,16 +102,37 @@ class Lifecycle:
         return self.statuses(standing.status)
 
 
+BLIND: Any = object()  # what a blind move needs of the case before the event: nothing
+
+
 class CaseEvent(Aggregate.Event):
     """The base event of a case aggregate: after the event's own mutator, the case's status
     follows its lifecycle (mutators never set it themselves)."""
 
     def mutate(self, aggregate: Any) -> Any:
-        before = None if aggregate is None else aggregate.standing
-        aggregate = super().mutate(aggregate)
+        before = self.standing_before(aggregate)
+        return self.follow_lifecycle(before, super().mutate(aggregate))
+
+    def standing_before(self, aggregate: Any) -> Any:
+        """What the move needs of the case before the event's mutator runs: its standing,
+        None before the opening event, or ``BLIND`` for a move that reads no standing (the
+        status it leaves is its own, or the case's unchanged one)."""
+        if aggregate is None:
+            return None
+        move = type(aggregate).LIFECYCLE.moves.get(type(self).__name__)
+        return BLIND if type(move) is Blind else aggregate.standing
+
+    def follow_lifecycle(self, before: Any, aggregate: Any) -> Any:
+        """The case's status after the event (its mutator has run)."""
         lifecycle: Lifecycle = type(aggregate).LIFECYCLE
         name = type(self).__name__
-        aggregate.status = lifecycle.status(lifecycle.after(before, name, vars(self)))
+        if before is BLIND:
+            move = lifecycle.move(name)
+            assert type(move) is Blind
+            aggregate.status = (aggregate.status if move.status is None
+                                else lifecycle.statuses(move.status))
+        else:
+            aggregate.status = lifecycle.status(lifecycle.after(before, name, vars(self)))
         if lifecycle.moves_status(name):
             aggregate.entered(aggregate.status)
         return aggregate

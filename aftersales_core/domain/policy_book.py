@@ -8,6 +8,7 @@ changed; version 0 is the built-in defaults every book starts from.
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 from uuid import UUID, uuid5
 
@@ -22,6 +23,7 @@ class UnchangedBookError(DomainError):
     code = "unchanged_book"
 
 
+@lru_cache(maxsize=1024)
 def policy_book_id(owner: str, merchant_id: str | None) -> UUID:
     return uuid5(NAMESPACE, f"policy-book:{owner}:{merchant_id or ''}")
 

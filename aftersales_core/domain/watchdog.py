@@ -26,6 +26,8 @@ def watch(shipment: dict[str, Any]) -> tuple[str, datetime] | None:
     once the parcel is delivered or lost (scans are taken in the order they happened)."""
     if shipment["direction"] != "outbound" or not shipment["scans"]:
         return None
+    if any(s["scan"] in WATCH_ENDS for s in shipment["scans"]):
+        return None  # delivered or lost, whenever (before any time is read)
     scans = sorted(
         ((datetime.fromisoformat(s["at"]), s["scan"]) for s in shipment["scans"]),
         key=lambda scan: scan[0],

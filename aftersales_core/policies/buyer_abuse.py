@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 
-from aftersales_core.decisions import JSON, PolicyDecision
+from aftersales_core.decisions import JSON, PolicyDecision, copy_json
 from aftersales_core.outcomes import AbuseSignal
 from aftersales_core.policies.reading import Reader, percent
 from aftersales_core.policies.registry import policy
@@ -55,7 +54,7 @@ def decide(inputs: JSON, settings: AbuseSettings, version: int) -> PolicyDecisio
         "min_orders": settings.min_orders,
         "window_orders": settings.window_orders,
     }
-    return PolicyDecision(POLICY_ID, version, copy.deepcopy(inputs), outcome, (reason,), (rule,),
+    return PolicyDecision(POLICY_ID, version, copy_json(inputs), outcome, (reason,), (rule,),
                           details)
 
 

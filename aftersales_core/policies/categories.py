@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from types import MappingProxyType
 from typing import Literal
 
@@ -129,6 +130,7 @@ ALIASES: Mapping[str, str] = MappingProxyType({
 })
 
 
+@lru_cache(maxsize=4096)  # a pure function of a small vocabulary, called for every line
 def normalise(text: str) -> str:
     """``"Custom-made "`` -> ``"custom_made"``: lower case, words joined by one underscore."""
     return re.sub(r"[^0-9a-z]+", "_", text.strip().lower()).strip("_")

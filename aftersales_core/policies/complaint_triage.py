@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from types import MappingProxyType
 
-from aftersales_core.decisions import JSON, PolicyDecision
+from aftersales_core.decisions import JSON, PolicyDecision, copy_json
 from aftersales_core.policies.findings import Findings
 from aftersales_core.policies.reading import Reader, iso
 from aftersales_core.policies.registry import policy
@@ -105,7 +104,7 @@ def decide(inputs: JSON, settings: TriageSettings, version: int) -> PolicyDecisi
         "resolution_due": iso(resolution_due),
         "route": route,
     }
-    return PolicyDecision(POLICY_ID, version, copy.deepcopy(inputs), priority, findings.reasons,
+    return PolicyDecision(POLICY_ID, version, copy_json(inputs), priority, findings.reasons,
                           findings.rules, details)
 
 
@@ -139,7 +138,7 @@ def _with_service_levels(read: Reader, priority: str, settings: TriageSettings,
         "clock": levels.clock,
         "route": route,
     }
-    return PolicyDecision(POLICY_ID, version, copy.deepcopy(dict(read.inputs)), priority,
+    return PolicyDecision(POLICY_ID, version, copy_json(dict(read.inputs)), priority,
                           findings.reasons, findings.rules, details)
 
 

@@ -11,12 +11,11 @@ or ``ReceiveReturn``), or when a returnless refund is resolved.
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from aftersales_core.decisions import JSON, PolicyDecision
+from aftersales_core.decisions import JSON, PolicyDecision, copy_json
 from aftersales_core.money import Money, total
 from aftersales_core.outcomes import CustomsReturn
 from aftersales_core.policies.calendar import zone
@@ -116,7 +115,7 @@ def decide(inputs: JSON, settings: CustomsReturnSettings, version: int) -> Polic
         "quota_restored": amount(restored),
         "returned_value": amount(value),
     }
-    return PolicyDecision(POLICY_ID, version, copy.deepcopy(inputs), outcome, findings.reasons,
+    return PolicyDecision(POLICY_ID, version, copy_json(inputs), outcome, findings.reasons,
                           findings.rules, details)
 
 

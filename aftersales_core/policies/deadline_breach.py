@@ -4,10 +4,9 @@ arbitration). Settings are those of ``deadlines`` (``deadlines.py``)."""
 
 from __future__ import annotations
 
-import copy
 from datetime import timedelta
 
-from aftersales_core.decisions import JSON, PolicyDecision
+from aftersales_core.decisions import JSON, PolicyDecision, copy_json
 from aftersales_core.outcomes import BreachOutcome, DeadlineAction, Eligibility
 from aftersales_core.policies.deadlines import CASE_TYPES, SETTINGS_V1, DeadlineSettings
 from aftersales_core.policies.reading import Reader, iso
@@ -55,7 +54,7 @@ def decide(inputs: JSON, settings: DeadlineSettings, version: int) -> PolicyDeci
     late = round((fired_at - due_at) / timedelta(hours=1), 2)
     details: JSON = {"level": level, "hours_late": late}
     return PolicyDecision(
-        POLICY_ID, version, copy.deepcopy(inputs), outcome, (reason,), (rule,), details
+        POLICY_ID, version, copy_json(inputs), outcome, (reason,), (rule,), details
     )
 
 

@@ -9,12 +9,11 @@ What a breach then does is ``deadlines.breach`` (``deadline_breach.py``), with t
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from aftersales_core.decisions import JSON, PolicyDecision
+from aftersales_core.decisions import JSON, PolicyDecision, copy_json
 from aftersales_core.outcomes import DeadlineAction, Scheduling
 from aftersales_core.policies.calendar import (
     BuyerZone,
@@ -289,7 +288,7 @@ def decide(inputs: JSON, settings: DeadlineSettings, version: int) -> PolicyDeci
     details: JSON = {"deadlines": planned}
     reasons, rules = findings.reasons, findings.rules
     return PolicyDecision(
-        POLICY_ID, version, copy.deepcopy(inputs), outcome, reasons, rules, details
+        POLICY_ID, version, copy_json(inputs), outcome, reasons, rules, details
     )
 
 

@@ -15,12 +15,11 @@ What changed from v2 (``deadlines.py``, still registered for re-runs):
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from aftersales_core.decisions import JSON, PolicyDecision
+from aftersales_core.decisions import JSON, PolicyDecision, copy_json
 from aftersales_core.outcomes import DeadlineAction, Scheduling
 from aftersales_core.policies.calendar import (
     MARKET_ZONES,
@@ -285,7 +284,7 @@ def decide(inputs: JSON, settings: DeadlineSettingsV3, version: int) -> PolicyDe
         findings.note("deadline.none", "no deadline was asked for")
     details: JSON = {"deadlines": planned}
     outcome = Scheduling.SCHEDULED if planned else Scheduling.NONE
-    return PolicyDecision(POLICY_ID, version, copy.deepcopy(inputs), outcome, findings.reasons,
+    return PolicyDecision(POLICY_ID, version, copy_json(inputs), outcome, findings.reasons,
                           findings.rules, details)
 
 

@@ -8,10 +8,9 @@ leaves a difference the buyer owes, recorded on the return; the same value settl
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 
-from aftersales_core.decisions import JSON, PolicyDecision
+from aftersales_core.decisions import JSON, PolicyDecision, copy_json
 from aftersales_core.money import Money
 from aftersales_core.outcomes import ExchangeSettlement
 from aftersales_core.policies.reading import Reader, amount
@@ -78,7 +77,7 @@ def decide(inputs: JSON, settings: ExchangeSettings, version: int) -> PolicyDeci
         "owed_by_buyer": amount(owed),
         "currency": currency,
     }
-    return PolicyDecision(POLICY_ID, version, copy.deepcopy(inputs), outcome, reasons,
+    return PolicyDecision(POLICY_ID, version, copy_json(inputs), outcome, reasons,
                           tuple(rules), details)
 
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
-from aftersales_core.decisions import JSON, PolicyDecision
+from aftersales_core.decisions import JSON, PolicyDecision, copy_json
 from aftersales_core.outcomes import LogisticsException
 from aftersales_core.policies.reading import Reader, iso
 from aftersales_core.policies.registry import policy
@@ -119,7 +118,7 @@ def decide(inputs: JSON, settings: LogisticsSettings, version: int) -> PolicyDec
         "limit_hours": verdict.limit_hours,
         "hours_over_limit": verdict.hours_over,
     }
-    return PolicyDecision(POLICY_ID, version, copy.deepcopy(inputs), verdict.outcome,
+    return PolicyDecision(POLICY_ID, version, copy_json(inputs), verdict.outcome,
                           (verdict.reason,), (verdict.rule,), details)
 
 

@@ -13,10 +13,9 @@ erasure it caused."""
 
 from __future__ import annotations
 
-import copy
 from datetime import UTC, datetime, time, timedelta
 
-from aftersales_core.decisions import JSON, PolicyDecision
+from aftersales_core.decisions import JSON, PolicyDecision, copy_json
 from aftersales_core.outcomes import Retention
 from aftersales_core.policies.reading import Reader, iso
 from aftersales_core.policies.registry import policy
@@ -67,7 +66,7 @@ def decide(inputs: JSON, version: int) -> PolicyDecision:
         else:
             outcome, rule = Retention.KEEP, "retention.within"
             reasons = (f"{kept}: not yet at {iso(now)}",)
-    return PolicyDecision(POLICY_ID, version, copy.deepcopy(inputs), outcome, reasons, (rule,),
+    return PolicyDecision(POLICY_ID, version, copy_json(inputs), outcome, reasons, (rule,),
                           details)
 
 

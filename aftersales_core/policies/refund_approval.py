@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from types import MappingProxyType
 
-from aftersales_core.decisions import JSON, PolicyDecision
+from aftersales_core.decisions import JSON, PolicyDecision, copy_json
 from aftersales_core.money import Money
 from aftersales_core.outcomes import RefundApproval
 from aftersales_core.policies.findings import Findings
@@ -108,7 +107,7 @@ def decide(inputs: JSON, settings: RefundApprovalSettings, version: int) -> Poli
     if earlier is not None:
         details["order_refunded"] = amount(earlier)
         details["counted"] = amount(counted)
-    return PolicyDecision(POLICY_ID, version, copy.deepcopy(inputs), outcome, findings.reasons,
+    return PolicyDecision(POLICY_ID, version, copy_json(inputs), outcome, findings.reasons,
                           findings.rules, details)
 
 

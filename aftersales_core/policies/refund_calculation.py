@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 from decimal import Decimal
 
-from aftersales_core.decisions import JSON, PolicyDecision
+from aftersales_core.decisions import JSON, PolicyDecision, copy_json
 from aftersales_core.money import Money, total
 from aftersales_core.outcomes import RefundCalculation
 from aftersales_core.policies.reading import Line, Reader, percent
@@ -154,7 +153,7 @@ def decide(inputs: JSON, settings: RefundSettings, version: int) -> PolicyDecisi
         "currency": currency,
         "refundable_before": str(refundable.amount),
     }
-    return PolicyDecision(POLICY_ID, version, copy.deepcopy(inputs), outcome, tuple(reasons),
+    return PolicyDecision(POLICY_ID, version, copy_json(inputs), outcome, tuple(reasons),
                           tuple(rules), details)
 
 

@@ -15,10 +15,9 @@ buyer may now choose from; ``ChooseRemedy`` must pick one of them.
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 
-from aftersales_core.decisions import JSON, PolicyDecision
+from aftersales_core.decisions import JSON, PolicyDecision, copy_json
 from aftersales_core.outcomes import RepairRemedies
 from aftersales_core.policies.findings import Findings
 from aftersales_core.policies.reading import Reader
@@ -95,7 +94,7 @@ def decide(inputs: JSON, settings: RemedySettings, version: int) -> PolicyDecisi
         else RepairRemedies.BUYER_CHOOSES
     details: JSON = {"ladder": ladder.name, "failed_repairs": counted,
                      "remedies": list(remedies)}
-    return PolicyDecision(POLICY_ID, version, copy.deepcopy(inputs), outcome, findings.reasons,
+    return PolicyDecision(POLICY_ID, version, copy_json(inputs), outcome, findings.reasons,
                           findings.rules, details)
 
 

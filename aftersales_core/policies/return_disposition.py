@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from aftersales_core.decisions import JSON, PolicyDecision
+from aftersales_core.decisions import JSON, PolicyDecision, copy_json
 from aftersales_core.policies.reading import Reader
 from aftersales_core.policies.registry import policy
 from aftersales_core.policies.vocabulary import RETURN_REASONS
@@ -48,7 +47,7 @@ def decide(inputs: JSON, settings: DispositionSettings, version: int) -> PolicyD
     return PolicyDecision(
         POLICY_ID,
         version,
-        copy.deepcopy(inputs),
+        copy_json(inputs),
         outcome,
         (why,),
         (rule,),

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import copy
 from datetime import datetime, timedelta
 
-from aftersales_core.decisions import JSON, PolicyDecision
+from aftersales_core.decisions import JSON, PolicyDecision, copy_json
 from aftersales_core.money import Money, total
 from aftersales_core.policies.findings import Findings
 from aftersales_core.policies.reading import Line, Reader, amount, elapsed, iso
@@ -137,7 +136,7 @@ def decide(inputs: JSON, settings: ReturnWindows, version: int) -> PolicyDecisio
         "tax_refundable": valid and _taxes_follow_goods(regime, merchant_fault, fulfilment),
         "quota_restored": amount(quota),
     }
-    return PolicyDecision(POLICY_ID, version, copy.deepcopy(inputs), findings.verdict(),
+    return PolicyDecision(POLICY_ID, version, copy_json(inputs), findings.verdict(),
                           findings.reasons, findings.rules, details)
 
 

@@ -16,13 +16,12 @@ What changed from v1 (``return_eligibility.py``, still registered for re-runs):
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
-from aftersales_core.decisions import JSON, PolicyDecision
+from aftersales_core.decisions import JSON, PolicyDecision, copy_json
 from aftersales_core.money import Money, total
 from aftersales_core.policies.calendar import (
     MARKET_ZONES,
@@ -251,7 +250,7 @@ def decide(inputs: JSON, settings: EligibilitySettings, version: int) -> PolicyD
         "customs_return_required": cross_border,
         "quota_restorable": amount(quota),
     }
-    return PolicyDecision(POLICY_ID, version, copy.deepcopy(inputs), findings.verdict(),
+    return PolicyDecision(POLICY_ID, version, copy_json(inputs), findings.verdict(),
                           findings.reasons, findings.rules, details)
 
 

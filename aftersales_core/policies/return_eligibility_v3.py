@@ -16,13 +16,12 @@ What changed from v2 (``return_eligibility_v2.py``, still registered for re-runs
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Literal
 
-from aftersales_core.decisions import JSON, PolicyDecision
+from aftersales_core.decisions import JSON, PolicyDecision, copy_json
 from aftersales_core.money import Money, total
 from aftersales_core.policies.calendar import MARKET_ZONES, Period, buyer_zone, calendar_period
 from aftersales_core.policies.categories import UNCLASSIFIED, classify
@@ -290,9 +289,9 @@ def decide(inputs: JSON, settings: EligibilitySettingsV3, version: int) -> Polic
             findings.reject(closed[0].rule, f"the merchant's policy takes no returns for the "
                                             f"reason {reason!r} in {market}")
         anchors = {"delivery": delivered_at, "customs_release": released_at}
-        binding = check_windows(replace(regime, windows=tuple(w for w in regime.windows
-                                                              if w not in closed)),
-                                requested_at, anchors, where, findings)
+        open_regime = regime if not closed else replace(
+            regime, windows=tuple(w for w in regime.windows if w not in closed))
+        binding = check_windows(open_regime, requested_at, anchors, where, findings)
         if reason in windows.reasons:
             findings.note("window.reason", f"the reason {reason!r} has its own "
                                            f"{windows.reasons[reason]} window")
@@ -343,7 +342,7 @@ def decide(inputs: JSON, settings: EligibilitySettingsV3, version: int) -> Polic
         "customs_return_required": cross_border,
         "quota_restorable": amount(quota),
     }
-    return PolicyDecision(POLICY_ID, version, copy.deepcopy(inputs), findings.verdict(),
+    return PolicyDecision(POLICY_ID, version, copy_json(inputs), findings.verdict(),
                           findings.reasons, findings.rules, details)
 
 

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from types import MappingProxyType
 
-from aftersales_core.decisions import JSON, PolicyDecision
+from aftersales_core.decisions import JSON, PolicyDecision, copy_json
 from aftersales_core.money import Money
 from aftersales_core.policies.findings import Findings
 from aftersales_core.policies.markets import for_market
@@ -172,7 +171,7 @@ def decide(inputs: JSON, settings: ShippingSettings, version: int) -> PolicyDeci
         "return_shipping_estimate": amount(estimate),
         "estimate_source": source,
     }
-    return PolicyDecision(POLICY_ID, version, copy.deepcopy(inputs), payer, findings.reasons,
+    return PolicyDecision(POLICY_ID, version, copy_json(inputs), payer, findings.reasons,
                           findings.rules, details)
 
 

@@ -1,8 +1,8 @@
 """Group commit (issue 15): commands ready together are decided in memory and written in one
 transaction; each gets the outcome it would get alone, in order; a refused, denied or invalid
-one never affects its batch-mates; a conflict with another process re-runs the batch's
-commands one by one on fresh state; concurrent callers are acknowledged after their batch is
-durable. On SQLite and PostgreSQL."""
+one never affects its batch-mates; a conflict with another process runs the batch again on
+fresh state (after three such losses, its commands one by one); concurrent callers are
+acknowledged after their batch is durable. On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 from aftersales.bootstrap import open_app
 from aftersales.settings import eventsourcing_env
@@ -27,9 +28,10 @@ from tests.factories import T0, caller, delivered_order
 AT = T0 + timedelta(days=5)
 
 
-def case(n: int) -> str:
-    """The id of customer c-1's return requested under key ``case-n``."""
-    return str(requested_case_id("return", principal_id_of("customer-c-1"), f"case-{n}"))
+def case(n: int, customer: str = "c-1") -> str:
+    """The id of the customer's return requested under key ``case-n``."""
+    return str(requested_case_id("return", principal_id_of(f"customer-{customer}"),
+                                 f"case-{n}"))
 
 
 def request(n: int, order: str = "o-1", **extra: Any) -> dict[str, Any]:
@@ -113,7 +115,13 @@ def test_a_batch_gives_each_command_the_outcome_it_gets_alone_in_one_transaction
         alone.close()
 
 
-def test_a_conflict_with_another_process_reruns_the_batch_one_by_one(
+def complaint(n: int) -> dict[str, Any]:
+    return {"command": "FileComplaint", "case_id": case(100 + n), "order_id": "o-1",
+            "channel": "chat", "category": "not_as_described", "description": f"#{n}",
+            "at": AT.isoformat()}
+
+
+def test_a_conflict_with_another_process_reruns_the_batch_on_fresh_state(
         store_settings: Any) -> None:
     env = eventsourcing_env(store_settings.database_url, store_settings.postgres_schema)
     app, other = open_app(env), open_app(env)
@@ -172,3 +180,118 @@ def test_concurrent_callers_are_answered_once_their_batch_is_durable(
     finally:
         committer.close()
         app.close()
+
+
+def test_a_batch_reads_what_another_process_wrote_before_it_began(store_settings: Any) -> None:
+    """The batch's one catch-up with the store drops what this process cached of aggregates
+    another process changed since, so the batch decides on their latest state (and is written
+    in one transaction, with no conflict to re-run one by one)."""
+    env = eventsourcing_env(store_settings.database_url, store_settings.postgres_schema)
+    app, other = open_app(env), open_app(env)
+    try:
+        delivered_order(app, "o-1", lines=LINES, customer_id="c-1")
+        setup = run_together(app.store, jobs(app, [("customer-c-1", request(1)),
+                                                   ("customer-c-1", request(2))]))
+        assert [d.error for d in setup] == [None, None]
+        assert run_together(other.store, jobs(other, [("customer-c-1", cancel(1))]))[0].error \
+            is None  # case 1, cached by app, cancelled elsewhere
+        work = jobs(app, [("customer-c-1", cancel(1)), ("customer-c-1", cancel(2))])
+        inserts: list[int] = []
+        recorder = app.store.recorder
+        insert = recorder.insert_events
+
+        def counted(stored: Any, **kwargs: Any) -> Any:
+            inserts.append(len(stored))
+            return insert(stored, **kwargs)
+
+        recorder.insert_events = counted  # type: ignore[method-assign]
+        outcomes = run_together(app.store, work)
+        recorder.insert_events = insert  # type: ignore[method-assign]
+        assert isinstance(outcomes[0].error, DomainError), outcomes  # cancelled already
+        assert outcomes[1].error is None
+        assert len(inserts) == 1, "decided on fresh state: one transaction, no re-run"
+        topics = [t for a, _, t in history(app) if a == case(1)]
+        assert topics.count("aftersales.return.Cancelled") == 1
+    finally:
+        app.close()
+        other.close()
+
+
+def test_a_batch_writes_new_data_keys_in_its_own_transaction(store_settings: Any) -> None:
+    """A customer's first personal datum makes their data key; in a batch the key is written
+    in the batch's one transaction (no commit of its own), and when another process gave the
+    customer a key meanwhile the batch's commands run again one by one under that key."""
+    env = eventsourcing_env(store_settings.database_url, store_settings.postgres_schema)
+    app, other = open_app(env), open_app(env)
+    try:
+        for n in (1, 2, 3):
+            delivered_order(app, f"o-{n}", lines=LINES, customer_id=f"c-{n}")
+        table = app.privacy.keys.table
+        separate: list[str] = []
+        insert = table.insert
+
+        def counted(row: Any) -> Any:  # the key's own transaction, outside batches
+            separate.append(row.subject)
+            return insert(row)
+
+        table.insert = counted  # type: ignore[method-assign]
+        work = jobs(app, [("customer-c-1", request(1, "o-1", note="the lamp flickers")),
+                          ("customer-c-2", request(2, "o-2", note="scratched")),
+                          ("customer-c-1", request(3, "o-1", note="again"))])
+        assert [d.error for d in run_together(app.store, work)] == [None, None, None]
+        assert separate == []
+        assert table.counts()["keys"] == 2
+        meddle = jobs(app, [("customer-c-3", request(4, "o-3", note="dented"))])[0]
+
+        theirs: list[str] = []
+
+        def while_another_process_keys_c3() -> CommandResult:
+            result = meddle()  # sealed under a key made for this batch
+            if not theirs:  # another process makes c-3's key first
+                theirs.append(other.privacy.keys.key_for("c-3")[0])
+            return result
+
+        outcomes = run_together(app.store, [while_another_process_keys_c3])
+        assert outcomes[0].error is None  # run again alone, under the other process's key
+        current = table.current("c-3")
+        assert current is not None and [current.key_id] == theirs
+        assert separate == []
+        fresh = open_app(env)
+        try:
+            owners = {1: "c-1", 2: "c-2", 3: "c-1", 4: "c-3"}
+            notes = {n: fresh.store.load_any(  # type: ignore[union-attr]
+                UUID(case(n, owner))).note.value for n, owner in owners.items()}
+        finally:
+            fresh.close()
+        assert notes == {1: "the lamp flickers", 2: "scratched", 3: "again", 4: "dented"}
+    finally:
+        app.close()
+        other.close()
+
+
+def test_a_batch_that_keeps_losing_to_another_process_runs_one_by_one(
+        store_settings: Any) -> None:
+    """Another process writes the batch's order while every attempt decides: after three lost
+    batches each command runs alone, and every command is done exactly once."""
+    env = eventsourcing_env(store_settings.database_url, store_settings.postgres_schema)
+    app, other = open_app(env), open_app(env)
+    try:
+        delivered_order(app, "o-1", lines=LINES, customer_id="c-1")
+        mine = jobs(app, [("customer-c-1", complaint(1)), ("customer-c-1", complaint(2))])
+        theirs = iter(jobs(other, [("customer-c-1", complaint(10 + n)) for n in range(9)]))
+        meddled: list[CommandResult] = []
+
+        def file_while_another_process_files_too() -> CommandResult:
+            result = mine[1]()
+            meddled.append(next(theirs)())  # the order moves on under the batch
+            return result
+
+        outcomes = run_together(app.store, [mine[0], file_while_another_process_files_too])
+        assert [d.error for d in outcomes] == [None, None], outcomes
+        assert len(meddled) == 4  # three lost batches, then alone
+        filed = [a for a, _, t in history(app) if t == "aftersales.complaint.Filed"]
+        assert sorted(filed) == sorted([case(101), case(102),
+                                        *(case(110 + n) for n in range(4))])
+    finally:
+        app.close()
+        other.close()
