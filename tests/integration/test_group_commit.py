@@ -116,9 +116,15 @@ def test_a_batch_gives_each_command_the_outcome_it_gets_alone_in_one_transaction
 
 
 def complaint(n: int) -> dict[str, Any]:
-    return {"command": "FileComplaint", "case_id": case(100 + n), "order_id": "o-1",
+    """Customer c-1's complaint #n (its case: ``filed(n)``)."""
+    return {"command": "FileComplaint", "idempotency_key": f"complaint-{n}", "order_id": "o-1",
             "channel": "chat", "category": "not_as_described", "description": f"#{n}",
             "at": AT.isoformat()}
+
+
+def filed_case(n: int) -> str:
+    return str(requested_case_id("complaint", principal_id_of("customer-c-1"),
+                                 f"complaint-{n}"))
 
 
 def test_a_conflict_with_another_process_reruns_the_batch_on_fresh_state(
@@ -290,8 +296,8 @@ def test_a_batch_that_keeps_losing_to_another_process_runs_one_by_one(
         assert [d.error for d in outcomes] == [None, None], outcomes
         assert len(meddled) == 4  # three lost batches, then alone
         filed = [a for a, _, t in history(app) if t == "aftersales.complaint.Filed"]
-        assert sorted(filed) == sorted([case(101), case(102),
-                                        *(case(110 + n) for n in range(4))])
+        assert sorted(filed) == sorted([filed_case(1), filed_case(2),
+                                        *(filed_case(10 + n) for n in range(4))])
     finally:
         app.close()
         other.close()
