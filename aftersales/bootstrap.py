@@ -1,5 +1,7 @@
 """The one composition root: builds the application's services over one store and one unit of
-work, and its Kafka workers, lazily."""
+work, and its Kafka workers, lazily: the modules of the workers (kafka-python, psycopg for the
+relay's leadership) are imported by the builders that make them, so a command that never
+touches Kafka never loads it."""
 
 from __future__ import annotations
 
@@ -9,11 +11,11 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError, InternalError
 
-from aftersales.brokers.topics import ensure_topics, topic_config
 from aftersales.settings import (
     DEFAULT_CASE_EVENT_MAX_BYTES,
     DEFAULT_RETENTION_DAYS,
@@ -43,13 +45,7 @@ from aftersales_core.application.upstream import UpstreamService
 from audit.denials import open_denial_log
 from consumers import kafka_clients
 from consumers.case_events import RelayableMapper, is_relayed, to_cloud_event
-from consumers.case_states import CaseStatePublisher
-from consumers.inbound import InboundConsumer
 from consumers.kafka_clients import KafkaConnection
-from consumers.leadership import relay_leadership
-from consumers.payloads import Payloads
-from consumers.projection_runner import ProjectionRunner
-from consumers.relay import Relay
 from dispatch.tracing import TracingMapper
 from privacy.kek import DEFAULT_FILE_NAME, KeyEncryptionKeys, load_keys
 from privacy.key_tables import open_key_table
@@ -58,9 +54,14 @@ from privacy.recorders import with_recorders
 from privacy.sealing import SealingMapper
 from privacy.subjects import MemorySubjectIndex, SubjectIndex, open_subject_index
 from projections.base import Event
-from projections.catalog import all_projections
 from projections.db import ReadDatabase
 from workers.error_policy import ErrorPolicy
+
+if TYPE_CHECKING:  # the Kafka workers: imported by the builders that make them (kafka, psycopg)
+    from consumers.case_states import CaseStatePublisher
+    from consumers.inbound import InboundConsumer
+    from consumers.projection_runner import ProjectionRunner
+    from consumers.relay import Relay
 
 _DEFAULTS = Settings.model_fields
 TOPIC_PARTITIONS = {"orders": _DEFAULTS["orders_partitions"].default,  # settings' defaults
@@ -200,6 +201,8 @@ def topic_configs(settings: Settings) -> dict[str, dict[str, str]]:
 
 def ensure_pipeline_topics(settings: Settings) -> list[str]:
     """Create the pipeline's topics that are missing, with their partitions and configs."""
+    from aftersales.brokers.topics import ensure_topics
+
     return ensure_topics(_bootstrap(settings), topic_partitions(settings),
                          configs=topic_configs(settings))
 
@@ -210,6 +213,11 @@ def _bootstrap(settings: Settings) -> KafkaConnection:
 
 
 def build_relay(app: Services, settings: Settings, policy: ErrorPolicy | None = None) -> Relay:
+    from aftersales.brokers.topics import topic_config
+    from consumers.leadership import relay_leadership
+    from consumers.payloads import Payloads
+    from consumers.relay import Relay
+
     servers = _bootstrap(settings)
     limit = settings.case_event_max_bytes
 
@@ -230,6 +238,9 @@ def build_case_states(app: Services, settings: Settings, policy: ErrorPolicy | N
                       ) -> CaseStatePublisher:
     """The publisher of each case's current state to the compacted case-states topic (one
     leads, like the relay)."""
+    from consumers.case_states import CaseStatePublisher
+    from consumers.leadership import relay_leadership
+
     servers = _bootstrap(settings)
     return CaseStatePublisher(
         app.store, partial(kafka_clients.producer, servers,
@@ -243,6 +254,8 @@ def build_inbound(app: Services, settings: Settings, policy: ErrorPolicy | None 
                   ) -> InboundConsumer:
     """The inbound consumer, acting as its principal (``AFTERSALES_INBOUND_PRINCIPAL``, by
     default the built-in ``system.upstream``, created on first use)."""
+    from consumers.inbound import InboundConsumer
+
     servers = _bootstrap(settings)
     principal_id = inbound_principal(app, settings)
     return InboundConsumer(
@@ -263,6 +276,9 @@ def build_read_db(settings: Settings) -> ReadDatabase:
 
 def build_projection_runner(settings: Settings, policy: ErrorPolicy | None = None
                             ) -> ProjectionRunner:
+    from consumers.projection_runner import ProjectionRunner
+    from projections.catalog import all_projections
+
     servers = _bootstrap(settings)
     return ProjectionRunner(build_read_db(settings), all_projections(),
                             partial(kafka_clients.consumer, servers, settings.projections_group,

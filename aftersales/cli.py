@@ -15,11 +15,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
-from importlib.metadata import version as package_version
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
-from rich.progress import Progress
 
 try:  # typer >= 0.16 carries its own click
     from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
@@ -31,7 +29,6 @@ except ImportError:  # pragma: no cover - older typer uses click itself
     )
 
 from aftersales import exit_codes
-from aftersales.bootstrap import build_app
 from aftersales.cli_audit import audit_app
 from aftersales.cli_case import case_app
 from aftersales.cli_deadlines import deadlines_app
@@ -40,7 +37,7 @@ from aftersales.cli_insights import insights_app
 from aftersales.cli_keys import principals_app  # with the key commands registered
 from aftersales.cli_policy import policy_app
 from aftersales.cli_privacy import customer_app, keys_app
-from aftersales.cli_projections import projections_app, query, report
+from aftersales.cli_projections import QUERY_COMMAND, projections_app, query, report
 from aftersales.cli_run import broker, run
 from aftersales.cli_serve import serve
 from aftersales.cli_status import status
@@ -50,20 +47,17 @@ from aftersales.identity import now as received_now
 from aftersales.inputs import chunked, count_lines, read_documents, readable
 from aftersales.logs import JsonLogFormatter
 from aftersales.output import emit_json_line, errors, fail
-from aftersales.settings import ScrubSecrets
-from aftersales_core.application.access import Caller
-from aftersales_core.application.results import CommandResult
-from aftersales_core.application.services import Services
-from aftersales_core.application.upstream import UpstreamResult
+from aftersales.secrets import ScrubSecrets
 from aftersales_core.errors import DomainError
-from dispatch.commands import submit as submit_command
-from dispatch.group_commit import Done, run_together
-from dispatch.upstream import apply_upstream
-from schemas import strict_json
-from schemas.boundary import read_inbound
-from schemas.errors import InputRefused
-from schemas.json_stream import Document
 from workers.collector import tune_collector
+
+if TYPE_CHECKING:  # what the commands use is imported when they run: --help loads none of it
+    from aftersales_core.application.access import Caller
+    from aftersales_core.application.results import CommandResult
+    from aftersales_core.application.services import Services
+    from aftersales_core.application.upstream import UpstreamResult
+    from dispatch.group_commit import Done
+    from schemas.json_stream import Document
 
 BATCH = 500  # documents decided together and committed in one transaction (group commit)
 KNOWN_CALLERS = 10_000  # principals an --envelopes submit remembers (the oldest is forgotten)
@@ -82,7 +76,7 @@ app.add_typer(insights_app, name="insights")
 app.command()(run)
 app.command()(broker)
 app.command()(serve)
-app.command()(query)
+app.command(cls=QUERY_COMMAND)(query)
 app.command()(status)
 app.command()(report)
 app.add_typer(projections_app, name="projections")
@@ -98,6 +92,8 @@ Source = Annotated[
 
 def _version(shown: bool) -> None:
     if shown:
+        from importlib.metadata import version as package_version
+
         print(f"aftersales {package_version('aftersales')}")
         raise typer.Exit(exit_codes.OK)
 
@@ -140,8 +136,12 @@ def submit(
     invalid command changes nothing in the store; the exit code is that of the first failure
     (1 refused, 2 invalid, 3 not found, 4 conflict, 5 unavailable: then nothing more is tried,
     6 denied)."""
+    from aftersales.bootstrap import build_app
+    from dispatch.group_commit import run_together
+
     readable(source)
     application = build_app()
+    tune_collector()  # again: what the command loaded since start-up is frozen too
     callers: dict[str, Caller] = {}
     default = None if envelopes else caller_for(application, as_principal)
     worst = exit_codes.OK
@@ -178,6 +178,10 @@ class _Failed:
 def _prepare(application: Services, document: Document, default: Caller | None,
              callers: dict[str, Caller]) -> _Ready | _Failed:
     """The command of one document, ready to run; or its failure, to report in its turn."""
+    from dispatch.commands import submit as submit_command
+    from schemas import strict_json
+    from schemas.errors import InputRefused
+
     line = document.line
     if document.raw is None:
         return _Failed(f"line {line}: {document.error}", exit_codes.INVALID)
@@ -197,6 +201,8 @@ def _prepare(application: Services, document: Document, default: Caller | None,
 
 
 def _report(ready: _Ready, done: Done[CommandResult]) -> int:
+    from schemas.errors import InputRefused
+
     line, name = ready.line, ready.name
     if isinstance(done.error, InputRefused):
         fail(f"line {line}: {_what(done.error, 'command')}{done.error}")
@@ -241,8 +247,14 @@ def ingest(source: Source, as_principal: AsPrincipal = None) -> None:
     The same validation as the Kafka consumers; a redelivered event_id changes nothing.
     Prints one JSON line per event; invalid events are reported with their line number. The
     input is streamed; a store outage stops it with exit 5."""
+    from rich.progress import Progress
+
+    from aftersales.bootstrap import build_app
+    from dispatch.group_commit import run_together
+
     readable(source)
     application = build_app()
+    tune_collector()  # again: what the command loaded since start-up is frozen too
     caller = caller_for(application, as_principal)
     worst = exit_codes.OK
     applied = skipped = failed = 0
@@ -278,6 +290,10 @@ def ingest(source: Source, as_principal: AsPrincipal = None) -> None:
 
 
 def _ingest_one(application: Services, caller: Caller, document: Document) -> UpstreamResult:
+    from dispatch.upstream import apply_upstream
+    from schemas.boundary import read_inbound
+    from schemas.errors import InputRefused
+
     if document.raw is None:
         raise InputRefused(document.kind, document.error or "unreadable")
     return apply_upstream(application, caller, read_inbound(document.raw))
@@ -286,6 +302,8 @@ def _ingest_one(application: Services, caller: Caller, document: Document) -> Up
 def _what(problem: Exception, noun: str) -> str:
     """How an error line starts: `invalid event: `, `event refused: `, or nothing when the
     document itself could not be read (`not JSON: …`, `… bytes, over the limit …`)."""
+    from schemas.errors import InputRefused
+
     if not isinstance(problem, InputRefused):
         return f"{noun} refused: "
     return f"invalid {noun}: " if problem.kind in ("invalid", "wrong_topic") else ""

@@ -10,20 +10,18 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
-from rich.progress import Progress
 
 from aftersales import exit_codes
-from aftersales.bootstrap import build_app
 from aftersales.errors import classify
 from aftersales.identity import AsPrincipal, caller_for
 from aftersales.output import Format as RowsFormat
 from aftersales.output import console, emit_json_line, emit_rows, errors, fail, table
-from audit.auditor import Auditor, OnProgress, SealResult, VerifyReport
-from audit.denials import COLUMNS as DENIAL_COLUMNS
-from audit.denials import SqlDenialLog
+
+if TYPE_CHECKING:
+    from audit.auditor import OnProgress, SealResult, VerifyReport
 
 audit_app = typer.Typer(
     help="Tamper evidence: seal the store's events into a hash chain, verify it.",
@@ -40,6 +38,9 @@ def seal(
     """Extend the chain from the last checkpoint to the store's end: one checkpoint per batch
     of events and one for the head. Sealing again without new events adds nothing (an
     operator's job, like `aftersales run --role auditor`: it shows and changes no case)."""
+    from aftersales.bootstrap import build_app
+    from audit.auditor import Auditor
+
     app = build_app()
     try:
         store = app.store
@@ -93,6 +94,9 @@ def verify(
     Exits 0 when intact (events not yet sealed are listed, not counted as tampering), 1 when
     any stored event was changed, deleted or inserted (the first position of each is named)
     or, with --decisions, when a recorded decision no longer gives the same result."""
+    from aftersales.bootstrap import build_app
+    from audit.auditor import Auditor
+
     anchors = [_anchor(a) for a in anchor or []]
     app = build_app()
     try:
@@ -127,6 +131,8 @@ def verify(
 @contextmanager
 def _progress() -> Iterator[OnProgress]:
     """A bar on a terminal; otherwise a line every 5 seconds (only long runs print any)."""
+    from rich.progress import Progress
+
     if errors.is_terminal:
         with Progress(console=errors, transient=True) as bar:
             task = bar.add_task("verifying", total=None)
@@ -193,6 +199,10 @@ def denials(
 ) -> None:
     """The security log (auditors): every denied operation, oldest first, with the principal,
     the operation, the case, the access rule that denied it and why."""
+    from aftersales.bootstrap import build_app
+    from audit.denials import COLUMNS as DENIAL_COLUMNS
+    from audit.denials import SqlDenialLog
+
     after = None
     if since is not None:
         try:

@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 from uuid import UUID
 
 import typer
 from rich.markup import escape
 
 from aftersales import exit_codes
-from aftersales.bootstrap import build_app
 from aftersales.errors import classify
 from aftersales.identity import AsPrincipal, caller_for
 from aftersales.inputs import time_option
 from aftersales.output import console, emit_json_line, fail, printable, table
-from aftersales_core.application.history import CaseHistory, rerun_row
-from aftersales_core.application.services import Services
+
+if TYPE_CHECKING:
+    from aftersales_core.application.history import CaseHistory
+    from aftersales_core.application.services import Services
 
 case_app = typer.Typer(help="Look at one case: state, events, decisions.", no_args_is_help=True)
 
@@ -28,6 +29,8 @@ def _load(
 ) -> CaseHistory:
     """The case as the principal may see it (a customer: only their own; personal data
     redacted for roles that may not read it). The services are closed unless given."""
+    from aftersales.bootstrap import build_app
+
     at = time_option(as_of, "--as-of")
     services = app or build_app()
     try:
@@ -115,6 +118,9 @@ def rerun(
     recorded (checked by their hash), or its version's built-in ones before policy books.
 
     Exits 1 when any decision comes out differently or its settings cannot be had again."""
+    from aftersales.bootstrap import build_app
+    from aftersales_core.application.history import rerun_row
+
     app = build_app()
     try:
         history = _load(case_id, None, as_principal, "RerunDecisions", app)

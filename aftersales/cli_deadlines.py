@@ -5,24 +5,25 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Literal
+from typing import Annotated
 from uuid import UUID
 
 import typer
 
 from aftersales import exit_codes
-from aftersales.bootstrap import build_app, scheduler_principal
 from aftersales.errors import classify
 from aftersales.identity import AsPrincipal, caller_for
 from aftersales.inputs import time_option
-from aftersales.output import console, emit_json_line, errors, fail, table
-from scheduling.deadline_index import DeadlineIndex
-from scheduling.scheduler import Scheduler
+from aftersales.output import Format as RowsFormat
+from aftersales.output import console, emit_rows, errors, fail, table
 
 deadlines_app = typer.Typer(
     help="Deadlines: list the open ones, fire the due ones.", no_args_is_help=True
 )
-Format = Annotated[Literal["table", "json"], typer.Option("--format")]
+Format = Annotated[RowsFormat, typer.Option("--format")]
+FIRED_COLUMNS = ("case_id", "case_type", "deadline", "due_at", "fired_at", "action", "status",
+                 "reasons", "related")
+OPEN_COLUMNS = ("due_at", "case_id", "case_type", "deadline", "action")
 
 
 @deadlines_app.command("fire")
@@ -38,6 +39,9 @@ def fire(
     system.scheduler principal, as `aftersales run --role scheduler` does.
 
     Exits 1 when the domain refused to fire some case (each is named on stderr)."""
+    from aftersales.bootstrap import build_app, scheduler_principal
+    from scheduling.scheduler import Scheduler
+
     at = time_option(now, "--now") or datetime.now(UTC)
     app = build_app()
     try:
@@ -49,8 +53,8 @@ def fire(
         raise typer.Exit(code) from None
     finally:
         app.close()
-    if fmt == "json":
-        emit_json_line(fired)
+    if fmt != "table":
+        emit_rows(fired, fmt, "fired", FIRED_COLUMNS)
     else:
         console.print(
             table(
@@ -85,26 +89,20 @@ def list_open(
     fmt: Format = "table",
 ) -> None:
     """Open deadlines by due time, from the scheduler's index (brought up to date first)."""
+    from aftersales.bootstrap import build_app
+    from scheduling.deadline_index import DeadlineIndex
+
     before = time_option(due_before, "--due-before")
     app = build_app()
     try:
         app.reads.require(caller_for(app, as_principal, "ListDeadlines"), "ListDeadlines")
         index = DeadlineIndex(app.store.recorder, app.store.mapper)
         index.catch_up()
-        rows = [d.to_json() for d in index.listing(case, before)]
+        rows = [{k: d.to_json()[k] for k in OPEN_COLUMNS} for d in index.listing(case, before)]
     except Exception as problem:  # every failure has its exit code and one line
         code, message = classify(problem)
         fail(message)
         raise typer.Exit(code) from None
     finally:
         app.close()
-    if fmt == "json":
-        emit_json_line(rows)
-        return
-    console.print(
-        table(
-            "open deadlines",
-            ("due", "case", "type", "deadline", "action"),
-            ((r["due_at"], r["case_id"], r["case_type"], r["deadline"], r["action"]) for r in rows),
-        )
-    )
+    emit_rows(rows, fmt, "open deadlines", OPEN_COLUMNS)

@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import base64
 from datetime import datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from kafka.errors import KafkaError
 
 from aftersales import exit_codes
 from aftersales.output import Format, console, dumps, emit_json_line, emit_rows, errors, fail
-from aftersales.settings import Settings
-from consumers import kafka_clients
-from consumers.dead_letters import DeadLetter, read_dead_letters, redrive
+
+if TYPE_CHECKING:
+    from aftersales.settings import Settings
+    from consumers.dead_letters import DeadLetter
 
 dlq_app = typer.Typer(help="Dead letters: list them, show one, send them back once fixed.",
                       no_args_is_help=True)
@@ -45,6 +45,11 @@ def _since(since: str | None) -> int | None:
 
 def _letters(settings: Settings, error_types: list[str] | None, since: str | None
              ) -> list[DeadLetter]:
+    from kafka.errors import KafkaError
+
+    from consumers import kafka_clients
+    from consumers.dead_letters import read_dead_letters
+
     after = _since(since)
     consumer = kafka_clients.consumer(settings.kafka(), None, request_timeout_ms=10_000)
     try:
@@ -74,6 +79,8 @@ def list_letters(error_type: ErrorTypes = None, since: Since = None,
                  fmt: Annotated[Format, typer.Option("--format")] = "table") -> None:
     """Every dead letter (oldest first per partition): when, where (PARTITION:OFFSET), its
     error type and error, where it came from, its key and size."""
+    from aftersales.settings import Settings
+
     rows = [_row(letter) for letter in _letters(Settings.from_env(), error_type, since)]
     emit_rows(rows, fmt, f"dead letters ({len(rows)})", COLUMNS)
 
@@ -84,6 +91,8 @@ def show(where: Annotated[str, typer.Argument(help="PARTITION:OFFSET, as `dlq li
          ) -> None:
     """One dead letter in full: every header, the key, and the original message (as text
     when it is UTF-8, else base64)."""
+    from aftersales.settings import Settings
+
     partition, sep, offset = where.partition(":")
     if not (sep and partition.isdigit() and offset.isdigit()):
         raise typer.BadParameter(f"expected PARTITION:OFFSET, got {where!r}")
@@ -118,6 +127,12 @@ def redrive_command(
     topic with their original bytes, after the cause was fixed. Prints one JSON line per
     letter sent. Redriving twice changes nothing: the engine dedupes on event_id; a letter
     that fails again is dead-lettered again."""
+    from kafka.errors import KafkaError
+
+    from aftersales.settings import Settings
+    from consumers import kafka_clients
+    from consumers.dead_letters import redrive
+
     settings = Settings.from_env()
     letters = _letters(settings, error_type, since)
     producer = None if dry_run else kafka_clients.producer(settings.kafka())

@@ -5,25 +5,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from aftersales import exit_codes
-from aftersales.bootstrap import build_read_db
 from aftersales.cli_projections import require_read
 from aftersales.identity import AsPrincipal
 from aftersales.output import Format, console, emit_rows, fail, table
-from aftersales.settings import Settings
-from projections.apply import ensure_schema
-from projections.catalog import all_projections
-from projections.db import ReadDatabase
-from projections.insights import carriers as carrier_insights
-from projections.insights import complaints as complaint_insights
-from projections.insights import products as product_insights
-from projections.insights import refunds as refund_insights
-from projections.insights.periods import since_bound
-from projections.insights.view import Insight, flat_row, text_value
+
+if TYPE_CHECKING:
+    from projections.db import ReadDatabase
+    from projections.insights.view import Insight
 
 insights_app = typer.Typer(
     help="What the after-sales data tells the merchant: product-information alerts, carrier "
@@ -42,6 +35,8 @@ Limit = Annotated[int | None, typer.Option(
 
 
 def _filters(since: str | None, market: str | None) -> tuple[str | None, str | None]:
+    from projections.insights.periods import since_bound
+
     try:
         bound = since_bound(since)
     except ValueError as error:
@@ -56,6 +51,12 @@ def _filters(since: str | None, market: str | None) -> tuple[str | None, str | N
 def _run(build: Callable[[ReadDatabase, str | None, str | None], Insight],
          since: str | None, market: str | None, fmt: Format, view: str | None,
          limit: int | None, as_principal: str | None) -> None:
+    from aftersales.bootstrap import build_read_db
+    from aftersales.settings import Settings
+    from projections.apply import ensure_schema
+    from projections.catalog import all_projections
+    from projections.insights.view import flat_row, text_value
+
     bound, market = _filters(since, market)
     require_read(as_principal, "ReadReport")  # the report's audience: analysts, staff, auditors
     db = build_read_db(Settings.from_env())
@@ -99,6 +100,8 @@ def products(since: Since = None, market: Market = None, fmt: Fmt = "table",
     """Product-information alerts (SKUs and categories whose buyers return or complain about
     what the page promised more than their peers), tested SKUs and categories, return rate by
     market and its weekly trend."""
+    from projections.insights import products as product_insights
+
     _run(product_insights.products, since, market, fmt, view, limit, as_principal)
 
 
@@ -108,6 +111,8 @@ def carriers(since: Since = None, market: Market = None, fmt: Fmt = "table",
              as_principal: AsPrincipal = None) -> None:
     """Carrier scorecards by carrier x market x month: on time against the promised date, lost
     and damaged per 1,000 parcels, customs hold and return-leg times; routes; weekly trend."""
+    from projections.insights import carriers as carrier_insights
+
     _run(carrier_insights.carriers, since, market, fmt, view, limit, as_principal)
 
 
@@ -117,6 +122,8 @@ def complaints(since: Since = None, market: Market = None, fmt: Fmt = "table",
                as_principal: AsPrincipal = None) -> None:
     """Complaint drivers: categories and channels by volume, time to first response and to
     resolution, satisfaction by resolution path, reopen rate, SLA breaches by week."""
+    from projections.insights import complaints as complaint_insights
+
     _run(complaint_insights.complaints, since, market, fmt, view, limit, as_principal)
 
 
@@ -126,5 +133,7 @@ def refunds(since: Since = None, market: Market = None, fmt: Fmt = "table",
             as_principal: AsPrincipal = None) -> None:
     """Refund economics: refunded share of sales by market and reason, components, returnless
     cost, time until the buyer has the money back."""
+    from projections.insights import refunds as refund_insights
+
     _run(refund_insights.refunds, since, market, fmt, view, limit, as_principal)
 

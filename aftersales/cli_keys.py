@@ -6,7 +6,7 @@ A key's secret is printed once, when it is issued, and kept only as a hash."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
@@ -14,12 +14,17 @@ from aftersales.cli_principals import Name, _run, principals_app
 from aftersales.identity import AsPrincipal, caller_for
 from aftersales.inputs import time_option
 from aftersales.output import Format, console, emit_json_line, emit_rows, errors, table
-from aftersales_core.application.services import Services
-from api.key_admin import KeyAdmin
-from api.keys import ApiKey, ApiKeys, IssuedKey
+
+if TYPE_CHECKING:
+    from aftersales_core.application.services import Services
+    from api.key_admin import KeyAdmin
+    from api.keys import ApiKey, IssuedKey
 
 
 def _admin(app: Services) -> KeyAdmin:
+    from api.key_admin import KeyAdmin
+    from api.keys import ApiKeys
+
     return KeyAdmin(app, ApiKeys(app.store.recorder))
 
 

@@ -7,24 +7,32 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 
 from aftersales import exit_codes
-from aftersales.bootstrap import build_app
 from aftersales.errors import classify
 from aftersales.identity import AsPrincipal, caller_for
 from aftersales.inputs import opened, time_option
-from aftersales.output import console, dumps, emit_json_line, emit_rows, errors, fail, table
-from aftersales.policy_render import html as simulation_html
-from aftersales.policy_render import tables as simulation_tables
-from aftersales_core.application.policy_books import BookVersion
-from aftersales_core.application.services import Services
-from aftersales_core.policybook.diff import Change
-from aftersales_core.policybook.documents import MAX_BYTES, Kind, parse, to_toml, validate
-from aftersales_core.policybook.model import Book
-from projections.db import private_file
+from aftersales.output import (
+    console,
+    dumps,
+    emit_json_line,
+    emit_rows,
+    errors,
+    fail,
+    output_option,
+    table,
+    write_output,
+)
+
+if TYPE_CHECKING:
+    from aftersales_core.application.policy_books import BookVersion
+    from aftersales_core.application.services import Services
+    from aftersales_core.policybook.diff import Change
+    from aftersales_core.policybook.documents import Kind
+    from aftersales_core.policybook.model import Book
 
 policy_app = typer.Typer(
     help="Policy books: each merchant's versioned after-sales settings (returns, refunds, "
@@ -41,6 +49,8 @@ SUFFIXES: dict[str, Kind] = {".toml": "toml", ".json": "json"}
 
 @contextmanager
 def _app() -> Iterator[Services]:
+    from aftersales.bootstrap import build_app
+
     app = build_app()
     try:
         yield app
@@ -55,6 +65,8 @@ def _app() -> Iterator[Services]:
 def _read(source: str) -> tuple[bytes, Kind | None]:
     """A book file's bytes (``-``: stdin; at most one byte over the limit, which the parser
     refuses) and its kind by suffix (else sniffed)."""
+    from aftersales_core.policybook.documents import MAX_BYTES
+
     with opened(source) as stream:
         data = stream.read(MAX_BYTES + 1)
     return data, None if source == "-" else SUFFIXES.get(Path(source).suffix.lower())
@@ -66,13 +78,7 @@ def _write(output: Path | None, text: str, private: bool = False) -> None:
     if output is None:
         sys.stdout.write(text)
         return
-    try:
-        if private:
-            private_file(output)
-        output.write_text(text, encoding="utf-8")
-    except OSError as error:
-        fail(f"cannot write --output {output}: {error.strerror or error}")
-        raise typer.Exit(exit_codes.INVALID) from None
+    write_output(output, text, private)
     errors.print(f"wrote {output}", highlight=False)
 
 
@@ -107,6 +113,8 @@ def show(
     """The book that applies to the merchant's orders now (its own latest version, else the
     platform's, else the built-in defaults), or a given version of its own book (admins,
     auditors). `--format toml` prints a file to edit and `policy set`."""
+    from aftersales_core.policybook.documents import to_toml
+
     with _app() as app:
         caller = caller_for(app, as_principal, "ReadPolicyBook")
         found = app.books.show(caller, merchant, version)
@@ -133,6 +141,8 @@ def set_book(
     merchant's next version (admins); it applies to every decision taken from then on. A
     refused book stores nothing: exit 2 when it is invalid, 1 when the law or an unchanged
     book refuses it."""
+    from aftersales_core.policybook.documents import parse, validate
+
     data, kind = _read(source)
     document = parse(data, kind)
     validate(document)  # the argument is checked before who asks; the law after
@@ -175,6 +185,8 @@ def diff(
 ) -> None:
     """What changes between two versions of the merchant's book (default: the latest and the
     one before), or from a version to a proposed file (admins, auditors)."""
+    from aftersales_core.policybook.documents import parse, validate
+
     book = None
     if proposed is not None:
         data, kind = _read(proposed)
@@ -195,14 +207,19 @@ def simulate(
     since: Annotated[str | None, typer.Option(help="RFC 3339: decisions at or after")] = None,
     until: Annotated[str | None, typer.Option(help="RFC 3339: decisions before")] = None,
     fmt: Annotated[Literal["table", "json", "html"], typer.Option("--format")] = "table",
-    output: Annotated[Path | None, typer.Option(help="write the report here (json or html; "
-                                                     "readable by its owner only)")] = None,
+    output: Annotated[Path | None, typer.Option(
+        help="write the report here (json or html; readable by its owner only; its folder "
+             "must exist)", callback=output_option)] = None,
     as_principal: AsPrincipal = None,
 ) -> None:
     """Re-run every recorded decision of the merchant in the period under the proposed book, or
     under a stored version of its own (admins, auditors): outcomes that change (per policy and
     pair, with example cases), refund totals per currency, refunds needing a supervisor,
     deadlines breached, before and after. Nothing is stored."""
+    from aftersales.policy_render import html as simulation_html
+    from aftersales.policy_render import tables as simulation_tables
+    from aftersales_core.policybook.documents import parse, validate
+
     if (proposed is None) == (version is None):
         fail("give either the proposed book (a file, or - for stdin) or --version N")
         raise typer.Exit(exit_codes.INVALID)
@@ -240,7 +257,8 @@ def publish(
     merchant: Merchant = None,
     lang: Annotated[Literal["en", "zh-CN"], typer.Option("--lang")] = "en",
     fmt: Annotated[Literal["md", "html"], typer.Option("--format")] = "md",
-    output: Annotated[Path | None, typer.Option(help="write the policy here")] = None,
+    output: Annotated[Path | None, typer.Option(
+        help="write the policy here (its folder must exist)", callback=output_option)] = None,
     as_principal: AsPrincipal = None,
 ) -> None:
     """The customer-facing after-sales policy, written from the book that applies to the

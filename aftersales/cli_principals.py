@@ -8,22 +8,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Annotated, Literal, TypeVar
+from typing import TYPE_CHECKING, Annotated, Literal, TypeVar
 
 import typer
 
 from aftersales import exit_codes
-from aftersales.bootstrap import build_app
 from aftersales.errors import classify
 from aftersales.identity import AsPrincipal, caller_for
 from aftersales.inputs import read_documents, readable
 from aftersales.output import Format, console, emit_json_line, emit_rows, errors, fail, table
-from aftersales_core.application.principals import PrincipalChange
-from aftersales_core.application.services import Services
-from aftersales_core.domain.principals import GRANTABLE
-from aftersales_core.errors import PrincipalExistsError
-from schemas import strict_json
-from schemas.errors import InputRefused
+from aftersales_core.domain.roles import GRANTABLE
+
+if TYPE_CHECKING:
+    from aftersales_core.application.principals import PrincipalChange
+    from aftersales_core.application.services import Services
 
 principals_app = typer.Typer(
     help="Principals: who may act, in which roles (managed by administrators).",
@@ -39,6 +37,8 @@ ShowFormat = Annotated[Literal["table", "json"], typer.Option("--format")]
 
 
 def _run(work: Callable[[Services], T]) -> T:
+    from aftersales.bootstrap import build_app
+
     app = build_app()
     try:
         return work(app)
@@ -90,6 +90,11 @@ def import_principals(
     """Add many principals at once (each line as `add` would); existing names are skipped.
 
     Prints one JSON line per principal added; exits with the first failure's code."""
+    from aftersales.bootstrap import build_app
+    from aftersales_core.errors import PrincipalExistsError
+    from schemas import strict_json
+    from schemas.errors import InputRefused
+
     readable(source)
     app = build_app()
     worst = exit_codes.OK

@@ -16,23 +16,28 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 
 import orjson
 import typer
-from pydantic import TypeAdapter, ValidationError
 
 from aftersales import exit_codes
-from aftersales.bootstrap import build_app
 from aftersales.errors import classify
 from aftersales.identity import AsPrincipal, caller_for
-from aftersales.output import console, emit_json_line, errors, fail, table
-from aftersales_core.application.services import Services
-from privacy.kek import KeyEncryptionKey, write_key_file
-from privacy.keys import Keyring
-from projections.db import private_file
-from schemas.common import Ident, Text
-from schemas.errors import describe_validation
+from aftersales.output import (
+    console,
+    emit_json_line,
+    errors,
+    fail,
+    output_option,
+    table,
+    write_output,
+)
+
+if TYPE_CHECKING:
+    from aftersales_core.application.services import Services
+    from privacy.kek import KeyEncryptionKey
+    from privacy.keys import Keyring
 
 customer_app = typer.Typer(help="A customer's personal data: erase it, export it.",
                            no_args_is_help=True)
@@ -41,18 +46,24 @@ keys_app = typer.Typer(help="The keys that protect personal data: new key-encryp
 T = TypeVar("T")
 CustomerId = Annotated[str, typer.Argument(help="the customer id (as the orders name it)")]
 ShowFormat = Annotated[Literal["table", "json"], typer.Option("--format")]
-IDENT: TypeAdapter[str] = TypeAdapter(Ident)
-TEXT: TypeAdapter[str] = TypeAdapter(Text)
 
 
-def _checked(adapter: TypeAdapter[str], value: str, what: str) -> str:
+def _checked(kind: Literal["ident", "text"], value: str, what: str) -> str:
+    """The value as the wire models check an id (``ident``) or a free text (``text``)."""
+    from pydantic import TypeAdapter, ValidationError
+
+    from schemas.common import Ident, Text
+    from schemas.errors import describe_validation
+
     try:
-        return adapter.validate_python(value)
+        return TypeAdapter(Ident if kind == "ident" else Text).validate_python(value)
     except ValidationError as error:
         raise typer.BadParameter(f"{what}: {describe_validation(error)}") from None
 
 
 def _run(work: Callable[[Services], T]) -> T:
+    from aftersales.bootstrap import build_app
+
     app = build_app()
     try:
         return work(app)
@@ -76,8 +87,8 @@ def erase(
     """Erase a customer's personal data: their data key is destroyed and the erasure recorded
     (who, when, why). Every event stays as it was; its personal data reads `[erased]` from now
     on, in every process. An administrator does it, never for their own customer id."""
-    customer_id = _checked(IDENT, customer_id, "customer id")
-    reason = _checked(TEXT, reason, "--reason")
+    customer_id = _checked("ident", customer_id, "customer id")
+    reason = _checked("text", reason, "--reason")
 
     def work(app: Services) -> dict[str, object]:
         caller = caller_for(app, as_principal, "EraseCustomer")
@@ -95,14 +106,14 @@ def erase(
 def export(
     customer_id: CustomerId,
     output: Annotated[Path | None, typer.Option(
-        help="write the JSON here (created readable by its owner only) instead of stdout")]
-    = None,
+        help="write the JSON here (created readable by its owner only; its folder must "
+             "exist) instead of stdout", callback=output_option)] = None,
     as_principal: AsPrincipal = None,
 ) -> None:
     """Every personal datum and every case, order, quota ledger and principal of a customer,
     as one JSON document (GDPR art. 15 and 20, PIPL art. 45). An administrator, or the
     customer themselves."""
-    customer_id = _checked(IDENT, customer_id, "customer id")
+    customer_id = _checked("ident", customer_id, "customer id")
 
     def work(app: Services) -> dict[str, Any]:
         caller = caller_for(app, as_principal, "ExportCustomer")
@@ -112,23 +123,21 @@ def export(
     if output is None:
         emit_json_line(document)
         return
-    data = orjson.dumps(document, option=orjson.OPT_INDENT_2)
-    try:
-        private_file(output)
-        output.write_bytes(data)
-    except OSError as error:
-        fail(f"cannot write --output {output}: {error.strerror or error}")
-        raise typer.Exit(exit_codes.UNAVAILABLE) from None
+    write_output(output, orjson.dumps(document, option=orjson.OPT_INDENT_2), private=True)
     errors.print(f"export written to {output} ({len(document['personal_data'])} personal "
                  "data)", highlight=False)
 
 
 @keys_app.command("new-kek")
 def new_kek(
-    path: Annotated[Path, typer.Argument(help="the key file to create (never overwritten)")],
+    path: Annotated[Path, typer.Argument(
+        help="the key file to create (never overwritten; its folder must exist)",
+        callback=output_option)],
 ) -> None:
     """Write a new random key-encryption key to PATH (mode 0600) and print its id. Keep it
     apart from the store and its backups (a secret manager); point AFTERSALES_KEK_FILE at it."""
+    from privacy.kek import write_key_file
+
     try:
         kek: KeyEncryptionKey = write_key_file(path)
     except FileExistsError:
@@ -136,11 +145,13 @@ def new_kek(
         raise typer.Exit(exit_codes.INVALID) from None
     except OSError as error:
         fail(f"cannot write {path}: {error.strerror or error}")
-        raise typer.Exit(exit_codes.UNAVAILABLE) from None
+        raise typer.Exit(exit_codes.INVALID) from None
     console.print(f"key-encryption key {kek.kek_id} written to {path}", highlight=False)
 
 
 def _keyring(app: Services) -> Keyring:
+    from privacy.keys import Keyring
+
     keys = app.privacy.keys
     if not isinstance(keys, Keyring):
         raise TypeError("the store has no key table")

@@ -3,36 +3,59 @@
 from __future__ import annotations
 
 import importlib.util
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import orjson
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from aftersales import exit_codes
-from aftersales.bootstrap import build_app, build_read_db, store_reader
 from aftersales.errors import classify
 from aftersales.identity import AsPrincipal, caller_for
-from aftersales.output import Format, console, emit_json_line, emit_rows, errors, fail
-from aftersales.settings import Settings
-from aftersales_core.application.reads import QueryScope
-from aftersales_core.application.services import Services
-from aftersales_core.errors import DomainError
-from consumers.case_events import count_relayed
-from projections import positions
-from projections.apply import Failure, ensure_schema
-from projections.catalog import PROJECTIONS, all_projections, json_columns, queryable_tables
-from projections.db import ReadDatabase, private_file
-from projections.queries import QueryError, check_query, query_table
-from projections.rebuild import FedByRunners, catch_up, rebuild
-from projections.report import build as build_report
+from aftersales.lazy_help import lazy_help
+from aftersales.output import (
+    Format,
+    console,
+    emit_json_line,
+    emit_rows,
+    errors,
+    fail,
+    output_file,
+    output_option,
+)
+
+if TYPE_CHECKING:
+    from aftersales_core.application.reads import QueryScope
+    from aftersales_core.application.services import Services
+    from projections.apply import Failure
+    from projections.db import ReadDatabase
 
 projections_app = typer.Typer(help="Maintain the read models.", no_args_is_help=True)
+DEFAULT_REPORT = Path("var/report.html")
+
+
+def _table_names() -> str:
+    from projections.catalog import queryable_tables
+
+    return f"one of: {', '.join(queryable_tables())}"
+
+
+def _projection_names(what: str) -> Callable[[], str]:
+    def written() -> str:
+        from projections.catalog import PROJECTIONS
+
+        return f"{what}: {', '.join(PROJECTIONS)}"
+
+    return written
+
+
+QUERY_COMMAND = lazy_help(name=_table_names)  # `query` is registered by aftersales/cli.py
 
 
 def query(
-    name: Annotated[str, typer.Argument(help=f"one of: {', '.join(queryable_tables())}")],
+    name: Annotated[str, typer.Argument(help="a read model's table (or a plain SQL table of "
+                                             "the read database)")],
     where: Annotated[list[str] | None, typer.Option(
         "--where", help="FIELD=VALUE, repeatable (all must match)")] = None,
     order_by: Annotated[str | None, typer.Option(help="a column; prefix - for descending")
@@ -46,6 +69,12 @@ def query(
 
     When the read models are behind the event store (no projection runner is applying what
     was submitted or ingested), a note on stderr says by how many events and what to run."""
+    from aftersales.bootstrap import build_read_db
+    from aftersales.settings import Settings
+    from projections.apply import ensure_schema
+    from projections.catalog import all_projections, json_columns, queryable_tables
+    from projections.queries import QueryError, check_query, query_table
+
     if name not in queryable_tables():
         fail(f"unknown projection table {name!r}; known: {', '.join(queryable_tables())}")
         raise typer.Exit(exit_codes.INVALID)
@@ -72,6 +101,10 @@ def query(
 def _scope(name: str | None, table: str, db: ReadDatabase) -> tuple[QueryScope, str]:
     """What the principal may read of ``table``, and how far its projection is behind the
     store ("" when it is not)."""
+    from aftersales.bootstrap import build_app
+    from aftersales_core.errors import DomainError
+    from projections.catalog import queryable_tables
+
     app = build_app()
     try:
         scope = app.reads.query_scope(caller_for(app, name, "QueryProjection"), table)
@@ -87,6 +120,9 @@ def _scope(name: str | None, table: str, db: ReadDatabase) -> tuple[QueryScope, 
 def pending_events(app: Services, db: ReadDatabase, projection: str) -> tuple[int, bool]:
     """(how many published events the projection has not applied, whether counting stopped
     at the cap)."""
+    from consumers.case_events import count_relayed
+    from projections import positions
+
     with db.transaction() as tx:
         applied = positions.load(tx, projection).highest()
     return count_relayed(app.store.recorder, applied)
@@ -109,6 +145,9 @@ def decode_json_columns(row: dict[str, Any], columns: frozenset[str]) -> dict[st
 
 def require_read(name: str | None, operation: str) -> None:
     """Allow a read that shows no case (the report, the denial log), or exit denied."""
+    from aftersales.bootstrap import build_app
+    from aftersales_core.errors import DomainError
+
     app = build_app()
     try:
         app.reads.require(caller_for(app, name, operation), operation)
@@ -120,14 +159,28 @@ def require_read(name: str | None, operation: str) -> None:
         app.close()
 
 
-@projections_app.command("rebuild")
+@projections_app.command("rebuild", cls=lazy_help(
+    names=_projection_names("projections to rebuild (default all)")))
 def rebuild_command(
     names: Annotated[list[str] | None, typer.Argument(
-        help=f"projections to rebuild (default all): {', '.join(PROJECTIONS)}")] = None,
+        help="projections to rebuild (default all)")] = None,
 ) -> None:
     """Rebuild projections from the event store (not from Kafka) into fresh tables and swap
     them in when done; runners may keep running meanwhile. Exits 1 when some event could not
     be applied to a projection (each is named; the runners leave out the same ones)."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    from aftersales.bootstrap import build_app, build_read_db, store_reader
+    from aftersales.settings import Settings
+    from projections.catalog import PROJECTIONS
+    from projections.rebuild import rebuild
+
     unknown = [n for n in names or [] if n not in PROJECTIONS]
     if unknown:
         fail(f"unknown projection(s) {', '.join(unknown)}; known: {', '.join(PROJECTIONS)}")
@@ -146,11 +199,11 @@ def rebuild_command(
     _left_out(failed)
 
 
-@projections_app.command("catch-up")
+@projections_app.command("catch-up", cls=lazy_help(
+    names=_projection_names("projections to bring up to date (default all)")))
 def catch_up_command(
     names: Annotated[list[str] | None, typer.Argument(
-        help=f"projections to bring up to date (default all): {', '.join(PROJECTIONS)}")
-    ] = None,
+        help="projections to bring up to date (default all)")] = None,
 ) -> None:
     """Apply to the read models what the event store gained since they were last brought up
     to date, straight from the store: for running without a broker (after `submit` or
@@ -158,6 +211,11 @@ def catch_up_command(
 
     Exits 2, changing nothing, for a projection the runners apply from the broker (run them,
     or rebuild); exits 1 when some event could not be applied (each is named)."""
+    from aftersales.bootstrap import build_app, build_read_db, store_reader
+    from aftersales.settings import Settings
+    from projections.catalog import PROJECTIONS
+    from projections.rebuild import FedByRunners, catch_up
+
     unknown = [n for n in names or [] if n not in PROJECTIONS]
     if unknown:
         fail(f"unknown projection(s) {', '.join(unknown)}; known: {', '.join(PROJECTIONS)}")
@@ -188,14 +246,26 @@ def _left_out(failed: list[Failure]) -> None:
 
 
 def report(
-    output: Annotated[Path, typer.Option(help="where to write the report with its charts "
-                                              "(.html or .png)")] = Path("var/report.html"),
+    output: Annotated[Path | None, typer.Option(
+        help="where to write the report with its charts (.html or .png; its folder must "
+             f"exist) [default: {DEFAULT_REPORT}, creating var/ as the stores do]",
+        callback=output_option, show_default=False)] = None,
     as_principal: AsPrincipal = None,
     fmt: Annotated[Literal["table", "json"], typer.Option("--format")] = "table",
 ) -> None:
     """Key figures for analysts: return rate by market, product-information alerts, weekly
     trends, carriers and routes, complaint drivers, refund economics (the main views of
     `aftersales insights`). Also written with charts to an HTML or PNG file."""
+    from aftersales.bootstrap import build_read_db
+    from aftersales.settings import Settings
+    from projections.apply import ensure_schema
+    from projections.catalog import all_projections
+    from projections.db import private_file
+    from projections.report import build as build_report
+
+    if output is None:  # the project's own data folder, as for the default stores
+        output = DEFAULT_REPORT
+        output.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     if output.suffix not in (".html", ".png"):
         fail(f"--output must end in .html or .png, got {output}")
         raise typer.Exit(exit_codes.INVALID)
@@ -209,7 +279,8 @@ def report(
     ensure_schema(db, all_projections())
     figures = build_report(db)
     try:
-        private_file(output)
+        output_file(output)
+        private_file(output, folders=False)
         (write_png if output.suffix == ".png" else write_html)(figures, output)
     except OSError as error:
         fail(f"cannot write --output {output}: {error.strerror or error}")

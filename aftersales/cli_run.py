@@ -9,27 +9,18 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 
 from aftersales import exit_codes
-from aftersales.bootstrap import (
-    build_app,
-    build_case_states,
-    build_inbound,
-    build_projection_runner,
-    build_relay,
-    ensure_pipeline_topics,
-    scheduler_principal,
-)
-from aftersales.brokers import BrokerProcess, start_broker
 from aftersales.errors import classify
 from aftersales.output import console, errors
-from aftersales.settings import Settings
-from audit.auditor import Auditor
-from scheduling.scheduler import Scheduler
-from workers.error_policy import ErrorPolicy
+from workers.collector import tune_collector
+
+if TYPE_CHECKING:
+    from aftersales.brokers import BrokerProcess
+    from aftersales.settings import Settings
 
 log = logging.getLogger("aftersales.run")
 Role = Literal["inbound", "relay", "projections", "scheduler", "auditor"]
@@ -55,6 +46,9 @@ def run(
 
     Roles can run as separate processes on several machines; with KAFKA_BOOTSTRAP_SERVERS
     unset a local broker is started on 127.0.0.1 for the life of the process."""
+    from aftersales.brokers import start_broker
+    from aftersales.settings import Settings
+
     roles = [r for r in ROLES if not role or r in role]
     unknown = set(role or []) - set(ROLES)
     if unknown:
@@ -76,6 +70,19 @@ def run(
 
 def _run_workers(settings: Settings, roles: list[Role], create_topics: bool,
                  seconds: float | None, metrics_port: int | None = None) -> None:
+    from aftersales.bootstrap import (
+        build_app,
+        build_case_states,
+        build_inbound,
+        build_projection_runner,
+        build_relay,
+        ensure_pipeline_topics,
+        scheduler_principal,
+    )
+    from audit.auditor import Auditor
+    from scheduling.scheduler import Scheduler
+    from workers.error_policy import ErrorPolicy
+
     if create_topics and set(roles) & set(KAFKA_ROLES):
         ensure_pipeline_topics(settings)
     # a projection runner reads only the topic and writes only the read database: no store pool
@@ -99,6 +106,7 @@ def _run_workers(settings: Settings, roles: list[Role], create_topics: bool,
         if "auditor" in roles:
             # seals every few seconds
             built["auditor"] = Auditor(app.store.recorder, app.store.mapper, policy=policy)
+    tune_collector()  # again: what the workers loaded since start-up is frozen too
     workers: dict[str, Callable[[threading.Event], None]] = {
         name: built[name].run for name in (*ROLES, "case-states") if name in built}
     failed: list[str] = []
@@ -150,6 +158,8 @@ def broker(
                         ] = None,
 ) -> None:
     """Start a local broker on 127.0.0.1, print its bootstrap address, run until Ctrl-C."""
+    from aftersales.brokers import start_broker
+
     directory = data_dir or Path(tempfile.mkdtemp(prefix=f"aftersales-{kind}-"))
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):

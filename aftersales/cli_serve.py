@@ -3,7 +3,8 @@
 Granian (a Rust HTTP server) reads headers under a deadline, so a client trickling a request
 never holds a worker; the application refuses bodies over the limit and bodies that do not
 arrive in time. SIGINT or SIGTERM stop it gracefully: workers finish the requests they hold
-(up to 30 s), then exit."""
+(up to 30 s), then exit. One server per port (aftersales/ports.py): a second one on a port
+in use refuses to start (exit 5)."""
 
 from __future__ import annotations
 
@@ -15,8 +16,9 @@ from typing import Annotated, Any
 
 import typer
 
-from aftersales.output import errors
-from aftersales.settings import Settings
+from aftersales import exit_codes
+from aftersales.output import errors, fail
+from aftersales.ports import PortClaimError, address_of, claim_port, url_of
 
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
 
@@ -30,13 +32,21 @@ def serve(
 ) -> None:
     """Serve every command and query over authenticated HTTP (OpenAPI at /v1/openapi.json),
     with /healthz, /readyz and Prometheus /metrics. Stops gracefully on SIGINT/SIGTERM."""
+    from aftersales.settings import Settings
     from api.settings import ApiSettings  # checked here: a bad setting is exit 2, not a crash
 
     Settings.from_env()
     api = ApiSettings.from_env()
     if log_level not in ("debug", "info", "warning", "error"):
         raise typer.BadParameter("--log-level: debug, info, warning or error")
-    if not _loopback(host):
+    try:
+        address = address_of(host)
+        claim = claim_port(address, port)  # held while serving: one server per port
+    except PortClaimError as refused:
+        fail(str(refused))
+        raise typer.Exit(exit_codes.UNAVAILABLE if refused.in_use else exit_codes.INVALID
+                         ) from None
+    if not _loopback(address):
         errors.print(f"warning: binding {host}: the API is reachable beyond this machine; "
                      "put TLS in front of it", highlight=False)
     metrics_dir = None
@@ -48,18 +58,24 @@ def serve(
     from granian.server import Server
 
     server = Server(
-        "api.app:create_app", address=host, port=port, interface=Interfaces.ASGI,
+        "api.app:create_app", address=address, port=port, interface=Interfaces.ASGI,
         factory=True, workers=workers, backlog=2048,
         http1_settings=HTTP1Settings(header_read_timeout=int(api.header_timeout * 1000),
                                      max_buffer_size=api.max_body_bytes + 64 * 1024),
         log_dictconfig=_logging(log_level.upper()), log_access=False,
         workers_kill_timeout=30, respawn_failed_workers=True,
     )
-    errors.print(f"serving on http://{host}:{port} ({workers} worker(s)); Ctrl-C stops",
+    errors.print(f"serving on {url_of(address, port)} ({workers} worker(s)); Ctrl-C stops",
                  highlight=False)
     try:
         server.serve()
+    except RuntimeError as refused:  # granian's bind: taken since the claim by another program
+        if "os error" not in str(refused):
+            raise
+        fail(f"cannot listen on {url_of(address, port)}: {refused}")
+        raise typer.Exit(exit_codes.UNAVAILABLE) from None
     finally:
+        claim.release()
         if metrics_dir is not None:
             shutil.rmtree(metrics_dir, ignore_errors=True)
 
@@ -78,7 +94,7 @@ def _logging(level: str) -> dict[str, Any]:
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "filters": {"scrub": {"()": "aftersales.settings.ScrubSecrets"}},
+        "filters": {"scrub": {"()": "aftersales.secrets.ScrubSecrets"}},
         "formatters": {"line": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
         "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "line",
                                 "filters": ["scrub"], "stream": "ext://sys.stderr"}},

@@ -2,23 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
-from kafka import TopicPartition
-from kafka.errors import KafkaError
 
 from aftersales import exit_codes
-from aftersales.bootstrap import build_app, build_read_db
 from aftersales.output import console, emit_json_line, fail, table
-from aftersales.settings import Settings
-from aftersales_core.application.services import Services
-from consumers import kafka_clients
-from consumers.case_events import count_relayed, relayed_size
-from consumers.relay import refused_position, relay_name
-from projections import positions
-from projections.apply import ensure_schema
-from projections.catalog import PROJECTIONS, all_projections
+
+if TYPE_CHECKING:
+    from aftersales.settings import Settings
+    from aftersales_core.application.services import Services
 
 
 def status(fmt: Annotated[Literal["table", "json"], typer.Option("--format")] = "table"
@@ -30,6 +23,13 @@ def status(fmt: Annotated[Literal["table", "json"], typer.Option("--format")] = 
     to date).
 
     Exits 7 when the relay is stuck, 5 when the broker cannot be reached."""
+    from aftersales.bootstrap import build_app, build_read_db
+    from aftersales.settings import Settings
+    from consumers.case_events import count_relayed
+    from projections import positions
+    from projections.apply import ensure_schema
+    from projections.catalog import PROJECTIONS, all_projections
+
     settings = Settings.from_env()
     ends, broker_error = topic_ends(settings)
     db = build_read_db(settings)
@@ -79,6 +79,9 @@ def _lag_text(by_part: dict[str, int] | None) -> str:
 def relay_status(app: Services, settings: Settings, store_end: int) -> dict[str, Any]:
     """Where the relay is, and the position it is stuck at (with why, as far as the store
     can tell) or None."""
+    from consumers.case_events import relayed_size
+    from consumers.relay import refused_position, relay_name
+
     tracking = app.store.factory.tracking_recorder()
     position = tracking.max_tracking_id(relay_name(settings.case_events_topic)) or 0
     refused = refused_position(tracking, settings.case_events_topic)
@@ -99,6 +102,11 @@ def topic_ends(settings: Settings) -> tuple[dict[int, int] | None, str | None]:
     and what went wrong when the configured broker could not tell."""
     if not settings.kafka_bootstrap_servers:
         return None, None
+    from kafka import TopicPartition
+    from kafka.errors import KafkaError
+
+    from consumers import kafka_clients
+
     where, topic = settings.kafka(), settings.case_events_topic
     admin = consumer = None
     try:  # the admin client gives up after its timeout (a consumer's metadata call may not)

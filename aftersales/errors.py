@@ -7,15 +7,12 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-
-import psycopg
-from eventsourcing.persistence import PersistenceError
-from kafka.errors import KafkaError
+import sys
 
 from aftersales import exit_codes
-from aftersales.brokers import BrokerStartError, KafkaFetchError
 from aftersales.inputs import InputFileError
-from aftersales.settings import ConfigError, scrub
+from aftersales.output import OutputFileError
+from aftersales.secrets import scrub
 from aftersales_core.errors import (
     ConcurrentChangeError,
     DomainError,
@@ -27,8 +24,6 @@ from aftersales_core.errors import (
     UnknownPrincipalError,
 )
 from privacy.errors import KeyEncryptionKeyError
-from projections.apply import OutdatedProjection
-from schemas.errors import InputRefused
 
 log = logging.getLogger("aftersales")
 
@@ -47,10 +42,20 @@ def classify(problem: BaseException) -> tuple[int, str]:
     return code, one_line(message)
 
 
+def raised_by(problem: BaseException, module: str, *names: str) -> bool:
+    """Whether ``problem`` is one of the named exceptions of ``module``, looked up only when the
+    module is loaded: nothing can have raised an exception of a module nobody imported, so a
+    command that never touched Kafka or PostgreSQL never imports them to say what went wrong."""
+    loaded = sys.modules.get(module)
+    return loaded is not None and isinstance(problem, tuple(getattr(loaded, n) for n in names))
+
+
 def _classify(problem: BaseException) -> tuple[int, str]:
-    if isinstance(problem, OutdatedProjection):
+    if raised_by(problem, "projections.apply", "OutdatedProjection"):
         return exit_codes.UNAVAILABLE, str(problem)
-    if isinstance(problem, (InputRefused, ConfigError, InputFileError, KeyEncryptionKeyError)):
+    if isinstance(problem, (InputFileError, OutputFileError, KeyEncryptionKeyError)) or \
+            raised_by(problem, "schemas.errors", "InputRefused") or \
+            raised_by(problem, "aftersales.settings", "ConfigError"):
         return exit_codes.INVALID, str(problem)
     if isinstance(problem, (UnknownCaseError, UnknownOrderError, UnknownPrincipalError)):
         return exit_codes.NOT_FOUND, str(problem)
@@ -62,13 +67,14 @@ def _classify(problem: BaseException) -> tuple[int, str]:
         return exit_codes.INVALID, str(problem)
     if isinstance(problem, DomainError):
         return exit_codes.REFUSED, str(problem)
-    if isinstance(problem, PersistenceError):
+    if raised_by(problem, "eventsourcing.persistence", "PersistenceError"):
         return exit_codes.UNAVAILABLE, f"the event store is unavailable: {_said(problem)}"
-    if isinstance(problem, (psycopg.Error, sqlite3.Error)):
+    if isinstance(problem, sqlite3.Error) or raised_by(problem, "psycopg", "Error"):
         return exit_codes.UNAVAILABLE, f"the read database is unavailable: {_said(problem)}"
-    if isinstance(problem, KafkaError):
+    if raised_by(problem, "kafka.errors", "KafkaError"):
         return exit_codes.UNAVAILABLE, f"the broker is unavailable: {_said(problem)}"
-    if isinstance(problem, (BrokerStartError, KafkaFetchError)):
+    if raised_by(problem, "aftersales.brokers.process", "BrokerStartError") or \
+            raised_by(problem, "aftersales.brokers.kafka_jars", "KafkaFetchError"):
         return exit_codes.UNAVAILABLE, f"the local broker could not start: {_said(problem)}"
     if isinstance(problem, OSError):
         return exit_codes.UNAVAILABLE, f"a file or connection failed: {_said(problem)}"

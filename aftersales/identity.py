@@ -9,14 +9,15 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from aftersales_core.application.access import Caller
-from aftersales_core.application.principals import SYSTEM_PRINCIPALS, principal_id_of
-from aftersales_core.application.services import Services
 from aftersales_core.errors import InvalidCommandError, NotAuthorisedError
+
+if TYPE_CHECKING:
+    from aftersales_core.application.access import Caller
+    from aftersales_core.application.services import Services
 
 AsPrincipal = Annotated[
     str | None,
@@ -29,6 +30,9 @@ def caller_for(app: Services, name: str | None, operation: str = "Authenticate")
     """The caller for ``--as NAME``: an existing, enabled principal. Otherwise a
     NotAuthorisedError (exit 6; the denial is logged) or, for a name that is not a valid
     principal name, an InvalidCommandError (exit 2)."""
+    from aftersales_core.application.access import Caller
+    from aftersales_core.application.principals import SYSTEM_PRINCIPALS, principal_id_of
+
     if not name:
         raise NotAuthorisedError("name the principal to act as: --as NAME or "
                                  "AFTERSALES_PRINCIPAL=NAME (aftersales principals --help)")

@@ -7,17 +7,16 @@ import sys
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from functools import cache
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 import typer
-from pydantic import TypeAdapter, ValidationError
 
-from schemas.common import Timestamp
-from schemas.errors import validation_fields
-from schemas.json_stream import Document, documents
+if TYPE_CHECKING:
+    from pydantic import TypeAdapter
 
-TIMESTAMP: TypeAdapter[datetime] = TypeAdapter(Timestamp)
+    from schemas.json_stream import Document
 
 
 class InputFileError(OSError):
@@ -39,6 +38,8 @@ def opened(source: str) -> Iterator[BinaryIO]:
 
 def read_documents(source: str) -> Iterator[Document]:
     """Each document of the file (or of stdin for ``-``), in order, with its line number."""
+    from schemas.json_stream import documents
+
     with opened(source) as stream:
         yield from documents(stream)
 
@@ -77,11 +78,25 @@ def readable(source: str) -> None:
 def time_option(text: str | None, option: str) -> datetime | None:
     """An RFC 3339 time given on the command line, within the supported range (the same
     rule as in messages), or a usage error (exit 2)."""
+    from pydantic import ValidationError
+
+    from schemas.errors import validation_fields
+
     if text is None:
         return None
     try:
-        return TIMESTAMP.validate_python(text)
+        return _timestamp().validate_python(text)
     except ValidationError as error:
         why = "; ".join(message for _, message in validation_fields(error))
         raise typer.BadParameter(
             f"{option}: {why} (an RFC 3339 time such as 2026-03-01T12:00:00Z)") from None
+
+
+@cache
+def _timestamp() -> TypeAdapter[datetime]:
+    """The validator of times in messages (built on first use: pydantic is not light)."""
+    from pydantic import TypeAdapter
+
+    from schemas.common import Timestamp
+
+    return TypeAdapter(Timestamp)

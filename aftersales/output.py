@@ -1,4 +1,5 @@
-"""Output for people (tables) and for machines (JSON, CSV), and errors on stderr.
+"""Output for people (tables) and for machines (JSON, CSV), the files commands write, and
+errors on stderr.
 
 What customers wrote reaches these outputs, so: tables and messages show control characters
 (terminal escapes, bidirectional overrides) as visible escapes and never read rich markup in
@@ -6,7 +7,10 @@ data; CSV cells that a spreadsheet would run as a formula are prefixed with a qu
 
 Piped output is for programs: tables are never wrapped or cut (each row is one line however
 wide), CSV and TSV always start with their header row (also when there are no rows), and
-nested values (JSON columns) are JSON in `--format json`, JSON text in the other formats."""
+nested values (JSON columns) are JSON in `--format json`, JSON text in the other formats.
+
+A file to write (``--output``) goes into a folder that exists: nothing creates folders for it,
+as `cp` does not, so a mistyped path is an error (exit 2) before any work, not a surprise."""
 
 from __future__ import annotations
 
@@ -15,15 +19,18 @@ import io
 import re
 import sys
 from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import Any, Literal
 
 import orjson
+import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from aftersales.settings import scrub
+from aftersales.secrets import scrub
+from projections.db import private_file
 
 Format = Literal["table", "json", "csv", "tsv"]
 # piped (not a terminal): as wide as the widest row, so no table is ever wrapped or cut
@@ -120,3 +127,51 @@ def fail(message: str) -> None:
     text = printable(" ".join(scrub(message).split()))
     errors.print(f"[bold red]error:[/] {escape(text)}", highlight=False, markup=True,
                  soft_wrap=True)
+
+
+class OutputFileError(OSError):
+    """A file the command was told to write cannot be written there (its folder is missing,
+    it is a folder, no permission): a bad argument, exit 2."""
+
+
+def output_file(path: Path, option: str | None = "--output") -> Path:
+    """``path``, when a file can be written there: its folder exists (nothing creates it: as
+    for `cp`, a folder that is not there is a mistyped path) and it is no folder itself.
+    Checked before the command does its work; OutputFileError names the option (when it is
+    one) and the path otherwise."""
+    what = f"{option} {path}" if option else str(path)
+    try:
+        if not path.parent.is_dir():
+            raise OutputFileError(f"cannot write {what}: no such directory {path.parent}")
+        if path.is_dir():
+            raise OutputFileError(f"cannot write {what}: it is a directory")
+    except OutputFileError:
+        raise
+    except OSError as error:  # a name too long, a loop of links
+        raise OutputFileError(f"cannot write {what}: {error.strerror or error}") from None
+    return path
+
+
+def output_option(param: typer.CallbackParam, value: Path | None) -> Path | None:
+    """The callback of every option or argument naming a file to write: checked before the
+    command runs (``output_file``), so a mistyped folder costs no work and stores nothing."""
+    if value is not None:
+        output_file(value, next((o for o in param.opts if o.startswith("--")), None))
+    return value
+
+
+def write_output(path: Path, data: str | bytes, private: bool = False,
+                 option: str | None = "--output") -> None:
+    """Write ``data`` to ``path`` (checked as ``output_file`` checks it; when ``private``,
+    created readable by its owner only); OutputFileError names the path when it cannot be."""
+    output_file(path, option)
+    try:
+        if private:
+            private_file(path, folders=False)
+        if isinstance(data, str):
+            path.write_text(data, encoding="utf-8")
+        else:
+            path.write_bytes(data)
+    except OSError as error:
+        what = f"{option} {path}" if option else str(path)
+        raise OutputFileError(f"cannot write {what}: {error.strerror or error}") from None

@@ -1,7 +1,8 @@
 """The store's PostgreSQL recorder: the library's, except that it creates its composite type
 only when it is missing. (The library tries ``CREATE TYPE`` on every start and swallows the
 error, so every process start wrote ``type "stored_event_uuid" already exists`` into the
-server's log.) It runs a save's effects in the insert's transaction (privacy/recorders.py)."""
+server's log.) It runs a save's effects in the insert's transaction
+(privacy/postgres_recorder.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from contextlib import suppress
 
 from psycopg.errors import DuplicateObject
 
-from privacy.recorders import PostgresRecorder
+from privacy.postgres_recorder import PostgresRecorder
 
 
 class PostgresStoreRecorder(PostgresRecorder):

@@ -2,19 +2,17 @@
 
 A database URL is never echoed in an error: it may hold a password. Messages name the
 variable and what is wrong with it; `redact` shows a URL without its password, and `scrub`
-takes every configured secret out of any text before it is printed or logged."""
+takes every configured secret out of any text before it is printed or logged (both in
+aftersales/secrets.py, which needs no settings)."""
 
 from __future__ import annotations
 
-import logging
 import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
-from urllib.parse import parse_qsl, unquote
+from typing import TYPE_CHECKING, Any, Literal
 
-from dotenv import dotenv_values
 from pydantic import (
     AliasChoices,
     Field,
@@ -25,8 +23,17 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from consumers.kafka_clients import KafkaConnection
+from aftersales.secrets import (  # noqa: F401 (also read from here, as before they moved)
+    ENV_FILE,
+    ScrubSecrets,
+    configured_secrets,
+    redact,
+    scrub,
+)
 from projections.db import postgres_params, private_file
+
+if TYPE_CHECKING:
+    from consumers.kafka_clients import KafkaConnection
 
 DEFAULT_DATABASE_URL = "sqlite:///var/events.sqlite"
 DEFAULT_READ_DATABASE_URL = "sqlite:///var/read.sqlite"
@@ -34,10 +41,6 @@ DEFAULT_CASE_EVENT_MAX_BYTES = 1_000_000
 PREFIX = "AFTERSALES_"
 ALIASES = {"kafka_bootstrap_servers": "KAFKA_BOOTSTRAP_SERVERS"}  # the usual name, also read
 DEFAULT_RETENTION_DAYS = 1095  # three years after the last case closed
-SECRET_VALUES = ("AFTERSALES_KEK", "AFTERSALES_KEK_PREVIOUS")  # key-encryption keys
-URL_VARIABLES = ("AFTERSALES_DATABASE_URL", "AFTERSALES_READ_DATABASE_URL")
-SECRET_VARIABLES = ("AFTERSALES_KAFKA_SASL_PASSWORD", "AFTERSALES_KAFKA_SSL_PASSWORD")
-ENV_FILE = ".env"
 GROUP_PATTERN = r"^[A-Za-z0-9._-]{1,200}$"  # a Kafka group id (no spaces or control characters)
 _BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
 SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
@@ -108,6 +111,8 @@ class Settings(BaseSettings):
 
     def kafka(self) -> KafkaConnection:
         """How every Kafka client connects (raises ConfigError without bootstrap servers)."""
+        from consumers.kafka_clients import KafkaConnection  # kafka: only for Kafka's users
+
         if not self.kafka_bootstrap_servers:
             raise ConfigError(f"{variable('kafka_bootstrap_servers')} (or "
                               "KAFKA_BOOTSTRAP_SERVERS) is not set")
@@ -204,74 +209,6 @@ def check_url(url: str) -> None:
     except ValueError as error:
         raise ValueError(f"not a usable PostgreSQL URL: {error} (the value is not shown)"
                          ) from None
-
-
-def redact(url: str) -> str:
-    """The URL without its password (also a password given as a query parameter)."""
-    scheme, sep, rest = url.partition("://")
-    if not sep:
-        return "***"
-    authority, slash, path = rest.partition("/")
-    if "@" in authority:
-        userinfo, _, host = authority.rpartition("@")
-        user, colon, _ = userinfo.partition(":")
-        authority = f"{user}{':***' if colon else ''}@{host}"
-    path, question, query = path.partition("?")
-    if question:
-        query = "&".join(f"{k}=***" if "password" in k.lower() else f"{k}={v}"
-                         for k, v in parse_qsl(query, keep_blank_values=True))
-    return f"{scheme}://{authority}{slash}{path}{question}{query}"
-
-
-def configured_secrets(environ: Mapping[str, str] | None = None) -> list[str]:
-    """Every configured password (in the URLs, as written and percent-decoded; Kafka's), from
-    the environment and the .env file."""
-    if environ is None:
-        dotenv = dotenv_values(ENV_FILE) if Path(ENV_FILE).is_file() else {}
-        env: Mapping[str, str] = {**{k: v for k, v in dotenv.items() if v}, **os.environ}
-    else:
-        env = environ
-    found: set[str] = {env[name] for name in (*SECRET_VARIABLES, *SECRET_VALUES)
-                       if env.get(name)}
-    for variable in URL_VARIABLES:
-        url = env.get(variable) or ""
-        authority = url.partition("://")[2].partition("/")[0]
-        if "@" in authority:
-            userinfo = authority.rpartition("@")[0]
-            if ":" in userinfo:
-                found.add(userinfo.partition(":")[2])
-        for key, value in parse_qsl(url.partition("?")[2], keep_blank_values=True):
-            if "password" in key.lower():
-                found.add(value)
-    found |= {unquote(s) for s in found}
-    for variable in SECRET_VALUES:
-        found |= {part.strip() for part in (env.get(variable) or "").split(",") if part.strip()}
-    return sorted((s for s in found if len(s) >= 3), key=len, reverse=True)
-
-
-def scrub(text: str, secrets: list[str] | None = None) -> str:
-    """The text with every configured secret replaced by ***."""
-    for secret in configured_secrets() if secrets is None else secrets:
-        text = text.replace(secret, "***")
-    return text
-
-
-class ScrubSecrets(logging.Filter):
-    """A log filter: every configured secret out of each record's text (and traceback)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.secrets = configured_secrets()
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if self.secrets:
-            record.msg = scrub(record.getMessage(), self.secrets)
-            record.args = None
-            if record.exc_info:
-                record.exc_text = scrub(logging.Formatter().formatException(record.exc_info),
-                                        self.secrets)
-                record.exc_info = None
-        return True
 
 
 def eventsourcing_env(url: str, schema: str | None = None) -> dict[str, str]:

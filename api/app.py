@@ -19,7 +19,8 @@ from fastapi.openapi.utils import get_openapi
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
-from aftersales.settings import ScrubSecrets, Settings
+from aftersales.secrets import ScrubSecrets
+from aftersales.settings import Settings
 from aftersales_core.errors import DomainError
 from api import models
 from api.guards import BodyGuard, BodyTimeout, BodyTooLarge, body_problem

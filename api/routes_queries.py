@@ -113,9 +113,12 @@ def _parameters(name: str) -> list[dict[str, Any]]:
          "description": f"only rows whose {c.name} equals this",
          "schema": {"type": SCHEMA_TYPES[c.type], **FORMATS.get(c.type, {})}}
         for c in spec.columns]
+    ladders = "".join(f"; {c.name} sorts by its ladder: {', '.join(c.ladder)}"
+                      for c in spec.columns if c.ladder)
     found += [
         {"name": "order_by", "in": "query", "required": False,
-         "description": "a column; prefix - for descending (rows without a value last)",
+         "description": "a column; prefix - for descending (rows without a value last)"
+                        + ladders,
          "schema": {"type": "string", "enum": columns + [f"-{c}" for c in columns]}},
         {"name": "limit", "in": "query", "required": False,
          "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 100}},

@@ -7,9 +7,10 @@ Nothing here is broker-specific; every value comes from the settings (aftersales
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
+if TYPE_CHECKING:  # kafka is imported by the clients' makers only: the settings need none
+    from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 
 # api_version skips ~100 ms of version probing per client; both brokers speak 3.9.
 API_VERSION = (3, 9)
@@ -50,6 +51,8 @@ def producer(where: Connection, **overrides: Any) -> KafkaProducer:
         "client_id": "aftersales",
     }
     config.update(overrides)
+    from kafka import KafkaProducer
+
     return KafkaProducer(**config)
 
 
@@ -68,6 +71,8 @@ def consumer(where: Connection, group_id: str | None, **overrides: Any) -> Kafka
         "client_id": "aftersales",
     }
     config.update(overrides)
+    from kafka import KafkaConsumer
+
     return KafkaConsumer(**config)
 
 
@@ -75,4 +80,6 @@ def admin(where: Connection, **overrides: Any) -> KafkaAdminClient:
     """An admin client (topics, configs)."""
     config: dict[str, Any] = {**_base(_connection(where)), "client_id": "aftersales-admin",
                               **overrides}
+    from kafka import KafkaAdminClient
+
     return KafkaAdminClient(**config)

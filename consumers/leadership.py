@@ -26,8 +26,6 @@ from contextlib import suppress
 from pathlib import Path
 from typing import Any, Protocol
 
-import psycopg
-
 from projections.db import postgres_params, private_file
 
 log = logging.getLogger(__name__)
@@ -59,6 +57,8 @@ class PostgresLeadership:
         self._conn: Any = None
 
     def acquire(self) -> bool:
+        import psycopg  # here, not above: a SQLite store's relay (and `status`) needs none
+
         if self._conn is not None and self.holds():
             return True
         try:
@@ -82,6 +82,8 @@ class PostgresLeadership:
         return True
 
     def holds(self) -> bool:
+        import psycopg
+
         if self._conn is None:
             return False
         try:
@@ -92,12 +94,16 @@ class PostgresLeadership:
         return True
 
     def release(self) -> None:
+        import psycopg
+
         if self._conn is not None:
             with suppress(psycopg.Error):  # closing the session releases it anyway
                 self._conn.execute("SELECT pg_advisory_unlock(%s)", (self.key,))
             self._close()
 
     def _close(self) -> None:
+        import psycopg
+
         with suppress(psycopg.Error):
             self._conn.close()
         self._conn = None

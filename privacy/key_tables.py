@@ -11,7 +11,6 @@ from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from typing import Any
 
-import psycopg
 from eventsourcing.persistence import ApplicationRecorder, IntegrityError
 
 from database.sql import Tx
@@ -189,6 +188,8 @@ class SqlKeyTable:
         than when autovacuum comes by (its write-ahead log and backups still hold them until
         they are recycled: a rotation of the key-encryption key voids those copies)."""
         if self.postgres:
+            import psycopg  # loaded already: the store is PostgreSQL's
+
             try:
                 with self.datastore.get_connection() as conn:
                     conn.execute(f"VACUUM {self.keys}")

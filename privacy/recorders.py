@@ -2,7 +2,9 @@
 
 ``Store.save_atomically(..., effects=[...])`` hands callables to the recorder; these run them
 on the cursor of the very transaction that inserts the events, so an erasure event and the
-destruction of the subject's data keys are stored together or not at all."""
+destruction of the subject's data keys are stored together or not at all. PostgreSQL's is in
+privacy/postgres_recorder.py (the library's PostgreSQL module imports psycopg: only a
+PostgreSQL store loads it)."""
 
 from __future__ import annotations
 
@@ -13,13 +15,12 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.persistence import OperationalError, PersistenceError, StoredEvent
-from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
 
 RECORDER_TOPIC = "APPLICATION_RECORDER_TOPIC"
 RECORDERS = {
     "eventsourcing.sqlite": "privacy.recorders:SQLiteRecorder",
-    "eventsourcing.postgres": "privacy.recorders:PostgresRecorder",
+    "eventsourcing.postgres": "privacy.postgres_recorder:PostgresRecorder",
 }
 
 
@@ -84,23 +85,6 @@ class SQLiteRecorder(SQLiteApplicationRecorder):
         for effect in kwargs.get("effects", ()):
             effect(c)
         return ids
-
-
-class PostgresRecorder(PostgresApplicationRecorder):
-    runs_effects = True
-
-    def insert_events(
-        self, stored_events: Sequence[StoredEvent], **kwargs: Any
-    ) -> Sequence[int] | None:
-        if kwargs.get("effects") and self.datastore.enable_db_functions:
-            raise RuntimeError("effects need POSTGRES_ENABLE_DB_FUNCTIONS off")
-        return super().insert_events(stored_events, **kwargs)
-
-    def _insert_events(self, curs: Any, stored_events: Sequence[StoredEvent],
-                       **kwargs: Any) -> None:
-        super()._insert_events(curs, stored_events, **kwargs)
-        for effect in kwargs.get("effects", ()):
-            effect(curs)
 
 
 def with_recorders(env: Mapping[str, str]) -> dict[str, str]:

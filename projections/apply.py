@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import logging
 import re
+import sys
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
-import psycopg
 
 from projections import positions
 from projections.base import Event, Handler, Projection, utc
@@ -168,13 +168,20 @@ def _apply_batch(db: ReadDatabase, projections: Sequence[Projection],
             with db.transaction() as tx:
                 return apply_in(tx, projections, deliveries, careful=False)[0]
         except Exception as error:
-            if is_outage(error) or isinstance(error, (psycopg.errors.DeadlockDetected,
-                                                      psycopg.errors.SerializationFailure)):
+            if is_outage(error) or _lost_a_race(error):
                 raise
     with db.transaction() as tx:  # one event at a time, each in a savepoint
         applied, failures = apply_carefully(tx, projections, deliveries)
         _report(failures, on_failures)
         return applied
+
+
+def _lost_a_race(error: Exception) -> bool:
+    """A deadlock or serialisation failure on PostgreSQL (retried whole, not event by event;
+    psycopg is loaded whenever a PostgreSQL database is in use)."""
+    psycopg = sys.modules.get("psycopg")
+    return psycopg is not None and isinstance(error, (psycopg.errors.DeadlockDetected,
+                                                      psycopg.errors.SerializationFailure))
 
 
 def _report(failures: list[Failure], on_failures: OnFailures | None) -> None:

@@ -9,25 +9,21 @@ Column types: on PostgreSQL the read models hold amounts as ``NUMERIC``, times a
 SQLite holds the three as TEXT (``native`` renders a projection's DDL for the backend). Either
 way a reader gets the same values: PostgreSQL's are read back as the text SQLite holds (an
 amount as written, a time as UTC ISO 8601 text, a document as compact JSON with sorted keys,
-the form projections write it in), so every reader (queries, insights, the report, the desk,
-the API) works unchanged on both."""
+the form projections write it in, projections/postgres_text.py), so every reader (queries,
+insights, the report, the desk, the API) works unchanged on both. psycopg is imported only
+once a PostgreSQL database is used."""
 
 from __future__ import annotations
 
 import os
 import re
 import sqlite3
+import sys
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
-from datetime import UTC
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
-
-import orjson
-import psycopg
-from psycopg.adapt import Buffer, Loader
-from psycopg.types.datetime import TimestamptzLoader
 
 from database.sql import placeholders
 
@@ -40,36 +36,6 @@ def native(ddl: str, postgres: bool) -> str:
     """A projection's CREATE TABLE for the backend: PostgreSQL's native types as written,
     TEXT in their place on SQLite."""
     return ddl if postgres else NATIVE_TYPES.sub("TEXT", ddl)
-
-
-class _AmountText(Loader):
-    """NUMERIC as its text, exactly as written (10.00 stays "10.00")."""
-
-    def load(self, data: Buffer) -> str:
-        return bytes(data).decode("ascii")
-
-
-class _UtcText(TimestamptzLoader):
-    """TIMESTAMPTZ as UTC ISO 8601 text, the form projections write times in."""
-
-    def load(self, data: Buffer) -> str:  # type: ignore[override]
-        return super().load(data).astimezone(UTC).isoformat()
-
-
-class _JsonText(Loader):
-    """JSONB as compact JSON text with sorted keys, the form projections write it in."""
-
-    def load(self, data: Buffer) -> str:
-        return orjson.dumps(orjson.loads(bytes(data)), option=orjson.OPT_SORT_KEYS).decode()
-
-
-def read_as_text(conn: psycopg.Connection[Any]) -> None:
-    """Make a PostgreSQL connection read NUMERIC, TIMESTAMPTZ and JSONB values as SQLite's
-    text (module docstring)."""
-    conn.adapters.register_loader("numeric", _AmountText)
-    conn.adapters.register_loader("timestamptz", _UtcText)
-    conn.adapters.register_loader("jsonb", _JsonText)
-    conn.adapters.register_loader("json", _JsonText)
 
 
 def postgres_params(url: str) -> dict[str, Any]:
@@ -92,11 +58,12 @@ def postgres_params(url: str) -> dict[str, Any]:
     return params
 
 
-def private_file(path: Path) -> None:
-    """Create the file (and its folder) readable by its owner only, unless it exists: the
-    project's databases hold personal data (SQLite gives its -wal and -shm files the same
-    mode)."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+def private_file(path: Path, folders: bool = True) -> None:
+    """Create the file (and its folder, unless ``folders`` is false) readable by its owner
+    only, unless it exists: the project's databases hold personal data (SQLite gives its -wal
+    and -shm files the same mode)."""
+    if folders:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     with suppress(FileExistsError):
         os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
 
@@ -104,7 +71,9 @@ def private_file(path: Path) -> None:
 def is_outage(error: BaseException) -> bool:
     """True when a read-database error says the database cannot be used right now (connection
     lost, locked, disk trouble) rather than that one statement or value is wrong."""
-    if isinstance(error, (psycopg.OperationalError, psycopg.InterfaceError)):
+    psycopg = sys.modules.get("psycopg")  # not loaded: no PostgreSQL error can have happened
+    if psycopg is not None and isinstance(error, (psycopg.OperationalError,
+                                                  psycopg.InterfaceError)):
         return True
     return isinstance(error, sqlite3.OperationalError) and not str(error).startswith(
         ("no such", "near ", "table ", "too many"))
@@ -128,10 +97,9 @@ class ReadDatabase:
     def _connect(self) -> Any:
         conn: Any
         if self.is_postgres:
-            conn = psycopg.connect(autocommit=True, connect_timeout=10,
-                                   **postgres_params(self.url))
-            read_as_text(conn)
-            return conn
+            from projections.postgres_text import connect
+
+            return connect(postgres_params(self.url))
         path = Path(self.url.removeprefix("sqlite:///"))
         private_file(path)
         conn = sqlite3.connect(path, isolation_level=None, timeout=30, check_same_thread=False)

@@ -4,7 +4,9 @@ keyset (cursor) pagination that stays right while rows are added.
 Columns and their types come from the projections' own CREATE TABLE statements, so the API's
 OpenAPI document is written without a database. Rows are ordered by the sort column (rows
 where it is NULL last, in both directions) and then by the table's primary key, so every row
-has one place; a page ends with the key of its last row, and the next page starts after it."""
+has one place; a page ends with the key of its last row, and the next page starts after it.
+A column holding the steps of a ladder (an escalation level) sorts by the ladder's order:
+supervisor, platform arbitration, regulator, not alphabetically."""
 
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from typing import Any
 import orjson
 
 from aftersales_core.application.reads import QueryScope
+from aftersales_core.domain.complaints import ESCALATION_LEVELS
 from projections.base import json_text
 from projections.catalog import PROJECTIONS
 from projections.db import ReadDatabase, identifier
@@ -29,6 +32,12 @@ _DECIMAL = re.compile(r"-?[0-9]{1,30}(\.[0-9]{1,18})?")
 _KEY = re.compile(r"PRIMARY KEY\s*\(([^)]*)\)")
 MAX_TEXT = 1000
 INT_RANGE = (-(2**63), 2**63 - 1)
+# (table, column) -> the ladder its values climb, lowest first: the order it sorts in
+LADDERS: dict[tuple[str, str], tuple[str, ...]] = {
+    ("cases", "escalation"): ESCALATION_LEVELS,
+    ("complaints", "escalated_to"): ESCALATION_LEVELS,
+}
+_STEP = re.compile(r"^[a-z_]+$")  # a ladder's steps are written into SQL as literals
 
 
 class PageError(ValueError):
@@ -43,12 +52,29 @@ class PageError(ValueError):
 class Column:
     name: str
     type: str  # TEXT, INTEGER, REAL, NUMERIC (an amount), TIMESTAMPTZ (a time), JSONB
+    ladder: tuple[str, ...] = ()  # its values are these steps, lowest first
 
     def expression(self, postgres: bool) -> str:
-        """The column in a filter or an ordering: an amount compares as a number on SQLite
-        too (which holds it as text), as it does on PostgreSQL."""
+        """The column in a filter: an amount compares as a number on SQLite too (which holds
+        it as text), as it does on PostgreSQL."""
         name = identifier(self.name)
         return name if postgres or self.type != "NUMERIC" else f"CAST({name} AS NUMERIC)"
+
+    def sort_expression(self, postgres: bool) -> str:
+        """The column in an ordering: as in a filter, but a ladder's steps by their place on
+        it (NULL stays NULL; a value that is no step after every step)."""
+        if not self.ladder:
+            return self.expression(postgres)
+        name = identifier(self.name)
+        steps = " ".join(f"WHEN {name} = '{step}' THEN {rank}"
+                         for rank, step in enumerate(self.ladder) if _STEP.match(step))
+        return f"(CASE WHEN {name} IS NULL THEN NULL {steps} ELSE {len(self.ladder)} END)"
+
+    def sort_value(self, value: Any) -> Any:
+        """A value as its ``sort_expression`` compares it (a cursor's key holds the value)."""
+        if not self.ladder or value is None:
+            return value
+        return self.ladder.index(value) if value in self.ladder else len(self.ladder)
 
 
 @dataclass(frozen=True)
@@ -76,7 +102,7 @@ def table(name: str) -> Table:
         found = _COLUMN.match(part.strip())
         if found:
             kind = "REAL" if found.group(2) == "DOUBLE PRECISION" else found.group(2)
-            columns.append(Column(found.group(1), kind))
+            columns.append(Column(found.group(1), kind, LADDERS.get((name, found.group(1)), ())))
             if "PRIMARY KEY" in found.group(3):
                 key.append(found.group(1))
         elif (composite := _KEY.search(part)) is not None:
@@ -173,11 +199,14 @@ def page(db: ReadDatabase, scope: QueryScope, filters: list[tuple[str, Any]],
     sort = order_by.lstrip("-") if order_by else None
     if order_by and sort is not None:
         null_flag = f"CASE WHEN {identifier(sort)} IS NULL THEN 1 ELSE 0 END"
-        terms += [(null_flag, False), (_expression(spec, sort, db), order_by.startswith("-"))]
+        terms += [(null_flag, False), (_sort_expression(spec, sort, db), order_by.startswith("-"))]
     terms += [(identifier(k), False) for k in spec.key]
     if after is not None:
         check_key(spec, after, sort)
-        clause, values = _after(terms, after, sort is not None)
+        compared = list(after)
+        if sort is not None and (sorted_by := spec.column(sort)) is not None:
+            compared[1] = sorted_by.sort_value(after[1])  # as the ordering compares it
+        clause, values = _after(terms, compared, sort is not None)
         clauses.append(clause)
         params.extend(values)
     sql = f"SELECT * FROM {identifier(scope.table)}"
@@ -197,6 +226,11 @@ def page(db: ReadDatabase, scope: QueryScope, filters: list[tuple[str, Any]],
 def _expression(spec: Table, name: str, db: ReadDatabase) -> str:
     column = spec.column(name)
     return identifier(name) if column is None else column.expression(db.is_postgres)
+
+
+def _sort_expression(spec: Table, name: str, db: ReadDatabase) -> str:
+    column = spec.column(name)
+    return identifier(name) if column is None else column.sort_expression(db.is_postgres)
 
 
 def _after(terms: list[tuple[str, bool]], key: list[Any], sorted_: bool

@@ -45,7 +45,7 @@ def _order(db: ReadDatabase, name: str, columns: list[str], order_by: str) -> st
     if field not in columns:
         raise QueryError(f"--order-by {order_by!r}: no column {field!r} in {name}")
     column = (spec := _spec(name)) and spec.column(field)
-    expression = column.expression(db.is_postgres) if column else identifier(field)
+    expression = column.sort_expression(db.is_postgres) if column else identifier(field)
     return expression + (" DESC" if order_by.startswith("-") else "")
 
 

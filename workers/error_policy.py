@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import random
+import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,7 +25,6 @@ from enum import Enum
 from functools import partial
 
 from eventsourcing.persistence import PersistenceError
-from kafka.errors import KafkaError
 
 from aftersales_core.errors import ConcurrentChangeError, DomainError
 from projections.db import is_outage
@@ -45,7 +45,9 @@ def classify(error: BaseException) -> Failure:
         return Failure.INFRASTRUCTURE
     if isinstance(error, (InputRefused, DomainError)):
         return Failure.POISON
-    if isinstance(error, (KafkaError, PersistenceError, OSError)) or is_outage(error):
+    kafka = sys.modules.get("kafka.errors")  # not loaded: no broker was ever asked
+    if isinstance(error, (PersistenceError, OSError)) or is_outage(error) or (
+            kafka is not None and isinstance(error, kafka.KafkaError)):
         return Failure.INFRASTRUCTURE
     return Failure.OURS
 

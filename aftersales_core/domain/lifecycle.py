@@ -95,9 +95,6 @@ class Lifecycle:
             raise UnknownEventError(f"{self.kind} event {event!r} is not in the {self.kind} "
                                     "lifecycle") from None
 
-    def moves_status(self, event: str) -> bool:
-        return self.moves.get(event) is not stay
-
     def status(self, standing: Standing) -> StrEnum:
         return self.statuses(standing.status)
 
@@ -107,7 +104,9 @@ BLIND: Any = object()  # what a blind move needs of the case before the event: n
 
 class CaseEvent(Aggregate.Event):
     """The base event of a case aggregate: after the event's own mutator, the case's status
-    follows its lifecycle (mutators never set it themselves)."""
+    follows its lifecycle (mutators never set it themselves). The case hears of a status it
+    entered (``entered``) only when the status changed: an escalation, a decision or a fact that
+    leaves it where it was enters nothing."""
 
     def mutate(self, aggregate: Any) -> Any:
         before = self.standing_before(aggregate)
@@ -126,13 +125,16 @@ class CaseEvent(Aggregate.Event):
         """The case's status after the event (its mutator has run)."""
         lifecycle: Lifecycle = type(aggregate).LIFECYCLE
         name = type(self).__name__
-        if before is BLIND:
+        if before is BLIND:  # the status before is the case's own still (mutators never set it)
             move = lifecycle.move(name)
             assert type(move) is Blind
-            aggregate.status = (aggregate.status if move.status is None
-                                else lifecycle.statuses(move.status))
+            changed = move.status is not None and move.status != aggregate.status
+            if move.status is not None:
+                aggregate.status = lifecycle.statuses(move.status)
         else:
-            aggregate.status = lifecycle.status(lifecycle.after(before, name, vars(self)))
-        if lifecycle.moves_status(name):
+            after = lifecycle.after(before, name, vars(self))
+            aggregate.status = lifecycle.status(after)
+            changed = before is None or after.status != before.status
+        if changed:
             aggregate.entered(aggregate.status)
         return aggregate

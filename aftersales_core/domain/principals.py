@@ -10,7 +10,6 @@ authority). A disabled principal may do nothing at all.
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
@@ -19,26 +18,13 @@ from eventsourcing.domain import Aggregate, event
 from aftersales_core.domain.actor import Actor
 from aftersales_core.domain.base import require_aware
 from aftersales_core.domain.ids import principal_aggregate_id
+from aftersales_core.domain.roles import (  # noqa: F401 (also read from here)
+    BOOTSTRAP,
+    GRANTABLE,
+    SYSTEM_ONLY,
+    Role,
+)
 from aftersales_core.errors import InvalidCommandError, NotAuthorisedError
-
-
-class Role(StrEnum):
-    CUSTOMER = "customer"  # bound to one customer id
-    AGENT = "agent"
-    SUPERVISOR = "supervisor"
-    WAREHOUSE = "warehouse"
-    CARRIER = "carrier"
-    PAYMENTS = "payments"
-    UPSTREAM = "upstream"  # a service publishing order and shipment facts
-    AUDITOR = "auditor"
-    ANALYST = "analyst"
-    ADMIN = "admin"  # manages principals and policy books, nothing else
-    SCHEDULER = "scheduler"  # only the built-in system.scheduler: fires due deadlines
-
-
-GRANTABLE = frozenset(r.value for r in Role if r is not Role.SCHEDULER)
-SYSTEM_ONLY = frozenset({Role.SCHEDULER.value})
-BOOTSTRAP = "bootstrap"  # the role recorded when the operator creates the first administrator
 
 
 def check_roles(roles: list[str], customer_id: str | None, system: bool) -> list[str]:

@@ -8,6 +8,7 @@ from collections import defaultdict
 from statistics import mean
 from typing import Any
 
+from aftersales_core.domain.complaints import ESCALATION_LEVELS
 from projections.db import ReadDatabase
 from projections.insights.periods import hours_between, week_of
 from projections.insights.stats import Rate, percentile
@@ -56,6 +57,17 @@ def path(row: dict[str, Any]) -> str:
     return "open"
 
 
+def path_order(name: str) -> tuple[str, int]:
+    """Where a resolution path sorts among paths as frequent: by name, but escalations by
+    the ladder's order (supervisor, platform arbitration, regulator)."""
+    level = name.removeprefix("escalated to ")
+    if level == name:
+        return name, 0
+    rank = ESCALATION_LEVELS.index(level) if level in ESCALATION_LEVELS else len(
+        ESCALATION_LEVELS)
+    return "escalated to ", rank
+
+
 def drivers(rows: list[dict[str, Any]]) -> View:
     groups: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
     for r in rows:
@@ -92,7 +104,7 @@ def paths(rows: list[dict[str, Any]]) -> View:
     for r in rows:
         groups[r["path"]].append(r)
     out = []
-    for name, items in sorted(groups.items(), key=lambda g: (-len(g[1]), g[0])):
+    for name, items in sorted(groups.items(), key=lambda g: (-len(g[1]), *path_order(g[0]))):
         scores = [r["satisfaction"] for r in items if r["satisfaction"] is not None]
         ever_resolved = [r for r in items if r["resolved_at"] or r["reopened"]]
         out.append({"resolution_path": name, "complaints": len(items), "rated": len(scores),

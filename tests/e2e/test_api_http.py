@@ -1,7 +1,7 @@
 """The HTTP edge of the real server: problem documents for every kind of bad input (each bad
 field named, nothing sent echoed back), 413 over the body limit (declared or streamed), 415,
 unknown routes, slow and malformed HTTP that never takes the server down, per-principal rate
-limits, metrics, request logs without credentials, and a graceful stop."""
+limits, metrics, request logs without credentials, a graceful stop, and one server per port."""
 
 from __future__ import annotations
 
@@ -15,9 +15,11 @@ from pathlib import Path
 import httpx
 import pytest
 
+from aftersales import children
 from aftersales_core.domain.ids import order_aggregate_id
 from tests.api_server import ApiServer, make_server
 from tests.e2e.conftest import World
+from tests.e2e.test_cli import AFTERSALES
 from tests.factories import order_placed
 
 SECRET_TEXT = "PERSONAL-Jane-Doe-+44-20-7946-0958"
@@ -230,3 +232,36 @@ def test_several_workers_serve_and_metrics_add_up_every_workers_figures(tmp_path
             x.rsplit(": ", 1)[-1] for x in server.log.read_text().splitlines())
     finally:
         assert server.stop() == 0
+
+
+def test_a_second_server_on_a_port_in_use_refuses_to_start_and_the_first_keeps_serving(
+        tmp_path: Path) -> None:
+    server = make_server(tmp_path, "sqlite")
+    server.start("--workers", "2")  # granian's workers bind with SO_REUSEPORT
+    port = server.url.rsplit(":", 1)[1]
+    try:
+        for host in ("127.0.0.1", "localhost"):
+            second = children.run([*AFTERSALES, "serve", "--host", host, "--port", port],
+                                  env=server.env, capture_output=True, text=True, timeout=120,
+                                  check=False)
+            assert second.returncode == 5, second.stderr
+            assert f"127.0.0.1:{port}: address already in use" in second.stderr
+            assert "serving on" not in second.stderr and "Traceback" not in second.stderr
+        with server.client("agent-1") as agent:
+            for _ in range(10):  # new connections: every one answered by the first server
+                with httpx.Client(base_url=server.url, headers=agent.headers) as one:
+                    assert one.get("/v1/me").status_code == 200
+    finally:
+        assert server.stop() == 0
+
+
+def test_a_port_another_program_listens_on_is_refused_with_exit_5(tmp_path: Path) -> None:
+    with socket.socket() as other:
+        other.bind(("127.0.0.1", 0))
+        other.listen()
+        port = other.getsockname()[1]
+        env = make_server(tmp_path, "sqlite").env
+        done = children.run([*AFTERSALES, "serve", "--port", str(port)], env=env,
+                            capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 5, done.stderr
+    assert f"127.0.0.1:{port}: address already in use" in done.stderr

@@ -159,9 +159,46 @@ def test_the_databases_the_project_creates_are_private(cli: Cli) -> None:
     placed = order_placed("o-1")
     assert cli.run("ingest", cli.lines("up.jsonl", [placed]), as_=UPSTREAM).returncode == 0
     assert cli.run("projections", "rebuild").returncode == 0
+    (cli.tmp / "out").mkdir()
     assert cli.run("report", "--output", str(cli.tmp / "out" / "report.html"),
                    as_="analyst-1").returncode == 0
     for path in (cli.db, cli.tmp / "read.sqlite", cli.tmp / "out" / "report.html",
                  *cli.tmp.glob("*.sqlite-wal")):
         mode = stat.S_IMODE(path.stat().st_mode)
         assert mode == 0o600, f"{path.name}: {oct(mode)}"
+
+
+def test_a_file_to_write_in_a_missing_folder_is_refused_naming_it_and_nothing_is_made(
+        cli: Cli) -> None:
+    """Every option naming a file to write, as `cp` would: exit 2, the path in the message,
+    no folder created, nothing stored; an existing folder is not a file either."""
+    missing = cli.tmp / "no" / "such"
+    admin = {"as_": "test-admin"}
+    commands: list[tuple[list[str], dict[str, str | None]]] = [
+        (["report", "--output", str(missing / "report.html")], {"as_": "analyst-1"}),
+        (["customer", "export", "c-1", "--output", str(missing / "c-1.json")], admin),
+        (["policy", "publish", "--output", str(missing / "policy.md")], admin),
+        (["policy", "simulate", "--merchant", "m", "--version", "0", "--format", "json",
+          "--output", str(missing / "what-if.json")], admin),
+        (["keys", "new-kek", str(missing / "kek")], {"as_": None}),
+    ]
+    before = cli.stored_events()
+    for args, principal in commands:
+        done = cli.run(*args, **principal)
+        assert done.returncode == 2, (args, done.stderr)
+        assert f"no such directory {missing}" in done.stderr, (args, done.stderr)
+        assert "(see" not in done.stderr  # not a usage error: the path is named instead
+        assert not (cli.tmp / "no").exists()
+    assert cli.stored_events() == before
+    folder = cli.run("customer", "export", "c-1", "--output", str(cli.tmp), as_="test-admin")
+    assert folder.returncode == 2 and f"--output {cli.tmp}: it is a directory" in folder.stderr
+
+
+def test_the_default_report_goes_into_the_projects_var_folder(cli: Cli) -> None:
+    assert cli.run("projections", "rebuild").returncode == 0
+    done = children.run([*AFTERSALES, "report", "--as", "analyst-1"], cwd=cli.tmp,
+                        env=cli.env, capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    report = cli.tmp / "var" / "report.html"
+    assert stat.S_IMODE(report.stat().st_mode) == 0o600
+    assert stat.S_IMODE(report.parent.stat().st_mode) == 0o700

@@ -24,6 +24,7 @@ MARK = "PLANTED-cli-4f1c9a"
 def cli(tmp_path: Path) -> Cli:
     cli = Cli(tmp_path)
     kek = tmp_path / "secrets" / "kek.key"  # apart from the store (no default file beside it)
+    kek.parent.mkdir(mode=0o700)
     cli.env["AFTERSALES_KEK_FILE"] = str(kek)
     assert cli.run("keys", "new-kek", str(kek), as_=None).returncode == 0
     cli_cast(cli.run, "c-1", "c-2")

@@ -139,6 +139,51 @@ def test_filters_and_orderings_compare_amounts_as_numbers_and_times_as_times(
         page(db, everyone, [], "requested_at", 1, [0, "not a time", "x"])
 
 
+def escalated_complaints(app: Services) -> dict[str, str]:
+    """Complaints escalated to each level of the ladder (filed in no order of it), and one
+    not escalated: case id -> level (or "")."""
+    delivered_order(app, "o-1")
+    levels = {}
+    for hours, level in enumerate(("regulator", "supervisor", "", "platform_arbitration")):
+        at = AT + timedelta(hours=hours)
+        filed = run(app, "customer-c-1", {"command": "FileComplaint", "order_id": "o-1",
+                                          "channel": "email", "category": "service",
+                                          "description": "no answer", "at": at.isoformat()})
+        if level:
+            run(app, "sup-1", {"command": "EscalateComplaint", "case_id": str(filed.case_id),
+                               "level": level, "reason": "no answer",
+                               "at": (at + timedelta(minutes=5)).isoformat()})
+        levels[str(filed.case_id)] = level
+    return levels
+
+
+@pytest.mark.parametrize("backend", ["sqlite_read", "postgres_read"])
+def test_escalation_levels_sort_by_the_ladder_not_alphabetically(
+        sqlite_app: Services, backend: str, request: pytest.FixtureRequest) -> None:
+    db: ReadDatabase = request.getfixturevalue(backend)
+    escalated_complaints(sqlite_app)
+    catch_up(db, ["cases", "complaints"], store_reader(sqlite_app))
+    ladder = ["supervisor", "platform_arbitration", "regulator"]
+    cases = QueryScope("cases", "all", None)
+    where = ["case_type=complaint"]
+    ordered = [r["escalation"] for r in query_table(db, cases, where, "escalation")]
+    assert [level for level in ordered if level] == ladder
+    downwards = [r["escalation"] for r in query_table(db, cases, where, "-escalation")]
+    assert [level for level in downwards if level] == ladder[::-1]
+    complaints = QueryScope("complaints", "all", None)
+    assert [r["escalated_to"] for r in query_table(db, complaints, [], "escalated_to")
+            if r["escalated_to"]] == ladder
+    for order_by, expected in (("escalation", [*ladder, None]),
+                               ("-escalation", [*ladder[::-1], None])):
+        seen, after = [], None
+        while True:  # one row a page: the keyset follows the ladder too
+            found, after = page(db, cases, [("case_type", "complaint")], order_by, 1, after)
+            seen += [r["escalation"] for r in found]
+            if after is None:
+                break
+        assert seen == expected, order_by
+
+
 def _in_shanghai(text: str) -> str:
     return datetime.fromisoformat(text).astimezone(SHANGHAI).isoformat()
 

@@ -13,14 +13,8 @@ from hypothesis import strategies as st
 from rich.console import Console
 
 from aftersales.output import cell, csv_safe, printable, table
-from aftersales.settings import (
-    ConfigError,
-    ScrubSecrets,
-    Settings,
-    configured_secrets,
-    redact,
-    scrub,
-)
+from aftersales.secrets import ScrubSecrets, configured_secrets, redact, scrub
+from aftersales.settings import ConfigError, Settings
 
 MARKER = "Zq9-marker-S3cret"
 

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from aftersales.settings import ConfigError, Settings, configured_secrets, scrub
+from aftersales.secrets import configured_secrets, scrub
+from aftersales.settings import ConfigError, Settings
 
 SECRET = "Zq9-sasl-S3cret"
 

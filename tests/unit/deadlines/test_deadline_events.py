@@ -78,6 +78,17 @@ def test_a_deadline_fires_once_only_after_its_due_time_and_only_while_current() 
     assert not moved_on.fire("decision", DUE + timedelta(days=1), escalate(), b.SCHEDULER)
 
 
+def test_an_escalation_keeps_the_status_and_adds_nothing_to_the_status_history() -> None:
+    case = in_review()
+    assert case.history == ["requested", "pending_review"]
+    assert case.fire("decision", DUE + timedelta(seconds=1), escalate(), b.SCHEDULER)
+    assert case.status == ReturnStatus.PENDING_REVIEW and case.escalations == ["supervisor"]
+    assert case.history == ["requested", "pending_review"]
+    assert b.replay(case.collect_events()).history == case.history
+    case.approve(b.SUPERVISOR, b.shipping(), DUE + timedelta(hours=1))
+    assert case.history == ["requested", "pending_review", "approved"]
+
+
 def test_settling_in_time_is_met_and_after_the_due_time_is_a_late_breach() -> None:
     in_time, late = in_review(), in_review()
     in_time.reject(b.SUPERVISOR, "no", DUE)
