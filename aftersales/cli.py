@@ -151,7 +151,11 @@ def submit(
         jobs = [item.job for item in ready if isinstance(item, _Ready)]
         outcomes = iter(run_together(application.store, jobs))
         for item in ready:  # reported in input order, once the batch is durable
-            code = item if isinstance(item, int) else _report(item, next(outcomes))
+            if isinstance(item, _Failed):
+                fail(item.message)
+                code = item.code
+            else:
+                code = _report(item, next(outcomes))
             worst = worst or code
             if code == exit_codes.UNAVAILABLE or (code and stop_on_error):
                 raise typer.Exit(worst)
@@ -165,28 +169,31 @@ class _Ready:
     job: Callable[[], CommandResult]
 
 
+@dataclass
+class _Failed:
+    message: str
+    code: int
+
+
 def _prepare(application: Services, document: Document, default: Caller | None,
-             callers: dict[str, Caller]) -> _Ready | int:
-    """The command of one document, ready to run; or its failure, reported (an exit code)."""
+             callers: dict[str, Caller]) -> _Ready | _Failed:
+    """The command of one document, ready to run; or its failure, to report in its turn."""
     from dispatch.commands import submit as submit_command
     from schemas import strict_json
     from schemas.errors import InputRefused
 
     line = document.line
     if document.raw is None:
-        fail(f"line {line}: {document.error}")
-        return exit_codes.INVALID
+        return _Failed(f"line {line}: {document.error}", exit_codes.INVALID)
     try:
         body = strict_json.loads(document.raw)
     except InputRefused as invalid:
-        fail(f"line {line}: {_what(invalid, 'command')}{invalid}")
-        return exit_codes.INVALID
+        return _Failed(f"line {line}: {_what(invalid, 'command')}{invalid}", exit_codes.INVALID)
     caller = default
     if caller is None:  # --envelopes
         body, caller, problem, code = _unwrap(application, callers, body)
         if caller is None:
-            fail(f"line {line}: {problem}")
-            return code
+            return _Failed(f"line {line}: {problem}", code)
     name = body.get("command") if isinstance(body, dict) else None
     name = name if isinstance(name, str) and name.isidentifier() and len(name) < 64 else "command"
     return _Ready(line, name, partial(submit_command, application, received_now(caller), body,

@@ -61,14 +61,17 @@ class Money:
         return cls(to_decimal(amount), currency)
 
     @classmethod
-    def exact(cls, amount: Decimal | int | str, currency: str) -> Money:
+    def exact(cls, amount: Decimal | int | str, currency: str, field: str | None = None
+              ) -> Money:
         """Money from an amount given by a person or a message: finer than the currency's
-        minor unit is an error, not something to round away quietly."""
+        minor unit is an error, not something to round away quietly. ``field`` names where
+        the amount came from in the error (``amount: 1.001 has more decimals…``)."""
         value = to_decimal(amount)
         money = cls(value, currency)
         if money.amount != value:
+            where = f"{field}: " if field else ""
             raise InvalidMoneyError(
-                f"{value} has more decimals than {currency} allows "
+                f"{where}{value} has more decimals than {currency} allows "
                 f"({MINOR_UNITS[currency]})"
             )
         return money

@@ -9,6 +9,7 @@ request id the server log has the details under."""
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from aftersales import exit_codes
@@ -106,6 +107,18 @@ def problem_for(error: BaseException, request_id: str = "") -> Problem:
                        f"under request id {request_id}")
     if isinstance(error, InvalidFieldError):
         return Problem(status, error.code, message, fields=error.fields)
+    fields = _named_field(message) if status == 400 else ()
     if isinstance(error, DomainError):
-        return Problem(status, error.code, message)
-    return Problem(status, "invalid" if status == 400 else "error", message)
+        return Problem(status, error.code, message, fields=fields)
+    return Problem(status, "invalid" if status == 400 else "error", message, fields=fields)
+
+
+# a field's path: ``amount``, ``lines.0.quantity`` (not a policy's id such as return.shipping)
+_FIELD = re.compile(r"([a-z_][a-z0-9_]*(?:\.[0-9]+(?:\.[a-z_][a-z0-9_]*)?)*): (.+)", re.DOTALL)
+
+
+def _named_field(message: str) -> tuple[tuple[str, str], ...]:
+    """The bad field of a domain error on input, which names it first (``amount: 1.001 has
+    more decimals than EUR allows (2)``), as the problem's ``errors``."""
+    found = _FIELD.fullmatch(message)
+    return ((found.group(1), found.group(2)),) if found else ()

@@ -19,6 +19,7 @@ from aftersales_core.domain.policy_book import MAX_REASON, check_reason
 from aftersales_core.errors import InvalidCommandError, InvalidFieldError
 from aftersales_core.policybook.documents import MAX_BYTES, InvalidBookError, validate
 from aftersales_core.policybook.model import Book
+from aftersales_core.policybook.publish.render import HTML_POLICY
 from api.auth import Authenticated
 from api.http import (
     COMMAND_PROBLEMS,
@@ -115,7 +116,8 @@ def _published(request: Request, who: Authenticated, merchant: str | None, lang:
                fmt: Literal["md", "html"]) -> Response:
     only_params(request, ("lang", "format"))
     text = runtime(request).services.books.publish(who.caller, merchant, lang, fmt)
-    return Response(text, media_type=MEDIA[fmt])
+    return Response(text, media_type=MEDIA[fmt],
+                    headers={"Content-Security-Policy": HTML_POLICY} if fmt == "html" else None)
 
 
 async def _set(request: Request, who: Authenticated, merchant: str | None,

@@ -21,6 +21,7 @@ from aftersales_core.application.access import Caller
 from aftersales_core.application.services import Services
 from aftersales_core.decisions import JSON
 from aftersales_core.policybook.model import Book
+from aftersales_core.policybook.publish.render import HTML_POLICY
 from aftersales_core.policybook.simulate import Report
 from api import models
 from api.auth import Authenticated
@@ -212,5 +213,5 @@ async def simulate_merchant_book(request: Request, who: Who, merchant_id: Mercha
     private = {"Cache-Control": "no-store"}  # case ids and amounts: never kept by caches
     if fmt == "html":
         return Response(simulation_html(result, timing), media_type="text/html; charset=utf-8",
-                        headers=private)
+                        headers={**private, "Content-Security-Policy": HTML_POLICY})
     return answer({**result, "timing": timing}, headers=private)

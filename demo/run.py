@@ -19,7 +19,8 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from aftersales_core.domain.ids import case_id_for
+from aftersales_core.application.principals import principal_id_of
+from aftersales_core.domain.ids import requested_case_id
 from demo import olist, policy_books, uci
 from demo.data import data_dir
 from demo.desk import Desk
@@ -77,7 +78,8 @@ def load(scope: str, olist_limit: int | None, labelled: int | None
         for complaint in olist.complaints(order):
             key = complaint["command"]["idempotency_key"]
             review = key.removeprefix("review-")
-            case_id = str(case_id_for("complaint", key))  # the case the complaint opens
+            # the case the complaint opens: its key is the sending customer's own
+            case_id = str(requested_case_id("complaint", principal_id_of(complaint["as"]), key))
             desk.review_score[case_id] = next(int(r["review_score"]) for r in order.reviews
                                               if r["review_id"] == review)
             hours = olist.answer_hours(order).get(review)

@@ -5,8 +5,10 @@ Mapping (documented in the README):
   invoice) + an outbound Dispatched (from GB) the next morning and Delivered (in the buyer's
   country) 2 days later in the UK or 5 days later abroad (the data has no shipping, so these
   scans, their carrier Royal Mail and their times are assumptions; there is no promised date);
-* market = the buyer's country as ISO 3166-1 alpha-2 (`COUNTRIES`); currency GBP (the shop's
-  prices); fulfilment `domestic` in GB, `direct_mail` abroad;
+* market = the buyer's country as ISO 3166-1 alpha-2 (`COUNTRIES`; "European Community" and
+  "Unspecified" are no country: the engine refuses those orders); currency GBP (the shop's
+  prices); fulfilment `domestic` in GB, `direct_mail` abroad; the checkout told the buyer
+  that sending goods back is at their cost (`buyer_informed_of_return_cost`);
 * category from keywords of the description (`CATEGORIES`), else `gifts`; StockCodes that are
   not goods (postage, carriage, manual entries, fees, discounts, samples: `NOT_GOODS`) are in the
   category `not_goods`;
@@ -119,7 +121,9 @@ def order_events(invoice: Invoice) -> tuple[list[dict[str, Any]], list[dict[str,
               "currency": "GBP",
               "fulfilment": "domestic" if invoice.market == "GB" else "direct_mail",
               "lines": lines, "shipping_fee": "0.00", "duties": "0.00", "taxes": "0.00",
-              "total": str(items), "merchant_id": "uci-online-retail", "channel": "web"}
+              "total": str(items), "merchant_id": "uci-online-retail", "channel": "web",
+              # the shop's checkout tells buyers that returning goods is at their cost
+              "buyer_informed_of_return_cost": True}
     paid = {"event_id": f"{order_id}-paid", "event_type": "OrderPaid",
             "occurred_at": (invoice.at + timedelta(minutes=1)).isoformat(),
             "order_id": order_id, "payment_id": f"pay-{invoice.number}", "method": "card",

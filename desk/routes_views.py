@@ -34,7 +34,8 @@ def approvals(request: Request, who: Who) -> Response:
     for row in rows:
         row["requester"] = names.get(row["requested_by"], row["requested_by"])
         threshold = as_decimal(row["approval"].get("threshold"))
-        amount = as_decimal(row["amount"])
+        amount = as_decimal(row["approval"].get("counted") or row["amount"])  # v3: the
+        # threshold is on the order's sum
         row["over"] = None if threshold is None or amount is None else amount - threshold
         facts = {"case_id": row["refund_id"], "case_type": "refund",
                  "customer_id": row["customer_id"],

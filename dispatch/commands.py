@@ -16,14 +16,15 @@ from datetime import datetime
 from typing import TypeVar
 from uuid import UUID, uuid4
 
-from aftersales_core.application.access import Caller
+from aftersales_core.application.access import CASE_TYPES, Caller, case_facts
 from aftersales_core.application.results import CommandResult
 from aftersales_core.application.services import Services
 from aftersales_core.application.unit_of_work import on_fresh_state
-from aftersales_core.domain.ids import case_id_for
+from aftersales_core.domain.ids import case_id_for, requested_case_id
 from dispatch.bodies import parse
 from schemas.commands import (
     NEW_CASE_KIND,
+    STAFF_FIELDS,
     AcknowledgeComplaint,
     AddComplaintMessage,
     AnyCommand,
@@ -89,23 +90,43 @@ def execute(
     return on_fresh_state(lambda: handler(services, caller, command, at))
 
 
-def new_case_id(command: RequestReturn | RequestRefund | FileComplaint) -> UUID:
-    """The id of the case a command opens: given, derived from its idempotency key, or new."""
+def new_case_id(services: Services, caller: Caller,
+                command: RequestReturn | RequestRefund | FileComplaint) -> UUID:
+    """The id of the case a command opens: given (by staff: the permission matrix denies a
+    customer's), derived from its idempotency key and the principal sending it (another
+    principal's same key is another case), or new.
+
+    Keys used before they were scoped to the principal derived ids from the key alone: a retry
+    by the principal who opened such a case still finds it (and opens no second one); anyone
+    else's same key never does."""
     if command.case_id is not None:
         return command.case_id
-    kind = NEW_CASE_KIND[type(command)]
-    return case_id_for(kind, command.idempotency_key) if command.idempotency_key else uuid4()
+    if command.idempotency_key:
+        kind, key = NEW_CASE_KIND[type(command)], command.idempotency_key
+        legacy = services.store.load_any(case_id_for(kind, key))
+        if legacy is not None and isinstance(legacy, CASE_TYPES) \
+                and case_facts(legacy).get("requested_by") == str(caller.principal_id):
+            return legacy.id
+        return requested_case_id(kind, caller.principal_id, key)
+    return uuid4()
+
+
+def staff_fields(command: Command) -> list[str]:
+    """The fields of ``command`` only staff may set (schemas.commands.STAFF_FIELDS) that it
+    sets: the permission matrix denies them to customers, naming them."""
+    return [name for name in STAFF_FIELDS.get(type(command), ())
+            if getattr(command, name) is not None]
 
 
 # ---- returns -------------------------------------------------------------------------------
 @handles(RequestReturn)
 def request_return(s: Services, who: Caller, c: RequestReturn, at: datetime) -> CommandResult:
     return s.returns.request(
-        who, new_case_id(c), c.order_id, [line.model_dump() for line in c.lines], c.reason,
-        c.outcome, at, channel=c.channel, note=c.note, evidence=list(c.evidence),
+        who, new_case_id(s, who, c), c.order_id, [line.model_dump() for line in c.lines],
+        c.reason, c.outcome, at, channel=c.channel, note=c.note, evidence=list(c.evidence),
         non_returnable_line_ids=list(c.non_returnable_line_ids), goods_intact=c.goods_intact,
         buyer_informed_of_return_cost=c.buyer_informed_of_return_cost,
-        return_shipping_estimate=c.return_shipping_estimate,
+        return_shipping_estimate=c.return_shipping_estimate, staff_fields=staff_fields(c),
     )
 
 
@@ -191,7 +212,8 @@ def report_repair_failed(
 @handles(ChooseRemedy)
 def choose_remedy(s: Services, who: Caller, c: ChooseRemedy, at: datetime) -> CommandResult:
     return s.resolutions.choose_remedy(
-        who, c.case_id, c.remedy, at, amount=c.amount, detail=c.detail
+        who, c.case_id, c.remedy, at, amount=c.amount, detail=c.detail,
+        staff_fields=staff_fields(c),
     )
 
 
@@ -199,7 +221,7 @@ def choose_remedy(s: Services, who: Caller, c: ChooseRemedy, at: datetime) -> Co
 @handles(RequestRefund)
 def request_refund(s: Services, who: Caller, c: RequestRefund, at: datetime) -> CommandResult:
     return s.refunds.request(
-        who, new_case_id(c), c.order_id, c.source, c.reason, at,
+        who, new_case_id(s, who, c), c.order_id, c.source, c.reason, at,
         source_case_id=c.source_case_id, lines=[line.model_dump() for line in c.lines],
         amount=c.amount, goodwill=c.goodwill,
     )
@@ -238,8 +260,8 @@ def record_refund_failed(
 @handles(FileComplaint)
 def file_complaint(s: Services, who: Caller, c: FileComplaint, at: datetime) -> CommandResult:
     return s.complaints.file(
-        who, new_case_id(c), c.channel, c.category, c.description, at,
-        customer_id=c.customer_id, order_id=c.order_id,
+        who, new_case_id(s, who, c), c.channel, c.category, c.description, at,
+        customer_id=c.customer_id, order_id=c.order_id, staff_fields=staff_fields(c),
     )
 
 

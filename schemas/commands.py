@@ -12,6 +12,7 @@ from uuid import UUID
 
 from pydantic import Field, TypeAdapter
 
+from aftersales_core.policies.vocabulary import ComplaintChannel
 from schemas.common import Amount, Detail, Ident, Note, Strict, Text, Timestamp
 
 ReturnReason = Literal[
@@ -45,9 +46,11 @@ class Command(Strict):
 
 
 class NewCase(Command):
-    case_id: UUID | None = Field(None, description="id of the new case; derived when omitted")
+    case_id: UUID | None = Field(None, description="id of the new case (staff only); else "
+                                                   "derived from the idempotency key, or new")
     idempotency_key: Ident | None = Field(
-        None, description="retrying with the same key never opens a second case"
+        None, description="retrying with the same key never opens a second case (keys are "
+                          "the sending principal's own: another's same key is another case)"
     )
 
 
@@ -71,14 +74,22 @@ class RequestReturn(NewCase):
     channel: Channel = "web"
     non_returnable_line_ids: list[Ident] = []
     goods_intact: bool | None = None
-    buyer_informed_of_return_cost: bool = True
-    return_shipping_estimate: Amount | None = None
+    buyer_informed_of_return_cost: bool | None = Field(
+        None, description="staff only: the buyer was told beforehand that they bear the return "
+                          "cost (left out: what the order's storefront said, else not told)")
+    return_shipping_estimate: Amount | None = Field(
+        None, description="staff only: a carrier's quote for sending the goods back (left out: "
+                          "the policy's rate table)")
 
 
 class ApproveReturn(ExistingCase):
     command: Literal["ApproveReturn"]
-    buyer_informed_of_return_cost: bool = True
-    return_shipping_estimate: Amount | None = None
+    buyer_informed_of_return_cost: bool | None = Field(
+        None, description="the buyer was told beforehand that they bear the return cost (left "
+                          "out: what the order's storefront said, else not told)")
+    return_shipping_estimate: Amount | None = Field(
+        None, description="a carrier's quote for sending the goods back (left out: the "
+                          "policy's rate table)")
 
 
 class RejectReturn(ExistingCase):
@@ -153,7 +164,8 @@ class ReportRepairFailed(ExistingCase):
 class ChooseRemedy(ExistingCase):
     command: Literal["ChooseRemedy"]
     remedy: Literal["refund", "price_reduction", "replacement"]
-    amount: Amount | None = Field(None, description="a price reduction: its amount")
+    amount: Amount | None = Field(None, description="a price reduction: its amount (staff "
+                                                    "only: the merchant offers it)")
     detail: Note | None = None
 
 
@@ -206,7 +218,7 @@ class FileComplaint(NewCase):
         None, description="the customer it is for; a customer filing for themselves may omit it"
     )
     order_id: Ident | None = None
-    channel: Channel
+    channel: ComplaintChannel
     category: ComplaintCategory
     description: Note
 
@@ -297,6 +309,15 @@ COMMAND: TypeAdapter[AnyCommand] = TypeAdapter(
     Annotated[AnyCommand, Field(discriminator="command")]
 )
 NEW_CASE_KIND = {RequestReturn: "return", RequestRefund: "refund", FileComplaint: "complaint"}
+# Fields only the merchant's staff (or its policy, when they are left out) set: the permission
+# matrix (access v3) denies a customer's command that sets one, naming it. Who pays the return
+# shipping decides whether the goods come back; a price reduction's amount is money; a new
+# case's id is derived for customers (a chosen one could reveal another customer's case).
+STAFF_FIELDS: dict[type[Command], tuple[str, ...]] = {
+    RequestReturn: ("case_id", "buyer_informed_of_return_cost", "return_shipping_estimate"),
+    ChooseRemedy: ("amount",),
+    FileComplaint: ("case_id",),
+}
 # Fields that named the actor before principals existed (SPEC §4.3: the actor is the principal).
 ACTOR_FIELDS = ("requested_by", "by", "approver", "filed_by", "agent", "author")
 ROLE_FIELDS = ("approver_role",)

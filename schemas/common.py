@@ -33,6 +33,7 @@ from schemas.limits import (
     TEXT_PATTERN,
     describe_time_range,
 )
+from schemas.markets import MARKETS, check_market
 
 
 def shown(value: str, limit: int = 40) -> str:
@@ -126,6 +127,12 @@ Timestamp = Annotated[
     WithJsonSchema({"type": "string", "format": "date-time",
                     "description": "RFC 3339 with an offset, from "
                                    f"{describe_time_range()}"}),
+]
+
+Market = Annotated[
+    str, AfterValidator(check_market),
+    WithJsonSchema({"type": "string", "enum": sorted(MARKETS),
+                    "description": "the buyer's country: an assigned ISO 3166-1 alpha-2 code"}),
 ]
 
 

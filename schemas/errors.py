@@ -18,16 +18,28 @@ class InputRefused(ValueError):
         self.fields = fields  # (field path, what is wrong) for each bad field, when known
 
 
+WHOLE = "(document)"  # where a problem of the whole document is said to be
+
+
 def validation_fields(error: ValidationError) -> tuple[tuple[str, str], ...]:
     """Each problem as (field path, what is wrong): ``("lines.0.quantity", "Input should be
-    > 0")``; the message never repeats the value sent."""
+    > 0")``; a missing or unknown type names its field (``command``, ``event_type``), a
+    problem of the whole document ``(document)``; the message never repeats the value sent."""
     found = []
     for problem in error.errors(include_url=False, include_input=False):
         loc = list(problem["loc"])
         if loc and isinstance(loc[0], str) and loc[0][:1].isupper():
             loc = loc[1:]  # the union's tag (the command or event type) is not a field
-        where = ".".join(str(p) for p in loc) or "(message)"
-        found.append((where, problem["msg"].removeprefix("Value error, ")))
+        where = ".".join(str(p) for p in loc) or WHOLE
+        message = problem["msg"].removeprefix("Value error, ")
+        kind, context = problem["type"], problem.get("ctx") or {}
+        if kind in ("union_tag_not_found", "union_tag_invalid") and where == WHOLE:
+            where = str(context.get("discriminator", "")).strip("'") or WHOLE
+            message = "Field required" if kind == "union_tag_not_found" else (
+                f"unknown {where}: expected one of {context.get('expected_tags', '')}")
+        elif kind == "model_attributes_type" and where == WHOLE:
+            message = "must be a JSON object"
+        found.append((where, message))
     return tuple(found)
 
 

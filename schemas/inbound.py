@@ -22,6 +22,7 @@ from schemas.common import (
     Currency,
     Detail,
     Ident,
+    Market,
     MerchantId,
     Open,
     Place,
@@ -49,7 +50,7 @@ class OrderLine(Open):
 class OrderPlaced(InboundEvent):
     event_type: Literal["OrderPlaced"]
     customer_id: Ident
-    market: Annotated[str, Field(pattern=r"^[A-Z]{2}$")]
+    market: Market
     currency: Currency
     fulfilment: Literal["bonded", "direct_mail", "domestic"]
     lines: Annotated[list[OrderLine], Field(min_length=1, max_length=2000)]
@@ -63,6 +64,10 @@ class OrderPlaced(InboundEvent):
     buyer_timezone: TimeZone | None = Field(
         None, description="the buyer's IANA time zone (e.g. Europe/Berlin): return periods end "
                           "at the end of a calendar day there; else the market's default zone")
+    buyer_informed_of_return_cost: bool | None = Field(
+        None, description="the storefront told the buyer before the order that they bear the "
+                          "cost of sending back goods returned without a fault (in the EU and "
+                          "the UK the buyer pays it only then); left out: nobody assumes so")
 
     @model_validator(mode="after")
     def _total_is_the_sum(self) -> OrderPlaced:

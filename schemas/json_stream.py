@@ -109,10 +109,12 @@ def documents(stream: BinaryIO, *, max_bytes: int = MAX_MESSAGE_BYTES,
         yield from _as_lines(reader, line, held, max_bytes)  # JSON lines, the first one broken
         yield from _lines(reader, max_bytes)
         return
-    yield value.document(line)
-    if not spans:
+    if not spans:  # JSON lines: a line is one document, whatever else is on it
+        _rest_of_line(reader, value)
+        yield value.document(line)
         yield from _lines(reader, max_bytes)
         return
+    yield value.document(line)
     while reader.skip_whitespace():  # pretty-printed documents, one after another
         line, value = reader.line, _Value(max_bytes)
         _scan(reader, value)

@@ -43,21 +43,20 @@ def plant(app: Services, customer_id: str = "c-9", order_id: str = "o-9",
     an acknowledgement, messages both ways and a proposal's note, each holding a unique
     string; with ``close`` the return is cancelled and the complaint resolved and closed."""
     tag = uuid4().hex[:12]
-    planted = Planted(customer_id, order_id, uuid4(), uuid4(),
+    planted = Planted(customer_id, order_id, uuid4(), uuid4(),  # the ids: once opened
                       [f"PLANTED-{tag}-{part}" for part in
                        ("note", "evidence", "description", "ack", "in", "out", "proposal")])
     note, evidence, description, ack, inbound, outbound, proposal = planted.markers
     delivered_order(app, order_id, customer_id=customer_id)
     customer = f"customer-{customer_id}"
-    run(app, customer, {"command": "RequestReturn", "case_id": str(planted.return_id),
-                        "order_id": order_id, "lines": [{"line_id": "2", "quantity": 1}],
-                        "reason": "changed_mind", "outcome": "refund",
-                        "note": f"please call me — {note}",
-                        "evidence": [f"https://img.example/{evidence}.jpg"], "at": iso(AT)})
+    planted.return_id = run(app, customer, {
+        "command": "RequestReturn", "order_id": order_id,
+        "lines": [{"line_id": "2", "quantity": 1}], "reason": "changed_mind",
+        "outcome": "refund", "note": f"please call me — {note}",
+        "evidence": [f"https://img.example/{evidence}.jpg"], "at": iso(AT)}).case_id
     steps: list[tuple[str, dict[str, Any]]] = [
-        (customer, {"command": "FileComplaint", "case_id": str(planted.complaint_id),
-                    "order_id": order_id, "channel": "email", "category": "damaged",
-                    "description": f"Ich heiße Erika. {description}"}),
+        (customer, {"command": "FileComplaint", "order_id": order_id, "channel": "email",
+                    "category": "damaged", "description": f"Ich heiße Erika. {description}"}),
         ("agent-1", {"command": "AcknowledgeComplaint", "message": f"Hello, {ack}"}),
         (customer, {"command": "AddComplaintMessage", "direction": "in", "text": inbound}),
         ("agent-1", {"command": "AddComplaintMessage", "direction": "out", "text": outbound}),
@@ -70,7 +69,9 @@ def plant(app: Services, customer_id: str = "c-9", order_id: str = "o-9",
     for index, (who, command) in enumerate(steps):
         if command["command"] != "FileComplaint":
             command["case_id"] = str(planted.complaint_id)
-        run(app, who, {**command, "at": iso(AT + timedelta(hours=index + 1))})
+        done = run(app, who, {**command, "at": iso(AT + timedelta(hours=index + 1))})
+        if command["command"] == "FileComplaint":
+            planted.complaint_id = done.case_id
     if close:
         run(app, customer, {"command": "CancelReturn", "case_id": str(planted.return_id),
                             "at": iso(AT + timedelta(hours=9))})

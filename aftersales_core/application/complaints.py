@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -59,13 +60,17 @@ class ComplaintService:
         at: datetime,
         customer_id: str | None = None,
         order_id: str | None = None,
+        staff_fields: Sequence[str] = (),
     ) -> CommandResult:
         """File a complaint for ``customer_id`` (a customer files for themselves: their own id
-        when it is left out), about one of that customer's orders or none."""
+        when it is left out), about one of that customer's orders or none. ``staff_fields``
+        names the fields of the command only staff may set (a customer's carrying one is
+        denied)."""
         principal = self.access.may_try(caller, "FileComplaint")
         order = self.store.placed_order(order_id) if order_id else None
         subject = customer_id or (order.customer_id if order else None) or principal.customer_id
-        facts = {"customer_id": order.customer_id if order else subject, "order_id": order_id}
+        facts = {"customer_id": order.customer_id if order else subject, "order_id": order_id,
+                 "staff_fields": list(staff_fields)}
         grant = self.access.require(
             caller,
             "FileComplaint",
@@ -192,7 +197,7 @@ class ComplaintService:
                 raise InvalidCommandError("amount: a complaint without an order has no currency")
             currency = self.store.placed_order(complaint.order_id).currency
             assert currency is not None
-            money = Money.exact(amount, currency)
+            money = Money.exact(amount, currency, "amount")
         complaint.propose(actor=grant.actor, resolution=resolution, amount=money, note=note, at=at)
         self.work.commit(complaint)
         return result(complaint)

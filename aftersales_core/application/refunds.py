@@ -94,7 +94,7 @@ class RefundService:
                 raise InvalidCommandError(
                     f"lines: order {order.order_id} has no line {line['line_id']!r}"
                 )
-        requested = None if amount is None else Money.exact(amount, order.currency)
+        requested = None if amount is None else Money.exact(amount, order.currency, "amount")
         if requested is not None and requested.is_negative():
             raise InvalidCommandError("amount: a refund amount cannot be negative")
         rules = self.store.rules_for(order)
@@ -103,14 +103,14 @@ class RefundService:
             {
                 **order.facts(),
                 "source": source,
-                **self._source_facts(source, source_case_id, source_case),
+                **self._source_facts(source, source_case_id, order, source_case),
                 "refund_lines": [
                     {"line_id": str(x["line_id"]), "quantity": int(x["quantity"])} for x in lines
                 ],
                 "amount": None if requested is None else str(requested.amount),
                 "goodwill": None
                 if goodwill is None
-                else str(Money.exact(goodwill, order.currency).amount),
+                else str(Money.exact(goodwill, order.currency, "goodwill").amount),
             },
         )
         total = Money.of(calculation.details["total"], order.currency)
@@ -119,6 +119,7 @@ class RefundService:
             {
                 "amount": str(total.amount),
                 "currency": order.currency,
+                "order_refunded": str(order.refunded_besides(case_id).amount),
                 "requested_by": actor.principal_id,
                 "approver": None,
                 "approver_role": None,
@@ -145,7 +146,8 @@ class RefundService:
         return refund
 
     def _source_facts(
-        self, source: str, source_case_id: str | None, given: ReturnCase | None = None
+        self, source: str, source_case_id: str | None, order: Order,
+        given: ReturnCase | None = None,
     ) -> dict[str, Any]:
         """What the source case says that changes the calculation (regime, fault, grade, and
         for a cross-border return whether it was a valid customs return)."""
@@ -160,7 +162,7 @@ class RefundService:
         }
         if source != "return" or source_case_id is None:
             return facts
-        case = given if given is not None else self.store.load(ReturnCase, UUID(source_case_id))
+        case = given if given is not None else self._source_return(source_case_id, order)
         eligibility = case.latest("return.eligibility")
         if eligibility is not None:
             for key in ("regime", "merchant_fault", "is_withdrawal", "tax_refundable"):
@@ -176,6 +178,19 @@ class RefundService:
         )
         return facts
 
+    def _source_return(self, source_case_id: str, order: Order) -> ReturnCase:
+        """The return a refund of ``order`` names as its source: one of that order's."""
+        try:
+            case_id = UUID(source_case_id)
+        except ValueError:
+            raise InvalidCommandError(f"source_case_id: {source_case_id!r} is not a case id "
+                                      "(a UUID)") from None
+        case = self.store.load(ReturnCase, case_id)  # unknown: exit 3, as any unknown case
+        if case.order_id != order.order_id:
+            raise InvalidCommandError(f"source_case_id: return {case_id} is not one of order "
+                                      f"{order.order_id}'s")
+        return case
+
     def approve(self, caller: Caller, case_id: UUID, at: datetime) -> CommandResult:
         grant, refund = self.access.case(caller, "ApproveRefund", case_id, RefundCase)
         assert refund.amount is not None
@@ -185,6 +200,7 @@ class RefundService:
             {
                 "amount": str(refund.amount.amount),
                 "currency": refund.amount.currency,
+                "order_refunded": str(order.refunded_besides(refund.id).amount),
                 "requested_by": refund.requested_by,
                 "approver": grant.actor.principal_id,
                 "approver_role": grant.actor.role,

@@ -4,6 +4,7 @@ the remedy the buyer chooses when a repair fails, as the market's ladder allows.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -107,7 +108,8 @@ class ResolutionService:
                                for x in case.lines],
             "replacement_sku": sku,
             "replacement_quantity": units,
-            "replacement_unit_price": str(Money.exact(price, order.currency).amount),
+            "replacement_unit_price": str(Money.exact(price, order.currency,
+                                                      "replacement_unit_price").amount),
         })
         exchange: dict[str, Any] = {
             "replacement_sku": sku, "replacement_quantity": units,
@@ -177,15 +179,21 @@ class ResolutionService:
         return result(case, [remedies])
 
     def choose_remedy(self, caller: Caller, case_id: UUID, remedy: str, at: datetime,
-                      amount: Decimal | None = None, detail: str | None = None
-                      ) -> CommandResult:
+                      amount: Decimal | None = None, detail: str | None = None,
+                      staff_fields: Sequence[str] = ()) -> CommandResult:
         """The buyer's choice after a failed repair: a refund of the returned goods, a price
         reduction of ``amount``, or a replacement of the same item (another repair is
-        ``SendToRepair``)."""
+        ``SendToRepair``). A price reduction's amount is the merchant's offer: staff record it
+        (``staff_fields`` names what only staff may set; a customer's carrying one is denied)."""
         if remedy not in REMEDIES:
             raise InvalidCommandError(f"remedy must be one of {', '.join(REMEDIES)}: {remedy!r}")
-        grant, case = self.access.case(caller, "ChooseRemedy", case_id, ReturnCase)
+        grant, case = self.access.case(caller, "ChooseRemedy", case_id, ReturnCase,
+                                       {"staff_fields": list(staff_fields)})
         by = grant.actor
+        if remedy == "price_reduction" and amount is None and by.role == "customer":
+            raise InvalidCommandError(
+                "amount: a price reduction's amount is the merchant's offer: ask customer "
+                "service to record it, or choose a refund or a replacement")
         case.check_remedy(remedy)
         order = self.store.placed_order(case.order_id)
         attempt = int(case.repair.get("attempts", 0))

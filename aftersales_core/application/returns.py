@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -50,11 +51,21 @@ def shipping_decision(
     case: ReturnCase,
     eligibility: PolicyDecision | None,
     items: list[dict[str, Any]],
-    informed: bool,
+    informed: bool | None,
     estimate: Decimal | None,
 ) -> PolicyDecision:
-    """Who pays the return shipping of ``case`` (``return.shipping``)."""
+    """Who pays the return shipping of ``case`` (``return.shipping``).
+
+    Whether the buyer was told beforehand that they bear the return cost is what staff state
+    on the command, else what the storefront said when the order was placed, else no: nobody
+    is assumed to have been told. The estimate is a carrier's quote staff give, else the
+    policy's rate table. Customers set neither (the permission matrix denies it)."""
     facts = order.facts()
+    if informed is None:
+        informed = bool(order.buyer_informed_of_return_cost)
+    if estimate is not None:
+        assert order.currency is not None
+        estimate = Money.exact(estimate, order.currency, "return_shipping_estimate").amount
     eligibility = eligibility or case.latest("return.eligibility")
     value = sum((Decimal(i["unit_price"]) * i["quantity"] for i in items), Decimal(0))
     return rules.evaluate(
@@ -91,9 +102,12 @@ class ReturnService:
         evidence: list[str] | None = None,
         non_returnable_line_ids: list[str] | None = None,
         goods_intact: bool | None = None,
-        buyer_informed_of_return_cost: bool = True,
+        buyer_informed_of_return_cost: bool | None = None,
         return_shipping_estimate: Decimal | None = None,
+        staff_fields: Sequence[str] = (),
     ) -> CommandResult:
+        """Request a return; ``staff_fields`` names the fields of the command only staff may
+        set (a customer's request carrying one is denied)."""
         require_aware(at)
         principal = self.access.may_try(caller, "RequestReturn")
         order = self.store.placed_order(order_id)
@@ -101,7 +115,8 @@ class ReturnService:
         grant = self.access.require(
             caller,
             "RequestReturn",
-            {"customer_id": order.customer_id, "order_id": order_id},
+            {"customer_id": order.customer_id, "order_id": order_id,
+             "staff_fields": list(staff_fields)},
             hidden=lambda: unknown_order(order_id),
             principal=principal,
         )
@@ -173,7 +188,7 @@ class ReturnService:
         caller: Caller,
         case_id: UUID,
         at: datetime,
-        buyer_informed_of_return_cost: bool = True,
+        buyer_informed_of_return_cost: bool | None = None,
         return_shipping_estimate: Decimal | None = None,
     ) -> CommandResult:
         grant, case = self.access.case(caller, "ApproveReturn", case_id, ReturnCase)
@@ -225,7 +240,7 @@ class ReturnService:
         grant, case = self.access.case(caller, "IssueReturnLabel", case_id, ReturnCase)
         order = self.store.placed_order(case.order_id)
         assert order.currency is not None
-        label_cost = None if cost is None else Money.exact(cost, order.currency)
+        label_cost = None if cost is None else Money.exact(cost, order.currency, "cost")
         if label_cost is not None and label_cost.is_negative():
             raise InvalidCommandError("cost: a label cost cannot be negative")
         case.issue_label(

@@ -104,6 +104,7 @@ class UpstreamService:
         merchant_id: str | None = None,
         channel: str | None = None,
         buyer_timezone: str | None = None,
+        buyer_informed_of_return_cost: bool | None = None,
         extra: str = "",
     ) -> UpstreamResult:
         def place(order: Order, actor: Actor, effects: list[str]) -> list[Aggregate]:
@@ -116,10 +117,11 @@ class UpstreamService:
                     f"order {order_id} was placed already (another event id)")
             check_currency(currency)
             order.check_currency(currency)
-            amounts = [Money.exact(a, currency)
-                       for a in (shipping_fee, duties, taxes, discount, total)]
-            for line in lines:
-                Money.exact(line["unit_price"], currency)
+            amounts = [Money.exact(a, currency, name) for name, a in (
+                ("shipping_fee", shipping_fee), ("duties", duties), ("taxes", taxes),
+                ("discount", discount), ("total", total))]
+            for number, line in enumerate(lines):
+                Money.exact(line["unit_price"], currency, f"lines.{number}.unit_price")
             if any(a.is_negative() for a in amounts):
                 raise InvalidCommandError(f"order {order_id}: amounts must not be negative")
             order.place(
@@ -140,6 +142,7 @@ class UpstreamService:
                 extra=extra,
                 timestamp=max(occurred_at, order.modified_on),
                 buyer_timezone=buyer_timezone,
+                buyer_informed_of_return_cost=buyer_informed_of_return_cost,
             )
             customer = self.store.customer(customer_id, occurred_at)
             customer.add_order(order_id, max(occurred_at, customer.modified_on))
@@ -164,7 +167,7 @@ class UpstreamService:
     ) -> UpstreamResult:
         def pay(order: Order, actor: Actor, effects: list[str]) -> list[Aggregate]:
             order.check_currency(check_currency(currency))
-            money = Money.exact(amount, currency)
+            money = Money.exact(amount, currency, "amount")
             if money.is_negative():
                 raise InvalidCommandError(f"order {order_id}: a payment cannot be negative")
             order.pay(

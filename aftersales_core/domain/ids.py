@@ -52,8 +52,17 @@ def customer_aggregate_id(customer_id: str) -> UUID:
 
 @lru_cache(maxsize=REMEMBERED)
 def case_id_for(kind: str, key: str) -> UUID:
-    """The id of a case opened for a natural key (an idempotency key, an upstream event id)."""
+    """The id of a case the engine opens for a natural key (an upstream event id, the case it
+    resolves). Before principals' keys were scoped, commands' idempotency keys were derived
+    here too: those cases keep their ids."""
     return uuid5(NAMESPACE, f"{kind}:{key}")
+
+
+def requested_case_id(kind: str, principal_id: UUID | str, key: str) -> UUID:
+    """The id of a case a command opens under its ``idempotency_key``: scoped to the principal
+    that sends it, so that the same key from another principal opens another case (never one
+    the caller cannot see), and a retry by the same principal never opens a second one."""
+    return uuid5(NAMESPACE, f"{kind}:by:{principal_id}:{key}")
 
 
 @lru_cache(maxsize=REMEMBERED)

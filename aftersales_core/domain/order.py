@@ -60,6 +60,9 @@ class Order(OrderWatchdog, Aggregate):
         self.refunds: dict[str, Decimal] = {}  # refund case id -> amount reserved
         self.returned: dict[str, dict[str, int]] = {}  # return case id -> line id -> units
         self.buyer_timezone: str | None = None
+        # the storefront told the buyer before the order that they bear the cost of sending
+        # back goods without a fault (None: it did not say, so nobody assumes it)
+        self.buyer_informed_of_return_cost: bool | None = None
         self.cases: dict[str, list[str]] = {}  # kind -> case ids
         self.deadlines: dict[str, Deadline] = {}  # the logistics watchdog, per shipment
 
@@ -87,10 +90,12 @@ class Order(OrderWatchdog, Aggregate):
         extra: str,
         timestamp: datetime,
         buyer_timezone: str | None = None,
+        buyer_informed_of_return_cost: bool | None = None,
     ) -> None:
         self.seen_event_ids.add(event_id)
         self.placed = True
         self.buyer_timezone = buyer_timezone
+        self.buyer_informed_of_return_cost = buyer_informed_of_return_cost
         self.customer_id, self.market, self.currency = customer_id, market, currency
         self.fulfilment, self.lines = fulfilment, lines
         self.shipping_fee, self.duties, self.taxes = shipping_fee, duties, taxes
@@ -170,6 +175,13 @@ class Order(OrderWatchdog, Aggregate):
         """Everything reserved for refunds that were not rejected: the cap counts these."""
         assert self.currency is not None
         return Money(sum(self.refunds.values(), Decimal(0)), self.currency)
+
+    def refunded_besides(self, refund_id: UUID | None = None) -> Money:
+        """What the order's refunds other than ``refund_id`` hold (the approval threshold
+        counts them with the refund being decided)."""
+        assert self.currency is not None
+        others = (a for key, a in self.refunds.items() if key != str(refund_id))
+        return Money(sum(others, Decimal(0)), self.currency)
 
     @property
     def refundable(self) -> Money:

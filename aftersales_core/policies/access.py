@@ -12,7 +12,14 @@ from __future__ import annotations
 
 from aftersales_core.decisions import JSON, PolicyDecision
 from aftersales_core.outcomes import Permission
-from aftersales_core.policies.access_matrix import ACCESS_V1, ACCESS_V2, Condition, Matrix, Rule
+from aftersales_core.policies.access_matrix import (
+    ACCESS_V1,
+    ACCESS_V2,
+    ACCESS_V3,
+    Condition,
+    Matrix,
+    Rule,
+)
 from aftersales_core.policies.findings import Findings
 from aftersales_core.policies.reading import Reader
 from aftersales_core.policies.registry import policy
@@ -26,6 +33,8 @@ def holds(condition: Condition, principal: JSON, facts: JSON) -> bool:
     value = facts.get(condition.fact, MISSING)
     if value is MISSING:
         return False
+    if condition.empty:
+        return isinstance(value, list) and not value
     if condition.one_of:
         return any(value is option or (value == option and type(value) is type(option))
                    for option in condition.one_of)
@@ -35,6 +44,14 @@ def holds(condition: Condition, principal: JSON, facts: JSON) -> bool:
             return value is not None and theirs is not None and value == theirs
         return value is None or theirs is None or value != theirs
     return False
+
+
+def explain(condition: Condition, facts: JSON) -> str:
+    """Why a condition failed: its reason, after the members of a list that had to be empty."""
+    value = facts.get(condition.fact)
+    if condition.empty and isinstance(value, list) and value:
+        return f"{', '.join(str(v) for v in value)}: {condition.reason}"
+    return condition.reason
 
 
 def failed_conditions(rule: Rule, matrix: Matrix, principal: JSON, facts: JSON) -> list[str]:
@@ -87,7 +104,8 @@ def decide(inputs: JSON, matrix: Matrix, version: int) -> PolicyDecision:
         failures.append((rule, failed))
     for rule, failed in failures:
         for name in failed:
-            findings.reject(f"access.{name}", f"as {rule.role}: {matrix.conditions[name].reason}")
+            findings.reject(f"access.{name}",
+                            f"as {rule.role}: {explain(matrix.conditions[name], facts)}")
     details["rule"] = f"access.{failures[0][1][0]}"
     details["hide"] = all(
         any(matrix.conditions[name].hide for name in failed) for _, failed in failures
@@ -95,7 +113,7 @@ def decide(inputs: JSON, matrix: Matrix, version: int) -> PolicyDecision:
     return decision(Permission.DENY)
 
 
-def roles_for(operation: str, matrix: Matrix = ACCESS_V2) -> list[str]:
+def roles_for(operation: str, matrix: Matrix = ACCESS_V3) -> list[str]:
     """The roles that may do an operation on some condition (for messages and tests)."""
     return list(dict.fromkeys(rule.role for rule in matrix.operations.get(operation, ())))
 
@@ -109,3 +127,11 @@ def access_v1(inputs: JSON) -> PolicyDecision:
 def access_v2(inputs: JSON) -> PolicyDecision:
     """v2: v1 and the operations on policy books (access_matrix.OPERATIONS_V2)."""
     return decide(inputs, ACCESS_V2, 2)
+
+
+@policy(POLICY_ID, 3)
+def access_v3(inputs: JSON) -> PolicyDecision:
+    """v3: v2, and customers never set the fields only staff or policy set (who pays the return
+    shipping, its estimate, a price reduction's amount, a new case's id): the command's
+    ``staff_fields`` fact names those its body sets (access_matrix.OPERATIONS_V3)."""
+    return decide(inputs, ACCESS_V3, 3)

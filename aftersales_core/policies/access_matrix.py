@@ -33,6 +33,7 @@ class Condition:
     same: bool = True
     one_of: tuple[Any, ...] = ()
     hide: bool = False
+    empty: bool = False  # the fact is a list that must be empty (its members are named)
 
 
 @dataclass(frozen=True)
@@ -173,3 +174,24 @@ OPERATIONS_V2: Mapping[str, tuple[Rule, ...]] = MappingProxyType({
     "ReadPublishedPolicy": _rules(*(Rule(role) for role in EVERYONE)),
 })
 ACCESS_V2 = Matrix(version=2, conditions=CONDITIONS_V1, operations=OPERATIONS_V2)
+
+# v3: what a customer may not set on a command (API3, mass assignment): whether the buyer was
+# told the return cost and the return shipping estimate (who pays, and so whether the goods
+# come back, are the merchant's staff's and policy's to decide), a price reduction's amount,
+# and the id of a new case (a customer's new case gets one derived from their idempotency key,
+# or a fresh one). The command's ``staff_fields`` fact lists the ones its body sets.
+CUSTOMER_SETS_NONE = ("no_staff_fields",)
+CONDITIONS_V3: Mapping[str, Condition] = MappingProxyType({
+    **CONDITIONS_V1,
+    "no_staff_fields": Condition("staff_fields", "only the merchant's staff or its policy set "
+                                 "these, never a customer: leave them out", empty=True),
+})
+OPERATIONS_V3: Mapping[str, tuple[Rule, ...]] = MappingProxyType({
+    **OPERATIONS_V2,
+    "RequestReturn": _rules(Rule(CUSTOMER, ("own", *CUSTOMER_SETS_NONE)), *STAFF),
+    "ChooseRemedy": _rules(Rule(CUSTOMER, ("own", *CUSTOMER_SETS_NONE)),
+                           Rule(AGENT, ("not_beneficiary",)),
+                           Rule(SUPERVISOR, ("not_beneficiary",))),
+    "FileComplaint": _rules(Rule(CUSTOMER, ("own", *CUSTOMER_SETS_NONE)), *STAFF),
+})
+ACCESS_V3 = Matrix(version=3, conditions=CONDITIONS_V3, operations=OPERATIONS_V3)

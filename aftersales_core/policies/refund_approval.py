@@ -58,6 +58,10 @@ def decide(inputs: JSON, settings: RefundApprovalSettings, version: int) -> Poli
     read = Reader(POLICY_ID, inputs)
     currency = read.currency()
     refund = read.money("amount", currency)
+    # v3: the threshold is on the order's sum (SECURITY API6): the refund with every other
+    # refund of the order that was not rejected (requested, approved, issued or settled)
+    earlier = read.money("order_refunded", currency) if version > 2 else None
+    counted = refund if earlier is None else refund + earlier
     requested_by = read.text("requested_by")
     approver = read.optional_text("approver")
     role = read.optional_text("approver_role", APPROVER_ROLES)
@@ -69,10 +73,16 @@ def decide(inputs: JSON, settings: RefundApprovalSettings, version: int) -> Poli
         rule = "approval.no_threshold" if version > 1 else "approval.threshold"
         findings.note(rule, settings.no_threshold_note.format(currency=currency))
     else:
-        needs_supervisor = refund > threshold
+        needs_supervisor = counted > threshold
         relation = "above" if needs_supervisor else "within"
-        findings.note("approval.threshold", f"{refund} is {relation} the {threshold} approval "
-                                            "threshold")
+        if earlier is None or earlier.is_zero():
+            findings.note("approval.threshold", f"{refund} is {relation} the {threshold} "
+                                                "approval threshold")
+        else:
+            findings.note("approval.order_threshold",
+                          f"{refund} with the {earlier} of the order's other refunds is "
+                          f"{counted}, {relation} the {threshold} approval threshold, which "
+                          "applies to the order's sum")
     if approver is None:
         outcome = RefundApproval.NEEDS_SUPERVISOR if needs_supervisor \
             else RefundApproval.AUTO_APPROVE
@@ -94,6 +104,9 @@ def decide(inputs: JSON, settings: RefundApprovalSettings, version: int) -> Poli
     details: JSON = {"threshold": amount(threshold), "requires_supervisor": needs_supervisor}
     if version > 1:
         details["threshold_set"] = threshold is not None
+    if earlier is not None:
+        details["order_refunded"] = amount(earlier)
+        details["counted"] = amount(counted)
     return PolicyDecision(POLICY_ID, version, copy_json(inputs), outcome, findings.reasons,
                           findings.rules, details)
 
@@ -106,3 +119,11 @@ def refund_approval_v1(inputs: JSON, settings: RefundApprovalSettings) -> Policy
 @policy(POLICY_ID, 2, settings=SETTINGS_V2)
 def refund_approval_v2(inputs: JSON, settings: RefundApprovalSettings) -> PolicyDecision:
     return decide(inputs, settings, 2)
+
+
+@policy(POLICY_ID, 3, settings=SETTINGS_V2)
+def refund_approval_v3(inputs: JSON, settings: RefundApprovalSettings) -> PolicyDecision:
+    """v3: v2 with the threshold on the order's sum: ``order_refunded`` (the order's other
+    refunds that were not rejected) counts with ``amount``, so that refunds split under the
+    threshold need a supervisor once together they cross it."""
+    return decide(inputs, settings, 3)

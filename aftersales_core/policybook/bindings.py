@@ -155,6 +155,7 @@ BINDINGS: Mapping[tuple[str, int], Callable[[Book], Any]] = MappingProxyType({
     ("return.shipping", 3): shipping_v3,
     ("refund.calculation", 2): refund_calculation_v2,
     ("refund.approval", 2): refund_approval_v2,
+    ("refund.approval", 3): refund_approval_v2,  # the same settings: the sum is the change
     ("buyer.abuse_signal", 1): abuse_v1,
     ("complaint.triage", 2): triage_v2,
     ("deadlines", 3): deadlines_v3_settings,

@@ -29,7 +29,8 @@ class World:
 
 
 def deliver(server: ApiServer, order_id: str, customer: str) -> None:
-    placed = order_placed(order_id, customer_id=customer)
+    placed = order_placed(order_id, customer_id=customer,
+                          buyer_informed_of_return_cost=True)  # told before ordering
     with server.client("upstream-1") as upstream:
         for message in (placed, order_paid(placed),
                         shipment(order_id, "Delivered", T0 + timedelta(days=3))):

@@ -98,7 +98,8 @@ def sent_as(fields: dict[str, Any]) -> tuple[str, dict[str, Any]]:
 REFUSALS: list[tuple[str, str, dict[str, Any], str]] = [
     ("RequestReturn", "approved", {"order_id": "o-1", "reason": "changed_mind",
                                    "lines": [{"line_id": "1", "quantity": 1}],
-                                   "requested_by": "c-1"}, "exists already"),
+                                   "requested_by": "agent-1"}, "exists already"),  # staff:
+    # a customer names no case id (denied, test_cli_customer_choices)
     ("ApproveReturn", "approved", {"by": "agent-1"}, "cannot approve while approved"),
     ("RejectReturn", "approved", {"by": "agent-1", "reason": "x"}, "cannot reject"),
     ("CancelReturn", "rejected", {"by": "c-1"}, "cannot cancel while rejected"),
@@ -129,7 +130,7 @@ REFUSALS: list[tuple[str, str, dict[str, Any], str]] = [
     ("RecordRefundFailed", "settled", {"error": "timeout"}, "cannot record a failure"),
     ("FileComplaint", "acknowledged", {"customer_id": "c-1", "channel": "email",
                                        "category": "service", "description": "x",
-                                       "filed_by": "c-1"}, "exists already"),
+                                       "filed_by": "agent-1"}, "exists already"),
     ("AcknowledgeComplaint", "acknowledged", {"agent": "agent-1"}, "cannot acknowledge again"),
     ("AddComplaintMessage", "closed", {"direction": "out", "author": "agent-1", "text": "hi"},
      "cannot add a message while closed"),

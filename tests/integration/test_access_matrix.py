@@ -27,6 +27,7 @@ from aftersales_core.errors import (
 from aftersales_core.policies import evaluate
 from aftersales_core.policies.access import roles_for
 from dispatch.commands import submit
+from schemas.commands import STAFF_FIELDS
 from tests.factories import T0, admin, caller, customer, delivered_order
 
 AT = T0 + timedelta(days=5)
@@ -71,6 +72,13 @@ BODY: dict[str, dict[str, Any]] = {
     "ResolveComplaint": {"summary": "done"},
     "ReopenComplaint": {"reason": "again"},
 }
+# fields only staff may set (access v3), as an example sets them
+STAFF_SET: dict[str, dict[str, Any]] = {
+    "RequestReturn": {"return_shipping_estimate": "99.00", "buyer_informed_of_return_cost": False},
+    "ChooseRemedy": {"amount": "10.00"},
+    "FileComplaint": {"case_id": "c0ffee00-0000-4000-8000-000000000000"},
+}
+STAFF_FIELDS_OF = {cls.__name__: fields for cls, fields in STAFF_FIELDS.items()}
 counter = itertools.count()
 
 
@@ -148,14 +156,19 @@ def expected(operation: str, principal: dict[str, Any], facts: dict[str, Any]) -
 
 
 def check(app: Services, world: World, command: str, roles: list[str], own: bool,
-          requester_is_actor: bool, direction: str) -> None:
+          requester_is_actor: bool, direction: str, staff_set: bool = False) -> None:
     kind = KIND[command]
     actor, _, facts, extra = world.scenario(roles, own, requester_is_actor, kind,
                                                    direction)
+    chosen = STAFF_SET.get(command, {}) if staff_set else {}
+    if command in STAFF_SET:
+        facts["staff_fields"] = sorted(chosen, key=list(STAFF_FIELDS_OF[command]).index)
+        if command == "FileComplaint" and chosen:
+            chosen = {"case_id": str(uuid4())}
     principal = app.store.load_any(actor.principal_id)
     decision = expected(command, principal.view(), facts)  # type: ignore[union-attr]
     body = {"command": command, "at": (AT + timedelta(hours=1)).isoformat(),
-            **BODY.get(command, {}), **extra}
+            **BODY.get(command, {}), **extra, **chosen}
     if kind is not None:
         body.pop("order_id", None)
     if command != "AddComplaintMessage":
@@ -204,14 +217,15 @@ def test_commands_are_allowed_exactly_when_the_matrix_says_so(app: Services) -> 
         own=st.booleans(),
         requester_is_actor=st.booleans(),
         direction=st.sampled_from(["in", "out"]),
+        staff_set=st.booleans(),
     )
     def examples(command: str, data: st.DataObject, own: bool, requester_is_actor: bool,
-                 direction: str) -> None:
+                 direction: str, staff_set: bool) -> None:
         may = [r for r in roles_for(command) if r in ROLES]  # half the time a role that may
         first = data.draw(st.sampled_from(may) | st.sampled_from(ROLES), "role")
         second = data.draw(st.none() | st.sampled_from(ROLES), "second role")
         roles = [first] if second in (None, first) else [first, second]
-        check(app, world, command, roles, own, requester_is_actor, direction)
+        check(app, world, command, roles, own, requester_is_actor, direction, staff_set)
 
     examples()
 

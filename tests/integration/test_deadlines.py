@@ -89,7 +89,8 @@ def test_an_eu_withdrawal_refund_is_due_14_days_after_the_notice_and_follows_the
 def test_uk_and_eu_withdrawals_are_refunded_within_14_days_of_the_request(
     app: Services, market: str, currency: str
 ) -> None:
-    delivered_order(app, "o-1", market=market, currency=currency, delivered=DELIVERED)
+    delivered_order(app, "o-1", market=market, currency=currency, delivered=DELIVERED,
+                    buyer_informed_of_return_cost=True)  # the buyer sends the goods back
     where = {"GB": "Europe/London", "FR": "Europe/Paris"}[market]
     rid = request(app, "o-1", "changed_mind")
     app.returns.receive(

@@ -14,7 +14,12 @@ from aftersales_core.application.results import CommandResult
 from aftersales_core.application.services import Services
 from aftersales_core.domain.refunds import RefundCase
 from aftersales_core.domain.returns import ReturnCase
-from aftersales_core.errors import DomainError, IllegalTransitionError
+from aftersales_core.errors import (
+    DomainError,
+    IllegalTransitionError,
+    InvalidCommandError,
+    NotAuthorisedError,
+)
 from dispatch.commands import submit
 from tests.factories import T0, caller, delivered_order
 
@@ -184,8 +189,15 @@ def test_eu_goods_that_cannot_be_repaired_get_a_price_reduction_if_the_buyer_wan
     failed = desk("CompleteRepair", case_id=case, by="tech", repaired=False)
     assert failed.decisions[0].details["remedies"] == ["replacement", "price_reduction",
                                                        "refund"]
-    done = desk("ChooseRemedy", case_id=case, by="c-1", remedy="price_reduction",
-                amount="20.00")
+    stored = app.store.recorder.max_notification_id()
+    with pytest.raises(NotAuthorisedError, match="amount: only the merchant's staff"):
+        desk("ChooseRemedy", case_id=case, by="c-1", remedy="price_reduction", amount="20.00")
+    with pytest.raises(InvalidCommandError, match="amount: a price reduction's amount is the "
+                                                  "merchant's offer"):
+        desk("ChooseRemedy", case_id=case, by="c-1", remedy="price_reduction")
+    assert app.store.recorder.max_notification_id() == stored  # the buyer named no amount
+    done = desk("ChooseRemedy", case_id=case, by="agent-1", remedy="price_reduction",
+                amount="20.00")  # the buyer asked for it; the merchant offers its amount
     refund = app.store.load(RefundCase, UUID(done.related["refund_case_id"]))
     assert refund.components == {"items": "20.00"}
     assert case_of(app, case).resolution["kind"] == "price_reduction"  # type: ignore[index]

@@ -11,12 +11,14 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from uuid import UUID, uuid5
+from uuid import UUID
 
 from aftersales.bootstrap import open_app
 from aftersales.settings import eventsourcing_env
+from aftersales_core.application.principals import principal_id_of
 from aftersales_core.application.results import CommandResult
 from aftersales_core.application.services import Services
+from aftersales_core.domain.ids import requested_case_id
 from aftersales_core.errors import ConcurrentChangeError, DomainError
 from dispatch.commands import submit
 from dispatch.group_commit import GroupCommitter, run_together
@@ -24,15 +26,16 @@ from tests.crash_helpers import LINES
 from tests.factories import T0, caller, delivered_order
 
 AT = T0 + timedelta(days=5)
-NS = UUID("6f1c1b4e-0000-4000-8000-000000000015")
 
 
-def case(n: int) -> str:
-    return str(uuid5(NS, f"case-{n}"))
+def case(n: int, customer: str = "c-1") -> str:
+    """The id of the customer's return requested under key ``case-n``."""
+    return str(requested_case_id("return", principal_id_of(f"customer-{customer}"),
+                                 f"case-{n}"))
 
 
 def request(n: int, order: str = "o-1", **extra: Any) -> dict[str, Any]:
-    return {"command": "RequestReturn", "case_id": case(n), "order_id": order,
+    return {"command": "RequestReturn", "idempotency_key": f"case-{n}", "order_id": order,
             "reason": "defective", "lines": [{"line_id": "2", "quantity": 1}],
             "at": AT.isoformat(), **extra}
 
@@ -113,9 +116,15 @@ def test_a_batch_gives_each_command_the_outcome_it_gets_alone_in_one_transaction
 
 
 def complaint(n: int) -> dict[str, Any]:
-    return {"command": "FileComplaint", "case_id": case(100 + n), "order_id": "o-1",
+    """Customer c-1's complaint #n (its case: ``filed(n)``)."""
+    return {"command": "FileComplaint", "idempotency_key": f"complaint-{n}", "order_id": "o-1",
             "channel": "chat", "category": "not_as_described", "description": f"#{n}",
             "at": AT.isoformat()}
+
+
+def filed_case(n: int) -> str:
+    return str(requested_case_id("complaint", principal_id_of("customer-c-1"),
+                                 f"complaint-{n}"))
 
 
 def test_a_conflict_with_another_process_reruns_the_batch_on_fresh_state(
@@ -255,8 +264,9 @@ def test_a_batch_writes_new_data_keys_in_its_own_transaction(store_settings: Any
         assert separate == []
         fresh = open_app(env)
         try:
-            notes = {n: fresh.store.load_any(UUID(case(n))).note.value  # type: ignore[union-attr]
-                     for n in (1, 2, 3, 4)}
+            owners = {1: "c-1", 2: "c-2", 3: "c-1", 4: "c-3"}
+            notes = {n: fresh.store.load_any(  # type: ignore[union-attr]
+                UUID(case(n, owner))).note.value for n, owner in owners.items()}
         finally:
             fresh.close()
         assert notes == {1: "the lamp flickers", 2: "scratched", 3: "again", 4: "dented"}
@@ -286,8 +296,8 @@ def test_a_batch_that_keeps_losing_to_another_process_runs_one_by_one(
         assert [d.error for d in outcomes] == [None, None], outcomes
         assert len(meddled) == 4  # three lost batches, then alone
         filed = [a for a, _, t in history(app) if t == "aftersales.complaint.Filed"]
-        assert sorted(filed) == sorted([case(101), case(102),
-                                        *(case(110 + n) for n in range(4))])
+        assert sorted(filed) == sorted([filed_case(1), filed_case(2),
+                                        *(filed_case(10 + n) for n in range(4))])
     finally:
         app.close()
         other.close()

@@ -14,6 +14,7 @@ from aftersales_core.domain.order import Order
 from aftersales_core.domain.refunds import RefundCase
 from aftersales_core.errors import (
     IllegalTransitionError,
+    InvalidCommandError,
     NotAuthorisedError,
     UnknownCaseError,
     UnknownOrderError,
@@ -62,7 +63,9 @@ def test_refund_above_threshold_waits_for_a_supervisor(app: Services) -> None:
     )
     refund = goodwill(app, "250.01")
     assert refund.status.value == "awaiting_approval"
-    at_threshold = goodwill(app, "250.00")
+    delivered_order(app, "o-2", lines=[{"line_id": "1", "sku": "TV", "category": "electronics",
+                                        "quantity": 1, "unit_price": "900.00"}])
+    at_threshold = goodwill(app, "250.00", order_id="o-2")  # the threshold is per order
     assert at_threshold.status.value == "approved"
 
 
@@ -222,3 +225,19 @@ def test_a_customer_acts_on_their_own_orders_and_cases_only(app: Services) -> No
         app.returns.request(customer(app, "c-2"), uuid4(), "o-404",
                             [{"line_id": "1", "quantity": 1}], "changed_mind", "refund", AT)
     assert str(theirs.value).replace("o-1", "") == str(missing.value).replace("o-404", "")
+
+
+def test_a_refunds_source_return_is_a_case_id_of_the_same_order(app: Services) -> None:
+    """A source_case_id that is no UUID was an internal error (exit 70); another order's
+    return lent its facts (fault, grade, who paid) to this order's refund."""
+    delivered_order(app, "o-1")
+    delivered_order(app, "o-2")
+    other = app.returns.request(caller(app, "customer-c-1"), uuid4(), "o-2",
+                                [{"line_id": "2", "quantity": 1}], "defective", "refund", AT)
+    before = app.store.recorder.max_notification_id()
+    for source_case_id, words in (("abc", "source_case_id: 'abc' is not a case id"),
+                                  (str(other.case_id), "is not one of order o-1's")):
+        with pytest.raises(InvalidCommandError, match=words):
+            app.refunds.request(caller(app, "agent-1"), uuid4(), "o-1", "return", "x", AT,
+                                source_case_id=source_case_id, amount=Decimal("1.00"))
+    assert app.store.recorder.max_notification_id() == before

@@ -21,8 +21,8 @@ def stored_count(app: Services) -> int:
 def test_return_within_the_eu_withdrawal_window_is_approved_with_its_decisions(
     app: Services,
 ) -> None:
-    delivered_order(app)
-    at = T0 + timedelta(days=10)
+    delivered_order(app, buyer_informed_of_return_cost=True)  # told before ordering: the buyer
+    at = T0 + timedelta(days=10)  # pays the return (test_customer_choices: when not told)
     result = app.returns.request(
         caller(app, "customer-c-1"),
         case_id=uuid4(),

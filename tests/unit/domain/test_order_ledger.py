@@ -240,3 +240,27 @@ def test_releasing_an_unknown_reservation_records_nothing() -> None:
     order.collect_events()
     order.release_refund(uuid4(), at(1))
     assert order.pending_events == []
+
+
+def test_the_ledger_counts_the_orders_other_refunds_for_the_approval_threshold() -> None:
+    order = placed_order(payments=("100.00",))
+    first, second = uuid4(), uuid4()
+    order.reserve_refund(first, Money(Decimal("30.00"), "EUR"), b.T0)
+    order.reserve_refund(second, Money(Decimal("20.00"), "EUR"), b.T0)
+    assert order.refunded_besides(first) == Money(Decimal("20.00"), "EUR")
+    assert order.refunded_besides(uuid4()) == Money(Decimal("50.00"), "EUR")
+    order.release_refund(second, b.T0)  # rejected: it no longer counts
+    assert order.refunded_besides(first) == Money(Decimal("0"), "EUR")
+
+
+def test_an_order_placed_before_the_return_cost_fact_existed_says_nothing_of_it() -> None:
+    """A stored Placed event without ``buyer_informed_of_return_cost`` folds to None (not
+    told), as every event stored before the field existed does."""
+    from aftersales_core.domain.folding import fold
+
+    order = placed_order()
+    events = order.collect_events()
+    placed = next(e for e in events if type(e).__name__ == "Placed")
+    assert placed.__dict__.pop("buyer_informed_of_return_cost") is None
+    again = fold(None, events)
+    assert again.buyer_informed_of_return_cost is None and again.placed

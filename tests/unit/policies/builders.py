@@ -64,8 +64,8 @@ def refund(**overrides: Any) -> JSON:
 
 
 def approval(**overrides: Any) -> JSON:
-    return {"amount": "100.00", "currency": "CNY", "requested_by": "agent-1", "approver": None,
-            "approver_role": None, **overrides}
+    return {"amount": "100.00", "currency": "CNY", "order_refunded": "0", "requested_by":
+            "agent-1", "approver": None, "approver_role": None, **overrides}
 
 
 def triage(**overrides: Any) -> JSON:

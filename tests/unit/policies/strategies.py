@@ -145,6 +145,7 @@ def refund_inputs(draw: st.DrawFn) -> JSON:
 def approval_inputs(draw: st.DrawFn) -> JSON:
     currency = draw(st.sampled_from(CURRENCIES))
     return {"amount": draw(amount(currency, 500_000)), "currency": currency,
+            "order_refunded": draw(amount(currency, 500_000)),
             "requested_by": draw(st.sampled_from(["ann", "bob"])),
             "approver": draw(st.none() | st.sampled_from(["ann", "bob", "cy"])),
             "approver_role": draw(st.none() | sorted_choice(APPROVER_ROLES))}

@@ -40,7 +40,7 @@ def decide(operation: str, roles: tuple[str, ...], *, bound_to: str | None = Non
 
 def may(operation: str, role: str) -> bool:
     facts = {"customer_id": "c-1", "requested_by": "someone-else", "requires_supervisor": False,
-             "direction": "in", "table": "cases"}
+             "direction": "in", "table": "cases", "staff_fields": []}
     principal = {"id": "p-1", "roles": [role], "enabled": True,
                  "customer_id": "c-1" if role == "customer" else None}
     decision = evaluate("access", {"operation": operation, "principal": principal,

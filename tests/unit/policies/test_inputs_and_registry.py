@@ -29,7 +29,7 @@ POLICIES: dict[str, Callable[..., JSON]] = {
 
 
 CURRENT = {"return.eligibility": 3, "return.shipping": 3, "refund.calculation": 2,
-           "refund.approval": 2, "complaint.triage": 2}
+           "refund.approval": 3, "complaint.triage": 2}
 
 
 @pytest.mark.parametrize("policy_id", sorted(POLICIES))

@@ -1,5 +1,5 @@
-"""refund.approval v2: thresholds per currency (exactly at one, one minor unit above), supervisors,
-no self-approval, and a plain sentence when no threshold is set."""
+"""refund.approval v2 and v3: thresholds per currency (exactly at one, one minor unit above),
+supervisors, no self-approval, and a plain sentence when no threshold is set."""
 
 from __future__ import annotations
 
@@ -15,13 +15,19 @@ THRESHOLDS = [("CNY", "2000.00", "2000.01"), ("HKD", "2300.00", "2300.01"),
               ("USD", "300.00", "300.01"), ("BRL", "1500.00", "1500.01")]
 
 
+def zero(like: str) -> str:
+    """0 written with the decimals of ``like``'s currency."""
+    return "0." + "0" * len(like.split(".")[1]) if "." in like else "0"
+
+
 @pytest.mark.parametrize(("currency", "at", "above"), THRESHOLDS)
 def test_a_refund_exactly_at_the_threshold_is_approved_by_policy(currency: str, at: str,
                                                                  above: str) -> None:
     decision = evaluate("refund.approval", approval(currency=currency, amount=at))
     assert decision.outcome == "auto_approve"
     assert decision.details == {"threshold": at, "requires_supervisor": False,
-                                "threshold_set": True}
+                                "threshold_set": True, "order_refunded": zero(at),
+                                "counted": at}
 
 
 @pytest.mark.parametrize(("currency", "at", "above"), THRESHOLDS)
@@ -37,8 +43,9 @@ def test_a_currency_without_a_threshold_says_plainly_that_a_supervisor_is_needed
         currency: str) -> None:
     decision = evaluate("refund.approval", approval(currency=currency, amount="1"))
     assert decision.outcome == "needs_supervisor"
-    assert decision.details == {"threshold": None, "requires_supervisor": True,
-                                "threshold_set": False}
+    assert {k: decision.details[k] for k in ("threshold", "requires_supervisor",
+                                             "threshold_set")} == {
+        "threshold": None, "requires_supervisor": True, "threshold_set": False}
     assert decision.rules[0] == "approval.no_threshold"
     assert decision.reasons[0] == f"no approval threshold is set for {currency}, so a " \
                                   "supervisor is needed to approve this refund"
