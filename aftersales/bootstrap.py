@@ -42,6 +42,7 @@ from aftersales_core.application.services import Services
 from aftersales_core.application.store import Store
 from aftersales_core.application.unit_of_work import UnitOfWork
 from aftersales_core.application.upstream import UpstreamService
+from aftersales_core.text import is_digits
 from audit.denials import open_denial_log
 from consumers import kafka_clients
 from consumers.case_events import RelayableMapper, is_relayed, to_cloud_event
@@ -223,7 +224,7 @@ def build_relay(app: Services, settings: Settings, policy: ErrorPolicy | None = 
 
     def topic_limit() -> int | None:
         found = topic_config(servers, settings.case_events_topic, "max.message.bytes")
-        return int(found) - RECORD_OVERHEAD if found and found.isdigit() else None
+        return int(found) - RECORD_OVERHEAD if found and is_digits(found) else None
 
     return Relay(app.store.recorder, app.store.factory.tracking_recorder(),
                  partial(kafka_clients.producer, servers,

@@ -16,6 +16,7 @@ import typer
 
 from aftersales import exit_codes
 from aftersales.output import Format, console, dumps, emit_json_line, emit_rows, errors, fail
+from aftersales_core.text import is_digits
 
 if TYPE_CHECKING:
     from aftersales.settings import Settings
@@ -94,7 +95,7 @@ def show(where: Annotated[str, typer.Argument(help="PARTITION:OFFSET, as `dlq li
     from aftersales.settings import Settings
 
     partition, sep, offset = where.partition(":")
-    if not (sep and partition.isdigit() and offset.isdigit()):
+    if not (sep and is_digits(partition) and is_digits(offset)):
         raise typer.BadParameter(f"expected PARTITION:OFFSET, got {where!r}")
     found = [letter for letter in _letters(Settings.from_env(), None, None)
              if letter.where == f"{int(partition)}:{int(offset)}"]

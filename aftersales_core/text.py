@@ -48,3 +48,9 @@ def check_text(field: str, value: str, max_length: int, what: str = "") -> str:
     if problem is not None:
         raise InvalidFieldError(field, problem)
     return value
+
+
+def is_digits(value: str) -> bool:
+    """``value`` is a non-negative integer written in ASCII digits: ``str.isdigit`` alone also
+    accepts superscripts and other scripts' digits ("²6"), which ``int()`` then refuses."""
+    return value.isascii() and value.isdigit()

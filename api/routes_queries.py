@@ -16,6 +16,7 @@ import orjson
 from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import Response
 
+from aftersales_core.text import is_digits
 from api import models
 from api.auth import Authenticated
 from api.http import PROBLEMS, answer, caller, only_params, runtime, time_param
@@ -88,7 +89,7 @@ def list_table(request: Request, who: Authenticated, name: str,
     if order_by is not None and spec.column(order_by.lstrip("-")) is None:
         raise _bad("order_by", f"no column {order_by.lstrip('-')!r} in {name}")
     limit_text = params.get("limit", "100")
-    if not limit_text.isdigit() or not 1 <= int(limit_text) <= MAX_LIMIT:
+    if not is_digits(limit_text) or not 1 <= int(limit_text) <= MAX_LIMIT:
         raise _bad("limit", f"an integer from 1 to {MAX_LIMIT}")
     fingerprint = _cursor_print(name, filters, order_by)
     after = _decode_cursor(params["cursor"], fingerprint) if "cursor" in params else None

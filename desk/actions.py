@@ -20,6 +20,7 @@ from aftersales_core.domain.complaints import NOT_DONE, WORKING
 from aftersales_core.domain.principals import Principal
 from aftersales_core.domain.return_status import OPEN_BEFORE_SHIPPING
 from aftersales_core.outcomes import Permission
+from aftersales_core.text import is_digits
 from schemas import commands as wire
 
 # command -> the case statuses it applies to (mirrors the aggregates' own checks)
@@ -158,7 +159,7 @@ def body_of(command: str, form: dict[str, str], case: Any) -> dict[str, Any]:
             continue
         if field.options == ("true", "false"):
             body[field.name] = {"true": True, "false": False}.get(value, value)
-        elif field.widget == "number" and value.isdigit() and len(value) < 10:
+        elif field.widget == "number" and is_digits(value) and len(value) < 10:
             body[field.name] = int(value)
         else:
             body[field.name] = value

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, get_args
 
+from aftersales_core.text import is_digits
 from desk.assignments import Assignments
 from desk.i18n import Reader
 from projections.db import ReadDatabase
@@ -71,7 +72,7 @@ class Query:
             else:
                 query.filters[name] = value
         shown = params.get("shown", "")
-        if shown.isdigit() and 0 < int(shown) <= 2000:
+        if is_digits(shown) and 0 < int(shown) <= 2000:
             query.shown = int(shown)
         return query
 

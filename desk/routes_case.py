@@ -26,6 +26,7 @@ from aftersales_core.errors import (
     PreconditionFailedError,
     UnknownCaseError,
 )
+from aftersales_core.text import is_digits
 from api.http import runtime, time_param
 from api.problems import Problem
 from desk import actions
@@ -123,7 +124,7 @@ def _act(request: Request, who: Viewer, case_id: UUID, form: dict[str, str]) -> 
                     problem=f"{name[:60]!r} is no action on a {kind} case")
     version = form.get("version", "")
     caller = who.caller
-    if version.isdigit() and name != "RequestRefund":
+    if is_digits(version) and name != "RequestRefund":
         caller = Caller(caller.principal_id, caller.received_at, caller.via, roles=caller.roles,
                         if_match=Expectation(case_id, int(version)))
     try:

@@ -72,6 +72,15 @@ def test_a_cursor_belongs_to_its_listing(api: ApiServer, world: World) -> None:
                            ).status_code == 400
 
 
+def test_a_limit_in_other_digits_than_ascii_is_refused_not_a_crash(api: ApiServer,
+                                                                    world: World) -> None:
+    with api.client("auditor-1") as auditor:
+        for limit in ("\u00b26", "\u0663", "\uff15", "1\u2070", " 5", "+5", "0", "1001"):
+            done = auditor.get("/v1/projections/shipment_orders", params={"limit": limit})
+            assert done.status_code == 400, (limit, done.text)
+            assert done.json()["errors"][0]["field"] == "limit"
+
+
 def test_a_case_as_of_an_earlier_moment(api: ApiServer, world: World) -> None:
     at = T0 + timedelta(days=5)
     with api.client("agent-1") as agent:
