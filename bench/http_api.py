@@ -53,7 +53,16 @@ from bench.context import Context
 from bench.http_client import Answer, Connection, get, post_json
 from bench.messages import customer_of
 from bench.report import BenchResult, Figure, percentile, progress
-from bench.workload import ADMIN, COMMANDS_AT, STAFF, _script, as_principal, ingest_orders, new_app
+from bench.workload import (
+    ADMIN,
+    COMMANDS_AT,
+    STAFF,
+    Command,
+    _script,
+    as_principal,
+    ingest_orders,
+    new_app,
+)
 
 CONCURRENCY = (1, 16, 64)
 RATE = 200.0  # requests per second of the latency run
@@ -91,6 +100,15 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _body(command: Command) -> dict[str, Any]:
+    """A command as its sender posts it: a customer names the key of the case it opens."""
+    body = {"command": command.name, **_plain(command.kwargs)}
+    if command.idempotency_key is not None:
+        del body["case_id"]
+        body["idempotency_key"] = command.idempotency_key
+    return body
+
+
 class Setup:
     """The store, its orders, the principals' keys, and the server over them."""
 
@@ -111,8 +129,8 @@ class Setup:
     def script(self, index: int) -> list[bytes]:
         """Order ``index``'s 18 commands, as requests with their senders' keys."""
         commands = _script(self.app, self.order_ids[index], customer_of(index))
-        return [post_json("/v1/commands", {"command": c.name, **_plain(c.kwargs)},
-                          self.keys[self.names[c.caller.principal_id]]) for c in commands]
+        return [post_json("/v1/commands", _body(c), self.keys[self.names[c.caller.principal_id]])
+                for c in commands]
 
     def refund(self, index: int, number: int) -> bytes:
         at = COMMANDS_AT + timedelta(minutes=number)

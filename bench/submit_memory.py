@@ -19,7 +19,6 @@ import sys
 import time
 from datetime import timedelta
 from pathlib import Path
-from uuid import NAMESPACE_URL, uuid5
 
 import orjson
 
@@ -44,7 +43,7 @@ def complaints_file(path: Path, order_ids: list[str], count: int) -> Path:
             index = number % len(order_ids)
             out.write(orjson.dumps({"as": f"customer-{customer_of(index)}", "command": {
                 "command": "FileComplaint", "order_id": order_ids[index],
-                "case_id": str(uuid5(NAMESPACE_URL, f"bench-complaint-{number}")),
+                "idempotency_key": f"bench-complaint-{number}",
                 "channel": "email", "category": "not_as_described",
                 "description": "the colour is not the one in the pictures",
                 "at": (COMMANDS_AT + timedelta(seconds=number)).isoformat()}}) + b"\n")

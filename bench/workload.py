@@ -20,7 +20,7 @@ from aftersales.settings import eventsourcing_env
 from aftersales_core.application.access import Caller
 from aftersales_core.application.principals import principal_id_of
 from aftersales_core.application.services import Services
-from aftersales_core.domain.ids import case_id_for
+from aftersales_core.domain.ids import case_id_for, requested_case_id
 from aftersales_core.errors import AlreadyExistsError, PrincipalExistsError
 from bench.messages import T0, customer_of, delivered_order_messages, order_id_of
 from dispatch.group_commit import run_together
@@ -109,6 +109,9 @@ class Command:
     method: Callable[..., Any]
     caller: Caller
     kwargs: dict[str, Any]
+    #: A customer opens a case under an idempotency key (never a case id of its choosing):
+    #: over the wire the key is sent and ``case_id`` is what the engine derives from it.
+    idempotency_key: str | None = None
 
     def __call__(self) -> Any:
         return self.method(self.caller, **self.kwargs)
@@ -116,23 +119,28 @@ class Command:
 
 def _script(app: Services, order_id: str, customer_id: str) -> list[Command]:
     """The commands of one order's after-sales life, in order (18 commands, 3 cases + 1)."""
-    ret, goodwill, complaint = uuid4(), uuid4(), uuid4()
+    buyer = as_principal(f"customer-{customer_id}")
+    ret_key, complaint_key = f"return-{uuid4()}", f"complaint-{uuid4()}"
+    ret = requested_case_id("return", buyer.principal_id, ret_key)
+    complaint = requested_case_id("complaint", buyer.principal_id, complaint_key)
+    goodwill = uuid4()
     return_refund: UUID = case_id_for("refund", f"return:{ret}")
 
     def at(hours: float) -> datetime:
         return COMMANDS_AT + timedelta(hours=hours)
 
-    def c(name: str, method: Callable[..., Any], who: Caller, **kwargs: Any) -> Command:
-        return Command(name, method, who, kwargs)
+    def c(name: str, method: Callable[..., Any], who: Caller, key: str | None = None,
+          **kwargs: Any) -> Command:
+        return Command(name, method, who, kwargs, key)
 
-    buyer = as_principal(f"customer-{customer_id}")
     agent3, agent7, wh, psp = (as_principal(n) for n in ("agent-3", "agent-7", "wh-1", "psp-1"))
     returns, refunds, complaints = app.returns, app.refunds, app.complaints
     return [
-        c("RequestReturn", returns.request, buyer, case_id=ret, order_id=order_id,
+        c("RequestReturn", returns.request, buyer, ret_key, case_id=ret, order_id=order_id,
           lines=[{"line_id": "2", "quantity": 1}], reason="defective", outcome="refund",
           at=at(0), note="the lamp flickers", evidence=["https://img.example/1.jpg"]),
-        c("FileComplaint", complaints.file, buyer, case_id=complaint, order_id=order_id,
+        c("FileComplaint", complaints.file, buyer, complaint_key, case_id=complaint,
+          order_id=order_id,
           channel="chat", category="not_as_described",
           description="the mugs are a different colour", at=at(0.5)),
         c("IssueReturnLabel", returns.issue_label, agent7, case_id=ret, carrier="DHL",
