@@ -314,9 +314,9 @@ def run(ctx: Context) -> BenchResult:
         bench.repeats = rates
         bench.notes.append(
             f"in-process reference: the same mix on Services without HTTP ran "
-            f"{in_process:,.0f} commands/s in this run; every command is its own store "
-            "transaction (group commit is issue 15); the load generator shares the machine's "
-            "cores with the server")
+            f"{in_process:,.0f} commands/s in this run, one store transaction per command; "
+            "the server commits the commands of concurrent requests together (GroupCommitter), "
+            "and the load generator shares the machine's cores with it")
     finally:
         setup.stop()
     return bench
