@@ -165,7 +165,7 @@ def _apply_batch(db: ReadDatabase, projections: Sequence[Projection],
                  deliveries: Sequence[Delivery], on_failures: OnFailures | None) -> int:
     if all(d.event is not None for d in deliveries):
         try:
-            with db.transaction() as tx:
+            with db.transaction(pipelined=True) as tx:  # all or nothing: see below
                 return apply_in(tx, projections, deliveries, careful=False)[0]
         except Exception as error:
             if is_outage(error) or _lost_a_race(error):

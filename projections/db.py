@@ -20,7 +20,7 @@ import re
 import sqlite3
 import sys
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager, nullcontext, suppress
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -120,10 +120,17 @@ class ReadDatabase:
         return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
 
     @contextmanager
-    def transaction(self) -> Iterator[Transaction]:
-        """One atomic unit: everything inside commits together or not at all."""
+    def transaction(self, pipelined: bool = False) -> Iterator[Transaction]:
+        """One atomic unit: everything inside commits together or not at all.
+
+        ``pipelined`` (PostgreSQL): statements are sent without waiting for each answer
+        (psycopg's pipeline mode; reading a result waits for everything sent before it), so a
+        batch of writes costs a few network round trips instead of one per statement. A
+        failing statement is then reported later than it ran, so only an all-or-nothing unit
+        may be pipelined, never one that recovers from a statement's error in a savepoint."""
         if self.is_postgres:
-            with self._conn.transaction():
+            with self._conn.pipeline() if pipelined else nullcontext(), \
+                    self._conn.transaction():
                 yield Transaction(self, self._conn.cursor())
             return
         self._conn.execute("BEGIN IMMEDIATE")

@@ -24,7 +24,7 @@ def _apply_store(db: ReadDatabase, projections: Sequence[Projection], events: Se
                  failed: list[Failure]) -> None:
     """One transaction; again event by event in savepoints when some event fails."""
     try:
-        with db.transaction() as tx:
+        with db.transaction(pipelined=True) as tx:
             apply_events(tx, projections, events)
             settle_in(tx, projections)
             return
