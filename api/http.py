@@ -124,6 +124,13 @@ def only_params(request: Request, allowed: Collection[str], unknown: str = "") -
 
 
 ETAG = re.compile(r'^"([0-9]{1,9})"$')
+#: Response headers as the OpenAPI document declares them: the version as a strong ETag (what
+#: If-Match takes back) and where a new case lives.
+ETAG_HEADER = {"ETag": {"description": 'the version, as a strong ETag such as "3": send it '
+                                       "back in If-Match",
+                        "schema": {"type": "string", "pattern": '^"[0-9]+"$'}}}
+LOCATION_HEADER = {"Location": {"description": "the case: /v1/cases/{case_id}",
+                                "schema": {"type": "string"}}}
 
 
 def if_match_version(if_match: str | None) -> int | None:

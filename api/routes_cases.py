@@ -18,7 +18,7 @@ from aftersales_core.domain.ids import order_aggregate_id
 from aftersales_core.errors import UnknownCaseError
 from api import models
 from api.auth import Authenticated
-from api.http import PROBLEMS, answer, caller, note, runtime, time_param
+from api.http import ETAG_HEADER, PROBLEMS, answer, caller, note, runtime, time_param
 from api.problems import Problem
 from api.routes_queries import list_table
 from schemas.common import Ident
@@ -51,7 +51,8 @@ def _case(history: CaseHistory) -> dict[str, Any]:
     return history.to_json()
 
 
-@router.get("/v1/cases/{case_id}", responses={200: {"model": models.CaseView}, **PROBLEMS})
+@router.get("/v1/cases/{case_id}", responses={
+    200: {"model": models.CaseView, "headers": ETAG_HEADER}, **PROBLEMS})
 def get_case(request: Request, who: Who, case_id: CaseId, as_of: AsOf = None) -> Response:
     """The case's state, its events in order and every policy decision (with inputs, policy
     and version, outcome and reasons), as of now or ``as_of``; personal data redacted for
@@ -60,7 +61,8 @@ def get_case(request: Request, who: Who, case_id: CaseId, as_of: AsOf = None) ->
     return answer(_case(history), headers=_etag(history))
 
 
-@router.get("/v1/cases/{case_id}/events", responses={200: {"model": models.Events}, **PROBLEMS})
+@router.get("/v1/cases/{case_id}/events", responses={
+    200: {"model": models.Events, "headers": ETAG_HEADER}, **PROBLEMS})
 def get_events(request: Request, who: Who, case_id: CaseId, as_of: AsOf = None) -> Response:
     """The case's events in order: when, what, who (``by``) and in which role."""
     history = _history(request, who, case_id, as_of)
@@ -70,7 +72,7 @@ def get_events(request: Request, who: Who, case_id: CaseId, as_of: AsOf = None) 
 
 
 @router.get("/v1/cases/{case_id}/decisions",
-            responses={200: {"model": models.Decisions}, **PROBLEMS})
+            responses={200: {"model": models.Decisions, "headers": ETAG_HEADER}, **PROBLEMS})
 def get_decisions(request: Request, who: Who, case_id: CaseId, as_of: AsOf = None
                   ) -> Response:
     """Every policy decision recorded on the case: policy, version, inputs, outcome, reasons."""
@@ -81,7 +83,8 @@ def get_decisions(request: Request, who: Who, case_id: CaseId, as_of: AsOf = Non
 
 
 @router.get("/v1/cases/{case_id}/deadlines",
-            responses={200: {"model": models.CaseDeadlines}, **PROBLEMS})
+            responses={200: {"model": models.CaseDeadlines, "headers": ETAG_HEADER},
+                       **PROBLEMS})
 def get_deadlines(request: Request, who: Who, case_id: CaseId, as_of: AsOf = None
                   ) -> Response:
     """The case's deadlines by due time: state, due, action, who set them and why."""

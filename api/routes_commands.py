@@ -20,7 +20,17 @@ from starlette.responses import Response
 from aftersales_core.application.access import Caller, Expectation
 from api import models
 from api.auth import Authenticated
-from api.http import COMMAND_PROBLEMS, answer, caller, if_match_version, json_body, note, runtime
+from api.http import (
+    COMMAND_PROBLEMS,
+    ETAG_HEADER,
+    LOCATION_HEADER,
+    answer,
+    caller,
+    if_match_version,
+    json_body,
+    note,
+    runtime,
+)
 from api.idempotency import Answer, check_key, fingerprint
 from api.metrics import COMMANDS
 from api.problems import Problem, problem_for
@@ -55,8 +65,9 @@ def expectation(if_match: str | None, command: AnyCommand) -> Expectation | None
 
 @router.post("/v1/commands", tags=["commands"], responses={
     200: {"description": "done: the case's new state and the decisions taken",
-          "model": models.CommandAnswer},
-    201: {"description": "done: a case was opened", "model": models.CommandAnswer},
+          "model": models.CommandAnswer, "headers": {**ETAG_HEADER, **LOCATION_HEADER}},
+    201: {"description": "done: a case was opened", "model": models.CommandAnswer,
+          "headers": {**ETAG_HEADER, **LOCATION_HEADER}},
     **COMMAND_PROBLEMS,
 }, openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
     "schema": {"$ref": "#/components/schemas/Command"}}}}})

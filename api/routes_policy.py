@@ -23,6 +23,7 @@ from aftersales_core.policybook.publish.render import HTML_POLICY
 from api.auth import Authenticated
 from api.http import (
     COMMAND_PROBLEMS,
+    ETAG_HEADER,
     PROBLEMS,
     answer,
     caller,
@@ -52,11 +53,11 @@ TextFormat = Annotated[Literal["md", "html"], Query(alias="format",
                                                     description="Markdown or HTML")]
 BOOK = {200: {"description": "the book: who set it, when, why, and its settings; the ETag is "
                          "the version of the book this URL sets (0 while a merchant has none "
-                         "of its own), for If-Match on PUT"}, **PROBLEMS}
+                         "of its own), for If-Match on PUT", "headers": ETAG_HEADER}, **PROBLEMS}
 MEDIA = {"md": "text/markdown; charset=utf-8", "html": "text/html; charset=utf-8"}
 TEXT = {"schema": {"type": "string"}}
 SET = {201: {"description": "stored: the new version (who, when, why); its ETag is the "
-                         "version"}, **COMMAND_PROBLEMS,
+                         "version", "headers": ETAG_HEADER}, **COMMAND_PROBLEMS,
        409: {**COMMAND_PROBLEMS[409], "description": "another version kept being set at the "
              "same moment (exit code 4)"},
        412: {**COMMAND_PROBLEMS[412], "description": "If-Match: the book is at another version "

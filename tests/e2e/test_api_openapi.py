@@ -70,3 +70,18 @@ def test_bad_input_is_documented_as_the_400_it_is() -> None:
             if operation.get("parameters") or operation.get("requestBody"):
                 assert "400" in responses, (method, path)
     assert "HTTPValidationError" not in document["components"]["schemas"]
+
+
+def test_the_versions_a_client_sends_back_in_if_match_are_declared_as_etag_headers() -> None:
+    document = json.loads(OUT.read_bytes())
+    declared = {(path, method, status)
+                for path, operations in document["paths"].items()
+                for method, operation in operations.items()
+                for status, response in operation["responses"].items()
+                if "ETag" in response.get("headers", {})}
+    assert {("/v1/cases/{case_id}", "get", "200"), ("/v1/commands", "post", "200"),
+            ("/v1/commands", "post", "201"), ("/v1/policy-books/platform", "get", "200"),
+            ("/v1/policy-books/merchants/{merchant_id}", "put", "201")} <= declared
+    created = document["paths"]["/v1/commands"]["post"]["responses"]["201"]["headers"]
+    assert "Location" in created
+
