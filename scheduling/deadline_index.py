@@ -163,19 +163,20 @@ class DeadlineIndex:
         open_deadlines: Sequence[tuple[str, datetime, str]],
     ) -> None:
         """Make a case's rows say what the aggregate says (at ``version``): heals rows a
-        stale reader left behind."""
+        stale reader left behind.
+
+        Writes only, the first statement a write: on SQLite a transaction that reads first and
+        then writes fails at once ("database is locked") when another process wrote in
+        between, where a transaction that starts by writing waits for the lock."""
+        still = [name for name, _, _ in open_deadlines]
+        others = f" AND name NOT IN ({', '.join('?' for _ in still)})" if still else ""
+        table = self.rows_table
         with self._tx() as tx:
-            names = [
-                r[0]
-                for r in tx.rows(
-                    f"SELECT name FROM {self.rows_table} WHERE case_id = ? AND due_at IS NOT NULL",
-                    (str(case_id),),
-                )
-            ]
-            still = {name for name, _, _ in open_deadlines}
-            for name in names:
-                if name not in still:
-                    self._put(tx, str(case_id), name, case_type, None, None, version)
+            tx.execute(  # the open rows of deadlines the case no longer has: closed
+                f"UPDATE {table} SET due_at = NULL, action = NULL, version = ? "
+                f"WHERE case_id = ? AND due_at IS NOT NULL AND version <= ?{others}",
+                (version, str(case_id), version, *still),
+            )
             for name, due, action in open_deadlines:
                 self._put(tx, str(case_id), name, case_type, utc_text(due), action, version)
 
