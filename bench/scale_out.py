@@ -112,18 +112,20 @@ class Cluster:
             return 0
         return int(found[0][0] or 0) if found else 0
 
-    def stored(self, topics: tuple[str, ...] = ()) -> int:
-        table = f'"{self.schema}".{self.app.store.recorder.events_table_name}'  # type: ignore[attr-defined]
-        if not topics:  # not the highest position: PostgreSQL leaves gaps
-            return self.count(f"SELECT COUNT(*) FROM {table}")
-        return self.count(f"SELECT COUNT(*) FROM {table} WHERE topic = ANY(%s)",
+    @property
+    def events_table(self) -> str:
+        return f'"{self.schema}".{self.app.store.recorder.events_table_name}'  # type: ignore[attr-defined]
+
+    def stored(self, topics: tuple[str, ...]) -> int:
+        """Stored events of these topics (a count, not the highest position: PostgreSQL
+        leaves gaps)."""
+        return self.count(f"SELECT COUNT(*) FROM {self.events_table} WHERE topic = ANY(%s)",
                           (list(topics),))
 
     def published(self) -> int:
         """The stored events the relay publishes (principals' events stay in the store)."""
-        table = f'"{self.schema}".{self.app.store.recorder.events_table_name}'  # type: ignore[attr-defined]
         private = " AND ".join("topic NOT LIKE %s" for _ in PRIVATE_TOPICS)
-        return self.count(f"SELECT COUNT(*) FROM {table} WHERE {private}",
+        return self.count(f"SELECT COUNT(*) FROM {self.events_table} WHERE {private}",
                           tuple(f"{prefix}%" for prefix in PRIVATE_TOPICS))
 
     def close(self) -> None:
