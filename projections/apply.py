@@ -22,6 +22,7 @@ from projections.base import Event, Handler, Projection, utc
 from projections.db import ReadDatabase, Transaction, is_outage, native
 
 MAX_POSITION = 2**63 - 1
+RACE_ATTEMPTS = 5  # a batch that loses a deadlock or serialisation race is applied again
 log = logging.getLogger(__name__)
 
 
@@ -133,12 +134,30 @@ def apply_batch(db: ReadDatabase, projections: Sequence[Projection],
     An event at or below a projection's position for its partition (a re-send by the relay)
     or below its floor (already applied by a rebuild) is skipped, so nothing is applied twice.
     ``on_failures`` hears what was left out before the transaction commits (raising there
-    rolls the batch back). Returns how many (event, projection) applications happened. An
-    outage, or a deadlock or serialisation failure against another runner, rolls the whole
-    batch back and raises: the runner's error policy retries it (workers/error_policy.py)."""
-    applied = _apply_batch(db, projections, deliveries, on_failures)
+    rolls the batch back). Returns how many (event, projection) applications happened.
+
+    Runners that share a read database update shared rows (an order's products, a day's
+    totals) in the order their events come, so two of them can deadlock; PostgreSQL then
+    rolls one batch back, which is applied again at once (it waits for the winner's locks),
+    up to ``RACE_ATTEMPTS`` times. An outage, or a race lost that often, rolls the batch back
+    and raises: the runner's error policy retries it (workers/error_policy.py)."""
+    applied = _again_after_a_lost_race(
+        "a batch", lambda: _apply_batch(db, projections, deliveries, on_failures))
     settle(db, projections)
     return applied
+
+
+def _again_after_a_lost_race(what: str, work: Callable[[], int]) -> int:
+    for attempt in range(1, RACE_ATTEMPTS):
+        try:
+            return work()
+        except Exception as error:
+            if not _lost_a_race(error):
+                raise
+            log.info("%s lost a race with another writer (%s); applying it again "
+                     "(attempt %d of %d)", what, type(error).__name__, attempt + 1,
+                     RACE_ATTEMPTS)
+    return work()
 
 
 def settle(db: ReadDatabase, projections: Sequence[Projection]) -> None:
@@ -157,8 +176,12 @@ def settle_in(tx: Transaction, projections: Sequence[Projection]) -> None:
 
 
 def _in_transaction(db: ReadDatabase, work: Callable[[Transaction], None]) -> None:
-    with db.transaction() as tx:
-        work(tx)
+    def once() -> int:
+        with db.transaction() as tx:
+            work(tx)
+        return 0
+
+    _again_after_a_lost_race("a settle step", once)
 
 
 def _apply_batch(db: ReadDatabase, projections: Sequence[Projection],

@@ -2,10 +2,12 @@
 without waiting for each answer, so a statement the server refuses is reported later than it
 ran. The batch must still be all or nothing, and then go event by event as before: what the
 database refuses (server side: a constraint; client side: a NUL in text) is left out alone,
-everything else of the batch applied once, positions at the batch's end."""
+everything else of the batch applied once, positions at the batch's end. Two runners that
+deadlock on shared rows both get their batch applied (the loser's again, at once)."""
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import pytest
@@ -92,3 +94,64 @@ def test_a_rebuild_page_with_a_refused_statement_is_applied_again_event_by_event
                               careful=True)
     assert [f.delivery.event["position"] for f in failed if f.delivery.event] == [2]
     assert _rows(db) == {"row-1": "ok.", "row-3": "ok."}
+
+
+class Crossing(Projection):
+    """Two shared counters; a batch's events add to both, in the order its event names them.
+    The first event each runner applies waits at a barrier while it holds its first row, so
+    two runners taking the rows in opposite orders deadlock for certain."""
+
+    name = "crossing"
+    tables = {"crossing": "CREATE TABLE {crossing} (id TEXT PRIMARY KEY, n INTEGER NOT NULL)"}
+
+    def __init__(self, barrier: threading.Barrier) -> None:
+        super().__init__()
+        self.barrier, self.waited = barrier, False
+
+    @handles("test.Cross")
+    def cross(self, event: Event, tx: Transaction) -> None:
+        first, second = event["data"]["order"]
+        tx.one(self.sql("UPDATE {crossing} SET n = n + 1 WHERE id = ? RETURNING n"), (first,))
+        if not self.waited:  # only the first try: the retry must get through
+            self.waited = True
+            self.barrier.wait(timeout=30)
+        tx.execute(self.sql("UPDATE {crossing} SET n = n + 1 WHERE id = ?"), (second,))
+
+
+def test_two_runners_that_deadlock_on_shared_rows_both_get_their_batch_applied(
+        pg_schema: tuple[str, str]) -> None:
+    url, schema = pg_schema
+    url = f"{url}?options=-csearch_path%3D{schema}"
+    barrier = threading.Barrier(2)
+    setup = ReadDatabase(url)
+    ensure_schema(setup, [Crossing(barrier)])
+    setup.execute("INSERT INTO crossing (id, n) VALUES ('a', 0), ('b', 0)")
+    failures: list[BaseException] = []
+    applied: list[int] = []
+
+    def runner(part: int, order: list[str]) -> None:
+        db = ReadDatabase(url)
+        event = {"type": "test.Cross", "subject": f"s-{part}", "position": part + 1,
+                 "version": 1, "time": "2026-12-01T10:00:00+00:00", "data": {"order": order}}
+        try:
+            applied.append(apply_batch(db, [Crossing(barrier)],
+                                       [Delivery("case-events", part, 0, event)]))
+        except BaseException as error:
+            failures.append(error)
+        finally:
+            db.close()
+
+    threads = [threading.Thread(target=runner, args=(0, ["a", "b"])),
+               threading.Thread(target=runner, args=(1, ["b", "a"]))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not failures, failures
+    assert applied == [1, 1]
+    assert {r["id"]: r["n"] for r in setup.query("SELECT id, n FROM crossing")} == {
+        "a": 2, "b": 2}
+    with setup.transaction() as tx:
+        where = positions.load(tx, "crossing")
+    assert where.parts == {("case-events", 0): (1, 1), ("case-events", 1): (1, 2)}
+    setup.close()
