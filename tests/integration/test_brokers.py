@@ -102,21 +102,30 @@ def test_broker_paused_for_three_seconds_then_resumed_keeps_serving(
     ensure_topics(broker.bootstrap_servers, {topic: 3})
     producer = KafkaProducer(**broker.producer_config(request_timeout_ms=20000))
     try:
-        producer.send(topic, key=b"k", value=b"before").get(timeout=20)
+        sent = [producer.send(topic, key=b"k", value=b"before").get(timeout=20)]
         process.pause()
         try:
             time.sleep(3)
             in_flight = producer.send(topic, key=b"k", value=b"during")
         finally:
             process.resume()
-        in_flight.get(timeout=30)
-        producer.send(topic, key=b"k", value=b"after").get(timeout=30)
+        sent.append(in_flight.get(timeout=30))
+        sent.append(producer.send(topic, key=b"k", value=b"after").get(timeout=30))
     finally:
         producer.close()
+    # one key, one partition, in order: what the broker acknowledged
+    assert len({m.partition for m in sent}) == 1
+    assert [m.offset for m in sent] == [0, 1, 2]
 
-    consumer = KafkaConsumer(topic, **broker.consumer_config(None))
+    # read that partition back from its start (assigned: no group or metadata-driven
+    # assignment in between the broker and what it stored)
+    consumer = KafkaConsumer(**broker.consumer_config(None))
     try:
+        partition = TopicPartition(topic, sent[0].partition)
+        consumer.assign([partition])
+        consumer.seek_to_beginning(partition)
         values = [value for _, _, value, _ in _consume(consumer, 3)]
+        end = consumer.end_offsets([partition])
     finally:
         consumer.close()
-    assert values == ["before", "during", "after"]
+    assert values == ["before", "during", "after"], f"end offsets {end}"
