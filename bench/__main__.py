@@ -12,6 +12,7 @@ stdout; the figures, repeats and machine to bench/results/latest.json."""
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import os
 import shutil
@@ -95,6 +96,14 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def fresh_process_heap() -> None:
+    """The collector as a fresh ``aftersales`` process has it: what earlier benchmarks left
+    is collected or frozen (each command runs in its own process, which never sees it; left
+    in sight, every collection of the oldest generation would walk it)."""
+    gc.collect()
+    tune_collector()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse(argv)
     tune_collector()  # as every aftersales process does (workers/collector.py)
@@ -113,6 +122,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.perf_counter()
     try:
         for name in names:
+            fresh_process_heap()
             bench_started = time.perf_counter()
             try:
                 result = BENCHMARKS[name](ctx)
