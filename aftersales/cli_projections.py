@@ -24,6 +24,7 @@ from aftersales.output import (
     output_file,
     output_option,
 )
+from workers.collector import tune_collector
 
 if TYPE_CHECKING:
     from aftersales_core.application.reads import QueryScope
@@ -187,6 +188,7 @@ def rebuild_command(
         raise typer.Exit(exit_codes.INVALID)
     settings = Settings.from_env()
     app = build_app(settings)
+    tune_collector()  # again: what the command loaded since start-up is frozen too
     failed: list[Failure] = []
     total = app.store.recorder.max_notification_id() or 0
     columns = (TextColumn("rebuilding"), BarColumn(), MofNCompleteColumn(),
@@ -222,6 +224,7 @@ def catch_up_command(
         raise typer.Exit(exit_codes.INVALID)
     settings = Settings.from_env()
     app = build_app(settings)
+    tune_collector()  # again: what the command loaded since start-up is frozen too
     failed: list[Failure] = []
     try:
         reached = catch_up(build_read_db(settings), names, store_reader(app), failed=failed)
