@@ -30,6 +30,7 @@ from rich.table import Table
 from rich.text import Text
 
 from aftersales.secrets import scrub
+from aftersales_core.text import shown_visibly
 from projections.db import private_file
 
 Format = Literal["table", "json", "csv", "tsv"]
@@ -37,18 +38,13 @@ Format = Literal["table", "json", "csv", "tsv"]
 console = Console() if sys.stdout.isatty() else Console(width=1_000_000)
 errors = Console(stderr=True)
 
-# C0 and C1 controls (but tab and line feed), DEL, zero-width and bidirectional formatting
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e"
-                      "\u2060-\u2069\ufeff]")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?")
 
 
 def printable(value: object) -> str:
     """The value as text for a terminal: control characters shown as escapes (\\x1b…)."""
-    text = "" if value is None else str(value)
-    return _CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}" if ord(m.group()) > 0xFF
-                        else f"\\x{ord(m.group()):02x}", text)
+    return shown_visibly("" if value is None else str(value))
 
 
 def cell(value: object) -> Text:

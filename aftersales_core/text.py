@@ -6,7 +6,11 @@ command and inbound event), the policy book's names and the reason stored with a
 all refuse the same characters: NUL, the C0 controls other than tab, line feed and carriage
 return, DEL, and the C1 controls (U+0080 to U+009F: U+009B is a terminal's escape sequence
 introducer on its own). Text must also be encodable as UTF-8 (a lone surrogate, which a command
-line argument of invalid UTF-8 becomes, is not)."""
+line argument of invalid UTF-8 becomes, is not).
+
+Bidirectional and zero-width formatting characters stay allowed (right-to-left writing may need
+them), and every screen shows them as escapes (`shown_visibly`: the command line's tables and
+messages, the desk's pages), so none can disguise what a note says or what stands next to it."""
 
 from __future__ import annotations
 
@@ -21,6 +25,11 @@ LINE_FORBIDDEN_CHARS = r"\u0000-\u001f\u007f-\u009f"
 TEXT_FORBIDDEN = re.compile(f"[{TEXT_FORBIDDEN_CHARS}]")
 LINE_FORBIDDEN = re.compile(f"[{LINE_FORBIDDEN_CHARS}]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
+# What a screen would not show as itself: C0 and C1 controls (but tab and line feed), DEL,
+# zero-width and bidirectional formatting characters (an override can make a note read
+# backwards, or the words after it).
+INVISIBLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e"
+                       "\u2060-\u2069\ufeff]")
 
 
 def text_problem(value: str, forbidden: re.Pattern[str] = TEXT_FORBIDDEN) -> str | None:
@@ -48,6 +57,14 @@ def check_text(field: str, value: str, max_length: int, what: str = "") -> str:
     if problem is not None:
         raise InvalidFieldError(field, problem)
     return value
+
+
+def shown_visibly(text: str) -> str:
+    """``text`` for people to read (a terminal, the desk): each invisible character as its
+    escape (``\\x1b``, ``\\u202e``), so what a customer wrote can neither drive the screen nor
+    disguise itself or what stands next to it."""
+    return INVISIBLE.sub(lambda m: f"\\u{ord(m.group()):04x}" if ord(m.group()) > 0xFF
+                         else f"\\x{ord(m.group()):02x}", text)
 
 
 def is_digits(value: str) -> bool:

@@ -17,12 +17,14 @@ from uuid import UUID
 from fastapi import Request
 from fastapi.routing import APIRoute
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from aftersales.errors import classify
 from aftersales_core.application.access import Caller
 from aftersales_core.domain.principals import Principal
 from aftersales_core.errors import NotAuthorisedError, UnknownCaseError, UnknownOrderError
+from aftersales_core.text import shown_visibly
 from api.http import runtime
 from desk.assignments import Assignments
 from desk.i18n import LANGUAGES, Reader, negotiate
@@ -86,10 +88,20 @@ def state(request: Request) -> DeskState:
     return found
 
 
+def _visibly(value: Any) -> Any:
+    """Every value a page shows: text with its invisible characters as escapes (a note holding
+    a bidirectional override would otherwise read backwards, and so might what follows it);
+    markup the templates made (``Markup``) as it is."""
+    if isinstance(value, str) and not isinstance(value, Markup):
+        return shown_visibly(value)
+    return value
+
+
 def templates() -> Environment:
     env = Environment(loader=PackageLoader("desk", "templates"),
                       autoescape=select_autoescape(["html"], default=True),
-                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+                      finalize=_visibly)
     env.globals["languages"] = {code: name for code, (_, name, _) in LANGUAGES.items()}
     return env
 

@@ -13,6 +13,7 @@ from uuid import uuid4
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from markupsafe import Markup, escape
 
 from desk.actions import MODELS, WHEN, body_of, form_of
 from desk.case_view import flatten
@@ -21,6 +22,7 @@ from desk.i18n import Reader, negotiate, zone_of
 from desk.queue import Query
 from desk.routes_session import safe_next
 from desk.terms import TERMS
+from desk.web import templates
 from schemas.commands import Channel
 
 
@@ -130,3 +132,17 @@ def test_decision_inputs_read_as_flat_rows_and_personal_data_stays_hidden() -> N
     assert ("order.lines.1.sku", "A") in rows
     assert ("note", {"personal_data": "redacted", "subject": "c-1"}) in rows
     assert ("tags", "—") in rows
+
+
+@pytest.mark.parametrize("written, shown", [
+    ("refund \u202eoslo\u202c ok", "refund \\u202eoslo\\u202c ok"),  # right-to-left override
+    ("a\u2066b\u2069", "a\\u2066b\\u2069"),  # isolates
+    ("zero\u200bwidth\ufeff", "zero\\u200bwidth\\ufeff"),
+    ("bell\x07 and escape \x1b[31m", "bell\\x07 and escape \\x1b[31m"),
+    ("plain, 中文, עברית and\ttab", "plain, 中文, עברית and\ttab"),
+])
+def test_pages_show_what_people_wrote_with_invisible_characters_as_escapes(
+        written: str, shown: str) -> None:
+    page = templates().from_string('<p title="{{ v }}">{{ v }}</p>{{ m }}').render(
+        v=written, m=Markup("<b>\u202ekept</b>"))
+    assert page == f'<p title="{escape(shown)}">{escape(shown)}</p><b>\u202ekept</b>'
