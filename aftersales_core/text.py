@@ -8,9 +8,12 @@ return, DEL, and the C1 controls (U+0080 to U+009F: U+009B is a terminal's escap
 introducer on its own). Text must also be encodable as UTF-8 (a lone surrogate, which a command
 line argument of invalid UTF-8 becomes, is not).
 
-Bidirectional and zero-width formatting characters stay allowed (right-to-left writing may need
-them), and every screen shows them as escapes (`shown_visibly`: the command line's tables and
-messages, the desk's pages), so none can disguise what a note says or what stands next to it."""
+Bidirectional and zero-width formatting characters stay allowed (right-to-left writing and emoji
+sequences need some of them). Screens show what could disguise text as escapes
+(`shown_visibly`): a terminal every invisible character (`INVISIBLE`: the command line's tables
+and messages); the desk's pages the controls and the bidirectional embeddings, overrides and
+isolates (`REORDERING`), which could make a note read backwards or turn the words after it,
+while joiners and direction marks, which Persian, Arabic and emoji need, display as written."""
 
 from __future__ import annotations
 
@@ -30,6 +33,9 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 # backwards, or the words after it).
 INVISIBLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e"
                        "\u2060-\u2069\ufeff]")
+# What on a web page could drive it or reorder text: the controls but tab and line breaks
+# (a browser sends a line break as CR LF), the bidirectional embeddings, overrides and isolates.
+REORDERING = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 def text_problem(value: str, forbidden: re.Pattern[str] = TEXT_FORBIDDEN) -> str | None:
@@ -59,11 +65,11 @@ def check_text(field: str, value: str, max_length: int, what: str = "") -> str:
     return value
 
 
-def shown_visibly(text: str) -> str:
-    """``text`` for people to read (a terminal, the desk): each invisible character as its
-    escape (``\\x1b``, ``\\u202e``), so what a customer wrote can neither drive the screen nor
-    disguise itself or what stands next to it."""
-    return INVISIBLE.sub(lambda m: f"\\u{ord(m.group()):04x}" if ord(m.group()) > 0xFF
+def shown_visibly(text: str, hidden: re.Pattern[str] = INVISIBLE) -> str:
+    """``text`` for people to read: each character ``hidden`` matches as its escape (``\\x1b``,
+    ``\\u202e``), so what a customer wrote can neither drive the screen nor disguise itself or
+    what stands next to it."""
+    return hidden.sub(lambda m: f"\\u{ord(m.group()):04x}" if ord(m.group()) > 0xFF
                          else f"\\x{ord(m.group()):02x}", text)
 
 

@@ -9,9 +9,11 @@ partitions and survive rebalances.
 No single record stops a runner: a record that is not a case event, or an event a projection
 cannot take, is left out (projections/apply.py), dead-lettered with headers naming where it
 came from and why, and the positions move past it; the dead letter is acknowledged before the
-batch commits. Any other failure (the read database or the broker unreachable, a deadlock with
-another runner, a bug) follows the injected error policy (workers/error_policy.py): the batch
-rolls back, the runner backs off, reconnects, re-joins and resumes at the stored positions."""
+batch commits. A batch that loses a deadlock with another runner is applied again at once
+(apply_batch, up to five tries). Any other failure (the read database or the broker unreachable,
+a race lost that often, a bug) follows the injected error policy (workers/error_policy.py): the
+batch rolls back, the runner backs off, reconnects, re-joins and resumes at the stored
+positions."""
 
 from __future__ import annotations
 

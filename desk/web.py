@@ -24,7 +24,7 @@ from aftersales.errors import classify
 from aftersales_core.application.access import Caller
 from aftersales_core.domain.principals import Principal
 from aftersales_core.errors import NotAuthorisedError, UnknownCaseError, UnknownOrderError
-from aftersales_core.text import shown_visibly
+from aftersales_core.text import REORDERING, shown_visibly
 from api.http import runtime
 from desk.assignments import Assignments
 from desk.i18n import LANGUAGES, Reader, negotiate
@@ -89,11 +89,12 @@ def state(request: Request) -> DeskState:
 
 
 def _visibly(value: Any) -> Any:
-    """Every value a page shows: text with its invisible characters as escapes (a note holding
-    a bidirectional override would otherwise read backwards, and so might what follows it);
-    markup the templates made (``Markup``) as it is."""
+    """Every value a page shows: text with what could reorder it or drive the page as escapes
+    (a note holding a right-to-left override would otherwise read backwards, and so might what
+    follows it; aftersales_core/text.py), markup as it is. ``|e`` makes Markup, so a template
+    writes ``{{ value|e }}`` where text must come back unchanged (a form shown again)."""
     if isinstance(value, str) and not isinstance(value, Markup):
-        return shown_visibly(value)
+        return shown_visibly(value, REORDERING)
     return value
 
 

@@ -13,7 +13,7 @@ import sys
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 
@@ -24,6 +24,7 @@ from projections.db import ReadDatabase, Transaction, is_outage, native
 MAX_POSITION = 2**63 - 1
 RACE_ATTEMPTS = 5  # a batch that loses a deadlock or serialisation race is applied again
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -147,7 +148,10 @@ def apply_batch(db: ReadDatabase, projections: Sequence[Projection],
     return applied
 
 
-def _again_after_a_lost_race(what: str, work: Callable[[], int]) -> int:
+def _again_after_a_lost_race(what: str, work: Callable[[], T]) -> T:
+    """``work`` (one transaction), again at once each time PostgreSQL rolled it back for a
+    deadlock or serialisation failure, at most ``RACE_ATTEMPTS`` tries in all; the last try's
+    failure, and any other, raises."""
     for attempt in range(1, RACE_ATTEMPTS):
         try:
             return work()
@@ -176,10 +180,9 @@ def settle_in(tx: Transaction, projections: Sequence[Projection]) -> None:
 
 
 def _in_transaction(db: ReadDatabase, work: Callable[[Transaction], None]) -> None:
-    def once() -> int:
+    def once() -> None:
         with db.transaction() as tx:
             work(tx)
-        return 0
 
     _again_after_a_lost_race("a settle step", once)
 

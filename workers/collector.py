@@ -1,5 +1,5 @@
 """The garbage collector's settings for the product's processes (every ``aftersales`` command:
-the workers, ``serve``, ``submit`` and ``ingest``).
+the workers, ``serve``, ``submit``, ``ingest``, ``projections rebuild`` and ``catch-up``).
 
 Python collects its youngest generation every 700 allocations by default. A process that
 decodes, folds and encodes thousands of events a second allocates millions of short-lived,

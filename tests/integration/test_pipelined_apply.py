@@ -7,6 +7,7 @@ deadlock on shared rows both get their batch applied (the loser's again, at once
 
 from __future__ import annotations
 
+import logging
 import threading
 from typing import Any
 
@@ -104,9 +105,9 @@ class Crossing(Projection):
     name = "crossing"
     tables = {"crossing": "CREATE TABLE {crossing} (id TEXT PRIMARY KEY, n INTEGER NOT NULL)"}
 
-    def __init__(self, barrier: threading.Barrier) -> None:
+    def __init__(self, barrier: threading.Barrier, broken: list[BaseException]) -> None:
         super().__init__()
-        self.barrier, self.waited = barrier, False
+        self.barrier, self.broken, self.waited = barrier, broken, False
 
     @handles("test.Cross")
     def cross(self, event: Event, tx: Transaction) -> None:
@@ -114,18 +115,20 @@ class Crossing(Projection):
         tx.one(self.sql("UPDATE {crossing} SET n = n + 1 WHERE id = ? RETURNING n"), (first,))
         if not self.waited:  # only the first try: the retry must get through
             self.waited = True
-            self.barrier.wait(timeout=30)
+            try:
+                self.barrier.wait(timeout=30)
+            except threading.BrokenBarrierError as error:  # the runners never met
+                self.broken.append(error)
+                raise
         tx.execute(self.sql("UPDATE {crossing} SET n = n + 1 WHERE id = ?"), (second,))
 
 
 def test_two_runners_that_deadlock_on_shared_rows_both_get_their_batch_applied(
-        pg_schema: tuple[str, str]) -> None:
+        pg_schema: tuple[str, str], caplog: pytest.LogCaptureFixture) -> None:
     url, schema = pg_schema
     url = f"{url}?options=-csearch_path%3D{schema}"
-    barrier = threading.Barrier(2)
+    barrier, broken = threading.Barrier(2), list[BaseException]()
     setup = ReadDatabase(url)
-    ensure_schema(setup, [Crossing(barrier)])
-    setup.execute("INSERT INTO crossing (id, n) VALUES ('a', 0), ('b', 0)")
     failures: list[BaseException] = []
     applied: list[int] = []
 
@@ -134,24 +137,32 @@ def test_two_runners_that_deadlock_on_shared_rows_both_get_their_batch_applied(
         event = {"type": "test.Cross", "subject": f"s-{part}", "position": part + 1,
                  "version": 1, "time": "2026-12-01T10:00:00+00:00", "data": {"order": order}}
         try:
-            applied.append(apply_batch(db, [Crossing(barrier)],
+            applied.append(apply_batch(db, [Crossing(barrier, broken)],
                                        [Delivery("case-events", part, 0, event)]))
         except BaseException as error:
             failures.append(error)
         finally:
             db.close()
 
-    threads = [threading.Thread(target=runner, args=(0, ["a", "b"])),
-               threading.Thread(target=runner, args=(1, ["b", "a"]))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not failures, failures
-    assert applied == [1, 1]
-    assert {r["id"]: r["n"] for r in setup.query("SELECT id, n FROM crossing")} == {
-        "a": 2, "b": 2}
-    with setup.transaction() as tx:
-        where = positions.load(tx, "crossing")
-    assert where.parts == {("case-events", 0): (1, 1), ("case-events", 1): (1, 2)}
-    setup.close()
+    try:
+        ensure_schema(setup, [Crossing(barrier, broken)])
+        setup.execute("INSERT INTO crossing (id, n) VALUES ('a', 0), ('b', 0)")
+        threads = [threading.Thread(target=runner, args=(0, ["a", "b"]), daemon=True),
+                   threading.Thread(target=runner, args=(1, ["b", "a"]), daemon=True)]
+        with caplog.at_level(logging.INFO, logger="projections.apply"):
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(timeout=60)
+        assert not any(thread.is_alive() for thread in threads)
+        assert not broken, "the two runners never held their first rows at once"
+        assert not failures, failures
+        assert applied == [1, 1]
+        assert sum("lost a race" in r.getMessage() for r in caplog.records) == 1
+        assert {r["id"]: r["n"] for r in setup.query("SELECT id, n FROM crossing")} == {
+            "a": 2, "b": 2}
+        with setup.transaction() as tx:
+            where = positions.load(tx, "crossing")
+        assert where.parts == {("case-events", 0): (1, 1), ("case-events", 1): (1, 2)}
+    finally:
+        setup.close()

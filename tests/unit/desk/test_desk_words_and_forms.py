@@ -134,15 +134,37 @@ def test_decision_inputs_read_as_flat_rows_and_personal_data_stays_hidden() -> N
     assert ("tags", "—") in rows
 
 
+AS_WRITTEN = [
+    "two\r\nlines\tand a tab",  # as a browser sends them
+    "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645 \u200f",  # Persian: ZWNJ, RLM
+    "family \U0001f468\u200d\U0001f469\u200d\U0001f467",  # an emoji sequence: ZWJ
+    "plain, \u4e2d\u6587, \u05e2\u05d1\u05e8\u05d9\u05ea",
+]
+
+
 @pytest.mark.parametrize("written, shown", [
     ("refund \u202eoslo\u202c ok", "refund \\u202eoslo\\u202c ok"),  # right-to-left override
-    ("a\u2066b\u2069", "a\\u2066b\\u2069"),  # isolates
-    ("zero\u200bwidth\ufeff", "zero\\u200bwidth\\ufeff"),
+    ("a\u2066b\u2069 \u202ac\u202c", "a\\u2066b\\u2069 \\u202ac\\u202c"),  # isolates, embeddings
     ("bell\x07 and escape \x1b[31m", "bell\\x07 and escape \\x1b[31m"),
-    ("plain, 中文, עברית and\ttab", "plain, 中文, עברית and\ttab"),
+    *((text, text) for text in AS_WRITTEN),
 ])
-def test_pages_show_what_people_wrote_with_invisible_characters_as_escapes(
+def test_pages_show_what_could_reorder_text_as_escapes_and_joiners_as_written(
         written: str, shown: str) -> None:
     page = templates().from_string('<p title="{{ v }}">{{ v }}</p>{{ m }}').render(
         v=written, m=Markup("<b>\u202ekept</b>"))
     assert page == f'<p title="{escape(shown)}">{escape(shown)}</p><b>\u202ekept</b>'
+
+
+def test_a_form_shown_again_holds_exactly_what_was_typed() -> None:
+    """After a refusal the desk shows the form again with the values sent: escapes there
+    would be sent back and stored as backslashes."""
+    typed = "line\r\nwith \u202eoverride\u202c & <b>"
+    action = SimpleNamespace(command="AddNote")
+    fields = [SimpleNamespace(name="text", widget="textarea", required=True, default=""),
+              SimpleNamespace(name="subject", widget="text", required=False, default="")]
+    field = templates().get_template("_macros.html").module.field  # type: ignore[attr-defined]
+    reader = SimpleNamespace(term=lambda *_: "word", t=lambda *_: "optional")
+    page = "".join(str(field(reader, action, f, {"text": typed, "subject": typed}, {}))
+                   for f in fields)
+    assert f">{escape(typed)}</textarea>" in page
+    assert f'value="{escape(typed)}"' in page
