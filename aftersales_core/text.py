@@ -11,9 +11,10 @@ line argument of invalid UTF-8 becomes, is not).
 Bidirectional and zero-width formatting characters stay allowed (right-to-left writing and emoji
 sequences need some of them). Screens show what could disguise text as escapes
 (`shown_visibly`): a terminal every invisible character (`INVISIBLE`: the command line's tables
-and messages); the desk's pages the controls and the bidirectional embeddings, overrides and
-isolates (`REORDERING`), which could make a note read backwards or turn the words after it,
-while joiners and direction marks, which Persian, Arabic and emoji need, display as written."""
+and messages); the desk's pages the controls, the bidirectional embeddings, overrides and
+isolates, which could make a note read backwards or turn the words after it, and the invisible
+tag letters (`REORDERING`), while joiners and direction marks, which Persian, Arabic and emoji
+need, display as written."""
 
 from __future__ import annotations
 
@@ -28,14 +29,19 @@ LINE_FORBIDDEN_CHARS = r"\u0000-\u001f\u007f-\u009f"
 TEXT_FORBIDDEN = re.compile(f"[{TEXT_FORBIDDEN_CHARS}]")
 LINE_FORBIDDEN = re.compile(f"[{LINE_FORBIDDEN_CHARS}]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
-# What a screen would not show as itself: C0 and C1 controls (but tab and line feed), DEL,
-# zero-width and bidirectional formatting characters (an override can make a note read
-# backwards, or the words after it).
-INVISIBLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e"
-                       "\u2060-\u2069\ufeff]")
-# What on a web page could drive it or reorder text: the controls but tab and line breaks
-# (a browser sends a line break as CR LF), the bidirectional embeddings, overrides and isolates.
-REORDERING = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+# What a terminal would not show as itself: every control but tab and line feed, every format
+# character (zero-width, bidirectional, the invisible tag letters) and the line and paragraph
+# separators: Unicode 14's categories Cc, Cf, Zl and Zp (a test holds the list to unicodedata).
+INVISIBLE = re.compile(
+    "[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u00ad\u0600-\u0605\u061c\u06dd\u070f"
+    "\u0890-\u0891\u08e2\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\ufeff"
+    "\ufff9-\ufffb\U000110bd\U000110cd\U00013430-\U00013438\U0001bca0-\U0001bca3"
+    "\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f]")
+# What on a web page could drive it, reorder text or hide some: the controls but tab and line
+# breaks (a browser sends a line break as CR LF), the bidirectional embeddings, overrides and
+# isolates, and the tag characters (invisible letters).
+REORDERING = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069"
+                        "\U000e0001\U000e0020-\U000e007f]")
 
 
 def text_problem(value: str, forbidden: re.Pattern[str] = TEXT_FORBIDDEN) -> str | None:
@@ -67,10 +73,15 @@ def check_text(field: str, value: str, max_length: int, what: str = "") -> str:
 
 def shown_visibly(text: str, hidden: re.Pattern[str] = INVISIBLE) -> str:
     """``text`` for people to read: each character ``hidden`` matches as its escape (``\\x1b``,
-    ``\\u202e``), so what a customer wrote can neither drive the screen nor disguise itself or
-    what stands next to it."""
-    return hidden.sub(lambda m: f"\\u{ord(m.group()):04x}" if ord(m.group()) > 0xFF
-                         else f"\\x{ord(m.group()):02x}", text)
+    ``\\u202e``, ``\\U000e0041``), so what a customer wrote can neither drive the screen nor
+    disguise itself or what stands next to it."""
+    return hidden.sub(_escape, text)
+
+
+def _escape(found: re.Match[str]) -> str:
+    code = ord(found.group())
+    return (f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}" if code <= 0xFFFF
+            else f"\\U{code:08x}")
 
 
 def is_digits(value: str) -> bool:

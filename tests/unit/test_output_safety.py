@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import io
 import logging
+import sys
+import unicodedata
 
 import pytest
 from hypothesis import given
@@ -15,6 +17,7 @@ from rich.console import Console
 from aftersales.output import cell, csv_safe, printable, table
 from aftersales.secrets import ScrubSecrets, configured_secrets, redact, scrub
 from aftersales.settings import ConfigError, Settings
+from aftersales_core.text import INVISIBLE
 
 MARKER = "Zq9-marker-S3cret"
 
@@ -23,7 +26,23 @@ MARKER = "Zq9-marker-S3cret"
 def test_printable_text_has_no_control_characters_left(text: str) -> None:
     shown = printable(text)
     assert not any((ord(c) < 32 and c not in "\t\n") or 0x7F <= ord(c) <= 0x9F for c in shown)
+    assert not any(unicodedata.category(c) in ("Cf", "Zl", "Zp") for c in shown)
     assert "\x1b" not in shown and "\u202e" not in shown
+
+
+def test_what_a_terminal_shows_as_escapes_is_every_control_format_and_separator() -> None:
+    """The list in aftersales_core/text.py against this Python's Unicode database: a newer
+    Unicode's new format characters make this fail until they are added."""
+    hidden = {cp for cp in range(sys.maxunicode + 1)
+              if INVISIBLE.match(chr(cp)) is not None}
+    wanted = {cp for cp in range(sys.maxunicode + 1)
+              if unicodedata.category(chr(cp)) in ("Cc", "Cf", "Zl", "Zp")} - {0x09, 0x0A}
+    assert hidden == wanted, sorted(hidden ^ wanted)[:10]
+
+
+def test_invisible_tag_letters_are_shown_in_full() -> None:
+    smuggled = "ok" + "".join(chr(0xE0000 + ord(c)) for c in "pay")
+    assert printable(smuggled) == "ok\\U000e0070\\U000e0061\\U000e0079"
 
 
 def test_a_terminal_escape_and_markup_in_a_table_stay_plain_text() -> None:

@@ -146,6 +146,7 @@ AS_WRITTEN = [
     ("refund \u202eoslo\u202c ok", "refund \\u202eoslo\\u202c ok"),  # right-to-left override
     ("a\u2066b\u2069 \u202ac\u202c", "a\\u2066b\\u2069 \\u202ac\\u202c"),  # isolates, embeddings
     ("bell\x07 and escape \x1b[31m", "bell\\x07 and escape \\x1b[31m"),
+    ("ok\U000e0070\U000e0061\U000e0079", "ok\\U000e0070\\U000e0061\\U000e0079"),  # tag letters
     *((text, text) for text in AS_WRITTEN),
 ])
 def test_pages_show_what_could_reorder_text_as_escapes_and_joiners_as_written(
