@@ -2,7 +2,7 @@
 with axe-core: an agent finds an overdue complaint and replies; the agent requests a refund
 above the threshold and cannot approve it (no button, and a forged post is refused); a
 supervisor approves it; a customer cannot open the desk; an auditor sees a case as of an
-earlier moment."""
+earlier moment. And what a customer or agent writes cannot turn a page's text around."""
 
 from __future__ import annotations
 
@@ -186,3 +186,26 @@ def test_an_analyst_reads_figures_by_market_and_opens_the_cases_behind_a_number(
         expect(rows).to_have_count(1)
         expect(rows.first).to_have_attribute("data-case", world.audited_complaint)
         expect(page.locator("form[data-assign]")).to_have_count(0)  # analysts assign nothing
+
+
+def test_a_reply_with_a_right_to_left_override_shows_it_as_an_escape_and_keeps_its_lines(
+        browser: Browser, desk: ApiServer, world: DeskWorld) -> None:
+    """What a browser sends (line breaks as CR LF) and what a page shows: the override as the
+    text \\u202e, so it can neither turn the reply around nor the words after it, and the
+    reply's lines as lines (no \\x0d)."""
+    written = "Line one\nSee \u202eevil\u202c here\nLine three"
+    with context(browser, desk) as ctx:
+        page = ctx.new_page()
+        sign_in(page, desk.keys["agent-1"])
+        page.goto(f"/desk/cases/{world.fresh_complaint}")
+        reply = page.locator("form[data-action='AddComplaintMessage']")
+        reply.get_by_label("Message").fill(written)
+        reply.get_by_label(re.compile("^Channel")).select_option("email")
+        reply.get_by_role("button", name="Reply").click()
+        expect(page.get_by_role("status").first).to_contain_text("Reply: done")
+        conversation = page.locator(".conversation")
+        expect(conversation).to_contain_text("See \\u202eevil\\u202c here")
+        shown = conversation.inner_text()
+        assert "\u202e" not in shown and "\\x0d" not in shown
+        assert "Line one\nSee" in shown and "here\nLine three" in shown
+        assert axe(page) == []
