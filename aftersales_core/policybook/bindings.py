@@ -32,6 +32,7 @@ from aftersales_core.policies.return_eligibility_v3 import (
 )
 from aftersales_core.policies.service_levels import MarketCalendar, ServiceLevels
 from aftersales_core.policybook import model
+from aftersales_core.policybook.fields import WEEKDAYS
 from aftersales_core.policybook.model import Book
 
 T = TypeVar("T")
@@ -110,7 +111,7 @@ def _calendar(entry: model.Calendar) -> MarketCalendar:
     return MarketCalendar(
         zone=entry.zone, opens=opens, closes=closes,
         working_days=None if entry.working_days is None else tuple(
-            day for day in model.WEEKDAYS if day in entry.working_days),
+            day for day in WEEKDAYS if day in entry.working_days),
         public_holidays=entry.public_holidays, closed=frozenset(entry.closed),
         open=frozenset(entry.open))
 

@@ -8,7 +8,8 @@ from functools import lru_cache
 from typing import Any
 
 from aftersales_core.policies.return_eligibility_v3 import LEGAL_EXCLUSIONS
-from aftersales_core.policybook.model import FORMAT, Book
+from aftersales_core.policybook.fields import FORMAT
+from aftersales_core.policybook.model import Book
 
 CURRENCIES = ["CNY", "HKD", "JPY", "KRW", "SGD", "AUD", "CAD", "EUR", "GBP", "USD", "BRL"]
 

@@ -17,8 +17,9 @@ from typing import Any, Literal
 from pydantic import ValidationError
 
 from aftersales_core.errors import DomainError, InvalidCommandError
+from aftersales_core.policybook.fields import STORED
 from aftersales_core.policybook.floors import Problem, check_law
-from aftersales_core.policybook.model import STORED, Book
+from aftersales_core.policybook.model import Book
 
 MAX_BYTES = 256 * 1024
 Kind = Literal["toml", "json"]

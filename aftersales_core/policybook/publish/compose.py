@@ -19,14 +19,8 @@ from aftersales_core.policies.complaint_triage import SETTINGS_V2 as TRIAGE
 from aftersales_core.policies.periods import Length
 from aftersales_core.policies.return_eligibility_v3 import CUSTOMS_APPLICATION, CUSTOMS_ARRIVAL
 from aftersales_core.policies.vocabulary import EU_MARKETS
-from aftersales_core.policybook.model import (
-    PRIORITIES,
-    WEEKDAYS,
-    Book,
-    Calendar,
-    Priority,
-    Windows,
-)
+from aftersales_core.policybook.fields import PRIORITIES, WEEKDAYS, Priority
+from aftersales_core.policybook.model import Book, Calendar, Windows
 from aftersales_core.policybook.publish.chinese import CHINESE
 from aftersales_core.policybook.publish.english import ENGLISH
 from aftersales_core.policybook.publish.phrases import Phrases
