@@ -13,7 +13,7 @@ sequences need some of them). Screens show what could disguise text as escapes
 (`shown_visibly`): a terminal every invisible character (`INVISIBLE`: the command line's tables
 and messages); the desk's pages the controls, the bidirectional embeddings, overrides and
 isolates, which could make a note read backwards or turn the words after it, and the invisible
-tag letters (`REORDERING`), while joiners and direction marks, which Persian, Arabic and emoji
+tag letters (`DISGUISING`), while joiners and direction marks, which Persian, Arabic and emoji
 need, display as written."""
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ INVISIBLE = re.compile(
 # What on a web page could drive it, reorder text or hide some: the controls but tab and line
 # breaks (a browser sends a line break as CR LF), the bidirectional embeddings, overrides and
 # isolates, and the tag characters (invisible letters).
-REORDERING = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069"
+DISGUISING = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069"
                         "\U000e0001\U000e0020-\U000e007f]")
 
 

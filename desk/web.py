@@ -24,7 +24,7 @@ from aftersales.errors import classify
 from aftersales_core.application.access import Caller
 from aftersales_core.domain.principals import Principal
 from aftersales_core.errors import NotAuthorisedError, UnknownCaseError, UnknownOrderError
-from aftersales_core.text import REORDERING, shown_visibly
+from aftersales_core.text import DISGUISING, shown_visibly
 from api.http import runtime
 from desk.assignments import Assignments
 from desk.i18n import LANGUAGES, Reader, negotiate
@@ -94,7 +94,7 @@ def _visibly(value: Any) -> Any:
     follows it; aftersales_core/text.py), markup as it is. ``|e`` makes Markup, so a template
     writes ``{{ value|e }}`` where text must come back unchanged (a form shown again)."""
     if isinstance(value, str) and not isinstance(value, Markup):
-        return shown_visibly(value, REORDERING)
+        return shown_visibly(value, DISGUISING)
     return value
 
 
