@@ -33,8 +33,8 @@ from aftersales_core.policies.findings import Findings
 from aftersales_core.policies.markets import for_market
 from aftersales_core.policies.reading import Reader, iso
 from aftersales_core.policies.registry import policy
-from aftersales_core.policies.return_eligibility_v3 import SETTINGS_V3 as TERMS
-from aftersales_core.policies.return_eligibility_v3 import RefundTerm
+from aftersales_core.policies.return_eligibility_v3_settings import SETTINGS_V3 as TERMS
+from aftersales_core.policies.return_eligibility_v3_settings import RefundTerm
 from aftersales_core.policies.service_levels import NoOpenHoursError, Pause, ServiceLevels
 from aftersales_core.policies.vocabulary import (
     CN_MARKET,

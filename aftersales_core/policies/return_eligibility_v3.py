@@ -16,21 +16,16 @@ What changed from v2 (``return_eligibility_v2.py``, still registered for re-runs
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
-from types import MappingProxyType
+from dataclasses import replace
 from typing import Literal
 
 from aftersales_core.decisions import JSON, PolicyDecision, copy_json
 from aftersales_core.money import Money, total
-from aftersales_core.policies.calendar import MARKET_ZONES, Period, buyer_zone, calendar_period
+from aftersales_core.policies.calendar import Period, buyer_zone, calendar_period
 from aftersales_core.policies.categories import UNCLASSIFIED, classify
 from aftersales_core.policies.findings import Findings
-from aftersales_core.policies.markets import for_market
-from aftersales_core.policies.periods import Length, days
+from aftersales_core.policies.periods import Length
 from aftersales_core.policies.reading import Line, Reader, amount
-from aftersales_core.policies.refund_terms import RefundDueFrom
-from aftersales_core.policies.refund_terms import RefundTerm as Term
 from aftersales_core.policies.registry import policy
 from aftersales_core.policies.return_eligibility import POLICY_ID
 from aftersales_core.policies.return_eligibility_v2 import (
@@ -39,6 +34,11 @@ from aftersales_core.policies.return_eligibility_v2 import (
     check_windows,
     day_words,
     taxes_follow_goods,
+)
+from aftersales_core.policies.return_eligibility_v3_settings import (
+    SETTINGS_V3,
+    EligibilitySettingsV3,
+    RefundTerm,
 )
 from aftersales_core.policies.return_windows import Regime, Window
 from aftersales_core.policies.vocabulary import (
@@ -60,85 +60,6 @@ LAW_NAMES = {
     "no-reason return", "eu_withdrawal": "the EU right of withdrawal", "uk_withdrawal": "the UK "
     "right to cancel",
 }
-# China's customs clocks for cross-border retail returns, from customs release: the return is
-# applied for within 30 days, and the goods arrive back in the bonded zone within 45 days.
-CUSTOMS_APPLICATION = Length(days=30)
-CUSTOMS_ARRIVAL = Length(days=45)
-LEGAL_EXCLUSIONS = frozenset({"custom_made", "perishable", "digital_download",
-                              "audio_video_software", "newspapers_periodicals"})
-
-
-@dataclass(frozen=True)
-class MarketWindows:
-    """How long after delivery returns are taken in one market."""
-
-    no_fault: Length
-    fault: Length
-    reasons: Mapping[str, Length] = field(default_factory=lambda: MappingProxyType({}))
-    cross_border: Length = CUSTOMS_APPLICATION  # CN cross-border: from customs release
-    bonded_return: Length = CUSTOMS_ARRIVAL  # CN cross-border: back in the bonded zone
-
-    def length(self, reason: str) -> Length:
-        if reason in self.reasons:
-            return self.reasons[reason]
-        return self.fault if reason in MERCHANT_FAULT_REASONS else self.no_fault
-
-
-@dataclass(frozen=True)
-class RefundTerm:
-    """How long a refund may take in one market, as a policy book sets it (the law decides
-    from which moment: ``counted_from``)."""
-
-    days: int
-    working_days: bool = False
-
-    def counted_from(self, anchor: RefundDueFrom) -> Term:
-        """The term of the refund-terms table this book's term makes, counted from ``anchor``."""
-        length = f"{self.days} {'working ' if self.working_days else ''}days"
-        moment = "the withdrawal notice" if anchor == "request" else "receiving the return"
-        return Term(self.days, f"refund within {length} of {moment}",
-                    working_days=self.working_days, anchor=anchor)
-
-
-@dataclass(frozen=True)
-class EligibilitySettingsV3:
-    """Settings of return.eligibility v3, from a policy book."""
-
-    default: MarketWindows
-    markets: Mapping[str, MarketWindows]
-    refund_default: RefundTerm
-    refund_markets: Mapping[str, RefundTerm]
-    ship_back: Length
-    excluded_categories: frozenset[str]
-    unclassified: Literal["returnable", "review"]
-    market_zones: Mapping[str, str]
-
-    def windows(self, market: str) -> MarketWindows:
-        return for_market(self.markets, market, self.default)
-
-    def refund_term(self, market: str) -> RefundTerm:
-        return for_market(self.refund_markets, market, self.refund_default)
-
-
-# The built-in settings: the law's defaults, as v2 had them (what a policy book starts from).
-SETTINGS_V3 = EligibilitySettingsV3(
-    default=MarketWindows(no_fault=days(30), fault=days(30)),
-    markets=MappingProxyType({
-        "EU": MarketWindows(no_fault=days(14), fault=Length(years=2)),
-        "GB": MarketWindows(no_fault=days(14), fault=days(30)),
-        "CN": MarketWindows(no_fault=days(7), fault=days(30)),
-        "US": MarketWindows(no_fault=days(30), fault=days(30)),
-    }),
-    refund_default=RefundTerm(14),
-    refund_markets=MappingProxyType({"CN": RefundTerm(7), "EU": RefundTerm(14),
-                                     "GB": RefundTerm(14), "US": RefundTerm(7, True)}),
-    ship_back=days(14),
-    excluded_categories=LEGAL_EXCLUSIONS,
-    unclassified="returnable",
-    market_zones=MARKET_ZONES,
-)
-
-
 def _label(length: Length, what: str) -> str:
     unit = f"{length.years}-year" if length.years else f"{length.days}-day"
     return f"{unit} {what}"

@@ -20,12 +20,13 @@ from aftersales_core.policies import (
     deadlines_v3,
     refund_approval,
     refund_calculation,
-    return_eligibility_v3,
     return_shipping,
 )
 from aftersales_core.policies.calendar import MARKET_ZONES
 from aftersales_core.policies.registry import NO_SETTINGS, version_of
-from aftersales_core.policies.return_eligibility_v3 import (
+from aftersales_core.policies.return_eligibility_v3_settings import (
+    CUSTOMS_APPLICATION,
+    CUSTOMS_ARRIVAL,
     EligibilitySettingsV3,
     MarketWindows,
     RefundTerm,
@@ -47,8 +48,8 @@ def _windows(entry: model.Windows) -> MarketWindows:
     return MarketWindows(
         no_fault=entry.no_fault, fault=entry.fault,
         reasons=_frozen(entry.reasons, lambda length: length),
-        cross_border=entry.cross_border or return_eligibility_v3.CUSTOMS_APPLICATION,
-        bonded_return=entry.bonded_return or return_eligibility_v3.CUSTOMS_ARRIVAL)
+        cross_border=entry.cross_border or CUSTOMS_APPLICATION,
+        bonded_return=entry.bonded_return or CUSTOMS_ARRIVAL)
 
 
 def _term(entry: model.RefundTerm) -> RefundTerm:

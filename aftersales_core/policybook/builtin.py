@@ -7,7 +7,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-from aftersales_core.policies.return_eligibility_v3 import LEGAL_EXCLUSIONS
+from aftersales_core.policies.return_eligibility_v3_settings import LEGAL_EXCLUSIONS
 from aftersales_core.policybook.fields import FORMAT
 from aftersales_core.policybook.model import Book
 

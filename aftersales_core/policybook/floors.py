@@ -15,7 +15,10 @@ from typing import TypeVar
 
 from aftersales_core.policies.markets import entry_key
 from aftersales_core.policies.periods import Length, days, years
-from aftersales_core.policies.return_eligibility_v3 import CUSTOMS_APPLICATION, CUSTOMS_ARRIVAL
+from aftersales_core.policies.return_eligibility_v3_settings import (
+    CUSTOMS_APPLICATION,
+    CUSTOMS_ARRIVAL,
+)
 from aftersales_core.policies.vocabulary import EU_MARKETS, MERCHANT_FAULT_REASONS
 from aftersales_core.policybook.model import Book, RefundTerm, Windows
 

@@ -17,7 +17,10 @@ from aftersales_core.policies.calendar import MARKET_ZONES
 from aftersales_core.policies.categories import CATEGORIES
 from aftersales_core.policies.complaint_triage import SETTINGS_V2 as TRIAGE
 from aftersales_core.policies.periods import Length
-from aftersales_core.policies.return_eligibility_v3 import CUSTOMS_APPLICATION, CUSTOMS_ARRIVAL
+from aftersales_core.policies.return_eligibility_v3_settings import (
+    CUSTOMS_APPLICATION,
+    CUSTOMS_ARRIVAL,
+)
 from aftersales_core.policies.vocabulary import EU_MARKETS
 from aftersales_core.policybook.fields import PRIORITIES, WEEKDAYS, Priority
 from aftersales_core.policybook.model import Book, Calendar, Windows
