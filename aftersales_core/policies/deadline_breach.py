@@ -8,7 +8,8 @@ from datetime import timedelta
 
 from aftersales_core.decisions import JSON, PolicyDecision, copy_json
 from aftersales_core.outcomes import BreachOutcome, DeadlineAction, Eligibility
-from aftersales_core.policies.deadlines import CASE_TYPES, SETTINGS_V1, DeadlineSettings
+from aftersales_core.policies.deadlines import CASE_TYPES
+from aftersales_core.policies.deadlines_settings import SETTINGS_V1, DeadlineSettings
 from aftersales_core.policies.reading import Reader, iso
 from aftersales_core.policies.registry import policy
 

@@ -16,13 +16,13 @@ from aftersales_core.policies import (
     buyer_abuse,
     complaint_triage,
     deadline_breach,
-    deadlines,
     deadlines_v3,
     refund_approval,
     refund_calculation,
     return_shipping,
 )
 from aftersales_core.policies.calendar import MARKET_ZONES
+from aftersales_core.policies.deadlines_settings import DeadlineSettings
 from aftersales_core.policies.registry import NO_SETTINGS, version_of
 from aftersales_core.policies.return_eligibility_v3_settings import (
     CUSTOMS_APPLICATION,
@@ -146,7 +146,7 @@ def deadlines_v3_settings(book: Book) -> deadlines_v3.DeadlineSettingsV3:
     )
 
 
-def breach_v1(book: Book) -> deadlines.DeadlineSettings:
+def breach_v1(book: Book) -> DeadlineSettings:
     return replace(deadline_breach.SETTINGS_V1,
                    complaint_ladder=tuple(book.escalation.complaint_ladder),
                    case_escalation_level=book.escalation.cases)

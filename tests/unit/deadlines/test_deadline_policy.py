@@ -15,7 +15,7 @@ from aftersales_core.decisions import JSON
 from aftersales_core.errors import InvalidCommandError
 from aftersales_core.policies import current_version, evaluate, rerun
 from aftersales_core.policies import logistics_exception as logistics
-from aftersales_core.policies.deadlines import SETTINGS_V1, SETTINGS_V2
+from aftersales_core.policies.deadlines_settings import SETTINGS_V1, SETTINGS_V2
 from aftersales_core.policies.refund_terms import add_working_days
 from aftersales_core.policies.return_windows import ReturnWindows
 from tests.unit.policies.builders import triage
