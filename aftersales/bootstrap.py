@@ -45,7 +45,7 @@ from aftersales_core.application.upstream import UpstreamService
 from aftersales_core.text import is_digits
 from audit.denials import open_denial_log
 from consumers import kafka_clients
-from consumers.case_events import RelayableMapper, is_relayed, to_cloud_event
+from consumers.case_events import RelayableMapper, is_relayed, to_projected_event
 from consumers.kafka_clients import KafkaConnection
 from dispatch.tracing import TracingMapper
 from privacy.kek import DEFAULT_FILE_NAME, KeyEncryptionKeys, load_keys
@@ -295,7 +295,7 @@ def store_reader(app: Services) -> Callable[[int, int], list[Event]]:
     def read(after: int, limit: int) -> list[Event]:
         """Up to ``limit`` published events after ``after`` (empty at the store's end only)."""
         while notifications := app.store.recorder.select_notifications(after + 1, limit):
-            events = [to_cloud_event(n) for n in notifications if is_relayed(n.topic)]
+            events = [to_projected_event(n) for n in notifications if is_relayed(n.topic)]
             if events:
                 return events
             after = notifications[-1].id  # only private events here: read on

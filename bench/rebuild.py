@@ -3,8 +3,9 @@
 Untimed: a store filled by the workload (orders ingested, then the command mix; shared with the
 projection_runner benchmark when both run). Timed: ``projections.rebuild.rebuild(db, None,
 aftersales.bootstrap.store_reader(app))`` into a fresh SQLite read database (every projection:
-read the store in pages of 5,000, turn each stored event into its CloudEvent, apply it to the
-``__rebuild`` tables, one transaction per page, then swap the tables in and build the indexes).
+read the store in pages of 5,000, turn each stored event into what projections read of its
+CloudEvent, apply it to the ``__rebuild`` tables, one transaction per page, then swap the tables
+in and build the indexes).
 
 Baseline: the raw store read of the same events: the same ``store_reader`` pages, read one after
 the other until the store is exhausted, without applying anything."""
@@ -61,7 +62,7 @@ def _read_once(app: Services, expected: int) -> float:
 
 
 def _select_once(app: Services, stored: int) -> float:
-    """The store's own page reads (no CloudEvent conversion): where store_reader's time goes."""
+    """The store's own page reads (no conversion): where store_reader's time goes."""
     seen, after = 0, 0
     started = time.perf_counter()
     while notifications := app.store.recorder.select_notifications(after + 1, PAGE):
@@ -103,7 +104,7 @@ def run(ctx: Context) -> BenchResult:
     bench.figures = [
         Figure("rebuild: all projections from the store", rate, "events/s", read_rate,
                baseline_what="raw store read of the same events: store_reader pages of 5,000 "
-                             "(select + CloudEvent conversion), not applied, events/s",
+                             "(select + conversion), not applied, events/s",
                target="≥ 50,000/s (issue 15)", met=rate >= TARGET_RATE,
                paired_ratio=paired(rates, read_rates)),
     ]
@@ -113,7 +114,7 @@ def run(ctx: Context) -> BenchResult:
         f"database; reading them (store_reader) is {read_share:.0%} of the rebuild's time, of "
         f"which the store's own select_notifications is "
         f"{median(read_rates) / median(select_rates):.0%} (the rest is the CloudEvent "
-        f"conversion, consumers.case_events.to_cloud_event); applying to the "
+        f"conversion, consumers.case_events.to_projected_event); applying to the "
         f"{len(all_projections())} projections is "
         f"the remaining {max(0.0, 1 - read_share):.0%}.")
     if ctx.profile:

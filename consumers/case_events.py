@@ -78,11 +78,17 @@ def _unwrap_state(state: dict[str, Any], typed: int) -> dict[str, Any]:
     """``_unwrap`` of an event's stored state that holds ``typed`` typed values (counted in
     its stored text), fast when each is a top-level field whose data holds no typed value
     (nearly every event: decisions, money): then nothing else is walked."""
+    if typed == 0:
+        return state
     for key, value in state.items():
-        if _is_typed(value):
-            state[key] = _typed(value, lambda data: data)
+        if type(value) is dict and "_type_" in value and len(value) == 2 and "_data_" in value:
+            state[key] = _typed(value, _as_is)
             typed -= 1
     return state if typed == 0 else _unwrap(state)
+
+
+def _as_is(data: Any) -> Any:
+    return data
 
 
 def is_relayed(topic: str) -> bool:
@@ -104,11 +110,8 @@ def count_relayed(recorder: ApplicationRecorder, after: int, cap: int = 100_000,
     return count, True
 
 
-def to_cloud_event(notification: Notification,
-                   added: Callable[[Notification], dict[str, Any]] | None = None
-                   ) -> dict[str, Any]:
-    """The CloudEvents 1.0 object of a stored event; ``added`` gives the fields the relay
-    adds to its data (what a consumer needs to act alone, see consumers/payloads.py)."""
+def _opened(notification: Notification) -> tuple[dict[str, Any], Any, dict[str, Any]]:
+    """(the stored state's envelope fields, the event's time, its data as plain JSON)."""
     state = orjson.loads(notification.state)
     typed = notification.state.count(TYPED)
     stamp = state.pop("timestamp")
@@ -117,10 +120,18 @@ def to_cloud_event(notification: Notification,
     else:
         time = _unwrap(stamp)
     state.pop("originator_topic", None)
-    traceparent = state.pop("traceparent", None)  # stored with the event (dispatch/tracing.py)
-    tracestate = state.pop("tracestate", None)
+    envelope = {"traceparent": state.pop("traceparent", None),  # dispatch/tracing.py
+                "tracestate": state.pop("tracestate", None)}
+    return envelope, time, _unwrap_state(state, typed)
+
+
+def to_cloud_event(notification: Notification,
+                   added: Callable[[Notification], dict[str, Any]] | None = None
+                   ) -> dict[str, Any]:
+    """The CloudEvents 1.0 object of a stored event; ``added`` gives the fields the relay
+    adds to its data (what a consumer needs to act alone, see consumers/payloads.py)."""
+    envelope, time, data = _opened(notification)
     subject = str(notification.originator_id)
-    data = _unwrap_state(state, typed)
     if added is not None:
         data.update(added(notification))
     event = {
@@ -136,14 +147,24 @@ def to_cloud_event(notification: Notification,
         "position": notification.id,
         "version": notification.originator_version,
     }
-    if traceparent is not None:  # the distributed-tracing extension
-        event["traceparent"] = traceparent
-        if tracestate is not None:
-            event["tracestate"] = tracestate
+    if envelope["traceparent"] is not None:  # the distributed-tracing extension
+        event["traceparent"] = envelope["traceparent"]
+        if envelope["tracestate"] is not None:
+            event["tracestate"] = envelope["tracestate"]
     version = data.get("class_version", 1)
     if version == class_version(notification.topic):  # the schema of the current version
         event["dataschema"] = schema_id(notification.topic, version)
     return event
+
+
+def to_projected_event(notification: Notification) -> dict[str, Any]:
+    """What a projection reads of a stored event (a rebuild, a catch-up): the fields of its
+    CloudEvent the handlers use (type, subject, time, data, position, version), the same
+    values; the id, schema and tracing fields are for the topic's consumers."""
+    _, time, data = _opened(notification)
+    return {"type": notification.topic, "subject": str(notification.originator_id),
+            "time": time, "data": data, "position": notification.id,
+            "version": notification.originator_version}
 
 
 def encode(notification: Notification,
