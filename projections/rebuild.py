@@ -85,8 +85,8 @@ def catch_up(db: ReadDatabase, names: list[str] | None, read_store: ReadStore,
              progress: Callable[[int], None] = lambda _: None, batch: int = 5000,
              failed: list[Failure] | None = None) -> dict[str, int]:
     """Apply to the live tables what the store gained since each projection's floor, batch
-    by batch, each batch and the new floor in one transaction (as a rebuild's last step
-    does); returns each projection's store position reached.
+    by batch, each batch, its settle steps and the new floor in one transaction (as a
+    rebuild's last step does); returns each projection's store position reached.
 
     For read models fed from the store (no broker): raises FedByRunners, changing nothing,
     when a runner has applied events beyond the floor."""
@@ -115,6 +115,7 @@ def catch_up(db: ReadDatabase, names: list[str] | None, read_store: ReadStore,
             events = read_store(start, batch)
             if events:
                 failed.extend(apply_events(tx, group, events, careful=True))
+                settle_in(tx, group)  # what the batch left for later (product totals, alerts)
                 for projection in group:
                     positions.set_floor(tx, projection.name, events[-1]["position"])
         if not events:
