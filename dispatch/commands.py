@@ -22,6 +22,7 @@ from aftersales_core.application.services import Services
 from aftersales_core.application.unit_of_work import on_fresh_state
 from aftersales_core.domain.ids import case_id_for, requested_case_id
 from dispatch.bodies import parse
+from dispatch.timing import check_time_of_act
 from schemas.commands import (
     NEW_CASE_KIND,
     STAFF_FIELDS,
@@ -86,6 +87,7 @@ def execute(
 ) -> CommandResult:
     """Run a command; a concurrent change is retried on fresh state."""
     handler = HANDLERS[type(command)]
+    check_time_of_act(services, caller, command.at)
     at = command.at or now
     return on_fresh_state(lambda: handler(services, caller, command, at))
 

@@ -13,6 +13,7 @@ from aftersales_core.application.access import Caller
 from aftersales_core.application.services import Services
 from aftersales_core.application.unit_of_work import on_fresh_state
 from aftersales_core.application.upstream import UpstreamResult
+from dispatch.timing import check_not_in_the_future
 from schemas.inbound import OrderCancelled, OrderPaid, OrderPlaced, UpstreamEvent
 
 
@@ -38,6 +39,7 @@ def known_fields(message: UpstreamEvent) -> tuple[dict[str, Any], str]:
 
 def apply_upstream(services: Services, caller: Caller, message: UpstreamEvent) -> UpstreamResult:
     """Apply one validated upstream event; redelivery of its event_id changes nothing."""
+    check_not_in_the_future(caller, message.occurred_at, "occurred_at")
     fields, extra = known_fields(message)
     return on_fresh_state(lambda: _apply(services, caller, message, fields, extra))
 

@@ -19,7 +19,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
 from tests.api_server import ApiServer, make_server
-from tests.factories import T0, order_paid, order_placed, shipment
+from tests.factories import T0, order_paid, order_placed, run, shipment
 
 CHROMIUM = "/usr/bin/chromium"
 SHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
@@ -51,6 +51,9 @@ def _post(server: ApiServer, who: str, body: dict[str, Any], path: str = "/v1/co
 
 
 def populate(server: ApiServer) -> DeskWorld:
+    """Orders through the service API; the cases of day 5 loaded as history through the
+    operator's path (the service API dates a customer's act when it arrives), the fresh
+    complaint through the service API now."""
     placed = order_placed("o-big", customer_id="c-1", lines=BIG_ORDER_LINES, market="DE")
     for message in (placed, order_paid(placed),
                     shipment("o-big", "Delivered", T0 + timedelta(days=3))):
@@ -60,28 +63,29 @@ def populate(server: ApiServer) -> DeskWorld:
                     shipment("o-2", "Delivered", T0 + timedelta(days=3))):
         _post(server, "upstream-1", message, "/v1/upstream-events")
     at = (T0 + timedelta(days=5)).isoformat()
-    overdue = _post(server, "customer-c-1", {
-        "command": "FileComplaint", "customer_id": "c-1", "order_id": "o-big",
-        "channel": "email", "category": "damaged", "at": at,
-        "description": "The television arrived with a cracked screen."})
+    with server.app() as history:
+        overdue = run(history, "customer-c-1", {
+            "command": "FileComplaint", "customer_id": "c-1", "order_id": "o-big",
+            "channel": "email", "category": "damaged", "at": at,
+            "description": "The television arrived with a cracked screen."})
+        returned = run(history, "customer-c-2", {
+            "command": "RequestReturn", "order_id": "o-2", "reason": "defective", "at": at,
+            "lines": [{"line_id": "2", "quantity": 1}]})
+        audited = run(history, "customer-c-2", {
+            "command": "FileComplaint", "customer_id": "c-2", "order_id": "o-2",
+            "channel": "chat", "category": "customs", "at": at,
+            "description": "Customs asks me for an invoice."})
+        run(history, "agent-3", {
+            "command": "AddComplaintMessage", "case_id": str(audited.case_id),
+            "direction": "out", "channel": "chat", "text": AUDITED_REPLY,
+            "at": (T0 + timedelta(days=5, hours=6)).isoformat()})
     fresh = _post(server, "customer-c-2", {
         "command": "FileComplaint", "customer_id": "c-2", "order_id": "o-2",
         "channel": "platform", "category": "logistics_delay",
         "at": datetime.now(UTC).isoformat(), "description": "Where is my parcel?"})
-    returned = _post(server, "customer-c-2", {
-        "command": "RequestReturn", "order_id": "o-2", "reason": "defective", "at": at,
-        "lines": [{"line_id": "2", "quantity": 1}]})
-    audited = _post(server, "customer-c-2", {
-        "command": "FileComplaint", "customer_id": "c-2", "order_id": "o-2",
-        "channel": "chat", "category": "customs", "at": at,
-        "description": "Customs asks me for an invoice."})
-    _post(server, "agent-3", {
-        "command": "AddComplaintMessage", "case_id": audited["case_id"], "direction": "out",
-        "channel": "chat", "text": AUDITED_REPLY,
-        "at": (T0 + timedelta(days=5, hours=6)).isoformat()})
     server.refresh_projections()
-    return DeskWorld(overdue["case_id"], fresh["case_id"], returned["case_id"],
-                     audited["case_id"])
+    return DeskWorld(str(overdue.case_id), fresh["case_id"], str(returned.case_id),
+                     str(audited.case_id))
 
 
 @pytest.fixture(scope="module")

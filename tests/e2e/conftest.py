@@ -7,14 +7,23 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
 
 from tests.api_server import ApiServer, drop_schema, make_server
-from tests.factories import T0, order_paid, order_placed, shipment
+from tests.factories import order_paid, order_placed, shipment
+
+# The world's first day: recent, because the service API dates a customer's act when it arrives
+# and nobody's later than it arrives (dispatch/timing.py); upstream facts may be in the past.
+T0 = (datetime.now(UTC) - timedelta(days=6)).replace(microsecond=0)
+
+
+def now() -> str:
+    """The time of an act sent now (a network caller's ``at`` must be within minutes of it)."""
+    return datetime.now(UTC).isoformat()
 
 
 @dataclass
@@ -29,7 +38,7 @@ class World:
 
 
 def deliver(server: ApiServer, order_id: str, customer: str) -> None:
-    placed = order_placed(order_id, customer_id=customer,
+    placed = order_placed(order_id, customer_id=customer, at=T0,
                           buyer_informed_of_return_cost=True)  # told before ordering
     with server.client("upstream-1") as upstream:
         for message in (placed, order_paid(placed),
@@ -49,18 +58,17 @@ def command(client: httpx.Client, body: dict[str, Any], status: int = 200,
 def populate(server: ApiServer) -> World:
     deliver(server, "o-1", "c-1")
     deliver(server, "o-2", "c-2")
-    at = (T0 + timedelta(days=5)).isoformat()
     with server.client("customer-c-1") as customer, server.client("agent-1") as agent:
         returned = command(customer, {"command": "RequestReturn", "order_id": "o-1",
-                                      "reason": "defective", "at": at,
+                                      "reason": "defective", "at": now(),
                                       "lines": [{"line_id": "2", "quantity": 1}]}, 201)
         refund = command(agent, {"command": "RequestRefund", "order_id": "o-1",
                                  "source": "goodwill", "reason": "late", "amount": "5.00",
-                                 "at": at}, 201)
+                                 "at": now()}, 201)
         complaint = command(customer, {"command": "FileComplaint", "customer_id": "c-1",
                                        "order_id": "o-1", "channel": "email",
                                        "category": "damaged", "description": "broken lamp",
-                                       "at": at}, 201)
+                                       "at": now()}, 201)
     return World("o-1", "o-2", returned["case_id"], refund["case_id"], complaint["case_id"])
 
 

@@ -5,7 +5,7 @@ word for word what ids that do not exist give."""
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -13,16 +13,15 @@ import pytest
 
 from aftersales_core.policies.access import roles_for
 from tests.api_server import ApiServer
-from tests.e2e.conftest import World
+from tests.e2e.conftest import T0, World, now
 from tests.e2e.test_exit_codes import ACTORS, REFUSALS
-from tests.factories import STAFF, T0, shipment
+from tests.factories import STAFF, shipment
 
 ROLE_OF = {name: roles[0] for name, roles in STAFF.items()}
 ROLE_OF["customer-c-1"] = "customer"
 PRINCIPALS = ["agent-2", "sup-1", "warehouse-1", "carrier-1", "payments-1", "auditor-1",
               "analyst-1", "upstream-1", "customer-c-1"]
 MISSING = "00000000-0000-4000-8000-000000000000"
-AT = (T0 + timedelta(days=6)).isoformat()
 
 
 def body_of(name: str, case_id: str, who: str) -> dict[str, Any]:
@@ -39,7 +38,7 @@ def body_of(name: str, case_id: str, who: str) -> dict[str, Any]:
         body.setdefault("case_id", case_id)
     if name in ("RequestReturn", "RequestRefund", "FileComplaint"):
         body.pop("case_id", None)
-    return {"command": name, "at": AT, **body}
+    return {"command": name, "at": now(), **body}
 
 
 @pytest.mark.parametrize("who", PRINCIPALS)
@@ -85,7 +84,7 @@ def test_every_read_is_allowed_exactly_to_the_roles_the_matrix_lists(
 
 
 def test_who_may_deliver_upstream_facts(api: ApiServer, world: World) -> None:
-    scan = shipment("o-1", "InTransit", T0 + timedelta(days=7), direction="return")
+    scan = shipment("o-1", "InTransit", datetime.now(UTC), direction="return")
     outbound = shipment("o-1", "InTransit", T0 + timedelta(days=2))
     for who, body, status in [("upstream-1", scan, 200), ("carrier-1", scan, 200),
                               ("carrier-1", outbound, 403), ("agent-2", scan, 403),
@@ -140,7 +139,7 @@ def test_bola_sweep_another_customers_ids_read_as_ids_that_do_not_exist(
 def test_a_body_naming_another_actor_is_refused_and_logged(api: ApiServer, world: World
                                                            ) -> None:
     with api.client("agent-2") as agent:
-        done = agent.post("/v1/commands", json={"command": "ApproveRefund", "at": AT,
+        done = agent.post("/v1/commands", json={"command": "ApproveRefund", "at": now(),
                                                  "case_id": world.refund_case,
                                                  "approver": "sup-1"})
     assert done.status_code == 403

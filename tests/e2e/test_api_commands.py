@@ -8,16 +8,14 @@ from __future__ import annotations
 import json
 import subprocess
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime
 
 from consumers.case_events import to_cloud_event
 from schemas.outbound import CASE_EVENT
 from tests.api_server import ApiServer
-from tests.e2e.conftest import World, command, deliver
+from tests.e2e.conftest import World, command, deliver, now
 from tests.e2e.test_cli import AFTERSALES
-from tests.factories import T0, caller, shipment
-
-AT = (T0 + timedelta(days=6)).isoformat()
+from tests.factories import caller, shipment
 
 
 def stored_events(api: ApiServer) -> int:
@@ -28,7 +26,7 @@ def stored_events(api: ApiServer) -> int:
 def new_return(api: ApiServer, **extra: str) -> dict[str, object]:
     with api.client("customer-c-1") as customer:
         return command(customer, {"command": "RequestReturn", "order_id": "o-1",
-                                  "reason": "changed_mind", "at": AT,
+                                  "reason": "changed_mind", "at": now(),
                                   "lines": [{"line_id": "1", "quantity": 1}], **extra}, 201)
 
 
@@ -36,7 +34,7 @@ def test_a_command_answers_what_submit_prints_and_where_the_case_is(
         api: ApiServer, world: World) -> None:
     with api.client("customer-c-1") as customer:
         done = customer.post("/v1/commands", json={
-            "command": "RequestReturn", "order_id": "o-1", "reason": "changed_mind", "at": AT,
+            "command": "RequestReturn", "order_id": "o-1", "reason": "changed_mind", "at": now(),
             "lines": [{"line_id": "1", "quantity": 1}]})
     assert done.status_code == 201, done.text
     data = done.json()
@@ -63,10 +61,12 @@ def test_the_answer_is_word_for_word_what_submit_prints_for_the_same_command(
     for customer in customers:
         deliver(api, f"o-{customer}", customer)
 
+    at = now()  # the same moment for both (the complaint's deadlines count from it)
+
     def complaint(customer: str) -> dict[str, object]:  # the same key: each customer's own
         return {"command": "FileComplaint", "idempotency_key": "complaint-1",
                 "order_id": f"o-{customer}", "channel": "email", "category": "damaged",
-                "description": "cracked", "at": AT}
+                "description": "cracked", "at": at}
 
     printed = subprocess.run(
         [*AFTERSALES, "submit", "-"], input=json.dumps(complaint("c-cli")), text=True,
@@ -87,7 +87,7 @@ def test_if_match_with_the_current_version_runs_and_a_stale_one_is_412_changing_
     with api.client("agent-1") as agent:
         stale = agent.post("/v1/commands", headers={"If-Match": f'"{version - 1}"'},
                            json={"command": "RejectReturn", "case_id": case_id, "reason": "no",
-                                 "at": AT})
+                                 "at": now()})
         before = stored_events(api)
         assert stale.status_code == 412, stale.text
         assert stale.headers["content-type"] == "application/problem+json"
@@ -96,10 +96,10 @@ def test_if_match_with_the_current_version_runs_and_a_stale_one_is_412_changing_
         current = agent.get(f"/v1/cases/{case_id}").headers["etag"]
         done = agent.post("/v1/commands", headers={"If-Match": current},
                           json={"command": "IssueReturnLabel", "case_id": case_id,
-                                "carrier": "DHL", "tracking_number": "T-1", "at": AT})
+                                "carrier": "DHL", "tracking_number": "T-1", "at": now()})
         assert done.status_code == 200, done.text
         again = agent.post("/v1/commands", headers={"If-Match": current},
-                           json={"command": "CloseReturn", "case_id": case_id, "at": AT})
+                           json={"command": "CloseReturn", "case_id": case_id, "at": now()})
         assert again.status_code == 412
 
 
@@ -113,7 +113,7 @@ def test_if_match_that_is_not_one_strong_etag_or_on_a_new_case_is_invalid(
             assert bad.json()["errors"][0]["field"] == "If-Match"
         opening = agent.post("/v1/commands", headers={"If-Match": '"1"'}, json={
             "command": "RequestRefund", "order_id": "o-1", "source": "goodwill",
-            "reason": "x", "amount": "1.00", "at": AT})
+            "reason": "x", "amount": "1.00", "at": now()})
         assert opening.status_code == 400
 
 
@@ -121,7 +121,7 @@ def test_a_retry_with_the_same_idempotency_key_gets_the_first_answer(
         api: ApiServer, world: World) -> None:
     key = uuid.uuid4().hex
     body = {"command": "RequestRefund", "order_id": "o-1", "source": "goodwill",
-            "reason": "sorry", "amount": "2.00", "at": AT}
+            "reason": "sorry", "amount": "2.00", "at": now()}
     with api.client("agent-2") as agent:
         first = agent.post("/v1/commands", json=body, headers={"Idempotency-Key": key})
         assert first.status_code == 201, first.text
@@ -143,13 +143,13 @@ def test_a_retry_with_the_same_idempotency_key_gets_the_first_answer(
 
 def test_a_refused_command_is_kept_for_its_key_and_an_invalid_one_is_not(
         api: ApiServer, world: World) -> None:
-    key = uuid.uuid4().hex
+    key, at = uuid.uuid4().hex, now()  # a retry sends the same body
     with api.client("agent-1") as agent:
         refused = agent.post("/v1/commands", headers={"Idempotency-Key": key}, json={
-            "command": "CloseReturn", "case_id": world.return_case, "at": AT})
+            "command": "CloseReturn", "case_id": world.return_case, "at": at})
         assert refused.status_code == 422, refused.text
         again = agent.post("/v1/commands", headers={"Idempotency-Key": key}, json={
-            "command": "CloseReturn", "case_id": world.return_case, "at": AT})
+            "command": "CloseReturn", "case_id": world.return_case, "at": at})
         assert again.status_code == 422 and again.headers["idempotent-replayed"] == "true"
         assert again.json()["detail"] == refused.json()["detail"]
         key2 = uuid.uuid4().hex
@@ -164,7 +164,7 @@ def test_a_refused_command_is_kept_for_its_key_and_an_invalid_one_is_not(
 def test_kept_answers_survive_a_restart_of_the_server(api: ApiServer, world: World) -> None:
     key = uuid.uuid4().hex
     body = {"command": "RequestRefund", "order_id": "o-1", "source": "goodwill",
-            "reason": "restart", "amount": "1.50", "at": AT}
+            "reason": "restart", "amount": "1.50", "at": now()}
     with api.client("agent-1") as agent:
         first = agent.post("/v1/commands", json=body, headers={"Idempotency-Key": key})
     assert first.status_code == 201
@@ -188,7 +188,7 @@ def test_concurrent_requests_are_committed_together_and_a_refused_one_spoils_not
     from concurrent.futures import ThreadPoolExecutor
 
     good = {"command": "RequestRefund", "order_id": "o-1", "source": "goodwill",
-            "reason": "sorry", "amount": "0.01", "at": AT}
+            "reason": "sorry", "amount": "0.01", "at": now()}
     bad = {**good, "order_id": "o-none"}  # no such order: refused, inside the same batches
     bodies = [bad if i % 4 == 3 else good for i in range(24)]
     before_sum, before_count = _batch_metric(api, "sum"), _batch_metric(api, "count")
@@ -219,18 +219,18 @@ def test_a_request_s_traceparent_goes_with_every_event_it_caused(
     before = stored_events(api)
     with api.client("customer-c-1") as customer:
         done = command(customer, {"command": "RequestReturn", "order_id": "o-1",
-                                  "reason": "changed_mind", "at": AT,
+                                  "reason": "changed_mind", "at": now(),
                                   "lines": [{"line_id": "1", "quantity": 1}]}, 201, **traced)
     middle = stored_events(api)
     with api.client("upstream-1") as upstream:
         scanned = upstream.post("/v1/upstream-events", headers={
             "traceparent": PARENT.replace("00f067aa", "11f067aa")}, json=shipment(
-                "o-1", "Dispatched", T0 + timedelta(days=7), direction="return"))
+                "o-1", "Dispatched", datetime.now(UTC), direction="return"))
         assert scanned.status_code == 200, scanned.text
     after = stored_events(api)
     with api.client("customer-c-1") as customer:
         command(customer, {"command": "FileComplaint", "order_id": "o-1", "channel": "email",
-                           "category": "damaged", "description": "chipped", "at": AT}, 201,
+                           "category": "damaged", "description": "chipped", "at": now()}, 201,
                 traceparent=PARENT.upper())  # W3C: lowercase hex only
     with api.app() as services:
         recorder = services.store.recorder

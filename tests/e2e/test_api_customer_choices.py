@@ -10,16 +10,14 @@ import base64
 import hashlib
 import re
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 
 from tests.api_server import ApiServer
-from tests.e2e.conftest import World, command
-from tests.factories import T0, order_placed
-
-AT = (T0 + timedelta(days=6)).isoformat()
+from tests.e2e.conftest import T0, World, command, now
+from tests.factories import order_paid, order_placed, shipment
 
 
 def stored_events(api: ApiServer) -> int:
@@ -46,7 +44,7 @@ def test_a_customer_choosing_who_pays_or_the_estimate_is_forbidden_naming_the_fi
                               ({"case_id": str(uuid.uuid4())}, "case_id")):
             done = customer.post("/v1/commands", json={
                 "command": "RequestReturn", "order_id": "o-1", "reason": "damaged",
-                "lines": [{"line_id": "1", "quantity": 1}], "at": AT, **fields})
+                "lines": [{"line_id": "1", "quantity": 1}], "at": now(), **fields})
             found = problem(done, 403)
             assert found["exit_code"] == 6 and f"{named}: only the merchant's staff" in \
                 found["detail"]
@@ -57,7 +55,7 @@ def test_another_customers_idempotency_key_opens_the_callers_own_case(
         api: ApiServer, world: World) -> None:
     def complaint(order: str) -> dict[str, Any]:
         return {"command": "FileComplaint", "order_id": order, "channel": "email",
-                "category": "damaged", "description": "cracked", "at": AT,
+                "category": "damaged", "description": "cracked", "at": now(),
                 "idempotency_key": "storefront-complaint-1"}
 
     with api.client("customer-c-1") as first, api.client("customer-c-2") as second:
@@ -76,12 +74,12 @@ def test_another_customers_idempotency_key_opens_the_callers_own_case(
 def test_refunds_split_under_the_threshold_wait_for_a_supervisor_once_the_sum_crosses_it(
         api: ApiServer, world: World) -> None:
     order = "o-split"
-    placed = order_placed(order, customer_id="c-2", lines=[
+    placed = order_placed(order, customer_id="c-2", at=T0, lines=[
         {"line_id": "1", "sku": "TV", "category": "electronics", "quantity": 1,
          "unit_price": "900.00"}])
     with api.client("upstream-1") as upstream:
         assert upstream.post("/v1/upstream-events", json=placed).status_code == 200
-        paid = {"event_id": f"{order}-paid", "event_type": "OrderPaid", "occurred_at": AT,
+        paid = {"event_id": f"{order}-paid", "event_type": "OrderPaid", "occurred_at": now(),
                 "order_id": order, "payment_id": "p-1", "method": "card",
                 "amount": placed["total"], "currency": "EUR"}
         assert upstream.post("/v1/upstream-events", json=paid).status_code == 200
@@ -90,7 +88,7 @@ def test_refunds_split_under_the_threshold_wait_for_a_supervisor_once_the_sum_cr
         with api.client("agent-1") as agent:
             return command(agent, {"command": "RequestRefund", "order_id": order,
                                    "source": "goodwill", "reason": "late", "amount": amount,
-                                   "at": AT}, 201)
+                                   "at": now()}, 201)
 
     assert refund("125.00")["status"] == "approved"
     assert refund("125.00")["status"] == "approved"  # 250.00: the threshold exactly
@@ -99,7 +97,7 @@ def test_refunds_split_under_the_threshold_wait_for_a_supervisor_once_the_sum_cr
     assert "applies to the order's sum" in over["decisions"][-1]["reasons"][0]
     with api.client("agent-2") as agent:
         denied = problem(agent.post("/v1/commands", json={
-            "command": "ApproveRefund", "case_id": over["case_id"], "at": AT}), 403)
+            "command": "ApproveRefund", "case_id": over["case_id"], "at": now()}), 403)
     assert "above the approval threshold" in denied["detail"]
 
 
@@ -111,7 +109,7 @@ def test_every_problem_names_the_real_field(api: ApiServer, world: World) -> Non
         assert whole["errors"][0]["field"] == "(document)"
         fine = problem(agent.post("/v1/commands", json={
             "command": "RequestRefund", "order_id": "o-1", "source": "goodwill",
-            "reason": "late", "amount": "1.001", "at": AT}), 400)
+            "reason": "late", "amount": "1.001", "at": now()}), 400)
         assert fine["errors"] == [{"field": "amount",
                                    "detail": "1.001 has more decimals than EUR allows (2)"}]
         assert fine["detail"].startswith("amount: 1.001")
@@ -183,3 +181,35 @@ def test_a_market_nobody_assigned_changes_nothing(api: ApiServer, world: World) 
                 f"o-{market}", market=market)), 400)
             assert found["exit_code"] == 2 and found["errors"][0]["field"] == "market"
     assert stored_events(api) == before
+
+
+def test_a_customer_cannot_date_a_return_back_into_its_window_or_freeze_a_case(
+        api: ApiServer, world: World) -> None:
+    """A cold reviewer's exploits: a changed-mind return asked after the 14 days, dated back
+    inside them, was approved with a refund; a message dated 2199 froze the case against every
+    staff act until then. Both are 400 naming ``at`` and store nothing; staff may still say an
+    act happened earlier."""
+    delivered = datetime.now(UTC) - timedelta(days=20)
+    placed = order_placed("o-late", customer_id="c-1", at=delivered - timedelta(days=3))
+    with api.client("upstream-1") as upstream:
+        for message in (placed, order_paid(placed), shipment("o-late", "Delivered", delivered)):
+            assert upstream.post("/v1/upstream-events", json=message).status_code == 200
+    before = stored_events(api)
+    back = {"command": "RequestReturn", "order_id": "o-late", "reason": "changed_mind",
+            "lines": [{"line_id": "1", "quantity": 1}],
+            "at": (delivered + timedelta(days=2)).isoformat()}
+    future = {"command": "AddComplaintMessage", "case_id": world.complaint_case,
+              "direction": "in", "text": "hello", "at": "2199-12-31T00:00:00Z"}
+    with api.client("customer-c-1") as customer:
+        for body in (back, future):
+            found = problem(customer.post("/v1/commands", json=body), 400)
+            assert [e["field"] for e in found["errors"]] == ["at"], found
+        assert stored_events(api) == before
+        asked = command(customer, {k: v for k, v in back.items() if k != "at"}, 201)
+    assert asked["status"] == "rejected"  # decided when it was asked: 20 days after delivery
+    with api.client("agent-1") as agent:
+        assert problem(agent.post("/v1/commands", json={**future, "direction": "out"}),
+                       400)["errors"][0]["field"] == "at"
+        command(agent, {"command": "RequestRefund", "order_id": "o-late", "source": "goodwill",
+                        "reason": "late", "amount": "1.00",
+                        "at": (delivered + timedelta(days=5)).isoformat()}, 201)

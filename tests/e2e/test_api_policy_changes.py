@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,7 @@ from api import models
 from api.settings import ApiSettings
 from tests.api_server import ApiServer
 from tests.e2e.test_api_policy_books import admin_key, book
-from tests.factories import ADMIN, T0, order_paid, order_placed, shipment
+from tests.factories import ADMIN, order_paid, order_placed, shipment
 
 EU30 = Path(__file__).resolve().parents[2] / "demo" / "books" / "uci-online-retail-eu30.toml"
 PROBLEM = "application/problem+json"
@@ -211,19 +211,22 @@ def test_simulating_a_bad_book_is_refused_as_put_refuses_it(api: ApiServer, what
 
 
 def late_return(api: ApiServer, order_id: str, merchant: str) -> dict[str, Any]:
-    """A delivered order of the merchant and a changed-mind return 20 days after delivery."""
-    placed = order_placed(order_id, customer_id="c-1", merchant_id=merchant)
+    """A delivered order of the merchant and a changed-mind return 20 days after delivery,
+    asked now (a customer's act is dated when it arrives); ``asked`` is its time."""
+    asked = datetime.now(UTC)
+    placed = order_placed(order_id, customer_id="c-1", merchant_id=merchant,
+                          at=asked - timedelta(days=23))
     with api.client("upstream-1") as upstream:
         for message in (placed, order_paid(placed),
-                        shipment(order_id, "Delivered", T0 + timedelta(days=3))):
+                        shipment(order_id, "Delivered", asked - timedelta(days=20))):
             assert upstream.post("/v1/upstream-events", json=message).status_code == 200
     with api.client("customer-c-1") as customer:
         done = customer.post("/v1/commands", json={
             "command": "RequestReturn", "order_id": order_id, "reason": "changed_mind",
             "outcome": "refund", "lines": [{"line_id": "1", "quantity": 1}],
-            "at": (T0 + timedelta(days=23)).isoformat()})
+            "at": asked.isoformat()})
     assert done.status_code == 201, done.text
-    found: dict[str, Any] = done.json()
+    found: dict[str, Any] = {**done.json(), "asked": asked}
     return found
 
 
@@ -263,9 +266,9 @@ def test_simulate_replays_the_merchants_decisions_as_the_cli_does(api: ApiServer
         later = auditor.post(f"{path}/simulate", json={
             "book": eu30(), "since": "2030-01-01T00:00:00+00:00"}).json()
         assert later["decisions"]["seen"] == 0 and later["since"].startswith("2030-01-01")
-        asked = T0 + timedelta(days=23)  # when the return's decisions were recorded
-        for since, until, seen in ((T0, asked, False), (asked, asked + timedelta(seconds=1),
-                                                        True)):  # [since, until)
+        asked = case["asked"]  # when the return's decisions were recorded
+        for since, until, seen in ((asked - timedelta(days=30), asked, False),
+                                   (asked, asked + timedelta(seconds=1), True)):  # [since, until)
             window = auditor.post(f"{path}/simulate", json={
                 "book": eu30(), "since": since.isoformat(), "until": until.isoformat()}).json()
             assert (case["case_id"] in str(window)) is seen, (since, until, window)

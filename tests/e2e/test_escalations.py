@@ -9,7 +9,7 @@ import csv
 import io
 import json
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -90,11 +90,13 @@ def test_deadlines_list_and_fire_in_every_format_of_the_other_lists(cli: Cli) ->
     assert again.returncode == 0 and len(again.stdout.splitlines()) == 1  # the header alone
 
 
-def escalate_complaints(submit: Any) -> None:
+def escalate_complaints(submit: Any, start: datetime = REQUESTED) -> None:
     """Complaints of customer c-1 on o-1, escalated to each level of the ladder (filed in no
-    order of it), and one not escalated; ``submit(principal, body)`` runs a command."""
-    for hours, level in enumerate(FILED):
-        at = REQUESTED + timedelta(hours=hours)
+    order of it), and one not escalated, a few seconds apart from ``start`` (the service API
+    takes only acts dated within minutes of their arrival); ``submit(principal, body)`` runs a
+    command."""
+    for seconds, level in enumerate(FILED):
+        at = start + timedelta(seconds=seconds * 2)
         filed = submit("customer-c-1", {
             "command": "FileComplaint", "customer_id": "c-1", "order_id": "o-1",
             "channel": "email", "category": "service", "description": "no answer",
@@ -102,7 +104,7 @@ def escalate_complaints(submit: Any) -> None:
         if level:
             submit("sup-1", {"command": "EscalateComplaint", "case_id": filed["case_id"],
                              "level": level, "reason": "no answer",
-                             "at": (at + timedelta(minutes=5)).isoformat()})
+                             "at": (at + timedelta(seconds=1)).isoformat()})
 
 
 def test_query_orders_escalation_levels_by_the_ladder(cli: Cli) -> None:
@@ -143,7 +145,7 @@ def test_the_api_sorts_and_pages_escalation_levels_by_the_ladder(api: ApiServer)
             result: dict[str, Any] = done.json()
             return result
 
-    escalate_complaints(submit)
+    escalate_complaints(submit, datetime.now(UTC))
     api.refresh_projections()
     with api.client("agent-1") as agent:
         for order_by, ladder in (("escalation", LADDER), ("-escalation", LADDER[::-1])):
