@@ -64,6 +64,8 @@ UK_RETURN_COST = Law("uk.return_cost_informed", "UK rule that the buyer pays ret
                      "only if told beforehand", "Consumer Contracts Regulations 2013 reg. 35")
 CN_NO_REASON = Law("cn.no_reason_7d", "CN 7-day no-reason return",
                    "Consumer Rights and Interests Protection Law art. 25")
+CN_FAULT = Law("cn.fault_return_7d", "CN 7-day return of goods that fail the quality they "
+               "must have", "Consumer Rights and Interests Protection Law art. 24")
 CN_REFUND = Law("cn.refund_7d", "CN refund within 7 days of receiving the return",
                 "Consumer Rights and Interests Protection Law art. 25")
 EU_DAYS = Law("eu.buyer_zone", "EU periods counted in the buyer's calendar days",
@@ -106,15 +108,15 @@ def _short(where: str, note: str, length: Length, minimum: Length, law: Law) -> 
 
 
 def _windows(where: str, note: str, windows: Windows, no_fault: tuple[Length, Law],
-             fault: tuple[Length, Law] | None) -> Iterator[Problem]:
+             fault: tuple[Length, Law]) -> Iterator[Problem]:
     minimum, law = no_fault
     if not windows.no_fault.always_covers(minimum):
         yield _short(f"{where}.no_fault", note, windows.no_fault, minimum, law)
-    if fault and not windows.fault.always_covers(fault[0]):
+    if not windows.fault.always_covers(fault[0]):
         yield _short(f"{where}.fault", note, windows.fault, fault[0], fault[1])
     for reason, length in windows.reasons.items():
         rule = fault if reason in MERCHANT_FAULT_REASONS else no_fault
-        if rule and not length.always_covers(rule[0]):
+        if not length.always_covers(rule[0]):
             yield _short(f"{where}.reasons.{reason}", note, length, rule[0], rule[1])
 
 
@@ -123,7 +125,7 @@ def _returns(book: Book) -> Iterator[Problem]:
     rules = {
         "EU": ((days(14), EU_WITHDRAWAL), (years(2), EU_GUARANTEE)),
         "GB": ((days(14), UK_CANCELLATION), (days(30), UK_REJECT)),
-        "CN": ((days(7), CN_NO_REASON), None),
+        "CN": ((days(7), CN_NO_REASON), (days(7), CN_FAULT)),
     }
     for group, markets in (("EU", sorted(EU_MARKETS)), ("GB", ["GB"]), ("CN", ["CN"])):
         no_fault, fault = rules[group]

@@ -29,6 +29,8 @@ def problems(**changes: Any) -> list[str]:
     ("returns.markets.GB.no_fault", "13 days", "14 days", "uk.cancellation_14d"),
     ("returns.markets.GB.fault", "29 days", "30 days", "uk.right_to_reject_30d"),
     ("returns.markets.CN.no_fault", "6 days", "7 days", "cn.no_reason_7d"),
+    ("returns.markets.CN.fault", "6 days", "7 days", "cn.fault_return_7d"),
+    ("returns.markets.CN.fault", "0 days", "7 days", "cn.fault_return_7d"),
     ("returns.markets.CN.cross_border", "6 days", "7 days", "cn.no_reason_7d"),
     ("returns.ship_back", "13 days", "14 days", "eu.send_back_14d"),
 ])
@@ -62,6 +64,16 @@ def test_a_reasons_own_window_keeps_the_floor_of_its_kind() -> None:
     assert "eu.legal_guarantee_2y" in problems(**{"returns.markets.EU.reasons":
                                                   {"defective": "60 days"}})
     assert problems(**{"returns.markets.EU.reasons": {"doesnt_fit": "60 days"}}) == []
+
+
+def test_china_takes_faulty_goods_back_at_least_as_long_as_goods_without_a_fault() -> None:
+    """Else a defective item is refused on day 2 while a changed mind is taken back."""
+    assert problems(**{"returns.markets.CN.reasons": {"defective": "3 days"}}) == \
+        ["cn.fault_return_7d"]
+    assert problems(**{"returns.markets.CN.reasons": {"defective": "7 days"}}) == []
+    found = check_law(book(**{"returns.markets.CN": DELETE, "returns.default.fault": "0 days"}))
+    assert [(p.rule, p.where) for p in found] == [("cn.fault_return_7d", "returns.default.fault")]
+    assert "Consumer Rights and Interests Protection Law art. 24" in found[0].message
 
 
 def test_a_member_states_own_entry_is_checked_and_wins_over_the_eu_one() -> None:
