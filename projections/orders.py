@@ -126,8 +126,12 @@ class Orders(Projection):
         d = event["data"]
         if d["direction"] != "outbound" or d["scan"] not in ("Delivered", "CustomsReleased"):
             return
-        column = "delivered_at" if d["scan"] == "Delivered" else "customs_released_at"
-        keep_first = column == "customs_released_at"
-        condition = f" AND {column} IS NULL" if keep_first else ""
-        tx.execute(self.sql(f"UPDATE {{orders}} SET {column} = ? WHERE aggregate_id = ?"
-                            + condition), (utc(d["occurred_at"]), event["subject"]))
+        # as the Order keeps them, by business time whatever the order scans arrive in: the
+        # latest delivery (the periods run from the last good's), the earliest release
+        column, kept = (("delivered_at", "<") if d["scan"] == "Delivered"
+                        else ("customs_released_at", ">"))
+        time = "TIMESTAMPTZ" if tx.db.is_postgres else "TEXT"  # a time: typed on PostgreSQL
+        at = utc(d["occurred_at"])
+        tx.execute(self.sql(f"UPDATE {{orders}} SET {column} = ? WHERE aggregate_id = ? AND "
+                            f"({column} IS NULL OR {column} {kept} CAST(? AS {time}))"),
+                   (at, event["subject"], at))
