@@ -8,7 +8,7 @@ from typing import Any
 
 import orjson
 
-from projections.base import Event, Projection, handles, utc
+from projections.base import Event, Projection, handles, json_text, utc
 from projections.db import Transaction
 
 
@@ -53,6 +53,7 @@ class Orders(Projection):
             placed_at TIMESTAMPTZ,
             estimated_delivery_at TIMESTAMPTZ,
             paid NUMERIC NOT NULL DEFAULT '0',
+            payments JSONB NOT NULL DEFAULT '{{}}',
             cancelled_at TIMESTAMPTZ,
             customs_released_at TIMESTAMPTZ,
             delivered_at TIMESTAMPTZ,
@@ -110,7 +111,18 @@ class Orders(Projection):
 
     @handles("aftersales.order.Paid")
     def paid(self, event: Event, tx: Transaction) -> None:
-        self._add(event, tx, "paid", event["data"]["amount"])
+        """One amount per payment id, the latest, as the Order keeps it: a payment re-sent
+        under a new event id (stored as a second ``Paid``) is not paid twice."""
+        d = event["data"]
+        row = tx.one(self.sql("SELECT payments FROM {orders} WHERE aggregate_id = ?"),
+                     (event["subject"],))
+        if row is None:
+            return
+        payments = orjson.loads(row[0])
+        payments[d["payment_id"]] = str(d["amount"])
+        paid = sum((Decimal(amount) for amount in payments.values()), Decimal(0))
+        tx.execute(self.sql("UPDATE {orders} SET payments = ?, paid = ? WHERE aggregate_id = ?"),
+                   (json_text(payments), str(paid), event["subject"]))
 
     @handles("aftersales.order.RefundSettled")
     def refund_settled(self, event: Event, tx: Transaction) -> None:
