@@ -8,7 +8,7 @@ from typing import Any
 
 import orjson
 
-from projections.base import Event, Projection, handles, utc
+from projections.base import Event, Projection, handles, json_text, utc
 from projections.db import Transaction
 
 
@@ -53,6 +53,7 @@ class Orders(Projection):
             placed_at TIMESTAMPTZ,
             estimated_delivery_at TIMESTAMPTZ,
             paid NUMERIC NOT NULL DEFAULT '0',
+            payments JSONB NOT NULL DEFAULT '{{}}',
             cancelled_at TIMESTAMPTZ,
             customs_released_at TIMESTAMPTZ,
             delivered_at TIMESTAMPTZ,
@@ -110,7 +111,18 @@ class Orders(Projection):
 
     @handles("aftersales.order.Paid")
     def paid(self, event: Event, tx: Transaction) -> None:
-        self._add(event, tx, "paid", event["data"]["amount"])
+        """One amount per payment id, the latest, as the Order keeps it: a payment re-sent
+        under a new event id (stored as a second ``Paid``) is not paid twice."""
+        d = event["data"]
+        row = tx.one(self.sql("SELECT payments FROM {orders} WHERE aggregate_id = ?"),
+                     (event["subject"],))
+        if row is None:
+            return
+        payments = orjson.loads(row[0])
+        payments[d["payment_id"]] = str(d["amount"])
+        paid = sum((Decimal(amount) for amount in payments.values()), Decimal(0))
+        tx.execute(self.sql("UPDATE {orders} SET payments = ?, paid = ? WHERE aggregate_id = ?"),
+                   (json_text(payments), str(paid), event["subject"]))
 
     @handles("aftersales.order.RefundSettled")
     def refund_settled(self, event: Event, tx: Transaction) -> None:
@@ -126,8 +138,12 @@ class Orders(Projection):
         d = event["data"]
         if d["direction"] != "outbound" or d["scan"] not in ("Delivered", "CustomsReleased"):
             return
-        column = "delivered_at" if d["scan"] == "Delivered" else "customs_released_at"
-        keep_first = column == "customs_released_at"
-        condition = f" AND {column} IS NULL" if keep_first else ""
-        tx.execute(self.sql(f"UPDATE {{orders}} SET {column} = ? WHERE aggregate_id = ?"
-                            + condition), (utc(d["occurred_at"]), event["subject"]))
+        # as the Order keeps them, by business time whatever the order scans arrive in: the
+        # latest delivery (the periods run from the last good's), the earliest release
+        column, kept = (("delivered_at", "<") if d["scan"] == "Delivered"
+                        else ("customs_released_at", ">"))
+        time = "TIMESTAMPTZ" if tx.db.is_postgres else "TEXT"  # a time: typed on PostgreSQL
+        at = utc(d["occurred_at"])
+        tx.execute(self.sql(f"UPDATE {{orders}} SET {column} = ? WHERE aggregate_id = ? AND "
+                            f"({column} IS NULL OR {column} {kept} CAST(? AS {time}))"),
+                   (at, event["subject"], at))

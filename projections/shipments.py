@@ -4,6 +4,7 @@ copy (market, promised delivery). Both come from the Order's own events, which a
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from projections.base import Event, Projection, handles, utc
@@ -14,6 +15,24 @@ from projections.orders import _extra, _extra_time
 # scan -> (column set on the first such scan)
 FIRST_SCAN = {"Dispatched": "dispatched_at", "Delivered": "delivered_at", "Lost": "lost_at",
               "Damaged": "damaged_at", "CustomsHeld": "customs_held_at"}
+
+
+def promised_by(value: Any) -> str | None:
+    """The end of the promised date, as UTC text: the midnight after it in the promise's own
+    offset. "Delivered by the promised date" compares calendar dates there, so a promise of
+    ``2026-07-10T00:00-03:00`` is kept by a delivery at any hour of 10 July in that offset."""
+    if not isinstance(value, str):
+        return None
+    try:
+        promised = datetime.fromisoformat(value)
+        if promised.tzinfo is None:
+            return None
+        end = datetime.combine(promised.date() + timedelta(days=1), time(0), promised.tzinfo)
+        return end.astimezone(UTC).isoformat()
+    except (ValueError, OverflowError):
+        return None
+
+
 ROW_COLUMNS = ("scans", "last_scan_at", "origin", "destination", "promised_at",
                "failed_deliveries", "customs_released_at", *FIRST_SCAN.values())
 
@@ -26,7 +45,8 @@ class Shipments(Projection):
             order_aggregate_id TEXT PRIMARY KEY,
             order_id TEXT,
             market TEXT,
-            promised_at TIMESTAMPTZ
+            promised_at TIMESTAMPTZ,
+            promised_by TIMESTAMPTZ
         )""",
         "shipments": """
         CREATE TABLE {shipments} (
@@ -72,17 +92,18 @@ class Shipments(Projection):
         """The order's market and promise; scans may have come first (upstream topics are not
         ordered with each other), so rows already there get them too."""
         d = event["data"]
-        promised = _extra_time(_extra(d).get("estimated_delivery_at"))
-        tx.execute(self.sql("UPDATE {shipment_orders} SET market = ?, promised_at = ? "
-                            "WHERE order_aggregate_id = ?"), (d["market"], promised,
-                                                             event["subject"]))
-        time = "TIMESTAMPTZ" if tx.db.is_postgres else "TEXT"  # a time: typed on PostgreSQL
+        estimate = _extra(d).get("estimated_delivery_at")
+        promised, by = _extra_time(estimate), promised_by(estimate)
+        tx.execute(self.sql("UPDATE {shipment_orders} SET market = ?, promised_at = ?, "
+                            "promised_by = ? WHERE order_aggregate_id = ?"),
+                   (d["market"], promised, by, event["subject"]))
+        kind = "TIMESTAMPTZ" if tx.db.is_postgres else "TEXT"  # a time: typed on PostgreSQL
         tx.execute(self.sql(
             "UPDATE {shipments} SET market = ?, promised_at = CASE direction WHEN 'outbound' "
-            f"THEN CAST(? AS {time}) END, on_time = CASE WHEN direction <> 'outbound' OR "
-            f"delivered_at IS NULL OR CAST(? AS {time}) IS NULL THEN NULL WHEN delivered_at <= "
-            f"CAST(? AS {time}) THEN 1 ELSE 0 END WHERE order_aggregate_id = ?"),
-            (d["market"], promised, promised, promised, event["subject"]))
+            f"THEN CAST(? AS {kind}) END, on_time = CASE WHEN direction <> 'outbound' OR "
+            f"delivered_at IS NULL OR CAST(? AS {kind}) IS NULL THEN NULL WHEN delivered_at < "
+            f"CAST(? AS {kind}) THEN 1 ELSE 0 END WHERE order_aggregate_id = ?"),
+            (d["market"], promised, by, by, event["subject"]))
 
     @handles("aftersales.order.ShipmentScanned")
     def scanned(self, event: Event, tx: Transaction) -> None:
@@ -124,12 +145,18 @@ class Shipments(Projection):
         if merged["delivered_at"] is not None:
             start = merged["dispatched_at"]
             changes["transit_hours"] = hours_between(start, merged["delivered_at"])
-            promised = merged["promised_at"]
-            changes["on_time"] = None if promised is None else int(
-                merged["delivered_at"] <= promised)
+            changes["on_time"] = None if merged["promised_at"] is None else \
+                self._kept(tx, order, merged["delivered_at"])
         names = ", ".join(f"{c} = ?" for c in changes)
         tx.execute(self.sql(f"UPDATE {{shipments}} SET {names} WHERE order_aggregate_id = ? "
                             "AND shipment_id = ?"), (*changes.values(), *key))
+
+    def _kept(self, tx: Transaction, order: str, delivered_at: str) -> int | None:
+        """1 when delivered by the promised date (before the end of that date), else 0."""
+        found = tx.one(self.sql("SELECT promised_by FROM {shipment_orders} "
+                                "WHERE order_aggregate_id = ?"), (order,))
+        by = None if found is None else found[0]
+        return None if by is None else int(delivered_at < by)
 
     def _row(self, tx: Transaction, key: tuple[str, str]) -> dict[str, Any] | None:
         row = tx.one(self.sql(f"SELECT {', '.join(ROW_COLUMNS)} FROM {{shipments}} WHERE "

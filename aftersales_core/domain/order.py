@@ -158,10 +158,15 @@ class Order(OrderWatchdog, Aggregate):
             {"scan": scan, "at": occurred_at.isoformat(), "event_id": event_id}
         )
         shipment["last_scan"], shipment["last_scan_at"] = scan, occurred_at.isoformat()
+        # Upstream topics are not ordered with each other, so both facts are kept by business
+        # time, never by arrival: the earliest customs release (the customs clocks run from
+        # it), the latest outbound delivery (the periods run from the delivery of the last
+        # good, Directive 2011/83/EU art. 9(2)(b)). Replay gives the same whatever the order.
         first_release = self.customs_released_at is None or occurred_at < self.customs_released_at
         if direction == "outbound" and scan == "CustomsReleased" and first_release:
             self.customs_released_at = occurred_at
-        if direction == "outbound" and scan == "Delivered":
+        last_delivery = self.delivered_at is None or occurred_at > self.delivered_at
+        if direction == "outbound" and scan == "Delivered" and last_delivery:
             self.delivered_at = occurred_at
 
     # ---- the refund ledger ----------------------------------------------------------------

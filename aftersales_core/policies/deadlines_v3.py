@@ -44,6 +44,15 @@ from aftersales_core.policies.vocabulary import (
 )
 
 PRIORITIES = ("P1", "P2", "P3")
+#: Whether a withdrawal refund's hold moves its due time: (released, the term's end, the end of
+#: the grace after the release) -> True when the due time becomes the grace's end.
+HoldRule = Callable[[datetime, datetime, datetime], bool]
+
+
+def later_of_the_two(released: datetime, term_ends: datetime, grace_ends: datetime) -> bool:
+    """v3: the later of the term's end and the grace after the release, so that goods back on
+    day 13 moved the due time past day 14 (corrected in v4, ``deadlines_v4.py``)."""
+    return grace_ends > term_ends
 
 
 @dataclass(frozen=True)
@@ -104,7 +113,7 @@ def _length(term: RefundTerm) -> str:
     return f"{term.days} {'working ' if term.working_days else ''}days"
 
 
-def _return(read: Reader, plan: Plan, s: DeadlineSettingsV3) -> None:
+def _return(read: Reader, plan: Plan, s: DeadlineSettingsV3, hold: HoldRule) -> None:
     if plan.name == "decision":
         hours = s.return_decision_hours
         basis = f"a return in review is decided within {hours} hours"
@@ -118,7 +127,7 @@ def _return(read: Reader, plan: Plan, s: DeadlineSettingsV3) -> None:
             basis = "the goods must be shipped back by the date eligibility set"
             plan.add(by, DeadlineAction.EXPIRE, "deadline.ship_back", basis)
     elif plan.name == "refund":
-        _return_refund(read, plan, s)
+        _return_refund(read, plan, s, hold)
     elif plan.name in ("repair", "repair_ship"):
         _repair(read, plan, s)
     else:
@@ -141,7 +150,7 @@ def _repair(read: Reader, plan: Plan, s: DeadlineSettingsV3) -> None:
              {**period.to_json(), "days_off": []})
 
 
-def _return_refund(read: Reader, plan: Plan, s: DeadlineSettingsV3) -> None:
+def _return_refund(read: Reader, plan: Plan, s: DeadlineSettingsV3, hold: HoldRule) -> None:
     market = read.market()
     term = s.refund_term(market)
     withdrawal = read.flag("is_withdrawal") and is_eu_or_uk(market)
@@ -158,7 +167,7 @@ def _return_refund(read: Reader, plan: Plan, s: DeadlineSettingsV3) -> None:
         due, counted, words = _term_due(term, read.time("requested_at"), market, where, s)
         basis = f"{label}: {words}"
         held = calendar_period(held_until, where, days=s.held_refund_days)
-        if held.ends_at > due:
+        if hold(held_until, due, held.ends_at):
             due, counted = held.ends_at, {**held.to_json(), "days_off": []}
             basis = (f"{label}; held until {iso(held_until)}, when the goods or proof of "
                      f"dispatch arrived, so due {s.held_refund_days} days after that")
@@ -261,13 +270,13 @@ def _order(read: Reader, plan: Plan, s: DeadlineSettingsV3, kind: str) -> None:
 
 
 _BY_CASE: dict[str, Callable[[Reader, Plan, DeadlineSettingsV3], None]] = {
-    "return": _return,
     "complaint": _complaint,
     "refund": _refund,
 }
 
 
-def decide(inputs: JSON, settings: DeadlineSettingsV3, version: int) -> PolicyDecision:
+def decide(inputs: JSON, settings: DeadlineSettingsV3, version: int,
+           hold: HoldRule = later_of_the_two) -> PolicyDecision:
     read = Reader(POLICY_ID, inputs)
     case_type = read.text("case_type", CASE_TYPES)
     findings, planned = Findings(), list[JSON]()
@@ -276,6 +285,8 @@ def decide(inputs: JSON, settings: DeadlineSettingsV3, version: int) -> PolicyDe
             plan = Plan(item.text("name"), item.time("since"), findings, planned)
             if case_type == "order":
                 _order(read, plan, settings, item.text("kind", WATCHDOG_KINDS))
+            elif case_type == "return":
+                _return(read, plan, settings, hold)
             else:
                 _BY_CASE[case_type](read, plan, settings)
     except NoOpenHoursError as error:

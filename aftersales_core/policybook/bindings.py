@@ -161,6 +161,7 @@ BINDINGS: Mapping[tuple[str, int], Callable[[Book], Any]] = MappingProxyType({
     ("buyer.abuse_signal", 1): abuse_v1,
     ("complaint.triage", 2): triage_v2,
     ("deadlines", 3): deadlines_v3_settings,
+    ("deadlines", 4): deadlines_v3_settings,  # the same settings: the refund's hold changed
     ("deadlines.breach", 1): breach_v1,
 })
 

@@ -5,21 +5,33 @@ effective settings (its own entry, else ``EU`` for a member state, else the defa
 the buyer's statutory rights: a window no shorter and a refund no slower than the law allows.
 Each problem names the rule, the law and the book's field. Versions stored under older rules
 are never re-checked: what was set stays what was used.
+
+Days are counted in the buyer's time zone, so a book's zone for a regulated market is a floor
+too: it may not end a calendar day before the market's built-in zone does (the zone where that
+market's day ends last), or every period counted in days would end early.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from typing import TypeVar
 
+from aftersales_core.policies.calendar import ANYWHERE_ON_EARTH, MARKET_ZONES, zone
 from aftersales_core.policies.markets import entry_key
 from aftersales_core.policies.periods import Length, days, years
 from aftersales_core.policies.return_eligibility_v3_settings import (
     CUSTOMS_APPLICATION,
     CUSTOMS_ARRIVAL,
 )
-from aftersales_core.policies.vocabulary import EU_MARKETS, MERCHANT_FAULT_REASONS
+from aftersales_core.policies.vocabulary import (
+    CN_MARKET,
+    EU_MARKETS,
+    MERCHANT_FAULT_REASONS,
+    UK_MARKET,
+)
 from aftersales_core.policybook.model import Book, RefundTerm, Windows
 
 T = TypeVar("T")
@@ -52,8 +64,16 @@ UK_RETURN_COST = Law("uk.return_cost_informed", "UK rule that the buyer pays ret
                      "only if told beforehand", "Consumer Contracts Regulations 2013 reg. 35")
 CN_NO_REASON = Law("cn.no_reason_7d", "CN 7-day no-reason return",
                    "Consumer Rights and Interests Protection Law art. 25")
+CN_FAULT = Law("cn.fault_return_7d", "CN 7-day return of goods that fail the quality they "
+               "must have", "Consumer Rights and Interests Protection Law art. 24")
 CN_REFUND = Law("cn.refund_7d", "CN refund within 7 days of receiving the return",
                 "Consumer Rights and Interests Protection Law art. 25")
+EU_DAYS = Law("eu.buyer_zone", "EU periods counted in the buyer's calendar days",
+              "Regulation (EEC, Euratom) No 1182/71 art. 3; Directive 2011/83/EU art. 9")
+UK_DAYS = Law("uk.buyer_zone", "UK periods counted in the buyer's calendar days",
+              "Consumer Contracts Regulations 2013 reg. 30-31")
+CN_DAYS = Law("cn.buyer_zone", "CN periods counted in the buyer's calendar days",
+              "Consumer Rights and Interests Protection Law art. 25")
 CN_CUSTOMS = Law("cn.customs_clock", "CN cross-border customs clock (returns applied for within "
                  "30 days of customs release, goods back in the bonded zone within 45 days)",
                  "GACC Announcement No. 194 of 2018")
@@ -88,15 +108,15 @@ def _short(where: str, note: str, length: Length, minimum: Length, law: Law) -> 
 
 
 def _windows(where: str, note: str, windows: Windows, no_fault: tuple[Length, Law],
-             fault: tuple[Length, Law] | None) -> Iterator[Problem]:
+             fault: tuple[Length, Law]) -> Iterator[Problem]:
     minimum, law = no_fault
     if not windows.no_fault.always_covers(minimum):
         yield _short(f"{where}.no_fault", note, windows.no_fault, minimum, law)
-    if fault and not windows.fault.always_covers(fault[0]):
+    if not windows.fault.always_covers(fault[0]):
         yield _short(f"{where}.fault", note, windows.fault, fault[0], fault[1])
     for reason, length in windows.reasons.items():
         rule = fault if reason in MERCHANT_FAULT_REASONS else no_fault
-        if rule and not length.always_covers(rule[0]):
+        if not length.always_covers(rule[0]):
             yield _short(f"{where}.reasons.{reason}", note, length, rule[0], rule[1])
 
 
@@ -105,7 +125,7 @@ def _returns(book: Book) -> Iterator[Problem]:
     rules = {
         "EU": ((days(14), EU_WITHDRAWAL), (years(2), EU_GUARANTEE)),
         "GB": ((days(14), UK_CANCELLATION), (days(30), UK_REJECT)),
-        "CN": ((days(7), CN_NO_REASON), None),
+        "CN": ((days(7), CN_NO_REASON), (days(7), CN_FAULT)),
     }
     for group, markets in (("EU", sorted(EU_MARKETS)), ("GB", ["GB"]), ("CN", ["CN"])):
         no_fault, fault = rules[group]
@@ -159,6 +179,59 @@ def _return_costs(book: Book) -> Iterator[Problem]:
                               f"({law.source}): use \"buyer_if_informed\" or \"merchant\"")
 
 
+# The days a zone is compared on: every day of these fifty years (fixed, so that the check
+# reads no clock): the orders a book decides now and later, under each zone's daylight-saving
+# rules as they stand and as far as the time zone database knows them to change.
+ZONE_SPAN = (date(2015, 1, 1), date(2065, 1, 1))
+
+
+@lru_cache(maxsize=256)
+def _day_ends(name: str) -> tuple[int, ...]:
+    """The UTC offset (seconds) in force at the local midnight that ends each day of the span:
+    a day ends at that midnight minus the offset, so a greater offset ends the day earlier."""
+    where = zone(name)
+    first, last = ZONE_SPAN
+    offsets = []
+    for ordinal in range(first.toordinal() + 1, last.toordinal() + 1):
+        day = date.fromordinal(ordinal)
+        offset = datetime(day.year, day.month, day.day, tzinfo=where).utcoffset()
+        assert offset is not None
+        offsets.append(int(offset.total_seconds()))
+    return tuple(offsets)
+
+
+def first_earlier_end(name: str, than: str) -> tuple[date, datetime, datetime] | None:
+    """The first day of the span that ends earlier in zone ``name`` than in zone ``than``,
+    with the two ends (UTC); None when no day does (daylight saving compared day by day)."""
+    for index, (mine, theirs) in enumerate(zip(_day_ends(name), _day_ends(than), strict=True)):
+        if mine > theirs:
+            day = ZONE_SPAN[0] + timedelta(days=index)
+            midnight = datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(days=1)
+            return day, midnight - timedelta(seconds=mine), midnight - timedelta(seconds=theirs)
+    return None
+
+
+def _buyer_zones(book: Book) -> Iterator[Problem]:
+    regulated = [*((m, EU_DAYS) for m in sorted(EU_MARKETS)), (UK_MARKET, UK_DAYS),
+                 (CN_MARKET, CN_DAYS)]
+    for market, law in regulated:
+        chosen = book.buyer_zones.get(market)
+        if chosen is None:
+            continue
+        builtin = MARKET_ZONES.get(market, ANYWHERE_ON_EARTH)
+        earlier = first_earlier_end(chosen, builtin)
+        if earlier is None:
+            continue
+        day, ends, instead = earlier
+        where = f"buyer_zones.{market}"
+        yield Problem(law.rule, where, (
+            f"{where}: {chosen} ends calendar days before {builtin}, the built-in zone of "
+            f"{market}, does (the day {day.isoformat()} ends at {ends:%Y-%m-%d %H:%M} UTC there, "
+            f"at {instead:%Y-%m-%d %H:%M} UTC in {builtin}), so it would shorten the buyer's "
+            f"periods in {market} ({law.name}, {law.source}): use a zone whose days end no "
+            f"earlier than {builtin}'s"))
+
+
 def check_law(book: Book) -> list[Problem]:
     """Every way the book falls short of the law, in the book's order; empty when it does not."""
-    return [*_returns(book), *_refunds(book), *_return_costs(book)]
+    return [*_buyer_zones(book), *_returns(book), *_refunds(book), *_return_costs(book)]

@@ -142,9 +142,9 @@ def olist() -> dict[str, Any]:
             continue  # no parcel, or the parcel of an order that was never placed
         card = cards[(carrier, first_scan.astimezone(UTC).strftime("%Y-%m"))]
         card["parcels"] += 1
-        if delivered and estimate:
+        if delivered and estimate:  # on time: delivered by the promised date (its day)
             card["promised"] += 1
-            card["on_time"] += not late
+            card["on_time"] += delivered.date() <= estimate.date()
         if not delivered and order["order_status"] == "shipped" and carrier_date:
             card["lost"] += 1
     return {"pairs": pairs, "cards": cards}

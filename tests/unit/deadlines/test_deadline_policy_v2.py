@@ -14,7 +14,7 @@ from aftersales_core.policies import evaluate as evaluate_any
 
 
 def evaluate(policy_id: str, inputs: JSON, version: int = 2) -> PolicyDecision:
-    """These tests are of deadlines v2 (v3 is current; still registered for re-runs)."""
+    """These tests are of deadlines v2 (v4 is current; still registered for re-runs)."""
     return evaluate_any(policy_id, inputs, version)
 
 
@@ -36,7 +36,7 @@ def refund_deadline(decision: PolicyDecision) -> JSON:
 
 
 def test_v2_stays_registered_and_reruns() -> None:
-    assert current_version("deadlines") == 3
+    assert current_version("deadlines") == 4
     decision = evaluate("deadlines", returns("decision", "ship_back", "refund"), version=2)
     assert rerun(decision).same_result_as(decision)
 

@@ -32,9 +32,9 @@ def due(decision: PolicyDecision, name: str) -> str | None:
     return found[0] if found else None
 
 
-def test_v3_is_current_and_sets_v2s_return_and_refund_deadlines_under_the_built_in_book(
+def test_v3_stays_registered_and_sets_v2s_return_and_refund_deadlines_under_the_built_in_book(
 ) -> None:
-    assert current_version("deadlines") == 3
+    assert current_version("deadlines") == 4
     for inputs in pre_book.deadlines():
         if inputs["case_type"] == "complaint":
             continue

@@ -3,12 +3,18 @@ the law and the field; day N is refused where day N+1 is not."""
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from typing import Any
+from zoneinfo import available_timezones
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from aftersales_core.policies.calendar import MARKET_ZONES, end_of_day, zone
+from aftersales_core.policies.vocabulary import EU_MARKETS
 from aftersales_core.policybook.documents import UnlawfulBookError, lawful
-from aftersales_core.policybook.floors import check_law
+from aftersales_core.policybook.floors import ZONE_SPAN, check_law, first_earlier_end
 from tests.unit.policybook.books import DELETE, book
 
 
@@ -23,6 +29,8 @@ def problems(**changes: Any) -> list[str]:
     ("returns.markets.GB.no_fault", "13 days", "14 days", "uk.cancellation_14d"),
     ("returns.markets.GB.fault", "29 days", "30 days", "uk.right_to_reject_30d"),
     ("returns.markets.CN.no_fault", "6 days", "7 days", "cn.no_reason_7d"),
+    ("returns.markets.CN.fault", "6 days", "7 days", "cn.fault_return_7d"),
+    ("returns.markets.CN.fault", "0 days", "7 days", "cn.fault_return_7d"),
     ("returns.markets.CN.cross_border", "6 days", "7 days", "cn.no_reason_7d"),
     ("returns.ship_back", "13 days", "14 days", "eu.send_back_14d"),
 ])
@@ -56,6 +64,16 @@ def test_a_reasons_own_window_keeps_the_floor_of_its_kind() -> None:
     assert "eu.legal_guarantee_2y" in problems(**{"returns.markets.EU.reasons":
                                                   {"defective": "60 days"}})
     assert problems(**{"returns.markets.EU.reasons": {"doesnt_fit": "60 days"}}) == []
+
+
+def test_china_takes_faulty_goods_back_at_least_as_long_as_goods_without_a_fault() -> None:
+    """Else a defective item is refused on day 2 while a changed mind is taken back."""
+    assert problems(**{"returns.markets.CN.reasons": {"defective": "3 days"}}) == \
+        ["cn.fault_return_7d"]
+    assert problems(**{"returns.markets.CN.reasons": {"defective": "7 days"}}) == []
+    found = check_law(book(**{"returns.markets.CN": DELETE, "returns.default.fault": "0 days"}))
+    assert [(p.rule, p.where) for p in found] == [("cn.fault_return_7d", "returns.default.fault")]
+    assert "Consumer Rights and Interests Protection Law art. 24" in found[0].message
 
 
 def test_a_member_states_own_entry_is_checked_and_wins_over_the_eu_one() -> None:
@@ -103,3 +121,62 @@ def test_the_refusal_names_each_rule_the_law_and_the_field() -> None:
         message and "Directive 2011/83/EU art. 9" in message
     assert "returns.markets.GB.fault: 20 days is shorter than the UK 30-day short-term right " \
            "to reject (Consumer Rights Act 2015 s. 22)" in message
+
+
+@pytest.mark.parametrize(("market", "earlier", "rule"), [
+    ("DE", "Pacific/Kiritimati", "eu.buyer_zone"),  # UTC+14: the day ends 13 hours sooner
+    ("DE", "Europe/Kaliningrad", "eu.buyer_zone"),  # UTC+2 all year: sooner in winter
+    ("PT", "Europe/Lisbon", "eu.buyer_zone"),  # the built-in zone is the Azores'
+    ("GB", "Africa/Lagos", "uk.buyer_zone"),  # UTC+1 all year: as London in summer only
+    ("CN", "Asia/Tokyo", "cn.buyer_zone"),
+])
+def test_a_buyer_zone_that_ends_the_day_sooner_than_the_markets_own_is_refused(
+        market: str, earlier: str, rule: str) -> None:
+    assert problems(**{"buyer_zones": {market: earlier}}) == [rule]
+
+
+@pytest.mark.parametrize(("market", "later"), [
+    ("DE", "Europe/London"), ("DE", "Africa/Lagos"), ("DE", "America/New_York"),
+    ("DE", "Europe/Berlin"), ("GB", "Africa/Abidjan"), ("GB", "Atlantic/Azores"),
+    ("CN", "Asia/Hong_Kong"), ("CN", "Asia/Kolkata"), ("FR", "Etc/GMT+12"),
+])
+def test_a_buyer_zone_whose_days_end_no_sooner_is_allowed(market: str, later: str) -> None:
+    assert problems(**{"buyer_zones": {market: later}}) == []
+
+
+def test_merchant_policy_markets_may_take_any_buyer_zone() -> None:
+    assert problems(**{"buyer_zones": {"US": "Pacific/Kiritimati",
+                                       "BR": "Asia/Tokyo"}}) == []
+
+
+def test_the_zone_refusal_names_the_market_the_zone_and_the_law() -> None:
+    with pytest.raises(UnlawfulBookError) as error:
+        lawful(book(**{"buyer_zones": {"DE": "Pacific/Kiritimati"}}))
+    message = str(error.value)
+    assert "buyer_zones.DE: Pacific/Kiritimati ends calendar days before Europe/Berlin, the " \
+           "built-in zone of DE" in message
+    assert "ends at 2015-01-01 10:00 UTC there, at 2015-01-01 23:00 UTC in Europe/Berlin" in \
+        message
+    assert "Regulation (EEC, Euratom) No 1182/71 art. 3" in message
+
+
+ZONES = sorted(z for z in available_timezones()
+               if z.startswith(("Europe/", "Asia/", "Africa/", "Atlantic/", "Pacific/", "Etc/")))
+MARKETS = sorted({*EU_MARKETS, "GB", "CN"})
+
+
+@settings(max_examples=200, deadline=None)
+@given(market=st.sampled_from(MARKETS), chosen=st.sampled_from(ZONES),
+       day=st.dates(min_value=ZONE_SPAN[0], max_value=ZONE_SPAN[1] - timedelta(days=1)))
+def test_an_allowed_buyer_zone_never_ends_a_day_before_the_markets_own(
+        market: str, chosen: str, day: date) -> None:
+    """Against the calendar's own end of day: a zone the floor lets through ends no day of the
+    span sooner; a refused one ends the day it names sooner."""
+    refused = problems(**{"buyer_zones": {market: chosen}})
+    builtin = MARKET_ZONES[market]
+    if not refused:
+        assert end_of_day(day, zone(chosen)) >= end_of_day(day, zone(builtin))
+    else:
+        named = first_earlier_end(chosen, builtin)
+        assert named is not None
+        assert end_of_day(named[0], zone(chosen)) < end_of_day(named[0], zone(builtin))

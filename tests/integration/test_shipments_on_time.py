@@ -1,0 +1,85 @@
+"""A parcel is on time when delivered by the promised date: the delivery's calendar date in
+the promise's own offset against the promised date, not the delivery's instant against the
+promise's (a promise of 10 July 00:00 is kept by a delivery that afternoon). The same after the
+runner as after a rebuild, and when the scans come before the order (topics are not ordered
+with each other)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from aftersales.bootstrap import store_reader
+from aftersales_core.application.services import Services
+from projections.apply import Delivery, apply_batch, ensure_schema
+from projections.catalog import all_projections
+from projections.db import ReadDatabase
+from projections.rebuild import rebuild
+from projections.shipments import promised_by
+from tests.factories import ingest, order_paid, order_placed, shipment
+
+PROMISED = "2026-07-10T00:00:00-03:00"  # 10 July in Brazil
+DELIVERIES = {
+    "early": "2026-07-06T09:00:00-03:00",
+    "that-afternoon": "2026-07-10T15:00:00-03:00",  # 18:00 UTC: after the promise's instant
+    "last-minute": "2026-07-10T23:59:59-03:00",  # 11 July 02:59:59 UTC
+    "next-day": "2026-07-11T00:00:00-03:00",
+}
+WANTED = {"early": 1, "that-afternoon": 1, "last-minute": 1, "next-day": 0, "scan-first": 1}
+
+
+def shop(app: Services) -> None:
+    for order_id, delivered in DELIVERIES.items():
+        placed = order_placed(order_id, market="BR", currency="BRL", fulfilment="domestic",
+                              at=datetime.fromisoformat("2026-07-01T10:00:00-03:00"),
+                              estimated_delivery_at=PROMISED)
+        ingest(app, placed, order_paid(placed),
+               shipment(order_id, "Dispatched",
+                        datetime.fromisoformat("2026-07-02T10:00:00-03:00")),
+               shipment(order_id, "Delivered", datetime.fromisoformat(delivered)))
+    late_order = order_placed("scan-first", market="BR", currency="BRL", fulfilment="domestic",
+                              at=datetime.fromisoformat("2026-07-01T10:00:00-03:00"),
+                              estimated_delivery_at=PROMISED)
+    ingest(app, shipment("scan-first", "Delivered",
+                         datetime.fromisoformat(DELIVERIES["that-afternoon"])), late_order)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def read_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ReadDatabase]:
+    if request.param == "sqlite":
+        db = ReadDatabase(f"sqlite:///{tmp_path / 'read.sqlite'}")
+    else:
+        url, schema = request.getfixturevalue("pg_schema")
+        db = ReadDatabase(f"{url}?options=-csearch_path%3D{schema}")
+    yield db
+    db.close()
+
+
+def on_time(db: ReadDatabase) -> dict[str, int | None]:
+    return {r["order_id"]: r["on_time"] for r in
+            db.query("SELECT * FROM shipments WHERE direction = 'outbound'")}
+
+
+def test_delivered_on_the_promised_date_is_on_time_after_runner_and_rebuild(
+        app: Services, read_db: ReadDatabase, tmp_path: Path) -> None:
+    shop(app)
+    projections = all_projections()
+    ensure_schema(read_db, projections)
+    stored = store_reader(app)(0, 1_000_000)
+    apply_batch(read_db, projections, [Delivery("case-events", 0, n, dict(e))
+                                       for n, e in enumerate(stored)])
+    assert on_time(read_db) == WANTED
+    rebuilt = ReadDatabase(f"sqlite:///{tmp_path / 'rebuilt.sqlite'}")
+    rebuild(rebuilt, ["shipments"], store_reader(app))
+    assert on_time(rebuilt) == WANTED
+    rebuilt.close()
+
+
+def test_the_promised_date_ends_at_midnight_in_the_promises_own_offset() -> None:
+    assert promised_by(PROMISED) == "2026-07-11T03:00:00+00:00"
+    assert promised_by("2026-07-10T23:30:00+09:00") == "2026-07-10T15:00:00+00:00"
+    assert promised_by("2026-07-10T12:00:00") is None  # no offset: no promise to judge
+    assert promised_by("soon") is None and promised_by(None) is None
