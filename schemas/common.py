@@ -29,8 +29,10 @@ from schemas.limits import (
     IDENT_FORBIDDEN,
     IDENT_PATTERN,
     LATEST,
+    RFC3339,
     TEXT_FORBIDDEN,
     TEXT_PATTERN,
+    TIME_PATTERN,
     describe_time_range,
 )
 from schemas.markets import MARKETS, check_market
@@ -64,12 +66,14 @@ def _known_currency(value: str) -> str:
 
 
 def _time_text(value: Any) -> Any:
-    """Times travel as RFC 3339 strings (not as numbers of seconds)."""
+    """Times travel as RFC 3339 strings, never as numbers of seconds: not as JSON numbers, and
+    not as numeric strings either, which pydantic would read as seconds or milliseconds since
+    1970 depending on their length."""
     if isinstance(value, datetime):  # built in code, not read from a message
         return value
-    if not isinstance(value, str):
+    if not isinstance(value, str) or not RFC3339.fullmatch(value):
         raise ValueError("times must be RFC 3339 strings with an offset, "
-                         "e.g. 2026-03-02T09:00:00+00:00")
+                         "such as 2026-03-02T09:00:00+00:00 (not numbers of seconds)")
     return value
 
 
@@ -124,7 +128,7 @@ Timestamp = Annotated[
     AwareDatetime,
     BeforeValidator(_time_text),
     AfterValidator(_in_range),
-    WithJsonSchema({"type": "string", "format": "date-time",
+    WithJsonSchema({"type": "string", "format": "date-time", "pattern": TIME_PATTERN,
                     "description": "RFC 3339 with an offset, from "
                                    f"{describe_time_range()}"}),
 ]

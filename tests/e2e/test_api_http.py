@@ -71,6 +71,27 @@ def test_other_media_types_and_empty_bodies(api: ApiServer, world: World) -> Non
         problem(agent.get("/v1/cases", params={"cursor": "garbage!"}), 400)
 
 
+@pytest.mark.parametrize("moment", ["1764590000", "1764590000000", "0", "1764590000.5"])
+def test_numeric_strings_are_not_times_in_bodies_or_query_parameters(
+        api: ApiServer, world: World, moment: str) -> None:
+    with api.client("auditor-1") as auditor, api.client("agent-1") as agent, \
+            api.client("upstream-1") as upstream:
+        for path, field in ((f"/v1/cases/{world.return_case}", "as_of"),
+                            (f"/v1/cases/{world.return_case}/events", "as_of"),
+                            (f"/v1/orders/{world.order}", "as_of"),
+                            ("/v1/deadlines", "due_before")):
+            data = problem(auditor.get(path, params={field: moment}), 400)
+            assert data["errors"][0]["field"] == field, data  # type: ignore[index]
+            assert "RFC 3339" in str(data["detail"]), data
+        data = problem(agent.post("/v1/commands", json={
+            "command": "AddComplaintMessage", "case_id": world.complaint_case,
+            "direction": "out", "text": "t", "at": moment}), 400)
+        assert [e["field"] for e in data["errors"]] == ["at"], data  # type: ignore[attr-defined]
+        late = order_placed("o-numeric-time") | {"occurred_at": moment}
+        data = problem(upstream.post("/v1/upstream-events", json=late), 400)
+        assert [e["field"] for e in data["errors"]] == ["occurred_at"], data  # type: ignore
+
+
 def test_bodies_over_the_limit_are_413_declared_or_streamed(api: ApiServer, world: World
                                                             ) -> None:
     big = b'{"command": "CloseReturn", "note": "' + b"x" * (300 * 1024) + b'"}'

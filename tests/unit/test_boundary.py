@@ -78,6 +78,29 @@ def test_times_are_strings_not_numbers_of_seconds() -> None:
     refused(order_placed("o-1") | {"occurred_at": 1772442000}, "invalid", "RFC 3339")
 
 
+@pytest.mark.parametrize("moment", ["1764590000", "1764590000000", "0", "1764590000.5",
+                                    "2026-12-01 10:00:00+00:00", "2026-12-01T10:00+00:00",
+                                    "2026-12-01T10:00:00+0000", "2026-12-01T10:00:00Z\n"])
+def test_times_are_rfc_3339_text_not_numeric_strings_guessed_as_seconds(moment: str) -> None:
+    refused(order_placed("o-1") | {"occurred_at": moment}, "invalid", "occurred_at",
+            "RFC 3339")
+    close = {"command": "CloseReturn", "case_id": "11111111-2222-3333-4444-555555555555",
+             "at": moment}
+    with pytest.raises(InputRefused) as caught:
+        command(close)
+    assert caught.value.kind == "invalid" and "at: " in str(caught.value), caught.value
+
+
+@pytest.mark.parametrize("moment", ["2026-12-01T10:00:00Z", "2026-12-01t10:00:00z",
+                                    "2026-12-01T10:00:00+05:30", "2026-12-01T10:00:00-00:00",
+                                    "2026-12-01T10:00:00.5Z", "2026-12-01T10:00:00.123456+01:00",
+                                    "2026-12-01T10:00:00.1234567891Z"])
+def test_rfc_3339_times_pass_with_z_offsets_and_fractions(moment: str) -> None:
+    assert read_inbound(orjson.dumps(order_placed("o-1") | {"occurred_at": moment}))
+    assert command({"command": "CloseReturn", "at": moment,
+                    "case_id": "11111111-2222-3333-4444-555555555555"})
+
+
 @pytest.mark.parametrize("field", ["sku", "line_id", "category"])
 @pytest.mark.parametrize("character", ["\x00", "\x1b", "\u202e", "\u2028", "\x7f", "\x9b"])
 def test_identifiers_refuse_nul_and_other_control_characters(field: str, character: str) -> None:
