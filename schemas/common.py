@@ -124,6 +124,12 @@ Amount = Annotated[
                                    f"and {AMOUNT_DECIMALS} after it"}),
 ]
 Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$"), AfterValidator(_known_currency)]
+# JSON's integers and booleans taken as they are. pydantic's lax mode would read true, "4" and
+# 4.0 as integers and "yes", "off", 1 as booleans, which the published schemas ("integer",
+# "boolean") do not allow: a wire field of either type is one of these, never a bare int or bool.
+Integer = Annotated[int, Field(strict=True)]
+Flag = Annotated[bool, Field(strict=True)]
+Quantity = Annotated[Integer, Field(gt=0, le=100_000)]
 Timestamp = Annotated[
     AwareDatetime,
     BeforeValidator(_time_text),

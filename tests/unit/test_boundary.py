@@ -13,10 +13,13 @@ import orjson
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from pydantic import TypeAdapter
 
 from schemas.boundary import command, encoded_size, inbound, read_command, read_inbound
+from schemas.commands import COMMAND
 from schemas.common import _decimal_string
 from schemas.errors import InputRefused
+from schemas.inbound import ANY_INBOUND
 from schemas.limits import (
     AMOUNT_PATTERN,
     IDENT_PATTERN,
@@ -99,6 +102,59 @@ def test_rfc_3339_times_pass_with_z_offsets_and_fractions(moment: str) -> None:
     assert read_inbound(orjson.dumps(order_placed("o-1") | {"occurred_at": moment}))
     assert command({"command": "CloseReturn", "at": moment,
                     "case_id": "11111111-2222-3333-4444-555555555555"})
+
+
+CASE = "11111111-2222-3333-4444-555555555555"
+
+
+@pytest.mark.parametrize("body", [
+    {"command": "CloseComplaint", "case_id": CASE, "satisfaction": True},
+    {"command": "CloseComplaint", "case_id": CASE, "satisfaction": "4"},
+    {"command": "CloseComplaint", "case_id": CASE, "satisfaction": 4.0},
+    {"command": "RequestReturn", "order_id": "o-1", "reason": "defective",
+     "lines": [{"line_id": "1", "quantity": True}]},
+    {"command": "RequestReturn", "order_id": "o-1", "reason": "defective",
+     "lines": [{"line_id": "1", "quantity": 1}], "goods_intact": "yes"},
+    {"command": "AddComplaintMessage", "case_id": CASE, "direction": "in", "text": "t",
+     "awaiting_customer": "off"},
+    {"command": "RespondToProposal", "case_id": CASE, "accepted": 1},
+], ids=["satisfaction-true", "satisfaction-str", "satisfaction-float", "quantity-true",
+        "goods_intact-yes", "awaiting_customer-off", "accepted-1"])
+def test_integers_and_booleans_are_taken_as_json_types_not_coerced(
+        body: dict[str, Any]) -> None:
+    with pytest.raises(InputRefused) as caught:
+        command(body)
+    assert caught.value.kind == "invalid", caught.value
+    assert "valid integer" in str(caught.value) or "valid boolean" in str(caught.value)
+
+
+@pytest.mark.parametrize("quantity", [True, "1", 1.0])
+def test_an_order_lines_quantity_is_a_json_integer(quantity: object) -> None:
+    message = order_placed("o-1")
+    message["lines"][0]["quantity"] = quantity
+    refused(message, "invalid", "lines.0.quantity", "valid integer")
+    refused(order_placed("o-1") | {"buyer_informed_of_return_cost": "yes"}, "invalid",
+            "buyer_informed_of_return_cost", "valid boolean")
+
+
+def _lax_scalars(node: object, path: str = "") -> list[str]:
+    """Paths of integer and boolean validators in a pydantic core schema that coerce."""
+    found = []
+    if isinstance(node, dict):
+        if node.get("type") in ("int", "bool") and not node.get("strict"):
+            found.append(path)
+        for key, value in node.items():
+            found += _lax_scalars(value, f"{path}/{key}")
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            found += _lax_scalars(value, f"{path}/{i}")
+    return found
+
+
+@pytest.mark.parametrize("adapter", [COMMAND, ANY_INBOUND], ids=["commands", "inbound"])
+def test_every_integer_and_boolean_of_the_wire_models_is_strict(adapter: TypeAdapter[Any]
+                                                                ) -> None:
+    assert _lax_scalars(adapter.core_schema) == []
 
 
 @pytest.mark.parametrize("field", ["sku", "line_id", "category"])
