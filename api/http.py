@@ -9,7 +9,6 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import Collection
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -107,20 +106,6 @@ def time_param(text: str | None, field: str) -> datetime | None:
 def bad_param(field: str, message: str) -> Problem:
     """400 naming one bad parameter (or header)."""
     return Problem(400, "invalid", f"{field}: {message}", fields=((field, message),))
-
-
-def only_params(request: Request, allowed: Collection[str], unknown: str = "") -> None:
-    """Each query parameter one the route takes, and given once: else 400 naming the first
-    that is not (``unknown``: what to say of a parameter the route does not take; default:
-    the ones it does). A typo or a repeated parameter is never silently ignored."""
-    params = request.query_params
-    for field in params:
-        if len(params.getlist(field)) > 1:
-            raise bad_param(field, "give it once")
-        if field not in allowed:
-            raise bad_param(field, unknown or (
-                f"not a parameter of this route; it takes {', '.join(sorted(allowed))}"
-                if allowed else "not a parameter of this route; it takes none"))
 
 
 ETAG = re.compile(r'^"([0-9]{1,9})"$')

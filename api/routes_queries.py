@@ -19,7 +19,7 @@ from starlette.responses import Response
 from aftersales_core.text import is_digits
 from api import models
 from api.auth import Authenticated
-from api.http import PROBLEMS, answer, caller, only_params, runtime, time_param
+from api.http import PROBLEMS, answer, caller, runtime, time_param
 from api.problems import Problem
 from audit.auditor import Auditor
 from audit.denials import SqlDenialLog
@@ -72,10 +72,7 @@ def list_table(request: Request, who: Authenticated, name: str,
                forced: list[tuple[str, Any]] | None = None) -> Response:
     """One page of a projection table, as far as the caller may read it."""
     spec = table(name)
-    params = request.query_params
-    columns = [c.name for c in spec.columns]
-    only_params(request, {*columns, *PAGING},
-                f"no such column in {name}; filter by {', '.join(columns)}")
+    params = request.query_params  # only those its operation declares (api/params.py)
     filters: list[tuple[str, Any]] = list(forced or [])
     for field in params:
         column = spec.column(field)
@@ -104,14 +101,17 @@ def list_table(request: Request, who: Authenticated, name: str,
                    "next_cursor": None if key is None else _encode_cursor(fingerprint, key)})
 
 
-def _parameters(name: str) -> list[dict[str, Any]]:
+def table_parameters(name: str, fixed: frozenset[str] = frozenset()) -> list[dict[str, Any]]:
+    """The query parameters of a listing of table ``name``, as its OpenAPI operation declares
+    them (the ones a listing takes): a filter per column (but the ``fixed`` ones, which its
+    path names), ``order_by``, ``limit`` and ``cursor``."""
     spec = table(name)
     columns = [c.name for c in spec.columns]
     found: list[dict[str, Any]] = [
         {"name": c.name, "in": "query", "required": False,
          "description": f"only rows whose {c.name} equals this",
          "schema": {"type": SCHEMA_TYPES[c.type], **FORMATS.get(c.type, {})}}
-        for c in spec.columns]
+        for c in spec.columns if c.name not in fixed]
     ladders = "".join(f"; {c.name} sorts by its ladder: {', '.join(c.ladder)}"
                       for c in spec.columns if c.ladder)
     found += [
@@ -136,7 +136,7 @@ def _add_table_route(name: str, path: str, tag: str, operation_id: str) -> None:
     router.add_api_route(path, read_table, methods=["GET"], tags=[tag],
                          name=f"read_{name}", operation_id=operation_id,
                          responses={200: {"model": models.Page}, **PROBLEMS},
-                         openapi_extra={"parameters": _parameters(name)})
+                         openapi_extra={"parameters": table_parameters(name)})
 
 
 _add_table_route("cases", "/v1/cases", "cases", "list_cases")

@@ -19,6 +19,16 @@ class InputRefused(ValueError):
 
 
 WHOLE = "(document)"  # where a problem of the whole document is said to be
+NAME_LIMIT = 40  # characters of a name the caller chose (a field, a parameter) said back
+
+
+def short_name(name: str, limit: int = NAME_LIMIT) -> str:
+    """A name the caller sent (an unknown field or parameter), as a problem may say it back:
+    cut to ``limit`` characters (a 4,000-character key is not repeated whole) with control
+    characters escaped."""
+    cut = name[:limit]
+    text = cut if cut.isprintable() else repr(cut)[1:-1]
+    return text + ("…" if len(name) > limit else "")
 
 
 def validation_fields(error: ValidationError) -> tuple[tuple[str, str], ...]:
