@@ -174,6 +174,17 @@ def test_free_text_keeps_line_breaks_but_refuses_nul() -> None:
     refused(ok | {"detail": "box\x00"}, "invalid", "detail", "U+0000")
 
 
+def test_an_unknown_fields_long_name_is_said_back_cut_short() -> None:
+    long = "k" * 4200
+    with pytest.raises(InputRefused) as caught:
+        command({"command": "CloseReturn", "case_id": CASE, long: 1})
+    assert caught.value.fields == (("k" * 40 + "…", "Extra inputs are not permitted"),)
+    assert len(str(caught.value)) < 200, str(caught.value)
+    with pytest.raises(InputRefused) as caught:
+        command({"command": "CloseReturn", "case_id": CASE, "a\x1b[31m": 1})
+    assert caught.value.fields[0][0] == "a\\x1b[31m"
+
+
 def test_duplicate_keys_are_refused_at_any_depth() -> None:
     refused(b'{"event_type":"OrderPaid","currency":"EUR","currency":"USD"}', "duplicate_key",
             "'currency'")
