@@ -92,6 +92,23 @@ def test_numeric_strings_are_not_times_in_bodies_or_query_parameters(
         assert [e["field"] for e in data["errors"]] == ["occurred_at"], data  # type: ignore
 
 
+@pytest.mark.parametrize("media", [
+    "application/json; charset=latin-1", "application/json; charset=utf-16",
+    "application/json-patch+json", "application/merge-patch+json", "application/problem+json",
+    "application/vnd.api+json", "text/json", "application/json; boundary=x"])
+def test_only_application_json_in_utf_8_is_read(api: ApiServer, world: World, media: str
+                                                 ) -> None:
+    body = json.dumps({"command": "AddComplaintMessage", "case_id": world.complaint_case,
+                       "direction": "out", "text": "media"}).encode()
+    with api.client("agent-1") as agent:
+        data = problem(agent.post("/v1/commands", content=body, headers={"content-type": media}),
+                       415)
+        assert data["type"] == "urn:aftersales:problem:unsupported_media_type"
+        for good in ("application/json", "Application/JSON; Charset=\"UTF-8\""):
+            done = agent.post("/v1/commands", content=body, headers={"content-type": good})
+            assert done.status_code == 200, done.text
+
+
 def test_bodies_over_the_limit_are_413_declared_or_streamed(api: ApiServer, world: World
                                                             ) -> None:
     big = b'{"command": "CloseReturn", "note": "' + b"x" * (300 * 1024) + b'"}'
