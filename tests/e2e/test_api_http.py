@@ -123,6 +123,20 @@ def test_bodies_over_the_limit_are_413_declared_or_streamed(api: ApiServer, worl
         assert agent.get("/healthz").status_code == 200
 
 
+def test_a_body_declared_over_the_limit_is_413_at_once_before_any_of_it_is_read(
+        api: ApiServer, world: World) -> None:
+    conn = _raw(api)
+    conn.settimeout(5)  # the body deadline is 30 s: the answer must not wait for it
+    started = time.monotonic()
+    conn.sendall(b"POST /v1/commands HTTP/1.1\r\nHost: x\r\nContent-Type: application/json"
+                 b"\r\nContent-Length: 10000000\r\nAuthorization: Bearer "
+                 + api.keys["agent-1"].encode() + b"\r\n\r\n")
+    answer = conn.recv(4096)
+    conn.close()
+    assert answer.split(b"\r\n")[0].startswith(b"HTTP/1.1 413"), answer[:200]
+    assert b"application/problem+json" in answer and time.monotonic() - started < 5
+
+
 def _raw(api: ApiServer) -> socket.socket:
     host, port = api.url.removeprefix("http://").split(":")
     return socket.create_connection((host, int(port)), timeout=30)
