@@ -27,6 +27,7 @@ from projections.catalog import queryable_tables
 from projections.pages import PageError, page, table, value_of
 from projections.report import build as build_report
 from scheduling.deadline_index import IndexedDeadline
+from schemas.common import shown
 from schemas.limits import TEXT_PATTERN
 
 router = APIRouter()
@@ -83,8 +84,11 @@ def list_table(request: Request, who: Authenticated, name: str,
         except PageError as error:
             raise _bad(field, str(error).split(": ", 1)[1]) from None
     order_by = params.get("order_by")
-    if order_by is not None and spec.column(order_by.lstrip("-")) is None:
-        raise _bad("order_by", f"no column {order_by.lstrip('-')!r} in {name}")
+    if order_by is not None and spec.column(order_by.removeprefix("-")) is None:
+        # one column, with at most one - before it (--opened_at is no column, not "descending
+        # twice"); the value is the caller's: said back cut short
+        raise _bad("order_by", f"{shown(order_by)} is not a column of {name}, nor one with "
+                               "one - before it (descending)")
     limit_text = params.get("limit", "100")
     if not is_digits(limit_text) or not 1 <= int(limit_text) <= MAX_LIMIT:
         raise _bad("limit", f"an integer from 1 to {MAX_LIMIT}")

@@ -61,3 +61,12 @@ def test_the_order_cases_listing_takes_the_cases_filters_but_its_order(api: ApiS
         assert listed.status_code == 200, listed.text
         _refused(auditor.get(f"/v1/orders/{world.order}/cases", params={"order_id": "o-2"}),
                  "order_id", "not a parameter of this route")
+
+
+@pytest.mark.parametrize("order_by", ["--opened_at", "-", "", "opened_at-", "- opened_at"])
+def test_order_by_is_one_column_with_at_most_one_minus(api: ApiServer, world: World,
+                                                       order_by: str) -> None:
+    with api.client("auditor-1") as auditor:
+        assert auditor.get("/v1/cases", params={"order_by": "-opened_at"}).status_code == 200
+        _refused(auditor.get("/v1/cases", params={"order_by": order_by}), "order_by",
+                 f"{order_by!r} is not a column of cases")
