@@ -13,7 +13,7 @@ from typing import Any
 import anyio.to_thread
 import psycopg
 from eventsourcing.persistence import PersistenceError
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from starlette.exceptions import HTTPException
@@ -27,6 +27,7 @@ from api.guards import BodyGuard, BodyTimeout, BodyTooLarge, body_problem
 from api.http import Observe, answer, problem_response
 from api.metrics import exposition
 from api.oidc import KeysUnavailable
+from api.params import declared_params_only
 from api.problems import Problem, problem_for
 from api.routes_cases import router as cases_router
 from api.routes_commands import router as commands_router
@@ -66,7 +67,7 @@ def create_app(settings: Settings | None = None, api: ApiSettings | None = None)
 
     app = FastAPI(title="After-sales case engine", version=VERSION, description=DESCRIPTION,
                   openapi_url="/v1/openapi.json", docs_url=None, redoc_url=None,
-                  lifespan=lifespan)
+                  lifespan=lifespan, dependencies=[Depends(declared_params_only)])
     app.include_router(commands_router)
     app.include_router(cases_router)
     app.include_router(queries_router)

@@ -16,6 +16,7 @@ from uuid import UUID
 from aftersales_core.application.access import Caller, Denial
 from aftersales_core.application.principals import principal_id_of
 from aftersales_core.application.services import Services
+from aftersales_core.domain.principal_names import is_system_name, normalise_name
 from aftersales_core.errors import DomainError, NotAuthorisedError
 from api.keys import ApiKeys, KeyRefused, looks_like_key
 from api.oidc import OidcVerifier, TokenRefused
@@ -57,10 +58,12 @@ class Authenticator:
                 log.warning("API key refused: %s", refused.reason)
                 raise Unauthenticated(_public(refused.reason), "api_key") from None
             principal_id, credential = UUID(key.principal_id), "api_key"
+            name = key.principal
         elif self.oidc is not None and token.count(".") == 2:
             try:
                 identity = self.oidc.verify(token)
-                principal_id = principal_id_of(identity.principal)
+                name = normalise_name(identity.principal)
+                principal_id = principal_id_of(name)
             except TokenRefused as refused:
                 log.warning("OIDC token refused: %s", refused)
                 raise Unauthenticated(str(refused), "oidc") from None
@@ -71,6 +74,15 @@ class Authenticator:
         else:
             raise Unauthenticated("the bearer token is neither an API key (ask_…) nor a token "
                                   "this service accepts", "unknown_credential")
+        if is_system_name(name):
+            # the built-in principals act only inside the engine's own processes (the inbound
+            # consumer, the scheduler): no credential from outside may name one, whatever an
+            # identity provider puts in its tokens
+            self._denied(principal_id, name, received_at, f"{credential} naming a built-in "
+                         "principal", rule="api.system_principal")
+            log.warning("%s naming the built-in principal %s refused", credential, name)
+            raise Unauthenticated("invalid credential: built-in principals act only inside the "
+                                  "engine's own processes", credential)
         caller = Caller(principal_id, received_at, VIA, roles=roles)
         try:
             principal = self.services.access.principal(caller, "Authenticate")
@@ -78,10 +90,11 @@ class Authenticator:
             raise Unauthenticated(str(error), "principal") from None
         return Authenticated(caller, principal.name, credential)
 
-    def _denied(self, principal_id: UUID, name: str, at: datetime, reason: str) -> None:
+    def _denied(self, principal_id: UUID, name: str, at: datetime, reason: str,
+                rule: str = "api.key_refused") -> None:
         self.services.access.denials.record(Denial(
             principal_id=str(principal_id), principal=name, operation="Authenticate",
-            case_id=None, rule="api.key_refused", reasons=[reason], at=at, via=VIA))
+            case_id=None, rule=rule, reasons=[reason], at=at, via=VIA))
 
 
 def _bearer(authorization: str | None) -> str:

@@ -14,9 +14,11 @@ import time
 from collections import OrderedDict
 from typing import Any
 
+import orjson
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.problems import Problem
+from api.problems import MEDIA_TYPE, Problem
 
 MAX_BUCKETS = 100_000
 DRAIN_BYTES = 4 * 1024 * 1024  # of a body over the limit, read and dropped at most
@@ -42,21 +44,14 @@ class BodyGuard:
             await self.app(scope, receive, send)
             return
         for name, value in scope.get("headers", []):
-            if name == b"content-length":
-                try:
-                    declared = int(value)
-                except ValueError:
-                    declared = -1
-                if declared > self.max_bytes or declared < 0:
-                    scope["aftersales.body_refused"] = "too_large" if declared > 0 else "bad"
+            if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
+                await self.refuse(scope, receive, send)
+                return
         received = 0
         deadline = time.monotonic() + self.timeout
 
         async def guarded() -> Message:
             nonlocal received
-            if scope.get("aftersales.body_refused") == "too_large":
-                await drain({"more_body": True})
-                raise BodyTooLarge()
             try:
                 message = await asyncio.wait_for(receive(), max(deadline - time.monotonic(),
                                                                  0.001))
@@ -82,6 +77,16 @@ class BodyGuard:
                 dropped += len(message.get("body", b""))
 
         await self.app(scope, guarded, send)
+
+    async def refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """413 at once for a body declared over the limit: nothing of it is read (waiting
+        for a body that may never come would hold the request until the body deadline),
+        and the connection is closed after the answer."""
+        problem = body_problem(BodyTooLarge(), self.max_bytes, self.timeout)
+        request_id = scope.get("state", {}).get("request_id")
+        body = orjson.dumps(problem.to_json(scope.get("path", ""), request_id))
+        await Response(body, status_code=problem.status, headers=problem.headers,
+                       media_type=MEDIA_TYPE)(scope, receive, send)
 
 
 def body_problem(error: BaseException, max_bytes: int, timeout: float) -> Problem:

@@ -9,7 +9,6 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import Collection
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -70,12 +69,27 @@ async def caller(request: Request) -> Authenticated:
     return who
 
 
+def is_json_media(content_type: str) -> bool:
+    """Whether a Content-Type is application/json as this API reads it: UTF-8 JSON, so no
+    parameter but ``charset=utf-8`` (any case, quoted or not). Another charset would be read
+    as UTF-8 all the same, and the +json types (merge-patch, json-patch, problem…) mean
+    something else than a command or a fact."""
+    media, *params = (part.strip() for part in content_type.split(";"))
+    if media.lower() != JSON:
+        return False
+    for param in filter(None, params):
+        name, _, value = param.partition("=")
+        if name.strip().lower() != "charset" or value.strip().strip('"').lower() != "utf-8":
+            return False
+    return True
+
+
 async def json_body(request: Request) -> Any:
     """The request's JSON body through the strict reader (400 naming what is wrong, 413 over
     the limit, 415 for another media type)."""
-    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if media != JSON and not (media.startswith("application/") and media.endswith("+json")):
-        raise Problem(415, "unsupported_media_type", "send the body as application/json")
+    if not is_json_media(request.headers.get("content-type", "")):
+        raise Problem(415, "unsupported_media_type", "send the body as application/json "
+                                                     "(UTF-8: no charset, or charset=utf-8)")
     raw = await request.body()
     if not raw:
         raise Problem(400, "invalid", "the request has no body: send one JSON object")
@@ -107,20 +121,6 @@ def time_param(text: str | None, field: str) -> datetime | None:
 def bad_param(field: str, message: str) -> Problem:
     """400 naming one bad parameter (or header)."""
     return Problem(400, "invalid", f"{field}: {message}", fields=((field, message),))
-
-
-def only_params(request: Request, allowed: Collection[str], unknown: str = "") -> None:
-    """Each query parameter one the route takes, and given once: else 400 naming the first
-    that is not (``unknown``: what to say of a parameter the route does not take; default:
-    the ones it does). A typo or a repeated parameter is never silently ignored."""
-    params = request.query_params
-    for field in params:
-        if len(params.getlist(field)) > 1:
-            raise bad_param(field, "give it once")
-        if field not in allowed:
-            raise bad_param(field, unknown or (
-                f"not a parameter of this route; it takes {', '.join(sorted(allowed))}"
-                if allowed else "not a parameter of this route; it takes none"))
 
 
 ETAG = re.compile(r'^"([0-9]{1,9})"$')

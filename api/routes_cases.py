@@ -20,7 +20,7 @@ from api import models
 from api.auth import Authenticated
 from api.http import ETAG_HEADER, PROBLEMS, answer, caller, note, runtime, time_param
 from api.problems import Problem
-from api.routes_queries import list_table
+from api.routes_queries import list_table, table_parameters
 from schemas.common import Ident
 from schemas.errors import validation_fields
 
@@ -134,7 +134,8 @@ def get_order(request: Request, who: Who, order_id: OrderId, as_of: AsOf = None)
 
 
 @router.get("/v1/orders/{order_id}/cases", tags=["orders"],
-            responses={200: {"model": models.Page}, **PROBLEMS})
+            responses={200: {"model": models.Page}, **PROBLEMS},
+            openapi_extra={"parameters": table_parameters("cases", frozenset({"order_id"}))})
 def get_order_cases(request: Request, who: Who, order_id: OrderId) -> Response:
     """The order's cases, from the ``cases`` read model (as far as it has caught up)."""
     _order(request, who, order_id, None)

@@ -19,7 +19,7 @@ from starlette.responses import Response
 from aftersales_core.text import is_digits
 from api import models
 from api.auth import Authenticated
-from api.http import PROBLEMS, answer, caller, only_params, runtime, time_param
+from api.http import PROBLEMS, answer, caller, runtime, time_param
 from api.problems import Problem
 from audit.auditor import Auditor
 from audit.denials import SqlDenialLog
@@ -27,6 +27,7 @@ from projections.catalog import queryable_tables
 from projections.pages import PageError, page, table, value_of
 from projections.report import build as build_report
 from scheduling.deadline_index import IndexedDeadline
+from schemas.common import shown
 from schemas.limits import TEXT_PATTERN
 
 router = APIRouter()
@@ -72,10 +73,7 @@ def list_table(request: Request, who: Authenticated, name: str,
                forced: list[tuple[str, Any]] | None = None) -> Response:
     """One page of a projection table, as far as the caller may read it."""
     spec = table(name)
-    params = request.query_params
-    columns = [c.name for c in spec.columns]
-    only_params(request, {*columns, *PAGING},
-                f"no such column in {name}; filter by {', '.join(columns)}")
+    params = request.query_params  # only those its operation declares (api/params.py)
     filters: list[tuple[str, Any]] = list(forced or [])
     for field in params:
         column = spec.column(field)
@@ -86,8 +84,11 @@ def list_table(request: Request, who: Authenticated, name: str,
         except PageError as error:
             raise _bad(field, str(error).split(": ", 1)[1]) from None
     order_by = params.get("order_by")
-    if order_by is not None and spec.column(order_by.lstrip("-")) is None:
-        raise _bad("order_by", f"no column {order_by.lstrip('-')!r} in {name}")
+    if order_by is not None and spec.column(order_by.removeprefix("-")) is None:
+        # one column, with at most one - before it (--opened_at is no column, not "descending
+        # twice"); the value is the caller's: said back cut short
+        raise _bad("order_by", f"{shown(order_by)} is not a column of {name}, nor one with "
+                               "one - before it (descending)")
     limit_text = params.get("limit", "100")
     if not is_digits(limit_text) or not 1 <= int(limit_text) <= MAX_LIMIT:
         raise _bad("limit", f"an integer from 1 to {MAX_LIMIT}")
@@ -104,14 +105,17 @@ def list_table(request: Request, who: Authenticated, name: str,
                    "next_cursor": None if key is None else _encode_cursor(fingerprint, key)})
 
 
-def _parameters(name: str) -> list[dict[str, Any]]:
+def table_parameters(name: str, fixed: frozenset[str] = frozenset()) -> list[dict[str, Any]]:
+    """The query parameters of a listing of table ``name``, as its OpenAPI operation declares
+    them (the ones a listing takes): a filter per column (but the ``fixed`` ones, which its
+    path names), ``order_by``, ``limit`` and ``cursor``."""
     spec = table(name)
     columns = [c.name for c in spec.columns]
     found: list[dict[str, Any]] = [
         {"name": c.name, "in": "query", "required": False,
          "description": f"only rows whose {c.name} equals this",
          "schema": {"type": SCHEMA_TYPES[c.type], **FORMATS.get(c.type, {})}}
-        for c in spec.columns]
+        for c in spec.columns if c.name not in fixed]
     ladders = "".join(f"; {c.name} sorts by its ladder: {', '.join(c.ladder)}"
                       for c in spec.columns if c.ladder)
     found += [
@@ -136,7 +140,7 @@ def _add_table_route(name: str, path: str, tag: str, operation_id: str) -> None:
     router.add_api_route(path, read_table, methods=["GET"], tags=[tag],
                          name=f"read_{name}", operation_id=operation_id,
                          responses={200: {"model": models.Page}, **PROBLEMS},
-                         openapi_extra={"parameters": _parameters(name)})
+                         openapi_extra={"parameters": table_parameters(name)})
 
 
 _add_table_route("cases", "/v1/cases", "cases", "list_cases")

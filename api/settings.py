@@ -4,8 +4,10 @@ Errors name the variable and what is wrong, never its value."""
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, Field, ValidationError, model_validator
 
@@ -29,6 +31,34 @@ ENV = {
     "oidc_algorithms": "AFTERSALES_OIDC_ALGORITHMS",
     "oidc_leeway": "AFTERSALES_OIDC_LEEWAY",
 }
+
+
+def jwks_url_problem(url: str) -> str | None:
+    """What is wrong with a JWKS URL, or None: https, or plain http to this machine only (a
+    loopback address or ``localhost`` exactly), and no user name or password in it. The URL is
+    parsed, not compared as text: ``http://127.0.0.1.evil.example/``,
+    ``http://localhost.evil.example/`` and ``http://localhost@evil.example/`` all begin like a
+    loopback URL and reach another host, over a connection anyone on the way may change."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 (raises ValueError when the port is not a number in range)
+    except ValueError:
+        return "is not a URL"
+    host = parts.hostname or ""
+    if parts.username is not None or parts.password is not None:
+        return "must not hold a user name or password"
+    if parts.scheme == "https":
+        return None if host else "names no host"
+    if parts.scheme == "http" and (host == "localhost" or _loopback_address(host)):
+        return None
+    return "must be https:// (http only to a loopback address or localhost)"
+
+
+def _loopback_address(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # a name, not an address: only localhost itself is taken as loopback
 
 
 class ApiSettings(BaseModel):
@@ -67,9 +97,8 @@ class ApiSettings(BaseModel):
         if self.oidc_jwks_url and self.oidc_jwks_file:
             raise ValueError("give AFTERSALES_OIDC_JWKS_URL or AFTERSALES_OIDC_JWKS_FILE, "
                              "not both")
-        if self.oidc_jwks_url and not self.oidc_jwks_url.startswith("https://") and \
-                not self.oidc_jwks_url.startswith(("http://127.0.0.1", "http://localhost")):
-            raise ValueError("AFTERSALES_OIDC_JWKS_URL must be https:// (http only on loopback)")
+        if self.oidc_jwks_url and (problem := jwks_url_problem(self.oidc_jwks_url)):
+            raise ValueError(f"AFTERSALES_OIDC_JWKS_URL {problem}")
         if any(a.strip() in ("", "none", "HS256", "HS384", "HS512")
                for a in self.oidc_algorithms.split(",")):
             raise ValueError("AFTERSALES_OIDC_ALGORITHMS: asymmetric algorithms only "

@@ -13,7 +13,18 @@ from uuid import UUID
 from pydantic import Field, TypeAdapter
 
 from aftersales_core.policies.vocabulary import ComplaintChannel
-from schemas.common import Amount, Detail, Ident, Note, Strict, Text, Timestamp
+from schemas.common import (
+    Amount,
+    Detail,
+    Flag,
+    Ident,
+    Integer,
+    Note,
+    Quantity,
+    Strict,
+    Text,
+    Timestamp,
+)
 
 ReturnReason = Literal[
     "damaged",
@@ -60,7 +71,7 @@ class ExistingCase(Command):
 
 class ReturnLine(Strict):
     line_id: Ident
-    quantity: Annotated[int, Field(gt=0, le=100_000)]
+    quantity: Quantity
 
 
 class RequestReturn(NewCase):
@@ -73,8 +84,8 @@ class RequestReturn(NewCase):
     evidence: Annotated[list[Detail], Field(max_length=20)] = []
     channel: Channel = "web"
     non_returnable_line_ids: list[Ident] = []
-    goods_intact: bool | None = None
-    buyer_informed_of_return_cost: bool | None = Field(
+    goods_intact: Flag | None = None
+    buyer_informed_of_return_cost: Flag | None = Field(
         None, description="staff only: the buyer was told beforehand that they bear the return "
                           "cost (left out: what the order's storefront said, else not told)")
     return_shipping_estimate: Amount | None = Field(
@@ -84,7 +95,7 @@ class RequestReturn(NewCase):
 
 class ApproveReturn(ExistingCase):
     command: Literal["ApproveReturn"]
-    buyer_informed_of_return_cost: bool | None = Field(
+    buyer_informed_of_return_cost: Flag | None = Field(
         None, description="the buyer was told beforehand that they bear the return cost (left "
                           "out: what the order's storefront said, else not told)")
     return_shipping_estimate: Amount | None = Field(
@@ -128,7 +139,7 @@ class ResolveReturn(ExistingCase):
     replacement_unit_price: Amount | None = Field(
         None, description="an exchange: its unit price; a cheaper one refunds the difference, "
                           "a dearer one records what the buyer owes")
-    replacement_quantity: Annotated[int, Field(gt=0, le=100_000)] | None = Field(
+    replacement_quantity: Quantity | None = Field(
         None, description="an exchange: units sent (default: the units returned)")
 
 
@@ -140,13 +151,13 @@ class SendToRepair(ExistingCase):
 class DiagnoseRepair(ExistingCase):
     command: Literal["DiagnoseRepair"]
     fault: Text
-    repairable: bool
+    repairable: Flag
     note: Note = ""
 
 
 class CompleteRepair(ExistingCase):
     command: Literal["CompleteRepair"]
-    repaired: bool
+    repaired: Flag
     note: Note = ""
 
 
@@ -175,7 +186,7 @@ class CloseReturn(ExistingCase):
 
 class RefundLine(Strict):
     line_id: Ident
-    quantity: Annotated[int, Field(gt=0, le=100_000)]
+    quantity: Quantity
 
 
 class RequestRefund(NewCase):
@@ -233,7 +244,7 @@ class AddComplaintMessage(ExistingCase):
     direction: Literal["in", "out"]
     text: Note
     channel: Channel | None = None
-    awaiting_customer: bool = Field(
+    awaiting_customer: Flag = Field(
         False, description="an answer out that asks the customer for something: the desk waits "
                            "on the customer until their next message (the resolution clock "
                            "stops when the merchant's policy book says so)")
@@ -248,7 +259,7 @@ class ProposeResolution(ExistingCase):
 
 class RespondToProposal(ExistingCase):
     command: Literal["RespondToProposal"]
-    accepted: bool
+    accepted: Flag
 
 
 class EscalateComplaint(ExistingCase):
@@ -265,7 +276,7 @@ class ResolveComplaint(ExistingCase):
 
 class CloseComplaint(ExistingCase):
     command: Literal["CloseComplaint"]
-    satisfaction: Annotated[int, Field(ge=1, le=5)] | None = None
+    satisfaction: Annotated[Integer, Field(ge=1, le=5)] | None = None
 
 
 class ReopenComplaint(ExistingCase):

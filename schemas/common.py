@@ -29,8 +29,10 @@ from schemas.limits import (
     IDENT_FORBIDDEN,
     IDENT_PATTERN,
     LATEST,
+    RFC3339,
     TEXT_FORBIDDEN,
     TEXT_PATTERN,
+    TIME_PATTERN,
     describe_time_range,
 )
 from schemas.markets import MARKETS, check_market
@@ -64,12 +66,14 @@ def _known_currency(value: str) -> str:
 
 
 def _time_text(value: Any) -> Any:
-    """Times travel as RFC 3339 strings (not as numbers of seconds)."""
+    """Times travel as RFC 3339 strings, never as numbers of seconds: not as JSON numbers, and
+    not as numeric strings either, which pydantic would read as seconds or milliseconds since
+    1970 depending on their length."""
     if isinstance(value, datetime):  # built in code, not read from a message
         return value
-    if not isinstance(value, str):
+    if not isinstance(value, str) or not RFC3339.fullmatch(value):
         raise ValueError("times must be RFC 3339 strings with an offset, "
-                         "e.g. 2026-03-02T09:00:00+00:00")
+                         "such as 2026-03-02T09:00:00+00:00 (not numbers of seconds)")
     return value
 
 
@@ -120,11 +124,17 @@ Amount = Annotated[
                                    f"and {AMOUNT_DECIMALS} after it"}),
 ]
 Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$"), AfterValidator(_known_currency)]
+# JSON's integers and booleans taken as they are. pydantic's lax mode would read true, "4" and
+# 4.0 as integers and "yes", "off", 1 as booleans, which the published schemas ("integer",
+# "boolean") do not allow: a wire field of either type is one of these, never a bare int or bool.
+Integer = Annotated[int, Field(strict=True)]
+Flag = Annotated[bool, Field(strict=True)]
+Quantity = Annotated[Integer, Field(gt=0, le=100_000)]
 Timestamp = Annotated[
     AwareDatetime,
     BeforeValidator(_time_text),
     AfterValidator(_in_range),
-    WithJsonSchema({"type": "string", "format": "date-time",
+    WithJsonSchema({"type": "string", "format": "date-time", "pattern": TIME_PATTERN,
                     "description": "RFC 3339 with an offset, from "
                                    f"{describe_time_range()}"}),
 ]

@@ -19,18 +19,29 @@ class InputRefused(ValueError):
 
 
 WHOLE = "(document)"  # where a problem of the whole document is said to be
+NAME_LIMIT = 40  # characters of a name the caller chose (a field, a parameter) said back
+
+
+def short_name(name: str, limit: int = NAME_LIMIT) -> str:
+    """A name the caller sent (an unknown field or parameter), as a problem may say it back:
+    cut to ``limit`` characters (a 4,000-character key is not repeated whole) with control
+    characters escaped."""
+    cut = name[:limit]
+    text = cut if cut.isprintable() else repr(cut)[1:-1]
+    return text + ("…" if len(name) > limit else "")
 
 
 def validation_fields(error: ValidationError) -> tuple[tuple[str, str], ...]:
     """Each problem as (field path, what is wrong): ``("lines.0.quantity", "Input should be
     > 0")``; a missing or unknown type names its field (``command``, ``event_type``), a
-    problem of the whole document ``(document)``; the message never repeats the value sent."""
+    problem of the whole document ``(document)``; the message never repeats the value sent, and
+    a name the caller chose (an unknown field) is cut short."""
     found = []
     for problem in error.errors(include_url=False, include_input=False):
         loc = list(problem["loc"])
         if loc and isinstance(loc[0], str) and loc[0][:1].isupper():
             loc = loc[1:]  # the union's tag (the command or event type) is not a field
-        where = ".".join(str(p) for p in loc) or WHOLE
+        where = ".".join(short_name(p) if isinstance(p, str) else str(p) for p in loc) or WHOLE
         message = problem["msg"].removeprefix("Value error, ")
         kind, context = problem["type"], problem.get("ctx") or {}
         if kind in ("union_tag_not_found", "union_tag_invalid") and where == WHOLE:

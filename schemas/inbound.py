@@ -21,11 +21,13 @@ from schemas.common import (
     Amount,
     Currency,
     Detail,
+    Flag,
     Ident,
     Market,
     MerchantId,
     Open,
     Place,
+    Quantity,
     Timestamp,
     TimeZone,
 )
@@ -43,7 +45,7 @@ class OrderLine(Open):
     line_id: Ident
     sku: Ident
     category: Category
-    quantity: Annotated[int, Field(gt=0, le=100_000)]
+    quantity: Quantity
     unit_price: Amount
 
 
@@ -64,7 +66,7 @@ class OrderPlaced(InboundEvent):
     buyer_timezone: TimeZone | None = Field(
         None, description="the buyer's IANA time zone (e.g. Europe/Berlin): return periods end "
                           "at the end of a calendar day there; else the market's default zone")
-    buyer_informed_of_return_cost: bool | None = Field(
+    buyer_informed_of_return_cost: Flag | None = Field(
         None, description="the storefront told the buyer before the order that they bear the "
                           "cost of sending back goods returned without a fault (in the EU and "
                           "the UK the buyer pays it only then); left out: nobody assumes so")

@@ -29,6 +29,12 @@ MAX_INTEGER = 2**64 - 1
 # leave what Python, SQLite and PostgreSQL represent.
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 LATEST = datetime(2199, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)
+# ... written as RFC 3339 section 5.6 writes them (the published schemas' "date-time"): a full
+# date, T, a full time with an optional fraction, Z or an offset with a colon. Checked before
+# pydantic reads the text, which would take "1764590000" (or "0", or "1764590000000") as a count
+# of seconds or milliseconds since 1970 and guess which.
+TIME_PATTERN = (r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?"
+                r"([Zz]|[+-][0-9]{2}:[0-9]{2})$")
 
 # Amounts: non-negative decimal strings, at most 12 digits before the point and 6 after
 # (below one trillion in any currency). Sums of a whole order stay exact in 28 digits.
@@ -49,6 +55,7 @@ TEXT_PATTERN = rf"^[^{_TEXT_FORBIDDEN}]*$"
 
 IDENT_FORBIDDEN = re.compile(f"[{_IDENT_FORBIDDEN}]")
 TEXT_FORBIDDEN = re.compile(f"[{_TEXT_FORBIDDEN}]")
+RFC3339 = re.compile(TIME_PATTERN, re.ASCII)
 AMOUNT = re.compile(AMOUNT_PATTERN.removeprefix("^").removesuffix("$"), re.ASCII)
 
 

@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
 from tests.api_server import ApiServer, make_server
-from tests.factories import admin
+from tests.factories import admin, caller, order_placed
 
 ISSUER, AUDIENCE = "https://idp.example.test/", "aftersales-api"
 
@@ -150,6 +150,27 @@ def test_tokens_for_another_issuer_audience_expired_or_naming_nobody_are_401(
     status, data = me(oidc, token(signing, **change))
     assert status == 401, data
     assert data["type"] == "urn:aftersales:problem:unauthenticated"
+
+
+@pytest.mark.parametrize(("sub", "roles"), [("system.scheduler", ["scheduler"]),
+                                           ("system.upstream", ["upstream"]),
+                                           ("SYSTEM.Upstream", ["upstream"])])
+def test_a_token_naming_a_built_in_principal_is_401_and_logged(
+        oidc: ApiServer, signing: dict[str, Any], sub: str, roles: list[str]) -> None:
+    with oidc.app() as services:  # both exist, as in a running engine
+        caller(services, "system.scheduler")
+        caller(services, "system.upstream")
+    bearer = token(signing, sub=sub, roles=roles)
+    status, data = me(oidc, bearer)
+    assert status == 401 and "built-in principals" in data["detail"], data
+    with oidc.client(Authorization=f"Bearer {bearer}") as client:
+        fact = order_placed(f"o-{sub}")
+        assert client.post("/v1/upstream-events", json=fact).status_code == 401
+        assert client.get("/v1/deadlines").status_code == 401
+    with oidc.client("auditor-1") as auditor:
+        denials = auditor.get("/v1/audit/denials", params={"operation": "Authenticate"}).json()
+    assert any(d["rule"] == "api.system_principal" and d["principal"] == sub.lower()
+               for d in denials["items"]), denials
 
 
 def test_a_token_signed_with_another_key_unsigned_or_symmetric_is_401(

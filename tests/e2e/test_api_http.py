@@ -71,6 +71,44 @@ def test_other_media_types_and_empty_bodies(api: ApiServer, world: World) -> Non
         problem(agent.get("/v1/cases", params={"cursor": "garbage!"}), 400)
 
 
+@pytest.mark.parametrize("moment", ["1764590000", "1764590000000", "0", "1764590000.5"])
+def test_numeric_strings_are_not_times_in_bodies_or_query_parameters(
+        api: ApiServer, world: World, moment: str) -> None:
+    with api.client("auditor-1") as auditor, api.client("agent-1") as agent, \
+            api.client("upstream-1") as upstream:
+        for path, field in ((f"/v1/cases/{world.return_case}", "as_of"),
+                            (f"/v1/cases/{world.return_case}/events", "as_of"),
+                            (f"/v1/orders/{world.order}", "as_of"),
+                            ("/v1/deadlines", "due_before")):
+            data = problem(auditor.get(path, params={field: moment}), 400)
+            assert data["errors"][0]["field"] == field, data  # type: ignore[index]
+            assert "RFC 3339" in str(data["detail"]), data
+        data = problem(agent.post("/v1/commands", json={
+            "command": "AddComplaintMessage", "case_id": world.complaint_case,
+            "direction": "out", "text": "t", "at": moment}), 400)
+        assert [e["field"] for e in data["errors"]] == ["at"], data  # type: ignore[attr-defined]
+        late = order_placed("o-numeric-time") | {"occurred_at": moment}
+        data = problem(upstream.post("/v1/upstream-events", json=late), 400)
+        assert [e["field"] for e in data["errors"]] == ["occurred_at"], data  # type: ignore
+
+
+@pytest.mark.parametrize("media", [
+    "application/json; charset=latin-1", "application/json; charset=utf-16",
+    "application/json-patch+json", "application/merge-patch+json", "application/problem+json",
+    "application/vnd.api+json", "text/json", "application/json; boundary=x"])
+def test_only_application_json_in_utf_8_is_read(api: ApiServer, world: World, media: str
+                                                 ) -> None:
+    body = json.dumps({"command": "AddComplaintMessage", "case_id": world.complaint_case,
+                       "direction": "out", "text": "media"}).encode()
+    with api.client("agent-1") as agent:
+        data = problem(agent.post("/v1/commands", content=body, headers={"content-type": media}),
+                       415)
+        assert data["type"] == "urn:aftersales:problem:unsupported_media_type"
+        for good in ("application/json", "Application/JSON; Charset=\"UTF-8\""):
+            done = agent.post("/v1/commands", content=body, headers={"content-type": good})
+            assert done.status_code == 200, done.text
+
+
 def test_bodies_over_the_limit_are_413_declared_or_streamed(api: ApiServer, world: World
                                                             ) -> None:
     big = b'{"command": "CloseReturn", "note": "' + b"x" * (300 * 1024) + b'"}'
@@ -83,6 +121,20 @@ def test_bodies_over_the_limit_are_413_declared_or_streamed(api: ApiServer, worl
 
         problem(agent.post("/v1/commands", content=chunks()), 413)
         assert agent.get("/healthz").status_code == 200
+
+
+def test_a_body_declared_over_the_limit_is_413_at_once_before_any_of_it_is_read(
+        api: ApiServer, world: World) -> None:
+    conn = _raw(api)
+    conn.settimeout(5)  # the body deadline is 30 s: the answer must not wait for it
+    started = time.monotonic()
+    conn.sendall(b"POST /v1/commands HTTP/1.1\r\nHost: x\r\nContent-Type: application/json"
+                 b"\r\nContent-Length: 10000000\r\nAuthorization: Bearer "
+                 + api.keys["agent-1"].encode() + b"\r\n\r\n")
+    answer = conn.recv(4096)
+    conn.close()
+    assert answer.split(b"\r\n")[0].startswith(b"HTTP/1.1 413"), answer[:200]
+    assert b"application/problem+json" in answer and time.monotonic() - started < 5
 
 
 def _raw(api: ApiServer) -> socket.socket:

@@ -13,10 +13,13 @@ import orjson
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from pydantic import TypeAdapter
 
 from schemas.boundary import command, encoded_size, inbound, read_command, read_inbound
+from schemas.commands import COMMAND
 from schemas.common import _decimal_string
 from schemas.errors import InputRefused
+from schemas.inbound import ANY_INBOUND
 from schemas.limits import (
     AMOUNT_PATTERN,
     IDENT_PATTERN,
@@ -78,6 +81,82 @@ def test_times_are_strings_not_numbers_of_seconds() -> None:
     refused(order_placed("o-1") | {"occurred_at": 1772442000}, "invalid", "RFC 3339")
 
 
+@pytest.mark.parametrize("moment", ["1764590000", "1764590000000", "0", "1764590000.5",
+                                    "2026-12-01 10:00:00+00:00", "2026-12-01T10:00+00:00",
+                                    "2026-12-01T10:00:00+0000", "2026-12-01T10:00:00Z\n"])
+def test_times_are_rfc_3339_text_not_numeric_strings_guessed_as_seconds(moment: str) -> None:
+    refused(order_placed("o-1") | {"occurred_at": moment}, "invalid", "occurred_at",
+            "RFC 3339")
+    close = {"command": "CloseReturn", "case_id": "11111111-2222-3333-4444-555555555555",
+             "at": moment}
+    with pytest.raises(InputRefused) as caught:
+        command(close)
+    assert caught.value.kind == "invalid" and "at: " in str(caught.value), caught.value
+
+
+@pytest.mark.parametrize("moment", ["2026-12-01T10:00:00Z", "2026-12-01t10:00:00z",
+                                    "2026-12-01T10:00:00+05:30", "2026-12-01T10:00:00-00:00",
+                                    "2026-12-01T10:00:00.5Z", "2026-12-01T10:00:00.123456+01:00",
+                                    "2026-12-01T10:00:00.1234567891Z"])
+def test_rfc_3339_times_pass_with_z_offsets_and_fractions(moment: str) -> None:
+    assert read_inbound(orjson.dumps(order_placed("o-1") | {"occurred_at": moment}))
+    assert command({"command": "CloseReturn", "at": moment,
+                    "case_id": "11111111-2222-3333-4444-555555555555"})
+
+
+CASE = "11111111-2222-3333-4444-555555555555"
+
+
+@pytest.mark.parametrize("body", [
+    {"command": "CloseComplaint", "case_id": CASE, "satisfaction": True},
+    {"command": "CloseComplaint", "case_id": CASE, "satisfaction": "4"},
+    {"command": "CloseComplaint", "case_id": CASE, "satisfaction": 4.0},
+    {"command": "RequestReturn", "order_id": "o-1", "reason": "defective",
+     "lines": [{"line_id": "1", "quantity": True}]},
+    {"command": "RequestReturn", "order_id": "o-1", "reason": "defective",
+     "lines": [{"line_id": "1", "quantity": 1}], "goods_intact": "yes"},
+    {"command": "AddComplaintMessage", "case_id": CASE, "direction": "in", "text": "t",
+     "awaiting_customer": "off"},
+    {"command": "RespondToProposal", "case_id": CASE, "accepted": 1},
+], ids=["satisfaction-true", "satisfaction-str", "satisfaction-float", "quantity-true",
+        "goods_intact-yes", "awaiting_customer-off", "accepted-1"])
+def test_integers_and_booleans_are_taken_as_json_types_not_coerced(
+        body: dict[str, Any]) -> None:
+    with pytest.raises(InputRefused) as caught:
+        command(body)
+    assert caught.value.kind == "invalid", caught.value
+    assert "valid integer" in str(caught.value) or "valid boolean" in str(caught.value)
+
+
+@pytest.mark.parametrize("quantity", [True, "1", 1.0])
+def test_an_order_lines_quantity_is_a_json_integer(quantity: object) -> None:
+    message = order_placed("o-1")
+    message["lines"][0]["quantity"] = quantity
+    refused(message, "invalid", "lines.0.quantity", "valid integer")
+    refused(order_placed("o-1") | {"buyer_informed_of_return_cost": "yes"}, "invalid",
+            "buyer_informed_of_return_cost", "valid boolean")
+
+
+def _lax_scalars(node: object, path: str = "") -> list[str]:
+    """Paths of integer and boolean validators in a pydantic core schema that coerce."""
+    found = []
+    if isinstance(node, dict):
+        if node.get("type") in ("int", "bool") and not node.get("strict"):
+            found.append(path)
+        for key, value in node.items():
+            found += _lax_scalars(value, f"{path}/{key}")
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            found += _lax_scalars(value, f"{path}/{i}")
+    return found
+
+
+@pytest.mark.parametrize("adapter", [COMMAND, ANY_INBOUND], ids=["commands", "inbound"])
+def test_every_integer_and_boolean_of_the_wire_models_is_strict(adapter: TypeAdapter[Any]
+                                                                ) -> None:
+    assert _lax_scalars(adapter.core_schema) == []
+
+
 @pytest.mark.parametrize("field", ["sku", "line_id", "category"])
 @pytest.mark.parametrize("character", ["\x00", "\x1b", "\u202e", "\u2028", "\x7f", "\x9b"])
 def test_identifiers_refuse_nul_and_other_control_characters(field: str, character: str) -> None:
@@ -93,6 +172,17 @@ def test_free_text_keeps_line_breaks_but_refuses_nul() -> None:
     ok = shipment("o-1", "Damaged", T0) | {"detail": "box\ncrushed\t!"}
     assert read_inbound(orjson.dumps(ok), "shipments")
     refused(ok | {"detail": "box\x00"}, "invalid", "detail", "U+0000")
+
+
+def test_an_unknown_fields_long_name_is_said_back_cut_short() -> None:
+    long = "k" * 4200
+    with pytest.raises(InputRefused) as caught:
+        command({"command": "CloseReturn", "case_id": CASE, long: 1})
+    assert caught.value.fields == (("k" * 40 + "…", "Extra inputs are not permitted"),)
+    assert len(str(caught.value)) < 200, str(caught.value)
+    with pytest.raises(InputRefused) as caught:
+        command({"command": "CloseReturn", "case_id": CASE, "a\x1b[31m": 1})
+    assert caught.value.fields[0][0] == "a\\x1b[31m"
 
 
 def test_duplicate_keys_are_refused_at_any_depth() -> None:
