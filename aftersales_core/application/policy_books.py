@@ -52,6 +52,7 @@ from aftersales_core.policybook.simulate import DeadlineEnd, Recorded, Report, s
 A = TypeVar("A", bound=Aggregate)
 _DECISION_MARK = b'"policy_decision"'
 _DEADLINE_TOPICS = (".DeadlineScheduled", ".DeadlineCancelled", ".DeadlineBreached")
+_REFUND_OPENED = "aftersales.refund.Requested"  # names the return a refund settles
 ATTEMPTS = 5  # a set that keeps losing races with other writers this often is a conflict
 
 
@@ -266,12 +267,14 @@ class PolicyBooks:
 
     # ---- what if ---------------------------------------------------------------------------
     def recorded(self, batch: int = 5000) -> Iterator[tuple[Notification, Any]]:
-        """Every stored event holding a decision or a deadline's life, in store order."""
+        """Every stored event holding a decision or a deadline's life, and every refund's
+        opening (the return it settles), in store order."""
         position = 1
         while True:
             page = self.store.recorder.select_notifications(position, batch)
             for item in page:
-                if _DECISION_MARK in item.state or item.topic.endswith(_DEADLINE_TOPICS):
+                if _DECISION_MARK in item.state or item.topic.endswith(_DEADLINE_TOPICS) \
+                        or item.topic == _REFUND_OPENED:
                     yield item, self.store.mapper.to_domain_event(item)
             if len(page) < batch:
                 return
@@ -283,14 +286,19 @@ class PolicyBooks:
         that merchant's history, not the store's) and how every deadline ended."""
         records: list[Recorded] = []
         ends = _DeadlineEnds()
+        sources: dict[str, str] = {}  # refund case -> the return it settles
         for item, event in self.recorded():
             case_id = str(item.originator_id)
             if item.topic.endswith(_DEADLINE_TOPICS):
                 ends.apply(case_id, item.topic, event)
+            source = getattr(event, "source_case_id", None)
+            if source:
+                sources[case_id] = str(source)
             for decision in decisions_in(event):
                 if merchant_id is None or (decision.book or {}).get("merchant_id") == \
                         merchant_id:
-                    records.append(Recorded(item.id, case_id, event.timestamp, decision))
+                    records.append(Recorded(item.id, case_id, event.timestamp, decision,
+                                            sources.get(case_id)))
         return records, ends.all()
 
     def simulate(self, merchant_id: str, proposed: Book, since: datetime | None = None,

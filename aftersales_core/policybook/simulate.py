@@ -39,6 +39,7 @@ class Recorded:
     case_id: str
     at: datetime
     decision: PolicyDecision
+    source_case_id: str | None = None  # a refund's: the return it settles
 
 
 @dataclass(frozen=True)
@@ -150,18 +151,31 @@ def _goods_value(decision: PolicyDecision) -> tuple[str, Decimal]:
     return str(decision.inputs.get("currency")), value
 
 
+# A return's refund deadline, recorded and as the proposed book sets it: (return case id, the
+# recorded due time) -> the new due time. A refund that settles a return inherits that deadline.
+CarriedDues = dict[tuple[str, str], str]
+
+
 class CaseReplay:
     """The decisions of one case re-evaluated in order, each reading the new results of the
-    earlier ones where the recorded inputs came from them."""
+    earlier ones where the recorded inputs came from them (and, for a refund that settles a
+    return, the new refund deadline of that return: ``carried``)."""
 
-    def __init__(self, rulebook: Rulebook) -> None:
+    def __init__(self, rulebook: Rulebook, case_id: str = "", source_case_id: str | None = None,
+                 carried: CarriedDues | None = None) -> None:
         self.rulebook = rulebook
+        self.case_id, self.source_case_id = case_id, source_case_id
+        self.carried: CarriedDues = {} if carried is None else carried
         self.old: dict[str, PolicyDecision] = {}
         self.new: dict[str, PolicyDecision] = {}
 
     def inputs(self, decision: PolicyDecision) -> JSON:
         inputs = dict(decision.inputs)
         policy = decision.policy_id
+        inherited = inputs.get("inherited_due_at")
+        if policy == "deadlines" and inherited and self.source_case_id is not None:
+            inputs["inherited_due_at"] = self.carried.get(
+                (self.source_case_id, str(inherited)), inherited)
         calc_old, calc_new = self.old.get("refund.calculation"), self.new.get(
             "refund.calculation")
         if policy == "refund.approval" and calc_old and calc_new and \
@@ -189,6 +203,11 @@ class CaseReplay:
         again = registry.evaluate(decision.policy_id, self.inputs(decision),
                                   decision.policy_version, settings)
         self.old[decision.policy_id], self.new[decision.policy_id] = decision, again
+        if decision.policy_id == "deadlines" and decision.inputs.get("case_type") == "return":
+            after = {d["name"]: d["due_at"] for d in again.details.get("deadlines", [])}
+            for item in decision.details.get("deadlines", []):
+                if item["name"] == "refund" and "refund" in after:
+                    self.carried[(self.case_id, str(item["due_at"]))] = after["refund"]
         return again
 
 
@@ -238,8 +257,9 @@ def simulate(records: Iterable[Recorded], ends: Iterable[DeadlineEnd], rulebook:
         by_case.setdefault(record.case_id, []).append(record)
     end_of = {(e.case_id, e.name, e.since): e for e in ends}
     report.cases = len(by_case)
+    carried: CarriedDues = {}  # a return's cases come before the refund that settles it
     for case_id, case_records in by_case.items():
-        replay = CaseReplay(rulebook)
+        replay = CaseReplay(rulebook, case_id, case_records[0].source_case_id, carried)
         for record in case_records:
             _one(report, replay, case_id, record, end_of)
     return report

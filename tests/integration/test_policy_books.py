@@ -11,7 +11,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import pytest
 
@@ -39,7 +39,7 @@ from api.problems import Problem
 from api.routes_policy_changes import SIMULATIONS
 from api.routes_policy_changes import run_simulation as simulate_once
 from audit.auditor import Auditor
-from tests.factories import ADMIN, T0, admin, caller, customer, delivered_order
+from tests.factories import ADMIN, T0, admin, caller, customer, delivered_order, run
 from tests.unit.policybook.books import document
 
 BOOKS = Path(__file__).parents[2] / "demo" / "books"
@@ -294,3 +294,44 @@ def test_one_simulation_at_a_time_per_server_process(app: Services) -> None:
     with pytest.raises(UnknownVersionError):  # a failed simulation frees the process for the next
         simulate_once(app, auditor, "uci", 8, None, None)
     assert simulate_once(app, auditor, "uci", 0, None, None)[0].merchant_id == "uci"
+
+
+def test_what_if_judges_a_returns_refund_against_the_proposed_refund_term(
+        app: Services) -> None:
+    """A refund that settles a return inherits the return's refund deadline: under a shorter
+    proposed term it is due sooner, and a refund issued 6 days after the goods came back is late
+    under 5 days (it was counted on time, against the recorded due, until a cold test found
+    that a goodwill refund issued as late was caught and this one was not)."""
+    set_book(app, "us-shop", uci())  # refunds within 14 days by default (the US has no floor)
+    delivered_order(app, "o-us", market="US", currency="USD", merchant_id="us-shop")
+    asked = DELIVERED + timedelta(days=2)
+
+    def at(days: float) -> str:
+        return (asked + timedelta(days=days)).isoformat()
+
+    case = run(app, "customer-c-1", {"command": "RequestReturn", "order_id": "o-us",
+                                     "reason": "changed_mind", "outcome": "refund",
+                                     "lines": [{"line_id": "1", "quantity": 1}], "at": at(0)})
+    case_id = str(case.case_id)
+    run(app, "agent-1", {"command": "IssueReturnLabel", "case_id": case_id, "carrier": "UPS",
+                         "tracking_number": "T-1", "at": at(0.1)})
+    run(app, "warehouse-1", {"command": "ReceiveReturn", "case_id": case_id, "at": at(3)})
+    run(app, "warehouse-1", {"command": "InspectReturn", "case_id": case_id, "grade": "A",
+                             "at": at(3.1)})
+    resolved = run(app, "agent-1", {"command": "ResolveReturn", "case_id": case_id,
+                                    "resolution": "refund", "at": at(3.2)})
+    refund_id = str(resolved.related["refund_case_id"])
+    if app.store.load_any(UUID(refund_id)).status == "awaiting_approval":
+        run(app, "sup-1", {"command": "ApproveRefund", "case_id": refund_id, "at": at(4)})
+    run(app, "payments-1", {"command": "IssueRefund", "case_id": refund_id, "at": at(9)})
+
+    def refund_deadlines(days: int) -> Any:
+        report, _ = app.store.books.simulate(
+            "us-shop", validate({**uci(), "refunds": {**uci()["refunds"],
+                                                      "default": {"days": days}}}))
+        return report.deadlines["refund"]
+
+    assert refund_deadlines(14)["breached_after"] == 0
+    under_five = refund_deadlines(5)
+    assert under_five["judged"] >= 1 and under_five["breached_before"] == 0
+    assert under_five["breached_after"] == 1
