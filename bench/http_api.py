@@ -51,11 +51,10 @@ from api.keys import ApiKeys
 from bench.commands import RecordingStore, _run_bare, _run_commands
 from bench.context import Context
 from bench.http_client import Answer, Connection, get, post_json
-from bench.messages import customer_of
+from bench.messages import DELIVERED_AFTER, customer_of
 from bench.report import BenchResult, Figure, percentile, progress
 from bench.workload import (
     ADMIN,
-    COMMANDS_AT,
     STAFF,
     Command,
     _script,
@@ -69,6 +68,7 @@ RATE = 200.0  # requests per second of the latency run
 WARM_UP_S = 1.0
 REFUNDS_PER_ORDER = 5  # goodwill refunds of 5.00 on an order of 124.00
 READY_S = 120.0
+RECENT = timedelta(days=2) + DELIVERED_AFTER  # orders placed this long before the run
 
 
 PACED_CONNECTIONS = 64  # connections of the open-loop run; a request waits for a free one
@@ -101,8 +101,10 @@ def _plain(value: Any) -> Any:
 
 
 def _body(command: Command) -> dict[str, Any]:
-    """A command as its sender posts it: a customer names the key of the case it opens."""
+    """A command as its sender posts it: a customer names the key of the case it opens, and no
+    sender dates it (the service API dates an act when it arrives: dispatch/timing.py)."""
     body = {"command": command.name, **_plain(command.kwargs)}
+    del body["at"]
     if command.idempotency_key is not None:
         del body["case_id"]
         body["idempotency_key"] = command.idempotency_key
@@ -116,7 +118,9 @@ class Setup:
         self.ctx = ctx
         self.store_path = Path(f"{ctx.path('http-events')}.sqlite")
         self.app: Services = new_app(self.store_path)
-        self.order_ids = ingest_orders(self.app, orders)
+        # delivered two days before the run: every return window is open when the commands,
+        # dated as they arrive, are sent
+        self.order_ids = ingest_orders(self.app, orders, start=datetime.now(UTC) - RECENT)
         self.keys: dict[str, str] = {}
         admin = KeyAdmin(self.app, ApiKeys(self.app.store.recorder))
         names = [*STAFF, *sorted({f"customer-{customer_of(i)}" for i in range(orders)})]
@@ -133,11 +137,9 @@ class Setup:
                 for c in commands]
 
     def refund(self, index: int, number: int) -> bytes:
-        at = COMMANDS_AT + timedelta(minutes=number)
         return post_json("/v1/commands", {
             "command": "RequestRefund", "order_id": self.order_ids[index], "source": "goodwill",
-            "reason": f"bench {number}", "amount": "5.00", "at": at.isoformat()},
-            self.keys["agent-3"])
+            "reason": f"bench {number}", "amount": "5.00"}, self.keys["agent-3"])
 
     def start(self) -> None:
         self.port = port = free_port()

@@ -87,14 +87,16 @@ def customer_of(index: int) -> str:
     return f"bc-{index // 2}"
 
 
-def delivered_order_messages(order_id: str, customer_id: str) -> list[dict[str, Any]]:
-    """OrderPlaced, OrderPaid, Dispatched, CustomsReleased, Delivered: five messages."""
-    placed = order_placed(order_id, customer_id=customer_id)
-    delivered = T0 + DELIVERED_AFTER
+def delivered_order_messages(order_id: str, customer_id: str, start: datetime = T0
+                             ) -> list[dict[str, Any]]:
+    """OrderPlaced, OrderPaid, Dispatched, CustomsReleased, Delivered: five messages, the order
+    placed at ``start``."""
+    placed = order_placed(order_id, customer_id=customer_id, at=start)
+    delivered = start + DELIVERED_AFTER
     return [
         placed,
         order_paid(placed),
-        shipment(order_id, "Dispatched", T0 + timedelta(hours=6)),
+        shipment(order_id, "Dispatched", start + timedelta(hours=6)),
         shipment(order_id, "CustomsReleased", delivered - timedelta(days=1)),
         shipment(order_id, "Delivered", delivered),
     ]

@@ -60,14 +60,15 @@ def customer_principal(app: Services, customer_id: str) -> Caller:
     return as_principal(name)
 
 
-def ingest_orders(app: Services, count: int, prefix: str = "bo") -> list[str]:
-    """Place, pay, ship and deliver ``count`` orders (five upstream messages each), as the
-    inbound consumer does (principal system.upstream)."""
+def ingest_orders(app: Services, count: int, prefix: str = "bo", start: datetime = T0
+                  ) -> list[str]:
+    """Place (at ``start``), pay, ship and deliver ``count`` orders (five upstream messages
+    each), as the inbound consumer does (principal system.upstream)."""
     upstream = Caller(app.principals.ensure_system("system.upstream", T0), T0, "bench")
     order_ids = []
     for index in range(count):
         order_id = order_id_of(index, prefix)
-        for message in delivered_order_messages(order_id, customer_of(index)):
+        for message in delivered_order_messages(order_id, customer_of(index), start):
             apply_upstream(app, upstream, ANY_INBOUND.validate_python(message))
         customer_principal(app, customer_of(index))
         order_ids.append(order_id)
