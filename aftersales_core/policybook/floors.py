@@ -7,8 +7,10 @@ Each problem names the rule, the law and the book's field. Versions stored under
 are never re-checked: what was set stays what was used.
 
 Days are counted in the buyer's time zone, so a book's zone for a regulated market is a floor
-too: it may not end a calendar day before the market's built-in zone does (the zone where that
-market's day ends last), or every period counted in days would end early.
+too: its days must begin and end where the market's built-in zone's do. A zone whose days end
+sooner ends every period early; one whose days end later moves the day an event falls on (a
+delivery at 00:30 in Berlin is the day before in New York), which ends the period up to a day
+early for events near midnight. Only a zone with the same offset on every day never shortens.
 """
 
 from __future__ import annotations
@@ -200,11 +202,12 @@ def _day_ends(name: str) -> tuple[int, ...]:
     return tuple(offsets)
 
 
-def first_earlier_end(name: str, than: str) -> tuple[date, datetime, datetime] | None:
-    """The first day of the span that ends earlier in zone ``name`` than in zone ``than``,
-    with the two ends (UTC); None when no day does (daylight saving compared day by day)."""
+def first_other_day(name: str, than: str) -> tuple[date, datetime, datetime] | None:
+    """The first day of the span that ends at another instant in zone ``name`` than in zone
+    ``than``, with the two ends (UTC); None when every day ends at the same instant (daylight
+    saving compared day by day)."""
     for index, (mine, theirs) in enumerate(zip(_day_ends(name), _day_ends(than), strict=True)):
-        if mine > theirs:
+        if mine != theirs:
             day = ZONE_SPAN[0] + timedelta(days=index)
             midnight = datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(days=1)
             return day, midnight - timedelta(seconds=mine), midnight - timedelta(seconds=theirs)
@@ -219,17 +222,19 @@ def _buyer_zones(book: Book) -> Iterator[Problem]:
         if chosen is None:
             continue
         builtin = MARKET_ZONES.get(market, ANYWHERE_ON_EARTH)
-        earlier = first_earlier_end(chosen, builtin)
-        if earlier is None:
+        other = first_other_day(chosen, builtin)
+        if other is None:
             continue
-        day, ends, instead = earlier
+        day, ends, instead = other
         where = f"buyer_zones.{market}"
+        how = "before" if ends < instead else "after"
         yield Problem(law.rule, where, (
-            f"{where}: {chosen} ends calendar days before {builtin}, the built-in zone of "
+            f"{where}: {chosen} does not count calendar days as {builtin}, the built-in zone of "
             f"{market}, does (the day {day.isoformat()} ends at {ends:%Y-%m-%d %H:%M} UTC there, "
-            f"at {instead:%Y-%m-%d %H:%M} UTC in {builtin}), so it would shorten the buyer's "
-            f"periods in {market} ({law.name}, {law.source}): use a zone whose days end no "
-            f"earlier than {builtin}'s"))
+            f"{how} {instead:%Y-%m-%d %H:%M} UTC in {builtin}), so it would shorten the buyer's "
+            f"periods in {market} ({law.name}, {law.source}): a day that ends sooner ends every "
+            "period early, one that ends later moves the day of an event near midnight and "
+            f"ends its period early; use a zone with {builtin}'s offset on every day"))
 
 
 def check_law(book: Book) -> list[Problem]:

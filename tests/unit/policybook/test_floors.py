@@ -3,7 +3,7 @@ the law and the field; day N is refused where day N+1 is not."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import available_timezones
 
@@ -11,10 +11,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from aftersales_core.policies.calendar import MARKET_ZONES, end_of_day, zone
+from aftersales_core.policies.calendar import MARKET_ZONES, end_of_day, local_day, zone
 from aftersales_core.policies.vocabulary import EU_MARKETS
 from aftersales_core.policybook.documents import UnlawfulBookError, lawful
-from aftersales_core.policybook.floors import ZONE_SPAN, check_law, first_earlier_end
+from aftersales_core.policybook.floors import check_law, first_other_day
 from tests.unit.policybook.books import DELETE, book
 
 
@@ -123,25 +123,41 @@ def test_the_refusal_names_each_rule_the_law_and_the_field() -> None:
            "to reject (Consumer Rights Act 2015 s. 22)" in message
 
 
-@pytest.mark.parametrize(("market", "earlier", "rule"), [
+@pytest.mark.parametrize(("market", "other", "rule"), [
     ("DE", "Pacific/Kiritimati", "eu.buyer_zone"),  # UTC+14: the day ends 13 hours sooner
     ("DE", "Europe/Kaliningrad", "eu.buyer_zone"),  # UTC+2 all year: sooner in winter
     ("PT", "Europe/Lisbon", "eu.buyer_zone"),  # the built-in zone is the Azores'
     ("GB", "Africa/Lagos", "uk.buyer_zone"),  # UTC+1 all year: as London in summer only
     ("CN", "Asia/Tokyo", "cn.buyer_zone"),
+    # days that end later move an event near midnight to the day before
+    ("DE", "Europe/London", "eu.buyer_zone"), ("DE", "America/New_York", "eu.buyer_zone"),
+    ("GB", "Atlantic/Azores", "uk.buyer_zone"), ("CN", "Asia/Kolkata", "cn.buyer_zone"),
+    ("FR", "Etc/GMT+12", "eu.buyer_zone"),
 ])
-def test_a_buyer_zone_that_ends_the_day_sooner_than_the_markets_own_is_refused(
-        market: str, earlier: str, rule: str) -> None:
-    assert problems(**{"buyer_zones": {market: earlier}}) == [rule]
+def test_a_buyer_zone_that_counts_days_otherwise_than_the_markets_own_is_refused(
+        market: str, other: str, rule: str) -> None:
+    assert problems(**{"buyer_zones": {market: other}}) == [rule]
 
 
-@pytest.mark.parametrize(("market", "later"), [
-    ("DE", "Europe/London"), ("DE", "Africa/Lagos"), ("DE", "America/New_York"),
-    ("DE", "Europe/Berlin"), ("GB", "Africa/Abidjan"), ("GB", "Atlantic/Azores"),
-    ("CN", "Asia/Hong_Kong"), ("CN", "Asia/Kolkata"), ("FR", "Etc/GMT+12"),
+@pytest.mark.parametrize(("market", "same"), [
+    ("DE", "Europe/Berlin"), ("DE", "Europe/Paris"), ("DE", "Europe/Amsterdam"),
+    ("GB", "Europe/Jersey"), ("GB", "Europe/Isle_of_Man"), ("CN", "Asia/Hong_Kong"),
+    ("CN", "Asia/Chongqing"), ("PT", "Atlantic/Azores"),
 ])
-def test_a_buyer_zone_whose_days_end_no_sooner_is_allowed(market: str, later: str) -> None:
-    assert problems(**{"buyer_zones": {market: later}}) == []
+def test_a_buyer_zone_with_the_markets_offset_on_every_day_is_allowed(market: str,
+                                                                       same: str) -> None:
+    assert problems(**{"buyer_zones": {market: same}}) == []
+
+
+def test_a_zone_whose_days_end_later_would_still_shorten_a_period() -> None:
+    """Why the floor wants the same days, not later ones: a delivery at 00:30 in Berlin is the
+    evening before in New York, so 14 days counted there end 18 hours before Berlin's count."""
+    delivered = datetime(2026, 6, 2, 0, 30, tzinfo=zone("Europe/Berlin"))
+    berlin = end_of_day(local_day(delivered, zone("Europe/Berlin")) + timedelta(days=14),
+                        zone("Europe/Berlin"))
+    new_york = end_of_day(local_day(delivered, zone("America/New_York")) + timedelta(days=14),
+                          zone("America/New_York"))
+    assert new_york == berlin - timedelta(hours=18)
 
 
 def test_merchant_policy_markets_may_take_any_buyer_zone() -> None:
@@ -153,10 +169,10 @@ def test_the_zone_refusal_names_the_market_the_zone_and_the_law() -> None:
     with pytest.raises(UnlawfulBookError) as error:
         lawful(book(**{"buyer_zones": {"DE": "Pacific/Kiritimati"}}))
     message = str(error.value)
-    assert "buyer_zones.DE: Pacific/Kiritimati ends calendar days before Europe/Berlin, the " \
-           "built-in zone of DE" in message
-    assert "ends at 2015-01-01 10:00 UTC there, at 2015-01-01 23:00 UTC in Europe/Berlin" in \
-        message
+    assert "buyer_zones.DE: Pacific/Kiritimati does not count calendar days as Europe/Berlin, " \
+           "the built-in zone of DE" in message
+    assert "ends at 2015-01-01 10:00 UTC there, before 2015-01-01 23:00 UTC in Europe/Berlin" \
+        in message
     assert "Regulation (EEC, Euratom) No 1182/71 art. 3" in message
 
 
@@ -167,16 +183,18 @@ MARKETS = sorted({*EU_MARKETS, "GB", "CN"})
 
 @settings(max_examples=200, deadline=None)
 @given(market=st.sampled_from(MARKETS), chosen=st.sampled_from(ZONES),
-       day=st.dates(min_value=ZONE_SPAN[0], max_value=ZONE_SPAN[1] - timedelta(days=1)))
-def test_an_allowed_buyer_zone_never_ends_a_day_before_the_markets_own(
-        market: str, chosen: str, day: date) -> None:
-    """Against the calendar's own end of day: a zone the floor lets through ends no day of the
-    span sooner; a refused one ends the day it names sooner."""
+       moment=st.datetimes(min_value=datetime(2015, 1, 2), max_value=datetime(2064, 12, 1),
+                           timezones=st.just(UTC)), length=st.integers(0, 60))
+def test_an_allowed_buyer_zone_never_shortens_a_period(
+        market: str, chosen: str, moment: datetime, length: int) -> None:
+    """Against the calendar itself: N days from any moment end no sooner in a zone the floor
+    lets through than in the market's own; a refused one ends the day it names otherwise."""
     refused = problems(**{"buyer_zones": {market: chosen}})
-    builtin = MARKET_ZONES[market]
+    mine, builtin = zone(chosen), zone(MARKET_ZONES[market])
     if not refused:
-        assert end_of_day(day, zone(chosen)) >= end_of_day(day, zone(builtin))
+        assert end_of_day(local_day(moment, mine) + timedelta(days=length), mine) >= \
+            end_of_day(local_day(moment, builtin) + timedelta(days=length), builtin)
     else:
-        named = first_earlier_end(chosen, builtin)
+        named = first_other_day(chosen, MARKET_ZONES[market])
         assert named is not None
-        assert end_of_day(named[0], zone(chosen)) < end_of_day(named[0], zone(builtin))
+        assert end_of_day(named[0], mine) != end_of_day(named[0], builtin)
