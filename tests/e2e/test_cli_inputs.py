@@ -21,7 +21,7 @@ from aftersales import children
 from aftersales.bootstrap import open_app
 from aftersales.settings import eventsourcing_env
 from tests.e2e.test_cli import AFTERSALES, Cli, request_return
-from tests.factories import T0, caller, cli_cast, order_paid, order_placed, shipment
+from tests.factories import ADMIN, T0, caller, cli_cast, order_paid, order_placed, shipment
 
 
 @pytest.fixture
@@ -202,3 +202,44 @@ def test_the_default_report_goes_into_the_projects_var_folder(cli: Cli) -> None:
     report = cli.tmp / "var" / "report.html"
     assert stat.S_IMODE(report.stat().st_mode) == 0o600
     assert stat.S_IMODE(report.parent.stat().st_mode) == 0o700
+
+
+def _through_fifo(cli: Cli, fifo: Path, data: str, *args: str, as_: str
+                  ) -> subprocess.CompletedProcess[str]:
+    """Run `aftersales ARGS FIFO` while another thread writes ``data`` into the named pipe and
+    closes it (as `cmd > fifo` would)."""
+    def write() -> None:
+        with fifo.open("w") as pipe:
+            pipe.write(data)
+
+    writer = threading.Thread(target=write, daemon=True)
+    writer.start()
+    done = children.run([*AFTERSALES, *args, str(fifo)], capture_output=True, text=True,
+                        env={**cli.env, "AFTERSALES_PRINCIPAL": as_}, timeout=60, check=False)
+    writer.join(timeout=10)
+    return done
+
+
+def test_a_pipe_given_as_a_path_is_read_once_by_every_command_that_takes_a_file(
+        cli: Cli, tmp_path: Path) -> None:
+    placed = order_placed("o-1")
+    upstream = [placed, order_paid(placed)]
+    # /dev/stdin is the pipe the process was started with (as `cat f | aftersales ingest
+    # /dev/stdin` or `<(cat f)`): read once, not counted first and then found empty
+    done = cli.run("ingest", "/dev/stdin", stdin="".join(json.dumps(m) + "\n" for m in upstream),
+                   as_=UPSTREAM)
+    assert done.returncode == 0, done.stderr
+    assert "ingested: 2 applied, 0 already seen, 0 failed" in done.stderr
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    delivered = shipment("o-1", "Delivered", T0 + timedelta(days=3))
+    done = _through_fifo(cli, fifo, json.dumps(delivered) + "\n", "ingest", as_=UPSTREAM)
+    assert done.returncode == 0, done.stderr
+    assert "ingested: 1 applied, 0 already seen, 0 failed" in done.stderr
+    done = _through_fifo(cli, fifo, json.dumps(request_return()) + "\n", "submit",
+                         as_="customer-c-1")
+    assert done.returncode == 0 and '"command":"RequestReturn"' in done.stdout, done.stderr
+    principal = {"name": "agent-fifo", "roles": ["agent"]}
+    done = _through_fifo(cli, fifo, json.dumps(principal) + "\n", "principals", "import",
+                         as_=ADMIN)
+    assert done.returncode == 0 and "principals: 1 added" in done.stderr, done.stderr
