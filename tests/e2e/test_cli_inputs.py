@@ -243,3 +243,12 @@ def test_a_pipe_given_as_a_path_is_read_once_by_every_command_that_takes_a_file(
     done = _through_fifo(cli, fifo, json.dumps(principal) + "\n", "principals", "import",
                          as_=ADMIN)
     assert done.returncode == 0 and "principals: 1 added" in done.stderr, done.stderr
+
+
+def test_an_array_cut_off_in_its_second_element_is_one_failure_on_its_line(cli: Cli) -> None:
+    placed = json.dumps(order_placed("o-1"))
+    done = cli.run("ingest", "-", stdin=f"[{placed},{placed[:40]}", as_=UPSTREAM)
+    assert done.returncode == 2
+    assert done.stderr.count("line 1: ") == 1 and "at at" not in done.stderr, done.stderr
+    assert "the array is not closed (the input ends inside this element)" in done.stderr
+    assert "ingested: 1 applied, 0 already seen, 1 failed" in done.stderr
