@@ -252,3 +252,22 @@ def test_an_array_cut_off_in_its_second_element_is_one_failure_on_its_line(cli: 
     assert done.stderr.count("line 1: ") == 1 and "at at" not in done.stderr, done.stderr
     assert "the array is not closed (the input ends inside this element)" in done.stderr
     assert "ingested: 1 applied, 0 already seen, 1 failed" in done.stderr
+
+
+def test_an_id_with_a_space_at_either_end_is_refused_on_every_path_naming_the_field(
+        cli: Cli) -> None:
+    placed = order_placed("o-1")
+    assert cli.run("ingest", cli.lines("up.jsonl", [placed, order_paid(placed), shipment(
+        "o-1", "Delivered", T0 + timedelta(days=3))]), as_=UPSTREAM).returncode == 0
+    done = cli.run("ingest", "-", stdin=json.dumps(order_placed("o-1 ")), as_=UPSTREAM)
+    assert done.returncode == 2, done.stderr
+    assert "order_id: must not begin or end with a space" in done.stderr
+    before = cli.stored_events()
+    # once stripped by commands only: then it named the other order, o-1
+    done = cli.run("submit", "-", stdin=json.dumps(request_return(order_id="o-1 ")))
+    assert done.returncode == 2, done.stderr
+    assert "order_id: must not begin or end with a space" in done.stderr
+    done = cli.run("submit", "-", stdin=json.dumps(request_return(
+        lines=[{"line_id": "\u00a0", "quantity": 1}])))
+    assert done.returncode == 2 and "U+00A0 NO-BREAK SPACE" in done.stderr, done.stderr
+    assert cli.stored_events() == before
