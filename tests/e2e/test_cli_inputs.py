@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from uuid import uuid4
 
 import pytest
 
@@ -271,3 +272,30 @@ def test_an_id_with_a_space_at_either_end_is_refused_on_every_path_naming_the_fi
         lines=[{"line_id": "\u00a0", "quantity": 1}])))
     assert done.returncode == 2 and "U+00A0 NO-BREAK SPACE" in done.stderr, done.stderr
     assert cli.stored_events() == before
+
+
+def test_a_database_in_a_missing_folder_is_refused_naming_it_but_var_is_made(
+        tmp_path: Path) -> None:
+    """A mistyped SQLite URL is exit 2 naming the folder, and creates nothing (no folder, no
+    store, no kek.key); only the default var/ under the working directory is made."""
+    work = tmp_path / "work"
+    work.mkdir()
+    missing = tmp_path / "no" / "such"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AFTERSALES_")}
+
+    def run(*args: str, **urls: str) -> subprocess.CompletedProcess[str]:
+        return children.run([*AFTERSALES, *args], cwd=work, env={**env, **urls},
+                            capture_output=True, text=True, timeout=120, check=False)
+
+    for variable, args in (("AFTERSALES_DATABASE_URL", ["case", "show", str(uuid4()), "--as", "x"]),
+                           ("AFTERSALES_DATABASE_URL", ["principals", "bootstrap", "root"]),
+                           ("AFTERSALES_READ_DATABASE_URL", ["query", "cases", "--as", "x"])):
+        done = run(*args, **{variable: f"sqlite:///{missing / 'x.sqlite'}"})
+        assert done.returncode == 2, (args, done.stderr)
+        assert f"{variable}: the folder {missing} does not exist" in done.stderr, done.stderr
+        assert not (tmp_path / "no").exists()
+    assert list(work.iterdir()) == []
+    done = run("principals", "bootstrap", "root")  # a first run: the default stores
+    assert done.returncode == 0, done.stderr
+    assert {p.name for p in (work / "var").iterdir()} >= {"events.sqlite", "kek.key"}
+    assert stat.S_IMODE((work / "var").stat().st_mode) == 0o700
