@@ -11,7 +11,7 @@ import inspect
 import logging
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
@@ -44,7 +44,7 @@ from aftersales.cli_status import status
 from aftersales.errors import classify
 from aftersales.identity import AsPrincipal, caller_for
 from aftersales.identity import now as received_now
-from aftersales.inputs import chunked, count_lines, read_documents, readable
+from aftersales.inputs import chunked, count_lines, opened, read_documents
 from aftersales.logs import JsonLogFormatter
 from aftersales.output import emit_json_line, errors, fail
 from aftersales.secrets import ScrubSecrets
@@ -52,6 +52,8 @@ from aftersales_core.errors import DomainError
 from workers.collector import tune_collector
 
 if TYPE_CHECKING:  # what the commands use is imported when they run: --help loads none of it
+    from rich.progress import Progress, TaskID
+
     from aftersales_core.application.access import Caller
     from aftersales_core.application.results import CommandResult
     from aftersales_core.application.services import Services
@@ -137,16 +139,25 @@ def submit(
     (1 refused, 2 invalid, 3 not found, 4 conflict, 5 unavailable: then nothing more is tried,
     6 denied)."""
     from aftersales.bootstrap import build_app
+
+    with opened(source) as stream:  # opened once: a pipe can be read only once
+        application = build_app()
+        tune_collector()  # again: what the command loaded since start-up is frozen too
+        worst = _submit_all(application, read_documents(stream), as_principal, envelopes,
+                            stop_on_error)
+    raise typer.Exit(worst)
+
+
+def _submit_all(application: Services, documents: Iterator[Document],
+                as_principal: str | None, envelopes: bool, stop_on_error: bool) -> int:
+    """Run the documents' commands in batches; the exit code of the first failure."""
     from dispatch.group_commit import run_together
 
-    readable(source)
-    application = build_app()
-    tune_collector()  # again: what the command loaded since start-up is frozen too
     callers: dict[str, Caller] = {}
     default = None if envelopes else caller_for(application, as_principal)
     worst = exit_codes.OK
     size = 1 if stop_on_error else BATCH  # stopping at the first failure: one at a time
-    for chunk in chunked(read_documents(source), size):
+    for chunk in chunked(documents, size):
         ready = [_prepare(application, document, default, callers) for document in chunk]
         jobs = [item.job for item in ready if isinstance(item, _Ready)]
         outcomes = iter(run_together(application.store, jobs))
@@ -158,8 +169,8 @@ def submit(
                 code = _report(item, next(outcomes))
             worst = worst or code
             if code == exit_codes.UNAVAILABLE or (code and stop_on_error):
-                raise typer.Exit(worst)
-    raise typer.Exit(worst)
+                return worst
+    return worst
 
 
 @dataclass
@@ -250,43 +261,49 @@ def ingest(source: Source, as_principal: AsPrincipal = None) -> None:
     from rich.progress import Progress
 
     from aftersales.bootstrap import build_app
-    from dispatch.group_commit import run_together
 
-    readable(source)
-    application = build_app()
-    tune_collector()  # again: what the command loaded since start-up is frozen too
-    caller = caller_for(application, as_principal)
-    worst = exit_codes.OK
-    applied = skipped = failed = 0
-    total = count_lines(source)
-    with Progress(console=errors, transient=True, disable=not errors.is_terminal) as progress:
-        task = progress.add_task("ingesting", total=total)
-        for chunk in chunked(read_documents(source), BATCH):
-            jobs = [partial(_ingest_one, application, received_now(caller), document)
-                    for document in chunk]
-            for document, done in zip(chunk, run_together(application.store, jobs),
-                                      strict=True):
-                progress.advance(task)
-                if done.error is not None:
-                    code, text = classify(done.error)
-                    what = (_what(done.error, "event") if code < exit_codes.UNAVAILABLE
-                            else "event denied: " if code == exit_codes.DENIED
-                            else "event not applied: ")
-                    fail(f"line {document.line}: {what}{text}")
-                    worst, failed = worst or code, failed + 1
-                    if code == exit_codes.UNAVAILABLE:
-                        break
-                    continue
-                assert done.value is not None
-                applied += done.value.applied
-                skipped += not done.value.applied
-                emit_json_line(done.value.to_json())
-            if worst == exit_codes.UNAVAILABLE:
-                break
+    with opened(source) as stream:  # opened once: a pipe can be read only once
+        application = build_app()
+        tune_collector()  # again: what the command loaded since start-up is frozen too
+        caller = caller_for(application, as_principal)
+        total = count_lines(stream)  # None (no total) unless a regular file
+        with Progress(console=errors, transient=True, disable=not errors.is_terminal) as bar:
+            task = bar.add_task("ingesting", total=total)
+            worst, applied, skipped, failed = _ingest_all(application, caller,
+                                                          read_documents(stream), bar, task)
     errors.print(
         f"ingested: {applied} applied, {skipped} already seen, {failed} failed", highlight=False
     )
     raise typer.Exit(worst)
+
+
+def _ingest_all(application: Services, caller: Caller, documents: Iterator[Document],
+                progress: Progress, task: TaskID) -> tuple[int, int, int, int]:
+    """(exit code, applied, already seen, failed) of applying the documents in batches."""
+    from dispatch.group_commit import run_together
+
+    worst = exit_codes.OK
+    applied = skipped = failed = 0
+    for chunk in chunked(documents, BATCH):
+        jobs = [partial(_ingest_one, application, received_now(caller), document)
+                for document in chunk]
+        for document, done in zip(chunk, run_together(application.store, jobs), strict=True):
+            progress.advance(task)
+            if done.error is not None:
+                code, text = classify(done.error)
+                what = (_what(done.error, "event") if code < exit_codes.UNAVAILABLE
+                        else "event denied: " if code == exit_codes.DENIED
+                        else "event not applied: ")
+                fail(f"line {document.line}: {what}{text}")
+                worst, failed = worst or code, failed + 1
+                if code == exit_codes.UNAVAILABLE:
+                    return worst, applied, skipped, failed
+                continue
+            assert done.value is not None
+            applied += done.value.applied
+            skipped += not done.value.applied
+            emit_json_line(done.value.to_json())
+    return worst, applied, skipped, failed
 
 
 def _ingest_one(application: Services, caller: Caller, document: Document) -> UpstreamResult:

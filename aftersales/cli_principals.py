@@ -6,7 +6,7 @@ principal with the admin role (`--as`); listing and showing also as an auditor."
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Literal, TypeVar
 
@@ -15,13 +15,14 @@ import typer
 from aftersales import exit_codes
 from aftersales.errors import classify
 from aftersales.identity import AsPrincipal, caller_for
-from aftersales.inputs import read_documents, readable
+from aftersales.inputs import opened, read_documents
 from aftersales.output import Format, console, emit_json_line, emit_rows, errors, fail, table
 from aftersales_core.domain.roles import GRANTABLE
 
 if TYPE_CHECKING:
     from aftersales_core.application.principals import PrincipalChange
     from aftersales_core.application.services import Services
+    from schemas.json_stream import Document
 
 principals_app = typer.Typer(
     help="Principals: who may act, in which roles (managed by administrators).",
@@ -91,17 +92,25 @@ def import_principals(
 
     Prints one JSON line per principal added; exits with the first failure's code."""
     from aftersales.bootstrap import build_app
+
+    with opened(source) as stream:  # opened once: a pipe can be read only once
+        worst, added, skipped = _import_all(build_app(), as_principal, read_documents(stream))
+    errors.print(f"principals: {added} added, {skipped} existed already", highlight=False)
+    raise typer.Exit(worst)
+
+
+def _import_all(app: Services, as_principal: str | None, documents: Iterator[Document]
+                ) -> tuple[int, int, int]:
+    """(exit code, added, skipped) of adding each document's principal; closes ``app``."""
     from aftersales_core.errors import PrincipalExistsError
     from schemas import strict_json
     from schemas.errors import InputRefused
 
-    readable(source)
-    app = build_app()
     worst = exit_codes.OK
     added = skipped = 0
     try:
         caller = caller_for(app, as_principal, "AddPrincipal")
-        for document in read_documents(source):
+        for document in documents:
             line = document.line
             try:
                 value = strict_json.loads(document.raw) if document.raw is not None else None
@@ -129,8 +138,7 @@ def import_principals(
             emit_json_line(change.to_json())
     finally:
         app.close()
-    errors.print(f"principals: {added} added, {skipped} existed already", highlight=False)
-    raise typer.Exit(worst)
+    return worst, added, skipped
 
 
 @principals_app.command("grant")

@@ -56,7 +56,8 @@ def _classify(problem: BaseException) -> tuple[int, str]:
         return exit_codes.UNAVAILABLE, str(problem)
     if isinstance(problem, (InputFileError, OutputFileError, KeyEncryptionKeyError)) or \
             raised_by(problem, "schemas.errors", "InputRefused") or \
-            raised_by(problem, "aftersales.settings", "ConfigError"):
+            raised_by(problem, "aftersales.settings", "ConfigError") or \
+            raised_by(problem, "projections.db", "MissingFolderError"):
         return exit_codes.INVALID, str(problem)
     if isinstance(problem, (UnknownCaseError, UnknownOrderError, UnknownPrincipalError,
                             UnknownVersionError)):

@@ -1,8 +1,13 @@
 """Reading JSON documents from a file or stdin, streamed (schemas/json_stream.py): JSON lines,
-one (pretty-printed) document, or an array. Memory stays bounded whatever the input's size."""
+one (pretty-printed) document, or an array. Memory stays bounded whatever the input's size.
+
+An input is opened once and read once: a pipe (`/dev/stdin`, `<(…)`, a named FIFO) can be read
+only once, so only a regular file is read twice (counted for the progress bar, then rewound)."""
 
 from __future__ import annotations
 
+import os
+import stat
 import sys
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -36,12 +41,11 @@ def opened(source: str) -> Iterator[BinaryIO]:
         yield handle
 
 
-def read_documents(source: str) -> Iterator[Document]:
-    """Each document of the file (or of stdin for ``-``), in order, with its line number."""
+def read_documents(stream: BinaryIO) -> Iterator[Document]:
+    """Each document of the opened input, in order, with its line number."""
     from schemas.json_stream import documents
 
-    with opened(source) as stream:
-        yield from documents(stream)
+    yield from documents(stream)
 
 
 def chunked(documents: Iterable[Document], size: int,
@@ -60,19 +64,18 @@ def chunked(documents: Iterable[Document], size: int,
         yield group
 
 
-def count_lines(source: str) -> int | None:
-    """Lines in the file (for a progress bar), read in chunks; None for stdin."""
-    if source == "-":
+def count_lines(stream: BinaryIO) -> int | None:
+    """Lines in the opened input (for a progress bar), read in chunks and rewound; None unless
+    it is a regular file (a pipe, a FIFO or a terminal can be read only once)."""
+    try:
+        if not stat.S_ISREG(os.fstat(stream.fileno()).st_mode):
+            return None
+        start = stream.tell()
+    except (OSError, ValueError):  # no file descriptor, or not seekable
         return None
-    with opened(source) as stream:
-        return sum(chunk.count(b"\n") for chunk in iter(lambda: stream.read(1 << 20), b""))
-
-
-def readable(source: str) -> None:
-    """Raise InputFileError now unless the input can be opened (before anything else runs)."""
-    if source != "-":
-        with opened(source):
-            pass
+    lines = sum(chunk.count(b"\n") for chunk in iter(lambda: stream.read(1 << 20), b""))
+    stream.seek(start)
+    return lines
 
 
 def time_option(text: str | None, option: str) -> datetime | None:

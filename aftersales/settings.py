@@ -30,7 +30,7 @@ from aftersales.secrets import (  # noqa: F401 (also read from here, as before t
     redact,
     scrub,
 )
-from projections.db import postgres_params, private_file
+from projections.db import database_file, postgres_params
 
 if TYPE_CHECKING:
     from consumers.kafka_clients import KafkaConnection
@@ -215,7 +215,7 @@ def eventsourcing_env(url: str, schema: str | None = None) -> dict[str, str]:
     """Translate a database URL into the eventsourcing library's persistence settings."""
     if url.startswith("sqlite:///"):
         path = Path(url.removeprefix("sqlite:///"))
-        private_file(path)
+        database_file(path, "AFTERSALES_DATABASE_URL")
         return {
             "PERSISTENCE_MODULE": "eventsourcing.sqlite",
             "SQLITE_DBNAME": str(path),

@@ -24,7 +24,7 @@ from api.problems import Problem
 from audit.auditor import Auditor
 from audit.denials import SqlDenialLog
 from projections.catalog import queryable_tables
-from projections.pages import PageError, page, table, value_of
+from projections.pages import PageError, page, sort_order, table, value_of
 from projections.report import build as build_report
 from scheduling.deadline_index import IndexedDeadline
 from schemas.common import shown
@@ -84,9 +84,9 @@ def list_table(request: Request, who: Authenticated, name: str,
         except PageError as error:
             raise _bad(field, str(error).split(": ", 1)[1]) from None
     order_by = params.get("order_by")
-    if order_by is not None and spec.column(order_by.removeprefix("-")) is None:
+    if order_by is not None and spec.column(sort_order(order_by)[0]) is None:
         # one column, with at most one - before it (--opened_at is no column, not "descending
-        # twice"); the value is the caller's: said back cut short
+        # twice"): as the CLI's --order-by; the value is the caller's: said back cut short
         raise _bad("order_by", f"{shown(order_by)} is not a column of {name}, nor one with "
                                "one - before it (descending)")
     limit_text = params.get("limit", "100")

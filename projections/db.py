@@ -58,6 +58,27 @@ def postgres_params(url: str) -> dict[str, Any]:
     return params
 
 
+DEFAULT_FOLDER = "var"  # the default stores' folder, under the working directory
+
+
+class MissingFolderError(ValueError):
+    """A SQLite database whose folder does not exist: a mistyped URL, not a new store."""
+
+
+def database_file(path: Path, variable: str) -> None:
+    """A SQLite database file, created readable by its owner only when new. Its folder must
+    exist: only the default one, ``var/`` under the working directory, is made (a first run,
+    the demo); anywhere else a missing folder is a mistyped URL, refused naming the path
+    instead of quietly starting an empty store there."""
+    folder = path.parent
+    if not folder.is_dir() and folder.absolute() != Path.cwd() / DEFAULT_FOLDER:
+        raise MissingFolderError(
+            f"{variable}: the folder {folder} does not exist (only the default "
+            f"{DEFAULT_FOLDER}/ under the working directory is created): create it or correct "
+            "the URL")
+    private_file(path)
+
+
 def private_file(path: Path, folders: bool = True) -> None:
     """Create the file (and its folder, unless ``folders`` is false) readable by its owner
     only, unless it exists: the project's databases hold personal data (SQLite gives its -wal
@@ -101,7 +122,7 @@ class ReadDatabase:
 
             return connect(postgres_params(self.url))
         path = Path(self.url.removeprefix("sqlite:///"))
-        private_file(path)
+        database_file(path, "AFTERSALES_READ_DATABASE_URL")
         conn = sqlite3.connect(path, isolation_level=None, timeout=30, check_same_thread=False)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")

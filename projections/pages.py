@@ -181,6 +181,13 @@ def check_key(spec: Table, key: list[Any], sort: str | None) -> None:
             raise PageError("cursor", "not a cursor of this listing")
 
 
+def sort_order(order_by: str) -> tuple[str, bool]:
+    """(column, descending) of an order: one column, with at most one ``-`` before it
+    (``--opened_at`` names the column ``-opened_at``, no column: never "descending twice").
+    The one reading of the CLI's ``--order-by`` and the service API's ``order_by``."""
+    return order_by.removeprefix("-"), order_by.startswith("-")
+
+
 def page(db: ReadDatabase, scope: QueryScope, filters: list[tuple[str, Any]],
          order_by: str | None, limit: int, after: list[Any] | None
          ) -> tuple[list[dict[str, Any]], list[Any] | None]:
@@ -196,10 +203,10 @@ def page(db: ReadDatabase, scope: QueryScope, filters: list[tuple[str, Any]],
         clauses.append(f"{identifier(column)} = ?")
         params.extend(values)
     terms: list[tuple[str, bool]] = []  # (SQL expression, descending)
-    sort = order_by.lstrip("-") if order_by else None
-    if order_by and sort is not None:
+    sort, descending = sort_order(order_by) if order_by else (None, False)
+    if sort is not None:
         null_flag = f"CASE WHEN {identifier(sort)} IS NULL THEN 1 ELSE 0 END"
-        terms += [(null_flag, False), (_sort_expression(spec, sort, db), order_by.startswith("-"))]
+        terms += [(null_flag, False), (_sort_expression(spec, sort, db), descending)]
     terms += [(identifier(k), False) for k in spec.key]
     if after is not None:
         check_key(spec, after, sort)

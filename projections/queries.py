@@ -10,7 +10,8 @@ from typing import Any
 
 from aftersales_core.application.reads import QueryScope
 from projections.db import ReadDatabase, identifier
-from projections.pages import PageError, Table, table, value_of
+from projections.pages import PageError, Table, sort_order, table, value_of
+from schemas.common import shown
 
 
 class QueryError(ValueError):
@@ -41,12 +42,13 @@ def _condition(db: ReadDatabase, name: str, columns: list[str], condition: str
 
 
 def _order(db: ReadDatabase, name: str, columns: list[str], order_by: str) -> str:
-    field = order_by.lstrip("-")
+    field, descending = sort_order(order_by)
     if field not in columns:
-        raise QueryError(f"--order-by {order_by!r}: no column {field!r} in {name}")
+        raise QueryError(f"--order-by {shown(order_by)}: not a column of "
+                         f"{name}, nor one with one - before it (descending)")
     column = (spec := _spec(name)) and spec.column(field)
     expression = column.sort_expression(db.is_postgres) if column else identifier(field)
-    return expression + (" DESC" if order_by.startswith("-") else "")
+    return expression + (" DESC" if descending else "")
 
 
 def check_query(db: ReadDatabase, table: str, where: list[str], order_by: str | None) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, Field, WithJsonSchema
+from pydantic import AfterValidator, BeforeValidator, Field, WithJsonSchema
 
 from aftersales_core.policies.categories import (
     ALIASES,
@@ -54,7 +54,7 @@ def vocabulary_schema() -> dict[str, Any]:
 Category = Annotated[
     str,
     Field(min_length=1, max_length=100),
-    AfterValidator(check_identifier),
+    BeforeValidator(check_identifier),
     AfterValidator(normalise_category),
     WithJsonSchema({
         "type": "string", "minLength": 1, "maxLength": 100, "pattern": IDENT_PATTERN,

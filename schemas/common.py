@@ -3,6 +3,7 @@ identifiers and free text. Each check is the one its published JSON Schema state
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any
@@ -26,7 +27,8 @@ from schemas.limits import (
     AMOUNT_INTEGER_DIGITS,
     AMOUNT_PATTERN,
     EARLIEST,
-    IDENT_FORBIDDEN,
+    IDENT_INVISIBLE,
+    IDENT_MARK,
     IDENT_PATTERN,
     LATEST,
     RFC3339,
@@ -85,11 +87,32 @@ def _in_range(value: datetime) -> datetime:
     return value
 
 
-def check_identifier(value: str) -> str:
-    found = IDENT_FORBIDDEN.search(value)
+def _named(char: str) -> str:
+    """A character for an error message: its code point and name, never itself."""
+    name = unicodedata.name(char, "")
+    return f"U+{ord(char):04X}{' ' + name if name else ''}"
+
+
+def identifier_problem(value: str) -> str | None:
+    """What makes ``value`` unfit as an identifier (None: nothing): the rule of IDENT_PATTERN."""
+    found = IDENT_INVISIBLE.search(value)
     if found:
-        raise ValueError(f"must not contain control or invisible formatting characters "
-                         f"(U+{ord(found.group()):04X} at position {found.start()})")
+        return (f"must not contain invisible or blank characters ({_named(found.group())} at "
+                f"position {found.start()})")
+    if value[:1] == " " or value[-1:] == " ":
+        return "must not begin or end with a space"
+    if IDENT_MARK.match(value):
+        return f"must not begin with a combining mark ({_named(value[0])})"
+    return None
+
+
+def check_identifier(value: Any) -> Any:
+    """Checked as received, before commands strip their strings: " o-1" is refused on every
+    path, never read as another order's "o-1" on one of them. Not a string: left to the type."""
+    if isinstance(value, str):
+        problem = identifier_problem(value)
+        if problem is not None:
+            raise ValueError(problem)
     return value
 
 
@@ -152,9 +175,10 @@ TimeZone = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0
 _IDENT_SCHEMA = {"pattern": IDENT_PATTERN}
 _TEXT_SCHEMA = {"pattern": TEXT_PATTERN}
 
-# identifiers and codes: no control or invisible formatting characters
+# identifiers and codes: nothing invisible or blank, no space at either end (checked before
+# commands strip their strings)
 Ident = Annotated[str, Field(min_length=1, max_length=200, json_schema_extra=_IDENT_SCHEMA),
-                  AfterValidator(check_identifier)]
+                  BeforeValidator(check_identifier)]
 # a merchant's id: the one rule of every entry point (aftersales_core/domain/ids.py)
 MerchantId = Annotated[str, Field(min_length=1, max_length=MAX_MERCHANT_ID,
                                   json_schema_extra={"pattern": MERCHANT_ID_PATTERN}),

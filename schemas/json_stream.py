@@ -73,6 +73,7 @@ class _Value:
     def __init__(self, limit: int) -> None:
         self.parts: list[bytes] = []
         self.size, self.limit = 0, limit
+        self.ended = False  # the value's end was found (not cut off by the end of the stream)
 
     def add(self, data: bytes) -> None:
         self.size += len(data)
@@ -139,6 +140,7 @@ def _scan(reader: _Reader, value: _Value) -> bool:
             found = _SCALAR_END.search(reader.buffer, max(start, reader.at))
             value.add(reader.take(found.start() if found else len(reader.buffer)))
             if found:
+                value.ended = True
                 break
             start = 0
         return False
@@ -163,12 +165,14 @@ def _scan(reader: _Reader, value: _Value) -> bool:
         elif byte == _QUOTE:
             in_string = not in_string
             if not in_string and depth == 0:
+                value.ended = True
                 return spans  # a string on its own
         elif byte in b"{[":
             depth += 1
         else:  # } or ]
             depth -= 1
             if depth <= 0:
+                value.ended = True
                 return spans
     return spans
 
@@ -228,5 +232,9 @@ def _elements(reader: _Reader, max_bytes: int) -> Iterator[Document]:
         first = False
         line, value = reader.line, _Value(max_bytes)
         _scan(reader, value)
+        if not value.ended:  # cut off with the array: one error, where the element starts
+            yield Document(line, error="not JSON: the array is not closed (the input ends "
+                                       "inside this element)", kind="not_json")
+            return
         yield value.document(line)
     yield Document(reader.line, error="not JSON: the array is not closed", kind="not_json")

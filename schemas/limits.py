@@ -10,6 +10,7 @@ import re
 from datetime import UTC, datetime
 
 from aftersales_core.text import TEXT_FORBIDDEN_CHARS
+from schemas.marks import COMBINING_MARKS
 
 # One message or command, as received (UTF-8 JSON), and once re-encoded the way the engine keeps
 # it, measured the strictest way: as JSON text inside JSON (how unknown upstream fields are
@@ -42,18 +43,31 @@ AMOUNT_INTEGER_DIGITS = 12
 AMOUNT_DECIMALS = 6
 AMOUNT_PATTERN = rf"^[0-9]{{1,{AMOUNT_INTEGER_DIGITS}}}(\.[0-9]{{1,{AMOUNT_DECIMALS}}})?$"
 
-# Characters refused in identifiers: C0 and C1 controls, DEL, zero-width and bidirectional
-# formatting characters, line and paragraph separators, the byte order mark.
-_IDENT_FORBIDDEN = (r"\u0000-\u001f\u007f-\u009f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e"
-                    r"\u2060-\u206f\ufeff\ufff9-\ufffb")
-IDENT_PATTERN = rf"^[^{_IDENT_FORBIDDEN}]+$"
+# Identifiers (ids of orders, customers, lines, events, skus, carriers, codes): what cannot be
+# seen or reads as blank is refused, so that two ids that look alike are alike. Anywhere: every
+# control, format character, line and paragraph separator and space but the ASCII space
+# (Unicode 14's categories Cc, Cf, Zl, Zp and Zs: NBSP, the ideographic space...), the Hangul
+# fillers, the variation selectors and the tag block (invisible letters). The ASCII space only
+# between other characters ("BANK CHARGES", "Royal Mail"): never at either end, so "o-1 " is
+# refused on every path instead of being stripped on one and kept on another. No combining
+# mark first (schemas/marks.py). BMP characters as escapes, those beyond it as themselves (what
+# ECMA 262 with the "u" flag and Python's re both read: the published patterns).
+_IDENT_INVISIBLE = (
+    r"\u0000-\u001f\u007f-\u00a0\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890-\u0891\u08e2"
+    r"\u115f-\u1160\u1680\u180e\u2000-\u200f\u2028-\u202f\u205f-\u206f\u3000\u3164"
+    r"\ufe00-\ufe0f\ufeff\uffa0\ufff9-\ufffb"
+    "\U000110bd\U000110cd\U00013430-\U00013438\U0001bca0-\U0001bca3\U0001d173-\U0001d17a"
+    "\U000e0000-\U000e007f\U000e0100-\U000e01ef")
+IDENT_PATTERN = (rf"^[^{_IDENT_INVISIBLE}{COMBINING_MARKS} ]"
+                 rf"([^{_IDENT_INVISIBLE}]*[^{_IDENT_INVISIBLE} ])?$")
+IDENT_INVISIBLE = re.compile(f"[{_IDENT_INVISIBLE}]")
+IDENT_MARK = re.compile(f"[{COMBINING_MARKS}]")
 # Characters refused in free text: NUL, the C0 controls other than tab, line feed and carriage
 # return, DEL and the C1 controls (no database text type keeps NUL; terminals act on the
 # others). One definition for every entry point: aftersales_core/text.py.
 _TEXT_FORBIDDEN = TEXT_FORBIDDEN_CHARS
 TEXT_PATTERN = rf"^[^{_TEXT_FORBIDDEN}]*$"
 
-IDENT_FORBIDDEN = re.compile(f"[{_IDENT_FORBIDDEN}]")
 TEXT_FORBIDDEN = re.compile(f"[{_TEXT_FORBIDDEN}]")
 RFC3339 = re.compile(TIME_PATTERN, re.ASCII)
 AMOUNT = re.compile(AMOUNT_PATTERN.removeprefix("^").removesuffix("$"), re.ASCII)

@@ -77,12 +77,17 @@ def loads(raw: bytes | str, *, max_bytes: int = MAX_MESSAGE_BYTES,
     except RecursionError:
         raise InputRefused("too_deep", f"nested deeper than {max_depth} levels") from None
     except json.JSONDecodeError as error:
-        raise InputRefused("not_json", f"not JSON: {error.msg} at line {error.lineno} column "
-                                      f"{error.colno}") from None
+        raise InputRefused("not_json", f"not JSON: {decode_problem(error)}") from None
     except ValueError as error:  # e.g. a float too long to convert
         raise InputRefused("not_json", f"not JSON: {error}") from None
     _check_tree(value, max_depth)
     return value
+
+
+def decode_problem(error: json.JSONDecodeError) -> str:
+    """What the JSON decoder found, and where: its messages that end in "at" ("Unterminated
+    string starting at", "Invalid control character at") are not followed by a second one."""
+    return f"{error.msg.removesuffix(' at')} at line {error.lineno} column {error.colno}"
 
 
 def _check_tree(value: Any, max_depth: int) -> None:

@@ -7,7 +7,7 @@ look alike are refused instead of becoming a second identity that reads like the
 * NFKC, then case folding, then NFKC again (Unicode's identifier normalisation);
 * 1 to 64 characters: letters, combining marks, ASCII digits and ``- _ . @``, starting with a
   letter or digit; no spaces, control, format (bidi overrides, zero-width joiners), private-use
-  or unassigned characters;
+  or unassigned characters, nor the Hangul fillers (letters that show as nothing);
 * the letters' scripts follow Unicode's "highly restrictive" profile (UTS #39): one script, or
   Latin with Han and Japanese kana, Latin with Han and Bopomofo, Latin with Han and Hangul;
   ``аlice`` with a Cyrillic ``а`` is refused;
@@ -25,6 +25,7 @@ from aftersales_core.errors import InvalidCommandError
 MAX_LENGTH = 64
 PUNCTUATION = frozenset("-_.@")
 SYSTEM_PREFIX = "system."
+HANGUL_FILLERS = frozenset("\u115f\u1160\u3164\uffa0")
 ALLOWED_SCRIPT_SETS = (
     frozenset({"Latin", "Han", "Hiragana", "Katakana"}),
     frozenset({"Latin", "Han", "Bopomofo"}),
@@ -106,6 +107,8 @@ def user_name(raw: str) -> str:
 def _allowed(char: str) -> bool:
     if char in PUNCTUATION or ("0" <= char <= "9"):
         return True
+    if char in HANGUL_FILLERS:  # letters by category, blank on a screen
+        return False
     category = unicodedata.category(char)
     return category.startswith("L") or category in ("Mn", "Mc")
 

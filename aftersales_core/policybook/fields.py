@@ -132,7 +132,9 @@ Country = Annotated[str, Field(pattern=r"^[A-Z]{2}$")]
 Currency = Annotated[str, AfterValidator(_currency)]
 Zone = Annotated[str, Field(max_length=64), AfterValidator(_zone)]
 CategoryName = Annotated[str, AfterValidator(_category)]
-Hours = Annotated[int, Field(ge=1, le=8760)]
+# TOML and JSON have integers and booleans of their own: every integer and boolean field of a
+# book is strict (pydantic's lax mode would read "14", 14.0 or true as 14, "yes" or 1 as true)
+Hours = Annotated[int, Field(ge=1, le=8760, strict=True)]
 Name = Annotated[str, Field(min_length=1, max_length=200,
                            json_schema_extra={"pattern": f"^[^{LINE_FORBIDDEN_CHARS}]+$"}),
                  AfterValidator(_text)]

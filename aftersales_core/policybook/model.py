@@ -126,8 +126,8 @@ class Restocking(Part):
 
 
 class RefundTerm(Part):
-    days: int | None = Field(None, ge=1, le=365)
-    working_days: int | None = Field(None, ge=1, le=250)
+    days: int | None = Field(None, ge=1, le=365, strict=True)
+    working_days: int | None = Field(None, ge=1, le=250, strict=True)
 
     @model_validator(mode="after")
     def _one(self) -> RefundTerm:
@@ -152,8 +152,8 @@ class Approval(Part):
 
 
 class Abuse(Part):
-    window_orders: int = Field(ge=1, le=1000)
-    min_orders: int = Field(ge=1, le=1000)
+    window_orders: int = Field(ge=1, le=1000, strict=True)
+    min_orders: int = Field(ge=1, le=1000, strict=True)
     max_return_rate: Rate
 
     @model_validator(mode="after")
@@ -171,7 +171,7 @@ class Complaints(Part):
     channel_first_response_hours: dict[Channel, Hours] = Field(
         default_factory=dict, description="a channel's own target, when stricter")
     resolution_hours: dict[Priority, Hours]
-    pause_while_waiting_on_customer: bool = True
+    pause_while_waiting_on_customer: bool = Field(True, strict=True)
 
     @model_validator(mode="after")
     def _check(self) -> Complaints:
@@ -187,7 +187,7 @@ class Calendar(Part):
     hours: Annotated[str, BeforeValidator(business_hours)] = "09:00-18:00"
     working_days: list[Weekday] | None = Field(
         None, description="default: the market's usual working week")
-    public_holidays: bool = True
+    public_holidays: bool = Field(True, strict=True)
     closed: list[date] = Field(default_factory=list, description="the merchant's own days off")
     open: list[date] = Field(default_factory=list, description="extra working days")
 

@@ -30,6 +30,7 @@ def test_bad_filters_are_named(api: ApiServer, world: World) -> None:
     with api.client("analyst-1") as client:
         for params, field in [({"since": "2026-13-01"}, "since"),
                               ({"since": "2026-03-01T00:00:00"}, "since"),
+                              ({"since": "20261201"}, "times must be RFC 3339 strings"),
                               ({"market": "de"}, "market")]:
             done = client.get("/v1/insights/carriers", params=params)
             assert done.status_code == 400, (params, done.text)

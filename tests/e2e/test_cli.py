@@ -213,6 +213,12 @@ def test_rebuild_then_query_status_and_report(cli: Cli) -> None:
     assert policies[:3] == ["return.eligibility", "buyer.abuse_signal", "return.shipping"]
     bad = cli.run("query", "cases", "--where", "colour=red", as_="agent-1")
     assert bad.returncode == 2 and "colour" in bad.stderr
+    newest = cli.run("query", "cases", "--order-by", "-opened_at", as_="agent-1")
+    assert newest.returncode == 0, newest.stderr
+    for twice in ("--opened_at", "-\u2013opened_at"):  # one - at most, as the service API
+        bad = cli.run("query", "cases", "--order-by", twice, as_="agent-1")
+        assert bad.returncode == 2 and f"--order-by {twice!r}: not a column of cases" in \
+            bad.stderr, bad.stderr
     assert cli.run("query", "stored_events").returncode == 2
     status = json.loads(cli.run("status", "--format", "json").stdout)
     assert {s["projection"]: s["lag_events"] for s in status["projections"]}["cases"] == 0

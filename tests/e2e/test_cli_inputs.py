@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from uuid import uuid4
 
 import pytest
 
@@ -21,7 +22,7 @@ from aftersales import children
 from aftersales.bootstrap import open_app
 from aftersales.settings import eventsourcing_env
 from tests.e2e.test_cli import AFTERSALES, Cli, request_return
-from tests.factories import T0, caller, cli_cast, order_paid, order_placed, shipment
+from tests.factories import ADMIN, T0, caller, cli_cast, order_paid, order_placed, shipment
 
 
 @pytest.fixture
@@ -202,3 +203,99 @@ def test_the_default_report_goes_into_the_projects_var_folder(cli: Cli) -> None:
     report = cli.tmp / "var" / "report.html"
     assert stat.S_IMODE(report.stat().st_mode) == 0o600
     assert stat.S_IMODE(report.parent.stat().st_mode) == 0o700
+
+
+def _through_fifo(cli: Cli, fifo: Path, data: str, *args: str, as_: str
+                  ) -> subprocess.CompletedProcess[str]:
+    """Run `aftersales ARGS FIFO` while another thread writes ``data`` into the named pipe and
+    closes it (as `cmd > fifo` would)."""
+    def write() -> None:
+        with fifo.open("w") as pipe:
+            pipe.write(data)
+
+    writer = threading.Thread(target=write, daemon=True)
+    writer.start()
+    done = children.run([*AFTERSALES, *args, str(fifo)], capture_output=True, text=True,
+                        env={**cli.env, "AFTERSALES_PRINCIPAL": as_}, timeout=60, check=False)
+    writer.join(timeout=10)
+    return done
+
+
+def test_a_pipe_given_as_a_path_is_read_once_by_every_command_that_takes_a_file(
+        cli: Cli, tmp_path: Path) -> None:
+    placed = order_placed("o-1")
+    upstream = [placed, order_paid(placed)]
+    # /dev/stdin is the pipe the process was started with (as `cat f | aftersales ingest
+    # /dev/stdin` or `<(cat f)`): read once, not counted first and then found empty
+    done = cli.run("ingest", "/dev/stdin", stdin="".join(json.dumps(m) + "\n" for m in upstream),
+                   as_=UPSTREAM)
+    assert done.returncode == 0, done.stderr
+    assert "ingested: 2 applied, 0 already seen, 0 failed" in done.stderr
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    delivered = shipment("o-1", "Delivered", T0 + timedelta(days=3))
+    done = _through_fifo(cli, fifo, json.dumps(delivered) + "\n", "ingest", as_=UPSTREAM)
+    assert done.returncode == 0, done.stderr
+    assert "ingested: 1 applied, 0 already seen, 0 failed" in done.stderr
+    done = _through_fifo(cli, fifo, json.dumps(request_return()) + "\n", "submit",
+                         as_="customer-c-1")
+    assert done.returncode == 0 and '"command":"RequestReturn"' in done.stdout, done.stderr
+    principal = {"name": "agent-fifo", "roles": ["agent"]}
+    done = _through_fifo(cli, fifo, json.dumps(principal) + "\n", "principals", "import",
+                         as_=ADMIN)
+    assert done.returncode == 0 and "principals: 1 added" in done.stderr, done.stderr
+
+
+def test_an_array_cut_off_in_its_second_element_is_one_failure_on_its_line(cli: Cli) -> None:
+    placed = json.dumps(order_placed("o-1"))
+    done = cli.run("ingest", "-", stdin=f"[{placed},{placed[:40]}", as_=UPSTREAM)
+    assert done.returncode == 2
+    assert done.stderr.count("line 1: ") == 1 and "at at" not in done.stderr, done.stderr
+    assert "the array is not closed (the input ends inside this element)" in done.stderr
+    assert "ingested: 1 applied, 0 already seen, 1 failed" in done.stderr
+
+
+def test_an_id_with_a_space_at_either_end_is_refused_on_every_path_naming_the_field(
+        cli: Cli) -> None:
+    placed = order_placed("o-1")
+    assert cli.run("ingest", cli.lines("up.jsonl", [placed, order_paid(placed), shipment(
+        "o-1", "Delivered", T0 + timedelta(days=3))]), as_=UPSTREAM).returncode == 0
+    done = cli.run("ingest", "-", stdin=json.dumps(order_placed("o-1 ")), as_=UPSTREAM)
+    assert done.returncode == 2, done.stderr
+    assert "order_id: must not begin or end with a space" in done.stderr
+    before = cli.stored_events()
+    # once stripped by commands only: then it named the other order, o-1
+    done = cli.run("submit", "-", stdin=json.dumps(request_return(order_id="o-1 ")))
+    assert done.returncode == 2, done.stderr
+    assert "order_id: must not begin or end with a space" in done.stderr
+    done = cli.run("submit", "-", stdin=json.dumps(request_return(
+        lines=[{"line_id": "\u00a0", "quantity": 1}])))
+    assert done.returncode == 2 and "U+00A0 NO-BREAK SPACE" in done.stderr, done.stderr
+    assert cli.stored_events() == before
+
+
+def test_a_database_in_a_missing_folder_is_refused_naming_it_but_var_is_made(
+        tmp_path: Path) -> None:
+    """A mistyped SQLite URL is exit 2 naming the folder, and creates nothing (no folder, no
+    store, no kek.key); only the default var/ under the working directory is made."""
+    work = tmp_path / "work"
+    work.mkdir()
+    missing = tmp_path / "no" / "such"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AFTERSALES_")}
+
+    def run(*args: str, **urls: str) -> subprocess.CompletedProcess[str]:
+        return children.run([*AFTERSALES, *args], cwd=work, env={**env, **urls},
+                            capture_output=True, text=True, timeout=120, check=False)
+
+    for variable, args in (("AFTERSALES_DATABASE_URL", ["case", "show", str(uuid4()), "--as", "x"]),
+                           ("AFTERSALES_DATABASE_URL", ["principals", "bootstrap", "root"]),
+                           ("AFTERSALES_READ_DATABASE_URL", ["query", "cases", "--as", "x"])):
+        done = run(*args, **{variable: f"sqlite:///{missing / 'x.sqlite'}"})
+        assert done.returncode == 2, (args, done.stderr)
+        assert f"{variable}: the folder {missing} does not exist" in done.stderr, done.stderr
+        assert not (tmp_path / "no").exists()
+    assert list(work.iterdir()) == []
+    done = run("principals", "bootstrap", "root")  # a first run: the default stores
+    assert done.returncode == 0, done.stderr
+    assert {p.name for p in (work / "var").iterdir()} >= {"events.sqlite", "kek.key"}
+    assert stat.S_IMODE((work / "var").stat().st_mode) == 0o700

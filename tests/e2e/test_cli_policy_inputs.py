@@ -167,3 +167,20 @@ def test_a_denied_look_at_a_book_is_logged_with_its_merchant(cli: Cli) -> None:
         "audit", "denials", "--format", "csv", as_="auditor-1").stdout)))
     assert [r["merchant_id"] for r in rows if r["operation"] == "ReadPolicyBook"] == \
         ["m-secret"]
+
+
+@pytest.mark.parametrize(("written", "as_text", "named"), [
+    ("pause_while_waiting_on_customer = true", 'pause_while_waiting_on_customer = "yes"',
+     "complaints.pause_while_waiting_on_customer"),
+    ("window_orders = 20", 'window_orders = "20"', "abuse.window_orders"),
+])
+def test_set_refuses_an_integer_or_boolean_written_as_text(
+        cli: Cli, tmp_path: Path, written: str, as_text: str, named: str) -> None:
+    text = Path(UCI).read_text(encoding="utf-8")
+    assert written in text
+    book = tmp_path / "book.toml"
+    book.write_text(text.replace(written, as_text), encoding="utf-8")
+    done = cli.run("policy", "set", str(book), "--merchant", "m1", "--reason", "typed",
+                   as_=ADMIN)
+    assert done.returncode == 2 and named in done.stderr, done.stderr
+    assert versions(cli, "m1") == [0]

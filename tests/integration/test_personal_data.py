@@ -302,6 +302,7 @@ def test_a_cancel_and_a_reopen_reason_are_the_customers_words(app: Services) -> 
 
 
 def test_a_default_key_file_is_created_beside_a_new_local_store_only(tmp_path: Path) -> None:
+    (tmp_path / "store").mkdir()
     env = eventsourcing_env(f"sqlite:///{tmp_path / 'store' / 'events.sqlite'}")
     app = open_app(env, environ={})
     app.privacy.keys.key_for("c-1")  # type: ignore[attr-defined]

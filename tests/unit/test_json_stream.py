@@ -88,6 +88,34 @@ def test_a_malformed_array_reports_and_goes_on() -> None:
     assert list(documents(io.BytesIO(b'[{"a": 1},')))[-1].kind == "not_json"
 
 
+@pytest.mark.parametrize("cut", [b'{"b": "tru', b'{"b": [1, 2', b'"tru', b"12", b"tru"])
+@pytest.mark.parametrize("chunk", [1, 7, 64 * 1024])
+def test_an_array_cut_off_inside_its_last_element_is_reported_once(cut: bytes, chunk: int
+                                                                   ) -> None:
+    found = list(documents(io.BytesIO(b'[{"a": 1},\n' + cut), chunk=chunk))
+    assert [(d.line, d.raw) for d in found[:1]] == [(1, b'{"a": 1}')]
+    assert [(d.line, d.kind, d.error) for d in found[1:]] == [
+        (2, "not_json", "not JSON: the array is not closed (the input ends inside this "
+                        "element)")]
+
+
+def test_an_array_not_closed_after_a_whole_element_keeps_the_element() -> None:
+    found = list(documents(io.BytesIO(b'[{"a": 1}, {"b": 2}\n')))
+    assert [d.raw for d in found[:2]] == [b'{"a": 1}', b'{"b": 2}']
+    assert [(d.line, d.error) for d in found[2:]] == [(2, "not JSON: the array is not closed")]
+
+
+@pytest.mark.parametrize(("raw", "said"), [
+    (b'{"a": "x', "not JSON: Unterminated string starting at line 1 column 7"),
+    (b'{"a": "x\x01"}', "not JSON: Invalid control character at line 1 column 9"),
+    (b'{"a" 1}', "not JSON: Expecting ':' delimiter at line 1 column 6"),
+])
+def test_json_errors_say_where_once(raw: bytes, said: str) -> None:
+    with pytest.raises(InputRefused) as caught:
+        loads(raw)
+    assert str(caught.value) == said
+
+
 def test_an_empty_input_has_no_documents() -> None:
     assert list(documents(io.BytesIO(b" \n\t\n"))) == []
 

@@ -44,6 +44,9 @@ def test_spellings_that_normalise_alike_are_one_principal(spelling: str) -> None
         ("", "1 to 64"),
         ("a" * (MAX_LENGTH + 1), "1 to 64"),
         ("\U000f0000", "U+F0000"),  # private use
+        ("\u3164", "U+1160"),  # a Hangul filler (NFKC: U+1160), a letter that shows as nothing
+        ("alice\uffa0", "U+1160"),
+        ("\u115f", "U+115F"),
     ],
 )
 def test_names_that_could_pass_for_another_or_hide_characters_are_refused(

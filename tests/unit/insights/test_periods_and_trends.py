@@ -25,9 +25,30 @@ def test_since_takes_a_date_as_utc_midnight_or_an_aware_time() -> None:
     assert since_bound("2011-01-01") == "2011-01-01T00:00:00+00:00"
     assert since_bound("2011-01-01T02:00:00+02:00") == "2011-01-01T00:00:00+00:00"
     assert since_bound(None) is None
+    assert since_bound("2011-01-01T02:00:00.5Z") == "2011-01-01T02:00:00.500000+00:00"
     for bad in ("2011-13-01", "yesterday", "2011-01-01T02:00:00", "0000-01-01"):
         with pytest.raises(ValueError):
             since_bound(bad)
+
+
+@pytest.mark.parametrize(("bad", "said"), [
+    ("20261201", "times must be RFC 3339 strings with an offset"),  # compact ISO 8601
+    ("2026-12-01T10:00:00", "times must be RFC 3339 strings with an offset"),
+    ("2026-12-01 10:00:00+00:00", "times must be RFC 3339 strings with an offset"),
+    ("2026-12-01T10:00+00:00", "times must be RFC 3339 strings with an offset"),
+    ("1764590000", "times must be RFC 3339 strings with an offset"),
+    ("2026-W48", "times must be RFC 3339 strings with an offset"),
+    ("2011-13-01", "'2011-13-01' is not a day of the calendar (YYYY-MM-DD)"),
+    ("2026-02-30", "'2026-02-30' is not a day of the calendar (YYYY-MM-DD)"),
+    ("1969-12-31", "outside the supported range 1970-01-01T00:00:00Z to 2199-12-31T23:59:59Z"),
+    ("2200-01-01T00:00:00+00:00", "outside the supported range"),
+])
+def test_since_follows_the_time_rules_of_messages_in_the_projects_words(bad: str, said: str
+                                                                        ) -> None:
+    with pytest.raises(ValueError) as caught:
+        since_bound(bad)
+    assert said in str(caught.value)
+    assert "must be in" not in str(caught.value)  # not Python's own "month must be in 1..12"
 
 
 def test_weeks_that_end_less_than_the_maturity_before_the_latest_time_are_maturing() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from hypothesis import given, settings
@@ -82,3 +83,32 @@ def test_any_bytes_give_a_book_or_a_named_refusal(data: bytes) -> None:
         read_book(data)
     except InvalidBookError as error:
         assert str(error)
+
+
+@pytest.mark.parametrize(("path", "value", "named"), [
+    ("refunds.default", {"days": "14"}, "refunds.default.days"),
+    ("refunds.default", {"days": 14.0}, "refunds.default.days"),
+    ("refunds.default", {"days": True}, "refunds.default.days"),
+    ("refunds.markets.US", {"working_days": "7"}, "refunds.markets.US.working_days"),
+    ("abuse.window_orders", "20", "abuse.window_orders"),
+    ("abuse.min_orders", 4.0, "abuse.min_orders"),
+    ("complaints.first_response_hours", {"P1": "24", "P2": 24, "P3": 24},
+     "complaints.first_response_hours.P1"),
+    ("complaints.resolution_hours", {"P1": 168, "P2": True, "P3": 168},
+     "complaints.resolution_hours.P2"),
+    ("escalation.escalated_resolution_hours", "72", "escalation.escalated_resolution_hours"),
+    ("complaints.pause_while_waiting_on_customer", "yes",
+     "complaints.pause_while_waiting_on_customer"),
+    ("complaints.pause_while_waiting_on_customer", 1, "complaints.pause_while_waiting_on_customer"),
+    ("calendars.default.public_holidays", "off", "calendars.default.public_holidays"),
+])
+def test_integers_and_booleans_are_the_documents_own_types(path: str, value: object,
+                                                            named: str) -> None:
+    """TOML and JSON have integers and booleans: "14", 14.0, true, "yes" or 1 is not one."""
+    changed = document(**{path: value})
+    files = {"json": json.dumps(changed).encode()}
+    if "14.0" not in files["json"].decode() and "4.0" not in files["json"].decode():
+        files["toml"] = to_toml(changed).encode()  # (written by us: no floats)
+    for kind, data in files.items():
+        with pytest.raises(InvalidBookError, match=re.escape(named)):
+            read_book(data, kind)  # type: ignore[arg-type]
