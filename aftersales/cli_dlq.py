@@ -49,20 +49,27 @@ def _letters(settings: Settings, error_types: list[str] | None, since: str | Non
              ) -> list[DeadLetter]:
     from kafka.errors import KafkaError
 
+    from aftersales.errors import said
     from consumers import kafka_clients
     from consumers.dead_letters import read_dead_letters
 
     after = _since(since)
-    consumer = kafka_clients.consumer(settings.kafka(), None, request_timeout_ms=10_000)
-    try:
-        return [letter for letter in read_dead_letters(consumer, settings.dlq_topic)
+    where = settings.kafka()
+    consumer = None
+    try:  # the admin client gives up after its timeout (a consumer's metadata call may not)
+        partitions = kafka_clients.partitions_of(where, settings.dlq_topic)
+        consumer = kafka_clients.consumer(where, None, request_timeout_ms=10_000)
+        return [letter for letter in read_dead_letters(consumer, settings.dlq_topic,
+                                                       partitions)
                 if (not error_types or letter.header("error_type") in error_types)
                 and (after is None or letter.timestamp_ms >= after)]
     except KafkaError as error:
-        fail(f"the broker is unavailable: {type(error).__name__}: {error}")
+        fail(f"the broker cannot be reached at {kafka_clients.servers_of(where)}: "
+             f"{said(error)}")
         raise typer.Exit(exit_codes.UNAVAILABLE) from None
     finally:
-        consumer.close()
+        if consumer is not None:
+            consumer.close()
 
 
 def _row(letter: DeadLetter) -> dict[str, Any]:
@@ -138,6 +145,7 @@ def redrive_command(
     command then exits 1."""
     from kafka.errors import KafkaError
 
+    from aftersales.errors import said
     from aftersales.settings import Settings
     from consumers import kafka_clients
     from consumers.dead_letters import redrive
@@ -161,7 +169,8 @@ def redrive_command(
                                 "error_type": letter.header("error_type")})
                 sent += 1
     except KafkaError as error:
-        fail(f"the broker is unavailable after {sent} sent: {type(error).__name__}: {error}")
+        fail(f"the broker cannot be reached at {kafka_clients.servers_of(settings.kafka())} "
+             f"after {sent} sent: {said(error)}")
         raise typer.Exit(exit_codes.UNAVAILABLE) from None
     finally:
         if producer is not None:

@@ -209,17 +209,18 @@ class DeadLetter:
                 if k not in DLQ_HEADERS and k not in DLQ_CUT_HEADERS]
 
 
-def read_dead_letters(consumer: KafkaConsumer, topic: str, timeout_s: float = 30.0
-                      ) -> Iterator[DeadLetter]:
-    """Every record of the dead-letter topic, from the beginning to the end it had when
-    reading began (no consumer group: nothing is committed)."""
-    partitions = [TopicPartition(topic, p) for p in sorted(
-        consumer.partitions_for_topic(topic) or [])]
+def read_dead_letters(consumer: KafkaConsumer, topic: str, partition_ids: Sequence[int],
+                      timeout_s: float = 30.0) -> Iterator[DeadLetter]:
+    """Every record of the dead-letter topic's partitions (``kafka_clients.partitions_of``),
+    from the beginning to the end they had when reading began (no consumer group: nothing is
+    committed)."""
+    partitions = [TopicPartition(topic, p) for p in sorted(partition_ids)]
     if not partitions:
         return
     consumer.assign(partitions)
     consumer.seek_to_beginning(*partitions)
-    ends = {tp: end for tp, end in consumer.end_offsets(partitions).items() if end}
+    ends = {tp: end for tp, end in consumer.end_offsets(
+        partitions, timeout_ms=int(timeout_s * 1000)).items() if end}
     deadline = time.monotonic() + timeout_s
     while ends and time.monotonic() < deadline:
         for tp, records in consumer.poll(timeout_ms=500).items():
