@@ -171,7 +171,10 @@ class InboundConsumer:
                                    else "shipments")
         except InputRefused as refused:
             return Rejection(refused.kind, str(refused))
-        if record.key is not None and record.key != message.order_id.encode():
+        if record.key is None:  # partitioned at random: the order's facts could reorder
+            return Rejection("key_mismatch", "no key: the key must be the order_id "
+                                             f"{message.order_id!r}")
+        if record.key != message.order_id.encode():
             return Rejection("key_mismatch", f"key {record.key!r} is not the order_id "
                                              f"{message.order_id!r}")
         return message

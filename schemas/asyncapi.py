@@ -59,7 +59,8 @@ def _name(event_type: str) -> str:
 def document() -> dict[str, Any]:
     schemas: dict[str, Any] = {}
     messages: dict[str, Any] = {}
-    key_order = _key("the order_id (must equal the payload's order_id)")
+    key_order = _key("the order_id (required, and must equal the payload's order_id: a "
+                     "message without a key is dead-lettered as key_mismatch)")
     inbound_models: tuple[type[BaseModel], ...] = (
         inbound.OrderPlaced, inbound.OrderPaid, inbound.OrderCancelled, inbound.ShipmentEvent)
     trace = {"type": "object", "properties": {  # optional: carried into the case events
