@@ -16,7 +16,16 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from aftersales import exit_codes
-from aftersales.output import Format, console, dumps, emit_json_line, emit_rows, errors, fail
+from aftersales.output import (
+    Format,
+    console,
+    dumps,
+    emit_json_line,
+    emit_rows,
+    errors,
+    fail,
+    printable,
+)
 from aftersales_core.text import is_digits
 
 if TYPE_CHECKING:
@@ -126,9 +135,9 @@ def show(where: Annotated[str, typer.Argument(help="PARTITION:OFFSET, as `dlq li
     if fmt == "json":
         emit_json_line(shown)
         return
-    for name, item in shown.items():
+    for name, item in shown.items():  # a letter's bytes are anyone's: shown as escapes
         console.print(f"[bold]{name}[/]: ", end="", highlight=False)
-        console.print(item if isinstance(item, str) else dumps(item), markup=False,
+        console.print(printable(item if isinstance(item, str) else dumps(item)), markup=False,
                       highlight=False, soft_wrap=True)
 
 
