@@ -6,7 +6,7 @@ What customers wrote reaches these outputs, so: tables and messages show control
 data; CSV and TSV show the characters the validation boundary refuses in free text (C0
 controls but tab and line breaks, DEL, C1: what drives a terminal, which text a store kept
 from before the boundary, or a dead letter's key, may still hold) as the same escapes, and
-keep everything else as written; JSON escapes them as JSON does (``\u001b``, ``\u009b``:
+keep everything else as written; JSON escapes them as JSON does (``\\u001b``, ``\\u009b``:
 the same string for a program); CSV cells that a spreadsheet would run as a formula are
 prefixed with a quote.
 
@@ -69,7 +69,7 @@ def csv_safe(value: Any) -> Any:
 
 def machine_text(value: Any) -> Any:
     """A CSV or TSV field: text with the characters free text may not hold (terminal
-    controls) as escapes (``\x1b``); tab, line breaks and everything else as written."""
+    controls) as escapes (``\\x1b``); tab, line breaks and everything else as written."""
     return shown_visibly(value, TEXT_FORBIDDEN) if isinstance(value, str) else value
 
 
