@@ -11,8 +11,9 @@ the same string for a program); CSV cells that a spreadsheet would run as a form
 prefixed with a quote.
 
 Piped output is for programs: tables are never wrapped or cut (each row is one line however
-wide), CSV and TSV always start with their header row (also when there are no rows), and
-nested values (JSON columns) are JSON in `--format json`, JSON text in the other formats.
+wide: tabs and line feeds in cells show as ``\\t`` and ``\\n``), CSV and TSV always start
+with their header row (also when there are no rows), and nested values (JSON columns) are
+JSON in `--format json`, JSON text in the other formats.
 
 A file to write (``--output``) goes into a folder that exists: nothing creates folders for it,
 as `cp` does not, so a mistyped path is an error (exit 2) before any work, not a surprise."""
@@ -53,9 +54,13 @@ def printable(value: object) -> str:
     return shown_visibly("" if value is None else str(value))
 
 
-def cell(value: object) -> Text:
-    """A table cell: printable, and rich markup in data stays plain text."""
-    return Text(printable(value))
+def cell(value: object, one_line: bool = False) -> Text:
+    """A table cell: printable, tabs as ``\\t`` (a table measures a tab as one column but a
+    terminal moves it to the next stop: it would misalign the row, or cut it when piped), with
+    ``one_line`` (piped) line feeds as ``\\n`` too, so that each row is one line; rich markup
+    in data stays plain text."""
+    text = printable(value).replace("\t", "\\t")
+    return Text(text.replace("\n", "\\n") if one_line else text)
 
 
 def csv_safe(value: Any) -> Any:
@@ -91,13 +96,15 @@ def flat(value: Any) -> Any:
 
 
 def table(title: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> Table:
-    """A table for people: folded to the terminal's width, never wrapped when piped."""
+    """A table for people: folded to the terminal's width; piped, never wrapped nor cut, each
+    row on one line."""
     piped = not console.is_terminal
-    out = Table(title=cell(title), title_justify="left", show_lines=False)
+    out = Table(title=cell(title, piped), title_justify="left", show_lines=False)
     for column in columns:
-        out.add_column(cell(column), overflow="ignore" if piped else "fold", no_wrap=piped)
+        out.add_column(cell(column, piped), overflow="ignore" if piped else "fold",
+                       no_wrap=piped)
     for row in rows:
-        out.add_row(*(cell(flat(v)) for v in row))
+        out.add_row(*(cell(flat(v), piped) for v in row))
     return out
 
 

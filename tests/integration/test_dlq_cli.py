@@ -86,7 +86,7 @@ def test_dead_letters_cannot_drive_the_terminal_in_any_format(
     escapes (SECURITY.md: output injection), in every format of list and show."""
     settings = pipeline_settings(Settings(database_url=sqlite_url),
                                  kafka_broker.bootstrap_servers, topic_prefix)
-    key = b"\x1b]0;pwned\x07\xc2\x9b2J-=2+3"
+    key = b"\x1b]0;pwned\x07\xc2\x9b2J-\t=2+3"
     value = b'{"note": "\x1b[31mred\x1b[0m \xc2\x9b31m", "x": "\x07"}'
     producer = kafka_clients.producer(settings.kafka())
     producer.send(settings.dlq_topic, key=key, value=value, headers=[
@@ -103,6 +103,8 @@ def test_dead_letters_cannot_drive_the_terminal_in_any_format(
         assert done.returncode == 0, (name, done.stderr)
         assert not any(c in done.stdout or c in done.stderr for c in raw), (name, done.stdout)
     assert "\\x1b]0;pwned\\x07" in outputs["csv"].stdout
+    [row_line] = [line for line in outputs["table"].stdout.splitlines() if "pwned" in line]
+    assert "-\\t=2+3" in row_line  # piped, a tab cuts nothing
     assert "\\x1b[31mred" in outputs["show"].stdout and "\\x9b" in outputs["show"].stdout
     [row] = json.loads(outputs["json"].stdout)
     assert row["key"] == key.decode()  # JSON escapes it: a program reads the same text
