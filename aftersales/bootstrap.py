@@ -213,6 +213,20 @@ def _bootstrap(settings: Settings) -> KafkaConnection:
     return settings.kafka()
 
 
+def dlq_limit(settings: Settings) -> Callable[[], int | None]:
+    """How to learn the dead-letter topic's max.message.bytes (None: the broker does not say),
+    so that dead letters too large for it are cut to fit (consumers/dead_letters.py)."""
+    from aftersales.brokers.topics import topic_config
+
+    servers = _bootstrap(settings)
+
+    def limit() -> int | None:
+        found = topic_config(servers, settings.dlq_topic, "max.message.bytes")
+        return int(found) if found and is_digits(found) else None
+
+    return limit
+
+
 def build_relay(app: Services, settings: Settings, policy: ErrorPolicy | None = None) -> Relay:
     from aftersales.brokers.topics import topic_config
     from consumers.leadership import relay_leadership
@@ -268,6 +282,7 @@ def build_inbound(app: Services, settings: Settings, policy: ErrorPolicy | None 
         shipments_topic=settings.shipments_topic,
         dlq_topic=settings.dlq_topic,
         policy=policy,
+        dlq_limit=dlq_limit(settings),
     )
 
 
@@ -286,7 +301,8 @@ def build_projection_runner(settings: Settings, policy: ErrorPolicy | None = Non
                                     max_poll_records=2000),
                             settings.case_events_topic,
                             make_producer=partial(kafka_clients.producer, servers),
-                            dlq_topic=settings.dlq_topic, policy=policy)
+                            dlq_topic=settings.dlq_topic, policy=policy,
+                            dlq_limit=dlq_limit(settings))
 
 
 def store_reader(app: Services) -> Callable[[int, int], list[Event]]:

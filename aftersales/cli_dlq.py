@@ -4,7 +4,8 @@ can read the topic anyway; no case is shown or changed through the application).
 
 Redrive sends a dead letter's original key, value and headers back to the topic it came from,
 once the cause is fixed (an order that arrived late, a bug fixed); the engine dedupes on
-event_id, so redriving twice changes nothing."""
+event_id, so redriving twice changes nothing. A letter cut to fit the topic (its header `cut`)
+holds only part of the message: it is shown as such and never redriven."""
 
 from __future__ import annotations
 
@@ -15,7 +16,16 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from aftersales import exit_codes
-from aftersales.output import Format, console, dumps, emit_json_line, emit_rows, errors, fail
+from aftersales.output import (
+    Format,
+    console,
+    dumps,
+    emit_json_line,
+    emit_rows,
+    errors,
+    fail,
+    printable,
+)
 from aftersales_core.text import is_digits
 
 if TYPE_CHECKING:
@@ -29,7 +39,7 @@ ErrorTypes = Annotated[list[str] | None, typer.Option(
                          "invalid, not_json, key_mismatch, oversized")]
 Since = Annotated[str | None, typer.Option(
     help="only dead letters written at or after this RFC 3339 time")]
-COLUMNS = ("at", "where", "error_type", "source", "key", "bytes", "error")
+COLUMNS = ("at", "where", "error_type", "source", "key", "bytes", "cut", "error")
 
 
 def _since(since: str | None) -> int | None:
@@ -48,27 +58,34 @@ def _letters(settings: Settings, error_types: list[str] | None, since: str | Non
              ) -> list[DeadLetter]:
     from kafka.errors import KafkaError
 
+    from aftersales.errors import said
     from consumers import kafka_clients
     from consumers.dead_letters import read_dead_letters
 
     after = _since(since)
-    consumer = kafka_clients.consumer(settings.kafka(), None, request_timeout_ms=10_000)
-    try:
-        return [letter for letter in read_dead_letters(consumer, settings.dlq_topic)
+    where = settings.kafka()
+    consumer = None
+    try:  # the admin client gives up after its timeout (a consumer's metadata call may not)
+        partitions = kafka_clients.partitions_of(where, settings.dlq_topic)
+        consumer = kafka_clients.consumer(where, None, request_timeout_ms=10_000)
+        return [letter for letter in read_dead_letters(consumer, settings.dlq_topic,
+                                                       partitions)
                 if (not error_types or letter.header("error_type") in error_types)
                 and (after is None or letter.timestamp_ms >= after)]
     except KafkaError as error:
-        fail(f"the broker is unavailable: {type(error).__name__}: {error}")
+        fail(f"the broker cannot be reached at {kafka_clients.servers_of(where)}: "
+             f"{said(error)}")
         raise typer.Exit(exit_codes.UNAVAILABLE) from None
     finally:
-        consumer.close()
+        if consumer is not None:
+            consumer.close()
 
 
 def _row(letter: DeadLetter) -> dict[str, Any]:
     return {"at": datetime.fromtimestamp(letter.timestamp_ms / 1000).astimezone().isoformat(),
             "where": letter.where, "error_type": letter.header("error_type"),
             "source": letter.source, "key": _text(letter.key),
-            "bytes": len(letter.value or b""), "error": letter.header("error")}
+            "bytes": letter.original_bytes, "cut": letter.cut, "error": letter.header("error")}
 
 
 def _text(value: bytes | None) -> str | None:
@@ -79,7 +96,8 @@ def _text(value: bytes | None) -> str | None:
 def list_letters(error_type: ErrorTypes = None, since: Since = None,
                  fmt: Annotated[Format, typer.Option("--format")] = "table") -> None:
     """Every dead letter (oldest first per partition): when, where (PARTITION:OFFSET), its
-    error type and error, where it came from, its key and size."""
+    error type and error, where it came from, its key and the original's size, and what was
+    cut when the original was too large to keep whole."""
     from aftersales.settings import Settings
 
     rows = [_row(letter) for letter in _letters(Settings.from_env(), error_type, since)]
@@ -91,7 +109,7 @@ def show(where: Annotated[str, typer.Argument(help="PARTITION:OFFSET, as `dlq li
          fmt: Annotated[str, typer.Option("--format", help="table or json")] = "table"
          ) -> None:
     """One dead letter in full: every header, the key, and the original message (as text
-    when it is UTF-8, else base64)."""
+    when it is UTF-8, else base64; a letter cut to fit the topic says what it kept)."""
     from aftersales.settings import Settings
 
     partition, sep, offset = where.partition(":")
@@ -110,12 +128,16 @@ def show(where: Annotated[str, typer.Argument(help="PARTITION:OFFSET, as `dlq li
         body, encoding = base64.b64encode(value).decode(), "base64"
     shown = {**_row(letter), "headers": {k: _text(v) for k, v in letter.headers},
              "value_encoding": encoding, "value": body}
+    if letter.cut:
+        shown["kept"] = (f"only the first {len(value)} of {letter.original_bytes} bytes of the "
+                         f"{letter.cut}; the whole message (sha256 "
+                         f"{letter.header('original_sha256')}) is at {letter.source}")
     if fmt == "json":
         emit_json_line(shown)
         return
-    for name, item in shown.items():
+    for name, item in shown.items():  # a letter's bytes are anyone's: shown as escapes
         console.print(f"[bold]{name}[/]: ", end="", highlight=False)
-        console.print(item if isinstance(item, str) else dumps(item), markup=False,
+        console.print(printable(item if isinstance(item, str) else dumps(item)), markup=False,
                       highlight=False, soft_wrap=True)
 
 
@@ -127,31 +149,46 @@ def redrive_command(
     """Send dead letters (those matching the filters; all without one) back to their source
     topic with their original bytes, after the cause was fixed. Prints one JSON line per
     letter sent. Redriving twice changes nothing: the engine dedupes on event_id; a letter
-    that fails again is dead-lettered again."""
+    that fails again is dead-lettered again. A letter cut to fit the topic holds only part of
+    the message: it is never sent (a `skipped` line names where the whole is), and the
+    command then exits 1."""
     from kafka.errors import KafkaError
 
+    from aftersales.errors import said
     from aftersales.settings import Settings
     from consumers import kafka_clients
     from consumers.dead_letters import redrive
 
     settings = Settings.from_env()
     letters = _letters(settings, error_type, since)
-    producer = None if dry_run else kafka_clients.producer(settings.kafka())
+    whole = [letter for letter in letters if not letter.cut]
+    producer = None if dry_run or not whole else kafka_clients.producer(settings.kafka())
     sent = 0
     try:
         for letter in letters:
-            if producer is None:
+            if letter.cut:
+                emit_json_line({"would_skip" if dry_run else "skipped": letter.where,
+                                "reason": f"cut: only part of the message is here, the whole "
+                                          f"is at {letter.source}"})
+            elif producer is None:
                 emit_json_line({"would_send": letter.where, "to": letter.header("source_topic")})
-                continue
-            topic = redrive(producer, letter, settings.dlq_topic)
-            emit_json_line({"sent": letter.where, "to": topic,
-                            "error_type": letter.header("error_type")})
-            sent += 1
+            else:
+                topic = redrive(producer, letter, settings.dlq_topic)
+                emit_json_line({"sent": letter.where, "to": topic,
+                                "error_type": letter.header("error_type")})
+                sent += 1
     except KafkaError as error:
-        fail(f"the broker is unavailable after {sent} sent: {type(error).__name__}: {error}")
+        fail(f"the broker cannot be reached at {kafka_clients.servers_of(settings.kafka())} "
+             f"after {sent} sent: {said(error)}")
         raise typer.Exit(exit_codes.UNAVAILABLE) from None
     finally:
         if producer is not None:
             producer.close(timeout=10)
-    errors.print(f"{'would send' if dry_run else 'sent'} {len(letters) if dry_run else sent} "
+    errors.print(f"{'would send' if dry_run else 'sent'} {len(whole) if dry_run else sent} "
                  "dead letter(s) back to their source topics", highlight=False)
+    cut = [letter.where for letter in letters if letter.cut]
+    if cut:
+        fail(f"{'would not send' if dry_run else 'not sent'}: {len(cut)} dead letter(s) cut "
+             f"to fit the dead-letter topic ({', '.join(cut)}): they hold only part of their "
+             "message; send the whole from its source partition (`dlq show` names it)")
+        raise typer.Exit(exit_codes.REFUSED)

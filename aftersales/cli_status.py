@@ -65,7 +65,7 @@ def status(fmt: Annotated[Literal["table", "json"], typer.Option("--format")] = 
              "events from there on are not published (see the relay's log)")
         raise typer.Exit(exit_codes.UNHEALTHY)
     if broker_error is not None:
-        fail(f"the broker is unavailable: topic lag unknown ({broker_error})")
+        fail(f"the broker cannot be reached {broker_error}: topic lag unknown")
         raise typer.Exit(exit_codes.UNAVAILABLE)
 
 
@@ -105,22 +105,18 @@ def topic_ends(settings: Settings) -> tuple[dict[int, int] | None, str | None]:
     from kafka import TopicPartition
     from kafka.errors import KafkaError
 
+    from aftersales.errors import said
     from consumers import kafka_clients
 
     where, topic = settings.kafka(), settings.case_events_topic
-    admin = consumer = None
+    consumer = None
     try:  # the admin client gives up after its timeout (a consumer's metadata call may not)
-        admin = kafka_clients.admin(where, request_timeout_ms=10_000,
-                                    client_id="aftersales-status")
-        [described] = admin.describe_topics([topic])
-        tps = [TopicPartition(topic, p["partition_index"]) for p in described["partitions"]]
+        tps = [TopicPartition(topic, p) for p in kafka_clients.partitions_of(where, topic)]
         consumer = kafka_clients.consumer(where, None, request_timeout_ms=10_000)
         ends = consumer.end_offsets(tps, timeout_ms=10_000)
         return {tp.partition: end for tp, end in ends.items()}, None
     except KafkaError as error:
-        name = type(error).__name__
-        return None, str(error) if name in str(error) else f"{name}: {error}"
+        return None, f"at {kafka_clients.servers_of(where)}: {said(error)}"
     finally:
-        for client in (admin, consumer):
-            if client is not None:
-                client.close()
+        if consumer is not None:
+            consumer.close()

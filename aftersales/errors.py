@@ -71,21 +71,21 @@ def _classify(problem: BaseException) -> tuple[int, str]:
     if isinstance(problem, DomainError):
         return exit_codes.REFUSED, str(problem)
     if raised_by(problem, "eventsourcing.persistence", "PersistenceError"):
-        return exit_codes.UNAVAILABLE, f"the event store is unavailable: {_said(problem)}"
+        return exit_codes.UNAVAILABLE, f"the event store is unavailable: {said(problem)}"
     if isinstance(problem, sqlite3.Error) or raised_by(problem, "psycopg", "Error"):
-        return exit_codes.UNAVAILABLE, f"the read database is unavailable: {_said(problem)}"
+        return exit_codes.UNAVAILABLE, f"the read database is unavailable: {said(problem)}"
     if raised_by(problem, "kafka.errors", "KafkaError"):
-        return exit_codes.UNAVAILABLE, f"the broker is unavailable: {_said(problem)}"
+        return exit_codes.UNAVAILABLE, f"the broker is unavailable: {said(problem)}"
     if raised_by(problem, "aftersales.brokers.process", "BrokerStartError") or \
             raised_by(problem, "aftersales.brokers.kafka_jars", "KafkaFetchError"):
-        return exit_codes.UNAVAILABLE, f"the local broker could not start: {_said(problem)}"
+        return exit_codes.UNAVAILABLE, f"the local broker could not start: {said(problem)}"
     if isinstance(problem, OSError):
-        return exit_codes.UNAVAILABLE, f"a file or connection failed: {_said(problem)}"
-    return exit_codes.INTERNAL, (f"internal error: {_said(problem)} (run with --verbose for "
+        return exit_codes.UNAVAILABLE, f"a file or connection failed: {said(problem)}"
+    return exit_codes.INTERNAL, (f"internal error: {said(problem)} (run with --verbose for "
                                  "the traceback)")
 
 
-def _said(problem: BaseException) -> str:
+def said(problem: BaseException) -> str:
     text = str(problem).strip()
     name = type(problem).__name__
     return f"{name}: {text}" if text and name not in text else text or name

@@ -3,11 +3,17 @@ errors on stderr.
 
 What customers wrote reaches these outputs, so: tables and messages show control characters
 (terminal escapes, bidirectional overrides) as visible escapes and never read rich markup in
-data; CSV cells that a spreadsheet would run as a formula are prefixed with a quote.
+data; CSV and TSV show the characters the validation boundary refuses in free text (C0
+controls but tab and line breaks, DEL, C1: what drives a terminal, which text a store kept
+from before the boundary, or a dead letter's key, may still hold) as the same escapes, and
+keep everything else as written; JSON escapes them as JSON does (``\\u001b``, ``\\u009b``:
+the same string for a program); CSV cells that a spreadsheet would run as a formula are
+prefixed with a quote.
 
 Piped output is for programs: tables are never wrapped or cut (each row is one line however
-wide), CSV and TSV always start with their header row (also when there are no rows), and
-nested values (JSON columns) are JSON in `--format json`, JSON text in the other formats.
+wide: tabs and line feeds in cells show as ``\\t`` and ``\\n``), CSV and TSV always start
+with their header row (also when there are no rows), and nested values (JSON columns) are
+JSON in `--format json`, JSON text in the other formats.
 
 A file to write (``--output``) goes into a folder that exists: nothing creates folders for it,
 as `cp` does not, so a mistyped path is an error (exit 2) before any work, not a surprise."""
@@ -30,7 +36,7 @@ from rich.table import Table
 from rich.text import Text
 
 from aftersales.secrets import scrub
-from aftersales_core.text import shown_visibly
+from aftersales_core.text import TEXT_FORBIDDEN, shown_visibly
 from projections.db import private_file
 
 Format = Literal["table", "json", "csv", "tsv"]
@@ -40,6 +46,7 @@ errors = Console(stderr=True)
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?")
+_RAW_IN_JSON = re.compile("[\u007f-\u009f]")  # orjson escapes C0 only
 
 
 def printable(value: object) -> str:
@@ -47,9 +54,13 @@ def printable(value: object) -> str:
     return shown_visibly("" if value is None else str(value))
 
 
-def cell(value: object) -> Text:
-    """A table cell: printable, and rich markup in data stays plain text."""
-    return Text(printable(value))
+def cell(value: object, one_line: bool = False) -> Text:
+    """A table cell: printable, tabs as ``\\t`` (a table measures a tab as one column but a
+    terminal moves it to the next stop: it would misalign the row, or cut it when piped), with
+    ``one_line`` (piped) line feeds as ``\\n`` too, so that each row is one line; rich markup
+    in data stays plain text."""
+    text = printable(value).replace("\t", "\\t")
+    return Text(text.replace("\n", "\\n") if one_line else text)
 
 
 def csv_safe(value: Any) -> Any:
@@ -61,8 +72,17 @@ def csv_safe(value: Any) -> Any:
     return value
 
 
+def machine_text(value: Any) -> Any:
+    """A CSV or TSV field: text with the characters free text may not hold (terminal
+    controls) as escapes (``\\x1b``); tab, line breaks and everything else as written."""
+    return shown_visibly(value, TEXT_FORBIDDEN) if isinstance(value, str) else value
+
+
 def dumps(value: Any) -> str:
-    return orjson.dumps(value, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
+    """JSON text in which no character could drive a terminal: orjson escapes the C0
+    controls, DEL and the C1 controls are escaped here (the same JSON string)."""
+    text = orjson.dumps(value, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
+    return _RAW_IN_JSON.sub(lambda found: f"\\u{ord(found.group()):04x}", text)
 
 
 def emit_json_line(value: Any) -> None:
@@ -76,13 +96,15 @@ def flat(value: Any) -> Any:
 
 
 def table(title: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> Table:
-    """A table for people: folded to the terminal's width, never wrapped when piped."""
+    """A table for people: folded to the terminal's width; piped, never wrapped nor cut, each
+    row on one line."""
     piped = not console.is_terminal
-    out = Table(title=cell(title), title_justify="left", show_lines=False)
+    out = Table(title=cell(title, piped), title_justify="left", show_lines=False)
     for column in columns:
-        out.add_column(cell(column), overflow="ignore" if piped else "fold", no_wrap=piped)
+        out.add_column(cell(column, piped), overflow="ignore" if piped else "fold",
+                       no_wrap=piped)
     for row in rows:
-        out.add_row(*(cell(flat(v)) for v in row))
+        out.add_row(*(cell(flat(v), piped) for v in row))
     return out
 
 
@@ -107,12 +129,14 @@ def emit_rows(rows: Sequence[Mapping[str, Any]], fmt: Format, title: str,
         buffer = io.StringIO()
         writer = csv.DictWriter(buffer, fieldnames=columns)
         writer.writeheader()
-        writer.writerows({k: csv_safe(flat(v)) for k, v in row.items()} for row in rows)
+        writer.writerows({k: csv_safe(machine_text(flat(v))) for k, v in row.items()}
+                         for row in rows)
         sys.stdout.write(buffer.getvalue())
         return
     if fmt == "tsv":
         lines = ["\t".join(tsv_cell(c) for c in columns)]
-        lines += ["\t".join(tsv_cell(csv_safe(flat(row[c]))) for c in columns) for row in rows]
+        lines += ["\t".join(tsv_cell(csv_safe(machine_text(flat(row[c])))) for c in columns)
+                  for row in rows]
         sys.stdout.write("".join(line + "\n" for line in lines))
         return
     console.print(table(title, columns, ([row[c] for c in columns] for row in rows)))

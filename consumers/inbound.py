@@ -31,7 +31,7 @@ from aftersales_core.application.access import Caller
 from aftersales_core.application.services import Services
 from aftersales_core.application.upstream import UpstreamResult
 from consumers.case_events import EventTooLargeError
-from consumers.dead_letters import Rejection, dead_letter, fields, where
+from consumers.dead_letters import DeadLetterWriter, Rejection, fields, where
 from dispatch.group_commit import Done, run_together
 from dispatch.tracing import from_headers, traced
 from dispatch.upstream import apply_upstream
@@ -63,8 +63,8 @@ class InboundConsumer:
     def __init__(self, app: Services, principal_id: UUID,
                  make_consumer: Callable[[], KafkaConsumer],
                  make_producer: Callable[[], KafkaProducer], *, orders_topic: str,
-                 shipments_topic: str, dlq_topic: str, policy: ErrorPolicy | None = None
-                 ) -> None:
+                 shipments_topic: str, dlq_topic: str, policy: ErrorPolicy | None = None,
+                 dlq_limit: Callable[[], int | None] | None = None) -> None:
         self.app = app
         self.principal_id = principal_id  # every message is applied as this principal
         self.make_consumer, self.make_producer = make_consumer, make_producer
@@ -72,15 +72,15 @@ class InboundConsumer:
         self.dlq_topic = dlq_topic
         self.stats = InboundStats()
         self.policy = policy or ErrorPolicy()
-        self._producer: KafkaProducer | None = None
+        # dlq_limit: the dead-letter topic's max.message.bytes (None: the broker did not say)
+        self.dead_letters = DeadLetterWriter(make_producer, dlq_topic, dlq_limit)
         self._consumer: KafkaConsumer | None = None
 
     def run(self, stop: threading.Event) -> None:
         """Consume until ``stop`` is set; after a failure (not poison) re-join and resume from
         the last committed offsets, as the error policy says."""
         self.policy.keep_running("inbound", stop, self._poll, start=self._join, end=self._leave)
-        if self._producer is not None:
-            self._producer.close(timeout=5)
+        self.dead_letters.close()
 
     def _join(self) -> None:
         self._consumer = self.make_consumer()
@@ -171,15 +171,16 @@ class InboundConsumer:
                                    else "shipments")
         except InputRefused as refused:
             return Rejection(refused.kind, str(refused))
-        if record.key is not None and record.key != message.order_id.encode():
+        if record.key is None:  # partitioned at random: the order's facts could reorder
+            return Rejection("key_mismatch", "no key: the key must be the order_id "
+                                             f"{message.order_id!r}")
+        if record.key != message.order_id.encode():
             return Rejection("key_mismatch", f"key {record.key!r} is not the order_id "
                                              f"{message.order_id!r}")
         return message
 
     def reject(self, record: ConsumerRecord, rejection: Rejection) -> None:
-        if self._producer is None:
-            self._producer = self.make_producer()
-        dead_letter(self._producer, self.dlq_topic, record, rejection)
+        self.dead_letters.send(record, rejection)
         self.stats.dead_lettered += 1
         self.stats.by_kind[rejection.kind] = self.stats.by_kind.get(rejection.kind, 0) + 1
         self.stats.count(record.topic, "dead_lettered", rejection.kind)

@@ -14,6 +14,9 @@ if TYPE_CHECKING:  # kafka is imported by the clients' makers only: the settings
 
 # api_version skips ~100 ms of version probing per client; both brokers speak 3.9.
 API_VERSION = (3, 9)
+# How long an operator command (`status`, `dlq`) waits for the brokers to answer at all before
+# it says they cannot be reached (exit 5): a consumer's first metadata call would wait forever.
+COMMAND_TIMEOUT_MS = 10_000
 
 
 @dataclass(frozen=True)
@@ -83,3 +86,24 @@ def admin(where: Connection, **overrides: Any) -> KafkaAdminClient:
     from kafka import KafkaAdminClient
 
     return KafkaAdminClient(**config)
+
+
+def partitions_of(where: Connection, topic: str, timeout_ms: int = COMMAND_TIMEOUT_MS
+                  ) -> list[int]:
+    """The partition numbers of ``topic`` ([] when it does not exist), asked by an admin client
+    that raises KafkaTimeoutError when no broker answered within ``timeout_ms`` (a consumer's
+    ``partitions_for_topic`` would wait for ever): how an operator command first reaches the
+    brokers."""
+    client = admin(where, bootstrap_timeout_ms=timeout_ms, request_timeout_ms=timeout_ms,
+                   client_id="aftersales-command")
+    try:
+        [described] = client.describe_topics([topic])
+        return sorted(p["partition_index"] for p in described["partitions"])
+    finally:
+        client.close()
+
+
+def servers_of(where: Connection) -> str:
+    """The bootstrap servers, to name in a message (they hold no credentials: those are in
+    the security settings, never shown)."""
+    return _connection(where).servers

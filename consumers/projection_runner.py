@@ -26,7 +26,7 @@ from kafka import KafkaConsumer, KafkaProducer, OffsetAndMetadata, TopicPartitio
 from kafka.consumer.fetcher import ConsumerRecord
 from kafka.consumer.subscription_state import ConsumerRebalanceListener
 
-from consumers.dead_letters import Rejection, dead_letter
+from consumers.dead_letters import DeadLetterWriter, Rejection
 from projections import positions
 from projections.apply import (
     Delivery,
@@ -71,14 +71,16 @@ class ProjectionRunner:
     def __init__(self, db: ReadDatabase, projections: Sequence[Projection],
                  make_consumer: Callable[[], KafkaConsumer], topic: str, *,
                  make_producer: Callable[[], KafkaProducer] | None = None,
-                 dlq_topic: str | None = None, policy: ErrorPolicy | None = None) -> None:
+                 dlq_topic: str | None = None, policy: ErrorPolicy | None = None,
+                 dlq_limit: Callable[[], int | None] | None = None) -> None:
         self.db, self.projections = db, list(projections)
         self.make_consumer, self.topic = make_consumer, topic
         self.make_producer, self.dlq_topic = make_producer, dlq_topic
         self.stats = RunnerStats()
         self.policy = policy or ErrorPolicy()
         self._consumer: KafkaConsumer | None = None
-        self._producer: KafkaProducer | None = None
+        self.dead_letters = (None if make_producer is None or dlq_topic is None
+                             else DeadLetterWriter(make_producer, dlq_topic, dlq_limit))
         self._records: dict[tuple[str, int, int], ConsumerRecord] = {}  # the batch, for DLQ
         ensure_schema(db, self.projections)
 
@@ -99,8 +101,8 @@ class ProjectionRunner:
         say it is."""
         self.policy.keep_running("projections", stop, self.poll_once, start=self._join,
                                  end=self._leave, failed=self._failed)
-        if self._producer is not None:
-            self._producer.close(timeout=5)
+        if self.dead_letters is not None:
+            self.dead_letters.close()
 
     def _join(self) -> None:
         # what a crash or a failure may have left between a batch and its settle step
@@ -168,12 +170,10 @@ class ProjectionRunner:
             self._dead_letter(delivery, Rejection(kind, message))
 
     def _dead_letter(self, delivery: Delivery, rejection: Rejection) -> None:
-        if self.make_producer is None or self.dlq_topic is None:
+        if self.dead_letters is None:
             return
         original = self._records.get((delivery.source, delivery.part, delivery.offset))
         if original is None:
             return
-        if self._producer is None:
-            self._producer = self.make_producer()
-        dead_letter(self._producer, self.dlq_topic, original, rejection)
+        self.dead_letters.send(original, rejection)
         self.stats.dead_lettered += 1

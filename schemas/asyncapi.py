@@ -59,7 +59,8 @@ def _name(event_type: str) -> str:
 def document() -> dict[str, Any]:
     schemas: dict[str, Any] = {}
     messages: dict[str, Any] = {}
-    key_order = _key("the order_id (must equal the payload's order_id)")
+    key_order = _key("the order_id (required, and must equal the payload's order_id: a "
+                     "message without a key is dead-lettered as key_mismatch)")
     inbound_models: tuple[type[BaseModel], ...] = (
         inbound.OrderPlaced, inbound.OrderPaid, inbound.OrderCancelled, inbound.ShipmentEvent)
     trace = {"type": "object", "properties": {  # optional: carried into the case events
@@ -96,17 +97,35 @@ def document() -> dict[str, Any]:
         "headers": _headers(**{"content-type": {"type": "string", "const": JSON}}),
         "bindings": _key("the case id; the topic is compacted: the latest state per case")}
     text = {"type": "string"}
+    dead_letter_headers = _headers(
+        error={**text, "description": "why (at most 2000 bytes)"},
+        error_type={"type": "string", "enum": list(outbound.ERROR_TYPES)},
+        source_topic=text,
+        source_partition={**text, "pattern": "^[0-9]+$"},
+        source_offset={**text, "pattern": "^[0-9]+$"})
+    dead_letter_headers["properties"].update({  # optional: only on a letter cut to fit
+        "cut": {**text, "pattern": "^(value|key|headers)(,(value|key|headers))*$",
+                "description": "present only when the original did not fit the topic: what "
+                               "of it was cut to a prefix (the whole is at "
+                               "source_topic[source_partition]@source_offset); such a letter "
+                               "is never redriven"},
+        "original_bytes": {**text, "pattern": "^[0-9]+$",
+                           "description": "with cut: the whole value's size"},
+        "original_sha256": {**text, "pattern": "^[0-9a-f]{64}$",
+                            "description": "with cut: SHA-256 of the whole value"},
+        "original_key_bytes": {**text, "pattern": "^[0-9]+$",
+                               "description": "with a cut key: its whole size"},
+        "original_key_sha256": {**text, "pattern": "^[0-9a-f]{64}$",
+                                "description": "with a cut key: its SHA-256"}})
     messages["DeadLetter"] = {
         "name": "DeadLetter", "contentType": "application/octet-stream",
-        "summary": "an inbound or case-events message that could not be accepted, unchanged",
-        "payload": {"description": "the original message's bytes, exactly as received"},
-        "headers": _headers(
-            error={**text, "description": "why (at most 2000 bytes)"},
-            error_type={"type": "string", "enum": list(outbound.ERROR_TYPES)},
-            source_topic=text,
-            source_partition={**text, "pattern": "^[0-9]+$"},
-            source_offset={**text, "pattern": "^[0-9]+$"}),
-        "bindings": _key("the original message's key, unchanged")}
+        "summary": "an inbound or case-events message that could not be accepted, unchanged "
+                   "(cut, when too large to keep whole: see the header cut)",
+        "payload": {"description": "the original message's bytes, exactly as received; only "
+                                   "a prefix when the header cut names value"},
+        "headers": dead_letter_headers,
+        "bindings": _key("the original message's key, unchanged (a prefix when cut names "
+                         "key)")}
     case_events = [_name(t) for t in events.event_classes()]
     channels = {
         "orders": _channel("orders.v1", ["OrderPlaced", "OrderPaid", "OrderCancelled"],

@@ -70,5 +70,9 @@ CASE_EVENT: TypeAdapter[CaseEvent] = TypeAdapter(CaseEvent)
 DlqHeader = Literal["error", "error_type", "source_topic", "source_partition", "source_offset"]
 DLQ_HEADERS: tuple[DlqHeader, ...] = ("error", "error_type", "source_topic", "source_partition",
                                        "source_offset")
+# Only on a dead letter too large to keep whole (consumers/dead_letters.py): what was cut, the
+# original value's size and SHA-256 (and the key's, when it was cut).
+DLQ_CUT_HEADERS = ("cut", "original_bytes", "original_sha256", "original_key_bytes",
+                   "original_key_sha256")
 ERROR_TYPES = ("oversized", "not_json", "duplicate_key", "too_deep", "out_of_range", "invalid",
                "wrong_topic", "key_mismatch", "refused", "not_a_case_event", "unprojectable")

@@ -14,6 +14,7 @@ import json
 import os
 import socket
 import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,7 +69,10 @@ COMMANDS: dict[str, tuple[list[str], set[str]]] = {
     "insights refunds": (["insights", "refunds", "--format", "json"], {"read"}),
     "customer export": (["customer", "export", "c-1"], {"store"}),
 }
-BROKER_USERS = {"status": ["status"], "run relay": COMMANDS["run relay"][0]}
+BROKER_USERS = {"status": ["status"], "run relay": COMMANDS["run relay"][0],
+                "dlq list": ["dlq", "list"], "dlq show": ["dlq", "show", "0:0"],
+                "dlq redrive": ["dlq", "redrive"],
+                "dlq redrive --dry-run": ["dlq", "redrive", "--dry-run"]}
 
 # command -> arguments that are wrong
 BAD_ARGUMENTS: dict[str, list[list[str]]] = {
@@ -225,3 +229,24 @@ def test_every_command_is_swept() -> None:
                      "audit seal", "audit verify", "run", "broker", "policy show",
                      "policy set", "policy history", "policy diff", "policy simulate",
                      "policy publish"}
+
+
+@pytest.mark.parametrize("args", [["dlq", "list"], ["dlq", "list", "--format", "csv"],
+                                  ["dlq", "show", "0:0"], ["dlq", "redrive", "--dry-run"],
+                                  ["dlq", "redrive"], ["status"]], ids=" ".join)
+def test_commands_that_read_the_broker_say_soon_that_it_cannot_be_reached(
+        tmp_path: Path, args: list[str]) -> None:
+    """Not after minutes (a consumer's first metadata call waits for ever): within the
+    commands' timeout of 10 s, naming the bootstrap servers."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AFTERSALES_", "KAFKA_"))}
+    env.update({"KAFKA_BOOTSTRAP_SERVERS": BROKER_DOWN,
+                "AFTERSALES_DATABASE_URL": f"sqlite:///{tmp_path / 'events.sqlite'}",
+                "AFTERSALES_READ_DATABASE_URL": f"sqlite:///{tmp_path / 'read.sqlite'}"})
+    started = time.monotonic()
+    done = children.run([sys.executable, "-m", "aftersales", *args], env=env, input="",
+                        capture_output=True, text=True, timeout=60, check=False)
+    took = time.monotonic() - started
+    assert done.returncode == 5, done.stderr
+    [error] = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    assert f"the broker cannot be reached at {BROKER_DOWN}" in error, error
+    assert "Traceback" not in done.stderr and took < 25, f"{took:.1f}s"

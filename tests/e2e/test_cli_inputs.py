@@ -136,6 +136,7 @@ def test_output_neutralises_terminal_escapes_and_spreadsheet_formulas(cli: Cli) 
     csv_out = cli.run("query", "cases", "--format", "csv", as_="agent-1").stdout
     assert "'" + formula.replace('"', '""') in csv_out
     assert "\n=" not in csv_out and ",=" not in csv_out
+    assert "\x1b" not in csv_out and "\x07" not in csv_out and "\\x1b[2J" in csv_out
     table = cli.run("query", "cases", as_="agent-1").stdout
     assert "\x1b" not in table and "\u202e" not in table and "\\x1b[2J" in table
     rows = json.loads(cli.run("query", "cases", "--format", "json", as_="agent-1").stdout)

@@ -78,6 +78,18 @@ def test_piped_tables_keep_each_row_on_one_line(cli: Cli) -> None:
     assert "return" in row and "o-1" in row and len(row) > 200
 
 
+def test_piped_tables_cut_nothing_after_a_tab_and_keep_a_note_of_many_lines_on_one(
+        cli: Cli) -> None:
+    note = "a\t" * 60 + "THE-END\nsecond line\tTAIL"
+    done = cli.run("submit", "-", stdin=json.dumps(request_return(note=note)))
+    assert done.returncode == 0, done.stderr
+    shown = cli.run("case", "show", json.loads(done.stdout)["case_id"], as_="agent-1")
+    assert shown.returncode == 0, shown.stderr
+    [line] = [line for line in shown.stdout.splitlines() if " note " in line]
+    assert "a\\t" * 60 + "THE-END\\nsecond line\\tTAIL" in line
+    assert "\t" not in shown.stdout
+
+
 def test_tsv_and_csv_carry_a_header_even_without_rows(cli: Cli) -> None:
     tsv = cli.run("query", "refunds", "--format", "tsv", as_="agent-1")
     assert tsv.returncode == 0

@@ -15,6 +15,7 @@ import pytest
 
 from aftersales.settings import Settings
 from aftersales_core.application.services import Services
+from consumers import kafka_clients
 from tests.factories import T0, admin, caller, order_placed
 from tests.kafka_fixtures import TestBroker
 from tests.pipeline import as_message, eventually, pipeline_settings, publish, workers
@@ -77,3 +78,35 @@ def test_dead_letters_are_listed_shown_and_redriven_once_fixed(
                    running["failures"])
         assert inbound.stats.applied == 1 and inbound.stats.dead_lettered == 2
         assert app.store.recorder.max_notification_id() == stored
+
+
+def test_dead_letters_cannot_drive_the_terminal_in_any_format(
+        sqlite_url: str, kafka_broker: TestBroker, topic_prefix: str) -> None:
+    """A dead letter is anyone's bytes: its key, value and headers reach the screen only as
+    escapes (SECURITY.md: output injection), in every format of list and show."""
+    settings = pipeline_settings(Settings(database_url=sqlite_url),
+                                 kafka_broker.bootstrap_servers, topic_prefix)
+    key = b"\x1b]0;pwned\x07\xc2\x9b2J-\t=2+3"
+    value = b'{"note": "\x1b[31mred\x1b[0m \xc2\x9b31m", "x": "\x07"}'
+    producer = kafka_clients.producer(settings.kafka())
+    producer.send(settings.dlq_topic, key=key, value=value, headers=[
+        ("error", b"bad \x1b[2J"), ("error_type", b"not_json"),
+        ("source_topic", b"orders\x1b[5m"), ("source_partition", b"0"),
+        ("source_offset", b"7"), ("x-trace", b"\x1b]8;;http://evil\x07")]).get(timeout=30)
+    producer.close(timeout=5)
+    raw = ("\x1b", "\x07", "\x9b")
+    outputs = {fmt: dlq(settings, "list", "--format", fmt) for fmt in
+               ("table", "csv", "tsv", "json")}
+    outputs["show"] = dlq(settings, "show", "0:0")
+    outputs["show json"] = dlq(settings, "show", "0:0", "--format", "json")
+    for name, done in outputs.items():
+        assert done.returncode == 0, (name, done.stderr)
+        assert not any(c in done.stdout or c in done.stderr for c in raw), (name, done.stdout)
+    assert "\\x1b]0;pwned\\x07" in outputs["csv"].stdout
+    [row_line] = [line for line in outputs["table"].stdout.splitlines() if "pwned" in line]
+    assert "-\\t=2+3" in row_line  # piped, a tab cuts nothing
+    assert "\\x1b[31mred" in outputs["show"].stdout and "\\x9b" in outputs["show"].stdout
+    [row] = json.loads(outputs["json"].stdout)
+    assert row["key"] == key.decode()  # JSON escapes it: a program reads the same text
+    shown = json.loads(outputs["show json"].stdout)
+    assert shown["value"] == value.decode() and shown["key"] == key.decode()

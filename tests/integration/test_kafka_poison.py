@@ -224,7 +224,7 @@ def oversized(draw: st.DrawFn, bad: str) -> Item:
 
 @st.composite
 def key_mismatch(draw: st.DrawFn, bad: str) -> Item:
-    key = draw(st.one_of(st.binary(min_size=1, max_size=30), st.just(b"o-0"),
+    key = draw(st.one_of(st.binary(min_size=1, max_size=30), st.just(b"o-0"), st.none(),
                          st.just(bad.upper().encode())).filter(lambda k: k != bad.encode()))
     return poison(ORDERS, key, dumps(draw(placed_orders(bad))), f"key {key!r}", "key_mismatch")
 
@@ -504,3 +504,32 @@ def test_a_replayed_dead_letter_is_dead_lettered_again_with_only_its_new_error(
     assert (headers["source_topic"], headers["source_partition"], headers["source_offset"]) == (
         where.topic.encode(), str(where.partition).encode(), str(where.offset).encode())
     assert headers["trace_id"] == b"abc"  # other headers travel with the message
+
+
+def test_a_message_without_a_key_is_dead_lettered_as_a_key_mismatch(
+    sqlite_app: Services, sqlite_url: str, kafka_broker: TestBroker, topic_prefix: str
+) -> None:
+    """The key is the order_id (AsyncAPI, README): a keyless message lands on any partition,
+    where the facts of its order could be applied out of order."""
+    settings = pipeline_settings(Settings(database_url=sqlite_url),
+                                 kafka_broker.bootstrap_servers, topic_prefix)
+    keyless = order_placed("o-1")
+    scan = shipment("o-2", "Dispatched", T0 + timedelta(days=1))
+    located = publish_located(settings, [
+        (settings.orders_topic, None, dumps(keyless)),
+        (settings.shipments_topic, None, dumps(scan)),
+        (settings.orders_topic, *as_message(order_placed("o-2")))])
+    with workers(sqlite_app, settings, "inbound") as running:
+        stats = running["inbound"].stats
+        eventually(lambda: stats.dead_lettered == 2 and stats.applied == 1, 30,
+                   "two dead-lettered, one applied", running["failures"])
+    assert stats.by_kind == {"key_mismatch": 2}
+    assert sqlite_app.store.find(Order, order_aggregate_id("o-1")) is None
+    assert sqlite_app.store.find(Order, order_aggregate_id("o-2")) is not None
+    assert settings.kafka_bootstrap_servers
+    letters = read_to_end(settings.kafka_bootstrap_servers, settings.dlq_topic)
+    assert sorted((dict(r.headers)["source_topic"].decode(), int(dict(r.headers)[
+        "source_offset"])) for r in letters) == sorted((m.topic, m.offset) for m in located[:2])
+    for record in letters:
+        assert record.key is None
+        assert dict(record.headers)["error"].startswith(b"no key: the key must be the order_id")

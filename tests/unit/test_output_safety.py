@@ -8,13 +8,15 @@ import io
 import logging
 import sys
 import unicodedata
+from typing import Literal
 
+import orjson
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from rich.console import Console
 
-from aftersales.output import cell, csv_safe, printable, table
+from aftersales.output import cell, csv_safe, dumps, emit_rows, printable, table
 from aftersales.secrets import ScrubSecrets, configured_secrets, redact, scrub
 from aftersales.settings import ConfigError, Settings
 from aftersales_core.text import INVISIBLE
@@ -103,3 +105,26 @@ def test_log_records_are_scrubbed(monkeypatch: pytest.MonkeyPatch) -> None:
                                (f"postgresql://u:{MARKER}@h/db",), None)
     assert ScrubSecrets().filter(record)
     assert MARKER not in record.getMessage()
+
+
+@pytest.mark.parametrize("fmt", ["csv", "tsv", "json"])
+def test_machine_formats_carry_no_terminal_control_but_keep_what_free_text_may_hold(
+        fmt: Literal["csv", "tsv", "json"], capsys: pytest.CaptureFixture[str]) -> None:
+    kept = "tab\there, lines\nand \u202e\u200d é"
+    emit_rows([{"key": "\x1b]0;pwned\x07\x9b2J\x7f", "note": kept}], fmt, "t")
+    out = capsys.readouterr().out
+    assert not any(c in out for c in "\x1b\x07\x9b\x7f"), out
+    if fmt == "json":
+        assert orjson.loads(out) == [{"key": "\x1b]0;pwned\x07\x9b2J\x7f", "note": kept}]
+    else:
+        assert "\\x1b]0;pwned\\x07\\x9b2J\\x7f" in out.replace("\\\\", "\\")
+        assert "\u202e\u200d é" in out
+    if fmt == "csv":
+        assert kept in out
+
+
+@given(st.text())
+def test_json_output_is_the_same_json_with_no_raw_control_character(text: str) -> None:
+    shown = dumps({"t": text})
+    assert orjson.loads(shown) == {"t": text}
+    assert not any(ord(c) < 32 or 0x7F <= ord(c) <= 0x9F for c in shown)
