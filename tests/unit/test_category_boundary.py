@@ -5,6 +5,7 @@ lists every canonical category."""
 from __future__ import annotations
 
 import pytest
+from pydantic import ValidationError
 
 from aftersales_core.policies.categories import ALIASES, CATEGORIES
 from schemas.categories import vocabulary_schema
@@ -22,11 +23,18 @@ def line_category(category: str) -> str:
 @pytest.mark.parametrize(("given", "stored"), [
     ("Newspapers", "newspapers_periodicals"), ("custom-made", "custom_made"),
     ("digital_downloads", "digital_download"), ("Health Beauty", "cosmetics"),
-    ("cosmetics", "cosmetics"), ("widgets", "widgets"), ("  Postage ", "  Postage "),
+    ("cosmetics", "cosmetics"), ("widgets", "widgets"), ("Postage", "Postage"),
 ])
 def test_aliases_are_stored_under_their_canonical_name_and_others_as_given(given: str,
                                                                           stored: str) -> None:
     assert line_category(given) == stored
+
+
+def test_a_category_with_a_space_at_either_end_is_refused_naming_it() -> None:
+    """Categories are identifiers: "  Postage " was kept as given, beside "Postage"."""
+    with pytest.raises(ValidationError) as refused:
+        line_category("  Postage ")
+    assert "category" in str(refused.value)
 
 
 def test_the_published_vocabulary_lists_every_category_and_alias() -> None:
