@@ -161,15 +161,14 @@ def redrive_command(
 
     settings = Settings.from_env()
     letters = _letters(settings, error_type, since)
-    whole = [letter for letter in letters if not letter.cut]
+    whole = [letter for letter in letters if not letter.unsendable]
     producer = None if dry_run or not whole else kafka_clients.producer(settings.kafka())
     sent = 0
     try:
         for letter in letters:
-            if letter.cut:
+            if letter.unsendable:
                 emit_json_line({"would_skip" if dry_run else "skipped": letter.where,
-                                "reason": f"cut: only part of the message is here, the whole "
-                                          f"is at {letter.source}"})
+                                "reason": letter.unsendable})
             elif producer is None:
                 emit_json_line({"would_send": letter.where, "to": letter.header("source_topic")})
             else:
@@ -191,4 +190,10 @@ def redrive_command(
         fail(f"{'would not send' if dry_run else 'not sent'}: {len(cut)} dead letter(s) cut "
              f"to fit the dead-letter topic ({', '.join(cut)}): they hold only part of their "
              "message; send the whole from its source partition (`dlq show` names it)")
+    strays = [letter.where for letter in letters if letter.unsendable and not letter.cut]
+    if strays:
+        fail(f"{'would not send' if dry_run else 'not sent'}: {len(strays)} record(s) of the "
+             f"dead-letter topic name no source topic ({', '.join(strays)}): nothing says "
+             "where they came from")
+    if cut or strays:
         raise typer.Exit(exit_codes.REFUSED)

@@ -203,6 +203,16 @@ class DeadLetter:
         size = self.header("original_bytes")
         return int(size) if self.cut and size and size.isdigit() else len(self.value or b"")
 
+    @property
+    def unsendable(self) -> str:
+        """Why the letter cannot be sent back as it is ("" when it can): only part of the
+        message is here, or it names no source topic (not written by this engine)."""
+        if self.cut:
+            return f"cut: only part of the message is here, the whole is at {self.source}"
+        if not self.header("source_topic"):
+            return "it names no source topic (it was not written by this engine's consumers)"
+        return ""
+
     def original_headers(self) -> list[tuple[str, bytes]]:
         """The headers the message had before it was dead-lettered."""
         return [(k, v) for k, v in self.headers

@@ -110,3 +110,23 @@ def test_dead_letters_cannot_drive_the_terminal_in_any_format(
     assert row["key"] == key.decode()  # JSON escapes it: a program reads the same text
     shown = json.loads(outputs["show json"].stdout)
     assert shown["value"] == value.decode() and shown["key"] == key.decode()
+
+
+def test_a_record_that_names_no_source_topic_is_skipped_by_redrive_not_a_crash(
+        sqlite_url: str, kafka_broker: TestBroker, topic_prefix: str) -> None:
+    """Anyone with write access may put a record on the dead-letter topic: one without the
+    headers this engine writes names nowhere to send it back (it was a bare ValueError, exit
+    70); it is skipped with its reason, the others are sent, and the command exits 1."""
+    settings = pipeline_settings(Settings(database_url=sqlite_url),
+                                 kafka_broker.bootstrap_servers, topic_prefix)
+    producer = kafka_clients.producer(settings.kafka())
+    producer.send(settings.dlq_topic, key=b"k", value=b"{}",
+                  headers=[("error_type", b"not_json")]).get(timeout=30)
+    producer.close(timeout=5)
+    for args in (("--dry-run",), ()):
+        done = dlq(settings, "redrive", *args)
+        assert done.returncode == 1, (args, done.stderr)
+        [line] = [json.loads(x) for x in done.stdout.splitlines()]
+        assert line[("would_skip" if args else "skipped")] == "0:0"
+        assert "names no source topic" in line["reason"] and "Traceback" not in done.stderr
+        assert "name no source topic (0:0)" in done.stderr
