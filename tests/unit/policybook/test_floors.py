@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from aftersales_core.policies.calendar import MARKET_ZONES, end_of_day, local_day, zone
 from aftersales_core.policies.vocabulary import EU_MARKETS
-from aftersales_core.policybook.documents import UnlawfulBookError, lawful
+from aftersales_core.policybook.documents import InvalidBookError, UnlawfulBookError, lawful
 from aftersales_core.policybook.floors import check_law, first_other_day
 from tests.unit.policybook.books import DELETE, book
 
@@ -198,3 +198,11 @@ def test_an_allowed_buyer_zone_never_shortens_a_period(
         named = first_other_day(chosen, MARKET_ZONES[market])
         assert named is not None
         assert end_of_day(named[0], mine) != end_of_day(named[0], builtin)
+
+
+def test_a_buyer_zone_for_the_eu_group_is_refused_not_ignored() -> None:
+    """Windows and refund terms take an EU entry for every member state; a zone cannot (the
+    member states span several), and an EU zone was accepted and silently never applied."""
+    with pytest.raises(InvalidBookError) as error:
+        book(**{"buyer_zones": {"EU": "Europe/Berlin"}})
+    assert "buyer_zones.EU: a buyer zone is set per market" in str(error.value)
