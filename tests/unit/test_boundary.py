@@ -104,6 +104,13 @@ def test_rfc_3339_times_pass_with_z_offsets_and_fractions(moment: str) -> None:
                     "case_id": "11111111-2222-3333-4444-555555555555"})
 
 
+@pytest.mark.parametrize("moment", ["2016-12-31T23:59:60Z", "2026-06-30T23:59:60+00:00"])
+def test_a_leap_second_is_refused_as_one(moment: str) -> None:
+    """RFC 3339 writes a leap second as :60; the reason said "unexpected extra characters"."""
+    refused(order_placed("o-1") | {"occurred_at": moment}, "invalid", "occurred_at",
+            "leap second")
+
+
 CASE = "11111111-2222-3333-4444-555555555555"
 
 
