@@ -10,9 +10,10 @@ each batch that changed the totals, the alerts are recomputed from them
 (`projections.insights.products`).
 
 Definitions (README, "Insights"): a delivered order counts in the UTC week of its first
-outbound `Delivered` scan; an order x SKU is *returned* when a return request names the SKU,
-and *flagged* when a request's reason points at the product page or a complaint about the order
-has a page category. Units and value returned are capped at those sold: no rate exceeds 100 %."""
+outbound `Delivered` scan by time (whatever order the scans arrive in); an order x SKU is
+*returned* when a return request names the SKU, and *flagged* when a request's reason points at
+the product page or a complaint about the order has a page category. Units and value returned
+are capped at those sold: no rate exceeds 100 %."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ import orjson
 from aftersales_core.domain.ids import order_aggregate_id
 from projections.base import Event, Projection, handles, utc
 from projections.db import Transaction
-from projections.insights.periods import week_of
+from projections.insights.periods import moment, week_of
 from projections.insights.signals import PAGE_COMPLAINTS, PAGE_REASONS, alert_rows, assess
 from projections.product_counts import (
     ALERT_COLUMNS,
@@ -198,13 +199,26 @@ class ProductSignals(Projection):
             return
         at = utc(d["occurred_at"])
         assert at is not None
-        facts = order_facts(self, tx, event["subject"])
-        if facts["week"] is not None:
-            return  # counted in the week of its first delivery
+        order = event["subject"]
+        facts = order_facts(self, tx, order)
+        if facts["week"] is not None:  # counted already: in the week of its first delivery
+            known = tx.one(self.sql("SELECT delivered_at FROM {product_orders} "
+                                    "WHERE order_aggregate_id = ?"), (order,))[0]
+            if known is not None and moment(known) <= moment(at):
+                return
+            # an earlier parcel's scan came later (topics are not ordered): the order moves to
+            # that week, its counts stay what they are
+            facts["week"] = week_of(at)
+            tx.execute(self.sql("UPDATE {product_orders} SET delivered_at = ?, week = ? "
+                                "WHERE order_aggregate_id = ?"), (at, facts["week"], order))
+            tx.execute(self.sql("UPDATE {product_lines} SET week = ? "
+                                "WHERE order_aggregate_id = ? AND week IS NOT NULL"),
+                       (facts["week"], order))
+            return
         facts["week"] = week_of(at)
         tx.execute(self.sql("UPDATE {product_orders} SET delivered_at = ?, week = ? "
-                            "WHERE order_aggregate_id = ?"), (at, facts["week"], event["subject"]))
-        refresh(self, tx, event["subject"], facts)
+                            "WHERE order_aggregate_id = ?"), (at, facts["week"], order))
+        refresh(self, tx, order, facts)
 
     # ---- what buyers said about it ----------------------------------------------------------
     @handles("aftersales.return.Requested")

@@ -81,3 +81,33 @@ def test_the_orders_read_model_keeps_the_latest_delivery_and_earliest_release(
     rebuild(rebuilt, ["orders"], store_reader(app))
     assert facts(rebuilt) == facts(read_db)
     rebuilt.close()
+
+
+def weeks(db: ReadDatabase) -> dict[str, tuple[str, set[str]]]:
+    """Each order's product week and the weeks of its lines."""
+    lines: dict[str, set[str]] = {}
+    for r in db.query("SELECT order_aggregate_id, week FROM product_lines"):
+        lines.setdefault(r["order_aggregate_id"], set()).add(r["week"])
+    return {r["order_id"]: (r["week"], lines.get(r["order_aggregate_id"], set()))
+            for r in db.query("SELECT order_id, order_aggregate_id, week FROM product_orders")}
+
+
+def test_product_signals_count_an_order_in_the_week_of_its_first_delivery_by_time(
+        app: Services, read_db: ReadDatabase, tmp_path: Path) -> None:
+    """The week of the first parcel (1 June), also when its scan arrives after the second's
+    (10 June, the next week): it stayed in the week of the scan ingested first."""
+    two_parcels(app, "o-12", ("s1", "s2"))
+    two_parcels(app, "o-21", ("s2", "s1"))
+    projections = all_projections()
+    ensure_schema(read_db, projections)
+    stored = store_reader(app)(0, 1_000_000)
+    apply_batch(read_db, projections, [Delivery("case-events", 0, n, dict(e))
+                                       for n, e in enumerate(stored)])
+    wanted = ("2026-06-01", {"2026-06-01"})
+    assert weeks(read_db) == {"o-12": wanted, "o-21": wanted}
+    rebuilt = ReadDatabase(f"sqlite:///{tmp_path / 'rebuilt.sqlite'}")
+    rebuild(rebuilt, ["product_signals"], store_reader(app))
+    assert weeks(rebuilt) == weeks(read_db)
+    counts = "SELECT order_id, delivered, units_sold FROM product_orders ORDER BY order_id"
+    assert rebuilt.query(counts) == read_db.query(counts)
+    rebuilt.close()
