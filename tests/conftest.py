@@ -15,6 +15,7 @@ from aftersales.bootstrap import open_app
 from aftersales.settings import Settings, eventsourcing_env
 from aftersales_core.application.services import Services
 from privacy.kek import write_key_file
+from projections.db import ReadDatabase
 
 pytest_plugins = ["tests.kafka_fixtures"]
 
@@ -49,6 +50,18 @@ def pg_schema() -> Iterator[tuple[str, str]]:
     yield url, schema
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def read_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ReadDatabase]:
+    """A fresh read database on a SQLite file, and on a fresh PostgreSQL schema."""
+    if request.param == "sqlite":
+        db = ReadDatabase(f"sqlite:///{tmp_path / 'read.sqlite'}")
+    else:
+        url, schema = request.getfixturevalue("pg_schema")
+        db = ReadDatabase(f"{url}?options=-csearch_path%3D{schema}")
+    yield db
+    db.close()
 
 
 @pytest.fixture

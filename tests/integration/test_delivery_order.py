@@ -5,21 +5,15 @@ same delivery and the earliest customs release, after a rebuild as after the run
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
-import pytest
-
-from aftersales.bootstrap import store_reader
 from aftersales_core.application.services import Services
-from projections.apply import Delivery, apply_batch, ensure_schema
-from projections.catalog import all_projections
 from projections.db import ReadDatabase
-from projections.rebuild import rebuild
 from tests.factories import caller, ingest, order_paid, order_placed, shipment
+from tests.read_models import applied_by_a_runner, rebuilt_from
 
 FIRST = datetime.fromisoformat("2026-06-01T08:00:00+00:00")  # 10:00 in Berlin
 LAST = datetime.fromisoformat("2026-06-10T08:00:00+00:00")
@@ -50,17 +44,6 @@ def test_the_same_scans_in_any_order_give_the_same_window(app: Services) -> None
     assert outcomes == ["approved", "approved"]
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def read_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ReadDatabase]:
-    if request.param == "sqlite":
-        db = ReadDatabase(f"sqlite:///{tmp_path / 'read.sqlite'}")
-    else:
-        url, schema = request.getfixturevalue("pg_schema")
-        db = ReadDatabase(f"{url}?options=-csearch_path%3D{schema}")
-    yield db
-    db.close()
-
-
 def facts(db: ReadDatabase, table: str = "orders") -> dict[str, Any]:
     return {r["order_id"]: (r["delivered_at"], r["customs_released_at"])
             for r in db.query(f"SELECT * FROM {table}")}
@@ -71,14 +54,9 @@ def test_the_orders_read_model_keeps_the_latest_delivery_and_earliest_release(
     two_parcels(app, "o-12", ("s1", "s2"))
     two_parcels(app, "o-21", ("s2", "s1"))
     wanted = (LAST.isoformat(), FIRST.isoformat())
-    projections = all_projections()
-    ensure_schema(read_db, projections)
-    stored = store_reader(app)(0, 1_000_000)
-    apply_batch(read_db, projections, [Delivery("case-events", 0, n, dict(e))
-                                       for n, e in enumerate(stored)])
+    applied_by_a_runner(app, read_db)
     assert facts(read_db) == {"o-12": wanted, "o-21": wanted}
-    rebuilt = ReadDatabase(f"sqlite:///{tmp_path / 'rebuilt.sqlite'}")
-    rebuild(rebuilt, ["orders"], store_reader(app))
+    rebuilt = rebuilt_from(app, tmp_path, ["orders"])
     assert facts(rebuilt) == facts(read_db)
     rebuilt.close()
 
@@ -98,15 +76,10 @@ def test_product_signals_count_an_order_in_the_week_of_its_first_delivery_by_tim
     (10 June, the next week): it stayed in the week of the scan ingested first."""
     two_parcels(app, "o-12", ("s1", "s2"))
     two_parcels(app, "o-21", ("s2", "s1"))
-    projections = all_projections()
-    ensure_schema(read_db, projections)
-    stored = store_reader(app)(0, 1_000_000)
-    apply_batch(read_db, projections, [Delivery("case-events", 0, n, dict(e))
-                                       for n, e in enumerate(stored)])
+    applied_by_a_runner(app, read_db)
     wanted = ("2026-06-01", {"2026-06-01"})
     assert weeks(read_db) == {"o-12": wanted, "o-21": wanted}
-    rebuilt = ReadDatabase(f"sqlite:///{tmp_path / 'rebuilt.sqlite'}")
-    rebuild(rebuilt, ["product_signals"], store_reader(app))
+    rebuilt = rebuilt_from(app, tmp_path, ["product_signals"])
     assert weeks(rebuilt) == weeks(read_db)
     counts = "SELECT order_id, delivered, units_sold FROM product_orders ORDER BY order_id"
     assert rebuilt.query(counts) == read_db.query(counts)

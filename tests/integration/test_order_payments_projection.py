@@ -4,33 +4,16 @@ after the runner as after a rebuild, so `insights refunds` shares out what was r
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-import pytest
-
-from aftersales.bootstrap import store_reader
 from aftersales_core.application.services import Services
 from aftersales_core.domain.ids import order_aggregate_id
 from aftersales_core.domain.order import Order
-from projections.apply import Delivery, apply_batch, ensure_schema
-from projections.catalog import all_projections
 from projections.db import ReadDatabase
-from projections.rebuild import rebuild
 from tests.factories import ingest, order_paid, order_placed
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def read_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ReadDatabase]:
-    if request.param == "sqlite":
-        db = ReadDatabase(f"sqlite:///{tmp_path / 'read.sqlite'}")
-    else:
-        url, schema = request.getfixturevalue("pg_schema")
-        db = ReadDatabase(f"{url}?options=-csearch_path%3D{schema}")
-    yield db
-    db.close()
+from tests.read_models import applied_by_a_runner, rebuilt_from
 
 
 def paid(db: ReadDatabase) -> dict[str, Decimal]:
@@ -52,14 +35,9 @@ def test_a_payment_re_sent_under_a_new_event_id_is_paid_once_in_the_read_model(
               for o in ("o-1", "o-2")}
     assert domain == {"o-1": Decimal(placed["total"]), "o-2": Decimal("124.00")}
 
-    projections = all_projections()
-    ensure_schema(read_db, projections)
-    stored = store_reader(app)(0, 1_000_000)
-    apply_batch(read_db, projections, [Delivery("case-events", 0, n, dict(e))
-                                       for n, e in enumerate(stored)])
+    applied_by_a_runner(app, read_db)
     assert paid(read_db) == domain
-    rebuilt = ReadDatabase(f"sqlite:///{tmp_path / 'rebuilt.sqlite'}")
-    rebuild(rebuilt, ["orders"], store_reader(app))
+    rebuilt = rebuilt_from(app, tmp_path, ["orders"])
     assert paid(rebuilt) == domain
     rebuilt.close()
 
@@ -73,10 +51,6 @@ def test_a_re_sent_payment_with_another_amount_counts_its_latest_amount(
            {**payment, "event_id": "o-1-paid-fixed", "occurred_at": later})
     domain = app.store.load(Order, order_aggregate_id("o-1")).paid.amount
     assert domain == Decimal(placed["total"])
-    projections = all_projections()
-    ensure_schema(read_db, projections)
-    stored = store_reader(app)(0, 1_000_000)
-    apply_batch(read_db, projections, [Delivery("case-events", 0, n, dict(e))
-                                       for n, e in enumerate(stored)])
+    applied_by_a_runner(app, read_db)
     assert paid(read_db) == {"o-1": domain}
 

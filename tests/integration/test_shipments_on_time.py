@@ -6,20 +6,14 @@ with each other)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
-import pytest
-
-from aftersales.bootstrap import store_reader
 from aftersales_core.application.services import Services
-from projections.apply import Delivery, apply_batch, ensure_schema
-from projections.catalog import all_projections
 from projections.db import ReadDatabase
-from projections.rebuild import rebuild
 from projections.shipments import promised_by
 from tests.factories import ingest, order_paid, order_placed, shipment
+from tests.read_models import applied_by_a_runner, rebuilt_from
 
 PROMISED = "2026-07-10T00:00:00-03:00"  # 10 July in Brazil
 DELIVERIES = {
@@ -47,17 +41,6 @@ def shop(app: Services) -> None:
                          datetime.fromisoformat(DELIVERIES["that-afternoon"])), late_order)
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def read_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ReadDatabase]:
-    if request.param == "sqlite":
-        db = ReadDatabase(f"sqlite:///{tmp_path / 'read.sqlite'}")
-    else:
-        url, schema = request.getfixturevalue("pg_schema")
-        db = ReadDatabase(f"{url}?options=-csearch_path%3D{schema}")
-    yield db
-    db.close()
-
-
 def on_time(db: ReadDatabase) -> dict[str, int | None]:
     return {r["order_id"]: r["on_time"] for r in
             db.query("SELECT * FROM shipments WHERE direction = 'outbound'")}
@@ -66,14 +49,9 @@ def on_time(db: ReadDatabase) -> dict[str, int | None]:
 def test_delivered_on_the_promised_date_is_on_time_after_runner_and_rebuild(
         app: Services, read_db: ReadDatabase, tmp_path: Path) -> None:
     shop(app)
-    projections = all_projections()
-    ensure_schema(read_db, projections)
-    stored = store_reader(app)(0, 1_000_000)
-    apply_batch(read_db, projections, [Delivery("case-events", 0, n, dict(e))
-                                       for n, e in enumerate(stored)])
+    applied_by_a_runner(app, read_db)
     assert on_time(read_db) == WANTED
-    rebuilt = ReadDatabase(f"sqlite:///{tmp_path / 'rebuilt.sqlite'}")
-    rebuild(rebuilt, ["shipments"], store_reader(app))
+    rebuilt = rebuilt_from(app, tmp_path, ["shipments"])
     assert on_time(rebuilt) == WANTED
     rebuilt.close()
 
