@@ -15,27 +15,27 @@ What changed from v2 (``deadlines.py``, still registered for re-runs):
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from aftersales_core.decisions import JSON, PolicyDecision, copy_json
 from aftersales_core.outcomes import DeadlineAction, Scheduling
 from aftersales_core.policies.calendar import (
-    MARKET_ZONES,
     BuyerZone,
     buyer_zone,
     calendar_period,
     working_period,
 )
 from aftersales_core.policies.deadlines import CASE_TYPES, POLICY_ID, WATCHDOG_KINDS, Plan
+from aftersales_core.policies.deadlines_v3_settings import (
+    SETTINGS_V3,
+    DeadlineSettingsV3,
+)
 from aftersales_core.policies.findings import Findings
-from aftersales_core.policies.markets import for_market
 from aftersales_core.policies.reading import Reader, iso
 from aftersales_core.policies.registry import policy
-from aftersales_core.policies.return_eligibility_v3_settings import SETTINGS_V3 as TERMS
 from aftersales_core.policies.return_eligibility_v3_settings import RefundTerm
-from aftersales_core.policies.service_levels import NoOpenHoursError, Pause, ServiceLevels
+from aftersales_core.policies.service_levels import NoOpenHoursError, Pause
 from aftersales_core.policies.vocabulary import (
     CN_MARKET,
     COMPLAINT_CHANNELS,
@@ -53,34 +53,6 @@ def later_of_the_two(released: datetime, term_ends: datetime, grace_ends: dateti
     """v3: the later of the term's end and the grace after the release, so that goods back on
     day 13 moved the due time past day 14 (corrected in v4, ``deadlines_v4.py``)."""
     return grace_ends > term_ends
-
-
-@dataclass(frozen=True)
-class DeadlineSettingsV3:
-    """Settings of deadlines v3, from a policy book."""
-
-    return_decision_hours: int = 48
-    refund_default: RefundTerm = TERMS.refund_default
-    refund_markets: Mapping[str, RefundTerm] = field(default_factory=lambda: TERMS.refund_markets)
-    held_refund_days: int = 3
-    service_levels: ServiceLevels = field(default_factory=ServiceLevels)
-    escalated_resolution_hours: int = 72
-    complaint_ladder: tuple[str, ...] = ("supervisor", "platform_arbitration")
-    watchdog_no_scan_hours: int = 120
-    watchdog_customs_hold_hours: int = 72
-    cn_repair_days: int = 15
-    repair_days: int = 30
-    repair_ship_days: int = 3
-    market_zones: Mapping[str, str] = field(default_factory=lambda: MARKET_ZONES)
-
-    def refund_term(self, market: str) -> RefundTerm:
-        return for_market(self.refund_markets, market, self.refund_default)
-
-    def at_the_top(self, escalations: list[str]) -> bool:
-        return any(level in escalations for level in (self.complaint_ladder[-1], "regulator"))
-
-
-SETTINGS_V3 = DeadlineSettingsV3()
 
 
 def _zone(read: Reader, s: DeadlineSettingsV3, market: str) -> BuyerZone:

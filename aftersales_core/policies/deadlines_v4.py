@@ -16,7 +16,8 @@ from datetime import datetime
 
 from aftersales_core.decisions import JSON, PolicyDecision
 from aftersales_core.policies.deadlines import POLICY_ID
-from aftersales_core.policies.deadlines_v3 import SETTINGS_V3, DeadlineSettingsV3, decide
+from aftersales_core.policies.deadlines_v3 import decide
+from aftersales_core.policies.deadlines_v3_settings import SETTINGS_V3, DeadlineSettingsV3
 from aftersales_core.policies.registry import policy
 
 

@@ -16,13 +16,14 @@ from aftersales_core.policies import (
     buyer_abuse,
     complaint_triage,
     deadline_breach,
-    deadlines_v3,
     refund_approval,
     refund_calculation,
     return_shipping,
 )
 from aftersales_core.policies.calendar import MARKET_ZONES
 from aftersales_core.policies.deadlines_settings import DeadlineSettings
+from aftersales_core.policies.deadlines_v3_settings import SETTINGS_V3 as DEADLINE_SETTINGS_V3
+from aftersales_core.policies.deadlines_v3_settings import DeadlineSettingsV3
 from aftersales_core.policies.registry import NO_SETTINGS, version_of
 from aftersales_core.policies.return_eligibility_v3_settings import (
     CUSTOMS_APPLICATION,
@@ -134,9 +135,9 @@ def triage_v2(book: Book) -> complaint_triage.TriageSettings:
     return replace(complaint_triage.SETTINGS_V2, service_levels=service_levels(book))
 
 
-def deadlines_v3_settings(book: Book) -> deadlines_v3.DeadlineSettingsV3:
+def deadlines_v3_settings(book: Book) -> DeadlineSettingsV3:
     return replace(
-        deadlines_v3.SETTINGS_V3,
+        DEADLINE_SETTINGS_V3,
         refund_default=_term(book.refunds.default),
         refund_markets=_frozen(book.refunds.markets, _term),
         service_levels=service_levels(book),
