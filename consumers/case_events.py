@@ -110,8 +110,9 @@ def count_relayed(recorder: ApplicationRecorder, after: int, cap: int = 100_000,
     return count, True
 
 
-def _opened(notification: Notification) -> tuple[dict[str, Any], Any, dict[str, Any]]:
-    """(the stored state's envelope fields, the event's time, its data as plain JSON)."""
+def _opened(notification: Notification) -> tuple[Any, dict[str, Any], Any, Any]:
+    """(the event's time, its data as plain JSON, its traceparent, its tracestate: stored with
+    the event by dispatch/tracing.py)."""
     state = orjson.loads(notification.state)
     typed = notification.state.count(TYPED)
     stamp = state.pop("timestamp")
@@ -120,9 +121,8 @@ def _opened(notification: Notification) -> tuple[dict[str, Any], Any, dict[str, 
     else:
         time = _unwrap(stamp)
     state.pop("originator_topic", None)
-    envelope = {"traceparent": state.pop("traceparent", None),  # dispatch/tracing.py
-                "tracestate": state.pop("tracestate", None)}
-    return envelope, time, _unwrap_state(state, typed)
+    traceparent, tracestate = state.pop("traceparent", None), state.pop("tracestate", None)
+    return time, _unwrap_state(state, typed), traceparent, tracestate
 
 
 def to_cloud_event(notification: Notification,
@@ -130,7 +130,7 @@ def to_cloud_event(notification: Notification,
                    ) -> dict[str, Any]:
     """The CloudEvents 1.0 object of a stored event; ``added`` gives the fields the relay
     adds to its data (what a consumer needs to act alone, see consumers/payloads.py)."""
-    envelope, time, data = _opened(notification)
+    time, data, traceparent, tracestate = _opened(notification)
     subject = str(notification.originator_id)
     if added is not None:
         data.update(added(notification))
@@ -147,10 +147,10 @@ def to_cloud_event(notification: Notification,
         "position": notification.id,
         "version": notification.originator_version,
     }
-    if envelope["traceparent"] is not None:  # the distributed-tracing extension
-        event["traceparent"] = envelope["traceparent"]
-        if envelope["tracestate"] is not None:
-            event["tracestate"] = envelope["tracestate"]
+    if traceparent is not None:  # the distributed-tracing extension
+        event["traceparent"] = traceparent
+        if tracestate is not None:
+            event["tracestate"] = tracestate
     version = data.get("class_version", 1)
     if version == class_version(notification.topic):  # the schema of the current version
         event["dataschema"] = schema_id(notification.topic, version)
@@ -161,7 +161,7 @@ def to_projected_event(notification: Notification) -> dict[str, Any]:
     """What a projection reads of a stored event (a rebuild, a catch-up): the fields of its
     CloudEvent the handlers use (type, subject, time, data, position, version), the same
     values; the id, schema and tracing fields are for the topic's consumers."""
-    _, time, data = _opened(notification)
+    time, data, _, _ = _opened(notification)
     return {"type": notification.topic, "subject": str(notification.originator_id),
             "time": time, "data": data, "position": notification.id,
             "version": notification.originator_version}
