@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -45,13 +45,13 @@ from aftersales_core.application.upstream import UpstreamService
 from aftersales_core.text import is_digits
 from audit.denials import open_denial_log
 from consumers import kafka_clients
-from consumers.case_events import RelayableMapper, is_relayed, to_projected_event
+from consumers.case_events import RelayableMapper, is_relayed, projected_event
 from consumers.kafka_clients import KafkaConnection
 from dispatch.tracing import TracingMapper
 from privacy.kek import DEFAULT_FILE_NAME, KeyEncryptionKeys, load_keys
 from privacy.key_tables import open_key_table
 from privacy.keys import Keyring, KeyTable
-from privacy.recorders import with_recorders
+from privacy.recorders import NotificationRow, with_recorders
 from privacy.sealing import SealingMapper
 from privacy.subjects import MemorySubjectIndex, SubjectIndex, open_subject_index
 from projections.base import Event
@@ -308,13 +308,19 @@ def build_projection_runner(settings: Settings, policy: ErrorPolicy | None = Non
 def store_reader(app: Services) -> Callable[[int, int], list[Event]]:
     """Read the store's events after a position, as the envelopes projections apply."""
 
+    recorder = app.store.recorder
+    rows: Callable[[int, int], Sequence[NotificationRow]] = getattr(
+        recorder, "notification_rows", None) or (lambda after, limit: [
+            (n.id, str(n.originator_id), n.originator_version, n.topic, n.state)
+            for n in recorder.select_notifications(after + 1, limit)])  # in-memory stores
+
     def read(after: int, limit: int) -> list[Event]:
         """Up to ``limit`` published events after ``after`` (empty at the store's end only)."""
-        while notifications := app.store.recorder.select_notifications(after + 1, limit):
-            events = [to_projected_event(n) for n in notifications if is_relayed(n.topic)]
+        while page := rows(after, limit):
+            events = [projected_event(*row) for row in page if is_relayed(row[3])]
             if events:
                 return events
-            after = notifications[-1].id  # only private events here: read on
+            after = page[-1][0]  # only private events here: read on
         return []
 
     return read

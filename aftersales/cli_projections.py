@@ -165,6 +165,9 @@ def require_read(name: str | None, operation: str) -> None:
 def rebuild_command(
     names: Annotated[list[str] | None, typer.Argument(
         help="projections to rebuild (default all)")] = None,
+    processes: Annotated[int | None, typer.Option(
+        min=1, max=64, help="processes sharing the projections between them (default: the "
+        "cores this process may use, at most 4); a store of one page takes one")] = None,
 ) -> None:
     """Rebuild projections from the event store (not from Kafka) into fresh tables and swap
     them in when done; runners may keep running meanwhile. Exits 1 when some event could not
@@ -181,6 +184,7 @@ def rebuild_command(
     from aftersales.settings import Settings
     from projections.catalog import PROJECTIONS
     from projections.rebuild import rebuild
+    from projections.rebuild_processes import default_processes
 
     unknown = [n for n in names or [] if n not in PROJECTIONS]
     if unknown:
@@ -196,7 +200,8 @@ def rebuild_command(
     with Progress(*columns, console=errors, disable=not errors.is_terminal) as progress:
         task = progress.add_task("rebuild", total=total)
         reached = rebuild(build_read_db(settings), names, store_reader(app),
-                          lambda n: progress.advance(task, n), failed=failed)
+                          lambda n: progress.advance(task, n), failed=failed,
+                          processes=processes or default_processes())
     console.print(f"rebuilt {', '.join(names or PROJECTIONS)} up to store position {reached}")
     _left_out(failed)
 

@@ -110,11 +110,11 @@ def count_relayed(recorder: ApplicationRecorder, after: int, cap: int = 100_000,
     return count, True
 
 
-def _opened(notification: Notification) -> tuple[Any, dict[str, Any], Any, Any]:
+def _opened(stored: bytes) -> tuple[Any, dict[str, Any], Any, Any]:
     """(the event's time, its data as plain JSON, its traceparent, its tracestate: stored with
     the event by dispatch/tracing.py)."""
-    state = orjson.loads(notification.state)
-    typed = notification.state.count(TYPED)
+    state = orjson.loads(stored)
+    typed = stored.count(TYPED)
     stamp = state.pop("timestamp")
     if _is_typed(stamp):
         time, typed = _typed(stamp, _unwrap), typed - 1
@@ -130,7 +130,7 @@ def to_cloud_event(notification: Notification,
                    ) -> dict[str, Any]:
     """The CloudEvents 1.0 object of a stored event; ``added`` gives the fields the relay
     adds to its data (what a consumer needs to act alone, see consumers/payloads.py)."""
-    time, data, traceparent, tracestate = _opened(notification)
+    time, data, traceparent, tracestate = _opened(notification.state)
     subject = str(notification.originator_id)
     if added is not None:
         data.update(added(notification))
@@ -161,10 +161,17 @@ def to_projected_event(notification: Notification) -> dict[str, Any]:
     """What a projection reads of a stored event (a rebuild, a catch-up): the fields of its
     CloudEvent the handlers use (type, subject, time, data, position, version), the same
     values; the id, schema and tracing fields are for the topic's consumers."""
-    time, data, _, _ = _opened(notification)
-    return {"type": notification.topic, "subject": str(notification.originator_id),
-            "time": time, "data": data, "position": notification.id,
-            "version": notification.originator_version}
+    return projected_event(notification.id, str(notification.originator_id),
+                           notification.originator_version, notification.topic,
+                           notification.state)
+
+
+def projected_event(position: int, subject: str, version: int, topic: str,
+                    stored: bytes) -> dict[str, Any]:
+    """:func:`to_projected_event` of a stored event's parts (a row of the events table)."""
+    time, data, _, _ = _opened(stored)
+    return {"type": topic, "subject": subject, "time": time, "data": data,
+            "position": position, "version": version}
 
 
 def encode(notification: Notification,

@@ -8,10 +8,27 @@ from typing import Any
 
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
+from psycopg.rows import tuple_row
+from psycopg.sql import SQL, Identifier
+
+from privacy.recorders import NotificationRow
 
 
 class PostgresRecorder(PostgresApplicationRecorder):
     runs_effects = True
+
+    def notification_rows(self, after: int, limit: int) -> list[NotificationRow]:
+        """Up to ``limit`` stored events after position ``after``, as plain rows (the id as
+        canonical UUID text): what a rebuild reads, page after page."""
+        statement = SQL("SELECT notification_id, originator_id::text, originator_version, "
+                        "topic, state FROM {schema}.{table} WHERE notification_id > %s "
+                        "ORDER BY notification_id LIMIT %s").format(
+            schema=Identifier(self.datastore.schema),
+            table=Identifier(self.events_table_name))
+        with self.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as curs:
+            curs.execute(statement, (after, limit), prepare=True)
+            return [(position, key, version, topic, bytes(state))
+                    for position, key, version, topic, state in curs.fetchall()]
 
     def insert_events(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any

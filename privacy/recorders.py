@@ -18,6 +18,8 @@ from eventsourcing.persistence import OperationalError, PersistenceError, Stored
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
 
 RECORDER_TOPIC = "APPLICATION_RECORDER_TOPIC"
+#: (position, originator id as canonical UUID text, version, topic, stored state)
+NotificationRow = tuple[int, str, int, str, bytes]
 RECORDERS = {
     "eventsourcing.sqlite": "privacy.recorders:SQLiteRecorder",
     "eventsourcing.postgres": "privacy.postgres_recorder:PostgresRecorder",
@@ -60,6 +62,20 @@ class SQLiteRecorder(SQLiteApplicationRecorder):
                     else self.convert_originator_id(rows[0][0]))  # one id for all the rows
         return [StoredEvent(found_id, row[1], row[2], row[3]) for row in rows]
 
+    def notification_rows(self, after: int, limit: int) -> list[NotificationRow]:
+        """Up to ``limit`` stored events after position ``after``, as plain rows (the id as
+        canonical UUID text, not a UUID object): what a rebuild reads, page after page."""
+        with _read_errors(), self.datastore.get_connection(commit=False) as conn:
+            cursor = conn.cursor().sqlite_cursor
+            cursor.row_factory = None  # plain tuples
+            cursor.execute(f"SELECT rowid, originator_id, originator_version, topic, state "
+                           f"FROM {self.events_table_name} WHERE rowid > ? ORDER BY rowid "
+                           "LIMIT ?", (after, limit))
+            rows = cursor.fetchall()
+        dashed: dict[str, str] = {}  # a page holds a few events of each case
+        return [(position, dashed.get(key) or dashed.setdefault(key, _dashed(key)), version,
+                 topic, state) for position, key, version, topic, state in rows]
+
     def max_notification_id(self) -> int:
         with _read_errors(), self.datastore.get_connection(commit=False) as conn:
             cursor = conn.cursor()
@@ -85,6 +101,13 @@ class SQLiteRecorder(SQLiteApplicationRecorder):
         for effect in kwargs.get("effects", ()):
             effect(c)
         return ids
+
+
+def _dashed(key: str) -> str:
+    """A UUID as the library stores it on SQLite (32 hex digits) in its canonical text."""
+    if len(key) != 32:
+        return str(UUID(key))
+    return f"{key[:8]}-{key[8:12]}-{key[12:16]}-{key[16:20]}-{key[20:]}".lower()
 
 
 def with_recorders(env: Mapping[str, str]) -> dict[str, str]:

@@ -8,39 +8,33 @@ projection cannot take is left out, as the runners leave it out (projections/app
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from itertools import chain, islice
 
-from projections import positions
+from projections import positions, rebuild_processes
 from projections.apply import Failure, apply_events, ensure_schema, settle_in
-from projections.base import Event, Projection
+from projections.base import Event
 from projections.catalog import select
-from projections.db import ReadDatabase, is_outage
+from projections.db import ReadDatabase
+from projections.rebuild_processes import SUFFIX, apply_page
 
-SUFFIX = "__rebuild"
 ReadStore = Callable[[int, int], Sequence[Event]]  # (after position, limit) -> events
 
 
-def _apply_store(db: ReadDatabase, projections: Sequence[Projection], events: Sequence[Event],
-                 failed: list[Failure]) -> None:
-    """One transaction; again event by event in savepoints when some event fails."""
-    try:
-        with db.transaction(pipelined=True) as tx:
-            apply_events(tx, projections, events)
-            settle_in(tx, projections)
-            return
-    except Exception as error:
-        if is_outage(error):
-            raise
-    with db.transaction() as tx:
-        failed.extend(apply_events(tx, projections, events, careful=True))
-        settle_in(tx, projections)
+def _pages(read_store: ReadStore, batch: int) -> Iterator[Sequence[Event]]:
+    reached = 0
+    while events := read_store(reached, batch):
+        yield events
+        reached = events[-1]["position"]
 
 
 def rebuild(db: ReadDatabase, names: list[str] | None, read_store: ReadStore,
             progress: Callable[[int], None] = lambda _: None, batch: int = 5000,
-            failed: list[Failure] | None = None) -> int:
+            failed: list[Failure] | None = None, processes: int = 1) -> int:
     """Rebuild the named projections (all by default); returns the store position reached.
-    Applications that failed (and were left out) are added to ``failed``."""
+    Applications that failed (and were left out) are added to ``failed``. With ``processes``
+    above 1, a store of more than one page is applied by that many processes, each taking a
+    share of the projections (projections/rebuild_processes.py)."""
     failed = [] if failed is None else failed
     fresh = select(names, SUFFIX)
     live = select(names)
@@ -51,13 +45,21 @@ def rebuild(db: ReadDatabase, names: list[str] | None, read_store: ReadStore,
                 tx.execute(f"DROP TABLE IF EXISTS {table}")
             projection.create(tx)
     reached = 0
-    while True:
-        events = read_store(reached, batch)
-        if not events:
-            break
-        _apply_store(db, fresh, events, failed)
-        reached = events[-1]["position"]
-        progress(len(events))
+    pages = _pages(read_store, batch)
+    ahead = list(islice(pages, 2))  # helpers only for a store of more than one page
+    own, helpers = fresh, []
+    if processes > 1 and len(ahead) > 1 and len(fresh) > 1 and rebuild_processes.can_fork(db):
+        own, *groups = rebuild_processes.shares(fresh, processes)
+        helpers = rebuild_processes.start(db, groups)
+    try:
+        for events in chain(ahead, pages):
+            rebuild_processes.hand_over(helpers, events)
+            apply_page(db, own, events, failed)
+            reached = events[-1]["position"]
+            progress(len(events))
+        rebuild_processes.finish(db, helpers, failed)
+    finally:
+        rebuild_processes.stop(helpers)
     with db.transaction() as tx:
         if db.is_postgres:
             tx.execute("LOCK TABLE projection_positions IN EXCLUSIVE MODE")
@@ -73,7 +75,6 @@ def rebuild(db: ReadDatabase, names: list[str] | None, read_store: ReadStore,
             old.create_indexes(tx)
             positions.set_floor(tx, old.name, reached)
     return reached
-
 
 
 class FedByRunners(ValueError):
