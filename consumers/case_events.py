@@ -157,18 +157,12 @@ def to_cloud_event(notification: Notification,
     return event
 
 
-def to_projected_event(notification: Notification) -> dict[str, Any]:
-    """What a projection reads of a stored event (a rebuild, a catch-up): the fields of its
-    CloudEvent the handlers use (type, subject, time, data, position, version), the same
-    values; the id, schema and tracing fields are for the topic's consumers."""
-    return projected_event(notification.id, str(notification.originator_id),
-                           notification.originator_version, notification.topic,
-                           notification.state)
-
-
 def projected_event(position: int, subject: str, version: int, topic: str,
                     stored: bytes) -> dict[str, Any]:
-    """:func:`to_projected_event` of a stored event's parts (a row of the events table)."""
+    """What a projection reads of a stored event (a rebuild, a catch-up), from its row in the
+    events table: the fields of its CloudEvent the handlers use (type, subject, time, data,
+    position, version), the same values; the id, schema and tracing fields are for the
+    topic's consumers."""
     time, data, _, _ = _opened(stored)
     return {"type": topic, "subject": subject, "time": time, "data": data,
             "position": position, "version": version}

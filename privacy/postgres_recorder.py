@@ -6,8 +6,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from eventsourcing.persistence import StoredEvent
+from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
+from eventsourcing.utils import retry
 from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Identifier
 
@@ -17,6 +18,7 @@ from privacy.recorders import NotificationRow
 class PostgresRecorder(PostgresApplicationRecorder):
     runs_effects = True
 
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)  # as the library's
     def notification_rows(self, after: int, limit: int) -> list[NotificationRow]:
         """Up to ``limit`` stored events after position ``after``, as plain rows (the id as
         canonical UUID text): what a rebuild reads, page after page."""

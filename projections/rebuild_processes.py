@@ -100,7 +100,6 @@ class Helper:
     projections: list[Projection]
     scratch: Path | None  # SQLite: the file the helper writes
     outbox: Queue[bytes | None] = field(default_factory=lambda: Queue(maxsize=AHEAD))
-    sender: Thread | None = None
     broken: BaseException | None = None  # why the pipe took no more pages
 
     def send_all(self) -> None:
@@ -133,9 +132,7 @@ def start(db: ReadDatabase, groups: Sequence[Sequence[Projection]]) -> list[Help
             pages_out.close()
             results_in.close()
             helper = Helper(process, pages_in, results_out, list(group), scratch)
-            helper.sender = Thread(target=helper.send_all, name=f"{process.name}-pages",
-                                   daemon=True)
-            helper.sender.start()
+            Thread(target=helper.send_all, name=f"{process.name}-pages", daemon=True).start()
             helpers.append(helper)
     except BaseException:
         stop(helpers)
@@ -144,10 +141,26 @@ def start(db: ReadDatabase, groups: Sequence[Sequence[Projection]]) -> list[Help
 
 
 def _scratch_path(db: ReadDatabase, index: int) -> Path:
+    """``<read db>.rebuild-<pid>-<n>``; first removes what a rebuilding process killed
+    (kill -9) left behind there."""
     path = Path(db.url.removeprefix("sqlite:///"))
+    for left in path.parent.glob(f"{path.name}.rebuild-*-*"):
+        pid = left.name.removeprefix(f"{path.name}.rebuild-").split("-")[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            left.unlink(missing_ok=True)
     scratch = path.with_name(f"{path.name}.rebuild-{os.getpid()}-{index + 1}")
     _remove(scratch)
     return scratch
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process
+    return True
 
 
 def hand_over(helpers: Sequence[Helper], events: Sequence[Event]) -> None:

@@ -5,6 +5,8 @@ fails or dies."""
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -154,3 +156,18 @@ def test_shares_give_every_projection_to_exactly_one_process(processes: int) -> 
     assert all(split[1:])  # a helper always has work
     if processes in (2, 3):  # with more, reading the store is the reader's fair share
         assert split[0]
+
+
+def test_scratch_files_a_killed_rebuild_left_are_removed_by_the_next(
+        app: Services, tmp_path: Path) -> None:
+    busy_day(app)
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()  # a process id nobody has now
+    left = tmp_path / f"read.sqlite.rebuild-{gone.pid}-1"
+    left.write_bytes(b"what a rebuild killed with kill -9 left")
+    living = tmp_path / f"read.sqlite.rebuild-{os.getpid()}-9"  # a running rebuild's
+    living.write_bytes(b"in use")
+    db = ReadDatabase(f"sqlite:///{tmp_path / 'read.sqlite'}")
+    rebuild(db, None, store_reader(app), batch=PAGE, processes=2)
+    assert not left.exists()
+    assert living.exists()

@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from aftersales_core.domain.ids import NAMESPACE
-from consumers.case_events import event_id, to_cloud_event, to_projected_event
+from consumers.case_events import event_id, projected_event, to_cloud_event
 from consumers.case_events import unwrap as _unwrap
 
 
@@ -68,7 +68,8 @@ def test_what_projections_read_is_the_cloud_event_s_own_values(
         stored["traceparent"] = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
     notification = Notification(id=position, originator_id=aggregate, originator_version=version,
                                 topic="aftersales.return.Requested", state=orjson.dumps(stored))
-    projected = to_projected_event(notification)
+    projected = projected_event(position, str(aggregate), version, notification.topic,
+                                notification.state)
     published = to_cloud_event(notification)
     assert projected == {key: published[key] for key in projected}
     assert set(projected) == {"type", "subject", "time", "data", "position", "version"}
