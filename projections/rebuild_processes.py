@@ -100,6 +100,7 @@ class Helper:
     projections: list[Projection]
     scratch: Path | None  # SQLite: the file the helper writes
     outbox: Queue[bytes | None] = field(default_factory=lambda: Queue(maxsize=AHEAD))
+    types: frozenset[str] = frozenset()  # the event types its projections handle
     broken: BaseException | None = None  # why the pipe took no more pages
 
     def send_all(self) -> None:
@@ -131,7 +132,8 @@ def start(db: ReadDatabase, groups: Sequence[Sequence[Projection]]) -> list[Help
             process.start()
             pages_out.close()
             results_in.close()
-            helper = Helper(process, pages_in, results_out, list(group), scratch)
+            helper = Helper(process, pages_in, results_out, list(group), scratch,
+                            types=frozenset(t for p in group for t in p.handlers()))
             Thread(target=helper.send_all, name=f"{process.name}-pages", daemon=True).start()
             helpers.append(helper)
     except BaseException:
@@ -164,13 +166,12 @@ def _alive(pid: int) -> bool:
 
 
 def hand_over(helpers: Sequence[Helper], events: Sequence[Event]) -> None:
-    """Queue a page for every helper (waits while a helper is AHEAD pages behind)."""
-    if helpers:
-        page = orjson.dumps(events)
-        for helper in helpers:
-            if helper.broken is not None:
-                raise HelperFailed(_gone(helper)) from helper.broken
-            helper.outbox.put(page)
+    """Queue for every helper the page's events its projections handle (waits while a
+    helper is AHEAD pages behind)."""
+    for helper in helpers:
+        if helper.broken is not None:
+            raise HelperFailed(_gone(helper)) from helper.broken
+        helper.outbox.put(orjson.dumps([e for e in events if e["type"] in helper.types]))
 
 
 def finish(db: ReadDatabase, helpers: Sequence[Helper], failed: list[Failure]) -> None:
@@ -189,7 +190,8 @@ def finish(db: ReadDatabase, helpers: Sequence[Helper], failed: list[Failure]) -
             raise HelperFailed(_gone(helper)) from closed
         if error is not None:
             raise HelperFailed(f"{helper.process.name} failed: {error}")
-        failed.extend(left_out)
+        # an event no projection can take (its time, say) is named once, by the reader
+        failed.extend(f for f in left_out if f.projection != "*")
         helper.process.join()
     for helper in helpers:
         if helper.scratch is not None:
