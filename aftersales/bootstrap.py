@@ -68,8 +68,6 @@ _DEFAULTS = Settings.model_fields
 TOPIC_PARTITIONS = {"orders": _DEFAULTS["orders_partitions"].default,  # settings' defaults
                     "shipments": _DEFAULTS["shipments_partitions"].default,
                     "case_events": _DEFAULTS["case_events_partitions"].default, "dlq": 1}
-INBOUND_GROUP = Settings.model_fields["inbound_group"].default
-PROJECTIONS_GROUP = Settings.model_fields["projections_group"].default
 RECORD_OVERHEAD = 4 * 1024  # what a record batch adds around one message (headers, framing)
 
 

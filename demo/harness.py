@@ -15,7 +15,7 @@ from typing import Any
 from kafka import TopicPartition
 
 from aftersales import children
-from aftersales.bootstrap import INBOUND_GROUP, ensure_pipeline_topics
+from aftersales.bootstrap import ensure_pipeline_topics
 from aftersales.brokers import BrokerProcess, start_broker
 from aftersales.settings import Settings
 from consumers import kafka_clients
@@ -146,7 +146,8 @@ class Pipeline:
 
     def wait_inbound(self, timeout: float = 900) -> None:
         """Until the inbound consumer group committed everything published so far."""
-        consumer = kafka_clients.consumer(self.env["KAFKA_BOOTSTRAP_SERVERS"], INBOUND_GROUP)
+        consumer = kafka_clients.consumer(self.env["KAFKA_BOOTSTRAP_SERVERS"],
+                                          self.settings.inbound_group)
         try:
             deadline = time.monotonic() + timeout
             inbound = {self.settings.orders_topic, self.settings.shipments_topic}

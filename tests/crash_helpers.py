@@ -24,7 +24,6 @@ from kafka.consumer.fetcher import ConsumerRecord
 from kafka.producer.future import RecordMetadata
 
 from aftersales import children
-from aftersales.bootstrap import INBOUND_GROUP
 from aftersales.settings import Settings
 from aftersales_core.application.services import Services
 from aftersales_core.errors import DomainError
@@ -122,7 +121,7 @@ def check_case_events(servers: str, topic: str, stored: int, private: set[int],
     return len(records) - published
 
 
-def lag(servers: str, topics: list[str], group: str = INBOUND_GROUP) -> dict[str, int]:
+def lag(servers: str, topics: list[str], group: str) -> dict[str, int]:
     """Per partition ("topic[p]"), how far the group's committed offset is behind the end."""
     consumer = kafka_clients.consumer(servers, group)
     try:

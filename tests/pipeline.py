@@ -27,8 +27,12 @@ from projections.db import ReadDatabase
 
 
 def pipeline_settings(base: Settings, bootstrap: str, prefix: str) -> Settings:
-    """The store settings of the test with topic names unique to it."""
+    """The store settings of the test with topic and consumer group names unique to it: a
+    consumer another test left in a shared group (closed late, or not polling) would hold
+    this test's join for the rebalance timeout (Kafka waits for every known member)."""
     settings = base.model_copy(update={
+        "inbound_group": f"{prefix}-inbound",
+        "projections_group": f"{prefix}-projections",
         "kafka_bootstrap_servers": bootstrap,
         "orders_topic": f"{prefix}-orders",
         "shipments_topic": f"{prefix}-shipments",

@@ -80,25 +80,31 @@ class ErrorPolicy:
         """Run ``step`` until ``stop`` is set. ``start`` opens a session (joins the group,
         seeks to the stored positions), ``end`` closes it whether it failed or not; after a
         failure ``failed`` hears of it (count it, reconnect), then the policy waits and opens
-        a new session. Nothing escapes but BaseException (KeyboardInterrupt, SystemExit)."""
+        a new session. Nothing escapes but BaseException (KeyboardInterrupt, SystemExit).
+
+        The session is closed before the wait: a consumer that stays in its group without
+        polling would hold every other member's rebalance until the broker gives up on it."""
         failures = 0
         while not stop.is_set():
+            error: Exception | None = None
             try:
                 if start is not None:
                     start()
                 while not stop.is_set():
                     step()
                     failures = 0
-            except Exception as error:
+            except Exception as caught:
+                error = caught
+            finally:
+                if end is not None:
+                    _quietly(name, "closing", end)
+            if error is not None:
                 failures += 1
                 wait = self.delay(failures)
                 self._report(name, error, failures, wait)
                 if failed is not None:
                     _quietly(name, "after a failure", partial(failed, error))
                 stop.wait(wait)
-            finally:
-                if end is not None:
-                    _quietly(name, "closing", end)
 
     def _report(self, name: str, error: BaseException, failures: int, wait: float) -> None:
         kind = self.classify(error)

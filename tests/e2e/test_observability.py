@@ -41,7 +41,7 @@ def test_metrics_health_and_json_logs(kafka_broker: TestBroker, topic_prefix: st
            "AFTERSALES_KAFKA_BOOTSTRAP_SERVERS": kafka_broker.bootstrap_servers,
            **{f"AFTERSALES_{name.upper()}": getattr(settings, name) for name in (
                "orders_topic", "shipments_topic", "case_events_topic", "case_states_topic",
-               "dlq_topic")}}
+               "dlq_topic", "inbound_group", "projections_group")}}
 
     def cli(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
         return subprocess.run([sys.executable, "-m", "aftersales", *args], input=stdin,

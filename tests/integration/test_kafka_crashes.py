@@ -150,7 +150,7 @@ def test_inbound_consumer_killed_at_random_moments_applies_every_event_exactly_o
         topics = [settings.orders_topic, settings.shipments_topic]
         wait_for(lambda: applied() == expected_ids, 90,
                  "every upstream fact applied", inbound.check_alive, interval=0.1)
-        wait_for(lambda: not any(lag(servers, topics).values()), 60,
+        wait_for(lambda: not any(lag(servers, topics, settings.inbound_group).values()), 60,
                  "offsets committed to the end", inbound.check_alive, interval=0.2)
         assert inbound.stop() == 0, inbound.log_tail()
         view.refresh()

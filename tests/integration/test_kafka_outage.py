@@ -108,7 +108,8 @@ def test_inbound_consumer_survives_a_frozen_broker_and_applies_what_comes_after(
         eventually(lambda: applied() == total, 60, "messages published after it applied",
                    failed)
         topics = [settings.orders_topic, settings.shipments_topic]
-        wait_for(lambda: not any(lag(kafka_broker.bootstrap_servers, topics).values()), 60,
+        wait_for(lambda: not any(lag(kafka_broker.bootstrap_servers, topics,
+                                              settings.inbound_group).values()), 60,
                  "offsets committed to the end", interval=0.2)
         assert not failed
     assert all(n == 1 for n in view.upstream_ids.values()), view.upstream_ids

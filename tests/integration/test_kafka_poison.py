@@ -439,7 +439,8 @@ def test_poison_of_every_kind_is_dead_lettered_and_valid_messages_apply_once(
 
             wait_for(handled, 60, f"{len(plan.items)} messages handled", interval=0.1)
             servers = kafka_broker.bootstrap_servers
-            wait_for(lambda: not any(lag(servers, list(topics.values())).values()), 30,
+            wait_for(lambda: not any(lag(servers, list(topics.values()),
+                                                        settings.inbound_group).values()), 30,
                      "offsets committed up to the end of both topics", interval=0.2)
             assert not running["failures"]
         assert stats.dead_lettered == poisons, stats

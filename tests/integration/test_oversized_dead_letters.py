@@ -44,7 +44,7 @@ def test_a_message_over_a_mebibyte_is_dead_lettered_cut_and_the_consumer_goes_on
         stats = running["inbound"].stats
         eventually(lambda: stats.dead_lettered == 1 and stats.applied == 1, 60,
                    "the big message dead-lettered, the next one applied", running["failures"])
-        eventually(lambda: not any(lag(servers, [orders]).values()), 30,
+        eventually(lambda: not any(lag(servers, [orders], settings.inbound_group).values()), 30,
                    "the offset committed past both")
         assert not running["failures"]
     assert stats.by_kind == {"oversized": 1}

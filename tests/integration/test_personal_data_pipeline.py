@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from aftersales.bootstrap import PROJECTIONS_GROUP, build_relay
+from aftersales.bootstrap import build_relay
 from aftersales.settings import Settings
 from aftersales_core.application.services import Services
 from aftersales_core.personal import ERASED
@@ -44,7 +44,7 @@ def test_nothing_personal_reaches_the_topic_or_the_read_database_and_erasure_pur
     planted = plant(app)
     kept = plant(app, customer_id="c-8", order_id="o-8")
     running.start(build_relay(app, settings))
-    running.start(runner(settings, read_url, f"{topic_prefix}-{PROJECTIONS_GROUP}"))
+    running.start(runner(settings, read_url, settings.projections_group))
     eventually(lambda: caught_up(read_url, app, settings), 90, "projections caught up",
                running.failures)
     app.privacy.erase(caller(app, ADMIN), planted.customer_id, "request DSR-9", NOW)

@@ -30,7 +30,6 @@ from hypothesis import HealthCheck, Phase, given
 from hypothesis import strategies as st
 
 from aftersales.bootstrap import (
-    PROJECTIONS_GROUP,
     build_inbound,
     build_relay,
     open_app,
@@ -187,7 +186,7 @@ def test_generated_and_mutated_messages_never_stop_the_pipeline(
         relay = build_relay(app, settings)
         runner = ProjectionRunner(
             ReadDatabase(where.read_url), all_projections(),
-            partial(kafka_clients.consumer, servers, f"{run}-{PROJECTIONS_GROUP}"),
+            partial(kafka_clients.consumer, servers, settings.projections_group),
             settings.case_events_topic, make_producer=partial(kafka_clients.producer, servers),
             dlq_topic=settings.dlq_topic)
         for work in (inbound, relay, runner):
@@ -199,7 +198,8 @@ def test_generated_and_mutated_messages_never_stop_the_pipeline(
             return s.applied + s.duplicates + s.dead_lettered >= len(plan)
 
         wait_for(handled, 120, f"{len(plan)} messages handled", interval=0.2)
-        wait_for(lambda: not any(lag(servers, list(topics.values())).values()), 60,
+        group = settings.inbound_group
+        wait_for(lambda: not any(lag(servers, list(topics.values()), group).values()), 60,
                  "offsets committed up to the end of both topics", interval=0.2)
         end = app.store.recorder.max_notification_id() or 0
         wait_for(lambda: workers.check() or relay.stats.position >= end, 60, "relayed",

@@ -12,7 +12,7 @@ from uuid import uuid4
 
 import pytest
 
-from aftersales.bootstrap import PROJECTIONS_GROUP, build_relay, store_reader
+from aftersales.bootstrap import build_relay, store_reader
 from aftersales.settings import Settings
 from aftersales_core.application.services import Services
 from consumers import kafka_clients
@@ -100,7 +100,7 @@ def test_runner_tables_equal_a_rebuild_from_the_store(
     settings = pipeline_settings(Settings(database_url=sqlite_url),
                                  kafka_broker.bootstrap_servers, topic_prefix)
     busy_day(app)
-    one = runner(settings, read_url, f"{topic_prefix}-{PROJECTIONS_GROUP}")
+    one = runner(settings, read_url, settings.projections_group)
     running.start(build_relay(app, settings))
     running.start(one)
     eventually(lambda: caught_up(read_url, app, settings), 60, "runner caught up",
@@ -115,7 +115,7 @@ def test_relay_re_sends_change_nothing_and_two_runners_split_the_partitions(
                                  kafka_broker.bootstrap_servers, topic_prefix)
     busy_day(app)
     read = f"sqlite:///{tmp_path / 'read.sqlite'}"
-    group = f"{topic_prefix}-{PROJECTIONS_GROUP}"
+    group = settings.projections_group
     first, second = runner(settings, read, group), runner(settings, read, group)
     running.start(first)
     running.start(second)
@@ -146,7 +146,7 @@ def test_commands_keep_flowing_into_the_projections(
                                  kafka_broker.bootstrap_servers, topic_prefix)
     busy_day(app)
     read = f"sqlite:///{tmp_path / 'read.sqlite'}"
-    one = runner(settings, read, f"{topic_prefix}-{PROJECTIONS_GROUP}")
+    one = runner(settings, read, settings.projections_group)
     running.start(build_relay(app, settings))
     running.start(one)
     refund = app.refunds.request(caller(app, "agent-1"), case_id=uuid4(), order_id="o-3",

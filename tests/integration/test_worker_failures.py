@@ -20,7 +20,6 @@ import pytest
 from eventsourcing.persistence import OperationalError
 
 from aftersales.bootstrap import (
-    PROJECTIONS_GROUP,
     build_inbound,
     build_relay,
     open_app,
@@ -145,7 +144,7 @@ def test_the_runner_waits_out_a_read_database_that_goes_away_and_comes_back(
         ingest(app, order_placed("o-1"))
         runner = ProjectionRunner(
             ReadDatabase(through_proxy), all_projections(),
-            partial(kafka_clients.consumer, servers, f"{topic_prefix}-{PROJECTIONS_GROUP}"),
+            partial(kafka_clients.consumer, servers, settings.projections_group),
             settings.case_events_topic, make_producer=partial(kafka_clients.producer, servers),
             dlq_topic=settings.dlq_topic, policy=quick_policy())
         threads = [threading.Thread(target=w.run, args=(stop,), daemon=True)

@@ -18,7 +18,7 @@ from typing import Any
 import orjson
 import pytest
 
-from aftersales.bootstrap import PROJECTIONS_GROUP, build_relay, open_app
+from aftersales.bootstrap import build_relay, open_app
 from aftersales.settings import Settings, eventsourcing_env
 from consumers import kafka_clients
 from consumers.projection_runner import ProjectionRunner
@@ -76,7 +76,7 @@ def test_the_projection_runner_leaves_out_and_dead_letters_what_it_cannot_apply(
         relay = build_relay(app, settings)
         runner = ProjectionRunner(
             ReadDatabase(read_url), all_projections(),
-            partial(kafka_clients.consumer, servers, f"{topic_prefix}-{PROJECTIONS_GROUP}"),
+            partial(kafka_clients.consumer, servers, settings.projections_group),
             settings.case_events_topic, make_producer=partial(kafka_clients.producer, servers),
             dlq_topic=settings.dlq_topic)
         threads = [threading.Thread(target=w.run, args=(stop,), daemon=True)

@@ -134,3 +134,24 @@ def test_keyboard_interrupt_is_not_swallowed() -> None:
 
     with pytest.raises(KeyboardInterrupt):
         ErrorPolicy().keep_running("test", threading.Event(), interrupted)
+
+
+def test_a_failed_session_is_closed_before_the_back_off() -> None:
+    """A consumer left in its group while the worker waits would hold every other member's
+    rebalance; the session ends first, then the failure is heard, then the wait."""
+    happened: list[str] = []
+
+    class Stop(threading.Event):
+        def wait(self, timeout: float | None = None) -> bool:
+            happened.append("wait")
+            self.set()
+            return True
+
+    def step() -> None:
+        happened.append("step")
+        raise OperationalError("down")
+
+    ErrorPolicy(first_delay=5, max_delay=5).keep_running(
+        "test", Stop(), step, start=lambda: happened.append("start"),
+        end=lambda: happened.append("end"), failed=lambda error: happened.append("failed"))
+    assert happened == ["start", "step", "end", "failed", "wait"]
