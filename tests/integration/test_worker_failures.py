@@ -113,6 +113,7 @@ def test_inbound_retries_what_is_not_poison_and_dead_letters_only_the_poison(
         assert attempts() > FAILURES + 1  # it failed, and was asked again until it worked
     finally:
         stop.set()
+        thread.join(timeout=30)  # it has left its group before the next test joins one
     view = StoreView(app)
     view.refresh()
     assert view.upstream_ids == {cursed["event_id"]: 1, fine["event_id"]: 1}
@@ -140,6 +141,7 @@ def test_the_runner_waits_out_a_read_database_that_goes_away_and_comes_back(
     app = open_app(eventsourcing_env(settings.database_url))
     servers = kafka_broker.bootstrap_servers
     stop = threading.Event()
+    threads: list[threading.Thread] = []
     try:
         ingest(app, order_placed("o-1"))
         runner = ProjectionRunner(
@@ -147,8 +149,8 @@ def test_the_runner_waits_out_a_read_database_that_goes_away_and_comes_back(
             partial(kafka_clients.consumer, servers, settings.projections_group),
             settings.case_events_topic, make_producer=partial(kafka_clients.producer, servers),
             dlq_topic=settings.dlq_topic, policy=quick_policy())
-        threads = [threading.Thread(target=w.run, args=(stop,), daemon=True)
-                   for w in (build_relay(app, settings), runner)]
+        threads += [threading.Thread(target=w.run, args=(stop,), daemon=True)
+                    for w in (build_relay(app, settings), runner)]
         for thread in threads:
             thread.start()
         eventually(lambda: caught_up(direct, app, settings), 90, "caught up")
@@ -162,6 +164,8 @@ def test_the_runner_waits_out_a_read_database_that_goes_away_and_comes_back(
         assert runner.stats.dead_lettered == 0
     finally:
         stop.set()
+        for thread in threads:
+            thread.join(timeout=30)
         proxy.down()
     assert snapshot(ReadDatabase(direct)) == rebuilt(app, tmp_path)
     app.close()
