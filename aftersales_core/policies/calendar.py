@@ -56,13 +56,20 @@ MARKET_ZONES: Mapping[str, str] = MappingProxyType({
 })
 
 
+# Names the zone database holds that are no zone a buyer lives in: ``localtime`` is whatever
+# the host's clock is set to (a decision would depend on the machine that made it) and
+# ``Factory`` is the "-00" placeholder of an unconfigured system.
+NOT_BUYER_ZONES = frozenset({"localtime", "Factory"})
+
+
 @lru_cache(maxsize=1)
 def _known_zones() -> frozenset[str]:
-    return frozenset(available_timezones())
+    return frozenset(available_timezones()) - NOT_BUYER_ZONES
 
 
 def is_zone(name: str) -> bool:
-    """True for an IANA time zone name this machine knows (``Europe/Berlin``, ``UTC``)."""
+    """True for an IANA time zone name this machine knows (``Europe/Berlin``, ``UTC``), never
+    the host's own (``localtime``) or the unconfigured ``Factory``."""
     return name in _known_zones()
 
 

@@ -103,7 +103,9 @@ def test_every_eu_market_and_the_usual_import_markets_have_a_default_zone() -> N
 
 
 @pytest.mark.parametrize("name", ["Mars/Olympus", "../../etc/passwd", "/etc/localtime",
-                                  "europe/berlin", "", "Europe/Berlin\x00", "+08:00"])
+                                  "europe/berlin", "", "Europe/Berlin\x00", "+08:00",
+                                  "localtime", "Factory", "posixrules", "right/UTC",
+                                  "posix/Europe/Berlin"])
 def test_anything_but_an_iana_zone_name_is_refused(name: str) -> None:
     assert not is_zone(name)
     with pytest.raises(InvalidCommandError, match="IANA"):
