@@ -218,7 +218,9 @@ def diff(
     with _app() as app:
         caller = caller_for(app, as_principal, "ReadPolicyBook")
         changes: list[Change] = app.books.diff(caller, merchant, before, after, book)
-    emit_rows([c.to_json() for c in changes], fmt, f"{len(changes)} changes")
+    emit_rows([c.to_json() for c in changes], fmt,
+              f"{len(changes)} changes" if changes else "no changes",
+              columns=["path", "change", "before", "after"])
 
 
 @policy_app.command("simulate")

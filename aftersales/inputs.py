@@ -91,8 +91,8 @@ def time_option(text: str | None, option: str) -> datetime | None:
         return _timestamp().validate_python(text)
     except ValidationError as error:
         why = "; ".join(message for _, message in validation_fields(error))
-        raise typer.BadParameter(
-            f"{option}: {why} (an RFC 3339 time such as 2026-03-01T12:00:00Z)") from None
+        example = "" if "such as" in why else " (an RFC 3339 time such as 2026-03-01T12:00:00Z)"
+        raise typer.BadParameter(f"{option}: {why}{example}") from None
 
 
 @cache

@@ -184,3 +184,20 @@ def test_set_refuses_an_integer_or_boolean_written_as_text(
                    as_=ADMIN)
     assert done.returncode == 2 and named in done.stderr, done.stderr
     assert versions(cli, "m1") == [0]
+
+
+def test_a_diff_without_changes_says_so_in_every_format(cli: Cli) -> None:
+    table = cli.run("policy", "diff", "--merchant", "no-book", as_=ADMIN)
+    assert table.returncode == 0, table.stderr
+    assert "no changes" in table.stdout and "path" in table.stdout
+    csv = cli.run("policy", "diff", "--merchant", "no-book", "--format", "csv", as_=ADMIN)
+    assert csv.stdout == "path,change,before,after\n"
+    as_json = cli.run("policy", "diff", "--merchant", "no-book", "--format", "json", as_=ADMIN)
+    assert json.loads(as_json.stdout) == []
+
+
+def test_a_bad_time_option_gives_its_example_once(cli: Cli) -> None:
+    done = cli.run("policy", "simulate", "--merchant", "m1", "--since", "2026-03-20", UCI,
+                   as_=ADMIN)
+    assert done.returncode == 2
+    assert done.stderr.count("such as") == 1, done.stderr
