@@ -133,26 +133,34 @@ def _returns(book: Book) -> Iterator[Problem]:
         no_fault, fault = rules[group]
         for where, entry, note in _effective(entries, markets, "returns"):
             yield from _windows(where, note, entry or book.returns.default, no_fault, fault)
-    china = entries.get("CN")
-    applied = china.cross_border if china and china.cross_border else CUSTOMS_APPLICATION
-    arrival = china.bonded_return if china and china.bonded_return else CUSTOMS_ARRIVAL
-    where = "returns.markets.CN"
-    if not applied.always_covers(days(7)):
-        yield _short(f"{where}.cross_border", "", applied, days(7), CN_NO_REASON)
-    if not applied.never_exceeds(CUSTOMS_APPLICATION):
-        yield Problem(CN_CUSTOMS.rule, f"{where}.cross_border",
-                      f"{where}.cross_border: {applied} is longer than the {CN_CUSTOMS.name} "
-                      f"({CN_CUSTOMS.source}) allows: at most {CUSTOMS_APPLICATION}")
-    if not arrival.never_exceeds(CUSTOMS_ARRIVAL):
-        yield Problem(CN_CUSTOMS.rule, f"{where}.bonded_return",
-                      f"{where}.bonded_return: {arrival} is longer than the {CN_CUSTOMS.name} "
-                      f"({CN_CUSTOMS.source}) allows: at most {CUSTOMS_ARRIVAL}")
-    if not arrival.always_covers(applied):
-        yield Problem(CN_CUSTOMS.rule, f"{where}.bonded_return",
-                      f"{where}.bonded_return: {arrival} ends before the {applied} to apply for "
-                      f"the return ({CN_CUSTOMS.name}, {CN_CUSTOMS.source})")
+    yield from _customs_clock(book)
     if not book.returns.ship_back.always_covers(days(14)):
         yield _short("returns.ship_back", "", book.returns.ship_back, days(14), EU_SEND_BACK)
+
+
+def _customs_clock(book: Book) -> Iterator[Problem]:
+    """China's cross-border clocks, as the entry that applies to CN sets them: its own, else the
+    default (an entry that leaves a clock out has the built-in one, as ``bindings`` gives it)."""
+    [(where, entry, note)] = _effective(book.returns.markets, [CN_MARKET], "returns")
+    china = entry or book.returns.default
+    applied = china.cross_border or CUSTOMS_APPLICATION
+    arrival = china.bonded_return or CUSTOMS_ARRIVAL
+    if not applied.always_covers(days(7)):
+        yield _short(f"{where}.cross_border", note, applied, days(7), CN_NO_REASON)
+    if not applied.never_exceeds(CUSTOMS_APPLICATION):
+        yield Problem(CN_CUSTOMS.rule, f"{where}.cross_border",
+                      f"{where}.cross_border{note}: {applied} is longer than the "
+                      f"{CN_CUSTOMS.name} ({CN_CUSTOMS.source}) allows: at most "
+                      f"{CUSTOMS_APPLICATION}")
+    if not arrival.never_exceeds(CUSTOMS_ARRIVAL):
+        yield Problem(CN_CUSTOMS.rule, f"{where}.bonded_return",
+                      f"{where}.bonded_return{note}: {arrival} is longer than the "
+                      f"{CN_CUSTOMS.name} ({CN_CUSTOMS.source}) allows: at most "
+                      f"{CUSTOMS_ARRIVAL}")
+    if not arrival.always_covers(applied):
+        yield Problem(CN_CUSTOMS.rule, f"{where}.bonded_return",
+                      f"{where}.bonded_return{note}: {arrival} ends before the {applied} to "
+                      f"apply for the return ({CN_CUSTOMS.name}, {CN_CUSTOMS.source})")
 
 
 def _refunds(book: Book) -> Iterator[Problem]:

@@ -201,3 +201,23 @@ def test_a_bad_time_option_gives_its_example_once(cli: Cli) -> None:
                    as_=ADMIN)
     assert done.returncode == 2
     assert done.stderr.count("such as") == 1, done.stderr
+
+
+def test_set_refuses_chinas_customs_clock_past_the_law_through_the_default(
+        cli: Cli, tmp_path: Path) -> None:
+    """Without a CN entry the default's clocks are China's: 40 and 60 days are refused there
+    as they are under returns.markets.CN."""
+    text = Path(UCI).read_text(encoding="utf-8")
+    written = '[returns.default]\nno_fault = "30 days"\nfault = "60 days"\n'
+    assert written in text and "[returns.markets.CN]" not in text
+    book = tmp_path / "book.toml"
+    book.write_text(text.replace(written, written + 'cross_border = "40 days"\n'
+                                 'bonded_return = "60 days"\n'), encoding="utf-8")
+    done = cli.run("policy", "set", str(book), "--merchant", "m10", "--reason", "longer",
+                   as_=ADMIN)
+    assert done.returncode == 1, done.stderr
+    assert "returns.default.cross_border (applies to CN): 40 days is longer than the CN " \
+           "cross-border customs clock" in done.stderr and "at most 30 days" in done.stderr
+    assert "returns.default.bonded_return (applies to CN): 60 days" in done.stderr
+    assert "at most 45 days" in done.stderr
+    assert versions(cli, "m10") == [0]

@@ -12,7 +12,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from aftersales_core.policies.calendar import MARKET_ZONES, end_of_day, local_day, zone
+from aftersales_core.policies.periods import days
 from aftersales_core.policies.vocabulary import EU_MARKETS
+from aftersales_core.policybook.bindings import eligibility_v3
 from aftersales_core.policybook.documents import InvalidBookError, UnlawfulBookError, lawful
 from aftersales_core.policybook.floors import check_law, first_other_day
 from tests.unit.policybook.books import DELETE, book
@@ -90,6 +92,71 @@ def test_without_an_eu_entry_the_default_must_keep_the_eu_floors() -> None:
     eu = [p for p in found if p.rule == "eu.withdrawal_14d"]
     assert len(eu) == 1 and eu[0].where == "returns.default.no_fault"
     assert "(applies to AT, BE" in eu[0].message
+
+
+def test_without_a_cn_entry_the_default_must_keep_chinas_customs_clock() -> None:
+    """The default applies to CN when it has no entry of its own, cross-border clocks included:
+    40 and 60 days there were accepted and enforced, while under returns.markets.CN they were
+    refused."""
+    found = check_law(book(**{"returns.markets.CN": DELETE,
+                              "returns.default.cross_border": "40 days",
+                              "returns.default.bonded_return": "60 days"}))
+    assert [(p.rule, p.where) for p in found] == [
+        ("cn.customs_clock", "returns.default.cross_border"),
+        ("cn.customs_clock", "returns.default.bonded_return")]
+    assert found[0].message.startswith("returns.default.cross_border (applies to CN): 40 days "
+                                       "is longer than the CN cross-border customs clock")
+    assert found[0].message.endswith("allows: at most 30 days")
+    assert found[1].message.endswith("allows: at most 45 days")
+    assert "GACC Announcement No. 194 of 2018" in found[1].message
+
+
+@pytest.mark.parametrize(("clocks", "rule"), [
+    ({"cross_border": "31 days"}, "cn.customs_clock"),
+    ({"bonded_return": "46 days"}, "cn.customs_clock"),
+    ({"cross_border": "30 days", "bonded_return": "29 days"}, "cn.customs_clock"),
+    ({"cross_border": "6 days"}, "cn.no_reason_7d"),
+])
+def test_the_customs_clock_is_checked_where_it_applies(clocks: dict[str, str],
+                                                       rule: str) -> None:
+    through_default = {f"returns.default.{name}": value for name, value in clocks.items()}
+    assert rule in problems(**{"returns.markets.CN": DELETE, **through_default})
+    # with an entry of its own, CN has that entry's clocks (the built-in ones when it sets
+    # none): the default's then apply to no market
+    assert problems(**through_default) == []
+
+
+def test_the_clock_the_floor_checks_is_the_one_the_engine_applies() -> None:
+    lawful_book = book(**{"returns.markets.CN": DELETE, "returns.default.cross_border": "20 days",
+                          "returns.default.bonded_return": "40 days"})
+    assert check_law(lawful_book) == []
+    windows = eligibility_v3(lawful_book).windows("CN")
+    assert (windows.cross_border, windows.bonded_return) == (days(20), days(40))
+
+
+@pytest.mark.parametrize(("market", "path", "short", "rule"), [
+    ("EU", "returns.default.no_fault", "13 days", "eu.withdrawal_14d"),
+    ("EU", "returns.default.fault", "1 year", "eu.legal_guarantee_2y"),
+    ("GB", "returns.default.no_fault", "13 days", "uk.cancellation_14d"),
+    ("GB", "returns.default.fault", "29 days", "uk.right_to_reject_30d"),
+    ("CN", "returns.default.no_fault", "6 days", "cn.no_reason_7d"),
+    ("CN", "returns.default.fault", "6 days", "cn.fault_return_7d"),
+    ("CN", "returns.default.cross_border", "31 days", "cn.customs_clock"),
+    ("CN", "returns.default.bonded_return", "46 days", "cn.customs_clock"),
+])
+def test_every_markets_floor_holds_for_the_default_when_the_market_has_no_entry(
+        market: str, path: str, short: str, rule: str) -> None:
+    found = check_law(book(**{f"returns.markets.{market}": DELETE, path: short}))
+    assert (rule, path) in [(p.rule, p.where) for p in found]
+
+
+@pytest.mark.parametrize(("market", "rule"), [("EU", "eu.refund_14d"), ("GB", "uk.refund_14d"),
+                                              ("CN", "cn.refund_7d")])
+def test_every_markets_refund_limit_holds_for_the_default_when_the_market_has_no_entry(
+        market: str, rule: str) -> None:
+    found = check_law(book(**{f"refunds.markets.{market}": DELETE,
+                              "refunds.default": {"days": 15}}))
+    assert (rule, "refunds.default") in [(p.rule, p.where) for p in found]
 
 
 def test_regulated_markets_refund_in_calendar_days_not_working_days() -> None:
