@@ -21,7 +21,7 @@ from aftersales_core.policies.return_eligibility_v3_settings import (
     CUSTOMS_APPLICATION,
     CUSTOMS_ARRIVAL,
 )
-from aftersales_core.policies.vocabulary import EU_MARKETS
+from aftersales_core.policies.vocabulary import CN_MARKET, EU_MARKETS
 from aftersales_core.policybook.fields import PRIORITIES, WEEKDAYS, Priority
 from aftersales_core.policybook.model import Book, Calendar, Windows
 from aftersales_core.policybook.publish.chinese import CHINESE
@@ -69,21 +69,31 @@ def _returns(book: Book, p: Phrases) -> Section:
     returns = book.returns
     rows: list[list[str]] = []
 
+    def no_returns(windows: Windows) -> bool:
+        return windows.no_fault.days == 0 and not windows.no_fault.years
+
     def cells(key: str, windows: Windows) -> list[str]:
-        no_fault = p.t("no_returns") if windows.no_fault.days == 0 and not \
-            windows.no_fault.years else p.t("after_delivery", length=p.length(windows.no_fault))
+        no_fault = p.t("no_returns") if no_returns(windows) else \
+            p.t("after_delivery", length=p.length(windows.no_fault))
         fault = p.t(FAULTY_WORDING.get(key, "after_delivery"), length=p.length(windows.fault))
         return [no_fault, fault]
 
+    # China's cross-border clocks apply whatever the book: from the entry that applies to CN
+    # (its own, else the default), each clock it leaves out the built-in one, as the engine
+    # has them (bindings.py)
+    china = returns.markets.get(CN_MARKET, returns.default)
+    customs = p.length(china.cross_border or CUSTOMS_APPLICATION)
+    cross_border = [p.t("cn_cross_border"),
+                    p.t("no_returns") if no_returns(china) else
+                    p.t("cn_cross_no_fault", length=p.length(china.no_fault), customs=customs),
+                    p.t("cn_cross_fault", customs=customs)]
     for key, windows in returns.markets.items():
-        name = p.t("cn_domestic") if key == "CN" else p.market(key)
+        name = p.t("cn_domestic") if key == CN_MARKET else p.market(key)
         rows.append([name, *cells(key, windows)])
-        if key == "CN":
-            customs = p.length(windows.cross_border or CUSTOMS_APPLICATION)
-            rows.append([p.t("cn_cross_border"),
-                         p.t("cn_cross_no_fault", length=p.length(windows.no_fault),
-                             customs=customs),
-                         p.t("cn_cross_fault", customs=customs)])
+        if key == CN_MARKET:
+            rows.append(cross_border)
+    if CN_MARKET not in returns.markets:
+        rows.append(cross_border)
     rows.append([_rest(p, returns.markets), *cells("default", returns.default)])
     blocks: list[Block] = [p.t("returns_intro"),
                            Table([p.t("col_market"), p.t("col_no_fault"), p.t("col_fault")],
@@ -96,9 +106,7 @@ def _returns(book: Book, p: Phrases) -> Section:
     if special:
         blocks.append(Bullets(special))
     blocks += [p.t("outcomes"), p.t("ship_back", length=p.length(returns.ship_back))]
-    if "CN" in returns.markets:
-        arrival = returns.markets["CN"].bonded_return or CUSTOMS_ARRIVAL
-        blocks.append(p.t("bonded", length=p.length(arrival)))
+    blocks.append(p.t("bonded", length=p.length(china.bonded_return or CUSTOMS_ARRIVAL)))
     return Section(p.t("returns"), blocks)
 
 

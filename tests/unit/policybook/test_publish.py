@@ -8,9 +8,10 @@ from datetime import date
 
 import pytest
 
+from aftersales_core.policybook.bindings import eligibility_v3
 from aftersales_core.policybook.publish.compose import Source, publish
 from tests.unit.policybook import golden
-from tests.unit.policybook.books import book
+from tests.unit.policybook.books import DELETE, book
 
 SOURCE = Source(3, "sha256:" + "ab" * 32, date(2026, 11, 30))
 
@@ -58,3 +59,35 @@ def test_html_names_its_language_and_encoding() -> None:
 def test_an_unknown_language_is_refused() -> None:
     with pytest.raises(ValueError, match="no published policy in 'fr'"):
         publish(book(), "fr", "md", SOURCE)
+
+
+CROSS_BORDER = {"en": ("| China, cross-border (bonded warehouse or direct mail) | {no_fault} "
+                       "days from delivery, and no later than {customs} days after customs "
+                       "clearance | {customs} days from customs clearance |",
+                       "must arrive back in the bonded zone within {arrival} days of customs "
+                       "clearance"),
+                "zh-CN": ("| 中国跨境电商\uff08保税仓发货或海外直邮\uff09 | 签收后{no_fault}天内"
+                          "\uff0c且不晚于海关放行后{customs}天 | 海关放行后{customs}天内 |",
+                          "退回商品须在海关放行之日起{arrival}天内运抵原保税区")}
+
+
+@pytest.mark.parametrize("lang", ["en", "zh-CN"])
+@pytest.mark.parametrize("changes", [
+    {},  # CN's own entry
+    {"returns.markets.CN": DELETE},  # the default's windows, the built-in clocks
+    {"returns.markets.CN": DELETE, "returns.default.cross_border": "20 days",
+     "returns.default.bonded_return": "40 days"},
+    {"returns.markets.CN.cross_border": DELETE, "returns.markets.CN.bonded_return": DELETE,
+     "returns.default.cross_border": "20 days"},  # CN's entry: the built-in clocks
+], ids=["cn-entry", "no-cn-entry", "default-clocks", "cn-entry-without-clocks"])
+def test_chinas_cross_border_clocks_are_published_as_the_engine_applies_them(
+        lang: str, changes: dict[str, object]) -> None:
+    """The clocks apply to every book's CN cross-border orders: they were published only when
+    the book had a CN entry, though the engine enforced them (from the default) without one."""
+    published = book(**changes)
+    windows = eligibility_v3(published).windows("CN")
+    text = publish(published, lang, "md", SOURCE)
+    row, bonded = CROSS_BORDER[lang]
+    assert row.format(no_fault=windows.no_fault.days,
+                      customs=windows.cross_border.days) in text
+    assert bonded.format(arrival=windows.bonded_return.days) in text
