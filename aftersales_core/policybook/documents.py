@@ -82,7 +82,8 @@ def parse(data: bytes, kind: Kind | None = None) -> dict[str, Any]:
 
 
 def _path(location: tuple[int | str, ...]) -> str:
-    return ".".join(str(part) for part in location) or "the book"
+    """``returns.markets.UK``: a bad key is named by its place (pydantic adds ``[key]``)."""
+    return ".".join(str(part) for part in location if part != "[key]") or "the book"
 
 
 def describe(error: ValidationError) -> str:

@@ -22,7 +22,7 @@ from pydantic import (
 from aftersales_core.money import MINOR_UNITS
 from aftersales_core.policies.calendar import is_zone
 from aftersales_core.policies.categories import CATEGORIES
-from aftersales_core.policies.markets import EU_GROUP
+from aftersales_core.policies.markets import EU_GROUP, MARKETS, check_market
 from aftersales_core.policies.periods import Length
 from aftersales_core.policies.vocabulary import (
     COMPLAINT_CHANNELS,
@@ -78,11 +78,33 @@ def _period(value: Any) -> Length:
     return Length.parse(value)
 
 
-def _market(value: str) -> str:
-    if value == EU_GROUP or re.fullmatch(r"[A-Z]{2}", value):
+STORED = "stored"  # validation context: a version read back from the store
+
+
+def _stored_key(value: str, info: ValidationInfo) -> bool:
+    """A market key of a version read back from the store, of two capitals as any was before
+    keys had to be assigned codes: the version loads as it was set, so that its settings, and
+    their hash, stay what its decisions used."""
+    return bool((info.context or {}).get(STORED)) and re.fullmatch(r"[A-Z]{2}", value) is not None
+
+
+def _market(value: str, info: ValidationInfo) -> str:
+    """A market key: an assigned ISO 3166-1 alpha-2 code, as the validation boundary takes an
+    order's market (``UK``, ``XX`` would name no order's market), or ``EU``."""
+    if _stored_key(value, info):
         return value
-    raise ValueError(f"{value!r} is not a market: an ISO 3166-1 alpha-2 code such as DE, or EU "
-                     "for every member state")
+    return check_market(value, group=True)
+
+
+def _country(value: str, info: ValidationInfo) -> str:
+    """A buyer zone's market: one country, never the EU group (a group holds several zones:
+    each member state has its own)."""
+    if value == EU_GROUP:
+        raise ValueError(f"a buyer zone is set per market (a member state's own code, such as "
+                         f"DE); {EU_GROUP} spans several zones and would be ignored")
+    if _stored_key(value, info):
+        return value
+    return check_market(value)
 
 
 def _currency(value: str) -> str:
@@ -102,9 +124,6 @@ def _category(value: str) -> str:
         raise ValueError(f"{value!r} is not a category of the vocabulary "
                          f"({', '.join(sorted(CATEGORIES))})")
     return value
-
-
-STORED = "stored"  # validation context: a version read back from the store
 
 
 def _text(value: str, info: ValidationInfo) -> str:
@@ -127,8 +146,10 @@ PeriodText = Annotated[
     WithJsonSchema({"type": "string", "pattern": r"^[0-9]+ (day|days|year|years)$",
                     "examples": ["14 days", "2 years"]}),
 ]
-Market = Annotated[str, AfterValidator(_market)]
-Country = Annotated[str, Field(pattern=r"^[A-Z]{2}$")]
+Market = Annotated[str, AfterValidator(_market),
+                   WithJsonSchema({"type": "string", "enum": sorted({*MARKETS, EU_GROUP})})]
+Country = Annotated[str, AfterValidator(_country),
+                    WithJsonSchema({"type": "string", "enum": sorted(MARKETS)})]
 Currency = Annotated[str, AfterValidator(_currency)]
 Zone = Annotated[str, Field(max_length=64), AfterValidator(_zone)]
 CategoryName = Annotated[str, AfterValidator(_category)]

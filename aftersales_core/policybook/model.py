@@ -17,7 +17,6 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from aftersales_core.money import Money
-from aftersales_core.policies.markets import EU_GROUP
 from aftersales_core.policybook.fields import (
     ESCALATION_LEVELS,
     PRIORITIES,
@@ -256,10 +255,6 @@ class Book(Part):
     @model_validator(mode="after")
     def _check(self) -> Book:
         _distinct("currencies", self.currencies)
-        if EU_GROUP in self.buyer_zones:  # a group holds several zones: each market has its own
-            raise ValueError(
-                f"buyer_zones.{EU_GROUP}: a buyer zone is set per market (a member state's own "
-                f"code, such as DE); {EU_GROUP} spans several zones and would be ignored")
         missing = [c for c in self.currencies if c not in self.approval.thresholds]
         if missing:
             raise ValueError(

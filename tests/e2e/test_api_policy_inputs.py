@@ -206,3 +206,33 @@ def test_a_refused_look_at_a_book_is_logged_with_its_merchant(api: ApiServer) ->
     table = cli(api, "audit", "denials", "--operation", "ReadPolicyBook", "--principal",
                 "analyst-1")
     assert "merchant_id" in table.stdout and "denied-shop" in table.stdout, table.stderr
+
+
+@pytest.mark.parametrize(("where", "key", "entry"), [
+    ("returns.markets", "UK", {"no_fault": "14 days", "fault": "30 days"}),
+    ("refunds.markets", "XX", {"days": 14}),
+    ("return_shipping.markets", "UK", "buyer_if_informed"),
+])
+def test_a_market_key_no_order_can_have_is_refused_by_every_route_and_command(
+        api: ApiServer, where: str, key: str, entry: Any) -> None:
+    """UK, XX: the boundary takes no order from such a market, so the entry would never apply
+    (and was published as a row)."""
+    section, markets = where.split(".")
+    merchant = f"keys-{section}"
+    path = books_of(api, merchant, book())
+    document = book()
+    document[section].setdefault(markets, {})[key] = entry
+    named = f"{where}.{key}: '{key}' is not a market"
+    with api.client(ADMIN) as boss:
+        answers = [boss.put(path, json={"reason": "a key", "book": document}),
+                   boss.post(f"{path}/diff", json={"book": document}),
+                   boss.post(f"{path}/simulate", json={"book": document})]
+        details = {problem(answer, 400)["detail"] for answer in answers}
+        assert len(details) == 1 and named in details.pop()
+        assert [v["version"] for v in boss.get(f"{path}/history").json()["versions"]] == [0, 1]
+    for command in ("set", "diff", "simulate"):
+        args = ("--reason", "a key") if command == "set" else ()
+        printed = cli(api, "policy", command, "-", "--merchant", merchant, *args,
+                      principal=ADMIN, stdin=json.dumps(document))
+        assert printed.returncode == 2, (command, printed.stderr)
+        assert named in printed.stderr

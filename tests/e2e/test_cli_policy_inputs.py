@@ -221,3 +221,35 @@ def test_set_refuses_chinas_customs_clock_past_the_law_through_the_default(
     assert "returns.default.bonded_return (applies to CN): 60 days" in done.stderr
     assert "at most 45 days" in done.stderr
     assert versions(cli, "m10") == [0]
+
+
+def test_a_book_stored_with_a_market_key_no_order_can_have_is_still_read(cli: Cli) -> None:
+    """Before keys had to be assigned codes a book could hold ``UK``: that version loads as it
+    was set (its decisions re-run with its settings), is not published as a row, and a new
+    version with the key is refused."""
+    document = parse(Path(UCI).read_bytes())
+    document["returns"]["markets"]["UK"] = {"no_fault": "99 days", "fault": "99 days"}
+    app = open_app(eventsourcing_env(f"sqlite:///{cli.db}"))
+    try:
+        at = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+        book = PolicyBook(owner="merchant", merchant_id="uk-key", timestamp=at)
+        canonical = canonical_document(validate(document, stored=True))
+        book._version_set(version=1, document=canonical, book_hash=digest(canonical),
+                          by=str(principal_id_of(ADMIN)), role="admin", reason="old",
+                          set_at=at, timestamp=at)
+        app.store.save_atomically(book)
+    finally:
+        app.close()
+    shown = cli.run("policy", "show", "--merchant", "uk-key", "--format", "json", as_=ADMIN)
+    assert shown.returncode == 0, shown.stderr
+    assert "UK" in json.loads(shown.stdout)["document"]["returns"]["markets"]
+    for args in (("diff", "--from", "0", "--to", "1"), ("simulate", "--version", "1")):
+        done = cli.run("policy", *args, "--merchant", "uk-key", as_=ADMIN)
+        assert done.returncode == 0, (args, done.stderr)
+    published = cli.run("policy", "publish", "--merchant", "uk-key", as_=ADMIN)
+    assert published.returncode == 0 and "99 days" not in published.stdout
+    refused = cli.run("policy", "set", "-", "--merchant", "uk-key", "--reason", "again",
+                      stdin=json.dumps(document), as_=ADMIN)
+    assert refused.returncode == 2
+    assert "returns.markets.UK: 'UK' is not a market" in refused.stderr
+    assert versions(cli, "uk-key") == [0, 1]

@@ -8,14 +8,16 @@ made of, how priorities are set) from the same policy settings the engine uses.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Literal
+from typing import Literal, TypeVar
 
 from aftersales_core.policies.calendar import MARKET_ZONES
 from aftersales_core.policies.categories import CATEGORIES
 from aftersales_core.policies.complaint_triage import SETTINGS_V2 as TRIAGE
+from aftersales_core.policies.markets import EU_GROUP, MARKETS
 from aftersales_core.policies.periods import Length
 from aftersales_core.policies.return_eligibility_v3_settings import (
     CUSTOMS_APPLICATION,
@@ -41,6 +43,7 @@ LANGUAGES = {"en": ENGLISH, "zh-CN": CHINESE}
 Format = Literal["md", "html"]
 FAULTY_WORDING = {"EU": "eu_guarantee", "GB": "uk_reject"}
 EN_DASH = "\u2013"
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,13 @@ class Source:
     version: int
     book_hash: str
     set_on: date | None
+
+
+def _published(entries: Mapping[str, T]) -> dict[str, T]:
+    """The entries an order's market can take. A version stored before market keys had to be
+    assigned codes may hold others (``UK``, ``XX``): no order the boundary takes has such a
+    market, so they are kept (its decisions re-run with them) but not published."""
+    return {key: entry for key, entry in entries.items() if key == EU_GROUP or key in MARKETS}
 
 
 def _rest(p: Phrases, others: object) -> str:
@@ -81,28 +91,29 @@ def _returns(book: Book, p: Phrases) -> Section:
     # China's cross-border clocks apply whatever the book: from the entry that applies to CN
     # (its own, else the default), each clock it leaves out the built-in one, as the engine
     # has them (bindings.py)
-    china = returns.markets.get(CN_MARKET, returns.default)
+    markets = _published(returns.markets)
+    china = markets.get(CN_MARKET, returns.default)
     customs = p.length(china.cross_border or CUSTOMS_APPLICATION)
     cross_border = [p.t("cn_cross_border"),
                     p.t("no_returns") if no_returns(china) else
                     p.t("cn_cross_no_fault", length=p.length(china.no_fault), customs=customs),
                     p.t("cn_cross_fault", customs=customs)]
-    for key, windows in returns.markets.items():
+    for key, windows in markets.items():
         name = p.t("cn_domestic") if key == CN_MARKET else p.market(key)
         rows.append([name, *cells(key, windows)])
         if key == CN_MARKET:
             rows.append(cross_border)
-    if CN_MARKET not in returns.markets:
+    if CN_MARKET not in markets:
         rows.append(cross_border)
-    rows.append([_rest(p, returns.markets), *cells("default", returns.default)])
+    rows.append([_rest(p, markets), *cells("default", returns.default)])
     blocks: list[Block] = [p.t("returns_intro"),
                            Table([p.t("col_market"), p.t("col_no_fault"), p.t("col_fault")],
                                  rows), p.t("counting")]
     special = [p.t("reason_window", market=p.market(key), reason=p.reasons[reason],
                    length=p.length(length))
-               for key, windows in [*returns.markets.items(), ("default", returns.default)]
+               for key, windows in [*markets.items(), ("default", returns.default)]
                for reason, length in windows.reasons.items()]
-    special = [s.replace(p.market("default"), _rest(p, returns.markets)) for s in special]
+    special = [s.replace(p.market("default"), _rest(p, markets)) for s in special]
     if special:
         blocks.append(Bullets(special))
     blocks += [p.t("outcomes"), p.t("ship_back", length=p.length(returns.ship_back))]
@@ -135,8 +146,9 @@ def _conditions(book: Book, p: Phrases) -> Section:
 
 def _refunds(book: Book, p: Phrases) -> Section:
     rows = []
-    for key, term in [*book.refunds.markets.items(), ("default", book.refunds.default)]:
-        name = _rest(p, book.refunds.markets) if key == "default" else p.market(key)
+    markets = _published(book.refunds.markets)
+    for key, term in [*markets.items(), ("default", book.refunds.default)]:
+        name = _rest(p, markets) if key == "default" else p.market(key)
         if term.working_days is not None:
             when = p.t("refund_working", days=term.working_days)
         elif key in ("EU", "GB") or key in EU_MARKETS:
@@ -158,8 +170,9 @@ def _refunds(book: Book, p: Phrases) -> Section:
 
 
 def _shipping(book: Book, p: Phrases) -> Section:
-    rules = [*book.return_shipping.markets.items(), ("default", book.return_shipping.default)]
-    rows = [[_rest(p, book.return_shipping.markets) if key == "default" else p.market(key),
+    markets = _published(book.return_shipping.markets)
+    rules = [*markets.items(), ("default", book.return_shipping.default)]
+    rows = [[_rest(p, markets) if key == "default" else p.market(key),
              p.payers[payer]] for key, payer in rules]
     floors = [_money(book.returnless.value_floors[c], c) for c in book.currencies
               if c in book.returnless.value_floors]
@@ -238,17 +251,18 @@ def _complaints(book: Book, p: Phrases) -> Section:
     blocks += [p.t("channel_faster", channels=p.join(names), hours=p.hours(hours))
                for hours, names in sorted(faster.items())]
     uses_working_days = any(t.working_days for t in [book.refunds.default,
-                                                     *book.refunds.markets.values()])
+                                                     *_published(book.refunds.markets).values()])
     if sla.clock == "business":
         blocks.append(p.t("clock_business"))
     else:
         blocks.append(p.t("clock_calendar"))
     if sla.clock == "business" or uses_working_days:
-        calendars = [*book.calendars.markets.items(), ("default", book.calendars.default)]
+        markets = _published(book.calendars.markets)
+        calendars = [*markets.items(), ("default", book.calendars.default)]
         business = sla.clock == "business"
         header = [p.t("col_market"), *([p.t("col_hours")] if business else []),
                   p.t("col_days"), p.t("col_holidays")]
-        blocks.append(Table(header, [_calendar_row(key, cal, p, bool(book.calendars.markets),
+        blocks.append(Table(header, [_calendar_row(key, cal, p, bool(markets),
                                                    business) for key, cal in calendars]))
         if uses_working_days:
             blocks.append(p.t("working_days_note"))

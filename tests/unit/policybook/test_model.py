@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from aftersales_core.policies.markets import MARKETS
 from aftersales_core.policybook.builtin import builtin_book
 from aftersales_core.policybook.documents import InvalidBookError, canonical_document, validate
 from tests.unit.policybook.books import DELETE, book, document
@@ -101,3 +102,46 @@ def test_the_canonical_document_keeps_decimals_and_periods_as_written() -> None:
     assert canonical["returnless"]["share"] == "0.65"
     assert canonical["returns"]["markets"]["EU"]["no_fault"] == "30 days"
     assert validate(canonical) == validate(canonical_document(validate(canonical)))
+
+
+# every map of the book keyed by market, with an entry for a key
+PER_MARKET = {
+    "returns.markets": {"no_fault": "30 days", "fault": "30 days"},
+    "refunds.markets": {"days": 14},
+    "return_shipping.markets": "merchant",
+    "calendars.markets": {"hours": "09:00-18:00"},
+    "buyer_zones": "Europe/London",
+}
+
+
+@pytest.mark.parametrize("key", ["UK", "XX", "ZZ", "EL"])
+@pytest.mark.parametrize("where", sorted(PER_MARKET))
+def test_a_market_key_no_order_can_have_is_refused_naming_the_field_and_the_key(
+        where: str, key: str) -> None:
+    """The boundary refuses these as an order's market, so such an entry never applied; it was
+    accepted and published as a row (``UK`` for the United Kingdom, which is ``GB``)."""
+    with pytest.raises(InvalidBookError) as error:
+        validate(document(**{f"{where}.{key}": PER_MARKET[where]}))
+    assert f"{where}.{key}: '{key}' is not a market: the buyer's country as an assigned ISO " \
+           "3166-1 alpha-2 code" in str(error.value)
+
+
+@pytest.mark.parametrize("key", sorted(MARKETS))
+def test_every_market_the_boundary_takes_is_a_key_of_the_book(key: str) -> None:
+    assert key in book(**{f"refunds.markets.{key}": {"days": 14}}).refunds.markets
+    assert key in book(buyer_zones={key: "UTC"}).buyer_zones
+
+
+def test_the_eu_group_is_a_key_of_every_map_but_the_buyer_zones() -> None:
+    for where in sorted(set(PER_MARKET) - {"buyer_zones"}):
+        validate(document(**{f"{where}.EU": PER_MARKET[where]}))
+    refused(r"buyer_zones\.EU: a buyer zone is set per market", buyer_zones={"EU": "UTC"})
+
+
+def test_a_version_stored_with_such_a_key_still_loads_as_it_was() -> None:
+    """Stored versions are never refused after the fact: the entry stays, so that their
+    decisions re-run with the settings (and hash) they recorded."""
+    stored = validate(document(**{"returns.markets.UK": PER_MARKET["returns.markets"],
+                                  "buyer_zones": {"XX": "UTC"}}), stored=True)
+    assert "UK" in stored.returns.markets and "XX" in stored.buyer_zones
+    assert canonical_document(stored)["returns"]["markets"]["UK"]["no_fault"] == "30 days"

@@ -9,9 +9,10 @@ from datetime import date
 import pytest
 
 from aftersales_core.policybook.bindings import eligibility_v3
+from aftersales_core.policybook.documents import validate
 from aftersales_core.policybook.publish.compose import Source, publish
 from tests.unit.policybook import golden
-from tests.unit.policybook.books import DELETE, book
+from tests.unit.policybook.books import DELETE, book, document
 
 SOURCE = Source(3, "sha256:" + "ab" * 32, date(2026, 11, 30))
 
@@ -91,3 +92,20 @@ def test_chinas_cross_border_clocks_are_published_as_the_engine_applies_them(
     assert row.format(no_fault=windows.no_fault.days,
                       customs=windows.cross_border.days) in text
     assert bonded.format(arrival=windows.bonded_return.days) in text
+
+
+@pytest.mark.parametrize("lang", ["en", "zh-CN"])
+def test_an_entry_no_order_can_take_is_not_published(lang: str) -> None:
+    """A version stored when a book could hold ``UK`` or ``XX`` loads as it was, but the
+    boundary takes no order with such a market: a row for it would promise what never
+    applies."""
+    stored = validate(document(**{
+        "returns.markets.UK": {"no_fault": "99 days", "fault": "99 days"},
+        "refunds.markets.XX": {"days": 3},
+        "return_shipping.markets.UK": "merchant",
+        "complaints.clock": "business",
+        "calendars.markets.XX": {"hours": "07:00-08:00"}}), stored=True)
+    text = publish(stored, lang, "md", SOURCE)
+    assert "99" not in text and "| UK |" not in text and "| XX |" not in text
+    assert "07:00" not in text
+    assert text == publish(book(**{"complaints.clock": "business"}), lang, "md", SOURCE)
