@@ -19,6 +19,7 @@ from aftersales_core.domain.refunds import RefundCase
 from aftersales_core.domain.returns import ReturnCase
 from aftersales_core.errors import AlreadyExistsError, InvalidCommandError
 from aftersales_core.money import Money
+from aftersales_core.policies.refund_ledger import INPUT, refunded_by_component
 
 SOURCES = ("return", "complaint", "logistics_exception", "cancellation", "goodwill", "exchange")
 
@@ -111,6 +112,7 @@ class RefundService:
                 "goodwill": None
                 if goodwill is None
                 else str(Money.exact(goodwill, order.currency, "goodwill").amount),
+                INPUT: self._refunded_by_component(order),
             },
         )
         total = Money.of(calculation.details["total"], order.currency)
@@ -144,6 +146,14 @@ class RefundService:
             order.reserve_refund(refund.id, total, stamp)
         order.link_case(case_id=str(refund.id), kind="refund", timestamp=stamp)
         return refund
+
+    def _refunded_by_component(self, order: Order) -> dict[str, Any]:
+        """What the order's refunds not rejected took of each component (the order's refund
+        ledger names them; their calculations say what each took)."""
+        assert order.currency is not None
+        earlier = (self.store.load(RefundCase, UUID(refund_id)) for refund_id in order.refunds)
+        return refunded_by_component(order.facts()["order_lines"], order.currency,
+                                     (d for refund in earlier for d in refund.decisions))
 
     def _source_facts(
         self, source: str, source_case_id: str | None, order: Order,

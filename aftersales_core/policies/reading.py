@@ -149,6 +149,10 @@ class Reader:
         return [Reader(self.policy_id, item, f"{self.prefix}{name}[{i}].")
                 for i, item in enumerate(value)]
 
+    def section(self, name: str) -> Reader:
+        """A nested JSON object, read by its own Reader (errors say ``name.field``)."""
+        return Reader(self.policy_id, self._raw(name, nullable=False), f"{self.prefix}{name}.")
+
     def strings(self, name: str) -> list[str]:
         value = self._raw(name, nullable=False)
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):

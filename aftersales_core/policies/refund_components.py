@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from fractions import Fraction
 
 from aftersales_core.errors import InvalidCommandError
-from aftersales_core.money import Money, total
+from aftersales_core.money import Money, quantum, total
 from aftersales_core.policies.reading import Line
 
 
@@ -20,6 +21,20 @@ def share(whole: Money, taken: Decimal, rest: Decimal) -> Money:
     if rest <= 0:
         return whole
     return whole.allocate([taken, rest])[0]
+
+
+def cumulative(whole: Money, done: Decimal, of: Decimal) -> Money:
+    """The share of ``whole`` that a weight ``done`` of ``of`` takes, rounded half-even to the
+    minor unit with exact arithmetic: 0 at 0, exactly ``whole`` at ``of``, never decreasing in
+    between. The part of units r+1..r+k is ``cumulative(r + k) - cumulative(r)``, so parts taken
+    in any number of steps add up to ``whole`` once every unit is taken."""
+    if done <= 0 or of <= 0:
+        return Money.zero(whole.currency)
+    if done >= of:
+        return whole
+    step = quantum(whole.currency)
+    minor = round(Fraction(whole.amount / step) * Fraction(done) / Fraction(of))
+    return Money(Decimal(minor) * step, whole.currency)
 
 
 def net_line_values(lines: list[Line], discount: Money) -> dict[str, Money]:

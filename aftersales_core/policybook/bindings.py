@@ -157,6 +157,7 @@ BINDINGS: Mapping[tuple[str, int], Callable[[Book], Any]] = MappingProxyType({
     ("return.eligibility", 3): eligibility_v3,
     ("return.shipping", 3): shipping_v3,
     ("refund.calculation", 2): refund_calculation_v2,
+    ("refund.calculation", 3): refund_calculation_v2,  # the same settings: the sums changed
     ("refund.approval", 2): refund_approval_v2,
     ("refund.approval", 3): refund_approval_v2,  # the same settings: the sum is the change
     ("buyer.abuse_signal", 1): abuse_v1,

@@ -57,10 +57,20 @@ def refund(**overrides: Any) -> JSON:
         "shipping_fee": "10.00", "duties": "0.00", "taxes": "0.00", "discount": "20.00",
         "paid": "190.00", "already_refunded": "0.00", "tax_refundable": False,
         "inspection_grade": None, "return_shipping_payer": None, "return_shipping_cost": None,
-        "goodwill": None,
+        "goodwill": None, "already_refunded_by_component": refunded_before(),
     }
     inputs.update(overrides)
     return inputs
+
+
+def refunded_before(**components: tuple[str, list[tuple[str, int]]]) -> JSON:
+    """refund.calculation v3's ``already_refunded_by_component``: nothing taken, but for the
+    components given as (amount, [(line_id, units)])."""
+    taken = {name: ("0", []) for name in ("items", "outbound_shipping", "duties", "taxes")}
+    taken.update(components)
+    return {name: {"amount": value, "units": [{"line_id": line_id, "quantity": units}
+                                              for line_id, units in lines]}
+            for name, (value, lines) in taken.items()}
 
 
 def approval(**overrides: Any) -> JSON:

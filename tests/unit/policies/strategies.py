@@ -138,7 +138,21 @@ def refund_inputs(draw: st.DrawFn) -> JSON:
         "return_shipping_payer": draw(st.none() | sorted_choice(SHIPPING_PAYERS)),
         "return_shipping_cost": draw(st.none() | amount(currency, 5_000)),
         "goodwill": draw(st.none() | amount(currency, 5_000)),
+        "already_refunded_by_component": draw(refunded_before(currency, lines, paid)),
     }
+
+
+@st.composite
+def refunded_before(draw: st.DrawFn, currency: str, lines: list[JSON], paid: int) -> JSON:
+    """What earlier refunds took of each component: any amount up to what was paid, any units
+    up to those ordered (recorded ledgers need not agree with the total: v1 and v2 recorded
+    capped refunds' components uncapped)."""
+    return {name: {"amount": text_of(draw(st.integers(0, paid)), currency),
+                   "units": [{"line_id": line["line_id"],
+                              "quantity": draw(st.integers(1, line["quantity"]))}
+                             for line in draw(st.lists(st.sampled_from(lines),
+                                                       unique_by=lambda x: x["line_id"]))]}
+            for name in ("items", "outbound_shipping", "duties", "taxes")}
 
 
 @st.composite

@@ -1,4 +1,5 @@
-"""refund.calculation v1: components, pro-rating, deductions, floor and cap."""
+"""refund.calculation, its current version: components, pro-rating, deductions, floor and cap
+(where v3 differs from v2, both are shown; v3 alone: ``test_refund_calculation_v3.py``)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ from aftersales_core.policies import evaluate
 from tests.unit.policies.builders import line, refund
 
 
-def calc(**overrides: object) -> PolicyDecision:
-    return evaluate("refund.calculation", refund(**overrides))
+def calc(version: int | None = None, **overrides: object) -> PolicyDecision:
+    return evaluate("refund.calculation", refund(**overrides), version)
 
 
 def components(**overrides: object) -> dict[str, str]:
@@ -73,12 +74,19 @@ def test_a_lost_parcel_refunds_everything_not_yet_refunded() -> None:
     decision = calc(source="logistics_exception", refund_lines=[], already_refunded="40.00")
     assert decision.outcome == "capped"
     assert decision.details["total"] == "150.00"
-    assert decision.details["components_total"] == "190.00"
+    assert decision.details["uncapped_total"] == "190.00"
+    assert decision.details["components"] == {"items": "142.11", "outbound_shipping": "7.89"}
+    v2 = calc(2, source="logistics_exception", refund_lines=[], already_refunded="40.00")
+    assert v2.details["total"] == "150.00"
+    assert v2.details["components"] == {"items": "180.00", "outbound_shipping": "10.00"}
 
 
 def test_duties_and_taxes_are_refunded_pro_rata_when_the_tax_is_refundable() -> None:
     result = components(tax_refundable=True, duties="3.01", taxes="8.00", paid="201.01")
-    assert (result["duties"], result["taxes"]) == ("1.51", "4.00")
+    assert (result["duties"], result["taxes"]) == ("1.50", "4.00")  # 1.505 half to even
+    v2 = calc(2, tax_refundable=True, duties="3.01", taxes="8.00", paid="201.01")
+    assert (v2.details["components"]["duties"], v2.details["components"]["taxes"]) == (
+        "1.51", "4.00")  # Money.allocate: the remainder to the larger part
 
 
 def test_duties_and_taxes_stay_when_the_tax_is_not_refundable() -> None:
@@ -133,7 +141,11 @@ def test_the_total_is_floored_at_zero() -> None:
     decision = calc(amount="3.00", return_shipping_payer="buyer", return_shipping_cost="7.50")
     assert decision.outcome == "nothing_to_refund"
     assert decision.details["total"] == "0.00"
-    assert decision.details["components_total"] == "-4.50"
+    assert decision.details["uncapped_total"] == "-4.50"
+    assert decision.details["components"] == {"items": "3.00", "return_shipping": "-3.00"}
+    v2 = calc(2, amount="3.00", return_shipping_payer="buyer", return_shipping_cost="7.50")
+    assert v2.details["components_total"] == "-4.50"
+    assert v2.details["components"] == {"items": "3.00", "return_shipping": "-7.50"}
 
 
 def test_the_total_is_capped_at_what_was_paid_and_not_yet_refunded() -> None:

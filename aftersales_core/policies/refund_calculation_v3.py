@@ -1,0 +1,272 @@
+"""``refund.calculation`` v3: components that add up to the refund and, over all the refunds of
+an order, never to more than was paid for each of them.
+
+What changed from v2 (``refund_calculation.py``, still registered for re-runs; the same settings
+and the same rules otherwise):
+
+* v2 capped the amount at what was left to refund but recorded the components uncapped (items
+  80.00 + outbound shipping 10.00 for a refund of 10.00). v3 takes what the cap cuts off the
+  positive components, pro rata to their size (``Money.allocate``: the rounding remainder to the
+  largest fractions first), and a refund floored at zero deducts only what there was to deduct
+  from, so the components always add up to the amount.
+* v2 pro-rated each refund alone, so three one-unit refunds of a 2,900 JPY line took 967 each.
+  v3 gives the units r+1..r+k of a line ``cumulative(r + k) - cumulative(r)`` of the line's
+  value after its share of the order discount, where r are the units whose share earlier refunds
+  already took: each unit is within one minor unit of an exact share, and all of them, refunded
+  at once or in any number of refunds, take exactly the line's value. Outbound shipping, duties
+  and taxes are shared the same way over the order's units, weighted by list price (by units when
+  every line is free).
+* Items, outbound shipping, duties and taxes are each at most what was paid for them less what
+  earlier refunds of the order took (``already_refunded_by_component``, new input: the amounts
+  and units of each, ``refund_ledger.py``), an amount asked for (booked as items) too.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from aftersales_core.decisions import JSON, PolicyDecision, copy_json
+from aftersales_core.money import Money, total
+from aftersales_core.outcomes import RefundCalculation
+from aftersales_core.policies.reading import Line, Reader, percent
+from aftersales_core.policies.refund_calculation import (
+    POLICY_ID,
+    SETTINGS_V2,
+    RefundSettings,
+    _quantities,
+)
+from aftersales_core.policies.refund_components import cumulative, net_line_values
+from aftersales_core.policies.refund_ledger import Taken, read_ledger
+from aftersales_core.policies.registry import policy
+from aftersales_core.policies.vocabulary import (
+    FULFILMENTS,
+    INSPECTION_GRADES,
+    REFUND_SOURCES,
+    SHIPPING_PAYERS,
+)
+
+NAMES = {"items": "items", "outbound_shipping": "outbound shipping", "duties": "duties",
+         "taxes": "taxes", "goodwill": "goodwill", "restocking_fee": "restocking fee",
+         "return_shipping": "return shipping"}
+
+
+class _Refund:
+    """The components of one refund as they are worked out, with the units each took."""
+
+    def __init__(self, lines: list[Line], quantities: dict[str, int], ledger: dict[str, Taken],
+                 currency: str) -> None:
+        self.lines, self.quantities, self.ledger = lines, quantities, ledger
+        self.currency = currency
+        self.components: dict[str, Money] = {}
+        self.units: dict[str, dict[str, int]] = {}
+        self.reasons: list[str] = []
+        self.rules: list[str] = []
+
+    def fresh(self, name: str) -> dict[str, int]:
+        """Units of each line this refund takes the share of ``name`` of: those asked for, less
+        any whose share earlier refunds took."""
+        before = self.ledger[name].units
+        return {line.line_id: min(self.quantities.get(line.line_id, 0),
+                                  line.quantity - before.get(line.line_id, 0))
+                for line in self.lines}
+
+    def book(self, name: str, part: Money, paid: Money, why: str,
+             units: dict[str, int] | None = None) -> None:
+        """Book ``part`` under ``name``, at most what is left of the ``paid`` for it."""
+        left = (paid - self.ledger[name].amount).max(Money.zero(self.currency))
+        if units is not None and any(units.values()):
+            self.units[name] = {line_id: n for line_id, n in units.items() if n}
+        if part > left:
+            self.reasons.append(f"{why}; {NAMES[name]} capped at {left}: {paid} paid, "
+                                f"{self.ledger[name].amount} refunded before")
+            if "refund.component_cap" not in self.rules:
+                self.rules.append("refund.component_cap")
+            part = left
+        elif why:
+            self.reasons.append(why)
+        self.components[name] = part
+
+
+def decide(inputs: JSON, settings: RefundSettings, version: int) -> PolicyDecision:
+    read = Reader(POLICY_ID, inputs)
+    source = read.text("source", REFUND_SOURCES)
+    read.market()
+    read.text("fulfilment", FULFILMENTS)
+    currency = read.currency()
+    regime = read.optional_text("regime")
+    merchant_fault, withdrawal = read.flag("merchant_fault"), read.flag("is_withdrawal")
+    tax_refundable = read.flag("tax_refundable")
+    lines = read.lines("order_lines", currency, allow_empty=True)
+    quantities = _quantities(read, lines)
+    explicit = read.optional_money("amount", currency)
+    shipping_fee, duties, taxes, discount, paid, already = (
+        read.money(name, currency) for name in
+        ("shipping_fee", "duties", "taxes", "discount", "paid", "already_refunded"))
+    ledger = read_ledger(read, lines, currency)
+    grade = read.optional_text("inspection_grade", INSPECTION_GRADES)
+    payer = read.optional_text("return_shipping_payer", SHIPPING_PAYERS)
+    return_cost = read.optional_money("return_shipping_cost", currency)
+    goodwill = read.optional_money("goodwill", currency)
+    if already > paid:
+        raise read.error("already_refunded", f"{already} is more than the {paid} paid")
+
+    whole_order = source in settings.whole_order_sources
+    refund = _Refund(lines, quantities, ledger, currency)
+    if whole_order and not quantities and explicit is None:
+        refund.quantities = {line.line_id: line.quantity for line in lines}
+        refund.reasons.append(f"a {source.replace('_', ' ')} without lines refunds the whole "
+                              "order")
+    net = net_line_values(lines, discount)
+    items_paid = total(list(net.values()), currency)
+    refund.rules.append("refund.items")
+    if explicit is not None and source == "goodwill" and \
+            settings.goodwill_amount_component == "goodwill":
+        refund.components["items"] = Money.zero(currency)
+        refund.components["goodwill"] = explicit
+        refund.reasons.append(f"goodwill {explicit}: the amount asked for, a goodwill gesture "
+                              "(no goods are refunded)")
+        refund.rules = ["refund.goodwill"]
+    elif explicit is not None:
+        refund.book("items", explicit, items_paid, f"items {explicit}: the amount asked for")
+    else:
+        _items(refund, net, items_paid, discount)
+
+    if whole_order or merchant_fault or (withdrawal and regime
+                                         not in settings.goods_only_withdrawal_regimes):
+        why = f"a {source.replace('_', ' ')}" if whole_order else \
+            "the merchant's fault" if merchant_fault else "a withdrawal"
+        _fee(refund, "outbound_shipping", shipping_fee, why)
+        refund.rules.append("refund.outbound_shipping")
+    if tax_refundable or whole_order:
+        why = f"a {source.replace('_', ' ')}" if whole_order else "the taxes follow the goods"
+        _fee(refund, "duties", duties, why)
+        _fee(refund, "taxes", taxes, why)
+        refund.rules.append("refund.duties_and_taxes")
+    _deductions_and_goodwill(refund, settings, grade, withdrawal or merchant_fault, payer,
+                             return_cost, goodwill)
+    return _capped(refund, paid, already, copy_json(inputs), version)
+
+
+def _items(refund: _Refund, net: dict[str, Money], items_paid: Money, discount: Money) -> None:
+    fresh = refund.fresh("items")
+    before = refund.ledger["items"].units
+    part, gross, notes = Money.zero(refund.currency), Money.zero(refund.currency), []
+    for line in refund.lines:
+        done, count = before.get(line.line_id, 0), fresh[line.line_id]
+        of = Decimal(line.quantity)
+        part = part + cumulative(net[line.line_id], Decimal(done + count), of) - \
+            cumulative(net[line.line_id], Decimal(done), of)
+        gross = gross + line.unit_price.times(count)
+        asked = refund.quantities.get(line.line_id, 0)
+        if asked > count:
+            notes.append(f"{asked - count} of line {line.line_id} refunded before")
+    if discount.is_zero() or part == gross:
+        why = f"items {part}: the refunded lines' value"
+    else:
+        why = f"items {part}: the refunded lines' value {gross} less {gross - part} of the " \
+              f"{discount} order discount, pro-rated by value, unit by unit"
+    if notes:
+        why += f" ({'; '.join(notes)})"
+    refund.book("items", part, items_paid, why, fresh)
+
+
+def _fee(refund: _Refund, name: str, whole: Money, why: str) -> None:
+    """Outbound shipping, duties or taxes: the share of the units refunded, weighted by list
+    price (by units when every line is free)."""
+    free = all(line.unit_price.is_zero() for line in refund.lines)
+    weight = {line.line_id: Decimal(1) if free else line.unit_price.amount
+              for line in refund.lines}
+    fresh, before = refund.fresh(name), refund.ledger[name].units
+    of = sum((weight[line.line_id] * line.quantity for line in refund.lines), Decimal(0))
+    done = sum((weight[id_] * n for id_, n in before.items() if id_ in weight), Decimal(0))
+    now = sum((weight[id_] * n for id_, n in fresh.items()), Decimal(0))
+    part = cumulative(whole, done + now, of) - cumulative(whole, done, of)
+    words = ""
+    if not whole.is_zero():
+        scope = "in full" if part == whole else f"pro rata, of {whole}"
+        words = f"{NAMES[name]} {part} refunded {scope}: {why}"
+    refund.book(name, part, whole, words, fresh)
+
+
+def _deductions_and_goodwill(refund: _Refund, settings: RefundSettings, grade: str | None,
+                             protected: bool, payer: str | None, return_cost: Money | None,
+                             goodwill: Money | None) -> None:
+    components, reasons, rules = refund.components, refund.reasons, refund.rules
+    if grade in settings.restocking_grades:
+        if protected:
+            reasons.append(f"no restocking fee for grade {grade}: never charged on a withdrawal "
+                           "or a merchant-fault return")
+        else:
+            fee = components["items"].times(settings.restocking_fee_rate)
+            components["restocking_fee"] = -fee
+            reasons.append(f"restocking fee {fee}: {percent(settings.restocking_fee_rate)} of "
+                           f"the items for inspection grade {grade}")
+        rules.append("refund.restocking_fee")
+    if payer == "buyer" and return_cost is not None:
+        components["return_shipping"] = -return_cost
+        reasons.append(f"return shipping {return_cost} deducted: the buyer pays it and the "
+                       "merchant issued the label")
+        rules.append("refund.return_shipping")
+    if goodwill is not None:
+        components["goodwill"] = components.get("goodwill", Money.zero(refund.currency)) + \
+            goodwill
+        reasons.append(f"goodwill {goodwill} added")
+        if "refund.goodwill" not in rules:
+            rules.append("refund.goodwill")
+
+
+def _take(parts: dict[str, Money], cut: Money) -> dict[str, Money]:
+    """``cut`` (at most their sum) taken off ``parts`` pro rata to their size; what is left."""
+    shares = cut.allocate([part.amount for part in parts.values()])
+    return {name: part - share for (name, part), share in zip(parts.items(), shares,
+                                                              strict=True)}
+
+
+def _cuts(before: dict[str, Money], after: dict[str, Money]) -> str:
+    return ", ".join(f"{NAMES[name]} {before[name] - left}" for name, left in after.items()
+                     if left != before[name])
+
+
+def _capped(refund: _Refund, paid: Money, already: Money, inputs: JSON,
+            version: int) -> PolicyDecision:
+    currency, zero = refund.currency, Money.zero(refund.currency)
+    components, reasons, rules = refund.components, refund.reasons, refund.rules
+    uncapped = total(list(components.values()), currency)
+    refundable = paid - already
+    amount = uncapped.max(zero).min(refundable)
+    if uncapped > amount:  # above what is left to refund: less of each positive component
+        positive = {name: v for name, v in components.items() if v > zero}
+        kept = _take(positive, uncapped - amount)
+        components.update(kept)
+        reasons.append(f"capped at {refundable}: {paid} paid, {already} already refunded; "
+                       f"taken off the components pro rata: {_cuts(positive, kept)}")
+        rules.append("refund.cap")
+    elif uncapped < amount:  # below zero: deduct only what there was to deduct from
+        deducted = {name: -v for name, v in components.items() if v.is_negative()}
+        kept = _take(deducted, amount - uncapped)
+        components.update({name: -v for name, v in kept.items()})
+        reasons.append(f"the deductions outweigh the refund by {amount - uncapped}: only what "
+                       f"there was to deduct from is deducted ({_cuts(deducted, kept)} less)")
+    outcome = RefundCalculation.NOTHING_TO_REFUND if amount.is_zero() else \
+        RefundCalculation.CAPPED if amount < uncapped else RefundCalculation.CALCULATED
+    reasons.append(f"total {amount}")
+    assert total(list(components.values()), currency) == amount
+    details: JSON = {
+        "components": {name: str(value.amount) for name, value in components.items()
+                       if not value.is_zero()},
+        "components_total": str(amount.amount),
+        "uncapped_total": str(uncapped.amount),
+        "total": str(amount.amount),
+        "currency": currency,
+        "refundable_before": str(refundable.amount),
+        "units": {name: [{"line_id": line_id, "quantity": n} for line_id, n in units.items()]
+                  for name, units in refund.units.items()},
+    }
+    return PolicyDecision(POLICY_ID, version, inputs, outcome, tuple(reasons), tuple(rules),
+                          details)
+
+
+@policy(POLICY_ID, 3, settings=SETTINGS_V2)
+def refund_calculation_v3(inputs: JSON, settings: RefundSettings) -> PolicyDecision:
+    return decide(inputs, settings, 3)
+
