@@ -1,10 +1,12 @@
 """The published product category vocabulary, applied where order lines enter the system.
 
 A line's ``category`` that names a canonical category or one of its aliases is stored under the
-canonical name (``Newspapers`` -> ``newspapers_periodicals``); any other category is kept as
-given and the policies classify it as ``unclassified`` (the merchant default applies). The
-vocabulary itself is data of the policies (``aftersales_core/policies/categories.py``); this
-module publishes it as ``schemas/json/vocabulary/categories.schema.json``."""
+canonical name (``Newspapers``, ``报纸`` or ``newspapers`` in full-width letters ->
+``newspapers_periodicals``: names are compared after NFKC and case folding, words joined by
+``_``); any other category is kept as given and the policies classify it as ``unclassified``
+(the merchant default applies). The vocabulary itself is data of the policies
+(``aftersales_core/policies/categories.py``); this module publishes it as
+``schemas/json/vocabulary/categories.schema.json``."""
 
 from __future__ import annotations
 
@@ -42,7 +44,11 @@ def vocabulary_schema() -> dict[str, Any]:
         "$id": VOCABULARY_ID,
         "title": "Product category",
         "description": "The canonical product categories. An order line may name one of these "
-                       "or an alias (x-aliases), which is stored under the canonical name; any "
+                       "or an alias (x-aliases), which is stored under the canonical name; "
+                       "names are compared after Unicode NFKC normalisation and case folding, "
+                       "with every run of characters other than letters, digits and marks "
+                       "read as one '_' (so 'Custom-made', its full-width form and "
+                       "'custom_made' are one name, '报纸' is itself); any "
                        f"other category is kept as given and treated as {UNCLASSIFIED!r}: the "
                        "merchant default applies (returnable under the standard rules).",
         "oneOf": [{"const": c.name, "title": c.label, "description": RULES[c.exclusion]}

@@ -24,6 +24,7 @@ from aftersales_core.policies import (
     return_eligibility,
     return_eligibility_v2,
     return_eligibility_v3,
+    return_eligibility_v4,
     return_shipping,
 )
 from aftersales_core.policies.registry import (
@@ -59,5 +60,6 @@ __all__ = [
     "return_eligibility",
     "return_eligibility_v2",
     "return_eligibility_v3",
+    "return_eligibility_v4",
     "return_shipping",
 ]

@@ -2,23 +2,31 @@
 category carries.
 
 Upstream systems name categories their own way (``newspapers``, ``Custom-made``,
-``cds_dvds_musicals``); the boundary (``schemas/``) maps known aliases to their canonical name,
-and the policies classify whatever they are given the same way, so an order stored before the
-mapping existed is judged alike. A category that is neither canonical nor an alias is
-*unclassified*: it is kept as given on the order, and the policy records that it applied the
-merchant's default to it, never a silent "no match".
+``cds_dvds_musicals``, ``报纸``, ``newspapers`` in full-width letters); the boundary
+(``schemas/``) maps known aliases to their canonical name, and the policies classify whatever
+they are given the same way, so an order stored before the mapping existed is judged alike. A
+category that is neither canonical nor an alias is *unclassified*: it is kept as given on the
+order, and the policy records that it applied the merchant's default to it, never a silent "no
+match".
 
-Changing this vocabulary changes decisions: it is part of the settings of a policy version.
+Changing this vocabulary changes decisions, so it is versioned with the policies that read it:
+``VOCABULARY_V1`` (ASCII names only: every other character separated words, so ``报纸`` had no
+key at all) is what ``return.eligibility`` v2 and v3 classify with, and re-run with;
+``VOCABULARY`` (names folded with NFKC and case folding, any script's letters kept, the Chinese
+names of ``categories_zh.py``) is what the boundary and ``return.eligibility`` v4 use.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+import unicodedata
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from types import MappingProxyType
 from typing import Literal
+
+from aftersales_core.policies.categories_zh import CHINESE_NAMES
 
 # How a category limits a return that is not the merchant's fault (faulty goods are always
 # returnable): never, only while sealed, or not at all.
@@ -73,8 +81,9 @@ CATEGORIES: Mapping[str, Category] = MappingProxyType(
 )
 
 # Common names of upstream systems (marketplaces, the UCI and Olist data, everyday words) for
-# the canonical categories, after normalisation (lower case, words joined by "_").
-ALIASES: Mapping[str, str] = MappingProxyType({
+# the canonical categories, after normalisation (lower case, words joined by "_"): vocabulary 1.
+# Never change it (recorded decisions re-run with it); add aliases to vocabulary 2 below.
+ALIASES_V1: Mapping[str, str] = MappingProxyType({
     # excluded categories
     "custom": "custom_made", "custommade": "custom_made", "made_to_order": "custom_made",
     "made_to_measure": "custom_made", "bespoke": "custom_made", "personalised": "custom_made",
@@ -131,9 +140,54 @@ ALIASES: Mapping[str, str] = MappingProxyType({
 
 
 @lru_cache(maxsize=4096)  # a pure function of a small vocabulary, called for every line
-def normalise(text: str) -> str:
-    """``"Custom-made "`` -> ``"custom_made"``: lower case, words joined by one underscore."""
+def normalise_v1(text: str) -> str:
+    """Vocabulary 1: ``"Custom-made "`` -> ``"custom_made"``; anything but ASCII letters and
+    digits separates words, so a name in another script has the empty key (it is unclassified)."""
     return re.sub(r"[^0-9a-z]+", "_", text.strip().lower()).strip("_")
+
+
+def _word_character(character: str) -> bool:
+    """Letters and digits of any script, and the marks that belong to them."""
+    return character.isalnum() or unicodedata.category(character).startswith("M")
+
+
+def _fold_once(text: str) -> str:
+    folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())
+    words = "".join(c if _word_character(c) else "_" for c in folded)
+    return re.sub(r"_+", "_", words).strip("_")
+
+
+@lru_cache(maxsize=4096)  # a pure function of a small vocabulary, called for every line
+def normalise(text: str) -> str:
+    """``"Custom-made "`` and its full-width form -> ``"custom_made"``; ``"报纸"`` stays:
+    NFKC (full-width and other compatibility forms become plain ones) and case folding, then
+    words (letters and digits of any script, with their marks) joined by one underscore.
+    Folded until nothing changes, so a key normalises to itself."""
+    key = _fold_once(text)
+    for _ in range(8):  # one more fold changes a key only for exotic compatibility characters
+        again = _fold_once(key)
+        if again == key:
+            break
+        key = again
+    return key
+
+
+def _chinese_aliases() -> dict[str, str]:
+    """The Chinese names as keys; refuses a name that would mean two categories."""
+    found: dict[str, str] = {}
+    for category, names in CHINESE_NAMES.items():
+        for name in names:
+            key = normalise(name)
+            taken = found.get(key) or ALIASES_V1.get(key) or (key if key in CATEGORIES else None)
+            if category not in CATEGORIES or not key or taken not in (None, category):
+                raise ValueError(f"the category name {name!r} is not an alias of {category} "
+                                 f"alone (its key {key!r} means {taken})")
+            found[key] = category
+    return found
+
+
+# Vocabulary 2: vocabulary 1's aliases and the Chinese names (Simplified and Traditional).
+ALIASES: Mapping[str, str] = MappingProxyType({**ALIASES_V1, **_chinese_aliases()})
 
 
 @dataclass(frozen=True)
@@ -149,18 +203,40 @@ class Classified:
         return self.category.name if self.category else UNCLASSIFIED
 
 
+@dataclass(frozen=True)
+class Vocabulary:
+    """One version of the vocabulary: how a name becomes a key, and the aliases it knows."""
+
+    version: int
+    key: Callable[[str], str]
+    aliases: Mapping[str, str]
+
+    def canonical_name(self, text: str) -> str | None:
+        """The canonical name of a category or alias, or None when it is not in the
+        vocabulary."""
+        key = self.key(text)
+        if key in CATEGORIES:
+            return key
+        return self.aliases.get(key)
+
+    def classify(self, text: str) -> Classified:
+        key = self.key(text)
+        if key in CATEGORIES:
+            return Classified(text, CATEGORIES[key], via_alias=key != text)
+        if key in self.aliases:
+            return Classified(text, CATEGORIES[self.aliases[key]], via_alias=True)
+        return Classified(text, None)
+
+
+VOCABULARY_V1 = Vocabulary(1, normalise_v1, ALIASES_V1)
+VOCABULARY = Vocabulary(2, normalise, ALIASES)
+
+
 def canonical_name(text: str) -> str | None:
-    """The canonical name of a category or alias, or None when it is not in the vocabulary."""
-    key = normalise(text)
-    if key in CATEGORIES:
-        return key
-    return ALIASES.get(key)
+    """The canonical name of a category or alias in the current vocabulary, or None."""
+    return VOCABULARY.canonical_name(text)
 
 
 def classify(text: str) -> Classified:
-    key = normalise(text)
-    if key in CATEGORIES:
-        return Classified(text, CATEGORIES[key], via_alias=key != text)
-    if key in ALIASES:
-        return Classified(text, CATEGORIES[ALIASES[key]], via_alias=True)
-    return Classified(text, None)
+    """What ``text`` means in the current vocabulary."""
+    return VOCABULARY.classify(text)

@@ -30,7 +30,7 @@ from aftersales_core.policies.calendar import (
     buyer_zone,
     calendar_period,
 )
-from aftersales_core.policies.categories import UNCLASSIFIED, classify
+from aftersales_core.policies.categories import UNCLASSIFIED, VOCABULARY_V1
 from aftersales_core.policies.findings import Findings
 from aftersales_core.policies.reading import Line, Reader, amount
 from aftersales_core.policies.registry import policy
@@ -99,7 +99,7 @@ def _check_categories(lines: list[Line], goods_intact: bool | None, merchant_fau
     """Classify every line and apply its category's rule; returns the classification."""
     classified: JSON = {}
     for line in lines:
-        found = classify(line.category)
+        found = VOCABULARY_V1.classify(line.category)
         category = found.category
         named = f"category {line.category!r}" + (f", an alias of {found.name}"
                                                  if found.via_alias else "")

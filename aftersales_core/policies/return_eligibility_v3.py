@@ -12,6 +12,9 @@ What changed from v2 (``return_eligibility_v2.py``, still registered for re-runs
   and UK withdrawal, China's no-reason return) only categories the law lets a seller exclude
   are; elsewhere any category the book lists;
 * rule ids no longer carry the number of days (``eu.withdrawal``, not ``eu.withdrawal_14d``).
+
+v4 (``return_eligibility_v4.py``) is this code with category vocabulary 2 (Chinese and
+full-width names); v3 classifies in vocabulary 1, as it did when its decisions were recorded.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from typing import Literal
 from aftersales_core.decisions import JSON, PolicyDecision, copy_json
 from aftersales_core.money import Money, total
 from aftersales_core.policies.calendar import Period, buyer_zone, calendar_period
-from aftersales_core.policies.categories import UNCLASSIFIED, classify
+from aftersales_core.policies.categories import UNCLASSIFIED, VOCABULARY_V1, Vocabulary
 from aftersales_core.policies.findings import Findings
 from aftersales_core.policies.periods import Length
 from aftersales_core.policies.reading import Line, Reader, amount
@@ -121,13 +124,14 @@ def regime_for(settings: EligibilitySettingsV3, market: str, fulfilment: str,
 
 
 def check_categories(lines: list[Line], goods_intact: bool | None, merchant_fault: bool,
-                     regime: Regime, settings: EligibilitySettingsV3,
-                     findings: Findings) -> JSON:
-    """Classify every line and apply the merchant's exclusions as far as the law lets them."""
+                     regime: Regime, settings: EligibilitySettingsV3, findings: Findings,
+                     vocabulary: Vocabulary) -> JSON:
+    """Classify every line in ``vocabulary`` and apply the merchant's exclusions as far as the
+    law lets them."""
     classified: JSON = {}
     regulated = regime.name in REGULATED
     for line in lines:
-        found = classify(line.category)
+        found = vocabulary.classify(line.category)
         category = found.category
         named = f"category {line.category!r}" + (f", an alias of {found.name}"
                                                  if found.via_alias else "")
@@ -173,7 +177,8 @@ def check_categories(lines: list[Line], goods_intact: bool | None, merchant_faul
     return classified
 
 
-def decide(inputs: JSON, settings: EligibilitySettingsV3, version: int) -> PolicyDecision:
+def decide(inputs: JSON, settings: EligibilitySettingsV3, version: int,
+           vocabulary: Vocabulary) -> PolicyDecision:
     read = Reader(POLICY_ID, inputs)
     market, fulfilment = read.market(), read.text("fulfilment", FULFILMENTS)
     currency = read.currency()
@@ -217,7 +222,7 @@ def decide(inputs: JSON, settings: EligibilitySettingsV3, version: int) -> Polic
             findings.note("window.reason", f"the reason {reason!r} has its own "
                                            f"{windows.reasons[reason]} window")
         categories = check_categories(lines, goods_intact, merchant_fault, regime, settings,
-                                      findings)
+                                      findings, vocabulary)
         check_goods(lines, confirmed, goods_intact, merchant_fault, regime, findings)
         if wanted == "repair" and not merchant_fault:
             findings.refer("return.repair_needs_fault",
@@ -269,4 +274,5 @@ def decide(inputs: JSON, settings: EligibilitySettingsV3, version: int) -> Polic
 
 @policy(POLICY_ID, 3, settings=SETTINGS_V3)
 def return_eligibility_v3(inputs: JSON, settings: EligibilitySettingsV3) -> PolicyDecision:
-    return decide(inputs, settings, 3)
+    """Categories classified in vocabulary 1 (v4: vocabulary 2, which knows Chinese names)."""
+    return decide(inputs, settings, 3, VOCABULARY_V1)

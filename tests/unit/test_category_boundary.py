@@ -24,6 +24,10 @@ def line_category(category: str) -> str:
     ("Newspapers", "newspapers_periodicals"), ("custom-made", "custom_made"),
     ("digital_downloads", "digital_download"), ("Health Beauty", "cosmetics"),
     ("cosmetics", "cosmetics"), ("widgets", "widgets"), ("Postage", "Postage"),
+    ("报纸", "newspapers_periodicals"), ("報刊雜誌", "newspapers_periodicals"),
+    ("定制商品", "custom_made"), ("生鲜", "perishable"), ("鲜花", "perishable"),
+    ("ｎｅｗｓｐａｐｅｒｓ", "newspapers_periodicals"),  # noqa: RUF001
+    ("未知品类", "未知品类"),
 ])
 def test_aliases_are_stored_under_their_canonical_name_and_others_as_given(given: str,
                                                                           stored: str) -> None:
