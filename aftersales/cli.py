@@ -269,21 +269,22 @@ def ingest(source: Source, as_principal: AsPrincipal = None) -> None:
         total = count_lines(stream)  # None (no total) unless a regular file
         with Progress(console=errors, transient=True, disable=not errors.is_terminal) as bar:
             task = bar.add_task("ingesting", total=total)
-            worst, applied, skipped, failed = _ingest_all(application, caller,
-                                                          read_documents(stream), bar, task)
-    errors.print(
-        f"ingested: {applied} applied, {skipped} already seen, {failed} failed", highlight=False
-    )
+            worst, applied, held, skipped, failed = _ingest_all(
+                application, caller, read_documents(stream), bar, task)
+    waiting = f" ({held} held for orders not placed)" if held else ""
+    errors.print(f"ingested: {applied} applied{waiting}, {skipped} already seen, {failed} failed",
+                 highlight=False)
     raise typer.Exit(worst)
 
 
 def _ingest_all(application: Services, caller: Caller, documents: Iterator[Document],
-                progress: Progress, task: TaskID) -> tuple[int, int, int, int]:
-    """(exit code, applied, already seen, failed) of applying the documents in batches."""
+                progress: Progress, task: TaskID) -> tuple[int, int, int, int, int]:
+    """(exit code, applied, of them held for orders not placed, already seen, failed) of
+    applying the documents in batches."""
     from dispatch.group_commit import run_together
 
     worst = exit_codes.OK
-    applied = skipped = failed = 0
+    applied = held = skipped = failed = 0
     for chunk in chunked(documents, BATCH):
         jobs = [partial(_ingest_one, application, received_now(caller), document)
                 for document in chunk]
@@ -297,13 +298,14 @@ def _ingest_all(application: Services, caller: Caller, documents: Iterator[Docum
                 fail(f"line {document.line}: {what}{text}")
                 worst, failed = worst or code, failed + 1
                 if code == exit_codes.UNAVAILABLE:
-                    return worst, applied, skipped, failed
+                    return worst, applied, held, skipped, failed
                 continue
             assert done.value is not None
             applied += done.value.applied
+            held += done.value.held
             skipped += not done.value.applied
             emit_json_line(done.value.to_json())
-    return worst, applied, skipped, failed
+    return worst, applied, held, skipped, failed
 
 
 def _ingest_one(application: Services, caller: Caller, document: Document) -> UpstreamResult:

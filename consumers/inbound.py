@@ -156,8 +156,9 @@ class InboundConsumer:
         self.stats.count(record.topic, "applied" if result.applied else "duplicate")
         if result.applied:
             self.stats.applied += 1
-            log.debug("%s: applied %s: %s", where(record), result.event_id,
-                      "; ".join(result.effects))
+            log.log(logging.INFO if result.held else logging.DEBUG, "%s: applied %s: %s",
+                    where(record), result.event_id, "; ".join(result.effects),
+                    extra=fields(record))
         else:
             self.stats.duplicates += 1
             log.info("%s: event %s seen before, ignored", where(record), result.event_id,

@@ -35,12 +35,14 @@ from aftersales_core.policies.calendar import zone
 
 @dataclass
 class UpstreamResult:
-    """What one upstream event did: nothing (a redelivery) or the facts and effects listed."""
+    """What one upstream event did: nothing (a redelivery) or the facts and effects listed;
+    ``held``: applied to an order not placed (yet), so nothing follows from it until it is."""
 
     event_id: str
     order_id: str
     applied: bool
     effects: list[str] = field(default_factory=list)
+    held: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -49,6 +51,15 @@ class UpstreamResult:
             "applied": self.applied,
             "effects": self.effects,
         }
+
+
+def held(order_id: str) -> str:
+    """The effect that says a fact is kept for an order not placed (yet): upstream topics are
+    not ordered with each other, so a shipment scan may come first, and a payment or a
+    cancellation whose OrderPlaced was refused waits for the corrected one. Nothing follows
+    from it (no refund, no case, no quota) until the order is placed; then it counts."""
+    return (f"held: order {order_id} has not been placed (no OrderPlaced accepted for it), "
+            "so nothing follows from this fact until it is")
 
 
 #: What a fact does to its order, given who delivered it; appends its effects, returns the
@@ -82,8 +93,11 @@ class UpstreamService:
             return UpstreamResult(event_id, order_id, applied=False)
         effects: list[str] = []
         also = apply(order, grant.actor, effects)
+        if not order.placed:
+            effects.append(held(order_id))
         self.work.commit(order, *also)
-        return UpstreamResult(event_id, order_id, applied=True, effects=effects)
+        return UpstreamResult(event_id, order_id, applied=True, effects=effects,
+                              held=not order.placed)
 
     def order_placed(
         self,
@@ -180,7 +194,8 @@ class UpstreamService:
                 timestamp=max(occurred_at, order.modified_on),
                 extra=extra,
             )
-            effects.append(f"paid {money}")
+            effects.append(f"paid {money}" if order.placed else
+                           f"payment {payment_id} of {money}")
             caught_up = self.logistics.catch_up(order, effects)
             return [*caught_up, *book_quota_use(self.store, order, effects)]
 

@@ -1,5 +1,6 @@
 """Upstream facts through `aftersales ingest`, as a process: a Chinese category name gets its
-category's rule (China's 7-day no-reason return excludes newspapers)."""
+category's rule (China's 7-day no-reason return excludes newspapers), and a payment whose
+OrderPlaced was refused is held, not reported as paid."""
 
 from __future__ import annotations
 
@@ -50,3 +51,15 @@ def test_a_cn_order_of_newspapers_named_in_chinese_is_refused_a_changed_mind_ret
     shown = json.loads(cli.run("case", "show", result["case_id"], "--format", "json").stdout)
     assert shown["decisions"][0]["inputs"]["lines"][0]["category"] == "newspapers_periodicals"
 
+
+def test_a_payment_after_a_refused_placement_is_held_not_paid(cli: Cli) -> None:
+    refused = order_placed("w17", buyer_timezone="Mars/Olympus")
+    done = cli.run("ingest", "-", as_=UPSTREAM, stdin=jsonl(refused, order_paid(refused)))
+    assert done.returncode == 2
+    assert "line 1: invalid event: buyer_timezone" in done.stderr
+    (held,) = [json.loads(line) for line in done.stdout.splitlines()]
+    assert held["order_id"] == "w17" and held["applied"] is True
+    assert "paid 124.00 EUR" not in held["effects"]
+    assert held["effects"][-1].startswith("held: order w17 has not been placed")
+    assert "ingested: 1 applied (1 held for orders not placed), 0 already seen, 1 failed" \
+        in done.stderr
