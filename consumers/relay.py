@@ -43,9 +43,6 @@ from workers.error_policy import ErrorPolicy
 
 log = logging.getLogger(__name__)
 ISOLATE_BYTES = 64 * 1024  # events larger than this are sent on their own
-# An idle relay asks the store again after this, doubling up to its idle_sleep: a command
-# that follows soon after another waits a few ms for the relay, not a whole idle_sleep.
-FIRST_IDLE_S = 0.002
 
 
 @dataclass
@@ -118,17 +115,11 @@ class Relay:
         """Publish until ``stop`` is set; failures are retried as the error policy says."""
         log.info("relay %s starting after position %d", self.name, self.stats.position)
 
-        idle = FIRST_IDLE_S
-
         def publish_or_idle() -> None:
-            nonlocal idle
             if not self._lead():
                 stop.wait(self.standby_poll)
             elif self.step() == 0:
-                stop.wait(min(idle, self.idle_sleep))
-                idle = min(idle * 2, self.idle_sleep)
-            else:
-                idle = FIRST_IDLE_S
+                stop.wait(self.idle_sleep)
 
         self.policy.keep_running(f"relay {self.name}", stop, publish_or_idle,
                                  end=self._drop_producer, failed=self._failed)
