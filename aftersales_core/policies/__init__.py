@@ -25,6 +25,7 @@ from aftersales_core.policies import (
     return_eligibility_v2,
     return_eligibility_v3,
     return_eligibility_v4,
+    return_eligibility_v5,
     return_shipping,
 )
 from aftersales_core.policies.registry import (
@@ -61,5 +62,6 @@ __all__ = [
     "return_eligibility_v2",
     "return_eligibility_v3",
     "return_eligibility_v4",
+    "return_eligibility_v5",
     "return_shipping",
 ]

@@ -90,6 +90,9 @@ class BuyerZone:
 
     name: str
     source: str  # "buyer" (the order's buyer_timezone), "market" (its default), "fallback"
+    # The market's other zones, for a default counted in whichever of them ends a period last
+    # (return.eligibility v5); empty: counted in ``name`` alone.
+    span: tuple[str, ...] = ()
 
     @property
     def info(self) -> ZoneInfo:
@@ -98,22 +101,33 @@ class BuyerZone:
     def describe(self, market: str) -> str:
         if self.source == "buyer":
             return f"the buyer's time zone {self.name}"
+        if self.source == "market" and self.span:
+            zones = ", ".join((self.name, *self.span))
+            return f"whichever of {market}'s time zones ({zones}) ends the period last (the " \
+                   "order names none)"
         if self.source == "market":
             return f"{self.name}, the default time zone of {market} (the order names none)"
         return f"{self.name} (anywhere on Earth: the order names no zone and {market} has no " \
                "default)"
 
-    def to_json(self) -> dict[str, str]:
-        return {"zone": self.name, "zone_source": self.source}
+    def to_json(self) -> dict[str, Any]:
+        recorded: dict[str, Any] = {"zone": self.name, "zone_source": self.source}
+        if self.span:
+            recorded["zone_span"] = list(self.span)
+        return recorded
 
 
-def buyer_zone(given: str | None, market: str,
-               defaults: Mapping[str, str] = MARKET_ZONES) -> BuyerZone:
+def buyer_zone(given: str | None, market: str, defaults: Mapping[str, str] = MARKET_ZONES,
+               spans: Mapping[str, tuple[str, ...]] | None = None) -> BuyerZone:
+    """The order's zone; without one the market's default, with the market's other zones
+    (``spans``: where its buyers live, for counting in the one that ends a period last)."""
     if given is not None:
         zone(given)
         return BuyerZone(given, "buyer")
     if market in defaults:
-        return BuyerZone(defaults[market], "market")
+        default = defaults[market]
+        others = () if spans is None else tuple(z for z in spans.get(market, ()) if z != default)
+        return BuyerZone(default, "market", others)
     return BuyerZone(ANYWHERE_ON_EARTH, "fallback")
 
 
@@ -162,7 +176,13 @@ class Period:
 
 def calendar_period(start: datetime, where: BuyerZone, *, days: int = 0,
                     years: int = 0) -> Period:
-    """The period of ``years`` and ``days`` counted from the day after ``start``."""
+    """The period of ``years`` and ``days`` counted from the day after ``start``; for a zone
+    with a span, the one of its zones in which it ends last (an event near midnight falls on
+    different days in them), so that no buyer of the market gets less."""
+    if where.span:
+        return max((calendar_period(start, BuyerZone(name, where.source), days=days,
+                                    years=years) for name in (where.name, *where.span)),
+                   key=lambda period: period.ends_at)
     first = local_day(start, where.info)
     last = add_years(first, years) + timedelta(days=days)
     return Period(start, last, end_of_day(last, where.info), where)

@@ -77,8 +77,9 @@ def check_windows(regime: Regime, requested_at: datetime, anchors: dict[str, dat
         period = calendar_period(start, where, days=window.days, years=window.years)
         if binding is None or period.ends_at < binding.ends_at:
             binding = period
-        asked = requested_at.astimezone(where.info).date().isoformat()
-        counted = f"{words} on {period.start.astimezone(where.info).date().isoformat()}"
+        counted_in = period.zone.info  # ``where``'s, or the zone of its span it ended last in
+        asked = requested_at.astimezone(counted_in).date().isoformat()
+        counted = f"{words} on {period.start.astimezone(counted_in).date().isoformat()}"
         if period.contains(requested_at):
             findings.note(window.rule, f"requested on {asked}, within the {window.label} "
                                        f"counted from {counted}, which ends at "

@@ -19,6 +19,7 @@ full-width names); v3 classifies in vocabulary 1, as it did when its decisions w
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import Literal
 
@@ -178,7 +179,9 @@ def check_categories(lines: list[Line], goods_intact: bool | None, merchant_faul
 
 
 def decide(inputs: JSON, settings: EligibilitySettingsV3, version: int,
-           vocabulary: Vocabulary) -> PolicyDecision:
+           vocabulary: Vocabulary,
+           spans: Mapping[str, tuple[str, ...]] | None = None) -> PolicyDecision:
+    """v3's decision (v4: another vocabulary; v5: a market's default zone with its span)."""
     read = Reader(POLICY_ID, inputs)
     market, fulfilment = read.market(), read.text("fulfilment", FULFILMENTS)
     currency = read.currency()
@@ -192,7 +195,7 @@ def decide(inputs: JSON, settings: EligibilitySettingsV3, version: int,
     goods_intact = read.optional_flag("goods_intact")
     given_zone = read.optional_text("buyer_timezone")
     try:
-        where = buyer_zone(given_zone, market, settings.market_zones)
+        where = buyer_zone(given_zone, market, settings.market_zones, spans)
     except ValueError as error:
         raise read.error("buyer_timezone", str(error)) from None
 
@@ -268,6 +271,8 @@ def decide(inputs: JSON, settings: EligibilitySettingsV3, version: int,
         "customs_return_required": cross_border,
         "quota_restorable": amount(quota),
     }
+    if where.span:  # which of the market's zones the binding window was counted in
+        details["window_zone"] = None if binding is None else binding.zone.name
     return PolicyDecision(POLICY_ID, version, copy_json(inputs), findings.verdict(),
                           findings.reasons, findings.rules, details)
 

@@ -28,7 +28,7 @@ POLICIES: dict[str, Callable[..., JSON]] = {
 }
 
 
-CURRENT = {"return.eligibility": 4, "return.shipping": 3, "refund.calculation": 3,
+CURRENT = {"return.eligibility": 5, "return.shipping": 3, "refund.calculation": 3,
            "refund.approval": 3, "complaint.triage": 2}
 
 
