@@ -1,19 +1,19 @@
 """Recently read events per aggregate, so loading a case reads and decodes only what is new.
 
-Stored events never change, so a cached prefix stays true; a load outside a batch still asks
-the store for anything after it (another process may have written), and optimistic concurrency
-still decides every save. Events are immutable values and aggregates are always folded afresh
-from them.
+Stored events never change, so a cached prefix stays true, and optimistic concurrency still
+decides every save. Events are immutable values and aggregates are always folded afresh from
+them. What they decoded does change: an erasure destroys a customer's data keys, and what was
+decoded with them must not be served again, in this process or any other.
 
-A group-commit batch asks the store once instead (``catch_up``): the highest notification id,
-and when anything but this process's own writes lies between it and the last catch-up, which
-aggregates those events belong to; their entries are dropped. Every entry left is then known
-current as of the batch's start, so the batch reads an aggregate the cache holds (or knows to
-be absent) without a query. Positions are committed in order on both stores (SQLite has one
-writer, the PostgreSQL recorder inserts under a table lock), so nothing can appear later below
-a position already seen. A write another process makes after the catch-up still fails the
-batch's save on the aggregate's version, and the commands then run again one by one on fresh
-reads."""
+Every load catches up first (``catch_up``; a group-commit batch does it once, at its start): the
+highest notification id, and when anything but this process's own writes lies between it and
+the last catch-up, which aggregates those events belong to; their entries are dropped, and an
+erasure among them drops everything. Every entry left is then known current, so a load reads an
+aggregate the cache holds (or knows to be absent) without another query. Positions are
+committed in order on both stores (SQLite has one writer, the PostgreSQL recorder inserts under
+a table lock), so nothing can appear later below a position already seen. A write another
+process makes after the catch-up still fails the batch's save on the aggregate's version, and
+the commands then run again one by one on fresh reads."""
 
 from __future__ import annotations
 
@@ -28,6 +28,9 @@ from eventsourcing.persistence import ApplicationRecorder, EventStore
 #: More foreign events than this since the last catch-up: forget everything instead of reading
 #: which aggregates they touched.
 FOREIGN_LIMIT = 2000
+#: Another process erased a customer's personal data (its keys are gone): everything decoded
+#: here is forgotten, whichever aggregates held it.
+ERASURE_TOPIC = "aftersales.customer.PersonalDataErased"
 
 
 class EventCache:
@@ -43,19 +46,21 @@ class EventCache:
         self._synced: int | None = None  # entries reflect every write up to this position
         self._own: set[int] = set()  # positions this process wrote after _synced
 
-    def events(self, store: EventStore[UUID], aggregate_id: UUID,
+    def events(self, store: EventStore[UUID], recorder: ApplicationRecorder, aggregate_id: UUID,
                current: bool = False) -> tuple[Any, ...]:
-        """The aggregate's events in order: the cached ones and whatever the store has after.
+        """The aggregate's events in order, current as of this call.
         ``current``: the caller caught up (``catch_up``) since its last write, so a cached
-        entry (an empty one too: the aggregate does not exist) is used without a query."""
+        entry (an empty one too: the aggregate does not exist) is used without a query; else
+        this catches up first (one query when nobody else wrote), so that an erasure another
+        process recorded drops the decoded personal data cached here before it is served."""
+        if not current:
+            self.catch_up(recorder)
         with self._lock:
             cached = self._items.get(aggregate_id)
-            if current and cached is not None:
+            if cached is not None:
                 self._items.move_to_end(aggregate_id)
                 return cached
-        cached = cached or ()
-        after = cached[-1].originator_version if cached else None
-        events = (*cached, *store.get(aggregate_id, gt=after))
+        events = tuple(store.get(aggregate_id))
         self._put(aggregate_id, events)
         return events
 
@@ -70,6 +75,9 @@ class EventCache:
             self.clear()  # the first catch-up, another store, or too much to read
         elif top - synced > own:  # someone else wrote (or a position was skipped)
             seen = recorder.select_notifications(synced + 1, limit=top - synced, stop=top)
+            if any(n.topic == ERASURE_TOPIC and n.id not in self._own for n in seen):
+                self.clear()  # decoded personal data of an erased customer may be anywhere
+                seen = []
             with self._lock:
                 for notification in seen:
                     if notification.id in self._own:

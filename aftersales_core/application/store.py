@@ -205,10 +205,11 @@ class Store(Application):
         """The aggregate's events: stored (through the cache) and, in a batch, staged."""
         batch = self.current_batch
         if batch is None:
-            return self.cache.events(self.events, aggregate_id)
+            return self.cache.events(self.events, self.recorder, aggregate_id)
         stored = batch.read.get(aggregate_id)
         if stored is None:
-            stored = batch.read[aggregate_id] = self.cache.events(self.events, aggregate_id,
+            stored = batch.read[aggregate_id] = self.cache.events(self.events, self.recorder,
+                                                                  aggregate_id,
                                                                   batch.current)
         return (*stored, *batch.by_aggregate.get(aggregate_id, ()))
 

@@ -314,3 +314,25 @@ def test_a_default_key_file_is_created_beside_a_new_local_store_only(tmp_path: P
     with pytest.raises(KeyEncryptionKeyError, match=r"default key file .* does not exist"):
         open_app(env, environ={})
     assert not key.exists()
+
+
+def test_an_erasure_in_another_process_is_served_at_once_by_a_running_one(
+        app: Services, store_settings: Settings) -> None:
+    """A server that read a customer's case holds it decoded; an administrator erases the
+    customer from another process (the CLI): the server's next read shows [erased], with no
+    write to the case in between."""
+    planted = plant(app)
+    agent = caller(app, "agent-1")
+    for case_id in (planted.complaint_id, planted.return_id):
+        shown = str(app.reads.case(agent, case_id).to_json())
+        assert any(marker in shown for marker in planted.markers)
+    other = open_app(eventsourcing_env(store_settings.database_url,
+                                       store_settings.postgres_schema))
+    try:
+        other.privacy.erase(caller(other, ADMIN), planted.customer_id, "request DSR-7", NOW)
+    finally:
+        other.close()
+    for case_id in (planted.complaint_id, planted.return_id):
+        for as_of in (None, AT + timedelta(hours=3)):
+            shown = app.reads.case(agent, case_id, as_of).to_json()
+            assert set(personal_values(shown)) == {ERASED}, shown
