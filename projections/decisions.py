@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from projections.base import Event, Projection, handles, json_text, kind_of
+from aftersales_core.personal import ERASED
+from projections.base import ERASURE, Event, Projection, handles, json_text, kind_of
 from projections.db import Transaction
 
 
@@ -41,3 +42,17 @@ class Decisions(Projection):
              d["policy_version"], d["outcome"], "\n".join(d["reasons"]),
              ",".join(d.get("rules", [])), json_text(d["inputs"]),
              json_text(d.get("details", {})), event["time"]))
+
+    @handles(ERASURE)
+    def erased(self, event: Event, tx: Transaction) -> None:
+        """The customer's personal data was erased: the decisions about them (the abuse
+        signal, retention) keep their facts but no longer name them in their inputs."""
+        customer_id = event["data"]["customer_id"]
+        if tx.db.is_postgres:
+            statement = ("UPDATE {decisions} SET inputs = jsonb_set(inputs, '{{customer_id}}', "
+                         "to_jsonb(?::text)) WHERE inputs->>'customer_id' = ?")
+        else:
+            statement = ("UPDATE {decisions} SET inputs = json_set(inputs, '$.customer_id', ?) "
+                         "WHERE json_extract(inputs, '$.customer_id') = ?")
+        tx.execute(self.sql(statement), (ERASED, customer_id))
+

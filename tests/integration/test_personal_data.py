@@ -3,6 +3,7 @@ erased by destroying its key, and everything else keeps working after the erasur
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import time
 from datetime import UTC, datetime, timedelta
@@ -62,6 +63,11 @@ def pg_of(request: pytest.FixtureRequest, settings: Settings) -> tuple[str, str]
     if settings.postgres_schema is None:
         return None
     return request.getfixturevalue("pg_schema")  # type: ignore[no-any-return]
+
+
+def native_json(value: Any) -> Any:
+    """A JSON column as read back: text on SQLite, already decoded on PostgreSQL."""
+    return json.loads(value) if isinstance(value, str) else value
 
 
 def personal_values(document: Any) -> list[str]:
@@ -135,6 +141,10 @@ def test_personal_data_is_sealed_and_erasure_leaves_every_reader_working(
                     (planted.order_id,))
     assert rows and {r["customer_id"] for r in rows} == {ERASED}
     assert {r["customer_id"] for r in db.query("SELECT customer_id FROM orders")} == {ERASED}
+    about = [r for r in db.query("SELECT policy_id, inputs FROM decisions")
+             if "customer_id" in native_json(r["inputs"])]
+    assert about and {native_json(r["inputs"])["customer_id"] for r in about} == {ERASED}
+    assert planted.customer_id not in str(db.query("SELECT * FROM decisions"))
     built = report.build(db)
     assert built.headline["complaint cases"] == 1 and built.sections
     db.close()
