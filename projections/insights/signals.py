@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from fractions import Fraction
 from functools import lru_cache
 from typing import Any
 
@@ -28,7 +29,7 @@ SIGNALS = {"page": "flagged", "return": "returned"}  # signal -> the count it te
 MIN_SUPPORT = 20  # delivered orders before a SKU or category is tested
 FDR = 0.05  # Benjamini-Hochberg false-discovery rate across everything tested for a signal
 MIN_CASES = 3  # orders with the signal before an alert
-MIN_LIFT = 1.5  # an alert's rate is at least this multiple of its baseline
+MIN_LIFT = Fraction(3, 2)  # an alert's rate is at least this multiple of its baseline (exact)
 EXAMPLES = 3  # example cases kept with each SKU and alert
 
 
@@ -72,10 +73,17 @@ class Assessment:
         return None if not base or rate is None else rate / base
 
     @property
+    def material(self) -> bool:
+        """Is the rate at least MIN_LIFT times the baseline's? Compared exactly, in fractions:
+        21/23 against 14/23 is exactly 1.5 times, where floats make it 1.4999999999999998."""
+        if not self.baseline.n:
+            return True
+        return (Fraction(self.observed.k, self.observed.n)
+                >= MIN_LIFT * Fraction(self.baseline.k, self.baseline.n))
+
+    @property
     def alert(self) -> bool:
-        lift = self.lift
-        return (self.q_value <= FDR and self.observed.k >= MIN_CASES
-                and (lift is None or lift >= MIN_LIFT))
+        return self.q_value <= FDR and self.observed.k >= MIN_CASES and self.material
 
 
 @lru_cache(maxsize=1 << 16)

@@ -14,6 +14,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from fractions import Fraction
 from math import exp, lgamma, log, log1p
 from pathlib import Path
 from typing import Any
@@ -160,7 +161,7 @@ def upper_tail(k: int, n: int, p: float) -> float:
 
 
 def alerts(pairs: Pairs, min_support: int = 20, fdr: float = 0.05, min_cases: int = 3,
-           min_lift: float = 1.5) -> dict[tuple[str, str, str], tuple[int, int]]:
+           min_lift: Fraction = Fraction(3, 2)) -> dict[tuple[str, str, str], tuple[int, int]]:
     """(level, category, sku) -> (cases, orders) of the alerts of one merchant and signal."""
     total_k = sum(len(v["cases"]) for v in pairs.values())
     total_n = sum(len(v["orders"]) for v in pairs.values())
@@ -189,7 +190,7 @@ def alerts(pairs: Pairs, min_support: int = 20, fdr: float = 0.05, min_cases: in
         passed = max((i + 1 for i, (p, _) in enumerate(ranked) if p <= (i + 1) * fdr / m),
                      default=0)
         for _, (key, k, n, rk, rn) in ranked[:passed]:
-            lift_ok = rk == 0 or (k / n) >= min_lift * (rk / rn)
+            lift_ok = rk == 0 or Fraction(k, n) >= min_lift * Fraction(rk, rn)
             if k >= min_cases and lift_ok:
                 found[key] = (k, n)
     return found

@@ -102,3 +102,13 @@ def test_alert_rows_carry_the_evidence() -> None:
         20, 10, 1000, 20)
     assert 0 < x["low"] < x["rate"] == 0.5 < x["high"] < 1
     assert x["reasons"] == "{}" and x["examples"] == "[]"
+
+
+def test_a_rate_exactly_one_and_a_half_times_its_peers_is_material() -> None:
+    """21/23 against 14/23 is 1.5 times exactly; in floating point it is 1.4999999999999998."""
+    items = assess([sku("SKU-X", 23, returned=21), sku("PEER", 23, returned=14)])
+    x = found(items, "return", "SKU-X")
+    assert x is not None and x.q_value <= 0.05 and x.alert and x.material
+    below = found(assess([sku("SKU-X", 2300, returned=2099), sku("PEER", 2300, returned=1400)]),
+                  "return", "SKU-X")
+    assert below is not None and not below.alert and not below.material
