@@ -82,16 +82,22 @@ def _assessment_rows(items: list[Assessment], level: str) -> list[dict[str, Any]
         row = by_key.setdefault((a.merchant, a.category, a.sku), {
             "merchant": a.merchant, "category": a.category,
             **({"sku": a.sku} if level == "sku" else {}),
-            "orders": a.observed.n, "units_returned_%": _share(a.units)})
+            "orders": a.observed.n, "units_returned_%": _share(a.units),
+            "peers": a.baseline_scope})
         row[f"{a.signal}_rate"] = a.observed
         row[f"{a.signal}_baseline"] = a.baseline
         row[f"{a.signal}_q"] = a.q_value
         row[f"{a.signal}_alert"] = a.alert
         row["reasons"] = a.reasons
     rows = list(by_key.values())
-    rows.sort(key=lambda r: (min(r.get("page_q", 1.0), r.get("return_q", 1.0)),
+    rows.sort(key=lambda r: (min(_rank(r.get("page_q")), _rank(r.get("return_q"))),
                              -r["orders"], r["merchant"], r["category"], r.get("sku", "")))
     return rows
+
+
+def _rank(q: float | None) -> float:
+    """The smallest q first; the untested (no peers, q None) after every tested one."""
+    return 2.0 if q is None else q
 
 
 def _share(rate: Rate) -> float | None:
@@ -199,7 +205,7 @@ def products(db: ReadDatabase, since: str | None = None, market: str | None = No
     insight.views += [
         View("skus", "SKUs tested (at least 20 delivered orders)", skus,
              brief=["merchant", "category", "sku", "orders", "return_rate", "return_q",
-                    "page_rate", "page_q", "reasons"]),
+                    "page_rate", "page_q", "peers", "reasons"]),
         View("categories", "Categories tested", _assessment_rows(items, "category")),
         markets(db, since, market),
         weeks(db, since, market),

@@ -4,10 +4,12 @@ For every SKU with at least MIN_SUPPORT delivered orders and each signal (``page
 a return or complaint reason that points at the product page; ``return``: orders with any
 return of the SKU), the exact one-sided binomial test asks whether the SKU's share of orders
 with the signal is above its baseline: the rest of its category (or of all SKUs when the rest of
-the category has fewer than MIN_SUPPORT orders). The p-values of all SKUs tested for a signal
-get Benjamini-Hochberg q-values; an alert needs q <= FDR, at least MIN_CASES orders with the
-signal and a rate at least MIN_LIFT times the baseline. Categories are tested the same way
-against all other categories. Pure functions; documented in the README."""
+the category has fewer than MIN_SUPPORT orders). A SKU or category without peers (the
+merchant's only one) is not tested: no p, no q, no alert, and it does not count among the tests.
+The p-values of all SKUs tested for a signal get Benjamini-Hochberg q-values; an alert needs
+q <= FDR, at least MIN_CASES orders with the signal and a rate at least MIN_LIFT times the
+baseline. Categories are tested the same way against the merchant's other categories. Pure
+functions; documented in the README."""
 
 from __future__ import annotations
 
@@ -31,6 +33,7 @@ FDR = 0.05  # Benjamini-Hochberg false-discovery rate across everything tested f
 MIN_CASES = 3  # orders with the signal before an alert
 MIN_LIFT = Fraction(3, 2)  # an alert's rate is at least this multiple of its baseline (exact)
 EXAMPLES = 3  # example cases kept with each SKU and alert
+NO_PEERS = "no peers to compare with"  # the scope of a SKU or category that is not tested
 
 
 @dataclass
@@ -46,8 +49,8 @@ class Assessment:
     baseline: Rate  # the same among its peers
     baseline_scope: str  # which peers: the rest of the category, the merchant's other SKUs…
     units: Rate  # units returned of units sold (no interval: units are not independent)
-    p_value: float = 1.0
-    q_value: float = 1.0
+    p_value: float | None = None  # None: not tested (no peers)
+    q_value: float | None = None
     tested: int = 0  # how many were tested for this signal at this level (BH's m)
     rows: Sequence[Mapping[str, Any]] = field(default_factory=list, repr=False)  # evidence
 
@@ -73,17 +76,23 @@ class Assessment:
         return None if not base or rate is None else rate / base
 
     @property
+    def has_peers(self) -> bool:
+        """Is there anything to compare with? Without peers there is no test."""
+        return self.baseline.n > 0
+
+    @property
     def material(self) -> bool:
         """Is the rate at least MIN_LIFT times the baseline's? Compared exactly, in fractions:
         21/23 against 14/23 is exactly 1.5 times, where floats make it 1.4999999999999998."""
-        if not self.baseline.n:
-            return True
+        if not self.has_peers:
+            return False
         return (Fraction(self.observed.k, self.observed.n)
                 >= MIN_LIFT * Fraction(self.baseline.k, self.baseline.n))
 
     @property
     def alert(self) -> bool:
-        return self.q_value <= FDR and self.observed.k >= MIN_CASES and self.material
+        return (self.q_value is not None and self.q_value <= FDR
+                and self.observed.k >= MIN_CASES and self.material)
 
 
 @lru_cache(maxsize=1 << 16)
@@ -94,7 +103,8 @@ def p_value(k: int, n: int, rest_k: int, rest_n: int) -> float:
 
 
 def assess(totals: Sequence[Mapping[str, Any]]) -> list[Assessment]:
-    """Every tested SKU and category, for both signals, with p- and q-values.
+    """Every SKU and category with enough support, for both signals, with p- and q-values
+    (None for those without peers: they are not tested).
 
     ``totals``: one mapping per (merchant, category, sku) with orders, returned, flagged,
     units_sold, units_returned, reasons, return_examples and page_examples (JSON text). A SKU's
@@ -136,15 +146,16 @@ def assess(totals: Sequence[Mapping[str, Any]]) -> list[Assessment]:
                 "the merchant's other categories",
                 Rate(sum(r["units_returned"] for r in members),
                      sum(r["units_sold"] for r in members)), rows=members))
-        for tested in (skus, categories):
-            for item in tested:
-                item.p_value = p_value(item.observed.k, item.observed.n, item.baseline.k,
-                                       item.baseline.n)
-                item.tested = len(tested)
-            for item, q in zip(tested, benjamini_hochberg([i.p_value for i in tested]),
-                               strict=True):
-                item.q_value = q
-            out += tested
+        for level in (skus, categories):
+            tested = [item for item in level if item.has_peers]
+            pvalues = [p_value(i.observed.k, i.observed.n, i.baseline.k, i.baseline.n)
+                       for i in tested]
+            for item, p, q in zip(tested, pvalues, benjamini_hochberg(pvalues), strict=True):
+                item.p_value, item.q_value, item.tested = p, q, len(tested)
+            for item in level:
+                if not item.has_peers:
+                    item.baseline_scope = NO_PEERS
+            out += level
     return out
 
 

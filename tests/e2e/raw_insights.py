@@ -180,17 +180,19 @@ def alerts(pairs: Pairs, min_support: int = 20, fdr: float = 0.05, min_cases: in
                     rest_k, rest_n = cat_k[cat] - k, cat_n[cat] - n
                     if rest_n < min_support:
                         rest_k, rest_n = total_k - k, total_n - n
-                    tests.append(((level, cat, sku), k, n, rest_k, rest_n))
+                    if rest_n:  # without peers there is no test
+                        tests.append(((level, cat, sku), k, n, rest_k, rest_n))
         else:
             tests = [((level, cat, ""), cat_k[cat], cat_n[cat], total_k - cat_k[cat],
-                      total_n - cat_n[cat]) for cat in cat_n if cat_n[cat] >= min_support]
+                      total_n - cat_n[cat]) for cat in cat_n
+                     if cat_n[cat] >= min_support and total_n - cat_n[cat]]
         m = len(tests)
         ranked = sorted((upper_tail(k, n, (rk + 0.5) / (rn + 1)), t)
                         for t in tests for (_, k, n, rk, rn) in [t])
         passed = max((i + 1 for i, (p, _) in enumerate(ranked) if p <= (i + 1) * fdr / m),
                      default=0)
         for _, (key, k, n, rk, rn) in ranked[:passed]:
-            lift_ok = rk == 0 or Fraction(k, n) >= min_lift * Fraction(rk, rn)
+            lift_ok = Fraction(k, n) >= min_lift * Fraction(rk, rn)
             if k >= min_cases and lift_ok:
                 found[key] = (k, n)
     return found

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from projections.insights.products import _assessment_rows
 from projections.insights.signals import MIN_SUPPORT, Assessment, alert_rows, assess
 from projections.insights.stats import Rate
 
@@ -112,3 +113,26 @@ def test_a_rate_exactly_one_and_a_half_times_its_peers_is_material() -> None:
     below = found(assess([sku("SKU-X", 2300, returned=2099), sku("PEER", 2300, returned=1400)]),
                   "return", "SKU-X")
     assert below is not None and not below.alert and not below.material
+
+
+def test_a_merchant_with_one_sku_has_no_peers_so_nothing_is_tested() -> None:
+    """SKU-SOLO is its merchant's only SKU (and category): nothing to compare it with, so no
+    p, no q, no alert, and it does not count among the tests of the other merchant."""
+    items = assess([sku("SKU-SOLO", 20, returned=16, merchant="solo"),
+                    *catalogue(sku("X", 20, flagged=10))])
+    solo = [i for i in items if i.merchant == "solo"]
+    assert {(i.level, i.signal) for i in solo} == {
+        ("sku", "page"), ("sku", "return"), ("category", "page"), ("category", "return")}
+    for item in solo:
+        assert item.baseline.n == 0 and item.baseline_scope == "no peers to compare with"
+        assert item.p_value is None and item.q_value is None and item.tested == 0
+        assert not item.material and not item.alert
+    assert not [r for r in alert_rows(items) if r["merchant"] == "solo"]
+    x = found(items, "page", "X")
+    assert x is not None and x.tested == 11 and x.alert  # X and the 10 peers of m1
+    home = next(i for i in items if i.level == "category" and i.merchant == "m1"
+                and i.signal == "page")
+    assert home.p_value is None and home.tested == 0  # m1 sells one category
+    rows = _assessment_rows(items, "sku")
+    assert rows[-1]["sku"] == "SKU-SOLO" and rows[-1]["peers"] == "no peers to compare with"
+    assert rows[-1]["return_q"] is None and rows[-1]["page_q"] is None
