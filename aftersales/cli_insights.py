@@ -3,7 +3,6 @@ tells the merchant, from the read models (README, "Insights")."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated
 
@@ -23,7 +22,6 @@ insights_app = typer.Typer(
          "scorecards, complaint drivers, refund economics. Rates show their support n and 95 % "
          "interval; definitions in the README.", no_args_is_help=True)
 
-MARKET = re.compile(r"^[A-Z]{2}$")
 Since = Annotated[str | None, typer.Option(
     help="only what happened from this date (YYYY-MM-DD, UTC midnight) or RFC 3339 time on")]
 Market = Annotated[str | None, typer.Option(help="one market, ISO 3166-1 alpha-2 (e.g. DE)")]
@@ -35,6 +33,7 @@ Limit = Annotated[int | None, typer.Option(
 
 
 def _filters(since: str | None, market: str | None) -> tuple[str | None, str | None]:
+    from aftersales_core.policies.markets import check_market
     from projections.insights.periods import since_bound
 
     try:
@@ -42,9 +41,12 @@ def _filters(since: str | None, market: str | None) -> tuple[str | None, str | N
     except ValueError as error:
         fail(f"--since {since!r}: {error} (expected YYYY-MM-DD or an RFC 3339 time with offset)")
         raise typer.Exit(exit_codes.INVALID) from None
-    if market is not None and not MARKET.match(market):
-        fail(f"--market {market!r}: expected a two-letter ISO 3166-1 code in capitals, e.g. DE")
-        raise typer.Exit(exit_codes.INVALID)
+    if market is not None:
+        try:
+            check_market(market)  # assigned codes only: XX, ZZ or EU would match nothing
+        except ValueError as error:
+            fail(f"--market {market!r}: {error}")
+            raise typer.Exit(exit_codes.INVALID) from None
     return bound, market
 
 

@@ -10,6 +10,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Path, Query, Request
 from starlette.responses import Response
 
+from aftersales_core.policies.markets import check_market
 from api.auth import Authenticated
 from api.http import PROBLEMS, answer, caller, runtime
 from api.problems import Problem
@@ -44,5 +45,11 @@ def get_insight(request: Request, who: Who, name: Name, since: Since = None,
     except (ValueError, OverflowError) as error:
         raise Problem(400, "invalid", f"since: {error}", fields=(("since", str(error)),)
                       ) from None
+    if market is not None:
+        try:
+            check_market(market)  # assigned codes only: XX, ZZ or EU would match nothing
+        except ValueError as error:
+            raise Problem(400, "invalid", f"market: {error}", fields=(("market", str(error)),)
+                          ) from None
     build = BUILDS[name]
     return answer(rt.read(lambda db: build(db, bound, market)).as_json())

@@ -31,7 +31,10 @@ def test_bad_filters_are_named(api: ApiServer, world: World) -> None:
         for params, field in [({"since": "2026-13-01"}, "since"),
                               ({"since": "2026-03-01T00:00:00"}, "since"),
                               ({"since": "20261201"}, "times must be RFC 3339 strings"),
-                              ({"market": "de"}, "market")]:
+                              ({"market": "de"}, "market"),
+                              ({"market": "XX"}, "'XX' is not a market"),
+                              ({"market": "ZZ"}, "'ZZ' is not a market"),
+                              ({"market": "EU"}, "'EU' is not a market")]:
             done = client.get("/v1/insights/carriers", params=params)
             assert done.status_code == 400, (params, done.text)
             assert field in done.text

@@ -263,6 +263,8 @@ def test_insights_in_every_format_with_filters(cli: Cli) -> None:
 
 @pytest.mark.parametrize(("args", "complaint"), [
     (["--market", "de"], "--market 'de'"), (["--market", "DEU"], "--market"),
+    (["--market", "XX"], "'XX' is not a market"), (["--market", "ZZ"], "'ZZ' is not a market"),
+    (["--market", "EU"], "'EU' is not a market"),
     (["--since", "yesterday"], "--since 'yesterday'"),
     (["--since", "2026-03-01T10:00:00"], "with an offset"),
     (["--view", "nope"], "no view 'nope'"), (["--format", "xml"], "xml")])
