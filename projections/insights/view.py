@@ -3,6 +3,7 @@ CSV, the report draws, and the service API and desk can serve as they are."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -60,8 +61,17 @@ def json_value(value: Any) -> Any:
     if isinstance(value, Rate):
         return value.as_json()
     if isinstance(value, float):
-        return round(value, 6)
+        return machine_float(value)
     return value
+
+
+def machine_float(value: float) -> float:
+    """A float for JSON and CSV: 6 decimals from 1 up, 6 significant digits below, so that a
+    p-value of 2.66e-57 stays 2.66e-57 (6 decimals made it 0.0, which an exact test never
+    gives, and tied every such q at 0 when ranking)."""
+    if not math.isfinite(value) or abs(value) >= 1:
+        return round(value, 6)
+    return float(f"{value:.6g}")
 
 
 def json_row(row: dict[str, Any]) -> dict[str, Any]:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from projections.insights.products import _assessment_rows
+from projections.insights.products import _assessment_rows, alert_view
 from projections.insights.signals import MIN_SUPPORT, Assessment, alert_rows, assess
 from projections.insights.stats import Rate
+from projections.insights.view import Insight, flat_row, json_value, text_value
 
 
 def sku(name: str, orders: int, flagged: int = 0, returned: int = 0, category: str = "home",
@@ -136,3 +137,20 @@ def test_a_merchant_with_one_sku_has_no_peers_so_nothing_is_tested() -> None:
     rows = _assessment_rows(items, "sku")
     assert rows[-1]["sku"] == "SKU-SOLO" and rows[-1]["peers"] == "no peers to compare with"
     assert rows[-1]["return_q"] is None and rows[-1]["page_q"] is None
+
+
+def test_p_and_q_values_keep_their_significant_digits_in_json_and_csv() -> None:
+    """An exact test never gives p = 0: 150 of 200 against peers at 2 % is p ~ 1e-200, and
+    JSON and CSV carry it as the table does (6 decimals made it 0.0)."""
+    items = assess(catalogue(sku("X", 200, flagged=150)))
+    x = found(items, "page", "X")
+    assert x is not None and x.p_value is not None and 0 < x.p_value < 1e-100
+    view = alert_view(items)
+    row = Insight("products", views=[view]).as_json()["views"]["alerts"]["rows"][0]
+    assert row["sku"] == "X" and row["p_value"] > 0 and row["q_value"] > 0
+    assert f"{row['p_value']:.3g}" == text_value(x.p_value)
+    assert row["p_value"] == float(f"{x.p_value:.6g}")
+    flat = flat_row(view.rows[0])
+    assert flat["p_value"] == row["p_value"] and flat["q_value"] == row["q_value"]
+    assert json_value(0.5) == 0.5 and json_value(12.3456789) == 12.345679
+    assert json_value(0.0123456789) == 0.0123457 and json_value(0.0) == 0.0
