@@ -7,6 +7,11 @@ from collections import defaultdict
 from decimal import Decimal
 from typing import Any
 
+from aftersales_core.policies.vocabulary import (
+    COMPLAINT_CATEGORIES,
+    LOGISTICS_EVENT_TYPES,
+    RETURN_REASONS,
+)
 from projections.db import ReadDatabase
 from projections.insights.periods import hours_between
 from projections.insights.stats import percentile
@@ -14,17 +19,25 @@ from projections.insights.view import Chart, Insight, View
 from projections.refunds import COMPONENTS
 
 DEDUCTIONS = ("restocking_fee", "return_shipping")  # kept back from the buyer
+PARCEL = "parcel "  # a logistics refund's reason: "parcel Lost" (application/logistics.py)
 
 
 def reason_of(refund: dict[str, Any]) -> str:
-    """A bounded reason: the return reason, the complaint category, the parcel exception, or
-    the source itself (cancellation and goodwill reasons are free text)."""
-    reason = refund["reason"] or ""
-    if refund["source"] in ("return", "logistics_exception"):
-        return f"{refund['source']}: {reason}" if reason else refund["source"]
-    if refund["source"] == "complaint":
-        return reason.replace("complaint ", "complaint: ", 1) if reason else "complaint"
-    return str(refund["source"])
+    """A bounded reason, the code of the refund's source: its return's reason, its complaint's
+    category, the parcel exception, else the source itself. Never the refund request's own
+    reason: free text an agent writes ("Call with Mrs Jane Doe +49 …"), personal data that
+    must not reach every report; only codes of the closed vocabularies are shown."""
+    source = str(refund["source"])
+    code, kind = refund.get("source_reason"), refund.get("source_type")
+    if source == "return" and kind == "return" and code in RETURN_REASONS:
+        return f"return: {code}"
+    if source == "complaint" and kind == "complaint" and code in COMPLAINT_CATEGORIES:
+        return f"complaint: {code}"
+    if source == "logistics_exception":  # the runner writes "parcel <exception>"
+        scan = (refund["reason"] or "").removeprefix(PARCEL)
+        if scan in LOGISTICS_EVENT_TYPES:
+            return f"{source}: {scan}"
+    return source
 
 
 def _share(part: Decimal, whole: Decimal) -> float | None:
@@ -46,7 +59,8 @@ def load(db: ReadDatabase, since: str | None, market: str | None
                       f"FROM orders o WHERE {where}", params)
     refunds = db.query(
         "SELECT r.*, o.market AS market, o.cancelled_at AS order_cancelled_at, "
-        "k.opened_at AS source_opened_at, k.returnless AS returnless FROM refunds r "
+        "k.opened_at AS source_opened_at, k.returnless AS returnless, "
+        "k.case_type AS source_type, k.reason AS source_reason FROM refunds r "
         "JOIN orders o ON o.order_id = r.order_id LEFT JOIN cases k ON k.case_id = "
         f"r.source_case_id WHERE r.status = 'settled' AND {where}", params)
     return orders, refunds
