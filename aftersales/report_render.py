@@ -56,19 +56,21 @@ def plain(text: object, limit: int = 60) -> str:
     return value.replace("$", r"\$")
 
 
-def _label(row: dict[str, Any], x: str) -> str:
-    label = str(row.get(x) or "")
-    if x != "market" and row.get("market"):
-        label += f" {row['market']}"
-    return plain(label)
+def _label(row: dict[str, Any], chart: Chart) -> str:
+    """A bar's label: its x and the columns that tell it from the other rows ('FR · EUR',
+    'FR · return: changed_mind · EUR'), so that no two rows share a label."""
+    return plain(" · ".join(str(row.get(c) or "") for c in (chart.x, *chart.label)))
 
 
 def _bars(ax: Axes, section: Section, chart: Chart) -> None:
     """Bars; a rate's bar carries its 95 % interval and its support n."""
     rows = [r for r in section.chart_rows
             if not (isinstance(r.get(chart.y), Rate) and not r[chart.y].n)][:15][::-1]
-    labels, values = [_label(r, chart.x) for r in rows], [number(r.get(chart.y)) for r in rows]
-    ax.barh(labels, values, color=BLUE)
+    labels, values = [_label(r, chart) for r in rows], [number(r.get(chart.y)) for r in rows]
+    # one bar per row at its own position: labels on a categorical axis would merge equal
+    # ones and move every interval and n after them onto another row's bar
+    ax.barh(range(len(rows)), values, color=BLUE)
+    ax.set_yticks(range(len(rows)), labels)
     rates = [(i, v) for i, r in enumerate(rows) if isinstance(v := r.get(chart.y), Rate)]
     reach = max(values, default=0.0)
     if rates:

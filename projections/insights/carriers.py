@@ -77,7 +77,7 @@ def scorecards(rows: list[dict[str, Any]], damaged: set[str], by_month: bool = T
     if not by_month:
         out.sort(key=lambda r: (-r["parcels"], r["carrier"], r["market"]))
         return View("carriers", "Carriers (carrier x market, every month)", out, note=note,
-                    chart=Chart("bar", "carrier", "on_time"))
+                    chart=Chart("bar", "carrier", "on_time", label=("market",)))
     return View("scorecards", "Carrier scorecards (carrier x market x month of dispatch)", out,
                 note=note)
 

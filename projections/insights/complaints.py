@@ -94,7 +94,7 @@ def drivers(rows: list[dict[str, Any]]) -> View:
             "satisfaction_mean": None if not scores else round(mean(scores), 2),
             "rated": len(scores)})
     return View("drivers", "Complaint drivers (category x channel)", out,
-                chart=Chart("bar", "category", "complaints"),
+                chart=Chart("bar", "category", "complaints", label=("channel",)),
                 note="times in hours from filing (p50/p90, nearest rank); reopened: of the "
                      "complaints resolved at least once")
 

@@ -156,7 +156,7 @@ def markets(db: ReadDatabase, since: str | None, market: str | None) -> View:
                     "value_returned_%": None if not value else
                     round(float(100 * value_back / value), 2)})
     return View("markets", "Return rate by market (share of delivered orders with a return)",
-                out, chart=Chart("bar", "market", "return_rate"),
+                out, chart=Chart("bar", "market", "return_rate", label=("currency",)),
                 note="orders delivered in the period (by delivery date); units and value "
                      "returned are capped at those sold, so no rate exceeds 100 %")
 

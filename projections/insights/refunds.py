@@ -85,7 +85,8 @@ def shares(orders: list[dict[str, Any]], refunds: list[dict[str, Any]]) -> View:
     out.sort(key=lambda r: (r["market"], r["currency"], r["reason"] != "all reasons",
                             -Decimal(r["refunded"]), r["reason"]))
     return View("shares", "Refunded share of sales by market and reason", out,
-                chart=Chart("bar", "market", "refunded_%_of_sales"),
+                chart=Chart("bar", "market", "refunded_%_of_sales",
+                              label=("reason", "currency")),
                 note="settled refunds of the orders placed in the period, over what was paid "
                      "for those orders (never above 100 %: refunds of an order are capped at "
                      "what was paid for it)")
@@ -138,7 +139,7 @@ def time_to_money(refunds: list[dict[str, Any]]) -> View:
             "days_p50": percentile(days, 0.5), "days_p90": percentile(days, 0.9),
             "days_max": round(max(days), 2)} for (m, s), days in sorted(groups.items())]
     return View("time_to_money", "Days until the buyer has the money back", out,
-                chart=Chart("bar", "source", "days_p50"),
+                chart=Chart("bar", "source", "days_p50", label=("market",)),
                 note="from the buyer's request (the return or complaint that led to it, the "
                      "order's cancellation; else the refund request) to settlement")
 

@@ -18,6 +18,7 @@ class Chart:
     series: str | None = None  # line charts: one panel per value of this column
     also: str | None = None  # line charts: a second value column drawn beside y
     band: tuple[str, str] | None = None  # line charts: the normal range's (low, high) columns
+    label: tuple[str, ...] = ()  # bar charts: the columns besides x that tell rows apart
 
 
 @dataclass

@@ -68,3 +68,43 @@ def test_weekly_lines_draw_the_interval_the_normal_range_and_break_at_gaps() -> 
     normal = [line for line in ax.lines if line.get_label() == "normal range"]
     assert normal and not any(math.isnan(y) for y in
                               np.asarray(normal[0].get_ydata(), dtype=float)[:3])
+
+
+def test_each_bar_is_one_row_with_its_own_label_interval_and_n() -> None:
+    """FR sells in EUR and USD: five rows are five bars, and CZ's interval stays on CZ's bar
+    (labels on a categorical axis merged the two FR rows and shifted every interval after)."""
+    rows = [{"market": "DE", "currency": "EUR", "return_rate": Rate(110, 457)},
+            {"market": "FR", "currency": "EUR", "return_rate": Rate(55, 392)},
+            {"market": "FR", "currency": "USD", "return_rate": Rate(3, 31)},
+            {"market": "CZ", "currency": "CZK", "return_rate": Rate(8, 40)},
+            {"market": "GB", "currency": "GBP", "return_rate": Rate(240, 1768)}]
+    fig = _figure(section(Chart("bar", "market", "return_rate", label=("currency",)), rows))
+    assert fig is not None
+    ax = fig.axes[0]
+    drawn = rows[::-1]  # the first row at the top
+    assert [t.get_text() for t in ax.get_yticklabels()] == [
+        f"{r['market']} · {r['currency']}" for r in drawn]
+    assert [round(b.get_y() + b.get_height() / 2, 6) for b in ax.patches] == list(range(5))
+    whiskers = next(c for c in ax.containers if c.__class__.__name__ == "ErrorbarContainer")
+    for segment in whiskers.lines[2][0].get_segments():
+        row = drawn[round(float(segment[0][1]))]
+        low, high = row["return_rate"].interval
+        assert (round(float(segment[0][0]), 6), round(float(segment[1][0]), 6)) == (
+            round(low * 100, 6), round(high * 100, 6))
+    for text in ax.texts:
+        rate = drawn[round(text.get_position()[1])]["return_rate"]
+        assert text.get_text().strip() == f"n={rate.n:,}"
+
+
+def test_refunded_shares_draw_every_reason_of_a_market_as_its_own_bar() -> None:
+    rows = [{"market": "FR", "currency": "EUR", "reason": reason, "refunded_%_of_sales": share}
+            for reason, share in (("all reasons", 9.0), ("return: changed_mind", 6.0),
+                                  ("complaint: damaged", 3.0))]
+    fig = _figure(section(Chart("bar", "market", "refunded_%_of_sales",
+                                label=("reason", "currency")), rows))
+    assert fig is not None
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == [
+        "FR · complaint: damaged · EUR", "FR · return: changed_mind · EUR",
+        "FR · all reasons · EUR"]
+    assert [b.get_width() for b in ax.patches] == [3.0, 6.0, 9.0]
