@@ -11,7 +11,7 @@ import typer
 from aftersales import exit_codes
 from aftersales.cli_projections import require_read
 from aftersales.identity import AsPrincipal
-from aftersales.output import Format, console, emit_rows, fail, table
+from aftersales.output import Format, console, emit_json_line, emit_rows, fail, table
 
 if TYPE_CHECKING:
     from projections.db import ReadDatabase
@@ -23,9 +23,13 @@ insights_app = typer.Typer(
          "interval; definitions in the README.", no_args_is_help=True)
 
 Since = Annotated[str | None, typer.Option(
-    help="only what happened from this date (YYYY-MM-DD, UTC midnight) or RFC 3339 time on")]
+    help="only what happened at or after this date (YYYY-MM-DD: its UTC midnight) or RFC 3339 "
+         "time; what counts is each insight's own moment: delivery (products), the first scan "
+         "(carriers), filing (complaints), the order's placement (refunds)")]
 Market = Annotated[str | None, typer.Option(help="one market, ISO 3166-1 alpha-2 (e.g. DE)")]
-Fmt = Annotated[Format, typer.Option("--format", help="table for people; json or csv")]
+Fmt = Annotated[Format, typer.Option(
+    "--format", help="table for people; json (the document the service API answers), csv or "
+                     "tsv (one view: the first unless --view names one)")]
 ViewName = Annotated[str | None, typer.Option(
     "--view", help="only this view (csv prints one view: the first unless named)")]
 Limit = Annotated[int | None, typer.Option(
@@ -77,10 +81,10 @@ def _run(build: Callable[[ReadDatabase, str | None, str | None], Insight],
         document["views"] = {v.name: {**document["views"][v.name],
                                       "rows": document["views"][v.name]["rows"][:limit]}
                              for v in views}
-        emit_rows([document], "json", insight.name)
+        emit_json_line(document)  # the object itself, as GET /v1/insights/NAME answers it
         return
-    if fmt == "csv":
-        emit_rows([flat_row(r) for r in views[0].rows[:limit]], "csv", views[0].title)
+    if fmt in ("csv", "tsv"):
+        emit_rows([flat_row(r) for r in views[0].rows[:limit]], fmt, views[0].title)
         return
     for v in views:
         columns, shown = v.brief or v.columns, v.rows[:limit]

@@ -237,7 +237,8 @@ def test_insights_in_every_format_with_filters(cli: Cli) -> None:
     assert cli.run("projections", "rebuild").returncode == 0
     done = cli.run("insights", "products", "--format", "json", as_="analyst-1")
     assert done.returncode == 0, done.stderr
-    document = json.loads(done.stdout)[0]
+    document = json.loads(done.stdout)  # the document itself, as the service API answers it
+    assert isinstance(document, dict) and document["insight"] == "products"
     assert set(document["views"]) == {"alerts", "skus", "categories", "markets", "weekly"}
     de = document["views"]["markets"]["rows"][0]
     assert (de["market"], de["return_rate"]["k"], de["return_rate"]["n"]) == ("DE", 1, 1)
@@ -247,14 +248,17 @@ def test_insights_in_every_format_with_filters(cli: Cli) -> None:
     rows = list(csv.DictReader(io.StringIO(cli.run(
         "insights", "products", "--format", "csv", "--view", "markets", as_="analyst-1").stdout)))
     assert rows[0]["return_rate_k"] == "1" and rows[0]["return_rate_n"] == "1"
+    tsv = cli.run("insights", "products", "--format", "tsv", "--view", "markets",
+                  as_="analyst-1").stdout.splitlines()
+    assert tsv[0].split("\t")[:2] == ["market", "currency"] and "\t" in tsv[1], tsv
     later = json.loads(cli.run("insights", "products", "--format", "json", "--since",
-                               "2030-01-01", as_="analyst-1").stdout)[0]
+                               "2030-01-01", as_="analyst-1").stdout)
     assert later["views"]["markets"]["rows"] == []
     for name, fmt in (("carriers", "csv"), ("complaints", "table"), ("refunds", "csv")):
         done = cli.run("insights", name, "--format", fmt, "--market", "DE", as_="analyst-1")
         assert done.returncode == 0, (name, fmt, done.stderr)  # every format: products
     scorecard = json.loads(cli.run("insights", "carriers", "--format", "json",
-                                   as_="analyst-1").stdout)[0]
+                                   as_="analyst-1").stdout)
     card = scorecard["views"]["scorecards"]["rows"][0]
     assert (card["carrier"], card["market"], card["parcels"]) == ("DHL", "DE", 1)
     denied = cli.run("insights", "products")  # a customer: the report's audience only

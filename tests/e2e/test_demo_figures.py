@@ -115,7 +115,7 @@ def insight(demo: dict[str, Any], name: str) -> dict[str, Any]:
                          "json", "--as", "analyst-ines"], env=demo["env"],
                         capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode == 0, done.stderr
-    document: dict[str, Any] = json.loads(done.stdout)[0]["views"]
+    document: dict[str, Any] = json.loads(done.stdout)["views"]
     return document
 
 
