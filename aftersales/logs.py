@@ -4,6 +4,7 @@ case id where a line is about one message or case."""
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -17,7 +18,9 @@ class JsonLogFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         line: dict[str, Any] = {
-            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
+            # RFC 3339 in UTC, to the microsecond: lines of one second keep their order
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(
+                timespec="microseconds").replace("+00:00", "Z"),
             "level": record.levelname.lower(), "logger": record.name,
             "message": record.getMessage()}
         for name in LOG_FIELDS:
