@@ -43,6 +43,9 @@ ALIASES = {"kafka_bootstrap_servers": "KAFKA_BOOTSTRAP_SERVERS"}  # the usual na
 DEFAULT_RETENTION_DAYS = 1095  # three years after the last case closed
 GROUP_PATTERN = r"^[A-Za-z0-9._-]{1,200}$"  # a Kafka group id (no spaces or control characters)
 _BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
+# One bootstrap address: host (a name, IPv4, or [IPv6]) and port; no user info, no path.
+_BROKER_ADDRESS = re.compile(r"(?:[A-Za-z_]{1,20}://)?(?:[A-Za-z0-9.-]{1,253}|\[[0-9A-Fa-f:.]+\])"
+                             r":[0-9]{1,5}")
 SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
 SaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]
 
@@ -143,6 +146,17 @@ class Settings(BaseSettings):
     def _supported(cls, url: str) -> str:
         check_url(url)
         return url
+
+    @field_validator("kafka_bootstrap_servers")
+    @classmethod
+    def _addresses(cls, servers: str | None) -> str | None:
+        if servers is not None and not all(
+                _BROKER_ADDRESS.fullmatch(part.strip()) for part in servers.split(",")):
+            raise ValueError("give host:port[,host:port...] (a PROTOCOL:// prefix is allowed); "
+                             "credentials never go in the address but in "
+                             "AFTERSALES_KAFKA_SASL_USERNAME and _PASSWORD (the value is not "
+                             "shown)")
+        return servers
 
     @field_validator("kafka_ssl_cafile", "kafka_ssl_certfile", "kafka_ssl_keyfile")
     @classmethod

@@ -39,6 +39,13 @@ def test_a_dotenv_file_is_read_and_the_environment_wins(
     assert scrub(f"auth failed for {SECRET}") == "auth failed for ***"
 
 
+@pytest.mark.parametrize("servers", ["127.0.0.1:9092", "PLAINTEXT://127.0.0.1:9092,b-2:9093",
+                                     "[::1]:9092", "broker-1.example.internal:19092"])
+def test_bootstrap_addresses_of_every_usual_shape_are_taken(servers: str) -> None:
+    assert Settings.from_env({"AFTERSALES_KAFKA_BOOTSTRAP_SERVERS": servers}).kafka().servers \
+        == servers
+
+
 def test_the_usual_kafka_variable_is_read_too(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("AFTERSALES_KAFKA_BOOTSTRAP_SERVERS", raising=False)
     monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:1234")
@@ -55,6 +62,11 @@ def test_the_usual_kafka_variable_is_read_too(monkeypatch: pytest.MonkeyPatch) -
     ({"AFTERSALES_KAFKA_SSL_CAFILE": f"/nonexistent/{SECRET}.pem"},
      "AFTERSALES_KAFKA_SSL_CAFILE"),
     ({"AFTERSALES_KAFKA_LINGER_MS": "soon"}, "AFTERSALES_KAFKA_LINGER_MS"),
+    ({"AFTERSALES_KAFKA_BOOTSTRAP_SERVERS": f"SASL_SSL://user:{SECRET}@127.0.0.1:9093"},
+     "AFTERSALES_KAFKA_BOOTSTRAP_SERVERS"),
+    ({"AFTERSALES_KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:9092/{SECRET}"},
+     "AFTERSALES_KAFKA_BOOTSTRAP_SERVERS"),
+    ({"AFTERSALES_KAFKA_BOOTSTRAP_SERVERS": f"{SECRET}"}, "AFTERSALES_KAFKA_BOOTSTRAP_SERVERS"),
 ])
 def test_incomplete_or_wrong_kafka_security_is_refused_naming_the_variable(
         env: dict[str, str], named: str, tmp_path: Path,
