@@ -33,7 +33,7 @@ from bench.workload import command_mix, ingest_orders, with_staff
 class _NoEvents:
     """An event cache that keeps nothing."""
 
-    def events(self, store: Any, aggregate_id: UUID, current: bool = False
+    def events(self, store: Any, recorder: Any, aggregate_id: UUID, current: bool = False
                ) -> tuple[Any, ...]:
         return tuple(store.get(aggregate_id))
 
