@@ -4,8 +4,10 @@ can read the topic anyway; no case is shown or changed through the application).
 
 Redrive sends a dead letter's original key, value and headers back to the topic it came from,
 once the cause is fixed (an order that arrived late, a bug fixed); the engine dedupes on
-event_id, so redriving twice changes nothing. A letter cut to fit the topic (its header `cut`)
-holds only part of the message: it is shown as such and never redriven."""
+event_id. A message that fails again is dead-lettered again as a copy naming the letter it came
+from (header `redriven_from`): redrive sends neither that letter nor the copy again (the copy
+only with `--again`), so redriving twice changes nothing. A letter cut to fit the topic (its
+header `cut`) holds only part of the message: it is shown as such and never redriven."""
 
 from __future__ import annotations
 
@@ -39,7 +41,8 @@ ErrorTypes = Annotated[list[str] | None, typer.Option(
                          "invalid, not_json, key_mismatch, oversized")]
 Since = Annotated[str | None, typer.Option(
     help="only dead letters written at or after this RFC 3339 time")]
-COLUMNS = ("at", "where", "error_type", "source", "key", "bytes", "cut", "error")
+COLUMNS = ("at", "where", "error_type", "source", "key", "bytes", "cut", "copy_of",
+           "failed_again", "error")
 
 
 def _since(since: str | None) -> int | None:
@@ -54,24 +57,21 @@ def _since(since: str | None) -> int | None:
     return int(moment.timestamp() * 1000)
 
 
-def _letters(settings: Settings, error_types: list[str] | None, since: str | None
-             ) -> list[DeadLetter]:
+def _letters(settings: Settings) -> list[DeadLetter]:
+    """Every record of the dead-letter topic (filtered by ``_matching``: whether a letter was
+    redriven and failed again shows in its copy, whatever the filters)."""
     from kafka.errors import KafkaError
 
     from aftersales.errors import said
     from consumers import kafka_clients
     from consumers.dead_letters import read_dead_letters
 
-    after = _since(since)
     where = settings.kafka()
     consumer = None
     try:  # the admin client gives up after its timeout (a consumer's metadata call may not)
         partitions = kafka_clients.partitions_of(where, settings.dlq_topic)
         consumer = kafka_clients.consumer(where, None, request_timeout_ms=10_000)
-        return [letter for letter in read_dead_letters(consumer, settings.dlq_topic,
-                                                       partitions)
-                if (not error_types or letter.header("error_type") in error_types)
-                and (after is None or letter.timestamp_ms >= after)]
+        return list(read_dead_letters(consumer, settings.dlq_topic, partitions))
     except KafkaError as error:
         fail(f"the broker cannot be reached at {kafka_clients.servers_of(where)}: "
              f"{said(error)}")
@@ -81,11 +81,22 @@ def _letters(settings: Settings, error_types: list[str] | None, since: str | Non
             consumer.close()
 
 
-def _row(letter: DeadLetter) -> dict[str, Any]:
+def _matching(letters: list[DeadLetter], error_types: list[str] | None, since: str | None
+              ) -> list[DeadLetter]:
+    after = _since(since)
+    return [letter for letter in letters
+            if (not error_types or letter.header("error_type") in error_types)
+            and (after is None or letter.timestamp_ms >= after)]
+
+
+def _row(letter: DeadLetter, dlq_topic: str, copies: dict[str, list[str]]) -> dict[str, Any]:
     return {"at": datetime.fromtimestamp(letter.timestamp_ms / 1000).astimezone().isoformat(),
             "where": letter.where, "error_type": letter.header("error_type"),
             "source": letter.source, "key": _text(letter.key),
-            "bytes": letter.original_bytes, "cut": letter.cut, "error": letter.header("error")}
+            "bytes": letter.original_bytes, "cut": letter.cut,
+            "copy_of": letter.copy_of(dlq_topic) or "",
+            "failed_again": ",".join(copies.get(letter.where, ())),
+            "error": letter.header("error")}
 
 
 def _text(value: bytes | None) -> str | None:
@@ -96,11 +107,17 @@ def _text(value: bytes | None) -> str | None:
 def list_letters(error_type: ErrorTypes = None, since: Since = None,
                  fmt: Annotated[Format, typer.Option("--format")] = "table") -> None:
     """Every dead letter (oldest first per partition): when, where (PARTITION:OFFSET), its
-    error type and error, where it came from, its key and the original's size, and what was
-    cut when the original was too large to keep whole."""
+    error type and error, where it came from, its key and the original's size, what was cut
+    when the original was too large to keep whole, and for redrives whose message failed
+    again: the letter a copy came from (copy_of) and a letter's copies (failed_again)."""
     from aftersales.settings import Settings
+    from consumers.dead_letters import copies
 
-    rows = [_row(letter) for letter in _letters(Settings.from_env(), error_type, since)]
+    settings = Settings.from_env()
+    letters = _letters(settings)
+    again = copies(letters, settings.dlq_topic)
+    rows = [_row(letter, settings.dlq_topic, again)
+            for letter in _matching(letters, error_type, since)]
     emit_rows(rows, fmt, f"dead letters ({len(rows)})", COLUMNS)
 
 
@@ -111,12 +128,14 @@ def show(where: Annotated[str, typer.Argument(help="PARTITION:OFFSET, as `dlq li
     """One dead letter in full: every header, the key, and the original message (as text
     when it is UTF-8, else base64; a letter cut to fit the topic says what it kept)."""
     from aftersales.settings import Settings
+    from consumers.dead_letters import copies
 
     partition, sep, offset = where.partition(":")
     if not (sep and is_digits(partition) and is_digits(offset)):
         raise typer.BadParameter(f"expected PARTITION:OFFSET, got {where!r}")
-    found = [letter for letter in _letters(Settings.from_env(), None, None)
-             if letter.where == f"{int(partition)}:{int(offset)}"]
+    settings = Settings.from_env()
+    letters = _letters(settings)
+    found = [letter for letter in letters if letter.where == f"{int(partition)}:{int(offset)}"]
     if not found:
         fail(f"no dead letter at {where}")
         raise typer.Exit(exit_codes.NOT_FOUND)
@@ -126,7 +145,8 @@ def show(where: Annotated[str, typer.Argument(help="PARTITION:OFFSET, as `dlq li
         body, encoding = value.decode(), "utf-8"
     except UnicodeDecodeError:
         body, encoding = base64.b64encode(value).decode(), "base64"
-    shown = {**_row(letter), "headers": {k: _text(v) for k, v in letter.headers},
+    shown = {**_row(letter, settings.dlq_topic, copies(letters, settings.dlq_topic)),
+             "headers": {k: _text(v) for k, v in letter.headers},
              "value_encoding": encoding, "value": body}
     if letter.cut:
         shown["kept"] = (f"only the first {len(value)} of {letter.original_bytes} bytes of the "
@@ -145,30 +165,40 @@ def show(where: Annotated[str, typer.Argument(help="PARTITION:OFFSET, as `dlq li
 def redrive_command(
     error_type: ErrorTypes = None, since: Since = None,
     dry_run: Annotated[bool, typer.Option(help="list what would be sent, send nothing")] = False,
+    again: Annotated[bool, typer.Option(
+        help="also send the copies: letters whose message was redriven before and failed "
+             "again (the newest copy of each), once that cause is fixed too")] = False,
 ) -> None:
     """Send dead letters (those matching the filters; all without one) back to their source
     topic with their original bytes, after the cause was fixed. Prints one JSON line per
-    letter sent. Redriving twice changes nothing: the engine dedupes on event_id; a letter
-    that fails again is dead-lettered again. A letter cut to fit the topic holds only part of
-    the message: it is never sent (a `skipped` line names where the whole is), and the
+    letter sent or skipped. A message that fails again is dead-lettered again as a copy naming
+    its letter (`dlq list`: copy_of, failed_again); neither is sent again (the copy only with
+    --again), so redriving twice changes nothing; a letter whose message was taken may be sent
+    again, which the engine dedupes on event_id. A letter cut to fit the topic holds only part
+    of the message: it is never sent (a `skipped` line names where the whole is), and the
     command then exits 1."""
     from kafka.errors import KafkaError
 
     from aftersales.errors import said
     from aftersales.settings import Settings
     from consumers import kafka_clients
-    from consumers.dead_letters import redrive
+    from consumers.dead_letters import copies, redrive
 
     settings = Settings.from_env()
-    letters = _letters(settings, error_type, since)
-    whole = [letter for letter in letters if not letter.unsendable]
+    every = _letters(settings)
+    failed_again = copies(every, settings.dlq_topic)
+    letters = _matching(every, error_type, since)
+    reasons = {letter.where: _not_again(letter, settings.dlq_topic, failed_again, again)
+               for letter in letters}
+    whole = [letter for letter in letters
+             if not letter.unsendable and not reasons[letter.where]]
     producer = None if dry_run or not whole else kafka_clients.producer(settings.kafka())
     sent = 0
     try:
         for letter in letters:
-            if letter.unsendable:
+            if letter.unsendable or reasons[letter.where]:
                 emit_json_line({"would_skip" if dry_run else "skipped": letter.where,
-                                "reason": letter.unsendable})
+                                "reason": letter.unsendable or reasons[letter.where]})
             elif producer is None:
                 emit_json_line({"would_send": letter.where, "to": letter.header("source_topic")})
             else:
@@ -183,8 +213,11 @@ def redrive_command(
     finally:
         if producer is not None:
             producer.close(timeout=10)
+    before = sum(1 for letter in letters if not letter.unsendable and reasons[letter.where])
     errors.print(f"{'would send' if dry_run else 'sent'} {len(whole) if dry_run else sent} "
-                 "dead letter(s) back to their source topics", highlight=False)
+                 "dead letter(s) back to their source topics"
+                 + (f"; {before} redriven before and failed again, not sent again"
+                    if before else ""), highlight=False)
     cut = [letter.where for letter in letters if letter.cut]
     if cut:
         fail(f"{'would not send' if dry_run else 'not sent'}: {len(cut)} dead letter(s) cut "
@@ -197,3 +230,16 @@ def redrive_command(
              "where they came from")
     if cut or strays:
         raise typer.Exit(exit_codes.REFUSED)
+
+
+def _not_again(letter: DeadLetter, dlq_topic: str, failed_again: dict[str, list[str]],
+               again: bool) -> str:
+    """Why redrive does not send the letter, since it was redriven before ("" when it may)."""
+    if letter.where in failed_again:
+        return (f"redriven before: its message failed again and was dead-lettered again at "
+                f"{', '.join(failed_again[letter.where])}")
+    original = letter.copy_of(dlq_topic)
+    if original is not None and not again:
+        return (f"a copy of the dead letter {original}: its message was redriven and failed "
+                "again; --again sends it once that cause is fixed")
+    return ""

@@ -7,7 +7,12 @@ fit the dead-letter topic (key, value and headers measured as sent, against the 
 topic and producer of default settings take) keeps a bounded prefix of its value (and of its key
 and headers, should those be the large part), with headers saying what was cut, the original's
 size and the SHA-256 of the whole; the whole stays in the source partition the headers name.
-Such a letter is never redriven (its value is not the message)."""
+Such a letter is never redriven (its value is not the message).
+
+A redriven message that fails again is dead-lettered again with the header ``redriven_from``
+it was redriven with, naming the dead letter it is a copy of; so redrive sends neither a letter
+that such a copy names (it was redriven already) nor the copy (unless asked to send again), and
+redriving twice does not grow the topic."""
 
 from __future__ import annotations
 
@@ -34,6 +39,7 @@ SAFE_BYTES = 1_000_000
 # broker policy it did not tell).
 LEAST_BYTES = 16 * 1024
 FRAMING_BYTES = 4 * 1024  # what a record batch adds around one record (as the relay counts)
+REDRIVEN_FROM = "redriven_from"  # on a redriven message, and on its dead letter should it fail
 Headers = list[tuple[str, bytes]]
 
 
@@ -67,8 +73,12 @@ def dead_letter(producer: KafkaProducer, topic: str, record: ConsumerRecord,
         ("source_partition", str(record.partition).encode()),
         ("source_offset", str(record.offset).encode()),
     ]
+    # a redriven message that fails again names the letter it is a copy of (kept whole with
+    # the letter's own headers): redrive then sends neither again
+    own += [(k, v[:MAX_ERROR_BYTES]) for k, v in (record.headers or [])
+            if k == REDRIVEN_FROM and v is not None][:1]
     original = [(k, v) for k, v in (record.headers or []) if k not in DLQ_HEADERS
-                and k not in DLQ_CUT_HEADERS and k != "redriven_from"]
+                and k not in DLQ_CUT_HEADERS and k != REDRIVEN_FROM]
     key, value, headers = fitted(record.key, record.value, own, original, max_bytes)
     future = producer.send(topic, key=key, value=value, headers=headers)
     future.get(timeout=timeout)
@@ -214,9 +224,37 @@ class DeadLetter:
         return ""
 
     def original_headers(self) -> list[tuple[str, bytes]]:
-        """The headers the message had before it was dead-lettered."""
+        """The headers the message had before it was dead-lettered (and redriven)."""
         return [(k, v) for k, v in self.headers
-                if k not in DLQ_HEADERS and k not in DLQ_CUT_HEADERS]
+                if k not in DLQ_HEADERS and k not in DLQ_CUT_HEADERS and k != REDRIVEN_FROM]
+
+    def name(self, dlq_topic: str) -> str:
+        """How ``redriven_from`` names this letter: ``topic[partition]@offset``."""
+        return f"{dlq_topic}[{self.partition}]@{self.offset}"
+
+    def copy_of(self, dlq_topic: str) -> str | None:
+        """The dead letter this one is a copy of (PARTITION:OFFSET, or the header as it is when
+        it names another topic): its message was redriven and failed again. None when the
+        letter is no such copy."""
+        named = self.header(REDRIVEN_FROM)
+        if named is None:
+            return None
+        topic, _, place = named.rpartition("[")
+        partition, sep, offset = place.partition("]@")
+        if topic == dlq_topic and sep and partition.isdigit() and offset.isdigit():
+            return f"{int(partition)}:{int(offset)}"
+        return named
+
+
+def copies(letters: Sequence[DeadLetter], dlq_topic: str) -> dict[str, list[str]]:
+    """The letters redriven whose message failed again: PARTITION:OFFSET of each to those of
+    its copies (the letters that name it in ``redriven_from``)."""
+    found: dict[str, list[str]] = {}
+    for letter in letters:
+        original = letter.copy_of(dlq_topic)
+        if original is not None:
+            found.setdefault(original, []).append(letter.where)
+    return found
 
 
 def read_dead_letters(consumer: KafkaConsumer, topic: str, partition_ids: Sequence[int],
@@ -248,8 +286,9 @@ def read_dead_letters(consumer: KafkaConsumer, topic: str, partition_ids: Sequen
 
 def redrive(producer: KafkaProducer, letter: DeadLetter, dlq_topic: str,
             timeout: float = 30.0) -> str:
-    """Send the original bytes (key, value, headers) back to their source topic; returns the
-    topic. The engine dedupes on event_id, so redriving twice changes nothing."""
+    """Send the original bytes (key, value, headers) back to their source topic, with the
+    header ``redriven_from`` naming the letter; returns the topic. The engine dedupes on
+    event_id, so sending a letter twice changes nothing."""
     topic = letter.header("source_topic")
     if not topic:
         raise ValueError(f"dead letter {letter.where} names no source topic")
@@ -259,7 +298,7 @@ def redrive(producer: KafkaProducer, letter: DeadLetter, dlq_topic: str,
                          f"{letter.header('original_sha256')}); the whole message is at "
                          f"{letter.source}")
     headers = [*letter.original_headers(),
-               ("redriven_from", f"{dlq_topic}[{letter.partition}]@{letter.offset}".encode())]
+               (REDRIVEN_FROM, letter.name(dlq_topic).encode())]
     producer.send(topic, key=letter.key, value=letter.value,
                   headers=headers).get(timeout=timeout)
     return topic

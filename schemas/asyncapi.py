@@ -116,7 +116,13 @@ def document() -> dict[str, Any]:
         "original_key_bytes": {**text, "pattern": "^[0-9]+$",
                                "description": "with a cut key: its whole size"},
         "original_key_sha256": {**text, "pattern": "^[0-9a-f]{64}$",
-                                "description": "with a cut key: its SHA-256"}})
+                                "description": "with a cut key: its SHA-256"},
+        "redriven_from": {**text, "description": "present only when the message was redriven "
+                                                 "(`aftersales dlq redrive`) and failed again: "
+                                                 "the dead letter it is a copy of, as "
+                                                 "topic[partition]@offset; redrive sends "
+                                                 "neither that letter nor the copy again (the "
+                                                 "copy only with --again)"}})
     messages["DeadLetter"] = {
         "name": "DeadLetter", "contentType": "application/octet-stream",
         "summary": "an inbound or case-events message that could not be accepted, unchanged "

@@ -130,3 +130,51 @@ def test_a_record_that_names_no_source_topic_is_skipped_by_redrive_not_a_crash(
         assert line[("would_skip" if args else "skipped")] == "0:0"
         assert "names no source topic" in line["reason"] and "Traceback" not in done.stderr
         assert "name no source topic (0:0)" in done.stderr
+
+
+def test_redriving_poison_twice_sends_nothing_new_and_the_topic_does_not_grow(
+        app: Services, sqlite_url: str, kafka_broker: TestBroker, topic_prefix: str) -> None:
+    """A redriven message that fails again is dead-lettered again as a copy naming its letter
+    (it lost that header, so every redrive sent the originals and their copies: 2, then 4, the
+    topic 2, 4, 8); redrive sends neither again, `--again` the newest copy of each."""
+    settings = pipeline_settings(Settings(database_url=sqlite_url),
+                                 kafka_broker.bootstrap_servers, topic_prefix)
+    publish(settings, settings.orders_topic, [(b"o-8", b"{not json")])
+    publish(settings, settings.shipments_topic, [(b"o-9", b"\x1b[31mred\x1b[0m")])
+
+    def listed() -> list[dict[str, str]]:
+        done = dlq(settings, "list", "--format", "json")
+        assert done.returncode == 0, done.stderr
+        rows: list[dict[str, str]] = json.loads(done.stdout)
+        return rows
+
+    def sent(*args: str) -> list[dict[str, str]]:
+        done = dlq(settings, "redrive", "--error-type", "not_json", *args)
+        assert done.returncode == 0, done.stderr
+        return [line for line in map(json.loads, done.stdout.splitlines()) if "sent" in line]
+
+    with workers(app, settings, "inbound") as running:
+        inbound = running["inbound"]
+        eventually(lambda: inbound.stats.dead_lettered == 2, 60, "dead-lettered",
+                   running["failures"])
+        first = listed()
+        assert len(sent()) == 2
+        eventually(lambda: inbound.stats.dead_lettered == 4, 60, "dead-lettered again",
+                   running["failures"])
+        rows = listed()
+        copies = {row["copy_of"]: row["where"] for row in rows if row["copy_of"]}
+        assert sorted(copies) == sorted(row["where"] for row in first)
+        assert {row["where"]: row["failed_again"] for row in rows
+                if row["failed_again"]} == copies, rows
+
+        done = dlq(settings, "redrive", "--error-type", "not_json")
+        assert done.returncode == 0 and "sent 0 dead letter(s)" in done.stderr, done.stderr
+        skipped = [json.loads(line) for line in done.stdout.splitlines()]
+        assert sorted(line["skipped"] for line in skipped) == sorted(r["where"] for r in rows)
+        assert len(listed()) == 4
+
+        assert sorted(r["sent"] for r in sent("--again")) == sorted(copies.values())
+        eventually(lambda: inbound.stats.dead_lettered == 6, 60, "the copies again",
+                   running["failures"])
+        assert sent() == []
+        assert len(listed()) == 6 and inbound.stats.dead_lettered == 6
