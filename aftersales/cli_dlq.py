@@ -7,7 +7,8 @@ once the cause is fixed (an order that arrived late, a bug fixed); the engine de
 event_id. A message that fails again is dead-lettered again as a copy naming the letter it came
 from (header `redriven_from`): redrive sends neither that letter nor the copy again (the copy
 only with `--again`), so redriving twice changes nothing. A letter cut to fit the topic (its
-header `cut`) holds only part of the message: it is shown as such and never redriven."""
+header `cut`) holds only part of the message: it is shown as such and never redriven; nor is a
+case event a projection left out (a rebuild re-applies it)."""
 
 from __future__ import annotations
 
@@ -175,8 +176,9 @@ def redrive_command(
     its letter (`dlq list`: copy_of, failed_again); neither is sent again (the copy only with
     --again), so redriving twice changes nothing; a letter whose message was taken may be sent
     again, which the engine dedupes on event_id. A letter cut to fit the topic holds only part
-    of the message: it is never sent (a `skipped` line names where the whole is), and the
-    command then exits 1."""
+    of the message, and a case event a projection left out would reach downstream consumers
+    again out of order (`aftersales projections rebuild` re-applies it once the projection is
+    fixed): neither is ever sent (a `skipped` line says why), and the command then exits 1."""
     from kafka.errors import KafkaError
 
     from aftersales.errors import said
@@ -223,12 +225,22 @@ def redrive_command(
         fail(f"{'would not send' if dry_run else 'not sent'}: {len(cut)} dead letter(s) cut "
              f"to fit the dead-letter topic ({', '.join(cut)}): they hold only part of their "
              "message; send the whole from its source partition (`dlq show` names it)")
-    strays = [letter.where for letter in letters if letter.unsendable and not letter.cut]
+    projections = [letter.where for letter in letters if letter.projection and not letter.cut
+                   and letter.header("source_topic")]
+    if projections:
+        fail(f"{'would not send' if dry_run else 'not sent'}: {len(projections)} case "
+             f"event(s) a projection left out ({', '.join(projections)}): they are never sent "
+             "back to the public case-events topic (downstream consumers would get them again "
+             "after newer events of their cases, and the projection runner skips them); once "
+             "the projection is fixed, `aftersales projections rebuild` re-applies them from "
+             "the store")
+    strays = [letter.where for letter in letters
+              if letter.unsendable and not letter.cut and not letter.header("source_topic")]
     if strays:
         fail(f"{'would not send' if dry_run else 'not sent'}: {len(strays)} record(s) of the "
              f"dead-letter topic name no source topic ({', '.join(strays)}): nothing says "
              "where they came from")
-    if cut or strays:
+    if cut or projections or strays:
         raise typer.Exit(exit_codes.REFUSED)
 
 

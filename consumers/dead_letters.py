@@ -40,6 +40,8 @@ SAFE_BYTES = 1_000_000
 LEAST_BYTES = 16 * 1024
 FRAMING_BYTES = 4 * 1024  # what a record batch adds around one record (as the relay counts)
 REDRIVEN_FROM = "redriven_from"  # on a redriven message, and on its dead letter should it fail
+# What the projection runner dead-letters: records of the case-events topic it left out
+PROJECTION_ERROR_TYPES = ("not_a_case_event", "unprojectable")
 Headers = list[tuple[str, bytes]]
 
 
@@ -216,12 +218,24 @@ class DeadLetter:
     @property
     def unsendable(self) -> str:
         """Why the letter cannot be sent back as it is ("" when it can): only part of the
-        message is here, or it names no source topic (not written by this engine)."""
+        message is here, it names no source topic (not written by this engine), or it is a
+        record of the case-events topic a projection left out."""
         if self.cut:
             return f"cut: only part of the message is here, the whole is at {self.source}"
         if not self.header("source_topic"):
             return "it names no source topic (it was not written by this engine's consumers)"
+        if self.header("error_type") in PROJECTION_ERROR_TYPES:
+            return ("a record of the case-events topic a projection left out: never sent "
+                    "back to that public topic (it would reach downstream consumers again "
+                    "after newer events of its case, and the projection runner skips "
+                    "positions it has passed); once the projection is fixed, "
+                    "`aftersales projections rebuild` re-applies it from the store")
         return ""
+
+    @property
+    def projection(self) -> bool:
+        """Whether the projection runner wrote it (a record of the case-events topic)."""
+        return self.header("error_type") in PROJECTION_ERROR_TYPES
 
     def original_headers(self) -> list[tuple[str, bytes]]:
         """The headers the message had before it was dead-lettered (and redriven)."""
@@ -292,6 +306,9 @@ def redrive(producer: KafkaProducer, letter: DeadLetter, dlq_topic: str,
     topic = letter.header("source_topic")
     if not topic:
         raise ValueError(f"dead letter {letter.where} names no source topic")
+    if letter.projection:
+        raise ValueError(f"dead letter {letter.where} is a record of the case-events topic a "
+                         "projection left out: `aftersales projections rebuild` re-applies it")
     if letter.cut:
         raise ValueError(f"dead letter {letter.where} holds only part of the message (its "
                          f"{letter.cut} was cut: {letter.original_bytes} bytes, sha256 "

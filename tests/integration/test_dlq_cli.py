@@ -18,7 +18,14 @@ from aftersales_core.application.services import Services
 from consumers import kafka_clients
 from tests.factories import T0, admin, caller, order_placed
 from tests.kafka_fixtures import TestBroker
-from tests.pipeline import as_message, eventually, pipeline_settings, publish, workers
+from tests.pipeline import (
+    as_message,
+    eventually,
+    pipeline_settings,
+    publish,
+    read_all,
+    workers,
+)
 
 pytestmark = pytest.mark.kafka
 
@@ -178,3 +185,28 @@ def test_redriving_poison_twice_sends_nothing_new_and_the_topic_does_not_grow(
                    running["failures"])
         assert sent() == []
         assert len(listed()) == 6 and inbound.stats.dead_lettered == 6
+
+
+def test_a_case_event_a_projection_left_out_is_never_redriven_to_the_public_topic(
+        sqlite_url: str, kafka_broker: TestBroker, topic_prefix: str) -> None:
+    """Sent back, an old case event reached downstream consumers again after newer events of
+    its case, and the runner skipped it anyway (its position was passed): redrive said `sent`
+    and exited 0. It is skipped, named, and `projections rebuild` is the way."""
+    settings = pipeline_settings(Settings(database_url=sqlite_url),
+                                 kafka_broker.bootstrap_servers, topic_prefix)
+    producer = kafka_clients.producer(settings.kafka())
+    for kind in ("unprojectable", "not_a_case_event"):
+        producer.send(settings.dlq_topic, key=b"c-1", value=b'{"type": "x"}', headers=[
+            ("error", b"returns: boom"), ("error_type", kind.encode()),
+            ("source_topic", settings.case_events_topic.encode()), ("source_partition", b"0"),
+            ("source_offset", b"3")]).get(timeout=30)
+    producer.close(timeout=5)
+    for args in (("--dry-run",), ()):
+        done = dlq(settings, "redrive", *args)
+        assert done.returncode == 1, (args, done.stderr)
+        lines = [json.loads(x) for x in done.stdout.splitlines()]
+        assert [line["would_skip" if args else "skipped"] for line in lines] == ["0:0", "0:1"]
+        assert all("projections rebuild" in line["reason"] for line in lines)
+        assert "2 case event(s) a projection left out (0:0, 0:1)" in done.stderr
+        assert "send 0 dead letter(s)" in done.stderr or "sent 0 dead letter(s)" in done.stderr
+    assert read_all(settings, settings.case_events_topic, 1, timeout=3) == []
