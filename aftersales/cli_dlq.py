@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import base64
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 
@@ -124,7 +124,7 @@ def list_letters(error_type: ErrorTypes = None, since: Since = None,
 
 @dlq_app.command("show")
 def show(where: Annotated[str, typer.Argument(help="PARTITION:OFFSET, as `dlq list` shows")],
-         fmt: Annotated[str, typer.Option("--format", help="table or json")] = "table"
+         fmt: Annotated[Literal["table", "json"], typer.Option("--format")] = "table"
          ) -> None:
     """One dead letter in full: every header, the key, and the original message (as text
     when it is UTF-8, else base64; a letter cut to fit the topic says what it kept)."""
