@@ -22,7 +22,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.auth import Authenticated, Unauthenticated
-from api.metrics import AUTH_FAILURES, LATENCY, RATE_LIMITED, REQUESTS
+from api.metrics import AUTH_FAILURES, LATENCY, RATE_LIMITED, REQUESTS, method_label
 from api.problems import MEDIA_TYPE, Problem
 from api.runtime import Runtime
 from schemas import strict_json
@@ -231,8 +231,8 @@ class Observe:
             elapsed = time.perf_counter() - started
             route = getattr(scope.get("route"), "path", None) or "unmatched"
             method = scope.get("method", "?")
-            REQUESTS.labels(method, route, str(status)).inc()
-            LATENCY.labels(method, route).observe(elapsed)
+            REQUESTS.labels(method_label(method), route, str(status)).inc()
+            LATENCY.labels(method_label(method), route).observe(elapsed)
             facts = scope.get("state", {}).get("log", {})
             log.info("request_id=%s principal=%s method=%s route=%s status=%s case=%s "
                      "command=%s ms=%.1f", request_id, facts.get("principal", "-"), method,

@@ -18,6 +18,10 @@ from prometheus_client import (
 
 from aftersales_core.application.access import Denial, DenialLog
 
+# The methods a request's metrics name; any other (a client may send any token) is "other", so
+# that no caller, authenticated or not, can add series
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE",
+                     "CONNECT"})
 REQUESTS = Counter("aftersales_http_requests_total", "HTTP requests answered",
                    ["method", "route", "status"])
 LATENCY = Histogram("aftersales_http_request_duration_seconds", "HTTP request latency",
@@ -36,6 +40,11 @@ RATE_LIMITED = Counter("aftersales_http_rate_limited_total", "requests answered 
 COMMIT_BATCH = Histogram("aftersales_store_commit_batch_commands", "commands per store "
                          "commit (one transaction, one fsync)",
                          buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256))
+
+
+def method_label(method: str) -> str:
+    """The request's method as the metrics name it: one of ``METHODS``, else "other"."""
+    return method if method in METHODS else "other"
 
 
 class CountingDenials:

@@ -206,6 +206,17 @@ def test_metrics_count_requests_commands_and_denials(api: ApiServer, world: Worl
     assert "aftersales_store_commit_batch_commands_bucket" in text
 
 
+def test_a_made_up_method_adds_no_metric_series(api: ApiServer) -> None:
+    """Any caller, without credentials, could add a series (and a histogram's) per method."""
+    with api.client() as anonymous:
+        for method in ("FOO7965", "FOO7966"):
+            anonymous.request(method, "/v1/cases")
+        text = anonymous.get("/metrics").text
+    assert "FOO79" not in text
+    assert 'aftersales_http_requests_total{method="other",route=' in text
+    assert 'aftersales_http_requests_total{method="GET",' in text
+
+
 def test_request_logs_name_principal_route_status_case_and_never_a_key(
         api: ApiServer, world: World) -> None:
     with api.client("customer-c-1") as customer:
