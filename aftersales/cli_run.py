@@ -15,7 +15,7 @@ import typer
 
 from aftersales import exit_codes
 from aftersales.errors import classify
-from aftersales.output import console, errors
+from aftersales.output import console, errors, fail
 from workers.collector import tune_collector
 
 if TYPE_CHECKING:
@@ -121,16 +121,27 @@ def _run_workers(settings: Settings, roles: list[Role], create_topics: bool,
             failed.append(name)
             stop.set()
 
+    running: dict[str, threading.Thread] = {}
+    server = None
+    if metrics_port is not None:  # listening first: a port it cannot have starts no worker
+        from aftersales.observability import serve  # prometheus_client: only when serving
+        from aftersales.ports import PortClaimError
+
+        try:
+            server = serve(metrics_port, app, built,
+                           lambda name: name in running and running[name].is_alive()
+                           and name not in failed, settings.read_database_url)
+        except PortClaimError as refused:
+            if app is not None:
+                app.close()
+            fail(str(refused))
+            raise typer.Exit(exit_codes.UNAVAILABLE if refused.in_use else exit_codes.INVALID
+                             ) from None
     threads = [threading.Thread(target=guarded, args=(n, w), name=n, daemon=True)
                for n, w in workers.items()]
     for thread in threads:
         thread.start()
-    running = {thread.name: thread for thread in threads}
-    if metrics_port is not None:
-        from aftersales.observability import serve  # prometheus_client: only when serving
-    server = None if metrics_port is None else serve(
-        metrics_port, app, built, lambda name: running[name].is_alive() and name not in failed,
-        settings.read_database_url)
+    running.update((thread.name, thread) for thread in threads)
     console.print(f"running {', '.join(workers)} against "
                   f"{settings.kafka_bootstrap_servers or 'no broker (not needed)'}")
     deadline = None if seconds is None else time.monotonic() + seconds

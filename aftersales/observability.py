@@ -7,6 +7,7 @@ multiprocess mode (`aftersales serve` sets PROMETHEUS_MULTIPROC_DIR before it)."
 
 from __future__ import annotations
 
+import errno
 import threading
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -22,6 +23,7 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector
 
+from aftersales.ports import PortClaimError
 from aftersales_core.application.services import Services
 from consumers.case_events import count_relayed
 from projections import positions
@@ -167,7 +169,8 @@ def health(workers: dict[str, Any], alive: Callable[[str], bool]) -> tuple[int, 
 
 def serve(port: int, app: Services | None, workers: dict[str, Any], alive: Callable[[str], bool],
           read_url: str) -> ThreadingHTTPServer:
-    """Serve /metrics (Prometheus text) and /healthz (JSON) on 127.0.0.1:port in a thread."""
+    """Serve /metrics (Prometheus text) and /healthz (JSON) on 127.0.0.1:port in a thread
+    (PortClaimError naming the address when it cannot listen there)."""
     registry = CollectorRegistry()
     registry.register(WorkerMetrics(app, workers, alive, read_url))
 
@@ -189,6 +192,13 @@ def serve(port: int, app: Services | None, workers: dict[str, Any], alive: Calla
         def log_message(self, format: str, *args: Any) -> None:
             return  # scrapes are not worth a log line
 
-    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    try:
+        server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    except OSError as error:  # as `serve` says it: the address, and whether it is in use
+        in_use = error.errno == errno.EADDRINUSE
+        raise PortClaimError(
+            f"--metrics-port: 127.0.0.1:{port}: "
+            + ("address already in use" if in_use else f"cannot listen: "
+               f"{error.strerror or error}"), in_use=in_use) from None
     threading.Thread(target=server.serve_forever, name="metrics", daemon=True).start()
     return server

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -92,3 +93,21 @@ def test_metrics_health_and_json_logs(kafka_broker: TestBroker, topic_prefix: st
     logged = [line for line in lines if "dead-lettered" in line["message"]]
     assert logged and logged[0]["topic"] == orders and logged[0]["level"] == "warning"
     assert isinstance(logged[0]["partition"], int) and isinstance(logged[0]["offset"], int)
+
+
+def test_a_metrics_port_in_use_is_named_and_no_worker_starts(tmp_path: Path) -> None:
+    """It said only "a file or connection failed: OSError: [Errno 98] Address already in
+    use", after the workers had started."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AFTERSALES_", "KAFKA_"))}
+    env.update({"AFTERSALES_DATABASE_URL": f"sqlite:///{tmp_path / 'e.sqlite'}",
+                "AFTERSALES_READ_DATABASE_URL": f"sqlite:///{tmp_path / 'r.sqlite'}"})
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        port = held.getsockname()[1]
+        done = subprocess.run([sys.executable, "-m", "aftersales", "run", "--role", "auditor",
+                               "--metrics-port", str(port), "--seconds", "30"],
+                              capture_output=True, text=True, env=env, timeout=120, check=False)
+    assert done.returncode == 5, done.stderr
+    assert f"--metrics-port: 127.0.0.1:{port}: address already in use" in done.stderr
+    assert "running" not in done.stdout and "Errno" not in done.stderr
