@@ -107,8 +107,9 @@ def _main(
         "--version", callback=_version, is_eager=True, help="print the version and exit")
     ] = False,
     log_format: Annotated[Literal["text", "json"], typer.Option(
-        help="json: one JSON object per log line, with topic, partition, offset and case_id "
-             "as fields where a line is about one")] = "text",
+        help="text: one readable line per log record; json: one JSON object per line (time, "
+             "level, logger, message), with topic, partition, offset and case_id as fields "
+             "when the line is about a Kafka message or a case")] = "text",
 ) -> None:
     tune_collector()
     logging.basicConfig(

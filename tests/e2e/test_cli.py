@@ -320,6 +320,15 @@ HELP = [[], ["submit"], ["ingest"], ["case"], ["case", "show"], ["case", "rerun"
         ["dlq"], ["dlq", "list"], ["dlq", "show"], ["dlq", "redrive"]]
 
 
+def test_the_log_format_help_says_when_a_line_has_the_fields(tmp_path: Path) -> None:
+    """It stopped mid-sentence: "...as fields where a line is about one"."""
+    done = Cli(tmp_path).run("--help")
+    said = " ".join(part.strip(" │") for part in done.stdout.split("--log-format", 1)[1]
+                    .split("[default: text]", 1)[0].splitlines())
+    assert "json: one JSON object per line" in " ".join(said.split())
+    assert "when the line is about a Kafka message or a case" in " ".join(said.split())
+
+
 @pytest.mark.parametrize("args", HELP)
 def test_every_command_has_help(args: list[str], tmp_path: Path) -> None:
     done = Cli(tmp_path).run(*args, "--help")
