@@ -17,6 +17,7 @@ from aftersales.errors import classify
 from aftersales.identity import AsPrincipal, caller_for
 from aftersales.inputs import opened, time_option
 from aftersales.output import (
+    Format,
     console,
     dumps,
     emit_json_line,
@@ -173,14 +174,14 @@ def set_book(
 def history(
     merchant: Merchant = None,
     as_principal: AsPrincipal = None,
-    fmt: Annotated[Literal["table", "json", "csv"], typer.Option("--format")] = "table",
+    fmt: Annotated[Format, typer.Option("--format")] = "table",
 ) -> None:
     """Every version of the merchant's own book (version 0: the built-in defaults): who set it,
     in which role, when, why, and its hash (admins, auditors). Versions are never changed."""
     with _app() as app:
         rows = app.books.history(caller_for(app, as_principal, "ReadPolicyBook"), merchant)
     shown = [{k: v for k, v in row.items() if k not in ("book", "merchant_id")} for row in rows]
-    if fmt == "table":  # the full hash in json and csv
+    if fmt == "table":  # the full hash in json, csv and tsv
         for row in shown:
             row["book_hash"] = row["book_hash"][:19]
     emit_rows(shown, fmt, f"policy book of {merchant or 'the platform'}")
@@ -200,7 +201,7 @@ def diff(
         "--to", min=0, help="the stored version to compare to (default: the latest); not "
                             "with PROPOSED, which is what is compared to")] = None,
     as_principal: AsPrincipal = None,
-    fmt: Annotated[Literal["table", "json", "csv"], typer.Option("--format")] = "table",
+    fmt: Annotated[Format, typer.Option("--format")] = "table",
 ) -> None:
     """What changes between two versions of the merchant's book (default: the latest and the
     one before), or from a version to a proposed file, checked as `policy set` checks it

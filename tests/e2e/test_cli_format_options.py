@@ -1,5 +1,6 @@
 """Every `--format` refuses what it does not know with exit 2, naming the choices: `dlq show
---format xml` printed a table and exited 0."""
+--format xml` printed a table and exited 0; every listing offers tsv (`policy history` and
+`policy diff` offered only table, json and csv)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ import pytest
 @pytest.mark.parametrize(("args", "choices"), [
     (["dlq", "show", "0:0"], "'table', 'json'"),
     (["dlq", "list"], "'table', 'json', 'csv', 'tsv'"),
+    (["policy", "history"], "'table', 'json', 'csv', 'tsv'"),
+    (["policy", "diff"], "'table', 'json', 'csv', 'tsv'"),
 ], ids=lambda x: " ".join(x) if isinstance(x, list) else "")
 def test_a_format_it_does_not_know_is_refused_naming_the_choices(args: list[str], choices: str
                                                                    ) -> None:

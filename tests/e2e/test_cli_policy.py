@@ -85,6 +85,11 @@ def test_a_refused_book_exits_with_its_reason_and_stores_nothing(cli: Cli) -> No
     history = json.loads(admin(cli, "policy", "history", "--merchant", "m", "--format",
                                  "json").stdout)
     assert [h["version"] for h in history] == [0]
+    tsv = admin(cli, "policy", "history", "--merchant", "m", "--format", "tsv")
+    assert tsv.returncode == 0 and tsv.stdout.splitlines()[0].split("\t")[0] == "version"
+    diff = admin(cli, "policy", "diff", "--merchant", "m", "--from", "0", "--to", "0",
+                 "--format", "tsv")
+    assert diff.returncode == 0 and diff.stdout.splitlines() == ["path\tchange\tbefore\tafter"]
 
 
 def test_decisions_follow_the_merchants_book_and_rerun_from_the_cli(cli: Cli) -> None:
