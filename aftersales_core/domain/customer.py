@@ -75,12 +75,14 @@ class Customer(Aggregate):
     ) -> None:
         """Record that the customer's personal data was erased (the data keys are destroyed in
         the same transaction); ``decision`` is the retention decision when the scheduler
-        erases."""
+        erases.
+
+        An erasure is always possible: when the customer's history holds a later time (an
+        upstream fact or a command dated in the future), the events are stamped with that time,
+        so the aggregate's time never goes backwards, and ``erased_at`` keeps when the erasure
+        really happened."""
         require_aware(at)
-        if at < self.modified_on:
-            raise InvalidCommandError(
-                f"customer {self.customer_id}: at {at.isoformat()} is before its last change at "
-                f"{self.modified_on.isoformat()}")
+        stamp = max(at, self.modified_on)
         reason = " ".join(reason.split())
         if not reason:
             raise InvalidCommandError("reason: say why the personal data is erased (e.g. the "
@@ -88,13 +90,16 @@ class Customer(Aggregate):
         if len(reason) > MAX_REASON:
             raise InvalidCommandError(f"reason: at most {MAX_REASON} characters")
         if decision is not None:
-            self.record_decision(decision=decision, timestamp=at)
+            self.record_decision(decision=decision, timestamp=stamp)
         self._personal_data_erased(customer_id=self.customer_id, reason=reason,
-                                   by=actor.principal_id, role=actor.role, timestamp=at)
+                                   by=actor.principal_id, role=actor.role, timestamp=stamp,
+                                   erased_at=at)
 
     @event("PersonalDataErased", topic="aftersales.customer.PersonalDataErased")
     def _personal_data_erased(
-        self, customer_id: str, reason: str, by: str, role: str, timestamp: datetime
+        self, customer_id: str, reason: str, by: str, role: str, timestamp: datetime,
+        erased_at: datetime | None = None,
     ) -> None:
-        self.erasures.append({"at": timestamp.isoformat(), "by": by, "role": role,
-                              "reason": reason})
+        # erased_at: when it happened (events stored before it existed: their timestamp)
+        self.erasures.append({"at": (erased_at or timestamp).isoformat(), "by": by,
+                              "role": role, "reason": reason})

@@ -13,11 +13,13 @@ from uuid import UUID
 
 import psycopg
 import pytest
+from eventsourcing.persistence import StoredEvent
 
 from aftersales.bootstrap import open_app, store_reader
 from aftersales.settings import Settings, eventsourcing_env
 from aftersales_core.application.history import CaseHistory, load_history
 from aftersales_core.application.services import Services
+from aftersales_core.domain.ids import customer_aggregate_id
 from aftersales_core.errors import NotAuthorisedError, UnknownCaseError
 from aftersales_core.personal import ERASED
 from audit.auditor import Auditor
@@ -26,7 +28,7 @@ from privacy.errors import KeyEncryptionKeyError
 from projections import report
 from projections.db import ReadDatabase
 from projections.rebuild import rebuild
-from tests.factories import ADMIN, T0, caller, run
+from tests.factories import ADMIN, T0, caller, ingest, order_placed, run
 from tests.integration.test_exchange_and_repair import desk_for
 from tests.personal import AT, plant, postgres_bytes, sqlite_bytes
 
@@ -346,3 +348,74 @@ def test_an_erasure_in_another_process_is_served_at_once_by_a_running_one(
         for as_of in (None, AT + timedelta(hours=3)):
             shown = app.reads.case(agent, case_id, as_of).to_json()
             assert set(personal_values(shown)) == {ERASED}, shown
+
+
+def test_a_customer_whose_history_is_dated_in_the_future_can_still_be_erased(
+    app: Services,
+) -> None:
+    """An upstream fact dated 2150 (accepted: times run to 2199) moved the customer's last
+    change past now: the erasure is stamped no earlier than that, so the aggregate's time never
+    goes backwards, and records when it really happened."""
+    planted = plant(app)
+    future = datetime(2150, 3, 2, 10, tzinfo=UTC)
+    ingest(app, order_placed("o-future", customer_id=planted.customer_id, at=future))
+    assert app.store.customer(planted.customer_id, NOW).modified_on == future
+
+    erasure = app.privacy.erase(caller(app, ADMIN), planted.customer_id, "request DSR-6", NOW)
+
+    assert erasure.at == NOW and erasure.to_json()["erased_at"] == NOW.isoformat()
+    table: Any = app.privacy.keys.table  # type: ignore[attr-defined]
+    assert table.current(planted.customer_id) is None
+    assert table.erased_at(planted.customer_id) == NOW.isoformat()
+    customer = load_history(app.store, customer_aggregate_id(planted.customer_id))
+    recorded = customer.events[-1]
+    assert type(recorded).TOPIC == "aftersales.customer.PersonalDataErased"
+    assert (recorded.timestamp, recorded.erased_at) == (future, NOW)
+    assert customer.aggregate.erasures[-1]["at"] == NOW.isoformat()
+    shown = app.reads.case(caller(app, "agent-1"), planted.complaint_id).to_json()
+    assert set(personal_values(shown)) == {ERASED}
+    published = to_cloud_event(app.store.recorder.select_notifications(1, 100_000)[-1])
+    assert published["data"]["erased_at"] == NOW.isoformat()
+
+
+def test_the_scheduler_erases_a_customer_whose_history_is_dated_in_the_future(
+    app: Services,
+) -> None:
+    from aftersales.bootstrap import scheduler_principal
+    from scheduling.scheduler import Scheduler
+
+    closed = plant(app, close=True)
+    future = datetime(2150, 3, 2, 10, tzinfo=UTC)
+    ingest(app, order_placed("o-future", customer_id=closed.customer_id, at=future))
+    app.privacy.retention_days = 30
+    now = datetime(2026, 4, 6, tzinfo=UTC)  # 30 days after the last case closed
+    [fired] = [f for f in Scheduler(app, scheduler_principal(app)).fire_due(now)
+               if f.case_type == "customer"]
+    assert fired.status == "erased"
+    customer = load_history(app.store, fired.case_id)
+    decided, erased = customer.events[-2:]
+    assert decided.timestamp == erased.timestamp == future and erased.erased_at == now
+    assert customer.decisions[-1].inputs["now"] == now.isoformat()
+
+
+def test_an_erasure_stored_before_it_recorded_erased_at_still_loads(app: Services) -> None:
+    """Events of ``PersonalDataErased`` stored without ``erased_at`` read their timestamp."""
+    plant(app)
+    app.privacy.erase(caller(app, ADMIN), "c-9", "request DSR-7", NOW)
+    [stored] = [n for n in app.store.recorder.select_notifications(1, 100_000)
+                if n.topic == "aftersales.customer.PersonalDataErased"]
+    state = app.store.mapper.transcoder.decode(stored.state)
+    del state["erased_at"]
+    older = StoredEvent(originator_id=stored.originator_id,
+                         originator_version=stored.originator_version, topic=stored.topic,
+                         state=app.store.mapper.transcoder.encode(state))
+    mapper = app.store.mapper
+    events: list[Any] = [mapper.to_domain_event(s) for s in app.store.recorder.select_events(
+        stored.originator_id) if s.originator_version < stored.originator_version]
+    events.append(mapper.to_domain_event(older))
+    assert "erased_at" not in vars(events[-1])
+    customer: Any = None
+    for event in events:
+        customer = event.mutate(customer)
+    [erasure] = customer.erasures
+    assert (erasure["at"], erasure["reason"]) == (NOW.isoformat(), "request DSR-7")
