@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, get_args
 
+from aftersales_core.personal import ERASED
 from aftersales_core.text import is_digits
 from desk.assignments import Assignments
 from desk.i18n import Reader
@@ -137,8 +138,9 @@ def queue(db: ReadDatabase, assignments: Assignments, query: Query, me: str,
     number of cases in each view under the same filters."""
     where, params = where_clause(query, reader)
     if customer_id is not None:
-        where += (" AND " if where else " WHERE ") + "c.customer_id = ?"
-        params.append(customer_id)
+        # never the rows purged of an erased customer, whatever id a principal was bound to
+        where += (" AND " if where else " WHERE ") + "c.customer_id = ? AND c.customer_id <> ?"
+        params += [customer_id, ERASED]
     order = " ORDER BY (c.next_deadline IS NULL), c.next_deadline, c.opened_at, c.case_id"
     light = db.query(BASE.format(escalated=ESCALATED) + where + order, params)
     ids = [r["case_id"] for r in light]

@@ -21,6 +21,7 @@ import orjson
 
 from aftersales_core.application.reads import QueryScope
 from aftersales_core.domain.complaints import ESCALATION_LEVELS
+from aftersales_core.personal import ERASED
 from projections.base import json_text
 from projections.catalog import PROJECTIONS
 from projections.db import ReadDatabase, identifier
@@ -188,6 +189,14 @@ def sort_order(order_by: str) -> tuple[str, bool]:
     return order_by.removeprefix("-"), order_by.startswith("-")
 
 
+def own_rows(column: str, values: list[Any]) -> tuple[str, list[Any]]:
+    """The clause restricting a table to a customer's own rows (``column`` = their id), which
+    never matches a row purged of an erased customer (its column reads ``[erased]``), whatever
+    id a principal was bound to."""
+    name = identifier(column)
+    return f"{name} = ? AND {name} <> ?", [*values, ERASED]
+
+
 def page(db: ReadDatabase, scope: QueryScope, filters: list[tuple[str, Any]],
          order_by: str | None, limit: int, after: list[Any] | None
          ) -> tuple[list[dict[str, Any]], list[Any] | None]:
@@ -199,8 +208,8 @@ def page(db: ReadDatabase, scope: QueryScope, filters: list[tuple[str, Any]],
         params.append(value)
     restriction = scope.where()
     if restriction is not None:
-        column, values = restriction
-        clauses.append(f"{identifier(column)} = ?")
+        clause, values = own_rows(*restriction)
+        clauses.append(clause)
         params.extend(values)
     terms: list[tuple[str, bool]] = []  # (SQL expression, descending)
     sort, descending = sort_order(order_by) if order_by else (None, False)

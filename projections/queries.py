@@ -10,7 +10,7 @@ from typing import Any
 
 from aftersales_core.application.reads import QueryScope
 from projections.db import ReadDatabase, identifier
-from projections.pages import PageError, Table, sort_order, table, value_of
+from projections.pages import PageError, Table, own_rows, sort_order, table, value_of
 from schemas.common import shown
 
 
@@ -82,7 +82,8 @@ def query_table(
         column, values = restriction
         if column not in columns:
             raise QueryError(f"{scope.table} has no {column} column to restrict it by")
-        clauses.append(f"{identifier(column)} = ?")
+        clause, values = own_rows(column, values)
+        clauses.append(clause)
         params.extend(values)
     sql = f"SELECT * FROM {identifier(scope.table)}"
     if clauses:

@@ -15,6 +15,7 @@ from pydantic import Field, TypeAdapter
 from aftersales_core.policies.vocabulary import ComplaintChannel
 from schemas.common import (
     Amount,
+    CustomerId,
     Detail,
     Flag,
     Ident,
@@ -225,7 +226,7 @@ class RecordRefundFailed(ExistingCase):
 
 class FileComplaint(NewCase):
     command: Literal["FileComplaint"]
-    customer_id: Ident | None = Field(
+    customer_id: CustomerId | None = Field(
         None, description="the customer it is for; a customer filing for themselves may omit it"
     )
     order_id: Ident | None = None

@@ -18,7 +18,13 @@ from pydantic import (
     WithJsonSchema,
 )
 
-from aftersales_core.domain.ids import MAX_MERCHANT_ID, MERCHANT_ID_PATTERN, merchant_id_problem
+from aftersales_core.domain.ids import (
+    MAX_MERCHANT_ID,
+    MERCHANT_ID_PATTERN,
+    RESERVED_CUSTOMER_ID_PATTERN,
+    customer_id_problem,
+    merchant_id_problem,
+)
 from aftersales_core.money import MINOR_UNITS
 from aftersales_core.policies.calendar import is_zone
 from schemas.limits import (
@@ -118,6 +124,13 @@ def check_identifier(value: Any) -> Any:
     return value
 
 
+def _customer_id(value: str) -> str:
+    problem = customer_id_problem(value)
+    if problem is not None:
+        raise ValueError(problem)
+    return value
+
+
 def _merchant_id(value: str) -> str:
     problem = merchant_id_problem(value)
     if problem is not None:
@@ -181,6 +194,11 @@ _TEXT_SCHEMA = {"pattern": TEXT_PATTERN}
 # commands strip their strings)
 Ident = Annotated[str, Field(min_length=1, max_length=200, json_schema_extra=_IDENT_SCHEMA),
                   BeforeValidator(check_identifier)]
+# a customer's id: an identifier, never the marker erased data reads as (aftersales_core/
+# domain/ids.py), nor any other word in square brackets
+CustomerId = Annotated[str, Field(min_length=1, max_length=200, json_schema_extra={
+    **_IDENT_SCHEMA, "not": {"pattern": RESERVED_CUSTOMER_ID_PATTERN}}),
+    BeforeValidator(check_identifier), AfterValidator(_customer_id)]
 # a merchant's id: the one rule of every entry point (aftersales_core/domain/ids.py)
 MerchantId = Annotated[str, Field(min_length=1, max_length=MAX_MERCHANT_ID,
                                   json_schema_extra={"pattern": MERCHANT_ID_PATTERN}),

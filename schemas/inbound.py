@@ -20,6 +20,7 @@ from schemas.categories import Category
 from schemas.common import (
     Amount,
     Currency,
+    CustomerId,
     Detail,
     Flag,
     Ident,
@@ -51,7 +52,7 @@ class OrderLine(Open):
 
 class OrderPlaced(InboundEvent):
     event_type: Literal["OrderPlaced"]
-    customer_id: Ident
+    customer_id: CustomerId
     market: Market
     currency: Currency
     fulfilment: Literal["bonded", "direct_mail", "domestic"]

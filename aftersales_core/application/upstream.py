@@ -25,7 +25,12 @@ from aftersales_core.application.store import Store
 from aftersales_core.application.unit_of_work import UnitOfWork
 from aftersales_core.domain.actor import POLICY, Actor
 from aftersales_core.domain.base import require_aware
-from aftersales_core.domain.ids import case_id_for, check_merchant_id, order_aggregate_id
+from aftersales_core.domain.ids import (
+    case_id_for,
+    check_customer_id,
+    check_merchant_id,
+    order_aggregate_id,
+)
 from aftersales_core.domain.order import Order
 from aftersales_core.domain.returns import ReturnCase
 from aftersales_core.errors import AlreadyExistsError, InvalidCommandError
@@ -126,6 +131,7 @@ class UpstreamService:
                 zone(buyer_timezone)  # an IANA name, or an error naming it
             if merchant_id is not None:
                 check_merchant_id(merchant_id)  # its policy book must be reachable
+            check_customer_id(customer_id)  # never the marker erased rows read as
             if order.placed:
                 raise AlreadyExistsError(
                     f"order {order_id} was placed already (another event id)")

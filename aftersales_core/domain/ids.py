@@ -10,6 +10,7 @@ from functools import lru_cache
 from uuid import UUID, uuid5
 
 from aftersales_core.errors import InvalidFieldError
+from aftersales_core.personal import ERASED
 
 NAMESPACE = UUID("6f1b2c1e-5d0e-4c3a-9a53-1f6c0c7a2b10")
 REMEMBERED = 8192
@@ -35,6 +36,30 @@ def check_merchant_id(value: str, field: str = "merchant_id") -> str:
     """A merchant id given to the engine as new (an order placed, a book set): else
     InvalidFieldError naming ``field``. Ids stored before this rule stay readable."""
     problem = merchant_id_problem(value)
+    if problem is not None:
+        raise InvalidFieldError(field, problem)
+    return value
+
+
+# A customer id: any identifier but a word in square brackets, which the engine reserves for
+# what it writes in place of data (``[erased]``, aftersales_core/personal.py, is what a purged
+# row's customer column reads): a customer named so would see every erased customer's rows.
+RESERVED_CUSTOMER_ID_PATTERN = r"^\[.*\]$"
+_RESERVED_CUSTOMER_ID = re.compile(RESERVED_CUSTOMER_ID_PATTERN, re.DOTALL)
+
+
+def customer_id_problem(value: str) -> str | None:
+    """What is wrong with a customer id as the engine reserves it (None: nothing)."""
+    if value == ERASED or _RESERVED_CUSTOMER_ID.match(value):
+        return (f"{ERASED if value == ERASED else 'a word in square brackets'} is not a customer "
+                f"id: the engine reserves it for erased data ({ERASED})")
+    return None
+
+
+def check_customer_id(value: str, field: str = "customer_id") -> str:
+    """A customer id given to the engine as new (an order placed, a complaint filed for them,
+    a principal bound to them): else InvalidFieldError naming ``field``."""
+    problem = customer_id_problem(value)
     if problem is not None:
         raise InvalidFieldError(field, problem)
     return value

@@ -17,7 +17,7 @@ from eventsourcing.domain import Aggregate, event
 
 from aftersales_core.domain.actor import Actor
 from aftersales_core.domain.base import require_aware
-from aftersales_core.domain.ids import principal_aggregate_id
+from aftersales_core.domain.ids import check_customer_id, principal_aggregate_id
 from aftersales_core.domain.roles import (  # noqa: F401 (also read from here)
     BOOTSTRAP,
     GRANTABLE,
@@ -56,6 +56,8 @@ def _check_binding(is_customer: bool, customer_id: str | None) -> None:
         or customer_id != customer_id.strip()
     ):
         raise InvalidCommandError("a customer id is 1 to 200 printable characters")
+    if customer_id is not None:
+        check_customer_id(customer_id)
 
 
 class Principal(Aggregate):

@@ -207,3 +207,13 @@ def test_personal_data_never_reaches_an_error_message_or_a_log_line(cli: Cli) ->
     shown = cli.run("--verbose", "case", "show", case_id, "--format", "json", as_="analyst-1")
     assert shown.returncode == 0 and MARK not in shown.stdout + shown.stderr
     assert MARK.encode() not in sqlite_bytes(cli.db)  # nor in the denial log beside the store
+
+
+def test_the_erased_marker_is_refused_as_a_customer_id_at_every_entry(cli: Cli) -> None:
+    added = cli.run("principals", "add", "evil", "--role", "customer", "--customer", "[erased]",
+                    as_=ADMIN)
+    assert added.returncode == 2 and "customer_id: [erased] is not a customer id" in added.stderr
+    upstream = [order_placed("o-evil", customer_id="[erased]")]
+    ingested = cli.run("ingest", cli.lines("evil.jsonl", upstream), as_="system.upstream")
+    assert ingested.returncode != 0 and "customer_id" in ingested.stderr
+    assert cli.run("principals", "show", "evil", as_=ADMIN).returncode == 3

@@ -7,9 +7,10 @@ import json
 import sqlite3
 import time
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import psycopg
 import pytest
@@ -419,3 +420,49 @@ def test_an_erasure_stored_before_it_recorded_erased_at_still_loads(app: Service
         customer = event.mutate(customer)
     [erasure] = customer.erasures
     assert (erasure["at"], erasure["reason"]) == (NOW.isoformat(), "request DSR-7")
+
+
+def test_the_erased_marker_is_no_customer_id_and_never_matches_erased_rows(
+    app: Services, store_settings: Settings, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """SPEC §7: a customer never learns that another customer's case exists. Erased rows read
+    ``[erased]`` in their customer column: no principal, order or complaint takes that id, and
+    a customer's rows never include them, whatever id a principal was bound to."""
+    from aftersales_core.application.reads import QueryScope
+    from aftersales_core.errors import InvalidFieldError
+    from projections.pages import page
+    from projections.queries import query_table
+
+    pg = pg_of(request, store_settings)
+    planted = plant(app)
+    app.privacy.erase(caller(app, ADMIN), planted.customer_id, "request DSR-8", NOW)
+    for roles in (["customer"], ["customer", "agent"]):
+        with pytest.raises(InvalidFieldError, match=r"customer_id: \[erased\] is not a customer"):
+            app.principals.add(caller(app, ADMIN), "evil", roles, NOW, customer_id=ERASED)
+    with pytest.raises(InvalidFieldError, match="customer_id: a word in square brackets"):
+        app.principals.add(caller(app, ADMIN), "evil", ["customer"], NOW, customer_id="[x]")
+    app.principals.add(caller(app, ADMIN), "evil", ["agent"], NOW)
+    with pytest.raises(InvalidFieldError, match="customer_id"):
+        app.principals.grant(caller(app, ADMIN), "evil", "customer", NOW, customer_id=ERASED)
+    upstream = caller(app, "system.upstream")
+    with pytest.raises(InvalidFieldError, match="customer_id"):  # past the wire schema, too
+        app.upstream.order_placed(
+            upstream, "e-evil", T0, "o-evil", ERASED, "DE", "EUR", "direct_mail",
+            [{"line_id": "1", "sku": "s", "category": "books", "quantity": 1,
+              "unit_price": "10.00"}], Decimal("5.00"), Decimal("0.00"), Decimal("0.00"),
+            Decimal("15.00"))
+    with pytest.raises(InvalidFieldError, match="customer_id"):
+        app.complaints.file(caller(app, "agent-1"), uuid4(), "email", "damaged",
+                                      "broken", NOW, customer_id=ERASED)
+    read_url = (f"sqlite:///{tmp_path / 'read.sqlite'}" if pg is None
+                else f"{pg[0]}?options=-csearch_path%3D{pg[1]}")
+    db = ReadDatabase(read_url)
+    rebuild(db, None, store_reader(app))
+    for table in ("cases", "orders", "complaints", "refunds"):
+        everyone = query_table(db, QueryScope(table, "full", None), [])
+        if table in ("cases", "orders", "complaints"):
+            assert {r["customer_id"] for r in everyone} == {ERASED}, table
+        marked = QueryScope(table, "full", ERASED)  # a principal bound before the rule
+        assert query_table(db, marked, []) == [], table
+        assert page(db, marked, [], None, 100, None) == ([], None), table
+    db.close()

@@ -95,3 +95,21 @@ def test_the_published_pattern_agrees_with_the_check_for_every_character() -> No
         for value in (char, f"a{char}b", f"{char}b", f"a{char}"):
             assert bool(published.search(value)) == (identifier_problem(value) is None), \
                 (f"U+{code:04X}", value)
+
+
+@pytest.mark.parametrize("value", ["[erased]", "[ERASED]", "[x]", "[]"])
+def test_the_erased_marker_or_any_bracketed_word_is_not_a_customer_id(value: str) -> None:
+    """Erased rows' customer column reads ``[erased]``: a customer with that id would see them
+    all (SPEC §7). Refused on every path, naming the field; the published schema agrees."""
+    with pytest.raises(InputRefused, match="customer_id") as upstream:
+        read_inbound(json.dumps(order_placed("o-1", customer_id=value)).encode())
+    assert "is not a customer id" in str(upstream.value)
+    with pytest.raises(InputRefused, match="customer_id"):
+        command({"command": "FileComplaint", "customer_id": value, "channel": "email",
+                 "category": "damaged", "description": "broken", "at": T0.isoformat()})
+    field = _published("inbound/OrderPlaced.schema.json", "customer_id")
+    assert not jsonschema.Draft202012Validator(field).is_valid(value)
+    assert not jsonschema_rs.validator_for(field).is_valid(value)
+    for fine in ("c-[1]", "[c-1", "c-1]"):
+        assert jsonschema.Draft202012Validator(field).is_valid(fine)
+        read_inbound(json.dumps(order_placed("o-1", customer_id=fine)).encode())
