@@ -16,13 +16,14 @@ from aftersales.identity import AsPrincipal, caller_for
 from aftersales.lazy_help import lazy_help
 from aftersales.output import (
     Format,
+    OutputFileError,
     console,
     emit_json_line,
     emit_rows,
     errors,
     fail,
-    output_file,
     output_option,
+    write_output,
 )
 from workers.collector import tune_collector
 
@@ -268,7 +269,6 @@ def report(
     from aftersales.settings import Settings
     from projections.apply import ensure_schema
     from projections.catalog import all_projections
-    from projections.db import private_file
     from projections.report import build as build_report
 
     if output is None:  # the project's own data folder, as for the default stores
@@ -281,17 +281,17 @@ def report(
         fail("the report's charts need matplotlib: pip install 'aftersales[report]'")
         raise typer.Exit(exit_codes.INVALID)
     require_read(as_principal, "ReadReport")
-    from aftersales.report_render import print_report, write_html, write_png  # matplotlib: slow
+    from aftersales.report_render import html_page, png_image, print_report  # matplotlib: slow
 
     db = build_read_db(Settings.from_env())
     ensure_schema(db, all_projections())
     figures = build_report(db)
     try:
-        output_file(output)
-        private_file(output, folders=False)
-        (write_png if output.suffix == ".png" else write_html)(figures, output)
+        write_output(output, png_image(figures) if output.suffix == ".png"
+                     else html_page(figures), private=True)
     except OSError as error:
-        fail(f"cannot write --output {output}: {error.strerror or error}")
+        fail(str(error) if isinstance(error, OutputFileError)
+             else f"cannot write --output {output}: {error.strerror or error}")
         raise typer.Exit(exit_codes.INVALID) from None
     if fmt == "json":
         emit_json_line(figures.to_json())

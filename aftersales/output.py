@@ -21,8 +21,11 @@ as `cp` does not, so a mistyped path is an error (exit 2) before any work, not a
 from __future__ import annotations
 
 import csv
+import errno
 import io
+import os
 import re
+import stat
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -37,7 +40,6 @@ from rich.text import Text
 
 from aftersales.secrets import scrub
 from aftersales_core.text import TEXT_FORBIDDEN, shown_visibly
-from projections.db import private_file
 
 Format = Literal["table", "json", "csv", "tsv"]
 # piped (not a terminal): as wide as the widest row, so no table is ever wrapped or cut
@@ -182,16 +184,41 @@ def output_option(param: typer.CallbackParam, value: Path | None) -> Path | None
 
 def write_output(path: Path, data: str | bytes, private: bool = False,
                  option: str | None = "--output") -> None:
-    """Write ``data`` to ``path`` (checked as ``output_file`` checks it; when ``private``,
-    created readable by its owner only); OutputFileError names the path when it cannot be."""
+    """Write ``data`` to ``path`` (checked as ``output_file`` checks it); OutputFileError names
+    the path when it cannot be.
+
+    A symbolic link is never followed (in a folder others may write to, it would send the data
+    wherever its owner points it), and only a regular file is written. With ``private`` (the
+    file holds personal data) a new file is created 0600 and an existing one is made 0600
+    before anything is written to it, so a file left readable by others (``touch``, an older
+    export) never receives the data: it must be the caller's own, with no other name (a hard
+    link), else it is refused and left as it was."""
     output_file(path, option)
+    what = f"{option} {path}" if option else str(path)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
     try:
-        if private:
-            private_file(path, folders=False)
-        if isinstance(data, str):
-            path.write_text(data, encoding="utf-8")
-        else:
-            path.write_bytes(data)
+        try:
+            fd = os.open(path, flags, 0o600 if private else 0o666)
+        except OSError as error:
+            if error.errno == errno.ELOOP or path.is_symlink():
+                raise OutputFileError(f"cannot write {what}: it is a symbolic link (never "
+                                      "followed: remove it, or name the file itself)") from None
+            raise
+        with os.fdopen(fd, "wb") as handle:
+            found = os.fstat(fd)
+            if not stat.S_ISREG(found.st_mode):
+                raise OutputFileError(f"cannot write {what}: not a regular file")
+            if private:
+                if found.st_uid != os.geteuid():
+                    raise OutputFileError(f"cannot write {what}: it belongs to another user")
+                if found.st_nlink > 1:
+                    raise OutputFileError(f"cannot write {what}: it has other names (hard "
+                                          "links), which would read the data too")
+                os.fchmod(fd, 0o600)
+            os.set_blocking(fd, True)
+            handle.truncate(0)
+            handle.write(data.encode("utf-8") if isinstance(data, str) else data)
+    except OutputFileError:
+        raise
     except OSError as error:
-        what = f"{option} {path}" if option else str(path)
         raise OutputFileError(f"cannot write {what}: {error.strerror or error}") from None

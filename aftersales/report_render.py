@@ -8,7 +8,6 @@ import io
 import math
 from collections import defaultdict
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import matplotlib
@@ -178,7 +177,8 @@ def _chart(section: Section) -> bytes | None:
         plt.close(fig)
 
 
-def write_html(report: Report, path: Path) -> None:
+def html_page(report: Report) -> str:
+    """The report as one HTML page, its charts inlined."""
     parts = ["<!doctype html><meta charset='utf-8'><title>After-sales report</title>",
              "<style>body{font-family:sans-serif;max-width:1100px;margin:2em auto}"
              "table{border-collapse:collapse;margin:1em 0;font-size:13px}td,th{border:1px "
@@ -195,10 +195,10 @@ def write_html(report: Report, path: Path) -> None:
             parts.append(f"<img alt='{html.escape(section.title)}' "
                          f"src='data:image/png;base64,{encoded}'>")
         parts.append(_html_table(section.columns, section.rows))
-    path.write_text("\n".join(parts), encoding="utf-8")
+    return "\n".join(parts)
 
 
-def write_png(report: Report, path: Path) -> None:
+def png_image(report: Report) -> bytes:
     """Every chart of the report, one under the other, in one PNG."""
     images = [plt.imread(io.BytesIO(png), format="png")
               for png in (_chart(s) for s in report.sections) if png is not None]
@@ -207,7 +207,9 @@ def write_png(report: Report, path: Path) -> None:
     width = max(i.shape[1] for i in images)
     padded = [np.pad(i, ((0, 0), (0, width - i.shape[1]), (0, 0)), constant_values=1.0)
               for i in images]
-    plt.imsave(path, np.vstack(padded))
+    image = io.BytesIO()
+    plt.imsave(image, np.vstack(padded), format="png")
+    return image.getvalue()
 
 
 def _html_table(columns: list[str], rows: list[list[Any]]) -> str:

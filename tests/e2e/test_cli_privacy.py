@@ -217,3 +217,26 @@ def test_the_erased_marker_is_refused_as_a_customer_id_at_every_entry(cli: Cli) 
     ingested = cli.run("ingest", cli.lines("evil.jsonl", upstream), as_="system.upstream")
     assert ingested.returncode != 0 and "customer_id" in ingested.stderr
     assert cli.run("principals", "show", "evil", as_=ADMIN).returncode == 3
+
+
+def test_an_export_file_is_private_whatever_was_there_and_never_through_a_link(
+    cli: Cli,
+) -> None:
+    existing = cli.tmp / "pre.json"
+    existing.touch()
+    existing.chmod(0o644)
+    done = cli.run("customer", "export", "c-1", "--output", str(existing), as_=ADMIN)
+    assert done.returncode == 0, done.stderr
+    assert existing.stat().st_mode & 0o777 == 0o600
+    assert json.loads(existing.read_text())["customer_id"] == "c-1"
+    shared = cli.tmp / "shared"
+    shared.mkdir()
+    shared.chmod(0o1777)
+    link, target = shared / "c-1.json", cli.tmp / "planted-target.json"
+    link.symlink_to(target)
+    refused = cli.run("customer", "export", "c-1", "--output", str(link), as_=ADMIN)
+    assert refused.returncode == 2 and "symbolic link" in refused.stderr
+    assert not target.exists()
+    report = cli.run("report", "--output", str(shared / "r.html"), as_="analyst-1")
+    assert report.returncode == 0, report.stderr
+    assert (shared / "r.html").stat().st_mode & 0o777 == 0o600

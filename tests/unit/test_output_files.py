@@ -42,3 +42,47 @@ def test_a_file_that_cannot_be_written_is_a_bad_argument(tmp_path: Path) -> None
         write_output(too_long, "{}", private=True)
     assert str(refused.value).startswith(f"cannot write --output {too_long}: ")
     assert classify(refused.value)[0] == exit_codes.INVALID
+
+
+def test_an_existing_file_is_made_private_before_the_data_reaches_it(tmp_path: Path) -> None:
+    existing = tmp_path / "pre.json"
+    existing.write_text("an older, longer content")
+    existing.chmod(0o644)
+    write_output(existing, b"{}", private=True)
+    assert stat.S_IMODE(existing.stat().st_mode) == 0o600 and existing.read_bytes() == b"{}"
+
+
+@pytest.mark.parametrize("private", [True, False])
+def test_a_symbolic_link_is_never_followed(tmp_path: Path, private: bool) -> None:
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o1777)
+    dangling, target = shared / "export.json", tmp_path / "elsewhere.json"
+    dangling.symlink_to(target)
+    with pytest.raises(OutputFileError, match=f"cannot write --output {dangling}: it is a "
+                                              "symbolic link"):
+        write_output(dangling, b"{}", private=private)
+    assert not target.exists()
+    target.write_text("theirs")
+    with pytest.raises(OutputFileError, match="symbolic link"):
+        write_output(dangling, b"{}", private=private)
+    assert target.read_text() == "theirs"
+
+
+def test_only_a_regular_file_of_ones_own_with_one_name_receives_personal_data(
+    tmp_path: Path,
+) -> None:
+    import os
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)  # no reader: opening it must not hang
+    with pytest.raises(OutputFileError, match=r"cannot write --output .*pipe"):
+        write_output(fifo, b"{}", private=True)
+    original, linked = tmp_path / "theirs.json", tmp_path / "export.json"
+    original.write_text("theirs")
+    original.chmod(0o644)
+    os.link(original, linked)
+    with pytest.raises(OutputFileError, match="other names"):
+        write_output(linked, b"{}", private=True)
+    assert original.read_text() == "theirs"
+    assert stat.S_IMODE(original.stat().st_mode) == 0o644
