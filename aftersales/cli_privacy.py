@@ -84,8 +84,8 @@ def erase(
     as_principal: AsPrincipal = None,
     fmt: ShowFormat = "table",
 ) -> None:
-    """Erase a customer's personal data: their data key is destroyed and the erasure recorded
-    (who, when, why). Every event stays as it was; its personal data reads `[erased]` from now
+    r"""Erase a customer's personal data: their data key is destroyed and the erasure recorded
+    (who, when, why). Every event stays as it was; its personal data reads `\[erased]` from now
     on, in every process. An administrator does it, never for their own customer id."""
     customer_id = _checked("ident", customer_id, "customer id")
     reason = _checked("text", reason, "--reason")

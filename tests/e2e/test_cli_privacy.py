@@ -240,3 +240,14 @@ def test_an_export_file_is_private_whatever_was_there_and_never_through_a_link(
     report = cli.run("report", "--output", str(shared / "r.html"), as_="analyst-1")
     assert report.returncode == 0, report.stderr
     assert (shared / "r.html").stat().st_mode & 0o777 == 0o600
+
+
+def test_the_erase_help_shows_what_erased_data_reads() -> None:
+    import subprocess
+
+    from tests.e2e.test_cli import AFTERSALES
+
+    shown = subprocess.run([*AFTERSALES, "customer", "erase", "--help"],
+                           capture_output=True, text=True, env={**os.environ, "COLUMNS": "200"},
+                           check=True)
+    assert "reads `[erased]` from now on" in shown.stdout
