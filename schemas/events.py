@@ -12,6 +12,7 @@ Each schema's id, ``urn:aftersales:schema:events:<type>.v<class version>``, is t
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import sys
 import types
 import typing
@@ -22,7 +23,7 @@ from functools import cache
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from eventsourcing.domain import Aggregate
+from eventsourcing.domain import Aggregate, decorated_funcs
 from eventsourcing.utils import get_topic
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, create_model
 
@@ -136,15 +137,27 @@ def _namespace() -> dict[str, Any]:
     return names
 
 
+def _defaulted(event_class: type) -> set[str]:
+    """The arguments of an ``@event`` method that have a default: events stored before the
+    argument was added lack it, so their data may too."""
+    method = decorated_funcs.get(event_class)
+    if method is None:
+        return set()
+    return {name for name, parameter in inspect.signature(method).parameters.items()
+            if parameter.default is not inspect.Parameter.empty}
+
+
 def _fields(event_class: type) -> dict[str, Any]:
     namespace = {**_namespace(), **vars(sys.modules[event_class.__module__])}
+    defaulted = _defaulted(event_class)
     out: dict[str, Any] = {}
     for field in dataclasses.fields(event_class):
         if field.name in ENVELOPE_FIELDS:
             continue
         hint = eval(field.type, namespace) if isinstance(field.type, str) else field.type
         optional = (field.default is not dataclasses.MISSING
-                    or field.default_factory is not dataclasses.MISSING)
+                    or field.default_factory is not dataclasses.MISSING
+                    or field.name in defaulted)
         out[field.name] = (_wire(hint), None if optional else ...)
     return out
 
