@@ -41,10 +41,12 @@ SETTINGS_V1 = RefundSettings()
 SETTINGS_V2 = RefundSettings(goodwill_amount_component="goodwill")
 
 
-def _quantities(read: Reader, lines: list[Line]) -> dict[str, int]:
+def line_quantities(items: list[Reader], lines: list[Line]) -> dict[str, int]:
+    """Units per line from ``[{line_id, quantity}]``: lines of the order, each once, never
+    more units than were ordered."""
     by_id = {line.line_id: line for line in lines}
     quantities: dict[str, int] = {}
-    for item in read.items("refund_lines"):
+    for item in items:
         line_id = item.text("line_id")
         if line_id not in by_id:
             raise item.error("line_id", f"{line_id!r} is not a line of the order")
@@ -68,7 +70,7 @@ def decide(inputs: JSON, settings: RefundSettings, version: int) -> PolicyDecisi
     merchant_fault, withdrawal = read.flag("merchant_fault"), read.flag("is_withdrawal")
     tax_refundable = read.flag("tax_refundable")
     lines = read.lines("order_lines", currency, allow_empty=True)
-    quantities = _quantities(read, lines)
+    quantities = line_quantities(read.items("refund_lines"), lines)
     explicit = read.optional_money("amount", currency)
     shipping_fee, duties, taxes, discount, paid, already = (
         read.money(name, currency) for name in

@@ -33,7 +33,7 @@ from aftersales_core.policies.refund_calculation import (
     POLICY_ID,
     SETTINGS_V2,
     RefundSettings,
-    _quantities,
+    line_quantities,
 )
 from aftersales_core.policies.refund_components import cumulative, net_line_values
 from aftersales_core.policies.refund_ledger import Taken, read_ledger
@@ -97,7 +97,7 @@ def decide(inputs: JSON, settings: RefundSettings, version: int) -> PolicyDecisi
     merchant_fault, withdrawal = read.flag("merchant_fault"), read.flag("is_withdrawal")
     tax_refundable = read.flag("tax_refundable")
     lines = read.lines("order_lines", currency, allow_empty=True)
-    quantities = _quantities(read, lines)
+    quantities = line_quantities(read.items("refund_lines"), lines)
     explicit = read.optional_money("amount", currency)
     shipping_fee, duties, taxes, discount, paid, already = (
         read.money(name, currency) for name in

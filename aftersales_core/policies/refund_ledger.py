@@ -20,7 +20,7 @@ from typing import Any
 from aftersales_core.decisions import JSON, PolicyDecision
 from aftersales_core.money import Money
 from aftersales_core.policies.reading import Line, Reader
-from aftersales_core.policies.refund_calculation import POLICY_ID, SETTINGS_V1
+from aftersales_core.policies.refund_calculation import POLICY_ID, SETTINGS_V1, line_quantities
 
 FEES = ("outbound_shipping", "duties", "taxes")
 LEDGER = ("items", *FEES)
@@ -39,22 +39,10 @@ def read_ledger(read: Reader, lines: list[Line], currency: str) -> dict[str, Tak
     """``already_refunded_by_component``: ``{component: {amount, units: [{line_id, quantity}]}}``
     for each of items, outbound_shipping, duties and taxes."""
     section = read.section(INPUT)
-    ordered = {line.line_id: line.quantity for line in lines}
     ledger: dict[str, Taken] = {}
     for name in LEDGER:
         part = section.section(name)
-        units: dict[str, int] = {}
-        for item in part.items("units"):
-            line_id = item.text("line_id")
-            if line_id not in ordered:
-                raise item.error("line_id", f"{line_id!r} is not a line of the order")
-            if line_id in units:
-                raise item.error("line_id", f"{line_id!r} is listed twice")
-            count = item.count("quantity", 1)
-            if count > ordered[line_id]:
-                raise item.error("quantity", f"{count} is more than the {ordered[line_id]} "
-                                             "ordered")
-            units[line_id] = count
+        units = line_quantities(part.items("units"), lines)
         ledger[name] = Taken(part.money("amount", currency), units)
     return ledger
 
