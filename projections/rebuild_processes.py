@@ -109,7 +109,10 @@ class Helper:
         while (page := self.outbox.get()) is not None:
             try:
                 self.pages.send_bytes(page)
-            except OSError as error:  # the helper is gone: take the rest, send nothing
+            # the helper is gone (OSError), or stop() closed this end while a write was under
+            # way (the handle is None then: TypeError; closed before it: ValueError): take the
+            # rest, send nothing
+            except (OSError, TypeError, ValueError) as error:
                 self.broken = error
 
 
