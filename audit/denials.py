@@ -19,6 +19,7 @@ import orjson
 from eventsourcing.persistence import ApplicationRecorder, IntegrityError
 
 from aftersales_core.application.access import Denial
+from aftersales_core.application.principals import principal_id_of
 from database.sql import StoreDatabase, Tx
 
 COLUMNS = ("id", "at", "principal_id", "principal", "operation", "case_id", "rule", "reasons",
@@ -97,7 +98,11 @@ class SqlDenialLog:
         after_id: int | None = None,
     ) -> list[dict[str, Any]]:
         """Denials, oldest first (``since``: at or after that moment; ``principal``: a name;
-        ``after_id``: only those after the row with that id, for the next page)."""
+        ``after_id``: only those after the row with that id, for the next page).
+
+        ``principal`` is compared as a principal id, never as text: ``Olga`` finds olga's
+        denials, and a name no principal holds finds the denials of callers acting under it
+        (logged with the id the name denotes and no name). An invalid name is refused."""
         clauses: list[str] = []
         params: list[Any] = []
         if after_id is not None:
@@ -107,8 +112,8 @@ class SqlDenialLog:
             clauses.append("at >= ?")
             params.append(since.astimezone(UTC).isoformat())
         if principal is not None:
-            clauses.append("principal = ?")
-            params.append(principal)
+            clauses.append("principal_id = ?")
+            params.append(str(principal_id_of(principal)))
         if operation is not None:
             clauses.append("operation = ?")
             params.append(operation)

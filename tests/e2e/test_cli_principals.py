@@ -170,6 +170,24 @@ def test_denials_are_logged_for_auditors_as_table_json_and_csv(cli: Cli) -> None
     assert [r["principal"] for r in rows] == ["agent-1"]
 
 
+def test_denials_are_found_by_principal_as_identities_not_as_text(cli: Cli) -> None:
+    """``--principal`` names a principal as ``--as`` does: ``AGENT-1`` is agent-1, and a name
+    nobody holds finds the attempts made under it (logged with no principal name)."""
+    assert cli.run("audit", "denials", as_="agent-1").returncode == 6
+    assert cli.run("query", "cases", as_="Mallory").returncode == 6  # no such principal
+
+    def operations(name: str) -> list[str]:
+        done = cli.run("audit", "denials", "--format", "json", "--principal", name,
+                       as_="auditor-1")
+        assert done.returncode == 0, done.stderr
+        return [r["operation"] for r in json.loads(done.stdout)]
+
+    assert operations("AGENT-1") == operations("agent-1") == ["ReadDenials"]
+    assert operations("mallory") == ["QueryProjection"]
+    bad = cli.run("audit", "denials", "--principal", "not a name", as_="auditor-1")
+    assert bad.returncode == 2 and "principal's name" in bad.stderr
+
+
 def test_envelopes_let_an_operator_replay_many_principals_work_in_one_process(cli: Cli) -> None:
     lines = [
         {"as": "customer-c-1", "command": request_return(idempotency_key="r-1")},
