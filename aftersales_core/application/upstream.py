@@ -31,7 +31,7 @@ from aftersales_core.domain.ids import (
     check_merchant_id,
     order_aggregate_id,
 )
-from aftersales_core.domain.order import Order
+from aftersales_core.domain.order import ORDER_FACTS, Order
 from aftersales_core.domain.returns import ReturnCase
 from aftersales_core.errors import AlreadyExistsError, InvalidCommandError
 from aftersales_core.money import Money, check_currency
@@ -85,16 +85,18 @@ class UpstreamService:
         self.refunds, self.logistics = refunds, logistics
 
     def _receive(self, caller: Caller, operation: str, facts: dict[str, Any], event_id: str,
-                 order_id: str, occurred_at: datetime, apply: Change) -> UpstreamResult:
+                 order_id: str, occurred_at: datetime, apply: Change,
+                 stream: str = ORDER_FACTS) -> UpstreamResult:
         """The one way a fact is received: the principal may deliver it, the order (or a new
-        one) is loaded, a redelivered event id changes nothing, else ``apply`` changes the order
+        one) is loaded, an event id redelivered in its ``stream`` (the order's facts, or a
+        scan's direction: Order.has_seen) changes nothing, else ``apply`` changes the order
         and says what else changed, and everything is saved in one unit of work."""
         grant = self.access.require(caller, operation, facts)
         require_aware(occurred_at, "occurred_at")
         order = self.store.find(Order, order_aggregate_id(order_id)) or Order(
             order_id=order_id, timestamp=occurred_at
         )
-        if order.has_seen(event_id):
+        if order.has_seen(event_id, stream):
             return UpstreamResult(event_id, order_id, applied=False)
         effects: list[str] = []
         also = apply(order, grant.actor, effects)
@@ -285,7 +287,7 @@ class UpstreamService:
 
         return self._receive(caller, "ShipmentScanned",
                              {"order_id": order_id, "direction": direction}, event_id, order_id,
-                             occurred_at, scan)
+                             occurred_at, scan, stream=direction)
 
     def _return_moved(
         self,

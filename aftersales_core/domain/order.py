@@ -24,6 +24,8 @@ from aftersales_core.errors import (
 )
 from aftersales_core.money import Money
 
+ORDER_FACTS = "order"  # the stream of OrderPlaced, OrderPaid, OrderCancelled (orders.v1)
+
 
 class Order(OrderWatchdog, Aggregate):
     """Facts about one order. Upstream events may arrive in any order; each applies once."""
@@ -57,6 +59,9 @@ class Order(OrderWatchdog, Aggregate):
         self.customs_released_at: datetime | None = None
         self.delivered_at: datetime | None = None
         self.seen_event_ids: set[str] = set()
+        # the same ids per stream (ORDER_FACTS, or a scan's direction): a redelivery is
+        # recognised within its stream only (has_seen)
+        self.seen_in_stream: dict[str, set[str]] = {}
         self.refunds: dict[str, Decimal] = {}  # refund case id -> amount reserved
         self.returned: dict[str, dict[str, int]] = {}  # return case id -> line id -> units
         self.buyer_timezone: str | None = None
@@ -67,8 +72,18 @@ class Order(OrderWatchdog, Aggregate):
         self.deadlines: dict[str, Deadline] = {}  # the logistics watchdog, per shipment
 
     # ---- facts from upstream ------------------------------------------------------------
-    def has_seen(self, event_id: str) -> bool:
-        return event_id in self.seen_event_ids
+    def has_seen(self, event_id: str, stream: str = ORDER_FACTS) -> bool:
+        """Whether this fact was delivered already. An event id counts within its stream: the
+        order's own facts (placed, paid, cancelled: ``ORDER_FACTS``), its outbound scans, its
+        return scans. So a fact never passes for the redelivery of another stream's fact: a
+        carrier, who may report return scans only, cannot make the order's placement, a
+        payment or the outbound delivery be dropped as "already seen" by sending a scan under
+        its event id first."""
+        return event_id in self.seen_in_stream.get(stream, ())
+
+    def _seen(self, event_id: str, stream: str) -> None:
+        self.seen_event_ids.add(event_id)
+        self.seen_in_stream.setdefault(stream, set()).add(event_id)
 
     @event("Placed", topic="aftersales.order.Placed")
     def place(
@@ -92,7 +107,7 @@ class Order(OrderWatchdog, Aggregate):
         buyer_timezone: str | None = None,
         buyer_informed_of_return_cost: bool | None = None,
     ) -> None:
-        self.seen_event_ids.add(event_id)
+        self._seen(event_id, ORDER_FACTS)
         self.placed = True
         self.buyer_timezone = buyer_timezone
         self.buyer_informed_of_return_cost = buyer_informed_of_return_cost
@@ -118,7 +133,7 @@ class Order(OrderWatchdog, Aggregate):
         timestamp: datetime,
         extra: str = "",
     ) -> None:
-        self.seen_event_ids.add(event_id)
+        self._seen(event_id, ORDER_FACTS)
         self.payments[payment_id] = amount
         self.currency = self.currency or currency
         if self.first_paid_at is None or paid_at < self.first_paid_at:
@@ -133,7 +148,7 @@ class Order(OrderWatchdog, Aggregate):
         timestamp: datetime,
         extra: str = "",
     ) -> None:
-        self.seen_event_ids.add(event_id)
+        self._seen(event_id, ORDER_FACTS)
         self.cancelled_at = cancelled_at
 
     @event("ShipmentScanned", topic="aftersales.order.ShipmentScanned")
@@ -150,7 +165,7 @@ class Order(OrderWatchdog, Aggregate):
         timestamp: datetime,
         extra: str = "",
     ) -> None:
-        self.seen_event_ids.add(event_id)
+        self._seen(event_id, direction)
         shipment = self.shipments.setdefault(
             shipment_id, {"carrier": carrier, "direction": direction, "scans": []}
         )

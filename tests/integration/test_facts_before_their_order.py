@@ -15,6 +15,8 @@ from aftersales_core.application.services import Services
 from aftersales_core.domain.ids import order_aggregate_id
 from aftersales_core.domain.order import Order
 from aftersales_core.errors import UnknownOrderError
+from dispatch.upstream import apply_upstream
+from schemas.inbound import ANY_INBOUND
 from tests.factories import T0, caller, ingest, order_paid, order_placed, shipment
 
 
@@ -52,3 +54,27 @@ def test_scans_and_a_cancellation_before_the_order_say_they_are_held(app: Servic
         assert result.applied and result.held
         assert result.effects[-1].startswith("held: order m1 has not been placed")
     assert app.store.load(Order, order_aggregate_id("m1")).cases == {}  # no case opened
+
+
+def test_a_carriers_return_scan_under_another_facts_event_id_never_shadows_that_fact(
+        app: Services) -> None:
+    """A redelivery is recognised within its stream (the order's facts, outbound scans, return
+    scans): a carrier, who may report return scans only, sending one first under the event id
+    of the order's placement, payment or outbound delivery does not make those be dropped as
+    "already seen"."""
+    carrier = caller(app, "carrier-1")
+    placed = order_placed("o-7")
+    paid = order_paid(placed)
+    delivered = shipment("o-7", "Delivered", T0 + timedelta(days=3))
+    for shadowed in (placed, paid, delivered):
+        scan = {**shipment("o-7", "InTransit", T0, direction="return"),
+                "event_id": shadowed["event_id"]}
+        assert apply_upstream(app, carrier, ANY_INBOUND.validate_python(scan)).applied
+    results = ingest(app, placed, paid, delivered)
+    assert [r.applied for r in results] == [True, True, True]
+    order = app.store.load(Order, order_aggregate_id("o-7"))
+    assert order.placed and order.paid.amount == 124 and order.delivered_at is not None
+    assert [r.applied for r in ingest(app, placed, paid, delivered)] == [False] * 3  # redelivered
+    again = {**shipment("o-7", "InTransit", T0, direction="return"),
+             "event_id": placed["event_id"]}
+    assert not apply_upstream(app, carrier, ANY_INBOUND.validate_python(again)).applied
