@@ -93,14 +93,14 @@ class PrincipalService:
         self, caller: Caller, name: str, role: str, at: datetime, customer_id: str | None = None
     ) -> PrincipalChange:
         grant = self.access.require(caller, "GrantRole", {"name": name, "role": role})
-        principal = self._named(name)
+        principal = self._changeable_roles(name)
         principal.grant(role, customer_id, grant.actor, at)
         self._save(principal)
         return PrincipalChange.of(principal)
 
     def revoke(self, caller: Caller, name: str, role: str, at: datetime) -> PrincipalChange:
         grant = self.access.require(caller, "RevokeRole", {"name": name, "role": role})
-        principal = self._named(name)
+        principal = self._changeable_roles(name)
         principal.revoke(role, grant.actor, at)
         self._save(principal)
         return PrincipalChange.of(principal)
@@ -182,6 +182,17 @@ class PrincipalService:
         return principal_id
 
     # ---- helpers --------------------------------------------------------------------------
+    def _changeable_roles(self, name: str) -> Principal:
+        """The principal whose roles an administrator changes: never a built-in one, which
+        holds exactly its one role (it can be disabled and re-enabled instead)."""
+        principal = self._named(name)
+        if principal.name in SYSTEM_PRINCIPALS:
+            raise InvalidCommandError(
+                f"{principal.name} is built in and holds only the "
+                f"{SYSTEM_PRINCIPALS[principal.name]} role: disable it instead"
+            )
+        return principal
+
     def _named(self, name: str) -> Principal:
         normalised = normalise_name(name)
         if is_system_name(normalised) and normalised not in SYSTEM_PRINCIPALS:

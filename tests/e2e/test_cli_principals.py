@@ -205,6 +205,18 @@ def test_envelopes_let_an_operator_replay_many_principals_work_in_one_process(cl
     assert done.returncode == 3  # the first failure's: not found
 
 
+def test_a_built_in_principal_keeps_its_one_role(cli: Cli) -> None:
+    for name, role in (("system.upstream", "supervisor"), ("system.scheduler", "agent")):
+        granted = cli.run("principals", "grant", name, "--role", role, as_=ADMIN)
+        assert granted.returncode == 2 and "built in" in granted.stderr, granted.stderr
+    revoked = cli.run("principals", "revoke", "system.upstream", "--role", "upstream",
+                      as_=ADMIN)
+    assert revoked.returncode == 2 and "disable it instead" in revoked.stderr
+    shown = json.loads(cli.run("principals", "list", "--format", "json", as_=ADMIN).stdout)
+    assert {p["name"]: p["roles"] for p in shown if p["name"].startswith("system.")} == {
+        "system.scheduler": ["scheduler"], "system.upstream": ["upstream"]}
+
+
 def test_the_scheduler_acts_as_its_built_in_principal_and_can_be_disabled(cli: Cli) -> None:
     case = json.loads(submit(cli, "customer-c-1", {
         "command": "FileComplaint", "channel": "email", "category": "service",
