@@ -264,6 +264,13 @@ class UpstreamService:
         extra: str = "",
     ) -> UpstreamResult:
         def scan(order: Order, actor: Actor, effects: list[str]) -> list[Aggregate]:
+            known = order.shipments.get(shipment_id)
+            if known is not None and known["direction"] != direction:
+                # a carrier may report return scans only: one naming the outbound shipment
+                # would rewrite what the delivery watchdog and the customs clocks read
+                raise InvalidCommandError(
+                    f"shipment_id: {shipment_id!r} of order {order_id} is its "
+                    f"{known['direction']} shipment; a {direction} scan cannot name it")
             order.record_shipment(
                 event_id=event_id,
                 shipment_id=shipment_id,

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from aftersales_core.application.services import Services
 from aftersales_core.domain.ids import order_aggregate_id
 from aftersales_core.domain.order import Order
-from aftersales_core.errors import UnknownOrderError
+from aftersales_core.errors import InvalidCommandError, UnknownOrderError
 from dispatch.upstream import apply_upstream
 from schemas.inbound import ANY_INBOUND
 from tests.factories import T0, caller, ingest, order_paid, order_placed, shipment
@@ -78,3 +78,20 @@ def test_a_carriers_return_scan_under_another_facts_event_id_never_shadows_that_
     again = {**shipment("o-7", "InTransit", T0, direction="return"),
              "event_id": placed["event_id"]}
     assert not apply_upstream(app, carrier, ANY_INBOUND.validate_python(again)).applied
+
+
+@pytest.mark.parametrize("direction", ["outbound", "return"])
+def test_a_scan_naming_the_other_directions_shipment_is_refused(
+        app: Services, direction: str) -> None:
+    """A shipment keeps its direction: a carrier's return scan cannot land on the outbound
+    shipment (its last scan would become the carrier's "Lost"), nor the other way round."""
+    ingest(app, order_placed("o-8"), shipment("o-8", "InTransit", T0, direction=direction))
+    other = "return" if direction == "outbound" else "outbound"
+    forged = shipment("o-8", "Lost", T0 + timedelta(hours=1), direction=other,
+                      shipment_id=f"o-8-{direction}")
+    who = caller(app, "carrier-1") if other == "return" else caller(app, "upstream-1")
+    with pytest.raises(InvalidCommandError, match=f"o-8-{direction}.*{direction} shipment"):
+        apply_upstream(app, who, ANY_INBOUND.validate_python(forged))
+    shipments = app.store.load(Order, order_aggregate_id("o-8")).shipments
+    assert shipments[f"o-8-{direction}"]["last_scan"] == "InTransit"
+    assert list(shipments) == [f"o-8-{direction}"]
