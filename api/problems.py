@@ -15,6 +15,7 @@ from typing import Any
 from aftersales import exit_codes
 from aftersales.errors import classify
 from aftersales_core.errors import DomainError, InvalidFieldError, PreconditionFailedError
+from aftersales_core.policybook.documents import InvalidBookError
 from schemas.errors import InputRefused
 
 log = logging.getLogger("aftersales.api")
@@ -105,7 +106,7 @@ def problem_for(error: BaseException, request_id: str = "") -> Problem:
         log.error("request %s: internal error", request_id, exc_info=error)
         return Problem(500, "internal_error", "internal error: the server log has the details "
                        f"under request id {request_id}")
-    if isinstance(error, InvalidFieldError):
+    if isinstance(error, (InvalidFieldError, InvalidBookError)):
         return Problem(status, error.code, message, fields=error.fields)
     fields = _named_field(message) if status == 400 else ()
     if isinstance(error, DomainError):

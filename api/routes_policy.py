@@ -32,6 +32,8 @@ from api.http import (
     note,
     runtime,
 )
+from api.problems import Problem
+from schemas.errors import short_name
 from schemas.limits import TEXT_PATTERN
 
 router = APIRouter(tags=["policy books"])
@@ -76,6 +78,21 @@ PUBLISHED = {200: {"description": "the policy as Markdown or HTML",
                    "content": {"text/markdown": TEXT, "text/html": TEXT}}, **PROBLEMS}
 
 
+def body_fields(body: Any, allowed: tuple[str, ...]) -> dict[str, Any]:
+    """The body's fields: one JSON object holding no others than ``allowed`` (400 naming each
+    other one, as a name the caller chose is said back: cut short, invisible characters
+    escaped)."""
+    if not isinstance(body, dict):
+        raise Problem(400, "invalid", "the body is one JSON object with "
+                      + ", ".join(allowed))
+    unknown = [short_name(field) for field in sorted(set(body) - set(allowed))]
+    if unknown:
+        raise Problem(400, "invalid", f"unknown field {', '.join(unknown)}: the body holds "
+                      f"only {', '.join(allowed)}",
+                      fields=tuple((f, "not a field of this body") for f in unknown))
+    return body
+
+
 def checked_book(document: Any) -> Book:
     """A book sent in a body, checked as a book file is (400 naming what is wrong): an object,
     at most ``MAX_BYTES`` once encoded, every setting valid. The law's minimums are checked
@@ -85,8 +102,11 @@ def checked_book(document: Any) -> Book:
     size = len(orjson.dumps(document))
     if size > MAX_BYTES:
         raise InvalidBookError(f"book: {size} bytes as JSON, over the {MAX_BYTES} a book may "
-                               "have")
-    return validate(document)
+                               "have", (("book", f"over the {MAX_BYTES} bytes a book may have"),))
+    try:
+        return validate(document)
+    except InvalidBookError as error:  # each bad setting by its place in the body
+        raise error.within("book") from None
 
 
 def etag(found: BookVersion, merchant: str | None) -> dict[str, str]:
@@ -120,9 +140,7 @@ def _published(request: Request, who: Authenticated, merchant: str | None, lang:
 async def _set(request: Request, who: Authenticated, merchant: str | None,
                if_match: str | None) -> Response:
     expected = if_match_version(if_match)
-    body = await json_body(request)
-    if not isinstance(body, dict) or set(body) - {"reason", "book"}:
-        raise InvalidCommandError("the body is {\"reason\": why, \"book\": the book's settings}")
+    body = body_fields(await json_body(request), ("reason", "book"))
     reason: Any = body.get("reason")
     document: Any = body.get("book")
     if not isinstance(reason, str):

@@ -36,7 +36,7 @@ from api.http import (
     time_param,
 )
 from api.problems import Problem
-from api.routes_policy import BOOK_FIELD, MAX_VERSION, Merchant, checked_book
+from api.routes_policy import BOOK_FIELD, MAX_VERSION, Merchant, body_fields, checked_book
 from schemas.common import Timestamp
 
 router = APIRouter(tags=["policy books"])
@@ -87,17 +87,6 @@ SIMULATE_BODY = {"requestBody": {"required": True, "content": {_JSON: {"schema":
 SIMULATIONS = threading.Lock()
 
 
-def _fields(body: Any, allowed: tuple[str, ...]) -> dict[str, Any]:
-    """The body's fields: one JSON object holding no others than ``allowed``."""
-    if not isinstance(body, dict):
-        raise Problem(400, "invalid", "the body is one JSON object with "
-                      + ", ".join(allowed))
-    unknown = sorted(set(body) - set(allowed))
-    if unknown:
-        raise Problem(400, "invalid", f"unknown field {', '.join(unknown)}: the body holds "
-                      f"only {', '.join(allowed)}",
-                      fields=tuple((f, "not a field of this body") for f in unknown))
-    return body
 
 
 def _version(body: dict[str, Any], field: str) -> int | None:
@@ -127,7 +116,7 @@ def _diff(request: Request, who: Authenticated, merchant: str | None, before: in
 
 
 async def _draft_diff(request: Request, who: Authenticated, merchant: str | None) -> Response:
-    body = _fields(await json_body(request), ("book", "before"))
+    body = body_fields(await json_body(request), ("book", "before"))
     if "book" not in body:
         raise bad_param("book", "the proposed book to compare with (the JSON form of a book "
                                "file)")
@@ -192,7 +181,7 @@ async def simulate_merchant_book(request: Request, who: Who, merchant_id: Mercha
     outcomes that change, refund totals, approvals needing a supervisor, deadlines breached,
     before and after. Nothing is stored; administrators and auditors. One simulation runs at
     a time per server process (429 with Retry-After meanwhile)."""
-    body = _fields(await json_body(request), ("book", "version", "since", "until"))
+    body = body_fields(await json_body(request), ("book", "version", "since", "until"))
     if ("book" in body) == ("version" in body):
         what = "not both" if "book" in body else "one of them is required"
         raise Problem(400, "invalid", "give either book (a proposed book) or version (a "

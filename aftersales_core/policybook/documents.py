@@ -20,13 +20,27 @@ from aftersales_core.errors import DomainError, InvalidCommandError
 from aftersales_core.policybook.fields import STORED
 from aftersales_core.policybook.floors import Problem, check_law
 from aftersales_core.policybook.model import Book
+from aftersales_core.text import shown_visibly
 
 MAX_BYTES = 256 * 1024
+NAME_LIMIT = 40  # characters of a key the author chose said back (as schemas/errors.py does)
 Kind = Literal["toml", "json"]
 
 
 class InvalidBookError(InvalidCommandError):
-    """The document is not a valid book: the message names every bad field."""
+    """The document is not a valid book: the message names every bad field, and ``fields``
+    lists each as (its path in the book, what is wrong) when the settings are what is wrong
+    (the service API's problem document lists them)."""
+
+    def __init__(self, message: str, fields: tuple[tuple[str, str], ...] = ()) -> None:
+        super().__init__(message)
+        self.fields = fields
+
+    def within(self, field: str) -> InvalidBookError:
+        """The same refusal of a book sent as ``field`` of a larger document: each bad
+        setting's path starts with it (``book.returns.ship_back``)."""
+        return InvalidBookError(str(self), tuple((f"{field}.{path}", problem)
+                                                 for path, problem in self.fields))
 
 
 class UnlawfulBookError(DomainError):
@@ -81,17 +95,23 @@ def parse(data: bytes, kind: Kind | None = None) -> dict[str, Any]:
     return value
 
 
+def _name(part: int | str) -> str:
+    """One step of a path as a message may say it: a key the author chose (an unknown
+    setting, a market) cut to ``NAME_LIMIT`` characters, invisible characters escaped."""
+    if isinstance(part, int):
+        return str(part)
+    return shown_visibly(part[:NAME_LIMIT]) + ("…" if len(part) > NAME_LIMIT else "")
+
+
 def _path(location: tuple[int | str, ...]) -> str:
     """``returns.markets.UK``: a bad key is named by its place (pydantic adds ``[key]``)."""
-    return ".".join(str(part) for part in location if part != "[key]") or "the book"
+    return ".".join(_name(part) for part in location if part != "[key]") or "the book"
 
 
-def describe(error: ValidationError) -> str:
-    problems = []
-    for item in error.errors(include_url=False):
-        message = str(item["msg"]).removeprefix("Value error, ")
-        problems.append(f"{_path(tuple(item['loc']))}: {message}")
-    return "; ".join(problems)
+def problems(error: ValidationError) -> tuple[tuple[str, str], ...]:
+    """Each bad setting as (its path, what is wrong)."""
+    return tuple((_path(tuple(item["loc"])), str(item["msg"]).removeprefix("Value error, "))
+                 for item in error.errors(include_url=False))
 
 
 def validate(document: Mapping[str, Any], stored: bool = False) -> Book:
@@ -101,7 +121,9 @@ def validate(document: Mapping[str, Any], stored: bool = False) -> Book:
     try:
         return Book.model_validate(document, context={STORED: stored})
     except ValidationError as error:
-        raise InvalidBookError(f"the book is invalid: {describe(error)}") from None
+        fields = problems(error)
+        listed = "; ".join(f"{path}: {problem}" for path, problem in fields)
+        raise InvalidBookError(f"the book is invalid: {listed}", fields) from None
 
 
 def lawful(book: Book) -> Book:

@@ -236,3 +236,33 @@ def test_a_market_key_no_order_can_have_is_refused_by_every_route_and_command(
                       principal=ADMIN, stdin=json.dumps(document))
         assert printed.returncode == 2, (command, printed.stderr)
         assert named in printed.stderr
+
+
+def test_a_bad_book_lists_every_bad_setting_by_its_place_and_says_chosen_names_back_cut(
+        api: ApiServer) -> None:
+    """PUT, diff and what-if: each bad setting in ``errors`` by its place in the body
+    (``book.…``), as a command's bad fields are; a key the author chose (an unknown setting, an
+    unknown field of the body) said back cut to 40 characters, invisible characters escaped."""
+    path = books_of(api, "named-settings", book())
+    document = book()
+    document["approval"]["thresholds"]["EUR"] = "x"
+    document["SECRET\u202e" + "A" * 3000] = 1
+    cut = "SECRET\\u202e" + "A" * 33 + "…"
+    with api.client(ADMIN) as boss:
+        answers = [boss.put(path, json={"reason": "bad", "book": document}),
+                   boss.post(f"{path}/diff", json={"book": document}),
+                   boss.post(f"{path}/simulate", json={"book": document})]
+        for answer in answers:
+            found = problem(answer, 400)
+            assert [e["field"] for e in found["errors"]] == [
+                "book.approval.thresholds.EUR", f"book.{cut}"], found
+            assert "\u202e" not in answer.text and "A" * 34 not in answer.text
+        for where in (path, f"{path}/diff", f"{path}/simulate"):
+            extra = {"reason": "x", "book": book(), "by\u202e" + "x" * 100: "someone"}
+            if where != path:
+                del extra["reason"]
+            found = problem(boss.put(where, json=extra) if where == path
+                            else boss.post(where, json=extra), 400)
+            assert found["errors"] == [{"field": "by\\u202e" + "x" * 37 + "…",
+                                        "detail": "not a field of this body"}], found
+        assert [v["version"] for v in boss.get(f"{path}/history").json()["versions"]] == [0, 1]

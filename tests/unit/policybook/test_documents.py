@@ -112,3 +112,24 @@ def test_integers_and_booleans_are_the_documents_own_types(path: str, value: obj
     for kind, data in files.items():
         with pytest.raises(InvalidBookError, match=re.escape(named)):
             read_book(data, kind)  # type: ignore[arg-type]
+
+
+def test_every_bad_setting_is_listed_by_its_path_and_a_chosen_key_said_back_cut_and_escaped(
+        ) -> None:
+    """The service API lists ``fields`` in its problem document; a key the author chose (an
+    unknown setting) is said back as every caller-chosen name is: 40 characters at most,
+    invisible characters escaped, never a 3,000-character key or a bidi override as it came."""
+    changed = document(**{"approval.thresholds.EUR": "x"})
+    changed["SECRET\u202e\x1b[31m" + "A" * 3000] = 1
+    with pytest.raises(InvalidBookError) as refused:
+        read_book(json.dumps(changed).encode(), "json")
+    fields = dict(refused.value.fields)
+    cut = "SECRET\\u202e\\x1b[31m" + "A" * 28 + "…"  # the first 40 characters sent
+    assert set(fields) == {"approval.thresholds.EUR", cut}, fields
+    assert fields[cut] == "Extra inputs are not permitted"
+    assert "\u202e" not in str(refused.value) and "A" * 31 not in str(refused.value)
+    assert str(refused.value) == "the book is invalid: " + "; ".join(
+        f"{path}: {problem}" for path, problem in refused.value.fields)
+    inside = refused.value.within("book")
+    assert [f for f, _ in inside.fields] == [f"book.{f}" for f, _ in refused.value.fields]
+    assert str(inside) == str(refused.value)
