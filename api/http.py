@@ -86,10 +86,16 @@ def is_json_media(content_type: str) -> bool:
 
 async def json_body(request: Request) -> Any:
     """The request's JSON body through the strict reader (400 naming what is wrong, 413 over
-    the limit, 415 for another media type)."""
+    the limit, 415 for another media type or a compressed body)."""
     if not is_json_media(request.headers.get("content-type", "")):
         raise Problem(415, "unsupported_media_type", "send the body as application/json "
                                                      "(UTF-8: no charset, or charset=utf-8)")
+    if request.headers.get("content-encoding", "identity").strip().lower() != "identity":
+        # the body would be read as the compressed bytes (RFC 9110 15.5.16: 415, and
+        # Accept-Encoding says which codings are taken)
+        raise Problem(415, "unsupported_media_type", "send the body uncompressed: this API "
+                      "takes no Content-Encoding", fields=(("Content-Encoding", "not taken"),),
+                      headers={"Accept-Encoding": "identity"})
     raw = await request.body()
     if not raw:
         raise Problem(400, "invalid", "the request has no body: send one JSON object")

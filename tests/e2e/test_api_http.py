@@ -5,10 +5,12 @@ limits, metrics, request logs without credentials, a graceful stop, and one serv
 
 from __future__ import annotations
 
+import gzip
 import json
 import signal
 import socket
 import time
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -107,6 +109,23 @@ def test_only_application_json_in_utf_8_is_read(api: ApiServer, world: World, me
         for good in ("application/json", "Application/JSON; Charset=\"UTF-8\""):
             done = agent.post("/v1/commands", content=body, headers={"content-type": good})
             assert done.status_code == 200, done.text
+
+
+def test_a_compressed_body_is_415_not_read_as_json_text(api: ApiServer, world: World) -> None:
+    """Content-Encoding is not taken: gzip bytes were read as the JSON text (400 "not UTF-8")."""
+    body = json.dumps({"command": "AddComplaintMessage", "case_id": world.complaint_case,
+                       "direction": "out", "text": "compressed"}).encode()
+    with api.client("agent-1", **{"content-type": "application/json"}) as agent:
+        for coding, raw in (("gzip", gzip.compress(body)), ("deflate", zlib.compress(body)),
+                            ("br", body)):
+            refused = agent.post("/v1/commands", content=raw,
+                                 headers={"content-encoding": coding})
+            data = problem(refused, 415)
+            assert data["type"] == "urn:aftersales:problem:unsupported_media_type", data
+            assert data["errors"] == [{"field": "Content-Encoding", "detail": "not taken"}]
+            assert refused.headers["accept-encoding"] == "identity"
+        done = agent.post("/v1/commands", content=body, headers={"content-encoding": "identity"})
+        assert done.status_code == 200, done.text
 
 
 def test_bodies_over_the_limit_are_413_declared_or_streamed(api: ApiServer, world: World
