@@ -200,6 +200,13 @@ class Access:
         aggregate = self.store.load_any(case_id)
         if not isinstance(aggregate, CASE_TYPES):
             raise unknown_case(case_id)
+        if not isinstance(aggregate, cls):
+            # another kind of case: the operation's rules (a refund's threshold, who asked for
+            # it) are not judged on its facts; the caller is told what it is when it may read
+            # it, and otherwise what a missing case gets (the denial logged as a read)
+            self.require(caller, "ReadCase", case_facts(aggregate), case_id=case_id,
+                         hidden=lambda: unknown_case(case_id), principal=principal)
+            raise UnknownCaseError(f"{case_id} is a {aggregate.KIND} case, not a {cls.KIND} case")
         grant = self.require(
             caller,
             operation,
@@ -208,8 +215,6 @@ class Access:
             hidden=lambda: unknown_case(case_id),
             principal=principal,
         )
-        if not isinstance(aggregate, cls):
-            raise UnknownCaseError(f"{case_id} is a {aggregate.KIND} case, not a {cls.KIND} case")
         expected = caller.if_match
         if expected is not None and expected.case_id == case_id \
                 and expected.version != aggregate.version:

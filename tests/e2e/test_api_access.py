@@ -147,3 +147,33 @@ def test_a_body_naming_another_actor_is_refused_and_logged(api: ApiServer, world
         denials = auditor.get("/v1/audit/denials", params={"principal": "agent-2"}).json()
     assert any(d["rule"] == "access.actor_in_body" and d["via"] == "http"
                for d in denials["items"])
+
+
+def test_a_command_for_another_kind_of_case_is_404_naming_it_not_a_denial_by_that_kinds_rules(
+        api: ApiServer, world: World) -> None:
+    """ApproveReturn with a refund's id, ApproveRefund with a return's: the refund's rules
+    (the threshold, who asked for it) were judged on the wrong case, so an agent was told 403
+    "above the approval threshold only a supervisor approves" or "nobody approves what they
+    requested" (and the denial logged for auditors). Whoever may read the case is told what it
+    is; a customer who may not gets what a missing case gets."""
+    since = datetime.now(UTC).isoformat()
+    tries = [("agent-1", "ApproveReturn", world.refund_case, "refund", "return"),
+             ("agent-2", "ApproveRefund", world.return_case, "return", "refund"),
+             ("agent-2", "IssueRefund", world.return_case, "return", "refund"),
+             ("customer-c-1", "CancelReturn", world.refund_case, "refund", "return")]
+    for who, name, case, kind, wanted in tries:
+        with api.client(who) as client:
+            done = client.post("/v1/commands", json=body_of(name, case, who))
+        if who == "agent-2" and name == "IssueRefund":  # a role the matrix does not list
+            assert done.status_code == 403, done.text
+            continue
+        assert done.status_code == 404, (who, name, done.text)
+        assert done.json()["detail"] == f"{case} is a {kind} case, not a {wanted} case", done.text
+    with api.client("customer-c-2") as other:
+        hidden = other.post("/v1/commands", json=body_of("CancelReturn", world.refund_case,
+                                                         "customer-c-2"))
+    assert hidden.status_code == 404 and hidden.json()["detail"] == f"no case {world.refund_case}"
+    with api.client("auditor-1") as auditor:
+        denials = auditor.get("/v1/audit/denials", params={"since": since}).json()["items"]
+    assert [(d["principal"], d["operation"], d["rule"]) for d in denials] == [
+        ("agent-2", "IssueRefund", "access.role"), ("customer-c-2", "ReadCase", "access.own")]
