@@ -39,6 +39,7 @@ from api.runtime import Runtime
 from api.settings import ApiSettings
 from desk.mount import mount as mount_desk
 from schemas.commands import COMMAND
+from schemas.common import shown
 from schemas.errors import InputRefused
 from schemas.inbound import ANY_INBOUND
 
@@ -126,7 +127,7 @@ def _errors(app: FastAPI, api: ApiSettings) -> None:
     @app.exception_handler(HTTPException)
     async def on_http(request: Request, error: HTTPException) -> Response:
         code = {404: "no_route", 405: "method_not_allowed"}.get(error.status_code, "error")
-        detail = {404: f"no such resource: {request.url.path}",
+        detail = {404: f"no such resource: {shown(request.url.path, 100)}",
                   405: f"{request.method} is not allowed here"}.get(
             error.status_code, str(error.detail))
         return respond(request, Problem(error.status_code, code, detail,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import re
 from typing import Any
+from urllib.parse import quote
 
 from aftersales import exit_codes
 from aftersales.errors import classify
@@ -21,6 +22,8 @@ from schemas.errors import InputRefused
 log = logging.getLogger("aftersales.api")
 MEDIA_TYPE = "application/problem+json"
 TYPE_PREFIX = "urn:aftersales:problem:"
+INSTANCE_LIMIT = 200  # characters of the decoded path a problem's ``instance`` keeps
+_PATH_SAFE = "/!$&'()*+,;=:@-._~"  # RFC 3986 pchar and "/", left as they are
 
 # Each exit code of the CLI and the one status the API answers for it.
 STATUS_OF_EXIT = {
@@ -53,6 +56,14 @@ TITLES = {
 }
 
 
+def uri_reference(path: str) -> str:
+    """The request's (decoded) path as the URI reference RFC 9457 wants for ``instance``:
+    every character that may not stand in a path percent-encoded (control and bidi characters
+    included, so the problem cannot drive a terminal or disguise itself), the path cut to
+    ``INSTANCE_LIMIT`` characters first, so a long path is not said back whole."""
+    return quote(path[:INSTANCE_LIMIT], safe=_PATH_SAFE)
+
+
 class Problem(Exception):
     """A failure with its HTTP status, a stable ``code`` (the type's last part) and a detail
     for people; ``fields`` lists (field, what is wrong) for invalid input."""
@@ -70,7 +81,7 @@ class Problem(Exception):
             "title": TITLES.get(self.status, "Error"),
             "status": self.status,
             "detail": self.detail,
-            "instance": instance,
+            "instance": uri_reference(instance),
         }
         if self.fields:
             body["errors"] = [{"field": f, "detail": d} for f, d in self.fields]

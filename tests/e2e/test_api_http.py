@@ -73,6 +73,19 @@ def test_other_media_types_and_empty_bodies(api: ApiServer, world: World) -> Non
         problem(agent.get("/v1/cases", params={"cursor": "garbage!"}), 400)
 
 
+def test_an_unknown_path_is_said_back_cut_and_escaped(api: ApiServer) -> None:
+    """The path of a 404 is the caller's text: the detail quotes it cut and escaped, and the
+    problem's instance is a URI reference (percent-encoded), never raw control or bidi
+    characters, nor 3,000 characters said back."""
+    path = "/v1/nope%E2%80%AE%1B%5B31m" + "x" * 3000  # the server reads U+202E, ESC
+    with api.client("agent-1") as agent:
+        data = problem(agent.get(path), 404)
+    body = json.dumps(data, ensure_ascii=False)
+    assert "\u202e" not in body and "\x1b" not in body and "x" * 300 not in body
+    assert str(data["instance"]).startswith("/v1/nope%E2%80%AE%1B%5B31m")
+    assert "\\u202e" in str(data["detail"]) and str(data["detail"]).endswith("…")
+
+
 @pytest.mark.parametrize("moment", ["1764590000", "1764590000000", "0", "1764590000.5"])
 def test_numeric_strings_are_not_times_in_bodies_or_query_parameters(
         api: ApiServer, world: World, moment: str) -> None:
