@@ -24,7 +24,7 @@ from aftersales.settings import Settings
 from aftersales_core.errors import DomainError
 from api import models
 from api.guards import BodyGuard, BodyTimeout, BodyTooLarge, body_problem
-from api.http import Observe, answer, problem_response
+from api.http import HeadAsGet, Observe, answer, problem_response
 from api.metrics import exposition
 from api.oidc import KeysUnavailable
 from api.params import declared_params_only
@@ -81,6 +81,7 @@ def create_app(settings: Settings | None = None, api: ApiSettings | None = None)
     app.openapi = lambda: openapi_document(app)  # type: ignore[method-assign]
     app.add_middleware(BodyGuard, max_bytes=api.max_body_bytes, timeout=api.body_timeout)
     app.add_middleware(Observe)
+    app.add_middleware(HeadAsGet)
     for handler in logging.getLogger().handlers:
         handler.addFilter(ScrubSecrets())
     return app

@@ -207,6 +207,29 @@ def secured(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
                         if name not in present)]
 
 
+class HeadAsGet:
+    """ASGI middleware: ``HEAD`` is answered as ``GET`` would be, status and headers (its
+    Content-Length too), without the body (RFC 9110 9.3.2: a server that answers GET on a
+    resource answers HEAD). Outermost, so the rest of the server sees the GET."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def headers_only(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                if message.get("more_body", False):
+                    return  # a part of the body: dropped
+                message = {"type": "http.response.body", "body": b"", "more_body": False}
+            await send(message)
+
+        await self.app({**scope, "method": "GET"}, receive, headers_only)
+
+
 class Observe:
     """ASGI middleware: a request id and the security headers on every answer, then after the
     answer the metrics and one log line."""

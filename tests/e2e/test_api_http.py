@@ -86,6 +86,16 @@ def test_an_unknown_path_is_said_back_cut_and_escaped(api: ApiServer) -> None:
     assert "\\u202e" in str(data["detail"]) and str(data["detail"]).endswith("…")
 
 
+def test_head_answers_as_get_without_the_body(api: ApiServer, world: World) -> None:
+    with api.client("agent-1") as agent:
+        for path in ("/healthz", "/v1/cases", f"/v1/cases/{world.return_case}", "/v1/nope"):
+            got, head = agent.get(path), agent.head(path)
+            assert (head.status_code, head.content) == (got.status_code, b""), path
+            assert head.headers["content-type"] == got.headers["content-type"]
+            assert head.headers["content-length"] == str(len(got.content)), path
+        assert agent.head("/v1/commands").status_code == 405  # no GET there either
+
+
 @pytest.mark.parametrize("moment", ["1764590000", "1764590000000", "0", "1764590000.5"])
 def test_numeric_strings_are_not_times_in_bodies_or_query_parameters(
         api: ApiServer, world: World, moment: str) -> None:
