@@ -61,7 +61,7 @@ def _run(build: Callable[[ReadDatabase, str | None, str | None], Insight],
     from aftersales.settings import Settings
     from projections.apply import ensure_schema
     from projections.catalog import all_projections
-    from projections.insights.view import flat_row, text_value
+    from projections.insights.view import text_value
 
     bound, market = _filters(since, market)
     require_read(as_principal, "ReadReport")  # the report's audience: analysts, staff, auditors
@@ -84,7 +84,9 @@ def _run(build: Callable[[ReadDatabase, str | None, str | None], Insight],
         emit_json_line(document)  # the object itself, as GET /v1/insights/NAME answers it
         return
     if fmt in ("csv", "tsv"):
-        emit_rows([flat_row(r) for r in views[0].rows[:limit]], fmt, views[0].title)
+        first = views[0]  # its declared columns: the header also when it has no rows
+        emit_rows([first.flat_row(r) for r in first.rows[:limit]], fmt, first.title,
+                  first.flat_columns)
         return
     for v in views:
         columns, shown = v.brief or v.columns, v.rows[:limit]

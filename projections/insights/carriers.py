@@ -15,6 +15,12 @@ from projections.insights.trends import weekly
 from projections.insights.view import Chart, Insight, View
 
 TREND_CARRIERS = 5  # weekly trend for the carriers with the most parcels
+SCORE_COLUMNS = ["parcels", "delivered", "on_time", "transit_days_p50", "lost", "damaged",
+                 "failed_delivery", "customs_held", "customs_hold_hours_p50", "return_parcels",
+                 "return_leg_days_p50"]
+SCORE_RATES = ("on_time", "lost", "damaged", "failed_delivery")
+ROUTE_COLUMNS = ["carrier", "route", "parcels", "on_time", "late", "transit_days_p50"]
+TREND_COLUMNS = ["carrier", "week", "on_time", "normal_low", "normal_high", "flag"]
 
 
 def _median(values: list[float], scale: float = 1.0) -> float | None:
@@ -77,9 +83,11 @@ def scorecards(rows: list[dict[str, Any]], damaged: set[str], by_month: bool = T
     if not by_month:
         out.sort(key=lambda r: (-r["parcels"], r["carrier"], r["market"]))
         return View("carriers", "Carriers (carrier x market, every month)", out, note=note,
+                    columns=["carrier", "market", *SCORE_COLUMNS], rates=SCORE_RATES,
                     chart=Chart("bar", "carrier", "on_time", label=("market",)))
     return View("scorecards", "Carrier scorecards (carrier x market x month of dispatch)", out,
-                note=note)
+                note=note, columns=["carrier", "market", "month", *SCORE_COLUMNS],
+                rates=SCORE_RATES)
 
 
 def routes(rows: list[dict[str, Any]]) -> View:
@@ -99,6 +107,7 @@ def routes(rows: list[dict[str, Any]]) -> View:
     out.sort(key=lambda r: (r["late"].n < MIN_SUPPORT, -r["late"].interval[0], -r["parcels"],
                             r["carrier"], r["route"]))
     return View("routes", "Routes (origin → destination), the surely latest first", out,
+                columns=ROUTE_COLUMNS, rates=("on_time", "late"),
                 note=f"routes with at least {MIN_SUPPORT} delivered parcels with a promise "
                      "first, sorted by the lower bound of the late share's 95 % interval (a "
                      "route tops the list only when it is late on enough parcels to be sure); "
@@ -122,8 +131,8 @@ def trend(rows: list[dict[str, Any]]) -> View:
         for row in weekly([(w, k, n) for w, (k, n) in points.items()]):
             out.append({"carrier": carrier, **row, "on_time": row.pop("rate")})
     return View("weekly", "Weekly on-time rate (parcels by the week they were promised for)",
-                [{k: r[k] for k in ("carrier", "week", "on_time", "normal_low", "normal_high",
-                                    "flag")} for r in out],
+                [{k: r[k] for k in TREND_COLUMNS} for r in out],
+                columns=TREND_COLUMNS, rates=("on_time",),
                 chart=Chart("line", "week", "on_time", series="carrier",
                             band=("normal_low", "normal_high")),
                 note="flag: above/below the normal range from the 8 weeks before (exact "

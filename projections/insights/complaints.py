@@ -94,6 +94,11 @@ def drivers(rows: list[dict[str, Any]]) -> View:
             "satisfaction_mean": None if not scores else round(mean(scores), 2),
             "rated": len(scores)})
     return View("drivers", "Complaint drivers (category x channel)", out,
+                columns=["category", "channel", "share_of_complaints", "complaints",
+                         "proactive", "first_response_h_p50", "first_response_h_p90",
+                         "first_response_late", "resolution_h_p50", "resolution_h_p90",
+                         "reopened", "satisfaction_mean", "rated"],
+                rates=("share_of_complaints", "first_response_late", "reopened"),
                 chart=Chart("bar", "category", "complaints", label=("channel",)),
                 note="times in hours from filing (p50/p90, nearest rank); reopened: of the "
                      "complaints resolved at least once")
@@ -113,6 +118,8 @@ def paths(rows: list[dict[str, Any]]) -> View:
                     "reopened": Rate(sum(1 for r in ever_resolved if r["reopened"]),
                                      len(ever_resolved))})
     return View("paths", "Satisfaction by resolution path", out,
+                columns=["resolution_path", "complaints", "rated", "satisfaction_mean",
+                         "satisfied_4_or_5", "reopened"], rates=("satisfied_4_or_5", "reopened"),
                 chart=Chart("bar", "resolution_path", "satisfied_4_or_5"))
 
 
@@ -138,6 +145,9 @@ def breaches(rows: list[dict[str, Any]]) -> View:
                     "resolution_late": None if other is None else other["rate"],
                     "resolution_flag": None if other is None else other["flag"]})
     return View("weekly", "SLA breaches by week of filing", out,
+                columns=["week", "first_response_late", "normal_low", "normal_high", "flag",
+                         "resolution_late", "resolution_flag"],
+                rates=("first_response_late", "resolution_late"),
                 chart=Chart("line", "week", "first_response_late", also="resolution_late",
                             band=("normal_low", "normal_high")),
                 note="first response after its deadline (or never, past it); resolution after "

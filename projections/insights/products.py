@@ -10,13 +10,19 @@ from typing import Any
 import orjson
 
 from projections.db import ReadDatabase
-from projections.insights.signals import FDR, Assessment, assess
+from projections.insights.signals import FDR, SIGNALS, Assessment, assess
 from projections.insights.stats import Rate
 from projections.insights.trends import maturing_from, weekly
 from projections.insights.view import Chart, Insight, View
 from projections.product_counts import as_json, latest
 
 MATURITY_DAYS = 30  # returns keep arriving for about this long after delivery
+ALERT_COLUMNS = ["level", "signal", "merchant", "category", "sku", "rate", "baseline",
+                 "baseline_scope", "lift", "p_value", "q_value", "tested", "reasons", "examples"]
+MARKET_COLUMNS = ["market", "currency", "delivered_orders", "return_rate", "page_rate",
+                  "units_returned_%", "value_sold", "value_returned", "value_returned_%"]
+WEEK_COLUMNS = ["merchant", "week", "return_rate", "normal_low_%", "normal_high_%",
+                "return_flag", "page_rate", "page_flag"]
 TOTAL_FIELDS = ("merchant", "category", "sku", "orders", "returned", "flagged", "units_sold",
                 "units_returned", "reasons", "return_examples", "page_examples")
 
@@ -73,6 +79,15 @@ def totals(db: ReadDatabase, since: str | None = None, market: str | None = None
     return sums
 
 
+def assessment_columns(level: str) -> tuple[list[str], tuple[str, ...]]:
+    """The columns (and among them the rates) of the tested SKUs or categories."""
+    signals = [f"{signal}_{part}" for signal in SIGNALS
+               for part in ("rate", "baseline", "q", "alert")]
+    columns = ["merchant", "category", *(["sku"] if level == "sku" else []), "orders",
+               "units_returned_%", "peers", *signals, "reasons"]
+    return columns, tuple(c for c in signals if c.endswith(("_rate", "_baseline")))
+
+
 def _assessment_rows(items: list[Assessment], level: str) -> list[dict[str, Any]]:
     """One row per SKU (or category) with both signals side by side."""
     by_key: dict[tuple[str, str, str], dict[str, Any]] = {}
@@ -122,7 +137,8 @@ def alert_view(items: list[Assessment], stored: list[dict[str, Any]] | None = No
                  "reasons": orjson.loads(r["reasons"]), "examples": orjson.loads(r["examples"])}
                 for r in stored]
     rows.sort(key=lambda r: (r["q_value"], r["level"], r["merchant"], r["category"], r["sku"]))
-    return View("alerts", "Product-information alerts", rows,
+    return View("alerts", "Product-information alerts", rows, columns=ALERT_COLUMNS,
+                rates=("rate", "baseline"),
                 brief=["level", "signal", "merchant", "category", "sku", "rate", "baseline",
                        "lift", "q_value", "reasons"],
                 note=f"signal page: return reasons or complaint categories that point at the "
@@ -156,7 +172,8 @@ def markets(db: ReadDatabase, since: str | None, market: str | None) -> View:
                     "value_returned_%": None if not value else
                     round(float(100 * value_back / value), 2)})
     return View("markets", "Return rate by market (share of delivered orders with a return)",
-                out, chart=Chart("bar", "market", "return_rate", label=("currency",)),
+                out, columns=MARKET_COLUMNS, rates=("return_rate", "page_rate"),
+                chart=Chart("bar", "market", "return_rate", label=("currency",)),
                 note="orders delivered in the period (by delivery date); units and value "
                      "returned are capped at those sold, so no rate exceeds 100 %")
 
@@ -186,6 +203,7 @@ def weeks(db: ReadDatabase, since: str | None, market: str | None) -> View:
                  "return_flag": r["flag"], "page_rate": page[r["week"]]["rate"],
                  "page_flag": page[r["week"]]["flag"]} for r in returns]
     return View("weekly", "Weekly return rate by merchant (orders by week of delivery)", out,
+                columns=WEEK_COLUMNS, rates=("return_rate", "page_rate"),
                 chart=Chart("line", "week", "return_rate", series="merchant", also="page_rate",
                             band=("normal_low_%", "normal_high_%")),
                 note="flag: above/below the normal range from the 8 weeks before (exact "
@@ -201,12 +219,15 @@ def products(db: ReadDatabase, since: str | None = None, market: str | None = No
     unfiltered = since is None and market is None
     insight.views.append(alert_view(items, db.query("SELECT * FROM product_alerts")
                                     if unfiltered else None))
-    skus = _assessment_rows(items, "sku")
+    sku_columns, sku_rates = assessment_columns("sku")
+    category_columns, category_rates = assessment_columns("category")
     insight.views += [
-        View("skus", "SKUs tested (at least 20 delivered orders)", skus,
+        View("skus", "SKUs tested (at least 20 delivered orders)",
+             _assessment_rows(items, "sku"), columns=sku_columns, rates=sku_rates,
              brief=["merchant", "category", "sku", "orders", "return_rate", "return_q",
                     "page_rate", "page_q", "peers", "reasons"]),
-        View("categories", "Categories tested", _assessment_rows(items, "category")),
+        View("categories", "Categories tested", _assessment_rows(items, "category"),
+             columns=category_columns, rates=category_rates),
         markets(db, since, market),
         weeks(db, since, market),
     ]

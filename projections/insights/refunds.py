@@ -85,6 +85,8 @@ def shares(orders: list[dict[str, Any]], refunds: list[dict[str, Any]]) -> View:
     out.sort(key=lambda r: (r["market"], r["currency"], r["reason"] != "all reasons",
                             -Decimal(r["refunded"]), r["reason"]))
     return View("shares", "Refunded share of sales by market and reason", out,
+                columns=["market", "currency", "reason", "refunds", "refunded", "sales_paid",
+                         "refunded_%_of_sales"],
                 chart=Chart("bar", "market", "refunded_%_of_sales",
                               label=("reason", "currency")),
                 note="settled refunds of the orders placed in the period, over what was paid "
@@ -105,6 +107,7 @@ def components(refunds: list[dict[str, Any]]) -> View:
             **{name: str(p.get(name, Decimal(0))) for name in COMPONENTS},
             "total": str(p["total"])} for (m, c), p in sorted(sums.items())]
     return View("components", "Refund components (settled refunds)", out,
+                columns=["market", "currency", "refunds", *COMPONENTS, "total"],
                 note=f"{' and '.join(DEDUCTIONS)} are kept back from the buyer (as the "
                      "refund.calculation policy records them)")
 
@@ -124,7 +127,9 @@ def returnless(refunds: list[dict[str, Any]]) -> View:
             "returnless_refunds": int(g[2]), "returnless_cost": str(g[3]),
             "returnless_%_of_return_refunds": _share(g[3], g[1])}
            for (m, c), g in sorted(groups.items())]
-    return View("returnless", "Returnless refunds: refunded without the goods coming back", out)
+    return View("returnless", "Returnless refunds: refunded without the goods coming back", out,
+                columns=["market", "currency", "return_refunds", "returnless_refunds",
+                         "returnless_cost", "returnless_%_of_return_refunds"])
 
 
 def time_to_money(refunds: list[dict[str, Any]]) -> View:
@@ -139,6 +144,7 @@ def time_to_money(refunds: list[dict[str, Any]]) -> View:
             "days_p50": percentile(days, 0.5), "days_p90": percentile(days, 0.9),
             "days_max": round(max(days), 2)} for (m, s), days in sorted(groups.items())]
     return View("time_to_money", "Days until the buyer has the money back", out,
+                columns=["market", "source", "settled", "days_p50", "days_p90", "days_max"],
                 chart=Chart("bar", "source", "days_p50", label=("market",)),
                 note="from the buyer's request (the return or complaint that led to it, the "
                      "order's cancellation; else the refund request) to settlement")

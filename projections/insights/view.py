@@ -9,6 +9,8 @@ from typing import Any
 
 from projections.insights.stats import Rate
 
+RATE_PARTS = ("k", "n", "rate", "low", "high")  # a rate's columns in CSV and TSV
+
 
 @dataclass(frozen=True)
 class Chart:
@@ -23,19 +25,56 @@ class Chart:
 
 @dataclass
 class View:
+    """A named table. ``columns`` are declared, not read off the rows, so that a view without
+    rows still has its header (CSV, TSV, tables, report sections); every row holds exactly these
+    keys. ``rates`` are the columns holding a Rate (or None): CSV and TSV spread each over five
+    columns (``flat_columns``)."""
+
     name: str
     title: str
     rows: list[dict[str, Any]]
     note: str = ""
     chart: Chart | None = None
     brief: list[str] | None = None  # the columns a terminal table shows (else all)
+    columns: list[str] = field(kw_only=True)
+    rates: tuple[str, ...] = field(default=(), kw_only=True)
+
+    def __post_init__(self) -> None:
+        declared = set(self.columns)
+        named = {*self.rates, *(self.brief or ())}
+        if self.chart is not None:
+            c = self.chart
+            named |= {c.x, c.y, *(x for x in (c.series, c.also) if x), *(c.band or ()), *c.label}
+        undeclared = named - declared
+        if undeclared or len(declared) != len(self.columns):
+            raise ValueError(f"view {self.name}: columns {sorted(undeclared)} not declared "
+                             "(or declared twice)")
+        for row in self.rows:
+            if row.keys() != declared:
+                raise ValueError(f"view {self.name}: a row's columns differ from the declared "
+                                 f"ones: {sorted(row.keys() ^ declared)}")
 
     @property
-    def columns(self) -> list[str]:
-        names: dict[str, None] = {}
-        for row in self.rows:
-            names.update(dict.fromkeys(row))
-        return list(names)
+    def flat_columns(self) -> list[str]:
+        """The columns of CSV and TSV: each rate as <name>_k, _n, _rate, _low, _high."""
+        return [f"{c}_{part}" if c in self.rates else c
+                for c in self.columns for part in (RATE_PARTS if c in self.rates else ("",))]
+
+    def flat_row(self, row: dict[str, Any]) -> dict[str, Any]:
+        """A row for CSV and TSV, in the declared order: each rate (empty when None) as five
+        columns; lists and dicts as text."""
+        out: dict[str, Any] = {}
+        for key in self.columns:
+            value = row[key]
+            if key in self.rates:
+                figures = value.as_json() if isinstance(value, Rate) else {}
+                for part in RATE_PARTS:
+                    out[f"{key}_{part}"] = figures.get(part)
+            elif isinstance(value, dict | list):
+                out[key] = text_value(value)
+            else:
+                out[key] = json_value(value)
+        return out
 
 
 @dataclass
@@ -100,19 +139,3 @@ def _example(item: list[Any]) -> str:
     if len(item) == 3:
         return f"{str(item[0])[:10]} {item[1]} ({item[2]})"
     return " ".join(str(p) for p in item)
-
-
-def flat_row(row: dict[str, Any]) -> dict[str, Any]:
-    """A row for CSV: each rate becomes <name>_k, _n, _rate, _low, _high; lists and dicts
-    become JSON-like text."""
-    out: dict[str, Any] = {}
-    for key, value in row.items():
-        if isinstance(value, Rate):
-            figures = value.as_json()
-            for part in ("k", "n", "rate", "low", "high"):
-                out[f"{key}_{part}"] = figures[part]
-        elif isinstance(value, dict | list):
-            out[key] = text_value(value)
-        else:
-            out[key] = json_value(value)
-    return out

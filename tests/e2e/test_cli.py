@@ -265,6 +265,23 @@ def test_insights_in_every_format_with_filters(cli: Cli) -> None:
     assert denied.returncode == 6, denied.stderr
 
 
+def test_an_insight_view_without_rows_still_prints_its_csv_and_tsv_header(cli: Cli) -> None:
+    """No complaint was filed: the view is empty, its header is still there (it printed
+    nothing); the header is the one the view has with rows."""
+    assert cli.run("projections", "rebuild").returncode == 0
+    done = cli.run("insights", "complaints", "--format", "csv", "--view", "paths",
+                   as_="analyst-1")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [
+        "resolution_path,complaints,rated,satisfaction_mean,satisfied_4_or_5_k,"
+        "satisfied_4_or_5_n,satisfied_4_or_5_rate,satisfied_4_or_5_low,satisfied_4_or_5_high,"
+        "reopened_k,reopened_n,reopened_rate,reopened_low,reopened_high"]
+    tsv = cli.run("insights", "products", "--format", "tsv", "--view", "markets", "--since",
+                  "2030-01-01", as_="analyst-1").stdout.splitlines()
+    assert len(tsv) == 1 and tsv[0].split("\t")[:4] == [
+        "market", "currency", "delivered_orders", "return_rate_k"]
+
+
 @pytest.mark.parametrize(("args", "complaint"), [
     (["--market", "de"], "--market 'de'"), (["--market", "DEU"], "--market"),
     (["--market", "XX"], "'XX' is not a market"), (["--market", "ZZ"], "'ZZ' is not a market"),

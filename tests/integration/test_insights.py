@@ -5,9 +5,12 @@ rebuilt once per read backend for the tests that only read it."""
 
 from __future__ import annotations
 
+import csv
+import io
 import threading
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import redirect_stdout
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -21,6 +24,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from aftersales.bootstrap import open_app, store_reader
+from aftersales.output import emit_rows
 from aftersales.settings import eventsourcing_env
 from aftersales_core.application.services import Services
 from projections.apply import Delivery, apply_batch, ensure_schema
@@ -32,6 +36,7 @@ from projections.insights.products import products, totals
 from projections.insights.refunds import refunds
 from projections.insights.signals import assess
 from projections.insights.stats import Rate
+from projections.insights.view import Insight, View
 from projections.rebuild import catch_up, rebuild
 from tests.conftest import postgres_url
 from tests.factories import T0, caller, ingest, order_paid, order_placed, shipment
@@ -374,3 +379,30 @@ def test_refunded_share_of_sales_by_market_and_reason(rebuilt: ReadDatabase) -> 
     shares = refunds(read_db).view("shares").rows
     assert all(r["refunded_%_of_sales"] is None or r["refunded_%_of_sales"] <= 100
                for r in shares)
+
+
+def csv_of(view: View) -> list[list[str]]:
+    """The view as `aftersales insights … --format csv --view NAME` prints it."""
+    out = io.StringIO()
+    with redirect_stdout(out):
+        emit_rows([view.flat_row(r) for r in view.rows], "csv", view.title, view.flat_columns)
+    return list(csv.reader(io.StringIO(out.getvalue())))
+
+
+@pytest.mark.parametrize("build", [products, carriers, complaints, refunds])
+def test_every_view_prints_the_same_csv_header_with_rows_and_without(
+        rebuilt: ReadDatabase, read_db: ReadDatabase,
+        build: Callable[[ReadDatabase, str | None], Insight]) -> None:
+    """The columns are declared per view: a view with no rows (an empty read database, or a
+    period with nothing in it) still starts with its header, the same as when it has rows."""
+    ensure_schema(read_db, all_projections())
+    full, empty = build(rebuilt, None), build(read_db, None)
+    later = build(rebuilt, "2100-01-01T00:00:00+00:00")
+    for view in full.views:
+        header = view.flat_columns
+        assert header and not empty.view(view.name).rows, view.name
+        assert csv_of(empty.view(view.name)) == [header]
+        assert csv_of(later.view(view.name)) == [header]
+        printed = csv_of(view)
+        assert printed[0] == header and all(len(row) == len(header) for row in printed[1:])
+    assert any(view.rows for view in full.views) or full.name == "refunds"  # none settled

@@ -1,11 +1,17 @@
 """Resolution paths as the complaints insight lists them: the most frequent first; among paths
-as frequent, escalations in the ladder's order (supervisor, platform arbitration, regulator)."""
+as frequent, escalations in the ladder's order (supervisor, platform arbitration, regulator);
+weekly breaches as CSV."""
 
 from __future__ import annotations
 
+import csv
+import io
 from typing import Any
 
-from projections.insights.complaints import path_order, paths
+import pytest
+
+from aftersales.output import emit_rows
+from projections.insights.complaints import breaches, path_order, paths
 
 
 def complaint(path: str) -> dict[str, Any]:
@@ -29,3 +35,20 @@ def test_frequency_comes_before_the_ladder() -> None:
 def test_a_level_off_the_ladder_comes_after_its_steps() -> None:
     assert path_order("escalated to ombudsman") > path_order("escalated to regulator")
     assert path_order("open") == ("open", 0)
+
+
+def test_a_week_without_a_judged_resolution_keeps_the_csv_columns_of_the_others(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """resolution_late is None in a week where no resolution was due yet: its five CSV columns
+    stay (empty), so the row lines up with the header (a missing rate made the CSV fail)."""
+    def filed(at: str, resolution_judged: bool) -> dict[str, Any]:
+        return {"filed_at": at, "response_judged": True, "response_late": False,
+                "resolution_judged": resolution_judged, "resolution_late": False}
+
+    view = breaches([filed("2026-03-02T10:00:00+00:00", True),
+                     filed("2026-03-09T10:00:00+00:00", False)])
+    assert view.rows[1]["resolution_late"] is None
+    emit_rows([view.flat_row(r) for r in view.rows], "csv", view.title, view.flat_columns)
+    printed = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert [r["resolution_late_n"] for r in printed] == ["1", ""]
+    assert list(printed[1]) == view.flat_columns

@@ -7,7 +7,7 @@ from typing import Any
 from projections.insights.products import _assessment_rows, alert_view
 from projections.insights.signals import MIN_SUPPORT, Assessment, alert_rows, assess
 from projections.insights.stats import Rate
-from projections.insights.view import Insight, flat_row, json_value, text_value
+from projections.insights.view import Insight, json_value, text_value
 
 
 def sku(name: str, orders: int, flagged: int = 0, returned: int = 0, category: str = "home",
@@ -150,7 +150,7 @@ def test_p_and_q_values_keep_their_significant_digits_in_json_and_csv() -> None:
     assert row["sku"] == "X" and row["p_value"] > 0 and row["q_value"] > 0
     assert f"{row['p_value']:.3g}" == text_value(x.p_value)
     assert row["p_value"] == float(f"{x.p_value:.6g}")
-    flat = flat_row(view.rows[0])
+    flat = view.flat_row(view.rows[0])
     assert flat["p_value"] == row["p_value"] and flat["q_value"] == row["q_value"]
     assert json_value(0.5) == 0.5 and json_value(12.3456789) == 12.345679
     assert json_value(0.0123456789) == 0.0123457 and json_value(0.0) == 0.0
