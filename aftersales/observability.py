@@ -30,6 +30,7 @@ from projections import positions
 from projections.catalog import PROJECTIONS
 from projections.db import ReadDatabase
 from workers.counts import WorkCounts
+from workers.error_policy import Streak
 
 LAG_CAP = 10_000  # a projection's lag is counted up to this many events
 
@@ -47,6 +48,14 @@ class WorkerMetrics(Collector):
         for name in self.workers:
             up.add_metric([name], 1.0 if self.alive(name) else 0.0)
         yield up
+        in_a_row = GaugeMetricFamily("aftersales_worker_failures_in_a_row", "failures of the "
+                                     "worker since its last step that went through (0 while "
+                                     "it works)", labels=["worker"])
+        for name, worker in self.workers.items():
+            streak = getattr(worker, "streak", None)
+            if isinstance(streak, Streak):
+                in_a_row.add_metric([name], streak.in_a_row)
+        yield in_a_row
         yield from self._inbound()
         if self.app is not None:  # a projections-only process opens no store
             store_end = self.app.store.recorder.max_notification_id() or 0
@@ -157,12 +166,26 @@ class WorkerMetrics(Collector):
 
 
 def health(workers: dict[str, Any], alive: Callable[[str], bool]) -> tuple[int, dict[str, Any]]:
-    """(HTTP status, body): 200 while every worker runs and the relay is not stuck."""
-    states = {name: "running" if alive(name) else "stopped" for name in workers}
+    """(HTTP status, body): 200 while every worker runs, none keeps failing (a worker that
+    failed FAILING_AFTER times in a row, with no step through since, is "failing": its thread
+    is alive, backing off and trying again, but it gets nothing done) and the relay is not
+    stuck on a refused event."""
+    states: dict[str, str] = {}
+    failing: dict[str, dict[str, Any]] = {}
+    for name, worker in workers.items():
+        streak = getattr(worker, "streak", None)
+        if not alive(name):
+            states[name] = "stopped"
+        elif isinstance(streak, Streak) and streak.failing:
+            states[name] = "failing"
+            failing[name] = {"failures_in_a_row": streak.in_a_row, "since": streak.since,
+                             "error": streak.error}
+        else:
+            states[name] = "running"
     relay = workers.get("relay")
     stuck = relay is not None and relay.stats.refused_at is not None
     healthy = all(s == "running" for s in states.values()) and not stuck
-    body = {"status": "ok" if healthy else "unhealthy", "workers": states,
+    body = {"status": "ok" if healthy else "unhealthy", "workers": states, "failing": failing,
             "relay_stuck_at": relay.stats.refused_at if relay is not None else None}
     return (200 if healthy else 503), body
 

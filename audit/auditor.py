@@ -72,7 +72,7 @@ from audit.reports import (
     SealResult,
     VerifyReport,
 )
-from workers.error_policy import ErrorPolicy
+from workers.error_policy import ErrorPolicy, Streak
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +99,7 @@ class Auditor:
         self.batch_size, self.page_size = batch_size, page_size
         self.db = _Database(recorder)
         self.policy = policy or ErrorPolicy()
+        self.streak = Streak()  # failures in a row, for its health
 
     # -- sealing ---------------------------------------------------------------------------
 
@@ -146,7 +147,7 @@ class Auditor:
                          done.head, done.chain_hash)
             stop.wait(self.interval)
 
-        self.policy.keep_running("auditor", stop, cycle)
+        self.policy.keep_running("auditor", stop, cycle, streak=self.streak)
 
     # -- verifying -------------------------------------------------------------------------
 

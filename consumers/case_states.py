@@ -31,7 +31,7 @@ from aftersales_core.application.store import Store
 from aftersales_core.personal import PersonalData
 from consumers.case_events import REDACTED
 from consumers.leadership import Leadership
-from workers.error_policy import ErrorPolicy
+from workers.error_policy import ErrorPolicy, Streak
 
 log = logging.getLogger(__name__)
 CASE_TOPICS = ("aftersales.return.", "aftersales.refund.", "aftersales.complaint.")
@@ -88,6 +88,7 @@ class CaseStatePublisher:
         self.leading = leadership is None  # without a leadership it is the only one
         self._checked = 0.0
         self.policy = policy or ErrorPolicy()
+        self.streak = Streak()  # failures in a row, for its health
 
     def run(self, stop: threading.Event) -> None:
         """Publish until ``stop`` is set; failures are retried as the error policy says, from
@@ -100,7 +101,8 @@ class CaseStatePublisher:
                 stop.wait(self.idle_sleep)
 
         self.policy.keep_running(f"case states {self.topic}", stop, publish_or_idle,
-                                 start=self._resume, end=self._drop_producer)
+                                 start=self._resume, end=self._drop_producer,
+                                 streak=self.streak)
         if self.leadership is not None:
             self.leadership.release()
             self.leading = False

@@ -39,7 +39,7 @@ from schemas.boundary import read_inbound
 from schemas.errors import InputRefused
 from schemas.inbound import UpstreamEvent
 from workers.counts import WorkCounts
-from workers.error_policy import ErrorPolicy
+from workers.error_policy import ErrorPolicy, Streak
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +72,7 @@ class InboundConsumer:
         self.dlq_topic = dlq_topic
         self.stats = InboundStats()
         self.policy = policy or ErrorPolicy()
+        self.streak = Streak()  # failures in a row, for its health
         # dlq_limit: the dead-letter topic's max.message.bytes (None: the broker did not say)
         self.dead_letters = DeadLetterWriter(make_producer, dlq_topic, dlq_limit)
         self._consumer: KafkaConsumer | None = None
@@ -79,7 +80,8 @@ class InboundConsumer:
     def run(self, stop: threading.Event) -> None:
         """Consume until ``stop`` is set; after a failure (not poison) re-join and resume from
         the last committed offsets, as the error policy says."""
-        self.policy.keep_running("inbound", stop, self._poll, start=self._join, end=self._leave)
+        self.policy.keep_running("inbound", stop, self._poll, start=self._join, end=self._leave,
+                                 streak=self.streak)
         self.dead_letters.close()
 
     def _join(self) -> None:

@@ -38,7 +38,7 @@ from projections.apply import (
 )
 from projections.base import Projection
 from projections.db import ReadDatabase
-from workers.error_policy import ErrorPolicy
+from workers.error_policy import ErrorPolicy, Streak
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +78,7 @@ class ProjectionRunner:
         self.make_producer, self.dlq_topic = make_producer, dlq_topic
         self.stats = RunnerStats()
         self.policy = policy or ErrorPolicy()
+        self.streak = Streak()  # failures in a row, for its health
         self._consumer: KafkaConsumer | None = None
         self.dead_letters = (None if make_producer is None or dlq_topic is None
                              else DeadLetterWriter(make_producer, dlq_topic, dlq_limit))
@@ -100,7 +101,7 @@ class ProjectionRunner:
         transactions), so after a failure the runner reconnects and resumes where the rows
         say it is."""
         self.policy.keep_running("projections", stop, self.poll_once, start=self._join,
-                                 end=self._leave, failed=self._failed)
+                                 end=self._leave, failed=self._failed, streak=self.streak)
         if self.dead_letters is not None:
             self.dead_letters.close()
 

@@ -39,7 +39,7 @@ from kafka.producer.future import FutureRecordMetadata
 
 from consumers.case_events import HEADERS, encode, is_relayed
 from consumers.leadership import Leadership
-from workers.error_policy import ErrorPolicy
+from workers.error_policy import ErrorPolicy, Streak
 
 log = logging.getLogger(__name__)
 ISOLATE_BYTES = 64 * 1024  # events larger than this are sent on their own
@@ -99,6 +99,7 @@ class Relay:
         self.added = added  # what to add to each event's data (consumers/payloads.py)
         self.stats = RelayStats(position=self.position())
         self.policy = policy or ErrorPolicy()
+        self.streak = Streak()  # failures in a row, for its health
         self._producer: KafkaProducer | None = None
         self._limit_known = False
         self._next_try = 0.0
@@ -122,7 +123,8 @@ class Relay:
                 stop.wait(self.idle_sleep)
 
         self.policy.keep_running(f"relay {self.name}", stop, publish_or_idle,
-                                 end=self._drop_producer, failed=self._failed)
+                                 end=self._drop_producer, failed=self._failed,
+                                 streak=self.streak)
         if self.leadership is not None:
             self.leadership.release()
             self.leading = False

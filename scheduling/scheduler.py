@@ -31,7 +31,7 @@ from aftersales_core.errors import DomainError
 from scheduling.deadline_index import DeadlineIndex
 from scheduling.retention import RetentionSweep
 from workers.counts import WorkCounts
-from workers.error_policy import ErrorPolicy
+from workers.error_policy import ErrorPolicy, Streak
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
@@ -74,6 +74,7 @@ class Scheduler:
         self.retention = RetentionSweep(app)
         self.stats = SchedulerStats()
         self.policy = policy or ErrorPolicy()
+        self.streak = Streak()  # failures in a row, for its health
 
     def fire_due(self, now: datetime) -> list[FiredDeadline]:
         """One pass: fire everything due before ``now``; returns what fired."""
@@ -165,4 +166,4 @@ class Scheduler:
             self.fire_due(self.clock())
             stop.wait(self.interval)
 
-        self.policy.keep_running("deadline scheduler", stop, cycle)
+        self.policy.keep_running("deadline scheduler", stop, cycle, streak=self.streak)

@@ -21,6 +21,7 @@ import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from enum import Enum
 from functools import partial
 
@@ -54,6 +55,34 @@ def classify(error: BaseException) -> Failure:
 
 Step = Callable[[], object]
 Hook = Callable[[], None]
+FAILING_AFTER = 2  # failures in a row before a worker's health says it keeps failing
+
+
+@dataclass
+class Streak:
+    """A worker's failures in a row, as its health shows them: how many since its last step
+    that went through, since when (UTC, ISO 8601) and the last error's type (never its text,
+    which may quote a message or a URL)."""
+
+    in_a_row: int = 0
+    since: str | None = None
+    error: str = ""
+
+    @property
+    def failing(self) -> bool:
+        """Has the worker failed FAILING_AFTER times in a row with no step through since? One
+        failure retried with success (a broker's leader election) is not worth an alarm."""
+        return self.in_a_row >= FAILING_AFTER
+
+    def failed(self, error: BaseException) -> None:
+        if self.in_a_row == 0:
+            self.since = datetime.now(UTC).isoformat()
+        self.in_a_row += 1
+        self.error = type(error).__name__
+
+    def succeeded(self) -> None:
+        if self.in_a_row:
+            self.in_a_row, self.since, self.error = 0, None, ""
 
 
 @dataclass
@@ -76,11 +105,13 @@ class ErrorPolicy:
 
     def keep_running(self, name: str, stop: threading.Event, step: Step, *,
                      start: Hook | None = None, end: Hook | None = None,
-                     failed: Callable[[BaseException], None] | None = None) -> None:
+                     failed: Callable[[BaseException], None] | None = None,
+                     streak: Streak | None = None) -> None:
         """Run ``step`` until ``stop`` is set. ``start`` opens a session (joins the group,
         seeks to the stored positions), ``end`` closes it whether it failed or not; after a
         failure ``failed`` hears of it (count it, reconnect), then the policy waits and opens
         a new session. Nothing escapes but BaseException (KeyboardInterrupt, SystemExit).
+        ``streak`` keeps the failures in a row for the worker's health (observability.py).
 
         The session is closed before the wait: a consumer that stays in its group without
         polling would hold every other member's rebalance until the broker gives up on it."""
@@ -93,6 +124,8 @@ class ErrorPolicy:
                 while not stop.is_set():
                     step()
                     failures = 0
+                    if streak is not None:
+                        streak.succeeded()
             except Exception as caught:
                 error = caught
             finally:
@@ -100,6 +133,8 @@ class ErrorPolicy:
                     _quietly(name, "closing", end)
             if error is not None:
                 failures += 1
+                if streak is not None:
+                    streak.failed(error)
                 wait = self.delay(failures)
                 self._report(name, error, failures, wait)
                 if failed is not None:

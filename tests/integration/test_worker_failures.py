@@ -25,6 +25,8 @@ from aftersales.bootstrap import (
     open_app,
     scheduler_principal,
 )
+from aftersales.brokers.process import free_port
+from aftersales.observability import health
 from aftersales.settings import Settings, eventsourcing_env
 from aftersales_core.application.deadlines import DeadlineService
 from aftersales_core.application.services import Services
@@ -210,6 +212,44 @@ def test_the_relay_resumes_after_its_failures_and_publishes_everything_in_order(
         thread.join(timeout=30)
     assert check_case_events(kafka_broker.bootstrap_servers, settings.case_events_topic,
                              stored, private_positions(app, stored)) == 0
+    app.close()
+
+
+@pytest.mark.kafka
+def test_health_says_a_relay_keeps_failing_while_its_broker_is_unreachable_and_ok_once_back(
+        tmp_path: Path, kafka_broker: TestBroker, topic_prefix: str) -> None:
+    """Its thread runs (backing off, trying again): health said ok while every try failed."""
+    settings = pipeline_settings(Settings(database_url=f"sqlite:///{tmp_path / 'e.sqlite'}"),
+                                 kafka_broker.bootstrap_servers, topic_prefix)
+    app = open_app(eventsourcing_env(settings.database_url))
+    delivered_order(app, "o-1")
+    stored = app.store.recorder.max_notification_id() or 0
+    broker = [f"127.0.0.1:{free_port()}"]  # nothing listens there
+    relay = Relay(app.store.recorder, app.store.factory.tracking_recorder(),
+                  lambda: kafka_clients.producer(broker[0], max_block_ms=300,
+                                                 request_timeout_ms=300),
+                  settings.case_events_topic, policy=quick_policy())
+    workers = {"relay": relay}
+    stop = threading.Event()
+    thread = threading.Thread(target=relay.run, args=(stop,), daemon=True)
+    thread.start()
+    try:
+        eventually(lambda: health(workers, lambda _: thread.is_alive())[0] == 503, 60,
+                   "health says the relay keeps failing")
+        status, body = health(workers, lambda _: thread.is_alive())
+        assert status == 503 and body["status"] == "unhealthy"
+        assert body["workers"] == {"relay": "failing"}
+        assert body["failing"]["relay"]["failures_in_a_row"] >= 2
+        assert body["failing"]["relay"]["error"].startswith("Kafka")
+        assert body["relay_stuck_at"] is None and relay.stats.position < stored
+        broker[0] = kafka_broker.bootstrap_servers  # the broker is reachable again
+        eventually(lambda: relay.stats.position == stored, 90, "relay published everything")
+        eventually(lambda: health(workers, lambda _: thread.is_alive())[0] == 200, 30,
+                   "health is ok again")
+        assert health(workers, lambda _: True)[1]["failing"] == {}
+    finally:
+        stop.set()
+        thread.join(timeout=30)
     app.close()
 
 

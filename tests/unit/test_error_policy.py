@@ -22,7 +22,7 @@ from aftersales_core.errors import (
 )
 from consumers.case_events import EventTooLargeError
 from schemas.errors import InputRefused
-from workers.error_policy import ErrorPolicy, Failure, classify
+from workers.error_policy import ErrorPolicy, Failure, Streak, classify
 
 
 @pytest.mark.parametrize(("error", "kind"), [
@@ -155,3 +155,23 @@ def test_a_failed_session_is_closed_before_the_back_off() -> None:
         "test", Stop(), step, start=lambda: happened.append("start"),
         end=lambda: happened.append("end"), failed=lambda error: happened.append("failed"))
     assert happened == ["start", "step", "end", "failed", "wait"]
+
+
+def test_a_streak_counts_failures_in_a_row_and_ends_with_the_next_step_through() -> None:
+    """What a worker's health reads: failing from the second failure in a row, until a step
+    goes through; the error's type only (its text may quote a URL or a message)."""
+    stop = threading.Event()
+    streak = Streak()
+    seen: list[tuple[int, bool, str]] = []
+
+    def step() -> None:
+        seen.append((streak.in_a_row, streak.failing, streak.error))
+        if len(seen) <= 3:
+            raise KafkaTimeoutError("Failed to update metadata after 10.0 secs")
+        stop.set()
+
+    ErrorPolicy(first_delay=0.001, max_delay=0.001).keep_running("test", stop, step,
+                                                                 streak=streak)
+    assert seen == [(0, False, ""), (1, False, "KafkaTimeoutError"),
+                    (2, True, "KafkaTimeoutError"), (3, True, "KafkaTimeoutError")]
+    assert (streak.in_a_row, streak.failing, streak.since, streak.error) == (0, False, None, "")
