@@ -8,7 +8,6 @@ service API instead."""
 from __future__ import annotations
 
 import inspect
-import logging
 import re
 import sys
 from collections.abc import Callable, Iterator
@@ -45,9 +44,8 @@ from aftersales.errors import classify
 from aftersales.identity import AsPrincipal, caller_for
 from aftersales.identity import now as received_now
 from aftersales.inputs import chunked, count_lines, opened, read_documents
-from aftersales.logs import JsonLogFormatter
+from aftersales.logs import configure
 from aftersales.output import emit_json_line, errors, fail
-from aftersales.secrets import ScrubSecrets
 from aftersales_core.errors import DomainError
 from workers.collector import tune_collector
 
@@ -102,7 +100,10 @@ def _version(shown: bool) -> None:
 
 @app.callback()
 def _main(
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="log more")] = False,
+    verbose: Annotated[int, typer.Option(
+        "--verbose", "-v", count=True, help="log more: -v the engine's own debug lines (a "
+        "failure's traceback too), libraries' warnings; -vv the libraries' debug lines as well "
+        "(kafka-python's: every request)")] = 0,
     version: Annotated[bool, typer.Option(
         "--version", callback=_version, is_eager=True, help="print the version and exit")
     ] = False,
@@ -112,16 +113,7 @@ def _main(
              "when the line is about a Kafka message or a case")] = "text",
 ) -> None:
     tune_collector()
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    for handler in logging.getLogger().handlers:
-        handler.addFilter(ScrubSecrets())
-        if log_format == "json":
-            handler.setFormatter(JsonLogFormatter())
-    # kafka-python logs every failed connection attempt; our workers log what they do about it
-    logging.getLogger("kafka").setLevel(logging.DEBUG if verbose else logging.CRITICAL)
+    configure(verbose, log_format)
 
 
 @app.command()

@@ -1,5 +1,5 @@
-"""JSON log lines (`aftersales --log-format json`): fields name topic, partition, offset and
-case id where a line is about one message or case."""
+"""The CLI's logging: how much (`--verbose`) and in which form (`--log-format json`: fields name
+topic, partition, offset and case id where a line is about one message or case)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,33 @@ from typing import Any
 
 import orjson
 
+from aftersales.secrets import ScrubSecrets
+
 LOG_FIELDS = ("topic", "partition", "offset", "case_id")
+# the project's own packages (pyproject's): what `-v` turns to DEBUG
+PROJECT_LOGGERS = ("aftersales", "aftersales_core", "schemas", "dispatch", "consumers",
+                   "projections", "audit", "scheduling", "workers", "database", "privacy", "demo",
+                   "bench", "api", "desk")
+# kafka-python logs every failed connection attempt (our workers log what they do about it);
+# with -v its warnings and errors show, its DEBUG lines (every request, every poll) only with -vv
+QUIET = {"kafka": logging.CRITICAL}
+
+
+def configure(verbosity: int, log_format: str) -> None:
+    """Lines on stderr, secrets scrubbed. 0: warnings and errors; 1 (-v): the project's own
+    loggers at DEBUG, libraries (kafka-python, urllib3, psycopg, …) at WARNING; 2 (-vv):
+    everything at DEBUG, the libraries' too."""
+    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger().setLevel(logging.DEBUG if verbosity >= 2 else logging.WARNING)
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(ScrubSecrets())
+        if log_format == "json":
+            handler.setFormatter(JsonLogFormatter())
+    for name in PROJECT_LOGGERS:
+        logging.getLogger(name).setLevel(logging.DEBUG if verbosity >= 1 else logging.NOTSET)
+    for name, level in QUIET.items():
+        logging.getLogger(name).setLevel({0: level, 1: logging.WARNING}.get(verbosity,
+                                                                         logging.DEBUG))
 
 
 class JsonLogFormatter(logging.Formatter):

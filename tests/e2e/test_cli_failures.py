@@ -250,3 +250,19 @@ def test_commands_that_read_the_broker_say_soon_that_it_cannot_be_reached(
     [error] = [line for line in done.stderr.splitlines() if line.startswith("error:")]
     assert f"the broker cannot be reached at {BROKER_DOWN}" in error, error
     assert "Traceback" not in done.stderr and took < 25, f"{took:.1f}s"
+
+
+def test_verbose_shows_the_engines_lines_not_kafka_pythons_debug_flood(tmp_path: Path) -> None:
+    """`-v` turned kafka-python's DEBUG lines on too (dozens a second against an unreachable
+    broker); they come with -vv only. Its warnings and errors stay with -v."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AFTERSALES_", "KAFKA_"))}
+    env.update({"KAFKA_BOOTSTRAP_SERVERS": BROKER_DOWN,
+                "AFTERSALES_DATABASE_URL": f"sqlite:///{tmp_path / 'events.sqlite'}",
+                "AFTERSALES_READ_DATABASE_URL": f"sqlite:///{tmp_path / 'read.sqlite'}"})
+    done = children.run([sys.executable, "-m", "aftersales", "-v", "status"], env=env,
+                        capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 5, done.stderr
+    lines = done.stderr.splitlines()
+    assert not [line for line in lines if " DEBUG kafka" in line], done.stderr[-2000:]
+    assert [line for line in lines if " kafka." in line]  # its connection failures
+    assert f"the broker cannot be reached at {BROKER_DOWN}" in done.stderr
