@@ -257,44 +257,54 @@ def _left_out(failed: list[Failure]) -> None:
 def report(
     output: Annotated[Path | None, typer.Option(
         help="where to write the report with its charts (.html or .png; its folder must "
-             f"exist) [default: {DEFAULT_REPORT}, creating var/ as the stores do]",
+             f"exist). Default with --format table: {DEFAULT_REPORT} (creating var/ as the "
+             "stores do); with --format json: no file",
         callback=output_option, show_default=False)] = None,
     as_principal: AsPrincipal = None,
-    fmt: Annotated[Literal["table", "json"], typer.Option("--format")] = "table",
+    fmt: Annotated[Literal["table", "json"], typer.Option(
+        "--format", help="table: the figures as tables, and the report written to a file; "
+                         "json: the figures as one JSON object on stdout (as GET /v1/report "
+                         "answers), written to a file only when --output names one")] = "table",
 ) -> None:
     """Key figures for analysts: return rate by market, product-information alerts, weekly
     trends, carriers and routes, complaint drivers, refund economics (the main views of
-    `aftersales insights`). Also written with charts to an HTML or PNG file."""
+    `aftersales insights`). Also written with charts to an HTML or PNG file: by default with
+    --format table, with --format json only to the --output named."""
     from aftersales.bootstrap import build_read_db
     from aftersales.settings import Settings
     from projections.apply import ensure_schema
     from projections.catalog import all_projections
     from projections.report import build as build_report
 
-    if output is None:  # the project's own data folder, as for the default stores
+    if output is None and fmt == "table":  # the project's own data folder, as for the stores
         output = DEFAULT_REPORT
         output.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    if output.suffix not in (".html", ".png"):
+    if output is not None and output.suffix not in (".html", ".png"):
         fail(f"--output must end in .html or .png, got {output}")
         raise typer.Exit(exit_codes.INVALID)
-    if importlib.util.find_spec("matplotlib") is None:
+    if output is not None and importlib.util.find_spec("matplotlib") is None:
         fail("the report's charts need matplotlib: pip install 'aftersales[report]'")
         raise typer.Exit(exit_codes.INVALID)
     require_read(as_principal, "ReadReport")
-    from aftersales.report_render import html_page, png_image, print_report  # matplotlib: slow
 
     db = build_read_db(Settings.from_env())
     ensure_schema(db, all_projections())
     figures = build_report(db)
-    try:
-        write_output(output, png_image(figures) if output.suffix == ".png"
-                     else html_page(figures), private=True)
-    except OSError as error:
-        fail(str(error) if isinstance(error, OutputFileError)
-             else f"cannot write --output {output}: {error.strerror or error}")
-        raise typer.Exit(exit_codes.INVALID) from None
+    if output is not None:
+        from aftersales.report_render import html_page, png_image  # matplotlib: slow
+
+        try:
+            write_output(output, png_image(figures) if output.suffix == ".png"
+                         else html_page(figures), private=True)
+        except OSError as error:
+            fail(str(error) if isinstance(error, OutputFileError)
+                 else f"cannot write --output {output}: {error.strerror or error}")
+            raise typer.Exit(exit_codes.INVALID) from None
     if fmt == "json":
         emit_json_line(figures.to_json())
     else:
+        from aftersales.report_render import print_report
+
         print_report(figures)
-    errors.print(f"report written to {output}")
+    if output is not None:
+        errors.print(f"report written to {output}")

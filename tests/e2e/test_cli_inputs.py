@@ -206,6 +206,22 @@ def test_the_default_report_goes_into_the_projects_var_folder(cli: Cli) -> None:
     assert stat.S_IMODE(report.parent.stat().st_mode) == 0o700
 
 
+def test_report_as_json_prints_it_and_writes_a_file_only_when_output_names_one(cli: Cli
+                                                                               ) -> None:
+    """`report --format json` wrote var/report.html besides, which its help does not say."""
+    assert cli.run("projections", "rebuild").returncode == 0
+    done = children.run([*AFTERSALES, "report", "--format", "json", "--as", "analyst-1"],
+                        cwd=cli.tmp, env=cli.env, capture_output=True, text=True, timeout=120,
+                        check=False)
+    assert done.returncode == 0, done.stderr
+    assert {"headline", "sections"} <= json.loads(done.stdout).keys()
+    assert not (cli.tmp / "var").exists() and "written" not in done.stderr
+    named = cli.tmp / "r.png"
+    done = cli.run("report", "--format", "json", "--output", str(named), as_="analyst-1")
+    assert done.returncode == 0 and json.loads(done.stdout)["headline"], done.stderr
+    assert named.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
 def _through_fifo(cli: Cli, fifo: Path, data: str, *args: str, as_: str
                   ) -> subprocess.CompletedProcess[str]:
     """Run `aftersales ARGS FIFO` while another thread writes ``data`` into the named pipe and
