@@ -144,12 +144,19 @@ class WorkerMetrics(Collector):
         runner = self.workers.get("projections")
         if runner is None:
             return
-        applied = CounterMetricFamily("aftersales_projection_events", "case events the runner "
-                                      "handled, by outcome", labels=["outcome"])
-        stats = runner.stats
-        for outcome in ("events", "applied", "failed", "dead_lettered"):
-            applied.add_metric([outcome], getattr(stats, outcome))
-        yield applied
+        stats = runner.stats  # three units, three metrics: no outcome label holds a total
+        yield CounterMetricFamily("aftersales_projection_records", "records of the case-events "
+                                  "topic the runner handled", value=stats.events)
+        applications = CounterMetricFamily(
+            "aftersales_projection_applications", "applications of a case event to a "
+            "projection, by outcome: applied, or failed (left out and dead-lettered)",
+            labels=["outcome"])
+        for outcome in ("applied", "failed"):
+            applications.add_metric([outcome], getattr(stats, outcome))
+        yield applications
+        yield CounterMetricFamily("aftersales_projection_dead_letters", "records the runner "
+                                  "sent to the dead-letter topic (not a case event, or left "
+                                  "out of a projection)", value=stats.dead_lettered)
         if self.app is None:
             return
         lag = GaugeMetricFamily("aftersales_projection_lag_events", "store events a projection "

@@ -75,7 +75,9 @@ def test_metrics_health_and_json_logs(kafka_broker: TestBroker, topic_prefix: st
                 break
             time.sleep(0.5)
         assert applied in metrics and dead in metrics, metrics
-        assert 'aftersales_projection_events_total{outcome="applied"} 0.0' not in metrics
+        assert 'aftersales_projection_applications_total{outcome="applied"} 0.0' not in metrics
+        assert "aftersales_projection_records_total" in metrics
+        assert 'outcome="events"' not in metrics
         assert 'aftersales_worker_up{worker="relay"} 1.0' in metrics
         assert 'aftersales_commands_total{command="OrderPlaced",outcome="done"} 1.0' in metrics
         assert 'aftersales_commands_total{command="?",outcome="invalid"} 1.0' in metrics
