@@ -4,33 +4,60 @@ copy (market, promised delivery). Both come from the Order's own events, which a
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 
+from aftersales_core.errors import InvalidCommandError
+from aftersales_core.policies.calendar import buyer_zone
 from projections.base import Event, Projection, handles, utc
 from projections.db import Transaction
 from projections.insights.periods import hours_between, month_of, week_of
-from projections.orders import _extra, _extra_time
+from projections.orders import _extra
 
 # scan -> (column set on the first such scan)
 FIRST_SCAN = {"Dispatched": "dispatched_at", "Delivered": "delivered_at", "Lost": "lost_at",
               "Damaged": "damaged_at", "CustomsHeld": "customs_held_at"}
 
 
-def promised_by(value: Any) -> str | None:
-    """The end of the promised date, as UTC text: the midnight after it in the promise's own
-    offset. "Delivered by the promised date" compares calendar dates there, so a promise of
-    ``2026-07-10T00:00-03:00`` is kept by a delivery at any hour of 10 July in that offset."""
+def promise(value: Any, where: tzinfo | None = None) -> tuple[str | None, str | None]:
+    """(the promise, the end of its date) as UTC text, or (None, None) when there is none to
+    judge. A time (RFC 3339 with an offset) is read in its own offset: "delivered by the
+    promised date" compares calendar dates there, so a promise of ``2026-07-10T00:00-03:00`` is
+    kept by a delivery at any hour of 10 July in that offset. A date alone (``2026-03-05``)
+    is that day in the buyer's zone ``where`` (SPEC: days end in the buyer's time zone): from
+    its midnight to the next one there. A time without an offset, or a date without a zone,
+    says no instant: no promise."""
     if not isinstance(value, str):
-        return None
+        return None, None
     try:
-        promised = datetime.fromisoformat(value)
-        if promised.tzinfo is None:
-            return None
-        end = datetime.combine(promised.date() + timedelta(days=1), time(0), promised.tzinfo)
-        return end.astimezone(UTC).isoformat()
+        try:
+            day = date.fromisoformat(value)
+        except ValueError:
+            start = datetime.fromisoformat(value)
+        else:
+            if where is None:
+                return None, None
+            start = datetime.combine(day, time(0), where)
+        if start.tzinfo is None:
+            return None, None
+        end = datetime.combine(start.date() + timedelta(days=1), time(0), start.tzinfo)
+        return start.astimezone(UTC).isoformat(), end.astimezone(UTC).isoformat()
     except (ValueError, OverflowError):
-        return None
+        return None, None
+
+
+def promised_by(value: Any, where: tzinfo | None = None) -> str | None:
+    """The end of the promised date, as UTC text (``promise``)."""
+    return promise(value, where)[1]
+
+
+def buyers_zone(data: dict[str, Any]) -> tzinfo:
+    """Where the buyer's days end: the order's ``buyer_timezone``, else its market's default
+    zone, else anywhere on Earth (aftersales_core/policies/calendar.py, as deadlines count)."""
+    try:
+        return buyer_zone(data.get("buyer_timezone"), data.get("market") or "").info
+    except InvalidCommandError:  # a zone this machine does not know: the market's default
+        return buyer_zone(None, data.get("market") or "").info
 
 
 ROW_COLUMNS = ("scans", "last_scan_at", "origin", "destination", "promised_at",
@@ -92,8 +119,7 @@ class Shipments(Projection):
         """The order's market and promise; scans may have come first (upstream topics are not
         ordered with each other), so rows already there get them too."""
         d = event["data"]
-        estimate = _extra(d).get("estimated_delivery_at")
-        promised, by = _extra_time(estimate), promised_by(estimate)
+        promised, by = promise(_extra(d).get("estimated_delivery_at"), buyers_zone(d))
         tx.execute(self.sql("UPDATE {shipment_orders} SET market = ?, promised_at = ?, "
                             "promised_by = ? WHERE order_aggregate_id = ?"),
                    (d["market"], promised, by, event["subject"]))
