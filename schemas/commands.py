@@ -20,6 +20,7 @@ from schemas.common import (
     Flag,
     Ident,
     Integer,
+    Message,
     Note,
     Quantity,
     Strict,
@@ -243,7 +244,8 @@ class AcknowledgeComplaint(ExistingCase):
 class AddComplaintMessage(ExistingCase):
     command: Literal["AddComplaintMessage"]
     direction: Literal["in", "out"]
-    text: Note
+    text: Message = Field(description="what was said: not empty (an empty answer would meet "
+                                      "the first-response deadline while saying nothing)")
     channel: Channel | None = None
     awaiting_customer: Flag = Field(
         False, description="an answer out that asks the customer for something: the desk waits "

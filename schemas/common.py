@@ -212,6 +212,9 @@ Place = Annotated[str, Field(max_length=500, json_schema_extra=_TEXT_SCHEMA),
                   AfterValidator(_text)]
 Note = Annotated[str, Field(max_length=10_000, json_schema_extra=_TEXT_SCHEMA),
                  AfterValidator(_text)]
+# a message someone sends: a Note with something in it (spaces alone are stripped to nothing)
+Message = Annotated[str, Field(min_length=1, max_length=10_000, json_schema_extra=_TEXT_SCHEMA),
+                    AfterValidator(_text)]
 
 
 class Strict(BaseModel):

@@ -105,6 +105,16 @@ def test_c1_and_other_controls_are_refused_in_every_free_text_of_the_wire(char: 
     assert accepted.command == "AddComplaintMessage"
 
 
+@pytest.mark.parametrize("text", ["", "   ", "\n\t "])
+def test_a_complaint_message_with_nothing_in_it_is_refused(text: str) -> None:
+    """An empty answer (the desk's reply box holding only spaces) would otherwise be recorded
+    as the answer that meets the first-response deadline."""
+    for direction in ("out", "in"):
+        with pytest.raises(InputRefused) as refused:
+            command(existing("AddComplaintMessage", direction=direction, text=text))
+        assert dict(refused.value.fields).keys() == {"text"}
+
+
 @pytest.mark.parametrize("char", ["\u009b", "\x1b", "\x85", "\n", "\t"])
 def test_a_books_names_refuse_control_characters_but_stored_versions_stay_loadable(
         char: str) -> None:
