@@ -186,8 +186,10 @@ WORDS: dict[str, tuple[str, str]] = {
     "actions.invalid": ("{action}: please correct the fields marked below.",
                         "{action}：请更正下方标出的字段。"),
     "actions.denied": ("You may not do this: {reason}", "您无权执行此操作：{reason}"),
-    "actions.stale": ("The case changed while you were looking at it; here it is now.",
-                      "您查看期间工单已被更改，以下为最新状态。"),
+    "actions.stale": ("The case changed while you were looking at it; here it is now. Nothing "
+                      "was done: what you typed is still in its form, to send again.",
+                      "您查看期间工单已被更改，以下为最新状态。未执行任何操作：您填写的内容仍保留在表单中，"
+                      "可再次提交。"),
     "field.required": ("required", "必填"),
     "field.optional": ("optional", "选填"),
     # approvals

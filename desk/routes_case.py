@@ -135,8 +135,9 @@ def _act(request: Request, who: Viewer, case_id: UUID, form: dict[str, str]) -> 
         return page(request, who, case_id, status=400, failed=name, values=form,
                     field_errors=dict(refused.fields),
                     problem=who.reader.t("actions.invalid", action=who.reader.term("cmd", name)))
-    except PreconditionFailedError:
-        return page(request, who, case_id, status=409, problem=who.reader.t("actions.stale"))
+    except PreconditionFailedError:  # what was typed stays in its form, to send again
+        return page(request, who, case_id, status=409, failed=name, values=form,
+                    problem=who.reader.t("actions.stale"))
     except NotAuthorisedError:
         raise
     except DomainError as refused:

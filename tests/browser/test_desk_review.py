@@ -1,0 +1,37 @@
+"""What a cold review of the desk found, in a real browser: two agents answering the same
+complaint (the one who loses the race keeps what they typed), actions offered only when the
+case can take them, and a return in review showing what the customer asked for (their note
+hidden from analysts)."""
+
+from __future__ import annotations
+
+from playwright.sync_api import Browser, expect
+
+from tests.api_server import ApiServer
+from tests.browser.conftest import DeskWorld, axe, context, sign_in
+
+LOST_REPLY = "Dear customer,\nwe checked the parcel's route: it arrives on Friday."
+
+
+def test_an_agent_who_loses_a_race_on_a_complaint_keeps_the_reply_they_typed(
+        browser: Browser, desk: ApiServer, world: DeskWorld) -> None:
+    with context(browser, desk) as first_ctx, context(browser, desk) as second_ctx:
+        first, second = first_ctx.new_page(), second_ctx.new_page()
+        sign_in(first, desk.keys["agent-1"])
+        sign_in(second, desk.keys["agent-2"])
+        first.goto(f"/desk/cases/{world.fresh_complaint}")
+        second.goto(f"/desk/cases/{world.fresh_complaint}")
+        first.locator("form[data-action='AcknowledgeComplaint']").get_by_role(
+            "button", name="Acknowledge").click()
+        expect(first.get_by_role("status").first).to_contain_text("Acknowledge: done")
+        reply = second.locator("form[data-action='AddComplaintMessage']")
+        reply.get_by_label("Message").fill(LOST_REPLY)
+        reply.get_by_role("button", name="Reply").click()
+        expect(second.get_by_role("alert")).to_contain_text("The case changed")
+        expect(second.locator(".conversation")).not_to_contain_text("we checked the parcel")
+        kept = second.locator("form[data-action='AddComplaintMessage']")
+        expect(kept.get_by_label("Message")).to_have_value(LOST_REPLY)
+        assert axe(second) == []
+        kept.get_by_role("button", name="Reply").click()  # sent again, on the case as it is
+        expect(second.get_by_role("status").first).to_contain_text("Reply: done")
+        expect(second.locator(".conversation")).to_contain_text("we checked the parcel")
