@@ -141,6 +141,9 @@ def actions_for(caller: Caller, principal: Principal, case: Any) -> list[Action]
             continue
         if command == "RequestRefund" and not getattr(case, "order_id", None):
             continue
+        if command == "AcknowledgeComplaint" and getattr(case, "acknowledged_at", None) \
+                is not None and status != "reopened":
+            continue  # acknowledged once (the domain refuses it again until reopened)
         extra = {"direction": "out"} if command == "AddComplaintMessage" else {}
         if allowed(caller, principal, command, {**facts, **extra}):
             found.append(form_of(command))

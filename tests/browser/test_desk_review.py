@@ -35,3 +35,16 @@ def test_an_agent_who_loses_a_race_on_a_complaint_keeps_the_reply_they_typed(
         kept.get_by_role("button", name="Reply").click()  # sent again, on the case as it is
         expect(second.get_by_role("status").first).to_contain_text("Reply: done")
         expect(second.locator(".conversation")).to_contain_text("we checked the parcel")
+
+
+def test_an_acknowledged_complaint_offers_no_second_acknowledgement(
+        browser: Browser, desk: ApiServer, world: DeskWorld) -> None:
+    """The domain refuses to acknowledge twice (until the complaint is reopened): a button
+    that can only be refused is not one of the actions the agent may take."""
+    with context(browser, desk) as ctx:
+        page = ctx.new_page()
+        sign_in(page, desk.keys["agent-1"])
+        page.goto(f"/desk/cases/{world.audited_complaint}")  # answered on day 5
+        expect(page.get_by_role("heading", level=1)).to_contain_text("acknowledged")
+        expect(page.locator("form[data-action='AddComplaintMessage']")).to_have_count(1)
+        expect(page.locator("form[data-action='AcknowledgeComplaint']")).to_have_count(0)
