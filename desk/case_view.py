@@ -45,6 +45,7 @@ class CaseView:
     components: list[tuple[str, Any]] = field(default_factory=list)
     approval: dict[str, Any] | None = None
     conversation: list[dict[str, Any]] = field(default_factory=list)
+    request: dict[str, Any] | None = None  # a return: what the customer asked for
 
 
 def flatten(value: Any, prefix: str = "", depth: int = 0) -> list[tuple[str, Any]]:
@@ -99,7 +100,20 @@ def build(data: dict[str, Any]) -> CaseView:
             view.approval = approval["details"]
     if view.kind == "complaint":
         view.conversation = _conversation(data)
+    if view.kind == "return":
+        view.request = _return_request(state)
     return view
+
+
+def _return_request(state: dict[str, Any]) -> dict[str, Any]:
+    """What the customer asked for in a return (the lines, the outcome they want, their note
+    and evidence) and what the inspection found: what an agent decides a return in review on."""
+    note, evidence = state.get("note"), state.get("evidence") or []
+    return {"outcome": state.get("wanted_outcome"),
+            "lines": [line for line in state.get("lines") or [] if isinstance(line, dict)],
+            "note": text_of(note), "note_redacted": _redacted(note),
+            "evidence": [text_of(item) for item in evidence],
+            "findings": text_of(state.get("findings"))}
 
 
 def _currency(data: dict[str, Any]) -> str | None:

@@ -5,12 +5,16 @@ hidden from analysts)."""
 
 from __future__ import annotations
 
+import re
+from datetime import UTC, datetime
+
 from playwright.sync_api import Browser, expect
 
 from tests.api_server import ApiServer
-from tests.browser.conftest import DeskWorld, axe, context, sign_in
+from tests.browser.conftest import DeskWorld, _post, axe, context, sign_in
 
 LOST_REPLY = "Dear customer,\nwe checked the parcel's route: it arrives on Friday."
+RETURN_NOTE = "The lamp <b>flickers</b> after an hour."
 
 
 def test_an_agent_who_loses_a_race_on_a_complaint_keeps_the_reply_they_typed(
@@ -48,3 +52,31 @@ def test_an_acknowledged_complaint_offers_no_second_acknowledgement(
         expect(page.get_by_role("heading", level=1)).to_contain_text("acknowledged")
         expect(page.locator("form[data-action='AddComplaintMessage']")).to_have_count(1)
         expect(page.locator("form[data-action='AcknowledgeComplaint']")).to_have_count(0)
+
+
+def test_a_return_shows_the_lines_outcome_and_note_the_customer_asked_for(
+        browser: Browser, desk: ApiServer, world: DeskWorld) -> None:
+    asked = _post(desk, "customer-c-2", {
+        "command": "RequestReturn", "order_id": "o-2", "reason": "defective",
+        "outcome": "exchange", "note": RETURN_NOTE, "at": datetime.now(UTC).isoformat(),
+        "lines": [{"line_id": "1", "quantity": 2}]})
+    with context(browser, desk) as ctx:
+        page = ctx.new_page()
+        sign_in(page, desk.keys["agent-1"])
+        page.goto(f"/desk/cases/{asked['case_id']}")
+        request = page.locator("section", has=page.get_by_role(
+            "heading", name="What the customer asked for"))
+        expect(request).to_contain_text("exchange")
+        expect(request).to_contain_text(RETURN_NOTE)  # as written, not as markup
+        expect(request.locator("b")).to_have_count(0)
+        expect(request.get_by_role("row", name=re.compile(r"^1 MUG-1 2$"))).to_have_count(1)
+        assert axe(page) == []
+    with context(browser, desk) as ctx:
+        page = ctx.new_page()
+        sign_in(page, desk.keys["analyst-1"])
+        page.goto(f"/desk/cases/{asked['case_id']}")
+        request = page.locator("section", has=page.get_by_role(
+            "heading", name="What the customer asked for"))
+        expect(request).to_contain_text("personal data hidden")
+        expect(page.locator("main")).not_to_contain_text("flickers")
+        expect(request).to_contain_text("MUG-1")
