@@ -75,8 +75,11 @@ class DeskSessions(StoreTable):
                  session.csrf, locale, timezone, _utc(now), _utc(now), _utc(expires_at)))
         return token, session
 
-    def find(self, token: str | None, now: datetime, idle: timedelta) -> DeskSession | None:
-        """The live session this cookie token names (None: none, ended, expired or idle)."""
+    def find(self, token: str | None, now: datetime, idle: timedelta,
+             touch: bool = True) -> DeskSession | None:
+        """The live session this cookie token names (None: none, ended, expired or idle).
+        ``touch``: the request counts as the viewer's activity (a page's own background
+        refresh does not, or an open queue would keep an unattended session alive for ever)."""
         if not token or len(token) > 100:
             return None
         with self.transaction(commit=False) as tx:
@@ -88,7 +91,7 @@ class DeskSessions(StoreTable):
         if now >= session.expires_at or now - session.last_seen_at >= idle:
             self.end(session, now)
             return None
-        if now - session.last_seen_at >= TOUCH_EVERY:
+        if touch and now - session.last_seen_at >= TOUCH_EVERY:
             with self.transaction() as tx:
                 tx.execute(f"UPDATE {self.table} SET last_seen_at = ? WHERE token_sha256 = ?",
                            (_utc(now), session.digest))

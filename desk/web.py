@@ -129,8 +129,10 @@ def viewer(request: Request) -> Viewer:
     revoked nor expired, the principal enabled, and the matrix still letting it open the desk."""
     rt, desk = runtime(request), state(request)
     now = datetime.now(UTC)
+    background = request.method == "GET" and bool(request.headers.get("x-desk-fetch"))
     session = desk.sessions.find(request.cookies.get(COOKIE), now,
-                                 timedelta(minutes=desk.settings.idle_minutes))
+                                 timedelta(minutes=desk.settings.idle_minutes),
+                                 touch=not background)  # the queue's refresh is no activity
     if session is None:
         raise SignInNeeded()
     if session.key_id is not None:

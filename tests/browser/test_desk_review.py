@@ -1,13 +1,15 @@
 """What a cold review of the desk found, in a real browser: two agents answering the same
 complaint (the one who loses the race keeps what they typed), actions offered only when the
-case can take them, and a return in review showing what the customer asked for (their note
-hidden from analysts)."""
+case can take them, a return in review showing what the customer asked for (their note
+hidden from analysts), and a queue left open that does not keep its session alive."""
 
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+import sqlite3
+from datetime import UTC, datetime, timedelta
 
+import httpx
 from playwright.sync_api import Browser, expect
 
 from tests.api_server import ApiServer
@@ -80,3 +82,38 @@ def test_a_return_shows_the_lines_outcome_and_note_the_customer_asked_for(
         expect(request).to_contain_text("personal data hidden")
         expect(page.locator("main")).not_to_contain_text("flickers")
         expect(request).to_contain_text("MUG-1")
+
+
+def _age_session(desk: ApiServer, principal: str, by: timedelta) -> None:
+    """Move the last activity of ``principal``'s live desk session back by ``by``."""
+    path = desk.env["AFTERSALES_DATABASE_URL"].removeprefix("sqlite:///")
+    with sqlite3.connect(path) as db:
+        for token, seen in db.execute("SELECT token_sha256, last_seen_at FROM desk_sessions "
+                                      "WHERE principal = ? AND ended_at IS NULL", (principal,)
+                                      ).fetchall():
+            db.execute("UPDATE desk_sessions SET last_seen_at = ? WHERE token_sha256 = ?",
+                       ((datetime.fromisoformat(seen) - by).isoformat(), token))
+
+
+def test_an_open_queue_refreshing_itself_does_not_keep_an_idle_session_alive(
+        desk: ApiServer, world: DeskWorld) -> None:
+    """The queue asks for its rows every few seconds (X-Desk-Fetch): that is the page, not
+    the agent. After the idle time (60 minutes) without the agent doing anything, the
+    session ends though the tab stayed open; a page the agent opens still counts."""
+    refresh = {"X-Desk-Fetch": "1"}
+    for name, opened in (("agent-7", False), ("agent-3", True)):
+        with httpx.Client(base_url=desk.url, follow_redirects=False) as client:
+            client.get("/desk/sign-in")
+            assert client.post("/desk/sign-in", data={
+                "csrf": client.cookies["desk_signin"], "credential": desk.keys[name]}
+                               ).status_code == 303
+            _age_session(desk, name, timedelta(minutes=59))
+            if opened:
+                assert client.get("/desk/queue").status_code == 200  # the agent at work
+            assert client.get("/desk/queue/rows", headers=refresh).status_code == 200
+            _age_session(desk, name, timedelta(minutes=2))
+            if opened:
+                assert client.get("/desk/queue/rows", headers=refresh).status_code == 200
+            else:
+                assert client.get("/desk/queue/rows", headers=refresh).status_code == 401
+                assert client.get("/desk/queue").status_code == 303  # signed out
