@@ -64,6 +64,8 @@ WORDS: dict[str, tuple[str, str]] = {
     "queue.filters": ("Filters", "筛选"),
     "queue.apply": ("Apply filters", "应用筛选"),
     "queue.clear": ("Clear filters", "清除筛选"),
+    "queue.bad_filter": ("Not applied, not a value this filter takes: {fields}.",
+                         "以下筛选条件的值无效，未应用：{fields}。"),
     "queue.any": ("Any", "全部"),
     "queue.empty": ("No open case matches.", "没有符合条件的未结工单。"),
     "queue.showing": ("{shown} of {total} cases, by next deadline",

@@ -61,7 +61,7 @@ class Query:
     def parse(cls, params: dict[str, str]) -> Query:
         query = cls()
         for name, value in params.items():
-            value = value.strip()
+            value = _typed(name, value.strip())
             if name not in CHECKS or value == "":
                 continue
             if not CHECKS[name].match(value):
@@ -85,6 +85,18 @@ class Query:
             if v is None:
                 found.pop(k, None)
         return {k: str(v) for k, v in found.items() if v not in ("", None)}
+
+
+def _typed(name: str, value: str) -> str:
+    """A filter as people type it, in the form the read model holds: a market in capitals
+    ("de"), a status as its words ("Pending review")."""
+    if not value.isascii():
+        return value
+    if name == "market":
+        return value.upper()
+    if name == "status":
+        return "_".join(value.lower().split())
+    return value
 
 
 @dataclass

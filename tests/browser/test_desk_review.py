@@ -117,3 +117,29 @@ def test_an_open_queue_refreshing_itself_does_not_keep_an_idle_session_alive(
             else:
                 assert client.get("/desk/queue/rows", headers=refresh).status_code == 401
                 assert client.get("/desk/queue").status_code == 303  # signed out
+
+
+def test_a_filter_typed_in_small_letters_filters_and_a_bad_one_says_which_it_is(
+        browser: Browser, desk: ApiServer, world: DeskWorld) -> None:
+    with context(browser, desk) as ctx:
+        page = ctx.new_page()
+        sign_in(page, desk.keys["agent-2"])
+        page.get_by_label("Market").fill("zz")
+        page.get_by_role("button", name="Apply filters").click()
+        expect(page.locator("table.queue tbody tr[data-case]")).to_have_count(0)
+        page.get_by_label("Market").fill("de")
+        page.get_by_label("Status").fill("Approved")  # as the queue shows it
+        page.get_by_role("button", name="Apply filters").click()
+        rows = page.locator("table.queue tbody tr[data-case]")
+        expect(rows).to_have_count(1)
+        expect(rows.first).to_have_attribute("data-case", world.return_case)
+        page.get_by_label("Market").fill("d1")
+        page.get_by_role("button", name="Apply filters").click()
+        expect(page.get_by_role("alert")).to_have_text(
+            "Not applied, not a value this filter takes: Market.")
+        assert axe(page) == []
+        sign_in(page, desk.keys["analyst-1"])
+        page.goto("/desk/analysis?market=d1")
+        expect(page.get_by_role("alert")).to_have_text(
+            "Not applied, not a value this filter takes: Market.")
+

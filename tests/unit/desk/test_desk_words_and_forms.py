@@ -118,6 +118,15 @@ def test_queue_filters_keep_only_values_their_rules_accept(params: dict[str, str
             assert re.fullmatch(r"[A-Z]{2}", value)
 
 
+def test_queue_filters_take_a_market_and_a_status_as_people_type_them() -> None:
+    """What the queue shows ("pending review") and a market in small letters select the
+    cases they name, instead of being dropped (which showed every case)."""
+    query = Query.parse({"market": " de ", "status": "Pending  review"})
+    assert query.filters == {"market": "DE", "status": "pending_review"}
+    assert query.errors == []
+    assert Query.parse({"market": "d1", "status": "待审核"}).errors == ["market", "status"]
+
+
 def test_after_sign_in_the_browser_goes_only_to_a_desk_page_of_this_site() -> None:
     assert safe_next("/desk/cases/1?as_of=x") == "/desk/cases/1?as_of=x"
     for bad in ("https://evil.example/desk/", "//evil.example", "/desk\\..", "/v1/cases",
