@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
-from desk.i18n import as_datetime
+from desk.i18n import as_datetime, as_decimal
 
 # event fields worth a line in the timeline, in this order
 TIMELINE_FIELDS = ("reason", "outcome", "grade", "level", "resolution", "remedy", "channel",
@@ -44,6 +45,7 @@ class CaseView:
     deadlines: list[dict[str, Any]] = field(default_factory=list)
     components: list[tuple[str, Any]] = field(default_factory=list)
     approval: dict[str, Any] | None = None
+    counted: Decimal | None = None  # what the threshold was held against, when not the amount
     conversation: list[dict[str, Any]] = field(default_factory=list)
     request: dict[str, Any] | None = None  # a return: what the customer asked for
 
@@ -98,6 +100,9 @@ def build(data: dict[str, Any]) -> CaseView:
                          if d["policy_id"] == "refund.approval"), None)
         if approval is not None:
             view.approval = approval["details"]
+            counted = as_decimal(view.approval.get("counted"))  # v3: the order's refunds
+            if counted is not None and counted != as_decimal(state.get("amount")):
+                view.counted = counted
     if view.kind == "complaint":
         view.conversation = _conversation(data)
     if view.kind == "return":

@@ -35,8 +35,9 @@ def approvals(request: Request, who: Who) -> Response:
         row["requester"] = names.get(row["requested_by"], row["requested_by"])
         threshold = as_decimal(row["approval"].get("threshold"))
         amount = as_decimal(row["approval"].get("counted") or row["amount"])  # v3: the
-        # threshold is on the order's sum
+        # threshold is on the order's sum, shown beside the refund's own amount when it differs
         row["over"] = None if threshold is None or amount is None else amount - threshold
+        row["counted"] = amount if amount != as_decimal(row["amount"]) else None
         facts = {"case_id": row["refund_id"], "case_type": "refund",
                  "customer_id": row["customer_id"],
                  "requested_by": row["requested_by"],

@@ -143,3 +143,30 @@ def test_a_filter_typed_in_small_letters_filters_and_a_bad_one_says_which_it_is(
         expect(page.get_by_role("alert")).to_have_text(
             "Not applied, not a value this filter takes: Market.")
 
+
+
+def test_a_refund_below_the_threshold_shows_the_orders_sum_it_was_held_against(
+        browser: Browser, desk: ApiServer, world: DeskWorld) -> None:
+    """The threshold applies to the sum of the order's refunds (refund.approval v3): a €100
+    refund after €200 shows the €300 that is over €250, not "€100 ... €50 over"."""
+    refunds = [_post(desk, "agent-1", {
+        "command": "RequestRefund", "order_id": "o-big", "source": "complaint",
+        "source_case_id": world.overdue_complaint, "amount": amount, "reason": "cracked"})
+        for amount in ("200.00", "100.00")]
+    desk.refresh_projections()
+    with context(browser, desk) as ctx:
+        page = ctx.new_page()
+        sign_in(page, desk.keys["sup-1"])
+        page.goto("/desk/approvals")
+        second = page.locator(f"tr[data-case='{refunds[1]['case_id']}']")
+        expect(page.get_by_text("with the order's other refunds")).to_have_count(1)
+        expect(second).to_contain_text("€100.00")
+        expect(second).to_contain_text("€300.00 with the order's other refunds")
+        expect(second).to_contain_text("€50.00 over the threshold")
+        assert axe(page) == []
+        page.goto(f"/desk/cases/{refunds[1]['case_id']}")
+        total = page.locator("#refund-h + table")
+        expect(total.get_by_role("row", name="Refund total")).to_contain_text("€100.00")
+        expect(total.get_by_role("row", name=re.compile("^Counted against the threshold"))
+               ).to_contain_text("€300.00")
+        expect(page.get_by_text("Above the threshold: a supervisor approves.")).to_be_visible()
