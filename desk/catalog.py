@@ -105,6 +105,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "case.facts": ("Case", "工单信息"),
     "case.customer": ("Customer", "客户"),
     "case.requested_by": ("Opened by", "创建人"),
+    "case.source": ("From", "来源"),
     "case.assignee": ("Assigned to", "处理人"),
     "case.assigned_by": ("{name}, since {time} (by {by})", "{name}，自 {time}（由 {by} 分配）"),
     "case.version": ("Version", "版本"),

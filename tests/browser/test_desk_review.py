@@ -170,3 +170,19 @@ def test_a_refund_below_the_threshold_shows_the_orders_sum_it_was_held_against(
         expect(total.get_by_role("row", name=re.compile("^Counted against the threshold"))
                ).to_contain_text("€300.00")
         expect(page.get_by_text("Above the threshold: a supervisor approves.")).to_be_visible()
+
+
+def test_a_refund_requested_from_a_complaint_links_back_to_it(
+        browser: Browser, desk: ApiServer, world: DeskWorld) -> None:
+    with context(browser, desk) as ctx:
+        page = ctx.new_page()
+        sign_in(page, desk.keys["agent-2"])
+        page.goto(f"/desk/cases/{world.overdue_complaint}")
+        refund = page.locator("form[data-action='RequestRefund']")
+        refund.get_by_label(re.compile("^Amount")).fill("10.00")
+        refund.get_by_label("Reason").fill("goodwill for the wait")
+        refund.get_by_role("button", name="Request a refund").click()
+        expect(page.get_by_role("heading", level=1)).to_contain_text("Refund")
+        page.get_by_role("link", name=f"Complaint {world.overdue_complaint[:8]}").click()
+        expect(page).to_have_url(re.compile(f"/desk/cases/{world.overdue_complaint}$"))
+        expect(page.get_by_role("heading", level=1)).to_contain_text("Complaint")
