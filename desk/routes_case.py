@@ -106,6 +106,14 @@ def case_page(request: Request, who: Who, case_id: UUID) -> Response:
     return page(request, who, case_id, request.query_params.get("as_of"))
 
 
+@router.get(f"{PATH}/cases/{{case_id}}/act")
+@router.get(f"{PATH}/cases/{{case_id}}/assign")
+def back_to_case(case_id: UUID) -> Response:
+    """The address a refused action's page is shown at, opened again (reloaded, saved
+    preferences, signed in again after the session ended): the case page."""
+    return see_other(f"{PATH}/cases/{case_id}")
+
+
 @router.post(f"{PATH}/cases/{{case_id}}/act")
 async def act(request: Request, case_id: UUID) -> Response:
     form = await read_form(request)

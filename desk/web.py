@@ -197,7 +197,9 @@ def render(request: Request, template: str, reader: Reader, status: int = 200,
     if isinstance(who, Viewer):
         context.setdefault("nav", nav_of(who))
     page = state(request).templates.get_template(template).render(
-        r=reader, request_path=request.url.path, **context)
+        r=reader, request_path=request.url.path,
+        request_target=request.url.path + (f"?{request.url.query}" if request.url.query else ""),
+        **context)
     return HTMLResponse(page, status_code=status, headers={**SECURITY_HEADERS,
                                                            **(headers or {}),
                                                            "Cache-Control": "no-store"})

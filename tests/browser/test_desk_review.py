@@ -186,3 +186,35 @@ def test_a_refund_requested_from_a_complaint_links_back_to_it(
         page.get_by_role("link", name=f"Complaint {world.overdue_complaint[:8]}").click()
         expect(page).to_have_url(re.compile(f"/desk/cases/{world.overdue_complaint}$"))
         expect(page.get_by_role("heading", level=1)).to_contain_text("Complaint")
+
+
+def test_saving_preferences_keeps_the_page_its_filters_and_a_refused_actions_case(
+        browser: Browser, desk: ApiServer, world: DeskWorld) -> None:
+    """The preferences go back to the page as it was asked for (the queue's filters, an
+    auditor's as-of moment); after a refused action the page's address is the form's
+    (…/act), which answered GET with a JSON 405: it leads back to the case."""
+    with context(browser, desk) as ctx:
+        page = ctx.new_page()
+        sign_in(page, desk.keys["agent-2"])
+        page.goto("/desk/queue?case_type=complaint&view=overdue")
+        page.locator("details.prefs summary").click()
+        page.get_by_role("button", name="Save").click()
+        expect(page).to_have_url(re.compile(r"/desk/queue\?case_type=complaint&view=overdue$"))
+        page.goto(f"/desk/cases/{world.overdue_complaint}")
+        escalate = page.locator("form[data-action='EscalateComplaint']")
+        escalate.get_by_label("Reason").fill("the customer asked for a manager")
+        page.evaluate("document.querySelectorAll('[required]').forEach("
+                      "e => e.removeAttribute('required'))")  # as a script-free browser may
+        escalate.get_by_role("button", name="Escalate").click()
+        expect(page.get_by_role("alert")).to_contain_text("please correct the fields")
+        assert page.url.endswith("/act")
+        page.locator("details.prefs summary").click()
+        page.get_by_label("Language").select_option("zh")
+        page.get_by_role("button", name="Save").click()
+        expect(page).to_have_url(re.compile(f"/desk/cases/{world.overdue_complaint}$"))
+        expect(page.get_by_role("heading", level=1)).to_contain_text("投诉")
+    with httpx.Client(base_url=desk.url, follow_redirects=False) as client:
+        for action in ("act", "assign"):
+            answer = client.get(f"/desk/cases/{world.overdue_complaint}/{action}")
+            assert answer.status_code == 303
+            assert answer.headers["location"] == f"/desk/cases/{world.overdue_complaint}"
