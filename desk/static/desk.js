@@ -58,13 +58,19 @@
         event.preventDefault();
         var button = form.querySelector("button");
         var label = button ? button.textContent : "";
+        var row = form.closest("tr[data-case]");
+        var caseId = row ? row.getAttribute("data-case") : null;
         fetch(form.action, {
           method: "POST", credentials: "same-origin",
           headers: { "X-Desk-Fetch": "1", "Content-Type": "application/x-www-form-urlencoded" },
           body: new URLSearchParams(new FormData(form)).toString()
         }).then(function (response) {
           if (response.status === 204) {
-            return refresh(true, label + " ✓");
+            return refresh(true, label + " ✓").then(function () {
+              // the rows were replaced: the keyboard's focus goes back to the case's row
+              var link = caseId && queue.querySelector('tr[data-case="' + caseId + '"] a');
+              if (link) { link.focus(); }
+            });
           }
           form.submit();  // let the server's page say what went wrong
           return null;

@@ -218,3 +218,17 @@ def test_saving_preferences_keeps_the_page_its_filters_and_a_refused_actions_cas
             answer = client.get(f"/desk/cases/{world.overdue_complaint}/{action}")
             assert answer.status_code == 303
             assert answer.headers["location"] == f"/desk/cases/{world.overdue_complaint}"
+
+
+def test_assigning_with_the_keyboard_keeps_the_focus_on_the_cases_row(
+        browser: Browser, desk: ApiServer, world: DeskWorld) -> None:
+    """The "Assign to me" button replaces the queue's rows without a reload: the focus was
+    left on the page's body, sending a keyboard user back to the top of the page."""
+    with context(browser, desk) as ctx:
+        page = ctx.new_page()
+        sign_in(page, desk.keys["agent-3"])
+        row = page.locator(f"tr[data-case='{world.return_case}']")
+        row.get_by_role("button", name=re.compile("Assign to me")).focus()
+        page.keyboard.press("Enter")
+        expect(row).to_contain_text("me")
+        expect(row.get_by_role("link", name=f"Return {world.return_case[:8]}")).to_be_focused()
