@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from importlib import resources
 from typing import Annotated
+from urllib.parse import parse_qsl, urlencode
 
 import jwt
 from fastapi import APIRouter, Depends, Request
@@ -146,10 +147,20 @@ async def preferences(request: Request) -> Response:
     who = await run_in_threadpool(viewer, request)
     check_csrf(request, who, form)
     language = form.get("lang") if form.get("lang") in LANGUAGES else who.reader.language
-    zone = form.get("timezone", "").strip()
-    zone = zone if zone_of(zone) else who.reader.zone_name
+    typed = form.get("timezone", "").strip()
+    zone = typed if zone_of(typed) else who.reader.zone_name
     await run_in_threadpool(state(request).sessions.prefer, who.session, language or "en", zone)
-    return see_other(safe_next(form.get("back")))
+    said = {"prefs": "saved"} if zone == typed else {"prefs": "bad_zone", "zone": typed[:64]}
+    return see_other(with_notice(safe_next(form.get("back")), said))
+
+
+def with_notice(target: str, notice: dict[str, str]) -> str:
+    """``target`` (a desk page) with what the preferences form says about the save in its
+    query (an earlier notice replaced), shown by the page it leads back to (prefs_notice)."""
+    path, _, query = target.partition("?")
+    kept = [(k, v) for k, v in parse_qsl(query, keep_blank_values=True)
+            if k not in ("prefs", "zone")]
+    return f"{path}?{urlencode(kept + list(notice.items()))}"
 
 
 @router.get(f"{PATH}/static/{{name}}")

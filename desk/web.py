@@ -196,6 +196,7 @@ def render(request: Request, template: str, reader: Reader, status: int = 200,
     who = context.get("who")
     if isinstance(who, Viewer):
         context.setdefault("nav", nav_of(who))
+    context.setdefault("prefs_notice", prefs_notice(request, reader))
     page = state(request).templates.get_template(template).render(
         r=reader, request_path=request.url.path,
         request_target=request.url.path + (f"?{request.url.query}" if request.url.query else ""),
@@ -203,6 +204,18 @@ def render(request: Request, template: str, reader: Reader, status: int = 200,
     return HTMLResponse(page, status_code=status, headers={**SECURITY_HEADERS,
                                                            **(headers or {}),
                                                            "Cache-Control": "no-store"})
+
+
+def prefs_notice(request: Request, reader: Reader) -> tuple[str, str] | None:
+    """What the preferences form said about its save (its redirect's query: ``prefs=saved``,
+    or ``prefs=bad_zone`` with the zone typed), as (ARIA role, words), or None."""
+    said = request.query_params.get("prefs")
+    if said == "saved":
+        return "status", reader.t("prefs.saved")
+    if said == "bad_zone":
+        typed = shown_visibly(request.query_params.get("zone", "")[:64])
+        return "alert", reader.t("prefs.bad_zone", zone=f"“{typed}”", current=reader.zone_name)
+    return None
 
 
 def see_other(url: str) -> RedirectResponse:

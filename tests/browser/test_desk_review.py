@@ -191,15 +191,25 @@ def test_a_refund_requested_from_a_complaint_links_back_to_it(
 def test_saving_preferences_keeps_the_page_its_filters_and_a_refused_actions_case(
         browser: Browser, desk: ApiServer, world: DeskWorld) -> None:
     """The preferences go back to the page as it was asked for (the queue's filters, an
-    auditor's as-of moment); after a refused action the page's address is the form's
-    (…/act), which answered GET with a JSON 405: it leads back to the case."""
+    auditor's as-of moment), saying they were saved or that a zone typed is none; after a
+    refused action the page's address is the form's (…/act), which answered GET with a JSON
+    405: it leads back to the case."""
     with context(browser, desk) as ctx:
         page = ctx.new_page()
         sign_in(page, desk.keys["agent-2"])
         page.goto("/desk/queue?case_type=complaint&view=overdue")
         page.locator("details.prefs summary").click()
         page.get_by_role("button", name="Save").click()
-        expect(page).to_have_url(re.compile(r"/desk/queue\?case_type=complaint&view=overdue$"))
+        expect(page).to_have_url(
+            re.compile(r"/desk/queue\?case_type=complaint&view=overdue&prefs=saved$"))
+        expect(page.get_by_role("status").first).to_contain_text("Preferences saved.")
+        page.locator("details.prefs summary").click()
+        page.get_by_label("Time zone").fill("Mars/Olympus")  # no zone: said, not ignored
+        page.get_by_role("button", name="Save").click()
+        expect(page).to_have_url(re.compile(r"/desk/queue\?case_type=complaint&view=overdue"
+                                            r"&prefs=bad_zone&zone=Mars%2FOlympus$"))
+        expect(page.get_by_role("alert")).to_contain_text(
+            "“Mars/Olympus” is not a time zone; times stay in Europe/Berlin.")
         page.goto(f"/desk/cases/{world.overdue_complaint}")
         escalate = page.locator("form[data-action='EscalateComplaint']")
         escalate.get_by_label("Reason").fill("the customer asked for a manager")
