@@ -39,7 +39,7 @@ dlq_app = typer.Typer(help="Dead letters: list them, show one, send them back on
                       no_args_is_help=True)
 ErrorTypes = Annotated[list[str] | None, typer.Option(
     "--error-type", help="only dead letters of this error type (repeatable): e.g. refused, "
-                         "invalid, not_json, key_mismatch, oversized")]
+                         "invalid, not_json, key_mismatch, oversized, undecodable")]
 Since = Annotated[str | None, typer.Option(
     help="only dead letters written at or after this RFC 3339 time")]
 COLUMNS = ("at", "where", "error_type", "source", "key", "bytes", "cut", "copy_of",

@@ -42,6 +42,9 @@ FRAMING_BYTES = 4 * 1024  # what a record batch adds around one record (as the r
 REDRIVEN_FROM = "redriven_from"  # on a redriven message, and on its dead letter should it fail
 # What the projection runner dead-letters: records of the case-events topic it left out
 PROJECTION_ERROR_TYPES = ("not_a_case_event", "unprojectable")
+# What the inbound consumer dead-letters for a record the Kafka client cannot decode: its place
+# only (consumers/inbound.py)
+UNDECODABLE = "undecodable"
 Headers = list[tuple[str, bytes]]
 
 
@@ -49,7 +52,7 @@ Headers = list[tuple[str, bytes]]
 class Rejection:
     """Why a message was not accepted: a short kind (for metrics) and a readable message."""
 
-    kind: str  # oversized | not_json | invalid | wrong_topic | key_mismatch | refused
+    kind: str  # oversized | not_json | invalid | wrong_topic | key_mismatch | refused | ...
     message: str
 
 
@@ -222,6 +225,9 @@ class DeadLetter:
         record of the case-events topic a projection left out."""
         if self.cut:
             return f"cut: only part of the message is here, the whole is at {self.source}"
+        if self.header("error_type") == UNDECODABLE:
+            return (f"the Kafka client could not decode the message, so none of it is here: "
+                    f"it is at {self.source}")
         if not self.header("source_topic"):
             return "it names no source topic (it was not written by this engine's consumers)"
         if self.header("error_type") in PROJECTION_ERROR_TYPES:
@@ -309,6 +315,9 @@ def redrive(producer: KafkaProducer, letter: DeadLetter, dlq_topic: str,
     if letter.projection:
         raise ValueError(f"dead letter {letter.where} is a record of the case-events topic a "
                          "projection left out: `aftersales projections rebuild` re-applies it")
+    if letter.header("error_type") == UNDECODABLE:
+        raise ValueError(f"dead letter {letter.where} holds none of the message: "
+                         f"{letter.unsendable}")
     if letter.cut:
         raise ValueError(f"dead letter {letter.where} holds only part of the message (its "
                          f"{letter.cut} was cut: {letter.original_bytes} bytes, sha256 "

@@ -12,25 +12,36 @@ Failures follow the injected error policy (workers/error_policy.py): poison (wha
 boundary or the domain refuses, an event too large to store) is dead-lettered and the consumer
 goes on; anything else (the store or the broker unavailable, a conflict that kept winning, a
 bug) drops the whole poll unwritten and nothing of it dead-lettered, and the consumer backs off
-and resumes from the committed offsets."""
+and resumes from the committed offsets.
+
+A record the Kafka client itself cannot decode (a header name that is not UTF-8, a batch
+compressed with a codec this process lacks) makes every poll of its partition fail, before the
+engine sees it: the consumer finds where it is (``find_undecodable``), dead-letters its place
+(``undecodable``: the letter's value is empty, the record stays at the source offset) and commits
+past it, instead of failing on it for ever. kafka-python reads a batch from its first record, so
+the records a producer batched after such a record cannot be read either: each is
+dead-lettered by its place the same way."""
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
 from uuid import UUID
 
-from kafka import KafkaConsumer, KafkaProducer, OffsetAndMetadata
+from kafka import KafkaConsumer, KafkaProducer, OffsetAndMetadata, TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
+from kafka.errors import CorruptRecordError, UnsupportedCodecError
 
 from aftersales_core.application.access import Caller
 from aftersales_core.application.services import Services
 from aftersales_core.application.upstream import UpstreamResult
 from consumers.case_events import EventTooLargeError
+from consumers.dead_letters import UNDECODABLE as UNDECODABLE_KIND
 from consumers.dead_letters import DeadLetterWriter, Rejection, fields, where
 from dispatch.group_commit import Done, run_together
 from dispatch.tracing import from_headers, traced
@@ -42,6 +53,11 @@ from workers.counts import WorkCounts
 from workers.error_policy import ErrorPolicy, Streak
 
 log = logging.getLogger(__name__)
+
+# What kafka-python raises from poll() for a record it cannot decode: every later poll of the
+# partition raises it again, so it is poison that never reaches parse().
+UNDECODABLE = (CorruptRecordError, UnsupportedCodecError)
+PROBE_SECONDS = 10.0  # how long the search for an undecodable record waits for a partition
 
 
 @dataclass
@@ -103,13 +119,34 @@ class InboundConsumer:
 
         A failure part-way leaves this poll uncommitted: its records come again and the
         store ignores the ones it applied already."""
-        batches = consumer.poll(timeout_ms=timeout_ms)
+        try:
+            batches = consumer.poll(timeout_ms=timeout_ms)
+        except UNDECODABLE as error:
+            return self.pass_undecodable(consumer, error)
         records = [record for found in batches.values() for record in found]
         self.handle_all(records)
         if batches:
             consumer.commit({partition: OffsetAndMetadata(found[-1].offset + 1, "", -1)
                              for partition, found in batches.items()})
         return len(records)
+
+    def pass_undecodable(self, consumer: KafkaConsumer, error: Exception) -> int:
+        """Dead-letter the place of the record the client cannot decode and commit past it;
+        when it cannot be found, ``error`` is raised (retried as the broker's failure)."""
+        found = find_undecodable(consumer, self.make_consumer)
+        if found is None:
+            raise error
+        tp, offset = found
+        record = ConsumerRecord(tp.topic, tp.partition, -1, offset, -1, -1, None, b"", [],
+                                None, -1, 0, -1)  # empty: a record needs a key or a value
+        self.stats.work.command("?", "invalid")
+        self.reject(record, Rejection(
+            UNDECODABLE_KIND, f"the Kafka client cannot decode the record batch that holds "
+                              f"this record ({type(error).__name__}: {error}); the record is "
+                              "not copied here"))
+        consumer.commit({tp: OffsetAndMetadata(offset + 1, "", -1)})
+        consumer.seek(tp, offset + 1)
+        return 1
 
     def handle(self, record: ConsumerRecord) -> None:
         """Apply one record or dead-letter it (poison); any other failure raises."""
@@ -190,3 +227,41 @@ class InboundConsumer:
         log.warning("%s: dead-lettered (%s): %s", where(record), rejection.kind,
                     rejection.message, extra=fields(record))
 
+
+
+def find_undecodable(consumer: KafkaConsumer, make_consumer: Callable[[], KafkaConsumer]
+                     ) -> tuple[TopicPartition, int] | None:
+    """The partition and offset of the record that made ``consumer.poll`` fail to decode:
+    the next record of one of its partitions (records before it were returned, and committed,
+    by earlier polls). Each partition with records left is read at its position, alone, by a
+    consumer of its own (``make_consumer``, assigned, never committing); None when none fails.
+    """
+    assigned = sorted(consumer.assignment())
+    if not assigned:
+        return None
+    ends = consumer.end_offsets(assigned)
+    for tp in assigned:
+        position = consumer.position(tp)
+        if position is None or position >= ends.get(tp, 0):
+            continue
+        if _fails_at(make_consumer, tp, position):
+            return tp, position
+    return None
+
+
+def _fails_at(make_consumer: Callable[[], KafkaConsumer], tp: TopicPartition, offset: int
+              ) -> bool:
+    probe = make_consumer()
+    try:
+        probe.assign([tp])
+        probe.seek(tp, offset)
+        deadline = time.monotonic() + PROBE_SECONDS
+        while time.monotonic() < deadline:
+            try:
+                if probe.poll(timeout_ms=200, max_records=1):
+                    return False  # the record there decodes
+            except UNDECODABLE:
+                return True
+        return False
+    finally:
+        probe.close(autocommit=False)

@@ -75,4 +75,5 @@ DLQ_HEADERS: tuple[DlqHeader, ...] = ("error", "error_type", "source_topic", "so
 DLQ_CUT_HEADERS = ("cut", "original_bytes", "original_sha256", "original_key_bytes",
                    "original_key_sha256")
 ERROR_TYPES = ("oversized", "not_json", "duplicate_key", "too_deep", "out_of_range", "invalid",
-               "wrong_topic", "key_mismatch", "refused", "not_a_case_event", "unprojectable")
+               "wrong_topic", "key_mismatch", "refused", "not_a_case_event", "unprojectable",
+               "undecodable")
