@@ -26,16 +26,14 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
 from uuid import UUID
 
-from kafka import KafkaConsumer, KafkaProducer, OffsetAndMetadata, TopicPartition
+from kafka import KafkaConsumer, KafkaProducer, OffsetAndMetadata
 from kafka.consumer.fetcher import ConsumerRecord
-from kafka.errors import CorruptRecordError, UnsupportedCodecError
 
 from aftersales_core.application.access import Caller
 from aftersales_core.application.services import Services
@@ -43,6 +41,7 @@ from aftersales_core.application.upstream import UpstreamResult
 from consumers.case_events import EventTooLargeError
 from consumers.dead_letters import UNDECODABLE as UNDECODABLE_KIND
 from consumers.dead_letters import DeadLetterWriter, Rejection, fields, where
+from consumers.undecodable import UNDECODABLE, find_undecodable
 from dispatch.group_commit import Done, run_together
 from dispatch.tracing import from_headers, traced
 from dispatch.upstream import apply_upstream
@@ -54,10 +53,6 @@ from workers.error_policy import ErrorPolicy, Streak
 
 log = logging.getLogger(__name__)
 
-# What kafka-python raises from poll() for a record it cannot decode: every later poll of the
-# partition raises it again, so it is poison that never reaches parse().
-UNDECODABLE = (CorruptRecordError, UnsupportedCodecError)
-PROBE_SECONDS = 10.0  # how long the search for an undecodable record waits for a partition
 
 
 @dataclass
@@ -226,42 +221,3 @@ class InboundConsumer:
         self.stats.count(record.topic, "dead_lettered", rejection.kind)
         log.warning("%s: dead-lettered (%s): %s", where(record), rejection.kind,
                     rejection.message, extra=fields(record))
-
-
-
-def find_undecodable(consumer: KafkaConsumer, make_consumer: Callable[[], KafkaConsumer]
-                     ) -> tuple[TopicPartition, int] | None:
-    """The partition and offset of the record that made ``consumer.poll`` fail to decode:
-    the next record of one of its partitions (records before it were returned, and committed,
-    by earlier polls). Each partition with records left is read at its position, alone, by a
-    consumer of its own (``make_consumer``, assigned, never committing); None when none fails.
-    """
-    assigned = sorted(consumer.assignment())
-    if not assigned:
-        return None
-    ends = consumer.end_offsets(assigned)
-    for tp in assigned:
-        position = consumer.position(tp)
-        if position is None or position >= ends.get(tp, 0):
-            continue
-        if _fails_at(make_consumer, tp, position):
-            return tp, position
-    return None
-
-
-def _fails_at(make_consumer: Callable[[], KafkaConsumer], tp: TopicPartition, offset: int
-              ) -> bool:
-    probe = make_consumer()
-    try:
-        probe.assign([tp])
-        probe.seek(tp, offset)
-        deadline = time.monotonic() + PROBE_SECONDS
-        while time.monotonic() < deadline:
-            try:
-                if probe.poll(timeout_ms=200, max_records=1):
-                    return False  # the record there decodes
-            except UNDECODABLE:
-                return True
-        return False
-    finally:
-        probe.close(autocommit=False)

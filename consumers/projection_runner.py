@@ -27,6 +27,7 @@ from kafka.consumer.fetcher import ConsumerRecord
 from kafka.consumer.subscription_state import ConsumerRebalanceListener
 
 from consumers.dead_letters import DeadLetterWriter, Rejection
+from consumers.undecodable import UNDECODABLE, find_undecodable
 from projections import positions
 from projections.apply import (
     Delivery,
@@ -124,7 +125,10 @@ class ProjectionRunner:
 
     def poll_once(self, timeout_ms: int = 200) -> int:
         assert self._consumer is not None
-        polled = self._consumer.poll(timeout_ms=timeout_ms, max_records=2000)
+        try:
+            polled = self._consumer.poll(timeout_ms=timeout_ms, max_records=2000)
+        except UNDECODABLE as error:
+            return self._pass_undecodable(error)
         deliveries = []
         self._records = {}
         for tp, records in polled.items():
@@ -147,6 +151,24 @@ class ProjectionRunner:
         self._consumer.commit_async({tp: OffsetAndMetadata(records[-1].offset + 1, "", -1)
                                      for tp, records in polled.items()})
         return len(deliveries)
+
+    def _pass_undecodable(self, error: Exception) -> int:
+        """Leave out (and dead-letter by its place) the record the Kafka client cannot decode,
+        as any record that is not a case event; ``error`` is raised when it cannot be found."""
+        assert self._consumer is not None
+        found = find_undecodable(self._consumer, self.make_consumer)
+        if found is None:
+            raise error
+        tp, offset = found
+        self._records = {(tp.topic, tp.partition, offset): ConsumerRecord(
+            tp.topic, tp.partition, -1, offset, -1, -1, None, b"", [], None, -1, 0, -1)}
+        problem = (f"not a case event: the Kafka client cannot decode the record batch that "
+                   f"holds it ({type(error).__name__}: {error})")
+        delivery = Delivery(tp.topic, tp.partition, offset, None, problem)
+        self.stats.applied += apply_batch(self.db, self.projections, [delivery],
+                                          self._left_out)
+        self._consumer.seek(tp, offset + 1)
+        return 1
 
     def _left_out(self, failures: list[Failure]) -> None:
         """Log and dead-letter what the batch leaves out (before the batch commits)."""

@@ -9,20 +9,27 @@ rest."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
+from functools import partial
+from pathlib import Path
 
 import orjson
 import pytest
 
-from aftersales.bootstrap import open_app
+from aftersales.bootstrap import build_relay, open_app
 from aftersales.settings import Settings, eventsourcing_env
 from aftersales_core.application.services import Services
 from aftersales_core.domain.ids import order_aggregate_id
 from aftersales_core.domain.order import Order
 from consumers import kafka_clients
 from consumers.dead_letters import DeadLetter
+from consumers.projection_runner import ProjectionRunner
+from projections.catalog import all_projections
+from projections.db import ReadDatabase
 from tests.crash_helpers import read_to_end
-from tests.factories import order_placed
+from tests.factories import ingest, order_placed
+from tests.integration.test_projection_runner import caught_up, rebuilt, snapshot
 from tests.kafka_fixtures import TestBroker
 from tests.pipeline import eventually, pipeline_settings, workers
 
@@ -118,3 +125,44 @@ def test_a_batch_compressed_with_a_codec_the_consumer_lacks_is_dead_lettered_rec
     assert (int(letter.header("source_partition") or -1),
             int(letter.header("source_offset") or -1)) == compressed[0]
     assert "gzip" in (letter.header("error") or "")
+
+
+def test_the_projection_runner_leaves_out_a_record_it_cannot_decode_and_goes_on(
+    tmp_path: Path, kafka_broker: TestBroker, topic_prefix: str
+) -> None:
+    """A record forged onto the case-events topic with a header name that is not UTF-8."""
+    settings = pipeline_settings(Settings(database_url=f"sqlite:///{tmp_path / 'e.sqlite'}"),
+                                 kafka_broker.bootstrap_servers, topic_prefix)
+    read_url = f"sqlite:///{tmp_path / 'read.sqlite'}"
+    app = open_app(eventsourcing_env(settings.database_url))
+    servers = kafka_broker.bootstrap_servers
+    stop = threading.Event()
+    try:
+        producer = kafka_clients.producer(servers)
+        forged = producer.send(settings.case_events_topic, key=b"k", value=b"{}",
+                               headers=[(NotUtf8("traceparent"), b"x")]).get(timeout=30)
+        producer.close(timeout=5)
+        ingest(app, order_placed("o-1"))
+        relay = build_relay(app, settings)
+        runner = ProjectionRunner(
+            ReadDatabase(read_url), all_projections(),
+            partial(kafka_clients.consumer, servers, settings.projections_group),
+            settings.case_events_topic, make_producer=partial(kafka_clients.producer, servers),
+            dlq_topic=settings.dlq_topic)
+        threads = [threading.Thread(target=w.run, args=(stop,), daemon=True)
+                   for w in (relay, runner)]
+        for thread in threads:
+            thread.start()
+        eventually(lambda: caught_up(read_url, app, settings), 90, "the runner applied the store")
+        eventually(lambda: runner.stats.dead_lettered == 1, 30, "the forged record dead-lettered")
+        ingest(app, order_placed("o-2"))  # and it goes on
+        eventually(lambda: caught_up(read_url, app, settings), 60, "the runner goes on")
+    finally:
+        stop.set()
+    [letter] = _letters(settings)
+    assert (int(letter.header("source_partition") or -1),
+            int(letter.header("source_offset") or -1)) == (forged.partition, forged.offset)
+    assert letter.header("error_type") == "not_a_case_event"
+    assert "cannot decode" in (letter.header("error") or "")
+    assert snapshot(ReadDatabase(read_url)) == rebuilt(app, tmp_path)
+    app.close()

@@ -1,0 +1,54 @@
+"""Records the Kafka client cannot decode: kafka-python raises from ``poll()`` for a record
+whose header name is not UTF-8 or whose batch is compressed with a codec this process has no
+library for, and every later poll of its partition raises again, before a worker sees the
+record. The worker finds where it is (``find_undecodable``), dead-letters its place and moves
+past it, instead of failing on it for ever."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from kafka import KafkaConsumer, TopicPartition
+from kafka.errors import CorruptRecordError, UnsupportedCodecError
+
+UNDECODABLE = (CorruptRecordError, UnsupportedCodecError)
+PROBE_SECONDS = 10.0  # how long the search for an undecodable record waits for a partition
+
+
+def find_undecodable(consumer: KafkaConsumer, make_consumer: Callable[[], KafkaConsumer]
+                     ) -> tuple[TopicPartition, int] | None:
+    """The partition and offset of the record that made ``consumer.poll`` fail to decode:
+    the next record of one of its partitions (records before it were returned, and handled,
+    by earlier polls). Each partition with records left is read at its position, alone, by a
+    consumer of its own (``make_consumer``, assigned, never committing); None when none fails.
+    """
+    assigned = sorted(consumer.assignment())
+    if not assigned:
+        return None
+    ends = consumer.end_offsets(assigned)
+    for tp in assigned:
+        position = consumer.position(tp)
+        if position is None or position >= ends.get(tp, 0):
+            continue
+        if _fails_at(make_consumer, tp, position):
+            return tp, position
+    return None
+
+
+def _fails_at(make_consumer: Callable[[], KafkaConsumer], tp: TopicPartition, offset: int
+              ) -> bool:
+    probe = make_consumer()
+    try:
+        probe.assign([tp])
+        probe.seek(tp, offset)
+        deadline = time.monotonic() + PROBE_SECONDS
+        while time.monotonic() < deadline:
+            try:
+                if probe.poll(timeout_ms=200, max_records=1):
+                    return False  # the record there decodes
+            except UNDECODABLE:
+                return True
+        return False
+    finally:
+        probe.close(autocommit=False)
