@@ -102,6 +102,23 @@ def test_a_header_name_that_is_not_utf8_is_dead_lettered_and_the_rest_applied(
     assert not letter.value and letter.unsendable  # nothing of it here: never redriven
 
 
+@pytest.mark.parametrize("codec", ["gzip", "snappy", "lz4", "zstd"])
+def test_batches_compressed_with_every_codec_of_kafka_are_applied(
+    sqlite_app: Services, sqlite_url: str, kafka_broker: TestBroker, topic_prefix: str,
+    codec: str
+) -> None:
+    """Producers often compress (lz4 or zstd by default in many clients): each of Kafka's
+    codecs is installed with the engine, so such batches are applied, not dead-lettered."""
+    settings = pipeline_settings(Settings(database_url=sqlite_url),
+                                 kafka_broker.bootstrap_servers, topic_prefix)
+    orders = [f"o-{codec}-{n}" for n in range(3)]
+    _publish(settings, [(o, []) for o in orders], compression_type=codec)
+    with workers(sqlite_app, settings, "inbound") as running:
+        eventually(lambda: _applied(sqlite_app, *orders), 60, f"the {codec} batch applied",
+                   running["failures"])
+        assert running["inbound"].stats.dead_lettered == 0
+
+
 def test_a_batch_compressed_with_a_codec_the_consumer_lacks_is_dead_lettered_record_by_record(
     sqlite_app: Services, sqlite_url: str, kafka_broker: TestBroker, topic_prefix: str,
     monkeypatch: pytest.MonkeyPatch
