@@ -87,8 +87,12 @@ def test_the_operator_s_entry_points_date_acts_as_they_are_told(app: Services,
     assert submit(app, who, complaint(ARRIVED + timedelta(days=400)), ARRIVED).case_id
 
 
-def test_an_upstream_fact_from_the_network_cannot_happen_in_the_future(app: Services) -> None:
-    who = via(app, "carrier-1", "http")
+@pytest.mark.parametrize("entry", ["http", "kafka"])
+def test_an_upstream_fact_from_the_network_cannot_happen_in_the_future(app: Services,
+                                                                        entry: str) -> None:
+    """Over HTTP and from Kafka: a fact dated in 2199 (an upstream's clock or unit gone wrong)
+    would date its order there, and no act on it could be dated earlier."""
+    who = via(app, "carrier-1", entry)
     later = inbound(shipment("o-1", "InTransit", ARRIVED + CLOCK_SKEW + TICK, direction="return"))
     before = stored(app)
     with pytest.raises(InvalidFieldError) as refused:
