@@ -72,15 +72,36 @@ def list_keys(
 ) -> None:
     """API keys (never their secrets): who holds each, when it was issued and by whom, its
     expiry and whether it is revoked (admins, auditors)."""
-    def work(app: Services) -> list[ApiKey]:
-        return _admin(app).listing(caller_for(app, as_principal, "ListApiKeys"), name)
+    def work(app: Services) -> tuple[list[ApiKey], dict[str, str]]:
+        keys = _admin(app).listing(caller_for(app, as_principal, "ListApiKeys"), name)
+        return keys, _names(app, {k.created_by for k in keys})
 
     now = datetime.now(UTC)
-    rows = [k.to_json(now) for k in _run(work)]
+    keys, names = _run(work)
+    rows = [k.to_json(now) for k in keys]
     if fmt == "table":
-        shown = ("key_id", "principal", "label", "created_at", "expires_at", "state")
-        rows = [{c: row[c] for c in shown} for row in rows]
+        shown = ("key_id", "principal", "label", "created_at", "created_by", "expires_at",
+                 "state")
+        rows = [{c: names.get(row[c], row[c]) if c == "created_by" else row[c] for c in shown}
+                for row in rows]
     emit_rows(rows, fmt, "API keys")
+
+
+def _names(app: Services, principal_ids: set[str]) -> dict[str, str]:
+    """The names of the principals with these ids (an id no principal has keeps its id)."""
+    from uuid import UUID
+
+    from aftersales_core.domain.principals import Principal
+
+    found = {}
+    for principal_id in principal_ids:
+        try:
+            principal = app.store.find(Principal, UUID(principal_id))
+        except ValueError:
+            continue
+        if principal is not None:
+            found[principal_id] = principal.name
+    return found
 
 
 @principals_app.command("revoke-key")

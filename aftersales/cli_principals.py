@@ -34,6 +34,7 @@ RoleOption = Annotated[str, typer.Option("--role", help=f"one of: {', '.join(sor
 Customer = Annotated[str | None, typer.Option(
     "--customer", help="the customer id a principal with the customer role is bound to")]
 PRINCIPAL_COLUMNS = ("name", "principal_id", "roles", "customer_id", "enabled", "version")
+IMPORT_FIELDS = frozenset({"name", "roles", "customer_id"})  # of a line of `principals import`
 ShowFormat = Annotated[Literal["table", "json"], typer.Option("--format")]
 
 
@@ -104,6 +105,7 @@ def _import_all(app: Services, as_principal: str | None, documents: Iterator[Doc
     """(exit code, added, skipped) of adding each document's principal; closes ``app``."""
     from aftersales_core.errors import PrincipalExistsError
     from schemas import strict_json
+    from schemas.common import shown
     from schemas.errors import InputRefused
 
     worst = exit_codes.OK
@@ -119,6 +121,12 @@ def _import_all(app: Services, as_principal: str | None, documents: Iterator[Doc
             if not isinstance(value, dict) or not isinstance(value.get("name"), str) or \
                     not isinstance(value.get("roles"), list):
                 fail(f"line {line}: expected {{\"name\": …, \"roles\": […]}}")
+                worst = worst or exit_codes.INVALID
+                continue
+            unknown = sorted(set(value) - IMPORT_FIELDS)
+            if unknown:  # a "by" or a misspelt "customer_id" is not dropped unseen
+                fail(f"line {line}: unknown field(s) {', '.join(shown(u) for u in unknown)}: "
+                     f"a principal is {{\"name\", \"roles\", \"customer_id\"}}")
                 worst = worst or exit_codes.INVALID
                 continue
             try:

@@ -252,6 +252,9 @@ def test_api_keys_are_issued_once_listed_without_secrets_and_revoked_by_admins(
     assert {k["state"] for k in keys} == {"active"} and len(keys) == 2
     secrets = [key[len("ask_") + 17:] for key in (token, data["api_key"])]  # after the key id
     assert not any(secret in listed.stdout for secret in secrets)
+    cli.env["COLUMNS"] = "200"
+    table = cli.run("principals", "keys", "agent-1", as_="auditor-1").stdout
+    assert "created_by" in table and f" {ADMIN} " in table  # by whom, by name
     with sqlite3.connect(cli.db) as conn:
         stored = str(conn.execute("SELECT * FROM api_keys").fetchall())
     assert not any(secret in stored for secret in secrets)
@@ -266,3 +269,19 @@ def test_api_keys_are_issued_once_listed_without_secrets_and_revoked_by_admins(
     assert cli.run("principals", "revoke-key", "agent-1", "0123456789abcdef",
                    as_=ADMIN).returncode == 3
     assert cli.run("principals", "key", "system.upstream", as_=ADMIN).returncode == 2
+
+
+def test_an_imported_principal_with_an_unknown_field_is_refused_not_trimmed(cli: Cli) -> None:
+    """A "by" (identity comes from --as) or a misspelt "customer_id" is named, not dropped:
+    the principal is not added, the other lines are."""
+    lines = [{"name": "agent-9", "roles": ["agent"], "by": "someone-else"},
+             {"name": "customer-c-9", "roles": ["customer"], "customerid": "c-9"},
+             {"name": "agent-8", "roles": ["agent"]}]
+    done = cli.run("principals", "import", "-", as_=ADMIN,
+                   stdin="".join(json.dumps(line) + "\n" for line in lines))
+    assert done.returncode == 2
+    assert "line 1: unknown field(s) 'by'" in done.stderr
+    assert "line 2: unknown field(s) 'customerid'" in done.stderr
+    listed = json.loads(cli.run("principals", "list", "--format", "json", as_=ADMIN).stdout)
+    names = {p["name"] for p in listed}
+    assert "agent-8" in names and not names & {"agent-9", "customer-c-9"}
