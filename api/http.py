@@ -51,9 +51,12 @@ async def caller(request: Request) -> Authenticated:
         RATE_LIMITED.labels("auth_failures").inc()
         raise Problem(429, "rate_limited", "too many failed authentications from this "
                       "address: slow down", headers={"Retry-After": "1"})
-    header = request.headers.get("authorization")
+    headers = request.headers.getlist("authorization")
     try:
-        who = await run_in_threadpool(rt.auth.authenticate, header, datetime.now(UTC))
+        if len(headers) > 1:  # which one counts is for no proxy and no server to guess
+            raise Unauthenticated("send one Authorization header, not several", "malformed")
+        who = await run_in_threadpool(rt.auth.authenticate, headers[0] if headers else None,
+                                      datetime.now(UTC))
     except Unauthenticated as failed:
         rt.failure_rate.wait_needed(client)
         AUTH_FAILURES.labels(failed.reason).inc()

@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -43,6 +44,16 @@ def test_requests_without_usable_credentials_are_401_problems(api: ApiServer) ->
         assert done.headers["content-type"] == "application/problem+json"
         assert done.headers["www-authenticate"].startswith("Bearer")
         assert good[-20:] not in done.text
+
+
+def test_two_authorization_headers_are_401_whichever_is_good(api: ApiServer) -> None:
+    """Which of two credentials counts is for no proxy and no server to guess: neither."""
+    good = f"Bearer {api.keys['agent-1']}"
+    for pair in ((good, "Bearer not-a-key"), ("Bearer not-a-key", good), (good, good)):
+        with httpx.Client(base_url=api.url) as client:
+            done = client.get("/v1/me", headers=[("Authorization", v) for v in pair])
+        assert done.status_code == 401, pair
+        assert "one Authorization header" in done.json()["detail"]
 
 
 def test_a_key_is_stored_only_as_its_hash_and_revocation_counts_at_once(
