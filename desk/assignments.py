@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from api.sql import StoreTable
+from api.sql import StoreTable, is_duplicate
 
 CHUNK = 500
 
@@ -22,6 +22,15 @@ class Assignment:
     assigned_at: datetime
 
 
+class AssignmentChanged(Exception):
+    """The case's assignee is no longer the one the page showed (``now``: who it is, None
+    when another assignment was being written at the same moment)."""
+
+    def __init__(self, now: str | None) -> None:
+        super().__init__(now)
+        self.now = now
+
+
 class Assignments(StoreTable):
     name = "desk_assignments"
     create = (
@@ -30,13 +39,25 @@ class Assignments(StoreTable):
         "PRIMARY KEY (case_id, seq))"
     )
 
-    def assign(self, case_id: str, assignee: str, by: str, at: datetime) -> None:
-        with self.transaction() as tx:
-            rows = tx.rows(f"SELECT COALESCE(MAX(seq), 0) FROM {self.table} WHERE case_id = ?",
-                           (case_id,))
-            tx.execute(f"INSERT INTO {self.table} (case_id, assignee, assigned_by, assigned_at, "
-                       "seq) VALUES (?, ?, ?, ?, ?)",
-                       (case_id, assignee, by, at.astimezone(UTC).isoformat(), rows[0][0] + 1))
+    def assign(self, case_id: str, assignee: str, by: str, at: datetime,
+               was: str | None = None) -> None:
+        """Assign the case; with ``was`` (the assignee the page showed, "" for nobody) only
+        when it still has that assignee, else AssignmentChanged: an agent never takes over a
+        colleague's case without having seen it was theirs."""
+        try:
+            with self.transaction() as tx:
+                rows = tx.rows(f"SELECT seq, assignee FROM {self.table} WHERE case_id = ? "
+                               "ORDER BY seq DESC LIMIT 1", (case_id,))
+                seq, current = (rows[0][0], rows[0][1]) if rows else (0, "")
+                if was is not None and was != current:
+                    raise AssignmentChanged(current)
+                tx.execute(f"INSERT INTO {self.table} (case_id, assignee, assigned_by, "
+                           "assigned_at, seq) VALUES (?, ?, ?, ?, ?)",
+                           (case_id, assignee, by, at.astimezone(UTC).isoformat(), seq + 1))
+        except Exception as error:
+            if is_duplicate(error):  # another assignment of the case at the same moment
+                raise AssignmentChanged(None) from None
+            raise
 
     def current(self, case_ids: Iterable[str]) -> dict[str, Assignment]:
         """The assignee of each of these cases that has one."""

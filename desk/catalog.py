@@ -72,6 +72,10 @@ WORDS: dict[str, tuple[str, str]] = {
                       "共 {total} 个工单，显示 {shown} 个，按最近期限排序"),
     "queue.updated": ("Queue updated.", "队列已更新。"),
     "queue.assign_me": ("Assign to me", "分配给我"),
+    "queue.take_over": ("Take over from {name}", "从 {name} 接手"),
+    "assign.changed": ("The case's assignee changed while you were looking: it is {name} now. "
+                       "Nothing was done; take it over here if you still mean to.",
+                       "在您查看期间，此案件的负责人已变更为 {name}。未做任何操作；如仍需接手，请在此操作。"),
     "queue.assigned": ("Assigned {case} to you.", "已将 {case} 分配给您。"),
     "queue.more": ("Show more", "显示更多"),
     "col.case": ("Case", "工单"),

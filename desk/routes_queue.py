@@ -14,7 +14,9 @@ from starlette.responses import Response
 from aftersales_core.application.access import CASE_TYPES, case_facts
 from aftersales_core.errors import UnknownCaseError
 from api.http import runtime
+from desk.assignments import AssignmentChanged
 from desk.queue import FILTERS, TYPES, VIEWS, Query, queue
+from desk.routes_case import page
 from desk.web import (
     PATH,
     DeskRoute,
@@ -71,9 +73,17 @@ async def assign(request: Request, case_id: UUID) -> Response:
             raise UnknownCaseError(f"no case {case_id}")
         rt.services.access.require(who.caller, "AssignCase", case_facts(history.aggregate),
                                    case_id=case_id)
-        state(request).assignments.assign(str(case_id), who.name, who.name, who.now)
+        state(request).assignments.assign(str(case_id), who.name, who.name, who.now,
+                                          was=form.get("was"))
 
-    await run_in_threadpool(work)
+    try:
+        await run_in_threadpool(work)
+    except AssignmentChanged as changed:
+        if request.headers.get("x-desk-fetch"):
+            return Response(status_code=409)  # the script shows the server's page instead
+        now = changed.now if changed.now is not None else "?"
+        problem = who.reader.t("assign.changed", name=now or who.reader.t("nobody"))
+        return await run_in_threadpool(page, request, who, case_id, None, 409, problem=problem)
     if request.headers.get("x-desk-fetch"):
         return Response(status_code=204)
     back = form.get("back", "")

@@ -242,3 +242,27 @@ def test_assigning_with_the_keyboard_keeps_the_focus_on_the_cases_row(
         page.keyboard.press("Enter")
         expect(row).to_contain_text("me")
         expect(row.get_by_role("link", name=f"Return {world.return_case[:8]}")).to_be_focused()
+
+
+def test_an_agent_never_takes_over_a_colleagues_case_unseen(
+        browser: Browser, desk: ApiServer, world: DeskWorld) -> None:
+    """"Assign to me" on a page that showed nobody, after a colleague took the case meanwhile,
+    is refused, naming who has it; the button then says whose case it takes over."""
+    filed = _post(desk, "customer-c-2", {
+        "command": "FileComplaint", "order_id": "o-2", "channel": "email",
+        "category": "service", "description": "Nobody answers my e-mails."})
+    with context(browser, desk) as first_ctx, context(browser, desk) as second_ctx:
+        first, second = first_ctx.new_page(), second_ctx.new_page()
+        sign_in(first, desk.keys["agent-1"])
+        sign_in(second, desk.keys["agent-2"])
+        for page in (first, second):
+            page.goto(f"/desk/cases/{filed['case_id']}")
+        first.get_by_role("button", name="Assign to me").click()
+        expect(first.locator("dl.facts").first).to_contain_text("agent-1, since")
+        second.get_by_role("button", name="Assign to me").click()  # the page showed nobody
+        expect(second.get_by_role("alert")).to_contain_text(
+            "The case's assignee changed while you were looking: it is agent-1 now.")
+        expect(second.locator("dl.facts").first).to_contain_text("agent-1, since")
+        second.get_by_role("button", name="Take over from agent-1").click()
+        expect(second.locator("dl.facts").first).to_contain_text("agent-2, since")
+        assert axe(second) == []
