@@ -201,6 +201,12 @@ WORDS: dict[str, tuple[str, str]] = {
     "actions.invalid": ("{action}: please correct the fields marked below.",
                         "{action}：请更正下方标出的字段。"),
     "actions.denied": ("You may not do this: {reason}", "您无权执行此操作：{reason}"),
+    "actions.stale_order": ("The order's refunds changed while you were looking at this "
+                            "case (another refund was requested on it). Nothing was done: "
+                            "check the order below, and request again if a refund is still "
+                            "owed; what you typed is still in its form.",
+                            "您查看期间该订单的退款已有变动（已有另一笔退款申请）。未执行任何操作：请核对下方订单，"
+                            "如仍需退款请重新申请；您填写的内容仍保留在表单中。"),
     "actions.stale": ("The case changed while you were looking at it; here it is now. Nothing "
                       "was done: what you typed is still in its form, to send again.",
                       "您查看期间工单已被更改，以下为最新状态。未执行任何操作：您填写的内容仍保留在表单中，"

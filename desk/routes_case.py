@@ -19,8 +19,9 @@ from fastapi.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from aftersales_core.application.access import Caller, Expectation
-from aftersales_core.domain.ids import order_aggregate_id
+from aftersales_core.domain.ids import case_id_for, order_aggregate_id
 from aftersales_core.errors import (
+    AlreadyExistsError,
     DomainError,
     NotAuthorisedError,
     PreconditionFailedError,
@@ -135,8 +136,19 @@ def _act(request: Request, who: Viewer, case_id: UUID, form: dict[str, str]) -> 
     if is_digits(version) and name != "RequestRefund":
         caller = Caller(caller.principal_id, caller.received_at, caller.via, roles=caller.roles,
                         if_match=Expectation(case_id, int(version)))
+    body = actions.body_of(name, form, history.aggregate)
+    if name == "RequestRefund" and is_digits(form.get("order_version", "")):
+        # a refund opens a case of its own, so no If-Match: it is held against the order the
+        # page showed instead. Its id comes from that order version, so two agents on pages
+        # of the same moment open one refund, not two; a page the order moved past is stale
+        shown = int(form["order_version"])
+        order = rt.services.reads.case(who.caller, order_aggregate_id(str(body["order_id"])))
+        if order.aggregate.version != shown:
+            return page(request, who, case_id, status=409, failed=name, values=form,
+                        problem=who.reader.t("actions.stale_order"))
+        body["case_id"] = str(case_id_for("refund", f"desk:{case_id}:order-v{shown}"))
     try:
-        command = parse(rt.services, caller, actions.body_of(name, form, history.aggregate))
+        command = parse(rt.services, caller, body)
         result = traced(from_headers(request.headers.items()),
                         lambda: execute(rt.services, caller, command, who.now))()
     except InputRefused as refused:
@@ -149,6 +161,10 @@ def _act(request: Request, who: Viewer, case_id: UUID, form: dict[str, str]) -> 
     except NotAuthorisedError:
         raise
     except DomainError as refused:
+        if name == "RequestRefund" and isinstance(refused, AlreadyExistsError):
+            # the refund of this order version: a colleague's, requested at the same moment
+            return page(request, who, case_id, status=409, failed=name, values=form,
+                        problem=who.reader.t("actions.stale_order"))
         return page(request, who, case_id, status=422, failed=name, values=form,
                     problem=who.reader.t("actions.refused", action=who.reader.term("cmd", name),
                                          reason=str(refused)))

@@ -266,3 +266,32 @@ def test_an_agent_never_takes_over_a_colleagues_case_unseen(
         second.get_by_role("button", name="Take over from agent-1").click()
         expect(second.locator("dl.facts").first).to_contain_text("agent-2, since")
         assert axe(second) == []
+
+
+def test_two_agents_on_pages_of_one_moment_request_one_refund_not_two(
+        browser: Browser, desk: ApiServer, world: DeskWorld) -> None:
+    """A refund opens a case of its own (no If-Match): it is held against the order the page
+    showed, so the agent whose page the order moved past is told, and nothing is requested."""
+    filed = _post(desk, "customer-c-2", {
+        "command": "FileComplaint", "order_id": "o-2", "channel": "email",
+        "category": "damaged", "description": "The mug arrived chipped."})
+    with context(browser, desk) as first_ctx, context(browser, desk) as second_ctx:
+        first, second = first_ctx.new_page(), second_ctx.new_page()
+        sign_in(first, desk.keys["agent-1"])
+        sign_in(second, desk.keys["agent-3"])
+        for page in (first, second):
+            page.goto(f"/desk/cases/{filed['case_id']}")
+            refund = page.locator("form[data-action='RequestRefund']")
+            refund.get_by_label(re.compile("^Amount")).fill("5.00")
+            refund.get_by_label("Reason").fill("a chipped mug")
+        first.locator("form[data-action='RequestRefund']").get_by_role(
+            "button", name="Request a refund").click()
+        expect(first.get_by_role("heading", level=1)).to_contain_text("Refund")
+        second.locator("form[data-action='RequestRefund']").get_by_role(
+            "button", name="Request a refund").click()
+        expect(second.get_by_role("alert")).to_contain_text("The order's refunds changed")
+        expect(second.get_by_role("heading", level=1)).to_contain_text("Complaint")
+        kept = second.locator("form[data-action='RequestRefund']")
+        expect(kept.get_by_label("Reason")).to_have_value("a chipped mug")
+        kept.get_by_role("button", name="Request a refund").click()  # meant: a second one
+        expect(second.get_by_role("heading", level=1)).to_contain_text("Refund")
