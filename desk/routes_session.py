@@ -9,7 +9,6 @@ CSRF token too (double-submitted: a cookie and the form must agree)."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from importlib import resources
 from typing import Annotated
 from urllib.parse import parse_qsl, urlencode
 
@@ -28,6 +27,7 @@ from desk.web import (
     PATH,
     SECURITY_HEADERS,
     SIGNIN_COOKIE,
+    STATIC,
     VIA,
     CsrfFailed,
     DeskRoute,
@@ -42,12 +42,13 @@ from desk.web import (
     see_other,
     set_cookie,
     state,
+    static_body,
+    static_version,
     viewer,
 )
 
 router = APIRouter(route_class=DeskRoute, include_in_schema=False)
 Who = Annotated[Viewer, Depends(viewer)]
-STATIC = {"desk.css": "text/css; charset=utf-8", "desk.js": "text/javascript; charset=utf-8"}
 
 
 def safe_next(target: str | None) -> str:
@@ -164,9 +165,12 @@ def with_notice(target: str, notice: dict[str, str]) -> str:
 
 
 @router.get(f"{PATH}/static/{{name}}")
-def static(name: str) -> Response:
+def static(name: str, v: str = "") -> Response:
+    """A static file: kept a year under its versioned address (static_url: its digest
+    changes with its bytes), checked again each time under any other."""
     if name not in STATIC:
         return Response(status_code=404, headers=SECURITY_HEADERS)
-    body = resources.files("desk").joinpath("static", name).read_bytes()
-    return Response(body, media_type=STATIC[name],
-                    headers={**SECURITY_HEADERS, "Cache-Control": "public, max-age=3600"})
+    cache = ("public, max-age=31536000, immutable" if v == static_version(name)
+             else "no-cache")
+    return Response(static_body(name), media_type=STATIC[name],
+                    headers={**SECURITY_HEADERS, "Cache-Control": cache})

@@ -4,12 +4,15 @@ answer carries, and failures turned into pages (never a traceback)."""
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import logging
 import secrets
 import threading
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from importlib import resources
 from typing import Any
 from urllib.parse import parse_qs, quote
 from uuid import UUID
@@ -98,12 +101,32 @@ def _visibly(value: Any) -> Any:
     return value
 
 
+# the desk's static files and their media types
+STATIC = {"desk.css": "text/css; charset=utf-8", "desk.js": "text/javascript; charset=utf-8"}
+
+
+@functools.cache
+def static_body(name: str) -> bytes:
+    return resources.files("desk").joinpath("static", name).read_bytes()
+
+
+def static_version(name: str) -> str:
+    """What a static file's address carries (``?v=``): a digest of its bytes, so a browser
+    holding an older desk.js fetches the new one at once after an upgrade."""
+    return hashlib.sha256(static_body(name)).hexdigest()[:16]
+
+
+def static_url(name: str) -> str:
+    return f"{PATH}/static/{name}?v={static_version(name)}"
+
+
 def templates() -> Environment:
     env = Environment(loader=PackageLoader("desk", "templates"),
                       autoescape=select_autoescape(["html"], default=True),
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
                       finalize=_visibly)
     env.globals["languages"] = {code: name for code, (_, name, _) in LANGUAGES.items()}
+    env.globals["static_url"] = static_url
     return env
 
 

@@ -5,13 +5,16 @@ hidden from analysts), and a queue left open that does not keep its session aliv
 
 from __future__ import annotations
 
+import hashlib
 import re
 import sqlite3
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import httpx
 from playwright.sync_api import Browser, expect
 
+import desk as desk_package
 from tests.api_server import ApiServer
 from tests.browser.conftest import DeskWorld, _post, axe, context, sign_in
 
@@ -295,3 +298,17 @@ def test_two_agents_on_pages_of_one_moment_request_one_refund_not_two(
         expect(kept.get_by_label("Reason")).to_have_value("a chipped mug")
         kept.get_by_role("button", name="Request a refund").click()  # meant: a second one
         expect(second.get_by_role("heading", level=1)).to_contain_text("Refund")
+
+
+def test_static_files_are_addressed_by_their_digest_so_an_upgrade_reaches_browsers(
+        desk: ApiServer) -> None:
+    with httpx.Client(base_url=desk.url) as client:
+        html = client.get("/desk/sign-in").text
+        for name in ("desk.js", "desk.css"):
+            body = (Path(desk_package.__file__).parent / "static" / name).read_bytes()
+            digest = hashlib.sha256(body).hexdigest()[:16]
+            assert f"/desk/static/{name}?v={digest}" in html
+            kept = client.get(f"/desk/static/{name}?v={digest}")
+            assert kept.content == body and "immutable" in kept.headers["cache-control"]
+            for other in (f"/desk/static/{name}", f"/desk/static/{name}?v=0123456789abcdef"):
+                assert client.get(other).headers["cache-control"] == "no-cache"
