@@ -22,6 +22,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.auth import Authenticated, Unauthenticated
+from api.keys import key_id_of
 from api.metrics import AUTH_FAILURES, LATENCY, RATE_LIMITED, REQUESTS, method_label
 from api.problems import MEDIA_TYPE, Problem
 from api.runtime import Runtime
@@ -46,19 +47,19 @@ def note(request: Request, **facts: Any) -> None:
 async def caller(request: Request) -> Authenticated:
     """The authenticated caller (401 otherwise), within its rate limit (429 otherwise)."""
     rt = runtime(request)
-    client = request.client.host if request.client else "unknown"
-    if rt.failure_rate.peek(client):
+    headers = request.headers.getlist("authorization")
+    failures = failure_bucket(request.client.host if request.client else "unknown", headers)
+    if rt.failure_rate.peek(failures):
         RATE_LIMITED.labels("auth_failures").inc()
         raise Problem(429, "rate_limited", "too many failed authentications from this "
-                      "address: slow down", headers={"Retry-After": "1"})
-    headers = request.headers.getlist("authorization")
+                      "address with this credential: slow down", headers={"Retry-After": "1"})
     try:
         if len(headers) > 1:  # which one counts is for no proxy and no server to guess
             raise Unauthenticated("send one Authorization header, not several", "malformed")
         who = await run_in_threadpool(rt.auth.authenticate, headers[0] if headers else None,
                                       datetime.now(UTC))
     except Unauthenticated as failed:
-        rt.failure_rate.wait_needed(client)
+        rt.failure_rate.wait_needed(failures)
         AUTH_FAILURES.labels(failed.reason).inc()
         raise Problem(401, "unauthenticated", str(failed), headers={
             "WWW-Authenticate": 'Bearer realm="aftersales", error="invalid_token"'
@@ -70,6 +71,19 @@ async def caller(request: Request) -> Authenticated:
         raise Problem(429, "rate_limited", "too many requests for this principal: slow down",
                       headers={"Retry-After": str(max(1, int(wait + 0.999)))})
     return who
+
+
+def failure_bucket(client: str, headers: list[str]) -> tuple[str, str]:
+    """Whose failed authentications a request counts with: its address and the API key id it
+    presents (any other credential, or none, shares the address's bucket). Behind a proxy every
+    caller has the proxy's address: one client sending a wrong or revoked key slows only that
+    key, never the other keys sent through the same address."""
+    if len(headers) == 1:
+        _, _, token = headers[0].strip().partition(" ")
+        key_id = key_id_of(token.strip())
+        if key_id is not None:
+            return client, f"key:{key_id}"
+    return client, "other"
 
 
 def is_json_media(content_type: str) -> bool:

@@ -77,6 +77,15 @@ def looks_like_key(token: str) -> bool:
     return token.startswith(PREFIX)
 
 
+def key_id_of(token: str) -> str | None:
+    """The key id an API key token names (whether or not such a key exists), or None when
+    the token is no well-formed API key."""
+    if not looks_like_key(token):
+        return None
+    key_id, _, secret = token.removeprefix(PREFIX).partition("_")
+    return key_id if KEY_ID.match(key_id) and SECRET.match(secret) else None
+
+
 def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode("ascii")).hexdigest()
 

@@ -235,6 +235,29 @@ def test_a_principal_over_its_rate_gets_429_and_others_are_unaffected(tmp_path: 
         server.stop()
 
 
+def test_failed_authentications_slow_only_the_credential_that_fails(tmp_path: Path) -> None:
+    """Behind a proxy every caller has one address: a client sending a wrong key is slowed
+    (429), the keys others send through the same address are not."""
+    server = make_server(tmp_path, "sqlite", {"AFTERSALES_API_AUTH_FAILURE_RATE": "1"})
+    server.start()
+    try:
+        key_id = server.keys["agent-1"].split("_")[1]
+        wrong = f"ask_{key_id}_{'A' * 43}"  # agent-1's key id, a wrong secret
+        with httpx.Client(base_url=server.url,
+                          headers={"Authorization": f"Bearer {wrong}"}) as attacker:
+            statuses = [attacker.get("/v1/me").status_code for _ in range(8)]
+        assert statuses[:4] == [401] * 4 and statuses[-1] == 429
+        with server.client("agent-2") as other:
+            assert other.get("/v1/me").status_code == 200
+        with server.client("agent-1") as holder:  # the key the failures named: slowed too
+            assert holder.get("/v1/me").status_code == 429
+        with httpx.Client(base_url=server.url,
+                          headers={"Authorization": "Bearer junk"}) as junk:
+            assert junk.get("/v1/me").status_code == 401  # its own bucket
+    finally:
+        server.stop()
+
+
 def test_metrics_count_requests_commands_and_denials(api: ApiServer, world: World) -> None:
     with api.client("customer-c-2") as other:
         other.get(f"/v1/cases/{world.return_case}")
