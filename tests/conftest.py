@@ -10,6 +10,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from hypothesis import HealthCheck, settings
 
 from aftersales.bootstrap import open_app
 from aftersales.settings import Settings, eventsourcing_env
@@ -18,6 +19,14 @@ from privacy.kek import write_key_file
 from projections.db import ReadDatabase
 
 pytest_plugins = ["tests.kafka_fixtures"]
+
+# No example is failed for taking long, nor a test for generating slowly: the suite runs on 2
+# loaded cores beside brokers and browsers, where Hypothesis's default 200 ms deadline fails
+# correct code at random. Speed is measured by `make bench`, never asserted by a timer (a test
+# that sets its own settings keeps them).
+settings.register_profile("suite", deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("suite")
 
 PG_URL_VAR = "AFTERSALES_TEST_POSTGRES_URL"
 
