@@ -31,7 +31,7 @@ from aftersales_core.domain.ids import (
     check_merchant_id,
     order_aggregate_id,
 )
-from aftersales_core.domain.order import ORDER_FACTS, Order
+from aftersales_core.domain.order import Order, scan_kind
 from aftersales_core.domain.returns import ReturnCase
 from aftersales_core.errors import AlreadyExistsError, InvalidCommandError
 from aftersales_core.money import Money, check_currency
@@ -85,19 +85,28 @@ class UpstreamService:
         self.refunds, self.logistics = refunds, logistics
 
     def _receive(self, caller: Caller, operation: str, facts: dict[str, Any], event_id: str,
-                 order_id: str, occurred_at: datetime, apply: Change,
-                 stream: str = ORDER_FACTS) -> UpstreamResult:
+                 order_id: str, occurred_at: datetime, apply: Change, kind: str
+                 ) -> UpstreamResult:
         """The one way a fact is received: the principal may deliver it, the order (or a new
-        one) is loaded, an event id redelivered in its ``stream`` (the order's facts, or a
-        scan's direction: Order.has_seen) changes nothing, else ``apply`` changes the order
-        and says what else changed, and everything is saved in one unit of work."""
+        one) is loaded, a redelivered fact (its event id seen on a fact of its ``kind``:
+        Order.has_seen) changes nothing, else ``apply`` changes the order and says what else
+        changed, and everything is saved in one unit of work."""
         grant = self.access.require(caller, operation, facts)
         require_aware(occurred_at, "occurred_at")
         order = self.store.find(Order, order_aggregate_id(order_id)) or Order(
             order_id=order_id, timestamp=occurred_at
         )
-        if order.has_seen(event_id, stream):
+        if order.has_seen(event_id, kind):
             return UpstreamResult(event_id, order_id, applied=False)
+        used = order.kind_of(event_id)
+        if used is not None:
+            # event ids are unique: the same id on a fact of another kind is no redelivery,
+            # and is refused (dead-lettered) rather than dropped unseen, so a carrier (who may
+            # send return scans only) cannot make the order's placement, a payment or its
+            # delivery pass for "already seen" by sending a scan under its id first
+            raise InvalidCommandError(
+                f"event_id: {event_id!r} of order {order_id} was used already by its {used} "
+                f"fact; event ids are unique, and this {kind} is no redelivery of it")
         effects: list[str] = []
         also = apply(order, grant.actor, effects)
         if not order.placed:
@@ -173,7 +182,7 @@ class UpstreamService:
             return [customer, *caught_up, *book_quota_use(self.store, order, effects)]
 
         return self._receive(caller, "OrderPlaced", {"order_id": order_id}, event_id, order_id,
-                             occurred_at, place)
+                             occurred_at, place, "OrderPlaced")
 
     def order_paid(
         self,
@@ -208,7 +217,7 @@ class UpstreamService:
             return [*caught_up, *book_quota_use(self.store, order, effects)]
 
         return self._receive(caller, "OrderPaid", {"order_id": order_id}, event_id, order_id,
-                             occurred_at, pay)
+                             occurred_at, pay, "OrderPaid")
 
     def order_cancelled(
         self,
@@ -247,7 +256,7 @@ class UpstreamService:
             return [refund]
 
         return self._receive(caller, "OrderCancelled", {"order_id": order_id}, event_id,
-                             order_id, occurred_at, cancel)
+                             order_id, occurred_at, cancel, "OrderCancelled")
 
     def shipment_scanned(
         self,
@@ -294,7 +303,7 @@ class UpstreamService:
 
         return self._receive(caller, "ShipmentScanned",
                              {"order_id": order_id, "direction": direction}, event_id, order_id,
-                             occurred_at, scan, stream=direction)
+                             occurred_at, scan, scan_kind(direction, event_type))
 
     def _return_moved(
         self,

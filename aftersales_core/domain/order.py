@@ -24,7 +24,10 @@ from aftersales_core.errors import (
 )
 from aftersales_core.money import Money
 
-ORDER_FACTS = "order"  # the stream of OrderPlaced, OrderPaid, OrderCancelled (orders.v1)
+
+def scan_kind(direction: str, scan: str) -> str:
+    """The kind of a shipment scan's fact, as Order.has_seen counts it: "outbound Delivered"."""
+    return f"{direction} {scan}"
 
 
 class Order(OrderWatchdog, Aggregate):
@@ -59,9 +62,9 @@ class Order(OrderWatchdog, Aggregate):
         self.customs_released_at: datetime | None = None
         self.delivered_at: datetime | None = None
         self.seen_event_ids: set[str] = set()
-        # the same ids per stream (ORDER_FACTS, or a scan's direction): a redelivery is
-        # recognised within its stream only (has_seen)
-        self.seen_in_stream: dict[str, set[str]] = {}
+        # the same ids per kind of fact ("OrderPlaced", "outbound Delivered"…): a
+        # redelivery is the same fact again (has_seen)
+        self.seen_by_kind: dict[str, set[str]] = {}
         self.refunds: dict[str, Decimal] = {}  # refund case id -> amount reserved
         self.returned: dict[str, dict[str, int]] = {}  # return case id -> line id -> units
         self.buyer_timezone: str | None = None
@@ -72,18 +75,18 @@ class Order(OrderWatchdog, Aggregate):
         self.deadlines: dict[str, Deadline] = {}  # the logistics watchdog, per shipment
 
     # ---- facts from upstream ------------------------------------------------------------
-    def has_seen(self, event_id: str, stream: str = ORDER_FACTS) -> bool:
-        """Whether this fact was delivered already. An event id counts within its stream: the
-        order's own facts (placed, paid, cancelled: ``ORDER_FACTS``), its outbound scans, its
-        return scans. So a fact never passes for the redelivery of another stream's fact: a
-        carrier, who may report return scans only, cannot make the order's placement, a
-        payment or the outbound delivery be dropped as "already seen" by sending a scan under
-        its event id first."""
-        return event_id in self.seen_in_stream.get(stream, ())
+    def has_seen(self, event_id: str, kind: str) -> bool:
+        """Whether this fact was delivered already: its event id was seen on a fact of its
+        kind ("OrderPlaced", "OrderPaid", "OrderCancelled", a scan_kind). A redelivery."""
+        return event_id in self.seen_by_kind.get(kind, ())
 
-    def _seen(self, event_id: str, stream: str) -> None:
+    def kind_of(self, event_id: str) -> str | None:
+        """The kind of the fact that holds this event id (None when none does)."""
+        return next((kind for kind, ids in self.seen_by_kind.items() if event_id in ids), None)
+
+    def _seen(self, event_id: str, kind: str) -> None:
         self.seen_event_ids.add(event_id)
-        self.seen_in_stream.setdefault(stream, set()).add(event_id)
+        self.seen_by_kind.setdefault(kind, set()).add(event_id)
 
     @event("Placed", topic="aftersales.order.Placed")
     def place(
@@ -107,7 +110,7 @@ class Order(OrderWatchdog, Aggregate):
         buyer_timezone: str | None = None,
         buyer_informed_of_return_cost: bool | None = None,
     ) -> None:
-        self._seen(event_id, ORDER_FACTS)
+        self._seen(event_id, "OrderPlaced")
         self.placed = True
         self.buyer_timezone = buyer_timezone
         self.buyer_informed_of_return_cost = buyer_informed_of_return_cost
@@ -133,7 +136,7 @@ class Order(OrderWatchdog, Aggregate):
         timestamp: datetime,
         extra: str = "",
     ) -> None:
-        self._seen(event_id, ORDER_FACTS)
+        self._seen(event_id, "OrderPaid")
         self.payments[payment_id] = amount
         self.currency = self.currency or currency
         if self.first_paid_at is None or paid_at < self.first_paid_at:
@@ -148,7 +151,7 @@ class Order(OrderWatchdog, Aggregate):
         timestamp: datetime,
         extra: str = "",
     ) -> None:
-        self._seen(event_id, ORDER_FACTS)
+        self._seen(event_id, "OrderCancelled")
         self.cancelled_at = cancelled_at
 
     @event("ShipmentScanned", topic="aftersales.order.ShipmentScanned")
@@ -165,7 +168,7 @@ class Order(OrderWatchdog, Aggregate):
         timestamp: datetime,
         extra: str = "",
     ) -> None:
-        self._seen(event_id, direction)
+        self._seen(event_id, scan_kind(direction, scan))
         shipment = self.shipments.setdefault(
             shipment_id, {"carrier": carrier, "direction": direction, "scans": []}
         )
