@@ -75,14 +75,6 @@ class Assignments(StoreTable):
                 found[case_id] = Assignment(case_id, assignee, by, datetime.fromisoformat(at))
         return found
 
-    def cases_of(self, assignee: str) -> set[str]:
-        """The cases whose latest assignment names ``assignee``."""
-        with self.transaction(commit=False) as tx:
-            rows = tx.rows(
-                f"SELECT case_id FROM {self.table} a WHERE assignee = ? AND seq = (SELECT "
-                f"MAX(seq) FROM {self.table} b WHERE b.case_id = a.case_id)", (assignee,))
-        return {r[0] for r in rows}
-
     def assigned(self) -> set[str]:
         """Every case that has an assignee."""
         with self.transaction(commit=False) as tx:

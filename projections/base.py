@@ -87,9 +87,6 @@ class Projection:
         """Event type -> handler (called as ``handler(projection, event, tx)``)."""
         return self._handlers
 
-    def wants(self, event_type: str) -> bool:
-        return event_type in self._handlers
-
     def apply(self, event: Event, tx: Transaction) -> None:
         handler = self._handlers.get(event["type"])
         if handler is not None:

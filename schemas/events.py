@@ -200,8 +200,3 @@ def data_model(event_type: str) -> type[BaseModel]:
     return create_model(name, __config__=ConfigDict(extra="forbid", title=event_type),
                         **fields)
 
-
-def data_schemas() -> dict[str, dict[str, Any]]:
-    """Event type -> the JSON Schema of its data (current class version)."""
-    return {event_type: data_model(event_type).model_json_schema()
-            for event_type in event_classes()}
