@@ -17,9 +17,9 @@ from typing import TypeVar
 from uuid import UUID, uuid4
 
 from aftersales_core.application.access import CASE_TYPES, Caller, case_facts
+from aftersales_core.application.concurrency import on_fresh_state
 from aftersales_core.application.results import CommandResult
 from aftersales_core.application.services import Services
-from aftersales_core.application.unit_of_work import on_fresh_state
 from aftersales_core.domain.ids import case_id_for, requested_case_id
 from dispatch.bodies import parse
 from dispatch.timing import check_time_of_act

@@ -10,8 +10,8 @@ from typing import Any
 import orjson
 
 from aftersales_core.application.access import Caller
+from aftersales_core.application.concurrency import on_fresh_state
 from aftersales_core.application.services import Services
-from aftersales_core.application.unit_of_work import on_fresh_state
 from aftersales_core.application.upstream import UpstreamResult
 from dispatch.timing import check_not_in_the_future
 from schemas.inbound import OrderCancelled, OrderPaid, OrderPlaced, UpstreamEvent

@@ -20,12 +20,13 @@ from eventsourcing.domain import Aggregate
 
 from aftersales_core.application.access import Access, Caller
 from aftersales_core.application.complaints import ComplaintService
+from aftersales_core.application.concurrency import on_fresh_state
 from aftersales_core.application.deadline_bookkeeping import DeadlineBookkeeping
 from aftersales_core.application.deadline_facts import breach_inputs, order_of, watchdog_inputs
 from aftersales_core.application.logistics import CATEGORY_OF
 from aftersales_core.application.returns import returned_lines, shipping_decision
 from aftersales_core.application.store import Store
-from aftersales_core.application.unit_of_work import UnitOfWork, on_fresh_state
+from aftersales_core.application.unit_of_work import UnitOfWork
 from aftersales_core.domain.actor import POLICY, Actor
 from aftersales_core.domain.base import require_aware
 from aftersales_core.domain.deadlines import Breach, Deadline, DeadlineRules

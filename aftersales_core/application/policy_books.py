@@ -22,11 +22,11 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import ApplicationRecorder, Mapper, Notification
 
+from aftersales_core.application.concurrency import on_fresh_state
 from aftersales_core.decisions import JSON, PolicyDecision
 from aftersales_core.domain.ids import check_merchant_id
 from aftersales_core.domain.policy_book import PolicyBook, check_reason, policy_book_id
 from aftersales_core.errors import (
-    ConcurrentChangeError,
     InvalidCommandError,
     PreconditionFailedError,
     UnknownVersionError,
@@ -53,7 +53,6 @@ A = TypeVar("A", bound=Aggregate)
 _DECISION_MARK = b'"policy_decision"'
 _DEADLINE_TOPICS = (".DeadlineScheduled", ".DeadlineCancelled", ".DeadlineBreached")
 _REFUND_OPENED = "aftersales.refund.Requested"  # names the return a refund settles
-ATTEMPTS = 5  # a set that keeps losing races with other writers this often is a conflict
 
 
 class BookStore(Protocol):
@@ -211,7 +210,8 @@ class PolicyBooks:
         book = lawful(validate(document))
         canonical = canonical_document(book)
         book_id = book_id_of(merchant_id)
-        for attempt in range(ATTEMPTS):
+
+        def set_on_fresh_state() -> PolicyBook:  # again when another writer set one meanwhile
             aggregate = self._aggregate(book_id) or PolicyBook(
                 owner=book_id.owner, merchant_id=book_id.merchant_id, timestamp=at)
             if expected is not None and aggregate.latest != expected:
@@ -220,14 +220,10 @@ class PolicyBooks:
                     f"{expected}: it changed since you read it; read it again and decide anew")
             aggregate.set_version(canonical, digest(canonical), by, role, reason, at,
                                   base_hash=_builtin_hash())
-            try:
-                self.save(aggregate)
-            except ConcurrentChangeError:  # another writer set a version meanwhile
-                if attempt == ATTEMPTS - 1:
-                    raise
-                continue
-            break
-        return self._version_of(book_id, aggregate, None)
+            self.save(aggregate)
+            return aggregate
+
+        return self._version_of(book_id, on_fresh_state(set_on_fresh_state), None)
 
     # ---- deciding --------------------------------------------------------------------------
     def rulebook(self, book_id: BookId, version: int) -> Rulebook:

@@ -8,28 +8,12 @@ save can skip them. Then every pending event of the batch is saved atomically, o
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Protocol, TypeVar
+from collections.abc import Sequence
+from typing import Protocol
 
 from eventsourcing.domain import Aggregate
 
 from aftersales_core.application.store import Effect, Store
-from aftersales_core.errors import ConcurrentChangeError
-
-T = TypeVar("T")
-ATTEMPTS = 5  # a command that keeps losing races this often raises ConcurrentChangeError
-
-
-def on_fresh_state(attempt: Callable[[], T], attempts: int = ATTEMPTS) -> T:
-    """Run a command (load, decide, commit); when another writer changed an aggregate it
-    loaded, run it again on fresh state, up to ``attempts`` times in all (the one retry of
-    concurrent changes: commands, upstream facts, deadline firings)."""
-    for _ in range(attempts - 1):
-        try:
-            return attempt()
-        except ConcurrentChangeError:
-            continue
-    return attempt()
 
 
 class SaveStep(Protocol):
