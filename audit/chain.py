@@ -15,7 +15,6 @@ Row = tuple[int, str, int, str, bytes]
 _FIELD = struct.Struct(">qI")  # an integer and the length of the text that follows it
 _ENTRY = struct.Struct(">q8sII")  # position, chain hash prefix, identity CRC, state CRC
 _END = 2**63 - 1
-_DECISION_MARK = b'"policy_decision"'
 _position = itemgetter(0)
 OnProgress = Callable[[int, int], None]  # (position reached, store end)
 

@@ -9,8 +9,9 @@ from uuid import UUID
 from eventsourcing.persistence import Mapper, StoredEvent
 
 from aftersales_core import policies
+from aftersales_core.application.decision_history import DECISION_MARK, decisions_in
 from aftersales_core.decisions import PolicyDecision
-from audit.chain import _DECISION_MARK, Row
+from audit.chain import Row
 from audit.reports import DecisionMismatch, VerifyReport
 
 Rerun = Callable[[PolicyDecision], PolicyDecision]
@@ -21,7 +22,7 @@ def rerun_decisions(mapper: Mapper[UUID], rows: Sequence[Row], report: VerifyRep
     """Re-run every decision recorded in these stored events (``rerun``: with the settings
     each used, its policy book's); record what differs."""
     assert report.decisions_checked is not None
-    mark = None if mapper.cipher or mapper.compressor else _DECISION_MARK
+    mark = None if mapper.cipher or mapper.compressor else DECISION_MARK
     for row in rows:
         state: Any = row[4]
         if not isinstance(state, bytes) or (mark is not None and mark not in state):
@@ -69,11 +70,7 @@ def decisions_of(mapper: Mapper[UUID], row: Row) -> list[PolicyDecision]:
             originator_id=UUID(row[1]), originator_version=row[2], topic=row[3], state=row[4]
         )
     )
-    found: list[PolicyDecision] = []
-    for value in vars(event).values():
-        items = value if isinstance(value, (list, tuple)) else (value,)
-        found += [item for item in items if isinstance(item, PolicyDecision)]
-    return found
+    return decisions_in(event)
 
 
 def _case_id(stored: Any) -> str:

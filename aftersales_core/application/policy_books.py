@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cache
@@ -20,9 +20,10 @@ from typing import Any, Protocol, TypeVar
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import ApplicationRecorder, Mapper, Notification
+from eventsourcing.persistence import ApplicationRecorder, Mapper
 
 from aftersales_core.application.concurrency import on_fresh_state
+from aftersales_core.application.decision_history import history_of_decisions
 from aftersales_core.decisions import JSON, PolicyDecision
 from aftersales_core.domain.ids import check_merchant_id
 from aftersales_core.domain.policy_book import PolicyBook, check_reason, policy_book_id
@@ -31,7 +32,6 @@ from aftersales_core.errors import (
     PreconditionFailedError,
     UnknownVersionError,
 )
-from aftersales_core.outcomes import DeadlineAction, DeadlineState
 from aftersales_core.policybook import rulebook as rulebooks
 from aftersales_core.policybook.builtin import builtin_book
 from aftersales_core.policybook.canonical import digest
@@ -50,9 +50,6 @@ from aftersales_core.policybook.rulebook import (
 from aftersales_core.policybook.simulate import DeadlineEnd, Recorded, Report, simulate
 
 A = TypeVar("A", bound=Aggregate)
-_DECISION_MARK = b'"policy_decision"'
-_DEADLINE_TOPICS = (".DeadlineScheduled", ".DeadlineCancelled", ".DeadlineBreached")
-_REFUND_OPENED = "aftersales.refund.Requested"  # names the return a refund settles
 
 
 class BookStore(Protocol):
@@ -262,40 +259,11 @@ class PolicyBooks:
         return rulebooks.rerun(decision, self)
 
     # ---- what if ---------------------------------------------------------------------------
-    def recorded(self, batch: int = 5000) -> Iterator[tuple[Notification, Any]]:
-        """Every stored event holding a decision or a deadline's life, and every refund's
-        opening (the return it settles), in store order."""
-        position = 1
-        while True:
-            page = self.store.recorder.select_notifications(position, batch)
-            for item in page:
-                if _DECISION_MARK in item.state or item.topic.endswith(_DEADLINE_TOPICS) \
-                        or item.topic == _REFUND_OPENED:
-                    yield item, self.store.mapper.to_domain_event(item)
-            if len(page) < batch:
-                return
-            position = page[-1].id + 1
-
     def history_of_decisions(self, merchant_id: str | None = None
                              ) -> tuple[list[Recorded], list[DeadlineEnd]]:
-        """The recorded decisions (only those of ``merchant_id`` when given: memory grows with
-        that merchant's history, not the store's) and how every deadline ended."""
-        records: list[Recorded] = []
-        ends = _DeadlineEnds()
-        sources: dict[str, str] = {}  # refund case -> the return it settles
-        for item, event in self.recorded():
-            case_id = str(item.originator_id)
-            if item.topic.endswith(_DEADLINE_TOPICS):
-                ends.apply(case_id, item.topic, event)
-            source = getattr(event, "source_case_id", None)
-            if source:
-                sources[case_id] = str(source)
-            for decision in decisions_in(event):
-                if merchant_id is None or (decision.book or {}).get("merchant_id") == \
-                        merchant_id:
-                    records.append(Recorded(item.id, case_id, event.timestamp, decision,
-                                            sources.get(case_id)))
-        return records, ends.all()
+        """The recorded decisions (only those of ``merchant_id`` when given) and how every
+        deadline ended (application/decision_history.py)."""
+        return history_of_decisions(self.store.recorder, self.store.mapper, merchant_id)
 
     def simulate(self, merchant_id: str, proposed: Book, since: datetime | None = None,
                  until: datetime | None = None) -> tuple[Report, JSON]:
@@ -328,42 +296,3 @@ class PolicyBooks:
 def _builtin_hash() -> str:
     """The hash of version 0 of every book (the built-in defaults)."""
     return digest(canonical_document(builtin_book()))
-
-
-def decisions_in(event: Any) -> list[PolicyDecision]:
-    """Every policy decision an event holds (a decision, or a list of them)."""
-    found: list[PolicyDecision] = []
-    for value in vars(event).values():
-        items = value if isinstance(value, (list, tuple)) else (value,)
-        found += [item for item in items if isinstance(item, PolicyDecision)]
-    return found
-
-
-class _DeadlineEnds:
-    """How each scheduled deadline ended, folded from the deadline events of every case."""
-
-    def __init__(self) -> None:
-        self.open: dict[tuple[str, str], DeadlineEnd] = {}
-        self.closed: list[DeadlineEnd] = []
-
-    def apply(self, case_id: str, topic: str, event: Any) -> None:
-        key = (case_id, event.name)
-        if topic.endswith(".DeadlineScheduled"):
-            previous = self.open.pop(key, None)
-            if previous is not None:
-                self.closed.append(previous)
-            self.open[key] = DeadlineEnd(case_id, event.name, event.since.isoformat(), "open",
-                                         None)
-            return
-        current = self.open.pop(key, None)
-        if current is None:
-            return
-        if topic.endswith(".DeadlineCancelled"):
-            state = "met" if event.reason == DeadlineState.MET else "cancelled"
-        else:
-            state = "late" if event.action == DeadlineAction.LATE else "fired"
-        at = event.fired_at if state == "fired" else event.timestamp
-        self.closed.append(DeadlineEnd(case_id, current.name, current.since, state, at))
-
-    def all(self) -> list[DeadlineEnd]:
-        return [*self.closed, *self.open.values()]
