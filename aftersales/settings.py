@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from pydantic import (
     AliasChoices,
+    BaseModel,
     Field,
     SecretStr,
     ValidationError,
@@ -23,13 +24,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from aftersales.secrets import (  # noqa: F401 (also read from here, as before they moved)
-    ENV_FILE,
-    ScrubSecrets,
-    configured_secrets,
-    redact,
-    scrub,
-)
+from aftersales.secrets import ENV_FILE
 from projections.db import database_file, postgres_params
 
 if TYPE_CHECKING:
@@ -197,13 +192,36 @@ class Settings(BaseSettings):
         try:
             return cls(**given)
         except ValidationError as error:
-            problems = []
-            for problem in error.errors(include_url=False, include_input=False):
-                field = str(problem["loc"][0]) if problem["loc"] else ""
-                message = problem["msg"].removeprefix("Value error, ")
-                named = variable(field) if field in cls.model_fields else field
-                problems.append(f"{named}: {message}" if named else message)
-            raise ConfigError("invalid configuration: " + "; ".join(problems)) from None
+            raise config_error(
+                error, lambda field: variable(field) if field in cls.model_fields else field
+            ) from None
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def config_error(error: ValidationError, name_of: Callable[[str], str]) -> ConfigError:
+    """A ConfigError naming, for each problem, the variable ``name_of`` gives its field (the
+    problem alone when that is empty) and what is wrong, never the value."""
+    problems = []
+    for problem in error.errors(include_url=False, include_input=False):
+        field = str(problem["loc"][0]) if problem["loc"] else ""
+        message = problem["msg"].removeprefix("Value error, ")
+        named = name_of(field)
+        problems.append(f"{named}: {message}" if named else message)
+    return ConfigError("invalid configuration: " + "; ".join(problems))
+
+
+def from_variables(model: type[M], names: Mapping[str, str],
+                   environ: Mapping[str, str] | None = None) -> M:
+    """``model`` from the variables ``names`` gives its fields (``environ``, else the process
+    environment; an empty one is unset); a ConfigError names each bad variable."""
+    env = os.environ if environ is None else environ
+    values = {field: env.get(name) for field, name in names.items()}
+    try:
+        return model.model_validate({k: v for k, v in values.items() if v})
+    except ValidationError as error:
+        raise config_error(error, lambda field: names.get(field, "configuration")) from None
 
 
 def check_url(url: str) -> None:

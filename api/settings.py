@@ -5,13 +5,12 @@ Errors name the variable and what is wrong, never its value."""
 from __future__ import annotations
 
 import ipaddress
-import os
 from collections.abc import Mapping
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, Field, ValidationError, model_validator
+from pydantic import BaseModel, Field, model_validator
 
-from aftersales.settings import ConfigError
+from aftersales.settings import from_variables
 
 ENV = {
     "max_body_bytes": "AFTERSALES_API_MAX_BODY_BYTES",
@@ -107,14 +106,4 @@ class ApiSettings(BaseModel):
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> ApiSettings:
-        env = os.environ if environ is None else environ
-        values = {field: env.get(variable) for field, variable in ENV.items()}
-        try:
-            return cls.model_validate({k: v for k, v in values.items() if v})
-        except ValidationError as error:
-            problems = []
-            for problem in error.errors(include_url=False, include_input=False):
-                field = str(problem["loc"][0]) if problem["loc"] else ""
-                message = problem["msg"].removeprefix("Value error, ")
-                problems.append(f"{ENV.get(field, 'configuration')}: {message}")
-            raise ConfigError("invalid configuration: " + "; ".join(problems)) from None
+        return from_variables(cls, ENV, environ)

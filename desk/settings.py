@@ -3,13 +3,12 @@ the variable, never its value."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from typing import Literal
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field
 
-from aftersales.settings import ConfigError
+from aftersales.settings import from_variables
 
 ENV = {
     "session_hours": "AFTERSALES_DESK_SESSION_HOURS",
@@ -32,13 +31,4 @@ class DeskSettings(BaseModel):
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> DeskSettings:
-        env = os.environ if environ is None else environ
-        values = {field: env.get(variable) for field, variable in ENV.items()}
-        try:
-            return cls.model_validate({k: v for k, v in values.items() if v})
-        except ValidationError as error:
-            problems = []
-            for problem in error.errors(include_url=False, include_input=False):
-                field = str(problem["loc"][0]) if problem["loc"] else ""
-                problems.append(f"{ENV.get(field, 'configuration')}: {problem['msg']}")
-            raise ConfigError("invalid configuration: " + "; ".join(problems)) from None
+        return from_variables(cls, ENV, environ)
