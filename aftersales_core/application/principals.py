@@ -28,7 +28,8 @@ from aftersales_core.application.store import Store
 from aftersales_core.domain.actor import Actor
 from aftersales_core.domain.ids import principal_aggregate_id
 from aftersales_core.domain.principal_names import is_system_name, normalise_name, user_name
-from aftersales_core.domain.principals import BOOTSTRAP, Principal, Role
+from aftersales_core.domain.principals import Principal
+from aftersales_core.domain.roles import BOOTSTRAP, Role
 from aftersales_core.errors import (
     ConcurrentChangeError,
     InvalidCommandError,

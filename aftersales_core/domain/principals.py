@@ -18,12 +18,7 @@ from eventsourcing.domain import Aggregate, event
 from aftersales_core.domain.actor import Actor
 from aftersales_core.domain.base import require_aware
 from aftersales_core.domain.ids import check_customer_id, principal_aggregate_id
-from aftersales_core.domain.roles import (  # noqa: F401 (also read from here)
-    BOOTSTRAP,
-    GRANTABLE,
-    SYSTEM_ONLY,
-    Role,
-)
+from aftersales_core.domain.roles import GRANTABLE, SYSTEM_ONLY, Role
 from aftersales_core.errors import InvalidCommandError, NotAuthorisedError
 
 

@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from aftersales_core.domain.principals import GRANTABLE, Principal
+from aftersales_core.domain.principals import Principal
+from aftersales_core.domain.roles import GRANTABLE
 from aftersales_core.errors import InvalidCommandError, NotAuthorisedError
 from tests.unit.domain import builders as b
 
