@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 import typer
 
 from aftersales import exit_codes
-from aftersales.errors import classify
+from aftersales.errors import exit_for
 from aftersales.identity import AsPrincipal, caller_for
 from aftersales.output import Format as RowsFormat
 from aftersales.output import console, emit_json_line, emit_rows, errors, fail, table
@@ -48,9 +48,7 @@ def seal(
             datetime.now(UTC)
         )
     except Exception as problem:  # every failure has its exit code and one line
-        code, message = classify(problem)
-        fail(message)
-        raise typer.Exit(code) from None
+        raise exit_for(problem) from None
     finally:
         app.close()
     _show_seal(result, fmt)
@@ -106,9 +104,7 @@ def verify(
                              rerun=app.store.books.rerun).verify(
                 decisions=decisions, anchors=anchors, progress=on_progress)
     except Exception as problem:  # every failure has its exit code and one line
-        code, message = classify(problem)
-        fail(message)
-        raise typer.Exit(code) from None
+        raise exit_for(problem) from None
     finally:
         app.close()
     _show_report(report, fmt)
@@ -217,10 +213,8 @@ def denials(
         rows = SqlDenialLog(app.store.recorder).list(
             since=after, principal=principal, operation=operation, limit=limit
         )
-    except Exception as problem:  # classified; unknown failures are re-raised
-        code, message = classify(problem)
-        fail(message)
-        raise typer.Exit(code) from None
+    except Exception as problem:  # every failure has its exit code and one line
+        raise exit_for(problem) from None
     finally:
         app.close()
     if fmt != "json":

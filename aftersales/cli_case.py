@@ -9,10 +9,10 @@ import typer
 from rich.markup import escape
 
 from aftersales import exit_codes
-from aftersales.errors import classify
+from aftersales.errors import exit_for
 from aftersales.identity import AsPrincipal, caller_for
 from aftersales.inputs import time_option
-from aftersales.output import console, emit_json_line, fail, printable, table
+from aftersales.output import console, emit_json_line, printable, table
 
 if TYPE_CHECKING:
     from aftersales_core.application.history import CaseHistory
@@ -37,9 +37,7 @@ def _load(
         caller = caller_for(services, name, operation)
         return services.reads.case(caller, case_id, at, operation)
     except Exception as problem:  # every failure has its exit code and one line
-        code, message = classify(problem)
-        fail(message)
-        raise typer.Exit(code) from None
+        raise exit_for(problem) from None
     finally:
         if app is None:
             services.close()

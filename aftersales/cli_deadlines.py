@@ -11,11 +11,11 @@ from uuid import UUID
 import typer
 
 from aftersales import exit_codes
-from aftersales.errors import classify
+from aftersales.errors import exit_for
 from aftersales.identity import AsPrincipal, caller_for
 from aftersales.inputs import time_option
 from aftersales.output import Format as RowsFormat
-from aftersales.output import console, emit_rows, errors, fail, table
+from aftersales.output import console, emit_rows, errors, table
 
 deadlines_app = typer.Typer(
     help="Deadlines: list the open ones, fire the due ones.", no_args_is_help=True
@@ -48,9 +48,7 @@ def fire(
         scheduler = Scheduler(app, scheduler_principal(app))
         fired = [f.to_json() for f in scheduler.fire_due(at)]
     except Exception as problem:  # every failure has its exit code and one line
-        code, message = classify(problem)
-        fail(message)
-        raise typer.Exit(code) from None
+        raise exit_for(problem) from None
     finally:
         app.close()
     if fmt != "table":
@@ -100,9 +98,7 @@ def list_open(
         index.catch_up()
         rows = [{k: d.to_json()[k] for k in OPEN_COLUMNS} for d in index.listing(case, before)]
     except Exception as problem:  # every failure has its exit code and one line
-        code, message = classify(problem)
-        fail(message)
-        raise typer.Exit(code) from None
+        raise exit_for(problem) from None
     finally:
         app.close()
     emit_rows(rows, fmt, "open deadlines", OPEN_COLUMNS)

@@ -13,7 +13,7 @@ import typer
 from rich.markup import escape
 
 from aftersales import exit_codes
-from aftersales.errors import classify
+from aftersales.errors import exit_for
 from aftersales.identity import AsPrincipal, caller_for
 from aftersales.inputs import opened, time_option
 from aftersales.output import (
@@ -57,10 +57,8 @@ def _app() -> Iterator[Services]:
     app = build_app()
     try:
         yield app
-    except Exception as problem:  # classified; unknown failures are re-raised
-        code, message = classify(problem)
-        fail(message)
-        raise typer.Exit(code) from None
+    except Exception as problem:  # every failure has its exit code and one line
+        raise exit_for(problem) from None
     finally:
         app.close()
 

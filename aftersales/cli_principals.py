@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Literal, TypeVar
 import typer
 
 from aftersales import exit_codes
-from aftersales.errors import classify
+from aftersales.errors import classify, exit_for
 from aftersales.identity import AsPrincipal, caller_for
 from aftersales.inputs import opened, read_documents
 from aftersales.output import Format, console, emit_json_line, emit_rows, errors, fail, table
@@ -44,10 +44,8 @@ def _run(work: Callable[[Services], T]) -> T:
     app = build_app()
     try:
         return work(app)
-    except Exception as problem:  # classified; unknown failures are re-raised
-        code, message = classify(problem)
-        fail(message)
-        raise typer.Exit(code) from None
+    except Exception as problem:  # every failure has its exit code and one line
+        raise exit_for(problem) from None
     finally:
         app.close()
 

@@ -22,7 +22,7 @@ import orjson
 import typer
 
 from aftersales import exit_codes
-from aftersales.errors import classify
+from aftersales.errors import exit_for
 from aftersales.identity import AsPrincipal, caller_for
 from aftersales.output import (
     console,
@@ -67,10 +67,8 @@ def _run(work: Callable[[Services], T]) -> T:
     app = build_app()
     try:
         return work(app)
-    except Exception as problem:  # classified; every failure has its exit code and one line
-        code, message = classify(problem)
-        fail(message)
-        raise typer.Exit(code) from None
+    except Exception as problem:  # every failure has its exit code and one line
+        raise exit_for(problem) from None
     finally:
         app.close()
 

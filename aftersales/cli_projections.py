@@ -11,7 +11,7 @@ import orjson
 import typer
 
 from aftersales import exit_codes
-from aftersales.errors import classify
+from aftersales.errors import exit_for
 from aftersales.identity import AsPrincipal, caller_for
 from aftersales.lazy_help import lazy_help
 from aftersales.output import (
@@ -112,9 +112,7 @@ def _scope(name: str | None, table: str, db: ReadDatabase) -> tuple[QueryScope, 
         scope = app.reads.query_scope(caller_for(app, name, "QueryProjection"), table)
         return scope, describe_lag(pending_events(app, db, queryable_tables()[table]))
     except DomainError as problem:
-        code, message = classify(problem)
-        fail(message)
-        raise typer.Exit(code) from None
+        raise exit_for(problem) from None
     finally:
         app.close()
 
@@ -154,9 +152,7 @@ def require_read(name: str | None, operation: str) -> None:
     try:
         app.reads.require(caller_for(app, name, operation), operation)
     except DomainError as problem:
-        code, message = classify(problem)
-        fail(message)
-        raise typer.Exit(code) from None
+        raise exit_for(problem) from None
     finally:
         app.close()
 

@@ -9,9 +9,11 @@ import logging
 import sqlite3
 import sys
 
+import typer
+
 from aftersales import exit_codes
 from aftersales.inputs import InputFileError
-from aftersales.output import OutputFileError
+from aftersales.output import OutputFileError, fail
 from aftersales.secrets import scrub
 from aftersales_core.errors import (
     ConcurrentChangeError,
@@ -41,6 +43,13 @@ def classify(problem: BaseException) -> tuple[int, str]:
     if code == exit_codes.INTERNAL:
         log.debug("internal error", exc_info=problem)
     return code, one_line(message)
+
+
+def exit_for(problem: BaseException) -> typer.Exit:
+    """Print a failure's one line; the exit that carries its code (``raise exit_for(p)``)."""
+    code, message = classify(problem)
+    fail(message)
+    return typer.Exit(code)
 
 
 def raised_by(problem: BaseException, module: str, *names: str) -> bool:
