@@ -99,9 +99,9 @@ class InboundConsumer:
         self._consumer = self.make_consumer()
         self._consumer.subscribe([self.orders_topic, self.shipments_topic])
 
-    def _poll(self) -> None:
+    def _poll(self) -> int:
         assert self._consumer is not None
-        self.poll_once(self._consumer)
+        return self.poll_once(self._consumer)  # 0, an empty poll, is idle (error_policy.py)
 
     def _leave(self) -> None:
         if self._consumer is not None:

@@ -19,6 +19,7 @@ import logging
 import random
 import sys
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -53,6 +54,8 @@ def classify(error: BaseException) -> Failure:
     return Failure.OURS
 
 
+# a worker's step returns how much it did: 0 (or False) when it found nothing to do (an empty
+# poll, nothing to publish), anything else (a count, None) when it went through
 Step = Callable[[], object]
 Hook = Callable[[], None]
 FAILING_AFTER = 2  # failures in a row before a worker's health says it keeps failing
@@ -91,6 +94,11 @@ class ErrorPolicy:
 
     first_delay: float = 0.5  # seconds before the first retry
     max_delay: float = 10.0  # the delay doubles up to this
+    # an idle step (nothing to do) ends a streak of failures only this long into a session: a
+    # consumer's first polls after (re)joining its group come back empty whatever is wrong, so
+    # they prove nothing, and one failing on the same batch each time it gets it must be seen
+    # failing (and back off longer), not reset by the empty polls in between
+    settle: float = 30.0
     classify: Callable[[BaseException], Failure] = classify
     rng: random.Random = field(default_factory=random.Random)
 
@@ -112,6 +120,9 @@ class ErrorPolicy:
         failure ``failed`` hears of it (count it, reconnect), then the policy waits and opens
         a new session. Nothing escapes but BaseException (KeyboardInterrupt, SystemExit).
         ``streak`` keeps the failures in a row for the worker's health (observability.py).
+        A step that did something ends the failures in a row (and the back-off starts again
+        from ``first_delay``); an idle one (``step`` returned 0) only ``settle`` seconds into
+        its session.
 
         The session is closed before the wait: a consumer that stays in its group without
         polling would hold every other member's rebalance until the broker gives up on it."""
@@ -121,11 +132,13 @@ class ErrorPolicy:
             try:
                 if start is not None:
                     start()
+                opened = time.monotonic()
                 while not stop.is_set():
-                    step()
-                    failures = 0
-                    if streak is not None:
-                        streak.succeeded()
+                    did = step()
+                    if (did is None or did) or time.monotonic() - opened >= self.settle:
+                        failures = 0
+                        if streak is not None:
+                            streak.succeeded()
             except Exception as caught:
                 error = caught
             finally:

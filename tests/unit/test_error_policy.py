@@ -175,3 +175,54 @@ def test_a_streak_counts_failures_in_a_row_and_ends_with_the_next_step_through()
     assert seen == [(0, False, ""), (1, False, "KafkaTimeoutError"),
                     (2, True, "KafkaTimeoutError"), (3, True, "KafkaTimeoutError")]
     assert (streak.in_a_row, streak.failing, streak.since, streak.error) == (0, False, None, "")
+
+
+def test_a_consumer_failing_on_the_same_batch_after_empty_polls_keeps_failing() -> None:
+    """A consumer's first polls after (re)joining come back empty, then the batch fails again
+    (a read database whose disk is full): its health said "running" with "failure 1 in a row"
+    for ever, and it retried at the first delay, because each empty poll ended the streak."""
+    stop = threading.Event()
+    streak = Streak()
+    waits: list[float] = []
+    polls = iter([0, 0, "fail"] * 4)
+
+    class Policy(ErrorPolicy):
+        def delay(self, failures: int) -> float:
+            waits.append(super().delay(failures))
+            return 0.0
+
+    def poll() -> int:
+        step = next(polls, None)
+        if step is None:
+            stop.set()
+            return 0
+        if step == "fail":
+            raise sqlite3.OperationalError("database or disk is full")
+        return 0
+
+    Policy(first_delay=0.001, max_delay=1.0).keep_running("projections", stop, poll,
+                                                          streak=streak)
+    assert streak.in_a_row == 4 and streak.failing and streak.error == "OperationalError"
+    assert waits == sorted(waits) and waits[-1] >= 0.004  # backing off: 1, 2, 4, 8 ms ceilings
+
+
+def test_a_step_that_did_something_or_a_settled_idle_session_ends_the_streak() -> None:
+    stop = threading.Event()
+    streak = Streak()
+    did = iter(["fail", "fail", 3, "fail", "fail", 0])
+    seen: list[int] = []
+
+    def step() -> int:
+        seen.append(streak.in_a_row)
+        now = next(did, None)
+        if now is None:
+            stop.set()
+            return 0
+        if now == "fail":
+            raise OperationalError("down")
+        return int(now)
+
+    ErrorPolicy(first_delay=0.001, max_delay=0.001, settle=0.0).keep_running(
+        "test", stop, step, streak=streak)
+    assert seen == [0, 1, 2, 0, 1, 2, 0]  # 3 records, then an idle step once settled
+    assert not streak.failing
