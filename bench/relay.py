@@ -37,9 +37,9 @@ def _relay_once(app: Services, bootstrap: str, topic: str, expected: int,
     goal = expected if limit is None else min(limit, expected)
     try:
         started = time.perf_counter()
-        while relay.stats.published < goal:
+        while relay.stats.position < goal:  # store positions: principals' events are passed
             if relay.step() == 0:
-                raise RuntimeError(f"relay stopped at {relay.stats.published} of {goal}")
+                raise RuntimeError(f"relay stopped at {relay.stats.position} of {goal}")
         seconds = time.perf_counter() - started
     finally:
         producer.close(timeout=5)

@@ -167,7 +167,8 @@ class Relay:
         return False
 
     def step(self) -> int:
-        """Publish the next batch; returns how many events it published."""
+        """Publish the next batch; returns how many store events it went past (published, or
+        passed over as principals' events are)."""
         if self.stats.refused_at is not None and time.monotonic() < self._next_try:
             return 0
         self._learn_topic_limit()
@@ -179,7 +180,8 @@ class Relay:
             last = batch[outcome.acked - 1].id  # passed-over private events count as acked
             self.tracking.insert_tracking(Tracking(self.name, last))
             self.stats.position = last
-            self.stats.published += outcome.acked
+            # events sent to the topic: principals' events passed over are not published
+            self.stats.published += sum(is_relayed(n.topic) for n in batch[:outcome.acked])
             self.stats.batches += 1
             log.debug("relay %s: published positions %d..%d", self.name, batch[0].id, last)
         if outcome.refused is not None:

@@ -6,22 +6,28 @@ or late: the state was left after its due time), and its commands' outcomes and 
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import partial
 from uuid import uuid4
 
+import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 
 from aftersales.bootstrap import scheduler_principal
 from aftersales.observability import WorkerMetrics
 from aftersales_core.application.services import Services
+from consumers import kafka_clients
+from consumers.relay import Relay
 from scheduling.scheduler import Scheduler
+from tests.crash_helpers import private_positions, read_to_end
 from tests.factories import T0, caller, delivered_order
+from tests.kafka_fixtures import TestBroker
 
 REQUESTED = T0 + timedelta(days=5)
 
 
-def scrape(app: Services, scheduler: Scheduler) -> str:
+def scrape(app: Services, worker: object, name: str = "scheduler") -> str:
     registry = CollectorRegistry()
-    registry.register(WorkerMetrics(app, {"scheduler": scheduler}, lambda _: True, ""))
+    registry.register(WorkerMetrics(app, {name: worker}, lambda _: True, ""))
     return generate_latest(registry).decode()
 
 
@@ -48,3 +54,22 @@ def test_deadlines_fired_and_breached_and_the_scheduler_s_commands(app: Services
     assert scheduler.fire_due(REQUESTED + timedelta(hours=26)) == []  # nothing twice
     assert 'aftersales_deadlines_fired_total{' + labels.format("escalate") + '} 1.0' in scrape(
         app, scheduler)
+
+
+@pytest.mark.kafka
+def test_the_relay_counts_as_published_only_the_events_it_sent(
+        app: Services, kafka_broker: TestBroker, topic_prefix: str) -> None:
+    """Principals' events stay in the store: passed over, never sent. They were counted in
+    aftersales_relay_published_total, which then said more than the topic held."""
+    delivered_order(app, "o-1")
+    stored = app.store.recorder.max_notification_id() or 0
+    private = private_positions(app, stored)
+    assert private, "the store holds principals' events (the callers of the commands)"
+    topic = f"{topic_prefix}-case-events"
+    relay = Relay(app.store.recorder, app.store.factory.tracking_recorder(),
+                  partial(kafka_clients.producer, kafka_broker.bootstrap_servers), topic)
+    while relay.step():
+        pass
+    sent = len(read_to_end(kafka_broker.bootstrap_servers, topic))
+    assert relay.stats.position == stored and sent == stored - len(private)
+    assert f"aftersales_relay_published_total {float(sent)}" in scrape(app, relay, "relay")
