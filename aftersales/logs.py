@@ -4,6 +4,8 @@ topic, partition, offset and case id where a line is about one message or case).
 from __future__ import annotations
 
 import logging
+import sys
+import threading
 from datetime import UTC, datetime
 from typing import Any
 
@@ -36,6 +38,28 @@ def configure(verbosity: int, log_format: str) -> None:
     for name, level in QUIET.items():
         logging.getLogger(name).setLevel({0: level, 1: logging.WARNING}.get(verbosity,
                                                                          logging.DEBUG))
+    # what Python itself would print on stderr, bypassing the log's form and its scrubbing (an
+    # error in a __del__, as kafka-python's producer raises when dropped with records it
+    # could not send; an exception a thread did not catch; a warning): log lines too
+    logging.captureWarnings(True)
+    sys.unraisablehook = _log_unraisable
+    threading.excepthook = _log_thread_exception
+
+
+def _log_unraisable(unraisable: sys.UnraisableHookArgs) -> None:
+    what = unraisable.err_msg or "Exception ignored in"
+    logging.getLogger("py.unraisable").warning(
+        "%s: %s", what, "" if unraisable.object is None else repr(unraisable.object),
+        exc_info=unraisable.exc_value or (None, None, None))
+
+
+def _log_thread_exception(args: threading.ExceptHookArgs) -> None:
+    if args.exc_type is SystemExit:
+        return
+    name = "?" if args.thread is None else args.thread.name
+    logging.getLogger("py.threading").error(
+        "an exception the thread %s did not catch", name,
+        exc_info=args.exc_value or (None, None, None))
 
 
 class JsonLogFormatter(logging.Formatter):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import subprocess
+import sys
 from datetime import datetime
 
 import orjson
@@ -20,3 +22,36 @@ def test_a_json_log_line_has_an_rfc_3339_utc_time_and_its_fields() -> None:
     assert datetime.fromisoformat(line["time"]).timestamp() == 1_780_000_000.123456
     assert (line["level"], line["message"]) == ("warning", "dead-lettered x")
     assert (line["topic"], line["partition"], line["offset"]) == ("orders.v1", 2, 41)
+
+
+BYPASSING = """
+import threading, warnings
+from aftersales.logs import configure
+
+configure(0, "json")
+
+class Producer:  # as kafka-python's, dropped with records it could not send
+    def __del__(self):
+        raise TimeoutError("Timeout waiting for future")
+
+Producer()
+warnings.warn("a library's warning")
+thread = threading.Thread(target=lambda: 1 / 0, name="relay")
+thread.start()
+thread.join()
+"""
+
+
+def test_what_python_would_print_itself_comes_as_json_log_lines_too() -> None:
+    """An error in a __del__ (kafka-python's producer, dropped by a relay whose broker was
+    down), a thread's uncaught exception and a warning went to stderr as raw text, in the
+    middle of `--log-format json` lines."""
+    done = subprocess.run([sys.executable, "-c", BYPASSING], capture_output=True, text=True,
+                          timeout=60, check=True)
+    lines = [orjson.loads(line) for line in done.stderr.splitlines()]
+    assert [(x["logger"], x["level"]) for x in lines] == [
+        ("py.unraisable", "warning"), ("py.warnings", "warning"), ("py.threading", "error")]
+    assert "Producer.__del__" in lines[0]["message"]
+    assert "TimeoutError: Timeout waiting for future" in lines[0]["error"]
+    assert "a library's warning" in lines[1]["message"]
+    assert "relay" in lines[2]["message"] and "ZeroDivisionError" in lines[2]["error"]
