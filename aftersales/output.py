@@ -42,9 +42,10 @@ from aftersales.secrets import scrub
 from aftersales_core.text import TEXT_FORBIDDEN, shown_visibly
 
 Format = Literal["table", "json", "csv", "tsv"]
-# piped (not a terminal): as wide as the widest row, so no table is ever wrapped or cut
+# piped (not a terminal): as wide as the widest row, so no table is ever wrapped or cut; nor
+# is a line on stderr (a summary, a note) split in two in a log file
 console = Console() if sys.stdout.isatty() else Console(width=1_000_000)
-errors = Console(stderr=True)
+errors = Console(stderr=True) if sys.stderr.isatty() else Console(stderr=True, width=1_000_000)
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?")
