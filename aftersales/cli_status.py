@@ -22,7 +22,9 @@ def status(fmt: Annotated[Literal["table", "json"], typer.Option("--format")] = 
     case-events topic, per partition (a partition that lags shows even when the others are up
     to date).
 
-    Exits 7 when the relay is stuck, 5 when the broker cannot be reached."""
+    Exits 7 when the relay is stuck, or when a projection (or the relay) is beyond the event
+    store's last position (a read database of another store, a store restored from an older
+    copy); 5 when the broker cannot be reached."""
     from aftersales.bootstrap import build_app, build_read_db
     from aftersales.settings import Settings
     from consumers.case_events import count_relayed
@@ -60,6 +62,16 @@ def status(fmt: Annotated[Literal["table", "json"], typer.Option("--format")] = 
         console.print(table("relay", list(relay), [list(relay.values())]))
         shown = [{**r, "partition_lag": _lag_text(r["partition_lag"])} for r in rows]
         console.print(table("projections", list(shown[0]), ([*r.values()] for r in shown)))
+    ahead = [r for r in rows if r["position"] > store_end]
+    if ahead or relay["position"] > store_end:
+        what = (f"projection {ahead[0]['projection']} has applied up to position "
+                f"{ahead[0]['position']}" if ahead else
+                f"the relay has published up to position {relay['position']}")
+        fail(f"{what}, beyond the event store's last position {store_end}: the read database "
+             "or the store's tracking does not belong to this event store, or the store was "
+             "restored from an older copy (check AFTERSALES_DATABASE_URL and "
+             "AFTERSALES_READ_DATABASE_URL; after a restore, aftersales projections rebuild)")
+        raise typer.Exit(exit_codes.UNHEALTHY)
     if relay["refused_at"] is not None:
         fail(f"the relay is STUCK at store position {relay['refused_at']}: {relay['reason']}; "
              "events from there on are not published (see the relay's log)")

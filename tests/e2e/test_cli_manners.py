@@ -136,3 +136,21 @@ def test_help_texts_are_reflowed_paragraphs(tmp_path: Path) -> None:
     assert "A refused, denied or invalid command changes nothing" in text
     lines = [line.strip() for line in done.stdout.splitlines()]
     assert "denied or" not in lines and "6 denied)." not in lines
+
+
+def test_status_says_when_the_read_models_are_beyond_the_store(cli: Cli, tmp_path: Path
+                                                               ) -> None:
+    """A mistyped store URL (a new, empty store) or a store restored from an older copy: the
+    read models are ahead of it. `status` said lag 0 and exited 0."""
+    assert cli.run("projections", "catch-up").returncode == 0
+    good = cli.run("status", "--format", "json", as_=None)
+    assert good.returncode == 0, good.stderr
+    cli.env["AFTERSALES_DATABASE_URL"] = f"sqlite:///{tmp_path / 'evnets.sqlite'}"
+    wrong = cli.run("status", "--format", "json", as_=None)
+    assert wrong.returncode == 7, wrong.stderr
+    shown = json.loads(wrong.stdout)
+    assert shown["relay"]["store_position"] == 0
+    assert {p["position"] for p in shown["projections"]} != {0}
+    [error] = wrong.stderr.splitlines()
+    assert "beyond the event store's last position 0" in error
+    assert "AFTERSALES_DATABASE_URL" in error and "projections rebuild" in error
