@@ -9,14 +9,17 @@ in use refuses to start (exit 5)."""
 from __future__ import annotations
 
 import ipaddress
+import logging
 import os
 import shutil
+import sys
 import tempfile
 from typing import Annotated, Any
 
 import typer
 
 from aftersales import exit_codes
+from aftersales.logs import JsonLogFormatter, chosen
 from aftersales.output import errors, fail
 from aftersales.ports import PortClaimError, address_of, claim_port, url_of
 
@@ -65,8 +68,13 @@ def serve(
         log_dictconfig=_logging(log_level.upper()), log_access=False,
         workers_kill_timeout=30, respawn_failed_workers=True,
     )
-    errors.print(f"serving on {url_of(address, port)} ({workers} worker(s)); Ctrl-C stops",
-                 highlight=False)
+    serving = f"serving on {url_of(address, port)} ({workers} worker(s)); Ctrl-C stops"
+    if chosen["format"] == "json":  # every line of the log one JSON object
+        said = logging.LogRecord("aftersales.serve", logging.INFO, __file__, 0, serving, None,
+                                 None)
+        print(JsonLogFormatter().format(said), file=sys.stderr, flush=True)
+    else:
+        errors.print(serving, highlight=False)
     try:
         server.serve()
     except RuntimeError as refused:  # granian's bind: taken since the claim by another program
@@ -90,12 +98,16 @@ def _loopback(host: str) -> bool:
 
 
 def _logging(level: str) -> dict[str, Any]:
-    """Log lines on stderr, every configured secret scrubbed out."""
+    """Log lines on stderr, every configured secret scrubbed out, in the form `--log-format`
+    chose (one JSON object per line, or text)."""
+    line: dict[str, Any] = (
+        {"()": "aftersales.logs.JsonLogFormatter"} if chosen["format"] == "json"
+        else {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"})
     return {
         "version": 1,
         "disable_existing_loggers": False,
         "filters": {"scrub": {"()": "aftersales.secrets.ScrubSecrets"}},
-        "formatters": {"line": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+        "formatters": {"line": line},
         "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "line",
                                 "filters": ["scrub"], "stream": "ext://sys.stderr"}},
         "root": {"level": "WARNING", "handlers": ["stderr"]},

@@ -23,10 +23,16 @@ PROJECT_LOGGERS = ("aftersales", "aftersales_core", "schemas", "dispatch", "cons
 QUIET = {"kafka": logging.CRITICAL}
 
 
+#: The form chosen by `--log-format` (configure): commands that set up logging of their own
+#: (serve's server processes) take it from here
+chosen = {"format": "text"}
+
+
 def configure(verbosity: int, log_format: str) -> None:
     """Lines on stderr, secrets scrubbed. 0: warnings and errors; 1 (-v): the project's own
     loggers at DEBUG, libraries (kafka-python, urllib3, psycopg, …) at WARNING; 2 (-vv):
     everything at DEBUG, the libraries' too."""
+    chosen["format"] = log_format
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger().setLevel(logging.DEBUG if verbosity >= 2 else logging.WARNING)
     for handler in logging.getLogger().handlers:

@@ -41,12 +41,14 @@ class ApiServer:
     process: subprocess.Popen[bytes] | None = None
     keys: dict[str, str] = field(default_factory=dict, repr=False)
 
-    def start(self, *args: str, timeout: float = 90.0) -> None:
+    def start(self, *args: str, timeout: float = 90.0, options: tuple[str, ...] = ()) -> None:
+        """Start `aftersales [options] serve --port P [args]`."""
         port = free_port()
         self.url = f"http://127.0.0.1:{port}"
         with open(self.log, "ab") as out:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "aftersales", "serve", "--port", str(port), *args],
+                [sys.executable, "-m", "aftersales", *options, "serve", "--port", str(port),
+                 *args],
                 env=self.env, stdout=out, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -258,6 +258,21 @@ def test_failed_authentications_slow_only_the_credential_that_fails(tmp_path: Pa
         server.stop()
 
 
+def test_the_servers_logs_take_the_chosen_log_format(tmp_path: Path) -> None:
+    """`aftersales --log-format json serve`: the server's own lines and every request's are
+    one JSON object each, as every other command's are."""
+    server = make_server(tmp_path, "sqlite")
+    server.start(options=("--log-format", "json"))
+    try:
+        with server.client("agent-1") as agent:
+            assert agent.get("/v1/me").status_code == 200
+    finally:
+        assert server.stop() == 0
+    lines = [line for line in server.log.read_text().splitlines() if line.strip()]
+    parsed = [json.loads(line) for line in lines]  # each line one JSON object
+    assert any(p["logger"] == "aftersales.api.requests" for p in parsed), lines
+
+
 def test_metrics_count_requests_commands_and_denials(api: ApiServer, world: World) -> None:
     with api.client("customer-c-2") as other:
         other.get(f"/v1/cases/{world.return_case}")
