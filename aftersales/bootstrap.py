@@ -97,6 +97,7 @@ def open_app(env: dict[str, str], attempts: int = 8, *,
     for attempt in range(attempts):
         try:
             store = store_class(env=env)
+            store.books.stopwatch = time.perf_counter  # `policy simulate` says how long it took
             table = open_key_table(store.recorder)
             keyring = Keyring(table, keks or configured_keks(env, table, environ))
             keyring.check()

@@ -1,0 +1,47 @@
+"""The house rules a reader can check mechanically (SPEC §2, the README's layout): the core
+imports nothing of the layers built on it, nor Kafka, nor a clock or randomness (time comes
+with the command or event, so replay and audit give the same decisions)."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CORE = ROOT / "aftersales_core"
+#: the project's layers built on the core, and what the core must not depend on besides
+ABOVE = {"aftersales", "api", "audit", "bench", "consumers", "database", "demo", "desk",
+         "dispatch", "privacy", "projections", "schemas", "tests", "workers", "kafka"}
+#: what reads the wall clock, a timer or randomness
+CLOCKS = {("datetime", "now"), ("datetime", "utcnow"), ("date", "today"), ("time", "time"),
+          ("time", "monotonic"), ("time", "perf_counter"), ("time", "process_time"),
+          ("os", "urandom"), ("uuid", "uuid1"), ("uuid", "uuid4")}
+NO_IMPORT = {"random", "secrets", "time"}  # randomness, and the time module (its clocks)
+
+
+def core_modules() -> Iterator[tuple[str, ast.Module]]:
+    for path in sorted(CORE.rglob("*.py")):
+        yield str(path.relative_to(ROOT)), ast.parse(path.read_text(), str(path))
+
+
+def imported(tree: ast.Module) -> Iterator[str]:
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            yield from (alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            yield node.module
+            yield from (f"{node.module}.{alias.name}" for alias in node.names)
+
+
+@pytest.mark.parametrize(("name", "tree"), list(core_modules()), ids=lambda x: str(x)[:60])
+def test_the_core_imports_no_layer_above_it_and_no_clock(name: str, tree: ast.Module) -> None:
+    found = set(imported(tree))
+    assert not {m for m in found if m.split(".")[0] in ABOVE}, name
+    assert not {m for m in found if m.split(".")[0] in NO_IMPORT}, name
+    assert not {m for m in found if tuple(m.split(".")[-2:]) in CLOCKS}, name
+    calls = {(node.value.id, node.attr) for node in ast.walk(tree)
+             if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)}
+    assert not calls & CLOCKS, (name, calls & CLOCKS)
