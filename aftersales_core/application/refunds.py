@@ -180,6 +180,11 @@ class RefundService:
         customs = case.latest("return.customs_return")
         if customs is not None:  # arrived back in the bonded zone in time, or not
             facts["tax_refundable"] = bool(customs.details.get("tax_refundable"))
+        elif eligibility is not None and eligibility.details.get("customs_return_required"):
+            # not decided yet (the goods are not back): the cross-border tax is refunded only
+            # once they arrive in the bonded zone in time; a later refund of the same units
+            # then takes it, the ledger of components knowing the items are refunded already
+            facts["tax_refundable"] = False
         cost = case.label["cost"] if case.label else None
         facts.update(
             inspection_grade=case.grade,

@@ -135,6 +135,25 @@ def test_a_return_that_arrives_on_day_46_is_no_customs_return(app: Services) -> 
     assert str(quota(app).remaining.amount) == "25401.00"
 
 
+def test_a_refund_before_the_goods_are_back_in_the_bonded_zone_keeps_the_tax(
+        app: Services) -> None:
+    """Staff may refund a cross-border return before its goods arrive; the cross-border tax is
+    refundable only once customs counts it a customs return (arrived in time), so it waits."""
+    bonded_order(app)
+    rid = request(app, "o-cn", RELEASED + timedelta(days=3)).case_id
+    ahead = app.refunds.request(caller(app, "agent-1"), uuid4(), "o-cn", "return",
+                                "refunded ahead of the goods", RELEASED + timedelta(days=4),
+                                source_case_id=str(rid), lines=[{"line_id": "1", "quantity": 1}])
+    assert app.store.load(RefundCase, ahead.case_id).components == {"items": "599.00"}
+    assert ahead.decisions[0].inputs["tax_refundable"] is False
+    ingest(app, shipment("o-cn", "Delivered", RELEASED + timedelta(days=20), direction="return"))
+    after = RELEASED + timedelta(days=21)
+    app.returns.inspect(caller(app, "warehouse-1"), rid, "A", after)
+    resolved = app.resolutions.resolve(caller(app, "agent-1"), rid, after)
+    rest = app.store.load(RefundCase, UUID(resolved.related["refund_case_id"]))
+    assert rest.components == {"taxes": "54.51"}  # a customs return now: the tax follows
+
+
 def test_case_show_and_the_read_model_show_the_buyers_quota(
         app: Services, tmp_path: Any) -> None:
     bonded_order(app)
