@@ -83,6 +83,7 @@ def customs_return(app: Finds, case: ReturnCase, order: Order, items: list[dict[
         return None
     ledger = order_quota(app, order)
     currency = order.currency or ""
+    facts = order.facts()
     used = None if ledger is None else ledger.used_by(order.order_id)
     restored = Money.zero(currency) if ledger is None else ledger.restored_for(order.order_id)
     decision = app.rules_for(order).evaluate("return.customs_return", {
@@ -92,6 +93,9 @@ def customs_return(app: Finds, case: ReturnCase, order: Order, items: list[dict[
         "returnless": case.returnless,
         "zone": eligibility.details.get("zone") or CUSTOMS.quota_zone,
         "lines": items,
+        "order_lines": facts["order_lines"],
+        "discount": facts["discount"],
+        "shipping_fee": facts["shipping_fee"],
         "quota_used_by_order": None if used is None else str(used.amount),
         "quota_restored_for_order": str(restored.amount),
     })

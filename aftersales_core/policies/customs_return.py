@@ -20,7 +20,8 @@ from aftersales_core.money import Money, total
 from aftersales_core.outcomes import CustomsReturn
 from aftersales_core.policies.calendar import zone
 from aftersales_core.policies.findings import Findings
-from aftersales_core.policies.reading import Reader, amount
+from aftersales_core.policies.reading import Line, Reader, amount
+from aftersales_core.policies.refund_components import cumulative, net_line_values
 from aftersales_core.policies.registry import policy
 
 POLICY_ID = "return.customs_return"
@@ -46,6 +47,26 @@ class CustomsReturnSettings:
 SETTINGS_V1 = CustomsReturnSettings()
 
 
+def transaction_value(read: Reader, lines: list[Line], currency: str) -> Money:
+    """v2: what the returned units were paid, as the quota counted the order (goods less their
+    share of the order discount, plus their share of the outbound freight, by list price)."""
+    order_lines = {line.line_id: line for line in read.lines("order_lines", currency)}
+    discount = read.money("discount", currency)
+    freight = read.money("shipping_fee", currency)
+    missing = [line.line_id for line in lines if line.line_id not in order_lines]
+    if missing:
+        raise read.error("lines", f"names lines the order does not have: {missing}")
+    net = net_line_values(list(order_lines.values()), discount)
+    goods = total([cumulative(net[line.line_id], Decimal(line.quantity),
+                              Decimal(order_lines[line.line_id].quantity)) for line in lines],
+                  currency)
+    weight = sum((line.unit_price.amount * line.quantity for line in order_lines.values()),
+                 Decimal(0))
+    taken = sum((order_lines[line.line_id].unit_price.amount * line.quantity for line in lines),
+                Decimal(0))
+    return goods + cumulative(freight, taken, weight)
+
+
 def decide(inputs: JSON, settings: CustomsReturnSettings, version: int) -> PolicyDecision:
     read = Reader(POLICY_ID, inputs)
     currency = read.currency()
@@ -62,7 +83,8 @@ def decide(inputs: JSON, settings: CustomsReturnSettings, version: int) -> Polic
     restored_before = read.money("quota_restored_for_order", currency)
 
     findings = Findings()
-    value = total([line.value for line in lines], currency)
+    value = total([line.value for line in lines], currency) if version < 2 else \
+        transaction_value(read, lines, currency)
     valid = False
     if returnless:
         findings.reject("customs.returnless", "a returnless refund: the goods stay with the buyer "
@@ -122,3 +144,13 @@ def decide(inputs: JSON, settings: CustomsReturnSettings, version: int) -> Polic
 @policy(POLICY_ID, 1, settings=SETTINGS_V1)
 def customs_return_v1(inputs: JSON, settings: CustomsReturnSettings) -> PolicyDecision:
     return decide(inputs, settings, 1)
+
+
+@policy(POLICY_ID, 2, settings=SETTINGS_V1)
+def customs_return_v2(inputs: JSON, settings: CustomsReturnSettings) -> PolicyDecision:
+    """v2: the value returned, and so the quota restored, is what the returned units were paid
+    as the quota counted it (``order_lines``, ``discount`` and ``shipping_fee``, new inputs): v1
+    took their list price, so a return of a 3,000.00 line of an order with a 500.00 discount
+    restored 3,000.00 of quota for goods paid 2,700.00 (and a whole return left out the
+    freight the quota had counted)."""
+    return decide(inputs, settings, 2)

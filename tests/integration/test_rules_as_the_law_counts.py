@@ -154,6 +154,27 @@ def test_a_refund_before_the_goods_are_back_in_the_bonded_zone_keeps_the_tax(
     assert rest.components == {"taxes": "54.51"}  # a customs return now: the tax follows
 
 
+def test_a_customs_return_restores_the_quota_the_returned_goods_used(app: Services) -> None:
+    """The quota counted the bag at 3,000.00 less its 300.00 share of the discount plus its
+    30.00 share of the freight: its return restores 2,730.00, not its 3,000.00 list price."""
+    lines = [{"line_id": "1", "sku": "BAG", "category": "bags", "quantity": 1,
+              "unit_price": "3000.00"},
+             {"line_id": "2", "sku": "WATCH", "category": "watches", "quantity": 1,
+              "unit_price": "2000.00"}]
+    placed = order_placed("o-cn", market="CN", currency="CNY", fulfilment="bonded",
+                          customer_id="c-cn", lines=lines, shipping_fee="50.00",
+                          taxes="414.05", at=RELEASED - timedelta(days=2), discount="500.00")
+    placed["total"] = "4964.05"
+    ingest(app, placed, order_paid(placed), shipment("o-cn", "CustomsReleased", RELEASED),
+           shipment("o-cn", "Delivered", RELEASED + timedelta(days=2)))
+    assert str(quota(app).used.amount) == "4550.00"
+    case, refund = return_arriving(app, timedelta(days=44))
+    customs = case.latest("return.customs_return")
+    assert customs is not None and customs.details["quota_restored"] == "2730.00"
+    assert str(quota(app).restored.amount) == "2730.00"
+    assert refund.components["items"] == "2700.00"
+
+
 def test_case_show_and_the_read_model_show_the_buyers_quota(
         app: Services, tmp_path: Any) -> None:
     bonded_order(app)

@@ -15,10 +15,14 @@ BY = "2026-02-17T23:59:59.999999+08:00"  # the end of day 45 after a release on 
 
 
 def inputs(**overrides: Any) -> JSON:
-    return {"currency": "CNY", "back_in_zone_by": BY, "arrived_at": "2026-02-10T10:00:00+08:00",
-            "returnless": False, "zone": "Asia/Shanghai",
-            "lines": [line(unit_price="599.00")], "quota_used_by_order": "599.00",
-            "quota_restored_for_order": "0.00", **overrides}
+    given: JSON = {"currency": "CNY", "back_in_zone_by": BY,
+                   "arrived_at": "2026-02-10T10:00:00+08:00", "returnless": False,
+                   "zone": "Asia/Shanghai", "lines": [line(unit_price="599.00")],
+                   "discount": "0.00", "shipping_fee": "0.00",
+                   "quota_used_by_order": "599.00", "quota_restored_for_order": "0.00",
+                   **overrides}
+    given.setdefault("order_lines", given["lines"])  # v2: the whole order (here: just those)
+    return given
 
 
 def decide(**overrides: Any) -> PolicyDecision:
@@ -85,3 +89,30 @@ def test_a_quota_is_only_kept_in_yuan() -> None:
 def test_an_unknown_zone_is_refused_naming_the_field() -> None:
     with pytest.raises(ValueError, match="zone"):
         decide(zone="Asia/Atlantis")
+
+
+def test_v2_restores_what_the_returned_goods_were_paid_as_the_quota_counted_them() -> None:
+    """Bag 3,000.00 and watch 2,000.00 less a 500.00 discount, 50.00 freight: the quota used
+    4,550.00. Returning the bag restores its 2,700.00 net of its discount share and its 30.00
+    share of the freight, not its 3,000.00 list price (v1); both lines restore all 4,550.00."""
+    order = [line("A", unit_price="3000.00"), line("B", unit_price="2000.00")]
+    given = {"order_lines": order, "discount": "500.00", "shipping_fee": "50.00",
+             "quota_used_by_order": "4550.00"}
+    bag = decide(lines=[order[0]], **given)
+    assert (bag.policy_version, bag.details["quota_restored"]) == (2, "2730.00")
+    assert bag.details["returned_value"] == "2730.00"
+    assert rerun(bag).same_result_as(bag)
+    watch = decide(lines=[order[1]], quota_restored_for_order="2730.00", **given)
+    assert watch.details["quota_restored"] == "1820.00"  # 4,550.00 in all
+    both = decide(lines=order, **given)
+    assert both.details["quota_restored"] == "4550.00"
+    v1 = evaluate("return.customs_return", inputs(lines=[order[0]], **given), version=1)
+    assert v1.details["quota_restored"] == "3000.00"  # recorded v1 decisions re-run as they were
+    assert rerun(v1).same_result_as(v1)
+
+
+def test_v2_values_part_of_a_line_by_its_units() -> None:
+    order = [line("A", quantity=3, unit_price="100.00")]
+    one = decide(lines=[line("A", quantity=1, unit_price="100.00")], order_lines=order,
+                 discount="10.00", shipping_fee="0.00", quota_used_by_order="290.00")
+    assert one.details["quota_restored"] == "96.67"
