@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 import orjson
 
 from projections import positions
-from projections.base import Event, Handler, Projection, utc
+from projections.base import ERASURES_DDL, Event, Handler, Projection, utc
 from projections.db import ReadDatabase, Transaction, is_outage, native
 
 MAX_POSITION = 2**63 - 1
@@ -69,6 +69,7 @@ def ensure_schema(db: ReadDatabase, projections: Sequence[Projection],
             tx.execute("SELECT pg_advisory_xact_lock(?)", (SCHEMA_LOCK,))
         existing = db.tables()
         positions.create(tx)
+        tx.execute(ERASURES_DDL)
         for projection in projections:
             if not all(name in existing for name in projection.names.values()):
                 projection.create(tx)

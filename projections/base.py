@@ -12,6 +12,17 @@ from aftersales_core.personal import ERASED
 from projections.db import Transaction, identifier, native
 
 ERASURE = "aftersales.customer.PersonalDataErased"
+#: Which customers each projection saw erased, and at which store position (the latest): an
+#: event of their cases from before that position may come after the erasure (it travels on
+#: the customer's partition, their cases' events on others), and must not name them again.
+#: Keyed by the projection's logical name, so a rebuild's fresh tables share the live rows
+#: (they hold the same facts).
+ERASURES_DDL = """CREATE TABLE IF NOT EXISTS projection_erasures (
+    projection TEXT NOT NULL,
+    customer_id TEXT NOT NULL,
+    position BIGINT NOT NULL,
+    PRIMARY KEY (projection, customer_id)
+)"""
 Event = dict[str, Any]  # a CloudEvents envelope: type, subject, time, data, position, version
 Handler = Callable[[Any, Event, Transaction], None]
 
@@ -55,10 +66,30 @@ class Projection:
     def purge_subject(self, event: Event, tx: Transaction) -> None:
         """The customer's personal data was erased: their rows keep their facts, but no longer
         name them."""
-        customer_id = event["data"]["customer_id"]
+        customer_id = self.erasure_seen(event, tx)
         for table, column in self.subject_columns.items():
             tx.execute(self.sql(f"UPDATE {{{table}}} SET {identifier(column)} = ? "
                                 f"WHERE {identifier(column)} = ?"), (ERASED, customer_id))
+
+    def erasure_seen(self, event: Event, tx: Transaction) -> str:
+        """Note the erasure (customer and store position) for events of the customer's cases
+        that come after it; returns the customer id."""
+        customer_id: str = event["data"]["customer_id"]
+        tx.execute("INSERT INTO projection_erasures (projection, customer_id, position) "
+                   "VALUES (?, ?, ?) ON CONFLICT (projection, customer_id) DO UPDATE SET "
+                   "position = excluded.position WHERE projection_erasures.position < "
+                   "excluded.position", (self.name, customer_id, event["position"]))
+        return customer_id
+
+    def subject(self, event: Event, tx: Transaction, customer_id: Any) -> Any:
+        """The customer id a row written by this event may name: ``[erased]`` when this
+        projection has already applied an erasure of that customer at a later store position
+        (so the row ends as it does when events come in store order, as in a rebuild)."""
+        if not isinstance(customer_id, str) or customer_id == ERASED:
+            return customer_id
+        found = tx.one("SELECT position FROM projection_erasures WHERE projection = ? AND "
+                       "customer_id = ?", (self.name, customer_id))
+        return ERASED if found is not None and int(found[0]) > event["position"] else customer_id
 
     def __init__(self, suffix: str = "") -> None:
         self.suffix = suffix

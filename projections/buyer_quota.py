@@ -53,7 +53,8 @@ class BuyerQuotas(Projection):
             "INSERT INTO {buyer_quota} (quota_id, customer_id, year, currency, annual_limit, "
             "per_order_limit, used, restored, remaining, updated_at) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (quota_id) DO NOTHING"),
-            (event["subject"], d["customer_id"], int(d["year"]), d["annual_limit"]["currency"],
+            (event["subject"], self.subject(event, tx, d["customer_id"]), int(d["year"]),
+             d["annual_limit"]["currency"],
              limit, money_amount(d["per_order_limit"]), zero, zero, limit, event["time"]))
 
     def _move(self, event: Event, tx: Transaction, column: str, sign: int, counter: str,

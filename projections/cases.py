@@ -112,7 +112,8 @@ class Cases(Projection):
             "amount, reason, opened_at, updated_at, version) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (case_id) DO NOTHING"),
             (event["subject"], kind, str(standing.status), standing.escalation,
-             data.get("order_id"), data.get("customer_id"), money_amount(data.get("amount")),
+             data.get("order_id"), self.subject(event, tx, data.get("customer_id")),
+             money_amount(data.get("amount")),
              data.get("reason") or data.get("category"), event["time"], event["time"],
              event["version"]))
 

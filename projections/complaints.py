@@ -64,7 +64,8 @@ class Complaints(Projection):
             "INSERT INTO {complaints} (complaint_id, customer_id, order_id, channel, category, "
             "proactive, filed_by, filed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT (complaint_id) DO NOTHING"),
-            (event["subject"], data["customer_id"], data.get("order_id"), data["channel"],
+            (event["subject"], self.subject(event, tx, data["customer_id"]),
+             data.get("order_id"), data["channel"],
              data["category"], int(bool(data.get("proactive"))),
              data.get("by", data.get("filed_by")), event["time"]))  # v2 by, v1 filed_by
 

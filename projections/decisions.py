@@ -34,20 +34,23 @@ class Decisions(Projection):
              "aftersales.customer.DecisionRecorded")
     def recorded(self, event: Event, tx: Transaction) -> None:
         d = event["data"]["decision"]
+        inputs = d["inputs"]
+        if isinstance(inputs, dict) and "customer_id" in inputs:
+            inputs = {**inputs, "customer_id": self.subject(event, tx, inputs["customer_id"])}
         tx.execute(self.sql(
             "INSERT INTO {decisions} (position, case_id, case_type, policy_id, policy_version, "
             "outcome, reasons, rules, inputs, details, decided_at) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (position) DO NOTHING"),
             (event["position"], event["subject"], kind_of(event["type"]), d["policy_id"],
              d["policy_version"], d["outcome"], "\n".join(d["reasons"]),
-             ",".join(d.get("rules", [])), json_text(d["inputs"]),
+             ",".join(d.get("rules", [])), json_text(inputs),
              json_text(d.get("details", {})), event["time"]))
 
     @handles(ERASURE)
     def erased(self, event: Event, tx: Transaction) -> None:
         """The customer's personal data was erased: the decisions about them (the abuse
         signal, retention) keep their facts but no longer name them in their inputs."""
-        customer_id = event["data"]["customer_id"]
+        customer_id = self.erasure_seen(event, tx)
         if tx.db.is_postgres:
             statement = ("UPDATE {decisions} SET inputs = jsonb_set(inputs, '{{customer_id}}', "
                          "to_jsonb(?::text)) WHERE inputs->>'customer_id' = ?")

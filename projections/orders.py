@@ -99,7 +99,8 @@ class Orders(Projection):
             "UPDATE {orders} SET customer_id = ?, market = ?, currency = ?, fulfilment = ?, "
             "channel = ?, total = ?, shipping_fee = ?, duties = ?, taxes = ?, placed_at = ?, "
             "estimated_delivery_at = ? WHERE aggregate_id = ?"),
-            (d["customer_id"], d["market"], d["currency"], d["fulfilment"], d.get("channel"),
+            (self.subject(event, tx, d["customer_id"]), d["market"], d["currency"],
+             d["fulfilment"], d.get("channel"),
              d["total"], d["shipping_fee"], d["duties"], d["taxes"], utc(d["placed_at"]),
              _extra_time(_extra(d).get("estimated_delivery_at")), event["subject"]))
         order_id = self._order_id(event, tx)

@@ -54,7 +54,8 @@ class Refunds(Projection):
             "INSERT INTO {refunds} (refund_id, order_id, customer_id, source, source_case_id, "
             "reason, status, amount, requested_by, requested_at) "
             "VALUES (?, ?, ?, ?, ?, ?, 'requested', ?, ?, ?) ON CONFLICT (refund_id) DO NOTHING"),
-            (event["subject"], data["order_id"], data["customer_id"], data["source"],
+            (event["subject"], data["order_id"], self.subject(event, tx, data["customer_id"]),
+             data["source"],
              data.get("source_case_id"), data.get("reason"), money_amount(data.get("amount")),
              data.get("by", data.get("requested_by")), event["time"]))  # v2 by, v1 requested_by
 

@@ -469,3 +469,51 @@ def test_the_erased_marker_is_no_customer_id_and_never_matches_erased_rows(
         assert query_table(db, marked, []) == [], table
         assert page(db, marked, [], None, 100, None) == ([], None), table
     db.close()
+
+
+def test_an_erasure_applied_before_the_customers_earlier_events_still_purges_their_rows(
+    app: Services, store_settings: Settings, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """The erasure travels on the customer's partition of the case-events topic, their cases'
+    events on others: a runner may apply the erasure first (a partition behind, another runner
+    on it, or simply the order of one poll's partitions). The rows those earlier events write
+    must not name the customer, as a rebuild's do not; a case opened after the erasure does."""
+    from projections.apply import Delivery, apply_batch, ensure_schema
+    from projections.catalog import all_projections
+
+    pg = pg_of(request, store_settings)
+    planted = plant(app)
+    app.privacy.erase(caller(app, ADMIN), planted.customer_id, "request DSR-9", NOW)
+    later = run(app, f"customer-{planted.customer_id}", {
+        "command": "FileComplaint", "order_id": planted.order_id, "channel": "email",
+        "category": "service", "description": "after the erasure",
+        "at": (NOW + timedelta(minutes=1)).isoformat()}).case_id
+    stored = [dict(e) for e in store_reader(app)(0, 1_000_000)]
+    erasure = [e for e in stored if e["type"] == "aftersales.customer.PersonalDataErased"]
+    assert len(erasure) == 1
+    before = [e for e in stored if e["position"] < erasure[0]["position"]]
+    after = [e for e in stored if e["position"] > erasure[0]["position"]]
+    read_url = (f"sqlite:///{tmp_path / 'read.sqlite'}" if pg is None
+                else f"{pg[0]}?options=-csearch_path%3D{pg[1]}")
+    db = ReadDatabase(read_url)
+    projections = all_projections()
+    ensure_schema(db, projections)
+    # partition 1 (the customer's) is ahead: the erasure and what followed it come first,
+    # in a batch of their own and again first within a batch of both partitions
+    apply_batch(db, projections, [Delivery("case-events", 1, 0, erasure[0])])
+    apply_batch(db, projections,
+                [Delivery("case-events", 1, 1 + n, e) for n, e in enumerate(after)]
+                + [Delivery("case-events", 0, n, e) for n, e in enumerate(before)])
+    named = re.compile(rf"(?<![0-9a-z-]){re.escape(planted.customer_id)}(?![0-9a-z-])")
+    for table in ("cases", "complaints", "orders", "refunds", "buyer_quota"):
+        rows = db.query(f"SELECT * FROM {table}")
+        key = {"cases": "case_id", "complaints": "complaint_id"}.get(table)
+        for row in rows:
+            if key is not None and row[key] == str(later):
+                assert row["customer_id"] == planted.customer_id, (table, row)
+            else:
+                assert row["customer_id"] != planted.customer_id, (table, row)
+    decided = [r for r in db.query("SELECT inputs FROM decisions")
+               if named.search(str(native_json(r["inputs"])))]
+    assert decided == []
+    db.close()
