@@ -147,8 +147,13 @@ def _conditions(book: Book, p: Phrases) -> Section:
 def _refunds(book: Book, p: Phrases) -> Section:
     rows = []
     markets = _published(book.refunds.markets)
-    for key, term in [*markets.items(), ("default", book.refunds.default)]:
-        name = _rest(p, markets) if key == "default" else p.market(key)
+    # an EU or UK withdrawal is refunded counting from the notice whatever term applies
+    # (eligibility, deadlines): without an entry of its own it takes the default's, in a row of
+    # its own, so that the default's row ("of receiving the returned goods") is not read as
+    # theirs
+    implicit = [(key, book.refunds.default) for key in ("EU", "GB") if key not in markets]
+    for key, term in [*markets.items(), *implicit, ("default", book.refunds.default)]:
+        name = _rest(p, markets or implicit) if key == "default" else p.market(key)
         if term.working_days is not None:
             when = p.t("refund_working", days=term.working_days)
         elif key in ("EU", "GB") or key in EU_MARKETS:

@@ -109,3 +109,26 @@ def test_an_entry_no_order_can_take_is_not_published(lang: str) -> None:
     assert "99" not in text and "| UK |" not in text and "| XX |" not in text
     assert "07:00" not in text
     assert text == publish(book(**{"complaints.clock": "business"}), lang, "md", SOURCE)
+
+
+WITHDRAWAL_ROWS = {"en": ("| EU member states | 10 days of your withdrawal notice",
+                          "| United Kingdom | 10 days of your withdrawal notice",
+                          "| All other markets | 10 days of receiving the returned goods |"),
+                   "zh-CN": ("| 欧盟成员国 | 自收到您的撤回通知之日起10天内",
+                             "| 英国 | 自收到您的撤回通知之日起10天内",
+                             "| 其他市场 | 自收到退回商品之日起10天内 |")}
+
+
+@pytest.mark.parametrize("lang", ["en", "zh-CN"])
+def test_an_eu_or_uk_refund_from_the_default_is_published_from_the_withdrawal_notice(
+        lang: str) -> None:
+    """A book without an EU or a GB refund entry: their withdrawals take the default's term,
+    which the engine counts from the withdrawal notice (deadlines, eligibility); the policy
+    published only the default's row, "of receiving the returned goods", for them too."""
+    published = book(**{"refunds.markets.EU": DELETE, "refunds.markets.GB": DELETE,
+                        "refunds.default": {"days": 10}})
+    for market in ("DE", "GB"):
+        assert eligibility_v3(published).refund_term(market).counted_from("request").days == 10
+    text = publish(published, lang, "md", SOURCE)
+    for row in WITHDRAWAL_ROWS[lang]:
+        assert row in text
