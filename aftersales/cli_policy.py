@@ -142,13 +142,18 @@ def set_book(
     reason: Annotated[str, typer.Option("--reason", help="why the book changes (stored with "
                                                          "the version)")],
     merchant: Merchant = None,
+    expected: Annotated[int | None, typer.Option(
+        "--expected-version", min=0, help="the version of the merchant's own book you last "
+                                          "read (0: none set yet): stored only while the book "
+                                          "is still at it, else exit 4 (as If-Match over "
+                                          "HTTP)")] = None,
     as_principal: AsPrincipal = None,
     fmt: TableOrJson = "table",
 ) -> None:
     """Validate a book (its structure, then the law's minimums per market) and store it as the
     merchant's next version (admins); it applies to every decision taken from then on. A
     refused book stores nothing: exit 2 when it is invalid, 1 when the law or an unchanged
-    book refuses it."""
+    book refuses it, 4 when the book is no longer at --expected-version."""
     from aftersales_core.domain.ids import check_merchant_id
     from aftersales_core.domain.policy_book import check_reason
     from aftersales_core.policybook.documents import parse, validate
@@ -161,7 +166,7 @@ def set_book(
     validate(document)  # the arguments are checked before who asks; the law after
     with _app() as app:
         caller = caller_for(app, as_principal, "SetPolicyBook")
-        stored = app.books.set(caller, merchant, document, reason)
+        stored = app.books.set(caller, merchant, document, reason, expected)
     if fmt == "json":
         emit_json_line(stored.meta())
     else:

@@ -21,6 +21,7 @@ from aftersales_core.errors import (
     InvalidCommandError,
     InvalidMoneyError,
     NotAuthorisedError,
+    PreconditionFailedError,
     UnknownCaseError,
     UnknownOrderError,
     UnknownPrincipalError,
@@ -73,7 +74,7 @@ def _classify(problem: BaseException) -> tuple[int, str]:
         return exit_codes.NOT_FOUND, str(problem)
     if isinstance(problem, NotAuthorisedError):
         return exit_codes.DENIED, str(problem)
-    if isinstance(problem, ConcurrentChangeError):
+    if isinstance(problem, (ConcurrentChangeError, PreconditionFailedError)):
         return exit_codes.CONFLICT, str(problem)
     if isinstance(problem, (InvalidCommandError, InvalidMoneyError)):
         return exit_codes.INVALID, str(problem)

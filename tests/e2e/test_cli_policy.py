@@ -199,3 +199,23 @@ def test_who_may_do_what_with_policy_books(cli: Cli) -> None:
                    as_="customer-c-1").returncode == 6
     published = cli.run("policy", "publish", "--merchant", "m", as_="customer-c-1")
     assert published.returncode == 0 and "after-sales policy" in published.stdout
+
+
+def test_set_with_an_expected_version_refuses_a_book_that_moved_on(cli: Cli) -> None:
+    """Two administrators edit version 1: the second's `set` must not store a book that drops
+    the first's change unseen (as If-Match over HTTP); the CLI had no way to say it."""
+    merchant = ("--merchant", "uci-online-retail")
+    first = admin(cli, "policy", "set", UCI, *merchant, "--reason", "first",
+                  "--expected-version", "0")
+    assert first.returncode == 0, first.stderr
+    assert admin(cli, "policy", "set", EU30, *merchant, "--reason", "EU 30 days",
+                 "--expected-version", "1").returncode == 0
+    stale = cli.tmp / "stale.toml"
+    stale.write_text(Path(UCI).read_text().replace('merchant_name = "', 'merchant_name = "The '))
+    late = admin(cli, "policy", "set", str(stale), *merchant, "--reason", "rename",
+                 "--expected-version", "1")
+    assert late.returncode == 4, late.stdout + late.stderr
+    assert "is at version 2, not 1" in late.stderr
+    history = json.loads(admin(cli, "policy", "history", *merchant, "--format",
+                               "json").stdout)
+    assert [h["version"] for h in history] == [0, 1, 2]
