@@ -134,14 +134,20 @@ def breaches(rows: list[dict[str, Any]]) -> View:
         if r["resolution_judged"]:
             resolution[week][0] += r["resolution_late"]
             resolution[week][1] += 1
+    late_response = {p["week"]: p for p in weekly([(w, k, n)
+                                                   for w, (k, n) in response.items()])}
     late_resolution = {p["week"]: p for p in weekly([(w, k, n)
                                                      for w, (k, n) in resolution.items()])}
     out = []
-    for p in weekly([(w, k, n) for w, (k, n) in response.items()]):
-        other = late_resolution.get(p["week"])
-        out.append({"week": p["week"], "first_response_late": p["rate"],
-                    "normal_low": p["normal_low"], "normal_high": p["normal_high"],
-                    "flag": p["flag"],
+    # every week with either judged: a week whose complaints had only a resolution judged
+    # (none answered or breached its first response yet) keeps its resolution breaches
+    for week in sorted(late_response.keys() | late_resolution.keys()):
+        first, other = late_response.get(week), late_resolution.get(week)
+        out.append({"week": week,
+                    "first_response_late": None if first is None else first["rate"],
+                    "normal_low": None if first is None else first["normal_low"],
+                    "normal_high": None if first is None else first["normal_high"],
+                    "flag": None if first is None else first["flag"],
                     "resolution_late": None if other is None else other["rate"],
                     "resolution_flag": None if other is None else other["flag"]})
     return View("weekly", "SLA breaches by week of filing", out,

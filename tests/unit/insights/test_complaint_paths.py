@@ -52,3 +52,19 @@ def test_a_week_without_a_judged_resolution_keeps_the_csv_columns_of_the_others(
     printed = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
     assert [r["resolution_late_n"] for r in printed] == ["1", ""]
     assert list(printed[1]) == view.flat_columns
+
+
+def test_a_week_with_only_resolutions_judged_is_listed() -> None:
+    """A week whose complaints had a resolution judged but no first response judged (no
+    first-response deadline, or not answered and not breached yet) keeps its row: it was left
+    out, and its late resolutions with it, because the weeks were those of first responses."""
+    def filed(at: str, response_judged: bool) -> dict[str, Any]:
+        return {"filed_at": at, "response_judged": response_judged, "response_late": False,
+                "resolution_judged": True, "resolution_late": True}
+
+    view = breaches([filed("2026-03-02T10:00:00+00:00", True),
+                     filed("2026-03-09T10:00:00+00:00", False)])
+    assert [r["week"] for r in view.rows] == ["2026-03-02", "2026-03-09"]
+    later = view.rows[1]
+    assert later["first_response_late"] is None and later["flag"] is None
+    assert (later["resolution_late"].k, later["resolution_late"].n) == (1, 1)
