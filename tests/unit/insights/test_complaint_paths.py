@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 
 from aftersales.output import emit_rows
-from projections.insights.complaints import breaches, path_order, paths
+from projections.insights.complaints import breaches, drivers, path_order, paths
+from projections.insights.view import json_row
 
 
 def complaint(path: str) -> dict[str, Any]:
@@ -68,3 +69,19 @@ def test_a_week_with_only_resolutions_judged_is_listed() -> None:
     later = view.rows[1]
     assert later["first_response_late"] is None and later["flag"] is None
     assert (later["resolution_late"].k, later["resolution_late"].n) == (1, 1)
+
+
+def test_mean_satisfaction_is_a_float_in_every_row() -> None:
+    """satisfaction_mean keeps one JSON type: scores 2 and 2 averaged to the integer 2 (JSON
+    `2`) beside `2.5` in the next row, so a typed client of the API saw int and float."""
+    rows = [{**complaint("accepted refund"), "satisfaction": 2, "category": "late",
+             "channel": "chat"} for _ in range(2)]
+    rows += [{**complaint("open"), "satisfaction": s, "category": "damaged", "channel": "chat"}
+             for s in (2, 3)]
+    for row in rows:
+        row.update(first_response_hours=None, resolution_hours=None, response_judged=False,
+                   response_late=False, proactive=0)
+    for view in (paths(rows), drivers(rows)):
+        means = [json_row(r)["satisfaction_mean"] for r in view.rows]
+        assert sorted(means) == [2.0, 2.5]
+        assert all(type(m) is float for m in means), means
