@@ -76,6 +76,8 @@ def shares(orders: list[dict[str, Any]], refunds: list[dict[str, Any]]) -> View:
         for reason in ("all reasons", reason_of(r)):
             refunded[(r["market"], r["currency"], reason)] += Decimal(r["amount"])
             counts[(r["market"], r["currency"], reason)] += 1
+    for mkt, currency in sales:  # a market with sales and no refund: 0 %, not left out
+        refunded.setdefault((mkt, currency, "all reasons"), Decimal(0))
     out: list[dict[str, Any]] = []
     for (mkt, currency, reason), amount in refunded.items():
         paid = sales[(mkt, currency)]
