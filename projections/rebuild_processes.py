@@ -31,7 +31,7 @@ from threading import Thread
 import orjson
 
 from projections.apply import Failure, apply_events, settle_in
-from projections.base import Event, Projection
+from projections.base import ERASURES_DDL, Event, Projection
 from projections.catalog import select
 from projections.db import ReadDatabase, is_outage
 
@@ -257,6 +257,7 @@ def _serve(url: str, names: list[str], scratch: bool, pages: Connection, results
         if scratch:  # a scratch copy: nothing to lose on a crash, so no syncing
             target.execute("PRAGMA synchronous=OFF")
             with target.transaction() as tx:
+                tx.execute(ERASURES_DDL)  # what its projections note of erasures they apply
                 for projection in fresh:
                     projection.create(tx)
         failed: list[Failure] = []
