@@ -11,25 +11,23 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from functools import partial
 from pathlib import Path
 
 import orjson
 import pytest
 
-from aftersales.bootstrap import build_relay, open_app
+from aftersales.bootstrap import open_app
 from aftersales.settings import Settings, eventsourcing_env
 from aftersales_core.application.services import Services
 from aftersales_core.domain.ids import order_aggregate_id
 from aftersales_core.domain.order import Order
 from consumers import kafka_clients
 from consumers.dead_letters import DeadLetter
-from consumers.projection_runner import ProjectionRunner
-from projections.catalog import all_projections
 from projections.db import ReadDatabase
 from tests.crash_helpers import read_to_end
 from tests.factories import ingest, order_placed
 from tests.integration.test_projection_runner import caught_up, rebuilt, snapshot
+from tests.integration.test_worker_poison import relay_and_runner
 from tests.kafka_fixtures import TestBroker
 from tests.pipeline import eventually, pipeline_settings, workers
 
@@ -160,16 +158,7 @@ def test_the_projection_runner_leaves_out_a_record_it_cannot_decode_and_goes_on(
                                headers=[(NotUtf8("traceparent"), b"x")]).get(timeout=30)
         producer.close(timeout=5)
         ingest(app, order_placed("o-1"))
-        relay = build_relay(app, settings)
-        runner = ProjectionRunner(
-            ReadDatabase(read_url), all_projections(),
-            partial(kafka_clients.consumer, servers, settings.projections_group),
-            settings.case_events_topic, make_producer=partial(kafka_clients.producer, servers),
-            dlq_topic=settings.dlq_topic)
-        threads = [threading.Thread(target=w.run, args=(stop,), daemon=True)
-                   for w in (relay, runner)]
-        for thread in threads:
-            thread.start()
+        runner, _ = relay_and_runner(app, settings, read_url, stop)
         eventually(lambda: caught_up(read_url, app, settings), 90, "the runner applied the store")
         eventually(lambda: runner.stats.dead_lettered == 1, 30, "the forged record dead-lettered")
         ingest(app, order_placed("o-2"))  # and it goes on

@@ -20,6 +20,7 @@ import pytest
 
 from aftersales.bootstrap import build_relay, open_app
 from aftersales.settings import Settings, eventsourcing_env
+from aftersales_core.application.services import Services
 from consumers import kafka_clients
 from consumers.projection_runner import ProjectionRunner
 from projections.catalog import all_projections
@@ -51,6 +52,24 @@ POISON = {
     envelope(type="aftersales.refund.Settled", data={"amount": {"x": 1}}): "unprojectable",
 }
 
+def relay_and_runner(app: Services, settings: Settings, read_url: str, stop: threading.Event
+                     ) -> tuple[ProjectionRunner, list[threading.Thread]]:
+    """A relay and a projection runner with every projection (dead-lettering to the settings'
+    topic), each running in a thread of its own until ``stop`` is set."""
+    servers = settings.kafka_bootstrap_servers
+    assert servers
+    relay = build_relay(app, settings)
+    runner = ProjectionRunner(
+        ReadDatabase(read_url), all_projections(),
+        partial(kafka_clients.consumer, servers, settings.projections_group),
+        settings.case_events_topic, make_producer=partial(kafka_clients.producer, servers),
+        dlq_topic=settings.dlq_topic)
+    threads = [threading.Thread(target=w.run, args=(stop,), daemon=True)
+               for w in (relay, runner)]
+    for thread in threads:
+        thread.start()
+    return runner, threads
+
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def read_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
@@ -73,16 +92,7 @@ def test_the_projection_runner_leaves_out_and_dead_letters_what_it_cannot_apply(
                shipment("o-1", "Lost", placed_at(placed)))  # opens a complaint and a refund
         poison = publish_located(settings, [(settings.case_events_topic, b"k", value)
                                             for value in POISON])
-        relay = build_relay(app, settings)
-        runner = ProjectionRunner(
-            ReadDatabase(read_url), all_projections(),
-            partial(kafka_clients.consumer, servers, settings.projections_group),
-            settings.case_events_topic, make_producer=partial(kafka_clients.producer, servers),
-            dlq_topic=settings.dlq_topic)
-        threads = [threading.Thread(target=w.run, args=(stop,), daemon=True)
-                   for w in (relay, runner)]
-        for thread in threads:
-            thread.start()
+        runner, threads = relay_and_runner(app, settings, read_url, stop)
         eventually(lambda: caught_up(read_url, app, settings), 90, "the runner applied the store")
         eventually(lambda: runner.stats.dead_lettered == len(POISON), 30, "poison dead-lettered")
         assert all(thread.is_alive() for thread in threads)
