@@ -38,6 +38,7 @@ from kafka.consumer.fetcher import ConsumerRecord
 from aftersales_core.application.access import Caller
 from aftersales_core.application.services import Services
 from aftersales_core.application.upstream import UpstreamResult
+from consumers.broker_watch import BrokerWatch
 from consumers.case_events import EventTooLargeError
 from consumers.dead_letters import UNDECODABLE as UNDECODABLE_KIND
 from consumers.dead_letters import DeadLetterWriter, Rejection, fields, where
@@ -75,7 +76,8 @@ class InboundConsumer:
                  make_consumer: Callable[[], KafkaConsumer],
                  make_producer: Callable[[], KafkaProducer], *, orders_topic: str,
                  shipments_topic: str, dlq_topic: str, policy: ErrorPolicy | None = None,
-                 dlq_limit: Callable[[], int | None] | None = None) -> None:
+                 dlq_limit: Callable[[], int | None] | None = None,
+                 broker_watch: BrokerWatch | None = None) -> None:
         self.app = app
         self.principal_id = principal_id  # every message is applied as this principal
         self.make_consumer, self.make_producer = make_consumer, make_producer
@@ -84,6 +86,7 @@ class InboundConsumer:
         self.stats = InboundStats()
         self.policy = policy or ErrorPolicy()
         self.streak = Streak()  # failures in a row, for its health
+        self.broker_watch = broker_watch or BrokerWatch()  # no broker is a failure too
         # dlq_limit: the dead-letter topic's max.message.bytes (None: the broker did not say)
         self.dead_letters = DeadLetterWriter(make_producer, dlq_topic, dlq_limit)
         self._consumer: KafkaConsumer | None = None
@@ -96,6 +99,7 @@ class InboundConsumer:
         self.dead_letters.close()
 
     def _join(self) -> None:
+        self.broker_watch.reset()
         self._consumer = self.make_consumer()
         self._consumer.subscribe([self.orders_topic, self.shipments_topic])
 
@@ -118,11 +122,13 @@ class InboundConsumer:
             batches = consumer.poll(timeout_ms=timeout_ms)
         except UNDECODABLE as error:
             return self.pass_undecodable(consumer, error)
+        if not batches:
+            self.broker_watch.after_empty_poll(consumer)
+            return 0
         records = [record for found in batches.values() for record in found]
         self.handle_all(records)
-        if batches:
-            consumer.commit({partition: OffsetAndMetadata(found[-1].offset + 1, "", -1)
-                             for partition, found in batches.items()})
+        consumer.commit({partition: OffsetAndMetadata(found[-1].offset + 1, "", -1)
+                         for partition, found in batches.items()})
         return len(records)
 
     def pass_undecodable(self, consumer: KafkaConsumer, error: Exception) -> int:

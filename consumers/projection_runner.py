@@ -26,6 +26,7 @@ from kafka import KafkaConsumer, KafkaProducer, OffsetAndMetadata, TopicPartitio
 from kafka.consumer.fetcher import ConsumerRecord
 from kafka.consumer.subscription_state import ConsumerRebalanceListener
 
+from consumers.broker_watch import BrokerWatch
 from consumers.dead_letters import DeadLetterWriter, Rejection
 from consumers.undecodable import UNDECODABLE, find_undecodable
 from projections import positions
@@ -73,13 +74,15 @@ class ProjectionRunner:
                  make_consumer: Callable[[], KafkaConsumer], topic: str, *,
                  make_producer: Callable[[], KafkaProducer] | None = None,
                  dlq_topic: str | None = None, policy: ErrorPolicy | None = None,
-                 dlq_limit: Callable[[], int | None] | None = None) -> None:
+                 dlq_limit: Callable[[], int | None] | None = None,
+                 broker_watch: BrokerWatch | None = None) -> None:
         self.db, self.projections = db, list(projections)
         self.make_consumer, self.topic = make_consumer, topic
         self.make_producer, self.dlq_topic = make_producer, dlq_topic
         self.stats = RunnerStats()
         self.policy = policy or ErrorPolicy()
         self.streak = Streak()  # failures in a row, for its health
+        self.broker_watch = broker_watch or BrokerWatch()  # no broker is a failure too
         self._consumer: KafkaConsumer | None = None
         self.dead_letters = (None if make_producer is None or dlq_topic is None
                              else DeadLetterWriter(make_producer, dlq_topic, dlq_limit))
@@ -109,6 +112,7 @@ class ProjectionRunner:
     def _join(self) -> None:
         # what a crash or a failure may have left between a batch and its settle step
         settle(self.db, self.projections)
+        self.broker_watch.reset()
         self._consumer = self.make_consumer()
         self._consumer.subscribe([self.topic], listener=_SeekToStored(self))
 
@@ -142,6 +146,7 @@ class ProjectionRunner:
                     continue
                 deliveries.append(Delivery(tp.topic, tp.partition, record.offset, event))
         if not deliveries:
+            self.broker_watch.after_empty_poll(self._consumer)
             return 0
         self.stats.applied += apply_batch(self.db, self.projections, deliveries,
                                           self._left_out)

@@ -1,0 +1,108 @@
+"""Consumers whose brokers stop answering say so: kafka-python's poll returns nothing for ever
+when no broker answers, so an inbound consumer or a projection runner used to look idle and
+healthy (``/healthz`` 200) with its brokers gone or its bootstrap address wrong. Each runs
+against a broker of its own here (Tansu, which starts at once), killed and started again on
+the same port, so no other test's broker is touched."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from aftersales.bootstrap import build_inbound, build_projection_runner, open_app
+from aftersales.brokers import BrokerProcess, start_broker
+from aftersales.brokers.process import free_port
+from aftersales.observability import health
+from aftersales.settings import Settings, eventsourcing_env
+from consumers.broker_watch import BrokerWatch
+from tests.factories import order_placed
+from tests.integration.test_worker_failures import quick_policy
+from tests.pipeline import as_message, eventually, pipeline_settings, publish
+
+pytestmark = pytest.mark.kafka
+QUIET_S = 1.0  # the watch's patience here (30 s in production)
+
+
+@pytest.fixture
+def own_broker(tmp_path: Path) -> Iterator[list[BrokerProcess]]:
+    """A Tansu broker for this test alone (a list: the test replaces it after a restart)."""
+    held = [start_broker("tansu", tmp_path / "broker")]
+    try:
+        yield held
+    finally:
+        held[0].stop()
+
+
+def status_of(name: str, worker: Any, thread: threading.Thread) -> tuple[int, dict[str, Any]]:
+    return health({name: worker}, lambda _: thread.is_alive())
+
+
+def running(worker: Any) -> tuple[threading.Thread, threading.Event]:
+    stop = threading.Event()
+    thread = threading.Thread(target=worker.run, args=(stop,), daemon=True)
+    thread.start()
+    return thread, stop
+
+
+def test_an_inbound_consumer_whose_broker_dies_turns_unhealthy_and_recovers_when_it_is_back(
+        tmp_path: Path, own_broker: list[BrokerProcess], topic_prefix: str) -> None:
+    base = Settings(database_url=f"sqlite:///{tmp_path / 'e.sqlite'}")
+    settings = pipeline_settings(base, own_broker[0].bootstrap_servers, topic_prefix)
+    port = int(own_broker[0].bootstrap_servers.rsplit(":", 1)[1])
+    app = open_app(eventsourcing_env(settings.database_url))
+    consumer = build_inbound(app, settings, quick_policy())
+    consumer.broker_watch = BrokerWatch(after=QUIET_S)
+    thread, stop = running(consumer)
+    try:
+        publish(settings, settings.orders_topic, [as_message(order_placed("o-before"))])
+        eventually(lambda: consumer.stats.applied == 1, 60, "the first order applied")
+        time.sleep(QUIET_S * 4)  # idle with its broker up: empty polls, a coordinator
+        assert status_of("inbound", consumer, thread)[0] == 200
+        assert consumer.streak.in_a_row == 0
+        own_broker[0].stop()
+        eventually(lambda: status_of("inbound", consumer, thread)[0] == 503, 60,
+                   "health says the consumer keeps failing")
+        body = status_of("inbound", consumer, thread)[1]
+        assert body["workers"] == {"inbound": "failing"}
+        assert body["failing"]["inbound"]["error"] in ("BrokerUnreachable", "KafkaTimeoutError",
+                                                        "NoBrokersAvailable")
+        assert thread.is_alive()  # backing off and trying again, not dead
+        own_broker[0] = start_broker("tansu", tmp_path / "broker-again", port)
+        settings = pipeline_settings(base, own_broker[0].bootstrap_servers, topic_prefix)
+        publish(settings, settings.orders_topic, [as_message(order_placed("o-after"))])
+        eventually(lambda: consumer.stats.applied == 2, 90, "the order sent after the restart")
+        eventually(lambda: status_of("inbound", consumer, thread)[0] == 200, 30,
+                   "health is ok again")
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+    app.close()
+
+
+def test_a_projection_runner_pointed_where_no_broker_listens_is_unhealthy(
+        tmp_path: Path, topic_prefix: str) -> None:
+    nowhere = f"127.0.0.1:{free_port()}"
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'e.sqlite'}",
+                        read_database_url=f"sqlite:///{tmp_path / 'r.sqlite'}",
+                        kafka_bootstrap_servers=nowhere,
+                        projections_group=f"{topic_prefix}-projections",
+                        case_events_topic=f"{topic_prefix}-case-events")
+    runner = build_projection_runner(settings, quick_policy())
+    runner.broker_watch = BrokerWatch(after=QUIET_S)
+    thread, stop = running(runner)
+    try:
+        eventually(lambda: status_of("projections", runner, thread)[0] == 503, 60,
+                   "health says the runner keeps failing")
+        body = status_of("projections", runner, thread)[1]
+        assert body["failing"]["projections"]["error"] == "BrokerUnreachable"
+        assert body["failing"]["projections"]["failures_in_a_row"] >= 2
+        assert nowhere not in str(body)  # the health body names no address
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+    runner.db.close()
