@@ -55,7 +55,7 @@ from privacy.recorders import NotificationRow, with_recorders
 from privacy.sealing import SealingMapper
 from privacy.subjects import MemorySubjectIndex, SubjectIndex, open_subject_index
 from projections.base import Event
-from projections.db import ReadDatabase
+from projections.db import DEFAULT_FOLDER, ReadDatabase
 from workers.error_policy import ErrorPolicy
 
 if TYPE_CHECKING:  # the Kafka workers: imported by the builders that make them (kafka, psycopg)
@@ -71,10 +71,23 @@ TOPIC_PARTITIONS = {"orders": _DEFAULTS["orders_partitions"].default,  # setting
 RECORD_OVERHEAD = 4 * 1024  # what a record batch adds around one message (headers, framing)
 
 
-def build_app(settings: Settings | None = None) -> Services:
+class NoStoreError(RuntimeError):
+    """A command that only reads was pointed at a SQLite store that does not exist."""
+
+
+def build_app(settings: Settings | None = None, *, reading: bool = False) -> Services:
+    """The services over the configured store. ``reading``: the command only reads, so a
+    local SQLite store that does not exist is an error (a mistyped path), not a new empty
+    store that would answer "nothing here" and leave a stray file behind."""
     settings = settings or Settings.from_env()
-    return open_app(eventsourcing_env(settings.database_url, settings.postgres_schema),
-                    max_event_bytes=settings.case_event_max_bytes,
+    url = settings.database_url
+    path = Path(url.removeprefix("sqlite:///"))
+    if reading and url.startswith("sqlite:///") and not path.exists() and (
+            path.parent.is_dir() or path.parent.absolute() == Path.cwd() / DEFAULT_FOLDER):
+        raise NoStoreError(f"no event store at {path}: AFTERSALES_DATABASE_URL names a file "
+                           "that does not exist (a command that only reads creates none)")
+    env = eventsourcing_env(url, settings.postgres_schema)  # makes a new file, private
+    return open_app(env, max_event_bytes=settings.case_event_max_bytes,
                     retention_days=settings.retention_days)
 
 

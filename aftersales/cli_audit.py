@@ -96,7 +96,7 @@ def verify(
     from audit.auditor import Auditor
 
     anchors = [_anchor(a) for a in anchor or []]
-    app = build_app()
+    app = build_app(reading=True)
     try:
         app.reads.require(caller_for(app, as_principal, "VerifyAudit"), "VerifyAudit")
         with _progress() as on_progress:
@@ -207,7 +207,7 @@ def denials(
             raise typer.BadParameter(f"--since: not an RFC 3339 time: {since!r}") from None
         if after.tzinfo is None:
             raise typer.BadParameter("--since needs a UTC offset") from None
-    app = build_app()
+    app = build_app(reading=True)
     try:
         app.reads.require(caller_for(app, as_principal, "ReadDenials"), "ReadDenials")
         rows = SqlDenialLog(app.store.recorder).list(

@@ -32,7 +32,7 @@ def _load(
     from aftersales.bootstrap import build_app
 
     at = time_option(as_of, "--as-of")
-    services = app or build_app()
+    services = app or build_app(reading=True)
     try:
         caller = caller_for(services, name, operation)
         return services.reads.case(caller, case_id, at, operation)
@@ -119,7 +119,7 @@ def rerun(
     from aftersales.bootstrap import build_app
     from aftersales_core.application.history import rerun_row
 
-    app = build_app()
+    app = build_app(reading=True)
     try:
         history = _load(case_id, None, as_principal, "RerunDecisions", app)
         rows = [rerun_row(decision, app.store.books.rerun) for decision in history.decisions]

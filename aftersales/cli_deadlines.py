@@ -91,7 +91,7 @@ def list_open(
     from scheduling.deadline_index import DeadlineIndex
 
     before = time_option(due_before, "--due-before")
-    app = build_app()
+    app = build_app(reading=True)
     try:
         app.reads.require(caller_for(app, as_principal, "ListDeadlines"), "ListDeadlines")
         index = DeadlineIndex(app.store.recorder, app.store.mapper)

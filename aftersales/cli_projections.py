@@ -107,7 +107,7 @@ def _scope(name: str | None, table: str, db: ReadDatabase) -> tuple[QueryScope, 
     from aftersales_core.errors import DomainError
     from projections.catalog import queryable_tables
 
-    app = build_app()
+    app = build_app(reading=True)
     try:
         scope = app.reads.query_scope(caller_for(app, name, "QueryProjection"), table)
         return scope, describe_lag(pending_events(app, db, queryable_tables()[table]))
@@ -148,7 +148,7 @@ def require_read(name: str | None, operation: str) -> None:
     from aftersales.bootstrap import build_app
     from aftersales_core.errors import DomainError
 
-    app = build_app()
+    app = build_app(reading=True)
     try:
         app.reads.require(caller_for(app, name, operation), operation)
     except DomainError as problem:
@@ -188,7 +188,7 @@ def rebuild_command(
         fail(f"unknown projection(s) {', '.join(unknown)}; known: {', '.join(PROJECTIONS)}")
         raise typer.Exit(exit_codes.INVALID)
     settings = Settings.from_env()
-    app = build_app(settings)
+    app = build_app(settings, reading=True)
     tune_collector()  # again: what the command loaded since start-up is frozen too
     failed: list[Failure] = []
     total = app.store.recorder.max_notification_id() or 0
@@ -225,7 +225,7 @@ def catch_up_command(
         fail(f"unknown projection(s) {', '.join(unknown)}; known: {', '.join(PROJECTIONS)}")
         raise typer.Exit(exit_codes.INVALID)
     settings = Settings.from_env()
-    app = build_app(settings)
+    app = build_app(settings, reading=True)
     tune_collector()  # again: what the command loaded since start-up is frozen too
     failed: list[Failure] = []
     try:

@@ -37,7 +37,7 @@ def status(fmt: Annotated[Literal["table", "json"], typer.Option("--format")] = 
     db = build_read_db(settings)
     ensure_schema(db, all_projections())
     rows: list[dict[str, Any]] = []
-    app = build_app(settings)
+    app = build_app(settings, reading=True)
     try:
         store_end = app.store.recorder.max_notification_id() or 0
         relay = relay_status(app, settings, store_end)

@@ -62,7 +62,8 @@ def raised_by(problem: BaseException, module: str, *names: str) -> bool:
 
 
 def _classify(problem: BaseException) -> tuple[int, str]:
-    if raised_by(problem, "projections.apply", "OutdatedProjection"):
+    if raised_by(problem, "projections.apply", "OutdatedProjection") or \
+            raised_by(problem, "aftersales.bootstrap", "NoStoreError"):
         return exit_codes.UNAVAILABLE, str(problem)
     if isinstance(problem, (InputFileError, OutputFileError, KeyEncryptionKeyError)) or \
             raised_by(problem, "schemas.errors", "InputRefused") or \

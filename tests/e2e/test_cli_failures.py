@@ -22,6 +22,8 @@ from pathlib import Path
 import pytest
 
 from aftersales import children
+from aftersales.bootstrap import open_app
+from aftersales.settings import eventsourcing_env
 
 MARKER = "Mk7-S3cret-pw-x9"
 UUID0 = "00000000-0000-4000-8000-000000000000"
@@ -69,6 +71,10 @@ COMMANDS: dict[str, tuple[list[str], set[str]]] = {
     "insights refunds": (["insights", "refunds", "--format", "json"], {"read"}),
     "customer export": (["customer", "export", "c-1"], {"store"}),
 }
+# commands that only read: a store file that does not exist is exit 5, and none is created
+READ_ONLY = ("case show", "case rerun", "query", "status", "projections rebuild",
+             "deadlines list", "audit verify")
+MISSING_STORE = "no-such-store.sqlite"
 BROKER_USERS = {"status": ["status"], "run relay": COMMANDS["run relay"][0],
                 "dlq list": ["dlq", "list"], "dlq show": ["dlq", "show", "0:0"],
                 "dlq redrive": ["dlq", "redrive"],
@@ -162,6 +168,9 @@ def cases(tmp: Path) -> list[Case]:
             wrong = pg.replace(pg.split("://", 1)[1].split("@", 1)[0].split(":", 1)[1], MARKER)
             add(f"{name}: wrong password", args, 5, AFTERSALES_DATABASE_URL=wrong,
                 AFTERSALES_READ_DATABASE_URL=wrong)
+    for name in READ_ONLY:
+        add(f"{name}: store file missing", COMMANDS[name][0], 5,
+            AFTERSALES_DATABASE_URL=f"sqlite:///{tmp / MISSING_STORE}")
     for name, args in BROKER_USERS.items():
         add(f"{name}: broker down", args, 5, KAFKA_BOOTSTRAP_SERVERS=BROKER_DOWN)
     for name, variants in BAD_ARGUMENTS.items():
@@ -222,6 +231,16 @@ def test_each_command_fails_with_its_exit_code_one_line_and_no_secret(
     _check(outcomes[name])
 
 
+def test_commands_that_only_read_create_no_store_where_none_is(
+        outcomes: dict[str, Outcome], tmp_path_factory: pytest.TempPathFactory) -> None:
+    for name in READ_ONLY:
+        outcome = outcomes[f"{name}: store file missing"]
+        assert "no event store at " in outcome.stderr and MISSING_STORE in outcome.stderr, (
+            name, outcome.stderr)
+    base = tmp_path_factory.getbasetemp()
+    assert not list(base.glob(f"cli-failures*/{MISSING_STORE}*"))
+
+
 def test_every_command_is_swept() -> None:
     swept = {name.split(":")[0] for name in NAMES}
     assert swept >= {"submit", "ingest", "case show", "case rerun", "query", "status",
@@ -242,6 +261,7 @@ def test_commands_that_read_the_broker_say_soon_that_it_cannot_be_reached(
     env.update({"KAFKA_BOOTSTRAP_SERVERS": BROKER_DOWN,
                 "AFTERSALES_DATABASE_URL": f"sqlite:///{tmp_path / 'events.sqlite'}",
                 "AFTERSALES_READ_DATABASE_URL": f"sqlite:///{tmp_path / 'read.sqlite'}"})
+    open_app(eventsourcing_env(env["AFTERSALES_DATABASE_URL"])).close()  # a store to read
     started = time.monotonic()
     done = children.run([sys.executable, "-m", "aftersales", *args], env=env, input="",
                         capture_output=True, text=True, timeout=60, check=False)
@@ -259,6 +279,7 @@ def test_verbose_shows_the_engines_lines_not_kafka_pythons_debug_flood(tmp_path:
     env.update({"KAFKA_BOOTSTRAP_SERVERS": BROKER_DOWN,
                 "AFTERSALES_DATABASE_URL": f"sqlite:///{tmp_path / 'events.sqlite'}",
                 "AFTERSALES_READ_DATABASE_URL": f"sqlite:///{tmp_path / 'read.sqlite'}"})
+    open_app(eventsourcing_env(env["AFTERSALES_DATABASE_URL"])).close()  # a store to read
     done = children.run([sys.executable, "-m", "aftersales", "-v", "status"], env=env,
                         capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 5, done.stderr

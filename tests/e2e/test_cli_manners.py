@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from aftersales.bootstrap import open_app
+from aftersales.settings import eventsourcing_env
 from tests.e2e.test_cli import Cli, request_return
 from tests.factories import T0, cli_cast, order_paid, order_placed, shipment
 
@@ -145,7 +147,12 @@ def test_status_says_when_the_read_models_are_beyond_the_store(cli: Cli, tmp_pat
     assert cli.run("projections", "catch-up").returncode == 0
     good = cli.run("status", "--format", "json", as_=None)
     assert good.returncode == 0, good.stderr
-    cli.env["AFTERSALES_DATABASE_URL"] = f"sqlite:///{tmp_path / 'evnets.sqlite'}"
+    mistyped = tmp_path / "evnets.sqlite"
+    cli.env["AFTERSALES_DATABASE_URL"] = f"sqlite:///{mistyped}"
+    missing = cli.run("status", "--format", "json", as_=None)
+    assert missing.returncode == 5 and f"no event store at {mistyped}" in missing.stderr
+    assert not mistyped.exists()  # a command that only reads made no empty store there
+    open_app(eventsourcing_env(f"sqlite:///{mistyped}")).close()  # an empty (older) store
     wrong = cli.run("status", "--format", "json", as_=None)
     assert wrong.returncode == 7, wrong.stderr
     shown = json.loads(wrong.stdout)
