@@ -35,3 +35,11 @@ def prose(subject: str, text: str | None) -> PersonalData | str | None:
     to them), whoever typed it: their personal data, as it may name or describe them. Empty
     text stays as it is."""
     return PersonalData(subject, text) if text else text
+
+
+def text_of(value: PersonalData | str | None) -> str:
+    """The words of a value that is personal data now but was a plain str in events stored
+    before (``[erased]`` once its key was destroyed); empty for None."""
+    if isinstance(value, PersonalData):
+        return value.value
+    return "" if value is None else value

@@ -25,6 +25,7 @@ from aftersales_core.domain.refunds import RefundCase
 from aftersales_core.domain.returns import ReturnCase
 from aftersales_core.errors import InvalidCommandError
 from aftersales_core.money import Money
+from aftersales_core.personal import text_of
 
 RESOLUTIONS = ("refund", "exchange", "repair")
 REMEDIES = ("refund", "price_reduction", "replacement")
@@ -155,7 +156,7 @@ class ResolutionService:
         """Repaired, or not: a failed repair records what the market's ladder opens."""
         grant, case = self.access.case(caller, "CompleteRepair", case_id, ReturnCase)
         remedies = None if repaired else self._remedies(
-            case, str(case.repair.get("fault", "")), case.repair.get("repairable") is not False)
+            case, text_of(case.repair.get("fault")), case.repair.get("repairable") is not False)
         case.complete_repair(actor=grant.actor, repaired=repaired, note=note, remedies=remedies,
                              at=at)
         self.work.commit(case)
@@ -214,12 +215,15 @@ class ResolutionService:
                               Decimal(str(line["unit_price"])), None, key)
 
     def _remedies(self, case: ReturnCase, fault: str, repairable: bool) -> PolicyDecision:
+        """The ladder's decision, from counts only: the fault is compared here, never
+        recorded (a buyer's words are their personal data)."""
         order = self.store.placed_order(case.order_id)
         eligibility = case.latest("return.eligibility")
         market = eligibility.inputs.get("market") if eligibility else order.market
+        failed, same = case.failed_repairs(fault or "unnamed fault")
         return self.store.rules_for(order).evaluate("repair.remedies", {
             "market": market,
-            "fault": fault or "unnamed fault",
             "repairable": repairable,
-            "earlier_failed_faults": list(case.repair.get("failed_faults", [])),
+            "failed_repairs": failed,
+            "same_fault_failures": same,
         })

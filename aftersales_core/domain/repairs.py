@@ -20,6 +20,7 @@ from aftersales_core.domain.actor import Actor
 from aftersales_core.domain.base import CaseRules
 from aftersales_core.domain.return_status import ReturnStatus as S
 from aftersales_core.errors import IllegalTransitionError, InvalidCommandError
+from aftersales_core.personal import PersonalData, text_of
 
 REMEDY_RESOLUTIONS = {"refund": "refund", "price_reduction": "price_reduction",
                       "replacement": "exchange"}
@@ -29,6 +30,7 @@ class RepairRules(CaseRules):
     """Mixed into ReturnCase, which holds this state and declares these event methods."""
 
     status: S
+    customer_id: str
     resolution: dict[str, Any] | None
     repair: dict[str, Any]
     record_decision: Callable[..., None]
@@ -45,6 +47,12 @@ class RepairRules(CaseRules):
         if self.status != S.REPAIR_FAILED or decision is None:
             return []
         return list(decision.details.get("remedies", []))
+
+    def failed_repairs(self, fault: str) -> tuple[int, int]:
+        """The repairs that failed before, and how many of them failed of ``fault`` (the
+        words compared here, so the ``repair.remedies`` decision records only the counts)."""
+        earlier = [text_of(f) for f in self.repair.get("failed_faults", [])]
+        return len(earlier), sum(1 for f in earlier if f == fault)
 
     def send_to_repair(self, actor: Actor, repairer: str, at: datetime) -> None:
         self._check_time(at)
@@ -101,7 +109,8 @@ class RepairRules(CaseRules):
         if not fault.strip():
             raise InvalidCommandError("fault: name the fault that came back")
         self.record_decision(decision=remedies, timestamp=at)
-        self._repair_failed(by=actor.principal_id, role=actor.role, fault=fault, timestamp=at)
+        self._repair_failed(by=actor.principal_id, role=actor.role,
+                            fault=PersonalData(self.customer_id, fault), timestamp=at)
 
     def check_remedy(self, remedy: str) -> str:
         """The resolution a chosen remedy becomes; refused unless the ladder offers it."""
@@ -152,8 +161,8 @@ def repair_events(prefix: str) -> tuple[Any, Any, Any, Any, Any]:
         self.repair.update(carrier=carrier, tracking_number=tracking_number)
 
     @event("RepairFailed", topic=f"{prefix}.RepairFailed")
-    def _repair_failed(
-        self: Any, by: str, role: str, fault: str, timestamp: datetime
+    def _repair_failed(  # the fault: the customer's words (a plain str in events stored before)
+        self: Any, by: str, role: str, fault: PersonalData | str, timestamp: datetime
     ) -> None:
         self.repair["fault"] = fault
         self.repair.setdefault("failed_faults", []).append(fault)

@@ -11,6 +11,11 @@
 
 Until the ladder is climbed the remedy is another repair. The decision lists the remedies the
 buyer may now choose from; ``ChooseRemedy`` must pick one of them.
+
+v2 reads no words: the fault a buyer reports is their personal data (sealed, erased with their
+key), so the inputs are the counts of earlier failed repairs (``failed_repairs``) and of those
+that failed of the same fault (``same_fault_failures``), and the reasons quote no fault. v1
+read the fault and the earlier faults as text and quoted the fault in its reasons.
 """
 
 from __future__ import annotations
@@ -42,7 +47,7 @@ class Ladder:
 
 @dataclass(frozen=True)
 class RemedySettings:
-    """Settings of repair.remedies v1."""
+    """Settings of repair.remedies v1 and v2."""
 
     uk: Ladder = Ladder("uk", 1, False, ("refund", "price_reduction"),
                         "UK Consumer Rights Act 2015 s. 24: after one failed repair, final "
@@ -70,25 +75,32 @@ SETTINGS_V1 = RemedySettings()
 def decide(inputs: JSON, settings: RemedySettings, version: int) -> PolicyDecision:
     read = Reader(POLICY_ID, inputs)
     market = read.market()
-    fault = read.text("fault")
     repairable = read.flag("repairable")
-    earlier = read.strings("earlier_failed_faults")  # faults of earlier failed repairs
+    if version == 1:
+        fault = read.text("fault")
+        earlier = read.strings("earlier_failed_faults")  # faults of earlier failed repairs
+        failed, same = len(earlier), sum(1 for f in earlier if f == fault)
+        the_fault, named = f"the fault {fault!r}", f" ({fault!r})"
+    else:
+        failed, same = read.count("failed_repairs"), read.count("same_fault_failures")
+        the_fault, named = "the fault", ""
+        if same > failed:
+            raise read.error("same_fault_failures", f"more than the {failed} failed repairs")
     ladder = settings.ladder(market)
     findings = Findings()
-    same = [f for f in earlier if f == fault]
-    counted = (len(same) if ladder.same_fault_only else len(earlier)) + 1
+    counted = (same if ladder.same_fault_only else failed) + 1
     kind = "of the same fault " if ladder.same_fault_only else ""
     if not repairable:  # no repair to wait for: the next rung at once
         remedies = ladder.remedies
-        findings.note(f"remedies.{ladder.name}", f"the fault {fault!r} cannot be repaired: "
+        findings.note(f"remedies.{ladder.name}", f"{the_fault} cannot be repaired: "
                       f"{ladder.law}; the buyer may choose {' or '.join(remedies)}")
     elif counted >= ladder.failed_repairs:
         remedies = ladder.remedies
-        findings.note(f"remedies.{ladder.name}", f"repair {counted} {kind}failed ({fault!r}): "
+        findings.note(f"remedies.{ladder.name}", f"repair {counted} {kind}failed{named}: "
                       f"{ladder.law}; the buyer may choose {' or '.join(remedies)}")
     else:
         remedies = ("repair",)
-        findings.note(f"remedies.{ladder.name}", f"repair {counted} {kind}failed ({fault!r}): "
+        findings.note(f"remedies.{ladder.name}", f"repair {counted} {kind}failed{named}: "
                       f"{ladder.law}; until then the goods are repaired again")
     outcome = RepairRemedies.REPAIR_AGAIN if remedies == ("repair",) \
         else RepairRemedies.BUYER_CHOOSES
@@ -101,3 +113,8 @@ def decide(inputs: JSON, settings: RemedySettings, version: int) -> PolicyDecisi
 @policy(POLICY_ID, 1, settings=SETTINGS_V1)
 def repair_remedies_v1(inputs: JSON, settings: RemedySettings) -> PolicyDecision:
     return decide(inputs, settings, 1)
+
+
+@policy(POLICY_ID, 2, settings=SETTINGS_V1)
+def repair_remedies_v2(inputs: JSON, settings: RemedySettings) -> PolicyDecision:
+    return decide(inputs, settings, 2)
