@@ -4,6 +4,7 @@
   erasure recorded; their personal data reads `[erased]` everywhere from then on.
 * `customer export ID --as NAME`: every case, order and principal of the customer and every
   personal datum in them, as one JSON document (an administrator, or the customer themselves).
+* `customer erasures --as NAME`: every recorded erasure (auditors and administrators).
 * `keys new-kek FILE`: a new key-encryption key in a file readable by its owner only.
 * `keys rotate`: every data key re-wrapped under the configured primary key-encryption key
   (the previous one configured as AFTERSALES_KEK_PREVIOUS_FILE). No principal: the operator
@@ -24,9 +25,11 @@ import typer
 from aftersales import exit_codes
 from aftersales.errors import exit_for
 from aftersales.identity import AsPrincipal, caller_for
+from aftersales.output import Format as RowsFormat
 from aftersales.output import (
     console,
     emit_json_line,
+    emit_rows,
     errors,
     fail,
     output_option,
@@ -124,6 +127,23 @@ def export(
     write_output(output, orjson.dumps(document, option=orjson.OPT_INDENT_2), private=True)
     errors.print(f"export written to {output} ({len(document['personal_data'])} personal "
                  "data)", highlight=False)
+
+
+@customer_app.command("erasures")
+def erasures(
+    as_principal: AsPrincipal = None,
+    fmt: Annotated[RowsFormat, typer.Option("--format")] = "table",
+) -> None:
+    """Every erasure of personal data the store recorded, oldest first: the customer id (kept:
+    only the personal data is erased), when, by which principal in which role, why, and its
+    position in the store. Auditors and administrators; changes nothing."""
+    from aftersales_core.application.erasures import COLUMNS
+
+    def work(app: Services) -> list[dict[str, Any]]:
+        return app.privacy.erasures(caller_for(app, as_principal, "ListErasures"))
+
+    rows = _run(work)
+    emit_rows(rows, fmt, f"erasures ({len(rows)})", COLUMNS)
 
 
 @keys_app.command("new-kek")

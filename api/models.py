@@ -208,6 +208,21 @@ class Denials(BaseModel):
     next_cursor: str | None
 
 
+class Erasure(BaseModel):
+    position: int = Field(description="the erasure event's position in the store")
+    customer_id: str = Field(description="the customer whose personal data was erased (the "
+                                         "opaque id is kept)")
+    erased_at: str = Field(description="RFC 3339: when it happened")
+    by: str = Field(description="the principal id that erased it")
+    principal: str | None = Field(description="that principal's name")
+    role: str
+    reason: str = Field(description="why, as recorded (the request's reference)")
+
+
+class Erasures(BaseModel):
+    items: list[Erasure]
+
+
 class Verification(Open):
     intact: bool
     events_verified: int

@@ -1,7 +1,8 @@
 """Reads beyond one case: every projection table (filters and sort orders of `aftersales
-query`, cursor pagination), the report's figures, open deadlines, the audit verification and
-the denial log, and who the caller is. The permission matrix decides each (a customer reads
-only their own rows of cases, complaints, refunds and orders)."""
+query`, cursor pagination), the report's figures, open deadlines, the audit verification,
+the denial log and the erasures of personal data, and who the caller is. The permission
+matrix decides each (a customer reads only their own rows of cases, complaints, refunds and
+orders)."""
 
 from __future__ import annotations
 
@@ -245,6 +246,15 @@ def get_denials(
     more = len(rows) == limit
     return answer({"items": rows, "next_cursor": _encode_cursor(fingerprint, [rows[-1]["id"]])
                    if more else None})
+
+
+@router.get("/v1/audit/erasures", tags=["audit"],
+            responses={200: {"model": models.Erasures}, **PROBLEMS})
+def get_erasures(request: Request, who: Who) -> Response:
+    """Every erasure of personal data the store recorded, oldest first: the customer id, when,
+    by which principal in which role, why, and its store position (auditors and
+    administrators; `aftersales customer erasures`)."""
+    return answer({"items": runtime(request).services.privacy.erasures(who.caller)})
 
 
 @router.get("/v1/me", tags=["principals"], responses={200: {"model": models.Me}, **PROBLEMS})

@@ -138,6 +138,15 @@ class Access:
         self._principals[principal_id] = found
         return found
 
+    def name_of(self, principal_id: str) -> str | None:
+        """The name of the principal a recorded event names (``by``); None when no principal
+        has that id."""
+        try:
+            found = self._current(UUID(principal_id))
+        except ValueError:
+            return None
+        return None if found is None else found.name
+
     def forget(self) -> None:
         """Drop the remembered principals (after an erasure: their folded names go too)."""
         self._principals.clear()

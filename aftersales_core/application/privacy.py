@@ -20,6 +20,7 @@ from uuid import UUID
 
 from aftersales_core import policies
 from aftersales_core.application.access import Access, Caller
+from aftersales_core.application.erasures import recorded_erasures
 from aftersales_core.application.history import load_history
 from aftersales_core.application.store import Effect, Store
 from aftersales_core.application.unit_of_work import UnitOfWork
@@ -130,6 +131,13 @@ class PrivacyService:
         self.access.forget()
         return Erasure(customer_id, str(customer.id), at, actor.principal_id, actor.role,
                        customer.erasures[-1]["reason"], decision)
+
+    def erasures(self, caller: Caller) -> list[dict[str, Any]]:
+        """Every recorded erasure, oldest first (auditors and administrators): the customer
+        id, when, by which principal in which role, why, and its store position."""
+        self.access.require(caller, "ListErasures")
+        return list(recorded_erasures(self.store.recorder, self.store.mapper,
+                                      self.access.name_of))
 
     # ---- retention ------------------------------------------------------------------------
     def retention_decision(self, customer_id: str, now: datetime,

@@ -16,6 +16,7 @@ from aftersales_core.policies.access_matrix import (
     ACCESS_V1,
     ACCESS_V2,
     ACCESS_V3,
+    ACCESS_V4,
     Condition,
     Matrix,
     Rule,
@@ -113,7 +114,7 @@ def decide(inputs: JSON, matrix: Matrix, version: int) -> PolicyDecision:
     return decision(Permission.DENY)
 
 
-def roles_for(operation: str, matrix: Matrix = ACCESS_V3) -> list[str]:
+def roles_for(operation: str, matrix: Matrix = ACCESS_V4) -> list[str]:
     """The roles that may do an operation on some condition (for messages and tests)."""
     return list(dict.fromkeys(rule.role for rule in matrix.operations.get(operation, ())))
 
@@ -135,3 +136,10 @@ def access_v3(inputs: JSON) -> PolicyDecision:
     shipping, its estimate, a price reduction's amount, a new case's id): the command's
     ``staff_fields`` fact names those its body sets (access_matrix.OPERATIONS_V3)."""
     return decide(inputs, ACCESS_V3, 3)
+
+
+@policy(POLICY_ID, 4)
+def access_v4(inputs: JSON) -> PolicyDecision:
+    """v4: v3, and ``ListErasures`` for auditors and administrators (access_matrix.
+    OPERATIONS_V4)."""
+    return decide(inputs, ACCESS_V4, 4)

@@ -195,3 +195,11 @@ OPERATIONS_V3: Mapping[str, tuple[Rule, ...]] = MappingProxyType({
     "FileComplaint": _rules(Rule(CUSTOMER, ("own", *CUSTOMER_SETS_NONE)), *STAFF),
 })
 ACCESS_V3 = Matrix(version=3, conditions=CONDITIONS_V3, operations=OPERATIONS_V3)
+
+# v4: auditors (and the administrators who erase) list the recorded erasures of personal data:
+# the customer id, when, by whom, why and where in the store (no personal data).
+OPERATIONS_V4: Mapping[str, tuple[Rule, ...]] = MappingProxyType({
+    **OPERATIONS_V3,
+    "ListErasures": _rules(Rule("admin"), Rule("auditor")),
+})
+ACCESS_V4 = Matrix(version=4, conditions=CONDITIONS_V3, operations=OPERATIONS_V4)

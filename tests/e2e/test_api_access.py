@@ -67,6 +67,7 @@ READS = [  # (path template, operation)
     ("/v1/deadlines", "ListDeadlines"),
     ("/v1/audit/denials", "ReadDenials"),
     ("/v1/audit/verification", "VerifyAudit"),
+    ("/v1/audit/erasures", "ListErasures"),
 ]
 
 

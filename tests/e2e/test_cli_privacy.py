@@ -251,3 +251,28 @@ def test_the_erase_help_shows_what_erased_data_reads() -> None:
                            capture_output=True, text=True, env={**os.environ, "COLUMNS": "200"},
                            check=True)
     assert "reads `[erased]` from now on" in shown.stdout
+
+
+def test_an_auditor_lists_the_erasures_as_a_table_json_or_csv(cli: Cli) -> None:
+    empty = cli.run("customer", "erasures", "--format", "csv", as_="auditor-1")
+    assert (empty.returncode, empty.stdout) == (
+        0, "position,customer_id,erased_at,by,principal,role,reason\n")
+    complaint(cli)
+    assert cli.run("customer", "erase", "c-1", "--reason", "=ticket 7", as_=ADMIN).returncode == 0
+    listed = cli.run("customer", "erasures", "--format", "json", as_="auditor-1")
+    assert listed.returncode == 0, listed.stderr
+    [erasure] = json.loads(listed.stdout)
+    assert (erasure["customer_id"], erasure["principal"], erasure["role"],
+            erasure["reason"]) == ("c-1", ADMIN, "admin", "=ticket 7")
+    assert isinstance(erasure["position"], int) and erasure["position"] > 0
+    as_csv = cli.run("customer", "erasures", "--format", "csv", as_=ADMIN)
+    assert as_csv.returncode == 0 and "c-1" in as_csv.stdout
+    assert "'=ticket 7" in as_csv.stdout  # a spreadsheet formula prefix made harmless
+    table = cli.run("customer", "erasures", as_="auditor-1")
+    assert table.returncode == 0 and "erasures (1)" in table.stdout and "c-1" in table.stdout
+    for who in ("agent-1", "analyst-1", "customer-c-1"):
+        denied = cli.run("customer", "erasures", as_=who)
+        assert denied.returncode == 6 and "c-1" not in denied.stdout, denied.stderr
+    assert cli.run("customer", "erasures", "--format", "xml", as_="auditor-1").returncode == 2
+    helped = cli.run("customer", "erasures", "--help", as_=None)
+    assert helped.returncode == 0 and "Auditors and administrators" in helped.stdout

@@ -30,8 +30,8 @@ def decide(operation: str, roles: tuple[str, ...], version: int = 3, **facts: An
     }, version)
 
 
-def test_v3_is_the_current_version() -> None:
-    assert current_version("access") == 3
+def test_v3_was_followed_by_v4() -> None:
+    assert current_version("access") == 4  # v4: auditors list erasures (test_access_v4)
 
 
 @pytest.mark.parametrize(("operation", "fields"), GUARDED.items())
