@@ -39,8 +39,9 @@ def issue_key(
     as_principal: AsPrincipal = None,
     fmt: Annotated[Literal["table", "json"], typer.Option("--format")] = "table",
 ) -> None:
-    """Issue an API key for a principal (admins). The key is shown this once: store it in the
-    calling service's secret store; it cannot be shown again, only revoked."""
+    """Issue an API key for a principal (admins: themselves or a principal without the admin
+    role, never another administrator). The key is shown this once: store it in the calling
+    service's secret store; it cannot be shown again, only revoked."""
     if expires is not None and expires_in_days is not None:
         raise typer.BadParameter("give --expires or --expires-in-days, not both")
     now = datetime.now(UTC)

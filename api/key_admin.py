@@ -1,5 +1,8 @@
 """Issuing, revoking and listing API keys, as administrators may (the permission matrix's
-``IssueApiKey``, ``RevokeApiKey``, ``ListApiKeys``): `aftersales principals key …`."""
+``IssueApiKey``, ``RevokeApiKey``, ``ListApiKeys``): `aftersales principals key …`.
+
+An administrator keys themselves and principals without the admin role, never another
+administrator (access v4): that key would let its issuer act, and be recorded, as them."""
 
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ from aftersales_core.application.principals import SYSTEM_PRINCIPALS, principal_
 from aftersales_core.application.services import Services
 from aftersales_core.domain.principal_names import normalise_name
 from aftersales_core.domain.principals import Principal
+from aftersales_core.domain.roles import Role
 from aftersales_core.errors import InvalidCommandError, UnknownPrincipalError
 from api.keys import ApiKey, ApiKeys, IssuedKey
 
@@ -23,8 +27,12 @@ class KeyAdmin:
 
     def issue(self, caller: Caller, name: str, at: datetime, *, label: str = "",
               expires_at: datetime | None = None) -> IssuedKey:
-        grant = self.services.access.require(caller, "IssueApiKey", {"name": name})
+        access = self.services.access
+        me = access.may_try(caller, "IssueApiKey")  # a role that may: before any lookup
         principal = self._principal(name)
+        grant = access.require(caller, "IssueApiKey", {
+            "name": principal.name, "holder_id": principal.principal_id,
+            "holder_is_admin": principal.holds(Role.ADMIN)}, principal=me)
         if principal.name in SYSTEM_PRINCIPALS:
             raise InvalidCommandError(f"{principal.name} is built in: it acts inside the "
                                       "engine's own processes and has no API key")

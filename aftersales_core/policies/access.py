@@ -140,6 +140,8 @@ def access_v3(inputs: JSON) -> PolicyDecision:
 
 @policy(POLICY_ID, 4)
 def access_v4(inputs: JSON) -> PolicyDecision:
-    """v4: v3, and ``ListErasures`` for auditors and administrators (access_matrix.
-    OPERATIONS_V4)."""
+    """v4: v3, the list of erasures (``ListErasures``) for auditors and administrators, and an
+    administrator's API key is issued by that administrator only: never by another
+    administrator, who could then act as them (``IssueApiKey``'s ``holder_id`` and
+    ``holder_is_admin`` facts; access_matrix.OPERATIONS_V4)."""
     return decide(inputs, ACCESS_V4, 4)

@@ -197,9 +197,22 @@ OPERATIONS_V3: Mapping[str, tuple[Rule, ...]] = MappingProxyType({
 ACCESS_V3 = Matrix(version=3, conditions=CONDITIONS_V3, operations=OPERATIONS_V3)
 
 # v4: auditors (and the administrators who erase) list the recorded erasures of personal data:
-# the customer id, when, by whom, why and where in the store (no personal data).
+# the customer id, when, by whom, why and where in the store (no personal data). And an
+# administrator's API key is issued by that administrator only (repudiation: a key for
+# another administrator would let its issuer act, and be recorded, as them). ``IssueApiKey``'s
+# facts name the key's holder (``holder_id``) and whether it holds the admin role
+# (``holder_is_admin``); keys for principals without the admin role are issued as before.
+CONDITIONS_V4: Mapping[str, Condition] = MappingProxyType({
+    **CONDITIONS_V3,
+    "holder_not_admin": Condition("holder_is_admin", "the key's holder is an administrator",
+                                  one_of=(False,)),
+    "own_key": Condition("holder_id", "an administrator's keys are issued by that "
+                         "administrator only: a key for another administrator would let its "
+                         "issuer act as them", principal="id"),
+})
 OPERATIONS_V4: Mapping[str, tuple[Rule, ...]] = MappingProxyType({
     **OPERATIONS_V3,
     "ListErasures": _rules(Rule("admin"), Rule("auditor")),
+    "IssueApiKey": _rules(Rule("admin", ("holder_not_admin",)), Rule("admin", ("own_key",))),
 })
-ACCESS_V4 = Matrix(version=4, conditions=CONDITIONS_V3, operations=OPERATIONS_V4)
+ACCESS_V4 = Matrix(version=4, conditions=CONDITIONS_V4, operations=OPERATIONS_V4)

@@ -26,6 +26,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
+from aftersales_core.errors import NotAuthorisedError
 from tests.api_server import ApiServer, make_server
 from tests.factories import admin, caller, order_placed
 
@@ -94,6 +95,33 @@ def test_an_expired_key_and_a_disabled_principal_are_401(api: ApiServer) -> None
         done = client.get("/v1/report")
     assert done.status_code == 401 and "disabled" in done.json()["detail"]
 
+
+
+def test_an_administrator_keys_themselves_but_never_another_administrator(
+        api: ApiServer) -> None:
+    """A key for another administrator would let its issuer act, and be recorded, as them
+    (SECURITY: repudiation): refused, logged, nothing stored; their own key and keys of
+    principals without the admin role are issued as before."""
+    from api.key_admin import KeyAdmin
+    from api.keys import ApiKeys
+    from tests.factories import ADMIN
+
+    with api.app() as services:
+        boss = admin(services)
+        services.principals.add(boss, "admin-2", ["admin"], datetime.now(UTC))
+        keys = KeyAdmin(services, ApiKeys(services.store.recorder))
+        with pytest.raises(NotAuthorisedError, match="would let its issuer act as them"):
+            keys.issue(boss, "admin-2", datetime.now(UTC))
+        assert keys.listing(boss, "admin-2") == []
+        own = keys.issue(boss, ADMIN, datetime.now(UTC)).token
+        agent = keys.issue(boss, "agent-2", datetime.now(UTC), label="by an admin").token
+    for token, name in ((own, ADMIN), (agent, "agent-2")):
+        with api.client(Authorization=f"Bearer {token}") as client:
+            assert client.get("/v1/me").json()["principal"] == name
+    with api.client("auditor-1") as auditor:
+        denials = auditor.get("/v1/audit/denials", params={"operation": "IssueApiKey"}).json()
+    assert [(d["principal"], d["rule"]) for d in denials["items"]] == [
+        (ADMIN, "access.holder_not_admin")]
 
 # ---- OIDC -----------------------------------------------------------------------------------
 @pytest.fixture(scope="module")

@@ -271,6 +271,22 @@ def test_api_keys_are_issued_once_listed_without_secrets_and_revoked_by_admins(
     assert cli.run("principals", "key", "system.upstream", as_=ADMIN).returncode == 2
 
 
+def test_an_administrator_issues_no_key_for_another_administrator(cli: Cli) -> None:
+    """`--as` an administrator is still that principal: it keys itself, never another
+    administrator (who could then be acted as); the refusal is exit 6, logged, nothing kept."""
+    assert cli.run("principals", "add", "admin-2", "--role", "admin", as_=ADMIN).returncode == 0
+    refused = cli.run("principals", "key", "admin-2", as_=ADMIN)
+    assert refused.returncode == 6 and "ask_" not in refused.stdout
+    assert "a key for another administrator would let its issuer act as them" in refused.stderr
+    listed = cli.run("principals", "keys", "admin-2", "--format", "json", as_=ADMIN)
+    assert json.loads(listed.stdout) == []
+    assert cli.run("principals", "key", ADMIN, as_=ADMIN).returncode == 0
+    assert cli.run("principals", "key", "admin-2", as_="admin-2").returncode == 0
+    denials = json.loads(cli.run("audit", "denials", "--format", "json", "--operation",
+                                 "IssueApiKey", as_="auditor-1").stdout)
+    assert [(d["principal"], d["rule"]) for d in denials] == [(ADMIN, "access.holder_not_admin")]
+
+
 def test_an_imported_principal_with_an_unknown_field_is_refused_not_trimmed(cli: Cli) -> None:
     """A "by" (identity comes from --as) or a misspelt "customer_id" is named, not dropped:
     the principal is not added, the other lines are."""
