@@ -2,9 +2,10 @@
 
 Identity comes only from the credential, never from anything the body says. A credential that
 is missing, malformed, unknown, revoked, expired, not signed right, for another issuer or
-audience, or names an unknown or disabled principal is ``Unauthenticated`` (HTTP 401); the
-message says which, without ever repeating the credential. What the caller may then do is
-the permission matrix's business, in the application."""
+audience, or names an unknown or disabled principal (or, for an OIDC token, a subject not spelt
+exactly as its principal's folded name) is ``Unauthenticated`` (HTTP 401); the message says
+which, without ever repeating the credential. What the caller may then do is the permission
+matrix's business, in the application."""
 
 from __future__ import annotations
 
@@ -48,6 +49,7 @@ class Authenticator:
     def authenticate(self, authorization: str | None, received_at: datetime) -> Authenticated:
         token = _bearer(authorization)
         roles: frozenset[str] | None = None
+        subject: str | None = None  # an OIDC token's, as the identity provider spells it
         if looks_like_key(token):
             try:
                 key = self.keys.verify(token, received_at)
@@ -62,7 +64,8 @@ class Authenticator:
         elif self.oidc is not None and token.count(".") == 2:
             try:
                 identity = self.oidc.verify(token)
-                name = normalise_name(identity.principal)
+                subject = identity.principal
+                name = normalise_name(subject)
                 principal_id = principal_id_of(name)
             except TokenRefused as refused:
                 log.warning("OIDC token refused: %s", refused)
@@ -83,6 +86,20 @@ class Authenticator:
             log.warning("%s naming the built-in principal %s refused", credential, name)
             raise Unauthenticated("invalid credential: built-in principals act only inside the "
                                   "engine's own processes", credential)
+        if subject is not None and subject != name:
+            # an OIDC subject is case-sensitive and opaque: ``Ab1`` and ``ab1`` are two people.
+            # Principal names are folded (case, NFKC) so that look-alikes are one identity; so
+            # only the subject spelt exactly as the principal's name is that principal, and any
+            # other spelling is refused rather than folded onto someone else's principal
+            self._denied(principal_id, name, received_at, "OIDC subject not spelt exactly as "
+                         "the principal's name (it differs in case or width)",
+                         rule="api.oidc_subject_folded")
+            log.warning("OIDC subject %r refused: it folds to the principal name %s, which "
+                        "only the subject spelt exactly so may use", subject, name)
+            raise Unauthenticated("invalid token: the subject must be spelt exactly as the "
+                                  "principal's name (lower case; subjects that differ only in "
+                                  "case or width are different people, never one principal)",
+                                  "oidc")
         caller = Caller(principal_id, received_at, VIA, roles=roles)
         try:
             principal = self.services.access.principal(caller, "Authenticate")

@@ -212,6 +212,21 @@ def test_a_token_naming_a_built_in_principal_is_401_and_logged(
                for d in denials["items"]), denials
 
 
+@pytest.mark.parametrize("sub", ["Sup-2", "SUP-2", "sup-\uff12", "\uff53up-2"])
+def test_a_subject_differing_only_in_case_or_width_is_not_that_principal(
+        oidc: ApiServer, signing: dict[str, Any], sub: str) -> None:
+    """OIDC subjects are case-sensitive and opaque: ``Sup-2`` is another person than ``sup-2``.
+    Principal names fold case and width (look-alikes are one identity), so only the subject
+    spelt exactly as the principal's name is that principal: 401, logged, for any other."""
+    status, data = me(oidc, token(signing, sub=sub))
+    assert status == 401 and "spelt exactly as the principal's name" in data["detail"], data
+    assert me(oidc, token(signing, sub="sup-2"))[0] == 200  # the principal's own subject
+    with oidc.client("auditor-1") as auditor:
+        denials = auditor.get("/v1/audit/denials", params={"operation": "Authenticate"}).json()
+    assert any(d["rule"] == "api.oidc_subject_folded" and d["principal"] == "sup-2"
+               for d in denials["items"]), denials
+    assert repr(sub) in oidc.log.read_text()  # the log line names the subject refused
+
 def test_a_token_signed_with_another_key_unsigned_or_symmetric_is_401(
         oidc: ApiServer, signing: dict[str, Any]) -> None:
     assert me(oidc, token(signing, key=signing["other"]))[0] == 401
