@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from aftersales_core.application.policy_books import BookVersion
+from aftersales_core.application.policy_books import ANY_VERSION, BookVersion, Expected
 from aftersales_core.domain.ids import MAX_MERCHANT_ID, MERCHANT_ID_PATTERN, MERCHANT_ID_RULE
 from aftersales_core.domain.policy_book import MAX_REASON, check_reason
 from aftersales_core.errors import InvalidCommandError, InvalidFieldError
@@ -43,8 +43,9 @@ Merchant = Annotated[str, Path(description=f"the merchant id: {MERCHANT_ID_RULE}
                                pattern=MERCHANT_ID_PATTERN)]
 IfMatch = Annotated[str | None, Header(
     alias="If-Match", description='"<version>": the ETag of the book as you last read it (the '
-    "version of its own latest, 0 before any); refused with 412 when another version was set "
-    "since, 400 when malformed", json_schema_extra={"pattern": r'^("[0-9]{1,9}"|\*)$'})]
+    "version of its own latest, 0 before any), or * (any version, but one must be set); "
+    "refused with 412 when another version was set since (or none for *), 400 when malformed",
+    json_schema_extra={"pattern": r'^("[0-9]{1,9}"|\*)$'})]
 MAX_VERSION = 1_000_000
 Version = Annotated[int | None, Query(ge=0, le=MAX_VERSION,
                                       description="a stored version (default: the one that "
@@ -62,7 +63,8 @@ SET = {201: {"description": "stored: the new version (who, when, why); its ETag 
        409: {**COMMAND_PROBLEMS[409], "description": "another version kept being set at the "
              "same moment (exit code 4)"},
        412: {**COMMAND_PROBLEMS[412], "description": "If-Match: the book is at another version "
-             "(another was set since you read it); nothing stored"},
+             "(another was set since you read it), or If-Match: * and no version was set yet; "
+             "nothing stored"},
        422: {**COMMAND_PROBLEMS[422], "description": "refused: below the law's minimums, or "
              "the same as the latest version (exit code 1)"}}
 BOOK_FIELD = {"type": "object", "description": "the book's settings (the JSON form of a book "
@@ -139,7 +141,9 @@ def _published(request: Request, who: Authenticated, merchant: str | None, lang:
 
 async def _set(request: Request, who: Authenticated, merchant: str | None,
                if_match: str | None) -> Response:
-    expected = if_match_version(if_match)
+    # If-Match: * is true only when the book this URL sets has a version (RFC 9110 §13.1.1)
+    expected: Expected = ANY_VERSION if if_match is not None and if_match.strip() == "*" \
+        else if_match_version(if_match)
     body = body_fields(await json_body(request), ("reason", "book"))
     reason: Any = body.get("reason")
     document: Any = body.get("book")

@@ -9,7 +9,12 @@ from datetime import datetime
 from typing import Any
 
 from aftersales_core.application.access import Access, Caller
-from aftersales_core.application.policy_books import BookDiff, BookVersion, PolicyBooks
+from aftersales_core.application.policy_books import (
+    BookDiff,
+    BookVersion,
+    Expected,
+    PolicyBooks,
+)
 from aftersales_core.decisions import JSON
 from aftersales_core.errors import InvalidFieldError
 from aftersales_core.policybook.diff import Change
@@ -50,7 +55,7 @@ class PolicyBookService:
         return self.books.compare(merchant_id, before, after, proposed)
 
     def set(self, caller: Caller, merchant_id: str | None, document: dict[str, Any],
-            reason: str, expected: int | None = None) -> BookVersion:
+            reason: str, expected: Expected = None) -> BookVersion:
         """Store the next version, set by the caller in the role the matrix allows, at the
         moment the entry point received the call (``expected``: the version the caller last
         read, refused when the book has moved on)."""

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cache
-from typing import Any, Protocol, TypeVar
+from typing import Any, Literal, Protocol, TypeVar
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
@@ -49,6 +49,9 @@ from aftersales_core.policybook.rulebook import (
 from aftersales_core.policybook.simulate import DeadlineEnd, Recorded, Report, simulate
 
 A = TypeVar("A", bound=Aggregate)
+ANY_VERSION: Literal["*"] = "*"
+#: the version a writer expects a book at: a number, any stored one (``"*"``), or no check
+Expected = int | Literal["*"] | None
 
 
 class BookStore(Protocol):
@@ -198,11 +201,12 @@ class PolicyBooks:
 
     # ---- setting ---------------------------------------------------------------------------
     def set(self, merchant_id: str | None, document: dict[str, Any], by: str, role: str,
-            reason: str, at: datetime, expected: int | None = None) -> BookVersion:
+            reason: str, at: datetime, expected: Expected = None) -> BookVersion:
         """Validate the merchant id, the reason and the document (structure, then the law) and
         store it as the next version; a refused book stores nothing. ``expected``: the
         version the caller last read (HTTP ``If-Match``), refused when the book has moved on
-        since, also when another writer sets a version meanwhile."""
+        since, also when another writer sets a version meanwhile; ``"*"``: any version, but
+        one must have been set (RFC 9110 §13.1.1: ``If-Match: *`` is false without one)."""
         if merchant_id is not None:
             check_merchant_id(merchant_id, "merchant")
         check_reason(reason)
@@ -213,7 +217,12 @@ class PolicyBooks:
         def set_on_fresh_state() -> PolicyBook:  # again when another writer set one meanwhile
             aggregate = self._aggregate(book_id) or PolicyBook(
                 owner=book_id.owner, merchant_id=book_id.merchant_id, timestamp=at)
-            if expected is not None and aggregate.latest != expected:
+            if expected == ANY_VERSION and not aggregate.latest:
+                raise PreconditionFailedError(
+                    f"If-Match: * failed: the policy book of {book_id} has no version yet, and "
+                    "one was required; nothing stored (set its first version without If-Match, "
+                    'or with If-Match: "0")')
+            if isinstance(expected, int) and aggregate.latest != expected:
                 raise PreconditionFailedError(
                     f"the policy book of {book_id} is at version {aggregate.latest}, not "
                     f"{expected}: it changed since you read it; read it again and decide anew")

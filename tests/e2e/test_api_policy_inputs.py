@@ -1,9 +1,10 @@
 """What the policy-book routes refuse, over real HTTP on SQLite and PostgreSQL, in the words the
 CLI uses: a reason with control characters or over 1000 characters; a PUT whose If-Match is
-stale (412) or malformed (400); unknown or repeated query parameters (400 naming them, as
-`/v1/cases` answers); a proposed book below the law in a draft's diff (422, as PUT); an
-unknown version (its own problem type); an empty what-if period; an order whose merchant id
-no URL could name; and the denial log names the merchant whose book was refused."""
+stale (412), ``*`` before any version (412) or malformed (400); unknown or repeated query
+parameters (400 naming them, as `/v1/cases` answers); a proposed book below the law in a
+draft's diff (422, as PUT); an unknown version (its own problem type); an empty what-if
+period; an order whose merchant id no URL could name; and the denial log names the merchant
+whose book was refused."""
 
 from __future__ import annotations
 
@@ -89,6 +90,26 @@ def test_put_honours_if_match(api: ApiServer) -> None:
                           headers={"If-Match": "*"})
         assert anyway.status_code == 201 and anyway.headers["etag"] == '"3"'
 
+
+def test_if_match_star_on_a_merchant_without_a_book_is_412_and_stores_nothing(
+        api: ApiServer) -> None:
+    """RFC 9110 §13.1.1: ``If-Match: *`` is false when the resource has no current
+    representation; a merchant's own book before its first version has none (its ETag is "0",
+    the platform's book answers for it)."""
+    admin_key(api)
+    path = "/v1/policy-books/merchants/star-none-yet"
+    with api.client(ADMIN) as boss:
+        refused = problem(boss.put(path, json={"reason": "first", "book": book()},
+                                   headers={"If-Match": "*"}), 412)
+        assert refused["type"] == PREFIX + "precondition_failed"
+        assert refused["detail"].startswith("If-Match: * failed: the policy book of"), refused
+        assert "has no version yet" in refused["detail"]
+        assert [v["version"] for v in boss.get(f"{path}/history").json()["versions"]] == [0]
+        first = boss.put(path, json={"reason": "first", "book": book()})
+        assert first.status_code == 201, first.text
+        second = boss.put(path, json={"reason": "second", "book": eu30()},
+                          headers={"If-Match": "*"})
+        assert second.status_code == 201 and second.headers["etag"] == '"2"', second.text
 
 def test_a_merchant_without_a_book_shows_the_platforms_with_its_own_version_as_etag(
         api: ApiServer) -> None:

@@ -17,6 +17,7 @@ import pytest
 
 from aftersales_core.application.access import Caller
 from aftersales_core.application.history import load_history
+from aftersales_core.application.policy_books import ANY_VERSION
 from aftersales_core.application.principals import principal_id_of
 from aftersales_core.application.services import Services
 from aftersales_core.domain.policy_book import PolicyBook, UnchangedBookError, policy_book_id
@@ -24,6 +25,7 @@ from aftersales_core.errors import (
     ConcurrentChangeError,
     InvalidCommandError,
     NotAuthorisedError,
+    PreconditionFailedError,
     UnknownVersionError,
 )
 from aftersales_core.policies import evaluate
@@ -187,6 +189,19 @@ def test_what_if_over_the_store_counts_the_merchants_decisions(app: Services) ->
     assert held and {r.decision.book["merchant_id"] for r in held if r.decision.book} == {"uci"}
     assert len(held) < len(app.store.books.history_of_decisions()[0])
 
+
+@pytest.mark.parametrize("merchant", ["no-book-yet", None])
+def test_any_version_expected_of_a_book_never_set_is_refused_and_stores_nothing(
+        app: Services, merchant: str | None) -> None:
+    """``If-Match: *`` (RFC 9110 §13.1.1) holds only when the book has a version; the
+    built-in defaults (version 0) are not one of the book's own."""
+    admin(app)
+    boss = Caller(principal_id_of(ADMIN), NOW, "test")
+    with pytest.raises(PreconditionFailedError, match=r"If-Match: \* failed.*no version yet"):
+        app.books.set(boss, merchant, uci(), "first", ANY_VERSION)
+    assert [h["version"] for h in app.store.books.history(merchant)] == [0]
+    assert set_book(app, merchant, uci()) == 1
+    assert app.books.set(boss, merchant, eu30(), "second", ANY_VERSION).version == 2
 
 def test_two_admins_setting_at_once_one_wins_the_other_is_told(app: Services) -> None:
     set_book(app, "uci", uci())
