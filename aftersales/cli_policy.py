@@ -180,14 +180,23 @@ def history(
     fmt: Annotated[Format, typer.Option("--format")] = "table",
 ) -> None:
     """Every version of the merchant's own book (version 0: the built-in defaults): who set it,
-    in which role, when, why, and its hash (admins, auditors). Versions are never changed."""
+    in which role, when, why, its hash and its status (admins, auditors). Versions are never
+    changed: one whose stored content no longer hashes to its recorded hash is listed as
+    corrupt, named on stderr, and the exit is 1."""
     with _app() as app:
         rows = app.books.history(caller_for(app, as_principal, "ReadPolicyBook"), merchant)
     shown = [{k: v for k, v in row.items() if k not in ("book", "merchant_id")} for row in rows]
-    if fmt == "table":  # the full hash in json, csv and tsv
+    if fmt == "table":  # the full hashes in json, csv and tsv
         for row in shown:
             row["book_hash"] = row["book_hash"][:19]
+            row["content_hash"] = row["content_hash"][:19]
     emit_rows(shown, fmt, f"policy book of {merchant or 'the platform'}")
+    corrupt = [row for row in rows if row["status"] != "intact"]
+    for row in corrupt:
+        fail(f"version {row['version']} is corrupt: its stored content hashes to "
+             f"{row['content_hash']}, not to the {row['book_hash']} recorded when it was set")
+    if corrupt:
+        raise typer.Exit(exit_codes.REFUSED)
 
 
 @policy_app.command("diff")

@@ -42,6 +42,7 @@ from aftersales_core.policybook.publish.compose import Format, Source
 from aftersales_core.policybook.rulebook import (
     PLATFORM_BOOK,
     BookId,
+    CorruptBookError,
     Rulebook,
     Rules,
     merchant_book,
@@ -79,13 +80,18 @@ class BookVersion:
         return canonical_document(self.book)
 
     def meta(self) -> JSON:
-        return {"book": self.book_id.owner, "merchant_id": self.book_id.merchant_id,
-                "version": self.version, "book_hash": self.book_hash, "set_by": self.set_by,
-                "role": self.role, "reason": self.reason,
-                "set_at": None if self.set_at is None else self.set_at.isoformat()}
+        return _meta(self.book_id, self.version, self.book_hash, self.set_by, self.role,
+                     self.reason, self.set_at)
 
     def to_json(self) -> JSON:
         return {**self.meta(), "document": self.document}
+
+
+def _meta(book_id: BookId, version: int, book_hash: str, set_by: str | None,
+          role: str | None, reason: str | None, set_at: datetime | None) -> JSON:
+    return {"book": book_id.owner, "merchant_id": book_id.merchant_id, "version": version,
+            "book_hash": book_hash, "set_by": set_by, "role": role, "reason": reason,
+            "set_at": None if set_at is None else set_at.isoformat()}
 
 
 @dataclass(frozen=True)
@@ -142,6 +148,9 @@ class PolicyBooks:
             raise UnknownVersionError(f"{book_id} has no policy book version {number} "
                                       f"(versions 0 to {latest})")
         stored = aggregate.book_version(number)
+        found = digest(stored["document"])  # what the store holds now, before it is trusted
+        if found != stored["book_hash"]:
+            raise CorruptBookError(book_id, number, stored["book_hash"], found)
         return BookVersion(book_id, number, validate(stored["document"], stored=True),
                            stored["book_hash"], stored["by"], stored["role"], stored["reason"],
                            stored["set_at"])
@@ -162,10 +171,24 @@ class PolicyBooks:
         return self._version_of(PLATFORM_BOOK, self._aggregate(PLATFORM_BOOK), None)
 
     def history(self, merchant_id: str | None) -> list[JSON]:
+        """Every version's meta, each with its ``status``: ``intact``, or ``corrupt`` when its
+        stored content no longer hashes to its ``book_hash`` (``content_hash``: what it hashes
+        to now); a corrupt version is listed, never loaded."""
         book_id = book_id_of(merchant_id)
         aggregate = self._aggregate(book_id)
         latest = 0 if aggregate is None else aggregate.latest
-        return [self._version_of(book_id, aggregate, n).meta() for n in range(latest + 1)]
+        rows: list[JSON] = []
+        for number in range(latest + 1):
+            try:
+                meta = self._version_of(book_id, aggregate, number).meta()
+                rows.append({**meta, "status": "intact", "content_hash": meta["book_hash"]})
+            except CorruptBookError as corrupt:
+                assert aggregate is not None  # version 0 is built in, never corrupt
+                stored = aggregate.book_version(number)
+                rows.append({**_meta(book_id, number, corrupt.recorded, stored["by"],
+                                     stored["role"], stored["reason"], stored["set_at"]),
+                             "status": "corrupt", "content_hash": corrupt.found})
+        return rows
 
     def compare(self, merchant_id: str | None, before: int | None, after: int | None,
                 proposed: Book | None = None) -> BookDiff:

@@ -56,6 +56,20 @@ def merchant_book(merchant_id: str) -> BookId:
     return BookId(MERCHANT, merchant_id)
 
 
+class CorruptBookError(SettingsMismatchError):
+    """A stored book version whose content no longer hashes to the hash recorded when it was
+    set (changed in the store after the fact): nothing is decided on it, nothing shown as it."""
+
+    code = "corrupt_book"
+
+    def __init__(self, book_id: BookId, version: int, recorded: str, found: str) -> None:
+        super().__init__(
+            f"the policy book of {book_id}, version {version}, is corrupt: its stored content "
+            f"hashes to {found}, not to the {recorded} recorded when it was set; nothing is "
+            "decided on it (restore the store from a backup, or set a new version)")
+        self.book_id, self.version, self.recorded, self.found = book_id, version, recorded, found
+
+
 @dataclass
 class Rulebook:
     """One version of one book, with the settings it gives each policy version (cached)."""
