@@ -101,9 +101,9 @@ TEXT = MappingProxyType({
     "shipping_fault": "商品存在质量问题、损坏、错发、与描述不符或疑似假冒的，退货运费一律由我们"
                       "承担。其他原因退货的运费承担如下：",
     "col_payer": "退货运费承担方",
-    "returnless": "由我们承担退货运费、且退货运费超过商品价值的 {share}{floors}的，我们直接退款，"
+    "returnless": "由我们承担退货运费时，如退货运费超过商品价值的 {share}{floors}，我们直接退款，"
                   "无需您寄回商品。",
-    "returnless_floors": "，或商品价值低于 {floors} ",
+    "returnless_floors": "，或商品价值低于 {floors}",
     "complaints": "投诉",
     "channels_intro": "您可以通过以下渠道联系我们的客服：",
     "channels_none": "您可以通过下单渠道、电子邮件或电话向我们投诉。",

@@ -181,7 +181,8 @@ def _shipping(book: Book, p: Phrases) -> Section:
              p.payers[payer]] for key, payer in rules]
     floors = [_money(book.returnless.value_floors[c], c) for c in book.currencies
               if c in book.returnless.value_floors]
-    floor_words = p.t("returnless_floors", floors=p.join(floors)) if floors else ""
+    # either alternative makes a refund returnless; each currency's floor is its own
+    floor_words = p.t("returnless_floors", floors=p.join_or(floors)) if floors else ""
     return Section(p.t("shipping"), [
         p.t("shipping_fault"), Table([p.t("col_market"), p.t("col_payer")], rows),
         p.t("returnless", share=_percent(book.returnless.share), floors=floor_words)])

@@ -118,9 +118,10 @@ TEXT = MappingProxyType({
     "shipping_fault": "We pay the return shipping whenever the goods are faulty, damaged, "
                       "wrong, not as described or suspected counterfeit. For other returns:",
     "col_payer": "Return shipping paid by",
-    "returnless": "When we pay the return shipping and it would cost more than {share} of the "
-                  "item's value{floors}, we refund you without asking for the goods back.",
-    "returnless_floors": ", or the item is worth less than {floors}",
+    "returnless": "When we pay the return shipping, we refund you without asking for the goods "
+                  "back if returning them would cost more than {share} of the item's "
+                  "value{floors}.",
+    "returnless_floors": ", or if the item is worth less than {floors}",
     "complaints": "Complaints",
     "channels_intro": "You can reach our service desk through:",
     "channels_none": "You can complain through the channel you bought on, by email or by "

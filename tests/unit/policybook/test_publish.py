@@ -11,6 +11,7 @@ import pytest
 from aftersales_core.policybook.bindings import eligibility_v3
 from aftersales_core.policybook.documents import validate
 from aftersales_core.policybook.publish.compose import Source, publish
+from aftersales_core.policybook.rulebook import PLATFORM_BOOK, Rulebook
 from tests.unit.policybook import golden
 from tests.unit.policybook.books import DELETE, book, document
 
@@ -132,3 +133,36 @@ def test_an_eu_or_uk_refund_from_the_default_is_published_from_the_withdrawal_no
     text = publish(published, lang, "md", SOURCE)
     for row in WITHDRAWAL_ROWS[lang]:
         assert row in text
+
+
+RETURNLESS = {"en": "When we pay the return shipping, we refund you without asking for the goods "
+                    "back if returning them would cost more than 50% of the item's value, or if "
+                    "the item is worth less than GBP 5 or EUR 8.",
+              "zh-CN": "由我们承担退货运费时\uff0c如退货运费超过商品价值的 50%\uff0c"
+                       "或商品价值低于 GBP 5或EUR 8\uff0c我们直接退款\uff0c无需您寄回商品。"}
+
+
+@pytest.mark.parametrize("lang", ["en", "zh-CN"])
+def test_the_returnless_sentence_says_the_condition_the_engine_applies(lang: str) -> None:
+    """return.shipping refunds without a return when the merchant pays the return shipping and
+    either it costs more than the share of the item's value or the item is under its own
+    currency's floor: either alternative alone, each currency against its own floor. The
+    sentence joined the floors with "and" (under all of them)."""
+    published = book(**{"currencies": ["GBP", "EUR"], "returnless.share": "0.50",
+                        "returnless.value_floors": {"GBP": "5", "EUR": "8"}})
+    rules = Rulebook(published, PLATFORM_BOOK, 1).for_merchant(None)
+
+    def returnless(currency: str, value: str, shipping: str, reason: str = "defective") -> bool:
+        decided = rules.evaluate("return.shipping", {
+            "market": "US", "fulfilment": "domestic", "currency": currency, "reason": reason,
+            "regime": None, "item_value": value, "return_shipping_estimate": shipping,
+            "buyer_informed_of_return_cost": True, "wanted_outcome": "refund"})
+        return bool(decided.details["returnless"])
+
+    assert returnless("EUR", "20.00", "10.01")  # shipping over the share, value over floors
+    assert returnless("EUR", "7.99", "0.50")  # under EUR's floor alone, though over GBP's 5
+    assert returnless("GBP", "4.99", "0.50")  # under GBP's floor alone
+    assert not returnless("EUR", "8.00", "4.00")  # neither
+    assert not returnless("GBP", "4.99", "0.50", "changed_mind")  # the buyer pays in the US
+    assert not returnless("EUR", "7.99", "9.00", "changed_mind")  # then never returnless
+    assert RETURNLESS[lang] in publish(published, lang, "md", SOURCE)
