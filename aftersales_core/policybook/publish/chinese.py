@@ -134,7 +134,10 @@ TEXT = MappingProxyType({
     "closed_days": "；另有{days}",
     "no_holidays": "法定节假日照常工作",
     "pause": "在等待您补充信息期间，处理时限暂停计算，收到您的回复后继续计算。",
+    "open_days": "；另有{days}",
     "working_days_note": "工作日不含周末、法定节假日以及上表所列的休息日。",
+    "working_days_note_open": "工作日不含周末、法定节假日以及上表所列的休息日，但包括上表所列的"
+                              "额外工作日。",
     "escalation": "投诉升级",
     "ladder": "如我们未能在上述时限内响应或处理，您的投诉将自动依次升级至：{ladder}。您也可以"
               "随时要求升级。",

@@ -229,6 +229,8 @@ def _calendar_row(key: str, calendar: Calendar, p: Phrases, others: bool,
     hours = p.t("hours_zone", hours=calendar.hours.replace("-", EN_DASH), zone=zone)
     days = p.t("usual_week") if calendar.working_days is None else _days(
         list(calendar.working_days), p)
+    if calendar.open:  # the engine counts them as working days, holiday or weekend alike
+        days += p.t("open_days", days=p.join([d.isoformat() for d in sorted(calendar.open)]))
     closed = p.t("public_holidays") if calendar.public_holidays else p.t("no_holidays")
     if calendar.closed:
         closed += p.t("closed_days", days=p.join([d.isoformat()
@@ -271,7 +273,8 @@ def _complaints(book: Book, p: Phrases) -> Section:
         blocks.append(Table(header, [_calendar_row(key, cal, p, bool(markets),
                                                    business) for key, cal in calendars]))
         if uses_working_days:
-            blocks.append(p.t("working_days_note"))
+            opens = any(cal.open for _, cal in calendars)
+            blocks.append(p.t("working_days_note_open" if opens else "working_days_note"))
     if sla.pause_while_waiting_on_customer:
         blocks.append(p.t("pause"))
     return Section(p.t("complaints"), blocks)

@@ -154,8 +154,11 @@ TEXT = MappingProxyType({
     "no_holidays": "open on public holidays",
     "pause": "While we wait for information from you, the resolution clock stops, and it "
              "starts again when you reply.",
+    "open_days": "; also {days}",
     "working_days_note": "Working days skip the weekend, public holidays and the days we are "
                          "closed, as listed here.",
+    "working_days_note_open": "Working days skip the weekend, public holidays and the days we "
+                              "are closed, and include the extra days we open, as listed here.",
     "escalation": "How to escalate",
     "ladder": "If we miss one of these times, your complaint moves up automatically: {ladder}. "
               "You can also ask for this at any time.",

@@ -8,7 +8,7 @@ from datetime import date
 
 import pytest
 
-from aftersales_core.policybook.bindings import eligibility_v3
+from aftersales_core.policybook.bindings import eligibility_v3, service_levels
 from aftersales_core.policybook.documents import validate
 from aftersales_core.policybook.publish.compose import Source, publish
 from aftersales_core.policybook.rulebook import PLATFORM_BOOK, Rulebook
@@ -166,3 +166,31 @@ def test_the_returnless_sentence_says_the_condition_the_engine_applies(lang: str
     assert not returnless("GBP", "4.99", "0.50", "changed_mind")  # the buyer pays in the US
     assert not returnless("EUR", "7.99", "9.00", "changed_mind")  # then never returnless
     assert RETURNLESS[lang] in publish(published, lang, "md", SOURCE)
+
+
+OPEN_DAYS = {"en": ("| China | the usual working week of the market; also 2026-10-03 and "
+                    "2026-10-04 | public holidays |",
+                    "| All other markets | Monday to Friday; also 2026-12-26 | public holidays |",
+                    "and include the extra days we open, as listed here."),
+             "zh-CN": ("| 中国 | 该市场通常的工作日\uff1b另有2026-10-03和2026-10-04 | 法定节假日 |",
+                       "| 其他市场 | 周一至周五\uff1b另有2026-12-26 | 法定节假日 |",
+                       "但包括上表所列的额外工作日。")}
+
+
+@pytest.mark.parametrize("lang", ["en", "zh-CN"])
+def test_the_days_a_merchant_opens_are_published_as_the_working_days_the_engine_counts(
+        lang: str) -> None:
+    """``calendars.*.open``: days the desk works though they are a public holiday or a weekend
+    (the engine counts them as working days); the calendar table listed only the closed ones."""
+    published = book(**{
+        "calendars.markets.CN": {"open": ["2026-10-04", "2026-10-03"]},
+        "calendars.default.working_days": ["mon", "tue", "wed", "thu", "fri"],
+        "calendars.default.open": ["2026-12-26"]})
+    levels = service_levels(published)
+    for market, day in (("CN", date(2026, 10, 3)), ("CN", date(2026, 10, 4)),
+                        ("US", date(2026, 12, 26))):  # a national holiday; a Saturday
+        assert levels.calendar_for(market).is_working_day(day, market)
+        assert not service_levels(book()).calendar_for(market).is_working_day(day, market)
+    text = publish(published, lang, "md", SOURCE)
+    for words in OPEN_DAYS[lang]:
+        assert words in text, text
