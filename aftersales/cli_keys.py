@@ -18,12 +18,12 @@ from aftersales.output import Format, console, emit_json_line, emit_rows, errors
 if TYPE_CHECKING:
     from aftersales_core.application.services import Services
     from api.key_admin import KeyAdmin
-    from api.keys import ApiKey, IssuedKey
+    from server.keys import ApiKey, IssuedKey
 
 
 def _admin(app: Services) -> KeyAdmin:
     from api.key_admin import KeyAdmin
-    from api.keys import ApiKeys
+    from server.keys import ApiKeys
 
     return KeyAdmin(app, ApiKeys(app.store.recorder))
 

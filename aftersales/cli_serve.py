@@ -36,7 +36,7 @@ def serve(
     """Serve every command and query over authenticated HTTP (OpenAPI at /v1/openapi.json),
     with /healthz, /readyz and Prometheus /metrics. Stops gracefully on SIGINT/SIGTERM."""
     from aftersales.settings import Settings
-    from api.settings import ApiSettings  # checked here: a bad setting is exit 2, not a crash
+    from server.settings import ApiSettings  # checked here: a bad setting is exit 2, not a crash
 
     Settings.from_env()
     api = ApiSettings.from_env()

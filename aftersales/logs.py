@@ -17,7 +17,7 @@ LOG_FIELDS = ("topic", "partition", "offset", "case_id")
 # the project's own packages (pyproject's): what `-v` turns to DEBUG
 PROJECT_LOGGERS = ("aftersales", "aftersales_core", "schemas", "dispatch", "consumers",
                    "projections", "audit", "scheduling", "workers", "database", "privacy", "demo",
-                   "bench", "api", "desk")
+                   "bench", "api", "server", "desk")
 # kafka-python logs every failed connection attempt (our workers log what they do about it);
 # with -v its warnings and errors show, its DEBUG lines (every request, every poll) only with -vv
 QUIET = {"kafka": logging.CRITICAL}

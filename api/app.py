@@ -23,25 +23,25 @@ from aftersales.secrets import ScrubSecrets
 from aftersales.settings import Settings
 from aftersales_core.errors import DomainError
 from api import models
-from api.guards import BodyGuard, BodyTimeout, BodyTooLarge, body_problem
 from api.http import HeadAsGet, Observe, answer, problem_response
-from api.metrics import exposition
-from api.oidc import KeysUnavailable
 from api.params import declared_params_only
-from api.problems import Problem, problem_for
 from api.routes_cases import router as cases_router
 from api.routes_commands import router as commands_router
 from api.routes_insights import router as insights_router
 from api.routes_policy import router as policy_router
 from api.routes_policy_changes import router as policy_changes_router
 from api.routes_queries import router as queries_router
-from api.runtime import Runtime
-from api.settings import ApiSettings
 from desk.mount import mount as mount_desk
 from schemas.commands import COMMAND
 from schemas.common import shown
 from schemas.errors import InputRefused
 from schemas.inbound import ANY_INBOUND
+from server.guards import BodyGuard, BodyTimeout, BodyTooLarge, body_problem
+from server.metrics import exposition
+from server.oidc import KeysUnavailable
+from server.problems import Problem, problem_for
+from server.runtime import Runtime
+from server.settings import ApiSettings
 
 VERSION = "1.0.0"
 DESCRIPTION = """Every command (SPEC §4.3) and query (§4.4) of the after-sales case engine.

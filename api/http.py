@@ -17,26 +17,18 @@ from uuid import UUID
 import orjson
 from fastapi import Request
 from fastapi.concurrency import run_in_threadpool
-from pydantic import TypeAdapter, ValidationError
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.auth import Authenticated, Unauthenticated
-from api.keys import key_id_of
-from api.metrics import AUTH_FAILURES, LATENCY, RATE_LIMITED, REQUESTS, method_label
-from api.problems import MEDIA_TYPE, Problem
-from api.runtime import Runtime
 from schemas import strict_json
-from schemas.common import Timestamp
-from schemas.errors import validation_fields
+from server.auth import Authenticated, Unauthenticated
+from server.keys import key_id_of
+from server.metrics import AUTH_FAILURES, LATENCY, RATE_LIMITED, REQUESTS, method_label
+from server.problems import MEDIA_TYPE, Problem
+from server.requests import runtime
 
 log = logging.getLogger("aftersales.api.requests")
 JSON = "application/json"
-
-
-def runtime(request: Request) -> Runtime:
-    found: Runtime = request.app.state.runtime
-    return found
 
 
 def note(request: Request, **facts: Any) -> None:
@@ -123,22 +115,6 @@ def _plain(value: Any) -> Any:
     if isinstance(value, (Decimal, UUID, datetime)):
         return str(value) if not isinstance(value, datetime) else value.isoformat()
     raise TypeError(type(value).__name__)
-
-
-TIME: TypeAdapter[datetime] = TypeAdapter(Timestamp)
-
-
-def time_param(text: str | None, field: str) -> datetime | None:
-    """An RFC 3339 time given as a query parameter, within the supported range (400 naming
-    the parameter otherwise)."""
-    if text is None:
-        return None
-    try:
-        return TIME.validate_python(text)
-    except ValidationError as error:
-        fields = tuple((field, message) for _, message in validation_fields(error))
-        raise Problem(400, "invalid", f"{field}: " + "; ".join(m for _, m in fields),
-                      fields=fields) from None
 
 
 def bad_param(field: str, message: str) -> Problem:

@@ -16,7 +16,7 @@ from aftersales_core.domain.principal_names import normalise_name
 from aftersales_core.domain.principals import Principal
 from aftersales_core.domain.roles import Role
 from aftersales_core.errors import InvalidCommandError, UnknownPrincipalError
-from api.keys import ApiKey, ApiKeys, IssuedKey
+from server.keys import ApiKey, ApiKeys, IssuedKey
 
 MAX_LABEL = 200
 

@@ -17,12 +17,13 @@ from aftersales_core.application.store import unknown_order
 from aftersales_core.domain.ids import order_aggregate_id
 from aftersales_core.errors import UnknownCaseError
 from api import models
-from api.auth import Authenticated
-from api.http import ETAG_HEADER, PROBLEMS, answer, caller, note, runtime, time_param
-from api.problems import Problem
+from api.http import ETAG_HEADER, PROBLEMS, answer, caller, note
 from api.routes_queries import list_table, table_parameters
 from schemas.common import Ident
 from schemas.errors import validation_fields
+from server.auth import Authenticated
+from server.problems import Problem
+from server.requests import runtime, time_param
 
 router = APIRouter(tags=["cases"])
 Who = Annotated[Authenticated, Depends(caller)]

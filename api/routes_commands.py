@@ -3,7 +3,7 @@
 order or shipment fact (SPEC §4.1) as `aftersales ingest` takes it.
 
 Every command and upstream event reaches the application through ``Runtime.run_command`` and
-``Runtime.apply_upstream`` (api/runtime.py), the one seam where concurrent requests can be
+``Runtime.apply_upstream`` (server/runtime.py), the one seam where concurrent requests can be
 committed together: the HTTP layer around it only authenticates, reads the body, and keeps
 answers for ``Idempotency-Key``. A request's W3C ``traceparent`` (and ``tracestate``) header
 goes with the events it causes (dispatch/tracing.py)."""
@@ -19,7 +19,6 @@ from starlette.responses import Response
 
 from aftersales_core.application.access import Caller, Expectation
 from api import models
-from api.auth import Authenticated
 from api.http import (
     COMMAND_PROBLEMS,
     ETAG_HEADER,
@@ -29,16 +28,17 @@ from api.http import (
     if_match_version,
     json_body,
     note,
-    runtime,
 )
-from api.idempotency import Answer, check_key, fingerprint
-from api.metrics import COMMANDS
-from api.problems import Problem, problem_for
-from api.runtime import Runtime
 from dispatch.bodies import parse
 from dispatch.tracing import from_headers
 from schemas.boundary import inbound
 from schemas.commands import AnyCommand, NewCase
+from server.auth import Authenticated
+from server.idempotency import Answer, check_key, fingerprint
+from server.metrics import COMMANDS
+from server.problems import Problem, problem_for
+from server.requests import runtime
+from server.runtime import Runtime
 
 router = APIRouter()
 Who = Annotated[Authenticated, Depends(caller)]
@@ -48,7 +48,7 @@ IfMatch = Annotated[str | None, Header(
 IdempotencyKey = Annotated[str | None, Header(
     alias="Idempotency-Key", max_length=255, description="a retry with the same key gets the "
     "first answer (kept at least 24 h, per principal); the same key with another body: 422")]
-KEPT = {200, 201, 422}  # answers an Idempotency-Key keeps (the module api/idempotency.py)
+KEPT = {200, 201, 422}  # answers an Idempotency-Key keeps (the module server/idempotency.py)
 OUTCOMES = {400: "invalid", 403: "denied", 404: "not_found", 409: "conflict",
             412: "precondition_failed", 413: "invalid", 422: "refused", 503: "unavailable"}
 

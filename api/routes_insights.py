@@ -11,13 +11,14 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from starlette.responses import Response
 
 from aftersales_core.policies.markets import check_market
-from api.auth import Authenticated
-from api.http import PROBLEMS, answer, caller, runtime
-from api.problems import Problem
+from api.http import PROBLEMS, answer, caller
 from projections.db import ReadDatabase
 from projections.insights import carriers, complaints, products, refunds
 from projections.insights.periods import since_bound
 from projections.insights.view import Insight
+from server.auth import Authenticated
+from server.problems import Problem
+from server.requests import runtime
 
 router = APIRouter(tags=["insights"])
 Who = Annotated[Authenticated, Depends(caller)]

@@ -20,7 +20,6 @@ from aftersales_core.errors import InvalidCommandError, InvalidFieldError
 from aftersales_core.policybook.documents import MAX_BYTES, InvalidBookError, validate
 from aftersales_core.policybook.model import Book
 from aftersales_core.policybook.publish.render import HTML_POLICY
-from api.auth import Authenticated
 from api.http import (
     COMMAND_PROBLEMS,
     ETAG_HEADER,
@@ -30,11 +29,12 @@ from api.http import (
     if_match_version,
     json_body,
     note,
-    runtime,
 )
-from api.problems import Problem
 from schemas.errors import short_name
 from schemas.limits import TEXT_PATTERN
+from server.auth import Authenticated
+from server.problems import Problem
+from server.requests import runtime
 
 router = APIRouter(tags=["policy books"])
 Who = Annotated[Authenticated, Depends(caller)]

@@ -24,20 +24,12 @@ from aftersales_core.policybook.model import Book
 from aftersales_core.policybook.publish.render import HTML_POLICY
 from aftersales_core.policybook.simulate import Report
 from api import models
-from api.auth import Authenticated
-from api.http import (
-    PROBLEMS,
-    answer,
-    bad_param,
-    caller,
-    json_body,
-    note,
-    runtime,
-    time_param,
-)
-from api.problems import Problem
+from api.http import PROBLEMS, answer, bad_param, caller, json_body, note
 from api.routes_policy import BOOK_FIELD, MAX_VERSION, Merchant, body_fields, checked_book
 from schemas.common import Timestamp
+from server.auth import Authenticated
+from server.problems import Problem
+from server.requests import runtime, time_param
 
 router = APIRouter(tags=["policy books"])
 Who = Annotated[Authenticated, Depends(caller)]

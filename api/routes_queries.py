@@ -19,9 +19,7 @@ from starlette.responses import Response
 
 from aftersales_core.text import is_digits
 from api import models
-from api.auth import Authenticated
-from api.http import PROBLEMS, answer, caller, runtime, time_param
-from api.problems import Problem
+from api.http import PROBLEMS, answer, caller
 from audit.auditor import Auditor
 from audit.denials import SqlDenialLog
 from projections.catalog import queryable_tables
@@ -30,6 +28,9 @@ from projections.report import build as build_report
 from scheduling.deadline_index import IndexedDeadline
 from schemas.common import shown
 from schemas.limits import TEXT_PATTERN
+from server.auth import Authenticated
+from server.problems import Problem
+from server.requests import runtime, time_param
 
 router = APIRouter()
 Who = Annotated[Authenticated, Depends(caller)]

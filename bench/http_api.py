@@ -47,7 +47,6 @@ from aftersales.brokers.process import free_port
 from aftersales_core.application.principals import principal_id_of
 from aftersales_core.application.services import Services
 from api.key_admin import KeyAdmin
-from api.keys import ApiKeys
 from bench.commands import RecordingStore, _run_bare, _run_commands
 from bench.context import Context
 from bench.http_client import Answer, Connection, get, post_json
@@ -62,6 +61,7 @@ from bench.workload import (
     ingest_orders,
     new_app,
 )
+from server.keys import ApiKeys
 
 CONCURRENCY = (1, 16, 64)
 RATE = 200.0  # requests per second of the latency run

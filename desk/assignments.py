@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from api.sql import StoreTable, is_duplicate
+from database.tables import StoreTable, is_duplicate
 
 CHUNK = 500
 

@@ -28,8 +28,6 @@ from aftersales_core.errors import (
     UnknownCaseError,
 )
 from aftersales_core.text import is_digits
-from api.http import runtime, time_param
-from api.problems import Problem
 from desk import actions
 from desk.case_view import build, is_due
 from desk.web import (
@@ -49,6 +47,8 @@ from dispatch.bodies import parse
 from dispatch.commands import execute
 from dispatch.tracing import from_headers, traced
 from schemas.errors import InputRefused
+from server.problems import Problem
+from server.requests import runtime, time_param
 
 router = APIRouter(route_class=DeskRoute, include_in_schema=False)
 Who = Annotated[Viewer, Depends(viewer)]

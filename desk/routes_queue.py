@@ -13,7 +13,6 @@ from starlette.responses import Response
 
 from aftersales_core.application.access import CASE_TYPES, case_facts
 from aftersales_core.errors import UnknownCaseError
-from api.http import runtime
 from desk.assignments import AssignmentChanged
 from desk.queue import FILTERS, TYPES, VIEWS, Query, queue
 from desk.routes_case import page
@@ -30,6 +29,7 @@ from desk.web import (
     viewer,
 )
 from schemas.commands import Channel
+from server.requests import runtime
 
 router = APIRouter(route_class=DeskRoute, include_in_schema=False)
 Who = Annotated[Viewer, Depends(viewer)]

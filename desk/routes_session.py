@@ -19,8 +19,6 @@ from starlette.responses import Response
 
 from aftersales_core.application.access import Caller
 from aftersales_core.errors import NotAuthorisedError
-from api.auth import Unauthenticated
-from api.http import runtime
 from desk.i18n import LANGUAGES, Reader, negotiate, zone_of
 from desk.web import (
     COOKIE,
@@ -46,6 +44,8 @@ from desk.web import (
     static_version,
     viewer,
 )
+from server.auth import Unauthenticated
+from server.requests import runtime
 
 router = APIRouter(route_class=DeskRoute, include_in_schema=False)
 Who = Annotated[Viewer, Depends(viewer)]

@@ -11,12 +11,12 @@ from starlette.responses import Response
 
 from aftersales_core.errors import NotAuthorisedError
 from aftersales_core.policies.access import roles_for
-from api.http import runtime
 from desk.actions import allowed
 from desk.analysis import figures, waiting_approvals
 from desk.i18n import as_decimal
 from desk.queue import Query
 from desk.web import PATH, DeskRoute, Viewer, nav_of, principal_names, render, viewer
+from server.requests import runtime
 
 router = APIRouter(route_class=DeskRoute, include_in_schema=False)
 Who = Annotated[Viewer, Depends(viewer)]

@@ -18,7 +18,7 @@ from typing import Any
 
 import orjson
 
-from api.sql import StoreTable
+from database.tables import StoreTable
 
 COLUMNS = ("principal_id", "principal", "credential", "key_id", "roles", "csrf", "locale",
            "timezone", "created_at", "last_seen_at", "expires_at")

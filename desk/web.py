@@ -28,11 +28,11 @@ from aftersales_core.application.access import Caller
 from aftersales_core.domain.principals import Principal
 from aftersales_core.errors import NotAuthorisedError, UnknownCaseError, UnknownOrderError
 from aftersales_core.text import DISGUISING, shown_visibly
-from api.http import runtime
 from desk.assignments import Assignments
 from desk.i18n import LANGUAGES, Reader, negotiate
 from desk.sessions import DeskSession, DeskSessions
 from desk.settings import DeskSettings
+from server.requests import runtime
 
 log = logging.getLogger("aftersales.desk")
 COOKIE = "desk_session"

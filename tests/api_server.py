@@ -25,8 +25,8 @@ from aftersales.brokers.process import free_port
 from aftersales.settings import Settings
 from aftersales_core.application.services import Services
 from api.key_admin import KeyAdmin
-from api.keys import ApiKeys
 from projections.rebuild import rebuild
+from server.keys import ApiKeys
 from tests.factories import STAFF, admin, caller, cast
 
 CUSTOMERS = ("c-1", "c-2")

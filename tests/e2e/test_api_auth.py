@@ -70,7 +70,7 @@ def test_a_key_is_stored_only_as_its_hash_and_revocation_counts_at_once(
         assert token.split("_")[2] not in stored
     with api.app() as services:
         from api.key_admin import KeyAdmin
-        from api.keys import ApiKeys
+        from server.keys import ApiKeys
         KeyAdmin(services, ApiKeys(services.store.recorder)).revoke(
             admin(services), "agent-7", token.split("_")[1], datetime.now(UTC))
     with api.client(Authorization=f"Bearer {token}") as client:
@@ -103,7 +103,7 @@ def test_an_administrator_keys_themselves_but_never_another_administrator(
     (SECURITY: repudiation): refused, logged, nothing stored; their own key and keys of
     principals without the admin role are issued as before."""
     from api.key_admin import KeyAdmin
-    from api.keys import ApiKeys
+    from server.keys import ApiKeys
     from tests.factories import ADMIN
 
     with api.app() as services:

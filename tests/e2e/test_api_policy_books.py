@@ -12,7 +12,7 @@ from typing import Any
 
 from aftersales_core.policybook.documents import parse
 from api.key_admin import KeyAdmin
-from api.keys import ApiKeys
+from server.keys import ApiKeys
 from tests.api_server import ApiServer
 from tests.factories import ADMIN, admin
 

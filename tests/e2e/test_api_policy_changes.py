@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from api import models
-from api.settings import ApiSettings
+from server.settings import ApiSettings
 from tests.api_server import ApiServer
 from tests.e2e.test_api_policy_books import admin_key, book
 from tests.factories import ADMIN, order_paid, order_placed, shipment

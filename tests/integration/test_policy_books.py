@@ -37,10 +37,10 @@ from aftersales_core.policybook.documents import (
     validate,
 )
 from aftersales_core.policybook.rulebook import SettingsMismatchError
-from api.problems import Problem
 from api.routes_policy_changes import SIMULATIONS
 from api.routes_policy_changes import run_simulation as simulate_once
 from audit.auditor import Auditor
+from server.problems import Problem
 from tests.factories import ADMIN, T0, admin, caller, customer, delivered_order, run
 from tests.unit.policybook.books import document
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from aftersales.settings import ConfigError
-from api.settings import ApiSettings
+from server.settings import ApiSettings
 
 OIDC = {"AFTERSALES_OIDC_ISSUER": "https://idp.example", "AFTERSALES_OIDC_AUDIENCE": "aftersales"}
 

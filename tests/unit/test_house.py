@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[2]
 CORE = ROOT / "aftersales_core"
 #: the project's layers built on the core, and what the core must not depend on besides
 ABOVE = {"aftersales", "api", "audit", "bench", "consumers", "database", "demo", "desk",
-         "dispatch", "privacy", "projections", "schemas", "tests", "workers", "kafka"}
+         "dispatch", "privacy", "projections", "schemas", "server", "tests", "workers", "kafka"}
 #: what reads the wall clock, a timer or randomness
 CLOCKS = {("datetime", "now"), ("datetime", "utcnow"), ("date", "today"), ("time", "time"),
           ("time", "monotonic"), ("time", "perf_counter"), ("time", "process_time"),
@@ -45,3 +45,33 @@ def test_the_core_imports_no_layer_above_it_and_no_clock(name: str) -> None:
     calls = {(node.value.id, node.attr) for node in ast.walk(tree)
              if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)}
     assert not calls & CLOCKS, (name, calls & CLOCKS)
+
+
+
+#: the service API and the desk are sibling front ends on server/: the one place either names
+#: the other is where the server's application mounts the desk
+FRONT_ENDS = {"api": "desk", "desk": "api"}
+COMPOSITION = {("api/app.py", "desk.mount")}
+
+
+def package_modules(*packages: str) -> list[str]:
+    return [str(path.relative_to(ROOT)) for package in packages
+            for path in sorted((ROOT / package).rglob("*.py"))]
+
+
+def named(name: str) -> set[str]:
+    """The top-level packages a module imports, at any depth of its code, save the one
+    composition point."""
+    tree = ast.parse((ROOT / name).read_text(), name)
+    return {m.split(".")[0] for m in imported(tree)
+            if (name, ".".join(m.split(".")[:2])) not in COMPOSITION}
+
+
+@pytest.mark.parametrize("name", package_modules("api", "desk"))
+def test_a_front_end_imports_the_other_only_where_the_server_mounts_the_desk(name: str) -> None:
+    assert FRONT_ENDS[name.split("/")[0]] not in named(name), name
+
+
+@pytest.mark.parametrize("name", package_modules("server", "database"))
+def test_what_both_front_ends_share_imports_neither(name: str) -> None:
+    assert not named(name) & set(FRONT_ENDS), name

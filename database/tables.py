@@ -1,6 +1,7 @@
-"""Tables the service API keeps beside the event store, in the store's own database (SQLite
-file or PostgreSQL schema): API keys and idempotent answers. Statements use ``?``
-placeholders on both backends; values are always parameters."""
+"""The base of a table kept beside the event store, in the store's own database (SQLite file or
+PostgreSQL schema): the server's API keys and idempotent answers, the desk's sessions and
+assignments. Statements use ``?`` placeholders on both backends; values are always
+parameters."""
 
 from __future__ import annotations
 

@@ -19,8 +19,8 @@ from aftersales_core.application.principals import principal_id_of
 from aftersales_core.application.services import Services
 from aftersales_core.domain.principal_names import is_system_name, normalise_name
 from aftersales_core.errors import DomainError, NotAuthorisedError
-from api.keys import ApiKeys, KeyRefused, looks_like_key
-from api.oidc import OidcVerifier, TokenRefused
+from server.keys import ApiKeys, KeyRefused, looks_like_key
+from server.oidc import OidcVerifier, TokenRefused
 
 log = logging.getLogger("aftersales.api.auth")
 MAX_TOKEN = 8192

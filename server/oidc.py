@@ -18,7 +18,7 @@ from typing import Any
 import jwt
 import orjson
 
-from api.settings import ApiSettings
+from server.settings import ApiSettings
 
 
 class TokenRefused(Exception):

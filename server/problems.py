@@ -101,7 +101,7 @@ def problem_for(error: BaseException, request_id: str = "") -> Problem:
         return Problem(status, error.kind, str(error), fields=error.fields)
     if isinstance(error, PreconditionFailedError):
         return Problem(412, error.code, str(error))
-    if type(error).__name__ == "KeysUnavailable":  # api.oidc: the identity provider's keys
+    if type(error).__name__ == "KeysUnavailable":  # server.oidc: the identity provider's keys
         log.warning("request %s: %s", request_id, error)
         return Problem(503, "unavailable", "tokens cannot be checked right now (the identity "
                        "provider's keys are unavailable); try again shortly",

@@ -17,13 +17,6 @@ from aftersales.settings import Settings
 from aftersales_core.application.access import Caller
 from aftersales_core.application.results import CommandResult
 from aftersales_core.application.upstream import UpstreamResult
-from api.auth import Authenticator
-from api.guards import RateLimiter
-from api.idempotency import IdempotentAnswers
-from api.keys import ApiKeys
-from api.metrics import COMMIT_BATCH, CountingDenials
-from api.oidc import OidcVerifier
-from api.settings import ApiSettings
 from dispatch.commands import execute
 from dispatch.group_commit import GroupCommitter
 from dispatch.tracing import TraceContext, traced
@@ -34,6 +27,13 @@ from projections.db import ReadDatabase, is_outage
 from scheduling.deadline_index import DeadlineIndex
 from schemas.commands import AnyCommand
 from schemas.inbound import UpstreamEvent
+from server.auth import Authenticator
+from server.guards import RateLimiter
+from server.idempotency import IdempotentAnswers
+from server.keys import ApiKeys
+from server.metrics import COMMIT_BATCH, CountingDenials
+from server.oidc import OidcVerifier
+from server.settings import ApiSettings
 
 T = TypeVar("T")
 

@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from api.sql import StoreTable
+from database.tables import StoreTable
 
 PREFIX = "ask_"
 KEY_ID = re.compile(r"^[0-9a-f]{16}$")

@@ -18,7 +18,7 @@ import orjson
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.problems import MEDIA_TYPE, Problem
+from server.problems import MEDIA_TYPE, Problem
 
 MAX_BUCKETS = 100_000
 DRAIN_BYTES = 4 * 1024 * 1024  # of a body over the limit, read and dropped at most

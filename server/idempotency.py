@@ -28,8 +28,8 @@ from typing import Any
 
 import orjson
 
-from api.problems import Problem
-from api.sql import StoreTable, is_duplicate
+from database.tables import StoreTable, is_duplicate
+from server.problems import Problem
 
 STALE = timedelta(minutes=2)
 MAX_KEY = 255
