@@ -13,7 +13,6 @@ from __future__ import annotations
 import dataclasses
 import logging
 import threading
-import time
 from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
@@ -30,6 +29,7 @@ from kafka.errors import KafkaError, MessageSizeTooLargeError
 from aftersales_core.application.store import Store
 from aftersales_core.personal import PersonalData
 from consumers.case_events import REDACTED
+from consumers.leader import Leader, Turn
 from consumers.leadership import Leadership
 from workers.error_policy import ErrorPolicy, Streak
 
@@ -84,51 +84,32 @@ class CaseStatePublisher:
         self.position = self.tracking.max_tracking_id(self.name) or 0
         self.published = 0
         self._producer: KafkaProducer | None = None
-        self.leadership, self.standby_poll = leadership, standby_poll
-        self.leading = leadership is None  # without a leadership it is the only one
-        self._checked = 0.0
+        self.leader = Leader(leadership, standby_poll)
         self.policy = policy or ErrorPolicy()
         self.streak = Streak()  # failures in a row, for its health
 
     def run(self, stop: threading.Event) -> None:
         """Publish until ``stop`` is set; failures are retried as the error policy says, from
         the position the store tracked."""
-
-        def publish_or_idle() -> None:
-            if not self._lead():
-                stop.wait(self.standby_poll)
-            elif self.step() == 0:
-                stop.wait(self.idle_sleep)
-
-        self.policy.keep_running(f"case states {self.topic}", stop, publish_or_idle,
+        self.policy.keep_running(f"case states {self.topic}", stop,
+                                 self.leader.rounds(stop, self._lead, self.step, self.idle_sleep),
                                  start=self._resume, end=self._drop_producer,
                                  streak=self.streak)
-        if self.leadership is not None:
-            self.leadership.release()
-            self.leading = False
+        self.leader.release()
 
     def _resume(self) -> None:
         self.position = self.tracking.max_tracking_id(self.name) or 0
 
     def _lead(self) -> bool:
-        """Lead (as relays do: consumers/leadership.py), or stand by; a new leader starts after
+        """Lead (as relays do: consumers/leader.py), or stand by; a new leader starts after
         the position the store tracked. Two publishers at once could publish an older state
         after a newer one, which compaction would then keep."""
-        if self.leadership is None:
-            return True
-        if self.leading:
-            if time.monotonic() - self._checked < self.standby_poll:
-                return True
-            self._checked = time.monotonic()
-            if self.leadership.holds():
-                return True
-            self.leading = False
+        turn = self.leader.lead()
+        if turn is Turn.LOST:
             self._drop_producer()
             log.error("case states %s lost its leadership; standing by", self.topic)
-            return False
-        if not self.leadership.acquire():
-            return False
-        self.leading, self._checked = True, time.monotonic()
+        if turn is not Turn.TOOK_OVER:
+            return turn is Turn.LEADS
         self.position = self.tracking.max_tracking_id(self.name) or 0
         log.warning("case states %s: publishing from this process, after store position %d",
                     self.topic,

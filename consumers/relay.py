@@ -3,7 +3,7 @@
 Position is recorded in the store's tracking table after the broker acknowledged the events, so
 a crash re-sends at most one batch (harmless: consumers dedupe on the CloudEvents id) and never
 skips one. Key = aggregate (case) id, so each case's events stay in order in one partition.
-Several relays may run: one leads (consumers/leadership.py), the others stand by and take over
+Several relays may run: one leads (consumers/leader.py), the others stand by and take over
 from the tracked position when it dies.
 
 The relay never stalls silently. An event too large for the topic cannot be stored (the store
@@ -38,6 +38,7 @@ from kafka.errors import KafkaError
 from kafka.producer.future import FutureRecordMetadata
 
 from consumers.case_events import HEADERS, encode, is_relayed
+from consumers.leader import Leader, Turn
 from consumers.leadership import Leadership
 from workers.error_policy import ErrorPolicy, Streak
 
@@ -103,9 +104,7 @@ class Relay:
         self._producer: KafkaProducer | None = None
         self._limit_known = False
         self._next_try = 0.0
-        self.leadership, self.standby_poll = leadership, standby_poll
-        self.leading = leadership is None  # without a leadership this relay is the only one
-        self._checked = 0.0
+        self.leader = Leader(leadership, standby_poll)
         self._standing_by = False
 
     def position(self) -> int:
@@ -115,19 +114,11 @@ class Relay:
     def run(self, stop: threading.Event) -> None:
         """Publish until ``stop`` is set; failures are retried as the error policy says."""
         log.info("relay %s starting after position %d", self.name, self.stats.position)
-
-        def publish_or_idle() -> None:
-            if not self._lead():
-                stop.wait(self.standby_poll)
-            elif self.step() == 0:
-                stop.wait(self.idle_sleep)
-
-        self.policy.keep_running(f"relay {self.name}", stop, publish_or_idle,
+        self.policy.keep_running(f"relay {self.name}", stop,
+                                 self.leader.rounds(stop, self._lead, self.step, self.idle_sleep),
                                  end=self._drop_producer, failed=self._failed,
                                  streak=self.streak)
-        if self.leadership is not None:
-            self.leadership.release()
-            self.leading = False
+        self.leader.release()
 
     def _failed(self, error: BaseException) -> None:
         self.stats.failures += 1
@@ -136,17 +127,17 @@ class Relay:
 
     def _lead(self) -> bool:
         """Lead, or stand by; a new leader starts after the position the store tracked."""
-        if self.leadership is None:
-            return True
-        if self.leading:
-            recently = time.monotonic() - self._checked < self.standby_poll
-            return recently or self._still_leading()
-        if not self.leadership.acquire():
+        turn = self.leader.lead()
+        if turn is Turn.LOST:
+            return self._lost()
+        if turn is Turn.STANDS_BY:
             if not self._standing_by:
                 log.warning("relay %s stands by: another relay leads", self.name)
                 self._standing_by = True
             return False
-        self.leading, self._checked, self._standing_by = True, time.monotonic(), False
+        if turn is Turn.LEADS:
+            return True
+        self._standing_by = False
         self.stats.position = self.position()
         self.stats.refused_at, self.stats.refused_reason = None, ""
         self._limit_known = False
@@ -155,12 +146,11 @@ class Relay:
         return True
 
     def _still_leading(self) -> bool:
-        if self.leadership is None:
+        if self.leader.check() is Turn.LEADS:
             return True
-        self._checked = time.monotonic()
-        if self.leadership.holds():
-            return True
-        self.leading = False
+        return self._lost()
+
+    def _lost(self) -> bool:
         self._drop_producer()
         log.error("relay %s lost its leadership (its lock session ended); standing by",
                   self.name)
