@@ -3,7 +3,8 @@ cases (returns shipped back or received, logistics exceptions that open cases by
 
 Each fact is an operation of the permission matrix (``OrderPlaced``, ``OrderPaid``,
 ``OrderCancelled``, ``ShipmentScanned``): an ``upstream`` principal delivers them, a ``carrier``
-return-shipment scans only."""
+return-shipment scans only. Each fact the order records names who delivered it: the principal
+the entry point authenticated and the role it acted in (``by``, ``role``)."""
 
 from __future__ import annotations
 
@@ -171,6 +172,8 @@ class UpstreamService:
                 merchant_id=merchant_id,
                 channel=channel,
                 extra=extra,
+                by=actor.principal_id,
+                role=actor.role,
                 timestamp=max(occurred_at, order.modified_on),
                 buyer_timezone=buyer_timezone,
                 buyer_informed_of_return_cost=buyer_informed_of_return_cost,
@@ -208,6 +211,8 @@ class UpstreamService:
                 amount=money.amount,
                 currency=currency,
                 paid_at=occurred_at,
+                by=actor.principal_id,
+                role=actor.role,
                 timestamp=max(occurred_at, order.modified_on),
                 extra=extra,
             )
@@ -235,6 +240,8 @@ class UpstreamService:
                 event_id=event_id,
                 reason=reason,
                 cancelled_at=occurred_at,
+                by=actor.principal_id,
+                role=actor.role,
                 timestamp=max(occurred_at, order.modified_on),
                 extra=extra,
             )
@@ -289,6 +296,8 @@ class UpstreamService:
                 occurred_at=occurred_at,
                 location=location,
                 detail=detail,
+                by=actor.principal_id,
+                role=actor.role,
                 timestamp=max(occurred_at, order.modified_on),
                 extra=extra,
             )

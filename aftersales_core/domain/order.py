@@ -1,7 +1,9 @@
 """Order facts: what upstream services told us about an order, kept in the same store so every
-decision can be re-derived from the store alone. Also the ledgers against the order: of refunds,
-which keeps cumulative refunds at or below what was paid, and of returned units, which keeps the
-units of each line in returns at or below what was ordered, even under concurrency."""
+decision can be re-derived from the store alone; each fact records who delivered it (``by``,
+the authenticated principal's id, and ``role``: domain/actor.py). Also the ledgers against the
+order: of refunds, which keeps cumulative refunds at or below what was paid, and of returned
+units, which keeps the units of each line in returns at or below what was ordered, even under
+concurrency."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from aftersales_core.decisions import PolicyDecision
+from aftersales_core.domain.actor import upcast_actor_v1_v2
 from aftersales_core.domain.deadlines import Deadline, deadline_events
 from aftersales_core.domain.ids import order_aggregate_id
 from aftersales_core.domain.watchdog import OrderWatchdog
@@ -38,7 +41,10 @@ class Order(OrderWatchdog, Aggregate):
     Created = None  # type: ignore[assignment]  # creation events have their own names
 
     class Event(Aggregate.Event):
-        class_version = 1
+        # v2: the facts from upstream record who delivered them (``by``, ``role``); v1 facts
+        # read as delivered by ``unrecorded`` in the role ``unrecorded``
+        class_version = 2
+        upcast_v1_v2 = classmethod(upcast_actor_v1_v2)
 
     @staticmethod
     def create_id(order_id: str, timestamp: datetime) -> UUID:
@@ -106,6 +112,8 @@ class Order(OrderWatchdog, Aggregate):
         merchant_id: str | None,
         channel: str | None,
         extra: str,
+        by: str,
+        role: str,
         timestamp: datetime,
         buyer_timezone: str | None = None,
         buyer_informed_of_return_cost: bool | None = None,
@@ -133,6 +141,8 @@ class Order(OrderWatchdog, Aggregate):
         amount: Decimal,
         currency: str,
         paid_at: datetime,
+        by: str,
+        role: str,
         timestamp: datetime,
         extra: str = "",
     ) -> None:
@@ -148,6 +158,8 @@ class Order(OrderWatchdog, Aggregate):
         event_id: str,
         reason: str,
         cancelled_at: datetime,
+        by: str,
+        role: str,
         timestamp: datetime,
         extra: str = "",
     ) -> None:
@@ -165,6 +177,8 @@ class Order(OrderWatchdog, Aggregate):
         occurred_at: datetime,
         location: str | None,
         detail: str | None,
+        by: str,
+        role: str,
         timestamp: datetime,
         extra: str = "",
     ) -> None:

@@ -1,6 +1,6 @@
 """Reads over real HTTP on SQLite and PostgreSQL: cursor pages that hold every row once in
 order (also sorted by a column with empty values, and while rows are added), filters, a case
-as of an earlier moment, an order's facts and cases."""
+as of an earlier moment, an order's facts (and who sent them) and cases."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import time
 from datetime import timedelta
 from typing import Any
 
+from aftersales_core.application.principals import principal_id_of
 from api.export import OUT
 from tests.api_server import ApiServer
 from tests.e2e.conftest import T0, World, command, now
@@ -114,6 +115,19 @@ def test_an_orders_facts_and_cases(api: ApiServer, world: World) -> None:
     with api.client("analyst-1") as analyst:
         shown = analyst.get(f"/v1/cases/{world.complaint_case}").json()
         assert shown["view"] == "redacted" and "broken lamp" not in str(shown)
+
+
+def test_an_orders_facts_sent_over_http_name_the_principal_that_sent_them(
+        api: ApiServer, world: World) -> None:
+    """The world's orders were delivered by upstream-1 with its API key: every fact of the
+    order records that principal's id and the role it sent them in."""
+    with api.client("auditor-1") as auditor:
+        events = auditor.get(f"/v1/orders/{world.order}").json()["events"]
+    facts = [e for e in events if e["type"].rsplit(".", 1)[1] in
+             ("Placed", "Paid", "ShipmentScanned")]
+    assert len(facts) >= 3
+    upstream = str(principal_id_of("upstream-1"))
+    assert {(e["data"]["by"], e["data"]["role"]) for e in facts} == {(upstream, "upstream")}
 
 
 def test_the_denial_log_in_pages(api: ApiServer, world: World) -> None:

@@ -1,6 +1,6 @@
 """Upstream facts through `aftersales ingest`, as a process: a Chinese category name gets its
-category's rule (China's 7-day no-reason return excludes newspapers), and a payment whose
-OrderPlaced was refused is held, not reported as paid."""
+category's rule (China's 7-day no-reason return excludes newspapers), a payment whose
+OrderPlaced was refused is held, not reported as paid, and each fact names who delivered it."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 
+from aftersales_core.application.principals import principal_id_of
+from aftersales_core.domain.ids import order_aggregate_id
 from tests.e2e.test_cli import Cli
 from tests.factories import T0, cli_cast, order_paid, order_placed, shipment
 
@@ -63,3 +65,28 @@ def test_a_payment_after_a_refused_placement_is_held_not_paid(cli: Cli) -> None:
     assert held["effects"][-1].startswith("held: order w17 has not been placed")
     assert "ingested: 1 applied (1 held for orders not placed), 0 already seen, 1 failed" \
         in done.stderr
+
+
+def test_each_ingested_fact_records_the_principal_that_sent_it_and_its_role(cli: Cli) -> None:
+    """`aftersales ingest --as NAME`: the order's facts name who delivered them, as
+    `aftersales case show` shows them to an auditor."""
+    placed = order_placed("w21")
+    facts = jsonl(placed, order_paid(placed), shipment("w21", "Delivered", T0))
+    done = cli.run("ingest", "-", "--as", "upstream-1", as_=None, stdin=facts)
+    assert done.returncode == 0, done.stderr
+    scan = shipment("w21", "InTransit", T0 + timedelta(days=2), direction="return")
+    done = cli.run("ingest", "-", "--as", "carrier-1", as_=None, stdin=jsonl(scan))
+    assert done.returncode == 0, done.stderr
+    shown = cli.run("case", "show", str(order_aggregate_id("w21")), "--format", "json",
+                    "--as", "auditor-1", as_=None)
+    assert shown.returncode == 0, shown.stderr
+    who = [(e["type"], e["data"].get("by"), e["data"].get("role"))
+           for e in json.loads(shown.stdout)["events"]]
+    upstream, carrier = str(principal_id_of("upstream-1")), str(principal_id_of("carrier-1"))
+    assert who == [
+        ("aftersales.order.Registered", None, None),
+        ("aftersales.order.Placed", upstream, "upstream"),
+        ("aftersales.order.Paid", upstream, "upstream"),
+        ("aftersales.order.ShipmentScanned", upstream, "upstream"),
+        ("aftersales.order.ShipmentScanned", carrier, "carrier"),
+    ], who

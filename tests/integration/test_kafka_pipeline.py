@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from aftersales.settings import Settings
+from aftersales_core.application.principals import principal_id_of
 from aftersales_core.application.services import Services
 from schemas.outbound import CASE_EVENT
 from tests.factories import T0, admin, caller, order_paid, order_placed, shipment
@@ -16,6 +17,8 @@ from tests.kafka_fixtures import TestBroker
 from tests.pipeline import as_message, eventually, pipeline_settings, publish, read_all, workers
 
 pytestmark = pytest.mark.kafka
+FACTS = {f"aftersales.order.{name}" for name in ("Placed", "Paid", "Cancelled",
+                                                  "ShipmentScanned")}
 
 
 def upstream_day() -> list[dict[str, Any]]:
@@ -56,6 +59,11 @@ def happy_path(app: Services, settings: Settings) -> None:
     types = {e.type for e in events_out}
     assert {"aftersales.order.Placed", "aftersales.complaint.Filed",
             "aftersales.refund.Requested"} <= types
+    # every fact the inbound consumer applied names it (system.upstream) and its role
+    facts = [e for e in events_out if e.type in FACTS]
+    assert len(facts) == len(events)
+    inbound = str(principal_id_of("system.upstream"))
+    assert {(e.data["by"], e.data["role"]) for e in facts} == {(inbound, "upstream")}
 
 
 def test_happy_path_on_apache_kafka(app: Services, store_settings: Settings,

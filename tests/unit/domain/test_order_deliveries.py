@@ -20,7 +20,8 @@ def scan(order: Order, number: int, shipment_id: str, kind: str, at: datetime,
          direction: str = "outbound") -> None:
     order.record_shipment(event_id=f"e-{number}", shipment_id=shipment_id, carrier="DHL",
                           direction=direction, scan=kind, occurred_at=at, location=None,
-                          detail=None, timestamp=b.T0 + timedelta(seconds=number))
+                          detail=None, by=b.CARRIER.principal_id, role=b.CARRIER.role,
+                          timestamp=b.T0 + timedelta(seconds=number))
 
 
 def test_a_parcel_delivered_earlier_but_scanned_later_does_not_move_the_delivery() -> None:

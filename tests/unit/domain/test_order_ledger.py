@@ -57,6 +57,8 @@ def placed_order(currency: str = "EUR", payments: tuple[str, ...] = ("100.00",))
         merchant_id=None,
         channel=None,
         extra={},
+        by=b.UPSTREAM.principal_id,
+        role=b.UPSTREAM.role,
         timestamp=b.T0,
     )
     for n, amount in enumerate(payments):
@@ -67,6 +69,8 @@ def placed_order(currency: str = "EUR", payments: tuple[str, ...] = ("100.00",))
             amount=Money.exact(amount, currency).amount,
             currency=currency,
             paid_at=b.T0,
+            by=b.UPSTREAM.principal_id,
+            role=b.UPSTREAM.role,
             timestamp=b.T0,
         )
     return order
@@ -169,6 +173,8 @@ class OrderLedgerMachine(RuleBasedStateMachine):
             amount=units * self.unit,
             currency=self.currency,
             paid_at=self.now,
+            by=b.UPSTREAM.principal_id,
+            role=b.UPSTREAM.role,
             timestamp=self.now,
         )
         self.events += self.order.collect_events()

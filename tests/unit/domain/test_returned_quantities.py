@@ -30,7 +30,7 @@ def order_of(quantities: list[int]) -> Order:
                for line_id, quantity in zip(LINES, quantities, strict=False)],
         shipping_fee=Decimal(0), duties=Decimal(0), taxes=Decimal(0), discount=Decimal(0),
         total=Decimal(10) * sum(quantities), placed_at=b.T0, merchant_id=None, channel=None,
-        extra="", timestamp=b.T0)
+        extra="", by=b.UPSTREAM.principal_id, role=b.UPSTREAM.role, timestamp=b.T0)
     return order
 
 

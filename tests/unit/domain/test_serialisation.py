@@ -448,6 +448,68 @@ def test_an_approval_stored_by_a_principal_records_its_id_and_role_and_round_tri
     assert MAPPER.to_stored_event(event).state == REFUND_APPROVED_V2.state
 
 
+ORDER_ID = UUID("8c2d0f5e-6a1b-5d3c-9e4f-7a0b1c2d3e4f")
+# an order's facts as version 1 stored them: nobody named who delivered them
+ORDER_REGISTERED_V1 = StoredEvent(
+    originator_id=ORDER_ID,
+    originator_version=1,
+    topic="aftersales.order.Registered",
+    state=(
+        b'{"timestamp":{"_type_":"datetime_iso","_data_":"2026-03-02T09:00:00+00:00"},'
+        b'"originator_topic":"aftersales.order","order_id":"o-1"}'
+    ),
+)
+ORDER_PAID_V1 = StoredEvent(
+    originator_id=ORDER_ID,
+    originator_version=2,
+    topic="aftersales.order.Paid",
+    state=(
+        b'{"timestamp":{"_type_":"datetime_iso","_data_":"2026-03-02T09:00:00+00:00"},'
+        b'"event_id":"o-1-paid-0","payment_id":"pay-0","method":"card",'
+        b'"amount":{"_type_":"decimal_str","_data_":"100.00"},"currency":"EUR",'
+        b'"paid_at":{"_type_":"datetime_iso","_data_":"2026-03-02T09:00:00+00:00"}}'
+    ),
+)
+SCANNED_V1 = StoredEvent(
+    originator_id=ORDER_ID,
+    originator_version=3,
+    topic="aftersales.order.ShipmentScanned",
+    state=(
+        b'{"timestamp":{"_type_":"datetime_iso","_data_":"2026-03-03T09:00:00+00:00"},'
+        b'"event_id":"e-9","shipment_id":"s-1","carrier":"DHL","direction":"outbound",'
+        b'"scan":"Delivered","occurred_at":{"_type_":"datetime_iso",'
+        b'"_data_":"2026-03-03T08:00:00+00:00"},"location":null,"detail":null,"extra":""}'
+    ),
+)
+
+
+def test_an_orders_facts_stored_before_they_named_who_sent_them_decode_as_unrecorded() -> None:
+    events = [MAPPER.to_domain_event(s) for s in (ORDER_REGISTERED_V1, ORDER_PAID_V1,
+                                                  SCANNED_V1)]
+    paid, scanned = events[1:]
+    assert isinstance(paid, Order.Paid) and isinstance(scanned, Order.ShipmentScanned)
+    assert (paid.by, paid.role) == (scanned.by, scanned.role) == ("unrecorded", "unrecorded")
+    order = b.replay(events)
+    assert isinstance(order, Order)
+    assert (order.version, order.payments) == (3, {"pay-0": Decimal("100.00")})
+    assert order.delivered_at == datetime(2026, 3, 3, 8, 0, tzinfo=UTC)
+    stored_again = json.loads(MAPPER.to_stored_event(paid).state)
+    assert (stored_again["by"], stored_again["class_version"]) == ("unrecorded", 2)
+    registered_again = json.loads(MAPPER.to_stored_event(events[0]).state)
+    assert "by" not in registered_again and "role" not in registered_again
+
+
+def test_an_orders_fact_records_who_delivered_it_and_round_trips() -> None:
+    order = placed_order()
+    placed, paid = order.collect_events()[1:3]
+    assert isinstance(placed, Order.Placed) and isinstance(paid, Order.Paid)
+    for fact in (placed, paid):
+        assert (fact.by, fact.role) == ("orders-service", "upstream")
+        stored = MAPPER.to_stored_event(fact)
+        assert json.loads(stored.state)["role"] == "upstream"
+        assert MAPPER.to_stored_event(MAPPER.to_domain_event(stored)).state == stored.state
+
+
 def test_the_golden_states_are_plain_json_with_typed_envelopes() -> None:
     for stored in (RETURN_REQUESTED, REFUND_APPROVED):
         state = json.loads(stored.state)
@@ -589,12 +651,15 @@ def lifecycles() -> list[Aggregate]:
         occurred_at=at(4, 8),
         location="Shanghai",
         detail=None,
+        by=b.UPSTREAM.principal_id,
+        role=b.UPSTREAM.role,
         timestamp=at(4),
     )
     order.link_case(case_id=str(ret.id), kind="return", timestamp=at(5))
     order.reserve_return(ret.id, {"1": 1}, at(5))
     order.release_return(ret.id, "cancelled", at(5))
-    order.cancel(event_id="e-10", reason="fraud", cancelled_at=at(6), timestamp=at(6))
+    order.cancel(event_id="e-10", reason="fraud", cancelled_at=at(6),
+                 by=b.UPSTREAM.principal_id, role=b.UPSTREAM.role, timestamp=at(6))
 
     customer = Customer(customer_id="c-1", timestamp=at(0))
     customer.add_order("o-1", at(1))
