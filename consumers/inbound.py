@@ -125,6 +125,7 @@ class InboundConsumer:
         if not batches:
             self.broker_watch.after_empty_poll(consumer)
             return 0
+        self.broker_watch.saw_records()
         records = [record for found in batches.values() for record in found]
         self.handle_all(records)
         consumer.commit({partition: OffsetAndMetadata(found[-1].offset + 1, "", -1)

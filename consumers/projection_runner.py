@@ -148,6 +148,7 @@ class ProjectionRunner:
         if not deliveries:
             self.broker_watch.after_empty_poll(self._consumer)
             return 0
+        self.broker_watch.saw_records()
         self.stats.applied += apply_batch(self.db, self.projections, deliveries,
                                           self._left_out)
         self.stats.events += len(deliveries)

@@ -2,7 +2,10 @@
 when no broker answers, so an inbound consumer or a projection runner used to look idle and
 healthy (``/healthz`` 200) with its brokers gone or its bootstrap address wrong. Each runs
 against a broker of its own here (Tansu, which starts at once), killed and started again on
-the same port, so no other test's broker is touched."""
+the same port, so no other test's broker is touched.
+
+And a consumer the client stops feeding (records on the brokers, polls empty: kafka-python
+3.0.x has had such bugs) starts afresh instead of waiting for the next rebalance."""
 
 from __future__ import annotations
 
@@ -13,15 +16,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from kafka.consumer.subscription_state import ConsumerRebalanceListener
 
 from aftersales.bootstrap import build_inbound, build_projection_runner, open_app
 from aftersales.brokers import BrokerProcess, start_broker
 from aftersales.brokers.process import free_port
 from aftersales.observability import health
 from aftersales.settings import Settings, eventsourcing_env
+from consumers import kafka_clients
 from consumers.broker_watch import BrokerWatch
 from tests.factories import order_placed
 from tests.integration.test_worker_failures import quick_policy
+from tests.kafka_fixtures import TestBroker
 from tests.pipeline import as_message, eventually, pipeline_settings, publish
 
 pytestmark = pytest.mark.kafka
@@ -106,3 +112,54 @@ def test_a_projection_runner_pointed_where_no_broker_listens_is_unhealthy(
         stop.set()
         thread.join(timeout=30)
     runner.db.close()
+
+
+class StuckClient:
+    """The first consumer made is a stuck one: it pauses whatever it is assigned, as it is
+    assigned, so it is never given a record (as a client bug that stops fetching a partition);
+    every later consumer is a plain one."""
+
+    def __init__(self, servers: str, group: str) -> None:
+        self.servers, self.group, self.made = servers, group, 0
+
+    def __call__(self) -> Any:
+        self.made += 1
+        consumer = kafka_clients.consumer(self.servers, self.group)
+        if self.made == 1:
+            subscribe = consumer.subscribe
+
+            class PauseOnAssign(ConsumerRebalanceListener):
+                def on_partitions_revoked(self, revoked: Any) -> None:
+                    pass
+
+                def on_partitions_assigned(self, assigned: Any) -> None:
+                    consumer.pause(*assigned)
+
+            consumer.subscribe = lambda topics: subscribe(topics, listener=PauseOnAssign())
+        return consumer
+
+
+def test_an_inbound_consumer_not_given_records_that_exist_starts_a_new_consumer(
+        tmp_path: Path, kafka_broker: TestBroker, topic_prefix: str,
+        caplog: pytest.LogCaptureFixture) -> None:
+    settings = pipeline_settings(Settings(database_url=f"sqlite:///{tmp_path / 'e.sqlite'}"),
+                                 kafka_broker.bootstrap_servers, topic_prefix)
+    app = open_app(eventsourcing_env(settings.database_url))
+    publish(settings, settings.orders_topic,
+            [as_message(order_placed(f"o-{n}")) for n in range(3)])
+    consumer = build_inbound(app, settings, quick_policy())
+    consumer.make_consumer = stuck = StuckClient(kafka_broker.bootstrap_servers,
+                                                 settings.inbound_group)
+    consumer.broker_watch = BrokerWatch(after=QUIET_S)
+    thread, stop = running(consumer)
+    try:
+        eventually(lambda: consumer.stats.applied == 3, 90, "the orders applied")
+        assert stuck.made >= 2  # the stuck consumer was replaced
+        assert any("PartitionsStuck" in r.getMessage() and "gave no records" in r.getMessage()
+                   for r in caplog.records), [r.getMessage() for r in caplog.records]
+        eventually(lambda: status_of("inbound", consumer, thread)[0] == 200, 30,
+                   "health is ok")
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+    app.close()
