@@ -9,18 +9,14 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from aftersales_core.policies import current_version, evaluate, rerun
+from aftersales_core.policies import current_version, rerun
 from aftersales_core.policies.access_matrix import ACCESS_V3, ACCESS_V4
 from tests.unit.policies.test_access import ROLES
+from tests.unit.policies.test_access_v3 import decide as decide_as
 
 
 def decide(operation: str, roles: tuple[str, ...], version: int = 4, **facts: Any) -> Any:
-    return evaluate("access", {
-        "operation": operation,
-        "principal": {"id": "p-1", "roles": list(roles), "enabled": True,
-                      "customer_id": "c-1" if "customer" in roles else None},
-        "facts": {"customer_id": "c-1", "requested_by": "p-2", **facts},
-    }, version)
+    return decide_as(operation, roles, version, **facts)  # v3's helper, v4 by default
 
 
 def test_v4_is_the_current_version() -> None:
