@@ -3,7 +3,8 @@
 Identity comes only from the credential, never from anything the body says. A credential that
 is missing, malformed, unknown, revoked, expired, not signed right, for another issuer or
 audience, or names an unknown or disabled principal (or, for an OIDC token, a subject not spelt
-exactly as its principal's folded name) is ``Unauthenticated`` (HTTP 401); the message says
+exactly as its principal's folded name; for an API key, an administrator's key another principal
+issued) is ``Unauthenticated`` (HTTP 401); the message says
 which, without ever repeating the credential. What the caller may then do is the permission
 matrix's business, in the application."""
 
@@ -18,8 +19,9 @@ from aftersales_core.application.access import Caller, Denial
 from aftersales_core.application.principals import principal_id_of
 from aftersales_core.application.services import Services
 from aftersales_core.domain.principal_names import is_system_name, normalise_name
+from aftersales_core.domain.roles import Role
 from aftersales_core.errors import DomainError, NotAuthorisedError
-from server.keys import ApiKeys, KeyRefused, looks_like_key
+from server.keys import ApiKey, ApiKeys, KeyRefused, looks_like_key
 from server.oidc import OidcVerifier, TokenRefused
 
 log = logging.getLogger("aftersales.api.auth")
@@ -50,6 +52,7 @@ class Authenticator:
         token = _bearer(authorization)
         roles: frozenset[str] | None = None
         subject: str | None = None  # an OIDC token's, as the identity provider spells it
+        key: ApiKey | None = None
         if looks_like_key(token):
             try:
                 key = self.keys.verify(token, received_at)
@@ -105,6 +108,17 @@ class Authenticator:
             principal = self.services.access.principal(caller, "Authenticate")
         except NotAuthorisedError as error:  # unknown or disabled: logged by the access layer
             raise Unauthenticated(str(error), "principal") from None
+        if key is not None and key.created_by != key.principal_id and principal.holds(Role.ADMIN):
+            # a key another principal issued while its holder was no administrator: granting
+            # the holder the admin role afterwards must not let that issuer act as an
+            # administrator (access v4: an administrator's keys are their own)
+            self._denied(principal_id, name, received_at, "API key issued by another principal "
+                         "to a holder who is now an administrator", rule="api.admin_key_by_other")
+            log.warning("API key %s of administrator %s refused: issued by another principal",
+                        key.key_id, name)
+            raise Unauthenticated("this API key was issued by another principal before its "
+                                  "holder became an administrator: the holder issues their own",
+                                  "api_key")
         return Authenticated(caller, principal.name, credential)
 
     def _denied(self, principal_id: UUID, name: str, at: datetime, reason: str,
