@@ -80,15 +80,22 @@ def build_app(settings: Settings | None = None, *, reading: bool = False) -> Ser
     local SQLite store that does not exist is an error (a mistyped path), not a new empty
     store that would answer "nothing here" and leave a stray file behind."""
     settings = settings or Settings.from_env()
+    if reading:
+        require_store(settings)
+    env = eventsourcing_env(settings.database_url, settings.postgres_schema)  # a new file: private
+    return open_app(env, max_event_bytes=settings.case_event_max_bytes,
+                    retention_days=settings.retention_days)
+
+
+def require_store(settings: Settings) -> None:
+    """For a command that only reads: ``NoStoreError`` when the store is a local SQLite file
+    that does not exist, before anything (the store, its key, the read database) is created."""
     url = settings.database_url
     path = Path(url.removeprefix("sqlite:///"))
-    if reading and url.startswith("sqlite:///") and not path.exists() and (
+    if url.startswith("sqlite:///") and not path.exists() and (
             path.parent.is_dir() or path.parent.absolute() == Path.cwd() / DEFAULT_FOLDER):
         raise NoStoreError(f"no event store at {path}: AFTERSALES_DATABASE_URL names a file "
                            "that does not exist (a command that only reads creates none)")
-    env = eventsourcing_env(url, settings.postgres_schema)  # makes a new file, private
-    return open_app(env, max_event_bytes=settings.case_event_max_bytes,
-                    retention_days=settings.retention_days)
 
 
 def open_app(env: dict[str, str], attempts: int = 8, *,

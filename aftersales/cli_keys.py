@@ -78,7 +78,7 @@ def list_keys(
         return keys, _names(app, {k.created_by for k in keys})
 
     now = datetime.now(UTC)
-    keys, names = _run(work)
+    keys, names = _run(work, reading=True)
     rows = [k.to_json(now) for k in keys]
     if fmt == "table":
         shown = ("key_id", "principal", "label", "created_at", "created_by", "expires_at",

@@ -51,10 +51,12 @@ SUFFIXES: dict[str, Kind] = {".toml": "toml", ".json": "json"}
 
 
 @contextmanager
-def _app() -> Iterator[Services]:
+def _app(*, reading: bool = True) -> Iterator[Services]:
+    """The services over the store; every policy command but ``set`` only reads, so a SQLite
+    store file that does not exist is exit 5 and none is created."""
     from aftersales.bootstrap import build_app
 
-    app = build_app()
+    app = build_app(reading=reading)
     try:
         yield app
     except Exception as problem:  # every failure has its exit code and one line
@@ -164,7 +166,7 @@ def set_book(
     data, kind = _read(source)
     document = parse(data, kind)
     validate(document)  # the arguments are checked before who asks; the law after
-    with _app() as app:
+    with _app(reading=False) as app:
         caller = caller_for(app, as_principal, "SetPolicyBook")
         stored = app.books.set(caller, merchant, document, reason, expected)
     if fmt == "json":

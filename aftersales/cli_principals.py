@@ -38,10 +38,12 @@ IMPORT_FIELDS = frozenset({"name", "roles", "customer_id"})  # of a line of `pri
 ShowFormat = Annotated[Literal["table", "json"], typer.Option("--format")]
 
 
-def _run(work: Callable[[Services], T]) -> T:
+def _run(work: Callable[[Services], T], *, reading: bool = False) -> T:
+    """``work`` over the store; ``reading``: it only reads, so a SQLite store file that does
+    not exist is exit 5 and none is created."""
     from aftersales.bootstrap import build_app
 
-    app = build_app()
+    app = build_app(reading=reading)
     try:
         return work(app)
     except Exception as problem:  # every failure has its exit code and one line
@@ -202,7 +204,7 @@ def list_principals(as_principal: AsPrincipal = None,
     def work(app: Services) -> list[PrincipalChange]:
         return app.principals.listing(caller_for(app, as_principal, "ReadPrincipals"))
 
-    rows = [p.to_json() for p in _run(work)]
+    rows = [p.to_json() for p in _run(work, reading=True)]
     for row in rows:
         row["roles"] = " ".join(row["roles"]) if fmt != "json" else row["roles"]
     emit_rows(rows, fmt, f"principals ({len(rows)})", PRINCIPAL_COLUMNS)
@@ -214,7 +216,7 @@ def show(name: Name, as_principal: AsPrincipal = None, fmt: ShowFormat = "table"
     def work(app: Services) -> tuple[PrincipalChange, list[dict[str, object]]]:
         return app.principals.show(caller_for(app, as_principal, "ReadPrincipals"), name)
 
-    change, history = _run(work)
+    change, history = _run(work, reading=True)
     if fmt == "json":
         emit_json_line({**change.to_json(), "history": history})
         return

@@ -64,10 +64,12 @@ def _checked(kind: Literal["ident", "text"], value: str, what: str) -> str:
         raise typer.BadParameter(f"{what}: {describe_validation(error)}") from None
 
 
-def _run(work: Callable[[Services], T]) -> T:
+def _run(work: Callable[[Services], T], *, reading: bool = False) -> T:
+    """``work`` over the store; ``reading``: it only reads, so a SQLite store file that does
+    not exist is exit 5 and none is created."""
     from aftersales.bootstrap import build_app
 
-    app = build_app()
+    app = build_app(reading=reading)
     try:
         return work(app)
     except Exception as problem:  # every failure has its exit code and one line
@@ -120,7 +122,7 @@ def export(
         caller = caller_for(app, as_principal, "ExportCustomer")
         return app.privacy.export(caller, customer_id, datetime.now(UTC))
 
-    document = _run(work)
+    document = _run(work, reading=True)
     if output is None:
         emit_json_line(document)
         return
@@ -142,7 +144,7 @@ def erasures(
     def work(app: Services) -> list[dict[str, Any]]:
         return app.privacy.erasures(caller_for(app, as_principal, "ListErasures"))
 
-    rows = _run(work)
+    rows = _run(work, reading=True)
     emit_rows(rows, fmt, f"erasures ({len(rows)})", COLUMNS)
 
 
@@ -206,7 +208,7 @@ def status(fmt: ShowFormat = "table") -> None:
                 "previous": [k.kek_id for k in keyring.keks.previous],
                 "data_keys_by_kek": keyring.table.by_kek(), **keyring.table.counts()}
 
-    done = _run(work)
+    done = _run(work, reading=True)
     if fmt == "json":
         emit_json_line(done)
         return

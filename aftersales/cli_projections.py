@@ -71,7 +71,7 @@ def query(
 
     When the read models are behind the event store (no projection runner is applying what
     was submitted or ingested), a note on stderr says by how many events and what to run."""
-    from aftersales.bootstrap import build_read_db
+    from aftersales.bootstrap import build_read_db, require_store
     from aftersales.settings import Settings
     from projections.apply import ensure_schema
     from projections.catalog import all_projections, json_columns, queryable_tables
@@ -81,6 +81,7 @@ def query(
         fail(f"unknown projection table {name!r}; known: {', '.join(queryable_tables())}")
         raise typer.Exit(exit_codes.INVALID)
     settings = Settings.from_env()
+    require_store(settings)  # before the read database is made
     db = build_read_db(settings)
     ensure_schema(db, all_projections())
     try:

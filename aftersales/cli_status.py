@@ -25,7 +25,7 @@ def status(fmt: Annotated[Literal["table", "json"], typer.Option("--format")] = 
     Exits 7 when the relay is stuck, or when a projection (or the relay) is beyond the event
     store's last position (a read database of another store, a store restored from an older
     copy); 5 when the broker cannot be reached."""
-    from aftersales.bootstrap import build_app, build_read_db
+    from aftersales.bootstrap import build_app, build_read_db, require_store
     from aftersales.settings import Settings
     from consumers.case_events import count_relayed
     from projections import positions
@@ -33,6 +33,7 @@ def status(fmt: Annotated[Literal["table", "json"], typer.Option("--format")] = 
     from projections.catalog import PROJECTIONS, all_projections
 
     settings = Settings.from_env()
+    require_store(settings)  # before the read database is made
     ends, broker_error = topic_ends(settings)
     db = build_read_db(settings)
     ensure_schema(db, all_projections())

@@ -1,0 +1,56 @@
+"""Every command that only reads, pointed at a SQLite store file that does not exist, exits 5
+naming it and creates nothing: no store, no key-encryption key beside it, no read database in
+the working directory's var/. A command that writes still creates the store on first use."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from aftersales import children
+from tests.e2e.test_cli import AFTERSALES
+
+READ_ONLY = {
+    "status": ["status"],
+    "query": ["query", "cases"],
+    "customer erasures": ["customer", "erasures"],
+    "customer export": ["customer", "export", "c-1"],
+    "policy show": ["policy", "show"],
+    "policy history": ["policy", "history"],
+    "policy diff": ["policy", "diff"],
+    "policy publish": ["policy", "publish"],
+    "policy simulate": ["policy", "simulate", "--merchant", "m-1", "--version", "1"],
+    "principals list": ["principals", "list"],
+    "principals show": ["principals", "show", "alice"],
+    "principals keys": ["principals", "keys"],
+    "keys status": ["keys", "status"],
+}
+
+
+def _run(folder: Path, args: list[str]) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AFTERSALES_")}
+    env.update(AFTERSALES_DATABASE_URL=f"sqlite:///{folder / 'store' / 'events.sqlite'}",
+               AFTERSALES_PRINCIPAL="alice", COLUMNS="200")
+    return children.run([*AFTERSALES, *args], cwd=folder, env=env, capture_output=True,
+                        text=True, timeout=120, check=False)
+
+
+@pytest.mark.parametrize("name", list(READ_ONLY))
+def test_a_command_that_only_reads_creates_no_store_where_none_is(
+        name: str, tmp_path: Path) -> None:
+    (tmp_path / "store").mkdir()
+    done = _run(tmp_path, READ_ONLY[name])
+    assert done.returncode == 5, (name, done.stderr)
+    assert "no event store at " in done.stderr, done.stderr
+    assert [p.relative_to(tmp_path) for p in tmp_path.rglob("*")] == [Path("store")]
+
+
+def test_a_command_that_writes_creates_the_store_on_first_use(tmp_path: Path) -> None:
+    (tmp_path / "store").mkdir()
+    done = _run(tmp_path, ["principals", "bootstrap", "alice"])
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "store" / "events.sqlite").exists()
+    assert _run(tmp_path, ["principals", "list"]).returncode == 0
