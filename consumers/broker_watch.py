@@ -52,6 +52,12 @@ class BrokerWatch:
         self._assigned: frozenset[TopicPartition] = frozenset()
         self._behind: dict[TopicPartition, tuple[int, int]] = {}  # at the last check
 
+    @property
+    def answering(self) -> bool:
+        """No empty poll without a coordinator since the last one that had one (or records):
+        an idle poll proves the brokers answer only while this holds."""
+        return self._since is None
+
     def reset(self) -> None:
         """A new session starts its own count (joining takes a moment)."""
         self._since = self._idle = None

@@ -95,13 +95,16 @@ class InboundConsumer:
         """Consume until ``stop`` is set; after a failure (not poison) re-join and resume from
         the last committed offsets, as the error policy says."""
         self.policy.keep_running("inbound", stop, self._poll, start=self._join, end=self._leave,
-                                 streak=self.streak)
+                                 streak=self.streak, answering=self._answering)
         self.dead_letters.close()
 
     def _join(self) -> None:
         self.broker_watch.reset()
         self._consumer = self.make_consumer()
         self._consumer.subscribe([self.orders_topic, self.shipments_topic])
+
+    def _answering(self) -> bool:
+        return self.broker_watch.answering
 
     def _poll(self) -> int:
         assert self._consumer is not None

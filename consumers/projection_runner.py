@@ -105,7 +105,8 @@ class ProjectionRunner:
         transactions), so after a failure the runner reconnects and resumes where the rows
         say it is."""
         self.policy.keep_running("projections", stop, self.poll_once, start=self._join,
-                                 end=self._leave, failed=self._failed, streak=self.streak)
+                                 end=self._leave, failed=self._failed, streak=self.streak,
+                                 answering=lambda: self.broker_watch.answering)
         if self.dead_letters is not None:
             self.dead_letters.close()
 

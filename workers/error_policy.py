@@ -114,7 +114,8 @@ class ErrorPolicy:
     def keep_running(self, name: str, stop: threading.Event, step: Step, *,
                      start: Hook | None = None, end: Hook | None = None,
                      failed: Callable[[BaseException], None] | None = None,
-                     streak: Streak | None = None) -> None:
+                     streak: Streak | None = None,
+                     answering: Callable[[], bool] | None = None) -> None:
         """Run ``step`` until ``stop`` is set. ``start`` opens a session (joins the group,
         seeks to the stored positions), ``end`` closes it whether it failed or not; after a
         failure ``failed`` hears of it (count it, reconnect), then the policy waits and opens
@@ -122,7 +123,9 @@ class ErrorPolicy:
         ``streak`` keeps the failures in a row for the worker's health (observability.py).
         A step that did something ends the failures in a row (and the back-off starts again
         from ``first_delay``); an idle one (``step`` returned 0) only ``settle`` seconds into
-        its session.
+        its session, and only while ``answering()`` (when given) says what the worker depends
+        on answers: an idle poll of a consumer whose brokers are silent proves nothing, and
+        must not end the streak just before the silence is raised as the next failure.
 
         The session is closed before the wait: a consumer that stays in its group without
         polling would hold every other member's rebalance until the broker gives up on it."""
@@ -135,7 +138,8 @@ class ErrorPolicy:
                 opened = time.monotonic()
                 while not stop.is_set():
                     did = step()
-                    if (did is None or did) or time.monotonic() - opened >= self.settle:
+                    if (did is None or did) or (time.monotonic() - opened >= self.settle and (
+                            answering is None or answering())):
                         failures = 0
                         if streak is not None:
                             streak.succeeded()

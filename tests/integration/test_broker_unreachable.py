@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from random import Random
 from typing import Any
 
 import pytest
@@ -29,6 +30,7 @@ from tests.factories import order_placed
 from tests.integration.test_worker_failures import quick_policy
 from tests.kafka_fixtures import TestBroker
 from tests.pipeline import as_message, eventually, pipeline_settings, publish
+from workers.error_policy import ErrorPolicy
 
 pytestmark = pytest.mark.kafka
 QUIET_S = 1.0  # the watch's patience here (30 s in production)
@@ -112,6 +114,31 @@ def test_a_projection_runner_pointed_where_no_broker_listens_is_unhealthy(
         stop.set()
         thread.join(timeout=30)
     runner.db.close()
+
+
+def test_an_inbound_consumer_turns_unhealthy_when_its_watch_is_as_patient_as_its_settling(
+        tmp_path: Path, topic_prefix: str) -> None:
+    """In production both are 30 s: the idle polls just before the watch raises are past the
+    policy's settling time, and used to end the failures in a row each time, so the consumer
+    said "failure 1 in a row" for ever and its health stayed 200."""
+    nowhere = f"127.0.0.1:{free_port()}"
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'e.sqlite'}",
+                        kafka_bootstrap_servers=nowhere,
+                        inbound_group=f"{topic_prefix}-inbound")
+    app = open_app(eventsourcing_env(settings.database_url))
+    policy = ErrorPolicy(first_delay=0.05, max_delay=0.4, settle=QUIET_S, rng=Random(12))
+    consumer = build_inbound(app, settings, policy)
+    consumer.broker_watch = BrokerWatch(after=QUIET_S)
+    thread, stop = running(consumer)
+    try:
+        eventually(lambda: status_of("inbound", consumer, thread)[0] == 503, 20,
+                   "health says the consumer keeps failing")
+        body = status_of("inbound", consumer, thread)[1]
+        assert body["failing"]["inbound"]["error"] == "BrokerUnreachable"
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+    app.close()
 
 
 class StuckClient:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from random import Random
 
 import psycopg
@@ -226,3 +227,28 @@ def test_a_step_that_did_something_or_a_settled_idle_session_ends_the_streak() -
         "test", stop, step, streak=streak)
     assert seen == [0, 1, 2, 0, 1, 2, 0]  # 3 records, then an idle step once settled
     assert not streak.failing
+
+
+@pytest.mark.parametrize(("answering", "in_a_row"), [(False, 3), (True, 1)])
+def test_idle_steps_while_the_dependency_is_silent_do_not_end_the_failures_in_a_row(
+        answering: bool, in_a_row: int) -> None:
+    """Each session idles past ``settle`` and then fails (a consumer whose brokers never answer,
+    raised by its broker watch): those idle steps prove nothing while ``answering`` says no, so
+    the failures add up and the health says failing; idle steps while it says yes end them."""
+    stop, streak, sessions = threading.Event(), Streak(), []
+
+    def silent_then_failing() -> int:
+        if len(sessions) == 4:  # after three failed sessions
+            stop.set()
+            return 0
+        sessions[-1] += 1
+        if sessions[-1] < 3:
+            time.sleep(0.02)
+            return 0  # an empty poll, past the settling time after the first
+        raise ConnectionError("no coordinator answered")
+
+    policy = ErrorPolicy(first_delay=0.001, max_delay=0.002, settle=0.01, rng=Random(0))
+    policy.keep_running("test", stop, silent_then_failing, start=lambda: sessions.append(0),
+                        streak=streak, answering=lambda: answering)
+    assert streak.in_a_row == in_a_row
+    assert streak.failing is (in_a_row >= 2)
