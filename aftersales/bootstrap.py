@@ -18,6 +18,7 @@ from eventsourcing.persistence import IntegrityError, InternalError
 
 from aftersales.settings import (
     DEFAULT_CASE_EVENT_MAX_BYTES,
+    DEFAULT_DATABASE_URL,
     DEFAULT_RETENTION_DAYS,
     Settings,
     eventsourcing_env,
@@ -94,8 +95,12 @@ def require_store(settings: Settings) -> None:
     path = Path(url.removeprefix("sqlite:///"))
     if url.startswith("sqlite:///") and not path.exists() and (
             path.parent.is_dir() or path.parent.absolute() == Path.cwd() / DEFAULT_FOLDER):
-        raise NoStoreError(f"no event store at {path}: AFTERSALES_DATABASE_URL names a file "
-                           "that does not exist (a command that only reads creates none)")
+        named = ("the default store (AFTERSALES_DATABASE_URL is not set) is not under this "
+                 "working directory: run where its var/ is, or set AFTERSALES_DATABASE_URL"
+                 if url == DEFAULT_DATABASE_URL else
+                 "AFTERSALES_DATABASE_URL names a file that does not exist")
+        raise NoStoreError(f"no event store at {path}: {named} (a command that only reads "
+                           "creates none)")
 
 
 def open_app(env: dict[str, str], attempts: int = 8, *,

@@ -54,3 +54,14 @@ def test_a_command_that_writes_creates_the_store_on_first_use(tmp_path: Path) ->
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "store" / "events.sqlite").exists()
     assert _run(tmp_path, ["principals", "list"]).returncode == 0
+
+
+def test_without_a_store_url_the_message_names_the_default_store_not_the_variable(
+        tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AFTERSALES_")}
+    done = children.run([*AFTERSALES, "customer", "erasures", "--as", "alice"], cwd=tmp_path,
+                        env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 5, done.stderr
+    assert "the default store (AFTERSALES_DATABASE_URL is not set)" in done.stderr, done.stderr
+    assert "names a file" not in done.stderr
+    assert list(tmp_path.iterdir()) == []
