@@ -17,6 +17,7 @@ from aftersales import exit_codes
 from aftersales.errors import classify
 from aftersales_core.errors import DomainError, InvalidFieldError, PreconditionFailedError
 from aftersales_core.policybook.documents import InvalidBookError
+from aftersales_core.policybook.rulebook import CorruptBookError
 from schemas.errors import InputRefused
 
 log = logging.getLogger("aftersales.api")
@@ -101,6 +102,11 @@ def problem_for(error: BaseException, request_id: str = "") -> Problem:
         return Problem(status, error.kind, str(error), fields=error.fields)
     if isinstance(error, PreconditionFailedError):
         return Problem(412, error.code, str(error))
+    if isinstance(error, CorruptBookError):  # the store was changed behind the engine's back
+        log.error("request %s: %s", request_id, error)  # the operators' alarm, with the hashes
+        return Problem(503, "policy_unavailable", f"the policy of {error.book_id} cannot be "
+                       "applied right now; the operators have been alerted (request id "
+                       f"{request_id}): try again later", headers={"Retry-After": "60"})
     if type(error).__name__ == "KeysUnavailable":  # server.oidc: the identity provider's keys
         log.warning("request %s: %s", request_id, error)
         return Problem(503, "unavailable", "tokens cannot be checked right now (the identity "
