@@ -73,19 +73,35 @@ def list_keys(
 ) -> None:
     """API keys (never their secrets): who holds each, when it was issued and by whom, its
     expiry and whether it is revoked (admins, auditors)."""
-    def work(app: Services) -> tuple[list[ApiKey], dict[str, str]]:
+    def work(app: Services) -> tuple[list[ApiKey], dict[str, str], set[str]]:
         keys = _admin(app).listing(caller_for(app, as_principal, "ListApiKeys"), name)
-        return keys, _names(app, {k.created_by for k in keys})
+        return keys, _names(app, {k.created_by for k in keys}), _admins(app, keys)
 
     now = datetime.now(UTC)
-    keys, names = _run(work, reading=True)
-    rows = [k.to_json(now) for k in keys]
+    keys, names, admins = _run(work, reading=True)
+    rows = [k.to_json(now, k.principal_id in admins) for k in keys]
     if fmt == "table":
         shown = ("key_id", "principal", "label", "created_at", "created_by", "expires_at",
                  "state")
         rows = [{c: names.get(row[c], row[c]) if c == "created_by" else row[c] for c in shown}
                 for row in rows]
     emit_rows(rows, fmt, "API keys")
+
+
+def _admins(app: Services, keys: list[ApiKey]) -> set[str]:
+    """The ids of the keys' holders who hold the admin role (their keys from others are
+    refused: state ``refused``)."""
+    from uuid import UUID
+
+    from aftersales_core.domain.principals import Principal
+    from aftersales_core.domain.roles import Role
+
+    found = set()
+    for principal_id in {k.principal_id for k in keys}:
+        holder = app.store.find(Principal, UUID(principal_id))
+        if holder is not None and holder.holds(Role.ADMIN):
+            found.add(principal_id)
+    return found
 
 
 def _names(app: Services, principal_ids: set[str]) -> dict[str, str]:

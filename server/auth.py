@@ -108,7 +108,7 @@ class Authenticator:
             principal = self.services.access.principal(caller, "Authenticate")
         except NotAuthorisedError as error:  # unknown or disabled: logged by the access layer
             raise Unauthenticated(str(error), "principal") from None
-        if key is not None and key.created_by != key.principal_id and principal.holds(Role.ADMIN):
+        if key is not None and key.issued_to_another_admin(principal.holds(Role.ADMIN)):
             # a key another principal issued while its holder was no administrator: granting
             # the holder the admin role afterwards must not let that issuer act as an
             # administrator (access v4: an administrator's keys are their own)

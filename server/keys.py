@@ -54,15 +54,23 @@ class ApiKey:
     revoked_at: str | None
     revoked_by: str | None
 
-    def state(self, now: datetime) -> str:
+    def state(self, now: datetime, holder_is_admin: bool = False) -> str:
+        """revoked, expired, refused (see ``issued_to_another_admin``) or active."""
         if self.revoked_at is not None:
             return "revoked"
         if self.expires_at is not None and datetime.fromisoformat(self.expires_at) <= now:
             return "expired"
-        return "active"
+        return "refused" if self.issued_to_another_admin(holder_is_admin) else "active"
 
-    def to_json(self, now: datetime) -> dict[str, Any]:
-        return {**{c: getattr(self, c) for c in COLUMNS}, "state": self.state(now)}
+    def issued_to_another_admin(self, holder_is_admin: bool) -> bool:
+        """An administrator's key that another principal issued (before the holder was granted
+        the role: access v4 refuses it after): authentication refuses it, as its issuer could
+        otherwise act as that administrator."""
+        return holder_is_admin and self.created_by != self.principal_id
+
+    def to_json(self, now: datetime, holder_is_admin: bool = False) -> dict[str, Any]:
+        return {**{c: getattr(self, c) for c in COLUMNS},
+                "state": self.state(now, holder_is_admin)}
 
 
 @dataclass(frozen=True)

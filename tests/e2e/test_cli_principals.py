@@ -287,6 +287,26 @@ def test_an_administrator_issues_no_key_for_another_administrator(cli: Cli) -> N
     assert [(d["principal"], d["rule"]) for d in denials] == [(ADMIN, "access.holder_not_admin")]
 
 
+def test_a_key_another_principal_issued_before_the_admin_grant_is_listed_as_refused(
+        cli: Cli) -> None:
+    """Keyed as an analyst, then granted the admin role: authentication refuses that key
+    (its issuer could act as the administrator), and the listing says so, not "active"."""
+    assert cli.run("principals", "add", "later-admin", "--role", "analyst",
+                   as_=ADMIN).returncode == 0
+    assert cli.run("principals", "key", "later-admin", as_=ADMIN).returncode == 0
+
+    def states() -> list[str]:
+        listed = cli.run("principals", "keys", "later-admin", "--format", "json", as_=ADMIN)
+        return [row["state"] for row in json.loads(listed.stdout)]
+
+    assert states() == ["active"]
+    assert cli.run("principals", "grant", "later-admin", "--role", "admin",
+                   as_=ADMIN).returncode == 0
+    assert states() == ["refused"]
+    assert cli.run("principals", "key", "later-admin", as_="later-admin").returncode == 0
+    assert sorted(states()) == ["active", "refused"]
+
+
 def test_an_imported_principal_with_an_unknown_field_is_refused_not_trimmed(cli: Cli) -> None:
     """A "by" (identity comes from --as) or a misspelt "customer_id" is named, not dropped:
     the principal is not added, the other lines are."""
