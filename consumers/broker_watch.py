@@ -51,12 +51,17 @@ class BrokerWatch:
         self._idle: float | None = None  # first empty poll since records came (or a check)
         self._assigned: frozenset[TopicPartition] = frozenset()
         self._behind: dict[TopicPartition, tuple[int, int]] = {}  # at the last check
+        # a check found partitions behind and no record has come since: kept across sessions,
+        # so the idle polls of the next one (joining, waiting for its first check) prove nothing
+        self._suspect = False
 
     @property
     def answering(self) -> bool:
-        """No empty poll without a coordinator since the last one that had one (or records):
-        an idle poll proves the brokers answer only while this holds."""
-        return self._since is None
+        """No empty poll without a coordinator since the last one that had one (or records),
+        and no partition found behind at the last check (empty polls although records exist):
+        an idle poll proves the consumer is fine only while this holds (the finding outlives
+        the session it ends, until records come or a check finds none behind)."""
+        return self._since is None and not self._suspect
 
     def reset(self) -> None:
         """A new session starts its own count (joining takes a moment)."""
@@ -65,7 +70,7 @@ class BrokerWatch:
 
     def saw_records(self) -> None:
         """A poll brought records: the consumer is being fed."""
-        self._idle, self._behind = None, {}
+        self._idle, self._behind, self._suspect = None, {}, False
 
     def after_empty_poll(self, consumer: KafkaConsumer) -> None:
         """Raise :class:`BrokerUnreachable` once the consumer has had no coordinator for
@@ -98,7 +103,7 @@ class BrokerWatch:
             return
         idle, self._idle = now - self._idle, now  # the next check is ``after`` from now
         behind, before = lagging(consumer), self._behind
-        self._behind = behind
+        self._behind, self._suspect = behind, bool(behind)
         stuck = {tp: where for tp, where in behind.items()
                  if tp in before and before[tp][0] == where[0]}
         if stuck:

@@ -142,17 +142,17 @@ def test_an_inbound_consumer_turns_unhealthy_when_its_watch_is_as_patient_as_its
 
 
 class StuckClient:
-    """The first consumer made is a stuck one: it pauses whatever it is assigned, as it is
-    assigned, so it is never given a record (as a client bug that stops fetching a partition);
-    every later consumer is a plain one."""
+    """The first ``stuck`` consumers made (all of them: None) are stuck ones: each pauses
+    whatever it is assigned, as it is assigned, so it is never given a record (as a client bug
+    that stops fetching a partition); every later consumer is a plain one."""
 
-    def __init__(self, servers: str, group: str) -> None:
-        self.servers, self.group, self.made = servers, group, 0
+    def __init__(self, servers: str, group: str, stuck: int | None = 1) -> None:
+        self.servers, self.group, self.stuck, self.made = servers, group, stuck, 0
 
     def __call__(self) -> Any:
         self.made += 1
         consumer = kafka_clients.consumer(self.servers, self.group)
-        if self.made == 1:
+        if self.stuck is None or self.made <= self.stuck:
             subscribe = consumer.subscribe
 
             class PauseOnAssign(ConsumerRebalanceListener):
@@ -186,6 +186,33 @@ def test_an_inbound_consumer_not_given_records_that_exist_starts_a_new_consumer(
                    for r in caplog.records), [r.getMessage() for r in caplog.records]
         eventually(lambda: status_of("inbound", consumer, thread)[0] == 200, 30,
                    "health is ok")
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+    app.close()
+
+
+def test_an_inbound_consumer_that_stays_stuck_turns_unhealthy(
+        tmp_path: Path, kafka_broker: TestBroker, topic_prefix: str) -> None:
+    """Each new consumer is stuck again: the idle polls between its restarts prove nothing
+    (records exist that it is not given), so the failures add up and health says failing,
+    with the watch as patient as the policy's settling, as in production."""
+    settings = pipeline_settings(Settings(database_url=f"sqlite:///{tmp_path / 'e.sqlite'}"),
+                                 kafka_broker.bootstrap_servers, topic_prefix)
+    app = open_app(eventsourcing_env(settings.database_url))
+    publish(settings, settings.orders_topic, [as_message(order_placed("o-1"))])
+    policy = ErrorPolicy(first_delay=0.05, max_delay=0.4, settle=QUIET_S, rng=Random(12))
+    consumer = build_inbound(app, settings, policy)
+    consumer.make_consumer = StuckClient(kafka_broker.bootstrap_servers,
+                                         settings.inbound_group, stuck=None)
+    consumer.broker_watch = BrokerWatch(after=QUIET_S)
+    thread, stop = running(consumer)
+    try:
+        eventually(lambda: status_of("inbound", consumer, thread)[0] == 503, 90,
+                   "health says the consumer keeps failing")
+        body = status_of("inbound", consumer, thread)[1]
+        assert body["failing"]["inbound"]["error"] == "PartitionsStuck"
+        assert consumer.stats.applied == 0
     finally:
         stop.set()
         thread.join(timeout=30)
