@@ -56,7 +56,7 @@ from privacy.recorders import NotificationRow, with_recorders
 from privacy.sealing import SealingMapper
 from privacy.subjects import MemorySubjectIndex, SubjectIndex, open_subject_index
 from projections.base import Event
-from projections.db import DEFAULT_FOLDER, ReadDatabase
+from projections.db import DEFAULT_FOLDER, ReadDatabase, check_folder
 from workers.error_policy import ErrorPolicy
 
 if TYPE_CHECKING:  # the Kafka workers: imported by the builders that make them (kafka, psycopg)
@@ -88,9 +88,14 @@ def build_app(settings: Settings | None = None, *, reading: bool = False) -> Ser
                     retention_days=settings.retention_days)
 
 
-def require_store(settings: Settings) -> None:
+def require_store(settings: Settings, read_database: bool = False) -> None:
     """For a command that only reads: ``NoStoreError`` when the store is a local SQLite file
-    that does not exist, before anything (the store, its key, the read database) is created."""
+    that does not exist, before anything (the store, its key, the read database) is created.
+    ``read_database``: the command reads that too, and a mistyped folder in its URL (exit 2,
+    a setting to correct) is said before a missing store (exit 5)."""
+    read_url = settings.read_database_url
+    if read_database and read_url.startswith("sqlite:///"):
+        check_folder(Path(read_url.removeprefix("sqlite:///")), "AFTERSALES_READ_DATABASE_URL")
     url = settings.database_url
     path = Path(url.removeprefix("sqlite:///"))
     if url.startswith("sqlite:///") and not path.exists() and (

@@ -81,7 +81,7 @@ def query(
         fail(f"unknown projection table {name!r}; known: {', '.join(queryable_tables())}")
         raise typer.Exit(exit_codes.INVALID)
     settings = Settings.from_env()
-    require_store(settings)  # before the read database is made
+    require_store(settings, read_database=True)  # before the read database is made
     db = build_read_db(settings)
     ensure_schema(db, all_projections())
     try:

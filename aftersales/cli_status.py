@@ -33,7 +33,7 @@ def status(fmt: Annotated[Literal["table", "json"], typer.Option("--format")] = 
     from projections.catalog import PROJECTIONS, all_projections
 
     settings = Settings.from_env()
-    require_store(settings)  # before the read database is made
+    require_store(settings, read_database=True)  # before the read database is made
     ends, broker_error = topic_ends(settings)
     db = build_read_db(settings)
     ensure_schema(db, all_projections())

@@ -70,13 +70,19 @@ def database_file(path: Path, variable: str) -> None:
     exist: only the default one, ``var/`` under the working directory, is made (a first run,
     the demo); anywhere else a missing folder is a mistyped URL, refused naming the path
     instead of quietly starting an empty store there."""
+    check_folder(path, variable)
+    private_file(path)
+
+
+def check_folder(path: Path, variable: str) -> None:
+    """``MissingFolderError`` naming ``variable`` when the database's folder does not exist
+    and is not the default one (see database_file); creates nothing."""
     folder = path.parent
     if not folder.is_dir() and folder.absolute() != Path.cwd() / DEFAULT_FOLDER:
         raise MissingFolderError(
             f"{variable}: the folder {folder} does not exist (only the default "
             f"{DEFAULT_FOLDER}/ under the working directory is created): create it or correct "
             "the URL")
-    private_file(path)
 
 
 def private_file(path: Path, folders: bool = True) -> None:
