@@ -64,8 +64,9 @@ def _run(build: Callable[[ReadDatabase, str | None, str | None], Insight],
     from projections.insights.view import text_value
 
     bound, market = _filters(since, market)
-    require_read(as_principal, "ReadReport")  # the report's audience: analysts, staff, auditors
-    db = build_read_db(Settings.from_env())
+    settings = Settings.from_env()
+    require_read(as_principal, "ReadReport", settings)  # analysts, staff, auditors; no store: 5
+    db = build_read_db(settings)
     ensure_schema(db, all_projections())
     insight = build(db, bound, market)
     limit = limit or (25 if fmt == "table" else None)

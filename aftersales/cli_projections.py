@@ -28,6 +28,7 @@ from aftersales.output import (
 from workers.collector import tune_collector
 
 if TYPE_CHECKING:
+    from aftersales.settings import Settings
     from aftersales_core.application.reads import QueryScope
     from aftersales_core.application.services import Services
     from projections.apply import Failure
@@ -144,12 +145,15 @@ def decode_json_columns(row: dict[str, Any], columns: frozenset[str]) -> dict[st
     return row
 
 
-def require_read(name: str | None, operation: str) -> None:
-    """Allow a read that shows no case (the report, the denial log), or exit denied."""
-    from aftersales.bootstrap import build_app
+def require_read(name: str | None, operation: str, settings: Settings) -> None:
+    """Allow a read of the read models that shows no case (the report, the insights), or exit
+    denied. Before anything is created: a mistyped folder in AFTERSALES_READ_DATABASE_URL
+    exits 2, a local store that does not exist exits 5 (as `query` and `status`)."""
+    from aftersales.bootstrap import build_app, require_store
     from aftersales_core.errors import DomainError
 
-    app = build_app(reading=True)
+    require_store(settings, read_database=True)
+    app = build_app(settings, reading=True)
     try:
         app.reads.require(caller_for(app, name, operation), operation)
     except DomainError as problem:
@@ -273,23 +277,26 @@ def report(
     from projections.catalog import all_projections
     from projections.report import build as build_report
 
-    if output is None and fmt == "table":  # the project's own data folder, as for the stores
+    default = output is None and fmt == "table"
+    if default:  # the project's own data folder, as for the stores (made once allowed, below)
         output = DEFAULT_REPORT
-        output.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     if output is not None and output.suffix not in (".html", ".png"):
         fail(f"--output must end in .html or .png, got {output}")
         raise typer.Exit(exit_codes.INVALID)
     if output is not None and importlib.util.find_spec("matplotlib") is None:
         fail("the report's charts need matplotlib: pip install 'aftersales[report]'")
         raise typer.Exit(exit_codes.INVALID)
-    require_read(as_principal, "ReadReport")
+    settings = Settings.from_env()
+    require_read(as_principal, "ReadReport", settings)  # before var/ or anything is created
 
-    db = build_read_db(Settings.from_env())
+    db = build_read_db(settings)
     ensure_schema(db, all_projections())
     figures = build_report(db)
     if output is not None:
         from aftersales.report_render import html_page, png_image  # matplotlib: slow
 
+        if default:
+            output.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         try:
             write_output(output, png_image(figures) if output.suffix == ".png"
                          else html_page(figures), private=True)
