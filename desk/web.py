@@ -32,6 +32,7 @@ from desk.assignments import Assignments
 from desk.i18n import LANGUAGES, Reader, negotiate
 from desk.sessions import DeskSession, DeskSessions
 from desk.settings import DeskSettings
+from server.auth import Unauthenticated
 from server.requests import runtime
 
 log = logging.getLogger("aftersales.desk")
@@ -149,7 +150,9 @@ class Viewer:
 
 def viewer(request: Request) -> Viewer:
     """The signed-in viewer, checked on every request: a live session, its API key neither
-    revoked nor expired, the principal enabled, and the matrix still letting it open the desk."""
+    revoked nor expired nor refused as the API refuses it (an administrator's key another
+    principal issued: the holder may have become one since signing in), the principal
+    enabled, and the matrix still letting it open the desk."""
     rt, desk = runtime(request), state(request)
     now = datetime.now(UTC)
     background = request.method == "GET" and bool(request.headers.get("x-desk-fetch"))
@@ -158,6 +161,7 @@ def viewer(request: Request) -> Viewer:
                                  touch=not background)  # the queue's refresh is no activity
     if session is None:
         raise SignInNeeded()
+    key = None
     if session.key_id is not None:
         key = rt.keys.get(session.key_id)
         if key is None or key.state(now) != "active":
@@ -166,10 +170,15 @@ def viewer(request: Request) -> Viewer:
     caller = Caller(UUID(session.principal_id), now, VIA, roles=session.roles)
     try:
         principal = rt.services.access.principal(caller, "OpenDesk")
+        if key is not None:
+            rt.auth.check_holder(key, principal, now, VIA)
         rt.services.reads.require(caller, "OpenDesk")
     except NotAuthorisedError:
         desk.sessions.end(session, now)
         raise
+    except Unauthenticated:  # the key is refused now: signed out, as for a revoked one
+        desk.sessions.end(session, now)
+        raise SignInNeeded() from None
     if rt.principal_rate.wait_needed(caller.principal_id):
         raise TooFast()
     roles = tuple(r for r in principal.roles if session.roles is None or r in session.roles)

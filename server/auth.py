@@ -19,6 +19,7 @@ from aftersales_core.application.access import Caller, Denial
 from aftersales_core.application.principals import principal_id_of
 from aftersales_core.application.services import Services
 from aftersales_core.domain.principal_names import is_system_name, normalise_name
+from aftersales_core.domain.principals import Principal
 from aftersales_core.domain.roles import Role
 from aftersales_core.errors import DomainError, NotAuthorisedError
 from server.keys import ApiKey, ApiKeys, KeyRefused, looks_like_key
@@ -108,24 +109,33 @@ class Authenticator:
             principal = self.services.access.principal(caller, "Authenticate")
         except NotAuthorisedError as error:  # unknown or disabled: logged by the access layer
             raise Unauthenticated(str(error), "principal") from None
-        if key is not None and key.issued_to_another_admin(principal.holds(Role.ADMIN)):
+        if key is not None:
+            self.check_holder(key, principal, received_at)
+        return Authenticated(caller, principal.name, credential)
+
+    def check_holder(self, key: ApiKey, holder: Principal, at: datetime, via: str = VIA
+                     ) -> None:
+        """``Unauthenticated`` (the denial recorded and logged) for an administrator's key
+        another principal issued (``ApiKey.issued_to_another_admin``): at every request, and
+        also for a desk session signed in with the key before its holder became one."""
+        if key.issued_to_another_admin(holder.holds(Role.ADMIN)):
             # a key another principal issued while its holder was no administrator: granting
             # the holder the admin role afterwards must not let that issuer act as an
             # administrator (access v4: an administrator's keys are their own)
-            self._denied(principal_id, name, received_at, "API key issued by another principal "
-                         "to a holder who is now an administrator", rule="api.admin_key_by_other")
+            self._denied(UUID(key.principal_id), key.principal, at, "API key issued by another "
+                         "principal to a holder who is now an administrator",
+                         rule="api.admin_key_by_other", via=via)
             log.warning("API key %s of administrator %s refused: issued by another principal",
-                        key.key_id, name)
+                        key.key_id, key.principal)
             raise Unauthenticated("this API key was issued by another principal before its "
                                   "holder became an administrator: the holder issues their own",
                                   "api_key")
-        return Authenticated(caller, principal.name, credential)
 
     def _denied(self, principal_id: UUID, name: str, at: datetime, reason: str,
-                rule: str = "api.key_refused") -> None:
+                rule: str = "api.key_refused", via: str = VIA) -> None:
         self.services.access.denials.record(Denial(
             principal_id=str(principal_id), principal=name, operation="Authenticate",
-            case_id=None, rule=rule, reasons=[reason], at=at, via=VIA))
+            case_id=None, rule=rule, reasons=[reason], at=at, via=via))
 
 
 def _bearer(authorization: str | None) -> str:
