@@ -5,7 +5,8 @@ cookie; the table keeps its SHA-256, so a copy of the table signs nobody in. A s
 the principal, how it signed in (an API key's id, or an OIDC token and its expiry), the roles
 the credential allows, its CSRF token, language and time zone. It ends at sign-out, after the
 absolute lifetime, or after a while without requests; every request also re-checks that the
-principal is enabled and its API key neither revoked nor expired (the desk's caller)."""
+principal is enabled and its API key neither revoked, expired nor refused as authentication
+refuses it (desk/web.py, the desk's caller)."""
 
 from __future__ import annotations
 
