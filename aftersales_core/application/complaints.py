@@ -41,6 +41,7 @@ def triage_inputs(
         "order_value": str(order.total) if order else None,
         "currency": order.currency if order else None,
         "prior_complaints": prior_complaints,
+        "buyer_timezone": order.buyer_timezone if order else None,  # v3 counts days in it
     }
 
 

@@ -83,6 +83,7 @@ def schedule_inputs(
             "pauses": [{"from": a.isoformat(), "to": b.isoformat()}
                        for a, b in getattr(aggregate, "pauses", [])],
             "waiting_since": _iso(getattr(aggregate, "waiting_since", None)),
+            "buyer_timezone": of.buyer_timezone if of is not None else None,
         }
     if isinstance(aggregate, RefundCase):
         order = _in(batch, Order, order_aggregate_id(aggregate.order_id), find)

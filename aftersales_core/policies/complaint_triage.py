@@ -1,4 +1,11 @@
-"""``complaint.triage``: a complaint's priority, its deadlines and the team it goes to."""
+"""``complaint.triage``: a complaint's priority, its deadlines and the team it goes to.
+
+v3 (what changed from v2, still registered for re-runs, with the same settings and the
+market zones of the book): on the calendar clock a resolution target of whole days is counted
+as SPEC counts days, to the end of the last day in the buyer's time zone (the order's
+``buyer_timezone``, else the market's default), and the decision records the zone and the last
+day; v2 ran 168 hours from the filing, so a complaint filed at 17:30 was due at 17:30 on the
+7th day instead of at its end."""
 
 from __future__ import annotations
 
@@ -8,6 +15,7 @@ from datetime import timedelta
 from types import MappingProxyType
 
 from aftersales_core.decisions import JSON, PolicyDecision, copy_json
+from aftersales_core.policies.calendar import MARKET_ZONES, BuyerZone, buyer_zone
 from aftersales_core.policies.findings import Findings
 from aftersales_core.policies.reading import Reader, iso
 from aftersales_core.policies.registry import policy
@@ -40,8 +48,17 @@ class TriageSettings:
     service_levels: ServiceLevels | None = None
 
 
+@dataclass(frozen=True)
+class TriageSettingsV3(TriageSettings):
+    """Settings of complaint.triage v3: v2's, and the markets' default time zones (the book's),
+    for a buyer whose order names none."""
+
+    market_zones: Mapping[str, str] = field(default_factory=lambda: MARKET_ZONES)
+
+
 SETTINGS_V1 = TriageSettings()
 SETTINGS_V2 = TriageSettings(service_levels=ServiceLevels())
+SETTINGS_V3 = TriageSettingsV3(service_levels=ServiceLevels())
 
 
 def _priority(channel: str, category: str, prior: int, settings: TriageSettings,
@@ -118,15 +135,20 @@ def _with_service_levels(read: Reader, priority: str, settings: TriageSettings,
     hours, why = levels.first_response(priority, channel)
     resolution = levels.resolution_hours[priority]
     clock = levels.clock_words(market)
+    where = _zone(read, settings, market) if isinstance(settings, TriageSettingsV3) else None
     try:
         first_due = levels.due(filed_at, hours, market)
-        resolution_due = levels.due(filed_at, resolution, market)
+        counted = None if where is None else levels.resolution_due(filed_at, resolution,
+                                                                    market, where)
+        resolution_due = levels.due(filed_at, resolution, market) if counted is None \
+            else counted.due
     except NoOpenHoursError as error:
         raise read.error("filed_at", str(error)) from None
     findings.note("triage.first_response", f"first response within {why}, in {clock}, by "
                                            f"{iso(first_due)}")
-    findings.note("triage.resolution", f"resolution within {resolution} hours for {priority}, "
-                                       f"in {clock}, by {iso(resolution_due)}")
+    said = f"resolution within {resolution} hours for {priority}, in {clock}" \
+        if counted is None else counted.words(priority, clock, market)
+    findings.note("triage.resolution", f"{said}, by {iso(resolution_due)}")
     route = settings.routes.get(category, "general")
     findings.note("triage.route", f"routed to the {route} team")
     details: JSON = {
@@ -135,6 +157,7 @@ def _with_service_levels(read: Reader, priority: str, settings: TriageSettings,
         "first_response_due": iso(first_due),
         "resolution_hours": resolution,
         "resolution_due": iso(resolution_due),
+        **({"resolution_counted": counted.to_json()} if counted and counted.period else {}),
         "clock": levels.clock,
         "route": route,
     }
@@ -150,3 +173,18 @@ def complaint_triage_v1(inputs: JSON, settings: TriageSettings) -> PolicyDecisio
 @policy(POLICY_ID, 2, settings=SETTINGS_V2)
 def complaint_triage_v2(inputs: JSON, settings: TriageSettings) -> PolicyDecision:
     return decide(inputs, settings, 2)
+
+
+@policy(POLICY_ID, 3, settings=SETTINGS_V3)
+def complaint_triage_v3(inputs: JSON, settings: TriageSettingsV3) -> PolicyDecision:
+    return decide(inputs, settings, 3)
+
+
+def _zone(read: Reader, settings: TriageSettingsV3, market: str | None) -> BuyerZone:
+    """The buyer's zone: the order's, else its market's default (anywhere on Earth without
+    a market: a complaint filed without an order)."""
+    try:
+        return buyer_zone(read.optional_text("buyer_timezone"), market or "",
+                          settings.market_zones)
+    except ValueError as error:
+        raise read.error("buyer_timezone", str(error)) from None

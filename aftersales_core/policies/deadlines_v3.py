@@ -167,7 +167,10 @@ def _pauses(read: Reader) -> list[Pause]:
     return pauses
 
 
-def _complaint(read: Reader, plan: Plan, s: DeadlineSettingsV3) -> None:
+def _complaint(read: Reader, plan: Plan, s: DeadlineSettingsV3, whole_days: bool = False
+               ) -> None:
+    """``whole_days`` (v5): a resolution target of whole days on the calendar clock is counted
+    as days, to the end of the last one in the buyer's zone (ServiceLevels.resolution_due)."""
     levels = s.service_levels
     channel = read.text("channel", COMPLAINT_CHANNELS)
     priority = read.text("priority", PRIORITIES)
@@ -195,9 +198,15 @@ def _complaint(read: Reader, plan: Plan, s: DeadlineSettingsV3) -> None:
     if plan.name == "resolution":
         start = read.optional_time("opened_at") or plan.since
         hours = levels.resolution_hours[priority]
-        due = levels.due(start, hours, market, pauses)
-        plan.add(due, DeadlineAction.ESCALATE, "deadline.resolution",
-                 f"resolution within {hours} hours for {priority}, in {clock}{note}")
+        if not whole_days:
+            due = levels.due(start, hours, market, pauses)
+            plan.add(due, DeadlineAction.ESCALATE, "deadline.resolution",
+                     f"resolution within {hours} hours for {priority}, in {clock}{note}")
+            return
+        counted = levels.resolution_due(start, hours, market,
+                                        _zone(read, s, market or ""), pauses)
+        plan.add(counted.due, DeadlineAction.ESCALATE, "deadline.resolution",
+                 counted.words(priority, clock, market, note), counted.to_json() or None)
         return
     if s.at_the_top(read.strings("escalations")):
         plan.wait("deadline.resolution_escalated", "none: escalated as far as it goes")
@@ -241,14 +250,8 @@ def _order(read: Reader, plan: Plan, s: DeadlineSettingsV3, kind: str) -> None:
              f"deadline.{kind}", basis)
 
 
-_BY_CASE: dict[str, Callable[[Reader, Plan, DeadlineSettingsV3], None]] = {
-    "complaint": _complaint,
-    "refund": _refund,
-}
-
-
 def decide(inputs: JSON, settings: DeadlineSettingsV3, version: int,
-           hold: HoldRule = later_of_the_two) -> PolicyDecision:
+           hold: HoldRule = later_of_the_two, whole_days: bool = False) -> PolicyDecision:
     read = Reader(POLICY_ID, inputs)
     case_type = read.text("case_type", CASE_TYPES)
     findings, planned = Findings(), list[JSON]()
@@ -259,8 +262,10 @@ def decide(inputs: JSON, settings: DeadlineSettingsV3, version: int,
                 _order(read, plan, settings, item.text("kind", WATCHDOG_KINDS))
             elif case_type == "return":
                 _return(read, plan, settings, hold)
+            elif case_type == "complaint":
+                _complaint(read, plan, settings, whole_days)
             else:
-                _BY_CASE[case_type](read, plan, settings)
+                _refund(read, plan, settings)
     except NoOpenHoursError as error:
         raise read.error("wanted", str(error)) from None
     if not findings.reasons:

@@ -5,7 +5,12 @@ opening hours of the market's desk on its working days, in the desk's time zone,
 market's public holidays (the ``holidays`` package, with China's swapped working weekends) and
 the merchant's own closed days. Either clock stops while the desk waits on the customer (the
 pauses given), when the settings say so. Working-day periods (a refund in 7 working days) use
-the same working days. Nothing here reads a clock: every moment comes in as an argument.
+the same working days. On the calendar clock a resolution target of whole days
+(``whole_days``: 168 hours is 7 days, as a published policy states it) is a period of days
+(SPEC "counting days"): it ends at the end of the last of them in the buyer's time zone,
+later by the time the clock stopped (``ServiceLevels.resolution_due``; complaint.triage v3,
+deadlines v5). Nothing here reads a
+clock: every moment comes in as an argument.
 """
 
 from __future__ import annotations
@@ -18,7 +23,10 @@ from typing import Literal
 
 from aftersales_core.policies.calendar import (
     MARKET_ZONES,
+    BuyerZone,
+    Period,
     _public_holidays,
+    calendar_period,
     day_off_name,
     zone,
 )
@@ -32,6 +40,13 @@ Pause = tuple[datetime, datetime]
 
 class NoOpenHoursError(ValueError):
     pass
+
+
+def whole_days(hours: int) -> int | None:
+    """The days a target of ``hours`` is stated in (two days or more, whole), else None: a
+    published policy says "7 days" for 168 hours, and a resolution target it states in days
+    is counted as days."""
+    return hours // 24 if hours >= 48 and hours % 24 == 0 else None
 
 
 @dataclass(frozen=True)
@@ -94,7 +109,13 @@ def _running(start: datetime, clock: Clock, calendar: MarketCalendar,
 def due_after(start: datetime, hours: int, clock: Clock, calendar: MarketCalendar,
               market: str | None, pauses: Iterable[Pause] = ()) -> datetime:
     """The moment ``hours`` of the clock have run from ``start``, not counting the pauses."""
-    left = timedelta(hours=hours)
+    return due_after_span(start, timedelta(hours=hours), clock, calendar, market, pauses)
+
+
+def due_after_span(start: datetime, span: timedelta, clock: Clock, calendar: MarketCalendar,
+                   market: str | None, pauses: Iterable[Pause] = ()) -> datetime:
+    """The moment ``span`` of the clock has run from ``start``, not counting the pauses."""
+    left = span
     stops = sorted((a, b) for a, b in pauses if b > start)
     for begin, end in _running(start, clock, calendar, market):
         for piece_start, piece_end in _without(begin, end, stops):
@@ -119,6 +140,30 @@ def _without(begin: datetime, end: datetime | None,
         if end is not None and cursor >= end:
             return
     yield cursor, end
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """When a resolution target falls due; ``period``: the days it was counted as (None: a
+    target in hours, run on the clock)."""
+
+    due: datetime
+    hours: int
+    period: Period | None
+
+    def words(self, priority: str, clock: str, market: str | None, stopped: str = "") -> str:
+        """What the target is, for the decision's reasons."""
+        if self.period is None:
+            return f"resolution within {self.hours} hours for {priority}, in {clock}{stopped}"
+        where = self.period.zone
+        zone_words = where.describe(market) if market else \
+            f"{where.name} (anywhere on Earth: the complaint names no order)"
+        return (f"resolution within {self.hours // 24} days for {priority}, to the end of "
+                f"{self.period.last_day.isoformat()} in {zone_words}{stopped}")
+
+    def to_json(self) -> dict[str, object]:
+        """The counted period (its last day and zone), to record; nothing for hours."""
+        return {} if self.period is None else self.period.to_json()
 
 
 @dataclass(frozen=True)
@@ -159,3 +204,19 @@ class ServiceLevels:
             pauses: Iterable[Pause] = ()) -> datetime:
         kept = pauses if self.pause_while_waiting_on_customer else ()
         return due_after(start, hours, self.clock, self.calendar_for(market), market, kept)
+
+    def resolution_due(self, start: datetime, hours: int, market: str | None,
+                       where: BuyerZone, pauses: Iterable[Pause] = ()) -> Resolution:
+        """A resolution target of ``hours`` from ``start``. On the calendar clock a target of
+        whole days (``whole_days``) is a period of that many days from the day of ``start``:
+        it ends at the end of its last day in ``where`` (the buyer's zone), later by the time
+        the clock stopped in it; any other target (a part of a day, business hours) runs its
+        hours."""
+        days = whole_days(hours)
+        if self.clock != "calendar" or days is None:
+            return Resolution(self.due(start, hours, market, pauses), hours, None)
+        period = calendar_period(start, where, days=days)
+        kept = pauses if self.pause_while_waiting_on_customer else ()
+        due = due_after_span(start, period.ends_at - start, "calendar",
+                             self.calendar_for(market), market, kept)
+        return Resolution(due.astimezone(period.ends_at.tzinfo), hours, period)

@@ -135,6 +135,11 @@ def triage_v2(book: Book) -> complaint_triage.TriageSettings:
     return replace(complaint_triage.SETTINGS_V2, service_levels=service_levels(book))
 
 
+def triage_v3(book: Book) -> complaint_triage.TriageSettingsV3:
+    return replace(complaint_triage.SETTINGS_V3, service_levels=service_levels(book),
+                   market_zones=_zones(book))
+
+
 def deadlines_v3_settings(book: Book) -> DeadlineSettingsV3:
     return replace(
         DEADLINE_SETTINGS_V3,
@@ -164,8 +169,10 @@ BINDINGS: Mapping[tuple[str, int], Callable[[Book], Any]] = MappingProxyType({
     ("refund.approval", 3): refund_approval_v2,  # the same settings: the sum is the change
     ("buyer.abuse_signal", 1): abuse_v1,
     ("complaint.triage", 2): triage_v2,
+    ("complaint.triage", 3): triage_v3,  # v2's and the market zones: days counted as days
     ("deadlines", 3): deadlines_v3_settings,
     ("deadlines", 4): deadlines_v3_settings,  # the same settings: the refund's hold changed
+    ("deadlines", 5): deadlines_v3_settings,  # the same settings: resolution days counted
     ("deadlines.breach", 1): breach_v1,
 })
 

@@ -9,7 +9,7 @@ import multiprocessing as mp
 import os
 import subprocess
 import sys
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta, timezone
 from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
@@ -73,7 +73,7 @@ def test_an_eu_withdrawal_refund_is_due_14_days_after_the_notice_and_follows_the
     ingest(app, shipment("o-1", "Dispatched", REQUESTED + timedelta(days=2), direction="return"))
     assert deadline(app, rid, "ship_back").state == "met"
     assert deadline(app, rid, "refund").due_at == due
-    assert deadline(app, rid, "refund").set_by == {"policy_id": "deadlines", "policy_version": 4}
+    assert deadline(app, rid, "refund").set_by == {"policy_id": "deadlines", "policy_version": 5}
     app.returns.receive(caller(app, "warehouse-1"), rid, REQUESTED + timedelta(days=4))
     app.returns.inspect(caller(app, "warehouse-1"), rid, "A", REQUESTED + timedelta(days=5))
     resolved = app.resolutions.resolve(caller(app, "agent-1"), rid, REQUESTED + timedelta(days=6))
@@ -96,7 +96,7 @@ def test_proof_of_dispatch_on_day_13_leaves_the_withdrawal_refund_due_on_day_14(
                          direction="return"))
     refund = deadline(app, rid, "refund")
     assert refund.due_at == end_of("2026-03-21", "Europe/Berlin")
-    assert refund.set_by == {"policy_id": "deadlines", "policy_version": 4}
+    assert refund.set_by == {"policy_id": "deadlines", "policy_version": 5}
 
 
 @pytest.mark.parametrize(("market", "currency"), [("GB", "GBP"), ("FR", "EUR")])
@@ -311,7 +311,11 @@ def test_a_stale_index_row_is_healed_from_the_aggregate(app: Services) -> None:
     scheduler = Scheduler(app, scheduler_principal(app))
     scheduler.index.catch_up()
     version = app.store.load(ComplaintCase, complaint).version
-    resolution = REQUESTED + timedelta(days=7)
+    # 7 days, to the end of the 7th day after the filing in the zone of a complaint without
+    # an order (anywhere on Earth, UTC-12)
+    aoe = timezone(timedelta(hours=-12))
+    resolution = datetime.combine(REQUESTED.astimezone(aoe).date() + timedelta(days=7),
+                                  time.max, tzinfo=aoe)
     scheduler.index.reconcile(
         complaint,
         "complaint",
@@ -375,7 +379,8 @@ def test_deadlines_fire_list_and_case_show_on_the_command_line(tmp_path: Path) -
     )
     assert [(d["deadline"], d["due_at"]) for d in listed] == [
         ("first_response", (REQUESTED + timedelta(hours=12)).isoformat()),
-        ("resolution", (REQUESTED + timedelta(days=7)).isoformat()),
+        # the end of the 7th day after the filing in the order's market's zone (DE: Berlin)
+        ("resolution", "2026-03-14T22:59:59.999999+00:00"),
     ]
     now = (REQUESTED + timedelta(hours=13)).isoformat()
     done = cli("deadlines", "fire", "--now", now, "--format", "json")

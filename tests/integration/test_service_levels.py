@@ -49,13 +49,14 @@ def test_business_hour_targets_skip_nights_and_weekends(app: Services) -> None:
     # 12 business hours from Friday 15:00: 2 on Friday, 8 on Monday, 2 on Tuesday
     assert due(app, case_id, "first_response") == "2026-03-17T11:00:00+00:00"
     triage = app.store.load(ComplaintCase, case_id).decisions[-1]
-    assert triage.policy_version == 2 and triage.details["clock"] == "business"
+    assert triage.policy_version == 3 and triage.details["clock"] == "business"
     assert triage.details["first_response_due"] == "2026-03-17T11:00:00+00:00"
 
 
 def test_waiting_on_the_customer_stops_the_resolution_clock(app: Services) -> None:
     case_id = file(app)
-    assert due(app, case_id, "resolution") == "2026-03-16T09:00:00+00:00"  # 7 days
+    # 7 days: to the end of the 7th day in the buyer's zone (GB's default, London: GMT in March)
+    assert due(app, case_id, "resolution") == "2026-03-16T23:59:59.999999+00:00"
     app.complaints.add_message(caller(app, "agent-1"), case_id, "out", "which order number?",
                                FILED + timedelta(hours=2), awaiting_customer=True)
     complaint = app.store.load(ComplaintCase, case_id)
@@ -67,7 +68,7 @@ def test_waiting_on_the_customer_stops_the_resolution_clock(app: Services) -> No
                                FILED + timedelta(hours=50))
     complaint = app.store.load(ComplaintCase, case_id)
     assert complaint.waiting_since is None and len(complaint.pauses) == 1
-    assert due(app, case_id, "resolution") == "2026-03-18T09:00:00+00:00"  # + 48 h waited
+    assert due(app, case_id, "resolution") == "2026-03-18T23:59:59.999999+00:00"  # + 48 h waited
     reasons = complaint.deadlines["resolution"].basis
     assert "not counting 48 hours waiting on the customer" in reasons
 
@@ -78,9 +79,9 @@ def test_a_book_that_does_not_pause_keeps_the_due_time(app: Services) -> None:
     case_id = file(app)
     app.complaints.add_message(caller(app, "agent-1"), case_id, "out", "which order?",
                                FILED + timedelta(hours=2), awaiting_customer=True)
-    assert due(app, case_id, "resolution") == "2026-03-16T09:00:00+00:00"
+    assert due(app, case_id, "resolution") == "2026-03-16T23:59:59.999999+00:00"
     app.complaints.add_message(customer(app), case_id, "in", "o-gb", FILED + timedelta(hours=50))
-    assert due(app, case_id, "resolution") == "2026-03-16T09:00:00+00:00"
+    assert due(app, case_id, "resolution") == "2026-03-16T23:59:59.999999+00:00"
 
 
 def test_only_a_message_out_waits_on_the_customer(app: Services) -> None:

@@ -6,6 +6,7 @@ from types import MappingProxyType
 
 from aftersales_core.policies.categories import CATEGORIES
 from aftersales_core.policies.periods import Length
+from aftersales_core.policies.service_levels import whole_days
 from aftersales_core.policybook.publish.phrases import Phrases
 
 
@@ -14,8 +15,9 @@ def _length(length: Length) -> str:
 
 
 def _hours(hours: int) -> str:
-    if hours % 24 == 0 and hours >= 48:
-        return f"{hours // 24} days"
+    days = whole_days(hours)  # as the engine counts a resolution target of days
+    if days is not None:
+        return f"{days} days"
     return f"{hours} hour{'s' if hours != 1 else ''}"
 
 

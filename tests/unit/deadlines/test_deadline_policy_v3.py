@@ -24,7 +24,8 @@ def decide(inputs: JSON, changes: dict[str, Any] | None = None) -> PolicyDecisio
 def complaint(*names: str, **facts: Any) -> JSON:
     return {"case_type": "complaint", "wanted": [{"name": n, "since": FILED} for n in names],
             "channel": "email", "escalations": [], "priority": "P3", "market": None,
-            "opened_at": FILED, "pauses": [], "waiting_since": None, **facts}
+            "opened_at": FILED, "pauses": [], "waiting_since": None, "buyer_timezone": None,
+            **facts}
 
 
 def due(decision: PolicyDecision, name: str) -> str | None:
@@ -34,7 +35,7 @@ def due(decision: PolicyDecision, name: str) -> str | None:
 
 def test_v3_stays_registered_and_sets_v2s_return_and_refund_deadlines_under_the_built_in_book(
 ) -> None:
-    assert current_version("deadlines") == 4
+    assert current_version("deadlines") == 5
     for inputs in pre_book.deadlines():
         if inputs["case_type"] == "complaint":
             continue

@@ -5,7 +5,7 @@ again changes nothing. The expectation comes from the command log alone."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta, timezone
 from decimal import Decimal
 from typing import Any, cast
 from uuid import UUID, uuid4
@@ -30,6 +30,7 @@ from tests.unit.deadlines.oracle import (
 )
 
 # Gaps in hours: sums hit the due times exactly (12, 24, 48 hours, 7 days) as well as around them.
+ANYWHERE = timezone(timedelta(hours=-12))  # the zone of a complaint without an order
 GAPS = st.sampled_from([1, 6, 11, 12, 13, 23, 24, 25, 47, 48, 49, 100, 168, 169])
 FOREVER = timedelta(days=60)
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -112,8 +113,11 @@ def test_complaint_deadlines_fire_iff_their_state_was_current_at_the_due_time(
         judge(deadline, first_after(log, deadline.since, leaving), end)
         if deadline.name == "first_response":
             assert deadline.due - deadline.since == timedelta(hours=12 if fast else 24)
-        elif deadline.name == "resolution":
-            assert deadline.due - deadline.since == timedelta(days=7)
+        elif deadline.name == "resolution":  # 7 days: to the end of the 7th day after, in the
+            # zone of a complaint without an order (anywhere on Earth, UTC-12)
+            local = deadline.since.astimezone(ANYWHERE)
+            assert deadline.due == datetime.combine(local.date() + timedelta(days=7), time.max,
+                                                    tzinfo=ANYWHERE)
     complaint = app.store.load(ComplaintCase, cid)
     by_scheduler = [
         e

@@ -81,7 +81,7 @@ def approval(**overrides: Any) -> JSON:
 def triage(**overrides: Any) -> JSON:
     return {"channel": "email", "category": "service", "filed_at": "2026-01-05T10:00:00+00:00",
             "market": "CN", "order_value": "300.00", "currency": "CNY", "prior_complaints": 0,
-            **overrides}
+            "buyer_timezone": None, **overrides}
 
 
 def logistics(**overrides: Any) -> JSON:

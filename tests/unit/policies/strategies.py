@@ -175,6 +175,7 @@ def triage_inputs(draw: st.DrawFn) -> JSON:
         "market": draw(st.none() | st.sampled_from(MARKETS)),
         "order_value": None if currency is None else draw(st.none() | amount(currency)),
         "currency": currency, "prior_complaints": draw(st.integers(0, 10)),
+        "buyer_timezone": draw(st.none() | st.sampled_from(BUYER_ZONES)),
     }
 
 

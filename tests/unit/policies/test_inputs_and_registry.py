@@ -29,7 +29,7 @@ POLICIES: dict[str, Callable[..., JSON]] = {
 
 
 CURRENT = {"return.eligibility": 5, "return.shipping": 3, "refund.calculation": 3,
-           "refund.approval": 3, "complaint.triage": 2}
+           "refund.approval": 3, "complaint.triage": 3}
 
 
 @pytest.mark.parametrize("policy_id", sorted(POLICIES))
