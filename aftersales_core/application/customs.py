@@ -66,8 +66,22 @@ def book_quota_use(app: Finds, order: Order, effects: list[str]) -> list[Aggrega
     value = Money(order.total - order.duties - order.taxes, order.currency)
     if not ledger.use(order.order_id, value, order.modified_on):
         return []
-    effects.append(f"quota {ledger.year}: {value} used, {ledger.remaining} left")
+    effects.append(quota_words(ledger, value))
     return [ledger]
+
+
+def quota_words(ledger: BuyerQuota, value: Money) -> str:
+    """What booking ``value`` did to the year's quota, naming each limit it broke (recorded on
+    the ledger's event too: the order happened, and its customs return restores what it
+    used)."""
+    said = f"quota {ledger.year}: {value} used"
+    if value > ledger.per_order_limit:
+        said += f", over the per-transaction limit of {ledger.per_order_limit}"
+    left = ledger.remaining
+    if left.is_negative():
+        return f"{said}, {Money.zero(left.currency) - left} over the annual limit of " \
+               f"{ledger.annual_limit}"
+    return f"{said}, {left} left"
 
 
 def customs_return(app: Finds, case: ReturnCase, order: Order, items: list[dict[str, Any]],

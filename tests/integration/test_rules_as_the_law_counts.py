@@ -301,3 +301,25 @@ def test_a_return_delivery_scan_receives_the_goods_and_leaves_a_returnless_retur
     assert app.store.load(ReturnCase, back.case_id).status == "received"
     returnless = app.store.load(ReturnCase, kept.case_id)
     assert (returnless.status, returnless.returnless) == ("approved", True)
+
+
+def test_an_order_over_a_limit_says_which_and_by_how_much(app: Services) -> None:
+    """¥5,000 a transaction and ¥26,000 a year (SPEC §3): the orders happened (upstream paid
+    them), so they are booked, and the effect names the limit each one broke."""
+    def paid(order_id: str, price: str, day: int) -> list[str]:
+        lines = [{"line_id": "1", "sku": "COAT", "category": "apparel", "quantity": 1,
+                  "unit_price": price}]
+        placed = order_placed(order_id, market="CN", currency="CNY", fulfilment="bonded",
+                              customer_id="c-big", lines=lines, shipping_fee="0.00",
+                              taxes="0.00", at=RELEASED - timedelta(days=30 - day))
+        return [e for r in ingest(app, placed, order_paid(placed)) for e in r.effects
+                if e.startswith("quota")]
+
+    for day in range(5):
+        assert paid(f"o-big-{day}", "4999.00", day)[0].endswith("CNY left")
+    assert paid("o-big-5", "4999.00", 5) == [
+        "quota 2026: 4999.00 CNY used, 3994.00 CNY over the annual limit of 26000.00 CNY"]
+    [one] = paid("o-big-6", "5000.01", 6)
+    assert one.startswith("quota 2026: 5000.01 CNY used, over the per-transaction limit of "
+                          "5000.00 CNY, 8994.01 CNY over the annual limit")
+    assert paid("o-ok", "5000.00", 7)[0].count("per-transaction") == 0
