@@ -165,6 +165,8 @@ def viewer(request: Request) -> Viewer:
     if session.key_id is not None:
         key = rt.keys.get(session.key_id)
         if key is None or key.state(now) != "active":
+            if key is not None:  # revoked or expired since signing in: denied, as by the API
+                rt.auth.key_refused(key, now, f"key {key.key_id} is {key.state(now)}", VIA)
             desk.sessions.end(session, now)
             raise SignInNeeded()
     caller = Caller(UUID(session.principal_id), now, VIA, roles=session.roles)

@@ -59,8 +59,7 @@ class Authenticator:
                 key = self.keys.verify(token, received_at)
             except KeyRefused as refused:
                 if refused.key is not None:  # a real key, revoked or expired: auditors see it
-                    self._denied(UUID(refused.key.principal_id), refused.key.principal,
-                                 received_at, refused.reason)
+                    self.key_refused(refused.key, received_at, refused.reason)
                 log.warning("API key refused: %s", refused.reason)
                 raise Unauthenticated(_public(refused.reason), "api_key") from None
             principal_id, credential = UUID(key.principal_id), "api_key"
@@ -130,6 +129,11 @@ class Authenticator:
             raise Unauthenticated("this API key was issued by another principal before its "
                                   "holder became an administrator: the holder issues their own",
                                   "api_key")
+
+    def key_refused(self, key: ApiKey, at: datetime, reason: str, via: str = VIA) -> None:
+        """Record the denial of a real key that is revoked or expired (the desk too, for a
+        session signed in with one: auditors see every use of a dead key)."""
+        self._denied(UUID(key.principal_id), key.principal, at, reason, via=via)
 
     def _denied(self, principal_id: UUID, name: str, at: datetime, reason: str,
                 rule: str = "api.key_refused", via: str = VIA) -> None:

@@ -76,6 +76,8 @@ def test_revoking_the_key_ends_an_open_session(desk: ApiServer) -> None:
                 admin(services), "agent-7", token.split("_")[1], datetime.now(UTC))
         assert client.get("/desk/queue/rows", headers=REFRESH).status_code == 401
         _signed_out(client)
+    # the use of the dead key is on record, as the API's would be
+    assert _denials(desk, "agent-7") == [("api.key_refused", "desk")]
 
 
 def test_disabling_the_principal_ends_an_open_session(desk: ApiServer) -> None:
