@@ -36,6 +36,7 @@ from aftersales_core.domain.order import Order, scan_kind
 from aftersales_core.domain.returns import ReturnCase
 from aftersales_core.errors import AlreadyExistsError, InvalidCommandError
 from aftersales_core.money import Money, check_currency
+from aftersales_core.personal import PersonalData
 from aftersales_core.policies.calendar import zone
 
 
@@ -57,6 +58,13 @@ class UpstreamResult:
             "applied": self.applied,
             "effects": self.effects,
         }
+
+
+def buyers(customer_id: str | None, extra: str) -> str | PersonalData:
+    """The unknown fields a fact carried, as the personal data of the order's buyer (they may
+    name them, an address, a phone), erased with them; text while the buyer is not known yet (a
+    fact before the order's placement) or when there are none."""
+    return PersonalData(customer_id, extra) if extra and customer_id else extra
 
 
 def held(order_id: str) -> str:
@@ -171,7 +179,7 @@ class UpstreamService:
                 placed_at=occurred_at,
                 merchant_id=merchant_id,
                 channel=channel,
-                extra=extra,
+                extra=buyers(customer_id, extra),
                 by=actor.principal_id,
                 role=actor.role,
                 timestamp=max(occurred_at, order.modified_on),
@@ -214,7 +222,7 @@ class UpstreamService:
                 by=actor.principal_id,
                 role=actor.role,
                 timestamp=max(occurred_at, order.modified_on),
-                extra=extra,
+                extra=buyers(order.customer_id, extra),
             )
             effects.append(f"paid {money}" if order.placed else
                            f"payment {payment_id} of {money}")
@@ -243,7 +251,7 @@ class UpstreamService:
                 by=actor.principal_id,
                 role=actor.role,
                 timestamp=max(occurred_at, order.modified_on),
-                extra=extra,
+                extra=buyers(order.customer_id, extra),
             )
             effects.append("order cancelled")
             if not (order.placed and order.payments and not order.refundable.is_zero()):
@@ -299,7 +307,7 @@ class UpstreamService:
                 by=actor.principal_id,
                 role=actor.role,
                 timestamp=max(occurred_at, order.modified_on),
-                extra=extra,
+                extra=buyers(order.customer_id, extra),
             )
             effects.append(f"{direction} shipment {shipment_id} {event_type}")
             if direction == "return":

@@ -1,6 +1,9 @@
 """Order facts: what upstream services told us about an order, kept in the same store so every
 decision can be re-derived from the store alone; each fact records who delivered it (``by``,
-the authenticated principal's id, and ``role``: domain/actor.py). Also the ledgers against the
+the authenticated principal's id, and ``role``: domain/actor.py). The unknown fields a fact
+carried (``extra``, kept as upstream sent them: they may name the buyer, an address, a phone)
+are the buyer's personal data once the order's buyer is known: sealed under their key and
+erased with them. Also the ledgers against the
 order: of refunds, which keeps cumulative refunds at or below what was paid, and of returned
 units, which keeps the units of each line in returns at or below what was ordered, even under
 concurrency."""
@@ -26,6 +29,7 @@ from aftersales_core.errors import (
     ReturnQuantityExceededError,
 )
 from aftersales_core.money import Money
+from aftersales_core.personal import PersonalData
 
 
 def scan_kind(direction: str, scan: str) -> str:
@@ -43,8 +47,14 @@ class Order(OrderWatchdog, Aggregate):
     class Event(Aggregate.Event):
         # v2: the facts from upstream record who delivered them (``by``, ``role``); v1 facts
         # read as delivered by ``unrecorded`` in the role ``unrecorded``
-        class_version = 2
+        # v3: ``extra`` (the unknown fields) is personal data of the order's buyer, redacted
+        # on the wire; v2 facts keep theirs as text
+        class_version = 3
         upcast_v1_v2 = classmethod(upcast_actor_v1_v2)
+
+        @staticmethod
+        def upcast_v2_v3(state: dict[str, Any]) -> None:
+            """Nothing to change: text stays a valid ``extra``."""
 
     @staticmethod
     def create_id(order_id: str, timestamp: datetime) -> UUID:
@@ -111,7 +121,7 @@ class Order(OrderWatchdog, Aggregate):
         placed_at: datetime,
         merchant_id: str | None,
         channel: str | None,
-        extra: str,
+        extra: str | PersonalData,
         by: str,
         role: str,
         timestamp: datetime,
@@ -144,7 +154,7 @@ class Order(OrderWatchdog, Aggregate):
         by: str,
         role: str,
         timestamp: datetime,
-        extra: str = "",
+        extra: str | PersonalData = "",
     ) -> None:
         self._seen(event_id, "OrderPaid")
         self.payments[payment_id] = amount
@@ -161,7 +171,7 @@ class Order(OrderWatchdog, Aggregate):
         by: str,
         role: str,
         timestamp: datetime,
-        extra: str = "",
+        extra: str | PersonalData = "",
     ) -> None:
         self._seen(event_id, "OrderCancelled")
         self.cancelled_at = cancelled_at
@@ -180,7 +190,7 @@ class Order(OrderWatchdog, Aggregate):
         by: str,
         role: str,
         timestamp: datetime,
-        extra: str = "",
+        extra: str | PersonalData = "",
     ) -> None:
         self._seen(event_id, scan_kind(direction, scan))
         shipment = self.shipments.setdefault(
