@@ -91,3 +91,18 @@ class BuyerQuotas(Projection):
     def restored(self, event: Event, tx: Transaction) -> None:
         self._move(event, tx, "restored", -1, "customs_returns")
         self._entry(event, tx, "restored")
+
+    @handles("aftersales.quota.Released")
+    def released(self, event: Event, tx: Transaction) -> None:
+        """An order cancelled before its goods cleared customs: its use is given back (the
+        ``remaining`` rises; ``used`` keeps the use that happened; an entry of kind
+        ``released`` says why)."""
+        row = tx.one(self.sql("SELECT remaining FROM {buyer_quota} WHERE quota_id = ?"),
+                     (event["subject"],))
+        if row is None:
+            return
+        tx.execute(self.sql("UPDATE {buyer_quota} SET remaining = ?, updated_at = ? "
+                            "WHERE quota_id = ?"),
+                   (str(Decimal(row[0]) + Decimal(event["data"]["amount"])), event["time"],
+                    event["subject"]))
+        self._entry(event, tx, "released")

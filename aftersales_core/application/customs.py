@@ -70,6 +70,23 @@ def book_quota_use(app: Finds, order: Order, effects: list[str]) -> list[Aggrega
     return [ledger]
 
 
+def release_quota_use(app: Finds, order: Order, effects: list[str]) -> list[Aggregate]:
+    """A cancelled order whose goods never cleared customs was never imported: its use of the
+    buyer's quota is given back (what no customs return restored already). Returns the ledger
+    when it changed. A cancellation after the customs release keeps the use (the goods came
+    in; only a valid customs return restores it)."""
+    ledger = order_quota(app, order)
+    if ledger is None or order.customs_released_at is not None:
+        return []
+    at = order.cancelled_at or order.modified_on
+    given = ledger.release(order.order_id, "cancelled before customs release", at)
+    if given is None:
+        return []
+    effects.append(f"quota {ledger.year}: {given} given back (cancelled before customs "
+                   f"release), {ledger.remaining} left")
+    return [ledger]
+
+
 def quota_words(ledger: BuyerQuota, value: Money) -> str:
     """What booking ``value`` did to the year's quota, naming each limit it broke (recorded on
     the ledger's event too: the order happened, and its customs return restores what it

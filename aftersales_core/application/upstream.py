@@ -18,7 +18,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 
 from aftersales_core.application.access import Access, Caller
-from aftersales_core.application.customs import book_quota_use, receive_goods
+from aftersales_core.application.customs import book_quota_use, receive_goods, release_quota_use
 from aftersales_core.application.logistics import EXCEPTIONS, LogisticsExceptions
 from aftersales_core.application.refunds import RefundService
 from aftersales_core.application.returns import returned_lines
@@ -254,8 +254,9 @@ class UpstreamService:
                 extra=buyers(order.customer_id, extra),
             )
             effects.append("order cancelled")
+            released = release_quota_use(self.store, order, effects)
             if not (order.placed and order.payments and not order.refundable.is_zero()):
-                return []
+                return released
             refund = self.refunds.open(
                 case_id_for("refund", f"cancellation:{order_id}"),
                 order,
@@ -268,7 +269,7 @@ class UpstreamService:
                 at=occurred_at,
             )
             effects.append(f"refund {refund.id} {refund.status.value}")
-            return [refund]
+            return [refund, *released]
 
         return self._receive(caller, "OrderCancelled", {"order_id": order_id}, event_id,
                              order_id, occurred_at, cancel, "OrderCancelled")

@@ -1,7 +1,9 @@
 """A buyer's annual quota for China cross-border retail imports (SPEC §3.2): ¥26,000 a year,
-used when a bonded or direct-mail order to a CN buyer is paid, restored only by a valid customs
-return (goods back in the bonded zone within 45 days of release). One aggregate per buyer and
-calendar year (China time), so that every use and restoration is an event in the store."""
+used when a bonded or direct-mail order to a CN buyer is paid, restored by a valid customs
+return (goods back in the bonded zone within 45 days of release), and given back whole when the
+order is cancelled before its goods cleared customs (they were never imported: ``release``).
+One aggregate per buyer and calendar year (China time), so that every use and restoration is an
+event in the store."""
 
 from __future__ import annotations
 
@@ -40,6 +42,7 @@ class BuyerQuota(Aggregate):
         self.currency = annual_limit.currency
         self.uses: dict[str, Decimal] = {}  # order id -> amount used
         self.restorations: dict[str, dict[str, Any]] = {}  # return case id -> order, amount
+        self.releases: dict[str, Decimal] = {}  # order id -> use given back (cancelled)
 
     # ---- queries ----------------------------------------------------------------------------
     @property
@@ -52,9 +55,13 @@ class BuyerQuota(Aggregate):
                          Decimal(0)), self.currency)
 
     @property
+    def released(self) -> Money:
+        return Money(sum(self.releases.values(), Decimal(0)), self.currency)
+
+    @property
     def remaining(self) -> Money:
         """What is left of the year's limit (negative when the limit was exceeded)."""
-        return self.annual_limit - self.used + self.restored
+        return self.annual_limit - self.used + self.restored + self.released
 
     def used_by(self, order_id: str) -> Money | None:
         amount = self.uses.get(order_id)
@@ -70,6 +77,7 @@ class BuyerQuota(Aggregate):
             "currency": self.currency, "annual_limit": str(self.annual_limit.amount),
             "per_order_limit": str(self.per_order_limit.amount),
             "used": str(self.used.amount), "restored": str(self.restored.amount),
+            "released": str(self.released.amount),
             "remaining": str(self.remaining.amount), "orders": len(self.uses),
             "customs_returns": len(self.restorations),
         }
@@ -104,6 +112,25 @@ class BuyerQuota(Aggregate):
     def _restored(self, return_case_id: str, order_id: str, amount: Decimal,
                   timestamp: datetime) -> None:
         self.restorations[return_case_id] = {"order_id": order_id, "amount": str(amount)}
+
+    def release(self, order_id: str, reason: str, at: datetime) -> Money | None:
+        """Give back what the order used and no customs return restored: the order was
+        cancelled before its goods cleared customs. Once per order; None when nothing is
+        left to give back."""
+        used = self.used_by(order_id)
+        if used is None or order_id in self.releases:
+            return None
+        left = used - self.restored_for(order_id)
+        if left.is_zero() or left.is_negative():
+            return None
+        self._released(order_id=order_id, amount=left.amount, reason=reason,
+                       timestamp=max(at, self.modified_on))
+        return left
+
+    @event("Released", topic="aftersales.quota.Released")
+    def _released(self, order_id: str, amount: Decimal, reason: str,
+                  timestamp: datetime) -> None:
+        self.releases[order_id] = amount
 
     def _check(self, amount: Money) -> None:
         if amount.currency != self.currency:

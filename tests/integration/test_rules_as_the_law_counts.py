@@ -323,3 +323,47 @@ def test_an_order_over_a_limit_says_which_and_by_how_much(app: Services) -> None
     assert one.startswith("quota 2026: 5000.01 CNY used, over the per-transaction limit of "
                           "5000.00 CNY, 8994.01 CNY over the annual limit")
     assert paid("o-ok", "5000.00", 7)[0].count("per-transaction") == 0
+
+
+def test_a_bonded_order_cancelled_before_customs_release_gives_its_quota_back(
+        app: Services, tmp_path: Any) -> None:
+    """Goods that never cleared customs were never imported: the cancellation refunds the tax
+    and the use of the buyer's annual quota is given back; after the release it stays used."""
+    bonded = [{"line_id": "1", "sku": "SERUM", "category": "cosmetics", "quantity": 1,
+               "unit_price": "300.00"}]
+    early = order_placed("o-cancel", market="CN", currency="CNY", fulfilment="bonded",
+                         customer_id="c-cn", lines=bonded, shipping_fee="0.00", taxes="27.30",
+                         at=RELEASED - timedelta(days=2))
+    ingest(app, early, order_paid(early))
+    assert str(quota(app).remaining.amount) == "25700.00"
+    [result] = ingest(app, {"event_id": "o-cancel-x", "event_type": "OrderCancelled",
+                            "occurred_at": (RELEASED - timedelta(days=1)).isoformat(),
+                            "order_id": "o-cancel", "reason": "changed my mind"})
+    assert "quota 2026: 300.00 CNY given back (cancelled before customs release), " \
+           "26000.00 CNY left" in result.effects
+    ledger = quota(app)
+    assert (str(ledger.used.amount), str(ledger.released.amount),
+            str(ledger.remaining.amount)) == ("300.00", "300.00", "26000.00")
+    ingest(app, {"event_id": "o-cancel-y", "event_type": "OrderCancelled",
+                 "occurred_at": RELEASED.isoformat(), "order_id": "o-cancel",
+                 "reason": "again"})
+    assert str(quota(app).remaining.amount) == "26000.00"  # given back once
+    db = ReadDatabase(f"sqlite:///{tmp_path / 'read.sqlite'}")
+    rebuild(db, ["buyer_quota"], store_reader(app))
+    with db.transaction() as tx:
+        row = tx.one("SELECT used, remaining FROM buyer_quota", ())
+        tx.execute("SELECT kind, amount FROM buyer_quota_entries ORDER BY position")
+        kinds = tx.cursor.fetchall()
+    db.close()
+    assert row is not None and tuple(row) == ("300.00", "26000.00")
+    assert [tuple(k) for k in kinds] == [("used", "300.00"), ("released", "300.00")]
+
+    late = order_placed("o-kept", market="CN", currency="CNY", fulfilment="bonded",
+                        customer_id="c-cn", lines=bonded, shipping_fee="0.00", taxes="27.30",
+                        at=RELEASED - timedelta(days=2))
+    ingest(app, late, order_paid(late), shipment("o-kept", "CustomsReleased", RELEASED))
+    [kept] = ingest(app, {"event_id": "o-kept-x", "event_type": "OrderCancelled",
+                          "occurred_at": (RELEASED + timedelta(hours=1)).isoformat(),
+                          "order_id": "o-kept", "reason": "too late"})
+    assert not any("given back" in e for e in kept.effects)
+    assert str(quota(app).remaining.amount) == "25700.00"
