@@ -54,8 +54,11 @@ class LogisticsExceptions:
         at: datetime,
         effects: list[str],
         customer: Customer | None = None,
+        direction: str = "outbound",
     ) -> list[Aggregate]:
-        """Open the cases the logistics policy asks for, before the customer complains.
+        """Open the cases the logistics policy asks for, before the customer complains
+        (``direction``: the leg of the scan; on the return leg the policy opens a complaint for
+        a lost parcel only, so that the desk settles the return without the goods).
 
         Case ids derive from the event id of the shipment's first scan of this kind, so one
         exception per shipment and kind opens each case at most once, however often (and under
@@ -71,7 +74,7 @@ class LogisticsExceptions:
             "logistics.exception",
             {
                 "event_type": scan,
-                "direction": "outbound",
+                "direction": direction,
                 "occurred_at": at.isoformat(),
                 "since": at.isoformat() if scan == "CustomsHeld" else None,
                 "market": order.market,

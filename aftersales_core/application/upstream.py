@@ -312,8 +312,13 @@ class UpstreamService:
             )
             effects.append(f"{direction} shipment {shipment_id} {event_type}")
             if direction == "return":
-                return self._return_moved(order, shipment_id, carrier, event_type, occurred_at,
-                                          effects, actor)
+                moved = self._return_moved(order, shipment_id, carrier, event_type,
+                                           occurred_at, effects, actor)
+                if event_type in EXCEPTIONS and order.placed:  # a lost return parcel
+                    moved += self.logistics.open_cases(order, event_id, event_type,
+                                                       occurred_at, effects,
+                                                       direction="return")
+                return moved
             if event_type in EXCEPTIONS and order.placed:
                 return self.logistics.open_cases(order, event_id, event_type, occurred_at,
                                                  effects)
