@@ -37,6 +37,18 @@ def known_fields(message: UpstreamEvent) -> tuple[dict[str, Any], str]:
     return fields, orjson.dumps(extras, default=str).decode() if extras else ""
 
 
+PROMISE_FIELD = "estimated_delivery_at"  # the unknown field the delivery analytics read
+PROMISE_MAX = 64  # characters: a time, not a document
+
+
+def promise(message: OrderPlaced) -> str | None:
+    """The delivery promise among an order's unknown fields (the demo's Olist estimate), as
+    text, when it is short text; it stays among the unknown fields too. Nothing about it is
+    checked here: it is opaque, and the analytics read it as a time or not at all."""
+    found = (message.model_extra or {}).get(PROMISE_FIELD)
+    return found if isinstance(found, str) and len(found) <= PROMISE_MAX else None
+
+
 def apply_upstream(services: Services, caller: Caller, message: UpstreamEvent) -> UpstreamResult:
     """Apply one validated upstream event; redelivery of its event_id changes nothing."""
     check_not_in_the_future(caller, message.occurred_at, "occurred_at")
@@ -55,7 +67,8 @@ def _apply(
     checks that the two line up, so a field added to a schema is never dropped here)."""
     upstream = services.upstream
     if isinstance(message, OrderPlaced):
-        return upstream.order_placed(caller, **fields, extra=extra)
+        return upstream.order_placed(caller, **fields, extra=extra,
+                                     estimated_delivery_at=promise(message))
     if isinstance(message, OrderPaid):
         return upstream.order_paid(caller, **fields, extra=extra)
     if isinstance(message, OrderCancelled):

@@ -13,13 +13,22 @@ from projections.db import Transaction
 
 
 def _extra(data: dict[str, Any]) -> dict[str, Any]:
-    """The upstream event's unknown fields, kept by the engine as JSON text."""
+    """The upstream event's unknown fields, kept by the engine as JSON text (redacted, not
+    text, once they are the buyer's personal data: order class version 3)."""
     text = data.get("extra") or ""
+    if not isinstance(text, str):
+        return {}
     try:
         extra = orjson.loads(text) if text else {}
     except orjson.JSONDecodeError:
         return {}
     return extra if isinstance(extra, dict) else {}
+
+
+def promised(data: dict[str, Any]) -> Any:
+    """An order's delivery promise: its own field (order class version 3), else the unknown
+    field of the same name (older events)."""
+    return data.get("estimated_delivery_at") or _extra(data).get("estimated_delivery_at")
 
 
 def _extra_time(value: Any) -> str | None:
@@ -102,7 +111,7 @@ class Orders(Projection):
             (self.subject(event, tx, d["customer_id"]), d["market"], d["currency"],
              d["fulfilment"], d.get("channel"),
              d["total"], d["shipping_fee"], d["duties"], d["taxes"], utc(d["placed_at"]),
-             _extra_time(_extra(d).get("estimated_delivery_at")), event["subject"]))
+             _extra_time(promised(d)), event["subject"]))
         order_id = self._order_id(event, tx)
         tx.executemany(self.sql(
             "INSERT INTO {order_lines} (order_id, line_id, sku, category, quantity, unit_price) "

@@ -12,7 +12,7 @@ from aftersales_core.policies.calendar import buyer_zone
 from projections.base import Event, Projection, handles, utc
 from projections.db import Transaction
 from projections.insights.periods import hours_between, month_of, week_of
-from projections.orders import _extra
+from projections.orders import promised
 
 # scan -> (column set on the first such scan)
 FIRST_SCAN = {"Dispatched": "dispatched_at", "Delivered": "delivered_at", "Lost": "lost_at",
@@ -119,17 +119,17 @@ class Shipments(Projection):
         """The order's market and promise; scans may have come first (upstream topics are not
         ordered with each other), so rows already there get them too."""
         d = event["data"]
-        promised, by = promise(_extra(d).get("estimated_delivery_at"), buyers_zone(d))
+        promised_at, by = promise(promised(d), buyers_zone(d))
         tx.execute(self.sql("UPDATE {shipment_orders} SET market = ?, promised_at = ?, "
                             "promised_by = ? WHERE order_aggregate_id = ?"),
-                   (d["market"], promised, by, event["subject"]))
+                   (d["market"], promised_at, by, event["subject"]))
         kind = "TIMESTAMPTZ" if tx.db.is_postgres else "TEXT"  # a time: typed on PostgreSQL
         tx.execute(self.sql(
             "UPDATE {shipments} SET market = ?, promised_at = CASE direction WHEN 'outbound' "
             f"THEN CAST(? AS {kind}) END, on_time = CASE WHEN direction <> 'outbound' OR "
             f"delivered_at IS NULL OR CAST(? AS {kind}) IS NULL THEN NULL WHEN delivered_at < "
             f"CAST(? AS {kind}) THEN 1 ELSE 0 END WHERE order_aggregate_id = ?"),
-            (d["market"], promised, by, by, event["subject"]))
+            (d["market"], promised_at, by, by, event["subject"]))
 
     @handles("aftersales.order.ShipmentScanned")
     def scanned(self, event: Event, tx: Transaction) -> None:

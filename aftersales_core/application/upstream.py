@@ -145,6 +145,7 @@ class UpstreamService:
         buyer_timezone: str | None = None,
         buyer_informed_of_return_cost: bool | None = None,
         extra: str = "",
+        estimated_delivery_at: str | None = None,
     ) -> UpstreamResult:
         def place(order: Order, actor: Actor, effects: list[str]) -> list[Aggregate]:
             if buyer_timezone is not None:
@@ -185,6 +186,7 @@ class UpstreamService:
                 timestamp=max(occurred_at, order.modified_on),
                 buyer_timezone=buyer_timezone,
                 buyer_informed_of_return_cost=buyer_informed_of_return_cost,
+                estimated_delivery_at=estimated_delivery_at,
             )
             customer = self.store.customer(customer_id, occurred_at)
             customer.add_order(order_id, max(occurred_at, customer.modified_on))

@@ -127,7 +127,11 @@ class Order(OrderWatchdog, Aggregate):
         timestamp: datetime,
         buyer_timezone: str | None = None,
         buyer_informed_of_return_cost: bool | None = None,
+        estimated_delivery_at: str | None = None,
     ) -> None:
+        """``estimated_delivery_at``: the delivery promise, as upstream gave it among the
+        unknown fields (text, read by the delivery analytics); kept apart from ``extra``, which
+        is the buyer's personal data, because a promised date names nobody."""
         self._seen(event_id, "OrderPlaced")
         self.placed = True
         self.buyer_timezone = buyer_timezone
