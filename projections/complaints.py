@@ -1,9 +1,20 @@
-"""`complaints`: one row per complaint with its triage, first response and resolution."""
+"""`complaints`: one row per complaint with its triage, first response and resolution.
+
+Whether the first response and the resolution kept their service levels is what the
+complaint's own deadlines say (as `deadlines` and `case show` do): ``first_response_breached``
+is 1 once the ``first_response`` deadline was breached before the first response came (fired by
+the scheduler, or late at the response), 0 when it was met, NULL while neither (no response yet,
+in time); ``resolution_breached`` is 1 once a ``resolution`` deadline was breached (the clock
+counts the time waiting on the customer, as the deadline does), 0 when the complaint was resolved
+in time (a breach before a reopening counts), NULL while open in time. Until the deadline's
+end is applied (it comes right after the response), the first response is judged by the
+triage's due time."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
+from aftersales_core.outcomes import DeadlineState
 from projections.base import Event, Projection, handles, utc
 from projections.db import Transaction
 
@@ -34,6 +45,7 @@ class Complaints(Projection):
             first_response_hours DOUBLE PRECISION,
             first_response_breached INTEGER,
             resolution_due TIMESTAMPTZ,
+            resolution_breached INTEGER,
             resolution TEXT,
             proposed_resolution TEXT,
             accepted_resolution TEXT,
@@ -93,16 +105,47 @@ class Complaints(Projection):
             self._first_response(event, tx)
 
     def _first_response(self, event: Event, tx: Transaction) -> None:
-        row = tx.one(self.sql("SELECT filed_at, first_response_at, first_response_due FROM "
-                              "{complaints} WHERE complaint_id = ?"), (event["subject"],))
+        row = tx.one(self.sql("SELECT filed_at, first_response_at, first_response_due, "
+                              "first_response_breached FROM {complaints} WHERE "
+                              "complaint_id = ?"), (event["subject"],))
         if row is None or row[1] is not None:
             return
-        due = row[2]
-        late = None if due is None else int(datetime.fromisoformat(event["time"])
-                                            > datetime.fromisoformat(due))
+        due, late = row[2], row[3]
+        if late is None and due is not None:  # the deadline's own verdict follows, if any
+            late = int(datetime.fromisoformat(event["time"]) > datetime.fromisoformat(due))
         self._set(event, tx, first_response_at=event["time"],
                   first_response_hours=hours_between(row[0], event["time"]),
                   first_response_breached=late)
+
+    @handles("aftersales.complaint.DeadlineBreached")
+    def deadline_breached(self, event: Event, tx: Transaction) -> None:
+        name = event["data"]["name"]
+        if name == "resolution":
+            self._set(event, tx, resolution_breached=1)
+        elif name == "first_response" and self._about_first_response(event, tx):
+            self._set(event, tx, first_response_breached=1)
+
+    @handles("aftersales.complaint.DeadlineCancelled")
+    def deadline_cancelled(self, event: Event, tx: Transaction) -> None:
+        data = event["data"]
+        if data.get("reason") != DeadlineState.MET:
+            return  # replaced, or the clock stopped (waiting on the customer)
+        if data["name"] == "resolution":
+            tx.execute(self.sql("UPDATE {complaints} SET resolution_breached = 0 WHERE "
+                                "complaint_id = ? AND resolution_breached IS NULL"),
+                       (event["subject"],))
+        elif data["name"] == "first_response" and self._about_first_response(event, tx):
+            self._set(event, tx, first_response_breached=0)
+
+    def _about_first_response(self, event: Event, tx: Transaction) -> bool:
+        """Whether a first_response deadline's end judges the complaint's first response: it
+        came with no response yet, or with the first (not a reopened complaint's new one)."""
+        row = tx.one(self.sql("SELECT first_response_at FROM {complaints} WHERE "
+                              "complaint_id = ?"), (event["subject"],))
+        if row is None:
+            return False
+        return row[0] is None or datetime.fromisoformat(row[0]) == datetime.fromisoformat(
+            event["time"])
 
     @handles("aftersales.complaint.ResolutionProposed")
     def proposed(self, event: Event, tx: Transaction) -> None:

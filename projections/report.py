@@ -90,7 +90,9 @@ def headline(db: ReadDatabase) -> dict[str, Any]:
     placed = db.query("SELECT count(*) AS n FROM orders WHERE placed_at IS NOT NULL")[0]["n"]
     delivered = db.query("SELECT count(*) AS n, sum(CASE WHEN returned_skus > 0 THEN 1 ELSE 0 "
                          "END) AS returned FROM product_orders WHERE delivered = 1")[0]
-    late = db.query("SELECT count(*) AS n FROM complaints WHERE first_response_breached = 1")
+    late = db.query("SELECT sum(CASE WHEN first_response_breached = 1 THEN 1 ELSE 0 END) AS "
+                    "responses, sum(CASE WHEN resolution_breached = 1 THEN 1 ELSE 0 END) AS "
+                    "resolutions FROM complaints")[0]
     alerts = db.query("SELECT count(*) AS n FROM product_alerts")[0]["n"]
     return {"orders placed": placed, "orders delivered": delivered["n"],
             "return cases": counts.get("return", 0), "refund cases": counts.get("refund", 0),
@@ -98,7 +100,8 @@ def headline(db: ReadDatabase) -> dict[str, Any]:
             "delivered orders with a return": Rate(int(delivered["returned"] or 0),
                                                    int(delivered["n"])),
             "product-information alerts": alerts,
-            "first responses late": late[0]["n"]}
+            "first responses late": int(late["responses"] or 0),
+            "resolutions late": int(late["resolutions"] or 0)}
 
 
 def build(db: ReadDatabase) -> Report:

@@ -1,6 +1,7 @@
 """`aftersales insights complaints`: what drives complaints and how they end, from the
 `complaints` read model (with `cases` for the market and `deadlines` for breaches of
-complaints still unanswered or unresolved)."""
+complaints still unanswered or unresolved). Late or in time is what the complaint's deadlines
+said (`first_response_breached`, `resolution_breached`), as in `deadlines` and `case show`."""
 
 from __future__ import annotations
 
@@ -37,10 +38,14 @@ def load(db: ReadDatabase, since: str | None, market: str | None) -> list[dict[s
             r["first_response_at"] is None and "first_response" in late)
         r["response_judged"] = r["first_response_breached"] is not None or r["response_late"]
         resolved, due = r["resolved_at"], r["resolution_due"]
-        r["resolution_late"] = (resolved is not None and due is not None and resolved > due) \
-            or (resolved is None and "resolution" in late)
-        r["resolution_judged"] = (resolved is not None and due is not None) \
-            or r["resolution_late"]
+        if r["resolution_breached"] is not None:  # what its resolution deadlines said
+            r["resolution_late"], r["resolution_judged"] = bool(r["resolution_breached"]), True
+        else:  # no deadline ended yet (or none kept): the triage's due time
+            r["resolution_late"] = (resolved is not None and due is not None
+                                    and resolved > due) \
+                or (resolved is None and "resolution" in late)
+            r["resolution_judged"] = (resolved is not None and due is not None) \
+                or r["resolution_late"]
         r["resolution_hours"] = hours_between(r["filed_at"], resolved)
         r["path"] = path(r)
     return rows
