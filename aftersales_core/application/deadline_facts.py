@@ -130,7 +130,7 @@ def watchdog_inputs(order: Order, deadline: Deadline, now: datetime) -> JSON:
     """Inputs of ``logistics.exception`` for a watchdog that fired: NoScan or CustomsHeld."""
     watched = order.watched(deadline.name)
     assert watched is not None, "a due watchdog deadline is current, so it watches something"
-    _, kind, since = watched
+    shipment_id, kind, since = watched
     return {
         "event_type": EVENT_TYPE[kind],
         "direction": "outbound",
@@ -140,4 +140,5 @@ def watchdog_inputs(order: Order, deadline: Deadline, now: datetime) -> JSON:
         "fulfilment": order.fulfilment,
         "currency": order.currency,
         "order_value": str(order.total),
+        "delivered_parcels": order.delivered_parcels(besides=shipment_id),
     }

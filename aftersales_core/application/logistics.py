@@ -1,5 +1,7 @@
 """Logistics exceptions (lost, damaged, undeliverable, held parcels) open cases by policy,
-before the customer complains: a proactive complaint, and a refund for a lost parcel.
+before the customer complains: a proactive complaint, and a refund for a lost parcel (for a
+supervisor's approval when another parcel of the order was delivered: which lines the lost one
+held is for a person to say).
 
 The cases are opened by the ``logistics.exception`` decision recorded on them, so their actor is
 ``policy``; the principal that delivered the scan was allowed to deliver it (``ShipmentScanned``)
@@ -81,6 +83,7 @@ class LogisticsExceptions:
                 "fulfilment": order.fulfilment,
                 "currency": order.currency,
                 "order_value": str(order.total),
+                "delivered_parcels": order.delivered_parcels(besides=order.shipment_of(event_id)),
             },
         )
         if not LogisticsException(decision.outcome).opens_complaint:
@@ -104,6 +107,9 @@ class LogisticsExceptions:
             effects.append(f"complaint {complaint.id} opened")
             changed += [complaint, customer]
         if decision.details.get("refund") and owed and not self.store.exists(refund_id):
+            # v2: another parcel of the order arrived, so which lines were lost is for a person
+            review = "; ".join(decision.reasons) if decision.details.get("refund_review") \
+                else None
             refund = self.refunds.open(
                 refund_id,
                 order,
@@ -114,6 +120,7 @@ class LogisticsExceptions:
                 reason=f"parcel {scan}",
                 actor=POLICY,
                 at=at,
+                review=review,
             )
             effects.append(f"refund {refund.id} {refund.status.value}")
             changed.append(refund)

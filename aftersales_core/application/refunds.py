@@ -80,10 +80,13 @@ class RefundService:
         at: datetime,
         goodwill: Decimal | None = None,
         source_case: ReturnCase | None = None,
+        review: str | None = None,
     ) -> RefundCase:
         """Open, calculate and reserve a refund against ``order`` (the caller commits both).
 
-        ``source_case`` is the return being resolved, as changed in this command."""
+        ``source_case`` is the return being resolved, as changed in this command; ``review``
+        says why the decision that opens it wants a supervisor to decide it, whatever the
+        amount (``refund.approval`` v4)."""
         require_aware(at)
         if source not in SOURCES:
             raise InvalidCommandError(f"source must be one of {', '.join(SOURCES)}: {source!r}")
@@ -125,6 +128,7 @@ class RefundService:
                 "requested_by": actor.principal_id,
                 "approver": None,
                 "approver_role": None,
+                "review": review,
             },
         )
         refund = RefundCase(
@@ -219,11 +223,20 @@ class RefundService:
                 "requested_by": refund.requested_by,
                 "approver": grant.actor.principal_id,
                 "approver_role": grant.actor.role,
+                "review": self._review(refund),
             },
         )
         refund.approve(actor=grant.actor, decision=decision, at=at)
         self.work.commit(refund)
         return result(refund, [decision])
+
+    @staticmethod
+    def _review(refund: RefundCase) -> str | None:
+        """The review the refund was opened under (its request's ``refund.approval``), which
+        its approval keeps: a supervisor decides it."""
+        requested = next((d for d in refund.decisions if d.policy_id == "refund.approval"), None)
+        review = None if requested is None else requested.inputs.get("review")
+        return review if isinstance(review, str) else None
 
     def reject(self, caller: Caller, case_id: UUID, reason: str, at: datetime) -> CommandResult:
         grant, refund = self.access.case(caller, "RejectRefund", case_id, RefundCase)

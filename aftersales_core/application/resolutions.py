@@ -97,7 +97,9 @@ class ResolutionService:
 
     def _exchange(self, case: ReturnCase, order: Order, by: Actor, at: datetime,
                   detail: str | None, sku: str, price: Decimal, quantity: int | None,
-                  key: str | None = None) -> CommandResult:
+                  key: str | None = None, remedy: bool = False) -> CommandResult:
+        """An exchange the buyer chose settles its price difference; a replacement that is
+        the remedy after a failed repair (``remedy``) is free of charge to the buyer."""
         assert order.currency is not None
         units = quantity or sum(int(line["quantity"]) for line in case.lines)
         facts = order.facts()
@@ -111,6 +113,7 @@ class ResolutionService:
             "replacement_quantity": units,
             "replacement_unit_price": str(Money.exact(price, order.currency,
                                                       "replacement_unit_price").amount),
+            "remedy": remedy,
         })
         exchange: dict[str, Any] = {
             "replacement_sku": sku, "replacement_quantity": units,
@@ -212,7 +215,7 @@ class ResolutionService:
         line = order.line(str(case.lines[0]["line_id"]))
         assert line is not None
         return self._exchange(case, order, by, at, detail, str(line["sku"]),
-                              Decimal(str(line["unit_price"])), None, key)
+                              Decimal(str(line["unit_price"])), None, key, remedy=True)
 
     def _remedies(self, case: ReturnCase, fault: str, repairable: bool) -> PolicyDecision:
         """The ladder's decision, from counts only: the fault is compared here, never

@@ -338,6 +338,17 @@ class Order(OrderWatchdog, Aggregate):
                             if s["scan"] == kinds[event_id])
         return event_id
 
+    def shipment_of(self, event_id: str) -> str | None:
+        """The id of the shipment a recorded scan is of."""
+        return next((shipment_id for shipment_id, shipment in self.shipments.items()
+                     if any(s["event_id"] == event_id for s in shipment["scans"])), None)
+
+    def delivered_parcels(self, besides: str | None = None) -> list[str]:
+        """The outbound shipments (other than ``besides``) with a ``Delivered`` scan, by id."""
+        return sorted(shipment_id for shipment_id, shipment in self.shipments.items()
+                      if shipment_id != besides and shipment["direction"] == "outbound"
+                      and any(s["scan"] == "Delivered" for s in shipment["scans"]))
+
     def case_ids(self, kind: str) -> list[str]:
         return list(self.cases.get(kind, []))
 

@@ -4,6 +4,14 @@ The buyer paid for the returned units (their list price less their share of the 
 discount); the replacement costs its unit price times the units sent. A cheaper replacement
 leaves a difference the merchant refunds (a RefundCase with its own decisions); a dearer one
 leaves a difference the buyer owes, recorded on the return; the same value settles nothing.
+
+v2 (input ``remedy``): a replacement chosen as a remedy after a failed repair (``ChooseRemedy``)
+is the legal guarantee's replacement of goods that do not conform, which is free of charge to
+the buyer (Directive (EU) 2019/771 art. 14(1)(a); UK Consumer Rights Act 2015 s.23(2)(b)): the
+same goods (one returned line, its SKU, as many units) settle even, whatever share of the order
+discount the buyer's price carried. An exchange the buyer chose (``ResolveReturn``) still
+settles the price difference. v1 charged a remedy's replacement as an exchange: a discounted
+line paid 36.00 left 4.00 owed for the same 40.00 item.
 """
 
 from __future__ import annotations
@@ -49,6 +57,7 @@ def decide(inputs: JSON, settings: ExchangeSettings, version: int) -> PolicyDeci
     sku = read.text("replacement_sku")
     units = read.count("replacement_quantity", 1)
     price = read.money("replacement_unit_price", currency)
+    remedy = read.flag("remedy") if version > 1 else False
 
     paid = select(lines, quantities, discount).items
     replacement = price.times(units)
@@ -60,7 +69,21 @@ def decide(inputs: JSON, settings: ExchangeSettings, version: int) -> PolicyDeci
            f"{price}, {replacement}"
     refund: Money | None = None
     owed: Money | None = None
-    if difference.is_zero():
+    if remedy:
+        if len(quantities) != 1:
+            raise read.error("returned_lines", "must list one line for a remedy's replacement "
+                                               "(of the same goods)")
+        [(line_id, returned_units)] = quantities.items()
+        if sku != by_id[line_id].sku or units != returned_units:
+            raise read.error("replacement_sku", f"a remedy's replacement is the same goods: "
+                                                f"{returned_units} x {by_id[line_id].sku}, "
+                                                f"not {units} x {sku}")
+        rules = ["exchange.remedy_free_of_charge"]
+        outcome = ExchangeSettlement.EVEN
+        reasons = (f"{what}: a replacement as the remedy for goods that do not conform is free "
+                   "of charge to the buyer (Directive (EU) 2019/771 art. 14(1)(a); UK Consumer "
+                   "Rights Act 2015 s.23(2)(b)): nothing to settle",)
+    elif difference.is_zero():
         outcome = ExchangeSettlement.EVEN
         reasons = (f"{what}: nothing to settle",)
     elif difference.is_negative():
@@ -77,6 +100,8 @@ def decide(inputs: JSON, settings: ExchangeSettings, version: int) -> PolicyDeci
         "owed_by_buyer": amount(owed),
         "currency": currency,
     }
+    if version > 1:
+        details["remedy"] = remedy
     return PolicyDecision(POLICY_ID, version, copy_json(inputs), outcome, reasons,
                           tuple(rules), details)
 
@@ -84,3 +109,11 @@ def decide(inputs: JSON, settings: ExchangeSettings, version: int) -> PolicyDeci
 @policy(POLICY_ID, 1, settings=SETTINGS_V1)
 def exchange_settlement_v1(inputs: JSON, settings: ExchangeSettings) -> PolicyDecision:
     return decide(inputs, settings, 1)
+
+
+@policy(POLICY_ID, 2, settings=SETTINGS_V1)
+def exchange_settlement_v2(inputs: JSON, settings: ExchangeSettings) -> PolicyDecision:
+    """v2: ``remedy`` (a replacement chosen after a failed repair) settles even: the legal
+    guarantee's replacement is free of charge (Directive (EU) 2019/771 art. 14; UK CRA
+    2015 s.23)."""
+    return decide(inputs, settings, 2)

@@ -1,4 +1,13 @@
-"""``logistics.exception``: does a shipment's trouble open a case for the customer, and which?"""
+"""``logistics.exception``: does a shipment's trouble open a case for the customer, and which?
+
+v2 (input ``delivered_parcels``: the order's other outbound shipments with a ``Delivered``
+scan): a lost parcel refunds the whole order on policy only when no other parcel of the order
+was delivered. The shipment facts (SPEC 4.1 ``shipments.v1``) do not say which lines a parcel
+held, so when another parcel was delivered the refund (of what is left to refund) is opened for
+a person: ``refund_review`` asks ``refund.approval`` (v4 ``review``) for a supervisor, with a
+reason naming the delivered parcels, and an agent sets the lines. v1 refunded the whole order,
+auto-approved under the threshold, though part of it had arrived.
+"""
 
 from __future__ import annotations
 
@@ -38,6 +47,7 @@ class _Verdict:
     reason: str
     category: str | None = None
     refund: bool = False
+    review: bool = False
     reship: bool = False
     limit_hours: int | None = None
     hours_over: float | None = None
@@ -63,8 +73,19 @@ def _overdue(kind: str, start: datetime, now: datetime, limit: int, category: st
 
 
 def _outbound(event: str, since: datetime | None, occurred_at: datetime,
-              settings: LogisticsSettings) -> _Verdict:
+              settings: LogisticsSettings, delivered: list[str]) -> _Verdict:
     if event == "Lost":
+        if settings.lost_parcel_remedy == "refund" and delivered:
+            parcels = ", ".join(delivered)
+            return _Verdict(LogisticsException.OPEN_COMPLAINT_AND_REFUND,
+                            "logistics.lost_parcel_partly_delivered",
+                            "the parcel to the customer is lost, but the order's "
+                            f"{'parcel' if len(delivered) == 1 else 'parcels'} {parcels} "
+                            f"{'was' if len(delivered) == 1 else 'were'} delivered and the "
+                            "shipment facts do not say which lines each parcel held: open a "
+                            "complaint for them and a refund of what is left to refund for a "
+                            "supervisor's approval, an agent setting the lines that were lost",
+                            "logistics_delay", refund=True, review=True)
         if settings.lost_parcel_remedy == "refund":
             return _Verdict(LogisticsException.OPEN_COMPLAINT_AND_REFUND, "logistics.lost_parcel",
                             "the parcel to the customer is lost: open a complaint for them and "
@@ -100,9 +121,10 @@ def decide(inputs: JSON, settings: LogisticsSettings, version: int) -> PolicyDec
         raise read.error("since", "must give the time of the last scan for a NoScan event")
     if since is not None and since > occurred_at:
         raise read.error("since", f"{iso(since)} is after occurred_at {iso(occurred_at)}")
+    delivered = sorted(set(read.strings("delivered_parcels"))) if version > 1 else []
 
     if direction == "outbound":
-        verdict = _outbound(event, since, occurred_at, settings)
+        verdict = _outbound(event, since, occurred_at, settings, delivered)
     elif event == "Lost":
         verdict = _Verdict(LogisticsException.OPEN_COMPLAINT, "logistics.lost_return",
                            "the buyer's return parcel is lost: open a complaint so that the "
@@ -118,6 +140,9 @@ def decide(inputs: JSON, settings: LogisticsSettings, version: int) -> PolicyDec
         "limit_hours": verdict.limit_hours,
         "hours_over_limit": verdict.hours_over,
     }
+    if version > 1:
+        details["refund_review"] = verdict.review
+        details["delivered_parcels"] = list(delivered)
     return PolicyDecision(POLICY_ID, version, copy_json(inputs), verdict.outcome,
                           (verdict.reason,), (verdict.rule,), details)
 
@@ -125,3 +150,10 @@ def decide(inputs: JSON, settings: LogisticsSettings, version: int) -> PolicyDec
 @policy(POLICY_ID, 1, settings=SETTINGS_V1)
 def logistics_exception_v1(inputs: JSON, settings: LogisticsSettings) -> PolicyDecision:
     return decide(inputs, settings, 1)
+
+
+@policy(POLICY_ID, 2, settings=SETTINGS_V1)
+def logistics_exception_v2(inputs: JSON, settings: LogisticsSettings) -> PolicyDecision:
+    """v2: a lost parcel of an order another parcel of which was delivered opens its refund for
+    a supervisor's review (``refund_review``) instead of refunding the whole order on policy."""
+    return decide(inputs, settings, 2)

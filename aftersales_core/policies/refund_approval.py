@@ -65,6 +65,9 @@ def decide(inputs: JSON, settings: RefundApprovalSettings, version: int) -> Poli
     requested_by = read.text("requested_by")
     approver = read.optional_text("approver")
     role = read.optional_text("approver_role", APPROVER_ROLES)
+    # v4: why the decision that opened the refund wants a person to decide it (a lost parcel
+    # of an order another parcel of which was delivered), whatever the amount
+    review = read.optional_text("review") if version > 3 else None
 
     threshold = settings.threshold(currency)
     findings = Findings()
@@ -83,6 +86,10 @@ def decide(inputs: JSON, settings: RefundApprovalSettings, version: int) -> Poli
                           f"{refund} with the {earlier} of the order's other refunds is "
                           f"{counted}, {relation} the {threshold} approval threshold, which "
                           "applies to the order's sum")
+    if review is not None:
+        needs_supervisor = True
+        findings.note("approval.review", f"a supervisor must decide it, whatever the amount: "
+                                         f"{review}")
     if approver is None:
         outcome = RefundApproval.NEEDS_SUPERVISOR if needs_supervisor \
             else RefundApproval.AUTO_APPROVE
@@ -104,6 +111,8 @@ def decide(inputs: JSON, settings: RefundApprovalSettings, version: int) -> Poli
     details: JSON = {"threshold": amount(threshold), "requires_supervisor": needs_supervisor}
     if version > 1:
         details["threshold_set"] = threshold is not None
+    if version > 3:
+        details["review"] = review is not None
     if earlier is not None:
         details["order_refunded"] = amount(earlier)
         details["counted"] = amount(counted)
@@ -127,3 +136,11 @@ def refund_approval_v3(inputs: JSON, settings: RefundApprovalSettings) -> Policy
     refunds that were not rejected) counts with ``amount``, so that refunds split under the
     threshold need a supervisor once together they cross it."""
     return decide(inputs, settings, 3)
+
+
+@policy(POLICY_ID, 4, settings=SETTINGS_V2)
+def refund_approval_v4(inputs: JSON, settings: RefundApprovalSettings) -> PolicyDecision:
+    """v4: v3 with ``review``: null, or why the decision that opened the refund wants a person
+    to decide it (``logistics.exception`` v2's ``refund_review``); then a supervisor approves it
+    whatever the amount, and the reason is recorded."""
+    return decide(inputs, settings, 4)

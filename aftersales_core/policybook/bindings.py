@@ -167,6 +167,7 @@ BINDINGS: Mapping[tuple[str, int], Callable[[Book], Any]] = MappingProxyType({
     ("refund.calculation", 3): refund_calculation_v2,  # the same settings: the sums changed
     ("refund.approval", 2): refund_approval_v2,
     ("refund.approval", 3): refund_approval_v2,  # the same settings: the sum is the change
+    ("refund.approval", 4): refund_approval_v2,  # the same settings: a review is the change
     ("buyer.abuse_signal", 1): abuse_v1,
     ("complaint.triage", 2): triage_v2,
     ("complaint.triage", 3): triage_v3,  # v2's and the market zones: days counted as days

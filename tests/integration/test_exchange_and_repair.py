@@ -177,6 +177,50 @@ def test_china_repairs_twice_for_the_same_fault_then_replaces(app: Services) -> 
     assert exchange["replacement_sku"] == "LAMP-9"
 
 
+def test_a_replacement_chosen_after_a_failed_repair_is_free_of_charge(app: Services) -> None:
+    """The legal guarantee's replacement costs the buyer nothing (Directive (EU) 2019/771
+    art. 14(1)(a)), even when the line's share of the order discount made it cost less than the
+    replacement's list price: exchange.settlement v2 settles it even."""
+    delivered_order(app, "o-1", market="DE", currency="EUR", discount="14.00", total="150.00",
+                    lines=[{"line_id": "l1", "sku": "SKU-A", "category": "home", "quantity": 1,
+                            "unit_price": "40.00"},
+                           {"line_id": "l2", "sku": "SKU-B", "category": "home", "quantity": 1,
+                            "unit_price": "100.00"}])
+    desk = Desk(app)
+    case = desk.returned("repair", line="l1")
+    desk("ResolveReturn", case_id=case, by="agent-1")
+    desk("SendToRepair", case_id=case, by="agent-1", repairer="FixIt")
+    desk("DiagnoseRepair", case_id=case, by="tech", fault="cracked base", repairable=False)
+    desk("CompleteRepair", case_id=case, by="tech", repaired=False)
+    done = desk("ChooseRemedy", case_id=case, by="c-1", remedy="replacement")
+    [settlement] = done.decisions
+    assert (settlement.policy_id, settlement.policy_version) == ("exchange.settlement", 2)
+    assert settlement.outcome == "even", settlement.reasons
+    assert settlement.details["paid_for_returned"] == "36.00"
+    assert settlement.details["owed_by_buyer"] is None and "refund_case_id" not in done.related
+    assert "free of charge" in settlement.reasons[0]
+    exchange = case_of(app, case).resolution["exchange"]  # type: ignore[index]
+    assert (exchange["replacement_sku"], exchange["settlement"], exchange["owed_by_buyer"]) == (
+        "SKU-A", "even", None)
+
+
+def test_an_exchange_the_buyer_chose_of_the_same_discounted_item_owes_the_difference(
+        app: Services) -> None:
+    """Not a remedy: the buyer chose the exchange, so the price difference settles (the goods
+    are dearer here, so that they come back rather than stay with the buyer)."""
+    delivered_order(app, "o-1", market="DE", currency="EUR", discount="140.00", total="1284.00",
+                    lines=[{"line_id": "l1", "sku": "SKU-A", "category": "home", "quantity": 1,
+                            "unit_price": "400.00"},
+                           {"line_id": "l2", "sku": "SKU-B", "category": "home", "quantity": 1,
+                            "unit_price": "1000.00"}])
+    desk = Desk(app)
+    case = desk.returned("exchange", line="l1")
+    done = desk("ResolveReturn", case_id=case, by="agent-1", replacement_sku="SKU-A",
+                replacement_unit_price="400.00")
+    assert (done.decisions[0].outcome, done.decisions[0].details["owed_by_buyer"]) == (
+        "buyer_owes", "40.00")
+
+
 def test_eu_goods_that_cannot_be_repaired_get_a_price_reduction_if_the_buyer_wants(
         app: Services) -> None:
     desk = desk_for(app, "FR", "EUR")

@@ -219,6 +219,7 @@ def test_the_watchdog_uses_the_logistics_exception_limits(kind: str, limit: int)
             "fulfilment": "bonded",
             "currency": "CNY",
             "order_value": "100.00",
+            "delivered_parcels": [],
         },
     )
     assert fired.outcome == "open_complaint"  # any firing after the due time opens a case

@@ -75,7 +75,7 @@ def refunded_before(**components: tuple[str, list[tuple[str, int]]]) -> JSON:
 
 def approval(**overrides: Any) -> JSON:
     return {"amount": "100.00", "currency": "CNY", "order_refunded": "0", "requested_by":
-            "agent-1", "approver": None, "approver_role": None, **overrides}
+            "agent-1", "approver": None, "approver_role": None, "review": None, **overrides}
 
 
 def triage(**overrides: Any) -> JSON:
@@ -88,7 +88,7 @@ def logistics(**overrides: Any) -> JSON:
     return {"event_type": "Lost", "direction": "outbound",
             "occurred_at": "2026-01-10T10:00:00+00:00", "since": None, "market": "CN",
             "fulfilment": "direct_mail", "currency": "CNY", "order_value": "300.00",
-            **overrides}
+            "delivered_parcels": [], **overrides}
 
 
 def disposition(**overrides: Any) -> JSON:

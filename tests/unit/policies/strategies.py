@@ -162,7 +162,8 @@ def approval_inputs(draw: st.DrawFn) -> JSON:
             "order_refunded": draw(amount(currency, 500_000)),
             "requested_by": draw(st.sampled_from(["ann", "bob"])),
             "approver": draw(st.none() | st.sampled_from(["ann", "bob", "cy"])),
-            "approver_role": draw(st.none() | sorted_choice(APPROVER_ROLES))}
+            "approver_role": draw(st.none() | sorted_choice(APPROVER_ROLES)),
+            "review": draw(st.none() | st.just("parcel s-2 was delivered"))}
 
 
 @st.composite
@@ -192,6 +193,8 @@ def logistics_inputs(draw: st.DrawFn) -> JSON:
             st.none() | st.just(since.isoformat())),
         "market": draw(st.sampled_from(MARKETS)), "fulfilment": draw(sorted_choice(FULFILMENTS)),
         "currency": currency, "order_value": draw(amount(currency)),
+        "delivered_parcels": draw(st.lists(st.sampled_from(["s-2", "s-3"]), unique=True,
+                                           max_size=2)),
     }
 
 

@@ -29,7 +29,7 @@ POLICIES: dict[str, Callable[..., JSON]] = {
 
 
 CURRENT = {"return.eligibility": 5, "return.shipping": 3, "refund.calculation": 3,
-           "refund.approval": 3, "complaint.triage": 3}
+           "refund.approval": 4, "complaint.triage": 3, "logistics.exception": 2}
 
 
 @pytest.mark.parametrize("policy_id", sorted(POLICIES))

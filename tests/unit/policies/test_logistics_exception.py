@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from aftersales_core.errors import InvalidCommandError
-from aftersales_core.policies import evaluate
+from aftersales_core.policies import evaluate, rerun
 from aftersales_core.policies.logistics_exception import LogisticsSettings, decide
 from tests.unit.policies.builders import logistics
 
@@ -78,3 +78,33 @@ def test_other_return_leg_events_open_no_customer_case(event: str) -> None:
     decision = evaluate("logistics.exception", logistics(
         direction="return", event_type=event, since="2026-01-01T10:00:00+00:00"))
     assert decision.outcome == "none"
+
+
+def test_v2_a_lost_parcel_of_a_partly_delivered_order_opens_its_refund_for_review() -> None:
+    decision = evaluate("logistics.exception", logistics(delivered_parcels=["sh-W4a"]))
+    assert decision.policy_version == 2
+    assert decision.outcome == "open_complaint_and_refund"
+    assert decision.rules == ("logistics.lost_parcel_partly_delivered",)
+    assert decision.details["refund"] is True and decision.details["refund_review"] is True
+    assert decision.details["delivered_parcels"] == ["sh-W4a"]
+    assert "parcel sh-W4a was delivered" in decision.reasons[0]
+    assert "supervisor" in decision.reasons[0]
+
+
+def test_v2_a_lost_parcel_with_nothing_else_delivered_refunds_the_order_on_policy() -> None:
+    decision = evaluate("logistics.exception", logistics())
+    assert decision.rules == ("logistics.lost_parcel",)
+    assert decision.details["refund"] is True and decision.details["refund_review"] is False
+
+
+def test_v1_refunded_the_whole_order_and_still_re_runs_so() -> None:
+    v1 = evaluate("logistics.exception", logistics(delivered_parcels=["sh-W4a"]), version=1)
+    assert v1.rules == ("logistics.lost_parcel",) and "refund_review" not in v1.details
+    assert rerun(v1) == v1
+
+
+def test_v2_needs_the_orders_delivered_parcels() -> None:
+    inputs = logistics()
+    del inputs["delivered_parcels"]
+    with pytest.raises(InvalidCommandError, match="delivered_parcels is missing"):
+        evaluate("logistics.exception", inputs)

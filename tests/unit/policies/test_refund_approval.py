@@ -1,4 +1,4 @@
-"""refund.approval v2 and v3: thresholds per currency (exactly at one, one minor unit above),
+"""refund.approval v2 to v4: thresholds per currency (exactly at one, one minor unit above),
 supervisors, no self-approval, and a plain sentence when no threshold is set."""
 
 from __future__ import annotations
@@ -26,8 +26,8 @@ def test_a_refund_exactly_at_the_threshold_is_approved_by_policy(currency: str, 
     decision = evaluate("refund.approval", approval(currency=currency, amount=at))
     assert decision.outcome == "auto_approve"
     assert decision.details == {"threshold": at, "requires_supervisor": False,
-                                "threshold_set": True, "order_refunded": zero(at),
-                                "counted": at}
+                                "threshold_set": True, "review": False,
+                                "order_refunded": zero(at), "counted": at}
 
 
 @pytest.mark.parametrize(("currency", "at", "above"), THRESHOLDS)

@@ -19,8 +19,8 @@ SPLITS = [("EUR", "250.00", "200.00", "50.00", "50.01"),
           ("CNY", "2000.00", "1999.99", "0.01", "0.02")]
 
 
-def test_v3_is_the_current_version() -> None:
-    assert current_version("refund.approval") == 3
+def test_v4_is_the_current_version() -> None:
+    assert current_version("refund.approval") == 4  # v4: v3 with a review
 
 
 @pytest.mark.parametrize(("currency", "threshold", "earlier", "at", "above"), SPLITS)
@@ -77,3 +77,29 @@ def test_a_supervisor_is_needed_exactly_when_the_sum_is_over_the_threshold(
                                                     order_refunded=f"{before:.2f}"))
     assert decision.details["requires_supervisor"] is (money + before > Decimal("250.00"))
     assert rerun(decision).same_result_as(decision)
+
+
+def test_v4_a_refund_under_review_needs_a_supervisor_whatever_the_amount() -> None:
+    why = "the order's parcel sh-W4a was delivered"
+    decision = evaluate("refund.approval", approval(currency="EUR", amount="110.00",
+                                                    review=why))
+    assert decision.outcome == "needs_supervisor"
+    assert decision.details["requires_supervisor"] is True and decision.details["review"]
+    assert list(decision.rules) == ["approval.threshold", "approval.review",
+                                    "approval.at_request"]
+    assert why in decision.reasons[1]
+    agent = evaluate("refund.approval", approval(currency="EUR", amount="110.00", review=why,
+                                                 requested_by="policy", approver="agent-2",
+                                                 approver_role="agent"))
+    assert agent.outcome == "refuse"
+    supervisor = evaluate("refund.approval", approval(
+        currency="EUR", amount="110.00", review=why, requested_by="policy", approver="sue",
+        approver_role="supervisor"))
+    assert supervisor.outcome == "approve"
+    assert rerun(decision).same_result_as(decision)
+
+
+def test_v4_without_a_review_decides_as_v3() -> None:
+    inputs = approval(currency="EUR", amount="110.00")
+    v4, v3 = evaluate("refund.approval", inputs), evaluate("refund.approval", inputs, 3)
+    assert (v4.outcome, v4.reasons, v4.details["review"]) == (v3.outcome, v3.reasons, False)

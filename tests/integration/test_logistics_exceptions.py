@@ -1,0 +1,85 @@
+"""A lost parcel through the upstream path: the whole order refunded on policy when nothing of
+it arrived; when another parcel of the order was delivered, the refund goes to a supervisor
+(logistics.exception v2, refund.approval v4), since the shipment facts (SPEC 4.1
+shipments.v1) do not say which lines a parcel held."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from uuid import UUID
+
+import pytest
+
+from aftersales_core.application.services import Services
+from aftersales_core.domain.complaints import ComplaintCase
+from aftersales_core.domain.refunds import RefundCase
+from aftersales_core.errors import NotAuthorisedError
+from tests.factories import T0, caller, ingest, order_paid, order_placed, shipment
+
+LINES = [{"line_id": "a", "sku": "SKU-A", "category": "home", "quantity": 1,
+          "unit_price": "40.00"},
+         {"line_id": "b", "sku": "SKU-B", "category": "home", "quantity": 1,
+          "unit_price": "60.00"}]
+
+
+def two_parcels(app: Services, order_id: str = "W4") -> None:
+    placed = order_placed(order_id, lines=LINES, shipping_fee="10.00", taxes="0.00")
+    assert placed["total"] == "110.00"
+    ingest(app, placed, order_paid(placed))
+
+
+def opened(app: Services, effects: list[str]) -> tuple[ComplaintCase, RefundCase]:
+    [complaint] = [e.split()[1] for e in effects if e.startswith("complaint")]
+    [refund] = [e.split()[1] for e in effects if e.startswith("refund")]
+    return (app.store.load(ComplaintCase, UUID(complaint)),
+            app.store.load(RefundCase, UUID(refund)))
+
+
+def test_a_lost_parcel_beside_a_delivered_one_goes_to_a_supervisor(app: Services) -> None:
+    two_parcels(app)
+    ingest(app, shipment("W4", "Delivered", T0 + timedelta(days=3), shipment_id="sh-W4a"))
+    [lost] = ingest(app, shipment("W4", "Lost", T0 + timedelta(days=5), shipment_id="sh-W4b"))
+    complaint, refund = opened(app, lost.effects)
+    cause = complaint.decisions[0]
+    assert (cause.policy_id, cause.policy_version) == ("logistics.exception", 2)
+    assert cause.inputs["delivered_parcels"] == ["sh-W4a"]
+    assert cause.details["refund_review"] is True
+    assert refund.amount is not None and str(refund.amount.amount) == "110.00"
+    assert refund.status == "awaiting_approval"  # not on policy, though under the threshold
+    approval = refund.decisions[-1]
+    assert (approval.policy_id, approval.policy_version, approval.outcome) == (
+        "refund.approval", 4, "needs_supervisor")
+    assert "approval.review" in approval.rules
+    assert any("sh-W4a" in reason for reason in approval.reasons)
+    with pytest.raises(NotAuthorisedError):
+        app.refunds.approve(caller(app, "agent-2"), refund.id, T0 + timedelta(days=6))
+    app.refunds.reject(caller(app, "agent-2"), refund.id, "parcel sh-W4b held line b only",
+                       T0 + timedelta(days=6))  # an agent sets the lines in a refund of its own
+    redone = app.refunds.request(caller(app, "agent-2"), UUID(int=4), "W4",
+                                 "logistics_exception", "parcel sh-W4b lost: line b",
+                                 T0 + timedelta(days=6), source_case_id=str(complaint.id),
+                                 lines=[{"line_id": "b", "quantity": 1}])
+    assert redone.status == "approved"  # line b with its share of the outbound shipping
+    assert redone.decisions[0].details["total"] == "66.00"
+
+
+def test_a_supervisor_may_approve_the_whole_order_after_review(app: Services) -> None:
+    two_parcels(app)
+    ingest(app, shipment("W4", "Delivered", T0 + timedelta(days=3), shipment_id="sh-W4a"))
+    [lost] = ingest(app, shipment("W4", "Lost", T0 + timedelta(days=5), shipment_id="sh-W4b"))
+    _, refund = opened(app, lost.effects)
+    approved = app.refunds.approve(caller(app, "sup-1"), refund.id, T0 + timedelta(days=6))
+    assert approved.status == "approved"
+    assert "approval.review" in approved.decisions[0].rules
+
+
+def test_a_lost_parcel_with_nothing_of_the_order_delivered_refunds_it_on_policy(
+        app: Services) -> None:
+    two_parcels(app)
+    ingest(app, shipment("W4", "InTransit", T0 + timedelta(days=3), shipment_id="sh-W4a"))
+    [lost] = ingest(app, shipment("W4", "Lost", T0 + timedelta(days=5), shipment_id="sh-W4b"))
+    complaint, refund = opened(app, lost.effects)
+    assert complaint.decisions[0].details["refund_review"] is False
+    assert refund.amount is not None and str(refund.amount.amount) == "110.00"
+    assert refund.status == "approved"
+    assert refund.decisions[-1].outcome == "auto_approve"
