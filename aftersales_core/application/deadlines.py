@@ -29,12 +29,15 @@ from aftersales_core.application.store import Store
 from aftersales_core.application.unit_of_work import UnitOfWork
 from aftersales_core.domain.actor import POLICY, Actor
 from aftersales_core.domain.base import require_aware
+from aftersales_core.domain.complaints import ComplaintCase, ComplaintStatus
 from aftersales_core.domain.deadlines import Breach, Deadline, DeadlineRules
 from aftersales_core.domain.ids import case_id_for
 from aftersales_core.domain.order import Order
 from aftersales_core.domain.returns import ReturnCase, ReturnStatus
 from aftersales_core.errors import UnknownCaseError
 from aftersales_core.outcomes import BreachOutcome, LogisticsException
+
+DONE = (ComplaintStatus.RESOLVED, ComplaintStatus.CLOSED)  # a complaint no longer worked on
 
 
 @dataclass
@@ -172,7 +175,10 @@ class DeadlineService:
         at: datetime,
         related: dict[str, str],
     ) -> list[Aggregate]:
-        """Open the proactive complaint a watchdog breach asks for, once per watch."""
+        """Open the proactive complaint a watchdog breach asks for, once per watch; not while
+        a proactive complaint about the same parcel (a damaged or undeliverable scan's) is
+        still open: the breach is linked to that one, whose desk already has the customer's
+        ear, instead of a second complaint about one parcel."""
         watched = order.watched(deadline.name)
         opens = LogisticsException(breach.decision.outcome).opens_complaint
         if not opens or watched is None:
@@ -183,6 +189,10 @@ class DeadlineService:
         complaint_id = case_id_for("complaint", key)
         related["complaint_case_id"] = str(complaint_id)
         if self.store.exists(complaint_id):
+            return []
+        already = self._open_parcel_complaint(order, shipment_id)
+        if already is not None:
+            related["complaint_case_id"] = str(already)
             return []
         customer = self.store.customer(order.customer_id, at)
         decision = breach.decision
@@ -200,3 +210,13 @@ class DeadlineService:
             cause=decision,
         )
         return [complaint, customer]
+
+    def _open_parcel_complaint(self, order: Order, shipment_id: str) -> UUID | None:
+        """A proactive complaint a scan of this parcel opened (logistics.exception) that is
+        not resolved or closed yet, if any."""
+        for event_id in order.exception_scans(shipment_id):
+            complaint_id = case_id_for("complaint", f"logistics:{event_id}")
+            found = self.store.find(ComplaintCase, complaint_id)
+            if found is not None and found.status not in DONE:
+                return found.id
+        return None

@@ -349,6 +349,14 @@ class Order(OrderWatchdog, Aggregate):
                       if shipment_id != besides and shipment["direction"] == "outbound"
                       and any(s["scan"] == "Delivered" for s in shipment["scans"]))
 
+    def exception_scans(self, shipment_id: str) -> list[str]:
+        """The event ids of the first scan of each kind on the shipment (what logistics
+        exceptions open their cases under: ``first_scan_like``)."""
+        firsts: dict[str, str] = {}
+        for scan in self.shipments.get(shipment_id, {}).get("scans", []):
+            firsts.setdefault(scan["scan"], scan["event_id"])
+        return list(firsts.values())
+
     def case_ids(self, kind: str) -> list[str]:
         return list(self.cases.get(kind, []))
 

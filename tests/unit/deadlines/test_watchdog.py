@@ -118,3 +118,29 @@ def test_a_lost_parcel_is_a_logistics_exception_not_a_watchdog_case() -> None:
         app.deadlines.fire(caller(app, "system.scheduler"), ORDER, SENT + timedelta(days=30)) == []
     )
     assert len(app.store.load(Order, ORDER).case_ids("complaint")) == 1  # the Lost one, not ours
+
+
+def test_a_silence_after_a_damaged_scan_adds_no_second_complaint_while_the_first_is_open(
+) -> None:
+    """One parcel, one proactive complaint at a time: the watchdog's breach is linked to the
+    open complaint the Damaged scan opened; once that one is closed, a new silence opens its
+    own."""
+    app = memory_app()
+    damaged_at = SENT + timedelta(hours=2)
+    shipped(app, ("Dispatched", SENT), ("Damaged", damaged_at))
+    [first] = app.store.load(Order, ORDER).case_ids("complaint")
+    fired = app.deadlines.fire(caller(app, "system.scheduler"), ORDER,
+                               damaged_at + timedelta(hours=121))
+    assert [(f.name, f.related) for f in fired] == [
+        ("watchdog:o-1-outbound", {"complaint_case_id": first})]
+    assert app.store.load(Order, ORDER).case_ids("complaint") == [first]
+
+    agent = caller(app, "agent-1")
+    later = damaged_at + timedelta(days=6)
+    app.complaints.resolve(agent, UUID(first), "replaced", later)
+    app.complaints.close(agent, UUID(first), later + timedelta(hours=1), satisfaction=4)
+    ingest(app, shipment("o-1", "InTransit", later + timedelta(hours=2)))
+    silent = later + timedelta(hours=2)
+    app.deadlines.fire(caller(app, "system.scheduler"), ORDER, silent + timedelta(hours=121))
+    complaints = app.store.load(Order, ORDER).case_ids("complaint")
+    assert complaints == [first, str(watchdog_complaint("no_scan", silent))]
