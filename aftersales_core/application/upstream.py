@@ -259,6 +259,7 @@ class UpstreamService:
             released = release_quota_use(self.store, order, effects)
             if not (order.placed and order.payments and not order.refundable.is_zero()):
                 return released
+            delivered = order.delivered_parcels()
             refund = self.refunds.open(
                 case_id_for("refund", f"cancellation:{order_id}"),
                 order,
@@ -269,6 +270,11 @@ class UpstreamService:
                 reason=reason,
                 actor=POLICY,
                 at=occurred_at,
+                # goods delivered before the cancellation are with the buyer: whether to refund
+                # the whole order without them coming back is a person's call
+                review=(f"the order was cancelled after its parcel {', '.join(delivered)} was "
+                        "delivered: the goods are with the buyer, so a supervisor decides "
+                        "whether to refund without them coming back") if delivered else None,
             )
             effects.append(f"refund {refund.id} {refund.status.value}")
             return [refund, *released]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from decimal import Decimal
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import pytest
 
@@ -241,3 +241,28 @@ def test_a_refunds_source_return_is_a_case_id_of_the_same_order(app: Services) -
             app.refunds.request(caller(app, "agent-1"), uuid4(), "o-1", "return", "x", AT,
                                 source_case_id=source_case_id, amount=Decimal("1.00"))
     assert app.store.recorder.max_notification_id() == before
+
+
+def test_a_cancellation_after_delivery_opens_its_refund_for_a_supervisor(app: Services) -> None:
+    """Cancelled before delivery, the refund is on policy; after the parcel was delivered the
+    goods are with the buyer, so refunding everything without them is a supervisor's call."""
+    def cancelled(order_id: str, delivered: bool) -> RefundCase:
+        placed = order_placed(order_id)
+        scans = [shipment(order_id, "Dispatched", T0 + timedelta(hours=5))]
+        if delivered:
+            scans.append(shipment(order_id, "Delivered", T0 + timedelta(days=2)))
+        ingest(app, placed, order_paid(placed), *scans)
+        ingest(app, {"event_id": f"{order_id}-cancel", "event_type": "OrderCancelled",
+                     "occurred_at": (T0 + timedelta(days=3)).isoformat(),
+                     "order_id": order_id, "reason": "upstream cancelled"})
+        order = app.store.load(Order, order_aggregate_id(order_id))
+        [refund_id] = order.case_ids("refund")
+        return app.store.load(RefundCase, UUID(refund_id))
+
+    in_transit = cancelled("o-transit", delivered=False)
+    assert in_transit.status == "approved"
+    at_home = cancelled("o-home", delivered=True)
+    assert at_home.status == "awaiting_approval"
+    approval = at_home.decisions[-1]
+    assert approval.outcome == "needs_supervisor" and "approval.review" in approval.rules
+    assert any("o-home-outbound was delivered" in reason for reason in approval.reasons)
