@@ -174,9 +174,11 @@ class ReturnService:
             return_shipping_estimate
         )
         case.decide(eligibility, abuse, shipping, at)
-        customer.add_return(order_id, at)
         stamp = max(at, order.modified_on)
         if case.status != ReturnStatus.REJECTED:
+            # a request the rules refused outright returns nothing: the abuse signal's return
+            # rate counts the orders with a return under way or done, not every request
+            customer.add_return(order_id, at)
             units = {str(i["line_id"]): int(i["quantity"]) for i in items}
             order.reserve_return(case.id, units, stamp)
         order.link_case(case_id=str(case.id), kind="return", timestamp=stamp)

@@ -192,3 +192,23 @@ def test_case_as_of_a_past_moment_shows_the_state_then(app: Services) -> None:
     assert then.aggregate.status.value == "approved"
     assert now.aggregate.status.value == "label_issued"
     assert len(then.events) < len(now.events)
+
+
+def test_the_return_rate_counts_returns_not_requests_the_rules_refused(app: Services) -> None:
+    """SPEC §3: "a buyer whose return rate over the last N orders exceeds a limit goes to
+    manual review". Two requests refused outright (after the window) returned nothing: the
+    fourth order's return finds no return before it among the 4 orders, not 2."""
+    late = T0 + timedelta(days=3, hours=1) + timedelta(days=15)
+    for n in range(4):
+        delivered_order(app, f"o-{n}")
+    for n in range(2):
+        refused = app.returns.request(caller(app, "customer-c-1"), uuid4(), f"o-{n}",
+                                      [{"line_id": "2", "quantity": 1}], "changed_mind",
+                                      "refund", late)
+        assert refused.status == "rejected"
+    counted = app.returns.request(caller(app, "customer-c-1"), uuid4(), "o-3",
+                                  [{"line_id": "2", "quantity": 1}], "changed_mind", "refund",
+                                  T0 + timedelta(days=5))
+    abuse = next(d for d in counted.decisions if d.policy_id == "buyer.abuse_signal")
+    assert (abuse.inputs["recent_orders"], abuse.inputs["recent_returns"]) == (4, 0)
+    assert abuse.outcome == "ok" and counted.status == "approved"
