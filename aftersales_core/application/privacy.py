@@ -35,11 +35,14 @@ from aftersales_core.personal import PersonalData
 EXPORT_FORMAT = "aftersales.customer-export.v1"
 RETENTION_POLICY = "personal_data.retention"
 CASE_KINDS = ("return", "refund", "complaint")
-#: The states in which a case is done with (retention counts from the last of them).
+#: The states in which a case is done with (retention counts from the last of them). A resolved
+#: return or complaint is done: nobody has to close it (a customer who never rates a resolved
+#: complaint must not keep their data for ever); one reopened is open again, and its later
+#: resolution counts anew. A resolved return's refund is a case of its own (open until settled).
 CLOSED = {
-    "return": frozenset({"closed", "cancelled", "expired", "rejected"}),
+    "return": frozenset({"resolved", "closed", "cancelled", "expired", "rejected"}),
     "refund": frozenset({"settled", "rejected"}),
-    "complaint": frozenset({"closed"}),
+    "complaint": frozenset({"resolved", "closed"}),
 }
 
 

@@ -517,3 +517,24 @@ def test_an_erasure_applied_before_the_customers_earlier_events_still_purges_the
                if named.search(str(native_json(r["inputs"])))]
     assert decided == []
     db.close()
+
+
+def test_retention_counts_a_resolved_complaint_nobody_closed(app: Services) -> None:
+    """A customer who never rates the resolution leaves the complaint resolved, not closed:
+    their personal data is still erased once the retention period after it has passed."""
+    from aftersales.bootstrap import scheduler_principal
+    from scheduling.scheduler import Scheduler
+
+    planted = plant(app, customer_id="c-6", order_id="o-6")
+    run(app, "agent-1", {"command": "ResolveComplaint", "summary": "apology sent",
+                         "case_id": str(planted.complaint_id),
+                         "at": (AT + timedelta(hours=8)).isoformat()})
+    run(app, "customer-c-6", {"command": "CancelReturn", "case_id": str(planted.return_id),
+                              "at": (AT + timedelta(hours=9)).isoformat()})
+    app.privacy.retention_days = 30
+    scheduler = Scheduler(app, scheduler_principal(app))
+    erase_after = datetime(2026, 4, 6, tzinfo=UTC)  # 30 days kept after 6 March
+    fired = [f for f in scheduler.fire_due(erase_after) if f.case_type == "customer"]
+    assert [f.related for f in fired] == [{"customer_id": "c-6"}]
+    shown = app.reads.case(caller(app, "agent-1"), planted.complaint_id).to_json()
+    assert set(personal_values(shown)) == {ERASED}
