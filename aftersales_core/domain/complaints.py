@@ -298,8 +298,12 @@ class ComplaintCase(CaseRules, DeadlineRules, Aggregate):
     def resolve(
         self, actor: Actor, summary: str, refund_case_id: str | None, at: datetime
     ) -> None:
+        """Resolve; a wait on the customer ends with it (the event of a wait's end, by whoever
+        resolved): a case resolved while waiting does not wait while it stays resolved, so a
+        reopening counts from the reopening, not from the start of that wait."""
         self._check_time(at)
         self._require("resolve", NOT_DONE)
+        self._customer_answered(actor, at)
         self._resolved(
             by=actor.principal_id,
             role=actor.role,

@@ -205,6 +205,9 @@ def _complaint(read: Reader, plan: Plan, s: DeadlineSettingsV3, whole_days: bool
             return
         counted = levels.resolution_due(start, hours, market,
                                         _zone(read, s, market or ""), pauses)
+        after = _stopped_after(start, pauses) if levels.pause_while_waiting_on_customer \
+            else timedelta(0)  # only the waits the period counts (v4 named every wait)
+        note = f", not counting {_hours(after)} waiting on the customer" if after else ""
         plan.add(counted.due, DeadlineAction.ESCALATE, "deadline.resolution",
                  counted.words(priority, clock, market, note), counted.to_json() or None)
         return
@@ -216,6 +219,11 @@ def _complaint(read: Reader, plan: Plan, s: DeadlineSettingsV3, whole_days: bool
     plan.add(due, DeadlineAction.ESCALATE, "deadline.resolution_escalated",
              f"resolution within {hours} more hours after a missed resolution deadline, in "
              f"{clock}")
+
+
+def _stopped_after(start: datetime, pauses: list[Pause]) -> timedelta:
+    """How long the clock stopped after ``start`` (a wait before it moves nothing)."""
+    return sum((end - max(begin, start) for begin, end in pauses if end > start), timedelta(0))
 
 
 def _hours(span: timedelta) -> str:

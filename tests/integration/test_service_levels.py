@@ -90,3 +90,23 @@ def test_only_a_message_out_waits_on_the_customer(app: Services) -> None:
         app.complaints.add_message(customer(app), case_id, "in", "hello",
                                    FILED + timedelta(hours=1), awaiting_customer=True)
     assert app.store.load(ComplaintCase, case_id).waiting_since is None
+
+
+def test_a_complaint_resolved_while_waiting_stops_waiting_and_a_reopening_counts_from_itself(
+        app: Services) -> None:
+    """Resolved while the desk waited on the customer: the wait ends with the resolution (it
+    does not run on while the case stays resolved), so the deadline after a reopening is the
+    reopening's 7 days, and its reasons name no wait the period does not count."""
+    case_id = file(app)
+    agent = caller(app, "agent-1")
+    app.complaints.add_message(agent, case_id, "out", "which order?",
+                               FILED + timedelta(hours=3, minutes=10), awaiting_customer=True)
+    app.complaints.resolve(agent, case_id, "sorted out", FILED + timedelta(hours=4))
+    resolved = app.store.load(ComplaintCase, case_id)
+    assert resolved.waiting_since is None
+    assert resolved.pauses == [(FILED + timedelta(hours=3, minutes=10), FILED + timedelta(hours=4))]
+    reopened_at = FILED + timedelta(days=1, hours=4)  # Tuesday 10 March, 13:00 London
+    app.complaints.reopen(customer(app), case_id, "not sorted", reopened_at)
+    assert due(app, case_id, "resolution") == "2026-03-17T23:59:59.999999+00:00"
+    deadline = app.store.load(ComplaintCase, case_id).deadlines["resolution"]
+    assert "waiting on the customer" not in deadline.basis
