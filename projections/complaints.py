@@ -8,7 +8,14 @@ in time); ``resolution_breached`` is 1 once a ``resolution`` deadline was breach
 counts the time waiting on the customer, as the deadline does), 0 when the complaint was resolved
 in time (a breach before a reopening counts), NULL while open in time. Until the deadline's
 end is applied (it comes right after the response), the first response is judged by the
-triage's due time."""
+triage's due time.
+
+The first response is what the domain counts as one (it closes the ``first_response`` deadline
+as met): an acknowledgement, the first message out, a proposal or a resolution, whichever came
+first; ``first_response_at`` and ``first_response_hours`` are its time. ``resolution_due`` is
+the complaint's current ``resolution`` deadline (later by the time the clock stopped while
+waiting on the customer; a reopening's new one), the triage's due time until one is
+scheduled."""
 
 from __future__ import annotations
 
@@ -91,6 +98,12 @@ class Complaints(Projection):
                   first_response_due=utc(details.get("first_response_due")),
                   resolution_due=utc(details.get("resolution_due")))
 
+    @handles("aftersales.complaint.DeadlineScheduled")
+    def deadline_scheduled(self, event: Event, tx: Transaction) -> None:
+        data = event["data"]
+        if data["name"] == "resolution":  # as `deadlines` and `case show` say it
+            self._set(event, tx, resolution_due=utc(data["due_at"]))
+
     @handles("aftersales.complaint.Acknowledged")
     def acknowledged(self, event: Event, tx: Transaction) -> None:
         self._first_response(event, tx)
@@ -150,6 +163,7 @@ class Complaints(Projection):
     @handles("aftersales.complaint.ResolutionProposed")
     def proposed(self, event: Event, tx: Transaction) -> None:
         self._set(event, tx, proposed_resolution=event["data"]["resolution"])
+        self._first_response(event, tx)  # a proposal answers the customer
 
     @handles("aftersales.complaint.ProposalAnswered")
     def answered(self, event: Event, tx: Transaction) -> None:
@@ -166,6 +180,7 @@ class Complaints(Projection):
     @handles("aftersales.complaint.Resolved")
     def resolved(self, event: Event, tx: Transaction) -> None:
         self._set(event, tx, resolved_at=event["time"], resolution=event["data"]["summary"])
+        self._first_response(event, tx)  # resolved unanswered: the resolution answers it
 
     @handles("aftersales.complaint.Closed")
     def closed(self, event: Event, tx: Transaction) -> None:
