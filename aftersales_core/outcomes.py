@@ -149,3 +149,22 @@ _AFTER_BREACH: dict[str, DeadlineState] = {
     BreachOutcome.AUTO_APPROVE: DeadlineState.DONE,
     BreachOutcome.OPEN_COMPLAINT: DeadlineState.DONE,
 }
+
+
+# A complaint's escalation ladder, bottom to top (SPEC §3.1): an escalation, by hand or by a
+# missed deadline, goes above the highest level reached so far. A policy book's
+# ``escalation.complaint_ladder`` is a climb of these (it may skip a level), so this order is
+# every book's order too.
+ESCALATION_LEVELS = ("supervisor", "platform_arbitration", "regulator")
+
+
+def highest_escalation(escalations: list[str] | tuple[str, ...]) -> str | None:
+    """The highest level of the ladder among ``escalations`` (None: never escalated)."""
+    known = [level for level in escalations if level in ESCALATION_LEVELS]
+    return max(known, key=ESCALATION_LEVELS.index) if known else None
+
+
+def above(level: str, escalations: list[str] | tuple[str, ...]) -> bool:
+    """Whether escalating to ``level`` climbs above every level in ``escalations``."""
+    highest = highest_escalation(escalations)
+    return highest is None or ESCALATION_LEVELS.index(level) > ESCALATION_LEVELS.index(highest)

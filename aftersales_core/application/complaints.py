@@ -193,14 +193,15 @@ class ComplaintService:
         note: str | None = None,
     ) -> CommandResult:
         grant, complaint = self.access.case(caller, "ProposeResolution", case_id, ComplaintCase)
-        money = None
+        money = refundable = None
         if amount is not None:
             if complaint.order_id is None:
                 raise InvalidCommandError("amount: a complaint without an order has no currency")
-            currency = self.store.placed_order(complaint.order_id).currency
-            assert currency is not None
-            money = Money.exact(amount, currency, "amount")
-        complaint.propose(actor=grant.actor, resolution=resolution, amount=money, note=note, at=at)
+            order = self.store.placed_order(complaint.order_id)
+            assert order.currency is not None
+            money, refundable = Money.exact(amount, order.currency, "amount"), order.refundable
+        complaint.propose(actor=grant.actor, resolution=resolution, amount=money, note=note, at=at,
+                          refundable=refundable)
         self.work.commit(complaint)
         return result(complaint)
 
@@ -267,7 +268,9 @@ class ComplaintService:
         complaint.reopen(actor=grant.actor, reason=PersonalData(complaint.customer_id, reason),
                          at=at)
         order = self.store.placed_order(complaint.order_id) if complaint.order_id else None
-        prior = self.store.customer(complaint.customer_id, at).complaints
+        # the customer's other complaints filed before this one (as at its filing), never
+        # this one itself
+        prior = self.store.customer(complaint.customer_id, at).complaints_before(str(complaint.id))
         triage = self.store.rules_for(order).evaluate(
             "complaint.triage",
             triage_inputs(complaint.channel, complaint.category, at, order, prior),

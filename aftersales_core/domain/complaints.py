@@ -29,9 +29,22 @@ from aftersales_core.domain.lifecycle import (
     stay,
     to,
 )
-from aftersales_core.errors import IllegalTransitionError, InvalidCommandError
+from aftersales_core.errors import (
+    DomainError,
+    IllegalTransitionError,
+    InvalidCommandError,
+    RefundCapExceededError,
+)
 from aftersales_core.money import Money
-from aftersales_core.outcomes import BreachOutcome, DeadlineState
+from aftersales_core.outcomes import (
+    ESCALATION_LEVELS as ESCALATION_LEVELS,  # the ladder, also read from here
+)
+from aftersales_core.outcomes import (
+    BreachOutcome,
+    DeadlineState,
+    above,
+    highest_escalation,
+)
 from aftersales_core.personal import PersonalData, prose
 
 
@@ -90,7 +103,7 @@ COMPLAINT_LIFECYCLE = Lifecycle("complaint", ComplaintStatus, "Filed", {
 WORKING = (S.OPEN, S.ACKNOWLEDGED, S.ESCALATED, S.REOPENED)
 NOT_DONE = (*WORKING, S.PROPOSED, S.ACCEPTED)
 RESOLUTIONS = ("refund", "partial_refund", "reship", "coupon", "apology")
-ESCALATION_LEVELS = ("supervisor", "platform_arbitration", "regulator")
+REFUNDS = ("refund", "partial_refund")  # the resolutions that pay money: with an amount
 
 
 class ComplaintCase(CaseRules, DeadlineRules, Aggregate):
@@ -237,16 +250,30 @@ class ComplaintCase(CaseRules, DeadlineRules, Aggregate):
             self.acknowledged_at = timestamp  # a first reply is the first response
 
     def propose(
-        self, actor: Actor, resolution: str, amount: Money | None, note: str | None, at: datetime
+        self, actor: Actor, resolution: str, amount: Money | None, note: str | None, at: datetime,
+        refundable: Money | None = None,
     ) -> None:
+        """Propose a resolution. A refund's amount is money the customer can be paid: more
+        than nothing and, when ``refundable`` (what is left to refund on the order) is given,
+        no more than that; the other resolutions carry no amount."""
         self._check_time(at)
         self._require("propose a resolution", WORKING)
         if resolution not in RESOLUTIONS:
             raise InvalidCommandError(f"resolution must be one of {', '.join(RESOLUTIONS)}")
-        if resolution in ("refund", "partial_refund") and amount is None:
-            raise InvalidCommandError(f"a {resolution} proposal needs an amount")
-        if amount is not None and amount.is_negative():
-            raise InvalidCommandError("a proposed amount cannot be negative")
+        if resolution not in REFUNDS:
+            if amount is not None:
+                raise InvalidCommandError(f"amount: a {resolution} proposal has no amount (only "
+                                          f"{' and '.join(REFUNDS)} do)")
+        elif amount is None:
+            raise InvalidCommandError(f"amount: a {resolution} proposal needs an amount")
+        elif amount.is_negative() or amount.is_zero():
+            raise InvalidCommandError(f"amount: a {resolution} proposal must pay more than "
+                                      f"nothing, got {amount}")
+        elif refundable is not None and amount > refundable:
+            raise RefundCapExceededError(
+                f"complaint {self.id}: a {resolution} of {amount} exceeds what is left to refund "
+                f"on order {self.order_id} ({refundable})"
+            )
         self._proposed(
             by=actor.principal_id,
             role=actor.role,
@@ -285,6 +312,12 @@ class ComplaintCase(CaseRules, DeadlineRules, Aggregate):
         self._require("escalate", NOT_DONE)
         if level not in ESCALATION_LEVELS:
             raise InvalidCommandError(f"level must be one of {', '.join(ESCALATION_LEVELS)}")
+        if not above(level, self.escalations):
+            current = highest_escalation(self.escalations)
+            raise DomainError(
+                f"complaint {self.id}: already escalated to {current}; an escalation goes up "
+                f"the ladder ({' < '.join(ESCALATION_LEVELS)}), above {current}"
+            )
         self._escalated(
             by=actor.principal_id, role=actor.role, level=level, reason=reason, timestamp=at
         )

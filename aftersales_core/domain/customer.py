@@ -38,6 +38,7 @@ class Customer(Aggregate):
         self.orders: list[str] = []
         self.returned_orders: list[str] = []
         self.complaints = 0
+        self.complaint_cases: list[str] = []  # in the order they were filed
         self.decisions: list[PolicyDecision] = []
         self.erasures: list[dict[str, str]] = []
 
@@ -60,6 +61,14 @@ class Customer(Aggregate):
     @event("ComplaintFiled", topic="aftersales.customer.ComplaintFiled")
     def add_complaint(self, case_id: str, timestamp: datetime) -> None:
         self.complaints += 1
+        self.complaint_cases.append(case_id)
+
+    def complaints_before(self, case_id: str) -> int:
+        """The customer's other complaints, filed before ``case_id`` (all of them when it is
+        not one of theirs)."""
+        if case_id in self.complaint_cases:
+            return self.complaint_cases.index(case_id)
+        return self.complaints
 
     def recent(self, last_n: int) -> tuple[int, int]:
         """(orders, returned orders) over the customer's last ``last_n`` orders."""

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from aftersales_core.decisions import JSON, PolicyDecision, copy_json
-from aftersales_core.outcomes import BreachOutcome, DeadlineAction, Eligibility
+from aftersales_core.outcomes import BreachOutcome, DeadlineAction, Eligibility, above
 from aftersales_core.policies.deadlines import CASE_TYPES
 from aftersales_core.policies.deadlines_settings import SETTINGS_V1, DeadlineSettings
 from aftersales_core.policies.reading import Reader, iso
@@ -34,7 +34,9 @@ def decide(inputs: JSON, settings: DeadlineSettings, version: int) -> PolicyDeci
         outcome, rule = BreachOutcome.AUTO_APPROVE, "breach.auto_approve"
         reason = f"{missed}: eligibility approved it, so it is approved automatically"
     elif case_type == "complaint":
-        higher = [lvl for lvl in settings.complaint_ladder if lvl not in escalations]
+        # the next step of the book's ladder above the highest level reached (by hand too):
+        # an escalation never goes down or sideways (the complaint refuses it)
+        higher = [lvl for lvl in settings.complaint_ladder if above(lvl, escalations)]
         if not settings.at_the_top(escalations) and higher:
             level, outcome, rule = higher[0], BreachOutcome.ESCALATE, "breach.complaint_ladder"
             reason = f"{missed}: escalated to {level}"

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from aftersales_core.outcomes import above
 from aftersales_core.policies.refund_terms import (
     CN_REFUND,
     DEFAULT_REFUND,
@@ -59,7 +60,7 @@ class DeadlineSettings:
 
     def at_the_top(self, escalations: list[str]) -> bool:
         """Escalated as far as deadlines take a complaint (or further, by hand)."""
-        return any(level in escalations for level in (self.complaint_ladder[-1], "regulator"))
+        return not above(self.complaint_ladder[-1], escalations)
 
 
 SETTINGS_V1 = DeadlineSettings()

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from aftersales_core.outcomes import above
 from aftersales_core.policies.calendar import MARKET_ZONES
 from aftersales_core.policies.markets import for_market
 from aftersales_core.policies.return_eligibility_v3_settings import SETTINGS_V3 as TERMS
@@ -35,7 +36,7 @@ class DeadlineSettingsV3:
         return for_market(self.refund_markets, market, self.refund_default)
 
     def at_the_top(self, escalations: list[str]) -> bool:
-        return any(level in escalations for level in (self.complaint_ladder[-1], "regulator"))
+        return not above(self.complaint_ladder[-1], escalations)
 
 
 SETTINGS_V3 = DeadlineSettingsV3()

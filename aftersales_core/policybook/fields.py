@@ -20,6 +20,7 @@ from pydantic import (
 )
 
 from aftersales_core.money import MINOR_UNITS
+from aftersales_core.outcomes import ESCALATION_LEVELS as ESCALATION_LEVELS  # the ladder
 from aftersales_core.policies.calendar import is_zone
 from aftersales_core.policies.categories import CATEGORIES
 from aftersales_core.policies.markets import EU_GROUP, MARKETS, check_market
@@ -34,7 +35,6 @@ from aftersales_core.text import LINE_FORBIDDEN, LINE_FORBIDDEN_CHARS, text_prob
 FORMAT = "aftersales.policy-book/1"
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
-ESCALATION_LEVELS = ("supervisor", "platform_arbitration", "regulator")
 _DECIMAL = re.compile(r"[0-9]{1,18}(\.[0-9]{1,18})?")
 _HOURS = re.compile(r"[0-9]{2}:[0-9]{2}-[0-9]{2}:[0-9]{2}")
 

@@ -106,3 +106,26 @@ def test_a_closed_complaint_cannot_take_a_proposal(app: Services) -> None:
     app.complaints.close(caller(app, "agent-1"), case_id=case_id, satisfaction=None, at=AT)
     with pytest.raises(IllegalTransitionError, match="while closed"):
         app.complaints.propose(caller(app, "agent-1"), case_id=case_id, resolution="coupon", at=AT)
+
+
+def test_a_reopened_complaint_is_triaged_again_counting_only_the_customers_earlier_ones(
+    app: Services,
+) -> None:
+    """prior_complaints: the customer's other complaints filed before this one, as at its
+    filing; never the complaint itself, nor the ones filed after it."""
+    delivered_order(app)
+    first, second, third = uuid4(), uuid4(), uuid4()
+    for n, case_id in enumerate((first, second, third)):
+        filed = app.complaints.file(caller(app, "customer-c-1"), case_id=case_id,
+                                    customer_id="c-1", order_id="o-1", channel="email",
+                                    category="service", description="no answer",
+                                    at=AT + timedelta(minutes=n))
+        assert filed.decisions[-1].inputs["prior_complaints"] == n
+    for n, case_id in enumerate((first, second, third)):
+        app.complaints.resolve(caller(app, "agent-1"), case_id=case_id, summary="answered",
+                               at=AT + timedelta(hours=1))
+        reopened = app.complaints.reopen(caller(app, "customer-c-1"), case_id=case_id,
+                                         reason="still no answer", at=AT + timedelta(hours=2))
+        triage = reopened.decisions[-1]
+        assert triage.policy_id == "complaint.triage"
+        assert triage.inputs["prior_complaints"] == n, case_id

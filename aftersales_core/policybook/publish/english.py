@@ -163,7 +163,8 @@ TEXT = MappingProxyType({
                               "are closed, and include the extra days we open, as listed here.",
     "escalation": "How to escalate",
     "ladder": "If we miss one of these times, your complaint moves up automatically: {ladder}. "
-              "You can also ask for this at any time.",
+              "You can also ask us to escalate it: say so in a message about your complaint, "
+              "and our team will move it up.",
     "escalated": "After a missed resolution time we resolve your complaint within a further "
                  "{hours}.",
     "authorities": "You can always turn to a consumer authority: in China the 12315 hotline "

@@ -3,6 +3,7 @@ back expires, everything else escalates; complaints climb supervisor -> platform
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -10,6 +11,9 @@ import pytest
 from aftersales_core.decisions import JSON
 from aftersales_core.errors import InvalidCommandError
 from aftersales_core.policies import evaluate, rerun
+from aftersales_core.policies.deadline_breach import decide
+from aftersales_core.policies.deadlines_settings import SETTINGS_V1
+from aftersales_core.policies.deadlines_v3_settings import SETTINGS_V3, DeadlineSettingsV3
 
 
 def breach(**overrides: Any) -> JSON:
@@ -91,3 +95,33 @@ def test_a_breach_approves_in_policy_returns_expires_or_climbs_the_ladder(
 def test_the_watchdog_is_not_a_breach_policy_matter() -> None:
     with pytest.raises(InvalidCommandError, match="case_type"):
         evaluate("deadlines.breach", breach(case_type="order", action="open_complaint"))
+
+
+FULL_LADDER = ("supervisor", "platform_arbitration", "regulator")
+
+
+@pytest.mark.parametrize(
+    ("ladder", "escalations", "level"),
+    [
+        # a hand escalation above a step of the book's ladder: the next step above it, never
+        # back down to the step skipped (the complaint refuses an escalation that does not climb)
+        (FULL_LADDER, ["platform_arbitration"], "regulator"),
+        (FULL_LADDER, [], "supervisor"),
+        (("supervisor", "regulator"), ["platform_arbitration"], "regulator"),
+        (("supervisor", "regulator"), ["supervisor"], "regulator"),
+        # at or above the top of the book's ladder: the breach escalates no further
+        (("supervisor",), ["platform_arbitration"], None),
+        (FULL_LADDER, ["regulator"], None),
+    ],
+)
+def test_a_breach_escalates_above_the_highest_level_reached(
+    ladder: tuple[str, ...], escalations: list[str], level: str | None
+) -> None:
+    settings = replace(SETTINGS_V1, complaint_ladder=ladder)
+    decision = decide(breach(case_type="complaint", name="resolution", action="escalate",
+                             escalations=escalations), settings, 1)
+    assert decision.details["level"] == level
+    assert decision.outcome == ("escalate" if level else "none")
+    assert settings.at_the_top(escalations) is (level is None)
+    v3: DeadlineSettingsV3 = replace(SETTINGS_V3, complaint_ladder=ladder)
+    assert v3.at_the_top(escalations) is (level is None)  # deadlines v3 to v5 wait on it

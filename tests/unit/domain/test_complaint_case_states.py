@@ -13,11 +13,17 @@ from hypothesis.stateful import initialize, invariant, precondition, rule
 
 from aftersales_core.domain.complaints import (
     ESCALATION_LEVELS,
+    REFUNDS,
     RESOLUTIONS,
     ComplaintCase,
     ComplaintStatus,
 )
-from aftersales_core.errors import IllegalTransitionError, InvalidCommandError
+from aftersales_core.errors import (
+    DomainError,
+    IllegalTransitionError,
+    InvalidCommandError,
+    RefundCapExceededError,
+)
 from aftersales_core.money import Money
 from aftersales_core.personal import PersonalData
 from tests.unit.domain import builders as b
@@ -113,6 +119,9 @@ class ComplaintCaseMachine(CaseMachine):
         if self.attempt(lambda: self.case.propose(b.AGENT, resolution, amount, None, self.now)):
             assert resolution in RESOLUTIONS
             assert self.case.proposal == {"resolution": resolution, "amount": amount, "note": None}
+            # only a refund carries an amount, and it pays something
+            assert (amount is not None) == (resolution in REFUNDS)
+            assert amount is None or not (amount.is_zero() or amount.is_negative())
 
     def do_respond(self, data: st.DataObject) -> None:
         accepted = data.draw(st.booleans(), "accepted")
@@ -120,8 +129,16 @@ class ComplaintCaseMachine(CaseMachine):
 
     def do_escalate(self, data: st.DataObject) -> None:
         level = data.draw(st.sampled_from([*ESCALATION_LEVELS, "ceo"]), "level")
+        before = list(self.case.escalations)
+        status = self.case.status
         if self.attempt(lambda: self.case.escalate(b.AGENT, level, "angry", self.now)):
             assert self.case.escalations[-1] == level
+            assert all(ESCALATION_LEVELS.index(level) > ESCALATION_LEVELS.index(e) for e in before)
+        elif level in ESCALATION_LEVELS and status in (*WORKED, S.PROPOSED, S.ACCEPTED):
+            assert before, "a first escalation to a known level was refused"
+            highest = max(before, key=ESCALATION_LEVELS.index)
+            assert type(self.last_error) is DomainError
+            assert f"already escalated to {highest}" in str(self.last_error)
 
     def do_resolve(self, data: st.DataObject) -> None:
         refund = data.draw(st.none() | st.just(str(uuid4())), "refund case")
@@ -255,8 +272,10 @@ class ComplaintCaseMachine(CaseMachine):
         assert (self.case.acknowledged_at is not None) == answered
 
     @invariant()
-    def every_escalation_names_a_known_level(self) -> None:
+    def every_escalation_names_a_known_level_and_climbs_the_ladder(self) -> None:
         assert set(self.case.escalations) <= set(ESCALATION_LEVELS)
+        ranks = [ESCALATION_LEVELS.index(level) for level in self.case.escalations]
+        assert ranks == sorted(set(ranks))
         escalated = [e for e in self.events if isinstance(e, ComplaintCase.Escalated)]
         assert len(self.case.escalations) == len(escalated)
 
@@ -331,6 +350,68 @@ def test_a_refund_proposal_needs_a_non_negative_amount() -> None:
         case.propose(b.AGENT, "refund", None, None, at(2))
     with pytest.raises(InvalidCommandError):
         case.propose(b.AGENT, "apology", Money.of("-1.00", "EUR"), None, at(2))
+
+
+@pytest.mark.parametrize("resolution", ["refund", "partial_refund"])
+@pytest.mark.parametrize("amount", ["0.00", "-5.00"])
+def test_a_refund_proposal_that_pays_nothing_is_invalid(resolution: str, amount: str) -> None:
+    case = worked_complaint()
+    case.collect_events()
+    with pytest.raises(InvalidCommandError, match=r"^amount: .*more than nothing"):
+        case.propose(b.AGENT, resolution, Money.of(amount, "EUR"), None, at(2))
+    assert case.status == S.ACKNOWLEDGED and not case.pending_events
+
+
+@pytest.mark.parametrize("resolution", ["apology", "coupon", "reship"])
+def test_a_proposal_that_is_not_a_refund_carries_no_amount(resolution: str) -> None:
+    case = worked_complaint()
+    with pytest.raises(InvalidCommandError, match=f"^amount: a {resolution} proposal has no"):
+        case.propose(b.AGENT, resolution, Money.of("10.00", "EUR"), None, at(2))
+    case.propose(b.AGENT, resolution, None, None, at(2))
+    assert case.proposal == {"resolution": resolution, "amount": None, "note": None}
+
+
+@pytest.mark.parametrize(("amount", "left", "ok"), [
+    ("100.00", "100.00", True), ("100.01", "100.00", False), ("150.00", "100.00", False),
+    ("0.01", "0.00", False),
+])
+def test_a_refund_proposal_pays_no_more_than_is_left_to_refund(
+    amount: str, left: str, ok: bool
+) -> None:
+    case = worked_complaint()
+    propose = lambda: case.propose(  # noqa: E731
+        b.AGENT, "partial_refund", Money.of(amount, "EUR"), None, at(2),
+        refundable=Money.of(left, "EUR"))
+    if ok:
+        propose()
+        assert case.status == S.PROPOSED
+    else:
+        with pytest.raises(RefundCapExceededError, match=rf"what is left to refund .*{left}"):
+            propose()
+        assert case.status == S.ACKNOWLEDGED
+
+
+def test_an_escalation_climbs_the_ladder_and_may_skip_a_step() -> None:
+    case = worked_complaint()
+    case.escalate(b.AGENT, "platform_arbitration", "no answer", at(2))
+    for level in ("supervisor", "platform_arbitration"):
+        with pytest.raises(DomainError, match="already escalated to platform_arbitration"):
+            case.escalate(b.AGENT, level, "again", at(3))
+    case.escalate(b.AGENT, "regulator", "still no answer", at(3))
+    assert case.escalations == ["platform_arbitration", "regulator"]
+    with pytest.raises(DomainError, match="already escalated to regulator"):
+        case.escalate(b.AGENT, "regulator", "again", at(4))
+
+
+def test_a_reopened_complaint_climbs_on_from_where_it_was() -> None:
+    case = worked_complaint()
+    case.escalate(b.AGENT, "supervisor", "no answer", at(2))
+    case.resolve(b.AGENT, "done", None, at(3))
+    case.reopen(b.CUSTOMER, "broke again", at(4))
+    case.triage(b.triage(), at(4))
+    with pytest.raises(DomainError, match="already escalated to supervisor"):
+        case.escalate(b.AGENT, "supervisor", "again", at(5))
+    case.escalate(b.AGENT, "platform_arbitration", "again", at(5))
 
 
 def test_a_filed_complaint_must_be_triaged_before_anything_else() -> None:

@@ -194,3 +194,16 @@ def test_the_days_a_merchant_opens_are_published_as_the_working_days_the_engine_
     text = publish(published, lang, "md", SOURCE)
     for words in OPEN_DAYS[lang]:
         assert words in text, text
+
+
+@pytest.mark.parametrize("lang", ["en", "zh-CN"])
+def test_escalation_is_asked_for_in_a_message_and_done_by_staff(lang: str) -> None:
+    """A customer may not escalate a complaint themselves (the access matrix denies their
+    EscalateComplaint): the policy says they ask for it in a message and staff escalate it."""
+    text = publish(book(), lang, "md", SOURCE)
+    if lang == "en":
+        assert "ask for this at any time" not in text
+        assert "say so in a message about your complaint, and our team will move it up" in text
+    else:
+        assert "随时要求升级" not in text
+        assert "在投诉留言中要求升级" in text and "由我们的工作人员为您升级" in text
