@@ -34,10 +34,14 @@ def decide(inputs: JSON, settings: DeadlineSettings, version: int) -> PolicyDeci
         outcome, rule = BreachOutcome.AUTO_APPROVE, "breach.auto_approve"
         reason = f"{missed}: eligibility approved it, so it is approved automatically"
     elif case_type == "complaint":
-        # the next step of the book's ladder above the highest level reached (by hand too):
-        # an escalation never goes down or sideways (the complaint refuses it)
-        higher = [lvl for lvl in settings.complaint_ladder if above(lvl, escalations)]
-        if not settings.at_the_top(escalations) and higher:
+        if version >= 2:  # the next step of the book's ladder above the highest level reached
+            # (by hand too): an escalation never goes down or sideways (the complaint refuses)
+            higher = [lvl for lvl in settings.complaint_ladder if above(lvl, escalations)]
+            top = settings.beyond_the_ladder(escalations)
+        else:  # v1: the first step not among the levels (down, after a skip by hand)
+            higher = [lvl for lvl in settings.complaint_ladder if lvl not in escalations]
+            top = settings.at_the_top(escalations)
+        if not top and higher:
             level, outcome, rule = higher[0], BreachOutcome.ESCALATE, "breach.complaint_ladder"
             reason = f"{missed}: escalated to {level}"
         else:
@@ -64,3 +68,11 @@ def decide(inputs: JSON, settings: DeadlineSettings, version: int) -> PolicyDeci
 @policy(POLICY_ID, 1, settings=SETTINGS_V1)
 def deadlines_breach_v1(inputs: JSON, settings: DeadlineSettings) -> PolicyDecision:
     return decide(inputs, settings, 1)
+
+
+@policy(POLICY_ID, 2, settings=SETTINGS_V1)
+def deadlines_breach_v2(inputs: JSON, settings: DeadlineSettings) -> PolicyDecision:
+    """v2: a missed complaint deadline escalates to the next step of the ladder above the
+    highest level reached; v1 took the first step not reached, which went down after a hand
+    escalation had skipped one (supervisor after platform arbitration)."""
+    return decide(inputs, settings, 2)

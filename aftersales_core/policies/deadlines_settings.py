@@ -59,7 +59,13 @@ class DeadlineSettings:
         return self.us_refund if market == US_MARKET else self.default_refund
 
     def at_the_top(self, escalations: list[str]) -> bool:
-        """Escalated as far as deadlines take a complaint (or further, by hand)."""
+        """Escalated as far as deadlines take a complaint (or further, by hand): the ladder's
+        last step or the regulator among the levels (deadlines v1-v4, deadlines.breach v1)."""
+        return any(level in escalations for level in (self.complaint_ladder[-1], "regulator"))
+
+    def beyond_the_ladder(self, escalations: list[str]) -> bool:
+        """No step of the ladder above the highest level reached (deadlines v5,
+        deadlines.breach v2: an escalation only climbs, by hand too)."""
         return not above(self.complaint_ladder[-1], escalations)
 
 

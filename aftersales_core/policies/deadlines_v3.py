@@ -167,10 +167,12 @@ def _pauses(read: Reader) -> list[Pause]:
     return pauses
 
 
-def _complaint(read: Reader, plan: Plan, s: DeadlineSettingsV3, whole_days: bool = False
-               ) -> None:
+def _complaint(read: Reader, plan: Plan, s: DeadlineSettingsV3, whole_days: bool = False,
+               climbing: bool = False) -> None:
     """``whole_days`` (v5): a resolution target of whole days on the calendar clock is counted
-    as days, to the end of the last one in the buyer's zone (ServiceLevels.resolution_due)."""
+    as days, to the end of the last one in the buyer's zone (ServiceLevels.resolution_due);
+    ``climbing`` (v5): no escalated target once no step of the ladder is above the highest
+    level reached (v3, v4: once its last step or the regulator is among the levels)."""
     levels = s.service_levels
     channel = read.text("channel", COMPLAINT_CHANNELS)
     priority = read.text("priority", PRIORITIES)
@@ -211,7 +213,8 @@ def _complaint(read: Reader, plan: Plan, s: DeadlineSettingsV3, whole_days: bool
         plan.add(counted.due, DeadlineAction.ESCALATE, "deadline.resolution",
                  counted.words(priority, clock, market, note), counted.to_json() or None)
         return
-    if s.at_the_top(read.strings("escalations")):
+    escalations = read.strings("escalations")
+    if s.beyond_the_ladder(escalations) if climbing else s.at_the_top(escalations):
         plan.wait("deadline.resolution_escalated", "none: escalated as far as it goes")
         return
     hours = s.escalated_resolution_hours
@@ -259,7 +262,8 @@ def _order(read: Reader, plan: Plan, s: DeadlineSettingsV3, kind: str) -> None:
 
 
 def decide(inputs: JSON, settings: DeadlineSettingsV3, version: int,
-           hold: HoldRule = later_of_the_two, whole_days: bool = False) -> PolicyDecision:
+           hold: HoldRule = later_of_the_two, whole_days: bool = False,
+           climbing: bool = False) -> PolicyDecision:
     read = Reader(POLICY_ID, inputs)
     case_type = read.text("case_type", CASE_TYPES)
     findings, planned = Findings(), list[JSON]()
@@ -271,7 +275,7 @@ def decide(inputs: JSON, settings: DeadlineSettingsV3, version: int,
             elif case_type == "return":
                 _return(read, plan, settings, hold)
             elif case_type == "complaint":
-                _complaint(read, plan, settings, whole_days)
+                _complaint(read, plan, settings, whole_days, climbing)
             else:
                 _refund(read, plan, settings)
     except NoOpenHoursError as error:

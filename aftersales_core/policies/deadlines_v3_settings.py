@@ -36,6 +36,10 @@ class DeadlineSettingsV3:
         return for_market(self.refund_markets, market, self.refund_default)
 
     def at_the_top(self, escalations: list[str]) -> bool:
+        return any(level in escalations for level in (self.complaint_ladder[-1], "regulator"))
+
+    def beyond_the_ladder(self, escalations: list[str]) -> bool:
+        """No step of the ladder above the highest level reached (v5: escalations climb)."""
         return not above(self.complaint_ladder[-1], escalations)
 
 

@@ -6,7 +6,9 @@ same code and settings): on the calendar clock a resolution target of whole days
 time zone (the order's ``buyer_timezone``, else the market's default), as SPEC counts every
 period of days, later by the time the clock stopped while the desk waited on the customer; the
 deadline records the zone and the last day. v4 ran 168 hours from the filing. Targets in hours
-that are not whole days, and the desk's business hours, run as before.
+that are not whole days, and the desk's business hours, run as before. Also: no escalated
+resolution target once no step of the ladder is above the highest level reached (escalations
+only climb: deadlines.breach v2); v4 stopped once the last step or the regulator was reached.
 """
 
 from __future__ import annotations
@@ -21,4 +23,5 @@ from aftersales_core.policies.registry import policy
 
 @policy(POLICY_ID, 5, settings=SETTINGS_V3)
 def deadlines_v5(inputs: JSON, settings: DeadlineSettingsV3) -> PolicyDecision:
-    return decide(inputs, settings, 5, hold=released_after_the_term, whole_days=True)
+    return decide(inputs, settings, 5, hold=released_after_the_term, whole_days=True,
+                  climbing=True)

@@ -175,6 +175,7 @@ BINDINGS: Mapping[tuple[str, int], Callable[[Book], Any]] = MappingProxyType({
     ("deadlines", 4): deadlines_v3_settings,  # the same settings: the refund's hold changed
     ("deadlines", 5): deadlines_v3_settings,  # the same settings: resolution days counted
     ("deadlines.breach", 1): breach_v1,
+    ("deadlines.breach", 2): breach_v1,  # the same settings: the ladder only climbs
 })
 
 

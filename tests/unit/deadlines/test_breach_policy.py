@@ -117,11 +117,22 @@ FULL_LADDER = ("supervisor", "platform_arbitration", "regulator")
 def test_a_breach_escalates_above_the_highest_level_reached(
     ladder: tuple[str, ...], escalations: list[str], level: str | None
 ) -> None:
+    """v2 (and deadlines v5, which stops scheduling escalated targets at the same point)."""
     settings = replace(SETTINGS_V1, complaint_ladder=ladder)
     decision = decide(breach(case_type="complaint", name="resolution", action="escalate",
-                             escalations=escalations), settings, 1)
+                             escalations=escalations), settings, 2)
     assert decision.details["level"] == level
     assert decision.outcome == ("escalate" if level else "none")
-    assert settings.at_the_top(escalations) is (level is None)
+    assert settings.beyond_the_ladder(escalations) is (level is None)
     v3: DeadlineSettingsV3 = replace(SETTINGS_V3, complaint_ladder=ladder)
-    assert v3.at_the_top(escalations) is (level is None)  # deadlines v3 to v5 wait on it
+    assert v3.beyond_the_ladder(escalations) is (level is None)  # deadlines v5 waits on it
+
+
+def test_v1_still_decides_as_recorded_going_down_after_a_skip() -> None:
+    """Recorded v1 decisions re-run to the same result: after a hand escalation that skipped
+    the supervisor, v1 took the first step not reached (the supervisor, a step down)."""
+    escalated = breach(case_type="complaint", name="resolution", action="escalate",
+                       escalations=["platform_arbitration"])
+    full = replace(SETTINGS_V1, complaint_ladder=FULL_LADDER)
+    assert decide(escalated, full, 1).details["level"] == "supervisor"
+    assert decide(escalated, full, 2).details["level"] == "regulator"
