@@ -92,6 +92,9 @@ def schedule_inputs(
             source = _in(batch, ReturnCase, UUID(aggregate.source_case_id), find)
             carried = source.deadlines.get("refund") if isinstance(source, ReturnCase) else None
             inherited = carried.due_at.isoformat() if carried else None
+        own = aggregate.deadlines.get("refund")
+        if inherited is None and own is not None and aggregate.failed_at is not None:
+            inherited = own.due_at.isoformat()  # after a failed payment: its own due time
         return {
             "case_type": "refund",
             "wanted": items,

@@ -101,6 +101,7 @@ class RefundCase(CaseRules, DeadlineRules, Aggregate):
         self.attempts = 0
         self.provider_ref: str | None = None
         self.failures: list[str] = []
+        self.failed_at: datetime | None = None  # the last failed payment
         self.escalations: list[str] = []
         self.deadlines: dict[str, Deadline] = {}
 
@@ -205,11 +206,16 @@ class RefundCase(CaseRules, DeadlineRules, Aggregate):
     @event("Failed", topic="aftersales.refund.Failed")
     def _failed(self, error: str, by: str, role: str, timestamp: datetime) -> None:
         self.failures.append(error)
+        self.failed_at = timestamp
 
     # ---- deadlines (SPEC §3.3; bookkeeping in domain/deadlines.py) -------------------------
     def deadlines_wanted(self) -> dict[str, datetime]:
+        """Until it is issued; and again after a failed payment (the money did not move: the
+        refund is still owed by the same due time, deadlines v5), until it is issued again."""
         if self.status in (S.REQUESTED, S.AWAITING_APPROVAL, S.APPROVED):
             return {"refund": self.created_on}
+        if self.status == S.FAILED and self.failed_at is not None:
+            return {"refund": self.failed_at}
         return {}
 
     def _deadline_left(self, name: str) -> tuple[DeadlineState, str]:

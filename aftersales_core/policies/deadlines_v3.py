@@ -167,12 +167,11 @@ def _pauses(read: Reader) -> list[Pause]:
     return pauses
 
 
-def _complaint(read: Reader, plan: Plan, s: DeadlineSettingsV3, whole_days: bool = False,
-               climbing: bool = False) -> None:
-    """``whole_days`` (v5): a resolution target of whole days on the calendar clock is counted
-    as days, to the end of the last one in the buyer's zone (ServiceLevels.resolution_due);
-    ``climbing`` (v5): no escalated target once no step of the ladder is above the highest
-    level reached (v3, v4: once its last step or the regulator is among the levels)."""
+def _complaint(read: Reader, plan: Plan, s: DeadlineSettingsV3, v5: bool = False) -> None:
+    """v5: a resolution target of whole days on the calendar clock is counted as days, to the
+    end of the last one in the buyer's zone (ServiceLevels.resolution_due); and no escalated
+    target once no step of the ladder is above the highest level reached (v3, v4: once its
+    last step or the regulator is among the levels)."""
     levels = s.service_levels
     channel = read.text("channel", COMPLAINT_CHANNELS)
     priority = read.text("priority", PRIORITIES)
@@ -200,7 +199,7 @@ def _complaint(read: Reader, plan: Plan, s: DeadlineSettingsV3, whole_days: bool
     if plan.name == "resolution":
         start = read.optional_time("opened_at") or plan.since
         hours = levels.resolution_hours[priority]
-        if not whole_days:
+        if not v5:
             due = levels.due(start, hours, market, pauses)
             plan.add(due, DeadlineAction.ESCALATE, "deadline.resolution",
                      f"resolution within {hours} hours for {priority}, in {clock}{note}")
@@ -214,7 +213,7 @@ def _complaint(read: Reader, plan: Plan, s: DeadlineSettingsV3, whole_days: bool
                  counted.words(priority, clock, market, note), counted.to_json() or None)
         return
     escalations = read.strings("escalations")
-    if s.beyond_the_ladder(escalations) if climbing else s.at_the_top(escalations):
+    if s.beyond_the_ladder(escalations) if v5 else s.at_the_top(escalations):
         plan.wait("deadline.resolution_escalated", "none: escalated as far as it goes")
         return
     hours = s.escalated_resolution_hours
@@ -234,14 +233,17 @@ def _hours(span: timedelta) -> str:
     return f"{hours:.1f} hours" if hours % 1 else f"{int(hours)} hours"
 
 
-def _refund(read: Reader, plan: Plan, s: DeadlineSettingsV3) -> None:
+def _refund(read: Reader, plan: Plan, s: DeadlineSettingsV3, own_due: bool = False) -> None:
+    """``own_due`` (v5): a refund not from a return carries its own earlier due time too (after
+    a failed payment the refund is owed again, by the same time)."""
     if plan.name != "refund":
         raise read.error("wanted", f"names {plan.name!r}, not a refund deadline")
-    read.text("source", REFUND_SOURCES)
+    source = read.text("source", REFUND_SOURCES)
     carried = read.optional_time("inherited_due_at")
     if carried is not None:
-        plan.add(carried, DeadlineAction.ESCALATE, "deadline.refund",
-                 "the refund deadline of the return it settles")
+        why = "the refund deadline of the return it settles" if source == "return" or \
+            not own_due else "its own due time: a failed payment does not restart the term"
+        plan.add(carried, DeadlineAction.ESCALATE, "deadline.refund", why)
         return
     market = read.market()
     term = s.refund_term(market)
@@ -262,8 +264,7 @@ def _order(read: Reader, plan: Plan, s: DeadlineSettingsV3, kind: str) -> None:
 
 
 def decide(inputs: JSON, settings: DeadlineSettingsV3, version: int,
-           hold: HoldRule = later_of_the_two, whole_days: bool = False,
-           climbing: bool = False) -> PolicyDecision:
+           hold: HoldRule = later_of_the_two, v5: bool = False) -> PolicyDecision:
     read = Reader(POLICY_ID, inputs)
     case_type = read.text("case_type", CASE_TYPES)
     findings, planned = Findings(), list[JSON]()
@@ -275,9 +276,9 @@ def decide(inputs: JSON, settings: DeadlineSettingsV3, version: int,
             elif case_type == "return":
                 _return(read, plan, settings, hold)
             elif case_type == "complaint":
-                _complaint(read, plan, settings, whole_days, climbing)
+                _complaint(read, plan, settings, v5)
             else:
-                _refund(read, plan, settings)
+                _refund(read, plan, settings, own_due=v5)
     except NoOpenHoursError as error:
         raise read.error("wanted", str(error)) from None
     if not findings.reasons:

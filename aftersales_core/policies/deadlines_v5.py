@@ -9,6 +9,8 @@ deadline records the zone and the last day. v4 ran 168 hours from the filing. Ta
 that are not whole days, and the desk's business hours, run as before. Also: no escalated
 resolution target once no step of the ladder is above the highest level reached (escalations
 only climb: deadlines.breach v2); v4 stopped once the last step or the regulator was reached.
+And a refund whose payment failed is owed again by its own due time (v4: the deadline was met
+at the first issue, and a failed refund had none).
 """
 
 from __future__ import annotations
@@ -23,5 +25,4 @@ from aftersales_core.policies.registry import policy
 
 @policy(POLICY_ID, 5, settings=SETTINGS_V3)
 def deadlines_v5(inputs: JSON, settings: DeadlineSettingsV3) -> PolicyDecision:
-    return decide(inputs, settings, 5, hold=released_after_the_term, whole_days=True,
-                  climbing=True)
+    return decide(inputs, settings, 5, hold=released_after_the_term, v5=True)

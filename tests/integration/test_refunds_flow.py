@@ -266,3 +266,25 @@ def test_a_cancellation_after_delivery_opens_its_refund_for_a_supervisor(app: Se
     approval = at_home.decisions[-1]
     assert approval.outcome == "needs_supervisor" and "approval.review" in approval.rules
     assert any("o-home-outbound was delivered" in reason for reason in approval.reasons)
+
+
+def test_a_failed_payment_leaves_the_refund_owed_by_its_due_time(app: Services) -> None:
+    """The deadline is met when the refund is issued; a payment that then fails moved no
+    money, so the refund is owed again by the same due time (it escalates when missed), and
+    met again when issued again (found cold: a failed refund had no deadline at all)."""
+    delivered_order(app)
+    refund = goodwill(app, "10.00")
+    due = app.store.load(RefundCase, refund.id).deadlines["refund"].due_at
+    payments = caller(app, "payments-1")
+    app.refunds.issue(payments, case_id=refund.id, at=AT + timedelta(hours=1))
+    assert app.store.load(RefundCase, refund.id).deadlines["refund"].state == "met"
+    app.refunds.record_failed(payments, case_id=refund.id, error="psp declined",
+                              at=AT + timedelta(days=1))
+    again = app.store.load(RefundCase, refund.id).deadlines["refund"]
+    assert (again.is_open, again.due_at) == (True, due)
+    assert "a failed payment does not restart the term" in again.basis
+    fired = app.deadlines.fire(caller(app, "system.scheduler"), refund.id,
+                               due + timedelta(microseconds=1))
+    assert [(f.name, f.action) for f in fired] == [("refund", "escalate")]
+    app.refunds.issue(payments, case_id=refund.id, at=due + timedelta(days=1))
+    assert app.store.load(RefundCase, refund.id).deadlines["refund"].state != "open"
