@@ -13,6 +13,7 @@ from aftersales_core.application.store import Store, check_opening, unknown_orde
 from aftersales_core.application.unit_of_work import UnitOfWork
 from aftersales_core.domain.actor import Actor
 from aftersales_core.domain.base import require_aware
+from aftersales_core.domain.complaints import ComplaintCase
 from aftersales_core.domain.ids import order_aggregate_id
 from aftersales_core.domain.order import Order
 from aftersales_core.domain.refunds import RefundCase
@@ -42,6 +43,12 @@ class RefundService:
         goodwill: Decimal | None = None,
     ) -> CommandResult:
         principal = self.access.may_try(caller, "RequestRefund")
+        if not lines and amount is None and goodwill is None:
+            # SPEC 4.3: "lines or amount"; a request naming neither refunded nothing (it was
+            # stored as a rejected refund of 0.00)
+            raise InvalidCommandError("lines, amount or goodwill: a refund request names what "
+                                      "to refund (lines of the order, an amount, or a "
+                                      "goodwill amount)")
         order = self.store.placed_order(order_id)
         grant = self.access.require(
             caller,
@@ -92,6 +99,8 @@ class RefundService:
             raise InvalidCommandError(f"source must be one of {', '.join(SOURCES)}: {source!r}")
         if self.store.exists(case_id):
             raise AlreadyExistsError(f"refund case {case_id} exists already")
+        if source == "complaint" and source_case_id is not None:
+            self._source_complaint(source_case_id, order)  # one of this order's
         assert order.currency is not None and order.customer_id is not None
         for line in lines:
             if order.line(str(line["line_id"])) is None:
@@ -208,6 +217,19 @@ class RefundService:
         if case.order_id != order.order_id:
             raise InvalidCommandError(f"source_case_id: return {case_id} is not one of order "
                                       f"{order.order_id}'s")
+        return case
+
+    def _source_complaint(self, source_case_id: str, order: Order) -> ComplaintCase:
+        """The complaint a refund of ``order`` names as its source: one about that order."""
+        try:
+            case_id = UUID(source_case_id)
+        except ValueError:
+            raise InvalidCommandError(f"source_case_id: {source_case_id!r} is not a case id "
+                                      "(a UUID)") from None
+        case = self.store.load(ComplaintCase, case_id)  # unknown: exit 3, as any unknown case
+        if case.order_id != order.order_id:
+            raise InvalidCommandError(f"source_case_id: complaint {case_id} is not about order "
+                                      f"{order.order_id}")
         return case
 
     def approve(self, caller: Caller, case_id: UUID, at: datetime) -> CommandResult:

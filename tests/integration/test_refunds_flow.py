@@ -288,3 +288,30 @@ def test_a_failed_payment_leaves_the_refund_owed_by_its_due_time(app: Services) 
     assert [(f.name, f.action) for f in fired] == [("refund", "escalate")]
     app.refunds.issue(payments, case_id=refund.id, at=due + timedelta(days=1))
     assert app.store.load(RefundCase, refund.id).deadlines["refund"].state != "open"
+
+
+def test_a_refund_request_names_what_to_refund_and_a_complaint_of_its_order(
+        app: Services) -> None:
+    """SPEC 4.3: RequestRefund names "lines or amount": a request naming nothing stored a
+    rejected refund of 0.00 (now invalid, nothing stored); a complaint named as the source
+    must be one about the order, as a return must."""
+    delivered_order(app, "o-1")
+    delivered_order(app, "o-2")
+    elsewhere = uuid4()
+    app.complaints.file(caller(app, "customer-c-1"), elsewhere, "email", "service", "late", AT,
+                        order_id="o-2")
+    before = app.store.recorder.max_notification_id()
+    with pytest.raises(InvalidCommandError, match="lines, amount or goodwill"):
+        app.refunds.request(caller(app, "agent-1"), uuid4(), "o-1", "goodwill", "x", AT)
+    for source_case_id, words in (("no-such", "source_case_id: 'no-such' is not a case id"),
+                                  (str(elsewhere), "is not about order o-1")):
+        with pytest.raises(InvalidCommandError, match=words):
+            app.refunds.request(caller(app, "agent-1"), uuid4(), "o-1", "complaint", "x", AT,
+                                source_case_id=source_case_id, amount=Decimal("1.00"))
+    assert app.store.recorder.max_notification_id() == before
+    mine = uuid4()
+    app.complaints.file(caller(app, "customer-c-1"), mine, "email", "service", "late", AT,
+                        order_id="o-1")
+    done = app.refunds.request(caller(app, "agent-1"), uuid4(), "o-1", "complaint", "x", AT,
+                               source_case_id=str(mine), amount=Decimal("1.00"))
+    assert done.status == "approved"
