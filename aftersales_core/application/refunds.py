@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 from aftersales_core.application.access import Access, Caller
@@ -21,6 +21,8 @@ from aftersales_core.domain.returns import ReturnCase
 from aftersales_core.errors import AlreadyExistsError, InvalidCommandError
 from aftersales_core.money import Money
 from aftersales_core.policies.refund_ledger import INPUT, refunded_by_component
+
+C = TypeVar("C", ReturnCase, ComplaintCase)  # a case a refund may name as its source
 
 SOURCES = ("return", "complaint", "logistics_exception", "cancellation", "goodwill", "exchange")
 
@@ -208,28 +210,27 @@ class RefundService:
 
     def _source_return(self, source_case_id: str, order: Order) -> ReturnCase:
         """The return a refund of ``order`` names as its source: one of that order's."""
-        try:
-            case_id = UUID(source_case_id)
-        except ValueError:
-            raise InvalidCommandError(f"source_case_id: {source_case_id!r} is not a case id "
-                                      "(a UUID)") from None
-        case = self.store.load(ReturnCase, case_id)  # unknown: exit 3, as any unknown case
-        if case.order_id != order.order_id:
-            raise InvalidCommandError(f"source_case_id: return {case_id} is not one of order "
-                                      f"{order.order_id}'s")
-        return case
+        return self._source_case(ReturnCase, source_case_id, order, "return {} is not one of "
+                                 "order {}'s")
 
     def _source_complaint(self, source_case_id: str, order: Order) -> ComplaintCase:
         """The complaint a refund of ``order`` names as its source: one about that order."""
+        return self._source_case(ComplaintCase, source_case_id, order, "complaint {} is not "
+                                 "about order {}")
+
+    def _source_case(self, cls: type[C], source_case_id: str, order: Order, foreign: str) -> C:
+        """The case of kind ``cls`` named by ``source_case_id``: a UUID (else invalid), an
+        existing case (else unknown: exit 3, as any unknown case), of ``order`` (else invalid,
+        ``foreign`` naming the case and the order)."""
         try:
             case_id = UUID(source_case_id)
         except ValueError:
             raise InvalidCommandError(f"source_case_id: {source_case_id!r} is not a case id "
                                       "(a UUID)") from None
-        case = self.store.load(ComplaintCase, case_id)  # unknown: exit 3, as any unknown case
+        case = self.store.load(cls, case_id)
         if case.order_id != order.order_id:
-            raise InvalidCommandError(f"source_case_id: complaint {case_id} is not about order "
-                                      f"{order.order_id}")
+            raise InvalidCommandError("source_case_id: " + foreign.format(case_id,
+                                                                          order.order_id))
         return case
 
     def approve(self, caller: Caller, case_id: UUID, at: datetime) -> CommandResult:
