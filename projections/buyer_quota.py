@@ -97,12 +97,21 @@ class BuyerQuotas(Projection):
         """An order cancelled before its goods cleared customs: its use is given back (the
         ``remaining`` rises; ``used`` keeps the use that happened; an entry of kind
         ``released`` says why)."""
+        self._remaining(event, tx, 1, "released")
+
+    @handles("aftersales.quota.Rebooked")
+    def rebooked(self, event: Event, tx: Transaction) -> None:
+        """A release taken back (the goods cleared customs after all): ``remaining`` falls
+        again; an entry of kind ``rebooked``."""
+        self._remaining(event, tx, -1, "rebooked")
+
+    def _remaining(self, event: Event, tx: Transaction, sign: int, kind: str) -> None:
         row = tx.one(self.sql("SELECT remaining FROM {buyer_quota} WHERE quota_id = ?"),
                      (event["subject"],))
         if row is None:
             return
         tx.execute(self.sql("UPDATE {buyer_quota} SET remaining = ?, updated_at = ? "
                             "WHERE quota_id = ?"),
-                   (str(Decimal(row[0]) + Decimal(event["data"]["amount"])), event["time"],
-                    event["subject"]))
-        self._entry(event, tx, "released")
+                   (str(Decimal(row[0]) + sign * Decimal(event["data"]["amount"])),
+                    event["time"], event["subject"]))
+        self._entry(event, tx, kind)

@@ -87,6 +87,22 @@ def release_quota_use(app: Finds, order: Order, effects: list[str]) -> list[Aggr
     return [ledger]
 
 
+def rebook_quota_use(app: Finds, order: Order, effects: list[str]) -> list[Aggregate]:
+    """A customs release that came in after the order's cancellation gave its quota use back:
+    the goods cleared customs, so they were imported and the use stands again (upstream
+    topics are not ordered with each other). Returns the ledger when it changed."""
+    ledger = order_quota(app, order)
+    if ledger is None or order.customs_released_at is None:
+        return []
+    taken = ledger.rebook(order.order_id, "the goods cleared customs (a release scan that "
+                          "came in after the cancellation)", order.modified_on)
+    if taken is None:
+        return []
+    effects.append(f"quota {ledger.year}: {taken} used again (the goods cleared customs "
+                   f"after all), {ledger.remaining} left")
+    return [ledger]
+
+
 def quota_words(ledger: BuyerQuota, value: Money) -> str:
     """What booking ``value`` did to the year's quota, naming each limit it broke (recorded on
     the ledger's event too: the order happened, and its customs return restores what it

@@ -18,7 +18,12 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 
 from aftersales_core.application.access import Access, Caller
-from aftersales_core.application.customs import book_quota_use, receive_goods, release_quota_use
+from aftersales_core.application.customs import (
+    book_quota_use,
+    rebook_quota_use,
+    receive_goods,
+    release_quota_use,
+)
 from aftersales_core.application.logistics import EXCEPTIONS, LogisticsExceptions
 from aftersales_core.application.refunds import RefundService
 from aftersales_core.application.returns import returned_lines
@@ -327,6 +332,8 @@ class UpstreamService:
                                                        occurred_at, effects,
                                                        direction="return")
                 return moved
+            if event_type == "CustomsReleased":  # after a cancellation gave the quota back
+                return rebook_quota_use(self.store, order, effects)
             if event_type in EXCEPTIONS and order.placed:
                 return self.logistics.open_cases(order, event_id, event_type, occurred_at,
                                                  effects)

@@ -1,7 +1,8 @@
 """A buyer's annual quota for China cross-border retail imports (SPEC §3.2): ¥26,000 a year,
 used when a bonded or direct-mail order to a CN buyer is paid, restored by a valid customs
 return (goods back in the bonded zone within 45 days of release), and given back whole when the
-order is cancelled before its goods cleared customs (they were never imported: ``release``).
+order is cancelled before its goods cleared customs (they were never imported: ``release``),
+booked again when a customs release that came in late shows they did clear (``rebook``).
 One aggregate per buyer and calendar year (China time), so that every use and restoration is an
 event in the store."""
 
@@ -131,6 +132,22 @@ class BuyerQuota(Aggregate):
     def _released(self, order_id: str, amount: Decimal, reason: str,
                   timestamp: datetime) -> None:
         self.releases[order_id] = amount
+
+    def rebook(self, order_id: str, reason: str, at: datetime) -> Money | None:
+        """Take back a release: the order's goods cleared customs after all (the carrier's
+        release scan came in after the cancellation), so they were imported and the use
+        stands. Once per release; None when the order's use was not given back."""
+        given = self.releases.get(order_id)
+        if given is None:
+            return None
+        self._rebooked(order_id=order_id, amount=given, reason=reason,
+                       timestamp=max(at, self.modified_on))
+        return Money(given, self.currency)
+
+    @event("Rebooked", topic="aftersales.quota.Rebooked")
+    def _rebooked(self, order_id: str, amount: Decimal, reason: str,
+                  timestamp: datetime) -> None:
+        del self.releases[order_id]
 
     def _check(self, amount: Money) -> None:
         if amount.currency != self.currency:

@@ -367,3 +367,39 @@ def test_a_bonded_order_cancelled_before_customs_release_gives_its_quota_back(
                           "order_id": "o-kept", "reason": "too late"})
     assert not any("given back" in e for e in kept.effects)
     assert str(quota(app).remaining.amount) == "25700.00"
+
+
+def test_a_customs_release_that_came_in_after_the_cancellation_takes_the_quota_again(
+        app: Services, tmp_path: Any) -> None:
+    """Upstream topics are not ordered with each other: the carrier's release scan may arrive
+    after the cancellation gave the quota back. The goods cleared customs, so they were
+    imported: the use stands again (once), and the read model follows."""
+    bonded = [{"line_id": "1", "sku": "SERUM", "category": "cosmetics", "quantity": 1,
+               "unit_price": "300.00"}]
+    placed = order_placed("o-late", market="CN", currency="CNY", fulfilment="bonded",
+                          customer_id="c-cn", lines=bonded, shipping_fee="0.00", taxes="27.30",
+                          at=RELEASED - timedelta(days=2))
+    ingest(app, placed, order_paid(placed))
+    ingest(app, {"event_id": "o-late-x", "event_type": "OrderCancelled",
+                 "occurred_at": (RELEASED + timedelta(hours=1)).isoformat(),
+                 "order_id": "o-late", "reason": "changed my mind"})
+    assert str(quota(app).remaining.amount) == "26000.00"  # no release known yet: given back
+    [result] = ingest(app, shipment("o-late", "CustomsReleased", RELEASED))
+    assert "quota 2026: 300.00 CNY used again (the goods cleared customs after all), " \
+           "25700.00 CNY left" in result.effects
+    ledger = quota(app)
+    assert (str(ledger.released.amount), str(ledger.remaining.amount)) == ("0.00", "25700.00")
+    [again] = ingest(app, {**shipment("o-late", "CustomsReleased", RELEASED + timedelta(hours=2)),
+                           "event_id": "o-late-release-2"})
+    assert not any("used again" in e for e in again.effects)  # taken back once
+    assert str(quota(app).remaining.amount) == "25700.00"
+    db = ReadDatabase(f"sqlite:///{tmp_path / 'read.sqlite'}")
+    rebuild(db, ["buyer_quota"], store_reader(app))
+    with db.transaction() as tx:
+        row = tx.one("SELECT used, remaining FROM buyer_quota", ())
+        tx.execute("SELECT kind, amount FROM buyer_quota_entries ORDER BY position")
+        kinds = tx.cursor.fetchall()
+    db.close()
+    assert row is not None and tuple(row) == ("300.00", "25700.00")
+    assert [tuple(k) for k in kinds] == [("used", "300.00"), ("released", "300.00"),
+                                         ("rebooked", "300.00")]
