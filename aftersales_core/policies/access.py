@@ -17,6 +17,7 @@ from aftersales_core.policies.access_matrix import (
     ACCESS_V2,
     ACCESS_V3,
     ACCESS_V4,
+    ACCESS_V5,
     Condition,
     Matrix,
     Rule,
@@ -114,7 +115,7 @@ def decide(inputs: JSON, matrix: Matrix, version: int) -> PolicyDecision:
     return decision(Permission.DENY)
 
 
-def roles_for(operation: str, matrix: Matrix = ACCESS_V4) -> list[str]:
+def roles_for(operation: str, matrix: Matrix = ACCESS_V5) -> list[str]:
     """The roles that may do an operation on some condition (for messages and tests)."""
     return list(dict.fromkeys(rule.role for rule in matrix.operations.get(operation, ())))
 
@@ -145,3 +146,11 @@ def access_v4(inputs: JSON) -> PolicyDecision:
     administrator, who could then act as them (``IssueApiKey``'s ``holder_id`` and
     ``holder_is_admin`` facts; access_matrix.OPERATIONS_V4)."""
     return decide(inputs, ACCESS_V4, 4)
+
+
+@policy(POLICY_ID, 5)
+def access_v5(inputs: JSON) -> PolicyDecision:
+    """v5: v4, and staff who are the order's customer act there as its buyer: a return they
+    request on it sets none of the fields only staff set, and they do not resolve their own
+    return (access_matrix.OPERATIONS_V5)."""
+    return decide(inputs, ACCESS_V5, 5)

@@ -216,3 +216,19 @@ OPERATIONS_V4: Mapping[str, tuple[Rule, ...]] = MappingProxyType({
     "IssueApiKey": _rules(Rule("admin", ("holder_not_admin",)), Rule("admin", ("own_key",))),
 })
 ACCESS_V4 = Matrix(version=4, conditions=CONDITIONS_V4, operations=OPERATIONS_V4)
+
+# v5: a member of staff who is also the customer of an order is a buyer there (a conflict of
+# interest, SECURITY.md): they may request a return on it as any customer may, never setting
+# what only staff set (who pays the return shipping, its estimate: a returnless refund), and
+# may not resolve their own return (that requests its refund, which RequestRefund already
+# refuses them).
+STAFF_UNLESS_BUYER = (Rule(AGENT, ("not_beneficiary",)), Rule(AGENT, CUSTOMER_SETS_NONE),
+                      Rule(SUPERVISOR, ("not_beneficiary",)),
+                      Rule(SUPERVISOR, CUSTOMER_SETS_NONE))
+OPERATIONS_V5: Mapping[str, tuple[Rule, ...]] = MappingProxyType({
+    **OPERATIONS_V4,
+    "RequestReturn": _rules(Rule(CUSTOMER, ("own", *CUSTOMER_SETS_NONE)), *STAFF_UNLESS_BUYER),
+    "ResolveReturn": _rules(Rule(AGENT, ("not_beneficiary",)),
+                            Rule(SUPERVISOR, ("not_beneficiary",))),
+})
+ACCESS_V5 = Matrix(version=5, conditions=CONDITIONS_V4, operations=OPERATIONS_V5)

@@ -23,7 +23,7 @@ from aftersales_core.errors import (
     NotAuthorisedError,
     UnknownCaseError,
 )
-from tests.factories import T0, caller, delivered_order, pid, run
+from tests.factories import T0, admin, caller, delivered_order, pid, run
 
 AT = T0 + timedelta(days=5)
 TV = [{"line_id": "1", "sku": "TV", "category": "electronics", "quantity": 1,
@@ -72,6 +72,33 @@ def test_a_customer_never_sets_who_pays_the_estimate_or_the_id_and_nothing_is_st
     assert len(denials(app)) == logged + 1
     assert denials(app)[-1]["rule"] == "access.no_staff_fields"
     assert denials(app)[-1]["principal_id"] == str(buyer.principal_id)
+
+
+def test_staff_who_are_the_buyer_choose_nothing_only_staff_choose_on_their_own_order(
+        app: Services) -> None:
+    """An agent who is also customer c-1 is c-1's buyer on c-1's order (SECURITY: nobody
+    requests a return paid to themselves; a customer never chooses who pays): the estimate
+    that would make their return returnless is denied and nothing is stored; a plain return
+    goes on; they serve other customers as staff; they do not resolve their own return."""
+    delivered_order(app)
+    delivered_order(app, "o-2", customer_id="c-2")
+    app.principals.add(admin(app), "eve", ["agent", "customer"], T0,
+                       customer_id="c-1")
+    before, logged = stored(app), len(denials(app))
+    with pytest.raises(NotAuthorisedError, match="paid to themselves") as denied:
+        run(app, "eve", return_of(reason="defective", return_shipping_estimate="999.00"))
+    assert "return_shipping_estimate: only the merchant's staff" in str(denied.value)
+    assert stored(app) == before
+    assert denials(app)[-1]["rule"] == "access.no_staff_fields"
+    assert len(denials(app)) == logged + 1
+    mine = run(app, "eve", return_of(reason="damaged"))
+    assert not app.store.load(ReturnCase, mine.case_id).returnless
+    theirs = run(app, "eve", {**return_of(reason="defective", return_shipping_estimate="999.00"),
+                              "order_id": "o-2"})
+    assert app.store.load(ReturnCase, theirs.case_id).returnless
+    with pytest.raises(NotAuthorisedError, match="paid to themselves"):
+        run(app, "eve", {"command": "ResolveReturn", "case_id": str(mine.case_id),
+                         "resolution": "refund", "at": AT.isoformat()})
 
 
 def test_what_nobody_said_about_the_return_cost_is_not_assumed(app: Services) -> None:

@@ -31,7 +31,7 @@ def decide(operation: str, roles: tuple[str, ...], version: int = 3, **facts: An
 
 
 def test_v3_was_followed_by_v4() -> None:
-    assert current_version("access") == 4  # v4: erasures listed, administrators key only themselves
+    assert current_version("access") >= 4  # v4: erasures listed, administrators key only themselves
 
 
 @pytest.mark.parametrize(("operation", "fields"), GUARDED.items())
