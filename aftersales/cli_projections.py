@@ -63,7 +63,9 @@ def query(
         "--where", help="FIELD=VALUE, repeatable (all must match)")] = None,
     order_by: Annotated[str | None, typer.Option(help="a column; prefix - for descending")
                         ] = None,
-    limit: Annotated[int, typer.Option(min=1, max=1_000_000)] = 100,
+    limit: Annotated[int, typer.Option(
+        min=1, max=1_000_000, help="at most this many rows; when more match, a note on "
+                                   "stderr says so (the rows shown are complete ones)")] = 100,
     as_principal: AsPrincipal = None,
     fmt: Annotated[Format, typer.Option("--format")] = "table",
 ) -> None:
@@ -88,13 +90,21 @@ def query(
     try:
         check_query(db, name, where or [], order_by)  # the arguments first, then who asks
         scope, behind = _scope(as_principal, name, db)
-        rows = query_table(db, scope, where or [], order_by, limit)
+        rows = query_table(db, scope, where or [], order_by, limit + 1)
     except QueryError as error:
         fail(str(error))
         raise typer.Exit(exit_codes.INVALID) from None
+    more = len(rows) > limit
+    rows = rows[:limit]
     if fmt == "json":
         rows = [decode_json_columns(row, json_columns(name)) for row in rows]
-    emit_rows(rows, fmt, f"{name} ({len(rows)} rows)", db.columns(name))
+    title = f"{name} (the first {len(rows)} rows; more match)" if more else \
+        f"{name} ({len(rows)} rows)"
+    emit_rows(rows, fmt, title, db.columns(name))
+    if more:
+        errors.print(f"note: more than {limit} rows match; only the first {limit} are shown "
+                     f"(--limit N for more, up to 1000000; --order-by COLUMN for which come "
+                     "first)", highlight=False)
     if behind:
         projection = queryable_tables()[name]
         errors.print(f"note: {projection} is {behind} behind the event store: these rows "

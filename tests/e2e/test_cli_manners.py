@@ -161,3 +161,24 @@ def test_status_says_when_the_read_models_are_beyond_the_store(cli: Cli, tmp_pat
     [error] = wrong.stderr.splitlines()
     assert "beyond the event store's last position 0" in error
     assert "AFTERSALES_DATABASE_URL" in error and "projections rebuild" in error
+
+
+def test_query_says_when_more_rows_match_than_it_shows(cli: Cli) -> None:
+    """A script reading --format csv|json must not take the first rows for all of them: the
+    title and a note on stderr say more match (and how to get them)."""
+    for line in ("1", "2"):
+        one = cli.run("submit", "-", stdin=json.dumps(request_return(
+            lines=[{"line_id": line, "quantity": 1}])))
+        assert one.returncode == 0, one.stderr
+    assert cli.run("projections", "catch-up").returncode == 0
+    rows = json.loads(cli.run("query", "deadlines", "--format", "json", as_="agent-1").stdout)
+    assert len(rows) >= 2
+    cut = cli.run("query", "deadlines", "--format", "csv", "--limit", "1", as_="agent-1")
+    assert cut.returncode == 0
+    assert len(list(csv.reader(io.StringIO(cut.stdout)))) == 2  # the header and one row
+    assert "note: more than 1 rows match; only the first 1 are shown (--limit N" in cut.stderr
+    table = cli.run("query", "deadlines", "--limit", "1", as_="agent-1")
+    assert "the first 1 rows; more match" in table.stdout
+    whole = cli.run("query", "deadlines", "--format", "json", "--limit", str(len(rows)),
+                    as_="agent-1")
+    assert len(json.loads(whole.stdout)) == len(rows) and "more" not in whole.stderr
