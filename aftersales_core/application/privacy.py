@@ -187,8 +187,11 @@ class PrivacyService:
         personal: list[dict[str, Any]] = []
         customer_id_of = customer_aggregate_id(customer_id)
         found = [(customer_id_of, "customer")] if self.store.exists(customer_id_of) else []
+        held = [*found, *self.subjects.aggregates_of(customer_id)]
+        if not held:  # a mistyped id must not read as "we hold nothing about this person"
+            raise unknown_customer(customer_id)
         customer: dict[str, Any] | None = None
-        for aggregate_id, kind in [*found, *self.subjects.aggregates_of(customer_id)]:
+        for aggregate_id, kind in held:
             history = load_history(self.store, aggregate_id)
             for event in history.events:
                 for name, value in vars(event).items():

@@ -225,6 +225,8 @@ def test_who_may_erase_and_export(app: Services) -> None:
         app.privacy.erase(caller(app, "admin-of-c9"), "c-9", "my own", NOW)
     with pytest.raises(UnknownCaseError, match="nothing is held"):
         app.privacy.erase(caller(app, ADMIN), "c-never", "typo", NOW)
+    with pytest.raises(UnknownCaseError, match="nothing is held"):  # not an empty export
+        app.privacy.export(caller(app, ADMIN), "c-never", NOW)
     plant(app, customer_id="c-8", order_id="o-8")
     with pytest.raises(UnknownCaseError):  # not "denied": another customer's data is not there
         app.privacy.export(caller(app, "customer-c-8"), "c-9", NOW)
