@@ -23,6 +23,7 @@ from aftersales.settings import (
     Settings,
     eventsourcing_env,
 )
+from aftersales.store_probe import probe_postgres
 from aftersales_core.application.access import Access, DenialLog
 from aftersales_core.application.complaints import ComplaintService
 from aftersales_core.application.deadline_bookkeeping import DeadlineBookkeeping
@@ -124,6 +125,7 @@ def open_app(env: dict[str, str], attempts: int = 8, *,
     IF NOT EXISTS` ("tuple concurrently updated", or a duplicate type): the loser simply tries
     again, by which time the tables exist."""
     env = with_recorders(env)
+    probe_postgres(env)  # a wrong password or database said at once, not after the timeout
     for attempt in range(attempts):
         try:
             store = store_class(env=env)

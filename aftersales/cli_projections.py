@@ -74,7 +74,7 @@ def query(
 
     When the read models are behind the event store (no projection runner is applying what
     was submitted or ingested), a note on stderr says by how many events and what to run."""
-    from aftersales.bootstrap import build_read_db, require_store
+    from aftersales.bootstrap import build_app, build_read_db, require_store
     from aftersales.settings import Settings
     from projections.apply import ensure_schema
     from projections.catalog import all_projections, json_columns, queryable_tables
@@ -85,15 +85,18 @@ def query(
         raise typer.Exit(exit_codes.INVALID)
     settings = Settings.from_env()
     require_store(settings, read_database=True)  # before the read database is made
-    db = build_read_db(settings)
-    ensure_schema(db, all_projections())
+    app = build_app(settings, reading=True)  # a store that cannot be opened: nothing made
     try:
+        db = build_read_db(settings)
+        ensure_schema(db, all_projections())
         check_query(db, name, where or [], order_by)  # the arguments first, then who asks
-        scope, behind = _scope(as_principal, name, db)
+        scope, behind = _scope(app, as_principal, name, db)
         rows = query_table(db, scope, where or [], order_by, limit + 1)
     except QueryError as error:
         fail(str(error))
         raise typer.Exit(exit_codes.INVALID) from None
+    finally:
+        app.close()
     more = len(rows) > limit
     rows = rows[:limit]
     if fmt == "json":
@@ -112,21 +115,18 @@ def query(
                      "without a broker, aftersales projections catch-up", highlight=False)
 
 
-def _scope(name: str | None, table: str, db: ReadDatabase) -> tuple[QueryScope, str]:
+def _scope(app: Services, name: str | None, table: str, db: ReadDatabase
+           ) -> tuple[QueryScope, str]:
     """What the principal may read of ``table``, and how far its projection is behind the
     store ("" when it is not)."""
-    from aftersales.bootstrap import build_app
     from aftersales_core.errors import DomainError
     from projections.catalog import queryable_tables
 
-    app = build_app(reading=True)
     try:
         scope = app.reads.query_scope(caller_for(app, name, "QueryProjection"), table)
         return scope, describe_lag(pending_events(app, db, queryable_tables()[table]))
     except DomainError as problem:
         raise exit_for(problem) from None
-    finally:
-        app.close()
 
 
 def pending_events(app: Services, db: ReadDatabase, projection: str) -> tuple[int, bool]:

@@ -35,11 +35,11 @@ def status(fmt: Annotated[Literal["table", "json"], typer.Option("--format")] = 
     settings = Settings.from_env()
     require_store(settings, read_database=True)  # before the read database is made
     ends, broker_error = topic_ends(settings)
-    db = build_read_db(settings)
-    ensure_schema(db, all_projections())
+    app = build_app(settings, reading=True)  # a store that cannot be opened: nothing made
     rows: list[dict[str, Any]] = []
-    app = build_app(settings, reading=True)
     try:
+        db = build_read_db(settings)
+        ensure_schema(db, all_projections())
         store_end = app.store.recorder.max_notification_id() or 0
         relay = relay_status(app, settings, store_end)
         with db.transaction() as tx:

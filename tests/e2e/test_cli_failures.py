@@ -287,3 +287,28 @@ def test_verbose_shows_the_engines_lines_not_kafka_pythons_debug_flood(tmp_path:
     assert not [line for line in lines if " DEBUG kafka" in line], done.stderr[-2000:]
     assert [line for line in lines if " kafka." in line]  # its connection failures
     assert f"the broker cannot be reached at {BROKER_DOWN}" in done.stderr
+
+
+@pytest.mark.parametrize("args", [["query", "cases"], ["status"]], ids=" ".join)
+def test_a_store_postgresql_refuses_is_said_at_once_with_its_reason_and_nothing_is_made(
+        tmp_path: Path, args: list[str]) -> None:
+    """A wrong password or database name is a setting to correct, not an outage to wait for:
+    PostgreSQL's reason comes at once (not "couldn't get a connection" after the pool's
+    10 s), no secret shown, and the read database in the working directory is not made."""
+    pg = os.environ.get("AFTERSALES_TEST_POSTGRES_URL")
+    if not pg:
+        pytest.skip("AFTERSALES_TEST_POSTGRES_URL is not set (make test sets it)")
+    secret = pg.split("://", 1)[1].split("@", 1)[0].split(":", 1)[1]
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("AFTERSALES_", "KAFKA_"))}
+    for url, reason in ((pg.replace(secret, MARKER), "password authentication failed"),
+                        (pg.rsplit("/", 1)[0] + "/aftersales_no_such_db", "does not exist")):
+        done = children.run([sys.executable, "-m", "aftersales", *args, "--as", "x"]
+                            if args[0] == "query" else [sys.executable, "-m", "aftersales",
+                                                        *args],
+                            env={**base, "AFTERSALES_DATABASE_URL": url}, cwd=tmp_path,
+                            capture_output=True, text=True, timeout=180, check=False)
+        assert done.returncode == 5, done.stderr
+        assert reason in done.stderr and "AFTERSALES_DATABASE_URL" in done.stderr, done.stderr
+        assert MARKER not in done.stderr + done.stdout
+        assert "couldn't get a connection" not in done.stderr  # not the pool's timeout
+        assert not (tmp_path / "var").exists(), list(tmp_path.rglob("*"))
