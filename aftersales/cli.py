@@ -45,7 +45,7 @@ from aftersales.identity import AsPrincipal, caller_for
 from aftersales.identity import now as received_now
 from aftersales.inputs import chunked, count_lines, opened, read_documents
 from aftersales.logs import configure
-from aftersales.output import emit_json_line, errors, fail
+from aftersales.output import emit_json_line, errors, fail, notice
 from aftersales_core.errors import DomainError
 from workers.collector import tune_collector
 
@@ -219,6 +219,8 @@ def _report(ready: _Ready, done: Done[CommandResult]) -> int:
              else f"line {line}: {name} not run: {message}")
         return code
     assert done.value is not None
+    if not done.value.applied:
+        notice(f"line {line}: {name} already recorded: {done.value.note}")
     emit_json_line({"command": name, **done.value.to_json()})
     return exit_codes.OK
 

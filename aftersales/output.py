@@ -152,6 +152,13 @@ def fail(message: str) -> None:
                  soft_wrap=True)
 
 
+def notice(message: str) -> None:
+    """One line on stderr that is no error (an exact retry acknowledged), made safe as
+    ``fail``'s."""
+    text = printable(" ".join(scrub(message).split()))
+    errors.print(f"note: {escape(text)}", highlight=False, markup=True, soft_wrap=True)
+
+
 class OutputFileError(OSError):
     """A file the command was told to write cannot be written there (its folder is missing,
     it is a folder, no permission): a bad argument, exit 2."""

@@ -47,6 +47,9 @@ class CommandAnswer(BaseModel):
     version: int
     decisions: list[Decision]
     related: dict[str, str]
+    applied: bool = Field(True, description="false for an exact retry of something already "
+                                            "recorded: nothing new was stored")
+    note: str | None = Field(None, description="what was recorded before (when not applied)")
 
 
 class UpstreamAnswer(BaseModel):

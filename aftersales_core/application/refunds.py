@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 from uuid import UUID
 
 from aftersales_core.application.access import Access, Caller
-from aftersales_core.application.results import CommandResult, result
+from aftersales_core.application.results import CommandResult, already_recorded, result
 from aftersales_core.application.store import Store, check_opening, unknown_order
 from aftersales_core.application.unit_of_work import UnitOfWork
 from aftersales_core.domain.actor import Actor
@@ -271,6 +271,9 @@ class RefundService:
 
     def issue(self, caller: Caller, case_id: UUID, at: datetime) -> CommandResult:
         grant, refund = self.access.case(caller, "IssueRefund", case_id, RefundCase)
+        repeated = refund.issued_already()
+        if repeated is not None:  # a retry (after a timeout): acknowledged, nothing stored
+            return already_recorded(refund, repeated, idempotency_key=refund.idempotency_key)
         refund.issue(actor=grant.actor, at=at)
         self.work.commit(refund)
         return result(refund, idempotency_key=refund.idempotency_key)
@@ -279,6 +282,9 @@ class RefundService:
         self, caller: Caller, case_id: UUID, provider_ref: str, at: datetime
     ) -> CommandResult:
         grant, refund = self.access.case(caller, "ConfirmRefundSettled", case_id, RefundCase)
+        repeated = refund.settled_already(provider_ref)
+        if repeated is not None:  # the same settlement again: acknowledged, nothing stored
+            return already_recorded(refund, repeated)
         order = self.store.load(Order, order_aggregate_id(refund.order_id))
         refund.settle(provider_ref=provider_ref, actor=grant.actor, at=at)
         assert refund.amount is not None

@@ -20,7 +20,12 @@ from aftersales_core.domain.deadlines import (
     decision_event,
 )
 from aftersales_core.domain.lifecycle import CaseEvent, Lifecycle, escalated, stay, to
-from aftersales_core.errors import ApprovalRefusedError, InvalidCommandError, SelfApprovalError
+from aftersales_core.errors import (
+    ApprovalRefusedError,
+    IllegalTransitionError,
+    InvalidCommandError,
+    SelfApprovalError,
+)
 from aftersales_core.money import Money
 from aftersales_core.outcomes import (
     BreachOutcome,
@@ -185,8 +190,34 @@ class RefundCase(CaseRules, DeadlineRules, Aggregate):
     ) -> None:
         self.attempts = attempt
 
+    def issued_already(self) -> str | None:
+        """What an ``IssueRefund`` now would repeat (a payments service retrying after a
+        timeout): the refund is issued and has not failed since, or is settled; None when it
+        would issue (again)."""
+        if self.status == S.ISSUED:
+            return (f"refund {self.id} was issued already (attempt {self.attempts}, "
+                    f"idempotency key {self.idempotency_key}): already recorded, nothing new "
+                    "was stored")
+        if self.status == S.SETTLED:
+            return (f"refund {self.id} was issued already and is settled (provider_ref "
+                    f"{self.provider_ref}): already recorded, nothing new was stored")
+        return None
+
+    def settled_already(self, provider_ref: str) -> str | None:
+        """What a ``ConfirmRefundSettled`` with ``provider_ref`` would repeat: the settlement
+        recorded under that same reference; None otherwise (a different reference on a settled
+        refund is refused by ``settle``)."""
+        if self.status == S.SETTLED and provider_ref == self.provider_ref:
+            return (f"refund {self.id} was settled already under provider_ref "
+                    f"{provider_ref}: already recorded, nothing new was stored")
+        return None
+
     def settle(self, provider_ref: str, actor: Actor, at: datetime) -> None:
         self._check_time(at)
+        if self.status == S.SETTLED and provider_ref != self.provider_ref:
+            raise IllegalTransitionError(
+                self.KIND, self.id, "confirm a settlement under another provider_ref (it was "
+                f"settled under {self.provider_ref})", self.status.value)
         self._require("confirm settlement", (S.ISSUED,))
         if not provider_ref.strip():
             raise InvalidCommandError("provider_ref must not be empty")

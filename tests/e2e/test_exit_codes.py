@@ -47,11 +47,13 @@ class Store:
         request("approved", "2", "changed_mind")
         request("rejected", "2", "changed_mind")  # the unit is in the first return already
         request("returnless", "1", "defective", return_shipping_estimate=Decimal("35.00"))
-        for name, order, amount in (("awaiting", "o-big", "300.00"), ("settled", "o-1", "10.00")):
+        for name, order, amount in (("awaiting", "o-big", "300.00"), ("settled", "o-1", "10.00"),
+                                    ("issued", "o-1", "5.00")):
             ids[name] = uuid4()
             app.refunds.request(agent, ids[name], order, "goodwill", "sorry", at,
                                 amount=Decimal(amount))
         app.refunds.issue(psp, ids["settled"], at)
+        app.refunds.issue(psp, ids["issued"], at)
         app.refunds.confirm_settled(psp, ids["settled"], "psp-1", at)
         for name in ("acknowledged", "closed"):
             ids[name] = uuid4()
@@ -188,6 +190,40 @@ def test_invalid_input_exits_2_and_what_does_not_exist_exits_3(
     done = submit(store, body, monkeypatch, as_)
     assert done.exit_code == code, done.output
     assert message in " ".join(done.output.split())
+    assert store.events() == before
+
+
+@pytest.mark.parametrize(("name", "case", "fields", "recorded"), [
+    ("IssueRefund", "issued", {}, "issued already (attempt 1"),
+    ("IssueRefund", "settled", {}, "issued already and is settled (provider_ref psp-1)"),
+    ("ConfirmRefundSettled", "settled", {"provider_ref": "psp-1"},
+     "settled already under provider_ref psp-1"),
+])
+def test_an_exact_retry_of_a_payment_step_is_acknowledged_with_0_and_stores_nothing(
+        store: Store, monkeypatch: pytest.MonkeyPatch, name: str, case: str,
+        fields: dict[str, Any], recorded: str) -> None:
+    """A payments service retrying after a timeout learns the step is recorded already."""
+    before = store.events()
+    done = submit(store, {"command": name, "case_id": str(store.ids[case]), **fields},
+                  monkeypatch, "payments-1")
+    assert done.exit_code == 0, done.output
+    said = " ".join(done.output.split())
+    assert f"{name} already recorded" in said and recorded in said
+    answer = json.loads(next(line for line in done.output.splitlines() if line.startswith("{")))
+    assert answer["applied"] is False and recorded in answer["note"]
+    assert answer["status"] == ("issued" if case == "issued" else "settled")
+    assert store.events() == before
+
+
+def test_a_settlement_under_another_provider_ref_is_refused_with_1_naming_the_recorded_one(
+        store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    before = store.events()
+    done = submit(store, {"command": "ConfirmRefundSettled",
+                          "case_id": str(store.ids["settled"]), "provider_ref": "psp-2"},
+                  monkeypatch, "payments-1")
+    assert done.exit_code == 1, done.output
+    said = " ".join(done.output.split())
+    assert "ConfirmRefundSettled refused" in said and "settled under psp-1" in said
     assert store.events() == before
 
 
