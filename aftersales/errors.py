@@ -18,6 +18,7 @@ from aftersales.secrets import scrub
 from aftersales_core.errors import (
     ConcurrentChangeError,
     DomainError,
+    IdempotencyKeyConflictError,
     InvalidCommandError,
     InvalidMoneyError,
     NotAuthorisedError,
@@ -75,7 +76,8 @@ def _classify(problem: BaseException) -> tuple[int, str]:
         return exit_codes.NOT_FOUND, str(problem)
     if isinstance(problem, NotAuthorisedError):
         return exit_codes.DENIED, str(problem)
-    if isinstance(problem, (ConcurrentChangeError, PreconditionFailedError)):
+    if isinstance(problem, (ConcurrentChangeError, PreconditionFailedError,
+                            IdempotencyKeyConflictError)):
         return exit_codes.CONFLICT, str(problem)
     if isinstance(problem, (InvalidCommandError, InvalidMoneyError)):
         return exit_codes.INVALID, str(problem)

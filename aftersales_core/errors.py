@@ -44,6 +44,13 @@ class AlreadyExistsError(DomainError):
     code = "already_exists"
 
 
+class IdempotencyKeyConflictError(DomainError):
+    """A command's ``idempotency_key`` opened a case for a different request: the key cannot
+    serve another one (exit 4, HTTP 409); an exact retry is answered as before."""
+
+    code = "idempotency_key_conflict"
+
+
 class ApprovalRefusedError(DomainError):
     """The approval policy refused this approver (not a supervisor, or the requester)."""
 

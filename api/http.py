@@ -170,8 +170,9 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
 }
 COMMAND_PROBLEMS: dict[int | str, dict[str, Any]] = {
     **PROBLEMS,
-    409: {"description": "a concurrent change kept winning, or the Idempotency-Key's first "
-                         "request is still running (exit code 4)", **_PROBLEM},
+    409: {"description": "a concurrent change kept winning, the Idempotency-Key's first "
+                         "request is still running, or the body's idempotency_key opened a "
+                         "case for a different request (exit code 4)", **_PROBLEM},
     412: {"description": "If-Match: the case is at another version", **_PROBLEM},
     415: {"description": "the body is not application/json", **_PROBLEM},
     422: {"description": "refused by the domain, or the Idempotency-Key was used for another "

@@ -22,6 +22,7 @@ from aftersales_core.application.results import CommandResult
 from aftersales_core.application.services import Services
 from aftersales_core.domain.ids import case_id_for, requested_case_id
 from dispatch.bodies import parse
+from dispatch.key_reuse import check_same_request
 from dispatch.timing import check_time_of_act
 from schemas.commands import (
     NEW_CASE_KIND,
@@ -108,8 +109,13 @@ def new_case_id(services: Services, caller: Caller,
         legacy = services.store.load_any(case_id_for(kind, key))
         if legacy is not None and isinstance(legacy, CASE_TYPES) \
                 and case_facts(legacy).get("requested_by") == str(caller.principal_id):
+            check_same_request(legacy, command)
             return legacy.id
-        return requested_case_id(kind, caller.principal_id, key)
+        case_id = requested_case_id(kind, caller.principal_id, key)
+        opened = services.store.load_any(case_id)
+        if opened is not None:  # a retry: the same request (exists already), or a conflict
+            check_same_request(opened, command)
+        return case_id
     return uuid4()
 
 

@@ -62,6 +62,10 @@ def test_another_customers_idempotency_key_opens_the_callers_own_case(
         mine = command(first, complaint("o-1"), 201)
         again = problem(first.post("/v1/commands", json=complaint("o-1")), 422)
         assert again["type"].endswith(":already_exists") and mine["case_id"] in again["detail"]
+        other = problem(first.post("/v1/commands", json={**complaint("o-1"),
+                                                          "description": "dented"}), 409)
+        assert other["type"].endswith(":idempotency_key_conflict") and other["exit_code"] == 4
+        assert "storefront-complaint-1" in other["detail"] and "dented" not in other["detail"]
         theirs = command(second, complaint("o-2"), 201)  # not 422: nothing about c-1 shows
         assert theirs["case_id"] != mine["case_id"]
         nobody = str(uuid.uuid4())

@@ -227,6 +227,36 @@ def test_a_settlement_under_another_provider_ref_is_refused_with_1_naming_the_re
     assert store.events() == before
 
 
+@pytest.mark.parametrize(("as_", "body", "changed"), [
+    ("agent-1", {"command": "RequestRefund", "order_id": "o-1", "source": "goodwill",
+                 "reason": "late parcel", "amount": "1.00"}, {"amount": "2.00"}),
+    ("agent-1", {"command": "RequestRefund", "order_id": "o-1", "source": "goodwill",
+                 "reason": "late parcel", "amount": "1.00"}, {"reason": "secret words"}),
+    ("customer-c-1", {"command": "RequestReturn", "order_id": "o-1", "reason": "defective",
+                      "lines": [{"line_id": "1", "quantity": 1}]}, {"reason": "damaged"}),
+    ("customer-c-1", {"command": "FileComplaint", "order_id": "o-1", "channel": "email",
+                      "category": "service", "description": "slow"},
+     {"description": "secret words"}),
+])
+def test_an_idempotency_key_sent_with_another_request_is_a_conflict_naming_the_key(
+        store: Store, monkeypatch: pytest.MonkeyPatch, as_: str, body: dict[str, Any],
+        changed: dict[str, Any]) -> None:
+    """The same key and body: "exists already" (1) as before; the same key with a different
+    body: a conflict (4) naming the key, not the body; nothing stored by either."""
+    keyed = {**body, "idempotency_key": f"key-{uuid4()}"}
+    first = submit(store, keyed, monkeypatch, as_)
+    assert first.exit_code == 0, first.output
+    before = store.events()
+    again = submit(store, keyed, monkeypatch, as_)
+    assert again.exit_code == 1 and "exists already" in " ".join(again.output.split())
+    other = submit(store, {**keyed, **changed}, monkeypatch, as_)
+    said = " ".join(other.output.split())
+    assert other.exit_code == 4, other.output
+    assert f"idempotency_key {keyed['idempotency_key']}" in said and "different" in said
+    assert "secret words" not in said and "exists already" not in said
+    assert store.events() == before
+
+
 def test_a_second_order_placed_under_another_event_id_is_refused_with_1(
         store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AFTERSALES_DATABASE_URL", store.url)
