@@ -18,12 +18,13 @@ from aftersales_core.domain.ids import order_aggregate_id
 from aftersales_core.domain.order import Order
 from aftersales_core.domain.refunds import RefundCase
 from aftersales_core.domain.returns import ReturnCase
-from aftersales_core.errors import AlreadyExistsError, InvalidCommandError
+from aftersales_core.errors import AlreadyExistsError, InvalidCommandError, InvalidFieldError
 from aftersales_core.money import Money
 from aftersales_core.policies.refund_ledger import INPUT, refunded_by_component
 
 C = TypeVar("C", ReturnCase, ComplaintCase)  # a case a refund may name as its source
 
+CASE_SOURCES = ("return", "complaint")  # sources that are cases of the engine: named by id
 SOURCES = ("return", "complaint", "logistics_exception", "cancellation", "goodwill", "exchange")
 
 
@@ -99,6 +100,11 @@ class RefundService:
         require_aware(at)
         if source not in SOURCES:
             raise InvalidCommandError(f"source must be one of {', '.join(SOURCES)}: {source!r}")
+        if source in CASE_SOURCES and source_case_id is None:
+            # SPEC 3.1: a refund comes "with the source case id"; without one nothing checked
+            # the case was the order's, nor read its regime, fault or grade
+            raise InvalidFieldError("source_case_id", f"a refund from a {source} names its "
+                                    f"source case (the {source}'s case id)")
         if self.store.exists(case_id):
             raise AlreadyExistsError(f"refund case {case_id} exists already")
         if source == "complaint" and source_case_id is not None:

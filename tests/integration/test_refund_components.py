@@ -55,8 +55,11 @@ def test_a_capped_return_refund_records_only_what_is_left_of_each_component(
     delivered_order(app, "pr2", lines=[{"line_id": "l1", "sku": "MUG-1", "category": "home",
                                          "quantity": 2, "unit_price": "40.00"}],
                     shipping_fee="10.00", taxes="0.00")
+    filed = app.complaints.file(caller(app, "customer-c-1"), uuid4(), "email", "damaged",
+                                "scratched", AT, order_id="pr2")
     complaint = app.refunds.request(caller(app, "agent-1"), case_id=uuid4(), order_id="pr2",
                                     source="complaint", reason="scratched", at=AT,
+                                    source_case_id=str(filed.case_id),
                                     lines=[{"line_id": "l1", "quantity": 2}])
     first = app.store.load(RefundCase, complaint.case_id)
     assert (first.amount and first.amount.amount, first.components) == (
