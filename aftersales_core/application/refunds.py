@@ -20,6 +20,7 @@ from aftersales_core.domain.refunds import RefundCase
 from aftersales_core.domain.returns import ReturnCase
 from aftersales_core.errors import AlreadyExistsError, InvalidCommandError, InvalidFieldError
 from aftersales_core.money import Money
+from aftersales_core.outcomes import RefundCalculation
 from aftersales_core.policies.refund_ledger import INPUT, refunded_by_component
 
 C = TypeVar("C", ReturnCase, ComplaintCase)  # a case a refund may name as its source
@@ -136,18 +137,21 @@ class RefundService:
             },
         )
         total = Money.of(calculation.details["total"], order.currency)
-        approval = rules.evaluate(
-            "refund.approval",
-            {
-                "amount": str(total.amount),
-                "currency": order.currency,
-                "order_refunded": str(order.refunded_besides(case_id).amount),
-                "requested_by": actor.principal_id,
-                "approver": None,
-                "approver_role": None,
-                "review": review,
-            },
-        )
+        # nothing to refund: rejected by the calculation alone, nothing for the approval
+        # authority to decide (its auto_approve was recorded beside the rejection)
+        approval = None if calculation.outcome == RefundCalculation.NOTHING_TO_REFUND \
+            else rules.evaluate(
+                "refund.approval",
+                {
+                    "amount": str(total.amount),
+                    "currency": order.currency,
+                    "order_refunded": str(order.refunded_besides(case_id).amount),
+                    "requested_by": actor.principal_id,
+                    "approver": None,
+                    "approver_role": None,
+                    "review": review,
+                },
+            )
         refund = RefundCase(
             id=case_id,
             order_id=order.order_id,

@@ -118,26 +118,35 @@ class RefundCase(CaseRules, DeadlineRules, Aggregate):
     record_decision = decision_event("aftersales.refund")
 
     def calculate(
-        self, calculation: PolicyDecision, approval: PolicyDecision, at: datetime
+        self, calculation: PolicyDecision, approval: PolicyDecision | None, at: datetime
     ) -> None:
-        """Record the calculation and the approval-authority decision of a new request."""
+        """Record the calculation and the approval-authority decision of a new request. With
+        nothing to refund the request is rejected with the calculation's reasons and no
+        approval is recorded (there is nothing to approve: a recorded ``auto_approve`` beside
+        the rejection said the opposite of what happened)."""
         self._check_time(at)
         self._require("calculate", (S.REQUESTED,))
         details = calculation.details
         amount = Money.of(details["total"], details["currency"])
+        nothing = RefundCalculation(calculation.outcome) is RefundCalculation.NOTHING_TO_REFUND
+        if approval is None and not nothing:
+            raise InvalidCommandError(f"refund {self.id}: a refund to pay needs the decision "
+                                      "of the approval authority")
         self.record_decision(decision=calculation, timestamp=at)
         self._calculated(
             amount=amount, components=dict(details.get("components", {})), timestamp=at
         )
-        self.record_decision(decision=approval, timestamp=at)
-        if RefundCalculation(calculation.outcome) is RefundCalculation.NOTHING_TO_REFUND:
+        if nothing:
             self._rejected(
                 by=POLICY.principal_id,
                 role=POLICY.role,
                 reason="; ".join(calculation.reasons),
                 timestamp=at,
             )
-        elif RefundApproval(approval.outcome) is RefundApproval.AUTO_APPROVE:
+            return
+        assert approval is not None
+        self.record_decision(decision=approval, timestamp=at)
+        if RefundApproval(approval.outcome) is RefundApproval.AUTO_APPROVE:
             self._approved(by=POLICY.principal_id, role=POLICY.role, timestamp=at)
         else:
             self._awaiting_approval(reasons=list(approval.reasons), timestamp=at)

@@ -105,6 +105,11 @@ def test_cumulative_refunds_of_an_order_never_exceed_what_was_paid(app: Services
     assert first.amount is not None and first.amount.amount == Decimal("100.00")
     assert second.amount is not None and second.amount.amount == Decimal("24.00")  # capped
     assert third.status.value == "rejected"  # nothing left to refund
+    # the calculation's reasons say why; no approval decision says it was approved
+    assert [d.policy_id for d in third.decisions] == ["refund.calculation"]
+    assert not any(d.outcome == "auto_approve" for d in third.decisions)
+    rejected = [e for e in app.store.events.get(third.id) if type(e).__name__ == "Rejected"]
+    assert [e.reason for e in rejected] == ["; ".join(third.decisions[0].reasons)]
     order = app.store.load(Order, order_aggregate_id("o-1"))
     assert order.refunded.amount == Decimal("124.00")
     app.refunds.reject(caller(app, "sup-1"), case_id=second.id, reason="duplicate", at=AT)

@@ -315,8 +315,9 @@ def test_a_failed_refund_is_retried_with_the_same_idempotency_key_then_settles_o
 
 def test_nothing_to_refund_is_rejected_by_policy() -> None:
     refund = new_refund()
-    refund.calculate(b.calculation("0.00", "nothing_to_refund"), b.approval("auto_approve"), at(0))
+    refund.calculate(b.calculation("0.00", "nothing_to_refund"), None, at(0))
     assert refund.status == S.REJECTED
+    assert [d.policy_id for d in refund.decisions] == ["refund.calculation"]  # no approval
     with pytest.raises(IllegalTransitionError):
         refund.issue(b.PAYMENTS, at(1))
 
