@@ -1,5 +1,6 @@
 """``refund.calculation`` v3: components that add up to the refund and, over all the refunds of
-an order, never to more than was paid for each of them.
+an order, never to more than was paid for each of them (v4, the current one, only words one
+reason right: see ``refund_calculation_v4``).
 
 What changed from v2 (``refund_calculation.py``, still registered for re-runs; the same settings
 and the same rules otherwise):
@@ -129,7 +130,7 @@ def decide(inputs: JSON, settings: RefundSettings, version: int) -> PolicyDecisi
     elif explicit is not None:
         refund.book("items", explicit, items_paid, f"items {explicit}: the amount asked for")
     else:
-        _items(refund, net, items_paid, discount)
+        _items(refund, net, items_paid, discount, version)
 
     if whole_order or merchant_fault or (withdrawal and regime
                                          not in settings.goods_only_withdrawal_regimes):
@@ -147,7 +148,8 @@ def decide(inputs: JSON, settings: RefundSettings, version: int) -> PolicyDecisi
     return _capped(refund, paid, already, copy_json(inputs), version)
 
 
-def _items(refund: _Refund, net: dict[str, Money], items_paid: Money, discount: Money) -> None:
+def _items(refund: _Refund, net: dict[str, Money], items_paid: Money, discount: Money,
+           version: int) -> None:
     fresh = refund.fresh("items")
     before = refund.ledger["items"].units
     part, gross, notes = Money.zero(refund.currency), Money.zero(refund.currency), []
@@ -158,7 +160,10 @@ def _items(refund: _Refund, net: dict[str, Money], items_paid: Money, discount: 
             cumulative(net[line.line_id], Decimal(done), of)
         gross = gross + line.unit_price.times(count)
         asked = refund.quantities.get(line.line_id, 0)
-        if asked > count:
+        if asked > count and version >= 4:  # the units refunded before, and what is left
+            notes.append(f"{done} of line {line.line_id} refunded before: {count} of the "
+                         f"{asked} asked for left to refund")
+        elif asked > count:  # v3: said the overlap with the request, not the units before
             notes.append(f"{asked - count} of line {line.line_id} refunded before")
     if discount.is_zero() or part == gross:
         why = f"items {part}: the refunded lines' value"
@@ -269,4 +274,12 @@ def _capped(refund: _Refund, paid: Money, already: Money, inputs: JSON,
 @policy(POLICY_ID, 3, settings=SETTINGS_V2)
 def refund_calculation_v3(inputs: JSON, settings: RefundSettings) -> PolicyDecision:
     return decide(inputs, settings, 3)
+
+
+@policy(POLICY_ID, 4, settings=SETTINGS_V2)
+def refund_calculation_v4(inputs: JSON, settings: RefundSettings) -> PolicyDecision:
+    """v3 with one reason corrected: a line whose units were partly refunded before says how
+    many were ("2 of line l1 refunded before: 1 of the 2 asked for left to refund"); v3 said
+    the overlap with the request as if it were that count. The same settings, inputs and sums."""
+    return decide(inputs, settings, 4)
 

@@ -165,6 +165,7 @@ BINDINGS: Mapping[tuple[str, int], Callable[[Book], Any]] = MappingProxyType({
     ("return.shipping", 3): shipping_v3,
     ("refund.calculation", 2): refund_calculation_v2,
     ("refund.calculation", 3): refund_calculation_v2,  # the same settings: the sums changed
+    ("refund.calculation", 4): refund_calculation_v2,  # the same settings: a reason's words
     ("refund.approval", 2): refund_approval_v2,
     ("refund.approval", 3): refund_approval_v2,  # the same settings: the sum is the change
     ("refund.approval", 4): refund_approval_v2,  # the same settings: a review is the change

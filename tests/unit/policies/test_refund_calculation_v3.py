@@ -95,6 +95,25 @@ def test_a_return_after_a_complaint_refunded_the_goods_refunds_only_the_shipping
     assert v2.details["components"] == {"items": "80.00", "outbound_shipping": "10.00"}
 
 
+def test_a_reason_counts_the_units_refunded_before_not_the_overlap_with_the_request() -> None:
+    """3 x 40.00 EUR, 2 refunded before, 2 asked for: v4 says 2 were refunded before (1 of the
+    2 left); v3, kept for re-runs, said "1 of line l1 refunded before"."""
+    facts = order(market="DE", currency="EUR", order_lines=[line("l1", quantity=3,
+                                                                 unit_price="40.00")],
+                  shipping_fee="0.00", discount="0.00", paid="120.00")
+    _, second = refunds(facts, {"source": "complaint",
+                                "refund_lines": [{"line_id": "l1", "quantity": 2}]},
+                        {"source": "complaint",
+                         "refund_lines": [{"line_id": "l1", "quantity": 2}]})
+    assert second.policy_version == 4 and second.details["components"] == {"items": "40.00"}
+    assert any("(2 of line l1 refunded before: 1 of the 2 asked for left to refund)" in reason
+               for reason in second.reasons), second.reasons
+    assert rerun(second) == second
+    v3 = evaluate("refund.calculation", second.inputs, 3)
+    assert any("(1 of line l1 refunded before)" in reason for reason in v3.reasons)
+    assert v3.details == second.details
+
+
 def test_three_one_unit_returns_refund_exactly_what_was_paid_in_jpy() -> None:
     """jp2: 3 x 1000 JPY, discount 100, shipping 500; v2 gave 967 + 167 three times."""
     facts = order(market="JP", currency="JPY", order_lines=[line("l1", quantity=3,
