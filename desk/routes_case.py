@@ -34,6 +34,7 @@ from desk.web import (
     PATH,
     DeskRoute,
     Viewer,
+    case_uuid,
     check_csrf,
     nav_of,
     principal_names,
@@ -103,24 +104,24 @@ def page(request: Request, who: Viewer, case_id: UUID, as_of_text: str | None = 
 
 
 @router.get(f"{PATH}/cases/{{case_id}}")
-def case_page(request: Request, who: Who, case_id: UUID) -> Response:
-    return page(request, who, case_id, request.query_params.get("as_of"))
+def case_page(request: Request, who: Who, case_id: str) -> Response:
+    return page(request, who, case_uuid(case_id), request.query_params.get("as_of"))
 
 
 @router.get(f"{PATH}/cases/{{case_id}}/act")
 @router.get(f"{PATH}/cases/{{case_id}}/assign")
-def back_to_case(case_id: UUID) -> Response:
+def back_to_case(case_id: str) -> Response:
     """The address a refused action's page is shown at, opened again (reloaded, saved
     preferences, signed in again after the session ended): the case page."""
-    return see_other(f"{PATH}/cases/{case_id}")
+    return see_other(f"{PATH}/cases/{case_uuid(case_id)}")
 
 
 @router.post(f"{PATH}/cases/{{case_id}}/act")
-async def act(request: Request, case_id: UUID) -> Response:
+async def act(request: Request, case_id: str) -> Response:
     form = await read_form(request)
     who = await run_in_threadpool(viewer, request)
     check_csrf(request, who, form)
-    return await run_in_threadpool(_act, request, who, case_id, form)
+    return await run_in_threadpool(_act, request, who, case_uuid(case_id), form)
 
 
 def _act(request: Request, who: Viewer, case_id: UUID, form: dict[str, str]) -> Response:

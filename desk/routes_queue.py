@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 from urllib.parse import urlencode
-from uuid import UUID
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
@@ -20,6 +19,7 @@ from desk.web import (
     PATH,
     DeskRoute,
     Viewer,
+    case_uuid,
     check_csrf,
     nav_of,
     read_form,
@@ -60,11 +60,12 @@ def queue_rows(request: Request, who: Who) -> Response:
     return render(request, "queue_rows.html", who.reader, **_context(request, who))
 
 
-@router.post(f"{PATH}/cases/{{case_id}}/assign")
-async def assign(request: Request, case_id: UUID) -> Response:
+@router.post(f"{PATH}/cases/{{case_text}}/assign")
+async def assign(request: Request, case_text: str) -> Response:
     form = await read_form(request)
     who = await run_in_threadpool(viewer, request)
     check_csrf(request, who, form)
+    case_id = case_uuid(case_text)
 
     def work() -> None:
         rt = runtime(request)

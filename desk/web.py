@@ -195,6 +195,15 @@ class TooFast(Exception):
     """Over the principal's request rate."""
 
 
+def case_uuid(text: str) -> UUID:
+    """A case address's id: a case that is no UUID (a mistyped or truncated id) is a case that
+    does not exist (404, the desk's "not found" page), not a failure of the desk."""
+    try:
+        return UUID(text)
+    except ValueError:
+        raise UnknownCaseError(f"no case {text[:60]}") from None
+
+
 def nav_of(who: Viewer) -> set[str]:
     """The desk's sections and abilities this viewer's roles have (links and buttons; the
     application decides again on every request)."""

@@ -1,0 +1,100 @@
+"""The desk given odd input by a signed-in user (found cold): a case address whose id is no
+UUID (mistyped, truncated, pasted with a stray character) is a case that does not exist, the
+desk's "not found" page, never an internal error with a traceback in the log. Over real HTTP."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.api_server import ApiServer, make_server
+from tests.factories import T0, order_paid, order_placed, shipment
+
+
+@pytest.fixture(scope="module")
+def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiServer]:
+    server = make_server(tmp_path_factory.mktemp("desk-odd"), "sqlite")
+    server.start()
+    yield server
+    server.stop()
+
+
+def _post(server: ApiServer, who: str, body: dict[str, Any], path: str = "/v1/commands"
+          ) -> dict[str, Any]:
+    with server.client(who) as client:
+        done = client.post(path, json=body)
+    assert done.status_code in (200, 201), done.text
+    result: dict[str, Any] = done.json()
+    return result
+
+
+def _order(server: ApiServer, order_id: str, customer_id: str, **options: Any) -> None:
+    placed = order_placed(order_id, customer_id=customer_id, **options)
+    for message in (placed, order_paid(placed),
+                    shipment(order_id, "Delivered", T0 + timedelta(days=3))):
+        _post(server, "upstream-1", message, "/v1/upstream-events")
+
+
+@pytest.fixture(scope="module")
+def complaint(desk: ApiServer) -> str:
+    _order(desk, "o-odd", "c-1")
+    filed = _post(desk, "agent-1", {
+        "command": "FileComplaint", "customer_id": "c-1", "order_id": "o-odd",
+        "channel": "email", "category": "other", "description": "Where is my parcel?"})
+    return str(filed["case_id"])
+
+
+@contextmanager
+def signed_in(desk: ApiServer, token: str) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=desk.url, follow_redirects=False, timeout=60) as client:
+        client.get("/desk/sign-in")
+        signed = client.post("/desk/sign-in", data={"csrf": client.cookies["desk_signin"],
+                                                    "credential": token})
+        assert signed.status_code == 303, signed.text
+        yield client
+
+
+def csrf_of(page: httpx.Response) -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert found, page.text
+    return found.group(1)
+
+
+ODD_IDS: dict[str, Callable[[str], str]] = {  # how an id of a real case may arrive mistyped
+    "a word": lambda real: "not-a-uuid",
+    "a number": lambda real: "12345",
+    "one character too many": lambda real: real + "x",
+    "one character too few": lambda real: real[:-1],
+    "truncated": lambda real: real[:8],
+    "a right-to-left override": lambda real: "%E2%80%AE",
+}
+
+
+@pytest.mark.parametrize("odd", sorted(ODD_IDS))
+def test_a_case_address_that_is_no_uuid_is_not_found(desk: ApiServer, complaint: str,
+                                                     odd: str) -> None:
+    target = ODD_IDS[odd](complaint)
+    before = desk.log.read_text()
+    with signed_in(desk, desk.keys["agent-1"]) as client:
+        shown = client.get(f"/desk/cases/{complaint}")
+        assert shown.status_code == 200
+        csrf = csrf_of(shown)
+        page = client.get(f"/desk/cases/{target}")
+        assert page.status_code == 404, page.text
+        assert "Not found" in page.text and "internal error" not in page.text
+        for action in ("act", "assign"):
+            posted = client.post(f"/desk/cases/{target}/{action}",
+                                 data={"csrf": csrf, "command": "AddComplaintMessage"},
+                                 headers={"Origin": desk.url})
+            assert posted.status_code == 404, (action, posted.text)
+            assert "Not found" in posted.text
+        reopened = client.get(f"/desk/cases/{target}/act")
+        assert reopened.status_code == 404
+    logged = desk.log.read_text()[len(before):]
+    assert "Traceback" not in logged and "internal error" not in logged, logged[-3000:]
