@@ -36,10 +36,12 @@ def serve(
     """Serve every command and query over authenticated HTTP (OpenAPI at /v1/openapi.json),
     with /healthz, /readyz and Prometheus /metrics. Stops gracefully on SIGINT/SIGTERM."""
     from aftersales.settings import Settings
+    from desk.settings import DeskSettings
     from server.settings import ApiSettings  # checked here: a bad setting is exit 2, not a crash
 
-    Settings.from_env()
-    api = ApiSettings.from_env()
+    Settings.from_env()  # every setting the application reads (api/app.py), checked before
+    api = ApiSettings.from_env()  # serving: never a server that fails each request instead
+    DeskSettings.from_env()
     if log_level not in ("debug", "info", "warning", "error"):
         raise typer.BadParameter("--log-level: debug, info, warning or error")
     try:

@@ -32,6 +32,7 @@ from api.routes_policy import router as policy_router
 from api.routes_policy_changes import router as policy_changes_router
 from api.routes_queries import router as queries_router
 from desk.mount import mount as mount_desk
+from desk.settings import DeskSettings
 from schemas.commands import COMMAND
 from schemas.common import shown
 from schemas.errors import InputRefused
@@ -53,9 +54,11 @@ caller may not see. Failures are RFC 9457 problem documents (`application/proble
 whose `exit_code` is the CLI's exit code for the same failure."""
 
 
-def create_app(settings: Settings | None = None, api: ApiSettings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, api: ApiSettings | None = None,
+               desk: DeskSettings | None = None) -> FastAPI:
     settings = settings or Settings.from_env()
     api = api or ApiSettings.from_env()
+    desk = desk or DeskSettings.from_env()  # read once, here: never per request
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -75,7 +78,7 @@ def create_app(settings: Settings | None = None, api: ApiSettings | None = None)
     app.include_router(policy_router)
     app.include_router(policy_changes_router)
     app.include_router(insights_router)
-    mount_desk(app)  # the desk: web pages under /desk (desk/)
+    mount_desk(app, desk)  # the desk: web pages under /desk (desk/)
     _operations(app)
     _errors(app, api)
     app.openapi = lambda: openapi_document(app)  # type: ignore[method-assign]
@@ -155,7 +158,8 @@ def openapi_document(app: FastAPI | None = None) -> dict[str, Any]:
     """The OpenAPI 3.1 document, with the command and upstream-event schemas of ``schemas/``
     (the same models every entry point validates with) and the problem document."""
     if app is None:
-        app = create_app(Settings.from_env({}), ApiSettings.from_env({}))
+        app = create_app(Settings.from_env({}), ApiSettings.from_env({}),
+                         DeskSettings.from_env({}))
     if app.openapi_schema:
         return app.openapi_schema
     document = get_openapi(title=app.title, version=app.version, openapi_version="3.1.0",

@@ -5,8 +5,12 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from desk import routes_case, routes_queue, routes_session, routes_views
+from desk.settings import DeskSettings
 
 
-def mount(app: FastAPI) -> None:
+def mount(app: FastAPI, settings: DeskSettings) -> None:
+    """The desk's routes, with its settings (read and checked when the application is made:
+    ``aftersales serve`` refuses to start with a bad one, exit 2)."""
+    app.state.desk_settings = settings
     for module in (routes_session, routes_queue, routes_case, routes_views):
         app.include_router(module.router)

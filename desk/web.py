@@ -86,7 +86,8 @@ def state(request: Request) -> DeskState:
             found = getattr(app_state, "desk", None)
             if found is None:
                 recorder = runtime(request).services.store.recorder
-                found = DeskState(DeskSettings.from_env(), DeskSessions(recorder),
+                settings: DeskSettings = app_state.desk_settings  # desk/mount.py
+                found = DeskState(settings, DeskSessions(recorder),
                                   Assignments(recorder), templates())
                 app_state.desk = found
     return found

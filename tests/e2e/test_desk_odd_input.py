@@ -1,18 +1,23 @@
 """The desk given odd input by a signed-in user (found cold): a case address whose id is no
 UUID (mistyped, truncated, pasted with a stray character) is a case that does not exist, the
-desk's "not found" page, never an internal error with a traceback in the log. Over real HTTP."""
+desk's "not found" page, never an internal error with a traceback in the log; a bad desk
+setting stops `aftersales serve` before it serves. Over real HTTP."""
 
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from aftersales.brokers.process import free_port
 from tests.api_server import ApiServer, make_server
 from tests.factories import T0, order_paid, order_placed, shipment
 
@@ -98,3 +103,20 @@ def test_a_case_address_that_is_no_uuid_is_not_found(desk: ApiServer, complaint:
         assert reopened.status_code == 404
     logged = desk.log.read_text()[len(before):]
     assert "Traceback" not in logged and "internal error" not in logged, logged[-3000:]
+
+
+@pytest.mark.parametrize(("variable", "value"), [
+    ("AFTERSALES_DESK_IDLE_MINUTES", "1"), ("AFTERSALES_DESK_SESSION_HOURS", "0"),
+    ("AFTERSALES_DESK_SECURE_COOKIE", "sometimes-secret-words"),
+    ("AFTERSALES_DESK_POLL_SECONDS", "often")])
+def test_serve_refuses_to_start_with_a_bad_desk_setting(tmp_path: Path, variable: str,
+                                                        value: str) -> None:
+    """As for every other setting: exit 2 naming the variable, never its value, before
+    serving (not a healthy-looking server whose every desk page fails)."""
+    server = make_server(tmp_path, "sqlite", {variable: value})
+    done = subprocess.run([sys.executable, "-m", "aftersales", "serve", "--port",
+                           str(free_port())], env=server.env, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 2, done.stderr
+    assert variable in done.stderr and "serving on" not in done.stderr
+    assert value not in done.stderr.replace(variable, "")
