@@ -17,6 +17,7 @@ from playwright.sync_api import Browser, expect
 import desk as desk_package
 from tests.api_server import ApiServer
 from tests.browser.conftest import DeskWorld, _post, axe, context, sign_in
+from tests.factories import order_placed
 
 LOST_REPLY = "Dear customer,\nwe checked the parcel's route: it arrives on Friday."
 RETURN_NOTE = "The lamp <b>flickers</b> after an hour."
@@ -312,3 +313,28 @@ def test_static_files_are_addressed_by_their_digest_so_an_upgrade_reaches_browse
             assert kept.content == body and "immutable" in kept.headers["cache-control"]
             for other in (f"/desk/static/{name}", f"/desk/static/{name}?v=0123456789abcdef"):
                 assert client.get(other).headers["cache-control"] == "no-cache"
+
+
+def test_a_long_unbroken_word_wraps_inside_its_bubble_and_the_page_never_scrolls_sideways(
+        browser: Browser, desk: ApiServer, world: DeskWorld) -> None:
+    """Free text the wire accepts (a description of one 10,000-character word, a reply with a
+    long URL) wraps where it is shown, in both languages: it never runs over the actions."""
+    _post(desk, "upstream-1", order_placed("o-long", customer_id="c-1"),
+          "/v1/upstream-events")
+    filed = _post(desk, "agent-1", {
+        "command": "FileComplaint", "customer_id": "c-1", "order_id": "o-long",
+        "channel": "email", "category": "other", "description": "X" * 10_000})
+    _post(desk, "agent-1", {
+        "command": "AddComplaintMessage", "case_id": filed["case_id"], "direction": "out",
+        "channel": "email", "text": "https://example.test/" + "W" * 1_900 + " مرحبا 😀"})
+    for language in ("en", "zh"):
+        with context(browser, desk) as ctx:
+            page = ctx.new_page()
+            sign_in(page, desk.keys["agent-1"], language)
+            page.goto(f"/desk/cases/{filed['case_id']}")
+            expect(page.locator(".conversation .msg")).to_have_count(2)
+            width = page.evaluate("document.documentElement.scrollWidth")
+            assert width <= 1280, (language, width)
+            bubble = page.locator(".conversation .msg").first.bounding_box()
+            actions = page.locator(".side-column").bounding_box()
+            assert bubble and actions and bubble["x"] + bubble["width"] <= actions["x"]
