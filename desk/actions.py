@@ -14,13 +14,14 @@ from typing import Any, Literal, get_args, get_origin
 
 from pydantic.fields import FieldInfo
 
-from aftersales_core import policies
-from aftersales_core.application.access import Caller, case_facts
+from aftersales_core.application.access import Access, Caller, case_facts
+from aftersales_core.decisions import PolicyDecision
 from aftersales_core.domain.complaints import NOT_DONE, WORKING
 from aftersales_core.domain.principals import Principal
 from aftersales_core.domain.return_status import OPEN_BEFORE_SHIPPING
 from aftersales_core.outcomes import Permission
 from aftersales_core.text import is_digits
+from desk.i18n import Reader
 from schemas import commands as wire
 
 # command -> the case statuses it applies to (mirrors the aggregates' own checks)
@@ -122,12 +123,23 @@ def allowed(caller: Caller, principal: Principal, operation: str,
     """Whether the matrix lets this principal do ``operation`` on an object with these facts
     (asked without logging: showing a button is not an attempt; sending it is checked and
     logged by the application like any command)."""
-    view = principal.view()
-    if caller.roles is not None:
-        view["roles"] = [r for r in view["roles"] if r in caller.roles]
-    decision = policies.evaluate("access", {"operation": operation, "principal": view,
-                                            "facts": facts})
+    decision = Access.decision(caller, principal, operation, facts)
     return Permission(decision.outcome) is Permission.ALLOW
+
+
+# why the matrix refuses an approval, most telling first (rule -> the desk's words)
+APPROVAL_REFUSED = (("access.not_beneficiary", "approvals.to_you"),
+                    ("access.not_requester", "approvals.yours"),
+                    ("access.within_threshold", "approvals.supervisor"))
+
+
+def why_not(decision: PolicyDecision, reader: Reader) -> str:
+    """The reason a denied decision gives, in the desk's words where it has its own (the
+    refund is paid to the viewer, their own request, above an agent's threshold)."""
+    for rule, words in APPROVAL_REFUSED:
+        if rule in decision.rules:
+            return reader.t(words)
+    return reader.t("approvals.denied", reason="; ".join(decision.reasons))
 
 
 def actions_for(caller: Caller, principal: Principal, case: Any) -> list[Action]:

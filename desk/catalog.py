@@ -224,6 +224,9 @@ WORDS: dict[str, tuple[str, str]] = {
     "approvals.yours": ("Your own request: someone else approves it.",
                         "这是您自己的申请：需由他人审批。"),
     "approvals.supervisor": ("Needs a supervisor.", "需主管审批。"),
+    "approvals.to_you": ("The refund is paid to you: someone else approves it.",
+                         "这笔退款付给您本人：需由他人审批。"),
+    "approvals.denied": ("You may not approve it: {reason}", "您不能审批：{reason}"),
     "approvals.approve": ("Approve", "批准"),
     "approvals.open": ("Open the case", "打开工单"),
     # analysis

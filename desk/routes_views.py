@@ -9,9 +9,11 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
+from aftersales_core.application.access import Access
 from aftersales_core.errors import NotAuthorisedError
+from aftersales_core.outcomes import Permission
 from aftersales_core.policies.access import roles_for
-from desk.actions import allowed
+from desk.actions import why_not
 from desk.analysis import figures, waiting_approvals
 from desk.i18n import as_decimal
 from desk.queue import Query
@@ -42,8 +44,9 @@ def approvals(request: Request, who: Who) -> Response:
                  "customer_id": row["customer_id"],
                  "requested_by": row["requested_by"],
                  "requires_supervisor": bool(row["approval"].get("requires_supervisor", True))}
-        row["may_approve"] = allowed(who.caller, who.principal, "ApproveRefund", facts)
-        row["own"] = row["requested_by"] == str(who.caller.principal_id)
+        decision = Access.decision(who.caller, who.principal, "ApproveRefund", facts)
+        row["may_approve"] = Permission(decision.outcome) is Permission.ALLOW  # as the API
+        row["why_not"] = None if row["may_approve"] else why_not(decision, who.reader)
     return render(request, "approvals.html", who.reader, who=who, nav=nav_of(who), rows=rows,
                   csrf=who.session.csrf)
 

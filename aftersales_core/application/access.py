@@ -165,11 +165,7 @@ class Access:
         """Allow ``operation`` on an object with these ``facts``, or log the denial and raise
         (``hidden()`` when the denial must read as "not found")."""
         principal = principal or self.principal(caller, operation)
-        decision = policies.evaluate(
-            "access",
-            {"operation": operation, "principal": _view(caller, principal),
-             "facts": dict(facts or {})},
-        )
+        decision = self.decision(caller, principal, operation, facts)
         details = decision.details
         if Permission(decision.outcome) is Permission.ALLOW:
             return Grant(
@@ -184,6 +180,17 @@ class Access:
         if details["hide"] and hidden is not None:
             raise hidden()
         raise NotAuthorisedError(f"{operation} denied: {'; '.join(decision.reasons)}")
+
+    @staticmethod
+    def decision(caller: Caller, principal: Principal, operation: str,
+                 facts: dict[str, Any] | None = None) -> PolicyDecision:
+        """The ``access`` policy's decision, neither logged nor raised: ``require`` acts on it,
+        and a page asks it whether to offer an action, or why not."""
+        return policies.evaluate(
+            "access",
+            {"operation": operation, "principal": _view(caller, principal),
+             "facts": dict(facts or {})},
+        )
 
     def may_try(
         self, caller: Caller, operation: str, case_id: UUID | None = None

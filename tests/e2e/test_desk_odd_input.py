@@ -1,7 +1,8 @@
-"""The desk given odd input by a signed-in user (found cold): a case address whose id is no
-UUID (mistyped, truncated, pasted with a stray character) is a case that does not exist, the
-desk's "not found" page, never an internal error with a traceback in the log; a bad desk
-setting stops `aftersales serve` before it serves. Over real HTTP."""
+"""What a cold tester found on the desk: a case address whose id is no UUID (mistyped,
+truncated, pasted with a stray character) is a case that does not exist, the desk's "not
+found" page, never an internal error with a traceback in the log; a bad desk setting stops
+`aftersales serve` before it serves; the approvals name the matrix's reason for not offering
+an approval. Over real HTTP."""
 
 from __future__ import annotations
 
@@ -19,7 +20,10 @@ import pytest
 
 from aftersales.brokers.process import free_port
 from tests.api_server import ApiServer, make_server
-from tests.factories import T0, order_paid, order_placed, shipment
+from tests.factories import T0, admin, order_paid, order_placed, shipment
+
+BIG_LINES = [{"line_id": "1", "sku": "TV-55", "category": "electronics", "quantity": 1,
+              "unit_price": "900.00"}]
 
 
 @pytest.fixture(scope="module")
@@ -120,3 +124,41 @@ def test_serve_refuses_to_start_with_a_bad_desk_setting(tmp_path: Path, variable
     assert done.returncode == 2, done.stderr
     assert variable in done.stderr and "serving on" not in done.stderr
     assert value not in done.stderr.replace(variable, "")
+
+
+def _row(page: httpx.Response, case_id: str) -> str:
+    found = re.search(rf'<tr data-case="{case_id}">(.*?)</tr>', page.text, re.DOTALL)
+    assert found, page.text
+    return found.group(1)
+
+
+def test_the_approvals_say_why_a_supervisor_may_not_approve_a_refund_paid_to_them(
+        desk: ApiServer) -> None:
+    """A supervisor who is also the order's customer is refused by the matrix (nobody approves
+    a refund paid to themselves): the approvals name that reason, as the API does, not
+    "Needs a supervisor" to a supervisor; a requester reads "your own request"."""
+    with desk.app() as services:
+        services.principals.add(admin(services), "carl", ["supervisor", "customer"], T0,
+                                customer_id="c-1")
+    carl = desk.key_for("carl")
+    _order(desk, "o-carl", "c-1", lines=BIG_LINES)
+    refund = _post(desk, "agent-1", {"command": "RequestRefund", "order_id": "o-carl",
+                                     "source": "goodwill", "reason": "late",
+                                     "amount": "500.00"})
+    assert refund["status"] == "awaiting_approval", refund
+    refund_id = str(refund["case_id"])
+    with httpx.Client(base_url=desk.url, headers={"Authorization": f"Bearer {carl}"}) as api:
+        refused = api.post("/v1/commands", json={"command": "ApproveRefund",
+                                                 "case_id": refund_id})
+        assert refused.status_code == 403 and "paid to themselves" in refused.text
+    desk.refresh_projections()
+    with signed_in(desk, carl) as client:
+        row = _row(client.get("/desk/approvals"), refund_id)
+        assert "The refund is paid to you" in row and "Needs a supervisor" not in row
+        assert 'value="ApproveRefund"' not in row
+    with signed_in(desk, desk.keys["agent-1"]) as client:
+        row = _row(client.get("/desk/approvals"), refund_id)
+        assert "Your own request" in row and 'value="ApproveRefund"' not in row
+    with signed_in(desk, desk.keys["sup-1"]) as client:
+        row = _row(client.get("/desk/approvals"), refund_id)
+        assert 'value="ApproveRefund"' in row
