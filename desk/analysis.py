@@ -60,10 +60,13 @@ def figures(db: ReadDatabase, query: Query, reader: Reader, now_iso: str) -> dic
                      f"sum(CAST(c.amount AS NUMERIC)) AS total {joined} "
                      f"{'AND' if where else 'WHERE'} c.case_type = 'refund' "
                      "GROUP BY c.status, c.currency ORDER BY c.currency, n DESC", params)
-    refunds = Figure("analysis.refunds", ["col.status", "analysis.count", "analysis.value"],
-                     [{"cells": [("status", r["status"])], "count": r["n"],
-                       "money": (r["total"], r["currency"]),
-                       "filters": {"case_type": "refund", "status": r["status"]}}
+    # one row per status and currency: each says its currency, and its link lists its cases
+    refunds = Figure("analysis.refunds", ["col.status", "col.currency", "analysis.count",
+                                          "analysis.value"],
+                     [{"cells": [("status", r["status"]), ("raw", r["currency"])],
+                       "count": r["n"], "money": (r["total"], r["currency"]),
+                       "filters": {"case_type": "refund", "status": r["status"],
+                                   "currency": r["currency"]}}
                       for r in money], chart="count")
     open_where, open_params = where_clause(Query(filters=dict(query.filters)), reader)
     open_rows = db.query("SELECT count(*) AS n, sum(CASE WHEN c.next_deadline < ? THEN 1 "

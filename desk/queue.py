@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, get_args
 
+from aftersales_core.money import MINOR_UNITS
 from aftersales_core.personal import ERASED
 from aftersales_core.text import is_digits
 from desk.assignments import Assignments
@@ -24,6 +25,7 @@ CHECKS = {
     "case_type": re.compile(r"^(return|refund|complaint)$"),
     "status": re.compile(r"^[a-z_]{1,40}$"),
     "market": re.compile(r"^[A-Z]{2}$"),
+    "currency": re.compile(r"^[A-Z]{3}$"),  # and a known ISO 4217 code (Query.parse)
     "priority": re.compile(r"^[A-Za-z0-9_]{1,10}$"),
     "channel": re.compile("^(" + "|".join(get_args(Channel)) + ")$"),
     "escalated": re.compile(r"^(yes|no)$"),
@@ -34,7 +36,8 @@ CHECKS = {
     "from": re.compile(r"^\d{4}-\d\d-\d\d$"),
     "to": re.compile(r"^\d{4}-\d\d-\d\d$"),
 }
-FILTERS = ("case_type", "status", "market", "priority", "channel", "escalated", "assignee")
+FILTERS = ("case_type", "status", "market", "priority", "channel", "escalated", "assignee",
+           "currency")
 PAGE = 50
 ESCALATED = ("(c.status = 'escalated' OR COALESCE(k.escalations, 0) > 0 OR EXISTS (SELECT 1 "
              "FROM deadlines d WHERE d.case_id = c.case_id AND d.state = 'breached' AND "
@@ -64,7 +67,8 @@ class Query:
             value = _typed(name, value.strip())
             if name not in CHECKS or value == "":
                 continue
-            if not CHECKS[name].match(value):
+            if not CHECKS[name].match(value) or (name == "currency"
+                                                 and value not in MINOR_UNITS):
                 query.errors.append(name)
             elif name == "view":
                 query.view = value
@@ -88,11 +92,11 @@ class Query:
 
 
 def _typed(name: str, value: str) -> str:
-    """A filter as people type it, in the form the read model holds: a market in capitals
-    ("de"), a status as its words ("Pending review")."""
+    """A filter as people type it, in the form the read model holds: a market or currency in
+    capitals ("de", "gbp"), a status as its words ("Pending review")."""
     if not value.isascii():
         return value
-    if name == "market":
+    if name in ("market", "currency"):
         return value.upper()
     if name == "status":
         return "_".join(value.lower().split())
@@ -125,7 +129,7 @@ def where_clause(query: Query, reader: Reader) -> tuple[str, list[Any]]:
     if query.scope == "open":
         clauses.append(f"c.status NOT IN ({', '.join('?' for _ in DONE)})")
         params += DONE
-    for name in ("case_type", "status", "market", "priority", "reason"):
+    for name in ("case_type", "status", "market", "currency", "priority", "reason"):
         if name in query.filters:
             clauses.append(f"c.{name} = ?")
             params.append(query.filters[name])

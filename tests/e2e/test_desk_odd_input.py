@@ -2,10 +2,12 @@
 truncated, pasted with a stray character) is a case that does not exist, the desk's "not
 found" page, never an internal error with a traceback in the log; a bad desk setting stops
 `aftersales serve` before it serves; the approvals name the matrix's reason for not offering
-an approval. Over real HTTP."""
+an approval; refunds by status say their currency and link to exactly their cases. Over
+real HTTP."""
 
 from __future__ import annotations
 
+import html
 import re
 import subprocess
 import sys
@@ -162,3 +164,33 @@ def test_the_approvals_say_why_a_supervisor_may_not_approve_a_refund_paid_to_the
     with signed_in(desk, desk.keys["sup-1"]) as client:
         row = _row(client.get("/desk/approvals"), refund_id)
         assert 'value="ApproveRefund"' in row
+
+
+def test_refunds_by_status_say_their_currency_and_each_number_lists_exactly_its_cases(
+        desk: ApiServer) -> None:
+    """One status in two currencies is two rows (and two bars), each naming its currency;
+    the link behind each number carries the currency, so the queue lists its cases only."""
+    _order(desk, "o-eur", "c-1")
+    _order(desk, "o-gbp", "c-2", market="GB", currency="GBP")
+    for order_id, amount in (("o-eur", "4.00"), ("o-gbp", "5.00"), ("o-gbp", "6.00")):
+        _post(desk, "agent-2", {"command": "RequestRefund", "order_id": order_id,
+                                "source": "goodwill", "reason": "late", "amount": amount})
+    desk.refresh_projections()
+    with signed_in(desk, desk.keys["analyst-1"]) as client:
+        page = client.get("/desk/analysis")
+        assert page.status_code == 200
+        section = page.text.split("Refunds by status", 1)[1].split("</section>", 1)[0]
+        rows = re.findall(r'<tr>\s*<th scope="row">([^<]+)</th><td>([A-Z]{3})</td>\s*'
+                          r'<td class="num"><a href="([^"]+)"[^>]*>(\d+)</a>', section)
+        by_status: dict[str, set[str]] = {}
+        for status, currency, link, count in rows:
+            by_status.setdefault(status, set()).add(currency)
+            assert f"currency={currency}" in html.unescape(link)
+            listed = client.get(html.unescape(link))
+            assert listed.text.count("<tr data-case=") == int(count), (status, currency)
+        assert any(found == {"EUR", "GBP"} for found in by_status.values()), rows
+        labels = re.findall(r'class="chart-label">([^<]+)<', section)
+        assert labels and all(label.endswith((" · EUR", " · GBP")) for label in labels)
+        unknown = client.get("/desk/queue", params={"currency": "XYZ", "scope": "all"})
+        assert unknown.status_code == 200 and "Currency" in unknown.text.split(
+            'role="alert"', 1)[1].split("</p>", 1)[0]

@@ -15,6 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from markupsafe import Markup, escape
 
+from aftersales_core.money import MINOR_UNITS
 from desk.actions import MODELS, WHEN, body_of, form_of
 from desk.case_view import flatten
 from desk.catalog import WORDS
@@ -105,7 +106,8 @@ def test_a_reply_is_always_outbound_and_a_refund_names_the_case_it_comes_from() 
 
 @given(st.dictionaries(st.sampled_from(["case_type", "status", "market", "priority",
                                         "channel", "escalated", "assignee", "view", "scope",
-                                        "from", "to", "reason", "shown", "other"]),
+                                        "from", "to", "reason", "shown", "currency",
+                                        "other"]),
                        st.text(max_size=30)))
 def test_queue_filters_keep_only_values_their_rules_accept(params: dict[str, str]) -> None:
     query = Query.parse(params)
@@ -116,6 +118,8 @@ def test_queue_filters_keep_only_values_their_rules_accept(params: dict[str, str
         assert not any(ord(c) < 32 or ord(c) == 127 for c in value)
         if name == "market":
             assert re.fullmatch(r"[A-Z]{2}", value)
+        if name == "currency":
+            assert value in MINOR_UNITS
 
 
 def test_queue_filters_take_a_market_and_a_status_as_people_type_them() -> None:
@@ -125,6 +129,13 @@ def test_queue_filters_take_a_market_and_a_status_as_people_type_them() -> None:
     assert query.filters == {"market": "DE", "status": "pending_review"}
     assert query.errors == []
     assert Query.parse({"market": "d1", "status": "待审核"}).errors == ["market", "status"]
+
+
+def test_the_queue_filters_by_a_known_iso_4217_currency_and_names_an_unknown_one() -> None:
+    assert Query.parse({"currency": " gbp "}).filters == {"currency": "GBP"}
+    for bad in ("XYZ", "EURO", "€", "G1P"):
+        query = Query.parse({"currency": bad})
+        assert query.filters == {} and query.errors == ["currency"], bad
 
 
 def test_after_sign_in_the_browser_goes_only_to_a_desk_page_of_this_site() -> None:
