@@ -18,7 +18,7 @@ from projections.insights.periods import since_bound
 from projections.insights.view import Insight
 from server.auth import Authenticated
 from server.problems import Problem
-from server.requests import runtime
+from server.requests import check_plus, runtime
 
 router = APIRouter(tags=["insights"])
 Who = Annotated[Authenticated, Depends(caller)]
@@ -41,6 +41,8 @@ def get_insight(request: Request, who: Who, name: Name, since: Since = None,
     "Insights"), the same document `aftersales insights NAME --format json` prints."""
     rt = runtime(request)
     rt.services.reads.require(who.caller, "ReadReport")
+    if since is not None:
+        check_plus(since, "since")
     try:
         bound = since_bound(since)
     except (ValueError, OverflowError) as error:

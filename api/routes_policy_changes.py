@@ -96,7 +96,7 @@ def _time(body: dict[str, Any], field: str) -> datetime | None:
         return None
     if not isinstance(body[field], str):
         raise bad_param(field, "an RFC 3339 time with an offset, e.g. 2026-03-02T09:00:00+00:00")
-    return time_param(body[field], field)
+    return time_param(body[field], field, in_query=False)
 
 
 def _diff(request: Request, who: Authenticated, merchant: str | None, before: int | None,

@@ -70,3 +70,20 @@ def test_order_by_is_one_column_with_at_most_one_minus(api: ApiServer, world: Wo
         assert auditor.get("/v1/cases", params={"order_by": "-opened_at"}).status_code == 200
         _refused(auditor.get("/v1/cases", params={"order_by": order_by}), "order_by",
                  f"{order_by!r} is not a column of cases")
+
+
+TIMED = [(method, path, name) for method, path, declared in OPERATIONS
+         for name in declared if name in ("as_of", "due_before", "since")]
+
+
+@pytest.mark.parametrize(("method", "path", "name"), TIMED,
+                         ids=[f"{m} {p} {n}" for m, p, n in TIMED])
+def test_a_query_time_whose_plus_arrived_as_a_space_says_so_and_how_to_write_it(
+        api: ApiServer, world: World, method: str, path: str, name: str) -> None:
+    """The README's own form, sent with a bare '+': the query string made it a space. The
+    message names that and the fix (%2B), not a mistake the caller did not make."""
+    assert TIMED
+    with api.client("auditor-1") as auditor:
+        done = auditor.request(method, f"{_url(path, world)}?{name}=2026-12-02T05:45:00+00:00")
+    _refused(done, name, "'+' arrived as a space")
+    assert "%2B" in done.json()["detail"] and "seconds" not in done.json()["detail"]
