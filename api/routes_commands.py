@@ -34,7 +34,7 @@ from dispatch.tracing import from_headers
 from schemas.boundary import inbound
 from schemas.commands import AnyCommand, NewCase
 from server.auth import Authenticated
-from server.idempotency import Answer, check_key, fingerprint
+from server.idempotency import MAX_KEY, Answer, check_key, fingerprint
 from server.metrics import COMMANDS
 from server.problems import Problem, problem_for
 from server.requests import runtime
@@ -46,7 +46,9 @@ IfMatch = Annotated[str | None, Header(
     alias="If-Match", description='"<version>" of the case as you last saw it (its ETag): '
     "the command is refused with 412 when the case has moved on")]
 IdempotencyKey = Annotated[str | None, Header(
-    alias="Idempotency-Key", max_length=255, description="a retry with the same key gets the "
+    alias="Idempotency-Key", json_schema_extra={"maxLength": MAX_KEY},  # checked by
+    # check_key, as every bad key is: one field name, one wording
+    description="a retry with the same key gets the "
     "first answer (kept at least 24 h, per principal); the same key with another body: 422")]
 KEPT = {200, 201, 422}  # answers an Idempotency-Key keeps (the module server/idempotency.py)
 OUTCOMES = {400: "invalid", 403: "denied", 404: "not_found", 409: "conflict",

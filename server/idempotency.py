@@ -33,6 +33,7 @@ from server.problems import Problem
 
 STALE = timedelta(minutes=2)
 MAX_KEY = 255
+KEY_RULE = f"1 to {MAX_KEY} printable ASCII characters"
 PURGE_EVERY = 500  # claims between two purges of expired answers
 
 
@@ -44,9 +45,11 @@ class Answer:
 
 
 def check_key(key: str) -> str:
+    """The key as sent, or a 400 with one field name and one wording for every bad form
+    (empty, too long, not printable ASCII)."""
     if not 1 <= len(key) <= MAX_KEY or not key.isascii() or not key.isprintable():
-        raise Problem(400, "invalid", f"Idempotency-Key: 1 to {MAX_KEY} printable ASCII "
-                      "characters", fields=(("Idempotency-Key", "not a valid key"),))
+        raise Problem(400, "invalid", f"Idempotency-Key: {KEY_RULE}",
+                      fields=(("Idempotency-Key", KEY_RULE),))
     return key
 
 

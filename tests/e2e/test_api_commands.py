@@ -10,6 +10,8 @@ import subprocess
 import uuid
 from datetime import UTC, datetime
 
+import pytest
+
 from consumers.case_events import to_cloud_event
 from schemas.outbound import CASE_EVENT
 from tests.api_server import ApiServer
@@ -246,3 +248,18 @@ def test_a_request_s_traceparent_goes_with_every_event_it_caused(
     assert not any("traceparent" in e for e in events[after - before:])
     assert all(CASE_EVENT.validate_python(e) for e in events)
     assert case_events and not any("traceparent" in vars(e) for e in case_events)
+
+
+@pytest.mark.parametrize("key", ["", "k" * 256, "k\u00e9y", "k\ty"],
+                         ids=["empty", "too long", "not ASCII", "not printable"])
+def test_every_bad_idempotency_key_is_one_field_with_one_wording(api: ApiServer, world: World,
+                                                                 key: str) -> None:
+    body = {"command": "RequestRefund", "order_id": "o-1", "source": "goodwill",
+            "reason": "sorry", "amount": "1.00"}
+    with api.client("agent-2") as agent:
+        refused = agent.post("/v1/commands", json=body,
+                             headers={"Idempotency-Key": key.encode("latin-1")})
+    assert refused.status_code == 400, refused.text
+    rule = "1 to 255 printable ASCII characters"
+    assert refused.json()["errors"] == [{"field": "Idempotency-Key", "detail": rule}]
+    assert refused.json()["detail"] == f"Idempotency-Key: {rule}"
