@@ -32,6 +32,14 @@ from typing import Any
 from demo.principals import customer
 
 H = timedelta(hours=1)
+
+
+def return_parcel(row: dict[str, Any]) -> str:
+    """The tracking number of a return's label, which the carrier's scans of the parcel carry
+    (a scan is the return's whose label it carries, when an order has several)."""
+    return f"RT-{row['case_id']}"
+
+
 # (case type, status) -> the status the desk's step surely leads to
 FOLLOWS = {
     ("refund", "awaiting_approval"): "approved",
@@ -92,14 +100,14 @@ class Desk:
             return [self._cmd("ResolveReturn", row, 2 * H, "agent-ben")], []
         return [self._cmd("IssueReturnLabel", row, 24 * H, "agent-ben",
                           carrier=self.carriers.get(row["order_id"], "DHL"),
-                          tracking_number=f"RT{self.counter:07d}")], []
+                          tracking_number=return_parcel(row))], []
 
     def _return_label_issued(self, row: dict[str, Any]) -> Any:
         start = datetime.fromisoformat(row["updated_at"])
         order_id = row["order_id"]
         scans = [{"event_id": f"{row['case_id']}-back-{kind}", "event_type": kind,
                   "occurred_at": (start + after).isoformat(), "order_id": order_id,
-                  "shipment_id": f"{row['case_id']}-back",
+                  "shipment_id": return_parcel(row),
                   "carrier": self.carriers.get(order_id, "DHL"), "direction": "return"}
                  for kind, after in (("Dispatched", 48 * H), ("Delivered", 144 * H))]
         return [], scans

@@ -353,18 +353,32 @@ class UpstreamService:
         effects: list[str],
         actor: Actor,
     ) -> list[Aggregate]:
+        """Move the return the scanned parcel belongs to (``ReturnCase.carries``: its label's
+        tracking number, or the shipment it was recorded shipped back under); a parcel no
+        return carries is the one return that can take the scan (a buyer shipping with their
+        own carrier), and, when several could, none: one parcel is not the way back of two
+        returns, so the scan stays recorded on the order and the effects say so."""
+        cases = [self.store.load(ReturnCase, UUID(case_id))
+                 for case_id in order.case_ids("return")]
+        own = [case for case in cases if case.carries(shipment_id)]
+        could = [case for case in own or cases if case.takes_scan(scan)]
+        if not own and len(could) > 1:
+            effects.append(
+                f"return shipment {shipment_id} {scan} matches no single return: "
+                f"{len(could)} returns could take it "
+                f"({', '.join(str(case.id) for case in could)}) and none carries it as its "
+                "label's tracking number, so none is moved (the scan stays recorded on the "
+                "order)")
+            return []
         changed: list[Aggregate] = []
-        for case_id in order.case_ids("return"):
-            case = self.store.load(ReturnCase, UUID(case_id))
+        for case in could:
             stamp = max(at, case.modified_on)
-            if scan == "Delivered" and case.awaits_goods():
+            if scan == "Delivered":
                 items = returned_lines(order, case.lines)
                 changed += receive_goods(self.store, case, order, items, actor, shipment_id,
                                          stamp)
-            elif scan != "Delivered" and case.can_record_shipped():
-                case.shipped_back(shipment_id=shipment_id, carrier=carrier, actor=actor, at=stamp)
             else:
-                continue
+                case.shipped_back(shipment_id=shipment_id, carrier=carrier, actor=actor, at=stamp)
             effects.append(f"return {case.id} {case.status.value}")
             changed.append(case)
         return changed

@@ -29,6 +29,8 @@ class ReturnRules(CaseRules):
     review_since: datetime | None
     approved_at: datetime | None
     ship_back_by: str | None
+    label: dict[str, Any] | None
+    shipment_id: str | None
     wanted_outcome: str
     resolution: dict[str, Any] | None
     _label_issued: Callable[..., None]
@@ -70,6 +72,17 @@ class ReturnRules(CaseRules):
     def awaits_goods(self) -> bool:
         """The goods are coming back (a returnless return's never do)."""
         return self.status in AWAITING_GOODS and not self.returnless
+
+    def carries(self, shipment_id: str) -> bool:
+        """The parcel is this return's: the tracking number of the label issued for it, or the
+        shipment it was recorded shipped back (or received) under."""
+        label = (self.label or {}).get("tracking_number")
+        return shipment_id in (label, self.shipment_id)
+
+    def takes_scan(self, scan: str) -> bool:
+        """A return-direction scan can move it: ``Delivered`` receives the goods it awaits,
+        any other scan records goods not sent yet as shipped back."""
+        return self.awaits_goods() if scan == "Delivered" else self.can_record_shipped()
 
     def shipped_back(self, shipment_id: str, carrier: str, actor: Actor, at: datetime) -> None:
         """A return-direction scan (Dispatched, InTransit…) shows the goods are on their way."""
