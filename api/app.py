@@ -31,8 +31,8 @@ from api.routes_insights import router as insights_router
 from api.routes_policy import router as policy_router
 from api.routes_policy_changes import router as policy_changes_router
 from api.routes_queries import router as queries_router
+from desk.mount import DeskSettings
 from desk.mount import mount as mount_desk
-from desk.settings import DeskSettings
 from schemas.commands import COMMAND
 from schemas.common import shown
 from schemas.errors import InputRefused

@@ -7,6 +7,8 @@ from fastapi import FastAPI
 from desk import routes_case, routes_queue, routes_session, routes_views
 from desk.settings import DeskSettings
 
+__all__ = ["DeskSettings", "mount"]  # what the server composing the desk needs of it
+
 
 def mount(app: FastAPI, settings: DeskSettings) -> None:
     """The desk's routes, with its settings (read and checked when the application is made:
