@@ -87,10 +87,13 @@ class ProjectionRunner:
         self.dead_letters = (None if make_producer is None or dlq_topic is None
                              else DeadLetterWriter(make_producer, dlq_topic, dlq_limit))
         self._records: dict[tuple[str, int, int], ConsumerRecord] = {}  # the batch, for DLQ
+        self._unchecked: dict[TopicPartition, int] = {}  # sought to, not yet checked
         ensure_schema(db, self.projections)
 
     def seek_to_stored(self, assigned: list[TopicPartition]) -> None:
-        """Resume each partition after the lowest offset any projection has applied."""
+        """Resume each partition after the lowest offset any projection has applied (inside
+        the client's rebalance callback, which may not block on the broker: whether that
+        offset is past the partition's end is checked by the next poll, _check_ends)."""
         assert self._consumer is not None
         with self.db.transaction() as tx:
             loaded = [positions.load(tx, p.name) for p in self.projections]
@@ -98,7 +101,32 @@ class ProjectionRunner:
             offsets = [where.parts.get((tp.topic, tp.partition), (0, 0))[0] for where in loaded]
             start = min(offsets) if offsets else 0
             self._consumer.seek(tp, start)
+            if start > 0:
+                self._unchecked[tp] = start
             log.info("projections: %s[%d] resumes at offset %d", tp.topic, tp.partition, start)
+
+    def _check_ends(self) -> None:
+        """Partitions whose stored offset is past their end (the topic was re-created, or a
+        broker that keeps it in memory restarted: nothing would ever be read there) are read
+        again from their beginning; what was applied before is skipped by store position."""
+        assert self._consumer is not None
+        starts, self._unchecked = self._unchecked, {}
+        held = self._consumer.assignment()
+        ends = self._consumer.end_offsets([tp for tp in starts if tp in held])
+        gone = [tp for tp, end in ends.items() if end is not None and starts[tp] > end]
+        if not gone:
+            return
+        firsts = self._consumer.beginning_offsets(gone)
+        for tp in gone:
+            with self.db.transaction() as tx:
+                positions.rewind(tx, tp.topic, tp.partition, firsts[tp])
+            self._consumer.seek(tp, firsts[tp])
+            log.warning(
+                "projections: %s[%d]: the offset stored with the rows (%d) is beyond the "
+                "partition's end (%d): the topic was re-created or its broker lost it; read "
+                "again from offset %d, skipping what was applied before by store position",
+                tp.topic, tp.partition, starts[tp], ends[tp], firsts[tp],
+                extra={"topic": tp.topic, "partition": tp.partition, "offset": firsts[tp]})
 
     def run(self, stop: threading.Event) -> None:
         """Apply batches until ``stop`` is set; nothing is half-applied (batches are
@@ -114,7 +142,7 @@ class ProjectionRunner:
         # what a crash or a failure may have left between a batch and its settle step
         settle(self.db, self.projections)
         self.broker_watch.reset()
-        self._consumer = self.make_consumer()
+        self._consumer, self._unchecked = self.make_consumer(), {}
         self._consumer.subscribe([self.topic], listener=_SeekToStored(self))
 
     def _leave(self) -> None:
@@ -130,6 +158,8 @@ class ProjectionRunner:
 
     def poll_once(self, timeout_ms: int = 200) -> int:
         assert self._consumer is not None
+        if self._unchecked:
+            self._check_ends()
         try:
             polled = self._consumer.poll(timeout_ms=timeout_ms, max_records=2000)
         except UNDECODABLE as error:

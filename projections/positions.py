@@ -96,3 +96,12 @@ def set_floor(tx: Transaction, projection: str, position: int) -> None:
     tx.execute("INSERT INTO projection_floors (projection, position) VALUES (?, ?) "
                "ON CONFLICT (projection) DO UPDATE SET position = excluded.position",
                (projection, position))
+
+
+def rewind(tx: Transaction, source: str, part: int, offset: int) -> None:
+    """Read a partition again from ``offset`` (every projection): its topic was re-created or
+    its broker lost it, so the offsets stored are beyond its end. The highest store positions
+    applied stay, so what was applied before is skipped when it comes again."""
+    tx.execute("UPDATE projection_positions SET next_offset = ? "
+               "WHERE source = ? AND part = ? AND next_offset > ?",
+               (offset, source, part, offset))

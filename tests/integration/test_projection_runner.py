@@ -11,6 +11,7 @@ from pathlib import Path
 from uuid import uuid4
 
 import pytest
+from kafka import TopicPartition
 
 from aftersales.bootstrap import build_relay, store_reader
 from aftersales.settings import Settings
@@ -19,6 +20,7 @@ from consumers import kafka_clients
 from consumers.case_events import count_relayed
 from consumers.projection_runner import ProjectionRunner
 from consumers.relay import Relay
+from projections import positions
 from projections.catalog import all_projections
 from projections.db import ReadDatabase
 from projections.rebuild import rebuild
@@ -156,3 +158,58 @@ def test_commands_keep_flowing_into_the_projections(
     eventually(lambda: view.query("SELECT status FROM cases WHERE case_id = ?",
                                   (str(refund.case_id),)) == [{"status": "approved"}],
                60, "the new refund is visible", running.failures)
+
+
+def test_a_runner_whose_offsets_are_past_the_partitions_end_reads_it_again(
+        app: Services, sqlite_url: str, kafka_broker: TestBroker, topic_prefix: str,
+        running: Running, tmp_path: Path) -> None:
+    """A topic re-created, or a local broker (memory only) restarted: the offsets stored with
+    the rows are beyond every partition's end, and a runner seeking there would wait for ever
+    while the relay publishes. It reads each such partition again from its beginning,
+    skipping by store position what it applied, and the stored offsets follow the topic."""
+    settings = pipeline_settings(Settings(database_url=sqlite_url),
+                                 kafka_broker.bootstrap_servers, topic_prefix)
+    busy_day(app)
+    read = f"sqlite:///{tmp_path / 'read.sqlite'}"
+    running.start(build_relay(app, settings))
+    first = runner(settings, read, settings.projections_group)
+    running.start(first)
+    eventually(lambda: caught_up(read, app, settings), 60, "runner caught up",
+               running.failures)
+    first_stop = running.stop
+    first_stop.set()  # the runner (and the relay) stop: another broker's topic comes
+    for thread in running.threads:
+        thread.join(timeout=30)
+    running.stop, running.threads = threading.Event(), []
+    db = ReadDatabase(read)
+    with db.transaction() as tx:  # what the read database holds of the topic it knew
+        tx.execute("UPDATE projection_positions SET next_offset = next_offset + 1000")
+    db.close()
+    app.complaints.file(caller(app, "customer-c-3"), case_id=uuid4(), order_id="o-3",
+                        channel="chat", category="service", description="after the restart",
+                        at=T0 + timedelta(days=9))
+    running.start(build_relay(app, settings))
+    running.start(runner(settings, read, settings.projections_group))
+    topic = settings.case_events_topic
+
+    def at_the_ends() -> bool:
+        consumer = kafka_clients.consumer(kafka_broker.bootstrap_servers, None)
+        try:
+            ends = consumer.end_offsets([TopicPartition(topic, p) for p in
+                                         consumer.partitions_for_topic(topic) or []])
+        finally:
+            consumer.close()
+        check = ReadDatabase(read)
+        try:
+            with check.transaction() as tx:
+                loaded = [positions.load(tx, p.name) for p in all_projections()]
+        finally:
+            check.close()
+        return not any(count_relayed(app.store.recorder, where.highest())[0]
+                       for where in loaded) and \
+            all(where.parts.get((topic, tp.partition), (0, 0))[0] <= end
+                for where in loaded for tp, end in ends.items())
+
+    eventually(at_the_ends, 60, "the new event applied, offsets back within the topic",
+               running.failures)
+    assert snapshot(ReadDatabase(read)) == rebuilt(app, tmp_path)
