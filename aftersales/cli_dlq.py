@@ -37,9 +37,21 @@ if TYPE_CHECKING:
 
 dlq_app = typer.Typer(help="Dead letters: list them, show one, send them back once fixed.",
                       no_args_is_help=True)
+def _known_types(given: list[str] | None) -> list[str] | None:
+    """A misspelt type would match nothing and read as "no such letters": exit 2 instead."""
+    from schemas.outbound import ERROR_TYPES
+
+    unknown = [t for t in given or [] if t not in ERROR_TYPES]
+    if unknown:
+        raise typer.BadParameter(f"{', '.join(repr(t) for t in unknown)} is no error type; "
+                                 f"known: {', '.join(ERROR_TYPES)}")
+    return given
+
+
 ErrorTypes = Annotated[list[str] | None, typer.Option(
-    "--error-type", help="only dead letters of this error type (repeatable): e.g. refused, "
-                         "invalid, not_json, key_mismatch, oversized, undecodable")]
+    "--error-type", callback=_known_types,
+    help="only dead letters of this error type (repeatable): e.g. refused, invalid, not_json, "
+         "key_mismatch, oversized, undecodable")]
 Since = Annotated[str | None, typer.Option(
     help="only dead letters written at or after this RFC 3339 time")]
 COLUMNS = ("at", "where", "error_type", "source", "key", "bytes", "cut", "copy_of",

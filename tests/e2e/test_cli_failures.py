@@ -91,6 +91,8 @@ BAD_ARGUMENTS: dict[str, list[list[str]]] = {
     "query": [["query", "nope"], ["query", "cases", "--where", "colour=red"],
               ["query", "cases", "--limit", "0"]],
     "status": [["status", "--format", "xml"]],
+    "dlq": [["dlq", "list", "--error-type", "not-json"],  # misspelt: would match nothing
+            ["dlq", "redrive", "--error-type", "refused", "--error-type", "bogus"]],
     "report": [["report", "--output", "{dir}/report.txt"],
                ["report", "--output", "/proc/no/such/report.html"],
                ["report", "--output", "{dir}/no/such/report.html"]],
