@@ -16,12 +16,22 @@ from aftersales_core.domain.base import require_aware
 from aftersales_core.domain.complaints import ComplaintCase
 from aftersales_core.domain.ids import order_aggregate_id
 from aftersales_core.domain.order import Order
-from aftersales_core.domain.refunds import RefundCase
+from aftersales_core.domain.refunds import RefundCase, RefundStatus
 from aftersales_core.domain.returns import ReturnCase
-from aftersales_core.errors import AlreadyExistsError, InvalidCommandError, InvalidFieldError
+from aftersales_core.errors import (
+    AlreadyExistsError,
+    InvalidCommandError,
+    InvalidFieldError,
+    RefundCapExceededError,
+)
 from aftersales_core.money import Money
 from aftersales_core.outcomes import RefundCalculation
-from aftersales_core.policies.refund_ledger import INPUT, refunded_by_component
+from aftersales_core.policies.refund_ledger import (
+    INPUT,
+    RETURN_UNITS_LEFT,
+    refunded_by_component,
+    units_left,
+)
 
 C = TypeVar("C", ReturnCase, ComplaintCase)  # a case a refund may name as its source
 
@@ -47,9 +57,10 @@ class RefundService:
         goodwill: Decimal | None = None,
     ) -> CommandResult:
         principal = self.access.may_try(caller, "RequestRefund")
-        if not lines and amount is None and goodwill is None:
+        if not lines and amount is None and goodwill is None and source != "return":
             # SPEC 4.3: "lines or amount"; a request naming neither refunded nothing (it was
-            # stored as a rejected refund of 0.00)
+            # stored as a rejected refund of 0.00). A return's refund without them refunds
+            # the return's units not refunded yet
             raise InvalidCommandError("lines, amount or goodwill: a refund request names what "
                                       "to refund (lines of the order, an amount, or a "
                                       "goodwill amount)")
@@ -62,6 +73,13 @@ class RefundService:
             principal=principal,
         )
         check_opening(order, at)
+        returned = None
+        if source == "return" and source_case_id is not None:
+            # SPEC 3.1/3.2: the refund of a return is of its lines, at most the units it
+            # returns that its other refunds did not take; the return records it
+            returned = self._source_return(source_case_id, order)
+            returned.check_refundable()
+            lines = self._return_lines(returned, order, lines or [])
         refund = self.open(
             case_id,
             order,
@@ -73,9 +91,64 @@ class RefundService:
             actor=grant.actor,
             at=at,
             goodwill=goodwill,
+            source_case=returned,
         )
-        self.work.commit(refund, order)
+        if returned is None or refund.status == RefundStatus.REJECTED:
+            self.work.commit(refund, order)
+        else:
+            returned.refund_opened(grant.actor, refund.id, lines or [], at)
+            self.work.commit(refund, order, returned)
         return result(refund, list(refund.decisions))
+
+    def refunds_of_return(self, case: ReturnCase, order: Order) -> list[RefundCase]:
+        """The refunds of ``order`` not rejected that name the return ``case`` as their source
+        (those its resolution opened among them)."""
+        return [refund for refund in (self.store.load(RefundCase, UUID(refund_id))
+                                      for refund_id in order.refunds)
+                if refund.source == "return" and refund.source_case_id == str(case.id)]
+
+    def return_units_left(self, case: ReturnCase, order: Order) -> dict[str, Any]:
+        """``return_units_left`` of ``refund.calculation`` v5: per component, the units of the
+        return's lines its refunds not rejected did not take."""
+        assert order.currency is not None
+        earlier = self.refunds_of_return(case, order)
+        return units_left(case.lines, order.currency,
+                          (d for refund in earlier for d in refund.decisions))
+
+    def _return_lines(self, case: ReturnCase, order: Order,
+                      asked: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The lines a refund of the return ``case`` takes: those asked for, each a line of the
+        return and at most its units that the return's other refunds did not take (else
+        refused, naming the line and the units); none asked for: all those units."""
+        left = {x["line_id"]: x["quantity"] for x in self.return_units_left(case, order)["items"]}
+        returned = {str(x["line_id"]): int(x["quantity"]) for x in case.lines}
+        if not asked:
+            rest = [{"line_id": line_id, "quantity": left[line_id]}
+                    for line_id in returned if left.get(line_id)]
+            if not rest:
+                raise RefundCapExceededError(
+                    f"return {case.id}: every unit it returns is refunded already (refunds "
+                    f"{self._named(case, order)}); nothing is left to refund for it")
+            return rest
+        wanted: dict[str, int] = {}
+        for line in asked:
+            line_id = str(line["line_id"])
+            wanted[line_id] = wanted.get(line_id, 0) + int(line["quantity"])
+        for line_id, count in wanted.items():
+            if order.line(line_id) is None:
+                continue  # not a line of the order: refused as such when the refund opens
+            units, free = returned.get(line_id, 0), left.get(line_id, 0)
+            if count > free:
+                named = self._named(case, order)
+                earlier = f"its refunds not rejected took {units - free} ({named})" \
+                    if units > free else "none of them is refunded yet"
+                raise RefundCapExceededError(
+                    f"lines: line {line_id}: {count} asked for, but return {case.id} returns "
+                    f"{units} of it and {earlier}: at most {free} left to refund")
+        return asked
+
+    def _named(self, case: ReturnCase, order: Order) -> str:
+        return ", ".join(str(refund.id) for refund in self.refunds_of_return(case, order))
 
     def open(
         self,
@@ -134,6 +207,7 @@ class RefundService:
                 if goodwill is None
                 else str(Money.exact(goodwill, order.currency, "goodwill").amount),
                 INPUT: self._refunded_by_component(order),
+                RETURN_UNITS_LEFT: self._units_left(source, source_case_id, order, source_case),
             },
         )
         total = Money.of(calculation.details["total"], order.currency)
@@ -171,6 +245,13 @@ class RefundService:
             order.reserve_refund(refund.id, total, stamp)
         order.link_case(case_id=str(refund.id), kind="refund", timestamp=stamp)
         return refund
+
+    def _units_left(self, source: str, source_case_id: str | None, order: Order,
+                    given: ReturnCase | None) -> dict[str, Any] | None:
+        if source != "return" or source_case_id is None:
+            return None
+        case = given if given is not None else self._source_return(source_case_id, order)
+        return self.return_units_left(case, order)
 
     def _refunded_by_component(self, order: Order) -> dict[str, Any]:
         """What the order's refunds not rejected took of each component (the order's refund

@@ -21,7 +21,7 @@ from aftersales_core.decisions import PolicyDecision
 from aftersales_core.domain.actor import Actor
 from aftersales_core.domain.ids import case_id_for
 from aftersales_core.domain.order import Order
-from aftersales_core.domain.refunds import RefundCase
+from aftersales_core.domain.refunds import RefundCase, RefundStatus
 from aftersales_core.domain.returns import ReturnCase
 from aftersales_core.errors import InvalidCommandError
 from aftersales_core.money import Money
@@ -78,7 +78,7 @@ class ResolutionService:
                            kind: str, detail: str | None, key: str,
                            amount: Decimal | None) -> CommandResult:
         refund_id = case_id_for("refund", key)
-        case.resolve(actor=by, resolution=kind, refund_case_id=refund_id, detail=detail, at=at)
+        standing = self.refunds.refunds_of_return(case, order) if amount is None else []
         refund = self.refunds.open(
             refund_id,
             order,
@@ -92,6 +92,14 @@ class ResolutionService:
             at=at,
             source_case=case,
         )
+        if standing and refund.status == RefundStatus.REJECTED:
+            # its units are refunded already (a RequestRefund naming it): that refund is its
+            # resolution, and no second one is opened for the same units (SPEC 3.1)
+            case.resolve(actor=by, resolution=kind, refund_case_id=standing[-1].id,
+                         detail=detail, at=at)
+            self.work.commit(case)
+            return result(case, refund_case_id=str(standing[-1].id))
+        case.resolve(actor=by, resolution=kind, refund_case_id=refund_id, detail=detail, at=at)
         self.work.commit(case, refund, order)
         return result(case, list(refund.decisions), refund_case_id=str(refund_id))
 

@@ -33,6 +33,7 @@ class ReturnRules(CaseRules):
     shipment_id: str | None
     wanted_outcome: str
     resolution: dict[str, Any] | None
+    refunds: list[dict[str, Any]]
     _label_issued: Callable[..., None]
     _shipped_back: Callable[..., None]
     _expired: Callable[..., None]
@@ -43,6 +44,7 @@ class ReturnRules(CaseRules):
     record_decision: Callable[..., None]
     _approve: Callable[..., None]
     repair_deadlines_wanted: Callable[[], dict[str, datetime]]
+    units_refunded: Callable[[], bool]
 
     def issue_label(
         self,
@@ -154,7 +156,8 @@ class ReturnRules(CaseRules):
         if self.status in (S.APPROVED, S.LABEL_ISSUED) and self.ship_back_by:
             wanted["ship_back"] = self.approved_at
         awaiting = (S.APPROVED, S.LABEL_ISSUED, S.SHIPPED_BACK, S.RECEIVED, S.INSPECTED)
-        if self.wanted_outcome == "refund" and self.status in awaiting:
+        if self.wanted_outcome == "refund" and self.status in awaiting and \
+                not self.units_refunded():  # else the refunds requested for it carry it
             wanted["refund"] = self.approved_at
         wanted.update(self.repair_deadlines_wanted())
         return wanted
@@ -162,6 +165,9 @@ class ReturnRules(CaseRules):
     def _deadline_left(self, name: str) -> tuple[DeadlineState, str]:
         if self.status in (S.CANCELLED, S.EXPIRED, S.REJECTED) and name != "decision":
             return DeadlineState.CANCELLED, f"the return was {self.status.value}"
+        if name == "refund" and self.units_refunded():
+            refunds = ", ".join(r["refund_case_id"] for r in self.refunds)
+            return DeadlineState.MET, f"carried by the refunds requested for it: {refunds}"
         if name == "refund" and (self.resolution or {}).get("kind") != "refund":
             return DeadlineState.CANCELLED, "resolved without a refund"
         if name == "decision" and self.status == S.CANCELLED:

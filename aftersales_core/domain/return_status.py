@@ -55,6 +55,7 @@ RETURN_LIFECYCLE = Lifecycle("return", ReturnStatus, "Requested", {
     "Received": to(S.RECEIVED),
     "Inspected": to(S.INSPECTED),
     "DispositionSet": stay,
+    "RefundOpened": stay,
     "Resolved": to(S.RESOLVED),
     "Closed": to(S.CLOSED),
     "SentToRepair": to(S.IN_REPAIR),

@@ -11,6 +11,7 @@ from eventsourcing.domain import Aggregate, event
 
 from aftersales_core.decisions import PolicyDecision
 from aftersales_core.domain.actor import POLICY, Actor, upcast_actor_v1_v2
+from aftersales_core.domain.base import require_aware
 from aftersales_core.domain.deadlines import (
     Deadline,
     DeadlineRules,
@@ -30,6 +31,9 @@ from aftersales_core.errors import IllegalTransitionError, InvalidCommandError, 
 from aftersales_core.money import Money
 from aftersales_core.outcomes import AbuseSignal, Eligibility
 from aftersales_core.personal import PersonalData, prose
+
+# no refund is owed for a return in these states
+NOT_REFUNDABLE = (S.REQUESTED, S.PENDING_REVIEW, S.REJECTED, S.CANCELLED, S.EXPIRED)
 
 
 class ReturnCase(ReturnRules, RepairRules, DeadlineRules, Aggregate):
@@ -87,6 +91,9 @@ class ReturnCase(ReturnRules, RepairRules, DeadlineRules, Aggregate):
         self.escalations: list[str] = []
         self.deadlines: dict[str, Deadline] = {}
         self.repair: dict[str, Any] = {}
+        # refunds requested for it by RequestRefund (its resolution's refund is in resolution):
+        # {"refund_case_id", "lines"}, in order
+        self.refunds: list[dict[str, Any]] = []
 
     # ---- decisions ----------------------------------------------------------------------
     record_decision = decision_event("aftersales.return")
@@ -228,6 +235,45 @@ class ReturnCase(ReturnRules, RepairRules, DeadlineRules, Aggregate):
     @event("DispositionSet", topic="aftersales.return.DispositionSet")
     def _disposition_set(self, disposition: str, timestamp: datetime) -> None:
         self.disposition = disposition
+
+    # ---- refunds of the return ----------------------------------------------------------------
+    def check_refundable(self) -> None:
+        """A refund may name this return as its source: approved (no refund is owed for a
+        return that was not, or that was cancelled, rejected or expired), and not resolved by
+        an exchange or a repair (the buyer gets goods, not money)."""
+        if self.status in NOT_REFUNDABLE:
+            raise IllegalTransitionError(self.KIND, self.id, "be refunded", self.status.value)
+        kind = (self.resolution or {}).get("kind")
+        if kind in ("exchange", "repair"):
+            raise IllegalTransitionError(self.KIND, self.id, "be refunded",
+                                         f"resolved by {kind}")
+
+    def refund_opened(self, actor: Actor, refund_case_id: UUID, lines: list[dict[str, Any]],
+                      at: datetime) -> None:
+        """A refund requested for this return (``RequestRefund`` naming it), recorded in the
+        same transaction: once its refunds cover every unit returned, they carry its refund
+        deadline (met, as when its resolution opens the refund)."""
+        require_aware(at)
+        self.check_refundable()
+        self._refund_opened(by=actor.principal_id, role=actor.role,
+                            refund_case_id=str(refund_case_id),
+                            lines=[{"line_id": str(x["line_id"]), "quantity": int(x["quantity"])}
+                                   for x in lines],
+                            timestamp=max(at, self.modified_on))
+
+    @event("RefundOpened", topic="aftersales.return.RefundOpened")
+    def _refund_opened(self, by: str, role: str, refund_case_id: str,
+                       lines: list[dict[str, Any]], timestamp: datetime) -> None:
+        self.refunds.append({"refund_case_id": refund_case_id, "lines": lines})
+
+    def units_refunded(self) -> bool:
+        """Every unit returned is in a refund requested for the return."""
+        covered: dict[str, int] = {}
+        for refund in self.refunds:
+            for line in refund["lines"]:
+                covered[line["line_id"]] = covered.get(line["line_id"], 0) + line["quantity"]
+        return bool(self.refunds) and all(
+            covered.get(str(line["line_id"]), 0) >= int(line["quantity"]) for line in self.lines)
 
     # ---- resolution -------------------------------------------------------------------------
     def resolve(

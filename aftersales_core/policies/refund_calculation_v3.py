@@ -1,6 +1,7 @@
 """``refund.calculation`` v3: components that add up to the refund and, over all the refunds of
-an order, never to more than was paid for each of them (v4, the current one, only words one
-reason right: see ``refund_calculation_v4``).
+an order, never to more than was paid for each of them (v4 only words one reason right: see
+``refund_calculation_v4``; v5, the current one, caps a refund of a return by the return's own
+units: see ``refund_calculation_v5``).
 
 What changed from v2 (``refund_calculation.py``, still registered for re-runs; the same settings
 and the same rules otherwise):
@@ -37,7 +38,7 @@ from aftersales_core.policies.refund_calculation import (
     line_quantities,
 )
 from aftersales_core.policies.refund_components import cumulative, net_line_values
-from aftersales_core.policies.refund_ledger import Taken, read_ledger
+from aftersales_core.policies.refund_ledger import LEDGER, RETURN_UNITS_LEFT, Taken, read_ledger
 from aftersales_core.policies.registry import policy
 from aftersales_core.policies.vocabulary import (
     FULFILMENTS,
@@ -55,9 +56,10 @@ class _Refund:
     """The components of one refund as they are worked out, with the units each took."""
 
     def __init__(self, lines: list[Line], quantities: dict[str, int], ledger: dict[str, Taken],
-                 currency: str) -> None:
+                 currency: str, left: dict[str, dict[str, int]] | None = None) -> None:
         self.lines, self.quantities, self.ledger = lines, quantities, ledger
         self.currency = currency
+        self.left = left  # v5: a return's units its earlier refunds did not take, per component
         self.components: dict[str, Money] = {}
         self.units: dict[str, dict[str, int]] = {}
         self.reasons: list[str] = []
@@ -67,9 +69,13 @@ class _Refund:
         """Units of each line this refund takes the share of ``name`` of: those asked for, less
         any whose share earlier refunds took."""
         before = self.ledger[name].units
-        return {line.line_id: min(self.quantities.get(line.line_id, 0),
-                                  line.quantity - before.get(line.line_id, 0))
-                for line in self.lines}
+        fresh = {line.line_id: min(self.quantities.get(line.line_id, 0),
+                                   line.quantity - before.get(line.line_id, 0))
+                 for line in self.lines}
+        if self.left is not None and name in self.left:  # v5: and the return's units left
+            return {line_id: min(n, self.left[name].get(line_id, 0))
+                    for line_id, n in fresh.items()}
+        return fresh
 
     def book(self, name: str, part: Money, paid: Money, why: str,
              units: dict[str, int] | None = None) -> None:
@@ -104,6 +110,7 @@ def decide(inputs: JSON, settings: RefundSettings, version: int) -> PolicyDecisi
         read.money(name, currency) for name in
         ("shipping_fee", "duties", "taxes", "discount", "paid", "already_refunded"))
     ledger = read_ledger(read, lines, currency)
+    left = _return_units_left(read, lines) if version >= 5 else None
     grade = read.optional_text("inspection_grade", INSPECTION_GRADES)
     payer = read.optional_text("return_shipping_payer", SHIPPING_PAYERS)
     return_cost = read.optional_money("return_shipping_cost", currency)
@@ -112,7 +119,7 @@ def decide(inputs: JSON, settings: RefundSettings, version: int) -> PolicyDecisi
         raise read.error("already_refunded", f"{already} is more than the {paid} paid")
 
     whole_order = source in settings.whole_order_sources
-    refund = _Refund(lines, quantities, ledger, currency)
+    refund = _Refund(lines, quantities, ledger, currency, left)
     if whole_order and not quantities and explicit is None:
         refund.quantities = {line.line_id: line.quantity for line in lines}
         refund.reasons.append(f"a {source.replace('_', ' ')} without lines refunds the whole "
@@ -128,7 +135,11 @@ def decide(inputs: JSON, settings: RefundSettings, version: int) -> PolicyDecisi
                               "(no goods are refunded)")
         refund.rules = ["refund.goodwill"]
     elif explicit is not None:
-        refund.book("items", explicit, items_paid, f"items {explicit}: the amount asked for")
+        # v5: an amount for units of a return takes those units (its later refunds get the
+        # rest); v3 and v4 booked it without units
+        units = refund.fresh("items") if left is not None else None
+        refund.book("items", explicit, items_paid, f"items {explicit}: the amount asked for",
+                    units)
     else:
         _items(refund, net, items_paid, discount, version)
 
@@ -160,7 +171,12 @@ def _items(refund: _Refund, net: dict[str, Money], items_paid: Money, discount: 
             cumulative(net[line.line_id], Decimal(done), of)
         gross = gross + line.unit_price.times(count)
         asked = refund.quantities.get(line.line_id, 0)
-        if asked > count and version >= 4:  # the units refunded before, and what is left
+        kept = None if refund.left is None else refund.left["items"].get(line.line_id, 0)
+        if kept is not None and asked > count and kept < min(asked, line.quantity - done):
+            notes.append(f"of line {line.line_id} the return's earlier refunds took all but "
+                         f"{kept} of its units: {count} of the {asked} asked for left to "
+                         "refund")
+        elif asked > count and version >= 4:  # the units refunded before, and what is left
             notes.append(f"{done} of line {line.line_id} refunded before: {count} of the "
                          f"{asked} asked for left to refund")
         elif asked > count:  # v3: said the overlap with the request, not the units before
@@ -173,6 +189,16 @@ def _items(refund: _Refund, net: dict[str, Money], items_paid: Money, discount: 
     if notes:
         why += f" ({'; '.join(notes)})"
     refund.book("items", part, items_paid, why, fresh)
+
+
+def _return_units_left(read: Reader, lines: list[Line]) -> dict[str, dict[str, int]] | None:
+    """v5 ``return_units_left``: for a refund of a return, the units of each of its lines that
+    the return's earlier refunds not rejected did not take, per component (items, outbound
+    shipping, duties, taxes; a line not listed has none left); null (or absent) otherwise."""
+    if read.inputs.get(RETURN_UNITS_LEFT) is None:
+        return None
+    section = read.section(RETURN_UNITS_LEFT)
+    return {name: line_quantities(section.items(name), lines) for name in LEDGER}
 
 
 def _fee(refund: _Refund, name: str, whole: Money, why: str) -> None:
@@ -283,3 +309,12 @@ def refund_calculation_v4(inputs: JSON, settings: RefundSettings) -> PolicyDecis
     the overlap with the request as if it were that count. The same settings, inputs and sums."""
     return decide(inputs, settings, 4)
 
+
+@policy(POLICY_ID, 5, settings=SETTINGS_V2)
+def refund_calculation_v5(inputs: JSON, settings: RefundSettings) -> PolicyDecision:
+    """v4 with input ``return_units_left`` (null, or absent, for a refund that is not of a
+    return): a refund of a return takes of each component at most the units of the return's
+    lines that its earlier refunds not rejected did not take, so one returned unit is refunded
+    once, whatever the order's other units; an amount asked for a return's units takes those
+    units. The same settings; without the input, v4's sums."""
+    return decide(inputs, settings, 5)

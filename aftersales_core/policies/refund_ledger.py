@@ -25,6 +25,7 @@ from aftersales_core.policies.refund_calculation import POLICY_ID, SETTINGS_V1, 
 FEES = ("outbound_shipping", "duties", "taxes")
 LEDGER = ("items", *FEES)
 INPUT = "already_refunded_by_component"
+RETURN_UNITS_LEFT = "return_units_left"  # v5: a return's units its refunds did not take
 
 
 @dataclass(frozen=True)
@@ -91,3 +92,18 @@ def _units(decision: PolicyDecision) -> dict[str, dict[str, int]]:
     if "refund.duties_and_taxes" in decision.rules:
         taken["duties"] = taken["taxes"] = lines
     return taken
+
+
+def units_left(returned: list[dict[str, Any]], currency: str,
+               decisions: Iterable[PolicyDecision]) -> JSON:
+    """``return_units_left`` (``refund.calculation`` v5): of each component, the units of each
+    returned line (``returned``: the return's ``[{line_id, quantity}]``) that the return's
+    earlier refunds (``decisions``: their recorded calculations) did not take."""
+    quantities = {str(line["line_id"]): int(line["quantity"]) for line in returned}
+    taken = refunded_by_component(returned, currency, decisions)
+    left: JSON = {}
+    for name in LEDGER:
+        took = {str(x["line_id"]): int(x["quantity"]) for x in taken[name]["units"]}
+        left[name] = [{"line_id": line_id, "quantity": count - took.get(line_id, 0)}
+                      for line_id, count in quantities.items() if count > took.get(line_id, 0)]
+    return left

@@ -18,7 +18,7 @@ from aftersales_core.money import Money
 from aftersales_core.policies import evaluate, rerun
 from aftersales_core.policies.reading import Line
 from aftersales_core.policies.refund_components import net_line_values
-from aftersales_core.policies.refund_ledger import LEDGER, refunded_by_component
+from aftersales_core.policies.refund_ledger import LEDGER, refunded_by_component, units_left
 from aftersales_core.policies.vocabulary import (
     INSPECTION_GRADES,
     REFUND_SOURCES,
@@ -105,13 +105,59 @@ def test_a_reason_counts_the_units_refunded_before_not_the_overlap_with_the_requ
                                 "refund_lines": [{"line_id": "l1", "quantity": 2}]},
                         {"source": "complaint",
                          "refund_lines": [{"line_id": "l1", "quantity": 2}]})
-    assert second.policy_version == 4 and second.details["components"] == {"items": "40.00"}
+    # v5 words it as v4 did
+    assert second.policy_version == 5 and second.details["components"] == {"items": "40.00"}
     assert any("(2 of line l1 refunded before: 1 of the 2 asked for left to refund)" in reason
                for reason in second.reasons), second.reasons
     assert rerun(second) == second
     v3 = evaluate("refund.calculation", second.inputs, 3)
     assert any("(1 of line l1 refunded before)" in reason for reason in v3.reasons)
     assert v3.details == second.details
+
+
+def test_v5_refunds_a_returns_unit_once_whatever_the_orders_other_units() -> None:
+    """2 x 50.00 EUR, 10.00 shipping; a return of 1 unit, refunded before: v5 takes nothing more
+    of it for a refund of the return (``return_units_left`` empty), where v4 took the order's
+    other unit; without the input (a refund not of a return) v5 sums as v4."""
+    facts = order(market="DE", currency="EUR", order_lines=[line("l1", quantity=2,
+                                                                 unit_price="50.00")],
+                  shipping_fee="10.00", discount="0.00", paid="110.00")
+    one = {"source": "return", "refund_lines": [{"line_id": "l1", "quantity": 1}],
+           "is_withdrawal": True}
+    first, _ = refunds(facts, one, one)
+    assert first.details["components"] == {"items": "50.00", "outbound_shipping": "5.00"}
+    left = units_left([{"line_id": "l1", "quantity": 1}], "EUR", [first])
+    assert (left["items"], left["outbound_shipping"], left["taxes"]) == (
+        [], [], [{"line_id": "l1", "quantity": 1}])  # no tax was refundable: none taken
+    again = {**facts, **NOTHING, **one, "already_refunded": "55.00",
+             "already_refunded_by_component": refunded_by_component(
+                 facts["order_lines"], "EUR", [first]), "return_units_left": left}
+    v5 = evaluate("refund.calculation", again)
+    assert (v5.policy_version, v5.outcome, v5.details["total"]) == (
+        5, "nothing_to_refund", "0.00")
+    assert any("the return's earlier refunds took all but 0 of its units" in reason
+               for reason in v5.reasons), v5.reasons
+    v4 = evaluate("refund.calculation", again, 4)
+    assert v4.details["components"] == {"items": "50.00", "outbound_shipping": "5.00"}
+    assert evaluate("refund.calculation", {**again, "return_units_left": None}).details == \
+        v4.details
+    assert rerun(v5) == v5
+
+
+def test_v5_an_amount_for_a_returns_units_takes_those_units() -> None:
+    facts = order(market="DE", currency="EUR", order_lines=[line("l1", quantity=2,
+                                                                 unit_price="50.00")],
+                  shipping_fee="0.00", discount="0.00", paid="100.00")
+    left = units_left([{"line_id": "l1", "quantity": 1}], "EUR", [])
+    partial = evaluate("refund.calculation", {
+        **facts, **NOTHING, "source": "return", "amount": "20.00",
+        "refund_lines": [{"line_id": "l1", "quantity": 1}], "already_refunded": "0.00",
+        "already_refunded_by_component": refunded_by_component(facts["order_lines"], "EUR",
+                                                               []),
+        "return_units_left": left})
+    assert partial.details["components"] == {"items": "20.00"}
+    assert partial.details["units"] == {"items": [{"line_id": "l1", "quantity": 1}]}
+    assert units_left([{"line_id": "l1", "quantity": 1}], "EUR", [partial])["items"] == []
 
 
 def test_three_one_unit_returns_refund_exactly_what_was_paid_in_jpy() -> None:

@@ -1,0 +1,181 @@
+"""A return's refunds (SPEC 3.1, 3.2): a refund naming a return as its source refunds only that
+return's lines, at most its units that its other refunds did not take; the return records it,
+so that its refund deadline follows the refund and its resolution opens no second refund for
+the same units (found cold, F1)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from uuid import UUID, uuid4
+
+import pytest
+
+from aftersales.bootstrap import scheduler_principal
+from aftersales_core.application.results import CommandResult
+from aftersales_core.application.services import Services
+from aftersales_core.domain.ids import case_id_for, order_aggregate_id
+from aftersales_core.domain.order import Order
+from aftersales_core.domain.refunds import RefundCase
+from aftersales_core.domain.returns import ReturnCase
+from aftersales_core.errors import IllegalTransitionError, RefundCapExceededError
+from projections.db import ReadDatabase
+from scheduling.scheduler import Scheduler
+from tests.factories import T0, caller, delivered_order
+from tests.read_models import applied_by_a_runner
+
+AT = T0 + timedelta(days=5)
+L1 = [{"line_id": "l1", "sku": "MUG-1", "category": "home", "quantity": 2,
+       "unit_price": "50.00"}]
+
+
+def order(app: Services, order_id: str = "o1") -> None:
+    """Line l1, 2 units x 50.00 EUR, 10.00 EUR shipping: 110.00 EUR paid."""
+    delivered_order(app, order_id, lines=L1, shipping_fee="10.00", taxes="0.00")
+
+
+def returned(app: Services, units: int = 1, order_id: str = "o1") -> UUID:
+    """An approved return of ``units`` of l1, returnless (the carrier's quote an agent gives
+    is above 60 % of the goods' value)."""
+    case_id = uuid4()
+    app.returns.request(caller(app, "agent-1"), case_id, order_id,
+                        [{"line_id": "l1", "quantity": units}], "changed_mind", "refund", AT,
+                        channel="email", return_shipping_estimate=Decimal("99.00"))
+    case = app.store.load(ReturnCase, case_id)
+    assert (case.status.value, case.returnless) == ("approved", True)
+    return case_id
+
+
+def refund(app: Services, rid: UUID, lines: list[dict[str, Any]] | None,
+           hours: int = 2, order_id: str = "o1") -> CommandResult:
+    return app.refunds.request(caller(app, "agent-1"), uuid4(), order_id, "return", "return",
+                               AT + timedelta(hours=hours), source_case_id=str(rid),
+                               lines=lines)
+
+
+def stored(app: Services) -> int:
+    return app.store.recorder.max_notification_id() or 0
+
+
+def test_one_returned_unit_is_refunded_once(app: Services) -> None:
+    """Reproduction A: two refunds of l1 x 1 for a return of one unit were both approved
+    (110.00 EUR); the second is refused, naming the line and its units, and nothing is
+    stored."""
+    order(app)
+    rid = returned(app)
+    first = refund(app, rid, [{"line_id": "l1", "quantity": 1}])
+    assert first.status == "approved"
+    assert app.store.load(RefundCase, first.case_id).components == {
+        "items": "50.00", "outbound_shipping": "5.00"}
+    before = stored(app)
+    with pytest.raises(RefundCapExceededError,
+                       match=f"lines: line l1: 1 asked for, but return {rid} returns 1 of it "
+                             f"and its refunds not rejected took 1 \\({first.case_id}\\): at "
+                             "most 0 left to refund"):
+        refund(app, rid, [{"line_id": "l1", "quantity": 1}], hours=3)
+    assert stored(app) == before
+    with pytest.raises(RefundCapExceededError, match="every unit it returns is refunded"):
+        refund(app, rid, None, hours=3)  # no lines: the units left, and there are none
+    assert stored(app) == before
+    assert list(app.store.load(Order, order_aggregate_id("o1")).refunds) == [
+        str(first.case_id)]
+
+
+def test_a_refund_of_a_return_is_of_its_units_only(app: Services) -> None:
+    """Reproduction C: l1 x 2 on a return of one unit refunded both (110.00 EUR)."""
+    order(app)
+    rid = returned(app)
+    before = stored(app)
+    with pytest.raises(RefundCapExceededError,
+                       match=f"line l1: 2 asked for, but return {rid} returns 1 of it and "
+                             "none of them is refunded yet: at most 1 left to refund"):
+        refund(app, rid, [{"line_id": "l1", "quantity": 2}])
+    assert stored(app) == before
+
+
+def test_a_cancelled_return_is_not_refunded(app: Services) -> None:
+    """Reproduction D: a refund for a return the customer cancelled was approved."""
+    order(app)
+    rid = returned(app)
+    app.returns.cancel(caller(app, "customer-c-1"), rid, AT + timedelta(hours=1), "kept it")
+    before = stored(app)
+    with pytest.raises(IllegalTransitionError, match=f"return {rid}: cannot be refunded while "
+                                                     "cancelled"):
+        refund(app, rid, [{"line_id": "l1", "quantity": 1}])
+    assert stored(app) == before
+
+
+def test_without_lines_a_return_refund_takes_the_units_not_refunded_yet(app: Services) -> None:
+    order(app)
+    rid = returned(app, units=2)
+    first = refund(app, rid, [{"line_id": "l1", "quantity": 1}])
+    rest = refund(app, rid, None, hours=3)
+    assert app.store.load(RefundCase, rest.case_id).lines == [{"line_id": "l1", "quantity": 1}]
+    assert app.store.load(RefundCase, rest.case_id).components == {
+        "items": "50.00", "outbound_shipping": "5.00"}
+    case = app.store.load(ReturnCase, rid)
+    assert [r["refund_case_id"] for r in case.refunds] == [str(first.case_id),
+                                                           str(rest.case_id)]
+
+
+def test_a_refund_requested_for_a_return_is_its_refund(app: Services, tmp_path: Path) -> None:
+    """Reproduction B: after a RequestRefund of its unit was issued and settled, the return's
+    refund deadline stayed open (the scheduler then recorded a false breach and escalated),
+    and ResolveReturn opened a second refund of 55.00 EUR for the same unit."""
+    order(app)
+    rid = returned(app)
+    due = app.store.load(ReturnCase, rid).deadlines["refund"].due_at
+    first = refund(app, rid, [{"line_id": "l1", "quantity": 1}])
+    case = app.store.load(ReturnCase, rid)
+    assert case.refunds == [{"refund_case_id": str(first.case_id),
+                             "lines": [{"line_id": "l1", "quantity": 1}]}]
+    assert (case.deadlines["refund"].state, case.deadlines["refund"].outcome) == ("met", "met")
+    carried = app.store.load(RefundCase, first.case_id).deadlines["refund"]
+    assert (carried.due_at, carried.state) == (due, "open")  # as a resolution's refund
+    app.refunds.issue(caller(app, "payments-1"), first.case_id, AT + timedelta(hours=3))
+    app.refunds.confirm_settled(caller(app, "payments-1"), first.case_id, "psp-1",
+                                AT + timedelta(hours=4))
+    assert app.store.load(RefundCase, first.case_id).deadlines["refund"].state == "met"
+    scheduler = Scheduler(app, scheduler_principal(app))
+    assert scheduler.fire_due(due + timedelta(days=1)) == []
+    assert app.store.load(ReturnCase, rid).escalations == []
+    before = stored(app)
+    resolved = app.resolutions.resolve(caller(app, "agent-1"), rid, AT + timedelta(days=1),
+                                       resolution="refund")
+    assert resolved.related == {"refund_case_id": str(first.case_id)}
+    case = app.store.load(ReturnCase, rid)
+    assert case.status.value == "resolved"
+    assert case.resolution is not None
+    assert case.resolution["refund_case_id"] == str(first.case_id)
+    placed = app.store.load(Order, order_aggregate_id("o1"))
+    assert list(placed.refunds) == [str(first.case_id)]
+    assert stored(app) > before  # the return's resolution, and nothing else
+    assert not app.store.exists(case_id_for("refund", f"return:{rid}"))  # no second refund
+    read = ReadDatabase(f"sqlite:///{tmp_path / 'read.sqlite'}")
+    applied_by_a_runner(app, read)  # the read models take the return's RefundOpened
+    rows = read.query("SELECT refund_id, amount FROM refunds")
+    cases = read.query("SELECT status FROM cases WHERE case_id = ?", (str(rid),))
+    read.close()
+    assert [(r["refund_id"], str(r["amount"])) for r in rows] == [(str(first.case_id), "55.00")]
+    assert [c["status"] for c in cases] == ["resolved"]
+
+
+def test_a_partly_refunded_return_resolves_with_a_refund_of_the_rest(app: Services) -> None:
+    """Two units returned, one refunded by a RequestRefund: the return's refund deadline is
+    still owed for the other, and its resolution refunds that one only."""
+    order(app)
+    rid = returned(app, units=2)
+    first = refund(app, rid, [{"line_id": "l1", "quantity": 1}])
+    assert app.store.load(ReturnCase, rid).deadlines["refund"].state == "open"
+    resolved = app.resolutions.resolve(caller(app, "agent-1"), rid, AT + timedelta(days=1))
+    rest = app.store.load(RefundCase, UUID(resolved.related["refund_case_id"]))
+    assert rest.id != first.case_id
+    assert rest.components == {"items": "50.00", "outbound_shipping": "5.00"}
+    calculation = next(d for d in rest.decisions if d.policy_id == "refund.calculation")
+    assert calculation.policy_version == 5
+    assert calculation.inputs["return_units_left"]["items"] == [
+        {"line_id": "l1", "quantity": 1}]
+    assert app.store.books.rerun(calculation).same_result_as(calculation)
+    assert app.store.load(ReturnCase, rid).deadlines["refund"].state == "met"
