@@ -11,7 +11,7 @@ import typer
 from aftersales import exit_codes
 from aftersales.cli_projections import require_read
 from aftersales.identity import AsPrincipal
-from aftersales.output import Format, console, emit_json_line, emit_rows, fail, table
+from aftersales.output import Format, console, emit_json_line, emit_rows, errors, fail, table
 
 if TYPE_CHECKING:
     from projections.db import ReadDatabase
@@ -65,7 +65,9 @@ def _run(build: Callable[[ReadDatabase, str | None, str | None], Insight],
 
     bound, market = _filters(since, market)
     settings = Settings.from_env()
-    require_read(as_principal, "ReadReport", settings)  # analysts, staff, auditors; no store: 5
+    behind = require_read(as_principal, "ReadReport", settings)  # analysts, staff, auditors
+    if behind:  # said first: every format below returns when it is done
+        errors.print(behind, highlight=False)
     db = build_read_db(settings)
     ensure_schema(db, all_projections())
     insight = build(db, bound, market)

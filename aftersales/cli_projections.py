@@ -155,21 +155,38 @@ def decode_json_columns(row: dict[str, Any], columns: frozenset[str]) -> dict[st
     return row
 
 
-def require_read(name: str | None, operation: str, settings: Settings) -> None:
+def require_read(name: str | None, operation: str, settings: Settings) -> str:
     """Allow a read of the read models that shows no case (the report, the insights), or exit
     denied. Before anything is created: a mistyped folder in AFTERSALES_READ_DATABASE_URL
-    exits 2, a local store that does not exist exits 5 (as `query` and `status`)."""
-    from aftersales.bootstrap import build_app, require_store
+    exits 2, a local store that does not exist exits 5 (as `query` and `status`). Returns the
+    note to print when the read models are behind the event store ("" when they are not)."""
+    from aftersales.bootstrap import build_app, build_read_db, require_store
     from aftersales_core.errors import DomainError
+    from consumers.case_events import count_relayed
+    from projections import positions
+    from projections.apply import ensure_schema
+    from projections.catalog import PROJECTIONS, all_projections
 
     require_store(settings, read_database=True)
     app = build_app(settings, reading=True)
     try:
         app.reads.require(caller_for(app, name, operation), operation)
+        db = build_read_db(settings)
+        try:
+            ensure_schema(db, all_projections())
+            with db.transaction() as tx:  # the projection furthest behind
+                lowest, last = min((positions.load(tx, p).highest(), p) for p in PROJECTIONS)
+        finally:
+            db.close()
+        lag = describe_lag(count_relayed(app.store.recorder, lowest))
     except DomainError as problem:
         raise exit_for(problem) from None
     finally:
         app.close()
+    return "" if not lag else (
+        f"note: the read models are behind the event store ({last} by {lag}): these "
+        "figures miss what was stored since. Run the pipeline (aftersales run) or, without a "
+        "broker, aftersales projections catch-up")
 
 
 @projections_app.command("rebuild", cls=lazy_help(
@@ -297,7 +314,7 @@ def report(
         fail("the report's charts need matplotlib: pip install 'aftersales[report]'")
         raise typer.Exit(exit_codes.INVALID)
     settings = Settings.from_env()
-    require_read(as_principal, "ReadReport", settings)  # before var/ or anything is created
+    behind = require_read(as_principal, "ReadReport", settings)  # before anything is made
 
     db = build_read_db(settings)
     ensure_schema(db, all_projections())
@@ -322,3 +339,5 @@ def report(
         print_report(figures)
     if output is not None:
         errors.print(f"report written to {output}")
+    if behind:
+        errors.print(behind, highlight=False)

@@ -182,3 +182,20 @@ def test_query_says_when_more_rows_match_than_it_shows(cli: Cli) -> None:
     whole = cli.run("query", "deadlines", "--format", "json", "--limit", str(len(rows)),
                     as_="agent-1")
     assert len(json.loads(whole.stdout)) == len(rows) and "more" not in whole.stderr
+
+
+def test_report_and_insights_say_when_their_read_models_are_behind(cli: Cli) -> None:
+    """As query does: figures from read models behind the store are not presented as current
+    without a word (on stderr: the JSON on stdout stays one document)."""
+    assert cli.run("submit", "-", stdin=json.dumps(request_return())).returncode == 0
+    for args in (["report", "--format", "json"], ["insights", "refunds", "--format", "json"]):
+        before = cli.run(*args, as_="agent-1")
+        assert before.returncode == 0, before.stderr
+        json.loads(before.stdout)
+        [note] = before.stderr.splitlines()
+        assert note.startswith("note: the read models are behind the event store (")
+        assert note.endswith("aftersales projections catch-up")
+    assert cli.run("projections", "catch-up").returncode == 0
+    for args in (["report", "--format", "json"], ["insights", "refunds", "--format", "json"]):
+        after = cli.run(*args, as_="agent-1")
+        assert after.returncode == 0 and "behind" not in after.stderr, after.stderr
