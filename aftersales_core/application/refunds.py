@@ -73,6 +73,8 @@ class RefundService:
             principal=principal,
         )
         check_opening(order, at)
+        if self.store.exists(case_id):  # a retry: not answered by what the return has left
+            raise AlreadyExistsError(f"refund case {case_id} exists already")
         returned = None
         if source == "return" and source_case_id is not None:
             # SPEC 3.1/3.2: the refund of a return is of its lines, at most the units it

@@ -23,7 +23,7 @@ from aftersales_core.domain.ids import case_id_for
 from aftersales_core.domain.order import Order
 from aftersales_core.domain.refunds import RefundCase, RefundStatus
 from aftersales_core.domain.returns import ReturnCase
-from aftersales_core.errors import InvalidCommandError
+from aftersales_core.errors import IllegalTransitionError, InvalidCommandError
 from aftersales_core.money import Money
 from aftersales_core.personal import text_of
 
@@ -56,6 +56,16 @@ class ResolutionService:
         if kind not in RESOLUTIONS:
             raise InvalidCommandError(f"resolution must be refund, exchange or repair: {kind!r}")
         order = self.store.placed_order(case.order_id)
+        if kind in ("exchange", "repair"):
+            # a refund requested for it (RequestRefund naming it, not rejected) pays its units
+            # back: goods on top of that money would be given twice, as a refund after an
+            # exchange or a repair would (ReturnCase.check_refundable)
+            refunded = self.refunds.refunds_of_return(case, order)
+            if refunded:
+                raise IllegalTransitionError(
+                    case.KIND, case.id, f"be resolved by {kind}",
+                    "refunded by refund " + ", ".join(str(r.id) for r in refunded)
+                    + " (reject it first, or resolve by refund)")
         if kind == "repair":
             case.resolve(actor=by, resolution=kind, refund_case_id=None, detail=detail, at=at)
             self.work.commit(case)

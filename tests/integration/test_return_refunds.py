@@ -20,10 +20,15 @@ from aftersales_core.domain.ids import case_id_for, order_aggregate_id
 from aftersales_core.domain.order import Order
 from aftersales_core.domain.refunds import RefundCase
 from aftersales_core.domain.returns import ReturnCase
-from aftersales_core.errors import IllegalTransitionError, RefundCapExceededError
+from aftersales_core.errors import (
+    AlreadyExistsError,
+    IdempotencyKeyConflictError,
+    IllegalTransitionError,
+    RefundCapExceededError,
+)
 from projections.db import ReadDatabase
 from scheduling.scheduler import Scheduler
-from tests.factories import T0, caller, delivered_order
+from tests.factories import T0, caller, delivered_order, run
 from tests.read_models import applied_by_a_runner
 
 AT = T0 + timedelta(days=5)
@@ -179,3 +184,50 @@ def test_a_partly_refunded_return_resolves_with_a_refund_of_the_rest(app: Servic
         {"line_id": "l1", "quantity": 1}]
     assert app.store.books.rerun(calculation).same_result_as(calculation)
     assert app.store.load(ReturnCase, rid).deadlines["refund"].state == "met"
+
+
+@pytest.mark.parametrize("lines", [None, [{"line_id": "l1", "quantity": 2}]])
+def test_an_exact_retry_of_a_return_refund_exists_already(
+        app: Services, lines: list[dict[str, Any]] | None) -> None:
+    """A retry under the same key is the same request ("exists already"): not a refusal
+    saying the return has no units left (its own refund took them), nor, without lines (its
+    case records the return's units it took), an idempotency_key conflict."""
+    order(app)
+    rid = returned(app, units=2)
+    body = {"command": "RequestRefund", "order_id": "o1", "source": "return",
+            "source_case_id": str(rid), "reason": "return", "idempotency_key": "k-1",
+            "at": (AT + timedelta(hours=2)).isoformat(),
+            **({} if lines is None else {"lines": lines})}
+    first = run(app, "agent-1", body)
+    assert app.store.load(RefundCase, first.case_id).lines == [
+        {"line_id": "l1", "quantity": 2}]
+    before = stored(app)
+    with pytest.raises(AlreadyExistsError, match=f"refund case {first.case_id} exists"):
+        run(app, "agent-1", body)
+    with pytest.raises(IdempotencyKeyConflictError, match="idempotency_key k-1"):
+        run(app, "agent-1", {**body, "reason": "another"})
+    assert stored(app) == before
+
+
+@pytest.mark.parametrize("kind", ["exchange", "repair"])
+def test_a_refunded_return_is_not_resolved_by_exchange_or_repair(app: Services,
+                                                                  kind: str) -> None:
+    """Its units are paid back by the refund requested for it: goods on top would be given
+    twice (as a refund after an exchange is refused); once that refund is rejected, it may."""
+    order(app)
+    rid = returned(app)
+    first = refund(app, rid, [{"line_id": "l1", "quantity": 1}])
+    before = stored(app)
+    replacement = {"replacement_sku": "MUG-1", "replacement_unit_price": Decimal("50.00")} \
+        if kind == "exchange" else {}
+    with pytest.raises(IllegalTransitionError,
+                       match=f"return {rid}: cannot be resolved by {kind} while refunded by "
+                             f"refund {first.case_id}"):
+        app.resolutions.resolve(caller(app, "agent-1"), rid, AT + timedelta(days=1),
+                                resolution=kind, **replacement)
+    assert stored(app) == before
+    app.refunds.reject(caller(app, "sup-1"), first.case_id, "sent goods instead",
+                       AT + timedelta(hours=5))
+    done = app.resolutions.resolve(caller(app, "agent-1"), rid, AT + timedelta(days=1),
+                                   resolution=kind, **replacement)
+    assert done.status == "resolved"
