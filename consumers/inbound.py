@@ -32,6 +32,7 @@ from datetime import UTC, datetime
 from functools import partial
 from uuid import UUID
 
+import orjson
 from kafka import KafkaConsumer, KafkaProducer, OffsetAndMetadata
 from kafka.consumer.fetcher import ConsumerRecord
 
@@ -48,7 +49,7 @@ from dispatch.tracing import from_headers, traced
 from dispatch.upstream import apply_upstream
 from schemas.boundary import read_inbound
 from schemas.errors import InputRefused
-from schemas.inbound import UpstreamEvent
+from schemas.inbound import SHIPMENT_TYPES, UpstreamEvent
 from workers.counts import WorkCounts
 from workers.error_policy import ErrorPolicy, Streak
 
@@ -179,7 +180,7 @@ class InboundConsumer:
         settled = iter(outcomes)
         for record, message in parsed:  # reported in order, once the batch is durable
             if isinstance(message, Rejection):
-                self.stats.work.command("?", "invalid")
+                self.stats.work.command(fact_type(record.value), "invalid")
                 self.reject(record, message)
             else:
                 self._settle(record, message.event_type, next(settled))
@@ -231,3 +232,20 @@ class InboundConsumer:
         self.stats.count(record.topic, "dead_lettered", rejection.kind)
         log.warning("%s: dead-lettered (%s): %s", where(record), rejection.kind,
                     rejection.message, extra=fields(record))
+
+
+FACT_TYPE_READ_MAX = 1 << 20  # a refused message is read again for its type up to this size
+KNOWN_TYPES = frozenset({"OrderPlaced", "OrderPaid", "OrderCancelled", *SHIPMENT_TYPES})
+
+
+def fact_type(value: bytes | None) -> str:
+    """The ``event_type`` a refused message names, for the metrics' ``command`` label: one of
+    the upstream facts (a label never takes a value a sender chose), ``?`` when the message
+    names none or is unreadable."""
+    if not value or len(value) > FACT_TYPE_READ_MAX:
+        return "?"
+    try:
+        named = orjson.loads(value).get("event_type")
+    except (orjson.JSONDecodeError, AttributeError):
+        return "?"
+    return named if isinstance(named, str) and named in KNOWN_TYPES else "?"

@@ -51,7 +51,9 @@ def test_metrics_health_and_json_logs(kafka_broker: TestBroker, topic_prefix: st
 
     cli_cast(cli)
     publish(settings, settings.orders_topic, [as_message(order_placed("o-1")),
-                                              (b"o-2", b"{not json")])
+                                              (b"o-2", b"{not json"),
+                                              (b"o-3", b'{"event_type": "OrderPaid"}'),
+                                              (b"o-4", b'{"event_type": "Made up"}')])
     port = free_port()
     run = subprocess.Popen(
         [sys.executable, "-m", "aftersales", "--log-format", "json", "run", "--role", "inbound",
@@ -70,7 +72,9 @@ def test_metrics_health_and_json_logs(kafka_broker: TestBroker, topic_prefix: st
                 status, metrics = fetch(f"http://127.0.0.1:{port}/metrics")
             except (urllib.error.URLError, ConnectionError):
                 status = 0
-            if status == 200 and applied in metrics and dead in metrics and (
+            if status == 200 and applied in metrics and dead in metrics and \
+                    'command="?",outcome="invalid"} 2.0' in metrics and \
+                    'command="OrderPaid",outcome="invalid"} 1.0' in metrics and (
                     'aftersales_projection_lag_events{projection="cases"} 0.0' in metrics):
                 break
             time.sleep(0.5)
@@ -80,7 +84,10 @@ def test_metrics_health_and_json_logs(kafka_broker: TestBroker, topic_prefix: st
         assert 'outcome="events"' not in metrics
         assert 'aftersales_worker_up{worker="relay"} 1.0' in metrics
         assert 'aftersales_commands_total{command="OrderPlaced",outcome="done"} 1.0' in metrics
-        assert 'aftersales_commands_total{command="?",outcome="invalid"} 1.0' in metrics
+        # a readable fact the boundary refused counts under its type; a type no upstream
+        # fact has (a label a sender would choose) and an unreadable message under "?"
+        assert 'aftersales_commands_total{command="?",outcome="invalid"} 2.0' in metrics
+        assert 'aftersales_commands_total{command="OrderPaid",outcome="invalid"} 1.0' in metrics
         assert "aftersales_store_commit_batch_commands_count 1.0" in metrics  # the one fact
         assert 'aftersales_projection_lag_events{projection="cases"}' in metrics
         status, body = fetch(f"http://127.0.0.1:{port}/healthz")
