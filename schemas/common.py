@@ -161,7 +161,11 @@ Amount = Annotated[
                                    f"at most {AMOUNT_INTEGER_DIGITS} digits before the point "
                                    f"and {AMOUNT_DECIMALS} after it"}),
 ]
-Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$"), AfterValidator(_known_currency)]
+# the published schemas list the codes the engine knows (an upstream validating against them is
+# never told a message is fine that the engine then refuses)
+Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$",
+                                json_schema_extra={"enum": sorted(MINOR_UNITS)}),
+                     AfterValidator(_known_currency)]
 # JSON's integers and booleans taken as they are. pydantic's lax mode would read true, "4" and
 # 4.0 as integers and "yes", "off", 1 as booleans, which the published schemas ("integer",
 # "boolean") do not allow: a wire field of either type is one of these, never a bare int or bool.

@@ -113,3 +113,22 @@ def test_the_erased_marker_or_any_bracketed_word_is_not_a_customer_id(value: str
     for fine in ("c-[1]", "[c-1", "c-1]"):
         assert jsonschema.Draft202012Validator(field).is_valid(fine)
         read_inbound(json.dumps(order_placed("o-1", customer_id=fine)).encode())
+
+
+@pytest.mark.parametrize("kind", ["OrderPlaced", "OrderPaid"])
+@pytest.mark.parametrize("code", ["EUR", "JPY", "CNY", "XYZ", "AAA", "eur"])
+def test_the_published_currency_is_a_code_the_engine_knows(kind: str, code: str) -> None:
+    """An upstream validating against the published schema is never told a currency is fine
+    that the engine then refuses (and dead-letters): the schema lists the codes it knows."""
+    from aftersales_core.money import MINOR_UNITS
+
+    field = _published(f"inbound/{kind}.schema.json", "currency")
+    known = code in MINOR_UNITS
+    assert jsonschema.Draft202012Validator(field).is_valid(code) == known
+    assert jsonschema_rs.validator_for(field).is_valid(code) == known
+    message = {**order_placed("o-1"), "currency": code}
+    if known:
+        read_inbound(json.dumps(message).encode(), "orders")
+    else:
+        with pytest.raises(InputRefused, match="currency"):
+            read_inbound(json.dumps(message).encode(), "orders")
