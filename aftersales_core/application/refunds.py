@@ -359,8 +359,24 @@ class RefundService:
         order = self.store.load(Order, order_aggregate_id(refund.order_id))
         refund.reject(actor=grant.actor, reason=reason, at=at)
         order.release_refund(refund.id, max(at, order.modified_on))
-        self.work.commit(refund, order)
+        returned = self._recorded_by(refund)
+        if returned is None:
+            self.work.commit(refund, order)
+            return result(refund)
+        # the return it was requested for learns it in the same transaction: its units are
+        # refundable again and its refund deadline, carried by this refund, is owed again
+        returned.refund_rejected(grant.actor, refund.id, at)
+        self.work.commit(refund, order, returned)
         return result(refund)
+
+    def _recorded_by(self, refund: RefundCase) -> ReturnCase | None:
+        """The return that recorded ``refund`` as requested for it (``RefundOpened``), if
+        any."""
+        if refund.source != "return" or refund.source_case_id is None:
+            return None
+        case = self.store.load(ReturnCase, UUID(refund.source_case_id))
+        recorded = any(r["refund_case_id"] == str(refund.id) for r in case.refunds)
+        return case if recorded else None
 
     def issue(self, caller: Caller, case_id: UUID, at: datetime) -> CommandResult:
         grant, refund = self.access.case(caller, "IssueRefund", case_id, RefundCase)

@@ -156,6 +156,30 @@ class DeadlineRules:
                 timestamp=at,
             )
 
+    def reopen_deadline(self, name: str, at: datetime) -> None:
+        """A deadline settled when its state was left (met, cancelled, or breached ``late``)
+        is owed again now that the aggregate wants it once more from the same start (what
+        carried it fell through: a refund of a return rejected): scheduled again as it was,
+        its due time, action and basis unchanged, so the term does not restart. A deadline
+        still open, one whose breach acted (the escalation stands), or one wanted from
+        another start (scheduled anew by the bookkeeping) is left as it is."""
+        deadline = self.deadlines.get(name)
+        if deadline is None or deadline.is_open:
+            return
+        acted = deadline.state not in (DeadlineState.MET, DeadlineState.CANCELLED) and \
+            deadline.outcome != DeadlineAction.LATE
+        if acted or self.deadlines_wanted().get(name) != deadline.since:
+            return
+        self._deadline_scheduled(
+            name=name,
+            due_at=deadline.due_at,
+            action=deadline.action,
+            basis=deadline.basis,
+            since=deadline.since,
+            set_by=dict(deadline.set_by),
+            timestamp=at,
+        )
+
     def fire(self, name: str, now: datetime, breach: Breach, actor: Actor) -> bool:
         """Record the breach of a due deadline and carry out its action as ``actor`` (the
         scheduler); False (and nothing recorded) when the deadline is not open, not due, or its

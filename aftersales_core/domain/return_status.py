@@ -56,6 +56,7 @@ RETURN_LIFECYCLE = Lifecycle("return", ReturnStatus, "Requested", {
     "Inspected": to(S.INSPECTED),
     "DispositionSet": stay,
     "RefundOpened": stay,
+    "RefundRejected": stay,
     "Resolved": to(S.RESOLVED),
     "Closed": to(S.CLOSED),
     "SentToRepair": to(S.IN_REPAIR),

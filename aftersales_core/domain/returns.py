@@ -91,8 +91,8 @@ class ReturnCase(ReturnRules, RepairRules, DeadlineRules, Aggregate):
         self.escalations: list[str] = []
         self.deadlines: dict[str, Deadline] = {}
         self.repair: dict[str, Any] = {}
-        # refunds requested for it by RequestRefund (its resolution's refund is in resolution):
-        # {"refund_case_id", "lines"}, in order
+        # refunds requested for it by RequestRefund and not rejected (its resolution's refund
+        # is in resolution): {"refund_case_id", "lines"}, in order
         self.refunds: list[dict[str, Any]] = []
 
     # ---- decisions ----------------------------------------------------------------------
@@ -266,8 +266,27 @@ class ReturnCase(ReturnRules, RepairRules, DeadlineRules, Aggregate):
                        lines: list[dict[str, Any]], timestamp: datetime) -> None:
         self.refunds.append({"refund_case_id": refund_case_id, "lines": lines})
 
+    def refund_rejected(self, actor: Actor, refund_case_id: UUID, at: datetime) -> None:
+        """A refund requested for this return was rejected (``RejectRefund``), recorded in the
+        same transaction: it no longer covers the return's units, which are refundable again,
+        and when its refunds no longer cover every unit the refund deadline they carried is
+        owed again by the return, by its original due time (the law's term does not restart).
+        A refund the return did not record (its resolution's) changes nothing here."""
+        require_aware(at)
+        if not any(r["refund_case_id"] == str(refund_case_id) for r in self.refunds):
+            return
+        timestamp = max(at, self.modified_on)
+        self._refund_rejected(by=actor.principal_id, role=actor.role,
+                              refund_case_id=str(refund_case_id), timestamp=timestamp)
+        self.reopen_deadline("refund", timestamp)
+
+    @event("RefundRejected", topic="aftersales.return.RefundRejected")
+    def _refund_rejected(self, by: str, role: str, refund_case_id: str,
+                         timestamp: datetime) -> None:
+        self.refunds = [r for r in self.refunds if r["refund_case_id"] != refund_case_id]
+
     def units_refunded(self) -> bool:
-        """Every unit returned is in a refund requested for the return."""
+        """Every unit returned is in a refund requested for the return and not rejected."""
         covered: dict[str, int] = {}
         for refund in self.refunds:
             for line in refund["lines"]:

@@ -231,3 +231,72 @@ def test_a_refunded_return_is_not_resolved_by_exchange_or_repair(app: Services,
     done = app.resolutions.resolve(caller(app, "agent-1"), rid, AT + timedelta(days=1),
                                    resolution=kind, **replacement)
     assert done.status == "resolved"
+
+
+def test_a_rejected_refund_of_a_return_leaves_its_refund_owed(app: Services,
+                                                               tmp_path: Path) -> None:
+    """A refund requested for a return and then rejected by a supervisor counted on as the
+    return's refund: the return's refund deadline stayed met and the refund's own copy was
+    cancelled, so the money owed was watched by no deadline. The return records the
+    rejection; its units are refundable again and its refund deadline is owed again by its
+    original due time, breached and escalated when missed."""
+    order(app)
+    rid = returned(app)
+    due = app.store.load(ReturnCase, rid).deadlines["refund"].due_at
+    first = refund(app, rid, [{"line_id": "l1", "quantity": 1}])
+    assert app.store.load(ReturnCase, rid).deadlines["refund"].state == "met"
+    app.refunds.reject(caller(app, "sup-1"), first.case_id, "wrong account",
+                       AT + timedelta(hours=5))
+    case = app.store.load(ReturnCase, rid)
+    assert (case.status.value, case.refunds) == ("approved", [])
+    owed = case.deadlines["refund"]
+    assert (owed.state, owed.due_at) == ("open", due)  # the law's term does not restart
+    assert app.store.load(RefundCase, first.case_id).deadlines["refund"].state == "cancelled"
+    scheduler = Scheduler(app, scheduler_principal(app))
+    assert scheduler.fire_due(due) == []  # in time up to its due time
+    fired = scheduler.fire_due(due + timedelta(hours=1))
+    assert [(f.case_id, f.name) for f in fired] == [(rid, "refund")]
+    case = app.store.load(ReturnCase, rid)
+    assert case.deadlines["refund"].state == "breached"
+    assert case.escalations != []
+    read = ReadDatabase(f"sqlite:///{tmp_path / 'read.sqlite'}")
+    applied_by_a_runner(app, read)  # the read models take the return's RefundRejected
+    cases = read.query("SELECT status FROM cases WHERE case_id = ?", (str(rid),))
+    read.close()
+    assert [c["status"] for c in cases] == ["approved"]
+
+
+def test_after_a_rejected_refund_a_new_one_carries_the_original_due_time(
+        app: Services) -> None:
+    order(app)
+    rid = returned(app)
+    due = app.store.load(ReturnCase, rid).deadlines["refund"].due_at
+    first = refund(app, rid, [{"line_id": "l1", "quantity": 1}])
+    app.refunds.reject(caller(app, "sup-1"), first.case_id, "wrong account",
+                       AT + timedelta(hours=5))
+    again = refund(app, rid, [{"line_id": "l1", "quantity": 1}], hours=6)  # refundable again
+    assert again.status == "approved"
+    case = app.store.load(ReturnCase, rid)
+    assert [r["refund_case_id"] for r in case.refunds] == [str(again.case_id)]
+    assert case.deadlines["refund"].state == "met"
+    carried = app.store.load(RefundCase, again.case_id).deadlines["refund"]
+    assert (carried.due_at, carried.state) == (due, "open")
+    app.refunds.issue(caller(app, "payments-1"), again.case_id, AT + timedelta(hours=7))
+    assert app.store.load(RefundCase, again.case_id).deadlines["refund"].state == "met"
+    assert Scheduler(app, scheduler_principal(app)).fire_due(due + timedelta(days=1)) == []
+    resolved = app.resolutions.resolve(caller(app, "agent-1"), rid, AT + timedelta(days=1))
+    assert resolved.related == {"refund_case_id": str(again.case_id)}
+
+
+def test_a_refund_of_a_return_rejected_at_request_does_not_carry_its_deadline(
+        app: Services) -> None:
+    """Nothing to refund (a goodwill refund took what was paid): the return is not told, and
+    its refund deadline stays owed."""
+    order(app)
+    rid = returned(app)
+    app.refunds.request(caller(app, "agent-1"), uuid4(), "o1", "goodwill", "sorry",
+                        AT + timedelta(hours=1), goodwill=Decimal("110.00"))
+    nothing = refund(app, rid, [{"line_id": "l1", "quantity": 1}])
+    assert nothing.status == "rejected"
+    case = app.store.load(ReturnCase, rid)
+    assert (case.refunds, case.deadlines["refund"].state) == ([], "open")
