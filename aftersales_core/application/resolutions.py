@@ -102,9 +102,13 @@ class ResolutionService:
             at=at,
             source_case=case,
         )
-        if standing and refund.status == RefundStatus.REJECTED:
-            # its units are refunded already (a RequestRefund naming it): that refund is its
-            # resolution, and no second one is opened for the same units (SPEC 3.1)
+        if standing and refund.status == RefundStatus.REJECTED and case.units_refunded():
+            # its units are refunded already (RequestRefunds naming it): those refunds are its
+            # resolution, and no second one is opened for the same units (SPEC 3.1). When
+            # they cover only some of its units, nothing left is the order's cap (other
+            # refunds, a goodwill one say, took what was paid): the refund of the rest is its
+            # resolution, rejected with the calculation's reasons, as for a return without
+            # earlier refunds; naming a refund of a part would say the whole was refunded
             case.resolve(actor=by, resolution=kind, refund_case_id=standing[-1].id,
                          detail=detail, at=at)
             self.work.commit(case)

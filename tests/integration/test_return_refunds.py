@@ -300,3 +300,27 @@ def test_a_refund_of_a_return_rejected_at_request_does_not_carry_its_deadline(
     assert nothing.status == "rejected"
     case = app.store.load(ReturnCase, rid)
     assert (case.refunds, case.deadlines["refund"].state) == ([], "open")
+
+
+def test_a_partly_refunded_return_is_not_resolved_by_that_part(app: Services) -> None:
+    """Two units returned, one refunded by a RequestRefund, and a goodwill refund took the
+    rest of what was paid: the refund of the other unit has nothing to refund. The return
+    was resolved with the refund of the one unit, as if it covered both; it is resolved with
+    the refund of the rest, rejected, its calculation saying why (as a return without earlier
+    refunds is, when nothing is left under the order's cap)."""
+    order(app)
+    rid = returned(app, units=2)
+    first = refund(app, rid, [{"line_id": "l1", "quantity": 1}])
+    app.refunds.request(caller(app, "agent-1"), uuid4(), "o1", "goodwill", "sorry",
+                        AT + timedelta(hours=3), goodwill=Decimal("55.00"))
+    resolved = app.resolutions.resolve(caller(app, "agent-1"), rid, AT + timedelta(days=1))
+    rest = case_id_for("refund", f"return:{rid}")
+    assert resolved.related == {"refund_case_id": str(rest)}
+    assert app.store.load(ReturnCase, rid).resolution["refund_case_id"] == str(rest)
+    closed = app.store.load(RefundCase, rest)
+    assert (closed.status.value, closed.amount.amount) == ("rejected", Decimal("0.00"))
+    assert closed.id != first.case_id
+    calculation = next(d for d in closed.decisions if d.policy_id == "refund.calculation")
+    assert calculation.outcome == "nothing_to_refund"
+    assert "capped at 0.00 EUR: 110.00 EUR paid, 110.00 EUR already refunded" in \
+        "; ".join(calculation.reasons)
