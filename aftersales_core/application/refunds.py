@@ -80,6 +80,11 @@ class RefundService:
             # SPEC 3.1/3.2: the refund of a return is of its lines, at most the units it
             # returns that its other refunds did not take; the return records it
             returned = self._source_return(source_case_id, order)
+            if amount is not None and not lines:
+                # an amount takes the units it is for: without lines it took every unit the
+                # return had left, so a small compensation counted as the return's refund
+                raise InvalidFieldError("amount", "name the lines the amount is for; a "
+                                        "compensation is a goodwill or complaint refund")
             returned.check_refundable()
             lines = self._return_lines(returned, order, lines or [])
         refund = self.open(
@@ -121,7 +126,8 @@ class RefundService:
                       asked: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """The lines a refund of the return ``case`` takes: those asked for, each a line of the
         return and at most its units that the return's other refunds did not take (else
-        refused, naming the line and the units); none asked for: all those units."""
+        refused, naming the line and the units); none asked for (and no amount): all those
+        units."""
         left = {x["line_id"]: x["quantity"] for x in self.return_units_left(case, order)["items"]}
         returned = {str(x["line_id"]): int(x["quantity"]) for x in case.lines}
         if not asked:

@@ -30,7 +30,9 @@ def settle(app: Services, refund_id: UUID) -> None:
 def refund(app: Services, order_id: str, source: str, source_case_id: str | None) -> UUID:
     done = app.refunds.request(caller(app, "agent-1"), case_id=uuid4(), order_id=order_id,
                                source=source, reason=f"{source}: {PERSONAL}", at=AT,
-                               source_case_id=source_case_id, amount=Decimal("5.00"))
+                               source_case_id=source_case_id, amount=Decimal("5.00"),
+                               lines=[{"line_id": "1", "quantity": 1}] if source == "return"
+                               else None)
     return done.case_id
 
 

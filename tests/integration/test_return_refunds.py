@@ -24,6 +24,7 @@ from aftersales_core.errors import (
     AlreadyExistsError,
     IdempotencyKeyConflictError,
     IllegalTransitionError,
+    InvalidFieldError,
     RefundCapExceededError,
 )
 from projections.db import ReadDatabase
@@ -324,3 +325,31 @@ def test_a_partly_refunded_return_is_not_resolved_by_that_part(app: Services) ->
     assert calculation.outcome == "nothing_to_refund"
     assert "capped at 0.00 EUR: 110.00 EUR paid, 110.00 EUR already refunded" in \
         "; ".join(calculation.reasons)
+
+
+def test_an_amount_for_a_return_names_its_lines(app: Services) -> None:
+    """An amount without lines took every unit the return had left: a 10.00 EUR compensation
+    met the return's refund deadline, and its resolution then resolved it with those 10.00.
+    It is invalid (exit 2), nothing stored; with lines, the amount takes those units."""
+    order(app)
+    rid = returned(app, units=2)
+    before = stored(app)
+    with pytest.raises(InvalidFieldError,
+                       match="amount: name the lines the amount is for; a compensation is a "
+                             "goodwill or complaint refund"):
+        app.refunds.request(caller(app, "agent-1"), uuid4(), "o1", "return", "scratch",
+                            AT + timedelta(hours=2), source_case_id=str(rid),
+                            amount=Decimal("10.00"))
+    assert stored(app) == before
+    case = app.store.load(ReturnCase, rid)
+    assert (case.refunds, case.deadlines["refund"].state) == ([], "open")
+    part = app.refunds.request(caller(app, "agent-1"), uuid4(), "o1", "return", "scratch",
+                               AT + timedelta(hours=2), source_case_id=str(rid),
+                               lines=[{"line_id": "l1", "quantity": 1}],
+                               amount=Decimal("10.00"))
+    assert app.store.load(RefundCase, part.case_id).components == {
+        "items": "10.00", "outbound_shipping": "5.00"}  # as before: the unit's shipping too
+    case = app.store.load(ReturnCase, rid)
+    assert case.refunds == [{"refund_case_id": str(part.case_id),
+                             "lines": [{"line_id": "l1", "quantity": 1}]}]
+    assert case.deadlines["refund"].state == "open"  # one of its two units is refunded
