@@ -16,7 +16,7 @@ from aftersales_core.application.unit_of_work import UnitOfWork
 from aftersales_core.decisions import PolicyDecision
 from aftersales_core.domain.actor import Actor
 from aftersales_core.domain.base import require_aware
-from aftersales_core.domain.complaints import ComplaintCase
+from aftersales_core.domain.complaints import REFUNDS, ComplaintCase
 from aftersales_core.domain.customer import Customer
 from aftersales_core.domain.ids import case_id_for, check_customer_id
 from aftersales_core.domain.order import Order
@@ -24,6 +24,7 @@ from aftersales_core.errors import (
     AlreadyExistsError,
     InvalidCommandError,
     NotAuthorisedError,
+    RefundCapExceededError,
     UnknownOrderError,
 )
 from aftersales_core.money import Money
@@ -200,10 +201,27 @@ class ComplaintService:
             order = self.store.placed_order(complaint.order_id)
             assert order.currency is not None
             money, refundable = Money.exact(amount, order.currency, "amount"), order.refundable
+            if resolution in REFUNDS and not (money.is_zero() or money.is_negative()) \
+                    and money <= refundable:
+                self._refund_pays(complaint, order, resolution, money)
         complaint.propose(actor=grant.actor, resolution=resolution, amount=money, note=note, at=at,
                           refundable=refundable)
         self.work.commit(complaint)
         return result(complaint)
+
+    def _refund_pays(self, complaint: ComplaintCase, order: Order, resolution: str,
+                     amount: Money) -> None:
+        """A refund proposal promises what its refund would pay once accepted: the refund
+        calculation of a complaint's refund of that amount (the merchant's book decides its
+        components: by default the goods left to refund, not shipping, duties or taxes)."""
+        calculation = self.refunds.calculation(order, "complaint", str(complaint.id), [], amount)
+        pays = Money.of(calculation.details["total"], amount.currency)
+        if pays < amount:
+            capped = [r for r in calculation.reasons if "capped at" in r]
+            raise RefundCapExceededError(
+                f"complaint {complaint.id}: a {resolution} of {amount} is more than a "
+                f"complaint's refund would pay on order {order.order_id}: {pays}"
+                + (f" ({capped[0]})" if capped else ""))
 
     def respond(
         self, caller: Caller, case_id: UUID, accepted: bool, at: datetime

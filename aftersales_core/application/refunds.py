@@ -11,6 +11,7 @@ from aftersales_core.application.access import Access, Caller
 from aftersales_core.application.results import CommandResult, already_recorded, result
 from aftersales_core.application.store import Store, check_opening, unknown_order
 from aftersales_core.application.unit_of_work import UnitOfWork
+from aftersales_core.decisions import PolicyDecision
 from aftersales_core.domain.actor import Actor
 from aftersales_core.domain.base import require_aware
 from aftersales_core.domain.complaints import ComplaintCase
@@ -201,23 +202,8 @@ class RefundService:
         if requested is not None and requested.is_negative():
             raise InvalidCommandError("amount: a refund amount cannot be negative")
         rules = self.store.rules_for(order)
-        calculation = rules.evaluate(
-            "refund.calculation",
-            {
-                **order.facts(),
-                "source": source,
-                **self._source_facts(source, source_case_id, order, source_case),
-                "refund_lines": [
-                    {"line_id": str(x["line_id"]), "quantity": int(x["quantity"])} for x in lines
-                ],
-                "amount": None if requested is None else str(requested.amount),
-                "goodwill": None
-                if goodwill is None
-                else str(Money.exact(goodwill, order.currency, "goodwill").amount),
-                INPUT: self._refunded_by_component(order),
-                RETURN_UNITS_LEFT: self._units_left(source, source_case_id, order, source_case),
-            },
-        )
+        calculation = self.calculation(order, source, source_case_id, lines, requested,
+                                       goodwill, source_case)
         total = Money.of(calculation.details["total"], order.currency)
         # nothing to refund: rejected by the calculation alone, nothing for the approval
         # authority to decide (its auto_approve was recorded beside the rejection)
@@ -253,6 +239,31 @@ class RefundService:
             order.reserve_refund(refund.id, total, stamp)
         order.link_case(case_id=str(refund.id), kind="refund", timestamp=stamp)
         return refund
+
+    def calculation(self, order: Order, source: str, source_case_id: str | None,
+                    lines: list[dict[str, Any]], requested: Money | None,
+                    goodwill: Decimal | None = None,
+                    source_case: ReturnCase | None = None) -> PolicyDecision:
+        """The ``refund.calculation`` decision a refund of the order would get now (stored by
+        ``open``; a complaint's proposal asks it what a refund of its amount would pay)."""
+        assert order.currency is not None
+        return self.store.rules_for(order).evaluate(
+            "refund.calculation",
+            {
+                **order.facts(),
+                "source": source,
+                **self._source_facts(source, source_case_id, order, source_case),
+                "refund_lines": [
+                    {"line_id": str(x["line_id"]), "quantity": int(x["quantity"])} for x in lines
+                ],
+                "amount": None if requested is None else str(requested.amount),
+                "goodwill": None
+                if goodwill is None
+                else str(Money.exact(goodwill, order.currency, "goodwill").amount),
+                INPUT: self._refunded_by_component(order),
+                RETURN_UNITS_LEFT: self._units_left(source, source_case_id, order, source_case),
+            },
+        )
 
     def _units_left(self, source: str, source_case_id: str | None, order: Order,
                     given: ReturnCase | None) -> dict[str, Any] | None:

@@ -129,3 +129,31 @@ def test_a_reopened_complaint_is_triaged_again_counting_only_the_customers_earli
         triage = reopened.decisions[-1]
         assert triage.policy_id == "complaint.triage"
         assert triage.inputs["prior_complaints"] == n, case_id
+
+
+def test_a_refund_proposal_promises_no_more_than_its_refund_would_pay(app: Services) -> None:
+    """The order's 124.00 EUR paid includes 5.00 shipping and 19.00 taxes, which a complaint's
+    refund does not pay (by default it refunds the goods): a proposal of 110.00 accepted would
+    have paid 100.00. It is refused naming what the refund would pay; 100.00 is proposed."""
+    from aftersales_core.errors import RefundCapExceededError
+
+    delivered_order(app)
+    case_id = uuid4()
+    app.complaints.file(caller(app, "customer-c-1"), case_id=case_id, customer_id="c-1",
+                        order_id="o-1", channel="chat", category="not_as_described",
+                        description="colour differs", at=AT)
+    agent = caller(app, "agent-3")
+    before = app.store.recorder.max_notification_id()
+    with pytest.raises(RefundCapExceededError,
+                       match=r"a refund of 110.00 EUR is more than a complaint's refund would "
+                             r"pay on order o-1: 100.00 EUR"):
+        app.complaints.propose(agent, case_id=case_id, resolution="refund",
+                               amount=Decimal("110.00"), at=AT + timedelta(hours=1))
+    assert app.store.recorder.max_notification_id() == before
+    app.complaints.propose(agent, case_id=case_id, resolution="refund",
+                           amount=Decimal("100.00"), at=AT + timedelta(hours=1))
+    accepted = app.complaints.respond(caller(app, "customer-c-1"), case_id=case_id,
+                                      accepted=True, at=AT + timedelta(hours=2))
+    refund = app.store.load(RefundCase, UUID(accepted.related["refund_case_id"]))
+    [calculation] = [d for d in refund.decisions if d.policy_id == "refund.calculation"]
+    assert calculation.details["total"] == "100.00"
