@@ -61,7 +61,8 @@ class Desk:
 
     review_score: dict[str, int] = field(default_factory=dict)  # complaint id -> stars
     answer_hours: dict[str, float] = field(default_factory=dict)  # complaint id -> hours
-    order_totals: dict[str, Decimal] = field(default_factory=dict)
+    order_totals: dict[str, Decimal] = field(default_factory=dict)  # goods: a complaint's
+    # refund pays for the goods, so its proposal offers a tenth of theirs
     carriers: dict[str, str] = field(default_factory=dict)  # order id -> carrier
     counter: int = 0
 

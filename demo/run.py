@@ -73,8 +73,10 @@ def load(scope: str, olist_limit: int | None, labelled: int | None
         scans += s
         desk.carriers[order.order_id] = order.carrier
         for message in o:
-            if message["event_type"] == "OrderPlaced":
-                desk.order_totals[order.order_id] = Decimal(message["total"])
+            if message["event_type"] == "OrderPlaced":  # the goods' value, net of discount
+                desk.order_totals[order.order_id] = Decimal(message["total"]) - sum(
+                    (Decimal(message[k]) for k in ("shipping_fee", "duties", "taxes")),
+                    Decimal(0))
         for complaint in olist.complaints(order):
             key = complaint["command"]["idempotency_key"]
             review = key.removeprefix("review-")
