@@ -54,10 +54,6 @@ def status(fmt: Annotated[Literal["table", "json"], typer.Option("--format")] = 
                          "lag_events": count_relayed(app.store.recorder, where.highest())[0],
                          "topic_lag": None if by_part is None else sum(by_part.values()),
                          "partition_lag": by_part, "partitions": len(where.parts),
-                         "beyond_topic_end": None if ends is None else {
-                             str(part): max(where.parts.get((settings.case_events_topic, part),
-                                                            (0, 0))[0] - end, 0)
-                             for part, end in sorted(ends.items())},
                          "rebuild_floor": where.floor})
     finally:
         app.close()
@@ -65,8 +61,7 @@ def status(fmt: Annotated[Literal["table", "json"], typer.Option("--format")] = 
         emit_json_line({"relay": relay, "projections": rows})
     else:
         console.print(table("relay", list(relay), [list(relay.values())]))
-        shown = [{**r, "partition_lag": _lag_text(r["partition_lag"]),
-                  "beyond_topic_end": _lag_text(r["beyond_topic_end"])} for r in rows]
+        shown = [{**r, "partition_lag": _lag_text(r["partition_lag"])} for r in rows]
         console.print(table("projections", list(shown[0]), ([*r.values()] for r in shown)))
     ahead = [r for r in rows if r["position"] > store_end]
     if ahead or relay["position"] > store_end:
@@ -77,15 +72,6 @@ def status(fmt: Annotated[Literal["table", "json"], typer.Option("--format")] = 
              "or the store's tracking does not belong to this event store, or the store was "
              "restored from an older copy (check AFTERSALES_DATABASE_URL and "
              "AFTERSALES_READ_DATABASE_URL; after a restore, aftersales projections rebuild)")
-        raise typer.Exit(exit_codes.UNHEALTHY)
-    beyond = [(r["projection"], part) for r in rows for part, past in
-              (r.get("beyond_topic_end") or {}).items() if past]
-    if beyond:
-        name, part = beyond[0]
-        fail(f"projection {name} has read partition {part} of {settings.case_events_topic} "
-             "beyond its end: the topic was re-created or its broker lost it (a local broker "
-             "keeps it in memory); a projection runner reads it again from its beginning when "
-             "it is next assigned the partition (restart aftersales run --role projections)")
         raise typer.Exit(exit_codes.UNHEALTHY)
     if relay["refused_at"] is not None:
         fail(f"the relay is STUCK at store position {relay['refused_at']}: {relay['reason']}; "

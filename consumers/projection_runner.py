@@ -28,6 +28,7 @@ from kafka.consumer.subscription_state import ConsumerRebalanceListener
 
 from consumers.broker_watch import BrokerWatch
 from consumers.dead_letters import DeadLetterWriter, Rejection
+from consumers.topic_end import past_the_end
 from consumers.undecodable import UNDECODABLE, find_undecodable
 from projections import positions
 from projections.apply import (
@@ -112,21 +113,18 @@ class ProjectionRunner:
         assert self._consumer is not None
         starts, self._unchecked = self._unchecked, {}
         held = self._consumer.assignment()
-        ends = self._consumer.end_offsets([tp for tp in starts if tp in held])
-        gone = [tp for tp, end in ends.items() if end is not None and starts[tp] > end]
-        if not gone:
-            return
-        firsts = self._consumer.beginning_offsets(gone)
-        for tp in gone:
+        gone = past_the_end(self._consumer, self.make_consumer,
+                            {tp: start for tp, start in starts.items() if tp in held})
+        for tp, first in gone.items():
             with self.db.transaction() as tx:
-                positions.rewind(tx, tp.topic, tp.partition, firsts[tp])
-            self._consumer.seek(tp, firsts[tp])
+                positions.rewind(tx, tp.topic, tp.partition, first)
+            self._consumer.seek(tp, first)
             log.warning(
                 "projections: %s[%d]: the offset stored with the rows (%d) is beyond the "
-                "partition's end (%d): the topic was re-created or its broker lost it; read "
-                "again from offset %d, skipping what was applied before by store position",
-                tp.topic, tp.partition, starts[tp], ends[tp], firsts[tp],
-                extra={"topic": tp.topic, "partition": tp.partition, "offset": firsts[tp]})
+                "partition's end: the topic was re-created or its broker lost it; read again "
+                "from offset %d, skipping what was applied before by store position",
+                tp.topic, tp.partition, starts[tp], first,
+                extra={"topic": tp.topic, "partition": tp.partition, "offset": first})
 
     def run(self, stop: threading.Event) -> None:
         """Apply batches until ``stop`` is set; nothing is half-applied (batches are
