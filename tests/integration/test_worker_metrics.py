@@ -73,3 +73,21 @@ def test_the_relay_counts_as_published_only_the_events_it_sent(
     sent = len(read_to_end(kafka_broker.bootstrap_servers, topic))
     assert relay.stats.position == stored and sent == stored - len(private)
     assert f"aftersales_relay_published_total {float(sent)}" in scrape(app, relay, "relay")
+
+
+def test_a_watchdog_s_deadlines_count_under_their_kind_never_per_parcel(app: Services) -> None:
+    """The logistics watchdog's deadline is named after its parcel (a shipment id the upstream
+    chose): as a label it would make one series per parcel, for ever. It counts as watchdog."""
+    from tests.factories import ingest, order_paid, order_placed, shipment
+
+    for order_id in ("o-1", "o-2"):
+        placed = order_placed(order_id)
+        ingest(app, placed, order_paid(placed),
+               shipment(order_id, "Dispatched", T0 + timedelta(days=1)))
+    scheduler = Scheduler(app, scheduler_principal(app))
+    assert scheduler.fire_due(T0 + timedelta(days=20))
+    text = scrape(app, scheduler)
+    assert "watchdog:" not in text
+    for metric in ("fired", "breached"):
+        assert (f'aftersales_deadlines_{metric}_total{{action="open_complaint",'
+                f'case_type="order",deadline="watchdog"}} 2.0') in text, text
