@@ -27,7 +27,7 @@ from aftersales_core.application.access import Caller
 from aftersales_core.application.deadlines import FiredDeadline
 from aftersales_core.application.services import Services
 from aftersales_core.domain.base import require_aware
-from aftersales_core.errors import DomainError
+from aftersales_core.errors import AlreadyExistsError, ConcurrentChangeError, DomainError
 from scheduling.deadline_index import DeadlineIndex
 from scheduling.retention import RetentionSweep
 from workers.counts import WorkCounts
@@ -114,7 +114,14 @@ class Scheduler:
 
     def _fire_case(self, case_id: UUID, now: datetime) -> list[FiredDeadline]:
         try:
-            fired = self.app.deadlines.fire(self._caller(), case_id, now)
+            try:
+                fired = self.app.deadlines.fire(self._caller(), case_id, now)
+            except (AlreadyExistsError, ConcurrentChangeError) as lost:
+                # another scheduler fired the case (or a case its breach opens) first: asked
+                # again on what the store holds now, nothing is due (else it fails as below)
+                fired = self.app.deadlines.fire(self._caller(), case_id, now)
+                log.info("deadlines of case %s: another scheduler fired them first (%s)",
+                         case_id, type(lost).__name__)
         except Exception as error:
             if not self.policy.is_poison(error):
                 raise

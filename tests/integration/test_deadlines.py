@@ -419,3 +419,34 @@ def test_deadlines_fire_list_and_case_show_on_the_command_line(tmp_path: Path) -
     shown = json.loads(cli("case", "show", late_id, "--format", "json", "--as", "sup-1").stdout)
     assert shown["state"]["deadlines"]["first_response"]["state"] == "breached"
     assert shown["state"]["escalations"] == ["supervisor"]
+
+
+def test_a_race_lost_to_another_scheduler_is_no_failure(
+        app: Services, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Two schedulers fire a silent parcel's watchdog at once: the one that commits second is
+    refused by the store (the proactive complaint exists already). That is the README's
+    "changes nothing the second time", not a failure: asked again, nothing is due; no ERROR,
+    no refused command."""
+    from aftersales_core.errors import AlreadyExistsError
+
+    placed = order_placed("o-1")
+    sent = T0 + timedelta(days=1)
+    ingest(app, placed, order_paid(placed), shipment("o-1", "Dispatched", sent))
+    real, raced = app.deadlines.fire, []
+
+    def other_scheduler_first(*args: Any, **kwargs: Any) -> Any:
+        if not raced:  # the other scheduler commits first; this one's commit then fails
+            raced.append(real(*args, **kwargs))
+            raise AlreadyExistsError("complaint case exists already")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(app.deadlines, "fire", other_scheduler_first)
+    scheduler = Scheduler(app, scheduler_principal(app))
+    with caplog.at_level("INFO", logger="scheduling.scheduler"):
+        assert scheduler.fire_due(sent + timedelta(hours=121)) == []
+    assert [(f.case_type, f.action) for f in raced[0]] == [("order", "open_complaint")]
+    assert scheduler.stats.failed == 0
+    assert scheduler.stats.work.commands.get(("FireDeadlines", "refused"), 0) == 0
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
+    assert any("another scheduler fired them first" in r.getMessage() for r in caplog.records)
