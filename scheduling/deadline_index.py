@@ -28,6 +28,7 @@ TOPICS = tuple(
     f"aftersales.{kind}.{name}" for kind in KINDS for name in ("DeadlineScheduled", *CLOSING)
 )
 READER = "deadline-scheduler"
+BREACHES = tuple(topic for topic in TOPICS if topic.endswith(".DeadlineBreached"))
 
 
 def utc_text(at: datetime) -> str:
@@ -64,9 +65,12 @@ class DeadlineIndex:
         self.position_table = self.store.table("deadline_index_position")
         #: (case type, deadline, action) -> breaches read from the store since this index was
         #: opened: fired by a scheduler (the action its breach took) or ``late`` (the state
-        #: was left after the due time)
+        #: was left after the due time). Read on a cursor of this process's own: the index's
+        #: position is shared by every scheduler of the store, so what another one read into
+        #: the index would never be counted here.
         self.breached: dict[tuple[str, str, str], int] = {}
         self._create()
+        self._counted = self.position()
 
     def _tx(self) -> AbstractContextManager[Tx]:
         return self.store.transaction(commit=True)
@@ -107,17 +111,31 @@ class DeadlineIndex:
             start = self.position() + 1
             batch = self.recorder.select_notifications(start, self.batch_size, topics=TOPICS)
             if not batch:
+                self._count_breaches(start - 1)
                 return read
             with self._tx() as tx:
-                breaches = [self._apply(tx, notification) for notification in batch]
+                for notification in batch:
+                    self._apply(tx, notification)
                 self._save_position(tx, batch[-1].id)
-            for breach in breaches:  # counted once the batch is stored
-                if breach is not None:
-                    self.breached[breach] = self.breached.get(breach, 0) + 1
             read += len(batch)
 
-    def _apply(self, tx: Tx, notification: Any) -> tuple[str, str, str] | None:
-        """Put one deadline event into the index; a breach's (case type, deadline, action)."""
+    def _count_breaches(self, upto: int) -> None:
+        """Count the breaches the store recorded after this process's cursor, up to ``upto``
+        (what the index holds by now, whoever read it in)."""
+        while self._counted < upto:
+            batch = self.recorder.select_notifications(self._counted + 1, self.batch_size,
+                                                       stop=upto, topics=BREACHES)
+            if not batch:
+                self._counted = upto
+                return
+            for notification in batch:
+                event: Any = self.mapper.to_domain_event(notification)
+                breach = (notification.topic.split(".")[1], event.name, str(event.action))
+                self.breached[breach] = self.breached.get(breach, 0) + 1
+            self._counted = batch[-1].id
+
+    def _apply(self, tx: Tx, notification: Any) -> None:
+        """Put one deadline event into the index."""
         event: Any = self.mapper.to_domain_event(notification)
         kind, name = notification.topic.split(".")[1:3]
         due, action = None, None
@@ -126,7 +144,6 @@ class DeadlineIndex:
         self._put(
             tx, str(event.originator_id), event.name, kind, due, action, event.originator_version
         )
-        return (kind, event.name, str(event.action)) if name == "DeadlineBreached" else None
 
     def _put(
         self,

@@ -450,3 +450,24 @@ def test_a_race_lost_to_another_scheduler_is_no_failure(
     assert scheduler.stats.work.commands.get(("FireDeadlines", "refused"), 0) == 0
     assert not [r for r in caplog.records if r.levelname == "ERROR"]
     assert any("another scheduler fired them first" in r.getMessage() for r in caplog.records)
+
+
+def test_every_scheduler_counts_every_breach_whoever_fired_it(app: Services) -> None:
+    """The deadline index's position is shared by the store's schedulers: what one of them read
+    into it the others never read. Their breach counters (aftersales_deadlines_breached_total)
+    still count every breach the store recorded since they opened, each once."""
+    for order_id in ("o-1", "o-2", "o-3"):
+        placed = order_placed(order_id)
+        ingest(app, placed, order_paid(placed),
+               shipment(order_id, "Dispatched", T0 + timedelta(days=1)))
+    first = Scheduler(app, scheduler_principal(app))
+    second = Scheduler(app, scheduler_principal(app))
+    assert len(first.fire_due(T0 + timedelta(days=20))) == 3
+    assert second.fire_due(T0 + timedelta(days=20)) == []  # nothing left: the first fired all
+    watchdog = {k: n for k, n in second.index.breached.items() if k[1].startswith("watchdog")}
+    assert sum(watchdog.values()) == 3 and set(watchdog) == {
+        ("order", f"watchdog:{shipment_id}", "open_complaint")
+        for shipment_id in {k[1].split(":", 1)[1] for k in watchdog}}
+    assert sum(n for k, n in first.index.breached.items() if k[1].startswith("watchdog")) == 3
+    assert second.fire_due(T0 + timedelta(days=20)) == []
+    assert sum(n for k, n in second.index.breached.items() if k[1].startswith("watchdog")) == 3
