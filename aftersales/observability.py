@@ -8,6 +8,7 @@ multiprocess mode (`aftersales serve` sets PROMETHEUS_MULTIPROC_DIR before it)."
 from __future__ import annotations
 
 import errno
+import logging
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -33,6 +34,9 @@ from workers.counts import WorkCounts
 from workers.error_policy import Streak
 
 LAG_CAP = 10_000  # a projection's lag is counted up to this many events
+STORE_TRIES = 5  # a scrape's reads of the store: the pool's connections (4) and a new one
+
+log = logging.getLogger(__name__)
 
 
 class WorkerMetrics(Collector):
@@ -57,14 +61,33 @@ class WorkerMetrics(Collector):
                 in_a_row.add_metric([name], streak.in_a_row)
         yield in_a_row
         yield from self._inbound()
-        if self.app is not None:  # a projections-only process opens no store
-            store_end = self.app.store.recorder.max_notification_id() or 0
+        store_end = self._store_end()
+        if store_end is not None:
             yield GaugeMetricFamily("aftersales_store_position", "the event store's last "
                                     "position", value=store_end)
             yield from self._publishers(store_end)
-        yield from self._projections()
+        yield from self._projections(store_end is not None)
         yield from self._deadlines()
         yield from self._work()
+
+    def _store_end(self) -> int | None:
+        """The store's last position; None without a store (a projections-only process) or
+        when it cannot be read now: the metrics that need it are left out of this scrape (the
+        workers' own still answer), asked once, without the library's ten tries."""
+        if self.app is None:
+            return None
+        recorder = self.app.store.recorder
+        once = getattr(recorder.max_notification_id, "__wrapped__", None)
+        for attempt in range(1, STORE_TRIES + 1):  # the pool's dead connections fail fast
+            try:
+                found = once(recorder) if once is not None else recorder.max_notification_id()
+                return int(found or 0)
+            except Exception as error:  # the store away: said in the log, not a traceback
+                if attempt == STORE_TRIES:
+                    log.warning("metrics: the event store cannot be read (%s: %s); its "
+                                "metrics are left out of this scrape", type(error).__name__,
+                                error)
+        return None
 
     def _deadlines(self) -> Iterator[Metric]:
         scheduler = self.workers.get("scheduler")
@@ -140,7 +163,7 @@ class WorkerMetrics(Collector):
             lag.add_metric(["case-states"], max(store_end - states.position, 0))
         yield lag
 
-    def _projections(self) -> Iterator[Metric]:
+    def _projections(self, store_read: bool) -> Iterator[Metric]:
         runner = self.workers.get("projections")
         if runner is None:
             return
@@ -157,7 +180,7 @@ class WorkerMetrics(Collector):
         yield CounterMetricFamily("aftersales_projection_dead_letters", "records the runner "
                                   "sent to the dead-letter topic (not a case event, or left "
                                   "out of a projection)", value=stats.dead_lettered)
-        if self.app is None:
+        if self.app is None or not store_read:
             return
         lag = GaugeMetricFamily("aftersales_projection_lag_events", "store events a projection "
                                 "has not applied", labels=["projection"])
@@ -207,7 +230,12 @@ def serve(port: int, app: Services | None, workers: dict[str, Any], alive: Calla
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             if self.path == "/metrics":
-                status, body, kind = 200, generate_latest(registry), CONTENT_TYPE_LATEST
+                try:
+                    status, body, kind = 200, generate_latest(registry), CONTENT_TYPE_LATEST
+                except Exception as error:  # the read database away, say: a log line, a 503
+                    log.warning("metrics: scrape failed: %s: %s", type(error).__name__, error)
+                    status, body, kind = (503, b"metrics unavailable: see the log\n",
+                                          "text/plain")
             elif self.path == "/healthz":
                 status, state = health(workers, alive)
                 body, kind = orjson.dumps(state), "application/json"

@@ -261,7 +261,10 @@ def eventsourcing_env(url: str, schema: str | None = None) -> dict[str, str]:
         "POSTGRES_PORT": str(params.get("port") or 5432),
         "POSTGRES_USER": str(params.get("user") or "aftersales"),
         "POSTGRES_PASSWORD": str(params.get("password") or ""),
-        "POSTGRES_CONNECT_TIMEOUT": "10",
+        # a connection (new, or free in the pool) within 3 s, else the call fails: the library
+        # tries each call 10 times, so a store that went away fails a worker's step in about
+        # 30 s, not 100 s per call (its health then turns failing at the second failure)
+        "POSTGRES_CONNECT_TIMEOUT": "3",
         "POSTGRES_LOCK_TIMEOUT": "5",
         "POSTGRES_POOL_SIZE": "4",
         "APPLICATION_RECORDER_TOPIC": "aftersales.postgres_recorder:PostgresStoreRecorder",

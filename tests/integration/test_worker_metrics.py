@@ -91,3 +91,38 @@ def test_a_watchdog_s_deadlines_count_under_their_kind_never_per_parcel(app: Ser
     for metric in ("fired", "breached"):
         assert (f'aftersales_deadlines_{metric}_total{{action="open_complaint",'
                 f'case_type="order",deadline="watchdog"}} 2.0') in text, text
+
+
+def test_a_scrape_while_the_store_is_away_answers_the_workers_own_metrics(
+        pg_schema: tuple[str, str], caplog: pytest.LogCaptureFixture) -> None:
+    """The event store unreachable (connections cut and refused): a scrape leaves out what
+    needs the store, says so in one log line, and still answers the workers' own metrics
+    (worker_up, failures in a row), the ones an operator needs most then; no traceback."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    from aftersales.bootstrap import open_app
+    from aftersales.settings import eventsourcing_env
+    from tests.tcp_proxy import TcpProxy
+
+    url, schema = pg_schema
+    parts = urlsplit(url)
+    assert parts.hostname and parts.port
+    proxy = TcpProxy(parts.hostname, parts.port)
+    proxy.up()
+    netloc = parts.netloc.rsplit(":", 1)[0] + f":{proxy.port}"
+    app = open_app(eventsourcing_env(urlunsplit(parts._replace(netloc=netloc)), schema))
+    try:
+        scheduler = Scheduler(app, scheduler_principal(app))
+        assert "aftersales_store_position" in scrape(app, scheduler)
+        proxy.down()
+        with caplog.at_level("WARNING", logger="aftersales.observability"):
+            text = scrape(app, scheduler)
+        assert 'aftersales_worker_up{worker="scheduler"} 1.0' in text
+        assert "aftersales_deadlines_total" in text
+        assert "aftersales_store_position" not in text
+        assert any("the event store cannot be read" in r.getMessage() for r in caplog.records)
+        proxy.up()
+        assert "aftersales_store_position" in scrape(app, scheduler)
+    finally:
+        proxy.down()
+        app.close()
