@@ -80,7 +80,34 @@ def _same_return(case: ReturnCase, c: RequestReturn) -> bool:
         and _units(case.lines) == _units(c.lines) \
         and _same_text(case.note, c.note) \
         and (any(isinstance(e, PersonalData) and e.erased for e in evidence)
-             or [text_of(e) for e in evidence] == list(c.evidence))
+             or [text_of(e) for e in evidence] == list(c.evidence)) \
+        and _same_facts(case, c)
+
+
+def _first(case: ReturnCase, policy_id: str) -> dict[str, Any] | None:
+    found = next((d for d in case.decisions if d.policy_id == policy_id), None)
+    return None if found is None else dict(found.inputs)
+
+
+def _same_facts(case: ReturnCase, c: RequestReturn) -> bool:
+    """What the request stated that its first decisions read: the lines it called
+    non-returnable and whether the goods are intact (eligibility), and what staff set about
+    the return shipping (its estimate, whether the buyer was told the cost), when the
+    request sets them (else the order's or the policy's applied)."""
+    eligibility = _first(case, "return.eligibility")
+    if eligibility is not None and (
+            sorted(eligibility.get("non_returnable_line_ids") or []) !=
+            sorted(c.non_returnable_line_ids)
+            or eligibility.get("goods_intact") != c.goods_intact):
+        return False
+    shipping = _first(case, "return.shipping")
+    if shipping is None:  # refused by eligibility: no shipping was decided
+        return True
+    if c.return_shipping_estimate is not None and \
+            _amount(shipping.get("return_shipping_estimate")) != c.return_shipping_estimate:
+        return False
+    return c.buyer_informed_of_return_cost is None or \
+        shipping.get("buyer_informed_of_return_cost") is c.buyer_informed_of_return_cost
 
 
 def _same_complaint(case: ComplaintCase, c: FileComplaint) -> bool:

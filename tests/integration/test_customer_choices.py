@@ -248,3 +248,25 @@ def test_a_rejected_refund_no_longer_counts_and_another_order_never_did(app: Ser
     assert goodwill(app, "250.00").status.value == "approved"
     assert goodwill(app, "250.00", order_id="o-2").status.value == "approved"
     assert Decimal(goodwill(app, "0.01").decisions[-1].details["counted"]) == Decimal("250.01")
+
+
+def test_a_key_sent_again_with_other_staff_facts_is_a_conflict(app: Services) -> None:
+    """An agent's RequestReturn retried under its idempotency_key: the same request is told
+    the case exists already; one stating another return shipping estimate, another answer
+    on whether the buyer was told the cost, or other non-returnable lines is another request
+    (exit 4), and nothing is stored for it."""
+    from aftersales_core.errors import IdempotencyKeyConflictError
+
+    delivered_order(app)
+    first = return_of(reason="defective", idempotency_key="desk-r-1",
+                      return_shipping_estimate="12.00", buyer_informed_of_return_cost=True)
+    run(app, "agent-1", first)
+    before = stored(app)
+    with pytest.raises(AlreadyExistsError):
+        run(app, "agent-1", first)
+    for changed in ({"return_shipping_estimate": "500.00"},
+                    {"buyer_informed_of_return_cost": False},
+                    {"non_returnable_line_ids": ["1"]}):
+        with pytest.raises(IdempotencyKeyConflictError, match="desk-r-1"):
+            run(app, "agent-1", {**first, **changed})
+    assert stored(app) == before
