@@ -29,13 +29,25 @@ def past_the_end(consumer: KafkaConsumer, make_probe: Callable[[], KafkaConsumer
 
 
 def _holds(make_probe: Callable[[], KafkaConsumer], tp: TopicPartition, offset: int) -> bool:
-    """Whether the partition has a record at ``offset`` (read by a consumer of its own,
-    assigned, never committing)."""
+    """Whether the partition has a record at ``offset`` (one the client cannot decode is there
+    too)."""
+    from consumers.undecodable import UNDECODABLE
+
+    try:
+        return read_at(make_probe, tp, offset, PROBE_SECONDS)
+    except UNDECODABLE:
+        return True
+
+
+def read_at(make_probe: Callable[[], KafkaConsumer], tp: TopicPartition, offset: int,
+            seconds: float) -> bool:
+    """Whether a consumer of its own (assigned, never committing) reads a record at ``offset``
+    of the partition within ``seconds``; the client's decoding errors are raised."""
     probe = make_probe()
     try:
         probe.assign([tp])
         probe.seek(tp, offset)
-        deadline = time.monotonic() + PROBE_SECONDS
+        deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
             for records in probe.poll(timeout_ms=200, max_records=1).values():
                 if any(r.offset >= offset for r in records):

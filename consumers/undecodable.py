@@ -6,11 +6,12 @@ past it, instead of failing on it for ever."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 
 from kafka import KafkaConsumer, TopicPartition
 from kafka.errors import CorruptRecordError, UnsupportedCodecError
+
+from consumers.topic_end import read_at
 
 UNDECODABLE = (CorruptRecordError, UnsupportedCodecError)
 PROBE_SECONDS = 10.0  # how long the search for an undecodable record waits for a partition
@@ -38,17 +39,8 @@ def find_undecodable(consumer: KafkaConsumer, make_consumer: Callable[[], KafkaC
 
 def _fails_at(make_consumer: Callable[[], KafkaConsumer], tp: TopicPartition, offset: int
               ) -> bool:
-    probe = make_consumer()
     try:
-        probe.assign([tp])
-        probe.seek(tp, offset)
-        deadline = time.monotonic() + PROBE_SECONDS
-        while time.monotonic() < deadline:
-            try:
-                if probe.poll(timeout_ms=200, max_records=1):
-                    return False  # the record there decodes
-            except UNDECODABLE:
-                return True
-        return False
-    finally:
-        probe.close(autocommit=False)
+        read_at(make_consumer, tp, offset, PROBE_SECONDS)
+    except UNDECODABLE:
+        return True
+    return False  # the record there decodes (or none came)

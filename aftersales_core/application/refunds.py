@@ -108,18 +108,23 @@ class RefundService:
             self.work.commit(refund, order, returned)
         return result(refund, list(refund.decisions))
 
-    def refunds_of_return(self, case: ReturnCase, order: Order) -> list[RefundCase]:
+    def _standing(self, order: Order) -> list[RefundCase]:
+        """The refunds of ``order`` not rejected (the order's refund ledger names them)."""
+        return [self.store.load(RefundCase, UUID(refund_id)) for refund_id in order.refunds]
+
+    def refunds_of_return(self, case: ReturnCase, order: Order,
+                          standing: list[RefundCase] | None = None) -> list[RefundCase]:
         """The refunds of ``order`` not rejected that name the return ``case`` as their source
         (those its resolution opened among them)."""
-        return [refund for refund in (self.store.load(RefundCase, UUID(refund_id))
-                                      for refund_id in order.refunds)
+        return [refund for refund in (self._standing(order) if standing is None else standing)
                 if refund.source == "return" and refund.source_case_id == str(case.id)]
 
-    def return_units_left(self, case: ReturnCase, order: Order) -> dict[str, Any]:
+    def return_units_left(self, case: ReturnCase, order: Order,
+                          standing: list[RefundCase] | None = None) -> dict[str, Any]:
         """``return_units_left`` of ``refund.calculation`` v5: per component, the units of the
         return's lines its refunds not rejected did not take."""
         assert order.currency is not None
-        earlier = self.refunds_of_return(case, order)
+        earlier = self.refunds_of_return(case, order, standing)
         return units_left(case.lines, order.currency,
                           (d for refund in earlier for d in refund.decisions))
 
@@ -247,6 +252,7 @@ class RefundService:
         """The ``refund.calculation`` decision a refund of the order would get now (stored by
         ``open``; a complaint's proposal asks it what a refund of its amount would pay)."""
         assert order.currency is not None
+        standing = self._standing(order)  # loaded once for both ledgers below
         return self.store.rules_for(order).evaluate(
             "refund.calculation",
             {
@@ -260,25 +266,22 @@ class RefundService:
                 "goodwill": None
                 if goodwill is None
                 else str(Money.exact(goodwill, order.currency, "goodwill").amount),
-                INPUT: self._refunded_by_component(order),
-                RETURN_UNITS_LEFT: self._units_left(source, source_case_id, order, source_case),
+                # what the order's refunds not rejected took of each component
+                INPUT: refunded_by_component(order.facts()["order_lines"], order.currency,
+                                             (d for refund in standing
+                                              for d in refund.decisions)),
+                RETURN_UNITS_LEFT: self._units_left(source, source_case_id, order, source_case,
+                                                    standing),
             },
         )
 
     def _units_left(self, source: str, source_case_id: str | None, order: Order,
-                    given: ReturnCase | None) -> dict[str, Any] | None:
+                    given: ReturnCase | None, standing: list[RefundCase]
+                    ) -> dict[str, Any] | None:
         if source != "return" or source_case_id is None:
             return None
         case = given if given is not None else self._source_return(source_case_id, order)
-        return self.return_units_left(case, order)
-
-    def _refunded_by_component(self, order: Order) -> dict[str, Any]:
-        """What the order's refunds not rejected took of each component (the order's refund
-        ledger names them; their calculations say what each took)."""
-        assert order.currency is not None
-        earlier = (self.store.load(RefundCase, UUID(refund_id)) for refund_id in order.refunds)
-        return refunded_by_component(order.facts()["order_lines"], order.currency,
-                                     (d for refund in earlier for d in refund.decisions))
+        return self.return_units_left(case, order, standing)
 
     def _source_facts(
         self, source: str, source_case_id: str | None, order: Order,
