@@ -379,24 +379,69 @@ class RefundService:
         order = self.store.load(Order, order_aggregate_id(refund.order_id))
         refund.reject(actor=grant.actor, reason=reason, at=at)
         order.release_refund(refund.id, max(at, order.modified_on))
-        returned = self._recorded_by(refund)
-        if returned is None:
-            self.work.commit(refund, order)
-            return result(refund)
-        # the return it was requested for learns it in the same transaction: its units are
-        # refundable again and its refund deadline, carried by this refund, is owed again
-        returned.refund_rejected(grant.actor, refund.id, at)
-        self.work.commit(refund, order, returned)
+        changed: list[ReturnCase] = []
+        returned = self._source_return_of(refund)
+        if returned is not None:
+            # the return it was requested for (or resolved with) learns it in the same
+            # transaction: its units are refundable again and its refund deadline, carried by
+            # this refund, is owed again; a return resolved by it is reopened
+            returned.refund_rejected(grant.actor, refund.id, at,
+                                     self._resolution_lines(returned, refund.id))
+            if returned.pending_events:
+                changed.append(returned)
+        # what it held of the order's cap is free again: a return resolved with nothing to
+        # refund for want of it (its resolution's refund rejected at request, capped) is owed
+        # its refund again, and is reopened
+        for case in self._resolved_under_the_cap(order, besides=changed):
+            case.reopen(grant.actor, refund.id, at, self._resolution_lines(case, refund.id))
+            changed.append(case)
+        self.work.commit(refund, order, *changed)
         return result(refund)
 
-    def _recorded_by(self, refund: RefundCase) -> ReturnCase | None:
-        """The return that recorded ``refund`` as requested for it (``RefundOpened``), if
-        any."""
+    def _source_return_of(self, refund: RefundCase) -> ReturnCase | None:
+        """The return a refund of a return names as its source (it recorded the refund as
+        requested for it, ``RefundOpened``, or was resolved with it), if any."""
         if refund.source != "return" or refund.source_case_id is None:
             return None
-        case = self.store.load(ReturnCase, UUID(refund.source_case_id))
-        recorded = any(r["refund_case_id"] == str(refund.id) for r in case.refunds)
-        return case if recorded else None
+        return self.store.load(ReturnCase, UUID(refund.source_case_id))
+
+    def _resolution_lines(self, case: ReturnCase, rejected: UUID
+                          ) -> list[dict[str, Any]] | None:
+        """The units the refund that resolved ``case`` took, when it is not ``rejected`` and
+        still stands (a return reopened keeps counting it); None otherwise."""
+        resolved_by = case.resolved_by_refund()
+        if resolved_by is None or resolved_by == str(rejected) or \
+                any(r["refund_case_id"] == resolved_by for r in case.refunds):
+            return None
+        refund = self.store.load(RefundCase, UUID(resolved_by))
+        if refund.status == RefundStatus.REJECTED:
+            return None
+        calculation = next((d for d in refund.decisions
+                            if d.policy_id == "refund.calculation"), None)
+        units = (calculation.details.get("units") or {}).get("items") if calculation else None
+        return list(units) if units is not None else list(refund.lines)
+
+    def _resolved_under_the_cap(self, order: Order, besides: list[ReturnCase]
+                                ) -> list[ReturnCase]:
+        """The order's returns resolved by a refund that the order's cap left nothing to
+        (rejected at request, its calculation capped to nothing), but those in ``besides``."""
+        found: list[ReturnCase] = []
+        skip = {str(case.id) for case in besides}
+        for case_id in order.case_ids("return"):
+            if case_id in skip:
+                continue
+            case = self.store.load(ReturnCase, UUID(case_id))
+            resolved_by = case.resolved_by_refund()
+            if resolved_by is None or resolved_by in order.refunds:
+                continue
+            refund = self.store.load(RefundCase, UUID(resolved_by))
+            calculation = next((d for d in refund.decisions
+                                if d.policy_id == "refund.calculation"), None)
+            if refund.status == RefundStatus.REJECTED and calculation is not None and \
+                    calculation.outcome == RefundCalculation.NOTHING_TO_REFUND and \
+                    "refund.cap" in calculation.rules:
+                found.append(case)
+        return found
 
     def issue(self, caller: Caller, case_id: UUID, at: datetime) -> CommandResult:
         grant, refund = self.access.case(caller, "IssueRefund", case_id, RefundCase)

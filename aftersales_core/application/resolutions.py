@@ -82,7 +82,7 @@ class ResolutionService:
             if decided is not None:
                 case.record_customs(decided[0], at)
         return self._refund_resolution(case, order, by, at, "refund", detail,
-                                       f"return:{case.id}", None)
+                                       _again(case, f"return:{case.id}"), None)
 
     def _refund_resolution(self, case: ReturnCase, order: Order, by: Actor, at: datetime,
                            kind: str, detail: str | None, key: str,
@@ -223,7 +223,7 @@ class ResolutionService:
         case.check_remedy(remedy)
         order = self.store.placed_order(case.order_id)
         attempt = int(case.repair.get("attempts", 0))
-        key = f"return:{case.id}:remedy:{attempt}"
+        key = _again(case, f"return:{case.id}:remedy:{attempt}")
         if remedy == "price_reduction":
             if amount is None:
                 raise InvalidCommandError("amount: a price reduction names its amount")
@@ -252,3 +252,9 @@ class ResolutionService:
             "failed_repairs": failed,
             "same_fault_failures": same,
         })
+
+
+def _again(case: ReturnCase, key: str) -> str:
+    """The key of the refund a resolution opens: ``key``, or once a rejected refund reopened
+    the return, a key of its own for each reopening (the refund rejected keeps the first)."""
+    return key if case.reopenings == 0 else f"{key}:reopened:{case.reopenings}"

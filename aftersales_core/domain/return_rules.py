@@ -34,6 +34,7 @@ class ReturnRules(CaseRules):
     wanted_outcome: str
     resolution: dict[str, Any] | None
     refunds: list[dict[str, Any]]
+    reopenings: int
     _label_issued: Callable[..., None]
     _shipped_back: Callable[..., None]
     _expired: Callable[..., None]
@@ -156,7 +157,9 @@ class ReturnRules(CaseRules):
         if self.status in (S.APPROVED, S.LABEL_ISSUED) and self.ship_back_by:
             wanted["ship_back"] = self.approved_at
         awaiting = (S.APPROVED, S.LABEL_ISSUED, S.SHIPPED_BACK, S.RECEIVED, S.INSPECTED)
-        if self.wanted_outcome == "refund" and self.status in awaiting and \
+        # a return reopened by a rejected refund owes its refund whatever the buyer wanted
+        owed = self.wanted_outcome == "refund" or self.reopenings > 0
+        if owed and self.status in awaiting and \
                 not self.units_refunded():  # else the refunds requested for it carry it
             wanted["refund"] = self.approved_at
         wanted.update(self.repair_deadlines_wanted())

@@ -42,6 +42,12 @@ def _repair_completed(standing: Standing, data: Data) -> Standing:
     return replace(standing, status=done)
 
 
+def _reopened(standing: Standing, data: Data) -> Standing:
+    """Back to the status it was resolved from (``status``, which every ``Reopened`` carries):
+    the refund that resolved it was rejected, and its refund is owed again."""
+    return replace(standing, status=ReturnStatus(data["status"]))
+
+
 S = ReturnStatus
 RETURN_LIFECYCLE = Lifecycle("return", ReturnStatus, "Requested", {
     "Requested": to(S.REQUESTED),
@@ -58,6 +64,7 @@ RETURN_LIFECYCLE = Lifecycle("return", ReturnStatus, "Requested", {
     "RefundOpened": stay,
     "RefundRejected": stay,
     "Resolved": to(S.RESOLVED),
+    "Reopened": _reopened,
     "Closed": to(S.CLOSED),
     "SentToRepair": to(S.IN_REPAIR),
     "RepairDiagnosed": to(S.DIAGNOSED),

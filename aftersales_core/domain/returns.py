@@ -94,6 +94,8 @@ class ReturnCase(ReturnRules, RepairRules, DeadlineRules, Aggregate):
         # refunds requested for it by RequestRefund and not rejected (its resolution's refund
         # is in resolution): {"refund_case_id", "lines"}, in order
         self.refunds: list[dict[str, Any]] = []
+        self.resolved_from: str | None = None  # the status its latest resolution left
+        self.reopenings = 0  # times a rejected refund took its refund resolution back
 
     # ---- decisions ----------------------------------------------------------------------
     record_decision = decision_event("aftersales.return")
@@ -266,19 +268,70 @@ class ReturnCase(ReturnRules, RepairRules, DeadlineRules, Aggregate):
                        lines: list[dict[str, Any]], timestamp: datetime) -> None:
         self.refunds.append({"refund_case_id": refund_case_id, "lines": lines})
 
-    def refund_rejected(self, actor: Actor, refund_case_id: UUID, at: datetime) -> None:
+    def refund_rejected(self, actor: Actor, refund_case_id: UUID, at: datetime,
+                        resolution_lines: list[dict[str, Any]] | None = None) -> None:
         """A refund requested for this return was rejected (``RejectRefund``), recorded in the
         same transaction: it no longer covers the return's units, which are refundable again,
         and when its refunds no longer cover every unit the refund deadline they carried is
         owed again by the return, by its original due time (the law's term does not restart).
-        A refund the return did not record (its resolution's) changes nothing here."""
+        A return resolved by a refund that the rejected one was (its resolution's) or was
+        part of (a refund requested for it) is reopened (``reopen``); ``resolution_lines``
+        are the units its resolution's refund took, when that one still stands. A refund
+        the return neither recorded nor was resolved with changes nothing here."""
         require_aware(at)
-        if not any(r["refund_case_id"] == str(refund_case_id) for r in self.refunds):
+        rejected = str(refund_case_id)
+        recorded = any(r["refund_case_id"] == rejected for r in self.refunds)
+        resolved_by = self.resolved_by_refund()
+        if not recorded and resolved_by != rejected:
             return
         timestamp = max(at, self.modified_on)
-        self._refund_rejected(by=actor.principal_id, role=actor.role,
-                              refund_case_id=str(refund_case_id), timestamp=timestamp)
+        if recorded:
+            self._refund_rejected(by=actor.principal_id, role=actor.role,
+                                  refund_case_id=rejected, timestamp=timestamp)
+        if resolved_by is not None:
+            kept = None if resolved_by == rejected else resolution_lines
+            self.reopen(actor, refund_case_id, timestamp, kept)
+            return
         self.reopen_deadline("refund", timestamp)
+
+    def resolved_by_refund(self) -> str | None:
+        """The refund case its resolution named, while it stands resolved by a refund (or a
+        price reduction): a rejection of that refund, or of one it counted on, reopens it."""
+        kind = (self.resolution or {}).get("kind")
+        if self.status != S.RESOLVED or kind not in ("refund", "price_reduction"):
+            return None
+        return (self.resolution or {}).get("refund_case_id")
+
+    def reopen(self, actor: Actor, refund_case_id: UUID, at: datetime,
+               resolution_lines: list[dict[str, Any]] | None = None) -> None:
+        """Its refund resolution falls through (``refund_case_id``, a refund it counted on or
+        one whose rejection frees what the order's cap had left it nothing of, was rejected):
+        back to the status it was resolved from, where its refund is owed again (inspected,
+        approved when returnless, repair_failed for a remedy) and it is resolved anew; its
+        refund deadline is owed again by its original due time. The refunds of the return
+        that still stand keep counting (``resolution_lines``: the units its resolution's
+        refund took, when that refund stands)."""
+        require_aware(at)
+        resolved_by = self.resolved_by_refund()
+        if resolved_by is None or self.resolved_from is None:
+            raise IllegalTransitionError(self.KIND, self.id, "be reopened", self.status.value)
+        standing = [dict(r) for r in self.refunds]
+        if resolution_lines and not any(r["refund_case_id"] == resolved_by for r in standing):
+            standing.append({"refund_case_id": resolved_by, "lines": [
+                {"line_id": str(x["line_id"]), "quantity": int(x["quantity"])}
+                for x in resolution_lines]})
+        timestamp = max(at, self.modified_on)
+        self._reopened(by=actor.principal_id, role=actor.role,
+                       refund_case_id=str(refund_case_id), status=self.resolved_from,
+                       refunds=standing, timestamp=timestamp)
+        self.reopen_deadline("refund", timestamp)
+
+    @event("Reopened", topic="aftersales.return.Reopened")
+    def _reopened(self, by: str, role: str, refund_case_id: str, status: str,
+                  refunds: list[dict[str, Any]], timestamp: datetime) -> None:
+        self.resolution = None
+        self.refunds = [dict(r) for r in refunds]
+        self.reopenings += 1
 
     @event("RefundRejected", topic="aftersales.return.RefundRejected")
     def _refund_rejected(self, by: str, role: str, refund_case_id: str,
@@ -340,6 +393,7 @@ class ReturnCase(ReturnRules, RepairRules, DeadlineRules, Aggregate):
         timestamp: datetime,
         exchange: dict[str, Any] | None = None,
     ) -> None:
+        self.resolved_from = self.status.value  # its lifecycle moves it after this mutator
         self.resolution = {"kind": resolution, "refund_case_id": refund_case_id, "detail": detail}
         if exchange is not None:
             self.resolution["exchange"] = dict(exchange)

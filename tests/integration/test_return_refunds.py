@@ -353,3 +353,107 @@ def test_an_amount_for_a_return_names_its_lines(app: Services) -> None:
     assert case.refunds == [{"refund_case_id": str(part.case_id),
                              "lines": [{"line_id": "l1", "quantity": 1}]}]
     assert case.deadlines["refund"].state == "open"  # one of its two units is refunded
+
+
+def test_a_rejected_refund_that_resolved_a_return_reopens_it(app: Services,
+                                                              tmp_path: Path) -> None:
+    """The refund its resolution opened, rejected by a supervisor, left the return resolved
+    with the money owed and no deadline on it. The return is reopened: back to the status it
+    was resolved from (approved: it is returnless), its units refundable, its refund deadline
+    owed again by its original due time (breached and escalated when missed), and met by a
+    new resolution's refund, under a key of its own."""
+    order(app)
+    rid = returned(app)
+    due = app.store.load(ReturnCase, rid).deadlines["refund"].due_at
+    resolved = app.resolutions.resolve(caller(app, "agent-1"), rid, AT + timedelta(hours=2),
+                                       resolution="refund")
+    first = UUID(resolved.related["refund_case_id"])
+    assert app.store.load(ReturnCase, rid).deadlines["refund"].state == "met"
+    app.refunds.reject(caller(app, "sup-1"), first, "wrong account", AT + timedelta(hours=5))
+    case = app.store.load(ReturnCase, rid)
+    assert (case.status.value, case.resolution, case.refunds) == ("approved", None, [])
+    assert case.history[-2:] == ["resolved", "approved"]
+    owed = case.deadlines["refund"]
+    assert (owed.state, owed.due_at) == ("open", due)  # the law's term does not restart
+    scheduler = Scheduler(app, scheduler_principal(app))
+    assert scheduler.fire_due(due) == []
+    fired = scheduler.fire_due(due + timedelta(hours=1))
+    assert [(f.case_id, f.name) for f in fired] == [(rid, "refund")]
+    assert app.store.load(ReturnCase, rid).escalations != []
+    read = ReadDatabase(f"sqlite:///{tmp_path / 'read.sqlite'}")
+    applied_by_a_runner(app, read)  # the read models fold the return's Reopened
+    cases = read.query("SELECT status FROM cases WHERE case_id = ?", (str(rid),))
+    read.close()
+    assert [c["status"] for c in cases] == ["approved"]
+    again = app.resolutions.resolve(caller(app, "agent-1"), rid, due + timedelta(hours=2),
+                                    resolution="refund")
+    second = UUID(again.related["refund_case_id"])
+    assert second == case_id_for("refund", f"return:{rid}:reopened:1")
+    assert app.store.load(RefundCase, second).components == {
+        "items": "50.00", "outbound_shipping": "5.00"}
+    assert app.store.load(ReturnCase, rid).status.value == "resolved"
+
+
+def test_after_a_reopening_a_request_refund_meets_the_original_due_time(app: Services) -> None:
+    order(app)
+    rid = returned(app)
+    due = app.store.load(ReturnCase, rid).deadlines["refund"].due_at
+    resolved = app.resolutions.resolve(caller(app, "agent-1"), rid, AT + timedelta(hours=2),
+                                       resolution="refund")
+    app.refunds.reject(caller(app, "sup-1"), UUID(resolved.related["refund_case_id"]),
+                       "wrong account", AT + timedelta(hours=3))
+    assert app.store.load(ReturnCase, rid).deadlines["refund"].state == "open"
+    again = refund(app, rid, None, hours=4)
+    assert again.status == "approved"
+    assert app.store.load(ReturnCase, rid).deadlines["refund"].state == "met"
+    carried = app.store.load(RefundCase, again.case_id).deadlines["refund"]
+    assert (carried.due_at, carried.state) == (due, "open")
+    app.refunds.issue(caller(app, "payments-1"), again.case_id, AT + timedelta(hours=5))
+    assert Scheduler(app, scheduler_principal(app)).fire_due(due + timedelta(days=1)) == []
+
+
+def test_a_rejected_refund_a_resolution_counted_on_reopens_the_return(app: Services) -> None:
+    """Resolved with the refunds requested for it (they covered every unit): one of them
+    rejected, the return is reopened with the others still counted."""
+    order(app)
+    rid = returned(app, units=2)
+    first = refund(app, rid, [{"line_id": "l1", "quantity": 1}])
+    second = refund(app, rid, None, hours=3)
+    resolved = app.resolutions.resolve(caller(app, "agent-1"), rid, AT + timedelta(hours=4),
+                                       resolution="refund")
+    assert resolved.related == {"refund_case_id": str(second.case_id)}
+    app.refunds.reject(caller(app, "sup-1"), first.case_id, "wrong account",
+                       AT + timedelta(hours=5))
+    case = app.store.load(ReturnCase, rid)
+    assert case.status.value == "approved"
+    assert [r["refund_case_id"] for r in case.refunds] == [str(second.case_id)]
+    assert case.deadlines["refund"].state == "open"
+    rest = app.resolutions.resolve(caller(app, "agent-1"), rid, AT + timedelta(hours=6))
+    again = app.store.load(RefundCase, UUID(rest.related["refund_case_id"]))
+    assert again.components == {"items": "50.00", "outbound_shipping": "5.00"}
+    assert app.store.load(ReturnCase, rid).deadlines["refund"].state == "met"
+
+
+def test_a_return_resolved_against_the_cap_is_reopened_when_the_cap_frees(
+        app: Services) -> None:
+    """A goodwill refund took what was paid, so the return's resolution refunded nothing
+    (its refund rejected at request, capped). Once that goodwill refund is rejected, the
+    money is owed after all: the return is reopened, its refund deadline owed again."""
+    order(app)
+    rid = returned(app)
+    due = app.store.load(ReturnCase, rid).deadlines["refund"].due_at
+    goodwill = app.refunds.request(caller(app, "agent-1"), uuid4(), "o1", "goodwill", "sorry",
+                                   AT + timedelta(hours=1), goodwill=Decimal("110.00"))
+    resolved = app.resolutions.resolve(caller(app, "agent-1"), rid, AT + timedelta(hours=2),
+                                       resolution="refund")
+    nothing = app.store.load(RefundCase, UUID(resolved.related["refund_case_id"]))
+    assert nothing.status.value == "rejected"
+    app.refunds.reject(caller(app, "sup-1"), goodwill.case_id, "not agreed",
+                       AT + timedelta(hours=3))
+    case = app.store.load(ReturnCase, rid)
+    assert (case.status.value, case.resolution) == ("approved", None)
+    owed = case.deadlines["refund"]
+    assert (owed.state, owed.due_at) == ("open", due)
+    again = app.resolutions.resolve(caller(app, "agent-1"), rid, AT + timedelta(hours=4))
+    assert app.store.load(RefundCase, UUID(again.related["refund_case_id"])).status.value \
+        == "approved"

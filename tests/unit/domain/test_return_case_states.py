@@ -49,6 +49,11 @@ ALLOWED: frozenset[tuple[S, S]] = frozenset(
         (S.RECEIVED, S.INSPECTED),
         (S.INSPECTED, S.RESOLVED),
         (S.RESOLVED, S.CLOSED),
+        # the refund that resolved it rejected: back to where it was resolved from, its
+        # refund owed again (returnless, goods inspected, or a failed repair's remedy)
+        (S.RESOLVED, S.APPROVED),
+        (S.RESOLVED, S.INSPECTED),
+        (S.RESOLVED, S.REPAIR_FAILED),
         (S.RESOLVED, S.IN_REPAIR),  # resolved by repair: the goods go to the repairer
         (S.IN_REPAIR, S.DIAGNOSED),
         (S.DIAGNOSED, S.REPAIRED),
@@ -78,6 +83,7 @@ COMMANDS = [
     "inspect",
     "resolve",
     "close",
+    "reopen",
     "send_to_repair",
     "diagnose",
     "complete_repair",
@@ -217,6 +223,14 @@ class ReturnCaseMachine(CaseMachine):
             lambda: self.case.report_repair_failed(b.CUSTOMER, "hinge", decision, self.now)
         )
 
+    def do_reopen(self, data: st.DataObject) -> None:
+        """The refund that resolved it was rejected: back to the status it was resolved
+        from, only from a resolution by a refund (or a price reduction)."""
+        kind, before = (self.case.resolution or {}).get("kind"), self.case.resolved_from
+        if self.attempt(lambda: self.case.reopen(b.SUPERVISOR, uuid4(), self.now)):
+            assert kind in ("refund", "price_reduction")
+            assert self.case.status.value == before and self.case.resolution is None
+
     def do_close(self, data: st.DataObject) -> None:
         by = data.draw(people, "by")
         self.attempt(lambda: self.case.close(b.who(by), self.now))
@@ -266,6 +280,11 @@ class ReturnCaseMachine(CaseMachine):
     @rule(data=st.data())
     def close(self, data: st.DataObject) -> None:
         self.do_close(data)
+
+    @precondition(lambda self: self.case.status == S.RESOLVED)
+    @rule(data=st.data())
+    def reopen(self, data: st.DataObject) -> None:
+        self.do_reopen(data)
 
     @precondition(lambda self: self.case.status in (S.RESOLVED, S.REPAIR_FAILED))
     @rule(data=st.data())
@@ -520,6 +539,7 @@ EXPLORE: dict[str, Command] = {
         for r in ("exchange", "repair", "refund", "price_reduction")
     },
     "close": lambda c, t: c.close(b.AGENT, t),
+    "reopen": lambda c, t: c.reopen(b.SUPERVISOR, UUID(int=2), t),
     "send_to_repair": lambda c, t: c.send_to_repair(b.AGENT, "FixIt", t),
     **{
         f"diagnose repairable={r}": (lambda c, t, r=r: c.diagnose(b.WAREHOUSE, "hinge", r, "", t))
