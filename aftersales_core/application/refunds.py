@@ -31,6 +31,7 @@ from aftersales_core.policies.refund_ledger import (
     INPUT,
     RETURN_UNITS_LEFT,
     refunded_by_component,
+    refused_counts,
     units_left,
 )
 
@@ -111,6 +112,18 @@ class RefundService:
     def _standing(self, order: Order) -> list[RefundCase]:
         """The refunds of ``order`` not rejected (the order's refund ledger names them)."""
         return [self.store.load(RefundCase, UUID(refund_id)) for refund_id in order.refunds]
+
+    def _refused_counted(self, order: Order) -> list[RefundCase]:
+        """The refunds of ``order`` rejected at request that count in its ledger
+        (``refund_ledger.refused_counts``)."""
+        refused: list[RefundCase] = []
+        for refund_id in order.case_ids("refund"):
+            if refund_id in order.refunds:
+                continue
+            refund = self.store.load(RefundCase, UUID(refund_id))
+            if any(refused_counts(d) for d in refund.decisions):
+                refused.append(refund)
+        return refused
 
     def refunds_of_return(self, case: ReturnCase, order: Order,
                           standing: list[RefundCase] | None = None) -> list[RefundCase]:
@@ -252,7 +265,9 @@ class RefundService:
         """The ``refund.calculation`` decision a refund of the order would get now (stored by
         ``open``; a complaint's proposal asks it what a refund of its amount would pay)."""
         assert order.currency is not None
-        standing = self._standing(order)  # loaded once for both ledgers below
+        # loaded once for both ledgers below: the refunds not rejected, and those rejected at
+        # request whose units' shares came to nothing (their units took their share)
+        standing = [*self._standing(order), *self._refused_counted(order)]
         return self.store.rules_for(order).evaluate(
             "refund.calculation",
             {

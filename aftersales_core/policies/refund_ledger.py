@@ -71,6 +71,17 @@ def refunded_by_component(order_lines: list[dict[str, Any]], currency: str,
             for name in LEDGER}
 
 
+def refused_counts(decision: PolicyDecision) -> bool:
+    """A refund rejected at request counts in the ledger when its calculation had nothing to
+    refund because the shares of its units came to nothing (free lines whose share of a fee
+    rounds to zero): no component, and not cut to nothing by the order's cap. Its units took
+    their share, zero, so a later refund's share of the fee is worked out after them (else
+    every unit of those lines, returned one at a time, took nothing of a fee paid for them).
+    One the cap left nothing to does not count: its units' share is still owed."""
+    return decision.policy_id == POLICY_ID and decision.outcome == "nothing_to_refund" \
+        and not decision.details.get("components") and "refund.cap" not in decision.rules
+
+
 def _counts(items: Any) -> dict[str, int]:
     return {str(item["line_id"]): int(item["quantity"]) for item in items or []}
 

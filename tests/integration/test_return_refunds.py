@@ -457,3 +457,27 @@ def test_a_return_resolved_against_the_cap_is_reopened_when_the_cap_frees(
     again = app.resolutions.resolve(caller(app, "agent-1"), rid, AT + timedelta(hours=4))
     assert app.store.load(RefundCase, UUID(again.related["refund_case_id"])).status.value \
         == "approved"
+
+
+def test_free_units_refused_for_nothing_to_refund_count_in_the_ledger(app: Services) -> None:
+    """Three free units and 1 JPY of taxes, each unit returned alone (defective: the taxes
+    follow the goods). The first unit's share of the taxes rounds to nothing: its refund is
+    refused, and its units were not counted, so each later unit's share was worked out as
+    the first one's (nothing) and the 1 JPY was never refunded. Counted, the second unit's
+    refund takes it."""
+    delivered_order(app, "jp", market="JP", currency="JPY", shipping_fee="0", taxes="1",
+                    lines=[{"line_id": "l1", "sku": "S-1", "category": "home", "quantity": 3,
+                            "unit_price": "0"}])
+    totals = []
+    for i in range(3):
+        rid = uuid4()
+        app.returns.request(caller(app, "agent-1"), rid, "jp",
+                            [{"line_id": "l1", "quantity": 1}], "defective", "refund",
+                            AT + timedelta(hours=i), channel="email")
+        done = app.refunds.request(caller(app, "agent-1"), uuid4(), "jp", "return", "return",
+                                   AT + timedelta(hours=i, minutes=30),
+                                   source_case_id=str(rid))
+        totals.append((done.status, str(app.store.load(RefundCase, done.case_id).amount)))
+    assert totals == [("rejected", "0 JPY"), ("approved", "1 JPY"), ("rejected", "0 JPY")]
+    placed = app.store.load(Order, order_aggregate_id("jp"))
+    assert str(placed.refunded) == "1 JPY"

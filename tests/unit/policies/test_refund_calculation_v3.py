@@ -18,7 +18,12 @@ from aftersales_core.money import Money
 from aftersales_core.policies import evaluate, rerun
 from aftersales_core.policies.reading import Line
 from aftersales_core.policies.refund_components import net_line_values
-from aftersales_core.policies.refund_ledger import LEDGER, refunded_by_component, units_left
+from aftersales_core.policies.refund_ledger import (
+    LEDGER,
+    refunded_by_component,
+    refused_counts,
+    units_left,
+)
 from aftersales_core.policies.vocabulary import (
     INSPECTION_GRADES,
     REFUND_SOURCES,
@@ -44,11 +49,12 @@ def refunds(facts: JSON, *steps: JSON, rejected: frozenset[int] = frozenset()
             ) -> list[PolicyDecision]:
     """Refunds decided one after the other as the application decides them: each reads the
     total and the components that the earlier ones took, but for those refused (nothing to
-    refund) or rejected later (their indexes in ``rejected``)."""
+    refund, unless their units' shares came to nothing: ``refused_counts``) or rejected later
+    (their indexes in ``rejected``)."""
     decisions: list[PolicyDecision] = []
     for step in steps:
-        standing = [d for i, d in enumerate(decisions)
-                    if d.outcome != "nothing_to_refund" and i not in rejected]
+        standing = [d for i, d in enumerate(decisions) if i not in rejected
+                    and (d.outcome != "nothing_to_refund" or refused_counts(d))]
         already = sum((Decimal(d.details["total"]) for d in standing), Decimal(0))
         inputs = {**facts, **NOTHING, **step, "already_refunded": str(already),
                   "already_refunded_by_component": refunded_by_component(
@@ -332,3 +338,36 @@ def test_every_unit_refunded_over_several_returns_refunds_exactly_what_was_paid(
     decisions = refunds(facts, *returns)
     paid, refunded = paid_for(facts), taken(decisions)
     assert {name: refunded.get(name, Decimal(0)) for name in paid} == paid
+
+
+def test_free_lines_returned_one_at_a_time_refund_the_tax_paid_for_them() -> None:
+    """Found by the property above: three free units and 1 JPY of taxes, each unit returned
+    alone. The first unit's share rounds to nothing, so its refund is refused; it did not
+    count in the ledger, so each later unit's share was worked out as the first one's again
+    (nothing), and the 1 JPY paid was never refunded. Counted, the units take 0, 1 and 0."""
+    facts = order(currency="JPY", market="JP", order_lines=[
+        line("L0", quantity=3, unit_price="0")], discount="0", shipping_fee="0",
+        duties="0", taxes="1", paid="1")
+    one = {"source": "return", "merchant_fault": True, "tax_refundable": True,
+           "refund_lines": [{"line_id": "L0", "quantity": 1}]}
+    decisions = refunds(facts, one, one, one)
+    assert [d.outcome for d in decisions] == ["nothing_to_refund", "calculated",
+                                              "nothing_to_refund"]
+    assert [d.details["total"] for d in decisions] == ["0", "1", "0"]
+    assert refused_counts(decisions[0]) and refused_counts(decisions[2])
+    assert decisions[1].inputs["already_refunded_by_component"]["taxes"] == {
+        "amount": "0", "units": [{"line_id": "L0", "quantity": 1}]}
+    assert taken(decisions) == {"total": Decimal(1), "taxes": Decimal(1)}
+    assert all(rerun(d).same_result_as(d) for d in decisions)
+
+
+def test_a_refund_the_cap_left_nothing_to_does_not_count_in_the_ledger() -> None:
+    """Its units' share is still owed (once the refund that took what was paid is rejected)."""
+    facts = order(currency="EUR", order_lines=[line("L0", quantity=1, unit_price="50.00")],
+                  discount="0.00", shipping_fee="0.00", duties="0.00", taxes="0.00",
+                  paid="50.00")
+    goodwill = {"source": "goodwill", "amount": "50.00"}
+    back = {"source": "return", "refund_lines": [{"line_id": "L0", "quantity": 1}]}
+    decisions = refunds(facts, goodwill, back)
+    assert decisions[1].outcome == "nothing_to_refund"
+    assert not refused_counts(decisions[1])
