@@ -63,14 +63,24 @@ def _same_text(recorded: PersonalData | str | None, sent: str | None) -> bool:
 def _same_refund(case: RefundCase, c: RequestRefund) -> bool:
     calculation = next((d for d in case.decisions if d.policy_id == "refund.calculation"), None)
     goodwill = None if calculation is None else calculation.inputs.get("goodwill")
-    # a return's refund asked without lines takes the return's units left then, and its case
-    # records those: the lines are the return's, not the request's, and are not compared
-    derived = c.source == "return" and not c.lines
     return (case.order_id, case.source, case.source_case_id, case.reason) == \
         (c.order_id, c.source, c.source_case_id, c.reason) \
-        and (derived or _units(case.lines) == _units(c.lines)) \
+        and _same_lines(case, c, calculation) \
         and _amount(case.requested_amount) == _amount(c.amount) \
         and _amount(goodwill) == _amount(c.goodwill)
+
+
+def _same_lines(case: RefundCase, c: RequestRefund, calculation: Any) -> bool:
+    """The lines asked for. A return's refund asked without lines takes every unit the return
+    had left then, and its case records those units: a retry without lines asks the same when
+    the case's lines are the units its calculation read as left (``return_units_left``), so a
+    first request that named fewer lines is another request. A calculation that did not read
+    them (before v5) cannot tell: not compared."""
+    if c.source != "return" or c.lines:
+        return _units(case.lines) == _units(c.lines)
+    left = None if calculation is None else \
+        (calculation.inputs.get("return_units_left") or {}).get("items")
+    return left is None or _units(case.lines) == _units(left)
 
 
 def _same_return(case: ReturnCase, c: RequestReturn) -> bool:

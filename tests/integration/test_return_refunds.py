@@ -481,3 +481,24 @@ def test_free_units_refused_for_nothing_to_refund_count_in_the_ledger(app: Servi
     assert totals == [("rejected", "0 JPY"), ("approved", "1 JPY"), ("rejected", "0 JPY")]
     placed = app.store.load(Order, order_aggregate_id("jp"))
     assert str(placed.refunded) == "1 JPY"
+
+
+def test_a_retry_without_lines_of_a_return_refund_asked_with_fewer_lines_conflicts(
+        app: Services) -> None:
+    """The first request named one of the return's two units; the same key again without
+    lines asks for every unit left (both): another request, a conflict (exit 4, 409), not
+    "exists already". The same request again still exists already."""
+    order(app)
+    rid = returned(app, units=2)
+    body = {"command": "RequestRefund", "order_id": "o1", "source": "return",
+            "source_case_id": str(rid), "reason": "return", "idempotency_key": "k-2",
+            "at": (AT + timedelta(hours=2)).isoformat(),
+            "lines": [{"line_id": "l1", "quantity": 1}]}
+    first = run(app, "agent-1", body)
+    before = stored(app)
+    without = {key: value for key, value in body.items() if key != "lines"}
+    with pytest.raises(IdempotencyKeyConflictError, match="idempotency_key k-2"):
+        run(app, "agent-1", without)
+    with pytest.raises(AlreadyExistsError, match=f"refund case {first.case_id} exists"):
+        run(app, "agent-1", body)
+    assert stored(app) == before
