@@ -355,13 +355,17 @@ class UpstreamService:
     ) -> list[Aggregate]:
         """Move the return the scanned parcel belongs to (``ReturnCase.carries``: its label's
         tracking number, or the shipment it was recorded shipped back under); a parcel no
-        return carries is the one return that can take the scan (a buyer shipping with their
-        own carrier), and, when several could, none: one parcel is not the way back of two
-        returns, so the scan stays recorded on the order and the effects say so."""
+        return carries is the one return that can take the scan among those with no known
+        parcel (no label, no shipment recorded: a buyer shipping with their own carrier),
+        since a labelled return's parcel carries its label's number; with none such, the one
+        return that can take it; and, when several could, none: one parcel is not the way
+        back of two returns, so the scan stays recorded on the order and the effects say so."""
         cases = [self.store.load(ReturnCase, UUID(case_id))
                  for case_id in order.case_ids("return")]
         own = [case for case in cases if case.carries(shipment_id)]
         could = [case for case in own or cases if case.takes_scan(scan)]
+        if not own:
+            could = [case for case in could if case.parcel_unknown()] or could
         if not own and len(could) > 1:
             effects.append(
                 f"return shipment {shipment_id} {scan} matches no single return: "

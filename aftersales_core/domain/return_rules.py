@@ -82,6 +82,13 @@ class ReturnRules(CaseRules):
         label = (self.label or {}).get("tracking_number")
         return shipment_id in (label, self.shipment_id)
 
+    def parcel_unknown(self) -> bool:
+        """No parcel is known to be this return's: no label was issued for it and it was not
+        recorded shipped back under a shipment (a buyer sending it with a carrier of their
+        own). A parcel no return carries can only be such a return's, since a labelled
+        return's parcel carries its label's tracking number."""
+        return self.label is None and self.shipment_id is None
+
     def takes_scan(self, scan: str) -> bool:
         """A return-direction scan can move it: ``Delivered`` receives the goods it awaits,
         any other scan records goods not sent yet as shipped back."""

@@ -1,6 +1,7 @@
 """Which return a carrier's return-shipment scan moves: the one whose parcel it is (its label's
 tracking number, or the shipment it was recorded shipped back under); a parcel no return
-carries moves the one return that can take it, and none when several could."""
+carries moves the one return that can take it among those whose parcel is not known (no label,
+no shipment recorded), else the one return that can take it, and none when several could."""
 
 from __future__ import annotations
 
@@ -76,18 +77,43 @@ def test_a_delivered_scan_receives_only_the_return_whose_label_it_carries(
 
 def test_a_scan_no_return_carries_moves_none_when_several_could(app: Services) -> None:
     delivered_order(app, lines=LINES)
-    labelled, unlabelled = request(app, "1", label="T1"), request(app, "2")
+    first, second = request(app, "1"), request(app, "2")  # neither has a label
     effects = scan(app, "InTransit", "ret-1", AT + timedelta(days=1))
     assert effects[0] == "return shipment ret-1 InTransit"
     assert len(effects) == 2 and "matches no single return" in effects[1]
-    assert str(labelled) in effects[1] and str(unlabelled) in effects[1]
-    assert (status(app, labelled), status(app, unlabelled)) == ("label_issued", "approved")
-    assert ship_back_open(app, labelled) and ship_back_open(app, unlabelled)
+    assert str(first) in effects[1] and str(second) in effects[1]
+    assert (status(app, first), status(app, second)) == ("approved", "approved")
+    assert ship_back_open(app, first) and ship_back_open(app, second)
     order = app.store.load(Order, order_aggregate_id("o-1"))
     assert order.shipments["ret-1"]["direction"] == "return"  # the scan itself is kept
     effects = scan(app, "Delivered", "ret-1", AT + timedelta(days=3))
     assert len(effects) == 2 and "matches no single return" in effects[1]
-    assert (status(app, labelled), status(app, unlabelled)) == ("label_issued", "approved")
+    assert (status(app, first), status(app, second)) == ("approved", "approved")
+
+
+def test_a_scan_no_label_carries_moves_the_one_return_without_a_label(app: Services) -> None:
+    delivered_order(app, lines=LINES)
+    labelled, unlabelled = request(app, "1", label="T1"), request(app, "2")
+    # a labelled return's parcel carries its label's number: ret-1 can only be the other one
+    effects = scan(app, "InTransit", "ret-1", AT + timedelta(days=1))
+    assert effects == ["return shipment ret-1 InTransit", f"return {unlabelled} shipped_back"]
+    assert (status(app, labelled), status(app, unlabelled)) == ("label_issued", "shipped_back")
+    assert ship_back_open(app, labelled)  # nothing of it was sent: it may still expire
+    effects = scan(app, "Delivered", "ret-1", AT + timedelta(days=3))
+    assert effects == ["return shipment ret-1 Delivered", f"return {unlabelled} received"]
+    assert (status(app, labelled), status(app, unlabelled)) == ("label_issued", "received")
+
+
+def test_a_scan_no_return_carries_is_not_the_parcel_of_a_return_shipped_under_another(
+    app: Services,
+) -> None:
+    delivered_order(app, lines=LINES)
+    sent = request(app, "1")
+    scan(app, "InTransit", "ret-1", AT + timedelta(days=1))  # its own carrier's parcel
+    waiting = request(app, "2")
+    effects = scan(app, "Delivered", "ret-2", AT + timedelta(days=3))
+    assert effects == ["return shipment ret-2 Delivered", f"return {waiting} received"]
+    assert (status(app, sent), status(app, waiting)) == ("shipped_back", "received")
 
 
 def test_the_one_return_that_can_take_a_scan_no_return_carries_is_moved(
