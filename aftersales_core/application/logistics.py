@@ -1,7 +1,7 @@
 """Logistics exceptions (lost, damaged, undeliverable, held parcels) open cases by policy,
 before the customer complains: a proactive complaint, and a refund for a lost parcel (for a
-supervisor's approval when another parcel of the order was delivered: which lines the lost one
-held is for a person to say).
+supervisor's approval when another parcel of the order was delivered or is still on its way:
+which lines the lost one held is for a person to say).
 
 The cases are opened by the ``logistics.exception`` decision recorded on them, so their actor is
 ``policy``; the principal that delivered the scan was allowed to deliver it (``ShipmentScanned``)
@@ -70,6 +70,7 @@ class LogisticsExceptions:
         complaint_id = case_id_for("complaint", f"logistics:{first}")
         refund_id = case_id_for("refund", f"logistics:{first}")
         owed = bool(order.payments) and not order.refundable.is_zero()
+        parcel = order.shipment_of(event_id)
         if self.store.exists(complaint_id) and (self.store.exists(refund_id) or not owed):
             return []
         decision = self.store.rules_for(order).evaluate(
@@ -83,7 +84,8 @@ class LogisticsExceptions:
                 "fulfilment": order.fulfilment,
                 "currency": order.currency,
                 "order_value": str(order.total),
-                "delivered_parcels": order.delivered_parcels(besides=order.shipment_of(event_id)),
+                "delivered_parcels": order.delivered_parcels(besides=parcel),
+                "parcels_on_the_way": order.parcels_on_the_way(besides=parcel),
             },
         )
         if not LogisticsException(decision.outcome).opens_complaint:
@@ -107,7 +109,8 @@ class LogisticsExceptions:
             effects.append(f"complaint {complaint.id} opened")
             changed += [complaint, customer]
         if decision.details.get("refund") and owed and not self.store.exists(refund_id):
-            # v2: another parcel of the order arrived, so which lines were lost is for a person
+            # v2: another parcel of the order arrived (v3: or may still arrive), so which lines
+            # were lost is for a person
             review = "; ".join(decision.reasons) if decision.details.get("refund_review") \
                 else None
             refund = self.refunds.open(

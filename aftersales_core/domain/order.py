@@ -349,6 +349,13 @@ class Order(OrderWatchdog, Aggregate):
                       if shipment_id != besides and shipment["direction"] == "outbound"
                       and any(s["scan"] == "Delivered" for s in shipment["scans"]))
 
+    def parcels_on_the_way(self, besides: str | None = None) -> list[str]:
+        """The outbound shipments (other than ``besides``) with neither a ``Delivered`` nor a
+        ``Lost`` scan, by id: not known delivered, nor known lost."""
+        return sorted(shipment_id for shipment_id, shipment in self.shipments.items()
+                      if shipment_id != besides and shipment["direction"] == "outbound"
+                      and not any(s["scan"] in ("Delivered", "Lost") for s in shipment["scans"]))
+
     def exception_scans(self, shipment_id: str) -> list[str]:
         """The event ids of the first scan of each kind on the shipment (what logistics
         exceptions open their cases under: ``first_scan_like``)."""

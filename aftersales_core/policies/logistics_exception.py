@@ -7,6 +7,13 @@ held, so when another parcel was delivered the refund (of what is left to refund
 a person: ``refund_review`` asks ``refund.approval`` (v4 ``review``) for a supervisor, with a
 reason naming the delivered parcels, and an agent sets the lines. v1 refunded the whole order,
 auto-approved under the threshold, though part of it had arrived.
+
+v3 (input ``parcels_on_the_way``: the order's other outbound shipments with neither a
+``Delivered`` nor a ``Lost`` scan): a lost parcel refunds the whole order on policy only when
+the order has no other parcel delivered or still on its way. v2 looked at delivered parcels
+only, so a ``Lost`` scan processed before a sibling parcel's ``Delivered`` refunded the whole
+order on policy, the sibling's goods with it; the lines a parcel held being unknown, what is not
+known delivered is not known lost either, so that refund too is opened for a supervisor.
 """
 
 from __future__ import annotations
@@ -72,8 +79,13 @@ def _overdue(kind: str, start: datetime, now: datetime, limit: int, category: st
                     "limit", limit_hours=limit)
 
 
+def _parcels(parcels: list[str]) -> str:
+    return f"{'parcel' if len(parcels) == 1 else 'parcels'} {', '.join(parcels)}"
+
+
 def _outbound(event: str, since: datetime | None, occurred_at: datetime,
-              settings: LogisticsSettings, delivered: list[str]) -> _Verdict:
+              settings: LogisticsSettings, delivered: list[str],
+              on_the_way: list[str]) -> _Verdict:
     if event == "Lost":
         if settings.lost_parcel_remedy == "refund" and delivered:
             parcels = ", ".join(delivered)
@@ -82,6 +94,16 @@ def _outbound(event: str, since: datetime | None, occurred_at: datetime,
                             "the parcel to the customer is lost, but the order's "
                             f"{'parcel' if len(delivered) == 1 else 'parcels'} {parcels} "
                             f"{'was' if len(delivered) == 1 else 'were'} delivered and the "
+                            "shipment facts do not say which lines each parcel held: open a "
+                            "complaint for them and a refund of what is left to refund for a "
+                            "supervisor's approval, an agent setting the lines that were lost",
+                            "logistics_delay", refund=True, review=True)
+        if settings.lost_parcel_remedy == "refund" and on_the_way:
+            return _Verdict(LogisticsException.OPEN_COMPLAINT_AND_REFUND,
+                            "logistics.lost_parcel_others_on_the_way",
+                            "the parcel to the customer is lost, but the order's "
+                            f"{_parcels(on_the_way)} "
+                            f"{'is' if len(on_the_way) == 1 else 'are'} still on the way and the "
                             "shipment facts do not say which lines each parcel held: open a "
                             "complaint for them and a refund of what is left to refund for a "
                             "supervisor's approval, an agent setting the lines that were lost",
@@ -122,9 +144,10 @@ def decide(inputs: JSON, settings: LogisticsSettings, version: int) -> PolicyDec
     if since is not None and since > occurred_at:
         raise read.error("since", f"{iso(since)} is after occurred_at {iso(occurred_at)}")
     delivered = sorted(set(read.strings("delivered_parcels"))) if version > 1 else []
+    on_the_way = sorted(set(read.strings("parcels_on_the_way"))) if version > 2 else []
 
     if direction == "outbound":
-        verdict = _outbound(event, since, occurred_at, settings, delivered)
+        verdict = _outbound(event, since, occurred_at, settings, delivered, on_the_way)
     elif event == "Lost":
         verdict = _Verdict(LogisticsException.OPEN_COMPLAINT, "logistics.lost_return",
                            "the buyer's return parcel is lost: open a complaint so that the "
@@ -143,6 +166,8 @@ def decide(inputs: JSON, settings: LogisticsSettings, version: int) -> PolicyDec
     if version > 1:
         details["refund_review"] = verdict.review
         details["delivered_parcels"] = list(delivered)
+    if version > 2:
+        details["parcels_on_the_way"] = list(on_the_way)
     return PolicyDecision(POLICY_ID, version, copy_json(inputs), verdict.outcome,
                           (verdict.reason,), (verdict.rule,), details)
 
@@ -157,3 +182,10 @@ def logistics_exception_v2(inputs: JSON, settings: LogisticsSettings) -> PolicyD
     """v2: a lost parcel of an order another parcel of which was delivered opens its refund for
     a supervisor's review (``refund_review``) instead of refunding the whole order on policy."""
     return decide(inputs, settings, 2)
+
+
+@policy(POLICY_ID, 3, settings=SETTINGS_V1)
+def logistics_exception_v3(inputs: JSON, settings: LogisticsSettings) -> PolicyDecision:
+    """v3: a lost parcel of an order another parcel of which is still on its way (neither
+    delivered nor lost) also opens its refund for a supervisor's review."""
+    return decide(inputs, settings, 3)

@@ -1,7 +1,8 @@
-"""A lost parcel through the upstream path: the whole order refunded on policy when nothing of
-it arrived; when another parcel of the order was delivered, the refund goes to a supervisor
-(logistics.exception v2, refund.approval v4), since the shipment facts (SPEC 4.1
-shipments.v1) do not say which lines a parcel held."""
+"""A lost parcel through the upstream path: the whole order refunded on policy when it is the
+order's only parcel known (or the others are lost too); when another parcel of the order was
+delivered (logistics.exception v2, refund.approval v4) or is still on its way (v3), the refund
+goes to a supervisor, since the shipment facts (SPEC 4.1 shipments.v1) do not say which lines a
+parcel held."""
 
 from __future__ import annotations
 
@@ -41,7 +42,7 @@ def test_a_lost_parcel_beside_a_delivered_one_goes_to_a_supervisor(app: Services
     [lost] = ingest(app, shipment("W4", "Lost", T0 + timedelta(days=5), shipment_id="sh-W4b"))
     complaint, refund = opened(app, lost.effects)
     cause = complaint.decisions[0]
-    assert (cause.policy_id, cause.policy_version) == ("logistics.exception", 2)
+    assert (cause.policy_id, cause.policy_version) == ("logistics.exception", 3)
     assert cause.inputs["delivered_parcels"] == ["sh-W4a"]
     assert cause.details["refund_review"] is True
     assert refund.amount is not None and str(refund.amount.amount) == "110.00"
@@ -73,13 +74,35 @@ def test_a_supervisor_may_approve_the_whole_order_after_review(app: Services) ->
     assert "approval.review" in approved.decisions[0].rules
 
 
-def test_a_lost_parcel_with_nothing_of_the_order_delivered_refunds_it_on_policy(
+def test_a_lost_parcel_beside_one_still_on_its_way_goes_to_a_supervisor(
         app: Services) -> None:
     two_parcels(app)
     ingest(app, shipment("W4", "InTransit", T0 + timedelta(days=3), shipment_id="sh-W4a"))
     [lost] = ingest(app, shipment("W4", "Lost", T0 + timedelta(days=5), shipment_id="sh-W4b"))
     complaint, refund = opened(app, lost.effects)
+    cause = complaint.decisions[0]
+    assert (cause.policy_id, cause.policy_version) == ("logistics.exception", 3)
+    assert cause.inputs["parcels_on_the_way"] == ["sh-W4a"]
+    assert cause.details["refund_review"] is True
+    assert cause.rules == ("logistics.lost_parcel_others_on_the_way",)
+    assert refund.status == "awaiting_approval"  # not the whole order on policy
+    approval = refund.decisions[-1]
+    assert "approval.review" in approval.rules
+    assert any("sh-W4a" in reason and "on the way" in reason for reason in approval.reasons)
+    # the sibling's goods arrive after the loss was processed: nothing was refunded for them
+    ingest(app, shipment("W4", "Delivered", T0 + timedelta(days=6), shipment_id="sh-W4a"))
+    assert app.store.load(RefundCase, refund.id).status == "awaiting_approval"
+
+
+def test_a_lost_parcel_with_no_other_parcel_known_refunds_the_order_on_policy(
+        app: Services) -> None:
+    two_parcels(app)
+    ingest(app, shipment("W4", "InTransit", T0 + timedelta(days=3), shipment_id="sh-W4b"))
+    [lost] = ingest(app, shipment("W4", "Lost", T0 + timedelta(days=5), shipment_id="sh-W4b"))
+    complaint, refund = opened(app, lost.effects)
     assert complaint.decisions[0].details["refund_review"] is False
+    assert complaint.decisions[0].details["parcels_on_the_way"] == []
     assert refund.amount is not None and str(refund.amount.amount) == "110.00"
     assert refund.status == "approved"
     assert refund.decisions[-1].outcome == "auto_approve"
+

@@ -220,6 +220,7 @@ def test_the_watchdog_uses_the_logistics_exception_limits(kind: str, limit: int)
             "currency": "CNY",
             "order_value": "100.00",
             "delivered_parcels": [],
+            "parcels_on_the_way": [],
         },
     )
     assert fired.outcome == "open_complaint"  # any firing after the due time opens a case

@@ -195,6 +195,8 @@ def logistics_inputs(draw: st.DrawFn) -> JSON:
         "currency": currency, "order_value": draw(amount(currency)),
         "delivered_parcels": draw(st.lists(st.sampled_from(["s-2", "s-3"]), unique=True,
                                            max_size=2)),
+        "parcels_on_the_way": draw(st.lists(st.sampled_from(["s-4", "s-5"]), unique=True,
+                                            max_size=2)),
     }
 
 

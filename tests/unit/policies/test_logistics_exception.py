@@ -81,7 +81,7 @@ def test_other_return_leg_events_open_no_customer_case(event: str) -> None:
 
 
 def test_v2_a_lost_parcel_of_a_partly_delivered_order_opens_its_refund_for_review() -> None:
-    decision = evaluate("logistics.exception", logistics(delivered_parcels=["sh-W4a"]))
+    decision = evaluate("logistics.exception", logistics(delivered_parcels=["sh-W4a"]), 2)
     assert decision.policy_version == 2
     assert decision.outcome == "open_complaint_and_refund"
     assert decision.rules == ("logistics.lost_parcel_partly_delivered",)
@@ -108,3 +108,20 @@ def test_v2_needs_the_orders_delivered_parcels() -> None:
     del inputs["delivered_parcels"]
     with pytest.raises(InvalidCommandError, match="delivered_parcels is missing"):
         evaluate("logistics.exception", inputs)
+
+
+def test_a_lost_parcel_beside_one_still_on_its_way_refunds_only_after_review() -> None:
+    decision = evaluate("logistics.exception", logistics(parcels_on_the_way=["s-2"]))
+    assert decision.policy_version == 3
+    assert decision.outcome == "open_complaint_and_refund"
+    assert decision.details["refund_review"] is True
+    assert decision.details["parcels_on_the_way"] == ["s-2"]
+    assert decision.rules == ("logistics.lost_parcel_others_on_the_way",)
+    assert "parcel s-2 is still on the way" in decision.reasons[0]
+
+
+def test_v2_looked_at_delivered_parcels_only_and_still_re_runs_so() -> None:
+    decision = evaluate("logistics.exception", logistics(parcels_on_the_way=["s-2"]), 2)
+    assert decision.details["refund_review"] is False
+    assert "parcels_on_the_way" not in decision.details
+    assert rerun(decision) == decision
