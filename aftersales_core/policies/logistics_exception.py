@@ -13,7 +13,10 @@ v3 (input ``parcels_on_the_way``: the order's other outbound shipments with neit
 the order has no other parcel delivered or still on its way. v2 looked at delivered parcels
 only, so a ``Lost`` scan processed before a sibling parcel's ``Delivered`` refunded the whole
 order on policy, the sibling's goods with it; the lines a parcel held being unknown, what is not
-known delivered is not known lost either, so that refund too is opened for a supervisor.
+known delivered is not known lost either, so that refund too is opened for a supervisor. A
+customs hold or a silence says how long it lasted in hours, minutes and seconds ("72 hours 0
+minutes 1 second, over the 72-hour limit"); v1 and v2 rounded it to hundredths of an hour, so
+a breach just over the limit read "72 hours, over the 72-hour limit".
 """
 
 from __future__ import annotations
@@ -64,18 +67,41 @@ def _hours(hours: float) -> str:
     return f"{hours:.2f}".rstrip("0").rstrip(".")
 
 
+def _count(number: int, unit: str) -> str:
+    return f"{number} {unit}{'' if number == 1 else 's'}"
+
+
+def _span(span: timedelta) -> str:
+    """A time span in hours, then the minutes and seconds past them when there are any, so a
+    span just over a limit never reads as the limit: ``72 hours 0 minutes 1 second``."""
+    hours, rest = divmod(span, timedelta(hours=1))
+    if not rest:
+        return _count(hours, "hour")
+    minutes, rest = divmod(rest, timedelta(minutes=1))
+    said = f"{_count(hours, 'hour')} {_count(minutes, 'minute')}"
+    if not rest:
+        return said
+    if rest.microseconds:
+        seconds = f"{rest.seconds}.{rest.microseconds:06d}".rstrip("0")
+        return f"{said} {seconds} seconds"
+    return f"{said} {_count(rest.seconds, 'second')}"
+
+
 def _overdue(kind: str, start: datetime, now: datetime, limit: int, category: str,
-             what: str) -> _Verdict:
-    """A hold or a silence: a complaint once it lasts longer than the limit, else nothing yet."""
+             what: str, version: int) -> _Verdict:
+    """A hold or a silence: a complaint once it lasts longer than the limit, else nothing yet
+    (v3 says how long exactly; v1 and v2 rounded it to hundredths of an hour, so a hold of
+    72 hours and 1 second read "72 hours, over the 72-hour limit")."""
     hours = (now - start) / timedelta(hours=1)
+    said = _span(now - start) if version > 2 else f"{_hours(hours)} hours"
     rule = f"logistics.{kind}_{limit}h"
     if hours > limit:
         return _Verdict(LogisticsException.OPEN_COMPLAINT, rule,
-                        f"{what} since {iso(start)}: {_hours(hours)} hours, over the {limit}-hour "
+                        f"{what} since {iso(start)}: {said}, over the {limit}-hour "
                         "limit, so a complaint is opened for the customer", category,
                         limit_hours=limit, hours_over=round(hours - limit, 2))
     return _Verdict(LogisticsException.NONE, rule,
-                    f"{what} since {iso(start)}: {_hours(hours)} hours, within the {limit}-hour "
+                    f"{what} since {iso(start)}: {said}, within the {limit}-hour "
                     "limit", limit_hours=limit)
 
 
@@ -85,7 +111,7 @@ def _parcels(parcels: list[str]) -> str:
 
 def _outbound(event: str, since: datetime | None, occurred_at: datetime,
               settings: LogisticsSettings, delivered: list[str],
-              on_the_way: list[str]) -> _Verdict:
+              on_the_way: list[str], version: int) -> _Verdict:
     if event == "Lost":
         if settings.lost_parcel_remedy == "refund" and delivered:
             parcels = ", ".join(delivered)
@@ -125,9 +151,10 @@ def _outbound(event: str, since: datetime | None, occurred_at: datetime,
                         "logistics_delay")
     if event == "CustomsHeld":
         return _overdue("customs_hold", since or occurred_at, occurred_at,
-                        settings.customs_hold_limit_hours, "customs", "held at customs")
+                        settings.customs_hold_limit_hours, "customs", "held at customs",
+                        version)
     return _overdue("no_scan", since or occurred_at, occurred_at, settings.no_scan_limit_hours,
-                    "logistics_delay", "no tracking scan")
+                    "logistics_delay", "no tracking scan", version)
 
 
 def decide(inputs: JSON, settings: LogisticsSettings, version: int) -> PolicyDecision:
@@ -147,7 +174,8 @@ def decide(inputs: JSON, settings: LogisticsSettings, version: int) -> PolicyDec
     on_the_way = sorted(set(read.strings("parcels_on_the_way"))) if version > 2 else []
 
     if direction == "outbound":
-        verdict = _outbound(event, since, occurred_at, settings, delivered, on_the_way)
+        verdict = _outbound(event, since, occurred_at, settings, delivered, on_the_way,
+                            version)
     elif event == "Lost":
         verdict = _Verdict(LogisticsException.OPEN_COMPLAINT, "logistics.lost_return",
                            "the buyer's return parcel is lost: open a complaint so that the "
@@ -187,5 +215,6 @@ def logistics_exception_v2(inputs: JSON, settings: LogisticsSettings) -> PolicyD
 @policy(POLICY_ID, 3, settings=SETTINGS_V1)
 def logistics_exception_v3(inputs: JSON, settings: LogisticsSettings) -> PolicyDecision:
     """v3: a lost parcel of an order another parcel of which is still on its way (neither
-    delivered nor lost) also opens its refund for a supervisor's review."""
+    delivered nor lost) also opens its refund for a supervisor's review; a hold or a silence
+    says how long it lasted to the second (v2: "72 hours" for 72 hours and 1 second)."""
     return decide(inputs, settings, 3)

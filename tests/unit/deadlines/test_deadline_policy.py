@@ -224,6 +224,7 @@ def test_the_watchdog_uses_the_logistics_exception_limits(kind: str, limit: int)
         },
     )
     assert fired.outcome == "open_complaint"  # any firing after the due time opens a case
+    assert f"{limit} hours 0 minutes 1 second, over the {limit}-hour limit" in fired.reasons[0]
 
 
 @pytest.mark.parametrize(

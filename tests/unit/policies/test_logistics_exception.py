@@ -125,3 +125,25 @@ def test_v2_looked_at_delivered_parcels_only_and_still_re_runs_so() -> None:
     assert decision.details["refund_review"] is False
     assert "parcels_on_the_way" not in decision.details
     assert rerun(decision) == decision
+
+
+@pytest.mark.parametrize(("since", "said"), [
+    ("2026-01-07T09:59:59+00:00", "72 hours 0 minutes 1 second, over the 72-hour limit"),
+    ("2026-01-07T08:30:00+00:00", "73 hours 30 minutes, over the 72-hour limit"),
+    ("2026-01-07T10:00:00+00:00", "72 hours, within the 72-hour limit"),
+    ("2026-01-07T10:00:00.500000+00:00", "71 hours 59 minutes 59.5 seconds, within the "
+                                         "72-hour limit"),
+    ("2026-01-10T09:00:00+00:00", "1 hour, within the 72-hour limit"),
+])
+def test_a_customs_hold_says_how_long_it_lasted_to_the_second(since: str, said: str) -> None:
+    decision = evaluate("logistics.exception", logistics(event_type="CustomsHeld", since=since))
+    assert decision.reasons[0] == f"held at customs since {since}: {said}" + (
+        ", so a complaint is opened for the customer" if "over" in said else "")
+
+
+def test_v2_rounded_a_hold_just_over_the_limit_to_the_limit_and_still_re_runs_so() -> None:
+    decision = evaluate("logistics.exception", logistics(
+        event_type="CustomsHeld", since="2026-01-07T09:59:59+00:00"), 2)
+    assert decision.outcome == "open_complaint"
+    assert "72 hours, over the 72-hour limit" in decision.reasons[0]
+    assert rerun(decision) == decision
