@@ -397,9 +397,19 @@ class ComplaintCase(CaseRules, DeadlineRules, Aggregate):
             wanted["first_response"] = self.opened_at
         missed = self.deadlines.get("resolution")
         if missed and missed.state == DeadlineState.BREACHED and missed.since >= self.opened_at:
-            assert missed.closed_at is not None
-            wanted["resolution_escalated"] = missed.closed_at
+            wanted["resolution_escalated"] = self._escalated_since(missed)
         return wanted
+
+    def _escalated_since(self, missed: Deadline) -> datetime:
+        """The escalated resolution target counts from the missed deadline's due time, a
+        recorded fact, not from when a scheduler happened to fire its breach (a scheduler down
+        for a day gave the escalation a day more). An escalated deadline scheduled before
+        counted from the breach's firing (``closed_at``): that one stays current as it was."""
+        assert missed.closed_at is not None
+        scheduled = self.deadlines.get("resolution_escalated")
+        if scheduled is not None and scheduled.since == missed.closed_at:
+            return missed.closed_at
+        return missed.due_at
 
     def _deadline_left(self, name: str) -> tuple[DeadlineState, str]:
         if name == "resolution" and self.status not in (S.RESOLVED, S.CLOSED):

@@ -234,6 +234,49 @@ def test_firing_again_changes_nothing_in_the_store(app: Services) -> None:
     assert [d.name for d in listed] == []  # nothing open: escalated as far as it goes
 
 
+def test_the_escalated_resolution_target_counts_from_the_missed_due_time_not_the_firing(
+    app: Services,
+) -> None:
+    delivered_order(app, "o-1", delivered=DELIVERED)
+    complaint = uuid4()
+    app.complaints.file(caller(app, "customer-c-1"), complaint, "email", "service", "slow",
+                        REQUESTED, customer_id="c-1", order_id="o-1")
+    app.complaints.acknowledge(caller(app, "agent-3"), complaint, REQUESTED + timedelta(hours=1))
+    missed = deadline(app, complaint, "resolution", ComplaintCase)
+    scheduler = Scheduler(app, scheduler_principal(app))
+    late = missed.due_at + timedelta(days=1)  # the scheduler was down for a day
+    assert [(f.name, f.action) for f in scheduler.fire_due(late)] == [("resolution", "escalate")]
+    escalated = deadline(app, complaint, "resolution_escalated", ComplaintCase)
+    assert escalated.since == missed.due_at
+    assert escalated.due_at == missed.due_at + timedelta(hours=72)  # not late + 72 hours
+    # the same facts give the same target whenever the breach fired
+    assert [(f.name, f.action) for f in scheduler.fire_due(late + timedelta(hours=49))] == [
+        ("resolution_escalated", "escalate")]
+
+
+def test_an_escalated_target_scheduled_from_the_firing_before_stays_current(
+    app: Services,
+) -> None:
+    """Complaints stored before counted the escalated target from the breach's firing: their
+    escalated deadline is still the current one, not replaced nor settled by the change."""
+    delivered_order(app, "o-1", delivered=DELIVERED)
+    complaint = uuid4()
+    app.complaints.file(caller(app, "customer-c-1"), complaint, "email", "service", "slow",
+                        REQUESTED, customer_id="c-1", order_id="o-1")
+    app.complaints.acknowledge(caller(app, "agent-3"), complaint, REQUESTED + timedelta(hours=1))
+    late = deadline(app, complaint, "resolution", ComplaintCase).due_at + timedelta(days=1)
+    Scheduler(app, scheduler_principal(app)).fire_due(late)
+    case = app.store.load(ComplaintCase, complaint)
+    breached = case.deadlines["resolution"]
+    assert breached.closed_at is not None
+    case._deadline_scheduled(  # as the stored events of such a complaint have it
+        name="resolution_escalated", due_at=breached.closed_at + timedelta(hours=72),
+        action="escalate", basis="resolution within 72 more hours", since=breached.closed_at,
+        set_by={"policy_id": "deadlines", "policy_version": 5}, timestamp=late)
+    assert case.is_current(case.deadlines["resolution_escalated"])
+    assert case.deadlines_to_schedule() == {}
+
+
 def _fire_in_a_process(env: dict[str, str], now: str, barrier: Any, out: Any) -> None:
     app = open_app(env)
     try:
