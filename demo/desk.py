@@ -10,7 +10,7 @@ sent by the principal who would take it (demo/principals.py). Simple, documented
 | return label_issued | the carrier scans the parcel back: Dispatched (2 days), Delivered (6 days) | the order's carrier |
 | return received | the warehouse inspects: grade C for damaged/defective, else A (1 day) | warehouse-leeds |
 | return inspected, or approved and returnless | an agent resolves it as asked (2 h) | agent-ben |
-| return resolved | an agent closes it (3 days) | agent-ben |
+| return resolved | an agent closes it (3 days), after the round's refund steps | agent-ben |
 | refund awaiting_approval | a supervisor approves it (8 h) | supervisor-olga |
 | refund approved or failed | the payment provider issues it (2 h) | payments-psp |
 | refund issued | the payment provider confirms settlement (1 day) | payments-psp |
@@ -91,6 +91,21 @@ class Desk:
             if scans or not more or follows is None:
                 return commands, scans
             row.update(status=follows, updated_at=more[-1]["command"]["at"])
+
+    def round_of(self, rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]],
+                                                           list[dict[str, Any]]]:
+        """(commands, return-shipment scans) of one round: every case row's next steps, the
+        returns' closes last, since a return resolved by a refund is closed only once its
+        refunds are settled (CloseReturn is refused before), which the refunds' steps of the
+        same round (approve, issue, settle) do first."""
+        commands: list[dict[str, Any]] = []
+        scans: list[dict[str, Any]] = []
+        for row in rows:
+            more, back = self.next_steps(row)
+            commands += more
+            scans += back
+        commands.sort(key=lambda c: c["command"]["command"] == "CloseReturn")  # stable
+        return commands, scans
 
     # returns
     def _return_pending_review(self, row: dict[str, Any]) -> Any:

@@ -231,11 +231,7 @@ def desk_rounds(pipeline: Pipeline, desk: Desk, bars: Progress, limit: int = 12)
     for round_no in range(1, limit + 1):
         pipeline.wait_inbound()
         pipeline.wait_projections()
-        commands, scans = [], []
-        for row in pipeline.query("cases"):
-            more, back = desk.next_steps(row)
-            commands += more
-            scans += back
+        commands, scans = desk.round_of(pipeline.query("cases"))
         if not commands and not scans:
             bars.update(task, total=round_no, completed=round_no)
             return round_no

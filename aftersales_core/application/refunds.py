@@ -41,6 +41,17 @@ CASE_SOURCES = ("return", "complaint")  # sources that are cases of the engine: 
 SOURCES = ("return", "complaint", "logistics_exception", "cancellation", "goodwill", "exchange")
 
 
+def capped_to_nothing(refund: RefundCase) -> bool:
+    """``refund`` was rejected at request because the order's cap left it nothing (its
+    calculation capped to nothing): a return resolved with it is owed its refund again once
+    a refund of the order is rejected (``RefundService.reject``)."""
+    calculation = next((d for d in refund.decisions if d.policy_id == "refund.calculation"),
+                       None)
+    return refund.status == RefundStatus.REJECTED and calculation is not None and \
+        calculation.outcome == RefundCalculation.NOTHING_TO_REFUND and \
+        "refund.cap" in calculation.rules
+
+
 class RefundService:
     def __init__(self, store: Store, work: UnitOfWork, access: Access) -> None:
         self.store, self.work, self.access = store, work, access
@@ -449,12 +460,7 @@ class RefundService:
             resolved_by = case.resolved_by_refund()
             if resolved_by is None or resolved_by in order.refunds:
                 continue
-            refund = self.store.load(RefundCase, UUID(resolved_by))
-            calculation = next((d for d in refund.decisions
-                                if d.policy_id == "refund.calculation"), None)
-            if refund.status == RefundStatus.REJECTED and calculation is not None and \
-                    calculation.outcome == RefundCalculation.NOTHING_TO_REFUND and \
-                    "refund.cap" in calculation.rules:
+            if capped_to_nothing(self.store.load(RefundCase, UUID(resolved_by))):
                 found.append(case)
         return found
 

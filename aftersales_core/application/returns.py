@@ -10,12 +10,14 @@ from uuid import UUID
 
 from aftersales_core.application.access import Access, Caller
 from aftersales_core.application.customs import receive_goods
+from aftersales_core.application.refunds import capped_to_nothing
 from aftersales_core.application.results import CommandResult, result
 from aftersales_core.application.store import Store, check_opening, unknown_order
 from aftersales_core.application.unit_of_work import UnitOfWork
 from aftersales_core.decisions import PolicyDecision
 from aftersales_core.domain.base import require_aware
 from aftersales_core.domain.order import Order
+from aftersales_core.domain.refunds import RefundCase
 from aftersales_core.domain.return_status import ReturnStatus
 from aftersales_core.domain.returns import ReturnCase
 from aftersales_core.errors import AlreadyExistsError, InvalidCommandError
@@ -286,6 +288,22 @@ class ReturnService:
 
     def close(self, caller: Caller, case_id: UUID, at: datetime) -> CommandResult:
         grant, case = self.access.case(caller, "CloseReturn", case_id, ReturnCase)
-        case.close(actor=grant.actor, at=at)
+        case.close(actor=grant.actor, at=at, refunds=self._counted_on(case))
         self.work.commit(case)
         return result(case)
+
+    def _counted_on(self, case: ReturnCase) -> dict[str, str]:
+        """The refunds a return resolved by a refund counts on, by id, with their status: a
+        rejection of any of them reopens it (``RefundService.reject``). Its resolution's and
+        those requested for it; when the order's cap left its resolution nothing (its refund
+        rejected at request, capped), every refund of the order still holding part of the
+        cap, since the rejection of any one frees what the return is owed."""
+        counted: dict[str, str] = {}
+        for refund_id in case.refunds_counted_on():
+            refund = self.store.load(RefundCase, UUID(refund_id))
+            counted[refund_id] = refund.status.value
+            if capped_to_nothing(refund):
+                order = self.store.placed_order(case.order_id)
+                for held in order.refunds:
+                    counted[held] = self.store.load(RefundCase, UUID(held)).status.value
+        return counted

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -34,6 +35,8 @@ from aftersales_core.personal import PersonalData, prose
 
 # no refund is owed for a return in these states
 NOT_REFUNDABLE = (S.REQUESTED, S.PENDING_REVIEW, S.REJECTED, S.CANCELLED, S.EXPIRED)
+# a refund in neither of these may still be rejected (a failed payment may be)
+REFUND_FINAL = ("settled", "rejected")
 
 
 class ReturnCase(ReturnRules, RepairRules, DeadlineRules, Aggregate):
@@ -398,13 +401,35 @@ class ReturnCase(ReturnRules, RepairRules, DeadlineRules, Aggregate):
         if exchange is not None:
             self.resolution["exchange"] = dict(exchange)
 
-    def close(self, actor: Actor, at: datetime) -> None:
+    def refunds_counted_on(self) -> list[str]:
+        """While it stands resolved by a refund, the refunds a rejection of which reopens it
+        (``refund_rejected``): its resolution's, then those requested for it; else none."""
+        resolved_by = self.resolved_by_refund()
+        if resolved_by is None:
+            return []
+        requested = [r["refund_case_id"] for r in self.refunds]
+        return [resolved_by, *(r for r in requested if r != resolved_by)]
+
+    def close(self, actor: Actor, at: datetime,
+              refunds: Mapping[str, str] | None = None) -> None:
+        """Nothing is left to do. ``refunds`` are the refunds a return resolved by a refund
+        counts on (``refunds_counted_on``, and when the order's cap left its resolution
+        nothing, the order's refunds holding the cap), by id, with their status: while one
+        is neither settled nor rejected it may still be rejected (a failed payment may be),
+        which reopens the return, and a closed return is final, so it is not closed yet."""
         self._check_time(at)
         self._require("close", (S.RESOLVED, S.REPAIR_SHIPPED, S.REJECTED, S.CANCELLED,
                                 S.EXPIRED))
         if self.status == S.RESOLVED and (self.resolution or {}).get("kind") == "repair":
             raise IllegalTransitionError(self.KIND, self.id, "close",
                                          "resolved by repair: the goods are not repaired yet")
+        unpaid = next(((r, status) for r, status in (refunds or {}).items()
+                       if status not in REFUND_FINAL), None)
+        if unpaid is not None and self.resolved_by_refund() is not None:
+            raise IllegalTransitionError(
+                self.KIND, self.id, "close",
+                f"its refund {unpaid[0]} is {unpaid[1]} (a rejection would reopen the "
+                "return: it is closed once its refunds are settled)")
         self._closed(by=actor.principal_id, role=actor.role, timestamp=at)
 
     @event("Closed", topic="aftersales.return.Closed")

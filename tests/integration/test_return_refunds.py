@@ -5,7 +5,7 @@ the same units (found cold, F1)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,9 @@ from aftersales_core.errors import (
     InvalidFieldError,
     RefundCapExceededError,
 )
+from desk.assignments import Assignments
+from desk.i18n import Reader
+from desk.queue import Query, queue
 from projections.db import ReadDatabase
 from scheduling.scheduler import Scheduler
 from tests.factories import T0, caller, delivered_order, run
@@ -59,6 +62,12 @@ def refund(app: Services, rid: UUID, lines: list[dict[str, Any]] | None,
     return app.refunds.request(caller(app, "agent-1"), uuid4(), order_id, "return", "return",
                                AT + timedelta(hours=hours), source_case_id=str(rid),
                                lines=lines)
+
+
+def utc_time(value: Any) -> datetime:
+    """A read model's time (a string in SQLite) as an aware time, to compare."""
+    found = value if isinstance(value, datetime) else datetime.fromisoformat(value)
+    return found.astimezone(UTC)
 
 
 def stored(app: Services) -> int:
@@ -502,3 +511,120 @@ def test_a_retry_without_lines_of_a_return_refund_asked_with_fewer_lines_conflic
     with pytest.raises(AlreadyExistsError, match=f"refund case {first.case_id} exists"):
         run(app, "agent-1", body)
     assert stored(app) == before
+
+
+def close(app: Services, rid: UUID, hours: int) -> CommandResult:
+    return app.returns.close(caller(app, "agent-1"), rid, AT + timedelta(hours=hours))
+
+
+def paid(app: Services, refund_id: UUID, hours: int) -> None:
+    app.refunds.issue(caller(app, "payments-1"), refund_id, AT + timedelta(hours=hours))
+    app.refunds.confirm_settled(caller(app, "payments-1"), refund_id, f"psp-{refund_id}",
+                                AT + timedelta(hours=hours, minutes=30))
+
+
+def test_a_return_is_not_closed_while_the_refund_that_resolved_it_may_be_rejected(
+        app: Services) -> None:
+    """Closed after its resolution and before its refund was paid, the return stayed closed
+    when that refund was rejected later (a closed return is final: no reopening), with the
+    money owed and no deadline. CloseReturn is refused, naming the refund and its status,
+    while the refund may still be rejected: approved, issued (its payment may still fail),
+    failed; once settled, the return is closed."""
+    order(app)
+    rid = returned(app)
+    resolved = app.resolutions.resolve(caller(app, "agent-1"), rid, AT + timedelta(hours=2),
+                                       resolution="refund")
+    first = UUID(resolved.related["refund_case_id"])
+    before = stored(app)
+    with pytest.raises(IllegalTransitionError,
+                       match=f"cannot close while its refund {first} is approved"):
+        close(app, rid, 3)
+    assert stored(app) == before
+    app.refunds.issue(caller(app, "payments-1"), first, AT + timedelta(hours=4))
+    with pytest.raises(IllegalTransitionError, match=f"its refund {first} is issued"):
+        close(app, rid, 5)
+    app.refunds.record_failed(caller(app, "payments-1"), first, "card expired",
+                              AT + timedelta(hours=6))
+    with pytest.raises(IllegalTransitionError, match=f"its refund {first} is failed"):
+        close(app, rid, 7)
+    # what the refusal guards: the failed refund rejected, the return is reopened, owed
+    app.refunds.reject(caller(app, "sup-1"), first, "wrong account", AT + timedelta(hours=8))
+    assert app.store.load(ReturnCase, rid).status.value == "approved"
+    again = app.resolutions.resolve(caller(app, "agent-1"), rid, AT + timedelta(hours=9),
+                                    resolution="refund")
+    paid(app, UUID(again.related["refund_case_id"]), 10)
+    assert close(app, rid, 11).status == "closed"
+
+
+def test_a_return_is_not_closed_while_a_refund_its_resolution_counted_on_is_pending(
+        app: Services) -> None:
+    """Resolved with the refunds requested for it: its resolution's refund settled, another
+    it counted on still approved (its rejection would reopen the return)."""
+    order(app)
+    rid = returned(app, units=2)
+    first = refund(app, rid, [{"line_id": "l1", "quantity": 1}])
+    second = refund(app, rid, None, hours=3)
+    resolved = app.resolutions.resolve(caller(app, "agent-1"), rid, AT + timedelta(hours=4),
+                                       resolution="refund")
+    assert resolved.related == {"refund_case_id": str(second.case_id)}
+    paid(app, second.case_id, 5)
+    with pytest.raises(IllegalTransitionError,
+                       match=f"cannot close while its refund {first.case_id} is approved"):
+        close(app, rid, 6)
+    paid(app, first.case_id, 7)
+    assert close(app, rid, 8).status == "closed"
+
+
+def test_a_return_resolved_against_the_cap_is_not_closed_while_the_cap_may_free(
+        app: Services) -> None:
+    """Resolved with nothing to refund (a goodwill refund took what was paid): a rejection of
+    that goodwill refund would reopen the return, so it is not closed until it is settled."""
+    order(app)
+    rid = returned(app)
+    goodwill = app.refunds.request(caller(app, "agent-1"), uuid4(), "o1", "goodwill", "sorry",
+                                   AT + timedelta(hours=1), goodwill=Decimal("110.00"))
+    resolved = app.resolutions.resolve(caller(app, "agent-1"), rid, AT + timedelta(hours=2),
+                                       resolution="refund")
+    assert app.store.load(RefundCase, UUID(resolved.related["refund_case_id"])).status.value \
+        == "rejected"
+    with pytest.raises(IllegalTransitionError,
+                       match=f"cannot close while its refund {goodwill.case_id} is approved"):
+        close(app, rid, 3)
+    paid(app, goodwill.case_id, 4)
+    assert close(app, rid, 5).status == "closed"
+
+
+def test_the_read_models_and_the_desk_follow_a_reopened_return(app: Services,
+                                                               tmp_path: Path) -> None:
+    """A return reopened (``Reopened``) is no longer listed as resolved: the `cases` row is
+    back in approved with its refund deadline as its next one (the desk's queue lists it, and
+    overdue past that time), the `deadlines` row is open again, and `returns_by_reason`,
+    which counts requests and their eligibility, is as before (a reopening is no request)."""
+    order(app)
+    rid = returned(app)
+    due = app.store.load(ReturnCase, rid).deadlines["refund"].due_at
+    resolved = app.resolutions.resolve(caller(app, "agent-1"), rid, AT + timedelta(hours=2),
+                                       resolution="refund")
+    app.refunds.reject(caller(app, "sup-1"), UUID(resolved.related["refund_case_id"]),
+                       "wrong account", AT + timedelta(hours=5))
+    read = ReadDatabase(f"sqlite:///{tmp_path / 'read.sqlite'}")
+    try:
+        applied_by_a_runner(app, read)
+        (row,) = read.query("SELECT status, next_deadline FROM cases WHERE case_id = ?",
+                            (str(rid),))
+        assert (row["status"], utc_time(row["next_deadline"])) == ("approved", due)
+        (deadline,) = read.query("SELECT state, due_at FROM deadlines WHERE case_id = ? "
+                                 "AND name = 'refund'", (str(rid),))
+        assert (deadline["state"], utc_time(deadline["due_at"])) == ("open", due)
+        (counted,) = read.query("SELECT requests, approved FROM returns_by_reason")
+        assert (counted["requests"], counted["approved"]) == (1, 1)
+        reader, assignments = Reader("en", "Europe/Berlin"), Assignments(app.store.recorder)
+        later = due + timedelta(hours=1)
+        resolved_ones = queue(read, assignments, Query(filters={"case_type": "return",
+                                                                "status": "resolved"}),
+                              "agent-1", reader, later)
+        assert resolved_ones.rows == []
+        overdue = queue(read, assignments, Query(view="overdue"), "agent-1", reader, later)
+        assert [r["case_id"] for r in overdue.rows] == [str(rid)]
+    finally:
+        read.close()

@@ -15,3 +15,17 @@ def test_the_carrier_scans_a_return_parcel_under_its_label_tracking_number() -> 
     tracking = label["command"]["tracking_number"]
     assert [s["shipment_id"] for s in scans] == [tracking, tracking]
     assert [s["event_type"] for s in scans] == ["Dispatched", "Delivered"]
+
+
+def test_a_round_closes_the_returns_after_the_refunds_steps() -> None:
+    """A return resolved by a refund is closed only once its refunds are settled (CloseReturn
+    is refused before): the round sends the refund's approval, issue and settlement first."""
+    desk = Desk()
+    at = "2026-03-02T09:00:00+00:00"
+    resolved = {"case_type": "return", "case_id": "r-1", "order_id": "o-1",
+                "status": "resolved", "updated_at": at}
+    refund = {"case_type": "refund", "case_id": "f-1", "order_id": "o-1",
+              "status": "awaiting_approval", "updated_at": at}
+    commands, _ = desk.round_of([resolved, refund])
+    assert [c["command"]["command"] for c in commands] == [
+        "ApproveRefund", "IssueRefund", "ConfirmRefundSettled", "CloseReturn"]
