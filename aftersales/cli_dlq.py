@@ -3,10 +3,12 @@ credentials of the settings (an operator command, like `run` and `status`: whoev
 can read the topic anyway; no case is shown or changed through the application).
 
 Redrive sends a dead letter's original key, value and headers back to the topic it came from,
-once the cause is fixed (an order that arrived late, a bug fixed); the engine dedupes on
-event_id. A message that fails again is dead-lettered again as a copy naming the letter it came
-from (header `redriven_from`): redrive sends neither that letter nor the copy again (the copy
-only with `--again`), so redriving twice changes nothing. A letter cut to fit the topic (its
+once the cause is fixed (an order that arrived late, a bug fixed), and records where on the
+dead-letter topic; the engine dedupes on event_id. A message that fails again is dead-lettered
+again as a copy, known by that record (never by a header the message carries): redrive sends
+neither that letter nor the copy again (the copy only with `--again`), so redriving twice
+changes nothing. Letters of one source place (written twice when a worker died between the
+letter and its offset's commit) are listed and sent as one. A letter cut to fit the topic (its
 header `cut`) holds only part of the message: it is shown as such and never redriven; nor is a
 case event a projection left out (a rebuild re-applies it)."""
 
@@ -33,7 +35,7 @@ from aftersales_core.text import is_digits
 
 if TYPE_CHECKING:
     from aftersales.settings import Settings
-    from consumers.dead_letters import DeadLetter
+    from consumers.dead_letters import DeadLetter, Listing
 
 dlq_app = typer.Typer(help="Dead letters: list them, show one, send them back once fixed.",
                       no_args_is_help=True)
@@ -55,7 +57,7 @@ ErrorTypes = Annotated[list[str] | None, typer.Option(
 Since = Annotated[str | None, typer.Option(
     help="only dead letters written at or after this RFC 3339 time")]
 COLUMNS = ("at", "where", "error_type", "source", "key", "bytes", "cut", "copy_of",
-           "failed_again", "error")
+           "failed_again", "also_at", "error")
 
 
 def _since(since: str | None) -> int | None:
@@ -70,21 +72,21 @@ def _since(since: str | None) -> int | None:
     return int(moment.timestamp() * 1000)
 
 
-def _letters(settings: Settings) -> list[DeadLetter]:
-    """Every record of the dead-letter topic (filtered by ``_matching``: whether a letter was
-    redriven and failed again shows in its copy, whatever the filters)."""
+def _letters(settings: Settings) -> Listing:
+    """Every record of the dead-letter topic, as letters (filtered by ``_matching``: whether
+    a letter was redriven and failed again shows in its copy, whatever the filters)."""
     from kafka.errors import KafkaError
 
     from aftersales.errors import said
     from consumers import kafka_clients
-    from consumers.dead_letters import read_dead_letters
+    from consumers.dead_letters import listing, read_dead_letters
 
     where = settings.kafka()
     consumer = None
     try:  # the admin client gives up after its timeout (a consumer's metadata call may not)
         partitions = kafka_clients.partitions_of(where, settings.dlq_topic)
         consumer = kafka_clients.consumer(where, None, request_timeout_ms=10_000)
-        return list(read_dead_letters(consumer, settings.dlq_topic, partitions))
+        return listing(list(read_dead_letters(consumer, settings.dlq_topic, partitions)))
     except KafkaError as error:
         fail(f"the broker cannot be reached at {kafka_clients.servers_of(where)}: "
              f"{said(error)}")
@@ -102,13 +104,14 @@ def _matching(letters: list[DeadLetter], error_types: list[str] | None, since: s
             and (after is None or letter.timestamp_ms >= after)]
 
 
-def _row(letter: DeadLetter, dlq_topic: str, copies: dict[str, list[str]]) -> dict[str, Any]:
+def _row(letter: DeadLetter, found: Listing) -> dict[str, Any]:
     return {"at": datetime.fromtimestamp(letter.timestamp_ms / 1000).astimezone().isoformat(),
             "where": letter.where, "error_type": letter.header("error_type"),
             "source": letter.source, "key": _text(letter.key),
             "bytes": letter.original_bytes, "cut": letter.cut,
-            "copy_of": letter.copy_of(dlq_topic) or "",
-            "failed_again": ",".join(copies.get(letter.where, ())),
+            "copy_of": found.copy_of.get(letter.where, ""),
+            "failed_again": ",".join(found.failed_again.get(letter.where, ())),
+            "also_at": ",".join(found.also_at.get(letter.where, ())),
             "error": letter.header("error")}
 
 
@@ -122,15 +125,13 @@ def list_letters(error_type: ErrorTypes = None, since: Since = None,
     """Every dead letter (oldest first per partition): when, where (PARTITION:OFFSET), its
     error type and error, where it came from, its key and the original's size, what was cut
     when the original was too large to keep whole, and for redrives whose message failed
-    again: the letter a copy came from (copy_of) and a letter's copies (failed_again)."""
+    again: the letter a copy came from (copy_of) and a letter's copies (failed_again). Letters
+    of one source place are one row, the first written; also_at names the others."""
     from aftersales.settings import Settings
-    from consumers.dead_letters import copies
 
     settings = Settings.from_env()
-    letters = _letters(settings)
-    again = copies(letters, settings.dlq_topic)
-    rows = [_row(letter, settings.dlq_topic, again)
-            for letter in _matching(letters, error_type, since)]
+    found = _letters(settings)
+    rows = [_row(letter, found) for letter in _matching(found.letters, error_type, since)]
     emit_rows(rows, fmt, f"dead letters ({len(rows)})", COLUMNS)
 
 
@@ -141,24 +142,22 @@ def show(where: Annotated[str, typer.Argument(help="PARTITION:OFFSET, as `dlq li
     """One dead letter in full: every header, the key, and the original message (as text
     when it is UTF-8, else base64; a letter cut to fit the topic says what it kept)."""
     from aftersales.settings import Settings
-    from consumers.dead_letters import copies
 
     partition, sep, offset = where.partition(":")
     if not (sep and is_digits(partition) and is_digits(offset)):
         raise typer.BadParameter(f"expected PARTITION:OFFSET, got {where!r}")
     settings = Settings.from_env()
-    letters = _letters(settings)
-    found = [letter for letter in letters if letter.where == f"{int(partition)}:{int(offset)}"]
-    if not found:
+    found = _letters(settings)
+    letter = found.every.get(f"{int(partition)}:{int(offset)}")
+    if letter is None:
         fail(f"no dead letter at {where}")
         raise typer.Exit(exit_codes.NOT_FOUND)
-    letter = found[0]
     value = letter.value or b""
     try:
         body, encoding = value.decode(), "utf-8"
     except UnicodeDecodeError:
         body, encoding = base64.b64encode(value).decode(), "base64"
-    shown = {**_row(letter, settings.dlq_topic, copies(letters, settings.dlq_topic)),
+    shown = {**_row(letter, found),
              "headers": {k: _text(v) for k, v in letter.headers},
              "value_encoding": encoding, "value": body}
     if letter.cut:
@@ -184,10 +183,12 @@ def redrive_command(
 ) -> None:
     """Send dead letters (those matching the filters; all without one) back to their source
     topic with their original bytes, after the cause was fixed. Prints one JSON line per
-    letter sent or skipped. A message that fails again is dead-lettered again as a copy naming
-    its letter (`dlq list`: copy_of, failed_again); neither is sent again (the copy only with
+    letter sent or skipped, and records on the dead-letter topic where each was sent. A
+    message that fails again is dead-lettered again as a copy of its letter, known by that
+    record (`dlq list`: copy_of, failed_again); neither is sent again (the copy only with
     --again), so redriving twice changes nothing; a letter whose message was taken may be sent
-    again, which the engine dedupes on event_id. A letter cut to fit the topic holds only part
+    again, which the engine dedupes on event_id. Letters of one source place are sent once
+    (the line's also_at names the others). A letter cut to fit the topic holds only part
     of the message, and a case event a projection left out would reach downstream consumers
     again out of order (`aftersales projections rebuild` re-applies it once the projection is
     fixed): neither is ever sent (a `skipped` line says why), and the command then exits 1."""
@@ -196,14 +197,12 @@ def redrive_command(
     from aftersales.errors import said
     from aftersales.settings import Settings
     from consumers import kafka_clients
-    from consumers.dead_letters import copies, redrive
+    from consumers.dead_letters import redrive
 
     settings = Settings.from_env()
-    every = _letters(settings)
-    failed_again = copies(every, settings.dlq_topic)
-    letters = _matching(every, error_type, since)
-    reasons = {letter.where: _not_again(letter, settings.dlq_topic, failed_again, again)
-               for letter in letters}
+    found = _letters(settings)
+    letters = _matching(found.letters, error_type, since)
+    reasons = {letter.where: _not_again(letter, found, again) for letter in letters}
     whole = [letter for letter in letters
              if not letter.unsendable and not reasons[letter.where]]
     producer = None if dry_run or not whole else kafka_clients.producer(settings.kafka())
@@ -214,11 +213,13 @@ def redrive_command(
                 emit_json_line({"would_skip" if dry_run else "skipped": letter.where,
                                 "reason": letter.unsendable or reasons[letter.where]})
             elif producer is None:
-                emit_json_line({"would_send": letter.where, "to": letter.header("source_topic")})
+                emit_json_line({"would_send": letter.where, "to": letter.header("source_topic"),
+                                **_also(letter, found)})
             else:
                 topic = redrive(producer, letter, settings.dlq_topic)
                 emit_json_line({"sent": letter.where, "to": topic,
-                                "error_type": letter.header("error_type")})
+                                "error_type": letter.header("error_type"),
+                                **_also(letter, found)})
                 sent += 1
     except KafkaError as error:
         fail(f"the broker cannot be reached at {kafka_clients.servers_of(settings.kafka())} "
@@ -256,13 +257,18 @@ def redrive_command(
         raise typer.Exit(exit_codes.REFUSED)
 
 
-def _not_again(letter: DeadLetter, dlq_topic: str, failed_again: dict[str, list[str]],
-               again: bool) -> str:
+def _also(letter: DeadLetter, found: Listing) -> dict[str, str]:
+    """The other letters of the letter's source place, sent as one with it."""
+    others = found.also_at.get(letter.where)
+    return {"also_at": ",".join(others)} if others else {}
+
+
+def _not_again(letter: DeadLetter, found: Listing, again: bool) -> str:
     """Why redrive does not send the letter, since it was redriven before ("" when it may)."""
-    if letter.where in failed_again:
+    if letter.where in found.failed_again:
         return (f"redriven before: its message failed again and was dead-lettered again at "
-                f"{', '.join(failed_again[letter.where])}")
-    original = letter.copy_of(dlq_topic)
+                f"{', '.join(found.failed_again[letter.where])}")
+    original = found.copy_of.get(letter.where)
     if original is not None and not again:
         return (f"a copy of the dead letter {original}: its message was redriven and failed "
                 "again; --again sends it once that cause is fixed")

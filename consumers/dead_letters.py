@@ -9,10 +9,20 @@ and headers, should those be the large part), with headers saying what was cut, 
 size and the SHA-256 of the whole; the whole stays in the source partition the headers name.
 Such a letter is never redriven (its value is not the message).
 
-A redriven message that fails again is dead-lettered again with the header ``redriven_from``
-it was redriven with, naming the dead letter it is a copy of; so redrive sends neither a letter
-that such a copy names (it was redriven already) nor the copy (unless asked to send again), and
-redriving twice does not grow the topic."""
+Every header the engine reads back from a letter is one it wrote: the consumers replace an
+upstream message's ``error``, ``error_type``, ``source_*`` and ``cut`` headers and drop any
+other header the dead-letter or redrive logic reads (``RESERVED``). Redrive records where it
+sent a letter's message (a *redrive record* on the dead-letter topic, ``mark_redriven``: the
+letter, and the topic, partition and offset the broker acked); a letter whose source is such a
+place is a copy of that letter (its message was redriven and failed again), so redrive sends
+neither a letter that has such a copy (it was redriven already) nor the copy (unless asked to
+send again), and redriving twice does not grow the topic. No header an upstream sets says
+that: a message carrying ``redriven_from`` (which earlier versions trusted) is an ordinary
+message and the header is dropped from its letter.
+
+Dead letters are written at least once (the source offset is committed after the letter is
+acked, so a crash in between writes it again): ``Listing`` shows the letters of one source
+place (topic, partition, offset) as one, the first written, with where the others are."""
 
 from __future__ import annotations
 
@@ -39,7 +49,16 @@ SAFE_BYTES = 1_000_000
 # broker policy it did not tell).
 LEAST_BYTES = 16 * 1024
 FRAMING_BYTES = 4 * 1024  # what a record batch adds around one record (as the relay counts)
-REDRIVEN_FROM = "redriven_from"  # on a redriven message, and on its dead letter should it fail
+# Redrive records (``mark_redriven``): the letter redriven (PARTITION:OFFSET) and where its
+# message was sent
+REDRIVE_OF = "redrive_of"
+REDRIVEN_TO = ("redriven_to_topic", "redriven_to_partition", "redriven_to_offset")
+# Read by earlier versions on a letter (trusted from upstream: a poison message could hide a
+# genuine letter); dropped from letters and never sent back
+REDRIVEN_FROM = "redriven_from"
+# The headers the dead-letter and redrive logic reads: a letter holds only the engine's own
+RESERVED = frozenset((*DLQ_HEADERS, *DLQ_CUT_HEADERS, REDRIVEN_FROM, REDRIVE_OF, *REDRIVEN_TO))
+QUOTE_LIMIT = 64  # characters (or bytes) of a sender's value a log line or an error quotes
 # What the projection runner dead-letters: records of the case-events topic it left out
 PROJECTION_ERROR_TYPES = ("not_a_case_event", "unprojectable")
 # What the inbound consumer dead-letters for a record the Kafka client cannot decode: its place
@@ -54,6 +73,25 @@ class Rejection:
 
     kind: str  # oversized | not_json | invalid | wrong_topic | key_mismatch | refused | ...
     message: str
+
+
+def quoted(value: bytes | str, limit: int = QUOTE_LIMIT) -> str:
+    """A value a sender chose (a key, an id) as a log line or an error quotes it: its
+    ``repr``, of its first ``limit`` characters (bytes) and its whole length when longer, so a
+    900 KB key is not written whole into every line that names it."""
+    if len(value) <= limit:
+        return repr(value)
+    unit = "bytes" if isinstance(value, bytes) else "characters"
+    return f"{value[:limit]!r}… ({len(value)} {unit})"
+
+
+def error_text(message: str) -> str:
+    """A rejection's message as the letter's ``error`` header and the log line carry it: at
+    most ``MAX_ERROR_BYTES`` of UTF-8, cut on a character boundary."""
+    encoded = message.encode()
+    if len(encoded) <= MAX_ERROR_BYTES:
+        return message
+    return _prefix(encoded, MAX_ERROR_BYTES - len("…".encode())).decode() + "…"
 
 
 def where(record: ConsumerRecord) -> str:
@@ -72,18 +110,15 @@ def dead_letter(producer: KafkaProducer, topic: str, record: ConsumerRecord,
     ``max_bytes`` when larger, see ``fitted``) and wait for the ack (the caller commits the
     source offset only after this returns)."""
     own = [
-        ("error", rejection.message.encode()[:MAX_ERROR_BYTES]),
+        ("error", error_text(rejection.message).encode()),
         ("error_type", rejection.kind.encode()),
         ("source_topic", record.topic.encode()),
         ("source_partition", str(record.partition).encode()),
         ("source_offset", str(record.offset).encode()),
     ]
-    # a redriven message that fails again names the letter it is a copy of (kept whole with
-    # the letter's own headers): redrive then sends neither again
-    own += [(k, v[:MAX_ERROR_BYTES]) for k, v in (record.headers or [])
-            if k == REDRIVEN_FROM and v is not None][:1]
-    original = [(k, v) for k, v in (record.headers or []) if k not in DLQ_HEADERS
-                and k not in DLQ_CUT_HEADERS and k != REDRIVEN_FROM]
+    # an upstream's own headers of those names are dropped: whoever wrote the topic must not
+    # say what the engine reads back (where a letter came from, what was cut, a redrive)
+    original = [(k, v) for k, v in (record.headers or []) if k not in RESERVED]
     key, value, headers = fitted(record.key, record.value, own, original, max_bytes)
     future = producer.send(topic, key=key, value=value, headers=headers)
     future.get(timeout=timeout)
@@ -244,37 +279,87 @@ class DeadLetter:
         return self.header("error_type") in PROJECTION_ERROR_TYPES
 
     def original_headers(self) -> list[tuple[str, bytes]]:
-        """The headers the message had before it was dead-lettered (and redriven)."""
-        return [(k, v) for k, v in self.headers
-                if k not in DLQ_HEADERS and k not in DLQ_CUT_HEADERS and k != REDRIVEN_FROM]
+        """The headers the message had before it was dead-lettered (but those the engine
+        reads back, ``RESERVED``: they are never sent)."""
+        return [(k, v) for k, v in self.headers if k not in RESERVED]
 
-    def name(self, dlq_topic: str) -> str:
-        """How ``redriven_from`` names this letter: ``topic[partition]@offset``."""
-        return f"{dlq_topic}[{self.partition}]@{self.offset}"
-
-    def copy_of(self, dlq_topic: str) -> str | None:
-        """The dead letter this one is a copy of (PARTITION:OFFSET, or the header as it is when
-        it names another topic): its message was redriven and failed again. None when the
-        letter is no such copy."""
-        named = self.header(REDRIVEN_FROM)
-        if named is None:
+    @property
+    def source_place(self) -> tuple[str, int, int] | None:
+        """(topic, partition, offset) the letter came from; None when its headers do not say
+        (not written by this engine)."""
+        topic, partition, offset = (self.header("source_topic"),
+                                    self.header("source_partition"),
+                                    self.header("source_offset"))
+        if not topic or not _digits(partition) or not _digits(offset):
             return None
-        topic, _, place = named.rpartition("[")
-        partition, sep, offset = place.partition("]@")
-        if topic == dlq_topic and sep and partition.isdigit() and offset.isdigit():
-            return f"{int(partition)}:{int(offset)}"
-        return named
+        return topic, int(partition or ""), int(offset or "")
+
+    @property
+    def redrive_record(self) -> bool:
+        """Whether this record of the topic is no letter but a redrive record
+        (``mark_redriven``): it names a letter redriven and names no source (every letter
+        does; and a letter never carries ``redrive_of``, a ``RESERVED`` header)."""
+        return self.header(REDRIVE_OF) is not None and self.header("source_topic") is None
+
+    @property
+    def redriven(self) -> tuple[str, tuple[str, int, int]] | None:
+        """A redrive record's letter (PARTITION:OFFSET) and where its message was sent."""
+        named = self.header(REDRIVE_OF) or ""
+        partition, sep, offset = named.partition(":")
+        topic, to_partition, to_offset = (self.header(name) for name in REDRIVEN_TO)
+        if not (self.redrive_record and sep and _digits(partition) and _digits(offset)
+                and topic and _digits(to_partition) and _digits(to_offset)):
+            return None
+        return (f"{int(partition)}:{int(offset)}",
+                (topic, int(to_partition or ""), int(to_offset or "")))
 
 
-def copies(letters: Sequence[DeadLetter], dlq_topic: str) -> dict[str, list[str]]:
-    """The letters redriven whose message failed again: PARTITION:OFFSET of each to those of
-    its copies (the letters that name it in ``redriven_from``)."""
-    found: dict[str, list[str]] = {}
+def _digits(text: str | None) -> bool:
+    return bool(text) and (text or "").isascii() and (text or "").isdigit()
+
+
+@dataclass(frozen=True)
+class Listing:
+    """The dead-letter topic read as letters: one per source place (the first written; a
+    crash between a letter's ack and its source offset's commit writes it again), and what
+    the redrive records say about them."""
+
+    letters: list[DeadLetter]  # reading order; no redrive records, no second letters
+    also_at: dict[str, list[str]]  # a letter's PARTITION:OFFSET -> the others of its source
+    copy_of: dict[str, str]  # a copy -> the letter whose redriven message it is
+    failed_again: dict[str, list[str]]  # a letter -> its copies
+    every: dict[str, DeadLetter]  # PARTITION:OFFSET -> every letter, second ones too
+
+
+def listing(records: Sequence[DeadLetter]) -> Listing:
+    """The records of the dead-letter topic as ``Listing``: redrive records are trusted as
+    the engine's (this is its topic); a letter is a copy only when a redrive record names the
+    letter redriven and the source place of the copy, both read from headers the engine
+    wrote."""
+    letters = [r for r in records if not r.redrive_record]
+    groups: dict[tuple[str, int, int], list[DeadLetter]] = {}
     for letter in letters:
-        original = letter.copy_of(dlq_topic)
-        if original is not None:
-            found.setdefault(original, []).append(letter.where)
-    return found
+        place = letter.source_place
+        if place is not None:
+            groups.setdefault(place, []).append(letter)
+    first = {place: min(group, key=lambda x: (x.timestamp_ms, x.partition, x.offset))
+             for place, group in groups.items()}
+    kept = [x for x in letters if x.source_place is None or first[x.source_place] is x]
+    also_at = {first[place].where: [x.where for x in group if x is not first[place]]
+               for place, group in groups.items() if len(group) > 1}
+    one_of = {x.where: first[x.source_place].where if x.source_place is not None else x.where
+              for x in letters}
+    copy_of: dict[str, str] = {}
+    failed_again: dict[str, list[str]] = {}
+    for record in records:
+        found = record.redriven
+        if found is None or found[0] not in one_of or found[1] not in first:
+            continue  # a letter no longer on the topic: its copy is a letter like any
+        original, copy = one_of[found[0]], first[found[1]].where
+        if copy != original and copy not in copy_of:
+            copy_of[copy] = original
+            failed_again.setdefault(original, []).append(copy)
+    return Listing(kept, also_at, copy_of, failed_again, {x.where: x for x in letters})
 
 
 def read_dead_letters(consumer: KafkaConsumer, topic: str, partition_ids: Sequence[int],
@@ -306,9 +391,9 @@ def read_dead_letters(consumer: KafkaConsumer, topic: str, partition_ids: Sequen
 
 def redrive(producer: KafkaProducer, letter: DeadLetter, dlq_topic: str,
             timeout: float = 30.0) -> str:
-    """Send the original bytes (key, value, headers) back to their source topic, with the
-    header ``redriven_from`` naming the letter; returns the topic. The engine dedupes on
-    event_id, so sending a letter twice changes nothing."""
+    """Send the original bytes (key, value, headers) back to their source topic, then record
+    where (``mark_redriven``); returns the topic. The engine dedupes on event_id, so sending
+    a letter twice changes nothing."""
     topic = letter.header("source_topic")
     if not topic:
         raise ValueError(f"dead letter {letter.where} names no source topic")
@@ -323,8 +408,19 @@ def redrive(producer: KafkaProducer, letter: DeadLetter, dlq_topic: str,
                          f"{letter.cut} was cut: {letter.original_bytes} bytes, sha256 "
                          f"{letter.header('original_sha256')}); the whole message is at "
                          f"{letter.source}")
-    headers = [*letter.original_headers(),
-               (REDRIVEN_FROM, letter.name(dlq_topic).encode())]
-    producer.send(topic, key=letter.key, value=letter.value,
-                  headers=headers).get(timeout=timeout)
+    sent = producer.send(topic, key=letter.key, value=letter.value,
+                         headers=letter.original_headers()).get(timeout=timeout)
+    mark_redriven(producer, dlq_topic, letter, topic, sent.partition, sent.offset, timeout)
     return topic
+
+
+def mark_redriven(producer: KafkaProducer, dlq_topic: str, letter: DeadLetter, topic: str,
+                  partition: int, offset: int, timeout: float = 30.0) -> None:
+    """The redrive record: the letter's message was sent to topic[partition]@offset, so a
+    letter of that source is its copy (it failed again). Written after the broker acked the
+    message (a crash in between leaves the copy an ordinary letter: redriven again, deduped
+    on event_id)."""
+    producer.send(dlq_topic, key=None, value=b"", headers=[
+        (REDRIVE_OF, letter.where.encode()), (REDRIVEN_TO[0], topic.encode()),
+        (REDRIVEN_TO[1], str(partition).encode()),
+        (REDRIVEN_TO[2], str(offset).encode())]).get(timeout=timeout)

@@ -42,7 +42,14 @@ from aftersales_core.application.upstream import UpstreamResult
 from consumers.broker_watch import BrokerWatch
 from consumers.case_events import EventTooLargeError
 from consumers.dead_letters import UNDECODABLE as UNDECODABLE_KIND
-from consumers.dead_letters import DeadLetterWriter, Rejection, fields, where
+from consumers.dead_letters import (
+    DeadLetterWriter,
+    Rejection,
+    error_text,
+    fields,
+    quoted,
+    where,
+)
 from consumers.undecodable import UNDECODABLE, find_undecodable
 from dispatch.group_commit import Done, run_together
 from dispatch.tracing import from_headers, traced
@@ -219,10 +226,10 @@ class InboundConsumer:
             return Rejection(refused.kind, str(refused))
         if record.key is None:  # partitioned at random: the order's facts could reorder
             return Rejection("key_mismatch", "no key: the key must be the order_id "
-                                             f"{message.order_id!r}")
-        if record.key != message.order_id.encode():
-            return Rejection("key_mismatch", f"key {record.key!r} is not the order_id "
-                                             f"{message.order_id!r}")
+                                             f"{quoted(message.order_id)}")
+        if record.key != message.order_id.encode():  # both the sender's: quoted cut short
+            return Rejection("key_mismatch", f"key {quoted(record.key)} is not the order_id "
+                                             f"{quoted(message.order_id)}")
         return message
 
     def reject(self, record: ConsumerRecord, rejection: Rejection) -> None:
@@ -231,7 +238,7 @@ class InboundConsumer:
         self.stats.by_kind[rejection.kind] = self.stats.by_kind.get(rejection.kind, 0) + 1
         self.stats.count(record.topic, "dead_lettered", rejection.kind)
         log.warning("%s: dead-lettered (%s): %s", where(record), rejection.kind,
-                    rejection.message, extra=fields(record))
+                    error_text(rejection.message), extra=fields(record))
 
 
 FACT_TYPE_READ_MAX = 1 << 20  # a refused message is read again for its type up to this size

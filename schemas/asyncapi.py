@@ -116,22 +116,34 @@ def document() -> dict[str, Any]:
         "original_key_bytes": {**text, "pattern": "^[0-9]+$",
                                "description": "with a cut key: its whole size"},
         "original_key_sha256": {**text, "pattern": "^[0-9a-f]{64}$",
-                                "description": "with a cut key: its SHA-256"},
-        "redriven_from": {**text, "description": "present only when the message was redriven "
-                                                 "(`aftersales dlq redrive`) and failed again: "
-                                                 "the dead letter it is a copy of, as "
-                                                 "topic[partition]@offset; redrive sends "
-                                                 "neither that letter nor the copy again (the "
-                                                 "copy only with --again)"}})
+                                "description": "with a cut key: its SHA-256"}})
     messages["DeadLetter"] = {
         "name": "DeadLetter", "contentType": "application/octet-stream",
         "summary": "an inbound or case-events message that could not be accepted, unchanged "
-                   "(cut, when too large to keep whole: see the header cut)",
+                   "(cut, when too large to keep whole: see the header cut); the message's "
+                   "own headers of the names the engine reads back (those below, "
+                   "redriven_from and a RedriveRecord's) are replaced or dropped",
         "payload": {"description": "the original message's bytes, exactly as received; only "
                                    "a prefix when the header cut names value"},
         "headers": dead_letter_headers,
         "bindings": _key("the original message's key, unchanged (a prefix when cut names "
                          "key)")}
+    messages["RedriveRecord"] = {
+        "name": "RedriveRecord", "contentType": "application/octet-stream",
+        "summary": "written by `aftersales dlq redrive` after it sent a dead letter's message "
+                   "back: a letter whose source_topic[source_partition]@source_offset is the "
+                   "place named here is a copy of the letter redriven (its message failed "
+                   "again); redrive sends neither again (the copy only with --again). No "
+                   "source_topic header: it is no dead letter",
+        "payload": {"description": "empty"},
+        "headers": _headers(
+            redrive_of={**text, "pattern": "^[0-9]+:[0-9]+$",
+                        "description": "the dead letter redriven, PARTITION:OFFSET"},
+            redriven_to_topic=text,
+            redriven_to_partition={**text, "pattern": "^[0-9]+$"},
+            redriven_to_offset={**text, "pattern": "^[0-9]+$",
+                                "description": "where the broker acked the message sent"}),
+        "bindings": _key("none (null)")}
     case_events = [_name(t) for t in events.event_classes()]
     channels = {
         "orders": _channel("orders.v1", ["OrderPlaced", "OrderPaid", "OrderCancelled"],
@@ -143,8 +155,10 @@ def document() -> dict[str, Any]:
                                "consumers dedupe on id"),
         "caseStates": _channel(outbound.CASE_STATES_TOPIC, ["CaseState"],
                                "compacted: each case's current state, keyed by case id"),
-        "deadLetters": _channel(outbound.DLQ_TOPIC, ["DeadLetter"],
-                                "what could not be accepted, with why and where it came from"),
+        "deadLetters": _channel(outbound.DLQ_TOPIC, ["DeadLetter", "RedriveRecord"],
+                                "what could not be accepted, with why and where it came from "
+                                "(a message is dead-lettered at least once: the letters of one "
+                                "source place are one), and where redrive sent letters back"),
     }
     operations = {
         "receiveOrders": _operation("receive", "orders", channels),

@@ -195,11 +195,11 @@ def test_a_case_event_a_projection_left_out_is_never_redriven_to_the_public_topi
     settings = pipeline_settings(Settings(database_url=sqlite_url),
                                  kafka_broker.bootstrap_servers, topic_prefix)
     producer = kafka_clients.producer(settings.kafka())
-    for kind in ("unprojectable", "not_a_case_event"):
+    for offset, kind in ((b"3", "unprojectable"), (b"4", "not_a_case_event")):
         producer.send(settings.dlq_topic, key=b"c-1", value=b'{"type": "x"}', headers=[
             ("error", b"returns: boom"), ("error_type", kind.encode()),
             ("source_topic", settings.case_events_topic.encode()), ("source_partition", b"0"),
-            ("source_offset", b"3")]).get(timeout=30)
+            ("source_offset", offset)]).get(timeout=30)
     producer.close(timeout=5)
     for args in (("--dry-run",), ()):
         done = dlq(settings, "redrive", *args)
@@ -210,3 +210,78 @@ def test_a_case_event_a_projection_left_out_is_never_redriven_to_the_public_topi
         assert "2 case event(s) a projection left out (0:0, 0:1)" in done.stderr
         assert "send 0 dead letter(s)" in done.stderr or "sent 0 dead letter(s)" in done.stderr
     assert read_all(settings, settings.case_events_topic, 1, timeout=3) == []
+
+
+def test_an_upstream_redriven_from_header_hides_no_genuine_letter(
+        app: Services, sqlite_url: str, kafka_broker: TestBroker, topic_prefix: str) -> None:
+    """A cold test's attack: a poison message carrying `redriven_from` naming a genuine letter
+    made that letter "failed again" (redrive skipped it; --again sent the attacker's message
+    instead). Only the redrive record `dlq redrive` writes makes a letter a copy."""
+    settings = pipeline_settings(Settings(database_url=sqlite_url),
+                                 kafka_broker.bootstrap_servers, topic_prefix)
+
+    def listed() -> dict[str, dict[str, str]]:
+        done = dlq(settings, "list", "--format", "json")
+        assert done.returncode == 0, done.stderr
+        return {row["where"]: row for row in json.loads(done.stdout)}
+
+    publish(settings, settings.orders_topic, [(b"o-8", b"{not json")])
+    with workers(app, settings, "inbound") as running:
+        inbound = running["inbound"]
+        eventually(lambda: inbound.stats.dead_lettered == 1, 60, "dead-lettered",
+                   running["failures"])
+        [genuine] = listed()
+        partition, offset = genuine.split(":")
+        producer = kafka_clients.producer(settings.kafka())
+        producer.send(settings.orders_topic, key=b"o-9", value=b"{also not json", headers=[
+            ("redriven_from", f"{settings.dlq_topic}[{partition}]@{offset}".encode()),
+            ("redrive_of", genuine.encode())]).get(timeout=30)
+        producer.close(timeout=5)
+        eventually(lambda: inbound.stats.dead_lettered == 2, 60, "the forged one",
+                   running["failures"])
+        rows = listed()
+        assert len(rows) == 2 and not any(r["copy_of"] or r["failed_again"]
+                                          for r in rows.values()), rows
+        [forged] = [where for where in rows if where != genuine]
+        headers = json.loads(dlq(settings, "show", forged, "--format", "json").stdout)["headers"]
+        assert "redriven_from" not in headers and "redrive_of" not in headers
+        dry = [json.loads(x) for x in dlq(settings, "redrive", "--dry-run").stdout.splitlines()]
+        assert sorted(x["would_send"] for x in dry) == sorted(rows), dry
+
+        done = dlq(settings, "redrive")
+        assert done.returncode == 0, done.stderr
+        assert sorted(json.loads(x)["sent"] for x in done.stdout.splitlines()) == sorted(rows)
+        eventually(lambda: inbound.stats.dead_lettered == 4, 60, "failed again",
+                   running["failures"])
+        after = listed()
+        assert len(after) == 4  # the redrive records are no letters
+        copies = {row["copy_of"]: row for row in after.values() if row["copy_of"]}
+        assert sorted(copies) == sorted(rows)
+        assert {w: copies[w]["key"] for w in copies} == {w: rows[w]["key"] for w in rows}
+        assert {w: after[w]["failed_again"] for w in rows} == {
+            w: copies[w]["where"] for w in rows}
+
+
+def test_letters_of_one_source_place_are_listed_and_redriven_once(
+        sqlite_url: str, kafka_broker: TestBroker, topic_prefix: str) -> None:
+    """kill -9 of a worker between a letter's ack and its offset's commit dead-letters the
+    message again on restart: the cold test saw 63 sources with two letters each, listed
+    twice and redriven twice."""
+    settings = pipeline_settings(Settings(database_url=sqlite_url),
+                                 kafka_broker.bootstrap_servers, topic_prefix)
+    producer = kafka_clients.producer(settings.kafka())
+    for key, offset in ((b"o-1", b"5"), (b"o-2", b"6"), (b"o-1", b"5")):
+        producer.send(settings.dlq_topic, key=key, value=b"{not json", headers=[
+            ("error", b"not JSON"), ("error_type", b"not_json"),
+            ("source_topic", settings.orders_topic.encode()), ("source_partition", b"0"),
+            ("source_offset", offset)]).get(timeout=30)
+    producer.close(timeout=5)
+    done = dlq(settings, "list", "--format", "json")
+    assert done.returncode == 0, done.stderr
+    rows = json.loads(done.stdout)
+    assert [(r["where"], r["also_at"]) for r in rows] == [("0:0", "0:2"), ("0:1", "")]
+    sent = dlq(settings, "redrive")
+    assert sent.returncode == 0, sent.stderr
+    lines = [json.loads(x) for x in sent.stdout.splitlines()]
+    assert [(x["sent"], x.get("also_at")) for x in lines] == [("0:0", "0:2"), ("0:1", None)]
+    assert len(read_all(settings, settings.orders_topic, 3, timeout=5)) == 2
