@@ -25,8 +25,9 @@ REDACTED = "redacted"
 CONTENT_TYPE = "application/cloudevents+json; charset=UTF-8"
 HEADERS: tuple[tuple[str, bytes], ...] = (("content-type", CONTENT_TYPE.encode()),)
 # Aggregates whose events never leave the engine: principals hold names, roles and customer
-# bindings (identity and security data), for the store and its audit chain only.
-PRIVATE_TOPICS = ("aftersales.principal.",)
+# bindings (identity and security data), for the store and its audit chain only; upstream
+# event-id claims are the inbound boundary's bookkeeping (domain/upstream_ids.py).
+PRIVATE_TOPICS = ("aftersales.principal.", "aftersales.upstream_event_id.")
 
 
 _NAMESPACE_BYTES = NAMESPACE.bytes

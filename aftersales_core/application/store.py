@@ -32,6 +32,7 @@ from aftersales_core.domain.customer import Customer
 from aftersales_core.domain.folding import fold
 from aftersales_core.domain.ids import customer_aggregate_id, order_aggregate_id
 from aftersales_core.domain.order import Order
+from aftersales_core.domain.upstream_ids import UpstreamEventId  # noqa: F401  (readable anywhere)
 from aftersales_core.errors import (
     ConcurrentChangeError,
     InvalidCommandError,

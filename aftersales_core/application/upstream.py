@@ -8,6 +8,8 @@ the entry point authenticated and the role it acted in (``by``, ``role``)."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -36,9 +38,11 @@ from aftersales_core.domain.ids import (
     check_customer_id,
     check_merchant_id,
     order_aggregate_id,
+    upstream_event_aggregate_id,
 )
 from aftersales_core.domain.order import Order, scan_kind
 from aftersales_core.domain.returns import ReturnCase
+from aftersales_core.domain.upstream_ids import UpstreamEventId
 from aftersales_core.errors import AlreadyExistsError, InvalidCommandError
 from aftersales_core.money import Money, check_currency
 from aftersales_core.personal import PersonalData
@@ -81,6 +85,23 @@ def held(order_id: str) -> str:
             "so nothing follows from this fact until it is")
 
 
+def before_placement(kind: str, order_id: str, at: datetime, placed_at: datetime) -> str:
+    """Why a fact dated before its order's placement is refused: nothing happens to an order
+    before it exists (no payment, cancellation, shipment or customs scan), and the cases such
+    a fact opens would be dated before their order, their deadlines breached at once."""
+    return (f"occurred_at: {at.isoformat()} is before order {order_id} was placed "
+            f"({placed_at.isoformat()}): this {kind} fact cannot predate its order")
+
+
+def fact_digest(kind: str, order_id: str, occurred_at: datetime, body: dict[str, Any]) -> str:
+    """A digest of a fact's known fields (its unknown ones, ``extra``, are left out: they may
+    be the buyer's personal data), to tell a redelivery from another message under its id."""
+    known = {k: v for k, v in body.items() if k != "extra"}
+    text = json.dumps({"kind": kind, "order_id": order_id, "occurred_at": occurred_at.isoformat(),
+                       "fields": known}, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 #: What a fact does to its order, given who delivered it; appends its effects, returns the
 #: other aggregates it changed.
 Change = Callable[[Order, Actor, list[str]], list[Aggregate]]
@@ -99,33 +120,52 @@ class UpstreamService:
         self.refunds, self.logistics = refunds, logistics
 
     def _receive(self, caller: Caller, operation: str, facts: dict[str, Any], event_id: str,
-                 order_id: str, occurred_at: datetime, apply: Change, kind: str
-                 ) -> UpstreamResult:
-        """The one way a fact is received: the principal may deliver it, the order (or a new
-        one) is loaded, a redelivered fact (its event id seen on a fact of its ``kind``:
-        Order.has_seen) changes nothing, else ``apply`` changes the order and says what else
-        changed, and everything is saved in one unit of work."""
+                 order_id: str, occurred_at: datetime, apply: Change, kind: str,
+                 body: dict[str, Any]) -> UpstreamResult:
+        """The one way a fact is received: the principal may deliver it; its event id is
+        looked up in the whole store (``UpstreamEventId``): a redelivery of the fact that took
+        it (the same order, kind and known fields) changes nothing, any other message under it
+        is refused naming the order that took it; else the order (or a new one) is loaded, a
+        fact of a placed order dated before its placement is refused, ``apply`` changes the
+        order and says what else changed, and everything, the id's claim with it, is saved in
+        one unit of work (a concurrent claim of the same id fails it as a concurrent change)."""
         grant = self.access.require(caller, operation, facts)
         require_aware(occurred_at, "occurred_at")
+        digest = fact_digest(kind, order_id, occurred_at, body)
+        claim = self.store.find(UpstreamEventId, upstream_event_aggregate_id(event_id))
+        if claim is not None:
+            if claim.same_fact(order_id, kind, digest):
+                return UpstreamResult(event_id, order_id, applied=False)
+            # event ids are unique in the store (SPEC §4.1): the same id on another order, on
+            # a fact of another kind or with other fields is no redelivery, and is refused
+            # (dead-lettered) rather than dropped unseen, so a carrier (who may send return
+            # scans only) cannot make the order's placement, a payment or its delivery pass
+            # for "already seen" by sending a scan under its id first, nor an id reused on
+            # another order leave that order's fact (and the case it opens) unapplied
+            raise InvalidCommandError(
+                f"event_id: {event_id!r} was already used for order {claim.order_id} (its "
+                f"{claim.kind} fact); event ids are unique, and this {kind} fact of order "
+                f"{order_id} is no redelivery of it")
         order = self.store.find(Order, order_aggregate_id(order_id)) or Order(
             order_id=order_id, timestamp=occurred_at
         )
-        if order.has_seen(event_id, kind):
+        if order.has_seen(event_id, kind):  # stored before ids were claimed store-wide
             return UpstreamResult(event_id, order_id, applied=False)
         used = order.kind_of(event_id)
         if used is not None:
-            # event ids are unique: the same id on a fact of another kind is no redelivery,
-            # and is refused (dead-lettered) rather than dropped unseen, so a carrier (who may
-            # send return scans only) cannot make the order's placement, a payment or its
-            # delivery pass for "already seen" by sending a scan under its id first
             raise InvalidCommandError(
-                f"event_id: {event_id!r} of order {order_id} was used already by its {used} "
-                f"fact; event ids are unique, and this {kind} is no redelivery of it")
+                f"event_id: {event_id!r} was already used for order {order_id} (its {used} "
+                f"fact); event ids are unique, and this {kind} fact is no redelivery of it")
+        if kind != "OrderPlaced" and order.placed_at is not None and occurred_at < order.placed_at:
+            raise InvalidCommandError(before_placement(kind, order_id, occurred_at,
+                                                       order.placed_at))
         effects: list[str] = []
         also = apply(order, grant.actor, effects)
         if not order.placed:
             effects.append(held(order_id))
-        self.work.commit(order, *also)
+        taken = UpstreamEventId(event_id=event_id, order_id=order_id, kind=kind,
+                                digest=digest, timestamp=occurred_at)
+        self.work.commit(order, taken, *also)
         return UpstreamResult(event_id, order_id, applied=True, effects=effects,
                               held=not order.placed)
 
@@ -161,6 +201,16 @@ class UpstreamService:
             if order.placed:
                 raise AlreadyExistsError(
                     f"order {order_id} was placed already (another event id)")
+            early = order.facts_before(occurred_at)
+            if early:
+                # held facts are kept for an order not placed yet: one dated before the
+                # placement that arrives shows one of the two times wrong, so the placement is
+                # refused (dead-lettered), as such a fact is once its order is placed
+                raise InvalidCommandError(
+                    f"occurred_at: order {order_id} holds facts dated before this placement "
+                    f"at {occurred_at.isoformat()} ({'; '.join(early[:5])}"
+                    f"{f'; {len(early) - 5} more' if len(early) > 5 else ''}): an order's "
+                    "facts cannot predate it, so it is not placed")
             check_currency(currency)
             order.check_currency(currency)
             amounts = [Money.exact(a, currency, name) for name, a in (
@@ -199,8 +249,15 @@ class UpstreamService:
             caught_up = self.logistics.catch_up(order, effects, customer)
             return [customer, *caught_up, *book_quota_use(self.store, order, effects)]
 
+        body = {"customer_id": customer_id, "market": market, "currency": currency,
+                "fulfilment": fulfilment, "lines": lines, "shipping_fee": shipping_fee,
+                "duties": duties, "taxes": taxes, "total": total, "discount": discount,
+                "merchant_id": merchant_id, "channel": channel,
+                "buyer_timezone": buyer_timezone,
+                "buyer_informed_of_return_cost": buyer_informed_of_return_cost,
+                "estimated_delivery_at": estimated_delivery_at}
         return self._receive(caller, "OrderPlaced", {"order_id": order_id}, event_id, order_id,
-                             occurred_at, place, "OrderPlaced")
+                             occurred_at, place, "OrderPlaced", body)
 
     def order_paid(
         self,
@@ -236,8 +293,10 @@ class UpstreamService:
             caught_up = self.logistics.catch_up(order, effects)
             return [*caught_up, *book_quota_use(self.store, order, effects)]
 
+        body = {"payment_id": payment_id, "method": method, "amount": amount,
+                "currency": currency}
         return self._receive(caller, "OrderPaid", {"order_id": order_id}, event_id, order_id,
-                             occurred_at, pay, "OrderPaid")
+                             occurred_at, pay, "OrderPaid", body)
 
     def order_cancelled(
         self,
@@ -285,7 +344,7 @@ class UpstreamService:
             return [refund, *released]
 
         return self._receive(caller, "OrderCancelled", {"order_id": order_id}, event_id,
-                             order_id, occurred_at, cancel, "OrderCancelled")
+                             order_id, occurred_at, cancel, "OrderCancelled", {"reason": reason})
 
     def shipment_scanned(
         self,
@@ -339,9 +398,11 @@ class UpstreamService:
                                                  effects)
             return []
 
+        body = {"shipment_id": shipment_id, "carrier": carrier, "direction": direction,
+                "event_type": event_type, "location": location, "detail": detail}
         return self._receive(caller, "ShipmentScanned",
                              {"order_id": order_id, "direction": direction}, event_id, order_id,
-                             occurred_at, scan, scan_kind(direction, event_type))
+                             occurred_at, scan, scan_kind(direction, event_type), body)
 
     def _return_moved(
         self,

@@ -100,3 +100,10 @@ def principal_aggregate_id(name: str) -> UUID:
 def quota_aggregate_id(customer_id: str, year: int) -> UUID:
     """A buyer's cross-border quota ledger of one calendar year."""
     return uuid5(NAMESPACE, f"quota:{customer_id}:{year}")
+
+
+@lru_cache(maxsize=REMEMBERED)
+def upstream_event_aggregate_id(event_id: str) -> UUID:
+    """The claim of an upstream message's ``event_id`` (domain/upstream_ids.py): one per id in
+    the whole store, whatever order the message names."""
+    return uuid5(NAMESPACE, f"upstream_event_id:{event_id}")

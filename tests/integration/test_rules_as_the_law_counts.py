@@ -107,8 +107,12 @@ def test_paying_a_bonded_order_uses_the_buyers_annual_quota(app: Services) -> No
     ledger = quota(app)
     assert ledger.used_by("o-cn") is not None
     assert (str(ledger.used.amount), str(ledger.remaining.amount)) == ("599.00", "25401.00")
-    ingest(app, order_paid(order_placed("o-cn", market="CN", currency="CNY", fulfilment="bonded",
-                                        customer_id="c-cn"), at=RELEASED))  # redelivered
+    lines = [{"line_id": "1", "sku": "SERUM", "category": "cosmetics", "quantity": 1,
+              "unit_price": "599.00"}]
+    placed = order_placed("o-cn", market="CN", currency="CNY", fulfilment="bonded",
+                          customer_id="c-cn", lines=lines, shipping_fee="0.00",
+                          taxes="54.51", at=RELEASED - timedelta(days=2))
+    assert not ingest(app, order_paid(placed))[0].applied  # redelivered: the same message
     assert quota(app).version == ledger.version
 
 
