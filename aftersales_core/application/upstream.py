@@ -86,9 +86,10 @@ def held(order_id: str) -> str:
 
 
 def before_placement(kind: str, order_id: str, at: datetime, placed_at: datetime) -> str:
-    """Why a fact dated before its order's placement is refused: nothing happens to an order
-    before it exists (no payment, cancellation, shipment or customs scan), and the cases such
-    a fact opens would be dated before their order, their deadlines breached at once."""
+    """Why a fact dated before its order's placement is refused: no cancellation, shipment or
+    customs scan happens to an order before it exists, and the cases such a fact opens would be
+    dated before their order, their deadlines breached at once. A payment is not checked: a
+    checkout may capture it before the order service records the order, and it opens no case."""
     return (f"occurred_at: {at.isoformat()} is before order {order_id} was placed "
             f"({placed_at.isoformat()}): this {kind} fact cannot predate its order")
 
@@ -101,6 +102,10 @@ def fact_digest(kind: str, order_id: str, occurred_at: datetime, body: dict[str,
                        "fields": known}, sort_keys=True, default=str, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()
 
+
+#: Facts not checked against the placement's time: the placement itself, and a payment (a
+#: checkout may capture it before the order service records the order; it opens no case).
+UNDATED_BY_PLACEMENT = frozenset({"OrderPlaced", "OrderPaid"})
 
 #: What a fact does to its order, given who delivered it; appends its effects, returns the
 #: other aggregates it changed.
@@ -156,7 +161,8 @@ class UpstreamService:
             raise InvalidCommandError(
                 f"event_id: {event_id!r} was already used for order {order_id} (its {used} "
                 f"fact); event ids are unique, and this {kind} fact is no redelivery of it")
-        if kind != "OrderPlaced" and order.placed_at is not None and occurred_at < order.placed_at:
+        if (kind not in UNDATED_BY_PLACEMENT and order.placed_at is not None
+                and occurred_at < order.placed_at):
             raise InvalidCommandError(before_placement(kind, order_id, occurred_at,
                                                        order.placed_at))
         effects: list[str] = []
@@ -201,16 +207,6 @@ class UpstreamService:
             if order.placed:
                 raise AlreadyExistsError(
                     f"order {order_id} was placed already (another event id)")
-            early = order.facts_before(occurred_at)
-            if early:
-                # held facts are kept for an order not placed yet: one dated before the
-                # placement that arrives shows one of the two times wrong, so the placement is
-                # refused (dead-lettered), as such a fact is once its order is placed
-                raise InvalidCommandError(
-                    f"occurred_at: order {order_id} holds facts dated before this placement "
-                    f"at {occurred_at.isoformat()} ({'; '.join(early[:5])}"
-                    f"{f'; {len(early) - 5} more' if len(early) > 5 else ''}): an order's "
-                    "facts cannot predate it, so it is not placed")
             check_currency(currency)
             order.check_currency(currency)
             amounts = [Money.exact(a, currency, name) for name, a in (

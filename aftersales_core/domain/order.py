@@ -104,21 +104,6 @@ class Order(OrderWatchdog, Aggregate):
         self.seen_event_ids.add(event_id)
         self.seen_by_kind.setdefault(kind, set()).add(event_id)
 
-    def facts_before(self, at: datetime) -> list[str]:
-        """The facts this order holds dated before ``at`` (its placement, when they were held
-        for an order not placed yet), each as "a payment at TIME", "its cancellation at TIME",
-        "the outbound Lost scan of shipment S at TIME"."""
-        found = []
-        if self.first_paid_at is not None and self.first_paid_at < at:
-            found.append(f"a payment at {self.first_paid_at.isoformat()}")
-        if self.cancelled_at is not None and self.cancelled_at < at:
-            found.append(f"its cancellation at {self.cancelled_at.isoformat()}")
-        for shipment_id, shipment in self.shipments.items():
-            found += [f"the {shipment['direction']} {scan['scan']} scan of shipment "
-                      f"{shipment_id} at {scan['at']}" for scan in shipment["scans"]
-                      if datetime.fromisoformat(scan["at"]) < at]
-        return found
-
     @event("Placed", topic="aftersales.order.Placed")
     def place(
         self,
