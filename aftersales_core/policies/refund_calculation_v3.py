@@ -1,7 +1,8 @@
 """``refund.calculation`` v3: components that add up to the refund and, over all the refunds of
 an order, never to more than was paid for each of them (v4 only words one reason right: see
-``refund_calculation_v4``; v5, the current one, caps a refund of a return by the return's own
-units: see ``refund_calculation_v5``).
+``refund_calculation_v4``; v5 caps a refund of a return by the return's own units: see
+``refund_calculation_v5``; v6, the current one, caps an amount asked for a return's units by
+what they were paid: see ``refund_calculation_v6``).
 
 What changed from v2 (``refund_calculation.py``, still registered for re-runs; the same settings
 and the same rules otherwise):
@@ -90,10 +91,18 @@ def decide(inputs: JSON, settings: RefundSettings, version: int) -> PolicyDecisi
         refund.rules = ["refund.goodwill"]
     elif explicit is not None:
         # v5: an amount for units of a return takes those units (its later refunds get the
-        # rest); v3 and v4 booked it without units
+        # rest); v3 and v4 booked it without units. A goodwill or complaint amount is a
+        # compensation: it takes no units, and only the order's caps apply to it
         units = refund.fresh("items") if left is not None else None
-        refund.book("items", explicit, items_paid, f"items {explicit}: the amount asked for",
-                    units)
+        asked, why = explicit, f"items {explicit}: the amount asked for"
+        if units is not None and version >= 6:  # v6: at most what those units were paid
+            worth = _units_value(refund, net, units)
+            if explicit > worth:
+                asked = worth
+                why += f", capped at {worth}: what the return's units it takes " \
+                       f"({_described(units)}) were paid, less what was refunded of them before"
+                refund.rules.append("refund.return_units_cap")
+        refund.book("items", asked, items_paid, why, units)
     else:
         _items(refund, net, items_paid, discount, version)
 
@@ -113,16 +122,32 @@ def decide(inputs: JSON, settings: RefundSettings, version: int) -> PolicyDecisi
     return capped(refund, paid, already, copy_json(inputs), version)
 
 
+def _units_value(refund: Refund, net: dict[str, Money], units: dict[str, int]) -> Money:
+    """What ``units`` of each line were paid, after their share of the order discount: the
+    units r+1..r+k of a line, r those whose items earlier refunds of the order took."""
+    before = refund.ledger["items"].units
+    part = Money.zero(refund.currency)
+    for line in refund.lines:
+        done, count = before.get(line.line_id, 0), units.get(line.line_id, 0)
+        of = Decimal(line.quantity)
+        part = part + cumulative(net[line.line_id], Decimal(done + count), of) - \
+            cumulative(net[line.line_id], Decimal(done), of)
+    return part
+
+
+def _described(units: dict[str, int]) -> str:
+    named = [f"{n} of line {line_id}" for line_id, n in units.items() if n]
+    return ", ".join(named) if named else "none left"
+
+
 def _items(refund: Refund, net: dict[str, Money], items_paid: Money, discount: Money,
            version: int) -> None:
     fresh = refund.fresh("items")
     before = refund.ledger["items"].units
-    part, gross, notes = Money.zero(refund.currency), Money.zero(refund.currency), []
+    part = _units_value(refund, net, fresh)
+    gross, notes = Money.zero(refund.currency), []
     for line in refund.lines:
         done, count = before.get(line.line_id, 0), fresh[line.line_id]
-        of = Decimal(line.quantity)
-        part = part + cumulative(net[line.line_id], Decimal(done + count), of) - \
-            cumulative(net[line.line_id], Decimal(done), of)
         gross = gross + line.unit_price.times(count)
         asked = refund.quantities.get(line.line_id, 0)
         kept = None if refund.left is None else refund.left["items"].get(line.line_id, 0)
@@ -221,3 +246,15 @@ def refund_calculation_v5(inputs: JSON, settings: RefundSettings) -> PolicyDecis
     once, whatever the order's other units; an amount asked for a return's units takes those
     units. The same settings; without the input, v4's sums."""
     return decide(inputs, settings, 5)
+
+
+@policy(POLICY_ID, 6, settings=SETTINGS_V2)
+def refund_calculation_v6(inputs: JSON, settings: RefundSettings) -> PolicyDecision:
+    """v5 with one change: an amount asked for a return's units is at most what those units
+    were paid (their items, after their share of the discount, less what the order's earlier
+    refunds took of them by units), their shares of outbound shipping, duties and taxes added
+    as v5 adds them: v5 capped it at the whole order line, so one returned unit of 100.00 was
+    refunded 290.00 (rule ``refund.return_units_cap``). A goodwill or complaint amount is a
+    compensation for goods kept: it takes no units and only the order's caps apply, as in v5.
+    The same settings and inputs."""
+    return decide(inputs, settings, 6)

@@ -167,6 +167,7 @@ BINDINGS: Mapping[tuple[str, int], Callable[[Book], Any]] = MappingProxyType({
     ("refund.calculation", 3): refund_calculation_v2,  # the same settings: the sums changed
     ("refund.calculation", 4): refund_calculation_v2,  # the same settings: a reason's words
     ("refund.calculation", 5): refund_calculation_v2,  # the same settings: a return's cap
+    ("refund.calculation", 6): refund_calculation_v2,  # the same settings: an amount's cap
     ("refund.approval", 2): refund_approval_v2,
     ("refund.approval", 3): refund_approval_v2,  # the same settings: the sum is the change
     ("refund.approval", 4): refund_approval_v2,  # the same settings: a review is the change

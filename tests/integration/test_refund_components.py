@@ -70,7 +70,7 @@ def test_a_capped_return_refund_records_only_what_is_left_of_each_component(
     assert refund.components == {"outbound_shipping": "10.00"}
     assert_adds_up(refund)
     calculation = next(d for d in refund.decisions if d.policy_id == "refund.calculation")
-    assert calculation.policy_version == 5
+    assert calculation.policy_version == 6
     assert calculation.inputs["already_refunded_by_component"]["items"] == {
         "amount": "80.00", "units": [{"line_id": "l1", "quantity": 2}]}
     assert app.store.books.rerun(calculation).same_result_as(calculation)

@@ -189,7 +189,7 @@ def test_a_partly_refunded_return_resolves_with_a_refund_of_the_rest(app: Servic
     assert rest.id != first.case_id
     assert rest.components == {"items": "50.00", "outbound_shipping": "5.00"}
     calculation = next(d for d in rest.decisions if d.policy_id == "refund.calculation")
-    assert calculation.policy_version == 5
+    assert calculation.policy_version == 6
     assert calculation.inputs["return_units_left"]["items"] == [
         {"line_id": "l1", "quantity": 1}]
     assert app.store.books.rerun(calculation).same_result_as(calculation)
@@ -362,6 +362,27 @@ def test_an_amount_for_a_return_names_its_lines(app: Services) -> None:
     assert case.refunds == [{"refund_case_id": str(part.case_id),
                              "lines": [{"line_id": "l1", "quantity": 1}]}]
     assert case.deadlines["refund"].state == "open"  # one of its two units is refunded
+
+
+def test_an_amount_for_a_returns_unit_is_at_most_what_the_unit_was_paid(app: Services) -> None:
+    """Found cold (F4): 500.00 EUR asked for one returned unit of 50.00 took the whole line's
+    100.00 (v5 capped the amount at the order line only) and the buyer kept the other unit;
+    v6 refunds the unit's 50.00 and its 5.00 of shipping, and the return's other unit is
+    still refundable."""
+    order(app)
+    rid = returned(app, units=2)
+    part = app.refunds.request(caller(app, "agent-1"), uuid4(), "o1", "return", "scratch",
+                               AT + timedelta(hours=2), source_case_id=str(rid),
+                               lines=[{"line_id": "l1", "quantity": 1}],
+                               amount=Decimal("500.00"))
+    first = app.store.load(RefundCase, part.case_id)
+    assert first.components == {"items": "50.00", "outbound_shipping": "5.00"}
+    calculation = next(d for d in first.decisions if d.policy_id == "refund.calculation")
+    assert calculation.policy_version == 6 and "refund.return_units_cap" in calculation.rules
+    assert app.store.books.rerun(calculation).same_result_as(calculation)
+    rest = refund(app, rid, None, hours=3)
+    assert app.store.load(RefundCase, rest.case_id).components == {
+        "items": "50.00", "outbound_shipping": "5.00"}
 
 
 def test_a_rejected_refund_that_resolved_a_return_reopens_it(app: Services,

@@ -111,8 +111,8 @@ def test_a_reason_counts_the_units_refunded_before_not_the_overlap_with_the_requ
                                 "refund_lines": [{"line_id": "l1", "quantity": 2}]},
                         {"source": "complaint",
                          "refund_lines": [{"line_id": "l1", "quantity": 2}]})
-    # v5 words it as v4 did
-    assert second.policy_version == 5 and second.details["components"] == {"items": "40.00"}
+    # v5 and v6 word it as v4 did
+    assert second.policy_version == 6 and second.details["components"] == {"items": "40.00"}
     assert any("(2 of line l1 refunded before: 1 of the 2 asked for left to refund)" in reason
                for reason in second.reasons), second.reasons
     assert rerun(second) == second
@@ -138,7 +138,7 @@ def test_v5_refunds_a_returns_unit_once_whatever_the_orders_other_units() -> Non
     again = {**facts, **NOTHING, **one, "already_refunded": "55.00",
              "already_refunded_by_component": refunded_by_component(
                  facts["order_lines"], "EUR", [first]), "return_units_left": left}
-    v5 = evaluate("refund.calculation", again)
+    v5 = evaluate("refund.calculation", again, 5)
     assert (v5.policy_version, v5.outcome, v5.details["total"]) == (
         5, "nothing_to_refund", "0.00")
     assert any("the return's earlier refunds took all but 0 of its units" in reason
@@ -164,6 +164,85 @@ def test_v5_an_amount_for_a_returns_units_takes_those_units() -> None:
     assert partial.details["components"] == {"items": "20.00"}
     assert partial.details["units"] == {"items": [{"line_id": "l1", "quantity": 1}]}
     assert units_left([{"line_id": "l1", "quantity": 1}], "EUR", [partial])["items"] == []
+
+
+def return_refund(facts: JSON, returned: list[JSON], **step: Any) -> JSON:
+    """The inputs of a first refund of a return of ``returned`` (nothing refunded before)."""
+    return {**facts, **NOTHING, "source": "return", "already_refunded": "0.00",
+            "already_refunded_by_component": refunded_by_component(facts["order_lines"],
+                                                                   facts["currency"], []),
+            "return_units_left": units_left(returned, facts["currency"], []), **step}
+
+
+def test_v6_an_amount_for_a_returns_unit_is_at_most_what_the_unit_was_paid() -> None:
+    """Found cold (F4, t28): 3 x 100.00 USD, one unit returned, 290.00 asked for it: v5
+    refunded 290.00 (capped at the whole line only); v6 caps it at the unit's 100.00."""
+    facts = order(market="US", currency="USD", order_lines=[line("l1", quantity=3,
+                                                                 unit_price="100.00")],
+                  shipping_fee="0.00", discount="0.00", paid="300.00")
+    one = [{"line_id": "l1", "quantity": 1}]
+    inputs = return_refund(facts, one, amount="290.00", refund_lines=one,
+                           regime="us_merchant", merchant_fault=True)
+    v6 = evaluate("refund.calculation", inputs)
+    assert (v6.policy_version, v6.outcome, v6.details["components"]) == (
+        6, "calculated", {"items": "100.00"})
+    assert v6.details["units"]["items"] == one
+    assert "refund.return_units_cap" in v6.rules
+    assert v6.reasons[0] == (
+        "items 290.00 USD: the amount asked for, capped at 100.00 USD: what the return's units "
+        "it takes (1 of line l1) were paid, less what was refunded of them before"), v6.reasons
+    assert rerun(v6) == v6
+    v5 = evaluate("refund.calculation", inputs, 5)  # recorded v5 decisions re-run as recorded
+    assert v5.details["components"] == {"items": "290.00"}
+
+
+def test_v6_an_amount_for_a_returns_unit_adds_its_shares_of_the_fees() -> None:
+    """Found cold (F4, t14): 2 x 100.00 EUR, 10.00 shipping, a withdrawal of one unit, 500.00
+    asked for it: v5 refunded items 200.00 + shipping 5.00; v6 items 100.00 + shipping 5.00,
+    each unit's value after its share of the discount, the second unit after the first."""
+    facts = order(market="DE", currency="EUR", order_lines=[line("l1", quantity=2,
+                                                                 unit_price="100.00")],
+                  shipping_fee="10.00", discount="0.00", paid="210.00")
+    one = [{"line_id": "l1", "quantity": 1}]
+    inputs = return_refund(facts, one, amount="500.00", refund_lines=one,
+                           regime="eu_withdrawal", is_withdrawal=True)
+    v6 = evaluate("refund.calculation", inputs)
+    assert v6.details["components"] == {"items": "100.00", "outbound_shipping": "5.00"}
+    assert v6.details["total"] == "105.00"
+    assert evaluate("refund.calculation", inputs, 5).details["components"] == {
+        "items": "200.00", "outbound_shipping": "5.00"}
+    discounted = order(market="JP", currency="JPY", order_lines=[line("l1", quantity=3,
+                                                                      unit_price="1000")],
+                       discount="100", shipping_fee="0", paid="2900")
+    first, second = refunds(discounted, {"source": "return", "refund_lines": one},
+                            {"source": "return", "refund_lines": one})
+    asked = {**return_refund(discounted, one, amount="5000", refund_lines=one),
+             "already_refunded": "1933", "already_refunded_by_component":
+             refunded_by_component(discounted["order_lines"], "JPY", [first, second])}
+    third = evaluate("refund.calculation", asked)
+    assert third.details["components"] == {"items": "967"}  # 2900 - 967 - 966
+    below = evaluate("refund.calculation", {**asked, "amount": "500"})
+    assert below.details["components"] == {"items": "500"}
+    assert "refund.return_units_cap" not in below.rules
+
+
+def test_v6_a_compensation_naming_lines_is_capped_by_the_order_only() -> None:
+    """A complaint's amount (and a goodwill one) compensates for goods the buyer keeps: it
+    takes no units, and only the order's caps (items paid less refunded, what is left to
+    refund) apply to it, in v6 as in v5."""
+    facts = order(market="US", currency="USD", order_lines=[line("l1", quantity=3,
+                                                                 unit_price="100.00")],
+                  shipping_fee="0.00", discount="0.00", paid="300.00")
+    complaint, = refunds(facts, {"source": "complaint", "amount": "290.00",
+                                 "refund_lines": [{"line_id": "l1", "quantity": 1}]})
+    assert (complaint.policy_version, complaint.details["components"]) == (
+        6, {"items": "290.00"})
+    assert complaint.details["units"] == {}
+    assert "refund.return_units_cap" not in complaint.rules
+    over, = refunds(facts, {"source": "complaint", "amount": "400.00",
+                            "refund_lines": [{"line_id": "l1", "quantity": 1}]})
+    assert over.details["components"] == {"items": "300.00"}
+    assert "refund.component_cap" in over.rules
 
 
 def test_three_one_unit_returns_refund_exactly_what_was_paid_in_jpy() -> None:
