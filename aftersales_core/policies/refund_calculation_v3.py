@@ -2,7 +2,8 @@
 an order, never to more than was paid for each of them (v4 only words one reason right: see
 ``refund_calculation_v4``; v5 caps a refund of a return by the return's own units: see
 ``refund_calculation_v5``; v6, the current one, caps an amount asked for a return's units by
-what they were paid: see ``refund_calculation_v6``).
+what they were paid and names the rule that waives a restocking fee: see
+``refund_calculation_v6``).
 
 What changed from v2 (``refund_calculation.py``, still registered for re-runs; the same settings
 and the same rules otherwise):
@@ -117,8 +118,10 @@ def decide(inputs: JSON, settings: RefundSettings, version: int) -> PolicyDecisi
         _fee(refund, "duties", duties, why)
         _fee(refund, "taxes", taxes, why)
         refund.rules.append("refund.duties_and_taxes")
-    _deductions_and_goodwill(refund, settings, grade, withdrawal or merchant_fault, payer,
-                             return_cost, goodwill)
+    waived = _waiver(regime, withdrawal, merchant_fault) if version >= 6 else \
+        "a withdrawal or a merchant-fault return"
+    _deductions_and_goodwill(refund, settings, grade, withdrawal or merchant_fault, waived,
+                             payer, return_cost, goodwill)
     return capped(refund, paid, already, copy_json(inputs), version)
 
 
@@ -138,6 +141,26 @@ def _units_value(refund: Refund, net: dict[str, Money], units: dict[str, int]) -
 def _described(units: dict[str, int]) -> str:
     named = [f"{n} of line {line_id}" for line_id, n in units.items() if n]
     return ", ".join(named) if named else "none left"
+
+
+def _waiver(regime: str | None, withdrawal: bool, merchant_fault: bool) -> str:
+    """v6: the rule that waives the restocking fee, named for the return at hand (v3 to v5
+    named both whichever applied: "a withdrawal or a merchant-fault return")."""
+    named = []
+    if withdrawal:
+        named.append(_NO_REASON.get(regime or "", "a withdrawal"))
+    if merchant_fault:
+        named.append("a merchant-fault return")
+    return " nor on ".join(named)
+
+
+# v6: statutory no-reason returns that are not called withdrawals, by regime
+_NO_REASON = {
+    "cn_no_reason_7d": "a China 7-day no-reason return (the law has the price paid refunded, "
+                       "as on a withdrawal)",
+    "cn_cross_border": "a China 7-day no-reason return (the law has the price paid refunded, "
+                       "as on a withdrawal)",
+}
 
 
 def _items(refund: Refund, net: dict[str, Money], items_paid: Money, discount: Money,
@@ -199,13 +222,12 @@ def _fee(refund: Refund, name: str, whole: Money, why: str) -> None:
 
 
 def _deductions_and_goodwill(refund: Refund, settings: RefundSettings, grade: str | None,
-                             protected: bool, payer: str | None, return_cost: Money | None,
-                             goodwill: Money | None) -> None:
+                             protected: bool, waived: str, payer: str | None,
+                             return_cost: Money | None, goodwill: Money | None) -> None:
     components, reasons, rules = refund.components, refund.reasons, refund.rules
     if grade in settings.restocking_grades:
         if protected:
-            reasons.append(f"no restocking fee for grade {grade}: never charged on a withdrawal "
-                           "or a merchant-fault return")
+            reasons.append(f"no restocking fee for grade {grade}: never charged on {waived}")
         else:
             fee = components["items"].times(settings.restocking_fee_rate)
             components["restocking_fee"] = -fee
@@ -250,11 +272,13 @@ def refund_calculation_v5(inputs: JSON, settings: RefundSettings) -> PolicyDecis
 
 @policy(POLICY_ID, 6, settings=SETTINGS_V2)
 def refund_calculation_v6(inputs: JSON, settings: RefundSettings) -> PolicyDecision:
-    """v5 with one change: an amount asked for a return's units is at most what those units
+    """v5 with two changes. An amount asked for a return's units is at most what those units
     were paid (their items, after their share of the discount, less what the order's earlier
     refunds took of them by units), their shares of outbound shipping, duties and taxes added
     as v5 adds them: v5 capped it at the whole order line, so one returned unit of 100.00 was
     refunded 290.00 (rule ``refund.return_units_cap``). A goodwill or complaint amount is a
     compensation for goods kept: it takes no units and only the order's caps apply, as in v5.
-    The same settings and inputs."""
+    And a restocking fee waived names the rule that waives it (a withdrawal, a China 7-day
+    no-reason return, a merchant-fault return); v5 named a withdrawal and a merchant fault
+    whichever applied. The same settings and inputs."""
     return decide(inputs, settings, 6)

@@ -245,6 +245,33 @@ def test_v6_a_compensation_naming_lines_is_capped_by_the_order_only() -> None:
     assert "refund.component_cap" in over.rules
 
 
+@pytest.mark.parametrize(("market", "regime", "withdrawal", "fault", "rule"), [
+    ("CN", "cn_no_reason_7d", True, False, "a China 7-day no-reason return (the law has the "
+                                           "price paid refunded, as on a withdrawal)"),
+    ("DE", "eu_withdrawal", True, False, "a withdrawal"),
+    ("DE", "eu_legal_guarantee", False, True, "a merchant-fault return"),
+])
+def test_v6_a_waived_restocking_fee_names_the_rule_that_waives_it(
+        market: str, regime: str, withdrawal: bool, fault: bool, rule: str) -> None:
+    """Found cold (F2): a China 7-day no-reason return graded D said "never charged on a
+    withdrawal or a merchant-fault return", naming rules that did not apply to it."""
+    currency = "CNY" if market == "CN" else "EUR"
+    facts = order(market=market, currency=currency, order_lines=[line("l1", quantity=2,
+                                                                      unit_price="80.00")],
+                  shipping_fee="0.00", discount="0.00", paid="160.00")
+    one = [{"line_id": "l1", "quantity": 1}]
+    inputs = return_refund(facts, one, refund_lines=one, regime=regime,
+                           is_withdrawal=withdrawal, merchant_fault=fault,
+                           inspection_grade="D")
+    v6 = evaluate("refund.calculation", inputs)
+    assert v6.details["components"] == {"items": "80.00"}
+    assert f"no restocking fee for grade D: never charged on {rule}" in v6.reasons
+    v5 = evaluate("refund.calculation", inputs, 5)
+    assert "no restocking fee for grade D: never charged on a withdrawal or a merchant-fault " \
+           "return" in v5.reasons
+    assert v5.details == v6.details
+
+
 def test_three_one_unit_returns_refund_exactly_what_was_paid_in_jpy() -> None:
     """jp2: 3 x 1000 JPY, discount 100, shipping 500; v2 gave 967 + 167 three times."""
     facts = order(market="JP", currency="JPY", order_lines=[line("l1", quantity=3,
