@@ -27,6 +27,7 @@ from aftersales_core.policies import (
     return_eligibility_v3,
     return_eligibility_v4,
     return_eligibility_v5,
+    return_eligibility_v6,
     return_shipping,
 )
 from aftersales_core.policies.registry import (
@@ -65,5 +66,6 @@ __all__ = [
     "return_eligibility_v3",
     "return_eligibility_v4",
     "return_eligibility_v5",
+    "return_eligibility_v6",
     "return_shipping",
 ]

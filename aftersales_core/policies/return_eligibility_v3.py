@@ -181,7 +181,8 @@ def check_categories(lines: list[Line], goods_intact: bool | None, merchant_faul
 def decide(inputs: JSON, settings: EligibilitySettingsV3, version: int,
            vocabulary: Vocabulary,
            spans: Mapping[str, tuple[str, ...]] | None = None) -> PolicyDecision:
-    """v3's decision (v4: another vocabulary; v5: a market's default zone with its span)."""
+    """v3's decision (v4: another vocabulary; v5: a market's default zone with its span; v6:
+    the bonded-zone note says how the quota is restored)."""
     read = Reader(POLICY_ID, inputs)
     market, fulfilment = read.market(), read.text("fulfilment", FULFILMENTS)
     currency = read.currency()
@@ -246,7 +247,15 @@ def decide(inputs: JSON, settings: EligibilitySettingsV3, version: int,
             ship_back = back_in_zone
         if valid:
             quota = total([line.value for line in lines], currency)
-            if back_in_zone is not None:
+            if back_in_zone is not None and version >= 6:  # how, not a bound that is wrong
+                findings.note("cn.bonded_zone", "the goods must arrive back in the bonded "
+                              f"zone by {day_words(back_in_zone)}, {windows.bonded_return} after "
+                              "customs release: then the cross-border tax is not charged and "
+                              "the buyer's annual quota is restored by what the returned units "
+                              "were paid, as the quota counted them (their share of the "
+                              "discount and of the freight); arriving later, it is no customs "
+                              "return")
+            elif back_in_zone is not None:
                 findings.note("cn.bonded_zone", "the goods must arrive back in the bonded "
                               f"zone by {day_words(back_in_zone)}, {windows.bonded_return} after "
                               "customs release: then the cross-border tax is not charged and up "

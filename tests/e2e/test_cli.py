@@ -89,7 +89,7 @@ def test_submit_prints_the_case_and_its_decisions_and_case_show_lists_them(cli: 
     shown = cli.run("case", "show", result["case_id"], "--format", "json")
     case = json.loads(shown.stdout)
     decision = case["decisions"][0]
-    assert decision["policy_id"] == "return.eligibility" and decision["policy_version"] == 5
+    assert decision["policy_id"] == "return.eligibility" and decision["policy_version"] == 6
     assert decision["book"]["book"] == "platform" and decision["book"]["book_version"] == 0
     assert decision["inputs"]["reason"] == "defective" and decision["reasons"]
     table = cli.run("case", "show", result["case_id"])

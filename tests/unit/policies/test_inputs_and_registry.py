@@ -28,7 +28,7 @@ POLICIES: dict[str, Callable[..., JSON]] = {
 }
 
 
-CURRENT = {"return.eligibility": 5, "return.shipping": 3, "refund.calculation": 6,
+CURRENT = {"return.eligibility": 6, "return.shipping": 3, "refund.calculation": 6,
            "refund.approval": 4, "complaint.triage": 3, "logistics.exception": 3}
 
 

@@ -32,7 +32,7 @@ def withdrawal(requested_at: str, **overrides: object) -> PolicyDecision:
 
 
 def test_v2_stays_registered_beside_v1_and_the_later_versions() -> None:
-    assert current_version("return.eligibility") == 5
+    assert current_version("return.eligibility") == 6
     old = evaluate("return.eligibility", eligibility(), version=1)
     assert rerun(old).same_result_as(old)
 

@@ -24,8 +24,9 @@ def decide(changes: dict[str, Any] | None = None, **overrides: Any) -> PolicyDec
 
 def test_v3_stays_registered_with_a_later_version_current() -> None:
     """v4 is v3 with category vocabulary 2 (test_return_eligibility_v4.py), v5 v4 with zone
-    spans (test_return_eligibility_v5.py)."""
-    assert current_version("return.eligibility") == 5
+    spans (test_return_eligibility_v5.py), v6 v5 with a note's words
+    (test_return_eligibility_v6.py)."""
+    assert current_version("return.eligibility") == 6
 
 
 @pytest.mark.parametrize("inputs", list(pre_book.eligibility()))

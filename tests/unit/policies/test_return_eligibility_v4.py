@@ -28,8 +28,8 @@ def changed_mind(category: str, **overrides: object) -> JSON:
     return eligibility(lines=[line(category=category)], requested_at=DAY_2, **overrides)
 
 
-def test_v4_and_v3_stay_registered_beside_v5() -> None:
-    assert current_version("return.eligibility") == 5
+def test_v4_and_v3_stay_registered_beside_v5_and_v6() -> None:
+    assert current_version("return.eligibility") == 6
     assert evaluate("return.eligibility", changed_mind("cosmetics"), 4).policy_version == 4
     assert evaluate("return.eligibility", changed_mind("cosmetics"), 3).policy_version == 3
 

@@ -31,8 +31,8 @@ MADRID = withdrawal("ES", "EUR", "2026-06-01T22:30:00+00:00", "2026-06-16T10:00:
 LISBON = withdrawal("PT", "EUR", "2026-06-01T23:30:00+00:00", "2026-06-16T10:00:00+00:00")
 
 
-def test_v5_is_current_and_v4_stays_registered() -> None:
-    assert current_version("return.eligibility") == 5
+def test_v5_and_v4_stay_registered_beside_v6() -> None:
+    assert current_version("return.eligibility") == 6
     old = evaluate("return.eligibility", MADRID, 4)
     assert old.policy_version == 4 and rerun(old).same_result_as(old)
 

@@ -49,7 +49,7 @@ LATE_DE = builders.eligibility(market="DE", currency="EUR",
 
 def test_a_decision_records_the_merchant_its_book_version_and_the_settings_hash() -> None:
     decision = THIRTY.for_merchant("lumen").evaluate("return.eligibility", LATE_DE)
-    assert decision.outcome == "approve" and decision.policy_version == 5
+    assert decision.outcome == "approve" and decision.policy_version == 6
     assert decision.book is not None
     assert decision.book["merchant_id"] == "lumen" and decision.book["book"] == "merchant"
     assert decision.book["book_version"] == 2
