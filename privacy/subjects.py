@@ -2,10 +2,10 @@
 
 Built from the store's notification log (like the deadline index), in two tables of the store's
 database: ``personal_data_subjects`` (one row per aggregate that names a customer: its cases,
-orders, quota ledgers and customer principals, with the time and position of its latest event)
-and ``personal_data_subjects_position`` (how far the log was read). Rows and position change in
-one transaction, so a crash or two readers at once leave the same index. The index only finds
-candidates; the application loads the aggregates and decides.
+orders, quota ledgers and customer principals; for cases and orders with the time and position
+of their latest event) and ``personal_data_subjects_position`` (how far the log was read).
+Rows and position change in one transaction, so a crash or two readers at once leave the same
+index. The index only finds candidates; the application loads the aggregates and decides.
 
 Reading works on the stored JSON (no decryption): opening events name their customer in clear
 (``customer_id`` is an opaque id, never personal data).
@@ -29,8 +29,12 @@ from privacy.keys import KEYS, KeyTable
 SUBJECTS = "personal_data_subjects"
 POSITION = "personal_data_subjects_position"
 REVIEWS = "personal_data_retention_reviews"
-READER = "personal-data-subjects"
+# v2: orders' later events move their rows too (retention counts from an order's last fact);
+# a new reader name reads the whole log again once, so rows an older index built catch up
+READER = "personal-data-subjects-v2"
 CASE_KINDS = ("return", "refund", "complaint")
+#: The kinds whose latest event the index follows: what retention counts from.
+DATED_KINDS = (*CASE_KINDS, "order")
 OPENINGS = {
     "aftersales.return.Requested": "return",
     "aftersales.refund.Requested": "refund",
@@ -117,7 +121,7 @@ class SubjectIndex:
         latest: dict[str, tuple[str | None, int]] = {}
         for n in batch:
             kind = OPENINGS.get(n.topic)
-            case = n.topic.split(".")[1] in CASE_KINDS
+            case = n.topic.split(".")[1] in DATED_KINDS
             if kind is None and not case:
                 continue
             state = orjson.loads(n.state)
@@ -147,9 +151,10 @@ class SubjectIndex:
         return [(UUID(r[0]), str(r[1])) for r in rows]
 
     def retention_candidates(self, cutoff: datetime, limit: int) -> list[Candidate]:
-        """Subjects holding a data key whose cases all last changed before ``cutoff`` and
-        changed since their last review (the application decides whether they are closed)."""
-        kinds = ", ".join(f"'{k}'" for k in CASE_KINDS)
+        """Subjects holding a data key whose cases and orders all last changed before
+        ``cutoff`` and changed since their last review (the application decides whether the
+        cases are closed)."""
+        kinds = ", ".join(f"'{k}'" for k in DATED_KINDS)
         with self._tx(commit=False) as tx:
             rows = tx.rows(
                 f"SELECT s.subject, MAX(s.last_position) FROM {self.rows} s "
@@ -185,7 +190,7 @@ class MemorySubjectIndex:
         batch = self.recorder.select_notifications(after + 1, 1_000_000)
         for n in batch:
             kind = OPENINGS.get(n.topic)
-            case = n.topic.split(".")[1] in CASE_KINDS
+            case = n.topic.split(".")[1] in DATED_KINDS
             if kind is None and not case:
                 continue
             state = orjson.loads(n.state)
@@ -205,7 +210,7 @@ class MemorySubjectIndex:
     def retention_candidates(self, cutoff: datetime, limit: int) -> list[Candidate]:
         by_subject: dict[str, list[tuple[str | None, int]]] = {}
         for subject, kind, at, position in self.rows.values():
-            if kind in CASE_KINDS:
+            if kind in DATED_KINDS:
                 by_subject.setdefault(subject, []).append((at, position))
         found = []
         for subject, items in sorted(by_subject.items()):

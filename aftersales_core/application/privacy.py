@@ -7,7 +7,8 @@ no personal data), so every event stays as it was (the audit chain holds) while 
 read as ``[erased]`` from then on, for every reader. Exporting gathers every case, order and
 principal of the customer and every personal datum in them, as JSON (GDPR art. 15 and 20,
 PIPL art. 45). Retention erases a customer's data a configured number of days after their last
-case closed, by the recorded ``personal_data.retention`` decision.
+case closed or the last fact of their orders, whichever is later, by the recorded
+``personal_data.retention`` decision.
 """
 
 from __future__ import annotations
@@ -145,14 +146,20 @@ class PrivacyService:
     # ---- retention ------------------------------------------------------------------------
     def retention_decision(self, customer_id: str, now: datetime,
                            aggregates: Sequence[tuple[UUID, str]]) -> PolicyDecision:
-        """The ``personal_data.retention`` decision on the customer's cases as the store holds
-        them now (the index only proposed the customer)."""
+        """The ``personal_data.retention`` decision on the customer's cases and orders as the
+        store holds them now (the index only proposed the customer): an order counts by the
+        time of the last event recorded on it."""
         if self.retention_days is None:
             raise ValueError("no retention period is configured")
-        cases = []
+        cases, orders = [], []
         for aggregate_id, kind in sorted(aggregates, key=lambda item: str(item[0])):
-            case = self.store.load_any(aggregate_id) if kind in CASE_KINDS else None
+            loaded = kind in CASE_KINDS or kind == "order"
+            case = self.store.load_any(aggregate_id) if loaded else None
             if case is None or getattr(case, "customer_id", None) != customer_id:
+                continue
+            if kind == "order":
+                orders.append({"order_id": case.order_id,  # type: ignore[attr-defined]
+                               "last_fact_at": case.modified_on.isoformat()})
                 continue
             closed = closed_at(case)
             cases.append({"case_id": str(aggregate_id), "case_type": kind,
@@ -160,7 +167,7 @@ class PrivacyService:
                           "closed_at": None if closed is None else closed.isoformat()})
         return policies.evaluate(RETENTION_POLICY, {
             "customer_id": customer_id, "retention_days": self.retention_days,
-            "now": now.isoformat(), "cases": cases})
+            "now": now.isoformat(), "cases": cases, "orders": orders})
 
     def apply_retention(self, caller: Caller, customer_id: str, now: datetime,
                         aggregates: Sequence[tuple[UUID, str]]) -> Erasure | PolicyDecision:
@@ -171,8 +178,8 @@ class PrivacyService:
         decision = self.retention_decision(customer_id, now, aggregates)
         if Retention(decision.outcome) is not Retention.ERASE:
             return decision
-        reason = (f"retention: {self.retention_days} days after the last case closed "
-                  f"({decision.details['last_closed_at']})")
+        reason = (f"retention: {self.retention_days} days after the last case closed or "
+                  f"order fact ({decision.details['kept_from']})")
         return self._erase(grant.actor, customer_id, reason, now, decision)
 
     # ---- export ---------------------------------------------------------------------------

@@ -8,6 +8,13 @@ last day in UTC, counted like every other period of days (README "Counting days"
 case closed does not count): a case closed at any hour of 1 June with 30 days kept is erased
 from 2 July 00:00 UTC on.
 
+v2 also counts the customer's orders (``orders``: each order's id and the time of the last event
+its store records, ``last_fact_at``): the unknown fields of their upstream facts are the buyer's
+personal data too, and most buyers never open a case. The period runs from the latest of the
+last case closed and the last order fact; a customer with orders and no case is erased that
+many days after their last order's last fact. v1 (cases only: a customer without a case was
+kept until erased by hand) stays registered and re-runs as recorded.
+
 Inputs hold ids, statuses and times only (no personal data), so the decision re-runs after the
 erasure it caused."""
 
@@ -70,6 +77,59 @@ def decide(inputs: JSON, version: int) -> PolicyDecision:
                           details)
 
 
+def decide_v2(inputs: JSON) -> PolicyDecision:
+    read = Reader(POLICY_ID, inputs)
+    read.text("customer_id")
+    days = read.count("retention_days", minimum=1)
+    now = read.time("now")
+    cases, orders = read.items("cases"), read.items("orders")
+    still_open = []
+    closed: list[datetime] = []
+    for case in cases:
+        case_id, kind = case.text("case_id"), case.text("case_type", CASE_TYPES)
+        closed_at = case.optional_time("closed_at")
+        if closed_at is None:
+            still_open.append(f"{kind} {case_id} is still open ({case.text('status')})")
+        else:
+            closed.append(closed_at)
+    facts = [order.time("last_fact_at") for order in orders if order.text("order_id")]
+    last_closed, last_fact = max(closed, default=None), max(facts, default=None)
+    details: JSON = {"last_closed_at": iso(last_closed) if last_closed else None,
+                     "last_order_fact_at": iso(last_fact) if last_fact else None,
+                     "kept_from": None, "erase_after": None, "cases": len(cases),
+                     "orders": len(orders)}
+    if not cases and not orders:
+        outcome, rule = Retention.KEEP, "retention.nothing_held"
+        reasons: tuple[str, ...] = ("the customer has no case and no order",)
+    elif still_open:
+        outcome, rule = Retention.KEEP, "retention.open_case"
+        reasons = tuple(still_open)
+    else:
+        last = max(t for t in (last_closed, last_fact) if t is not None)
+        after = erase_after(last, days)
+        details.update(kept_from=iso(last), erase_after=iso(after))
+        held = []
+        if last_closed is not None:
+            held.append(f"all {len(cases)} case(s) closed, the last at {iso(last_closed)}")
+        if last_fact is not None:
+            held.append(f"the last fact of their {len(orders)} order(s) at {iso(last_fact)}")
+        kept = (f"{'; '.join(held)}; personal data is kept {days} days after "
+                f"{iso(last)}, to the end of {(after - timedelta(days=1)).date().isoformat()} "
+                "(UTC)")
+        if now >= after:
+            outcome, rule = Retention.ERASE, "retention.expired"
+            reasons = (f"{kept}: erased at {iso(now)}",)
+        else:
+            outcome, rule = Retention.KEEP, "retention.within"
+            reasons = (f"{kept}: not yet at {iso(now)}",)
+    return PolicyDecision(POLICY_ID, 2, copy_json(inputs), outcome, reasons, (rule,), details)
+
+
 @policy(POLICY_ID, 1)
 def personal_data_retention_v1(inputs: JSON) -> PolicyDecision:
     return decide(inputs, 1)
+
+
+@policy(POLICY_ID, 2)
+def personal_data_retention_v2(inputs: JSON) -> PolicyDecision:
+    return decide_v2(inputs)

@@ -384,9 +384,12 @@ def test_a_customer_whose_history_is_dated_in_the_future_can_still_be_erased(
     assert published["data"]["erased_at"] == NOW.isoformat()
 
 
-def test_the_scheduler_erases_a_customer_whose_history_is_dated_in_the_future(
+def test_the_scheduler_keeps_a_customer_whose_order_is_dated_in_the_future(
     app: Services,
 ) -> None:
+    """Retention counts from the last order fact too (``personal_data.retention`` v2): an
+    order dated 2150 keeps the customer until its own period has passed, then the erasure is
+    stamped when it happens."""
     from aftersales.bootstrap import scheduler_principal
     from scheduling.scheduler import Scheduler
 
@@ -394,14 +397,19 @@ def test_the_scheduler_erases_a_customer_whose_history_is_dated_in_the_future(
     future = datetime(2150, 3, 2, 10, tzinfo=UTC)
     ingest(app, order_placed("o-future", customer_id=closed.customer_id, at=future))
     app.privacy.retention_days = 30
-    now = datetime(2026, 4, 6, tzinfo=UTC)  # 30 days after the last case closed
-    [fired] = [f for f in Scheduler(app, scheduler_principal(app)).fire_due(now)
-               if f.case_type == "customer"]
+    scheduler = Scheduler(app, scheduler_principal(app))
+
+    def erased(now: datetime) -> list[Any]:
+        return [f for f in scheduler.fire_due(now) if f.case_type == "customer"]
+
+    assert erased(datetime(2026, 4, 6, tzinfo=UTC)) == []  # 30 days after the last case closed
+    now = datetime(2150, 4, 2, tzinfo=UTC)  # 30 days after the order dated in the future
+    [fired] = erased(now)
     assert fired.status == "erased"
     customer = load_history(app.store, fired.case_id)
-    decided, erased = customer.events[-2:]
-    assert decided.timestamp == erased.timestamp == future and erased.erased_at == now
-    assert customer.decisions[-1].inputs["now"] == now.isoformat()
+    decided, erasure = customer.events[-2:]
+    assert decided.timestamp == erasure.timestamp == erasure.erased_at == now
+    assert customer.decisions[-1].details["kept_from"] == future.isoformat()
 
 
 def test_an_erasure_stored_before_it_recorded_erased_at_still_loads(app: Services) -> None:
@@ -540,3 +548,43 @@ def test_retention_counts_a_resolved_complaint_nobody_closed(app: Services) -> N
     assert [f.related for f in fired] == [{"customer_id": "c-6"}]
     shown = app.reads.case(caller(app, "agent-1"), planted.complaint_id).to_json()
     assert set(personal_values(shown)) == {ERASED}
+
+
+def test_retention_erases_a_customer_with_orders_and_no_case(app: Services) -> None:
+    """Most buyers never open a case: their orders' unknown fields (a name, an address) are
+    erased the retention period after the last fact of their orders; a buyer whose order is
+    more recent is kept until theirs ends."""
+    from aftersales.bootstrap import scheduler_principal
+    from scheduling.scheduler import Scheduler
+    from tests.factories import order_paid, shipment
+
+    placed = order_placed("o-4", customer_id="c-4", buyer_name="PLANTED-c4-name")
+    ingest(app, placed, order_paid(placed),
+           shipment("o-4", "Delivered", T0 + timedelta(days=3)))  # 5 March, the last fact
+    ingest(app, order_placed("o-5", customer_id="c-5", at=T0 + timedelta(days=20),
+                             address="PLANTED-c5-address"))
+    app.privacy.retention_days = 30
+    scheduler = Scheduler(app, scheduler_principal(app))
+    erase_after = datetime(2026, 4, 5, tzinfo=UTC)  # kept through 4 April (5 March + 30)
+
+    def erased(now: datetime) -> list[Any]:
+        return [f for f in scheduler.fire_due(now) if f.case_type == "customer"]
+
+    def values(customer_id: str) -> list[str]:
+        exported = app.privacy.export(caller(app, ADMIN), customer_id, now=NOW)
+        return [p["value"] for p in exported["personal_data"]]
+
+    assert erased(erase_after - timedelta(microseconds=1)) == []
+    assert values("c-4") == ['{"buyer_name":"PLANTED-c4-name"}']
+    [fired] = erased(erase_after)
+    assert (fired.related, fired.due_at) == ({"customer_id": "c-4"}, erase_after)
+    assert values("c-4") == [ERASED]
+    assert "PLANTED-c5-address" in str(values("c-5"))
+    customer = load_history(app.store, fired.case_id)
+    [decision] = customer.decisions
+    assert (decision.policy_version, decision.inputs["cases"]) == (2, [])
+    assert [o["order_id"] for o in decision.inputs["orders"]] == ["o-4"]
+    assert [again.same_result_as(d) for d, again in rerun_decisions(app, customer)] == [True]
+    assert erased(datetime(2026, 4, 21, 23, tzinfo=UTC)) == []  # 22 March + 30 days kept
+    [later] = erased(datetime(2026, 4, 22, tzinfo=UTC))
+    assert later.related == {"customer_id": "c-5"}
