@@ -1,8 +1,9 @@
 """Data keys: one random AES-256 key per data subject, wrapped by a KEK, in their own table.
 
 ``personal_data_keys`` (in the store's database: the SQLite file or the PostgreSQL schema) holds
-one row per subject: ``subject`` (the opaque customer id), ``key_id`` (random, named by every
-ciphertext it sealed), ``kek_id`` (the KEK that wrapped it), ``wrapped`` and ``created_at``.
+one row per subject: ``subject`` (the opaque customer id, or an order's ``[order …]`` subject),
+``key_id`` (random, named by every ciphertext it sealed), ``kek_id`` (the KEK that wrapped it),
+``wrapped`` and ``created_at``.
 Erasing a subject deletes its row in the same transaction that records the erasure event, and
 leaves a row in ``personal_data_erasures`` (subject, when), so a missing key of an erased
 subject reads as ``[erased]`` while a key missing for any other reason is an error. On SQLite the
@@ -167,6 +168,11 @@ class Keyring:
         self.table.after_destroy()  # the old wrapped bytes out of the file (SQLite)
         total = self.table.counts()["keys"]
         return changed, total - changed
+
+    def holds(self, subject: str) -> bool:
+        """Whether the subject has a data key (an order's: only when a fact came before its
+        placement with unknown fields)."""
+        return self.table.current(subject) is not None
 
     def destroy(self, subjects: Sequence[str], at: datetime) -> Effect:
         """The work, run in the erasure's own transaction, that destroys the subjects' keys."""

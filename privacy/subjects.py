@@ -7,6 +7,11 @@ of their latest event) and ``personal_data_subjects_position`` (how far the log 
 Rows and position change in one transaction, so a crash or two readers at once leave the same
 index. The index only finds candidates; the application loads the aggregates and decides.
 
+A third table, ``personal_data_subject_links``, links the subject of an order
+(``order_subject_of``: the key the unknown fields of facts that came before its placement
+are sealed under) to the customer its placement names, so retention also proposes a customer whose
+only data key is such an order's.
+
 Reading works on the stored JSON (no decryption): opening events name their customer in clear
 (``customer_id`` is an opaque id, never personal data).
 """
@@ -23,12 +28,15 @@ from uuid import UUID
 import orjson
 from eventsourcing.persistence import ApplicationRecorder, IntegrityError, Notification
 
+from aftersales_core.domain.ids import order_subject_of
 from database.sql import Tx
 from privacy.keys import KEYS, KeyTable
 
 SUBJECTS = "personal_data_subjects"
 POSITION = "personal_data_subjects_position"
 REVIEWS = "personal_data_retention_reviews"
+LINKS = "personal_data_subject_links"
+PLACED = "aftersales.order.Placed"
 # v2: orders' later events move their rows too (retention counts from an order's last fact);
 # a new reader name reads the whole log again once, so rows an older index built catch up
 READER = "personal-data-subjects-v2"
@@ -78,6 +86,7 @@ class SubjectIndex:
             prefix = '"' + str(self.datastore.schema).replace('"', '""') + '".'
         self.rows, self.position_table = prefix + SUBJECTS, prefix + POSITION
         self.reviews, self.keys = prefix + REVIEWS, prefix + KEYS
+        self.links = prefix + LINKS
         try:
             self._create()
         except IntegrityError:  # PostgreSQL: another process created them at the same moment
@@ -99,6 +108,9 @@ class SubjectIndex:
                        "(reader TEXT PRIMARY KEY, position BIGINT NOT NULL)")
             tx.execute(f"CREATE TABLE IF NOT EXISTS {self.reviews} (subject TEXT PRIMARY KEY, "
                        "position BIGINT NOT NULL)")
+            tx.execute(f"CREATE TABLE IF NOT EXISTS {self.links} (subject TEXT PRIMARY KEY, "
+                       "customer TEXT NOT NULL)")
+            tx.execute(f"CREATE INDEX IF NOT EXISTS {LINKS}_customer ON {self.links} (customer)")
 
     def position(self) -> int:
         with self._tx(commit=False) as tx:
@@ -131,6 +143,10 @@ class SubjectIndex:
                 tx.execute(f"INSERT INTO {self.rows} (aggregate_id, subject, kind, last_at, "
                            "last_position) VALUES (?, ?, ?, ?, ?) ON CONFLICT (aggregate_id) DO "
                            "NOTHING", (aggregate_id, subject, kind, at, n.id))
+                if n.topic == PLACED:
+                    tx.execute(f"INSERT INTO {self.links} (subject, customer) VALUES (?, ?) "
+                               "ON CONFLICT (subject) DO NOTHING",
+                               (order_subject_of(UUID(aggregate_id)), subject))
             if case:
                 latest[aggregate_id] = (at, n.id)
         for aggregate_id, (at, position) in latest.items():
@@ -153,13 +169,16 @@ class SubjectIndex:
     def retention_candidates(self, cutoff: datetime, limit: int) -> list[Candidate]:
         """Subjects holding a data key whose cases and orders all last changed before
         ``cutoff`` and changed since their last review (the application decides whether the
-        cases are closed)."""
+        cases are closed). The data key may be the customer's or that of one of their orders
+        (facts that came before its placement)."""
         kinds = ", ".join(f"'{k}'" for k in DATED_KINDS)
         with self._tx(commit=False) as tx:
             rows = tx.rows(
                 f"SELECT s.subject, MAX(s.last_position) FROM {self.rows} s "
-                f"WHERE s.kind IN ({kinds}) AND EXISTS (SELECT 1 FROM {self.keys} k "
-                "WHERE k.subject = s.subject) GROUP BY s.subject "
+                f"WHERE s.kind IN ({kinds}) AND (EXISTS (SELECT 1 FROM {self.keys} k "
+                "WHERE k.subject = s.subject) OR EXISTS (SELECT 1 FROM "
+                f"{self.links} l JOIN {self.keys} k ON k.subject = l.subject "
+                "WHERE l.customer = s.subject)) GROUP BY s.subject "
                 "HAVING MAX(s.last_at) < ? AND MAX(s.last_position) > COALESCE("
                 f"(SELECT r.position FROM {self.reviews} r WHERE r.subject = s.subject), 0) "
                 "ORDER BY MAX(s.last_at), s.subject LIMIT ?",
@@ -184,6 +203,7 @@ class MemorySubjectIndex:
         self.recorder, self.keys = recorder, keys
         self.rows: dict[str, tuple[str, str, str | None, int]] = {}
         self.reviews: dict[str, int] = {}
+        self.links: dict[str, str] = {}  # order subject -> customer
 
     def catch_up(self) -> int:
         after = max((r[3] for r in self.rows.values()), default=0)
@@ -198,6 +218,8 @@ class MemorySubjectIndex:
             subject = state.get("customer_id") if kind is not None else None
             if isinstance(subject, str) and subject and aggregate_id not in self.rows:
                 self.rows[aggregate_id] = (subject, kind or "", at, n.id)
+                if n.topic == PLACED:
+                    self.links.setdefault(order_subject_of(UUID(aggregate_id)), subject)
             elif case and aggregate_id in self.rows:
                 subject, kind_found, _, _ = self.rows[aggregate_id]
                 self.rows[aggregate_id] = (subject, kind_found, at, n.id)
@@ -216,7 +238,10 @@ class MemorySubjectIndex:
         for subject, items in sorted(by_subject.items()):
             last_at = max((at or "" for at, _ in items))
             last = max(p for _, p in items)
-            if (self.keys.current(subject) is not None and last_at < utc_text(cutoff)
+            keyed = self.keys.current(subject) is not None or any(
+                self.keys.current(linked) is not None
+                for linked, customer in self.links.items() if customer == subject)
+            if (keyed and last_at < utc_text(cutoff)
                     and last > self.reviews.get(subject, 0)):
                 found.append(Candidate(subject, last))
         return found[:limit]

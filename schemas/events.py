@@ -69,7 +69,10 @@ class RedactedData(BaseModel):
 
     model_config = ConfigDict(title="RedactedPersonalData", extra="forbid")
     personal_data: Literal["redacted"]
-    subject: str
+    subject: str = Field(description=(
+        "whose it is: the customer id, or `[order <order aggregate id>]` for the unknown "
+        "fields of an upstream fact that came before its order's placement (the order's own "
+        "key, erased with the buyer the placement names)"))
 
 
 class RefundFacts(BaseModel):

@@ -28,7 +28,7 @@ from aftersales_core.application.unit_of_work import UnitOfWork
 from aftersales_core.decisions import PolicyDecision
 from aftersales_core.domain.actor import Actor
 from aftersales_core.domain.base import require_aware
-from aftersales_core.domain.ids import customer_aggregate_id
+from aftersales_core.domain.ids import customer_aggregate_id, order_subject, order_subject_of
 from aftersales_core.errors import UnknownCaseError
 from aftersales_core.outcomes import Retention
 from aftersales_core.personal import PersonalData
@@ -50,6 +50,7 @@ CLOSED = {
 class KeyShredder(Protocol):
     """The data keys (privacy/keys.py): destroyed in the erasure's own transaction."""
 
+    def holds(self, subject: str) -> bool: ...
     def destroy(self, subjects: Sequence[str], at: datetime) -> Effect: ...
     def after_destroy(self) -> None: ...
 
@@ -128,8 +129,11 @@ class PrivacyService:
     def _erase(self, actor: Actor, customer_id: str, reason: str, at: datetime,
                decision: PolicyDecision | None) -> Erasure:
         customer = self.store.customer(customer_id, at)
+        # the keys of the customer's orders that hold the unknown fields of facts that came
+        # before the placement named them go with the customer's own
+        held = [order_subject(o) for o in customer.orders if self.keys.holds(order_subject(o))]
         customer.erase_personal_data(actor, reason, at, decision)
-        self.work.commit(customer, effects=[self.keys.destroy([customer_id], at)])
+        self.work.commit(customer, effects=[self.keys.destroy([customer_id, *held], at)])
         self.keys.after_destroy()
         self.store.cache.clear()  # decoded personal data of this process leaves memory
         self.access.forget()
@@ -200,10 +204,12 @@ class PrivacyService:
         customer: dict[str, Any] | None = None
         for aggregate_id, kind in held:
             history = load_history(self.store, aggregate_id)
+            # an order's own subject: facts that came before its placement named the customer
+            subjects = {customer_id, order_subject_of(aggregate_id) if kind == "order" else ""}
             for event in history.events:
                 for name, value in vars(event).items():
                     for path, datum in personal_data_in(value, name):
-                        if datum.subject == customer_id:
+                        if datum.subject in subjects:
                             personal.append({
                                 "aggregate_id": str(aggregate_id), "kind": kind,
                                 "event": type(event).TOPIC, "version": event.originator_version,

@@ -38,6 +38,7 @@ from aftersales_core.domain.ids import (
     check_customer_id,
     check_merchant_id,
     order_aggregate_id,
+    order_subject,
     upstream_event_aggregate_id,
 )
 from aftersales_core.domain.order import Order, scan_kind
@@ -69,11 +70,14 @@ class UpstreamResult:
         }
 
 
-def buyers(customer_id: str | None, extra: str) -> str | PersonalData:
+def buyers(customer_id: str | None, extra: str, order_id: str) -> str | PersonalData:
     """The unknown fields a fact carried, as the personal data of the order's buyer (they may
-    name them, an address, a phone), erased with them; text while the buyer is not known yet (a
-    fact before the order's placement) or when there are none."""
-    return PersonalData(customer_id, extra) if extra and customer_id else extra
+    name them, an address, a phone), erased with them; while the buyer is not known yet (a fact
+    before the order's placement), the personal data of the order itself (``order_subject``:
+    linked to the buyer by the placement, erased with them); empty text when there are none."""
+    if not extra:
+        return extra
+    return PersonalData(customer_id or order_subject(order_id), extra)
 
 
 def held(order_id: str) -> str:
@@ -231,7 +235,7 @@ class UpstreamService:
                 placed_at=occurred_at,
                 merchant_id=merchant_id,
                 channel=channel,
-                extra=buyers(customer_id, extra),
+                extra=buyers(customer_id, extra, order_id),
                 by=actor.principal_id,
                 role=actor.role,
                 timestamp=max(occurred_at, order.modified_on),
@@ -282,7 +286,7 @@ class UpstreamService:
                 by=actor.principal_id,
                 role=actor.role,
                 timestamp=max(occurred_at, order.modified_on),
-                extra=buyers(order.customer_id, extra),
+                extra=buyers(order.customer_id, extra, order_id),
             )
             effects.append(f"paid {money}" if order.placed else
                            f"payment {payment_id} of {money}")
@@ -313,7 +317,7 @@ class UpstreamService:
                 by=actor.principal_id,
                 role=actor.role,
                 timestamp=max(occurred_at, order.modified_on),
-                extra=buyers(order.customer_id, extra),
+                extra=buyers(order.customer_id, extra, order_id),
             )
             effects.append("order cancelled")
             released = release_quota_use(self.store, order, effects)
@@ -376,7 +380,7 @@ class UpstreamService:
                 by=actor.principal_id,
                 role=actor.role,
                 timestamp=max(occurred_at, order.modified_on),
-                extra=buyers(order.customer_id, extra),
+                extra=buyers(order.customer_id, extra, order_id),
             )
             effects.append(f"{direction} shipment {shipment_id} {event_type}")
             if direction == "return":

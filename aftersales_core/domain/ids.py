@@ -70,6 +70,20 @@ def order_aggregate_id(order_id: str) -> UUID:
     return uuid5(NAMESPACE, f"order:{order_id}")
 
 
+def order_subject_of(aggregate_id: UUID) -> str:
+    """The data subject of an order whose buyer is not known yet: the unknown fields of an
+    upstream fact that came before the order's placement are sealed under a key of their own
+    (this subject), linked to the buyer when the placement names them, so the buyer's export
+    lists them and erasing the buyer destroys that key too. Named by the order's aggregate id
+    (the subject of its events on the wire) in square brackets, which no customer id can be
+    (``customer_id_problem``), so it never names a customer."""
+    return f"[order {aggregate_id}]"
+
+
+def order_subject(order_id: str) -> str:
+    return order_subject_of(order_aggregate_id(order_id))
+
+
 @lru_cache(maxsize=REMEMBERED)
 def customer_aggregate_id(customer_id: str) -> UUID:
     return uuid5(NAMESPACE, f"customer:{customer_id}")

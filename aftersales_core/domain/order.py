@@ -2,8 +2,9 @@
 decision can be re-derived from the store alone; each fact records who delivered it (``by``,
 the authenticated principal's id, and ``role``: domain/actor.py). The unknown fields a fact
 carried (``extra``, kept as upstream sent them: they may name the buyer, an address, a phone)
-are the buyer's personal data once the order's buyer is known: sealed under their key and
-erased with them. Also the ledgers against the
+are the buyer's personal data: sealed under their key and erased with them (before the
+placement names the buyer, under the order's own key, which the placement links to them:
+``order_subject``). Also the ledgers against the
 order: of refunds, which keeps cumulative refunds at or below what was paid, and of returned
 units, which keeps the units of each line in returns at or below what was ordered, even under
 concurrency."""

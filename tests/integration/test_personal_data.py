@@ -588,3 +588,66 @@ def test_retention_erases_a_customer_with_orders_and_no_case(app: Services) -> N
     assert erased(datetime(2026, 4, 21, 23, tzinfo=UTC)) == []  # 22 March + 30 days kept
     [later] = erased(datetime(2026, 4, 22, tzinfo=UTC))
     assert later.related == {"customer_id": "c-5"}
+
+
+def test_unknown_fields_of_a_fact_before_the_placement_are_the_buyers_once_placed(
+    app: Services, store_settings: Settings, request: pytest.FixtureRequest
+) -> None:
+    """A scan that comes before its order's placement (the inbound topics are not ordered with
+    each other) carries a buyer detail: it is sealed under the order's own key while the buyer
+    is not known, redacted on the topic and for redacted roles, listed in the buyer's export
+    once the placement names them, and erased with them."""
+    from aftersales_core.domain.ids import order_aggregate_id, order_subject
+    from tests.factories import shipment
+
+    pg = pg_of(request, store_settings)
+    marker = f"PLANTED-{uuid4().hex[:12]}-held"
+    scan = {**shipment("o-7", "InTransit", T0 + timedelta(hours=1)), "extra_pii": marker}
+    [held] = ingest(app, scan)
+    assert held.held
+    ingest(app, order_placed("o-7", customer_id="c-7", at=T0 + timedelta(hours=2)))
+    order_id = order_aggregate_id("o-7")
+    assert marker.encode() not in store_bytes(app, store_settings, pg)
+    published = [to_cloud_event(n) for n in app.store.recorder.select_notifications(1, 100_000)]
+    assert marker not in str(published)
+    [scanned] = [e for e in published if e["type"] == "aftersales.order.ShipmentScanned"]
+    assert scanned["data"]["extra"] == {"personal_data": "redacted",
+                                        "subject": order_subject("o-7")}
+    for name in ("analyst-1", "warehouse-1"):
+        assert marker not in str(app.reads.case(caller(app, name), order_id).to_json()), name
+    assert marker in str(app.reads.case(caller(app, "agent-1"), order_id).to_json())
+    exported = app.privacy.export(caller(app, "customer-c-7"), "c-7", NOW)
+    [datum] = exported["personal_data"]
+    assert (datum["kind"], datum["field"], datum["aggregate_id"]) == (
+        "order", "extra", str(order_id))
+    assert marker in datum["value"]
+
+    app.privacy.erase(caller(app, ADMIN), "c-7", "request DSR-10", NOW)
+
+    table: Any = app.privacy.keys.table  # type: ignore[attr-defined]
+    assert table.current(order_subject("o-7")) is None
+    assert table.erased_at(order_subject("o-7")) == NOW.isoformat()
+    shown = app.reads.case(caller(app, "agent-1"), order_id).to_json()
+    assert marker not in str(shown) and ERASED in str(shown)
+    after = app.privacy.export(caller(app, ADMIN), "c-7", NOW)
+    assert [p["value"] for p in after["personal_data"]] == [ERASED]
+
+
+def test_retention_erases_a_customer_whose_only_data_came_before_the_placement(
+    app: Services,
+) -> None:
+    from aftersales.bootstrap import scheduler_principal
+    from scheduling.scheduler import Scheduler
+    from tests.factories import shipment
+
+    scan = {**shipment("o-3", "Delivered", T0), "phone": "PLANTED-held-phone"}
+    ingest(app, scan, order_placed("o-3", customer_id="c-3", at=T0 + timedelta(hours=1)))
+    table: Any = app.privacy.keys.table  # type: ignore[attr-defined]
+    assert table.current("c-3") is None  # the placement carried nothing personal
+    app.privacy.retention_days = 30
+    scheduler = Scheduler(app, scheduler_principal(app))
+    [fired] = [f for f in scheduler.fire_due(datetime(2026, 4, 2, tzinfo=UTC))
+               if f.case_type == "customer"]
+    assert fired.related == {"customer_id": "c-3"}
+    exported = app.privacy.export(caller(app, ADMIN), "c-3", NOW)
+    assert [p["value"] for p in exported["personal_data"]] == [ERASED]

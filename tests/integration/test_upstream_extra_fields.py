@@ -2,7 +2,9 @@
 buyer, an address or a phone: once the order's buyer is known they are the buyer's personal
 data, sealed in the store, listed in the buyer's export, redacted on the case-events topic and
 ``[erased]`` with the buyer's key (SPEC §3.4). A fact before the order's placement (its buyer not
-known yet) keeps them as text. SQLite and PostgreSQL."""
+known yet) seals them under the order's own key, which the placement links to the buyer
+(tests/integration/test_personal_data.py follows them to the export and the erasure). SQLite and
+PostgreSQL."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ import pytest
 
 from aftersales.settings import Settings
 from aftersales_core.application.services import Services
-from aftersales_core.domain.ids import order_aggregate_id
+from aftersales_core.domain.ids import order_aggregate_id, order_subject
 from aftersales_core.domain.order import Order
 from aftersales_core.personal import ERASED, PersonalData
 from consumers.case_events import to_cloud_event
@@ -51,11 +53,14 @@ def test_unknown_fields_are_the_buyers_personal_data(
     assert phone not in str(app.privacy.export(caller(app, ADMIN), "c-x", NOW))
 
 
-def test_a_fact_before_the_placement_keeps_them_as_text(app: Services) -> None:
+def test_a_fact_before_the_placement_seals_them_under_the_orders_key(app: Services) -> None:
     placed = order_placed("o-early", customer_id="c-e")
     early = {**order_paid(placed), "gateway_note": "3ds ok"}
     ingest(app, early)  # the payment first: nobody's yet
     ingest(app, placed)
     [paid] = [e for e in app.store.events.get(order_aggregate_id("o-early"))
               if isinstance(e, Order.Paid)]
-    assert isinstance(paid.extra, str) and "3ds ok" in paid.extra
+    assert isinstance(paid.extra, PersonalData) and "3ds ok" in paid.extra.value
+    assert paid.extra.subject == order_subject("o-early")
+    raw = b"".join(n.state for n in app.store.recorder.select_notifications(1, 100_000))
+    assert b"3ds ok" not in raw
