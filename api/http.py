@@ -26,6 +26,7 @@ from server.keys import key_id_of
 from server.metrics import AUTH_FAILURES, LATENCY, RATE_LIMITED, REQUESTS, method_label
 from server.problems import MEDIA_TYPE, Problem
 from server.requests import runtime
+from server.runtime import Runtime
 
 log = logging.getLogger("aftersales.api.requests")
 JSON = "application/json"
@@ -40,8 +41,9 @@ async def caller(request: Request) -> Authenticated:
     """The authenticated caller (401 otherwise), within its rate limit (429 otherwise)."""
     rt = runtime(request)
     headers = request.headers.getlist("authorization")
-    failures = failure_bucket(request.client.host if request.client else "unknown", headers)
-    if rt.failure_rate.peek(failures):
+    client = request.client.host if request.client else "unknown"
+    now = datetime.now(UTC)
+    if await run_in_threadpool(failures_exhausted, rt, client, headers, now):
         RATE_LIMITED.labels("auth_failures").inc()
         raise Problem(429, "rate_limited", "too many failed authentications from this "
                       "address with this credential: slow down", headers={"Retry-After": "1"})
@@ -49,9 +51,9 @@ async def caller(request: Request) -> Authenticated:
         if len(headers) > 1:  # which one counts is for no proxy and no server to guess
             raise Unauthenticated("send one Authorization header, not several", "malformed")
         who = await run_in_threadpool(rt.auth.authenticate, headers[0] if headers else None,
-                                      datetime.now(UTC))
+                                      now)
     except Unauthenticated as failed:
-        rt.failure_rate.wait_needed(failures)
+        await run_in_threadpool(count_failure, rt, client, headers)
         AUTH_FAILURES.labels(failed.reason).inc()
         raise Problem(401, "unauthenticated", str(failed), headers={
             "WWW-Authenticate": 'Bearer realm="aftersales", error="invalid_token"'
@@ -65,17 +67,50 @@ async def caller(request: Request) -> Authenticated:
     return who
 
 
-def failure_bucket(client: str, headers: list[str]) -> tuple[str, str]:
-    """Whose failed authentications a request counts with: its address and the API key id it
-    presents (any other credential, or none, shares the address's bucket). Behind a proxy every
-    caller has the proxy's address: one client sending a wrong or revoked key slows only that
-    key, never the other keys sent through the same address."""
+def presented_key_id(headers: list[str]) -> str | None:
+    """The key id of the one well-formed API key the request sends (None for any other
+    credential, none, or several Authorization headers), whether or not it exists."""
     if len(headers) == 1:
         _, _, token = headers[0].strip().partition(" ")
-        key_id = key_id_of(token.strip())
-        if key_id is not None:
-            return client, f"key:{key_id}"
-    return client, "other"
+        return key_id_of(token.strip())
+    return None
+
+
+def failure_bucket(client: str, known_key_id: str | None) -> tuple[str, str]:
+    """Whose failed authentications a request counts with: its address and the API key id it
+    presents when a stored key has that id (revoked and expired ones included); any other
+    credential, a key id no key has, or none, shares the address's bucket. So behind a proxy
+    every caller has the proxy's address, one client sending a wrong or revoked key slows
+    only that key (and a correct secret passes even then: ``failures_exhausted``), and one
+    sending made-up key ids is limited by its address and adds no bucket per id."""
+    return (client, "other") if known_key_id is None else (client, f"key:{known_key_id}")
+
+
+def count_failure(rt: Runtime, client: str, headers: list[str]) -> None:
+    """Take a token from the failed authentication's bucket (``failure_bucket``)."""
+    key_id = presented_key_id(headers)
+    known = key_id is not None and rt.keys.exists(key_id)
+    rt.failure_rate.wait_needed(failure_bucket(client, key_id if known else None))
+
+
+def failures_exhausted(rt: Runtime, client: str, headers: list[str], now: datetime) -> bool:
+    """Whether the request is answered 429 before it is authenticated: its failure bucket
+    (``failure_bucket``) has no token left, unless it sends a stored key's id with that key's
+    right secret (failures on a key id, which is no secret, never lock out its holder). Only a
+    request that meets an empty bucket costs a look-up here; nothing here adds a bucket."""
+    address = failure_bucket(client, None)
+    key_id = presented_key_id(headers)
+    if key_id is None:
+        return bool(rt.failure_rate.peek(address))
+    own = failure_bucket(client, key_id)
+    if not rt.failure_rate.peek(address) and not rt.failure_rate.peek(own):
+        return False
+    if not rt.keys.exists(key_id):  # a made-up id: the address's bucket
+        return bool(rt.failure_rate.peek(address))
+    if not rt.failure_rate.peek(own):
+        return False
+    _, _, token = headers[0].strip().partition(" ")
+    return not rt.keys.accepts(token.strip(), now)
 
 
 def is_json_media(content_type: str) -> bool:

@@ -139,6 +139,18 @@ class ApiKeys(StoreTable):
                            (key_id,))
         return ApiKey(*rows[0]) if rows else None
 
+    def exists(self, key_id: str) -> bool:
+        """Whether a key (active, revoked or expired) has this id."""
+        return self.get(key_id) is not None
+
+    def accepts(self, token: str, now: datetime) -> bool:
+        """Whether the token is an active key (``verify`` without the reason)."""
+        try:
+            self.verify(token, now)
+        except KeyRefused:
+            return False
+        return True
+
     def listing(self, principal_id: UUID | None = None) -> list[ApiKey]:
         where, params = ("", ()) if principal_id is None else (
             " WHERE principal_id = ?", (str(principal_id),))

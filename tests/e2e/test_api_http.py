@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import secrets
 import signal
 import socket
 import time
@@ -237,7 +238,8 @@ def test_a_principal_over_its_rate_gets_429_and_others_are_unaffected(tmp_path: 
 
 def test_failed_authentications_slow_only_the_credential_that_fails(tmp_path: Path) -> None:
     """Behind a proxy every caller has one address: a client sending a wrong key is slowed
-    (429), the keys others send through the same address are not."""
+    (429), the keys others send through the same address are not, nor is the right secret of
+    the key whose id the failures named (a key id is no secret)."""
     server = make_server(tmp_path, "sqlite", {"AFTERSALES_API_AUTH_FAILURE_RATE": "1"})
     server.start()
     try:
@@ -249,11 +251,35 @@ def test_failed_authentications_slow_only_the_credential_that_fails(tmp_path: Pa
         assert statuses[:4] == [401] * 4 and statuses[-1] == 429
         with server.client("agent-2") as other:
             assert other.get("/v1/me").status_code == 200
-        with server.client("agent-1") as holder:  # the key the failures named: slowed too
-            assert holder.get("/v1/me").status_code == 429
+        with server.client("agent-1") as holder:  # the key the failures named: its holder
+            assert holder.get("/v1/me").status_code == 200
+        with httpx.Client(base_url=server.url,
+                          headers={"Authorization": f"Bearer {wrong}"}) as attacker:
+            assert attacker.get("/v1/me").status_code == 429  # still slowed
         with httpx.Client(base_url=server.url,
                           headers={"Authorization": "Bearer junk"}) as junk:
-            assert junk.get("/v1/me").status_code == 401  # its own bucket
+            assert junk.get("/v1/me").status_code == 401  # the address's bucket
+    finally:
+        server.stop()
+
+
+def test_made_up_key_ids_share_the_addresss_bucket(tmp_path: Path) -> None:
+    """A fresh made-up key id per request is limited by the address (the ids get no bucket of
+    their own); a stored key sent through that address still authenticates."""
+    server = make_server(tmp_path, "sqlite", {"AFTERSALES_API_AUTH_FAILURE_RATE": "1"})
+    server.start()
+    try:
+        statuses = []
+        with httpx.Client(base_url=server.url) as attacker:
+            for _ in range(8):
+                made_up = f"ask_{secrets.token_hex(8)}_{secrets.token_urlsafe(32)}"
+                statuses.append(attacker.get("/v1/me", headers={
+                    "Authorization": f"Bearer {made_up}"}).status_code)
+            assert attacker.get("/v1/me", headers={  # other credentials: the same bucket
+                "Authorization": "Bearer junk"}).status_code == 429
+        assert statuses[:4] == [401] * 4 and statuses[-1] == 429
+        with server.client("agent-2") as other:
+            assert other.get("/v1/me").status_code == 200
     finally:
         server.stop()
 
