@@ -18,6 +18,7 @@ from aftersales_core.policies.access_matrix import (
     ACCESS_V3,
     ACCESS_V4,
     ACCESS_V5,
+    ACCESS_V6,
     Condition,
     Matrix,
     Rule,
@@ -115,7 +116,7 @@ def decide(inputs: JSON, matrix: Matrix, version: int) -> PolicyDecision:
     return decision(Permission.DENY)
 
 
-def roles_for(operation: str, matrix: Matrix = ACCESS_V5) -> list[str]:
+def roles_for(operation: str, matrix: Matrix = ACCESS_V6) -> list[str]:
     """The roles that may do an operation on some condition (for messages and tests)."""
     return list(dict.fromkeys(rule.role for rule in matrix.operations.get(operation, ())))
 
@@ -154,3 +155,10 @@ def access_v5(inputs: JSON) -> PolicyDecision:
     request on it sets none of the fields only staff set, and they do not resolve their own
     return (access_matrix.OPERATIONS_V5)."""
     return decide(inputs, ACCESS_V5, 5)
+
+
+@policy(POLICY_ID, 6)
+def access_v6(inputs: JSON) -> PolicyDecision:
+    """v6: v5, and the payments role queries no projection: it issues, settles and records the
+    failure of refunds and reads cases redacted, nothing else (access_matrix.OPERATIONS_V6)."""
+    return decide(inputs, ACCESS_V6, 6)

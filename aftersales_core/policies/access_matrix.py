@@ -232,3 +232,14 @@ OPERATIONS_V5: Mapping[str, tuple[Rule, ...]] = MappingProxyType({
                             Rule(SUPERVISOR, ("not_beneficiary",))),
 })
 ACCESS_V5 = Matrix(version=5, conditions=CONDITIONS_V4, operations=OPERATIONS_V5)
+
+# v6: the payment provider issues, settles and records the failure of refunds, and reads cases
+# with personal data redacted (SECURITY.md: payments may do nothing else); v5 also let it query
+# every projection (every case of every customer, every decision's inputs), which no document
+# gives it.
+OPERATIONS_V6: Mapping[str, tuple[Rule, ...]] = MappingProxyType({
+    **OPERATIONS_V5,
+    "QueryProjection": tuple(rule for rule in OPERATIONS_V5["QueryProjection"]
+                             if rule.role != "payments"),
+})
+ACCESS_V6 = Matrix(version=6, conditions=CONDITIONS_V4, operations=OPERATIONS_V6)

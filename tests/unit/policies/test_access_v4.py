@@ -20,7 +20,7 @@ def decide(operation: str, roles: tuple[str, ...], version: int = 4, **facts: An
 
 
 def test_v4_was_followed_by_v5() -> None:
-    assert current_version("access") == 5  # v5: staff who are the buyer (test_access_v5)
+    assert current_version("access") >= 5  # v5: staff who are the buyer (test_access_v5)
 
 
 def test_only_auditors_and_administrators_list_erasures() -> None:
