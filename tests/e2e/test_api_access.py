@@ -117,7 +117,7 @@ def test_bola_sweep_another_customers_ids_read_as_ids_that_do_not_exist(
     missing_case, missing_order = str(uuid.uuid4()), "o-nope"
     with api.client("customer-c-2") as other:
         for case in (world.return_case, world.refund_case, world.complaint_case):
-            for template, _ in READS[:5]:
+            for template in list(READS)[:5]:  # the case routes
                 _same(other.get(template.format(case=case)),
                       other.get(template.format(case=missing_case)), case, missing_case)
             for name, *_ in REFUSALS:
