@@ -24,10 +24,11 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 
 from aftersales_core import policies
-from aftersales_core.application.store import Store, fold, unknown_case
+from aftersales_core.application.store import Store, fold, unknown_case, unknown_order
 from aftersales_core.decisions import PolicyDecision
 from aftersales_core.domain.actor import Actor
 from aftersales_core.domain.complaints import ComplaintCase
+from aftersales_core.domain.order import Order
 from aftersales_core.domain.principals import Principal
 from aftersales_core.domain.refunds import RefundCase
 from aftersales_core.domain.returns import ReturnCase
@@ -36,6 +37,7 @@ from aftersales_core.errors import (
     NotAuthorisedError,
     PreconditionFailedError,
     UnknownCaseError,
+    UnknownOrderError,
 )
 from aftersales_core.outcomes import Permission
 from aftersales_core.policies.access import roles_for
@@ -215,7 +217,8 @@ class Access:
         principal = self.may_try(caller, operation, case_id)
         aggregate = self.store.load_any(case_id)
         if not isinstance(aggregate, CASE_TYPES):
-            raise unknown_case(case_id)
+            raise self.absent(caller, principal, operation, lambda: unknown_case(case_id),
+                              case_id=case_id, facts={"case_id": str(case_id)})
         if not isinstance(aggregate, cls):
             # another kind of case: the operation's rules (a refund's threshold, who asked for
             # it) are not judged on its facts; the caller is told what it is when it may read
@@ -238,6 +241,40 @@ class Access:
                 f"case {case_id} is at version {aggregate.version}, not {expected.version}: "
                 "it changed since you read it; read it again and decide anew")
         return grant, aggregate
+
+    def absent(
+        self,
+        caller: Caller,
+        principal: Principal | None,
+        operation: str,
+        hidden: Callable[[], DomainError],
+        *,
+        case_id: UUID | None = None,
+        facts: dict[str, Any] | None = None,
+    ) -> DomainError:
+        """The "not found" to raise for a case or order that does not exist, after the work one
+        of someone else's gets: the operation decided on the facts of an object of no
+        customer, and the denial logged when the matrix hides it (a customer's). A customer
+        asking about another customer's case or order is answered after that same decision
+        and denial record, so not even the time it takes tells the two apart."""
+        principal = principal or self.principal(caller, operation)
+        decision = self.decision(caller, principal, operation,
+                                 {**(facts or {}), "customer_id": None})
+        details = decision.details
+        if Permission(decision.outcome) is Permission.DENY and details["hide"]:
+            self._log(caller, principal, operation, case_id, details["rule"],
+                      list(decision.reasons), decision.inputs)
+        return hidden()
+
+    def placed_order(self, caller: Caller, principal: Principal, operation: str,
+                     order_id: str, facts: dict[str, Any] | None = None) -> Order:
+        """The placed order a command names; one that does not exist (or is not placed) is
+        "not found" after the work another customer's order gets (``absent``)."""
+        try:
+            return self.store.placed_order(order_id)
+        except UnknownOrderError:
+            raise self.absent(caller, principal, operation, lambda: unknown_order(order_id),
+                              facts={"order_id": order_id, **(facts or {})}) from None
 
     def refuse(
         self, caller: Caller, principal: Principal, operation: str, rule: str, reason: str

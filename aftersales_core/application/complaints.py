@@ -69,7 +69,8 @@ class ComplaintService:
         names the fields of the command only staff may set (a customer's carrying one is
         denied)."""
         principal = self.access.may_try(caller, "FileComplaint")
-        order = self.store.placed_order(order_id) if order_id else None
+        order = self.access.placed_order(caller, principal, "FileComplaint", order_id, {
+            "staff_fields": list(staff_fields)}) if order_id else None
         subject = customer_id or (order.customer_id if order else None) or principal.customer_id
         facts = {"customer_id": order.customer_id if order else subject, "order_id": order_id,
                  "staff_fields": list(staff_fields)}

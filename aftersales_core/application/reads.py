@@ -54,8 +54,10 @@ class ReadService:
         elif isinstance(aggregate, Order):
             facts = {"case_id": str(case_id), "case_type": "order",
                      "customer_id": aggregate.customer_id}
-        else:
-            raise unknown_case(case_id)
+        else:  # nothing, or no case nor order: what another customer's case gets
+            raise self.access.absent(caller, principal, operation,
+                                     lambda: unknown_case(case_id), case_id=case_id,
+                                     facts={"case_id": str(case_id)})
         grant = self.access.require(caller, operation, facts, case_id=case_id,
                                     hidden=lambda: unknown_case(case_id), principal=principal)
         return load_history(self.store, case_id, as_of, view=grant.view)

@@ -77,7 +77,7 @@ class RefundService:
             raise InvalidCommandError("lines, amount or goodwill: a refund request names what "
                                       "to refund (lines of the order, an amount, or a "
                                       "goodwill amount)")
-        order = self.store.placed_order(order_id)
+        order = self.access.placed_order(caller, principal, "RequestRefund", order_id)
         grant = self.access.require(
             caller,
             "RequestRefund",

@@ -112,7 +112,8 @@ class ReturnService:
         set (a customer's request carrying one is denied)."""
         require_aware(at)
         principal = self.access.may_try(caller, "RequestReturn")
-        order = self.store.placed_order(order_id)
+        order = self.access.placed_order(caller, principal, "RequestReturn", order_id, {
+            "staff_fields": list(staff_fields)})
         assert order.customer_id is not None
         grant = self.access.require(
             caller,
