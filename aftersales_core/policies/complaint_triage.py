@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from types import MappingProxyType
 
 from aftersales_core.decisions import JSON, PolicyDecision, copy_json
@@ -19,7 +19,12 @@ from aftersales_core.policies.calendar import MARKET_ZONES, BuyerZone, buyer_zon
 from aftersales_core.policies.findings import Findings
 from aftersales_core.policies.reading import Reader, iso
 from aftersales_core.policies.registry import policy
-from aftersales_core.policies.service_levels import NoOpenHoursError, ServiceLevels
+from aftersales_core.policies.service_levels import (
+    NoOpenHoursError,
+    Resolution,
+    ServiceLevels,
+    no_open_hours_words,
+)
 from aftersales_core.policies.vocabulary import COMPLAINT_CATEGORIES, COMPLAINT_CHANNELS
 
 POLICY_ID = "complaint.triage"
@@ -134,16 +139,18 @@ def _with_service_levels(read: Reader, priority: str, settings: TriageSettings,
     filed_at, market = read.time("filed_at"), read.optional_market()
     hours, why = levels.first_response(priority, channel)
     resolution = levels.resolution_hours[priority]
-    clock = levels.clock_words(market)
     where = _zone(read, settings, market) if isinstance(settings, TriageSettingsV3) else None
     try:
-        first_due = levels.due(filed_at, hours, market)
-        counted = None if where is None else levels.resolution_due(filed_at, resolution,
-                                                                    market, where)
-        resolution_due = levels.due(filed_at, resolution, market) if counted is None \
-            else counted.due
+        first_due, counted, resolution_due = _targets(levels, filed_at, hours, resolution,
+                                                      market, where)
     except NoOpenHoursError as error:
-        raise read.error("filed_at", str(error)) from None
+        # a calendar without open hours (stored before ``policy set`` refused one) never
+        # refuses the buyer's complaint: its targets run around the clock, and the reasons say so
+        findings.note("triage.clock", no_open_hours_words(error))
+        levels = levels.around_the_clock()
+        first_due, counted, resolution_due = _targets(levels, filed_at, hours, resolution,
+                                                      market, where)
+    clock = levels.clock_words(market)
     findings.note("triage.first_response", f"first response within {why}, in {clock}, by "
                                            f"{iso(first_due)}")
     said = f"resolution within {resolution} hours for {priority}, in {clock}" \
@@ -163,6 +170,18 @@ def _with_service_levels(read: Reader, priority: str, settings: TriageSettings,
     }
     return PolicyDecision(POLICY_ID, version, copy_json(dict(read.inputs)), priority,
                           findings.reasons, findings.rules, details)
+
+
+def _targets(levels: ServiceLevels, filed_at: datetime, hours: int, resolution: int,
+             market: str | None,
+             where: BuyerZone | None) -> tuple[datetime, Resolution | None, datetime]:
+    """The first response due time, the counted resolution target (v3) and its due time."""
+    first_due = levels.due(filed_at, hours, market)
+    counted = None if where is None else levels.resolution_due(filed_at, resolution, market,
+                                                                where)
+    resolution_due = levels.due(filed_at, resolution, market) if counted is None \
+        else counted.due
+    return first_due, counted, resolution_due
 
 
 @policy(POLICY_ID, 1, settings=SETTINGS_V1)

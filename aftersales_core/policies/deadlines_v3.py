@@ -16,6 +16,7 @@ What changed from v2 (``deadlines.py``, still registered for re-runs):
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from aftersales_core.decisions import JSON, PolicyDecision, copy_json
@@ -35,7 +36,7 @@ from aftersales_core.policies.findings import Findings
 from aftersales_core.policies.reading import Reader, iso
 from aftersales_core.policies.registry import policy
 from aftersales_core.policies.return_eligibility_v3_settings import RefundTerm
-from aftersales_core.policies.service_levels import NoOpenHoursError, Pause
+from aftersales_core.policies.service_levels import NoOpenHoursError, Pause, no_open_hours_words
 from aftersales_core.policies.vocabulary import (
     CN_MARKET,
     COMPLAINT_CHANNELS,
@@ -263,24 +264,35 @@ def _order(read: Reader, plan: Plan, s: DeadlineSettingsV3, kind: str) -> None:
              f"deadline.{kind}", basis)
 
 
+def _plan(read: Reader, case_type: str, settings: DeadlineSettingsV3, hold: HoldRule,
+          v5: bool, findings: Findings, planned: list[JSON]) -> None:
+    for item in read.items("wanted"):
+        plan = Plan(item.text("name"), item.time("since"), findings, planned)
+        if case_type == "order":
+            _order(read, plan, settings, item.text("kind", WATCHDOG_KINDS))
+        elif case_type == "return":
+            _return(read, plan, settings, hold)
+        elif case_type == "complaint":
+            _complaint(read, plan, settings, v5)
+        else:
+            _refund(read, plan, settings, own_due=v5)
+
+
 def decide(inputs: JSON, settings: DeadlineSettingsV3, version: int,
            hold: HoldRule = later_of_the_two, v5: bool = False) -> PolicyDecision:
     read = Reader(POLICY_ID, inputs)
     case_type = read.text("case_type", CASE_TYPES)
     findings, planned = Findings(), list[JSON]()
     try:
-        for item in read.items("wanted"):
-            plan = Plan(item.text("name"), item.time("since"), findings, planned)
-            if case_type == "order":
-                _order(read, plan, settings, item.text("kind", WATCHDOG_KINDS))
-            elif case_type == "return":
-                _return(read, plan, settings, hold)
-            elif case_type == "complaint":
-                _complaint(read, plan, settings, v5)
-            else:
-                _refund(read, plan, settings, own_due=v5)
+        _plan(read, case_type, settings, hold, v5, findings, planned)
     except NoOpenHoursError as error:
-        raise read.error("wanted", str(error)) from None
+        # a desk calendar without open hours (a book stored before ``policy set`` refused
+        # one) never leaves a case without its deadlines: they run around the clock
+        findings, planned = Findings(), list[JSON]()
+        findings.note("deadline.clock", no_open_hours_words(error))
+        levels = settings.service_levels.around_the_clock()
+        _plan(read, case_type, replace(settings, service_levels=levels), hold, v5, findings,
+              planned)
     if not findings.reasons:
         findings.note("deadline.none", "no deadline was asked for")
     details: JSON = {"deadlines": planned}

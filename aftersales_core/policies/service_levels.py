@@ -16,7 +16,7 @@ clock: every moment comes in as an argument.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from types import MappingProxyType
 from typing import Literal
@@ -35,11 +35,21 @@ from aftersales_core.policies.markets import for_market
 Clock = Literal["calendar", "business"]
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 MAX_DAYS_SEARCHED = 3 * 366  # a target further away than this is a calendar without open hours
+#: the most days in a row a book's desk calendar may be shut (``policy set`` refuses more): well
+#: within ``MAX_DAYS_SEARCHED``, so that public holidays next to closed days do not use it up
+LONGEST_CLOSURE = 366
 Pause = tuple[datetime, datetime]
 
 
 class NoOpenHoursError(ValueError):
     pass
+
+
+def no_open_hours_words(error: NoOpenHoursError) -> str:
+    """Why a target ran in hours around the clock: the desk calendar (a book set before such
+    calendars were refused) has no open hours to count it in. A complaint is never refused
+    for its merchant's calendar: its targets run on the calendar clock instead."""
+    return f"{error}: the targets run in hours around the clock instead"
 
 
 def whole_days(hours: int) -> int | None:
@@ -192,6 +202,11 @@ class ServiceLevels:
         if on_channel is not None and on_channel < hours:
             return on_channel, f"{on_channel} hours on the {channel} channel"
         return hours, f"{hours} hours for {priority}"
+
+    def around_the_clock(self) -> ServiceLevels:
+        """The same targets on the calendar clock: what a desk calendar without open hours
+        falls back to (``NoOpenHoursError``), so that no complaint is lost for it."""
+        return replace(self, clock="calendar")
 
     def clock_words(self, market: str | None) -> str:
         if self.clock == "calendar":

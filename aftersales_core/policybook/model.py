@@ -10,16 +10,26 @@ lost a digit already.
 
 from __future__ import annotations
 
-from datetime import date, time
+from datetime import date, time, timedelta
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    model_validator,
+)
 
 from aftersales_core.money import Money
+from aftersales_core.policies.service_levels import LONGEST_CLOSURE
 from aftersales_core.policybook.fields import (
     ESCALATION_LEVELS,
     PRIORITIES,
+    STORED,
+    WEEKDAYS,
     CategoryName,
     Channel,
     Country,
@@ -192,7 +202,7 @@ class Calendar(Part):
     open: list[date] = Field(default_factory=list, description="extra working days")
 
     @model_validator(mode="after")
-    def _check(self) -> Calendar:
+    def _check(self, info: ValidationInfo) -> Calendar:
         if self.working_days is not None:
             if not self.working_days:
                 raise ValueError("working_days must name at least one day")
@@ -202,12 +212,46 @@ class Calendar(Part):
         for day in (*self.closed, *self.open):
             if not 2000 <= day.year <= 2100:
                 raise ValueError(f"{day.isoformat()} is not a year from 2000 to 2100")
+        if not (info.context or {}).get(STORED):  # a stored version loads as it was set
+            _opens_often_enough(self)
         return self
 
     @property
     def opening(self) -> tuple[time, time]:
         start, end = self.hours.split("-")
         return time.fromisoformat(start), time.fromisoformat(end)
+
+
+def _opens_often_enough(calendar: Calendar) -> None:
+    """Refuse closed days that, with the days off of the working week, keep the desk shut
+    for more than ``LONGEST_CLOSURE`` days in a row: business-hours targets are looked for
+    within ``MAX_DAYS_SEARCHED`` days, and a desk that never opens in them has no time to
+    count a complaint's targets in (a complaint is never refused for it: its targets run
+    around the clock; service_levels.py)."""
+    closed, opened = set(calendar.closed), set(calendar.open)
+    week = set(calendar.working_days) if calendar.working_days is not None else set(WEEKDAYS)
+
+    def shut(day: date) -> bool:
+        return day not in opened and (day in closed or WEEKDAYS[day.weekday()] not in week)
+
+    seen: set[date] = set()
+    for day in sorted(closed):
+        if day in seen:
+            continue
+        first = day
+        while shut(first - timedelta(days=1)):
+            first -= timedelta(days=1)
+        last = day
+        while shut(last + timedelta(days=1)):
+            last += timedelta(days=1)
+            seen.add(last)
+        length = (last - first).days + 1
+        if length > LONGEST_CLOSURE:
+            raise ValueError(
+                f"closed: the desk would be shut {length} days in a row, {first.isoformat()} "
+                f"to {last.isoformat()} (closed days with the days off of its working week); "
+                f"it must open at least once in every {LONGEST_CLOSURE} days, or complaint "
+                f"targets in business hours could not be counted")
 
 
 class Calendars(Part):

@@ -139,3 +139,35 @@ def test_a_complaint_on_an_order_is_due_by_the_end_of_the_day_in_the_buyers_zone
     local_day = (T0 + timedelta(days=5, hours=7)).astimezone(ZoneInfo("America/Los_Angeles"))
     assert due == datetime.combine(local_day.date() + timedelta(days=7), time.max,
                                    tzinfo=ZoneInfo("America/Los_Angeles"))
+
+
+def _never_open() -> Any:
+    """A stored book (set before such calendars were refused) whose desk is closed for
+    1,200 days from 2026-11-01, on business hours."""
+    from datetime import date
+
+    from aftersales_core.policybook.documents import validate
+    from tests.unit.policybook.books import document
+    closed = [str(date(2026, 11, 1) + timedelta(days=n)) for n in range(1200)]
+    return validate(document(**{"complaints.clock": "business",
+                                "calendars.default.closed": closed}), stored=True)
+
+
+def test_a_desk_calendar_without_open_hours_never_refuses_a_complaint() -> None:
+    stored = _never_open()
+    inputs = triage(filed_at="2026-11-30T09:00:00+00:00")
+    decision = evaluate("complaint.triage", inputs, 3, triage_v3(stored))
+    assert decision.details["clock"] == "calendar"  # the targets run around the clock
+    assert decision.details["first_response_due"] == "2026-12-01T09:00:00+00:00"
+    assert any("no open hours" in reason and "around the clock" in reason
+               for reason in decision.reasons)
+    assert "triage.clock" in decision.rules
+    inputs = {"case_type": "complaint", "channel": "email", "escalations": [],
+              "priority": "P3", "market": "GB", "opened_at": "2026-11-30T09:00:00+00:00",
+              "wanted": [{"name": n, "since": "2026-11-30T09:00:00+00:00"}
+                         for n in ("first_response", "resolution")],
+              "pauses": [], "waiting_since": None, "buyer_timezone": None}
+    planned = evaluate("deadlines", inputs, 5, deadlines_v3_settings(stored))
+    first, _resolution = planned.details["deadlines"]
+    assert first["due_at"] == "2026-12-01T09:00:00+00:00"
+    assert "deadline.clock" in planned.rules

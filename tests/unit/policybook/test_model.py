@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -74,6 +75,14 @@ def test_a_threshold_for_a_currency_not_sold_in_is_fine() -> None:
     ("calendars.default.working_days", ["mon", "funday"], "working_days"),
     ("calendars.default.closed", ["0001-01-01"], "2000 to 2100"),
     ("calendars.default.closed", ["9999-12-31"], "2000 to 2100"),
+    # closed days leaving the desk shut for more than a year: no open hour to count
+    # complaint targets in (every complaint of the merchant used to be refused)
+    ("calendars.default.closed", [str(date(2027, 1, 1) + timedelta(days=n)) for n in range(367)],
+     "closed: the desk would be shut 367 days in a row, 2027-01-01 to 2028-01-02"),
+    ("calendars.markets.GB", {"working_days": ["mon"],  # every Monday of 2027 closed
+                              "closed": [str(date(2027, 1, 4) + timedelta(weeks=n))
+                                         for n in range(52)]},
+     "markets.GB: closed: the desk would be shut 370 days in a row, 2026-12-29 to 2028-01-02"),
     ("calendars.markets.CN", {"zone": "Mars/Olympus"}, "not an IANA time zone"),
     ("calendars.markets.CN", {"zone": "../../etc/passwd"}, "not an IANA time zone"),
     ("buyer_zones.DE", "Europe/Atlantis", "not an IANA time zone"),
@@ -88,6 +97,14 @@ def test_a_bad_field_is_refused_naming_its_path(path: str, value: Any, match: st
     message = str(error.value)
     assert path.split(".")[0] in message
     assert re.search(match, message), message
+
+
+def test_a_desk_shut_for_a_year_is_accepted_and_a_stored_longer_closure_still_loads() -> None:
+    year = [str(date(2027, 1, 1) + timedelta(days=n)) for n in range(366)]
+    assert validate(document(**{"calendars.default.closed": year}))
+    longer = document(**{"calendars.default.closed": [*year, "2028-01-02"]})
+    # a version stored before such calendars were refused loads as it was set
+    assert validate(longer, stored=True).calendars.default.closed[-1] == date(2028, 1, 2)
 
 
 def test_every_bad_field_is_named_at_once() -> None:
