@@ -24,7 +24,7 @@ TREND_COLUMNS = ["carrier", "week", "on_time", "normal_low", "normal_high", "fla
 
 
 def _median(values: list[float], scale: float = 1.0) -> float | None:
-    return None if not values else round(median(values) / scale, 2)
+    return None if not values else float(median(values) / scale)
 
 
 def parcels(db: ReadDatabase, since: str | None, market: str | None) -> list[dict[str, Any]]:

@@ -96,7 +96,7 @@ def drivers(rows: list[dict[str, Any]]) -> View:
             "resolution_h_p90": percentile(resolved, 0.9),
             "reopened": Rate(sum(1 for r in ever_resolved if r["reopened"]),
                              len(ever_resolved)),
-            "satisfaction_mean": None if not scores else round(fmean(scores), 2),
+            "satisfaction_mean": None if not scores else fmean(scores),
             "rated": len(scores)})
     return View("drivers", "Complaint drivers (category x channel)", out,
                 columns=["category", "channel", "share_of_complaints", "complaints",
@@ -118,7 +118,7 @@ def paths(rows: list[dict[str, Any]]) -> View:
         scores = [r["satisfaction"] for r in items if r["satisfaction"] is not None]
         ever_resolved = [r for r in items if r["resolved_at"] or r["reopened"]]
         out.append({"resolution_path": name, "complaints": len(items), "rated": len(scores),
-                    "satisfaction_mean": None if not scores else round(fmean(scores), 2),
+                    "satisfaction_mean": None if not scores else fmean(scores),
                     "satisfied_4_or_5": Rate(sum(1 for s in scores if s >= 4), len(scores)),
                     "reopened": Rate(sum(1 for r in ever_resolved if r["reopened"]),
                                      len(ever_resolved))})

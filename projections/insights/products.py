@@ -116,7 +116,7 @@ def _rank(q: float | None) -> float:
 
 
 def _share(rate: Rate) -> float | None:
-    return None if not rate.n else round(100.0 * rate.k / rate.n, 2)
+    return None if not rate.n else 100.0 * rate.k / rate.n
 
 
 def alert_view(items: list[Assessment], stored: list[dict[str, Any]] | None = None) -> View:
@@ -170,7 +170,7 @@ def markets(db: ReadDatabase, since: str | None, market: str | None) -> View:
                     "units_returned_%": _share(Rate(units_back, units)),
                     "value_sold": str(value), "value_returned": str(value_back),
                     "value_returned_%": None if not value else
-                    round(float(100 * value_back / value), 2)})
+                    float(100 * value_back / value)})
     return View("markets", "Return rate by market (share of delivered orders with a return)",
                 out, columns=MARKET_COLUMNS, rates=("return_rate", "page_rate"),
                 chart=Chart("bar", "market", "return_rate", label=("currency",)),

@@ -41,7 +41,7 @@ def reason_of(refund: dict[str, Any]) -> str:
 
 
 def _share(part: Decimal, whole: Decimal) -> float | None:
-    return None if not whole else round(float(100 * part / whole), 3)
+    return None if not whole else float(100 * part / whole)
 
 
 def load(db: ReadDatabase, since: str | None, market: str | None
@@ -144,7 +144,7 @@ def time_to_money(refunds: list[dict[str, Any]]) -> View:
             groups[(r["market"], r["source"])].append(hours / 24)
     out = [{"market": m, "source": s, "settled": len(days),
             "days_p50": percentile(days, 0.5), "days_p90": percentile(days, 0.9),
-            "days_max": round(max(days), 2)} for (m, s), days in sorted(groups.items())]
+            "days_max": max(days)} for (m, s), days in sorted(groups.items())]
     return View("time_to_money", "Days until the buyer has the money back", out,
                 columns=["market", "source", "settled", "days_p50", "days_p90", "days_max"],
                 chart=Chart("bar", "source", "days_p50", label=("market",)),

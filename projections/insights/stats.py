@@ -80,12 +80,13 @@ class Rate:
 
 def percentile(values: Sequence[float], q: float) -> float | None:
     """The nearest-rank percentile (q in 0..1: the smallest value with at least q of all values
-    at or below it), rounded to 2 decimals; None without values."""
+    at or below it), unrounded (JSON, CSV and the API carry 6 decimals, ``machine_float``;
+    tables round); None without values."""
     if not values:
         return None
     ordered = sorted(values)
     rank = min(len(ordered), max(1, math.ceil(q * len(ordered))))
-    return round(ordered[rank - 1], 2)
+    return float(ordered[rank - 1])
 
 
 def _beta_fraction(a: float, b: float, x: float) -> float:

@@ -32,9 +32,8 @@ def weekly(points: Sequence[tuple[str, int, int]], per: int = 100,
         judged = control(k, n, history)
         scale = float(per)
         rows.append({"week": week, "rate": Rate(k, n, per),
-                     "normal_low": None if judged.low is None else round(judged.low * scale, 3),
-                     "normal_high": None if judged.high is None
-                     else round(judged.high * scale, 3),
+                     "normal_low": None if judged.low is None else judged.low * scale,
+                     "normal_high": None if judged.high is None else judged.high * scale,
                      "flag": judged.flag})
     return rows
 
