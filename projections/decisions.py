@@ -1,4 +1,7 @@
-"""`decisions`: every policy decision, with its inputs, version, outcome and reasons."""
+"""`decisions`: every policy decision, with its inputs, version, outcome and reasons, and the
+policy book whose settings it used (``merchant_id``, ``book``, ``book_version``,
+``settings_hash``: since books, a policy version alone does not say which rules applied; all
+empty on decisions recorded before books, which used their version's built-in settings)."""
 
 from __future__ import annotations
 
@@ -16,6 +19,10 @@ class Decisions(Projection):
             case_type TEXT NOT NULL,
             policy_id TEXT NOT NULL,
             policy_version INTEGER NOT NULL,
+            merchant_id TEXT,
+            book TEXT,
+            book_version INTEGER,
+            settings_hash TEXT,
             outcome TEXT NOT NULL,
             reasons TEXT NOT NULL,
             rules TEXT NOT NULL,
@@ -27,6 +34,8 @@ class Decisions(Projection):
         "decisions_case": "CREATE INDEX decisions_case ON {decisions} (case_id)",
         "decisions_policy": "CREATE INDEX decisions_policy ON {decisions} "
                             "(policy_id, policy_version, outcome)",
+        "decisions_book": "CREATE INDEX decisions_book ON {decisions} "
+                          "(merchant_id, book_version)",
     }
 
     @handles("aftersales.return.DecisionRecorded", "aftersales.refund.DecisionRecorded",
@@ -37,12 +46,17 @@ class Decisions(Projection):
         inputs = d["inputs"]
         if isinstance(inputs, dict) and "customer_id" in inputs:
             inputs = {**inputs, "customer_id": self.subject(event, tx, inputs["customer_id"])}
+        book = d.get("book") or {}
         tx.execute(self.sql(
             "INSERT INTO {decisions} (position, case_id, case_type, policy_id, policy_version, "
+            "merchant_id, book, book_version, settings_hash, "
             "outcome, reasons, rules, inputs, details, decided_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (position) DO NOTHING"),
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (position) DO NOTHING"),
             (event["position"], event["subject"], kind_of(event["type"]), d["policy_id"],
-             d["policy_version"], d["outcome"], "\n".join(d["reasons"]),
+             d["policy_version"], book.get("merchant_id"), book.get("book"),
+             book.get("book_version"), book.get("settings_hash"),
+             d["outcome"], "\n".join(d["reasons"]),
              ",".join(d.get("rules", [])), json_text(inputs),
              json_text(d.get("details", {})), event["time"]))
 

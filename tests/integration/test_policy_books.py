@@ -15,6 +15,7 @@ from uuid import UUID, uuid4
 
 import pytest
 
+from aftersales.bootstrap import store_reader
 from aftersales_core.application.access import Caller
 from aftersales_core.application.history import load_history
 from aftersales_core.application.policy_books import ANY_VERSION
@@ -40,6 +41,10 @@ from aftersales_core.policybook.rulebook import SettingsMismatchError
 from api.routes_policy_changes import SIMULATIONS
 from api.routes_policy_changes import run_simulation as simulate_once
 from audit.auditor import Auditor
+from projections.apply import OutdatedProjection, ensure_schema
+from projections.db import ReadDatabase
+from projections.decisions import Decisions
+from projections.rebuild import rebuild
 from server.problems import Problem
 from tests.factories import ADMIN, T0, admin, caller, customer, delivered_order, run
 from tests.unit.policybook.books import document
@@ -117,6 +122,38 @@ def test_the_orders_merchant_selects_the_book_and_the_decision_records_it(
     assert refused.decisions[0].book["merchant_id"] == "someone-else"
     assert none.decisions[0].book == {**none.decisions[0].book, "merchant_id": None,
                                       "book": "platform", "book_version": 0}
+
+
+def test_the_decisions_read_model_names_the_book_that_decided(app: Services,
+                                                              tmp_path: Path) -> None:
+    """An analyst groups decisions by merchant and book version from the read model (``case
+    show`` named the book; the ``decisions`` rows did not); an older table asks for a rebuild."""
+    set_book(app, "uci", eu30())
+    accepted = late_return(app, "o-uci", merchant_id="uci")
+    late_return(app, "o-none")
+    db = ReadDatabase(f"sqlite:///{tmp_path / 'read.sqlite'}")
+    rebuild(db, None, store_reader(app))
+    rows = {r["case_id"]: r for r in db.query(
+        "SELECT case_id, merchant_id, book, book_version, settings_hash FROM decisions "
+        "WHERE policy_id = 'return.eligibility'")}
+    recorded = accepted.decisions[0].book
+    assert rows[str(accepted.case_id)] == {
+        "case_id": str(accepted.case_id), "merchant_id": "uci", "book": "merchant",
+        "book_version": 1, "settings_hash": recorded["settings_hash"]}
+    [other] = [r for key, r in rows.items() if key != str(accepted.case_id)]
+    assert (other["merchant_id"], other["book"], other["book_version"]) == (None, "platform", 0)
+    db.close()
+    older = ReadDatabase(f"sqlite:///{tmp_path / 'older.sqlite'}")
+    ddl = Decisions.tables["decisions"]
+    for column in ("merchant_id TEXT", "book TEXT", "book_version INTEGER",
+                   "settings_hash TEXT"):
+        ddl = ddl.replace(f"\n            {column},", "")
+    assert "book" not in ddl
+    with older.transaction() as tx:
+        tx.execute(ddl.format(decisions="decisions"))
+    with pytest.raises(OutdatedProjection, match="projections rebuild decisions"):
+        ensure_schema(older, [Decisions()])
+    older.close()
 
 
 def test_the_platform_default_applies_to_merchants_without_a_book(app: Services) -> None:
