@@ -250,7 +250,8 @@ class PolicyBooks:
                     f"the policy book of {book_id} is at version {aggregate.latest}, not "
                     f"{expected}: it changed since you read it; read it again and decide anew")
             aggregate.set_version(canonical, digest(canonical), by, role, reason, at,
-                                  base_hash=_builtin_hash())
+                                  base_hash=_builtin_hash(),
+                                  base_document=canonical_document(builtin_book()))
             self.save(aggregate)
             return aggregate
 

@@ -7,6 +7,7 @@ changed; version 0 is the built-in defaults every book starts from.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
@@ -17,6 +18,7 @@ from eventsourcing.domain import Aggregate, event
 from aftersales_core.domain.base import require_aware
 from aftersales_core.domain.ids import NAMESPACE
 from aftersales_core.errors import DomainError, InvalidCommandError
+from aftersales_core.policybook.diff import diff
 from aftersales_core.text import check_text
 
 MAX_REASON = 1000  # characters of the reason stored with a version
@@ -65,16 +67,20 @@ class PolicyBook(Aggregate):
         return self.versions[number - 1]
 
     def set_version(self, document: dict[str, Any], book_hash: str, by: str, role: str,
-                    reason: str, at: datetime, *, base_hash: str) -> int:
+                    reason: str, at: datetime, *, base_hash: str,
+                    base_document: Mapping[str, Any] | None = None) -> int:
         """Store a new version (already validated); refuses one equal to the latest (version
-        0, before any: the built-in defaults, whose hash is ``base_hash``)."""
+        0, before any: the built-in defaults, whose hash is ``base_hash`` and document
+        ``base_document``): the same text, or one that changes no setting (``diff``: amounts
+        by value, "500.00" is "500"; day lists in any order)."""
         require_aware(at)
         check_reason(reason)
         latest_hash = self.versions[-1]["book_hash"] if self.versions else base_hash
-        if latest_hash == book_hash:
+        latest = self.versions[-1]["document"] if self.versions else base_document
+        if latest_hash == book_hash or (latest is not None and not diff(latest, document)):
             what = "" if self.versions else ", the built-in defaults"
             raise UnchangedBookError(f"the book is the same as its version {self.latest}{what} "
-                                     f"({book_hash}): nothing to set")
+                                     f"({latest_hash}): nothing to set")
         stamp = max(at, self.modified_on)
         self._version_set(version=self.latest + 1, document=document, book_hash=book_hash,
                           by=by, role=role, reason=reason, set_at=at, timestamp=stamp)

@@ -104,6 +104,11 @@ def test_a_refused_book_stores_nothing(app: Services) -> None:
     set_book(app, "uci", uci())
     with pytest.raises(UnchangedBookError, match="same as its version 1"):
         set_book(app, "uci", uci())
+    same_value = copy.deepcopy(uci())  # GBP = "150": the same threshold, written otherwise
+    same_value["approval"]["thresholds"]["GBP"] = "150.00"
+    with pytest.raises(UnchangedBookError, match="same as its version 1"):
+        set_book(app, "uci", same_value)
+    assert app.store.books.version("uci").version == 1
     with pytest.raises(UnknownVersionError, match="no policy book version 5"):
         app.store.books.version("uci", 5)
 

@@ -30,3 +30,19 @@ def test_the_order_of_a_set_does_not_count_as_a_change() -> None:
     after = canonical_document(book(currencies=["GBP", "EUR"]))
     assert diff(before, after) == []
     assert diff(before, before) == []
+
+
+def test_amounts_and_rates_compare_by_value_names_by_text() -> None:
+    """"500" and "500.00" are one threshold (as "0500" was already): no change; another
+    value, or a name that reads like a number, is one."""
+    before = canonical_document(book(**{"approval.thresholds.GBP": "500",
+                                        "returnless.share": "0.6"}))
+    same = canonical_document(book(**{"approval.thresholds.GBP": "500.00",
+                                      "returnless.share": "0.60"}))
+    assert same["approval"]["thresholds"]["GBP"] == "500.00"  # stored as the author wrote it
+    assert diff(before, same) == []
+    other = canonical_document(book(**{"approval.thresholds.GBP": "500.01"}))
+    assert "approval.thresholds.GBP" in [c.path for c in diff(before, other)]
+    named = canonical_document(book(merchant_name="0500"))
+    assert [c.path for c in diff(canonical_document(book(merchant_name="500")), named)] == \
+        ["merchant_name"]
