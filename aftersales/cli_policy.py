@@ -65,13 +65,23 @@ def _app(*, reading: bool = True) -> Iterator[Services]:
         app.close()
 
 
+MEASURED = 64 * 1024 * 1024  # bytes of a book over the limit counted to say its size
+
+
 def _read(source: str) -> tuple[bytes, Kind | None]:
-    """A book file's bytes (``-``: stdin; at most one byte over the limit, which the parser
-    refuses) and its kind by suffix (else sniffed)."""
-    from aftersales_core.policybook.documents import MAX_BYTES
+    """A book file's bytes (``-``: stdin) and its kind by suffix (else sniffed). One over the
+    limit is refused with its size, measured (the rest read and counted, never kept) up to
+    ``MEASURED`` bytes, beyond that said as "more than"; it was said to be one byte over."""
+    from aftersales_core.policybook.documents import MAX_BYTES, InvalidBookError
 
     with opened(source) as stream:
         data = stream.read(MAX_BYTES + 1)
+        if len(data) > MAX_BYTES:
+            size = len(data)
+            while size <= MEASURED and (chunk := stream.read(1 << 16)):
+                size += len(chunk)
+            said = f"more than {MEASURED}" if size > MEASURED else str(size)
+            raise InvalidBookError(f"the book is {said} bytes, over the {MAX_BYTES} allowed")
     return data, None if source == "-" else SUFFIXES.get(Path(source).suffix.lower())
 
 
