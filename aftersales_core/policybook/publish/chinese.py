@@ -98,7 +98,8 @@ TEXT = MappingProxyType({
     "c_return_shipping": "由您承担退货运费且使用我们提供的退货面单的，扣除退货运费",
     "grade": "{grade}级",
     "c_goodwill": "加上我们承诺的补偿金额",
-    "approval": "超过 {limits} 的退款须经主管审核；审核不会延长上述退款时限。",
+    "approval": "一笔退款与同一订单的其他退款合计超过 {limits} 的，须经主管审核；审核不会延长上述"
+                "退款时限。",
     "shipping": "退货运费",
     "shipping_fault": "商品存在质量问题、损坏、错发、与描述不符或疑似假冒的，退货运费一律由我们"
                       "承担。其他原因退货的运费承担如下：",

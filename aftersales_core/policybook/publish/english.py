@@ -114,7 +114,8 @@ TEXT = MappingProxyType({
     "c_return_shipping": "less the return postage, when you pay it and used our label",
     "grade": "{grade}",
     "c_goodwill": "plus any goodwill payment we offered",
-    "approval": "Refunds above {limits} are checked by a supervisor; this never extends the "
+    "approval": "A refund is checked by a supervisor when, added to the order's other "
+                "refunds, it comes to more than {limits} for the order; this never extends the "
                 "times above.",
     "shipping": "Return shipping",
     "shipping_fault": "We pay the return shipping whenever the goods are faulty, damaged, "

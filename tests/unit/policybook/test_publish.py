@@ -168,6 +168,25 @@ def test_the_returnless_sentence_says_the_condition_the_engine_applies(lang: str
     assert RETURNLESS[lang] in publish(published, lang, "md", SOURCE)
 
 
+APPROVAL = {"en": "A refund is checked by a supervisor when, added to the order's other refunds, "
+                   "it comes to more than GBP 100 for the order",
+            "zh-CN": "一笔退款与同一订单的其他退款合计超过 GBP 100 的\uff0c须经主管审核"}
+
+
+@pytest.mark.parametrize("lang", ["en", "zh-CN"])
+def test_the_approval_sentence_says_the_threshold_is_on_the_orders_refunds(lang: str) -> None:
+    """refund.approval (v3 on) counts the refund with the order's other refunds: a GBP 10
+    refund of an order refunded GBP 160 already goes to a supervisor. The sentence said only
+    refunds "above GBP 100" were checked."""
+    published = book(**{"currencies": ["GBP"], "approval.thresholds": {"GBP": "100"}})
+    rules = Rulebook(published, PLATFORM_BOOK, 1).for_merchant(None)
+    decided = rules.evaluate("refund.approval", {
+        "currency": "GBP", "amount": "10.00", "order_refunded": "160.00",
+        "requested_by": "agent-1", "approver": None, "approver_role": None, "review": None})
+    assert decided.details["requires_supervisor"] is True
+    assert APPROVAL[lang] in publish(published, lang, "md", SOURCE)
+
+
 OPEN_DAYS = {"en": ("| China | the usual working week of the market; also 2026-10-03 and "
                     "2026-10-04 | public holidays |",
                     "| All other markets | Monday to Friday; also 2026-12-26 | public holidays |",
