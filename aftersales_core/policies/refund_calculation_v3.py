@@ -96,7 +96,7 @@ def decide(inputs: JSON, settings: RefundSettings, version: int) -> PolicyDecisi
         # compensation: it takes no units, and only the order's caps apply to it
         units = refund.fresh("items") if left is not None else None
         asked, why = explicit, f"items {explicit}: the amount asked for"
-        if units is not None and version >= 6:  # v6: at most what those units were paid
+        if units is not None and quantities and version >= 6:  # v6: at most what they were paid
             worth = _units_value(refund, net, units)
             if explicit > worth:
                 asked = worth
@@ -276,8 +276,10 @@ def refund_calculation_v6(inputs: JSON, settings: RefundSettings) -> PolicyDecis
     were paid (their items, after their share of the discount, less what the order's earlier
     refunds took of them by units), their shares of outbound shipping, duties and taxes added
     as v5 adds them: v5 capped it at the whole order line, so one returned unit of 100.00 was
-    refunded 290.00 (rule ``refund.return_units_cap``). A goodwill or complaint amount is a
-    compensation for goods kept: it takes no units and only the order's caps apply, as in v5.
+    refunded 290.00 (rule ``refund.return_units_cap``). A goodwill or complaint amount, and an
+    amount of a return's refund that names no lines (a price reduction after a failed repair),
+    is a compensation for goods kept: it takes no units and only the order's caps apply, as in
+    v5.
     And a restocking fee waived names the rule that waives it (a withdrawal, a China 7-day
     no-reason return, a merchant-fault return); v5 named a withdrawal and a merchant fault
     whichever applied. The same settings and inputs."""

@@ -37,14 +37,16 @@ from tests.pipeline import as_message, eventually, pipeline_settings
 
 pytestmark = pytest.mark.kafka
 SMALL_TOPIC = 20_000  # the topic's max.message.bytes in these tests
-BIG = "x" * 100_000  # an unknown upstream field: the stored event is about 100 KB
+LINES = 500  # an order of 500 lines with long SKUs: its placement is about 130 KB
 
 
-def paid_early(order_id: str) -> dict[str, object]:
-    """A payment with a big unknown field, before its order is placed: its unknown fields stay
-    text (nobody's personal data yet), so the event on the topic is as big as the stored one
-    (once the buyer is known they are sealed and go out redacted: small on the topic)."""
-    return {**order_paid(order_placed(order_id)), "upstream_note": BIG}
+def big_order(order_id: str) -> dict[str, object]:
+    """An order placed with 500 lines of long SKUs: its placement event is as big on the topic
+    as in the store (an order's lines are nobody's personal data: nothing of it is sealed and
+    sent redacted, as a fact's unknown fields are)."""
+    lines = [{"line_id": str(n), "sku": f"SKU-{n:04d}-" + "x" * 180, "category": "home",
+              "quantity": 1, "unit_price": "1.00"} for n in range(LINES)]
+    return order_placed(order_id, lines=lines)
 
 
 @pytest.fixture
@@ -64,7 +66,7 @@ def test_an_event_too_large_for_the_topic_cannot_be_stored(tmp_path: Path) -> No
         ingest(app, order_placed("o-1"))
         before = app.store.recorder.max_notification_id()
         with pytest.raises(EventTooLargeError, match="over its limit of 70000 bytes"):
-            ingest(app, paid_early("o-2"))
+            ingest(app, big_order("o-2"))
         assert app.store.recorder.max_notification_id() == before  # nothing of it was stored
     finally:
         app.close()
@@ -78,7 +80,7 @@ def test_on_kafka_an_event_too_large_to_store_is_dead_lettered(
     app = open_app(eventsourcing_env(settings.database_url), max_event_bytes=70_000)
     stop = threading.Event()
     try:
-        big, after = paid_early("o-2"), order_placed("o-3")
+        big, after = big_order("o-2"), order_placed("o-3")
         publish_located(settings, [(settings.orders_topic, *as_message(m)) for m in (big, after)])
         consumer = build_inbound(app, settings)
         thread = threading.Thread(target=consumer.run, args=(stop,), daemon=True)
@@ -114,9 +116,10 @@ def a_busy_store(app: Services) -> int:
     the big event's store position."""
     first, second = order_placed("o-1"), order_placed("o-3")
     ingest(app, first, order_paid(first))
-    ingest(app, paid_early("o-2"))
+    placed = big_order("o-2")
+    ingest(app, placed)
     [big] = [n.id for n in app.store.recorder.select_notifications(1, 100) if len(n.state) > 90_000]
-    ingest(app, order_placed("o-2"), second, order_paid(second))
+    ingest(app, order_paid(placed), second, order_paid(second))
     assert app.store.recorder.max_notification_id() > big + 2
     return big
 

@@ -477,3 +477,24 @@ def test_a_refund_the_cap_left_nothing_to_does_not_count_in_the_ledger() -> None
     decisions = refunds(facts, goodwill, back)
     assert decisions[1].outcome == "nothing_to_refund"
     assert not refused_counts(decisions[1])
+
+
+def test_v6_a_price_reduction_of_a_return_naming_no_lines_is_a_compensation() -> None:
+    """Found in review: a price reduction after a failed repair is a refund of the return
+    with an amount and no lines (the buyer keeps the goods): it takes no units, so the cap on
+    what the return's units were paid does not apply (v6 at first capped it at 0.00, the value
+    of no units, and rejected it as nothing to refund); the order's caps still do."""
+    facts = order(market="DE", currency="EUR", order_lines=[line("l1", quantity=1,
+                                                                 unit_price="80.00")],
+                  shipping_fee="0.00", discount="0.00", paid="80.00")
+    one = [{"line_id": "l1", "quantity": 1}]
+    reduction = evaluate("refund.calculation",
+                         return_refund(facts, one, amount="20.00", regime="eu_guarantee",
+                                       merchant_fault=True))
+    assert (reduction.policy_version, reduction.outcome) == (6, "calculated")
+    assert reduction.details["components"] == {"items": "20.00"}
+    assert "refund.return_units_cap" not in reduction.rules
+    over = evaluate("refund.calculation",
+                    return_refund(facts, one, amount="95.00", regime="eu_guarantee",
+                                  merchant_fault=True))
+    assert over.details["components"] == {"items": "80.00"}
