@@ -145,4 +145,5 @@ def watchdog_inputs(order: Order, deadline: Deadline, now: datetime) -> JSON:
         "order_value": str(order.total),
         "delivered_parcels": order.delivered_parcels(besides=shipment_id),
         "parcels_on_the_way": order.parcels_on_the_way(besides=shipment_id),
+        "delivered_at": order.delivery_scan_at(shipment_id),
     }

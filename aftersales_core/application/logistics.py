@@ -86,6 +86,7 @@ class LogisticsExceptions:
                 "order_value": str(order.total),
                 "delivered_parcels": order.delivered_parcels(besides=parcel),
                 "parcels_on_the_way": order.parcels_on_the_way(besides=parcel),
+                "delivered_at": order.delivery_scan_at(parcel),
             },
         )
         if not LogisticsException(decision.outcome).opens_complaint:

@@ -350,6 +350,13 @@ class Order(OrderWatchdog, Aggregate):
                       if shipment_id != besides and shipment["direction"] == "outbound"
                       and any(s["scan"] == "Delivered" for s in shipment["scans"]))
 
+    def delivery_scan_at(self, shipment_id: str | None) -> str | None:
+        """When that outbound shipment was first scanned ``Delivered`` (ISO 8601), else None."""
+        shipment = self.shipments.get(shipment_id or "")
+        if shipment is None or shipment["direction"] != "outbound":
+            return None
+        return next((s["at"] for s in shipment["scans"] if s["scan"] == "Delivered"), None)
+
     def parcels_on_the_way(self, besides: str | None = None) -> list[str]:
         """The outbound shipments (other than ``besides``) with neither a ``Delivered`` nor a
         ``Lost`` scan, by id: not known delivered, nor known lost."""

@@ -13,7 +13,11 @@ v3 (input ``parcels_on_the_way``: the order's other outbound shipments with neit
 the order has no other parcel delivered or still on its way. v2 looked at delivered parcels
 only, so a ``Lost`` scan processed before a sibling parcel's ``Delivered`` refunded the whole
 order on policy, the sibling's goods with it; the lines a parcel held being unknown, what is not
-known delivered is not known lost either, so that refund too is opened for a supervisor. A
+known delivered is not known lost either, so that refund too is opened for a supervisor; and a
+lost parcel that was itself scanned ``Delivered`` (input ``delivered_at``, the time of that scan:
+the goods may well be with the buyer) opens its refund for a supervisor's approval too (rule
+``logistics.lost_after_delivery``, the reason naming the delivery scan's time), where v2
+counted only the other parcels' deliveries and refunded the whole order on policy. A
 customs hold or a silence says how long it lasted in hours, minutes and seconds ("72 hours 0
 minutes 1 second, over the 72-hour limit"); v1 and v2 rounded it to hundredths of an hour, so
 a breach just over the limit read "72 hours, over the 72-hour limit".
@@ -111,8 +115,17 @@ def _parcels(parcels: list[str]) -> str:
 
 def _outbound(event: str, since: datetime | None, occurred_at: datetime,
               settings: LogisticsSettings, delivered: list[str],
-              on_the_way: list[str], version: int) -> _Verdict:
+              on_the_way: list[str], delivered_at: datetime | None,
+              version: int) -> _Verdict:
     if event == "Lost":
+        if settings.lost_parcel_remedy == "refund" and delivered_at is not None:
+            return _Verdict(LogisticsException.OPEN_COMPLAINT_AND_REFUND,
+                            "logistics.lost_after_delivery",
+                            "the parcel to the customer is reported lost, but it was scanned "
+                            f"Delivered at {iso(delivered_at)}: the goods may be with the buyer, "
+                            "so open a complaint for them and a refund of what is left to "
+                            "refund for a supervisor's approval", "logistics_delay",
+                            refund=True, review=True)
         if settings.lost_parcel_remedy == "refund" and delivered:
             parcels = ", ".join(delivered)
             return _Verdict(LogisticsException.OPEN_COMPLAINT_AND_REFUND,
@@ -172,10 +185,14 @@ def decide(inputs: JSON, settings: LogisticsSettings, version: int) -> PolicyDec
         raise read.error("since", f"{iso(since)} is after occurred_at {iso(occurred_at)}")
     delivered = sorted(set(read.strings("delivered_parcels"))) if version > 1 else []
     on_the_way = sorted(set(read.strings("parcels_on_the_way"))) if version > 2 else []
+    # v3: this parcel's own Delivered scan (absent from v3 decisions recorded before it was an
+    # input: they re-run without it)
+    delivered_at = read.optional_time("delivered_at") \
+        if version > 2 and "delivered_at" in inputs else None
 
     if direction == "outbound":
         verdict = _outbound(event, since, occurred_at, settings, delivered, on_the_way,
-                            version)
+                            delivered_at, version)
     elif event == "Lost":
         verdict = _Verdict(LogisticsException.OPEN_COMPLAINT, "logistics.lost_return",
                            "the buyer's return parcel is lost: open a complaint so that the "
@@ -215,6 +232,7 @@ def logistics_exception_v2(inputs: JSON, settings: LogisticsSettings) -> PolicyD
 @policy(POLICY_ID, 3, settings=SETTINGS_V1)
 def logistics_exception_v3(inputs: JSON, settings: LogisticsSettings) -> PolicyDecision:
     """v3: a lost parcel of an order another parcel of which is still on its way (neither
-    delivered nor lost) also opens its refund for a supervisor's review; a hold or a silence
+    delivered nor lost), or a lost parcel itself scanned delivered, also opens its refund for a
+    supervisor's review; a hold or a silence
     says how long it lasted to the second (v2: "72 hours" for 72 hours and 1 second)."""
     return decide(inputs, settings, 3)

@@ -106,3 +106,21 @@ def test_a_lost_parcel_with_no_other_parcel_known_refunds_the_order_on_policy(
     assert refund.status == "approved"
     assert refund.decisions[-1].outcome == "auto_approve"
 
+
+
+def test_a_lost_parcel_that_was_scanned_delivered_goes_to_a_supervisor(app: Services) -> None:
+    placed = order_placed("W5", lines=LINES[:1], shipping_fee="10.00", taxes="0.00")
+    ingest(app, placed, order_paid(placed))
+    ingest(app, shipment("W5", "Delivered", T0 + timedelta(days=3), shipment_id="sh-W5a"))
+    [lost] = ingest(app, shipment("W5", "Lost", T0 + timedelta(days=4), shipment_id="sh-W5a"))
+    complaint, refund = opened(app, lost.effects)
+    cause = complaint.decisions[0]
+    assert (cause.policy_id, cause.policy_version) == ("logistics.exception", 3)
+    assert cause.inputs["delivered_parcels"] == []  # no other parcel
+    assert cause.inputs["delivered_at"] == (T0 + timedelta(days=3)).isoformat()
+    assert cause.rules == ("logistics.lost_after_delivery",)
+    assert cause.details["refund_review"] is True
+    assert f"scanned Delivered at {(T0 + timedelta(days=3)).isoformat()}" in cause.reasons[0]
+    assert refund.status == "awaiting_approval"  # not the whole order on policy
+    approval = refund.decisions[-1]
+    assert approval.outcome == "needs_supervisor" and "approval.review" in approval.rules

@@ -88,7 +88,8 @@ def logistics(**overrides: Any) -> JSON:
     return {"event_type": "Lost", "direction": "outbound",
             "occurred_at": "2026-01-10T10:00:00+00:00", "since": None, "market": "CN",
             "fulfilment": "direct_mail", "currency": "CNY", "order_value": "300.00",
-            "delivered_parcels": [], "parcels_on_the_way": [], **overrides}
+            "delivered_parcels": [], "parcels_on_the_way": [], "delivered_at": None,
+            **overrides}
 
 
 def disposition(**overrides: Any) -> JSON:

@@ -197,6 +197,7 @@ def logistics_inputs(draw: st.DrawFn) -> JSON:
                                            max_size=2)),
         "parcels_on_the_way": draw(st.lists(st.sampled_from(["s-4", "s-5"]), unique=True,
                                             max_size=2)),
+        "delivered_at": draw(st.none() | st.just(since.isoformat())),
     }
 
 

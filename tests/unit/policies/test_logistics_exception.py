@@ -147,3 +147,23 @@ def test_v2_rounded_a_hold_just_over_the_limit_to_the_limit_and_still_re_runs_so
     assert decision.outcome == "open_complaint"
     assert "72 hours, over the 72-hour limit" in decision.reasons[0]
     assert rerun(decision) == decision
+
+
+def test_v3_a_lost_parcel_itself_scanned_delivered_opens_its_refund_for_review() -> None:
+    decision = evaluate("logistics.exception",
+                        logistics(delivered_at="2026-01-08T10:00:00+00:00"))
+    assert decision.policy_version == 3
+    assert decision.outcome == "open_complaint_and_refund"
+    assert decision.rules == ("logistics.lost_after_delivery",)
+    assert decision.details["refund"] is True and decision.details["refund_review"] is True
+    assert "scanned Delivered at 2026-01-08T10:00:00+00:00" in decision.reasons[0]
+    assert "supervisor" in decision.reasons[0]
+
+
+def test_v3_without_the_delivered_at_input_re_runs_as_before() -> None:
+    inputs = logistics()
+    del inputs["delivered_at"]
+    assert evaluate("logistics.exception", inputs).rules == ("logistics.lost_parcel",)
+    # v2 never looked at the parcel's own delivery
+    v2 = evaluate("logistics.exception", logistics(delivered_at="2026-01-08T10:00:00+00:00"), 2)
+    assert v2.rules == ("logistics.lost_parcel",)
