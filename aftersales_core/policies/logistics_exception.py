@@ -185,10 +185,7 @@ def decide(inputs: JSON, settings: LogisticsSettings, version: int) -> PolicyDec
         raise read.error("since", f"{iso(since)} is after occurred_at {iso(occurred_at)}")
     delivered = sorted(set(read.strings("delivered_parcels"))) if version > 1 else []
     on_the_way = sorted(set(read.strings("parcels_on_the_way"))) if version > 2 else []
-    # v3: this parcel's own Delivered scan (absent from v3 decisions recorded before it was an
-    # input: they re-run without it)
-    delivered_at = read.optional_time("delivered_at") \
-        if version > 2 and "delivered_at" in inputs else None
+    delivered_at = read.optional_time("delivered_at") if version > 2 else None
 
     if direction == "outbound":
         verdict = _outbound(event, since, occurred_at, settings, delivered, on_the_way,

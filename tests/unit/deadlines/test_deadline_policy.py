@@ -221,6 +221,7 @@ def test_the_watchdog_uses_the_logistics_exception_limits(kind: str, limit: int)
             "order_value": "100.00",
             "delivered_parcels": [],
             "parcels_on_the_way": [],
+            "delivered_at": None,
         },
     )
     assert fired.outcome == "open_complaint"  # any firing after the due time opens a case
