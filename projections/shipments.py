@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 
 from aftersales_core.errors import InvalidCommandError
-from aftersales_core.policies.calendar import buyer_zone
+from aftersales_core.policies.calendar import MARKET_ZONES, buyer_zone, every_market
 from projections.base import Event, Projection, handles, utc
 from projections.db import Transaction
 from projections.insights.periods import hours_between, month_of, week_of
@@ -51,13 +51,18 @@ def promised_by(value: Any, where: tzinfo | None = None) -> str | None:
     return promise(value, where)[1]
 
 
+_ZONES = every_market(MARKET_ZONES)
+
+
 def buyers_zone(data: dict[str, Any]) -> tzinfo:
     """Where the buyer's days end: the order's ``buyer_timezone``, else its market's default
-    zone, else anywhere on Earth (aftersales_core/policies/calendar.py, as deadlines count)."""
+    zone (every market has one), else anywhere on Earth (aftersales_core/policies/calendar.py,
+    as deadlines v6 count)."""
+    zones = _ZONES
     try:
-        return buyer_zone(data.get("buyer_timezone"), data.get("market") or "").info
+        return buyer_zone(data.get("buyer_timezone"), data.get("market") or "", zones).info
     except InvalidCommandError:  # a zone this machine does not know: the market's default
-        return buyer_zone(None, data.get("market") or "").info
+        return buyer_zone(None, data.get("market") or "", zones).info
 
 
 ROW_COLUMNS = ("scans", "last_scan_at", "origin", "destination", "promised_at",

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from aftersales_core.errors import InvalidCommandError
+from aftersales_core.policies.market_zones import DEFAULT_ZONES
 
 if TYPE_CHECKING:
     from holidays import HolidayBase
@@ -54,6 +55,13 @@ MARKET_ZONES: Mapping[str, str] = MappingProxyType({
     "RO": "Europe/Bucharest", "SK": "Europe/Bratislava", "SI": "Europe/Ljubljana",
     "ES": "Atlantic/Canary", "SE": "Europe/Stockholm",
 })
+
+
+def every_market(zones: Mapping[str, str]) -> Mapping[str, str]:
+    """``zones`` (``MARKET_ZONES`` and a book's ``buyer_zones``) with a default for every other
+    market (``market_zones.DEFAULT_ZONES``), so that no order of a known market is counted in
+    ``ANYWHERE_ON_EARTH`` (return.eligibility v6, deadlines v6, complaint.triage v4)."""
+    return MappingProxyType({**DEFAULT_ZONES, **zones})
 
 
 # Names the zone database holds that are no zone a buyer lives in: ``localtime`` is whatever

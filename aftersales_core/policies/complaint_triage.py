@@ -10,12 +10,12 @@ day; v2 ran 168 hours from the filing, so a complaint filed at 17:30 was due at 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from types import MappingProxyType
 
 from aftersales_core.decisions import JSON, PolicyDecision, copy_json
-from aftersales_core.policies.calendar import MARKET_ZONES, BuyerZone, buyer_zone
+from aftersales_core.policies.calendar import MARKET_ZONES, BuyerZone, buyer_zone, every_market
 from aftersales_core.policies.findings import Findings
 from aftersales_core.policies.reading import Reader, iso
 from aftersales_core.policies.registry import policy
@@ -197,6 +197,13 @@ def complaint_triage_v2(inputs: JSON, settings: TriageSettings) -> PolicyDecisio
 @policy(POLICY_ID, 3, settings=SETTINGS_V3)
 def complaint_triage_v3(inputs: JSON, settings: TriageSettingsV3) -> PolicyDecision:
     return decide(inputs, settings, 3)
+
+
+@policy(POLICY_ID, 4, settings=SETTINGS_V3)
+def complaint_triage_v4(inputs: JSON, settings: TriageSettingsV3) -> PolicyDecision:
+    """v4: an order that names no zone in a market without a built-in default is counted in
+    the market's own zone (``market_zones.DEFAULT_ZONES``), not anywhere on Earth."""
+    return decide(inputs, replace(settings, market_zones=every_market(settings.market_zones)), 4)
 
 
 def _zone(read: Reader, settings: TriageSettingsV3, market: str | None) -> BuyerZone:

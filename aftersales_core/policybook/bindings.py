@@ -162,7 +162,7 @@ BINDINGS: Mapping[tuple[str, int], Callable[[Book], Any]] = MappingProxyType({
     ("return.eligibility", 3): eligibility_v3,
     ("return.eligibility", 4): eligibility_v3,  # the same settings: the vocabulary changed
     ("return.eligibility", 5): eligibility_v3,  # the same settings: zone spans changed
-    ("return.eligibility", 6): eligibility_v3,  # the same settings: a note's words
+    ("return.eligibility", 6): eligibility_v3,  # the same settings: every market's zone, a note's words
     ("return.shipping", 3): shipping_v3,
     ("refund.calculation", 2): refund_calculation_v2,
     ("refund.calculation", 3): refund_calculation_v2,  # the same settings: the sums changed
@@ -175,9 +175,11 @@ BINDINGS: Mapping[tuple[str, int], Callable[[Book], Any]] = MappingProxyType({
     ("buyer.abuse_signal", 1): abuse_v1,
     ("complaint.triage", 2): triage_v2,
     ("complaint.triage", 3): triage_v3,  # v2's and the market zones: days counted as days
+    ("complaint.triage", 4): triage_v3,  # the same settings: every market's zone
     ("deadlines", 3): deadlines_v3_settings,
     ("deadlines", 4): deadlines_v3_settings,  # the same settings: the refund's hold changed
     ("deadlines", 5): deadlines_v3_settings,  # the same settings: resolution days counted
+    ("deadlines", 6): deadlines_v3_settings,  # the same settings: every market's zone
     ("deadlines.breach", 1): breach_v1,
     ("deadlines.breach", 2): breach_v1,  # the same settings: the ladder only climbs
 })

@@ -73,7 +73,7 @@ def test_an_eu_withdrawal_refund_is_due_14_days_after_the_notice_and_follows_the
     ingest(app, shipment("o-1", "Dispatched", REQUESTED + timedelta(days=2), direction="return"))
     assert deadline(app, rid, "ship_back").state == "met"
     assert deadline(app, rid, "refund").due_at == due
-    assert deadline(app, rid, "refund").set_by == {"policy_id": "deadlines", "policy_version": 5}
+    assert deadline(app, rid, "refund").set_by == {"policy_id": "deadlines", "policy_version": 6}
     app.returns.receive(caller(app, "warehouse-1"), rid, REQUESTED + timedelta(days=4))
     app.returns.inspect(caller(app, "warehouse-1"), rid, "A", REQUESTED + timedelta(days=5))
     resolved = app.resolutions.resolve(caller(app, "agent-1"), rid, REQUESTED + timedelta(days=6))
@@ -96,7 +96,7 @@ def test_proof_of_dispatch_on_day_13_leaves_the_withdrawal_refund_due_on_day_14(
                          direction="return"))
     refund = deadline(app, rid, "refund")
     assert refund.due_at == end_of("2026-03-21", "Europe/Berlin")
-    assert refund.set_by == {"policy_id": "deadlines", "policy_version": 5}
+    assert refund.set_by == {"policy_id": "deadlines", "policy_version": 6}
 
 
 @pytest.mark.parametrize(("market", "currency"), [("GB", "GBP"), ("FR", "EUR")])

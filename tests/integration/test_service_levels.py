@@ -49,7 +49,7 @@ def test_business_hour_targets_skip_nights_and_weekends(app: Services) -> None:
     # 12 business hours from Friday 15:00: 2 on Friday, 8 on Monday, 2 on Tuesday
     assert due(app, case_id, "first_response") == "2026-03-17T11:00:00+00:00"
     triage = app.store.load(ComplaintCase, case_id).decisions[-1]
-    assert triage.policy_version == 3 and triage.details["clock"] == "business"
+    assert triage.policy_version == 4 and triage.details["clock"] == "business"
     assert triage.details["first_response_due"] == "2026-03-17T11:00:00+00:00"
 
 

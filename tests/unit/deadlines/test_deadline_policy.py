@@ -48,7 +48,7 @@ def due(decision_inputs: JSON, name: str) -> str | None:
 
 
 def test_both_policies_are_registered_and_v1_reruns_to_the_same_result() -> None:
-    assert (current_version("deadlines"), current_version("deadlines.breach")) == (5, 2)
+    assert (current_version("deadlines"), current_version("deadlines.breach")) == (6, 2)
     decision = evaluate("deadlines", returns("decision", "ship_back", "refund"), version=1)
     assert decision.outcome == "scheduled" and decision.reasons and decision.rules
     assert rerun(decision).same_result_as(decision)

@@ -36,7 +36,7 @@ def refund_deadline(decision: PolicyDecision) -> JSON:
 
 
 def test_v2_stays_registered_and_reruns() -> None:
-    assert current_version("deadlines") == 5
+    assert current_version("deadlines") == 6
     decision = evaluate("deadlines", returns("decision", "ship_back", "refund"), version=2)
     assert rerun(decision).same_result_as(decision)
 

@@ -35,7 +35,7 @@ def due(decision: PolicyDecision, name: str) -> str | None:
 
 def test_v3_stays_registered_and_sets_v2s_return_and_refund_deadlines_under_the_built_in_book(
 ) -> None:
-    assert current_version("deadlines") == 5
+    assert current_version("deadlines") == 6
     for inputs in pre_book.deadlines():
         if inputs["case_type"] == "complaint":
             continue

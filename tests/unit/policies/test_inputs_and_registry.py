@@ -29,7 +29,7 @@ POLICIES: dict[str, Callable[..., JSON]] = {
 
 
 CURRENT = {"return.eligibility": 6, "return.shipping": 3, "refund.calculation": 6,
-           "refund.approval": 4, "complaint.triage": 3, "logistics.exception": 3}
+           "refund.approval": 4, "complaint.triage": 4, "logistics.exception": 3}
 
 
 @pytest.mark.parametrize("policy_id", sorted(POLICIES))
