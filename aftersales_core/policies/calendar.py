@@ -197,13 +197,36 @@ def calendar_period(start: datetime, where: BuyerZone, *, days: int = 0,
 
 
 @lru_cache(maxsize=64)
-def _public_holidays(market: str) -> HolidayBase | None:
+def _public_holidays(market: str, subdivision: str | None = None) -> HolidayBase | None:
     import holidays  # 30 ms: only where working days are counted
 
     try:
-        return holidays.country_holidays(market)
+        return holidays.country_holidays(market, subdiv=subdivision)
     except NotImplementedError:  # no calendar for that market: weekends only
         return None
+
+
+# The part of a market whose public holidays a desk keeps, where its zone says which: the
+# ``holidays`` package's calendar of a market without a subdivision holds only the days common
+# to all its parts (GB: no Easter Monday, no August bank holiday, which England and Wales,
+# Scotland and Northern Ireland keep on different days). A zone shared by several parts names
+# none (Europe/London: England, whose bank holidays Wales keeps too). Used by the desk calendars
+# of complaint.triage v4 and deadlines v6 (service_levels.DeskCalendar).
+DESK_SUBDIVISIONS: Mapping[tuple[str, str], str] = MappingProxyType({
+    ("GB", "Europe/London"): "ENG", ("GB", "Europe/Belfast"): "NIR",
+    ("AU", "Australia/Sydney"): "NSW", ("AU", "Australia/Canberra"): "ACT",
+    ("AU", "Australia/Melbourne"): "VIC", ("AU", "Australia/Brisbane"): "QLD",
+    ("AU", "Australia/Adelaide"): "SA", ("AU", "Australia/Perth"): "WA",
+    ("AU", "Australia/Hobart"): "TAS", ("AU", "Australia/Darwin"): "NT",
+    ("ES", "Atlantic/Canary"): "CN", ("PT", "Atlantic/Azores"): "20",
+    ("PT", "Atlantic/Madeira"): "30",
+})
+
+
+def desk_holidays(market: str, zone_name: str) -> HolidayBase | None:
+    """The public holidays a desk of ``market`` in ``zone_name`` keeps: its part's
+    (``DESK_SUBDIVISIONS``), else the market's."""
+    return _public_holidays(market, DESK_SUBDIVISIONS.get((market, zone_name)))
 
 
 def is_working_day(day: date, market: str) -> bool:

@@ -23,6 +23,7 @@ from aftersales_core.policies.service_levels import (
     NoOpenHoursError,
     Resolution,
     ServiceLevels,
+    by_desk_region,
     no_open_hours_words,
 )
 from aftersales_core.policies.vocabulary import COMPLAINT_CATEGORIES, COMPLAINT_CHANNELS
@@ -151,11 +152,15 @@ def _with_service_levels(read: Reader, priority: str, settings: TriageSettings,
         first_due, counted, resolution_due = _targets(levels, filed_at, hours, resolution,
                                                       market, where)
     clock = levels.clock_words(market)
+    # v4: the days off an hour clock skipped, named as a period of working days names them
+    first_off, resolution_off = (levels.days_off(filed_at, first_due, market),
+                                 levels.days_off(filed_at, resolution_due, market)) \
+        if version >= 4 else ("", "")
     findings.note("triage.first_response", f"first response within {why}, in {clock}, by "
-                                           f"{iso(first_due)}")
+                                           f"{iso(first_due)}{first_off}")
     said = f"resolution within {resolution} hours for {priority}, in {clock}" \
         if counted is None else counted.words(priority, clock, market)
-    findings.note("triage.resolution", f"{said}, by {iso(resolution_due)}")
+    findings.note("triage.resolution", f"{said}, by {iso(resolution_due)}{resolution_off}")
     route = settings.routes.get(category, "general")
     findings.note("triage.route", f"routed to the {route} team")
     details: JSON = {
@@ -202,8 +207,14 @@ def complaint_triage_v3(inputs: JSON, settings: TriageSettingsV3) -> PolicyDecis
 @policy(POLICY_ID, 4, settings=SETTINGS_V3)
 def complaint_triage_v4(inputs: JSON, settings: TriageSettingsV3) -> PolicyDecision:
     """v4: an order that names no zone in a market without a built-in default is counted in
-    the market's own zone (``market_zones.DEFAULT_ZONES``), not anywhere on Earth."""
-    return decide(inputs, replace(settings, market_zones=every_market(settings.market_zones)), 4)
+    the market's own zone (``market_zones.DEFAULT_ZONES``), not anywhere on Earth; a desk's
+    business hours skip the public holidays of the part of the market its zone lies in
+    (``service_levels.DeskCalendar``: England's for a GB desk in Europe/London), and the
+    reasons name the days off an hour clock skipped."""
+    levels = settings.service_levels
+    return decide(inputs, replace(
+        settings, market_zones=every_market(settings.market_zones),
+        service_levels=None if levels is None else by_desk_region(levels)), 4)
 
 
 def _zone(read: Reader, settings: TriageSettingsV3, market: str | None) -> BuyerZone:

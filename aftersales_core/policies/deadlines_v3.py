@@ -168,11 +168,13 @@ def _pauses(read: Reader) -> list[Pause]:
     return pauses
 
 
-def _complaint(read: Reader, plan: Plan, s: DeadlineSettingsV3, v5: bool = False) -> None:
+def _complaint(read: Reader, plan: Plan, s: DeadlineSettingsV3, v5: bool = False,
+               v6: bool = False) -> None:
     """v5: a resolution target of whole days on the calendar clock is counted as days, to the
     end of the last one in the buyer's zone (ServiceLevels.resolution_due); and no escalated
     target once no step of the ladder is above the highest level reached (v3, v4: once its
-    last step or the regulator is among the levels)."""
+    last step or the regulator is among the levels). v6: the reasons name the days off an
+    hour clock skipped (ServiceLevels.days_off)."""
     levels = s.service_levels
     channel = read.text("channel", COMPLAINT_CHANNELS)
     priority = read.text("priority", PRIORITIES)
@@ -184,8 +186,9 @@ def _complaint(read: Reader, plan: Plan, s: DeadlineSettingsV3, v5: bool = False
     if plan.name == "first_response":
         hours, why = levels.first_response(priority, channel)
         due = levels.due(plan.since, hours, market)
+        off = levels.days_off(plan.since, due, market) if v6 else ""
         plan.add(due, DeadlineAction.ESCALATE, "deadline.first_response",
-                 f"first response within {why}, in {clock}")
+                 f"first response within {why}, in {clock}{off}")
         return
     if plan.name not in ("resolution", "resolution_escalated"):
         raise read.error("wanted", f"names {plan.name!r}, not a complaint deadline")
@@ -210,6 +213,8 @@ def _complaint(read: Reader, plan: Plan, s: DeadlineSettingsV3, v5: bool = False
         after = _stopped_after(start, pauses) if levels.pause_while_waiting_on_customer \
             else timedelta(0)  # only the waits the period counts (v4 named every wait)
         note = f", not counting {_hours(after)} waiting on the customer" if after else ""
+        if v6:
+            note += levels.days_off(start, counted.due, market)
         plan.add(counted.due, DeadlineAction.ESCALATE, "deadline.resolution",
                  counted.words(priority, clock, market, note), counted.to_json() or None)
         return
@@ -219,9 +224,10 @@ def _complaint(read: Reader, plan: Plan, s: DeadlineSettingsV3, v5: bool = False
         return
     hours = s.escalated_resolution_hours
     due = levels.due(plan.since, hours, market, pauses)
+    off = levels.days_off(plan.since, due, market) if v6 else ""
     plan.add(due, DeadlineAction.ESCALATE, "deadline.resolution_escalated",
              f"resolution within {hours} more hours after a missed resolution deadline, in "
-             f"{clock}")
+             f"{clock}{off}")
 
 
 def _stopped_after(start: datetime, pauses: list[Pause]) -> timedelta:
@@ -265,7 +271,7 @@ def _order(read: Reader, plan: Plan, s: DeadlineSettingsV3, kind: str) -> None:
 
 
 def _plan(read: Reader, case_type: str, settings: DeadlineSettingsV3, hold: HoldRule,
-          v5: bool, findings: Findings, planned: list[JSON]) -> None:
+          v5: bool, findings: Findings, planned: list[JSON], v6: bool = False) -> None:
     for item in read.items("wanted"):
         plan = Plan(item.text("name"), item.time("since"), findings, planned)
         if case_type == "order":
@@ -273,18 +279,19 @@ def _plan(read: Reader, case_type: str, settings: DeadlineSettingsV3, hold: Hold
         elif case_type == "return":
             _return(read, plan, settings, hold)
         elif case_type == "complaint":
-            _complaint(read, plan, settings, v5)
+            _complaint(read, plan, settings, v5, v6)
         else:
             _refund(read, plan, settings, own_due=v5)
 
 
 def decide(inputs: JSON, settings: DeadlineSettingsV3, version: int,
-           hold: HoldRule = later_of_the_two, v5: bool = False) -> PolicyDecision:
+           hold: HoldRule = later_of_the_two, v5: bool = False,
+           v6: bool = False) -> PolicyDecision:
     read = Reader(POLICY_ID, inputs)
     case_type = read.text("case_type", CASE_TYPES)
     findings, planned = Findings(), list[JSON]()
     try:
-        _plan(read, case_type, settings, hold, v5, findings, planned)
+        _plan(read, case_type, settings, hold, v5, findings, planned, v6)
     except NoOpenHoursError as error:
         # a desk calendar without open hours (a book stored before ``policy set`` refused
         # one) never leaves a case without its deadlines: they run around the clock
@@ -292,7 +299,7 @@ def decide(inputs: JSON, settings: DeadlineSettingsV3, version: int,
         findings.note("deadline.clock", no_open_hours_words(error))
         levels = settings.service_levels.around_the_clock()
         _plan(read, case_type, replace(settings, service_levels=levels), hold, v5, findings,
-              planned)
+              planned, v6)
     if not findings.reasons:
         findings.note("deadline.none", "no deadline was asked for")
     details: JSON = {"deadlines": planned}

@@ -16,10 +16,10 @@ clock: every moment comes in as an argument.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, date, datetime, time, timedelta
 from types import MappingProxyType
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from aftersales_core.policies.calendar import (
     MARKET_ZONES,
@@ -27,10 +27,13 @@ from aftersales_core.policies.calendar import (
     Period,
     _public_holidays,
     calendar_period,
-    day_off_name,
+    desk_holidays,
     zone,
 )
 from aftersales_core.policies.markets import for_market
+
+if TYPE_CHECKING:
+    from holidays import HolidayBase
 
 Clock = Literal["calendar", "business"]
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -81,7 +84,7 @@ class MarketCalendar:
             return True
         if day in self.closed:
             return False
-        package = _public_holidays(market) if market else None
+        package = self.holidays(market) if market else None
         # ``in`` loads the year, with its swapped working weekends, before they are read
         holiday = package is not None and self.public_holidays and day in package
         if self.working_days is None:
@@ -91,10 +94,38 @@ class MarketCalendar:
             return day.weekday() not in weekend
         return WEEKDAYS[day.weekday()] in self.working_days and not holiday
 
+    def holidays(self, market: str) -> HolidayBase | None:
+        """The public holidays of the market (the days common to all its parts)."""
+        return _public_holidays(market)
+
     def why_off(self, day: date, market: str | None) -> str:
         if day in self.closed:
             return "closed by the merchant"
-        return day_off_name(day, market) if market and self.public_holidays else "weekend"
+        if not market or not self.public_holidays:
+            return "weekend"
+        package = self.holidays(market)
+        name = None if package is None else package.get(day)
+        return str(name) if name else "weekend"
+
+
+@dataclass(frozen=True)
+class DeskCalendar(MarketCalendar):
+    """A desk calendar keeping the public holidays of the part of the market its zone lies in
+    (``calendar.DESK_SUBDIVISIONS``: a GB desk in Europe/London keeps England's bank holidays,
+    Easter Monday and the August bank holiday among them), not only the days common to all its
+    parts (complaint.triage v4, deadlines v6; the same fields, so the same settings)."""
+
+    def holidays(self, market: str) -> HolidayBase | None:
+        return desk_holidays(market, self.zone_for(market))
+
+
+def by_desk_region(levels: ServiceLevels) -> ServiceLevels:
+    """The service levels with desk calendars that keep their region's public holidays."""
+    def desk(calendar: MarketCalendar) -> DeskCalendar:
+        return DeskCalendar(**{f.name: getattr(calendar, f.name) for f in fields(calendar)})
+
+    return replace(levels, calendar=desk(levels.calendar), calendars=MappingProxyType(
+        {market: desk(calendar) for market, calendar in levels.calendars.items()}))
 
 
 def _running(start: datetime, clock: Clock, calendar: MarketCalendar,
@@ -214,6 +245,24 @@ class ServiceLevels:
         desk = self.calendar_for(market)
         return f"business hours ({desk.opens:%H:%M}-{desk.closes:%H:%M} " \
                f"{desk.zone_for(market)}, working days only)"
+
+    def days_off(self, start: datetime, due: datetime, market: str | None) -> str:
+        """The desk's days off (public holidays, days the merchant closed; not its weekend)
+        an hour clock skipped between ``start`` and ``due``, for the reasons: "; skipping the
+        days off 2026-04-06 Easter Monday" (nothing on the calendar clock)."""
+        if self.clock == "calendar" or due <= start:
+            return ""
+        desk = self.calendar_for(market)
+        where = zone(desk.zone_for(market))
+        day, last = start.astimezone(where).date(), due.astimezone(where).date()
+        named: list[str] = []
+        while day <= last:
+            if not desk.is_working_day(day, market):
+                why = desk.why_off(day, market)
+                if why != "weekend":
+                    named.append(f"{day.isoformat()} {why}")
+            day += timedelta(days=1)
+        return f"; skipping the days off {', '.join(named)}" if named else ""
 
     def due(self, start: datetime, hours: int, market: str | None,
             pauses: Iterable[Pause] = ()) -> datetime:

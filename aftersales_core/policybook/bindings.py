@@ -162,7 +162,7 @@ BINDINGS: Mapping[tuple[str, int], Callable[[Book], Any]] = MappingProxyType({
     ("return.eligibility", 3): eligibility_v3,
     ("return.eligibility", 4): eligibility_v3,  # the same settings: the vocabulary changed
     ("return.eligibility", 5): eligibility_v3,  # the same settings: zone spans changed
-    ("return.eligibility", 6): eligibility_v3,  # the same settings: every market's zone, a note's words
+    ("return.eligibility", 6): eligibility_v3,  # the same settings: zones, a note's words
     ("return.shipping", 3): shipping_v3,
     ("refund.calculation", 2): refund_calculation_v2,
     ("refund.calculation", 3): refund_calculation_v2,  # the same settings: the sums changed
