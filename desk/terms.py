@@ -98,6 +98,8 @@ TERMS: dict[str, tuple[str, str]] = {
     "field.shipment_id": ("Return shipment id", "退货运单 ID"),
     "field.grade": ("Grade", "等级"),
     "field.findings": ("Findings", "检验结果"),
+    "field.seal_intact": ("Seal unbroken (sealed audio, video, software)",
+                          "封装完好（音像制品、软件）"),
     "field.resolution": ("Resolution", "处理方式"),
     "field.detail": ("Detail", "说明"),
     "field.replacement_sku": ("Replacement SKU", "换货 SKU"),

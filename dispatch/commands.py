@@ -170,7 +170,8 @@ def receive_return(s: Services, who: Caller, c: ReceiveReturn, at: datetime) -> 
 
 @handles(InspectReturn)
 def inspect_return(s: Services, who: Caller, c: InspectReturn, at: datetime) -> CommandResult:
-    return s.returns.inspect(who, c.case_id, c.grade, at, findings=c.findings)
+    return s.returns.inspect(who, c.case_id, c.grade, at, findings=c.findings,
+                             seal_intact=c.seal_intact)
 
 
 @handles(ResolveReturn)

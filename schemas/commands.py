@@ -131,6 +131,12 @@ class InspectReturn(ExistingCase):
     command: Literal["InspectReturn"]
     grade: Literal["A", "B", "C", "D"]
     findings: Note = ""
+    seal_intact: Flag | None = Field(
+        None, description="sealed audio, video or software in the return: whether their seal "
+                          "is unbroken. Required when the return's eligibility depended on it (a "
+                          "return without a fault of goods returnable only while sealed); "
+                          "refused for a return holding no such goods. false: those units are "
+                          "not refunded")
 
 
 class ResolveReturn(ExistingCase):

@@ -34,6 +34,7 @@ from aftersales_core.policies.refund_ledger import (
     refused_counts,
     units_left,
 )
+from aftersales_core.policies.return_eligibility_v2 import seal_checked_lines
 
 C = TypeVar("C", ReturnCase, ComplaintCase)  # a case a refund may name as its source
 
@@ -50,6 +51,18 @@ def capped_to_nothing(refund: RefundCase) -> bool:
     return refund.status == RefundStatus.REJECTED and calculation is not None and \
         calculation.outcome == RefundCalculation.NOTHING_TO_REFUND and \
         "refund.cap" in calculation.rules
+
+
+def seal_broken_units(case: ReturnCase) -> list[dict[str, Any]] | None:
+    """``seal_broken`` of ``refund.calculation`` v6: the units of the return's lines whose
+    return depended on an unbroken seal, once the inspection found it broken; None when it did
+    not (or the return depended on no seal). A faulty good's line never depends on it."""
+    if case.seal_intact is not False:
+        return None
+    checked = seal_checked_lines(case.latest("return.eligibility"),
+                                 [str(line["line_id"]) for line in case.lines])
+    return [{"line_id": str(line["line_id"]), "quantity": int(line["quantity"])}
+            for line in case.lines if str(line["line_id"]) in checked] or None
 
 
 class RefundService:
@@ -323,6 +336,7 @@ class RefundService:
             "inspection_grade": None,
             "return_shipping_payer": None,
             "return_shipping_cost": None,
+            "seal_broken": None,
         }
         if source != "return" or source_case_id is None:
             return facts
@@ -344,6 +358,7 @@ class RefundService:
             inspection_grade=case.grade,
             return_shipping_payer=case.return_shipping_payer,
             return_shipping_cost=None if cost is None else str(cost.amount),
+            seal_broken=seal_broken_units(case),
         )
         return facts
 

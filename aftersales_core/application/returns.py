@@ -20,9 +20,11 @@ from aftersales_core.domain.order import Order
 from aftersales_core.domain.refunds import RefundCase
 from aftersales_core.domain.return_status import ReturnStatus
 from aftersales_core.domain.returns import ReturnCase
-from aftersales_core.errors import AlreadyExistsError, InvalidCommandError
+from aftersales_core.errors import AlreadyExistsError, InvalidCommandError, InvalidFieldError
 from aftersales_core.money import Money
 from aftersales_core.personal import PersonalData
+from aftersales_core.policies.categories import classify
+from aftersales_core.policies.return_eligibility_v2 import seal_checked_lines
 from aftersales_core.policybook.rulebook import Rules
 
 
@@ -84,6 +86,32 @@ def shipping_decision(
             "wanted_outcome": case.wanted_outcome,
         },
     )
+
+
+def sealed_lines(case: ReturnCase, order: Order) -> list[str]:
+    """The return's lines of goods returnable without a fault only while sealed (audio, video,
+    software: their category's exclusion), whatever the return's reason."""
+    found = []
+    for line in case.lines:
+        ordered = order.line(str(line["line_id"]))
+        category = classify(str((ordered or {}).get("category") or "")).category
+        if category is not None and category.exclusion == "unless_sealed":
+            found.append(str(line["line_id"]))
+    return found
+
+
+def check_seal(case: ReturnCase, order: Order, seal_intact: bool | None) -> None:
+    """``seal_intact`` is stated when the return's eligibility let it depend on the seal
+    (``return.eligibility`` said so of a line), and only for a return holding sealed goods."""
+    checked = seal_checked_lines(case.latest("return.eligibility"),
+                                 [str(line["line_id"]) for line in case.lines])
+    if seal_intact is None and checked:
+        raise InvalidFieldError(
+            "seal_intact", f"line {', '.join(checked)} is returnable only with its seal "
+            "unbroken (the return's eligibility says so): the inspection states whether it is")
+    if seal_intact is not None and not sealed_lines(case, order):
+        raise InvalidFieldError("seal_intact", "the return holds no sealed goods (audio, video, "
+                                "software): there is no seal to record")
 
 
 class ReturnService:
@@ -270,10 +298,17 @@ class ReturnService:
         return result(case, [customs] if customs is not None else [])
 
     def inspect(
-        self, caller: Caller, case_id: UUID, grade: str, at: datetime, findings: str = ""
+        self, caller: Caller, case_id: UUID, grade: str, at: datetime, findings: str = "",
+        seal_intact: bool | None = None,
     ) -> CommandResult:
+        """Grade the goods; for sealed audio, video or software, record whether the seal is
+        unbroken (``seal_intact``): required when the return's eligibility said a line is
+        returnable only with its seal unbroken (a broken seal then leaves those units
+        unrefunded: ``refund.calculation`` v6), refused when the return holds no such goods."""
         grant, case = self.access.case(caller, "InspectReturn", case_id, ReturnCase)
-        disposition = self.store.rules_for(self.store.placed_order(case.order_id)).evaluate(
+        order = self.store.placed_order(case.order_id)
+        check_seal(case, order, seal_intact)
+        disposition = self.store.rules_for(order).evaluate(
             "return.disposition",
             {
                 "grade": grade,
@@ -282,7 +317,8 @@ class ReturnService:
             },
         )
         case.inspect(
-            actor=grant.actor, grade=grade, findings=findings, disposition=disposition, at=at
+            actor=grant.actor, grade=grade, findings=findings, disposition=disposition, at=at,
+            seal_intact=seal_intact,
         )
         self.work.commit(case)
         return result(case, [disposition])

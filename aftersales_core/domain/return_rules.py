@@ -144,13 +144,18 @@ class ReturnRules(CaseRules):
         findings: str,
         disposition: PolicyDecision,
         at: datetime,
+        seal_intact: bool | None = None,
     ) -> None:
+        """Grade and findings; ``seal_intact``, for a return holding sealed goods (audio, video,
+        software), whether their seal is unbroken (the application checks it is given when the
+        return depends on it, and only then or for sealed goods)."""
         self._check_time(at)
         self._require("inspect", (S.RECEIVED,))
         if grade not in GRADES:
             raise InvalidCommandError(f"grade must be one of A, B, C, D, got {grade!r}")
         self._inspected(
-            by=actor.principal_id, role=actor.role, grade=grade, findings=findings, timestamp=at
+            by=actor.principal_id, role=actor.role, grade=grade, findings=findings, timestamp=at,
+            seal_intact=seal_intact,
         )
         self.record_decision(decision=disposition, timestamp=at)
         self._disposition_set(disposition=disposition.outcome, timestamp=at)

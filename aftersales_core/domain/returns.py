@@ -84,6 +84,7 @@ class ReturnCase(ReturnRules, RepairRules, DeadlineRules, Aggregate):
         self.shipment_id: str | None = None
         self.grade: str | None = None
         self.findings: str | None = None
+        self.seal_intact: bool | None = None  # what the inspection found of sealed goods
         self.disposition: str | None = None
         self.resolution: dict[str, Any] | None = None
         self.history: list[str] = []  # every status entered, in order
@@ -233,9 +234,11 @@ class ReturnCase(ReturnRules, RepairRules, DeadlineRules, Aggregate):
 
     @event("Inspected", topic="aftersales.return.Inspected")
     def _inspected(
-        self, by: str, role: str, grade: str, findings: str, timestamp: datetime
+        self, by: str, role: str, grade: str, findings: str, timestamp: datetime,
+        seal_intact: bool | None = None,  # absent from events stored before it was asked
     ) -> None:
         self.grade, self.findings = grade, findings
+        self.seal_intact = seal_intact
 
     @event("DispositionSet", topic="aftersales.return.DispositionSet")
     def _disposition_set(self, disposition: str, timestamp: datetime) -> None:

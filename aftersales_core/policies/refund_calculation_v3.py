@@ -49,6 +49,8 @@ from aftersales_core.policies.vocabulary import (
     SHIPPING_PAYERS,
 )
 
+SEAL_BROKEN = "seal_broken"  # v6: a return's units found unsealed that needed the seal
+
 
 def decide(inputs: JSON, settings: RefundSettings, version: int) -> PolicyDecision:
     read = Reader(POLICY_ID, inputs)
@@ -67,6 +69,7 @@ def decide(inputs: JSON, settings: RefundSettings, version: int) -> PolicyDecisi
         ("shipping_fee", "duties", "taxes", "discount", "paid", "already_refunded"))
     ledger = read_ledger(read, lines, currency)
     left = _return_units_left(read, lines) if version >= 5 else None
+    broken = _seal_broken(read, lines) if version >= 6 else {}
     grade = read.optional_text("inspection_grade", INSPECTION_GRADES)
     payer = read.optional_text("return_shipping_payer", SHIPPING_PAYERS)
     return_cost = read.optional_money("return_shipping_cost", currency)
@@ -76,6 +79,8 @@ def decide(inputs: JSON, settings: RefundSettings, version: int) -> PolicyDecisi
 
     whole_order = source in settings.whole_order_sources
     refund = Refund(lines, quantities, ledger, currency, left)
+    if left is not None and broken:
+        _leave_out_unsealed(refund, broken)
     if whole_order and not quantities and explicit is None:
         refund.quantities = {line.line_id: line.quantity for line in lines}
         refund.reasons.append(f"a {source.replace('_', ' ')} without lines refunds the whole "
@@ -193,6 +198,33 @@ def _items(refund: Refund, net: dict[str, Money], items_paid: Money, discount: M
     refund.book("items", part, items_paid, why, fresh)
 
 
+def _seal_broken(read: Reader, lines: list[Line]) -> dict[str, int]:
+    """v6 ``seal_broken`` (null, or absent, when there is none): the units of a return's lines
+    whose return depended on an unbroken seal (sealed audio, video or software returned
+    without a fault) and that the inspection found with the seal broken."""
+    if read.inputs.get(SEAL_BROKEN) is None:
+        return {}
+    return line_quantities(read.items(SEAL_BROKEN), lines)
+
+
+def _leave_out_unsealed(refund: Refund, broken: dict[str, int]) -> None:
+    """v6: units returned with the seal broken are not refunded, of any component: they are
+    taken off the return's units left (the first units of a line its earlier refunds did not
+    take are the unsealed ones: a refund asked before the inspection took what it took)."""
+    assert refund.left is not None
+    for name, units in refund.left.items():
+        refund.left[name] = {line_id: max(0, n - broken.get(line_id, 0))
+                             for line_id, n in units.items()}
+    for line_id, count in broken.items():
+        if refund.quantities.get(line_id):
+            refund.reasons.append(
+                f"{count} of line {line_id} not refunded: returned without a fault, it was "
+                "returnable only with its seal unbroken, and the inspection found the seal "
+                "broken")
+    if any(refund.quantities.get(line_id) for line_id in broken):
+        refund.rules.append("refund.seal_broken")
+
+
 def _return_units_left(read: Reader, lines: list[Line]) -> dict[str, dict[str, int]] | None:
     """v5 ``return_units_left``: for a refund of a return, the units of each of its lines that
     the return's earlier refunds not rejected did not take, per component (items, outbound
@@ -282,5 +314,7 @@ def refund_calculation_v6(inputs: JSON, settings: RefundSettings) -> PolicyDecis
     v5.
     And a restocking fee waived names the rule that waives it (a withdrawal, a China 7-day
     no-reason return, a merchant-fault return); v5 named a withdrawal and a merchant fault
-    whichever applied. The same settings and inputs."""
+    whichever applied. New input ``seal_broken`` (null or absent: none): a return's units whose
+    return without a fault needed the seal unbroken and that the inspection found unsealed
+    are refunded of no component (rule ``refund.seal_broken``). The same settings."""
     return decide(inputs, settings, 6)

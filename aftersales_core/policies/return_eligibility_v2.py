@@ -44,6 +44,20 @@ from aftersales_core.policies.vocabulary import (
 )
 
 _ANCHOR_WORDS = {"delivery": "delivery", "customs_release": "customs release"}
+# what the decision says of a line returnable only while sealed (v2 on, every version alike):
+# ``InspectReturn`` then records whether the seal is intact (``seal_checked_lines``)
+SEAL_NOTE = "returnable only with its seal unbroken, which the inspection checks"
+
+
+def seal_checked_lines(decision: PolicyDecision | None, line_ids: list[str]) -> list[str]:
+    """The lines of ``line_ids`` whose return the eligibility ``decision`` let depend on an
+    unbroken seal (its reason for the line says so): a return without a fault of sealed goods
+    the merchant's book excludes once unsealed. Never a faulty good's line."""
+    if decision is None:
+        return []
+    return [line_id for line_id in line_ids
+            if any(reason.startswith(f"line {line_id} (") and reason.endswith(SEAL_NOTE)
+                   for reason in decision.reasons)]
 
 
 @dataclass(frozen=True)
@@ -125,8 +139,7 @@ def _check_categories(lines: list[Line], goods_intact: bool | None, merchant_fau
             findings.reject(rule, f"{what} is {category.label} ({named}) and was unsealed: "
                                   f"{category.law} cannot be returned without a fault")
         else:
-            findings.note(rule, f"{what} is {category.label} ({named}): returnable only with its "
-                                "seal unbroken, which the inspection checks")
+            findings.note(rule, f"{what} is {category.label} ({named}): {SEAL_NOTE}")
         classified[line.line_id] = {"given": line.category, "category": found.name,
                                     "rule": rule}
     return classified

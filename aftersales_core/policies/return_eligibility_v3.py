@@ -33,6 +33,7 @@ from aftersales_core.policies.reading import Line, Reader, amount
 from aftersales_core.policies.registry import policy
 from aftersales_core.policies.return_eligibility import POLICY_ID
 from aftersales_core.policies.return_eligibility_v2 import (
+    SEAL_NOTE,
     check_goods,
     check_quantities,
     check_windows,
@@ -171,8 +172,7 @@ def check_categories(lines: list[Line], goods_intact: bool | None, merchant_faul
             findings.reject(rule, f"{said} and was unsealed: {category.law} cannot be returned "
                                   "without a fault")
         else:
-            findings.note(rule, f"{said}: returnable only with its seal unbroken, which the "
-                                "inspection checks")
+            findings.note(rule, f"{said}: {SEAL_NOTE}")
         classified[line.line_id] = {"given": line.category, "category": found.name,
                                     "rule": rule}
     return classified
