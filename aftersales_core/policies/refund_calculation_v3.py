@@ -47,6 +47,7 @@ from aftersales_core.policies.vocabulary import (
     INSPECTION_GRADES,
     REFUND_SOURCES,
     SHIPPING_PAYERS,
+    is_cn_cross_border,
 )
 
 SEAL_BROKEN = "seal_broken"  # v6: a return's units found unsealed that needed the seal
@@ -55,8 +56,7 @@ SEAL_BROKEN = "seal_broken"  # v6: a return's units found unsealed that needed t
 def decide(inputs: JSON, settings: RefundSettings, version: int) -> PolicyDecision:
     read = Reader(POLICY_ID, inputs)
     source = read.text("source", REFUND_SOURCES)
-    read.market()
-    read.text("fulfilment", FULFILMENTS)
+    market, fulfilment = read.market(), read.text("fulfilment", FULFILMENTS)
     currency = read.currency()
     regime = read.optional_text("regime")
     merchant_fault, withdrawal = read.flag("merchant_fault"), read.flag("is_withdrawal")
@@ -118,7 +118,22 @@ def decide(inputs: JSON, settings: RefundSettings, version: int) -> PolicyDecisi
             "the merchant's fault" if merchant_fault else "a withdrawal"
         _fee(refund, "outbound_shipping", shipping_fee, why)
         refund.rules.append("refund.outbound_shipping")
-    if tax_refundable or whole_order:
+    # v6: a China cross-border order cancelled after its customs release was imported: its
+    # cross-border tax is charged and the buyer's quota stays used, as for a return that is no
+    # customs return (v5 refunded the tax in full while the quota stayed used)
+    released = read.optional_time("customs_released_at") if version >= 6 and \
+        source == "cancellation" and is_cn_cross_border(market, fulfilment) and \
+        read.inputs.get("customs_released_at") is not None else None
+    if released is not None and not tax_refundable:
+        if not (duties.is_zero() and taxes.is_zero()):
+            refund.reasons.append(
+                f"duties {duties} and taxes {taxes} not refunded: the order was cancelled after "
+                f"its goods cleared customs ({released.isoformat()}), so they were imported; "
+                "only a customs return (the goods back in the bonded zone in time) refunds the "
+                "cross-border tax and restores the buyer's annual quota, and the quota stays "
+                "used")
+        refund.rules.append("refund.cancelled_after_customs_release")
+    elif tax_refundable or whole_order:
         why = f"a {source.replace('_', ' ')}" if whole_order else "the taxes follow the goods"
         _fee(refund, "duties", duties, why)
         _fee(refund, "taxes", taxes, why)
@@ -316,5 +331,9 @@ def refund_calculation_v6(inputs: JSON, settings: RefundSettings) -> PolicyDecis
     no-reason return, a merchant-fault return); v5 named a withdrawal and a merchant fault
     whichever applied. New input ``seal_broken`` (null or absent: none): a return's units whose
     return without a fault needed the seal unbroken and that the inspection found unsealed
-    are refunded of no component (rule ``refund.seal_broken``). The same settings."""
+    are refunded of no component (rule ``refund.seal_broken``). A China cross-border order
+    cancelled after its customs release (input ``customs_released_at``, from the order) was
+    imported: its cancellation refund leaves duties and taxes out, the quota staying used (rule
+    ``refund.cancelled_after_customs_release``; v5 refunded the tax in full). The same
+    settings."""
     return decide(inputs, settings, 6)

@@ -14,7 +14,7 @@ from aftersales.bootstrap import store_reader
 from aftersales_core.application.access import Caller
 from aftersales_core.application.services import Services
 from aftersales_core.domain.complaints import ComplaintCase
-from aftersales_core.domain.ids import order_aggregate_id, quota_aggregate_id
+from aftersales_core.domain.ids import case_id_for, order_aggregate_id, quota_aggregate_id
 from aftersales_core.domain.order import Order
 from aftersales_core.domain.quota import BuyerQuota
 from aftersales_core.domain.refunds import RefundCase
@@ -371,6 +371,34 @@ def test_a_bonded_order_cancelled_before_customs_release_gives_its_quota_back(
                           "order_id": "o-kept", "reason": "too late"})
     assert not any("given back" in e for e in kept.effects)
     assert str(quota(app).remaining.amount) == "25700.00"
+
+
+def test_a_bonded_order_cancelled_after_customs_release_keeps_its_tax_with_its_quota(
+        app: Services) -> None:
+    """Found cold (F10): after the release the goods were imported, so the quota stays used,
+    and the cancellation refunded the cross-border tax in full beside it (1113.10 CNY): the
+    two effects a customs return ties together came apart with no reason. The refund leaves
+    the tax out, as for a return that is no customs return, and says why; before the release
+    it refunds the tax and gives the quota back."""
+    bonded = [{"line_id": "1", "sku": "SERUM", "category": "cosmetics", "quantity": 1,
+               "unit_price": "1000.00"}]
+    placed = order_placed("o-cxr", market="CN", currency="CNY", fulfilment="bonded",
+                          customer_id="c-cxr", lines=bonded, shipping_fee="20.00",
+                          taxes="93.10", at=RELEASED - timedelta(days=1))
+    ingest(app, placed, order_paid(placed), shipment("o-cxr", "CustomsReleased", RELEASED))
+    ingest(app, {"event_id": "o-cxr-x", "event_type": "OrderCancelled",
+                 "occurred_at": (RELEASED + timedelta(hours=2)).isoformat(),
+                 "order_id": "o-cxr", "reason": "buyer cancelled"})
+    refund = app.store.load(RefundCase, case_id_for("refund", "cancellation:o-cxr"))
+    calculation = next(d for d in refund.decisions if d.policy_id == "refund.calculation")
+    assert calculation.details["total"] == "1020.00"
+    assert "taxes" not in calculation.details["components"]
+    assert "refund.cancelled_after_customs_release" in calculation.rules
+    assert any(r.startswith("duties 0.00 CNY and taxes 93.10 CNY not refunded: the order was "
+                            "cancelled after its goods cleared customs") and "quota stays used"
+               in r for r in calculation.reasons)
+    ledger = app.store.load(BuyerQuota, quota_aggregate_id("c-cxr", 2026))
+    assert str(ledger.remaining.amount) == "24980.00"  # 1020.00 still used
 
 
 def test_a_customs_release_that_came_in_after_the_cancellation_takes_the_quota_again(
