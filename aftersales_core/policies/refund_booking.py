@@ -25,6 +25,7 @@ class Refund:
         self.lines, self.quantities, self.ledger = lines, quantities, ledger
         self.currency = currency
         self.left = left  # v5: a return's units its earlier refunds did not take, per component
+        self.unsealed: dict[str, int] = {}  # v6: units found with the seal broken, per line
         self.components: dict[str, Money] = {}
         self.units: dict[str, dict[str, int]] = {}
         self.reasons: list[str] = []

@@ -194,7 +194,12 @@ def _items(refund: Refund, net: dict[str, Money], items_paid: Money, discount: M
         gross = gross + line.unit_price.times(count)
         asked = refund.quantities.get(line.line_id, 0)
         kept = None if refund.left is None else refund.left["items"].get(line.line_id, 0)
-        if kept is not None and asked > count and kept < min(asked, line.quantity - done):
+        unsealed = refund.unsealed.get(line.line_id, 0)
+        wanted = min(asked, line.quantity - done)
+        if kept is not None and asked > count and kept < wanted <= kept + unsealed:
+            notes.append(f"{unsealed} of line {line.line_id} found with the seal broken: "
+                         f"{count} of the {asked} asked for left to refund")
+        elif kept is not None and asked > count and kept < wanted:
             notes.append(f"of line {line.line_id} the return's earlier refunds took all but "
                          f"{kept} of its units: {count} of the {asked} asked for left to "
                          "refund")
@@ -227,6 +232,7 @@ def _leave_out_unsealed(refund: Refund, broken: dict[str, int]) -> None:
     taken off the return's units left (the first units of a line its earlier refunds did not
     take are the unsealed ones: a refund asked before the inspection took what it took)."""
     assert refund.left is not None
+    refund.unsealed = dict(broken)
     for name, units in refund.left.items():
         refund.left[name] = {line_id: max(0, n - broken.get(line_id, 0))
                              for line_id, n in units.items()}

@@ -68,6 +68,11 @@ def test_a_no_reason_return_of_unsealed_goods_is_not_refunded(app: Services) -> 
     assert "refund.seal_broken" in rules
     assert any(r.startswith("1 of line l1 not refunded") and "seal broken" in r
                for r in reasons)
+    # the items' reason says why fewer units are refunded: the seal, not earlier refunds
+    # (there are none; found cold: "the return's earlier refunds took all but 0")
+    assert not any("earlier refunds" in r for r in reasons), reasons
+    assert any("1 of line l1 found with the seal broken: 0 of the 1 asked for left to refund"
+               in r for r in reasons), reasons
 
 
 def test_a_return_of_only_unsealed_goods_resolves_with_nothing_to_refund(
