@@ -104,10 +104,14 @@ def _matching(letters: list[DeadLetter], error_types: list[str] | None, since: s
             and (after is None or letter.timestamp_ms >= after)]
 
 
-def _row(letter: DeadLetter, found: Listing) -> dict[str, Any]:
+LISTED_KEY_BYTES = 200  # `dlq list` shows a key's first bytes; `dlq show` has it whole
+
+
+def _row(letter: DeadLetter, found: Listing, whole_key: bool = False) -> dict[str, Any]:
     return {"at": datetime.fromtimestamp(letter.timestamp_ms / 1000).astimezone().isoformat(),
             "where": letter.where, "error_type": letter.header("error_type"),
-            "source": letter.source, "key": _text(letter.key),
+            "source": letter.source,
+            "key": _text(letter.key) if whole_key else _listed_key(letter.key),
             "bytes": letter.original_bytes, "cut": letter.cut,
             "copy_of": found.copy_of.get(letter.where, ""),
             "failed_again": ",".join(found.failed_again.get(letter.where, ())),
@@ -117,6 +121,15 @@ def _row(letter: DeadLetter, found: Listing) -> dict[str, Any]:
 
 def _text(value: bytes | None) -> str | None:
     return None if value is None else value.decode(errors="backslashreplace")
+
+
+def _listed_key(key: bytes | None) -> str | None:
+    """A key as a row of `dlq list` shows it: whole up to ``LISTED_KEY_BYTES``, else its first
+    bytes and its length (a sender may key a message with 900 KB: one row must not carry it)."""
+    if key is None or len(key) <= LISTED_KEY_BYTES:
+        return _text(key)
+    return (f"{key[:LISTED_KEY_BYTES].decode(errors='ignore')}… ({len(key)} bytes; "
+            "`dlq show` has it whole)")
 
 
 @dlq_app.command("list")
@@ -157,7 +170,7 @@ def show(where: Annotated[str, typer.Argument(help="PARTITION:OFFSET, as `dlq li
         body, encoding = value.decode(), "utf-8"
     except UnicodeDecodeError:
         body, encoding = base64.b64encode(value).decode(), "base64"
-    shown = {**_row(letter, found),
+    shown = {**_row(letter, found, whole_key=True),
              "headers": {k: _text(v) for k, v in letter.headers},
              "value_encoding": encoding, "value": body}
     if letter.cut:

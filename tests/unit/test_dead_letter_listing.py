@@ -173,3 +173,21 @@ def test_a_huge_key_is_quoted_cut_short_in_the_error_and_the_log_line(
     lines = [r.getMessage() for r in caplog.records]
     assert len(lines) == 2 and all(len(line.encode()) < MAX_ERROR_BYTES + 100 for line in lines)
     assert len(sent) == 2
+
+
+def test_dlq_list_shows_a_long_key_cut_and_show_has_it_whole() -> None:
+    """Found in a cold re-test: `dlq list --format json` printed a letter's 900 KB key whole in
+    its row; the row now carries its first 200 bytes and its length, `dlq show` the key whole."""
+    from aftersales.cli_dlq import LISTED_KEY_BYTES, _row
+
+    long_key, short_key = b"k" * 900_000, b"o-1"
+    letters = [DeadLetter(0, n, 1000 + n, key, b"{not json", (
+        ("error_type", b"not_json"), ("error", b"not JSON"), ("source_topic", b"orders.v1"),
+        ("source_partition", b"0"), ("source_offset", str(n).encode())))
+        for n, key in enumerate((long_key, short_key))]
+    found = listing(letters)
+    listed = _row(letters[0], found)["key"]
+    assert listed.startswith("k" * LISTED_KEY_BYTES + "…") and "(900000 bytes" in listed
+    assert len(listed) < LISTED_KEY_BYTES + 100
+    assert _row(letters[0], found, whole_key=True)["key"] == long_key.decode()
+    assert _row(letters[1], found)["key"] == "o-1"
