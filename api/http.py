@@ -157,12 +157,12 @@ def bad_param(field: str, message: str) -> Problem:
     return Problem(400, "invalid", f"{field}: {message}", fields=((field, message),))
 
 
-ETAG = re.compile(r'^"([0-9]{1,9})"$')
+ETAG = re.compile(r'^"(0|[1-9][0-9]{0,8})"$')  # a version as the ETag says it: no leading 0
 #: Response headers as the OpenAPI document declares them: the version as a strong ETag (what
 #: If-Match takes back) and where a new case lives.
 ETAG_HEADER = {"ETag": {"description": 'the version, as a strong ETag such as "3": send it '
                                        "back in If-Match",
-                        "schema": {"type": "string", "pattern": '^"[0-9]+"$'}}}
+                        "schema": {"type": "string", "pattern": '^"(0|[1-9][0-9]*)"$'}}}
 LOCATION_HEADER = {"Location": {"description": "the case: /v1/cases/{case_id}",
                                 "schema": {"type": "string"}}}
 

@@ -99,7 +99,9 @@ def problem_for(error: BaseException, request_id: str = "") -> Problem:
         return error
     if isinstance(error, InputRefused):
         status = 413 if error.kind == "oversized" else 400
-        return Problem(status, error.kind, str(error), fields=error.fields)
+        # a refusal of the whole body (not JSON, a duplicate key, too deep) names the document
+        return Problem(status, error.kind, str(error),
+                       fields=error.fields or (("(document)", str(error)),))
     if isinstance(error, PreconditionFailedError):
         return Problem(412, error.code, str(error))
     if isinstance(error, CorruptBookError):  # the store was changed behind the engine's back

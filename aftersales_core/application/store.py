@@ -55,7 +55,7 @@ def check_opening(order: Order, at: datetime) -> None:
     order exists: the message names when it was placed)."""
     if order.placed_at is not None and at < order.placed_at:
         raise InvalidCommandError(
-            f"at {at.isoformat()} is before order {order.order_id!r} was placed "
+            f"at: {at.isoformat()} is before order {order.order_id!r} was placed "
             f"({order.placed_at.isoformat()}): a case cannot open before its order")
 
 

@@ -49,6 +49,12 @@ def test_bad_bodies_are_400_problems_naming_the_trouble(api: ApiServer, world: W
         for raw, kind in cases.items():
             data = problem(agent.post("/v1/commands", content=raw), 400)
             assert data["type"] == f"urn:aftersales:problem:{kind}", raw
+            # every 400 names its bad field; a refusal of the whole body names the document
+            assert [e["field"] for e in data["errors"]] == ["(document)"], raw  # type: ignore[attr-defined]
+        early = problem(agent.post("/v1/commands", json={
+            "command": "FileComplaint", "order_id": "o-1", "channel": "email",
+            "category": "damaged", "description": "x", "at": "2000-01-01T00:00:00Z"}), 400)
+        assert [e["field"] for e in early["errors"]] == ["at"], early  # type: ignore[attr-defined]
         data = problem(agent.post("/v1/commands", json={
             "command": "RequestReturn", "order_id": "o-1", "reason": "nope", "lines": [
                 {"line_id": "1", "quantity": -1}], "note": SECRET_TEXT + "\x00",
