@@ -46,6 +46,10 @@ def zone_of(name: str | None) -> ZoneInfo | None:
         return None
 
 
+#: a recorded code rather than words people typed: ``pending_review``, ``DeadlineScheduled``
+CODE = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)*|(?:[A-Z][a-z0-9]+)+")
+
+
 def humanise(value: str) -> str:
     """``pending_review`` -> ``pending review``; ``DeadlineScheduled`` -> ``Deadline scheduled``."""
     spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", value).replace("_", " ").strip()
@@ -89,6 +93,18 @@ class Reader:
         if pair is None:
             return humanise(text)
         return pair[1] if self.language == "zh" else pair[0]
+
+    def fact(self, value: Any) -> str:
+        """A value an event recorded, as the timeline shows it: a domain value the desk has
+        words for in those words, a code (``customer_declined``) humanised, and anything else,
+        the text people typed (a reason, a note) exactly as recorded, never reworded."""
+        if value is None:
+            return "—"
+        text = str(value).lower() if isinstance(value, bool) else str(value)
+        pair = TERMS.get(f"opt.{text}")
+        if pair is not None:
+            return pair[1] if self.language == "zh" else pair[0]
+        return humanise(text) if CODE.fullmatch(text) else text
 
     def when(self, value: str | datetime | None, seconds: bool = False) -> str:
         """A moment in the viewer's zone and language (— for none)."""

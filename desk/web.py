@@ -104,7 +104,8 @@ def _visibly(value: Any) -> Any:
 
 
 # the desk's static files and their media types
-STATIC = {"desk.css": "text/css; charset=utf-8", "desk.js": "text/javascript; charset=utf-8"}
+STATIC = {"desk.css": "text/css; charset=utf-8", "desk.js": "text/javascript; charset=utf-8",
+          "favicon.svg": "image/svg+xml"}
 
 
 @functools.cache

@@ -189,3 +189,16 @@ def test_a_form_shown_again_holds_exactly_what_was_typed() -> None:
                    for f in fields)
     assert f">{escape(typed)}</textarea>" in page
     assert f'value="{escape(typed)}"' in page
+
+
+def test_the_timeline_shows_what_people_typed_as_recorded() -> None:
+    """Found cold: the timeline humanised free text ("Customer declined the 50 EUR offer" read
+    "... 50 eur offer", "ZD_1234 from DHL" read "zd 1234 from dhl"), so an auditor saw other
+    words than the store holds. Codes are still put in words; typed text is shown as typed."""
+    reader = Reader("en", "UTC")
+    for typed in ("Customer declined the 50 EUR offer", "Per ticket ZD_1234 from DHL",
+                  "OK", "Seal broken", "x_Y"):
+        assert reader.fact(typed) == typed
+    assert reader.fact("customer_declined") == "customer declined"
+    assert reader.fact("DeadlineScheduled") == "Deadline scheduled"
+    assert reader.fact(None) == "—"
