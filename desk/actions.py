@@ -118,6 +118,34 @@ def candidates(kind: str, status: str | None) -> list[str]:
     return [c for c, statuses in WHEN.get(kind, {}).items() if status in statuses]
 
 
+def fits(command: str, case: Any) -> bool:
+    """Whether the case's state, beyond its status, lets the domain take ``command`` (as
+    ``ReturnCase`` and ``RepairRules`` check it): a returnless return's goods never come
+    back (no label, no receipt; it is resolved from approved, never from inspected); only a
+    return resolved by repair goes to the repairer and may not be closed yet; after a failed
+    repair another repair only when the buyer is offered one."""
+    status = getattr(case, "status", None)
+    status = getattr(status, "value", status)
+    returnless = bool(getattr(case, "returnless", False))
+    resolution = (getattr(case, "resolution", None) or {}).get("kind")
+    if command in ("IssueReturnLabel", "ReceiveReturn"):
+        return not returnless
+    if command == "ResolveReturn" and status == "approved":
+        return returnless
+    if command == "SendToRepair":
+        if status == "repair_failed":
+            remedies = getattr(case, "remedies", None)
+            return callable(remedies) and "repair" in remedies()
+        return resolution == "repair"
+    if command == "CloseReturn" and status == "resolved":
+        return resolution != "repair"
+    if command == "RequestRefund":
+        return bool(getattr(case, "order_id", None))
+    if command == "AcknowledgeComplaint":  # acknowledged once (again only when reopened)
+        return getattr(case, "acknowledged_at", None) is None or status == "reopened"
+    return True
+
+
 def allowed(caller: Caller, principal: Principal, operation: str,
             facts: dict[str, Any]) -> bool:
     """Whether the matrix lets this principal do ``operation`` on an object with these facts
@@ -149,13 +177,8 @@ def actions_for(caller: Caller, principal: Principal, case: Any) -> list[Action]
     facts = case_facts(case)
     found = []
     for command in candidates(kind, status):
-        if command == "IssueReturnLabel" and getattr(case, "returnless", False):
+        if not fits(command, case):
             continue
-        if command == "RequestRefund" and not getattr(case, "order_id", None):
-            continue
-        if command == "AcknowledgeComplaint" and getattr(case, "acknowledged_at", None) \
-                is not None and status != "reopened":
-            continue  # acknowledged once (the domain refuses it again until reopened)
         extra = {"direction": "out"} if command == "AddComplaintMessage" else {}
         if allowed(caller, principal, command, {**facts, **extra}):
             found.append(form_of(command))

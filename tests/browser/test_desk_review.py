@@ -17,7 +17,7 @@ from playwright.sync_api import Browser, expect
 import desk as desk_package
 from tests.api_server import ApiServer
 from tests.browser.conftest import DeskWorld, _post, axe, context, sign_in
-from tests.factories import order_placed
+from tests.factories import order_paid, order_placed, shipment
 
 LOST_REPLY = "Dear customer,\nwe checked the parcel's route: it arrives on Friday."
 RETURN_NOTE = "The lamp <b>flickers</b> after an hour."
@@ -340,3 +340,27 @@ def test_a_long_unbroken_word_wraps_inside_its_bubble_and_the_page_never_scrolls
             bubble = page.locator(".conversation .msg").first.bounding_box()
             actions = page.locator(".side-column").bounding_box()
             assert bubble and actions and bubble["x"] + bubble["width"] <= actions["x"]
+
+
+def test_a_returnless_return_says_so_and_offers_the_warehouse_no_receipt(
+        browser: Browser, desk: ApiServer, world: DeskWorld) -> None:
+    """Found cold: a returnless return (shipping it back would cost more than the item)
+    offered the warehouse "Record the goods received", which the domain then refused, and
+    the page never said the goods stay with the customer."""
+    now = datetime.now(UTC)
+    placed = order_placed("o-cheap", customer_id="c-2", at=now - timedelta(days=3))
+    for message in (placed, order_paid(placed, now - timedelta(days=3)),
+                    shipment("o-cheap", "Delivered", now - timedelta(days=1))):
+        _post(desk, "upstream-1", message, "/v1/upstream-events")
+    asked = _post(desk, "customer-c-2", {
+        "command": "RequestReturn", "order_id": "o-cheap", "reason": "changed_mind",
+        "at": now.isoformat(), "lines": [{"line_id": "1", "quantity": 1}]})
+    desk.refresh_projections()
+    with context(browser, desk) as ctx:
+        page = ctx.new_page()
+        sign_in(page, desk.keys["warehouse-1"])
+        page.goto(f"/desk/cases/{asked['case_id']}")
+        expect(page.get_by_role("heading", level=1)).to_contain_text("approved")
+        expect(page.locator(".facts").first).to_contain_text("the customer keeps the item")
+        expect(page.locator("form[data-action='ReceiveReturn']")).to_have_count(0)
+        expect(page.locator("form[data-action='IssueReturnLabel']")).to_have_count(0)

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from markupsafe import Markup, escape
 
 from aftersales_core.money import MINOR_UNITS
-from desk.actions import MODELS, WHEN, body_of, form_of
+from desk.actions import MODELS, WHEN, body_of, fits, form_of
 from desk.case_view import flatten
 from desk.catalog import WORDS
 from desk.i18n import Reader, negotiate, zone_of
@@ -202,3 +202,26 @@ def test_the_timeline_shows_what_people_typed_as_recorded() -> None:
     assert reader.fact("customer_declined") == "customer declined"
     assert reader.fact("DeadlineScheduled") == "Deadline scheduled"
     assert reader.fact(None) == "—"
+
+
+def _return(status: str, **state: object) -> SimpleNamespace:
+    return SimpleNamespace(**{"KIND": "return", "status": status, "returnless": False,
+                              "resolution": None, **state})
+
+
+def test_actions_are_offered_only_when_the_returns_state_lets_the_domain_take_them() -> None:
+    """Found cold: "Send to the repairer" was offered on a return resolved by refund and
+    "Record the goods received" on a returnless one (WHEN checks the status only), and both
+    were then refused. The desk asks the state the domain asks."""
+    by_refund = _return("resolved", resolution={"kind": "refund"})
+    by_repair = _return("resolved", resolution={"kind": "repair"})
+    assert not fits("SendToRepair", by_refund) and fits("CloseReturn", by_refund)
+    assert fits("SendToRepair", by_repair) and not fits("CloseReturn", by_repair)
+    returnless = _return("approved", returnless=True)
+    assert not fits("ReceiveReturn", returnless) and not fits("IssueReturnLabel", returnless)
+    assert fits("ResolveReturn", returnless)
+    sent_back = _return("approved")
+    assert fits("ReceiveReturn", sent_back) and not fits("ResolveReturn", sent_back)
+    failed = _return("repair_failed", remedies=lambda: ["replacement", "refund"])
+    assert not fits("SendToRepair", failed) and fits("ResolveReturn", failed)
+    assert fits("SendToRepair", _return("repair_failed", remedies=lambda: ["repair"]))
