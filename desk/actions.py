@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import types
 import typing
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal, get_args, get_origin
 
 from pydantic.fields import FieldInfo
@@ -20,6 +20,7 @@ from aftersales_core.domain.complaints import NOT_DONE, WORKING
 from aftersales_core.domain.principals import Principal
 from aftersales_core.domain.return_status import OPEN_BEFORE_SHIPPING
 from aftersales_core.outcomes import Permission
+from aftersales_core.policies.return_eligibility_v2 import seal_checked_lines
 from aftersales_core.text import is_digits
 from desk.i18n import Reader
 from schemas import commands as wire
@@ -114,6 +115,36 @@ def form_of(command: str) -> Action:
     return Action(command, tuple(f for f in found if f is not None))
 
 
+def form_for(command: str, case: Any) -> Action:
+    """The action's form on this case: an inspection of a return whose eligibility depended
+    on an unbroken seal must say whether it is (``check_seal``), so that field is required."""
+    action = form_of(command)
+    if command != "InspectReturn" or not _seal_checked(case):
+        return action
+    return Action(command, tuple(replace(f, required=True) if f.name == "seal_intact" else f
+                                 for f in action.fields))
+
+
+def _seal_checked(case: Any) -> bool:
+    latest = getattr(case, "latest", None)
+    if not callable(latest):
+        return False
+    lines = [str(line.get("line_id")) for line in getattr(case, "lines", None) or []
+             if isinstance(line, dict)]
+    return bool(seal_checked_lines(latest("return.eligibility"), lines))
+
+
+def field_errors(command: str, refused: Exception) -> dict[str, str]:
+    """A domain refusal beside the form's field it names: the fields an ``InvalidFieldError``
+    lists, or the field its message starts with ("amount: 12.345 has more decimals ...")."""
+    names = {f.name for f in form_of(command).fields}
+    listed = getattr(refused, "fields", None)
+    if listed:
+        return {name: message for name, message in listed if name in names}
+    name, colon, rest = str(refused).partition(": ")
+    return {name: rest} if colon and name in names and rest else {}
+
+
 def candidates(kind: str, status: str | None) -> list[str]:
     return [c for c, statuses in WHEN.get(kind, {}).items() if status in statuses]
 
@@ -181,7 +212,7 @@ def actions_for(caller: Caller, principal: Principal, case: Any) -> list[Action]
             continue
         extra = {"direction": "out"} if command == "AddComplaintMessage" else {}
         if allowed(caller, principal, command, {**facts, **extra}):
-            found.append(form_of(command))
+            found.append(form_for(command, case))
     return found
 
 

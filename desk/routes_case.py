@@ -167,6 +167,7 @@ def _act(request: Request, who: Viewer, case_id: UUID, form: dict[str, str]) -> 
             return page(request, who, case_id, status=409, failed=name, values=form,
                         problem=who.reader.t("actions.stale_order"))
         return page(request, who, case_id, status=422, failed=name, values=form,
+                    field_errors=actions.field_errors(name, refused),
                     problem=who.reader.t("actions.refused", action=who.reader.term("cmd", name),
                                          reason=str(refused)))
     return see_other(f"{PATH}/cases/{result.case_id}?done={quote(name)}#top")

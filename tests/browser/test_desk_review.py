@@ -364,3 +364,22 @@ def test_a_returnless_return_says_so_and_offers_the_warehouse_no_receipt(
         expect(page.locator(".facts").first).to_contain_text("the customer keeps the item")
         expect(page.locator("form[data-action='ReceiveReturn']")).to_have_count(0)
         expect(page.locator("form[data-action='IssueReturnLabel']")).to_have_count(0)
+
+
+def test_a_domain_refusal_is_shown_beside_the_field_it_names(
+        browser: Browser, desk: ApiServer, world: DeskWorld) -> None:
+    """Found cold: "amount: 12.345 has more decimals than EUR allows (2)" was only in the
+    banner; the amount field was not marked, unlike a wire-model error."""
+    with context(browser, desk) as ctx:
+        page = ctx.new_page()
+        sign_in(page, desk.keys["agent-1"])
+        page.goto(f"/desk/cases/{world.overdue_complaint}")
+        form = page.locator("form[data-action='ProposeResolution']")
+        form.get_by_label("Resolution").select_option("partial_refund")
+        form.get_by_label("Amount").fill("12.345")
+        form.get_by_role("button").click()
+        expect(page.get_by_role("alert")).to_contain_text("more decimals")
+        amount = page.locator("form[data-action='ProposeResolution']").get_by_label("Amount")
+        expect(amount).to_have_attribute("aria-invalid", "true")
+        expect(page.locator("#ProposeResolution-amount-error")).to_contain_text(
+            "more decimals than EUR allows")

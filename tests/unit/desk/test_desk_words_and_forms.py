@@ -15,8 +15,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 from markupsafe import Markup, escape
 
+from aftersales_core.decisions import PolicyDecision
+from aftersales_core.errors import InvalidCommandError, InvalidFieldError, InvalidMoneyError
 from aftersales_core.money import MINOR_UNITS
-from desk.actions import MODELS, WHEN, body_of, fits, form_of
+from aftersales_core.policies.return_eligibility_v2 import SEAL_NOTE
+from desk.actions import MODELS, WHEN, body_of, field_errors, fits, form_for, form_of
 from desk.case_view import flatten
 from desk.catalog import WORDS
 from desk.i18n import Reader, negotiate, zone_of
@@ -225,3 +228,29 @@ def test_actions_are_offered_only_when_the_returns_state_lets_the_domain_take_th
     failed = _return("repair_failed", remedies=lambda: ["replacement", "refund"])
     assert not fits("SendToRepair", failed) and fits("ResolveReturn", failed)
     assert fits("SendToRepair", _return("repair_failed", remedies=lambda: ["repair"]))
+
+
+def test_the_seal_is_required_where_the_returns_eligibility_depends_on_it() -> None:
+    """Found cold: the inspection form said "(optional)" of the seal on a return whose
+    eligibility made it depend on the seal, which the inspection then refused without it."""
+    sealed = PolicyDecision("return.eligibility", 2, {}, "approve",
+                            (f"line 2 (GAME-9) is sealed audio (x): {SEAL_NOTE}",))
+    case = SimpleNamespace(lines=[{"line_id": "1"}, {"line_id": "2"}],
+                           latest=lambda policy: sealed)
+    seal = {f.name: f for f in form_for("InspectReturn", case).fields}["seal_intact"]
+    assert seal.required
+    case.latest = lambda policy: None
+    seal = {f.name: f for f in form_for("InspectReturn", case).fields}["seal_intact"]
+    assert not seal.required
+
+
+def test_a_domain_refusal_naming_a_field_is_shown_beside_it() -> None:
+    """Found cold: "amount: 12.345 has more decimals than EUR allows (2)" and the missing
+    seal answer were only in the banner, not beside the field they name."""
+    assert field_errors("ProposeResolution", InvalidMoneyError(
+        "amount: 12.345 has more decimals than EUR allows (2)")) == {
+        "amount": "12.345 has more decimals than EUR allows (2)"}
+    assert field_errors("InspectReturn", InvalidFieldError("seal_intact", "state it")) == {
+        "seal_intact": "state it"}
+    assert field_errors("CloseReturn", InvalidCommandError("return x: cannot close")) == {}
+    assert field_errors("ProposeResolution", InvalidCommandError("nothing: here")) == {}
