@@ -31,7 +31,7 @@ from decimal import Decimal
 
 from aftersales_core.decisions import JSON, PolicyDecision, copy_json
 from aftersales_core.money import Money, total
-from aftersales_core.policies.reading import Line, Reader, percent
+from aftersales_core.policies.reading import Reader, percent
 from aftersales_core.policies.refund_booking import NAMES, Refund, capped
 from aftersales_core.policies.refund_calculation import (
     POLICY_ID,
@@ -40,7 +40,15 @@ from aftersales_core.policies.refund_calculation import (
     line_quantities,
 )
 from aftersales_core.policies.refund_components import cumulative, net_line_values
-from aftersales_core.policies.refund_ledger import LEDGER, RETURN_UNITS_LEFT, read_ledger
+from aftersales_core.policies.refund_ledger import read_ledger
+from aftersales_core.policies.refund_return_units import (
+    described,
+    leave_out_unsealed,
+    return_units_left,
+    seal_broken,
+    units_value,
+    waiver,
+)
 from aftersales_core.policies.registry import policy
 from aftersales_core.policies.vocabulary import (
     FULFILMENTS,
@@ -49,8 +57,6 @@ from aftersales_core.policies.vocabulary import (
     SHIPPING_PAYERS,
     is_cn_cross_border,
 )
-
-SEAL_BROKEN = "seal_broken"  # v6: a return's units found unsealed that needed the seal
 
 
 def decide(inputs: JSON, settings: RefundSettings, version: int) -> PolicyDecision:
@@ -68,8 +74,8 @@ def decide(inputs: JSON, settings: RefundSettings, version: int) -> PolicyDecisi
         read.money(name, currency) for name in
         ("shipping_fee", "duties", "taxes", "discount", "paid", "already_refunded"))
     ledger = read_ledger(read, lines, currency)
-    left = _return_units_left(read, lines) if version >= 5 else None
-    broken = _seal_broken(read, lines) if version >= 6 else {}
+    left = return_units_left(read, lines) if version >= 5 else None
+    broken = seal_broken(read, lines) if version >= 6 else {}
     grade = read.optional_text("inspection_grade", INSPECTION_GRADES)
     payer = read.optional_text("return_shipping_payer", SHIPPING_PAYERS)
     return_cost = read.optional_money("return_shipping_cost", currency)
@@ -80,7 +86,7 @@ def decide(inputs: JSON, settings: RefundSettings, version: int) -> PolicyDecisi
     whole_order = source in settings.whole_order_sources
     refund = Refund(lines, quantities, ledger, currency, left)
     if left is not None and broken:
-        _leave_out_unsealed(refund, broken)
+        leave_out_unsealed(refund, broken)
     if whole_order and not quantities and explicit is None:
         refund.quantities = {line.line_id: line.quantity for line in lines}
         refund.reasons.append(f"a {source.replace('_', ' ')} without lines refunds the whole "
@@ -102,11 +108,11 @@ def decide(inputs: JSON, settings: RefundSettings, version: int) -> PolicyDecisi
         units = refund.fresh("items") if left is not None else None
         asked, why = explicit, f"items {explicit}: the amount asked for"
         if units is not None and quantities and version >= 6:  # v6: at most what they were paid
-            worth = _units_value(refund, net, units)
+            worth = units_value(refund, net, units)
             if explicit > worth:
                 asked = worth
                 why += f", capped at {worth}: what the return's units it takes " \
-                       f"({_described(units)}) were paid, less what was refunded of them before"
+                       f"({described(units)}) were paid, less what was refunded of them before"
                 refund.rules.append("refund.return_units_cap")
         refund.book("items", asked, items_paid, why, units)
     else:
@@ -138,56 +144,18 @@ def decide(inputs: JSON, settings: RefundSettings, version: int) -> PolicyDecisi
         _fee(refund, "duties", duties, why)
         _fee(refund, "taxes", taxes, why)
         refund.rules.append("refund.duties_and_taxes")
-    waived = _waiver(regime, withdrawal, merchant_fault) if version >= 6 else \
+    waived = waiver(regime, withdrawal, merchant_fault) if version >= 6 else \
         "a withdrawal or a merchant-fault return"
     _deductions_and_goodwill(refund, settings, grade, withdrawal or merchant_fault, waived,
                              payer, return_cost, goodwill)
     return capped(refund, paid, already, copy_json(inputs), version)
 
 
-def _units_value(refund: Refund, net: dict[str, Money], units: dict[str, int]) -> Money:
-    """What ``units`` of each line were paid, after their share of the order discount: the
-    units r+1..r+k of a line, r those whose items earlier refunds of the order took."""
-    before = refund.ledger["items"].units
-    part = Money.zero(refund.currency)
-    for line in refund.lines:
-        done, count = before.get(line.line_id, 0), units.get(line.line_id, 0)
-        of = Decimal(line.quantity)
-        part = part + cumulative(net[line.line_id], Decimal(done + count), of) - \
-            cumulative(net[line.line_id], Decimal(done), of)
-    return part
-
-
-def _described(units: dict[str, int]) -> str:
-    named = [f"{n} of line {line_id}" for line_id, n in units.items() if n]
-    return ", ".join(named) if named else "none left"
-
-
-def _waiver(regime: str | None, withdrawal: bool, merchant_fault: bool) -> str:
-    """v6: the rule that waives the restocking fee, named for the return at hand (v3 to v5
-    named both whichever applied: "a withdrawal or a merchant-fault return")."""
-    named = []
-    if withdrawal:
-        named.append(_NO_REASON.get(regime or "", "a withdrawal"))
-    if merchant_fault:
-        named.append("a merchant-fault return")
-    return " nor on ".join(named)
-
-
-# v6: statutory no-reason returns that are not called withdrawals, by regime
-_NO_REASON = {
-    "cn_no_reason_7d": "a China 7-day no-reason return (the law has the price paid refunded, "
-                       "as on a withdrawal)",
-    "cn_cross_border": "a China 7-day no-reason return (the law has the price paid refunded, "
-                       "as on a withdrawal)",
-}
-
-
 def _items(refund: Refund, net: dict[str, Money], items_paid: Money, discount: Money,
            version: int) -> None:
     fresh = refund.fresh("items")
     before = refund.ledger["items"].units
-    part = _units_value(refund, net, fresh)
+    part = units_value(refund, net, fresh)
     gross, notes = Money.zero(refund.currency), []
     for line in refund.lines:
         done, count = before.get(line.line_id, 0), fresh[line.line_id]
@@ -216,44 +184,6 @@ def _items(refund: Refund, net: dict[str, Money], items_paid: Money, discount: M
     if notes:
         why += f" ({'; '.join(notes)})"
     refund.book("items", part, items_paid, why, fresh)
-
-
-def _seal_broken(read: Reader, lines: list[Line]) -> dict[str, int]:
-    """v6 ``seal_broken`` (null, or absent, when there is none): the units of a return's lines
-    whose return depended on an unbroken seal (sealed audio, video or software returned
-    without a fault) and that the inspection found with the seal broken."""
-    if read.inputs.get(SEAL_BROKEN) is None:
-        return {}
-    return line_quantities(read.items(SEAL_BROKEN), lines)
-
-
-def _leave_out_unsealed(refund: Refund, broken: dict[str, int]) -> None:
-    """v6: units returned with the seal broken are not refunded, of any component: they are
-    taken off the return's units left (the first units of a line its earlier refunds did not
-    take are the unsealed ones: a refund asked before the inspection took what it took)."""
-    assert refund.left is not None
-    refund.unsealed = dict(broken)
-    for name, units in refund.left.items():
-        refund.left[name] = {line_id: max(0, n - broken.get(line_id, 0))
-                             for line_id, n in units.items()}
-    for line_id, count in broken.items():
-        if refund.quantities.get(line_id):
-            refund.reasons.append(
-                f"{count} of line {line_id} not refunded: returned without a fault, it was "
-                "returnable only with its seal unbroken, and the inspection found the seal "
-                "broken")
-    if any(refund.quantities.get(line_id) for line_id in broken):
-        refund.rules.append("refund.seal_broken")
-
-
-def _return_units_left(read: Reader, lines: list[Line]) -> dict[str, dict[str, int]] | None:
-    """v5 ``return_units_left``: for a refund of a return, the units of each of its lines that
-    the return's earlier refunds not rejected did not take, per component (items, outbound
-    shipping, duties, taxes; a line not listed has none left); null (or absent) otherwise."""
-    if read.inputs.get(RETURN_UNITS_LEFT) is None:
-        return None
-    section = read.section(RETURN_UNITS_LEFT)
-    return {name: line_quantities(section.items(name), lines) for name in LEDGER}
 
 
 def _fee(refund: Refund, name: str, whole: Money, why: str) -> None:
