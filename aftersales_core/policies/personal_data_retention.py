@@ -37,13 +37,9 @@ def erase_after(last_closed: datetime, days: int) -> datetime:
     return datetime.combine(day, time(0), tzinfo=UTC)
 
 
-def decide(inputs: JSON, version: int) -> PolicyDecision:
-    read = Reader(POLICY_ID, inputs)
-    read.text("customer_id")
-    days = read.count("retention_days", minimum=1)
-    now = read.time("now")
-    cases = read.items("cases")
-    still_open = []
+def _cases(cases: list[Reader]) -> tuple[list[str], list[datetime]]:
+    """Of the customer's cases: why each open one keeps the data, and when the others closed."""
+    still_open: list[str] = []
     closed: list[datetime] = []
     for case in cases:
         case_id, kind = case.text("case_id"), case.text("case_type", CASE_TYPES)
@@ -52,6 +48,16 @@ def decide(inputs: JSON, version: int) -> PolicyDecision:
             still_open.append(f"{kind} {case_id} is still open ({case.text('status')})")
         else:
             closed.append(closed_at)
+    return still_open, closed
+
+
+def decide(inputs: JSON, version: int) -> PolicyDecision:
+    read = Reader(POLICY_ID, inputs)
+    read.text("customer_id")
+    days = read.count("retention_days", minimum=1)
+    now = read.time("now")
+    cases = read.items("cases")
+    still_open, closed = _cases(cases)
     details: JSON = {"last_closed_at": None, "erase_after": None, "cases": len(cases)}
     if not cases:
         outcome, rule = Retention.KEEP, "retention.no_cases"
@@ -83,15 +89,7 @@ def decide_v2(inputs: JSON) -> PolicyDecision:
     days = read.count("retention_days", minimum=1)
     now = read.time("now")
     cases, orders = read.items("cases"), read.items("orders")
-    still_open = []
-    closed: list[datetime] = []
-    for case in cases:
-        case_id, kind = case.text("case_id"), case.text("case_type", CASE_TYPES)
-        closed_at = case.optional_time("closed_at")
-        if closed_at is None:
-            still_open.append(f"{kind} {case_id} is still open ({case.text('status')})")
-        else:
-            closed.append(closed_at)
+    still_open, closed = _cases(cases)
     facts = [order.time("last_fact_at") for order in orders if order.text("order_id")]
     last_closed, last_fact = max(closed, default=None), max(facts, default=None)
     details: JSON = {"last_closed_at": iso(last_closed) if last_closed else None,
